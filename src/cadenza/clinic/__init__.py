@@ -1,0 +1,1 @@
+"""The clinical record: storage, services, instruments, progress, FHIR export."""

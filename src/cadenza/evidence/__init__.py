@@ -1,0 +1,1 @@
+"""The evidence catalog: the reviews and trials every recommendation cites, as data."""

@@ -1,0 +1,1 @@
+"""Gait analysis from IMU signals: steps, bouts, cadence (pure numpy/scipy)."""

@@ -1,0 +1,1 @@
+"""Melodic Intonation Therapy: syllables, two-pitch melodies, protocol levels, response analysis."""

@@ -1,0 +1,1 @@
+"""Music analysis and playlists: tempo, beats, features, iso-principle ordering (pure)."""

@@ -1,0 +1,1 @@
+"""NICU music: lullabies and womb sounds within sound limits, stop rules, pacifier-activated lullaby."""

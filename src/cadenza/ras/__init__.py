@@ -1,0 +1,1 @@
+"""Rhythmic Auditory Stimulation: plans, cue tracks, synchronisation, closed-loop tempo."""

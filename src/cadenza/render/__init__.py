@@ -1,0 +1,1 @@
+"""Audio rendering: clicks, synthesis, time-stretching, loudness (pure numpy in, numpy out)."""

@@ -1,0 +1,1 @@
+"""Hearing safety and clinical safety flags that change what every tool does."""

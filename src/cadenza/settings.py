@@ -1,0 +1,31 @@
+"""Runtime settings read from the environment; no I/O beyond reading variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+
+def default_data_dir() -> Path:
+    """Where Cadenza keeps its SQLite file and caches unless CADENZA_DATA_DIR says otherwise."""
+    return Path(os.environ.get("CADENZA_DATA_DIR") or user_data_dir("cadenza", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    data_dir: Path
+    max_upload_bytes: int = 50 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        data_dir = default_data_dir()
+        url = os.environ.get("CADENZA_DATABASE_URL") or f"sqlite:///{data_dir / 'cadenza.sqlite3'}"
+        return cls(
+            database_url=url,
+            data_dir=data_dir,
+            max_upload_bytes=int(os.environ.get("CADENZA_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)),
+        )

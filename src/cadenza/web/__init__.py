@@ -1,0 +1,1 @@
+"""The web app for therapists: FastAPI, server-rendered Jinja2, htmx."""
