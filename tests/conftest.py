@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +16,14 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(20261125)
 
 
-def shared_data(*parts: str) -> Path:
-    """Path to a folder of ../shared/data, or skip the test with the reason it is missing."""
-    path = SHARED_DATA_DIR.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"real-data folder {path} is absent (see ../shared/data/README)")
-    return path
+@pytest.fixture(scope="session")
+def shared_data() -> Callable[..., Path]:
+    """``shared_data("gait", "mobgap_lab")``: a path under ../shared/data, or skip with the reason."""
+
+    def _path(*parts: str) -> Path:
+        path = SHARED_DATA_DIR.joinpath(*parts)
+        if not path.exists():
+            pytest.skip(f"real-data folder {path} is absent; these tests read ../shared/data")
+        return path
+
+    return _path

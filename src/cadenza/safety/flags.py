@@ -1,0 +1,80 @@
+"""Clinical safety flags on a client record, and the audio policy each one imposes.
+
+Every audio tool (RAS cues, playlists, MIT phrases, NICU sounds) asks :func:`audio_policy` what it may
+do for a client instead of reading flags itself, so one flag changes behaviour everywhere at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from cadenza.errors import ParameterError
+
+
+class SafetyFlag(StrEnum):
+    SEIZURES = "seizures"  # seizures or musicogenic epilepsy
+    HEARING_LOSS = "hearing_loss"
+    TRAUMA_HISTORY = "trauma_history"
+    NICU_INFANT = "nicu_infant"
+
+
+@dataclass(frozen=True)
+class AudioPolicy:
+    """What an audio tool may do for one listener.
+
+    ``max_level_dba`` caps the estimated listening level at the ear (or, for NICU, in the infant's
+    space); ``autoplay_allowed`` is False when audio must only ever start by an explicit action.
+    """
+
+    max_level_dba: float
+    autoplay_allowed: bool
+    nicu_limits: bool
+    caution_emotional_material: bool
+    warnings: tuple[str, ...]
+
+
+def parse_flags(flags: Iterable[str]) -> frozenset[SafetyFlag]:
+    """Validate flag codes; an unknown code is an error naming it and the known codes."""
+    parsed = set()
+    for code in flags:
+        try:
+            parsed.add(SafetyFlag(code))
+        except ValueError:
+            known = ", ".join(f.value for f in SafetyFlag)
+            raise ParameterError(f"unknown safety flag {code!r}; expected one of: {known}") from None
+    return frozenset(parsed)
+
+
+# Placeholder defaults; cadenza.safety refines them with sources (NICU design standards, WHO/ITU-T H.870).
+DEFAULT_MAX_LEVEL_DBA = 85.0
+HEARING_LOSS_MAX_LEVEL_DBA = 80.0
+NICU_MAX_LEVEL_DBA = 60.0
+
+
+def audio_policy(flags: Iterable[str]) -> AudioPolicy:
+    """The audio policy for a listener with these safety flags."""
+    active = parse_flags(flags)
+    warnings: list[str] = []
+    max_level_dba = DEFAULT_MAX_LEVEL_DBA
+    if SafetyFlag.HEARING_LOSS in active:
+        max_level_dba = min(max_level_dba, HEARING_LOSS_MAX_LEVEL_DBA)
+        warnings.append("Hearing loss: output level capped lower; check hearing-aid settings.")
+    if SafetyFlag.NICU_INFANT in active:
+        max_level_dba = min(max_level_dba, NICU_MAX_LEVEL_DBA)
+        warnings.append("NICU infant: NICU sound limits apply; stop at any sign of stress.")
+    if SafetyFlag.SEIZURES in active:
+        warnings.append(
+            "Seizures / musicogenic epilepsy: no auto-play; note any known triggers "
+            "(specific pieces, genres, instruments, emotional content) before playing."
+        )
+    if SafetyFlag.TRAUMA_HISTORY in active:
+        warnings.append("Trauma history: caution with intense or highly emotional material.")
+    return AudioPolicy(
+        max_level_dba=max_level_dba,
+        autoplay_allowed=SafetyFlag.SEIZURES not in active,
+        nicu_limits=SafetyFlag.NICU_INFANT in active,
+        caution_emotional_material=SafetyFlag.TRAUMA_HISTORY in active,
+        warnings=tuple(warnings),
+    )
