@@ -1,0 +1,212 @@
+"""SQLAlchemy models of the clinical record.
+
+Tables are singular snake_case; constraint names come from the naming convention on ``Base.metadata``
+so migrations written by hand and by different engineers agree. Every ``*_at`` column is UTC-aware on
+every backend (SQLite stores no offset, so :class:`UTCDateTime` restores it on read).
+
+Other domains add their own tables in ``cadenza/clinic/<domain>_records.py`` by subclassing
+:class:`Base` and referring to these tables by foreign key (e.g. ``ForeignKey("client.id")``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("therapist", "admin")
+ASSESSMENT_DOMAINS = ("motor", "communication", "cognition", "emotional", "social")
+DIRECTIONS = ("increase", "decrease")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always returned timezone-aware (UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}; Cadenza stores UTC-aware datetimes only")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Therapist(Base):
+    __tablename__ = "therapist"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="therapist")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    clients: Mapped[list[Client]] = relationship(back_populates="therapist")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def __repr__(self) -> str:
+        return f"Therapist(id={self.id!r}, username={self.username!r}, role={self.role!r})"
+
+
+class Client(Base):
+    """A person receiving music therapy, known only by a pseudonymous code unique per therapist."""
+
+    __tablename__ = "client"
+    __table_args__ = (UniqueConstraint("therapist_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    safety_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    therapist: Mapped[Therapist] = relationship(back_populates="clients")
+
+    def __repr__(self) -> str:
+        return f"Client(id={self.id!r}, code={self.code!r})"
+
+
+class Assessment(Base):
+    __tablename__ = "assessment"
+    __table_args__ = (CheckConstraint(_in("domain", ASSESSMENT_DOMAINS), name="domain"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    domain: Mapped[str] = mapped_column(String(32))
+    assessed_date: Mapped[dt.date] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Goal(Base):
+    """A measurable goal: an instrument, a baseline, a target and which way is better."""
+
+    __tablename__ = "goal"
+    __table_args__ = (CheckConstraint(_in("direction", DIRECTIONS), name="direction"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    instrument_code: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, default="")
+    baseline: Mapped[float] = mapped_column(Float)
+    target: Mapped[float] = mapped_column(Float)
+    direction: Mapped[str] = mapped_column(String(16))
+    target_date: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class TherapySession(Base):
+    """One documented therapy session (table ``therapy_session``; "session" is the DB session's name)."""
+
+    __tablename__ = "therapy_session"
+    __table_args__ = (CheckConstraint("minutes > 0", name="minutes_positive"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id"))
+    session_date: Mapped[dt.date] = mapped_column(Date)
+    minutes: Mapped[int] = mapped_column(Integer)
+    intervention_code: Mapped[str] = mapped_column(String(64))
+    setting: Mapped[str] = mapped_column(String(64), default="")
+    soap_subjective: Mapped[str] = mapped_column(Text, default="")
+    soap_objective: Mapped[str] = mapped_column(Text, default="")
+    soap_assessment: Mapped[str] = mapped_column(Text, default="")
+    soap_plan: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    measurements: Mapped[list[Measurement]] = relationship(
+        back_populates="therapy_session", order_by="Measurement.id"
+    )
+
+
+class Measurement(Base):
+    """One outcome value: an instrument's score in a session, optionally towards a goal."""
+
+    __tablename__ = "measurement"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("therapy_session.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    goal_id: Mapped[int | None] = mapped_column(ForeignKey("goal.id", ondelete="SET NULL"), index=True)
+    instrument_code: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(32))
+    item_responses: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    severity_band: Mapped[str | None] = mapped_column(String(32))
+    safety_followup: Mapped[bool] = mapped_column(Boolean, default=False)
+    measured_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    therapy_session: Mapped[TherapySession] = relationship(back_populates="measurements")
+
+
+class AuditEvent(Base):
+    """Append-only log of who read or changed which record, and when.
+
+    No foreign keys on purpose: the trail must outlive the rows it mentions.
+    """
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_username: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    client_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

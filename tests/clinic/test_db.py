@@ -1,0 +1,97 @@
+"""Migrations, engine behaviour and the test fixtures themselves."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
+
+from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
+from cadenza.clinic.models import Base, Client, Therapist
+from cadenza.errors import ParameterError
+
+CORE_TABLES = {"therapist", "client", "assessment", "goal", "therapy_session", "measurement", "audit_event"}
+
+
+def test_migration_creates_core_tables(db_engine):
+    assert CORE_TABLES <= set(inspect(db_engine).get_table_names())
+
+
+def test_migration_matches_the_models(db_engine):
+    with db_engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diffs = compare_metadata(context, Base.metadata)
+    core_diffs = [d for d in diffs if _table_of(d) in CORE_TABLES]
+    assert core_diffs == []
+
+
+def _table_of(diff) -> str | None:
+    item = diff[0] if isinstance(diff, list) else diff
+    for part in item[1:]:
+        name = getattr(part, "name", None) if not isinstance(part, str) else None
+        table = getattr(part, "table", None)
+        if table is not None:
+            return table.name
+        if name in CORE_TABLES:
+            return name
+        if isinstance(part, str) and part in CORE_TABLES:
+            return part
+    return None
+
+
+def test_migrate_twice_is_harmless(database_url):
+    migrate(database_url)
+    migrate(database_url)
+
+
+def test_foreign_keys_are_enforced(db_session):
+    db_session.add(Client(therapist_id=999_999, code="X1", conditions=[], safety_flags=[]))
+    with pytest.raises(IntegrityError):
+        db_session.flush()
+
+
+def test_timestamps_come_back_utc_aware(db_session):
+    therapist = Therapist(username="tz", password_hash="x", role="therapist", active=True)
+    db_session.add(therapist)
+    db_session.flush()
+    db_session.expire_all()
+    stored = db_session.scalars(select(Therapist).where(Therapist.username == "tz")).one()
+    assert stored.created_at.tzinfo is not None
+    assert stored.created_at.utcoffset() == dt.timedelta(0)
+
+
+def test_rows_do_not_leak_between_tests_part_1(db_session):
+    db_session.add(Therapist(username="leak", password_hash="x", role="therapist", active=True))
+    db_session.commit()  # only releases the fixture's savepoint
+
+
+def test_rows_do_not_leak_between_tests_part_2(db_session):
+    assert db_session.scalars(select(Therapist).where(Therapist.username == "leak")).first() is None
+
+
+def test_session_scope_rolls_back_on_error(tmp_path):
+    url = f"sqlite:///{tmp_path / 'scope.sqlite3'}"
+    migrate(url)
+    factory = make_session_factory(make_engine(url))
+    with pytest.raises(RuntimeError):
+        with session_scope(factory) as session:
+            session.add(Therapist(username="gone", password_hash="x", role="therapist", active=True))
+            session.flush()
+            raise RuntimeError("boom")
+    with session_scope(factory) as session:
+        assert session.scalars(select(Therapist)).all() == []
+
+
+def test_sqlite_parent_directory_is_created(tmp_path):
+    url = f"sqlite:///{tmp_path / 'deep' / 'er' / 'cadenza.sqlite3'}"
+    migrate(url)
+    assert (tmp_path / "deep" / "er" / "cadenza.sqlite3").exists()
+
+
+def test_bad_url_names_the_url():
+    with pytest.raises(ParameterError, match="not-a-url"):
+        make_engine("not-a-url")
