@@ -1,0 +1,151 @@
+"""Tempo and beat benchmark: Cadenza's tracker side by side with librosa, in one run.
+
+Usage: ``python bench/tempo.py [DATA_DIR] [--json] [--no-librosa] [--verbose]``
+
+DATA_DIR (default ``../shared/data/music/`` next to the repo) holds ``manifest.csv`` and the
+audio/annotation files it lists. Scoring follows the corpus README: Acc1 within 4 %, Acc2 also
+allows x2, x1/2, x3, x1/3; beat F-measure at +-70 ms after ``mir_eval.beat.trim_beats``.
+Compute time counts analysis only (not decoding) and is reported per minute of audio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "music"
+TEMPO_CLASSES = (("<80", 0.0, 80.0), ("80-120", 80.0, 120.0), (">=120", 120.0, 1e9))
+
+
+def tempo_hits(est_bpm: float, ref_bpm: float, tol: float = 0.04) -> tuple[bool, bool]:
+    if not np.isfinite(est_bpm):
+        return False, False
+    acc1 = abs(est_bpm - ref_bpm) <= tol * ref_bpm
+    acc2 = any(abs(est_bpm - f * ref_bpm) <= tol * f * ref_bpm for f in (1, 2, 0.5, 3, 1 / 3))
+    return acc1, acc2
+
+
+def beat_f(ref_s: np.ndarray, est_s: np.ndarray) -> float:
+    import mir_eval
+
+    return float(mir_eval.beat.f_measure(mir_eval.beat.trim_beats(ref_s),
+                                         mir_eval.beat.trim_beats(np.asarray(est_s, dtype=float)),
+                                         f_measure_threshold=0.07))
+
+
+def run_cadenza(samples: np.ndarray, sr: int) -> tuple[float, np.ndarray]:
+    from cadenza.music.beats import track_beats
+
+    track = track_beats(samples, sampling_rate_hz=sr)
+    return track.tempo_bpm, track.beat_times_s
+
+
+def run_librosa(samples: np.ndarray, sr: int) -> tuple[float, np.ndarray]:
+    import librosa
+
+    env = librosa.onset.onset_strength(y=samples, sr=sr)
+    tempo = float(np.atleast_1d(librosa.feature.rhythm.tempo(onset_envelope=env, sr=sr))[0])
+    _, beats = librosa.beat.beat_track(onset_envelope=env, sr=sr, units="time")
+    return tempo, beats
+
+
+def evaluate(data_dir: Path, methods: dict, verbose: bool = False) -> dict:
+    from cadenza.io.audio import load_audio
+
+    with open(data_dir / "manifest.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    per_file = []
+    for row in rows:
+        audio = load_audio(data_dir / row["audio"], mono=True)
+        ref = np.loadtxt(data_dir / row["beats"], ndmin=2)[:, 0]
+        ref_bpm = float(row["bpm"])
+        entry = {"id": row["id"], "ref_bpm": ref_bpm, "duration_s": audio.duration_s,
+                 "arrangement": row.get("arrangement", ""), "tempo_curve": row.get("tempo_curve", ""),
+                 "degradation": row.get("degradation", "")}
+        for name, fn in methods.items():
+            t0 = time.perf_counter()
+            est_bpm, est_beats = fn(audio.samples, audio.sampling_rate_hz)
+            elapsed = time.perf_counter() - t0
+            acc1, acc2 = tempo_hits(est_bpm, ref_bpm)
+            entry[name] = {"bpm": est_bpm, "acc1": acc1, "acc2": acc2,
+                           "f": beat_f(ref, est_beats), "seconds": elapsed}
+        per_file.append(entry)
+        if verbose:
+            parts = [f"{entry['id']} ref {ref_bpm:6.1f} {entry['arrangement']:<14} {entry['tempo_curve']:<7}"
+                     f" {entry['degradation']:<12}"]
+            for name in methods:
+                r = entry[name]
+                parts.append(f"{name} {r['bpm']:6.1f} {'ok' if r['acc1'] else '--'} F {r['f']:.2f}")
+            print(" | ".join(parts), file=sys.stderr)
+    return summarise(per_file, list(methods))
+
+
+def summarise(per_file: list[dict], names: list[str]) -> dict:
+    summary: dict = {"n_files": len(per_file), "methods": {}}
+    total_min = sum(e["duration_s"] for e in per_file) / 60.0
+    for name in names:
+        res = {}
+        for label, lo, hi in (("all", 0.0, 1e9),) + TEMPO_CLASSES:
+            sel = [e for e in per_file if lo <= e["ref_bpm"] < hi]
+            if not sel:
+                continue
+            res[label] = {
+                "n": len(sel),
+                "acc1_pct": 100.0 * np.mean([e[name]["acc1"] for e in sel]),
+                "acc2_pct": 100.0 * np.mean([e[name]["acc2"] for e in sel]),
+                "beat_f": float(np.mean([e[name]["f"] for e in sel])),
+            }
+        res["s_per_audio_min"] = sum(e[name]["seconds"] for e in per_file) / total_min
+        summary["methods"][name] = res
+    summary["per_file"] = per_file
+    return summary
+
+
+def print_table(summary: dict) -> None:
+    print(f"Tempo/beat benchmark on {summary['n_files']} excerpts")
+    print(f"{'method':<9} {'class':<7} {'n':>3} {'Acc1 %':>7} {'Acc2 %':>7} {'beat F':>7}")
+    for name, res in summary["methods"].items():
+        for label in ("all",) + tuple(c[0] for c in TEMPO_CLASSES):
+            if label in res:
+                r = res[label]
+                print(f"{name:<9} {label:<7} {r['n']:>3} {r['acc1_pct']:>7.1f} {r['acc2_pct']:>7.1f} {r['beat_f']:>7.3f}")
+    print()
+    for name, res in summary["methods"].items():
+        print(f"{name:<9} compute {res['s_per_audio_min']:.3f} s per audio minute")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir", nargs="?", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--no-librosa", action="store_true", help="skip the librosa baseline")
+    parser.add_argument("--verbose", action="store_true", help="per-file lines on stderr")
+    args = parser.parse_args(argv)
+    if not (args.data_dir / "manifest.csv").is_file():
+        print(f"no manifest.csv in {args.data_dir}", file=sys.stderr)
+        return 2
+    methods = {"cadenza": run_cadenza}
+    if not args.no_librosa:
+        import librosa  # noqa: F401  (import cost kept out of the timed region)
+
+        methods["librosa"] = run_librosa
+    # Warm up both so one-off JIT/import costs are not billed to the first file.
+    warm = np.random.default_rng(0).standard_normal(22050 * 5).astype(np.float32) * 0.1
+    for fn in methods.values():
+        fn(warm, 22050)
+    summary = evaluate(args.data_dir, methods, verbose=args.verbose)
+    if args.json:
+        print(json.dumps(summary, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
+    else:
+        print_table(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
