@@ -5,16 +5,51 @@ from __future__ import annotations
 import importlib
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
 
+import cadenza.clinic.auth  # noqa: F401  (registers the auth tables on Base.metadata)
+from cadenza.clinic.db import make_engine, make_session_factory
 from cadenza.settings import Settings
+from cadenza.web.errors import install_error_handlers
+from cadenza.web.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from cadenza.web.routes import ROUTER_MODULES
+from cadenza.web.templating import STATIC_DIR
+
+API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; settings default to :meth:`Settings.from_env`."""
+def create_app(
+    settings: Settings | None = None, *, session_factory: sessionmaker[Session] | None = None
+) -> FastAPI:
+    """Build the app; settings default to :meth:`Settings.from_env`.
+
+    ``session_factory`` lets tests and the load benchmark hand in their own database sessions;
+    otherwise an engine is made from ``settings.database_url`` (the schema must already be
+    migrated: ``cadenza migrate`` or ``cadenza serve`` do that).
+    """
     settings = settings or Settings.from_env()
-    app = FastAPI(title="Cadenza", version="0.1.0")
+    app = FastAPI(
+        title="Cadenza",
+        version="0.1.0",
+        description=(
+            "Clinical record for music therapists. Music therapy is an adjunct to care, not a cure; "
+            "every intervention is shown with its evidence and caveat."
+        ),
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        # The interactive docs pages load their scripts from a CDN, which the CSP forbids.
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
+    if session_factory is None:
+        session_factory = make_session_factory(make_engine(settings.database_url))
+    app.state.session_factory = session_factory
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module_name in ROUTER_MODULES:
         app.include_router(importlib.import_module(module_name).router)
+    # Added last = outermost: the size limit sees the raw stream before anything buffers it.
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_upload_bytes)
     return app

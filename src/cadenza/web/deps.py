@@ -1,0 +1,129 @@
+"""Request dependencies: the database session, the acting therapist, CSRF checks.
+
+Pages use :data:`PageUser` (no login -> redirect to ``/login``); the JSON API uses :data:`ApiUser`
+(bearer token, no token -> 401). Both load the therapist once per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from cadenza.clinic import auth
+from cadenza.clinic.models import Therapist
+from cadenza.web.errors import LoginRequired
+
+SESSION_COOKIE = "cadenza_session"
+# The __Host- prefix binds the cookie to this exact origin, but browsers accept it only with Secure,
+# i.e. over HTTPS; plain-HTTP localhost use falls back to the unprefixed name.
+SECURE_SESSION_COOKIE = "__Host-cadenza_session"
+LOGIN_CSRF_COOKIE = "cadenza_login_csrf"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+
+
+def session_cookie_name(request: Request) -> str:
+    return SECURE_SESSION_COOKIE if request.url.scheme == "https" else SESSION_COOKIE
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One database session per request; anything left uncommitted is rolled back."""
+    session = request.app.state.session_factory()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+Db = Annotated[Session, Depends(get_db)]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _session_user(request: Request, db: Session) -> Therapist | None:
+    token = request.cookies.get(session_cookie_name(request))
+    found = auth.resolve_session(db, token)
+    if found is None:
+        return None
+    therapist, login_session = found
+    request.state.user = therapist
+    request.state.csrf_token = login_session.csrf_token
+    return therapist
+
+
+def optional_page_user(request: Request, db: Db) -> Therapist | None:
+    return _session_user(request, db)
+
+
+def current_user_page(request: Request, db: Db) -> Therapist:
+    therapist = _session_user(request, db)
+    if therapist is None:
+        next_path = request.url.path if request.method == "GET" else "/"
+        raise LoginRequired(next_path)
+    return therapist
+
+
+def current_admin_page(user: Annotated[Therapist, Depends(current_user_page)]) -> Therapist:
+    if not user.is_admin:
+        raise HTTPException(status_code=403, detail="Only administrators may do this.")
+    return user
+
+
+def current_user_api(request: Request, db: Db) -> Therapist:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    therapist = auth.resolve_api_token(db, token.strip()) if scheme.lower() == "bearer" else None
+    if therapist is None:
+        raise HTTPException(
+            status_code=401,
+            detail="A valid API token is required: send 'Authorization: Bearer <token>'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    request.state.user = therapist
+    return therapist
+
+
+def current_admin_api(user: Annotated[Therapist, Depends(current_user_api)]) -> Therapist:
+    if not user.is_admin:
+        raise HTTPException(status_code=403, detail="Only administrators may do this.")
+    return user
+
+
+async def require_csrf(request: Request) -> None:
+    """Refuse a state-changing browser request whose token does not match the session's."""
+    expected = getattr(request.state, "csrf_token", "")
+    given = request.headers.get(CSRF_HEADER)
+    if given is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        given = value if isinstance(value, str) else None
+    if not expected or not auth.csrf_matches(expected, given):
+        raise HTTPException(status_code=403, detail="The form expired or was not sent from Cadenza; reload and try again.")
+
+
+PageUser = Annotated[Therapist, Depends(current_user_page)]
+AdminPageUser = Annotated[Therapist, Depends(current_admin_page)]
+ApiUser = Annotated[Therapist, Depends(current_user_api)]
+AdminApiUser = Annotated[Therapist, Depends(current_admin_api)]
+# Put CsrfPageUser on every POST page route: it logs in *and* checks the token.
+
+
+def _csrf_page_user(request: Request, user: PageUser, _: None = Depends(require_csrf)) -> Therapist:
+    return user
+
+
+CsrfPageUser = Annotated[Therapist, Depends(_csrf_page_user)]
+
+
+def _csrf_admin_user(request: Request, user: AdminPageUser, _: None = Depends(require_csrf)) -> Therapist:
+    return user
+
+
+CsrfAdminUser = Annotated[Therapist, Depends(_csrf_admin_user)]

@@ -1,0 +1,129 @@
+"""One place that maps domain errors to HTTP; error pages never show stack traces or SQL.
+
+API paths (``/api/...``) get JSON ``{"detail": ...}``; everything else gets a small HTML page.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cadenza.errors import (
+    CadenzaError,
+    ConflictError,
+    NotFoundError,
+    ParameterError,
+    PermissionDeniedError,
+)
+
+log = logging.getLogger("cadenza.web")
+
+# PermissionDenied on a record maps to 404 like a missing one, so ids of other therapists'
+# clients cannot be enumerated (reliability anchors T1).
+_STATUS_BY_ERROR: tuple[tuple[type[CadenzaError], int], ...] = (
+    (NotFoundError, 404),
+    (PermissionDeniedError, 404),
+    (ConflictError, 409),
+    (ParameterError, 422),
+)
+
+_TITLES = {
+    400: "Bad request",
+    401: "Please log in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Upload too large",
+    415: "Unsupported file type",
+    422: "Please check the input",
+    429: "Too many attempts",
+    500: "Something went wrong",
+}
+
+
+class LoginRequired(Exception):
+    """Raised by page dependencies: the browser is redirected to the login page."""
+
+    def __init__(self, next_path: str = "/") -> None:
+        self.next_path = next_path
+
+
+def status_for(exc: CadenzaError) -> int:
+    for error_type, status in _STATUS_BY_ERROR:
+        if isinstance(exc, error_type):
+            return status
+    return 400
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _public_message(status: int, exc: Exception) -> str:
+    if status == 404:
+        return "Not found."  # identical for missing and foreign records
+    if status >= 500:
+        return "An internal error occurred. It has been logged; please try again."
+    return str(exc) or _TITLES.get(status, "Error")
+
+
+def error_response(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
+    if _is_api(request):
+        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+    from cadenza.web.templating import render
+
+    response = render(
+        request,
+        "error.html",
+        {"status": status, "title": _TITLES.get(status, "Error"), "message": message},
+        status_code=status,
+    )
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CadenzaError)
+    async def _domain_error(request: Request, exc: CadenzaError) -> Response:
+        status = status_for(exc)
+        return error_response(request, status, _public_message(status, exc))
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": "/login"})
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
+        if exc.status_code == 404:
+            detail = "Not found."
+        return error_response(request, exc.status_code, detail, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if _is_api(request):
+            errors = [
+                {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                for e in exc.errors()
+            ]
+            return JSONResponse({"detail": errors}, status_code=422)
+        fields = ", ".join(str(e.get("loc", ("?",))[-1]) for e in exc.errors())
+        return error_response(request, 422, f"Missing or invalid fields: {fields}.")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, _public_message(500, exc))
+
+
+__all__ = ["HTTPException", "LoginRequired", "install_error_handlers", "error_response", "status_for"]
