@@ -33,6 +33,17 @@ class AudioPolicy:
     nicu_limits: bool
     caution_emotional_material: bool
     warnings: tuple[str, ...]
+    dose_mode: str = "adult"  # cadenza.safety.dose mode: "adult" or "sensitive" (H.870 mode 2)
+
+    def as_dict(self) -> dict:
+        return {
+            "max_level_dba": self.max_level_dba,
+            "autoplay_allowed": self.autoplay_allowed,
+            "nicu_limits": self.nicu_limits,
+            "caution_emotional_material": self.caution_emotional_material,
+            "dose_mode": self.dose_mode,
+            "warnings": list(self.warnings),
+        }
 
 
 def parse_flags(flags: Iterable[str]) -> frozenset[SafetyFlag]:
@@ -47,14 +58,36 @@ def parse_flags(flags: Iterable[str]) -> frozenset[SafetyFlag]:
     return frozenset(parsed)
 
 
-# Placeholder defaults; cadenza.safety refines them with sources (NICU design standards, WHO/ITU-T H.870).
 DEFAULT_MAX_LEVEL_DBA = 85.0
-HEARING_LOSS_MAX_LEVEL_DBA = 80.0
-NICU_MAX_LEVEL_DBA = 60.0
+"""Cap on a track's Leq at the ear: NIOSH REL, 85 dB(A) as an 8-h time-weighted average (3-dB
+exchange); a session never needs more, and the weekly dose (cadenza.safety.dose) still adds up."""
+
+HEARING_LOSS_MAX_LEVEL_DBA = 75.0
+"""WHO/ITU-T H.870 mode 2 reference level for sensitive users (75 dB(A) for 40 h/week): an ear
+that is already damaged gets the sensitive allowance and the matching cap."""
+
+NICU_MAX_LEVEL_DBA = 45.0
+"""Recommended Standards for Newborn ICU Design, Std 23: hourly Leq <= 45 dB(A) in the infant's
+space (with L10 <= 50 and Lmax <= 65 dB(A); see cadenza.nicu.limits). Music studies used up to
+60-65 dB, but a render alone must not use up the room's whole hourly budget."""
+
+SEIZURE_TRIGGER_NOTE = (
+    "Seizures / musicogenic epilepsy: no auto-play; note any known triggers "
+    "(specific pieces, genres, instruments, emotional content) before playing."
+)
 
 
 def audio_policy(flags: Iterable[str]) -> AudioPolicy:
-    """The audio policy for a listener with these safety flags."""
+    """The audio policy for a listener with these safety flags.
+
+    >>> p = audio_policy(["seizures", "hearing_loss"])
+    >>> p.autoplay_allowed, p.max_level_dba, p.dose_mode
+    (False, 75.0, 'sensitive')
+    >>> audio_policy(["nicu_infant"]).max_level_dba
+    45.0
+    """
+    if isinstance(flags, str):
+        raise ParameterError(f"flags must be a list of flag codes, not one string {flags!r}")
     active = parse_flags(flags)
     warnings: list[str] = []
     max_level_dba = DEFAULT_MAX_LEVEL_DBA
@@ -65,10 +98,7 @@ def audio_policy(flags: Iterable[str]) -> AudioPolicy:
         max_level_dba = min(max_level_dba, NICU_MAX_LEVEL_DBA)
         warnings.append("NICU infant: NICU sound limits apply; stop at any sign of stress.")
     if SafetyFlag.SEIZURES in active:
-        warnings.append(
-            "Seizures / musicogenic epilepsy: no auto-play; note any known triggers "
-            "(specific pieces, genres, instruments, emotional content) before playing."
-        )
+        warnings.append(SEIZURE_TRIGGER_NOTE)
     if SafetyFlag.TRAUMA_HISTORY in active:
         warnings.append("Trauma history: caution with intense or highly emotional material.")
     return AudioPolicy(
@@ -77,4 +107,5 @@ def audio_policy(flags: Iterable[str]) -> AudioPolicy:
         nicu_limits=SafetyFlag.NICU_INFANT in active,
         caution_emotional_material=SafetyFlag.TRAUMA_HISTORY in active,
         warnings=tuple(warnings),
+        dose_mode="sensitive" if active & {SafetyFlag.HEARING_LOSS, SafetyFlag.NICU_INFANT} else "adult",
     )

@@ -1,0 +1,63 @@
+import doctest
+
+import pytest
+
+import cadenza.safety.flags as flags_mod
+from cadenza.errors import ParameterError
+from cadenza.safety.flags import (
+    DEFAULT_MAX_LEVEL_DBA,
+    HEARING_LOSS_MAX_LEVEL_DBA,
+    NICU_MAX_LEVEL_DBA,
+    SafetyFlag,
+    audio_policy,
+    parse_flags,
+)
+
+
+def test_doctests():
+    assert doctest.testmod(flags_mod).failed == 0
+
+
+def test_no_flags_default_policy():
+    p = audio_policy([])
+    assert p.max_level_dba == DEFAULT_MAX_LEVEL_DBA
+    assert p.autoplay_allowed and not p.nicu_limits and not p.caution_emotional_material
+    assert p.warnings == () and p.dose_mode == "adult"
+
+
+def test_seizures_forbid_autoplay_and_list_triggers():
+    p = audio_policy(["seizures"])
+    assert not p.autoplay_allowed
+    assert any("trigger" in w for w in p.warnings)
+    assert p.max_level_dba == DEFAULT_MAX_LEVEL_DBA
+
+
+def test_trauma_sets_caution():
+    p = audio_policy(["trauma_history"])
+    assert p.caution_emotional_material and p.autoplay_allowed
+    assert any("emotional" in w for w in p.warnings)
+
+
+def test_hearing_loss_lowers_cap_and_uses_sensitive_dose():
+    p = audio_policy(["hearing_loss"])
+    assert p.max_level_dba == HEARING_LOSS_MAX_LEVEL_DBA < DEFAULT_MAX_LEVEL_DBA
+    assert p.dose_mode == "sensitive"
+
+
+def test_nicu_wins_lowest_cap_even_with_other_flags():
+    p = audio_policy(["hearing_loss", "nicu_infant", "seizures"])
+    assert p.nicu_limits and p.max_level_dba == NICU_MAX_LEVEL_DBA == 45.0
+    assert not p.autoplay_allowed
+    assert len(p.warnings) == 3
+
+
+def test_order_and_duplicates_do_not_matter():
+    assert audio_policy(["seizures", "trauma_history", "seizures"]) == audio_policy(["trauma_history", "seizures"])
+
+
+def test_unknown_flag_and_bare_string_rejected():
+    with pytest.raises(ParameterError, match="'epilepsy'.*seizures"):
+        parse_flags(["epilepsy"])
+    with pytest.raises(ParameterError, match="flags"):
+        audio_policy("seizures")
+    assert parse_flags([f.value for f in SafetyFlag]) == frozenset(SafetyFlag)
