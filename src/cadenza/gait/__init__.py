@@ -1,1 +1,31 @@
-"""Gait analysis from IMU signals: steps, bouts, cadence (pure numpy/scipy)."""
+"""Gait analysis from IMU signals: steps, bouts, cadence (pure numpy/scipy).
+
+>>> from cadenza.gait import cadence_spm
+>>> cadence_spm([0.0, 0.55, 1.1])
+109.09090909090908
+"""
+
+from cadenza.gait.analysis import LOW_CONFIDENCE_MIN_STEPS, GaitAnalysis, GaitBout, analyze_gait
+from cadenza.gait.bouts import contacts_in_window, detect_walking_bouts
+from cadenza.gait.cadence import cadence_spm, gait_speed_m_s, step_time_asymmetry, step_time_cv
+from cadenza.gait.scoring import BoutScore, ContactMatch, match_contacts, score_bout
+from cadenza.gait.steps import FootStepDetector, LowerBackStepDetector
+
+__all__ = [
+    "LOW_CONFIDENCE_MIN_STEPS",
+    "BoutScore",
+    "ContactMatch",
+    "FootStepDetector",
+    "GaitAnalysis",
+    "GaitBout",
+    "LowerBackStepDetector",
+    "analyze_gait",
+    "cadence_spm",
+    "contacts_in_window",
+    "detect_walking_bouts",
+    "gait_speed_m_s",
+    "match_contacts",
+    "score_bout",
+    "step_time_asymmetry",
+    "step_time_cv",
+]
