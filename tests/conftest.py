@@ -111,3 +111,31 @@ def db_session(db_engine) -> Iterator:
         if transaction.is_active:
             transaction.rollback()
         connection.close()
+
+
+@pytest.fixture
+def make_therapist(db_session):
+    """``make_therapist("ana", role="admin")``: a stored, active account (password ``correct horse battery``)."""
+    from cadenza.clinic import service
+
+    def _make(username: str = "therapist1", *, role: str = "therapist"):
+        return service.create_therapist(
+            db_session, actor=None, username=username, password="correct horse battery", role=role
+        )
+
+    return _make
+
+
+@pytest.fixture
+def therapist(make_therapist):
+    return make_therapist("therapist1")
+
+
+@pytest.fixture
+def client_record(db_session, therapist):
+    """A client of ``therapist`` with code ``C001``, born 1950, living with Parkinson's disease."""
+    from cadenza.clinic import service
+
+    return service.create_client(
+        db_session, actor=therapist, code="C001", birth_year=1950, conditions=["parkinson's disease"]
+    )

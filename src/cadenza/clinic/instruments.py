@@ -1,0 +1,311 @@
+"""Outcome instruments: validation, scoring, severity bands, codes.
+
+Each instrument is data (:class:`Instrument`); :func:`score_instrument` validates a raw entry and
+returns a :class:`Score` ready to store as a measurement. Other domains add their own measures with
+:func:`register_instrument` from their ``clinic/<domain>_records.py``.
+
+Sources (see docs/clinic.md): LOINC codes and scoring rules from the project's research notes
+(``clinical_anchors.md`` §7): NRS pain 72514-3, PHQ-9 total 44261-6, GAD-7 total 70274-6. STAI-6 after
+Marteau & Bekker 1992 (Br J Clin Psychol 31:301-306). NRS pain bands after Serlin et al. 1995
+(Pain 61:277-284). VAS anxiety, STAI-6 and the gait measures have no confirmed LOINC code and use
+Cadenza-local codes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cadenza.errors import ConflictError, NotFoundError, ParameterError
+
+LOCAL_CODE_SYSTEM = "https://cadenza.example.org/fhir/CodeSystem/instrument"
+
+
+@dataclass(frozen=True)
+class Band:
+    """A severity band: totals from ``lower`` (inclusive) up to the next band's lower bound."""
+
+    lower: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Score:
+    """A validated, scored entry, in the instrument's unit."""
+
+    instrument_code: str
+    value: float
+    unit: str
+    item_responses: dict[str, int] | None = None
+    severity_band: str | None = None
+    safety_followup: bool = False
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """An outcome measure.
+
+    ``items`` names the questionnaire items in order (None for a single value); every item is an
+    integer ``item_min..item_max``. ``reverse_items`` are scored ``item_min + item_max - x``.
+    ``scorer`` maps the (reverse-scored) item values to the total; the default is their sum.
+    ``safety_item``/``safety_threshold``: an answer at or above the threshold flags a safety follow-up.
+    ``better`` is the direction of improvement ("increase", "decrease") or None if it depends on the goal.
+    """
+
+    code: str
+    name: str
+    unit: str
+    minimum: float
+    maximum: float
+    better: str | None
+    loinc: str | None = None
+    integer: bool = False
+    items: tuple[str, ...] | None = None
+    item_min: int = 0
+    item_max: int = 3
+    reverse_items: frozenset[str] = frozenset()
+    bands: tuple[Band, ...] = ()
+    safety_item: str | None = None
+    safety_threshold: int = 1
+    scorer: Callable[[Mapping[str, int]], float] | None = field(default=None, compare=False)
+    source: str = ""
+
+    def band_of(self, value: float) -> str | None:
+        label = None
+        for band in self.bands:
+            if value >= band.lower:
+                label = band.label
+        return label
+
+
+_REGISTRY: dict[str, Instrument] = {}
+
+
+def register_instrument(instrument: Instrument) -> Instrument:
+    """Add an instrument to the catalog; re-registering the same definition is a no-op.
+
+    >>> register_instrument(get_instrument("cadence")).unit
+    '{steps}/min'
+    """
+    if not isinstance(instrument, Instrument):
+        raise ParameterError(f"instrument must be an Instrument, got {type(instrument).__name__}")
+    if not instrument.code or not instrument.code.replace("_", "").replace("-", "").isalnum():
+        raise ParameterError(f"instrument code must be non-empty letters, digits, '_' or '-', got {instrument.code!r}")
+    if not instrument.minimum < instrument.maximum:
+        raise ParameterError(
+            f"instrument {instrument.code!r}: minimum {instrument.minimum!r} must be < maximum {instrument.maximum!r}"
+        )
+    if instrument.better not in (None, "increase", "decrease"):
+        raise ParameterError(f"instrument {instrument.code!r}: better must be 'increase', 'decrease' or None, got {instrument.better!r}")
+    existing = _REGISTRY.get(instrument.code)
+    if existing is not None and existing != instrument:
+        raise ConflictError(f"instrument code {instrument.code!r} is already registered with a different definition")
+    _REGISTRY[instrument.code] = instrument
+    return instrument
+
+
+def get_instrument(code: str) -> Instrument:
+    try:
+        return _REGISTRY[code]
+    except (KeyError, TypeError):
+        known = ", ".join(sorted(_REGISTRY))
+        raise NotFoundError(f"unknown instrument_code {code!r}; known: {known}") from None
+
+
+def list_instruments() -> list[Instrument]:
+    return sorted(_REGISTRY.values(), key=lambda i: i.code)
+
+
+def score_instrument(
+    code: str,
+    *,
+    value: float | None = None,
+    items: Mapping[str, Any] | Sequence[Any] | None = None,
+    unit: str | None = None,
+) -> Score:
+    """Validate and score one entry: ``value`` for single-value measures, ``items`` for questionnaires.
+
+    Items are a mapping ``{item: answer}`` or a sequence in the instrument's item order.
+
+    >>> s = score_instrument("phq9", items=[1, 1, 1, 1, 1, 0, 0, 0, 1])
+    >>> (s.value, s.severity_band, s.safety_followup)
+    (6.0, 'mild', True)
+    >>> score_instrument("stai6", items={"calm": 4, "tense": 1, "upset": 1, "relaxed": 4, "content": 4, "worried": 1}).value
+    20.0
+    """
+    try:
+        instrument = get_instrument(code)
+    except NotFoundError as exc:
+        raise ParameterError(str(exc)) from None
+    if unit is not None and unit != instrument.unit:
+        raise ParameterError(
+            f"unit {unit!r} does not match instrument {code!r}, which is recorded in {instrument.unit!r}"
+        )
+    if instrument.items is None:
+        if items is not None:
+            raise ParameterError(f"instrument {code!r} takes a single value, not items; got items={items!r}")
+        if value is None:
+            raise ParameterError(f"value is required for instrument {code!r}")
+        total = _check_value(instrument, value)
+        responses = None
+    else:
+        if items is None:
+            raise ParameterError(
+                f"items are required for questionnaire {code!r} ({len(instrument.items)} items: "
+                f"{', '.join(instrument.items)}); got value={value!r}"
+            )
+        if value is not None:
+            raise ParameterError(f"give items or value for {code!r}, not both; got value={value!r}")
+        responses = _check_items(instrument, items)
+        scored = {
+            k: (instrument.item_min + instrument.item_max - v) if k in instrument.reverse_items else v
+            for k, v in responses.items()
+        }
+        total = float(instrument.scorer(scored) if instrument.scorer else sum(scored.values()))
+        total = _check_value(instrument, total)
+    followup = bool(
+        responses is not None
+        and instrument.safety_item is not None
+        and responses[instrument.safety_item] >= instrument.safety_threshold
+    )
+    return Score(
+        instrument_code=code,
+        value=total,
+        unit=instrument.unit,
+        item_responses=responses,
+        severity_band=instrument.band_of(total),
+        safety_followup=followup,
+    )
+
+
+def _check_value(instrument: Instrument, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParameterError(f"{instrument.code} value must be a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ParameterError(f"{instrument.code} value must be finite, got {value!r}")
+    if not instrument.minimum <= number <= instrument.maximum:
+        hint = _unit_hint(instrument, number)
+        raise ParameterError(
+            f"{instrument.code} value must be within {instrument.minimum:g}..{instrument.maximum:g} "
+            f"{instrument.unit}, got {value!r}{hint}"
+        )
+    if instrument.integer and not number.is_integer():
+        raise ParameterError(f"{instrument.code} value must be a whole number, got {value!r}")
+    return number
+
+
+def _unit_hint(instrument: Instrument, number: float) -> str:
+    if instrument.unit == "mm" and instrument.maximum == 100 and 0 < number <= 1000:
+        return " (is it in mm? a 10 cm line is 100 mm)"
+    if instrument.unit == "m/s" and number > instrument.maximum:
+        return " (is it in km/h or a walk time in s? use gait_speed_from_walk_time)"
+    if instrument.unit == "m" and number > instrument.maximum:
+        return " (is it in cm? give metres)"
+    return ""
+
+
+def _check_items(instrument: Instrument, items: Mapping[str, Any] | Sequence[Any]) -> dict[str, int]:
+    names = instrument.items
+    assert names is not None
+    if isinstance(items, Mapping):
+        given = dict(items)
+    elif isinstance(items, Sequence) and not isinstance(items, (str, bytes)):
+        if len(items) != len(names):
+            raise ParameterError(
+                f"{instrument.code} needs {len(names)} item answers ({', '.join(names)}), got {len(items)}: {list(items)!r}"
+            )
+        given = dict(zip(names, items, strict=True))
+    else:
+        raise ParameterError(f"{instrument.code} items must be a mapping or a list, got {items!r}")
+    extra = [k for k in given if k not in names]
+    if extra:
+        raise ParameterError(f"{instrument.code} has no item(s) {extra!r}; its items are {', '.join(names)}")
+    missing = [k for k in names if k not in given]
+    if missing:
+        raise ParameterError(f"{instrument.code} item(s) {missing!r} are missing")
+    responses: dict[str, int] = {}
+    for name in names:
+        answer = given[name]
+        valid = (
+            not isinstance(answer, bool)
+            and isinstance(answer, (int, float))
+            and float(answer).is_integer()
+            and instrument.item_min <= answer <= instrument.item_max
+        )
+        if not valid:
+            raise ParameterError(
+                f"{instrument.code} item {name!r} must be a whole number "
+                f"{instrument.item_min}..{instrument.item_max}, got {answer!r}"
+            )
+        responses[name] = int(answer)
+    return responses
+
+
+def gait_speed_from_walk_time(walk_time_s: float, *, distance_m: float = 10.0) -> float:
+    """Gait speed (m/s) from the time taken to walk ``distance_m`` (the 10-metre walk test by default;
+    pass ``distance_m=6.0`` when only the middle 6 m were timed).
+
+    >>> gait_speed_from_walk_time(8.0)
+    1.25
+    """
+    for name, number in (("walk_time_s", walk_time_s), ("distance_m", distance_m)):
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number) or number <= 0:
+            raise ParameterError(f"{name} must be a positive number, got {number!r}")
+    return float(distance_m) / float(walk_time_s)
+
+
+def _stai6_total(scored: Mapping[str, int]) -> float:
+    # Marteau & Bekker 1992: sum of 6 items (positive items reversed), prorated to the 20-item STAI scale.
+    return sum(scored.values()) * 20.0 / 6.0
+
+
+_PHQ9_BANDS = (Band(0, "minimal"), Band(5, "mild"), Band(10, "moderate"), Band(15, "moderately severe"), Band(20, "severe"))
+_GAD7_BANDS = (Band(0, "minimal"), Band(5, "mild"), Band(10, "moderate"), Band(15, "severe"))
+
+CORE_INSTRUMENTS = (
+    Instrument(
+        code="vas_anxiety", name="Visual analogue scale, anxiety", unit="mm", minimum=0, maximum=100,
+        better="decrease", source="0-100 mm line; local code (no LOINC confirmed)",
+    ),
+    Instrument(
+        code="stai6", name="STAI-6 state anxiety (short form)", unit="{score}", minimum=20, maximum=80,
+        better="decrease", items=("calm", "tense", "upset", "relaxed", "content", "worried"),
+        item_min=1, item_max=4, reverse_items=frozenset({"calm", "relaxed", "content"}), scorer=_stai6_total,
+        source="Marteau & Bekker 1992, Br J Clin Psychol 31:301-306; no LOINC confirmed",
+    ),
+    Instrument(
+        code="nrs_pain", name="Numeric rating scale, pain (0-10)", unit="{score}", minimum=0, maximum=10,
+        better="decrease", loinc="72514-3", integer=True,
+        bands=(Band(0, "none"), Band(1, "mild"), Band(5, "moderate"), Band(7, "severe")),
+        source="LOINC 72514-3; bands after Serlin et al. 1995, Pain 61:277-284",
+    ),
+    Instrument(
+        code="phq9", name="Patient Health Questionnaire-9", unit="{score}", minimum=0, maximum=27,
+        better="decrease", loinc="44261-6", items=tuple(f"q{i}" for i in range(1, 10)),
+        bands=_PHQ9_BANDS, safety_item="q9", safety_threshold=1,
+        source="LOINC 44261-6 (total); cut-offs 5/10/15/20 (Kroenke et al. 2001); item 9 > 0 needs safety follow-up",
+    ),
+    Instrument(
+        code="gad7", name="Generalized Anxiety Disorder-7", unit="{score}", minimum=0, maximum=21,
+        better="decrease", loinc="70274-6", items=tuple(f"q{i}" for i in range(1, 8)), bands=_GAD7_BANDS,
+        source="LOINC 70274-6 (total), panel 69737-5; cut-offs 5/10/15 (Spitzer et al. 2006)",
+    ),
+    Instrument(
+        code="gait_speed", name="Gait speed", unit="m/s", minimum=0, maximum=3.0, better="increase",
+        source="comfortable walking speed; from a timed walk with gait_speed_from_walk_time; local code",
+    ),
+    Instrument(
+        code="cadence", name="Cadence", unit="{steps}/min", minimum=0, maximum=250, better=None,
+        source="steps per minute; the better direction depends on the goal; local code",
+    ),
+    Instrument(
+        code="stride_length", name="Stride length", unit="m", minimum=0, maximum=3.0, better="increase",
+        source="distance between successive contacts of the same foot; local code",
+    ),
+)
+
+for _instrument in CORE_INSTRUMENTS:
+    register_instrument(_instrument)

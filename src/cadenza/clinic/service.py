@@ -1,0 +1,570 @@
+"""The clinical-record service: every read and write of client data goes through here.
+
+Rules (see docs/clinic.md):
+
+* **Ownership.** A therapist sees and changes only their own clients. Another therapist's client is
+  reported as not found, so its existence does not leak. Admins manage accounts; an admin account
+  can own clients like any therapist but reads no one else's clinical data.
+* **Audit.** Every read and write of client data adds an ``audit_event`` row in the same transaction.
+* **Transactions.** Services flush but never commit: the caller's unit of work
+  (:func:`cadenza.clinic.db.session_scope`, or one web request) commits once. :func:`record_session`
+  is atomic on its own: the session and all its measurements are stored whole or not at all.
+* **Errors** are :mod:`cadenza.errors` domain errors whose messages name the field and the value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cadenza.clinic.instruments import Score, get_instrument, score_instrument
+from cadenza.clinic.models import (
+    ASSESSMENT_DOMAINS,
+    DIRECTIONS,
+    ROLES,
+    Assessment,
+    AuditEvent,
+    Client,
+    Goal,
+    Measurement,
+    Therapist,
+    TherapySession,
+    utcnow,
+)
+from cadenza.errors import ConflictError, NotFoundError, ParameterError, PermissionDeniedError
+from cadenza.evidence.query import get_intervention
+from cadenza.safety.flags import parse_flags
+
+SYSTEM_ACTOR = "system"
+_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
+MAX_SESSION_MINUTES = 600
+EARLIEST_BIRTH_YEAR = 1900
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+@dataclass(frozen=True)
+class MeasurementInput:
+    """One outcome entry to record: ``value`` for single-value instruments, ``items`` for questionnaires."""
+
+    instrument_code: str
+    value: float | None = None
+    items: Mapping[str, Any] | Sequence[Any] | None = None
+    unit: str | None = None
+    goal_id: int | None = None
+    measured_at: dt.datetime | None = None
+
+
+# --- audit and access ---------------------------------------------------------------------------
+
+
+def audit(
+    db: Session,
+    actor: Therapist | None,
+    action: str,
+    entity: str,
+    *,
+    entity_id: int | None = None,
+    client_id: int | None = None,
+) -> AuditEvent:
+    """Append an audit event (also for other domains' ``*_records`` services)."""
+    event = AuditEvent(
+        actor_id=actor.id if actor is not None else None,
+        actor_username=actor.username if actor is not None else SYSTEM_ACTOR,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        client_id=client_id,
+        at=utcnow(),
+    )
+    db.add(event)
+    return event
+
+
+def _check_actor(actor: Therapist) -> None:
+    if not isinstance(actor, Therapist):
+        raise PermissionDeniedError(f"actor must be a Therapist account, got {actor!r}")
+    if not actor.active:
+        raise PermissionDeniedError(f"account {actor.username!r} is disabled")
+
+
+def _check_admin(actor: Therapist | None) -> None:
+    if actor is None:
+        return  # the local command line acts with system authority
+    _check_actor(actor)
+    if actor.role != "admin":
+        raise PermissionDeniedError(f"only admins manage accounts; {actor.username!r} is a {actor.role}")
+
+
+def get_client_for_actor(db: Session, *, actor: Therapist, client_id: int, action: str = "read") -> Client:
+    """The client if ``actor`` owns it, else :class:`NotFoundError`; audits the access.
+
+    Other domains' services use this as their single authorisation check.
+    """
+    _check_actor(actor)
+    if isinstance(client_id, bool) or not isinstance(client_id, int):
+        raise ParameterError(f"client_id must be an integer, got {client_id!r}")
+    client = db.get(Client, client_id)
+    if client is None or client.therapist_id != actor.id:
+        raise NotFoundError(f"client {client_id!r} not found")
+    audit(db, actor, action, "client", entity_id=client.id, client_id=client.id)
+    return client
+
+
+# --- therapists ---------------------------------------------------------------------------------
+
+
+def create_therapist(
+    db: Session, *, actor: Therapist | None, username: str, password: str, role: str = "therapist"
+) -> Therapist:
+    """Create an account. ``actor`` must be an admin, or None for the local command line."""
+    _check_admin(actor)
+    if not isinstance(username, str) or not _USERNAME_RE.match(username):
+        raise ParameterError(
+            f"username must be 2-64 lower-case letters, digits, '.', '_' or '-', got {username!r}"
+        )
+    if role not in ROLES:
+        raise ParameterError(f"role must be one of {ROLES}, got {role!r}")
+    if db.scalar(select(Therapist.id).where(Therapist.username == username)) is not None:
+        raise ConflictError(f"username {username!r} is already taken")
+    from cadenza.clinic import auth  # the web engineer's password policy (length, common passwords)
+
+    therapist = Therapist(
+        username=username,
+        password_hash=auth.hash_password(password, username=username),
+        role=role,
+        active=True,
+    )
+    db.add(therapist)
+    db.flush()
+    audit(db, actor, "create", "therapist", entity_id=therapist.id)
+    return therapist
+
+
+def get_therapist_by_username(db: Session, username: str) -> Therapist:
+    therapist = db.scalar(select(Therapist).where(Therapist.username == username))
+    if therapist is None:
+        raise NotFoundError(f"therapist {username!r} not found")
+    return therapist
+
+
+def list_therapists(db: Session, *, actor: Therapist | None) -> list[Therapist]:
+    _check_admin(actor)
+    return list(db.scalars(select(Therapist).order_by(Therapist.username)))
+
+
+def set_therapist_active(db: Session, *, actor: Therapist | None, username: str, active: bool) -> Therapist:
+    _check_admin(actor)
+    therapist = get_therapist_by_username(db, username)
+    therapist.active = bool(active)
+    audit(db, actor, "update", "therapist", entity_id=therapist.id)
+    db.flush()
+    return therapist
+
+
+# --- clients ------------------------------------------------------------------------------------
+
+
+def _check_code(code: Any) -> str:
+    if not isinstance(code, str) or not _CODE_RE.match(code):
+        raise ParameterError(
+            f"code must be a pseudonymous code of 1-64 letters, digits, '.', '_' or '-' (no names or spaces), got {code!r}"
+        )
+    return code
+
+
+def _check_birth_year(birth_year: Any) -> int | None:
+    if birth_year is None:
+        return None
+    this_year = dt.datetime.now(dt.UTC).year
+    if isinstance(birth_year, bool) or not isinstance(birth_year, int) or not EARLIEST_BIRTH_YEAR <= birth_year <= this_year:
+        raise ParameterError(f"birth_year must be a year {EARLIEST_BIRTH_YEAR}..{this_year}, got {birth_year!r}")
+    return birth_year
+
+
+def _check_conditions(conditions: Any) -> list[str]:
+    if isinstance(conditions, str) or not isinstance(conditions, Iterable):
+        raise ParameterError(f"conditions must be a list of strings, got {conditions!r}")
+    cleaned = []
+    for condition in conditions:
+        if not isinstance(condition, str) or not condition.strip() or len(condition) > 200:
+            raise ParameterError(f"each condition must be a non-empty string up to 200 characters, got {condition!r}")
+        text = condition.strip().lower()
+        if text not in cleaned:
+            cleaned.append(text)
+    return cleaned
+
+
+def _check_flags(safety_flags: Any) -> list[str]:
+    if isinstance(safety_flags, str) or not isinstance(safety_flags, Iterable):
+        raise ParameterError(f"safety_flags must be a list of flag codes, got {safety_flags!r}")
+    return sorted(flag.value for flag in parse_flags(safety_flags))
+
+
+def create_client(
+    db: Session,
+    *,
+    actor: Therapist,
+    code: str,
+    birth_year: int | None = None,
+    conditions: Iterable[str] = (),
+    safety_flags: Iterable[str] = (),
+) -> Client:
+    _check_actor(actor)
+    code = _check_code(code)
+    birth_year = _check_birth_year(birth_year)
+    conditions = _check_conditions(conditions)
+    flags = _check_flags(safety_flags)
+    exists = db.scalar(select(Client.id).where(Client.therapist_id == actor.id, Client.code == code))
+    if exists is not None:
+        raise ConflictError(f"you already have a client with code {code!r}")
+    client = Client(therapist_id=actor.id, code=code, birth_year=birth_year, conditions=conditions, safety_flags=flags)
+    try:
+        with db.begin_nested():
+            db.add(client)
+            db.flush()
+    except IntegrityError:
+        raise ConflictError(f"you already have a client with code {code!r}") from None
+    audit(db, actor, "create", "client", entity_id=client.id, client_id=client.id)
+    return client
+
+
+def get_client(db: Session, *, actor: Therapist, client_id: int) -> Client:
+    return get_client_for_actor(db, actor=actor, client_id=client_id)
+
+
+def get_client_by_code(db: Session, *, actor: Therapist, code: str) -> Client:
+    _check_actor(actor)
+    client_id = db.scalar(select(Client.id).where(Client.therapist_id == actor.id, Client.code == code))
+    if client_id is None:
+        raise NotFoundError(f"client with code {code!r} not found")
+    return get_client_for_actor(db, actor=actor, client_id=client_id)
+
+
+def list_clients(db: Session, *, actor: Therapist) -> list[Client]:
+    _check_actor(actor)
+    clients = list(db.scalars(select(Client).where(Client.therapist_id == actor.id).order_by(Client.code)))
+    audit(db, actor, "list", "client")
+    return clients
+
+
+def update_client(
+    db: Session,
+    *,
+    actor: Therapist,
+    client_id: int,
+    birth_year: int | None = UNSET,
+    conditions: Iterable[str] = UNSET,
+    safety_flags: Iterable[str] = UNSET,
+) -> Client:
+    """Change the given fields; fields left out keep their value."""
+    birth_year = birth_year if birth_year is UNSET else _check_birth_year(birth_year)
+    conditions = conditions if conditions is UNSET else _check_conditions(conditions)
+    flags = safety_flags if safety_flags is UNSET else _check_flags(safety_flags)
+    client = get_client_for_actor(db, actor=actor, client_id=client_id, action="update")
+    if birth_year is not UNSET:
+        client.birth_year = birth_year
+    if conditions is not UNSET:
+        client.conditions = conditions
+    if flags is not UNSET:
+        client.safety_flags = flags
+    client.updated_at = utcnow()
+    db.flush()
+    return client
+
+
+# --- assessments --------------------------------------------------------------------------------
+
+
+def create_assessment(
+    db: Session,
+    *,
+    actor: Therapist,
+    client_id: int,
+    domain: str,
+    assessed_date: dt.date,
+    notes: str = "",
+    scores: Mapping[str, Any] | None = None,
+) -> Assessment:
+    if domain not in ASSESSMENT_DOMAINS:
+        raise ParameterError(f"domain must be one of {', '.join(ASSESSMENT_DOMAINS)}, got {domain!r}")
+    _check_date("assessed_date", assessed_date)
+    if not isinstance(notes, str):
+        raise ParameterError(f"notes must be text, got {notes!r}")
+    scores = _check_scores(scores)
+    client = get_client_for_actor(db, actor=actor, client_id=client_id, action="update")
+    assessment = Assessment(client_id=client.id, domain=domain, assessed_date=assessed_date, notes=notes, scores=scores)
+    db.add(assessment)
+    db.flush()
+    audit(db, actor, "create", "assessment", entity_id=assessment.id, client_id=client.id)
+    return assessment
+
+
+def _check_scores(scores: Mapping[str, Any] | None) -> dict[str, Any]:
+    if scores is None:
+        return {}
+    if not isinstance(scores, Mapping):
+        raise ParameterError(f"scores must be a mapping of name to number or text, got {scores!r}")
+    for key, value in scores.items():
+        if not isinstance(key, str) or not key:
+            raise ParameterError(f"score names must be non-empty strings, got {key!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ParameterError(f"score {key!r} must be finite, got {value!r}")
+        if not isinstance(value, (int, float, str, bool)) and value is not None:
+            raise ParameterError(f"score {key!r} must be a number or text, got {value!r}")
+    return dict(scores)
+
+
+def list_assessments(db: Session, *, actor: Therapist, client_id: int) -> list[Assessment]:
+    client = get_client_for_actor(db, actor=actor, client_id=client_id)
+    return list(db.scalars(select(Assessment).where(Assessment.client_id == client.id)
+                           .order_by(Assessment.assessed_date, Assessment.id)))
+
+
+# --- goals --------------------------------------------------------------------------------------
+
+
+def _check_date(name: str, value: Any) -> None:
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise ParameterError(f"{name} must be a date (YYYY-MM-DD), got {value!r}")
+
+
+def create_goal(
+    db: Session,
+    *,
+    actor: Therapist,
+    client_id: int,
+    instrument_code: str,
+    baseline: float,
+    target: float,
+    direction: str | None = None,
+    target_date: dt.date | None = None,
+    description: str = "",
+) -> Goal:
+    """A measurable goal. ``direction`` defaults to the instrument's direction of improvement."""
+    try:
+        instrument = get_instrument(instrument_code)
+    except NotFoundError as exc:
+        raise ParameterError(str(exc)) from None
+    for name, number in (("baseline", baseline), ("target", target)):
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+            raise ParameterError(f"{name} must be a finite number, got {number!r}")
+        if not instrument.minimum <= number <= instrument.maximum:
+            raise ParameterError(
+                f"{name} must be within {instrument.minimum:g}..{instrument.maximum:g} {instrument.unit} "
+                f"for {instrument_code!r}, got {number!r}"
+            )
+    direction = direction or instrument.better
+    if direction not in DIRECTIONS:
+        raise ParameterError(f"direction must be 'increase' or 'decrease' for {instrument_code!r}, got {direction!r}")
+    if (direction == "decrease" and not target < baseline) or (direction == "increase" and not target > baseline):
+        raise ParameterError(
+            f"target {target!r} must be {'below' if direction == 'decrease' else 'above'} baseline {baseline!r} "
+            f"for a goal to {direction}"
+        )
+    if target_date is not None:
+        _check_date("target_date", target_date)
+    if not isinstance(description, str):
+        raise ParameterError(f"description must be text, got {description!r}")
+    client = get_client_for_actor(db, actor=actor, client_id=client_id, action="update")
+    goal = Goal(client_id=client.id, instrument_code=instrument_code, baseline=float(baseline), target=float(target),
+                direction=direction, target_date=target_date, description=description)
+    db.add(goal)
+    db.flush()
+    audit(db, actor, "create", "goal", entity_id=goal.id, client_id=client.id)
+    return goal
+
+
+def get_goal(db: Session, *, actor: Therapist, goal_id: int) -> Goal:
+    _check_actor(actor)
+    goal = db.get(Goal, goal_id) if isinstance(goal_id, int) else None
+    client = db.get(Client, goal.client_id) if goal is not None else None
+    if goal is None or client is None or client.therapist_id != actor.id:
+        raise NotFoundError(f"goal {goal_id!r} not found")
+    audit(db, actor, "read", "goal", entity_id=goal.id, client_id=client.id)
+    return goal
+
+
+def list_goals(db: Session, *, actor: Therapist, client_id: int) -> list[Goal]:
+    client = get_client_for_actor(db, actor=actor, client_id=client_id)
+    return list(db.scalars(select(Goal).where(Goal.client_id == client.id).order_by(Goal.id)))
+
+
+# --- sessions and measurements ------------------------------------------------------------------
+
+
+def _score_input(entry: MeasurementInput, index: int) -> Score:
+    if not isinstance(entry, MeasurementInput):
+        raise ParameterError(f"measurements[{index}] must be a MeasurementInput, got {entry!r}")
+    if entry.measured_at is not None and (not isinstance(entry.measured_at, dt.datetime) or entry.measured_at.tzinfo is None):
+        raise ParameterError(f"measurements[{index}]: measured_at must be a UTC-aware datetime, got {entry.measured_at!r}")
+    try:
+        return score_instrument(entry.instrument_code, value=entry.value, items=entry.items, unit=entry.unit)
+    except ParameterError as exc:
+        raise ParameterError(f"measurements[{index}]: {exc}") from None
+
+
+def _check_goal_link(db: Session, client: Client, entry: MeasurementInput, index: int) -> None:
+    if entry.goal_id is None:
+        return
+    goal = db.get(Goal, entry.goal_id) if isinstance(entry.goal_id, int) else None
+    if goal is None or goal.client_id != client.id:
+        raise ParameterError(f"measurements[{index}]: goal_id {entry.goal_id!r} is not a goal of this client")
+    if goal.instrument_code != entry.instrument_code:
+        raise ParameterError(
+            f"measurements[{index}]: goal {goal.id} is measured with {goal.instrument_code!r}, "
+            f"got instrument_code {entry.instrument_code!r}"
+        )
+
+
+def _new_measurement(session_row: TherapySession, entry: MeasurementInput, score: Score) -> Measurement:
+    return Measurement(
+        therapy_session=session_row,
+        client_id=session_row.client_id,
+        goal_id=entry.goal_id,
+        instrument_code=score.instrument_code,
+        value=score.value,
+        unit=score.unit,
+        item_responses=score.item_responses,
+        severity_band=score.severity_band,
+        safety_followup=score.safety_followup,
+        measured_at=entry.measured_at or utcnow(),
+    )
+
+
+def record_session(
+    db: Session,
+    *,
+    actor: Therapist,
+    client_id: int,
+    session_date: dt.date,
+    minutes: int,
+    intervention_code: str,
+    setting: str = "",
+    subjective: str = "",
+    objective: str = "",
+    assessment: str = "",
+    plan: str = "",
+    measurements: Sequence[MeasurementInput] = (),
+) -> TherapySession:
+    """Document a session with its SOAP note and outcome measurements, all or nothing."""
+    _check_date("session_date", session_date)
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 < minutes <= MAX_SESSION_MINUTES:
+        raise ParameterError(f"minutes must be a whole number 1..{MAX_SESSION_MINUTES}, got {minutes!r}")
+    try:
+        get_intervention(intervention_code)
+    except NotFoundError as exc:
+        raise ParameterError(str(exc)) from None
+    for name, text in (("setting", setting), ("subjective", subjective), ("objective", objective),
+                       ("assessment", assessment), ("plan", plan)):
+        if not isinstance(text, str):
+            raise ParameterError(f"{name} must be text, got {text!r}")
+    if len(setting) > 64:
+        raise ParameterError(f"setting must be at most 64 characters, got {setting!r}")
+    if isinstance(measurements, (str, bytes, Mapping)) or not isinstance(measurements, Sequence):
+        raise ParameterError(f"measurements must be a list of MeasurementInput, got {measurements!r}")
+    scores = [_score_input(entry, i) for i, entry in enumerate(measurements)]
+    client = get_client_for_actor(db, actor=actor, client_id=client_id, action="update")
+    for i, entry in enumerate(measurements):
+        _check_goal_link(db, client, entry, i)
+    with db.begin_nested():
+        row = TherapySession(
+            client_id=client.id, therapist_id=actor.id, session_date=session_date, minutes=minutes,
+            intervention_code=intervention_code, setting=setting, soap_subjective=subjective,
+            soap_objective=objective, soap_assessment=assessment, soap_plan=plan,
+        )
+        db.add(row)
+        for entry, score in zip(measurements, scores, strict=True):
+            db.add(_new_measurement(row, entry, score))
+        db.flush()
+        audit(db, actor, "create", "therapy_session", entity_id=row.id, client_id=client.id)
+        for measurement in row.measurements:
+            audit(db, actor, "create", "measurement", entity_id=measurement.id, client_id=client.id)
+        db.flush()
+    return row
+
+
+def _visible_session(db: Session, actor: Therapist, session_id: int, action: str) -> tuple[TherapySession, Client]:
+    _check_actor(actor)
+    row = db.get(TherapySession, session_id) if isinstance(session_id, int) and not isinstance(session_id, bool) else None
+    client = db.get(Client, row.client_id) if row is not None else None
+    if row is None or client is None or client.therapist_id != actor.id:
+        raise NotFoundError(f"session {session_id!r} not found")
+    audit(db, actor, action, "therapy_session", entity_id=row.id, client_id=client.id)
+    return row, client
+
+
+def get_session(db: Session, *, actor: Therapist, session_id: int) -> TherapySession:
+    return _visible_session(db, actor, session_id, "read")[0]
+
+
+def list_sessions(db: Session, *, actor: Therapist, client_id: int) -> list[TherapySession]:
+    client = get_client_for_actor(db, actor=actor, client_id=client_id)
+    return list(db.scalars(select(TherapySession).where(TherapySession.client_id == client.id)
+                           .order_by(TherapySession.session_date, TherapySession.id)))
+
+
+def add_measurement(db: Session, *, actor: Therapist, session_id: int, measurement: MeasurementInput) -> Measurement:
+    """Add one outcome measurement to an existing session (e.g. computed later from a gait recording)."""
+    score = _score_input(measurement, 0)
+    row, client = _visible_session(db, actor, session_id, "update")
+    _check_goal_link(db, client, measurement, 0)
+    with db.begin_nested():
+        stored = _new_measurement(row, measurement, score)
+        db.add(stored)
+        db.flush()
+        audit(db, actor, "create", "measurement", entity_id=stored.id, client_id=client.id)
+    return stored
+
+
+def list_measurements(
+    db: Session,
+    *,
+    actor: Therapist,
+    client_id: int,
+    instrument_code: str | None = None,
+    goal_id: int | None = None,
+) -> list[Measurement]:
+    """A client's measurements in session order (then measurement time)."""
+    client = get_client_for_actor(db, actor=actor, client_id=client_id)
+    query = (select(Measurement).join(TherapySession, Measurement.session_id == TherapySession.id)
+             .where(Measurement.client_id == client.id))
+    if instrument_code is not None:
+        query = query.where(Measurement.instrument_code == instrument_code)
+    if goal_id is not None:
+        query = query.where(Measurement.goal_id == goal_id)
+    query = query.order_by(TherapySession.session_date, Measurement.measured_at, Measurement.id)
+    return list(db.scalars(query))
+
+
+def list_audit_events(db: Session, *, actor: Therapist, client_id: int | None = None) -> list[AuditEvent]:
+    """Audit trail: a therapist reads their own clients' events; admins read every event."""
+    _check_actor(actor)
+    query = select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id)
+    if actor.role != "admin":
+        if client_id is None:
+            raise ParameterError("client_id is required for a therapist reading the audit trail, got None")
+        get_client_for_actor(db, actor=actor, client_id=client_id)
+    if client_id is not None:
+        query = query.where(AuditEvent.client_id == client_id)
+    return list(db.scalars(query))
+
+
+def count_rows(db: Session, model: type) -> int:
+    """Row count of a table (used by tests and health checks)."""
+    return int(db.scalar(select(func.count()).select_from(model)) or 0)

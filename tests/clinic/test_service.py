@@ -1,0 +1,230 @@
+"""Service layer: ownership, audit, atomic sessions, validation messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from cadenza.clinic import service
+from cadenza.clinic.models import AuditEvent, Measurement, TherapySession
+from cadenza.clinic.service import MeasurementInput
+from cadenza.errors import ConflictError, NotFoundError, ParameterError, PermissionDeniedError
+
+DAY = dt.date(2026, 11, 2)
+
+
+def _events(db, client_id):
+    return db.scalars(select(AuditEvent).where(AuditEvent.client_id == client_id).order_by(AuditEvent.id)).all()
+
+
+def test_create_and_get_client(db_session, therapist):
+    client = service.create_client(db_session, actor=therapist, code="A-17", birth_year=1948,
+                                   conditions=["Dementia", "dementia"], safety_flags=["hearing_loss", "seizures"])
+    got = service.get_client_by_code(db_session, actor=therapist, code="A-17")
+    assert got.id == client.id
+    assert got.conditions == ["dementia"]
+    assert got.safety_flags == ["hearing_loss", "seizures"]
+
+
+def test_duplicate_code_per_therapist_conflicts_but_other_therapist_may_reuse(db_session, therapist, make_therapist):
+    service.create_client(db_session, actor=therapist, code="X1")
+    with pytest.raises(ConflictError, match="X1"):
+        service.create_client(db_session, actor=therapist, code="X1")
+    other = make_therapist("other")
+    assert service.create_client(db_session, actor=other, code="X1").therapist_id == other.id
+
+
+def test_other_therapists_client_is_not_found(db_session, client_record, make_therapist):
+    other = make_therapist("other")
+    with pytest.raises(NotFoundError, match="not found"):
+        service.get_client(db_session, actor=other, client_id=client_record.id)
+    with pytest.raises(NotFoundError):
+        service.get_client_by_code(db_session, actor=other, code="C001")
+    with pytest.raises(NotFoundError):
+        service.record_session(db_session, actor=other, client_id=client_record.id, session_date=DAY,
+                               minutes=30, intervention_code="singing")
+    assert service.list_clients(db_session, actor=other) == []
+
+
+def test_admin_reads_no_clinical_data_but_manages_accounts(db_session, client_record, make_therapist):
+    admin = make_therapist("boss", role="admin")
+    with pytest.raises(NotFoundError):
+        service.get_client(db_session, actor=admin, client_id=client_record.id)
+    service.set_therapist_active(db_session, actor=admin, username="therapist1", active=False)
+    therapist = service.get_therapist_by_username(db_session, "therapist1")
+    with pytest.raises(PermissionDeniedError, match="disabled"):
+        service.list_clients(db_session, actor=therapist)
+    assert any(e.entity == "client" for e in service.list_audit_events(db_session, actor=admin))
+
+
+def test_therapist_cannot_create_accounts(db_session, therapist):
+    with pytest.raises(PermissionDeniedError, match="admin"):
+        service.create_therapist(db_session, actor=therapist, username="new", password="long enough password")
+
+
+def test_weak_password_is_rejected(db_session):
+    with pytest.raises(ParameterError, match="password"):
+        service.create_therapist(db_session, actor=None, username="weak", password="short")
+
+
+def test_every_read_and_write_is_audited(db_session, therapist, client_record):
+    before = len(_events(db_session, client_record.id))
+    service.get_client(db_session, actor=therapist, client_id=client_record.id)
+    service.list_sessions(db_session, actor=therapist, client_id=client_record.id)
+    service.record_session(db_session, actor=therapist, client_id=client_record.id, session_date=DAY, minutes=45,
+                           intervention_code="ras_gait_training",
+                           measurements=[MeasurementInput("cadence", value=104.0)])
+    events = _events(db_session, client_record.id)[before:]
+    actions = [(e.action, e.entity) for e in events]
+    assert ("read", "client") in actions
+    assert ("create", "therapy_session") in actions
+    assert ("create", "measurement") in actions
+    assert all(e.actor_username == "therapist1" and e.at.tzinfo is not None for e in events)
+
+
+def test_session_with_measurements_is_stored_whole(db_session, therapist, client_record):
+    goal = service.create_goal(db_session, actor=therapist, client_id=client_record.id, instrument_code="gait_speed",
+                               baseline=0.8, target=1.0, target_date=dt.date(2027, 1, 31))
+    row = service.record_session(
+        db_session, actor=therapist, client_id=client_record.id, session_date=DAY, minutes=45,
+        intervention_code="ras_gait_training", setting="clinic", subjective="feels steadier",
+        objective="10 m walk in 11.2 s", assessment="improving", plan="raise cue tempo 5 %",
+        measurements=[MeasurementInput("gait_speed", value=0.89, goal_id=goal.id),
+                      MeasurementInput("phq9", items=[0, 1, 0, 1, 0, 0, 0, 0, 1])],
+    )
+    stored = service.get_session(db_session, actor=therapist, session_id=row.id)
+    assert [m.instrument_code for m in stored.measurements] == ["gait_speed", "phq9"]
+    phq = stored.measurements[1]
+    assert (phq.value, phq.severity_band, phq.safety_followup) == (3.0, "minimal", True)
+    assert stored.soap_plan == "raise cue tempo 5 %"
+
+
+def test_invalid_measurement_stores_nothing(db_session, therapist, client_record):
+    sessions = service.count_rows(db_session, TherapySession)
+    measurements = service.count_rows(db_session, Measurement)
+    with pytest.raises(ParameterError, match=r"measurements\[1\].*q3"):
+        service.record_session(
+            db_session, actor=therapist, client_id=client_record.id, session_date=DAY, minutes=30,
+            intervention_code="singing",
+            measurements=[MeasurementInput("vas_anxiety", value=40), MeasurementInput("phq9", items={
+                "q1": 0, "q2": 0, "q3": 7, "q4": 0, "q5": 0, "q6": 0, "q7": 0, "q8": 0, "q9": 0})],
+        )
+    assert service.count_rows(db_session, TherapySession) == sessions
+    assert service.count_rows(db_session, Measurement) == measurements
+
+
+def test_database_error_midway_rolls_back_the_whole_session(db_session, therapist, client_record, monkeypatch):
+    sessions = service.count_rows(db_session, TherapySession)
+    real = service._new_measurement
+    calls = []
+
+    def failing(row, entry, score):
+        calls.append(entry)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real(row, entry, score)
+
+    monkeypatch.setattr(service, "_new_measurement", failing)
+    with pytest.raises(RuntimeError):
+        service.record_session(db_session, actor=therapist, client_id=client_record.id, session_date=DAY, minutes=30,
+                               intervention_code="singing",
+                               measurements=[MeasurementInput("vas_anxiety", value=40),
+                                             MeasurementInput("vas_anxiety", value=30)])
+    assert service.count_rows(db_session, TherapySession) == sessions
+    assert service.count_rows(db_session, Measurement) == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"minutes": 0}, "minutes"),
+        ({"minutes": 30.5}, "minutes"),
+        ({"intervention_code": "karaoke"}, "intervention_code"),
+        ({"session_date": "2026-11-02"}, "session_date"),
+        ({"setting": 5}, "setting"),
+    ],
+)
+def test_session_field_errors_name_the_field(db_session, therapist, client_record, kwargs, field):
+    args = {"session_date": DAY, "minutes": 30, "intervention_code": "singing"} | kwargs
+    with pytest.raises(ParameterError, match=field):
+        service.record_session(db_session, actor=therapist, client_id=client_record.id, **args)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"code": "Jane Doe"}, "code"),
+        ({"code": ""}, "code"),
+        ({"birth_year": 1850}, "birth_year"),
+        ({"safety_flags": ["epilepsy"]}, "epilepsy"),
+        ({"conditions": "dementia"}, "conditions"),
+    ],
+)
+def test_client_field_errors_name_the_field(db_session, therapist, kwargs, field):
+    with pytest.raises(ParameterError, match=field):
+        service.create_client(db_session, actor=therapist, **({"code": "OK1"} | kwargs))
+
+
+def test_update_client_changes_only_given_fields(db_session, therapist, client_record):
+    service.update_client(db_session, actor=therapist, client_id=client_record.id, safety_flags=["trauma_history"])
+    client = service.get_client(db_session, actor=therapist, client_id=client_record.id)
+    assert client.safety_flags == ["trauma_history"]
+    assert client.birth_year == 1950
+    assert client.updated_at >= client.created_at
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"instrument_code": "bogus"}, "bogus"),
+        ({"baseline": 150.0}, "baseline"),
+        ({"target": 70.0}, "target"),
+        ({"instrument_code": "cadence", "baseline": 90.0, "target": 100.0}, "direction"),
+        ({"target_date": "soon"}, "target_date"),
+    ],
+)
+def test_goal_errors_name_the_field(db_session, therapist, client_record, kwargs, field):
+    args = {"instrument_code": "vas_anxiety", "baseline": 60.0, "target": 30.0} | kwargs
+    with pytest.raises(ParameterError, match=field):
+        service.create_goal(db_session, actor=therapist, client_id=client_record.id, **args)
+
+
+def test_goal_direction_defaults_to_the_instrument(db_session, therapist, client_record):
+    goal = service.create_goal(db_session, actor=therapist, client_id=client_record.id,
+                               instrument_code="stai6", baseline=55.0, target=40.0)
+    assert goal.direction == "decrease"
+
+
+def test_measurement_must_match_its_goal(db_session, therapist, client_record):
+    goal = service.create_goal(db_session, actor=therapist, client_id=client_record.id,
+                               instrument_code="vas_anxiety", baseline=60.0, target=30.0)
+    with pytest.raises(ParameterError, match="goal"):
+        service.record_session(db_session, actor=therapist, client_id=client_record.id, session_date=DAY,
+                               minutes=30, intervention_code="receptive_listening",
+                               measurements=[MeasurementInput("nrs_pain", value=3, goal_id=goal.id)])
+
+
+def test_add_measurement_later_and_list_in_session_order(db_session, therapist, client_record):
+    late = service.record_session(db_session, actor=therapist, client_id=client_record.id,
+                                  session_date=dt.date(2026, 11, 9), minutes=30, intervention_code="ras_gait_training")
+    early = service.record_session(db_session, actor=therapist, client_id=client_record.id,
+                                   session_date=dt.date(2026, 11, 2), minutes=30, intervention_code="ras_gait_training")
+    service.add_measurement(db_session, actor=therapist, session_id=late.id,
+                            measurement=MeasurementInput("cadence", value=110.0))
+    service.add_measurement(db_session, actor=therapist, session_id=early.id,
+                            measurement=MeasurementInput("cadence", value=101.0))
+    values = [m.value for m in service.list_measurements(db_session, actor=therapist, client_id=client_record.id,
+                                                         instrument_code="cadence")]
+    assert values == [101.0, 110.0]
+
+
+def test_assessment_round_trip(db_session, therapist, client_record):
+    service.create_assessment(db_session, actor=therapist, client_id=client_record.id, domain="motor",
+                              assessed_date=DAY, notes="shuffling gait", scores={"tug_s": 14.2, "falls_6mo": 2})
+    [assessment] = service.list_assessments(db_session, actor=therapist, client_id=client_record.id)
+    assert assessment.scores == {"tug_s": 14.2, "falls_6mo": 2}
+    with pytest.raises(ParameterError, match="domain"):
+        service.create_assessment(db_session, actor=therapist, client_id=client_record.id, domain="spiritual",
+                                  assessed_date=DAY)
