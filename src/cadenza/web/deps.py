@@ -7,6 +7,7 @@ Pages use :data:`PageUser` (no login -> redirect to ``/login``); the JSON API us
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -30,15 +31,35 @@ def session_cookie_name(request: Request) -> str:
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One database session per request; anything left uncommitted is rolled back."""
+    """One unit of work per request: services flush, this commits once when the route returns
+    (before the response is sent, so a failed commit is an error, never a silently lost write)
+    and rolls back if it raised."""
     session = request.app.state.session_factory()
     try:
         yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
     finally:
         session.close()
 
 
-Db = Annotated[Session, Depends(get_db)]
+Db = Annotated[Session, Depends(get_db, scope="function")]
+
+
+@dataclass(frozen=True)
+class UserView:
+    """What templates may show about the logged-in user; a plain copy, so error pages rendered
+    after a rollback never touch an expired ORM object."""
+
+    id: int
+    username: str
+    is_admin: bool
+
+
+def _remember_user(request: Request, therapist: Therapist) -> None:
+    request.state.user = UserView(id=therapist.id, username=therapist.username, is_admin=therapist.is_admin)
 
 
 def client_ip(request: Request) -> str:
@@ -51,7 +72,7 @@ def _session_user(request: Request, db: Session) -> Therapist | None:
     if found is None:
         return None
     therapist, login_session = found
-    request.state.user = therapist
+    _remember_user(request, therapist)
     request.state.csrf_token = login_session.csrf_token
     return therapist
 
@@ -84,7 +105,7 @@ def current_user_api(request: Request, db: Db) -> Therapist:
             detail="A valid API token is required: send 'Authorization: Bearer <token>'.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    request.state.user = therapist
+    _remember_user(request, therapist)
     return therapist
 
 

@@ -10,4 +10,5 @@ ROUTER_MODULES: list[str] = [
     "cadenza.web.routes.health",
     "cadenza.web.routes.auth",
     "cadenza.web.routes.dashboard",
+    "cadenza.web.routes.evidence",
 ]
