@@ -1,0 +1,307 @@
+"""Gait cadence benchmark: Cadenza's step detectors against the reference and against mobgap.
+
+Usage: ``python bench/gait_cadence.py [DATA_DIR] [--json] [--rates 100,50]``
+
+DATA_DIR defaults to ``../shared/data/gait/`` and may be any folder laid out the same way:
+``mobgap_lab/**/<cohort>/<participant>/data.mat`` (lower back, INDIP reference) and optionally
+``gaitmap_healthy/`` (foot-mounted, motion-capture reference).
+
+Scoring, per reference walking bout: cadence from the contacts detected inside the bout window,
+(n - 1) / (t_last - t_first) x 60, against the bout's reference average cadence; the count of
+detected vs reference contacts in the window; IC F1 at +-0.25 s over contacts within the bout
+windows (+-0.25 s). mobgap is also scored with its own cadence step (IC detection on the bout's
+signal, then ``CadFromIc`` per-second cadence averaged over the bout), as mobgap does it.
+Speed is seconds of signal processed per second of compute, on one thread.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from scipy import signal  # noqa: E402
+
+from cadenza.gait import (  # noqa: E402
+    FootStepDetector,
+    LowerBackStepDetector,
+    cadence_spm,
+    contacts_in_window,
+    detect_walking_bouts,
+    match_contacts,
+    score_bout,
+)
+from cadenza.io.gait_datasets import load_gaitmap_healthy, load_mobgap_lab  # noqa: E402
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "gait"
+TOLERANCE_S = 0.25
+NATIVE_RATE_HZ = 100.0
+_SENSOR_COLUMNS = ["acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"]
+
+
+def _resample(x: np.ndarray, from_hz: float, to_hz: float) -> np.ndarray:
+    if from_hz == to_hz:
+        return x
+    from fractions import Fraction
+
+    frac = Fraction(to_hz / from_hz).limit_denominator(1000)
+    return signal.resample_poly(x, frac.numerator, frac.denominator, axis=-1)
+
+
+def _cadenza_lower_back(imu: np.ndarray, rate: float) -> np.ndarray:
+    return LowerBackStepDetector().detect(imu[:3], sampling_rate_hz=rate).ic_times_s_
+
+
+def _mobgap_detectors() -> dict[str, Callable[[np.ndarray, float], np.ndarray]]:
+    try:
+        import pandas as pd
+        from mobgap.initial_contacts import IcdHKLeeImproved, IcdShinImproved
+    except ImportError:
+        return {}
+
+    def make(cls):
+        def run(imu: np.ndarray, rate: float) -> np.ndarray:
+            frame = pd.DataFrame(imu.T, columns=_SENSOR_COLUMNS)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ic = cls().detect(frame, sampling_rate_hz=rate).ic_list_["ic"].to_numpy()
+            return np.unique(np.asarray(ic, dtype=float)) / rate
+
+        return run
+
+    return {"mobgap IcdShinImproved": make(IcdShinImproved), "mobgap IcdHKLeeImproved": make(IcdHKLeeImproved)}
+
+
+def _mobgap_bout_cadence(name: str, acc: np.ndarray, rate: float, start_s: float, end_s: float) -> float:
+    """mobgap's own way: detect ICs on the bout's signal, CadFromIc per second, mean over the bout."""
+    import pandas as pd
+    from mobgap.cadence import CadFromIc
+    from mobgap.initial_contacts import IcdHKLeeImproved, IcdShinImproved
+
+    cls = IcdShinImproved if "Shin" in name else IcdHKLeeImproved
+    lo, hi = int(round(start_s * rate)), int(round(end_s * rate)) + 1
+    frame = pd.DataFrame(acc[:, lo:hi].T, columns=_SENSOR_COLUMNS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ic = cls().detect(frame, sampling_rate_hz=rate).ic_list_
+        cad = CadFromIc().calculate(frame, initial_contacts=ic, sampling_rate_hz=rate).cadence_per_sec_
+    return float(np.nanmean(cad["cadence_spm"].to_numpy())) if len(cad) else float("nan")
+
+
+def _summary(errors: list[float]) -> dict[str, float]:
+    e = np.asarray(errors, dtype=float) * 100
+    if e.size == 0:
+        return {"mean_pct": float("nan"), "median_pct": float("nan"), "max_pct": float("nan")}
+    return {"mean_pct": float(e.mean()), "median_pct": float(np.median(e)), "max_pct": float(e.max())}
+
+
+def bench_lower_back(data_dir: Path, rates_hz: list[float]) -> list[dict]:
+    root = data_dir / "mobgap_lab" if (data_dir / "mobgap_lab").is_dir() else data_dir
+    recordings = [r for r in load_mobgap_lab(root) if r.reference_bouts]
+    methods: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {"cadenza LowerBackStepDetector": _cadenza_lower_back}
+    methods |= _mobgap_detectors()
+    methods["reference ICs (oracle)"] = lambda acc, rate: np.empty(0)  # replaced per recording below
+    rows = []
+    for rate in rates_hz:
+        signals = {
+            r.recording_id: _resample(np.vstack([r.acc_m_s2, r.gyr_deg_s]), r.sampling_rate_hz, rate)
+            for r in recordings
+        }
+        for name, run in methods.items():
+            errors, own_errors, low_conf_errors, high_conf_errors = [], [], [], []
+            tp = fp = fn = n_det = n_ref = 0
+            timing: list[np.ndarray] = []
+            compute_s = signal_s = 0.0
+            for rec in recordings:
+                acc = signals[rec.recording_id]
+                if name.startswith("reference"):
+                    det = rec.reference_ic_times_s
+                else:
+                    t0 = time.perf_counter()
+                    det = np.sort(run(acc, rate))
+                    compute_s += time.perf_counter() - t0
+                    signal_s += acc.shape[-1] / rate
+                for bout in rec.reference_bouts:
+                    score = score_bout(
+                        det,
+                        start_s=bout.start_s,
+                        end_s=bout.end_s,
+                        reference_cadence_spm=bout.cadence_spm,
+                        n_reference=bout.ic_times_s.size,
+                    )
+                    errors.append(score.abs_rel_error)
+                    (low_conf_errors if score.n_detected < 8 else high_conf_errors).append(score.abs_rel_error)
+                    n_det += score.n_detected
+                    n_ref += score.n_reference
+                    near = contacts_in_window(det, bout.start_s - TOLERANCE_S, bout.end_s + TOLERANCE_S)
+                    match = match_contacts(near, bout.ic_times_s, tolerance_s=TOLERANCE_S)
+                    tp, fp, fn = tp + match.n_true_positive, fp + match.n_false_positive, fn + match.n_false_negative
+                    timing.append(match.timing_errors_s)
+                    if name.startswith("mobgap"):
+                        own = _mobgap_bout_cadence(name, acc, rate, bout.start_s, bout.end_s)
+                    elif name.startswith("cadenza"):
+                        own = cadence_spm(contacts_in_window(det, bout.start_s, bout.end_s), method="stride-mean")
+                    else:
+                        own = float("nan")
+                    if np.isfinite(own):
+                        own_errors.append(abs(own - bout.cadence_spm) / bout.cadence_spm)
+            timing_s = np.concatenate(timing) if timing else np.empty(0)
+            rows.append(
+                {
+                    "method": name,
+                    "rate_hz": rate,
+                    "n_bouts": len(errors),
+                    "cadence_error": _summary(errors),
+                    "cadence_error_bouts_ge8_detected": _summary(high_conf_errors),
+                    "cadence_error_bouts_lt8_detected": _summary(low_conf_errors),
+                    "own_cadence_error": _summary(own_errors),
+                    "ic_f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan"),
+                    "ic_precision": tp / (tp + fp) if tp + fp else float("nan"),
+                    "ic_recall": tp / (tp + fn) if tp + fn else float("nan"),
+                    "ic_bias_ms": float(np.median(timing_s) * 1000) if timing_s.size else float("nan"),
+                    "n_detected": n_det,
+                    "n_reference": n_ref,
+                    "x_real_time": signal_s / compute_s if compute_s else float("nan"),
+                }
+            )
+    return rows
+
+
+def bench_foot(data_dir: Path, rates_hz: list[float]) -> list[dict]:
+    folder = data_dir / "gaitmap_healthy"
+    if not (folder / "imu_sample.csv").is_file():
+        return []
+    rec = load_gaitmap_healthy(folder)
+    rows = []
+    for rate in [rec.sampling_rate_hz, *rates_hz]:
+        errors, timing = [], []
+        tp = fp = fn = 0
+        compute_s = signal_s = 0.0
+        for side in ("left", "right"):
+            acc = _resample(rec.acc_m_s2[side], rec.sampling_rate_hz, rate)
+            gyr = _resample(rec.gyr_deg_s[side], rec.sampling_rate_hz, rate)
+            t0 = time.perf_counter()
+            det = FootStepDetector().detect(acc, sampling_rate_hz=rate, gyr_deg_s=gyr).ic_times_s_
+            compute_s += time.perf_counter() - t0
+            signal_s += acc.shape[-1] / rate
+            ref = rec.reference_ic_times_s[side]
+            match = match_contacts(det, ref, tolerance_s=TOLERANCE_S)
+            tp, fp, fn = tp + match.n_true_positive, fp + match.n_false_positive, fn + match.n_false_negative
+            timing.append(match.timing_errors_s)
+            # Reference bouts: runs of this foot's contacts without a long stride (the turn splits them).
+            for start_s, end_s in detect_walking_bouts(ref, max_step_s=2.0, min_steps=4):
+                ref_cad = 2 * cadence_spm(contacts_in_window(ref, start_s, end_s))
+                # Half a stride of slack so a contact detected a few ms early still counts.
+                got = 2 * cadence_spm(contacts_in_window(det, start_s - 0.05, end_s + 0.05))
+                errors.append(abs(got - ref_cad) / ref_cad if np.isfinite(got) else 1.0)
+        timing_s = np.concatenate(timing)
+        rows.append(
+            {
+                "method": "cadenza FootStepDetector",
+                "rate_hz": rate,
+                "n_bouts": len(errors),
+                "cadence_error": _summary(errors),
+                "ic_f1": 2 * tp / (2 * tp + fp + fn),
+                "ic_bias_ms": float(np.mean(timing_s) * 1000),
+                "ic_timing_sd_ms": float(np.std(timing_s) * 1000),
+                "n_detected": tp + fp,
+                "n_reference": tp + fn,
+                "x_real_time": signal_s / compute_s,
+            }
+        )
+    return rows
+
+
+def _fmt(value: float, spec: str = ".2f") -> str:
+    return "n/a" if value is None or not np.isfinite(value) else format(value, spec)
+
+
+def print_tables(result: dict) -> None:
+    print(f"Lower back (mobgap_lab, INDIP reference) — data: {result['data_dir']}")
+    head = (
+        f"{'method':<32}{'Hz':>5}{'bouts':>6}  {'cad err % mean/med/max':<24}{'own-cad % mean/med':<20}"
+        f"{'IC F1':>6}{'bias ms':>8}{'det/ref':>9}{'x real time':>13}"
+    )
+    print(head)
+    print("-" * len(head))
+    for row in result["lower_back"]:
+        c, o = row["cadence_error"], row["own_cadence_error"]
+        print(
+            f"{row['method']:<32}{row['rate_hz']:>5.0f}{row['n_bouts']:>6}  "
+            f"{_fmt(c['mean_pct']) + ' / ' + _fmt(c['median_pct']) + ' / ' + _fmt(c['max_pct'], '.1f'):<24}"
+            f"{_fmt(o['mean_pct']) + ' / ' + _fmt(o['median_pct']):<20}"
+            f"{_fmt(row['ic_f1'], '.3f'):>6}{_fmt(row['ic_bias_ms'], '.0f'):>8}"
+            f"{str(row['n_detected']) + '/' + str(row['n_reference']):>9}{_fmt(row['x_real_time'], '.0f'):>13}"
+        )
+    print("\nCadenza, bouts split by detected contacts (< 8 gets the low-confidence flag): cad err % mean/median")
+    for row in result["lower_back"]:
+        if row["method"].startswith("cadenza"):
+            lo, hi = row["cadence_error_bouts_lt8_detected"], row["cadence_error_bouts_ge8_detected"]
+            print(
+                f"  {row['rate_hz']:.0f} Hz: >= 8 contacts {_fmt(hi['mean_pct'])} / {_fmt(hi['median_pct'])}"
+                f";  < 8 contacts {_fmt(lo['mean_pct'])} / {_fmt(lo['median_pct'])}"
+            )
+    if result["foot"]:
+        print("\nFoot-mounted (gaitmap_healthy, motion-capture reference)")
+        head = f"{'method':<28}{'Hz':>7}{'bouts':>6}  {'cad err % mean/max':<20}{'IC F1':>6}{'bias ms':>9}{'sd ms':>7}{'det/ref':>9}{'x real time':>13}"
+        print(head)
+        print("-" * len(head))
+        for row in result["foot"]:
+            c = row["cadence_error"]
+            print(
+                f"{row['method']:<28}{row['rate_hz']:>7.1f}{row['n_bouts']:>6}  "
+                f"{_fmt(c['mean_pct']) + ' / ' + _fmt(c['max_pct']):<20}{_fmt(row['ic_f1'], '.3f'):>6}"
+                f"{_fmt(row['ic_bias_ms'], '.1f'):>9}{_fmt(row['ic_timing_sd_ms'], '.1f'):>7}"
+                f"{str(row['n_detected']) + '/' + str(row['n_reference']):>9}{_fmt(row['x_real_time'], '.0f'):>13}"
+            )
+    if not result["mobgap_available"]:
+        print("\nmobgap is not installed: pip install -e '.[bench]' to compare against it.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir", nargs="?", default=str(DEFAULT_DATA_DIR))
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.add_argument("--rates", default="100,50", help="lower-back rates in Hz (comma-separated)")
+    args = parser.parse_args(argv)
+    data_dir = Path(args.data_dir)
+    if not data_dir.is_dir():
+        print(f"data folder {data_dir} does not exist", file=sys.stderr)
+        return 2
+    rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    result = {
+        "data_dir": str(data_dir),
+        "tolerance_s": TOLERANCE_S,
+        "mobgap_available": bool(_mobgap_detectors()),
+        "lower_back": bench_lower_back(data_dir, rates),
+        "foot": bench_foot(data_dir, [r for r in rates if r != NATIVE_RATE_HZ] or [50.0]),
+    }
+    if args.json:
+        print(json.dumps(_nan_to_none(result)))
+    else:
+        print_tables(result)
+    return 0
+
+
+def _nan_to_none(value):
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan_to_none(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())
