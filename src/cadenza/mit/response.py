@@ -1,0 +1,254 @@
+"""Measure a person's intoned attempt against the target melody: syllable onsets and pitch.
+
+The pitch contour comes from probabilistic YIN (pYIN; Mauch & Dixon 2014, ICASSP) in librosa. A
+syllable onset is where voicing starts, or, inside a voiced stretch, where the pitch steps to another
+note or the level rises out of a dip (a consonant between two vowels). The attempt is compared with
+the target rhythm after removing one overall delay (people start when they are ready), and its
+pitches after removing one overall transposition (people sing in their own range): each syllable is
+then judged on the high or the low pitch.
+
+The tolerances are conventions of this project, not clinical norms: 150 ms for timing at about one
+syllable per second, and half the interval (a syllable is "high" when it is nearer the high pitch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cadenza.errors import ParameterError
+from cadenza.mit.melody import Melody
+
+DEFAULT_TIMING_TOLERANCE_S = 0.15
+PYIN_FMIN_HZ = 60.0
+PYIN_FMAX_HZ = 700.0
+PYIN_FRAME_S = 0.046
+PYIN_HOP_S = 0.0058
+MIN_VOICED_RUN_S = 0.05
+PITCH_STEP_CENTS = 150.0
+LEVEL_RISE_DB = 6.0
+MAX_OFFSET_S = 5.0
+
+
+@dataclass(frozen=True)
+class PitchContour:
+    times_s: np.ndarray
+    f0_hz: np.ndarray  # NaN where unvoiced
+    level_db: np.ndarray
+
+
+@dataclass(frozen=True)
+class SyllableResult:
+    index: int
+    text: str
+    target_onset_s: float
+    onset_s: float  # NaN if no onset was found for this syllable
+    timing_error_s: float  # after removing the overall delay
+    timing_ok: bool
+    target_high: bool
+    pitch_hz: float
+    pitch_error_cents: float  # after removing the overall transposition
+    sung_high: bool | None
+    pitch_ok: bool
+
+
+@dataclass(frozen=True)
+class ResponseAnalysis:
+    """How an attempt matched the melody; ``syllables`` holds one result per target syllable."""
+
+    syllables: tuple[SyllableResult, ...]
+    offset_s: float
+    transposition_cents: float
+    timing_tolerance_s: float
+    n_onsets_found: int
+    contour: PitchContour
+
+    @property
+    def timing_match(self) -> float:
+        """Share of syllables whose onset is within the tolerance of the target rhythm."""
+        return float(np.mean([s.timing_ok for s in self.syllables])) if self.syllables else float("nan")
+
+    @property
+    def pitch_pattern_followed(self) -> bool:
+        """True when every syllable was on the intended one of the two pitches."""
+        return bool(self.syllables) and all(s.pitch_ok for s in self.syllables)
+
+    @property
+    def median_abs_timing_error_s(self) -> float:
+        errs = [abs(s.timing_error_s) for s in self.syllables if np.isfinite(s.timing_error_s)]
+        return float(np.median(errs)) if errs else float("nan")
+
+    def to_dict(self) -> dict:
+        def clean(v):
+            if isinstance(v, float | np.floating):
+                return None if not np.isfinite(v) else round(float(v), 4)
+            return bool(v) if isinstance(v, np.bool_) else v
+
+        return {
+            "timing_match": clean(self.timing_match),
+            "pitch_pattern_followed": self.pitch_pattern_followed,
+            "median_abs_timing_error_s": clean(self.median_abs_timing_error_s),
+            "offset_s": clean(self.offset_s),
+            "transposition_cents": clean(self.transposition_cents),
+            "timing_tolerance_s": self.timing_tolerance_s,
+            "n_onsets_found": self.n_onsets_found,
+            "syllables": [{k: clean(v) for k, v in s.__dict__.items()} for s in self.syllables],
+        }
+
+
+def measure_pitch_contour(y: np.ndarray, *, sampling_rate_hz: float) -> PitchContour:
+    """pYIN pitch (NaN when unvoiced) and frame level in dB, on a ~5.8 ms grid."""
+    import librosa
+
+    y = np.asarray(y, dtype=float)
+    hop = max(1, int(round(PYIN_HOP_S * sampling_rate_hz)))
+    frame = int(2 ** np.round(np.log2(PYIN_FRAME_S * sampling_rate_hz)))
+    if y.size < frame:
+        return PitchContour(np.empty(0), np.empty(0), np.empty(0))
+    f0, voiced, _ = librosa.pyin(y, fmin=PYIN_FMIN_HZ, fmax=PYIN_FMAX_HZ, sr=sampling_rate_hz,
+                                 frame_length=frame, hop_length=hop)
+    f0 = np.where(voiced, f0, np.nan)
+    rms = librosa.feature.rms(y=y, frame_length=frame // 2, hop_length=hop)[0][: f0.size]
+    level_db = 20 * np.log10(np.maximum(rms, 1e-10))
+    times_s = np.arange(f0.size) * hop / sampling_rate_hz
+    return PitchContour(times_s=times_s, f0_hz=f0, level_db=level_db)
+
+
+def detect_syllable_onsets(contour: PitchContour) -> np.ndarray:
+    """Candidate syllable onsets (seconds, sorted): voicing starts, pitch steps, and level rises
+    inside voiced stretches."""
+    t, f0, level = contour.times_s, contour.f0_hz, contour.level_db
+    if t.size == 0:
+        return np.empty(0)
+    hop_s = float(t[1] - t[0]) if t.size > 1 else PYIN_HOP_S
+    voiced = np.isfinite(f0)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], voiced.astype(int), [0]])))
+    min_run = max(1, int(MIN_VOICED_RUN_S / hop_s))
+    onsets: list[float] = []
+    for a, b in zip(edges[::2], edges[1::2]):
+        if b - a < min_run:
+            continue
+        onsets.append(t[a])
+        cents = 1200 * np.log2(f0[a:b] / 100.0)
+        w = max(2, int(0.04 / hop_s))
+        last = a
+        for i in range(a + w, b - w):
+            before, after = np.median(cents[i - a - w:i - a]), np.median(cents[i - a:i - a + w])
+            rise = np.min(level[i:i + w]) - np.min(level[i - w:i])
+            if i - last >= min_run * 2 and b - i >= min_run and (
+                abs(after - before) >= PITCH_STEP_CENTS or rise >= LEVEL_RISE_DB
+            ):
+                # the step is where the pitch crosses the midpoint between the two sides
+                mid = 0.5 * (before + after)
+                seg = cents[i - a - w:i - a + w]
+                cross = int(np.argmin(np.abs(seg - mid))) if abs(after - before) >= PITCH_STEP_CENTS else w
+                onsets.append(t[i - w + cross])
+                last = i + w
+    return np.array(sorted(onsets))
+
+
+def _assign(candidates: np.ndarray, targets: np.ndarray, offset: float, tol: float) -> np.ndarray:
+    """Monotonic one-to-one assignment of candidates to targets (DP), minimising the clipped error."""
+    n, m = targets.size, candidates.size
+    big = 4 * tol
+    cost = np.full((n + 1, m + 1), np.inf)
+    cost[0, :] = 0.0
+    choice = np.zeros((n + 1, m + 1), dtype=np.int8)
+    for i in range(1, n + 1):
+        cost[i, 0] = cost[i - 1, 0] + big
+        for j in range(1, m + 1):
+            skip_target = cost[i - 1, j] + big
+            skip_cand = cost[i, j - 1]
+            match = cost[i - 1, j - 1] + min(abs(candidates[j - 1] - targets[i - 1] - offset), big)
+            best = min(skip_target, skip_cand, match)
+            cost[i, j] = best
+            choice[i, j] = 0 if best == match else (1 if best == skip_target else 2)
+    out = np.full(n, np.nan)
+    i, j = n, m
+    while i > 0 and j > 0:
+        if choice[i, j] == 0:
+            if abs(candidates[j - 1] - targets[i - 1] - offset) < big:
+                out[i - 1] = candidates[j - 1]
+            i, j = i - 1, j - 1
+        elif choice[i, j] == 1:
+            i -= 1
+        else:
+            j -= 1
+    return out
+
+
+def analyse_response(
+    y: np.ndarray,
+    *,
+    sampling_rate_hz: float,
+    melody: Melody,
+    timing_tolerance_s: float = DEFAULT_TIMING_TOLERANCE_S,
+    allow_transposition: bool = True,
+    contour: PitchContour | None = None,
+) -> ResponseAnalysis:
+    """Compare a recorded attempt with ``melody``: onset timing per syllable and the two-pitch pattern.
+
+    The overall delay is the one that brings the most detected onsets within the tolerance of the
+    target onsets (ties: smallest total error); each syllable's pitch is the median pYIN pitch of its
+    first 60 %.
+    """
+    y = np.asarray(y, dtype=float)
+    if y.ndim != 1:
+        raise ParameterError(f"y must be a mono 1-D array, got shape {y.shape!r}")
+    if not np.all(np.isfinite(y)):
+        raise ParameterError("y contains NaN or infinite samples")
+    if not np.isfinite(sampling_rate_hz) or not 8_000 <= sampling_rate_hz <= 192_000:
+        raise ParameterError(f"sampling_rate_hz must be between 8000 and 192000 Hz, got {sampling_rate_hz!r}")
+    if not np.isfinite(timing_tolerance_s) or not 0.01 <= timing_tolerance_s <= 1.0:
+        raise ParameterError(f"timing_tolerance_s must be between 0.01 and 1.0 seconds, got {timing_tolerance_s!r}")
+    if contour is None:
+        contour = measure_pitch_contour(y, sampling_rate_hz=sampling_rate_hz)
+    candidates = detect_syllable_onsets(contour)
+    targets = melody.onset_times_s
+    tol = timing_tolerance_s
+    best = (-1, np.inf, 0.0)
+    for off in {round(float(c - g), 4) for c in candidates for g in targets} | {0.0}:
+        if abs(off) > MAX_OFFSET_S and off != 0.0:
+            continue
+        d = np.abs(candidates[None, :] - targets[:, None] - off) if candidates.size else np.full((targets.size, 1), np.inf)
+        nearest = d.min(axis=1)
+        key = (int(np.sum(nearest <= tol)), float(np.sum(np.minimum(nearest, 2 * tol))))
+        if key[0] > best[0] or (key[0] == best[0] and key[1] < best[1]):
+            best = (key[0], key[1], off)
+    offset = best[2]
+    onsets = _assign(candidates, targets, offset, tol) if candidates.size else np.full(targets.size, np.nan)
+    # refine the delay as the median error of the matched syllables, so one late syllable shows as late
+    matched = np.isfinite(onsets)
+    if matched.any():
+        offset = float(np.median(onsets[matched] - targets[matched]))
+    t, f0 = contour.times_s, contour.f0_hz
+    pitches = np.full(targets.size, np.nan)
+    for i, note in enumerate(melody.notes):
+        start = onsets[i] if np.isfinite(onsets[i]) else targets[i] + offset
+        sel = (t >= start + 0.03) & (t < start + 0.03 + 0.6 * note.duration_s) & np.isfinite(f0)
+        if sel.any():
+            pitches[i] = float(np.median(f0[sel]))
+    target_cents = np.array([100 * n.midi_pitch for n in melody.notes])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sung_cents = 100 * (69 + 12 * np.log2(pitches / 440.0))
+    dev = sung_cents - target_cents
+    transposition = float(np.nanmedian(dev)) if allow_transposition and np.isfinite(dev).any() else 0.0
+    half_interval = 50 * (melody.high_midi - melody.low_midi)
+    results = []
+    for i, note in enumerate(melody.notes):
+        err_t = float(onsets[i] - targets[i] - offset) if np.isfinite(onsets[i]) else float("nan")
+        err_c = float(dev[i] - transposition) if np.isfinite(dev[i]) else float("nan")
+        if np.isfinite(sung_cents[i]):
+            rel = sung_cents[i] - transposition - 100 * melody.low_midi
+            sung_high: bool | None = bool(rel > half_interval)
+        else:
+            sung_high = None
+        results.append(SyllableResult(
+            index=i, text=note.syllable.text, target_onset_s=float(targets[i]), onset_s=float(onsets[i]),
+            timing_error_s=err_t, timing_ok=bool(np.isfinite(err_t) and abs(err_t) <= tol),
+            target_high=note.high, pitch_hz=float(pitches[i]), pitch_error_cents=err_c, sung_high=sung_high,
+            pitch_ok=bool(sung_high is not None and sung_high == note.high and abs(err_c) < half_interval),
+        ))
+    return ResponseAnalysis(syllables=tuple(results), offset_s=offset, transposition_cents=transposition,
+                            timing_tolerance_s=tol, n_onsets_found=int(candidates.size), contour=contour)
