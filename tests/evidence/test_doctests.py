@@ -1,0 +1,14 @@
+"""Docstring examples in the evidence and clinic modules run."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["cadenza.evidence.query", "cadenza.clinic.instruments", "cadenza.clinic.db"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples_run(name):
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.failed == 0

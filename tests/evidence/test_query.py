@@ -1,0 +1,123 @@
+"""The evidence catalog: completeness rules, the issue's 12 papers, honest claims, queries."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from importlib import resources
+
+import pytest
+
+from cadenza.errors import NotFoundError, ParameterError
+from cadenza.evidence.query import (
+    evidence_for_intervention,
+    find_entries,
+    get_entry,
+    get_intervention,
+    list_entries,
+    list_interventions,
+    load_catalog,
+    parse_catalog,
+)
+
+ISSUE_DOIS = {
+    "10.1002/14651858.CD006908.pub2", "10.1002/14651858.CD006911.pub3", "10.1002/14651858.CD006577.pub3",
+    "10.1002/14651858.CD004843.pub2", "10.1002/14651858.CD004517.pub3", "10.1002/14651858.CD003477.pub4",
+    "10.1002/14651858.CD006787.pub3", "10.1002/mds.870110213", "10.1525/mp.2008.25.4.315",
+    "10.1542/peds.2016-0971", "10.1002/14651858.CD004381.pub3", "10.1001/jama.2017.9478",
+}
+
+
+def _raw() -> dict:
+    return tomllib.loads(resources.files("cadenza.evidence").joinpath("catalog.toml").read_text("utf-8"))
+
+
+def test_catalog_holds_exactly_the_twelve_papers():
+    assert {e.doi for e in list_entries()} == ISSUE_DOIS
+
+
+def test_every_entry_has_a_caveat_a_doi_and_outcomes():
+    for entry in list_entries():
+        assert len(entry.caveat) > 40, entry.id
+        assert entry.doi.startswith("10."), entry.id
+        assert entry.outcomes, entry.id
+
+
+@pytest.mark.parametrize("field", ["caveat", "doi"])
+def test_entry_without_caveat_or_doi_is_refused(field):
+    data = _raw()
+    data["entry"][0][field] = "  "
+    with pytest.raises(ParameterError, match=field):
+        parse_catalog(data)
+
+
+def test_intervention_linking_an_unknown_entry_is_refused():
+    data = _raw()
+    data["intervention"][0]["supporting"] = ["nobody2099"]
+    with pytest.raises(ParameterError, match="nobody2099"):
+        parse_catalog(data)
+
+
+def test_intervention_without_evidence_must_say_so():
+    data = copy.deepcopy(_raw())
+    songwriting = next(i for i in data["intervention"] if i["code"] == "songwriting")
+    songwriting["evidence_note"] = ""
+    with pytest.raises(ParameterError, match="songwriting"):
+        parse_catalog(data)
+
+
+def test_every_intervention_is_active_or_receptive_and_links_resolve():
+    modes = {i.code: i.mode for i in list_interventions()}
+    assert modes["receptive_listening"] == "receptive"
+    assert modes["ras_gait_training"] == "active"
+    assert modes["mit"] == "active"
+    for intervention in list_interventions():
+        supporting, against = evidence_for_intervention(intervention.code)
+        assert supporting or intervention.evidence_note
+
+
+def test_no_overclaiming_for_autism():
+    time_a = get_entry("bieleninik2017_time_a")
+    assert any(o.direction == "no_difference" and o.favours == "neither" for o in time_a.outcomes)
+    assert "364" in time_a.caveat
+    autism = get_entry("geretsegger2014_autism")
+    assert "not a treatment for the core symptoms" in autism.caveat
+    for code in ("drumming_improvisation", "autism_social_music"):
+        assert "bieleninik2017_time_a" not in get_intervention(code).supporting
+
+
+def test_dementia_entry_keeps_its_nuance():
+    dementia = {o.name: o for o in get_entry("vandersteen2018_dementia").outcomes}
+    assert dementia["depressive symptoms"].direction == "decrease"
+    assert dementia["agitation or aggression"].direction == "no_difference"
+    assert dementia["cognition"].direction == "uncertain"
+
+
+def test_thaut_figures():
+    notes = {o.name: o.note for o in get_entry("thaut1996_parkinson_ras").outcomes}
+    assert "25 %" in notes["gait velocity"] and "12 %" in notes["stride length"] and "10 %" in notes["cadence"]
+
+
+def test_queries():
+    anxiety = {e.id for e in find_entries("anxiety")}
+    assert {"bradt2013_preoperative", "bradt2016_cancer", "bradt2013_coronary"} <= anxiety
+    assert "thaut1996_parkinson_ras" not in anxiety
+    assert [e.id for e in find_entries(condition="autism")] == ["geretsegger2014_autism", "bieleninik2017_time_a"]
+    assert {e.id for e in find_entries(intervention="ras")} == {"magee2017_brain_injury", "thaut1996_parkinson_ras"}
+    assert {e.id for e in find_entries(intervention="mit")} == {"schlaug2008_mit"}
+    assert {e.id for e in find_entries(intervention="drumming_improvisation")} == {
+        "aalbers2017_depression", "bieleninik2017_time_a"}
+    assert [e.id for e in find_entries(outcome="opioid")] == ["cepeda2006_pain"]
+    assert find_entries("xylophone") == []
+    assert len(find_entries()) == 12
+
+
+def test_bad_queries_name_the_argument():
+    with pytest.raises(ParameterError, match="condition"):
+        find_entries(condition="  ")
+    with pytest.raises(NotFoundError, match="karaoke"):
+        get_intervention("karaoke")
+
+
+def test_catalog_is_parsed_once():
+    assert load_catalog() is load_catalog()
