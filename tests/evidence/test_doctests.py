@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["cadenza.evidence.query", "cadenza.clinic.instruments", "cadenza.clinic.db"]
+MODULES = ["cadenza.evidence.query", "cadenza.clinic.instruments", "cadenza.clinic.db", "cadenza.clinic.progress"]
 
 
 @pytest.mark.parametrize("name", MODULES)
