@@ -2,6 +2,144 @@
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(help="Gait analysis from IMU recordings.", no_args_is_help=True)
+
+
+class Placement(StrEnum):
+    LOWER_BACK = "lower-back"
+    FOOT = "foot"
+
+
+class AccUnit(StrEnum):
+    AUTO = "auto"
+    M_S2 = "m/s^2"
+    G = "g"
+
+
+class GyrUnit(StrEnum):
+    AUTO = "auto"
+    DEG_S = "deg/s"
+    RAD_S = "rad/s"
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def _fmt(value: float, spec: str) -> str:
+    import math
+
+    return "-" if value is None or not math.isfinite(value) else format(value, spec)
+
+
+def _save_plot(path: Path, acc, rate: float, result) -> None:
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    t = np.arange(acc.shape[-1]) / rate
+    magnitude = np.linalg.norm(acc, axis=0)
+    fig = Figure(figsize=(12, 4), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(t, magnitude, lw=0.7, color="0.3", label="|acc| (m/s²)")
+    for bout in result.bouts:
+        ax.axvspan(bout.start_s, bout.end_s, color="tab:green" if not bout.low_confidence else "tab:orange", alpha=0.15)
+    if result.ic_times_s.size:
+        idx = np.clip(np.rint(result.ic_times_s * rate).astype(int), 0, magnitude.size - 1)
+        ax.plot(result.ic_times_s, magnitude[idx], "v", color="tab:red", ms=5, label="initial contacts")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("acceleration (m/s²)")
+    ax.set_title(f"{len(result.bouts)} walking bout(s); orange = fewer than 8 steps (low confidence)")
+    ax.legend(loc="upper right")
+    fig.savefig(path, dpi=120)
+
+
+@app.command()
+def analyze(
+    file: Annotated[Path, typer.Argument(help="IMU CSV: time column or --rate, acc x/y/z, optional gyr x/y/z.")],
+    rate: Annotated[float | None, typer.Option("--rate", help="Sampling rate in Hz if the file has no time column.")] = None,
+    placement: Annotated[Placement, typer.Option(help="Where the sensor was worn.")] = Placement.LOWER_BACK,
+    acc_unit: Annotated[AccUnit, typer.Option(help="Accelerometer unit; auto detects g vs m/s^2.")] = AccUnit.AUTO,
+    gyr_unit: Annotated[GyrUnit, typer.Option(help="Gyroscope unit; deg/s unless the header says otherwise.")] = GyrUnit.AUTO,
+    plot: Annotated[Path | None, typer.Option(help="Save a PNG of the signal with the detected steps.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+) -> None:
+    """Detect steps and walking bouts; print per-bout cadence, step-time variability and flags."""
+    from cadenza.errors import CadenzaError
+    from cadenza.gait import analyze_gait
+    from cadenza.io.imu import load_imu_csv
+
+    try:
+        recording = load_imu_csv(file, sampling_rate_hz=rate, acc_unit=acc_unit.value, gyr_unit=gyr_unit.value)
+        result = analyze_gait(
+            recording.acc_m_s2,
+            sampling_rate_hz=recording.sampling_rate_hz,
+            placement=placement.value,
+            gyr_deg_s=recording.gyr_deg_s,
+        )
+    except CadenzaError as exc:
+        _fail(str(exc))
+        return
+    notes = [*recording.notes, *result.notes]
+    if plot is not None:
+        _save_plot(plot, recording.acc_m_s2, recording.sampling_rate_hz, result)
+    if as_json:
+        payload = result.to_dict()
+        payload["file"] = str(file)
+        payload["notes"] = notes
+        payload["walking_bouts"] = payload.pop("bouts")
+        typer.echo(json.dumps(payload))
+        return
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"{file.name}: {placement.value}, {recording.sampling_rate_hz:g} Hz, {result.duration_s:.1f} s")
+    for column in ("bout", "start s", "end s", "steps", "cadence spm", "step-time CV %", "flags"):
+        table.add_column(column, justify="left" if column == "flags" else "right", overflow="fold")
+    for i, bout in enumerate(result.bouts, start=1):
+        table.add_row(
+            str(i),
+            f"{bout.start_s:.2f}",
+            f"{bout.end_s:.2f}",
+            str(bout.n_steps),
+            _fmt(bout.cadence_spm, ".1f"),
+            _fmt(bout.step_time_cv * 100, ".1f"),
+            ", ".join(bout.flags),
+        )
+    console.print(table)
+    if result.flags:
+        console.print(f"[bold yellow]recording flags:[/] {', '.join(result.flags)}")
+    for note in notes:
+        console.print(f"  note: {note}")
+    if plot is not None:
+        console.print(f"plot saved to {plot}")
+
+
+@app.command()
+def speed(
+    distance_m: Annotated[float, typer.Option("--distance-m", help="Walked distance in metres (10 for the 10MWT).")] = 10.0,
+    time_s: Annotated[float, typer.Option("--time-s", help="Time taken in seconds.")] = ...,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Gait speed from a timed walk (e.g. the 10-metre walk test)."""
+    from cadenza.errors import CadenzaError
+    from cadenza.gait import gait_speed_m_s
+
+    try:
+        value = gait_speed_m_s(distance_m, time_s)
+    except CadenzaError as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        typer.echo(json.dumps({"distance_m": distance_m, "time_s": time_s, "gait_speed_m_s": round(value, 3)}))
+    else:
+        typer.echo(f"gait speed {value:.2f} m/s ({distance_m:g} m in {time_s:g} s)")
