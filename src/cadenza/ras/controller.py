@@ -1,0 +1,191 @@
+"""Closed-loop cue tempo: a streaming controller fed step events that emits the next beat times.
+
+The cue adapts to the walker with the published **linear phase- and period-correction** model of
+sensorimotor synchronisation (Vorberg & Wing 1996; Mates 1994; reviewed in Repp 2005, Psychon Bull
+Rev 12:969; an adaptive metronome built this way: Repp & Keller 2008, Hum Mov Sci 27:22) :
+
+* the asynchrony ``A`` of each step to its heard beat is compared with a target asynchrony ``A*``;
+* **phase correction** shifts the next unsent beat by ``phase_gain * (A - A*)``;
+* **period correction** changes the beat period by ``period_gain * (A - A*)``, plus a slow pull
+  ``tempo_approach * (goal - period)`` towards the goal cadence that is applied only while locked;
+* every adjustment is limited to ``max_slew_fraction`` of the period (2-3 % is below the timing JND
+  for isochronous sequences, Friberg & Sundberg 1995), and the tempo stays within
+  ``bounds_fraction`` (12 %) of the preferred cadence.
+
+The cue starts only after ``start_steps`` steps, in phase with the predicted next step and at the
+person's own cadence (D-Jogger strategy 3/4, Moens et al. 2014, PLoS ONE 9:e114234: starting in
+phase is what makes locking easy).
+
+The target asynchrony defaults to a typical negative mean asynchrony (-40 ms; Repp 2005 reports
+-20..-80 ms for non-musicians); use the person's own measured NMA where known. A *later* beat than the
+preferred phase (a more negative target) nudged cadence up in runners (Buhmann et al. 2018, PLoS ONE
+13:e0208702).
+
+This is deliberately not a Kuramoto phase oscillator; the BeatHealth parameterisation of one is
+patented (US 11,690,535 B2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cadenza.errors import ParameterError
+
+DEFAULT_TARGET_ASYNCHRONY_S = -0.04
+MAX_SLEW_FRACTION = 0.03
+BOUNDS_FRACTION = 0.12
+
+
+def _check_cadence(name: str, value: float) -> None:
+    if not np.isfinite(value) or not 20 <= value <= 250:
+        raise ParameterError(f"{name} must be between 20 and 250 steps/min, got {value!r} (steps per second?)")
+
+
+class FixedTempoCue:
+    """Open-loop reference: a constant-tempo cue from ``start_s``, ignoring the steps."""
+
+    def __init__(self, *, tempo_bpm: float, start_s: float = 0.0) -> None:
+        _check_cadence("tempo_bpm", tempo_bpm)
+        self.period_s = 60.0 / tempo_bpm
+        self._next = float(start_s)
+        self.beat_times_s_: list[float] = []
+        self.step_times_s_: list[float] = []
+
+    def on_step(self, step_time_s: float) -> None:
+        self.step_times_s_.append(float(step_time_s))
+
+    def beats_until(self, time_s: float) -> np.ndarray:
+        out = []
+        while self._next <= time_s:
+            out.append(self._next)
+            self._next += self.period_s
+        self.beat_times_s_.extend(out)
+        return np.asarray(out)
+
+
+class AdaptiveCueController:
+    """Streaming closed-loop cue (see module docstring).
+
+    Use: call :meth:`on_step` with each detected initial contact (seconds, same clock as the cue),
+    and :meth:`beats_until` with ``now + look-ahead`` to get the beats to schedule. Beats once returned
+    are never moved; corrections apply to later beats.
+
+    >>> c = AdaptiveCueController(preferred_cadence_spm=100, target_asynchrony_s=0.0)
+    >>> for t in (0.0, 0.6, 1.2): c.on_step(t)
+    >>> c.beats_until(3.0).round(3).tolist()
+    [1.8, 2.4, 3.0]
+    """
+
+    def __init__(
+        self,
+        *,
+        preferred_cadence_spm: float,
+        goal_cadence_spm: float | None = None,
+        phase_gain: float = 0.5,
+        period_gain: float = 0.02,
+        tempo_approach: float = 0.1,
+        target_asynchrony_s: float = DEFAULT_TARGET_ASYNCHRONY_S,
+        max_slew_fraction: float = 0.025,
+        bounds_fraction: float = BOUNDS_FRACTION,
+        output_latency_s: float = 0.0,
+        start_steps: int = 3,
+        allow_beyond_bounds: bool = False,
+    ) -> None:
+        _check_cadence("preferred_cadence_spm", preferred_cadence_spm)
+        goal = preferred_cadence_spm if goal_cadence_spm is None else goal_cadence_spm
+        _check_cadence("goal_cadence_spm", goal)
+        if not 0 <= phase_gain <= 1:
+            raise ParameterError(f"phase_gain must be in [0, 1], got {phase_gain!r}")
+        if not 0 <= period_gain <= 1:
+            raise ParameterError(f"period_gain must be in [0, 1], got {period_gain!r}")
+        if not 0 <= tempo_approach <= 1:
+            raise ParameterError(f"tempo_approach must be in [0, 1], got {tempo_approach!r}")
+        if not 0 < max_slew_fraction <= MAX_SLEW_FRACTION:
+            raise ParameterError(f"max_slew_fraction must be in (0, {MAX_SLEW_FRACTION}], got {max_slew_fraction!r}")
+        if not 0 < bounds_fraction <= BOUNDS_FRACTION and not allow_beyond_bounds:
+            raise ParameterError(
+                f"bounds_fraction must be in (0, {BOUNDS_FRACTION}] unless allow_beyond_bounds=True, got {bounds_fraction!r}"
+            )
+        if not -0.3 <= target_asynchrony_s <= 0.3:
+            raise ParameterError(f"target_asynchrony_s must be within +-0.3 s, got {target_asynchrony_s!r} (ms given as s?)")
+        if not 0 <= output_latency_s <= 1:
+            raise ParameterError(f"output_latency_s must be in [0, 1] s, got {output_latency_s!r}")
+        if not isinstance(start_steps, (int, np.integer)) or start_steps < 2:
+            raise ParameterError(f"start_steps must be an integer >= 2, got {start_steps!r}")
+        pref_period = 60.0 / preferred_cadence_spm
+        self.min_period_s = pref_period / (1 + bounds_fraction)
+        self.max_period_s = pref_period / (1 - bounds_fraction)
+        goal_period = 60.0 / goal
+        if not self.min_period_s - 1e-12 <= goal_period <= self.max_period_s + 1e-12:
+            raise ParameterError(
+                f"goal_cadence_spm={goal!r} is more than {100 * bounds_fraction:g} % from the preferred cadence "
+                f"{preferred_cadence_spm!r}; raise bounds_fraction with allow_beyond_bounds=True to override"
+            )
+        self.goal_period_s = goal_period
+        self.phase_gain = phase_gain
+        self.period_gain = period_gain
+        self.tempo_approach = tempo_approach
+        self.target_asynchrony_s = target_asynchrony_s
+        self.max_slew_fraction = max_slew_fraction
+        self.output_latency_s = output_latency_s
+        self.start_steps = int(start_steps)
+        self.period_s: float | None = None
+        self._next: float | None = None
+        self.beat_times_s_: list[float] = []
+        self.step_times_s_: list[float] = []
+        self.asynchrony_s_: list[float] = []
+        self.period_history_s_: list[float] = []
+
+    def _clip_period(self, period_s: float) -> float:
+        return float(np.clip(period_s, self.min_period_s, self.max_period_s))
+
+    def on_step(self, step_time_s: float) -> None:
+        t = float(step_time_s)
+        if self.step_times_s_ and t <= self.step_times_s_[-1]:
+            raise ParameterError(f"step_time_s must increase; got {t!r} after {self.step_times_s_[-1]!r}")
+        self.step_times_s_.append(t)
+        if self.period_s is None:
+            if len(self.step_times_s_) >= self.start_steps:
+                own = float(np.median(np.diff(self.step_times_s_[-self.start_steps:])))
+                self.period_s = self._clip_period(own)
+                # First beat heard exactly where the next step should land, minus the target asynchrony.
+                self._next = t + self.period_s - self.target_asynchrony_s - self.output_latency_s
+            return
+        candidates = np.asarray(self.beat_times_s_[-3:] + [self._next]) + self.output_latency_s
+        heard = candidates[np.argmin(np.abs(candidates - t))]
+        asyn = t - heard
+        if abs(asyn) > 0.5 * self.period_s:
+            return
+        self.asynchrony_s_.append(asyn)
+        error = asyn - self.target_asynchrony_s
+        slew = self.max_slew_fraction * self.period_s
+        locked = abs(error) < 0.1 * self.period_s
+        d_period = self.period_gain * error + (self.tempo_approach * (self.goal_period_s - self.period_s) if locked else 0)
+        new_period = self._clip_period(self.period_s + float(np.clip(d_period, -slew, slew)))
+        shift = float(np.clip(self.phase_gain * error, -slew, slew))
+        if self.beat_times_s_:
+            # The next beat moves by the phase correction plus the period change; the interval it makes
+            # with the last sent beat never deviates from the old period by more than the slew limit.
+            last = self.beat_times_s_[-1]
+            interval = np.clip(new_period + shift, self.period_s - slew, self.period_s + slew)
+            # A beat cannot be scheduled in the past (the step is only known once it has happened).
+            self._next = max(last + float(interval), t)
+        else:
+            self._next += shift
+        self.period_s = new_period
+
+    def beats_until(self, time_s: float) -> np.ndarray:
+        """Commit and return the beats due up to ``time_s`` (pass now + your scheduling look-ahead)."""
+        out: list[float] = []
+        if self._next is None:
+            return np.asarray(out)
+        while self._next <= time_s:
+            out.append(self._next)
+            self.period_history_s_.append(self.period_s)
+            self._next += self.period_s
+        self.beat_times_s_.extend(out)
+        return np.asarray(out)
+
+    @property
+    def tempo_bpm(self) -> float:
+        return float("nan") if self.period_s is None else 60.0 / self.period_s
