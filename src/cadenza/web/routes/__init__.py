@@ -9,6 +9,6 @@ Page routes use ``Depends(deps.current_user_page)``; API routes live under ``/ap
 ROUTER_MODULES: list[str] = [
     "cadenza.web.routes.health",
     "cadenza.web.routes.auth",
-    "cadenza.web.routes.dashboard",
+    "cadenza.web.routes.clients",
     "cadenza.web.routes.evidence",
 ]

@@ -1,0 +1,194 @@
+"""Read queries behind the web pages that the core service does not offer as one call.
+
+Each function authorises through :func:`cadenza.clinic.service.get_client_for_actor` (or filters on
+the actor's own clients) and appends audit events, like the service; they flush, never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cadenza.clinic import service
+from cadenza.clinic.models import Client, Goal, Measurement, Therapist, TherapySession
+from cadenza.errors import NotFoundError, ParameterError
+
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class GoalStatus:
+    """Where a goal stands: the latest linked value and the share of the way from baseline to target."""
+
+    goal: Goal
+    client_code: str
+    n_measurements: int
+    latest_value: float | None
+    progress_fraction: float
+    met: bool
+
+
+@dataclass(frozen=True)
+class ClientOverview:
+    client: Client
+    goals: list[GoalStatus]
+    sessions: list[TherapySession]  # newest first
+    measurements: list[Measurement]  # in session order
+
+
+@dataclass(frozen=True)
+class RecentSession:
+    session: TherapySession
+    client_code: str
+
+
+def goal_progress(goal: Goal, values: list[float]) -> tuple[float, bool]:
+    """(fraction of the way from baseline to target reached by the latest value, target met).
+
+    The fraction is 0 at baseline, 1 at target, negative when the latest value moved the wrong way,
+    and NaN without values.
+
+    >>> g = Goal(baseline=60.0, target=40.0, direction="decrease")
+    >>> goal_progress(g, [55.0, 45.0])
+    (0.75, False)
+    >>> goal_progress(g, [])[1]
+    False
+    """
+    if not values:
+        return math.nan, False
+    latest = values[-1]
+    span = goal.target - goal.baseline
+    fraction = (latest - goal.baseline) / span if span else math.nan
+    met = latest <= goal.target if goal.direction == "decrease" else latest >= goal.target
+    return fraction, met
+
+
+def _goal_statuses(goals: list[Goal], measurements: list[Measurement], codes: dict[int, str]) -> list[GoalStatus]:
+    statuses = []
+    for goal in goals:
+        values = [m.value for m in measurements if m.goal_id == goal.id]
+        fraction, met = goal_progress(goal, values)
+        statuses.append(
+            GoalStatus(
+                goal=goal, client_code=codes.get(goal.client_id, ""), n_measurements=len(values),
+                latest_value=values[-1] if values else None, progress_fraction=fraction, met=met,
+            )
+        )
+    return statuses
+
+
+def client_overview(db: Session, *, actor: Therapist, client_id: int) -> ClientOverview:
+    """Everything the client page shows, behind one authorisation check and one audit event."""
+    client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+    goals = list(db.scalars(select(Goal).where(Goal.client_id == client.id).order_by(Goal.id)))
+    sessions = list(
+        db.scalars(
+            select(TherapySession)
+            .where(TherapySession.client_id == client.id)
+            .order_by(TherapySession.session_date.desc(), TherapySession.id.desc())
+        )
+    )
+    measurements = list(
+        db.scalars(
+            select(Measurement)
+            .join(TherapySession, Measurement.session_id == TherapySession.id)
+            .where(Measurement.client_id == client.id)
+            .order_by(TherapySession.session_date, Measurement.measured_at, Measurement.id)
+        )
+    )
+    return ClientOverview(
+        client=client,
+        goals=_goal_statuses(goals, measurements, {client.id: client.code}),
+        sessions=sessions,
+        measurements=measurements,
+    )
+
+
+def _check_limit(limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ParameterError(f"limit must be a whole number 1..{MAX_PAGE_SIZE}, got {limit!r}")
+
+
+def recent_sessions(db: Session, *, actor: Therapist, limit: int = 10) -> list[RecentSession]:
+    """The actor's latest documented sessions across all their clients, newest first."""
+    _check_limit(limit)
+    rows = db.execute(
+        select(TherapySession, Client.code)
+        .join(Client, TherapySession.client_id == Client.id)
+        .where(Client.therapist_id == actor.id)
+        .order_by(TherapySession.session_date.desc(), TherapySession.id.desc())
+        .limit(limit)
+    ).all()
+    service.audit(db, actor, "list", "therapy_session")
+    return [RecentSession(session=row[0], client_code=row[1]) for row in rows]
+
+
+def goals_due(
+    db: Session, *, actor: Therapist, within_days: int = 14, today: dt.date | None = None, limit: int = 50
+) -> list[GoalStatus]:
+    """Unmet goals whose target date is past or within ``within_days``, soonest first."""
+    if isinstance(within_days, bool) or not isinstance(within_days, int) or not 0 <= within_days <= 366:
+        raise ParameterError(f"within_days must be a whole number 0..366, got {within_days!r}")
+    _check_limit(limit)
+    today = today or dt.datetime.now(dt.UTC).date()
+    rows = db.execute(
+        select(Goal, Client.code)
+        .join(Client, Goal.client_id == Client.id)
+        .where(
+            Client.therapist_id == actor.id,
+            Goal.target_date.is_not(None),
+            Goal.target_date <= today + dt.timedelta(days=within_days),
+        )
+        .order_by(Goal.target_date, Goal.id)
+        .limit(limit)
+    ).all()
+    service.audit(db, actor, "list", "goal")
+    if not rows:
+        return []
+    goals = [row[0] for row in rows]
+    codes = {row[0].client_id: row[1] for row in rows}
+    measurements = list(
+        db.scalars(
+            select(Measurement)
+            .join(TherapySession, Measurement.session_id == TherapySession.id)
+            .where(Measurement.goal_id.in_([g.id for g in goals]))
+            .order_by(TherapySession.session_date, Measurement.measured_at, Measurement.id)
+        )
+    )
+    return [s for s in _goal_statuses(goals, measurements, codes) if not s.met]
+
+
+@dataclass(frozen=True)
+class GoalSeries:
+    """A goal and its linked measurements as (session date, value) pairs, in session order."""
+
+    goal: Goal
+    unit: str
+    dates: list[dt.date]
+    values: list[float]
+
+
+def goal_series(db: Session, *, actor: Therapist, client_id: int, goal_id: int) -> GoalSeries:
+    """The data behind one goal's progress chart; a goal of another client is not found."""
+    client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+    goal = db.get(Goal, goal_id) if isinstance(goal_id, int) and not isinstance(goal_id, bool) else None
+    if goal is None or goal.client_id != client.id:
+        raise NotFoundError(f"goal {goal_id!r} not found")
+    service.audit(db, actor, "read", "goal", entity_id=goal.id, client_id=client.id)
+    rows = db.execute(
+        select(TherapySession.session_date, Measurement.value, Measurement.unit)
+        .join(TherapySession, Measurement.session_id == TherapySession.id)
+        .where(Measurement.goal_id == goal.id)
+        .order_by(TherapySession.session_date, Measurement.measured_at, Measurement.id)
+    ).all()
+    from cadenza.clinic.instruments import get_instrument
+
+    try:
+        unit = get_instrument(goal.instrument_code).unit
+    except NotFoundError:
+        unit = rows[0][2] if rows else ""
+    return GoalSeries(goal=goal, unit=unit, dates=[r[0] for r in rows], values=[float(r[1]) for r in rows])

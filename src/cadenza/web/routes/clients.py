@@ -1,0 +1,281 @@
+"""Client pages: dashboard, client record, goals, record-a-session, session detail.
+
+Routes parse the form, call one service, and render; every read and write is authorised and
+audited by the service (another therapist's client is a 404, like a missing one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from cadenza.clinic import dashboard, service
+from cadenza.clinic.instruments import get_instrument, list_instruments
+from cadenza.clinic.models import DIRECTIONS, Therapist
+from cadenza.errors import ConflictError, NotFoundError, ParameterError
+from cadenza.evidence import query as evidence
+from cadenza.safety.flags import SafetyFlag, audio_policy
+from cadenza.web import forms
+from cadenza.web.deps import CsrfPageUser, Db, PageUser
+from cadenza.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+ClientId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+SessionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+FLAG_LABELS = {
+    SafetyFlag.SEIZURES.value: "Seizures / musicogenic epilepsy",
+    SafetyFlag.HEARING_LOSS.value: "Hearing loss",
+    SafetyFlag.TRAUMA_HISTORY.value: "Trauma history",
+    SafetyFlag.NICU_INFANT.value: "NICU infant",
+}
+
+
+async def _form(request: Request) -> forms.FormState:
+    return forms.FormState(values=forms.form_values(await request.form()))
+
+
+@router.get("/")
+def dashboard_page(request: Request, db: Db, user: PageUser) -> Response:
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "clients": service.list_clients(db, actor=user),
+            "recent": dashboard.recent_sessions(db, actor=user, limit=10),
+            "due": dashboard.goals_due(db, actor=user),
+            "today": dt.datetime.now(dt.UTC).date(),
+        },
+    )
+
+
+# ---- clients -----------------------------------------------------------------------------------
+
+CLIENT_FIELDS = ("code", "birth_year", "conditions", "safety_flags")
+
+
+def _client_form(request: Request, state: forms.FormState, *, client=None, status: int = 200) -> Response:
+    return render(
+        request,
+        "client_form.html",
+        {"state": state, "client": client, "flag_labels": FLAG_LABELS,
+         "checked_flags": set(state.values.get("_flags", "").split())},
+        status_code=status,
+    )
+
+
+def _client_args(state: forms.FormState, form_flags: list[str]) -> dict:
+    birth_year = forms.parse_int(state, "birth_year", required=False)
+    return {
+        "birth_year": birth_year,
+        "conditions": forms.parse_list(state.values.get("conditions", "")),
+        "safety_flags": form_flags,
+    }
+
+
+@router.get("/clients/new")
+def new_client_page(request: Request, user: PageUser) -> Response:
+    return _client_form(request, forms.FormState(values={}))
+
+
+@router.post("/clients/new")
+async def create_client_page(request: Request, db: Db, user: CsrfPageUser) -> Response:
+    form = await request.form()
+    state = forms.FormState(values=forms.form_values(form))
+    flags = [f for f in form.getlist("safety_flags") if isinstance(f, str)]
+    state.values["_flags"] = " ".join(flags)
+    args = _client_args(state, flags)
+    if state.ok:
+        try:
+            client = service.create_client(db, actor=user, code=state.values.get("code", "").strip(), **args)
+            db.flush()
+            return RedirectResponse(f"/clients/{client.id}", status_code=303)
+        except (ParameterError, ConflictError) as exc:
+            db.rollback()
+            forms.attribute_error(state, str(exc), CLIENT_FIELDS)
+    return _client_form(request, state, status=422)
+
+
+@router.get("/clients/{client_id}")
+def client_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
+    overview = dashboard.client_overview(db, actor=user, client_id=client_id)
+    policy = audio_policy(overview.client.safety_flags)
+    instruments = {i.code: i for i in list_instruments()}
+    interventions = {i.code: i for i in evidence.list_interventions()}
+    return render(
+        request,
+        "client.html",
+        {"o": overview, "c": overview.client, "policy": policy, "flag_labels": FLAG_LABELS,
+         "instruments": instruments, "interventions": interventions},
+    )
+
+
+@router.get("/clients/{client_id}/edit")
+def edit_client_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
+    client = service.get_client(db, actor=user, client_id=client_id)
+    state = forms.FormState(
+        values={
+            "code": client.code,
+            "birth_year": "" if client.birth_year is None else str(client.birth_year),
+            "conditions": ", ".join(client.conditions),
+            "_flags": " ".join(client.safety_flags),
+        }
+    )
+    return _client_form(request, state, client=client)
+
+
+@router.post("/clients/{client_id}/edit")
+async def update_client_page(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    form = await request.form()
+    state = forms.FormState(values=forms.form_values(form))
+    flags = [f for f in form.getlist("safety_flags") if isinstance(f, str)]
+    state.values["_flags"] = " ".join(flags)
+    args = _client_args(state, flags)
+    if state.ok:
+        try:
+            service.update_client(db, actor=user, client_id=client_id, **args)
+            return RedirectResponse(f"/clients/{client_id}", status_code=303)
+        except ParameterError as exc:
+            db.rollback()
+            forms.attribute_error(state, str(exc), CLIENT_FIELDS)
+    client = service.get_client(db, actor=user, client_id=client_id)
+    return _client_form(request, state, client=client, status=422)
+
+
+# ---- goals -------------------------------------------------------------------------------------
+
+GOAL_FIELDS = ("instrument_code", "baseline", "target", "direction", "target_date", "description")
+
+
+def _goal_form(request: Request, db: Session, user: Therapist, client_id: int, state: forms.FormState,
+               *, status: int = 200) -> Response:
+    client = service.get_client(db, actor=user, client_id=client_id)
+    return render(
+        request,
+        "goal_form.html",
+        {"c": client, "state": state, "instruments": list_instruments(), "directions": DIRECTIONS},
+        status_code=status,
+    )
+
+
+@router.get("/clients/{client_id}/goals/new")
+def new_goal_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
+    return _goal_form(request, db, user, client_id, forms.FormState(values={}))
+
+
+@router.post("/clients/{client_id}/goals/new")
+async def create_goal_page(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    state = await _form(request)
+    baseline = forms.parse_float(state, "baseline")
+    target = forms.parse_float(state, "target")
+    target_date = forms.parse_date(state, "target_date", required=False)
+    if state.ok:
+        try:
+            service.create_goal(
+                db, actor=user, client_id=client_id,
+                instrument_code=state.values.get("instrument_code", ""),
+                baseline=baseline, target=target, target_date=target_date,
+                direction=state.values.get("direction") or None,
+                description=state.values.get("description", "").strip(),
+            )
+            return RedirectResponse(f"/clients/{client_id}#goals", status_code=303)
+        except ParameterError as exc:
+            db.rollback()
+            forms.attribute_error(state, str(exc), GOAL_FIELDS)
+    return _goal_form(request, db, user, client_id, state, status=422)
+
+
+# ---- sessions ----------------------------------------------------------------------------------
+
+SESSION_FIELDS = ("session_date", "minutes", "intervention_code", "setting", "subjective", "objective",
+                  "assessment", "plan")
+
+
+def _intervention_groups() -> list[tuple[str, list[dict]]]:
+    """Interventions grouped active / receptive, each with its evidence summary and caveat."""
+    groups: dict[str, list[dict]] = {"active": [], "receptive": []}
+    for intervention in evidence.list_interventions():
+        supporting, not_supporting = evidence.evidence_for_intervention(intervention.code)
+        groups.setdefault(intervention.mode, []).append(
+            {"i": intervention, "supporting": supporting, "not_supporting": not_supporting}
+        )
+    return [(mode, groups[mode]) for mode in ("active", "receptive") if groups.get(mode)]
+
+
+def _session_form(request: Request, db: Session, user: Therapist, client_id: int, state: forms.FormState,
+                  *, status: int = 200) -> Response:
+    client = service.get_client(db, actor=user, client_id=client_id)
+    goals = service.list_goals(db, actor=user, client_id=client_id)
+    return render(
+        request,
+        "session_form.html",
+        {"c": client, "state": state, "groups": _intervention_groups(), "instruments": list_instruments(),
+         "goals": goals, "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS},
+        status_code=status,
+    )
+
+
+@router.get("/clients/{client_id}/sessions/new")
+def new_session_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
+    state = forms.FormState(values={"session_date": dt.datetime.now(dt.UTC).date().isoformat(), "minutes": "45"})
+    return _session_form(request, db, user, client_id, state)
+
+
+@router.post("/clients/{client_id}/sessions/new")
+async def create_session_page(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    state = await _form(request)
+    session_date = forms.parse_date(state, "session_date")
+    minutes = forms.parse_int(state, "minutes")
+    measurements, codes = forms.parse_measurements(state)
+    if not state.values.get("intervention_code"):
+        state.error("intervention_code", "choose an intervention")
+    if state.ok:
+        try:
+            row = service.record_session(
+                db, actor=user, client_id=client_id, session_date=session_date, minutes=minutes,
+                intervention_code=state.values["intervention_code"],
+                setting=state.values.get("setting", "").strip(),
+                subjective=state.values.get("subjective", ""), objective=state.values.get("objective", ""),
+                assessment=state.values.get("assessment", ""), plan=state.values.get("plan", ""),
+                measurements=measurements,
+            )
+            return RedirectResponse(f"/clients/{client_id}/sessions/{row.id}", status_code=303)
+        except ParameterError as exc:
+            db.rollback()
+            if not forms.attribute_measurement_error(state, str(exc), codes):
+                forms.attribute_error(state, str(exc), SESSION_FIELDS)
+    return _session_form(request, db, user, client_id, state, status=422)
+
+
+@router.get("/clients/{client_id}/sessions/{session_id}")
+def session_page(request: Request, db: Db, user: PageUser, client_id: ClientId, session_id: SessionId) -> Response:
+    row = service.get_session(db, actor=user, session_id=session_id)
+    if row.client_id != client_id:
+        raise NotFoundError(f"session {session_id!r} not found")
+    return render(
+        request,
+        "session.html",
+        {"s": row, "client_id": client_id, "intervention": evidence.get_intervention(row.intervention_code),
+         "instruments": {i.code: i for i in list_instruments()}},
+    )
+
+
+
+GoalId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/clients/{client_id}/goals/{goal_id}/chart.png")
+def goal_chart(db: Db, user: PageUser, client_id: ClientId, goal_id: GoalId) -> Response:
+    from cadenza.web.charts import render_goal_chart_png
+
+    series = dashboard.goal_series(db, actor=user, client_id=client_id, goal_id=goal_id)
+    try:
+        title = get_instrument(series.goal.instrument_code).name
+    except NotFoundError:
+        title = series.goal.instrument_code
+    return Response(render_goal_chart_png(series, title=title), media_type="image/png")
