@@ -20,7 +20,11 @@ import numpy as np
 import soundfile as sf
 
 from cadenza.errors import CadenzaError, DataQualityError, ParameterError
-from cadenza.mit.syllables import Lexicon, tokenize_phrase
+from cadenza.mit.cues import CueMaterial
+from cadenza.mit.levels import DEFAULT_PROBE_QUESTION
+from cadenza.mit.melody import MINOR_THIRD_SEMITONES
+from cadenza.mit.syllables import Lexicon, Phrase, syllabify_phrase, tokenize_phrase
+from cadenza.render.voice import SourceSpeech, analyse_source
 
 ESPEAK_PROGRAM = "espeak-ng"
 ESPEAK_TIMEOUT_S = 20.0
@@ -140,6 +144,42 @@ def synthesize_words(text: str, *, voice: str = "male", rate_wpm: int = ESPEAK_R
         y, rate = synthesize_speech(word, voice=voice, rate_wpm=rate_wpm, pitch=pitch)
         samples.append(y)
     return SpokenWords(words=words, samples=tuple(samples), sampling_rate_hz=rate, voice=voice)
+
+
+def analyse_words(spoken: SpokenWords, phrase: Phrase) -> tuple[SourceSpeech, ...]:
+    """Analyse each spoken word for intoning, with the syllable count the phrase gives it."""
+    if spoken.words != phrase.words:
+        raise ParameterError(f"spoken words {spoken.words!r} do not match the phrase words {phrase.words!r}")
+    counts = [sum(1 for s in phrase.syllables if s.word_index == i) for i in range(len(phrase.words))]
+    return tuple(analyse_source(np.asarray(y, dtype=float), sampling_rate_hz=spoken.sampling_rate_hz, n_syllables=c)
+                 for y, c in zip(spoken.samples, counts))
+
+
+def prepare_cue_material(
+    text: str,
+    *,
+    voice: str = "male",
+    question: str | None = DEFAULT_PROBE_QUESTION,
+    low_midi: float | None = None,
+    interval_semitones: float = MINOR_THIRD_SEMITONES,
+    lexicon: Lexicon | None = None,
+) -> CueMaterial:
+    """Synthesise a phrase (and its probe question) with espeak-ng and analyse it for every MIT cue."""
+    lexicon = lexicon or load_lexicon()
+    phrase = syllabify_phrase(text, lexicon=lexicon)
+    if not phrase.syllables:
+        raise ParameterError(f"text {text!r} has no words to intone")
+    words = synthesize_words(text, voice=voice)
+    spoken, _ = synthesize_speech(" ".join(phrase.words), voice=voice)
+    q_phrase, q_sources, q_spoken = None, (), None
+    if question:
+        q_phrase = syllabify_phrase(question, lexicon=lexicon)
+        q_sources = analyse_words(synthesize_words(question, voice=voice), q_phrase)
+        q_spoken, _ = synthesize_speech(question, voice=voice)
+    return CueMaterial(phrase=phrase, sources=analyse_words(words, phrase), spoken=spoken,
+                       sampling_rate_hz=words.sampling_rate_hz, voice=voice, low_midi=low_midi,
+                       interval_semitones=interval_semitones, question=q_phrase, question_sources=q_sources,
+                       question_spoken=q_spoken)
 
 
 def save_midi(path: str | Path, midi) -> Path:

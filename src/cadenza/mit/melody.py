@@ -109,7 +109,7 @@ class Melody:
         """A readable score: the pitch line, syllables under it, and the tap on each syllable."""
         if not self.notes:
             return f"{self.phrase.text!r}: no syllables"
-        cells = [n.syllable.text.upper() if n.high else n.syllable.text.lower() for n in self.notes]
+        cells = [n.syllable.display_text for n in self.notes]
         width = max(4, *(len(c) for c in cells)) + 1
         hi = "".join(("—" * (width - 1) + " ") if n.high else " " * width for n in self.notes)
         lo = "".join(" " * width if n.high else ("—" * (width - 1) + " ") for n in self.notes)

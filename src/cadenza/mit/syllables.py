@@ -64,6 +64,11 @@ class Syllable:
     phones: tuple[str, ...] = ()
     guessed: bool = False
 
+    @property
+    def display_text(self) -> str:
+        """Capitals when stressed; the pronoun "I" stays a capital."""
+        return self.text.upper() if self.stressed or self.word == "i" else self.text.lower()
+
 
 @dataclass(frozen=True)
 class Phrase:
@@ -87,7 +92,7 @@ class Phrase:
         """Syllables joined by hyphens within a word, stressed ones in capitals: ``"I NEED HELP"``."""
         words: list[list[str]] = [[] for _ in self.words]
         for s in self.syllables:
-            words[s.word_index].append(s.text.upper() if s.stressed or s.text == "i" else s.text.lower())
+            words[s.word_index].append(s.display_text)
         return " ".join("-".join(parts) for parts in words)
 
     @property
@@ -174,6 +179,8 @@ def syllabify_word(word: str, *, lexicon: Lexicon, word_index: int = 0) -> tuple
                 stresses = [i == first for i in range(len(groups))]
         if function_word:
             stresses = [False] * len(groups)
+        if word == "i":
+            spelled = ["I"]
         return [Syllable(text=t or word, word=word, word_index=word_index, stressed=s, phones=g)
                 for t, g, s in zip(spelled, groups, stresses)], False
     pieces = _split_spelling(word, len(_spelling_groups(word)), lexicon.hyphenate)
