@@ -1,0 +1,47 @@
+"""CSV export of a client's measurements, one row per measurement, for spreadsheets and statistics."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cadenza.clinic.instruments import get_instrument
+from cadenza.clinic.models import Measurement, Therapist, TherapySession
+from cadenza.clinic.service import audit, get_client_for_actor
+
+CSV_COLUMNS = (
+    "client_code", "session_id", "session_date", "intervention_code", "instrument_code", "loinc",
+    "value", "unit", "severity_band", "safety_followup", "goal_id", "measured_at", "item_responses",
+)
+
+
+def export_measurements_csv(db: Session, *, actor: Therapist, client_id: int) -> str:
+    """All measurements of one client as CSV text (audited as an export).
+
+    Values are written with full precision (``repr``), timestamps as ISO 8601 UTC, item responses as
+    ``item=answer`` pairs separated by ``;``.
+    """
+    client = get_client_for_actor(db, actor=actor, client_id=client_id, action="export")
+    rows = db.execute(
+        select(Measurement, TherapySession)
+        .join(TherapySession, Measurement.session_id == TherapySession.id)
+        .where(Measurement.client_id == client.id)
+        .order_by(TherapySession.session_date, Measurement.measured_at, Measurement.id)
+    ).all()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for measurement, session_row in rows:
+        items = measurement.item_responses or {}
+        writer.writerow([
+            client.code, session_row.id, session_row.session_date.isoformat(), session_row.intervention_code,
+            measurement.instrument_code, get_instrument(measurement.instrument_code).loinc or "",
+            repr(float(measurement.value)), measurement.unit, measurement.severity_band or "",
+            "yes" if measurement.safety_followup else "no", measurement.goal_id or "",
+            measurement.measured_at.isoformat(), ";".join(f"{k}={v}" for k, v in items.items()),
+        ])
+    audit(db, actor, "export", "measurement_csv", entity_id=client.id, client_id=client.id)
+    return buffer.getvalue()

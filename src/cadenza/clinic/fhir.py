@@ -1,0 +1,262 @@
+"""FHIR export of a client's record: a ``collection`` Bundle of Patient, Goal, Encounter, Procedure and
+Observation resources, with LOINC codes where an instrument has one and UCUM units.
+
+Validation uses ``fhir.resources.R4B`` (FHIR 4.3): the ``fhir.resources`` package defaults to R5, which
+R4-era servers reject, while the R4B models of the five resources used here have the same elements as
+R4 (4.0.1). Every resource is built as plain JSON-ready dicts and validated as a whole Bundle.
+
+Codes without a standard (Cadenza's local instrument and intervention codes) use the code systems
+under :data:`CADENZA_FHIR_BASE`; every Observation also carries the local instrument code, so a round
+trip recovers the instrument even when a LOINC code is present.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cadenza.clinic.instruments import LOCAL_CODE_SYSTEM, get_instrument
+from cadenza.clinic.models import Client, Goal, Measurement, Therapist, TherapySession, utcnow
+from cadenza.clinic.service import audit, get_client_for_actor
+from cadenza.errors import ParameterError
+
+CADENZA_FHIR_BASE = "https://cadenza.example.org/fhir"
+INTERVENTION_SYSTEM = f"{CADENZA_FHIR_BASE}/CodeSystem/intervention"
+ITEM_SYSTEM = f"{CADENZA_FHIR_BASE}/CodeSystem/instrument-item"
+GOAL_BASELINE_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/goal-baseline"
+GOAL_DIRECTION_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/goal-direction"
+SAFETY_FOLLOWUP_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/safety-followup"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+FHIR_VERSION = "4.3.0 (R4B; R4-compatible for these resources)"
+
+
+def _ref(kind: str, rid: str) -> dict[str, str]:
+    return {"reference": f"{kind}/{rid}"}
+
+
+def _quantity(value: float, unit: str) -> dict[str, Any]:
+    return {"value": value, "unit": unit, "system": UCUM, "code": unit}
+
+
+def _instrument_concept(code: str) -> dict[str, Any]:
+    instrument = get_instrument(code)
+    codings = []
+    if instrument.loinc:
+        codings.append({"system": LOINC, "code": instrument.loinc, "display": instrument.name})
+    codings.append({"system": LOCAL_CODE_SYSTEM, "code": instrument.code, "display": instrument.name})
+    return {"coding": codings, "text": instrument.name}
+
+
+def _patient(client: Client) -> dict[str, Any]:
+    patient: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": f"client-{client.id}",
+        "identifier": [{"system": f"{CADENZA_FHIR_BASE}/client-code/therapist-{client.therapist_id}",
+                        "value": client.code}],
+    }
+    if client.birth_year is not None:
+        patient["birthDate"] = f"{client.birth_year:04d}"
+    return patient
+
+
+def _goal(goal: Goal, patient_id: str, observation_ids: list[str]) -> dict[str, Any]:
+    instrument = get_instrument(goal.instrument_code)
+    target: dict[str, Any] = {
+        "measure": _instrument_concept(goal.instrument_code),
+        "detailQuantity": _quantity(goal.target, instrument.unit),
+    }
+    if goal.target_date is not None:
+        target["dueDate"] = goal.target_date.isoformat()
+    resource: dict[str, Any] = {
+        "resourceType": "Goal",
+        "id": f"goal-{goal.id}",
+        "lifecycleStatus": "active",
+        "description": {"text": goal.description or f"{instrument.name}: {goal.direction} to {goal.target:g}"},
+        "subject": _ref("Patient", patient_id),
+        "target": [target],
+        "extension": [
+            {"url": GOAL_BASELINE_URL, "valueQuantity": _quantity(goal.baseline, instrument.unit)},
+            {"url": GOAL_DIRECTION_URL, "valueCode": goal.direction},
+        ],
+    }
+    if goal.created_at is not None:
+        resource["startDate"] = goal.created_at.date().isoformat()
+    if observation_ids:
+        resource["outcomeReference"] = [_ref("Observation", oid) for oid in observation_ids]
+    return resource
+
+
+def _encounter(row: TherapySession, patient_id: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Encounter",
+        "id": f"encounter-{row.id}",
+        "status": "finished",
+        "class": {"system": ACT_CODE, "code": "AMB", "display": "ambulatory"},
+        "subject": _ref("Patient", patient_id),
+        "period": {"start": row.session_date.isoformat(), "end": row.session_date.isoformat()},
+        "length": {"value": row.minutes, "unit": "min", "system": UCUM, "code": "min"},
+        **({"serviceType": {"text": row.setting}} if row.setting else {}),
+    }
+
+
+def _procedure(row: TherapySession, patient_id: str) -> dict[str, Any]:
+    from cadenza.evidence.query import get_intervention
+
+    intervention = get_intervention(row.intervention_code)
+    soap = [("S", row.soap_subjective), ("O", row.soap_objective), ("A", row.soap_assessment), ("P", row.soap_plan)]
+    resource: dict[str, Any] = {
+        "resourceType": "Procedure",
+        "id": f"procedure-{row.id}",
+        "status": "completed",
+        "code": {"coding": [{"system": INTERVENTION_SYSTEM, "code": intervention.code, "display": intervention.name}],
+                 "text": f"Music therapy ({intervention.mode}): {intervention.name}"},
+        "subject": _ref("Patient", patient_id),
+        "encounter": _ref("Encounter", f"encounter-{row.id}"),
+        "performedDateTime": row.session_date.isoformat(),
+    }
+    notes = [{"text": f"{letter}: {text}"} for letter, text in soap if text]
+    if notes:
+        resource["note"] = notes
+    return resource
+
+
+def _observation(m: Measurement, row: TherapySession, patient_id: str) -> dict[str, Any]:
+    instrument = get_instrument(m.instrument_code)
+    category = "survey" if instrument.unit in ("{score}", "mm") else "exam"
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": f"observation-{m.id}",
+        "status": "final",
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": category}]}],
+        "code": _instrument_concept(m.instrument_code),
+        "subject": _ref("Patient", patient_id),
+        "encounter": _ref("Encounter", f"encounter-{row.id}"),
+        "effectiveDateTime": m.measured_at.astimezone(dt.UTC).isoformat(),
+        "valueQuantity": _quantity(m.value, m.unit),
+    }
+    if m.severity_band:
+        resource["interpretation"] = [{"text": m.severity_band}]
+    if m.item_responses:
+        resource["component"] = [
+            {"code": {"coding": [{"system": ITEM_SYSTEM, "code": f"{m.instrument_code}.{item}"}]},
+             "valueInteger": int(answer)}
+            for item, answer in m.item_responses.items()
+        ]
+    if m.safety_followup:
+        resource["extension"] = [{"url": SAFETY_FOLLOWUP_URL, "valueBoolean": True}]
+        resource["note"] = [{"text": "Safety follow-up needed (an item flagged risk); review before the next session."}]
+    return resource
+
+
+def build_bundle(
+    client: Client,
+    goals: Sequence[Goal],
+    sessions: Sequence[TherapySession],
+    *,
+    timestamp: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """A FHIR Bundle (as a dict) of one client's record; pure, from loaded rows."""
+    patient = _patient(client)
+    pid = patient["id"]
+    resources: list[dict[str, Any]] = [patient]
+    by_goal: dict[int, list[str]] = {}
+    clinical: list[dict[str, Any]] = []
+    for row in sessions:
+        clinical.append(_encounter(row, pid))
+        clinical.append(_procedure(row, pid))
+        for m in row.measurements:
+            clinical.append(_observation(m, row, pid))
+            if m.goal_id is not None:
+                by_goal.setdefault(m.goal_id, []).append(f"observation-{m.id}")
+    resources += [_goal(g, pid, by_goal.get(g.id, [])) for g in goals]
+    resources += clinical
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": (timestamp or utcnow()).astimezone(dt.UTC).isoformat(),
+        "entry": [{"fullUrl": f"{CADENZA_FHIR_BASE}/{r['resourceType']}/{r['id']}", "resource": r} for r in resources],
+    }
+
+
+def validate_bundle(bundle: dict[str, Any] | str) -> Any:
+    """Parse and validate with ``fhir.resources.R4B``; a violation raises :class:`ParameterError`."""
+    from fhir.resources.R4B.bundle import Bundle
+    from pydantic import ValidationError
+
+    try:
+        if isinstance(bundle, str):
+            return Bundle.model_validate_json(bundle)
+        return Bundle.model_validate(bundle)
+    except ValidationError as exc:
+        raise ParameterError(f"bundle is not valid FHIR R4B: {exc}") from None
+
+
+def export_client_bundle(db: Session, *, actor: Therapist, client_id: int) -> str:
+    """The validated Bundle of one client as FHIR JSON text (audited as an export)."""
+    client = get_client_for_actor(db, actor=actor, client_id=client_id, action="export")
+    goals = db.scalars(select(Goal).where(Goal.client_id == client.id).order_by(Goal.id)).all()
+    sessions = db.scalars(select(TherapySession).where(TherapySession.client_id == client.id)
+                          .order_by(TherapySession.session_date, TherapySession.id)).all()
+    bundle = build_bundle(client, goals, sessions)
+    validated = validate_bundle(bundle)
+    audit(db, actor, "export", "fhir_bundle", entity_id=client.id, client_id=client.id)
+    return validated.model_dump_json(exclude_none=True, indent=2)
+
+
+@dataclass(frozen=True)
+class ObservationValue:
+    """What a receiving system reads back from one Observation."""
+
+    id: str
+    local_code: str
+    loinc: str | None
+    value: float
+    unit: str
+    ucum_code: str
+    severity_band: str | None
+    items: dict[str, int]
+    safety_followup: bool
+
+
+def read_observations(bundle_json: str) -> list[ObservationValue]:
+    """Parse a Bundle (validating it) and return its Observations' codes, values and units."""
+    bundle = validate_bundle(bundle_json)
+    values = []
+    for entry in bundle.entry or []:
+        resource = entry.resource
+        if resource.get_resource_type() != "Observation":
+            continue
+        codings = {c.system: c.code for c in resource.code.coding}
+        items = {}
+        for component in resource.component or []:
+            code = component.code.coding[0].code
+            items[code.split(".", 1)[1]] = int(component.valueInteger)
+        values.append(ObservationValue(
+            id=resource.id,
+            local_code=codings[LOCAL_CODE_SYSTEM],
+            loinc=codings.get(LOINC),
+            value=float(resource.valueQuantity.value),
+            unit=resource.valueQuantity.unit,
+            ucum_code=resource.valueQuantity.code,
+            severity_band=resource.interpretation[0].text if resource.interpretation else None,
+            items=items,
+            safety_followup=any(e.url == SAFETY_FOLLOWUP_URL and e.valueBoolean for e in resource.extension or []),
+        ))
+    return values
+
+
+def bundle_resource_counts(bundle_json: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for entry in json.loads(bundle_json).get("entry", []):
+        kind = entry["resource"]["resourceType"]
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts

@@ -1,0 +1,118 @@
+"""FHIR Bundle (validated with fhir.resources R4B, round-tripped) and CSV export."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+
+import pytest
+
+from cadenza.clinic import service
+from cadenza.clinic.export import CSV_COLUMNS, export_measurements_csv
+from cadenza.clinic.fhir import (
+    LOINC,
+    UCUM,
+    bundle_resource_counts,
+    export_client_bundle,
+    read_observations,
+    validate_bundle,
+)
+from cadenza.clinic.service import MeasurementInput
+from cadenza.errors import NotFoundError, ParameterError
+
+
+@pytest.fixture
+def documented_client(db_session, therapist, client_record):
+    goal = service.create_goal(db_session, actor=therapist, client_id=client_record.id, instrument_code="gait_speed",
+                               baseline=0.8, target=1.0, target_date=dt.date(2027, 1, 31),
+                               description="walk to the shop")
+    service.record_session(
+        db_session, actor=therapist, client_id=client_record.id, session_date=dt.date(2026, 11, 2), minutes=45,
+        intervention_code="ras_gait_training", setting="clinic", subjective="nervous about falling",
+        plan="cue at 100 bpm",
+        measurements=[MeasurementInput("gait_speed", value=0.84, goal_id=goal.id),
+                      MeasurementInput("cadence", value=101.5),
+                      MeasurementInput("phq9", items=[1, 2, 1, 1, 0, 0, 1, 0, 1]),
+                      MeasurementInput("nrs_pain", value=3)],
+    )
+    service.record_session(
+        db_session, actor=therapist, client_id=client_record.id, session_date=dt.date(2026, 11, 9), minutes=40,
+        intervention_code="receptive_listening",
+        measurements=[MeasurementInput("gait_speed", value=0.93, goal_id=goal.id),
+                      MeasurementInput("stai6", items={"calm": 3, "tense": 2, "upset": 1, "relaxed": 3,
+                                                       "content": 2, "worried": 3})],
+    )
+    return client_record
+
+
+def test_bundle_validates_and_holds_every_resource(db_session, therapist, documented_client):
+    text = export_client_bundle(db_session, actor=therapist, client_id=documented_client.id)
+    validate_bundle(text)
+    assert bundle_resource_counts(text) == {"Patient": 1, "Goal": 1, "Encounter": 2, "Procedure": 2, "Observation": 6}
+    data = json.loads(text)
+    patient = data["entry"][0]["resource"]
+    assert patient["identifier"][0]["value"] == "C001" and patient["birthDate"] == "1950"
+    goal = next(e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == "Goal")
+    assert goal["target"][0]["detailQuantity"] == {"value": 1.0, "unit": "m/s", "system": UCUM, "code": "m/s"}
+    assert goal["target"][0]["dueDate"] == "2027-01-31"
+    assert len(goal["outcomeReference"]) == 2
+    procedure = next(e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == "Procedure")
+    assert procedure["code"]["coding"][0]["code"] == "ras_gait_training"
+    assert {"text": "P: cue at 100 bpm"} in procedure["note"]
+
+
+def test_bundle_round_trips_values_codes_and_units(db_session, therapist, documented_client):
+    stored = service.list_measurements(db_session, actor=therapist, client_id=documented_client.id)
+    text = export_client_bundle(db_session, actor=therapist, client_id=documented_client.id)
+    parsed = {o.id: o for o in read_observations(text)}
+    assert len(parsed) == len(stored)
+    for m in stored:
+        o = parsed[f"observation-{m.id}"]
+        assert (o.local_code, o.value, o.unit, o.ucum_code) == (m.instrument_code, m.value, m.unit, m.unit)
+        assert o.severity_band == m.severity_band
+        assert o.safety_followup == m.safety_followup
+        assert o.items == (m.item_responses or {})
+    by_code = {o.local_code: o for o in parsed.values()}
+    assert by_code["phq9"].loinc == "44261-6" and by_code["phq9"].safety_followup
+    assert by_code["nrs_pain"].loinc == "72514-3"
+    assert by_code["cadence"].loinc is None and by_code["cadence"].unit == "{steps}/min"
+    assert by_code["stai6"].value == pytest.approx(13 * 20 / 6)
+    # Re-serialising the parsed bundle gives the same observations again.
+    again = validate_bundle(text).model_dump_json(exclude_none=True)
+    assert read_observations(again) == read_observations(text)
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [{"resourceType": "Observation", "status": "final"},  # code is required
+     {"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "effectiveDateTime": "yesterday"},
+     {"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "valueQuantity": {"value": "lots"}}],
+)
+def test_invalid_bundle_is_refused(resource):
+    # fhir.resources checks structure, cardinality and datatypes (not value-set bindings such as status).
+    with pytest.raises(ParameterError, match="FHIR"):
+        validate_bundle({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": resource}]})
+
+
+def test_csv_lists_every_measurement(db_session, therapist, documented_client):
+    text = export_measurements_csv(db_session, actor=therapist, client_id=documented_client.id)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert [r["instrument_code"] for r in rows] == ["gait_speed", "cadence", "phq9", "nrs_pain", "gait_speed", "stai6"]
+    phq = rows[2]
+    assert (phq["value"], phq["loinc"], phq["severity_band"], phq["safety_followup"]) == ("7.0", "44261-6", "mild", "yes")
+    assert phq["item_responses"].startswith("q1=1;q2=2")
+    assert float(rows[5]["value"]) == 13 * 20 / 6
+
+
+def test_exports_are_owner_only_and_audited(db_session, therapist, documented_client, make_therapist):
+    other = make_therapist("other")
+    with pytest.raises(NotFoundError):
+        export_client_bundle(db_session, actor=other, client_id=documented_client.id)
+    with pytest.raises(NotFoundError):
+        export_measurements_csv(db_session, actor=other, client_id=documented_client.id)
+    export_measurements_csv(db_session, actor=therapist, client_id=documented_client.id)
+    events = service.list_audit_events(db_session, actor=therapist, client_id=documented_client.id)
+    assert ("export", "measurement_csv") in {(e.action, e.entity) for e in events}
