@@ -1,8 +1,8 @@
 """Gait analysis from IMU signals: steps, bouts, cadence (pure numpy/scipy).
 
 >>> from cadenza.gait import cadence_spm
->>> cadence_spm([0.0, 0.55, 1.1])
-109.09090909090908
+>>> round(cadence_spm([0.0, 0.55, 1.1]), 1)
+109.1
 """
 
 from cadenza.gait.analysis import LOW_CONFIDENCE_MIN_STEPS, GaitAnalysis, GaitBout, analyze_gait

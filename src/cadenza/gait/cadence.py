@@ -65,7 +65,7 @@ def step_time_asymmetry(step_times_s: np.ndarray, sides: np.ndarray) -> float:
 
     A step's side is the side of the contact that ends it. NaN if either side has no step.
 
-    >>> step_time_asymmetry(np.array([0.0, 0.6, 1.0, 1.6, 2.0]), np.array(["l", "r", "l", "r", "l"]))
+    >>> round(step_time_asymmetry(np.array([0.0, 0.6, 1.0, 1.6, 2.0]), np.array(["l", "r", "l", "r", "l"])), 6)
     0.4
     """
     times_s = _check_times(step_times_s, name="step_times_s")

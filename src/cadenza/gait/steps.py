@@ -101,7 +101,8 @@ class LowerBackStepDetector(Algorithm):
         if self.fill_prominence_m_s2 > 0:
             weak = props["prominences"] >= self.fill_prominence_m_s2
             chosen = fill_missed_steps(chosen, peaks[weak], props["prominences"][weak])
-        peaks = chosen
+        strength = props["prominences"][np.searchsorted(peaks, chosen)]
+        peaks = chosen[~isolated_weak(chosen, strength)]
         return refine_peaks(x, peaks) / rate - self.ic_delay_s
 
 
@@ -232,3 +233,24 @@ def fill_missed_steps(
     if not added:
         return peaks_idx
     return np.union1d(peaks_idx, np.asarray(added, dtype=peaks_idx.dtype))
+
+
+def isolated_weak(peaks_idx: np.ndarray, strength: np.ndarray, *, neighbours: int = 4) -> np.ndarray:
+    """Mask of weak peaks standing apart from a walking rhythm (a bout's stop transient, a bump).
+
+    A peak is isolated when the steps on both sides of it (or its only side, at a run's edge) are
+    longer than 1.6x the local median step; it is weak when its prominence is below half the
+    median prominence of the peaks around it. Real first and last steps are rarely weak.
+    """
+    n = peaks_idx.size
+    if n < 4:
+        return np.zeros(n, dtype=bool)
+    steps = np.diff(peaks_idx).astype(float)
+    pad = np.pad(steps, neighbours, mode="reflect" if steps.size > neighbours else "edge")
+    local = np.median(np.lib.stride_tricks.sliding_window_view(pad, 2 * neighbours + 1), axis=1)
+    long_step = steps > 1.6 * local
+    left_long = np.concatenate([[True], long_step])
+    right_long = np.concatenate([long_step, [True]])
+    pad_s = np.pad(strength, neighbours, mode="reflect" if n > neighbours else "edge")
+    local_strength = np.median(np.lib.stride_tricks.sliding_window_view(pad_s, 2 * neighbours + 1), axis=1)
+    return left_long & right_long & (strength < 0.5 * local_strength)

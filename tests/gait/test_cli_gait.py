@@ -1,0 +1,60 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+from typer.testing import CliRunner
+
+from cadenza.cli.main import app
+from cadenza.io.imu import save_imu_csv
+
+runner = CliRunner()
+
+
+def _walk_csv(tmp_path, rng, make_lower_back, make_walk):
+    ic = np.concatenate([make_walk(start_s=2.0, n_steps=20, step_s=0.55, rng=rng),
+                         make_walk(start_s=20.0, n_steps=5, step_s=0.6, rng=rng)])
+    acc = make_lower_back(ic, duration_s=26.0, sampling_rate_hz=100, rng=rng)
+    return save_imu_csv(tmp_path / "walk.csv", acc, sampling_rate_hz=100), ic
+
+
+def test_analyze_json(tmp_path, rng, make_lower_back, make_walk):
+    path, ic = _walk_csv(tmp_path, rng, make_lower_back, make_walk)
+    result = runner.invoke(app, ["gait", "analyze", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    bouts = payload["walking_bouts"]
+    assert len(bouts) == 2
+    assert abs(bouts[0]["cadence_spm"] - 60 / 0.55) < 1.5
+    assert bouts[1]["flags"] == ["low_confidence_few_steps"]
+    assert len(payload["ic_times_s"]) == ic.size
+    assert {"start_s", "end_s", "ic_times_s", "n_steps", "step_time_cv"} <= set(bouts[0])
+
+
+def test_analyze_table_and_plot(tmp_path, rng, make_lower_back, make_walk):
+    path, _ = _walk_csv(tmp_path, rng, make_lower_back, make_walk)
+    png = tmp_path / "steps.png"
+    result = runner.invoke(app, ["gait", "analyze", str(path), "--plot", str(png)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "cadence" in result.output and "low_confidence" in result.output
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_analyze_bad_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,c\n1,2,3\n1,2,3\n")
+    result = runner.invoke(app, ["gait", "analyze", str(bad)])
+    assert result.exit_code == 2
+    assert "no acceleration" in result.output
+
+
+def test_speed():
+    result = runner.invoke(app, ["gait", "speed", "--distance-m", "10", "--time-s", "8", "--json"])
+    assert json.loads(result.output)["gait_speed_m_s"] == 1.25
+    assert runner.invoke(app, ["gait", "speed", "--time-s", "0"]).exit_code == 2
+
+
+def test_help_does_not_import_heavy_modules():
+    code = "import sys; import cadenza.cli.main; print(any(m in sys.modules for m in ('matplotlib.pyplot', 'mobgap', 'scipy.signal', 'cadenza.gait')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cadenza.errors import ParameterError
+from cadenza.gait import match_contacts, score_bout
+
+
+@given(shift_s=st.floats(-0.2, 0.2), n=st.integers(1, 50))
+@settings(max_examples=40)
+def test_shift_within_tolerance_matches_all(shift_s, n):
+    ref = 0.55 * np.arange(n) + 1.0
+    m = match_contacts(ref + shift_s, ref)
+    assert (m.n_true_positive, m.n_false_positive, m.n_false_negative) == (n, 0, 0)
+    assert m.f1 == 1.0
+    np.testing.assert_allclose(m.timing_errors_s, shift_s, atol=1e-9)
+
+
+def test_extra_and_missing_contacts_are_counted():
+    ref = np.arange(10) * 0.5
+    det = np.sort(np.concatenate([np.delete(ref, [3, 6]), [4.26]]))  # 2 missing, 1 between two
+    m = match_contacts(det, ref, tolerance_s=0.1)
+    assert m.n_false_negative == 2
+    assert m.n_false_positive == 1
+    assert m.f1 == pytest.approx(2 * 8 / (2 * 8 + 1 + 2))
+
+
+def test_one_to_one():
+    # Two detections near one reference: only one may match.
+    m = match_contacts(np.array([0.95, 1.05]), np.array([1.0]))
+    assert (m.n_true_positive, m.n_false_positive) == (1, 1)
+
+
+def test_score_bout_counts_contacts_in_window():
+    det = np.arange(0, 20, 0.6)
+    s = score_bout(det, start_s=3.0, end_s=9.0, reference_cadence_spm=100.0, n_reference=11)
+    assert s.n_detected == 11
+    assert s.cadence_spm == pytest.approx(100.0)
+    assert s.abs_rel_error == pytest.approx(0.0)
+    empty = score_bout(np.array([]), start_s=3.0, end_s=9.0, reference_cadence_spm=100.0, n_reference=11)
+    assert empty.abs_rel_error == 1.0  # no cadence is a total miss, never skipped
+
+
+def test_bad_window():
+    with pytest.raises(ParameterError, match="end_s"):
+        score_bout(np.array([1.0]), start_s=5, end_s=5, reference_cadence_spm=100, n_reference=1)

@@ -1,0 +1,132 @@
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cadenza.errors import ParameterError
+from cadenza.gait import FootStepDetector, LowerBackStepDetector, match_contacts
+
+SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def test_known_steps_at_100hz(rng, make_lower_back, make_walk):
+    ic = make_walk(start_s=3.0, n_steps=30, step_s=0.55, rng=rng)
+    acc = make_lower_back(ic, duration_s=25.0, sampling_rate_hz=100, rng=rng)
+    det = LowerBackStepDetector().detect(acc, sampling_rate_hz=100)
+    assert det.ic_times_s_.size == 30
+    np.testing.assert_allclose(det.ic_times_s_, ic, atol=0.02)
+
+
+def test_tpcp_contract():
+    det = LowerBackStepDetector(min_step_s=0.3)
+    assert det.get_params()["min_step_s"] == 0.3
+    clone = det.set_params(min_step_s=0.35).clone()
+    assert clone.min_step_s == 0.35 and not hasattr(clone, "ic_times_s_")
+    with pytest.raises(TypeError, match="no parameter"):
+        det.set_params(bogus=1)
+
+
+@given(
+    rate_hz=st.sampled_from([30.0, 40.0, 50.0, 60.0, 100.0, 128.0, 200.0]),
+    step_s=st.floats(0.4, 1.0),
+    jitter=st.floats(0.0, 0.06),
+)
+@SETTINGS
+def test_rates_and_jitter(rate_hz, step_s, jitter, rng, make_lower_back, make_walk):
+    ic = make_walk(start_s=2.0, n_steps=24, step_s=step_s, rng=rng, jitter=jitter)
+    acc = make_lower_back(ic, duration_s=ic[-1] + 3.0, sampling_rate_hz=rate_hz, rng=rng)
+    det = LowerBackStepDetector().detect(acc, sampling_rate_hz=rate_hz).ic_times_s_
+    m = match_contacts(det, ic, tolerance_s=0.1)
+    assert m.n_false_positive == 0 and m.n_false_negative == 0, (det, ic)
+    assert np.max(np.abs(m.timing_errors_s)) < 0.04
+
+
+@given(shift_s=st.floats(0.5, 20.0))
+@SETTINGS
+def test_time_shift_invariance(shift_s, rng, make_lower_back, make_walk):
+    rate = 100.0
+    ic = make_walk(start_s=2.0, n_steps=16, step_s=0.6, rng=rng)
+    acc = make_lower_back(ic, duration_s=13.0, sampling_rate_hz=rate, rng=rng)
+    pad = int(round(shift_s * rate))
+    standing = np.zeros((3, pad))
+    standing[0] = 9.81
+    shifted = np.concatenate([standing + rng.normal(0, 0.05, standing.shape), acc], axis=1)
+    a = LowerBackStepDetector().detect(acc, sampling_rate_hz=rate).ic_times_s_
+    b = LowerBackStepDetector().detect(shifted, sampling_rate_hz=rate).ic_times_s_
+    assert a.size == b.size
+    np.testing.assert_allclose(b - pad / rate, a, atol=0.011)
+
+
+@given(nan_start_s=st.floats(4.0, 12.0), nan_len_s=st.floats(0.05, 3.0))
+@SETTINGS
+def test_nan_run_gives_no_contacts_inside_it(nan_start_s, nan_len_s, rng, make_lower_back, make_walk):
+    rate = 100.0
+    ic = make_walk(start_s=1.0, n_steps=30, step_s=0.6, rng=rng)
+    acc = make_lower_back(ic, duration_s=20.0, sampling_rate_hz=rate, rng=rng)
+    lo, hi = int(nan_start_s * rate), int((nan_start_s + nan_len_s) * rate)
+    acc[:, lo:hi] = np.nan
+    det = LowerBackStepDetector().detect(acc, sampling_rate_hz=rate).ic_times_s_
+    assert not np.any((det > nan_start_s) & (det < nan_start_s + nan_len_s))
+    far = ic[(ic < nan_start_s - 1.5) | (ic > nan_start_s + nan_len_s + 1.5)]
+    far = far[(far > 2.0) & (far < 18.0)]
+    m = match_contacts(det, far, tolerance_s=0.1)
+    assert m.n_false_negative <= 1  # contacts away from the gap are still found
+
+
+def test_standing_still_gives_no_steps(rng):
+    acc = np.zeros((3, 3000))
+    acc[0] = 9.81
+    acc += rng.normal(0, 0.03, acc.shape)
+    assert LowerBackStepDetector().detect(acc, sampling_rate_hz=100).ic_times_s_.size == 0
+
+
+def test_all_nan_is_empty():
+    acc = np.full((3, 500), np.nan)
+    assert LowerBackStepDetector().detect(acc, sampling_rate_hz=100).ic_times_s_.size == 0
+
+
+@pytest.mark.parametrize(
+    "acc, rate, match",
+    [
+        (np.zeros((500, 3)), 100, "transposed"),
+        (np.zeros((3, 500)), 5, "sampling_rate_hz"),
+        (np.ones((3, 500)) / np.sqrt(3), 100, "in g"),
+        (np.ones((3, 500)) * 600, 100, "milli-g"),
+    ],
+)
+def test_bad_input(acc, rate, match):
+    with pytest.raises(ParameterError, match=match):
+        LowerBackStepDetector().detect(acc, sampling_rate_hz=rate)
+
+
+def test_foot_needs_gyroscope():
+    acc = np.zeros((3, 500))
+    acc[2] = 9.81
+    with pytest.raises(ParameterError, match="gyr_deg_s"):
+        FootStepDetector().detect(acc, sampling_rate_hz=100)
+
+
+def _foot_gyro(ic_s: np.ndarray, rate: float, n: int, sign: float) -> np.ndarray:
+    """Sagittal angular rate: a broad negative swing lobe ending at each contact, then a rebound."""
+    t = np.arange(n) / rate
+    g = np.zeros(n)
+    for ic in ic_s:
+        g += -300 * np.exp(-0.5 * ((t - (ic - 0.2)) / 0.09) ** 2) + 150 * np.exp(-0.5 * ((t - (ic + 0.05)) / 0.04) ** 2)
+    gyr = np.zeros((3, n))
+    gyr[1] = sign * g
+    return gyr
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_foot_known_contacts_either_mounting(sign, rng):
+    rate = 102.4
+    ic = 1.0 + 1.1 * np.arange(15)
+    n = int(18 * rate)
+    acc = np.zeros((3, n))
+    acc[2] = 9.81
+    gyr = _foot_gyro(ic, rate, n, sign) + rng.normal(0, 2, (3, n))
+    det = FootStepDetector().detect(acc, sampling_rate_hz=rate, gyr_deg_s=gyr).ic_times_s_
+    m = match_contacts(det, ic, tolerance_s=0.1)
+    assert (m.n_false_positive, m.n_false_negative) == (0, 0)
+    # The synthetic zero crossing sits a little before the nominal contact; it must be within 40 ms.
+    assert np.max(np.abs(m.timing_errors_s)) < 0.04
