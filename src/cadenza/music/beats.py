@@ -39,24 +39,38 @@ def _empty(confidence: float = 0.0) -> BeatTrack:
 
 
 def _dp_beats(env: np.ndarray, period: np.ndarray, tightness: float) -> np.ndarray:
-    """Beat frame indices maximising onset strength plus period-consistency."""
+    """Beat frame indices maximising onset strength plus period-consistency.
+
+    A frame's predecessors lie at least half a period back, so a block of frames shorter than
+    half the shortest period depends only on frames before the block: blocks are scored at once.
+    """
     n = env.size
     score = env.astype(float).copy()
     back = np.full(n, -1, dtype=np.int64)
-    for t in range(n):
-        p = period[t]
-        lo = int(t - 2.0 * p)
-        hi = int(t - 0.5 * p)
-        if hi < 0:
+    t0 = 0
+    while t0 < n:
+        reach = period[t0:t0 + int(0.5 * period[t0]) + 1]
+        block = max(1, int(0.5 * float(reach.min())))
+        ts = np.arange(t0, min(n, t0 + block))
+        t0 = int(ts[-1]) + 1
+        p = period[ts]
+        lo = np.maximum(np.floor(ts - 2.0 * p).astype(np.int64), 0)
+        hi = np.floor(ts - 0.5 * p).astype(np.int64)
+        live = hi >= 0
+        if not np.any(live):
             continue
-        lo = max(lo, 0)
-        cand = np.arange(lo, hi + 1)
-        penalty = -tightness * np.log((t - cand) / p) ** 2
-        total = score[lo:hi + 1] + penalty
-        k = int(np.argmax(total))
-        if total[k] > 0:
-            score[t] = env[t] + total[k]
-            back[t] = cand[k]
+        ts, p, lo, hi = ts[live], p[live], lo[live], hi[live]
+        gaps = np.arange(int((ts - hi).min()), int((ts - lo).max()) + 1)
+        cand = ts[:, None] - gaps[None, :]
+        valid = (cand >= lo[:, None]) & (cand <= hi[:, None])
+        penalty = -tightness * np.log(gaps[None, :] / p[:, None]) ** 2
+        total = np.where(valid, score[np.clip(cand, 0, None)] + penalty, -np.inf)
+        k = np.argmax(total, axis=1)
+        rows = np.arange(ts.size)
+        best = total[rows, k]
+        upd = best > 0
+        score[ts[upd]] = env[ts[upd]] + best[upd]
+        back[ts[upd]] = cand[rows, k][upd]
     # Last beat: the best-scoring frame within the final period (Ellis's "local max" rule).
     tail = int(max(1, period[-1]))
     last = n - tail + int(np.argmax(score[n - tail:]))

@@ -59,20 +59,29 @@ def periodicity_salience(env: np.ndarray, *, frame_rate_hz: float, bpm: np.ndarr
     multiples (a true beat period also repeats at 2 and 4 beats; Ellis 2007, Percival & Tzanetakis 2014)."""
     acf = autocorrelation(env)
     lags = 60.0 * frame_rate_hz / bpm
-    sal = _acf_at(acf, lags) + 0.5 * _acf_at(acf, 2 * lags) + 0.25 * _acf_at(acf, 4 * lags)
-    return np.maximum(sal, 0.0)
+    return np.maximum(_acf_at(acf, lags), 0.0)
+
+
+LEVEL_RATIO = 0.7
 
 
 def choose_tactus_bpm(salience: np.ndarray, bpm: np.ndarray) -> tuple[float, float]:
-    """Pick the tactus tempo from the salience curve; returns (tempo_bpm, confidence 0-1)."""
-    prior = np.exp(-0.5 * (np.log2(bpm / PRIOR_CENTRE_BPM) / PRIOR_WIDTH_OCTAVES) ** 2)
+    """Pick the tactus tempo from the salience curve; returns (tempo_bpm, confidence 0-1).
+
+    A periodicity at T also shows at every multiple of its period, so slower metrical levels
+    are always about as salient as the beat itself; what distinguishes the beat is that the next
+    faster level is clearly weaker. The tactus is therefore the *fastest* peak whose salience is
+    within ``LEVEL_RATIO`` of the strongest peak in the tactus range.
+    """
     in_range = (bpm >= TACTUS_RANGE_BPM[0]) & (bpm <= TACTUS_RANGE_BPM[1])
-    score = np.where(in_range, salience * prior, 0.0)
-    if not np.any(score > 0):
+    inner = np.r_[False, (salience[1:-1] >= salience[:-2]) & (salience[1:-1] >= salience[2:]), False]
+    peaks = np.flatnonzero(inner & in_range & (salience > 0))
+    if peaks.size == 0:
         return float("nan"), 0.0
-    best = int(np.argmax(score))
-    confidence = float(np.clip(salience[best] / 1.75, 0.0, 1.0))  # 1.75 = perfect comb
-    return float(bpm[best]), confidence
+    strongest = salience[peaks].max()
+    strong = peaks[salience[peaks] >= LEVEL_RATIO * strongest]
+    best = int(strong.max())
+    return float(bpm[best]), float(np.clip(salience[best], 0.0, 1.0))
 
 
 def estimate_tempo(env: np.ndarray, *, frame_rate_hz: float) -> TempoEstimate:
