@@ -2,6 +2,71 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
+from cadenza.cli._db import domain_errors, open_db
+
 app = typer.Typer(help="Administer therapist accounts.", no_args_is_help=True)
+
+
+@app.command()
+def create(
+    username: str = typer.Argument(..., help="Login name: lower-case letters, digits, '.', '_' or '-'."),
+    role: str = typer.Option(None, help="therapist or admin (default: admin for the first account, else therapist)."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+) -> None:
+    """Create an account; the password is prompted for (twice) unless --password-stdin is given."""
+    from rich.console import Console
+    from sqlalchemy import select
+
+    from cadenza.clinic import service
+    from cadenza.clinic.models import Therapist
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with domain_errors(), open_db() as db:
+        if role is None:
+            role = "admin" if db.scalar(select(Therapist.id).limit(1)) is None else "therapist"
+        therapist = service.create_therapist(db, actor=None, username=username, password=password, role=role)
+        Console().print(f"Created [bold]{therapist.username}[/bold] ({therapist.role}).")
+
+
+@app.command("list")
+def list_accounts() -> None:
+    """List accounts with role and status."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cadenza.clinic import service
+
+    with domain_errors(), open_db() as db:
+        table = Table("username", "role", "active", "created")
+        for t in service.list_therapists(db, actor=None):
+            table.add_row(t.username, t.role, "yes" if t.active else "no", t.created_at.strftime("%Y-%m-%d"))
+        Console().print(table)
+
+
+def _set_active(username: str, active: bool) -> None:
+    from rich.console import Console
+
+    from cadenza.clinic import service
+
+    with domain_errors(), open_db() as db:
+        service.set_therapist_active(db, actor=None, username=username, active=active)
+        Console().print(f"{username}: {'enabled' if active else 'disabled'}.")
+
+
+@app.command()
+def disable(username: str = typer.Argument(..., help="Account to disable.")) -> None:
+    """Disable an account (it can no longer log in or act)."""
+    _set_active(username, False)
+
+
+@app.command()
+def enable(username: str = typer.Argument(..., help="Account to enable.")) -> None:
+    """Re-enable a disabled account."""
+    _set_active(username, True)

@@ -1,7 +1,278 @@
-"""CLI group: Clients, goals, sessions, measurements, exports."""
+"""CLI group: Clients, goals, sessions, measurements, exports.
+
+Every command acts as one therapist (``--as USERNAME`` or ``CADENZA_USER``) and sees only that
+therapist's clients, exactly like the web app; every access is audited.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
 import typer
 
+from cadenza.cli._db import ACT_AS_HELP, acting_user, domain_errors, fail, open_db
+
 app = typer.Typer(help="Clients, goals, sessions, measurements, exports.", no_args_is_help=True)
+
+AS_OPTION = typer.Option(None, "--as", envvar="CADENZA_USER", help=ACT_AS_HELP)
+
+
+def _date(text: str | None, name: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        fail(f"{name} must be a date YYYY-MM-DD, got {text!r}", code=2)
+
+
+def parse_measure(spec: str) -> Any:
+    """``CODE=VALUE`` or ``CODE=A,B,C,...`` (questionnaire items in order), optionally ``@GOAL_ID``.
+
+    >>> parse_measure("gait_speed=0.91@3")
+    MeasurementInput(instrument_code='gait_speed', value=0.91, items=None, unit=None, goal_id=3, measured_at=None)
+    >>> parse_measure("gad7=1,0,2,1,0,0,1").items
+    [1, 0, 2, 1, 0, 0, 1]
+    """
+    from cadenza.clinic.service import MeasurementInput
+    from cadenza.errors import ParameterError
+
+    code, sep, rest = spec.partition("=")
+    if not sep or not code or not rest:
+        raise ParameterError(f"--measure must look like CODE=VALUE or CODE=A,B,C (items), got {spec!r}")
+    goal_id = None
+    if "@" in rest:
+        rest, goal_text = rest.rsplit("@", 1)
+        if not goal_text.isdigit():
+            raise ParameterError(f"--measure goal id after '@' must be a number, got {goal_text!r} in {spec!r}")
+        goal_id = int(goal_text)
+    try:
+        numbers = [float(part) for part in rest.split(",")]
+    except ValueError:
+        raise ParameterError(f"--measure values must be numbers, got {rest!r} in {spec!r}") from None
+    from cadenza.clinic.instruments import get_instrument
+    from cadenza.errors import NotFoundError
+
+    try:
+        questionnaire = get_instrument(code.strip()).items is not None
+    except NotFoundError as exc:
+        raise ParameterError(str(exc)) from None
+    if questionnaire:
+        items = [int(n) if n.is_integer() else n for n in numbers]
+        return MeasurementInput(code.strip(), items=items, goal_id=goal_id)
+    if len(numbers) != 1:
+        raise ParameterError(f"--measure {code.strip()!r} takes one value, got {rest!r}")
+    return MeasurementInput(code.strip(), value=numbers[0], goal_id=goal_id)
+
+
+@app.command("add")
+def add_client(
+    code: str = typer.Argument(..., help="Pseudonymous client code (no names)."),
+    birth_year: int = typer.Option(None, help="Year of birth."),
+    condition: list[str] = typer.Option([], "--condition", help="A condition (repeatable)."),
+    flag: list[str] = typer.Option([], "--flag", help="Safety flag: seizures, hearing_loss, trauma_history, nicu_infant (repeatable)."),
+    as_user: str = AS_OPTION,
+) -> None:
+    """Add a client."""
+    from rich.console import Console
+
+    from cadenza.clinic import service
+
+    with domain_errors(), open_db() as db:
+        actor = acting_user(db, as_user)
+        client = service.create_client(db, actor=actor, code=code, birth_year=birth_year, conditions=condition,
+                                       safety_flags=flag)
+        Console().print(f"Added client [bold]{client.code}[/bold] (id {client.id}).")
+
+
+@app.command("list")
+def list_clients(as_user: str = AS_OPTION) -> None:
+    """List your clients."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cadenza.clinic import service
+
+    with domain_errors(), open_db() as db:
+        actor = acting_user(db, as_user)
+        table = Table("code", "birth year", "conditions", "safety flags")
+        for c in service.list_clients(db, actor=actor):
+            table.add_row(c.code, str(c.birth_year or ""), ", ".join(c.conditions), ", ".join(c.safety_flags))
+        Console().print(table)
+
+
+@app.command("show")
+def show_client(code: str = typer.Argument(..., help="Client code."), as_user: str = AS_OPTION) -> None:
+    """Show a client's record: flags, goals with progress, sessions."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cadenza.clinic import service
+    from cadenza.clinic.progress import client_progress
+    from cadenza.safety.flags import audio_policy
+
+    console = Console()
+    with domain_errors(), open_db() as db:
+        actor = acting_user(db, as_user)
+        client = service.get_client_by_code(db, actor=actor, code=code)
+        console.print(f"[bold]{client.code}[/bold]  born {client.birth_year or '?'}  "
+                      f"conditions: {', '.join(client.conditions) or '-'}")
+        for warning in audio_policy(client.safety_flags).warnings:
+            console.print(f"[yellow]⚠ {warning}[/yellow]")
+        goals = Table("goal", "instrument", "baseline", "target", "latest", "change", "met", title="Goals")
+        for p in client_progress(db, actor=actor, client_id=client.id):
+            goals.add_row(str(p.goal_id), p.instrument_code, f"{p.baseline:g}", f"{p.target:g}",
+                          "-" if not p.points else f"{p.latest:g}", "-" if not p.points else f"{p.change:+g}",
+                          "yes" if p.target_met else "no")
+        console.print(goals)
+        sessions = Table("id", "date", "minutes", "intervention", "measurements", title="Sessions")
+        for s in service.list_sessions(db, actor=actor, client_id=client.id):
+            measures = ", ".join(
+                f"{m.instrument_code}={m.value:g}" + (f" ({m.severity_band})" if m.severity_band else "")
+                + (" [red]SAFETY FOLLOW-UP[/red]" if m.safety_followup else "")
+                for m in s.measurements
+            )
+            sessions.add_row(str(s.id), s.session_date.isoformat(), str(s.minutes), s.intervention_code, measures)
+        console.print(sessions)
+
+
+@app.command("goal")
+def add_goal(
+    code: str = typer.Argument(..., help="Client code."),
+    instrument: str = typer.Option(..., help="Instrument code, e.g. gait_speed, vas_anxiety, phq9."),
+    baseline: float = typer.Option(..., help="Baseline value in the instrument's unit."),
+    target: float = typer.Option(..., help="Target value in the instrument's unit."),
+    direction: str = typer.Option(None, help="increase or decrease (default: the instrument's)."),
+    by: str = typer.Option(None, help="Target date YYYY-MM-DD."),
+    description: str = typer.Option("", help="The goal in words."),
+    as_user: str = AS_OPTION,
+) -> None:
+    """Add a measurable goal."""
+    from rich.console import Console
+
+    from cadenza.clinic import service
+
+    with domain_errors(), open_db() as db:
+        actor = acting_user(db, as_user)
+        client = service.get_client_by_code(db, actor=actor, code=code)
+        goal = service.create_goal(db, actor=actor, client_id=client.id, instrument_code=instrument,
+                                   baseline=baseline, target=target, direction=direction,
+                                   target_date=_date(by, "--by"), description=description)
+        Console().print(f"Added goal {goal.id}: {goal.instrument_code} {goal.baseline:g} -> {goal.target:g} ({goal.direction}).")
+
+
+@app.command("session")
+def add_session(
+    code: str = typer.Argument(..., help="Client code."),
+    date: str = typer.Option(None, help="Session date YYYY-MM-DD (default: today, UTC)."),
+    minutes: int = typer.Option(..., help="Length in minutes."),
+    intervention: str = typer.Option(..., help="Intervention code (see `cadenza evidence --interventions`)."),
+    setting: str = typer.Option("", help="Setting, e.g. clinic, home, ward."),
+    subjective: str = typer.Option("", "-S", "--subjective", help="SOAP S."),
+    objective: str = typer.Option("", "-O", "--objective", help="SOAP O."),
+    assessment: str = typer.Option("", "-A", "--assessment", help="SOAP A."),
+    plan: str = typer.Option("", "-P", "--plan", help="SOAP P."),
+    measure: list[str] = typer.Option([], "--measure", "-m",
+                                      help="CODE=VALUE, or CODE=A,B,C for questionnaire items; add @GOAL_ID to link a goal (repeatable)."),
+    as_user: str = AS_OPTION,
+) -> None:
+    """Document a session with its SOAP note and measurements (all stored, or none)."""
+    from rich.console import Console
+
+    from cadenza.clinic import service
+
+    console = Console()
+    with domain_errors(), open_db() as db:
+        entries = [parse_measure(spec) for spec in measure]
+        actor = acting_user(db, as_user)
+        client = service.get_client_by_code(db, actor=actor, code=code)
+        row = service.record_session(
+            db, actor=actor, client_id=client.id, session_date=_date(date, "--date") or dt.datetime.now(dt.UTC).date(),
+            minutes=minutes, intervention_code=intervention, setting=setting, subjective=subjective,
+            objective=objective, assessment=assessment, plan=plan, measurements=entries)
+        console.print(f"Recorded session {row.id} with {len(row.measurements)} measurement(s).")
+        for m in row.measurements:
+            band = f" ({m.severity_band})" if m.severity_band else ""
+            console.print(f"  {m.instrument_code}: {m.value:g} {m.unit}{band}")
+            if m.safety_followup:
+                console.print(f"  [bold red]Safety follow-up needed for {m.instrument_code}: review risk before the next session.[/bold red]")
+
+
+@app.command("progress")
+def progress(
+    code: str = typer.Argument(..., help="Client code."),
+    html: Path = typer.Option(None, help="Write the HTML progress summary to this file."),
+    chart: Path = typer.Option(None, help="Write the first goal's chart to this .svg or .png file."),
+    as_user: str = AS_OPTION,
+) -> None:
+    """Progress towards each goal; optionally an HTML summary and a chart."""
+    from rich.console import Console
+
+    from cadenza.clinic import service
+    from cadenza.clinic.progress import client_progress, render_progress_chart, render_progress_html
+
+    console = Console()
+    with domain_errors(), open_db() as db:
+        actor = acting_user(db, as_user)
+        client = service.get_client_by_code(db, actor=actor, code=code)
+        progresses = client_progress(db, actor=actor, client_id=client.id)
+        for p in progresses:
+            verdict = "met" if p.target_met else "not yet met"
+            latest = "no measurements" if not p.points else f"latest {p.latest:g} ({p.change:+g})"
+            console.print(f"goal {p.goal_id} {p.instrument_code}: baseline {p.baseline:g}, target {p.target:g}, {latest}: {verdict}")
+        if html is not None:
+            html.write_text(render_progress_html(progresses, client_code=client.code), encoding="utf-8")
+            console.print(f"Wrote {html}")
+        if chart is not None:
+            if not progresses:
+                fail(f"client {code!r} has no goals to chart", code=2)
+            fmt = chart.suffix.lower().lstrip(".")
+            chart.write_bytes(render_progress_chart(progresses[0], fmt=fmt))
+            console.print(f"Wrote {chart}")
+
+
+@app.command("export")
+def export(
+    code: str = typer.Argument(..., help="Client code."),
+    fhir: bool = typer.Option(False, "--fhir", help="FHIR R4 (validated as R4B) Bundle as JSON."),
+    csv: bool = typer.Option(False, "--csv", help="Measurements as CSV."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write to this file instead of standard output."),
+    as_user: str = AS_OPTION,
+) -> None:
+    """Export a client's record as a FHIR Bundle or their measurements as CSV."""
+    from cadenza.clinic import service
+    from cadenza.clinic.export import export_measurements_csv
+    from cadenza.clinic.fhir import export_client_bundle
+
+    if fhir == csv:
+        fail("choose exactly one of --fhir or --csv", code=2)
+    with domain_errors(), open_db() as db:
+        actor = acting_user(db, as_user)
+        client = service.get_client_by_code(db, actor=actor, code=code)
+        if fhir:
+            text = export_client_bundle(db, actor=actor, client_id=client.id)
+        else:
+            text = export_measurements_csv(db, actor=actor, client_id=client.id)
+    if output is None:
+        typer.echo(text, nl=not text.endswith("\n"))
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@app.command("audit")
+def audit_trail(code: str = typer.Argument(..., help="Client code."), as_user: str = AS_OPTION) -> None:
+    """Who read or changed this client's record, and when."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cadenza.clinic import service
+
+    with domain_errors(), open_db() as db:
+        actor = acting_user(db, as_user)
+        client = service.get_client_by_code(db, actor=actor, code=code)
+        table = Table("at (UTC)", "who", "action", "entity", "id")
+        for e in service.list_audit_events(db, actor=actor, client_id=client.id):
+            table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor_username, e.action, e.entity, str(e.entity_id or ""))
+        Console().print(table)

@@ -1,7 +1,59 @@
-"""Top-level commands that run the web app."""
+"""Top-level commands that run the web app: ``cadenza serve`` and ``cadenza migrate``."""
 
 from __future__ import annotations
 
 import typer
 
 app = typer.Typer()
+
+
+def _migrate_configured_database() -> str:
+    from cadenza.clinic.db import migrate
+    from cadenza.settings import Settings
+
+    settings = Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.database_url)
+    return settings.database_url
+
+
+def _display_url(database_url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (SQLite in the data directory, or CADENZA_DATABASE_URL)."""
+    from rich.console import Console
+
+    url = _migrate_configured_database()
+    Console().print(f"[green]Database is up to date:[/green] {_display_url(url)}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (loopback by default)."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
+) -> None:
+    """Migrate the database, print the URL and run the web app."""
+    import uvicorn
+    from rich.console import Console
+    from sqlalchemy import select
+
+    from cadenza.clinic.db import make_engine, make_session_factory, session_scope
+    from cadenza.clinic.models import Therapist
+
+    console = Console()
+    url = _migrate_configured_database()
+    engine = make_engine(url)
+    with session_scope(make_session_factory(engine)) as db:
+        has_accounts = db.scalar(select(Therapist.id).limit(1)) is not None
+    engine.dispose()
+    console.print(f"Database: {_display_url(url)}")
+    if not has_accounts:
+        console.print("[yellow]No accounts yet.[/yellow] Create one with: cadenza admin create USERNAME")
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    console.print(f"[bold green]Cadenza is running at http://{shown_host}:{port}/[/bold green]  (Ctrl+C to stop)")
+    uvicorn.run("cadenza.web.main:create_app", factory=True, host=host, port=port, log_level="warning")

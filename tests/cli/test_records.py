@@ -1,0 +1,129 @@
+"""`cadenza admin` and `cadenza client` end to end on a temporary SQLite data directory."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cadenza.cli.main import app
+from cadenza.cli.records import parse_measure
+from cadenza.errors import ParameterError
+
+PASSWORD = "a perfectly long passphrase"
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    monkeypatch.setenv("CADENZA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CADENZA_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CADENZA_USER", raising=False)
+    runner = CliRunner()
+
+    def _run(*args, input=None, user=None):
+        env = {"CADENZA_USER": user} if user else {}
+        return runner.invoke(app, list(args), input=input, env=env)
+
+    return _run
+
+
+def test_admin_create_first_is_admin_then_therapist(run):
+    first = run("admin", "create", "ana", "--password-stdin", input=PASSWORD + "\n")
+    assert first.exit_code == 0, first.output
+    assert "ana (admin)" in first.output
+    second = run("admin", "create", "bo", input=f"{PASSWORD}\n{PASSWORD}\n")  # prompt + confirmation
+    assert second.exit_code == 0, second.output
+    assert "bo (therapist)" in second.output
+    listing = run("admin", "list")
+    assert "ana" in listing.output and "bo" in listing.output
+
+
+def test_admin_create_rejects_weak_password_and_duplicates(run):
+    weak = run("admin", "create", "ana", "--password-stdin", input="short\n")
+    assert weak.exit_code == 2 and "password" in weak.output
+    assert run("admin", "create", "ana", "--password-stdin", input=PASSWORD + "\n").exit_code == 0
+    dup = run("admin", "create", "ana", "--password-stdin", input=PASSWORD + "\n")
+    assert dup.exit_code == 1 and "already taken" in dup.output
+
+
+def test_client_workflow_and_exports(run, tmp_path):
+    assert run("admin", "create", "ana", "--password-stdin", input=PASSWORD + "\n").exit_code == 0
+    assert run("admin", "create", "bo", "--password-stdin", input=PASSWORD + "\n").exit_code == 0
+    added = run("client", "add", "C7", "--birth-year", "1944", "--condition", "Parkinson's disease",
+                "--flag", "hearing_loss", user="ana")
+    assert added.exit_code == 0, added.output
+    goal = run("client", "goal", "C7", "--instrument", "gait_speed", "--baseline", "0.8", "--target", "1.0",
+               "--by", "2027-01-31", user="ana")
+    assert goal.exit_code == 0, goal.output
+    session = run("client", "session", "C7", "--date", "2026-11-02", "--minutes", "45",
+                  "--intervention", "ras_gait_training", "-P", "raise tempo",
+                  "-m", "gait_speed=0.91@1", "-m", "phq9=0,1,0,0,0,0,0,0,2", user="ana")
+    assert session.exit_code == 0, session.output
+    assert "Safety follow-up" in session.output
+    shown = run("client", "show", "C7", user="ana")
+    assert "Hearing loss" in shown.output and "ras_gait_training" in shown.output
+
+    # bo cannot see ana's client, and the error does not say it exists
+    hidden = run("client", "show", "C7", user="bo")
+    assert hidden.exit_code == 1 and "not found" in hidden.output
+
+    fhir = run("client", "export", "C7", "--fhir", user="ana")
+    assert fhir.exit_code == 0, fhir.output
+    bundle = json.loads(fhir.output)
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert kinds.count("Observation") == 2 and "Goal" in kinds
+
+    out = tmp_path / "m.csv"
+    assert run("client", "export", "C7", "--csv", "-o", str(out), user="ana").exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert [(r["instrument_code"], r["value"]) for r in rows] == [("gait_speed", "0.91"), ("phq9", "3.0")]
+
+    html, chart = tmp_path / "p.html", tmp_path / "p.svg"
+    prog = run("client", "progress", "C7", "--html", str(html), "--chart", str(chart), user="ana")
+    assert prog.exit_code == 0, prog.output
+    assert "baseline 0.8, target 1, latest 0.91 (+0.11): not yet met" in prog.output
+    assert "<svg" in chart.read_text() and "Progress summary for client C7" in html.read_text()
+
+    trail = run("client", "audit", "C7", user="ana")
+    assert "export" in trail.output and "ana" in trail.output
+
+
+def test_bad_session_input_exits_2_and_stores_nothing(run):
+    run("admin", "create", "ana", "--password-stdin", input=PASSWORD + "\n")
+    run("client", "add", "C8", user="ana")
+    bad = run("client", "session", "C8", "--minutes", "30", "--intervention", "singing",
+              "-m", "vas_anxiety=40", "-m", "gad7=1,1,1", user="ana")
+    assert bad.exit_code == 2
+    assert "gad7 needs 7 item answers" in bad.output
+    shown = run("client", "show", "C8", user="ana")
+    assert "singing" not in shown.output
+
+
+def test_missing_acting_user_is_explained(run):
+    result = run("client", "list")
+    assert result.exit_code == 1 and "--as USERNAME" in result.output
+
+
+def test_export_needs_exactly_one_format(run):
+    run("admin", "create", "ana", "--password-stdin", input=PASSWORD + "\n")
+    assert run("client", "export", "C1", user="ana").exit_code == 2
+
+
+@pytest.mark.parametrize(("spec", "fragment"), [("gait_speed", "CODE=VALUE"), ("gait_speed=fast", "numbers"),
+                                               ("gait_speed=1,2", "one value"), ("x=1", "unknown instrument"),
+                                               ("cadence=100@g", "goal id")])
+def test_parse_measure_errors(spec, fragment):
+    with pytest.raises(ParameterError, match=fragment):
+        parse_measure(spec)
+
+
+def test_every_command_has_help(run):
+    for args in (["--help"], ["client", "--help"], ["admin", "--help"], ["evidence", "--help"], ["serve", "--help"],
+                 ["migrate", "--help"], ["client", "session", "--help"], ["client", "export", "--help"],
+                 ["admin", "create", "--help"]):
+        result = run(*args)
+        assert result.exit_code == 0, (args, result.output)
+        assert "Usage" in result.output
