@@ -1,0 +1,55 @@
+"""The README's main job: `cadenza serve` migrates an embedded SQLite database, prints its URL and
+answers HTTP 200 on /health."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("cadenza.web.main") is None,
+                                reason="cadenza.web.main (the web app factory) does not exist yet")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_answers_health_on_a_fresh_data_dir(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("CADENZA_DATABASE_URL", "CADENZA_USER")}
+    env["CADENZA_DATA_DIR"] = str(tmp_path / "data")
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "cadenza.cli.main", "serve", "--port", str(port)],
+                                   stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+        try:
+            status, deadline = None, time.monotonic() + 90
+            while time.monotonic() < deadline and process.poll() is None:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+                        status = response.status
+                        break
+                except OSError:
+                    time.sleep(0.25)
+            assert status == 200, log.read_text(errors="replace")
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    printed = log.read_text(errors="replace")
+    assert f"http://127.0.0.1:{port}/" in printed
+    assert "cadenza admin create" in printed  # a fresh install is told how to make the first account
+    assert (Path(env["CADENZA_DATA_DIR"]) / "cadenza.sqlite3").exists()
