@@ -2,6 +2,230 @@
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(help="Melodic Intonation Therapy: phrases, cues, attempt analysis.", no_args_is_help=True)
+
+
+class Voice(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def _note_to_midi(note: str | None) -> float | None:
+    """'A2', 'Eb3', 'F#3' or a MIDI number."""
+    if note is None:
+        return None
+    from cadenza.mit.melody import NOTE_NAMES
+
+    text = note.strip()
+    if text.replace(".", "", 1).isdigit():
+        return float(text)
+    names = {n.upper(): i for i, n in enumerate(NOTE_NAMES)} | {"DB": 1, "D#": 3, "GB": 6, "G#": 8, "A#": 10}
+    head, octave = text[:-1].upper(), text[-1]
+    if head not in names or not octave.isdigit():
+        _fail(f"--low-note must be a note name like A2, Eb3, F#3 or a MIDI number, got {note!r}")
+    return float(names[head] + 12 * (int(octave) + 1))
+
+
+def _melody_json(melody) -> dict:
+    from cadenza.mit.melody import note_name
+
+    return {
+        "phrase": melody.phrase.text,
+        "display": melody.phrase.display(),
+        "stress_pattern": melody.phrase.stress_pattern,
+        "level": melody.level,
+        "sprechgesang": melody.sprechgesang,
+        "low_note": note_name(melody.low_midi),
+        "high_note": note_name(melody.high_midi),
+        "guessed_words": list(melody.phrase.guessed_words),
+        "notes": [
+            {"syllable": n.syllable.text, "word": n.syllable.word, "stressed": n.syllable.stressed,
+             "guessed": n.syllable.guessed, "pitch": note_name(n.midi_pitch), "pitch_hz": round(n.pitch_hz, 2),
+             "onset_s": round(n.onset_s, 4), "duration_s": round(n.duration_s, 4)}
+            for n in melody.notes
+        ],
+        "tap_times_s": [round(float(t), 4) for t in melody.onset_times_s],
+    }
+
+
+@app.command("phrase")
+def phrase_command(
+    text: Annotated[str, typer.Argument(help="The phrase, e.g. \"I want water\" (2-4 syllables to start).")],
+    level: Annotated[int, typer.Option("--level", "-l", min=1, max=3, help="MIT level I-III (1-3).")] = 1,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the intoned phrase (WAV/FLAC/OGG): "
+                                                "left = voice in words, right = taps.")] = None,
+    step: Annotated[str | None, typer.Option(help="Render one protocol step's cue instead (see `cadenza mit "
+                                             "levels`), e.g. unison_fading.")] = None,
+    hum: Annotated[Path | None, typer.Option(help="Also write the hummed melody (level I) with taps.")] = None,
+    midi: Annotated[Path | None, typer.Option(help="Also write the melody, lyrics and taps as a MIDI file.")] = None,
+    voice: Annotated[Voice, typer.Option(help="Synthetic voice and range.")] = Voice.MALE,
+    low_note: Annotated[str | None, typer.Option(help="Low pitch, e.g. A2 (default A2 male, G3 female).")] = None,
+    interval: Annotated[float, typer.Option(help="Interval in semitones (3 = minor third, 4 = major).")] = 3.0,
+    question: Annotated[str, typer.Option(help="Probe question for the probe step.")] = "What did you say?",
+    safety_flag: Annotated[list[str] | None, typer.Option("--safety-flag", help="Client safety flag "
+                                                          "(seizures, hearing_loss, ...); repeatable.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Set a phrase to the two-pitch MIT melody; print its score and optionally render audio and MIDI."""
+    from cadenza.errors import CadenzaError
+    from cadenza.io.speech import load_lexicon
+    from cadenza.mit.levels import phrase_length_notes
+    from cadenza.mit.melody import compose_melody
+    from cadenza.mit.syllables import syllabify_phrase
+    from cadenza.safety.flags import audio_policy
+
+    try:
+        policy = audio_policy(safety_flag or [])
+        lexicon = load_lexicon()
+        phrase = syllabify_phrase(text, lexicon=lexicon)
+        if not phrase.syllables:
+            _fail(f"the phrase {text!r} has no words to intone")
+        melody = compose_melody(phrase, level=level, voice=voice.value, low_midi=_note_to_midi(low_note),
+                                interval_semitones=interval, sprechgesang=level == 3)
+        written: dict[str, str] = {}
+        if output or hum or step:
+            written = _render_outputs(text, melody, level=level, output=output, hum=hum, step=step,
+                                      voice=voice.value, low_midi=_note_to_midi(low_note), interval=interval,
+                                      question=question, lexicon=lexicon)
+        if midi:
+            from cadenza.io.speech import save_midi
+            from cadenza.mit.midi import melody_to_midi
+
+            written["midi"] = str(save_midi(midi, melody_to_midi(melody)))
+    except CadenzaError as exc:
+        _fail(str(exc))
+    notes = list(phrase.notes) + list(phrase_length_notes(phrase.n_syllables, level=level))
+    if as_json:
+        out = _melody_json(melody) | {"notes_for_therapist": notes, "files": written,
+                                      "safety_warnings": list(policy.warnings)}
+        typer.echo(json.dumps(out))
+        return
+    typer.echo(melody.to_text())  # includes the phrase's own notes
+    for note in phrase_length_notes(phrase.n_syllables, level=level):
+        typer.secho(f"note: {note}", fg=typer.colors.YELLOW)
+    for warning in policy.warnings:
+        typer.secho(f"safety: {warning}", fg=typer.colors.YELLOW)
+    for kind, path in written.items():
+        typer.echo(f"wrote {kind}: {path}")
+
+
+def _render_outputs(text, melody, *, level, output, hum, step, voice, low_midi, interval, question, lexicon):
+    import numpy as np
+
+    from cadenza.io.audio import save_audio
+    from cadenza.io.speech import prepare_cue_material
+    from cadenza.mit.cues import render_model, render_step_cue
+    from cadenza.mit.levels import Model
+    from cadenza.render.voice import render_hum, render_taps
+
+    written = {}
+    material = prepare_cue_material(text, voice=voice, question=question, low_midi=low_midi,
+                                    interval_semitones=interval, lexicon=lexicon)
+    sr = material.sampling_rate_hz
+    if output:
+        if step:
+            cue = render_step_cue(material, level=level, step_code=step)
+            stereo = cue.samples
+        else:
+            model = Model.SPRECHGESANG if level == 3 else Model.INTONED
+            y, taps_s, _ = render_model(material, model, level=level)
+            stereo = np.stack([y, render_taps(taps_s, duration_s=y.size / sr, sampling_rate_hz=sr)[: y.size]])
+        written["audio"] = str(save_audio(output, stereo, sampling_rate_hz=sr))
+    elif step:
+        render_step_cue(material, level=level, step_code=step)  # validate the step even without output
+    if hum:
+        hum_melody = melody
+        y = render_hum(hum_melody.onset_times_s, hum_melody.durations_s, hum_melody.pitches_hz, sampling_rate_hz=sr)
+        taps = render_taps(hum_melody.onset_times_s, duration_s=y.size / sr, sampling_rate_hz=sr)[: y.size]
+        written["hum"] = str(save_audio(hum, np.stack([0.7 * y / max(1e-9, np.abs(y).max()), taps]),
+                                        sampling_rate_hz=sr))
+    return written
+
+
+@app.command("analyse")
+def analyse_command(
+    attempt: Annotated[Path, typer.Argument(help="Recording of the person's attempt (WAV/FLAC/OGG/MP3).")],
+    phrase_text: Annotated[str, typer.Option("--phrase", help="The target phrase.")],
+    level: Annotated[int, typer.Option("--level", "-l", min=1, max=3, help="MIT level the attempt was at.")] = 1,
+    voice: Annotated[Voice, typer.Option(help="Voice range of the target melody.")] = Voice.MALE,
+    low_note: Annotated[str | None, typer.Option(help="Low pitch of the target melody, e.g. A2.")] = None,
+    interval: Annotated[float, typer.Option(help="Interval in semitones.")] = 3.0,
+    lead_in: Annotated[float, typer.Option(help="Seconds before the first syllable in the target.")] = 0.5,
+    tolerance: Annotated[float, typer.Option(help="Timing tolerance in seconds.")] = 0.15,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Measure an attempt: syllable onsets against the target rhythm, and the two-pitch pattern."""
+    from cadenza.errors import CadenzaError
+    from cadenza.io.audio import load_audio
+    from cadenza.io.speech import load_lexicon
+    from cadenza.mit.melody import compose_melody
+    from cadenza.mit.response import analyse_response
+    from cadenza.mit.syllables import syllabify_phrase
+
+    try:
+        audio = load_audio(attempt, mono=True)
+        phrase = syllabify_phrase(phrase_text, lexicon=load_lexicon())
+        if not phrase.syllables:
+            _fail(f"--phrase {phrase_text!r} has no words")
+        melody = compose_melody(phrase, level=level, voice=voice.value, low_midi=_note_to_midi(low_note),
+                                interval_semitones=interval, sprechgesang=level == 3, lead_in_s=lead_in)
+        result = analyse_response(audio.samples, sampling_rate_hz=audio.sampling_rate_hz, melody=melody,
+                                  timing_tolerance_s=tolerance)
+    except CadenzaError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps({"phrase": phrase.text, "level": level, "file": str(attempt)} | result.to_dict()))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{phrase.display()}  (level {level})")
+    for col in ("syllable", "target", "onset s", "timing err ms", "timing", "pitch Hz", "pitch err c", "pitch"):
+        table.add_column(col)
+    for s in result.syllables:
+        table.add_row(
+            s.text, "high" if s.target_high else "low",
+            "-" if s.onset_s != s.onset_s else f"{s.onset_s:.2f}",
+            "-" if s.timing_error_s != s.timing_error_s else f"{1000 * s.timing_error_s:+.0f}",
+            "ok" if s.timing_ok else "OFF",
+            "-" if s.pitch_hz != s.pitch_hz else f"{s.pitch_hz:.0f}",
+            "-" if s.pitch_error_cents != s.pitch_error_cents else f"{s.pitch_error_cents:+.0f}",
+            "ok" if s.pitch_ok else "OFF",
+        )
+    console = Console()
+    console.print(table)
+    console.print(f"timing match {100 * result.timing_match:.0f} % (tolerance {1000 * tolerance:.0f} ms, start "
+                  f"delay {result.offset_s:+.2f} s); two-pitch pattern "
+                  f"{'followed' if result.pitch_pattern_followed else 'NOT followed'} "
+                  f"(key {result.transposition_cents:+.0f} cents from target)")
+
+
+@app.command("levels")
+def levels_command(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
+    """The protocol: steps per level, points and what the therapist does."""
+    from cadenza.mit.levels import LEVELS, max_points
+    from cadenza.mit.scoring import ADVANCEMENT_CAVEAT
+
+    if as_json:
+        typer.echo(json.dumps({str(level): {"max_points": max_points(level), "steps": [
+            {"code": s.code, "title": s.title, "max_points": s.max_points, "instructions": s.instructions}
+            for s in steps]} for level, steps in LEVELS.items()} | {"advancement_caveat": ADVANCEMENT_CAVEAT}))
+        return
+    for level, steps in LEVELS.items():
+        typer.secho(f"Level {'I' * level} (max {max_points(level)} points per phrase)", bold=True)
+        for s in steps:
+            pts = "not scored" if not s.scored else f"0-{s.max_points}"
+            typer.echo(f"  {s.code:<26} {pts:<11} {s.instructions}")
+    typer.secho(ADVANCEMENT_CAVEAT, fg=typer.colors.YELLOW)

@@ -1,0 +1,64 @@
+"""`cadenza mit phrase | analyse | levels`, text and --json."""
+
+from __future__ import annotations
+
+import json
+
+import mido
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from cadenza.cli.main import app
+from cadenza.io.speech import espeak_available
+
+runner = CliRunner()
+needs_espeak = pytest.mark.skipif(not espeak_available(), reason="espeak-ng is not installed")
+
+
+def test_phrase_json_without_audio():
+    result = runner.invoke(app, ["mit", "phrase", "I want water", "--level", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["stress_pattern"] == "LHHL" and data["low_note"] == "A2" and data["high_note"] == "C3"
+    assert [n["onset_s"] for n in data["notes"]] == [0.5, 1.3, 2.1, 2.9]
+    assert data["files"] == {}
+
+
+def test_phrase_text_display_and_guess_note():
+    result = runner.invoke(app, ["mit", "phrase", "Take my Brexit", "--low-note", "C3", "--interval", "4"])
+    assert result.exit_code == 0, result.output
+    assert "E3" in result.output and "C3" in result.output and "brexit" in result.output
+
+
+@needs_espeak
+def test_phrase_audio_midi_then_analyse_round_trip(tmp_path):
+    wav, hum, mid = tmp_path / "phrase.wav", tmp_path / "hum.wav", tmp_path / "phrase.mid"
+    result = runner.invoke(app, ["mit", "phrase", "I want water", "--level", "2", "-o", str(wav), "--hum", str(hum),
+                                 "--midi", str(mid), "--json", "--safety-flag", "seizures"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data["files"]) == {"audio", "hum", "midi"} and data["safety_warnings"]
+    info = sf.info(str(wav))
+    assert info.channels == 2 and info.duration == pytest.approx(3.7, abs=0.1)
+    assert len(mido.MidiFile(str(mid)).tracks) == 3
+    result = runner.invoke(app, ["mit", "analyse", str(wav), "--phrase", "I want water", "--level", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    analysis = json.loads(result.output)
+    assert analysis["timing_match"] == 1.0 and analysis["pitch_pattern_followed"] is True
+
+
+def test_bad_input_messages(tmp_path):
+    result = runner.invoke(app, ["mit", "analyse", str(tmp_path / "missing.wav"), "--phrase", "hi"])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    result = runner.invoke(app, ["mit", "phrase", "hello", "--low-note", "H9"])
+    assert result.exit_code == 2 and "--low-note" in result.output
+    result = runner.invoke(app, ["mit", "phrase", "hello", "--level", "5"])
+    assert result.exit_code != 0
+
+
+def test_levels_json():
+    result = runner.invoke(app, ["mit", "levels", "--json"])
+    data = json.loads(result.output)
+    assert [data[k]["max_points"] for k in ("1", "2", "3")] == [4, 5, 8]
+    assert "convention" in data["advancement_caveat"]
