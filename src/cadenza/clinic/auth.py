@@ -187,8 +187,8 @@ def authenticate(
     whether it is locked. The attempt is recorded and committed either way.
     """
     now = now or utcnow()
-    username = username.strip()[:64]
-    ip_address = ip_address[:64]
+    username = username.replace("\x00", "").strip()[:64]
+    ip_address = ip_address.replace("\x00", "")[:64]
     if is_locked_out(db, username=username, ip_address=ip_address, now=now):
         db.add(
             LoginAttempt(
@@ -269,7 +269,7 @@ def logout(db: Session, token: str | None) -> None:
 
 
 def revoke_all_sessions(db: Session, *, therapist_id: int) -> None:
-    """End every browser session and API token of a therapist (on disabling the account)."""
+    """End every browser session and API token of a therapist (flushes; the caller commits)."""
     now = utcnow()
     db.execute(
         update(LoginSession)
@@ -281,7 +281,25 @@ def revoke_all_sessions(db: Session, *, therapist_id: int) -> None:
         .where(ApiToken.therapist_id == therapist_id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    db.commit()
+    db.flush()
+
+
+def set_therapist_active(db: Session, *, actor: Therapist, username: str, active: bool) -> Therapist:
+    """Enable or disable an account (admins only); disabling also ends all its sessions and tokens."""
+    from cadenza.clinic import service
+
+    if actor.username == username and not active:
+        raise ParameterError(f"an admin cannot disable their own account, got username={username!r}")
+    therapist = service.set_therapist_active(db, actor=actor, username=username, active=active)
+    if not active:
+        revoke_all_sessions(db, therapist_id=therapist.id)
+    return therapist
+
+
+def list_api_tokens(db: Session, *, therapist_id: int) -> list[ApiToken]:
+    return list(
+        db.scalars(select(ApiToken).where(ApiToken.therapist_id == therapist_id).order_by(ApiToken.id.desc()))
+    )
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:
@@ -311,7 +329,7 @@ def create_api_token(
         expires_at=None if lifetime is None else now + lifetime,
     )
     db.add(row)
-    db.commit()
+    db.flush()
     return token, row
 
 
@@ -336,4 +354,4 @@ def revoke_api_token(db: Session, *, therapist_id: int, token_id: int) -> None:
     if row is None or row.therapist_id != therapist_id:
         raise PermissionDeniedError(f"no API token {token_id!r} for this account")
     row.revoked_at = utcnow()
-    db.commit()
+    db.flush()

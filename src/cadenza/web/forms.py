@@ -37,7 +37,8 @@ def form_values(form: Mapping[str, Any]) -> dict[str, str]:
     for key, value in form.items():
         if key == "csrf_token" or not isinstance(value, str):
             continue
-        values[key] = value[:MAX_FIELD_CHARS]
+        # NUL cannot be stored in PostgreSQL text and never belongs in a clinical note.
+        values[key] = value[:MAX_FIELD_CHARS].replace("\x00", "")
     return values
 
 

@@ -25,10 +25,6 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 HSTS_HEADER = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 def _too_large_body(limit_bytes: int) -> bytes:
     return (
         f"Upload too large: the limit is {limit_bytes // (1024 * 1024)} MiB "
@@ -59,27 +55,37 @@ class BodySizeLimitMiddleware:
                     return
         received = 0
         response_started = False
+        rejected = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            # Past the limit, answer 413 ourselves and tell the app the client went away: frameworks
+            # turn exceptions raised while reading a body into their own 400, which would hide the cause.
+            nonlocal received, rejected
+            if rejected:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _BodyTooLarge
+                    rejected = True
+                    if not response_started:
+                        await self._reject(send, limit, status=413)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal response_started
+            if rejected:
+                return  # the 413 has been sent; drop whatever the app answers to the disconnect
             if message["type"] == "http.response.start":
                 response_started = True
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not response_started:
-                await self._reject(send, limit, status=413)
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not rejected:
+                raise
 
     @staticmethod
     async def _reject(send: Send, limit: int, *, status: int) -> None:

@@ -11,4 +11,7 @@ ROUTER_MODULES: list[str] = [
     "cadenza.web.routes.auth",
     "cadenza.web.routes.clients",
     "cadenza.web.routes.evidence",
+    "cadenza.web.routes.exports",
+    "cadenza.web.routes.admin",
+    "cadenza.web.routes.api",
 ]

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from cadenza.clinic import dashboard, service
-from cadenza.clinic.instruments import get_instrument, list_instruments
+from cadenza.clinic.instruments import list_instruments
 from cadenza.clinic.models import DIRECTIONS, Therapist
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
 from cadenza.evidence import query as evidence
@@ -271,11 +271,8 @@ GoalId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 @router.get("/clients/{client_id}/goals/{goal_id}/chart.png")
 def goal_chart(db: Db, user: PageUser, client_id: ClientId, goal_id: GoalId) -> Response:
-    from cadenza.web.charts import render_goal_chart_png
+    from cadenza.clinic import progress
 
     series = dashboard.goal_series(db, actor=user, client_id=client_id, goal_id=goal_id)
-    try:
-        title = get_instrument(series.goal.instrument_code).name
-    except NotFoundError:
-        title = series.goal.instrument_code
-    return Response(render_goal_chart_png(series, title=title), media_type="image/png")
+    goal_progress = progress.compute_progress(series.goal, list(zip(series.dates, series.values, strict=True)))
+    return Response(progress.render_progress_chart(goal_progress, fmt="png"), media_type="image/png")

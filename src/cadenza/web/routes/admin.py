@@ -1,0 +1,78 @@
+"""Account administration pages (admins only) and the therapist's own API tokens page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from cadenza.clinic import auth, service
+from cadenza.errors import ConflictError, ParameterError
+from cadenza.web import forms
+from cadenza.web.deps import AdminPageUser, CsrfAdminUser, CsrfPageUser, Db, PageUser
+from cadenza.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+Username = Annotated[str, Path(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]{1,63}$")]
+TokenId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _therapists_page(request: Request, db, user, state: forms.FormState, *, status: int = 200) -> Response:
+    return render(
+        request,
+        "admin_therapists.html",
+        {"therapists": service.list_therapists(db, actor=user), "state": state,
+         "min_password": auth.MIN_PASSWORD_CHARS},
+        status_code=status,
+    )
+
+
+@router.get("/admin/therapists")
+def therapists_page(request: Request, db: Db, user: AdminPageUser) -> Response:
+    return _therapists_page(request, db, user, forms.FormState(values={"role": "therapist"}))
+
+
+@router.post("/admin/therapists")
+async def create_therapist_page(request: Request, db: Db, user: CsrfAdminUser) -> Response:
+    form = await request.form()
+    state = forms.FormState(values=forms.form_values(form))
+    password = state.values.pop("password", "")  # never echoed back into the page
+    try:
+        service.create_therapist(
+            db, actor=user, username=state.values.get("username", "").strip(), password=password,
+            role=state.values.get("role", "therapist"),
+        )
+        return RedirectResponse("/admin/therapists", status_code=303)
+    except (ParameterError, ConflictError) as exc:
+        db.rollback()
+        forms.attribute_error(state, str(exc), ("password", "username", "role"))
+    return _therapists_page(request, db, user, state, status=422)
+
+
+@router.post("/admin/therapists/{username}/active")
+async def set_active_page(request: Request, db: Db, user: CsrfAdminUser, username: Username) -> Response:
+    form = await request.form()
+    auth.set_therapist_active(db, actor=user, username=username, active=form.get("active") == "true")
+    return RedirectResponse("/admin/therapists", status_code=303)
+
+
+@router.get("/account/tokens")
+def tokens_page(request: Request, db: Db, user: PageUser) -> Response:
+    return render(request, "tokens.html", {"tokens": auth.list_api_tokens(db, therapist_id=user.id), "new_token": None})
+
+
+@router.post("/account/tokens")
+async def create_token_page(request: Request, db: Db, user: CsrfPageUser) -> Response:
+    form = await request.form()
+    label = str(form.get("label", ""))[:64]
+    token, _ = auth.create_api_token(db, therapist_id=user.id, label=label)
+    # Shown once, on this response only; the database keeps just its digest.
+    return render(request, "tokens.html", {"tokens": auth.list_api_tokens(db, therapist_id=user.id), "new_token": token})
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def revoke_token_page(db: Db, user: CsrfPageUser, token_id: TokenId) -> Response:
+    auth.revoke_api_token(db, therapist_id=user.id, token_id=token_id)
+    return RedirectResponse("/account/tokens", status_code=303)

@@ -1,0 +1,358 @@
+"""The JSON API under ``/api/v1``: the same operations as the pages, with bearer-token auth.
+
+Request bodies forbid unknown fields (no mass assignment of ``therapist_id``, ``id`` and the like);
+every client-scoped path starts with ``/api/v1/clients/{client_id}`` and a goal or session of another
+client, like another therapist's client, is a 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, status
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from cadenza.clinic import auth, dashboard, service
+from cadenza.clinic.instruments import list_instruments
+from cadenza.clinic.service import MeasurementInput
+from cadenza.errors import NotFoundError
+from cadenza.web.deps import AdminApiUser, ApiUser, Db
+
+router = APIRouter(prefix="/api/v1")
+
+DbId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+MAX_TEXT_CHARS = 20_000
+
+
+def _no_nul(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; refuse it here as a 422 rather than fail in the driver.
+    if "\x00" in text:
+        raise ValueError("text must not contain NUL characters")
+    return text
+
+
+Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(_no_nul)]
+ShortText = Annotated[str, Field(max_length=64), AfterValidator(_no_nul)]
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrmModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# ---- schemas -----------------------------------------------------------------------------------
+
+
+class Me(OrmModel):
+    id: int
+    username: str
+    role: str
+
+
+class ClientIn(StrictModel):
+    code: ShortText
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    conditions: list[Annotated[str, Field(max_length=200), AfterValidator(_no_nul)]] = Field(default=[], max_length=50)
+    safety_flags: list[ShortText] = Field(default=[], max_length=10)
+
+
+class ClientPatch(StrictModel):
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    conditions: list[Annotated[str, Field(max_length=200), AfterValidator(_no_nul)]] | None = Field(default=None, max_length=50)
+    safety_flags: list[ShortText] | None = Field(default=None, max_length=10)
+
+
+class ClientOut(OrmModel):
+    id: int
+    code: str
+    birth_year: int | None
+    conditions: list[str]
+    safety_flags: list[str]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class GoalIn(StrictModel):
+    instrument_code: ShortText
+    baseline: float
+    target: float
+    direction: Literal["increase", "decrease"] | None = None
+    target_date: dt.date | None = None
+    description: Text = ""
+
+
+class GoalOut(OrmModel):
+    id: int
+    client_id: int
+    instrument_code: str
+    description: str
+    baseline: float
+    target: float
+    direction: str
+    target_date: dt.date | None
+    created_at: dt.datetime
+
+
+class GoalProgressOut(BaseModel):
+    goal: GoalOut
+    unit: str
+    dates: list[dt.date]
+    values: list[float]
+
+
+class MeasurementIn(StrictModel):
+    instrument_code: ShortText
+    value: float | None = None
+    items: dict[Annotated[str, Field(max_length=64)], int] | None = Field(default=None, max_length=100)
+    unit: ShortText | None = None
+    goal_id: RowId | None = None
+    measured_at: dt.datetime | None = None
+
+    def to_input(self) -> MeasurementInput:
+        measured_at = self.measured_at
+        if measured_at is not None and measured_at.tzinfo is None:
+            measured_at = measured_at.replace(tzinfo=dt.UTC)  # the API documents naive times as UTC
+        return MeasurementInput(
+            instrument_code=self.instrument_code, value=self.value, items=self.items, unit=self.unit,
+            goal_id=self.goal_id, measured_at=measured_at,
+        )
+
+
+class MeasurementOut(OrmModel):
+    id: int
+    session_id: int
+    client_id: int
+    goal_id: int | None
+    instrument_code: str
+    value: float
+    unit: str
+    item_responses: dict[str, Any] | None
+    severity_band: str | None
+    safety_followup: bool
+    measured_at: dt.datetime
+
+
+class SessionIn(StrictModel):
+    session_date: dt.date
+    minutes: int = Field(ge=1, le=600)
+    intervention_code: ShortText
+    setting: ShortText = ""
+    subjective: Text = ""
+    objective: Text = ""
+    assessment: Text = ""
+    plan: Text = ""
+    measurements: list[MeasurementIn] = Field(default=[], max_length=50)
+
+
+class SessionOut(OrmModel):
+    id: int
+    client_id: int
+    therapist_id: int
+    session_date: dt.date
+    minutes: int
+    intervention_code: str
+    setting: str
+    soap_subjective: str
+    soap_objective: str
+    soap_assessment: str
+    soap_plan: str
+    created_at: dt.datetime
+    measurements: list[MeasurementOut]
+
+
+class AuditOut(OrmModel):
+    id: int
+    actor_id: int | None
+    actor_username: str
+    action: str
+    entity: str
+    entity_id: int | None
+    client_id: int | None
+    at: dt.datetime
+
+
+class InstrumentOut(BaseModel):
+    code: str
+    name: str
+    unit: str
+    minimum: float
+    maximum: float
+    better: str | None
+    loinc: str | None
+    items: list[str] | None
+    item_min: int
+    item_max: int
+    source: str
+
+
+class TherapistIn(StrictModel):
+    username: ShortText
+    password: Annotated[str, Field(max_length=1024)]
+    role: Literal["therapist", "admin"] = "therapist"
+
+
+class TherapistPatch(StrictModel):
+    active: bool
+
+
+class TherapistOut(OrmModel):
+    id: int
+    username: str
+    role: str
+    active: bool
+    created_at: dt.datetime
+
+
+NOT_FOUND = {404: {"description": "No such record, or it belongs to another therapist"}}
+INVALID = {422: {"description": "A field is invalid; the message names it"}}
+
+
+# ---- me, instruments ---------------------------------------------------------------------------
+
+
+@router.get("/me", response_model=Me, tags=["account"])
+def me(user: ApiUser) -> Any:
+    return user
+
+
+@router.get("/instruments", response_model=list[InstrumentOut], tags=["instruments"])
+def instruments(user: ApiUser) -> list[InstrumentOut]:
+    return [
+        InstrumentOut(code=i.code, name=i.name, unit=i.unit, minimum=i.minimum, maximum=i.maximum, better=i.better,
+                      loinc=i.loinc, items=list(i.items) if i.items else None, item_min=i.item_min,
+                      item_max=i.item_max, source=i.source)
+        for i in list_instruments()
+    ]
+
+
+# ---- clients -----------------------------------------------------------------------------------
+
+
+@router.get("/clients", response_model=list[ClientOut], tags=["clients"])
+def list_clients(db: Db, user: ApiUser) -> Any:
+    return service.list_clients(db, actor=user)
+
+
+@router.post("/clients", response_model=ClientOut, status_code=status.HTTP_201_CREATED, tags=["clients"],
+             responses={409: {"description": "You already have a client with this code"}, **INVALID})
+def create_client(db: Db, user: ApiUser, body: ClientIn) -> Any:
+    return service.create_client(db, actor=user, **body.model_dump())
+
+
+@router.get("/clients/{client_id}", response_model=ClientOut, tags=["clients"], responses=NOT_FOUND)
+def get_client(db: Db, user: ApiUser, client_id: DbId) -> Any:
+    return service.get_client(db, actor=user, client_id=client_id)
+
+
+@router.patch("/clients/{client_id}", response_model=ClientOut, tags=["clients"], responses={**NOT_FOUND, **INVALID})
+def update_client(db: Db, user: ApiUser, client_id: DbId, body: ClientPatch) -> Any:
+    return service.update_client(db, actor=user, client_id=client_id, **body.model_dump(exclude_unset=True))
+
+
+# ---- goals -------------------------------------------------------------------------------------
+
+
+@router.get("/clients/{client_id}/goals", response_model=list[GoalOut], tags=["goals"], responses=NOT_FOUND)
+def list_goals(db: Db, user: ApiUser, client_id: DbId) -> Any:
+    return service.list_goals(db, actor=user, client_id=client_id)
+
+
+@router.post("/clients/{client_id}/goals", response_model=GoalOut, status_code=status.HTTP_201_CREATED,
+             tags=["goals"], responses={**NOT_FOUND, **INVALID})
+def create_goal(db: Db, user: ApiUser, client_id: DbId, body: GoalIn) -> Any:
+    return service.create_goal(db, actor=user, client_id=client_id, **body.model_dump())
+
+
+@router.get("/clients/{client_id}/goals/{goal_id}", response_model=GoalProgressOut, tags=["goals"],
+            responses=NOT_FOUND)
+def get_goal(db: Db, user: ApiUser, client_id: DbId, goal_id: DbId) -> Any:
+    """The goal with its linked measurements over session dates (the data of its progress chart)."""
+    series = dashboard.goal_series(db, actor=user, client_id=client_id, goal_id=goal_id)
+    return GoalProgressOut(goal=GoalOut.model_validate(series.goal), unit=series.unit, dates=series.dates,
+                           values=series.values)
+
+
+# ---- sessions and measurements -----------------------------------------------------------------
+
+
+@router.get("/clients/{client_id}/sessions", response_model=list[SessionOut], tags=["sessions"], responses=NOT_FOUND)
+def list_sessions(db: Db, user: ApiUser, client_id: DbId) -> Any:
+    return service.list_sessions(db, actor=user, client_id=client_id)
+
+
+@router.post("/clients/{client_id}/sessions", response_model=SessionOut, status_code=status.HTTP_201_CREATED,
+             tags=["sessions"], responses={**NOT_FOUND, **INVALID})
+def record_session(db: Db, user: ApiUser, client_id: DbId, body: SessionIn) -> Any:
+    """Document a session with its SOAP note and measurements, all or nothing."""
+    fields = body.model_dump(exclude={"measurements"})
+    return service.record_session(
+        db, actor=user, client_id=client_id, measurements=[m.to_input() for m in body.measurements], **fields
+    )
+
+
+def _session_of_client(db, user, client_id: int, session_id: int):
+    row = service.get_session(db, actor=user, session_id=session_id)
+    if row.client_id != client_id:
+        raise NotFoundError(f"session {session_id!r} not found")
+    return row
+
+
+@router.get("/clients/{client_id}/sessions/{session_id}", response_model=SessionOut, tags=["sessions"],
+            responses=NOT_FOUND)
+def get_session(db: Db, user: ApiUser, client_id: DbId, session_id: DbId) -> Any:
+    return _session_of_client(db, user, client_id, session_id)
+
+
+@router.post("/clients/{client_id}/sessions/{session_id}/measurements", response_model=MeasurementOut,
+             status_code=status.HTTP_201_CREATED, tags=["sessions"], responses={**NOT_FOUND, **INVALID})
+def add_measurement(db: Db, user: ApiUser, client_id: DbId, session_id: DbId, body: MeasurementIn) -> Any:
+    _session_of_client(db, user, client_id, session_id)
+    return service.add_measurement(db, actor=user, session_id=session_id, measurement=body.to_input())
+
+
+@router.get("/clients/{client_id}/measurements", response_model=list[MeasurementOut], tags=["sessions"],
+            responses=NOT_FOUND)
+def list_measurements(
+    db: Db, user: ApiUser, client_id: DbId,
+    instrument_code: Annotated[str | None, Query(max_length=64)] = None,
+    goal_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Any:
+    return service.list_measurements(db, actor=user, client_id=client_id, instrument_code=instrument_code,
+                                     goal_id=goal_id)
+
+
+@router.get("/clients/{client_id}/audit", response_model=list[AuditOut], tags=["audit"], responses=NOT_FOUND)
+def client_audit(db: Db, user: ApiUser, client_id: DbId) -> Any:
+    """Who read or changed this client's record, and when (append-only)."""
+    return service.list_audit_events(db, actor=user, client_id=client_id)
+
+
+# ---- accounts (admins) -------------------------------------------------------------------------
+
+
+@router.get("/therapists", response_model=list[TherapistOut], tags=["admin"],
+            responses={403: {"description": "Admins only"}})
+def list_therapists(db: Db, user: AdminApiUser) -> Any:
+    return service.list_therapists(db, actor=user)
+
+
+@router.post("/therapists", response_model=TherapistOut, status_code=status.HTTP_201_CREATED, tags=["admin"],
+             responses={403: {"description": "Admins only"}, 409: {"description": "Username taken"}, **INVALID})
+def create_therapist(db: Db, user: AdminApiUser, body: TherapistIn) -> Any:
+    return service.create_therapist(db, actor=user, username=body.username, password=body.password, role=body.role)
+
+
+@router.patch("/therapists/{username}", response_model=TherapistOut, tags=["admin"],
+              responses={403: {"description": "Admins only"}, **NOT_FOUND, **INVALID})
+def update_therapist(
+    db: Db, user: AdminApiUser,
+    username: Annotated[str, Path(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]{1,63}$")],
+    body: TherapistPatch,
+) -> Any:
+    """Enable or disable an account; disabling ends its sessions and API tokens at once."""
+    return auth.set_therapist_active(db, actor=user, username=username, active=body.active)

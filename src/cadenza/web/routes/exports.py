@@ -1,0 +1,85 @@
+"""Exports of one client's record: FHIR JSON, CSV, and a printable progress report.
+
+Downloads are sent as attachments (never rendered inline) and audited as exports by the service.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+
+from cadenza.clinic import dashboard, export, fhir
+from cadenza.clinic.instruments import list_instruments
+from cadenza.evidence import query as evidence
+from cadenza.safety.flags import audio_policy
+from cadenza.web.deps import ApiUser, Db, PageUser
+from cadenza.web.routes.clients import FLAG_LABELS
+from cadenza.web.templating import render
+
+router = APIRouter()
+
+ClientId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _attachment(content: str, *, filename: str, media_type: str) -> Response:
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _fhir_response(db, user, client_id: int) -> Response:
+    bundle = fhir.export_client_bundle(db, actor=user, client_id=client_id)
+    return _attachment(bundle, filename=f"cadenza-client-{client_id}-fhir.json", media_type="application/fhir+json")
+
+
+def _csv_response(db, user, client_id: int) -> Response:
+    text = export.export_measurements_csv(db, actor=user, client_id=client_id)
+    return _attachment(text, filename=f"cadenza-client-{client_id}-measurements.csv", media_type="text/csv; charset=utf-8")
+
+
+@router.get("/clients/{client_id}/export/fhir.json", include_in_schema=False)
+def fhir_download(db: Db, user: PageUser, client_id: ClientId) -> Response:
+    return _fhir_response(db, user, client_id)
+
+
+@router.get("/clients/{client_id}/export/measurements.csv", include_in_schema=False)
+def csv_download(db: Db, user: PageUser, client_id: ClientId) -> Response:
+    return _csv_response(db, user, client_id)
+
+
+@router.get("/clients/{client_id}/report", include_in_schema=False)
+def progress_report(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
+    overview = dashboard.client_overview(db, actor=user, client_id=client_id)
+    used = sorted({s.intervention_code for s in overview.sessions})
+    interventions = {i.code: i for i in evidence.list_interventions()}
+    cited = {code: evidence.evidence_for_intervention(code)[0] for code in used if code in interventions}
+    return render(
+        request,
+        "report.html",
+        {"o": overview, "c": overview.client, "policy": audio_policy(overview.client.safety_flags),
+         "flag_labels": FLAG_LABELS, "instruments": {i.code: i for i in list_instruments()},
+         "interventions": interventions, "cited": cited, "generated_at": dt.datetime.now(dt.UTC)},
+    )
+
+
+FHIR_RESPONSE = {200: {"content": {"application/fhir+json": {}}, "description": "A FHIR R4B Bundle"}}
+CSV_RESPONSE = {200: {"content": {"text/csv": {}}, "description": "One row per measurement"}}
+
+
+@router.get("/api/v1/clients/{client_id}/export/fhir", tags=["exports"], response_class=Response,
+            responses=FHIR_RESPONSE)
+def api_fhir_export(db: Db, user: ApiUser, client_id: ClientId) -> Response:
+    """The client's record as a FHIR Bundle (Patient, Goal, Encounter, Procedure, Observation)."""
+    return _fhir_response(db, user, client_id)
+
+
+@router.get("/api/v1/clients/{client_id}/export/csv", tags=["exports"], response_class=Response,
+            responses=CSV_RESPONSE)
+def api_csv_export(db: Db, user: ApiUser, client_id: ClientId) -> Response:
+    """The client's measurements as CSV."""
+    return _csv_response(db, user, client_id)

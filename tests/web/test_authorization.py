@@ -1,0 +1,249 @@
+"""Authorisation matrix generated from the app's routes (reliability anchors T1-T4).
+
+Every client-scoped route is called by the owner (positive control: 2xx/3xx), by another therapist
+(404, exactly like a missing record, and nothing changes), and anonymously (401 for the API, a
+redirect to the login page for pages). A route this file has no sample for fails the test, so a new
+route cannot slip in unchecked.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import func, select
+
+from cadenza.clinic import service
+from cadenza.clinic.models import AuditEvent, Goal, Measurement, TherapySession
+from cadenza.clinic.service import MeasurementInput
+from cadenza.web import deps
+
+PUBLIC = {("GET", "/health"), ("GET", "/login"), ("POST", "/login"), ("POST", "/api/v1/auth/token"),
+          ("GET", "/api/v1/openapi.json")}
+ADMIN_ONLY = {("GET", "/admin/therapists"), ("POST", "/admin/therapists"),
+              ("POST", "/admin/therapists/{username}/active"), ("GET", "/api/v1/therapists"),
+              ("POST", "/api/v1/therapists"), ("PATCH", "/api/v1/therapists/{username}")}
+OWN_ACCOUNT = {("GET", "/"), ("POST", "/logout"), ("GET", "/clients/new"), ("POST", "/clients/new"),
+               ("GET", "/evidence"), ("GET", "/api/v1/evidence"), ("GET", "/api/v1/interventions"),
+               ("GET", "/account/tokens"), ("POST", "/account/tokens"), ("POST", "/account/tokens/{token_id}/revoke"),
+               ("GET", "/api/v1/me"), ("GET", "/api/v1/instruments"), ("GET", "/api/v1/clients"),
+               ("POST", "/api/v1/clients")}
+
+SESSION_BODY = {"session_date": "2026-11-24", "minutes": 30, "intervention_code": "receptive_listening",
+                "measurements": [{"instrument_code": "vas_anxiety", "value": 30}]}
+# Bodies that succeed for the owner, so a refusal for anyone else is the authorisation at work.
+BODIES = {
+    ("PATCH", "/api/v1/clients/{client_id}"): {"conditions": ["stroke"]},
+    ("POST", "/api/v1/clients/{client_id}/goals"): {"instrument_code": "vas_anxiety", "baseline": 60, "target": 30},
+    ("POST", "/api/v1/clients/{client_id}/sessions"): SESSION_BODY,
+    ("POST", "/api/v1/clients/{client_id}/sessions/{session_id}/measurements"): {"instrument_code": "nrs_pain", "value": 3},
+}
+FORMS = {
+    ("POST", "/clients/{client_id}/edit"): {"birth_year": "1950", "conditions": "stroke"},
+    ("POST", "/clients/{client_id}/goals/new"): {"instrument_code": "vas_anxiety", "baseline": "60", "target": "30"},
+    ("POST", "/clients/{client_id}/sessions/new"): {"session_date": "2026-11-24", "minutes": "30",
+                                                     "intervention_code": "receptive_listening",
+                                                     "vas_anxiety.value": "25"},
+}
+
+
+def _routes(app) -> list[tuple[str, str, APIRoute]]:
+    found = []
+    for context in iter_route_contexts(app.routes):
+        methods = getattr(context, "methods", None)
+        if not methods:
+            continue  # the static files mount
+        for method in sorted(methods - {"HEAD", "OPTIONS"}):
+            found.append((method, context.path, context.original_route))
+    return found
+
+
+def _client_scoped(app):
+    return [(m, p) for m, p, _ in _routes(app) if "{client_id}" in p]
+
+
+def _depends_on(route: APIRoute, targets) -> bool:
+    stack = [route.dependant]
+    while stack:
+        dependant = stack.pop()
+        if dependant.call in targets:
+            return True
+        stack.extend(dependant.dependencies)
+    return False
+
+
+@pytest.fixture
+def world(db_session, make_therapist):
+    """Two therapists, two clients each; ann's first client has a goal and a session."""
+    ann, bob = make_therapist("ann"), make_therapist("bob")
+    admin = make_therapist("root", role="admin")
+    ann_clients = [service.create_client(db_session, actor=ann, code=f"A{i}") for i in range(2)]
+    bob_clients = [service.create_client(db_session, actor=bob, code=f"B{i}") for i in range(2)]
+    goal = service.create_goal(db_session, actor=ann, client_id=ann_clients[0].id, instrument_code="vas_anxiety",
+                               baseline=60, target=30)
+    row = service.record_session(db_session, actor=ann, client_id=ann_clients[0].id,
+                                 session_date=__import__("datetime").date(2026, 11, 20), minutes=40,
+                                 intervention_code="receptive_listening",
+                                 measurements=[MeasurementInput("vas_anxiety", value=50, goal_id=goal.id)])
+    db_session.commit()
+    return {"ann": ann, "bob": bob, "admin": admin, "ann_clients": ann_clients, "bob_clients": bob_clients,
+            "goal": goal, "session": row}
+
+
+def _fill(path: str, *, client_id: int, goal_id: int, session_id: int) -> str:
+    return path.format(client_id=client_id, goal_id=goal_id, session_id=session_id)
+
+
+def _row_counts(db_session) -> tuple[int, ...]:
+    db_session.expire_all()
+    return tuple(db_session.scalar(select(func.count()).select_from(m)) for m in (Goal, TherapySession, Measurement))
+
+
+def _call(browser, web, method, template, url, *, api_headers=None):
+    if template.startswith("/api/"):
+        body = BODIES.get((method, template))
+        return browser.request(method, url, json=body, headers=api_headers or {})
+    if method == "GET":
+        return browser.get(url)
+    token = web.page_csrf(browser, "/")
+    return browser.post(url, data={"csrf_token": token, **FORMS[(method, template)]})
+
+
+def test_every_route_is_classified(web_app):
+    """A new route must be added to this matrix (public, admin, own-account or client-scoped)."""
+    unknown = []
+    for method, path, _ in _routes(web_app):
+        key = (method, path)
+        if key in PUBLIC or key in ADMIN_ONLY or key in OWN_ACCOUNT:
+            continue
+        if "{client_id}" in path:
+            if method != "GET" and key not in BODIES and key not in FORMS:
+                unknown.append(key)
+            continue
+        unknown.append(key)
+    assert not unknown, f"routes missing from the authorisation matrix: {unknown}"
+
+
+def test_default_deny_every_non_public_route_requires_login(web_app):
+    guards = {deps.current_user_page, deps.current_user_api}
+    unguarded = [(m, p) for m, p, route in _routes(web_app)
+                 if (m, p) not in PUBLIC and isinstance(route, APIRoute) and not _depends_on(route, guards)]
+    assert not unguarded, f"routes reachable without login: {unguarded}"
+
+
+def test_openapi_paths_are_all_in_the_matrix(client, web_app):
+    schema = client.get("/api/v1/openapi.json").json()
+    known = {(m, p) for m, p, _ in _routes(web_app)}
+    for path, operations in schema["paths"].items():
+        for method in operations:
+            assert (method.upper(), path) in known
+
+
+def test_other_therapist_gets_404_on_every_client_scoped_route(web_app, world, login_as, web, client,
+                                                               api_token_for, db_session):
+    ann_client = world["ann_clients"][0]
+    ids = {"client_id": ann_client.id, "goal_id": world["goal"].id, "session_id": world["session"].id}
+    bob_browser = login_as("bob")
+    bob_api = api_token_for("bob")
+    scoped = _client_scoped(web_app)
+    assert len(scoped) >= 20
+    for method, template in scoped:
+        before = _row_counts(db_session)
+        url = _fill(template, **ids)
+        response = _call(bob_browser, web, method, template, url, api_headers=bob_api)
+        assert response.status_code == 404, (method, template, response.status_code, response.text[:200])
+        assert ann_client.code not in response.text
+        assert _row_counts(db_session) == before, (method, template)
+        # Bob's own client id with Ann's goal/session ids: still nothing of Ann's.
+        if "{goal_id}" in template or "{session_id}" in template:
+            mixed = _fill(template, client_id=world["bob_clients"][0].id, goal_id=ids["goal_id"],
+                          session_id=ids["session_id"])
+            response = _call(bob_browser, web, method, template, mixed, api_headers=bob_api)
+            assert response.status_code == 404, ("mixed", method, template, response.status_code)
+
+
+def test_foreign_id_looks_exactly_like_a_missing_id(world, api_token_for, client):
+    headers = api_token_for("bob")
+    foreign = client.get(f"/api/v1/clients/{world['ann_clients'][0].id}", headers=headers)
+    missing = client.get("/api/v1/clients/999999", headers=headers)
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.json() == missing.json()
+
+
+def test_owner_succeeds_on_every_client_scoped_route_and_each_access_is_audited(
+    web_app, world, login_as, web, api_token_for, db_session
+):
+    ann_client = world["ann_clients"][0]
+    ids = {"client_id": ann_client.id, "goal_id": world["goal"].id, "session_id": world["session"].id}
+    ann_browser = login_as("ann")
+    ann_api = api_token_for("ann")
+    for method, template in _client_scoped(web_app):
+        db_session.expire_all()
+        last = db_session.scalar(select(func.max(AuditEvent.id))) or 0
+        response = _call(ann_browser, web, method, template, _fill(template, **ids), api_headers=ann_api)
+        assert response.status_code in (200, 201, 303), (method, template, response.status_code, response.text[:300])
+        new_events = db_session.scalars(select(AuditEvent).where(AuditEvent.id > last)).all()
+        mine = [e for e in new_events if e.client_id == ann_client.id and e.actor_id == world["ann"].id]
+        assert mine, f"{method} {template} left no audit event"
+        if method != "GET":
+            assert any(e.action in ("create", "update") for e in mine), (method, template)
+
+
+def test_anonymous_requests_get_401_or_the_login_page(web_app, world, client):
+    ids = {"client_id": world["ann_clients"][0].id, "goal_id": world["goal"].id, "session_id": world["session"].id}
+    for method, path, _ in _routes(web_app):
+        if (method, path) in PUBLIC:
+            continue
+        url = re.sub(r"\{username\}", "ann", re.sub(r"\{token_id\}", "1", path)).format(**ids)
+        response = client.request(method, url)
+        if path.startswith("/api/"):
+            assert response.status_code == 401, (method, path, response.status_code)
+            assert response.headers["www-authenticate"] == "Bearer"
+        else:
+            assert response.status_code == 303, (method, path, response.status_code)
+            assert response.headers["location"].startswith("/login")
+
+
+def test_admin_routes_refuse_therapists(web_app, world, login_as, web, api_token_for):
+    bob_browser = login_as("bob")
+    bob_api = api_token_for("bob")
+    for method, path in sorted(ADMIN_ONLY):
+        url = path.replace("{username}", "ann")
+        if path.startswith("/api/"):
+            body = {"active": False} if method == "PATCH" else (
+                {"username": "eve", "password": "long-enough-passphrase-1"} if method == "POST" else None)
+            response = bob_api and _api(bob_browser, method, url, body, bob_api)
+        elif method == "GET":
+            response = bob_browser.get(url)
+        else:
+            response = bob_browser.post(url, data={"csrf_token": web.page_csrf(bob_browser, "/"), "active": "false",
+                                                   "username": "eve", "password": "long-enough-passphrase-1"})
+        assert response.status_code == 403, (method, path, response.status_code)
+
+
+def _api(browser, method, url, body, headers):
+    return browser.request(method, url, json=body, headers=headers)
+
+
+def test_api_bodies_refuse_extra_fields(world, api_token_for, client, db_session):
+    """Mass assignment (T5): therapist_id, id or created_at in a body are refused, not applied."""
+    headers = api_token_for("bob")
+    response = client.post("/api/v1/clients", json={"code": "X1", "therapist_id": world["ann"].id}, headers=headers)
+    assert response.status_code == 422
+    response = client.patch(f"/api/v1/clients/{world['bob_clients'][0].id}",
+                            json={"conditions": [], "id": world["ann_clients"][0].id}, headers=headers)
+    assert response.status_code == 422
+
+
+def test_csrf_is_required_on_every_page_form(web_app, world, login_as, web):
+    ann = login_as("ann")
+    ids = {"client_id": world["ann_clients"][0].id, "goal_id": world["goal"].id, "session_id": world["session"].id}
+    posts = [(m, p) for m, p, _ in _routes(web_app)
+             if m == "POST" and not p.startswith("/api/") and (m, p) not in PUBLIC]
+    assert len(posts) >= 8
+    for method, path in posts:
+        url = re.sub(r"\{username\}", "bob", re.sub(r"\{token_id\}", "1", path)).format(**ids)
+        data = dict(FORMS.get((method, path), {}))
+        assert ann.post(url, data=data).status_code == 403, path
+        assert ann.post(url, data={**data, "csrf_token": "forged"}).status_code == 403, path
