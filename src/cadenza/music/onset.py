@@ -63,6 +63,20 @@ class OnsetEnvelope:
         return np.arange(self.strength.size) / self.frame_rate_hz
 
 
+@dataclass(frozen=True)
+class Spectrogram:
+    """Magnitude STFT ``(frames, bins)`` at ``sampling_rate_hz`` (the analysis rate)."""
+
+    magnitude: np.ndarray
+    sampling_rate_hz: float
+    n_fft: int
+    frame_rate_hz: float
+
+    @property
+    def bin_hz(self) -> np.ndarray:
+        return np.arange(self.n_fft // 2 + 1) * self.sampling_rate_hz / self.n_fft
+
+
 def _validate(samples: np.ndarray, sampling_rate_hz: float) -> np.ndarray:
     if not np.isscalar(sampling_rate_hz) or not np.isfinite(sampling_rate_hz) or sampling_rate_hz < 4000:
         raise ParameterError(
@@ -136,16 +150,29 @@ def compute_onset_envelope(samples: np.ndarray, *, sampling_rate_hz: float) -> O
     >>> bool(abs(0.25 + peak_s - (0.5 - NOTE_ON_LEAD_S)) < 0.025)  # click at 0.5 s, reported ~45 ms early
     True
     """
+    return onset_envelope_from_spectrogram(compute_spectrogram(samples, sampling_rate_hz=sampling_rate_hz))
+
+
+def compute_spectrogram(samples: np.ndarray, *, sampling_rate_hz: float) -> Spectrogram:
+    """Magnitude spectrogram on the analysis grid (shared by onsets, chroma and brightness)."""
     x = _validate(samples, sampling_rate_hz)
-    x, sampling_rate_hz = _to_analysis_rate(x, float(sampling_rate_hz))
-    hop = max(1, int(round(HOP_S * sampling_rate_hz)))
-    frame_rate_hz = sampling_rate_hz / hop
-    n_fft = int(2 ** np.round(np.log2(WINDOW_S * sampling_rate_hz)))
+    x, rate_hz = _to_analysis_rate(x, float(sampling_rate_hz))
+    hop = max(1, int(round(HOP_S * rate_hz)))
+    n_fft = int(2 ** np.round(np.log2(WINDOW_S * rate_hz)))
     if x.size == 0:
+        mag = np.zeros((0, n_fft // 2 + 1), dtype=np.float32)
+    else:
+        mag = _stft_magnitude(x, n_fft, hop)
+    return Spectrogram(magnitude=mag, sampling_rate_hz=rate_hz, n_fft=n_fft, frame_rate_hz=rate_hz / hop)
+
+
+def onset_envelope_from_spectrogram(spec: Spectrogram) -> OnsetEnvelope:
+    """The onset envelope of :func:`compute_onset_envelope`, from a precomputed spectrogram."""
+    frame_rate_hz = spec.frame_rate_hz
+    if spec.magnitude.shape[0] == 0:
         return OnsetEnvelope(np.zeros(0), frame_rate_hz)
-    spec = _stft_magnitude(x, n_fft, hop)
-    bank, used = _filterbank(n_fft, float(sampling_rate_hz))
-    bands = np.ascontiguousarray((spec[:, :used] @ bank.T).T, dtype=np.float64)  # (bands, frames)
+    bank, used = _filterbank(spec.n_fft, float(spec.sampling_rate_hz))
+    bands = np.ascontiguousarray((spec.magnitude[:, :used] @ bank.T).T, dtype=np.float64)  # (bands, frames)
     bands = np.log1p(LOG_COMPRESSION * bands / max(float(bands.max()), 1e-12))
 
     memory = max(1, int(round(WHITEN_MEMORY_S * frame_rate_hz)))
