@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -58,3 +59,27 @@ def test_help_does_not_import_heavy_modules():
     code = "import sys; import cadenza.cli.main; print(any(m in sys.modules for m in ('matplotlib.pyplot', 'mobgap', 'scipy.signal', 'cadenza.gait')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_store_on_a_session(tmp_path, monkeypatch, rng, make_lower_back, make_walk):
+    monkeypatch.setenv("CADENZA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CADENZA_DATABASE_URL", raising=False)
+    password = "a perfectly long passphrase\n"
+    assert runner.invoke(app, ["admin", "create", "ana", "--password-stdin"], input=password).exit_code == 0
+    env = {"CADENZA_USER": "ana", "COLUMNS": "200"}
+    assert runner.invoke(app, ["client", "add", "C1"], env=env).exit_code == 0
+    made = runner.invoke(
+        app, ["client", "session", "C1", "--minutes", "30", "--intervention", "ras_gait_training"], env=env
+    )
+    assert made.exit_code == 0, made.output
+    path, _ = _walk_csv(tmp_path, rng, make_lower_back, make_walk)
+    stored = runner.invoke(app, ["gait", "analyze", str(path), "--store-session", "1"], env=env)
+    assert stored.exit_code == 0, stored.output
+    value = float(re.search(r"stored cadence ([0-9.]+)", stored.output).group(1))
+    assert abs(value - 60 / 0.55) < 1.0
+    speed = runner.invoke(app, ["gait", "speed", "--time-s", "9", "--store-session", "1"], env=env)
+    assert "stored gait speed 1.111 m/s" in speed.output
+    shown = runner.invoke(app, ["client", "show", "C1"], env=env)
+    assert "cadence" in shown.output and "gait_speed" in shown.output
+    missing = runner.invoke(app, ["gait", "speed", "--time-s", "9", "--store-session", "99"], env=env)
+    assert missing.exit_code == 1

@@ -70,8 +70,15 @@ def analyze(
     gyr_unit: Annotated[GyrUnit, typer.Option(help="Gyroscope unit; deg/s unless the header says otherwise.")] = GyrUnit.AUTO,
     plot: Annotated[Path | None, typer.Option(help="Save a PNG of the signal with the detected steps.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+    store_session: Annotated[
+        int | None, typer.Option(help="Store the cadence as a measurement on this therapy-session id.")
+    ] = None,
+    as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help="Acting therapist.")] = None,
 ) -> None:
-    """Detect steps and walking bouts; print per-bout cadence, step-time variability and flags."""
+    """Detect steps and walking bouts; print per-bout cadence, step-time variability and flags.
+
+    Bouts of fewer than 8 steps are flagged low-confidence and left out of a stored cadence.
+    """
     from cadenza.errors import CadenzaError
     from cadenza.gait import analyze_gait
     from cadenza.io.imu import load_imu_csv
@@ -88,6 +95,8 @@ def analyze(
         _fail(str(exc))
         return
     notes = [*recording.notes, *result.notes]
+    if store_session is not None:
+        notes.append(_store(as_user, lambda db, actor: _store_cadence(db, actor, store_session, result)))
     if plot is not None:
         _save_plot(plot, recording.acc_m_s2, recording.sampling_rate_hz, result)
     if as_json:
@@ -124,11 +133,29 @@ def analyze(
         console.print(f"plot saved to {plot}")
 
 
+def _store_cadence(db, actor, session_id: int, result) -> str:
+    from cadenza.clinic.gait_records import store_gait_cadence
+
+    stored = store_gait_cadence(db, actor=actor, session_id=session_id, analysis=result)
+    return f"stored cadence {stored.value:g} {stored.unit} on session {session_id}"
+
+
+def _store(as_user: str | None, action) -> str:
+    from cadenza.cli.records import acting_user, domain_errors, open_db
+
+    with domain_errors(), open_db() as db:
+        return action(db, acting_user(db, as_user))
+
+
 @app.command()
 def speed(
     distance_m: Annotated[float, typer.Option("--distance-m", help="Walked distance in metres (10 for the 10MWT).")] = 10.0,
     time_s: Annotated[float, typer.Option("--time-s", help="Time taken in seconds.")] = ...,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    store_session: Annotated[
+        int | None, typer.Option(help="Store the speed as a measurement on this therapy-session id.")
+    ] = None,
+    as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help="Acting therapist.")] = None,
 ) -> None:
     """Gait speed from a timed walk (e.g. the 10-metre walk test)."""
     from cadenza.errors import CadenzaError
@@ -139,6 +166,15 @@ def speed(
     except CadenzaError as exc:
         _fail(str(exc))
         return
+    if store_session is not None:
+
+        def action(db, actor) -> str:
+            from cadenza.clinic.gait_records import store_timed_walk
+
+            stored = store_timed_walk(db, actor=actor, session_id=store_session, distance_m=distance_m, duration_s=time_s)
+            return f"stored gait speed {stored.value:g} m/s on session {store_session}"
+
+        typer.echo(_store(as_user, action), err=as_json)
     if as_json:
         typer.echo(json.dumps({"distance_m": distance_m, "time_s": time_s, "gait_speed_m_s": round(value, 3)}))
     else:

@@ -62,6 +62,19 @@ class GaitAnalysis:
     flags: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
+    def overall_cadence_spm(self, *, include_low_confidence: bool = False) -> float:
+        """Cadence over all bouts pooled: steps taken over the time they took (NaN if no bout).
+
+        Bouts flagged low-confidence (fewer than 8 steps) are left out unless asked for.
+        """
+        bouts = [b for b in self.bouts if include_low_confidence or not b.low_confidence]
+        bouts = [b for b in bouts if np.isfinite(b.cadence_spm) and b.end_s > b.start_s]
+        if not bouts:
+            return float("nan")
+        # Each bout's span-rule cadence times its duration is its step count; pooling weights by time.
+        steps = sum(b.cadence_spm * (b.end_s - b.start_s) / 60 for b in bouts)
+        return float(steps / sum(b.end_s - b.start_s for b in bouts) * 60)
+
     def to_dict(self) -> dict:
         """A JSON-ready dict (arrays become lists, NaN becomes None)."""
 

@@ -26,6 +26,10 @@ from cadenza.gait.signals import (
 )
 
 MIN_SEGMENT_S = 2.0  # shorter finite stretches cannot hold a bout and ruin the filters' edges
+# A step lasting this many local median steps hides a missed contact, looked for within this
+# fraction of a step around the midpoint; 1.5x is ambiguous (one slow step or two quick ones).
+MISSED_STEP_RATIO = (1.75, 2.3)
+MISSED_STEP_WINDOW = 0.15
 
 
 class LowerBackStepDetector(Algorithm):
@@ -223,11 +227,12 @@ def fill_missed_steps(
     steps = np.diff(peaks_idx).astype(float)
     pad = np.pad(steps, neighbours, mode="reflect" if steps.size > neighbours else "edge")
     local = np.median(np.lib.stride_tricks.sliding_window_view(pad, 2 * neighbours + 1), axis=1)
-    gaps = np.flatnonzero((steps > 1.75 * local) & (steps < 2.3 * local))
+    gaps = np.flatnonzero((steps > MISSED_STEP_RATIO[0] * local) & (steps < MISSED_STEP_RATIO[1] * local))
     added = []
     for j in gaps:
         mid = 0.5 * (peaks_idx[j] + peaks_idx[j + 1])
-        lo, hi = np.searchsorted(candidates_idx, [mid - 0.15 * local[j], mid + 0.15 * local[j]])
+        half_width = MISSED_STEP_WINDOW * local[j]
+        lo, hi = np.searchsorted(candidates_idx, [mid - half_width, mid + half_width])
         if hi > lo:
             added.append(candidates_idx[lo + int(np.argmax(candidate_strength[lo:hi]))])
     if not added:

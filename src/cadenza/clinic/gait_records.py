@@ -1,0 +1,75 @@
+"""Gait results into the clinical record: cadence and gait speed as measurements on a session.
+
+No tables of its own: a gait analysis becomes ``cadence`` ({steps}/min) and a timed walk becomes
+``gait_speed`` (m/s) measurements through the clinic service, so progress charts, goals and the
+FHIR export see them like any other outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from cadenza.clinic import service
+from cadenza.clinic.models import Measurement, Therapist
+from cadenza.clinic.service import MeasurementInput
+from cadenza.errors import ParameterError
+from cadenza.gait import GaitAnalysis, gait_speed_m_s
+
+
+def store_gait_cadence(
+    db: Session,
+    *,
+    actor: Therapist,
+    session_id: int,
+    analysis: GaitAnalysis,
+    goal_id: int | None = None,
+    measured_at: dt.datetime | None = None,
+    include_low_confidence: bool = False,
+) -> Measurement:
+    """Store the pooled cadence of the analysis' bouts as a ``cadence`` measurement.
+
+    Only bouts with at least 8 steps count unless ``include_low_confidence``; with none, nothing
+    is stored and a ParameterError says why (a cadence from 4-6 steps is too uncertain to chart).
+    """
+    if analysis.placement not in ("lower-back", "foot"):
+        raise ParameterError(f"analysis.placement must be 'lower-back' or 'foot', got {analysis.placement!r}")
+    cadence = analysis.overall_cadence_spm(include_low_confidence=include_low_confidence)
+    if not np.isfinite(cadence):
+        n_short = sum(b.low_confidence for b in analysis.bouts)
+        reason = (
+            f"only {n_short} bout(s) with fewer than 8 steps (low confidence)"
+            if n_short
+            else "no walking bout was found" + (f" (flags: {', '.join(analysis.flags)})" if analysis.flags else "")
+        )
+        raise ParameterError(f"analysis has no cadence to store: {reason}")
+    return service.add_measurement(
+        db,
+        actor=actor,
+        session_id=session_id,
+        measurement=MeasurementInput(
+            "cadence", value=round(cadence, 1), goal_id=goal_id, measured_at=measured_at
+        ),
+    )
+
+
+def store_timed_walk(
+    db: Session,
+    *,
+    actor: Therapist,
+    session_id: int,
+    distance_m: float,
+    duration_s: float,
+    goal_id: int | None = None,
+    measured_at: dt.datetime | None = None,
+) -> Measurement:
+    """Store the speed of a timed walk (e.g. the 10-metre walk test) as a ``gait_speed`` measurement."""
+    speed = gait_speed_m_s(distance_m, duration_s)
+    return service.add_measurement(
+        db,
+        actor=actor,
+        session_id=session_id,
+        measurement=MeasurementInput("gait_speed", value=round(speed, 3), goal_id=goal_id, measured_at=measured_at),
+    )

@@ -1,0 +1,67 @@
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from cadenza.errors import NotFoundError, ParameterError
+from cadenza.gait import analyze_gait
+
+
+@pytest.fixture
+def therapy_session(db_session, therapist, client_record):
+    from cadenza.clinic import service
+
+    return service.record_session(
+        db_session,
+        actor=therapist,
+        client_id=client_record.id,
+        session_date=dt.date(2026, 11, 25),
+        minutes=30,
+        intervention_code="ras_gait_training",
+    )
+
+
+def test_cadence_and_speed_stored_as_measurements(
+    db_session, therapist, client_record, therapy_session, rng, make_lower_back, make_walk
+):
+    from cadenza.clinic import service
+    from cadenza.clinic.gait_records import store_gait_cadence, store_timed_walk
+
+    ic = np.concatenate([make_walk(start_s=2.0, n_steps=20, step_s=0.6, rng=rng),
+                         make_walk(start_s=20.0, n_steps=5, step_s=0.4, rng=rng)])
+    analysis = analyze_gait(make_lower_back(ic, duration_s=25, sampling_rate_hz=100, rng=rng), sampling_rate_hz=100)
+    cadence = store_gait_cadence(db_session, actor=therapist, session_id=therapy_session.id, analysis=analysis)
+    # The 5-step bout (low confidence, 150 spm) is left out: the stored figure is the long bout's.
+    assert cadence.instrument_code == "cadence" and cadence.value == pytest.approx(100, abs=1)
+    speed = store_timed_walk(db_session, actor=therapist, session_id=therapy_session.id, distance_m=10, duration_s=8)
+    assert speed.value == 1.25 and speed.unit == "m/s"
+    stored = service.list_measurements(db_session, actor=therapist, client_id=client_record.id)
+    assert {m.instrument_code for m in stored} == {"cadence", "gait_speed"}
+
+
+def test_nothing_stored_without_a_confident_bout(db_session, therapist, therapy_session, rng, make_lower_back, make_walk):
+    from cadenza.clinic.gait_records import store_gait_cadence
+
+    ic = make_walk(start_s=2.0, n_steps=5, step_s=0.6, rng=rng)
+    analysis = analyze_gait(make_lower_back(ic, duration_s=8, sampling_rate_hz=100, rng=rng), sampling_rate_hz=100)
+    with pytest.raises(ParameterError, match="fewer than 8 steps"):
+        store_gait_cadence(db_session, actor=therapist, session_id=therapy_session.id, analysis=analysis)
+    stored = store_gait_cadence(
+        db_session, actor=therapist, session_id=therapy_session.id, analysis=analysis, include_low_confidence=True
+    )
+    assert stored.value == pytest.approx(100, abs=1.5)
+
+
+def test_other_therapists_session_is_not_found(db_session, make_therapist, therapy_session):
+    from cadenza.clinic.gait_records import store_timed_walk
+
+    other = make_therapist("other")
+    with pytest.raises(NotFoundError):
+        store_timed_walk(db_session, actor=other, session_id=therapy_session.id, distance_m=10, duration_s=9)
+
+
+def test_bad_walk_time(db_session, therapist, therapy_session):
+    from cadenza.clinic.gait_records import store_timed_walk
+
+    with pytest.raises(ParameterError, match="duration_s"):
+        store_timed_walk(db_session, actor=therapist, session_id=therapy_session.id, distance_m=10, duration_s=-1)
