@@ -94,7 +94,9 @@ def test_quiet_speaker_is_never_turned_up():
 
 
 def test_unfixable_render_raises(monkeypatch):
-    monkeypatch.setattr(limits_mod, "smooth_level_rises", lambda x, **kw: x)
+    import cadenza.safety.enforce as enforce
+
+    monkeypatch.setattr(enforce, "smooth_level_rises", lambda x, **kw: x)
     rng = np.random.default_rng(1)
     x = rng.standard_normal(4 * SR) * np.repeat([0.0001, 1.0, 0.0001, 1.0], SR)
     with pytest.raises(DataQualityError, match="NICU limits"):

@@ -43,6 +43,7 @@ STRESS_CUES: dict[str, str] = {
     "gaze_aversion": "state", "fussing": "state", "crying": "state", "abrupt_state_change": "state",
     "staring": "state",
 }
+_EPS_S = 1e-6  # float time stamps: a 5.0-s rule must not fail at 4.9999999 s
 STOP_CUES = frozenset({"crying", "apnoea", "colour_change", "gagging"})
 
 
@@ -169,7 +170,7 @@ class StopRuleEngine:
                     last_cue = (o.time_s, str(o.value))
                     if o.value in STOP_CUES:
                         stop_reasons.append(f"stress cue '{o.value}' ({STRESS_CUES[o.value]}): stop")
-                    recent = [c for c in cue_times if c > o.time_s - th.cue_window_s]
+                    recent = [c for c in cue_times if c > o.time_s - th.cue_window_s - _EPS_S]
                     if len(recent) >= th.cue_stop_count:
                         stop_reasons.append(f"{len(recent)} stress cues within {th.cue_window_s:g} s: stop")
                 else:
@@ -191,17 +192,17 @@ class StopRuleEngine:
                 lo_p, hi_p = PLAUSIBLE[vital]
                 if not (np.isfinite(v) and lo_p <= v <= hi_p):
                     problems.append(f"implausible {vital} reading {v:g} at {seen_at:g} s (check the probe)")
-                elif t - seen_at > th.stale_after_s:
+                elif t - seen_at > th.stale_after_s + _EPS_S:
                     problems.append(f"missing: no {vital} reading for {t - seen_at:.0f} s")
-                elif vital in out_since and t - out_since[vital] >= th.sustain_s:
+                elif vital in out_since and t - out_since[vital] >= th.sustain_s - _EPS_S:
                     code, text = _out_of_range_reason(vital, v, th)
                     problems.append(text)
                     if code == "bradycardia":
                         stop_reasons.append(text + ": stop")
-                    elif t - out_since[vital] >= th.stop_after_s:
+                    elif t - out_since[vital] >= th.stop_after_s - _EPS_S:
                         stop_reasons.append(f"{text} for {t - out_since[vital]:.0f} s: stop")
             vital_problem = bool(problems)
-            if last_cue is not None and t - last_cue[0] < th.recovery_s:
+            if last_cue is not None and t - last_cue[0] < th.recovery_s - _EPS_S:
                 problems.append(f"stress cue '{last_cue[1]}' ({STRESS_CUES[last_cue[1]]}) at {last_cue[0]:g} s")
             ok_since = None if problems else (t if ok_since is None else ok_since)
             vital_problem_since = (t if vital_problem_since is None else vital_problem_since) if vital_problem else None
@@ -220,11 +221,11 @@ class StopRuleEngine:
                 self._log(t, "pause", tuple(problems))
                 self.playing_intervals_s_.append((play_start, t))
                 state = "paused"
-            elif state == "paused" and vital_problem_since is not None and t - vital_problem_since >= th.stop_after_s:
+            elif state == "paused" and vital_problem_since is not None and t - vital_problem_since >= th.stop_after_s - _EPS_S:
                 self._log(t, "stop", (f"vital signs not recovered for {t - vital_problem_since:.0f} s",)
                           + tuple(problems))
                 state = "stopped"
-            elif state == "paused" and ok_since is not None and t - ok_since >= th.recovery_s:
+            elif state == "paused" and ok_since is not None and t - ok_since >= th.recovery_s - _EPS_S:
                 self._log(t, "resume", (f"all readings within limits for {t - ok_since:.0f} s",))
                 state, play_start = "playing", t
         if state == "playing":
