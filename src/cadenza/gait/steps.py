@@ -57,7 +57,7 @@ class LowerBackStepDetector(Algorithm):
         *,
         band_hz: tuple[float, float] = (0.3, 2.5),
         min_step_s: float = 0.25,
-        min_prominence_m_s2: float = 0.3,
+        min_prominence_m_s2: float = 0.15,
         relative_prominence: float = 0.5,
         rms_window_s: float = 3.0,
         min_step_ratio: float = 0.6,
