@@ -127,3 +127,15 @@ def test_every_command_has_help(run):
         result = run(*args)
         assert result.exit_code == 0, (args, result.output)
         assert "Usage" in result.output
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(value=st.floats(0, 250, allow_nan=False), goal=st.one_of(st.none(), st.integers(1, 10**6)))
+@settings(max_examples=50, deadline=None)
+def test_parse_measure_round_trips_values(value, goal):
+    spec = f"cadence={value!r}" + (f"@{goal}" if goal is not None else "")
+    parsed = parse_measure(spec)
+    assert (parsed.instrument_code, parsed.value, parsed.goal_id) == ("cadence", value, goal)

@@ -116,3 +116,47 @@ def test_exports_are_owner_only_and_audited(db_session, therapist, documented_cl
     export_measurements_csv(db_session, actor=therapist, client_id=documented_client.id)
     events = service.list_audit_events(db_session, actor=therapist, client_id=documented_client.id)
     assert ("export", "measurement_csv") in {(e.action, e.entity) for e in events}
+
+
+# --- property: any valid measurement survives the FHIR round trip --------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from cadenza.clinic.fhir import build_bundle  # noqa: E402
+from cadenza.clinic.instruments import get_instrument, score_instrument  # noqa: E402
+from cadenza.clinic.models import Client, Measurement, TherapySession  # noqa: E402
+
+
+@st.composite
+def valid_score(draw):
+    code = draw(st.sampled_from(["vas_anxiety", "stai6", "nrs_pain", "phq9", "gad7", "gait_speed", "cadence",
+                                 "stride_length"]))
+    instrument = get_instrument(code)
+    if instrument.items:
+        items = [draw(st.integers(instrument.item_min, instrument.item_max)) for _ in instrument.items]
+        return score_instrument(code, items=items)
+    if instrument.integer:
+        return score_instrument(code, value=draw(st.integers(int(instrument.minimum), int(instrument.maximum))))
+    value = draw(st.floats(instrument.minimum, instrument.maximum, allow_nan=False))
+    return score_instrument(code, value=value)
+
+
+@given(scores=st.lists(valid_score(), min_size=1, max_size=6))
+@settings(max_examples=30, deadline=None)
+def test_any_valid_measurement_round_trips_through_fhir(scores):
+    client = Client(id=1, therapist_id=1, code="P1", birth_year=1960, conditions=[], safety_flags=[])
+    row = TherapySession(id=1, client_id=1, therapist_id=1, session_date=dt.date(2026, 11, 25), minutes=30,
+                         intervention_code="singing", setting="", soap_subjective="", soap_objective="",
+                         soap_assessment="", soap_plan="")
+    row.measurements = [
+        Measurement(id=i + 1, client_id=1, instrument_code=s.instrument_code, value=s.value, unit=s.unit,
+                    item_responses=s.item_responses, severity_band=s.severity_band, safety_followup=s.safety_followup,
+                    measured_at=dt.datetime(2026, 11, 25, 10, tzinfo=dt.UTC))
+        for i, s in enumerate(scores)
+    ]
+    text = json.dumps(build_bundle(client, [], [row], timestamp=dt.datetime(2026, 11, 25, tzinfo=dt.UTC)))
+    parsed = read_observations(text)
+    assert [(o.local_code, o.value, o.unit, o.severity_band, o.safety_followup, o.items or None) for o in parsed] == [
+        (s.instrument_code, s.value, s.unit, s.severity_band, s.safety_followup, s.item_responses) for s in scores]
+    assert [o.loinc for o in parsed] == [get_instrument(s.instrument_code).loinc for s in scores]

@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["cadenza.evidence.query", "cadenza.clinic.instruments", "cadenza.clinic.db", "cadenza.clinic.progress"]
+MODULES = ["cadenza.evidence.query", "cadenza.clinic.instruments", "cadenza.clinic.db", "cadenza.clinic.progress",
+           "cadenza.cli.records"]
 
 
 @pytest.mark.parametrize("name", MODULES)

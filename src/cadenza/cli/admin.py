@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from cadenza.cli.records import domain_errors, open_db
+from cadenza.cli._db import domain_errors, open_db
 
 app = typer.Typer(help="Administer therapist accounts.", no_args_is_help=True)
 

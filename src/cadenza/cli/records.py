@@ -7,68 +7,14 @@ therapist's clients, exactly like the web app; every access is audited.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from cadenza.cli._db import ACT_AS_HELP, acting_user, domain_errors, fail, open_db
+
 app = typer.Typer(help="Clients, goals, sessions, measurements, exports.", no_args_is_help=True)
-
-ACT_AS_HELP = "Acting therapist's username (or set CADENZA_USER)."
-
-# --- helpers shared with cadenza.cli.admin: open the configured database, resolve the acting user,
-# --- turn domain errors into one-line messages and exit codes.
-
-
-@contextmanager
-def open_db() -> Iterator[Any]:
-    """A migrated database session for one command; commits on success."""
-    from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
-    from cadenza.settings import Settings
-
-    settings = Settings.from_env()
-    migrate(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        with session_scope(make_session_factory(engine)) as db:
-            yield db
-    finally:
-        engine.dispose()
-
-
-def acting_user(db: Any, username: str | None) -> Any:
-    from cadenza.clinic.service import get_therapist_by_username
-    from cadenza.errors import NotFoundError
-
-    if not username:
-        fail("no acting user: pass --as USERNAME or set CADENZA_USER")
-    try:
-        return get_therapist_by_username(db, username)
-    except NotFoundError as exc:
-        fail(str(exc))
-
-
-def fail(message: str, code: int = 1) -> None:
-    from rich.console import Console
-
-    Console(stderr=True).print(f"[red]Error:[/red] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def domain_errors() -> Iterator[None]:
-    """Print Cadenza's domain errors as one line and exit non-zero (2 for bad input, 1 otherwise)."""
-    from cadenza.errors import CadenzaError, ParameterError
-
-    try:
-        yield
-    except ParameterError as exc:
-        fail(str(exc), code=2)
-    except CadenzaError as exc:
-        fail(str(exc), code=1)
-
 
 AS_OPTION = typer.Option(None, "--as", envvar="CADENZA_USER", help=ACT_AS_HELP)
 
