@@ -112,7 +112,7 @@ def analyze(
 
     console = Console()
     table = Table(title=f"{file.name}: {placement.value}, {recording.sampling_rate_hz:g} Hz, {result.duration_s:.1f} s")
-    for column in ("bout", "start s", "end s", "steps", "cadence spm", "step-time CV %", "flags"):
+    for column in ("bout", "start s", "end s", "steps", "cadence spm", "step-time CV %", "L/R asym %", "flags"):
         table.add_column(column, justify="left" if column == "flags" else "right", overflow="fold")
     for i, bout in enumerate(result.bouts, start=1):
         table.add_row(
@@ -122,6 +122,7 @@ def analyze(
             str(bout.n_steps),
             _fmt(bout.cadence_spm, ".1f"),
             _fmt(bout.step_time_cv * 100, ".1f"),
+            _fmt(bout.asymmetry * 100, ".1f"),
             ", ".join(bout.flags),
         )
     console.print(table)
