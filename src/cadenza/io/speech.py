@@ -182,6 +182,30 @@ def prepare_cue_material(
                        question_spoken=q_spoken)
 
 
+def encode_wav_bytes(samples: np.ndarray, *, sampling_rate_hz: int) -> bytes:
+    """16-bit WAV bytes of ``(n,)`` or ``(channels, n)`` samples, for serving over HTTP."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim not in (1, 2) or not np.all(np.isfinite(samples)):
+        raise ParameterError(f"samples must be finite and 1-D or (channels, n), got shape {samples.shape!r}")
+    buffer = io.BytesIO()
+    sf.write(buffer, samples if samples.ndim == 1 else samples.T, int(sampling_rate_hz), format="WAV",
+             subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def decode_audio_bytes(data: bytes, *, name: str = "upload") -> tuple[np.ndarray, int]:
+    """Decode an uploaded recording (WAV, FLAC, OGG, MP3) to mono float samples and its rate."""
+    if not data:
+        raise DataQualityError(f"audio {name!r} is empty (0 bytes)")
+    try:
+        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise DataQualityError(f"cannot decode audio {name!r}: {exc}") from exc
+    if samples.shape[0] == 0 or not np.all(np.isfinite(samples)):
+        raise DataQualityError(f"audio {name!r} holds no usable samples")
+    return samples.mean(axis=1), int(rate)
+
+
 def save_midi(path: str | Path, midi) -> Path:
     """Write a ``mido.MidiFile`` (as built by :func:`cadenza.mit.midi.melody_to_midi`) to ``path``."""
     path = Path(path)
