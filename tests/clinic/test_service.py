@@ -228,3 +228,58 @@ def test_assessment_round_trip(db_session, therapist, client_record):
     with pytest.raises(ParameterError, match="domain"):
         service.create_assessment(db_session, actor=therapist, client_id=client_record.id, domain="spiritual",
                                   assessed_date=DAY)
+
+
+def test_goals_sessions_and_measurements_of_others_are_not_found(db_session, therapist, client_record, make_therapist):
+    goal = service.create_goal(db_session, actor=therapist, client_id=client_record.id, instrument_code="cadence",
+                               baseline=90.0, target=100.0, direction="increase")
+    row = service.record_session(db_session, actor=therapist, client_id=client_record.id, session_date=DAY,
+                                 minutes=30, intervention_code="ras_gait_training")
+    other = make_therapist("other")
+    with pytest.raises(NotFoundError, match="goal"):
+        service.get_goal(db_session, actor=other, goal_id=goal.id)
+    with pytest.raises(NotFoundError, match="session"):
+        service.get_session(db_session, actor=other, session_id=row.id)
+    with pytest.raises(NotFoundError, match="session"):
+        service.add_measurement(db_session, actor=other, session_id=row.id,
+                                measurement=MeasurementInput("cadence", value=95.0))
+    with pytest.raises(NotFoundError):
+        service.list_measurements(db_session, actor=other, client_id=client_record.id)
+    with pytest.raises(NotFoundError):
+        service.update_client(db_session, actor=other, client_id=client_record.id, birth_year=1960)
+    # the other therapist's own client cannot be linked to this goal either
+    theirs = service.create_client(db_session, actor=other, code="T1")
+    with pytest.raises(ParameterError, match="goal_id"):
+        service.record_session(db_session, actor=other, client_id=theirs.id, session_date=DAY, minutes=30,
+                               intervention_code="ras_gait_training",
+                               measurements=[MeasurementInput("cadence", value=95.0, goal_id=goal.id)])
+
+
+def test_therapist_reads_only_their_clients_audit_trail(db_session, therapist, client_record):
+    with pytest.raises(ParameterError, match="client_id"):
+        service.list_audit_events(db_session, actor=therapist)
+    events = service.list_audit_events(db_session, actor=therapist, client_id=client_record.id)
+    assert {e.client_id for e in events} == {client_record.id}
+
+
+def test_measured_at_must_be_utc_aware(db_session, therapist, client_record):
+    with pytest.raises(ParameterError, match="measured_at"):
+        service.record_session(db_session, actor=therapist, client_id=client_record.id, session_date=DAY, minutes=30,
+                               intervention_code="singing",
+                               measurements=[MeasurementInput("vas_anxiety", value=10,
+                                                              measured_at=dt.datetime(2026, 11, 2, 10, 0))])
+    when = dt.datetime(2026, 11, 2, 11, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    row = service.record_session(db_session, actor=therapist, client_id=client_record.id, session_date=DAY,
+                                 minutes=30, intervention_code="singing",
+                                 measurements=[MeasurementInput("vas_anxiety", value=10, measured_at=when)])
+    db_session.expire_all()
+    stored = service.get_session(db_session, actor=therapist, session_id=row.id).measurements[0].measured_at
+    assert stored == when and stored.utcoffset() == dt.timedelta(0)
+
+
+def test_password_is_hashed_with_argon2(db_session, therapist):
+    from cadenza.clinic.passwords import verify_password
+
+    assert therapist.password_hash.startswith("$argon2id$")
+    assert verify_password(therapist.password_hash, "correct horse battery")
+    assert not verify_password(therapist.password_hash, "wrong horse battery")
