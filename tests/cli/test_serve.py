@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("cadenza.web.main") is None,
+_needs_web = pytest.mark.skipif(importlib.util.find_spec("cadenza.web.main") is None,
                                 reason="cadenza.web.main (the web app factory) does not exist yet")
 
 
@@ -24,6 +24,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@_needs_web
 def test_serve_answers_health_on_a_fresh_data_dir(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("CADENZA_DATABASE_URL", "CADENZA_USER")}
@@ -53,3 +54,20 @@ def test_serve_answers_health_on_a_fresh_data_dir(tmp_path):
     assert f"http://127.0.0.1:{port}/" in printed
     assert "cadenza admin create" in printed  # a fresh install is told how to make the first account
     assert (Path(env["CADENZA_DATA_DIR"]) / "cadenza.sqlite3").exists()
+
+
+def test_migrate_command_creates_the_schema(tmp_path, monkeypatch):
+    from sqlalchemy import inspect
+    from typer.testing import CliRunner
+
+    from cadenza.cli.main import app
+    from cadenza.clinic.db import make_engine
+
+    monkeypatch.setenv("CADENZA_DATA_DIR", str(tmp_path / "fresh"))
+    monkeypatch.delenv("CADENZA_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(app, ["migrate"])
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh' / 'cadenza.sqlite3'}")
+    assert {"therapist", "client", "measurement", "audit_event"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
