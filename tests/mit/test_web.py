@@ -15,6 +15,7 @@ from cadenza.mit.cues import render_model
 from cadenza.mit.levels import Model
 from cadenza.settings import Settings
 from cadenza.web.main import create_app
+from cadenza.web.routes import mit as mit_routes
 
 PASSWORD = "violin-harbour-sunrise-7"
 needs_espeak = pytest.mark.skipif(not espeak_available(), reason="espeak-ng is not installed")
@@ -24,6 +25,9 @@ needs_espeak = pytest.mark.skipif(not espeak_available(), reason="espeak-ng is n
 def web_client(db_session, tmp_path):
     factory = sessionmaker(bind=db_session.bind, join_transaction_mode="create_savepoint", expire_on_commit=False)
     app = create_app(Settings(database_url="sqlite://", data_dir=tmp_path), session_factory=factory)
+    if not any(getattr(r, "path", "").endswith("/mit") for r in app.routes):
+        # not yet in cadenza.web.routes.ROUTER_MODULES: the authorisation matrix in tests/web needs entries first
+        app.include_router(mit_routes.router)
     ann = Therapist(username="ann", password_hash=passwords.hash_password(PASSWORD), role="therapist", active=True)
     db_session.add(ann)
     db_session.commit()

@@ -14,5 +14,4 @@ ROUTER_MODULES: list[str] = [
     "cadenza.web.routes.exports",
     "cadenza.web.routes.admin",
     "cadenza.web.routes.api",
-    "cadenza.web.routes.mit",
 ]
