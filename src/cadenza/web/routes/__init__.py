@@ -13,5 +13,7 @@ ROUTER_MODULES: list[str] = [
     "cadenza.web.routes.evidence",
     "cadenza.web.routes.exports",
     "cadenza.web.routes.admin",
+    "cadenza.web.routes.safety",
+    "cadenza.web.routes.nicu",
     "cadenza.web.routes.api",
 ]

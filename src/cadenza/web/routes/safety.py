@@ -1,0 +1,94 @@
+"""Hearing-safety pages: a client's weekly sound-dose ledger, calibration and audio policy.
+
+The calibration tone is served for the therapist to play deliberately (no autoplay anywhere).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from cadenza.clinic import safety_records, service
+from cadenza.clinic.safety_records import DOSE_SOURCES, SoundDoseEntry
+from cadenza.errors import ParameterError
+from cadenza.safety.dose import dose_fraction
+from cadenza.web import forms
+from cadenza.web.deps import CsrfPageUser, Db, PageUser
+from cadenza.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+ClientId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+LISTENING_FIELDS = ("level_dba", "minutes", "source", "duration_s")
+CALIBRATION_FIELDS = ("measured_level_dba", "device")
+
+
+def _page(request: Request, db, user, client_id: int, *, listening: forms.FormState | None = None,
+          calibration: forms.FormState | None = None, status: int = 200) -> Response:
+    from sqlalchemy import select
+
+    client, policy = safety_records.client_policy(db, actor=user, client_id=client_id)
+    now = dt.datetime.now(dt.UTC)
+    week = safety_records.weekly_dose(db, actor=user, client_id=client_id, now=now)
+    since = now - dt.timedelta(days=7)
+    entries = list(db.scalars(select(SoundDoseEntry).where(SoundDoseEntry.client_id == client.id,
+                                                           SoundDoseEntry.started_at >= since)
+                              .order_by(SoundDoseEntry.started_at.desc())))
+    rows = [(e, 100 * dose_fraction(e.level_dba, e.duration_s, mode=policy.dose_mode)) for e in entries]
+    cal = safety_records.latest_calibration(db, actor=user, client_id=client_id)
+    return render(request, "safety/client_safety.html", {
+        "c": client, "policy": policy, "week": week, "rows": rows, "calibration": cal, "sources": DOSE_SOURCES,
+        "listening": listening or forms.FormState(values={"source": "manual"}),
+        "calibration_form": calibration or forms.FormState(values={"device": "default"}),
+    }, status_code=status)
+
+
+@router.get("/clients/{client_id}/safety")
+def safety_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
+    return _page(request, db, user, client_id)
+
+
+@router.post("/clients/{client_id}/safety/listening")
+async def add_listening(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    state = forms.FormState(values=forms.form_values(await request.form()))
+    level = forms.parse_float(state, "level_dba")
+    minutes = forms.parse_float(state, "minutes")
+    if state.ok:
+        try:
+            safety_records.add_dose_entry(
+                db, actor=user, client_id=client_id, level_dba=level, duration_s=minutes * 60.0,
+                started_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=max(minutes, 0.0)),
+                source=state.values.get("source", "manual"), label=state.values.get("label", "")[:200])
+            return RedirectResponse(f"/clients/{client_id}/safety", status_code=303)
+        except ParameterError as exc:
+            db.rollback()
+            forms.attribute_error(state, str(exc).replace("duration_s", "minutes"), LISTENING_FIELDS)
+    return _page(request, db, user, client_id, listening=state, status=422)
+
+
+@router.post("/clients/{client_id}/safety/calibration")
+async def add_calibration(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    state = forms.FormState(values=forms.form_values(await request.form()))
+    level = forms.parse_float(state, "measured_level_dba")
+    if state.ok:
+        try:
+            safety_records.record_calibration(db, actor=user, client_id=client_id, measured_level_dba=level,
+                                              device=state.values.get("device", "default") or "default")
+            return RedirectResponse(f"/clients/{client_id}/safety", status_code=303)
+        except ParameterError as exc:
+            db.rollback()
+            forms.attribute_error(state, str(exc), CALIBRATION_FIELDS)
+    return _page(request, db, user, client_id, calibration=state, status=422)
+
+
+@router.get("/clients/{client_id}/safety/tone.wav")
+def calibration_tone(db: Db, user: PageUser, client_id: ClientId) -> Response:
+    from cadenza.io.speech import encode_wav_bytes
+    from cadenza.safety.calibration import render_calibration_tone
+
+    service.get_client(db, actor=user, client_id=client_id)
+    tone = render_calibration_tone(duration_s=20.0, sampling_rate_hz=44_100)
+    return Response(encode_wav_bytes(tone, sampling_rate_hz=44_100), media_type="audio/wav")

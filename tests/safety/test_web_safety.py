@@ -1,0 +1,141 @@
+"""Hearing-safety and NICU pages through the web app: flags change what is shown and served."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+import numpy as np
+import pytest
+import soundfile as sf
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import sessionmaker
+
+from cadenza.clinic import passwords, safety_records, service
+from cadenza.clinic.models import Therapist
+from cadenza.nicu.limits import NICU_LIMITS, check_limits
+from cadenza.nicu.stop_rules import StopEvent
+from cadenza.render.levels import measure_levels
+from cadenza.safety.calibration import Calibration
+from cadenza.settings import Settings
+from cadenza.web.main import create_app
+
+PASSWORD = "violin-harbour-sunrise-7"
+
+
+@pytest.fixture
+def browser(db_session, tmp_path):
+    factory = sessionmaker(bind=db_session.bind, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    app = create_app(Settings(database_url="sqlite://", data_dir=tmp_path), session_factory=factory)
+    with TestClient(app, follow_redirects=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def nurse(db_session):
+    t = Therapist(username="nurse", password_hash=passwords.hash_password(PASSWORD), role="therapist", active=True)
+    db_session.add(t)
+    db_session.commit()
+    return t
+
+
+def csrf(browser, path):
+    return re.search(r'name="csrf_token" value="([^"]+)"', browser.get(path).text).group(1)
+
+
+@pytest.fixture
+def logged_in(browser, nurse):
+    token = csrf(browser, "/login")
+    r = browser.post("/login", data={"username": "nurse", "password": PASSWORD, "csrf_token": token, "next": "/"})
+    assert r.status_code in (302, 303)
+    return browser
+
+
+def make_client(db_session, nurse, code, flags):
+    c = service.create_client(db_session, actor=nurse, code=code, safety_flags=flags)
+    db_session.commit()
+    return c
+
+
+def test_dose_ledger_page_add_listening_and_warning(logged_in, db_session, nurse):
+    c = make_client(db_session, nurse, "A001", [])
+    page = logged_in.get(f"/clients/{c.id}/safety")
+    assert page.status_code == 200 and "0.0 %" in page.text and "autoplay" not in page.text
+    token = csrf(logged_in, f"/clients/{c.id}/safety")
+    r = logged_in.post(f"/clients/{c.id}/safety/listening",
+                       data={"level_dba": "80", "minutes": "2400", "source": "playlist", "csrf_token": token})
+    assert r.status_code == 303
+    page = logged_in.get(f"/clients/{c.id}/safety")
+    assert "100.0 %" in page.text and "lower the volume" in page.text
+    bad = logged_in.post(f"/clients/{c.id}/safety/listening",
+                         data={"level_dba": "loud", "minutes": "10", "csrf_token": token})
+    assert bad.status_code == 422 and "level_dba must be a number" in bad.text
+
+
+def test_hearing_loss_page_shows_sensitive_mode_and_cap(logged_in, db_session, nurse):
+    c = make_client(db_session, nurse, "H001", ["hearing_loss"])
+    safety_records.add_dose_entry(db_session, actor=nurse, client_id=c.id, level_dba=75.0, duration_s=20 * 3600,
+                                  started_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=21))
+    db_session.commit()
+    page = logged_in.get(f"/clients/{c.id}/safety").text
+    assert "cap: 75 dB(A)" in page and "sensitive" in page and re.search(r"50\.0 %", page)
+
+
+def test_seizure_flag_no_autoplay_anywhere(logged_in, db_session, nurse):
+    c = make_client(db_session, nurse, "N002", ["nicu_infant", "seizures"])
+    for path in (f"/clients/{c.id}/safety", f"/clients/{c.id}/nicu"):
+        page = logged_in.get(path).text
+        assert "never starts by itself" in page and "triggers" in page
+        assert "autoplay" not in page.lower()
+
+
+def test_calibration_form_and_tone(logged_in, db_session, nurse):
+    c = make_client(db_session, nurse, "A002", [])
+    token = csrf(logged_in, f"/clients/{c.id}/safety")
+    assert logged_in.post(f"/clients/{c.id}/safety/calibration",
+                          data={"measured_level_dba": "64", "device": "incubator", "csrf_token": token}).status_code == 303
+    assert "64.0 dB(A) on incubator" in logged_in.get(f"/clients/{c.id}/safety").text
+    bad = logged_in.post(f"/clients/{c.id}/safety/calibration",
+                         data={"measured_level_dba": "500", "csrf_token": token})
+    assert bad.status_code == 422 and "measured_level_dba" in bad.text
+    tone = logged_in.get(f"/clients/{c.id}/safety/tone.wav")
+    assert tone.status_code == 200 and tone.headers["content-type"] == "audio/wav"
+
+
+def test_nicu_page_only_for_nicu_infants(logged_in, db_session, nurse):
+    adult = make_client(db_session, nurse, "A003", [])
+    assert logged_in.get(f"/clients/{adult.id}/nicu").status_code == 404
+    infant = make_client(db_session, nurse, "N003", ["nicu_infant"])
+    safety_records.log_stop_events(db_session, actor=nurse, client_id=infant.id,
+                                   events=[StopEvent(12.0, "pause", ("desaturation: SpO2 82 % < 88 %",))])
+    db_session.commit()
+    page = logged_in.get(f"/clients/{infant.id}/nicu").text
+    assert "Lmax &le; 65" in page and "desaturation" in page and "lullaby.wav?tune=brahms" in page
+
+
+def test_nicu_audio_served_within_limits_at_stored_calibration(logged_in, db_session, nurse):
+    infant = make_client(db_session, nurse, "N004", ["nicu_infant"])
+    safety_records.record_calibration(db_session, actor=nurse, client_id=infant.id, measured_level_dba=70.0)
+    db_session.commit()
+    cal = Calibration.from_measurement(70.0)
+    for path in ("lullaby.wav?tune=au_clair&minutes=0.3", "womb.wav?minutes=0.3"):
+        r = logged_in.get(f"/clients/{infant.id}/nicu/{path}")
+        assert r.status_code == 200, r.text
+        samples, sr = sf.read(io.BytesIO(r.content))
+        report = measure_levels(np.asarray(samples), sampling_rate_hz=sr, level_offset_db=cal.level_offset_db,
+                                floor_dba=NICU_LIMITS.floor_dba)
+        assert check_limits(report) == ()
+        assert float(r.headers["X-Cadenza-Leq-dBA"]) <= 45.0
+    assert logged_in.get(f"/clients/{infant.id}/nicu/lullaby.wav?minutes=30").status_code == 422
+
+
+def test_other_therapist_gets_404(browser, db_session, nurse):
+    c = make_client(db_session, nurse, "N005", ["nicu_infant"])
+    other = Therapist(username="other", password_hash=passwords.hash_password(PASSWORD), role="therapist", active=True)
+    db_session.add(other)
+    db_session.commit()
+    token = csrf(browser, "/login")
+    browser.post("/login", data={"username": "other", "password": PASSWORD, "csrf_token": token, "next": "/"})
+    assert browser.get(f"/clients/{c.id}/nicu").status_code == 404
+    assert browser.get(f"/clients/{c.id}/safety").status_code == 404
