@@ -18,9 +18,11 @@ from cadenza.render.stretch import TimeMap, beat_time_map, make_stretcher
 SEAM_FADE_S = 0.01  # short equal-gain crossfade where a looped song restarts
 MIN_SOURCE_BEATS = 4
 ENVELOPE_HOP_S = 0.0015
-ALIGN_HALF_WINDOW_S = 0.25
+ALIGN_HALF_WINDOW_S = 0.15
 ALIGN_MAX_LAG_S = 0.06
 MIN_ALIGNMENT_R = 0.3
+ONSET_NEAR_BEAT_S = 0.04
+ONSET_STRENGTH_FRACTION = 0.5  # of the excerpt's 99th-percentile onset strength
 ENVELOPE_SMOOTH_S = 0.006  # smoothing keeps the onset shape but not the frame-to-frame flux of noise
 
 
@@ -63,8 +65,13 @@ def loop_song(
     if n / sampling_rate_hz >= min_duration_s:
         return samples, beat_times_s
     ibi = float(np.median(np.diff(beat_times_s)))
+    # Each copy ends one beat period after its last beat; beats too close to the song's end for that
+    # are dropped, otherwise the seam would make a short beat.
+    beat_times_s = beat_times_s[beat_times_s + ibi <= n / sampling_rate_hz]
+    if beat_times_s.size < MIN_SOURCE_BEATS:
+        raise ParameterError("the song is too short to loop: fewer than 4 beats fit before its end")
     first = int(round(beat_times_s[0] * sampling_rate_hz))
-    end = min(int(round((beat_times_s[-1] + ibi) * sampling_rate_hz)), n)
+    end = int(round((beat_times_s[-1] + ibi) * sampling_rate_hz))
     body = samples[..., first:end].copy()
     fade = min(int(SEAM_FADE_S * sampling_rate_hz), body.shape[-1] // 4)
     ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
@@ -194,9 +201,9 @@ def measure_beat_placement_error_s(
 
     The onset envelope around each source beat is warped onto the output's time scale and slid
     against the output's envelope; the best lag is the placement error (positive = late). This
-    reads the audio itself, so it checks the stretcher rather than trusting its time map. Beats whose
-    neighbourhood gives no clear alignment (correlation < 0.3 or a peak at the search limit of
-    +-60 ms) give NaN; callers report how many.
+    reads the audio itself, so it checks the stretcher rather than trusting its time map. Beats with
+    no clear onset within +-40 ms in the source (a held chord, a rest) or no clear alignment
+    (correlation < 0.3, or a peak at the +-60 ms search limit) give NaN; callers report how many.
     """
     src = np.asarray(source_beat_times_s, dtype=float)
     tgt = np.asarray(target_beat_times_s, dtype=float)
@@ -209,6 +216,7 @@ def measure_beat_placement_error_s(
     max_lag = int(ALIGN_MAX_LAG_S * fr)
     u = np.arange(-half, half + 1) / fr
     errors = np.full(src.size, np.nan)
+    strong = ONSET_STRENGTH_FRACTION * float(np.percentile(env_in, 99)) if env_in.size else np.inf
     for k in range(src.size):
         lo = src[k - 1] if k > 0 else src[k] - (src[1] - src[0] if src.size > 1 else 0.5)
         hi = src[k + 1] if k + 1 < src.size else src[k] + (src[k] - src[k - 1] if k > 0 else 0.5)
@@ -221,6 +229,9 @@ def measure_beat_placement_error_s(
         a, b = centre - half - max_lag, centre + half + max_lag + 1
         if a < 0 or b > env_out.size or not np.any(ref):
             continue
+        near = (t_in > src[k] - ONSET_NEAR_BEAT_S) & (t_in < src[k] + ONSET_NEAR_BEAT_S)
+        if not near.any() or env_in[near].max() < strong:
+            continue  # no onset on this beat (a held note or a rest): nothing to align
         seg = env_out[a:b]
         r = _sliding_pearson(seg, ref)
         best = int(np.argmax(r))
@@ -264,3 +275,51 @@ def verify_with_beat_tracker(
         "median_error_ms": float(np.median(np.abs(matched)) * 1e3) if matched.size else float("nan"),
         "max_error_ms": float(np.max(np.abs(matched)) * 1e3) if matched.size else float("nan"),
     }
+
+
+MARKER_FREQ_HZ = 5000.0
+MARKER_WIDTH_S = 0.0006  # Gaussian envelope sigma: a ~2 ms tick, far shorter than any timing error that matters
+
+
+def _marker(sampling_rate_hz: int) -> np.ndarray:
+    half = int(4 * MARKER_WIDTH_S * sampling_rate_hz)
+    t = np.arange(-half, half + 1) / sampling_rate_hz
+    freq = min(MARKER_FREQ_HZ, 0.4 * sampling_rate_hz)
+    return (np.exp(-0.5 * (t / MARKER_WIDTH_S) ** 2) * np.cos(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def add_beat_markers(samples: np.ndarray, beat_times_s: np.ndarray, *, sampling_rate_hz: int,
+                     level: float = 0.5) -> np.ndarray:
+    """Mono copy of ``samples`` with a short 5 kHz tick centred on every beat (a percussive beat
+    event whose landing time in a stretched output can be read to a fraction of a millisecond)."""
+    x = np.asarray(samples, dtype=np.float32)
+    x = (x if x.ndim == 1 else x.mean(axis=0)).copy()
+    tick = level * _marker(sampling_rate_hz)
+    half = tick.size // 2
+    for c in np.rint(np.asarray(beat_times_s) * sampling_rate_hz).astype(np.int64):
+        a, b = c - half, c + half + 1
+        if a >= 0 and b <= x.size:
+            x[a:b] += tick
+    return x
+
+
+def find_marker_error_s(output: np.ndarray, target_beat_times_s: np.ndarray, *, sampling_rate_hz: int,
+                        search_s: float = ALIGN_MAX_LAG_S) -> np.ndarray:
+    """Where each tick of :func:`add_beat_markers` landed in ``output`` minus its target time (s)."""
+    y = np.asarray(output, dtype=np.float64)
+    y = y if y.ndim == 1 else y.mean(axis=0)
+    tick = _marker(sampling_rate_hz).astype(np.float64)
+    half = tick.size // 2
+    reach = int(search_s * sampling_rate_hz)
+    errors = np.full(len(target_beat_times_s), np.nan)
+    for k, t in enumerate(np.asarray(target_beat_times_s)):
+        c = int(round(t * sampling_rate_hz))
+        a, b = c - reach - half, c + reach + half + 1
+        if a < 0 or b > y.size:
+            continue
+        score = np.abs(np.correlate(y[a:b], tick, mode="valid"))  # matched filter, one value per lag
+        # Envelope of the matched-filter output (the tick is a modulated pulse): smooth over a carrier period.
+        period = max(int(sampling_rate_hz / min(MARKER_FREQ_HZ, 0.4 * sampling_rate_hz)), 1)
+        score = np.convolve(score, np.ones(period) / period, mode="same")
+        errors[k] = (int(np.argmax(score)) - reach) / sampling_rate_hz
+    return errors

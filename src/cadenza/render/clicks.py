@@ -271,13 +271,15 @@ def render_click_track(
 
 
 def find_cue_onsets_idx(samples: np.ndarray, *, sampling_rate_hz: int, min_gap_s: float = 0.005) -> np.ndarray:
-    """Onset samples of cues in a click-only track: the first non-zero sample after >= ``min_gap_s`` of silence.
+    """Onset samples of cues in a click-only track: the first non-zero sample after silence.
 
-    This re-reads the rendered audio (it does not trust the renderer's own bookkeeping), which is how
-    click-mode cues verify that every beat sits on its planned sample.
+    Silence means at least one all-zero block of ``min_gap_s / 2`` aligned to the block grid, which
+    any gap of ``min_gap_s`` or more contains. This re-reads the rendered audio (it does not trust the
+    renderer's own bookkeeping), which is how click-mode cues verify every beat's sample. The block
+    scan keeps a 30-minute, 48 kHz track to one vectorised pass.
 
     >>> y = np.zeros(100, dtype=np.float32); y[[10, 11, 60]] = 1
-    >>> find_cue_onsets_idx(y, sampling_rate_hz=1000, min_gap_s=0.005).tolist()
+    >>> find_cue_onsets_idx(y, sampling_rate_hz=1000, min_gap_s=0.01).tolist()
     [10, 60]
     """
     if not np.isfinite(sampling_rate_hz) or sampling_rate_hz <= 0:
@@ -285,9 +287,13 @@ def find_cue_onsets_idx(samples: np.ndarray, *, sampling_rate_hz: int, min_gap_s
     samples = np.asarray(samples)
     if samples.ndim != 1:
         raise ParameterError(f"samples must be mono 1-D, got shape {samples.shape!r}")
-    nz = np.flatnonzero(samples)
-    if nz.size == 0:
+    block = max(int(min_gap_s * sampling_rate_hz) // 2, 1)
+    n_blocks = -(-samples.size // block)
+    padded = samples if samples.size == n_blocks * block else np.concatenate(
+        [samples, np.zeros(n_blocks * block - samples.size, dtype=samples.dtype)])
+    active = np.any(padded.reshape(n_blocks, block) != 0, axis=1)
+    run_starts = np.flatnonzero(active & ~np.concatenate([[False], active[:-1]]))
+    if run_starts.size == 0:
         return np.empty(0, dtype=np.int64)
-    gap = max(int(round(min_gap_s * sampling_rate_hz)), 1)
-    starts = np.concatenate([[True], np.diff(nz) > gap])
-    return nz[starts].astype(np.int64)
+    heads = padded[(run_starts[:, None] * block + np.arange(block)[None, :])]
+    return (run_starts * block + np.argmax(heads != 0, axis=1)).astype(np.int64)

@@ -69,6 +69,37 @@ def _check_samples(samples: np.ndarray) -> np.ndarray:
     return samples
 
 
+@dataclass(frozen=True)
+class LoudnessGain:
+    gain_db: float
+    target_lufs: float  # after the cap
+    output_lufs: float
+    peak_limited: bool
+
+
+def plan_loudness_gain(
+    measured_lufs: float, *, peak: float, target_lufs: float = DEFAULT_TARGET_LUFS,
+    max_level_dba: float = REFERENCE_MAX_LEVEL_DBA,
+) -> LoudnessGain:
+    """The gain that brings a signal of ``measured_lufs`` and sample ``peak`` to the capped target.
+
+    >>> g = plan_loudness_gain(-30.0, peak=0.5, target_lufs=-10.0)
+    >>> g.target_lufs, round(g.gain_db, 2), g.peak_limited
+    (-14.0, 5.02, True)
+    """
+    if not np.isfinite(target_lufs) or not -70 <= target_lufs <= 0:
+        raise ParameterError(f"target_lufs must be between -70 and 0 LUFS, got {target_lufs!r}")
+    target = min(float(target_lufs), loudness_cap_lufs(max_level_dba=max_level_dba))
+    if not np.isfinite(measured_lufs) or not peak > 0:
+        return LoudnessGain(gain_db=0.0, target_lufs=target, output_lufs=float("nan"), peak_limited=False)
+    gain_db = target - measured_lufs
+    peak_room_db = PEAK_CEILING_DBFS - 20 * np.log10(peak)
+    limited = gain_db > peak_room_db
+    gain_db = float(min(gain_db, peak_room_db))
+    return LoudnessGain(gain_db=gain_db, target_lufs=target, output_lufs=float(measured_lufs + gain_db),
+                        peak_limited=bool(limited))
+
+
 def normalize_loudness(
     samples: np.ndarray,
     *,
@@ -79,24 +110,16 @@ def normalize_loudness(
 ) -> LoudnessResult:
     """Scale ``samples`` to ``target_lufs`` (capped), never letting the peak exceed -1 dBFS.
 
-    ``measured_lufs`` lets a caller pass a loudness measured on a representative excerpt (a 30-minute
-    metronome is periodic; measuring a minute of it is enough). Silent input is returned unchanged.
+    ``measured_lufs`` lets a caller pass a loudness measured on a representative excerpt.
+    Silent input is returned unchanged.
     """
     samples = _check_samples(samples)
-    if not np.isfinite(target_lufs) or not -70 <= target_lufs <= 0:
-        raise ParameterError(f"target_lufs must be between -70 and 0 LUFS, got {target_lufs!r}")
-    cap = loudness_cap_lufs(max_level_dba=max_level_dba)
-    target = min(float(target_lufs), cap)
     if measured_lufs is None:
         measured_lufs = measure_loudness_lufs(samples, sampling_rate_hz=sampling_rate_hz)
     peak = float(np.max(np.abs(samples))) if samples.size else 0.0
-    if not np.isfinite(measured_lufs) or peak == 0:
-        return LoudnessResult(samples=samples.astype(np.float32), measured_lufs=float("nan"), output_lufs=float("nan"),
-                              gain_db=0.0, target_lufs=target, peak_limited=False)
-    gain_db = target - measured_lufs
-    peak_room_db = PEAK_CEILING_DBFS - 20 * np.log10(peak)
-    limited = gain_db > peak_room_db
-    gain_db = float(min(gain_db, peak_room_db))
-    out = (samples * 10 ** (gain_db / 20)).astype(np.float32)
-    return LoudnessResult(samples=out, measured_lufs=float(measured_lufs), output_lufs=float(measured_lufs + gain_db),
-                          gain_db=gain_db, target_lufs=target, peak_limited=bool(limited))
+    plan = plan_loudness_gain(measured_lufs, peak=peak, target_lufs=target_lufs, max_level_dba=max_level_dba)
+    out = samples.astype(np.float32, copy=True)
+    out *= np.float32(10 ** (plan.gain_db / 20))
+    return LoudnessResult(samples=out, measured_lufs=float(measured_lufs) if peak > 0 else float("nan"),
+                          output_lufs=plan.output_lufs, gain_db=plan.gain_db, target_lufs=plan.target_lufs,
+                          peak_limited=plan.peak_limited)

@@ -131,7 +131,7 @@ class WsolaStretcher:
 
     name = "wsola"
 
-    def __init__(self, *, frame_s: float = 0.046, tolerance_s: float = 0.008, centre_weight: float = 0.1) -> None:
+    def __init__(self, *, frame_s: float = 0.046, tolerance_s: float = 0.006, centre_weight: float = 0.1) -> None:
         if not 0.005 <= frame_s <= 0.2:
             raise ParameterError(f"frame_s must be 0.005..0.2 s, got {frame_s!r}")
         if not 0 <= tolerance_s <= frame_s / 2:
