@@ -283,3 +283,34 @@ def test_password_is_hashed_with_argon2(db_session, therapist):
     assert therapist.password_hash.startswith("$argon2id$")
     assert verify_password(therapist.password_hash, "correct horse battery")
     assert not verify_password(therapist.password_hash, "wrong horse battery")
+
+
+def test_update_goal_session_and_assessment(db_session, therapist, client_record, make_therapist):
+    goal = service.create_goal(db_session, actor=therapist, client_id=client_record.id, instrument_code="vas_anxiety",
+                               baseline=70.0, target=40.0)
+    service.update_goal(db_session, actor=therapist, goal_id=goal.id, target=30.0, description="calmer at night")
+    assert (goal.target, goal.description, goal.baseline) == (30.0, "calmer at night", 70.0)
+    with pytest.raises(ParameterError, match="below baseline"):
+        service.update_goal(db_session, actor=therapist, goal_id=goal.id, target=80.0)
+
+    row = service.record_session(db_session, actor=therapist, client_id=client_record.id, session_date=DAY,
+                                 minutes=30, intervention_code="singing", plan="more songs")
+    service.update_session(db_session, actor=therapist, session_id=row.id, minutes=40, plan="fewer songs")
+    assert (row.minutes, row.soap_plan, row.soap_subjective) == (40, "fewer songs", "")
+    with pytest.raises(ParameterError, match="minutes"):
+        service.update_session(db_session, actor=therapist, session_id=row.id, minutes=-5)
+
+    assessment = service.create_assessment(db_session, actor=therapist, client_id=client_record.id, domain="social",
+                                           assessed_date=DAY, notes="withdrawn")
+    service.update_assessment(db_session, actor=therapist, assessment_id=assessment.id, scores={"turns_taken": 4})
+    assert (assessment.notes, assessment.scores) == ("withdrawn", {"turns_taken": 4})
+
+    other = make_therapist("other")
+    for call, kwargs in ((service.update_goal, {"goal_id": goal.id, "description": "x"}),
+                         (service.update_session, {"session_id": row.id, "plan": "x"}),
+                         (service.update_assessment, {"assessment_id": assessment.id, "notes": "x"})):
+        with pytest.raises(NotFoundError):
+            call(db_session, actor=other, **kwargs)
+    updates = {(e.action, e.entity) for e in service.list_audit_events(db_session, actor=therapist,
+                                                                      client_id=client_record.id)}
+    assert {("update", "goal"), ("update", "therapy_session"), ("update", "assessment")} <= updates

@@ -336,6 +336,32 @@ def list_assessments(db: Session, *, actor: Therapist, client_id: int) -> list[A
                            .order_by(Assessment.assessed_date, Assessment.id)))
 
 
+def update_assessment(
+    db: Session,
+    *,
+    actor: Therapist,
+    assessment_id: int,
+    notes: str = UNSET,
+    scores: Mapping[str, Any] | None = UNSET,
+) -> Assessment:
+    """Amend an assessment's notes or structured scores."""
+    if notes is not UNSET and not isinstance(notes, str):
+        raise ParameterError(f"notes must be text, got {notes!r}")
+    scores = scores if scores is UNSET else _check_scores(scores)
+    _check_actor(actor)
+    row = db.get(Assessment, assessment_id) if isinstance(assessment_id, int) else None
+    client = db.get(Client, row.client_id) if row is not None else None
+    if row is None or client is None or client.therapist_id != actor.id:
+        raise NotFoundError(f"assessment {assessment_id!r} not found")
+    if notes is not UNSET:
+        row.notes = notes
+    if scores is not UNSET:
+        row.scores = scores
+    audit(db, actor, "update", "assessment", entity_id=row.id, client_id=client.id)
+    db.flush()
+    return row
+
+
 # --- goals --------------------------------------------------------------------------------------
 
 
@@ -403,6 +429,46 @@ def get_goal(db: Session, *, actor: Therapist, goal_id: int) -> Goal:
 def list_goals(db: Session, *, actor: Therapist, client_id: int) -> list[Goal]:
     client = get_client_for_actor(db, actor=actor, client_id=client_id)
     return list(db.scalars(select(Goal).where(Goal.client_id == client.id).order_by(Goal.id)))
+
+
+def update_goal(
+    db: Session,
+    *,
+    actor: Therapist,
+    goal_id: int,
+    target: float = UNSET,
+    target_date: dt.date | None = UNSET,
+    description: str = UNSET,
+) -> Goal:
+    """Revise a goal's target, target date or wording; baseline, instrument and direction stay fixed
+    (a different measure or direction is a new goal)."""
+    goal = get_goal(db, actor=actor, goal_id=goal_id)
+    if target is not UNSET:
+        instrument = get_instrument(goal.instrument_code)
+        if isinstance(target, bool) or not isinstance(target, (int, float)) or not math.isfinite(target) \
+                or not instrument.minimum <= target <= instrument.maximum:
+            raise ParameterError(
+                f"target must be within {instrument.minimum:g}..{instrument.maximum:g} {instrument.unit}, got {target!r}"
+            )
+        if (goal.direction == "decrease" and not target < goal.baseline) or (
+                goal.direction == "increase" and not target > goal.baseline):
+            raise ParameterError(
+                f"target {target!r} must be {'below' if goal.direction == 'decrease' else 'above'} "
+                f"baseline {goal.baseline!r} for a goal to {goal.direction}"
+            )
+    if target_date is not UNSET and target_date is not None:
+        _check_date("target_date", target_date)
+    if description is not UNSET and not isinstance(description, str):
+        raise ParameterError(f"description must be text, got {description!r}")
+    if target is not UNSET:
+        goal.target = float(target)
+    if target_date is not UNSET:
+        goal.target_date = target_date
+    if description is not UNSET:
+        goal.description = description
+    audit(db, actor, "update", "goal", entity_id=goal.id, client_id=goal.client_id)
+    db.flush()
+    return goal
 
 
 # --- sessions and measurements ------------------------------------------------------------------
@@ -511,6 +577,41 @@ def _visible_session(db: Session, actor: Therapist, session_id: int, action: str
 
 def get_session(db: Session, *, actor: Therapist, session_id: int) -> TherapySession:
     return _visible_session(db, actor, session_id, "read")[0]
+
+
+def update_session(
+    db: Session,
+    *,
+    actor: Therapist,
+    session_id: int,
+    minutes: int = UNSET,
+    setting: str = UNSET,
+    subjective: str = UNSET,
+    objective: str = UNSET,
+    assessment: str = UNSET,
+    plan: str = UNSET,
+) -> TherapySession:
+    """Amend a session's length, setting or SOAP note (measurements are corrected by adding new ones)."""
+    if minutes is not UNSET and (isinstance(minutes, bool) or not isinstance(minutes, int)
+                                 or not 0 < minutes <= MAX_SESSION_MINUTES):
+        raise ParameterError(f"minutes must be a whole number 1..{MAX_SESSION_MINUTES}, got {minutes!r}")
+    texts = {"setting": setting, "subjective": subjective, "objective": objective, "assessment": assessment,
+             "plan": plan}
+    for name, text in texts.items():
+        if text is not UNSET and not isinstance(text, str):
+            raise ParameterError(f"{name} must be text, got {text!r}")
+    if setting is not UNSET and len(setting) > 64:
+        raise ParameterError(f"setting must be at most 64 characters, got {setting!r}")
+    row, _client = _visible_session(db, actor, session_id, "update")
+    if minutes is not UNSET:
+        row.minutes = minutes
+    columns = {"setting": "setting", "subjective": "soap_subjective", "objective": "soap_objective",
+               "assessment": "soap_assessment", "plan": "soap_plan"}
+    for name, text in texts.items():
+        if text is not UNSET:
+            setattr(row, columns[name], text)
+    db.flush()
+    return row
 
 
 def list_sessions(db: Session, *, actor: Therapist, client_id: int) -> list[TherapySession]:
