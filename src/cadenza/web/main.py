@@ -17,6 +17,11 @@ from cadenza.web.routes import ROUTER_MODULES
 from cadenza.web.templating import STATIC_DIR
 
 API_PREFIX = "/api/v1"
+# Sync routes and dependencies run on AnyIO's worker threads (40 by default). A request holds its
+# pooled connection while it waits for a thread, so a pool smaller than the thread count can
+# deadlock under load (every thread waiting for a connection whose holder waits for a thread).
+DB_POOL_SIZE = 20
+DB_MAX_OVERFLOW = 30
 
 
 def create_app(
@@ -43,7 +48,8 @@ def create_app(
     )
     app.state.settings = settings
     if session_factory is None:
-        session_factory = make_session_factory(make_engine(settings.database_url))
+        engine = make_engine(settings.database_url, pool_size=DB_POOL_SIZE, max_overflow=DB_MAX_OVERFLOW)
+        session_factory = make_session_factory(engine)
     app.state.session_factory = session_factory
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

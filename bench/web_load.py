@@ -1,0 +1,311 @@
+"""Web load benchmark: concurrent therapists against a local server on PostgreSQL.
+
+Usage (PostgreSQL from the throwaway server of scripts/with-postgres):
+
+    scripts/with-postgres .venv/bin/python bench/web_load.py [--users 50] [--seconds 60] [--json]
+
+A fresh database is created on the server in CADENZA_TEST_POSTGRES_URL, migrated and seeded
+(``--therapists`` accounts, ``--clients-per-therapist`` clients each, one goal per client). The app
+runs in its own process (uvicorn, one worker), the load in this one: ``--users`` virtual users,
+each logged in as a therapist with an API token and a browser session, loop without think time
+over a mix of reads (client record JSON, session list, measurements, the HTML client page,
+the dashboard) and writes (a session with STAI-6 and VAS measurements, ``--write-share`` of
+requests). At the end the rows the server acknowledged (201) are compared with the rows stored:
+they must be equal, and every stored session must have its audit event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "load-test-passphrase-2026"
+STAI = {"calm": 3, "tense": 2, "upset": 1, "relaxed": 3, "content": 2, "worried": 2}
+
+
+@dataclass
+class Tally:
+    latencies_s: dict[str, list[float]] = field(default_factory=lambda: {"read": [], "write": []})
+    errors: dict[str, int] = field(default_factory=dict)
+    sessions_written: int = 0
+    measurements_written: int = 0
+
+    def error(self, kind: str) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _percentile_ms(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index] * 1000
+
+
+def create_database(base_url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    from cadenza.clinic.db import make_engine
+
+    base = make_url(base_url)
+    name = f"cadenza_bench_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(base_url: str, url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from cadenza.clinic.db import make_engine
+
+    admin = make_engine(make_url(base_url).render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    admin.dispose()
+
+
+def seed(url: str, *, therapists: int, clients_per_therapist: int) -> list[dict]:
+    """Accounts, clients and one STAI-6 goal per client; returns what the virtual users need."""
+    from cadenza.clinic import service
+    from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
+
+    migrate(url)
+    engine = make_engine(url)
+    people = []
+    with session_scope(make_session_factory(engine)) as db:
+        for t in range(therapists):
+            therapist = service.create_therapist(db, actor=None, username=f"load{t:02d}", password=PASSWORD)
+            clients = []
+            for c in range(clients_per_therapist):
+                client = service.create_client(db, actor=therapist, code=f"T{t:02d}C{c:02d}")
+                goal = service.create_goal(db, actor=therapist, client_id=client.id, instrument_code="stai6",
+                                           baseline=60, target=40)
+                clients.append({"client_id": client.id, "goal_id": goal.id})
+            people.append({"username": therapist.username, "clients": clients})
+    engine.dispose()
+    return people
+
+
+def count_rows(url: str) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from cadenza.clinic.db import make_engine
+    from cadenza.clinic.models import AuditEvent, Measurement, TherapySession
+
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        counts = {
+            "sessions": connection.scalar(select(func.count()).select_from(TherapySession)),
+            "measurements": connection.scalar(select(func.count()).select_from(Measurement)),
+            "session_audit": connection.scalar(
+                select(func.count()).select_from(AuditEvent)
+                .where(AuditEvent.entity == "therapy_session", AuditEvent.action == "create")
+            ),
+        }
+    engine.dispose()
+    return counts
+
+
+def start_server(url: str, port: int) -> subprocess.Popen:
+    env = {**os.environ, "CADENZA_DATABASE_URL": url}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "cadenza.web.main:create_app", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        cwd=ROOT, env=env,
+    )
+    import httpx
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with code {process.returncode}")
+        time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError("the server did not answer /health within 30 s")
+
+
+async def log_in(base_url: str, username: str) -> dict[str, str]:
+    """A browser session cookie and an API token for one therapist (before the clock starts:
+    argon2 is deliberately slow, and logging in is not what this benchmark measures)."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=120, follow_redirects=False) as http:
+        page = await http.get("/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        response = await http.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf})
+        if response.status_code != 303:
+            raise RuntimeError(f"login of {username} failed with {response.status_code}")
+        token = await http.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+        return {"cookie": f"cadenza_session={response.cookies['cadenza_session']}",
+                "authorization": f"Bearer {token.json()['access_token']}"}
+
+
+async def virtual_user(base_url: str, person: dict, *, stop_at: float, write_share: float, tally: Tally,
+                       rng: random.Random) -> None:
+    import httpx
+
+    credentials = person["credentials"]
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, follow_redirects=False,
+                                 headers={"cookie": credentials["cookie"]}) as http:
+        headers = {"Authorization": credentials["authorization"]}
+        day = 0
+        while time.monotonic() < stop_at:
+            target = rng.choice(person["clients"])
+            cid = target["client_id"]
+            if rng.random() < write_share:
+                kind = "write"
+                day += 1
+                body = {"session_date": f"2026-{1 + day // 28 % 12:02d}-{1 + day % 28:02d}", "minutes": 45,
+                        "intervention_code": "receptive_listening", "plan": "load test",
+                        "measurements": [{"instrument_code": "stai6", "items": STAI, "goal_id": target["goal_id"]},
+                                         {"instrument_code": "vas_anxiety", "value": rng.randint(0, 100)}]}
+                request = http.post(f"/api/v1/clients/{cid}/sessions", json=body, headers=headers)
+                expected = 201
+            else:
+                kind = "read"
+                path = rng.choice([f"/api/v1/clients/{cid}", f"/api/v1/clients/{cid}/sessions",
+                                   f"/api/v1/clients/{cid}/measurements", f"/clients/{cid}", "/"])
+                request = http.get(path, headers=headers if path.startswith("/api/") else None)
+                expected = 200
+            started = time.perf_counter()
+            try:
+                response = await request
+            except httpx.HTTPError as exc:
+                tally.error(type(exc).__name__)
+                continue
+            tally.latencies_s[kind].append(time.perf_counter() - started)
+            if response.status_code != expected:
+                tally.error(f"HTTP {response.status_code}")
+            elif kind == "write":
+                tally.sessions_written += 1
+                tally.measurements_written += len(response.json()["measurements"])
+
+
+async def run_load(base_url: str, people: list[dict], *, users: int, seconds: float, write_share: float,
+                   seed_value: int) -> tuple[Tally, float]:
+    tally = Tally()
+    rng = random.Random(seed_value)
+    for person in people:
+        person["credentials"] = await log_in(base_url, person["username"])
+    stop_at = time.monotonic() + seconds
+    started = time.monotonic()
+    tasks = [
+        virtual_user(base_url, people[i % len(people)], stop_at=stop_at, write_share=write_share, tally=tally,
+                     rng=random.Random(rng.random()))
+        for i in range(users)
+    ]
+    await asyncio.gather(*tasks)
+    return tally, time.monotonic() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--write-share", type=float, default=0.3)
+    parser.add_argument("--therapists", type=int, default=10)
+    parser.add_argument("--clients-per-therapist", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    args = parser.parse_args(argv)
+    base = os.environ.get("CADENZA_TEST_POSTGRES_URL")
+    if not base:
+        print("web_load: CADENZA_TEST_POSTGRES_URL is unset; run under scripts/with-postgres", file=sys.stderr)
+        return 2
+    if not (args.users >= 1 and args.seconds > 0 and 0 <= args.write_share <= 1):
+        print("web_load: need --users >= 1, --seconds > 0, 0 <= --write-share <= 1", file=sys.stderr)
+        return 2
+
+    url = create_database(base)
+    server = None
+    try:
+        people = seed(url, therapists=args.therapists, clients_per_therapist=args.clients_per_therapist)
+        before = count_rows(url)
+        port = _free_port()
+        server = start_server(url, port)
+        tally, elapsed_s = asyncio.run(run_load(f"http://127.0.0.1:{port}", people, users=args.users,
+                                                seconds=args.seconds, write_share=args.write_share,
+                                                seed_value=args.seed))
+        server.terminate()
+        server.wait(timeout=30)
+        server = None
+        after = count_rows(url)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        drop_database(base, url)
+
+    stored_sessions = after["sessions"] - before["sessions"]
+    stored_measurements = after["measurements"] - before["measurements"]
+    all_latencies = tally.latencies_s["read"] + tally.latencies_s["write"]
+    result = {
+        "users": args.users,
+        "seconds": round(elapsed_s, 1),
+        "requests": len(all_latencies),
+        "requests_per_s": round(len(all_latencies) / elapsed_s, 1),
+        "reads": len(tally.latencies_s["read"]),
+        "writes": len(tally.latencies_s["write"]),
+        "p50_ms": round(_percentile_ms(all_latencies, 50), 1),
+        "p95_ms": round(_percentile_ms(all_latencies, 95), 1),
+        "read_p50_ms": round(_percentile_ms(tally.latencies_s["read"], 50), 1),
+        "read_p95_ms": round(_percentile_ms(tally.latencies_s["read"], 95), 1),
+        "write_p50_ms": round(_percentile_ms(tally.latencies_s["write"], 50), 1),
+        "write_p95_ms": round(_percentile_ms(tally.latencies_s["write"], 95), 1),
+        "errors": sum(tally.errors.values()),
+        "error_kinds": tally.errors,
+        "sessions_written": tally.sessions_written,
+        "sessions_stored": stored_sessions,
+        "measurements_written": tally.measurements_written,
+        "measurements_stored": stored_measurements,
+        "session_audit_events": after["session_audit"] - before["session_audit"],
+        "mean_latency_ms": round(statistics.fmean(all_latencies) * 1000, 1) if all_latencies else float("nan"),
+    }
+    consistent = (tally.sessions_written == stored_sessions == result["session_audit_events"]
+                  and tally.measurements_written == stored_measurements)
+    result["rows_consistent"] = consistent
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"Web load: {args.users} users x {result['seconds']} s, PostgreSQL, 1 uvicorn worker, "
+              f"{int(args.write_share * 100)}% writes")
+        print(f"{'':24}{'count':>8}{'p50 ms':>10}{'p95 ms':>10}")
+        print(f"{'all requests':24}{result['requests']:>8}{result['p50_ms']:>10}{result['p95_ms']:>10}")
+        print(f"{'reads':24}{result['reads']:>8}{result['read_p50_ms']:>10}{result['read_p95_ms']:>10}")
+        print(f"{'writes (session + 2)':24}{result['writes']:>8}{result['write_p50_ms']:>10}{result['write_p95_ms']:>10}")
+        print(f"throughput {result['requests_per_s']} req/s; errors {result['errors']} {tally.errors or ''}")
+        print(f"sessions written {tally.sessions_written} / stored {stored_sessions} / audited "
+              f"{result['session_audit_events']}; measurements written {tally.measurements_written} / "
+              f"stored {stored_measurements} -> {'EQUAL' if consistent else 'MISMATCH'}")
+    return 0 if consistent and result["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
