@@ -7,6 +7,8 @@ import io
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from cadenza.cli.main import app
@@ -127,10 +129,6 @@ def test_every_command_has_help(run):
         result = run(*args)
         assert result.exit_code == 0, (args, result.output)
         assert "Usage" in result.output
-
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 
 @given(value=st.floats(0, 250, allow_nan=False), goal=st.one_of(st.none(), st.integers(1, 10**6)))

@@ -8,17 +8,21 @@ import io
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cadenza.clinic import service
 from cadenza.clinic.export import CSV_COLUMNS, export_measurements_csv
 from cadenza.clinic.fhir import (
-    LOINC,
     UCUM,
+    build_bundle,
     bundle_resource_counts,
     export_client_bundle,
     read_observations,
     validate_bundle,
 )
+from cadenza.clinic.instruments import get_instrument, score_instrument
+from cadenza.clinic.models import Client, Measurement, TherapySession
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import NotFoundError, ParameterError
 
@@ -119,14 +123,6 @@ def test_exports_are_owner_only_and_audited(db_session, therapist, documented_cl
 
 
 # --- property: any valid measurement survives the FHIR round trip --------------------------------
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from cadenza.clinic.fhir import build_bundle  # noqa: E402
-from cadenza.clinic.instruments import get_instrument, score_instrument  # noqa: E402
-from cadenza.clinic.models import Client, Measurement, TherapySession  # noqa: E402
-
 
 @st.composite
 def valid_score(draw):
