@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -34,10 +36,6 @@ def shared_data() -> Callable[..., Path]:
 # PostgreSQL (when scripts/test or scripts/with-postgres exported CADENZA_TEST_POSTGRES_URL).
 # ``db_session`` runs one test inside a transaction that is rolled back afterwards; service code that
 # commits only releases a SAVEPOINT, so tests never see each other's rows.
-
-import os  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
 
 POSTGRES_URL_ENV = "CADENZA_TEST_POSTGRES_URL"
 
