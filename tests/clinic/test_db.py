@@ -30,16 +30,15 @@ def test_migration_matches_the_models(db_engine):
 
 
 def _table_of(diff) -> str | None:
+    """The table an autogenerate diff is about (column changes come grouped in a list)."""
     item = diff[0] if isinstance(diff, list) else diff
     for part in item[1:]:
-        name = getattr(part, "name", None) if not isinstance(part, str) else None
-        table = getattr(part, "table", None)
-        if table is not None:
-            return table.name
-        if name in CORE_TABLES:
-            return name
         if isinstance(part, str) and part in CORE_TABLES:
             return part
+        if hasattr(part, "columns") and hasattr(part, "name") and not hasattr(part, "table"):
+            return part.name  # a Table (add_table / remove_table)
+        if getattr(part, "table", None) is not None:
+            return part.table.name  # an Index, Constraint or Column
     return None
 
 
