@@ -48,6 +48,50 @@ FORMS = {
 }
 
 
+# Routes of other domains that were registered before their modules declared AUTHZ_SAMPLES; a
+# module's own AUTHZ_SAMPLES entry takes precedence (see docs/web.md, "Authorisation matrix").
+def _make_nicu_client(db, actor, client_id: int) -> dict:
+    # NICU pages exist only for clients with the nicu_infant flag (404 otherwise, even for the owner).
+    service.update_client(db, actor=actor, client_id=client_id, safety_flags=["nicu_infant"])
+    return {}
+
+
+LEGACY_SAMPLES = {
+    ("GET", "/clients/{client_id}/nicu"): {"setup": _make_nicu_client},
+    ("GET", "/clients/{client_id}/nicu/lullaby.wav"): {"setup": _make_nicu_client},
+    ("GET", "/clients/{client_id}/nicu/womb.wav"): {"setup": _make_nicu_client},
+    ("POST", "/clients/{client_id}/safety/listening"): {"form": {"level_dba": "70", "minutes": "30",
+                                                                  "source": "manual"}},
+    ("POST", "/clients/{client_id}/safety/calibration"): {"form": {"measured_level_dba": "94", "device": "default"}},
+}
+
+
+def _samples() -> dict:
+    """Sample requests per (method, path template): ours, then each route module's AUTHZ_SAMPLES.
+
+    A sample is a dict with "json" (API body), "form" (page form fields, CSRF added here) and/or
+    "setup": ``setup(db, actor, client_id) -> {extra path parameter: value}`` creating the owner's
+    records that the route's other ids refer to.
+    """
+    from importlib import import_module
+
+    from cadenza.web.routes import ROUTER_MODULES
+
+    samples = {key: {"json": body} for key, body in BODIES.items()}
+    samples.update({key: {"form": form} for key, form in FORMS.items()})
+    samples.update(LEGACY_SAMPLES)
+    for module_name in ROUTER_MODULES:
+        samples.update(getattr(import_module(module_name), "AUTHZ_SAMPLES", {}))
+    return samples
+
+
+CORE_IDS = {"client_id", "goal_id", "session_id"}
+
+
+def _path_params(path: str) -> set[str]:
+    return set(re.findall(r"\{(\w+)\}", path))
+
+
 def _routes(app) -> list[tuple[str, str, APIRoute]]:
     found = []
     for context in iter_route_contexts(app.routes):
@@ -91,8 +135,8 @@ def world(db_session, make_therapist):
             "goal": goal, "session": row}
 
 
-def _fill(path: str, *, client_id: int, goal_id: int, session_id: int) -> str:
-    return path.format(client_id=client_id, goal_id=goal_id, session_id=session_id)
+def _fill(path: str, **ids) -> str:
+    return path.format(**ids)
 
 
 def _row_counts(db_session) -> tuple[int, ...]:
@@ -101,24 +145,40 @@ def _row_counts(db_session) -> tuple[int, ...]:
 
 
 def _call(browser, web, method, template, url, *, api_headers=None):
+    sample = _samples().get((method, template), {})
     if template.startswith("/api/"):
-        body = BODIES.get((method, template))
-        return browser.request(method, url, json=body, headers=api_headers or {})
+        return browser.request(method, url, json=sample.get("json"), headers=api_headers or {})
     if method == "GET":
         return browser.get(url)
     token = web.page_csrf(browser, "/")
-    return browser.post(url, data={"csrf_token": token, **FORMS[(method, template)]})
+    return browser.request(method, url, data={"csrf_token": token, **sample.get("form", {})})
+
+
+def _ids_for(template: str, base: dict, db_session, owner, client_id: int) -> dict:
+    """Core ids plus whatever the route's sample setup creates for the owner's client."""
+    ids = dict(base)
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        setup = _samples().get((method, template), {}).get("setup")
+        if setup is not None:
+            ids.update(setup(db_session, owner, client_id))
+            db_session.commit()
+            break
+    return ids
 
 
 def test_every_route_is_classified(web_app):
     """A new route must be added to this matrix (public, admin, own-account or client-scoped)."""
+    samples = _samples()
     unknown = []
     for method, path, _ in _routes(web_app):
         key = (method, path)
         if key in PUBLIC or key in ADMIN_ONLY or key in OWN_ACCOUNT:
             continue
         if "{client_id}" in path:
-            if method != "GET" and key not in BODIES and key not in FORMS:
+            sample = samples.get(key, {})
+            needs_body = method != "GET" and not ({"json", "form"} & set(sample))
+            needs_setup = bool(_path_params(path) - CORE_IDS) and "setup" not in sample
+            if needs_body or needs_setup:
                 unknown.append(key)
             continue
         unknown.append(key)
@@ -149,16 +209,16 @@ def test_other_therapist_gets_404_on_every_client_scoped_route(web_app, world, l
     scoped = _client_scoped(web_app)
     assert len(scoped) >= 20
     for method, template in scoped:
+        route_ids = _ids_for(template, ids, db_session, world["ann"], ann_client.id)
         before = _row_counts(db_session)
-        url = _fill(template, **ids)
+        url = _fill(template, **route_ids)
         response = _call(bob_browser, web, method, template, url, api_headers=bob_api)
         assert response.status_code == 404, (method, template, response.status_code, response.text[:200])
         assert ann_client.code not in response.text
         assert _row_counts(db_session) == before, (method, template)
         # Bob's own client id with Ann's goal/session ids: still nothing of Ann's.
-        if "{goal_id}" in template or "{session_id}" in template:
-            mixed = _fill(template, client_id=world["bob_clients"][0].id, goal_id=ids["goal_id"],
-                          session_id=ids["session_id"])
+        if _path_params(template) - {"client_id"}:
+            mixed = _fill(template, **{**route_ids, "client_id": world["bob_clients"][0].id})
             response = _call(bob_browser, web, method, template, mixed, api_headers=bob_api)
             assert response.status_code == 404, ("mixed", method, template, response.status_code)
 
@@ -181,7 +241,9 @@ def test_owner_succeeds_on_every_client_scoped_route_and_each_access_is_audited(
     for method, template in _client_scoped(web_app):
         db_session.expire_all()
         last = db_session.scalar(select(func.max(AuditEvent.id))) or 0
-        response = _call(ann_browser, web, method, template, _fill(template, **ids), api_headers=ann_api)
+        route_ids = _ids_for(template, ids, db_session, world["ann"], ann_client.id)
+        last = db_session.scalar(select(func.max(AuditEvent.id))) or 0
+        response = _call(ann_browser, web, method, template, _fill(template, **route_ids), api_headers=ann_api)
         assert response.status_code in (200, 201, 303), (method, template, response.status_code, response.text[:300])
         new_events = db_session.scalars(select(AuditEvent).where(AuditEvent.id > last)).all()
         mine = [e for e in new_events if e.client_id == ann_client.id and e.actor_id == world["ann"].id]
@@ -195,7 +257,7 @@ def test_anonymous_requests_get_401_or_the_login_page(web_app, world, client):
     for method, path, _ in _routes(web_app):
         if (method, path) in PUBLIC:
             continue
-        url = re.sub(r"\{username\}", "ann", re.sub(r"\{token_id\}", "1", path)).format(**ids)
+        url = re.sub(r"\{(\w+)\}", lambda m: str(ids.get(m.group(1), "1")) if m.group(1) != "username" else "ann", path)
         response = client.request(method, url)
         if path.startswith("/api/"):
             assert response.status_code == 401, (method, path, response.status_code)
@@ -243,7 +305,7 @@ def test_csrf_is_required_on_every_page_form(web_app, world, login_as, web):
              if m == "POST" and not p.startswith("/api/") and (m, p) not in PUBLIC]
     assert len(posts) >= 8
     for method, path in posts:
-        url = re.sub(r"\{username\}", "bob", re.sub(r"\{token_id\}", "1", path)).format(**ids)
-        data = dict(FORMS.get((method, path), {}))
+        url = re.sub(r"\{(\w+)\}", lambda m: str(ids.get(m.group(1), "1")) if m.group(1) != "username" else "bob", path)
+        data = dict(_samples().get((method, path), {}).get("form", {}))
         assert ann.post(url, data=data).status_code == 403, path
         assert ann.post(url, data={**data, "csrf_token": "forged"}).status_code == 403, path
