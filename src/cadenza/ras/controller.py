@@ -171,7 +171,7 @@ class AdaptiveCueController:
             # A beat cannot be scheduled in the past (the step is only known once it has happened).
             self._next = max(last + float(interval), t)
         else:
-            self._next += shift
+            self._next = max(self._next + shift, t)
         self.period_s = new_period
 
     def beats_until(self, time_s: float) -> np.ndarray:

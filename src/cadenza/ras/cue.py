@@ -147,7 +147,7 @@ def render_click_cue(
     measured = measure_loudness_lufs(probe.samples, sampling_rate_hz=sampling_rate_hz)
     peak = float(np.max(np.abs(probe.samples))) if probe.samples.size else 0.0
     level = plan_loudness_gain(measured, peak=peak, target_lufs=target_lufs, max_level_dba=policy.max_level_dba)
-    gain = min(10 ** (level.gain_db / 20), 1.0)
+    gain = 10 ** (level.gain_db / 20)  # the peak ceiling is already inside level.gain_db
     track = render_click_track(beats, duration_s=duration_s, sampling_rate_hz=sampling_rate_hz, sound=sound,
                                accent_every=accent_every, gain=gain)
     verification = verify_click_onsets(track.samples, beats, sampling_rate_hz=sampling_rate_hz)

@@ -24,6 +24,7 @@ ACCENT_PITCH_RATIO = 1.5
 # A cue sound is cut to this fraction of the shortest beat period so consecutive cues never overlap;
 # the silence between cues is what lets the renderer verify every onset sample by itself.
 MAX_SOUND_FRACTION_OF_PERIOD = 0.6
+MAX_GAIN = 4.0  # unaccented cues peak at -6 dBFS, so loudness normalisation may need up to x2 (and some room)
 
 
 def _check_rate(sampling_rate_hz: float) -> None:
@@ -254,8 +255,8 @@ def render_click_track(
         )
     if not isinstance(accent_every, (int, np.integer)) or accent_every < 0:
         raise ParameterError(f"accent_every must be an integer >= 0, got {accent_every!r}")
-    if not np.isfinite(gain) or not 0 <= gain <= 1:
-        raise ParameterError(f"gain must be in [0, 1], got {gain!r}")
+    if not np.isfinite(gain) or not 0 <= gain <= MAX_GAIN:
+        raise ParameterError(f"gain must be in [0, {MAX_GAIN:g}] (a linear factor, not dB), got {gain!r}")
     n_samples = int(round(duration_s * sampling_rate_hz))
     beat_idx = s_to_idx(beat_times_s, sampling_rate_hz=sampling_rate_hz)
     min_period_s = float(np.min(np.diff(beat_times_s))) if beat_times_s.size > 1 else 1.0

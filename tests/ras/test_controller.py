@@ -1,0 +1,108 @@
+"""Closed-loop cue controller: contract, slew and bounds, and simulated and replayed walking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cadenza.errors import ParameterError
+from cadenza.ras.controller import AdaptiveCueController, FixedTempoCue
+from cadenza.ras.walkers import (
+    WALKER_PRESETS,
+    LinearCorrectionWalker,
+    evaluate_cue,
+    replay_steps,
+    run_closed_loop,
+)
+
+
+def test_no_cue_until_enough_steps_then_in_phase_start():
+    c = AdaptiveCueController(preferred_cadence_spm=100, target_asynchrony_s=-0.04, output_latency_s=0.1)
+    c.on_step(0.0)
+    c.on_step(0.6)
+    assert c.beats_until(10.0).size == 0
+    c.on_step(1.2)
+    first = c.beats_until(1.9)
+    # Heard at the predicted next step (1.8 s) plus 40 ms, so sent 100 ms earlier for the latency.
+    assert first.tolist() == pytest.approx([1.8 + 0.04 - 0.1])
+
+
+def test_goal_beyond_twelve_percent_needs_override():
+    with pytest.raises(ParameterError, match="goal_cadence_spm"):
+        AdaptiveCueController(preferred_cadence_spm=100, goal_cadence_spm=115)
+    with pytest.raises(ParameterError, match="max_slew_fraction"):
+        AdaptiveCueController(preferred_cadence_spm=100, max_slew_fraction=0.1)
+    c = AdaptiveCueController(preferred_cadence_spm=100, goal_cadence_spm=115, bounds_fraction=0.2,
+                              allow_beyond_bounds=True)
+    assert c.max_period_s > 60 / 100
+
+
+@settings(max_examples=30, deadline=None)
+@given(intervals=st.lists(st.floats(0.35, 0.9), min_size=20, max_size=80), seed=st.integers(0, 1000))
+def test_slew_and_bounds_hold_for_any_step_stream(intervals, seed):
+    steps = np.cumsum(intervals)
+    c = AdaptiveCueController(preferred_cadence_spm=100, goal_cadence_spm=108, max_slew_fraction=0.025)
+    beats = replay_steps(c, steps)
+    assert np.all(np.diff(beats) > 0)
+    ibi = np.diff(beats)
+    assert np.all(ibi >= 60 / 112 * (1 - 0.025) - 1e-9) and np.all(ibi <= 60 / 88 * (1 + 0.025) + 1e-9)
+    periods = np.asarray(c.period_history_s_)
+    assert np.all(np.abs(np.diff(periods)) <= 0.025 * periods[:-1] * 2 + 1e-9)
+    assert np.all((periods >= 60 / 112 - 1e-9) & (periods <= 60 / 88 + 1e-9))
+
+
+def test_beats_are_never_scheduled_in_the_past():
+    # A real-time caller: a 25 ms scheduler tick with 100 ms look-ahead, steps reported as they happen.
+    c = AdaptiveCueController(preferred_cadence_spm=100)
+    rng = np.random.default_rng(5)
+    steps = np.cumsum(rng.uniform(0.4, 0.8, 200))
+    i = 0
+    for now in np.arange(0, steps[-1], 0.025):
+        while i < steps.size and steps[i] <= now:
+            c.on_step(steps[i])
+            i += 1
+        new = c.beats_until(now + 0.1)
+        assert np.all(new >= now - 1e-9)
+    assert len(c.beat_times_s_) > 100
+
+
+@pytest.mark.parametrize("preset", sorted(WALKER_PRESETS))
+def test_adaptive_locks_faster_and_holds_r_in_simulated_walkers(preset):
+    params = WALKER_PRESETS[preset]
+    goal = params.preferred_cadence_spm * 1.1
+    fixed_lock, adaptive_lock, adaptive_r = [], [], []
+    for seed in range(3):
+        start = float(np.random.default_rng(seed + 100).uniform(0.2, 0.8))
+        steps, beats = run_closed_loop(FixedTempoCue(tempo_bpm=goal, start_s=start),
+                                       LinearCorrectionWalker(params, seed=seed), duration_s=180)
+        fixed_lock.append(evaluate_cue(steps, beats).time_to_lock_s)
+        cue = AdaptiveCueController(preferred_cadence_spm=params.preferred_cadence_spm, goal_cadence_spm=goal)
+        steps, beats = run_closed_loop(cue, LinearCorrectionWalker(params, seed=seed), duration_s=180)
+        ev = evaluate_cue(steps, beats)
+        adaptive_lock.append(ev.time_to_lock_s)
+        adaptive_r.append(ev.resultant_length)
+        assert ev.cadence_end_spm > ev.cadence_start_spm  # nudged upwards, within the bounds
+        assert ev.cadence_end_spm <= params.preferred_cadence_spm * 1.12 + 2
+    fixed = np.nan_to_num(np.asarray(fixed_lock), nan=180.0)
+    assert np.mean(adaptive_lock) < np.mean(fixed)
+    assert min(adaptive_r) >= 0.9
+
+
+def test_replayed_real_steps_are_followed(shared_data):
+    from cadenza.io.gait_datasets import load_gaitmap_healthy
+
+    rec = load_gaitmap_healthy(shared_data("gait", "gaitmap_healthy"))
+    steps = np.sort(np.concatenate(list(rec.reference_ic_times_s.values())))
+    steps = steps[np.concatenate([[True], np.diff(steps) > 0.2])]
+    bouts = np.split(steps, np.flatnonzero(np.diff(steps) > 1.5) + 1)  # the walk has a turn
+    for bout in (b for b in bouts if b.size >= 16):
+        cadence = 60 / np.median(np.diff(bout))
+        adaptive = AdaptiveCueController(preferred_cadence_spm=cadence)
+        ev_adaptive = evaluate_cue(bout, replay_steps(adaptive, bout))
+        fixed = FixedTempoCue(tempo_bpm=cadence, start_s=bout[0] + 0.3 * 60 / cadence)
+        ev_fixed = evaluate_cue(bout, replay_steps(fixed, bout))
+        assert ev_adaptive.resultant_length >= 0.9
+        assert ev_adaptive.resultant_length >= ev_fixed.resultant_length - 0.02
+        assert abs(ev_adaptive.mean_asynchrony_ms + 40) < 40  # held near its target asynchrony
