@@ -58,8 +58,8 @@ def _make_nicu_client(db, actor, client_id: int) -> dict:
 
 LEGACY_SAMPLES = {
     ("GET", "/clients/{client_id}/nicu"): {"setup": _make_nicu_client},
-    ("GET", "/clients/{client_id}/nicu/lullaby.wav"): {"setup": _make_nicu_client},
-    ("GET", "/clients/{client_id}/nicu/womb.wav"): {"setup": _make_nicu_client},
+    ("GET", "/clients/{client_id}/nicu/lullaby.wav"): {"setup": _make_nicu_client, "query": {"minutes": 0.05}},
+    ("GET", "/clients/{client_id}/nicu/womb.wav"): {"setup": _make_nicu_client, "query": {"minutes": 0.05}},
     ("POST", "/clients/{client_id}/safety/listening"): {"form": {"level_dba": "70", "minutes": "30",
                                                                   "source": "manual"}},
     ("POST", "/clients/{client_id}/safety/calibration"): {"form": {"measured_level_dba": "94", "device": "default"}},
@@ -69,7 +69,8 @@ LEGACY_SAMPLES = {
 def _samples() -> dict:
     """Sample requests per (method, path template): ours, then each route module's AUTHZ_SAMPLES.
 
-    A sample is a dict with "json" (API body), "form" (page form fields, CSRF added here) and/or
+    A sample is a dict with "json" (API body), "form" (page form fields, CSRF added here), "query"
+    (query parameters, e.g. to keep rendered audio short) and/or
     "setup": ``setup(db, actor, client_id) -> {extra path parameter: value}`` creating the owner's
     records that the route's other ids refer to.
     """
@@ -149,7 +150,7 @@ def _call(browser, web, method, template, url, *, api_headers=None):
     if template.startswith("/api/"):
         return browser.request(method, url, json=sample.get("json"), headers=api_headers or {})
     if method == "GET":
-        return browser.get(url)
+        return browser.get(url, params=sample.get("query"))
     token = web.page_csrf(browser, "/")
     return browser.request(method, url, data={"csrf_token": token, **sample.get("form", {})})
 

@@ -19,7 +19,7 @@ from schemathesis import GenerationMode
 from cadenza.clinic import service
 from cadenza.clinic.service import MeasurementInput
 
-EXAMPLES_PER_OPERATION = 12
+EXAMPLES_PER_OPERATION = 8
 
 
 @pytest.fixture
