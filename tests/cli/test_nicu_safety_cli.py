@@ -196,3 +196,20 @@ def test_bad_input_clear_errors(run, tmp_path):
     assert r.exit_code == 2 and "--simulate" in r.output
     r = run("safety", "level", tmp_path / "missing.wav")
     assert r.exit_code == 2 and "does not exist" in r.output
+
+
+def test_per_infant_thresholds_stored_and_used(clinic, tmp_path):
+    vitals = tmp_path / "v.csv"
+    vitals.write_text("time_s,heart_rate_bpm,spo2_pct,respiratory_rate_bpm,cue\n"
+                      + "".join(f"{t},{150 if t < 30 else 105},96,45,\n" for t in range(60)))
+    default = as_json(clinic("nicu", "monitor", vitals, "--client", "N001", "--json"))
+    assert default["final_state"] == "playing" and "default stop-rule thresholds" in default["notes"][0]
+    set_ = as_json(clinic("nicu", "thresholds", "--client", "N001", "--hr-min-bpm", "110", "--json"))
+    assert set_["hr_min_bpm"] == 110.0
+    stored = as_json(clinic("nicu", "monitor", vitals, "--client", "N001", "--save", "--json"))
+    assert stored["final_state"] == "stopped" and stored["notes"] == []
+    assert "bradycardia: heart rate 105 < 110" in stored["events"][-1]["reasons"][0]
+    refused = clinic("nicu", "thresholds", "--client", "A001", "--hr-min-bpm", "110")
+    assert refused.exit_code == 2 and "nicu_infant" in refused.output
+    bad = clinic("nicu", "thresholds", "--client", "N001", "--spo2-min-pct", "0.9")
+    assert bad.exit_code == 2 and "spo2_min_pct" in bad.output

@@ -11,11 +11,12 @@ from cadenza.clinic import service
 from cadenza.clinic.models import Base
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.nicu.pal import PalController, simulate_suck_pressure
-from cadenza.nicu.stop_rules import StopEvent
+from cadenza.nicu.stop_rules import InfantThresholds, StopEvent
 from cadenza.safety.calibration import DEFAULT_CALIBRATION
 
 NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
-SAFETY_TABLES = {"listening_calibration", "sound_dose_entry", "nicu_stop_log", "pal_session_summary"}
+SAFETY_TABLES = {"listening_calibration", "sound_dose_entry", "nicu_stop_log", "pal_session_summary",
+                 "infant_threshold"}
 
 
 def test_migration_matches_models(db_engine):
@@ -117,3 +118,16 @@ def test_pal_refused_for_non_nicu_client(db_session, therapist, client_record):
     summary = PalController(session_s=30).run(p, sampling_rate_hz=100).summary_
     with pytest.raises(ParameterError, match="nicu_infant"):
         sr.record_pal_summary(db_session, actor=therapist, client_id=client_record.id, summary=summary)
+
+
+def test_infant_thresholds_set_replace_and_read(db_session, therapist, infant, client_record):
+    assert sr.get_infant_thresholds(db_session, actor=therapist, client_id=infant.id) is None
+    sr.set_infant_thresholds(db_session, actor=therapist, client_id=infant.id,
+                             thresholds=InfantThresholds(hr_min_bpm=110.0, spo2_min_pct=90.0))
+    sr.set_infant_thresholds(db_session, actor=therapist, client_id=infant.id,
+                             thresholds=InfantThresholds(hr_min_bpm=105.0, monitored=("heart_rate_bpm", "spo2_pct")))
+    got = sr.get_infant_thresholds(db_session, actor=therapist, client_id=infant.id)
+    assert got == InfantThresholds(hr_min_bpm=105.0, monitored=("heart_rate_bpm", "spo2_pct"))
+    with pytest.raises(ParameterError, match="nicu_infant"):
+        sr.set_infant_thresholds(db_session, actor=therapist, client_id=client_record.id,
+                                 thresholds=InfantThresholds())

@@ -146,18 +146,71 @@ def womb_command(
             {"heart_rate_bpm": heart_rate_bpm, "breaths_per_min": breaths_per_min}, as_json)
 
 
-def _thresholds(hr_min_bpm, hr_max_bpm, spo2_min_pct, rr_min_bpm, rr_max_bpm):
+THRESHOLD_OPTIONS = ("hr_min_bpm", "hr_max_bpm", "spo2_min_pct", "rr_min_bpm", "rr_max_bpm")
+HR_MIN = typer.Option(None, help="Bradycardia below this heart rate (bpm) [default 100 or the stored value].")
+HR_MAX = typer.Option(None, help="Tachycardia above this heart rate (bpm) [default 180 or stored].")
+SPO2_MIN = typer.Option(None, help="Desaturation below this SpO2 (%) [default 88 or stored].")
+RR_MIN = typer.Option(None, help="Respiratory rate floor (/min) [default 25 or stored].")
+RR_MAX = typer.Option(None, help="Respiratory rate ceiling (/min) [default 70 or stored].")
+
+
+def _resolve_thresholds(client: str | None, as_user: str | None, overrides: dict[str, float | None],
+                        notes: list[str]):
+    """Stored per-infant thresholds (with --client), then command-line overrides, else defaults (said so)."""
+    from dataclasses import replace
+
     from cadenza.nicu.stop_rules import InfantThresholds
 
-    return InfantThresholds(hr_min_bpm=hr_min_bpm, hr_max_bpm=hr_max_bpm, spo2_min_pct=spo2_min_pct,
-                            rr_min_bpm=rr_min_bpm, rr_max_bpm=rr_max_bpm)
+    stored = None
+    if client:
+        from cadenza.clinic import safety_records, service
+
+        with domain_errors(), open_db() as db:
+            actor = acting_user(db, as_user)
+            record = service.get_client_by_code(db, actor=actor, code=client)
+            stored = safety_records.get_infant_thresholds(db, actor=actor, client_id=record.id)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if stored is None and not given:
+        notes.append("Using default stop-rule thresholds; have the clinician set this infant's own "
+                     "(`cadenza nicu thresholds --client CODE ...`).")
+    with domain_errors():
+        return replace(stored or InfantThresholds(), **given)
 
 
-HR_MIN = typer.Option(100.0, help="Bradycardia below this heart rate (bpm); set per infant.")
-HR_MAX = typer.Option(180.0, help="Tachycardia above this heart rate (bpm); set per infant.")
-SPO2_MIN = typer.Option(88.0, help="Desaturation below this SpO2 (%); set per infant.")
-RR_MIN = typer.Option(25.0, help="Respiratory rate floor (/min).")
-RR_MAX = typer.Option(70.0, help="Respiratory rate ceiling (/min).")
+@app.command("thresholds")
+def thresholds_command(
+    client: str = typer.Option(..., "--client", help="Client code of the NICU infant."),
+    hr_min_bpm: float = HR_MIN,
+    hr_max_bpm: float = HR_MAX,
+    spo2_min_pct: float = SPO2_MIN,
+    rr_min_bpm: float = RR_MIN,
+    rr_max_bpm: float = RR_MAX,
+    as_user: str = AS_OPTION,
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Set (or show, with no values) this infant's stop-rule thresholds."""
+    from dataclasses import asdict
+
+    from cadenza.clinic import safety_records, service
+
+    notes: list[str] = []
+    overrides = {"hr_min_bpm": hr_min_bpm, "hr_max_bpm": hr_max_bpm, "spo2_min_pct": spo2_min_pct,
+                 "rr_min_bpm": rr_min_bpm, "rr_max_bpm": rr_max_bpm}
+    thresholds = _resolve_thresholds(client, as_user, overrides, notes)
+    if any(v is not None for v in overrides.values()):
+        with domain_errors(), open_db() as db:
+            actor = acting_user(db, as_user)
+            record = service.get_client_by_code(db, actor=actor, code=client)
+            safety_records.set_infant_thresholds(db, actor=actor, client_id=record.id, thresholds=thresholds)
+    payload = {"client": client, **asdict(thresholds), "notes": notes}
+    if as_json:
+        emit_json(payload)
+        return
+    typer.echo(f"{client}: heart rate {thresholds.hr_min_bpm:g}-{thresholds.hr_max_bpm:g} bpm, "
+               f"SpO2 >= {thresholds.spo2_min_pct:g} %, respiratory rate {thresholds.rr_min_bpm:g}-"
+               f"{thresholds.rr_max_bpm:g}/min")
+    for note in notes:
+        typer.echo(note)
 
 
 @app.command("monitor")
@@ -168,29 +221,37 @@ def monitor_command(
     spo2_min_pct: float = SPO2_MIN,
     rr_min_bpm: float = RR_MIN,
     rr_max_bpm: float = RR_MAX,
-    client: str = typer.Option(None, "--client", help=CLIENT_HELP),
+    client: str = typer.Option(None, "--client", help="Client code: uses the infant's stored thresholds."),
     save: bool = typer.Option(False, help="Store the decisions in the client's NICU stop log."),
     as_user: str = AS_OPTION,
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Run the infant-led stop rules over a vital-sign stream: when music may play, pauses, stops, why."""
+    from dataclasses import asdict
+
     from cadenza.io.pressure import load_vital_signs
     from cadenza.nicu.stop_rules import StopRuleEngine
 
+    notes: list[str] = []
+    thresholds = _resolve_thresholds(client, as_user, {"hr_min_bpm": hr_min_bpm, "hr_max_bpm": hr_max_bpm,
+                                                       "spo2_min_pct": spo2_min_pct, "rr_min_bpm": rr_min_bpm,
+                                                       "rr_max_bpm": rr_max_bpm}, notes)
     with domain_errors():
         observations = load_vital_signs(vitals)
-        engine = StopRuleEngine(_thresholds(hr_min_bpm, hr_max_bpm, spo2_min_pct, rr_min_bpm, rr_max_bpm))
+        engine = StopRuleEngine(thresholds)
         engine.run(observations)
     if save:
         _save_stop_log(client, as_user, engine.events_)
     payload = {"vitals": str(vitals), "final_state": engine.final_state_, "playing_s": round(engine.playing_s_, 1),
-               "events": [e.as_dict() for e in engine.events_]}
+               "events": [e.as_dict() for e in engine.events_], "thresholds": asdict(thresholds), "notes": notes}
     if as_json:
         emit_json(payload)
         return
     for e in engine.events_:
         typer.echo(f"{e.time_s:8.1f} s  {e.action:<6}  {'; '.join(e.reasons)}")
     typer.echo(f"final state: {engine.final_state_}; music allowed for {engine.playing_s_:.0f} s")
+    for note in notes:
+        typer.echo(note)
 
 
 def _save_stop_log(client: str | None, as_user: str | None, events) -> None:
@@ -230,7 +291,7 @@ def pal_command(
     from cadenza.io.pressure import load_suck_pressure, load_vital_signs
     from cadenza.nicu.lullaby import render_lullaby
     from cadenza.nicu.pal import PalController, render_pal_audio, simulate_suck_pressure
-    from cadenza.nicu.stop_rules import InfantThresholds, StopRuleEngine
+    from cadenza.nicu.stop_rules import StopRuleEngine
 
     if (pressure is None) == (not simulate):
         fail("give exactly one of --pressure FILE or --simulate", code=2)
@@ -247,7 +308,8 @@ def pal_command(
             p, rate = rec.pressure_mmhg, rec.sampling_rate_hz
         distress = np.empty(0)
         if vitals is not None:
-            engine = StopRuleEngine(InfantThresholds()).run(load_vital_signs(vitals))
+            thresholds = _resolve_thresholds(client, as_user, {}, listener.notes)
+            engine = StopRuleEngine(thresholds).run(load_vital_signs(vitals))
             events = engine.events_
             distress = np.array([e.time_s for e in events if e.action in ("pause", "stop")][:1])
         pal = PalController(criterion_mmhg=criterion_mmhg, session_s=minutes * 60.0, adapt=adapt).run(

@@ -10,9 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cadenza.clinic import service
@@ -20,7 +32,7 @@ from cadenza.clinic.instruments import Instrument, register_instrument
 from cadenza.clinic.models import Base, Client, Therapist, TherapySession, utcnow
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.nicu.pal import PalSummary
-from cadenza.nicu.stop_rules import StopEvent
+from cadenza.nicu.stop_rules import InfantThresholds, StopEvent
 from cadenza.safety.calibration import DEFAULT_CALIBRATION, Calibration
 from cadenza.safety.dose import DoseLedger, DosePreview, WeeklyDose, dose_fraction
 from cadenza.safety.flags import AudioPolicy, audio_policy
@@ -66,6 +78,18 @@ class SoundDoseEntry(Base):
     source: Mapped[str] = mapped_column(String(32), default="manual")
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class InfantThreshold(Base):
+    """The stop-rule thresholds a clinician set for one infant (one row per client, replaced on change)."""
+
+    __tablename__ = "infant_threshold"
+    __table_args__ = (UniqueConstraint("client_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    set_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class NicuStopLog(Base):
@@ -193,6 +217,37 @@ def preview_session_dose(db: Session, *, actor: Therapist, client_id: int, level
 
 
 # --- NICU stop rules and PAL -------------------------------------------------------------------------
+
+
+def set_infant_thresholds(db: Session, *, actor: Therapist, client_id: int,
+                          thresholds: InfantThresholds) -> InfantThreshold:
+    """Store the clinician's stop-rule thresholds for an NICU infant (replacing earlier ones)."""
+    if not isinstance(thresholds, InfantThresholds):
+        raise ParameterError(f"thresholds must be InfantThresholds, got {thresholds!r}")
+    client, policy = client_policy(db, actor=actor, client_id=client_id)
+    if not policy.nicu_limits:
+        raise ParameterError(f"client {client.code!r} has no nicu_infant flag; stop-rule thresholds are for NICU infants")
+    settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(thresholds).items()}
+    row = db.scalar(select(InfantThreshold).where(InfantThreshold.client_id == client.id))
+    if row is None:
+        row = InfantThreshold(client_id=client.id)
+        db.add(row)
+    row.settings, row.set_at = settings, utcnow()
+    db.flush()
+    service.audit(db, actor, "update", "infant_threshold", entity_id=row.id, client_id=client.id)
+    return row
+
+
+def get_infant_thresholds(db: Session, *, actor: Therapist, client_id: int) -> InfantThresholds | None:
+    """The stored thresholds, or None if the clinician has not set any (callers then say so)."""
+    client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+    row = db.scalar(select(InfantThreshold).where(InfantThreshold.client_id == client.id))
+    if row is None:
+        return None
+    settings = dict(row.settings)
+    settings["monitored"] = tuple(settings.get("monitored", ()))
+    return InfantThresholds(**settings)
+
 
 
 def log_stop_events(db: Session, *, actor: Therapist, client_id: int, events: Iterable[StopEvent],

@@ -1,5 +1,5 @@
-"""Hearing and NICU safety: listening_calibration, sound_dose_entry, nicu_stop_log, pal_session_summary
-(see cadenza.clinic.safety_records).
+"""Hearing and NICU safety: listening_calibration, sound_dose_entry, infant_threshold, nicu_stop_log,
+pal_session_summary (see cadenza.clinic.safety_records).
 
 Revision ID: 0007_safety
 Revises: 0001_core
@@ -58,6 +58,14 @@ def upgrade() -> None:
     op.create_index(op.f("ix_sound_dose_entry_client_id"), "sound_dose_entry", ["client_id"])
     op.create_index(op.f("ix_sound_dose_entry_started_at"), "sound_dose_entry", ["started_at"])
     op.create_table(
+        "infant_threshold",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        _client_fk("infant_threshold"),
+        sa.Column("settings", sa.JSON(), nullable=False),
+        _at("set_at"),
+        sa.UniqueConstraint("client_id", name=op.f("uq_infant_threshold_client_id")),
+    )
+    op.create_table(
         "nicu_stop_log",
         sa.Column("id", sa.Integer(), primary_key=True),
         _client_fk("nicu_stop_log"),
@@ -89,5 +97,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("pal_session_summary", "nicu_stop_log", "sound_dose_entry", "listening_calibration"):
+    for table in ("pal_session_summary", "nicu_stop_log", "infant_threshold", "sound_dose_entry",
+                  "listening_calibration"):
         op.drop_table(table)
