@@ -2,6 +2,279 @@
 
 from __future__ import annotations
 
+import json
+import math
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(help="Rhythmic Auditory Stimulation: plans, cue tracks, synchronisation.", no_args_is_help=True)
+
+
+class Condition(StrEnum):
+    PARKINSONS = "parkinsons"
+    STROKE = "stroke"
+    OTHER = "other"
+
+
+class Sound(StrEnum):
+    CLICK = "click"
+    WOODBLOCK = "woodblock"
+    SOFT_DRUM = "soft_drum"
+
+
+class Stretcher(StrEnum):
+    WSOLA = "wsola"
+    PHASE_VOCODER = "phase_vocoder"
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def _num(value: float, spec: str = ".1f") -> str:
+    return "-" if value is None or not math.isfinite(value) else format(value, spec)
+
+
+def _jsonable(value):
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        return None if not math.isfinite(float(value)) else round(float(value), 4)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _store(as_user: str | None, action) -> str:
+    from cadenza.cli._db import acting_user, domain_errors, open_db
+
+    with domain_errors(), open_db() as db:
+        return action(db, acting_user(db, as_user))
+
+
+@app.command()
+def plan(
+    cadence: Annotated[float, typer.Option("--cadence", help="Baseline (preferred) cadence in steps/min.")],
+    condition: Annotated[Condition, typer.Option(help="Condition the plan is for.")] = Condition.OTHER,
+    minutes: Annotated[int, typer.Option(help="Session length, 20-45 min.")] = 30,
+    per_week: Annotated[int, typer.Option("--per-week", help="Sessions per week, 3-5.")] = 3,
+    step: Annotated[float, typer.Option(help="Tempo step in percent.")] = 5.0,
+    max_increase: Annotated[float, typer.Option("--max", help="Highest cue tempo, percent above preferred.")] = 10.0,
+    override: Annotated[bool, typer.Option(help="Allow more than +12 % (needs a clinical reason).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    store_client: Annotated[int | None, typer.Option(help="Store the plan on this client's record (client id).")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help="Acting therapist.")] = None,
+) -> None:
+    """A RAS session plan: cue tempo stages from the preferred cadence, dose, and the evidence for each number."""
+    from cadenza.errors import CadenzaError
+    from cadenza.ras.plan import plan_evidence, plan_ras_sessions
+
+    try:
+        result = plan_ras_sessions(cadence, condition=condition.value, session_minutes=minutes,
+                                   sessions_per_week=per_week, step_percent=step, max_increase_percent=max_increase,
+                                   allow_beyond_limit=override)
+        evidence = plan_evidence(result)
+    except CadenzaError as exc:
+        _fail(str(exc))
+        return
+    stored = None
+    if store_client is not None:
+
+        def action(db, actor) -> str:
+            from cadenza.clinic.ras_records import store_ras_plan
+
+            row = store_ras_plan(db, actor=actor, client_id=store_client, plan=result)
+            return f"stored plan {row.id} on client {store_client}"
+
+        stored = _store(as_user, action)
+    if as_json:
+        payload = result.to_dict()
+        payload["evidence"] = evidence
+        payload["stored"] = stored
+        typer.echo(json.dumps(_jsonable(payload)))
+        return
+    typer.echo(f"RAS plan ({condition.value}), preferred cadence {cadence:g} steps/min: "
+               f"{minutes} min sessions, {per_week} per week")
+    for stage in result.stages:
+        typer.echo(f"  {stage.start_min:5.1f}-{stage.start_min + stage.duration_min:5.1f} min  "
+                   f"{stage.tempo_bpm:6.1f} BPM  ({stage.percent_of_preferred:g} % of preferred)")
+    typer.echo("Where each number comes from:")
+    for fig in result.figures:
+        typer.echo(f"  {fig.name}: {fig.value} [{', '.join(fig.evidence_ids) or 'safety limit'}] {fig.note}")
+    for entry in evidence:
+        typer.echo(f"  {entry['id']}: https://doi.org/{entry['doi']} - {entry['caveat']}")
+    for warning in result.warnings:
+        typer.secho(f"  note: {warning}", fg=typer.colors.YELLOW)
+    if stored:
+        typer.echo(stored)
+
+
+@app.command()
+def cue(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output file: .wav, .flac or .ogg.")],
+    bpm: Annotated[float | None, typer.Option(help="Cue tempo in BPM (one beat per step).")] = None,
+    ramp: Annotated[str | None, typer.Option(help="Tempo ramp START:END in BPM, e.g. 96:104.")] = None,
+    ramp_minutes: Annotated[float | None, typer.Option(help="Ramp length (default: the whole cue).")] = None,
+    minutes: Annotated[float, typer.Option(help="Cue length in minutes.")] = 30.0,
+    music: Annotated[Path | None, typer.Option(help="The person's own song, stretched to the cue tempo.")] = None,
+    overlay: Annotated[bool, typer.Option(help="Music mode: add beat-aligned clicks.")] = False,
+    sound: Annotated[Sound, typer.Option(help="Cue sound.")] = Sound.WOODBLOCK,
+    accent: Annotated[int, typer.Option(help="Accent every N beats (0 = none).")] = 0,
+    lufs: Annotated[float, typer.Option(help="Target loudness in LUFS (capped at -14, lower with hearing loss).")] = -23.0,
+    rate: Annotated[int, typer.Option(help="Sampling rate in Hz for click cues.")] = 44_100,
+    stretcher: Annotated[Stretcher, typer.Option(help="Time-stretcher for music mode.")] = Stretcher.WSOLA,
+    flag: Annotated[list[str] | None, typer.Option("--flag", help="Listener safety flag (repeatable).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Render a cue track with beats on the planned grid, and report how exact they are."""
+    from cadenza.errors import CadenzaError
+    from cadenza.io.audio import load_audio, save_audio
+    from cadenza.ras.cue import parse_ramp, render_click_cue, render_music_cue
+
+    try:
+        if (bpm is None) == (ramp is None):
+            raise CadenzaError("give exactly one of --bpm or --ramp")
+        ramp_bpm = parse_ramp(ramp) if ramp else None
+        ramp_s = None if ramp_minutes is None else ramp_minutes * 60
+        if music is None:
+            track = render_click_cue(duration_s=minutes * 60, sampling_rate_hz=rate, tempo_bpm=bpm, ramp_bpm=ramp_bpm,
+                                     ramp_duration_s=ramp_s, sound=sound.value, accent_every=accent, target_lufs=lufs,
+                                     safety_flags=flag or ())
+        else:
+            song = load_audio(music)
+            track = render_music_cue(song.samples, sampling_rate_hz=song.sampling_rate_hz, tempo_bpm=bpm,
+                                     ramp_bpm=ramp_bpm, ramp_duration_s=ramp_s, duration_s=minutes * 60,
+                                     method=stretcher.value, click_overlay=overlay, sound=sound.value,
+                                     accent_every=accent, target_lufs=lufs, safety_flags=flag or ())
+        save_audio(output, track.samples, sampling_rate_hz=track.sampling_rate_hz)
+    except CadenzaError as exc:
+        _fail(str(exc))
+        return
+    v = track.verification
+    payload = {
+        "output": str(output), "mode": track.mode, "duration_s": track.duration_s,
+        "sampling_rate_hz": track.sampling_rate_hz, "beats": int(track.beat_times_s.size),
+        "first_tempo_bpm": 60 / float(track.beat_times_s[1] - track.beat_times_s[0]) if track.beat_times_s.size > 1 else None,
+        "last_tempo_bpm": 60 / float(track.beat_times_s[-1] - track.beat_times_s[-2]) if track.beat_times_s.size > 1 else None,
+        "loudness_lufs": track.loudness_lufs, "peak_limited": track.peak_limited,
+        "verification": {"method": v.method, "beats_checked": v.n_beats_checked,
+                         "max_error_samples": v.max_error_samples, "median_error_ms": v.median_error_ms,
+                         "max_error_ms": v.max_error_ms, "matched_fraction": v.matched_fraction,
+                         "checked_s": v.checked_s},
+        "warnings": list(track.warnings),
+    }
+    if as_json:
+        typer.echo(json.dumps(_jsonable(payload)))
+        return
+    typer.echo(f"wrote {output}: {track.mode} cue, {track.duration_s / 60:.1f} min, {payload['beats']} beats, "
+               f"{_num(payload['first_tempo_bpm'])} -> {_num(payload['last_tempo_bpm'])} BPM, "
+               f"{_num(track.loudness_lufs)} LUFS" + (" (peak-limited)" if track.peak_limited else ""))
+    if v.max_error_samples is not None:
+        typer.echo(f"verified: {v.n_beats_checked} beats re-read from the audio, max error {v.max_error_samples} samples")
+    else:
+        typer.echo(f"verified ({v.method}, first {_num(v.checked_s, '.0f')} s): median {_num(v.median_error_ms)} ms, "
+                   f"max {_num(v.max_error_ms)} ms from the grid; {_num(100 * v.matched_fraction, '.0f')} % of "
+                   "detected beats matched")
+    for warning in track.warnings:
+        typer.secho(f"note: {warning}", fg=typer.colors.YELLOW)
+
+
+def _read_times(path: Path, what: str):
+    import numpy as np
+
+    from cadenza.errors import ParameterError
+
+    try:
+        values = np.loadtxt(path, ndmin=2, delimiter=None, comments="#", usecols=0)
+    except (OSError, ValueError) as exc:
+        raise ParameterError(f"cannot read {what} from {str(path)!r}: {exc}") from exc
+    values = np.sort(np.asarray(values, dtype=float).ravel())
+    return values
+
+
+@app.command()
+def sync(
+    steps: Annotated[Path | None, typer.Option(help="Step (initial-contact) times, one per line, in seconds.")] = None,
+    imu: Annotated[Path | None, typer.Option(help="Or an IMU CSV: steps are detected with the gait module.")] = None,
+    imu_rate: Annotated[float | None, typer.Option(help="IMU sampling rate if the CSV has no time column.")] = None,
+    placement: Annotated[str, typer.Option(help="IMU placement: lower-back or foot.")] = "lower-back",
+    beats: Annotated[Path | None, typer.Option(help="Cue beat times, one per line, in seconds.")] = None,
+    bpm: Annotated[float | None, typer.Option(help="Or: the cue was a constant tempo ...")] = None,
+    cue_start: Annotated[float, typer.Option("--cue-start", help="... starting at this time (s, on the step clock).")] = 0.0,
+    latency_ms: Annotated[float, typer.Option("--latency-ms", help="Measured audio output latency in ms.")] = 0.0,
+    window_ms: Annotated[float, typer.Option("--window-ms", help="+- window for 'steps on the beat'.")] = 100.0,
+    plot: Annotated[Path | None, typer.Option(help="Save the synchronisation plot (PNG/SVG).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    store_session: Annotated[int | None, typer.Option(help="Store the figures on this therapy-session id.")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help="Acting therapist.")] = None,
+) -> None:
+    """Step-to-beat synchronisation: asynchrony, relative phase, R, locked segments, cadence vs cue tempo."""
+    import numpy as np
+
+    from cadenza.errors import CadenzaError, ParameterError
+    from cadenza.ras.sync import analyze_synchronization, plot_synchronization
+
+    try:
+        if (steps is None) == (imu is None):
+            raise ParameterError("give exactly one of --steps or --imu")
+        if steps is not None:
+            step_times = _read_times(steps, "step times")
+        else:
+            from cadenza.gait import analyze_gait
+            from cadenza.io.imu import load_imu_csv
+
+            rec = load_imu_csv(imu, sampling_rate_hz=imu_rate)
+            step_times = analyze_gait(rec.acc_m_s2, sampling_rate_hz=rec.sampling_rate_hz, placement=placement,
+                                      gyr_deg_s=rec.gyr_deg_s).ic_times_s
+        if (beats is None) == (bpm is None):
+            raise ParameterError("give exactly one of --beats or --bpm")
+        if beats is not None:
+            beat_times = _read_times(beats, "beat times")
+        else:
+            end = (step_times.max() if step_times.size else cue_start) + 2.0
+            beat_times = np.arange(cue_start, end, 60.0 / bpm)
+        report = analyze_synchronization(step_times, beat_times, output_latency_s=latency_ms / 1e3, window_ms=window_ms)
+    except CadenzaError as exc:
+        _fail(str(exc))
+        return
+    summary = report.summary()
+    stored = None
+    if store_session is not None:
+
+        def action(db, actor) -> str:
+            from cadenza.clinic.ras_records import store_sync_measurements
+
+            rows = store_sync_measurements(db, actor=actor, session_id=store_session, report=report)
+            return f"stored {len(rows)} synchronisation measurements on session {store_session}"
+
+        stored = _store(as_user, action)
+    if plot is not None:
+        plot_synchronization(report).savefig(plot, dpi=120)
+    if as_json:
+        payload = {"summary": summary, "locked_segments_s": report.locked_segments_s,
+                   "asynchrony_ms": report.asynchrony_ms, "stored": stored}
+        typer.echo(json.dumps(_jsonable(payload)))
+        return
+    typer.echo(f"{int(summary['n_steps_in_cue'])} of {int(summary['n_steps'])} steps inside the cue")
+    typer.echo(f"  mean asynchrony {_num(summary['mean_asynchrony_ms'])} ms (SD {_num(summary['sd_asynchrony_ms'])}); "
+               f"negative = foot before the beat")
+    typer.echo(f"  relative phase {_num(summary['circular_mean_phase_deg'])} deg, "
+               f"R = {_num(summary['resultant_length'], '.2f')}")
+    typer.echo(f"  {_num(summary['percent_within_window'], '.0f')} % of steps within +-{window_ms:g} ms; "
+               f"{_num(summary['percent_steps_locked'], '.0f')} % locked "
+               f"({report.locked_segments_s.shape[0]} locked segment(s))")
+    typer.echo(f"  cadence {_num(summary['median_cadence_spm'])} steps/min vs cue {_num(summary['median_cue_tempo_bpm'])} BPM")
+    if plot is not None:
+        typer.echo(f"plot saved to {plot}")
+    if stored:
+        typer.echo(stored)
