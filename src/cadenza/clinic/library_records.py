@@ -1,0 +1,493 @@
+"""The person's own music in the clinical record: the analysed track cache, ratings, red-flag songs,
+family picks with notes, the per-song response log, and pre-procedure listening sessions.
+
+Services follow ``docs/clinic_api.md``: session first, ``actor=`` keyword, flush but never commit,
+one authorisation check (``get_client_for_actor`` / ``get_session``) that also audits. Anxiety before
+and after a pre-procedure session goes in as measurements (``vas_anxiety``, ``stai6``) on the therapy
+session, with ``measured_at`` telling before from after; the link row keeps which is which.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from cadenza.clinic import service
+from cadenza.clinic.models import Base, Client, Therapist, utcnow
+from cadenza.clinic.service import MeasurementInput
+from cadenza.errors import NotFoundError, ParameterError
+from cadenza.io.library_files import KnownTrack, ScanReport
+from cadenza.music.analysis import ANALYSIS_VERSION
+from cadenza.music.playlists import CurrentState, Playlist, TrackFeatures, build_playlist
+from cadenza.music.reminiscence import SongResponse, build_reminiscence_playlist
+
+PREPROCEDURE_MINUTES = (20, 30)  # issue 7: a 20-30 minute relaxation playlist
+MAX_TEXT = 300
+
+
+class LibraryTrack(Base):
+    """One audio file of a client's library: file fingerprint, tags, analysis and the person's
+    own preferences (rating, red flag, family pick)."""
+
+    __tablename__ = "library_track"
+    __table_args__ = (
+        UniqueConstraint("client_id", "path"),
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String(1024))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    content_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(String(MAX_TEXT), default="")
+    artist: Mapped[str] = mapped_column(String(MAX_TEXT), default="")
+    album: Mapped[str] = mapped_column(String(MAX_TEXT), default="")
+    year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    genre: Mapped[str] = mapped_column(String(100), default="")
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    tempo_bpm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    tempo_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    beat_times_s: Mapped[list[float]] = mapped_column(JSON, default=list)
+    loudness_lufs: Mapped[float | None] = mapped_column(Float, nullable=True)
+    loudness_range_lu: Mapped[float | None] = mapped_column(Float, nullable=True)
+    energy: Mapped[float | None] = mapped_column(Float, nullable=True)
+    brightness_hz: Mapped[float | None] = mapped_column(Float, nullable=True)
+    onset_rate_hz: Mapped[float | None] = mapped_column(Float, nullable=True)
+    musical_key: Mapped[str] = mapped_column(String(3), default="")
+    mode: Mapped[str] = mapped_column(String(8), default="")
+    mode_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    analysis_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    problem: Mapped[str] = mapped_column(Text, default="")
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    red_flag: Mapped[bool] = mapped_column(Boolean, default=False)
+    red_flag_reason: Mapped[str] = mapped_column(Text, default="")
+    red_flag_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    family_pick_note: Mapped[str] = mapped_column(Text, default="")
+    family_pick_by: Mapped[str] = mapped_column(String(100), default="")
+    scanned_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    @property
+    def display_name(self) -> str:
+        if self.title:
+            return f"{self.artist} - {self.title}" if self.artist else self.title
+        return self.path.rsplit("/", 1)[-1]
+
+    def features(self) -> TrackFeatures:
+        nan = float("nan")
+        return TrackFeatures(
+            track_id=str(self.id), duration_s=self.duration_s or nan, tempo_bpm=self.tempo_bpm or nan,
+            energy=nan if self.energy is None else self.energy,
+            loudness_lufs=nan if self.loudness_lufs is None else self.loudness_lufs,
+            loudness_range_lu=nan if self.loudness_range_lu is None else self.loudness_range_lu,
+            title=self.title, artist=self.artist, year=self.year, path=self.path)
+
+
+class LibraryResponse(Base):
+    """One observed response to one song, stored on the therapy session where it was played."""
+
+    __tablename__ = "library_response"
+    __table_args__ = (
+        CheckConstraint("engagement BETWEEN 0 AND 3", name="engagement"),
+        CheckConstraint("mood BETWEEN -2 AND 2", name="mood"),
+        CheckConstraint("agitation BETWEEN 0 AND 3", name="agitation"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("therapy_session.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("library_track.id", ondelete="CASCADE"), index=True)
+    engagement: Mapped[int] = mapped_column(Integer)
+    mood: Mapped[int] = mapped_column(Integer)
+    agitation: Mapped[int] = mapped_column(Integer)
+    sang_along: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class PreprocedureSession(Base):
+    """A pre-procedure listening session: the playlist played and the anxiety measures around it."""
+
+    __tablename__ = "library_preprocedure"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("therapy_session.id", ondelete="CASCADE"), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    playlist: Mapped[dict[str, Any]] = mapped_column(JSON)
+    vas_before_id: Mapped[int | None] = mapped_column(ForeignKey("measurement.id", ondelete="SET NULL"), nullable=True)
+    vas_after_id: Mapped[int | None] = mapped_column(ForeignKey("measurement.id", ondelete="SET NULL"), nullable=True)
+    stai_before_id: Mapped[int | None] = mapped_column(ForeignKey("measurement.id", ondelete="SET NULL"), nullable=True)
+    stai_after_id: Mapped[int | None] = mapped_column(ForeignKey("measurement.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --- scan cache ----------------------------------------------------------------------------------
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def known_tracks(db: Session, *, actor: Therapist, client_id: int) -> dict[str, KnownTrack]:
+    """What the cache holds for a client's library, keyed by path (input to ``scan_library``)."""
+    client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+    rows = db.scalars(select(LibraryTrack).where(LibraryTrack.client_id == client.id))
+    return {r.path: KnownTrack(r.path, r.size_bytes, r.mtime_ns, r.content_sha256, r.analysis_version) for r in rows}
+
+
+@dataclass(frozen=True)
+class StoreSummary:
+    added: int
+    updated: int
+    reused: int
+    unchanged: int
+    failed: int
+
+
+def store_scan(db: Session, *, actor: Therapist, client_id: int, report: ScanReport) -> StoreSummary:
+    """Store a scan: new and changed files get their tags and analysis, moved files keep their
+    analysis *and* the person's preferences (rating, red flag, family pick), unchanged ones are left."""
+    client = service.get_client_for_actor(db, actor=actor, client_id=client_id, action="update")
+    rows = {r.path: r for r in db.scalars(select(LibraryTrack).where(LibraryTrack.client_id == client.id))}
+    by_hash: dict[str, LibraryTrack] = {}
+    for r in rows.values():
+        if r.analysis_version == ANALYSIS_VERSION:
+            by_hash.setdefault(r.content_sha256, r)
+    scanned_paths = {t.path for t in report.tracks}
+    added = updated = reused = unchanged = failed = 0
+    for t in report.tracks:
+        if t.status == "unchanged":
+            unchanged += 1
+            continue
+        if not t.content_sha256:  # unreadable, empty: nothing to cache
+            failed += 1
+            continue
+        row = rows.get(t.path)
+        if t.status == "moved":
+            source = by_hash.get(t.content_sha256)
+            if source is None:
+                failed += 1
+                continue
+            if row is None and source.path not in scanned_paths:
+                row = source  # a rename: the row follows the file, preferences included
+                del rows[source.path]
+                row.path = t.path
+            elif row is None:
+                row = _copy_track(source, client.id, t.path)
+                db.add(row)
+            else:
+                _copy_analysis(source, row)
+            row.size_bytes, row.mtime_ns, row.content_sha256 = t.size_bytes, t.mtime_ns, t.content_sha256
+            rows[t.path] = row
+            reused += 1
+            continue
+        if row is None:
+            row = LibraryTrack(client_id=client.id, path=t.path)
+            db.add(row)
+            rows[t.path] = row
+            added += 1
+        else:
+            updated += 1
+        row.size_bytes, row.mtime_ns, row.content_sha256 = t.size_bytes, t.mtime_ns, t.content_sha256
+        if t.tags is not None:
+            row.title, row.artist, row.album = t.tags.title[:MAX_TEXT], t.tags.artist[:MAX_TEXT], t.tags.album[:MAX_TEXT]
+            row.year, row.genre = t.tags.year, t.tags.genre[:100]
+            row.duration_s = t.tags.duration_s
+        a = t.analysis
+        if a is not None:
+            row.duration_s = a.duration_s
+            row.tempo_bpm, row.tempo_confidence = _finite(a.tempo_bpm), _finite(a.tempo_confidence)
+            row.beat_times_s = [round(float(x), 4) for x in a.beat_times_s]
+            row.loudness_lufs, row.loudness_range_lu = _finite(a.integrated_loudness_lufs), _finite(a.loudness_range_lu)
+            row.energy, row.brightness_hz = _finite(a.energy), _finite(a.brightness_hz)
+            row.onset_rate_hz = _finite(a.onset_rate_hz)
+            row.musical_key, row.mode, row.mode_confidence = a.key, a.mode, _finite(a.mode_confidence)
+            row.analysis_version = a.analysis_version
+        else:
+            row.analysis_version = None
+        row.problem = "; ".join(p.reason for p in t.problems)[:2000]
+        row.scanned_at = utcnow()
+        if t.content_sha256 and row.analysis_version == ANALYSIS_VERSION:
+            by_hash.setdefault(t.content_sha256, row)
+    db.flush()
+    service.audit(db, actor, "update", "library_track", client_id=client.id)
+    return StoreSummary(added, updated, reused, unchanged, failed)
+
+
+_ANALYSIS_FIELDS = ("title", "artist", "album", "year", "genre", "duration_s", "tempo_bpm", "tempo_confidence",
+                    "beat_times_s", "loudness_lufs", "loudness_range_lu", "energy", "brightness_hz", "onset_rate_hz",
+                    "musical_key", "mode", "mode_confidence", "analysis_version", "problem")
+
+
+def _copy_analysis(source: LibraryTrack, target: LibraryTrack) -> None:
+    for name in _ANALYSIS_FIELDS:
+        setattr(target, name, getattr(source, name))
+
+
+def _copy_track(source: LibraryTrack, client_id: int, path: str) -> LibraryTrack:
+    row = LibraryTrack(client_id=client_id, path=path, size_bytes=source.size_bytes, mtime_ns=source.mtime_ns,
+                       content_sha256=source.content_sha256)
+    _copy_analysis(source, row)
+    return row
+
+
+def list_tracks(db: Session, *, actor: Therapist, client_id: int) -> list[LibraryTrack]:
+    client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+    return list(db.scalars(select(LibraryTrack).where(LibraryTrack.client_id == client.id)
+                           .order_by(LibraryTrack.artist, LibraryTrack.title, LibraryTrack.path)))
+
+
+def _track(db: Session, actor: Therapist, track_id: int, action: str = "update") -> LibraryTrack:
+    row = db.get(LibraryTrack, track_id)
+    if row is None:
+        raise NotFoundError(f"library track {track_id!r} not found")
+    service.get_client_for_actor(db, actor=actor, client_id=row.client_id, action=action)  # hides others' rows
+    return row
+
+
+def find_track(db: Session, *, actor: Therapist, client_id: int, query: str) -> LibraryTrack:
+    """A track by id, exact path, or a unique case-insensitive match in "artist - title"."""
+    tracks = list_tracks(db, actor=actor, client_id=client_id)
+    if query.isdigit():
+        for t in tracks:
+            if t.id == int(query):
+                return t
+    exact = [t for t in tracks if t.path == query]
+    if exact:
+        return exact[0]
+    q = query.casefold()
+    hits = [t for t in tracks if q in t.display_name.casefold()]
+    if len(hits) == 1:
+        return hits[0]
+    if not hits:
+        raise NotFoundError(f"no track in this client's library matches {query!r}")
+    raise ParameterError(f"{len(hits)} tracks match {query!r}; use the track id: "
+                         + ", ".join(f"{t.id} ({t.display_name})" for t in hits[:5]))
+
+
+# --- preferences ---------------------------------------------------------------------------------
+
+
+def rate_track(db: Session, *, actor: Therapist, track_id: int, stars: int | None) -> LibraryTrack:
+    """The person's own rating, 1-5 stars (None clears it)."""
+    if stars is not None and (not isinstance(stars, int) or not 1 <= stars <= 5):
+        raise ParameterError(f"stars must be 1-5 (or None to clear), got {stars!r}")
+    row = _track(db, actor, track_id)
+    row.rating = stars
+    db.flush()
+    service.audit(db, actor, "update", "library_track", entity_id=row.id, client_id=row.client_id)
+    return row
+
+
+def flag_red(db: Session, *, actor: Therapist, track_id: int, reason: str, flagged: bool = True) -> LibraryTrack:
+    """Mark a song that upset the person; no playlist for this client will include it again."""
+    if flagged and (not isinstance(reason, str) or not reason.strip()):
+        raise ParameterError("reason must say what happened (e.g. 'cried and asked to stop'), got an empty reason")
+    row = _track(db, actor, track_id)
+    row.red_flag = flagged
+    row.red_flag_reason = reason.strip() if flagged else ""
+    row.red_flag_at = utcnow() if flagged else None
+    db.flush()
+    service.audit(db, actor, "update", "library_track", entity_id=row.id, client_id=row.client_id)
+    return row
+
+
+def add_family_pick(db: Session, *, actor: Therapist, track_id: int, note: str, picked_by: str = "") -> LibraryTrack:
+    """A song family or friends chose, with a note on why it matters to the person."""
+    if not isinstance(note, str) or not note.strip():
+        raise ParameterError("note must say why the song matters, got an empty note")
+    row = _track(db, actor, track_id)
+    row.family_pick_note = note.strip()
+    row.family_pick_by = (picked_by or "").strip()[:100]
+    db.flush()
+    service.audit(db, actor, "update", "library_track", entity_id=row.id, client_id=row.client_id)
+    return row
+
+
+def log_response(db: Session, *, actor: Therapist, session_id: int, track_id: int, response: SongResponse,
+                 note: str = "") -> LibraryResponse:
+    """Store an observed response to a song on the therapy session where it was played."""
+    session_row = service.get_session(db, actor=actor, session_id=session_id)
+    track = _track(db, actor, track_id)
+    if track.client_id != session_row.client_id:
+        raise ParameterError(f"track {track_id!r} is not in the library of the session's client")
+    row = LibraryResponse(session_id=session_row.id, client_id=session_row.client_id, track_id=track.id,
+                          engagement=response.engagement_0_3, mood=response.mood_minus2_plus2,
+                          agitation=response.agitation_0_3, sang_along=response.sang_along, note=note)
+    db.add(row)
+    db.flush()
+    service.audit(db, actor, "create", "library_response", entity_id=row.id, client_id=row.client_id)
+    return row
+
+
+def list_responses(db: Session, *, actor: Therapist, client_id: int) -> list[SongResponse]:
+    client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+    rows = db.scalars(select(LibraryResponse).where(LibraryResponse.client_id == client.id)
+                      .order_by(LibraryResponse.recorded_at))
+    return [SongResponse(str(r.track_id), r.engagement, r.mood, r.agitation, r.sang_along) for r in rows]
+
+
+# --- playlists -----------------------------------------------------------------------------------
+
+
+def client_playlist(db: Session, *, actor: Therapist, client_id: int, goal: str, minutes: float,
+                    state: CurrentState | None = None, shape: str | None = None,
+                    cadence_spm: float | None = None) -> Playlist:
+    """A playlist from the client's own analysed library, with their ratings, family picks and
+    response log, red flags excluded. ``goal="reminiscence"`` builds a reminiscence playlist."""
+    client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+    tracks = list_tracks(db, actor=actor, client_id=client.id)
+    usable = [t for t in tracks if t.analysis_version is not None and t.duration_s]
+    excluded = {str(t.id) for t in tracks if t.red_flag}
+    ratings = {str(t.id): t.rating for t in tracks if t.rating is not None}
+    responses = list_responses(db, actor=actor, client_id=client.id)
+    features = [t.features() for t in usable]
+    if goal == "reminiscence":
+        return build_reminiscence_playlist(
+            features, minutes=minutes, birth_year=client.birth_year, ratings=ratings,
+            family_picks={str(t.id): t.family_pick_note for t in tracks if t.family_pick_note},
+            red_flags=excluded, responses=responses)
+    from cadenza.music.reminiscence import reminiscence_bonuses
+
+    bonuses = reminiscence_bonuses(features, birth_year=None,
+                                   family_picks=[str(t.id) for t in tracks if t.family_pick_note],
+                                   responses=responses)
+    return build_playlist(features, goal=goal, minutes=minutes, state=state, shape=shape, ratings=ratings,
+                          bonuses=bonuses, excluded=excluded, cadence_spm=cadence_spm)
+
+
+@dataclass(frozen=True)
+class PlaylistDose:
+    """Estimated listening level and the share of the weekly sound allowance a playlist uses."""
+
+    level_dba: float
+    dose_fraction: float
+    max_level_dba: float
+    mode: str
+    warnings: tuple[str, ...]
+
+
+def playlist_dose(playlist: Playlist, *, safety_flags: Sequence[str] = ()) -> PlaylistDose:
+    """Level and dose of a playlist via ``cadenza.safety`` (uncalibrated: the conservative default
+    calibration); the loudest track's estimated level is reported, the dose sums every track."""
+    from cadenza.safety.dose import dose_fraction, estimate_listening_level_dba
+    from cadenza.safety.flags import SafetyFlag, audio_policy
+
+    policy = audio_policy(safety_flags)
+    mode = "sensitive" if (SafetyFlag.HEARING_LOSS in set(safety_flags) or policy.nicu_limits) else "adult"
+    levels = []
+    fraction = 0.0
+    for entry in playlist.entries:
+        lufs = entry.track.loudness_lufs
+        if not math.isfinite(lufs):
+            lufs = -14.0  # unknown loudness: assume a loud modern master (conservative)
+        level = estimate_listening_level_dba(min(lufs, 0.0))
+        levels.append(level)
+        fraction += dose_fraction(level, entry.track.duration_s, mode=mode)
+    top = max(levels) if levels else float("nan")
+    warnings = list(policy.warnings)
+    if levels and top > policy.max_level_dba:
+        warnings.append(f"estimated level {top:.0f} dB(A) exceeds this client's cap of {policy.max_level_dba:.0f} dB(A): "
+                        "turn the volume down")
+    return PlaylistDose(top, fraction, policy.max_level_dba, mode, tuple(warnings))
+
+
+def playlist_summary(playlist: Playlist) -> dict[str, Any]:
+    """JSON-ready description of a playlist (stored with pre-procedure sessions)."""
+    return {
+        "goal": playlist.goal, "shape": playlist.shape, "target_s": playlist.target_s, "total_s": playlist.total_s,
+        "tracks": [{"track_id": e.track.track_id, "title": e.track.title, "artist": e.track.artist,
+                    "start_s": round(e.start_s, 1), "duration_s": round(e.track.duration_s, 1),
+                    "tempo_bpm": _finite(e.track.tempo_bpm), "energy": _finite(e.track.energy), "phase": e.phase}
+                   for e in playlist.entries],
+        "warnings": list(playlist.warnings),
+    }
+
+
+# --- pre-procedure sessions ----------------------------------------------------------------------
+
+
+def record_preprocedure_session(
+    db: Session, *, actor: Therapist, client_id: int, session_date: dt.date, playlist: Playlist,
+    vas_before_mm: float, vas_after_mm: float, stai_before: Sequence[int] | Mapping[str, int] | None = None,
+    stai_after: Sequence[int] | Mapping[str, int] | None = None, started_at: dt.datetime | None = None,
+    note: str = "",
+) -> PreprocedureSession:
+    """Store a 20-30 min pre-procedure listening session with VAS (and STAI-6) before and after."""
+    minutes = playlist.total_s / 60.0
+    if playlist.goal != "pre_procedure":
+        raise ParameterError(f"playlist must be built for goal 'pre_procedure', got {playlist.goal!r}")
+    lo, hi = PREPROCEDURE_MINUTES
+    if not lo - 5 <= minutes <= hi + 5:
+        raise ParameterError(f"a pre-procedure session lasts about {lo}-{hi} min; the playlist is {minutes:.1f} min")
+    if (stai_before is None) != (stai_after is None):
+        raise ParameterError("stai_before and stai_after go together: give both or neither")
+    start = started_at or utcnow()
+    if start.tzinfo is None:
+        raise ParameterError(f"started_at must be timezone-aware (UTC), got {started_at!r}")
+    end = start + dt.timedelta(seconds=playlist.total_s)
+    measures = [MeasurementInput("vas_anxiety", value=vas_before_mm, measured_at=start),
+                MeasurementInput("vas_anxiety", value=vas_after_mm, measured_at=end)]
+    if stai_before is not None:
+        measures += [MeasurementInput("stai6", items=stai_before, measured_at=start),
+                     MeasurementInput("stai6", items=stai_after, measured_at=end)]
+    session_row = service.record_session(
+        db, actor=actor, client_id=client_id, session_date=session_date, minutes=max(1, round(minutes)),
+        intervention_code="pre_procedure_listening", setting="pre-procedure",
+        plan=note or f"{playlist.shape}-shaped relaxation playlist, {minutes:.0f} min")
+    stored = [service.add_measurement(db, actor=actor, session_id=session_row.id, measurement=m) for m in measures]
+    row = PreprocedureSession(session_id=session_row.id, client_id=session_row.client_id,
+                              playlist=playlist_summary(playlist), vas_before_id=stored[0].id, vas_after_id=stored[1].id,
+                              stai_before_id=stored[2].id if len(stored) > 2 else None,
+                              stai_after_id=stored[3].id if len(stored) > 2 else None)
+    db.add(row)
+    db.flush()
+    service.audit(db, actor, "create", "library_preprocedure", entity_id=row.id, client_id=row.client_id)
+    return row
+
+
+@dataclass(frozen=True)
+class AnxietyChange:
+    session_id: int
+    vas_before_mm: float
+    vas_after_mm: float
+    stai_before: float | None
+    stai_after: float | None
+
+
+def list_preprocedure_sessions(db: Session, *, actor: Therapist, client_id: int) -> list[AnxietyChange]:
+    from cadenza.clinic.models import Measurement
+
+    client: Client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+    out = []
+    for row in db.scalars(select(PreprocedureSession).where(PreprocedureSession.client_id == client.id)
+                          .order_by(PreprocedureSession.created_at)):
+        def value(mid: int | None) -> float | None:
+            m = db.get(Measurement, mid) if mid is not None else None
+            return None if m is None else m.value
+        out.append(AnxietyChange(row.session_id, value(row.vas_before_id), value(row.vas_after_id),
+                                 value(row.stai_before_id), value(row.stai_after_id)))
+    return out
+
+
+def tracks_by_id(rows: Iterable[LibraryTrack]) -> dict[str, LibraryTrack]:
+    return {str(r.id): r for r in rows}
