@@ -1,0 +1,84 @@
+"""`cadenza ras ...`: plan, cue (click and music), sync, with --json."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+from typer.testing import CliRunner
+
+from cadenza.cli.main import app
+from cadenza.io.audio import load_audio
+from cadenza.render.clicks import find_cue_onsets_idx
+
+runner = CliRunner()
+
+
+def test_plan_json_names_evidence():
+    result = runner.invoke(app, ["ras", "plan", "--cadence", "96", "--condition", "stroke", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert [s["tempo_bpm"] for s in payload["stages"]] == [96.0, 100.8, 105.6]
+    assert {e["doi"] for e in payload["evidence"]} == {"10.1002/mds.870110213", "10.1002/14651858.CD006787.pub3"}
+
+
+def test_plan_refuses_beyond_twelve_percent():
+    result = runner.invoke(app, ["ras", "plan", "--cadence", "96", "--max", "20"])
+    assert result.exit_code == 2 and "12 %" in result.output
+
+
+def test_click_cue_written_and_verified(tmp_path):
+    out = tmp_path / "cue.wav"
+    result = runner.invoke(app, ["ras", "cue", "--ramp", "96:104", "--minutes", "1", "--rate", "48000",
+                                 "--accent", "4", "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["verification"]["max_error_samples"] == 0
+    audio = load_audio(out)
+    assert audio.sampling_rate_hz == 48_000 and audio.samples.size == 60 * 48_000
+    # Re-read from the decoded 16-bit file: still one onset per beat, and the beats speed up.
+    onsets = find_cue_onsets_idx(audio.samples, sampling_rate_hz=48_000)
+    assert onsets.size == payload["beats"]
+    assert 60 * 48_000 / np.diff(onsets)[0] < 97 and 60 * 48_000 / np.diff(onsets)[-1] > 103
+
+
+def test_music_cue_ogg(tmp_path, shared_data):
+    song = shared_data("music") / "audio" / "dev035.flac"
+    out = tmp_path / "cue.ogg"
+    result = runner.invoke(app, ["ras", "cue", "--bpm", "150", "--minutes", "0.75", "--music", str(song),
+                                 "--overlay", "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["mode"] == "music" and payload["verification"]["method"] == "beat tracker"
+    assert payload["verification"]["median_error_ms"] < 20
+    assert abs(load_audio(out).duration_s - 45) < 0.05
+
+
+def test_sync_from_files_with_plot(tmp_path):
+    beats = np.arange(0, 40, 0.6)
+    steps = beats[3:60] - 0.035 + 0.05  # heard through 50 ms of output latency
+    (tmp_path / "steps.txt").write_text("\n".join(f"{t:.4f}" for t in steps))
+    (tmp_path / "beats.txt").write_text("\n".join(f"{t:.4f}" for t in beats))
+    png = tmp_path / "sync.png"
+    result = runner.invoke(app, ["ras", "sync", "--steps", str(tmp_path / "steps.txt"), "--beats",
+                                 str(tmp_path / "beats.txt"), "--latency-ms", "50", "--plot", str(png), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)["summary"]
+    assert abs(summary["mean_asynchrony_ms"] + 35) < 0.01 and summary["resultant_length"] > 0.999
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    table = runner.invoke(app, ["ras", "sync", "--steps", str(tmp_path / "steps.txt"), "--bpm", "100"])
+    assert table.exit_code == 0 and "R = " in table.output
+
+
+def test_cue_needs_exactly_one_tempo(tmp_path):
+    result = runner.invoke(app, ["ras", "cue", "--minutes", "1", "-o", str(tmp_path / "x.wav")])
+    assert result.exit_code == 2 and "--bpm or --ramp" in result.output
+
+
+def test_importing_the_group_stays_light():
+    code = ("import sys; import cadenza.cli.ras; "
+            "print(any(m in sys.modules for m in ('librosa', 'matplotlib.pyplot', 'cadenza.ras.sync', 'scipy.signal')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
