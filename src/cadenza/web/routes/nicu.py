@@ -75,3 +75,18 @@ def womb_audio(db: Db, user: PageUser, client_id: ClientId,
     cal = safety_records.latest_calibration(db, actor=user, client_id=client_id)
     return _wav(render_womb_sound(minutes=minutes, heart_rate_bpm=heart_rate_bpm, breaths_per_min=breaths_per_min,
                                   calibration=cal).render)
+
+
+def _make_nicu_client(db, actor, client_id: int) -> dict:
+    """Authorisation-matrix setup: NICU pages exist only for NICU-flagged clients."""
+    from cadenza.clinic import service
+
+    service.update_client(db, actor=actor, client_id=client_id, safety_flags=["nicu_infant"])
+    return {}
+
+
+AUTHZ_SAMPLES = {
+    ("GET", "/clients/{client_id}/nicu"): {"setup": _make_nicu_client},
+    ("GET", "/clients/{client_id}/nicu/lullaby.wav"): {"setup": _make_nicu_client, "query": {"minutes": 0.05}},
+    ("GET", "/clients/{client_id}/nicu/womb.wav"): {"setup": _make_nicu_client, "query": {"minutes": 0.05}},
+}

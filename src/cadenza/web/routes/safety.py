@@ -92,3 +92,10 @@ def calibration_tone(db: Db, user: PageUser, client_id: ClientId) -> Response:
     service.get_client(db, actor=user, client_id=client_id)
     tone = render_calibration_tone(duration_s=20.0, sampling_rate_hz=44_100)
     return Response(encode_wav_bytes(tone, sampling_rate_hz=44_100), media_type="audio/wav")
+
+
+AUTHZ_SAMPLES = {
+    ("POST", "/clients/{client_id}/safety/listening"): {"form": {"level_dba": "70", "minutes": "30",
+                                                                  "source": "manual"}},
+    ("POST", "/clients/{client_id}/safety/calibration"): {"form": {"measured_level_dba": "74", "device": "default"}},
+}
