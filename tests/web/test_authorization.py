@@ -224,6 +224,15 @@ def test_other_therapist_gets_404_on_every_client_scoped_route(web_app, world, l
             assert response.status_code == 404, ("mixed", method, template, response.status_code)
 
 
+def test_refused_access_is_audited(world, login_as, api_token_for, client, db_session):
+    ann_client_id = world["ann_clients"][0].id
+    login_as("bob").get(f"/clients/{ann_client_id}")
+    client.get(f"/api/v1/clients/{ann_client_id}/sessions", headers=api_token_for("bob"))
+    db_session.expire_all()
+    refused = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "not_found")).all()
+    assert [(e.actor_id, e.client_id) for e in refused] == [(world["bob"].id, ann_client_id)] * 2
+
+
 def test_foreign_id_looks_exactly_like_a_missing_id(world, api_token_for, client):
     headers = api_token_for("bob")
     foreign = client.get(f"/api/v1/clients/{world['ann_clients'][0].id}", headers=headers)

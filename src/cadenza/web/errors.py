@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cadenza.clinic.models import AuditEvent, utcnow
 from cadenza.errors import (
     CadenzaError,
     ConflictError,
@@ -88,10 +89,35 @@ def error_response(request: Request, status: int, message: str, headers: dict | 
     return response
 
 
+def _audit_refusal(request: Request) -> None:
+    """Record a refused or failed lookup of a client record (who, which id, when) in the audit log.
+
+    The request's own transaction was rolled back with the error, so this gets its own session.
+    """
+    user = getattr(request.state, "user", None)
+    raw_id = request.path_params.get("client_id")
+    if user is None or raw_id is None:
+        return
+    try:
+        client_id = int(raw_id)
+        with request.app.state.session_factory() as db:
+            db.add(
+                AuditEvent(actor_id=user.id, actor_username=user.username, action="not_found", entity="client",
+                           entity_id=client_id, client_id=client_id, at=utcnow())
+            )
+            db.commit()
+    except Exception:  # the audit of a refusal must never turn a 404 into a 500
+        log.exception("could not audit a refused access to client %r", raw_id)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CadenzaError)
     async def _domain_error(request: Request, exc: CadenzaError) -> Response:
         status = status_for(exc)
+        if status == 404:
+            from starlette.concurrency import run_in_threadpool
+
+            await run_in_threadpool(_audit_refusal, request)
         return error_response(request, status, _public_message(status, exc))
 
     @app.exception_handler(LoginRequired)
