@@ -220,3 +220,14 @@ def test_rejected_input_leaves_the_database_unchanged(db_session, client_record,
                                session_date=__import__("datetime").date(2026, 11, 25), minutes=30,
                                intervention_code="receptive_listening", measurements=measurements)
     assert [service.count_rows(db_session, m) for m in (TherapySession, Measurement, AuditEvent)] == counts
+
+
+def test_numpy_numbers_are_accepted_and_stored_as_python_numbers():
+    import numpy as np
+
+    speed = score_instrument("gait_speed", value=np.float32(1.25))
+    assert speed.value == 1.25 and type(speed.value) is float
+    phq = score_instrument("phq9", items=np.array([1, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int64).tolist())
+    assert phq.value == 1.0
+    gad = score_instrument("gad7", items={f"q{i}": np.int64(1) for i in range(1, 8)})
+    assert gad.value == 7.0 and all(type(v) is int for v in gad.item_responses.values())

@@ -14,6 +14,7 @@ Cadenza-local codes.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -181,7 +182,7 @@ def score_instrument(
 
 
 def _check_value(instrument: Instrument, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ParameterError(f"{instrument.code} value must be a number, got {value!r}")
     number = float(value)
     if not math.isfinite(number):
@@ -231,7 +232,7 @@ def _check_items(instrument: Instrument, items: Mapping[str, Any] | Sequence[Any
         answer = given[name]
         valid = (
             not isinstance(answer, bool)
-            and isinstance(answer, (int, float))
+            and isinstance(answer, numbers.Real)
             and float(answer).is_integer()
             and instrument.item_min <= answer <= instrument.item_max
         )
@@ -252,7 +253,7 @@ def gait_speed_from_walk_time(walk_time_s: float, *, distance_m: float = 10.0) -
     1.25
     """
     for name, number in (("walk_time_s", walk_time_s), ("distance_m", distance_m)):
-        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number) or number <= 0:
+        if isinstance(number, bool) or not isinstance(number, numbers.Real) or not math.isfinite(number) or number <= 0:
             raise ParameterError(f"{name} must be a positive number, got {number!r}")
     return float(distance_m) / float(walk_time_s)
 

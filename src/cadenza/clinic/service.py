@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -388,7 +389,7 @@ def create_goal(
     except NotFoundError as exc:
         raise ParameterError(str(exc)) from None
     for name, number in (("baseline", baseline), ("target", target)):
-        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+        if isinstance(number, bool) or not isinstance(number, numbers.Real) or not math.isfinite(number):
             raise ParameterError(f"{name} must be a finite number, got {number!r}")
         if not instrument.minimum <= number <= instrument.maximum:
             raise ParameterError(
@@ -445,7 +446,7 @@ def update_goal(
     goal = get_goal(db, actor=actor, goal_id=goal_id)
     if target is not UNSET:
         instrument = get_instrument(goal.instrument_code)
-        if isinstance(target, bool) or not isinstance(target, (int, float)) or not math.isfinite(target) \
+        if isinstance(target, bool) or not isinstance(target, numbers.Real) or not math.isfinite(target) \
                 or not instrument.minimum <= target <= instrument.maximum:
             raise ParameterError(
                 f"target must be within {instrument.minimum:g}..{instrument.maximum:g} {instrument.unit}, got {target!r}"
