@@ -89,6 +89,12 @@ def test_client_workflow_and_exports(run, tmp_path):
     assert "baseline 0.8, target 1, latest 0.91 (+0.11): not yet met" in prog.output
     assert "<svg" in chart.read_text() and "Progress summary for client C7" in html.read_text()
 
+    png = tmp_path / "p.png"
+    assert run("client", "progress", "C7", "--chart", str(png), "--goal", "1", user="ana").exit_code == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    missing = run("client", "progress", "C7", "--chart", str(png), "--goal", "99", user="ana")
+    assert missing.exit_code == 2 and "no goal 99" in missing.output
+
     trail = run("client", "audit", "C7", user="ana")
     assert "export" in trail.output and "ana" in trail.output
 

@@ -204,7 +204,8 @@ def add_session(
 def progress(
     code: str = typer.Argument(..., help="Client code."),
     html: Path = typer.Option(None, help="Write the HTML progress summary to this file."),
-    chart: Path = typer.Option(None, help="Write the first goal's chart to this .svg or .png file."),
+    chart: Path = typer.Option(None, help="Write a goal's chart to this .svg or .png file."),
+    goal: int = typer.Option(None, help="Goal id to chart (default: the first goal)."),
     as_user: str = AS_OPTION,
 ) -> None:
     """Progress towards each goal; optionally an HTML summary and a chart."""
@@ -226,10 +227,12 @@ def progress(
             html.write_text(render_progress_html(progresses, client_code=client.code), encoding="utf-8")
             console.print(f"Wrote {html}")
         if chart is not None:
-            if not progresses:
-                fail(f"client {code!r} has no goals to chart", code=2)
+            chosen = [p for p in progresses if goal is None or p.goal_id == goal]
+            if not chosen:
+                fail(f"client {code!r} has no goal {goal!r} to chart" if goal else f"client {code!r} has no goals to chart",
+                     code=2)
             fmt = chart.suffix.lower().lstrip(".")
-            chart.write_bytes(render_progress_chart(progresses[0], fmt=fmt))
+            chart.write_bytes(render_progress_chart(chosen[0], fmt=fmt))
             console.print(f"Wrote {chart}")
 
 
