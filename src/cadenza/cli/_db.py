@@ -11,6 +11,8 @@ import typer
 
 ACT_AS_HELP = "Acting therapist's username (or set CADENZA_USER)."
 
+_MIGRATED: set[str] = set()  # databases already brought up to date in this process
+
 
 @contextmanager
 def open_db() -> Iterator[Any]:
@@ -19,7 +21,9 @@ def open_db() -> Iterator[Any]:
     from cadenza.settings import Settings
 
     settings = Settings.from_env()
-    migrate(settings.database_url)
+    if settings.database_url not in _MIGRATED:
+        migrate(settings.database_url)
+        _MIGRATED.add(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         with session_scope(make_session_factory(engine)) as db:
