@@ -183,7 +183,10 @@ def test_every_route_is_classified(web_app):
                 unknown.append(key)
             continue
         unknown.append(key)
-    assert not unknown, f"routes missing from the authorisation matrix: {unknown}"
+    assert not unknown, (
+        f"routes missing from the authorisation matrix: {unknown}; declare AUTHZ_SAMPLES in the route "
+        "module (a valid form/json for the owner, a setup for ids other than client/goal/session): docs/web.md"
+    )
 
 
 def test_default_deny_every_non_public_route_requires_login(web_app):
