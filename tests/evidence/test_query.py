@@ -109,6 +109,8 @@ def test_queries():
         "aalbers2017_depression", "bieleninik2017_time_a"}
     assert [e.id for e in find_entries(outcome="opioid")] == ["cepeda2006_pain"]
     assert find_entries("xylophone") == []
+    assert [e.id for e in find_entries("singing")] == ["vandersteen2018_dementia", "schlaug2008_mit"]
+    assert {e.id for e in find_entries("songwriting")} == set()  # no entry tests it, and none is invented
     assert len(find_entries()) == 12
 
 

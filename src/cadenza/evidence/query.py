@@ -190,7 +190,8 @@ def find_entries(
 ) -> list[Entry]:
     """Entries matching every filter given (case-insensitive substrings).
 
-    ``term`` matches the condition, an outcome name, a family or the citation. ``intervention`` is a
+    ``term`` matches the condition, an outcome name, a family or the citation, or names a session
+    intervention (code or name, e.g. ``singing``), whose linked entries then match. ``intervention`` is a
     family (e.g. ``ras``) or a session intervention code (e.g. ``ras_gait_training``), whose linked entries
     are returned. No filter returns every entry.
 
@@ -207,8 +208,14 @@ def find_entries(
         codes = {i.code: i for i in load_catalog().interventions}
         if wanted in codes:
             linked = set(codes[wanted].supporting + codes[wanted].not_supporting)
+    term_linked: set[str] = set()
+    if term is not None:
+        wanted_term = term.strip().lower()
+        for item in load_catalog().interventions:
+            if wanted_term in item.code or wanted_term in item.name.lower():
+                term_linked |= set(item.supporting + item.not_supporting)
     for entry in load_catalog().entries:
-        if term is not None and not _matches_term(entry, term.strip().lower()):
+        if term is not None and entry.id not in term_linked and not _matches_term(entry, term.strip().lower()):
             continue
         if condition is not None and condition.strip().lower() not in entry.condition.lower():
             continue
