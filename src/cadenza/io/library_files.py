@@ -255,10 +255,11 @@ def _classify(path: Path, known: Mapping[str, KnownTrack]) -> tuple[str, os.stat
 
 
 def _analysis_settled(prior: KnownTrack) -> bool:
-    """A tags-only entry (never analysed) is settled only if its format cannot be decoded here."""
+    """An unchanged file that could not be analysed stays as it was (its problem is cached), except
+    an M4A once ffmpeg has become available."""
     if prior.analysis_version is not None:
         return True
-    return Path(prior.path).suffix.lower() == ".m4a" and shutil.which("ffmpeg") is None
+    return not (Path(prior.path).suffix.lower() == ".m4a" and shutil.which("ffmpeg") is not None)
 
 
 def _process_one(path_str: str, status: str, known_hashes: frozenset[str]) -> ScannedTrack:

@@ -1,0 +1,118 @@
+"""`cadenza analyze`, `cadenza playlist` and `cadenza library ...` end to end on real files and a
+temporary SQLite record."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from cadenza.cli.main import app
+
+PASSWORD = "a perfectly long passphrase"
+SR = 22050
+
+
+def pulse_file(path, period_s, duration_s=12.0, *, title=None, year=None):
+    t = np.arange(int(duration_s * SR)) / SR
+    x = (0.3 * np.sin(2 * np.pi * 330 * t) * np.exp(-np.mod(t, period_s) / 0.06)).astype(np.float32)
+    with sf.SoundFile(str(path), "w", samplerate=SR, channels=1, format="FLAC") as fh:
+        if title:
+            fh.title, fh.artist = title, "Test Band"
+        if year:
+            fh.date = str(year)
+        fh.write(x)
+    return path
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    monkeypatch.setenv("CADENZA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CADENZA_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CADENZA_USER", raising=False)
+    runner = CliRunner()
+
+    def _run(*args, input=None, user="ana"):
+        return runner.invoke(app, [str(a) for a in args], input=input, env={"CADENZA_USER": user, "COLUMNS": "250"})
+
+    return _run
+
+
+@pytest.fixture
+def music(tmp_path):
+    lib = tmp_path / "music"
+    lib.mkdir()
+    for i, bpm in enumerate((140, 120, 100, 90, 80, 70, 64)):
+        pulse_file(lib / f"song{i}.flac", 60.0 / bpm, title=f"Song {bpm}", year=1950 + i * 5)
+    (lib / "broken.ogg").write_bytes(b"not audio at all" * 10)
+    return lib
+
+
+def test_analyze_json(run, tmp_path):
+    path = pulse_file(tmp_path / "a.flac", 0.5)
+    result = run("analyze", path, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["analysis"]["tempo_bpm"] == pytest.approx(120, rel=0.02)
+    beats = np.array(data["analysis"]["beat_times_s"])
+    assert np.allclose(np.diff(beats), 0.5, atol=0.03)
+    assert {"integrated_loudness_lufs", "loudness_range_lu", "energy", "mode"} <= set(data["analysis"])
+    table = run("analyze", path)
+    assert table.exit_code == 0 and "BPM" in table.output
+
+
+def test_analyze_bad_file_is_a_clear_error(run, tmp_path):
+    bad = tmp_path / "bad.mp3"
+    bad.write_bytes(b"")
+    result = run("analyze", bad, "--json")
+    assert result.exit_code != 0
+    assert "bad.mp3" in result.output and "0 bytes" in result.output
+
+
+def test_scan_rate_flag_playlist_exports(run, music, tmp_path):
+    assert run("admin", "create", "ana", "--password-stdin", input=PASSWORD + "\n").exit_code == 0
+    assert run("client", "add", "C001", "--birth-year", "1940").exit_code == 0
+    first = run("library", "scan", music, "--client", "C001", "-j", "1")
+    assert first.exit_code == 0, first.output
+    # the broken file is listed (with its reason) as well as the 7 songs, and only the songs decode
+    assert "8 new" in first.output and "broken.ogg" in first.output and "7 decoded" in first.output
+    again = run("library", "scan", music, "--client", "C001", "-j", "1")
+    assert "8 unchanged" in again.output and "0 decoded" in again.output
+    listing = run("library", "list", "--client", "C001")
+    assert "Song 140" in listing.output and "not analysed" in listing.output
+    assert run("library", "rate", "Song 100", "5", "--client", "C001").exit_code == 0
+    flagged = run("library", "flag", "Song 70", "--reason", "agitated", "--client", "C001")
+    assert flagged.exit_code == 0 and "RED FLAG" in flagged.output
+    assert run("library", "pick", "Song 90", "--note", "sung at her wedding", "--by", "son",
+               "--client", "C001").exit_code == 0
+    m3u, xspf, svg = tmp_path / "p.m3u8", tmp_path / "p.xspf", tmp_path / "p.svg"
+    result = run("playlist", "relax", "--minutes", "1", "--client", "C001", "--arousal", "8", "--shape", "iso",
+                 "--m3u8", m3u, "--xspf", xspf, "--chart", svg, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    titles = [t["title"] for t in data["tracks"]]
+    assert "Song 70" not in titles and "Song 100" in titles
+    tempi = [t["tempo_bpm"] for t in data["tracks"]]
+    assert tempi == sorted(tempi, reverse=True)
+    assert abs(data["total_s"] - 60) <= 12.5
+    assert data["dose_fraction"] > 0 and data["sources"]
+    assert m3u.read_text().startswith("#EXTM3U")
+    assert len(ET.parse(xspf).getroot().findall(".//{http://xspf.org/ns/0/}track")) == len(titles)
+    assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()
+    table = run("playlist", "reminiscence", "--minutes", "1", "--client", "C001")
+    assert table.exit_code == 0 and "family pick: sung at her wedding" in table.output
+    short = run("library", "preprocedure", "--client", "C001", "--vas-before", "70", "--vas-after", "40")
+    assert short.exit_code == 2 and "20-30 min" in short.output  # the 1.4-min library cannot fill 25 min
+
+
+def test_playlist_from_a_folder_without_a_record(run, music):
+    result = run("playlist", "walk", "--minutes", "1", "--dir", music, "--cadence", "95")
+    assert result.exit_code == 0, result.output
+    # 100 and 90 BPM are within 8 % of 95 steps/min: played stretched onto the cadence
+    assert "x0.950" in result.output and "x1.056" in result.output
+    assert "Song 140" not in result.output and "Song 70" not in result.output
+    assert run("playlist", "relax").exit_code == 2
