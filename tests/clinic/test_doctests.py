@@ -1,4 +1,4 @@
-"""Docstring examples in the evidence and clinic modules run."""
+"""Docstring examples in the clinic, evidence and record-CLI modules run."""
 
 import doctest
 import importlib
