@@ -96,13 +96,28 @@ def test_chart_values_read_back_from_svg():
     display = np.array([(x * scale, height_px - y * scale) for x, y in points_svg])
     data = axes.transData.inverted().transform(display)
     assert data[:, 1] == pytest.approx(values, abs=0.01)
-    assert [mdates.num2date(x).date() for x in data[:, 0]] == DATES
+    assert data[:, 0] == pytest.approx(mdates.date2num(DATES), abs=0.01)  # days
 
     # Independent check without matplotlib's transform: calibrate y on the baseline and target lines.
     y_base, y_target = _hline_y(svg, "baseline"), _hline_y(svg, "target")
     slope = (62.0 - 40.0) / (y_base - y_target)
     recovered = [40.0 + (y - y_target) * slope for _, y in points_svg]
     assert recovered == pytest.approx(values, abs=0.01)
+
+
+def test_target_date_line_is_drawn_at_the_target_date():
+    goal = Goal(id=8, instrument_code="gait_speed", baseline=0.8, target=1.0, direction="increase",
+                target_date=dt.date(2026, 12, 31), description="")
+    progress = compute_progress(goal, [(DATES[0], 0.82), (DATES[3], 0.9)])
+    figure = progress_figure(progress)
+    svg = render_figure(figure, fmt="svg")
+    root = ET.fromstring(svg)
+    group = next(g for g in root.iter(f"{SVG_NS}g") if g.get("id") == "target_date")
+    numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", next(group.iter(f"{SVG_NS}path")).get("d"))]
+    x_px = numbers[0] * figure.dpi / 72.0
+    x_data = figure.axes[0].transData.inverted().transform((x_px, 0))[0]
+    assert x_data == pytest.approx(mdates.date2num(dt.date(2026, 12, 31)), abs=0.01)
+    assert b'id="target_date"' not in render_progress_chart(compute_progress(_goal(), [(DATES[0], 50.0)]))
 
 
 def test_chart_formats():

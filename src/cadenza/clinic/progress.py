@@ -5,7 +5,8 @@ session order. "Target met" compares the latest measurement with the target in t
 of improvement (a single good day earlier in the series does not count).
 
 In the SVG chart the plotted elements carry ids, so the values can be read back: ``measurements``
-(the series; one marker per point), ``baseline`` and ``target`` (horizontal lines).
+(the series; one marker per point), ``baseline`` and ``target`` (horizontal lines) and, when the goal
+has one, ``target_date`` (a vertical line).
 """
 
 from __future__ import annotations
@@ -147,11 +148,15 @@ def progress_figure(progress: GoalProgress) -> Figure:
         dates = [p.session_date for p in progress.points]
         values = [p.value for p in progress.points]
         axes.plot(dates, values, marker="o", color="#1f4e9c", linewidth=1.6, label="measured", gid="measurements")
-        if len(dates) == 1:
-            day = dt.timedelta(days=3)
-            axes.set_xlim(dates[0] - day, dates[0] + day)
     else:
         axes.text(0.5, 0.5, "no measurements yet", transform=axes.transAxes, ha="center", va="center")
+    if progress.target_date is not None:
+        axes.axvline(progress.target_date, color="#1b7f3b", linestyle=":", linewidth=1.2,
+                     label=f"target date {progress.target_date.isoformat()}", gid="target_date")
+    shown = [p.session_date for p in progress.points] + ([progress.target_date] if progress.target_date else [])
+    if shown and min(shown) == max(shown):
+        day = dt.timedelta(days=3)
+        axes.set_xlim(shown[0] - day, shown[0] + day)
     axes.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
     axes.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=6))
     label = _unit_label(progress.unit)
