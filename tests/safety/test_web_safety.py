@@ -139,3 +139,12 @@ def test_other_therapist_gets_404(browser, db_session, nurse):
     browser.post("/login", data={"username": "other", "password": PASSWORD, "csrf_token": token, "next": "/"})
     assert browser.get(f"/clients/{c.id}/nicu").status_code == 404
     assert browser.get(f"/clients/{c.id}/safety").status_code == 404
+
+
+def test_trauma_flag_caution_on_safety_and_nicu_pages(logged_in, db_session, nurse):
+    c = make_client(db_session, nurse, "N006", ["nicu_infant", "trauma_history"])
+    for path in (f"/clients/{c.id}/safety", f"/clients/{c.id}/nicu"):
+        page = logged_in.get(path).text
+        assert "Trauma history: caution with intense or highly emotional material." in page
+    plain = make_client(db_session, nurse, "A006", [])
+    assert "Trauma history" not in logged_in.get(f"/clients/{plain.id}/safety").text
