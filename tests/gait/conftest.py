@@ -21,7 +21,9 @@ def lower_back_signal(
     """(3, n) lower-back acceleration: gravity on axis 0 plus a loading pulse after each contact."""
     t = np.arange(int(round(duration_s * sampling_rate_hz))) / sampling_rate_hz
     vertical = np.zeros_like(t)
-    narrow_s, broad_s = 0.09, 0.25
+    # The trough spans the step, so slow walking is not drawn as two bumps per step.
+    narrow_s = 0.09
+    broad_s = 0.35 * float(np.median(np.diff(ic_times_s))) if len(ic_times_s) > 1 else 0.25
     for ic in ic_times_s:
         centre = t - ic - PEAK_DELAY_S
         # A sharp loading peak and a broad trough of equal area: the trunk's vertical acceleration

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from cadenza.errors import ParameterError
 from cadenza.gait import LOW_CONFIDENCE_MIN_STEPS, analyze_gait
 
-SETTINGS = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _two_bouts(rng, make_lower_back, make_walk, *, rate=100.0, short_steps=5):

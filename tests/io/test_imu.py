@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from cadenza.errors import DataQualityError, ParameterError
 from cadenza.io.imu import load_imu_csv, save_imu_csv
 
-SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _signal(n: int, rng) -> np.ndarray:
