@@ -158,7 +158,7 @@ def progress_figure(progress: GoalProgress) -> Figure:
         day = dt.timedelta(days=3)
         axes.set_xlim(shown[0] - day, shown[0] + day)
     axes.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
-    axes.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=6))
+    axes.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=8))
     label = _unit_label(progress.unit)
     axes.set_ylabel(f"{progress.instrument_code}" + (f" ({label})" if label else ""))
     better = "higher is better" if progress.direction == "increase" else "lower is better"
