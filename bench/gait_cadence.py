@@ -98,6 +98,16 @@ def _mobgap_bout_cadence(name: str, acc: np.ndarray, rate: float, start_s: float
     return float(np.nanmean(cad["cadence_spm"].to_numpy())) if len(cad) else float("nan")
 
 
+def _timed(run: Callable, acc: np.ndarray, rate: float, repeats: int = 3) -> tuple[float, np.ndarray]:
+    """Best of ``repeats`` wall-clock times (the machine is shared) and the result."""
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = run(acc, rate)
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
 def _summary(errors: list[float]) -> dict[str, float]:
     e = np.asarray(errors, dtype=float) * 100
     if e.size == 0:
@@ -127,9 +137,9 @@ def bench_lower_back(data_dir: Path, rates_hz: list[float]) -> list[dict]:
                 if name.startswith("reference"):
                     det = rec.reference_ic_times_s
                 else:
-                    t0 = time.perf_counter()
-                    det = np.sort(run(acc, rate))
-                    compute_s += time.perf_counter() - t0
+                    elapsed_s, det = _timed(run, acc, rate)
+                    det = np.sort(det)
+                    compute_s += elapsed_s
                     signal_s += acc.shape[-1] / rate
                 for bout in rec.reference_bouts:
                     score = score_bout(
@@ -190,9 +200,10 @@ def bench_foot(data_dir: Path, rates_hz: list[float]) -> list[dict]:
         for side in ("left", "right"):
             acc = _resample(rec.acc_m_s2[side], rec.sampling_rate_hz, rate)
             gyr = _resample(rec.gyr_deg_s[side], rec.sampling_rate_hz, rate)
-            t0 = time.perf_counter()
-            det = FootStepDetector().detect(acc, sampling_rate_hz=rate, gyr_deg_s=gyr).ic_times_s_
-            compute_s += time.perf_counter() - t0
+            elapsed_s, det = _timed(
+                lambda a, r, g=gyr: FootStepDetector().detect(a, sampling_rate_hz=r, gyr_deg_s=g).ic_times_s_, acc, rate
+            )
+            compute_s += elapsed_s
             signal_s += acc.shape[-1] / rate
             ref = rec.reference_ic_times_s[side]
             # Motion capture covers the walk only; the final steps to a halt have no reference.
