@@ -314,3 +314,11 @@ def test_update_goal_session_and_assessment(db_session, therapist, client_record
     updates = {(e.action, e.entity) for e in service.list_audit_events(db_session, actor=therapist,
                                                                       client_id=client_record.id)}
     assert {("update", "goal"), ("update", "therapy_session"), ("update", "assessment")} <= updates
+
+
+def test_last_active_admin_cannot_be_disabled(db_session, make_therapist):
+    boss = make_therapist("boss", role="admin")
+    with pytest.raises(ConflictError, match="last active admin"):
+        service.set_therapist_active(db_session, actor=boss, username="boss", active=False)
+    make_therapist("deputy", role="admin")
+    assert not service.set_therapist_active(db_session, actor=boss, username="boss", active=False).active

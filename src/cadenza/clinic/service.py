@@ -172,6 +172,11 @@ def list_therapists(db: Session, *, actor: Therapist | None) -> list[Therapist]:
 def set_therapist_active(db: Session, *, actor: Therapist | None, username: str, active: bool) -> Therapist:
     _check_admin(actor)
     therapist = get_therapist_by_username(db, username)
+    if not active and therapist.role == "admin" and therapist.active:
+        others = db.scalar(select(func.count()).select_from(Therapist).where(
+            Therapist.role == "admin", Therapist.active.is_(True), Therapist.id != therapist.id))
+        if not others:
+            raise ConflictError(f"{username!r} is the last active admin; enable or create another admin first")
     therapist.active = bool(active)
     audit(db, actor, "update", "therapist", entity_id=therapist.id)
     db.flush()
