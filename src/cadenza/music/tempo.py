@@ -62,7 +62,7 @@ def periodicity_salience(env: np.ndarray, *, frame_rate_hz: float, bpm: np.ndarr
     return np.maximum(_acf_at(acf, lags), 0.0)
 
 
-LEVEL_RATIO = 0.7
+LEVEL_RATIO = 0.65
 
 
 def choose_tactus_bpm(salience: np.ndarray, bpm: np.ndarray) -> tuple[float, float]:
