@@ -148,3 +148,25 @@ def test_trauma_flag_caution_on_safety_and_nicu_pages(logged_in, db_session, nur
         assert "Trauma history: caution with intense or highly emotional material." in page
     plain = make_client(db_session, nurse, "A006", [])
     assert "Trauma history" not in logged_in.get(f"/clients/{plain.id}/safety").text
+
+
+def test_sound_dose_json_api(browser, db_session, nurse):
+    from cadenza.clinic import auth
+
+    c = make_client(db_session, nurse, "H007", ["hearing_loss"])
+    secret, _ = auth.create_api_token(db_session, therapist_id=nurse.id, label="test")
+    db_session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    start = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=21)).isoformat()
+    r = browser.post(f"/api/v1/clients/{c.id}/sound-dose", headers=headers,
+                     json={"level_dba": 75.0, "duration_s": 20 * 3600, "started_at": start, "source": "playlist"})
+    assert r.status_code == 201, r.text
+    assert r.json()["mode"] == "sensitive" and r.json()["dose_percent"] == pytest.approx(50.0, abs=0.01)
+    got = browser.get(f"/api/v1/clients/{c.id}/sound-dose", headers=headers).json()
+    assert got["policy"]["max_level_dba"] == 75.0
+    bad = browser.post(f"/api/v1/clients/{c.id}/sound-dose", headers=headers,
+                       json={"level_dba": 75.0, "duration_s": 60, "source": "radio"})
+    assert bad.status_code == 422 and "source" in bad.text
+    assert browser.post(f"/api/v1/clients/{c.id}/sound-dose", headers=headers,
+                        json={"level_dba": 75.0, "duration_s": 60, "therapist_id": 1}).status_code == 422
+    assert "/api/v1/clients/{client_id}/sound-dose" in browser.get("/api/v1/openapi.json").json()["paths"]

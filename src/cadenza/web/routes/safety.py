@@ -8,18 +8,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, status
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from cadenza.clinic import safety_records, service
 from cadenza.clinic.safety_records import DOSE_SOURCES, SoundDoseEntry
 from cadenza.errors import ParameterError
 from cadenza.safety.dose import dose_fraction
 from cadenza.web import forms
-from cadenza.web.deps import CsrfPageUser, Db, PageUser
+from cadenza.web.deps import ApiUser, CsrfPageUser, Db, PageUser
 from cadenza.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter()  # pages are left out of the OpenAPI schema one by one; the JSON API is in it
+api = APIRouter(prefix="/api/v1", tags=["hearing safety"])
 
 ClientId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 LISTENING_FIELDS = ("level_dba", "minutes", "source", "duration_s")
@@ -46,12 +48,12 @@ def _page(request: Request, db, user, client_id: int, *, listening: forms.FormSt
     }, status_code=status)
 
 
-@router.get("/clients/{client_id}/safety")
+@router.get("/clients/{client_id}/safety", include_in_schema=False)
 def safety_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
     return _page(request, db, user, client_id)
 
 
-@router.post("/clients/{client_id}/safety/listening")
+@router.post("/clients/{client_id}/safety/listening", include_in_schema=False)
 async def add_listening(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
     state = forms.FormState(values=forms.form_values(await request.form()))
     level = forms.parse_float(state, "level_dba")
@@ -69,7 +71,7 @@ async def add_listening(request: Request, db: Db, user: CsrfPageUser, client_id:
     return _page(request, db, user, client_id, listening=state, status=422)
 
 
-@router.post("/clients/{client_id}/safety/calibration")
+@router.post("/clients/{client_id}/safety/calibration", include_in_schema=False)
 async def add_calibration(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
     state = forms.FormState(values=forms.form_values(await request.form()))
     level = forms.parse_float(state, "measured_level_dba")
@@ -84,7 +86,7 @@ async def add_calibration(request: Request, db: Db, user: CsrfPageUser, client_i
     return _page(request, db, user, client_id, calibration=state, status=422)
 
 
-@router.get("/clients/{client_id}/safety/tone.wav")
+@router.get("/clients/{client_id}/safety/tone.wav", include_in_schema=False)
 def calibration_tone(db: Db, user: PageUser, client_id: ClientId) -> Response:
     from cadenza.io.speech import encode_wav_bytes
     from cadenza.safety.calibration import render_calibration_tone
@@ -94,7 +96,47 @@ def calibration_tone(db: Db, user: PageUser, client_id: ClientId) -> Response:
     return Response(encode_wav_bytes(tone, sampling_rate_hz=44_100), media_type="audio/wav")
 
 
+# ---- JSON API -----------------------------------------------------------------------------------
+
+
+class ListeningIn(BaseModel):
+    """One listening period for the weekly dose ledger (level at the ear, dB(A))."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    level_dba: float = Field(ge=-20, le=150)
+    duration_s: float = Field(ge=0, le=7 * 24 * 3600)
+    started_at: dt.datetime | None = None
+    source: str = Field(default="manual", max_length=32)
+    label: str = Field(default="", max_length=200)
+
+
+def _dose_payload(db, user, client_id: int) -> dict:
+    _, policy = safety_records.client_policy(db, actor=user, client_id=client_id)
+    week = safety_records.weekly_dose(db, actor=user, client_id=client_id)
+    return {**week.as_dict(), "policy": policy.as_dict()}
+
+
+@api.get("/clients/{client_id}/sound-dose")
+def sound_dose_api(db: Db, user: ApiUser, client_id: ClientId) -> dict:
+    """The client's rolling 7-day sound dose (WHO/ITU-T H.870) and audio policy."""
+    return _dose_payload(db, user, client_id)
+
+
+@api.post("/clients/{client_id}/sound-dose", status_code=status.HTTP_201_CREATED)
+def add_sound_dose_api(db: Db, user: ApiUser, client_id: ClientId, body: ListeningIn) -> dict:
+    """Add a listening period; returns the updated weekly dose (warning at 100 %)."""
+    safety_records.add_dose_entry(db, actor=user, client_id=client_id, level_dba=body.level_dba,
+                                  duration_s=body.duration_s, started_at=body.started_at, source=body.source,
+                                  label=body.label)
+    return _dose_payload(db, user, client_id)
+
+
+router.include_router(api)
+
+
 AUTHZ_SAMPLES = {
+    ("POST", "/api/v1/clients/{client_id}/sound-dose"): {"json": {"level_dba": 70, "duration_s": 600}},
     ("POST", "/clients/{client_id}/safety/listening"): {"form": {"level_dba": "70", "minutes": "30",
                                                                   "source": "manual"}},
     ("POST", "/clients/{client_id}/safety/calibration"): {"form": {"measured_level_dba": "74", "device": "default"}},
