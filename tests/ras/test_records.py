@@ -80,3 +80,16 @@ def test_too_few_steps_store_nothing(db_session, therapist, client_record):
     report = analyze_synchronization(np.array([1.0, 1.6, 2.2]), np.arange(0, 5, 0.6))
     with pytest.raises(ParameterError, match="at least 8"):
         rr.store_sync_measurements(db_session, actor=therapist, session_id=session_row.id, report=report)
+
+
+def test_sync_analysis_is_audited_and_only_stored_on_this_clients_session(db_session, therapist, client_record):
+    other_client = service.create_client(db_session, actor=therapist, code="C002")
+    foreign_session = _session(db_session, therapist, other_client)
+    beats = np.arange(0, 30, 0.6)
+    report = analyze_synchronization(beats[2:40] - 0.02, beats)
+    assert rr.record_sync_analysis(db_session, actor=therapist, client_id=client_record.id, report=report) == []
+    events = service.list_audit_events(db_session, actor=therapist, client_id=client_record.id)
+    assert any(e.entity == "ras_sync_report" and e.action == "create" for e in events)
+    with pytest.raises(NotFoundError):
+        rr.record_sync_analysis(db_session, actor=therapist, client_id=client_record.id, report=report,
+                                session_id=foreign_session.id)

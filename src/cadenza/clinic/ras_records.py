@@ -20,7 +20,7 @@ from cadenza.clinic import service
 from cadenza.clinic.instruments import Instrument, register_instrument
 from cadenza.clinic.models import Base, Measurement, Therapist, utcnow
 from cadenza.clinic.service import MeasurementInput
-from cadenza.errors import ParameterError
+from cadenza.errors import NotFoundError, ParameterError
 from cadenza.ras.plan import CONDITIONS, RasPlan, plan_ras_sessions
 from cadenza.ras.sync import SyncReport
 
@@ -82,6 +82,25 @@ def list_ras_plans(db: Session, *, actor: Therapist, client_id: int) -> list[Ras
                            .order_by(RasPlanRecord.created_at.desc(), RasPlanRecord.id.desc())))
 
 
+def get_ras_plan(db: Session, *, actor: Therapist, client_id: int, plan_id: int) -> RasPlanRecord:
+    """One stored plan of the client (NotFoundError for a missing plan or another therapist's client)."""
+    client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+    row = db.get(RasPlanRecord, plan_id) if isinstance(plan_id, int) and not isinstance(plan_id, bool) else None
+    if row is None or row.client_id != client.id:
+        raise NotFoundError(f"RAS plan {plan_id!r} not found")
+    return row
+
+
+def plan_tempo_knots(row: RasPlanRecord) -> tuple[np.ndarray, np.ndarray]:
+    """(knot_times_s, knot_tempi_bpm) of a stored plan's stages, for the cue renderer."""
+    times, tempi = [], []
+    for stage in row.plan["stages"]:
+        start_s = float(stage["start_min"]) * 60
+        times += [start_s, start_s + float(stage["duration_min"]) * 60]
+        tempi += [float(stage["tempo_bpm"])] * 2
+    return np.asarray(times), np.asarray(tempi)
+
+
 def latest_cadence_spm(db: Session, *, actor: Therapist, client_id: int) -> float | None:
     """The client's most recent ``cadence`` measurement (steps/min), or None."""
     rows = service.list_measurements(db, actor=actor, client_id=client_id, instrument_code="cadence")
@@ -131,6 +150,21 @@ def store_sync_measurements(
             db, actor=actor, session_id=session_id,
             measurement=MeasurementInput(code, value=float(value), goal_id=goal_id if code == RAS_SYNC_R.code else None)))
     return stored
+
+
+def record_sync_analysis(
+    db: Session, *, actor: Therapist, client_id: int, report: SyncReport, session_id: int | None = None,
+) -> list[Measurement]:
+    """Audit a synchronisation analysis of the client's walk and, with ``session_id`` (one of this
+    client's sessions), store its figures there. Returns the stored measurements (none without a session)."""
+    client = service.get_client_for_actor(db, actor=actor, client_id=client_id, action="create")
+    service.audit(db, actor, "create", "ras_sync_report", client_id=client.id)
+    if session_id is None:
+        return []
+    session_row = service.get_session(db, actor=actor, session_id=session_id)
+    if session_row.client_id != client.id:
+        raise NotFoundError(f"session {session_id!r} not found for client {client_id!r}")
+    return store_sync_measurements(db, actor=actor, session_id=session_id, report=report)
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,180 @@
+"""RAS pages for a client: plan from the latest cadence, the plan's cue (play or download), and a
+synchronisation report from an uploaded walk. Audio plays only when the therapist presses play.
+"""
+
+from __future__ import annotations
+
+import base64
+import io as _bytes_io
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from cadenza.clinic import ras_records, safety_records
+from cadenza.errors import ParameterError
+from cadenza.web import forms
+from cadenza.web.deps import CsrfPageUser, Db, PageUser
+from cadenza.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+ClientId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+PlanId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+WEB_MAX_MINUTES = 45.0
+PLAN_FIELDS = ("cadence_spm", "condition", "session_minutes", "sessions_per_week")
+SYNC_FIELDS = ("steps_file", "steps_text", "tempo_bpm", "cue_start_s", "latency_ms", "session_id")
+
+
+def _page(request: Request, db, user, client_id: int, *, state=None, sync_state=None, report=None, plot=None,
+          status_code: int = 200) -> Response:
+    from cadenza.clinic import service
+    from cadenza.web.routes.clients import FLAG_LABELS
+
+    client, policy = safety_records.client_policy(db, actor=user, client_id=client_id)
+    cadence = ras_records.latest_cadence_spm(db, actor=user, client_id=client_id)
+    if state is None:
+        known = " ".join(client.conditions or []).lower()
+        condition = "parkinsons" if "parkinson" in known else "stroke" if "stroke" in known else "other"
+        state = forms.FormState(values={"cadence_spm": f"{cadence:g}" if cadence else "", "condition": condition,
+                                        "session_minutes": "30", "sessions_per_week": "3"})
+    plans = ras_records.list_ras_plans(db, actor=user, client_id=client_id)
+    sessions = service.list_sessions(db, actor=user, client_id=client_id)
+    return render(request, "ras/client_ras.html", {
+        "c": client, "policy": policy, "flag_labels": FLAG_LABELS, "latest_cadence": cadence, "plans": plans,
+        "state": state, "sync_state": sync_state or forms.FormState(values={"latency_ms": "0", "cue_start_s": "0"}),
+        "report": report, "plot": plot, "sessions": sessions[-10:],
+    }, status_code=status_code)
+
+
+@router.get("/clients/{client_id}/ras")
+def ras_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
+    return _page(request, db, user, client_id)
+
+
+@router.post("/clients/{client_id}/ras/plans")
+async def create_plan(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    from cadenza.ras.plan import plan_ras_sessions
+
+    state = forms.FormState(values=forms.form_values(await request.form()))
+    cadence = forms.parse_float(state, "cadence_spm")
+    minutes = forms.parse_int(state, "session_minutes")
+    per_week = forms.parse_int(state, "sessions_per_week")
+    condition = state.values.get("condition", "other")
+    if state.ok:
+        try:
+            plan = plan_ras_sessions(cadence, condition=condition, session_minutes=minutes,
+                                     sessions_per_week=per_week)
+            ras_records.store_ras_plan(db, actor=user, client_id=client_id, plan=plan)
+            return RedirectResponse(f"/clients/{client_id}/ras", status_code=303)
+        except ParameterError as exc:
+            db.rollback()
+            message = str(exc).replace("baseline_cadence_spm", "cadence_spm")
+            forms.attribute_error(state, message, ("cadence_spm", "condition", "session_minutes", "sessions_per_week"))
+    return _page(request, db, user, client_id, state=state, status_code=422)
+
+
+@router.get("/clients/{client_id}/ras/plans/{plan_id}/cue.wav")
+def plan_cue(db: Db, user: PageUser, client_id: ClientId, plan_id: PlanId,
+             minutes: Annotated[float, Query(gt=0, le=WEB_MAX_MINUTES)] = 2.0,
+             sound: Annotated[str, Query(max_length=20)] = "woodblock",
+             accent_every: Annotated[int, Query(ge=0, le=16)] = 0,
+             download: bool = False) -> Response:
+    from cadenza.io.speech import encode_wav_bytes
+    from cadenza.ras.cue import render_click_cue
+
+    row = ras_records.get_ras_plan(db, actor=user, client_id=client_id, plan_id=plan_id)
+    client, policy = safety_records.client_policy(db, actor=user, client_id=client_id)
+    knots, tempi = ras_records.plan_tempo_knots(row)
+    cue = render_click_cue(duration_s=minutes * 60, sampling_rate_hz=22_050, knot_times_s=knots, knot_tempi_bpm=tempi,
+                           sound=sound, accent_every=accent_every, safety_flags=client.safety_flags or ())
+    headers = {"X-Cadenza-Beats": str(cue.beat_times_s.size),
+               "X-Cadenza-Max-Beat-Error-Samples": str(cue.verification.max_error_samples),
+               "X-Cadenza-Loudness-LUFS": f"{cue.loudness_lufs:.1f}"}
+    if download:
+        headers["Content-Disposition"] = f'attachment; filename="ras_plan{row.id}_{minutes:g}min.wav"'
+    return Response(encode_wav_bytes(cue.samples, sampling_rate_hz=cue.sampling_rate_hz), media_type="audio/wav",
+                    headers=headers)
+
+
+def _parse_step_times(raw: bytes):
+    """Step times (s) from an uploaded text file: one number per line, or the first column of a CSV."""
+    import numpy as np
+
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ParameterError("steps_file must be a UTF-8 text file of step times in seconds") from None
+    values = []
+    for line in text.splitlines():
+        cell = line.split(",")[0].split("\t")[0].strip()
+        if not cell or cell.startswith("#"):
+            continue
+        try:
+            values.append(float(cell))
+        except ValueError:
+            if values:
+                raise ParameterError(f"steps_file has a non-numeric line: {line[:40]!r}") from None
+            continue  # a header row
+    times = np.unique(np.asarray(values, dtype=float))
+    if times.size < 8 or not np.all(np.isfinite(times)):
+        raise ParameterError(f"steps_file must hold at least 8 finite step times in seconds, got {times.size}")
+    return times
+
+
+@router.post("/clients/{client_id}/ras/sync")
+async def sync_report(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    import numpy as np
+
+    from cadenza.ras.sync import analyze_synchronization, plot_synchronization
+
+    form = await request.form()
+    state = forms.FormState(values=forms.form_values(form))
+    tempo = forms.parse_float(state, "tempo_bpm")
+    start = forms.parse_float(state, "cue_start_s", required=False) or 0.0
+    latency = forms.parse_float(state, "latency_ms", required=False) or 0.0
+    session_id = forms.parse_int(state, "session_id", required=False)
+    upload = form.get("steps_file")
+    raw = await upload.read() if hasattr(upload, "read") else b""
+    if not raw:
+        raw = state.values.get("steps_text", "").encode()
+    if not raw.strip():
+        state.error("steps_file", "steps_file is required: a text file of step times in seconds (or paste them)")
+    report = plot = None
+    if state.ok:
+        try:
+            steps = _parse_step_times(raw)
+            if not 20 <= tempo <= 250:
+                raise ParameterError(f"tempo_bpm must be 20..250 BPM, got {tempo!r}")
+            beats = np.arange(start, steps.max() + 2.0, 60.0 / tempo)
+            report = analyze_synchronization(steps, beats, output_latency_s=latency / 1e3)
+            ras_records.record_sync_analysis(db, actor=user, client_id=client_id, report=report, session_id=session_id)
+            buffer = _bytes_io.BytesIO()
+            plot_synchronization(report).savefig(buffer, format="png", dpi=90)
+            plot = base64.b64encode(buffer.getvalue()).decode("ascii")
+        except ParameterError as exc:
+            db.rollback()
+            report = plot = None
+            message = str(exc).replace("output_latency_s", "latency_ms")
+            forms.attribute_error(state, message, SYNC_FIELDS)
+    status = 200 if report is not None else 422
+    return _page(request, db, user, client_id, sync_state=state, report=report, plot=plot, status_code=status)
+
+
+def _make_plan(db, actor, client_id: int) -> dict:
+    """Authorisation-matrix setup: the owner's stored plan the cue route refers to."""
+    from cadenza.ras.plan import plan_ras_sessions
+
+    row = ras_records.store_ras_plan(db, actor=actor, client_id=client_id,
+                                     plan=plan_ras_sessions(100, condition="other"))
+    return {"plan_id": row.id}
+
+
+AUTHZ_SAMPLES = {
+    ("POST", "/clients/{client_id}/ras/plans"): {"form": {"cadence_spm": "100", "condition": "other",
+                                                          "session_minutes": "30", "sessions_per_week": "3"}},
+    ("GET", "/clients/{client_id}/ras/plans/{plan_id}/cue.wav"): {"setup": _make_plan, "query": {"minutes": 0.05}},
+    ("POST", "/clients/{client_id}/ras/sync"): {"form": {
+        "tempo_bpm": "100", "cue_start_s": "0", "latency_ms": "0",
+        "steps_text": "\n".join(f"{0.3 + 0.6 * k:.2f}" for k in range(20))}},
+}

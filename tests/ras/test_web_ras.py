@@ -1,0 +1,95 @@
+"""RAS pages: plan from the latest cadence, cue audio, synchronisation report from uploaded steps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+import numpy as np
+import pytest
+import soundfile as sf
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import sessionmaker
+
+from cadenza.clinic import ras_records, service
+from cadenza.clinic.service import MeasurementInput
+from cadenza.settings import Settings
+from cadenza.web.main import create_app
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def browser(db_session, therapist, tmp_path):
+    factory = sessionmaker(bind=db_session.bind, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    app = create_app(Settings(database_url="sqlite://", data_dir=tmp_path), session_factory=factory)
+    with TestClient(app, follow_redirects=False) as test_client:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', test_client.get("/login").text).group(1)
+        response = test_client.post("/login", data={"username": therapist.username, "password": PASSWORD,
+                                                    "csrf_token": token, "next": "/"})
+        assert response.status_code == 303, response.text
+        yield test_client
+
+
+def _csrf(test_client, path):
+    return re.search(r'name="csrf_token" value="([^"]+)"', test_client.get(path).text).group(1)
+
+
+def test_plan_from_latest_cadence_then_play_the_cue(browser, db_session, therapist, client_record):
+    service.record_session(db_session, actor=therapist, client_id=client_record.id, session_date=dt.date(2026, 11, 20),
+                           minutes=30, intervention_code="ras_gait_training",
+                           measurements=[MeasurementInput("cadence", value=92.0)])
+    db_session.commit()
+    page = browser.get(f"/clients/{client_record.id}/ras")
+    assert page.status_code == 200
+    assert 'value="92"' in page.text and "latest measured: 92" in page.text
+    token = _csrf(browser, f"/clients/{client_record.id}/ras")
+    made = browser.post(f"/clients/{client_record.id}/ras/plans",
+                        data={"csrf_token": token, "cadence_spm": "92", "condition": "stroke",
+                              "session_minutes": "30", "sessions_per_week": "3"})
+    assert made.status_code == 303
+    page = browser.get(f"/clients/{client_record.id}/ras")
+    assert "96.6 BPM" in page.text and "symmetry" in page.text
+    assert "autoplay" not in page.text
+    [plan] = ras_records.list_ras_plans(db_session, actor=therapist, client_id=client_record.id)
+    audio = browser.get(f"/clients/{client_record.id}/ras/plans/{plan.id}/cue.wav?minutes=0.5")
+    assert audio.status_code == 200 and audio.headers["content-type"] == "audio/wav"
+    assert audio.headers["x-cadenza-max-beat-error-samples"] == "0"
+    samples, rate = sf.read(io.BytesIO(audio.content))
+    assert samples.size == 30 * rate
+
+
+def test_plan_form_errors_are_shown_next_to_the_field(browser, client_record):
+    token = _csrf(browser, f"/clients/{client_record.id}/ras")
+    response = browser.post(f"/clients/{client_record.id}/ras/plans",
+                            data={"csrf_token": token, "cadence_spm": "1.6", "condition": "other",
+                                  "session_minutes": "30", "sessions_per_week": "3"})
+    assert response.status_code == 422
+    assert 'id="e-cadence_spm"' in response.text and "1.6" in response.text
+
+
+def test_sync_report_from_pasted_steps_stored_on_session(browser, db_session, therapist, client_record):
+    session_row = service.record_session(db_session, actor=therapist, client_id=client_record.id,
+                                         session_date=dt.date(2026, 11, 25), minutes=30,
+                                         intervention_code="ras_gait_training")
+    db_session.commit()
+    steps = 1.0 + 0.6 * np.arange(40) - 0.03 + 0.1  # 30 ms before the beat as heard through 100 ms latency
+    token = _csrf(browser, f"/clients/{client_record.id}/ras")
+    response = browser.post(f"/clients/{client_record.id}/ras/sync",
+                            data={"csrf_token": token, "tempo_bpm": "100", "cue_start_s": "1.0", "latency_ms": "100",
+                                  "session_id": str(session_row.id),
+                                  "steps_text": "\n".join(f"{t:.4f}" for t in steps)})
+    assert response.status_code == 200, response.text
+    assert "-30.0 ms" in response.text and "1.00" in response.text
+    assert "data:image/png;base64," in response.text
+    stored = service.list_measurements(db_session, actor=therapist, client_id=client_record.id,
+                                       instrument_code="ras_mean_asynchrony_ms")
+    assert [m.value for m in stored] == [-30.0]
+
+
+def test_sync_rejects_too_few_steps(browser, client_record):
+    token = _csrf(browser, f"/clients/{client_record.id}/ras")
+    response = browser.post(f"/clients/{client_record.id}/ras/sync",
+                            data={"csrf_token": token, "tempo_bpm": "100", "steps_text": "1.0\n1.6\n2.2"})
+    assert response.status_code == 422 and "at least 8" in response.text
