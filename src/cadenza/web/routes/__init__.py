@@ -15,5 +15,6 @@ ROUTER_MODULES: list[str] = [
     "cadenza.web.routes.admin",
     "cadenza.web.routes.safety",
     "cadenza.web.routes.nicu",
+    "cadenza.web.routes.ras",
     "cadenza.web.routes.api",
 ]
