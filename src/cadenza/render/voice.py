@@ -27,8 +27,10 @@ PITCH_HOP_S = 0.005
 YIN_THRESHOLD = 0.2
 # Synthetic and recorded source speech is rougher than a singing voice; a laxer threshold keeps vowels voiced.
 SOURCE_YIN_THRESHOLD = 0.3
+# Weak periodicity that only counts where it leads straight into a voiced run (voice bars, breathy onsets).
+ONSET_YIN_THRESHOLD = 0.5
 # Frames quieter than this below the loudest frame are silence (no pitch, not part of a syllable).
-SILENCE_BELOW_PEAK_DB = 35.0
+SILENCE_BELOW_PEAK_DB = 50.0
 UNVOICED_GRAIN_S = 0.005
 # Syllable nuclei in one recording must be at least this far apart.
 MIN_NUCLEUS_SEPARATION_S = 0.08
@@ -303,11 +305,26 @@ class SourceSpeech:
     marks: _Marks
 
 
+def _extend_voicing_backwards(f0_hz: np.ndarray, weak_f0_hz: np.ndarray) -> np.ndarray:
+    """Start each voiced run where weak periodicity begins (a voice bar before a voiced stop), so
+    the whole voiced onset is re-pitched and the syllable onset is where voicing is first heard."""
+    f0 = f0_hz.copy()
+    starts = np.flatnonzero(np.isfinite(f0[1:]) & ~np.isfinite(f0[:-1])) + 1
+    if np.isfinite(f0[0]):
+        starts = starts[starts > 0]
+    for a in starts:
+        while a > 0 and not np.isfinite(f0[a - 1]) and np.isfinite(weak_f0_hz[a - 1]):
+            f0[a - 1] = weak_f0_hz[a - 1]
+            a -= 1
+    return f0
+
+
 def analyse_source(y: np.ndarray, *, sampling_rate_hz: float, n_syllables: int) -> SourceSpeech:
     """Pitch-track, segment and pitch-mark a recording of one word (or a whole phrase)."""
     y = _check_signal("y", y, sampling_rate_hz)
     times_s, f0_hz = track_pitch(y, sampling_rate_hz=sampling_rate_hz, threshold=SOURCE_YIN_THRESHOLD)
-    f0_hz = fill_voicing_gaps(f0_hz)
+    _, weak_f0_hz = track_pitch(y, sampling_rate_hz=sampling_rate_hz, threshold=ONSET_YIN_THRESHOLD)
+    f0_hz = _extend_voicing_backwards(fill_voicing_gaps(f0_hz), weak_f0_hz)
     segments = segment_syllables(y, sampling_rate_hz=sampling_rate_hz, n_syllables=n_syllables, f0_hz=f0_hz)
     return SourceSpeech(samples=y, segments=tuple(segments),
                         marks=_pitch_marks(y, times_s, f0_hz, sampling_rate_hz))
