@@ -19,6 +19,12 @@ from cadenza.errors import ParameterError
 from cadenza.gait import GaitAnalysis, gait_speed_m_s
 
 
+def _check_session_client(db: Session, actor: Therapist, session_id: int, client_id: int) -> None:
+    row = service.get_session(db, actor=actor, session_id=session_id)
+    if row.client_id != client_id:
+        raise ParameterError(f"session_id {session_id!r} is not a session of client {client_id!r}")
+
+
 def store_gait_cadence(
     db: Session,
     *,
@@ -28,12 +34,15 @@ def store_gait_cadence(
     goal_id: int | None = None,
     measured_at: dt.datetime | None = None,
     include_low_confidence: bool = False,
+    client_id: int | None = None,
 ) -> Measurement:
     """Store the pooled cadence of the analysis' bouts as a ``cadence`` measurement.
 
     Only bouts with at least 8 steps count unless ``include_low_confidence``; with none, nothing
     is stored and a ParameterError says why (a cadence from 4-6 steps is too uncertain to chart).
     """
+    if client_id is not None:
+        _check_session_client(db, actor, session_id, client_id)
     if analysis.placement not in ("lower-back", "foot"):
         raise ParameterError(f"analysis.placement must be 'lower-back' or 'foot', got {analysis.placement!r}")
     cadence = analysis.overall_cadence_spm(include_low_confidence=include_low_confidence)

@@ -85,8 +85,7 @@ def _classify(header: list[str]) -> tuple[int | None, float | None, dict, dict, 
     return time_col, time_scale, acc, gyr, acc_unit, gyr_unit
 
 
-def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
+def _read_rows(text: str, path: str) -> tuple[list[str], list[list[str]]]:
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
         raise DataQualityError(f"IMU file {str(path)!r} holds no rows")
@@ -99,7 +98,7 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     return [h.strip() for h in rows[0]], rows[1:]
 
 
-def _to_float(rows: list[list[str]], cols: list[int], path: Path) -> np.ndarray:
+def _to_float(rows: list[list[str]], cols: list[int], path: str) -> np.ndarray:
     width = max(cols) + 1
     short = [i for i, r in enumerate(rows) if len(r) < width]
     if short:
@@ -141,6 +140,15 @@ def _resolve_acc_unit(acc: np.ndarray, declared: str | None, requested: str, not
     return unit
 
 
+def _check_options(sampling_rate_hz: float | None, acc_unit: str, gyr_unit: str) -> None:
+    if acc_unit not in ACC_UNITS:
+        raise ParameterError(f"acc_unit must be one of {ACC_UNITS!r}, got {acc_unit!r}")
+    if gyr_unit not in GYR_UNITS:
+        raise ParameterError(f"gyr_unit must be one of {GYR_UNITS!r}, got {gyr_unit!r}")
+    if sampling_rate_hz is not None and not (np.isfinite(sampling_rate_hz) and sampling_rate_hz > 0):
+        raise ParameterError(f"sampling_rate_hz must be a positive number, got {sampling_rate_hz!r}")
+
+
 def load_imu_csv(
     path: str | Path,
     *,
@@ -153,15 +161,25 @@ def load_imu_csv(
     Give ``sampling_rate_hz`` if the file has no time column; if both are present they must agree.
     """
     path = Path(path)
-    if acc_unit not in ACC_UNITS:
-        raise ParameterError(f"acc_unit must be one of {ACC_UNITS!r}, got {acc_unit!r}")
-    if gyr_unit not in GYR_UNITS:
-        raise ParameterError(f"gyr_unit must be one of {GYR_UNITS!r}, got {gyr_unit!r}")
-    if sampling_rate_hz is not None and not (np.isfinite(sampling_rate_hz) and sampling_rate_hz > 0):
-        raise ParameterError(f"sampling_rate_hz must be a positive number, got {sampling_rate_hz!r}")
+    _check_options(sampling_rate_hz, acc_unit, gyr_unit)
     if not path.is_file():
         raise ParameterError(f"IMU file {str(path)!r} does not exist or is not a file")
-    header, rows = _read_rows(path)
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    return parse_imu_csv(text, source=str(path), sampling_rate_hz=sampling_rate_hz, acc_unit=acc_unit, gyr_unit=gyr_unit)
+
+
+def parse_imu_csv(
+    text: str,
+    *,
+    source: str = "upload",
+    sampling_rate_hz: float | None = None,
+    acc_unit: str = "auto",
+    gyr_unit: str = "auto",
+) -> ImuRecording:
+    """:func:`load_imu_csv` on CSV text already in memory (an upload); ``source`` names it in errors."""
+    path = source
+    _check_options(sampling_rate_hz, acc_unit, gyr_unit)
+    header, rows = _read_rows(text, path)
     time_col, time_scale, acc_cols, gyr_cols, acc_declared, gyr_declared = _classify(header)
     if set(acc_cols) != {"x", "y", "z"}:
         raise DataQualityError(

@@ -1,0 +1,79 @@
+"""Gait page for a client: upload an IMU recording, see steps, bouts and cadence, store the cadence.
+
+The route parses the upload and renders; analysis is ``cadenza.gait.analyze_gait`` and storage
+is ``cadenza.clinic.gait_records`` (which authorises through the clinic service).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+
+from cadenza.clinic import gait_records, service
+from cadenza.errors import ParameterError
+from cadenza.web import forms
+from cadenza.web.deps import CsrfPageUser, Db, PageUser
+from cadenza.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+ClientId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+MAX_RECORDING_BYTES = 20 * 1024 * 1024
+PLACEMENTS = ("lower-back", "foot")
+FIELDS = ("recording", "placement", "rate_hz", "session_id")
+
+
+def _page(request: Request, db, user, client_id: int, *, state=None, result=None, notes=(), stored=None,
+          status_code: int = 200) -> Response:
+    client = service.get_client(db, actor=user, client_id=client_id)
+    return render(request, "gait/client_gait.html", {
+        "c": client, "state": state or forms.FormState(values={"placement": "lower-back"}),
+        "sessions": service.list_sessions(db, actor=user, client_id=client_id)[-10:],
+        "placements": PLACEMENTS, "result": result, "notes": notes, "stored": stored,
+    }, status_code=status_code)
+
+
+@router.get("/clients/{client_id}/gait")
+def gait_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
+    return _page(request, db, user, client_id)
+
+
+@router.post("/clients/{client_id}/gait")
+async def analyse_recording(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    from cadenza.gait import analyze_gait
+    from cadenza.io.imu import parse_imu_csv
+
+    form = await request.form()
+    state = forms.FormState(values=forms.form_values(form))
+    rate_hz = forms.parse_float(state, "rate_hz", required=False)
+    session_id = forms.parse_int(state, "session_id", required=False)
+    placement = state.values.get("placement", "lower-back")
+    if placement not in PLACEMENTS:
+        state.error("placement", f"placement must be one of {', '.join(PLACEMENTS)}")
+    upload = form.get("recording")
+    if upload is None or isinstance(upload, str):
+        state.error("recording", "choose an IMU recording (CSV) to upload")
+    if not state.ok:
+        return _page(request, db, user, client_id, state=state, status_code=422)
+    service.get_client(db, actor=user, client_id=client_id)  # 404 before reading someone else's upload
+    data = await upload.read(MAX_RECORDING_BYTES + 1)
+    try:
+        if len(data) > MAX_RECORDING_BYTES:
+            raise ParameterError(f"the recording is larger than {MAX_RECORDING_BYTES // (1024 * 1024)} MB")
+        recording = parse_imu_csv(
+            data.decode("utf-8-sig", errors="replace"), source=upload.filename or "upload", sampling_rate_hz=rate_hz
+        )
+        result = analyze_gait(recording.acc_m_s2, sampling_rate_hz=recording.sampling_rate_hz,
+                              placement=placement, gyr_deg_s=recording.gyr_deg_s)
+        stored = None
+        if session_id:
+            stored = gait_records.store_gait_cadence(db, actor=user, session_id=session_id, analysis=result,
+                                                     client_id=client_id)
+    except ParameterError as exc:  # includes DataQualityError; NotFound stays a 404
+        db.rollback()
+        forms.attribute_error(state, str(exc), FIELDS, fallback="recording")
+        return _page(request, db, user, client_id, state=state, status_code=422)
+    return _page(request, db, user, client_id, state=state, result=result,
+                 notes=[*recording.notes, *result.notes], stored=stored)
