@@ -108,6 +108,14 @@ def _timed(run: Callable, acc: np.ndarray, rate: float, repeats: int = 3) -> tup
     return best, result
 
 
+def _scorable(bout) -> bool:
+    """A reference bout can be scored if its window and average cadence are known."""
+    return bool(
+        np.isfinite(bout.start_s) and np.isfinite(bout.end_s) and bout.end_s > bout.start_s
+        and np.isfinite(bout.cadence_spm) and bout.cadence_spm > 0
+    )
+
+
 def _summary(errors: list[float]) -> dict[str, float]:
     e = np.asarray(errors, dtype=float) * 100
     if e.size == 0:
@@ -129,7 +137,7 @@ def bench_lower_back(data_dir: Path, rates_hz: list[float]) -> list[dict]:
         }
         for name, run in methods.items():
             errors, own_errors, low_conf_errors, high_conf_errors = [], [], [], []
-            tp = fp = fn = n_det = n_ref = 0
+            tp = fp = fn = n_det = n_ref = skipped = 0
             timing: list[np.ndarray] = []
             compute_s = signal_s = 0.0
             for rec in recordings:
@@ -142,6 +150,9 @@ def bench_lower_back(data_dir: Path, rates_hz: list[float]) -> list[dict]:
                     compute_s += elapsed_s
                     signal_s += acc.shape[-1] / rate
                 for bout in rec.reference_bouts:
+                    if not _scorable(bout):
+                        skipped += 1
+                        continue
                     score = score_bout(
                         det,
                         start_s=bout.start_s,
@@ -171,6 +182,7 @@ def bench_lower_back(data_dir: Path, rates_hz: list[float]) -> list[dict]:
                     "method": name,
                     "rate_hz": rate,
                     "n_bouts": len(errors),
+                    "n_bouts_skipped_no_reference_cadence": skipped,
                     "cadence_error": _summary(errors),
                     "cadence_error_bouts_ge8_detected": _summary(high_conf_errors),
                     "cadence_error_bouts_lt8_detected": _summary(low_conf_errors),

@@ -56,3 +56,16 @@ def test_missing_paths(tmp_path):
     with pytest.raises(ParameterError, match="imu_sample.csv"):
         load_gaitmap_healthy(tmp_path)
     assert load_mobgap_lab(tmp_path) == []
+
+
+def test_incomplete_reference_fields_become_nan_not_errors():
+    from cadenza.io.gait_datasets import _reference_bout
+
+    bout = _reference_bout({
+        "Start": 1.0, "End": 5.0, "Cadence": np.array([]),
+        "InitialContact_Event": np.array([1.0, np.nan, 2.0, 2.6]),
+        "InitialContact_LeftRight": np.array(["Left", "Right", "Left", "Right"], dtype=object),
+    })
+    assert np.isnan(bout.cadence_spm) and bout.n_strides == 0
+    assert bout.ic_times_s.tolist() == [1.0, 2.0, 2.6]
+    assert bout.ic_sides == ("left", "left", "right")  # the NaN contact's label goes with it

@@ -89,9 +89,21 @@ def _as_list(value) -> list:
     return list(value)
 
 
+def _scalar(value) -> float:
+    """A MATLAB scalar as float; empty or non-numeric fields (seen in patient recordings) give NaN."""
+    try:
+        arr = np.asarray(value, dtype=float).ravel()
+    except (TypeError, ValueError):
+        return float("nan")
+    return float(arr[0]) if arr.size == 1 else float("nan")
+
+
 def _reference_bout(wb: dict) -> ReferenceBout:
-    ic_s = np.atleast_1d(np.asarray(wb["InitialContact_Event"], dtype=float))
-    sides = np.atleast_1d(np.asarray(wb["InitialContact_LeftRight"], dtype=object))
+    try:
+        ic_s = np.atleast_1d(np.asarray(wb.get("InitialContact_Event", []), dtype=float)).ravel()
+    except (TypeError, ValueError):
+        ic_s = np.empty(0)
+    sides = np.atleast_1d(np.asarray(wb.get("InitialContact_LeftRight", []), dtype=object)).ravel()
     if sides.size != ic_s.size:  # a side list of the wrong length carries no usable labels
         sides = np.array(["unknown"] * ic_s.size, dtype=object)
     keep = np.isfinite(ic_s)
@@ -101,15 +113,15 @@ def _reference_bout(wb: dict) -> ReferenceBout:
     if ic_s.size:
         dup = np.concatenate([[False], np.diff(ic_s) < _DUPLICATE_IC_S])
         ic_s, sides = ic_s[~dup], sides[~dup]
-    speed = np.asarray(wb.get("WalkingSpeed", np.nan), dtype=float)
+    n_strides = _scalar(wb.get("NumberStrides", np.nan))
     return ReferenceBout(
-        start_s=float(wb["Start"]),
-        end_s=float(wb["End"]),
-        cadence_spm=float(wb["Cadence"]),
+        start_s=_scalar(wb.get("Start")),
+        end_s=_scalar(wb.get("End")),
+        cadence_spm=_scalar(wb.get("Cadence")),
         ic_times_s=ic_s,
         ic_sides=tuple(str(s).lower() for s in sides),
-        n_strides=int(np.nan_to_num(np.asarray(wb.get("NumberStrides", 0), dtype=float))),
-        walking_speed_m_s=float(speed) if speed.size == 1 else float("nan"),
+        n_strides=int(n_strides) if np.isfinite(n_strides) else 0,
+        walking_speed_m_s=_scalar(wb.get("WalkingSpeed", np.nan)),
     )
 
 
