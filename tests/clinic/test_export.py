@@ -54,7 +54,8 @@ def documented_client(db_session, therapist, client_record):
 def test_bundle_validates_and_holds_every_resource(db_session, therapist, documented_client):
     text = export_client_bundle(db_session, actor=therapist, client_id=documented_client.id)
     validate_bundle(text)
-    assert bundle_resource_counts(text) == {"Patient": 1, "Goal": 1, "Encounter": 2, "Procedure": 2, "Observation": 6}
+    assert bundle_resource_counts(text) == {"Patient": 1, "Condition": 1, "Goal": 1, "Encounter": 2, "Procedure": 2,
+                                            "Observation": 6}
     data = json.loads(text)
     patient = data["entry"][0]["resource"]
     assert patient["identifier"][0]["value"] == "C001" and patient["birthDate"] == "1950"
@@ -86,6 +87,18 @@ def test_bundle_round_trips_values_codes_and_units(db_session, therapist, docume
     # Re-serialising the parsed bundle gives the same observations again.
     again = validate_bundle(text).model_dump_json(exclude_none=True)
     assert read_observations(again) == read_observations(text)
+
+
+def test_safety_flags_and_conditions_travel_with_the_bundle(db_session, therapist, documented_client):
+    service.update_client(db_session, actor=therapist, client_id=documented_client.id,
+                          safety_flags=["seizures", "hearing_loss"])
+    data = json.loads(export_client_bundle(db_session, actor=therapist, client_id=documented_client.id))
+    resources = [e["resource"] for e in data["entry"]]
+    flags = sorted(r["code"]["coding"][0]["code"] for r in resources if r["resourceType"] == "Flag")
+    assert flags == ["hearing_loss", "seizures"]
+    assert [r["code"]["text"] for r in resources if r["resourceType"] == "Condition"] == ["parkinson's disease"]
+    assert all(r["subject"] == {"reference": "Patient/client-%d" % documented_client.id}
+               for r in resources if r["resourceType"] in ("Flag", "Condition"))
 
 
 @pytest.mark.parametrize(

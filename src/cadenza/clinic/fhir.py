@@ -1,9 +1,10 @@
-"""FHIR export of a client's record: a ``collection`` Bundle of Patient, Goal, Encounter, Procedure and
-Observation resources, with LOINC codes where an instrument has one and UCUM units.
+"""FHIR export of a client's record: a ``collection`` Bundle of Patient, Flag (safety flags), Condition,
+Goal, Encounter, Procedure and Observation resources, with LOINC codes where an instrument has one and
+UCUM units.
 
 Validation uses ``fhir.resources.R4B`` (FHIR 4.3): the ``fhir.resources`` package defaults to R5, which
-R4-era servers reject, while the R4B models of the five resources used here have the same elements as
-R4 (4.0.1). Every resource is built as plain JSON-ready dicts and validated as a whole Bundle.
+R4-era servers reject, while the R4B models of the resources used here have the same elements as R4
+(4.0.1). Every resource is built as plain JSON-ready dicts and validated as a whole Bundle.
 
 Codes without a standard (Cadenza's local instrument and intervention codes) use the code systems
 under :data:`CADENZA_FHIR_BASE`; every Observation also carries the local instrument code, so a round
@@ -36,6 +37,9 @@ LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
+SAFETY_FLAG_SYSTEM = f"{CADENZA_FHIR_BASE}/CodeSystem/safety-flag"
 FHIR_VERSION = "4.3.0 (R4B; R4-compatible for these resources)"
 
 
@@ -66,6 +70,34 @@ def _patient(client: Client) -> dict[str, Any]:
     if client.birth_year is not None:
         patient["birthDate"] = f"{client.birth_year:04d}"
     return patient
+
+
+def _conditions(client: Client, patient_id: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "resourceType": "Condition",
+            "id": f"condition-{client.id}-{index}",
+            "clinicalStatus": {"coding": [{"system": CONDITION_CLINICAL, "code": "active"}]},
+            "code": {"text": condition},
+            "subject": _ref("Patient", patient_id),
+        }
+        for index, condition in enumerate(client.conditions or [], start=1)
+    ]
+
+
+def _flags(client: Client, patient_id: str) -> list[dict[str, Any]]:
+    # Safety flags travel as FHIR Flags so a receiving system shows them before anyone plays music.
+    return [
+        {
+            "resourceType": "Flag",
+            "id": f"flag-{client.id}-{flag.replace('_', '-')}",
+            "status": "active",
+            "category": [{"coding": [{"system": FLAG_CATEGORY, "code": "safety"}]}],
+            "code": {"coding": [{"system": SAFETY_FLAG_SYSTEM, "code": flag}], "text": flag.replace("_", " ")},
+            "subject": _ref("Patient", patient_id),
+        }
+        for flag in client.safety_flags or []
+    ]
 
 
 def _goal(goal: Goal, patient_id: str, observation_ids: list[str]) -> dict[str, Any]:
@@ -167,7 +199,7 @@ def build_bundle(
     """A FHIR Bundle (as a dict) of one client's record; pure, from loaded rows."""
     patient = _patient(client)
     pid = patient["id"]
-    resources: list[dict[str, Any]] = [patient]
+    resources: list[dict[str, Any]] = [patient, *_flags(client, pid), *_conditions(client, pid)]
     by_goal: dict[int, list[str]] = {}
     clinical: list[dict[str, Any]] = []
     for row in sessions:
