@@ -15,7 +15,7 @@ from cadenza.settings import Settings
 from cadenza.web.main import create_app
 
 PASSWORD = "violin-harbour-sunrise-7"
-MAX_UPLOAD_BYTES = 64 * 1024
+MAX_UPLOAD_BYTES = 1024 * 1024
 
 
 @pytest.fixture

@@ -26,9 +26,10 @@ HSTS_HEADER = (b"strict-transport-security", b"max-age=31536000; includeSubDomai
 
 
 def _too_large_body(limit_bytes: int) -> bytes:
+    shown = f"{limit_bytes / 2**20:g} MiB" if limit_bytes >= 2**20 else f"{limit_bytes / 2**10:g} KiB"
     return (
-        f"Upload too large: the limit is {limit_bytes // (1024 * 1024)} MiB "
-        f"({limit_bytes} bytes). Trim or compress the file and try again."
+        f"Upload too large: the limit is {shown} ({limit_bytes} bytes). "
+        "Trim or compress the file and try again."
     ).encode()
 
 
