@@ -65,6 +65,7 @@ def test_client_workflow_and_exports(run, tmp_path):
                   "-m", "gait_speed=0.91@1", "-m", "phq9=0,1,0,0,0,0,0,0,2", user="ana")
     assert session.exit_code == 0, session.output
     assert "Safety follow-up" in session.output
+    assert "evidence: thaut1996_parkinson_ras, magee2017_brain_injury" in " ".join(session.output.split())
     shown = run("client", "show", "C7", user="ana")
     assert "Hearing loss" in shown.output and "ras_gait_training" in shown.output
 

@@ -193,6 +193,12 @@ def add_session(
             minutes=minutes, intervention_code=intervention, setting=setting, subjective=subjective,
             objective=objective, assessment=assessment, plan=plan, measurements=entries)
         console.print(f"Recorded session {row.id} with {len(row.measurements)} measurement(s).")
+        from cadenza.evidence.query import get_intervention
+
+        chosen = get_intervention(row.intervention_code)
+        support = ", ".join(chosen.supporting) or "no catalog entry"
+        console.print(f"  {chosen.name} ({chosen.mode}); evidence: {support}"
+                      + (f". {chosen.evidence_note}" if chosen.evidence_note else ""), style="dim")
         for m in row.measurements:
             band = f" ({m.severity_band})" if m.severity_band else ""
             console.print(f"  {m.instrument_code}: {m.value:g} {m.unit}{band}")
