@@ -130,3 +130,16 @@ def test_foot_known_contacts_either_mounting(sign, rng):
     assert (m.n_false_positive, m.n_false_negative) == (0, 0)
     # The synthetic zero crossing sits a little before the nominal contact; it must be within 40 ms.
     assert np.max(np.abs(m.timing_errors_s)) < 0.04
+
+
+@given(first_step_s=st.floats(0.5, 0.8), ratio=st.floats(0.75, 0.9))
+@SETTINGS
+def test_cadence_change_mid_walk(first_step_s, ratio, rng, make_lower_back):
+    # A cue-driven speed-up: 14 steps at one cadence, then 14 quicker ones, without stopping.
+    slow = 2.0 + first_step_s * np.arange(14)
+    fast = slow[-1] + first_step_s * ratio * np.arange(1, 15)
+    ic = np.concatenate([slow, fast])
+    acc = make_lower_back(ic, duration_s=ic[-1] + 3.0, sampling_rate_hz=100, rng=rng)
+    det = LowerBackStepDetector().detect(acc, sampling_rate_hz=100).ic_times_s_
+    m = match_contacts(det, ic, tolerance_s=0.1)
+    assert m.n_false_positive == 0 and m.n_false_negative == 0
