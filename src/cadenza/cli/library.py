@@ -248,37 +248,6 @@ def _state(arousal: float | None, heart_rate: float | None) -> Any:
     return CurrentState(arousal_0_10=arousal, heart_rate_bpm=heart_rate)
 
 
-def render_chart(playlist: Any, path: Path) -> Path:
-    """Planned vs actual tempo and energy over the session, as SVG (or PNG by extension)."""
-    import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    times_s, tempo, energy = playlist.planned_curve()
-    starts, actual_tempo, actual_energy = playlist.actual_curve()
-    ends = starts + np.array([e.track.duration_s for e in playlist.entries])
-    fig = Figure(figsize=(8, 4.5))
-    FigureCanvasAgg(fig)
-    ax_t, ax_e = fig.subplots(2, 1, sharex=True)
-    if times_s.size:
-        ax_t.plot(times_s / 60, tempo, "--", color="tab:blue", label="planned")
-        ax_e.plot(times_s / 60, energy, "--", color="tab:orange", label="planned")
-    for s, e, t, en in zip(starts, ends, actual_tempo, actual_energy, strict=True):
-        ax_t.plot([s / 60, e / 60], [t, t], color="tab:blue", lw=3)
-        ax_e.plot([s / 60, e / 60], [en, en], color="tab:orange", lw=3)
-    ax_t.plot([], [], color="tab:blue", lw=3, label="tracks")
-    ax_e.plot([], [], color="tab:orange", lw=3, label="tracks")
-    ax_t.set_ylabel("tempo (BPM)")
-    ax_e.set_ylabel("energy (0-1)")
-    ax_e.set_xlabel("minutes")
-    ax_t.set_title(f"{playlist.goal} playlist, {playlist.shape} shape: planned vs chosen")
-    ax_t.legend(loc="upper right", fontsize=8)
-    ax_e.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    return path
-
-
 @top_level.command("playlist")
 def playlist(
     goal: str = typer.Argument(..., help=GOAL_HELP),
@@ -300,7 +269,7 @@ def playlist(
     from rich.table import Table
 
     from cadenza.clinic import library_records as lr
-    from cadenza.io.library_files import write_playlist_file
+    from cadenza.io.library_files import write_chart_file, write_playlist_file
     from cadenza.music.playlist_formats import render_m3u8, render_xspf
 
     if not client and not library_dir:
@@ -327,7 +296,7 @@ def playlist(
         if xspf:
             write_playlist_file(xspf, render_xspf(pl, title=title))
         if chart:
-            render_chart(pl, chart)
+            write_chart_file(chart, lr.render_playlist_chart(pl, fmt=chart.suffix.lower().lstrip(".") or "svg"))
     if as_json:
         summary = lr.playlist_summary(pl)
         summary.update(start_tempo_bpm=pl.start_tempo_bpm, start_energy=pl.start_energy,

@@ -349,6 +349,14 @@ def list_responses(db: Session, *, actor: Therapist, client_id: int) -> list[Son
 # --- playlists -----------------------------------------------------------------------------------
 
 
+def track_of_client(db: Session, *, actor: Therapist, client_id: int, track_id: int) -> LibraryTrack:
+    """A track addressed under a client (404 if it belongs to another client or therapist)."""
+    row = _track(db, actor, track_id, action="read")
+    if row.client_id != client_id:
+        raise NotFoundError(f"library track {track_id!r} not found")
+    return row
+
+
 def client_playlist(db: Session, *, actor: Therapist, client_id: int, goal: str, minutes: float,
                     state: CurrentState | None = None, shape: str | None = None,
                     cadence_spm: float | None = None) -> Playlist:
@@ -393,7 +401,8 @@ def playlist_dose(playlist: Playlist, *, safety_flags: Sequence[str] = ()) -> Pl
     from cadenza.safety.flags import SafetyFlag, audio_policy
 
     policy = audio_policy(safety_flags)
-    mode = "sensitive" if (SafetyFlag.HEARING_LOSS in set(safety_flags) or policy.nicu_limits) else "adult"
+    mode = getattr(policy, "dose_mode", None) or (
+        "sensitive" if (SafetyFlag.HEARING_LOSS in set(safety_flags) or policy.nicu_limits) else "adult")
     levels = []
     fraction = 0.0
     for entry in playlist.entries:
@@ -421,6 +430,50 @@ def playlist_summary(playlist: Playlist) -> dict[str, Any]:
                    for e in playlist.entries],
         "warnings": list(playlist.warnings),
     }
+
+
+CHART_FORMATS = ("svg", "png")
+
+
+def playlist_figure(playlist: Playlist) -> Any:
+    """Planned vs chosen tempo and energy over the session (matplotlib Figure, Agg, no pyplot)."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    times_s, tempo, energy = playlist.planned_curve()
+    starts, actual_tempo, actual_energy = playlist.actual_curve()
+    ends = starts + np.array([e.track.duration_s for e in playlist.entries])
+    fig = Figure(figsize=(8, 4.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax_t, ax_e = fig.subplots(2, 1, sharex=True)
+    if times_s.size and np.all(np.isfinite(tempo)):
+        ax_t.plot(times_s / 60, tempo, "--", color="tab:blue", label="planned")
+        ax_e.plot(times_s / 60, energy, "--", color="tab:orange", label="planned")
+    for s, e, t, en in zip(starts, ends, actual_tempo, actual_energy, strict=True):
+        ax_t.plot([s / 60, e / 60], [t, t], color="tab:blue", lw=3)
+        ax_e.plot([s / 60, e / 60], [en, en], color="tab:orange", lw=3)
+    ax_t.plot([], [], color="tab:blue", lw=3, label="chosen tracks")
+    ax_e.plot([], [], color="tab:orange", lw=3, label="chosen tracks")
+    ax_t.set_ylabel("tempo (BPM)")
+    ax_e.set_ylabel("energy (0-1)")
+    ax_e.set_xlabel("minutes")
+    ax_t.set_title(f"{playlist.goal} playlist, {playlist.shape} shape: planned vs chosen")
+    ax_t.legend(loc="upper right", fontsize=8)
+    ax_e.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def render_playlist_chart(playlist: Playlist, *, fmt: str = "svg") -> bytes:
+    """The planned-vs-chosen chart as SVG or PNG bytes."""
+    import io
+
+    if fmt not in CHART_FORMATS:
+        raise ParameterError(f"fmt must be one of {CHART_FORMATS}, got {fmt!r}")
+    buffer = io.BytesIO()
+    playlist_figure(playlist).savefig(buffer, format=fmt)
+    return buffer.getvalue()
 
 
 # --- pre-procedure sessions ----------------------------------------------------------------------

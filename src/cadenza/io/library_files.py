@@ -355,7 +355,16 @@ def write_playlist_file(path: str | Path, text: str) -> Path:
     return path
 
 
+def write_chart_file(path: str | Path, data: bytes) -> Path:
+    """Write rendered chart bytes (SVG or PNG, by extension)."""
+    path = Path(path)
+    if path.suffix.lower() not in (".svg", ".png"):
+        raise ParameterError(f"chart path {str(path)!r} must end in .svg or .png")
+    path.write_bytes(data)
+    return path
+
+
 __all__ = [
     "AUDIO_EXTENSIONS", "FileProblem", "KnownTrack", "ScanReport", "ScannedTrack", "analyze_file",
-    "content_hash", "decode_audio", "find_audio_files", "scan_library", "write_playlist_file",
+    "content_hash", "decode_audio", "find_audio_files", "scan_library", "write_chart_file", "write_playlist_file",
 ]

@@ -16,6 +16,7 @@ ROUTER_MODULES: list[str] = [
     "cadenza.web.routes.safety",
     "cadenza.web.routes.nicu",
     "cadenza.web.routes.ras",
+    "cadenza.web.routes.library",
     "cadenza.web.routes.gait",
     "cadenza.web.routes.api",
 ]

@@ -1,0 +1,159 @@
+"""The person's own music on the client page: the analysed library with ratings and red flags, and
+goal playlists in iso-principle order with the planned-vs-chosen chart and M3U8/XSPF downloads.
+Scanning runs from the command line (``cadenza library scan``): it reads the therapist's disk.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from cadenza.clinic import library_records as lr
+from cadenza.clinic import safety_records
+from cadenza.errors import ParameterError
+from cadenza.web import forms
+from cadenza.web.deps import CsrfPageUser, Db, PageUser
+from cadenza.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+ClientId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+TrackId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+GOAL_CHOICES = [("relax", "Relax"), ("sleep", "Sleep"), ("pre_procedure", "Before a procedure"), ("focus", "Focus"),
+                ("energise", "Energise"), ("walk", "Walk (cadence)"), ("reminiscence", "Reminiscence")]
+SHAPE_CHOICES = [("", "default for the goal"), ("U", "U: descend, hold, re-energise"), ("L", "L: descend and hold"),
+                 ("J", "J: hold low, then rise"), ("iso", "straight iso line")]
+PLAYLIST_FIELDS = ("goal", "minutes", "arousal", "shape", "cadence_spm")
+
+
+def _page(request: Request, db, user, client_id: int, *, state=None, playlist=None, dose=None, chart=None,
+          status_code: int = 200) -> Response:
+    from cadenza.web.routes.clients import FLAG_LABELS
+
+    client, policy = safety_records.client_policy(db, actor=user, client_id=client_id)
+    tracks = lr.list_tracks(db, actor=user, client_id=client_id)
+    state = state or forms.FormState(values={"goal": "relax", "minutes": "20", "arousal": "6"})
+    return render(request, "library/client_library.html", {
+        "c": client, "policy": policy, "flag_labels": FLAG_LABELS, "tracks": tracks, "state": state,
+        "goal_choices": GOAL_CHOICES, "shape_choices": SHAPE_CHOICES, "playlist": playlist, "dose": dose,
+        "chart": chart, "query": _query(state.values) if playlist else "",
+    }, status_code=status_code)
+
+
+def _query(values: dict) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode({k: values[k] for k in PLAYLIST_FIELDS if values.get(k)})
+
+
+def _build(db, user, client_id: int, values: dict) -> tuple[forms.FormState, object | None]:
+    from cadenza.music.playlists import CurrentState
+
+    state = forms.FormState(values=values)
+    minutes = forms.parse_float(state, "minutes")
+    arousal = forms.parse_float(state, "arousal", required=False)
+    cadence = forms.parse_float(state, "cadence_spm", required=False)
+    goal = values.get("goal", "")
+    shape = values.get("shape") or None
+    if not state.ok:
+        return state, None
+    try:
+        pl = lr.client_playlist(db, actor=user, client_id=client_id, goal=goal, minutes=minutes,
+                                state=CurrentState(arousal_0_10=arousal) if arousal is not None else None,
+                                shape=shape, cadence_spm=cadence)
+    except ParameterError as exc:
+        message = str(exc).replace("arousal_0_10", "arousal")
+        forms.attribute_error(state, message, PLAYLIST_FIELDS)
+        return state, None
+    return state, pl
+
+
+@router.get("/clients/{client_id}/library")
+def library_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
+    return _page(request, db, user, client_id)
+
+
+@router.post("/clients/{client_id}/library/playlist")
+async def build_playlist(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    values = forms.form_values(await request.form())
+    state, pl = _build(db, user, client_id, values)
+    if pl is None:
+        db.rollback()
+        return _page(request, db, user, client_id, state=state, status_code=422)
+    client, _ = safety_records.client_policy(db, actor=user, client_id=client_id)
+    dose = lr.playlist_dose(pl, safety_flags=client.safety_flags or [])
+    chart = base64.b64encode(lr.render_playlist_chart(pl, fmt="svg")).decode("ascii") if pl.entries else None
+    return _page(request, db, user, client_id, state=state, playlist=pl, dose=dose, chart=chart)
+
+
+@router.get("/clients/{client_id}/library/playlist.{fmt}")
+def download_playlist(db: Db, user: PageUser, client_id: ClientId,
+                      fmt: Annotated[str, Path(pattern="^(m3u8|xspf)$")],
+                      goal: Annotated[str, Query(max_length=20)] = "relax",
+                      minutes: Annotated[float, Query(ge=1, le=600)] = 20.0,
+                      arousal: Annotated[float | None, Query(ge=0, le=10)] = None,
+                      shape: Annotated[str, Query(max_length=4)] = "",
+                      cadence_spm: Annotated[float | None, Query(ge=40, le=200)] = None) -> Response:
+    from cadenza.music.playlist_formats import render_m3u8, render_xspf
+
+    values = {"goal": goal, "minutes": str(minutes), "shape": shape,
+              "arousal": "" if arousal is None else str(arousal), "cadence_spm": "" if cadence_spm is None else str(cadence_spm)}
+    state, pl = _build(db, user, client_id, values)
+    if pl is None:
+        raise ParameterError("; ".join(f"{k}: {v}" for k, v in state.errors.items()))
+    title = f"Cadenza {goal} ({minutes:g} min)"
+    if fmt == "m3u8":
+        return Response(render_m3u8(pl, title=title), media_type="audio/x-mpegurl; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{goal}.m3u8"'})
+    return Response(render_xspf(pl, title=title), media_type="application/xspf+xml",
+                    headers={"Content-Disposition": f'attachment; filename="{goal}.xspf"'})
+
+
+@router.post("/clients/{client_id}/library/tracks/{track_id}/rating")
+async def rate(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId, track_id: TrackId) -> Response:
+    state = forms.FormState(values=forms.form_values(await request.form()))
+    stars = forms.parse_int(state, "stars", required=False)
+    if not state.ok:
+        raise ParameterError(f"stars must be a whole number 1-5, got {state.values.get('stars')!r}")
+    row = lr.track_of_client(db, actor=user, client_id=client_id, track_id=track_id)
+    lr.rate_track(db, actor=user, track_id=row.id, stars=stars or None)
+    return RedirectResponse(f"/clients/{client_id}/library#track-{row.id}", status_code=303)
+
+
+@router.post("/clients/{client_id}/library/tracks/{track_id}/red-flag")
+async def red_flag(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId, track_id: TrackId) -> Response:
+    values = forms.form_values(await request.form())
+    row = lr.track_of_client(db, actor=user, client_id=client_id, track_id=track_id)
+    clear = values.get("clear") == "1"
+    lr.flag_red(db, actor=user, track_id=row.id, reason=values.get("reason", ""), flagged=not clear)
+    return RedirectResponse(f"/clients/{client_id}/library#track-{row.id}", status_code=303)
+
+
+def _make_track(db, actor, client_id):
+    import numpy as np
+
+    from cadenza.io.library_files import ScannedTrack, ScanReport
+    from cadenza.io.tags import TrackTags
+    from cadenza.music.analysis import TrackAnalysis
+
+    analysis = TrackAnalysis(duration_s=180.0, tempo_bpm=72.0, tempo_confidence=0.9, beat_times_s=np.arange(0, 5, 60 / 72),
+                             integrated_loudness_lufs=-20.0, loudness_range_lu=3.0, brightness_hz=700.0,
+                             onset_rate_hz=1.5, energy=0.2, key="C", mode="major", mode_confidence=0.5)
+    lr.store_scan(db, actor=actor, client_id=client_id, report=ScanReport(tracks=[ScannedTrack(
+        "/music/sample.flac", 10, 1, "new", content_sha256="0" * 64, tags=TrackTags(title="Sample"),
+        analysis=analysis, decoded=True)]))
+    return {"track_id": lr.list_tracks(db, actor=actor, client_id=client_id)[0].id}
+
+
+AUTHZ_SAMPLES = {
+    ("POST", "/clients/{client_id}/library/playlist"): {"setup": _make_track,
+                                                        "form": {"goal": "relax", "minutes": "3", "arousal": "6"}},
+    ("GET", "/clients/{client_id}/library/playlist.{fmt}"): {"setup": lambda db, actor, client_id: {
+        **_make_track(db, actor, client_id), "fmt": "m3u8"}, "query": {"goal": "relax", "minutes": 3}},
+    ("POST", "/clients/{client_id}/library/tracks/{track_id}/rating"): {"setup": _make_track, "form": {"stars": "5"}},
+    ("POST", "/clients/{client_id}/library/tracks/{track_id}/red-flag"): {"setup": _make_track,
+                                                                         "form": {"reason": "upset"}},
+}

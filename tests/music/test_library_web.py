@@ -1,0 +1,96 @@
+"""The library page: tracks with ratings and red flags, playlists with chart and downloads."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import sessionmaker
+
+from cadenza.clinic import library_records as lr
+from cadenza.clinic import passwords, service
+from cadenza.clinic.models import Therapist
+from cadenza.io.library_files import ScanReport
+from cadenza.settings import Settings
+from cadenza.web.main import create_app
+
+PASSWORD = "violin-harbour-sunrise-7"
+
+
+@pytest.fixture
+def web_client(db_session, tmp_path):
+    factory = sessionmaker(bind=db_session.bind, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    app = create_app(Settings(database_url="sqlite://", data_dir=tmp_path), session_factory=factory)
+    ann = Therapist(username="ann", password_hash=passwords.hash_password(PASSWORD), role="therapist", active=True)
+    db_session.add(ann)
+    db_session.commit()
+    with TestClient(app, follow_redirects=False) as client:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+        response = client.post("/login", data={"username": "ann", "password": PASSWORD, "csrf_token": token,
+                                               "next": "/"})
+        assert response.status_code == 303, response.text
+        yield client, ann
+
+
+def _csrf(client, path):
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
+
+
+def _library(db_session, ann, code="C7", flags=()):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("_records", Path(__file__).with_name("test_library_records.py"))
+    records = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(records)
+    person = service.create_client(db_session, actor=ann, code=code, safety_flags=list(flags))
+    lr.store_scan(db_session, actor=ann, client_id=person.id, report=records.fake_library(24))
+    db_session.commit()
+    return person
+
+
+def test_page_rate_flag_and_playlist(web_client, db_session):
+    client, ann = web_client
+    person = _library(db_session, ann, flags=["hearing_loss"])
+    path = f"/clients/{person.id}/library"
+    page = client.get(path)
+    assert page.status_code == 200 and "Song 0" in page.text and "Library (24 tracks)" in page.text
+    token = _csrf(client, path)
+    slow = sorted(lr.list_tracks(db_session, actor=ann, client_id=person.id), key=lambda t: t.tempo_bpm)
+    assert client.post(f"{path}/tracks/{slow[0].id}/red-flag",
+                       data={"reason": "tearful", "csrf_token": token}).status_code == 303
+    assert client.post(f"{path}/tracks/{slow[1].id}/rating", data={"stars": "5", "csrf_token": token}).status_code == 303
+    built = client.post(f"{path}/playlist", data={"goal": "sleep", "minutes": "20", "arousal": "8", "shape": "",
+                                                  "cadence_spm": "", "csrf_token": token})
+    assert built.status_code == 200
+    assert "RED FLAG" in built.text and "data:image/svg+xml;base64," in built.text
+    assert "dB(A)" in built.text and "autoplay" not in built.text
+    rows = re.findall(r"<tr><td>[\d.]+</td><td>(\w[\w-]*)</td><td>([^<]+)</td>", built.text)
+    titles = [t.split(" · ")[0] for _, t in rows]
+    assert slow[1].title in titles and slow[0].title not in titles
+    m3u = client.get(f"{path}/playlist.m3u8", params={"goal": "sleep", "minutes": 20, "arousal": 8})
+    assert m3u.status_code == 200 and m3u.text.startswith("#EXTM3U")
+    assert slow[0].path not in m3u.text
+    xspf = client.get(f"{path}/playlist.xspf", params={"goal": "relax", "minutes": 10})
+    assert xspf.status_code == 200 and ET.fromstring(xspf.text).tag.endswith("playlist")
+
+
+def test_bad_input_and_privacy(web_client, db_session):
+    client, ann = web_client
+    person = _library(db_session, ann)
+    path = f"/clients/{person.id}/library"
+    token = _csrf(client, path)
+    bad = client.post(f"{path}/playlist", data={"goal": "relax", "minutes": "x", "arousal": "12", "csrf_token": token})
+    assert bad.status_code == 422 and "minutes" in bad.text
+    noflag = client.post(f"{path}/tracks/{lr.list_tracks(db_session, actor=ann, client_id=person.id)[0].id}/red-flag",
+                         data={"reason": "", "csrf_token": token})
+    assert noflag.status_code == 422
+    other = service.create_client(db_session, actor=ann, code="C8")
+    db_session.commit()
+    track = lr.list_tracks(db_session, actor=ann, client_id=person.id)[0]
+    # a track addressed under another client (even one's own) is not found
+    assert client.post(f"/clients/{other.id}/library/tracks/{track.id}/rating",
+                       data={"stars": "4", "csrf_token": token}).status_code == 404
+    assert client.get(f"{path}/playlist.pdf").status_code in (404, 422)
