@@ -172,8 +172,9 @@ def test_pal_contingency_from_cli(run, tmp_path):
                        "--json"))
     assert none["playback_s"] == 0.0 and none["sucks"] == 0
     assert not np.any(load_audio(tmp_path / "pal.wav").samples)
-    some = as_json(run("nicu", "pal", "--simulate", "--minutes", "2", "--json"))
+    some = as_json(run("nicu", "pal", "--simulate", "--minutes", "1", "-o", tmp_path / "pal2.wav", "--json"))
     assert some["playback_s"] > 0 and some["criterion_sucks"] > 0
+    assert check_limits(measured(tmp_path / "pal2.wav", DEFAULT_CALIBRATION)) == ()
 
 
 def test_monitor_from_csv(run, tmp_path):

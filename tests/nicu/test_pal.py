@@ -15,6 +15,10 @@ from cadenza.nicu.pal import (
     render_pal_audio,
     simulate_suck_pressure,
 )
+from cadenza.nicu.limits import NICU_LIMITS, check_limits
+from cadenza.nicu.lullaby import render_lullaby
+from cadenza.render.levels import measure_levels
+from cadenza.safety.calibration import Calibration
 from cadenza.safety.flags import audio_policy
 
 SR = 100
@@ -67,8 +71,8 @@ def test_no_sucking_no_music():
     p, peaks = simulate_suck_pressure(duration_s=300, sampling_rate_hz=SR, sucking=False, seed=4)
     pal = PalController().run(p, sampling_rate_hz=SR)
     assert peaks.size == 0 and pal.summary_.playback_s == 0.0
-    audio = render_pal_audio(np.ones(1000), pal, sampling_rate_hz=1000)
-    assert not np.any(audio)
+    heard = render_pal_audio(np.ones(8000), pal, sampling_rate_hz=8000)
+    assert not np.any(heard.samples) and heard.duration_s == 300.0
 
 
 def test_weak_sucking_below_criterion_no_music():
@@ -122,14 +126,31 @@ def test_seizure_flag_refuses_pal_but_other_flags_allow():
 def test_rendered_audio_follows_gate_and_music_unchanged():
     p = suck_train([1.0], [30.0], 20.0)
     pal = PalController().run(p, sampling_rate_hz=SR)
-    sr = 1000
-    music = np.sin(2 * np.pi * 50 * np.arange(sr) / sr)
-    audio = render_pal_audio(music, pal, sampling_rate_hz=sr)
+    sr = 16_000
+    music = render_lullaby(tune="twinkle", minutes=0.5, sampling_rate_hz=sr, fades=False).render.samples
+    heard = render_pal_audio(music, pal, sampling_rate_hz=sr)
+    audio = heard.samples.astype(float)
     start = pal.criterion_suck_times_s_[0]
     assert not np.any(audio[: int(start * sr) - 1])
-    mid = int((start + 5) * sr)
-    np.testing.assert_allclose(audio[mid: mid + sr], np.tile(music, 25)[mid: mid + sr])  # unchanged music
     assert not np.any(audio[int((start + 10.01) * sr):])
+    # while the gate is fully open the music is the same music at one fixed gain: no tempo/key/volume change
+    mid = slice(int((start + 3) * sr), int((start + 6) * sr))
+    loud = np.abs(music[mid]) > 0.2 * np.abs(music[mid]).max()
+    ratio = audio[mid][loud] / music[mid][loud]
+    assert np.std(ratio) < 1e-3 * abs(np.mean(ratio))
+
+
+def test_session_as_heard_is_within_nicu_limits():
+    p, _ = simulate_suck_pressure(duration_s=180, sampling_rate_hz=SR, pause_s=(8.0, 25.0), seed=7)
+    pal = PalController(session_s=180).run(p, sampling_rate_hz=SR)
+    sr = 16_000
+    cal = Calibration.from_measurement(72.0)
+    music = render_lullaby(tune="brahms", minutes=3.0, sampling_rate_hz=sr, calibration=cal, fades=False)
+    heard = render_pal_audio(music.render.samples, pal, sampling_rate_hz=sr, calibration=cal)
+    r = measure_levels(heard.samples, sampling_rate_hz=sr, level_offset_db=cal.level_offset_db,
+                       floor_dba=NICU_LIMITS.floor_dba)
+    assert check_limits(r) == ()
+    assert 0 < pal.summary_.playback_s < 180
 
 
 @settings(max_examples=25, deadline=None)

@@ -315,9 +315,11 @@ def pal_command(
         pal = PalController(criterion_mmhg=criterion_mmhg, session_s=minutes * 60.0, adapt=adapt).run(
             p, sampling_rate_hz=rate, distress_times_s=distress, policy=listener.policy)
         if output is not None:
-            music = render_lullaby(tune=tune, minutes=min(minutes, 5.0), calibration=listener.calibration)
-            audio = render_pal_audio(music.render.samples, pal, sampling_rate_hz=music.render.sampling_rate_hz)
-            save_audio(output, audio, sampling_rate_hz=music.render.sampling_rate_hz)
+            music = render_lullaby(tune=tune, minutes=max(pal.summary_.duration_s, 1.0) / 60.0,
+                                   calibration=listener.calibration, fades=False)
+            heard = render_pal_audio(music.render.samples, pal, sampling_rate_hz=music.render.sampling_rate_hz,
+                                     calibration=listener.calibration)
+            save_audio(output, heard.samples, sampling_rate_hz=heard.sampling_rate_hz)
     if save:
         _save_pal(client, as_user, pal.summary_, events)
     payload = {"source": "simulation" if simulate else str(pressure), **pal.summary_.as_dict(),
@@ -325,6 +327,7 @@ def pal_command(
                "stop_events": [e.as_dict() for e in events], **listener.safety_dict()}
     if output is not None:
         payload["output"] = str(output)
+        payload["levels"] = heard.report.as_dict()
     if as_json:
         emit_json(payload)
         return

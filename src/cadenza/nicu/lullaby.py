@@ -119,8 +119,11 @@ def _db_fade(n_samples: int, fade_s: float, sampling_rate_hz: int, depth_db: flo
 
 def render_lullaby(*, tune: str = "twinkle", minutes: float = 10.0, tempo_bpm: float = DEFAULT_TEMPO_BPM,
                    transpose_semitones: int = 0, sampling_rate_hz: int = 44_100,
-                   calibration: Calibration | None = None, limits: NicuLimits = NICU_LIMITS) -> LullabyRender:
+                   calibration: Calibration | None = None, limits: NicuLimits = NICU_LIMITS,
+                   fades: bool = True) -> LullabyRender:
     """Render ``minutes`` of a lullaby (the tune repeated, steady tempo, key and level) within NICU limits.
+
+    ``fades=False`` leaves out the fade-in and fade-out, for music that something else gates (PAL).
 
     ``calibration`` describes the speaker in the infant's space (a calibration tone measured at the
     infant's head position); without one the conservative default applies and the render is quieter.
@@ -142,10 +145,11 @@ def render_lullaby(*, tune: str = "twinkle", minutes: float = 10.0, tempo_bpm: f
                      amplitudes=np.full(int(keep.sum()), 0.25))
     n_total = int(round(total_s * sampling_rate_hz))
     y = np.pad(y, (0, max(0, n_total - y.size)))[:n_total].astype(float)
-    fade_out = FADE_OUT_S if total_s > 3 * FADE_OUT_S else total_s / 4
-    y[: int(FADE_IN_S * sampling_rate_hz)] *= _db_fade(y.size, FADE_IN_S, sampling_rate_hz)
-    n_out = int(fade_out * sampling_rate_hz)
-    y[y.size - n_out:] *= _db_fade(n_out, fade_out, sampling_rate_hz)[::-1]
+    if fades:
+        fade_out = FADE_OUT_S if total_s > 3 * FADE_OUT_S else total_s / 4
+        y[: int(FADE_IN_S * sampling_rate_hz)] *= _db_fade(y.size, FADE_IN_S, sampling_rate_hz)
+        n_out = int(fade_out * sampling_rate_hz)
+        y[y.size - n_out:] *= _db_fade(n_out, fade_out, sampling_rate_hz)[::-1]
     render = enforce_nicu_limits(y, sampling_rate_hz=sampling_rate_hz, calibration=calibration, limits=limits)
     return LullabyRender(render, tune, float(tempo_bpm), int(transpose_semitones), repeats)
 

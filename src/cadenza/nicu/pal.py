@@ -23,6 +23,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from cadenza.errors import ParameterError
+from cadenza.render.levels import measure_levels
+from cadenza.safety.calibration import DEFAULT_CALIBRATION, Calibration
+from cadenza.safety.enforce import NICU_LIMITS, NicuLimits, NicuRender, enforce_nicu_limits
 from cadenza.safety.flags import AudioPolicy
 
 PAL_SESSION_S = 15 * 60.0
@@ -138,8 +141,8 @@ def playback_intervals(trigger_times_s: np.ndarray, *, play_s: float = PAL_PLAY_
 
 
 def playback_gain(intervals: list[tuple[float, float]], *, n_samples: int, sampling_rate_hz: int,
-                  fade_out_s: float = 3.0, fade_in_s: float = 0.3) -> np.ndarray:
-    """Gain (0..1) per sample: a short click-free rise at each start, a fade over the last ``fade_out_s``.
+                  fade_out_s: float = 3.0, fade_in_s: float = 1.0) -> np.ndarray:
+    """Gain (0..1) per sample: a gentle 1-s rise at each start, a fade over the last ``fade_out_s``.
 
     The music under this gate never changes tempo, key or level; only the contingency opens and closes.
     """
@@ -320,18 +323,27 @@ def simulate_suck_pressure(*, duration_s: float = PAL_SESSION_S, sampling_rate_h
     return p, np.array(peaks)
 
 
-def render_pal_audio(music_loop: np.ndarray, pal: PalController, *, sampling_rate_hz: int) -> np.ndarray:
-    """The session as heard: the lullaby loop, unchanged, behind the contingency gate.
+def render_pal_audio(music: np.ndarray, pal: PalController, *, sampling_rate_hz: int,
+                     calibration: Calibration | None = None, limits: NicuLimits = NICU_LIMITS) -> NicuRender:
+    """The session as heard: the lullaby, unchanged, behind the contingency gate, within NICU limits.
 
-    The loop runs continuously (no tempo/key/level change); silence while the gate is closed.
+    ``music`` runs continuously under the gate (looped if shorter than the session; render it with
+    ``fades=False`` and at least the session's length for a seamless loop). The gated result is
+    measured and brought within ``limits`` like every NICU render: switching the music on at a suck
+    must not be a sudden level jump either. A session without criterion sucks is silence.
     """
     if pal.summary_ is None:
         raise ParameterError("pal has not been run; call PalController.run(...) first")
-    music = np.asarray(music_loop, dtype=float)
-    if music.ndim != 1 or music.size == 0:
-        raise ParameterError(f"music_loop must be a non-empty mono array, got shape {music.shape!r}")
+    x = np.asarray(music, dtype=float)
+    if x.ndim != 1 or x.size == 0:
+        raise ParameterError(f"music must be a non-empty mono array, got shape {x.shape!r}")
     n = int(round(pal.summary_.duration_s * sampling_rate_hz))
-    reps = int(np.ceil(n / music.size))
-    audio = np.tile(music, reps)[:n]
+    audio = np.tile(x, int(np.ceil(n / x.size)))[:n]
     gain = playback_gain(pal.playback_intervals_s_, n_samples=n, sampling_rate_hz=sampling_rate_hz)
-    return (audio * gain).astype(np.float32)
+    cal = DEFAULT_CALIBRATION if calibration is None else calibration
+    if not np.any(gain):
+        silence = np.zeros(n, dtype=np.float32)
+        report = measure_levels(silence, sampling_rate_hz=sampling_rate_hz, level_offset_db=cal.level_offset_db,
+                                floor_dba=limits.floor_dba)
+        return NicuRender(silence, int(sampling_rate_hz), report, limits, cal, 0.0)
+    return enforce_nicu_limits(audio * gain, sampling_rate_hz=sampling_rate_hz, calibration=cal, limits=limits)
