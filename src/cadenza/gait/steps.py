@@ -6,6 +6,7 @@ detector, results in ``ic_times_s_`` (sorted seconds from the start of the array
 
 from __future__ import annotations
 
+import warnings
 from typing import Self
 
 import numpy as np
@@ -30,6 +31,7 @@ MIN_SEGMENT_S = 2.0  # shorter finite stretches cannot hold a bout and ruin the 
 # fraction of a step around the midpoint; 1.5x is ambiguous (one slow step or two quick ones).
 MISSED_STEP_RATIO = (1.75, 2.3)
 MISSED_STEP_WINDOW = 0.15
+PAUSE_S = 1.5  # an interval this long is a pause, not a step (40 steps/min)
 
 
 class LowerBackStepDetector(Algorithm):
@@ -101,17 +103,34 @@ class LowerBackStepDetector(Algorithm):
         keep = props["prominences"] >= needed
         chosen, prominence = peaks[keep], props["prominences"][keep]
         if self.min_step_ratio > 0:
-            chosen = chosen[prune_irregular(chosen, prominence, min_step_ratio=self.min_step_ratio)]
+            chosen = chosen[prune_irregular(chosen, prominence, min_step_ratio=self.min_step_ratio, rate_hz=rate)]
         if self.fill_prominence_m_s2 > 0:
             weak = props["prominences"] >= self.fill_prominence_m_s2
-            chosen = fill_missed_steps(chosen, peaks[weak], props["prominences"][weak])
+            chosen = fill_missed_steps(chosen, peaks[weak], props["prominences"][weak], rate_hz=rate)
         strength = props["prominences"][np.searchsorted(peaks, chosen)]
-        peaks = chosen[~isolated_weak(chosen, strength)]
+        peaks = chosen[~isolated_weak(chosen, strength, rate_hz=rate)]
         return refine_peaks(x, peaks) / rate - self.ic_delay_s
 
 
+def local_median_step(steps: np.ndarray, *, neighbours: int = 4) -> np.ndarray:
+    """Median of the step intervals around each one (itself and ``neighbours`` each side).
+
+    Pauses (intervals above ``PAUSE_S``) are left out: the rhythm is that of the steps, and a
+    recording of short bouts between standing spells must not make its steps look short.
+    """
+    if steps.size == 0:
+        return steps.astype(float)
+    walking = np.where(steps <= PAUSE_S, steps.astype(float), np.nan)
+    pad = np.pad(walking, neighbours, mode="constant", constant_values=np.nan)
+    windows = np.lib.stride_tricks.sliding_window_view(pad, 2 * neighbours + 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: handled below
+        local = np.nanmedian(windows, axis=1)
+    return np.where(np.isfinite(local), local, steps.astype(float))
+
+
 def prune_irregular(
-    peaks_idx: np.ndarray, strength: np.ndarray, *, min_step_ratio: float, neighbours: int = 4
+    peaks_idx: np.ndarray, strength: np.ndarray, *, min_step_ratio: float, rate_hz: float, neighbours: int = 4
 ) -> np.ndarray:
     """Boolean mask dropping the weaker of two peaks that split one step in two.
 
@@ -127,11 +146,7 @@ def prune_irregular(
         if idx.size < 3:
             return keep
         steps = np.diff(peaks_idx[idx]).astype(float)
-        pad = np.pad(steps, neighbours, mode="reflect") if steps.size > neighbours else np.pad(
-            steps, neighbours, mode="edge"
-        )
-        windows = np.lib.stride_tricks.sliding_window_view(pad, 2 * neighbours + 1)
-        local = np.median(windows, axis=1)
+        local = local_median_step(steps / rate_hz, neighbours=neighbours) * rate_hz
         short = np.flatnonzero(steps < min_step_ratio * local)
         if short.size == 0:
             return keep
@@ -215,6 +230,7 @@ def fill_missed_steps(
     candidates_idx: np.ndarray,
     candidate_strength: np.ndarray,
     *,
+    rate_hz: float,
     neighbours: int = 4,
 ) -> np.ndarray:
     """Add back a weak peak in the middle of a step that is about twice as long as its neighbours.
@@ -225,8 +241,7 @@ def fill_missed_steps(
     if peaks_idx.size < 3 or candidates_idx.size == 0:
         return peaks_idx
     steps = np.diff(peaks_idx).astype(float)
-    pad = np.pad(steps, neighbours, mode="reflect" if steps.size > neighbours else "edge")
-    local = np.median(np.lib.stride_tricks.sliding_window_view(pad, 2 * neighbours + 1), axis=1)
+    local = local_median_step(steps / rate_hz, neighbours=neighbours) * rate_hz
     gaps = np.flatnonzero((steps > MISSED_STEP_RATIO[0] * local) & (steps < MISSED_STEP_RATIO[1] * local))
     added = []
     for j in gaps:
@@ -240,7 +255,7 @@ def fill_missed_steps(
     return np.union1d(peaks_idx, np.asarray(added, dtype=peaks_idx.dtype))
 
 
-def isolated_weak(peaks_idx: np.ndarray, strength: np.ndarray, *, neighbours: int = 4) -> np.ndarray:
+def isolated_weak(peaks_idx: np.ndarray, strength: np.ndarray, *, rate_hz: float, neighbours: int = 4) -> np.ndarray:
     """Mask of weak peaks standing apart from a walking rhythm (a bout's stop transient, a bump).
 
     A peak is isolated when the steps on both sides of it (or its only side, at a run's edge) are
@@ -251,8 +266,7 @@ def isolated_weak(peaks_idx: np.ndarray, strength: np.ndarray, *, neighbours: in
     if n < 4:
         return np.zeros(n, dtype=bool)
     steps = np.diff(peaks_idx).astype(float)
-    pad = np.pad(steps, neighbours, mode="reflect" if steps.size > neighbours else "edge")
-    local = np.median(np.lib.stride_tricks.sliding_window_view(pad, 2 * neighbours + 1), axis=1)
+    local = local_median_step(steps / rate_hz, neighbours=neighbours) * rate_hz
     long_step = steps > 1.6 * local
     left_long = np.concatenate([[True], long_step])
     right_long = np.concatenate([long_step, [True]])
