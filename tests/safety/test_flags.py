@@ -28,7 +28,7 @@ def test_no_flags_default_policy():
 def test_seizures_forbid_autoplay_and_list_triggers():
     p = audio_policy(["seizures"])
     assert not p.autoplay_allowed
-    assert any("trigger" in w for w in p.warnings)
+    assert any("trigger" in w and "prodrome" in w for w in p.warnings)
     assert p.max_level_dba == DEFAULT_MAX_LEVEL_DBA
 
 

@@ -73,8 +73,11 @@ space (with L10 <= 50 and Lmax <= 65 dB(A); see cadenza.nicu.limits). Music stud
 
 SEIZURE_TRIGGER_NOTE = (
     "Seizures / musicogenic epilepsy: no auto-play; note any known triggers "
-    "(specific pieces, genres, instruments, emotional content) before playing."
+    "(specific pieces, genres, instruments, emotional content) before playing, and stop at any "
+    "aura or prodrome (palpitations, breathing changes)."
 )
+"""Musicogenic seizures are usually triggered by specific, emotionally laden music, sometimes one tune
+or genre, and may follow an autonomic prodrome (shared/research/clinical_anchors.md section 6)."""
 
 
 def audio_policy(flags: Iterable[str]) -> AudioPolicy:
