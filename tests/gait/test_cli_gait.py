@@ -29,6 +29,7 @@ def test_analyze_json(tmp_path, rng, make_lower_back, make_walk):
     assert abs(bouts[0]["cadence_spm"] - 60 / 0.55) < 1.5
     assert bouts[1]["flags"] == ["low_confidence_few_steps"]
     assert len(payload["ic_times_s"]) == ic.size
+    assert abs(payload["cadence_spm"] - 60 / 0.55) < 1.5  # the 5-step bout is left out
     assert {"start_s", "end_s", "ic_times_s", "n_steps", "step_time_cv"} <= set(bouts[0])
 
 

@@ -104,6 +104,8 @@ def analyze(
         payload["file"] = str(file)
         payload["notes"] = notes
         payload["walking_bouts"] = payload.pop("bouts")
+        overall = result.overall_cadence_spm()
+        payload["cadence_spm"] = round(overall, 2) if overall == overall else None  # bouts of >= 8 steps
         typer.echo(json.dumps(payload))
         return
 
