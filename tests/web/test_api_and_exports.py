@@ -189,3 +189,19 @@ def test_unexpected_errors_are_a_plain_500(web_app, make_therapist, api_token_fo
         response = plain.get("/api/v1/clients", headers=headers)
     assert response.status_code == 500
     assert "SELECT" not in response.text and "Traceback" not in response.text
+
+
+def test_api_patch_goal_and_session(client, make_therapist, api_token_for):
+    make_therapist("ann")
+    headers = api_token_for("ann")
+    client_id, goal_id, session = _seed_via_api(client, headers)
+    goal = client.patch(f"/api/v1/clients/{client_id}/goals/{goal_id}", json={"target": 35}, headers=headers)
+    assert goal.status_code == 200 and goal.json()["target"] == 35 and goal.json()["baseline"] == 60
+    wrong_way = client.patch(f"/api/v1/clients/{client_id}/goals/{goal_id}", json={"target": 70}, headers=headers)
+    assert wrong_way.status_code == 422 and "below baseline" in wrong_way.json()["detail"]
+    fixed = client.patch(f"/api/v1/clients/{client_id}/goals/{goal_id}", json={"baseline": 50}, headers=headers)
+    assert fixed.status_code == 422  # baseline is not editable: a different baseline is a new goal
+    amended = client.patch(f"/api/v1/clients/{client_id}/sessions/{session['id']}",
+                           json={"subjective": "slept well"}, headers=headers)
+    assert amended.status_code == 200 and amended.json()["soap_subjective"] == "slept well"
+    assert amended.json()["soap_plan"] == "repeat" and len(amended.json()["measurements"]) == 2

@@ -38,10 +38,13 @@ BODIES = {
     ("POST", "/api/v1/clients/{client_id}/goals"): {"instrument_code": "vas_anxiety", "baseline": 60, "target": 30},
     ("POST", "/api/v1/clients/{client_id}/sessions"): SESSION_BODY,
     ("POST", "/api/v1/clients/{client_id}/sessions/{session_id}/measurements"): {"instrument_code": "nrs_pain", "value": 3},
+    ("PATCH", "/api/v1/clients/{client_id}/goals/{goal_id}"): {"target": 25, "description": "calmer"},
+    ("PATCH", "/api/v1/clients/{client_id}/sessions/{session_id}"): {"plan": "amended plan", "minutes": 35},
 }
 FORMS = {
     ("POST", "/clients/{client_id}/edit"): {"birth_year": "1950", "conditions": "stroke"},
     ("POST", "/clients/{client_id}/goals/new"): {"instrument_code": "vas_anxiety", "baseline": "60", "target": "30"},
+    ("POST", "/clients/{client_id}/sessions/{session_id}/edit"): {"minutes": "35", "plan": "amended"},
     ("POST", "/clients/{client_id}/sessions/new"): {"session_date": "2026-11-24", "minutes": "30",
                                                      "intervention_code": "receptive_listening",
                                                      "vas_anxiety.value": "25"},

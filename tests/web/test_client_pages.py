@@ -171,3 +171,22 @@ def test_client_page_reads_are_audited(make_therapist, login_as, web, db_session
     assert [(e.action, e.entity) for e in events][-1] == ("read", "client")
     assert all(e.actor_id == ann_row.id for e in events)
     assert events[-1].at > dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+
+
+def test_amend_session_keeps_measurements_and_reports_errors(make_therapist, login_as, web, db_session):
+    make_therapist("ann")
+    ann = login_as("ann")
+    client_id = _new_client(ann, web)
+    response = _post(ann, web, f"/clients/{client_id}/sessions/new",
+                     {"session_date": "2026-11-20", "minutes": "45", "intervention_code": "receptive_listening",
+                      "plan": "first plan", "vas_anxiety.value": "40"})
+    session_path = response.headers["location"]
+    edit = ann.get(f"{session_path}/edit")
+    assert edit.status_code == 200 and "first plan" in edit.text
+    bad = _post(ann, web, f"{session_path}/edit", {"minutes": "900", "plan": "second plan"})
+    assert bad.status_code == 422 and "second plan" in bad.text and "minutes" in bad.text
+    ok = _post(ann, web, f"{session_path}/edit", {"minutes": "50", "plan": "second plan"})
+    assert ok.status_code == 303
+    db_session.expire_all()
+    row = db_session.get(TherapySession, int(session_path.rsplit("/", 1)[1]))
+    assert (row.minutes, row.soap_plan, len(row.measurements)) == (50, "second plan", 1)

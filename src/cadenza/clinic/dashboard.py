@@ -172,6 +172,14 @@ class GoalSeries:
     values: list[float]
 
 
+def goal_of_client(db: Session, *, actor: Therapist, client_id: int, goal_id: int) -> Goal:
+    """The goal if it belongs to this client of the actor's, else :class:`NotFoundError` (audited read)."""
+    goal = service.get_goal(db, actor=actor, goal_id=goal_id)
+    if goal.client_id != client_id:
+        raise NotFoundError(f"goal {goal_id!r} not found")
+    return goal
+
+
 def goal_series(db: Session, *, actor: Therapist, client_id: int, goal_id: int) -> GoalSeries:
     """The data behind one goal's progress chart; a goal of another client is not found."""
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)

@@ -86,6 +86,12 @@ class GoalIn(StrictModel):
     description: Text = ""
 
 
+class GoalPatch(StrictModel):
+    target: float | None = None
+    target_date: dt.date | None = None
+    description: Text | None = None
+
+
 class GoalOut(OrmModel):
     id: int
     client_id: int
@@ -147,6 +153,15 @@ class SessionIn(StrictModel):
     assessment: Text = ""
     plan: Text = ""
     measurements: list[MeasurementIn] = Field(default=[], max_length=50)
+
+
+class SessionPatch(StrictModel):
+    minutes: int | None = Field(default=None, ge=1, le=600)
+    setting: ShortText | None = None
+    subjective: Text | None = None
+    objective: Text | None = None
+    assessment: Text | None = None
+    plan: Text | None = None
 
 
 class SessionOut(OrmModel):
@@ -277,6 +292,15 @@ def get_goal(db: Db, user: ApiUser, client_id: DbId, goal_id: DbId) -> Any:
                            values=series.values)
 
 
+@router.patch("/clients/{client_id}/goals/{goal_id}", response_model=GoalOut, tags=["goals"],
+              responses={**NOT_FOUND, **INVALID})
+def update_goal(db: Db, user: ApiUser, client_id: DbId, goal_id: DbId, body: GoalPatch) -> Any:
+    """Revise the target, target date or wording (baseline, instrument and direction stay fixed)."""
+    dashboard.goal_of_client(db, actor=user, client_id=client_id, goal_id=goal_id)
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None or k == "target_date"}
+    return service.update_goal(db, actor=user, goal_id=goal_id, **changes)
+
+
 # ---- sessions and measurements -----------------------------------------------------------------
 
 
@@ -306,6 +330,15 @@ def _session_of_client(db, user, client_id: int, session_id: int):
             responses=NOT_FOUND)
 def get_session(db: Db, user: ApiUser, client_id: DbId, session_id: DbId) -> Any:
     return _session_of_client(db, user, client_id, session_id)
+
+
+@router.patch("/clients/{client_id}/sessions/{session_id}", response_model=SessionOut, tags=["sessions"],
+              responses={**NOT_FOUND, **INVALID})
+def update_session(db: Db, user: ApiUser, client_id: DbId, session_id: DbId, body: SessionPatch) -> Any:
+    """Amend the length, setting or SOAP note (measurements are corrected by adding new ones)."""
+    _session_of_client(db, user, client_id, session_id)
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    return service.update_session(db, actor=user, session_id=session_id, **changes)
 
 
 @router.post("/clients/{client_id}/sessions/{session_id}/measurements", response_model=MeasurementOut,

@@ -252,6 +252,48 @@ async def create_session_page(request: Request, db: Db, user: CsrfPageUser, clie
     return _session_form(request, db, user, client_id, state, status=422)
 
 
+EDIT_SESSION_FIELDS = ("minutes", "setting", "subjective", "objective", "assessment", "plan")
+
+
+def _session_edit_form(request: Request, row, client_id: int, state: forms.FormState, *, status: int = 200) -> Response:
+    return render(request, "session_edit.html", {"s": row, "client_id": client_id, "state": state}, status_code=status)
+
+
+def _own_session(db: Session, user: Therapist, client_id: int, session_id: int):
+    row = service.get_session(db, actor=user, session_id=session_id)
+    if row.client_id != client_id:
+        raise NotFoundError(f"session {session_id!r} not found")
+    return row
+
+
+@router.get("/clients/{client_id}/sessions/{session_id}/edit")
+def edit_session_page(request: Request, db: Db, user: PageUser, client_id: ClientId, session_id: SessionId) -> Response:
+    row = _own_session(db, user, client_id, session_id)
+    values = {"minutes": str(row.minutes), "setting": row.setting, "subjective": row.soap_subjective,
+              "objective": row.soap_objective, "assessment": row.soap_assessment, "plan": row.soap_plan}
+    return _session_edit_form(request, row, client_id, forms.FormState(values=values))
+
+
+@router.post("/clients/{client_id}/sessions/{session_id}/edit")
+async def update_session_page(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId,
+                              session_id: SessionId) -> Response:
+    state = await _form(request)
+    minutes = forms.parse_int(state, "minutes")
+    row = _own_session(db, user, client_id, session_id)
+    if state.ok:
+        try:
+            service.update_session(
+                db, actor=user, session_id=session_id, minutes=minutes,
+                **{name: state.values.get(name, "") for name in EDIT_SESSION_FIELDS[1:]},
+            )
+            return RedirectResponse(f"/clients/{client_id}/sessions/{session_id}", status_code=303)
+        except ParameterError as exc:
+            db.rollback()
+            forms.attribute_error(state, str(exc), EDIT_SESSION_FIELDS)
+            row = _own_session(db, user, client_id, session_id)
+    return _session_edit_form(request, row, client_id, state, status=422)
+
+
 @router.get("/clients/{client_id}/sessions/{session_id}")
 def session_page(request: Request, db: Db, user: PageUser, client_id: ClientId, session_id: SessionId) -> Response:
     row = service.get_session(db, actor=user, session_id=session_id)
