@@ -75,3 +75,24 @@ def test_prepare_cue_material_segments_every_syllable():
     assert material.question is not None and material.question.n_syllables == 4
     with pytest.raises(ParameterError, match="no words"):
         prepare_cue_material("...")
+
+
+@needs_espeak
+def test_own_recording_is_intoned_on_the_melody():
+    """A recorded phrase (here espeak at 44.1 kHz standing in for the therapist) is resampled,
+    split into the phrase's syllables and intoned: the analysis of the result follows the melody."""
+    from scipy.signal import resample_poly
+
+    from cadenza.mit.cues import render_model
+    from cadenza.mit.levels import Model
+    from cadenza.mit.response import analyse_response
+
+    y, sr = synthesize_speech("I need a doctor", rate_wpm=150)
+    recording = resample_poly(y.astype(float), 2, 1)  # 44.1 kHz
+    material = prepare_cue_material("I need a doctor", question=None, recording=(recording, 2 * sr))
+    assert material.sampling_rate_hz == 22_050 and len(material.sources[0].segments) == 5
+    sung, _, melody = render_model(material, Model.INTONED, level=1)
+    result = analyse_response(sung.astype(float), sampling_rate_hz=material.sampling_rate_hz, melody=melody)
+    assert result.timing_match == 1.0 and result.pitch_pattern_followed
+    with pytest.raises(ParameterError, match="recorded phrase"):
+        prepare_cue_material("I need help", question=None, recording=(np.zeros(22_050), 22_050))

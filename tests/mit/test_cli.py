@@ -62,3 +62,18 @@ def test_levels_json():
     data = json.loads(result.output)
     assert [data[k]["max_points"] for k in ("1", "2", "3")] == [4, 5, 8]
     assert "convention" in data["advancement_caveat"]
+
+
+@needs_espeak
+def test_phrase_from_own_recording(tmp_path):
+    from cadenza.io.audio import save_audio
+    from cadenza.io.speech import synthesize_speech
+
+    y, sr = synthesize_speech("Good morning", rate_wpm=140)
+    recording = save_audio(tmp_path / "mine.wav", y, sampling_rate_hz=sr)
+    out = tmp_path / "intoned.wav"
+    result = runner.invoke(app, ["mit", "phrase", "Good morning", "--recording", str(recording), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["mit", "analyse", str(out), "--phrase", "Good morning", "--json"])
+    analysis = json.loads(result.output)
+    assert analysis["timing_match"] == 1.0 and analysis["pitch_pattern_followed"] is True

@@ -74,6 +74,8 @@ def phrase_command(
     low_note: Annotated[str | None, typer.Option(help="Low pitch, e.g. A2 (default A2 male, G3 female).")] = None,
     interval: Annotated[float, typer.Option(help="Interval in semitones (3 = minor third, 4 = major).")] = 3.0,
     question: Annotated[str, typer.Option(help="Probe question for the probe step.")] = "What did you say?",
+    recording: Annotated[Path | None, typer.Option(help="Intone your own recording of the phrase (spoken "
+                                                   "clearly, syllable by syllable) instead of the synthetic voice.")] = None,
     safety_flag: Annotated[list[str] | None, typer.Option("--safety-flag", help="Client safety flag "
                                                           "(seizures, hearing_loss, ...); repeatable.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -98,7 +100,7 @@ def phrase_command(
         if output or hum or step:
             written = _render_outputs(text, melody, level=level, output=output, hum=hum, step=step,
                                       voice=voice.value, low_midi=_note_to_midi(low_note), interval=interval,
-                                      question=question, lexicon=lexicon)
+                                      question=question, lexicon=lexicon, recording=recording)
         if midi:
             from cadenza.io.speech import save_midi
             from cadenza.mit.midi import melody_to_midi
@@ -121,18 +123,23 @@ def phrase_command(
         typer.echo(f"wrote {kind}: {path}")
 
 
-def _render_outputs(text, melody, *, level, output, hum, step, voice, low_midi, interval, question, lexicon):
+def _render_outputs(text, melody, *, level, output, hum, step, voice, low_midi, interval, question, lexicon,
+                    recording=None):
     import numpy as np
 
-    from cadenza.io.audio import save_audio
+    from cadenza.io.audio import load_audio, save_audio
     from cadenza.io.speech import prepare_cue_material
     from cadenza.mit.cues import render_model, render_step_cue
     from cadenza.mit.levels import Model
     from cadenza.render.voice import render_hum, render_taps
 
     written = {}
+    recorded = None
+    if recording is not None:
+        audio = load_audio(recording, mono=True)
+        recorded = (audio.samples, audio.sampling_rate_hz)
     material = prepare_cue_material(text, voice=voice, question=question, low_midi=low_midi,
-                                    interval_semitones=interval, lexicon=lexicon)
+                                    interval_semitones=interval, lexicon=lexicon, recording=recorded)
     sr = material.sampling_rate_hz
     if output:
         if step:

