@@ -70,3 +70,28 @@ def test_parse_ramp_and_bad_input():
         render_click_cue(duration_s=10)
     with pytest.raises(ParameterError, match="unknown safety flag"):
         render_click_cue(duration_s=10, tempo_bpm=100, safety_flags=["vertigo"])
+
+
+def test_ear_level_cap_and_dose_follow_the_safety_policy():
+    from cadenza.safety.calibration import Calibration
+    from cadenza.safety.dose import estimate_listening_level_dba
+    from cadenza.safety.flags import audio_policy
+
+    default_cap = audio_policy([]).max_level_dba
+    hearing_cap = audio_policy(["hearing_loss"]).max_level_dba
+    assert hearing_cap < default_cap
+    quiet_device = Calibration.from_measurement(60.0)
+    quiet = render_click_cue(duration_s=60, sampling_rate_hz=22_050, tempo_bpm=100, calibration=quiet_device)
+    assert quiet.level_dba < hearing_cap and not quiet.level_capped
+    loud_device = Calibration.from_measurement(110.0)  # the calibration tone reads 110 dB(A) at the ear
+    plain = render_click_cue(duration_s=60, sampling_rate_hz=22_050, tempo_bpm=100, calibration=loud_device)
+    capped = render_click_cue(duration_s=60, sampling_rate_hz=22_050, tempo_bpm=100, calibration=loud_device,
+                              safety_flags=["hearing_loss"])
+    assert plain.level_capped and plain.level_dba == pytest.approx(default_cap, abs=0.1)
+    assert capped.level_capped and capped.level_dba == pytest.approx(hearing_cap, abs=0.1)
+    measured = estimate_listening_level_dba(capped.samples, loud_device, sampling_rate_hz=22_050)
+    assert measured == pytest.approx(hearing_cap, abs=0.5)
+    assert 0 < quiet.dose_percent < capped.dose_percent < plain.dose_percent
+    # The cap turns the whole cue down; beat placement is untouched.
+    np.testing.assert_array_equal(find_cue_onsets_idx(capped.samples, sampling_rate_hz=22_050),
+                                  np.rint(capped.beat_times_s * 22_050).astype(np.int64))

@@ -167,6 +167,8 @@ def cue(
         "first_tempo_bpm": 60 / float(track.beat_times_s[1] - track.beat_times_s[0]) if track.beat_times_s.size > 1 else None,
         "last_tempo_bpm": 60 / float(track.beat_times_s[-1] - track.beat_times_s[-2]) if track.beat_times_s.size > 1 else None,
         "loudness_lufs": track.loudness_lufs, "peak_limited": track.peak_limited,
+        "level_dba_default_calibration": track.level_dba, "weekly_dose_percent": track.dose_percent,
+        "level_capped": track.level_capped,
         "verification": {"method": v.method, "beats_checked": v.n_beats_checked,
                          "max_error_samples": v.max_error_samples, "median_error_ms": v.median_error_ms,
                          "max_error_ms": v.max_error_ms, "matched_fraction": v.matched_fraction,
@@ -185,6 +187,9 @@ def cue(
         typer.echo(f"verified ({v.method}, first {_num(v.checked_s, '.0f')} s): median {_num(v.median_error_ms)} ms, "
                    f"max {_num(v.max_error_ms)} ms from the grid; {_num(100 * v.matched_fraction, '.0f')} % of "
                    "detected beats matched")
+    typer.echo(f"level: about {_num(track.level_dba, '.0f')} dB(A) at the ear on an uncalibrated device "
+               f"(a conservative default); this cue uses {_num(track.dose_percent, '.2f')} % of the weekly "
+               "listening allowance (WHO/ITU-T H.870)" + ("; turned down to the listener's cap" if track.level_capped else ""))
     for warning in track.warnings:
         typer.secho(f"note: {warning}", fg=typer.colors.YELLOW)
 

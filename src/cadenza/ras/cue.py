@@ -54,6 +54,9 @@ class CueTrack:
     peak_limited: bool
     warnings: tuple[str, ...] = field(default=())
     mode: str = "click"
+    level_dba: float = float("nan")  # estimated at the ear with the given (or default) calibration
+    dose_percent: float = float("nan")  # share of the weekly listening allowance this cue uses once
+    level_capped: bool = False  # True if the policy's ear-level cap turned the cue down
 
     @property
     def duration_s(self) -> float:
@@ -89,6 +92,23 @@ def cue_tempo_knots(
     if not np.isfinite(ramp_s) or ramp_s <= 0:
         raise ParameterError(f"ramp_duration_s must be > 0, got {ramp_duration_s!r}")
     return np.array([0.0, float(ramp_s)]), np.array([float(ramp_bpm[0]), float(ramp_bpm[1])])
+
+
+def _respect_level_cap(samples: np.ndarray, *, sampling_rate_hz: int, policy, calibration, excerpt_s: float):
+    """Estimated ear level and weekly dose (``cadenza.safety.dose``); turn the cue down if it is above the
+    policy's ear-level cap. The level is estimated on the first ``excerpt_s`` (a cue is steady)."""
+    from cadenza.safety.dose import assess_track, dose_fraction
+
+    mode = "sensitive" if policy.nicu_limits else "adult"
+    head = samples[..., : int(excerpt_s * sampling_rate_hz)]
+    dose = assess_track(head, sampling_rate_hz=sampling_rate_hz, calibration=calibration, mode=mode,
+                        max_level_dba=policy.max_level_dba)
+    duration_s = samples.shape[-1] / sampling_rate_hz
+    if dose.gain_db_to_cap < 0:
+        samples = (samples * np.float32(10 ** (dose.gain_db_to_cap / 20))).astype(np.float32)
+    level = dose.level_dba + dose.gain_db_to_cap
+    fraction = dose_fraction(level, duration_s, mode=mode) if np.isfinite(level) else 0.0
+    return samples, float(level), 100.0 * float(fraction), dose.gain_db_to_cap < 0
 
 
 def _check_common(duration_s: float, sampling_rate_hz: int, sound: str, accent_every: int) -> None:
@@ -130,8 +150,13 @@ def render_click_cue(
     accent_every: int = 0,
     target_lufs: float = DEFAULT_TARGET_LUFS,
     safety_flags: Iterable[str] = (),
+    calibration=None,
 ) -> CueTrack:
-    """A metronome cue at a constant tempo, a ramp, or a plan's knots; beats exact to the sample."""
+    """A metronome cue at a constant tempo, a ramp, or a plan's knots; beats exact to the sample.
+
+    ``calibration`` (:class:`cadenza.safety.calibration.Calibration`, default the conservative default)
+    turns digital level into an ear-level estimate; the cue is turned down if it is above the
+    listener's policy cap, and its weekly-dose share is reported."""
     _check_common(duration_s, sampling_rate_hz, sound, accent_every)
     policy = audio_policy(safety_flags)
     if knot_tempi_bpm is None:
@@ -151,9 +176,16 @@ def render_click_cue(
     track = render_click_track(beats, duration_s=duration_s, sampling_rate_hz=sampling_rate_hz, sound=sound,
                                accent_every=accent_every, gain=gain)
     verification = verify_click_onsets(track.samples, beats, sampling_rate_hz=sampling_rate_hz)
-    return CueTrack(samples=track.samples, sampling_rate_hz=sampling_rate_hz, beat_times_s=beats,
-                    verification=verification, loudness_lufs=float(measured + 20 * np.log10(gain)) if gain > 0 else
-                    float("nan"), peak_limited=level.peak_limited, warnings=policy.warnings, mode="click")
+    samples, level_dba, dose_pct, capped = _respect_level_cap(track.samples, sampling_rate_hz=sampling_rate_hz,
+                                                              policy=policy, calibration=calibration,
+                                                              excerpt_s=excerpt_s)
+    lufs = float(measured + 20 * np.log10(gain)) if gain > 0 else float("nan")
+    if capped:
+        lufs -= 20 * np.log10(float(np.max(np.abs(track.samples))) / max(float(np.max(np.abs(samples))), 1e-12))
+    return CueTrack(samples=samples, sampling_rate_hz=sampling_rate_hz, beat_times_s=beats,
+                    verification=verification, loudness_lufs=lufs, peak_limited=level.peak_limited,
+                    warnings=policy.warnings, mode="click", level_dba=level_dba, dose_percent=dose_pct,
+                    level_capped=capped)
 
 
 def render_music_cue(
@@ -173,6 +205,7 @@ def render_music_cue(
     target_lufs: float = DEFAULT_TARGET_LUFS,
     safety_flags: Iterable[str] = (),
     verify_s: float = 120.0,
+    calibration=None,
 ) -> CueTrack:
     """The person's song, beat-synchronously stretched to the cue tempo (see :mod:`.music_mode`).
 
@@ -218,6 +251,9 @@ def render_music_cue(
         out = mix_overlay(out, clicks.samples * peak_music, overlay_gain_db=overlay_gain_db)
     loud = normalize_loudness(out, sampling_rate_hz=sampling_rate_hz, target_lufs=target_lufs,
                               max_level_dba=policy.max_level_dba)
+    final, level_dba, dose_pct, capped = _respect_level_cap(loud.samples, sampling_rate_hz=sampling_rate_hz,
+                                                            policy=policy, calibration=calibration,
+                                                            excerpt_s=LOUDNESS_EXCERPT_S * 3)
     if verify_s > 0:
         check = verify_with_beat_tracker(loud.samples, sampling_rate_hz=sampling_rate_hz,
                                          target_beat_times_s=warped.target_beat_times_s, max_check_s=verify_s)
@@ -228,6 +264,10 @@ def render_music_cue(
     else:
         verification = CueVerification(method="not checked", n_beats_checked=0, max_error_samples=None,
                                         median_error_ms=float("nan"), max_error_ms=float("nan"), matched_fraction=0.0)
-    return CueTrack(samples=loud.samples, sampling_rate_hz=sampling_rate_hz, beat_times_s=warped.target_beat_times_s,
-                    verification=verification, loudness_lufs=loud.output_lufs, peak_limited=loud.peak_limited,
-                    warnings=tuple(warnings), mode="music")
+    lufs = loud.output_lufs
+    if capped:
+        lufs -= 20 * np.log10(float(np.max(np.abs(loud.samples))) / max(float(np.max(np.abs(final))), 1e-12))
+    return CueTrack(samples=final, sampling_rate_hz=sampling_rate_hz, beat_times_s=warped.target_beat_times_s,
+                    verification=verification, loudness_lufs=lufs, peak_limited=loud.peak_limited,
+                    warnings=tuple(warnings), mode="music", level_dba=level_dba, dose_percent=dose_pct,
+                    level_capped=capped)

@@ -86,11 +86,14 @@ def plan_cue(db: Db, user: PageUser, client_id: ClientId, plan_id: PlanId,
     row = ras_records.get_ras_plan(db, actor=user, client_id=client_id, plan_id=plan_id)
     client, policy = safety_records.client_policy(db, actor=user, client_id=client_id)
     knots, tempi = ras_records.plan_tempo_knots(row)
+    calibration = safety_records.latest_calibration(db, actor=user, client_id=client_id)
     cue = render_click_cue(duration_s=minutes * 60, sampling_rate_hz=22_050, knot_times_s=knots, knot_tempi_bpm=tempi,
-                           sound=sound, accent_every=accent_every, safety_flags=client.safety_flags or ())
+                           sound=sound, accent_every=accent_every, safety_flags=client.safety_flags or (),
+                           calibration=calibration)
     headers = {"X-Cadenza-Beats": str(cue.beat_times_s.size),
                "X-Cadenza-Max-Beat-Error-Samples": str(cue.verification.max_error_samples),
-               "X-Cadenza-Loudness-LUFS": f"{cue.loudness_lufs:.1f}"}
+               "X-Cadenza-Loudness-LUFS": f"{cue.loudness_lufs:.1f}",
+               "X-Cadenza-Level-dBA": f"{cue.level_dba:.1f}", "X-Cadenza-Weekly-Dose-Percent": f"{cue.dose_percent:.3f}"}
     if download:
         headers["Content-Disposition"] = f'attachment; filename="ras_plan{row.id}_{minutes:g}min.wav"'
     return Response(encode_wav_bytes(cue.samples, sampling_rate_hz=cue.sampling_rate_hz), media_type="audio/wav",
