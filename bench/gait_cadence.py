@@ -74,7 +74,11 @@ def _mobgap_detectors() -> dict[str, Callable[[np.ndarray, float], np.ndarray]]:
             frame = pd.DataFrame(imu.T, columns=_SENSOR_COLUMNS)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                ic = cls().detect(frame, sampling_rate_hz=rate).ic_list_["ic"].to_numpy()
+                try:
+                    ic = cls().detect(frame, sampling_rate_hz=rate).ic_list_["ic"].to_numpy()
+                except Exception as exc:  # noqa: BLE001 - a peer failing on one file must not stop the run
+                    print(f"warning: {cls.__name__} failed on a recording: {exc}", file=sys.stderr)
+                    ic = np.empty(0)
             return np.unique(np.asarray(ic, dtype=float)) / rate
 
         return run
@@ -169,7 +173,11 @@ def bench_lower_back(data_dir: Path, rates_hz: list[float]) -> list[dict]:
                     tp, fp, fn = tp + match.n_true_positive, fp + match.n_false_positive, fn + match.n_false_negative
                     timing.append(match.timing_errors_s)
                     if name.startswith("mobgap"):
-                        own = _mobgap_bout_cadence(name, acc, rate, bout.start_s, bout.end_s)
+                        try:
+                            own = _mobgap_bout_cadence(name, acc, rate, bout.start_s, bout.end_s)
+                        except Exception as exc:  # noqa: BLE001 - short bouts can defeat the peer's filters
+                            print(f"warning: mobgap cadence failed on a bout: {exc}", file=sys.stderr)
+                            own = float("nan")
                     elif name.startswith("cadenza"):
                         own = cadence_spm(contacts_in_window(det, bout.start_s, bout.end_s), method="stride-mean")
                     else:
