@@ -30,7 +30,7 @@ from cadenza.safety.flags import audio_policy
 from cadenza.units import s_to_idx
 
 MAX_CUE_MINUTES = 90.0
-LOUDNESS_EXCERPT_S = 60.0  # a metronome is periodic: a minute measures its loudness
+LOUDNESS_EXCERPT_S = 20.0  # a metronome is periodic: 20 s (7+ beats even at 20 BPM) measures its loudness
 
 
 @dataclass(frozen=True)

@@ -289,12 +289,13 @@ def find_cue_onsets_idx(samples: np.ndarray, *, sampling_rate_hz: int, min_gap_s
     if samples.ndim != 1:
         raise ParameterError(f"samples must be mono 1-D, got shape {samples.shape!r}")
     block = max(int(min_gap_s * sampling_rate_hz) // 2, 1)
-    n_blocks = -(-samples.size // block)
-    padded = samples if samples.size == n_blocks * block else np.concatenate(
-        [samples, np.zeros(n_blocks * block - samples.size, dtype=samples.dtype)])
-    active = np.any(padded.reshape(n_blocks, block) != 0, axis=1)
+    n_full = samples.size // block
+    # Whole blocks are scanned through a reshaped view (no copy); the short tail on its own.
+    active = np.any(samples[: n_full * block].reshape(n_full, block), axis=1)
+    if samples.size > n_full * block:
+        active = np.append(active, np.any(samples[n_full * block:]))
     run_starts = np.flatnonzero(active & ~np.concatenate([[False], active[:-1]]))
     if run_starts.size == 0:
         return np.empty(0, dtype=np.int64)
-    heads = padded[(run_starts[:, None] * block + np.arange(block)[None, :])]
-    return (run_starts * block + np.argmax(heads != 0, axis=1)).astype(np.int64)
+    idx = np.minimum(run_starts[:, None] * block + np.arange(block)[None, :], samples.size - 1)
+    return (run_starts * block + np.argmax(samples[idx] != 0, axis=1)).astype(np.int64)
