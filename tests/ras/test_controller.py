@@ -106,3 +106,20 @@ def test_replayed_real_steps_are_followed(shared_data):
         assert ev_adaptive.resultant_length >= 0.9
         assert ev_adaptive.resultant_length >= ev_fixed.resultant_length - 0.02
         assert abs(ev_adaptive.mean_asynchrony_ms + 40) < 40  # held near its target asynchrony
+
+
+def test_learns_the_persons_own_asynchrony_when_asked():
+    from dataclasses import replace
+
+    params = replace(WALKER_PRESETS["attentive"], mean_asynchrony_s=-0.07)
+    learned = []
+    for seed in range(5):
+        cue = AdaptiveCueController(preferred_cadence_spm=100, target_asynchrony_s=None, phase_offset_s=-0.01)
+        assert cue.learning
+        run_closed_loop(cue, LinearCorrectionWalker(params, seed=seed), duration_s=60)
+        assert not cue.learning
+        assert cue.target_asynchrony_s == pytest.approx(cue.learned_asynchrony_s_ - 0.01)
+        learned.append(cue.learned_asynchrony_s_)
+    assert np.median(learned) == pytest.approx(-0.07, abs=0.025)
+    with pytest.raises(ParameterError, match="phase_offset_s"):
+        AdaptiveCueController(preferred_cadence_spm=100, phase_offset_s=40)

@@ -17,9 +17,12 @@ person's own cadence (D-Jogger strategy 3/4, Moens et al. 2014, PLoS ONE 9:e1142
 phase is what makes locking easy).
 
 The target asynchrony defaults to a typical negative mean asynchrony (-40 ms; Repp 2005 reports
--20..-80 ms for non-musicians); use the person's own measured NMA where known. A *later* beat than the
-preferred phase (a more negative target) nudged cadence up in runners (Buhmann et al. 2018, PLoS ONE
-13:e0208702).
+-20..-80 ms for non-musicians). Pass the person's own measured NMA where known, or
+``target_asynchrony_s=None`` to learn it: for ``learn_steps`` steps the cue holds the person's own
+starting tempo without corrections, then aims at the median asynchrony of the later two thirds. ``phase_offset_s`` is added to the target; a
+*later* beat than the preferred phase (a negative offset) nudged cadence up in runners (Buhmann et al.
+2018, PLoS ONE 13:e0208702). The simulated walkers in :mod:`.walkers` are linear and cannot show that
+effect.
 
 This is deliberately not a Kuramoto phase oscillator; the BeatHealth parameterisation of one is
 patented (US 11,690,535 B2).
@@ -84,7 +87,9 @@ class AdaptiveCueController:
         phase_gain: float = 0.5,
         period_gain: float = 0.02,
         tempo_approach: float = 0.1,
-        target_asynchrony_s: float = DEFAULT_TARGET_ASYNCHRONY_S,
+        target_asynchrony_s: float | None = DEFAULT_TARGET_ASYNCHRONY_S,
+        phase_offset_s: float = 0.0,
+        learn_steps: int = 16,
         max_slew_fraction: float = 0.025,
         bounds_fraction: float = BOUNDS_FRACTION,
         output_latency_s: float = 0.0,
@@ -106,8 +111,12 @@ class AdaptiveCueController:
             raise ParameterError(
                 f"bounds_fraction must be in (0, {BOUNDS_FRACTION}] unless allow_beyond_bounds=True, got {bounds_fraction!r}"
             )
-        if not -0.3 <= target_asynchrony_s <= 0.3:
+        if target_asynchrony_s is not None and not -0.3 <= target_asynchrony_s <= 0.3:
             raise ParameterError(f"target_asynchrony_s must be within +-0.3 s, got {target_asynchrony_s!r} (ms given as s?)")
+        if not -0.15 <= phase_offset_s <= 0.15:
+            raise ParameterError(f"phase_offset_s must be within +-0.15 s, got {phase_offset_s!r} (ms given as s?)")
+        if not isinstance(learn_steps, (int, np.integer)) or learn_steps < 4:
+            raise ParameterError(f"learn_steps must be an integer >= 4, got {learn_steps!r}")
         if not 0 <= output_latency_s <= 1:
             raise ParameterError(f"output_latency_s must be in [0, 1] s, got {output_latency_s!r}")
         if not isinstance(start_steps, (int, np.integer)) or start_steps < 2:
@@ -125,7 +134,12 @@ class AdaptiveCueController:
         self.phase_gain = phase_gain
         self.period_gain = period_gain
         self.tempo_approach = tempo_approach
-        self.target_asynchrony_s = target_asynchrony_s
+        # None = learn the person's own mean asynchrony first: for ``learn_steps`` steps the cue holds
+        # its starting tempo, uncorrected, then aims at what it measured + phase_offset_s.
+        self.learning = target_asynchrony_s is None
+        self.learn_steps = int(learn_steps)
+        self.phase_offset_s = phase_offset_s
+        self.target_asynchrony_s = (0.0 if target_asynchrony_s is None else target_asynchrony_s) + phase_offset_s
         self.max_slew_fraction = max_slew_fraction
         self.output_latency_s = output_latency_s
         self.start_steps = int(start_steps)
@@ -157,6 +171,15 @@ class AdaptiveCueController:
         if abs(asyn) > 0.5 * self.period_s:
             return
         self.asynchrony_s_.append(asyn)
+        if self.learning:
+            if len(self.asynchrony_s_) >= self.learn_steps:
+                # Skip the first few while the person settles; the median resists a stumble.
+                settled = self.asynchrony_s_[len(self.asynchrony_s_) // 3:]
+                self.learned_asynchrony_s_ = float(np.median(settled))
+                self.target_asynchrony_s = self.learned_asynchrony_s_ + self.phase_offset_s
+                self.learning = False
+            else:
+                return  # a steady cue at the person's own tempo lets their own phase relation show
         error = asyn - self.target_asynchrony_s
         slew = self.max_slew_fraction * self.period_s
         locked = abs(error) < 0.1 * self.period_s
