@@ -131,7 +131,8 @@ def test_calibration_changes_estimated_level(clinic, tmp_path):
     assert as_json(clinic("safety", "tone", "-o", tmp_path / "tone.wav", "--seconds", "3", "--json"))["rms_dbfs"] == -20
     before = as_json(clinic("safety", "level", tmp_path / "tone.wav", "--client", "A001", "--json"))
     assert before["level_dba"] == pytest.approx(80.0, abs=0.2) and before["calibrated"] is False
-    assert clinic("safety", "calibrate", "--listener", "A001", "--measured-dba", "68", "--device", "tablet").exit_code == 0
+    stored = clinic("safety", "calibrate", "--listener", "A001", "--measured-dba", "68", "--device", "tablet")
+    assert stored.exit_code == 0, stored.output
     after = as_json(clinic("safety", "level", tmp_path / "tone.wav", "--client", "A001", "--json"))
     assert after["level_dba"] == pytest.approx(68.0, abs=0.2) and after["calibrated"] is True
 

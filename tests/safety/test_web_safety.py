@@ -94,7 +94,8 @@ def test_calibration_form_and_tone(logged_in, db_session, nurse):
     c = make_client(db_session, nurse, "A002", [])
     token = csrf(logged_in, f"/clients/{c.id}/safety")
     assert logged_in.post(f"/clients/{c.id}/safety/calibration",
-                          data={"measured_level_dba": "64", "device": "incubator", "csrf_token": token}).status_code == 303
+                          data={"measured_level_dba": "64", "device": "incubator",
+                                "csrf_token": token}).status_code == 303
     assert "64.0 dB(A) on incubator" in logged_in.get(f"/clients/{c.id}/safety").text
     bad = logged_in.post(f"/clients/{c.id}/safety/calibration",
                          data={"measured_level_dba": "500", "csrf_token": token})

@@ -226,7 +226,8 @@ def set_infant_thresholds(db: Session, *, actor: Therapist, client_id: int,
         raise ParameterError(f"thresholds must be InfantThresholds, got {thresholds!r}")
     client, policy = client_policy(db, actor=actor, client_id=client_id)
     if not policy.nicu_limits:
-        raise ParameterError(f"client {client.code!r} has no nicu_infant flag; stop-rule thresholds are for NICU infants")
+        raise ParameterError(
+            f"client {client.code!r} has no nicu_infant flag; stop-rule thresholds are for NICU infants")
     settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(thresholds).items()}
     row = db.scalar(select(InfantThreshold).where(InfantThreshold.client_id == client.id))
     if row is None:

@@ -214,7 +214,8 @@ class PalController:
         if not 1 <= self.play_s <= 30:
             raise ParameterError(f"play_s must be in [1, 30] s (published design: about 10 s), got {self.play_s!r}")
         if not 0 < self.session_s <= PAL_SESSION_S:
-            raise ParameterError(f"session_s must be in (0, {PAL_SESSION_S:g}] s (15-min sessions), got {self.session_s!r}")
+            raise ParameterError(
+                f"session_s must be in (0, {PAL_SESSION_S:g}] s (15-min sessions), got {self.session_s!r}")
         if not 0 < self.min_suck_mmhg < self.criterion_mmhg:
             raise ParameterError(f"min_suck_mmhg must be in (0, criterion_mmhg), got {self.min_suck_mmhg!r}")
         if not self.criterion_mmhg <= self.max_criterion_mmhg <= 60:

@@ -221,7 +221,8 @@ class StopRuleEngine:
                 self._log(t, "pause", tuple(problems))
                 self.playing_intervals_s_.append((play_start, t))
                 state = "paused"
-            elif state == "paused" and vital_problem_since is not None and t - vital_problem_since >= th.stop_after_s - _EPS_S:
+            elif (state == "paused" and vital_problem_since is not None
+                  and t - vital_problem_since >= th.stop_after_s - _EPS_S):
                 self._log(t, "stop", (f"vital signs not recovered for {t - vital_problem_since:.0f} s",)
                           + tuple(problems))
                 state = "stopped"

@@ -5,7 +5,8 @@ Public API (stable; other tools call it to show each track's level and dose):
 - ``estimate_listening_level_dba(samples_or_lufs, calibration=None, *, sampling_rate_hz=None) -> float``:
   the level at the ear of a rendered track (A-weighted Leq of the samples) or of a track known only by
   its integrated loudness in LUFS (approximation: LUFS is K-weighted and gated; on the shared music
-  corpus it read 1.6-6 dB above the A-weighted Leq, so the shortcut errs loud); ``calibration`` is a :class:`cadenza.safety.calibration.Calibration`, default the conservative
+  corpus it read 1.6-6 dB above the A-weighted Leq, so the shortcut errs loud); ``calibration`` is a
+  :class:`cadenza.safety.calibration.Calibration`, default the conservative
   :data:`~cadenza.safety.calibration.DEFAULT_CALIBRATION`.
 - ``dose_fraction(level_dba, duration_s, *, mode="adult"|"sensitive") -> float``: the share of the weekly
   allowance (1.0 = 100 %) that listening at ``level_dba`` for ``duration_s`` uses.
