@@ -143,3 +143,18 @@ def test_cadence_change_mid_walk(first_step_s, ratio, rng, make_lower_back):
     det = LowerBackStepDetector().detect(acc, sampling_rate_hz=100).ic_times_s_
     m = match_contacts(det, ic, tolerance_s=0.1)
     assert m.n_false_positive == 0 and m.n_false_negative == 0
+
+
+@given(step_s=st.floats(0.85, 1.0), bump=st.floats(0.1, 0.3))
+@SETTINGS
+def test_slow_walking_with_a_mid_stance_bump_is_not_double_counted(step_s, bump, rng, make_lower_back, make_walk):
+    # Slow gait (60-70 steps/min) shows a second, smaller rise in mid-stance; it is not a step.
+    # (Limit, documented in docs/gait.md: at ~50 steps/min a bump of 20 % exactly mid-step is
+    # indistinguishable from fast walking with alternating strong and weak steps.)
+    ic = make_walk(start_s=2.0, n_steps=20, step_s=step_s, rng=rng)
+    acc = make_lower_back(ic, duration_s=ic[-1] + 3.0, sampling_rate_hz=100, rng=rng)
+    acc += make_lower_back(ic + 0.4 * step_s, duration_s=ic[-1] + 3.0, sampling_rate_hz=100, rng=rng,
+                           amplitude_m_s2=3.0 * bump, noise_m_s2=0.0) - np.array([[9.81], [0], [0]])
+    det = LowerBackStepDetector().detect(acc, sampling_rate_hz=100).ic_times_s_
+    m = match_contacts(det, ic, tolerance_s=0.15)
+    assert m.n_false_positive <= 1 and m.n_false_negative <= 1, (det, ic)

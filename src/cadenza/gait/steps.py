@@ -32,13 +32,27 @@ MIN_SEGMENT_S = 2.0  # shorter finite stretches cannot hold a bout and ruin the 
 MISSED_STEP_RATIO = (1.75, 2.3)
 MISSED_STEP_WINDOW = 0.15
 PAUSE_S = 1.5  # an interval this long is a pause, not a step (40 steps/min)
+STEP_HARMONIC_FACTOR = 1.8  # upper band edge in multiples of the step frequency: below the 2nd harmonic
+MIN_UPPER_EDGE_HZ = 1.2
+STEP_FREQUENCY_RANGE_HZ = (0.7, 2.5)  # 42-150 steps/min
+
+
+def dominant_step_frequency_hz(vertical_m_s2: np.ndarray, *, sampling_rate_hz: float) -> float:
+    """The strongest frequency of vertical trunk acceleration within the walking step range (Welch)."""
+    x = bandpass(vertical_m_s2, band_hz=(0.3, 3.0), sampling_rate_hz=sampling_rate_hz)
+    freqs, power = signal.welch(x, fs=sampling_rate_hz, nperseg=min(x.size, int(8 * sampling_rate_hz)))
+    in_range = (freqs >= STEP_FREQUENCY_RANGE_HZ[0]) & (freqs <= STEP_FREQUENCY_RANGE_HZ[1])
+    if not in_range.any() or not np.any(power[in_range] > 0):
+        return float(np.mean(STEP_FREQUENCY_RANGE_HZ))
+    return float(freqs[in_range][np.argmax(power[in_range])])
 
 
 class LowerBackStepDetector(Algorithm):
     """Initial contacts from a lower-back (L4-L5) accelerometer, any mounting orientation.
 
     Method: acceleration is projected on the gravity direction (tilt-independent), band-passed to
-    the step band, and each step is the peak of vertical acceleration that follows heel strike
+    the step band (its upper edge at 1.8x the walker's dominant step frequency, at most
+    ``band_hz[1]``, so slow walking's second harmonic cannot split a step), and each step is the peak of vertical acceleration that follows heel strike
     (Zijlstra & Hof 2003, Gait Posture 18:1: trunk acceleration shows each initial contact).
     A peak counts as a step if its prominence exceeds both an absolute floor (rejects standing
     sway) and a fraction of the local signal RMS (rejects small bumps between real steps).
@@ -94,7 +108,11 @@ class LowerBackStepDetector(Algorithm):
 
     def _detect_segment(self, acc: np.ndarray, rate: float) -> np.ndarray:
         vertical = vertical_acceleration(acc, sampling_rate_hz=rate)
-        x = bandpass(vertical, band_hz=self.band_hz, sampling_rate_hz=rate)
+        # Slow walking puts a strong second harmonic inside a fixed band and splits each step in
+        # two; the upper edge follows the walker's own step frequency instead (never above band_hz).
+        step_hz = dominant_step_frequency_hz(vertical, sampling_rate_hz=rate)
+        high_hz = float(np.clip(STEP_HARMONIC_FACTOR * step_hz, MIN_UPPER_EDGE_HZ, self.band_hz[1]))
+        x = bandpass(vertical, band_hz=(self.band_hz[0], max(high_hz, 1.5 * self.band_hz[0])), sampling_rate_hz=rate)
         peaks, props = signal.find_peaks(x, distance=max(1, int(self.min_step_s * rate)), prominence=0)
         if peaks.size == 0:
             return np.empty(0)
