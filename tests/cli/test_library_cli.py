@@ -110,7 +110,7 @@ def test_scan_rate_flag_playlist_exports(run, music, tmp_path):
 
 
 def test_playlist_from_a_folder_without_a_record(run, music):
-    result = run("playlist", "walk", "--minutes", "1", "--dir", music, "--cadence", "95")
+    result = run("playlist", "walk", "--minutes", "1", "--dir", music, "--cadence", "95", "-j", "1")
     assert result.exit_code == 0, result.output
     # 100 and 90 BPM are within 8 % of 95 steps/min: played stretched onto the cadence
     assert "x0.950" in result.output and "x1.056" in result.output

@@ -254,6 +254,7 @@ def playlist(
     minutes: float = typer.Option(20.0, "--minutes", "-m", help="Session length in minutes."),
     client: str = typer.Option(None, "--client", help="Client code: use their analysed library and preferences."),
     library_dir: list[Path] = typer.Option([], "--dir", help="Without --client: scan this folder (not stored)."),
+    processes: int = typer.Option(None, "--processes", "-j", help="With --dir: worker processes (default: all cores)."),
     arousal: float = typer.Option(None, "--arousal", help="Current self-rated arousal 0-10 (iso start)."),
     heart_rate: float = typer.Option(None, "--heart-rate", help="Current heart rate (iso start, BPM)."),
     shape: str = typer.Option(None, "--shape", help="U, L, J or iso (default by goal)."),
@@ -288,7 +289,7 @@ def playlist(
                 dose = lr.playlist_dose(pl, safety_flags=person.safety_flags)
         else:
             pl = _playlist_from_dirs(library_dir, goal=goal, minutes=minutes, state=state, shape=shape,
-                                     cadence=cadence)
+                                     cadence=cadence, processes=processes)
             dose = lr.playlist_dose(pl)
         title = f"Cadenza {goal} ({minutes:g} min)"
         if m3u8:
@@ -322,12 +323,12 @@ def playlist(
 
 
 def _playlist_from_dirs(dirs: list[Path], *, goal: str, minutes: float, state: Any, shape: str | None,
-                        cadence: float | None) -> Any:
+                        cadence: float | None, processes: int | None = None) -> Any:
     from cadenza.io.library_files import scan_library
     from cadenza.music.playlists import TrackFeatures, build_playlist
     from cadenza.music.reminiscence import build_reminiscence_playlist
 
-    report = scan_library(dirs)
+    report = scan_library(dirs, processes=processes)
     tracks = []
     for t in report.tracks:
         if t.analysis is None:

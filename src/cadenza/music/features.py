@@ -101,7 +101,7 @@ def spectral_centroid_hz(spec: Spectrogram) -> float:
     frame_energy = power.sum(axis=1)
     if frame_energy.sum() <= 0:
         return float("nan")
-    centroid = (power @ spec.bin_hz) / np.maximum(frame_energy, 1e-20)
+    centroid = (power * spec.bin_hz).sum(axis=1) / np.maximum(frame_energy, 1e-20)
     return float(np.sum(centroid * frame_energy) / frame_energy.sum())
 
 
