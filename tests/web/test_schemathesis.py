@@ -49,7 +49,9 @@ def _run(operation, strategy, headers, *, validate: bool) -> None:
 
 
 @pytest.mark.slow
-def test_no_server_errors_anywhere_in_the_api(web_app, seeded, api_token_for, make_therapist):
+def test_no_server_errors_anywhere_in_the_api(web_app, seeded, api_token_for, make_therapist, db_session):
+    # Schema-violating input is refused by validation before any query, so it runs on one backend.
+    negative = db_session.bind.dialect.name == "sqlite"
     make_therapist("root", role="admin")
     therapist_headers = api_token_for(seeded["username"])
     admin_headers = api_token_for("root")
@@ -64,6 +66,8 @@ def test_no_server_errors_anywhere_in_the_api(web_app, seeded, api_token_for, ma
             path_parameters = {name: own_ids[name] for name in names}
             _run(operation, operation.as_strategy(path_parameters=path_parameters), headers, validate=True)
         _run(operation, operation.as_strategy(), headers, validate=True)
+        if not negative:
+            continue
         try:
             _run(operation, operation.as_strategy(generation_mode=GenerationMode.NEGATIVE), headers, validate=False)
         except Unsatisfiable:
