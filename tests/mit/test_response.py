@@ -36,8 +36,9 @@ def test_correct_attempt_passes(material):
     assert abs(result.transposition_cents) < 25
 
 
-def test_wrong_pitch_and_late_syllable_detected(material):
-    melody = compose_melody(material.phrase, level=1)
+@pytest.mark.parametrize("level", [1, 2])
+def test_wrong_pitch_and_late_syllable_detected(material, level):
+    melody = compose_melody(material.phrase, level=level)
     onsets = melody.onset_times_s.copy()
     onsets[4] += 0.2  # "of" 200 ms late
     pitches = melody.pitches_hz.copy()

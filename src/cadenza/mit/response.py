@@ -191,7 +191,7 @@ def analyse_response(
 
     The overall delay is the one that brings the most detected onsets within the tolerance of the
     target onsets (ties: smallest total error); each syllable's pitch is the median pYIN pitch of its
-    first 60 %.
+    first 60 % (never past the next syllable's onset).
     """
     y = np.asarray(y, dtype=float)
     if y.ndim != 1:
@@ -224,9 +224,13 @@ def analyse_response(
         offset = float(np.median(onsets[matched] - targets[matched]))
     t, f0 = contour.times_s, contour.f0_hz
     pitches = np.full(targets.size, np.nan)
+    starts = np.where(np.isfinite(onsets), onsets, targets + offset)
     for i, note in enumerate(melody.notes):
-        start = onsets[i] if np.isfinite(onsets[i]) else targets[i] + offset
-        sel = (t >= start + 0.03) & (t < start + 0.03 + 0.6 * note.duration_s) & np.isfinite(f0)
+        start = starts[i]
+        stop = start + 0.03 + 0.6 * note.duration_s
+        if i + 1 < len(starts) and starts[i + 1] > start + 0.05:
+            stop = min(stop, starts[i + 1] - 0.01)  # never into the next syllable
+        sel = (t >= start + 0.03) & (t < stop) & np.isfinite(f0)
         if sel.any():
             pitches[i] = float(np.median(f0[sel]))
     target_cents = np.array([100 * n.midi_pitch for n in melody.notes])
