@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import signal
 
@@ -91,16 +93,21 @@ def vertical_acceleration(acc_m_s2: np.ndarray, *, sampling_rate_hz: float, wind
     return np.einsum("ij,ij->j", acc_m_s2, gravity / g_norm) - g_norm
 
 
+@lru_cache(maxsize=64)
+def _butter_sos(order: int, edges_hz: float | tuple[float, float], kind: str, sampling_rate_hz: float) -> np.ndarray:
+    return signal.butter(order, edges_hz, kind, fs=sampling_rate_hz, output="sos")
+
+
 def bandpass(x: np.ndarray, *, band_hz: tuple[float, float], sampling_rate_hz: float, order: int = 2) -> np.ndarray:
     """Zero-phase Butterworth band-pass; the upper edge is capped below Nyquist."""
     high = min(band_hz[1], 0.45 * sampling_rate_hz)
-    sos = signal.butter(order, (band_hz[0], high), "bandpass", fs=sampling_rate_hz, output="sos")
+    sos = _butter_sos(order, (float(band_hz[0]), float(high)), "bandpass", float(sampling_rate_hz))
     padlen = min(x.shape[-1] - 1, 3 * int(sampling_rate_hz))
     return signal.sosfiltfilt(sos, x, axis=-1, padlen=padlen)
 
 
 def lowpass(x: np.ndarray, *, cutoff_hz: float, sampling_rate_hz: float, order: int = 2) -> np.ndarray:
-    sos = signal.butter(order, min(cutoff_hz, 0.45 * sampling_rate_hz), "lowpass", fs=sampling_rate_hz, output="sos")
+    sos = _butter_sos(order, float(min(cutoff_hz, 0.45 * sampling_rate_hz)), "lowpass", float(sampling_rate_hz))
     padlen = min(x.shape[-1] - 1, 3 * int(sampling_rate_hz))
     return signal.sosfiltfilt(sos, x, axis=-1, padlen=padlen)
 
