@@ -142,3 +142,28 @@ def test_taps_start_on_the_onset_sample(first, gaps):
         idx = int(round(g * SR))
         if idx < y.size:
             assert idx in starts or abs(y[idx]) > 0.5
+
+
+@settings(max_examples=8, deadline=None)
+@given(pitches=st.lists(st.floats(80, 400), min_size=2, max_size=2), seed=st.integers(0, 10))
+def test_any_target_pitch_is_reached(pitches, seed):
+    src = analyse_source(_word(np.random.default_rng(seed)), sampling_rate_hz=SR, n_syllables=2)
+    onsets = np.array([0.4, 1.2])
+    y = render_intoned([src], sampling_rate_hz=SR, onset_times_s=onsets, durations_s=np.array([0.8, 0.8]),
+                       pitches_hz=np.array(pitches))
+    times, f0 = track_pitch(y, sampling_rate_hz=SR)
+    for g, p in zip(onsets, pitches):
+        sel = (times > g + 0.05) & (times < g + 0.5)
+        assert abs(1200 * np.log2(np.nanmedian(f0[sel]) / p)) < 25
+
+
+@settings(max_examples=10, deadline=None)
+@given(lead_s=st.floats(0.0, 0.5))
+def test_segments_shift_with_the_signal(lead_s):
+    word = _word(np.random.default_rng(1))
+    base = segment_syllables(word, sampling_rate_hz=SR, n_syllables=2)
+    shifted = segment_syllables(np.concatenate([np.zeros(int(round(lead_s * SR))), word]), sampling_rate_hz=SR,
+                                n_syllables=2)
+    for a, b in zip(base, shifted):
+        assert b.voiced_onset_s - a.voiced_onset_s == pytest.approx(lead_s, abs=0.011)
+        assert b.start_s - a.start_s == pytest.approx(lead_s, abs=0.011)
