@@ -88,3 +88,14 @@ def test_long_vitals(tmp_path):
 def test_bad_vitals(tmp_path, text, match):
     with pytest.raises(DataQualityError, match=match):
         load_vital_signs(write(tmp_path, text))
+
+
+def test_uploaded_bytes_parse_like_files(tmp_path):
+    text = "time_s,heart_rate_bpm,spo2_pct\n0,150,97\n1,151,96\n"
+    assert load_vital_signs(text.encode()) == load_vital_signs(write(tmp_path, text))
+    rec = load_suck_pressure(b"\xef\xbb\xbftime_s,pressure_mmhg\n0,1\n0.01,2\n0.02,3\n")
+    assert rec.sampling_rate_hz == pytest.approx(100.0)
+    with pytest.raises(DataQualityError, match="upload row 3"):
+        load_vital_signs(b"time_s,spo2_pct\n0,97\n1,low\n")
+    with pytest.raises(DataQualityError, match="UTF-8"):
+        load_vital_signs(b"\xff\xfe\x00t")

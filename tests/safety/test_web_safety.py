@@ -15,6 +15,7 @@ from sqlalchemy.orm import sessionmaker
 from cadenza.clinic import passwords, safety_records, service
 from cadenza.clinic.models import Therapist
 from cadenza.nicu.limits import NICU_LIMITS, check_limits
+from cadenza.nicu.pal import simulate_suck_pressure
 from cadenza.nicu.stop_rules import StopEvent
 from cadenza.render.levels import measure_levels
 from cadenza.safety.calibration import Calibration
@@ -171,3 +172,40 @@ def test_sound_dose_json_api(browser, db_session, nurse):
     assert browser.post(f"/api/v1/clients/{c.id}/sound-dose", headers=headers,
                         json={"level_dba": 75.0, "duration_s": 60, "therapist_id": 1}).status_code == 422
     assert "/api/v1/clients/{client_id}/sound-dose" in browser.get("/api/v1/openapi.json").json()["paths"]
+
+
+def test_nicu_thresholds_monitor_and_pal_uploads(logged_in, db_session, nurse):
+    infant = make_client(db_session, nurse, "N008", ["nicu_infant"])
+    base = f"/clients/{infant.id}/nicu"
+    assert "Not set yet" in logged_in.get(base).text
+    token = csrf(logged_in, base)
+    form = {"hr_min_bpm": "110", "hr_max_bpm": "180", "spo2_min_pct": "90", "rr_min_bpm": "25", "rr_max_bpm": "70"}
+    assert logged_in.post(f"{base}/thresholds", data={**form, "csrf_token": token}).status_code == 303
+    bad = logged_in.post(f"{base}/thresholds", data={**form, "spo2_min_pct": "0.9", "csrf_token": token})
+    assert bad.status_code == 422 and "spo2_min_pct" in bad.text
+    vitals = "time_s,heart_rate_bpm,spo2_pct,respiratory_rate_bpm\n" + "".join(
+        f"{t},{150 if t < 20 else 105},96,45\n" for t in range(40))
+    r = logged_in.post(f"{base}/monitor", data={"csrf_token": token},
+                       files={"vitals": ("v.csv", vitals.encode(), "text/csv")})
+    assert r.status_code == 303
+    page = logged_in.get(base).text
+    assert "bradycardia: heart rate 105 &lt; 110" in page  # the stored threshold was used
+    p, _ = simulate_suck_pressure(duration_s=60, sampling_rate_hz=50)
+    pressure = "time_s,pressure_mmhg\n" + "".join(f"{i / 50:.2f},{v:.3f}\n" for i, v in enumerate(p))
+    r = logged_in.post(f"{base}/pal", data={"csrf_token": token, "pressure_text": pressure, "criterion_mmhg": "20"})
+    assert r.status_code == 303, r.text
+    (row,) = safety_records.list_pal_summaries(db_session, actor=nurse, client_id=infant.id)
+    assert row.criterion_sucks > 0 and row.duration_s == pytest.approx(60.0, abs=0.1)
+    empty = logged_in.post(f"{base}/monitor", data={"csrf_token": token, "vitals_text": ""})
+    assert empty.status_code == 422
+
+
+def test_pal_upload_refused_for_seizure_flag(logged_in, db_session, nurse):
+    infant = make_client(db_session, nurse, "N009", ["nicu_infant", "seizures"])
+    base = f"/clients/{infant.id}/nicu"
+    page = logged_in.get(base).text
+    assert "forbid auto-play" in page and 'action="/clients/%d/nicu/pal"' % infant.id not in page
+    token = csrf(logged_in, base)
+    r = logged_in.post(f"{base}/pal", data={"csrf_token": token,
+                                            "pressure_text": "time_s,pressure_mmhg\n0,1\n0.02,30\n0.04,1\n"})
+    assert r.status_code == 422 and "auto-play" in r.text

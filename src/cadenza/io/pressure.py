@@ -38,38 +38,49 @@ class PressureRecording:
         return self.pressure_mmhg.size / self.sampling_rate_hz
 
 
-def _open_rows(path: str | Path) -> tuple[list[str], list[list[str]]]:
-    path = Path(path)
-    if not path.is_file():
-        raise ParameterError(f"CSV file {str(path)!r} does not exist or is not a file")
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(row for row in fh if row.strip() and not row.lstrip().startswith("#"))
+def _open_rows(source: str | Path | bytes) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of a CSV given as a path or as uploaded bytes (``#`` comment lines skipped)."""
+    if isinstance(source, bytes):
+        name = "upload"
         try:
-            header = [h.strip().lower() for h in next(reader)]
-        except StopIteration:
-            raise DataQualityError(f"CSV file {str(path)!r} is empty") from None
-        rows = [row for row in reader]
-    return header, rows
+            lines = source.decode("utf-8-sig").splitlines()
+        except UnicodeDecodeError:
+            raise DataQualityError("uploaded CSV is not UTF-8 text") from None
+    else:
+        path = Path(source)
+        name = str(path)
+        if not path.is_file():
+            raise ParameterError(f"CSV file {name!r} does not exist or is not a file")
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            lines = fh.read().splitlines()
+    reader = csv.reader(line for line in lines if line.strip() and not line.lstrip().startswith("#"))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise DataQualityError(f"CSV file {name!r} is empty") from None
+    return header, [row for row in reader]
 
 
-def _number(text: str, *, path: str | Path, line: int, column: str) -> float:
+def _name(source: str | Path | bytes) -> str:
+    return "upload" if isinstance(source, bytes) else Path(source).name
+
+
+def _number(text: str, *, path: str | Path | bytes, line: int, column: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise DataQualityError(
-            f"{Path(path).name} row {line}: {column} must be a number, got {text!r}"
-        ) from None
+        raise DataQualityError(f"{_name(path)} row {line}: {column} must be a number, got {text!r}") from None
 
 
-def load_suck_pressure(path: str | Path) -> PressureRecording:
-    """Load an evenly sampled suck-pressure CSV, converted to suction magnitude in mmHg."""
+def load_suck_pressure(path: str | Path | bytes) -> PressureRecording:
+    """Load an evenly sampled suck-pressure CSV (a path, or uploaded bytes) as suction magnitude in mmHg."""
     header, rows = _open_rows(path)
     if "time_s" not in header:
-        raise DataQualityError(f"{Path(path).name}: header must contain time_s, got {header!r}")
+        raise DataQualityError(f"{_name(path)}: header must contain time_s, got {header!r}")
     pressure_cols = [h for h in header if h.startswith("pressure_")]
     if len(pressure_cols) != 1 or pressure_cols[0][len("pressure_"):] not in PRESSURE_UNITS_TO_MMHG:
         raise DataQualityError(
-            f"{Path(path).name}: need exactly one pressure column named pressure_<unit> with unit in "
+            f"{_name(path)}: need exactly one pressure column named pressure_<unit> with unit in "
             f"{sorted(PRESSURE_UNITS_TO_MMHG)}, got {header!r}"
         )
     col = pressure_cols[0]
@@ -78,24 +89,24 @@ def load_suck_pressure(path: str | Path) -> PressureRecording:
     times, values = [], []
     for line, row in enumerate(rows, start=2):
         if len(row) <= max(it, ip) or not row[it].strip() or not row[ip].strip():
-            raise DataQualityError(f"{Path(path).name} row {line}: missing time_s or {col} (gaps are not allowed)")
+            raise DataQualityError(f"{_name(path)} row {line}: missing time_s or {col} (gaps are not allowed)")
         times.append(_number(row[it], path=path, line=line, column="time_s"))
         values.append(_number(row[ip], path=path, line=line, column=col))
     t = np.array(times)
     p = np.array(values) * PRESSURE_UNITS_TO_MMHG[unit]
     if t.size < 2:
-        raise DataQualityError(f"{Path(path).name}: needs at least 2 samples, got {t.size}")
+        raise DataQualityError(f"{_name(path)}: needs at least 2 samples, got {t.size}")
     if not (np.all(np.isfinite(t)) and np.all(np.isfinite(p))):
-        raise DataQualityError(f"{Path(path).name}: contains NaN or infinite values")
+        raise DataQualityError(f"{_name(path)}: contains NaN or infinite values")
     dt = np.diff(t)
     if np.any(dt <= 0):
         bad = int(np.argmax(dt <= 0)) + 3
-        raise DataQualityError(f"{Path(path).name} row {bad}: time_s must increase")
+        raise DataQualityError(f"{_name(path)} row {bad}: time_s must increase")
     step = float(np.median(dt))
     if np.max(np.abs(dt - step)) > MAX_JITTER_FRACTION * step:
         bad = int(np.argmax(np.abs(dt - step))) + 3
         raise DataQualityError(
-            f"{Path(path).name} row {bad}: samples are not evenly spaced (step {dt[bad - 3]:.4g} s vs "
+            f"{_name(path)} row {bad}: samples are not evenly spaced (step {dt[bad - 3]:.4g} s vs "
             f"{step:.4g} s); resample or cut the gap first"
         )
     flipped = bool(abs(np.percentile(p, 1)) > abs(np.percentile(p, 99)))
@@ -104,10 +115,10 @@ def load_suck_pressure(path: str | Path) -> PressureRecording:
     return PressureRecording(p, 1.0 / step, float(t[0]), unit, flipped)
 
 
-def load_vital_signs(path: str | Path) -> list[Observation]:
-    """Load vital signs and stress cues (wide or long CSV) as :class:`Observation` items in time order."""
+def load_vital_signs(path: str | Path | bytes) -> list[Observation]:
+    """Load vital signs and stress cues (wide or long CSV; a path or uploaded bytes) in time order."""
     header, rows = _open_rows(path)
-    name = Path(path).name
+    name = _name(path)
     if "time_s" not in header:
         raise DataQualityError(f"{name}: header must contain time_s, got {header!r}")
     it = header.index("time_s")

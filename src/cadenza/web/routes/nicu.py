@@ -8,19 +8,22 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from cadenza.clinic import safety_records
-from cadenza.errors import NotFoundError
+from cadenza.errors import NotFoundError, ParameterError
 from cadenza.nicu.limits import NICU_LIMITS
 from cadenza.nicu.lullaby import LULLABIES
-from cadenza.web.deps import Db, PageUser
+from cadenza.web import forms
+from cadenza.web.deps import CsrfPageUser, Db, PageUser
 from cadenza.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 ClientId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 WEB_MAX_MINUTES = 5.0  # longer renders belong to `cadenza nicu ...` on the command line
+MAX_CSV_BYTES = 5 * 1024 * 1024
+THRESHOLD_FIELDS = ("hr_min_bpm", "hr_max_bpm", "spo2_min_pct", "rr_min_bpm", "rr_max_bpm")
 
 
 def _nicu_client(db, user, client_id: int):
@@ -30,16 +33,94 @@ def _nicu_client(db, user, client_id: int):
     return client, policy
 
 
-@router.get("/clients/{client_id}/nicu")
-def nicu_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
+def _page(request: Request, db, user, client_id: int, *, state: forms.FormState | None = None,
+          status: int = 200) -> Response:
+    from dataclasses import asdict
+
+    from cadenza.nicu.stop_rules import InfantThresholds
+
     client, policy = _nicu_client(db, user, client_id)
+    stored = safety_records.get_infant_thresholds(db, actor=user, client_id=client_id)
+    current = asdict(stored or InfantThresholds())
+    values = {k: f"{current[k]:g}" for k in THRESHOLD_FIELDS}
     return render(request, "nicu/client_nicu.html", {
         "c": client, "policy": policy, "limits": NICU_LIMITS, "tunes": sorted(LULLABIES),
         "calibration": safety_records.latest_calibration(db, actor=user, client_id=client_id),
         "stop_log": safety_records.list_stop_events(db, actor=user, client_id=client_id),
         "pal": safety_records.list_pal_summaries(db, actor=user, client_id=client_id),
-        "max_minutes": WEB_MAX_MINUTES,
-    })
+        "max_minutes": WEB_MAX_MINUTES, "thresholds_set": stored is not None,
+        "state": state or forms.FormState(values=values),
+    }, status_code=status)
+
+
+@router.get("/clients/{client_id}/nicu")
+def nicu_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
+    return _page(request, db, user, client_id)
+
+
+@router.post("/clients/{client_id}/nicu/thresholds")
+async def set_thresholds(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    from cadenza.nicu.stop_rules import InfantThresholds
+
+    state = forms.FormState(values=forms.form_values(await request.form()))
+    numbers = {name: forms.parse_float(state, name) for name in THRESHOLD_FIELDS}
+    if state.ok:
+        try:
+            safety_records.set_infant_thresholds(db, actor=user, client_id=client_id,
+                                                 thresholds=InfantThresholds(**numbers))
+            return RedirectResponse(f"/clients/{client_id}/nicu#thresholds", status_code=303)
+        except ParameterError as exc:
+            db.rollback()
+            forms.attribute_error(state, str(exc), THRESHOLD_FIELDS)
+    return _page(request, db, user, client_id, state=state, status=422)
+
+
+async def _csv_bytes(form, *, file_field: str, text_field: str) -> bytes:
+    """The CSV from an upload, or pasted into the text box (one of the two)."""
+    upload = form.get(file_field)
+    if upload is not None and not isinstance(upload, str) and upload.filename:
+        data = await upload.read(MAX_CSV_BYTES + 1)
+    else:
+        data = str(form.get(text_field) or "").encode()
+    if len(data) > MAX_CSV_BYTES:
+        raise ParameterError(f"{file_field} is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB")
+    if not data.strip():
+        raise ParameterError(f"{file_field}: upload a CSV file or paste its text")
+    return data
+
+
+@router.post("/clients/{client_id}/nicu/monitor")
+async def monitor_upload(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    """Run the stop rules over an uploaded vital-sign/cue CSV with this infant's thresholds; log the decisions."""
+    from cadenza.io.pressure import load_vital_signs
+    from cadenza.nicu.stop_rules import InfantThresholds, StopRuleEngine
+
+    _nicu_client(db, user, client_id)
+    data = await _csv_bytes(await request.form(), file_field="vitals", text_field="vitals_text")
+    thresholds = safety_records.get_infant_thresholds(db, actor=user, client_id=client_id) or InfantThresholds()
+    engine = StopRuleEngine(thresholds).run(load_vital_signs(data))
+    safety_records.log_stop_events(db, actor=user, client_id=client_id, events=engine.events_)
+    return RedirectResponse(f"/clients/{client_id}/nicu#stop-log", status_code=303)
+
+
+@router.post("/clients/{client_id}/nicu/pal")
+async def pal_upload(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    """Summarise a PAL session from an uploaded suck-pressure CSV and store it (refused if auto-play is not allowed)."""
+    from cadenza.io.pressure import load_suck_pressure
+    from cadenza.nicu.pal import PalController
+
+    _, policy = _nicu_client(db, user, client_id)
+    form = await request.form()
+    state = forms.FormState(values=forms.form_values(form))
+    criterion = forms.parse_float(state, "criterion_mmhg", required=False)
+    if not state.ok:
+        raise ParameterError(state.errors["criterion_mmhg"])
+    data = await _csv_bytes(form, file_field="pressure", text_field="pressure_text")
+    rec = load_suck_pressure(data)
+    pal = PalController(criterion_mmhg=criterion or 20.0, adapt=state.values.get("adapt") == "on").run(
+        rec.pressure_mmhg, sampling_rate_hz=rec.sampling_rate_hz, policy=policy)
+    safety_records.record_pal_summary(db, actor=user, client_id=client_id, summary=pal.summary_)
+    return RedirectResponse(f"/clients/{client_id}/nicu#pal", status_code=303)
 
 
 def _wav(render_result, levels_header: bool = True) -> Response:
@@ -85,8 +166,21 @@ def _make_nicu_client(db, actor, client_id: int) -> dict:
     return {}
 
 
+_VITALS_SAMPLE = "time_s,heart_rate_bpm,spo2_pct,respiratory_rate_bpm\n" + "".join(
+    f"{t},150,96,45\n" for t in range(5))
+_PRESSURE_SAMPLE = "time_s,pressure_mmhg\n" + "".join(f"{i / 100:.2f},{25 if i % 50 < 20 else 0}\n"
+                                                       for i in range(500))
+
 AUTHZ_SAMPLES = {
     ("GET", "/clients/{client_id}/nicu"): {"setup": _make_nicu_client},
+    ("POST", "/clients/{client_id}/nicu/thresholds"): {
+        "setup": _make_nicu_client,
+        "form": {"hr_min_bpm": "100", "hr_max_bpm": "180", "spo2_min_pct": "88", "rr_min_bpm": "25",
+                 "rr_max_bpm": "70"}},
+    ("POST", "/clients/{client_id}/nicu/monitor"): {"setup": _make_nicu_client,
+                                                    "form": {"vitals_text": _VITALS_SAMPLE}},
+    ("POST", "/clients/{client_id}/nicu/pal"): {"setup": _make_nicu_client,
+                                                "form": {"pressure_text": _PRESSURE_SAMPLE}},
     ("GET", "/clients/{client_id}/nicu/lullaby.wav"): {"setup": _make_nicu_client, "query": {"minutes": 0.05}},
     ("GET", "/clients/{client_id}/nicu/womb.wav"): {"setup": _make_nicu_client, "query": {"minutes": 0.05}},
 }
