@@ -8,6 +8,8 @@ import pytest
 from cadenza.errors import ParameterError
 from cadenza.io.audio import load_audio
 from cadenza.ras.music_mode import (
+    choose_beat_level,
+    repair_beats,
     add_beat_markers,
     find_marker_error_s,
     loop_song,
@@ -89,3 +91,17 @@ def test_bad_input():
                             tempo_bpm=100)
     with pytest.raises(ParameterError, match="tempo_bpm"):
         warp_music_to_tempo(np.zeros(80000), sampling_rate_hz=8000, source_beat_times_s=np.arange(0, 9, 0.5))
+
+
+def test_repair_fills_a_missed_beat_and_drops_an_extra_one():
+    beats = np.arange(0, 20, 0.5)
+    slipped = np.sort(np.concatenate([np.delete(beats, 10), [7.61]]))  # one missed, one spurious
+    np.testing.assert_allclose(repair_beats(slipped), beats, atol=1e-9)
+
+
+@pytest.mark.parametrize(("song_bpm", "cue_bpm", "level"), [(160, 100, 0.5), (100, 104, 1.0), (55, 100, 2.0)])
+def test_beat_level_nearest_the_cue_tempo(song_bpm, cue_bpm, level):
+    beats = np.arange(0, 30, 60 / song_bpm)
+    chosen, got = choose_beat_level(beats, tempo_bpm=cue_bpm)
+    assert got == level
+    assert 60 / np.median(np.diff(chosen)) == pytest.approx(song_bpm * level)

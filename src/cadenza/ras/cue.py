@@ -212,7 +212,12 @@ def render_music_cue(
     ``source_beat_times_s`` defaults to the project's beat tracker on the song. The output is verified
     by re-detecting its beats over the first ``verify_s`` seconds (0 skips the check).
     """
-    from cadenza.ras.music_mode import verify_with_beat_tracker, warp_music_to_tempo
+    from cadenza.ras.music_mode import (
+        choose_beat_level,
+        repair_beats,
+        verify_with_beat_tracker,
+        warp_music_to_tempo,
+    )
 
     samples = np.asarray(samples, dtype=np.float32)
     if samples.ndim not in (1, 2) or samples.shape[-1] < sampling_rate_hz:
@@ -224,9 +229,15 @@ def render_music_cue(
 
         mono = samples if samples.ndim == 1 else samples.mean(axis=0)
         found = track_beats(mono, sampling_rate_hz=sampling_rate_hz)
-        source_beat_times_s = np.asarray(found.beat_times_s, dtype=float)
+        source_beat_times_s = repair_beats(np.asarray(found.beat_times_s, dtype=float))
         if source_beat_times_s.size < 4:
             raise ParameterError("no steady beat was found in the song; choose a song with a clearer beat")
+        # Tracked beats may sit at any metrical level: step on the level nearest the cue tempo.
+        first_tempo = float(tempo_bpm if tempo_bpm is not None else (ramp_bpm[0] if ramp_bpm else 100.0))
+        source_beat_times_s, level = choose_beat_level(source_beat_times_s, tempo_bpm=first_tempo)
+        if level != 1.0:
+            warnings.append(f"Steps fall on {'every other beat' if level < 1 else 'every half beat'} of the song, "
+                            "the metrical level nearest the cue tempo.")
     song_bpm = 60.0 / float(np.median(np.diff(source_beat_times_s)))
     knot_times, knot_tempi = cue_tempo_knots(tempo_bpm=tempo_bpm, ramp_bpm=ramp_bpm,
                                              duration_s=duration_s or samples.shape[-1] / sampling_rate_hz,

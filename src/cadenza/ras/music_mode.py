@@ -53,6 +53,55 @@ def _validated_beats(beat_times_s: np.ndarray, duration_s: float) -> np.ndarray:
     return beats
 
 
+def repair_beats(beat_times_s: np.ndarray, *, max_ratio: float = 1.6) -> np.ndarray:
+    """Fill single missed beats and drop spurious extra ones in a tracked beat list.
+
+    An interval more than ``max_ratio`` x the local median gets evenly spaced beats inserted; a beat
+    closer than 1 / ``max_ratio`` of it to the previous one is dropped. Without this, one tracking slip
+    would ask the stretcher for a 2x local rate in that segment.
+
+    >>> repair_beats(np.array([0.0, 0.5, 1.0, 2.0, 2.5, 2.6, 3.0])).tolist()
+    [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
+    """
+    beats = np.asarray(beat_times_s, dtype=float)
+    if beats.size < 4:
+        return beats
+    ibi = np.diff(beats)
+    local = np.array([np.median(ibi[max(0, i - 4):i + 5]) for i in range(ibi.size)])
+    out = [beats[0]]
+    for b, gap, ref in zip(beats[1:], ibi, local, strict=True):
+        gap = b - out[-1]
+        if gap < ref / max_ratio:
+            continue
+        if gap > max_ratio * ref:
+            n = int(round(gap / ref))
+            out.extend(out[-1] + gap * np.arange(1, n) / n)
+        out.append(b)
+    return np.asarray(out)
+
+
+def choose_beat_level(beat_times_s: np.ndarray, *, tempo_bpm: float) -> tuple[np.ndarray, float]:
+    """The metrical level (beats, half-time or double-time) whose tempo is nearest ``tempo_bpm``.
+
+    Walking at 100 steps/min to a 160 BPM song needs either a 37 % slow-down or, on every other beat,
+    a 25 % speed-up; the smaller change sounds more natural. Returns (beats, level) with level 0.5, 1
+    or 2 (beats per original beat).
+
+    >>> b, level = choose_beat_level(np.arange(0, 10, 0.375), tempo_bpm=100)  # a 160 BPM song
+    >>> level, round(60 / float(np.median(np.diff(b))), 1)
+    (0.5, 80.0)
+    """
+    beats = np.asarray(beat_times_s, dtype=float)
+    if beats.size < 4:
+        return beats, 1.0
+    song_bpm = 60.0 / float(np.median(np.diff(beats)))
+    half = beats[::2]
+    double = np.sort(np.concatenate([beats, (beats[1:] + beats[:-1]) / 2]))
+    options = [(beats, 1.0, song_bpm), (half, 0.5, song_bpm / 2), (double, 2.0, song_bpm * 2)]
+    best = min(options, key=lambda o: abs(np.log(tempo_bpm / o[2])))
+    return best[0], best[1]
+
+
 def loop_song(
     samples: np.ndarray, beat_times_s: np.ndarray, *, sampling_rate_hz: int, min_duration_s: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -247,8 +296,11 @@ def verify_with_beat_tracker(
 ) -> dict:
     """Re-detect beats in ``output`` (``cadenza.music.beats.track_beats``) and compare them with the grid.
 
-    Only detected beats within a quarter period of a target beat count as matches (a tracker that
-    picks the off-beat is reported through ``matched_fraction``, not as a huge timing error).
+    A tracker may report the song at another metrical level than the steps (every other beat, or the
+    half beats), so the detected beats are compared with the step grid, its half-beat grid and both
+    every-other-beat grids, and the best-matching level is reported. Only detected beats within a
+    quarter period of a grid beat count as matches (an off-beat tracker shows up in
+    ``matched_fraction``, not as a huge timing error).
     """
     from cadenza.music.beats import track_beats
 
@@ -259,14 +311,24 @@ def verify_with_beat_tracker(
     tgt = np.asarray(target_beat_times_s, dtype=float)
     tgt = tgt[tgt < n / sampling_rate_hz]
     det = np.asarray(track.beat_times_s, dtype=float)
-    if det.size == 0 or tgt.size < 2:
-        return {"checked_s": n / sampling_rate_hz, "n_detected": int(det.size), "matched_fraction": 0.0,
-                "median_error_ms": float("nan"), "max_error_ms": float("nan")}
-    idx = np.clip(np.searchsorted(tgt, det), 1, tgt.size - 1)
-    nearest = np.where(np.abs(det - tgt[idx - 1]) <= np.abs(det - tgt[idx]), tgt[idx - 1], tgt[idx])
-    err = det - nearest
-    quarter = 0.25 * float(np.median(np.diff(tgt)))
-    ok = np.abs(err) <= quarter
+    empty = {"checked_s": n / sampling_rate_hz, "n_detected": int(det.size), "matched_fraction": 0.0,
+             "median_error_ms": float("nan"), "max_error_ms": float("nan"), "level": 1.0}
+    if det.size == 0 or tgt.size < 4:
+        return empty
+    grids = {1.0: tgt, 2.0: np.sort(np.concatenate([tgt, (tgt[1:] + tgt[:-1]) / 2])),
+             0.5: tgt[::2], -0.5: tgt[1::2]}
+    best = None
+    for level, grid in grids.items():
+        idx = np.clip(np.searchsorted(grid, det), 1, grid.size - 1)
+        nearest = np.where(np.abs(det - grid[idx - 1]) <= np.abs(det - grid[idx]), grid[idx - 1], grid[idx])
+        err = det - nearest
+        ok = np.abs(err) <= 0.25 * float(np.median(np.diff(grid)))
+        # Every detected beat should be on this grid, and the grid should not be much denser than the detections.
+        coverage = min(1.0, det.size / max(grid.size, 1))
+        score = (float(ok.mean()) * coverage, -float(np.median(np.abs(err[ok]))) if ok.any() else -np.inf)
+        if best is None or score > best[0]:
+            best = (score, abs(level), ok, err)
+    _, level, ok, err = best
     matched = err[ok]
     return {
         "checked_s": n / sampling_rate_hz,
@@ -274,8 +336,8 @@ def verify_with_beat_tracker(
         "matched_fraction": float(ok.mean()),
         "median_error_ms": float(np.median(np.abs(matched)) * 1e3) if matched.size else float("nan"),
         "max_error_ms": float(np.max(np.abs(matched)) * 1e3) if matched.size else float("nan"),
+        "level": level,
     }
-
 
 MARKER_FREQ_HZ = 5000.0
 MARKER_WIDTH_S = 0.0006  # Gaussian envelope sigma: a ~2 ms tick, far shorter than any timing error that matters
