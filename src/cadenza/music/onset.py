@@ -21,7 +21,6 @@ import numpy as np
 from scipy import fft as sp_fft
 from scipy import sparse
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
-from scipy.signal import resample_poly
 
 from cadenza.errors import ParameterError
 
@@ -99,6 +98,8 @@ def _to_analysis_rate(x: np.ndarray, sampling_rate_hz: float) -> tuple[np.ndarra
     if ANALYSIS_RATE_HZ is None or sampling_rate_hz <= ANALYSIS_RATE_HZ * 1.01 or x.size == 0:
         return x, sampling_rate_hz
     from fractions import Fraction
+
+    from scipy.signal import resample_poly  # 1 s import: only when resampling is needed
 
     ratio = Fraction(int(ANALYSIS_RATE_HZ), int(round(sampling_rate_hz))).limit_denominator(1000)
     y = resample_poly(x, ratio.numerator, ratio.denominator).astype(np.float32)
