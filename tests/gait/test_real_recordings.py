@@ -107,3 +107,36 @@ def test_foot_analysis_one_foot_cadence(foot_recording):
     assert all("one_foot_cadence_from_strides" in b.flags for b in right.bouts)
     main = max(right.bouts, key=lambda b: b.n_steps)
     assert main.cadence_spm == pytest.approx(110, rel=0.03)  # README: ~110 steps/min
+
+
+def test_two_feet_asymmetry_against_motion_capture(foot_recording):
+    from cadenza.gait import combine_feet, step_time_asymmetry
+
+    parts = {
+        side: analyze_gait(
+            foot_recording.acc_m_s2[side],
+            sampling_rate_hz=foot_recording.sampling_rate_hz,
+            placement="foot",
+            gyr_deg_s=foot_recording.gyr_deg_s[side],
+        )
+        for side in ("left", "right")
+    }
+    both = combine_feet(parts["left"], parts["right"])
+    main = max(both.bouts, key=lambda b: b.n_steps)
+    ref_t = np.concatenate([foot_recording.reference_ic_times_s[s] for s in ("left", "right")])
+    ref_sides = np.array(["left"] * 29 + ["right"] * 30)
+    order = np.argsort(ref_t)
+    ref_asym = step_time_asymmetry(ref_t[order], ref_sides[order])
+    assert main.n_steps >= 55
+    assert abs(main.asymmetry - ref_asym) < 0.02  # a healthy walker: both near 1 %
+    assert set(main.ic_sides) == {"left", "right"}
+
+
+def test_combine_feet_refuses_other_placements(lab_recordings):
+    from cadenza.errors import ParameterError
+    from cadenza.gait import combine_feet
+
+    rec = lab_recordings[0]
+    back = analyze_gait(rec.acc_m_s2, sampling_rate_hz=100)
+    with pytest.raises(ParameterError, match="left"):
+        combine_feet(back, back)

@@ -5,7 +5,7 @@
 109.1
 """
 
-from cadenza.gait.analysis import LOW_CONFIDENCE_MIN_STEPS, GaitAnalysis, GaitBout, analyze_gait
+from cadenza.gait.analysis import LOW_CONFIDENCE_MIN_STEPS, GaitAnalysis, GaitBout, analyze_gait, combine_feet
 from cadenza.gait.bouts import contacts_in_window, detect_walking_bouts
 from cadenza.gait.cadence import cadence_spm, gait_speed_m_s, step_time_asymmetry, step_time_cv
 from cadenza.gait.scoring import BoutScore, ContactMatch, match_contacts, score_bout
@@ -20,6 +20,7 @@ __all__ = [
     "GaitBout",
     "LowerBackStepDetector",
     "analyze_gait",
+    "combine_feet",
     "cadence_spm",
     "contacts_in_window",
     "detect_walking_bouts",

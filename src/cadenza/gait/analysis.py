@@ -241,3 +241,75 @@ def analyze_gait(
         flags=tuple(flags),
         notes=tuple(notes),
     )
+
+
+def combine_feet(
+    left: GaitAnalysis,
+    right: GaitAnalysis,
+    *,
+    max_step_s: float = DEFAULT_MAX_STEP_S,
+    min_steps: int = DEFAULT_MIN_STEPS,
+) -> GaitAnalysis:
+    """Step-level bouts from one foot-mounted sensor per side, with left/right step-time asymmetry.
+
+    Both analyses must come from ``analyze_gait(..., placement="foot")`` on recordings that start
+    together. Here every contact's side is known, so ``asymmetry`` is measured, not estimated.
+
+    >>> import numpy as np
+    >>> def one_foot(times):
+    ...     return GaitAnalysis("foot", 100.0, 12.0, np.asarray(times, dtype=float), ())
+    >>> both = combine_feet(one_foot(np.arange(1.0, 11.0, 1.2)), one_foot(np.arange(1.7, 11.0, 1.2)))
+    >>> round(both.bouts[0].cadence_spm), round(both.bouts[0].asymmetry, 2)
+    (100, 0.33)
+    """
+    for name, part in (("left", left), ("right", right)):
+        if part.placement != "foot":
+            raise ParameterError(f"{name} must be a placement='foot' analysis, got placement={part.placement!r}")
+    if left.sampling_rate_hz != right.sampling_rate_hz:
+        raise ParameterError(
+            f"left and right were sampled at {left.sampling_rate_hz!r} and {right.sampling_rate_hz!r} Hz; "
+            "they must come from one synchronised recording"
+        )
+    times = np.concatenate([left.ic_times_s, right.ic_times_s])
+    sides = np.array(["left"] * left.ic_times_s.size + ["right"] * right.ic_times_s.size)
+    order = np.argsort(times, kind="stable")
+    times, sides = times[order], sides[order]
+    keep = np.concatenate([[True], np.diff(times) > 0]) if times.size else np.ones(0, dtype=bool)
+    times, sides = times[keep], sides[keep]
+    bouts = []
+    for start_s, end_s in detect_walking_bouts(times, max_step_s=max_step_s, min_steps=min_steps):
+        lo, hi = np.searchsorted(times, [start_s, end_s], side="left")[0], np.searchsorted(times, end_s, "right")
+        bout_ic, bout_sides = times[lo:hi], sides[lo:hi]
+        cv = step_time_cv(bout_ic)
+        flags = []
+        if bout_ic.size < LOW_CONFIDENCE_MIN_STEPS:
+            flags.append(FLAG_LOW_CONFIDENCE)
+        if np.isfinite(cv) and cv > IRREGULAR_STEP_CV:
+            flags.append(FLAG_IRREGULAR)
+        if np.any(bout_sides[1:] == bout_sides[:-1]):
+            flags.append("same_foot_twice")  # a missed contact on the other foot inside the bout
+        bouts.append(
+            GaitBout(
+                start_s=float(start_s),
+                end_s=float(end_s),
+                ic_times_s=bout_ic,
+                n_steps=int(bout_ic.size),
+                cadence_spm=cadence_spm(bout_ic),
+                step_time_cv=cv,
+                asymmetry=step_time_asymmetry(bout_ic, bout_sides),
+                flags=tuple(flags),
+                ic_sides=tuple(bout_sides.tolist()),
+            )
+        )
+    flags = tuple(dict.fromkeys(f for f in (*left.flags, *right.flags) if f != FLAG_NO_WALKING))
+    if not bouts:
+        flags = (*flags, FLAG_NO_WALKING)
+    return GaitAnalysis(
+        placement="feet",
+        sampling_rate_hz=left.sampling_rate_hz,
+        duration_s=max(left.duration_s, right.duration_s),
+        ic_times_s=times,
+        bouts=tuple(bouts),
+        flags=flags,
+        notes=tuple(dict.fromkeys((*left.notes, *right.notes))),
+    )
