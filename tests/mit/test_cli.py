@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import mido
 import pytest
@@ -77,3 +78,47 @@ def test_phrase_from_own_recording(tmp_path):
     result = runner.invoke(app, ["mit", "analyse", str(out), "--phrase", "Good morning", "--json"])
     analysis = json.loads(result.output)
     assert analysis["timing_match"] == 1.0 and analysis["pitch_pattern_followed"] is True
+
+
+@pytest.fixture
+def run_db(tmp_path, monkeypatch):
+    monkeypatch.setenv("CADENZA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CADENZA_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CADENZA_USER", raising=False)
+
+    def _run(*args, input=None, user=None):
+        return runner.invoke(app, list(args), input=input, env={"CADENZA_USER": user} if user else {})
+
+    return _run
+
+
+def test_phrase_bank_commands(run_db):
+    assert run_db("admin", "create", "ana", "--password-stdin", input="a perfectly long passphrase\n").exit_code == 0
+    assert run_db("client", "add", "C1", user="ana").exit_code == 0
+    added = run_db("mit", "bank", "add", "C1", "Thank you very much", "--probe", "What do you say?", user="ana")
+    assert added.exit_code == 0, added.output
+    assert "5 syllables, HLHLH" in added.output and "long for level 1" in added.output
+    assert run_db("mit", "bank", "add", "C1", "Take my Brexit", user="ana").output.count("guessed") == 1
+    listing = json.loads(run_db("mit", "bank", "list", "C1", "--json", user="ana").output)
+    assert [(p["text"], p["syllables"]) for p in listing["phrases"]] == [("Take my Brexit", 4),
+                                                                         ("Thank you very much", 5)]
+    duplicate = run_db("mit", "bank", "add", "C1", "Take my Brexit", user="ana")
+    assert duplicate.exit_code == 1 and "already" in duplicate.output
+    assert run_db("mit", "bank", "list", "C9", user="ana").exit_code == 1  # no such client: not found
+    assert run_db("mit", "bank", "list", "C1").exit_code != 0  # no acting user
+
+
+@needs_espeak
+def test_analyse_stores_on_a_session(run_db, tmp_path):
+    assert run_db("admin", "create", "ana", "--password-stdin", input="a perfectly long passphrase\n").exit_code == 0
+    assert run_db("client", "add", "C1", user="ana").exit_code == 0
+    session = run_db("client", "session", "C1", "--date", "2026-11-25", "--minutes", "30", "--intervention", "mit",
+                     user="ana")
+    assert session.exit_code == 0, session.output
+    session_id = re.search(r"session (\d+)", session.output).group(1)
+    wav = tmp_path / "attempt.wav"
+    assert run_db("mit", "phrase", "I need help", "-o", str(wav)).exit_code == 0
+    result = run_db("mit", "analyse", str(wav), "--phrase", "I need help", "--session", session_id, "--json",
+                    user="ana")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["stored_attempt_id"] >= 1

@@ -171,6 +171,10 @@ def analyse_command(
     interval: Annotated[float, typer.Option(help="Interval in semitones.")] = 3.0,
     lead_in: Annotated[float, typer.Option(help="Seconds before the first syllable in the target.")] = 0.5,
     tolerance: Annotated[float, typer.Option(help="Timing tolerance in seconds.")] = 0.15,
+    session: Annotated[int | None, typer.Option(help="Store the analysis on this therapy session (id) as "
+                                                "measurements; needs --as.")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help="Acting therapist "
+                                                "(with --session).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Measure an attempt: syllable onsets against the target rhythm, and the two-pitch pattern."""
@@ -192,8 +196,17 @@ def analyse_command(
                                   timing_tolerance_s=tolerance)
     except CadenzaError as exc:
         _fail(str(exc))
+    stored = None
+    if session is not None:
+        from cadenza.cli._db import acting_user, domain_errors, open_db
+        from cadenza.clinic import mit_records
+
+        with domain_errors(), open_db() as db:
+            actor = acting_user(db, as_user)
+            stored = mit_records.store_attempt(db, actor=actor, session_id=session, analysis=result, level=level).id
     if as_json:
-        typer.echo(json.dumps({"phrase": phrase.text, "level": level, "file": str(attempt)} | result.to_dict()))
+        typer.echo(json.dumps({"phrase": phrase.text, "level": level, "file": str(attempt), "stored_attempt_id": stored}
+                              | result.to_dict()))
         return
     from rich.console import Console
     from rich.table import Table
@@ -217,6 +230,8 @@ def analyse_command(
                   f"delay {result.offset_s:+.2f} s); two-pitch pattern "
                   f"{'followed' if result.pitch_pattern_followed else 'NOT followed'} "
                   f"(key {result.transposition_cents:+.0f} cents from target)")
+    if stored is not None:
+        console.print(f"stored as attempt {stored} on session {session}")
 
 
 @app.command("levels")
@@ -236,3 +251,68 @@ def levels_command(as_json: Annotated[bool, typer.Option("--json", help="Print o
             pts = "not scored" if not s.scored else f"0-{s.max_points}"
             typer.echo(f"  {s.code:<26} {pts:<11} {s.instructions}")
     typer.secho(ADVANCEMENT_CAVEAT, fg=typer.colors.YELLOW)
+
+
+bank_app = typer.Typer(help="A client's MIT phrase bank in the clinical record.", no_args_is_help=True)
+app.add_typer(bank_app, name="bank")
+AS_HELP = "Acting therapist's username (or set CADENZA_USER)."
+
+
+def _client_id(db, actor, code: str) -> int:
+    from cadenza.clinic import service
+
+    return service.get_client_by_code(db, actor=actor, code=code).id
+
+
+@bank_app.command("add")
+def bank_add(
+    client: Annotated[str, typer.Argument(help="Client code.")],
+    text: Annotated[str, typer.Argument(help="The phrase (short, personally relevant).")],
+    probe: Annotated[str, typer.Option(help="Probe question, e.g. \"What do you want?\".")] = "",
+    note: Annotated[str, typer.Option(help="A note for the therapist.")] = "",
+    level: Annotated[int, typer.Option(min=1, max=3, help="Level the phrase starts at.")] = 1,
+    as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help=AS_HELP)] = None,
+) -> None:
+    """Add a phrase to a client's bank (syllables and stress are worked out and stored)."""
+    from cadenza.cli._db import acting_user, domain_errors, open_db
+    from cadenza.clinic import mit_records
+    from cadenza.mit.levels import phrase_length_notes
+
+    with domain_errors(), open_db() as db:
+        actor = acting_user(db, as_user)
+        row = mit_records.add_phrase(db, actor=actor, client_id=_client_id(db, actor, client), text=text,
+                                     probe_question=probe, note=note, level=level)
+        typer.echo(f"Added phrase {row.id}: {row.text!r} ({row.syllable_count} syllables, {row.stress_pattern})")
+        if row.guessed_words:
+            typer.secho(f"note: syllables guessed for {', '.join(row.guessed_words)}; check them",
+                        fg=typer.colors.YELLOW)
+        for message in phrase_length_notes(row.syllable_count, level=level):
+            typer.secho(f"note: {message}", fg=typer.colors.YELLOW)
+
+
+@bank_app.command("list")
+def bank_list(
+    client: Annotated[str, typer.Argument(help="Client code.")],
+    all_phrases: Annotated[bool, typer.Option("--all", help="Include retired phrases.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help=AS_HELP)] = None,
+) -> None:
+    """A client's phrase bank, shortest first."""
+    from cadenza.cli._db import acting_user, domain_errors, open_db
+    from cadenza.clinic import mit_records
+
+    with domain_errors(), open_db() as db:
+        actor = acting_user(db, as_user)
+        rows = mit_records.list_phrases(db, actor=actor, client_id=_client_id(db, actor, client),
+                                        active_only=not all_phrases)
+        phrases = [{"id": r.id, "text": r.text, "level": r.level, "syllables": r.syllable_count,
+                    "stress_pattern": r.stress_pattern, "probe_question": r.probe_question, "active": r.active,
+                    "guessed_words": list(r.guessed_words)} for r in rows]
+    if as_json:
+        typer.echo(json.dumps({"client": client, "phrases": phrases}))
+        return
+    if not phrases:
+        typer.echo(f"No phrases for {client} yet: cadenza mit bank add {client} \"I want water\"")
+    for p in phrases:
+        typer.echo(f"{p['id']:>4}  L{p['level']}  {p['syllables']:>2} syl  {p['stress_pattern']:<10} {p['text']}"
+                   + ("" if p["active"] else "  (retired)"))
