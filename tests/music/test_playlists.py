@@ -168,3 +168,17 @@ def test_exports_round_trip(rng):
     titles = [t.text for t in root.findall(".//x:track/x:title", ns)]
     assert "Café & <Crème>" in titles
     assert "file:///music/a%20b.flac" in [loc.text for loc in root.findall(".//x:location", ns)]
+
+
+def test_steps_are_bounded_when_the_library_allows_and_flagged_when_not():
+    # A dense ladder of tempi/energies/loudness: every step can stay within the bounds.
+    ladder = [TrackFeatures(f"l{i}", 120.0, 130.0 * 0.96 ** i, 0.8 - 0.03 * i, loudness_lufs=-12.0 - 0.5 * i,
+                            loudness_range_lu=3.0) for i in range(25)]
+    pl = build_playlist(ladder, goal="sleep", minutes=20, state=CurrentState(arousal_0_10=10), shape="iso")
+    assert not [w for w in pl.warnings if "large step" in w]
+    # A gap in the library: the jump is chosen but reported, with the loudness jump named.
+    gap = [TrackFeatures("fast", 300.0, 130.0, 0.8, loudness_lufs=-8.0),
+           TrackFeatures("slow", 300.0, 65.0, 0.2, loudness_lufs=-24.0)]
+    pl = build_playlist(gap, goal="sleep", minutes=10, state=CurrentState(arousal_0_10=10), shape="iso")
+    steps = [w for w in pl.warnings if "large step" in w]
+    assert len(steps) == 1 and "tempo 130->65" in steps[0] and "loudness -8->-24" in steps[0]

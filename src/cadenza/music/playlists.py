@@ -320,6 +320,7 @@ def build_playlist(
     picked: list[list[TrackFeatures]] = []
     elapsed = 0.0
     prev_tempo, prev_energy = start_tempo, start_energy
+    prev_lufs = float("nan")
     phase_ends = np.cumsum([p.fraction * target_s for p in phases])
     phase_ends[-1] = target_s
     for index, phase in enumerate(phases):
@@ -341,6 +342,8 @@ def build_playlist(
                     cost += RATING_WEIGHT
                 if np.isfinite(t.energy) and abs(t.energy - prev_energy) > MAX_STEP_ENERGY:
                     cost += RATING_WEIGHT
+                if np.isfinite(t.loudness_lufs) and abs(t.loudness_lufs - prev_lufs) > MAX_STEP_LOUDNESS_LU:
+                    cost += RATING_WEIGHT
                 # The last track should land the total near the target rather than far past it.
                 if t.duration_s > remaining_total:
                     cost += (t.duration_s - remaining_total) / max(remaining_total, 60.0)
@@ -352,6 +355,7 @@ def build_playlist(
             chosen.append(best)
             elapsed += best.duration_s
             prev_tempo, prev_energy = best.tempo_bpm, (best.energy if np.isfinite(best.energy) else prev_energy)
+            prev_lufs = best.loudness_lufs if np.isfinite(best.loudness_lufs) else prev_lufs
             if target_s - elapsed < 0.5 * best.duration_s and index == len(phases) - 1:
                 break
         picked.append(chosen)
@@ -360,6 +364,7 @@ def build_playlist(
     entries = _arrange(picked, phases, target_s=target_s, start=(start_tempo, start_energy),
                        ratings=ratings, stretch=stretch)
     _check_goal_range(goal, entries, warnings)
+    warnings.extend(step_warnings(entries))
     return Playlist(goal, shape, target_s, entries, phases, start_tempo, start_energy, warnings,
                     tuple(RULE_SOURCES.values()))
 
@@ -416,6 +421,25 @@ def _check_goal_range(goal: str, entries: list[PlaylistEntry], warnings: list[st
         if slowest > RELAX_TEMPO_BPM[1] * 1.1:
             warnings.append(f"the library has no slow music near {RELAX_TEMPO_BPM[0]:.0f}-{RELAX_TEMPO_BPM[1]:.0f} BPM; "
                             f"the slowest chosen track is {slowest:.0f} BPM")
+
+
+def step_warnings(entries: Sequence[PlaylistEntry]) -> list[str]:
+    """Steps between consecutive tracks that exceed the bounds (the library had no track between)."""
+    out = []
+    for a, b in zip(entries, entries[1:], strict=False):
+        ta, tb = a.track, b.track
+        jumps = []
+        if abs(math.log(tb.tempo_bpm / ta.tempo_bpm)) > math.log1p(MAX_STEP_TEMPO_RATIO):
+            jumps.append(f"tempo {ta.tempo_bpm:.0f}->{tb.tempo_bpm:.0f} BPM")
+        if np.isfinite(ta.energy) and np.isfinite(tb.energy) and abs(tb.energy - ta.energy) > MAX_STEP_ENERGY:
+            jumps.append(f"energy {ta.energy:.2f}->{tb.energy:.2f}")
+        if (np.isfinite(ta.loudness_lufs) and np.isfinite(tb.loudness_lufs)
+                and abs(tb.loudness_lufs - ta.loudness_lufs) > MAX_STEP_LOUDNESS_LU):
+            jumps.append(f"loudness {ta.loudness_lufs:.0f}->{tb.loudness_lufs:.0f} LUFS")
+        if jumps:
+            out.append(f"large step at {b.start_s / 60:.1f} min ({', '.join(jumps)}): the library has nothing "
+                       "in between; consider adding music or adjusting the volume")
+    return out
 
 
 def is_monotone(values: Sequence[float], *, direction: int) -> bool:
