@@ -77,10 +77,6 @@ def _session_user(request: Request, db: Session) -> Therapist | None:
     return therapist
 
 
-def optional_page_user(request: Request, db: Db) -> Therapist | None:
-    return _session_user(request, db)
-
-
 def current_user_page(request: Request, db: Db) -> Therapist:
     therapist = _session_user(request, db)
     if therapist is None:
@@ -133,7 +129,7 @@ PageUser = Annotated[Therapist, Depends(current_user_page)]
 AdminPageUser = Annotated[Therapist, Depends(current_admin_page)]
 ApiUser = Annotated[Therapist, Depends(current_user_api)]
 AdminApiUser = Annotated[Therapist, Depends(current_admin_api)]
-# Put CsrfPageUser on every POST page route: it logs in *and* checks the token.
+# CsrfPageUser goes on every state-changing page route: it requires the login *and* the token.
 
 
 def _csrf_page_user(request: Request, user: PageUser, _: None = Depends(require_csrf)) -> Therapist:
