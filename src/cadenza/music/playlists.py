@@ -437,8 +437,8 @@ def step_warnings(entries: Sequence[PlaylistEntry]) -> list[str]:
                 and abs(tb.loudness_lufs - ta.loudness_lufs) > MAX_STEP_LOUDNESS_LU):
             jumps.append(f"loudness {ta.loudness_lufs:.0f}->{tb.loudness_lufs:.0f} LUFS")
         if jumps:
-            out.append(f"large step at {b.start_s / 60:.1f} min ({', '.join(jumps)}): the library has nothing "
-                       "in between; consider adding music or adjusting the volume")
+            out.append(f"large step at {b.start_s / 60:.1f} min ({', '.join(jumps)}): no smaller step was "
+                       "available among the chosen tracks; edit the order or add music in between")
     return out
 
 
