@@ -28,6 +28,7 @@ class Sound(StrEnum):
 class Stretcher(StrEnum):
     WSOLA = "wsola"
     PHASE_VOCODER = "phase_vocoder"
+    RUBBERBAND = "rubberband"  # optional external executable (GPL), never bundled
 
 
 def _fail(message: str) -> None:
@@ -132,7 +133,9 @@ def cue(
     accent: Annotated[int, typer.Option(help="Accent every N beats (0 = none).")] = 0,
     lufs: Annotated[float, typer.Option(help="Target loudness in LUFS (capped at -14, lower with hearing loss).")] = -23.0,
     rate: Annotated[int, typer.Option(help="Sampling rate in Hz for click cues.")] = 44_100,
-    stretcher: Annotated[Stretcher, typer.Option(help="Time-stretcher for music mode.")] = Stretcher.WSOLA,
+    stretcher: Annotated[Stretcher, typer.Option(
+        help="Time-stretcher for music mode; 'rubberband' runs an installed rubberband executable (GPL, optional).")
+    ] = Stretcher.WSOLA,
     flag: Annotated[list[str] | None, typer.Option("--flag", help="Listener safety flag (repeatable).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -152,10 +155,16 @@ def cue(
                                      safety_flags=flag or ())
         else:
             song = load_audio(music)
+            engine = None
+            if stretcher is Stretcher.RUBBERBAND:
+                from cadenza.cli.rubberband import RubberBandStretcher
+
+                engine = RubberBandStretcher()
             track = render_music_cue(song.samples, sampling_rate_hz=song.sampling_rate_hz, tempo_bpm=bpm,
                                      ramp_bpm=ramp_bpm, ramp_duration_s=ramp_s, duration_s=minutes * 60,
-                                     method=stretcher.value, click_overlay=overlay, sound=sound.value,
-                                     accent_every=accent, target_lufs=lufs, safety_flags=flag or ())
+                                     method="wsola" if engine else stretcher.value, stretcher=engine,
+                                     click_overlay=overlay, sound=sound.value, accent_every=accent, target_lufs=lufs,
+                                     safety_flags=flag or ())
         save_audio(output, track.samples, sampling_rate_hz=track.sampling_rate_hz)
     except CadenzaError as exc:
         _fail(str(exc))

@@ -206,6 +206,7 @@ def render_music_cue(
     safety_flags: Iterable[str] = (),
     verify_s: float = 120.0,
     calibration=None,
+    stretcher=None,
 ) -> CueTrack:
     """The person's song, beat-synchronously stretched to the cue tempo (see :mod:`.music_mode`).
 
@@ -250,7 +251,7 @@ def render_music_cue(
         )
     warped = warp_music_to_tempo(samples, sampling_rate_hz=sampling_rate_hz, source_beat_times_s=source_beat_times_s,
                                  knot_times_s=knot_times, knot_tempi_bpm=knot_tempi, duration_s=duration_s,
-                                 method=method)
+                                 method=method, stretcher=stretcher)
     out = warped.samples
     n = out.shape[-1]
     if click_overlay:

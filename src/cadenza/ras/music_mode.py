@@ -150,13 +150,16 @@ def warp_music_to_tempo(
     knot_tempi_bpm: np.ndarray | None = None,
     duration_s: float | None = None,
     method: str = "wsola",
+    stretcher=None,
 ) -> WarpedMusic:
     """Stretch ``samples`` so that source beat ``k`` sounds on target beat ``k``.
 
     The target grid is a constant ``tempo_bpm`` or a tempo curve (``knot_times_s``,
     ``knot_tempi_bpm``; see :func:`cadenza.render.clicks.tempo_curve_beat_times_s`). The lead-in before
     the first beat is stretched at the first segment's rate. ``duration_s`` (default: the song's own
-    stretched length) longer than the song loops it.
+    stretched length) longer than the song loops it. ``stretcher`` overrides ``method`` with any object
+    that has ``stretch(samples, *, sampling_rate_hz, time_map, duration_s)`` returning itself with
+    ``samples_`` (e.g. an external-tool backend that the command line supplies).
     """
     samples = np.asarray(samples, dtype=np.float32)
     if samples.ndim not in (1, 2) or samples.shape[-1] == 0:
@@ -192,8 +195,8 @@ def warp_music_to_tempo(
                              np.concatenate([[0.0], grid]) if src_beats[0] > 0 else grid)
     if duration_s is None:
         duration_s = float(time_map.out_time_s(np.array([x.shape[-1] / sampling_rate_hz]))[0])
-    stretcher = make_stretcher(method).stretch(x, sampling_rate_hz=sampling_rate_hz, time_map=time_map,
-                                               duration_s=duration_s)
+    engine = make_stretcher(method) if stretcher is None else stretcher
+    stretcher = engine.stretch(x, sampling_rate_hz=sampling_rate_hz, time_map=time_map, duration_s=duration_s)
     rates = np.diff(time_map.in_times_s) / np.diff(time_map.out_times_s)
     keep = grid < duration_s
     return WarpedMusic(samples=stretcher.samples_, sampling_rate_hz=int(sampling_rate_hz),
