@@ -40,8 +40,12 @@ def test_rendered_phrase_pitch_and_onsets(text, voice, level):
         assert np.min(np.abs(onsets - note.onset_s)) < ONSET_TOLERANCE_S, note.syllable.text
 
 
-def test_every_step_of_every_level_renders():
-    material = prepare_cue_material("I need help")
+@pytest.fixture(scope="module")
+def material():
+    return prepare_cue_material("I need help")
+
+
+def test_every_step_of_every_level_renders(material):
     for level in (1, 2, 3):
         for step in level_steps(level):
             cue = render_step_cue(material, level=level, step_code=step.code)
@@ -54,8 +58,7 @@ def test_every_step_of_every_level_renders():
                 assert not np.any(cue.samples[1])
 
 
-def test_fading_silences_the_end_and_delays_add_time():
-    material = prepare_cue_material("I need help", question=None)
+def test_fading_silences_the_end_and_delays_add_time(material):
     plain = render_step_cue(material, level=1, step_code="unison")
     faded = render_step_cue(material, level=1, step_code="unison_fading")
     sr = material.sampling_rate_hz

@@ -28,14 +28,6 @@ def _attempt(material, melody, *, onsets=None, pitches=None, delay_s=0.0, transp
     return y.astype(float)
 
 
-def test_correct_attempt_passes(material):
-    melody = compose_melody(material.phrase, level=1)
-    result = analyse_response(_attempt(material, melody), sampling_rate_hz=material.sampling_rate_hz, melody=melody)
-    assert result.timing_match == 1.0 and result.pitch_pattern_followed
-    assert result.median_abs_timing_error_s < 0.03
-    assert abs(result.transposition_cents) < 25
-
-
 @pytest.mark.parametrize("level", [1, 2])
 def test_wrong_pitch_and_late_syllable_detected(material, level):
     melody = compose_melody(material.phrase, level=level)
@@ -60,7 +52,7 @@ def test_wrong_pitch_and_late_syllable_detected(material, level):
 
 def test_silence_gives_no_matches(material):
     melody = compose_melody(material.phrase, level=1)
-    result = analyse_response(np.zeros(material.sampling_rate_hz * 5), sampling_rate_hz=material.sampling_rate_hz,
+    result = analyse_response(np.zeros(material.sampling_rate_hz), sampling_rate_hz=material.sampling_rate_hz,
                               melody=melody)
     assert result.timing_match == 0.0 and not result.pitch_pattern_followed
     assert all(np.isnan(s.onset_s) for s in result.syllables)
