@@ -205,3 +205,16 @@ def test_api_patch_goal_and_session(client, make_therapist, api_token_for):
                            json={"subjective": "slept well"}, headers=headers)
     assert amended.status_code == 200 and amended.json()["soap_subjective"] == "slept well"
     assert amended.json()["soap_plan"] == "repeat" and len(amended.json()["measurements"]) == 2
+
+
+def test_audit_trail_is_paged_newest_first(client, make_therapist, api_token_for):
+    make_therapist("ann")
+    headers = api_token_for("ann")
+    client_id, _, _ = _seed_via_api(client, headers)
+    for _ in range(5):
+        client.get(f"/api/v1/clients/{client_id}", headers=headers)
+    page = client.get(f"/api/v1/clients/{client_id}/audit", params={"limit": 3}, headers=headers).json()
+    assert len(page) == 3 and page[0]["id"] > page[1]["id"] > page[2]["id"]
+    nxt = client.get(f"/api/v1/clients/{client_id}/audit", params={"limit": 3, "offset": 3}, headers=headers).json()
+    assert nxt[0]["id"] <= page[2]["id"]  # reading the trail adds one event on top
+    assert client.get(f"/api/v1/clients/{client_id}/audit", params={"limit": 1000}, headers=headers).status_code == 422

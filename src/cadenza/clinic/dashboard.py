@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cadenza.clinic import service
-from cadenza.clinic.models import Client, Goal, Measurement, Therapist, TherapySession
+from cadenza.clinic.models import AuditEvent, Client, Goal, Measurement, Therapist, TherapySession
 from cadenza.errors import NotFoundError, ParameterError
 
 MAX_PAGE_SIZE = 100
@@ -200,3 +200,24 @@ def goal_series(db: Session, *, actor: Therapist, client_id: int, goal_id: int) 
     except NotFoundError:
         unit = rows[0][2] if rows else ""
     return GoalSeries(goal=goal, unit=unit, dates=[r[0] for r in rows], values=[float(r[1]) for r in rows])
+
+
+def client_audit_page(
+    db: Session, *, actor: Therapist, client_id: int, limit: int = MAX_PAGE_SIZE, offset: int = 0
+) -> list[AuditEvent]:
+    """One page of a client's audit trail, newest first (the trail grows with every read, so it is
+    never returned whole)."""
+    _check_limit(limit)
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ParameterError(f"offset must be a whole number >= 0, got {offset!r}")
+    client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+    db.flush()  # the read just audited is part of the trail it returns
+    return list(
+        db.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.client_id == client.id)
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )

@@ -360,9 +360,13 @@ def list_measurements(
 
 
 @router.get("/clients/{client_id}/audit", response_model=list[AuditOut], tags=["audit"], responses=NOT_FOUND)
-def client_audit(db: Db, user: ApiUser, client_id: DbId) -> Any:
-    """Who read or changed this client's record, and when (append-only)."""
-    return service.list_audit_events(db, actor=user, client_id=client_id)
+def client_audit(
+    db: Db, user: ApiUser, client_id: DbId,
+    limit: Annotated[int, Query(ge=1, le=dashboard.MAX_PAGE_SIZE)] = dashboard.MAX_PAGE_SIZE,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> Any:
+    """Who read or changed this client's record, and when (append-only), newest first, paged."""
+    return dashboard.client_audit_page(db, actor=user, client_id=client_id, limit=limit, offset=offset)
 
 
 # ---- accounts (admins) -------------------------------------------------------------------------
