@@ -72,9 +72,17 @@ def test_sync_from_files_with_plot(tmp_path):
     assert table.exit_code == 0 and "R = " in table.output
 
 
-def test_cue_needs_exactly_one_tempo(tmp_path):
+def test_cue_tempo_options(tmp_path):
     result = runner.invoke(app, ["ras", "cue", "--minutes", "1", "-o", str(tmp_path / "x.wav")])
-    assert result.exit_code == 2 and "--bpm or --ramp" in result.output
+    assert result.exit_code == 2 and "--bpm, or --ramp" in result.output
+    both = runner.invoke(app, ["ras", "cue", "--bpm", "104", "--ramp", "96:104", "--minutes", "0.5",
+                               "-o", str(tmp_path / "r.wav"), "--json"])
+    assert both.exit_code == 0, both.output
+    payload = json.loads(both.output)
+    assert payload["first_tempo_bpm"] < 97 and payload["last_tempo_bpm"] > 103
+    clash = runner.invoke(app, ["ras", "cue", "--bpm", "110", "--ramp", "96:104", "--minutes", "0.5",
+                                "-o", str(tmp_path / "c.wav")])
+    assert clash.exit_code == 2 and "end tempo" in clash.output
 
 
 def test_importing_the_group_stays_light():

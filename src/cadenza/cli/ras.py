@@ -145,9 +145,14 @@ def cue(
     from cadenza.ras.cue import parse_ramp, render_click_cue, render_music_cue
 
     try:
-        if (bpm is None) == (ramp is None):
-            raise CadenzaError("give exactly one of --bpm or --ramp")
+        if bpm is None and ramp is None:
+            raise CadenzaError("give --bpm, or --ramp START:END (optionally with --bpm END)")
         ramp_bpm = parse_ramp(ramp) if ramp else None
+        if ramp_bpm is not None and bpm is not None:
+            # `--bpm 104 --ramp 96:104` reads as "a cue at 104, reached by a ramp from 96".
+            if abs(bpm - ramp_bpm[1]) > 0.05:
+                raise CadenzaError(f"--bpm {bpm:g} must equal the ramp's end tempo ({ramp_bpm[1]:g}) when both are given")
+            bpm = None
         ramp_s = None if ramp_minutes is None else ramp_minutes * 60
         if music is None:
             track = render_click_cue(duration_s=minutes * 60, sampling_rate_hz=rate, tempo_bpm=bpm, ramp_bpm=ramp_bpm,
