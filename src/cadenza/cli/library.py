@@ -286,7 +286,7 @@ def playlist(
                 person = service.get_client_by_code(db, actor=actor, code=client)
                 pl = lr.client_playlist(db, actor=actor, client_id=person.id, goal=goal, minutes=minutes,
                                         state=state, shape=shape, cadence_spm=cadence)
-                dose = lr.playlist_dose(pl, safety_flags=person.safety_flags)
+                dose = lr.client_playlist_dose(db, actor=actor, client_id=person.id, playlist=pl)
         else:
             pl = _playlist_from_dirs(library_dir, goal=goal, minutes=minutes, state=state, shape=shape,
                                      cadence=cadence, processes=processes)
@@ -301,7 +301,9 @@ def playlist(
     if as_json:
         summary = lr.playlist_summary(pl)
         summary.update(start_tempo_bpm=pl.start_tempo_bpm, start_energy=pl.start_energy,
-                       level_dba=dose.level_dba, dose_fraction=dose.dose_fraction, safety_warnings=list(dose.warnings),
+                       level_dba=dose.level_dba, leq_dba=dose.leq_dba, dose_fraction=dose.dose_fraction,
+                       weekly_fraction_after=dose.weekly_fraction_after, calibrated=dose.calibrated,
+                       safety_warnings=list(dose.warnings),
                        sources=list(pl.sources))
         typer.echo(json.dumps(_clean(summary), ensure_ascii=False))
         return
@@ -315,8 +317,10 @@ def playlist(
                       f"{e.track.energy:.2f}" if math.isfinite(e.track.energy) else "-",
                       f"{e.track.duration_s / 60:.1f}", e.reason)
     console.print(table)
-    console.print(f"Estimated level {dose.level_dba:.0f} dB(A) (uncalibrated), {100 * dose.dose_fraction:.1f} % of "
-                  f"the weekly sound allowance ({dose.mode}).")
+    weekly = ("" if dose.weekly_fraction_after is None
+              else f"; this week's total would be {100 * dose.weekly_fraction_after:.0f} %")
+    console.print(f"Estimated level up to {dose.level_dba:.0f} dB(A) ({'calibrated' if dose.calibrated else 'uncalibrated'}), "
+                  f"{100 * dose.dose_fraction:.1f} % of the weekly sound allowance ({dose.mode}){weekly}.")
     for w in [*pl.warnings, *dose.warnings]:
         console.print(f"[yellow]⚠ {w}[/yellow]")
     console.print("Music listening is an adjunct to care; stop if the person is distressed.")

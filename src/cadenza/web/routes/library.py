@@ -83,8 +83,7 @@ async def build_playlist(request: Request, db: Db, user: CsrfPageUser, client_id
     if pl is None:
         db.rollback()
         return _page(request, db, user, client_id, state=state, status_code=422)
-    client, _ = safety_records.client_policy(db, actor=user, client_id=client_id)
-    dose = lr.playlist_dose(pl, safety_flags=client.safety_flags or [])
+    dose = lr.client_playlist_dose(db, actor=user, client_id=client_id, playlist=pl)
     chart = base64.b64encode(lr.render_playlist_chart(pl, fmt="svg")).decode("ascii") if pl.entries else None
     return _page(request, db, user, client_id, state=state, playlist=pl, dose=dose, chart=chart)
 
