@@ -90,3 +90,32 @@ def test_importing_the_group_stays_light():
             "print(any(m in sys.modules for m in ('librosa', 'matplotlib.pyplot', 'cadenza.ras.sync', 'scipy.signal')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_plan_from_the_clients_latest_cadence_is_stored(tmp_path, monkeypatch):
+    import datetime as dt
+
+    from cadenza.clinic import ras_records, service
+    from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
+    from cadenza.clinic.service import MeasurementInput
+
+    url = f"sqlite:///{tmp_path / 'cadenza.sqlite3'}"
+    monkeypatch.setenv("CADENZA_DATABASE_URL", url)
+    migrate(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with session_scope(factory) as db:
+        me = service.create_therapist(db, actor=None, username="ana", password="correct horse battery")
+        client = service.create_client(db, actor=me, code="C9")
+        service.record_session(db, actor=me, client_id=client.id, session_date=dt.date(2026, 11, 20), minutes=30,
+                               intervention_code="ras_gait_training", measurements=[MeasurementInput("cadence", value=88.0)])
+        client_id = client.id
+    result = runner.invoke(app, ["ras", "plan", "--store-client", str(client_id), "--as", "ana", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["baseline_cadence_spm"] == 88.0 and payload["stored"].startswith("stored plan")
+    with session_scope(factory) as db:
+        me = service.get_therapist_by_username(db, "ana")
+        [row] = ras_records.list_ras_plans(db, actor=me, client_id=client_id)
+        assert row.baseline_cadence_spm == 88.0
+    engine.dispose()

@@ -65,7 +65,9 @@ def _store(as_user: str | None, action) -> str:
 
 @app.command()
 def plan(
-    cadence: Annotated[float, typer.Option("--cadence", help="Baseline (preferred) cadence in steps/min.")],
+    cadence: Annotated[float | None, typer.Option(
+        "--cadence", help="Baseline (preferred) cadence in steps/min; default: the --store-client's latest measured."
+    )] = None,
     condition: Annotated[Condition, typer.Option(help="Condition the plan is for.")] = Condition.OTHER,
     minutes: Annotated[int, typer.Option(help="Session length, 20-45 min.")] = 30,
     per_week: Annotated[int, typer.Option("--per-week", help="Sessions per week, 3-5.")] = 3,
@@ -80,24 +82,31 @@ def plan(
     from cadenza.errors import CadenzaError
     from cadenza.ras.plan import plan_evidence, plan_ras_sessions
 
+    options = {"condition": condition.value, "session_minutes": minutes, "sessions_per_week": per_week,
+               "step_percent": step, "max_increase_percent": max_increase, "allow_beyond_limit": override}
+    stored = None
     try:
-        result = plan_ras_sessions(cadence, condition=condition.value, session_minutes=minutes,
-                                   sessions_per_week=per_week, step_percent=step, max_increase_percent=max_increase,
-                                   allow_beyond_limit=override)
+        if cadence is None and store_client is None:
+            raise CadenzaError("give --cadence, or --store-client to plan from the client's latest measured cadence")
+        result = plan_ras_sessions(cadence, **options) if cadence is not None else None
+        if store_client is not None:
+            holder = {}
+
+            def action(db, actor) -> str:
+                from cadenza.clinic.ras_records import plan_from_latest_cadence, store_ras_plan
+
+                plan_ = result or plan_from_latest_cadence(db, actor=actor, client_id=store_client, **options)
+                holder["plan"] = plan_
+                row = store_ras_plan(db, actor=actor, client_id=store_client, plan=plan_)
+                return f"stored plan {row.id} on client {store_client}"
+
+            stored = _store(as_user, action)
+            result = holder["plan"]
         evidence = plan_evidence(result)
     except CadenzaError as exc:
         _fail(str(exc))
         return
-    stored = None
-    if store_client is not None:
-
-        def action(db, actor) -> str:
-            from cadenza.clinic.ras_records import store_ras_plan
-
-            row = store_ras_plan(db, actor=actor, client_id=store_client, plan=result)
-            return f"stored plan {row.id} on client {store_client}"
-
-        stored = _store(as_user, action)
+    cadence = result.baseline_cadence_spm
     if as_json:
         payload = result.to_dict()
         payload["evidence"] = evidence
