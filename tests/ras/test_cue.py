@@ -95,3 +95,22 @@ def test_ear_level_cap_and_dose_follow_the_safety_policy():
     # The cap turns the whole cue down; beat placement is untouched.
     np.testing.assert_array_equal(find_cue_onsets_idx(capped.samples, sampling_rate_hz=22_050),
                                   np.rint(capped.beat_times_s * 22_050).astype(np.int64))
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=50, deadline=None)
+@given(start=st.floats(20, 300, allow_nan=False), end=st.floats(20, 300, allow_nan=False))
+def test_parse_ramp_round_trip(start, end):
+    assert parse_ramp(f"{start!r}:{end!r}") == (start, end)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.text(max_size=20))
+def test_parse_ramp_rejects_junk_with_a_named_error(text):
+    try:
+        parse_ramp(text)
+    except ParameterError as exc:
+        assert "ramp" in str(exc)

@@ -93,3 +93,31 @@ def test_sync_rejects_too_few_steps(browser, client_record):
     response = browser.post(f"/clients/{client_record.id}/ras/sync",
                             data={"csrf_token": token, "tempo_bpm": "100", "steps_text": "1.0\n1.6\n2.2"})
     assert response.status_code == 422 and "at least 8" in response.text
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(times=st.lists(st.floats(0, 3600, allow_nan=False), min_size=8, max_size=60, unique=True),
+       header=st.booleans(), sep=st.sampled_from(["\n", "\r\n"]))
+def test_step_file_parser_round_trip(times, header, sep):
+    from cadenza.web.routes.ras import _parse_step_times
+
+    text = ("time_s" + sep if header else "") + sep.join(f"{t!r},L" for t in times)
+    parsed = _parse_step_times(text.encode())
+    np.testing.assert_array_equal(parsed, np.unique(times))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=200))
+def test_step_file_parser_never_crashes(raw):
+    from cadenza.errors import ParameterError
+    from cadenza.web.routes.ras import _parse_step_times
+
+    try:
+        out = _parse_step_times(raw)
+    except ParameterError:
+        return
+    assert out.size >= 8 and np.all(np.isfinite(out))
