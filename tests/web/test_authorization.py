@@ -151,8 +151,8 @@ def world(db_session, make_therapist):
     """Two therapists, two clients each; ann's first client has a goal and a session."""
     ann, bob = make_therapist("ann"), make_therapist("bob")
     admin = make_therapist("root", role="admin")
-    ann_clients = [service.create_client(db_session, actor=ann, code=f"A{i}") for i in range(2)]
-    bob_clients = [service.create_client(db_session, actor=bob, code=f"B{i}") for i in range(2)]
+    ann_clients = [service.create_client(db_session, actor=ann, code=f"ann.client.{i}") for i in range(2)]
+    bob_clients = [service.create_client(db_session, actor=bob, code=f"bob.client.{i}") for i in range(2)]
     goal = service.create_goal(db_session, actor=ann, client_id=ann_clients[0].id, instrument_code="vas_anxiety",
                                baseline=60, target=30)
     row = service.record_session(db_session, actor=ann, client_id=ann_clients[0].id,
@@ -248,7 +248,7 @@ def test_other_therapist_gets_404_on_every_client_scoped_route(web_app, world, l
         url = _fill(template, **route_ids)
         response = _call(bob_browser, web, method, template, url, api_headers=bob_api)
         assert response.status_code == 404, (method, template, response.status_code, response.text[:200])
-        assert ann_client.code not in response.text
+        assert ann_client.code not in response.text  # "." never occurs in random tokens
         assert _row_counts(db_session) == before, (method, template)
         # Bob's own client id with Ann's goal/session ids: still nothing of Ann's.
         if any(name.endswith("_id") for name in _path_params(template) - {"client_id"}):  # ids, not formats
