@@ -16,8 +16,12 @@ from cadenza.errors import ParameterError
 
 MIN_TEMPO_BPM = 30.0
 MAX_TEMPO_BPM = 300.0
-#: Tempo range the tactus is searched in; wide enough for slow hymns and fast reels.
-TACTUS_RANGE_BPM = (50.0, 200.0)
+#: Tempo range the tactus is searched in. Tapped beats rarely fall outside about 50-170 BPM
+#: (Moelants 2002; McKinney & Moelants 2006 found fast pieces tapped at half tempo), and a
+#: candidate above 170 is usually the subdivision of a slower beat: limiting the range removes the
+#: doubling of slow music whose eighth notes are strong. Music faster than 170 BPM is reported at
+#: half tempo (its half-time feel), which is what a walking or relaxation playlist needs anyway.
+TACTUS_RANGE_BPM = (50.0, 170.0)
 LOCAL_WINDOW_S = 8.0
 LOCAL_HOP_S = 0.5
 #: Log-normal tempo preference: a broad preference for moderate tempi. Centre and width are the
