@@ -82,7 +82,14 @@ class LinearCorrectionWalker:
 def run_closed_loop(cue, walker: LinearCorrectionWalker, *, duration_s: float, start_s: float = 0.0,
                     output_latency_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Walk ``walker`` with ``cue`` (an :class:`~cadenza.ras.controller.AdaptiveCueController` or
-    :class:`~cadenza.ras.controller.FixedTempoCue`) for ``duration_s``; returns (steps, beats)."""
+    :class:`~cadenza.ras.controller.FixedTempoCue`) for ``duration_s``; returns (steps, beats).
+
+    >>> from cadenza.ras.controller import FixedTempoCue
+    >>> steps, beats = run_closed_loop(FixedTempoCue(tempo_bpm=100), LinearCorrectionWalker(seed=1), duration_s=60)
+    >>> ev = evaluate_cue(steps, beats)
+    >>> bool(ev.resultant_length > 0.9), round(ev.cadence_end_spm)
+    (True, 100)
+    """
     if not np.isfinite(duration_s) or duration_s <= 0:
         raise ParameterError(f"duration_s must be > 0, got {duration_s!r}")
     steps = [float(start_s)]
