@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cadenza.errors import ParameterError
 from cadenza.io.speech import espeak_available, prepare_cue_material
 from cadenza.mit.melody import compose_melody, midi_to_hz
-from cadenza.mit.response import analyse_response
+from cadenza.mit.response import PitchContour, analyse_response
+from cadenza.mit.syllables import Lexicon, syllabify_phrase
 from cadenza.render.voice import render_intoned
 
 pytestmark = pytest.mark.skipif(not espeak_available(), reason="espeak-ng is not installed (scripts/setup installs it)")
@@ -64,3 +67,45 @@ def test_bad_input(material):
         analyse_response(np.zeros(1000), sampling_rate_hz=22_050, melody=melody, timing_tolerance_s=5)
     with pytest.raises(ParameterError, match="sampling_rate_hz"):
         analyse_response(np.zeros(1000), sampling_rate_hz=22.05, melody=melody)
+
+
+def _contour(onsets_s, durations_s, pitches_hz, *, hop_s=0.0058, end_s=None):
+    """A synthetic pYIN-like contour: each syllable voiced from its onset for 85 % of its slot."""
+    end_s = end_s or float(onsets_s[-1] + durations_s[-1] + 0.5)
+    t = np.arange(0.0, end_s, hop_s)
+    f0 = np.full(t.size, np.nan)
+    for g, d, p in zip(onsets_s, durations_s, pitches_hz):
+        f0[(t >= g) & (t < g + 0.85 * d)] = p
+    level = np.where(np.isfinite(f0), -20.0, -80.0)
+    return PitchContour(times_s=t, f0_hz=f0, level_db=level)
+
+
+LEX = Lexicon({"hi": (("HH", "AY1"),), "lo": (("L", "OW0"),)})
+
+
+@settings(max_examples=40, deadline=None)
+@given(pattern=st.lists(st.booleans(), min_size=3, max_size=8), level=st.sampled_from([1, 2]),
+       delay_s=st.floats(0.0, 3.0), transpose_cents=st.floats(-600, 600),
+       jitter_s=st.lists(st.floats(-0.05, 0.05), min_size=8, max_size=8), data=st.data())
+def test_delay_transposition_and_small_jitter_pass_one_displaced_syllable_fails(
+        pattern, level, delay_s, transpose_cents, jitter_s, data):
+    # (with two syllables "first late" and "second early" are the same attempt: three or more needed)
+    melody = compose_melody(syllabify_phrase(" ".join("hi" if p else "lo" for p in pattern), lexicon=LEX),
+                            level=level)
+    n = len(melody.notes)
+    onsets = melody.onset_times_s + delay_s + np.array(jitter_s[:n])
+    pitches = melody.pitches_hz * 2 ** (transpose_cents / 1200)
+    ok = analyse_response(np.zeros(10), sampling_rate_hz=22_050, melody=melody,
+                          contour=_contour(onsets, melody.durations_s, pitches))
+    assert ok.timing_match == 1.0 and ok.pitch_pattern_followed
+    assert ok.transposition_cents == pytest.approx(transpose_cents, abs=1)
+    k = data.draw(st.integers(0, n - 1))
+    late = onsets.copy()
+    late[k] += 0.3
+    durations = np.diff(np.append(late, late[-1] + melody.durations_s[-1]))
+    wrong = pitches.copy()
+    wrong[k] *= 2 ** ((-300 if melody.notes[k].high else 300) / 1200)
+    bad = analyse_response(np.zeros(10), sampling_rate_hz=22_050, melody=melody,
+                           contour=_contour(late, durations, wrong))
+    assert [s.timing_ok for s in bad.syllables] == [i != k for i in range(n)]
+    assert [s.pitch_ok for s in bad.syllables] == [i != k for i in range(n)]

@@ -190,7 +190,7 @@ def analyse_response(
     """Compare a recorded attempt with ``melody``: onset timing per syllable and the two-pitch pattern.
 
     The overall delay is the one that brings the most detected onsets within the tolerance of the
-    target onsets (ties: smallest total error); each syllable's pitch is the median pYIN pitch of its
+    target onsets (ties: smallest total error, then nearest the in-order pairing); each syllable's pitch is the median pYIN pitch of its
     first 60 % (never past the next syllable's onset).
     """
     y = np.asarray(y, dtype=float)
@@ -207,16 +207,20 @@ def analyse_response(
     candidates = detect_syllable_onsets(contour)
     targets = melody.onset_times_s
     tol = timing_tolerance_s
-    best = (-1, np.inf, 0.0)
+    # Ties (e.g. a late first syllable vs. the whole phrase a syllable late with one extra sound) go to
+    # the delay nearest the one implied by pairing onsets in order.
+    n_pair = min(candidates.size, targets.size)
+    in_order = float(np.median(candidates[:n_pair] - targets[:n_pair])) if n_pair else 0.0
+    best: tuple = (-1, np.inf, np.inf, 0.0)
     for off in {round(float(c - g), 4) for c in candidates for g in targets} | {0.0}:
         if abs(off) > MAX_OFFSET_S and off != 0.0:
             continue
         d = np.abs(candidates[None, :] - targets[:, None] - off) if candidates.size else np.full((targets.size, 1), np.inf)
         nearest = d.min(axis=1)
-        key = (int(np.sum(nearest <= tol)), float(np.sum(np.minimum(nearest, 2 * tol))))
-        if key[0] > best[0] or (key[0] == best[0] and key[1] < best[1]):
-            best = (key[0], key[1], off)
-    offset = best[2]
+        key = (-int(np.sum(nearest <= tol)), round(float(np.sum(np.minimum(nearest, 2 * tol))), 3), abs(off - in_order))
+        if key < best[:3]:
+            best = (*key, off)
+    offset = best[3]
     onsets = _assign(candidates, targets, offset, tol) if candidates.size else np.full(targets.size, np.nan)
     # refine the delay as the median error of the matched syllables, so one late syllable shows as late
     matched = np.isfinite(onsets)
