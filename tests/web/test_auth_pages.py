@@ -38,6 +38,12 @@ def test_https_login_uses_secure_host_cookie(web_app, make_therapist, web):
     assert cookie.startswith("__Host-cadenza_session=")
     assert "Secure" in cookie and "HttpOnly" in cookie
     assert "max-age=31536000" in response.headers["strict-transport-security"]
+    with TestClient(web_app, base_url="https://testserver", follow_redirects=False) as secure_client:
+        web.log_in(secure_client, "ann")
+        token = web.page_csrf(secure_client, "/")
+        out = secure_client.post("/logout", data={"csrf_token": token})
+    cleared = next(v for k, v in out.headers.multi_items() if k == "set-cookie" and "__Host-" in v)
+    assert "Max-Age=0" in cleared and "Secure" in cleared and "Path=/" in cleared
 
 
 def test_wrong_password_is_refused_with_generic_message(client, make_therapist, db_session, web):

@@ -81,7 +81,9 @@ def login_submit(
 def logout(request: Request, db: Db, user: CsrfPageUser) -> Response:
     auth.logout(db, request.cookies.get(deps.session_cookie_name(request)))
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(deps.session_cookie_name(request), path="/")
+    # Browsers drop a __Host- cookie only when the deletion carries the same attributes.
+    response.delete_cookie(deps.session_cookie_name(request), path="/", secure=request.url.scheme == "https",
+                           httponly=True, samesite="lax")
     return response
 
 
