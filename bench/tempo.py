@@ -22,6 +22,7 @@ import numpy as np
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "music"
 TEMPO_CLASSES = (("<80", 0.0, 80.0), ("80-120", 80.0, 120.0), (">=120", 120.0, 1e9))
+GROUP_FIELDS = ("degradation", "tempo_curve")  # manifest columns broken down in the second table
 
 
 def tempo_hits(est_bpm: float, ref_bpm: float, tol: float = 0.04) -> tuple[bool, bool]:
@@ -107,6 +108,13 @@ def summarise(per_file: list[dict], names: list[str]) -> dict:
                 "beat_f": float(np.mean([e[name]["f"] for e in sel])),
             }
         res["s_per_audio_min"] = sum(e[name]["seconds"] for e in per_file) / total_min
+        for field in GROUP_FIELDS:
+            groups: dict[str, list] = {}
+            for e in per_file:
+                if e.get(field):
+                    groups.setdefault(e[field], []).append(e[name])
+            res[f"by_{field}"] = {k: {"n": len(v), "acc1_pct": 100.0 * np.mean([x["acc1"] for x in v]),
+                                      "beat_f": float(np.mean([x["f"] for x in v]))} for k, v in sorted(groups.items())}
         summary["methods"][name] = res
     summary["per_file"] = per_file
     return summary
@@ -120,6 +128,12 @@ def print_table(summary: dict) -> None:
             if label in res:
                 r = res[label]
                 print(f"{name:<9} {label:<7} {r['n']:>3} {r['acc1_pct']:>7.1f} {r['acc2_pct']:>7.1f} {r['beat_f']:>7.3f}")
+    print()
+    for field in GROUP_FIELDS:
+        for name, res in summary["methods"].items():
+            cells = [f"{k} {v['acc1_pct']:.0f}%/{v['beat_f']:.2f} (n={v['n']})" for k, v in res.get(f"by_{field}", {}).items()]
+            if cells:
+                print(f"{name:<9} by {field} (Acc1/F): " + ", ".join(cells))
     print()
     for name, res in summary["methods"].items():
         print(f"{name:<9} compute {res['s_per_audio_min']:.3f} s per audio minute")
