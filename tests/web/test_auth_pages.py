@@ -204,3 +204,31 @@ def test_expired_api_token_is_refused(db_session, make_therapist):
     assert auth.resolve_api_token(db_session, token).id == ann.id
     assert auth.resolve_api_token(db_session, token, now=row.expires_at + dt.timedelta(seconds=1)) is None
     assert auth.resolve_api_token(db_session, "cdz_made-up") is None
+
+
+def test_change_password_checks_the_current_one_and_ends_other_sessions(make_therapist, login_as, web, client,
+                                                                      api_token_for, web_app):
+    from fastapi.testclient import TestClient
+
+    make_therapist("ann")
+    other = login_as("ann")
+    headers = api_token_for("ann")
+    browser = login_as("ann")
+    token = web.page_csrf(browser, "/account/password")
+    wrong = browser.post("/account/password", data={"csrf_token": token, "current_password": "nope-nope-nope-1",
+                                                    "new_password": "bright-viola-evening-9",
+                                                    "confirm_password": "bright-viola-evening-9"})
+    assert wrong.status_code == 422 and "current_password is not correct" in wrong.text
+    weak = browser.post("/account/password", data={"csrf_token": token, "current_password": web.password,
+                                                   "new_password": "short", "confirm_password": "short"})
+    assert weak.status_code == 422 and "12 characters" in weak.text and 'value="short"' not in weak.text
+    ok = browser.post("/account/password", data={"csrf_token": token, "current_password": web.password,
+                                                 "new_password": "bright-viola-evening-9",
+                                                 "confirm_password": "bright-viola-evening-9"})
+    assert ok.status_code == 200 and "Password changed" in ok.text
+    assert browser.get("/").status_code == 200  # this session stays
+    assert other.get("/").status_code == 303  # the other one ended
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+    with TestClient(web_app, follow_redirects=False) as fresh:
+        assert web.log_in(fresh, "ann").status_code == 401
+        assert web.log_in(fresh, "ann", "bright-viola-evening-9").status_code == 303

@@ -26,7 +26,8 @@ ADMIN_ONLY = {("GET", "/admin/therapists"), ("POST", "/admin/therapists"),
               ("POST", "/api/v1/therapists"), ("PATCH", "/api/v1/therapists/{username}")}
 OWN_ACCOUNT = {("GET", "/"), ("POST", "/logout"), ("GET", "/clients/new"), ("POST", "/clients/new"),
                ("GET", "/evidence"), ("GET", "/api/v1/evidence"), ("GET", "/api/v1/interventions"),
-               ("GET", "/account/tokens"), ("POST", "/account/tokens"), ("POST", "/account/tokens/{token_id}/revoke"),
+               ("GET", "/account/tokens"), ("POST", "/account/tokens"), ("GET", "/account/password"),
+               ("POST", "/account/password"), ("POST", "/account/tokens/{token_id}/revoke"),
                ("GET", "/api/v1/me"), ("GET", "/api/v1/instruments"), ("GET", "/api/v1/clients"),
                ("POST", "/api/v1/clients")}
 

@@ -296,6 +296,34 @@ def set_therapist_active(db: Session, *, actor: Therapist, username: str, active
     return therapist
 
 
+def change_password(
+    db: Session, *, actor: Therapist, current_password: str, new_password: str, keep_session_token: str | None = None
+) -> None:
+    """Replace the actor's password after checking the current one; every other browser session and
+    every API token of the account ends (the one making the change may be kept)."""
+    if not passwords.verify_password(actor.password_hash, current_password):
+        raise ParameterError("current_password is not correct")
+    if new_password == current_password:
+        raise ParameterError("new_password must differ from the current password")
+    check_password_policy(new_password, username=actor.username)
+    actor.password_hash = passwords.hash_password(new_password)
+    keep = _digest(keep_session_token) if keep_session_token else None
+    now = utcnow()
+    sessions = update(LoginSession).where(LoginSession.therapist_id == actor.id, LoginSession.revoked_at.is_(None))
+    if keep is not None:
+        sessions = sessions.where(LoginSession.token_sha256 != keep)
+    db.execute(sessions.values(revoked_at=now))
+    db.execute(
+        update(ApiToken)
+        .where(ApiToken.therapist_id == actor.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    from cadenza.clinic import service
+
+    service.audit(db, actor, "update", "therapist", entity_id=actor.id)
+    db.flush()
+
+
 def list_api_tokens(db: Session, *, therapist_id: int) -> list[ApiToken]:
     return list(
         db.scalars(select(ApiToken).where(ApiToken.therapist_id == therapist_id).order_by(ApiToken.id.desc()))

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from cadenza.clinic import auth, service
 from cadenza.errors import ConflictError, ParameterError
-from cadenza.web import forms
+from cadenza.web import deps, forms
 from cadenza.web.deps import AdminPageUser, CsrfAdminUser, CsrfPageUser, Db, PageUser
 from cadenza.web.templating import render
 
@@ -56,6 +56,35 @@ async def set_active_page(request: Request, db: Db, user: CsrfAdminUser, usernam
     form = await request.form()
     auth.set_therapist_active(db, actor=user, username=username, active=form.get("active") == "true")
     return RedirectResponse("/admin/therapists", status_code=303)
+
+
+@router.get("/account/password")
+def password_page(request: Request, user: PageUser) -> Response:
+    return render(request, "password.html", {"state": forms.FormState(values={}),
+                                             "min_password": auth.MIN_PASSWORD_CHARS})
+
+
+@router.post("/account/password")
+async def change_password_page(request: Request, db: Db, user: CsrfPageUser) -> Response:
+    form = await request.form()
+    state = forms.FormState(values={})  # passwords are never echoed back
+    new_password = str(form.get("new_password", ""))
+    if new_password != str(form.get("confirm_password", "")):
+        state.error("confirm_password", "the two new passwords differ")
+    else:
+        try:
+            auth.change_password(
+                db, actor=user, current_password=str(form.get("current_password", "")), new_password=new_password,
+                keep_session_token=request.cookies.get(deps.session_cookie_name(request)),
+            )
+            return render(request, "password.html", {"state": state, "changed": True,
+                                                     "min_password": auth.MIN_PASSWORD_CHARS})
+        except ParameterError as exc:
+            db.rollback()
+            message = str(exc).replace("password must", "new_password must", 1)
+            forms.attribute_error(state, message, ("current_password", "new_password"))
+    return render(request, "password.html", {"state": state, "min_password": auth.MIN_PASSWORD_CHARS},
+                  status_code=422)
 
 
 @router.get("/account/tokens")
