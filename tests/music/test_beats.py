@@ -121,3 +121,21 @@ def test_real_corpus_against_annotations(shared_data):
         fs.append(_beat_f(ref, track.beat_times_s))
     assert np.mean(acc1) >= 0.7
     assert np.mean(fs) >= 0.75
+
+
+def test_beat_tracker_object_and_its_options(rng):
+    from cadenza.music.beats import BeatTracker
+
+    x = click_track(60.0 / 150.0, 16.0, rng=rng)
+    default = BeatTracker().detect(x, sampling_rate_hz=SR)
+    assert default.tempo_bpm_ == pytest.approx(150.0, rel=0.02)
+    np.testing.assert_allclose(default.beat_times_s_, track_beats(x, sampling_rate_hz=SR).beat_times_s)
+    # a narrower tactus range reports the same clicks at half tempo (every other click a beat)
+    capped = BeatTracker(tactus_range_bpm=(50.0, 120.0)).detect(x, sampling_rate_hz=SR)
+    assert capped.tempo_bpm_ == pytest.approx(75.0, rel=0.02)
+    with pytest.raises(ParameterError, match="level_ratio"):
+        BeatTracker(level_ratio=1.5).detect(x, sampling_rate_hz=SR)
+    with pytest.raises(ParameterError, match="tactus_range_bpm"):
+        BeatTracker(tactus_range_bpm=(10.0, 500.0)).detect(x, sampling_rate_hz=SR)
+    with pytest.raises(ParameterError, match="tightness"):
+        BeatTracker(tightness=0).detect(x, sampling_rate_hz=SR)

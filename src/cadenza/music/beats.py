@@ -116,13 +116,15 @@ def _median_ibi_s(beat_times_s: np.ndarray) -> float:
     return float(np.median((beat_times_s[span:] - beat_times_s[:-span]) / span))
 
 
-def track_beats_from_envelope(onsets: OnsetEnvelope, *, tightness: float = TIGHTNESS) -> BeatTrack:
+def track_beats_from_envelope(onsets: OnsetEnvelope, *, tightness: float = TIGHTNESS,
+                              level_ratio: float | None = None,
+                              tactus_range_bpm: tuple[float, float] | None = None) -> BeatTrack:
     """Beat track from a precomputed onset envelope (see :func:`track_beats`)."""
     env = onsets.strength
     fr = onsets.frame_rate_hz
     if env.size < MIN_DURATION_S * fr or not np.any(env > 0):
         return _empty()
-    est = estimate_tempo(env, frame_rate_hz=fr)
+    est = estimate_tempo(env, frame_rate_hz=fr, level_ratio=level_ratio, tactus_range_bpm=tactus_range_bpm)
     if not np.isfinite(est.tempo_bpm):
         return _empty()
     period = local_period_frames(env, frame_rate_hz=fr, tempo_bpm=est.tempo_bpm)
@@ -154,3 +156,31 @@ def track_beats(samples: np.ndarray, *, sampling_rate_hz: float, tightness: floa
         raise ParameterError(f"tightness must be > 0, got {tightness!r}")
     onsets = compute_onset_envelope(samples, sampling_rate_hz=sampling_rate_hz)
     return track_beats_from_envelope(onsets, tightness=tightness)
+
+
+@dataclass
+class BeatTracker:
+    """The beat tracker as a swappable algorithm object (tpcp style): parameters in the
+    constructor, results in trailing-underscore attributes after :meth:`detect`.
+
+    >>> sr = 22050
+    >>> t = np.arange(sr * 12) / sr
+    >>> clicks = (np.sin(2 * np.pi * 1000 * t) * (np.mod(t, 0.5) < 0.02)).astype(np.float32)
+    >>> round(BeatTracker(tightness=200).detect(clicks, sampling_rate_hz=sr).tempo_bpm_)
+    120
+    """
+
+    tightness: float = TIGHTNESS
+    level_ratio: float | None = None
+    tactus_range_bpm: tuple[float, float] | None = None
+
+    def detect(self, samples: np.ndarray, *, sampling_rate_hz: float) -> "BeatTracker":
+        if not np.isscalar(self.tightness) or not self.tightness > 0:
+            raise ParameterError(f"tightness must be > 0, got {self.tightness!r}")
+        onsets = compute_onset_envelope(samples, sampling_rate_hz=sampling_rate_hz)
+        self.track_ = track_beats_from_envelope(onsets, tightness=self.tightness, level_ratio=self.level_ratio,
+                                                tactus_range_bpm=self.tactus_range_bpm)
+        self.tempo_bpm_ = self.track_.tempo_bpm
+        self.beat_times_s_ = self.track_.beat_times_s
+        self.confidence_ = self.track_.confidence
+        return self

@@ -69,7 +69,8 @@ def periodicity_salience(env: np.ndarray, *, frame_rate_hz: float, bpm: np.ndarr
 LEVEL_RATIO = 0.65
 
 
-def choose_tactus_bpm(salience: np.ndarray, bpm: np.ndarray) -> tuple[float, float]:
+def choose_tactus_bpm(salience: np.ndarray, bpm: np.ndarray, *, level_ratio: float | None = None,
+                      tactus_range_bpm: tuple[float, float] | None = None) -> tuple[float, float]:
     """Pick the tactus tempo from the salience curve; returns (tempo_bpm, confidence 0-1).
 
     A periodicity at T also shows at every multiple of its period, so slower metrical levels
@@ -77,29 +78,38 @@ def choose_tactus_bpm(salience: np.ndarray, bpm: np.ndarray) -> tuple[float, flo
     faster level is clearly weaker. The tactus is therefore the *fastest* peak whose salience is
     within ``LEVEL_RATIO`` of the strongest peak in the tactus range.
     """
-    in_range = (bpm >= TACTUS_RANGE_BPM[0]) & (bpm <= TACTUS_RANGE_BPM[1])
+    level_ratio = LEVEL_RATIO if level_ratio is None else level_ratio
+    low_bpm, high_bpm = TACTUS_RANGE_BPM if tactus_range_bpm is None else tactus_range_bpm
+    in_range = (bpm >= low_bpm) & (bpm <= high_bpm)
     inner = np.r_[False, (salience[1:-1] >= salience[:-2]) & (salience[1:-1] >= salience[2:]), False]
     peaks = np.flatnonzero(inner & in_range & (salience > 0))
     if peaks.size == 0:
         return float("nan"), 0.0
     strongest = salience[peaks].max()
-    strong = peaks[salience[peaks] >= LEVEL_RATIO * strongest]
+    strong = peaks[salience[peaks] >= level_ratio * strongest]
     best = int(strong.max())
     return float(bpm[best]), float(np.clip(salience[best], 0.0, 1.0))
 
 
-def estimate_tempo(env: np.ndarray, *, frame_rate_hz: float) -> TempoEstimate:
-    """Global tempo of an onset envelope (see :mod:`cadenza.music.onset`)."""
+def estimate_tempo(env: np.ndarray, *, frame_rate_hz: float, level_ratio: float | None = None,
+                   tactus_range_bpm: tuple[float, float] | None = None) -> TempoEstimate:
+    """Global tempo of an onset envelope (see :mod:`cadenza.music.onset`); options default to
+    ``LEVEL_RATIO`` and ``TACTUS_RANGE_BPM``."""
     env = np.asarray(env, dtype=float)
     if env.ndim != 1:
         raise ParameterError(f"env must be a 1-D onset envelope, got shape {env.shape!r}")
     if not frame_rate_hz > 0:
         raise ParameterError(f"frame_rate_hz must be > 0, got {frame_rate_hz!r}")
+    if level_ratio is not None and not 0 < level_ratio <= 1:
+        raise ParameterError(f"level_ratio must be within (0, 1], got {level_ratio!r}")
+    if tactus_range_bpm is not None and not (MIN_TEMPO_BPM <= tactus_range_bpm[0] < tactus_range_bpm[1] <= MAX_TEMPO_BPM):
+        raise ParameterError(f"tactus_range_bpm must be (low, high) within {MIN_TEMPO_BPM:g}-{MAX_TEMPO_BPM:g} BPM, "
+                             f"got {tactus_range_bpm!r}")
     bpm = tempo_grid_bpm()
     if env.size < 4 * frame_rate_hz or not np.any(env > 0):
         return TempoEstimate(float("nan"), 0.0, bpm, np.zeros_like(bpm))
     sal = periodicity_salience(env, frame_rate_hz=frame_rate_hz, bpm=bpm)
-    tempo_bpm, confidence = choose_tactus_bpm(sal, bpm)
+    tempo_bpm, confidence = choose_tactus_bpm(sal, bpm, level_ratio=level_ratio, tactus_range_bpm=tactus_range_bpm)
     return TempoEstimate(tempo_bpm, confidence, bpm, sal)
 
 
