@@ -119,3 +119,28 @@ def test_errors_name_the_file(tmp_path):
                                              ("", None), ("n/a", None), (None, None), ("12", None)])
 def test_parse_year(value, year):
     assert parse_year(value) == year
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from cadenza.io.tags import _repair_mojibake  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(st.characters(blacklist_categories=("Cs",)), max_size=40))
+def test_mojibake_repair_round_trips(text):
+    """UTF-8 bytes mis-read as Latin-1 come back exactly; text that was never mangled is left alone
+    unless its Latin-1 bytes happen to be valid multi-byte UTF-8 (then it *is* indistinguishable)."""
+    mangled = text.encode("utf-8").decode("latin-1")
+    assert _repair_mojibake(mangled) == text
+    repaired = _repair_mojibake(text)
+    if repaired != text:
+        assert repaired.encode("utf-8").decode("latin-1") == text
+
+
+@settings(max_examples=100, deadline=None)
+@given(year=st.integers(1000, 2099), prefix=st.sampled_from(["", "(p) ", "released "]),
+       suffix=st.sampled_from(["", "-05-01", " remaster", "/01"]))
+def test_parse_year_finds_the_year(year, prefix, suffix):
+    assert parse_year(f"{prefix}{year}{suffix}") == year
