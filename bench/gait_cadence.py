@@ -1,6 +1,6 @@
 """Gait cadence benchmark: Cadenza's step detectors against the reference and against mobgap.
 
-Usage: ``python bench/gait_cadence.py [DATA_DIR] [--json] [--rates 100,50]``
+Usage: ``python bench/gait_cadence.py [DATA_DIR] [--json] [--rates 100,50] [--verbose]``
 
 DATA_DIR defaults to ``../shared/data/gait/`` and may be any folder laid out the same way:
 ``mobgap_lab/**/<cohort>/<participant>/data.mat`` (lower back, INDIP reference) and optionally
@@ -12,6 +12,11 @@ detected vs reference contacts in the window; IC F1 at +-0.25 s over contacts wi
 windows (+-0.25 s). mobgap is also scored with its own cadence step (IC detection on the bout's
 signal, then ``CadFromIc`` per-second cadence averaged over the bout), as mobgap does it.
 Speed is seconds of signal processed per second of compute, on one thread.
+
+``--verbose`` adds a per-bout diagnosis of Cadenza's lower-back detector: reference vs detected
+contact times, the rule cadence from the detections, from the reference contacts and from the
+reference's step slots (INDIP lists a contact it could not time as NaN: counting those slots gives
+the number of steps actually taken), and why the bout scores as it does.
 """
 
 from __future__ import annotations
@@ -146,6 +151,7 @@ def _summary(errors: list[float]) -> dict[str, float]:
 def bench_lower_back(data_dir: Path, rates_hz: list[float]) -> list[dict]:
     root = data_dir / "mobgap_lab" if (data_dir / "mobgap_lab").is_dir() else data_dir
     recordings = [r for r in load_mobgap_lab(root) if r.reference_bouts]
+    slots = _reference_step_slots(root)
     methods: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {"cadenza LowerBackStepDetector": _cadenza_lower_back}
     methods |= _mobgap_detectors()
     methods["reference ICs (oracle)"] = lambda acc, rate: np.empty(0)  # replaced per recording below
@@ -160,6 +166,7 @@ def bench_lower_back(data_dir: Path, rates_hz: list[float]) -> list[dict]:
             tp = fp = fn = n_det = n_ref = skipped = 0
             tp_g = fp_g = fn_g = n_in_gaps = 0
             timing: list[np.ndarray] = []
+            diagnosis: list[dict] = []
             compute_s = signal_s = 0.0
             for rec in recordings:
                 acc = signals[rec.recording_id]
@@ -182,6 +189,9 @@ def bench_lower_back(data_dir: Path, rates_hz: list[float]) -> list[dict]:
                         n_reference=bout.ic_times_s.size,
                     )
                     errors.append(score.abs_rel_error)
+                    if name.startswith("cadenza"):
+                        n_slots = slots.get((rec.recording_id, round(float(bout.start_s), 3)))
+                        diagnosis.append({"recording_id": rec.recording_id} | _diagnose_bout(det, bout, n_slots))
                     (low_conf_errors if score.n_detected < 8 else high_conf_errors).append(score.abs_rel_error)
                     n_det += score.n_detected
                     n_ref += score.n_reference
@@ -231,6 +241,10 @@ def bench_lower_back(data_dir: Path, rates_hz: list[float]) -> list[dict]:
                     "x_real_time": signal_s / compute_s if compute_s else float("nan"),
                 }
             )
+            if diagnosis:
+                rows[-1]["bouts"] = diagnosis
+                steps_err = [b["error_reference_steps_pct"] / 100 for b in diagnosis]
+                rows[-1]["reference_steps_cadence_error"] = _summary([e for e in steps_err if np.isfinite(e)])
     return rows
 
 
@@ -283,11 +297,119 @@ def bench_foot(data_dir: Path, rates_hz: list[float]) -> list[dict]:
     return rows
 
 
+def _reference_step_slots(root: Path) -> dict[tuple[str, float], int]:
+    """Steps per reference bout counting INDIP's untimed (NaN) contacts: (recording_id, start_s) -> n.
+
+    The loader drops NaN contacts (they have no time); their number still says how many steps
+    the walker took, so it gives a step count the rule can be checked against.
+    """
+    from scipy.io import loadmat
+
+    slots: dict[tuple[str, float], int] = {}
+    for path in sorted(root.rglob("data.mat")):
+        cohort, participant = path.parent.parent.name, path.parent.name
+        data = loadmat(path, simplify_cells=True)["data"]
+        for test, trials in data.get("TimeMeasure1", {}).items():
+            if not isinstance(trials, dict):
+                continue
+            for trial, content in trials.items():
+                try:
+                    wbs = content["Standards"]["INDIP"]["ContinuousWalkingPeriod"]
+                except (KeyError, TypeError):
+                    continue
+                for wb in [wbs] if isinstance(wbs, dict) else list(wbs):
+                    ic = np.atleast_1d(np.asarray(wb["InitialContact_Event"], dtype=float))
+                    finite = np.sort(ic[np.isfinite(ic)])
+                    # The same contact listed twice (< 50 ms apart) is one step, as in the loader.
+                    n_finite = int(np.sum(np.concatenate([[True], np.diff(finite) >= 0.05]))) if finite.size else 0
+                    key = (f"{cohort}/{participant}/{test}/{trial}", round(float(wb["Start"]), 3))
+                    slots[key] = n_finite + int(np.isnan(ic).sum())
+    return slots
+
+
+def _diagnose_bout(det: np.ndarray, bout, n_slots: int | None) -> dict:
+    """Why a bout scores as it does: edge contacts, misses, extras, and the reference's own spread."""
+    ref = bout.ic_times_s
+    inside = contacts_in_window(det, bout.start_s, bout.end_s)
+    near = contacts_in_window(det, bout.start_s - TOLERANCE_S, bout.end_s + TOLERANCE_S)
+    ref_cad = bout.cadence_spm
+    err = lambda c: abs(c - ref_cad) / ref_cad * 100 if np.isfinite(c) else float("nan")  # noqa: E731
+    cad_det = cadence_spm(inside)
+    padded = contacts_in_window(det, bout.start_s - 0.1, bout.end_s + 0.1)
+    slot_cad = (n_slots - 1) / (bout.end_s - bout.start_s) * 60 if n_slots else float("nan")
+    # Which detections match which reference contacts (one-to-one, nearest first).
+    matched_det, matched_ref = set(), set()
+    pairs = sorted(
+        ((abs(d - r), i, j) for i, d in enumerate(near) for j, r in enumerate(ref) if abs(d - r) <= TOLERANCE_S)
+    )
+    for _, i, j in pairs:
+        if i not in matched_det and j not in matched_ref:
+            matched_det.add(i)
+            matched_ref.add(j)
+    in_holes = _inside_reference_gaps(near, ref)
+    extra = [float(near[i]) for i in range(near.size) if i not in matched_det and not in_holes[i]]
+    missed = [float(ref[j]) for j in range(ref.size) if j not in matched_ref]
+    causes = []
+    for label, t in (("first", ref[0]), ("last", ref[-1])):
+        k = int(np.argmin(np.abs(det - t))) if det.size else -1
+        dt_ms = (det[k] - t) * 1000 if k >= 0 else float("nan")
+        if not np.isfinite(dt_ms) or abs(dt_ms) > TOLERANCE_S * 1000:
+            causes.append(f"{label} contact missed")
+        elif not bout.start_s <= det[k] <= bout.end_s:
+            causes.append(f"{label} contact {dt_ms:+.0f} ms, outside the window")
+    if missed:
+        causes.append("missed " + ", ".join(f"{t:.2f}" for t in missed))
+    if extra:
+        causes.append("extra " + ", ".join(f"{t:.2f}" for t in extra))
+    if in_holes.any():
+        causes.append(f"{int(in_holes.sum())} in reference holes")
+    if np.isfinite(slot_cad) and err(slot_cad) > 2.5:
+        causes.append(f"reference steps/time {err(slot_cad):.1f} % off its stride-mean cadence")
+    return {
+        "start_s": float(bout.start_s),
+        "duration_s": float(bout.end_s - bout.start_s),
+        "reference_cadence_spm": float(ref_cad),
+        "n_reference_ic": int(ref.size),
+        "n_reference_steps_with_nan": n_slots,
+        "n_detected": int(inside.size),
+        "cadence_detected_spm": cad_det,
+        "cadence_reference_ic_spm": cadence_spm(ref),
+        "cadence_reference_steps_spm": slot_cad,
+        "error_pct": err(cad_det),
+        "error_window_padded_100ms_pct": err(cadence_spm(padded)),
+        "error_reference_steps_pct": err(slot_cad),
+        "causes": causes,
+        "reference_ic_times_s": [round(float(t), 2) for t in ref],
+        "detected_ic_times_s": [round(float(t), 2) for t in contacts_in_window(det, bout.start_s - 1, bout.end_s + 1)],
+    }
+
+
+def _print_diagnosis(row: dict) -> None:
+    print(f"\nPer bout, {row['method']} at {row['rate_hz']:.0f} Hz (cadence steps/min; error % vs reference)")
+    head = (
+        f"{'recording':<22}{'start s':>8}{'dur s':>6}{'ref':>6}{'ICs':>4}{'steps':>6}{'det':>4}"
+        f"{'det cad':>8}{'err %':>6}{'±0.1s':>6}{'ref-IC cad':>11}{'ref-step cad':>13}{'err %':>6}  causes"
+    )
+    print(head)
+    print("-" * len(head))
+    for b in row["bouts"]:
+        print(
+            f"{b['recording_id']:<22}{b['start_s']:>8.2f}{b['duration_s']:>6.1f}{b['reference_cadence_spm']:>6.1f}"
+            f"{b['n_reference_ic']:>4}{b['n_reference_steps_with_nan'] or 0:>6}{b['n_detected']:>4}"
+            f"{_fmt(b['cadence_detected_spm'], '.1f'):>8}{_fmt(b['error_pct'], '.1f'):>6}"
+            f"{_fmt(b['error_window_padded_100ms_pct'], '.1f'):>6}{_fmt(b['cadence_reference_ic_spm'], '.1f'):>11}"
+            f"{_fmt(b['cadence_reference_steps_spm'], '.1f'):>13}{_fmt(b['error_reference_steps_pct'], '.1f'):>6}"
+            f"  {'; '.join(b['causes'])}"
+        )
+        print(f"{'':<24}ref {' '.join(f'{t:.2f}' for t in b['reference_ic_times_s'])}")
+        print(f"{'':<24}det {' '.join(f'{t:.2f}' for t in b['detected_ic_times_s'])}")
+
+
 def _fmt(value: float, spec: str = ".2f") -> str:
     return "n/a" if value is None or not np.isfinite(value) else format(value, spec)
 
 
-def print_tables(result: dict) -> None:
+def print_tables(result: dict, *, verbose: bool = False) -> None:
     print(f"Lower back (mobgap_lab, INDIP reference) — data: {result['data_dir']}")
     head = (
         f"{'method':<32}{'Hz':>5}{'bouts':>6}  {'cad err % mean/med/max':<24}{'own-cad % mean/med':<20}"
@@ -313,6 +435,18 @@ def print_tables(result: dict) -> None:
                 f"  {row['rate_hz']:.0f} Hz: >= 8 contacts {_fmt(hi['mean_pct'])} / {_fmt(hi['median_pct'])}"
                 f";  < 8 contacts {_fmt(lo['mean_pct'])} / {_fmt(lo['median_pct'])}"
             )
+    for row in result["lower_back"]:
+        if "reference_steps_cadence_error" in row:
+            r = row["reference_steps_cadence_error"]
+            print(
+                f"  {row['rate_hz']:.0f} Hz: the reference's own step count (NaN contacts counted), scored by the rule: "
+                f"{_fmt(r['mean_pct'])} / {_fmt(r['median_pct'])}"
+            )
+            break
+    if verbose:
+        for row in result["lower_back"]:
+            if "bouts" in row:
+                _print_diagnosis(row)
     if result["foot"]:
         print("\nFoot-mounted (gaitmap_healthy, motion-capture reference)")
         head = f"{'method':<28}{'Hz':>7}{'bouts':>6}  {'cad err % mean/max':<20}{'IC F1':>6}{'bias ms':>9}{'sd ms':>7}{'det/ref':>9}{'x real time':>13}"
@@ -335,6 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data_dir", nargs="?", default=str(DEFAULT_DATA_DIR))
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.add_argument("--rates", default="100,50", help="lower-back rates in Hz (comma-separated)")
+    parser.add_argument("--verbose", action="store_true", help="per-bout diagnosis of the lower-back detector")
     args = parser.parse_args(argv)
     data_dir = Path(args.data_dir)
     if not data_dir.is_dir():
@@ -351,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(_nan_to_none(result)))
     else:
-        print_tables(result)
+        print_tables(result, verbose=args.verbose)
     return 0
 
 
