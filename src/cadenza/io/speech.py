@@ -175,6 +175,8 @@ def prepare_cue_material(
     phrase = syllabify_phrase(text, lexicon=lexicon)
     if not phrase.syllables:
         raise ParameterError(f"text {text!r} has no words to intone")
+    if voice not in ESPEAK_VOICES:
+        raise ParameterError(f"voice must be one of {sorted(ESPEAK_VOICES)}, got {voice!r}")
     if recording is None:
         words = synthesize_words(text, voice=voice)
         sampling_rate_hz = words.sampling_rate_hz
