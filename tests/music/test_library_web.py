@@ -94,3 +94,46 @@ def test_bad_input_and_privacy(web_client, db_session):
     assert client.post(f"/clients/{other.id}/library/tracks/{track.id}/rating",
                        data={"stars": "4", "csrf_token": token}).status_code == 404
     assert client.get(f"{path}/playlist.pdf").status_code in (404, 422)
+
+
+def test_family_pick_response_and_preprocedure_forms(web_client, db_session):
+    import datetime as dt
+
+    from cadenza.clinic.models import Measurement
+
+    client, ann = web_client
+    person = _library(db_session, ann)
+    path = f"/clients/{person.id}/library"
+    token = _csrf(client, path)
+    track = lr.list_tracks(db_session, actor=ann, client_id=person.id)[0]
+    assert client.post(f"{path}/tracks/{track.id}/family-pick",
+                       data={"note": "their first dance", "by": "son", "csrf_token": token}).status_code == 303
+    no_session = client.post(f"{path}/tracks/{track.id}/responses",
+                             data={"engagement": "3", "mood": "2", "agitation": "0", "csrf_token": token})
+    assert no_session.status_code == 422 and "record a session first" in no_session.text
+    service.record_session(db_session, actor=ann, client_id=person.id, session_date=dt.date(2026, 11, 25), minutes=30,
+                           intervention_code="reminiscence_listening")
+    db_session.commit()
+    ok = client.post(f"{path}/tracks/{track.id}/responses",
+                     data={"engagement": "3", "mood": "2", "agitation": "0", "sang_along": "1", "csrf_token": token})
+    assert ok.status_code == 303
+    (response,) = lr.list_responses(db_session, actor=ann, client_id=person.id)
+    assert response.sang_along and response.score == pytest.approx(2.0)
+    bad = client.post(f"{path}/tracks/{track.id}/responses",
+                      data={"engagement": "7", "mood": "0", "agitation": "0", "csrf_token": token})
+    assert bad.status_code == 422 and "engagement" in bad.text
+    page = client.get(path)
+    assert "family pick: their first dance (son)" in page.text
+    pre = client.post(f"{path}/preprocedure", data={
+        "session_date": "2026-11-25", "minutes": "25", "arousal": "8", "vas_before": "72", "vas_after": "35",
+        "stai_before": "2,3,3,2,2,3", "stai_after": "3,2,1,3,3,1", "csrf_token": token})
+    assert pre.status_code == 303, pre.text
+    (change,) = lr.list_preprocedure_sessions(db_session, actor=ann, client_id=person.id)
+    assert (change.vas_before_mm, change.vas_after_mm) == (72, 35)
+    stored = db_session.query(Measurement).filter_by(client_id=person.id).all()
+    assert sorted(m.instrument_code for m in stored) == ["stai6", "stai6", "vas_anxiety", "vas_anxiety"]
+    assert "72 → 35" in client.get(path).text
+    wrong = client.post(f"{path}/preprocedure", data={
+        "session_date": "2026-11-25", "minutes": "25", "vas_before": "72", "vas_after": "35",
+        "stai_before": "two,three", "csrf_token": token})
+    assert wrong.status_code == 422 and "stai_before" in wrong.text

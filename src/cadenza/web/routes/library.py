@@ -30,7 +30,8 @@ PLAYLIST_FIELDS = ("goal", "minutes", "arousal", "shape", "cadence_spm")
 
 
 def _page(request: Request, db, user, client_id: int, *, state=None, playlist=None, dose=None, chart=None,
-          status_code: int = 200) -> Response:
+          response_state=None, pre_state=None, status_code: int = 200) -> Response:
+    from cadenza.clinic import service
     from cadenza.web.routes.clients import FLAG_LABELS
 
     client, policy = safety_records.client_policy(db, actor=user, client_id=client_id)
@@ -40,6 +41,10 @@ def _page(request: Request, db, user, client_id: int, *, state=None, playlist=No
         "c": client, "policy": policy, "flag_labels": FLAG_LABELS, "tracks": tracks, "state": state,
         "goal_choices": GOAL_CHOICES, "shape_choices": SHAPE_CHOICES, "playlist": playlist, "dose": dose,
         "chart": chart, "query": _query(state.values) if playlist else "",
+        "sessions": service.list_sessions(db, actor=user, client_id=client_id)[-20:],
+        "response_state": response_state or forms.FormState(values={"engagement": "2", "mood": "0", "agitation": "0"}),
+        "pre_state": pre_state or forms.FormState(values={"minutes": "25"}),
+        "preprocedure": lr.list_preprocedure_sessions(db, actor=user, client_id=client_id),
     }, status_code=status_code)
 
 
@@ -131,7 +136,86 @@ async def red_flag(request: Request, db: Db, user: CsrfPageUser, client_id: Clie
     return RedirectResponse(f"/clients/{client_id}/library#track-{row.id}", status_code=303)
 
 
-def _make_track(db, actor, client_id):
+@router.post("/clients/{client_id}/library/tracks/{track_id}/family-pick")
+async def family_pick(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId, track_id: TrackId) -> Response:
+    values = forms.form_values(await request.form())
+    row = lr.track_of_client(db, actor=user, client_id=client_id, track_id=track_id)
+    lr.add_family_pick(db, actor=user, track_id=row.id, note=values.get("note", ""), picked_by=values.get("by", ""))
+    return RedirectResponse(f"/clients/{client_id}/library#track-{row.id}", status_code=303)
+
+
+RESPONSE_FIELDS = ("session_id", "engagement", "mood", "agitation")
+
+
+@router.post("/clients/{client_id}/library/tracks/{track_id}/responses")
+async def log_response(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId, track_id: TrackId) -> Response:
+    from cadenza.clinic import service
+    from cadenza.music.reminiscence import SongResponse
+
+    state = forms.FormState(values=forms.form_values(await request.form()))
+    session_id = forms.parse_int(state, "session_id", required=False)
+    numbers = {name: forms.parse_int(state, name) for name in RESPONSE_FIELDS[1:]}
+    if state.ok:
+        try:
+            track = lr.track_of_client(db, actor=user, client_id=client_id, track_id=track_id)
+            if session_id is None:  # default: the client's latest session
+                sessions = service.list_sessions(db, actor=user, client_id=client_id)
+                if not sessions:
+                    raise ParameterError("session_id: record a session first; responses are stored on a session")
+                session_id = sessions[-1].id
+            response = SongResponse(str(track.id), numbers["engagement"], numbers["mood"], numbers["agitation"],
+                                    state.values.get("sang_along") == "1")
+            lr.log_response(db, actor=user, session_id=session_id, track_id=track.id, response=response,
+                            note=state.values.get("note", ""))
+            return RedirectResponse(f"/clients/{client_id}/library#track-{track.id}", status_code=303)
+        except ParameterError as exc:
+            db.rollback()
+            message = str(exc).replace("engagement_0_3", "engagement").replace("mood_minus2_plus2", "mood")
+            forms.attribute_error(state, message.replace("agitation_0_3", "agitation"), RESPONSE_FIELDS)
+    return _page(request, db, user, client_id, response_state=state, status_code=422)
+
+
+PRE_FIELDS = ("minutes", "arousal", "vas_before", "vas_after", "stai_before", "stai_after", "session_date")
+
+
+def _items(state: forms.FormState, name: str) -> list[int] | None:
+    text = state.values.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return [int(part) for part in text.replace(" ", "").split(",")]
+    except ValueError:
+        state.error(name, f"{name} must be six item scores 1-4 separated by commas, e.g. 2,3,3,2,2,3")
+        return None
+
+
+@router.post("/clients/{client_id}/library/preprocedure")
+async def preprocedure(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    from cadenza.music.playlists import CurrentState
+
+    state = forms.FormState(values=forms.form_values(await request.form()))
+    minutes = forms.parse_float(state, "minutes")
+    arousal = forms.parse_float(state, "arousal", required=False)
+    vas_before = forms.parse_float(state, "vas_before")
+    vas_after = forms.parse_float(state, "vas_after")
+    session_date = forms.parse_date(state, "session_date")
+    stai_before, stai_after = _items(state, "stai_before"), _items(state, "stai_after")
+    if state.ok:
+        try:
+            pl = lr.client_playlist(db, actor=user, client_id=client_id, goal="pre_procedure", minutes=minutes,
+                                    state=CurrentState(arousal_0_10=arousal) if arousal is not None else None)
+            lr.record_preprocedure_session(db, actor=user, client_id=client_id, session_date=session_date, playlist=pl,
+                                           vas_before_mm=vas_before, vas_after_mm=vas_after,
+                                           stai_before=stai_before, stai_after=stai_after)
+            return RedirectResponse(f"/clients/{client_id}/library#preprocedure", status_code=303)
+        except ParameterError as exc:
+            db.rollback()
+            message = str(exc).replace("vas_before_mm", "vas_before").replace("arousal_0_10", "arousal")
+            forms.attribute_error(state, message, PRE_FIELDS)
+    return _page(request, db, user, client_id, pre_state=state, status_code=422)
+
+
+def _make_track(db, actor, client_id, index: int = 0):
     import numpy as np
 
     from cadenza.io.library_files import ScannedTrack, ScanReport
@@ -142,12 +226,37 @@ def _make_track(db, actor, client_id):
                              integrated_loudness_lufs=-20.0, loudness_range_lu=3.0, brightness_hz=700.0,
                              onset_rate_hz=1.5, energy=0.2, key="C", mode="major", mode_confidence=0.5)
     lr.store_scan(db, actor=actor, client_id=client_id, report=ScanReport(tracks=[ScannedTrack(
-        "/music/sample.flac", 10, 1, "new", content_sha256="0" * 64, tags=TrackTags(title="Sample"),
+        f"/music/sample{index}.flac", 10, 1, "new", content_sha256=f"{index:064x}", tags=TrackTags(title=f"Sample {index}"),
         analysis=analysis, decoded=True)]))
-    return {"track_id": lr.list_tracks(db, actor=actor, client_id=client_id)[0].id}
+    return {"track_id": min(t.id for t in lr.list_tracks(db, actor=actor, client_id=client_id))}
+
+
+def _make_track_and_session(db, actor, client_id):
+    import datetime as dt
+
+    from cadenza.clinic import service
+
+    ids = _make_track(db, actor, client_id)
+    session_row = service.record_session(db, actor=actor, client_id=client_id, session_date=dt.date(2026, 11, 25),
+                                         minutes=30, intervention_code="reminiscence_listening")
+    return {**ids, "session_id": session_row.id}  # the latest session: where the response is stored
+
+
+def _make_long_library(db, actor, client_id):
+    ids = _make_track(db, actor, client_id)
+    for i in range(8):  # 8 x 3 min: enough for a 20-30 min pre-procedure playlist
+        _make_track(db, actor, client_id, index=i + 1)
+    return ids
 
 
 AUTHZ_SAMPLES = {
+    ("POST", "/clients/{client_id}/library/tracks/{track_id}/family-pick"): {
+        "setup": _make_track, "form": {"note": "their wedding song", "by": "son"}},
+    ("POST", "/clients/{client_id}/library/tracks/{track_id}/responses"): {
+        "setup": _make_track_and_session, "form": {"engagement": "3", "mood": "2", "agitation": "0", "sang_along": "1"}},
+    ("POST", "/clients/{client_id}/library/preprocedure"): {
+        "setup": _make_long_library, "form": {"minutes": "24", "arousal": "7", "vas_before": "70", "vas_after": "40",
+                                              "session_date": "2026-11-25"}},
     ("POST", "/clients/{client_id}/library/playlist"): {"setup": _make_track,
                                                         "form": {"goal": "relax", "minutes": "3", "arousal": "6"}},
     ("GET", "/clients/{client_id}/library/playlist.{fmt}"): {"setup": lambda db, actor, client_id: {
