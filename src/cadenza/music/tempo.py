@@ -40,7 +40,13 @@ class TempoEstimate:
 
 
 def autocorrelation(env: np.ndarray) -> np.ndarray:
-    """Unbiased, normalised autocorrelation (lag 0 = 1) via FFT."""
+    """Unbiased, normalised autocorrelation (lag 0 = 1) via FFT.
+
+    >>> pulses = np.tile([1.0, 0.0, 0.0, 0.0], 50)
+    >>> acf = autocorrelation(pulses)
+    >>> int(np.argmax(acf[1:10])) + 1  # the period, in frames
+    4
+    """
     n = env.size
     x = env - env.mean()
     spec = np.fft.rfft(x, 2 * n)
@@ -94,7 +100,16 @@ def choose_tactus_bpm(salience: np.ndarray, bpm: np.ndarray, *, level_ratio: flo
 def estimate_tempo(env: np.ndarray, *, frame_rate_hz: float, level_ratio: float | None = None,
                    tactus_range_bpm: tuple[float, float] | None = None) -> TempoEstimate:
     """Global tempo of an onset envelope (see :mod:`cadenza.music.onset`); options default to
-    ``LEVEL_RATIO`` and ``TACTUS_RANGE_BPM``."""
+    ``LEVEL_RATIO`` and ``TACTUS_RANGE_BPM``.
+
+    Strong beats every 0.6 s with weaker eighth notes between them: the eighth-note level (200 BPM)
+    is outside the tactus range and weaker, so the beat is 100 BPM.
+
+    >>> frame_rate_hz = 50.0
+    >>> env = np.zeros(1500); env[::30] = 1.0; env[15::30] = 0.4
+    >>> round(estimate_tempo(env, frame_rate_hz=frame_rate_hz).tempo_bpm)
+    100
+    """
     env = np.asarray(env, dtype=float)
     if env.ndim != 1:
         raise ParameterError(f"env must be a 1-D onset envelope, got shape {env.shape!r}")
