@@ -3,6 +3,7 @@
 Usage (PostgreSQL from the throwaway server of scripts/with-postgres):
 
     scripts/with-postgres .venv/bin/python bench/web_load.py [--users 50] [--seconds 60] [--json]
+    .venv/bin/python bench/web_load.py --backend sqlite [...]      # the embedded default backend
 
 A fresh database is created on the server in CADENZA_TEST_POSTGRES_URL, migrated and seeded
 (``--therapists`` accounts, ``--clients-per-therapist`` clients each, one goal per client). The app
@@ -233,17 +234,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--therapists", type=int, default=10)
     parser.add_argument("--clients-per-therapist", type=int, default=5)
     parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql",
+                        help="sqlite: a temporary file with WAL, as `scripts/serve` uses by default")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
     base = os.environ.get("CADENZA_TEST_POSTGRES_URL")
-    if not base:
+    if args.backend == "postgresql" and not base:
         print("web_load: CADENZA_TEST_POSTGRES_URL is unset; run under scripts/with-postgres", file=sys.stderr)
         return 2
     if not (args.users >= 1 and args.seconds > 0 and 0 <= args.write_share <= 1):
         print("web_load: need --users >= 1, --seconds > 0, 0 <= --write-share <= 1", file=sys.stderr)
         return 2
 
-    url = create_database(base)
+    import tempfile
+
+    scratch = tempfile.TemporaryDirectory(prefix="cadenza-load-")
+    url = create_database(base) if args.backend == "postgresql" else f"sqlite:///{scratch.name}/load.sqlite3"
     server = None
     try:
         people = seed(url, therapists=args.therapists, clients_per_therapist=args.clients_per_therapist)
@@ -261,12 +267,15 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        drop_database(base, url)
+        if args.backend == "postgresql":
+            drop_database(base, url)
+        scratch.cleanup()
 
     stored_sessions = after["sessions"] - before["sessions"]
     stored_measurements = after["measurements"] - before["measurements"]
     all_latencies = tally.latencies_s["read"] + tally.latencies_s["write"]
     result = {
+        "backend": args.backend,
         "users": args.users,
         "seconds": round(elapsed_s, 1),
         "requests": len(all_latencies),
@@ -294,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"Web load: {args.users} users x {result['seconds']} s, PostgreSQL, 1 uvicorn worker, "
+        backend = "PostgreSQL" if args.backend == "postgresql" else "SQLite (WAL)"
+        print(f"Web load: {args.users} users x {result['seconds']} s, {backend}, 1 uvicorn worker, "
               f"{int(args.write_share * 100)}% writes")
         print(f"{'':24}{'count':>8}{'p50 ms':>10}{'p95 ms':>10}")
         print(f"{'all requests':24}{result['requests']:>8}{result['p50_ms']:>10}{result['p95_ms']:>10}")

@@ -12,7 +12,7 @@ import cadenza.clinic.auth  # noqa: F401  (registers the auth tables on Base.met
 from cadenza.clinic.db import make_engine, make_session_factory
 from cadenza.settings import Settings
 from cadenza.web.errors import install_error_handlers
-from cadenza.web.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from cadenza.web.middleware import BodySizeLimitMiddleware, ConcurrencyLimitMiddleware, SecurityHeadersMiddleware
 from cadenza.web.routes import ROUTER_MODULES
 from cadenza.web.templating import STATIC_DIR
 
@@ -22,6 +22,9 @@ API_PREFIX = "/api/v1"
 # deadlock under load (every thread waiting for a connection whose holder waits for a thread).
 DB_POOL_SIZE = 20
 DB_MAX_OVERFLOW = 30
+# SQLite serialises writers (and every Cadenza request writes an audit row): a few requests at a time
+# keep the lock moving; more only queue on the lock while holding worker threads.
+SQLITE_MAX_CONCURRENT_REQUESTS = 4
 
 
 def create_app(
@@ -57,5 +60,8 @@ def create_app(
         app.include_router(importlib.import_module(module_name).router)
     # Added last = outermost: the size limit sees the raw stream before anything buffers it.
     app.add_middleware(SecurityHeadersMiddleware)
+    bind = session_factory.kw.get("bind")
+    if bind is not None and getattr(getattr(bind, "dialect", None), "name", "") == "sqlite":
+        app.add_middleware(ConcurrencyLimitMiddleware, max_requests=SQLITE_MAX_CONCURRENT_REQUESTS)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_upload_bytes)
     return app

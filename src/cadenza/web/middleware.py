@@ -127,3 +127,26 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class ConcurrencyLimitMiddleware:
+    """Let at most ``max_requests`` requests run at once; the rest wait their turn (in order).
+
+    Used for SQLite: every transaction takes the single write lock up front, and a request keeps it
+    across its hops between worker threads. With many requests in flight, the threads fill up with
+    requests blocked on the lock while the holder waits for a thread to finish, and everything stalls
+    until the busy timeout. A small limit keeps threads free for the lock holder.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_requests: int) -> None:
+        import asyncio
+
+        self.app = app
+        self.semaphore = asyncio.Semaphore(max_requests)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path", "").startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        async with self.semaphore:
+            await self.app(scope, receive, send)
