@@ -181,7 +181,7 @@ def decode_audio(path: str | Path) -> Audio:
     return Audio(samples=samples, sampling_rate_hz=FFMPEG_DECODE_RATE_HZ)
 
 
-def analyze_file(path: str | Path, *, status: str = "new") -> ScannedTrack:
+def analyze_file(path: str | Path, *, status: str = "new", content_sha256: str | None = None) -> ScannedTrack:
     """Fingerprint, tag, decode and analyse one file. Never raises for a bad file: problems
     are returned in the track (tags-only tracks keep ``analysis=None``)."""
     path = Path(path)
@@ -195,7 +195,7 @@ def analyze_file(path: str | Path, *, status: str = "new") -> ScannedTrack:
         return ScannedTrack(str(path), size, mtime_ns, status,
                             problems=(FileProblem(str(path), "empty file (0 bytes)"),))
     try:
-        sha = content_hash(path)
+        sha = content_sha256 or content_hash(path)
     except OSError as exc:
         return ScannedTrack(str(path), size, mtime_ns, status,
                             problems=(FileProblem(str(path), f"cannot read file: {exc}"),))
@@ -273,6 +273,7 @@ def _process_one(path_str: str, status: str, known_hashes: frozenset[str]) -> Sc
             sha = ""
         if sha and sha in known_hashes:
             return ScannedTrack(path_str, stat.st_size, stat.st_mtime_ns, "moved", content_sha256=sha)
+        return analyze_file(path, status=status, content_sha256=sha or None)
     return analyze_file(path, status=status)
 
 
