@@ -122,3 +122,29 @@ def test_analyse_stores_on_a_session(run_db, tmp_path):
                     user="ana")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["stored_attempt_id"] >= 1
+
+
+def test_level_run_scoring_from_the_command_line(run_db):
+    assert run_db("admin", "create", "ana", "--password-stdin", input="a perfectly long passphrase\n").exit_code == 0
+    assert run_db("client", "add", "C1", user="ana").exit_code == 0
+    assert run_db("mit", "bank", "add", "C1", "I need help", user="ana").exit_code == 0
+    phrase_id = json.loads(run_db("mit", "bank", "list", "C1", "--json", user="ana").output)["phrases"][0]["id"]
+    for day in ("2026-11-23", "2026-11-25"):
+        session = run_db("client", "session", "C1", "--date", day, "--minutes", "30", "--intervention", "mit",
+                         user="ana")
+        session_id = re.search(r"session (\d+)", session.output).group(1)
+        started = run_db("mit", "run", "start", session_id, "--level", "1", user="ana")
+        assert started.exit_code == 0 and "immediate_repetition" in started.output
+        run_id = re.search(r"run (\d+)", started.output).group(1)
+        for step in ("unison", "unison_fading", "immediate_repetition", "probe"):
+            scored = run_db("mit", "run", "score", run_id, "--phrase", str(phrase_id), "--step", step, "--points", "1",
+                            user="ana")
+            assert scored.exit_code == 0, scored.output
+        finished = json.loads(run_db("mit", "run", "finish", run_id, "--json", user="ana").output)
+        assert finished["score_pct"] == 100.0
+    assert finished["advance"] is True and "convention" in finished["caveat"]
+    too_many = run_db("mit", "run", "score", run_id, "--phrase", str(phrase_id), "--step", "unison", "--override", "1",
+                      user="ana")
+    assert too_many.exit_code == 1 and "finished" in too_many.output
+    bad = run_db("mit", "run", "score", run_id, "--phrase", str(phrase_id), "--step", "unison", user="ana")
+    assert bad.exit_code == 2

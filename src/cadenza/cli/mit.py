@@ -316,3 +316,80 @@ def bank_list(
     for p in phrases:
         typer.echo(f"{p['id']:>4}  L{p['level']}  {p['syllables']:>2} syl  {p['stress_pattern']:<10} {p['text']}"
                    + ("" if p["active"] else "  (retired)"))
+
+
+run_app = typer.Typer(help="Score a level in a session: start a run, score steps, finish.", no_args_is_help=True)
+app.add_typer(run_app, name="run")
+
+
+@run_app.command("start")
+def run_start(
+    session: Annotated[int, typer.Argument(help="Therapy session id (record it with `cadenza client session`).")],
+    level: Annotated[int, typer.Option("--level", "-l", min=1, max=3, help="MIT level I-III.")] = 1,
+    as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help=AS_HELP)] = None,
+) -> None:
+    """Start working through a level in a session; prints the run id and the steps to score."""
+    from cadenza.cli._db import acting_user, domain_errors, open_db
+    from cadenza.clinic import mit_records
+    from cadenza.mit.levels import level_steps
+
+    with domain_errors(), open_db() as db:
+        actor = acting_user(db, as_user)
+        run = mit_records.start_level_run(db, actor=actor, session_id=session, level=level)
+        typer.echo(f"Started run {run.id} (level {level}) on session {session}. Steps to score:")
+        for s in level_steps(level):
+            if s.scored:
+                typer.echo(f"  {s.code:<26} 0-{s.max_points}")
+
+
+@run_app.command("score")
+def run_score_step(
+    run: Annotated[int, typer.Argument(help="Run id from `cadenza mit run start`.")],
+    phrase: Annotated[int, typer.Option(help="Phrase id from `cadenza mit bank list`.")],
+    step: Annotated[str, typer.Option(help="Step code, e.g. unison or delayed_repetition.")],
+    points: Annotated[int | None, typer.Option(help="Points of this attempt (the best attempt counts).")] = None,
+    override: Annotated[int | None, typer.Option(help="Therapist's score for the step, replacing the attempts.")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help=AS_HELP)] = None,
+) -> None:
+    """Record an attempt's points (or the therapist's override) for one step of one phrase."""
+    from cadenza.cli._db import acting_user, domain_errors, fail, open_db
+    from cadenza.clinic import mit_records
+
+    if points is None and override is None:
+        fail("give --points for an attempt or --override for the therapist's score", code=2)
+    with domain_errors(), open_db() as db:
+        actor = acting_user(db, as_user)
+        row = mit_records.record_step(db, actor=actor, run_id=run, phrase_id=phrase, step_code=step,
+                                      attempt=points, override=override)
+        total = mit_records.run_score(db, actor=actor, run_id=run)
+        typer.echo(f"{step}: attempts {row.attempts}, score {row.score}"
+                   + (" (override)" if row.override is not None else "")
+                   + f"; run so far {total.points}/{total.possible}")
+
+
+@run_app.command("finish")
+def run_finish(
+    run: Annotated[int, typer.Argument(help="Run id.")],
+    criterion: Annotated[float, typer.Option(help="Advancement criterion in %.")] = 90.0,
+    sessions: Annotated[int, typer.Option(help="Consecutive sessions at the criterion.")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help=AS_HELP)] = None,
+) -> None:
+    """Close a run: its score goes on the session as `mit_score_pct`; shows whether to advance."""
+    from cadenza.cli._db import acting_user, domain_errors, open_db
+    from cadenza.clinic import mit_records
+
+    with domain_errors(), open_db() as db:
+        actor = acting_user(db, as_user)
+        row = mit_records.finish_level_run(db, actor=actor, run_id=run)
+        decision = mit_records.level_advancement(db, actor=actor, client_id=row.client_id, level=row.level,
+                                                 criterion_pct=criterion, consecutive_sessions=sessions)
+        out = {"run": row.id, "level": row.level, "points": row.points, "possible": row.possible,
+               "score_pct": row.score_pct, "advance": decision.ready, "reason": decision.reason,
+               "caveat": decision.caveat}
+    if as_json:
+        typer.echo(json.dumps(out))
+        return
+    typer.echo(f"Run {out['run']} (level {out['level']}): {out['points']}/{out['possible']} = {out['score_pct']:.0f} %")
+    typer.echo(("Ready to advance: " if out["advance"] else "Not yet: ") + out["reason"])
+    typer.secho(out["caveat"], fg=typer.colors.YELLOW)
