@@ -222,8 +222,11 @@ def store_scan(db: Session, *, actor: Therapist, client_id: int, report: ScanRep
             row.onset_rate_hz = _finite(a.onset_rate_hz)
             row.musical_key, row.mode, row.mode_confidence = a.key, a.mode, _finite(a.mode_confidence)
             row.analysis_version = a.analysis_version
-        else:
-            row.analysis_version = None
+        else:  # not analysable now: forget any analysis of the file's earlier content
+            for name in ("tempo_bpm", "tempo_confidence", "loudness_lufs", "loudness_range_lu", "energy",
+                         "brightness_hz", "onset_rate_hz", "mode_confidence", "analysis_version"):
+                setattr(row, name, None)
+            row.beat_times_s, row.musical_key, row.mode = [], "", ""
         row.problem = "; ".join(p.reason for p in t.problems)[:2000]
         row.scanned_at = utcnow()
         if t.content_sha256 and row.analysis_version == ANALYSIS_VERSION:
