@@ -114,3 +114,18 @@ def test_every_word_gets_syllables_in_order(words):
     assert [s.word_index for s in phrase.syllables] == sorted(s.word_index for s in phrase.syllables)
     if tokens:
         assert "H" in phrase.stress_pattern
+
+
+def test_spelling_pieces_rebuild_the_word(lexicon):
+    for word in ("rhythm", "prism", "water", "afternoon", "usually", "o'clock", "brexit", "glorptastic"):
+        phrase = syllabify_phrase(word, lexicon=lexicon)
+        assert "".join(s.text for s in phrase.syllables).lower().replace("'", "") == word.replace("'", "")
+    assert syllabify_phrase("rhythm", lexicon=lexicon).display() == "RHY-thm"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=14))
+def test_spelling_pieces_rebuild_any_word(word):
+    lexicon = load_lexicon()
+    phrase = syllabify_phrase(word, lexicon=lexicon)
+    assert "".join(s.text for s in phrase.syllables).lower() == word

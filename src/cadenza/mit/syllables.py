@@ -149,8 +149,8 @@ def _spelling_groups(word: str) -> list[str]:
 
 
 def _split_spelling(word: str, n: int, hyphenate: Callable[[str], list[str]] | None) -> list[str]:
-    """Spelling pieces for display, forced to ``n`` pieces (merge the shortest neighbours, or pad by
-    repeating the last piece's split)."""
+    """Spelling pieces for display, forced to ``n`` pieces (merge the shortest neighbours, or split
+    the longest piece)."""
     pieces: list[str] = []
     parts = hyphenate(word) if hyphenate is not None else [word]
     for part in parts:
@@ -158,8 +158,13 @@ def _split_spelling(word: str, n: int, hyphenate: Callable[[str], list[str]] | N
     while len(pieces) > n and len(pieces) > 1:
         i = min(range(len(pieces) - 1), key=lambda k: len(pieces[k]) + len(pieces[k + 1]))
         pieces[i:i + 2] = [pieces[i] + pieces[i + 1]]
-    while len(pieces) < n:
-        pieces.append("")
+    while len(pieces) < n:  # fewer vowel letters than vowels ("rhythm", "prism"): halve the longest piece
+        i = max(range(len(pieces)), key=lambda k: len(pieces[k]))
+        if len(pieces[i]) < 2:
+            pieces.append("")
+            continue
+        half = len(pieces[i]) // 2
+        pieces[i:i + 1] = [pieces[i][:half], pieces[i][half:]]
     return pieces
 
 
