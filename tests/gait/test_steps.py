@@ -158,3 +158,44 @@ def test_slow_walking_with_a_mid_stance_bump_is_not_double_counted(step_s, bump,
     det = LowerBackStepDetector().detect(acc, sampling_rate_hz=100).ic_times_s_
     m = match_contacts(det, ic, tolerance_s=0.15)
     assert m.n_false_positive <= 1 and m.n_false_negative <= 1, (det, ic)
+
+
+def _short_bouts(step_s: float, pause_s: float, *, n_bouts: int = 4, n_steps: int = 5) -> tuple[np.ndarray, list]:
+    starts = 2.0 + np.arange(n_bouts) * ((n_steps - 1) * step_s + pause_s)
+    bouts = [s + step_s * np.arange(n_steps) for s in starts]
+    return np.concatenate(bouts), bouts
+
+
+@given(
+    rate_hz=st.sampled_from([30.0, 50.0, 100.0, 200.0]),
+    step_s=st.floats(0.5, 1.0),
+    pause_steps=st.floats(3.0, 5.0),
+)
+@SETTINGS
+def test_short_slow_bouts_between_standing_spells(rate_hz, step_s, pause_steps, rng, make_lower_back):
+    # Slow walkers in short bouts (4-6 steps) with standing in between: the filter's response to a
+    # bout's last and next first step must not show up as a step in the pause, and no step is lost.
+    ic, bouts = _short_bouts(step_s, pause_steps * step_s)
+    acc = make_lower_back(ic, duration_s=ic[-1] + 3.0, sampling_rate_hz=rate_hz, rng=rng)
+    det = LowerBackStepDetector().detect(acc, sampling_rate_hz=rate_hz).ic_times_s_
+    m = match_contacts(det, ic, tolerance_s=0.1)
+    assert m.n_false_positive == 0 and m.n_false_negative == 0, (det, ic)
+
+
+@given(
+    rate_hz=st.sampled_from([30.0, 50.0, 100.0, 200.0]),
+    step_s=st.floats(0.45, 1.0),
+    weak=st.floats(0.4, 1.0),
+)
+@SETTINGS
+def test_asymmetric_gait_keeps_the_weak_steps(rate_hz, step_s, weak, rng, make_lower_back, make_walk):
+    # One leg loading less (hemiparesis, MS): every other step is weaker. Counting only the strong
+    # ones would halve the cadence and the RAS tempo with it.
+    ic = make_walk(start_s=2.0, n_steps=30, step_s=step_s, rng=rng, jitter=0.03)
+    duration_s = ic[-1] + 3.0
+    acc = make_lower_back(ic[::2], duration_s=duration_s, sampling_rate_hz=rate_hz, rng=rng)
+    weak_steps = make_lower_back(ic[1::2], duration_s=duration_s, sampling_rate_hz=rate_hz, rng=rng, noise_m_s2=0.0)
+    acc[0] += weak * (weak_steps[0] - 9.81)
+    det = LowerBackStepDetector().detect(acc, sampling_rate_hz=rate_hz).ic_times_s_
+    m = match_contacts(det, ic, tolerance_s=0.1)
+    assert m.n_false_positive == 0 and m.n_false_negative <= 1, (det, ic)

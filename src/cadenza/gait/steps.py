@@ -34,6 +34,7 @@ PAUSE_S = 1.5  # an interval this long is a pause, not a step (40 steps/min)
 STEP_HARMONIC_FACTOR = 1.8  # upper band edge in multiples of the step frequency: below the 2nd harmonic
 MIN_UPPER_EDGE_HZ = 1.2
 STEP_FREQUENCY_RANGE_HZ = (0.7, 2.5)  # 42-150 steps/min
+ACTIVITY_WINDOW_S = 0.5  # a heel strike's broadband transient lasts well under this
 
 
 def dominant_step_frequency_hz(vertical_m_s2: np.ndarray, *, sampling_rate_hz: float) -> float:
@@ -57,7 +58,10 @@ class LowerBackStepDetector(Algorithm):
     ``band_hz[1]``, so slow walking's second harmonic cannot split a step), and each step is the peak of vertical acceleration that follows heel strike
     (Zijlstra & Hof 2003, Gait Posture 18:1: trunk acceleration shows each initial contact).
     A peak counts as a step if its prominence exceeds both an absolute floor (rejects standing
-    sway) and a fraction of the local signal RMS (rejects small bumps between real steps).
+    sway) and a fraction of the local signal RMS (rejects small bumps between real steps), and
+    if the broadband (0.5-8 Hz) signal around it carries at least ``min_relative_activity`` of the
+    impact energy of the steps around it (the step-band filter draws smooth bumps into a standing
+    spell next to a short bout; a heel strike is a broadband transient).
     ``ic_delay_s`` is the lag of that peak behind the instant of heel strike; its default was
     measured against the INDIP insole reference on the healthy-adult lab recordings.
 
@@ -80,6 +84,7 @@ class LowerBackStepDetector(Algorithm):
         rms_window_s: float = 3.0,
         min_step_ratio: float = 0.6,
         fill_prominence_m_s2: float = 0.1,
+        min_relative_activity: float = 0.2,
         ic_delay_s: float = 0.05,
     ) -> None:
         self.band_hz = band_hz
@@ -89,6 +94,7 @@ class LowerBackStepDetector(Algorithm):
         self.rms_window_s = rms_window_s
         self.min_step_ratio = min_step_ratio
         self.fill_prominence_m_s2 = fill_prominence_m_s2
+        self.min_relative_activity = min_relative_activity
         self.ic_delay_s = ic_delay_s
 
     def detect(self, acc_m_s2: np.ndarray, *, sampling_rate_hz: float) -> Self:
@@ -129,6 +135,9 @@ class LowerBackStepDetector(Algorithm):
             chosen = fill_missed_steps(chosen, peaks[weak], props["prominences"][weak], rate_hz=rate)
         strength = props["prominences"][np.searchsorted(peaks, chosen)]
         peaks = chosen[~isolated_weak(chosen, strength, rate_hz=rate)]
+        if self.min_relative_activity > 0 and peaks.size:
+            activity = impact_activity(vertical, peaks, sampling_rate_hz=rate)
+            peaks = peaks[~quiet_peaks(activity, min_ratio=self.min_relative_activity)]
         return refine_peaks(x, peaks) / rate - self.ic_delay_s
 
 
@@ -288,9 +297,32 @@ def isolated_weak(peaks_idx: np.ndarray, strength: np.ndarray, *, rate_hz: float
         return np.zeros(n, dtype=bool)
     steps = np.diff(peaks_idx).astype(float)
     local = local_median_step(steps / rate_hz, neighbours=neighbours) * rate_hz
-    long_step = steps > 1.6 * local
+    long_step = steps > 1.3 * local
     left_long = np.concatenate([[True], long_step])
     right_long = np.concatenate([long_step, [True]])
     pad_s = np.pad(strength, neighbours, mode="reflect" if n > neighbours else "edge")
     local_strength = np.median(np.lib.stride_tricks.sliding_window_view(pad_s, 2 * neighbours + 1), axis=1)
     return left_long & right_long & (strength < 0.5 * local_strength)
+
+
+
+def impact_activity(vertical_m_s2: np.ndarray, peaks_idx: np.ndarray, *, sampling_rate_hz: float) -> np.ndarray:
+    """RMS of broadband vertical acceleration (0.5-8 Hz) within a quarter second of each peak."""
+    wide = bandpass(vertical_m_s2, band_hz=(0.5, 8.0), sampling_rate_hz=sampling_rate_hz)
+    rms = np.sqrt(moving_mean(wide**2, width=int(round(ACTIVITY_WINDOW_S * sampling_rate_hz))))
+    return rms[peaks_idx]
+
+
+def quiet_peaks(activity: np.ndarray, *, min_ratio: float, neighbours: int = 4) -> np.ndarray:
+    """Mask of peaks with far less impact energy around them than the steps around them.
+
+    A step is an impact: heel strike shakes the trunk across a broad band. The step-band filter
+    also draws smooth bumps into a standing spell next to a bout's first or last step; there the
+    broadband signal is quiet. Turn steps are small in the step band but not quiet, so they stay.
+    """
+    n = activity.size
+    if n < 3:
+        return np.zeros(n, dtype=bool)
+    pad = np.pad(activity, neighbours, mode="reflect" if n > neighbours else "edge")
+    local = np.median(np.lib.stride_tricks.sliding_window_view(pad, 2 * neighbours + 1), axis=1)
+    return activity < min_ratio * local
