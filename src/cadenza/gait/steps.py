@@ -289,8 +289,9 @@ def isolated_weak(peaks_idx: np.ndarray, strength: np.ndarray, *, rate_hz: float
     """Mask of weak peaks standing apart from a walking rhythm (a bout's stop transient, a bump).
 
     A peak is isolated when the steps on both sides of it (or its only side, at a run's edge) are
-    longer than 1.6x the local median step; it is weak when its prominence is below half the
-    median prominence of the peaks around it. Real first and last steps are rarely weak.
+    longer than 1.3x the local median step (3 SD of step time even at a 10 % CV, as in slow or
+    irregular gait); it is weak when its prominence is below half the median prominence of the
+    peaks around it. Real first and last steps are rarely weak.
     """
     n = peaks_idx.size
     if n < 4:
