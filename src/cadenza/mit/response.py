@@ -26,6 +26,8 @@ PYIN_FMAX_HZ = 700.0
 PYIN_FRAME_S = 0.046
 PYIN_HOP_S = 0.0058
 MIN_VOICED_RUN_S = 0.05
+# A voiced stretch much quieter than the loudest one is noise or breath that pYIN called voiced.
+QUIET_RUN_BELOW_PEAK_DB = 25.0
 PITCH_STEP_CENTS = 150.0
 LEVEL_RISE_DB = 6.0
 MAX_OFFSET_S = 5.0
@@ -126,8 +128,9 @@ def detect_syllable_onsets(contour: PitchContour) -> np.ndarray:
     edges = np.flatnonzero(np.diff(np.concatenate([[0], voiced.astype(int), [0]])))
     min_run = max(1, int(MIN_VOICED_RUN_S / hop_s))
     onsets: list[float] = []
+    loudest = float(np.max(level[voiced])) if voiced.any() else 0.0
     for a, b in zip(edges[::2], edges[1::2]):
-        if b - a < min_run:
+        if b - a < min_run or np.max(level[a:b]) < loudest - QUIET_RUN_BELOW_PEAK_DB:
             continue
         onsets.append(t[a])
         cents = 1200 * np.log2(f0[a:b] / 100.0)
