@@ -199,3 +199,11 @@ def test_asymmetric_gait_keeps_the_weak_steps(rate_hz, step_s, weak, rng, make_l
     det = LowerBackStepDetector().detect(acc, sampling_rate_hz=rate_hz).ic_times_s_
     m = match_contacts(det, ic, tolerance_s=0.1)
     assert m.n_false_positive == 0 and m.n_false_negative <= 1, (det, ic)
+
+
+def test_quiet_peaks_known_answer():
+    from cadenza.gait.steps import quiet_peaks
+
+    activity = np.array([0.8, 0.9, 0.7, 0.05, 0.8, 0.85, 0.3, 0.9])
+    np.testing.assert_array_equal(quiet_peaks(activity, min_ratio=0.2), [0, 0, 0, 1, 0, 0, 0, 0])
+    assert quiet_peaks(np.array([0.01, 1.0]), min_ratio=0.2).tolist() == [False, False]  # too few to judge
