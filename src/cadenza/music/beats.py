@@ -4,8 +4,10 @@ The tracker follows Ellis (2007, "Beat tracking by dynamic programming", J. New 
 36:51-60): each frame's score is its onset strength plus the best predecessor score, penalised
 by the squared log-ratio between the gap and the expected beat period. Unlike a fixed global
 period, the expected period here is the *local* period at each frame, so accelerandi,
-ritardandi and slow rubato are followed. The reported tempo is 60 / median inter-beat interval,
-which is not quantised to a tempo grid.
+ritardandi and slow rubato are followed. The metrical level is chosen from the periodicity
+(:mod:`cadenza.music.tempo`) checked against how equal alternate tracked beats are (a subdivision
+alternates strong and weak). The reported tempo is 60 / median inter-beat interval, which is not
+quantised to a tempo grid.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 
 from cadenza.errors import ParameterError
 from cadenza.music.onset import OnsetEnvelope, compute_onset_envelope
-from cadenza.music.tempo import estimate_tempo, local_period_frames
+from cadenza.music.tempo import estimate_tempo, local_period_frames, tactus_candidates
 
 #: Penalty weight on (log(gap / period))^2; Ellis (2007) found 100-400 works across genres,
 #: the lower end leaves room for expressive timing.
@@ -80,6 +82,28 @@ def _dp_beats(env: np.ndarray, period: np.ndarray, tightness: float) -> np.ndarr
     return np.asarray(beats[::-1], dtype=np.int64)
 
 
+#: Metrical-level check. Tracked at a *subdivision* of the beat, every other "beat" falls on the
+#: weaker in-between notes; tracked at the beat itself, alternate beats are about equally strong.
+#: A candidate level (fastest first) is accepted when its relative periodicity minus the
+#: alternation of its tracked beats reaches ALTERNATION_THRESHOLD. On the development corpus the
+#: alternation at the annotated beat has median 0.06 (max 0.28) and at the subdivision median 0.64;
+#: thresholds 0.35-0.5 give identical results. If no level passes, the periodicity rule of
+#: :func:`cadenza.music.tempo.choose_tactus_bpm` stands.
+ALTERNATION_WEIGHT = 1.0
+ALTERNATION_THRESHOLD = 0.42
+
+
+def _alternation(env: np.ndarray, fr: float, tempo_bpm: float, tightness: float) -> float:
+    """How unequal alternate beats are when tracking at ``tempo_bpm`` (0 equal .. 1 every other empty)."""
+    b = _dp_beats(env, np.full(env.size, 60.0 * fr / tempo_bpm), tightness)
+    b = b[(b > 0) & (b < env.size - 1)]
+    if b.size < 4:
+        return 1.0
+    v = np.maximum(np.maximum(env[b - 1], env[b]), env[b + 1])
+    even, odd = v[::2].mean(), v[1::2].mean()
+    return float(abs(even - odd) / max(even + odd, 1e-12))
+
+
 def _trim_weak_ends(beat_idx: np.ndarray, env: np.ndarray) -> np.ndarray:
     """Drop leading/trailing beats on silence (the DP extends the grid into fade-ins/outs)."""
     if beat_idx.size < 3:
@@ -127,7 +151,12 @@ def track_beats_from_envelope(onsets: OnsetEnvelope, *, tightness: float = TIGHT
     est = estimate_tempo(env, frame_rate_hz=fr, level_ratio=level_ratio, tactus_range_bpm=tactus_range_bpm)
     if not np.isfinite(est.tempo_bpm):
         return _empty()
-    period = local_period_frames(env, frame_rate_hz=fr, tempo_bpm=est.tempo_bpm)
+    tempo0 = est.tempo_bpm
+    for cand_bpm, rel in tactus_candidates(est.salience, est.salience_bpm, tactus_range_bpm=tactus_range_bpm):
+        if rel - ALTERNATION_WEIGHT * _alternation(env, fr, cand_bpm, tightness) >= ALTERNATION_THRESHOLD:
+            tempo0 = cand_bpm
+            break
+    period = local_period_frames(env, frame_rate_hz=fr, tempo_bpm=tempo0)
     beat_idx = _trim_weak_ends(_dp_beats(env, period, tightness), env)
     if beat_idx.size < 2:
         return _empty(est.confidence)

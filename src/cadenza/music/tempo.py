@@ -97,6 +97,20 @@ def choose_tactus_bpm(salience: np.ndarray, bpm: np.ndarray, *, level_ratio: flo
     return float(bpm[best]), float(np.clip(salience[best], 0.0, 1.0))
 
 
+def tactus_candidates(salience: np.ndarray, bpm: np.ndarray, *, tactus_range_bpm: tuple[float, float] | None = None,
+                      floor: float = 0.3) -> list[tuple[float, float]]:
+    """Salience peaks in the tactus range as (tempo_bpm, salience / strongest), fastest first,
+    down to ``floor`` of the strongest."""
+    low_bpm, high_bpm = TACTUS_RANGE_BPM if tactus_range_bpm is None else tactus_range_bpm
+    in_range = (bpm >= low_bpm) & (bpm <= high_bpm)
+    inner = np.r_[False, (salience[1:-1] >= salience[:-2]) & (salience[1:-1] >= salience[2:]), False]
+    peaks = np.flatnonzero(inner & in_range & (salience > 0))
+    if peaks.size == 0:
+        return []
+    strongest = salience[peaks].max()
+    return [(float(bpm[i]), float(salience[i] / strongest)) for i in peaks[::-1] if salience[i] >= floor * strongest]
+
+
 def estimate_tempo(env: np.ndarray, *, frame_rate_hz: float, level_ratio: float | None = None,
                    tactus_range_bpm: tuple[float, float] | None = None) -> TempoEstimate:
     """Global tempo of an onset envelope (see :mod:`cadenza.music.onset`); options default to
