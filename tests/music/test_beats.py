@@ -139,3 +139,25 @@ def test_beat_tracker_object_and_its_options(rng):
         BeatTracker(tactus_range_bpm=(10.0, 500.0)).detect(x, sampling_rate_hz=SR)
     with pytest.raises(ParameterError, match="tightness"):
         BeatTracker(tightness=0).detect(x, sampling_rate_hz=SR)
+
+
+def _chords_and_passing_notes(passing_amp: float, *, duration_s: float = 20.0) -> np.ndarray:
+    """Three-note chords every second with one quiet high note half-way between (eighth notes)."""
+    def burst(freq_hz, amp, dur_s=0.15):
+        t = np.arange(int(dur_s * SR)) / SR
+        return amp * np.sin(2 * np.pi * freq_hz * t) * np.exp(-t / 0.04)
+
+    x = np.zeros(int(duration_s * SR), dtype=np.float32)
+    for k, start_s in enumerate(np.arange(0.3, duration_s - 0.5, 0.5)):
+        i = int(start_s * SR)
+        b = burst(110, 0.5) + burst(220, 0.5) + burst(330, 0.4) if k % 2 == 0 else burst(660, passing_amp)
+        x[i:i + b.size] += b
+    return x
+
+
+def test_quiet_in_between_notes_are_a_subdivision_not_the_beat():
+    # Every other event is a single quiet note: periodic enough at 120 BPM to pass the
+    # periodicity rule alone, but its tracked "beats" alternate strong/weak -> the beat is 60.
+    assert track_beats(_chords_and_passing_notes(0.2), sampling_rate_hz=SR).tempo_bpm == pytest.approx(60.0, rel=0.02)
+    # Loud in-between notes make a real 120 BPM pulse.
+    assert track_beats(_chords_and_passing_notes(1.0), sampling_rate_hz=SR).tempo_bpm == pytest.approx(120.0, rel=0.02)
