@@ -52,50 +52,8 @@ FORMS = {
 }
 
 
-# Routes of other domains that were registered before their modules declared AUTHZ_SAMPLES; a
-# module's own AUTHZ_SAMPLES entry takes precedence (see docs/web.md, "Authorisation matrix").
-def _make_nicu_client(db, actor, client_id: int) -> dict:
-    # NICU pages exist only for clients with the nicu_infant flag (404 otherwise, even for the owner).
-    service.update_client(db, actor=actor, client_id=client_id, safety_flags=["nicu_infant"])
-    return {}
-
-
-def _walk_csv() -> dict:
-    """A 19 s lower-back recording of 24 steps at 0.6 s (a loading pulse after each contact)."""
-    import tempfile
-    from pathlib import Path
-
-    import numpy as np
-
-    from cadenza.io.imu import save_imu_csv
-
-    rate_hz = 100
-    t = np.arange(19 * rate_hz) / rate_hz
-    contacts_s = 2.0 + 0.6 * np.arange(24)
-    vertical = sum(3.0 * (np.exp(-0.5 * ((t - c - 0.05) / 0.09) ** 2)
-                          - 0.09 / 0.21 * np.exp(-0.5 * ((t - c - 0.05) / 0.21) ** 2)) for c in contacts_s)
-    acc = np.zeros((3, t.size))
-    acc[0] = 9.81 + vertical
-    acc[1] = 0.3 * np.sin(np.pi * np.interp(t, contacts_s, np.arange(contacts_s.size)))
-    acc += np.random.default_rng(7).normal(0, 0.05, acc.shape)
-    with tempfile.TemporaryDirectory() as folder:
-        data = save_imu_csv(Path(folder) / "walk.csv", acc, sampling_rate_hz=rate_hz).read_bytes()
-    return {"recording": ("walk.csv", data, "text/csv")}
-
-
-LEGACY_SAMPLES = {
-    ("POST", "/clients/{client_id}/gait"): {"form": {"placement": "lower-back"}, "files": _walk_csv},
-    ("GET", "/clients/{client_id}/nicu"): {"setup": _make_nicu_client},
-    ("GET", "/clients/{client_id}/nicu/lullaby.wav"): {"setup": _make_nicu_client, "query": {"minutes": 0.05}},
-    ("GET", "/clients/{client_id}/nicu/womb.wav"): {"setup": _make_nicu_client, "query": {"minutes": 0.05}},
-    ("POST", "/clients/{client_id}/safety/listening"): {"form": {"level_dba": "70", "minutes": "30",
-                                                                  "source": "manual"}},
-    ("POST", "/clients/{client_id}/safety/calibration"): {"form": {"measured_level_dba": "94", "device": "default"}},
-}
-
-
 def _samples() -> dict:
-    """Sample requests per (method, path template): ours, then each route module's AUTHZ_SAMPLES.
+    """Sample requests per (method, path template): the core routes', then each route module's AUTHZ_SAMPLES.
 
     A sample is a dict with "json" (API body), "form" (page form fields, CSRF added here), "files"
     (uploads as for httpx, or a callable returning them), "query"
@@ -109,7 +67,6 @@ def _samples() -> dict:
 
     samples = {key: {"json": body} for key, body in BODIES.items()}
     samples.update({key: {"form": form} for key, form in FORMS.items()})
-    samples.update(LEGACY_SAMPLES)
     for module_name in ROUTER_MODULES:
         samples.update(getattr(import_module(module_name), "AUTHZ_SAMPLES", {}))
     return samples
@@ -198,11 +155,10 @@ def _ids_for(template: str, base: dict, db_session, owner, client_id: int) -> di
     return ids
 
 
-def test_every_route_is_classified(web_app):
-    """A new route must be added to this matrix (public, admin, own-account or client-scoped)."""
+def _unclassified(app) -> list[tuple[str, str]]:
     samples = _samples()
     unknown = []
-    for method, path, _ in _routes(web_app):
+    for method, path, _ in _routes(app):
         key = (method, path)
         if key in PUBLIC or key in ADMIN_ONLY or key in OWN_ACCOUNT:
             continue
@@ -214,10 +170,39 @@ def test_every_route_is_classified(web_app):
                 unknown.append(key)
             continue
         unknown.append(key)
+    return unknown
+
+
+def test_every_route_is_classified(web_app):
+    """A new route must be added to this matrix (public, admin, own-account or client-scoped)."""
+    unknown = _unclassified(web_app)
     assert not unknown, (
         f"routes missing from the authorisation matrix: {unknown}; declare AUTHZ_SAMPLES in the route "
         "module (a valid form/json for the owner, a setup for ids other than client/goal/session): docs/web.md"
     )
+
+
+def test_a_route_without_a_sample_is_caught(web_app):
+    """The matrix has teeth: an unlisted POST, or a GET with an unknown id, is reported."""
+    from fastapi import APIRouter
+
+    extra = APIRouter()
+    extra.add_api_route("/clients/{client_id}/unlisted", lambda client_id: {}, methods=["POST"])
+    extra.add_api_route("/clients/{client_id}/things/{thing_id}", lambda client_id, thing_id: {}, methods=["GET"])
+    extra.add_api_route("/somewhere-new", lambda: {}, methods=["GET"])
+    web_app.include_router(extra)
+    assert set(_unclassified(web_app)) == {("POST", "/clients/{client_id}/unlisted"),
+                                           ("GET", "/clients/{client_id}/things/{thing_id}"),
+                                           ("GET", "/somewhere-new")}
+
+
+def test_gait_safety_and_nicu_declare_their_own_samples():
+    from importlib import import_module
+
+    for module, key in [("gait", ("POST", "/clients/{client_id}/gait")),
+                        ("safety", ("POST", "/clients/{client_id}/safety/listening")),
+                        ("nicu", ("GET", "/clients/{client_id}/nicu/lullaby.wav"))]:
+        assert key in import_module(f"cadenza.web.routes.{module}").AUTHZ_SAMPLES, module
 
 
 def test_default_deny_every_non_public_route_requires_login(web_app):
