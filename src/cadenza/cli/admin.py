@@ -53,16 +53,17 @@ def list_accounts() -> None:
 def _set_active(username: str, active: bool) -> None:
     from rich.console import Console
 
-    from cadenza.clinic import service
+    from cadenza.clinic import auth
 
     with domain_errors(), open_db() as db:
-        service.set_therapist_active(db, actor=None, username=username, active=active)
-        Console().print(f"{username}: {'enabled' if active else 'disabled'}.")
+        # auth, not service: disabling must also end the account's browser sessions and API tokens.
+        auth.set_therapist_active(db, actor=None, username=username, active=active)
+        Console().print(f"{username}: {'enabled' if active else 'disabled (sessions and API tokens revoked)'}.")
 
 
 @app.command()
 def disable(username: str = typer.Argument(..., help="Account to disable.")) -> None:
-    """Disable an account (it can no longer log in or act)."""
+    """Disable an account: it can no longer log in, and its sessions and API tokens stop working."""
     _set_active(username, False)
 
 

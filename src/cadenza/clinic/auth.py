@@ -284,11 +284,12 @@ def revoke_all_sessions(db: Session, *, therapist_id: int) -> None:
     db.flush()
 
 
-def set_therapist_active(db: Session, *, actor: Therapist, username: str, active: bool) -> Therapist:
-    """Enable or disable an account (admins only); disabling also ends all its sessions and tokens."""
+def set_therapist_active(db: Session, *, actor: Therapist | None, username: str, active: bool) -> Therapist:
+    """Enable or disable an account (admins, or None for the local command line); disabling also ends
+    all its sessions and API tokens, so a disabled account cannot keep acting through them."""
     from cadenza.clinic import service
 
-    if actor.username == username and not active:
+    if actor is not None and actor.username == username and not active:
         raise ParameterError(f"an admin cannot disable their own account, got username={username!r}")
     therapist = service.set_therapist_active(db, actor=actor, username=username, active=active)
     if not active:
