@@ -121,3 +121,19 @@ def test_step_file_parser_never_crashes(raw):
     except ParameterError:
         return
     assert out.size >= 8 and np.all(np.isfinite(out))
+
+
+def test_sync_report_from_an_uploaded_walk_recording(browser, client_record, shared_data, tmp_path):
+    from cadenza.io.gait_datasets import load_mobgap_lab
+    from cadenza.io.imu import save_imu_csv
+
+    rec = next(r for r in load_mobgap_lab(shared_data("gait", "mobgap_lab")) if r.recording_id.endswith("Test5/Trial1"))
+    path = save_imu_csv(tmp_path / "walk.csv", rec.acc_m_s2, sampling_rate_hz=rec.sampling_rate_hz,
+                        gyr_deg_s=rec.gyr_deg_s)
+    token = _csrf(browser, f"/clients/{client_record.id}/ras")
+    cadence = rec.reference_bouts[0].cadence_spm
+    response = browser.post(f"/clients/{client_record.id}/ras/sync",
+                            data={"csrf_token": token, "tempo_bpm": f"{cadence:.1f}", "placement": "lower-back"},
+                            files={"recording": ("walk.csv", path.read_bytes(), "text/csv")})
+    assert response.status_code == 200, response.text[-500:]
+    assert "Steps inside the cue" in response.text and "data:image/png;base64," in response.text

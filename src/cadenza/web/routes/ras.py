@@ -22,8 +22,9 @@ router = APIRouter(include_in_schema=False)
 ClientId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 PlanId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 WEB_MAX_MINUTES = 45.0
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 PLAN_FIELDS = ("cadence_spm", "condition", "session_minutes", "sessions_per_week")
-SYNC_FIELDS = ("steps_file", "steps_text", "tempo_bpm", "cue_start_s", "latency_ms", "session_id")
+SYNC_FIELDS = ("recording", "placement", "steps_file", "steps_text", "tempo_bpm", "cue_start_s", "latency_ms", "session_id")
 
 
 def _page(request: Request, db, user, client_id: int, *, state=None, sync_state=None, report=None, plot=None,
@@ -100,6 +101,19 @@ def plan_cue(db: Db, user: PageUser, client_id: ClientId, plan_id: PlanId,
                     headers=headers)
 
 
+def _steps_from_recording(data: bytes, placement: str, filename: str | None):
+    """Initial contacts detected by the gait module in an uploaded IMU CSV."""
+    from cadenza.gait import analyze_gait
+    from cadenza.io.imu import parse_imu_csv
+
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ParameterError(f"recording is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+    imu = parse_imu_csv(data.decode("utf-8-sig", errors="replace"), source=filename or "upload")
+    result = analyze_gait(imu.acc_m_s2, sampling_rate_hz=imu.sampling_rate_hz, placement=placement,
+                          gyr_deg_s=imu.gyr_deg_s)
+    return result.ic_times_s
+
+
 def _parse_step_times(raw: bytes):
     """Step times (s) from an uploaded text file: one number per line, or the first column of a CSV."""
     import numpy as np
@@ -137,16 +151,22 @@ async def sync_report(request: Request, db: Db, user: CsrfPageUser, client_id: C
     start = forms.parse_float(state, "cue_start_s", required=False) or 0.0
     latency = forms.parse_float(state, "latency_ms", required=False) or 0.0
     session_id = forms.parse_int(state, "session_id", required=False)
+    recording = form.get("recording")
+    imu_bytes = await recording.read(MAX_UPLOAD_BYTES + 1) if hasattr(recording, "read") else b""
     upload = form.get("steps_file")
-    raw = await upload.read() if hasattr(upload, "read") else b""
+    raw = await upload.read(MAX_UPLOAD_BYTES + 1) if hasattr(upload, "read") else b""
     if not raw:
         raw = state.values.get("steps_text", "").encode()
-    if not raw.strip():
-        state.error("steps_file", "steps_file is required: a text file of step times in seconds (or paste them)")
+    placement = state.values.get("placement", "lower-back")
+    if placement not in ("lower-back", "foot"):
+        state.error("placement", f"placement must be lower-back or foot, got {placement!r}")
+    if not imu_bytes and not raw.strip():
+        state.error("steps_file", "steps_file is required: a walk recording (IMU CSV), or step times in seconds")
     report = plot = None
     if state.ok:
         try:
-            steps = _parse_step_times(raw)
+            steps = _steps_from_recording(imu_bytes, placement, getattr(recording, "filename", None)) \
+                if imu_bytes else _parse_step_times(raw)
             if not 20 <= tempo <= 250:
                 raise ParameterError(f"tempo_bpm must be 20..250 BPM, got {tempo!r}")
             beats = np.arange(start, steps.max() + 2.0, 60.0 / tempo)
