@@ -151,6 +151,9 @@ async def sync_report(request: Request, db: Db, user: CsrfPageUser, client_id: C
     start = forms.parse_float(state, "cue_start_s", required=False) or 0.0
     latency = forms.parse_float(state, "latency_ms", required=False) or 0.0
     session_id = forms.parse_int(state, "session_id", required=False)
+    from cadenza.clinic import service
+
+    service.get_client(db, actor=user, client_id=client_id)  # 404 before reading someone else's upload
     recording = form.get("recording")
     imu_bytes = await recording.read(MAX_UPLOAD_BYTES + 1) if hasattr(recording, "read") else b""
     upload = form.get("steps_file")
