@@ -156,3 +156,41 @@ def test_preprocedure_session_records_anxiety_before_and_after(db_session, thera
         lr.record_preprocedure_session(db_session, actor=therapist, client_id=client_record.id,
                                        session_date=dt.date(2026, 11, 25), playlist=relax, vas_before_mm=50,
                                        vas_after_mm=40)
+
+
+def test_interrupted_scan_keeps_stored_batches(db_session, therapist, client_record, tmp_path):
+    t = np.arange(22050 * 5) / 22050
+    for i in range(6):
+        x = (0.3 * np.sin(2 * np.pi * 440 * t) * np.exp(-np.mod(t, 0.4 + 0.05 * i) / 0.05)).astype(np.float32)
+        sf.write(str(tmp_path / f"s{i}.flac"), x, 22050)
+    pending = []
+
+    def store_in_pairs(track):
+        pending.append(track)
+        if len(pending) == 2:
+            lr.store_scan(db_session, actor=therapist, client_id=client_record.id,
+                          report=ScanReport(tracks=list(pending)))
+            db_session.commit()
+            pending.clear()
+        if len(lr.known_tracks(db_session, actor=therapist, client_id=client_record.id)) == 4:
+            raise KeyboardInterrupt  # the therapist pressed Ctrl-C
+
+    with pytest.raises(KeyboardInterrupt):
+        scan_library([tmp_path], processes=1, on_track=store_in_pairs)
+    known = lr.known_tracks(db_session, actor=therapist, client_id=client_record.id)
+    assert len(known) == 4
+    resumed = scan_library([tmp_path], known=known, processes=1)
+    assert resumed.n_decoded == 2 and resumed.count("unchanged") == 4
+
+
+def test_batches_tell_a_copy_from_a_rename(db_session, therapist, client_record):
+    lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=fake_library(2))
+    row = lr.find_track(db_session, actor=therapist, client_id=client_record.id, query="Song 0")
+    lr.rate_track(db_session, actor=therapist, track_id=row.id, stars=4)
+    copy = ScannedTrack("/backup/song00.flac", row.size_bytes, 5, "moved", content_sha256=row.content_sha256)
+    # a batch holding only the copy: the original is still on disk (in all_paths), so it stays
+    lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=ScanReport(tracks=[copy]),
+                  all_paths={row.path, copy.path, "/music/song01.flac"})
+    paths = {t.path: t for t in lr.list_tracks(db_session, actor=therapist, client_id=client_record.id)}
+    assert row.path in paths and copy.path in paths
+    assert paths[copy.path].tempo_bpm == paths[row.path].tempo_bpm and paths[row.path].rating == 4

@@ -24,6 +24,7 @@ top_level = typer.Typer()
 AS_OPTION = typer.Option(None, "--as", envvar="CADENZA_USER", help=ACT_AS_HELP)
 CLIENT_OPTION = typer.Option(..., "--client", help="Client code whose music this is.")
 GOAL_HELP = "relax, sleep, pre_procedure, focus, energise, walk or reminiscence."
+STORE_BATCH = 25  # scanned files stored per commit
 
 
 def _clean(value: Any) -> Any:
@@ -106,13 +107,32 @@ def scan(
 
     from cadenza.clinic import library_records as lr
     from cadenza.clinic import service
-    from cadenza.io.library_files import scan_library
+    from cadenza.io.library_files import ScanReport, find_audio_files, scan_library
 
     console = Console()
+    stored = {"added": 0, "updated": 0, "reused": 0, "failed": 0}
     with domain_errors(), open_db() as db:
         actor = acting_user(db, as_user)
         person = service.get_client_by_code(db, actor=actor, code=client)
         known = lr.known_tracks(db, actor=actor, client_id=person.id)
+        all_paths = {str(p) for p in find_audio_files(dirs)}
+        pending: list = []
+
+        def flush() -> None:
+            # Stored and committed in batches: an interrupted scan keeps what it finished.
+            if pending:
+                summary = lr.store_scan(db, actor=actor, client_id=person.id, report=ScanReport(tracks=list(pending)),
+                                        all_paths=all_paths)
+                db.commit()
+                for key in stored:
+                    stored[key] += getattr(summary, key)
+                pending.clear()
+
+        def on_track(track: Any) -> None:
+            pending.append(track)
+            if len(pending) >= STORE_BATCH:
+                flush()
+
         with Progress(TextColumn("[bold]scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.description}"),
                       console=console, transient=False) as progress:
@@ -121,10 +141,11 @@ def scan(
             def on_progress(done: int, total: int, path: str) -> None:
                 progress.update(task, completed=done, total=total, description=Path(path).name[:40])
 
-            report = scan_library(dirs, known=known, processes=processes, on_progress=on_progress)
-        summary = lr.store_scan(db, actor=actor, client_id=person.id, report=report)
-    console.print(f"{len(report.tracks)} files: {summary.added} new, {summary.updated} changed, "
-                  f"{summary.reused} moved (analysis reused), {summary.unchanged} unchanged; "
+            report = scan_library(dirs, known=known, processes=processes, on_progress=on_progress,
+                                  on_track=on_track)
+        flush()
+    console.print(f"{len(report.tracks)} files: {stored['added']} new, {stored['updated']} changed, "
+                  f"{stored['reused']} moved (analysis reused), {report.count('unchanged')} unchanged; "
                   f"{report.n_decoded} decoded in {report.elapsed_s:.1f} s")
     if report.problems:
         console.print(f"[bold]{len(report.problems)} problem(s)[/bold] (the scan went on):")

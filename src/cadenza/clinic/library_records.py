@@ -163,16 +163,20 @@ class StoreSummary:
     failed: int
 
 
-def store_scan(db: Session, *, actor: Therapist, client_id: int, report: ScanReport) -> StoreSummary:
+def store_scan(db: Session, *, actor: Therapist, client_id: int, report: ScanReport,
+               all_paths: Iterable[str] | None = None) -> StoreSummary:
     """Store a scan: new and changed files get their tags and analysis, moved files keep their
-    analysis *and* the person's preferences (rating, red flag, family pick), unchanged ones are left."""
+    analysis *and* the person's preferences (rating, red flag, family pick), unchanged ones are left.
+
+    ``report`` may be one batch of a scan; ``all_paths`` (every file the whole scan found) then
+    tells a renamed file (old path gone) from a copy (old path still there)."""
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id, action="update")
     rows = {r.path: r for r in db.scalars(select(LibraryTrack).where(LibraryTrack.client_id == client.id))}
     by_hash: dict[str, LibraryTrack] = {}
     for r in rows.values():
         if r.analysis_version == ANALYSIS_VERSION:
             by_hash.setdefault(r.content_sha256, r)
-    scanned_paths = {t.path for t in report.tracks}
+    scanned_paths = set(all_paths) if all_paths is not None else {t.path for t in report.tracks}
     added = updated = reused = unchanged = failed = 0
     for t in report.tracks:
         if t.status == "unchanged":

@@ -283,11 +283,14 @@ def scan_library(
     known: Mapping[str, KnownTrack] | None = None,
     processes: int | None = None,
     on_progress: Callable[[int, int, str], None] | None = None,
+    on_track: Callable[[ScannedTrack], None] | None = None,
 ) -> ScanReport:
     """Scan folders: new or changed files are analysed (spread over ``processes`` worker
     processes; default: all cores, 1 = in this process), unchanged files are not opened.
 
-    ``on_progress(done, total, path)`` is called in this process after each file.
+    ``on_progress(done, total, path)`` is called in this process after each file, and
+    ``on_track(track)`` with each analysed (not unchanged) file as soon as it is done, so a caller
+    can store results in batches and an interrupted scan keeps what it finished.
     """
     if processes is not None and processes < 1:
         raise ParameterError(f"processes must be >= 1 (or None for all cores), got {processes!r}")
@@ -317,6 +320,8 @@ def scan_library(
         results = []
         for path_str, status in todo:
             results.append(_process_one(path_str, status, known_hashes))
+            if on_track:
+                on_track(results[-1])
             done += 1
             if on_progress:
                 on_progress(done, total, path_str)
@@ -335,6 +340,8 @@ def scan_library(
                 except Exception as exc:  # noqa: BLE001 - a crashed worker costs one file, not the scan
                     results.append(ScannedTrack(path_str, 0, 0, "new", problems=(
                         FileProblem(path_str, f"worker failed: {type(exc).__name__}: {exc}"),)))
+                if on_track:
+                    on_track(results[-1])
                 done += 1
                 if on_progress:
                     on_progress(done, total, path_str)
