@@ -116,3 +116,11 @@ def test_playlist_from_a_folder_without_a_record(run, music):
     assert "x0.950" in result.output and "x1.056" in result.output
     assert "Song 140" not in result.output and "Song 70" not in result.output
     assert run("playlist", "relax").exit_code == 2
+
+
+def test_playlist_for_an_empty_library_says_what_to_do(run):
+    assert run("admin", "create", "ana", "--password-stdin", input=PASSWORD + "\n").exit_code == 0
+    assert run("client", "add", "C002").exit_code == 0
+    result = run("playlist", "relax", "--client", "C002")
+    assert result.exit_code == 1
+    assert "empty" in result.output and "cadenza library scan" in result.output

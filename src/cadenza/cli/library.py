@@ -338,6 +338,10 @@ def playlist(
                       f"{e.track.energy:.2f}" if math.isfinite(e.track.energy) else "-",
                       f"{e.track.duration_s / 60:.1f}", e.reason)
     console.print(table)
+    if not pl.entries:
+        for w in [*pl.warnings, "scan the person's music first: cadenza library scan FOLDER --client CODE"]:
+            console.print(f"[yellow]⚠ {w}[/yellow]")
+        raise typer.Exit(1)
     weekly = ("" if dose.weekly_fraction_after is None
               else f"; this week's total would be {100 * dose.weekly_fraction_after:.0f} %")
     console.print(f"Estimated level up to {dose.level_dba:.0f} dB(A) ({'calibrated' if dose.calibrated else 'uncalibrated'}), "
