@@ -36,10 +36,11 @@ def test_phrase_text_display_and_guess_note():
 def test_phrase_audio_midi_then_analyse_round_trip(tmp_path):
     wav, hum, mid = tmp_path / "phrase.wav", tmp_path / "hum.wav", tmp_path / "phrase.mid"
     result = runner.invoke(app, ["mit", "phrase", "I want water", "--level", "2", "-o", str(wav), "--hum", str(hum),
-                                 "--midi", str(mid), "--json", "--safety-flag", "seizures"])
+                                 "--midi", str(mid), "--json", "--flag", "seizures"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert set(data["files"]) == {"audio", "hum", "midi"} and data["safety_warnings"]
+    assert data["safety"]["policy"]["autoplay_allowed"] is False
     info = sf.info(str(wav))
     assert info.channels == 2 and info.duration == pytest.approx(3.7, abs=0.1)
     assert len(mido.MidiFile(str(mid)).tracks) == 3
@@ -148,3 +149,20 @@ def test_level_run_scoring_from_the_command_line(run_db):
     assert too_many.exit_code == 1 and "finished" in too_many.output
     bad = run_db("mit", "run", "score", run_id, "--phrase", str(phrase_id), "--step", "unison", user="ana")
     assert bad.exit_code == 2
+
+
+@needs_espeak
+def test_audio_is_capped_by_the_listener_policy(tmp_path):
+    import numpy as np
+
+    plain, capped = tmp_path / "plain.wav", tmp_path / "capped.wav"
+    assert runner.invoke(app, ["mit", "phrase", "I need help", "-o", str(plain)]).exit_code == 0
+    result = runner.invoke(app, ["mit", "phrase", "I need help", "-o", str(capped), "--flag", "hearing_loss", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["safety"]["policy"]["max_level_dba"] < 85
+    rms = [float(np.sqrt(np.mean(sf.read(str(p))[0] ** 2))) for p in (plain, capped)]
+    assert rms[1] < 0.95 * rms[0]  # 76.6 dB(A) at the default calibration, capped to 75 for hearing loss
+    refused = runner.invoke(app, ["mit", "phrase", "I need help", "-o", str(capped), "--flag", "nicu_infant"])
+    assert refused.exit_code == 2 and "NICU" in refused.output
+    unknown = runner.invoke(app, ["mit", "phrase", "I need help", "--flag", "loud"])
+    assert unknown.exit_code != 0 and "loud" in unknown.output

@@ -76,20 +76,29 @@ def phrase_command(
     question: Annotated[str, typer.Option(help="Probe question for the probe step.")] = "What did you say?",
     recording: Annotated[Path | None, typer.Option(help="Intone your own recording of the phrase (spoken "
                                                    "clearly, syllable by syllable) instead of the synthetic voice.")] = None,
-    safety_flag: Annotated[list[str] | None, typer.Option("--safety-flag", help="Client safety flag "
-                                                          "(seizures, hearing_loss, ...); repeatable.")] = None,
+    client: Annotated[str | None, typer.Option(help="Client code: safety flags and calibration come from the "
+                                               "clinical record (with --as).")] = None,
+    flag: Annotated[list[str] | None, typer.Option("--flag", help="Safety flag (repeatable): seizures, "
+                                                   "hearing_loss, trauma_history.")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help="Acting therapist "
+                                                "(with --client).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Set a phrase to the two-pitch MIT melody; print its score and optionally render audio and MIDI."""
+    """Set a phrase to the two-pitch MIT melody; print its score and optionally render audio and MIDI.
+
+    Audio is capped to the listener's audio policy (safety flags, calibration) before it is written."""
+    from cadenza.cli.safety import resolve_listener
     from cadenza.errors import CadenzaError
     from cadenza.io.speech import load_lexicon
     from cadenza.mit.levels import phrase_length_notes
     from cadenza.mit.melody import compose_melody
     from cadenza.mit.syllables import syllabify_phrase
-    from cadenza.safety.flags import audio_policy
 
+    listener = resolve_listener(client, list(flag or []), as_user)
+    policy = listener.policy
+    if policy.nicu_limits and (output or hum or step):
+        _fail("MIT cues are not for NICU infants (the listener has the nicu_infant flag)")
     try:
-        policy = audio_policy(safety_flag or [])
         lexicon = load_lexicon()
         phrase = syllabify_phrase(text, lexicon=lexicon)
         if not phrase.syllables:
@@ -100,7 +109,7 @@ def phrase_command(
         if output or hum or step:
             written = _render_outputs(text, melody, level=level, output=output, hum=hum, step=step,
                                       voice=voice.value, low_midi=_note_to_midi(low_note), interval=interval,
-                                      question=question, lexicon=lexicon, recording=recording)
+                                      question=question, lexicon=lexicon, recording=recording, listener=listener)
         if midi:
             from cadenza.io.speech import save_midi
             from cadenza.mit.midi import melody_to_midi
@@ -111,23 +120,37 @@ def phrase_command(
     notes = list(phrase.notes) + list(phrase_length_notes(phrase.n_syllables, level=level))
     if as_json:
         out = _melody_json(melody) | {"notes_for_therapist": notes, "files": written,
-                                      "safety_warnings": list(policy.warnings)}
+                                      "safety_warnings": list(policy.warnings), "safety": listener.safety_dict()}
         typer.echo(json.dumps(out))
         return
     typer.echo(melody.to_text())  # includes the phrase's own notes
     for note in phrase_length_notes(phrase.n_syllables, level=level):
         typer.secho(f"note: {note}", fg=typer.colors.YELLOW)
-    for warning in policy.warnings:
-        typer.secho(f"safety: {warning}", fg=typer.colors.YELLOW)
+    if written:
+        from cadenza.cli.safety import print_warnings
+
+        print_warnings(listener)
+    else:
+        for warning in policy.warnings:
+            typer.secho(f"safety: {warning}", fg=typer.colors.YELLOW)
     for kind, path in written.items():
         typer.echo(f"wrote {kind}: {path}")
 
 
 def _render_outputs(text, melody, *, level, output, hum, step, voice, low_midi, interval, question, lexicon,
-                    recording=None):
+                    listener, recording=None):
     import numpy as np
 
-    from cadenza.io.audio import load_audio, save_audio
+    from cadenza.io.audio import load_audio
+    from cadenza.io.audio import save_audio as _save
+    from cadenza.safety.enforce import apply_audio_policy
+
+    def save_audio(path, samples, *, sampling_rate_hz):
+        # never louder than the listener's policy allows at the ear (with the stored calibration)
+        capped = apply_audio_policy(samples, sampling_rate_hz=sampling_rate_hz, policy=listener.policy,
+                                    calibration=listener.calibration)
+        return _save(path, capped.samples, sampling_rate_hz=sampling_rate_hz)
+
     from cadenza.io.speech import prepare_cue_material
     from cadenza.mit.cues import render_model, render_step_cue
     from cadenza.mit.levels import Model

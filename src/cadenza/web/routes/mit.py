@@ -73,13 +73,21 @@ def cue_audio(db: Db, user: PageUser, client_id: ClientId, phrase_id: PhraseId,
     from cadenza.mit.cues import render_step_cue
     from cadenza.mit.levels import DEFAULT_PROBE_QUESTION, get_step
 
+    from cadenza.clinic import safety_records
+    from cadenza.safety.enforce import apply_audio_policy
+
     phrase = mit_records.get_phrase(db, actor=user, phrase_id=phrase_id)
     if phrase.client_id != client_id:
         raise ParameterError(f"phrase {phrase_id!r} is not in client {client_id!r}'s phrase bank")
     get_step(level, step)
+    client, policy = safety_records.client_policy(db, actor=user, client_id=client_id)
+    if policy.nicu_limits:
+        raise ParameterError("MIT cues are not for NICU infants (the client has the nicu_infant flag)")
     material = prepare_cue_material(phrase.text, question=phrase.probe_question or DEFAULT_PROBE_QUESTION)
     cue = render_step_cue(material, level=level, step_code=step)
-    return Response(encode_wav_bytes(cue.samples, sampling_rate_hz=cue.sampling_rate_hz), media_type="audio/wav",
+    capped = apply_audio_policy(cue.samples, sampling_rate_hz=cue.sampling_rate_hz, policy=policy,
+                                calibration=safety_records.latest_calibration(db, actor=user, client_id=client.id))
+    return Response(encode_wav_bytes(capped.samples, sampling_rate_hz=cue.sampling_rate_hz), media_type="audio/wav",
                     headers={"Cache-Control": "private, max-age=3600"})
 
 
