@@ -13,7 +13,7 @@ from cadenza.clinic.db import make_engine, make_session_factory
 from cadenza.settings import Settings
 from cadenza.web.errors import install_error_handlers
 from cadenza.web.middleware import BodySizeLimitMiddleware, ConcurrencyLimitMiddleware, SecurityHeadersMiddleware
-from cadenza.web.routes import ROUTER_MODULES
+from cadenza.web.routes import ROUTER_MODULES, registered_client_tools
 from cadenza.web.templating import STATIC_DIR
 
 API_PREFIX = "/api/v1"
@@ -58,6 +58,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module_name in ROUTER_MODULES:
         app.include_router(importlib.import_module(module_name).router)
+    app.state.client_tools = registered_client_tools(app)  # the client page links only these
     # Added last = outermost: the size limit sees the raw stream before anything buffers it.
     app.add_middleware(SecurityHeadersMiddleware)
     bind = session_factory.kw.get("bind")

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from cadenza.clinic import dashboard, service
+from cadenza.clinic import dashboard, safety_records, service
 from cadenza.clinic.instruments import list_instruments
 from cadenza.clinic.models import DIRECTIONS, Therapist
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
@@ -101,17 +101,27 @@ async def create_client_page(request: Request, db: Db, user: CsrfPageUser) -> Re
     return _client_form(request, state, status=422)
 
 
+def _client_tools(request: Request, client) -> list:
+    nicu_infant = SafetyFlag.NICU_INFANT.value in (client.safety_flags or [])
+    return [t for t in request.app.state.client_tools if t.shown_for(nicu_infant=nicu_infant)]
+
+
 @router.get("/clients/{client_id}")
 def client_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
     overview = dashboard.client_overview(db, actor=user, client_id=client_id)
     policy = audio_policy(overview.client.safety_flags)
     instruments = {i.code: i for i in list_instruments()}
     interventions = {i.code: i for i in evidence.list_interventions()}
+    tools = _client_tools(request, overview.client)
     return render(
         request,
         "client.html",
         {"o": overview, "c": overview.client, "policy": policy, "flag_labels": FLAG_LABELS,
-         "instruments": instruments, "interventions": interventions},
+         "instruments": instruments, "interventions": interventions,
+         "nicu_tools": [t for t in tools if t.audience == "nicu"],
+         "tools": [t for t in tools if t.audience != "nicu"],
+         "dose": safety_records.weekly_dose(db, actor=user, client_id=client_id),
+         "dose_page": next((t.url(client_id) for t in tools if t.path.endswith("/safety")), None)},
     )
 
 
@@ -299,11 +309,14 @@ def session_page(request: Request, db: Db, user: PageUser, client_id: ClientId, 
     row = service.get_session(db, actor=user, session_id=session_id)
     if row.client_id != client_id:
         raise NotFoundError(f"session {session_id!r} not found")
+    session_tools = [(t.session_title, t.url(client_id) + "?" + t.session_query.format(session_id=row.id))
+                     for t in _client_tools(request, service.get_client(db, actor=user, client_id=client_id))
+                     if t.session_query]
     return render(
         request,
         "session.html",
         {"s": row, "client_id": client_id, "intervention": evidence.get_intervention(row.intervention_code),
-         "instruments": {i.code: i for i in list_instruments()}},
+         "instruments": {i.code: i for i in list_instruments()}, "session_tools": session_tools},
     )
 
 

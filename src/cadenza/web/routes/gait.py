@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from cadenza.clinic import gait_records, service
@@ -36,8 +36,11 @@ def _page(request: Request, db, user, client_id: int, *, state=None, result=None
 
 
 @router.get("/clients/{client_id}/gait")
-def gait_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
-    return _page(request, db, user, client_id)
+def gait_page(request: Request, db: Db, user: PageUser, client_id: ClientId,
+              session_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
+    # ?session_id= comes from the session page's "analyse a gait recording for this session" link.
+    values = {"placement": "lower-back", "session_id": "" if session_id is None else str(session_id)}
+    return _page(request, db, user, client_id, state=forms.FormState(values=values))
 
 
 @router.post("/clients/{client_id}/gait")
