@@ -1,7 +1,8 @@
 """End to end in a real browser: Playwright driving Debian's headless Chromium against uvicorn.
 
 Log in, create a client, add a measurable goal, record a session with STAI-6 and a VAS (after
-fixing an inline validation error), see the progress chart image, download the FHIR export. A
+fixing an inline validation error), open the gait tool for that session, see the progress chart
+image, download the FHIR export, follow a tool link from the client page to the dose ledger. A
 screenshot of the client page is saved to ``test-artifacts/``.
 """
 
@@ -126,6 +127,13 @@ def test_therapist_workflow_in_chromium(live_server, page, tmp_path):
     page.click("button:has-text('Save session')")
     page.wait_for_url("**/sessions/*")
     assert "STAI-6" in page.content()
+    session_id = page.url.rstrip("/").rsplit("/", 1)[1]
+
+    # The session page hands its id to the gait tool, which stores the cadence on that session.
+    page.click("text=Analyse a gait recording for this session")
+    page.wait_for_url("**/gait?session_id=*")
+    assert page.input_value("#f-session_id") == session_id
+    page.go_back()
 
     page.goto(client_url)
     chart = page.locator("img.chart").first
@@ -143,6 +151,18 @@ def test_therapist_workflow_in_chromium(live_server, page, tmp_path):
     assert bundle["resourceType"] == "Bundle"
     kinds = {entry["resource"]["resourceType"] for entry in bundle["entry"]}
     assert {"Patient", "Goal", "Observation"} <= kinds
+
+    # The client page is the hub: follow a tool link and come back.
+    page.goto(client_url)
+    assert "0.0 %" in page.locator("#dose-summary").inner_text()
+    assert page.locator("#nicu-tools").count() == 0  # not an NICU infant
+    page.click("div.tools >> text=Hearing safety and dose ledger")
+    page.wait_for_url(f"{client_url}/safety")
+    assert "Weekly sound dose" in page.content()
+    assert "never starts by itself" in page.locator("section.safety").inner_text()
+    assert page.locator("audio[autoplay]").count() == 0
+    page.click(f"a[href='{client_url.removeprefix(live_server)}']")
+    page.wait_for_url(client_url)
 
     page.goto(f"{live_server}/evidence")
     page.select_option("#f-condition", index=1)
