@@ -9,7 +9,7 @@ import re
 
 from sqlalchemy import select
 
-from cadenza.clinic import fhir, service
+from cadenza.clinic import dashboard, fhir, service
 from cadenza.clinic.auth import ApiToken
 from cadenza.clinic.models import AuditEvent, Therapist
 
@@ -184,7 +184,7 @@ def test_unexpected_errors_are_a_plain_500(web_app, make_therapist, api_token_fo
     def boom(*args, **kwargs):
         raise RuntimeError("SELECT secret FROM internals")
 
-    monkeypatch.setattr(service, "list_clients", boom)
+    monkeypatch.setattr(dashboard, "clients_page", boom)
     with TestClient(web_app, raise_server_exceptions=False) as plain:
         response = plain.get("/api/v1/clients", headers=headers)
     assert response.status_code == 500

@@ -10,12 +10,14 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
 
 from cadenza.clinic import service
 from cadenza.clinic.models import AuditEvent, Client, Goal, Measurement, Therapist, TherapySession
-from cadenza.errors import NotFoundError, ParameterError
+from cadenza.errors import NotFoundError, ParameterError, PermissionDeniedError
 
 MAX_PAGE_SIZE = 100
 
@@ -202,14 +204,84 @@ def goal_series(db: Session, *, actor: Therapist, client_id: int, goal_id: int) 
     return GoalSeries(goal=goal, unit=unit, dates=[r[0] for r in rows], values=[float(r[1]) for r in rows])
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: ``items`` from ``offset`` on, out of ``total`` rows."""
+
+    items: list[Any]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def next_offset(self) -> int | None:
+        """Where the next page starts, or None on the last page."""
+        end = self.offset + len(self.items)
+        return end if end < self.total else None
+
+
+def _check_offset(offset: int) -> None:
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ParameterError(f"offset must be a whole number >= 0, got {offset!r}")
+
+
+def _page(db: Session, query, *, limit: int, offset: int) -> Page:
+    total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = list(db.scalars(query.limit(limit).offset(offset)))
+    return Page(items=items, total=int(total or 0), limit=limit, offset=offset)
+
+
+def clients_page(db: Session, *, actor: Therapist, limit: int = MAX_PAGE_SIZE, offset: int = 0) -> Page:
+    """The actor's clients by code, one page at a time (audited like the full list).
+
+    ``limit`` is at most :data:`MAX_PAGE_SIZE`, so a caseload never comes back in one unbounded answer.
+    """
+    _check_limit(limit)
+    _check_offset(offset)
+    if not isinstance(actor, Therapist) or not actor.active:
+        raise PermissionDeniedError(f"actor must be an active Therapist account, got {actor!r}")
+    query = select(Client).where(Client.therapist_id == actor.id).order_by(Client.code, Client.id)
+    page = _page(db, query, limit=limit, offset=offset)
+    service.audit(db, actor, "list", "client")
+    return page
+
+
+def sessions_page(db: Session, *, actor: Therapist, client_id: int, limit: int = MAX_PAGE_SIZE,
+                  offset: int = 0) -> Page:
+    """A client's sessions in date order (with their measurements), one page at a time."""
+    _check_limit(limit)
+    _check_offset(offset)
+    client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+    query = (select(TherapySession).where(TherapySession.client_id == client.id)
+             .options(selectinload(TherapySession.measurements))
+             .order_by(TherapySession.session_date, TherapySession.id))
+    return _page(db, query, limit=limit, offset=offset)
+
+
+def measurements_page(db: Session, *, actor: Therapist, client_id: int, instrument_code: str | None = None,
+                      goal_id: int | None = None, limit: int = MAX_PAGE_SIZE, offset: int = 0) -> Page:
+    """A client's measurements in session order (then measurement time), optionally for one
+    instrument or goal, one page at a time."""
+    _check_limit(limit)
+    _check_offset(offset)
+    client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+    query = (select(Measurement).join(TherapySession, Measurement.session_id == TherapySession.id)
+             .where(Measurement.client_id == client.id))
+    if instrument_code is not None:
+        query = query.where(Measurement.instrument_code == instrument_code)
+    if goal_id is not None:
+        query = query.where(Measurement.goal_id == goal_id)
+    query = query.order_by(TherapySession.session_date, Measurement.measured_at, Measurement.id)
+    return _page(db, query, limit=limit, offset=offset)
+
+
 def client_audit_page(
     db: Session, *, actor: Therapist, client_id: int, limit: int = MAX_PAGE_SIZE, offset: int = 0
 ) -> list[AuditEvent]:
     """One page of a client's audit trail, newest first (the trail grows with every read, so it is
     never returned whole)."""
     _check_limit(limit)
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise ParameterError(f"offset must be a whole number >= 0, got {offset!r}")
+    _check_offset(offset)
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
     db.flush()  # the read just audited is part of the trail it returns
     return list(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from cadenza.clinic import auth, dashboard, service
@@ -224,6 +224,25 @@ class TherapistOut(OrmModel):
 
 
 NOT_FOUND = {404: {"description": "No such record, or it belongs to another therapist"}}
+PAGE_HEADERS = {
+    "X-Total-Count": {"description": "Rows in the whole list", "schema": {"type": "integer"}},
+    "Link": {"description": 'The next page as <url>; rel="next" (absent on the last page)',
+             "schema": {"type": "string"}},
+}
+PAGED = {200: {"description": "One page of the list, in a stable order", "headers": PAGE_HEADERS}}
+Limit = Annotated[int, Query(ge=1, le=dashboard.MAX_PAGE_SIZE,
+                             description=f"Page size, at most {dashboard.MAX_PAGE_SIZE}")]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Rows to skip")]
+
+
+def _paged(request: Request, response: Response, page: dashboard.Page) -> list:
+    """The page's rows as the body; the total and the next page's URL in headers (RFC 8288), so a
+    client that reads only the body still gets a plain list."""
+    response.headers["X-Total-Count"] = str(page.total)
+    if page.next_offset is not None:
+        next_url = request.url.include_query_params(limit=page.limit, offset=page.next_offset)
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+    return page.items
 INVALID = {422: {"description": "A field is invalid; the message names it"}}
 
 
@@ -248,9 +267,11 @@ def instruments(user: ApiUser) -> list[InstrumentOut]:
 # ---- clients -----------------------------------------------------------------------------------
 
 
-@router.get("/clients", response_model=list[ClientOut], tags=["clients"])
-def list_clients(db: Db, user: ApiUser) -> Any:
-    return service.list_clients(db, actor=user)
+@router.get("/clients", response_model=list[ClientOut], tags=["clients"], responses=PAGED)
+def list_clients(request: Request, response: Response, db: Db, user: ApiUser,
+                 limit: Limit = dashboard.MAX_PAGE_SIZE, offset: Offset = 0) -> Any:
+    """Your clients by code, paged (``limit`` at most 100; follow the ``Link`` header for more)."""
+    return _paged(request, response, dashboard.clients_page(db, actor=user, limit=limit, offset=offset))
 
 
 @router.post("/clients", response_model=ClientOut, status_code=status.HTTP_201_CREATED, tags=["clients"],
@@ -304,9 +325,13 @@ def update_goal(db: Db, user: ApiUser, client_id: DbId, goal_id: DbId, body: Goa
 # ---- sessions and measurements -----------------------------------------------------------------
 
 
-@router.get("/clients/{client_id}/sessions", response_model=list[SessionOut], tags=["sessions"], responses=NOT_FOUND)
-def list_sessions(db: Db, user: ApiUser, client_id: DbId) -> Any:
-    return service.list_sessions(db, actor=user, client_id=client_id)
+@router.get("/clients/{client_id}/sessions", response_model=list[SessionOut], tags=["sessions"],
+            responses={**NOT_FOUND, **PAGED})
+def list_sessions(request: Request, response: Response, db: Db, user: ApiUser, client_id: DbId,
+                  limit: Limit = dashboard.MAX_PAGE_SIZE, offset: Offset = 0) -> Any:
+    """The client's sessions in date order with their measurements, paged."""
+    page = dashboard.sessions_page(db, actor=user, client_id=client_id, limit=limit, offset=offset)
+    return _paged(request, response, page)
 
 
 @router.post("/clients/{client_id}/sessions", response_model=SessionOut, status_code=status.HTTP_201_CREATED,
@@ -349,21 +374,23 @@ def add_measurement(db: Db, user: ApiUser, client_id: DbId, session_id: DbId, bo
 
 
 @router.get("/clients/{client_id}/measurements", response_model=list[MeasurementOut], tags=["sessions"],
-            responses=NOT_FOUND)
+            responses={**NOT_FOUND, **PAGED})
 def list_measurements(
-    db: Db, user: ApiUser, client_id: DbId,
+    request: Request, response: Response, db: Db, user: ApiUser, client_id: DbId,
     instrument_code: Annotated[str | None, Query(max_length=64)] = None,
     goal_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    limit: Limit = dashboard.MAX_PAGE_SIZE, offset: Offset = 0,
 ) -> Any:
-    return service.list_measurements(db, actor=user, client_id=client_id, instrument_code=instrument_code,
-                                     goal_id=goal_id)
+    """The client's measurements in session order, optionally for one instrument or goal, paged."""
+    page = dashboard.measurements_page(db, actor=user, client_id=client_id, instrument_code=instrument_code,
+                                       goal_id=goal_id, limit=limit, offset=offset)
+    return _paged(request, response, page)
 
 
 @router.get("/clients/{client_id}/audit", response_model=list[AuditOut], tags=["audit"], responses=NOT_FOUND)
 def client_audit(
     db: Db, user: ApiUser, client_id: DbId,
-    limit: Annotated[int, Query(ge=1, le=dashboard.MAX_PAGE_SIZE)] = dashboard.MAX_PAGE_SIZE,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    limit: Limit = dashboard.MAX_PAGE_SIZE, offset: Offset = 0,
 ) -> Any:
     """Who read or changed this client's record, and when (append-only), newest first, paged."""
     return dashboard.client_audit_page(db, actor=user, client_id=client_id, limit=limit, offset=offset)
