@@ -25,6 +25,7 @@ PITCH_FMIN_HZ = 60.0
 PITCH_FMAX_HZ = 500.0
 PITCH_HOP_S = 0.005
 YIN_THRESHOLD = 0.2
+YIN_BLOCK_FRAMES = 512
 # Synthetic and recorded source speech is rougher than a singing voice; a laxer threshold keeps vowels voiced.
 SOURCE_YIN_THRESHOLD = 0.3
 # Weak periodicity that only counts where it leads straight into a voiced run (voice bars, breathy onsets).
@@ -71,6 +72,22 @@ def frame_rms_db(y: np.ndarray, *, sampling_rate_hz: float, hop_s: float = PITCH
         return 20 * np.log10(np.maximum(rms, 1e-10))
 
 
+def _yin_cmnd(frames: np.ndarray, win: int, tau_max: int) -> np.ndarray:
+    """YIN's cumulative-mean-normalised difference for lags 0..tau_max of each frame (FFT correlation)."""
+    n_fft = int(2 ** np.ceil(np.log2(2 * frames.shape[1])))
+    spec_full = np.fft.rfft(frames, n_fft, axis=1)
+    spec_win = np.fft.rfft(frames[:, :win], n_fft, axis=1)
+    cross = np.fft.irfft(spec_full * np.conj(spec_win), n_fft, axis=1)[:, : tau_max + 1]
+    sq = np.cumsum(np.concatenate([np.zeros((frames.shape[0], 1)), frames**2], axis=1), axis=1)
+    taus = np.arange(tau_max + 1)
+    diff = np.maximum(sq[:, win][:, None] + sq[:, taus + win] - sq[:, taus] - 2 * cross, 0.0)
+    cum = np.cumsum(diff[:, 1:], axis=1)
+    cmnd = np.ones_like(diff)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cmnd[:, 1:] = np.where(cum > 0, diff[:, 1:] * taus[1:] / cum, 1.0)
+    return cmnd
+
+
 def track_pitch(
     y: np.ndarray,
     *,
@@ -97,24 +114,14 @@ def track_pitch(
     tau_max = int(np.ceil(sampling_rate_hz / fmin_hz))
     win = tau_max
     frames = _frames(y, win + tau_max + 1, hop)
-    n_fft = int(2 ** np.ceil(np.log2(2 * frames.shape[1])))
-    spec_full = np.fft.rfft(frames, n_fft, axis=1)
-    spec_win = np.fft.rfft(frames[:, :win], n_fft, axis=1)
-    cross = np.fft.irfft(spec_full * np.conj(spec_win), n_fft, axis=1)[:, : tau_max + 1]
-    sq = np.cumsum(np.concatenate([np.zeros((frames.shape[0], 1)), frames**2], axis=1), axis=1)
-    energy0 = sq[:, win][:, None]
-    taus = np.arange(tau_max + 1)
-    energy_tau = sq[:, taus + win] - sq[:, taus]
-    diff = np.maximum(energy0 + energy_tau - 2 * cross, 0.0)
-    cum = np.cumsum(diff[:, 1:], axis=1)
-    cmnd = np.ones_like(diff)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cmnd[:, 1:] = np.where(cum > 0, diff[:, 1:] * taus[1:] / cum, 1.0)
+    # blocks of frames bound the memory of the FFTs for long recordings
+    cmnd = np.concatenate([_yin_cmnd(frames[i:i + YIN_BLOCK_FRAMES], win, tau_max)
+                           for i in range(0, frames.shape[0], YIN_BLOCK_FRAMES)])
     f0 = np.full(frames.shape[0], np.nan)
     below = cmnd[:, tau_min:] < threshold
     has = below.any(axis=1)
     first = np.argmax(below, axis=1) + tau_min
-    level_db = 10 * np.log10(np.maximum(energy0[:, 0] / win, 1e-20))
+    level_db = 10 * np.log10(np.maximum(np.sum(frames[:, :win] ** 2, axis=1) / win, 1e-20))
     loud = level_db > level_db.max() - SILENCE_BELOW_PEAK_DB
     for i in np.flatnonzero(has & loud):
         tau = first[i]
