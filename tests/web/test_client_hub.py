@@ -146,5 +146,10 @@ def test_no_page_about_a_seizure_flagged_client_starts_audio(web_app, make_thera
                 assert "controls" in tag and 'preload="none"' in tag, (path, tag)
             if "<audio" in response.text.lower():  # a player: the policy is stated next to it
                 with_audio += 1
+            if response.status_code == 200 and not path.endswith("/edit"):  # the edit form shows the flags as boxes
                 assert "never starts by itself" in response.text, path
     assert checked >= 8 and with_audio >= 2
+    session = service.record_session(db_session, actor=ann, client_id=clients[0].id, session_date=dt.date(2026, 11, 2),
+                                     minutes=20, intervention_code="receptive_listening")
+    db_session.commit()
+    assert "never starts by itself" in browser.get(f"/clients/{clients[0].id}/sessions/{session.id}").text

@@ -168,7 +168,8 @@ def _goal_form(request: Request, db: Session, user: Therapist, client_id: int, s
     return render(
         request,
         "goal_form.html",
-        {"c": client, "state": state, "instruments": list_instruments(), "directions": DIRECTIONS},
+        {"c": client, "state": state, "instruments": list_instruments(), "directions": DIRECTIONS,
+         "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS},
         status_code=status,
     )
 
@@ -309,14 +310,15 @@ def session_page(request: Request, db: Db, user: PageUser, client_id: ClientId, 
     row = service.get_session(db, actor=user, session_id=session_id)
     if row.client_id != client_id:
         raise NotFoundError(f"session {session_id!r} not found")
+    client = service.get_client(db, actor=user, client_id=client_id)
     session_tools = [(t.session_title, t.url(client_id) + "?" + t.session_query.format(session_id=row.id))
-                     for t in _client_tools(request, service.get_client(db, actor=user, client_id=client_id))
-                     if t.session_query]
+                     for t in _client_tools(request, client) if t.session_query]
     return render(
         request,
         "session.html",
         {"s": row, "client_id": client_id, "intervention": evidence.get_intervention(row.intervention_code),
-         "instruments": {i.code: i for i in list_instruments()}, "session_tools": session_tools},
+         "instruments": {i.code: i for i in list_instruments()}, "session_tools": session_tools,
+         "c": client, "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS},
     )
 
 

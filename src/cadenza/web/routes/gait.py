@@ -27,9 +27,13 @@ FIELDS = ("recording", "placement", "rate_hz", "session_id")
 
 def _page(request: Request, db, user, client_id: int, *, state=None, result=None, notes=(), stored=None,
           status_code: int = 200) -> Response:
+    from cadenza.safety.flags import audio_policy
+    from cadenza.web.routes.clients import FLAG_LABELS
+
     client = service.get_client(db, actor=user, client_id=client_id)
     return render(request, "gait/client_gait.html", {
-        "c": client, "state": state or forms.FormState(values={"placement": "lower-back"}),
+        "c": client, "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS,
+        "state": state or forms.FormState(values={"placement": "lower-back"}),
         "sessions": service.list_sessions(db, actor=user, client_id=client_id)[-10:],
         "placements": PLACEMENTS, "result": result, "notes": notes, "stored": stored,
     }, status_code=status_code)
