@@ -151,19 +151,21 @@ def _render_outputs(text, melody, *, level, output, hum, step, voice, low_midi, 
                                     calibration=listener.calibration)
         return _save(path, capped.samples, sampling_rate_hz=sampling_rate_hz)
 
-    from cadenza.io.speech import prepare_cue_material
+    from cadenza.io.speech import SPEECH_RATE_HZ, prepare_cue_material
     from cadenza.mit.cues import render_model, render_step_cue
     from cadenza.mit.levels import Model
     from cadenza.render.voice import render_hum, render_taps
 
     written = {}
-    recorded = None
-    if recording is not None:
-        audio = load_audio(recording, mono=True)
-        recorded = (audio.samples, audio.sampling_rate_hz)
-    material = prepare_cue_material(text, voice=voice, question=question, low_midi=low_midi,
-                                    interval_semitones=interval, lexicon=lexicon, recording=recorded)
-    sr = material.sampling_rate_hz
+    sr = SPEECH_RATE_HZ
+    if output or step:  # the hum alone needs no speech
+        recorded = None
+        if recording is not None:
+            audio = load_audio(recording, mono=True)
+            recorded = (audio.samples, audio.sampling_rate_hz)
+        material = prepare_cue_material(text, voice=voice, question=question, low_midi=low_midi,
+                                        interval_semitones=interval, lexicon=lexicon, recording=recorded)
+        sr = material.sampling_rate_hz
     if output:
         if step:
             cue = render_step_cue(material, level=level, step_code=step)
