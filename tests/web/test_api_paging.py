@@ -131,3 +131,20 @@ def test_a_page_is_the_slice_of_the_whole_list(db_session, ann, caseload, limit,
     assert [c.code for c in page.items] == caseload[offset:offset + limit]
     assert page.total == len(caseload)
     assert page.next_offset == (offset + limit if offset + limit < len(caseload) else None)
+
+
+def test_audit_pages_follow_a_cursor_that_new_reads_do_not_shift(client, ann, api_token_for, db_session):
+    patient = service.create_client(db_session, actor=ann, code="AUD1")
+    for _ in range(6):
+        service.get_client(db_session, actor=ann, client_id=patient.id)
+    db_session.commit()
+    headers = api_token_for("ann")
+    first = client.get(f"/api/v1/clients/{patient.id}/audit", headers=headers, params={"limit": 3})
+    # the trail so far: create, 6 reads, and this request's own read
+    assert first.headers["x-total-count"] == "8"
+    events, _ = _follow(client, f"/api/v1/clients/{patient.id}/audit", headers, params={"limit": 3})
+    ids = [e["id"] for e in events]
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids)  # no repeats despite new reads
+    assert events[-1]["action"] == "create" and len(ids) == 9  # also the first request's read
+    bad = client.get(f"/api/v1/clients/{patient.id}/audit", headers=headers, params={"before_id": 0})
+    assert bad.status_code == 422 and "before_id" in bad.text

@@ -276,20 +276,22 @@ def measurements_page(db: Session, *, actor: Therapist, client_id: int, instrume
 
 
 def client_audit_page(
-    db: Session, *, actor: Therapist, client_id: int, limit: int = MAX_PAGE_SIZE, offset: int = 0
-) -> list[AuditEvent]:
+    db: Session, *, actor: Therapist, client_id: int, limit: int = MAX_PAGE_SIZE, offset: int = 0,
+    before_id: int | None = None,
+) -> Page:
     """One page of a client's audit trail, newest first (the trail grows with every read, so it is
-    never returned whole)."""
+    never returned whole).
+
+    Every read adds an event at the top, so offsets drift between requests; ``before_id`` (the id of
+    the last event already seen) is a cursor that does not, and ``total`` then counts what is left.
+    """
     _check_limit(limit)
     _check_offset(offset)
+    if before_id is not None and (isinstance(before_id, bool) or not isinstance(before_id, int) or before_id < 1):
+        raise ParameterError(f"before_id must be a whole number >= 1 or None, got {before_id!r}")
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
     db.flush()  # the read just audited is part of the trail it returns
-    return list(
-        db.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.client_id == client.id)
-            .order_by(AuditEvent.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-    )
+    query = select(AuditEvent).where(AuditEvent.client_id == client.id)
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)
+    return _page(db, query.order_by(AuditEvent.id.desc()), limit=limit, offset=offset)

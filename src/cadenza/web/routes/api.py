@@ -235,12 +235,16 @@ Limit = Annotated[int, Query(ge=1, le=dashboard.MAX_PAGE_SIZE,
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Rows to skip")]
 
 
-def _paged(request: Request, response: Response, page: dashboard.Page) -> list:
+def _paged(request: Request, response: Response, page: dashboard.Page, *, cursor: str | None = None) -> list:
     """The page's rows as the body; the total and the next page's URL in headers (RFC 8288), so a
-    client that reads only the body still gets a plain list."""
+    client that reads only the body still gets a plain list. With ``cursor`` (a query parameter
+    naming an id), the next page continues below the last row's id instead of at an offset."""
     response.headers["X-Total-Count"] = str(page.total)
     if page.next_offset is not None:
-        next_url = request.url.include_query_params(limit=page.limit, offset=page.next_offset)
+        if cursor is None:
+            next_url = request.url.include_query_params(limit=page.limit, offset=page.next_offset)
+        else:
+            next_url = request.url.include_query_params(limit=page.limit, offset=0, **{cursor: page.items[-1].id})
         response.headers["Link"] = f'<{next_url}>; rel="next"'
     return page.items
 INVALID = {422: {"description": "A field is invalid; the message names it"}}
@@ -387,13 +391,18 @@ def list_measurements(
     return _paged(request, response, page)
 
 
-@router.get("/clients/{client_id}/audit", response_model=list[AuditOut], tags=["audit"], responses=NOT_FOUND)
+@router.get("/clients/{client_id}/audit", response_model=list[AuditOut], tags=["audit"],
+            responses={**NOT_FOUND, **PAGED})
 def client_audit(
-    db: Db, user: ApiUser, client_id: DbId,
+    request: Request, response: Response, db: Db, user: ApiUser, client_id: DbId,
     limit: Limit = dashboard.MAX_PAGE_SIZE, offset: Offset = 0,
+    before_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Only events older than this id")] = None,
 ) -> Any:
-    """Who read or changed this client's record, and when (append-only), newest first, paged."""
-    return dashboard.client_audit_page(db, actor=user, client_id=client_id, limit=limit, offset=offset)
+    """Who read or changed this client's record, and when (append-only), newest first, paged; the
+    ``Link`` header pages by ``before_id``, which new events (including this read) do not shift."""
+    page = dashboard.client_audit_page(db, actor=user, client_id=client_id, limit=limit, offset=offset,
+                                       before_id=before_id)
+    return _paged(request, response, page, cursor="before_id")
 
 
 # ---- accounts (admins) -------------------------------------------------------------------------
