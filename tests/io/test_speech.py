@@ -7,6 +7,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cadenza.errors import ParameterError
 from cadenza.io.speech import (
@@ -105,3 +107,19 @@ def test_parse_espeak_stress_marks():
     assert parse_espeak_stress_from_end("f'3:dI2n,and") == 3  # length marks and digits are not vowels
     assert parse_espeak_stress_from_end("kaU'O2lski") == 2
     assert parse_espeak_stress_from_end("") is None
+
+
+PHONES = st.sampled_from(["AA1", "AE0", "AH0", "IY1", "ER0", "EH2", "B", "D", "K", "L", "N", "R", "S", "T", "W"])
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.dictionaries(st.text(alphabet="abcdefghijklmnopqrstuvwxyz'", min_size=1, max_size=10),
+                       st.lists(st.lists(PHONES, min_size=1, max_size=8), min_size=1, max_size=3), max_size=8))
+def test_parse_cmudict_round_trip(entries):
+    lines = [";;; generated"]
+    for word, prons in entries.items():
+        for i, phones in enumerate(prons):
+            head = word if i == 0 else f"{word}({i + 1})"
+            lines.append(f"{head} {' '.join(phones)}" + (" # note" if i else ""))
+    parsed = parse_cmudict("\n".join(lines))
+    assert parsed == {w: tuple(tuple(p) for p in prons) for w, prons in entries.items()}
