@@ -41,3 +41,14 @@ def test_every_form_that_posts_carries_the_csrf_token():
         text = path.read_text(encoding="utf-8")
         for form in re.findall(r"<form\b[^>]*method=\"post\"[^>]*>.*?</form>", text, re.S | re.I):
             assert 'name="csrf_token"' in form, f"{path.name}: a POST form without the CSRF token"
+
+
+def test_no_script_starts_audio():
+    """The autoplay rule holds for scripts too: nothing served from static/ calls play() or sets autoplay."""
+    from cadenza.web.templating import STATIC_DIR
+
+    scripts = sorted(STATIC_DIR.rglob("*.js"))
+    assert scripts, "htmx.min.js is served from static/"
+    for path in scripts:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"\.play\s*\(|autoplay", text, re.I), path.name
