@@ -224,6 +224,7 @@ class TherapistOut(OrmModel):
 
 
 NOT_FOUND = {404: {"description": "No such record, or it belongs to another therapist"}}
+INVALID = {422: {"description": "A field is invalid; the message names it"}}
 PAGE_HEADERS = {
     "X-Total-Count": {"description": "Rows in the whole list", "schema": {"type": "integer"}},
     "Link": {"description": 'The next page as <url>; rel="next" (absent on the last page)',
@@ -247,7 +248,6 @@ def _paged(request: Request, response: Response, page: dashboard.Page, *, cursor
             next_url = request.url.include_query_params(limit=page.limit, offset=0, **{cursor: page.items[-1].id})
         response.headers["Link"] = f'<{next_url}>; rel="next"'
     return page.items
-INVALID = {422: {"description": "A field is invalid; the message names it"}}
 
 
 # ---- me, instruments ---------------------------------------------------------------------------
