@@ -55,6 +55,7 @@ def test_phrase_bank_page_add_and_errors(web_client, db_session):
     assert response.status_code == 303
     page = client.get(path)
     assert "I need help" in page.text and "LHH" in page.text
+    assert "<pre" in page.text and "A2" in page.text and "NEED" in page.text  # the score as text
     assert "<audio controls" in page.text and "autoplay" not in page.text
     assert "convention" in page.text
     duplicate = client.post(f"{path}/phrases", data={"text": "I need help", "level": "1", "csrf_token": token})

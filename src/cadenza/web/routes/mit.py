@@ -30,12 +30,20 @@ MAX_ATTEMPT_BYTES = 20 * 1024 * 1024
 
 def _page(request: Request, db, user, client_id: int, state: forms.FormState | None = None, *,
           status: int = 200, analysis=None, analysed_phrase=None) -> Response:
+    from cadenza.io.speech import load_lexicon
+    from cadenza.mit.melody import compose_melody
+    from cadenza.mit.syllables import syllabify_phrase
+
     client = service.get_client(db, actor=user, client_id=client_id)
     phrases = mit_records.list_phrases(db, actor=user, client_id=client_id)
+    lexicon = load_lexicon() if phrases else None
+    scores = {p.id: compose_melody(syllabify_phrase(p.text, lexicon=lexicon), level=p.level,
+                                   sprechgesang=p.level == 3).to_text() for p in phrases}
     advancement = {level: mit_records.level_advancement(db, actor=user, client_id=client_id, level=level)
                    for level in LEVELS}
     return render(request, "mit/client_mit.html", {
-        "c": client, "policy": audio_policy(client.safety_flags), "phrases": phrases, "levels": LEVELS,
+        "c": client, "policy": audio_policy(client.safety_flags), "phrases": phrases, "scores": scores,
+        "levels": LEVELS,
         "max_points": {level: max_points(level) for level in LEVELS}, "advancement": advancement,
         "caveat": ADVANCEMENT_CAVEAT, "state": state or forms.FormState(values={"level": "1"}),
         "sessions": service.list_sessions(db, actor=user, client_id=client_id),
