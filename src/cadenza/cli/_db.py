@@ -3,7 +3,7 @@ the acting user, turn domain errors into clear messages and exit codes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -42,6 +42,20 @@ def acting_user(db: Any, username: str | None) -> Any:
         return get_therapist_by_username(db, username)
     except NotFoundError as exc:
         fail(str(exc))
+
+
+def acting_client(db: Any, username: str | None, code: str) -> tuple[Any, Any]:
+    """The acting user and the client with this code, as that user may see it."""
+    from cadenza.clinic.service import get_client_by_code
+
+    actor = acting_user(db, username)
+    return actor, get_client_by_code(db, actor=actor, code=code)
+
+
+def run_as(username: str | None, action: Callable[[Any, Any], Any]) -> Any:
+    """``action(db, actor)`` in one migrated, committed session, domain errors reported."""
+    with domain_errors(), open_db() as db:
+        return action(db, acting_user(db, username))
 
 
 def fail(message: str, code: int = 1) -> None:

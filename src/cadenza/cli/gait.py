@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from cadenza.cli._db import run_as
+
 app = typer.Typer(help="Gait analysis from IMU recordings.", no_args_is_help=True)
 
 
@@ -96,7 +98,7 @@ def analyze(
         return
     notes = [*recording.notes, *result.notes]
     if store_session is not None:
-        notes.append(_store(as_user, lambda db, actor: _store_cadence(db, actor, store_session, result)))
+        notes.append(run_as(as_user, lambda db, actor: _store_cadence(db, actor, store_session, result)))
     if plot is not None:
         _save_plot(plot, recording.acc_m_s2, recording.sampling_rate_hz, result)
     if as_json:
@@ -143,13 +145,6 @@ def _store_cadence(db, actor, session_id: int, result) -> str:
     return f"stored cadence {stored.value:g} {stored.unit} on session {session_id}"
 
 
-def _store(as_user: str | None, action) -> str:
-    from cadenza.cli.records import acting_user, domain_errors, open_db
-
-    with domain_errors(), open_db() as db:
-        return action(db, acting_user(db, as_user))
-
-
 @app.command()
 def speed(
     distance_m: Annotated[float, typer.Option("--distance-m", help="Walked distance in metres (10 for the 10MWT).")] = 10.0,
@@ -177,7 +172,7 @@ def speed(
             stored = store_timed_walk(db, actor=actor, session_id=store_session, distance_m=distance_m, duration_s=time_s)
             return f"stored gait speed {stored.value:g} m/s on session {store_session}"
 
-        typer.echo(_store(as_user, action), err=as_json)
+        typer.echo(run_as(as_user, action), err=as_json)
     if as_json:
         typer.echo(json.dumps({"distance_m": distance_m, "time_s": time_s, "gait_speed_m_s": round(value, 3)}))
     else:

@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from cadenza.cli._db import ACT_AS_HELP, acting_user, domain_errors, fail, open_db
+from cadenza.cli._db import ACT_AS_HELP, acting_client, domain_errors, fail, open_db
 
 app = typer.Typer(help="The person's own music: scan, analyse, playlists.", no_args_is_help=True)
 top_level = typer.Typer()
@@ -106,14 +106,12 @@ def scan(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from cadenza.clinic import library_records as lr
-    from cadenza.clinic import service
     from cadenza.io.library_files import ScanReport, find_audio_files, scan_library
 
     console = Console()
     stored = {"added": 0, "updated": 0, "reused": 0, "failed": 0}
     with domain_errors(), open_db() as db:
-        actor = acting_user(db, as_user)
-        person = service.get_client_by_code(db, actor=actor, code=client)
+        actor, person = acting_client(db, as_user, client)
         known = lr.known_tracks(db, actor=actor, client_id=person.id)
         all_paths = {str(p) for p in find_audio_files(dirs)}
         pending: list = []
@@ -162,11 +160,9 @@ def list_library(client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
     from rich.table import Table
 
     from cadenza.clinic import library_records as lr
-    from cadenza.clinic import service
 
     with domain_errors(), open_db() as db:
-        actor = acting_user(db, as_user)
-        person = service.get_client_by_code(db, actor=actor, code=client)
+        actor, person = acting_client(db, as_user, client)
         table = Table("id", "track", "year", "BPM", "energy", "LUFS", "mode", "rating", "flags")
         for t in lr.list_tracks(db, actor=actor, client_id=person.id):
             flags = []
@@ -189,11 +185,9 @@ def rate(track: str = typer.Argument(..., help="Track id, path, or a unique part
          client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
     """Record the person's own rating of a song (it outweighs every audio feature)."""
     from cadenza.clinic import library_records as lr
-    from cadenza.clinic import service
 
     with domain_errors(), open_db() as db:
-        actor = acting_user(db, as_user)
-        person = service.get_client_by_code(db, actor=actor, code=client)
+        actor, person = acting_client(db, as_user, client)
         row = lr.find_track(db, actor=actor, client_id=person.id, query=track)
         lr.rate_track(db, actor=actor, track_id=row.id, stars=stars or None)
         typer.echo(f"{row.display_name}: {'rating cleared' if not stars else f'{stars}/5'}")
@@ -206,11 +200,9 @@ def flag(track: str = typer.Argument(..., help="Track id, path, or a unique part
          client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
     """Mark a red-flag song (one that upset the person): no future playlist will include it."""
     from cadenza.clinic import library_records as lr
-    from cadenza.clinic import service
 
     with domain_errors(), open_db() as db:
-        actor = acting_user(db, as_user)
-        person = service.get_client_by_code(db, actor=actor, code=client)
+        actor, person = acting_client(db, as_user, client)
         row = lr.find_track(db, actor=actor, client_id=person.id, query=track)
         lr.flag_red(db, actor=actor, track_id=row.id, reason=reason, flagged=not clear)
         typer.echo(f"{row.display_name}: {'red flag cleared' if clear else 'RED FLAG - excluded from playlists'}")
@@ -223,11 +215,9 @@ def pick(track: str = typer.Argument(..., help="Track id, path, or a unique part
          client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
     """Record a family pick with a note on why the song matters."""
     from cadenza.clinic import library_records as lr
-    from cadenza.clinic import service
 
     with domain_errors(), open_db() as db:
-        actor = acting_user(db, as_user)
-        person = service.get_client_by_code(db, actor=actor, code=client)
+        actor, person = acting_client(db, as_user, client)
         row = lr.find_track(db, actor=actor, client_id=person.id, query=track)
         lr.add_family_pick(db, actor=actor, track_id=row.id, note=note, picked_by=by)
         typer.echo(f"{row.display_name}: family pick ({note})")
@@ -244,12 +234,10 @@ def respond(session_id: int = typer.Argument(..., help="Therapy session id the s
             client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
     """Log the person's response to one song on a session; it re-ranks future playlists."""
     from cadenza.clinic import library_records as lr
-    from cadenza.clinic import service
     from cadenza.music.reminiscence import SongResponse, suggested_red_flags
 
     with domain_errors(), open_db() as db:
-        actor = acting_user(db, as_user)
-        person = service.get_client_by_code(db, actor=actor, code=client)
+        actor, person = acting_client(db, as_user, client)
         row = lr.find_track(db, actor=actor, client_id=person.id, query=track)
         response = SongResponse(str(row.id), engagement, mood, agitation, sang_along)
         lr.log_response(db, actor=actor, session_id=session_id, track_id=row.id, response=response, note=note)
@@ -300,11 +288,8 @@ def playlist(
     dose = None
     with domain_errors():
         if client:
-            from cadenza.clinic import service
-
             with open_db() as db:
-                actor = acting_user(db, as_user)
-                person = service.get_client_by_code(db, actor=actor, code=client)
+                actor, person = acting_client(db, as_user, client)
                 pl = lr.client_playlist(db, actor=actor, client_id=person.id, goal=goal, minutes=minutes,
                                         state=state, shape=shape, cadence_spm=cadence)
                 dose = lr.client_playlist_dose(db, actor=actor, client_id=person.id, playlist=pl)
@@ -389,7 +374,6 @@ def preprocedure(
     import datetime as dt
 
     from cadenza.clinic import library_records as lr
-    from cadenza.clinic import service
     from cadenza.errors import ParameterError
 
     def items(text: str | None, name: str) -> list[int] | None:
@@ -401,8 +385,7 @@ def preprocedure(
             raise ParameterError(f"{name} must be comma-separated item scores like 2,3,3,2,2,3, got {text!r}") from None
 
     with domain_errors(), open_db() as db:
-        actor = acting_user(db, as_user)
-        person = service.get_client_by_code(db, actor=actor, code=client)
+        actor, person = acting_client(db, as_user, client)
         day = dt.date.fromisoformat(date) if date else dt.datetime.now(dt.UTC).date()
         pl = lr.client_playlist(db, actor=actor, client_id=person.id, goal="pre_procedure", minutes=minutes,
                                 state=_state(arousal, None))

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import typer
 
-from cadenza.cli._db import acting_user, domain_errors, fail, open_db
+from cadenza.cli._db import acting_client, acting_user, domain_errors, fail, open_db
 from cadenza.cli.safety import (
     AS_OPTION,
-    CAL_HELP,
-    CLIENT_HELP,
-    FLAG_HELP,
-    JSON_HELP,
+    CAL_OPTION,
+    CLIENT_OPTION,
+    FLAG_OPTION,
+    JSON_OPTION,
     Listener,
     emit_json,
     level_table,
@@ -27,7 +27,10 @@ from cadenza.cli.safety import (
 
 app = typer.Typer(help="NICU music within sound limits.", no_args_is_help=True)
 
-LEQ_HELP = "A stricter Leq cap in dB(A) for this infant (never above the 45 dB(A) standard)."
+LEQ_OPTION = typer.Option(None, "--leq-dba",
+                          help="A stricter Leq cap in dB(A) for this infant (never above the 45 dB(A) standard).")
+SPEAKER_OPTION = typer.Option(None, help="Speaker whose stored calibration to use.")
+LOG_DOSE_OPTION = typer.Option(False, help="Record this render in the client's sound-dose ledger.")
 
 
 def _limits(leq_dba: float | None):
@@ -77,14 +80,14 @@ def lullaby_command(
     tempo_bpm: float = typer.Option(60.0, help="Tempo, 40-80 BPM."),
     transpose: int = typer.Option(0, help="Semitones up (+) or down (-)."),
     parent_recording: Path = typer.Option(None, help="The parent's own singing/humming to clean and level instead."),
-    leq_dba: float = typer.Option(None, "--leq-dba", help=LEQ_HELP),
-    client: str = typer.Option(None, "--client", help=CLIENT_HELP),
-    flag: list[str] = typer.Option([], "--flag", help=FLAG_HELP),
-    calibration_dba: float = typer.Option(None, "--calibration-dba", help=CAL_HELP),
-    device: str = typer.Option(None, help="Speaker whose stored calibration to use."),
-    log_dose: bool = typer.Option(False, help="Record this render in the client's sound-dose ledger."),
+    leq_dba: float = LEQ_OPTION,
+    client: str = CLIENT_OPTION,
+    flag: list[str] = FLAG_OPTION,
+    calibration_dba: float = CAL_OPTION,
+    device: str = SPEAKER_OPTION,
+    log_dose: bool = LOG_DOSE_OPTION,
     as_user: str = AS_OPTION,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Render a lullaby (or clean a parent's recording) within NICU sound limits."""
     from cadenza.io.audio import load_audio, save_audio
@@ -119,14 +122,14 @@ def womb_command(
     heart_rate_bpm: float = typer.Option(72.0, help="Maternal heart rate, 50-110 bpm."),
     breaths_per_min: float = typer.Option(12.0, help="Breathing rate of the ocean swell, 6-30 per minute."),
     heartbeat_to_ocean_db: float = typer.Option(0.0, help="Balance: positive makes the heartbeat louder."),
-    leq_dba: float = typer.Option(None, "--leq-dba", help=LEQ_HELP),
-    client: str = typer.Option(None, "--client", help=CLIENT_HELP),
-    flag: list[str] = typer.Option([], "--flag", help=FLAG_HELP),
-    calibration_dba: float = typer.Option(None, "--calibration-dba", help=CAL_HELP),
-    device: str = typer.Option(None, help="Speaker whose stored calibration to use."),
-    log_dose: bool = typer.Option(False, help="Record this render in the client's sound-dose ledger."),
+    leq_dba: float = LEQ_OPTION,
+    client: str = CLIENT_OPTION,
+    flag: list[str] = FLAG_OPTION,
+    calibration_dba: float = CAL_OPTION,
+    device: str = SPEAKER_OPTION,
+    log_dose: bool = LOG_DOSE_OPTION,
     as_user: str = AS_OPTION,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Render heartbeat plus breathing-rate ocean swell within NICU sound limits."""
     from cadenza.io.audio import save_audio
@@ -163,11 +166,10 @@ def _resolve_thresholds(client: str | None, as_user: str | None, overrides: dict
 
     stored = None
     if client:
-        from cadenza.clinic import safety_records, service
+        from cadenza.clinic import safety_records
 
         with domain_errors(), open_db() as db:
-            actor = acting_user(db, as_user)
-            record = service.get_client_by_code(db, actor=actor, code=client)
+            actor, record = acting_client(db, as_user, client)
             stored = safety_records.get_infant_thresholds(db, actor=actor, client_id=record.id)
     given = {k: v for k, v in overrides.items() if v is not None}
     if stored is None and not given:
@@ -186,12 +188,12 @@ def thresholds_command(
     rr_min_bpm: float = RR_MIN,
     rr_max_bpm: float = RR_MAX,
     as_user: str = AS_OPTION,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Set (or show, with no values) this infant's stop-rule thresholds."""
     from dataclasses import asdict
 
-    from cadenza.clinic import safety_records, service
+    from cadenza.clinic import safety_records
 
     notes: list[str] = []
     overrides = {"hr_min_bpm": hr_min_bpm, "hr_max_bpm": hr_max_bpm, "spo2_min_pct": spo2_min_pct,
@@ -199,8 +201,7 @@ def thresholds_command(
     thresholds = _resolve_thresholds(client, as_user, overrides, notes)
     if any(v is not None for v in overrides.values()):
         with domain_errors(), open_db() as db:
-            actor = acting_user(db, as_user)
-            record = service.get_client_by_code(db, actor=actor, code=client)
+            actor, record = acting_client(db, as_user, client)
             safety_records.set_infant_thresholds(db, actor=actor, client_id=record.id, thresholds=thresholds)
     payload = {"client": client, **asdict(thresholds), "notes": notes}
     if as_json:
@@ -224,7 +225,7 @@ def monitor_command(
     client: str = typer.Option(None, "--client", help="Client code: uses the infant's stored thresholds."),
     save: bool = typer.Option(False, help="Store the decisions in the client's NICU stop log."),
     as_user: str = AS_OPTION,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Run the infant-led stop rules over a vital-sign stream: when music may play, pauses, stops, why."""
     from dataclasses import asdict
@@ -255,13 +256,12 @@ def monitor_command(
 
 
 def _save_stop_log(client: str | None, as_user: str | None, events) -> None:
-    from cadenza.clinic import safety_records, service
+    from cadenza.clinic import safety_records
 
     if not client:
         fail("--save needs --client", code=2)
     with domain_errors(), open_db() as db:
-        actor = acting_user(db, as_user)
-        record = service.get_client_by_code(db, actor=actor, code=client)
+        actor, record = acting_client(db, as_user, client)
         safety_records.log_stop_events(db, actor=actor, client_id=record.id, events=events)
 
 
@@ -277,12 +277,12 @@ def pal_command(
     vitals: Path = typer.Option(None, help="Vital-sign/cue CSV; the session stops at the first pause or stop."),
     output: Path = typer.Option(None, "-o", "--output", help="Also write the session audio as heard."),
     tune: str = typer.Option("brahms", help="Lullaby to play (looped, unchanged)."),
-    client: str = typer.Option(None, "--client", help=CLIENT_HELP),
-    flag: list[str] = typer.Option([], "--flag", help=FLAG_HELP),
-    calibration_dba: float = typer.Option(None, "--calibration-dba", help=CAL_HELP),
+    client: str = CLIENT_OPTION,
+    flag: list[str] = FLAG_OPTION,
+    calibration_dba: float = CAL_OPTION,
     save: bool = typer.Option(False, help="Store the session summary (and stop log) for --client."),
     as_user: str = AS_OPTION,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Pacifier-activated lullaby: ~10 s of music per criterion suck, 15-min session, stop on distress."""
     import numpy as np
@@ -341,13 +341,12 @@ def pal_command(
 
 
 def _save_pal(client: str | None, as_user: str | None, summary, events) -> None:
-    from cadenza.clinic import safety_records, service
+    from cadenza.clinic import safety_records
 
     if not client:
         fail("--save needs --client", code=2)
     with domain_errors(), open_db() as db:
-        actor = acting_user(db, as_user)
-        record = service.get_client_by_code(db, actor=actor, code=client)
+        actor, record = acting_client(db, as_user, client)
         safety_records.record_pal_summary(db, actor=actor, client_id=record.id, summary=summary)
         if events:
             safety_records.log_stop_events(db, actor=actor, client_id=record.id, events=events)

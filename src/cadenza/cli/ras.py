@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from cadenza.cli._db import run_as
+
 app = typer.Typer(help="Rhythmic Auditory Stimulation: plans, cue tracks, synchronisation.", no_args_is_help=True)
 
 
@@ -56,13 +58,6 @@ def _jsonable(value):
     return value
 
 
-def _store(as_user: str | None, action) -> str:
-    from cadenza.cli._db import acting_user, domain_errors, open_db
-
-    with domain_errors(), open_db() as db:
-        return action(db, acting_user(db, as_user))
-
-
 @app.command()
 def plan(
     cadence: Annotated[float | None, typer.Option(
@@ -100,7 +95,7 @@ def plan(
                 row = store_ras_plan(db, actor=actor, client_id=store_client, plan=plan_)
                 return f"stored plan {row.id} on client {store_client}"
 
-            stored = _store(as_user, action)
+            stored = run_as(as_user, action)
             result = holder["plan"]
         evidence = plan_evidence(result)
     except CadenzaError as exc:
@@ -285,7 +280,7 @@ def sync(
             rows = store_sync_measurements(db, actor=actor, session_id=store_session, report=report)
             return f"stored {len(rows)} synchronisation measurements on session {store_session}"
 
-        stored = _store(as_user, action)
+        stored = run_as(as_user, action)
     if plot is not None:
         plot_synchronization(report).savefig(plot, dpi=120)
     if as_json:

@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from cadenza.cli._db import ACT_AS_HELP, acting_user, domain_errors, fail, open_db
+from cadenza.cli._db import ACT_AS_HELP, acting_client, acting_user, domain_errors, fail, open_db
 
 app = typer.Typer(help="Clients, goals, sessions, measurements, exports.", no_args_is_help=True)
 
@@ -115,8 +115,7 @@ def show_client(code: str = typer.Argument(..., help="Client code."), as_user: s
 
     console = Console()
     with domain_errors(), open_db() as db:
-        actor = acting_user(db, as_user)
-        client = service.get_client_by_code(db, actor=actor, code=code)
+        actor, client = acting_client(db, as_user, code)
         console.print(f"[bold]{client.code}[/bold]  born {client.birth_year or '?'}  "
                       f"conditions: {', '.join(client.conditions) or '-'}")
         for warning in audio_policy(client.safety_flags).warnings:
@@ -155,8 +154,7 @@ def add_goal(
     from cadenza.clinic import service
 
     with domain_errors(), open_db() as db:
-        actor = acting_user(db, as_user)
-        client = service.get_client_by_code(db, actor=actor, code=code)
+        actor, client = acting_client(db, as_user, code)
         goal = service.create_goal(db, actor=actor, client_id=client.id, instrument_code=instrument,
                                    baseline=baseline, target=target, direction=direction,
                                    target_date=_date(by, "--by"), description=description)
@@ -186,8 +184,7 @@ def add_session(
     console = Console()
     with domain_errors(), open_db() as db:
         entries = [parse_measure(spec) for spec in measure]
-        actor = acting_user(db, as_user)
-        client = service.get_client_by_code(db, actor=actor, code=code)
+        actor, client = acting_client(db, as_user, code)
         row = service.record_session(
             db, actor=actor, client_id=client.id, session_date=_date(date, "--date") or dt.datetime.now(dt.UTC).date(),
             minutes=minutes, intervention_code=intervention, setting=setting, subjective=subjective,
@@ -217,13 +214,11 @@ def progress(
     """Progress towards each goal; optionally an HTML summary and a chart."""
     from rich.console import Console
 
-    from cadenza.clinic import service
     from cadenza.clinic.progress import client_progress, render_progress_chart, render_progress_html
 
     console = Console()
     with domain_errors(), open_db() as db:
-        actor = acting_user(db, as_user)
-        client = service.get_client_by_code(db, actor=actor, code=code)
+        actor, client = acting_client(db, as_user, code)
         progresses = client_progress(db, actor=actor, client_id=client.id)
         for p in progresses:
             verdict = "met" if p.target_met else "not yet met"
@@ -251,15 +246,13 @@ def export(
     as_user: str = AS_OPTION,
 ) -> None:
     """Export a client's record as a FHIR Bundle or their measurements as CSV."""
-    from cadenza.clinic import service
     from cadenza.clinic.export import export_measurements_csv
     from cadenza.clinic.fhir import export_client_bundle
 
     if fhir == csv:
         fail("choose exactly one of --fhir or --csv", code=2)
     with domain_errors(), open_db() as db:
-        actor = acting_user(db, as_user)
-        client = service.get_client_by_code(db, actor=actor, code=code)
+        actor, client = acting_client(db, as_user, code)
         if fhir:
             text = export_client_bundle(db, actor=actor, client_id=client.id)
         else:
@@ -279,8 +272,7 @@ def audit_trail(code: str = typer.Argument(..., help="Client code."), as_user: s
     from cadenza.clinic import service
 
     with domain_errors(), open_db() as db:
-        actor = acting_user(db, as_user)
-        client = service.get_client_by_code(db, actor=actor, code=code)
+        actor, client = acting_client(db, as_user, code)
         table = Table("at (UTC)", "who", "action", "entity", "id")
         for e in service.list_audit_events(db, actor=actor, client_id=client.id):
             table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor_username, e.action, e.entity, str(e.entity_id or ""))

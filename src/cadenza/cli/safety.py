@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from cadenza.cli._db import ACT_AS_HELP, acting_user, domain_errors, fail, open_db
+from cadenza.cli._db import ACT_AS_HELP, acting_client, domain_errors, fail, open_db
 
 app = typer.Typer(help="Hearing safety: sound-dose ledger and calibration.", no_args_is_help=True)
 
@@ -24,6 +24,11 @@ CLIENT_HELP = "Client code: safety flags and calibration come from the clinical 
 FLAG_HELP = "Safety flag (repeatable): seizures, hearing_loss, trauma_history, nicu_infant."
 CAL_HELP = "Level in dB(A) measured while the calibration tone played (overrides the stored calibration)."
 JSON_HELP = "Print one JSON object instead of a table."
+CLIENT_OPTION = typer.Option(None, "--client", help=CLIENT_HELP)
+FLAG_OPTION = typer.Option([], "--flag", help=FLAG_HELP)
+CAL_OPTION = typer.Option(None, "--calibration-dba", help=CAL_HELP)
+JSON_OPTION = typer.Option(False, "--json", help=JSON_HELP)
+DEVICE_OPTION = typer.Option(None, help="Device whose stored calibration to use.")
 
 
 @dataclass
@@ -55,11 +60,10 @@ def resolve_listener(client: str | None, flags: list[str], as_user: str | None, 
         calibration = DEFAULT_CALIBRATION
         client_id = None
         if client:
-            from cadenza.clinic import safety_records, service
+            from cadenza.clinic import safety_records
 
             with open_db() as db:
-                actor = acting_user(db, as_user)
-                record = service.get_client_by_code(db, actor=actor, code=client)
+                actor, record = acting_client(db, as_user, client)
                 client_id = record.id
                 all_flags = sorted(set(record.safety_flags or []) | set(flags))
                 calibration = safety_records.latest_calibration(db, actor=actor, client_id=record.id, device=device)
@@ -108,10 +112,10 @@ def level_table(title: str, report: Any, caps: dict[str, float] | None = None) -
 
 @app.command("policy")
 def policy_command(
-    client: str = typer.Option(None, "--client", help=CLIENT_HELP),
-    flag: list[str] = typer.Option([], "--flag", help=FLAG_HELP),
+    client: str = CLIENT_OPTION,
+    flag: list[str] = FLAG_OPTION,
     as_user: str = AS_OPTION,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Show what audio tools may do for this listener (caps, NICU limits, auto-play, warnings)."""
     listener = resolve_listener(client, flag, as_user)
@@ -128,7 +132,7 @@ def policy_command(
 def tone_command(
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the calibration tone (.wav/.flac)."),
     seconds: float = typer.Option(30.0, help="Length of the tone in seconds."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Write the 1 kHz calibration tone; play it at your usual volume and measure the level at the ear."""
     from cadenza.io.audio import save_audio
@@ -152,14 +156,13 @@ def calibrate_command(
     measured_dba: float = typer.Option(..., "--measured-dba", help="Level measured while the tone played."),
     device: str = typer.Option("default", help="Device / headphone / speaker name."),
     as_user: str = AS_OPTION,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Store a calibration for a listener and device."""
-    from cadenza.clinic import safety_records, service
+    from cadenza.clinic import safety_records
 
     with domain_errors(), open_db() as db:
-        actor = acting_user(db, as_user)
-        record = service.get_client_by_code(db, actor=actor, code=listener)
+        actor, record = acting_client(db, as_user, listener)
         row = safety_records.record_calibration(db, actor=actor, client_id=record.id,
                                                 measured_level_dba=measured_dba, device=device)
         payload = {"listener": listener, "device": row.device, "tone_level_dba": row.tone_level_dba,
@@ -179,12 +182,12 @@ def dose_command(
     plan_level_dba: float = typer.Option(None, help="Preview a planned session at this level..."),
     plan_minutes: float = typer.Option(None, help="...lasting this many minutes."),
     as_user: str = AS_OPTION,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """The listener's rolling 7-day sound dose (WHO/ITU-T H.870), with a warning at 100 %."""
     import datetime as dt
 
-    from cadenza.clinic import safety_records, service
+    from cadenza.clinic import safety_records
 
     if (add_level_dba is None) != (add_minutes is None):
         fail("--add-level-dba and --add-minutes go together", code=2)
@@ -192,8 +195,7 @@ def dose_command(
         fail("--plan-level-dba and --plan-minutes go together", code=2)
     now = dt.datetime.now(dt.UTC)
     with domain_errors(), open_db() as db:
-        actor = acting_user(db, as_user)
-        record = service.get_client_by_code(db, actor=actor, code=listener)
+        actor, record = acting_client(db, as_user, listener)
         if add_level_dba is not None:
             safety_records.add_dose_entry(db, actor=actor, client_id=record.id, level_dba=add_level_dba,
                                           duration_s=add_minutes * 60.0,
@@ -226,12 +228,12 @@ def dose_command(
 @app.command("level")
 def level_command(
     audio_file: Path = typer.Argument(..., help="Rendered track to check."),
-    client: str = typer.Option(None, "--client", help=CLIENT_HELP),
-    flag: list[str] = typer.Option([], "--flag", help=FLAG_HELP),
-    calibration_dba: float = typer.Option(None, "--calibration-dba", help=CAL_HELP),
-    device: str = typer.Option(None, help="Device whose stored calibration to use."),
+    client: str = CLIENT_OPTION,
+    flag: list[str] = FLAG_OPTION,
+    calibration_dba: float = CAL_OPTION,
+    device: str = DEVICE_OPTION,
     as_user: str = AS_OPTION,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Estimated level at the ear and weekly-dose share of one play of a track, against the listener's policy."""
     from cadenza.io.audio import load_audio
@@ -269,12 +271,12 @@ def level_command(
 def apply_command(
     audio_file: Path = typer.Argument(..., help="Track to bring within the listener's policy."),
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the result."),
-    client: str = typer.Option(None, "--client", help=CLIENT_HELP),
-    flag: list[str] = typer.Option([], "--flag", help=FLAG_HELP),
-    calibration_dba: float = typer.Option(None, "--calibration-dba", help=CAL_HELP),
-    device: str = typer.Option(None, help="Device whose stored calibration to use."),
+    client: str = CLIENT_OPTION,
+    flag: list[str] = FLAG_OPTION,
+    calibration_dba: float = CAL_OPTION,
+    device: str = DEVICE_OPTION,
     as_user: str = AS_OPTION,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Write a copy of a track turned down to the listener's cap (NICU limits for an NICU infant)."""
     from cadenza.io.audio import load_audio, save_audio
