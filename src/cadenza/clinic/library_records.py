@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cadenza.clinic import service
 from cadenza.clinic.models import Base, Client, Therapist, utcnow
+from cadenza.clinic.progress import CHART_FORMATS, render_figure
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.io.library_files import KnownTrack, ScanReport
@@ -469,9 +470,6 @@ def playlist_summary(playlist: Playlist) -> dict[str, Any]:
     }
 
 
-CHART_FORMATS = ("svg", "png")
-
-
 def playlist_figure(playlist: Playlist) -> Any:
     """Planned vs chosen tempo and energy over the session (matplotlib Figure, Agg, no pyplot)."""
     import numpy as np
@@ -504,13 +502,9 @@ def playlist_figure(playlist: Playlist) -> Any:
 
 def render_playlist_chart(playlist: Playlist, *, fmt: str = "svg") -> bytes:
     """The planned-vs-chosen chart as SVG or PNG bytes."""
-    import io
-
     if fmt not in CHART_FORMATS:
         raise ParameterError(f"fmt must be one of {CHART_FORMATS}, got {fmt!r}")
-    buffer = io.BytesIO()
-    playlist_figure(playlist).savefig(buffer, format=fmt)
-    return buffer.getvalue()
+    return render_figure(playlist_figure(playlist), fmt=fmt)
 
 
 # --- pre-procedure sessions ----------------------------------------------------------------------
