@@ -38,6 +38,7 @@ def shared_data() -> Callable[..., Path]:
 # commits only releases a SAVEPOINT, so tests never see each other's rows.
 
 POSTGRES_URL_ENV = "CADENZA_TEST_POSTGRES_URL"
+TEST_PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -139,9 +140,7 @@ def make_therapist(db_session):
     from cadenza.clinic import service
 
     def _make(username: str = "therapist1", *, role: str = "therapist"):
-        return service.create_therapist(
-            db_session, actor=None, username=username, password="correct horse battery", role=role
-        )
+        return service.create_therapist(db_session, actor=None, username=username, password=TEST_PASSWORD, role=role)
 
     return _make
 
@@ -159,3 +158,38 @@ def client_record(db_session, therapist):
     return service.create_client(
         db_session, actor=therapist, code="C001", birth_year=1950, conditions=["parkinson's disease"]
     )
+
+
+# --- Web fixtures ------------------------------------------------------------------------------------
+# The app runs each request in its own Session on the test's connection, so service commits only
+# release SAVEPOINTs and everything a page wrote is rolled back with ``db_session``.
+
+
+@pytest.fixture
+def web_app(db_session, tmp_path):
+    from sqlalchemy.orm import sessionmaker
+
+    from cadenza.settings import Settings
+    from cadenza.web.main import create_app
+
+    factory = sessionmaker(bind=db_session.bind, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    return create_app(Settings(database_url="sqlite://", data_dir=tmp_path), session_factory=factory)
+
+
+@pytest.fixture
+def web_browser(web_app) -> Iterator:
+    """A TestClient on ``web_app`` (redirects not followed) with ``.csrf(path)`` and ``.log_in(username)``."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    class Browser(TestClient):
+        def csrf(self, path: str) -> str:
+            return re.search(r'name="csrf_token" value="([^"]+)"', self.get(path).text).group(1)
+
+        def log_in(self, username: str, password: str = TEST_PASSWORD):
+            return self.post("/login", data={"username": username, "password": password,
+                                             "csrf_token": self.csrf("/login"), "next": "/"})
+
+    with Browser(web_app, follow_redirects=False) as browser:
+        yield browser

@@ -56,35 +56,6 @@ def make_walk():
 
 
 @pytest.fixture
-def gait_web(db_session, tmp_path):
-    """A logged-in TestClient on the test's rolled-back transaction, plus a CSRF-token getter."""
-    import re
-
-    from fastapi.testclient import TestClient
-    from sqlalchemy.orm import sessionmaker
-
-    from cadenza.clinic import passwords
-    from cadenza.clinic.models import Therapist
-    from cadenza.settings import Settings
-    from cadenza.web.main import create_app
-
-    factory = sessionmaker(bind=db_session.bind, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    app = create_app(Settings(database_url="sqlite://", data_dir=tmp_path), session_factory=factory)
-
-    def make_user(username: str) -> Therapist:
-        user = Therapist(username=username, password_hash=passwords.hash_password("violin-harbour-sunrise-7"),
-                         role="therapist", active=True)
-        db_session.add(user)
-        db_session.commit()
-        return user
-
-    def csrf(client: TestClient, path: str) -> str:
-        return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
-
-    def log_in(client: TestClient, username: str) -> None:
-        token = csrf(client, "/login")
-        client.post("/login", data={"username": username, "password": "violin-harbour-sunrise-7",
-                                    "csrf_token": token, "next": "/"})
-
-    with TestClient(app, follow_redirects=False) as client:
-        yield client, make_user, log_in, csrf
+def gait_web(web_browser, make_therapist):
+    """A TestClient on the test's rolled-back transaction, an account maker, a log-in and a CSRF-token getter."""
+    return web_browser, make_therapist, type(web_browser).log_in, type(web_browser).csrf

@@ -6,36 +6,17 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy.orm import sessionmaker
 
 from cadenza.clinic import library_records as lr
-from cadenza.clinic import passwords, service
-from cadenza.clinic.models import Therapist
-from cadenza.io.library_files import ScanReport
-from cadenza.settings import Settings
-from cadenza.web.main import create_app
-
-PASSWORD = "violin-harbour-sunrise-7"
+from cadenza.clinic import service
 
 
 @pytest.fixture
-def web_client(db_session, tmp_path):
-    factory = sessionmaker(bind=db_session.bind, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    app = create_app(Settings(database_url="sqlite://", data_dir=tmp_path), session_factory=factory)
-    ann = Therapist(username="ann", password_hash=passwords.hash_password(PASSWORD), role="therapist", active=True)
-    db_session.add(ann)
-    db_session.commit()
-    with TestClient(app, follow_redirects=False) as client:
-        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
-        response = client.post("/login", data={"username": "ann", "password": PASSWORD, "csrf_token": token,
-                                               "next": "/"})
-        assert response.status_code == 303, response.text
-        yield client, ann
-
-
-def _csrf(client, path):
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
+def web_client(web_browser, make_therapist):
+    ann = make_therapist("ann")
+    response = web_browser.log_in("ann")
+    assert response.status_code == 303, response.text
+    return web_browser, ann
 
 
 def _library(db_session, ann, code="C7", flags=()):
@@ -57,7 +38,7 @@ def test_page_rate_flag_and_playlist(web_client, db_session):
     path = f"/clients/{person.id}/library"
     page = client.get(path)
     assert page.status_code == 200 and "Song 0" in page.text and "Library (24 tracks)" in page.text
-    token = _csrf(client, path)
+    token = client.csrf(path)
     slow = sorted(lr.list_tracks(db_session, actor=ann, client_id=person.id), key=lambda t: t.tempo_bpm)
     assert client.post(f"{path}/tracks/{slow[0].id}/red-flag",
                        data={"reason": "tearful", "csrf_token": token}).status_code == 303
@@ -81,7 +62,7 @@ def test_bad_input_and_privacy(web_client, db_session):
     client, ann = web_client
     person = _library(db_session, ann)
     path = f"/clients/{person.id}/library"
-    token = _csrf(client, path)
+    token = client.csrf(path)
     bad = client.post(f"{path}/playlist", data={"goal": "relax", "minutes": "x", "arousal": "12", "csrf_token": token})
     assert bad.status_code == 422 and "minutes" in bad.text
     noflag = client.post(f"{path}/tracks/{lr.list_tracks(db_session, actor=ann, client_id=person.id)[0].id}/red-flag",
@@ -104,7 +85,7 @@ def test_family_pick_response_and_preprocedure_forms(web_client, db_session):
     client, ann = web_client
     person = _library(db_session, ann)
     path = f"/clients/{person.id}/library"
-    token = _csrf(client, path)
+    token = client.csrf(path)
     track = lr.list_tracks(db_session, actor=ann, client_id=person.id)[0]
     assert client.post(f"{path}/tracks/{track.id}/family-pick",
                        data={"note": "their first dance", "by": "son", "csrf_token": token}).status_code == 303

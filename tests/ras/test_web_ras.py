@@ -4,36 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 
 import numpy as np
 import pytest
 import soundfile as sf
-from fastapi.testclient import TestClient
-from sqlalchemy.orm import sessionmaker
 
 from cadenza.clinic import ras_records, service
 from cadenza.clinic.service import MeasurementInput
-from cadenza.settings import Settings
-from cadenza.web.main import create_app
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def browser(db_session, therapist, tmp_path):
-    factory = sessionmaker(bind=db_session.bind, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    app = create_app(Settings(database_url="sqlite://", data_dir=tmp_path), session_factory=factory)
-    with TestClient(app, follow_redirects=False) as test_client:
-        token = re.search(r'name="csrf_token" value="([^"]+)"', test_client.get("/login").text).group(1)
-        response = test_client.post("/login", data={"username": therapist.username, "password": PASSWORD,
-                                                    "csrf_token": token, "next": "/"})
-        assert response.status_code == 303, response.text
-        yield test_client
-
-
-def _csrf(test_client, path):
-    return re.search(r'name="csrf_token" value="([^"]+)"', test_client.get(path).text).group(1)
+def browser(web_browser, therapist):
+    response = web_browser.log_in(therapist.username)
+    assert response.status_code == 303, response.text
+    return web_browser
 
 
 def test_plan_from_latest_cadence_then_play_the_cue(browser, db_session, therapist, client_record):
@@ -44,7 +28,7 @@ def test_plan_from_latest_cadence_then_play_the_cue(browser, db_session, therapi
     page = browser.get(f"/clients/{client_record.id}/ras")
     assert page.status_code == 200
     assert 'value="92"' in page.text and "latest measured: 92" in page.text
-    token = _csrf(browser, f"/clients/{client_record.id}/ras")
+    token = browser.csrf(f"/clients/{client_record.id}/ras")
     made = browser.post(f"/clients/{client_record.id}/ras/plans",
                         data={"csrf_token": token, "cadence_spm": "92", "condition": "stroke",
                               "session_minutes": "30", "sessions_per_week": "3"})
@@ -61,7 +45,7 @@ def test_plan_from_latest_cadence_then_play_the_cue(browser, db_session, therapi
 
 
 def test_plan_form_errors_are_shown_next_to_the_field(browser, client_record):
-    token = _csrf(browser, f"/clients/{client_record.id}/ras")
+    token = browser.csrf(f"/clients/{client_record.id}/ras")
     response = browser.post(f"/clients/{client_record.id}/ras/plans",
                             data={"csrf_token": token, "cadence_spm": "1.6", "condition": "other",
                                   "session_minutes": "30", "sessions_per_week": "3"})
@@ -75,7 +59,7 @@ def test_sync_report_from_pasted_steps_stored_on_session(browser, db_session, th
                                          intervention_code="ras_gait_training")
     db_session.commit()
     steps = 1.0 + 0.6 * np.arange(40) - 0.03 + 0.1  # 30 ms before the beat as heard through 100 ms latency
-    token = _csrf(browser, f"/clients/{client_record.id}/ras")
+    token = browser.csrf(f"/clients/{client_record.id}/ras")
     response = browser.post(f"/clients/{client_record.id}/ras/sync",
                             data={"csrf_token": token, "tempo_bpm": "100", "cue_start_s": "1.0", "latency_ms": "100",
                                   "session_id": str(session_row.id),
@@ -89,7 +73,7 @@ def test_sync_report_from_pasted_steps_stored_on_session(browser, db_session, th
 
 
 def test_sync_rejects_too_few_steps(browser, client_record):
-    token = _csrf(browser, f"/clients/{client_record.id}/ras")
+    token = browser.csrf(f"/clients/{client_record.id}/ras")
     response = browser.post(f"/clients/{client_record.id}/ras/sync",
                             data={"csrf_token": token, "tempo_bpm": "100", "steps_text": "1.0\n1.6\n2.2"})
     assert response.status_code == 422 and "at least 8" in response.text
@@ -130,7 +114,7 @@ def test_sync_report_from_an_uploaded_walk_recording(browser, client_record, sha
     rec = next(r for r in load_mobgap_lab(shared_data("gait", "mobgap_lab")) if r.recording_id.endswith("Test5/Trial1"))
     path = save_imu_csv(tmp_path / "walk.csv", rec.acc_m_s2, sampling_rate_hz=rec.sampling_rate_hz,
                         gyr_deg_s=rec.gyr_deg_s)
-    token = _csrf(browser, f"/clients/{client_record.id}/ras")
+    token = browser.csrf(f"/clients/{client_record.id}/ras")
     cadence = rec.reference_bouts[0].cadence_spm
     response = browser.post(f"/clients/{client_record.id}/ras/sync",
                             data={"csrf_token": token, "tempo_bpm": f"{cadence:.1f}", "placement": "lower-back"},

@@ -9,46 +9,28 @@ import re
 import numpy as np
 import pytest
 import soundfile as sf
-from fastapi.testclient import TestClient
-from sqlalchemy.orm import sessionmaker
 
-from cadenza.clinic import passwords, safety_records, service
-from cadenza.clinic.models import Therapist
+from cadenza.clinic import safety_records, service
 from cadenza.nicu.limits import NICU_LIMITS, check_limits
 from cadenza.nicu.pal import simulate_suck_pressure
 from cadenza.nicu.stop_rules import StopEvent
 from cadenza.render.levels import measure_levels
 from cadenza.safety.calibration import Calibration
-from cadenza.settings import Settings
-from cadenza.web.main import create_app
-
-PASSWORD = "violin-harbour-sunrise-7"
 
 
 @pytest.fixture
-def browser(db_session, tmp_path):
-    factory = sessionmaker(bind=db_session.bind, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    app = create_app(Settings(database_url="sqlite://", data_dir=tmp_path), session_factory=factory)
-    with TestClient(app, follow_redirects=False) as test_client:
-        yield test_client
+def browser(web_browser):
+    return web_browser
 
 
 @pytest.fixture
-def nurse(db_session):
-    t = Therapist(username="nurse", password_hash=passwords.hash_password(PASSWORD), role="therapist", active=True)
-    db_session.add(t)
-    db_session.commit()
-    return t
-
-
-def csrf(browser, path):
-    return re.search(r'name="csrf_token" value="([^"]+)"', browser.get(path).text).group(1)
+def nurse(make_therapist):
+    return make_therapist("nurse")
 
 
 @pytest.fixture
 def logged_in(browser, nurse):
-    token = csrf(browser, "/login")
-    r = browser.post("/login", data={"username": "nurse", "password": PASSWORD, "csrf_token": token, "next": "/"})
+    r = browser.log_in("nurse")
     assert r.status_code in (302, 303)
     return browser
 
@@ -63,7 +45,7 @@ def test_dose_ledger_page_add_listening_and_warning(logged_in, db_session, nurse
     c = make_client(db_session, nurse, "A001", [])
     page = logged_in.get(f"/clients/{c.id}/safety")
     assert page.status_code == 200 and "0.0 %" in page.text and "autoplay" not in page.text
-    token = csrf(logged_in, f"/clients/{c.id}/safety")
+    token = logged_in.csrf(f"/clients/{c.id}/safety")
     r = logged_in.post(f"/clients/{c.id}/safety/listening",
                        data={"level_dba": "80", "minutes": "2400", "source": "playlist", "csrf_token": token})
     assert r.status_code == 303
@@ -93,7 +75,7 @@ def test_seizure_flag_no_autoplay_anywhere(logged_in, db_session, nurse):
 
 def test_calibration_form_and_tone(logged_in, db_session, nurse):
     c = make_client(db_session, nurse, "A002", [])
-    token = csrf(logged_in, f"/clients/{c.id}/safety")
+    token = logged_in.csrf(f"/clients/{c.id}/safety")
     assert logged_in.post(f"/clients/{c.id}/safety/calibration",
                           data={"measured_level_dba": "64", "device": "incubator",
                                 "csrf_token": token}).status_code == 303
@@ -132,13 +114,10 @@ def test_nicu_audio_served_within_limits_at_stored_calibration(logged_in, db_ses
     assert logged_in.get(f"/clients/{infant.id}/nicu/lullaby.wav?minutes=30").status_code == 422
 
 
-def test_other_therapist_gets_404(browser, db_session, nurse):
+def test_other_therapist_gets_404(browser, db_session, nurse, make_therapist):
     c = make_client(db_session, nurse, "N005", ["nicu_infant"])
-    other = Therapist(username="other", password_hash=passwords.hash_password(PASSWORD), role="therapist", active=True)
-    db_session.add(other)
-    db_session.commit()
-    token = csrf(browser, "/login")
-    browser.post("/login", data={"username": "other", "password": PASSWORD, "csrf_token": token, "next": "/"})
+    make_therapist("other")
+    browser.log_in("other")
     assert browser.get(f"/clients/{c.id}/nicu").status_code == 404
     assert browser.get(f"/clients/{c.id}/safety").status_code == 404
 
@@ -178,7 +157,7 @@ def test_nicu_thresholds_monitor_and_pal_uploads(logged_in, db_session, nurse):
     infant = make_client(db_session, nurse, "N008", ["nicu_infant"])
     base = f"/clients/{infant.id}/nicu"
     assert "Not set yet" in logged_in.get(base).text
-    token = csrf(logged_in, base)
+    token = logged_in.csrf(base)
     form = {"hr_min_bpm": "110", "hr_max_bpm": "180", "spo2_min_pct": "90", "rr_min_bpm": "25", "rr_max_bpm": "70"}
     assert logged_in.post(f"{base}/thresholds", data={**form, "csrf_token": token}).status_code == 303
     bad = logged_in.post(f"{base}/thresholds", data={**form, "spo2_min_pct": "0.9", "csrf_token": token})
@@ -205,7 +184,7 @@ def test_pal_upload_refused_for_seizure_flag(logged_in, db_session, nurse):
     base = f"/clients/{infant.id}/nicu"
     page = logged_in.get(base).text
     assert "forbid auto-play" in page and 'action="/clients/%d/nicu/pal"' % infant.id not in page
-    token = csrf(logged_in, base)
+    token = logged_in.csrf(base)
     r = logged_in.post(f"{base}/pal", data={"csrf_token": token,
                                             "pressure_text": "time_s,pressure_mmhg\n0,1\n0.02,30\n0.04,1\n"})
     assert r.status_code == 422 and "auto-play" in r.text
