@@ -44,6 +44,7 @@ from cadenza.gait import (  # noqa: E402
     contacts_in_window,
     detect_walking_bouts,
     match_contacts,
+    pool_matches,
     score_bout,
 )
 from cadenza.io.gait_datasets import load_gaitmap_healthy, load_mobgap_lab  # noqa: E402
@@ -163,9 +164,8 @@ def bench_lower_back(data_dir: Path, rates_hz: list[float]) -> list[dict]:
         }
         for name, run in methods.items():
             errors, own_errors, low_conf_errors, high_conf_errors = [], [], [], []
-            tp = fp = fn = n_det = n_ref = skipped = 0
-            tp_g = fp_g = fn_g = n_in_gaps = 0
-            timing: list[np.ndarray] = []
+            n_det = n_ref = skipped = n_in_gaps = 0
+            matches, gapless_matches = [], []
             diagnosis: list[dict] = []
             compute_s = signal_s = 0.0
             for rec in recordings:
@@ -196,14 +196,9 @@ def bench_lower_back(data_dir: Path, rates_hz: list[float]) -> list[dict]:
                     n_det += score.n_detected
                     n_ref += score.n_reference
                     near = contacts_in_window(det, bout.start_s - TOLERANCE_S, bout.end_s + TOLERANCE_S)
-                    match = match_contacts(near, bout.ic_times_s, tolerance_s=TOLERANCE_S)
-                    tp, fp, fn = tp + match.n_true_positive, fp + match.n_false_positive, fn + match.n_false_negative
-                    timing.append(match.timing_errors_s)
+                    matches.append(match_contacts(near, bout.ic_times_s, tolerance_s=TOLERANCE_S))
                     in_gaps = _inside_reference_gaps(near, bout.ic_times_s)
-                    gapless = match_contacts(near[~in_gaps], bout.ic_times_s, tolerance_s=TOLERANCE_S)
-                    tp_g += gapless.n_true_positive
-                    fp_g += gapless.n_false_positive
-                    fn_g += gapless.n_false_negative
+                    gapless_matches.append(match_contacts(near[~in_gaps], bout.ic_times_s, tolerance_s=TOLERANCE_S))
                     n_in_gaps += int(in_gaps.sum())
                     if name.startswith("mobgap"):
                         try:
@@ -217,7 +212,8 @@ def bench_lower_back(data_dir: Path, rates_hz: list[float]) -> list[dict]:
                         own = float("nan")
                     if np.isfinite(own):
                         own_errors.append(abs(own - bout.cadence_spm) / bout.cadence_spm)
-            timing_s = np.concatenate(timing) if timing else np.empty(0)
+            pooled, gapless = pool_matches(matches), pool_matches(gapless_matches)
+            timing_s = pooled.timing_errors_s
             rows.append(
                 {
                     "method": name,
@@ -228,13 +224,11 @@ def bench_lower_back(data_dir: Path, rates_hz: list[float]) -> list[dict]:
                     "cadence_error_bouts_ge8_detected": _summary(high_conf_errors),
                     "cadence_error_bouts_lt8_detected": _summary(low_conf_errors),
                     "own_cadence_error": _summary(own_errors),
-                    "ic_f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan"),
-                    "ic_f1_outside_reference_gaps": (
-                        2 * tp_g / (2 * tp_g + fp_g + fn_g) if tp_g + fp_g + fn_g else float("nan")
-                    ),
+                    "ic_f1": pooled.f1,
+                    "ic_f1_outside_reference_gaps": gapless.f1,
                     "n_detected_inside_reference_gaps": n_in_gaps,
-                    "ic_precision": tp / (tp + fp) if tp + fp else float("nan"),
-                    "ic_recall": tp / (tp + fn) if tp + fn else float("nan"),
+                    "ic_precision": pooled.precision,
+                    "ic_recall": pooled.recall,
                     "ic_bias_ms": float(np.median(timing_s) * 1000) if timing_s.size else float("nan"),
                     "n_detected": n_det,
                     "n_reference": n_ref,
@@ -261,8 +255,7 @@ def bench_foot(data_dir: Path, rates_hz: list[float]) -> list[dict]:
     rec = load_gaitmap_healthy(folder)
     rows = []
     for rate in [rec.sampling_rate_hz, *rates_hz]:
-        errors, timing = [], []
-        tp = fp = fn = 0
+        errors, matches = [], []
         compute_s = signal_s = 0.0
         for side in ("left", "right"):
             acc = _resample(rec.acc_m_s2[side], rec.sampling_rate_hz, rate)
@@ -275,27 +268,26 @@ def bench_foot(data_dir: Path, rates_hz: list[float]) -> list[dict]:
             ref = rec.reference_ic_times_s[side]
             # Motion capture covers the walk only; the final steps to a halt have no reference.
             covered = contacts_in_window(det, ref[0] - TOLERANCE_S, ref[-1] + TOLERANCE_S)
-            match = match_contacts(covered, ref, tolerance_s=TOLERANCE_S)
-            tp, fp, fn = tp + match.n_true_positive, fp + match.n_false_positive, fn + match.n_false_negative
-            timing.append(match.timing_errors_s)
+            matches.append(match_contacts(covered, ref, tolerance_s=TOLERANCE_S))
             # Reference bouts: runs of this foot's contacts without a long stride (the turn splits them).
             for start_s, end_s in detect_walking_bouts(ref, max_step_s=2.0, min_steps=4):
                 ref_cad = 2 * cadence_spm(contacts_in_window(ref, start_s, end_s))
                 # Half a stride of slack so a contact detected a few ms early still counts.
                 got = 2 * cadence_spm(contacts_in_window(det, start_s - 0.05, end_s + 0.05))
                 errors.append(abs(got - ref_cad) / ref_cad if np.isfinite(got) else 1.0)
-        timing_s = np.concatenate(timing)
+        pooled = pool_matches(matches)
+        timing_s = pooled.timing_errors_s
         rows.append(
             {
                 "method": "cadenza FootStepDetector",
                 "rate_hz": rate,
                 "n_bouts": len(errors),
                 "cadence_error": _summary(errors),
-                "ic_f1": 2 * tp / (2 * tp + fp + fn),
+                "ic_f1": pooled.f1,
                 "ic_bias_ms": float(np.mean(timing_s) * 1000),
                 "ic_timing_sd_ms": float(np.std(timing_s) * 1000),
-                "n_detected": tp + fp,
-                "n_reference": tp + fn,
+                "n_detected": pooled.n_true_positive + pooled.n_false_positive,
+                "n_reference": pooled.n_true_positive + pooled.n_false_negative,
                 "x_real_time": signal_s / compute_s,
                 "note": "contacts scored within the span the motion capture covers",
             }

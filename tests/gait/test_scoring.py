@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cadenza.errors import ParameterError
-from cadenza.gait import match_contacts, score_bout
+from cadenza.gait import match_contacts, pool_matches, score_bout
 
 
 @given(shift_s=st.floats(-0.2, 0.2), n=st.integers(1, 50))
@@ -45,3 +45,32 @@ def test_score_bout_counts_contacts_in_window():
 def test_bad_window():
     with pytest.raises(ParameterError, match="end_s"):
         score_bout(np.array([1.0]), start_s=5, end_s=5, reference_cadence_spm=100, n_reference=1)
+
+
+TIMES_S = st.floats(0, 50).map(lambda t: round(t, 3))  # millisecond grid: distinct even after +1000 s
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    det=st.lists(TIMES_S, max_size=15, unique=True),
+    ref=st.lists(TIMES_S, max_size=15, unique=True),
+    det2=st.lists(TIMES_S, max_size=15, unique=True),
+    ref2=st.lists(TIMES_S, max_size=15, unique=True),
+)
+def test_pooled_matches_equal_one_match_of_far_apart_walks(det, ref, det2, ref2):
+    # Two walks 1000 s apart cannot share a match, so matching them together is the pooled result.
+    a, b = (np.sort(np.array(x, dtype=float)) for x in (det, ref))
+    c, d = (np.sort(np.array(x, dtype=float)) + 1000.0 for x in (det2, ref2))
+    pooled = pool_matches([match_contacts(a, b), match_contacts(c, d)])
+    whole = match_contacts(np.concatenate([a, c]), np.concatenate([b, d]))
+    assert (pooled.n_true_positive, pooled.n_false_positive, pooled.n_false_negative) == (
+        whole.n_true_positive, whole.n_false_positive, whole.n_false_negative)
+    assert pooled.timing_errors_s.size == whole.timing_errors_s.size == whole.n_true_positive
+
+
+def test_pool_of_nothing_and_bad_input():
+    empty = pool_matches([])
+    assert (empty.n_true_positive, empty.n_false_positive, empty.n_false_negative) == (0, 0, 0)
+    assert np.isnan(empty.f1)
+    with pytest.raises(ParameterError, match=r"matches\[0\]"):
+        pool_matches([(1, 0, 0)])

@@ -8,7 +8,7 @@
 from cadenza.gait.analysis import LOW_CONFIDENCE_MIN_STEPS, GaitAnalysis, GaitBout, analyze_gait, combine_feet
 from cadenza.gait.bouts import contacts_in_window, detect_walking_bouts
 from cadenza.gait.cadence import cadence_spm, gait_speed_m_s, step_time_asymmetry, step_time_cv
-from cadenza.gait.scoring import BoutScore, ContactMatch, match_contacts, score_bout
+from cadenza.gait.scoring import BoutScore, ContactMatch, match_contacts, pool_matches, score_bout
 from cadenza.gait.steps import FootStepDetector, LowerBackStepDetector
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "detect_walking_bouts",
     "gait_speed_m_s",
     "match_contacts",
+    "pool_matches",
     "score_bout",
     "step_time_asymmetry",
     "step_time_cv",

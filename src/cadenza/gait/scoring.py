@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,6 +64,28 @@ def match_contacts(
     order = np.argsort(ref[cols[ok]])
     tp = int(ok.sum())
     return ContactMatch(tp, int(det.size - tp), int(ref.size - tp), errors[order])
+
+
+def pool_matches(matches: Iterable[ContactMatch]) -> ContactMatch:
+    """Several matchings added up, so F1, precision and recall are pooled over recordings and bouts
+    (not averaged per bout); timing errors are concatenated in the order given.
+
+    >>> a = match_contacts(np.array([0.0, 1.0]), np.array([0.0, 1.1]))
+    >>> b = match_contacts(np.array([5.0]), np.array([7.0]))
+    >>> pooled = pool_matches([a, b])
+    >>> (pooled.n_true_positive, pooled.n_false_positive, pooled.n_false_negative, round(pooled.f1, 3))
+    (2, 1, 1, 0.667)
+    """
+    matches = list(matches)
+    for i, m in enumerate(matches):
+        if not isinstance(m, ContactMatch):
+            raise ParameterError(f"matches[{i}] must be a ContactMatch, got {type(m).__name__}")
+    return ContactMatch(
+        sum(m.n_true_positive for m in matches),
+        sum(m.n_false_positive for m in matches),
+        sum(m.n_false_negative for m in matches),
+        np.concatenate([m.timing_errors_s for m in matches]) if matches else np.empty(0),
+    )
 
 
 @dataclass(frozen=True)
