@@ -127,6 +127,17 @@ def get_client_for_actor(db: Session, *, actor: Therapist, client_id: int, actio
     return client
 
 
+def _owned_row(db: Session, actor: Therapist, model: type, row_id: Any, what: str) -> tuple[Any, Client]:
+    """A client-owned row (assessment, goal, session) and its client if ``actor`` owns the client;
+    :class:`NotFoundError` otherwise, so another therapist's rows look absent rather than forbidden."""
+    _check_actor(actor)
+    row = db.get(model, row_id) if isinstance(row_id, int) and not isinstance(row_id, bool) else None
+    client = db.get(Client, row.client_id) if row is not None else None
+    if row is None or client is None or client.therapist_id != actor.id:
+        raise NotFoundError(f"{what} {row_id!r} not found")
+    return row, client
+
+
 # --- therapists ---------------------------------------------------------------------------------
 
 
@@ -354,11 +365,7 @@ def update_assessment(
     if notes is not UNSET and not isinstance(notes, str):
         raise ParameterError(f"notes must be text, got {notes!r}")
     scores = scores if scores is UNSET else _check_scores(scores)
-    _check_actor(actor)
-    row = db.get(Assessment, assessment_id) if isinstance(assessment_id, int) else None
-    client = db.get(Client, row.client_id) if row is not None else None
-    if row is None or client is None or client.therapist_id != actor.id:
-        raise NotFoundError(f"assessment {assessment_id!r} not found")
+    row, client = _owned_row(db, actor, Assessment, assessment_id, "assessment")
     if notes is not UNSET:
         row.notes = notes
     if scores is not UNSET:
@@ -423,11 +430,7 @@ def create_goal(
 
 
 def get_goal(db: Session, *, actor: Therapist, goal_id: int) -> Goal:
-    _check_actor(actor)
-    goal = db.get(Goal, goal_id) if isinstance(goal_id, int) else None
-    client = db.get(Client, goal.client_id) if goal is not None else None
-    if goal is None or client is None or client.therapist_id != actor.id:
-        raise NotFoundError(f"goal {goal_id!r} not found")
+    goal, client = _owned_row(db, actor, Goal, goal_id, "goal")
     audit(db, actor, "read", "goal", entity_id=goal.id, client_id=client.id)
     return goal
 
@@ -572,11 +575,7 @@ def record_session(
 
 
 def _visible_session(db: Session, actor: Therapist, session_id: int, action: str) -> tuple[TherapySession, Client]:
-    _check_actor(actor)
-    row = db.get(TherapySession, session_id) if isinstance(session_id, int) and not isinstance(session_id, bool) else None
-    client = db.get(Client, row.client_id) if row is not None else None
-    if row is None or client is None or client.therapist_id != actor.id:
-        raise NotFoundError(f"session {session_id!r} not found")
+    row, client = _owned_row(db, actor, TherapySession, session_id, "session")
     audit(db, actor, action, "therapy_session", entity_id=row.id, client_id=client.id)
     return row, client
 
