@@ -3,15 +3,14 @@ temporary SQLite record."""
 
 from __future__ import annotations
 
+import functools
 import json
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
 import soundfile as sf
-from typer.testing import CliRunner
 
-from cadenza.cli.main import app
 
 PASSWORD = "a perfectly long passphrase"
 SR = 22050
@@ -30,16 +29,8 @@ def pulse_file(path, period_s, duration_s=12.0, *, title=None, year=None):
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("CADENZA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("CADENZA_DATABASE_URL", raising=False)
-    monkeypatch.delenv("CADENZA_USER", raising=False)
-    runner = CliRunner()
-
-    def _run(*args, input=None, user="ana"):
-        return runner.invoke(app, [str(a) for a in args], input=input, env={"CADENZA_USER": user, "COLUMNS": "250"})
-
-    return _run
+def run(cli):
+    return functools.partial(cli, user="ana")
 
 
 @pytest.fixture

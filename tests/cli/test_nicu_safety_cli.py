@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from cadenza.cli.main import app
 from cadenza.io.audio import load_audio, save_audio
 from cadenza.nicu.limits import NICU_LIMITS, check_limits
 from cadenza.render.levels import measure_levels
@@ -18,17 +17,8 @@ PASSWORD = "a perfectly long passphrase"
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("CADENZA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("CADENZA_DATABASE_URL", raising=False)
-    monkeypatch.delenv("CADENZA_USER", raising=False)
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-
-    def _run(*args, input=None, user="ana"):
-        return runner.invoke(app, [str(a) for a in args], input=input, env={"CADENZA_USER": user, "COLUMNS": "200"})
-
-    return _run
+def run(cli):
+    return functools.partial(cli, user="ana")
 
 
 @pytest.fixture

@@ -9,9 +9,7 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from cadenza.cli.main import app
 from cadenza.cli.records import parse_measure
 from cadenza.errors import ParameterError
 
@@ -19,17 +17,8 @@ PASSWORD = "a perfectly long passphrase"
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("CADENZA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("CADENZA_DATABASE_URL", raising=False)
-    monkeypatch.delenv("CADENZA_USER", raising=False)
-    runner = CliRunner()
-
-    def _run(*args, input=None, user=None):
-        env = {"CADENZA_USER": user} if user else {}
-        return runner.invoke(app, list(args), input=input, env=env)
-
-    return _run
+def run(cli):
+    return cli
 
 
 def test_admin_create_first_is_admin_then_therapist(run):
