@@ -131,7 +131,7 @@ def _row_counts(db_session) -> tuple[int, ...]:
     return tuple(db_session.scalar(select(func.count()).select_from(m)) for m in (Goal, TherapySession, Measurement))
 
 
-def _call(browser, web, method, template, url, *, api_headers=None):
+def _call(browser, web, method, template, url, *, api_headers=None, ids=None):
     sample = _samples().get((method, template), {})
     if template.startswith("/api/"):
         return browser.request(method, url, json=sample.get("json"), headers=api_headers or {})
@@ -140,7 +140,10 @@ def _call(browser, web, method, template, url, *, api_headers=None):
     token = web.page_csrf(browser, "/")
     files = sample.get("files")
     files = files() if callable(files) else files
-    return browser.request(method, url, data={"csrf_token": token, **sample.get("form", {})}, files=files)
+    # Form values may name ids the sample's setup created, e.g. {"phrase_id": "{phrase_id}"}.
+    form = {key: value.format(**ids) if ids and isinstance(value, str) else value
+            for key, value in sample.get("form", {}).items()}
+    return browser.request(method, url, data={"csrf_token": token, **form}, files=files)
 
 
 def _ids_for(template: str, base: dict, db_session, owner, client_id: int) -> dict:
@@ -232,14 +235,14 @@ def test_other_therapist_gets_404_on_every_client_scoped_route(web_app, world, l
         route_ids = _ids_for(template, ids, db_session, world["ann"], ann_client.id)
         before = _row_counts(db_session)
         url = _fill(template, **route_ids)
-        response = _call(bob_browser, web, method, template, url, api_headers=bob_api)
+        response = _call(bob_browser, web, method, template, url, api_headers=bob_api, ids=route_ids)
         assert response.status_code == 404, (method, template, response.status_code, response.text[:200])
         assert ann_client.code not in response.text  # "." never occurs in random tokens
         assert _row_counts(db_session) == before, (method, template)
         # Bob's own client id with Ann's goal/session ids: still nothing of Ann's.
         if any(name.endswith("_id") for name in _path_params(template) - {"client_id"}):  # ids, not formats
             mixed = _fill(template, **{**route_ids, "client_id": world["bob_clients"][0].id})
-            response = _call(bob_browser, web, method, template, mixed, api_headers=bob_api)
+            response = _call(bob_browser, web, method, template, mixed, api_headers=bob_api, ids=route_ids)
             assert response.status_code == 404, ("mixed", method, template, response.status_code)
 
 
@@ -272,8 +275,9 @@ def test_owner_succeeds_on_every_client_scoped_route_and_each_access_is_audited(
         last = db_session.scalar(select(func.max(AuditEvent.id))) or 0
         route_ids = _ids_for(template, ids, db_session, world["ann"], ann_client.id)
         last = db_session.scalar(select(func.max(AuditEvent.id))) or 0
-        response = _call(ann_browser, web, method, template, _fill(template, **route_ids), api_headers=ann_api)
-        assert response.status_code in (200, 201, 303), (method, template, response.status_code, response.text[:300])
+        response = _call(ann_browser, web, method, template, _fill(template, **route_ids), api_headers=ann_api,
+                         ids=route_ids)
+        assert response.status_code in (200, 201, 303), (method, template, response.status_code, re.sub(r"\s+", " ", re.sub("<[^>]+>", " ", response.text))[-600:])
         new_events = db_session.scalars(select(AuditEvent).where(AuditEvent.id > last)).all()
         mine = [e for e in new_events if e.client_id == ann_client.id and e.actor_id == world["ann"].id]
         assert mine, f"{method} {template} left no audit event"

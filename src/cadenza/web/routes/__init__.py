@@ -27,6 +27,7 @@ ROUTER_MODULES: list[str] = [
     "cadenza.web.routes.ras",
     "cadenza.web.routes.library",
     "cadenza.web.routes.gait",
+    "cadenza.web.routes.mit",
     "cadenza.web.routes.api",
 ]
 

@@ -33,6 +33,7 @@ def _page(request: Request, db, user, client_id: int, state: forms.FormState | N
     from cadenza.io.speech import load_lexicon
     from cadenza.mit.melody import compose_melody
     from cadenza.mit.syllables import syllabify_phrase
+    from cadenza.web.routes.clients import FLAG_LABELS
 
     client = service.get_client(db, actor=user, client_id=client_id)
     phrases = mit_records.list_phrases(db, actor=user, client_id=client_id)
@@ -42,7 +43,8 @@ def _page(request: Request, db, user, client_id: int, state: forms.FormState | N
     advancement = {level: mit_records.level_advancement(db, actor=user, client_id=client_id, level=level)
                    for level in LEVELS}
     return render(request, "mit/client_mit.html", {
-        "c": client, "policy": audio_policy(client.safety_flags), "phrases": phrases, "scores": scores,
+        "c": client, "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS,
+        "phrases": phrases, "scores": scores,
         "levels": LEVELS,
         "max_points": {level: max_points(level) for level in LEVELS}, "advancement": advancement,
         "caveat": ADVANCEMENT_CAVEAT, "state": state or forms.FormState(values={"level": "1"}),
@@ -131,3 +133,33 @@ async def analyse_attempt_page(request: Request, db: Db, user: CsrfPageUser, cli
         mit_records.store_attempt(db, actor=user, session_id=session_id, analysis=analysis, level=level,
                                   phrase_id=phrase_row.id)
     return _page(request, db, user, client_id, analysis=analysis, analysed_phrase=phrase_row)
+
+
+def _sample_phrase(db, actor, client_id: int) -> dict:
+    """The owner's phrase the authorisation matrix addresses (created once per client); MIT cues are
+    refused for NICU infants, so the sample client carries no flags."""
+    service.update_client(db, actor=actor, client_id=client_id, safety_flags=[])
+    for phrase in mit_records.list_phrases(db, actor=actor, client_id=client_id):
+        if phrase.text == "I need help":
+            return {"phrase_id": phrase.id}
+    return {"phrase_id": mit_records.add_phrase(db, actor=actor, client_id=client_id, text="I need help").id}
+
+
+def _sample_attempt() -> dict:
+    from cadenza.io.speech import encode_wav_bytes, prepare_cue_material
+    from cadenza.mit.cues import render_model
+    from cadenza.mit.levels import Model
+
+    material = prepare_cue_material("I need help", question=None)
+    samples, _, _ = render_model(material, Model.INTONED, level=1)
+    return {"attempt": ("attempt.wav", encode_wav_bytes(samples, sampling_rate_hz=material.sampling_rate_hz),
+                        "audio/wav")}
+
+
+AUTHZ_SAMPLES = {
+    ("POST", "/clients/{client_id}/mit/phrases"): {"form": {"text": "I want water", "level": "1"}},
+    ("GET", "/clients/{client_id}/mit/phrases/{phrase_id}/cue.wav"): {
+        "setup": _sample_phrase, "query": {"level": 1, "step": "humming"}},
+    ("POST", "/clients/{client_id}/mit/attempts"): {
+        "setup": _sample_phrase, "form": {"phrase_id": "{phrase_id}", "level": "1"}, "files": _sample_attempt},
+}
