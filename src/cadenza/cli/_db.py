@@ -60,8 +60,11 @@ def run_as(username: str | None, action: Callable[[Any, Any], Any]) -> Any:
 
 def fail(message: str, code: int = 1) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True).print(f"[red]Error:[/red] {message}", highlight=False)
+    # Escaped and soft-wrapped: the message prints as written ("[...]" is not markup) and a path in it
+    # is never broken across lines.
+    Console(stderr=True).print(f"[red]Error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cadenza.cli._db import run_as
+from cadenza.cli._db import fail, run_as
 
 app = typer.Typer(help="Gait analysis from IMU recordings.", no_args_is_help=True)
 
@@ -29,11 +29,6 @@ class GyrUnit(StrEnum):
     AUTO = "auto"
     DEG_S = "deg/s"
     RAD_S = "rad/s"
-
-
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
 
 
 def _fmt(value: float, spec: str) -> str:
@@ -94,7 +89,7 @@ def analyze(
             gyr_deg_s=recording.gyr_deg_s,
         )
     except CadenzaError as exc:
-        _fail(str(exc))
+        fail(str(exc), code=2)
         return
     notes = [*recording.notes, *result.notes]
     if store_session is not None:
@@ -162,7 +157,7 @@ def speed(
     try:
         value = gait_speed_m_s(distance_m, time_s)
     except CadenzaError as exc:
-        _fail(str(exc))
+        fail(str(exc), code=2)
         return
     if store_session is not None:
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from cadenza.cli._db import run_as
+from cadenza.cli._db import fail, run_as
 
 app = typer.Typer(help="Rhythmic Auditory Stimulation: plans, cue tracks, synchronisation.", no_args_is_help=True)
 
@@ -31,11 +31,6 @@ class Stretcher(StrEnum):
     WSOLA = "wsola"
     PHASE_VOCODER = "phase_vocoder"
     RUBBERBAND = "rubberband"  # optional external executable (GPL), never bundled
-
-
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
 
 
 def _num(value: float, spec: str = ".1f") -> str:
@@ -99,7 +94,7 @@ def plan(
             result = holder["plan"]
         evidence = plan_evidence(result)
     except CadenzaError as exc:
-        _fail(str(exc))
+        fail(str(exc), code=2)
         return
     cadence = result.baseline_cadence_spm
     if as_json:
@@ -176,7 +171,7 @@ def cue(
                                      safety_flags=flag or ())
         save_audio(output, track.samples, sampling_rate_hz=track.sampling_rate_hz)
     except CadenzaError as exc:
-        _fail(str(exc))
+        fail(str(exc), code=2)
         return
     v = track.verification
     payload = {
@@ -268,7 +263,7 @@ def sync(
             beat_times = np.arange(cue_start, end, 60.0 / bpm)
         report = analyze_synchronization(step_times, beat_times, output_latency_s=latency_ms / 1e3, window_ms=window_ms)
     except CadenzaError as exc:
-        _fail(str(exc))
+        fail(str(exc), code=2)
         return
     summary = report.summary()
     stored = None
