@@ -13,8 +13,11 @@ Cadenza-local codes.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import math
 import numbers
+import pkgutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,7 +110,20 @@ def register_instrument(instrument: Instrument) -> Instrument:
     return instrument
 
 
+@functools.cache
+def _register_domain_instruments() -> None:
+    """Import every ``cadenza.clinic.*_records`` module once, so the measures domains register (RAS
+    synchronisation, MIT scores, ...) are known to any process, e.g. one that only exports a record."""
+    import cadenza.clinic as clinic_package
+
+    for module in pkgutil.iter_modules(clinic_package.__path__):
+        if module.name.endswith("_records"):
+            importlib.import_module(f"cadenza.clinic.{module.name}")
+
+
 def get_instrument(code: str) -> Instrument:
+    if isinstance(code, str) and code not in _REGISTRY:
+        _register_domain_instruments()
     try:
         return _REGISTRY[code]
     except (KeyError, TypeError):
@@ -116,6 +132,7 @@ def get_instrument(code: str) -> Instrument:
 
 
 def list_instruments() -> list[Instrument]:
+    _register_domain_instruments()
     return sorted(_REGISTRY.values(), key=lambda i: i.code)
 
 
