@@ -35,17 +35,24 @@ class Audio:
         return self.samples if self.samples.ndim == 1 else self.samples.mean(axis=0)
 
 
+def existing_audio_file(path: str | Path) -> Path:
+    """``path`` as a Path, or :class:`ParameterError` if it is not a file and :class:`DataQualityError`
+    if it is empty; every reader of audio files checks the same way, with the same messages."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"audio file {str(path)!r} does not exist or is not a file")
+    if path.stat().st_size == 0:
+        raise DataQualityError(f"audio file {str(path)!r} is empty (0 bytes)")
+    return path
+
+
 def load_audio(path: str | Path, *, mono: bool = False) -> Audio:
     """Decode WAV, FLAC, OGG/Opus or MP3 with libsndfile (bundled with ``soundfile``).
 
     Raises :class:`ParameterError` if the file is missing and :class:`DataQualityError` if it
     cannot be decoded or holds no samples; the message names the file and the reason.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ParameterError(f"audio file {str(path)!r} does not exist or is not a file")
-    if path.stat().st_size == 0:
-        raise DataQualityError(f"audio file {str(path)!r} is empty (0 bytes)")
+    path = existing_audio_file(path)
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:

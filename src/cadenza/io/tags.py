@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cadenza.errors import DataQualityError, ParameterError
+from cadenza.errors import DataQualityError
+from cadenza.io.audio import existing_audio_file
 
 TAG_EXTENSIONS = (".mp3", ".flac", ".ogg", ".opus", ".wav", ".m4a")
 _YEAR = re.compile(r"(1[0-9]{3}|20[0-9]{2})")
@@ -93,11 +94,7 @@ def read_tags(path: str | Path) -> TrackTags:
     """
     from tinytag import TinyTag, TinyTagException
 
-    path = Path(path)
-    if not path.is_file():
-        raise ParameterError(f"audio file {str(path)!r} does not exist or is not a file")
-    if path.stat().st_size == 0:
-        raise DataQualityError(f"audio file {str(path)!r} is empty (0 bytes)")
+    path = existing_audio_file(path)
     try:
         tag = TinyTag.get(str(path), tags=True, duration=True, image=False)
     except TinyTagException as exc:
