@@ -17,6 +17,7 @@ from typing import Any
 import typer
 
 from cadenza.cli._db import ACT_AS_HELP, acting_client, domain_errors, fail, open_db
+from cadenza.cli._json import json_safe
 
 app = typer.Typer(help="The person's own music: scan, analyse, playlists.", no_args_is_help=True)
 top_level = typer.Typer()
@@ -25,16 +26,6 @@ AS_OPTION = typer.Option(None, "--as", envvar="CADENZA_USER", help=ACT_AS_HELP)
 CLIENT_OPTION = typer.Option(..., "--client", help="Client code whose music this is.")
 GOAL_HELP = "relax, sleep, pre_procedure, focus, energise, walk or reminiscence."
 STORE_BATCH = 25  # scanned files stored per commit
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
 
 
 # --- analyse one file ----------------------------------------------------------------------------
@@ -67,7 +58,7 @@ def analyze(
         analysis = analyze_track(audio.samples, sampling_rate_hz=audio.sampling_rate_hz)
     result = {"path": str(file), "tags": tags, "analysis": analysis.to_dict(), "warnings": warnings}
     if as_json:
-        typer.echo(json.dumps(_clean(result), ensure_ascii=False))
+        typer.echo(json.dumps(json_safe(result), ensure_ascii=False))
         return
     from rich.console import Console
     from rich.table import Table
@@ -311,7 +302,7 @@ def playlist(
                        weekly_fraction_after=dose.weekly_fraction_after, calibrated=dose.calibrated,
                        safety_warnings=list(dose.warnings),
                        sources=list(pl.sources))
-        typer.echo(json.dumps(_clean(summary), ensure_ascii=False))
+        typer.echo(json.dumps(json_safe(summary), ensure_ascii=False))
         return
     console = Console()
     table = Table("start", "phase", "track", "BPM", "plan", "energy", "min", "why",

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from cadenza.cli._db import fail, run_as
+from cadenza.cli._json import json_safe
 
 app = typer.Typer(help="Rhythmic Auditory Stimulation: plans, cue tracks, synchronisation.", no_args_is_help=True)
 
@@ -35,22 +36,6 @@ class Stretcher(StrEnum):
 
 def _num(value: float, spec: str = ".1f") -> str:
     return "-" if value is None or not math.isfinite(value) else format(value, spec)
-
-
-def _jsonable(value):
-    import numpy as np
-
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, (np.floating, float)):
-        return None if not math.isfinite(float(value)) else round(float(value), 4)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 @app.command()
@@ -101,7 +86,7 @@ def plan(
         payload = result.to_dict()
         payload["evidence"] = evidence
         payload["stored"] = stored
-        typer.echo(json.dumps(_jsonable(payload)))
+        typer.echo(json.dumps(json_safe(payload, digits=4)))
         return
     typer.echo(f"RAS plan ({condition.value}), preferred cadence {cadence:g} steps/min: "
                f"{minutes} min sessions, {per_week} per week")
@@ -189,7 +174,7 @@ def cue(
         "warnings": list(track.warnings),
     }
     if as_json:
-        typer.echo(json.dumps(_jsonable(payload)))
+        typer.echo(json.dumps(json_safe(payload, digits=4)))
         return
     typer.echo(f"wrote {output}: {track.mode} cue, {track.duration_s / 60:.1f} min, {payload['beats']} beats, "
                f"{_num(payload['first_tempo_bpm'])} -> {_num(payload['last_tempo_bpm'])} BPM, "
@@ -281,7 +266,7 @@ def sync(
     if as_json:
         payload = {"summary": summary, "locked_segments_s": report.locked_segments_s,
                    "asynchrony_ms": report.asynchrony_ms, "stored": stored}
-        typer.echo(json.dumps(_jsonable(payload)))
+        typer.echo(json.dumps(json_safe(payload, digits=4)))
         return
     typer.echo(f"{int(summary['n_steps_in_cue'])} of {int(summary['n_steps'])} steps inside the cue")
     typer.echo(f"  mean asynchrony {_num(summary['mean_asynchrony_ms'])} ms (SD {_num(summary['sd_asynchrony_ms'])}); "
