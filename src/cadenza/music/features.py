@@ -15,6 +15,7 @@ import numpy as np
 
 from cadenza.errors import ParameterError
 from cadenza.music.onset import OnsetEnvelope, Spectrogram
+from cadenza.render.loudness import measure_loudness_lufs
 
 PITCH_CLASS_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 KK_MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
@@ -27,6 +28,7 @@ CHROMA_RANGE_HZ = (80.0, 2000.0)  # below ~80 Hz the analysis bins are wider tha
 ENERGY_LOUDNESS_LUFS = (-30.0, -8.0)
 ENERGY_ONSET_RATE_HZ = (0.5, 8.0)
 ENERGY_BRIGHTNESS_HZ = (400.0, 4000.0)
+LRA_MIN_S = 3.0  # EBU Tech 3342 gates 3 s blocks: a shorter input has no loudness range
 ONSET_PEAK_THRESHOLD = 1.0  # in units of the envelope's standard deviation
 
 
@@ -40,23 +42,20 @@ class KeyEstimate:
 def measure_loudness(samples: np.ndarray, *, sampling_rate_hz: float) -> tuple[float, float]:
     """Integrated loudness (LUFS) and loudness range (LU) of ``(n,)`` or ``(channels, n)`` audio.
 
-    Silent or shorter-than-one-gating-block input gives NaN (not an error).
+    Silent or shorter-than-one-gating-block input gives NaN (not an error); the integrated loudness is
+    :func:`cadenza.render.loudness.measure_loudness_lufs`, the one BS.1770 meter of the project.
     """
     import pyloudnorm
 
     if not sampling_rate_hz or sampling_rate_hz <= 0:
         raise ParameterError(f"sampling_rate_hz must be > 0, got {sampling_rate_hz!r}")
     x = np.asarray(samples, dtype=np.float64)
-    if x.ndim not in (1, 2):
-        raise ParameterError(f"samples must be (n,) or (channels, n), got shape {x.shape!r}")
-    data = x if x.ndim == 1 else x.T  # pyloudnorm wants time first
-    if data.shape[0] < 0.4 * sampling_rate_hz or not np.any(data):
-        return float("nan"), float("nan")
-    meter = pyloudnorm.Meter(int(sampling_rate_hz))
+    integrated = measure_loudness_lufs(x, sampling_rate_hz=sampling_rate_hz)
+    if x.shape[-1] < LRA_MIN_S * sampling_rate_hz or not np.any(x):
+        return integrated, float("nan")
     with np.errstate(divide="ignore"):
-        integrated = float(meter.integrated_loudness(data))
-        lra = float(meter.loudness_range(data)) if data.shape[0] >= 3.0 * sampling_rate_hz else float("nan")
-    return (integrated if np.isfinite(integrated) else float("nan")), (lra if np.isfinite(lra) else float("nan"))
+        lra = float(pyloudnorm.Meter(int(sampling_rate_hz)).loudness_range(x if x.ndim == 1 else x.T))
+    return integrated, (lra if np.isfinite(lra) else float("nan"))
 
 
 def chroma_vector(spec: Spectrogram) -> np.ndarray:
