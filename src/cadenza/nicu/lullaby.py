@@ -21,6 +21,7 @@ import numpy as np
 
 from cadenza.errors import ParameterError
 from cadenza.nicu.limits import NICU_LIMITS, NicuLimits, NicuRender, enforce_nicu_limits
+from cadenza.render.levels import power_db
 from cadenza.render.synth import render_notes
 from cadenza.safety.calibration import Calibration
 
@@ -185,7 +186,7 @@ def prepare_parent_recording(samples: np.ndarray, *, sampling_rate_hz: int, cali
     # soft gate: frames well below the recording's typical singing level are lowered, smoothly
     hop = sampling_rate_hz // 50
     frames = x[: x.size // hop * hop].reshape(-1, hop)
-    frame_db = 10 * np.log10(np.maximum(np.mean(frames**2, axis=1), 1e-20))
+    frame_db = power_db(np.mean(frames**2, axis=1))
     voiced_db = np.percentile(frame_db, 80)
     quiet = frame_db < voiced_db - 20.0
     gain_db = np.where(quiet, -gate_db, 0.0)

@@ -48,14 +48,19 @@ class LevelReport:
         return {k: (None if not np.isfinite(v) else round(float(v), 2)) for k, v in asdict(self).items()}
 
 
-def _time_weighted_power(power: np.ndarray, *, time_constant_s: float, sampling_rate_hz: float) -> np.ndarray:
+def time_weighted_power(power: np.ndarray, *, time_constant_s: float, sampling_rate_hz: float) -> np.ndarray:
+    """Exponential time weighting of squared samples (IEC 61672-1: Fast 0.125 s, Slow 1 s).
+
+    Inputs are trusted (the public level functions validate them), so it stays cheap inside loops.
+    """
     from scipy import signal
 
     alpha = 1.0 - np.exp(-1.0 / (time_constant_s * sampling_rate_hz))
     return signal.lfilter([alpha], [1.0, alpha - 1.0], power)
 
 
-def _db(power: np.ndarray | float) -> np.ndarray:
+def power_db(power: np.ndarray | float) -> np.ndarray:
+    """Level in dB of a power (floored at -200 dB, so silence stays finite)."""
     return 10.0 * np.log10(np.maximum(power, _TINY))
 
 
@@ -102,11 +107,11 @@ def measure_levels(
     power_a = weighted**2 if weighted.ndim == 1 else np.mean(weighted**2, axis=0)
     power_z = x**2 if x.ndim == 1 else np.mean(x**2, axis=0)
 
-    slow = _time_weighted_power(power_a, time_constant_s=SLOW_TIME_CONSTANT_S, sampling_rate_hz=sampling_rate_hz)
-    fast = _time_weighted_power(power_a, time_constant_s=FAST_TIME_CONSTANT_S, sampling_rate_hz=sampling_rate_hz)
+    slow = time_weighted_power(power_a, time_constant_s=SLOW_TIME_CONSTANT_S, sampling_rate_hz=sampling_rate_hz)
+    fast = time_weighted_power(power_a, time_constant_s=FAST_TIME_CONSTANT_S, sampling_rate_hz=sampling_rate_hz)
     hop = max(1, int(round(sampling_rate_hz / LEVEL_FRAME_RATE_HZ)))
-    slow_frames_db = _db(slow[hop - 1 :: hop]) + level_offset_db if n >= hop else _db(slow[-1:]) + level_offset_db
-    fast_frames_db = _db(fast[::hop]) + level_offset_db
+    slow_frames_db = power_db(slow[hop - 1 :: hop]) + level_offset_db if n >= hop else power_db(slow[-1:]) + level_offset_db
+    fast_frames_db = power_db(fast[::hop]) + level_offset_db
     fast_frames_db = np.maximum(fast_frames_db, floor_dba)
 
     span = int(LEVEL_FRAME_RATE_HZ)  # frames per second
@@ -121,7 +126,7 @@ def measure_levels(
         leq_dba=_db_or_minus_inf(power_a.mean()) + level_offset_db,
         l10_dba=float(np.percentile(slow_frames_db, 90)),
         l50_dba=float(np.percentile(slow_frames_db, 50)),
-        lmax_dba=float(_db(slow.max()) + level_offset_db),
+        lmax_dba=float(power_db(slow.max()) + level_offset_db),
         max_rise_db_per_s=max_rise,
         lzeq_db=_db_or_minus_inf(power_z.mean()) + level_offset_db,
         duration_s=n / float(sampling_rate_hz),

@@ -27,7 +27,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cadenza.errors import DataQualityError, ParameterError
-from cadenza.render.levels import LevelReport, gain_db_to_reach, measure_levels
+from cadenza.render.levels import (
+    FAST_TIME_CONSTANT_S,
+    LevelReport,
+    gain_db_to_reach,
+    measure_levels,
+    power_db,
+    time_weighted_power,
+)
 from cadenza.render.weighting import apply_a_weighting
 from cadenza.safety.calibration import DEFAULT_CALIBRATION, Calibration
 from cadenza.safety.flags import NICU_MAX_LEVEL_DBA, AudioPolicy
@@ -124,17 +131,14 @@ def smooth_level_rises(samples: np.ndarray, *, sampling_rate_hz: int, max_rise_d
     Levels are A-weighted and Fast, in dB re full scale, as in :func:`measure_levels`; the gain never
     exceeds 0 dB, so nothing gets louder.
     """
-    from scipy import signal
-
     x = np.asarray(samples, dtype=float)
     hop = max(1, sampling_rate_hz // 100)
     n_frames = int(np.ceil(x.size / hop))
     if n_frames < 2:
         return x.copy()
-    alpha = 1.0 - np.exp(-1.0 / (0.125 * sampling_rate_hz))
-    env = signal.lfilter([alpha], [1.0, alpha - 1.0], apply_a_weighting(x, sampling_rate_hz=sampling_rate_hz) ** 2)
-    frame_db = 10 * np.log10(np.maximum(env[::hop][:n_frames], 1e-20))
-    frame_db = np.maximum(frame_db, floor_db)
+    env = time_weighted_power(apply_a_weighting(x, sampling_rate_hz=sampling_rate_hz) ** 2,
+                              time_constant_s=FAST_TIME_CONSTANT_S, sampling_rate_hz=sampling_rate_hz)
+    frame_db = np.maximum(power_db(env[::hop][:n_frames]), floor_db)
     # same rule as the measurement: no level more than max_rise above any level in the second before
     window = sampling_rate_hz // hop
     allowed = np.empty_like(frame_db)
@@ -143,7 +147,7 @@ def smooth_level_rises(samples: np.ndarray, *, sampling_rate_hz: int, max_rise_d
         allowed[i] = min(frame_db[i], allowed[max(0, i - window):i].min() + max_rise_db_per_s)
     gain_db = np.minimum(allowed - frame_db, 0.0)
     # look ahead one fast time constant: the gain is already down when the attack arrives
-    lead = max(1, int(0.125 * sampling_rate_hz) // hop)
+    lead = max(1, int(FAST_TIME_CONSTANT_S * sampling_rate_hz) // hop)
     padded = np.concatenate([gain_db, np.zeros(lead)])
     gain_db = np.min(np.lib.stride_tricks.sliding_window_view(padded, lead + 1), axis=1)[:n_frames]
     gain = 10 ** (np.interp(np.arange(x.size), np.arange(n_frames) * hop, gain_db) / 20)
