@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +111,3 @@ def migrate(url: str | Engine) -> None:
     finally:
         if not isinstance(url, Engine):
             engine.dispose()
-
-
-def migrations_dir() -> str:
-    return str(resources.files("cadenza.clinic") / "migrations")

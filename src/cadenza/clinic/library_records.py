@@ -571,7 +571,3 @@ def list_preprocedure_sessions(db: Session, *, actor: Therapist, client_id: int)
         out.append(AnxietyChange(row.session_id, value(row.vas_before_id), value(row.vas_after_id),
                                  value(row.stai_before_id), value(row.stai_after_id)))
     return out
-
-
-def tracks_by_id(rows: Iterable[LibraryTrack]) -> dict[str, LibraryTrack]:
-    return {str(r.id): r for r in rows}

@@ -304,10 +304,3 @@ def list_pal_summaries(db: Session, *, actor: Therapist, client_id: int) -> list
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
     return list(db.scalars(select(PalSessionSummary).where(PalSessionSummary.client_id == client.id)
                            .order_by(PalSessionSummary.started_at)))
-
-
-def pal_summary_dict(row: PalSessionSummary) -> dict[str, Any]:
-    return {"started_at": row.started_at.isoformat(), "duration_s": row.duration_s, "sucks": row.sucks,
-            "criterion_sucks": row.criterion_sucks, "playback_s": round(row.playback_s, 1),
-            "sucks_per_minute": row.sucks_per_minute, "stopped_early": row.stopped_early,
-            "stop_reason": row.stop_reason}
