@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -61,52 +62,50 @@ def _postgres_base_url() -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def _postgres_template() -> Iterator[str]:
-    """A migrated PostgreSQL database that each test module's database is copied from (fast)."""
+@contextmanager
+def _scratch_postgres_database(*, prefix: str, template: str | None = None) -> Iterator[tuple[str, str]]:
+    """A new PostgreSQL database (a copy of ``template`` if given), dropped afterwards: (name, url)."""
     from sqlalchemy.engine import make_url
 
-    from cadenza.clinic.db import make_engine, migrate
+    from cadenza.clinic.db import make_engine
 
     base = make_url(_postgres_base_url())
-    name = f"cadenza_tpl_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}{uuid.uuid4().hex[:16]}"
     admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        migrate(base.set(database=name).render_as_string(hide_password=False))
-        yield name
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        yield name, base.set(database=name).render_as_string(hide_password=False)
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def _postgres_template() -> Iterator[str]:
+    """A migrated PostgreSQL database that each test module's database is copied from (fast)."""
+    from cadenza.clinic.db import migrate
+
+    with _scratch_postgres_database(prefix="cadenza_tpl_") as (name, url):
+        migrate(url)
+        yield name
+
+
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from sqlalchemy.engine import make_url
-
-    from cadenza.clinic.db import make_engine, migrate
+    from cadenza.clinic.db import migrate
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'cadenza.sqlite3'}"
         migrate(url)
         yield url
         return
-    base = make_url(_postgres_base_url())
+    _postgres_base_url()  # skips before the template is made when no server is configured
     template = request.getfixturevalue("_postgres_template")
-    name = f"cadenza_t_{uuid.uuid4().hex[:16]}"
-    admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        url = base.set(database=name).render_as_string(hide_password=False)
+    with _scratch_postgres_database(prefix="cadenza_t_", template=template) as (_, url):
         migrate(url)  # a no-op unless a migration appeared since the template was made
         yield url
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
 
 
 @pytest.fixture(scope="module")
