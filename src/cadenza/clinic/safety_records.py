@@ -34,7 +34,7 @@ from cadenza.errors import NotFoundError, ParameterError
 from cadenza.nicu.pal import PalSummary
 from cadenza.nicu.stop_rules import InfantThresholds, StopEvent
 from cadenza.safety.calibration import DEFAULT_CALIBRATION, Calibration
-from cadenza.safety.dose import DoseLedger, DosePreview, WeeklyDose, dose_fraction
+from cadenza.safety.dose import DoseLedger, DosePreview, WeeklyDose, dose_fraction, require_utc
 from cadenza.safety.flags import AudioPolicy, audio_policy
 
 DOSE_SOURCES = ("manual", "ras_cue", "playlist", "mit", "nicu_lullaby", "nicu_womb", "nicu_pal", "session")
@@ -128,11 +128,7 @@ class PalSessionSummary(Base):
 
 
 def _aware(value: dt.datetime | None, name: str) -> dt.datetime:
-    if value is None:
-        return utcnow()
-    if not isinstance(value, dt.datetime) or value.tzinfo is None:
-        raise ParameterError(f"{name} must be a timezone-aware datetime, got {value!r}")
-    return value.astimezone(dt.UTC)
+    return utcnow() if value is None else require_utc(value, name)
 
 
 def _session_of(db: Session, client: Client, session_id: int | None) -> int | None:

@@ -256,7 +256,8 @@ def _dose_warning(fraction: float, mode: str) -> str | None:
     return None
 
 
-def _require_utc(value: datetime, name: str) -> datetime:
+def require_utc(value: datetime, name: str) -> datetime:
+    """``value`` in UTC; :class:`ParameterError` naming ``name`` if it is not a timezone-aware datetime."""
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise ParameterError(f"{name} must be a timezone-aware datetime, got {value!r}")
     return value.astimezone(UTC)
@@ -285,13 +286,13 @@ class DoseLedger:
             raise ParameterError(f"listener must be a non-empty code, got {self.listener!r}")
 
     def add(self, *, level_dba: float, duration_s: float, started_at: datetime, label: str = "") -> DoseEntry:
-        entry = DoseEntry(_require_utc(started_at, "started_at"), _check_level(level_dba),
+        entry = DoseEntry(require_utc(started_at, "started_at"), _check_level(level_dba),
                           _check_duration(duration_s), label)
         self.entries.append(entry)
         return entry
 
     def weekly(self, *, now: datetime) -> WeeklyDose:
-        end = _require_utc(now, "now")
+        end = require_utc(now, "now")
         start = end - timedelta(seconds=WEEK_S)
         dose = 0.0
         counted = 0
