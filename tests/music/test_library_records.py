@@ -16,29 +16,10 @@ from cadenza.clinic import service
 from cadenza.clinic.models import Base, Measurement
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.io.library_files import ScannedTrack, ScanReport, scan_library
-from cadenza.io.tags import TrackTags
-from cadenza.music.analysis import TrackAnalysis
 from cadenza.music.playlists import CurrentState
 from cadenza.music.reminiscence import SongResponse
 
 LIBRARY_TABLES = {"library_track", "library_response", "library_preprocedure"}
-
-
-def fake_track(i: int, *, tempo: float, energy: float, year: int | None = None, duration_s: float = 200.0,
-               status: str = "new") -> ScannedTrack:
-    analysis = TrackAnalysis(duration_s=duration_s, tempo_bpm=tempo, tempo_confidence=0.8,
-                             beat_times_s=np.arange(0, 10, 60 / tempo), integrated_loudness_lufs=-20.0,
-                             loudness_range_lu=4.0, brightness_hz=800.0, onset_rate_hz=2.0, energy=energy,
-                             key="C", mode="major", mode_confidence=0.5)
-    tags = TrackTags(title=f"Song {i}", artist="Band", year=year, duration_s=duration_s)
-    return ScannedTrack(f"/music/song{i:02d}.flac", 1000 + i, 10**18 + i, status, content_sha256=f"{i:064x}",
-                        tags=tags, analysis=analysis, decoded=True)
-
-
-def fake_library(n: int = 24) -> ScanReport:
-    rng = np.random.default_rng(7)
-    return ScanReport(tracks=[fake_track(i, tempo=float(rng.uniform(60, 150)), energy=float(rng.uniform(0, 1)),
-                                         year=1950 + 2 * i) for i in range(n)])
 
 
 def test_migration_matches_the_models(db_engine):
@@ -66,7 +47,7 @@ def test_real_scan_stored_and_rescan_decodes_nothing(db_session, therapist, clie
     assert rows[0].scanned_at.tzinfo is not None
 
 
-def test_moved_file_keeps_analysis_and_preferences(db_session, therapist, client_record):
+def test_moved_file_keeps_analysis_and_preferences(db_session, therapist, client_record, fake_library):
     report = fake_library(3)
     lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=report)
     row = lr.find_track(db_session, actor=therapist, client_id=client_record.id, query="Song 1")
@@ -78,7 +59,7 @@ def test_moved_file_keeps_analysis_and_preferences(db_session, therapist, client
     assert again.id == row.id and again.rating == 5 and again.tempo_bpm == row.tempo_bpm
 
 
-def test_preferences_shape_the_playlist(db_session, therapist, client_record, make_therapist):
+def test_preferences_shape_the_playlist(db_session, therapist, client_record, make_therapist, fake_library):
     lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=fake_library())
     rows = lr.list_tracks(db_session, actor=therapist, client_id=client_record.id)
     slow = sorted(rows, key=lambda r: r.tempo_bpm)
@@ -115,7 +96,7 @@ def test_preferences_shape_the_playlist(db_session, therapist, client_record, ma
         lr.list_tracks(db_session, actor=other, client_id=client_record.id)
 
 
-def test_reminiscence_with_family_picks_and_responses(db_session, therapist, client_record):
+def test_reminiscence_with_family_picks_and_responses(db_session, therapist, client_record, fake_library):
     service.update_client(db_session, actor=therapist, client_id=client_record.id, birth_year=1940)
     lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=fake_library())
     rows = {r.title: r for r in lr.list_tracks(db_session, actor=therapist, client_id=client_record.id)}
@@ -134,7 +115,7 @@ def test_reminiscence_with_family_picks_and_responses(db_session, therapist, cli
     assert len(lr.list_responses(db_session, actor=therapist, client_id=client_record.id)) == 1
 
 
-def test_preprocedure_session_records_anxiety_before_and_after(db_session, therapist, client_record):
+def test_preprocedure_session_records_anxiety_before_and_after(db_session, therapist, client_record, fake_library):
     lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=fake_library())
     pl = lr.client_playlist(db_session, actor=therapist, client_id=client_record.id, goal="pre_procedure",
                             minutes=25, state=CurrentState(arousal_0_10=8))
@@ -183,7 +164,7 @@ def test_interrupted_scan_keeps_stored_batches(db_session, therapist, client_rec
     assert resumed.n_decoded == 2 and resumed.count("unchanged") == 4
 
 
-def test_batches_tell_a_copy_from_a_rename(db_session, therapist, client_record):
+def test_batches_tell_a_copy_from_a_rename(db_session, therapist, client_record, fake_library):
     lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=fake_library(2))
     row = lr.find_track(db_session, actor=therapist, client_id=client_record.id, query="Song 0")
     lr.rate_track(db_session, actor=therapist, track_id=row.id, stars=4)

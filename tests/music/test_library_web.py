@@ -19,22 +19,23 @@ def web_client(web_browser, make_therapist):
     return web_browser, ann
 
 
-def _library(db_session, ann, code="C7", flags=()):
-    import importlib.util
-    from pathlib import Path
+@pytest.fixture
+def library(db_session, web_client, fake_library):
+    """``library(code="C7", flags=())``: a client of the logged-in therapist with 24 analysed tracks."""
+    _, ann = web_client
 
-    spec = importlib.util.spec_from_file_location("_records", Path(__file__).with_name("test_library_records.py"))
-    records = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(records)
-    person = service.create_client(db_session, actor=ann, code=code, safety_flags=list(flags))
-    lr.store_scan(db_session, actor=ann, client_id=person.id, report=records.fake_library(24))
-    db_session.commit()
-    return person
+    def _make(code="C7", flags=()):
+        person = service.create_client(db_session, actor=ann, code=code, safety_flags=list(flags))
+        lr.store_scan(db_session, actor=ann, client_id=person.id, report=fake_library(24))
+        db_session.commit()
+        return person
+
+    return _make
 
 
-def test_page_rate_flag_and_playlist(web_client, db_session):
+def test_page_rate_flag_and_playlist(web_client, db_session, library):
     client, ann = web_client
-    person = _library(db_session, ann, flags=["hearing_loss"])
+    person = library(flags=["hearing_loss"])
     path = f"/clients/{person.id}/library"
     page = client.get(path)
     assert page.status_code == 200 and "Song 0" in page.text and "Library (24 tracks)" in page.text
@@ -58,9 +59,9 @@ def test_page_rate_flag_and_playlist(web_client, db_session):
     assert xspf.status_code == 200 and ET.fromstring(xspf.text).tag.endswith("playlist")
 
 
-def test_bad_input_and_privacy(web_client, db_session):
+def test_bad_input_and_privacy(web_client, db_session, library):
     client, ann = web_client
-    person = _library(db_session, ann)
+    person = library()
     path = f"/clients/{person.id}/library"
     token = client.csrf(path)
     bad = client.post(f"{path}/playlist", data={"goal": "relax", "minutes": "x", "arousal": "12", "csrf_token": token})
@@ -77,13 +78,13 @@ def test_bad_input_and_privacy(web_client, db_session):
     assert client.get(f"{path}/playlist.pdf").status_code in (404, 422)
 
 
-def test_family_pick_response_and_preprocedure_forms(web_client, db_session):
+def test_family_pick_response_and_preprocedure_forms(web_client, db_session, library):
     import datetime as dt
 
     from cadenza.clinic.models import Measurement
 
     client, ann = web_client
-    person = _library(db_session, ann)
+    person = library()
     path = f"/clients/{person.id}/library"
     token = client.csrf(path)
     track = lr.list_tracks(db_session, actor=ann, client_id=person.id)[0]
