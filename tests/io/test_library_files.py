@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -22,11 +21,6 @@ from cadenza.io.library_files import (
 )
 from cadenza.music.analysis import ANALYSIS_VERSION
 
-_spec = importlib.util.spec_from_file_location("_tag_files", Path(__file__).with_name("test_tags.py"))
-_tag_files = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_tag_files)
-write_tagged, write_m4a_tags_only = _tag_files.write_tagged, _tag_files.write_m4a_tags_only
-
 SR = 22050
 
 
@@ -43,7 +37,7 @@ def pulse(duration_s: float, period_s: float = 0.5, rate: int = SR) -> np.ndarra
 
 
 @pytest.fixture
-def mixed_library(tmp_path):
+def mixed_library(tmp_path, write_tagged, write_m4a_tags_only):
     lib = tmp_path / "lib"
     (lib / "sub").mkdir(parents=True)
     for ext in (".wav", ".flac", ".ogg", ".opus", ".mp3"):
@@ -93,7 +87,7 @@ def test_scan_every_format_and_every_kind_of_broken_file(mixed_library):
         assert moon.analysis is None and "ffmpeg" in problems["moon.m4a"].reason
 
 
-def test_truncated_file_keeps_what_decodes_or_says_why(tmp_path):
+def test_truncated_file_keeps_what_decodes_or_says_why(tmp_path, write_tagged):
     flac = write_tagged(tmp_path / "t.flac", pulse(30.0))
     flac.write_bytes(flac.read_bytes()[: flac.stat().st_size // 2])
     (track,) = scan_library([tmp_path], processes=1).tracks
