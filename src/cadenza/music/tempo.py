@@ -85,10 +85,7 @@ def choose_tactus_bpm(salience: np.ndarray, bpm: np.ndarray, *, level_ratio: flo
     within ``LEVEL_RATIO`` of the strongest peak in the tactus range.
     """
     level_ratio = LEVEL_RATIO if level_ratio is None else level_ratio
-    low_bpm, high_bpm = TACTUS_RANGE_BPM if tactus_range_bpm is None else tactus_range_bpm
-    in_range = (bpm >= low_bpm) & (bpm <= high_bpm)
-    inner = np.r_[False, (salience[1:-1] >= salience[:-2]) & (salience[1:-1] >= salience[2:]), False]
-    peaks = np.flatnonzero(inner & in_range & (salience > 0))
+    peaks = _salience_peaks(salience, bpm, tactus_range_bpm)
     if peaks.size == 0:
         return float("nan"), 0.0
     strongest = salience[peaks].max()
@@ -97,14 +94,20 @@ def choose_tactus_bpm(salience: np.ndarray, bpm: np.ndarray, *, level_ratio: flo
     return float(bpm[best]), float(np.clip(salience[best], 0.0, 1.0))
 
 
-def tactus_candidates(salience: np.ndarray, bpm: np.ndarray, *, tactus_range_bpm: tuple[float, float] | None = None,
-                      floor: float = 0.3) -> list[tuple[float, float]]:
-    """Salience peaks in the tactus range as (tempo_bpm, salience / strongest), fastest first,
-    down to ``floor`` of the strongest."""
+def _salience_peaks(salience: np.ndarray, bpm: np.ndarray, tactus_range_bpm: tuple[float, float] | None) -> np.ndarray:
+    """Indices of the local maxima of ``salience`` inside the tactus range."""
     low_bpm, high_bpm = TACTUS_RANGE_BPM if tactus_range_bpm is None else tactus_range_bpm
     in_range = (bpm >= low_bpm) & (bpm <= high_bpm)
     inner = np.r_[False, (salience[1:-1] >= salience[:-2]) & (salience[1:-1] >= salience[2:]), False]
     peaks = np.flatnonzero(inner & in_range & (salience > 0))
+    return peaks
+
+
+def tactus_candidates(salience: np.ndarray, bpm: np.ndarray, *, tactus_range_bpm: tuple[float, float] | None = None,
+                      floor: float = 0.3) -> list[tuple[float, float]]:
+    """Salience peaks in the tactus range as (tempo_bpm, salience / strongest), fastest first,
+    down to ``floor`` of the strongest."""
+    peaks = _salience_peaks(salience, bpm, tactus_range_bpm)
     if peaks.size == 0:
         return []
     strongest = salience[peaks].max()
