@@ -48,7 +48,8 @@ def test_lower_back_against_indip(lab_recordings, rate_hz):
             )
             errors.append(s.abs_rel_error)
             n_det, n_ref = n_det + s.n_detected, n_ref + s.n_reference
-            matches.append(match_contacts(contacts_in_window(det, bout.start_s - 0.25, bout.end_s + 0.25), bout.ic_times_s))
+            near = contacts_in_window(det, bout.start_s - 0.25, bout.end_s + 0.25)
+            matches.append(match_contacts(near, bout.ic_times_s))
     errors = np.array(errors)
     assert len(errors) == 11
     assert errors.mean() < 0.065 and np.median(errors) < 0.065
