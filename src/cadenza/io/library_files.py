@@ -316,35 +316,35 @@ def scan_library(
             todo.append((str(path), status))
     workers = processes or os.cpu_count() or 1
     workers = max(1, min(workers, len(todo)))
+    results: list[ScannedTrack] = []
+
+    def finished(track: ScannedTrack, path_str: str) -> None:
+        nonlocal done
+        results.append(track)
+        if on_track:
+            on_track(track)
+        done += 1
+        if on_progress:
+            on_progress(done, total, path_str)
+
     if workers == 1:
-        results = []
         for path_str, status in todo:
-            results.append(_process_one(path_str, status, known_hashes))
-            if on_track:
-                on_track(results[-1])
-            done += 1
-            if on_progress:
-                on_progress(done, total, path_str)
+            finished(_process_one(path_str, status, known_hashes), path_str)
     else:
         import multiprocessing
 
         ctx = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
                                           else "spawn")
-        results = []
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             futures = {pool.submit(_process_one, p, s, known_hashes): p for p, s in todo}
             for future in as_completed(futures):
                 path_str = futures[future]
                 try:
-                    results.append(future.result())
+                    track = future.result()
                 except Exception as exc:  # noqa: BLE001 - a crashed worker costs one file, not the scan
-                    results.append(ScannedTrack(path_str, 0, 0, "new", problems=(
-                        FileProblem(path_str, f"worker failed: {type(exc).__name__}: {exc}"),)))
-                if on_track:
-                    on_track(results[-1])
-                done += 1
-                if on_progress:
-                    on_progress(done, total, path_str)
+                    track = ScannedTrack(path_str, 0, 0, "new", problems=(
+                        FileProblem(path_str, f"worker failed: {type(exc).__name__}: {exc}"),))
+                finished(track, path_str)
     report.tracks.extend(results)
     report.tracks.sort(key=lambda t: t.path)
     report.problems = [p for t in report.tracks for p in t.problems]
