@@ -72,6 +72,18 @@ def _report(title: str, output: Path, render, listener: Listener, extra: dict, a
     print_warnings(listener)
 
 
+def _deliver(title: str, source: str, output: Path, render, listener: Listener, extra: dict, *,
+             as_user: str | None, log_dose: bool, as_json: bool) -> None:
+    """Write a NICU render, enter it in the dose ledger if asked, and report it."""
+    from cadenza.io.audio import save_audio
+
+    with domain_errors():
+        save_audio(output, render.samples, sampling_rate_hz=render.sampling_rate_hz)
+    if log_dose:
+        _log_dose(listener, as_user, level_dba=render.report.leq_dba, duration_s=render.duration_s, source=source)
+    _report(title, output, render, listener, extra, as_json)
+
+
 @app.command("lullaby")
 def lullaby_command(
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the lullaby (.wav/.flac/.ogg)."),
@@ -90,7 +102,7 @@ def lullaby_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Render a lullaby (or clean a parent's recording) within NICU sound limits."""
-    from cadenza.io.audio import load_audio, save_audio
+    from cadenza.io.audio import load_audio
     from cadenza.nicu.lullaby import prepare_parent_recording, render_lullaby
 
     listener = resolve_listener(client, flag, as_user, calibration_dba=calibration_dba, device=device)
@@ -108,11 +120,8 @@ def lullaby_command(
             render = result.render
             extra = {"source": "tune", "tune": tune, "tempo_bpm": tempo_bpm, "transpose_semitones": transpose,
                      "repeats": result.repeats}
-        save_audio(output, render.samples, sampling_rate_hz=render.sampling_rate_hz)
-    if log_dose:
-        _log_dose(listener, as_user, level_dba=render.report.leq_dba, duration_s=render.duration_s,
-                  source="nicu_lullaby")
-    _report("Lullaby", output, render, listener, extra, as_json)
+    _deliver("Lullaby", "nicu_lullaby", output, render, listener, extra, as_user=as_user, log_dose=log_dose,
+             as_json=as_json)
 
 
 @app.command("womb")
@@ -132,7 +141,6 @@ def womb_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Render heartbeat plus breathing-rate ocean swell within NICU sound limits."""
-    from cadenza.io.audio import save_audio
     from cadenza.nicu.womb import render_womb_sound
 
     listener = resolve_listener(client, flag, as_user, calibration_dba=calibration_dba, device=device)
@@ -141,12 +149,9 @@ def womb_command(
         result = render_womb_sound(minutes=minutes, heart_rate_bpm=heart_rate_bpm, breaths_per_min=breaths_per_min,
                                    heartbeat_to_ocean_db=heartbeat_to_ocean_db, calibration=listener.calibration,
                                    limits=_limits(leq_dba))
-        save_audio(output, result.render.samples, sampling_rate_hz=result.render.sampling_rate_hz)
-    if log_dose:
-        _log_dose(listener, as_user, level_dba=result.render.report.leq_dba, duration_s=result.render.duration_s,
-                  source="nicu_womb")
-    _report("Womb sound", output, result.render, listener,
-            {"heart_rate_bpm": heart_rate_bpm, "breaths_per_min": breaths_per_min}, as_json)
+    _deliver("Womb sound", "nicu_womb", output, result.render, listener,
+             {"heart_rate_bpm": heart_rate_bpm, "breaths_per_min": breaths_per_min}, as_user=as_user,
+             log_dose=log_dose, as_json=as_json)
 
 
 THRESHOLD_OPTIONS = ("hr_min_bpm", "hr_max_bpm", "spo2_min_pct", "rr_min_bpm", "rr_max_bpm")
