@@ -34,11 +34,12 @@ from cadenza.errors import NotFoundError, ParameterError
 from cadenza.nicu.pal import PalSummary
 from cadenza.nicu.stop_rules import InfantThresholds, StopEvent
 from cadenza.safety.calibration import DEFAULT_CALIBRATION, Calibration
-from cadenza.safety.dose import DoseLedger, DosePreview, WeeklyDose, dose_fraction, require_utc
+from cadenza.safety.dose import WEEK_S, DoseLedger, DosePreview, WeeklyDose, dose_fraction, require_utc
 from cadenza.safety.flags import AudioPolicy, audio_policy
 
 DOSE_SOURCES = ("manual", "ras_cue", "playlist", "mit", "nicu_lullaby", "nicu_womb", "nicu_pal", "session")
 STOP_ACTIONS = ("start", "pause", "resume", "stop")
+MAX_ENTRY_DURATION_S = WEEK_S  # bounds the ledger's look-back: an entry never spans more than one rolling week
 
 PAL_SUCKS_PER_MIN = register_instrument(Instrument(
     code="pal_sucks_per_min", name="PAL criterion sucks per minute", unit="/min", minimum=0, maximum=200,
@@ -178,6 +179,9 @@ def latest_calibration(db: Session, *, actor: Therapist, client_id: int, device:
 def add_dose_entry(db: Session, *, actor: Therapist, client_id: int, level_dba: float, duration_s: float,
                    started_at: dt.datetime | None = None, source: str = "manual", label: str = "") -> SoundDoseEntry:
     dose_fraction(level_dba, duration_s)  # validates both, naming the bad one
+    if duration_s > MAX_ENTRY_DURATION_S:
+        raise ParameterError(f"duration_s must be at most {MAX_ENTRY_DURATION_S:.0f} s (one week; record longer "
+                             f"listening as several periods), got {duration_s!r}")
     if source not in DOSE_SOURCES:
         raise ParameterError(f"source must be one of {DOSE_SOURCES}, got {source!r}")
     if len(label) > 200:
@@ -191,25 +195,49 @@ def add_dose_entry(db: Session, *, actor: Therapist, client_id: int, level_dba: 
     return row
 
 
-def dose_ledger(db: Session, *, actor: Therapist, client_id: int) -> DoseLedger:
-    """The client's ledger (pure object) in the dose mode its flags impose."""
-    client, policy = client_policy(db, actor=actor, client_id=client_id)
-    ledger = DoseLedger(client.code, mode=policy.dose_mode)
-    rows = db.scalars(select(SoundDoseEntry).where(SoundDoseEntry.client_id == client.id)
-                      .order_by(SoundDoseEntry.started_at))
-    for r in rows:
+def _ledger_of(db: Session, client: Client, *, since: dt.datetime | None) -> DoseLedger:
+    ledger = DoseLedger(client.code, mode=audio_policy(client.safety_flags or []).dose_mode)
+    query = select(SoundDoseEntry).where(SoundDoseEntry.client_id == client.id)
+    if since is not None:
+        # No entry is longer than MAX_ENTRY_DURATION_S, so one that started earlier than this ended before `since`.
+        query = query.where(SoundDoseEntry.started_at >= since - dt.timedelta(seconds=MAX_ENTRY_DURATION_S))
+    for r in db.scalars(query.order_by(SoundDoseEntry.started_at)):
         ledger.add(level_dba=r.level_dba, duration_s=r.duration_s, started_at=r.started_at, label=r.label)
     return ledger
 
 
+def dose_ledger(db: Session, *, actor: Therapist, client_id: int, since: dt.datetime | None = None) -> DoseLedger:
+    """The client's ledger (pure object) in the dose mode its flags impose.
+
+    With ``since`` (UTC) it holds only the entries that can overlap time from ``since`` on, read in one
+    bounded query; without it, every entry the client ever had.
+    """
+    if since is not None:
+        require_utc(since, "since")
+    client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+    return _ledger_of(db, client, since=since)
+
+
+def client_weekly_dose(db: Session, *, client: Client, now: dt.datetime | None = None) -> WeeklyDose:
+    """The rolling 7-day dose of a client the caller has already authorised and audited (one query, no
+    further audit event): for pages that read the client once and show its dose alongside."""
+    if not isinstance(client, Client):
+        raise ParameterError(f"client must be a Client row, got {client!r}")
+    end = _aware(now, "now")
+    return _ledger_of(db, client, since=end - dt.timedelta(seconds=WEEK_S)).weekly(now=end)
+
+
 def weekly_dose(db: Session, *, actor: Therapist, client_id: int, now: dt.datetime | None = None) -> WeeklyDose:
-    return dose_ledger(db, actor=actor, client_id=client_id).weekly(now=_aware(now, "now"))
+    end = _aware(now, "now")
+    return dose_ledger(db, actor=actor, client_id=client_id,
+                       since=end - dt.timedelta(seconds=WEEK_S)).weekly(now=end)
 
 
 def preview_session_dose(db: Session, *, actor: Therapist, client_id: int, level_dba: float, duration_s: float,
                          now: dt.datetime | None = None) -> DosePreview:
-    return dose_ledger(db, actor=actor, client_id=client_id).preview(
-        level_dba=level_dba, duration_s=duration_s, now=_aware(now, "now"))
+    end = _aware(now, "now")
+    return dose_ledger(db, actor=actor, client_id=client_id, since=end - dt.timedelta(seconds=WEEK_S)).preview(
+        level_dba=level_dba, duration_s=duration_s, now=end)
 
 
 # --- NICU stop rules and PAL -------------------------------------------------------------------------

@@ -120,7 +120,7 @@ def client_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -
          "instruments": instruments, "interventions": interventions,
          "nicu_tools": [t for t in tools if t.audience == "nicu"],
          "tools": [t for t in tools if t.audience != "nicu"],
-         "dose": safety_records.weekly_dose(db, actor=user, client_id=client_id),
+         "dose": safety_records.client_weekly_dose(db, client=overview.client),
          "dose_page": next((t.url(client_id) for t in tools if t.path.endswith("/safety")), None)},
     )
 
