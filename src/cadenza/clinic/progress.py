@@ -133,9 +133,27 @@ def _unit_label(unit: str) -> str:
     return {"{score}": "score", "{steps}/min": "steps/min", "1": ""}.get(unit, unit)
 
 
+CHART_MIN_PAD = dt.timedelta(days=3)
+
+
+def _set_date_span(axes: Any, shown: list[dt.date]) -> None:
+    """x from the first to the last date shown, padded: matplotlib's own autoscale spans years around a
+    lone point once an axvline (the target date) is drawn, and 1970 when nothing is dated."""
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import NullLocator
+
+    if not shown:
+        axes.xaxis.set_major_locator(NullLocator())
+        return
+    first, last = min(shown), max(shown)
+    pad = max(CHART_MIN_PAD, (last - first) * 0.05)
+    axes.set_xlim(first - pad, last + pad)
+    axes.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+    axes.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=8))
+
+
 def progress_figure(progress: GoalProgress) -> Figure:
     """The chart as a matplotlib Figure (Agg, no pyplot): series, baseline and target lines."""
-    import matplotlib.dates as mdates
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(6.4, 3.6), dpi=100)
@@ -153,12 +171,8 @@ def progress_figure(progress: GoalProgress) -> Figure:
     if progress.target_date is not None:
         axes.axvline(progress.target_date, color="#1b7f3b", linestyle=":", linewidth=1.2,
                      label=f"target date {progress.target_date.isoformat()}", gid="target_date")
-    shown = [p.session_date for p in progress.points] + ([progress.target_date] if progress.target_date else [])
-    if shown and min(shown) == max(shown):
-        day = dt.timedelta(days=3)
-        axes.set_xlim(shown[0] - day, shown[0] + day)
-    axes.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
-    axes.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=8))
+    _set_date_span(axes, [p.session_date for p in progress.points]
+                   + ([progress.target_date] if progress.target_date else []))
     label = _unit_label(progress.unit)
     axes.set_ylabel(f"{progress.instrument_code}" + (f" ({label})" if label else ""))
     better = "higher is better" if progress.direction == "increase" else "lower is better"
