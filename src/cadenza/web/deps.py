@@ -14,6 +14,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from cadenza.clinic import auth
+from cadenza.clinic.db import session_scope
 from cadenza.clinic.models import Therapist
 from cadenza.web.errors import LoginRequired
 
@@ -33,16 +34,9 @@ def session_cookie_name(request: Request) -> str:
 def get_db(request: Request) -> Iterator[Session]:
     """One unit of work per request: services flush, this commits once when the route returns
     (before the response is sent, so a failed commit is an error, never a silently lost write)
-    and rolls back if it raised."""
-    session = request.app.state.session_factory()
-    try:
+    and rolls back if it raised (the route's exception is thrown in at the ``yield``)."""
+    with session_scope(request.app.state.session_factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 Db = Annotated[Session, Depends(get_db, scope="function")]
