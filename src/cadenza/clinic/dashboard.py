@@ -38,8 +38,17 @@ class GoalStatus:
 class ClientOverview:
     client: Client
     goals: list[GoalStatus]
-    sessions: list[TherapySession]  # newest first
+    sessions: list[TherapySession]  # newest first; one page of them when the caller asked for a page
     measurements: list[Measurement]  # in session order
+    sessions_total: int = 0
+    sessions_offset: int = 0
+    sessions_limit: int | None = None
+
+    @property
+    def sessions_page(self) -> Page:
+        """The sessions shown, as a :class:`Page` (for next/previous links)."""
+        return Page(items=self.sessions, total=self.sessions_total,
+                    limit=self.sessions_limit or max(len(self.sessions), 1), offset=self.sessions_offset)
 
 
 @dataclass(frozen=True)
@@ -83,17 +92,27 @@ def _goal_statuses(goals: list[Goal], measurements: list[Measurement], codes: di
     return statuses
 
 
-def client_overview(db: Session, *, actor: Therapist, client_id: int) -> ClientOverview:
-    """Everything the client page shows, behind one authorisation check and one audit event."""
+def client_overview(db: Session, *, actor: Therapist, client_id: int, sessions_limit: int | None = None,
+                    sessions_offset: int = 0) -> ClientOverview:
+    """Everything the client page shows, behind one authorisation check and one audit event.
+
+    With ``sessions_limit`` the session history is one page (newest first, from ``sessions_offset``);
+    without it, every session (reports need them all).
+    """
+    if sessions_limit is not None:
+        _check_limit(sessions_limit)
+    _check_offset(sessions_offset)
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
     goals = list(db.scalars(select(Goal).where(Goal.client_id == client.id).order_by(Goal.id)))
-    sessions = list(
-        db.scalars(
-            select(TherapySession)
-            .where(TherapySession.client_id == client.id)
-            .order_by(TherapySession.session_date.desc(), TherapySession.id.desc())
-        )
-    )
+    query = (select(TherapySession).where(TherapySession.client_id == client.id)
+             .options(selectinload(TherapySession.measurements))
+             .order_by(TherapySession.session_date.desc(), TherapySession.id.desc()))
+    if sessions_limit is None:
+        sessions = list(db.scalars(query.offset(sessions_offset)))
+        total = sessions_offset + len(sessions)
+    else:
+        page = _page(db, query, limit=sessions_limit, offset=sessions_offset)
+        sessions, total = page.items, page.total
     measurements = list(
         db.scalars(
             select(Measurement)
@@ -107,6 +126,9 @@ def client_overview(db: Session, *, actor: Therapist, client_id: int) -> ClientO
         goals=_goal_statuses(goals, measurements, {client.id: client.code}),
         sessions=sessions,
         measurements=measurements,
+        sessions_total=total,
+        sessions_offset=sessions_offset,
+        sessions_limit=sessions_limit,
     )
 
 

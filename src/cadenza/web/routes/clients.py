@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -40,13 +40,18 @@ async def _form(request: Request) -> forms.FormState:
     return forms.FormState(values=forms.form_values(await request.form()))
 
 
+PAGE_SIZE = 50
+Limit = Annotated[int, Query(ge=1, le=dashboard.MAX_PAGE_SIZE)]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
+
+
 @router.get("/")
-def dashboard_page(request: Request, db: Db, user: PageUser) -> Response:
+def dashboard_page(request: Request, db: Db, user: PageUser, limit: Limit = PAGE_SIZE, offset: Offset = 0) -> Response:
     return render(
         request,
         "dashboard.html",
         {
-            "clients": service.list_clients(db, actor=user),
+            "clients": dashboard.clients_page(db, actor=user, limit=limit, offset=offset),
             "recent": dashboard.recent_sessions(db, actor=user, limit=10),
             "due": dashboard.goals_due(db, actor=user),
             "today": dt.datetime.now(dt.UTC).date(),
@@ -107,8 +112,10 @@ def _client_tools(request: Request, client) -> list:
 
 
 @router.get("/clients/{client_id}")
-def client_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
-    overview = dashboard.client_overview(db, actor=user, client_id=client_id)
+def client_page(request: Request, db: Db, user: PageUser, client_id: ClientId, limit: Limit = PAGE_SIZE,
+                offset: Offset = 0) -> Response:
+    overview = dashboard.client_overview(db, actor=user, client_id=client_id, sessions_limit=limit,
+                                         sessions_offset=offset)
     policy = audio_policy(overview.client.safety_flags)
     instruments = {i.code: i for i in list_instruments()}
     interventions = {i.code: i for i in evidence.list_interventions()}
