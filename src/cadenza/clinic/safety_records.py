@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -166,6 +166,10 @@ def record_calibration(db: Session, *, actor: Therapist, client_id: int, measure
 def latest_calibration(db: Session, *, actor: Therapist, client_id: int, device: str | None = None) -> Calibration:
     """The newest calibration for this client (and device), else the conservative default."""
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+    return _latest_calibration_of(db, client, device)
+
+
+def _latest_calibration_of(db: Session, client: Client, device: str | None) -> Calibration:
     query = select(ListeningCalibration).where(ListeningCalibration.client_id == client.id)
     if device is not None:
         query = query.where(ListeningCalibration.device == device)
@@ -195,15 +199,23 @@ def add_dose_entry(db: Session, *, actor: Therapist, client_id: int, level_dba: 
     return row
 
 
-def _ledger_of(db: Session, client: Client, *, since: dt.datetime | None) -> DoseLedger:
-    ledger = DoseLedger(client.code, mode=audio_policy(client.safety_flags or []).dose_mode)
+def _entry_rows(db: Session, client: Client, *, since: dt.datetime | None) -> list[SoundDoseEntry]:
     query = select(SoundDoseEntry).where(SoundDoseEntry.client_id == client.id)
     if since is not None:
         # No entry is longer than MAX_ENTRY_DURATION_S, so one that started earlier than this ended before `since`.
         query = query.where(SoundDoseEntry.started_at >= since - dt.timedelta(seconds=MAX_ENTRY_DURATION_S))
-    for r in db.scalars(query.order_by(SoundDoseEntry.started_at)):
+    return list(db.scalars(query.order_by(SoundDoseEntry.started_at, SoundDoseEntry.id)))
+
+
+def _ledger_from(client: Client, rows: Iterable[SoundDoseEntry]) -> DoseLedger:
+    ledger = DoseLedger(client.code, mode=audio_policy(client.safety_flags or []).dose_mode)
+    for r in rows:
         ledger.add(level_dba=r.level_dba, duration_s=r.duration_s, started_at=r.started_at, label=r.label)
     return ledger
+
+
+def _ledger_of(db: Session, client: Client, *, since: dt.datetime | None) -> DoseLedger:
+    return _ledger_from(client, _entry_rows(db, client, since=since))
 
 
 def dose_ledger(db: Session, *, actor: Therapist, client_id: int, since: dt.datetime | None = None) -> DoseLedger:
@@ -231,6 +243,49 @@ def weekly_dose(db: Session, *, actor: Therapist, client_id: int, now: dt.dateti
     end = _aware(now, "now")
     return dose_ledger(db, actor=actor, client_id=client_id,
                        since=end - dt.timedelta(seconds=WEEK_S)).weekly(now=end)
+
+
+@dataclass(frozen=True)
+class WeekEntry:
+    """A ledger entry as the rolling week sees it: only the part inside the window counts."""
+
+    entry: SoundDoseEntry
+    in_week_s: float
+    week_percent: float
+    started_before_week: bool
+
+
+@dataclass(frozen=True)
+class SafetyOverview:
+    """Everything the hearing-safety page shows, read with one audited access to the client."""
+
+    client: Client
+    policy: AudioPolicy
+    week: WeeklyDose
+    entries: list[WeekEntry]
+    calibration: Calibration
+
+
+def safety_overview(db: Session, *, actor: Therapist, client_id: int,
+                    now: dt.datetime | None = None) -> SafetyOverview:
+    """The client's policy, rolling 7-day dose with the entries it counts (newest first), and latest calibration.
+
+    The listed entries and the weekly total come from the same rows and the same overlap rule, so an entry
+    that started before the window but runs into it is both listed and counted (its in-week part only).
+    """
+    end = _aware(now, "now")
+    client, policy = client_policy(db, actor=actor, client_id=client_id)
+    rows = _entry_rows(db, client, since=end - dt.timedelta(seconds=WEEK_S))
+    ledger = _ledger_from(client, rows)
+    week = ledger.weekly(now=end)
+    entries = []
+    for row, e in zip(rows, ledger.entries, strict=True):
+        in_week_s = (min(e.ended_at, week.window_end) - max(e.started_at, week.window_start)).total_seconds()
+        if in_week_s > 0:  # the rule DoseLedger.weekly counts by
+            percent = 100 * dose_fraction(row.level_dba, in_week_s, mode=policy.dose_mode)
+            entries.append(WeekEntry(row, in_week_s, percent, e.started_at < week.window_start))
+    entries.reverse()
+    return SafetyOverview(client, policy, week, entries, _latest_calibration_of(db, client, None))
 
 
 def preview_session_dose(db: Session, *, actor: Therapist, client_id: int, level_dba: float, duration_s: float,

@@ -13,9 +13,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from cadenza.clinic import safety_records, service
-from cadenza.clinic.safety_records import DOSE_SOURCES, SoundDoseEntry
+from cadenza.clinic.safety_records import DOSE_SOURCES
 from cadenza.errors import ParameterError
-from cadenza.safety.dose import dose_fraction
 from cadenza.web import forms
 from cadenza.web.deps import ApiUser, CsrfPageUser, Db, PageUser
 from cadenza.web.templating import render
@@ -30,19 +29,10 @@ CALIBRATION_FIELDS = ("measured_level_dba", "device")
 
 def _page(request: Request, db, user, client_id: int, *, listening: forms.FormState | None = None,
           calibration: forms.FormState | None = None, status: int = 200) -> Response:
-    from sqlalchemy import select
-
-    client, policy = safety_records.client_policy(db, actor=user, client_id=client_id)
-    now = dt.datetime.now(dt.UTC)
-    week = safety_records.weekly_dose(db, actor=user, client_id=client_id, now=now)
-    since = now - dt.timedelta(days=7)
-    entries = list(db.scalars(select(SoundDoseEntry).where(SoundDoseEntry.client_id == client.id,
-                                                           SoundDoseEntry.started_at >= since)
-                              .order_by(SoundDoseEntry.started_at.desc())))
-    rows = [(e, 100 * dose_fraction(e.level_dba, e.duration_s, mode=policy.dose_mode)) for e in entries]
-    cal = safety_records.latest_calibration(db, actor=user, client_id=client_id)
+    view = safety_records.safety_overview(db, actor=user, client_id=client_id)
     return render(request, "safety/client_safety.html", {
-        "c": client, "policy": policy, "week": week, "rows": rows, "calibration": cal, "sources": DOSE_SOURCES,
+        "c": view.client, "policy": view.policy, "week": view.week, "entries": view.entries,
+        "calibration": view.calibration, "sources": DOSE_SOURCES,
         "listening": listening or forms.FormState(values={"source": "manual"}),
         "calibration_form": calibration or forms.FormState(values={"device": "default"}),
     }, status_code=status)
@@ -112,8 +102,8 @@ class ListeningIn(BaseModel):
 
 
 def _dose_payload(db, user, client_id: int) -> dict:
-    _, policy = safety_records.client_policy(db, actor=user, client_id=client_id)
-    week = safety_records.weekly_dose(db, actor=user, client_id=client_id)
+    client, policy = safety_records.client_policy(db, actor=user, client_id=client_id)
+    week = safety_records.client_weekly_dose(db, client=client)
     return {**week.as_dict(), "policy": policy.as_dict()}
 
 
