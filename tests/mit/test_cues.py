@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -21,6 +24,40 @@ def _voicing_onsets(contour) -> np.ndarray:
     return contour.times_s[1:][voiced[1:] & ~voiced[:-1]]
 
 
+# espeak-ng's /f/ and /v/ carry weak voicing at speech pitch into the vowel, so the measured onset of
+# a syllable starting with one can come up to ~31 ms early (female "feel"); every other syllable is
+# held to 30 ms.
+VOICED_FRICATIVE_ONSET_TOLERANCE_S = 0.04
+
+
+def _onset_tolerance_s(syllable: str) -> float:
+    return VOICED_FRICATIVE_ONSET_TOLERANCE_S if syllable.lower().startswith(("f", "v", "ph")) else ONSET_TOLERANCE_S
+
+
+def _check_rendered(cases) -> np.ndarray:
+    """Render each (text, voice, level); assert every pitch within a quarter tone and every onset
+    within its tolerance; return the onset errors (s)."""
+    errors_s, misses = [], []
+    for text, voice, level in cases:
+        material = prepare_cue_material(text, voice=voice, question=None)
+        y, taps_s, melody = render_model(material, Model.INTONED, level=level)
+        np.testing.assert_allclose(taps_s, melody.onset_times_s)
+        contour = measure_pitch_contour(y, sampling_rate_hz=material.sampling_rate_hz)
+        t, f0 = contour.times_s, contour.f0_hz
+        onsets = _voicing_onsets(contour)
+        for note in melody.notes:
+            sel = (t > note.onset_s + 0.05) & (t < note.onset_s + 0.6 * note.duration_s) & np.isfinite(f0)
+            assert sel.sum() > 10, (text, note.syllable.text)
+            cents = 1200 * np.log2(np.median(f0[sel]) / note.pitch_hz)
+            assert abs(cents) < QUARTER_TONE_CENTS, (text, voice, note.syllable.text, cents)
+            err = float(np.min(np.abs(onsets - note.onset_s)))
+            errors_s.append(err)
+            if err > _onset_tolerance_s(note.syllable.text):
+                misses.append((text, voice, note.syllable.text, round(1000 * err)))
+    assert not misses, misses
+    return np.array(errors_s)
+
+
 RENDER_CASES = [  # both voices, levels I and II, onsets after /h/, voiced stops, fricatives and vowels
     ("I want a glass of water", "male", 1),
     ("Thank you very much", "female", 2),
@@ -32,28 +69,24 @@ RENDER_CASES = [  # both voices, levels I and II, onsets after /h/, voiced stops
 
 
 def test_rendered_phrases_pitch_and_onsets():
-    """Every syllable on its planned pitch within a quarter tone; onsets within 30 ms for at least
-    85 % of syllables and within 60 ms for all. This set is weighted toward the hard onsets (/h/,
-    whose breathy vowel pYIN hears up to ~50 ms late, and voiceless stops): 22 of 25 measured within
-    30 ms here, 97 % of the 232 syllables of all 30 phrases in both voices (docs/mit.md)."""
-    onset_errors_s = []
-    for text, voice, level in RENDER_CASES:
-        material = prepare_cue_material(text, voice=voice, question=None)
-        y, taps_s, melody = render_model(material, Model.INTONED, level=level)
-        np.testing.assert_allclose(taps_s, melody.onset_times_s)
-        contour = measure_pitch_contour(y, sampling_rate_hz=material.sampling_rate_hz)
-        t, f0 = contour.times_s, contour.f0_hz
-        onsets = _voicing_onsets(contour)
-        for note in melody.notes:
-            sel = (t > note.onset_s + 0.05) & (t < note.onset_s + 0.6 * note.duration_s) & np.isfinite(f0)
-            assert sel.sum() > 10, (text, note.syllable.text)
-            cents = 1200 * np.log2(np.median(f0[sel]) / note.pitch_hz)
-            assert abs(cents) < QUARTER_TONE_CENTS, (text, note.syllable.text, cents)
-            onset_errors_s.append(np.min(np.abs(onsets - note.onset_s)))
-    onset_errors_s = np.array(onset_errors_s)
-    assert onset_errors_s.size == 25
-    assert np.mean(onset_errors_s < ONSET_TOLERANCE_S) >= 0.85, np.round(onset_errors_s * 1000)
-    assert np.max(onset_errors_s) < 2 * ONSET_TOLERANCE_S, np.round(onset_errors_s * 1000)
+    """Every syllable on its planned pitch within a quarter tone and its voicing onset (pYIN, breathy
+    onsets included) within 30 ms of the plan; this set is weighted toward the hard onsets (/h/,
+    voiceless stops, /s/)."""
+    assert _check_rendered(RENDER_CASES).size == 25
+
+
+@pytest.mark.slow
+def test_all_functional_phrases_both_voices():
+    """The 30-phrase list at level I in both voices (232 syllables, ~50 s): every pitch within a
+    quarter tone, every onset within 30 ms (f/v-initial syllables within 40 ms, see above)."""
+    spec = importlib.util.spec_from_file_location("_mit_phrase_list", Path(__file__).with_name("test_syllables.py"))
+    phrases = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(phrases)
+    FUNCTIONAL_PHRASES = phrases.FUNCTIONAL_PHRASES
+    cases = [(text, voice, 1) for voice in ("male", "female") for text, _, _ in FUNCTIONAL_PHRASES]
+    errors_s = _check_rendered(cases)
+    assert errors_s.size == 232
+    assert np.median(errors_s) < 0.02
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,18 @@ QUIET_RUN_BELOW_PEAK_DB = 25.0
 PITCH_STEP_CENTS = 150.0
 LEVEL_RISE_DB = 6.0
 MAX_OFFSET_S = 5.0
+# pYIN's voicing decision lags a breathy vowel onset (after /h/, or a slow voicing rise after a
+# voiceless stop) by up to ~50 ms: the vowel is already periodic, but noisy. A voiced run's start is
+# moved back over frames whose normalised autocorrelation at the run's own period reaches this value
+# (aspiration noise stays near 0.1-0.2, the breathy vowel is 0.4-0.6 on rendered speech), at most
+# this far and never into the previous voiced run; dips of a frame or two are bridged.
+BREATHY_PERIODICITY = 0.4
+MAX_BREATHY_ONSET_S = 0.08
+BREATHY_MAX_DIP_FRAMES = 2
+# A 25 ms window averages out the chance periodicity of a short stretch of frication; frames more
+# than this below the run's first 50 ms are the silent edge before the consonant, not voicing.
+BREATHY_WINDOW_S = 0.025
+BREATHY_BELOW_RUN_DB = 20.0
 
 
 @dataclass(frozen=True)
@@ -111,10 +123,56 @@ def measure_pitch_contour(y: np.ndarray, *, sampling_rate_hz: float) -> PitchCon
     f0, voiced, _ = librosa.pyin(y, fmin=PYIN_FMIN_HZ, fmax=PYIN_FMAX_HZ, sr=sampling_rate_hz,
                                  frame_length=frame, hop_length=hop)
     f0 = np.where(voiced, f0, np.nan)
+    f0 = _extend_breathy_onsets(y, f0, hop=hop, sampling_rate_hz=sampling_rate_hz)
     rms = librosa.feature.rms(y=y, frame_length=frame // 2, hop_length=hop)[0][: f0.size]
     level_db = 20 * np.log10(np.maximum(rms, 1e-10))
     times_s = np.arange(f0.size) * hop / sampling_rate_hz
     return PitchContour(times_s=times_s, f0_hz=f0, level_db=level_db)
+
+
+def _periodicity(y: np.ndarray, centre: int, period: float, window: int) -> float:
+    """Normalised autocorrelation of ``y`` around sample ``centre`` at lags within 4 % of ``period``
+    (a breathy onset glides a little into its note; a voiced fricative at another pitch is excluded)."""
+    lo = max(0, centre - window // 2)
+    a = y[lo:centre + window // 2]
+    best = -1.0
+    for lag in range(max(1, int(period * 0.96)), int(np.ceil(period * 1.04)) + 1):
+        b = y[lo + lag:lo + lag + a.size]
+        n = b.size
+        energy = np.sqrt(np.dot(a[:n], a[:n]) * np.dot(b, b))
+        if n and energy > 0:
+            best = max(best, float(np.dot(a[:n], b)) / energy)
+    return best
+
+
+def _extend_breathy_onsets(y: np.ndarray, f0_hz: np.ndarray, *, hop: int, sampling_rate_hz: float) -> np.ndarray:
+    """Move each voiced run's start back to where its periodicity begins (see BREATHY_PERIODICITY)."""
+    f0 = f0_hz.copy()
+    voiced = np.isfinite(f0_hz)
+    starts = np.flatnonzero(voiced[1:] & ~voiced[:-1]) + 1
+    max_back = int(round(MAX_BREATHY_ONSET_S * sampling_rate_hz / hop))
+    settle = max(1, int(round(0.03 * sampling_rate_hz / hop)))
+    for a in starts:
+        run = f0_hz[a:a + settle]
+        pitch = float(np.median(run[np.isfinite(run)]))
+        period = sampling_rate_hz / pitch
+        window = int(round(BREATHY_WINDOW_S * sampling_rate_hz))
+        head = y[a * hop:a * hop + int(0.05 * sampling_rate_hz)]
+        floor = np.sqrt(np.mean(head**2)) * 10 ** (-BREATHY_BELOW_RUN_DB / 20) if head.size else 0.0
+        onset, dip = a, 0
+        for i in range(a - 1, max(-1, a - 1 - max_back), -1):
+            if voiced[i]:
+                break
+            frame = y[max(0, i * hop - window // 2):i * hop + window // 2]
+            loud = frame.size > 0 and np.sqrt(np.mean(frame**2)) >= floor
+            if loud and _periodicity(y, i * hop, period, window) >= BREATHY_PERIODICITY:
+                onset, dip = i, 0
+            else:
+                dip += 1
+                if dip > BREATHY_MAX_DIP_FRAMES:
+                    break
+        f0[onset:a] = pitch
+    return f0
 
 
 def detect_syllable_onsets(contour: PitchContour) -> np.ndarray:

@@ -40,6 +40,12 @@ NUCLEUS_DIP_DB = (4.0, 1.5, 0.0)
 # middle is stretched, so consonant-vowel transitions keep their natural speed.
 TRANSITION_SHARE = 0.25
 EDGE_FADE_S = 0.005
+# YIN finds spurious periodicity near fmin in frication and aspiration (/s/, /h/) for a frame or two;
+# such a blip bridged to the vowel would pull the syllable's voiced onset into the consonant and make
+# the heard vowel start late. Voiced runs shorter than this are dropped before gaps are bridged.
+MIN_SOURCE_VOICED_RUN_S = 0.02
+# Weak periodicity extends a voiced run backwards only while its pitch stays this near the run's.
+ONSET_MAX_PITCH_JUMP_CENTS = 300.0
 
 
 def _check_signal(name: str, y: np.ndarray, sampling_rate_hz: float) -> np.ndarray:
@@ -320,9 +326,24 @@ def _extend_voicing_backwards(f0_hz: np.ndarray, weak_f0_hz: np.ndarray) -> np.n
     if np.isfinite(f0[0]):
         starts = starts[starts > 0]
     for a in starts:
-        while a > 0 and not np.isfinite(f0[a - 1]) and np.isfinite(weak_f0_hz[a - 1]):
+        while (a > 0 and not np.isfinite(f0[a - 1]) and np.isfinite(weak_f0_hz[a - 1])
+               and abs(1200 * np.log2(weak_f0_hz[a - 1] / f0[a])) <= ONSET_MAX_PITCH_JUMP_CENTS):
             f0[a - 1] = weak_f0_hz[a - 1]
             a -= 1
+    return f0
+
+
+def _drop_short_voiced_runs(f0_hz: np.ndarray, *, min_frames: int) -> np.ndarray:
+    """NaN out voiced runs shorter than ``min_frames`` frames.
+
+    >>> _drop_short_voiced_runs(np.array([np.nan, 61.0, np.nan, 200.0, 201.0, 202.0]), min_frames=2).tolist()
+    [nan, nan, nan, 200.0, 201.0, 202.0]
+    """
+    f0 = np.array(f0_hz, dtype=float)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], np.isfinite(f0).astype(int), [0]])))
+    for a, b in zip(edges[::2], edges[1::2]):
+        if b - a < min_frames:
+            f0[a:b] = np.nan
     return f0
 
 
@@ -331,6 +352,7 @@ def analyse_source(y: np.ndarray, *, sampling_rate_hz: float, n_syllables: int) 
     y = _check_signal("y", y, sampling_rate_hz)
     times_s, f0_hz = track_pitch(y, sampling_rate_hz=sampling_rate_hz, threshold=SOURCE_YIN_THRESHOLD)
     _, weak_f0_hz = track_pitch(y, sampling_rate_hz=sampling_rate_hz, threshold=ONSET_YIN_THRESHOLD)
+    f0_hz = _drop_short_voiced_runs(f0_hz, min_frames=int(round(MIN_SOURCE_VOICED_RUN_S / PITCH_HOP_S)))
     f0_hz = _extend_voicing_backwards(fill_voicing_gaps(f0_hz), weak_f0_hz)
     segments = segment_syllables(y, sampling_rate_hz=sampling_rate_hz, n_syllables=n_syllables, f0_hz=f0_hz)
     return SourceSpeech(samples=y, segments=tuple(segments),
