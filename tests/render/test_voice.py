@@ -167,3 +167,13 @@ def test_segments_shift_with_the_signal(lead_s):
     for a, b in zip(base, shifted):
         assert b.voiced_onset_s - a.voiced_onset_s == pytest.approx(lead_s, abs=0.011)
         assert b.start_s - a.start_s == pytest.approx(lead_s, abs=0.011)
+
+
+def test_weak_voicing_extends_a_run_only_at_a_continuous_pitch():
+    from cadenza.render.voice import _extend_voicing_backwards
+
+    nan = np.nan
+    f0 = np.array([nan, nan, nan, nan, 200.0, 201.0])
+    weak = np.array([61.0, 61.0, 195.0, 198.0, nan, nan])  # a 61 Hz noise blip, then a breathy onset
+    out = _extend_voicing_backwards(f0, weak)
+    np.testing.assert_array_equal(np.isfinite(out), [False, False, True, True, True, True])
