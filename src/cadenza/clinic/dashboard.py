@@ -113,14 +113,7 @@ def client_overview(db: Session, *, actor: Therapist, client_id: int, sessions_l
     else:
         page = _page(db, query, limit=sessions_limit, offset=sessions_offset)
         sessions, total = page.items, page.total
-    measurements = list(
-        db.scalars(
-            select(Measurement)
-            .join(TherapySession, Measurement.session_id == TherapySession.id)
-            .where(Measurement.client_id == client.id)
-            .order_by(TherapySession.session_date, Measurement.measured_at, Measurement.id)
-        )
-    )
+    measurements = list(db.scalars(service.measurement_query(client.id)))
     return ClientOverview(
         client=client,
         goals=_goal_statuses(goals, measurements, {client.id: client.code}),
@@ -287,13 +280,7 @@ def measurements_page(db: Session, *, actor: Therapist, client_id: int, instrume
     _check_limit(limit)
     _check_offset(offset)
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
-    query = (select(Measurement).join(TherapySession, Measurement.session_id == TherapySession.id)
-             .where(Measurement.client_id == client.id))
-    if instrument_code is not None:
-        query = query.where(Measurement.instrument_code == instrument_code)
-    if goal_id is not None:
-        query = query.where(Measurement.goal_id == goal_id)
-    query = query.order_by(TherapySession.session_date, Measurement.measured_at, Measurement.id)
+    query = service.measurement_query(client.id, instrument_code=instrument_code, goal_id=goal_id)
     return _page(db, query, limit=limit, offset=offset)
 
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -648,14 +648,19 @@ def list_measurements(
 ) -> list[Measurement]:
     """A client's measurements in session order (then measurement time)."""
     client = get_client_for_actor(db, actor=actor, client_id=client_id)
+    return list(db.scalars(measurement_query(client.id, instrument_code=instrument_code, goal_id=goal_id)))
+
+
+def measurement_query(client_id: int, *, instrument_code: str | None = None, goal_id: int | None = None) -> Select:
+    """The query behind :func:`list_measurements`, for callers that page it; the caller has already
+    checked (and audited) access to the client."""
     query = (select(Measurement).join(TherapySession, Measurement.session_id == TherapySession.id)
-             .where(Measurement.client_id == client.id))
+             .where(Measurement.client_id == client_id))
     if instrument_code is not None:
         query = query.where(Measurement.instrument_code == instrument_code)
     if goal_id is not None:
         query = query.where(Measurement.goal_id == goal_id)
-    query = query.order_by(TherapySession.session_date, Measurement.measured_at, Measurement.id)
-    return list(db.scalars(query))
+    return query.order_by(TherapySession.session_date, Measurement.measured_at, Measurement.id)
 
 
 def list_audit_events(db: Session, *, actor: Therapist, client_id: int | None = None) -> list[AuditEvent]:

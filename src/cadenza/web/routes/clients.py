@@ -83,6 +83,14 @@ def _client_args(state: forms.FormState, form_flags: list[str]) -> dict:
     }
 
 
+def _parse_client_form(form) -> tuple[forms.FormState, dict]:
+    """The client form's state (what was typed, kept for redisplay) and the service arguments."""
+    state = forms.FormState(values=forms.form_values(form))
+    flags = [f for f in form.getlist("safety_flags") if isinstance(f, str)]
+    state.values["_flags"] = " ".join(flags)
+    return state, _client_args(state, flags)
+
+
 @router.get("/clients/new")
 def new_client_page(request: Request, user: PageUser) -> Response:
     return _client_form(request, forms.FormState(values={}))
@@ -90,11 +98,7 @@ def new_client_page(request: Request, user: PageUser) -> Response:
 
 @router.post("/clients/new")
 async def create_client_page(request: Request, db: Db, user: CsrfPageUser) -> Response:
-    form = await request.form()
-    state = forms.FormState(values=forms.form_values(form))
-    flags = [f for f in form.getlist("safety_flags") if isinstance(f, str)]
-    state.values["_flags"] = " ".join(flags)
-    args = _client_args(state, flags)
+    state, args = _parse_client_form(await request.form())
     if state.ok:
         try:
             client = service.create_client(db, actor=user, code=state.values.get("code", "").strip(), **args)
@@ -148,11 +152,7 @@ def edit_client_page(request: Request, db: Db, user: PageUser, client_id: Client
 
 @router.post("/clients/{client_id}/edit")
 async def update_client_page(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
-    form = await request.form()
-    state = forms.FormState(values=forms.form_values(form))
-    flags = [f for f in form.getlist("safety_flags") if isinstance(f, str)]
-    state.values["_flags"] = " ".join(flags)
-    args = _client_args(state, flags)
+    state, args = _parse_client_form(await request.form())
     if state.ok:
         try:
             service.update_client(db, actor=user, client_id=client_id, **args)
