@@ -45,7 +45,6 @@ from cadenza.gait import (  # noqa: E402
     detect_walking_bouts,
     match_contacts,
     pool_matches,
-    score_bout,
 )
 from cadenza.io.gait_datasets import load_gaitmap_healthy, load_mobgap_lab  # noqa: E402
 
@@ -181,13 +180,7 @@ def bench_lower_back(data_dir: Path, rates_hz: list[float]) -> list[dict]:
                     if not _scorable(bout):
                         skipped += 1
                         continue
-                    score = score_bout(
-                        det,
-                        start_s=bout.start_s,
-                        end_s=bout.end_s,
-                        reference_cadence_spm=bout.cadence_spm,
-                        n_reference=bout.ic_times_s.size,
-                    )
+                    score = bout.score(det)
                     errors.append(score.abs_rel_error)
                     if name.startswith("cadenza"):
                         n_slots = slots.get((rec.recording_id, round(float(bout.start_s), 3)))

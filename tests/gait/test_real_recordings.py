@@ -39,13 +39,7 @@ def test_lower_back_against_indip(lab_recordings, rate_hz):
         acc = signal.resample_poly(rec.acc_m_s2, rate_hz, 100, axis=-1)
         det = LowerBackStepDetector().detect(acc, sampling_rate_hz=rate_hz).ic_times_s_
         for bout in rec.reference_bouts:
-            s = score_bout(
-                det,
-                start_s=bout.start_s,
-                end_s=bout.end_s,
-                reference_cadence_spm=bout.cadence_spm,
-                n_reference=bout.ic_times_s.size,
-            )
+            s = bout.score(det)
             errors.append(s.abs_rel_error)
             n_det, n_ref = n_det + s.n_detected, n_ref + s.n_reference
             near = contacts_in_window(det, bout.start_s - 0.25, bout.end_s + 0.25)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from cadenza.errors import DataQualityError, ParameterError
+from cadenza.gait.scoring import BoutScore, score_bout
 from cadenza.units import STANDARD_GRAVITY_M_S2
 
 GAITMAP_SAMPLING_RATE_HZ = 204.8
@@ -37,6 +38,11 @@ class ReferenceBout:
     ic_sides: tuple[str, ...]
     n_strides: int
     walking_speed_m_s: float
+
+    def score(self, detected_ic_times_s: np.ndarray) -> BoutScore:
+        """Detected contacts scored against this bout by the benchmark's rule (see ``score_bout``)."""
+        return score_bout(detected_ic_times_s, start_s=self.start_s, end_s=self.end_s,
+                          reference_cadence_spm=self.cadence_spm, n_reference=self.ic_times_s.size)
 
 
 @dataclass(frozen=True)
