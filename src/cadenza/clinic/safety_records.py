@@ -34,7 +34,15 @@ from cadenza.errors import NotFoundError, ParameterError
 from cadenza.nicu.pal import PalSummary
 from cadenza.nicu.stop_rules import InfantThresholds, StopEvent
 from cadenza.safety.calibration import DEFAULT_CALIBRATION, Calibration
-from cadenza.safety.dose import WEEK_S, DoseLedger, DosePreview, WeeklyDose, dose_fraction, require_utc
+from cadenza.safety.dose import (
+    PLAUSIBLE_LEVEL_DBA,
+    WEEK_S,
+    DoseLedger,
+    DosePreview,
+    WeeklyDose,
+    dose_fraction,
+    require_utc,
+)
 from cadenza.safety.flags import AudioPolicy, audio_policy
 
 DOSE_SOURCES = ("manual", "ras_cue", "playlist", "mit", "nicu_lullaby", "nicu_womb", "nicu_pal", "session")
@@ -69,7 +77,18 @@ class SoundDoseEntry(Base):
     """One listening period in a client's weekly dose ledger."""
 
     __tablename__ = "sound_dose_entry"
-    __table_args__ = (CheckConstraint("duration_s >= 0", name="duration_s"),)
+    # The database holds every row to what add_dose_entry accepts, so rows written any other way cannot
+    # break the look-back bound of _entry_rows; migration 0008_safety_checks adds the last four.
+    # On PostgreSQL NaN compares above every number, so the upper bounds also refuse NaN; SQLite stores
+    # NaN as NULL, which NOT NULL refuses.
+    __table_args__ = (
+        CheckConstraint("duration_s >= 0", name="duration_s"),
+        CheckConstraint(f"duration_s <= {MAX_ENTRY_DURATION_S!r}", name="duration_s_max"),
+        CheckConstraint(f"level_dba BETWEEN {PLAUSIBLE_LEVEL_DBA[0]!r} AND {PLAUSIBLE_LEVEL_DBA[1]!r}",
+                        name="level_dba"),
+        CheckConstraint("source IN ({})".format(", ".join(f"'{s}'" for s in DOSE_SOURCES)), name="source"),
+        CheckConstraint("length(label) <= 200", name="label_length"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
