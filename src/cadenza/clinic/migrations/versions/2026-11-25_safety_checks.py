@@ -14,7 +14,7 @@ Create Date: 2026-11-25
 """
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 from cadenza.errors import ConflictError
 
@@ -54,12 +54,14 @@ def _refusal(found: dict[str, list[int]]) -> str:
         shown = ", ".join(map(str, ids[:SHOWN_IDS])) + (", ..." if len(ids) > SHOWN_IDS else "")
         lines.append(f"  {name} ({RULES[name]}): {len(ids)} offending row(s), id {shown}")
     lines.append("Correct those rows (split listening longer than one week into several entries; levels are "
-                 "dB(A) at the ear), then run `alembic upgrade heads` again. Nothing was changed.")
+                 "dB(A) at the ear), then upgrade again (`cadenza migrate` or `alembic upgrade heads`). "
+                 "Nothing was changed.")
     return "\n".join(lines)
 
 
 def upgrade() -> None:
-    found = offending_rows(op.get_bind())
+    # Offline (--sql) there is no data to read; the database then refuses ADD CONSTRAINT itself, by name.
+    found = {} if context.is_offline_mode() else offending_rows(op.get_bind())
     if found:
         raise ConflictError(_refusal(found))
     # SQLite cannot add a constraint to a table; batch mode rebuilds it (keeping the reflected named CHECK,
