@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 
 GRAVITY_M_S2 = 9.81
-PEAK_DELAY_S = 0.05  # the vertical-acceleration peak follows heel strike by this much
+# Shape of the loading pulse after heel strike, from the event-locked mean of vertical trunk
+# acceleration around INDIP contacts (lab recordings): a steep rise centred on the contact, the
+# peak 40 ms later, a slower fall over the next ~100 ms.
+PEAK_DELAY_S = 0.04
+RISE_S, FALL_S = 0.035, 0.07
 
 
 def lower_back_signal(
@@ -22,14 +26,15 @@ def lower_back_signal(
     t = np.arange(int(round(duration_s * sampling_rate_hz))) / sampling_rate_hz
     vertical = np.zeros_like(t)
     # The trough spans the step, so slow walking is not drawn as two bumps per step.
-    narrow_s = 0.09
     broad_s = 0.35 * float(np.median(np.diff(ic_times_s))) if len(ic_times_s) > 1 else 0.25
     for ic in ic_times_s:
         centre = t - ic - PEAK_DELAY_S
+        width_s = np.where(centre < 0, RISE_S, FALL_S)
         # A sharp loading peak and a broad trough of equal area: the trunk's vertical acceleration
         # averages zero over each step, as it must for a body that neither rises nor sinks.
         vertical += amplitude_m_s2 * (
-            np.exp(-0.5 * (centre / narrow_s) ** 2) - narrow_s / broad_s * np.exp(-0.5 * (centre / broad_s) ** 2)
+            np.exp(-0.5 * (centre / width_s) ** 2)
+            - 0.5 * (RISE_S + FALL_S) / broad_s * np.exp(-0.5 * (centre / broad_s) ** 2)
         )
     acc = np.zeros((3, t.size))
     acc[0] = GRAVITY_M_S2 + vertical
