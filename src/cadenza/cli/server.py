@@ -8,12 +8,15 @@ app = typer.Typer()
 
 
 def _migrate_configured_database() -> str:
+    """Migrate to the newest schema; a refused upgrade (e.g. rows breaking a new rule) is one line, exit 1."""
+    from cadenza.cli._db import domain_errors
     from cadenza.clinic.db import migrate
     from cadenza.settings import Settings
 
     settings = Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate(settings.database_url)
+    with domain_errors():
+        migrate(settings.database_url)
     return settings.database_url
 
 
