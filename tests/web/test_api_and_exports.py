@@ -7,6 +7,7 @@ import io
 import json
 import re
 
+import pyotp
 from sqlalchemy import select
 
 from cadenza.clinic import dashboard, fhir, service
@@ -120,6 +121,11 @@ def test_admin_creates_and_disables_therapists(make_therapist, login_as, web, db
     make_therapist("root", role="admin")
     make_therapist("bob")
     admin = login_as("root")
+    # An administrator enrols in two-factor login before anything else opens (docs/web.md).
+    assert admin.get("/admin/therapists").headers["location"] == "/account/mfa"
+    mfa_csrf = web.page_csrf(admin, "/account/mfa")
+    secret = re.search(r'id="mfa-secret">(\w+)<', admin.post("/account/mfa/setup", data={"csrf_token": mfa_csrf}).text)[1]
+    assert admin.post("/account/mfa/confirm", data={"csrf_token": mfa_csrf, "code": pyotp.TOTP(secret).now()}).is_success
     bob = login_as("bob")
     page = admin.get("/admin/therapists")
     assert page.status_code == 200 and "bob" in page.text

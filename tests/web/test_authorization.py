@@ -20,7 +20,7 @@ from cadenza.clinic.service import MeasurementInput
 from cadenza.web import deps
 
 PUBLIC = {("GET", "/health"), ("GET", "/login"), ("POST", "/login"), ("POST", "/api/v1/auth/token"),
-          ("GET", "/api/v1/openapi.json")}
+          ("GET", "/api/v1/openapi.json"), ("GET", "/login/mfa"), ("POST", "/login/mfa")}
 ADMIN_ONLY = {("GET", "/admin/therapists"), ("POST", "/admin/therapists"),
               ("POST", "/admin/therapists/{username}/active"), ("GET", "/api/v1/therapists"),
               ("POST", "/api/v1/therapists"), ("PATCH", "/api/v1/therapists/{username}")}
@@ -29,7 +29,8 @@ OWN_ACCOUNT = {("GET", "/"), ("POST", "/logout"), ("GET", "/clients/new"), ("POS
                ("GET", "/account/tokens"), ("POST", "/account/tokens"), ("GET", "/account/password"),
                ("POST", "/account/password"), ("POST", "/account/tokens/{token_id}/revoke"),
                ("GET", "/api/v1/me"), ("GET", "/api/v1/instruments"), ("GET", "/api/v1/clients"),
-               ("POST", "/api/v1/clients")}
+               ("POST", "/api/v1/clients"), ("GET", "/account/mfa"), ("POST", "/account/mfa/setup"),
+               ("POST", "/account/mfa/confirm"), ("POST", "/account/mfa/disable")}
 
 SESSION_BODY = {"session_date": "2026-11-24", "minutes": 30, "intervention_code": "receptive_listening",
                 "measurements": [{"instrument_code": "vas_anxiety", "value": 30}]}

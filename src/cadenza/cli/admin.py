@@ -33,6 +33,14 @@ def create(
             role = "admin" if db.scalar(select(Therapist.id).limit(1)) is None else "therapist"
         therapist = service.create_therapist(db, actor=None, username=username, password=password, role=role)
         Console().print(f"Created [bold]{therapist.username}[/bold] ({therapist.role}).")
+        if therapist.is_admin:
+            # Enrolment happens in the browser, where the QR code can be scanned; the terminal never
+            # holds the secret (no scrollback or log copy of it).
+            Console().print(
+                "Administrators must use two-factor login: at the first web login, Cadenza asks for the "
+                "password and then opens the set-up page (/account/mfa); nothing else opens until an "
+                "authenticator app is set up."
+            )
 
 
 @app.command("list")
@@ -71,3 +79,17 @@ def disable(username: str = typer.Argument(..., help="Account to disable.")) -> 
 def enable(username: str = typer.Argument(..., help="Account to enable.")) -> None:
     """Re-enable a disabled account."""
     _set_active(username, True)
+
+
+@app.command("reset-mfa")
+def reset_mfa(username: str = typer.Argument(..., help="Account whose authenticator was lost.")) -> None:
+    """Remove an account's two-factor login (lost phone); its sessions and API tokens end too (audited)."""
+    from rich.console import Console
+
+    from cadenza.clinic import auth
+
+    with domain_errors(), open_db() as db:
+        therapist = auth.reset_mfa(db, actor=None, username=username)
+        then = ("must set it up again at the next login" if therapist.is_admin
+                else "can log in with the password alone and set it up again")
+        Console().print(f"{username}: two-factor login removed, sessions and API tokens revoked; the account {then}.")

@@ -1,13 +1,17 @@
-"""Login sessions, login attempts and lockout, the password policy, and API tokens.
+"""Login sessions, login attempts and lockout, the password policy, API tokens and two-factor login.
 
 Tables: ``login_session`` (server-side browser sessions), ``login_attempt`` (the rate-limit and
-lockout ledger) and ``api_token`` (bearer tokens for ``/api/v1``). Only SHA-256 digests of session
-and API tokens are stored, so a leaked database does not yield working credentials.
+lockout ledger) and ``api_token`` (bearer tokens for ``/api/v1``), from migration ``0002_auth``;
+``therapist_mfa`` (TOTP secrets) and ``mfa_challenge`` (logins waiting for their code), from
+``0010_mfa``. Only SHA-256 digests of session, API and challenge tokens are stored, so a leaked
+database does not yield working credentials; TOTP secrets cannot be stored as digests (the server
+must compute the codes), see :class:`TherapistMfa`.
 
 Targets from ``shared/research/reliability_anchors.md``: T7 (argon2id, lazy rehash), T8 (at most
 :data:`MAX_FAILURES_PER_ACCOUNT` password checks per account per window, IP throttling, lockout is
 temporary), T9 (new session id at login, logout revokes, disabling a user revokes all sessions),
-T10 (idle timeout 30 min, absolute 12 h).
+T10 (idle timeout 30 min, absolute 12 h), T12 (optional TOTP per user, required for admins, a code
+is never accepted twice).
 """
 
 from __future__ import annotations
@@ -18,12 +22,12 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, func, select, update
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, delete, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cadenza.clinic import passwords
 from cadenza.clinic.models import Base, Therapist, utcnow
-from cadenza.errors import ParameterError, PermissionDeniedError
+from cadenza.errors import ConflictError, NotFoundError, ParameterError, PermissionDeniedError
 
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
 ABSOLUTE_LIFETIME = dt.timedelta(hours=12)
@@ -215,10 +219,18 @@ def authenticate(
 
 def login(
     db: Session, *, username: str, password: str, ip_address: str = "", now: dt.datetime | None = None
-) -> SessionGrant:
-    """:func:`authenticate`, then open a new server-side session with its own CSRF token."""
+) -> SessionGrant | MfaChallengeGrant:
+    """:func:`authenticate`, then open a new server-side session with its own CSRF token, or, when
+    the account has two-factor login enabled, a short-lived challenge that
+    :func:`complete_mfa_login` turns into the session once the code is right."""
     now = now or utcnow()
     therapist = authenticate(db, username=username, password=password, ip_address=ip_address, now=now)
+    if mfa_enabled(db, therapist_id=therapist.id):
+        return _open_challenge(db, therapist, ip_address=ip_address, now=now)
+    return _open_session(db, therapist, ip_address=ip_address, now=now)
+
+
+def _open_session(db: Session, therapist: Therapist, *, ip_address: str, now: dt.datetime) -> SessionGrant:
     token = secrets.token_urlsafe(32)
     csrf_token = secrets.token_urlsafe(32)
     db.add(
@@ -384,3 +396,311 @@ def revoke_api_token(db: Session, *, therapist_id: int, token_id: int) -> None:
         raise PermissionDeniedError(f"no API token {token_id!r} for this account")
     row.revoked_at = utcnow()
     db.flush()
+
+
+# ---- two-factor login (TOTP) -------------------------------------------------------------------
+# RFC 6238 with the parameters authenticator apps assume when the otpauth:// URI names none:
+# HMAC-SHA-1, 30-second steps, 6 digits.
+
+MFA_STEP_S = 30
+MFA_DIGITS = 6
+# One step either side covers phone clocks up to ~30 s off (RFC 6238 section 5.2 recommends at
+# most one step of drift) while keeping at most three codes valid at once.
+MFA_DRIFT_STEPS = 1
+MFA_ISSUER = "Cadenza"
+MFA_CHALLENGE_LIFETIME = dt.timedelta(minutes=5)
+
+MFA_FAILED_MESSAGE = "Wrong or already used code, or the account is locked for a while."
+MFA_CHALLENGE_EXPIRED_MESSAGE = "The login took too long or was already used; please log in again."
+MFA_ENROLMENT_REQUIRED_MESSAGE = (
+    "Administrator accounts must use two-factor login: set it up on the Two-factor login page "
+    "(/account/mfa) before doing anything else."
+)
+
+
+class MfaChallengeExpired(PermissionDeniedError):
+    """The password step is missing, expired or already completed: start the login again."""
+
+
+class MfaEnrolmentRequired(PermissionDeniedError):
+    """An administrator without two-factor login may only enrol."""
+
+
+class TherapistMfa(Base):
+    """A therapist's TOTP secret; ``enabled_at`` is None while enrolment waits for its first code.
+
+    The secret is kept as base32 text, not a digest: the server has to compute the codes. It is
+    shown once, on the enrolment page, and never logged or shown again; a leaked database (or
+    backup) therefore exposes second factors, though not passwords or session tokens, and
+    :func:`reset_mfa` (``cadenza admin reset-mfa``) is the remedy. ``last_used_step`` is the time
+    step of the last accepted code: only codes of later steps are accepted (no replay).
+    """
+
+    __tablename__ = "therapist_mfa"
+
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id", ondelete="CASCADE"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    enabled_at: Mapped[dt.datetime | None] = mapped_column()
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class MfaChallenge(Base):
+    """A login whose password was right and whose code is still due; the browser holds the token."""
+
+    __tablename__ = "mfa_challenge"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ip_address: Mapped[str] = mapped_column(String(64), default="")
+
+
+@dataclass(frozen=True)
+class MfaChallengeGrant:
+    """The password was right; the browser keeps ``token`` until it sends the code."""
+
+    token: str
+    therapist: Therapist
+
+
+@dataclass(frozen=True)
+class MfaEnrolment:
+    """A new secret, for the enrolment page only: ``uri`` is what the QR code carries."""
+
+    secret: str
+    uri: str
+
+
+def mfa_step(now: dt.datetime) -> int:
+    """The RFC 6238 time step (30 s) that ``now`` falls in.
+
+    >>> mfa_step(dt.datetime(1970, 1, 1, 0, 0, 59, tzinfo=dt.UTC))
+    1
+    """
+    if now.tzinfo is None:
+        raise ParameterError(f"now must be timezone-aware (UTC), got {now!r}")
+    return int(now.timestamp()) // MFA_STEP_S
+
+
+def _totp(secret: str):
+    import pyotp
+
+    return pyotp.TOTP(secret, digits=MFA_DIGITS, interval=MFA_STEP_S, issuer=MFA_ISSUER)
+
+
+def _matching_step(secret: str, code: str, *, now: dt.datetime, after_step: int | None) -> int | None:
+    """The step within the drift window whose code is ``code`` and that is later than ``after_step``."""
+    code = code.replace(" ", "").strip()
+    if len(code) != MFA_DIGITS or not code.isascii() or not code.isdigit():
+        return None
+    totp = _totp(secret)
+    current = mfa_step(now)
+    found = None
+    for step in range(current - MFA_DRIFT_STEPS, current + MFA_DRIFT_STEPS + 1):
+        if after_step is not None and step <= after_step:
+            continue
+        if hmac.compare_digest(totp.generate_otp(step), code) and found is None:
+            found = step
+    return found
+
+
+def mfa_enabled(db: Session, *, therapist_id: int) -> bool:
+    """True when the therapist has confirmed an authenticator (pending enrolments do not count)."""
+    return db.scalar(
+        select(TherapistMfa.therapist_id).where(
+            TherapistMfa.therapist_id == therapist_id, TherapistMfa.enabled_at.is_not(None)
+        )
+    ) is not None
+
+
+def needs_mfa_enrolment(db: Session, therapist: Therapist) -> bool:
+    """Administrators must use two-factor login; until they enrol they may do nothing else."""
+    return therapist.is_admin and not mfa_enabled(db, therapist_id=therapist.id)
+
+
+def _audit(db: Session, actor: Therapist | None, action: str, therapist_id: int) -> None:
+    from cadenza.clinic import service
+
+    service.audit(db, actor, action, "therapist", entity_id=therapist_id)
+
+
+def _open_challenge(db: Session, therapist: Therapist, *, ip_address: str, now: dt.datetime) -> MfaChallengeGrant:
+    # A therapist has at most one pending login; older challenges (and any that expired) go.
+    db.execute(delete(MfaChallenge).where(MfaChallenge.therapist_id == therapist.id))
+    db.execute(delete(MfaChallenge).where(MfaChallenge.created_at < now - MFA_CHALLENGE_LIFETIME))
+    token = secrets.token_urlsafe(32)
+    db.add(MfaChallenge(token_sha256=_digest(token), therapist_id=therapist.id, created_at=now,
+                        ip_address=ip_address[:64]))
+    db.commit()
+    return MfaChallengeGrant(token=token, therapist=therapist)
+
+
+def verify_second_factor(
+    db: Session, therapist: Therapist, *, code: str, ip_address: str = "", now: dt.datetime | None = None
+) -> None:
+    """Accept ``code`` once for ``therapist`` or raise :class:`PermissionDeniedError`.
+
+    The code must belong to the current time step or one either side, and to a step later than the
+    last accepted code's (a code seen once, e.g. over someone's shoulder, is useless afterwards).
+    A wrong code is a failed login attempt: it counts towards the same lockout as wrong passwords,
+    and it is audited (``mfa_failed``), never with the code itself. Failures are committed.
+    """
+    now = now or utcnow()
+    ip_address = ip_address.replace("\x00", "")[:64]
+    if is_locked_out(db, username=therapist.username, ip_address=ip_address, now=now):
+        db.add(LoginAttempt(username=therapist.username, ip_address=ip_address, succeeded=False,
+                            password_checked=False, at=now))
+        db.commit()
+        raise PermissionDeniedError(MFA_FAILED_MESSAGE)
+    row = db.get(TherapistMfa, therapist.id)
+    step = None
+    if row is not None and row.enabled_at is not None:
+        step = _matching_step(row.secret, code, now=now, after_step=row.last_used_step)
+    if step is not None:
+        # A conditional update, so two requests racing with the same code cannot both succeed.
+        claimed = db.execute(
+            update(TherapistMfa)
+            .where(TherapistMfa.therapist_id == therapist.id,
+                   or_(TherapistMfa.last_used_step.is_(None), TherapistMfa.last_used_step < step))
+            .values(last_used_step=step)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.expire(row)
+        if claimed == 1:
+            return
+    db.add(LoginAttempt(username=therapist.username, ip_address=ip_address, succeeded=False, at=now))
+    _audit(db, therapist, "mfa_failed", therapist.id)
+    db.commit()
+    raise PermissionDeniedError(MFA_FAILED_MESSAGE)
+
+
+def complete_mfa_login(
+    db: Session, *, challenge_token: str | None, code: str, ip_address: str = "", now: dt.datetime | None = None
+) -> SessionGrant:
+    """The second step: a valid code for the challenge's account opens the login session."""
+    now = now or utcnow()
+    challenge = None
+    if challenge_token:
+        challenge = db.scalar(select(MfaChallenge).where(MfaChallenge.token_sha256 == _digest(challenge_token)))
+    if challenge is None or now - challenge.created_at > MFA_CHALLENGE_LIFETIME:
+        raise MfaChallengeExpired(MFA_CHALLENGE_EXPIRED_MESSAGE)
+    therapist = db.get(Therapist, challenge.therapist_id)
+    if therapist is None or not therapist.active:
+        raise MfaChallengeExpired(MFA_CHALLENGE_EXPIRED_MESSAGE)
+    verify_second_factor(db, therapist, code=code, ip_address=ip_address, now=now)
+    db.delete(challenge)
+    return _open_session(db, therapist, ip_address=ip_address, now=now)
+
+
+def authenticate_with_code(
+    db: Session, *, username: str, password: str, code: str | None, ip_address: str = "",
+    now: dt.datetime | None = None,
+) -> Therapist:
+    """Both factors in one call, for the API token endpoint: the password, then the code when the
+    account uses two-factor login. An administrator without it is refused
+    (:class:`MfaEnrolmentRequired`): API tokens must not become a way around enrolment."""
+    now = now or utcnow()
+    therapist = authenticate(db, username=username, password=password, ip_address=ip_address, now=now)
+    if mfa_enabled(db, therapist_id=therapist.id):
+        verify_second_factor(db, therapist, code=code or "", ip_address=ip_address, now=now)
+        db.commit()
+    elif therapist.is_admin:
+        raise MfaEnrolmentRequired(MFA_ENROLMENT_REQUIRED_MESSAGE)
+    return therapist
+
+
+def start_mfa_enrolment(db: Session, *, actor: Therapist, now: dt.datetime | None = None) -> MfaEnrolment:
+    """A fresh secret for ``actor``, pending until :func:`confirm_mfa_enrolment` sees a valid code.
+
+    Starting again replaces a pending secret (it was shown once and may have been seen); an enabled
+    one must be switched off first (:func:`disable_mfa`).
+    """
+    import pyotp
+
+    now = now or utcnow()
+    row = db.get(TherapistMfa, actor.id)
+    if row is not None and row.enabled_at is not None:
+        raise ConflictError("two-factor login is already enabled; switch it off before enrolling a new authenticator")
+    secret = pyotp.random_base32()
+    if row is None:
+        db.add(TherapistMfa(therapist_id=actor.id, secret=secret, created_at=now))
+    else:
+        row.secret, row.created_at, row.last_used_step = secret, now, None
+    db.flush()
+    return _enrolment(actor, secret)
+
+
+def _enrolment(actor: Therapist, secret: str) -> MfaEnrolment:
+    return MfaEnrolment(secret=secret, uri=_totp(secret).provisioning_uri(name=actor.username, issuer_name=MFA_ISSUER))
+
+
+def pending_mfa_enrolment(db: Session, *, actor: Therapist) -> MfaEnrolment | None:
+    """The enrolment ``actor`` started and has not confirmed yet (to retry a mistyped code)."""
+    row = db.get(TherapistMfa, actor.id)
+    if row is None or row.enabled_at is not None:
+        return None
+    return _enrolment(actor, row.secret)
+
+
+def confirm_mfa_enrolment(db: Session, *, actor: Therapist, code: str, now: dt.datetime | None = None) -> None:
+    """Enable two-factor login once the authenticator shows a valid code (proof it holds the secret)."""
+    now = now or utcnow()
+    row = db.get(TherapistMfa, actor.id)
+    if row is None or row.enabled_at is not None:
+        raise ParameterError("code: no two-factor enrolment is waiting for a code; start the set-up again")
+    step = _matching_step(row.secret, code, now=now, after_step=None)
+    if step is None:
+        raise ParameterError(
+            f"code must be the {MFA_DIGITS}-digit code the authenticator app shows now; "
+            "check that the phone's clock is set automatically"
+        )
+    row.enabled_at, row.last_used_step = now, step
+    _audit(db, actor, "mfa_enable", actor.id)
+    db.flush()
+
+
+def disable_mfa(
+    db: Session, *, actor: Therapist, password: str, code: str, now: dt.datetime | None = None
+) -> None:
+    """Switch two-factor login off; needs the password and a fresh code. Administrators cannot."""
+    now = now or utcnow()
+    if actor.is_admin:
+        raise ParameterError(
+            "code: administrators must keep two-factor login; to move to a new phone, another "
+            "administrator runs `cadenza admin reset-mfa` and you enrol again"
+        )
+    row = db.get(TherapistMfa, actor.id)
+    if row is None or row.enabled_at is None:
+        raise ParameterError("code: two-factor login is not enabled for this account")
+    if not passwords.verify_password(actor.password_hash, password):
+        raise ParameterError("password is not correct")
+    if _matching_step(row.secret, code, now=now, after_step=row.last_used_step) is None:
+        raise ParameterError("code is wrong or was already used")
+    db.delete(row)
+    _audit(db, actor, "mfa_disable", actor.id)
+    db.flush()
+
+
+def reset_mfa(db: Session, *, actor: Therapist | None, username: str) -> Therapist:
+    """Remove a locked-out therapist's authenticator (local command line: ``actor=None``).
+
+    Every session and API token of the account ends too, since whoever holds the lost phone may
+    also hold them; an administrator must then enrol again at the next login. Audited as
+    ``mfa_reset``.
+    """
+    from cadenza.clinic import service
+
+    if actor is not None and not actor.is_admin:
+        raise PermissionDeniedError("only administrators may reset two-factor login")
+    therapist = service.get_therapist_by_username(db, username)
+    row = db.get(TherapistMfa, therapist.id)
+    if row is None:
+        raise ParameterError(f"username {username!r} has no two-factor login to reset")
+    db.delete(row)
+    db.execute(delete(MfaChallenge).where(MfaChallenge.therapist_id == therapist.id))
+    revoke_all_sessions(db, therapist_id=therapist.id)
+    _audit(db, actor, "mfa_reset", therapist.id)
+    db.flush()
+    return therapist

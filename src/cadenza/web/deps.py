@@ -1,7 +1,9 @@
 """Request dependencies: the database session, the acting therapist, CSRF checks.
 
 Pages use :data:`PageUser` (no login -> redirect to ``/login``); the JSON API uses :data:`ApiUser`
-(bearer token, no token -> 401). Both load the therapist once per request.
+(bearer token, no token -> 401). Both load the therapist once per request. Both also hold an
+administrator without two-factor login at the door (pages: redirect to ``/account/mfa``; API: 403);
+only the enrolment pages take :data:`EnrollingPageUser`, the bare login check.
 """
 
 from __future__ import annotations
@@ -23,12 +25,20 @@ SESSION_COOKIE = "cadenza_session"
 # i.e. over HTTPS; plain-HTTP localhost use falls back to the unprefixed name.
 SECURE_SESSION_COOKIE = "__Host-cadenza_session"
 LOGIN_CSRF_COOKIE = "cadenza_login_csrf"
+# Between the password and the code the browser holds only a challenge token, never a session.
+MFA_PENDING_COOKIE = "cadenza_mfa_pending"
+SECURE_MFA_PENDING_COOKIE = "__Host-cadenza_mfa_pending"
+MFA_ENROL_PATH = "/account/mfa"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 
 
 def session_cookie_name(request: Request) -> str:
     return SECURE_SESSION_COOKIE if request.url.scheme == "https" else SESSION_COOKIE
+
+
+def mfa_pending_cookie_name(request: Request) -> str:
+    return SECURE_MFA_PENDING_COOKIE if request.url.scheme == "https" else MFA_PENDING_COOKIE
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -79,7 +89,19 @@ def current_user_page(request: Request, db: Db) -> Therapist:
     return therapist
 
 
-def current_admin_page(user: Annotated[Therapist, Depends(current_user_page)]) -> Therapist:
+def current_enrolled_page(request: Request, db: Db,
+                          user: Annotated[Therapist, Depends(current_user_page)]) -> Therapist:
+    """The logged-in user, unless an administrator who has not enrolled in two-factor login yet."""
+    if auth.needs_mfa_enrolment(db, user):
+        if request.headers.get("hx-request"):
+            raise HTTPException(status_code=403, detail=auth.MFA_ENROLMENT_REQUIRED_MESSAGE,
+                                headers={"HX-Redirect": MFA_ENROL_PATH})
+        raise HTTPException(status_code=303, detail=auth.MFA_ENROLMENT_REQUIRED_MESSAGE,
+                            headers={"Location": MFA_ENROL_PATH})
+    return user
+
+
+def current_admin_page(user: Annotated[Therapist, Depends(current_enrolled_page)]) -> Therapist:
     if not user.is_admin:
         raise HTTPException(status_code=403, detail="Only administrators may do this.")
     return user
@@ -96,6 +118,8 @@ def current_user_api(request: Request, db: Db) -> Therapist:
             headers={"WWW-Authenticate": "Bearer"},
         )
     _remember_user(request, therapist)
+    if auth.needs_mfa_enrolment(db, therapist):
+        raise HTTPException(status_code=403, detail=auth.MFA_ENROLMENT_REQUIRED_MESSAGE)
     return therapist
 
 
@@ -119,7 +143,9 @@ async def require_csrf(request: Request) -> None:
         raise HTTPException(status_code=403, detail="The form expired or was not sent from Cadenza; reload and try again.")
 
 
-PageUser = Annotated[Therapist, Depends(current_user_page)]
+PageUser = Annotated[Therapist, Depends(current_enrolled_page)]
+# Only for the two-factor enrolment pages and logout: logged in, but possibly not yet enrolled.
+EnrollingPageUser = Annotated[Therapist, Depends(current_user_page)]
 AdminPageUser = Annotated[Therapist, Depends(current_admin_page)]
 ApiUser = Annotated[Therapist, Depends(current_user_api)]
 AdminApiUser = Annotated[Therapist, Depends(current_admin_api)]
@@ -138,3 +164,10 @@ def _csrf_admin_user(request: Request, user: AdminPageUser, _: None = Depends(re
 
 
 CsrfAdminUser = Annotated[Therapist, Depends(_csrf_admin_user)]
+
+
+def _csrf_enrolling_user(request: Request, user: EnrollingPageUser, _: None = Depends(require_csrf)) -> Therapist:
+    return user
+
+
+CsrfEnrollingUser = Annotated[Therapist, Depends(_csrf_enrolling_user)]
