@@ -498,7 +498,7 @@ def _matching_step(secret: str, code: str, *, now: dt.datetime, after_step: int 
     totp = _totp(secret)
     current = mfa_step(now)
     found = None
-    for step in range(current - MFA_DRIFT_STEPS, current + MFA_DRIFT_STEPS + 1):
+    for step in range(max(current - MFA_DRIFT_STEPS, 0), current + MFA_DRIFT_STEPS + 1):
         if after_step is not None and step <= after_step:
             continue
         if hmac.compare_digest(totp.generate_otp(step), code) and found is None:
