@@ -1,0 +1,61 @@
+"""CLI group: the tamper-evident audit trail.
+
+``cadenza audit verify`` re-computes the hash chain over ``audit_event`` (see
+:mod:`cadenza.clinic.audit_chain`) and prints OK with the count and head seal, or the first broken
+position and what is wrong; the exit code is 1 when the chain is broken. It only reads: it never
+migrates or writes the database it checks.
+"""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from cadenza.cli._db import domain_errors, fail
+
+app = typer.Typer(help="Tamper-evident audit trail: verify the hash chain.", no_args_is_help=True)
+
+EXPECT_COUNT_HELP = ("At least this many events must be sealed (a count written down earlier): detects a deletion "
+                     "of the newest rows, which a shorter chain alone does not reveal.")
+EXPECT_SEAL_HELP = "A head seal written down earlier: it must still be in the chain."
+JSON_HELP = "Print one JSON object instead of a sentence."
+
+
+@app.command()
+def verify(
+    expect_count: int | None = typer.Option(None, "--expect-count", min=0, help=EXPECT_COUNT_HELP),
+    expect_seal: str | None = typer.Option(None, "--expect-seal", help=EXPECT_SEAL_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Re-compute the audit hash chain; exit 1 at the first edited, missing, reordered or unsealed row."""
+    from pathlib import Path
+
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+
+    from cadenza.clinic.audit_chain import verify_chain
+    from cadenza.clinic.db import make_engine
+    from cadenza.settings import Settings
+
+    settings = Settings.from_env()
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).expanduser().exists():
+        fail(f"no database at {url.database}; nothing to verify")
+    with domain_errors():
+        engine = make_engine(settings.database_url)
+        try:
+            with engine.connect() as connection:
+                if not inspect(connection).has_table("audit_seal"):
+                    fail("this database has no audit_seal table yet; run `cadenza migrate` first (it seals the "
+                         "existing audit rows)")
+                report = verify_chain(connection, expect_count=expect_count, expect_seal=expect_seal)
+                connection.rollback()
+        finally:
+            engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(report.as_dict()))
+    else:
+        typer.echo(report.summary())
+    if not report.ok:
+        raise typer.Exit(1)
