@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pyotp
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from cadenza.clinic import service
+from cadenza.clinic import auth, service
 from cadenza.clinic.service import MeasurementInput
 
 EXAMPLES_PER_OPERATION = 8
@@ -52,9 +53,12 @@ def _run(operation, strategy, headers, *, validate: bool) -> None:
 def test_no_server_errors_anywhere_in_the_api(web_app, seeded, api_token_for, make_therapist, db_session):
     # Schema-violating input is refused by validation before any query, so it runs on one backend.
     negative = db_session.bind.dialect.name == "sqlite"
-    make_therapist("root", role="admin")
+    root = make_therapist("root", role="admin")
     therapist_headers = api_token_for(seeded["username"])
-    admin_headers = api_token_for("root")
+    enrolment = auth.start_mfa_enrolment(db_session, actor=root)  # administrators must use two-factor login
+    auth.confirm_mfa_enrolment(db_session, actor=root, code=pyotp.TOTP(enrolment.secret).now())
+    admin_headers = {"Authorization": f"Bearer {auth.create_api_token(db_session, therapist_id=root.id)[0]}"}
+    db_session.commit()
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", web_app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 20
