@@ -295,10 +295,11 @@ def test_update_goal_session_and_assessment(db_session, therapist, client_record
 
     row = service.record_session(db_session, actor=therapist, client_id=client_record.id, session_date=DAY,
                                  minutes=30, intervention_code="singing", plan="more songs")
-    service.update_session(db_session, actor=therapist, session_id=row.id, minutes=40, plan="fewer songs")
+    service.update_session(db_session, actor=therapist, session_id=row.id, expected_version=1, minutes=40,
+                           plan="fewer songs")
     assert (row.minutes, row.soap_plan, row.soap_subjective) == (40, "fewer songs", "")
     with pytest.raises(ParameterError, match="minutes"):
-        service.update_session(db_session, actor=therapist, session_id=row.id, minutes=-5)
+        service.update_session(db_session, actor=therapist, session_id=row.id, expected_version=2, minutes=-5)
 
     assessment = service.create_assessment(db_session, actor=therapist, client_id=client_record.id, domain="social",
                                            assessed_date=DAY, notes="withdrawn")
@@ -307,7 +308,7 @@ def test_update_goal_session_and_assessment(db_session, therapist, client_record
 
     other = make_therapist("other")
     for call, kwargs in ((service.update_goal, {"goal_id": goal.id, "description": "x"}),
-                         (service.update_session, {"session_id": row.id, "plan": "x"}),
+                         (service.update_session, {"session_id": row.id, "expected_version": 2, "plan": "x"}),
                          (service.update_assessment, {"assessment_id": assessment.id, "notes": "x"})):
         with pytest.raises(NotFoundError):
             call(db_session, actor=other, **kwargs)

@@ -208,7 +208,7 @@ def test_api_patch_goal_and_session(client, make_therapist, api_token_for):
     fixed = client.patch(f"/api/v1/clients/{client_id}/goals/{goal_id}", json={"baseline": 50}, headers=headers)
     assert fixed.status_code == 422  # baseline is not editable: a different baseline is a new goal
     amended = client.patch(f"/api/v1/clients/{client_id}/sessions/{session['id']}",
-                           json={"subjective": "slept well"}, headers=headers)
+                           json={"version": session["version"], "subjective": "slept well"}, headers=headers)
     assert amended.status_code == 200 and amended.json()["soap_subjective"] == "slept well"
     assert amended.json()["soap_plan"] == "repeat" and len(amended.json()["measurements"]) == 2
 

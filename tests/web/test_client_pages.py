@@ -183,9 +183,9 @@ def test_amend_session_keeps_measurements_and_reports_errors(make_therapist, log
     session_path = response.headers["location"]
     edit = ann.get(f"{session_path}/edit")
     assert edit.status_code == 200 and "first plan" in edit.text
-    bad = _post(ann, web, f"{session_path}/edit", {"minutes": "900", "plan": "second plan"})
+    bad = _post(ann, web, f"{session_path}/edit", {"version": "1", "minutes": "900", "plan": "second plan"})
     assert bad.status_code == 422 and "second plan" in bad.text and "minutes" in bad.text
-    ok = _post(ann, web, f"{session_path}/edit", {"minutes": "50", "plan": "second plan"})
+    ok = _post(ann, web, f"{session_path}/edit", {"version": "1", "minutes": "50", "plan": "second plan"})
     assert ok.status_code == 303
     db_session.expire_all()
     row = db_session.get(TherapySession, int(session_path.rsplit("/", 1)[1]))

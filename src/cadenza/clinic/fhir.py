@@ -1,5 +1,6 @@
 """FHIR export of a client's record: a ``collection`` Bundle of Patient, Flag (safety flags), Condition,
-Goal, Encounter, Procedure and Observation resources, with LOINC codes where an instrument has one and
+Goal, Encounter, Procedure (the SOAP note; a signed note's signature and addenda), Provenance (who signed
+a note, when) and Observation resources, with LOINC codes where an instrument has one and
 UCUM units.
 
 Validation uses ``fhir.resources.R4B`` (FHIR 4.3): the ``fhir.resources`` package defaults to R5, which
@@ -33,6 +34,11 @@ ITEM_SYSTEM = f"{CADENZA_FHIR_BASE}/CodeSystem/instrument-item"
 GOAL_BASELINE_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/goal-baseline"
 GOAL_DIRECTION_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/goal-direction"
 SAFETY_FOLLOWUP_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/safety-followup"
+NOTE_SIGNATURE_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/note-signature"
+ADDENDUM_SHA256_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/addendum-sha256"
+# ASTM E1762-95 signature type "Author's Signature", the code FHIR's signature-type value set uses.
+SIGNATURE_TYPE = {"system": "urn:iso-astm:E1762-95:2013", "code": "1.2.840.10065.1.12.1.1",
+                  "display": "Author's Signature"}
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
@@ -155,10 +161,46 @@ def _procedure(row: TherapySession, patient_id: str) -> dict[str, Any]:
         "encounter": _ref("Encounter", f"encounter-{row.id}"),
         "performedDateTime": row.session_date.isoformat(),
     }
-    notes = [{"text": f"{letter}: {text}"} for letter, text in soap if text]
+    notes: list[dict[str, Any]] = [{"text": f"{letter}: {text}"} for letter, text in soap if text]
+    if row.signed_at is not None:
+        # The signature travels with the note it covers; addenda follow as dated, attributed notes
+        # carrying their own chained hash, so a receiver can tell the signed note from later corrections.
+        resource["extension"] = [{"url": NOTE_SIGNATURE_URL, "extension": [
+            {"url": "signedAt", "valueDateTime": _instant(row.signed_at)},
+            {"url": "signedBy", "valueString": _signer(row)},
+            {"url": "sha256", "valueString": row.content_sha256 or ""},
+        ]}]
+        for addendum in row.addenda:
+            notes.append({
+                "authorString": addendum.author.username if addendum.author is not None else "",
+                "time": _instant(addendum.created_at),
+                "text": f"Addendum ({_instant(addendum.created_at)}): {addendum.text}",
+                "extension": [{"url": ADDENDUM_SHA256_URL, "valueString": addendum.content_sha256}],
+            })
     if notes:
         resource["note"] = notes
     return resource
+
+
+def _instant(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def _signer(row: TherapySession) -> str:
+    return row.signed_by.username if row.signed_by is not None else f"therapist-{row.signed_by_id}"
+
+
+def _provenance(row: TherapySession) -> dict[str, Any]:
+    """Who signed the session note and when, as FHIR Provenance with an author's signature."""
+    who = {"display": _signer(row)}
+    return {
+        "resourceType": "Provenance",
+        "id": f"provenance-{row.id}",
+        "target": [_ref("Procedure", f"procedure-{row.id}")],
+        "recorded": _instant(row.signed_at),
+        "agent": [{"who": who}],
+        "signature": [{"type": [SIGNATURE_TYPE], "when": _instant(row.signed_at), "who": who}],
+    }
 
 
 def _observation(m: Measurement, row: TherapySession, patient_id: str) -> dict[str, Any]:
@@ -205,6 +247,8 @@ def build_bundle(
     for row in sessions:
         clinical.append(_encounter(row, pid))
         clinical.append(_procedure(row, pid))
+        if row.signed_at is not None:
+            clinical.append(_provenance(row))
         for m in row.measurements:
             clinical.append(_observation(m, row, pid))
             if m.goal_id is not None:

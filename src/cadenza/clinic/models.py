@@ -167,10 +167,28 @@ class TherapySession(Base):
     soap_assessment: Mapped[str] = mapped_column(Text, default="")
     soap_plan: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Optimistic lock: every UPDATE carries "WHERE version = <the version read>" and bumps it, so an edit
+    # based on an older read matches no row and is refused instead of overwriting (targets T31).
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    updated_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    # A signed note is frozen: corrections go in as SessionAddendum rows (targets T16).
+    signed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("therapist.id"), nullable=True)
+    content_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     measurements: Mapped[list[Measurement]] = relationship(
         back_populates="therapy_session", order_by="Measurement.id"
     )
+    signed_by: Mapped[Therapist | None] = relationship(foreign_keys=[signed_by_id])
+    addenda: Mapped[list[SessionAddendum]] = relationship(
+        back_populates="therapy_session", order_by="SessionAddendum.id", lazy="selectin"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
 
 
 class Measurement(Base):
@@ -210,3 +228,26 @@ class AuditEvent(Base):
     entity_id: Mapped[int | None] = mapped_column(Integer)
     client_id: Mapped[int | None] = mapped_column(Integer, index=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class SessionAddendum(Base):
+    """A correction or late entry to a signed session note; the note itself stays as signed.
+
+    ``previous_sha256`` is the hash of the signed note (first addendum) or of the addendum before, so
+    the note and its addenda form a chain in which an edited, removed or reordered entry is detected.
+    """
+
+    __tablename__ = "session_addendum"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # RESTRICT: a signed note and its addenda never disappear with a cascading delete.
+    session_id: Mapped[int] = mapped_column(ForeignKey("therapy_session.id", ondelete="RESTRICT"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="RESTRICT"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("therapist.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    previous_sha256: Mapped[str] = mapped_column(String(64))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+
+    therapy_session: Mapped[TherapySession] = relationship(back_populates="addenda")
+    author: Mapped[Therapist] = relationship(foreign_keys=[author_id], lazy="joined")

@@ -15,6 +15,8 @@ Rules (see docs/clinic.md):
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import math
 import numbers
 import re
@@ -22,9 +24,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, event, func, inspect, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from cadenza.clinic.instruments import Score, get_instrument, score_instrument
 from cadenza.clinic.models import (
@@ -36,6 +39,7 @@ from cadenza.clinic.models import (
     Client,
     Goal,
     Measurement,
+    SessionAddendum,
     Therapist,
     TherapySession,
     utcnow,
@@ -584,11 +588,58 @@ def get_session(db: Session, *, actor: Therapist, session_id: int) -> TherapySes
     return _visible_session(db, actor, session_id, "read")[0]
 
 
+def _check_version(expected_version: Any) -> int:
+    if isinstance(expected_version, bool) or not isinstance(expected_version, int) or expected_version < 1:
+        raise ParameterError(
+            f"expected_version must be the session version the change is based on (an integer >= 1), "
+            f"got {expected_version!r}"
+        )
+    return expected_version
+
+
+def _locked(db: Session, row: TherapySession) -> TherapySession:
+    """``row`` re-read under a row lock (PostgreSQL ``FOR UPDATE``; SQLite's write lock is already held)."""
+    return db.scalars(select(TherapySession).where(TherapySession.id == row.id).with_for_update()
+                      .execution_options(populate_existing=True)).one()
+
+
+def _refuse_stale(row: TherapySession, expected_version: int) -> None:
+    if row.version != expected_version:
+        raise ConflictError(
+            f"session {row.id} was changed by someone else since you read it: your change is based on "
+            f"version {expected_version}, the stored note is version {row.version}; reload it and apply "
+            "your change again"
+        )
+
+
+def _refuse_signed(row: TherapySession, what: str) -> None:
+    if row.signed_at is not None:
+        signer = row.signed_by.username if row.signed_by is not None else f"therapist {row.signed_by_id}"
+        raise ConflictError(
+            f"session {row.id} was signed by {signer} at {row.signed_at.isoformat(timespec='seconds')}; "
+            f"{what} is not possible on a signed note: add an addendum instead"
+        )
+
+
+def _flush_versioned(db: Session, row: TherapySession) -> None:
+    """Flush a change to ``row``; the UPDATE matches no row if another transaction changed the session
+    after it was read (PostgreSQL re-checks ``version`` once the other writer commits)."""
+    session_id = row.id  # the row cannot be read once the flush has failed
+    try:
+        db.flush()
+    except StaleDataError:
+        raise ConflictError(
+            f"session {session_id} was changed by someone else while your change was being saved; "
+            "reload it and apply your change again"
+        ) from None
+
+
 def update_session(
     db: Session,
     *,
     actor: Therapist,
     session_id: int,
+    expected_version: int,
     minutes: int = UNSET,
     setting: str = UNSET,
     subjective: str = UNSET,
@@ -596,7 +647,13 @@ def update_session(
     assessment: str = UNSET,
     plan: str = UNSET,
 ) -> TherapySession:
-    """Amend a session's length, setting or SOAP note (measurements are corrected by adding new ones)."""
+    """Amend a session's length, setting or SOAP note (measurements are corrected by adding new ones).
+
+    ``expected_version`` is the ``version`` of the session the edit was based on: if the stored session
+    has changed since, :class:`ConflictError` is raised and nothing is written (no lost updates). A
+    signed session cannot be amended (:class:`ConflictError`); corrections go in with :func:`add_addendum`.
+    """
+    expected_version = _check_version(expected_version)
     if minutes is not UNSET and (isinstance(minutes, bool) or not isinstance(minutes, int)
                                  or not 0 < minutes <= MAX_SESSION_MINUTES):
         raise ParameterError(f"minutes must be a whole number 1..{MAX_SESSION_MINUTES}, got {minutes!r}")
@@ -608,6 +665,8 @@ def update_session(
     if setting is not UNSET and len(setting) > 64:
         raise ParameterError(f"setting must be at most 64 characters, got {setting!r}")
     row, _client = _visible_session(db, actor, session_id, "update")
+    _refuse_signed(row, "amending it")
+    _refuse_stale(row, expected_version)
     if minutes is not UNSET:
         row.minutes = minutes
     columns = {"setting": "setting", "subjective": "soap_subjective", "objective": "soap_objective",
@@ -615,8 +674,242 @@ def update_session(
     for name, text in texts.items():
         if text is not UNSET:
             setattr(row, columns[name], text)
-    db.flush()
+    row.updated_at = utcnow()  # an edit that changes nothing still bumps the version: it was based on this one
+    _flush_versioned(db, row)
     return row
+
+
+def delete_session(db: Session, *, actor: Therapist, session_id: int, expected_version: int) -> None:
+    """Delete an unsigned session and its measurements; a signed session is never deleted."""
+    expected_version = _check_version(expected_version)
+    row, client = _visible_session(db, actor, session_id, "delete")
+    _refuse_signed(row, "deleting it")
+    _refuse_stale(row, expected_version)
+    # A bulk DELETE leaves the measurements to the foreign key's ON DELETE CASCADE, and its WHERE
+    # repeats both checks so a signature or edit committed in between still wins.
+    deleted = db.execute(
+        delete(TherapySession)
+        .where(TherapySession.id == row.id, TherapySession.version == expected_version,
+               TherapySession.signed_at.is_(None))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if deleted != 1:
+        raise ConflictError(f"session {row.id} was changed or signed by someone else; reload it first")
+    for measurement in list(row.measurements):
+        db.expunge(measurement)
+    db.expunge(row)
+
+
+# --- signed notes and addenda -------------------------------------------------------------------
+
+NOTE_HASH_FORMAT = "cadenza-session-note/1"
+ADDENDUM_HASH_FORMAT = "cadenza-session-addendum/1"
+MAX_ADDENDUM_CHARS = 20_000
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _sha256(content: Mapping[str, Any]) -> str:
+    # Canonical JSON: sorted keys, no whitespace, UTF-8; floats as Python's shortest round-trip repr.
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def note_content(row: TherapySession, *, signed_by_username: str | None) -> dict[str, Any]:
+    """The canonical content a signature covers: the SOAP note, the session's facts, every measurement
+    and the signer. ``version`` and ``updated_at`` are bookkeeping and left out."""
+    return {
+        "format": NOTE_HASH_FORMAT,
+        "session_id": row.id,
+        "client_id": row.client_id,
+        "therapist_id": row.therapist_id,
+        "session_date": row.session_date.isoformat(),
+        "minutes": row.minutes,
+        "intervention_code": row.intervention_code,
+        "setting": row.setting,
+        "soap": {"subjective": row.soap_subjective, "objective": row.soap_objective,
+                 "assessment": row.soap_assessment, "plan": row.soap_plan},
+        "measurements": [
+            {"id": m.id, "goal_id": m.goal_id, "instrument_code": m.instrument_code, "value": m.value,
+             "unit": m.unit, "item_responses": m.item_responses, "severity_band": m.severity_band,
+             "safety_followup": bool(m.safety_followup), "measured_at": _iso(m.measured_at)}
+            for m in sorted(row.measurements, key=lambda m: m.id)
+        ],
+        "signed_at": _iso(row.signed_at),
+        "signed_by_id": row.signed_by_id,
+        "signed_by": signed_by_username,
+    }
+
+
+def note_sha256(row: TherapySession) -> str:
+    """SHA-256 (hex) of :func:`note_content` as the row stands now."""
+    signer = row.signed_by.username if row.signed_by is not None else None
+    return _sha256(note_content(row, signed_by_username=signer))
+
+
+def addendum_sha256(addendum: SessionAddendum, *, author_username: str) -> str:
+    """SHA-256 (hex) of an addendum chained to the hash before it (the note's, or the previous addendum's)."""
+    return _sha256({
+        "format": ADDENDUM_HASH_FORMAT,
+        "addendum_id": addendum.id,
+        "session_id": addendum.session_id,
+        "client_id": addendum.client_id,
+        "author_id": addendum.author_id,
+        "author": author_username,
+        "text": addendum.text,
+        "created_at": _iso(addendum.created_at),
+        "previous_sha256": addendum.previous_sha256,
+    })
+
+
+def sign_session(db: Session, *, actor: Therapist, session_id: int, expected_version: int) -> TherapySession:
+    """Sign a session note as ``actor``: stores ``signed_at``, ``signed_by_id`` and the SHA-256 of the
+    note's canonical content. From then on the note and its measurements cannot change in place.
+
+    ``expected_version`` is the version the signer read: a note changed since is not signed unseen.
+    """
+    expected_version = _check_version(expected_version)
+    row, client = _visible_session(db, actor, session_id, "sign")
+    _refuse_signed(row, "signing it again")
+    _refuse_stale(row, expected_version)
+    with db.no_autoflush:  # one UPDATE: loading the measurements for the hash must not flush half of it
+        row.signed_at = utcnow()
+        row.signed_by_id = actor.id
+        row.signed_by = actor
+        row.content_sha256 = _sha256(note_content(row, signed_by_username=actor.username))
+        row.updated_at = row.signed_at
+    _flush_versioned(db, row)
+    return row
+
+
+def add_addendum(db: Session, *, actor: Therapist, session_id: int, text: str) -> SessionAddendum:
+    """Append a correction or late entry to a signed note; the signed note itself never changes."""
+    if not isinstance(text, str) or not text.strip():
+        raise ParameterError(f"text must be a non-empty addendum, got {text!r}")
+    if len(text) > MAX_ADDENDUM_CHARS:
+        raise ParameterError(f"text must be at most {MAX_ADDENDUM_CHARS} characters, got {len(text)}")
+    row, client = _visible_session(db, actor, session_id, "update")
+    if row.signed_at is None:
+        raise ConflictError(f"session {row.id} is not signed yet: amend the note itself, addenda follow a signature")
+    # Locked, so two addenda written at once still form one chain.
+    row = _locked(db, row)
+    db.refresh(row, attribute_names=["addenda"])
+    previous = row.addenda[-1].content_sha256 if row.addenda else row.content_sha256
+    with db.begin_nested():
+        addendum = SessionAddendum(session_id=row.id, client_id=client.id, author_id=actor.id, text=text,
+                                   created_at=utcnow(), previous_sha256=previous, content_sha256="")
+        db.add(addendum)
+        db.flush()
+        addendum.content_sha256 = addendum_sha256(addendum, author_username=actor.username)
+        db.flush()
+        audit(db, actor, "create", "session_addendum", entity_id=addendum.id, client_id=client.id)
+    db.refresh(row, attribute_names=["addenda"])
+    return addendum
+
+
+@dataclass(frozen=True)
+class NoteVerification:
+    """Whether a session's stored note and addenda still match their hashes."""
+
+    session_id: int
+    signed: bool
+    note_ok: bool
+    stored_sha256: str | None
+    computed_sha256: str | None
+    bad_addendum_ids: tuple[int, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.note_ok and not self.bad_addendum_ids
+
+
+def check_note(row: TherapySession) -> NoteVerification:
+    """Recompute the hashes of a loaded session (pure; :func:`verify_session_note` loads and audits).
+
+    An unsigned note has nothing to verify and counts as ok unless it carries stray signature columns.
+    """
+    if row.signed_at is None:
+        stray = row.content_sha256 is not None or row.signed_by_id is not None or bool(row.addenda)
+        return NoteVerification(row.id, False, not stray, row.content_sha256, None)
+    computed = note_sha256(row)
+    bad = []
+    previous = row.content_sha256
+    for addendum in row.addenda:
+        author = addendum.author.username if addendum.author is not None else ""
+        if (addendum.previous_sha256 != previous
+                or addendum.content_sha256 != addendum_sha256(addendum, author_username=author)):
+            bad.append(addendum.id)
+        previous = addendum.content_sha256
+    return NoteVerification(row.id, True, computed == row.content_sha256, row.content_sha256, computed, tuple(bad))
+
+
+def verify_session_note(db: Session, *, actor: Therapist, session_id: int) -> NoteVerification:
+    """Re-read a session from the database and check its signature hash and addendum chain, so a note
+    edited behind the application's back (e.g. with SQL) is detected."""
+    row, _client = _visible_session(db, actor, session_id, "verify")
+    fresh = db.scalars(
+        select(TherapySession).where(TherapySession.id == row.id)
+        .options(selectinload(TherapySession.measurements), selectinload(TherapySession.signed_by),
+                 selectinload(TherapySession.addenda).joinedload(SessionAddendum.author))
+        .execution_options(populate_existing=True)
+    ).one()
+    return check_note(fresh)
+
+
+def _stored_signed_at(connection: Any, session_id: int | None) -> dt.datetime | None:
+    if session_id is None:
+        return None
+    return connection.scalar(select(TherapySession.signed_at).where(TherapySession.id == session_id))
+
+
+@event.listens_for(TherapySession, "before_update")
+def _signed_session_is_frozen(_mapper: Any, connection: Any, target: TherapySession) -> None:
+    # A second line behind the service checks: any code that changes a signed session through the ORM
+    # is refused at flush time. The stored row decides, not the possibly expired object.
+    if _stored_signed_at(connection, target.id) is not None:
+        raise ConflictError(f"session {target.id} is signed; its note cannot change: add an addendum instead")
+
+
+@event.listens_for(TherapySession, "before_delete")
+def _signed_session_is_kept(_mapper: Any, connection: Any, target: TherapySession) -> None:
+    if _stored_signed_at(connection, target.id) is not None:
+        raise ConflictError(f"session {target.id} is signed and cannot be deleted")
+
+
+def _refuse_measurement_change(connection: Any, session_ids: Iterable[int | None]) -> None:
+    for session_id in session_ids:
+        if _stored_signed_at(connection, session_id) is not None:
+            raise ConflictError(
+                f"session {session_id} is signed; its measurements cannot change: add an addendum instead")
+
+
+@event.listens_for(Measurement, "before_insert")
+def _no_measurement_added_to_signed(_mapper: Any, connection: Any, target: Measurement) -> None:
+    new_id = target.session_id if target.session_id is not None else getattr(target.therapy_session, "id", None)
+    _refuse_measurement_change(connection, [new_id])
+
+
+@event.listens_for(Measurement, "before_update")
+@event.listens_for(Measurement, "before_delete")
+def _no_measurement_changed_in_signed(_mapper: Any, connection: Any, target: Measurement) -> None:
+    # The stored row's session counts, not the object's: deleting a session nulls its children's key first.
+    stored_id = connection.scalar(select(Measurement.session_id).where(Measurement.id == target.id))
+    _refuse_measurement_change(connection, [stored_id, target.session_id])
+
+
+@event.listens_for(SessionAddendum, "before_update")
+def _addendum_is_frozen(_mapper: Any, connection: Any, target: SessionAddendum) -> None:
+    # The only update allowed is the hash written right after the insert that gave the addendum its id.
+    stored = connection.scalar(select(SessionAddendum.content_sha256).where(SessionAddendum.id == target.id))
+    if stored:
+        raise ConflictError(f"addendum {target.id} is part of a signed record and cannot change")
+
+
+@event.listens_for(SessionAddendum, "before_delete")
+def _addendum_is_kept(_mapper: Any, _connection: Any, target: SessionAddendum) -> None:
+    raise ConflictError(f"addendum {target.id} is part of a signed record and cannot be deleted")
 
 
 def list_sessions(db: Session, *, actor: Therapist, client_id: int) -> list[TherapySession]:
@@ -626,14 +919,29 @@ def list_sessions(db: Session, *, actor: Therapist, client_id: int) -> list[Ther
 
 
 def add_measurement(db: Session, *, actor: Therapist, session_id: int, measurement: MeasurementInput) -> Measurement:
-    """Add one outcome measurement to an existing session (e.g. computed later from a gait recording)."""
+    """Add one outcome measurement to an existing, unsigned session (e.g. computed later from a gait
+    recording); it bumps the session's version. A signed session takes no new measurements."""
     score = _score_input(measurement, 0)
     row, client = _visible_session(db, actor, session_id, "update")
+    # Lock and re-read the session: concurrent additions queue here instead of failing on the version,
+    # and a signature committed meanwhile is seen.
+    row = _locked(db, row)
+    _refuse_signed(row, "adding a measurement")
     _check_goal_link(db, client, measurement, 0)
     with db.begin_nested():
         stored = _new_measurement(row, measurement, score)
         db.add(stored)
-        db.flush()
+        # The session's version moves with its measurements, so a signature or edit based on the
+        # session as it was before this measurement is refused as stale.
+        row.updated_at = utcnow()
+        session_id = row.id
+        try:
+            db.flush()
+        except StaleDataError:
+            raise ConflictError(
+                f"session {session_id} was changed or signed by someone else while the measurement was being "
+                "saved; reload it and add the measurement again"
+            ) from None
         audit(db, actor, "create", "measurement", entity_id=stored.id, client_id=client.id)
     return stored
 

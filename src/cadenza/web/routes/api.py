@@ -155,13 +155,46 @@ class SessionIn(StrictModel):
     measurements: list[MeasurementIn] = Field(default=[], max_length=50)
 
 
+Version = Annotated[int, Field(ge=1, le=2**31 - 1, description="The session version this change is based on "
+                                                                "(from the last read); a stale version gets 409")]
+
+
 class SessionPatch(StrictModel):
+    version: Version
     minutes: int | None = Field(default=None, ge=1, le=600)
     setting: ShortText | None = None
     subjective: Text | None = None
     objective: Text | None = None
     assessment: Text | None = None
     plan: Text | None = None
+
+
+class SignIn(StrictModel):
+    version: Version
+
+
+class AddendumIn(StrictModel):
+    text: Annotated[str, Field(min_length=1, max_length=service.MAX_ADDENDUM_CHARS), AfterValidator(_no_nul)]
+
+
+class AddendumOut(OrmModel):
+    id: int
+    session_id: int
+    author_id: int
+    text: str
+    created_at: dt.datetime
+    previous_sha256: str
+    content_sha256: str
+
+
+class VerificationOut(BaseModel):
+    session_id: int
+    signed: bool
+    ok: bool
+    note_ok: bool
+    stored_sha256: str | None
+    computed_sha256: str | None
+    bad_addendum_ids: list[int]
 
 
 class SessionOut(OrmModel):
@@ -177,7 +210,13 @@ class SessionOut(OrmModel):
     soap_assessment: str
     soap_plan: str
     created_at: dt.datetime
+    version: int
+    updated_at: dt.datetime | None
+    signed_at: dt.datetime | None
+    signed_by_id: int | None
+    content_sha256: str | None
     measurements: list[MeasurementOut]
+    addenda: list[AddendumOut]
 
 
 class AuditOut(OrmModel):
@@ -361,17 +400,50 @@ def get_session(db: Db, user: ApiUser, client_id: DbId, session_id: DbId) -> Any
     return _session_of_client(db, user, client_id, session_id)
 
 
+CONFLICT = {409: {"description": "The session changed since the given version, or it is signed (use an addendum)"}}
+
+
 @router.patch("/clients/{client_id}/sessions/{session_id}", response_model=SessionOut, tags=["sessions"],
-              responses={**NOT_FOUND, **INVALID})
+              responses={**NOT_FOUND, **INVALID, **CONFLICT})
 def update_session(db: Db, user: ApiUser, client_id: DbId, session_id: DbId, body: SessionPatch) -> Any:
-    """Amend the length, setting or SOAP note (measurements are corrected by adding new ones)."""
+    """Amend the length, setting or SOAP note of an unsigned session. ``version`` is the version you read;
+    if someone changed the session since, the answer is 409 and nothing is written. Measurements are
+    corrected by adding new ones."""
     _session_of_client(db, user, client_id, session_id)
-    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
-    return service.update_session(db, actor=user, session_id=session_id, **changes)
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True, exclude={"version"}).items() if v is not None}
+    return service.update_session(db, actor=user, session_id=session_id, expected_version=body.version, **changes)
+
+
+@router.post("/clients/{client_id}/sessions/{session_id}/sign", response_model=SessionOut, tags=["sessions"],
+             responses={**NOT_FOUND, **INVALID, **CONFLICT})
+def sign_session(db: Db, user: ApiUser, client_id: DbId, session_id: DbId, body: SignIn) -> Any:
+    """Sign the note as you read it at ``version``: stores who, when and the SHA-256 of the note and its
+    measurements. A signed note never changes in place; corrections are addenda."""
+    _session_of_client(db, user, client_id, session_id)
+    return service.sign_session(db, actor=user, session_id=session_id, expected_version=body.version)
+
+
+@router.post("/clients/{client_id}/sessions/{session_id}/addenda", response_model=AddendumOut,
+             status_code=status.HTTP_201_CREATED, tags=["sessions"], responses={**NOT_FOUND, **INVALID, **CONFLICT})
+def add_addendum(db: Db, user: ApiUser, client_id: DbId, session_id: DbId, body: AddendumIn) -> Any:
+    """Append a correction or late entry to a signed note (409 if the note is not signed yet)."""
+    _session_of_client(db, user, client_id, session_id)
+    return service.add_addendum(db, actor=user, session_id=session_id, text=body.text)
+
+
+@router.get("/clients/{client_id}/sessions/{session_id}/verification", response_model=VerificationOut,
+            tags=["sessions"], responses=NOT_FOUND)
+def verify_session(db: Db, user: ApiUser, client_id: DbId, session_id: DbId) -> Any:
+    """Recompute the signed note's hash and the addendum chain from the stored rows."""
+    _session_of_client(db, user, client_id, session_id)
+    check = service.verify_session_note(db, actor=user, session_id=session_id)
+    return VerificationOut(session_id=check.session_id, signed=check.signed, ok=check.ok, note_ok=check.note_ok,
+                           stored_sha256=check.stored_sha256, computed_sha256=check.computed_sha256,
+                           bad_addendum_ids=list(check.bad_addendum_ids))
 
 
 @router.post("/clients/{client_id}/sessions/{session_id}/measurements", response_model=MeasurementOut,
-             status_code=status.HTTP_201_CREATED, tags=["sessions"], responses={**NOT_FOUND, **INVALID})
+             status_code=status.HTTP_201_CREATED, tags=["sessions"], responses={**NOT_FOUND, **INVALID, **CONFLICT})
 def add_measurement(db: Db, user: ApiUser, client_id: DbId, session_id: DbId, body: MeasurementIn) -> Any:
     _session_of_client(db, user, client_id, session_id)
     return service.add_measurement(db, actor=user, session_id=session_id, measurement=body.to_input())
@@ -429,3 +501,25 @@ def update_therapist(
 ) -> Any:
     """Enable or disable an account; disabling ends its sessions and API tokens at once."""
     return auth.set_therapist_active(db, actor=user, username=username, active=body.active)
+
+
+def _fresh_session(db, actor, client_id: int, *, signed: bool = False) -> dict[str, int]:
+    """Authorisation-matrix setup: a session of the owner's client at version 1 (signed if asked)."""
+    row = service.record_session(db, actor=actor, client_id=client_id, session_date=dt.date(2026, 11, 21),
+                                 minutes=30, intervention_code="receptive_listening", plan="matrix")
+    if signed:
+        service.sign_session(db, actor=actor, session_id=row.id, expected_version=1)
+    return {"session_id": row.id}
+
+
+# Versioned writes get a session of their own, so the version they carry is current whatever else the
+# matrix did to the shared session.
+AUTHZ_SAMPLES = {
+    ("PATCH", "/api/v1/clients/{client_id}/sessions/{session_id}"): {
+        "json": {"version": 1, "plan": "amended plan", "minutes": 35}, "setup": _fresh_session},
+    ("POST", "/api/v1/clients/{client_id}/sessions/{session_id}/sign"): {
+        "json": {"version": 1}, "setup": _fresh_session},
+    ("POST", "/api/v1/clients/{client_id}/sessions/{session_id}/addenda"): {
+        "json": {"text": "late entry"}, "setup": lambda db, actor, client_id: _fresh_session(
+            db, actor, client_id, signed=True)},
+}

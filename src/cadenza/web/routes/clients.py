@@ -273,8 +273,16 @@ async def create_session_page(request: Request, db: Db, user: CsrfPageUser, clie
 EDIT_SESSION_FIELDS = ("minutes", "setting", "subjective", "objective", "assessment", "plan")
 
 
-def _session_edit_form(request: Request, row, client_id: int, state: forms.FormState, *, status: int = 200) -> Response:
-    return render(request, "session_edit.html", {"s": row, "client_id": client_id, "state": state}, status_code=status)
+def _saved_values(row) -> dict[str, str]:
+    return {"minutes": str(row.minutes), "setting": row.setting, "subjective": row.soap_subjective,
+            "objective": row.soap_objective, "assessment": row.soap_assessment, "plan": row.soap_plan}
+
+
+def _session_edit_form(request: Request, row, client_id: int, state: forms.FormState, *, status: int = 200,
+                       theirs: dict[str, str] | None = None) -> Response:
+    return render(request, "session_edit.html",
+                  {"s": row, "client_id": client_id, "state": state, "theirs": theirs,
+                   "fields": EDIT_SESSION_FIELDS}, status_code=status)
 
 
 def _own_session(db: Session, user: Therapist, client_id: int, session_id: int):
@@ -287,8 +295,7 @@ def _own_session(db: Session, user: Therapist, client_id: int, session_id: int):
 @router.get("/clients/{client_id}/sessions/{session_id}/edit")
 def edit_session_page(request: Request, db: Db, user: PageUser, client_id: ClientId, session_id: SessionId) -> Response:
     row = _own_session(db, user, client_id, session_id)
-    values = {"minutes": str(row.minutes), "setting": row.setting, "subjective": row.soap_subjective,
-              "objective": row.soap_objective, "assessment": row.soap_assessment, "plan": row.soap_plan}
+    values = {**_saved_values(row), "version": str(row.version)}
     return _session_edit_form(request, row, client_id, forms.FormState(values=values))
 
 
@@ -297,11 +304,12 @@ async def update_session_page(request: Request, db: Db, user: CsrfPageUser, clie
                               session_id: SessionId) -> Response:
     state = await _form(request)
     minutes = forms.parse_int(state, "minutes")
+    version = forms.parse_int(state, "version")
     row = _own_session(db, user, client_id, session_id)
     if state.ok:
         try:
             service.update_session(
-                db, actor=user, session_id=session_id, minutes=minutes,
+                db, actor=user, session_id=session_id, expected_version=version, minutes=minutes,
                 **{name: state.values.get(name, "") for name in EDIT_SESSION_FIELDS[1:]},
             )
             return RedirectResponse(f"/clients/{client_id}/sessions/{session_id}", status_code=303)
@@ -309,25 +317,96 @@ async def update_session_page(request: Request, db: Db, user: CsrfPageUser, clie
             db.rollback()
             forms.attribute_error(state, str(exc), EDIT_SESSION_FIELDS)
             row = _own_session(db, user, client_id, session_id)
+        except ConflictError as exc:
+            # Someone else saved (or signed) first: keep what this user typed, show what is stored now,
+            # and base a resubmission on the stored version so it is a deliberate overwrite.
+            db.rollback()
+            row = _own_session(db, user, client_id, session_id)
+            state.error("_form", str(exc))
+            state.values["version"] = str(row.version)
+            return _session_edit_form(request, row, client_id, state, status=409, theirs=_saved_values(row))
     return _session_edit_form(request, row, client_id, state, status=422)
 
 
-@router.get("/clients/{client_id}/sessions/{session_id}")
-def session_page(request: Request, db: Db, user: PageUser, client_id: ClientId, session_id: SessionId) -> Response:
+def _session_page(request: Request, db: Session, user: Therapist, client_id: int, session_id: int, *,
+                  status: int = 200, message: str = "", addendum_state: forms.FormState | None = None) -> Response:
     row = service.get_session(db, actor=user, session_id=session_id)
     if row.client_id != client_id:
         raise NotFoundError(f"session {session_id!r} not found")
     client = service.get_client(db, actor=user, client_id=client_id)
     session_tools = [(t.session_title, t.url(client_id) + "?" + t.session_query.format(session_id=row.id))
                      for t in _client_tools(request, client) if t.session_query]
+    verification = service.verify_session_note(db, actor=user, session_id=row.id) if row.is_signed else None
     return render(
         request,
         "session.html",
         {"s": row, "client_id": client_id, "intervention": evidence.get_intervention(row.intervention_code),
          "instruments": {i.code: i for i in list_instruments()}, "session_tools": session_tools,
-         "c": client, "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS},
+         "c": client, "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS,
+         "verification": verification, "message": message,
+         "addendum_state": addendum_state or forms.FormState(values={})},
+        status_code=status,
     )
 
+
+@router.get("/clients/{client_id}/sessions/{session_id}")
+def session_page(request: Request, db: Db, user: PageUser, client_id: ClientId, session_id: SessionId) -> Response:
+    return _session_page(request, db, user, client_id, session_id)
+
+
+@router.post("/clients/{client_id}/sessions/{session_id}/sign")
+async def sign_session_page(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId,
+                            session_id: SessionId) -> Response:
+    state = await _form(request)
+    version = forms.parse_int(state, "version")
+    _own_session(db, user, client_id, session_id)
+    if not state.ok:
+        return _session_page(request, db, user, client_id, session_id, status=422,
+                             message="The sign form lost the note's version; reload the page and sign again.")
+    try:
+        service.sign_session(db, actor=user, session_id=session_id, expected_version=version)
+    except ConflictError as exc:
+        db.rollback()
+        return _session_page(request, db, user, client_id, session_id, status=409,
+                             message=f"Not signed: {exc}. Review the note as it is now, then sign again.")
+    return RedirectResponse(f"/clients/{client_id}/sessions/{session_id}", status_code=303)
+
+
+@router.post("/clients/{client_id}/sessions/{session_id}/addenda")
+async def add_addendum_page(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId,
+                            session_id: SessionId) -> Response:
+    state = await _form(request)
+    _own_session(db, user, client_id, session_id)
+    try:
+        service.add_addendum(db, actor=user, session_id=session_id, text=state.values.get("text", ""))
+    except (ParameterError, ConflictError) as exc:
+        db.rollback()
+        state.error("text", str(exc))
+        return _session_page(request, db, user, client_id, session_id, addendum_state=state,
+                             status=409 if isinstance(exc, ConflictError) else 422)
+    return RedirectResponse(f"/clients/{client_id}/sessions/{session_id}#addenda", status_code=303)
+
+
+def _fresh_session(db: Session, actor: Therapist, client_id: int, *, signed: bool = False) -> dict[str, int]:
+    """Authorisation-matrix setup: a session of the owner's client at version 1 (signed if asked)."""
+    row = service.record_session(db, actor=actor, client_id=client_id, session_date=dt.date(2026, 11, 21),
+                                 minutes=30, intervention_code="receptive_listening", plan="matrix")
+    if signed:
+        service.sign_session(db, actor=actor, session_id=row.id, expected_version=1)
+    return {"session_id": row.id}
+
+
+# Edits, signatures and addenda each get a session of their own, so the version they carry is current
+# whatever else the matrix did to the shared session.
+AUTHZ_SAMPLES = {
+    ("POST", "/clients/{client_id}/sessions/{session_id}/edit"): {
+        "form": {"version": "1", "minutes": "35", "plan": "amended"}, "setup": _fresh_session},
+    ("POST", "/clients/{client_id}/sessions/{session_id}/sign"): {
+        "form": {"version": "1"}, "setup": _fresh_session},
+    ("POST", "/clients/{client_id}/sessions/{session_id}/addenda"): {
+        "form": {"text": "late entry"}, "setup": lambda db, actor, client_id: _fresh_session(
+            db, actor, client_id, signed=True)},
+}
 
 
 GoalId = Annotated[int, Path(ge=1, le=2**31 - 1)]
