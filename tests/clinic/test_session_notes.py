@@ -7,6 +7,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from cadenza.clinic import fhir, service
@@ -376,3 +378,28 @@ def test_signing_a_freshly_loaded_session_is_one_update(db_engine, db_session, t
         signed = service.sign_session(fresh, actor=actor, session_id=note.id, expected_version=1)
         assert signed.version == 2
         assert service.verify_session_note(fresh, actor=actor, session_id=note.id).ok
+
+
+_note_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=200)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(soap=st.tuples(_note_text, _note_text, _note_text, _note_text),
+       vas_mm=st.floats(min_value=0, max_value=100, allow_nan=False),
+       minutes=st.integers(min_value=1, max_value=600))
+def test_any_signed_note_verifies_after_a_database_round_trip(db_session, therapist, client_record, soap, vas_mm,
+                                                              minutes):
+    """Whatever the text (any Unicode, CR/LF, quotes) and float, the stored note re-hashes to its signature."""
+    row = service.record_session(
+        db_session, actor=therapist, client_id=client_record.id, session_date=DAY, minutes=minutes,
+        intervention_code="receptive_listening", subjective=soap[0], objective=soap[1], assessment=soap[2],
+        plan=soap[3], measurements=[MeasurementInput("vas_anxiety", value=vas_mm)])
+    service.sign_session(db_session, actor=therapist, session_id=row.id, expected_version=1)
+    db_session.commit()
+    db_session.expire_all()
+    check = service.verify_session_note(db_session, actor=therapist, session_id=row.id)
+    assert check.ok, (soap, vas_mm)
+    # One character more anywhere in the note breaks it.
+    db_session.execute(text("UPDATE therapy_session SET soap_plan = soap_plan || 'x' WHERE id = :id"), {"id": row.id})
+    assert not service.verify_session_note(db_session, actor=therapist, session_id=row.id).ok
+    db_session.rollback()
