@@ -197,20 +197,28 @@ def segment_syllables(
     level_db, voiced = level_db[:n], np.isfinite(f0_hz[:n])
     active = np.flatnonzero(level_db > level_db.max() - SILENCE_BELOW_PEAK_DB)
     first, last = int(active[0]), int(active[-1]) + 1
-    smooth = np.convolve(level_db, np.ones(7) / 7, mode="same")
+    # Edge padding: zero padding would sink the first and last frames into a false dip, and a
+    # recording that starts at its first sample would get a sliver of a syllable there.
+    smooth = np.convolve(np.pad(level_db, 3, mode="edge"), np.ones(7) / 7, mode="valid")
     score = np.where(voiced, smooth, smooth - 40.0)  # nuclei are voiced
     peaks = [i for i in range(first, last)
              if score[i] >= score[max(first, i - 1)] and score[i] >= score[min(last - 1, i + 1)]]
     min_sep = int(MIN_NUCLEUS_SEPARATION_S / PITCH_HOP_S)
     order = sorted(peaks, key=lambda k: -score[k])
     chosen: list[int] = []
-    # two nuclei must be separated by a dip; relax the dip depth only if too few nuclei are found
-    for dip_db in NUCLEUS_DIP_DB:
-        chosen = []
-        for i in order:
-            if all(abs(i - c) >= min_sep
-                   and smooth[min(i, c):max(i, c) + 1].min() <= min(score[i], score[c]) - dip_db for c in chosen):
-                chosen.append(i)
+    # Two nuclei must be separated by a dip; relax the dip depth only if too few nuclei are found,
+    # and take an unvoiced peak (a /ch/) only once every depth has failed on voiced ones, so "ve|ry"
+    # is split at its shallow dip before "much" loses its vowel to the fricative.
+    for candidates in ([i for i in order if voiced[i]], order):
+        for dip_db in NUCLEUS_DIP_DB:
+            chosen = []
+            for i in candidates:
+                if all(abs(i - c) >= min_sep
+                       and smooth[min(i, c):max(i, c) + 1].min() <= min(score[i], score[c]) - dip_db
+                       for c in chosen):
+                    chosen.append(i)
+                if len(chosen) == n_syllables:
+                    break
             if len(chosen) == n_syllables:
                 break
         if len(chosen) == n_syllables:
