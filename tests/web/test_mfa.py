@@ -311,6 +311,22 @@ def test_disabling_needs_password_and_a_fresh_code(make_therapist, client, web, 
     assert off.status_code == 200 and "is off" in off.text
     assert not auth.mfa_enabled(db_session, therapist_id=ann.id)
     assert len(_audit_actions(db_session, "mfa_disable")) == 1
+    assert _failed_attempts(db_session, "ann") == 2  # the wrong password and the replayed code
+
+
+def test_guessing_codes_on_the_disable_form_locks_it(make_therapist, login_as, web, db_session, clock):
+    ann = make_therapist("ann")
+    browser = login_as("ann")  # a session made before enrolment, e.g. a hijacked one
+    secret = _enrol(db_session, ann, clock)
+    csrf = web.page_csrf(browser, "/account/mfa")
+    right = _code(secret, clock.now)
+    for guess in range(auth.MAX_FAILURES_PER_ACCOUNT):
+        response = browser.post("/account/mfa/disable", data={"csrf_token": csrf, "password": web.password,
+                                                                "code": f"{(int(right) + 1 + guess) % 10**6:06d}"})
+        assert response.status_code == 422
+    locked = browser.post("/account/mfa/disable", data={"csrf_token": csrf, "password": web.password, "code": right})
+    assert locked.status_code == 422 and "too many" in locked.text
+    assert auth.mfa_enabled(db_session, therapist_id=ann.id)
 
 
 # ---- administrators ----------------------------------------------------------------------------

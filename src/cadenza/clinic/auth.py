@@ -662,10 +662,16 @@ def confirm_mfa_enrolment(db: Session, *, actor: Therapist, code: str, now: dt.d
 
 
 def disable_mfa(
-    db: Session, *, actor: Therapist, password: str, code: str, now: dt.datetime | None = None
+    db: Session, *, actor: Therapist, password: str, code: str, ip_address: str = "",
+    now: dt.datetime | None = None,
 ) -> None:
-    """Switch two-factor login off; needs the password and a fresh code. Administrators cannot."""
+    """Switch two-factor login off; needs the password and a fresh code. Administrators cannot.
+
+    Wrong passwords and codes here are failed logins too (same ledger and lockout; committed), so
+    a hijacked session cannot guess its way to switching the second factor off.
+    """
     now = now or utcnow()
+    ip_address = ip_address.replace("\x00", "")[:64]
     if actor.is_admin:
         raise ParameterError(
             "code: administrators must keep two-factor login; to move to a new phone, another "
@@ -674,10 +680,18 @@ def disable_mfa(
     row = db.get(TherapistMfa, actor.id)
     if row is None or row.enabled_at is None:
         raise ParameterError("code: two-factor login is not enabled for this account")
+    if is_locked_out(db, username=actor.username, ip_address=ip_address, now=now):
+        raise ParameterError("code: too many failed attempts; try again in a quarter of an hour")
+    problem = None
     if not passwords.verify_password(actor.password_hash, password):
-        raise ParameterError("password is not correct")
-    if _matching_step(row.secret, code, now=now, after_step=row.last_used_step) is None:
-        raise ParameterError("code is wrong or was already used")
+        problem = "password is not correct"
+    elif _matching_step(row.secret, code, now=now, after_step=row.last_used_step) is None:
+        problem = "code is wrong or was already used"
+    if problem is not None:
+        db.add(LoginAttempt(username=actor.username, ip_address=ip_address, succeeded=False, at=now))
+        _audit(db, actor, "mfa_failed", actor.id)
+        db.commit()
+        raise ParameterError(problem)
     db.delete(row)
     _audit(db, actor, "mfa_disable", actor.id)
     db.flush()

@@ -249,7 +249,7 @@ async def mfa_disable(request: Request, db: Db, user: CsrfEnrollingUser) -> Resp
     form = await request.form()
     try:
         auth.disable_mfa(db, actor=user, password=str(form.get("password", ""))[:1024],
-                         code=str(form.get("code", ""))[:32])
+                         code=str(form.get("code", ""))[:32], ip_address=deps.client_ip(request))
     except ParameterError as exc:
         db.rollback()
         return _mfa_page(request, db, user, state=_error_state(str(exc)), status=422)
