@@ -143,7 +143,9 @@ def test_naive_time_is_refused():
 
 def test_enrolment_shows_the_secret_once_and_needs_a_valid_code(make_therapist, login_as, web, db_session, clock):
     ann = make_therapist("ann")
-    browser = login_as("ann")
+    browser, elsewhere = login_as("ann"), login_as("ann")
+    token, _ = auth.create_api_token(db_session, therapist_id=ann.id)
+    db_session.commit()
     page = browser.get("/account/mfa")
     assert page.status_code == 200 and "off" in page.text and "mfa-secret" not in page.text
     csrf = web.page_csrf(browser, "/account/mfa")
@@ -161,6 +163,10 @@ def test_enrolment_shows_the_secret_once_and_needs_a_valid_code(make_therapist, 
     ok = browser.post("/account/mfa/confirm", data={"csrf_token": csrf, "code": _code(secret, clock.now)})
     assert ok.status_code == 200 and "is on" in ok.text and secret not in ok.text
     assert auth.mfa_enabled(db_session, therapist_id=ann.id)
+    # Credentials opened with the password alone end; the enrolling session goes on.
+    assert elsewhere.get("/").headers["location"].startswith("/login")
+    assert browser.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert browser.get("/").status_code == 200
     assert secret not in browser.get("/account/mfa").text
     again = browser.post("/account/mfa/setup", data={"csrf_token": csrf})
     assert again.status_code == 409 and "already enabled" in again.text
@@ -215,6 +221,23 @@ def test_the_pending_cookie_is_not_a_logged_in_session(make_therapist, client, w
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {pending}"}).status_code == 401
     db_session.expire_all()
     assert db_session.scalar(select(func.count(LoginSession.id))) == 0
+
+
+def test_over_https_the_pending_cookie_is_a_secure_host_cookie(web_app, make_therapist, web, db_session, clock):
+    from fastapi.testclient import TestClient
+
+    ann = make_therapist("ann")
+    secret = _enrol(db_session, ann, clock)
+    with TestClient(web_app, base_url="https://testserver", follow_redirects=False) as browser:
+        first = _password_step(browser, web, "ann")
+        cookie = next(v for k, v in first.headers.multi_items() if k == "set-cookie" and "mfa_pending=" in v)
+        assert cookie.startswith("__Host-cadenza_mfa_pending=")
+        assert all(flag in cookie for flag in ("Secure", "HttpOnly", "SameSite=strict", "Path=/"))
+        second = _code_step(browser, _code(secret, clock.now))
+        assert second.status_code == 303
+        cleared = [v for k, v in second.headers.multi_items() if k == "set-cookie" and "mfa_pending=" in v]
+        assert cleared and "Max-Age=0" in cleared[0]
+        assert browser.get("/").status_code == 200
 
 
 def test_the_code_page_without_a_password_step_goes_back_to_login(client, clock):
@@ -314,11 +337,14 @@ def test_disabling_needs_password_and_a_fresh_code(make_therapist, client, web, 
     assert _failed_attempts(db_session, "ann") == 2  # the wrong password and the replayed code
 
 
-def test_guessing_codes_on_the_disable_form_locks_it(make_therapist, login_as, web, db_session, clock):
+def test_guessing_codes_on_the_disable_form_locks_it(make_therapist, client, web, db_session, clock):
     ann = make_therapist("ann")
-    browser = login_as("ann")  # a session made before enrolment, e.g. a hijacked one
     secret = _enrol(db_session, ann, clock)
+    _password_step(client, web, "ann")
+    _code_step(client, _code(secret, clock.now))
+    browser = client  # say its cookie was stolen, and the password with it
     csrf = web.page_csrf(browser, "/account/mfa")
+    clock.advance(seconds=30)
     right = _code(secret, clock.now)
     for guess in range(auth.MAX_FAILURES_PER_ACCOUNT):
         response = browser.post("/account/mfa/disable", data={"csrf_token": csrf, "password": web.password,
@@ -387,7 +413,11 @@ def test_an_admin_without_mfa_can_only_enrol(web_app, make_therapist, login_as, 
     secret = re.search(r'id="mfa-secret">(\w+)<', setup.text)[1]
     assert browser.post("/account/mfa/confirm", data={"csrf_token": csrf, "code": _code(secret, clock.now)}).is_success
     assert browser.get("/admin/therapists").status_code == 200
-    assert client.get("/api/v1/therapists", headers=bearer).status_code == 200
+    assert client.get("/api/v1/therapists", headers=bearer).status_code == 401  # made without a second factor
+    issued = client.post("/api/v1/auth/token", json={"username": "root", "password": web.password,
+                                                      "code": _code(secret, clock.now, steps=1)})
+    fresh = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+    assert client.get("/api/v1/therapists", headers=fresh).status_code == 200
     kept = browser.post("/account/mfa/disable", data={"csrf_token": csrf, "password": web.password,
                                                        "code": _code(secret, clock.now, steps=1)})
     assert kept.status_code == 422 and auth.mfa_enabled(db_session, therapist_id=root.id)

@@ -320,21 +320,26 @@ def change_password(
         raise ParameterError("new_password must differ from the current password")
     check_password_policy(new_password, username=actor.username)
     actor.password_hash = passwords.hash_password(new_password)
-    keep = _digest(keep_session_token) if keep_session_token else None
-    now = utcnow()
-    sessions = update(LoginSession).where(LoginSession.therapist_id == actor.id, LoginSession.revoked_at.is_(None))
-    if keep is not None:
-        sessions = sessions.where(LoginSession.token_sha256 != keep)
-    db.execute(sessions.values(revoked_at=now))
-    db.execute(
-        update(ApiToken)
-        .where(ApiToken.therapist_id == actor.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    _revoke_other_credentials(db, therapist_id=actor.id, keep_session_token=keep_session_token, now=utcnow())
     from cadenza.clinic import service
 
     service.audit(db, actor, "update", "therapist", entity_id=actor.id)
     db.flush()
+
+
+def _revoke_other_credentials(
+    db: Session, *, therapist_id: int, keep_session_token: str | None, now: dt.datetime
+) -> None:
+    """End every browser session but the one kept, and every API token, of one therapist."""
+    sessions = update(LoginSession).where(LoginSession.therapist_id == therapist_id, LoginSession.revoked_at.is_(None))
+    if keep_session_token:
+        sessions = sessions.where(LoginSession.token_sha256 != _digest(keep_session_token))
+    db.execute(sessions.values(revoked_at=now))
+    db.execute(
+        update(ApiToken)
+        .where(ApiToken.therapist_id == therapist_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
 
 
 def list_api_tokens(db: Session, *, therapist_id: int) -> list[ApiToken]:
@@ -644,8 +649,16 @@ def pending_mfa_enrolment(db: Session, *, actor: Therapist) -> MfaEnrolment | No
     return _enrolment(actor, row.secret)
 
 
-def confirm_mfa_enrolment(db: Session, *, actor: Therapist, code: str, now: dt.datetime | None = None) -> None:
-    """Enable two-factor login once the authenticator shows a valid code (proof it holds the secret)."""
+def confirm_mfa_enrolment(
+    db: Session, *, actor: Therapist, code: str, keep_session_token: str | None = None,
+    now: dt.datetime | None = None,
+) -> None:
+    """Enable two-factor login once the authenticator shows a valid code (proof it holds the secret).
+
+    Every other browser session and every API token of the account ends: they were opened with the
+    password alone, and a token must stand for a session that passed both factors. The session
+    making the change (``keep_session_token``) stays.
+    """
     now = now or utcnow()
     row = db.get(TherapistMfa, actor.id)
     if row is None or row.enabled_at is not None:
@@ -657,6 +670,7 @@ def confirm_mfa_enrolment(db: Session, *, actor: Therapist, code: str, now: dt.d
             "check that the phone's clock is set automatically"
         )
     row.enabled_at, row.last_used_step = now, step
+    _revoke_other_credentials(db, therapist_id=actor.id, keep_session_token=keep_session_token, now=now)
     _audit(db, actor, "mfa_enable", actor.id)
     db.flush()
 

@@ -235,13 +235,15 @@ def mfa_setup(request: Request, db: Db, user: CsrfEnrollingUser) -> Response:
 async def mfa_confirm(request: Request, db: Db, user: CsrfEnrollingUser) -> Response:
     form = await request.form()
     try:
-        auth.confirm_mfa_enrolment(db, actor=user, code=str(form.get("code", ""))[:32])
+        auth.confirm_mfa_enrolment(db, actor=user, code=str(form.get("code", ""))[:32],
+                                   keep_session_token=request.cookies.get(deps.session_cookie_name(request)))
     except ParameterError as exc:
         db.rollback()
         # The same pending secret again, so a mistyped code does not mean scanning a new QR code.
         return _mfa_page(request, db, user, state=_error_state(str(exc)),
                          enrolment=auth.pending_mfa_enrolment(db, actor=user), status=422)
-    return _mfa_page(request, db, user, done="Two-factor login is on. From now on, log in with your password and a code.")
+    return _mfa_page(request, db, user, done="Two-factor login is on. From now on, log in with your password and a "
+                                              "code. Your other sessions and all API tokens have ended.")
 
 
 @router.post("/account/mfa/disable", include_in_schema=False)
