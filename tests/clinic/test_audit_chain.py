@@ -195,82 +195,6 @@ def test_a_server_database_keeps_its_key_in_the_data_directory(tmp_path, monkeyp
     assert audit_chain.key_file_for("sqlite://") is None
 
 
-# --- sealing on the database --------------------------------------------------------------------------
-
-
-def test_every_session_seals_its_audit_events_at_commit(engine, db_session, therapist, client_record):
-    pending = db_session.scalars(sa.select(AuditEvent.id)).all()
-    assert len(pending) >= 2  # the account and the client were audited, not yet committed
-    db_session.commit()  # a test-made Session(bind=connection): the fixture's SAVEPOINT is released
-    sealed = db_session.scalars(sa.select(AuditSeal.event_id)).all()
-    assert sorted(sealed) == sorted(pending)
-    report = verify_chain(db_session)
-    assert report.ok, report.summary()
-    assert report.count == len(pending)
-
-
-def test_a_rolled_back_transaction_leaves_no_seal_and_no_gap(engine):
-    write_events(engine, 3)
-    before = report_of(engine)
-    factory = make_session_factory(engine)
-    with pytest.raises(RuntimeError):
-        with session_scope(factory) as db:
-            service.audit(db, None, "read", "rolled_back")
-            db.flush()
-            raise RuntimeError("the request failed")
-    with session_scope(factory) as db:  # a savepoint rolled back inside a committed transaction
-        nested = db.begin_nested()
-        service.audit(db, None, "read", "rolled_back")
-        db.flush()
-        nested.rollback()
-        service.audit(db, None, "read", "kept")
-    after = report_of(engine)
-    assert after.ok, after.summary()
-    assert after.count == before.count + 1
-    with engine.connect() as connection:
-        assert connection.scalar(sa.select(sa.func.count()).select_from(EVENTS)
-                                 .where(EVENTS.c.entity == "rolled_back")) == 0
-        seqs = connection.scalars(sa.select(SEALS.c.seq).order_by(SEALS.c.seq)).all()
-    assert seqs == list(range(1, after.count + 1))
-
-
-def test_concurrent_writers_build_one_gapless_chain(engine):
-    threads, writes = 8, 25
-    with session_scope(make_session_factory(engine)) as db:
-        service.create_therapist(db, actor=None, username="chain.writer", password="correct horse battery")
-    before = report_of(engine)
-    factory = make_session_factory(engine)
-    barrier = threading.Barrier(threads)
-
-    def writer(t: int) -> None:
-        barrier.wait()
-        for k in range(writes):
-            with session_scope(factory) as db:
-                me = service.get_therapist_by_username(db, "chain.writer")
-                service.create_client(db, actor=me, code=f"CH{t}-{k}")  # a client row and its audit row
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(writer, range(threads)))
-    after = report_of(engine)
-    assert after.ok, after.summary()
-    with engine.connect() as connection:
-        created = connection.scalar(sa.select(sa.func.count()).select_from(EVENTS)
-                                    .where(EVENTS.c.action == "create", EVENTS.c.entity == "client",
-                                           EVENTS.c.actor_username == "chain.writer"))
-        total = connection.scalar(sa.select(sa.func.count()).select_from(EVENTS))
-    assert created == threads * writes
-    assert after.count == total and after.count >= before.count + threads * writes
-
-
-def test_the_seal_table_matches_its_model(engine):
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    with engine.connect() as connection:
-        diffs = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
-    assert [d for d in diffs if "audit_seal" in repr(d)] == []
-
-
 # --- T14: 1,000 random single tamperings --------------------------------------------------------------
 
 
@@ -438,6 +362,82 @@ def test_deleting_the_newest_rows_needs_the_anchor(chain_copy):
             assert verify_chain(connection, expect_seal=intact.head_seal).problem == "missing"
         finally:
             connection.rollback()
+
+
+# --- sealing on the database --------------------------------------------------------------------------
+
+
+def test_every_session_seals_its_audit_events_at_commit(engine, db_session, therapist, client_record):
+    pending = db_session.scalars(sa.select(AuditEvent.id)).all()
+    assert len(pending) >= 2  # the account and the client were audited, not yet committed
+    db_session.commit()  # a test-made Session(bind=connection): the fixture's SAVEPOINT is released
+    sealed = db_session.scalars(sa.select(AuditSeal.event_id)).all()
+    assert sorted(sealed) == sorted(pending)
+    report = verify_chain(db_session)
+    assert report.ok, report.summary()
+    assert report.count == len(pending)
+
+
+def test_a_rolled_back_transaction_leaves_no_seal_and_no_gap(engine):
+    write_events(engine, 3)
+    before = report_of(engine)
+    factory = make_session_factory(engine)
+    with pytest.raises(RuntimeError):
+        with session_scope(factory) as db:
+            service.audit(db, None, "read", "rolled_back")
+            db.flush()
+            raise RuntimeError("the request failed")
+    with session_scope(factory) as db:  # a savepoint rolled back inside a committed transaction
+        nested = db.begin_nested()
+        service.audit(db, None, "read", "rolled_back")
+        db.flush()
+        nested.rollback()
+        service.audit(db, None, "read", "kept")
+    after = report_of(engine)
+    assert after.ok, after.summary()
+    assert after.count == before.count + 1
+    with engine.connect() as connection:
+        assert connection.scalar(sa.select(sa.func.count()).select_from(EVENTS)
+                                 .where(EVENTS.c.entity == "rolled_back")) == 0
+        seqs = connection.scalars(sa.select(SEALS.c.seq).order_by(SEALS.c.seq)).all()
+    assert seqs == list(range(1, after.count + 1))
+
+
+def test_concurrent_writers_build_one_gapless_chain(engine):
+    threads, writes = 8, 25
+    with session_scope(make_session_factory(engine)) as db:
+        service.create_therapist(db, actor=None, username="chain.writer", password="correct horse battery")
+    before = report_of(engine)
+    factory = make_session_factory(engine)
+    barrier = threading.Barrier(threads)
+
+    def writer(t: int) -> None:
+        barrier.wait()
+        for k in range(writes):
+            with session_scope(factory) as db:
+                me = service.get_therapist_by_username(db, "chain.writer")
+                service.create_client(db, actor=me, code=f"CH{t}-{k}")  # a client row and its audit row
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(writer, range(threads)))
+    after = report_of(engine)
+    assert after.ok, after.summary()
+    with engine.connect() as connection:
+        created = connection.scalar(sa.select(sa.func.count()).select_from(EVENTS)
+                                    .where(EVENTS.c.action == "create", EVENTS.c.entity == "client",
+                                           EVENTS.c.actor_username == "chain.writer"))
+        total = connection.scalar(sa.select(sa.func.count()).select_from(EVENTS))
+    assert created == threads * writes
+    assert after.count == total and after.count >= before.count + threads * writes
+
+
+def test_the_seal_table_matches_its_model(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as connection:
+        diffs = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+    assert [d for d in diffs if "audit_seal" in repr(d)] == []
 
 
 def test_no_application_code_updates_or_deletes_audit_rows():

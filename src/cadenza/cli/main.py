@@ -26,6 +26,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("mit", "mit"),
     ("nicu", "nicu"),
     ("safety", "safety"),
+    ("audit", "audit"),
 ]
 
 for _module_name, _group in _GROUPS:

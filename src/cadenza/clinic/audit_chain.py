@@ -48,6 +48,7 @@ PROBLEMS = ("edited", "missing", "reordered", "unsealed")
 _PENDING_KEY = "cadenza_audit_chain_pending_ids"
 _MEMORY_KEY = secrets.token_bytes(KEY_BYTES)  # in-memory SQLite: the chain dies with the process
 _KEY_CACHE: dict[Path, bytes] = {}
+_PLAIN_TYPES = (str, int, bool, float)
 
 
 class AuditSeal(Base):
@@ -145,6 +146,8 @@ def _read_key_file(path: Path) -> bytes:
 
 def canonical_value(value: Any) -> Any:
     """A JSON-ready form of a column value that is the same whichever backend returned it."""
+    if value is None or type(value) in _PLAIN_TYPES:
+        return value
     if isinstance(value, dt.datetime):
         # Cadenza stores UTC; SQLite hands back naive datetimes, PostgreSQL aware ones.
         aware = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
@@ -393,19 +396,19 @@ def verify_chain(db: Any, *, key: bytes | None = None, expect_count: int | None 
     unsealed = list(connection.execute(
         select(event_table.c.id).where(~select(seal_table.c.seq).where(seal_table.c.event_id == event_table.c.id)
                                        .exists()).order_by(event_table.c.id)).scalars())
-    query = (select(seal_table, event_table.c.id.label("_event_row_id"),
-                    *[column.label(f"_ev_{column.name}") for column in event_table.c if column.name != "id"])
+    names = [column.name for column in event_table.c if column.name != "id"]
+    query = (select(seal_table.c.seq, seal_table.c.event_id, seal_table.c.prev_seal, seal_table.c.seal,
+                    seal_table.c.fields, event_table.c.id, *[event_table.c[name] for name in names])
              .outerjoin(event_table, event_table.c.id == seal_table.c.event_id).order_by(seal_table.c.seq))
+    field_lists: dict[str, tuple[str, ...]] = {}
 
     def links() -> Iterable[ChainLink]:
         for row in connection.execute(query.execution_options(yield_per=1000)):
-            mapping = row._mapping
-            values = None
-            if mapping["_event_row_id"] is not None:
-                values = {name[4:]: value for name, value in mapping.items() if name.startswith("_ev_")}
-            yield ChainLink(seq=mapping["seq"], event_id=mapping["event_id"], prev_seal=mapping["prev_seal"],
-                            seal=mapping["seal"], fields=tuple(f for f in mapping["fields"].split(",") if f),
-                            values=values)
+            seq, event_id, prev_seal, seal, fields, found_id, *values = row
+            if fields not in field_lists:
+                field_lists[fields] = tuple(f for f in fields.split(",") if f)
+            yield ChainLink(seq=seq, event_id=event_id, prev_seal=prev_seal, seal=seal, fields=field_lists[fields],
+                            values=dict(zip(names, values, strict=True)) if found_id is not None else None)
 
     report = check_chain(links(), key=key, unsealed_event_ids=unsealed, expect_count=expect_count,
                          expect_seal=expect_seal)

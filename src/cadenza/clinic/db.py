@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from cadenza.clinic import audit_chain  # noqa: F401  (the import seals audit events in every Session)
 from cadenza.errors import ParameterError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
