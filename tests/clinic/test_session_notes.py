@@ -403,3 +403,80 @@ def test_any_signed_note_verifies_after_a_database_round_trip(db_session, therap
     db_session.execute(text("UPDATE therapy_session SET soap_plan = soap_plan || 'x' WHERE id = :id"), {"id": row.id})
     assert not service.verify_session_note(db_session, actor=therapist, session_id=row.id).ok
     db_session.rollback()
+
+
+def _committed_session(factory, username: str, code: str) -> int:
+    with session_scope(factory) as db:
+        me = service.create_therapist(db, actor=None, username=username, password="correct horse battery")
+        client = service.create_client(db, actor=me, code=code)
+        return service.record_session(db, actor=me, client_id=client.id, session_date=DAY, minutes=30,
+                                      intervention_code="receptive_listening", plan="p",
+                                      measurements=[MeasurementInput("vas_anxiety", value=40)]).id
+
+
+def test_signing_races_with_measurements_and_the_signature_still_verifies(database_url):
+    """Signers (based on version 1) and tools adding measurements at once: either a measurement lands
+    first and every signer is refused as stale, or one signer wins and later additions are refused.
+    Whatever happened, a signed note verifies: no measurement slips in beside a signature."""
+    workers = 8
+    engine = make_engine(database_url, pool_size=workers, max_overflow=2)
+    factory = make_session_factory(engine)
+    try:
+        session_id = _committed_session(factory, "race2", "RACE2")
+        barrier = threading.Barrier(workers)
+
+        def work(index: int) -> str:
+            barrier.wait()
+            try:
+                with session_scope(factory) as db:
+                    actor = service.get_therapist_by_username(db, "race2")
+                    if index % 2:
+                        service.sign_session(db, actor=actor, session_id=session_id, expected_version=1)
+                        return "signed"
+                    service.add_measurement(db, actor=actor, session_id=session_id,
+                                            measurement=MeasurementInput("nrs_pain", value=index))
+                    return "added"
+            except ConflictError:
+                return "refused"
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            outcomes = list(pool.map(work, range(workers)))
+        assert outcomes.count("signed") <= 1
+        with session_scope(factory) as db:
+            actor = service.get_therapist_by_username(db, "race2")
+            row = db.get(TherapySession, session_id)
+            assert _measurement_count(db, session_id) == 1 + outcomes.count("added")
+            assert row.is_signed == ("signed" in outcomes)
+            assert service.verify_session_note(db, actor=actor, session_id=session_id).ok
+    finally:
+        engine.dispose()
+
+
+def test_parallel_addenda_form_one_linear_chain(database_url):
+    writers = 8
+    engine = make_engine(database_url, pool_size=writers, max_overflow=2)
+    factory = make_session_factory(engine)
+    try:
+        session_id = _committed_session(factory, "chain", "CHAIN1")
+        with session_scope(factory) as db:
+            me = service.get_therapist_by_username(db, "chain")
+            service.sign_session(db, actor=me, session_id=session_id, expected_version=1)
+        barrier = threading.Barrier(writers)
+
+        def add(index: int) -> None:
+            barrier.wait()
+            with session_scope(factory) as db:
+                actor = service.get_therapist_by_username(db, "chain")
+                service.add_addendum(db, actor=actor, session_id=session_id, text=f"addendum {index}")
+
+        with ThreadPoolExecutor(max_workers=writers) as pool:
+            list(pool.map(add, range(writers)))
+        with session_scope(factory) as db:
+            actor = service.get_therapist_by_username(db, "chain")
+            check = service.verify_session_note(db, actor=actor, session_id=session_id)
+            row = db.get(TherapySession, session_id)
+            assert len(row.addenda) == writers and check.ok
+            previous = [a.previous_sha256 for a in row.addenda]
+            assert len(set(previous)) == writers  # no two addenda appended after the same entry
+    finally:
+        engine.dispose()
