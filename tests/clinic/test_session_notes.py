@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 
 from cadenza.clinic import fhir, service
 from cadenza.clinic.db import make_engine, make_session_factory, session_scope
-from cadenza.clinic.models import Measurement, SessionAddendum, TherapySession
+from cadenza.clinic.models import Measurement, SessionAddendum, Therapist, TherapySession
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
 
@@ -359,6 +359,7 @@ def test_fhir_export_carries_signature_and_addenda_and_validates(db_session, the
     addendum_notes = [n for n in procedure["note"] if n["text"].startswith("Addendum")]
     assert len(addendum_notes) == 1 and "VAS taken before the music" in addendum_notes[0]["text"]
     assert addendum_notes[0]["authorString"] == therapist.username
+    assert procedure["meta"]["versionId"] == "2"  # recorded (1), signed (2)
     provenance = resources[f"provenance-{note.id}"]
     assert provenance["target"] == [{"reference": f"Procedure/procedure-{note.id}"}]
     assert "extension" not in resources[f"procedure-{unsigned.id}"]
@@ -374,7 +375,7 @@ def test_signing_a_freshly_loaded_session_is_one_update(db_engine, db_session, t
     from sqlalchemy.orm import Session
 
     with Session(bind=db_session.connection(), join_transaction_mode="create_savepoint") as fresh:
-        actor = fresh.get(type(therapist), therapist.id)
+        actor = fresh.get(Therapist, therapist.id)
         signed = service.sign_session(fresh, actor=actor, session_id=note.id, expected_version=1)
         assert signed.version == 2
         assert service.verify_session_note(fresh, actor=actor, session_id=note.id).ok
@@ -480,3 +481,53 @@ def test_parallel_addenda_form_one_linear_chain(database_url):
             assert len(set(previous)) == writers  # no two addenda appended after the same entry
     finally:
         engine.dispose()
+
+
+# --- migration -------------------------------------------------------------------------------------------
+
+
+def test_migration_gives_existing_sessions_version_1_unsigned_and_downgrades(db_engine):
+    """Down to before 0011_session_notes, a session written with plain SQL, then up again: it is version 1
+    and unsigned, and the next edit based on version 1 succeeds."""
+    from alembic import command
+    from sqlalchemy import inspect as sa_inspect
+    from sqlalchemy.orm import Session
+
+    from cadenza.clinic.db import alembic_config
+
+    def alembic(connection, action, target: str) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        action(config, target)
+
+    connection = db_engine.connect()
+    transaction = connection.begin()
+    try:
+        alembic(connection, command.downgrade, "0011_session_notes-1")
+        columns = {c["name"] for c in sa_inspect(connection).get_columns("therapy_session")}
+        assert not {"version", "signed_at", "signed_by_id", "content_sha256"} & columns
+        assert "session_addendum" not in sa_inspect(connection).get_table_names()
+        connection.execute(text("INSERT INTO therapist (username, password_hash, role, active, created_at) "
+                                "VALUES ('old', 'x', 'therapist', true, CURRENT_TIMESTAMP)"))
+        therapist_id = connection.scalar(text("SELECT id FROM therapist WHERE username = 'old'"))
+        connection.execute(text("INSERT INTO client (therapist_id, code, conditions, safety_flags, created_at, "
+                                "updated_at) VALUES (:t, 'OLD1', '[]', '[]', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                           {"t": therapist_id})
+        client_id = connection.scalar(text("SELECT id FROM client WHERE code = 'OLD1'"))
+        connection.execute(text(
+            "INSERT INTO therapy_session (client_id, therapist_id, session_date, minutes, intervention_code, setting, "
+            "soap_subjective, soap_objective, soap_assessment, soap_plan, created_at) VALUES (:c, :t, '2026-01-05', "
+            "30, 'receptive_listening', '', 'old note', '', '', 'old plan', CURRENT_TIMESTAMP)"),
+            {"c": client_id, "t": therapist_id})
+        alembic(connection, command.upgrade, "heads")
+        db = Session(bind=connection, join_transaction_mode="create_savepoint")
+        row = db.scalars(select(TherapySession).where(TherapySession.client_id == client_id)).one()
+        assert (row.version, row.signed_at, row.signed_by_id, row.content_sha256, row.addenda) == (1, None, None,
+                                                                                                    None, [])
+        actor = db.get(Therapist, therapist_id)
+        service.update_session(db, actor=actor, session_id=row.id, expected_version=1, plan="new plan")
+        assert row.version == 2
+        db.close()
+    finally:
+        transaction.rollback()
+        connection.close()

@@ -154,6 +154,7 @@ def _procedure(row: TherapySession, patient_id: str) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Procedure",
         "id": f"procedure-{row.id}",
+        "meta": {"versionId": str(row.version)},  # the note's version, as the API reports it
         "status": "completed",
         "code": {"coding": [{"system": INTERVENTION_SYSTEM, "code": intervention.code, "display": intervention.name}],
                  "text": f"Music therapy ({intervention.mode}): {intervention.name}"},
