@@ -535,6 +535,20 @@ def test_cli_detects_a_deleted_tail_only_with_the_anchor(record_file):
         assert result.exit_code == 1 and "missing" in result.output
 
 
+def test_cli_check_does_not_wait_for_or_block_a_writer(record_file):
+    writer = sqlite3.connect(record_file, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # the app mid-transaction, holding SQLite's write lock
+        writer.execute("INSERT INTO audit_event (actor_username, action, entity, at) "
+                       "VALUES ('ann', 'read', 'client', '2026-11-25 10:00:00.000000')")
+        result = run_cli()
+        assert result.exit_code == 0, result.output  # the uncommitted row is not visible, nothing waits
+        assert "30 events sealed" in result.output
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
 def test_cli_checks_with_the_key_file_next_to_the_record_and_never_invents_one(tmp_path, monkeypatch):
     monkeypatch.delenv(KEY_ENV)
     monkeypatch.setenv("CADENZA_DATA_DIR", str(tmp_path / "data"))

@@ -31,7 +31,7 @@ def verify(
     """Re-compute the audit hash chain; exit 1 at the first edited, missing, reordered or unsealed row."""
     from pathlib import Path
 
-    from sqlalchemy import inspect
+    from sqlalchemy import create_engine, inspect
     from sqlalchemy.engine import make_url
 
     from cadenza.clinic.audit_chain import verify_chain
@@ -43,7 +43,9 @@ def verify(
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).expanduser().exists():
         fail(f"no database at {url.database}; nothing to verify")
     with domain_errors():
-        engine = make_engine(settings.database_url)
+        # SQLite: a plain engine, not make_engine's BEGIN IMMEDIATE, so a long check holds no write lock
+        # and the running app keeps writing (WAL readers see one committed state per statement).
+        engine = create_engine(url) if url.get_backend_name() == "sqlite" else make_engine(settings.database_url)
         try:
             with engine.connect() as connection:
                 if not inspect(connection).has_table("audit_seal"):
