@@ -480,6 +480,19 @@ def test_the_migration_seals_the_rows_that_were_there_before(engine):
     assert report_of(engine).count == total + 2
 
 
+def test_an_offline_upgrade_creates_the_table_without_reading_rows(tmp_path):
+    import io
+
+    from alembic import command
+
+    config = alembic_config(f"sqlite:///{tmp_path / 'never-opened.sqlite3'}")
+    config.output_buffer = io.StringIO()
+    command.upgrade(config, "0001_core:0009_audit_chain", sql=True)
+    emitted = config.output_buffer.getvalue()
+    assert "CREATE TABLE audit_seal" in emitted and "pg_advisory" not in emitted
+    assert not (tmp_path / "never-opened.sqlite3").exists()
+
+
 # --- command line -------------------------------------------------------------------------------------
 
 

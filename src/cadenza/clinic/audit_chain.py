@@ -308,6 +308,19 @@ def check_chain(links: Iterable[ChainLink], *, key: bytes, unsealed_event_ids: S
 
     ``relinks`` is a second pass over the same links, used only to tell a moved row ("reordered") from
     an edited or missing one; without it those cases are reported as "edited"/"missing".
+
+    >>> key, fields = b"k" * 32, ("action",)
+    >>> rows = seal_rows(key, 0, GENESIS_SEAL, [{"id": 1, "action": "read"}, {"id": 2, "action": "list"}], fields)
+    >>> links = [ChainLink(r["seq"], r["event_id"], r["prev_seal"], r["seal"], fields, {"action": a})
+    ...          for r, a in zip(rows, ["read", "list"])]
+    >>> check_chain(links, key=key).ok
+    True
+    >>> edited = [links[0], ChainLink(2, 2, links[1].prev_seal, links[1].seal, fields, {"action": "update"})]
+    >>> report = check_chain(edited, key=key)
+    >>> report.problem, report.position, report.count
+    ('edited', 2, 1)
+    >>> check_chain(links[:1], key=key, expect_count=2).problem  # a deleted newest row needs the anchor
+    'missing'
     """
     if expect_count is not None and expect_count < 0:
         raise ParameterError(f"expect_count must be >= 0, got {expect_count!r}")
