@@ -537,6 +537,15 @@ def test_cli_names_the_first_tampered_row_and_exits_1(record_file):
     assert (payload["ok"], payload["problem"], payload["position"], payload["count"]) == (False, "edited", 12, 11)
 
 
+def test_cli_reports_an_unreadable_value_instead_of_crashing(record_file):
+    with sqlite3.connect(record_file) as connection:  # SQLite lets any text into a DATETIME column
+        connection.execute("UPDATE audit_event SET at = 'yesterday-ish' WHERE id = 9")
+        connection.execute("UPDATE audit_seal SET prev_seal = 'é' WHERE seq = 20")
+    result = run_cli()
+    assert result.exit_code == 1
+    assert "BROKEN at position 9: edited: a stored value cannot even be read back" in result.output
+
+
 def test_cli_detects_a_deleted_tail_only_with_the_anchor(record_file):
     head = run_cli().output.split()[-1]
     with sqlite3.connect(record_file) as connection:

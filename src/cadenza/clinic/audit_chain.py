@@ -171,7 +171,7 @@ def canonical_event(event_id: int, fields: Sequence[str], values: Mapping[str, A
 
 def compute_seal(key: bytes, prev_seal: str, event_id: int, fields: Sequence[str], values: Mapping[str, Any]) -> str:
     """HMAC-SHA-256(key, prev_seal || canonical event), hex."""
-    message = prev_seal.encode("ascii") + canonical_event(event_id, fields, values)
+    message = (prev_seal or "").encode("utf-8") + canonical_event(event_id, fields, values)
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
@@ -417,23 +417,42 @@ def verify_chain(db: Any, *, key: bytes | None = None, expect_count: int | None 
     query = (select(seal_table.c.seq, seal_table.c.event_id, seal_table.c.prev_seal, seal_table.c.seal,
                     seal_table.c.fields, event_table.c.id, *[event_table.c[name] for name in names])
              .outerjoin(event_table, event_table.c.id == seal_table.c.event_id).order_by(seal_table.c.seq))
-    field_lists: dict[str, tuple[str, ...]] = {}
+    field_lists: dict[str | None, tuple[str, ...]] = {}
+    last = {"seq": 0, "seal": GENESIS_SEAL}
 
     def links() -> Iterable[ChainLink]:
-        for row in connection.execute(query.execution_options(yield_per=1000)):
+        rows = iter(connection.execute(query.execution_options(yield_per=1000)))
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except (ValueError, TypeError, OverflowError) as exc:  # e.g. a timestamp overwritten with text
+                raise _UnreadableRow(str(exc)) from exc
             seq, event_id, prev_seal, seal, fields, found_id, *values = row
             if fields not in field_lists:
-                field_lists[fields] = tuple(f for f in fields.split(",") if f)
+                field_lists[fields] = tuple(f for f in (fields or "").split(",") if f)
             yield ChainLink(seq=seq, event_id=event_id, prev_seal=prev_seal, seal=seal, fields=field_lists[fields],
                             values=dict(zip(names, values, strict=True)) if found_id is not None else None)
+            last.update(seq=seq, seal=seal)
 
-    report = check_chain(links(), key=key, unsealed_event_ids=unsealed, expect_count=expect_count,
-                         expect_seal=expect_seal)
-    if not report.ok and report.problem in ("edited", "missing") and report.position is not None:
-        # Second pass only on failure: is the bad link a moved row rather than an edited/lost one?
+    try:
         report = check_chain(links(), key=key, unsealed_event_ids=unsealed, expect_count=expect_count,
-                             expect_seal=expect_seal, relinks=_Replay(links))
+                             expect_seal=expect_seal)
+        if not report.ok and report.problem in ("edited", "missing") and report.position is not None:
+            # Second pass only on failure: is the bad link a moved row rather than an edited/lost one?
+            report = check_chain(links(), key=key, unsealed_event_ids=unsealed, expect_count=expect_count,
+                                 expect_seal=expect_seal, relinks=_Replay(links))
+    except _UnreadableRow as exc:
+        # Every link before the unreadable row passed (the walk stops at the first problem).
+        return ChainReport(ok=False, count=last["seq"], head_seal=last["seal"], problem="edited",
+                           position=last["seq"] + 1, detail=f"a stored value cannot even be read back: {exc}",
+                           unsealed_count=len(unsealed))
     return report
+
+
+class _UnreadableRow(Exception):
+    pass
 
 
 class _Replay:
