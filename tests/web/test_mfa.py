@@ -181,6 +181,13 @@ def test_enrolment_pages_require_csrf(make_therapist, login_as):
         assert browser.post(path, data={"code": "123456", "csrf_token": "forged"}).status_code == 403
 
 
+def test_every_page_links_to_the_enrolment_page(make_therapist, login_as):
+    make_therapist("ann")
+    browser = login_as("ann")
+    for path in ("/", "/evidence", "/account/password"):
+        assert 'href="/account/mfa"' in browser.get(path).text, path
+
+
 def test_a_pending_enrolment_does_not_ask_for_a_code(make_therapist, client, web, db_session):
     ann = make_therapist("ann")
     auth.start_mfa_enrolment(db_session, actor=ann)
