@@ -19,7 +19,6 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from cadenza.clinic import audit_chain, service
@@ -376,6 +375,19 @@ def test_every_session_seals_its_audit_events_at_commit(engine, db_session, ther
     report = verify_chain(db_session)
     assert report.ok, report.summary()
     assert report.count == len(pending)
+
+
+def test_web_requests_seal_their_audit_events(web_browser, make_therapist, db_session):
+    make_therapist("webby")
+    db_session.commit()
+    before = verify_chain(db_session)
+    assert web_browser.log_in("webby").status_code == 303
+    assert web_browser.get("/").status_code == 200
+    assert web_browser.get("/clients/999999").status_code == 404  # the refusal is audited in its own session
+    after = verify_chain(db_session)
+    assert after.ok, after.summary()
+    total = db_session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+    assert after.count == total > before.count
 
 
 def test_a_rolled_back_transaction_leaves_no_seal_and_no_gap(engine):
