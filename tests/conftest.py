@@ -55,6 +55,15 @@ def _cheap_password_hashing() -> Iterator[None]:
     passwords.HASHER = production
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fixed_audit_key() -> Iterator[None]:
+    """One audit-chain key for the run (tests that need the key file unset it themselves), so
+    PostgreSQL runs do not create a key file in the user's data directory."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CADENZA_AUDIT_KEY", "cadenza-test-run-audit-key-0123456789abcdef")
+        yield
+
+
 def _postgres_base_url() -> str:
     url = os.environ.get(POSTGRES_URL_ENV)
     if not url:
