@@ -37,7 +37,8 @@ def test_overview_lists_what_the_week_counts(db_session, therapist, client_recor
     _add(db_session, therapist, cid, label="touches", start_s_before_now=8 * DAY_S, duration_s=DAY_S)  # ends at start
     _add(db_session, therapist, cid, label="future", start_s_before_now=-HOUR_S, duration_s=HOUR_S)
     _add(db_session, therapist, cid, label="old", start_s_before_now=30 * DAY_S, duration_s=HOUR_S)
-    sr.record_calibration(db_session, actor=therapist, client_id=cid, measured_level_dba=70.0, device="old")
+    sr.record_calibration(db_session, actor=therapist, client_id=cid, measured_level_dba=70.0, device="old",
+                          measured_at=NOW - dt.timedelta(days=1))  # explicit: the wall clock must not decide
     sr.record_calibration(db_session, actor=therapist, client_id=cid, measured_level_dba=66.0, device="new",
                           measured_at=NOW)
     before = _events(db_session, cid)
