@@ -57,6 +57,6 @@ def serve(
     console.print(f"Database: {_display_url(url)}")
     if not has_accounts:
         console.print("[yellow]No accounts yet.[/yellow] Create one with: cadenza admin create USERNAME")
-    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # nosec B104 - a comparison, not a bind
     console.print(f"[bold green]Cadenza is running at http://{shown_host}:{port}/[/bold green]  (Ctrl+C to stop)")
     uvicorn.run("cadenza.web.main:create_app", factory=True, host=host, port=port, log_level="warning")
