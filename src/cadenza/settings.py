@@ -19,6 +19,12 @@ class Settings:
     database_url: str
     data_dir: Path
     max_upload_bytes: int = 50 * 1024 * 1024
+    # Uploaded audio is decoded in a child process under these limits (cadenza.io.isolated); turn
+    # isolation off only where the ``resource`` module is missing (Windows): the header check remains.
+    isolate_decoding: bool = True
+    decode_memory_bytes: int = 2 * 1024**3
+    decode_cpu_s: int = 30
+    decode_timeout_s: float = 30.0
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -28,4 +34,9 @@ class Settings:
             database_url=url,
             data_dir=data_dir,
             max_upload_bytes=int(os.environ.get("CADENZA_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)),
+            isolate_decoding=os.environ.get("CADENZA_ISOLATE_DECODING", "1").strip().lower()
+            not in ("0", "false", "no", "off"),
+            decode_memory_bytes=int(os.environ.get("CADENZA_DECODE_MEMORY_BYTES", 2 * 1024**3)),
+            decode_cpu_s=int(os.environ.get("CADENZA_DECODE_CPU_S", 30)),
+            decode_timeout_s=float(os.environ.get("CADENZA_DECODE_TIMEOUT_S", 30.0)),
         )

@@ -1,0 +1,236 @@
+"""Isolated decoding: header lies refused fast, limits turn into clear errors, nothing left behind."""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import signal
+import struct
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cadenza.errors import DataQualityError, ParameterError
+from cadenza.io import isolated
+from cadenza.io.audio import load_audio
+from cadenza.io.isolated import (
+    DecodeLimits,
+    check_audio_header,
+    decode_audio_bytes_isolated,
+    decode_audio_isolated,
+    read_tags_isolated,
+    run_isolated,
+)
+from cadenza.settings import Settings
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="isolation needs the resource module (POSIX)")
+
+
+# -- hostile files, built by hand ---------------------------------------------------------------------
+
+def wav_header(*, channels: int = 1, rate_hz: int = 44_100, data_bytes: int = 0xFFFF_FFF0, payload: bytes = b"") -> bytes:
+    """A PCM-16 WAV whose header says whatever it is told, followed by ``payload``."""
+    block_align = channels * 2
+    fmt = struct.pack("<HHIIHH", 1, channels, rate_hz, (rate_hz * block_align) & 0xFFFF_FFFF,
+                      block_align & 0xFFFF, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", data_bytes) + payload
+    return b"RIFF" + struct.pack("<I", 0xFFFF_FFF0) + body
+
+
+def au_header(*, channels: int) -> bytes:
+    """Sun AU: its channel count is 32 bits wide, so it can claim 10^6 channels (WAV tops out at 65535)."""
+    return b".snd" + struct.pack(">IIIII", 24, 0xFFFF_FFFF, 3, 44_100, channels) + bytes(36)
+
+
+def flac_claiming(total_frames: int) -> bytes:
+    """A real, tiny FLAC whose STREAMINFO total-samples field (36 bits) is overwritten."""
+    buf = io.BytesIO()
+    sf.write(buf, np.zeros(4410, dtype="float32"), 44_100, format="FLAC")
+    data = bytearray(buf.getvalue())
+    # STREAMINFO starts at byte 8; rate/channels/bits/total share the 8 bytes from offset 18.
+    packed = int.from_bytes(data[18:26], "big")
+    packed = (packed & ~((1 << 36) - 1)) | total_frames
+    data[18:26] = packed.to_bytes(8, "big")
+    return bytes(data)
+
+
+HOSTILE = {
+    "wav_claims_4_gib": wav_header(payload=bytes(16)),
+    "wav_0_channels": wav_header(channels=0, payload=bytes(16)),
+    "wav_65535_channels": wav_header(channels=65_535, payload=bytes(16)),
+    "au_10e6_channels": au_header(channels=10**6),
+    "wav_rate_0": wav_header(rate_hz=0, payload=bytes(16)),
+    "wav_rate_1_mhz": wav_header(rate_hz=1_000_000, payload=bytes(16)),
+    "flac_2e36_frames": flac_claiming((1 << 36) - 1),
+    "not_audio": b"<html><script>alert(1)</script></html>",
+}
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def child_pids() -> set[int]:
+    pids: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        text = (task / "children").read_text()
+        pids.update(int(p) for p in text.split())
+    return pids
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch) -> Path:
+    """The module's temporary folders go here, so the test can see that none is left behind."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+def test_60_byte_wav_claiming_4_gib_passes_the_header_check_and_decodes_only_what_is_there(private_tmp):
+    data = HOSTILE["wav_claims_4_gib"]
+    assert len(data) == 60
+    started = time.perf_counter()
+    samples, rate = decode_audio_bytes_isolated(data, name="lie.wav")
+    assert time.perf_counter() - started < 2.0
+    # libsndfile trusts the file length over the header's data size: 16 bytes are 8 PCM-16 frames.
+    assert samples.shape == (8,) and rate == 44_100 and not np.any(samples)
+
+
+@pytest.mark.parametrize("label", ["wav_0_channels", "wav_65535_channels", "au_10e6_channels", "wav_rate_0",
+                                   "wav_rate_1_mhz", "flac_2e36_frames", "not_audio"])
+@pytest.mark.parametrize("isolate", [True, False])
+def test_header_lies_are_refused_fast_with_the_upload_name(label, isolate, private_tmp):
+    limits = DecodeLimits(isolate=isolate)
+    started = time.perf_counter()
+    with pytest.raises(DataQualityError, match="'upload.wav'") as info:
+        decode_audio_bytes_isolated(HOSTILE[label], name="upload.wav", limits=limits)
+    assert time.perf_counter() - started < 2.0
+    assert "cadenza-upload" not in str(info.value)  # the private temp path never reaches the user
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_header_check_messages_name_the_value(tmp_path):
+    cases = {"flac_2e36_frames": "68719476735 frames.*more than 2 GiB to decode",
+             "wav_rate_1_mhz": "1000000 Hz; expected 8000 to 192000 Hz",
+             "wav_0_channels": "Channel count is zero"}
+    for label, pattern in cases.items():
+        path = tmp_path / f"{label}.bin"
+        path.write_bytes(HOSTILE[label])
+        with pytest.raises(DataQualityError, match=pattern):
+            check_audio_header(path)
+
+
+def test_header_check_applies_the_memory_budget(tmp_path):
+    path = tmp_path / "ten_s.wav"
+    sf.write(path, np.zeros((441_000, 2), dtype="float32"), 44_100)  # decodes to 3.5 MB
+    check_audio_header(path, memory_bytes=64 * 1024**2)
+    with pytest.raises(DataQualityError, match="more than 3 MiB"):
+        check_audio_header(path, memory_bytes=3 * 1024**2)
+
+
+def test_twenty_hostile_uploads_in_a_row_leave_no_children_no_files_and_little_rss(private_tmp):
+    decode_audio_bytes_isolated(HOSTILE["wav_claims_4_gib"])  # warm up: the fork server is a lasting child
+    children_before, rss_before = child_pids(), rss_bytes()
+    labels = [k for k in HOSTILE if k != "wav_claims_4_gib"]
+    for i in range(20):
+        with pytest.raises(DataQualityError):
+            decode_audio_bytes_isolated(HOSTILE[labels[i % len(labels)]], name=f"u{i}.wav")
+    assert multiprocessing.active_children() == []
+    assert child_pids() <= children_before
+    assert list(private_tmp.iterdir()) == []
+    assert rss_bytes() - rss_before < 200 * 1024**2
+
+
+def test_memory_limit_hit_is_a_clean_error():
+    limits = DecodeLimits(memory_bytes=512 * 1024**2)
+    assert run_isolated(isolated._probe_allocate, 16 * 1024**2, limits=limits) == 16 * 1024**2
+    started = time.perf_counter()
+    with pytest.raises(DataQualityError, match="needs more than 512 MiB to decode"):
+        run_isolated(isolated._probe_allocate, 1024**3, limits=limits)
+    assert time.perf_counter() - started < 5.0
+    assert multiprocessing.active_children() == []
+
+
+def test_endless_loop_is_killed_at_the_wall_clock_timeout():
+    started = time.perf_counter()
+    with pytest.raises(DataQualityError, match="took longer than 0.5 s"):
+        run_isolated(isolated._probe_spin, limits=DecodeLimits(timeout_s=0.5))
+    assert time.perf_counter() - started < 3.0
+    assert multiprocessing.active_children() == []
+
+
+def test_cpu_limit_stops_a_busy_decoder_before_the_wall_clock():
+    with pytest.raises(DataQualityError, match="more than 1 s of CPU time"):
+        run_isolated(isolated._probe_spin, limits=DecodeLimits(cpu_s=1, timeout_s=20))
+
+
+def test_decoder_crash_reports_the_signal():
+    with pytest.raises(DataQualityError, match="decoder crashed: signal 11 \\(SIGSEGV\\)"):
+        run_isolated(isolated._probe_signal, int(signal.SIGSEGV))
+
+
+def test_child_errors_keep_their_message_and_isolation_off_runs_in_process():
+    with pytest.raises(DataQualityError, match="needs more than"):
+        run_isolated(isolated._probe_allocate, 1024**3, limits=DecodeLimits(memory_bytes=256 * 1024**2))
+    # isolate=False: the target runs here, so no limit applies (and no child is started)
+    assert run_isolated(isolated._probe_allocate, 1024, limits=DecodeLimits(isolate=False)) == 1024
+
+
+def test_real_excerpt_decodes_identically_to_the_in_process_path(shared_data):
+    path = shared_data("music", "audio", "dev001.flac")
+    samples, rate = decode_audio_isolated(path)
+    reference = load_audio(path)
+    assert rate == reference.sampling_rate_hz == 22_050
+    assert samples.dtype == np.float32 and np.array_equal(samples, reference.samples)
+    raw = Path(path).read_bytes()
+    mono, rate_b = decode_audio_bytes_isolated(raw, name="dev001.flac")
+    assert rate_b == rate and np.array_equal(mono, reference.mono)
+
+
+@settings(max_examples=5, deadline=None)
+@given(channels=st.integers(1, 3), n_frames=st.integers(1, 4000), rate_hz=st.sampled_from([8_000, 22_050, 48_000]),
+       seed=st.integers(0, 2**16))
+def test_generated_wavs_round_trip_like_load_audio(channels, n_frames, rate_hz, seed):
+    samples = np.random.default_rng(seed).uniform(-1, 1, (n_frames, channels)).astype(np.float32)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "gen.wav"
+        sf.write(path, samples, rate_hz, subtype="FLOAT")
+        got, rate = decode_audio_isolated(path)
+        ref = load_audio(path)
+    assert rate == rate_hz and got.shape == ref.samples.shape and np.array_equal(got, ref.samples)
+
+
+def test_tags_are_read_in_the_child(tmp_path):
+    path = tmp_path / "tagged.flac"
+    with sf.SoundFile(path, "w", samplerate=22_050, channels=1, format="FLAC") as fh:
+        fh.title = "Moon River"
+        fh.write(np.zeros(22_050, dtype="float32"))
+    tags = read_tags_isolated(path)
+    assert tags.title == "Moon River"
+
+
+def test_limits_validate_and_come_from_settings(tmp_path, monkeypatch):
+    with pytest.raises(ParameterError, match="memory_bytes"):
+        DecodeLimits(memory_bytes=2048)  # MiB given where bytes are expected
+    with pytest.raises(ParameterError, match="timeout_s"):
+        DecodeLimits(timeout_s=0)
+    monkeypatch.setenv("CADENZA_ISOLATE_DECODING", "0")
+    monkeypatch.setenv("CADENZA_DECODE_MEMORY_BYTES", str(1024**3))
+    monkeypatch.setenv("CADENZA_DECODE_TIMEOUT_S", "12.5")
+    limits = DecodeLimits.from_settings(Settings.from_env())
+    assert limits == DecodeLimits(memory_bytes=1024**3, cpu_s=30, timeout_s=12.5, isolate=False)
+    assert DecodeLimits.from_settings(Settings(database_url="sqlite://", data_dir=tmp_path)) == DecodeLimits()
+
+
+def test_missing_and_empty_files_are_refused_before_any_child_starts(tmp_path):
+    with pytest.raises(ParameterError, match="does not exist"):
+        decode_audio_isolated(tmp_path / "missing.wav")
+    with pytest.raises(DataQualityError, match="empty"):
+        decode_audio_bytes_isolated(b"", name="blank.wav")
