@@ -27,6 +27,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("nicu", "nicu"),
     ("safety", "safety"),
     ("audit", "audit"),
+    ("backup", "backup"),
 ]
 
 for _module_name, _group in _GROUPS:

@@ -1,0 +1,89 @@
+"""CLI group: back up and restore the whole clinical record (:mod:`cadenza.clinic.backup`).
+
+``cadenza backup create FILE`` writes one zip archive from a consistent snapshot while the app keeps
+working; ``cadenza backup restore FILE`` checks the archive, restores it into an empty database,
+verifies the audit chain and prints the verdict. The audit key is never in the archive.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from cadenza.cli._db import domain_errors, fail
+
+app = typer.Typer(help="Back up and restore the clinical record (one zip archive).", no_args_is_help=True)
+
+TARGET_HELP = "Database URL to restore into (default: the configured CADENZA_DATABASE_URL)."
+MAX_BYTES_HELP = "Refuse an archive that inflates past this many bytes (default: 20x the upload cap)."
+REPLACE_HELP = "Delete every row in the target first (asks for confirmation unless --yes)."
+YES_HELP = "Confirm --replace without asking."
+UNVERIFIED_HELP = ("Restore even when the restored audit chain does not verify (the source's audit key is lost); "
+                   "the chain stays reported as broken.")
+JSON_HELP = "Print one JSON object instead of sentences."
+
+
+@app.command()
+def create(
+    file: Path = typer.Argument(..., help="The archive to write (a new .zip file)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Write a backup of the configured database: one snapshot, writers keep working."""
+    from cadenza.clinic.backup import create_backup
+    from cadenza.settings import Settings
+
+    settings = Settings.from_env()
+    with domain_errors():
+        result = create_backup(settings.database_url, file)
+    manifest = result.manifest
+    chain = manifest.audit_chain
+    if as_json:
+        typer.echo(json.dumps({"path": str(result.path), **manifest.as_dict()}))
+        return
+    rows = sum(t.rows for t in manifest.tables)
+    typer.echo(f"backup written: {result.path} ({len(manifest.tables)} tables, {rows} rows, "
+               f"{len(manifest.files)} files; schema {', '.join(manifest.alembic_heads)})")
+    if chain.get("ok"):
+        typer.echo(f"audit chain at backup: {chain['count']} events, head {chain['head_seal']}")
+        typer.echo(f"check later with: cadenza audit verify --expect-count {chain['count']} "
+                   f"--expect-seal {chain['head_seal']}")
+    elif chain.get("ok") is False:
+        typer.echo(f"warning: the source audit chain did not verify: {chain.get('problem')}: {chain.get('detail')}")
+    typer.echo("the audit key is NOT in the archive: back it up separately (see docs/clinic.md)")
+
+
+@app.command()
+def restore(
+    file: Path = typer.Argument(..., help="The backup archive to restore."),
+    to: str | None = typer.Option(None, "--to", help=TARGET_HELP),
+    replace: bool = typer.Option(False, "--replace", help=REPLACE_HELP),
+    yes: bool = typer.Option(False, "--yes", help=YES_HELP),
+    max_bytes: int | None = typer.Option(None, "--max-bytes", min=1, help=MAX_BYTES_HELP),
+    allow_unverified_chain: bool = typer.Option(False, "--allow-unverified-chain", help=UNVERIFIED_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Restore a backup into an empty database, then verify the audit chain; exit 1 if it does not verify."""
+    from cadenza.clinic.backup import restore_backup
+    from cadenza.clinic.db import migrate
+    from cadenza.settings import Settings
+
+    settings = Settings.from_env()
+    url = to or settings.database_url
+    if replace and not yes and not typer.confirm(f"Delete EVERY row in {url} and restore {file}?", default=False):
+        fail("not confirmed; nothing was changed")
+    with domain_errors():
+        result = restore_backup(url, file, replace=replace, max_bytes=max_bytes, data_dir=settings.data_dir,
+                                allow_unverified_chain=allow_unverified_chain)
+        migrate(url)  # from the backup's revisions to this code's
+    if as_json:
+        typer.echo(json.dumps({"rows_restored": result.rows_restored, "chain_ok": result.chain_ok,
+                               "chain": result.chain_summary, "files": [str(p) for p in result.files_written],
+                               "manifest": result.manifest.as_dict()}))
+    else:
+        typer.echo(f"restored {result.rows_restored} rows in {len(result.manifest.tables)} tables and "
+                   f"{len(result.files_written)} files from {file} (taken {result.manifest.created_at})")
+        typer.echo(result.chain_summary)
+    if not result.chain_ok:
+        raise typer.Exit(1)

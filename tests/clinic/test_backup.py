@@ -1,0 +1,495 @@
+"""Backup and restore (reliability targets T33 round trip, T26 archive safety) on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import struct
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from cadenza.clinic import backup, fhir, mit_records, safety_records, service
+from cadenza.clinic.audit_chain import verify_chain
+from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
+from cadenza.clinic.models import Client, Goal, Measurement, TherapySession
+from cadenza.clinic.service import MeasurementInput
+from cadenza.errors import DataQualityError, ParameterError
+
+POSTGRES_URL_ENV = "CADENZA_TEST_POSTGRES_URL"
+FIXED_BUNDLE_TIME = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+DAY = dt.date(2026, 11, 20)
+
+
+# --- databases ----------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _postgres_database() -> Iterator[str]:
+    from sqlalchemy.engine import make_url
+
+    base = make_url(os.environ[POSTGRES_URL_ENV])
+    name = f"cadenza_bk_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield base.set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture
+def empty_target(tmp_path) -> Iterator:
+    """``empty_target("sqlite"|"postgresql")``: the URL of a new database without tables."""
+    stack = []
+
+    def _make(backend: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / f'target-{uuid.uuid4().hex[:6]}.sqlite3'}"
+        if not os.environ.get(POSTGRES_URL_ENV):
+            pytest.skip(f"{POSTGRES_URL_ENV} is unset; run under scripts/with-postgres for PostgreSQL")
+        manager = _postgres_database()
+        stack.append(manager)
+        return manager.__enter__()
+
+    yield _make
+    for manager in reversed(stack):
+        manager.__exit__(None, None, None)
+
+
+def _populate(url: str) -> None:
+    """A varied record through the services: two therapists, clients with goals, sessions, measurements,
+    a signed note with addenda, sound-dose entries and MIT phrases."""
+    engine = make_engine(url)
+    try:
+        with session_scope(make_session_factory(engine)) as db:
+            ana = service.create_therapist(db, actor=None, username="ana", password="correct horse battery")
+            ben = service.create_therapist(db, actor=None, username="ben", password="correct horse battery",
+                                           role="admin")
+            for actor, code, flags in [(ana, "C001", []), (ana, "C002", ["hearing_loss"]), (ben, "C003", [])]:
+                client = service.create_client(db, actor=actor, code=code, birth_year=1950,
+                                               conditions=["parkinson's disease"], safety_flags=flags)
+                goal = service.create_goal(db, actor=actor, client_id=client.id, instrument_code="vas_anxiety",
+                                           baseline=70, target=30, target_date=dt.date(2027, 1, 1),
+                                           description="calmer before procedures ü")
+                for day in range(3):
+                    row = service.record_session(
+                        db, actor=actor, client_id=client.id, session_date=DAY + dt.timedelta(days=day),
+                        minutes=45, intervention_code="receptive_listening", subjective=f"day {day} — ok",
+                        measurements=[MeasurementInput("vas_anxiety", value=62.5 - day / 3, goal_id=goal.id),
+                                      MeasurementInput("phq9", items=[0, 1, 0, 1, 0, 0, 0, 0, 1])])
+                if code == "C001":
+                    db.flush()
+                    signed = service.sign_session(db, actor=actor, session_id=row.id, expected_version=row.version)
+                    service.add_addendum(db, actor=actor, session_id=signed.id, text="late entry: slept well")
+                    service.add_addendum(db, actor=actor, session_id=signed.id, text="second addendum")
+                safety_records.add_dose_entry(db, actor=actor, client_id=client.id, level_dba=72.5,
+                                              duration_s=1800.0, label="playlist")
+                mit_records.add_phrase(db, actor=actor, client_id=client.id, text="I want water")
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def source_url(database_url) -> str:
+    _populate(database_url)
+    return database_url
+
+
+def _backend(url: str) -> str:
+    return "sqlite" if url.startswith("sqlite") else "postgresql"
+
+
+def _bundles(url: str) -> dict[str, str]:
+    """Every client's FHIR bundle as canonical JSON, built from the stored rows with a fixed timestamp."""
+    engine = make_engine(url)
+    try:
+        with Session(engine) as db:
+            out = {}
+            for client in db.scalars(select(Client).order_by(Client.code)):
+                goals = db.scalars(select(Goal).where(Goal.client_id == client.id).order_by(Goal.id)).all()
+                sessions = db.scalars(select(TherapySession).where(TherapySession.client_id == client.id)
+                                      .order_by(TherapySession.session_date, TherapySession.id)).all()
+                bundle = fhir.validate_bundle(fhir.build_bundle(client, goals, sessions, timestamp=FIXED_BUNDLE_TIME))
+                out[client.code] = json.dumps(json.loads(bundle.model_dump_json(exclude_none=True)),
+                                              sort_keys=True, separators=(",", ":"))
+            db.rollback()
+            return out
+    finally:
+        engine.dispose()
+
+
+def _chain(url: str):
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            report = verify_chain(connection)
+            connection.rollback()
+            return report
+    finally:
+        engine.dispose()
+
+
+def _count(url: str, table: str) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            value = connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+            connection.rollback()
+            return value
+    finally:
+        engine.dispose()
+
+
+# --- round trip (T33) ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target_backend", ["sqlite", "postgresql"])
+def test_round_trip_restores_an_identical_record(source_url, empty_target, tmp_path, target_backend):
+    archive = tmp_path / "record.zip"
+    result = backup.create_backup(source_url, archive)
+    digests_at_backup = {t.name: (t.rows, t.sha256) for t in result.manifest.tables}
+    assert result.manifest.audit_chain["ok"] is True
+    assert digests_at_backup["measurement"][0] == 18 and digests_at_backup["session_addendum"][0] == 2
+    source_bundles = _bundles(source_url)
+
+    target = empty_target(target_backend)
+    restored = backup.restore_backup(target, archive)
+    assert restored.rows_restored == sum(rows for rows, _ in digests_at_backup.values())
+    # Per-table counts and hashes of the restored rows equal the backup's, whichever backend took it.
+    # audit_event/audit_seal gained exactly the restore event.
+    after = backup.table_digests(target)
+    for name, (rows, digest) in digests_at_backup.items():
+        if name in ("audit_event", "audit_seal"):
+            assert after[name][0] == rows + 1, name
+        else:
+            assert after[name] == (rows, digest), name
+    assert _bundles(target) == source_bundles
+    report = _chain(target)
+    assert report.ok and restored.chain_ok
+    assert report.count == result.manifest.audit_chain["count"] + 1
+    assert verify_chain_anchored(target, result.manifest)
+    # Signed notes and addenda still verify after the trip.
+    engine = make_engine(target)
+    try:
+        with session_scope(make_session_factory(engine)) as db:
+            ana = service.get_therapist_by_username(db, "ana")
+            signed = db.scalars(select(TherapySession).where(TherapySession.signed_at.is_not(None))).one()
+            assert service.verify_session_note(db, actor=ana, session_id=signed.id).ok
+    finally:
+        engine.dispose()
+    # The backup and the restore are audited, as the system actor.
+    assert _count(target, "audit_event WHERE action = 'restore' AND actor_username = 'system'") == 1
+    assert _count(source_url, "audit_event WHERE action = 'backup'") >= 1
+
+
+def verify_chain_anchored(url: str, manifest) -> bool:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            chain = manifest.audit_chain
+            report = verify_chain(connection, expect_count=chain["count"], expect_seal=chain["head_seal"])
+            connection.rollback()
+            return report.ok
+    finally:
+        engine.dispose()
+
+
+def test_new_rows_after_restore_get_fresh_ids(source_url, empty_target, tmp_path):
+    archive = tmp_path / "record.zip"
+    backup.create_backup(source_url, archive)
+    target = empty_target(_backend(source_url))
+    backup.restore_backup(target, archive)
+    migrate(target)
+    engine = make_engine(target)
+    try:
+        with session_scope(make_session_factory(engine)) as db:
+            highest = db.scalar(select(func.max(Client.id)))
+            ana = service.get_therapist_by_username(db, "ana")
+            new = service.create_client(db, actor=ana, code="C900", birth_year=1960)
+            assert new.id > highest
+            row = service.record_session(db, actor=ana, client_id=new.id, session_date=DAY, minutes=30,
+                                         intervention_code="receptive_listening",
+                                         measurements=[MeasurementInput("vas_anxiety", value=40)])
+            assert row.measurements[0].id > _max_id_before(db, row.measurements[0].id)
+    finally:
+        engine.dispose()
+    assert _chain(target).ok
+
+
+def _max_id_before(db, new_id: int) -> int:
+    return db.scalar(select(func.max(Measurement.id)).where(Measurement.id != new_id))
+
+
+def test_backup_under_ten_writers_restores_consistently(source_url, empty_target, tmp_path):
+    """T33: a backup taken while 10 threads keep recording sessions is one consistent snapshot."""
+    engine = make_engine(source_url)
+    factory = make_session_factory(engine)
+    stop, errors = threading.Event(), []
+    with session_scope(factory) as db:
+        ana = service.get_therapist_by_username(db, "ana")
+        client_id = service.get_client_by_code(db, actor=ana, code="C002").id
+
+    def write() -> None:
+        while not stop.is_set():
+            try:
+                with session_scope(factory) as db:
+                    actor = service.get_therapist_by_username(db, "ana")
+                    service.record_session(db, actor=actor, client_id=client_id, session_date=DAY, minutes=20,
+                                           intervention_code="receptive_listening",
+                                           measurements=[MeasurementInput("vas_anxiety", value=50),
+                                                         MeasurementInput("nrs_pain", value=3)])
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+
+    sessions_before = _count(source_url, "therapy_session")
+    threads = [threading.Thread(target=write) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while _count(source_url, "therapy_session") < sessions_before + 10 and time.monotonic() < deadline:
+            time.sleep(0.02)  # the writers are demonstrably running before the snapshot is taken
+        archive = tmp_path / "busy.zip"
+        result = backup.create_backup(source_url, archive)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        engine.dispose()
+    assert not errors, errors[:3]
+    snapshot_sessions = {t.name: t.rows for t in result.manifest.tables}["therapy_session"]
+    assert sessions_before + 10 <= snapshot_sessions < _count(source_url, "therapy_session")
+    target = empty_target(_backend(source_url))
+    backup.restore_backup(target, archive)
+    engine = make_engine(target)
+    try:
+        with engine.connect() as connection:
+            orphans = connection.execute(text(
+                "SELECT COUNT(*) FROM measurement m WHERE NOT EXISTS "
+                "(SELECT 1 FROM therapy_session s WHERE s.id = m.session_id)")).scalar_one()
+            sessions = connection.execute(text("SELECT COUNT(*) FROM therapy_session")).scalar_one()
+            measurements = connection.execute(text("SELECT COUNT(*) FROM measurement")).scalar_one()
+            connection.rollback()
+    finally:
+        engine.dispose()
+    assert orphans == 0
+    tables = {t.name: t.rows for t in result.manifest.tables}
+    assert tables["therapy_session"] == sessions and tables["measurement"] == measurements
+    assert _chain(target).ok
+
+
+# --- refusals: the target stays untouched -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def good_archive(source_url, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("backup") / "good.zip"
+    backup.create_backup(source_url, path)
+    return path
+
+
+def _members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _write(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _assert_untouched(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            from sqlalchemy import inspect
+
+            names = inspect(connection).get_table_names()
+            if "client" in names:
+                assert connection.execute(text("SELECT COUNT(*) FROM client")).scalar_one() == 0
+            connection.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_one_flipped_byte_in_a_table_file_is_refused(good_archive, empty_target, tmp_path):
+    members = _members(good_archive)
+    name = next(n for n in members if n.endswith("_measurement.jsonl"))
+    data = bytearray(members[name])
+    position = data.index(b'"value":') + len(b'"value":')
+    data[position] = ord("9") if data[position] != ord("9") else ord("8")
+    members[name] = bytes(data)
+    bad = _write(tmp_path / "flipped.zip", members)
+    target = empty_target("sqlite")
+    with pytest.raises(DataQualityError, match=r"measurement\.jsonl.*SHA-256"):
+        backup.restore_backup(target, bad)
+    assert not Path(target.removeprefix("sqlite:///")).exists()  # nothing was even migrated
+
+
+def test_a_flipped_byte_in_the_compressed_stream_is_refused(good_archive, tmp_path):
+    raw = bytearray(good_archive.read_bytes())
+    with zipfile.ZipFile(good_archive) as archive:
+        info = next(i for i in archive.infolist() if i.filename.endswith("_audit_event.jsonl"))
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    raw[start + info.compress_size // 2] ^= 0x40
+    bad = tmp_path / "crc.zip"
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(DataQualityError, match="audit_event"):
+        backup.verify_archive(bad)
+
+
+@pytest.mark.parametrize("name", ["../evil.jsonl", "/etc/passwd", "tables/../../x", "C:/x"])
+def test_zip_slip_names_are_refused(good_archive, tmp_path, name):
+    members = _members(good_archive)
+    members[name] = b"{}\n"
+    with pytest.raises(DataQualityError, match="zip-slip"):
+        backup.verify_archive(_write(tmp_path / "slip.zip", members))
+
+
+def test_a_symlink_member_is_refused(good_archive, tmp_path):
+    path = tmp_path / "link.zip"
+    with zipfile.ZipFile(good_archive) as source, zipfile.ZipFile(path, "w") as archive:
+        for info in source.infolist():
+            archive.writestr(info, source.read(info))
+        link = zipfile.ZipInfo("files/link")
+        link.external_attr = (0o120777 << 16)
+        archive.writestr(link, "/etc/passwd")
+    with pytest.raises(DataQualityError, match="symbolic link"):
+        backup.verify_archive(path)
+
+
+def test_too_many_entries_are_refused_before_reading(tmp_path):
+    path = tmp_path / "many.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        for index in range(backup.MAX_ENTRIES + 1):
+            archive.writestr(f"files/{index}", b"")
+    with pytest.raises(DataQualityError, match="10001 entries"):
+        backup.verify_archive(path)
+
+
+def test_a_highly_compressed_member_is_refused_as_a_zip_bomb(good_archive, tmp_path):
+    members = _members(good_archive)
+    members["files/zeros.bin"] = bytes(16 * 1024 * 1024)  # ~16 KB compressed: ratio ~1000
+    with pytest.raises(DataQualityError, match="zip bomb"):
+        backup.verify_archive(_write(tmp_path / "bomb.zip", members))
+
+
+def _patch_declared_size(raw: bytes, member: str, size: int) -> bytes:
+    """Rewrite the uncompressed size a zip declares for ``member`` (local header and central directory)."""
+    data = bytearray(raw)
+    encoded = member.encode()
+    for signature, size_offset, name_offset in [(b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)]:
+        start = 0
+        while (start := data.find(signature, start)) != -1:
+            if data[start + name_offset:start + name_offset + len(encoded)] == encoded:
+                struct.pack_into("<I", data, start + size_offset, size)
+            start += 4
+    return bytes(data)
+
+
+def test_a_declared_gigabyte_is_refused_before_inflating(good_archive, tmp_path):
+    members = _members(good_archive)
+    members["files/big.bin"] = os.urandom(1024)
+    raw = _write(tmp_path / "declared.zip", members).read_bytes()
+    path = tmp_path / "gigabyte.zip"
+    path.write_bytes(_patch_declared_size(raw, "files/big.bin", 1 << 30))
+    with pytest.raises(DataQualityError, match="zip bomb|uncompressed bytes"):
+        backup.verify_archive(path)
+
+
+def test_an_undeclared_bomb_is_stopped_by_the_byte_budget(tmp_path):
+    """A member that declares 1 KB but inflates to 8 MB of zeros: reading stops at the budget/declared size."""
+    zeros = bytes(8 * 1024 * 1024)
+    manifest = {"format": "cadenza-backup", "format_version": 1, "cadenza_version": "0", "alembic_heads": [],
+                "created_at": "2026-11-25T00:00:00+00:00", "tables": [],
+                "files": [{"name": "zeros.bin", "member": "files/zeros.bin", "size_bytes": 1024, "sha256": "0" * 64}]}
+    raw = _write(tmp_path / "raw.zip", {"manifest.json": json.dumps(manifest).encode(),
+                                         "files/zeros.bin": zeros}).read_bytes()
+    path = tmp_path / "liar.zip"
+    path.write_bytes(_patch_declared_size(raw, "files/zeros.bin", 1024))
+    with pytest.raises(DataQualityError, match="zeros.bin.*corrupt"):
+        backup.verify_archive(path, max_bytes=64 * 1024)
+    budget = backup._Budget(10)
+    with pytest.raises(DataQualityError, match="inflates past max_bytes=10"):
+        budget.take(11, "files/zeros.bin")
+
+
+def test_a_backup_from_a_newer_schema_is_refused(good_archive, empty_target, tmp_path):
+    members = _members(good_archive)
+    manifest = json.loads(members["manifest.json"])
+    manifest["alembic_heads"] = [*manifest["alembic_heads"], "0099_from_the_future"]
+    members["manifest.json"] = json.dumps(manifest).encode()
+    target = empty_target("sqlite")
+    with pytest.raises(ParameterError, match="0099_from_the_future.*newer"):
+        backup.restore_backup(target, _write(tmp_path / "future.zip", members))
+    assert not Path(target.removeprefix("sqlite:///")).exists()
+
+
+def test_restore_into_a_non_empty_database_is_refused(source_url, good_archive):
+    before = backup.table_digests(source_url)["client"]
+    with pytest.raises(ParameterError, match="not empty"):
+        backup.restore_backup(source_url, good_archive)
+    assert backup.table_digests(source_url)["client"] == before
+
+
+def test_replace_deletes_then_restores(source_url, good_archive, empty_target):
+    target = empty_target(_backend(source_url))
+    backup.restore_backup(target, good_archive)
+    engine = make_engine(target)
+    try:
+        with session_scope(make_session_factory(engine)) as db:
+            ana = service.get_therapist_by_username(db, "ana")
+            service.create_client(db, actor=ana, code="C777")
+    finally:
+        engine.dispose()
+    result = backup.restore_backup(target, good_archive, replace=True)
+    assert result.chain_ok
+    assert _count(target, "client WHERE code = 'C777'") == 0
+    assert _count(target, "client") == 3
+
+
+def test_a_different_audit_key_is_refused(good_archive, empty_target, monkeypatch):
+    target = empty_target("sqlite")
+    monkeypatch.setenv("CADENZA_AUDIT_KEY", "another-key-entirely-0123456789abcdef0123")
+    with pytest.raises(DataQualityError, match="audit key"):
+        backup.restore_backup(target, good_archive)
+    _assert_untouched(target)
+
+
+def test_data_files_travel_with_their_hash(source_url, empty_target, tmp_path):
+    data_dir = tmp_path / "data"
+    (data_dir / "audio").mkdir(parents=True)
+    (data_dir / "audio" / "take1.wav").write_bytes(b"RIFF" + os.urandom(5000))
+    archive = tmp_path / "with-files.zip"
+    result = backup.create_backup(source_url, archive, data_dir=data_dir, data_files=["audio/take1.wav"])
+    assert result.manifest.files[0].size_bytes == 5004
+    restored_dir = tmp_path / "restored"
+    restored = backup.restore_backup(empty_target(_backend(source_url)), archive, data_dir=restored_dir)
+    assert [p.read_bytes() for p in restored.files_written] == [(data_dir / "audio" / "take1.wav").read_bytes()]
+
+
+def test_bad_arguments_name_themselves(good_archive, tmp_path):
+    with pytest.raises(ParameterError, match="max_bytes"):
+        backup.verify_archive(good_archive, max_bytes=0)
+    with pytest.raises(ParameterError, match="does not exist"):
+        backup.verify_archive(tmp_path / "nope.zip")
+    with pytest.raises(DataQualityError, match="not a readable zip"):
+        backup.verify_archive(io.BytesIO(b"not a zip at all"))
+    with pytest.raises(ParameterError, match="already exists"):
+        backup.create_backup("sqlite://", good_archive)
