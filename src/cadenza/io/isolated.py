@@ -80,8 +80,9 @@ def check_audio_header(path: str | Path, *, memory_bytes: int = DEFAULT_MEMORY_B
                        name: str | None = None) -> None:
     """Refuse an audio file whose header alone shows it is unusable or too big to decode.
 
-    Reads only the header (``soundfile.info``): channels must be 1..8, the rate 8-192 kHz, and
-    ``frames x channels x 4`` bytes (the decoded float32 size) within ``memory_bytes``. Raises
+    Reads only the header (``soundfile.info``): channels must be 1..8, the rate 8-192 kHz, a WAV's
+    ``data`` chunk no larger than the file, and ``frames x channels x 4`` bytes (the decoded float32
+    size) within ``memory_bytes``. Raises
     :class:`DataQualityError` naming the file and the value.
 
     >>> import tempfile, os, numpy as np, soundfile as sf
@@ -105,11 +106,45 @@ def check_audio_header(path: str | Path, *, memory_bytes: int = DEFAULT_MEMORY_B
         raise DataQualityError(
             f"audio {label!r} declares a sampling rate of {info.samplerate!r} Hz; expected "
             f"{MIN_SAMPLING_RATE_HZ} to {MAX_SAMPLING_RATE_HZ} Hz")
+    if info.format == "WAV" and (data := _wav_data_chunk(path)) is not None and data[0] > data[1]:
+        declared, present = data
+        raise DataQualityError(
+            f"audio {label!r} is truncated or its header is wrong: it declares {declared} bytes of audio, "
+            f"the file holds {present}; export the recording again")
     decoded_bytes = int(info.frames) * info.channels * BYTES_PER_DECODED_SAMPLE
     if info.frames < 0 or decoded_bytes > memory_bytes:
         raise DataQualityError(
             f"audio {label!r} declares {info.frames!r} frames x {info.channels} channels: the file needs more "
             f"than {_describe_bytes(memory_bytes)} to decode")
+
+
+def _wav_data_chunk(path: str | Path) -> tuple[int, int] | None:
+    """``(declared, present)`` byte counts of a RIFF/WAVE file's ``data`` chunk, or None if not found.
+
+    libsndfile quietly reads what is there when a WAV header claims more; a claim beyond the end of
+    the file is either a truncated recording or a crafted header, and the upload is refused for both.
+    """
+    import struct
+
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        offset = 12
+        for _ in range(_MAX_WAV_CHUNKS):
+            fh.seek(offset)
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                return None
+            chunk_id, chunk_bytes = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if chunk_id == b"data":
+                return chunk_bytes, size - offset - 8
+            offset += 8 + chunk_bytes + (chunk_bytes & 1)  # chunks are padded to an even length
+    return None
+
+
+_MAX_WAV_CHUNKS = 64
 
 
 # -- the child side -----------------------------------------------------------------------------------

@@ -104,7 +104,10 @@ def cue_audio(db: Db, user: PageUser, client_id: ClientId, phrase_id: PhraseId,
 @router.post("/clients/{client_id}/mit/attempts")
 async def analyse_attempt_page(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
     """Analyse an uploaded attempt against a phrase; with a session chosen, store it on that session."""
-    from cadenza.io.speech import decode_audio_bytes, load_lexicon
+    from starlette.concurrency import run_in_threadpool
+
+    from cadenza.io.isolated import DecodeLimits, decode_audio_bytes_isolated
+    from cadenza.io.speech import load_lexicon
     from cadenza.mit.melody import compose_melody
     from cadenza.mit.response import analyse_response
     from cadenza.mit.syllables import syllabify_phrase
@@ -125,7 +128,9 @@ async def analyse_attempt_page(request: Request, db: Db, user: CsrfPageUser, cli
     data = await upload.read(MAX_ATTEMPT_BYTES + 1)
     if len(data) > MAX_ATTEMPT_BYTES:
         raise ParameterError(f"the recording is larger than {MAX_ATTEMPT_BYTES // (1024 * 1024)} MB")
-    samples, rate = decode_audio_bytes(data, name=upload.filename or "upload")
+    samples, rate = await run_in_threadpool(  # a child process under memory/CPU/time limits (T25)
+        decode_audio_bytes_isolated, data, name=upload.filename or "upload",
+        limits=DecodeLimits.from_settings(request.app.state.settings))
     melody = compose_melody(syllabify_phrase(phrase_row.text, lexicon=load_lexicon()), level=level,
                             sprechgesang=level == 3)
     analysis = analyse_response(samples, sampling_rate_hz=rate, melody=melody)
