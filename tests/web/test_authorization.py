@@ -23,7 +23,8 @@ PUBLIC = {("GET", "/health"), ("GET", "/login"), ("POST", "/login"), ("POST", "/
           ("GET", "/api/v1/openapi.json"), ("GET", "/login/mfa"), ("POST", "/login/mfa")}
 ADMIN_ONLY = {("GET", "/admin/therapists"), ("POST", "/admin/therapists"),
               ("POST", "/admin/therapists/{username}/active"), ("GET", "/api/v1/therapists"),
-              ("POST", "/api/v1/therapists"), ("PATCH", "/api/v1/therapists/{username}")}
+              ("POST", "/api/v1/therapists"), ("PATCH", "/api/v1/therapists/{username}"),
+              ("GET", "/admin/emergency"), ("POST", "/admin/emergency"), ("POST", "/admin/emergency/{grant_id}/revoke")}
 OWN_ACCOUNT = {("GET", "/"), ("POST", "/logout"), ("GET", "/clients/new"), ("POST", "/clients/new"),
                ("GET", "/evidence"), ("GET", "/api/v1/evidence"), ("GET", "/api/v1/interventions"),
                ("GET", "/account/tokens"), ("POST", "/account/tokens"), ("GET", "/account/password"),
@@ -224,12 +225,39 @@ def test_openapi_paths_are_all_in_the_matrix(client, web_app):
             assert (method.upper(), path) in known
 
 
+def _enrolled_admin(web_app, db_session, web, admin):
+    """An administrator past two-factor login, as a browser and as API headers (T6: no grant, no access)."""
+    import datetime as dt
+
+    import pyotp
+    from fastapi.testclient import TestClient
+
+    from cadenza.clinic import auth
+
+    enrolment = auth.start_mfa_enrolment(db_session, actor=admin)
+    totp, now = pyotp.TOTP(enrolment.secret), dt.datetime.now(dt.UTC)
+    auth.confirm_mfa_enrolment(db_session, actor=admin, code=totp.at(now))
+    token, _ = auth.create_api_token(db_session, therapist_id=admin.id)
+    db_session.commit()
+    browser = TestClient(web_app, follow_redirects=False)
+    browser.post("/login", data={"username": admin.username, "password": web.password,
+                                 "csrf_token": web.login_csrf(browser), "next": "/"})
+    page = browser.get("/login/mfa", params={"next": "/"})
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
+    assert browser.post("/login/mfa", data={"code": totp.at(now, counter_offset=1), "csrf_token": csrf,
+                                            "next": "/"}).status_code == 303
+    return browser, {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("outsider", ["bob", "admin"])
 def test_other_therapist_gets_404_on_every_client_scoped_route(web_app, world, login_as, web, client,
-                                                               api_token_for, db_session):
+                                                               api_token_for, db_session, outsider):
     ann_client = world["ann_clients"][0]
     ids = {"client_id": ann_client.id, "goal_id": world["goal"].id, "session_id": world["session"].id}
-    bob_browser = login_as("bob")
-    bob_api = api_token_for("bob")
+    if outsider == "admin":  # an administrator without an emergency grant is an outsider too
+        bob_browser, bob_api = _enrolled_admin(web_app, db_session, web, world["admin"])
+    else:
+        bob_browser, bob_api = login_as("bob"), api_token_for("bob")
     scoped = _client_scoped(web_app)
     assert len(scoped) >= 20
     for method, template in scoped:
@@ -305,7 +333,7 @@ def test_admin_routes_refuse_therapists(web_app, world, login_as, web, api_token
     bob_browser = login_as("bob")
     bob_api = api_token_for("bob")
     for method, path in sorted(ADMIN_ONLY):
-        url = path.replace("{username}", "ann")
+        url = path.replace("{username}", "ann").replace("{grant_id}", "1")
         if path.startswith("/api/"):
             body = {"active": False} if method == "PATCH" else (
                 {"username": "eve", "password": "long-enough-passphrase-1"} if method == "POST" else None)

@@ -220,6 +220,16 @@ def grant_emergency_access(
     return grant
 
 
+def find_client_id(db: Session, *, actor: Therapist, therapist_username: str, code: str) -> int | None:
+    """The id of ``therapist_username``'s client ``code`` (codes are unique per therapist), or None;
+    how an administrator names the record to open ("ann's client C001")."""
+    _check_admin(db, actor)
+    if not isinstance(therapist_username, str) or not isinstance(code, str):
+        raise ParameterError(f"therapist_username and code must be text, got {therapist_username!r}, {code!r}")
+    return db.scalar(select(Client.id).join(Therapist, Therapist.id == Client.therapist_id)
+                     .where(Therapist.username == therapist_username, Client.code == code))
+
+
 def revoke_emergency_access(db: Session, *, actor: Therapist, grant_id: int,
                             now: dt.datetime | None = None) -> EmergencyAccess:
     """End a grant now; the granting administrator or any other may do it."""

@@ -1,4 +1,5 @@
-"""Account administration pages (admins only) and the therapist's own API tokens page."""
+"""Account administration pages (admins only), emergency ("break-glass") access, and the therapist's
+own API tokens page."""
 
 from __future__ import annotations
 
@@ -6,17 +7,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import object_session
 
-from cadenza.clinic import auth, service
-from cadenza.errors import ConflictError, ParameterError
+from cadenza.clinic import auth, emergency, service
+from cadenza.errors import ConflictError, NotFoundError, ParameterError
 from cadenza.web import deps, forms
 from cadenza.web.deps import AdminPageUser, CsrfAdminUser, CsrfPageUser, Db, PageUser
-from cadenza.web.templating import render
+from cadenza.web.templating import render, templates
 
 router = APIRouter(include_in_schema=False)
 
 Username = Annotated[str, Path(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]{1,63}$")]
 TokenId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+GrantId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _therapists_page(request: Request, db, user, state: forms.FormState, *, status: int = 200) -> Response:
@@ -105,3 +108,77 @@ async def create_token_page(request: Request, db: Db, user: CsrfPageUser) -> Res
 def revoke_token_page(db: Db, user: CsrfPageUser, token_id: TokenId) -> Response:
     auth.revoke_api_token(db, therapist_id=user.id, token_id=token_id)
     return RedirectResponse("/account/tokens", status_code=303)
+
+
+# ---- emergency ("break-glass") access --------------------------------------------------------------
+# Administrators open one client's record for a few hours with a written reason (docs/web.md,
+# cadenza.clinic.emergency); the owning therapist sees each opening on the client page and dashboard.
+
+
+def _emergency_page(request: Request, db, user, state: forms.FormState, *, status: int = 200) -> Response:
+    return render(
+        request,
+        "admin_emergency.html",
+        {"grants": emergency.list_grants(db, actor=user), "state": state,
+         "therapists": [t for t in service.list_therapists(db, actor=user) if t.active],
+         "min_reason": emergency.MIN_REASON_CHARS, "max_reason": emergency.MAX_REASON_CHARS,
+         "default_h": emergency.DEFAULT_DURATION_H, "max_h": emergency.MAX_DURATION_H},
+        status_code=status,
+    )
+
+
+@router.get("/admin/emergency")
+def emergency_page(request: Request, db: Db, user: AdminPageUser) -> Response:
+    return _emergency_page(request, db, user, forms.FormState(values={"duration_h": f"{emergency.DEFAULT_DURATION_H:g}"}))
+
+
+@router.post("/admin/emergency")
+async def grant_emergency_page(request: Request, db: Db, user: CsrfAdminUser) -> Response:
+    form = await request.form()
+    state = forms.FormState(values=forms.form_values(form))
+    duration_h = forms.parse_float(state, "duration_h")
+    username = state.values.get("therapist", "").strip()
+    code = state.values.get("client_code", "").strip()
+    client_id = None
+    if not username:
+        state.error("therapist", "therapist is required: whose client is it?")
+    if not code:
+        state.error("client_code", "client_code is required")
+    if state.ok:
+        client_id = emergency.find_client_id(db, actor=user, therapist_username=username, code=code)
+        if client_id is None:
+            state.error("client_code", f"{username!r} has no client with code {code!r}")
+    if state.ok:
+        try:
+            emergency.grant_emergency_access(db, actor=user, client_id=client_id,
+                                             reason=state.values.get("reason", ""), duration_h=duration_h)
+            return RedirectResponse(f"/clients/{client_id}", status_code=303)
+        except (ParameterError, ConflictError, NotFoundError) as exc:
+            db.rollback()
+            forms.attribute_error(state, str(exc), ("reason", "duration_h", "client_id"))
+    return _emergency_page(request, db, user, state, status=422)
+
+
+@router.post("/admin/emergency/{grant_id}/revoke")
+def revoke_emergency_page(request: Request, db: Db, user: CsrfAdminUser, grant_id: GrantId) -> Response:
+    try:
+        emergency.revoke_emergency_access(db, actor=user, grant_id=grant_id)
+    except ConflictError:
+        db.rollback()  # already ended: the list shows it so
+    return RedirectResponse("/admin/emergency", status_code=303)
+
+
+def _client_notices(client) -> list[emergency.GrantView]:
+    """For client.html: the record it shows was loaded through the ownership check in this request."""
+    db = object_session(client)
+    return emergency.notices_for_client(db, client=client) if db is not None else []
+
+
+def _dashboard_notices(clients, user) -> list[emergency.GrantView]:
+    """For dashboard.html: openings of the user's records; the session comes from the page's clients."""
+    db = next((object_session(c) for c in clients if object_session(c) is not None), None)
+    return emergency.notices_for_therapist(db, therapist_id=user.id) if db is not None and user else []
+
+
+templates.env.globals["emergency_notices_for_client"] = _client_notices
+templates.env.globals["emergency_notices_for_dashboard"] = _dashboard_notices
