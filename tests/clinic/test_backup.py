@@ -470,6 +470,10 @@ def test_a_different_audit_key_is_refused(good_archive, empty_target, monkeypatc
     with pytest.raises(DataQualityError, match="audit key"):
         backup.restore_backup(target, good_archive)
     _assert_untouched(target)
+    # The source's key is lost for good: the record can still be restored, with the chain reported broken.
+    result = backup.restore_backup(target, good_archive, allow_unverified_chain=True)
+    assert not result.chain_ok and "BROKEN at position 1" in result.chain_summary
+    assert _count(target, "client") == 3
 
 
 def test_data_files_travel_with_their_hash(source_url, empty_target, tmp_path):
@@ -493,3 +497,41 @@ def test_bad_arguments_name_themselves(good_archive, tmp_path):
         backup.verify_archive(io.BytesIO(b"not a zip at all"))
     with pytest.raises(ParameterError, match="already exists"):
         backup.create_backup("sqlite://", good_archive)
+
+
+# --- command line -------------------------------------------------------------------------------------
+
+
+def test_cli_create_then_restore_prints_the_anchor_and_verdict(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cadenza.cli.main import app
+
+    source = f"sqlite:///{tmp_path / 'source.sqlite3'}"
+    migrate(source)
+    _populate(source)
+    monkeypatch.setenv("CADENZA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CADENZA_DATABASE_URL", source)
+    runner = CliRunner()
+    archive = tmp_path / "cli.zip"
+    created = runner.invoke(app, ["backup", "create", str(archive)])
+    assert created.exit_code == 0, created.output
+    manifest = backup.read_manifest(archive)
+    assert f"--expect-count {manifest.audit_chain['count']} --expect-seal {manifest.audit_chain['head_seal']}" \
+        in created.output.replace("\n", " ")
+    target = f"sqlite:///{tmp_path / 'target.sqlite3'}"
+    restored = runner.invoke(app, ["backup", "restore", str(archive), "--to", target])
+    assert restored.exit_code == 0, restored.output
+    assert "audit chain OK" in restored.output
+    again = runner.invoke(app, ["backup", "restore", str(archive), "--to", target])
+    assert again.exit_code == 2 and "not empty" in again.output
+    declined = runner.invoke(app, ["backup", "restore", str(archive), "--to", target, "--replace"], input="n\n")
+    assert declined.exit_code == 1 and "not confirmed" in declined.output
+    replaced = runner.invoke(app, ["backup", "restore", str(archive), "--to", target, "--replace", "--yes", "--json"])
+    assert replaced.exit_code == 0, replaced.output
+    assert json.loads(replaced.output)["chain_ok"] is True
+    # The restored database is at this code's heads and its chain still verifies from the command line.
+    monkeypatch.setenv("CADENZA_DATABASE_URL", target)
+    verified = runner.invoke(app, ["audit", "verify", "--expect-count", str(manifest.audit_chain["count"]),
+                                   "--expect-seal", manifest.audit_chain["head_seal"]])
+    assert verified.exit_code == 0, verified.output

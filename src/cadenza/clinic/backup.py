@@ -595,8 +595,16 @@ def restore_backup(url: str, path: str | Path | BinaryIO, *, replace: bool = Fal
             if connection.dialect.name == "postgresql":
                 _fix_sequences(connection, [tables[e.name] for e in manifest.tables])
             chain = manifest.audit_chain
-            report = verify_chain(connection, expect_count=chain.get("count") if chain.get("ok") else None,
-                                  expect_seal=chain.get("head_seal") if chain.get("ok") and chain.get("count") else None)
+            try:
+                report = verify_chain(connection, expect_count=chain.get("count") if chain.get("ok") else None,
+                                      expect_seal=chain.get("head_seal") if chain.get("ok") and chain.get("count")
+                                      else None)
+            except ParameterError as exc:  # no key here at all
+                if not allow_unverified_chain:
+                    raise ParameterError(f"{exc}. Nothing was restored") from None
+                from cadenza.clinic.audit_chain import ChainReport
+
+                report = ChainReport(ok=False, count=0, head_seal="", problem="edited", detail=str(exc))
             if not report.ok and chain.get("ok") and not allow_unverified_chain:
                 raise DataQualityError(
                     f"after restore, {report.summary()}. The backup's chain verified when it was taken, so the "
