@@ -24,7 +24,9 @@ PUBLIC = {("GET", "/health"), ("GET", "/login"), ("POST", "/login"), ("POST", "/
 ADMIN_ONLY = {("GET", "/admin/therapists"), ("POST", "/admin/therapists"),
               ("POST", "/admin/therapists/{username}/active"), ("GET", "/api/v1/therapists"),
               ("POST", "/api/v1/therapists"), ("PATCH", "/api/v1/therapists/{username}"),
-              ("GET", "/admin/emergency"), ("POST", "/admin/emergency"), ("POST", "/admin/emergency/{grant_id}/revoke")}
+              ("GET", "/admin/emergency"), ("POST", "/admin/emergency"), ("POST", "/admin/emergency/{grant_id}/revoke"),
+              ("GET", "/api/v1/emergency-access"), ("POST", "/api/v1/emergency-access"),
+              ("POST", "/api/v1/emergency-access/{grant_id}/revoke")}
 OWN_ACCOUNT = {("GET", "/"), ("POST", "/logout"), ("GET", "/clients/new"), ("POST", "/clients/new"),
                ("GET", "/evidence"), ("GET", "/api/v1/evidence"), ("GET", "/api/v1/interventions"),
                ("GET", "/account/tokens"), ("POST", "/account/tokens"), ("GET", "/account/password"),

@@ -190,3 +190,34 @@ def test_expired_grants_give_404(world, web, db_session, monkeypatch):
 def test_a_grant_by_one_admin_opens_nothing_for_another(world, web):
     _grant(world["as_root"], web)
     assert world["as_sue"].get(f"/clients/{world['a'].id}").status_code == 404
+
+
+def test_the_api_grants_lists_and_revokes_for_admins_only(world, web, api_token_for, client):
+    root = world["as_root"]
+    created = root.post("/account/tokens", data={"csrf_token": web.page_csrf(root, "/account/tokens")})
+    token = re.search(r'id="new-token">([^<]+)<', created.text)[1]
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"client_id": world["a"].id, "reason": REASON}
+    assert client.post("/api/v1/emergency-access", json={**body, "reason": "short"}, headers=headers).status_code == 422
+    assert client.post("/api/v1/emergency-access", json={**body, "duration_h": 24}, headers=headers).status_code == 422
+    assert client.post("/api/v1/emergency-access", json={**body, "admin_id": 1}, headers=headers).status_code == 422
+    bob = api_token_for("bob")
+    assert client.post("/api/v1/emergency-access", json=body, headers=bob).status_code == 403
+    assert client.get("/api/v1/emergency-access", headers=bob).status_code == 403
+    assert client.get(f"/api/v1/clients/{world['a'].id}", headers=headers).status_code == 404
+    made = client.post("/api/v1/emergency-access", json=body, headers=headers)
+    assert made.status_code == 201, made.text
+    grant = made.json()
+    assert (grant["admin_username"], grant["client_code"], grant["active"]) == ("root", "ann.a", True)
+    assert client.post("/api/v1/emergency-access", json=body, headers=headers).status_code == 409
+    opened = client.get(f"/api/v1/clients/{world['a'].id}", headers=headers)
+    assert opened.status_code == 200 and opened.json()["code"] == "ann.a"
+    assert client.patch(f"/api/v1/clients/{world['a'].id}", json={"conditions": ["stroke"]},
+                        headers=headers).status_code == 404
+    assert [g["id"] for g in client.get("/api/v1/emergency-access", headers=headers).json()] == [grant["id"]]
+    assert client.post(f"/api/v1/emergency-access/{grant['id']}/revoke", headers=bob).status_code == 403
+    revoked = client.post(f"/api/v1/emergency-access/{grant['id']}/revoke", headers=headers)
+    assert revoked.status_code == 200 and revoked.json()["active"] is False
+    assert client.get(f"/api/v1/clients/{world['a'].id}", headers=headers).status_code == 404
+    assert client.post(f"/api/v1/emergency-access/{grant['id']}/revoke", headers=headers).status_code == 409
+    assert client.post("/api/v1/emergency-access/999999/revoke", headers=headers).status_code == 404

@@ -31,7 +31,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, event, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cadenza.clinic.models import Base, Client, Therapist, utcnow
@@ -274,6 +274,15 @@ def list_grants(db: Session, *, actor: Therapist, now: dt.datetime | None = None
     rows = list(db.scalars(select(EmergencyAccess).order_by(EmergencyAccess.granted_at.desc(),
                                                             EmergencyAccess.id.desc()).limit(MAX_LISTED)))
     return _views(db, rows, now)
+
+
+def get_grant(db: Session, *, actor: Therapist, grant_id: int, now: dt.datetime | None = None) -> GrantView:
+    """One grant as administrators see it."""
+    _check_admin(db, actor)
+    grant = db.get(EmergencyAccess, grant_id) if isinstance(grant_id, int) and not isinstance(grant_id, bool) else None
+    if grant is None:
+        raise NotFoundError(f"emergency access grant {grant_id!r} not found")
+    return _views(db, [grant], now or utcnow())[0]
 
 
 def notices_for_client(db: Session, *, client: Client, now: dt.datetime | None = None) -> list[GrantView]:

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import datetime as dt
+
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import object_session
 
 from cadenza.clinic import auth, emergency, service
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
 from cadenza.web import deps, forms
-from cadenza.web.deps import AdminPageUser, CsrfAdminUser, CsrfPageUser, Db, PageUser
+from cadenza.web.deps import AdminApiUser, AdminPageUser, CsrfAdminUser, CsrfPageUser, Db, PageUser
 from cadenza.web.templating import render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -166,6 +169,52 @@ def revoke_emergency_page(request: Request, db: Db, user: CsrfAdminUser, grant_i
     except ConflictError:
         db.rollback()  # already ended: the list shows it so
     return RedirectResponse("/admin/emergency", status_code=303)
+
+
+# The same for scripts and on-call tooling, with a bearer token (no CSRF; admins only, two-factor).
+
+
+class EmergencyGrantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: int = Field(ge=1, le=2**31 - 1)
+    reason: str = Field(max_length=emergency.MAX_REASON_CHARS)
+    duration_h: float = emergency.DEFAULT_DURATION_H
+
+
+class EmergencyGrantOut(BaseModel):
+    id: int
+    client_id: int
+    client_code: str | None
+    admin_username: str
+    reason: str
+    granted_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+    revoked_by_username: str | None
+    active: bool
+
+
+def _grant_out(db, grant_id: int, user) -> EmergencyGrantOut:
+    return EmergencyGrantOut(**emergency.get_grant(db, actor=user, grant_id=grant_id).__dict__)
+
+
+@router.get("/api/v1/emergency-access", response_model=list[EmergencyGrantOut])
+def list_emergency_api(db: Db, user: AdminApiUser) -> list[EmergencyGrantOut]:
+    return [EmergencyGrantOut(**g.__dict__) for g in emergency.list_grants(db, actor=user)]
+
+
+@router.post("/api/v1/emergency-access", response_model=EmergencyGrantOut, status_code=201)
+def grant_emergency_api(body: EmergencyGrantIn, db: Db, user: AdminApiUser) -> EmergencyGrantOut:
+    grant = emergency.grant_emergency_access(db, actor=user, client_id=body.client_id, reason=body.reason,
+                                             duration_h=body.duration_h)
+    return _grant_out(db, grant.id, user)
+
+
+@router.post("/api/v1/emergency-access/{grant_id}/revoke", response_model=EmergencyGrantOut)
+def revoke_emergency_api(db: Db, user: AdminApiUser, grant_id: GrantId) -> EmergencyGrantOut:
+    emergency.revoke_emergency_access(db, actor=user, grant_id=grant_id)
+    return _grant_out(db, grant_id, user)
 
 
 def _client_notices(client) -> list[emergency.GrantView]:
