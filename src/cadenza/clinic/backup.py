@@ -19,7 +19,9 @@ import datetime as dt
 import hashlib
 import json
 import stat
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -46,6 +48,9 @@ UPLOAD_CAP_FACTOR = 20  # default cap: 20x the configured upload cap
 SKIPPED_TABLES = frozenset({"alembic_version"})  # the target's own migrations write it
 BATCH_ROWS = 1000
 _CHUNK_BYTES = 64 * 1024
+# What zipfile and zlib raise on a damaged archive (a fuzz test collects them); all mean "corrupt".
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+               ValueError, struct.error, UnicodeDecodeError, IndexError, OverflowError)
 
 
 # --- canonical values ---------------------------------------------------------------------------------
@@ -249,7 +254,9 @@ def _stream(archive: zipfile.ZipFile, member: str, budget: _Budget) -> Iterator[
                     raise DataQualityError(f"backup archive member {member!r} inflates past its declared "
                                            f"{info.file_size} bytes; refused")
                 yield chunk
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError) as exc:
+    except DataQualityError:
+        raise
+    except _ZIP_ERRORS as exc:
         raise DataQualityError(f"backup archive member {member!r} is corrupt: {exc}") from None
 
 
@@ -272,7 +279,7 @@ def _open_archive(path: str | Path | BinaryIO, max_bytes: int) -> zipfile.ZipFil
         raise ParameterError(f"backup file {str(path)!r} does not exist or is not a file")
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except _ZIP_ERRORS as exc:
         raise DataQualityError(f"backup file {str(path)!r} is not a readable zip archive: {exc}") from None
     try:
         check_archive(archive, max_bytes=max_bytes)
