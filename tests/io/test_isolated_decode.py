@@ -260,3 +260,40 @@ def test_missing_and_empty_files_are_refused_before_any_child_starts(tmp_path):
         decode_audio_isolated(tmp_path / "missing.wav")
     with pytest.raises(DataQualityError, match="empty"):
         decode_audio_bytes_isolated(b"", name="blank.wav")
+
+
+# -- IMU CSV: small text, unbounded regridding -------------------------------------------------------
+
+def imu_csv_with_jump(jump_s: float) -> str:
+    rows = "".join(f"{i * 0.01:.2f},0,0,1\n" for i in range(4))
+    return "time_s,acc_x,acc_y,acc_z\n" + rows + f"{jump_s},0,0,1\n"
+
+
+def test_imu_csv_with_a_time_jump_is_refused_not_regridded_in_the_server():
+    text = imu_csv_with_jump(10_000)  # 100 Hz, then 10^4 s: 10^6 grid points from 80 characters
+    with pytest.raises(DataQualityError, match="1000001 samples .* check the time column for a jump"):
+        isolated.parse_imu_csv_isolated(text, source="walk.csv", limits=DecodeLimits())
+
+
+def test_imu_csv_grid_beyond_the_memory_limit_is_a_clean_error():
+    text = imu_csv_with_jump(1_000_000)  # 10^8 grid points: 800 MB per axis
+    started = time.perf_counter()
+    with pytest.raises(DataQualityError, match="needs more than 256 MiB"):
+        isolated.parse_imu_csv_isolated(text, source="walk.csv", limits=DecodeLimits(memory_bytes=256 * 1024**2))
+    assert time.perf_counter() - started < 5.0
+
+
+def test_imu_csv_parses_like_the_in_process_loader_and_keeps_the_error_type(rng):
+    from cadenza.io.imu import parse_imu_csv
+
+    acc = rng.normal(0, 1, (600, 3)) + [0, 0, 9.81]  # at rest, 1 g on z
+    text = "time_s,acc_x_m_s2,acc_y_m_s2,acc_z_m_s2\n" + "".join(
+        f"{i / 100:.2f},{x:.5f},{y:.5f},{z:.5f}\n" for i, (x, y, z) in enumerate(acc))
+    got = isolated.parse_imu_csv_isolated(text, source="walk.csv")
+    ref = parse_imu_csv(text, source="walk.csv")
+    assert got.sampling_rate_hz == ref.sampling_rate_hz == 100
+    assert np.array_equal(got.acc_m_s2, ref.acc_m_s2) and got.notes == ref.notes
+    no_time = "acc_x,acc_y,acc_z\n0,0,1\n0,0,1\n"
+    with pytest.raises(ParameterError, match="sampling_rate_hz") as info:
+        isolated.parse_imu_csv_isolated(no_time, source="walk.csv")
+    assert type(info.value) is ParameterError  # the child's error type survives the trip

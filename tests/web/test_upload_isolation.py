@@ -143,3 +143,19 @@ def test_the_route_applies_the_configured_memory_budget(db_session, tmp_path):
         _login(client)
         response = _upload(client, client_id, phrase_id, "long.flac", buf.getvalue())
     assert response.status_code == 422 and "needs more than 64 MiB to decode" in response.text
+
+
+def test_gait_csv_with_a_time_jump_is_a_form_error_not_a_huge_grid(db_session, tmp_path):
+    # 80 bytes whose timestamps jump from 0.03 s to 10^5 s: regridded at 100 Hz that is 10^7 samples
+    rows = "".join(f"{i * 0.01:.2f},0,0,9.81\n" for i in range(4))
+    text = ("time_s,acc_x_m_s2,acc_y_m_s2,acc_z_m_s2\n" + rows + "100000,0,0,9.81\n").encode()
+    app, client_id, _ = _client(db_session, tmp_path)
+    with TestClient(app, follow_redirects=False) as client:
+        _login(client)
+        path = f"/clients/{client_id}/gait"
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
+        started, rss_before = time.perf_counter(), rss_bytes()
+        response = client.post(path, data={"csrf_token": token, "placement": "lower-back"},
+                               files={"recording": ("walk.csv", text, "text/csv")})
+        assert time.perf_counter() - started < 5.0 and rss_bytes() - rss_before < 200 * 1024**2
+    assert response.status_code == 422 and "check the time column for a jump" in response.text

@@ -19,6 +19,7 @@ behind the header check only.
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 import os
 import shutil
@@ -32,6 +33,9 @@ from typing import Any
 import numpy as np
 
 from cadenza.errors import CadenzaError, DataQualityError, ParameterError
+
+#: False on Windows: no rlimits there, so :meth:`DecodeLimits.from_settings` never isolates.
+HAVE_RESOURCE = importlib.util.find_spec("resource") is not None
 
 MAX_CHANNELS = 8
 MIN_SAMPLING_RATE_HZ = 8_000
@@ -68,8 +72,15 @@ class DecodeLimits:
 
     @classmethod
     def from_settings(cls, settings: Any) -> "DecodeLimits":
+        """The limits a :class:`cadenza.settings.Settings` configures; never isolated without ``resource``."""
         return cls(memory_bytes=settings.decode_memory_bytes, cpu_s=settings.decode_cpu_s,
-                   timeout_s=settings.decode_timeout_s, isolate=settings.isolate_decoding)
+                   timeout_s=settings.decode_timeout_s, isolate=settings.isolate_decoding and HAVE_RESOURCE)
+
+    @classmethod
+    def from_env(cls) -> "DecodeLimits":
+        from cadenza.settings import Settings
+
+        return cls.from_settings(Settings.from_env())
 
 
 def _describe_bytes(n: int) -> str:
@@ -166,7 +177,7 @@ def _child_main(conn, target: Callable[..., Any], args: tuple, memory_bytes: int
         reply = ("memory", "")
     except CadenzaError as exc:
         message = str(exc)
-        reply = ("memory", message) if "malloc" in message.lower() else ("error", message)
+        reply = ("memory", message) if "malloc" in message.lower() else ("error", (type(exc).__name__, message))
     except BaseException as exc:  # noqa: BLE001 - any decoder failure is reported, never re-raised here
         reply = ("crash", f"{type(exc).__name__}: {exc}")
     try:
@@ -187,6 +198,23 @@ def _decode_to_npy(src: str, dst: str, name: str, mono: bool, memory_bytes: int)
         raise DataQualityError(str(exc).replace(repr(src), repr(name)).replace(src, name)) from None
     np.save(dst, audio.samples, allow_pickle=False)
     return audio.sampling_rate_hz
+
+
+IMU_EXPANSION = 16  # float64 x 3 axes per ~30-byte CSV row is ~1x; 16x leaves room for NaN-filled gaps
+IMU_RESULT_SLACK_BYTES = 16 * 1024**2  # ~700,000 samples: 2 h at 100 Hz whatever the file size
+
+
+def _parse_imu(text: str, source: str, sampling_rate_hz: float | None):
+    from cadenza.io.imu import parse_imu_csv
+
+    recording = parse_imu_csv(text, source=source, sampling_rate_hz=sampling_rate_hz)
+    result_bytes = recording.acc_m_s2.nbytes + (recording.gyr_deg_s.nbytes if recording.gyr_deg_s is not None else 0)
+    if result_bytes > IMU_EXPANSION * len(text) + IMU_RESULT_SLACK_BYTES:
+        raise DataQualityError(
+            f"IMU file {source!r}: resampling its timestamps to a uniform grid gives "
+            f"{recording.acc_m_s2.shape[-1]} samples ({result_bytes / 1024**2:.0f} MiB) from "
+            f"{len(text)} characters; check the time column for a jump")
+    return recording
 
 
 def _read_tags(src: str):
@@ -244,11 +272,12 @@ def run_isolated(target: Callable[..., Any], *args: Any, limits: DecodeLimits | 
                  what: str = "decoding") -> Any:
     """Run ``target(*args)`` in a resource-limited child process and return its (picklable) result.
 
-    ``target`` must be a module-level function. A :class:`CadenzaError` raised in the child comes
-    back as a :class:`DataQualityError` with the same message; a memory-limit hit, CPU or wall-clock
+    ``target`` must be a module-level function. A :class:`ParameterError` (or subclass) raised in
+    the child is raised again here with its message, any other :class:`CadenzaError` as a
+    :class:`DataQualityError`; a memory-limit hit, CPU or wall-clock
     timeout, or a crash (a signal) becomes a :class:`DataQualityError` that says which.
     """
-    limits = limits or DecodeLimits()
+    limits = limits or DecodeLimits.from_env()
     if not limits.isolate:
         return target(*args)
     ctx = _context()
@@ -289,7 +318,13 @@ def run_isolated(target: Callable[..., Any], *args: Any, limits: DecodeLimits | 
         raise DataQualityError(f"the file needs more than {_describe_bytes(limits.memory_bytes)} to decode"
                                + (f" ({value})" if value else ""))
     if status == "error":
-        raise DataQualityError(value)
+        import cadenza.errors
+
+        name, message = value
+        error_type = getattr(cadenza.errors, name, None)
+        if not (isinstance(error_type, type) and issubclass(error_type, ParameterError)):
+            error_type = DataQualityError  # a refused file, whatever the child called it
+        raise error_type(message)
     raise DataQualityError(f"decoder crashed: {value}")
 
 
@@ -311,7 +346,7 @@ def decode_audio_isolated(path: str | Path, *, mono: bool = False, limits: Decod
     """
     from cadenza.io.audio import existing_audio_file, load_audio
 
-    limits = limits or DecodeLimits()
+    limits = limits or DecodeLimits.from_env()
     path = existing_audio_file(path)
     label = name or str(path)
     if not limits.isolate:
@@ -339,7 +374,7 @@ def decode_audio_bytes_isolated(data: bytes, *, name: str = "upload", mono: bool
     """
     if not data:
         raise DataQualityError(f"audio {name!r} is empty (0 bytes)")
-    limits = limits or DecodeLimits()
+    limits = limits or DecodeLimits.from_env()
     workdir = tempfile.mkdtemp(prefix="cadenza-upload-")
     try:
         src = os.path.join(workdir, "upload.bin")
@@ -352,12 +387,24 @@ def decode_audio_bytes_isolated(data: bytes, *, name: str = "upload", mono: bool
 
 def read_tags_isolated(path: str | Path, *, limits: DecodeLimits | None = None):
     """:func:`cadenza.io.tags.read_tags` in a limited child process (tag parsers see untrusted bytes too)."""
-    limits = limits or DecodeLimits()
     return run_isolated(_read_tags, str(path), limits=limits, what=f"reading tags of {str(path)!r}")
 
 
+def parse_imu_csv_isolated(text: str, *, source: str = "upload", sampling_rate_hz: float | None = None,
+                           limits: DecodeLimits | None = None):
+    """:func:`cadenza.io.imu.parse_imu_csv` in a limited child process.
+
+    IMU CSV parsing is not bounded by the upload size: timestamps with a jump (0.01 s steps, then
+    1e7 s) make the loader build a uniform grid of 10^9 samples from a 100-byte file. In the child
+    such a grid hits the memory limit; a result larger than ``IMU_EXPANSION`` times the text (plus
+    ``IMU_RESULT_SLACK_BYTES``) is refused there too, so the parent never receives or analyses it.
+    """
+    return run_isolated(_parse_imu, text, source, sampling_rate_hz, limits=limits,
+                        what=f"parsing IMU file {source!r}")
+
+
 __all__ = [
-    "DecodeLimits", "check_audio_header", "decode_audio_bytes_isolated", "decode_audio_isolated",
-    "read_tags_isolated", "run_isolated",
+    "HAVE_RESOURCE", "DecodeLimits", "check_audio_header", "decode_audio_bytes_isolated", "decode_audio_isolated",
+    "parse_imu_csv_isolated", "read_tags_isolated", "run_isolated",
 ]
 

@@ -50,7 +50,9 @@ def gait_page(request: Request, db: Db, user: PageUser, client_id: ClientId,
 @router.post("/clients/{client_id}/gait")
 async def analyse_recording(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
     from cadenza.gait import analyze_gait
-    from cadenza.io.imu import parse_imu_csv
+    from starlette.concurrency import run_in_threadpool
+
+    from cadenza.io.isolated import DecodeLimits, parse_imu_csv_isolated
 
     form = await request.form()
     state = forms.FormState(values=forms.form_values(form))
@@ -69,9 +71,9 @@ async def analyse_recording(request: Request, db: Db, user: CsrfPageUser, client
     try:
         if len(data) > MAX_RECORDING_BYTES:
             raise ParameterError(f"the recording is larger than {MAX_RECORDING_BYTES // (1024 * 1024)} MB")
-        recording = parse_imu_csv(
-            data.decode("utf-8-sig", errors="replace"), source=upload.filename or "upload", sampling_rate_hz=rate_hz
-        )
+        recording = await run_in_threadpool(  # a child process under memory/CPU/time limits (T25)
+            parse_imu_csv_isolated, data.decode("utf-8-sig", errors="replace"), source=upload.filename or "upload",
+            sampling_rate_hz=rate_hz, limits=DecodeLimits.from_settings(request.app.state.settings))
         result = analyze_gait(recording.acc_m_s2, sampling_rate_hz=recording.sampling_rate_hz,
                               placement=placement, gyr_deg_s=recording.gyr_deg_s)
         stored = None

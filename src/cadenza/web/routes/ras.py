@@ -104,11 +104,11 @@ def plan_cue(db: Db, user: PageUser, client_id: ClientId, plan_id: PlanId,
 def _steps_from_recording(data: bytes, placement: str, filename: str | None):
     """Initial contacts detected by the gait module in an uploaded IMU CSV."""
     from cadenza.gait import analyze_gait
-    from cadenza.io.imu import parse_imu_csv
+    from cadenza.io.isolated import parse_imu_csv_isolated
 
     if len(data) > MAX_UPLOAD_BYTES:
         raise ParameterError(f"recording is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
-    imu = parse_imu_csv(data.decode("utf-8-sig", errors="replace"), source=filename or "upload")
+    imu = parse_imu_csv_isolated(data.decode("utf-8-sig", errors="replace"), source=filename or "upload")
     result = analyze_gait(imu.acc_m_s2, sampling_rate_hz=imu.sampling_rate_hz, placement=placement,
                           gyr_deg_s=imu.gyr_deg_s)
     return result.ic_times_s
