@@ -221,3 +221,60 @@ def test_the_api_grants_lists_and_revokes_for_admins_only(world, web, api_token_
     assert client.get(f"/api/v1/clients/{world['a'].id}", headers=headers).status_code == 404
     assert client.post(f"/api/v1/emergency-access/{grant['id']}/revoke", headers=headers).status_code == 409
     assert client.post("/api/v1/emergency-access/999999/revoke", headers=headers).status_code == 404
+
+
+# Exports copy the record out of Cadenza; an emergency grant is for reading it here.
+EXPORT_ROUTES = {"/clients/{client_id}/export/fhir.json", "/clients/{client_id}/export/measurements.csv"}
+
+
+def test_every_client_page_under_a_grant_is_read_with_a_break_glass_audit_row(web_app, world, web, db_session):
+    """T6 over the whole app: each client-scoped GET page either works, audits only reads and writes
+    read_emergency rows carrying the grant, or (exports only) is refused."""
+    from importlib import import_module
+
+    from fastapi.routing import iter_route_contexts
+
+    from cadenza.clinic.service import MeasurementInput
+    from cadenza.web.routes import ROUTER_MODULES
+
+    samples = {}
+    for module_name in ROUTER_MODULES:
+        samples.update(getattr(import_module(module_name), "AUTHZ_SAMPLES", {}))
+    a = world["a"]
+    row = service.record_session(db_session, actor=world["ann"], client_id=a.id, session_date=dt.date(2026, 11, 20),
+                                 minutes=30, intervention_code="receptive_listening",
+                                 measurements=[MeasurementInput("vas_anxiety", value=50, goal_id=world["goal"].id)])
+    db_session.commit()
+    ids = {"client_id": a.id, "goal_id": world["goal"].id, "session_id": row.id}
+    _grant(world["as_root"], web, duration_h="12")
+    grant_id = db_session.scalar(select(EmergencyAccess.id))
+    pages = sorted({c.path for c in iter_route_contexts(web_app.routes)
+                    if "GET" in (getattr(c, "methods", None) or ()) and "{client_id}" in c.path
+                    and not c.path.startswith("/api/")})
+    assert len(pages) >= 10
+    refused, read = [], []
+    for template in pages:
+        sample = samples.get(("GET", template), {})
+        route_ids = dict(ids)
+        if "setup" in sample:
+            route_ids.update(sample["setup"](db_session, world["ann"], a.id))
+            db_session.commit()
+        missing = set(re.findall(r"\{(\w+)\}", template)) - set(route_ids)
+        if missing:
+            continue  # an id this test cannot make; the authorisation matrix still covers the route
+        db_session.expire_all()
+        last = db_session.scalar(select(func.max(AuditEvent.id))) or 0
+        response = world["as_root"].get(template.format(**route_ids), params=sample.get("query"))
+        events = list(db_session.scalars(select(AuditEvent).where(AuditEvent.id > last,
+                                                                  AuditEvent.actor_id == world["root"].id)))
+        if response.status_code == 404:
+            refused.append(template)
+            continue
+        assert response.status_code == 200, (template, response.status_code, response.text[:300])
+        emergency_rows = [e for e in events if e.action == "read_emergency"]
+        assert emergency_rows and all((e.entity_id, e.client_id) == (grant_id, a.id) for e in emergency_rows), template
+        # Nothing but reads: no create/update/delete audited under the grant.
+        assert {e.action for e in events} <= {"read", "list", "read_emergency"}, (template, [e.action for e in events])
+        read.append(template)
+    assert set(refused) == EXPORT_ROUTES, refused
+    assert sorted(read + refused) == pages
