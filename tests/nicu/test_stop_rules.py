@@ -157,3 +157,13 @@ def test_empty_stream_and_bad_input():
         InfantThresholds(spo2_min_pct=0.9)
     with pytest.raises(ParameterError, match="hr_min_bpm"):
         InfantThresholds(hr_min_bpm=200, hr_max_bpm=180)
+
+
+def test_a_record_spanning_more_than_a_day_is_refused_before_stepping_through_it():
+    obs = [Observation(0.0, "heart_rate_bpm", 150.0), Observation(1e10, "heart_rate_bpm", 150.0)]
+    with pytest.raises(ParameterError, match="24 h"):
+        StopRuleEngine().run(obs)
+    with pytest.raises(ParameterError, match="24 h"):
+        StopRuleEngine().run(obs[:1], end_s=stop_rules.MAX_SPAN_S + 1)
+    assert StopRuleEngine().run(obs[:1], end_s=stop_rules.MAX_SPAN_S).final_state_ in ("playing", "waiting", "stopped", "paused")
+

@@ -177,6 +177,12 @@ def test_nicu_thresholds_monitor_and_pal_uploads(logged_in, db_session, nurse):
     assert row.criterion_sucks > 0 and row.duration_s == pytest.approx(60.0, abs=0.1)
     empty = logged_in.post(f"{base}/monitor", data={"csrf_token": token, "vitals_text": ""})
     assert empty.status_code == 422
+    # Two rows 10^10 s apart would make the engine step through 10^10 ticks: refused at once, nothing logged.
+    stored = len(safety_records.list_stop_events(db_session, actor=nurse, client_id=infant.id))
+    huge = logged_in.post(f"{base}/monitor", data={"csrf_token": token,
+                                                   "vitals_text": "time_s,heart_rate_bpm\n0,150\n1e10,150\n"})
+    assert huge.status_code == 422 and "24 h" in huge.text
+    assert len(safety_records.list_stop_events(db_session, actor=nurse, client_id=infant.id)) == stored
 
 
 def test_pal_upload_refused_for_seizure_flag(logged_in, db_session, nurse):

@@ -44,6 +44,7 @@ STRESS_CUES: dict[str, str] = {
     "staring": "state",
 }
 _EPS_S = 1e-6  # float time stamps: a 5.0-s rule must not fail at 4.9999999 s
+MAX_SPAN_S = 24 * 3600.0  # one monitoring record; the engine steps through it tick by tick
 STOP_CUES = frozenset({"crying", "apnoea", "colour_change", "gagging"})
 
 
@@ -148,6 +149,11 @@ class StopRuleEngine:
         t_end = obs[-1].time_s if end_s is None else float(end_s)
         if t_end < t0:
             raise ParameterError(f"end_s must be >= the first observation time {t0!r}, got {end_s!r}")
+        if t_end - t0 > MAX_SPAN_S:
+            raise ParameterError(
+                f"the observations span {t_end - t0:.0f} s (from {t0:g} to {t_end:g} s); a monitoring record "
+                f"is at most {MAX_SPAN_S / 3600:g} h; check the time_s column's unit (seconds) or split the record"
+            )
         ticks = np.arange(t0, t_end + 1e-9, self.tick_s)
         times = np.unique(np.concatenate([ticks, [o.time_s for o in obs]]))
 
