@@ -72,6 +72,19 @@ def test_gap_becomes_nan_and_is_reported(tmp_path, rng):
     assert any("gap" in note for note in rec.notes)
 
 
+def test_a_gap_that_would_dwarf_the_rows_is_refused_before_regridding(tmp_path, rng):
+    # 200 rows at 100 Hz, then one row 10^7 s later (a time unit slip): 10^9 samples, mostly NaN.
+    t = np.append(np.arange(200) / 100, 1e7)
+    rows = np.column_stack([t, _signal(t.size, rng).T])
+    with pytest.raises(DataQualityError, match="mostly empty"):
+        load_imu_csv(_write(tmp_path / "slip.csv", "time_s,acc_x,acc_y,acc_z", rows))
+    # A long but plausible gap (a 30-s pause between two walks) is still filled.
+    t = np.concatenate([np.arange(1000) / 100, 40 + np.arange(1000) / 100])
+    rows = np.column_stack([t, _signal(t.size, rng).T])
+    rec = load_imu_csv(_write(tmp_path / "pause.csv", "time_s,acc_x,acc_y,acc_z", rows))
+    assert rec.acc_m_s2.shape[1] == 5000 and np.isnan(rec.acc_m_s2[0]).sum() == 3000
+
+
 def test_jittery_timestamps_are_regridded(tmp_path, rng):
     t = np.arange(300) / 50 + rng.uniform(-0.002, 0.002, 300)
     t[0] = 0.0

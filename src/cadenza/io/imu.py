@@ -29,6 +29,9 @@ from cadenza.units import STANDARD_GRAVITY_M_S2
 ACC_UNITS = ("auto", "m/s^2", "g")
 GYR_UNITS = ("auto", "deg/s", "rad/s")
 GAP_FACTOR = 1.5
+# Gap filling never makes a record more than 10x its rows (plus a minute): beyond that it is mostly
+# NaN, and a few rows with a wrong time unit would otherwise become a huge array.
+MAX_GAP_FILL_RATIO, MAX_GAP_FILL_SLACK_S = 10, 60.0
 RATE_MISMATCH = 0.05
 _TIME_NAMES = {"t", "time", "timestamp", "seconds", "sec", "elapsed", "elapsedtime", "unixtime"}
 _TIME_SCALE = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
@@ -242,6 +245,12 @@ def parse_imu_csv(
     if gaps.size == 0 and jitter < 0.01 * period:
         return ImuRecording(acc, rate, gyr, str(path), tuple(notes))
 
+    n_grid = int(times[-1] / period) + 1
+    if n_grid > MAX_GAP_FILL_RATIO * times.size + int(MAX_GAP_FILL_SLACK_S * rate):
+        raise DataQualityError(
+            f"IMU file {str(path)!r}: {times.size} rows span {times[-1]:.4g} s at {rate:g} Hz, so filling the "
+            f"gaps would make {n_grid} samples, mostly empty; check the time unit, or cut the file at the gap"
+        )
     grid = np.arange(0.0, times[-1] + 0.5 * period, period)
     right = np.clip(np.searchsorted(times, grid), 1, times.size - 1)
     nearest_gap = np.minimum(np.abs(times[right] - grid), np.abs(grid - times[right - 1]))
