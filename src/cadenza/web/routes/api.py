@@ -18,6 +18,7 @@ from cadenza.clinic.instruments import list_instruments
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import NotFoundError
 from cadenza.web.deps import AdminApiUser, ApiUser, Db
+from cadenza.web.routes.clients import fresh_session_sample as _fresh_session
 
 router = APIRouter(prefix="/api/v1")
 
@@ -501,15 +502,6 @@ def update_therapist(
 ) -> Any:
     """Enable or disable an account; disabling ends its sessions and API tokens at once."""
     return auth.set_therapist_active(db, actor=user, username=username, active=body.active)
-
-
-def _fresh_session(db, actor, client_id: int, *, signed: bool = False) -> dict[str, int]:
-    """Authorisation-matrix setup: a session of the owner's client at version 1 (signed if asked)."""
-    row = service.record_session(db, actor=actor, client_id=client_id, session_date=dt.date(2026, 11, 21),
-                                 minutes=30, intervention_code="receptive_listening", plan="matrix")
-    if signed:
-        service.sign_session(db, actor=actor, session_id=row.id, expected_version=1)
-    return {"session_id": row.id}
 
 
 # Versioned writes get a session of their own, so the version they carry is current whatever else the
