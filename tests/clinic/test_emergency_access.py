@@ -241,3 +241,16 @@ def test_access_holds_exactly_inside_the_window(db_session, world, clock, durati
     found = emergency.active_grant(db_session, admin_id=world["root"].id, client_id=world["a"].id, now=probe)
     assert (found is not None) == (grant.granted_at <= probe < grant.expires_at)
     db_session.rollback()
+
+
+def test_a_grant_dies_with_the_admin_role_or_the_account(db_session, world, clock):
+    emergency.grant_emergency_access(db_session, actor=world["root"], client_id=world["a"].id, reason=REASON)
+    world["root"].role = "therapist"
+    with pytest.raises(NotFoundError):
+        service.get_client_for_actor(db_session, actor=world["root"], client_id=world["a"].id)
+    world["root"].role = "admin"
+    service.get_client_for_actor(db_session, actor=world["root"], client_id=world["a"].id)
+    world["root"].active = False
+    with pytest.raises(PermissionDeniedError, match="disabled"):
+        service.get_client_for_actor(db_session, actor=world["root"], client_id=world["a"].id)
+    db_session.rollback()
