@@ -81,8 +81,10 @@ def rss_bytes() -> int:
 def child_pids() -> set[int]:
     pids: set[int] = set()
     for task in Path("/proc/self/task").iterdir():
-        text = (task / "children").read_text()
-        pids.update(int(p) for p in text.split())
+        try:
+            pids.update(int(p) for p in (task / "children").read_text().split())
+        except FileNotFoundError:  # the thread ended between listing and reading
+            continue
     return pids
 
 

@@ -61,7 +61,13 @@ def rss_bytes() -> int:
 
 
 def child_pids() -> set[int]:
-    return {int(p) for task in Path("/proc/self/task").iterdir() for p in (task / "children").read_text().split()}
+    pids: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            pids.update(int(p) for p in (task / "children").read_text().split())
+        except FileNotFoundError:  # the thread ended between listing and reading
+            continue
+    return pids
 
 
 def _client(db_session, tmp_path, **limits):
