@@ -4,7 +4,9 @@ Rules (see docs/clinic.md):
 
 * **Ownership.** A therapist sees and changes only their own clients. Another therapist's client is
   reported as not found, so its existence does not leak. Admins manage accounts; an admin account
-  can own clients like any therapist but reads no one else's clinical data.
+  can own clients like any therapist but reads no one else's clinical data, except read-only under
+  an emergency grant (:mod:`cadenza.clinic.emergency`: a written reason, at most 12 h, every read
+  audited as ``read_emergency`` and shown to the owning therapist).
 * **Audit.** Every read and write of client data adds an ``audit_event`` row in the same transaction.
 * **Transactions.** Services flush but never commit: the caller's unit of work
   (:func:`cadenza.clinic.db.session_scope`, or one web request) commits once. :func:`record_session`
