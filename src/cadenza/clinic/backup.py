@@ -690,9 +690,8 @@ def _fix_sequences(connection: Connection, tables: Sequence[Table]) -> None:
                                           {"t": quoted, "c": column.name}).scalar()
             if sequence is None:
                 continue
-            column_sql = connection.dialect.identifier_preparer.quote(column.name)
-            connection.execute(text(f"SELECT setval(:s, COALESCE((SELECT MAX({column_sql}) FROM {quoted}), 1), "
-                                    f"(SELECT MAX({column_sql}) FROM {quoted}) IS NOT NULL)"), {"s": sequence})
+            highest = select(func.max(column)).scalar_subquery()
+            connection.execute(select(func.setval(sequence, func.coalesce(highest, 1), highest.is_not(None))))
 
 
 def _stage_files(archive: zipfile.ZipFile, manifest: Manifest, data_dir: Path | None, budget: _Budget,
