@@ -623,3 +623,171 @@ def test_any_damaged_archive_is_refused_with_a_declared_error(good_archive, data
         backup.verify_archive(io.BytesIO(bytes(raw)), max_bytes=1 << 24)
     except DataQualityError:
         pass
+
+
+# --- encrypted archives (T39) -------------------------------------------------------------------------
+
+from cadenza.clinic import auth as _auth  # noqa: E402
+from cadenza.clinic.secrets_at_rest import SealingWriter, data_key  # noqa: E402
+
+_SECRET_CODE = "ZQX-7731-MARGARETHE"
+_SECRET_NOTE = "confided: afraid of the dark since the flood of 1953"
+_DATA_KEY = bytes(range(32))
+
+
+def _populate_distinctive(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        with session_scope(make_session_factory(engine)) as db:
+            ana = service.create_therapist(db, actor=None, username="ana", password="correct horse battery")
+            client = service.create_client(db, actor=ana, code=_SECRET_CODE, birth_year=1948,
+                                           conditions=["parkinson's disease"], safety_flags=[])
+            service.record_session(db, actor=ana, client_id=client.id, session_date=DAY, minutes=30,
+                                   intervention_code="receptive_listening", subjective=_SECRET_NOTE)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def encrypted_archive(tmp_path_factory) -> tuple[str, Path, Path]:
+    """(source url, plain archive, encrypted archive) of a record holding a distinctive code and note."""
+    folder = tmp_path_factory.mktemp("encrypted")
+    source = f"sqlite:///{folder / 'source.sqlite3'}"
+    migrate(source)
+    _populate_distinctive(source)
+    plain = backup.create_backup(source, folder / "plain.zip").path
+    sealed = backup.create_backup(source, folder / "record.zip.cdzenc", encrypt_key=_DATA_KEY).path
+    return source, plain, sealed
+
+
+def _needles() -> list[bytes]:
+    return [text.encode("utf-8") for text in (_SECRET_CODE, _SECRET_NOTE, "flood of 1953", "MARGARETHE",
+                                             "manifest.json", "tables/", "therapy_session")]
+
+
+def test_an_encrypted_backup_holds_no_plaintext(encrypted_archive):
+    _, plain, sealed = encrypted_archive
+    plain_bytes, sealed_bytes = plain.read_bytes(), sealed.read_bytes()
+    # The plain archive is the control: the client code and zip member names are visible in it ...
+    assert _SECRET_CODE.encode() in b"".join(_members(plain).values()) and b"manifest.json" in plain_bytes
+    # ... and nothing of them is in the encrypted one, nor is it a zip at all.
+    assert [n for n in _needles() if n in sealed_bytes] == []
+    assert not sealed_bytes.startswith(b"PK") and backup.is_encrypted(sealed) and not backup.is_encrypted(plain)
+    assert oct(sealed.stat().st_mode & 0o777) == "0o600"
+    assert len(sealed_bytes) < 2 * len(plain_bytes)
+
+
+@pytest.mark.parametrize("target_backend", ["sqlite", "postgresql"])
+def test_an_encrypted_backup_round_trips(encrypted_archive, empty_target, target_backend):
+    source, _, sealed = encrypted_archive
+    manifest = backup.verify_archive(sealed, key=_DATA_KEY)
+    assert manifest == backup.read_manifest(sealed, key=_DATA_KEY)
+    target = empty_target(target_backend)
+    result = backup.restore_backup(target, sealed, key=_DATA_KEY)
+    assert result.chain_ok, result.chain_summary
+    migrate(target)
+    assert _bundles(target) == _bundles(source)
+    assert backup.table_digests(target)["client"] == backup.table_digests(source)["client"]
+
+
+def test_a_wrong_or_missing_key_is_refused_and_the_target_untouched(encrypted_archive, empty_target, monkeypatch):
+    _, _, sealed = encrypted_archive
+    monkeypatch.delenv("CADENZA_DATA_KEY", raising=False)
+    target = empty_target("sqlite")
+    with pytest.raises(DataQualityError, match="chunk 0: the key is not the one") as refused:
+        backup.restore_backup(target, sealed, key=bytes(32))
+    assert _DATA_KEY.hex() not in str(refused.value)
+    assert not Path(target.removeprefix("sqlite:///")).exists()
+    with pytest.raises(ParameterError, match="no data key"):  # a new machine without the key
+        backup.restore_backup(target, sealed)
+    with pytest.raises(ParameterError, match="is encrypted"):
+        backup.verify_archive(sealed)
+    assert not Path(target.removeprefix("sqlite:///")).exists()
+
+
+@pytest.mark.parametrize("where", [0, 10, 21, 200, -1, "middle"])
+def test_one_flipped_byte_in_an_encrypted_backup_is_refused(encrypted_archive, empty_target, tmp_path, where):
+    _, _, sealed = encrypted_archive
+    data = bytearray(sealed.read_bytes())
+    index = len(data) // 2 if where == "middle" else where
+    data[index] ^= 0x01
+    bad = tmp_path / "flipped.cdzenc"
+    bad.write_bytes(bytes(data))
+    target = empty_target("sqlite")
+    with pytest.raises((DataQualityError, ParameterError)):
+        backup.restore_backup(target, bad, key=_DATA_KEY)
+    assert not Path(target.removeprefix("sqlite:///")).exists()
+
+
+def test_a_truncated_encrypted_backup_is_refused(encrypted_archive, tmp_path):
+    _, _, sealed = encrypted_archive
+    bad = tmp_path / "short.cdzenc"
+    bad.write_bytes(sealed.read_bytes()[:-40])
+    with pytest.raises(DataQualityError, match="altered or truncated|truncated or damaged|does not decrypt"):
+        backup.verify_archive(bad, key=_DATA_KEY)
+
+
+def test_a_sealed_zip_bomb_is_still_judged_after_decryption(tmp_path):
+    bomb = tmp_path / "bomb.cdzenc"
+    with bomb.open("wb") as handle:
+        writer = SealingWriter(handle, key=_DATA_KEY, purpose=backup.BACKUP_PURPOSE)
+        with zipfile.ZipFile(writer, "w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[arg-type]
+            archive.writestr("manifest.json", b"{}")
+            archive.writestr("tables/001_x.jsonl", b"\n" * (2 * 1024 * 1024))
+        writer.close()
+    with pytest.raises(DataQualityError, match="zip bomb"):
+        backup.verify_archive(bomb, key=_DATA_KEY)
+    with pytest.raises(DataQualityError, match="decrypts past max_bytes"):
+        backup.verify_archive(bomb, key=_DATA_KEY, max_bytes=1000)
+
+
+def test_mfa_secrets_stay_sealed_in_a_backup(tmp_path, monkeypatch):
+    monkeypatch.setenv("CADENZA_DATA_KEY", _DATA_KEY.hex())
+    source = f"sqlite:///{tmp_path / 'mfa.sqlite3'}"
+    migrate(source)
+    engine = make_engine(source)
+    try:
+        with session_scope(make_session_factory(engine)) as db:
+            ana = service.create_therapist(db, actor=None, username="ana", password="correct horse battery")
+            db.flush()
+            secret = _auth.start_mfa_enrolment(db, actor=ana).secret
+    finally:
+        engine.dispose()
+    archive = backup.create_backup(source, tmp_path / "mfa.zip").path
+    assert secret.encode() not in b"".join(_members(archive).values())  # even the plain archive
+
+
+def test_cli_encrypt_then_restore_with_key_file(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cadenza.cli.main import app
+
+    monkeypatch.delenv("CADENZA_DATA_KEY", raising=False)
+    source = f"sqlite:///{tmp_path / 'src' / 'source.sqlite3'}"
+    (tmp_path / "src").mkdir()
+    migrate(source)
+    _populate_distinctive(source)
+    monkeypatch.setenv("CADENZA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CADENZA_DATABASE_URL", source)
+    runner = CliRunner()
+    archive = tmp_path / "record.zip.cdzenc"
+    created = runner.invoke(app, ["backup", "create", str(archive), "--encrypt"])
+    assert created.exit_code == 0, created.output
+    assert "encrypted" in created.output and _SECRET_CODE.encode() not in archive.read_bytes()
+    key_file = tmp_path / "src" / "data.key"
+    assert bytes.fromhex(key_file.read_text()) == data_key(source)
+    # A restore on a "new machine": the target has no data key of its own.
+    target = f"sqlite:///{tmp_path / 'new' / 'target.sqlite3'}"
+    (tmp_path / "new").mkdir()
+    missing = runner.invoke(app, ["backup", "restore", str(archive), "--to", target])
+    assert missing.exit_code == 2 and "no data key" in missing.output
+    wrong = tmp_path / "wrong.key"
+    wrong.write_text("00" * 32 + "\n")
+    refused = runner.invoke(app, ["backup", "restore", str(archive), "--to", target, "--key-file", str(wrong)])
+    assert refused.exit_code == 2 and "key is not the one" in refused.output
+    assert "00" * 32 not in refused.output
+    restored = runner.invoke(app, ["backup", "restore", str(archive), "--to", target, "--key-file", str(key_file)])
+    assert restored.exit_code == 0, restored.output
+    assert "audit chain OK" in restored.output
+    lonely = runner.invoke(app, ["backup", "create", str(tmp_path / "x.zip"), "--key-file", str(key_file)])
+    assert lonely.exit_code != 0 and "--encrypt" in lonely.output

@@ -3,6 +3,10 @@
 ``cadenza backup create FILE`` writes one zip archive from a consistent snapshot while the app keeps
 working; ``cadenza backup restore FILE`` checks the archive, restores it into an empty database,
 verifies the audit chain and prints the verdict. The audit key is never in the archive.
+
+``--encrypt`` seals the whole archive with the data key (AES-256-GCM); it is opt-in because a backup
+whose key is lost is lost too (docs/clinic.md, "Keys and encryption at rest"). ``restore`` recognises
+an encrypted archive by its signature and decrypts it with ``--key-file`` or the target's data key.
 """
 
 from __future__ import annotations
@@ -23,24 +27,42 @@ YES_HELP = "Confirm --replace without asking."
 UNVERIFIED_HELP = ("Restore even when the restored audit chain does not verify (the source's audit key is lost); "
                    "the chain stays reported as broken.")
 JSON_HELP = "Print one JSON object instead of sentences."
+ENCRYPT_HELP = ("Encrypt the whole archive with the data key (AES-256-GCM; name it e.g. record.zip.cdzenc). "
+                "Keep a copy of the key apart from the backup: without it the archive cannot be read.")
+KEY_FILE_HELP = ("A data.key file (64 hex digits) to encrypt/decrypt with instead of this installation's data key; "
+                 "on a new machine, the source's data.key.")
+
+
+def _key_from(key_file: Path | None) -> bytes | None:
+    if key_file is None:
+        return None
+    from cadenza.clinic.secrets_at_rest import read_key_file
+
+    return read_key_file(key_file)
 
 
 @app.command()
 def create(
     file: Path = typer.Argument(..., help="The archive to write (a new .zip file)."),
+    encrypt: bool = typer.Option(False, "--encrypt", help=ENCRYPT_HELP),
+    key_file: Path | None = typer.Option(None, "--key-file", help=KEY_FILE_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Write a backup of the configured database: one snapshot, writers keep working."""
     from cadenza.clinic.backup import create_backup
+    from cadenza.clinic.secrets_at_rest import data_key
     from cadenza.settings import Settings
 
     settings = Settings.from_env()
+    if key_file is not None and not encrypt:
+        fail("--key-file on create only makes sense with --encrypt")
     with domain_errors():
-        result = create_backup(settings.database_url, file)
+        key = (_key_from(key_file) or data_key(settings.database_url)) if encrypt else None
+        result = create_backup(settings.database_url, file, encrypt_key=key)
     manifest = result.manifest
     chain = manifest.audit_chain
     if as_json:
-        typer.echo(json.dumps({"path": str(result.path), **manifest.as_dict()}))
+        typer.echo(json.dumps({"path": str(result.path), "encrypted": encrypt, **manifest.as_dict()}))
         return
     rows = sum(t.rows for t in manifest.tables)
     typer.echo(f"backup written: {result.path} ({len(manifest.tables)} tables, {rows} rows, "
@@ -51,7 +73,11 @@ def create(
                    f"--expect-seal {chain['head_seal']}")
     elif chain.get("ok") is False:
         typer.echo(f"warning: the source audit chain did not verify: {chain.get('problem')}: {chain.get('detail')}")
-    typer.echo("the audit key is NOT in the archive: back it up separately (see docs/clinic.md)")
+    if encrypt:
+        typer.echo("the archive is encrypted with the data key (data.key / CADENZA_DATA_KEY), which is NOT in it")
+    else:
+        typer.echo("the archive is NOT encrypted and holds clinical records: store it as such, or use --encrypt")
+    typer.echo("the audit key and the data key are NOT in the archive: back them up separately (see docs/clinic.md)")
 
 
 @app.command()
@@ -62,6 +88,7 @@ def restore(
     yes: bool = typer.Option(False, "--yes", help=YES_HELP),
     max_bytes: int | None = typer.Option(None, "--max-bytes", min=1, help=MAX_BYTES_HELP),
     allow_unverified_chain: bool = typer.Option(False, "--allow-unverified-chain", help=UNVERIFIED_HELP),
+    key_file: Path | None = typer.Option(None, "--key-file", help=KEY_FILE_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Restore a backup into an empty database, then verify the audit chain; exit 1 if it does not verify."""
@@ -75,7 +102,7 @@ def restore(
         fail("not confirmed; nothing was changed")
     with domain_errors():
         result = restore_backup(url, file, replace=replace, max_bytes=max_bytes, data_dir=settings.data_dir,
-                                allow_unverified_chain=allow_unverified_chain)
+                                allow_unverified_chain=allow_unverified_chain, key=_key_from(key_file))
         migrate(url)  # from the backup's revisions to this code's
     if as_json:
         typer.echo(json.dumps({"rows_restored": result.rows_restored, "chain_ok": result.chain_ok,

@@ -5,7 +5,8 @@ lockout ledger) and ``api_token`` (bearer tokens for ``/api/v1``), from migratio
 ``therapist_mfa`` (TOTP secrets) and ``mfa_challenge`` (logins waiting for their code), from
 ``0010_mfa``. Only SHA-256 digests of session, API and challenge tokens are stored, so a leaked
 database does not yield working credentials; TOTP secrets cannot be stored as digests (the server
-must compute the codes), see :class:`TherapistMfa`.
+must compute the codes), so they are stored sealed with the data key (``0013_mfa_sealed``), see
+:class:`TherapistMfa`.
 
 Targets from ``shared/research/reliability_anchors.md``: T7 (argon2id, lazy rehash), T8 (at most
 :data:`MAX_FAILURES_PER_ACCOUNT` password checks per account per window, IP throttling, lockout is
@@ -17,13 +18,17 @@ is never accepted twice).
 from __future__ import annotations
 
 import datetime as dt
+import base64
+import binascii
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, delete, func, or_, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, delete, event, func, or_, select, update
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
 from cadenza.clinic import passwords
 from cadenza.clinic.models import Base, Therapist, utcnow
@@ -431,23 +436,84 @@ class MfaEnrolmentRequired(PermissionDeniedError):
     """An administrator without two-factor login may only enrol."""
 
 
+MFA_SECRET_PURPOSE = "totp"
+MFA_SEALED_CHARS = 255
+_UNSEALED = ""  # the column value while a newly set secret waits for the flush that seals it
+
+
+def seal_mfa_secret(secret: str, *, url: str | URL) -> str:
+    """The column text for a base32 TOTP secret: the sealed blob (data key of ``url``) in base64."""
+    from cadenza.clinic.secrets_at_rest import data_key, seal
+
+    blob = seal(secret.encode("ascii"), purpose=MFA_SECRET_PURPOSE, key=data_key(url))
+    return base64.b64encode(blob).decode("ascii")
+
+
+def open_mfa_secret(stored: str, *, url: str | URL) -> str:
+    """The base32 TOTP secret from its column text; :class:`DataQualityError` if the key cannot open it."""
+    from cadenza.clinic.secrets_at_rest import data_key, open_sealed
+    from cadenza.errors import DataQualityError
+
+    try:
+        blob = base64.b64decode(stored.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise DataQualityError("a stored two-factor secret is not sealed data; run `cadenza db upgrade`") from None
+    return open_sealed(blob, purpose=MFA_SECRET_PURPOSE, key=data_key(url, create=False)).decode("ascii")
+
+
+def _bind_url(bind: Any) -> URL:
+    return bind.engine.url  # an Engine's .engine is itself; a Connection's is its engine
+
+
 class TherapistMfa(Base):
     """A therapist's TOTP secret; ``enabled_at`` is None while enrolment waits for its first code.
 
-    The secret is kept as base32 text, not a digest: the server has to compute the codes. It is
-    shown once, on the enrolment page, and never logged or shown again; a leaked database (or
-    backup) therefore exposes second factors, though not passwords or session tokens, and
-    :func:`reset_mfa` (``cadenza admin reset-mfa``) is the remedy. ``last_used_step`` is the time
-    step of the last accepted code: only codes of later steps are accepted (no replay).
+    The secret cannot be a digest: the server has to compute the codes. The column ``secret`` holds
+    it sealed with the data key (AES-256-GCM, purpose ``"totp"``, :mod:`cadenza.clinic.secrets_at_rest`),
+    so a leaked database or backup without the key file exposes no second factors; the attribute
+    :attr:`secret` reads and writes the base32 text, sealed at flush time with the key of the
+    database it is written to. It is shown once, on the enrolment page, and never logged or shown
+    again. If the data key is lost the secrets cannot be opened and :func:`reset_mfa`
+    (``cadenza admin reset-mfa``) is the remedy. ``last_used_step`` is the time step of the last
+    accepted code: only codes of later steps are accepted (no replay).
     """
 
     __tablename__ = "therapist_mfa"
 
     therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id", ondelete="CASCADE"), primary_key=True)
-    secret: Mapped[str] = mapped_column(String(64))
+    secret_sealed: Mapped[str] = mapped_column("secret", String(MFA_SEALED_CHARS))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     enabled_at: Mapped[dt.datetime | None] = mapped_column()
     last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+
+    @property
+    def secret(self) -> str:
+        """The base32 TOTP secret (opened with the data key of the session's database)."""
+        stored = self.secret_sealed
+        cached = self.__dict__.get("_secret_cache")
+        if cached is not None and cached[0] == stored:
+            return cached[1]
+        session = object_session(self)
+        if session is None:
+            raise ParameterError("a detached two-factor row cannot open its secret; load it in a session")
+        plain = open_mfa_secret(stored, url=_bind_url(session.get_bind()))
+        self.__dict__["_secret_cache"] = (stored, plain)
+        return plain
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.__dict__["_secret_cache"] = (_UNSEALED, value)
+        self.secret_sealed = _UNSEALED
+
+
+@event.listens_for(TherapistMfa, "before_insert")
+@event.listens_for(TherapistMfa, "before_update")
+def _seal_pending_secret(_mapper: Any, connection: Any, target: TherapistMfa) -> None:
+    cached = target.__dict__.get("_secret_cache")
+    if cached is not None and cached[0] == _UNSEALED and target.secret_sealed == _UNSEALED:
+        sealed = seal_mfa_secret(cached[1], url=_bind_url(connection))
+        target.secret_sealed = sealed
+        target.__dict__["_secret_cache"] = (sealed, cached[1])
 
 
 class MfaChallenge(Base):

@@ -11,6 +11,13 @@ archive can be judged (entry count, names, sizes, compression ratio) before one 
 
 The audit-chain key is **not** in the archive: whoever holds a backup must not also be able to reseal
 a rewritten chain. Back the key up separately. Why each step is done the way it is: ``docs/clinic.md``.
+
+An encrypted backup (``encrypt_key``) is the same zip sealed as a whole as one AES-256-GCM chunked
+stream (:mod:`cadenza.clinic.secrets_at_rest`): the zip is written straight into the sealing stream,
+so no plaintext copy reaches the disk while it is made, and names, sizes and the manifest are hidden
+too (per-member encryption would leave table names and row counts readable). Reading it decrypts
+into an anonymous temporary file first, since zipfile needs to seek; every chunk is authenticated
+before the archive is judged, so a wrong key or one altered byte is refused before any write.
 """
 
 from __future__ import annotations
@@ -18,11 +25,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import stat
 import struct
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
@@ -44,6 +54,8 @@ MAX_RATIO = 100  # T26: uncompressed / compressed
 # kilobytes of repetitive JSON can legitimately compress more than 100-fold.
 RATIO_MIN_BYTES = 64 * 1024
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+ENCRYPTED_SUFFIX = ".cdzenc"
+BACKUP_PURPOSE = "backup"  # the associated data of an encrypted archive
 UPLOAD_CAP_FACTOR = 20  # default cap: 20x the configured upload cap
 SKIPPED_TABLES = frozenset({"alembic_version"})  # the target's own migrations write it
 BATCH_ROWS = 1000
@@ -305,16 +317,51 @@ def _read_manifest(archive: zipfile.ZipFile, budget: _Budget) -> Manifest:
     return manifest
 
 
-def read_manifest(path: str | Path | BinaryIO, *, max_bytes: int | None = None) -> Manifest:
-    """The manifest of a backup, after the archive passed :func:`check_archive`."""
+def is_encrypted(path: str | Path | BinaryIO) -> bool:
+    """Whether ``path`` is an encrypted backup (a sealed stream) rather than a plain zip."""
+    from cadenza.clinic.secrets_at_rest import is_sealed_stream
+
+    return isinstance(path, str | Path) and Path(path).is_file() and is_sealed_stream(path)
+
+
+@contextmanager
+def decrypted(path: str | Path | BinaryIO, *, key: bytes | None, max_bytes: int) -> Iterator[str | Path | BinaryIO]:
+    """``path`` itself for a plain archive; for an encrypted one, an anonymous temporary file holding the
+    decrypted zip (gone when the block ends). Needs ``key`` for an encrypted archive."""
+    from cadenza.clinic.secrets_at_rest import open_sealed_stream
+
+    if not is_encrypted(path):
+        yield path
+        return
+    if key is None:
+        raise ParameterError(f"backup file {str(path)!r} is encrypted; give the data key it was made with "
+                             "(--key-file, CADENZA_DATA_KEY or the data.key of the source installation)")
+    with Path(path).open("rb") as source, tempfile.TemporaryFile() as plain:  # type: ignore[arg-type]
+        written = 0
+        for chunk in open_sealed_stream(source, key=key, purpose=BACKUP_PURPOSE):
+            written += len(chunk)
+            if written > max_bytes:
+                raise DataQualityError(f"encrypted backup decrypts past max_bytes={max_bytes}; refused")
+            plain.write(chunk)
+        plain.seek(0)
+        yield plain
+
+
+def read_manifest(path: str | Path | BinaryIO, *, max_bytes: int | None = None, key: bytes | None = None) -> Manifest:
+    """The manifest of a backup, after the archive passed :func:`check_archive` (``key``: for an encrypted one)."""
     cap = default_max_bytes() if max_bytes is None else max_bytes
-    with _open_archive(path, cap) as archive:
+    with decrypted(path, key=key, max_bytes=cap) as plain, _open_archive(plain, cap) as archive:
         return _read_manifest(archive, _Budget(cap))
 
 
-def verify_archive(path: str | Path | BinaryIO, *, max_bytes: int | None = None) -> Manifest:
+def verify_archive(path: str | Path | BinaryIO, *, max_bytes: int | None = None, key: bytes | None = None) -> Manifest:
     """Re-hash every member against the manifest (streaming, within the byte budget); raise on a mismatch."""
     cap = default_max_bytes() if max_bytes is None else max_bytes
+    with decrypted(path, key=key, max_bytes=cap) as plain:
+        return _verify_plain(plain, cap)
+
+
+def _verify_plain(path: str | Path | BinaryIO, cap: int) -> Manifest:
     with _open_archive(path, cap) as archive:
         budget = _Budget(cap)
         manifest = _read_manifest(archive, budget)
@@ -409,12 +456,16 @@ def _chain_head(connection: Connection) -> dict[str, Any]:
 
 
 def create_backup(url: str, path: str | Path, *, data_dir: Path | None = None,
-                  data_files: Sequence[str] = (), now: dt.datetime | None = None) -> BackupResult:
+                  data_files: Sequence[str] = (), now: dt.datetime | None = None,
+                  encrypt_key: bytes | None = None) -> BackupResult:
     """Write a backup of the database at ``url`` to ``path`` (a new file), from one consistent snapshot.
 
     ``data_files`` are paths relative to ``data_dir`` copied into the archive with their SHA-256.
+    With ``encrypt_key`` (32 bytes, normally the data key) the archive is written encrypted as a whole.
     The backup is audited afterwards, as the system actor, in its own transaction.
     """
+    if encrypt_key is not None and (not isinstance(encrypt_key, bytes) or len(encrypt_key) != 32):
+        raise ParameterError("encrypt_key must be 32 bytes (a data key); it is not")
     target = Path(path)
     if target.exists():
         raise ParameterError(f"backup path {str(target)!r} already exists; choose a new file name")
@@ -433,7 +484,8 @@ def create_backup(url: str, path: str | Path, *, data_dir: Path | None = None,
     scratch = target.with_name(f".{target.name}.partial")
     engine = _snapshot_engine(url)
     try:
-        with zipfile.ZipFile(scratch, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        with _archive_sink(scratch, encrypt_key) as sink, \
+                zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
             with engine.connect() as connection, connection.begin():
                 heads = _current_heads(connection)
                 tables = _reflect(connection)
@@ -455,6 +507,21 @@ def create_backup(url: str, path: str | Path, *, data_dir: Path | None = None,
         engine.dispose()
     _audit_system_event(url, "backup", manifest)
     return BackupResult(path=target, manifest=manifest)
+
+
+@contextmanager
+def _archive_sink(scratch: Path, key: bytes | None) -> Iterator[Path | BinaryIO]:
+    if key is None:
+        yield scratch
+        return
+    from cadenza.clinic.secrets_at_rest import SealingWriter
+
+    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        writer = SealingWriter(handle, key=key, purpose=BACKUP_PURPOSE)
+        yield writer  # type: ignore[misc]
+        writer.close()  # only after zipfile wrote its central directory
+        os.fsync(handle.fileno())
 
 
 def _dump_table(connection: Connection, table: Table, index: int, archive: zipfile.ZipFile) -> TableEntry:
@@ -545,7 +612,7 @@ def _row_count(connection: Connection, table: Table) -> int:
 
 def restore_backup(url: str, path: str | Path | BinaryIO, *, replace: bool = False,
                    max_bytes: int | None = None, data_dir: Path | None = None,
-                   allow_unverified_chain: bool = False) -> RestoreResult:
+                   allow_unverified_chain: bool = False, key: bytes | None = None) -> RestoreResult:
     """Restore a backup into the database at ``url``, all in one transaction.
 
     Every member is re-hashed before anything is written. The target must be empty: either a
@@ -554,12 +621,26 @@ def restore_backup(url: str, path: str | Path | BinaryIO, *, replace: bool = Fal
     the rows are in, PostgreSQL sequences are moved past the restored ids, the audit chain is
     verified against the manifest's head, and the restore is audited as the system actor, extending
     the restored chain with the current key. The caller migrates to the code's heads afterwards.
+
+    An encrypted archive is decrypted with ``key``, else with the target's data key if it has one;
+    it must decrypt completely before anything is written.
     """
+    cap = default_max_bytes() if max_bytes is None else max_bytes
+    if key is None and is_encrypted(path):
+        from cadenza.clinic.secrets_at_rest import data_key
+
+        key = data_key(url, create=False)
+    with decrypted(path, key=key, max_bytes=cap) as plain:
+        return _restore_plain(url, plain, replace=replace, cap=cap, data_dir=data_dir,
+                              allow_unverified_chain=allow_unverified_chain)
+
+
+def _restore_plain(url: str, path: str | Path | BinaryIO, *, replace: bool, cap: int, data_dir: Path | None,
+                   allow_unverified_chain: bool) -> RestoreResult:
     from cadenza.clinic.audit_chain import verify_chain
     from cadenza.clinic.db import make_engine
 
-    cap = default_max_bytes() if max_bytes is None else max_bytes
-    manifest = verify_archive(path, max_bytes=cap)  # every hash checked before any write
+    manifest = _verify_plain(path, cap)  # every hash checked before any write
     check_schema(manifest)
     if manifest.files and data_dir is None:
         raise ParameterError(f"the backup holds {len(manifest.files)} data files; pass data_dir to restore them")
@@ -737,5 +818,6 @@ def table_digests(url: str) -> dict[str, tuple[int, str]]:
 
 
 __all__ = ["BackupResult", "FileEntry", "Manifest", "RestoreResult", "TableEntry", "canonical_row",
-           "check_archive", "check_schema", "code_heads", "create_backup", "default_max_bytes", "read_manifest",
+           "check_archive", "check_schema", "code_heads", "create_backup", "decrypted", "default_max_bytes",
+           "is_encrypted", "read_manifest",
            "restore_backup", "table_digests", "verify_archive"]
