@@ -10,8 +10,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
-from cadenza.clinic import auth
+from cadenza.clinic import auth, service
+from cadenza.clinic.models import AuditEvent, Therapist, utcnow
 from cadenza.errors import ConflictError, ParameterError, PermissionDeniedError
 from cadenza.web import deps, forms
 from cadenza.web.deps import CsrfEnrollingUser, Db, EnrollingPageUser
@@ -25,6 +27,23 @@ def _safe_next(path: str | None) -> str:
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
         return "/"
     return path
+
+
+ANONYMOUS_ACTOR = "anonymous"
+
+
+def _audit_failed_login(request: Request, db, username: str) -> None:
+    """Record a refused login as ``login_failed``, or ``login_lockout`` once the account or address is
+    locked (the attempt that locks it and every attempt refused while it lasts).
+
+    The actor is anonymous: nobody was authenticated. The targeted account is the entity when the
+    username exists; the typed text itself is never stored (it is sometimes a password).
+    """
+    username = username.replace("\x00", "").strip()[:64]
+    locked = auth.is_locked_out(db, username=username, ip_address=deps.client_ip(request).replace("\x00", "")[:64])
+    target = db.scalar(select(Therapist.id).where(Therapist.username == username))
+    db.add(AuditEvent(actor_id=None, actor_username=ANONYMOUS_ACTOR, action="login_lockout" if locked else "login_failed",
+                      entity="therapist", entity_id=target, client_id=None, at=utcnow()))
 
 
 def _login_page(request: Request, *, next_path: str, username: str = "", error: str = "", status: int = 200) -> Response:
@@ -64,8 +83,10 @@ def login_submit(
     try:
         grant = auth.login(db, username=username, password=password, ip_address=deps.client_ip(request))
     except PermissionDeniedError as exc:
+        _audit_failed_login(request, db, username)
         return _login_page(request, next_path=next, username=username, error=str(exc), status=401)
     if isinstance(grant, auth.MfaChallengeGrant):
+        # Not a login yet: the session (and its "login" audit row) opens once the code is right.
         response = RedirectResponse(f"/login/mfa?next={quote(_safe_next(next), safe='/')}", status_code=303)
         response.set_cookie(
             deps.mfa_pending_cookie_name(request), grant.token, httponly=True, samesite="strict",
@@ -73,10 +94,11 @@ def login_submit(
             max_age=int(auth.MFA_CHALLENGE_LIFETIME.total_seconds()),
         )
         return response
-    return _session_response(request, grant, next_path=next)
+    return _session_response(request, db, grant, next_path=next)
 
 
-def _session_response(request: Request, grant: auth.SessionGrant, *, next_path: str) -> Response:
+def _session_response(request: Request, db, grant: auth.SessionGrant, *, next_path: str) -> Response:
+    service.audit(db, grant.therapist, "login", "therapist", entity_id=grant.therapist.id)
     response = RedirectResponse(_safe_next(next_path), status_code=303)
     # A fresh token at every login: a cookie planted before login is never promoted (session fixation).
     response.set_cookie(
@@ -139,12 +161,13 @@ def login_code_submit(
         return response
     except PermissionDeniedError as exc:
         return _code_page(request, next_path=next, error=str(exc), status=401)
-    return _session_response(request, grant, next_path=next)
+    return _session_response(request, db, grant, next_path=next)
 
 
 @router.post("/logout", include_in_schema=False)
 def logout(request: Request, db: Db, user: CsrfEnrollingUser) -> Response:
     auth.logout(db, request.cookies.get(deps.session_cookie_name(request)))
+    service.audit(db, user, "logout", "therapist", entity_id=user.id)
     response = RedirectResponse("/login", status_code=303)
     # Browsers drop a __Host- cookie only when the deletion carries the same attributes.
     response.delete_cookie(deps.session_cookie_name(request), path="/", secure=request.url.scheme == "https",
@@ -187,8 +210,12 @@ def issue_api_token(request: Request, db: Db, body: TokenRequest) -> TokenRespon
     except auth.MfaEnrolmentRequired as exc:
         raise HTTPException(status_code=403, detail=str(exc)) from None
     except PermissionDeniedError as exc:
+        if str(exc) != auth.MFA_FAILED_MESSAGE:  # a wrong code is already audited as mfa_failed
+            _audit_failed_login(request, db, body.username)
+        db.commit()  # the HTTP error below rolls the request's unit of work back
         raise HTTPException(status_code=401, detail=str(exc)) from None
     token, row = auth.create_api_token(db, therapist_id=therapist.id, label=body.label)
+    service.audit(db, therapist, "create", "api_token", entity_id=row.id)
     return TokenResponse(access_token=token, expires_at=row.expires_at.isoformat() if row.expires_at else None)
 
 

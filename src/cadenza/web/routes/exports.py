@@ -1,6 +1,7 @@
 """Exports of one client's record: FHIR JSON, CSV, and a printable progress report.
 
-Downloads are sent as attachments (never rendered inline) and audited as exports by the service.
+Downloads are sent as attachments (never rendered inline) and audited as exports by the service; the
+printable report is audited here as a read of ``client_report``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from cadenza.clinic import dashboard, export, fhir
+from cadenza.clinic import dashboard, export, fhir, service
 from cadenza.clinic.instruments import list_instruments
 from cadenza.evidence import query as evidence
 from cadenza.safety.flags import audio_policy
@@ -55,6 +56,9 @@ def csv_download(db: Db, user: PageUser, client_id: ClientId) -> Response:
 @router.get("/clients/{client_id}/report", include_in_schema=False)
 def progress_report(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
     overview = dashboard.client_overview(db, actor=user, client_id=client_id)
+    # The printable copy gets its own row (CCHIT lists "PHI export (print)"), so the trail tells a
+    # printed report from a page view; "read", since it stays open under an emergency grant.
+    service.audit(db, user, "read", "client_report", entity_id=client_id, client_id=client_id)
     used = sorted({s.intervention_code for s in overview.sessions})
     interventions = {i.code: i for i in evidence.list_interventions()}
     cited = {code: evidence.evidence_for_intervention(code)[0] for code in used if code in interventions}
