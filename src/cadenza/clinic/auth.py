@@ -436,7 +436,7 @@ class MfaEnrolmentRequired(PermissionDeniedError):
     """An administrator without two-factor login may only enrol."""
 
 
-MFA_SECRET_PURPOSE = "totp"
+MFA_SEAL_PURPOSE = "totp"
 MFA_SEALED_CHARS = 255
 _UNSEALED = ""  # the column value while a newly set secret waits for the flush that seals it
 
@@ -445,7 +445,7 @@ def seal_mfa_secret(secret: str, *, url: str | URL) -> str:
     """The column text for a base32 TOTP secret: the sealed blob (data key of ``url``) in base64."""
     from cadenza.clinic.secrets_at_rest import data_key, seal
 
-    blob = seal(secret.encode("ascii"), purpose=MFA_SECRET_PURPOSE, key=data_key(url))
+    blob = seal(secret.encode("ascii"), purpose=MFA_SEAL_PURPOSE, key=data_key(url))
     return base64.b64encode(blob).decode("ascii")
 
 
@@ -458,7 +458,7 @@ def open_mfa_secret(stored: str, *, url: str | URL) -> str:
         blob = base64.b64decode(stored.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
         raise DataQualityError("a stored two-factor secret is not sealed data; run `cadenza db upgrade`") from None
-    return open_sealed(blob, purpose=MFA_SECRET_PURPOSE, key=data_key(url, create=False)).decode("ascii")
+    return open_sealed(blob, purpose=MFA_SEAL_PURPOSE, key=data_key(url, create=False)).decode("ascii")
 
 
 def _bind_url(bind: Any) -> URL:
