@@ -251,6 +251,25 @@ def s_denied_page(ctx):
     _get(ctx, "bob", f"/clients/{ctx.ids['A']}", expect=404)
 
 
+def s_password_change(ctx):
+    _post(ctx, "bob", "/account/password", {"current_password": PASSWORD, "new_password": "oboe-lantern-meadow-31",
+                                            "confirm_password": "oboe-lantern-meadow-31"}, expect=200)
+
+
+def s_cli_client_show(ctx):
+    assert "A.1" in _cli(ctx, "client", "show", "A.1", "--as", "ann")
+
+
+def s_cli_csv_export(ctx):
+    out = ctx.tmp / "A.1.csv"
+    _cli(ctx, "client", "export", "A.1", "--csv", "-o", str(out), "--as", "ann")
+    assert out.read_text().startswith("client_code,")
+
+
+def s_cli_reset_mfa(ctx):
+    _cli(ctx, "admin", "reset-mfa", "root")
+
+
 def s_sound_dose(ctx):
     _post(ctx, "ann", f"/clients/{ctx.ids['A']}/safety/listening",
           {"level_dba": "70", "minutes": "30", "source": "manual"}, csrf_from=f"/clients/{ctx.ids['A']}/safety")
@@ -475,6 +494,14 @@ STEPS: tuple[Step, ...] = (
     Step("API token revoke (account page)", s_token_page_revoke, _rows(("revoke", "api_token", "ann", None)),
          gap="src/cadenza/clinic/auth.py revoke_api_token writes no audit row ('revoke api_token' missing)"),
     Step("authorisation denial (another therapist's client)", s_denied_page, _rows(("not_found", "client", "bob", A))),
+    Step("password change", s_password_change, _rows(("update", "therapist", "bob", None))),
+    Step("client show (CLI)", s_cli_client_show,
+         _rows(("read", "client", "ann", A), ("read", "goal", "ann", A), ("read", "measurement", "ann", A)),
+         repeats="src/cadenza/cli/records.py show_client: the lookup by code and each list_* call audit "
+                 "'read client' again: 3 identical rows"),
+    # The command line finds the client by code first (an audited read), then exports.
+    Step("CSV export (CLI)", s_cli_csv_export,
+         _rows(("read", "client", "ann", A), ("export", "client", "ann", A), ("export", "measurement_csv", "ann", A))),
     Step("sound-dose entry", s_sound_dose,
          _rows(("update", "client", "ann", A), ("create", "sound_dose_entry", "ann", A))),
     Step("safety page", s_safety_page, _rows(("read", "client", "ann", A))),
@@ -506,6 +533,7 @@ STEPS: tuple[Step, ...] = (
          _rows(("read", "client", "root", A), ("read_emergency", "emergency_access", "root", A))),
     Step("export refused under emergency grant", s_emergency_export_refused, _rows(("not_found", "client", "root", A))),
     Step("emergency revoke", s_emergency_revoke, _rows(("revoke_emergency", "emergency_access", "root", A))),
+    Step("two-factor reset for a lost phone (CLI)", s_cli_reset_mfa, _rows(("mfa_reset", "therapist", SYSTEM, None))),
     Step("backup create (CLI)", s_backup, _rows(("backup", "backup", SYSTEM, None))),
     Step("restore into an empty database (CLI)", s_restore, _rows(("restore", "backup", SYSTEM, None))),
     # Read-only by design: it must not extend the chain it checks (docs/clinic.md, Verify).
