@@ -767,6 +767,13 @@ def test_cli_encrypt_then_restore_with_key_file(tmp_path, monkeypatch):
     (tmp_path / "src").mkdir()
     migrate(source)
     _populate_distinctive(source)
+    engine = make_engine(source)
+    try:
+        with session_scope(make_session_factory(engine)) as db:
+            ana = service.get_therapist_by_username(db, "ana")
+            _auth.start_mfa_enrolment(db, actor=ana)
+    finally:
+        engine.dispose()
     monkeypatch.setenv("CADENZA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CADENZA_DATABASE_URL", source)
     runner = CliRunner()
@@ -789,5 +796,14 @@ def test_cli_encrypt_then_restore_with_key_file(tmp_path, monkeypatch):
     restored = runner.invoke(app, ["backup", "restore", str(archive), "--to", target, "--key-file", str(key_file)])
     assert restored.exit_code == 0, restored.output
     assert "audit chain OK" in restored.output
+    # The archive opened with --key-file, but the restored MFA secrets need the key installed here.
+    assert "two-factor secrets of 1 account(s) (ana) do not open" in restored.stderr
+    (tmp_path / "new" / "data.key").write_text(key_file.read_text())
+    engine = make_engine(target)
+    try:
+        with Session(engine) as db:
+            assert _auth.unreadable_mfa_usernames(db) == []
+    finally:
+        engine.dispose()
     lonely = runner.invoke(app, ["backup", "create", str(tmp_path / "x.zip"), "--key-file", str(key_file)])
     assert lonely.exit_code != 0 and "--encrypt" in lonely.output

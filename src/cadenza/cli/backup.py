@@ -112,5 +112,24 @@ def restore(
         typer.echo(f"restored {result.rows_restored} rows in {len(result.manifest.tables)} tables and "
                    f"{len(result.files_written)} files from {file} (taken {result.manifest.created_at})")
         typer.echo(result.chain_summary)
+    _warn_unreadable_mfa(url)
     if not result.chain_ok:
         raise typer.Exit(1)
+
+
+def _warn_unreadable_mfa(url: str) -> None:
+    from sqlalchemy.orm import Session
+
+    from cadenza.clinic.auth import unreadable_mfa_usernames
+    from cadenza.clinic.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with Session(engine) as db:
+            names = unreadable_mfa_usernames(db)
+    finally:
+        engine.dispose()
+    if names:
+        typer.echo(f"warning: the two-factor secrets of {len(names)} account(s) ({', '.join(names[:10])}) do not "
+                   "open with this installation's data key; put the source's data.key in place (or set "
+                   "CADENZA_DATA_KEY), or run `cadenza admin reset-mfa USERNAME` for each", err=True)

@@ -777,6 +777,24 @@ def disable_mfa(
     db.flush()
 
 
+def unreadable_mfa_usernames(db: Session) -> list[str]:
+    """Accounts whose stored two-factor secret does not open with this database's data key (a restore
+    on a new machine without the source's ``data.key``); each needs ``cadenza admin reset-mfa``."""
+    from cadenza.errors import DataQualityError
+
+    rows = db.execute(select(Therapist.username, TherapistMfa.secret_sealed)
+                      .join(TherapistMfa, TherapistMfa.therapist_id == Therapist.id)
+                      .order_by(Therapist.username)).all()
+    url = _bind_url(db.get_bind())
+    unreadable = []
+    for username, stored in rows:
+        try:
+            open_mfa_secret(stored, url=url)
+        except (DataQualityError, ParameterError):
+            unreadable.append(username)
+    return unreadable
+
+
 def reset_mfa(db: Session, *, actor: Therapist | None, username: str) -> Therapist:
     """Remove a locked-out therapist's authenticator (local command line: ``actor=None``).
 
