@@ -57,10 +57,11 @@ def _cheap_password_hashing() -> Iterator[None]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _fixed_audit_key() -> Iterator[None]:
-    """One audit-chain key for the run (tests that need the key file unset it themselves), so
-    PostgreSQL runs do not create a key file in the user's data directory."""
+    """One audit-chain key and one data key for the run (tests that need the key files unset them
+    themselves), so PostgreSQL runs do not create key files in the user's data directory."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CADENZA_AUDIT_KEY", "cadenza-test-run-audit-key-0123456789abcdef")
+        patch.setenv("CADENZA_DATA_KEY", "0123456789abcdef" * 4)
         yield
 
 
