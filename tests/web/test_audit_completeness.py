@@ -464,8 +464,8 @@ STEPS: tuple[Step, ...] = (
     Step("API token create (API login)", s_token_via_api, _rows(("create", "api_token", "ann", None))),
     Step("API token refused (wrong password)", s_token_via_api_failed, _rows(FAILED)),
     Step("update goal (API)", s_update_goal, _rows(("read", "goal", "ann", A), ("update", "goal", "ann", A)),
-         repeats="the API route reads the goal (audited) and service.update_goal reads it again through "
-                 "get_goal: two identical 'read goal' rows (src/cadenza/web/routes/api.py PATCH goal)"),
+         repeats="src/cadenza/web/routes/api.py update_goal checks with dashboard.goal_of_client (audited "
+                 "'read goal') and service.update_goal reads it again through get_goal: two identical rows"),
     Step("record session with measurements", s_record_session,
          _rows(("update", "client", "ann", A), ("create", "therapy_session", "ann", A),
                ("create", "measurement", "ann", A), ("create", "measurement", "ann", A))),
