@@ -488,11 +488,8 @@ STEPS: tuple[Step, ...] = (
          _rows(("read", "client", "ann", A), ("read", "audit_event", "ann", A)),
          gap="src/cadenza/clinic/service.py list_audit_events writes only the 'read client' access row: reading "
              "the audit trail looks like a page view ('read audit_event' missing)"),
-    Step("API token create (account page)", s_token_page_create, _rows(("create", "api_token", "ann", None)),
-         gap="src/cadenza/clinic/auth.py create_api_token (called by web/routes/admin.py create_token_page) "
-             "writes no audit row ('create api_token' missing)"),
-    Step("API token revoke (account page)", s_token_page_revoke, _rows(("revoke", "api_token", "ann", None)),
-         gap="src/cadenza/clinic/auth.py revoke_api_token writes no audit row ('revoke api_token' missing)"),
+    Step("API token create (account page)", s_token_page_create, _rows(("create", "api_token", "ann", None))),
+    Step("API token revoke (account page)", s_token_page_revoke, _rows(("revoke", "api_token", "ann", None))),
     Step("authorisation denial (another therapist's client)", s_denied_page, _rows(("not_found", "client", "bob", A))),
     Step("password change", s_password_change, _rows(("update", "therapist", "bob", None))),
     Step("client show (CLI)", s_cli_client_show,

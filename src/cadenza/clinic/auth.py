@@ -381,7 +381,14 @@ def create_api_token(
     )
     db.add(row)
     db.flush()
+    _audit_token(db, therapist_id, "create", row.id)
     return token, row
+
+
+def _audit_token(db: Session, therapist_id: int, action: str, token_id: int) -> None:
+    from cadenza.clinic import service
+
+    service.audit(db, db.get(Therapist, therapist_id), action, "api_token", entity_id=token_id)
 
 
 def resolve_api_token(db: Session, token: str | None, *, now: dt.datetime | None = None) -> Therapist | None:
@@ -406,6 +413,7 @@ def revoke_api_token(db: Session, *, therapist_id: int, token_id: int) -> None:
         raise PermissionDeniedError(f"no API token {token_id!r} for this account")
     row.revoked_at = utcnow()
     db.flush()
+    _audit_token(db, therapist_id, "revoke", token_id)
 
 
 # ---- two-factor login (TOTP) -------------------------------------------------------------------

@@ -215,7 +215,6 @@ def issue_api_token(request: Request, db: Db, body: TokenRequest) -> TokenRespon
         db.commit()  # the HTTP error below rolls the request's unit of work back
         raise HTTPException(status_code=401, detail=str(exc)) from None
     token, row = auth.create_api_token(db, therapist_id=therapist.id, label=body.label)
-    service.audit(db, therapist, "create", "api_token", entity_id=row.id)
     return TokenResponse(access_token=token, expires_at=row.expires_at.isoformat() if row.expires_at else None)
 
 
