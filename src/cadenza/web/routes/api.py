@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from cadenza.clinic import auth, dashboard, service
+from cadenza.clinic import auth, dashboard, idempotency, service
 from cadenza.clinic.instruments import list_instruments
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import NotFoundError
@@ -276,6 +277,37 @@ Limit = Annotated[int, Query(ge=1, le=dashboard.MAX_PAGE_SIZE,
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Rows to skip")]
 
 
+# Idempotent creates (docs/clinic_api.md, "Idempotent creates"): a retry with the same key and body gets
+# the first response again, marked with this header, and writes nothing.
+REPLAYED_HEADER = "Idempotent-Replayed"
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=idempotency.MAX_KEY_CHARS, pattern=r"^[\x20-\x7e]+$",
+    description="Optional. A key you choose (1-200 printable ASCII characters) naming this create: a retry "
+                "with the same key and body returns the first response (header `Idempotent-Replayed: true`) "
+                "instead of creating again; the same key with another body is a 422. Keys are yours alone "
+                f"and expire after {idempotency.KEY_TTL_H} h.")]
+CREATED = {201: {"description": "Created, or the stored response of an earlier request with this Idempotency-Key",
+                 "headers": {REPLAYED_HEADER: {"description": "`true` when this is a replayed response",
+                                               "schema": {"type": "string"}}}}}
+
+
+def _idempotent_create(db, user, request: Request, key: str | None, body: BaseModel,
+                       out_model: type[BaseModel], create) -> Any:
+    """Run ``create()`` once per Idempotency-Key: the claim, the create and the stored response share
+    the request's unit of work, so either all are committed or none is."""
+    if key is None:
+        return create()
+    found = idempotency.claim(db, actor=user, key=key, route=request.url.path,
+                              body_sha256=idempotency.request_sha256(body.model_dump(mode="json")))
+    if isinstance(found, idempotency.StoredResponse):
+        return Response(found.body, status_code=found.status_code, media_type="application/json",
+                        headers={REPLAYED_HEADER: "true"})
+    response = JSONResponse(out_model.model_validate(create()).model_dump(mode="json"),
+                            status_code=status.HTTP_201_CREATED)
+    idempotency.complete(db, found, status_code=response.status_code, body=response.body.decode())
+    return response
+
+
 def _paged(request: Request, response: Response, page: dashboard.Page, *, cursor: str | None = None) -> list:
     """The page's rows as the body; the total and the next page's URL in headers (RFC 8288), so a
     client that reads only the body still gets a plain list. With ``cursor`` (a query parameter
@@ -319,9 +351,11 @@ def list_clients(request: Request, response: Response, db: Db, user: ApiUser,
 
 
 @router.post("/clients", response_model=ClientOut, status_code=status.HTTP_201_CREATED, tags=["clients"],
-             responses={409: {"description": "You already have a client with this code"}, **INVALID})
-def create_client(db: Db, user: ApiUser, body: ClientIn) -> Any:
-    return service.create_client(db, actor=user, **body.model_dump())
+             responses={**CREATED, 409: {"description": "You already have a client with this code"}, **INVALID})
+def create_client(request: Request, db: Db, user: ApiUser, body: ClientIn,
+                  idempotency_key: IdempotencyKey = None) -> Any:
+    return _idempotent_create(db, user, request, idempotency_key, body, ClientOut,
+                              lambda: service.create_client(db, actor=user, **body.model_dump()))
 
 
 @router.get("/clients/{client_id}", response_model=ClientOut, tags=["clients"], responses=NOT_FOUND)
@@ -343,9 +377,11 @@ def list_goals(db: Db, user: ApiUser, client_id: DbId) -> Any:
 
 
 @router.post("/clients/{client_id}/goals", response_model=GoalOut, status_code=status.HTTP_201_CREATED,
-             tags=["goals"], responses={**NOT_FOUND, **INVALID})
-def create_goal(db: Db, user: ApiUser, client_id: DbId, body: GoalIn) -> Any:
-    return service.create_goal(db, actor=user, client_id=client_id, **body.model_dump())
+             tags=["goals"], responses={**CREATED, **NOT_FOUND, **INVALID})
+def create_goal(request: Request, db: Db, user: ApiUser, client_id: DbId, body: GoalIn,
+                idempotency_key: IdempotencyKey = None) -> Any:
+    return _idempotent_create(db, user, request, idempotency_key, body, GoalOut,
+                              lambda: service.create_goal(db, actor=user, client_id=client_id, **body.model_dump()))
 
 
 @router.get("/clients/{client_id}/goals/{goal_id}", response_model=GoalProgressOut, tags=["goals"],
@@ -379,13 +415,15 @@ def list_sessions(request: Request, response: Response, db: Db, user: ApiUser, c
 
 
 @router.post("/clients/{client_id}/sessions", response_model=SessionOut, status_code=status.HTTP_201_CREATED,
-             tags=["sessions"], responses={**NOT_FOUND, **INVALID})
-def record_session(db: Db, user: ApiUser, client_id: DbId, body: SessionIn) -> Any:
-    """Document a session with its SOAP note and measurements, all or nothing."""
+             tags=["sessions"], responses={**CREATED, **NOT_FOUND, **INVALID})
+def record_session(request: Request, db: Db, user: ApiUser, client_id: DbId, body: SessionIn,
+                   idempotency_key: IdempotencyKey = None) -> Any:
+    """Document a session with its SOAP note and measurements, all or nothing. Send an
+    ``Idempotency-Key`` so a retry after a dropped connection cannot record the session twice."""
     fields = body.model_dump(exclude={"measurements"})
-    return service.record_session(
+    return _idempotent_create(db, user, request, idempotency_key, body, SessionOut, lambda: service.record_session(
         db, actor=user, client_id=client_id, measurements=[m.to_input() for m in body.measurements], **fields
-    )
+    ))
 
 
 def _session_of_client(db, user, client_id: int, session_id: int):
@@ -444,10 +482,13 @@ def verify_session(db: Db, user: ApiUser, client_id: DbId, session_id: DbId) -> 
 
 
 @router.post("/clients/{client_id}/sessions/{session_id}/measurements", response_model=MeasurementOut,
-             status_code=status.HTTP_201_CREATED, tags=["sessions"], responses={**NOT_FOUND, **INVALID, **CONFLICT})
-def add_measurement(db: Db, user: ApiUser, client_id: DbId, session_id: DbId, body: MeasurementIn) -> Any:
+             status_code=status.HTTP_201_CREATED, tags=["sessions"],
+             responses={**CREATED, **NOT_FOUND, **INVALID, **CONFLICT})
+def add_measurement(request: Request, db: Db, user: ApiUser, client_id: DbId, session_id: DbId, body: MeasurementIn,
+                    idempotency_key: IdempotencyKey = None) -> Any:
     _session_of_client(db, user, client_id, session_id)
-    return service.add_measurement(db, actor=user, session_id=session_id, measurement=body.to_input())
+    return _idempotent_create(db, user, request, idempotency_key, body, MeasurementOut, lambda: service.add_measurement(
+        db, actor=user, session_id=session_id, measurement=body.to_input()))
 
 
 @router.get("/clients/{client_id}/measurements", response_model=list[MeasurementOut], tags=["sessions"],

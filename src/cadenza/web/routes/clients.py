@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from cadenza.clinic import dashboard, safety_records, service
+from cadenza.clinic import dashboard, idempotency, safety_records, service
 from cadenza.clinic.instruments import list_instruments
 from cadenza.clinic.models import DIRECTIONS, Therapist
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
@@ -38,6 +38,50 @@ FLAG_LABELS = {
 
 async def _form(request: Request) -> forms.FormState:
     return forms.FormState(values=forms.form_values(await request.form()))
+
+
+# ---- one-time form ids (docs/clinic_api.md, "Idempotent creates") ----------------------------------
+# Each rendered create form carries a random id; a double tap or a resent POST with the same id and the
+# same values stores nothing new and redirects to the first result.
+FORM_ID_FIELD = "form_id"
+FORM_ID_PREFIX = "form:"  # keeps page form ids apart from the API's Idempotency-Keys
+
+
+class _FormReused(Exception):
+    """The form id was already used to save other values (the form was edited after it was saved)."""
+
+
+def _form_id(state: forms.FormState) -> str:
+    return state.values.get(FORM_ID_FIELD) or idempotency.new_form_id()
+
+
+def _claim_form(request: Request, db: Session, user: Therapist, state: forms.FormState):
+    """None (no form id: an old page or a script), the claimed key, or the stored first response."""
+    form_id = state.values.get(FORM_ID_FIELD, "")
+    if not form_id:
+        return None
+    values = {k: v for k, v in state.values.items() if k != FORM_ID_FIELD}
+    try:
+        return idempotency.claim(db, actor=user, key=FORM_ID_PREFIX + form_id, route=request.url.path,
+                                 body_sha256=idempotency.request_sha256(values))
+    except ParameterError:
+        raise _FormReused from None
+
+
+def _form_reused(state: forms.FormState) -> None:
+    state.values[FORM_ID_FIELD] = idempotency.new_form_id()
+    state.error("_form", "This form was already saved with other values (it was changed after saving). "
+                         "Check the saved record first; submit again only to save these values as a new record.")
+
+
+def _saved_redirect(db: Session, claimed, location: str) -> Response:
+    if claimed is not None:
+        idempotency.complete(db, claimed, status_code=303, body=location)
+    return RedirectResponse(location, status_code=303)
+
+
+def _replayed_redirect(stored: idempotency.StoredResponse) -> Response:
+    return RedirectResponse(stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"})
 
 
 PAGE_SIZE = 50
@@ -69,7 +113,8 @@ def _client_form(request: Request, state: forms.FormState, *, client=None, statu
         request,
         "client_form.html",
         {"state": state, "client": client, "flag_labels": FLAG_LABELS,
-         "checked_flags": set(state.values.get("_flags", "").split())},
+         "checked_flags": set(state.values.get("_flags", "").split()),
+         "form_id": None if client is not None else _form_id(state)},
         status_code=status,
     )
 
@@ -101,9 +146,15 @@ async def create_client_page(request: Request, db: Db, user: CsrfPageUser) -> Re
     state, args = _parse_client_form(await request.form())
     if state.ok:
         try:
+            claimed = _claim_form(request, db, user, state)
+            if isinstance(claimed, idempotency.StoredResponse):
+                return _replayed_redirect(claimed)
             client = service.create_client(db, actor=user, code=state.values.get("code", "").strip(), **args)
             db.flush()
-            return RedirectResponse(f"/clients/{client.id}", status_code=303)
+            return _saved_redirect(db, claimed, f"/clients/{client.id}")
+        except _FormReused:
+            db.rollback()
+            _form_reused(state)
         except (ParameterError, ConflictError) as exc:
             db.rollback()
             forms.attribute_error(state, str(exc), CLIENT_FIELDS)
@@ -176,7 +227,7 @@ def _goal_form(request: Request, db: Session, user: Therapist, client_id: int, s
         request,
         "goal_form.html",
         {"c": client, "state": state, "instruments": list_instruments(), "directions": DIRECTIONS,
-         "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS},
+         "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS, "form_id": _form_id(state)},
         status_code=status,
     )
 
@@ -194,6 +245,9 @@ async def create_goal_page(request: Request, db: Db, user: CsrfPageUser, client_
     target_date = forms.parse_date(state, "target_date", required=False)
     if state.ok:
         try:
+            claimed = _claim_form(request, db, user, state)
+            if isinstance(claimed, idempotency.StoredResponse):
+                return _replayed_redirect(claimed)
             service.create_goal(
                 db, actor=user, client_id=client_id,
                 instrument_code=state.values.get("instrument_code", ""),
@@ -201,7 +255,10 @@ async def create_goal_page(request: Request, db: Db, user: CsrfPageUser, client_
                 direction=state.values.get("direction") or None,
                 description=state.values.get("description", "").strip(),
             )
-            return RedirectResponse(f"/clients/{client_id}#goals", status_code=303)
+            return _saved_redirect(db, claimed, f"/clients/{client_id}#goals")
+        except _FormReused:
+            db.rollback()
+            _form_reused(state)
         except ParameterError as exc:
             db.rollback()
             forms.attribute_error(state, str(exc), GOAL_FIELDS)
@@ -233,7 +290,8 @@ def _session_form(request: Request, db: Session, user: Therapist, client_id: int
         request,
         "session_form.html",
         {"c": client, "state": state, "groups": _intervention_groups(), "instruments": list_instruments(),
-         "goals": goals, "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS},
+         "goals": goals, "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS,
+         "form_id": _form_id(state)},
         status_code=status,
     )
 
@@ -254,6 +312,9 @@ async def create_session_page(request: Request, db: Db, user: CsrfPageUser, clie
         state.error("intervention_code", "choose an intervention")
     if state.ok:
         try:
+            claimed = _claim_form(request, db, user, state)
+            if isinstance(claimed, idempotency.StoredResponse):
+                return _replayed_redirect(claimed)
             row = service.record_session(
                 db, actor=user, client_id=client_id, session_date=session_date, minutes=minutes,
                 intervention_code=state.values["intervention_code"],
@@ -262,7 +323,10 @@ async def create_session_page(request: Request, db: Db, user: CsrfPageUser, clie
                 assessment=state.values.get("assessment", ""), plan=state.values.get("plan", ""),
                 measurements=measurements,
             )
-            return RedirectResponse(f"/clients/{client_id}/sessions/{row.id}", status_code=303)
+            return _saved_redirect(db, claimed, f"/clients/{client_id}/sessions/{row.id}")
+        except _FormReused:
+            db.rollback()
+            _form_reused(state)
         except ParameterError as exc:
             db.rollback()
             if not forms.attribute_measurement_error(state, str(exc), codes):
