@@ -299,7 +299,9 @@ def client_audit_page(
     if before_id is not None and (isinstance(before_id, bool) or not isinstance(before_id, int) or before_id < 1):
         raise ParameterError(f"before_id must be a whole number >= 1 or None, got {before_id!r}")
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
-    db.flush()  # the read just audited is part of the trail it returns
+    # Reading the trail is itself an audited event (who looked at who looked), not just a page view.
+    service.audit(db, actor, "read", "audit_event", client_id=client.id)
+    db.flush()  # the reads just audited are part of the trail they return
     query = select(AuditEvent).where(AuditEvent.client_id == client.id)
     if before_id is not None:
         query = query.where(AuditEvent.id < before_id)

@@ -984,6 +984,8 @@ def list_audit_events(db: Session, *, actor: Therapist, client_id: int | None = 
         if client_id is None:
             raise ParameterError("client_id is required for a therapist reading the audit trail, got None")
         get_client_for_actor(db, actor=actor, client_id=client_id)
+    audit(db, actor, "read", "audit_event", client_id=client_id)
+    db.flush()
     if client_id is not None:
         query = query.where(AuditEvent.client_id == client_id)
     return list(db.scalars(query))
