@@ -100,9 +100,11 @@ def test_keys_are_per_therapist(client, ann, make_therapist, api_token_for, db_s
     assert mine.status_code == theirs.status_code == 201
     assert mine.json()["id"] != theirs.json()["id"]
     assert "idempotent-replayed" not in theirs.headers
-    # Nor can bob replay ann's session create with her key: it is his own, unused key.
-    assert client.post(f"/api/v1/clients/{client_id}/sessions", json=SESSION,
-                       headers={**bob, "Idempotency-Key": "same-key"}).status_code == 422  # his key, another route
+    assert _count(db_session, Client, Client.code == "X1") == 2
+    # A key is bound to its route: bob reusing his key for another create is refused, not replayed.
+    reused = client.post(f"/api/v1/clients/{theirs.json()['id']}/goals", headers={**bob, **key},
+                         json={"instrument_code": "vas_anxiety", "baseline": 60, "target": 30})
+    assert reused.status_code == 422 and "already used for" in reused.text
 
 
 def test_keys_expire_after_a_day(client, ann, db_session, monkeypatch):
