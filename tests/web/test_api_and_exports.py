@@ -221,6 +221,9 @@ def test_audit_trail_is_paged_newest_first(client, make_therapist, api_token_for
         client.get(f"/api/v1/clients/{client_id}", headers=headers)
     page = client.get(f"/api/v1/clients/{client_id}/audit", params={"limit": 3}, headers=headers).json()
     assert len(page) == 3 and page[0]["id"] > page[1]["id"] > page[2]["id"]
-    nxt = client.get(f"/api/v1/clients/{client_id}/audit", params={"limit": 3, "offset": 3}, headers=headers).json()
-    assert nxt[0]["id"] <= page[2]["id"]  # reading the trail adds one event on top
+    # Reading the trail adds two events on top (the access check and "read audit_event"), so the next
+    # offset page starts two further down (offset 3 + 2, less the one read already on the first page).
+    assert {(e["action"], e["entity"]) for e in page[:2]} == {("read", "client"), ("read", "audit_event")}
+    nxt = client.get(f"/api/v1/clients/{client_id}/audit", params={"limit": 3, "offset": 4}, headers=headers).json()
+    assert nxt[0]["id"] == page[2]["id"]
     assert client.get(f"/api/v1/clients/{client_id}/audit", params={"limit": 1000}, headers=headers).status_code == 422

@@ -140,11 +140,11 @@ def test_audit_pages_follow_a_cursor_that_new_reads_do_not_shift(client, ann, ap
     db_session.commit()
     headers = api_token_for("ann")
     first = client.get(f"/api/v1/clients/{patient.id}/audit", headers=headers, params={"limit": 3})
-    # the trail so far: create, 6 reads, and this request's own read
-    assert first.headers["x-total-count"] == "8"
+    # the trail so far: create, 6 reads, and this request's own two rows (the access check, the trail read)
+    assert first.headers["x-total-count"] == "9"
     events, _ = _follow(client, f"/api/v1/clients/{patient.id}/audit", headers, params={"limit": 3})
     ids = [e["id"] for e in events]
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids)  # no repeats despite new reads
-    assert events[-1]["action"] == "create" and len(ids) == 9  # also the first request's read
+    assert events[-1]["action"] == "create" and len(ids) == 11  # also both requests' own rows
     bad = client.get(f"/api/v1/clients/{patient.id}/audit", headers=headers, params={"before_id": 0})
     assert bad.status_code == 422 and "before_id" in bad.text
