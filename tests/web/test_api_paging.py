@@ -135,9 +135,9 @@ def test_a_page_is_the_slice_of_the_whole_list(db_session, ann, caseload, limit,
 
 def test_audit_pages_follow_a_cursor_that_new_reads_do_not_shift(client, ann, api_token_for, db_session):
     patient = service.create_client(db_session, actor=ann, code="AUD1")
-    for _ in range(6):
+    for _ in range(6):  # six separate accesses (one per transaction; repeats within one are one access)
         service.get_client(db_session, actor=ann, client_id=patient.id)
-    db_session.commit()
+        db_session.commit()
     headers = api_token_for("ann")
     first = client.get(f"/api/v1/clients/{patient.id}/audit", headers=headers, params={"limit": 3})
     # the trail so far: create, 6 reads, and this request's own two rows (the access check, the trail read)

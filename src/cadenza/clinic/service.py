@@ -90,7 +90,17 @@ def audit(
     entity_id: int | None = None,
     client_id: int | None = None,
 ) -> AuditEvent:
-    """Append an audit event (also for other domains' ``*_records`` services)."""
+    """Append an audit event (also for other domains' ``*_records`` services).
+
+    A read repeated within one transaction (one page view whose panels each check access, a command
+    that looks the client up and then lists its parts) is one access: the identical ``read`` event
+    is written once, and the first event is returned for the repeats.
+    """
+    key = (actor.id if actor is not None else None, action, entity, entity_id, client_id)
+    if action in _ONCE_PER_TRANSACTION:
+        seen = db.info.setdefault(_READS_KEY, {})
+        if key in seen:
+            return seen[key]
     event = AuditEvent(
         actor_id=actor.id if actor is not None else None,
         actor_username=actor.username if actor is not None else SYSTEM_ACTOR,
@@ -101,7 +111,21 @@ def audit(
         at=utcnow(),
     )
     db.add(event)
+    if action in _ONCE_PER_TRANSACTION:
+        db.info[_READS_KEY][key] = event
     return event
+
+
+_READS_KEY = "cadenza_audited_reads"
+_ONCE_PER_TRANSACTION = frozenset({"read", "read_emergency"})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_reads(session: Session, transaction: Any) -> None:
+    # A new unit of work (commit or rollback of the session's own transaction) is a new access: its
+    # reads are audited again. Savepoints inside a request (begin_nested) do not start one.
+    if transaction.parent is None:
+        session.info.pop(_READS_KEY, None)
 
 
 def _check_actor(actor: Therapist) -> None:
