@@ -129,7 +129,7 @@ def test_repeated_cues_stop():
     assert "3 stress cues" in e.events_[-1].reasons[0]
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, derandomize=True)  # see docs/nicu_safety.md "Known issue"
 @given(offset=st.floats(0, 10_000), dip_start=st.integers(5, 80), dip_len=st.integers(0, 40),
        dip_value=st.floats(60, 99))
 def test_time_shift_invariance_and_no_play_while_out(offset, dip_start, dip_len, dip_value):
