@@ -21,7 +21,7 @@ import hmac
 import json
 import os
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -99,15 +99,22 @@ def audit_key(url: str | URL, *, create: bool = True) -> bytes:
     path = key_file_for(url)
     if path is None:
         return _MEMORY_KEY
-    if path in _KEY_CACHE:
-        return _KEY_CACHE[path]
+    return load_key_file(path, cache=_KEY_CACHE, create=create,
+                         missing=f"no audit key: {path} does not exist and {KEY_ENV} is unset; the chain "
+                                 "cannot be checked without the key it was sealed with")
+
+
+def load_key_file(path: Path, *, cache: dict[Path, bytes], create: bool, missing: str,
+                  read: Callable[[Path], bytes] | None = None) -> bytes:
+    """The key kept in ``path`` (once per process, in ``cache``), created on first use when ``create``;
+    ``ParameterError(missing)`` if it is absent and may not be created."""
+    if path in cache:
+        return cache[path]
     if not path.exists():
         if not create:
-            raise ParameterError(f"no audit key: {path} does not exist and {KEY_ENV} is unset; the chain "
-                                 "cannot be checked without the key it was sealed with")
+            raise ParameterError(missing)
         _create_key_file(path)
-    key = _read_key_file(path)
-    _KEY_CACHE[path] = key
+    key = cache[path] = (read or _read_key_file)(path)
     return key
 
 

@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 from sqlalchemy.engine import URL
 
-from cadenza.clinic.audit_chain import _create_key_file, _read_key_file, key_file_for
+from cadenza.clinic.audit_chain import _read_key_file, key_file_for, load_key_file
 from cadenza.errors import DataQualityError, ParameterError
 
 KEY_ENV = "CADENZA_DATA_KEY"
@@ -80,19 +80,16 @@ def data_key(url: str | URL, *, create: bool = True) -> bytes:
     path = data_key_file_for(url)
     if path is None:
         return _MEMORY_KEY
-    if path in _KEY_CACHE:
-        return _KEY_CACHE[path]
-    if not path.exists():
-        if not create:
-            raise ParameterError(f"no data key: {path} does not exist and {KEY_ENV} is unset; encrypted "
+    return load_key_file(path, cache=_KEY_CACHE, create=create, read=_read_data_key_file,
+                         missing=f"no data key: {path} does not exist and {KEY_ENV} is unset; encrypted "
                                  "values cannot be read without the key they were sealed with")
-        _create_key_file(path)
+
+
+def _read_data_key_file(path: Path) -> bytes:
     try:
-        key = _read_key_file(path)
+        return _read_key_file(path)
     except ParameterError:
         raise ParameterError(f"data key file {path} must hold {KEY_BYTES} bytes as {2 * KEY_BYTES} hex digits") from None
-    _KEY_CACHE[path] = key
-    return key
 
 
 def _default_key() -> bytes:
