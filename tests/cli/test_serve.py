@@ -4,11 +4,15 @@ answers HTTP 200 on /health."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import socket
+import sqlite3
+import stat
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -43,6 +47,14 @@ def test_serve_answers_health_on_a_fresh_data_dir(tmp_path):
                 except OSError:
                     time.sleep(0.25)
             assert status == 200, log.read_text(errors="replace")
+            # A forged X-Forwarded-For must not choose the address the login throttling counts (M1).
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/v1/auth/token", method="POST",
+                data=json.dumps({"username": "nobody", "password": "wrong-password-123"}).encode(),
+                headers={"Content-Type": "application/json", "X-Forwarded-For": "198.51.100.7"})
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=30)
+            assert refused.value.code == 401
         finally:
             process.terminate()
             try:
@@ -53,7 +65,10 @@ def test_serve_answers_health_on_a_fresh_data_dir(tmp_path):
     printed = log.read_text(errors="replace")
     assert f"http://127.0.0.1:{port}/" in printed
     assert "cadenza admin create" in printed  # a fresh install is told how to make the first account
-    assert (Path(env["CADENZA_DATA_DIR"]) / "cadenza.sqlite3").exists()
+    database = Path(env["CADENZA_DATA_DIR"]) / "cadenza.sqlite3"
+    assert database.exists()
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT ip_address FROM login_attempt").fetchall() == [("127.0.0.1",)]
 
 
 def test_migrate_command_creates_the_schema(tmp_path, monkeypatch):
@@ -111,3 +126,110 @@ def test_migrate_refusal_is_one_line_and_keeps_the_rows(tmp_path, monkeypatch):
         assert connection.scalar(text("SELECT duration_s FROM sound_dose_entry")) == 10 * 24 * 3600.0
         assert "0008_safety_checks" not in set(connection.scalars(text("SELECT version_num FROM alembic_version")))
     engine.dispose()
+
+
+# ---- proxy headers (M1) and file permissions (M4) --------------------------------------------------
+
+
+@pytest.fixture
+def fake_uvicorn_run(tmp_path, monkeypatch):
+    """``cadenza serve`` up to uvicorn.run, whose keywords are captured instead of serving."""
+    import uvicorn
+
+    monkeypatch.setenv("CADENZA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CADENZA_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CADENZA_FORWARDED_ALLOW_IPS", raising=False)
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    return calls
+
+
+def test_serve_ignores_proxy_headers_unless_a_proxy_is_named(fake_uvicorn_run):
+    from typer.testing import CliRunner
+
+    from cadenza.cli.main import app
+
+    result = CliRunner().invoke(app, ["serve", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert fake_uvicorn_run[-1]["proxy_headers"] is False
+    assert "forwarded_allow_ips" not in fake_uvicorn_run[-1]
+
+
+def test_serve_trusts_exactly_the_named_proxy(fake_uvicorn_run, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cadenza.cli.main import app
+
+    result = CliRunner().invoke(app, ["serve", "--forwarded-allow-ips", "10.0.0.5, 10.0.0.6"])
+    assert result.exit_code == 0, result.output
+    assert fake_uvicorn_run[-1]["proxy_headers"] is True
+    assert fake_uvicorn_run[-1]["forwarded_allow_ips"] == "10.0.0.5,10.0.0.6"
+    assert "10.0.0.5,10.0.0.6" in result.output
+    monkeypatch.setenv("CADENZA_FORWARDED_ALLOW_IPS", "192.0.2.1")
+    assert CliRunner().invoke(app, ["serve"]).exit_code == 0
+    assert fake_uvicorn_run[-1]["forwarded_allow_ips"] == "192.0.2.1"
+    monkeypatch.setenv("CADENZA_FORWARDED_ALLOW_IPS", "")  # set but empty: still off
+    assert CliRunner().invoke(app, ["serve"]).exit_code == 0
+    assert fake_uvicorn_run[-1]["proxy_headers"] is False
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def umask_022():
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def test_migrate_keeps_the_data_dir_and_database_private(tmp_path, monkeypatch, umask_022):
+    from typer.testing import CliRunner
+
+    from cadenza.cli.main import app
+    from cadenza.clinic.db import make_engine
+
+    data_dir = tmp_path / "fresh" / "data"
+    monkeypatch.setenv("CADENZA_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("CADENZA_DATABASE_URL", raising=False)
+    assert CliRunner().invoke(app, ["migrate"]).exit_code == 0
+    database = data_dir / "cadenza.sqlite3"
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as connection:  # keeps -wal and -shm in place while we look
+            connection.exec_driver_sql("CREATE TABLE scratch (x INTEGER)")
+            connection.commit()
+            side_files = [data_dir / "cadenza.sqlite3-wal", data_dir / "cadenza.sqlite3-shm"]
+            assert all(p.exists() for p in side_files)
+            assert _mode(data_dir) == 0o700
+            for path in [database, *side_files]:
+                assert _mode(path) == 0o600, path
+    finally:
+        engine.dispose()
+
+
+def test_an_older_world_readable_database_is_tightened_on_connect(tmp_path, umask_022):
+    import sqlite3 as plain
+
+    from cadenza.clinic.db import make_engine
+
+    database = tmp_path / "old.sqlite3"
+    older = plain.connect(database)  # as an earlier version left it: 0644 under umask 022
+    try:
+        older.execute("PRAGMA journal_mode = WAL")
+        older.execute("CREATE TABLE t (x INTEGER)")
+        older.commit()
+        side_files = [tmp_path / "old.sqlite3-wal", tmp_path / "old.sqlite3-shm"]
+        assert [_mode(p) for p in [database, *side_files]] == [0o644] * 3
+        engine = make_engine(f"sqlite:///{database}")
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+            assert [_mode(p) for p in [database, *side_files]] == [0o600] * 3
+        finally:
+            engine.dispose()
+    finally:
+        older.close()

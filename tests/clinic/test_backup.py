@@ -807,3 +807,56 @@ def test_cli_encrypt_then_restore_with_key_file(tmp_path, monkeypatch):
         engine.dispose()
     lonely = runner.invoke(app, ["backup", "create", str(tmp_path / "x.zip"), "--key-file", str(key_file)])
     assert lonely.exit_code != 0 and "--encrypt" in lonely.output
+
+
+# --- long lines (L4: linear, and refused past MAX_LINE_BYTES) ---------------------------------------------
+
+
+@given(data=st.binary(max_size=300).map(lambda b: b.replace(b"\x00", b"\n")),
+       cuts=st.lists(st.integers(0, 300), max_size=8))
+def test_lines_split_like_bytes_split_whatever_the_chunking(data, cuts):
+    import hashlib
+
+    bounds = sorted({0, len(data), *(c for c in cuts if c <= len(data))})
+    chunks = [data[a:b] for a, b in zip(bounds, bounds[1:])]
+    digest = hashlib.sha256()
+    expected = data.split(b"\n")
+    if expected[-1] == b"":
+        expected.pop()  # a final newline ends the last line; it does not start an empty one
+    assert list(backup._lines(iter(chunks), digest, member="m")) == expected
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def _with_one_long_line(archive_path: Path, out: Path, line_bytes: int) -> Path:
+    """The good archive with its first table member replaced by one ``line_bytes`` line and no newline
+    (manifest digest and row count updated, stored uncompressed so the zip-bomb ratio does not refuse it)."""
+    import hashlib
+
+    members = _members(archive_path)
+    manifest = json.loads(members["manifest.json"])
+    entry = manifest["tables"][0]
+    long_line = b"x" * line_bytes
+    members[entry["member"]] = long_line
+    entry["sha256"], entry["rows"] = hashlib.sha256(long_line).hexdigest(), 1
+    members["manifest.json"] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out
+
+
+def test_a_24_mb_line_is_read_in_linear_time(good_archive, tmp_path):
+    # Re-splitting the whole pending buffer per 64 KiB chunk took 4.1 s for this line (96 MB: 68 s).
+    path = _with_one_long_line(good_archive, tmp_path / "long.zip", 24 * 1024 * 1024)
+    started = time.monotonic()
+    manifest = backup.verify_archive(path, max_bytes=1 << 28)
+    assert time.monotonic() - started < 5  # a loose guard only; linear reading takes a fraction of this
+    assert manifest.tables[0].rows == 1
+
+
+def test_a_line_past_the_limit_is_refused_with_the_member_named(good_archive, tmp_path, monkeypatch):
+    monkeypatch.setattr(backup, "MAX_LINE_BYTES", 1024 * 1024)
+    path = _with_one_long_line(good_archive, tmp_path / "longer.zip", 3 * 1024 * 1024)
+    member = json.loads(_members(path)["manifest.json"])["tables"][0]["member"]
+    with pytest.raises(DataQualityError, match=rf"{member}.*line longer than 1,048,576 bytes"):
+        backup.verify_archive(path, max_bytes=1 << 28)

@@ -124,7 +124,8 @@ def test_admin_creates_and_disables_therapists(make_therapist, login_as, web, db
     # An administrator enrols in two-factor login before anything else opens (docs/web.md).
     assert admin.get("/admin/therapists").headers["location"] == "/account/mfa"
     mfa_csrf = web.page_csrf(admin, "/account/mfa")
-    secret = re.search(r'id="mfa-secret">(\w+)<', admin.post("/account/mfa/setup", data={"csrf_token": mfa_csrf}).text)[1]
+    setup = admin.post("/account/mfa/setup", data={"csrf_token": mfa_csrf, "password": web.password})
+    secret = re.search(r'id="mfa-secret">(\w+)<', setup.text)[1]
     assert admin.post("/account/mfa/confirm", data={"csrf_token": mfa_csrf, "code": pyotp.TOTP(secret).now()}).is_success
     bob = login_as("bob")
     page = admin.get("/admin/therapists")
@@ -148,7 +149,7 @@ def test_api_token_page_shows_a_token_once_and_revokes(make_therapist, login_as,
     make_therapist("ann")
     browser = login_as("ann")
     token = web.page_csrf(browser, "/account/tokens")
-    created = browser.post("/account/tokens", data={"csrf_token": token, "label": "script"})
+    created = browser.post("/account/tokens", data={"csrf_token": token, "label": "script", "password": web.password})
     value = re.search(r'<code id="new-token">([^<]+)</code>', created.text).group(1)
     headers = {"Authorization": f"Bearer {value}"}
     assert client.get("/api/v1/me", headers=headers).status_code == 200
@@ -227,3 +228,32 @@ def test_audit_trail_is_paged_newest_first(client, make_therapist, api_token_for
     nxt = client.get(f"/api/v1/clients/{client_id}/audit", params={"limit": 3, "offset": 4}, headers=headers).json()
     assert nxt[0]["id"] == page[2]["id"]
     assert client.get(f"/api/v1/clients/{client_id}/audit", params={"limit": 1000}, headers=headers).status_code == 422
+
+
+def test_api_token_page_needs_the_password_and_a_label_that_fits(make_therapist, login_as, web, db_session):
+    """L2: minting a 90-day token asks for the password again (a wrong one counts as a failed login);
+    a label is cleaned of NUL and refused, not cut, past 64 characters."""
+    from sqlalchemy import func
+
+    from cadenza.clinic.auth import LoginAttempt
+
+    make_therapist("ann")
+    browser = login_as("ann")
+    page = browser.get("/account/tokens")
+    assert 'name="password"' in page.text
+    token = web.page_csrf(browser, "/account/tokens")
+    for password in ("", "not-the-password-1"):
+        refused = browser.post("/account/tokens", data={"csrf_token": token, "label": "script", "password": password})
+        assert refused.status_code == 422 and "password is not correct" in refused.text
+        assert 'id="new-token"' not in refused.text and 'value="script"' in refused.text
+    db_session.expire_all()
+    assert db_session.scalar(select(func.count(ApiToken.id))) == 0
+    assert db_session.scalar(select(func.count(LoginAttempt.id)).where(LoginAttempt.username == "ann",
+                                                                       LoginAttempt.succeeded.is_(False))) == 2
+    long = browser.post("/account/tokens", data={"csrf_token": token, "label": "x" * 65, "password": web.password})
+    assert long.status_code == 422 and "label must have at most 64 characters, got 65" in long.text
+    ok = browser.post("/account/tokens", data={"csrf_token": token, "label": "lap\x00top " + "y" * 56,
+                                               "password": web.password})
+    assert ok.status_code == 200 and 'id="new-token"' in ok.text
+    db_session.expire_all()
+    assert db_session.scalars(select(ApiToken.label)).all() == ["laptop " + "y" * 56]

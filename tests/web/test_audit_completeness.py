@@ -238,7 +238,8 @@ def s_audit_trail_api(ctx):
 
 
 def s_token_page_create(ctx):
-    _post(ctx, "ann", "/account/tokens", {"label": "laptop"}, csrf_from="/account/tokens", expect=200)
+    _post(ctx, "ann", "/account/tokens", {"label": "laptop", "password": PASSWORD}, csrf_from="/account/tokens",
+          expect=200)
     with ctx.db() as db:
         ctx.ids["token"] = max(t.id for t in auth.list_api_tokens(db, therapist_id=ctx.ids["ann"]))
 
@@ -249,6 +250,12 @@ def s_token_page_revoke(ctx):
 
 def s_denied_page(ctx):
     _get(ctx, "bob", f"/clients/{ctx.ids['A']}", expect=404)
+
+
+def s_password_change_refused(ctx):
+    _post(ctx, "bob", "/account/password", {"current_password": "not-" + PASSWORD,
+                                            "new_password": "oboe-lantern-meadow-31",
+                                            "confirm_password": "oboe-lantern-meadow-31"}, expect=422)
 
 
 def s_password_change(ctx):
@@ -343,7 +350,7 @@ def s_admin_login(ctx):
 
 
 def s_mfa_enrol(ctx):
-    page = _post(ctx, "root", "/account/mfa/setup", {}, csrf_from="/account/mfa", expect=200)
+    page = _post(ctx, "root", "/account/mfa/setup", {"password": PASSWORD}, csrf_from="/account/mfa", expect=200)
     secret = re.search(r'id="mfa-secret">([A-Z2-7]+)<', page.text)[1]
     ctx.totp = pyotp.TOTP(secret)
     _post(ctx, "root", "/account/mfa/confirm", {"code": ctx.totp.now()}, csrf_from="/account/mfa", expect=200)
@@ -484,6 +491,8 @@ STEPS: tuple[Step, ...] = (
     Step("API token create (account page)", s_token_page_create, _rows(("create", "api_token", "ann", None))),
     Step("API token revoke (account page)", s_token_page_revoke, _rows(("revoke", "api_token", "ann", None))),
     Step("authorisation denial (another therapist's client)", s_denied_page, _rows(("not_found", "client", "bob", A))),
+    Step("password change refused (wrong current password)", s_password_change_refused,
+         _rows(("password_failed", "therapist", "bob", None))),
     Step("password change", s_password_change, _rows(("update", "therapist", "bob", None))),
     Step("client show (CLI)", s_cli_client_show,
          _rows(("read", "client", "ann", A), ("read", "goal", "ann", A), ("read", "measurement", "ann", A))),

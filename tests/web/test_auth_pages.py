@@ -232,3 +232,26 @@ def test_change_password_checks_the_current_one_and_ends_other_sessions(make_the
     with TestClient(web_app, follow_redirects=False) as fresh:
         assert web.log_in(fresh, "ann").status_code == 401
         assert web.log_in(fresh, "ann", "bright-viola-evening-9").status_code == 303
+
+
+def test_wrong_current_passwords_are_counted_audited_and_lock_the_form(make_therapist, login_as, web, db_session):
+    """L1: the change-password form is no way around the login lockout."""
+    from sqlalchemy import func
+
+    from cadenza.clinic.models import AuditEvent
+
+    make_therapist("ann")
+    browser = login_as("ann")
+    token = web.page_csrf(browser, "/account/password")
+    change = {"csrf_token": token, "new_password": "bright-viola-evening-9", "confirm_password": "bright-viola-evening-9"}
+    for guess in range(auth.MAX_FAILURES_PER_ACCOUNT):
+        wrong = browser.post("/account/password", data={**change, "current_password": f"guess-number-{guess}-x"})
+        assert wrong.status_code == 422 and "current_password is not correct" in wrong.text
+    locked = browser.post("/account/password", data={**change, "current_password": web.password})
+    assert locked.status_code == 422 and "too many failed attempts" in locked.text
+    db_session.expire_all()
+    checked = db_session.scalars(select(LoginAttempt.password_checked).where(LoginAttempt.username == "ann",
+                                                                           LoginAttempt.succeeded.is_(False))).all()
+    assert sorted(checked) == [False] + [True] * auth.MAX_FAILURES_PER_ACCOUNT
+    assert db_session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "password_failed")) == 5
+    assert web.log_in(browser, "ann").status_code == 401  # locked at the login page too

@@ -194,7 +194,8 @@ def test_a_grant_by_one_admin_opens_nothing_for_another(world, web):
 
 def test_the_api_grants_lists_and_revokes_for_admins_only(world, web, api_token_for, client):
     root = world["as_root"]
-    created = root.post("/account/tokens", data={"csrf_token": web.page_csrf(root, "/account/tokens")})
+    created = root.post("/account/tokens", data={"csrf_token": web.page_csrf(root, "/account/tokens"),
+                                              "password": web.password})
     token = re.search(r'id="new-token">([^<]+)<', created.text)[1]
     headers = {"Authorization": f"Bearer {token}"}
     body = {"client_id": world["a"].id, "reason": REASON}

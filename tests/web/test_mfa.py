@@ -149,7 +149,7 @@ def test_enrolment_shows_the_secret_once_and_needs_a_valid_code(make_therapist, 
     page = browser.get("/account/mfa")
     assert page.status_code == 200 and "off" in page.text and "mfa-secret" not in page.text
     csrf = web.page_csrf(browser, "/account/mfa")
-    setup = browser.post("/account/mfa/setup", data={"csrf_token": csrf})
+    setup = browser.post("/account/mfa/setup", data={"csrf_token": csrf, "password": web.password})
     secret = re.search(r'id="mfa-secret">(\w+)<', setup.text)[1]
     assert 'src="data:image/svg+xml' in setup.text  # the QR code, allowed by the CSP's img-src
     pending = db_session.get(TherapistMfa, ann.id)
@@ -168,9 +168,27 @@ def test_enrolment_shows_the_secret_once_and_needs_a_valid_code(make_therapist, 
     assert browser.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert browser.get("/").status_code == 200
     assert secret not in browser.get("/account/mfa").text
-    again = browser.post("/account/mfa/setup", data={"csrf_token": csrf})
+    again = browser.post("/account/mfa/setup", data={"csrf_token": csrf, "password": web.password})
     assert again.status_code == 409 and "already enabled" in again.text
     assert [e.entity_id for e in _audit_actions(db_session, "mfa_enable")] == [ann.id]
+
+
+def test_enrolment_needs_the_password_again(make_therapist, login_as, web, db_session):
+    """L2: a session cookie alone cannot bind the account to another phone; wrong passwords count."""
+    ann = make_therapist("ann")
+    browser = login_as("ann")
+    page = browser.get("/account/mfa")
+    assert 'name="password"' in page.text and 'autocomplete="current-password"' in page.text
+    csrf = web.page_csrf(browser, "/account/mfa")
+    for password in ("", "not-the-password-1"):
+        refused = browser.post("/account/mfa/setup", data={"csrf_token": csrf, "password": password})
+        assert refused.status_code == 422 and "password is not correct" in refused.text
+        assert "mfa-secret" not in refused.text
+    assert db_session.get(TherapistMfa, ann.id) is None
+    assert _failed_attempts(db_session, "ann") == 2
+    assert len(_audit_actions(db_session, "password_failed")) == 2
+    ok = browser.post("/account/mfa/setup", data={"csrf_token": csrf, "password": web.password})
+    assert ok.status_code == 200 and "mfa-secret" in ok.text
 
 
 def test_enrolment_pages_require_csrf(make_therapist, login_as):
@@ -416,7 +434,7 @@ def test_an_admin_without_mfa_can_only_enrol(web_app, make_therapist, login_as, 
     page = browser.get("/account/mfa")
     assert page.status_code == 200 and "must use two-factor login" in page.text
 
-    setup = browser.post("/account/mfa/setup", data={"csrf_token": csrf})
+    setup = browser.post("/account/mfa/setup", data={"csrf_token": csrf, "password": web.password})
     secret = re.search(r'id="mfa-secret">(\w+)<', setup.text)[1]
     assert browser.post("/account/mfa/confirm", data={"csrf_token": csrf, "code": _code(secret, clock.now)}).is_success
     assert browser.get("/admin/therapists").status_code == 200
@@ -454,7 +472,8 @@ def test_tokens_made_in_a_two_factor_session_need_no_code(make_therapist, client
     secret = _enrol(db_session, ann, clock)
     _password_step(client, web, "ann")
     _code_step(client, _code(secret, clock.now))
-    created = client.post("/account/tokens", data={"csrf_token": web.page_csrf(client, "/account/tokens")})
+    created = client.post("/account/tokens", data={"csrf_token": web.page_csrf(client, "/account/tokens"),
+                                                  "password": web.password})
     token = re.search(r'id="new-token">([^<]+)<', created.text)[1]
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
@@ -575,6 +594,7 @@ def test_admin_enrols_and_logs_in_with_a_code_in_chromium(tmp_path, database_url
             page.fill("#password", password)
             page.click("button[type=submit]")
             page.wait_for_url(f"{base}/account/mfa")  # the admin page sent it on to enrolment
+            page.fill("#f-password", password)  # setting up asks for the password again
             page.click("button:has-text('Set up two-factor login')")
             page.wait_for_function("() => { const i = document.querySelector('img.qr'); "
                                    "return i && i.complete && i.naturalWidth > 0; }")

@@ -121,7 +121,7 @@ def load_key_file(path: Path, *, cache: dict[Path, bytes], create: bool, missing
 def _create_key_file(path: Path) -> None:
     # Written under a private name and hard-linked into place: a second process racing us either
     # wins the link (we then read its key) or finds a complete file, never a half-written one.
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the data directory is private
     scratch = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

@@ -26,7 +26,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, delete, event, func, or_, select, update
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, cast, delete, event, func, or_, select, update
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
@@ -57,6 +57,7 @@ _COMMON_PASSWORDS = frozenset(
 )
 
 LOGIN_FAILED_MESSAGE = "Wrong username or password, or the account is locked for a while."
+REAUTH_LOCKED_MESSAGE = "too many failed attempts; try again in a quarter of an hour"
 
 
 class LoginSession(Base):
@@ -178,6 +179,31 @@ def _recent_failures(db: Session, *, now: dt.datetime, username: str | None = No
     return int(db.scalar(query) or 0)
 
 
+def _serialise_account(db: Session, username: str) -> None:
+    """Make this transaction the only one checking credentials of ``username`` until it ends.
+
+    Counting recent failures, checking the password and recording the attempt must not interleave
+    with another request for the same account, or N parallel guesses all pass the "fewer than 5
+    failures" check (T8). SQLite's ``BEGIN IMMEDIATE`` already serialises every transaction; on
+    PostgreSQL a transaction-scoped advisory lock on a hash of the username does it, for unknown
+    usernames too (there is no row to lock). The lock ends with the commit or rollback.
+    """
+    if db.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(b"cadenza.login:" + username.encode()).digest()[:8], "big", signed=True)
+    db.execute(select(func.pg_advisory_xact_lock(cast(key, BigInteger))))
+
+
+def _locked_for_checks(db: Session, *, username: str, ip_address: str, now: dt.datetime) -> bool:
+    """Serialise checks for ``username``; when it is locked out, record an unchecked attempt, commit, True."""
+    _serialise_account(db, username)
+    if not is_locked_out(db, username=username, ip_address=ip_address, now=now):
+        return False
+    db.add(LoginAttempt(username=username, ip_address=ip_address, succeeded=False, password_checked=False, at=now))
+    db.commit()
+    return True
+
+
 def is_locked_out(db: Session, *, username: str, ip_address: str, now: dt.datetime | None = None) -> bool:
     """True while the account or the address has too many recent failures; it expires by itself."""
     now = now or utcnow()
@@ -198,6 +224,7 @@ def authenticate(
     now = now or utcnow()
     username = username.replace("\x00", "").strip()[:64]
     ip_address = ip_address.replace("\x00", "")[:64]
+    _serialise_account(db, username)
     if is_locked_out(db, username=username, ip_address=ip_address, now=now):
         db.add(
             LoginAttempt(
@@ -314,13 +341,40 @@ def set_therapist_active(db: Session, *, actor: Therapist | None, username: str,
     return therapist
 
 
+def verify_current_password(
+    db: Session, *, actor: Therapist, password: str, field: str = "password", ip_address: str = "",
+    now: dt.datetime | None = None,
+) -> None:
+    """Re-authenticate a logged-in ``actor`` before a sensitive change, or raise :class:`ParameterError`
+    naming ``field``.
+
+    A wrong password here is a failed login: it goes into the same ``login_attempt`` ledger and
+    lockout (:data:`MAX_FAILURES_PER_ACCOUNT` per :data:`LOCKOUT_WINDOW`), so a stolen session cannot
+    guess the password, and it is audited as ``password_failed``. While the account is locked the
+    password is not checked at all. Failures are committed before the error is raised.
+    """
+    now = now or utcnow()
+    ip_address = ip_address.replace("\x00", "")[:64]
+    if _locked_for_checks(db, username=actor.username, ip_address=ip_address, now=now):
+        raise ParameterError(f"{field}: {REAUTH_LOCKED_MESSAGE}")
+    if passwords.verify_password(actor.password_hash, password):
+        return
+    db.add(LoginAttempt(username=actor.username, ip_address=ip_address, succeeded=False, at=now))
+    _audit(db, actor, "password_failed", actor.id)
+    db.commit()
+    raise ParameterError(f"{field} is not correct")
+
+
 def change_password(
-    db: Session, *, actor: Therapist, current_password: str, new_password: str, keep_session_token: str | None = None
+    db: Session, *, actor: Therapist, current_password: str, new_password: str, keep_session_token: str | None = None,
+    ip_address: str = "", now: dt.datetime | None = None,
 ) -> None:
     """Replace the actor's password after checking the current one; every other browser session and
-    every API token of the account ends (the one making the change may be kept)."""
-    if not passwords.verify_password(actor.password_hash, current_password):
-        raise ParameterError("current_password is not correct")
+    every API token of the account ends (the one making the change may be kept).
+
+    A wrong current password counts as a failed login (:func:`verify_current_password`)."""
+    verify_current_password(db, actor=actor, password=current_password, field="current_password",
+                            ip_address=ip_address, now=now)
     if new_password == current_password:
         raise ParameterError("new_password must differ from the current password")
     check_password_policy(new_password, username=actor.username)
@@ -628,10 +682,7 @@ def verify_second_factor(
     """
     now = now or utcnow()
     ip_address = ip_address.replace("\x00", "")[:64]
-    if is_locked_out(db, username=therapist.username, ip_address=ip_address, now=now):
-        db.add(LoginAttempt(username=therapist.username, ip_address=ip_address, succeeded=False,
-                            password_checked=False, at=now))
-        db.commit()
+    if _locked_for_checks(db, username=therapist.username, ip_address=ip_address, now=now):
         raise PermissionDeniedError(MFA_FAILED_MESSAGE)
     row = db.get(TherapistMfa, therapist.id)
     step = None
@@ -768,8 +819,9 @@ def disable_mfa(
     row = db.get(TherapistMfa, actor.id)
     if row is None or row.enabled_at is None:
         raise ParameterError("code: two-factor login is not enabled for this account")
+    _serialise_account(db, actor.username)
     if is_locked_out(db, username=actor.username, ip_address=ip_address, now=now):
-        raise ParameterError("code: too many failed attempts; try again in a quarter of an hour")
+        raise ParameterError(f"code: {REAUTH_LOCKED_MESSAGE}")
     problem = None
     if not passwords.verify_password(actor.password_hash, password):
         problem = "password is not correct"

@@ -60,6 +60,10 @@ UPLOAD_CAP_FACTOR = 20  # default cap: 20x the configured upload cap
 SKIPPED_TABLES = frozenset({"alembic_version"})  # the target's own migrations write it
 BATCH_ROWS = 1000
 _CHUNK_BYTES = 64 * 1024
+# One table row is one line; the longest a genuine row gets is a few 20,000-character notes. A
+# member that goes on far past this without a newline is refused as soon as it does, not hashed
+# to the end first.
+MAX_LINE_BYTES = 64 * 1024 * 1024
 # What zipfile and zlib raise on a damaged archive (a fuzz test collects them); all mean "corrupt".
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError,
                ValueError, struct.error, UnicodeDecodeError, IndexError, OverflowError)
@@ -272,16 +276,37 @@ def _stream(archive: zipfile.ZipFile, member: str, budget: _Budget) -> Iterator[
         raise DataQualityError(f"backup archive member {member!r} is corrupt: {exc}") from None
 
 
-def _lines(chunks: Iterator[bytes], digest: Any) -> Iterator[bytes]:
-    pending = b""
+def _lines(chunks: Iterator[bytes], digest: Any, *, member: str) -> Iterator[bytes]:
+    """The lines of a member, each chunk fed to ``digest``; linear in the member's size.
+
+    Only the new chunk is searched for newlines and a line's pieces are joined once, so a long line
+    costs no more than many short ones; a line longer than :data:`MAX_LINE_BYTES` is refused.
+    """
+    limit = MAX_LINE_BYTES
+    parts: list[bytes] = []
+    pending_bytes = 0
     for chunk in chunks:
         digest.update(chunk)
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        for line in complete:
-            yield line
-    if pending:
-        yield pending
+        start = 0
+        while (end := chunk.find(b"\n", start)) != -1:
+            if pending_bytes + end - start > limit:
+                _refuse_long_line(member, limit)
+            parts.append(chunk[start:end])
+            yield b"".join(parts)
+            parts, pending_bytes = [], 0
+            start = end + 1
+        if start < len(chunk):
+            pending_bytes += len(chunk) - start
+            if pending_bytes > limit:
+                _refuse_long_line(member, limit)
+            parts.append(chunk[start:])
+    if parts:
+        yield b"".join(parts)
+
+
+def _refuse_long_line(member: str, limit: int) -> None:
+    raise DataQualityError(f"backup archive member {member!r} has a line longer than {limit:,} bytes; no genuine "
+                           "row is that long, so the backup is damaged or was crafted; nothing was restored")
 
 
 def _open_archive(path: str | Path | BinaryIO, max_bytes: int) -> zipfile.ZipFile:
@@ -367,7 +392,7 @@ def _verify_plain(path: str | Path | BinaryIO, cap: int) -> Manifest:
         manifest = _read_manifest(archive, budget)
         for entry in manifest.tables:
             digest, rows = hashlib.sha256(), 0
-            for line in _lines(_stream(archive, entry.member, budget), digest):
+            for _line in _lines(_stream(archive, entry.member, budget), digest, member=entry.member):
                 rows += 1
             _check_digest(entry.member, digest.hexdigest(), entry.sha256, rows, entry.rows)
         for item in manifest.files:
@@ -742,7 +767,7 @@ def _load_table(connection: Connection, table: Table, entry: TableEntry, archive
         raise DataQualityError(f"table {entry.name!r} in the target has no column(s) {unknown!r}")
     decoders = {name: _decoder(table.c[name].type) for name in entry.columns}
     digest, batch, count = hashlib.sha256(), [], 0
-    for line in _lines(_stream(archive, entry.member, budget), digest):
+    for line in _lines(_stream(archive, entry.member, budget), digest, member=entry.member):
         try:
             raw = json.loads(line)
             row = {name: (decode(raw[name]) if decode is not None and raw[name] is not None else raw[name])

@@ -6,6 +6,8 @@ the services: foreign keys enforced, real transactions with savepoints, UTC time
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,11 +21,21 @@ from cadenza.clinic import audit_chain  # noqa: F401  (the import seals audit ev
 from cadenza.errors import ParameterError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# PostgreSQL waits forever on a row lock by default. A request that cannot get its lock within
+# POSTGRES_LOCK_TIMEOUT_MS is answered 409 (someone else is saving the same record); a statement
+# running past POSTGRES_STATEMENT_TIMEOUT_MS, or a transaction left idle mid-way, is ended by the
+# server so no connection can hold locks for the life of a stuck process.
+POSTGRES_LOCK_TIMEOUT_MS = 5_000
+POSTGRES_STATEMENT_TIMEOUT_MS = 60_000
+POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS = 120_000
 MIGRATIONS_PACKAGE = "cadenza.clinic:migrations"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, request_timeouts: bool = False, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys, WAL, a busy timeout and proper transactions.
+
+    ``request_timeouts`` (the web app's engine) bounds lock waits, statements and idle transactions
+    on PostgreSQL (:func:`postgres_session_options`); migrations and backups run unbounded.
 
     >>> make_engine("sqlite://").dialect.name
     'sqlite'
@@ -38,7 +50,21 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _make_sqlite_engine(parsed, **kwargs)
     kwargs.setdefault("pool_pre_ping", True)
+    if request_timeouts and parsed.get_backend_name() == "postgresql":
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("options", postgres_session_options())
+        kwargs["connect_args"] = connect_args
     return create_engine(parsed, **kwargs)
+
+
+def postgres_session_options() -> str:
+    """The libpq ``options`` that bound how long a PostgreSQL session may wait or run.
+
+    >>> "lock_timeout=5000" in postgres_session_options()
+    True
+    """
+    return (f"-c lock_timeout={POSTGRES_LOCK_TIMEOUT_MS} -c statement_timeout={POSTGRES_STATEMENT_TIMEOUT_MS} "
+            f"-c idle_in_transaction_session_timeout={POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS}")
 
 
 def _make_sqlite_engine(url: Any, **kwargs: Any) -> Engine:
@@ -47,8 +73,10 @@ def _make_sqlite_engine(url: Any, **kwargs: Any) -> Engine:
     connect_args.setdefault("check_same_thread", False)
     engine = create_engine(url, connect_args=connect_args, **kwargs)
     file_backed = url.database not in (None, "", ":memory:") and not url.database.startswith("file:")
-    if file_backed:
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    database_path = Path(url.database).expanduser() if file_backed else None
+    if database_path is not None:
+        ensure_private_dir(database_path.parent)
+        _create_private_file(database_path)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -57,9 +85,15 @@ def _make_sqlite_engine(url: Any, **kwargs: Any) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        if file_backed:
+        if database_path is not None:
             cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
+        if database_path is not None:
+            # SQLite gives -wal and -shm the database file's mode; files left by an older version
+            # (created under the umask) are tightened here.
+            _make_owner_only(database_path)
+            for suffix in SQLITE_SIDE_FILES:
+                _make_owner_only(database_path.with_name(database_path.name + suffix))
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -68,6 +102,41 @@ def _make_sqlite_engine(url: Any, **kwargs: Any) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create the directory ``path`` (and its parents) readable by its owner only (0700).
+
+    A directory that already exists keeps its mode: it may be shared on purpose (e.g. a temporary
+    directory); the database files inside it are private either way (:func:`_create_private_file`).
+    """
+    path = Path(path).expanduser()
+    if path.is_dir():
+        return
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask; this is exact
+
+
+def _create_private_file(path: Path) -> None:
+    """Create an empty ``path`` with mode 0600 if it does not exist, so SQLite (which gives its -wal
+    and -shm files the database's mode) never makes a world-readable database under umask 022."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
+def _make_owner_only(path: Path) -> None:
+    """Remove group and other permission bits from ``path`` if it exists and is ours to change."""
+    try:
+        mode = path.stat().st_mode
+        if mode & 0o077:
+            os.chmod(path, stat.S_IMODE(mode) & 0o700)
+    except OSError:
+        pass  # not created yet, owned by someone else (the operator's choice), or a read-only file system
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -42,6 +42,7 @@ from cadenza.music.reminiscence import SongResponse, build_reminiscence_playlist
 
 PREPROCEDURE_MINUTES = (20, 30)  # issue 7: a 20-30 minute relaxation playlist
 MAX_TEXT = 300
+MAX_PICKED_BY_CHARS = 100  # family_pick_by is String(100)
 
 
 class LibraryTrack(Base):
@@ -323,9 +324,13 @@ def add_family_pick(db: Session, *, actor: Therapist, track_id: int, note: str, 
     """A song family or friends chose, with a note on why it matters to the person."""
     if not isinstance(note, str) or not note.strip():
         raise ParameterError("note must say why the song matters, got an empty note")
+    picked_by = (picked_by or "").strip()
+    if len(picked_by) > MAX_PICKED_BY_CHARS:
+        raise ParameterError(f"by must be at most {MAX_PICKED_BY_CHARS} characters (who chose the song), "
+                             f"got {len(picked_by)}")
     row = _track(db, actor, track_id)
     row.family_pick_note = note.strip()
-    row.family_pick_by = (picked_by or "").strip()[:100]
+    row.family_pick_by = picked_by
     db.flush()
     service.audit(db, actor, "update", "library_track", entity_id=row.id, client_id=row.client_id)
     return row

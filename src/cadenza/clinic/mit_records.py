@@ -34,6 +34,7 @@ from cadenza.mit.scoring import (
 from cadenza.mit.syllables import syllabify_phrase
 
 MAX_PHRASE_CHARS = 200
+MAX_PHRASE_SYLLABLES = 64  # the stored stress pattern has one letter per syllable (String(64))
 
 MIT_SCORE_PCT = register_instrument(Instrument(
     code="mit_score_pct", name="MIT level score (points obtained / possible)", unit="%", minimum=0, maximum=100,
@@ -132,6 +133,9 @@ def add_phrase(db: Session, *, actor: Therapist, client_id: int, text: str, prob
     phrase = syllabify_phrase(text, lexicon=load_lexicon())
     if not phrase.syllables:
         raise ParameterError(f"text {text!r} has no words to intone")
+    if phrase.n_syllables > MAX_PHRASE_SYLLABLES:
+        raise ParameterError(f"text must be a phrase of at most {MAX_PHRASE_SYLLABLES} syllables (MIT phrases are "
+                             f"short), got {phrase.n_syllables} syllables")
     text = " ".join(text.split())
     if db.scalar(select(MitPhrase.id).where(MitPhrase.client_id == client.id, MitPhrase.text == text)):
         raise ConflictError(f"the phrase {text!r} is already in this client's phrase bank")
@@ -154,7 +158,7 @@ def list_phrases(db: Session, *, actor: Therapist, client_id: int, active_only: 
 
 
 def get_phrase(db: Session, *, actor: Therapist, phrase_id: int, action: str = "read") -> MitPhrase:
-    row = db.get(MitPhrase, phrase_id) if isinstance(phrase_id, int) and not isinstance(phrase_id, bool) else None
+    row = db.get(MitPhrase, phrase_id) if service.is_row_id(phrase_id) else None
     if row is None:
         raise NotFoundError(f"MIT phrase {phrase_id!r} not found")
     service.get_client_for_actor(db, actor=actor, client_id=row.client_id, action=action)  # raises if not the owner's
@@ -163,13 +167,15 @@ def get_phrase(db: Session, *, actor: Therapist, phrase_id: int, action: str = "
 
 def update_phrase(db: Session, *, actor: Therapist, phrase_id: int, level: int | None = None,
                   active: bool | None = None, probe_question: str | None = None, note: str | None = None) -> MitPhrase:
+    if probe_question is not None and (not isinstance(probe_question, str) or len(probe_question) > MAX_PHRASE_CHARS):
+        raise ParameterError(f"probe_question must be at most {MAX_PHRASE_CHARS} characters, got {probe_question!r}")
     row = get_phrase(db, actor=actor, phrase_id=phrase_id, action="update")
     if level is not None:
         row.level = check_level(level)
     if active is not None:
         row.active = bool(active)
     if probe_question is not None:
-        row.probe_question = probe_question.strip()[:MAX_PHRASE_CHARS]
+        row.probe_question = probe_question.strip()
     if note is not None:
         row.note = note
     db.flush()

@@ -47,6 +47,7 @@ from cadenza.safety.flags import AudioPolicy, audio_policy
 
 DOSE_SOURCES = ("manual", "ras_cue", "playlist", "mit", "nicu_lullaby", "nicu_womb", "nicu_pal", "session")
 STOP_ACTIONS = ("start", "pause", "resume", "stop")
+MAX_DEVICE_CHARS = 64  # listening_calibration.device is String(64)
 MAX_ENTRY_DURATION_S = WEEK_S  # bounds the ledger's look-back: an entry never spans more than one rolling week
 
 PAL_SUCKS_PER_MIN = register_instrument(Instrument(
@@ -147,6 +148,12 @@ class PalSessionSummary(Base):
     stop_reason: Mapped[str | None] = mapped_column(Text)
 
 
+def _refuse_nul(name: str, text: object) -> None:
+    # PostgreSQL text cannot hold NUL: a ParameterError here, not a driver error.
+    if isinstance(text, str) and "\x00" in text:
+        raise ParameterError(f"{name} must not contain NUL characters, got {text[:40]!r}")
+
+
 def _aware(value: dt.datetime | None, name: str) -> dt.datetime:
     return utcnow() if value is None else require_utc(value, name)
 
@@ -154,7 +161,7 @@ def _aware(value: dt.datetime | None, name: str) -> dt.datetime:
 def _session_of(db: Session, client: Client, session_id: int | None) -> int | None:
     if session_id is None:
         return None
-    row = db.get(TherapySession, session_id)
+    row = db.get(TherapySession, session_id) if service.is_row_id(session_id) else None
     if row is None or row.client_id != client.id:
         raise NotFoundError(f"session {session_id!r} not found for client {client.code!r}")
     return row.id
@@ -172,6 +179,10 @@ def client_policy(db: Session, *, actor: Therapist, client_id: int) -> tuple[Cli
 def record_calibration(db: Session, *, actor: Therapist, client_id: int, measured_level_dba: float,
                        device: str = "default", tone_rms_dbfs: float = -20.0,
                        measured_at: dt.datetime | None = None) -> ListeningCalibration:
+    if isinstance(device, str) and len(device.strip()) > MAX_DEVICE_CHARS:
+        raise ParameterError(f"device must be a name of at most {MAX_DEVICE_CHARS} characters, got "
+                             f"{len(device.strip())} characters: {device[:40]!r}...")
+    _refuse_nul("device", device)
     cal = Calibration.from_measurement(measured_level_dba, device=device, tone_rms_dbfs=tone_rms_dbfs)
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id, action="update")
     row = ListeningCalibration(client_id=client.id, device=cal.device, tone_level_dba=cal.tone_level_dba,
@@ -207,8 +218,11 @@ def add_dose_entry(db: Session, *, actor: Therapist, client_id: int, level_dba: 
                              f"listening as several periods), got {duration_s!r}")
     if source not in DOSE_SOURCES:
         raise ParameterError(f"source must be one of {DOSE_SOURCES}, got {source!r}")
+    if not isinstance(label, str):
+        raise ParameterError(f"label must be text, got {label!r}")
     if len(label) > 200:
         raise ParameterError(f"label must be at most 200 characters, got {len(label)}")
+    _refuse_nul("label", label)
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id, action="update")
     row = SoundDoseEntry(client_id=client.id, started_at=_aware(started_at, "started_at"),
                          duration_s=float(duration_s), level_dba=float(level_dba), source=source, label=label)

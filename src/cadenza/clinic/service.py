@@ -55,6 +55,7 @@ SYSTEM_ACTOR = "system"
 _CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
 MAX_SESSION_MINUTES = 600
+MAX_ROW_ID = 2**31 - 1  # INTEGER primary keys; a larger id names no row (and overflows the driver)
 EARLIEST_BIRTH_YEAR = 1900
 
 
@@ -151,7 +152,7 @@ def get_client_for_actor(db: Session, *, actor: Therapist, client_id: int, actio
     _check_actor(actor)
     if isinstance(client_id, bool) or not isinstance(client_id, int):
         raise ParameterError(f"client_id must be an integer, got {client_id!r}")
-    client = db.get(Client, client_id)
+    client = db.get(Client, client_id) if is_row_id(client_id) else None
     if client is None or (client.therapist_id != actor.id
                           and not emergency.permits(db, actor=actor, client=client, action=action)):
         raise NotFoundError(f"client {client_id!r} not found")
@@ -159,11 +160,16 @@ def get_client_for_actor(db: Session, *, actor: Therapist, client_id: int, actio
     return client
 
 
+def is_row_id(value: Any) -> bool:
+    """True for an int that can be a primary key (1..:data:`MAX_ROW_ID`); others name no row."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ROW_ID
+
+
 def _owned_row(db: Session, actor: Therapist, model: type, row_id: Any, what: str) -> tuple[Any, Client]:
     """A client-owned row (assessment, goal, session) and its client if ``actor`` owns the client;
     :class:`NotFoundError` otherwise, so another therapist's rows look absent rather than forbidden."""
     _check_actor(actor)
-    row = db.get(model, row_id) if isinstance(row_id, int) and not isinstance(row_id, bool) else None
+    row = db.get(model, row_id) if is_row_id(row_id) else None
     client = db.get(Client, row.client_id) if row is not None else None
     if row is None or client is None or (client.therapist_id != actor.id
                                          and not emergency.permits(db, actor=actor, client=client)):
@@ -521,6 +527,12 @@ def _score_input(entry: MeasurementInput, index: int) -> Score:
         raise ParameterError(f"measurements[{index}] must be a MeasurementInput, got {entry!r}")
     if entry.measured_at is not None and (not isinstance(entry.measured_at, dt.datetime) or entry.measured_at.tzinfo is None):
         raise ParameterError(f"measurements[{index}]: measured_at must be a UTC-aware datetime, got {entry.measured_at!r}")
+    if entry.measured_at is not None:
+        try:
+            entry.measured_at.astimezone(dt.UTC)  # what the database stores; it must exist
+        except (OverflowError, ValueError):
+            raise ParameterError(f"measurements[{index}]: measured_at must be within years 1-9999 in UTC, got "
+                                 f"{entry.measured_at.isoformat()!r}") from None
     try:
         return score_instrument(entry.instrument_code, value=entry.value, items=entry.items, unit=entry.unit)
     except ParameterError as exc:
@@ -530,7 +542,7 @@ def _score_input(entry: MeasurementInput, index: int) -> Score:
 def _check_goal_link(db: Session, client: Client, entry: MeasurementInput, index: int) -> None:
     if entry.goal_id is None:
         return
-    goal = db.get(Goal, entry.goal_id) if isinstance(entry.goal_id, int) else None
+    goal = db.get(Goal, entry.goal_id) if is_row_id(entry.goal_id) else None
     if goal is None or goal.client_id != client.id:
         raise ParameterError(f"measurements[{index}]: goal_id {entry.goal_id!r} is not a goal of this client")
     if goal.instrument_code != entry.instrument_code:

@@ -24,6 +24,8 @@ MODES = ("active", "receptive")
 
 @dataclass(frozen=True)
 class Outcome:
+    """One outcome of an entry: the direction of the effect, what it favours, and its certainty."""
+
     name: str
     direction: str
     favours: str
@@ -33,6 +35,8 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Entry:
+    """One review or trial: citation, design, condition, certainty, caveat and its outcomes."""
+
     id: str
     citation: str
     year: int
@@ -51,6 +55,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class Intervention:
+    """A session intervention and the entries that do and do not support it."""
+
     code: str
     name: str
     mode: str
@@ -62,6 +68,8 @@ class Intervention:
 
 @dataclass(frozen=True)
 class Catalog:
+    """The whole evidence catalog: every entry and every session intervention."""
+
     entries: tuple[Entry, ...]
     interventions: tuple[Intervention, ...]
 
@@ -152,10 +160,12 @@ def load_catalog() -> Catalog:
 
 
 def list_entries() -> tuple[Entry, ...]:
+    """Every entry of the catalog, in catalog order."""
     return load_catalog().entries
 
 
 def get_entry(entry_id: str) -> Entry:
+    """The entry with id ``entry_id``; :class:`NotFoundError` if there is none."""
     for entry in load_catalog().entries:
         if entry.id == entry_id:
             return entry
@@ -163,10 +173,12 @@ def get_entry(entry_id: str) -> Entry:
 
 
 def list_interventions() -> tuple[Intervention, ...]:
+    """Every session intervention of the catalog, in catalog order."""
     return load_catalog().interventions
 
 
 def get_intervention(code: str) -> Intervention:
+    """The session intervention ``code``; :class:`NotFoundError` listing the known codes otherwise."""
     for intervention in load_catalog().interventions:
         if intervention.code == code:
             return intervention

@@ -248,7 +248,8 @@ def _context():
         # Children fork from a server that already imported numpy, soundfile and the main module (so a
         # child does not re-run the main script); no effect once the server runs. Like any
         # multiprocessing user, a main script must guard its entry point with ``if __name__ == "__main__"``.
-        ctx.set_forkserver_preload(["__main__", "numpy", "soundfile", "cadenza.io.audio", "cadenza.io.isolated"])
+        ctx.set_forkserver_preload(["__main__", "numpy", "soundfile", "cadenza.io.audio", "cadenza.io.isolated",
+                                    "cadenza.io.isolated_analysis"])
         return ctx
     return multiprocessing.get_context("spawn")
 

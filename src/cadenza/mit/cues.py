@@ -42,6 +42,8 @@ class CueMaterial:
 
 @dataclass(frozen=True)
 class StepCue:
+    """The audio of one protocol step: voice and taps as two channels, tap times, and the melody used."""
+
     step: Step
     level: int
     samples: np.ndarray  # (2, n): voice, taps

@@ -43,6 +43,8 @@ class CueSpec:
 
 @dataclass(frozen=True)
 class Step:
+    """One step of an MIT level: its code, title, points, instructions for the therapist and what it plays."""
+
     code: str
     title: str
     max_points: int
@@ -127,6 +129,7 @@ def level_steps(level: int) -> tuple[Step, ...]:
 
 
 def get_step(level: int, code: str) -> Step:
+    """The step ``code`` (e.g. ``"probe"``) of ``level``; :class:`ParameterError` listing the level's codes otherwise."""
     for step in level_steps(level):
         if step.code == code:
             return step

@@ -47,6 +47,8 @@ BREATHY_BELOW_RUN_DB = 20.0
 
 @dataclass(frozen=True)
 class PitchContour:
+    """A recorded attempt's pitch (Hz, NaN where unvoiced) and level (dB) over time."""
+
     times_s: np.ndarray
     f0_hz: np.ndarray  # NaN where unvoiced
     level_db: np.ndarray

@@ -52,6 +52,8 @@ def score_step(level: int, step_code: str, attempts: Iterable[int] = (), *, over
 
 @dataclass(frozen=True)
 class SessionScore:
+    """Points scored in one MIT session out of the points possible."""
+
     points: int
     possible: int
 
@@ -90,6 +92,8 @@ def score_session(level: int, phrase_step_scores: Sequence[dict[str, int | None]
 
 @dataclass(frozen=True)
 class Advancement:
+    """Whether a client is ready to move up a level, the reason, and the caveat on the convention."""
+
     ready: bool
     reason: str
     caveat: str = ADVANCEMENT_CAVEAT

@@ -23,6 +23,8 @@ ANALYSIS_VERSION = 1  # bump when results change, so cached analyses are redone
 
 @dataclass(frozen=True)
 class TrackAnalysis:
+    """Everything ``analyze_track`` measures in one track: tempo and beats, loudness, brightness, energy, key."""
+
     duration_s: float
     tempo_bpm: float
     tempo_confidence: float

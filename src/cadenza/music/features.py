@@ -34,6 +34,8 @@ ONSET_PEAK_THRESHOLD = 1.0  # in units of the envelope's standard deviation
 
 @dataclass(frozen=True)
 class KeyEstimate:
+    """The estimated key: tonic pitch class, mode, and how clearly the mode fits (0-1)."""
+
     tonic: str  # pitch-class name, e.g. "A"
     mode: str  # "major" or "minor"
     confidence: float  # 0-1: how much better the chosen mode fits than the other

@@ -115,6 +115,8 @@ class CurrentState:
 
 @dataclass(frozen=True)
 class PlaylistEntry:
+    """One track in a playlist: when it starts, the phase and the tempo/energy targets it was chosen for, and why."""
+
     track: TrackFeatures
     start_s: float
     phase: str
@@ -127,6 +129,8 @@ class PlaylistEntry:
 
 @dataclass
 class Playlist:
+    """An ordered playlist toward ``goal``: its entries, the planned phases it follows, warnings and sources."""
+
     goal: str
     shape: str
     target_s: float

@@ -33,6 +33,8 @@ PRIOR_WIDTH_OCTAVES = 1.0
 
 @dataclass(frozen=True)
 class TempoEstimate:
+    """A tempo in BPM with confidence (0-1), and the periodicity salience over the tempo grid it was chosen from."""
+
     tempo_bpm: float
     confidence: float
     salience_bpm: np.ndarray  # tempo grid

@@ -31,6 +31,8 @@ OCEAN_EBB_DB = 12.0  # swell depth; its steepest rise (pi * depth * breath rate)
 
 @dataclass(frozen=True)
 class WombRender:
+    """A rendered womb sound within NICU limits, with its heart rate, breathing rate and heartbeat times."""
+
     render: NicuRender
     heart_rate_bpm: float
     breaths_per_min: float

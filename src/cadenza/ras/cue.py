@@ -35,6 +35,8 @@ LOUDNESS_EXCERPT_S = 20.0  # a metronome is periodic: 20 s (7+ beats even at 20 
 
 @dataclass(frozen=True)
 class CueVerification:
+    """How far a rendered cue's beats are from the planned grid (re-detected in the output)."""
+
     method: str  # "click onsets" or "beat tracker"
     n_beats_checked: int
     max_error_samples: int | None  # click mode
@@ -46,6 +48,8 @@ class CueVerification:
 
 @dataclass(frozen=True)
 class CueTrack:
+    """A rendered session cue: samples, the beat grid, its verification, loudness, level at the ear and dose."""
+
     samples: np.ndarray
     sampling_rate_hz: int
     beat_times_s: np.ndarray  # the planned grid the cue is built on

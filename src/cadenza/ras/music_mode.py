@@ -28,6 +28,8 @@ ENVELOPE_SMOOTH_S = 0.006  # smoothing keeps the onset shape but not the frame-t
 
 @dataclass(frozen=True)
 class WarpedMusic:
+    """Music time-warped onto a beat grid: the output samples, where each source beat landed, and the rates used."""
+
     samples: np.ndarray  # (n,) or (channels, n), float32
     sampling_rate_hz: int
     target_beat_times_s: np.ndarray  # where each source beat was placed

@@ -50,6 +50,8 @@ class PlanFigure:
 
 @dataclass(frozen=True)
 class TempoStage:
+    """One stage of a session plan: when it starts, how long it lasts and its cue tempo."""
+
     start_min: float
     duration_min: float
     tempo_bpm: float
@@ -58,6 +60,8 @@ class TempoStage:
 
 @dataclass(frozen=True)
 class RasPlan:
+    """A RAS session plan: tempo stages from the baseline cadence, dose, warnings and the evidence behind it."""
+
     condition: str
     baseline_cadence_spm: float
     stages: tuple[TempoStage, ...]

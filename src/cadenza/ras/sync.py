@@ -10,6 +10,11 @@ Conventions (one step per beat; RAS paces steps, not strides):
 * **Relative phase** = 360 deg x (step - previous beat) / (beat interval), wrapped to (-180, 180].
   Its circular mean and resultant vector length R (0 = no relation, 1 = perfectly constant phase)
   are the standard circular statistics of sensorimotor synchronisation (Fisher 1993).
+* **Bounds.** A walk analysed here lasts at most :data:`MAX_WALK_S` (4 h, far beyond any RAS
+  session) and holds at most :data:`MAX_SYNC_STEPS` steps; cue tempi are :data:`CUE_TEMPO_RANGE_BPM`.
+  :func:`check_step_times` and :func:`check_cue` refuse anything else before an array is allocated,
+  so a typo (milliseconds as seconds) or a hostile value cannot make :func:`make_cue_beat_times`
+  build a cue of billions of beats.
 * **Locked** steps are those whose centred window of ``lock_window_steps`` steps has R >=
   ``lock_min_resultant`` *and* a mean asynchrony within +-``window_ms`` (a stable phase far from the
   beat is not synchronised walking); consecutive locked steps form locked segments.
@@ -27,6 +32,11 @@ DEFAULT_WINDOW_MS = 100.0
 LOCK_WINDOW_STEPS = 8
 LOCK_MIN_RESULTANT = 0.9
 MAX_LATENCY_S = 1.0
+MAX_WALK_S = 4 * 3600.0  # longest walk (s): 14,400 s, far beyond a 20-45 min RAS session
+MAX_SYNC_STEPS = 72_000  # 4 h at 300 steps/min, above any human cadence
+CUE_TEMPO_RANGE_BPM = (20.0, 250.0)
+CUE_TAIL_S = 2.0  # the cue runs this long past the last step
+MAX_CUE_BEATS = int(np.ceil((MAX_WALK_S + CUE_TAIL_S) * CUE_TEMPO_RANGE_BPM[1] / 60.0)) + 1
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,74 @@ def _check_events(name: str, times_s: np.ndarray) -> np.ndarray:
     if np.any(np.diff(times_s) <= 0):
         raise ParameterError(f"{name} must be strictly increasing (sorted event times in seconds)")
     return times_s
+
+
+def check_step_times(step_times_s: np.ndarray) -> np.ndarray:
+    """``step_times_s`` as a float array if it is a 1-D array of finite step times within
+    0..:data:`MAX_WALK_S` s and at most :data:`MAX_SYNC_STEPS` steps; :class:`ParameterError` otherwise.
+
+    >>> check_step_times(np.array([0.5, 1.1])).tolist()
+    [0.5, 1.1]
+    >>> check_step_times(np.array([0.5, 1e7]))
+    Traceback (most recent call last):
+    ...
+    cadenza.errors.ParameterError: step_times_s must lie within 0..14400 s (a walk of at most 4 h), got a step at 10000000.0 s (milliseconds given as seconds?)
+    """
+    times_s = np.asarray(step_times_s, dtype=float)
+    if times_s.ndim != 1:
+        raise ParameterError(f"step_times_s must be a 1-D array of seconds, got shape {times_s.shape!r}")
+    if times_s.size > MAX_SYNC_STEPS:
+        raise ParameterError(f"step_times_s must hold at most {MAX_SYNC_STEPS:,} steps (4 h of walking), "
+                             f"got {times_s.size:,}")
+    if not np.all(np.isfinite(times_s)):
+        bad = times_s[~np.isfinite(times_s)][0]
+        raise ParameterError(f"step_times_s must be finite seconds, got {float(bad)!r}")
+    outside = (times_s < 0) | (times_s > MAX_WALK_S)
+    if outside.any():
+        raise ParameterError(f"step_times_s must lie within 0..{MAX_WALK_S:g} s (a walk of at most 4 h), got a "
+                             f"step at {float(times_s[outside][0])!r} s (milliseconds given as seconds?)")
+    return times_s
+
+
+def check_cue(*, tempo_bpm: float, cue_start_s: float = 0.0) -> None:
+    """:class:`ParameterError` naming the field unless ``tempo_bpm`` is within :data:`CUE_TEMPO_RANGE_BPM`
+    and ``cue_start_s`` within 0..:data:`MAX_WALK_S` (both finite). Cheap: call it before any analysis.
+
+    >>> check_cue(tempo_bpm=100.0, cue_start_s=-1e15)
+    Traceback (most recent call last):
+    ...
+    cadenza.errors.ParameterError: cue_start_s must be between 0 and 14400 s on the step clock, got -1000000000000000.0
+    """
+    low, high = CUE_TEMPO_RANGE_BPM
+    if isinstance(tempo_bpm, bool) or not isinstance(tempo_bpm, (int, float, np.number)) \
+            or not np.isfinite(tempo_bpm) or not low <= tempo_bpm <= high:
+        raise ParameterError(f"tempo_bpm must be {low:g}..{high:g} BPM, got {tempo_bpm!r}")
+    if isinstance(cue_start_s, bool) or not isinstance(cue_start_s, (int, float, np.number)) \
+            or not np.isfinite(cue_start_s) or not 0 <= cue_start_s <= MAX_WALK_S:
+        raise ParameterError(f"cue_start_s must be between 0 and {MAX_WALK_S:g} s on the step clock, got {cue_start_s!r}")
+
+
+def make_cue_beat_times(step_times_s: np.ndarray, *, tempo_bpm: float, cue_start_s: float = 0.0) -> np.ndarray:
+    """Beat times (s) of an isochronous cue at ``tempo_bpm`` from ``cue_start_s`` until :data:`CUE_TAIL_S`
+    after the last step; empty for no steps. Every input is bounded first (:func:`check_cue`,
+    :func:`check_step_times`; the cue may not start after the last step), so the cue never exceeds
+    :data:`MAX_CUE_BEATS` beats.
+
+    >>> make_cue_beat_times(np.array([0.3, 0.9]), tempo_bpm=120.0).tolist()
+    [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
+    """
+    check_cue(tempo_bpm=tempo_bpm, cue_start_s=cue_start_s)
+    steps = check_step_times(step_times_s)
+    if steps.size == 0:
+        return np.empty(0)
+    last_s = float(np.max(steps))
+    if cue_start_s > last_s:
+        raise ParameterError(f"cue_start_s must not be after the last step (at {last_s:g} s), got {cue_start_s!r}")
+    period_s = 60.0 / float(tempo_bpm)
+    n_beats = int(np.ceil((last_s + CUE_TAIL_S - cue_start_s) / period_s))
+    if n_beats > MAX_CUE_BEATS:  # unreachable within the bounds above; kept as the allocation guard
+        raise ParameterError(f"the cue would have {n_beats:,} beats; at most {MAX_CUE_BEATS:,} are analysed")
+    return cue_start_s + period_s * np.arange(n_beats)
 
 
 def circular_stats_deg(phase_deg: np.ndarray) -> tuple[float, float]:

@@ -29,6 +29,8 @@ SCHEDULE_LOOKAHEAD_S = 0.1
 
 @dataclass(frozen=True)
 class WalkerParams:
+    """A simulated walker's timing model: preferred cadence, phase and period correction, noise."""
+
     preferred_cadence_spm: float = 100.0
     phase_gain: float = 0.4  # alpha
     period_gain: float = 0.1  # beta
@@ -121,6 +123,8 @@ def replay_steps(cue, step_times_s: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class CueEvaluation:
+    """How a simulated or recorded walk followed a cue: time to lock, synchronisation and cadence change."""
+
     time_to_lock_s: float  # from the first cue beat to the first step of the first locked window; NaN if never
     resultant_length: float  # over steps after lock (all steps in the cue if never locked)
     percent_locked: float

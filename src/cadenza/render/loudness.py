@@ -26,6 +26,8 @@ MIN_MEASURE_S = 0.4  # one BS.1770 gating block
 
 @dataclass(frozen=True)
 class LoudnessResult:
+    """Loudness-normalised samples with the measured and output loudness (LUFS) and the gain applied."""
+
     samples: np.ndarray
     measured_lufs: float  # input loudness (NaN if silent or too short)
     output_lufs: float  # estimated output loudness

@@ -260,7 +260,11 @@ def require_utc(value: datetime, name: str) -> datetime:
     """``value`` in UTC; :class:`ParameterError` naming ``name`` if it is not a timezone-aware datetime."""
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise ParameterError(f"{name} must be a timezone-aware datetime, got {value!r}")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):  # e.g. 9999-12-31T23:59:59-12:00 is in year 10000 in UTC
+        raise ParameterError(f"{name} must be a datetime whose UTC time is within years 1-9999, got "
+                             f"{value.isoformat()!r}") from None
 
 
 @dataclass

@@ -14,6 +14,8 @@ from cadenza.errors import ParameterError
 
 
 class SafetyFlag(StrEnum):
+    """The clinical safety flags a client record can carry; each changes the audio policy."""
+
     SEIZURES = "seizures"  # seizures or musicogenic epilepsy
     HEARING_LOSS = "hearing_loss"
     TRAUMA_HISTORY = "trauma_history"

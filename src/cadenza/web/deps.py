@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from cadenza.clinic import auth
 from cadenza.clinic.db import session_scope
@@ -143,6 +144,18 @@ async def require_csrf(request: Request) -> None:
         raise HTTPException(status_code=403, detail="The form expired or was not sent from Cadenza; reload and try again.")
 
 
+async def submitted_form(request: Request) -> FormData:
+    """The submitted form (fields and uploads), read from the network on the event loop.
+
+    Routes that touch the database or compute are plain ``def`` and run on a worker thread: a route
+    that waits for a row lock or a busy SQLite file on the event loop stops every other request,
+    including the lock holder's own commit (docs/web.md, "Concurrency"). Reading the body is the
+    only part that must be async, so it happens here and the route receives the parsed form.
+    """
+    return await request.form()
+
+
+SubmittedForm = Annotated[FormData, Depends(submitted_form)]
 PageUser = Annotated[Therapist, Depends(current_enrolled_page)]
 # Only for the two-factor enrolment pages and logout: logged in, but possibly not yet enrolled.
 EnrollingPageUser = Annotated[Therapist, Depends(current_user_page)]

@@ -10,6 +10,7 @@ import logging
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cadenza.clinic.models import AuditEvent, utcnow
@@ -44,6 +45,7 @@ _TITLES = {
     422: "Please check the input",
     429: "Too many attempts",
     500: "Something went wrong",
+    503: "Busy, please retry",
 }
 
 
@@ -110,6 +112,25 @@ def _audit_refusal(request: Request) -> None:
         log.exception("could not audit a refused access to client %r", raw_id)
 
 
+# PostgreSQL SQLSTATEs of the waits bounded by clinic.db.postgres_session_options.
+_PG_LOCK_NOT_AVAILABLE = "55P03"
+_PG_QUERY_CANCELED = "57014"
+BUSY_RETRY_AFTER_S = 2
+LOCK_CONFLICT_MESSAGE = ("Someone else is saving this record right now. Your changes were not saved; "
+                         "go back, reload the record and try again.")
+BUSY_MESSAGE = "The record is busy. Nothing was saved; please try again in a moment."
+
+
+def database_wait_status(exc: DBAPIError) -> int | None:
+    """409 for a row lock not granted in time, 503 for a busy database; None for any other error."""
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if code == _PG_LOCK_NOT_AVAILABLE:
+        return 409
+    if code == _PG_QUERY_CANCELED or "database is locked" in str(exc.orig):
+        return 503
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CadenzaError)
     async def _domain_error(request: Request, exc: CadenzaError) -> Response:
@@ -146,10 +167,31 @@ def install_error_handlers(app: FastAPI) -> None:
         fields = ", ".join(str(e.get("loc", ("?",))[-1]) for e in exc.errors())
         return error_response(request, 422, f"Missing or invalid fields: {fields}.")
 
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> Response:
+        status = database_wait_status(exc)
+        if status is None:
+            return _server_error(request, exc)
+        log.warning("database wait bounded on %s %s: %s", request.method, request.url.path, exc.orig)
+        if status == 409:
+            return error_response(request, 409, LOCK_CONFLICT_MESSAGE)
+        return error_response(request, 503, BUSY_MESSAGE, headers={"Retry-After": str(BUSY_RETRY_AFTER_S)})
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(request, 500, _public_message(500, exc))
+        return _server_error(request, exc)
+
+
+def _server_error(request: Request, exc: Exception) -> Response:
+    """The 500 page. Its handler runs outside every middleware (Starlette's ServerErrorMiddleware),
+    so the security headers are added here."""
+    from cadenza.web.middleware import SECURITY_HEADERS
+
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    response = error_response(request, 500, _public_message(500, exc))
+    for name, value in SECURITY_HEADERS:
+        response.headers.setdefault(name.decode(), value.decode())
+    return response
 
 
 __all__ = ["HTTPException", "LoginRequired", "install_error_handlers", "error_response", "status_for"]

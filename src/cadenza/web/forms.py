@@ -7,6 +7,7 @@ service still validates everything, this only parses strings and attributes its 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -16,12 +17,35 @@ from cadenza.clinic.instruments import Instrument, get_instrument, list_instrume
 from cadenza.clinic.service import MeasurementInput
 
 MAX_FIELD_CHARS = 20_000
+# Ids and whole numbers end up in INTEGER columns (32-bit on PostgreSQL; SQLite refuses beyond 64 bits).
+MIN_DB_INT = -(2**31)
+MAX_DB_INT = 2**31 - 1
+_SHOWN_CHARS = 40  # how much of a refused value an error message repeats
+
+
+class FormValues(dict[str, str]):
+    """The text fields of a submitted form, kept whole, and the fields longer than their limit.
+
+    ``too_long`` maps each over-long field to ``(length, limit)``; :class:`FormState` turns every entry
+    into an error next to that field, so nothing is saved and what was typed is shown again.
+    """
+
+    too_long: dict[str, tuple[int, int]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.too_long = {}
 
 
 @dataclass
 class FormState:
     values: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, (length, limit) in getattr(self.values, "too_long", {}).items():
+            self.error(name, too_long_message(name, length, limit))
+            self.error("_form", f"{name} is too long ({length:,} characters; the limit is {limit:,}); nothing was saved")
 
     def error(self, name: str, message: str) -> None:
         self.errors.setdefault(name, message)
@@ -31,41 +55,85 @@ class FormState:
         return not self.errors
 
 
-def form_values(form: Mapping[str, Any]) -> dict[str, str]:
-    """Text values of a submitted form (uploads and the CSRF token left out, long values cut)."""
-    values = {}
+def too_long_message(name: str, length: int, limit: int) -> str:
+    """``"subjective is 25,000 characters; the limit is 20,000 ..."``: nothing is cut silently."""
+    return (f"{name} is {length:,} characters; the limit is {limit:,}. Nothing was saved: shorten it, "
+            "or split it (a signed note takes the rest as an addendum)")
+
+
+def form_values(form: Mapping[str, Any], *, max_chars: Mapping[str, int] | None = None) -> FormValues:
+    """Text values of a submitted form (uploads and the CSRF token left out, NUL dropped), kept whole.
+
+    A value longer than its limit (``max_chars[name]``, else :data:`MAX_FIELD_CHARS`) is kept as typed
+    and recorded in ``too_long``; a :class:`FormState` built from these values reports it as an error
+    next to the field, so the form is refused (422) instead of saving a cut text.
+    """
+    limits = max_chars or {}
+    values = FormValues()
     for key, value in form.items():
         if key == "csrf_token" or not isinstance(value, str):
             continue
         # NUL cannot be stored in PostgreSQL text and never belongs in a clinical note.
-        values[key] = value[:MAX_FIELD_CHARS].replace("\x00", "")
+        text = value.replace("\x00", "")
+        values[key] = text
+        limit = limits.get(key, MAX_FIELD_CHARS)
+        if len(text) > limit:
+            values.too_long[key] = (len(text), limit)
     return values
 
 
-def parse_int(state: FormState, name: str, *, required: bool = True) -> int | None:
+def shown(raw: str) -> str:
+    """``raw`` for an error message: repr, shortened if long (a refused 20,000-digit number is not echoed)."""
+    return repr(raw) if len(raw) <= _SHOWN_CHARS else repr(raw[:_SHOWN_CHARS]) + f"... ({len(raw):,} characters)"
+
+
+def parse_int(state: FormState, name: str, *, required: bool = True, minimum: int = MIN_DB_INT,
+              maximum: int = MAX_DB_INT) -> int | None:
+    """A whole number in ``minimum..maximum`` (by default the database's INTEGER range), else an error."""
     raw = state.values.get(name, "").strip()
     if not raw:
         if required:
             state.error(name, f"{name} is required")
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        state.error(name, f"{name} must be a whole number, got {raw!r}")
+    if len(raw) > 20 or not re.fullmatch(r"[+-]?[0-9]+", raw):  # ASCII digits only: no "1_000", no Arabic digits
+        state.error(name, f"{name} must be a whole number, got {shown(raw)}")
         return None
+    number = int(raw)
+    if not minimum <= number <= maximum:
+        state.error(name, f"{name} must be a whole number {minimum}..{maximum}, got {shown(raw)}")
+        return None
+    return number
+
+
+def parse_id(state: FormState, name: str, *, required: bool = True) -> int | None:
+    """A record id (``session_id``, ``phrase_id``, ``goal_id``): 1..2**31-1, else an error naming ``name``."""
+    raw = state.values.get(name, "").strip()
+    if not raw:
+        if required:
+            state.error(name, f"{name} is required")
+        return None
+    if len(raw) > 20 or not re.fullmatch(r"[+-]?[0-9]+", raw) or not 1 <= int(raw) <= MAX_DB_INT:
+        state.error(name, f"{name} must be a record id 1..{MAX_DB_INT}, got {shown(raw)}")
+        return None
+    return int(raw)
 
 
 def parse_float(state: FormState, name: str, *, required: bool = True) -> float | None:
+    """A finite number (``nan`` and ``inf`` are refused here, before any arithmetic), else an error."""
     raw = state.values.get(name, "").strip().replace(",", ".")
     if not raw:
         if required:
             state.error(name, f"{name} is required")
         return None
     try:
-        return float(raw)
+        number = float(raw)
     except ValueError:
-        state.error(name, f"{name} must be a number, got {raw!r}")
+        state.error(name, f"{name} must be a number, got {shown(raw)}")
         return None
+    if not math.isfinite(number):
+        state.error(name, f"{name} must be a finite number, got {shown(raw)}")
+        return None
+    return number
 
 
 def parse_date(state: FormState, name: str, *, required: bool = True) -> dt.date | None:
@@ -77,7 +145,7 @@ def parse_date(state: FormState, name: str, *, required: bool = True) -> dt.date
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        state.error(name, f"{name} must be a date YYYY-MM-DD, got {raw!r}")
+        state.error(name, f"{name} must be a date YYYY-MM-DD, got {shown(raw)}")
         return None
 
 
@@ -118,8 +186,7 @@ def parse_measurements(state: FormState) -> tuple[list[MeasurementInput], list[s
         names = instrument_fields(instrument)
         if not any(state.values.get(n, "").strip() for n in names):
             continue
-        goal_raw = state.values.get(f"{instrument.code}.goal_id", "").strip()
-        goal_id = int(goal_raw) if goal_raw.isdigit() else None
+        goal_id = parse_id(state, f"{instrument.code}.goal_id", required=False)
         if instrument.items is None:
             value = parse_float(state, names[0])
             if value is None:
@@ -134,7 +201,7 @@ def parse_measurements(state: FormState) -> tuple[list[MeasurementInput], list[s
                 try:
                     items[item] = int(raw)
                 except ValueError:
-                    state.error(name, f"{instrument.code} item {item!r} must be a whole number, got {raw!r}")
+                    state.error(name, f"{instrument.code} item {item!r} must be a whole number, got {shown(raw)}")
             entries.append(MeasurementInput(instrument.code, items=items, goal_id=goal_id))
         codes.append(instrument.code)
     return entries, codes

@@ -51,7 +51,8 @@ def create_app(
     )
     app.state.settings = settings
     if session_factory is None:
-        engine = make_engine(settings.database_url, pool_size=DB_POOL_SIZE, max_overflow=DB_MAX_OVERFLOW)
+        engine = make_engine(settings.database_url, request_timeouts=True, pool_size=DB_POOL_SIZE,
+                             max_overflow=DB_MAX_OVERFLOW)
         session_factory = make_session_factory(engine)
     app.state.session_factory = session_factory
     install_error_handlers(app)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import object_session
 from cadenza.clinic import auth, emergency, service
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
 from cadenza.web import deps, forms
-from cadenza.web.deps import AdminApiUser, AdminPageUser, CsrfAdminUser, CsrfPageUser, Db, PageUser
+from cadenza.web.deps import AdminApiUser, AdminPageUser, CsrfAdminUser, CsrfPageUser, Db, PageUser, SubmittedForm
 from cadenza.web.templating import render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -41,8 +41,7 @@ def therapists_page(request: Request, db: Db, user: AdminPageUser) -> Response:
 
 
 @router.post("/admin/therapists")
-async def create_therapist_page(request: Request, db: Db, user: CsrfAdminUser) -> Response:
-    form = await request.form()
+def create_therapist_page(request: Request, form: SubmittedForm, db: Db, user: CsrfAdminUser) -> Response:
     state = forms.FormState(values=forms.form_values(form))
     password = state.values.pop("password", "")  # never echoed back into the page
     try:
@@ -58,8 +57,7 @@ async def create_therapist_page(request: Request, db: Db, user: CsrfAdminUser) -
 
 
 @router.post("/admin/therapists/{username}/active")
-async def set_active_page(request: Request, db: Db, user: CsrfAdminUser, username: Username) -> Response:
-    form = await request.form()
+def set_active_page(request: Request, form: SubmittedForm, db: Db, user: CsrfAdminUser, username: Username) -> Response:
     auth.set_therapist_active(db, actor=user, username=username, active=form.get("active") == "true")
     return RedirectResponse("/admin/therapists", status_code=303)
 
@@ -71,8 +69,7 @@ def password_page(request: Request, user: PageUser) -> Response:
 
 
 @router.post("/account/password")
-async def change_password_page(request: Request, db: Db, user: CsrfPageUser) -> Response:
-    form = await request.form()
+def change_password_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser) -> Response:
     state = forms.FormState(values={})  # passwords are never echoed back
     new_password = str(form.get("new_password", ""))
     if new_password != str(form.get("confirm_password", "")):
@@ -82,6 +79,7 @@ async def change_password_page(request: Request, db: Db, user: CsrfPageUser) -> 
             auth.change_password(
                 db, actor=user, current_password=str(form.get("current_password", "")), new_password=new_password,
                 keep_session_token=request.cookies.get(deps.session_cookie_name(request)),
+                ip_address=deps.client_ip(request),
             )
             return render(request, "password.html", {"state": state, "changed": True,
                                                      "min_password": auth.MIN_PASSWORD_CHARS})
@@ -93,18 +91,39 @@ async def change_password_page(request: Request, db: Db, user: CsrfPageUser) -> 
                   status_code=422)
 
 
+MAX_TOKEN_LABEL_CHARS = 64
+
+
+def _tokens_page(request: Request, db, user, *, state: forms.FormState | None = None, new_token: str | None = None,
+                 status: int = 200) -> Response:
+    return render(request, "tokens.html", {"tokens": auth.list_api_tokens(db, therapist_id=user.id),
+                                           "new_token": new_token, "state": state or forms.FormState(values={}),
+                                           "max_label": MAX_TOKEN_LABEL_CHARS}, status_code=status)
+
+
 @router.get("/account/tokens")
 def tokens_page(request: Request, db: Db, user: PageUser) -> Response:
-    return render(request, "tokens.html", {"tokens": auth.list_api_tokens(db, therapist_id=user.id), "new_token": None})
+    return _tokens_page(request, db, user)
 
 
 @router.post("/account/tokens")
-async def create_token_page(request: Request, db: Db, user: CsrfPageUser) -> Response:
-    form = await request.form()
-    label = str(form.get("label", ""))[:64]
+def create_token_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser) -> Response:
+    label = str(form.get("label", "")).replace("\x00", "").strip()
+    state = forms.FormState(values={"label": label[:MAX_TOKEN_LABEL_CHARS]})  # the password is never echoed
+    if len(label) > MAX_TOKEN_LABEL_CHARS:
+        state.error("label", f"label must have at most {MAX_TOKEN_LABEL_CHARS} characters, got {len(label)}")
+        return _tokens_page(request, db, user, state=state, status=422)
+    # A bearer token outlives the session by months: minting one needs the password again (L2).
+    try:
+        auth.verify_current_password(db, actor=user, password=str(form.get("password", ""))[:1024],
+                                     ip_address=deps.client_ip(request))
+    except ParameterError as exc:
+        db.rollback()
+        forms.attribute_error(state, str(exc), ("password",))
+        return _tokens_page(request, db, user, state=state, status=422)
     token, _ = auth.create_api_token(db, therapist_id=user.id, label=label)
     # Shown once, on this response only; the database keeps just its digest.
-    return render(request, "tokens.html", {"tokens": auth.list_api_tokens(db, therapist_id=user.id), "new_token": token})
+    return _tokens_page(request, db, user, new_token=token)
 
 
 @router.post("/account/tokens/{token_id}/revoke")
@@ -136,8 +155,7 @@ def emergency_page(request: Request, db: Db, user: AdminPageUser) -> Response:
 
 
 @router.post("/admin/emergency")
-async def grant_emergency_page(request: Request, db: Db, user: CsrfAdminUser) -> Response:
-    form = await request.form()
+def grant_emergency_page(request: Request, form: SubmittedForm, db: Db, user: CsrfAdminUser) -> Response:
     state = forms.FormState(values=forms.form_values(form))
     duration_h = forms.parse_float(state, "duration_h")
     username = state.values.get("therapist", "").strip()

@@ -20,6 +20,7 @@ from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import NotFoundError
 from cadenza.web.deps import AdminApiUser, ApiUser, Db
 from cadenza.web.routes.clients import fresh_session_sample as _fresh_session
+from cadenza.web.validators import UtcConvertible, no_nul
 
 router = APIRouter(prefix="/api/v1")
 
@@ -27,11 +28,7 @@ DbId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MAX_TEXT_CHARS = 20_000
 
 
-def _no_nul(text: str) -> str:
-    # PostgreSQL text cannot hold NUL; refuse it here as a 422 rather than fail in the driver.
-    if "\x00" in text:
-        raise ValueError("text must not contain NUL characters")
-    return text
+_no_nul = no_nul  # PostgreSQL text cannot hold NUL; refused here as a 422 rather than in the driver
 
 
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(_no_nul)]
@@ -119,7 +116,7 @@ class MeasurementIn(StrictModel):
     items: dict[Annotated[str, Field(max_length=64)], int] | None = Field(default=None, max_length=100)
     unit: ShortText | None = None
     goal_id: RowId | None = None
-    measured_at: dt.datetime | None = None
+    measured_at: UtcConvertible | None = None
 
     def to_input(self) -> MeasurementInput:
         measured_at = self.measured_at

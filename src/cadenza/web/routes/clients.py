@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from cadenza.clinic import dashboard, idempotency, safety_records, service
 from cadenza.clinic.instruments import list_instruments
@@ -20,7 +21,7 @@ from cadenza.errors import ConflictError, NotFoundError, ParameterError
 from cadenza.evidence import query as evidence
 from cadenza.safety.flags import SafetyFlag, audio_policy
 from cadenza.web import forms
-from cadenza.web.deps import CsrfPageUser, Db, PageUser
+from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
 from cadenza.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -36,8 +37,8 @@ FLAG_LABELS = {
 }
 
 
-async def _form(request: Request) -> forms.FormState:
-    return forms.FormState(values=forms.form_values(await request.form()))
+def _form(form: FormData) -> forms.FormState:
+    return forms.FormState(values=forms.form_values(form))
 
 
 # ---- one-time form ids (docs/clinic_api.md, "Idempotent creates") ----------------------------------
@@ -142,8 +143,8 @@ def new_client_page(request: Request, user: PageUser) -> Response:
 
 
 @router.post("/clients/new")
-async def create_client_page(request: Request, db: Db, user: CsrfPageUser) -> Response:
-    state, args = _parse_client_form(await request.form())
+def create_client_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser) -> Response:
+    state, args = _parse_client_form(form)
     if state.ok:
         try:
             claimed = _claim_form(request, db, user, state)
@@ -202,8 +203,8 @@ def edit_client_page(request: Request, db: Db, user: PageUser, client_id: Client
 
 
 @router.post("/clients/{client_id}/edit")
-async def update_client_page(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
-    state, args = _parse_client_form(await request.form())
+def update_client_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    state, args = _parse_client_form(form)
     if state.ok:
         try:
             service.update_client(db, actor=user, client_id=client_id, **args)
@@ -238,8 +239,8 @@ def new_goal_page(request: Request, db: Db, user: PageUser, client_id: ClientId)
 
 
 @router.post("/clients/{client_id}/goals/new")
-async def create_goal_page(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
-    state = await _form(request)
+def create_goal_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    state = _form(form)
     baseline = forms.parse_float(state, "baseline")
     target = forms.parse_float(state, "target")
     target_date = forms.parse_date(state, "target_date", required=False)
@@ -303,8 +304,8 @@ def new_session_page(request: Request, db: Db, user: PageUser, client_id: Client
 
 
 @router.post("/clients/{client_id}/sessions/new")
-async def create_session_page(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
-    state = await _form(request)
+def create_session_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    state = _form(form)
     session_date = forms.parse_date(state, "session_date")
     minutes = forms.parse_int(state, "minutes")
     measurements, codes = forms.parse_measurements(state)
@@ -364,9 +365,9 @@ def edit_session_page(request: Request, db: Db, user: PageUser, client_id: Clien
 
 
 @router.post("/clients/{client_id}/sessions/{session_id}/edit")
-async def update_session_page(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId,
+def update_session_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
                               session_id: SessionId) -> Response:
-    state = await _form(request)
+    state = _form(form)
     minutes = forms.parse_int(state, "minutes")
     version = forms.parse_int(state, "version")
     row = _own_session(db, user, client_id, session_id)
@@ -420,9 +421,9 @@ def session_page(request: Request, db: Db, user: PageUser, client_id: ClientId, 
 
 
 @router.post("/clients/{client_id}/sessions/{session_id}/sign")
-async def sign_session_page(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId,
+def sign_session_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
                             session_id: SessionId) -> Response:
-    state = await _form(request)
+    state = _form(form)
     version = forms.parse_int(state, "version")
     _own_session(db, user, client_id, session_id)
     if not state.ok:
@@ -438,11 +439,13 @@ async def sign_session_page(request: Request, db: Db, user: CsrfPageUser, client
 
 
 @router.post("/clients/{client_id}/sessions/{session_id}/addenda")
-async def add_addendum_page(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId,
+def add_addendum_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
                             session_id: SessionId) -> Response:
-    state = await _form(request)
+    state = _form(form)
     _own_session(db, user, client_id, session_id)
     try:
+        if not state.ok:  # an over-long text is refused whole, never cut
+            raise ParameterError(state.errors.get("text") or next(iter(state.errors.values())))
         service.add_addendum(db, actor=user, session_id=session_id, text=state.values.get("text", ""))
     except (ParameterError, ConflictError) as exc:
         db.rollback()

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from cadenza.clinic import gait_records, service
 from cadenza.errors import ParameterError
 from cadenza.web import forms
-from cadenza.web.deps import CsrfPageUser, Db, PageUser
+from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
 from cadenza.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -48,16 +48,13 @@ def gait_page(request: Request, db: Db, user: PageUser, client_id: ClientId,
 
 
 @router.post("/clients/{client_id}/gait")
-async def analyse_recording(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+def analyse_recording(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
     from cadenza.gait import analyze_gait
-    from starlette.concurrency import run_in_threadpool
-
     from cadenza.io.isolated import DecodeLimits, parse_imu_csv_isolated
 
-    form = await request.form()
     state = forms.FormState(values=forms.form_values(form))
     rate_hz = forms.parse_float(state, "rate_hz", required=False)
-    session_id = forms.parse_int(state, "session_id", required=False)
+    session_id = forms.parse_id(state, "session_id", required=False)
     placement = state.values.get("placement", "lower-back")
     if placement not in PLACEMENTS:
         state.error("placement", f"placement must be one of {', '.join(PLACEMENTS)}")
@@ -67,12 +64,13 @@ async def analyse_recording(request: Request, db: Db, user: CsrfPageUser, client
     if not state.ok:
         return _page(request, db, user, client_id, state=state, status_code=422)
     service.get_client(db, actor=user, client_id=client_id)  # 404 before reading someone else's upload
-    data = await upload.read(MAX_RECORDING_BYTES + 1)
+    db.commit()  # end the authorising read's transaction: SQLite's write lock is not held while the upload is analysed
+    data = upload.file.read(MAX_RECORDING_BYTES + 1)
     try:
         if len(data) > MAX_RECORDING_BYTES:
             raise ParameterError(f"the recording is larger than {MAX_RECORDING_BYTES // (1024 * 1024)} MB")
-        recording = await run_in_threadpool(  # a child process under memory/CPU/time limits (T25)
-            parse_imu_csv_isolated, data.decode("utf-8-sig", errors="replace"), source=upload.filename or "upload",
+        recording = parse_imu_csv_isolated(  # a child process under memory/CPU/time limits (T25)
+            data.decode("utf-8-sig", errors="replace"), source=upload.filename or "upload",
             sampling_rate_hz=rate_hz, limits=DecodeLimits.from_settings(request.app.state.settings))
         result = analyze_gait(recording.acc_m_s2, sampling_rate_hz=recording.sampling_rate_hz,
                               placement=placement, gyr_deg_s=recording.gyr_deg_s)

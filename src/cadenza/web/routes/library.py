@@ -15,7 +15,7 @@ from cadenza.clinic import library_records as lr
 from cadenza.clinic import safety_records
 from cadenza.errors import ParameterError
 from cadenza.web import forms
-from cadenza.web.deps import CsrfPageUser, Db, PageUser
+from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
 from cadenza.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -82,8 +82,8 @@ def library_page(request: Request, db: Db, user: PageUser, client_id: ClientId) 
 
 
 @router.post("/clients/{client_id}/library/playlist")
-async def build_playlist(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
-    values = forms.form_values(await request.form())
+def build_playlist(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    values = forms.form_values(form)
     state, pl = _build(db, user, client_id, values)
     if pl is None:
         db.rollback()
@@ -117,8 +117,8 @@ def download_playlist(db: Db, user: PageUser, client_id: ClientId,
 
 
 @router.post("/clients/{client_id}/library/tracks/{track_id}/rating")
-async def rate(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId, track_id: TrackId) -> Response:
-    state = forms.FormState(values=forms.form_values(await request.form()))
+def rate(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId, track_id: TrackId) -> Response:
+    state = forms.FormState(values=forms.form_values(form))
     stars = forms.parse_int(state, "stars", required=False)
     if not state.ok:
         raise ParameterError(f"stars must be a whole number 1-5, got {state.values.get('stars')!r}")
@@ -127,9 +127,16 @@ async def rate(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId
     return RedirectResponse(f"/clients/{client_id}/library#track-{row.id}", status_code=303)
 
 
+def _refuse_too_long(values: forms.FormValues) -> None:
+    """The one-field track forms have no form state to show an error in: refuse an over-long field whole."""
+    for name, (length, limit) in values.too_long.items():
+        raise ParameterError(forms.too_long_message(name, length, limit))
+
+
 @router.post("/clients/{client_id}/library/tracks/{track_id}/red-flag")
-async def red_flag(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId, track_id: TrackId) -> Response:
-    values = forms.form_values(await request.form())
+def red_flag(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId, track_id: TrackId) -> Response:
+    values = forms.form_values(form)
+    _refuse_too_long(values)
     row = lr.track_of_client(db, actor=user, client_id=client_id, track_id=track_id)
     clear = values.get("clear") == "1"
     lr.flag_red(db, actor=user, track_id=row.id, reason=values.get("reason", ""), flagged=not clear)
@@ -137,8 +144,9 @@ async def red_flag(request: Request, db: Db, user: CsrfPageUser, client_id: Clie
 
 
 @router.post("/clients/{client_id}/library/tracks/{track_id}/family-pick")
-async def family_pick(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId, track_id: TrackId) -> Response:
-    values = forms.form_values(await request.form())
+def family_pick(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId, track_id: TrackId) -> Response:
+    values = forms.form_values(form)
+    _refuse_too_long(values)
     row = lr.track_of_client(db, actor=user, client_id=client_id, track_id=track_id)
     lr.add_family_pick(db, actor=user, track_id=row.id, note=values.get("note", ""), picked_by=values.get("by", ""))
     return RedirectResponse(f"/clients/{client_id}/library#track-{row.id}", status_code=303)
@@ -148,12 +156,12 @@ RESPONSE_FIELDS = ("session_id", "engagement", "mood", "agitation")
 
 
 @router.post("/clients/{client_id}/library/tracks/{track_id}/responses")
-async def log_response(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId, track_id: TrackId) -> Response:
+def log_response(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId, track_id: TrackId) -> Response:
     from cadenza.clinic import service
     from cadenza.music.reminiscence import SongResponse
 
-    state = forms.FormState(values=forms.form_values(await request.form()))
-    session_id = forms.parse_int(state, "session_id", required=False)
+    state = forms.FormState(values=forms.form_values(form))
+    session_id = forms.parse_id(state, "session_id", required=False)
     numbers = {name: forms.parse_int(state, name) for name in RESPONSE_FIELDS[1:]}
     if state.ok:
         try:
@@ -190,10 +198,10 @@ def _items(state: forms.FormState, name: str) -> list[int] | None:
 
 
 @router.post("/clients/{client_id}/library/preprocedure")
-async def preprocedure(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+def preprocedure(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
     from cadenza.music.playlists import CurrentState
 
-    state = forms.FormState(values=forms.form_values(await request.form()))
+    state = forms.FormState(values=forms.form_values(form))
     minutes = forms.parse_float(state, "minutes")
     arousal = forms.parse_float(state, "arousal", required=False)
     vas_before = forms.parse_float(state, "vas_before")

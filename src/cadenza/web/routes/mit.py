@@ -17,7 +17,7 @@ from cadenza.mit.levels import LEVELS, max_points
 from cadenza.mit.scoring import ADVANCEMENT_CAVEAT
 from cadenza.safety.flags import audio_policy
 from cadenza.web import forms
-from cadenza.web.deps import CsrfPageUser, Db, PageUser
+from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
 from cadenza.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -59,8 +59,8 @@ def mit_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> R
 
 
 @router.post("/clients/{client_id}/mit/phrases")
-async def add_phrase_page(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
-    state = forms.FormState(values=forms.form_values(await request.form()))
+def add_phrase_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    state = forms.FormState(values=forms.form_values(form))
     level = forms.parse_int(state, "level")
     if state.ok:
         try:
@@ -102,21 +102,18 @@ def cue_audio(db: Db, user: PageUser, client_id: ClientId, phrase_id: PhraseId,
 
 
 @router.post("/clients/{client_id}/mit/attempts")
-async def analyse_attempt_page(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+def analyse_attempt_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
     """Analyse an uploaded attempt against a phrase; with a session chosen, store it on that session."""
-    from starlette.concurrency import run_in_threadpool
-
-    from cadenza.io.isolated import DecodeLimits, decode_audio_bytes_isolated
+    from cadenza.io.isolated import DecodeLimits
+    from cadenza.io.isolated_analysis import analyse_attempt_bytes_isolated
     from cadenza.io.speech import load_lexicon
     from cadenza.mit.melody import compose_melody
-    from cadenza.mit.response import analyse_response
     from cadenza.mit.syllables import syllabify_phrase
 
-    form = await request.form()
     state = forms.FormState(values=forms.form_values(form))
-    phrase_id = forms.parse_int(state, "phrase_id")
+    phrase_id = forms.parse_id(state, "phrase_id")
     level = forms.parse_int(state, "level")
-    session_id = forms.parse_int(state, "session_id", required=False)
+    session_id = forms.parse_id(state, "session_id", required=False)
     upload = form.get("attempt")
     if upload is None or isinstance(upload, str):
         state.error("attempt", "choose a recording of the attempt to upload")
@@ -125,15 +122,16 @@ async def analyse_attempt_page(request: Request, db: Db, user: CsrfPageUser, cli
     phrase_row = mit_records.get_phrase(db, actor=user, phrase_id=phrase_id)
     if phrase_row.client_id != client_id:
         raise ParameterError(f"phrase {phrase_id!r} is not in client {client_id!r}'s phrase bank")
-    data = await upload.read(MAX_ATTEMPT_BYTES + 1)
+    db.commit()  # end the authorising read's transaction: SQLite's write lock is not held while the upload is analysed
+    data = upload.file.read(MAX_ATTEMPT_BYTES + 1)
     if len(data) > MAX_ATTEMPT_BYTES:
         raise ParameterError(f"the recording is larger than {MAX_ATTEMPT_BYTES // (1024 * 1024)} MB")
-    samples, rate = await run_in_threadpool(  # a child process under memory/CPU/time limits (T25)
-        decode_audio_bytes_isolated, data, name=upload.filename or "upload",
-        limits=DecodeLimits.from_settings(request.app.state.settings))
     melody = compose_melody(syllabify_phrase(phrase_row.text, lexicon=load_lexicon()), level=level,
                             sprechgesang=level == 3)
-    analysis = analyse_response(samples, sampling_rate_hz=rate, melody=melody)
+    # Decode and analysis in one child process under memory/CPU/time limits, bounded by the
+    # recording's duration (T25; security probe H2).
+    analysis = analyse_attempt_bytes_isolated(data, melody=melody, name=upload.filename or "upload",
+                                              limits=DecodeLimits.from_settings(request.app.state.settings))
     if session_id:
         mit_records.store_attempt(db, actor=user, session_id=session_id, analysis=analysis, level=level,
                                   phrase_id=phrase_row.id)

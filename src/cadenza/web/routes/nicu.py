@@ -15,7 +15,7 @@ from cadenza.errors import NotFoundError, ParameterError
 from cadenza.nicu.limits import NICU_LIMITS
 from cadenza.nicu.lullaby import LULLABIES
 from cadenza.web import forms
-from cadenza.web.deps import CsrfPageUser, Db, PageUser
+from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
 from cadenza.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -59,10 +59,10 @@ def nicu_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> 
 
 
 @router.post("/clients/{client_id}/nicu/thresholds")
-async def set_thresholds(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+def set_thresholds(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
     from cadenza.nicu.stop_rules import InfantThresholds
 
-    state = forms.FormState(values=forms.form_values(await request.form()))
+    state = forms.FormState(values=forms.form_values(form))
     numbers = {name: forms.parse_float(state, name) for name in THRESHOLD_FIELDS}
     if state.ok:
         try:
@@ -75,11 +75,11 @@ async def set_thresholds(request: Request, db: Db, user: CsrfPageUser, client_id
     return _page(request, db, user, client_id, state=state, status=422)
 
 
-async def _csv_bytes(form, *, file_field: str, text_field: str) -> bytes:
+def _csv_bytes(form, *, file_field: str, text_field: str) -> bytes:
     """The CSV from an upload, or pasted into the text box (one of the two)."""
     upload = form.get(file_field)
     if upload is not None and not isinstance(upload, str) and upload.filename:
-        data = await upload.read(MAX_CSV_BYTES + 1)
+        data = upload.file.read(MAX_CSV_BYTES + 1)
     else:
         data = str(form.get(text_field) or "").encode()
     if len(data) > MAX_CSV_BYTES:
@@ -90,13 +90,13 @@ async def _csv_bytes(form, *, file_field: str, text_field: str) -> bytes:
 
 
 @router.post("/clients/{client_id}/nicu/monitor")
-async def monitor_upload(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+def monitor_upload(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
     """Run the stop rules over an uploaded vital-sign/cue CSV with this infant's thresholds; log the decisions."""
     from cadenza.io.pressure import load_vital_signs
     from cadenza.nicu.stop_rules import InfantThresholds, StopRuleEngine
 
     _nicu_client(db, user, client_id)
-    data = await _csv_bytes(await request.form(), file_field="vitals", text_field="vitals_text")
+    data = _csv_bytes(form, file_field="vitals", text_field="vitals_text")
     thresholds = safety_records.get_infant_thresholds(db, actor=user, client_id=client_id) or InfantThresholds()
     engine = StopRuleEngine(thresholds).run(load_vital_signs(data))
     safety_records.log_stop_events(db, actor=user, client_id=client_id, events=engine.events_)
@@ -104,18 +104,18 @@ async def monitor_upload(request: Request, db: Db, user: CsrfPageUser, client_id
 
 
 @router.post("/clients/{client_id}/nicu/pal")
-async def pal_upload(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+def pal_upload(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
     """Summarise a PAL session from an uploaded suck-pressure CSV and store it (refused if auto-play is not allowed)."""
     from cadenza.io.pressure import load_suck_pressure
     from cadenza.nicu.pal import PalController
 
     _, policy = _nicu_client(db, user, client_id)
-    form = await request.form()
-    state = forms.FormState(values=forms.form_values(form))
+    # A pasted CSV may be as long as an uploaded one (_csv_bytes bounds both).
+    state = forms.FormState(values=forms.form_values(form, max_chars={"pressure_text": MAX_CSV_BYTES}))
     criterion = forms.parse_float(state, "criterion_mmhg", required=False)
     if not state.ok:
-        raise ParameterError(state.errors["criterion_mmhg"])
-    data = await _csv_bytes(form, file_field="pressure", text_field="pressure_text")
+        raise ParameterError(state.errors.get("criterion_mmhg") or next(iter(state.errors.values())))
+    data = _csv_bytes(form, file_field="pressure", text_field="pressure_text")
     rec = load_suck_pressure(data)
     pal = PalController(criterion_mmhg=criterion or 20.0, adapt=state.values.get("adapt") == "on").run(
         rec.pressure_mmhg, sampling_rate_hz=rec.sampling_rate_hz, policy=policy)

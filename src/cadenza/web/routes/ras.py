@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from cadenza.clinic import ras_records, safety_records
 from cadenza.errors import ParameterError
 from cadenza.web import forms
-from cadenza.web.deps import CsrfPageUser, Db, PageUser
+from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
 from cadenza.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -23,6 +23,8 @@ ClientId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 PlanId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 WEB_MAX_MINUTES = 45.0
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# A long pasted step list (4 h of steps is ~70,000 lines) is refused past this, never cut.
+MAX_STEPS_TEXT_CHARS = 1_000_000
 PLAN_FIELDS = ("cadence_spm", "condition", "session_minutes", "sessions_per_week")
 SYNC_FIELDS = ("recording", "placement", "steps_file", "steps_text", "tempo_bpm", "cue_start_s", "latency_ms", "session_id")
 
@@ -54,10 +56,10 @@ def ras_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> R
 
 
 @router.post("/clients/{client_id}/ras/plans")
-async def create_plan(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+def create_plan(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
     from cadenza.ras.plan import plan_ras_sessions
 
-    state = forms.FormState(values=forms.form_values(await request.form()))
+    state = forms.FormState(values=forms.form_values(form))
     cadence = forms.parse_float(state, "cadence_spm")
     minutes = forms.parse_int(state, "session_minutes")
     per_week = forms.parse_int(state, "sessions_per_week")
@@ -140,24 +142,37 @@ def _parse_step_times(raw: bytes):
 
 
 @router.post("/clients/{client_id}/ras/sync")
-async def sync_report(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
-    import numpy as np
+def sync_report(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    from cadenza.ras.sync import (
+        MAX_LATENCY_S,
+        analyze_synchronization,
+        check_cue,
+        make_cue_beat_times,
+        plot_synchronization,
+    )
 
-    from cadenza.ras.sync import analyze_synchronization, plot_synchronization
-
-    form = await request.form()
-    state = forms.FormState(values=forms.form_values(form))
+    state = forms.FormState(values=forms.form_values(form, max_chars={"steps_text": MAX_STEPS_TEXT_CHARS}))
     tempo = forms.parse_float(state, "tempo_bpm")
     start = forms.parse_float(state, "cue_start_s", required=False) or 0.0
     latency = forms.parse_float(state, "latency_ms", required=False) or 0.0
-    session_id = forms.parse_int(state, "session_id", required=False)
+    session_id = forms.parse_id(state, "session_id", required=False)
+    if tempo is not None:
+        # The cheap checks come before reading or analysing the walk (security probe H3).
+        try:
+            check_cue(tempo_bpm=tempo, cue_start_s=start)
+        except ParameterError as exc:
+            forms.attribute_error(state, str(exc), SYNC_FIELDS)
+    if not 0 <= latency <= 1e3 * MAX_LATENCY_S:
+        state.error("latency_ms", f"latency_ms must be between 0 and {1e3 * MAX_LATENCY_S:g} ms, got {latency!r} "
+                                  "(seconds given as milliseconds?)")
     from cadenza.clinic import service
 
     service.get_client(db, actor=user, client_id=client_id)  # 404 before reading someone else's upload
+    db.commit()  # end the authorising read's transaction: SQLite's write lock is not held while the upload is analysed
     recording = form.get("recording")
-    imu_bytes = await recording.read(MAX_UPLOAD_BYTES + 1) if hasattr(recording, "read") else b""
+    imu_bytes = recording.file.read(MAX_UPLOAD_BYTES + 1) if hasattr(recording, "read") else b""
     upload = form.get("steps_file")
-    raw = await upload.read(MAX_UPLOAD_BYTES + 1) if hasattr(upload, "read") else b""
+    raw = upload.file.read(MAX_UPLOAD_BYTES + 1) if hasattr(upload, "read") else b""
     if not raw:
         raw = state.values.get("steps_text", "").encode()
     placement = state.values.get("placement", "lower-back")
@@ -166,13 +181,16 @@ async def sync_report(request: Request, db: Db, user: CsrfPageUser, client_id: C
     if not imu_bytes and not raw.strip():
         state.error("steps_file", "steps_file is required: a walk recording (IMU CSV), or step times in seconds")
     report = plot = None
+    # The field the steps came from, for messages about them.
+    steps_field = "recording" if imu_bytes else "steps_file" if hasattr(upload, "read") and raw else "steps_text"
     if state.ok:
         try:
             steps = _steps_from_recording(imu_bytes, placement, getattr(recording, "filename", None)) \
                 if imu_bytes else _parse_step_times(raw)
-            if not 20 <= tempo <= 250:
-                raise ParameterError(f"tempo_bpm must be 20..250 BPM, got {tempo!r}")
-            beats = np.arange(start, steps.max() + 2.0, 60.0 / tempo)
+            if steps.size == 0:
+                raise ParameterError("recording: no steps were found in the walk recording (check the placement, "
+                                     "and that the file holds accelerometer samples, not NaN or empty columns)")
+            beats = make_cue_beat_times(steps, tempo_bpm=tempo, cue_start_s=start)
             report = analyze_synchronization(steps, beats, output_latency_s=latency / 1e3)
             ras_records.record_sync_analysis(db, actor=user, client_id=client_id, report=report, session_id=session_id)
             buffer = _bytes_io.BytesIO()
@@ -181,8 +199,8 @@ async def sync_report(request: Request, db: Db, user: CsrfPageUser, client_id: C
         except ParameterError as exc:
             db.rollback()
             report = plot = None
-            message = str(exc).replace("output_latency_s", "latency_ms")
-            forms.attribute_error(state, message, SYNC_FIELDS)
+            message = str(exc).replace("output_latency_s", "latency_ms").replace("step_times_s", steps_field)
+            forms.attribute_error(state, message, SYNC_FIELDS, fallback=steps_field)
     status = 200 if report is not None else 422
     return _page(request, db, user, client_id, sync_state=state, report=report, plot=plot, status_code=status)
 

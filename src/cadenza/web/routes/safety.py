@@ -10,20 +10,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, status
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from cadenza.clinic import safety_records, service
 from cadenza.clinic.safety_records import DOSE_SOURCES
 from cadenza.errors import ParameterError
 from cadenza.web import forms
-from cadenza.web.deps import ApiUser, CsrfPageUser, Db, PageUser
+from cadenza.web.deps import ApiUser, CsrfPageUser, Db, PageUser, SubmittedForm
 from cadenza.web.templating import render
+from cadenza.web.validators import UtcConvertible, no_nul
 
 router = APIRouter()  # pages are left out of the OpenAPI schema one by one; the JSON API is in it
 api = APIRouter(prefix="/api/v1", tags=["hearing safety"])
 
 ClientId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-LISTENING_FIELDS = ("level_dba", "minutes", "source", "duration_s")
+LISTENING_FIELDS = ("level_dba", "minutes", "source", "label", "duration_s")
 CALIBRATION_FIELDS = ("measured_level_dba", "device")
 
 
@@ -44,16 +45,21 @@ def safety_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -
 
 
 @router.post("/clients/{client_id}/safety/listening", include_in_schema=False)
-async def add_listening(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
-    state = forms.FormState(values=forms.form_values(await request.form()))
+def add_listening(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    state = forms.FormState(values=forms.form_values(form))
     level = forms.parse_float(state, "level_dba")
     minutes = forms.parse_float(state, "minutes")
+    max_minutes = safety_records.MAX_ENTRY_DURATION_S / 60.0
+    if minutes is not None and not 0 <= minutes <= max_minutes:
+        # Checked before the start time is computed from it (security probe H4).
+        state.error("minutes", f"minutes must be between 0 and {max_minutes:g} (one week; record longer listening "
+                               f"as several periods), got {forms.shown(state.values.get('minutes', ''))}")
     if state.ok:
         try:
             safety_records.add_dose_entry(
                 db, actor=user, client_id=client_id, level_dba=level, duration_s=minutes * 60.0,
-                started_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=max(minutes, 0.0)),
-                source=state.values.get("source", "manual"), label=state.values.get("label", "")[:200])
+                started_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes),
+                source=state.values.get("source", "manual"), label=state.values.get("label", ""))
             return RedirectResponse(f"/clients/{client_id}/safety", status_code=303)
         except ParameterError as exc:
             db.rollback()
@@ -62,8 +68,8 @@ async def add_listening(request: Request, db: Db, user: CsrfPageUser, client_id:
 
 
 @router.post("/clients/{client_id}/safety/calibration", include_in_schema=False)
-async def add_calibration(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
-    state = forms.FormState(values=forms.form_values(await request.form()))
+def add_calibration(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    state = forms.FormState(values=forms.form_values(form))
     level = forms.parse_float(state, "measured_level_dba")
     if state.ok:
         try:
@@ -96,9 +102,9 @@ class ListeningIn(BaseModel):
 
     level_dba: float = Field(ge=-20, le=150)
     duration_s: float = Field(ge=0, le=7 * 24 * 3600)
-    started_at: dt.datetime | None = None
+    started_at: UtcConvertible | None = None
     source: str = Field(default="manual", max_length=32)
-    label: str = Field(default="", max_length=200)
+    label: Annotated[str, Field(max_length=200), AfterValidator(no_nul)] = ""
 
 
 def _dose_payload(db, user, client_id: int) -> dict:
