@@ -129,11 +129,11 @@ def db_engine(database_url: str) -> Iterator:
 
 @pytest.fixture
 def db_session(db_engine) -> Iterator:
-    from sqlalchemy.orm import Session
+    from cadenza.clinic.db import make_session_factory
 
     connection = db_engine.connect()
     transaction = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    session = make_session_factory(connection, join_transaction_mode="create_savepoint")()
     try:
         yield session
     finally:
@@ -176,12 +176,11 @@ def client_record(db_session, therapist):
 
 @pytest.fixture
 def web_app(db_session, tmp_path):
-    from sqlalchemy.orm import sessionmaker
-
+    from cadenza.clinic.db import make_session_factory
     from cadenza.settings import Settings
     from cadenza.web.main import create_app
 
-    factory = sessionmaker(bind=db_session.bind, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    factory = make_session_factory(db_session.bind, join_transaction_mode="create_savepoint")
     return create_app(Settings(database_url="sqlite://", data_dir=tmp_path), session_factory=factory)
 
 

@@ -95,12 +95,11 @@ def test_migrate_refusal_is_one_line_and_keeps_the_rows(tmp_path, monkeypatch):
 
     from alembic import command
     from sqlalchemy import text
-    from sqlalchemy.orm import Session
     from typer.testing import CliRunner
 
     from cadenza.cli.main import app
     from cadenza.clinic import service
-    from cadenza.clinic.db import alembic_config, make_engine
+    from cadenza.clinic.db import alembic_config, make_engine, make_session_factory
 
     monkeypatch.setenv("CADENZA_DATA_DIR", str(tmp_path / "old"))
     monkeypatch.delenv("CADENZA_DATABASE_URL", raising=False)
@@ -110,7 +109,7 @@ def test_migrate_refusal_is_one_line_and_keeps_the_rows(tmp_path, monkeypatch):
         config = alembic_config()
         config.attributes["connection"] = connection
         command.downgrade(config, "0008_safety_checks-1")
-        db = Session(bind=connection)
+        db = make_session_factory(connection)()
         therapist = service.create_therapist(db, actor=None, username="legacy", password="correct horse battery")
         client = service.create_client(db, actor=therapist, code="L001", birth_year=1950)
         db.flush()

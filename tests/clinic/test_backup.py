@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
 
 from cadenza.clinic import backup, fhir, mit_records, safety_records, service
 from cadenza.clinic.audit_chain import verify_chain
@@ -117,7 +116,7 @@ def _bundles(url: str) -> dict[str, str]:
     """Every client's FHIR bundle as canonical JSON, built from the stored rows with a fixed timestamp."""
     engine = make_engine(url)
     try:
-        with Session(engine) as db:
+        with make_session_factory(engine)() as db:
             out = {}
             for client in db.scalars(select(Client).order_by(Client.code)):
                 goals = db.scalars(select(Goal).where(Goal.client_id == client.id).order_by(Goal.id)).all()
@@ -801,7 +800,7 @@ def test_cli_encrypt_then_restore_with_key_file(tmp_path, monkeypatch):
     (tmp_path / "new" / "data.key").write_text(key_file.read_text())
     engine = make_engine(target)
     try:
-        with Session(engine) as db:
+        with make_session_factory(engine)() as db:
             assert _auth.unreadable_mfa_usernames(db) == []
     finally:
         engine.dispose()

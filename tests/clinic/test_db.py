@@ -94,3 +94,55 @@ def test_sqlite_parent_directory_is_created(tmp_path):
 def test_bad_url_names_the_url():
     with pytest.raises(ParameterError, match="not-a-url"):
         make_engine("not-a-url")
+
+
+def test_sessions_from_the_factory_carry_the_guards_and_a_bare_session_has_none(db_engine):
+    """Sealing and the emergency read-only rule are wired on the factory, not on every Session."""
+    from sqlalchemy.orm import Session
+
+    from cadenza.clinic import access, accounts, audit_chain, emergency, service
+    from cadenza.clinic.audit import audit
+    from cadenza.clinic.audit_chain import AuditSeal
+    from cadenza.clinic.emergency import EmergencyAccess
+    from cadenza.clinic.models import utcnow
+    from cadenza.errors import PermissionDeniedError
+
+    connection = db_engine.connect()
+    outer = connection.begin()
+    try:
+        guarded = make_session_factory(connection, join_transaction_mode="create_savepoint")()
+        bare = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        assert audit_chain.is_installed(guarded) and emergency.is_installed(guarded)
+        assert not audit_chain.is_installed(bare) and not emergency.is_installed(bare)
+
+        sealed = audit(guarded, None, "create", "probe")
+        guarded.commit()
+        unsealed = audit(bare, None, "create", "probe")
+        bare.commit()
+        assert guarded.scalar(select(AuditSeal.seq).where(AuditSeal.event_id == sealed.id)) is not None
+        assert guarded.scalar(select(AuditSeal.seq).where(AuditSeal.event_id == unsealed.id)) is None
+        guarded.commit()
+
+        ann = accounts.create_therapist(guarded, actor=None, username="guard.ann", password="correct horse battery")
+        root = accounts.create_therapist(guarded, actor=None, username="guard.root", password="correct horse battery",
+                                         role="admin")
+        client = service.create_client(guarded, actor=ann, code="G001")
+        now = utcnow()
+        guarded.add(EmergencyAccess(admin_id=root.id, client_id=client.id, reason="x" * 30,
+                                    granted_at=now - dt.timedelta(minutes=1), expires_at=now + dt.timedelta(hours=1)))
+        guarded.commit()
+
+        opened = access.get_client_for_actor(guarded, actor=root, client_id=client.id)
+        opened.birth_year = 1901
+        with pytest.raises(PermissionDeniedError, match="read-only"):
+            guarded.flush()
+        guarded.rollback()
+        root_id, client_id = root.id, client.id
+        guarded.close()
+
+        with pytest.raises(PermissionDeniedError, match="make_session_factory"):
+            access.get_client_for_actor(bare, actor=bare.get(Therapist, root_id), client_id=client_id)
+        bare.close()
+    finally:
+        outer.rollback()
+        connection.close()

@@ -14,11 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import CheckConstraint, text
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.orm import Session
 
 from cadenza.clinic import safety_records as sr
 from cadenza.clinic import service
-from cadenza.clinic.db import alembic_config
+from cadenza.clinic.db import alembic_config, make_session_factory
 from cadenza.errors import ConflictError, ParameterError
 from cadenza.safety.dose import PLAUSIBLE_LEVEL_DBA, WEEK_S
 
@@ -200,7 +199,7 @@ def _client_at_0007(connection) -> int:
     """Down to 0007_safety and a client to own entries (core tables are untouched by the downgrade)."""
     _alembic(connection, command.downgrade, f"{REVISION}-1")
     assert "0007_safety" in _versions(connection) and REVISION not in _versions(connection)
-    db = Session(bind=connection, join_transaction_mode="create_savepoint")
+    db = make_session_factory(connection, join_transaction_mode="create_savepoint")()
     therapist = service.create_therapist(db, actor=None, username="migrator", password="correct horse battery")
     client = service.create_client(db, actor=therapist, code="M001", birth_year=1960)
     db.flush()
@@ -257,7 +256,7 @@ def test_refusal_lists_at_most_ten_ids(migration_connection):
 
 
 def test_downgrade_drops_the_new_rules_and_keeps_rows(migration_connection):
-    db = Session(bind=migration_connection, join_transaction_mode="create_savepoint")
+    db = make_session_factory(migration_connection, join_transaction_mode="create_savepoint")()
     therapist = service.create_therapist(db, actor=None, username="down", password="correct horse battery")
     client = service.create_client(db, actor=therapist, code="D001", birth_year=1970)
     sr.add_dose_entry(db, actor=therapist, client_id=client.id, level_dba=85.0, duration_s=1800.0, started_at=NOW)

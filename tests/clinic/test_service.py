@@ -320,6 +320,28 @@ def test_update_goal_session_and_assessment(db_session, therapist, client_record
 def test_last_active_admin_cannot_be_disabled(db_session, make_therapist):
     boss = make_therapist("boss", role="admin")
     with pytest.raises(ConflictError, match="last active admin"):
-        service.set_therapist_active(db_session, actor=boss, username="boss", active=False)
+        service.set_therapist_active(db_session, actor=None, username="boss", active=False)
+    deputy = make_therapist("deputy", role="admin")
+    assert not service.set_therapist_active(db_session, actor=deputy, username="boss", active=False).active
+    with pytest.raises(ConflictError, match="last active admin"):
+        service.set_therapist_active(db_session, actor=None, username="deputy", active=False)
+    assert boss.active is False
+
+
+def test_an_admin_cannot_disable_themself(db_session, make_therapist):
+    boss = make_therapist("boss", role="admin")
     make_therapist("deputy", role="admin")
-    assert not service.set_therapist_active(db_session, actor=boss, username="boss", active=False).active
+    with pytest.raises(ParameterError, match="own account"):
+        service.set_therapist_active(db_session, actor=boss, username="boss", active=False)
+    assert boss.active
+
+
+def test_disabling_an_account_ends_its_sessions_and_tokens(db_session, make_therapist, therapist):
+    from cadenza.clinic import auth
+
+    admin = make_therapist("boss", role="admin")
+    token, row = auth.create_api_token(db_session, therapist_id=therapist.id)
+    assert auth.resolve_api_token(db_session, token) == therapist
+    assert service.set_therapist_active is auth.set_therapist_active  # one function, one rule
+    service.set_therapist_active(db_session, actor=admin, username=therapist.username, active=False)
+    assert row.revoked_at is not None and auth.resolve_api_token(db_session, token) is None

@@ -372,9 +372,7 @@ def test_session_addendum_table_is_migrated(db_session):
 
 def test_signing_a_freshly_loaded_session_is_one_update(db_engine, db_session, therapist, note):
     """Loading the measurements for the hash must not flush the half-set signature first."""
-    from sqlalchemy.orm import Session
-
-    with Session(bind=db_session.connection(), join_transaction_mode="create_savepoint") as fresh:
+    with make_session_factory(db_session.connection(), join_transaction_mode="create_savepoint")() as fresh:
         actor = fresh.get(Therapist, therapist.id)
         signed = service.sign_session(fresh, actor=actor, session_id=note.id, expected_version=1)
         assert signed.version == 2
@@ -491,7 +489,6 @@ def test_migration_gives_existing_sessions_version_1_unsigned_and_downgrades(db_
     and unsigned, and the next edit based on version 1 succeeds."""
     from alembic import command
     from sqlalchemy import inspect as sa_inspect
-    from sqlalchemy.orm import Session
 
     from cadenza.clinic.db import alembic_config
 
@@ -520,7 +517,7 @@ def test_migration_gives_existing_sessions_version_1_unsigned_and_downgrades(db_
             "30, 'receptive_listening', '', 'old note', '', '', 'old plan', CURRENT_TIMESTAMP)"),
             {"c": client_id, "t": therapist_id})
         alembic(connection, command.upgrade, "heads")
-        db = Session(bind=connection, join_transaction_mode="create_savepoint")
+        db = make_session_factory(connection, join_transaction_mode="create_savepoint")()
         row = db.scalars(select(TherapySession).where(TherapySession.client_id == client_id)).one()
         assert (row.version, row.signed_at, row.signed_by_id, row.content_sha256, row.addenda) == (1, None, None,
                                                                                                     None, [])

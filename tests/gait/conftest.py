@@ -1,4 +1,5 @@
-"""Synthetic IMU signals with known initial contacts, shared by the gait tests."""
+"""Synthetic IMU signals with known initial contacts, shared by the gait tests (tests/tools/gait loads
+them from here too)."""
 
 from __future__ import annotations
 
@@ -59,8 +60,3 @@ def make_lower_back():
 def make_walk():
     return walking_times
 
-
-@pytest.fixture
-def gait_web(web_browser, make_therapist):
-    """A TestClient on the test's rolled-back transaction, an account maker, a log-in and a CSRF-token getter."""
-    return web_browser, make_therapist, type(web_browser).log_in, type(web_browser).csrf

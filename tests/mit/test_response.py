@@ -79,7 +79,9 @@ def test_silence_gives_no_matches(material):
     melody = compose_melody(material.phrase, level=1)
     result = analyse_response(np.zeros(material.sampling_rate_hz), sampling_rate_hz=material.sampling_rate_hz,
                               melody=melody)
-    assert result.timing_match == 0.0 and not result.pitch_pattern_followed
+    # silence is no attempt at all: never a score (not even 0 %)
+    assert not result.attempt_found and result.attempt_problem == "no voice was found in the recording"
+    assert np.isnan(result.timing_match) and not result.pitch_pattern_followed
     assert all(np.isnan(s.onset_s) for s in result.syllables)
 
 

@@ -6,9 +6,9 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import sessionmaker
 
 from cadenza.clinic import mit_records, passwords, service
+from cadenza.clinic.db import make_session_factory
 from cadenza.clinic.models import Therapist
 from cadenza.io.speech import encode_wav_bytes, espeak_available, prepare_cue_material
 from cadenza.mit.cues import render_model
@@ -23,7 +23,7 @@ needs_espeak = pytest.mark.skipif(not espeak_available(), reason="espeak-ng is n
 
 @pytest.fixture
 def web_client(db_session, tmp_path):
-    factory = sessionmaker(bind=db_session.bind, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    factory = make_session_factory(db_session.bind, join_transaction_mode="create_savepoint")
     app = create_app(Settings(database_url="sqlite://", data_dir=tmp_path), session_factory=factory)
     if not any(getattr(r, "path", "").endswith("/mit") for r in app.routes):
         # not yet in cadenza.web.routes.ROUTER_MODULES: the authorisation matrix in tests/web needs entries first
@@ -101,3 +101,25 @@ def test_other_therapists_client_is_404(web_client, db_session):
     record = service.create_client(db_session, actor=bob, code="B1")
     db_session.commit()
     assert client.get(f"/clients/{record.id}/mit").status_code == 404
+
+
+def test_instrumental_music_is_no_attempt_and_is_not_stored(web_client, db_session, shared_data):
+    # clinic-day walk-through problem 10: a 30-s instrumental excerpt scored "Timing match 100 %"
+    client, ann = web_client
+    record = service.create_client(db_session, actor=ann, code="C11")
+    phrase = mit_records.add_phrase(db_session, actor=ann, client_id=record.id, text="I want water")
+    session_row = service.record_session(db_session, actor=ann, client_id=record.id,
+                                         session_date=__import__("datetime").date(2026, 11, 25), minutes=30,
+                                         intervention_code="mit")
+    db_session.commit()
+    base = f"/clients/{record.id}/mit"
+    from cadenza.io.audio import load_audio
+
+    audio = load_audio(shared_data("music", "audio") / "dev010.flac", mono=True)
+    music = encode_wav_bytes(audio.samples[: 10 * audio.sampling_rate_hz], sampling_rate_hz=audio.sampling_rate_hz)
+    response = client.post(f"{base}/attempts", data={"phrase_id": str(phrase.id), "level": "1",
+                                                     "session_id": str(session_row.id), "csrf_token": _csrf(client, base)},
+                           files={"attempt": ("dev010.wav", music, "audio/wav")})
+    assert response.status_code == 422
+    assert "No attempt found" in response.text and "Timing match" not in response.text
+    assert mit_records.list_attempts(db_session, actor=ann, session_id=session_row.id) == []

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import re
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
 
 import pytest
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import sessionmaker
 
 from cadenza.clinic import passwords
+from cadenza.clinic.db import make_session_factory
 from cadenza.clinic.models import Therapist
 from cadenza.settings import Settings
 from cadenza.web.main import create_app
@@ -22,9 +29,7 @@ MAX_UPLOAD_BYTES = 1024 * 1024
 def web_app(db_session, tmp_path):
     # Each request gets its own Session on the test's connection, so service commits only release
     # SAVEPOINTs and the whole test is rolled back at the end.
-    factory = sessionmaker(
-        bind=db_session.bind, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
+    factory = make_session_factory(db_session.bind, join_transaction_mode="create_savepoint")
     settings = Settings(database_url="sqlite://", data_dir=tmp_path, max_upload_bytes=MAX_UPLOAD_BYTES)
     return create_app(settings, session_factory=factory)
 
@@ -105,3 +110,57 @@ def api_token_for(client) -> Callable[[str], dict[str, str]]:
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     return _token
+
+
+AUTHZ_DIR = Path(__file__).with_name("authz")
+
+
+@functools.cache
+def _authz_modules() -> dict[str, ModuleType]:
+    """Every file in tests/web/authz/, one per area, by file stem (loaded by path: test files cannot
+    import each other)."""
+    modules = {}
+    for path in sorted(AUTHZ_DIR.glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"_cadenza_authz_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        modules[path.stem] = module
+    return modules
+
+
+def _declared_authz_samples() -> dict:
+    """The AUTHZ_SAMPLES of every file in tests/web/authz/. A route may be declared in one file only."""
+    samples: dict = {}
+    for stem, module in _authz_modules().items():
+        clash = samples.keys() & module.AUTHZ_SAMPLES.keys()
+        assert not clash, f"{stem}.py declares routes already declared in another file: {sorted(clash)}"
+        samples.update(module.AUTHZ_SAMPLES)
+    return samples
+
+
+@pytest.fixture(scope="session")
+def authz_modules() -> SimpleNamespace:
+    """The sample files of tests/web/authz/ as attributes, for tests that reuse their setup helpers,
+    e.g. ``authz_modules.library.make_track(db, actor, client_id)``."""
+    return SimpleNamespace(**_authz_modules())
+
+
+@pytest.fixture(scope="session")
+def authz_samples(tmp_path_factory) -> dict:
+    """Authorisation-matrix samples per (method, path template), for every route the app serves.
+
+    Declared in tests/web/authz/<area>.py (see docs/web.md, "Authorisation matrix"). As a fallback, a
+    route module that still carries a module-level ``AUTHZ_SAMPLES`` (none today; a transitional path
+    for modules not yet migrated) is read too, wherever the app mounts it from. No database: the app
+    is built only to list the modules behind its routes.
+    """
+    from sqlalchemy.orm import sessionmaker
+
+    app = create_app(Settings(database_url="sqlite://", data_dir=tmp_path_factory.mktemp("authz")),
+                     session_factory=sessionmaker())
+    route_modules = {context.original_route.endpoint.__module__ for context in iter_route_contexts(app.routes)
+                     if getattr(context, "methods", None)}
+    samples = dict(_declared_authz_samples())
+    for name in sorted(route_modules):
+        samples.update(getattr(sys.modules.get(name), "AUTHZ_SAMPLES", {}))
+    return samples

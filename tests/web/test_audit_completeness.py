@@ -20,10 +20,11 @@ import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from cadenza.clinic import auth, emergency, service
 from cadenza.clinic.audit_chain import verify_chain
+from cadenza.clinic.db import make_session_factory
 from cadenza.clinic.models import AuditEvent
 from cadenza.settings import Settings
 from cadenza.web.main import create_app
@@ -50,6 +51,7 @@ class Ctx:
     totp: pyotp.TOTP | None = None
     bearer: dict[str, dict[str, str]] = field(default_factory=dict)
     elsewhere: list | None = None  # rows a step observed in another database (restore)
+    authz: Any = None  # the sample files of tests/web/authz/ (the authz_modules fixture), for setup helpers
 
     def browser(self, name: str) -> TestClient:
         if name not in self.browsers:
@@ -59,7 +61,7 @@ class Ctx:
         return self.browsers[name]
 
     def db(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
+        return make_session_factory(self.engine)()
 
     def client_label(self, label: str, client_id: int) -> None:
         self.ids[label] = client_id
@@ -422,7 +424,7 @@ def s_restore(ctx):
 
     engine = make_engine(f"sqlite:///{target}")
     try:
-        with Session(engine) as db:
+        with make_session_factory(engine)() as db:
             ctx.elsewhere = _observe(db, ctx.ids["before_backup"], ctx.labels)
     finally:
         engine.dispose()
@@ -560,11 +562,9 @@ def _before_step(ctx: Ctx, step: Step) -> None:
         with ctx.db() as db:
             ctx.ids["before_backup"] = db.scalar(select(func.max(AuditEvent.id)))
     elif step.run is s_library_red_flag:
-        from cadenza.web.routes.library import _make_track
-
         with ctx.db() as db:
             actor = db.get(service.Therapist, ctx.ids["ann"])
-            ctx.ids["track"] = _make_track(db, actor, ctx.ids["A"])["track_id"]
+            ctx.ids["track"] = ctx.authz.library.make_track(db, actor, ctx.ids["A"])["track_id"]
             db.commit()
 
 
@@ -576,11 +576,11 @@ class ScriptResult:
 
 
 @pytest.fixture(scope="module")
-def script(db_engine, database_url, tmp_path_factory) -> ScriptResult:
+def script(db_engine, database_url, tmp_path_factory, authz_modules) -> ScriptResult:
     tmp = tmp_path_factory.mktemp("audit_script")
-    factory = sessionmaker(bind=db_engine, expire_on_commit=False)
+    factory = make_session_factory(db_engine)
     app = create_app(Settings(database_url=database_url, data_dir=tmp), session_factory=factory)
-    ctx = Ctx(app=app, engine=db_engine, url=database_url, tmp=tmp)
+    ctx = Ctx(app=app, engine=db_engine, url=database_url, tmp=tmp, authz=authz_modules)
     _setup(ctx)
     observed: dict[str, list[Row]] = {}
     try:

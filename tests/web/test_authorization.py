@@ -2,8 +2,8 @@
 
 Every client-scoped route is called by the owner (positive control: 2xx/3xx), by another therapist
 (404, exactly like a missing record, and nothing changes), and anonymously (401 for the API, a
-redirect to the login page for pages). A route this file has no sample for fails the test, so a new
-route cannot slip in unchecked.
+redirect to the login page for pages). A route without a sample (here for the core routes, in
+tests/web/authz/<area>.py for the rest) fails the test, so a new route cannot slip in unchecked.
 """
 
 from __future__ import annotations
@@ -56,8 +56,10 @@ FORMS = {
 }
 
 
-def _samples() -> dict:
-    """Sample requests per (method, path template): the core routes', then each route module's AUTHZ_SAMPLES.
+@pytest.fixture
+def samples(authz_samples) -> dict:
+    """Sample requests per (method, path template): the core routes', then those of tests/web/authz/*.py
+    (the ``authz_samples`` fixture, which also reads an AUTHZ_SAMPLES left on a route module).
 
     A sample is a dict with "json" (API body), "form" (page form fields, CSRF added here), "files"
     (uploads as for httpx, or a callable returning them), "query"
@@ -65,15 +67,9 @@ def _samples() -> dict:
     "setup": ``setup(db, actor, client_id) -> {extra path parameter: value}`` creating the owner's
     records that the route's other ids refer to.
     """
-    from importlib import import_module
-
-    from cadenza.web.routes import ROUTER_MODULES
-
-    samples = {key: {"json": body} for key, body in BODIES.items()}
-    samples.update({key: {"form": form} for key, form in FORMS.items()})
-    for module_name in ROUTER_MODULES:
-        samples.update(getattr(import_module(module_name), "AUTHZ_SAMPLES", {}))
-    return samples
+    core = {key: {"json": body} for key, body in BODIES.items()}
+    core.update({key: {"form": form} for key, form in FORMS.items()})
+    return {**core, **authz_samples}
 
 
 CORE_IDS = {"client_id", "goal_id", "session_id"}
@@ -135,8 +131,8 @@ def _row_counts(db_session) -> tuple[int, ...]:
     return tuple(db_session.scalar(select(func.count()).select_from(m)) for m in (Goal, TherapySession, Measurement))
 
 
-def _call(browser, web, method, template, url, *, api_headers=None, ids=None):
-    sample = _samples().get((method, template), {})
+def _call(browser, web, samples, method, template, url, *, api_headers=None, ids=None):
+    sample = samples.get((method, template), {})
     if template.startswith("/api/"):
         return browser.request(method, url, json=sample.get("json"), headers=api_headers or {})
     if method == "GET":
@@ -150,11 +146,11 @@ def _call(browser, web, method, template, url, *, api_headers=None, ids=None):
     return browser.request(method, url, data={"csrf_token": token, **form}, files=files)
 
 
-def _ids_for(template: str, base: dict, db_session, owner, client_id: int) -> dict:
+def _ids_for(template: str, base: dict, samples: dict, db_session, owner, client_id: int) -> dict:
     """Core ids plus whatever the route's sample setup creates for the owner's client."""
     ids = dict(base)
     for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
-        setup = _samples().get((method, template), {}).get("setup")
+        setup = samples.get((method, template), {}).get("setup")
         if setup is not None:
             ids.update(setup(db_session, owner, client_id))
             db_session.commit()
@@ -162,8 +158,7 @@ def _ids_for(template: str, base: dict, db_session, owner, client_id: int) -> di
     return ids
 
 
-def _unclassified(app) -> list[tuple[str, str]]:
-    samples = _samples()
+def _unclassified(app, samples: dict) -> list[tuple[str, str]]:
     unknown = []
     for method, path, _ in _routes(app):
         key = (method, path)
@@ -180,16 +175,17 @@ def _unclassified(app) -> list[tuple[str, str]]:
     return unknown
 
 
-def test_every_route_is_classified(web_app):
+def test_every_route_is_classified(web_app, samples):
     """A new route must be added to this matrix (public, admin, own-account or client-scoped)."""
-    unknown = _unclassified(web_app)
+    unknown = _unclassified(web_app, samples)
     assert not unknown, (
-        f"routes missing from the authorisation matrix: {unknown}; declare AUTHZ_SAMPLES in the route "
-        "module (a valid form/json for the owner, a setup for ids other than client/goal/session): docs/web.md"
+        f"routes missing from the authorisation matrix: {unknown}; declare a sample in AUTHZ_SAMPLES of "
+        "tests/web/authz/<area>.py (a valid form/json for the owner, a setup for ids other than "
+        "client/goal/session), or classify the route in tests/web/test_authorization.py: docs/web.md"
     )
 
 
-def test_a_route_without_a_sample_is_caught(web_app):
+def test_a_route_without_a_sample_is_caught(web_app, samples):
     """The matrix has teeth: an unlisted POST, or a GET with an unknown id, is reported."""
     from fastapi import APIRouter
 
@@ -198,18 +194,17 @@ def test_a_route_without_a_sample_is_caught(web_app):
     extra.add_api_route("/clients/{client_id}/things/{thing_id}", lambda client_id, thing_id: {}, methods=["GET"])
     extra.add_api_route("/somewhere-new", lambda: {}, methods=["GET"])
     web_app.include_router(extra)
-    assert set(_unclassified(web_app)) == {("POST", "/clients/{client_id}/unlisted"),
-                                           ("GET", "/clients/{client_id}/things/{thing_id}"),
-                                           ("GET", "/somewhere-new")}
+    assert set(_unclassified(web_app, samples)) == {("POST", "/clients/{client_id}/unlisted"),
+                                                    ("GET", "/clients/{client_id}/things/{thing_id}"),
+                                                    ("GET", "/somewhere-new")}
 
 
-def test_gait_safety_and_nicu_declare_their_own_samples():
-    from importlib import import_module
-
+def test_gait_safety_and_nicu_declare_their_own_samples(authz_samples):
+    """Tool samples are loaded from outside this file (tests/web/authz/<area>.py)."""
     for module, key in [("gait", ("POST", "/clients/{client_id}/gait")),
                         ("safety", ("POST", "/clients/{client_id}/safety/listening")),
                         ("nicu", ("GET", "/clients/{client_id}/nicu/lullaby.wav"))]:
-        assert key in import_module(f"cadenza.web.routes.{module}").AUTHZ_SAMPLES, module
+        assert key in authz_samples, module
 
 
 def test_default_deny_every_non_public_route_requires_login(web_app):
@@ -253,7 +248,7 @@ def _enrolled_admin(web_app, db_session, web, admin):
 
 @pytest.mark.parametrize("outsider", ["bob", "admin"])
 def test_other_therapist_gets_404_on_every_client_scoped_route(web_app, world, login_as, web, client,
-                                                               api_token_for, db_session, outsider):
+                                                               api_token_for, db_session, samples, outsider):
     ann_client = world["ann_clients"][0]
     ids = {"client_id": ann_client.id, "goal_id": world["goal"].id, "session_id": world["session"].id}
     if outsider == "admin":  # an administrator without an emergency grant is an outsider too
@@ -263,17 +258,18 @@ def test_other_therapist_gets_404_on_every_client_scoped_route(web_app, world, l
     scoped = _client_scoped(web_app)
     assert len(scoped) >= 20
     for method, template in scoped:
-        route_ids = _ids_for(template, ids, db_session, world["ann"], ann_client.id)
+        route_ids = _ids_for(template, ids, samples, db_session, world["ann"], ann_client.id)
         before = _row_counts(db_session)
         url = _fill(template, **route_ids)
-        response = _call(bob_browser, web, method, template, url, api_headers=bob_api, ids=route_ids)
+        response = _call(bob_browser, web, samples, method, template, url, api_headers=bob_api, ids=route_ids)
         assert response.status_code == 404, (method, template, response.status_code, response.text[:200])
         assert ann_client.code not in response.text  # "." never occurs in random tokens
         assert _row_counts(db_session) == before, (method, template)
         # Bob's own client id with Ann's goal/session ids: still nothing of Ann's.
         if any(name.endswith("_id") for name in _path_params(template) - {"client_id"}):  # ids, not formats
             mixed = _fill(template, **{**route_ids, "client_id": world["bob_clients"][0].id})
-            response = _call(bob_browser, web, method, template, mixed, api_headers=bob_api, ids=route_ids)
+            response = _call(bob_browser, web, samples, method, template, mixed, api_headers=bob_api,
+                             ids=route_ids)
             assert response.status_code == 404, ("mixed", method, template, response.status_code)
 
 
@@ -295,7 +291,7 @@ def test_foreign_id_looks_exactly_like_a_missing_id(world, api_token_for, client
 
 
 def test_owner_succeeds_on_every_client_scoped_route_and_each_access_is_audited(
-    web_app, world, login_as, web, api_token_for, db_session
+    web_app, world, login_as, web, api_token_for, db_session, samples
 ):
     ann_client = world["ann_clients"][0]
     ids = {"client_id": ann_client.id, "goal_id": world["goal"].id, "session_id": world["session"].id}
@@ -304,9 +300,9 @@ def test_owner_succeeds_on_every_client_scoped_route_and_each_access_is_audited(
     for method, template in _client_scoped(web_app):
         db_session.expire_all()
         last = db_session.scalar(select(func.max(AuditEvent.id))) or 0
-        route_ids = _ids_for(template, ids, db_session, world["ann"], ann_client.id)
+        route_ids = _ids_for(template, ids, samples, db_session, world["ann"], ann_client.id)
         last = db_session.scalar(select(func.max(AuditEvent.id))) or 0
-        response = _call(ann_browser, web, method, template, _fill(template, **route_ids), api_headers=ann_api,
+        response = _call(ann_browser, web, samples, method, template, _fill(template, **route_ids), api_headers=ann_api,
                          ids=route_ids)
         assert response.status_code in (200, 201, 303), (method, template, response.status_code, re.sub(r"\s+", " ", re.sub("<[^>]+>", " ", response.text))[-600:])
         new_events = db_session.scalars(select(AuditEvent).where(AuditEvent.id > last)).all()
@@ -362,7 +358,7 @@ def test_api_bodies_refuse_extra_fields(world, api_token_for, client, db_session
     assert response.status_code == 422
 
 
-def test_csrf_is_required_on_every_page_form(web_app, world, login_as, web):
+def test_csrf_is_required_on_every_page_form(web_app, world, login_as, web, samples):
     ann = login_as("ann")
     ids = {"client_id": world["ann_clients"][0].id, "goal_id": world["goal"].id, "session_id": world["session"].id}
     posts = [(m, p) for m, p, _ in _routes(web_app)
@@ -370,6 +366,6 @@ def test_csrf_is_required_on_every_page_form(web_app, world, login_as, web):
     assert len(posts) >= 8
     for method, path in posts:
         url = re.sub(r"\{(\w+)\}", lambda m: str(ids.get(m.group(1), "1")) if m.group(1) != "username" else "bob", path)
-        data = dict(_samples().get((method, path), {}).get("form", {}))
+        data = dict(samples.get((method, path), {}).get("form", {}))
         assert ann.post(url, data=data).status_code == 403, path
         assert ann.post(url, data={**data, "csrf_token": "forged"}).status_code == 403, path

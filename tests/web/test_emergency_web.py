@@ -228,19 +228,15 @@ def test_the_api_grants_lists_and_revokes_for_admins_only(world, web, api_token_
 EXPORT_ROUTES = {"/clients/{client_id}/export/fhir.json", "/clients/{client_id}/export/measurements.csv"}
 
 
-def test_every_client_page_under_a_grant_is_read_with_a_break_glass_audit_row(web_app, world, web, db_session):
+def test_every_client_page_under_a_grant_is_read_with_a_break_glass_audit_row(web_app, world, web, db_session,
+                                                                              authz_samples):
     """T6 over the whole app: each client-scoped GET page either works, audits only reads and writes
     read_emergency rows carrying the grant, or (exports only) is refused."""
-    from importlib import import_module
-
     from fastapi.routing import iter_route_contexts
 
     from cadenza.clinic.service import MeasurementInput
-    from cadenza.web.routes import ROUTER_MODULES
 
-    samples = {}
-    for module_name in ROUTER_MODULES:
-        samples.update(getattr(import_module(module_name), "AUTHZ_SAMPLES", {}))
+    samples = authz_samples  # tests/web/authz/*.py: setups for ids other than client/goal/session
     a = world["a"]
     row = service.record_session(db_session, actor=world["ann"], client_id=a.id, session_date=dt.date(2026, 11, 20),
                                  minutes=30, intervention_code="receptive_listening",

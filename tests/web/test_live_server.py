@@ -263,11 +263,26 @@ def test_validation_errors_while_others_read_never_500(live, alice, alice_client
 
 
 def _wav_bytes(seconds: float, rate_hz: int = 8_000) -> bytes:
+    """A gated tone of ``seconds`` (for the length refusal: never analysed)."""
     t = np.arange(int(seconds * rate_hz)) / rate_hz
     tone = 0.3 * np.sin(2 * np.pi * 220.0 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)
     buffer = io.BytesIO()
     sf.write(buffer, tone.astype(np.float32), rate_hz, format="WAV", subtype="PCM_16")
     return buffer.getvalue()
+
+
+def _attempt_wav_bytes(text: str, seconds: float) -> bytes:
+    """The phrase intoned (rendered speech), then silence up to ``seconds``: a real attempt to analyse."""
+    from cadenza.io.speech import encode_wav_bytes, prepare_cue_material
+    from cadenza.mit.cues import render_model
+    from cadenza.mit.levels import Model
+
+    material = prepare_cue_material(text, question=None)
+    rate = material.sampling_rate_hz
+    voice, _, _ = render_model(material, Model.INTONED, level=1)
+    padded = np.zeros(int(seconds * rate), dtype=np.float32)
+    padded[rate // 2: rate // 2 + voice.size] = voice[: padded.size - rate // 2]
+    return encode_wav_bytes(padded, sampling_rate_hz=rate)
 
 
 @pytest.fixture(scope="module")
@@ -296,11 +311,13 @@ def test_long_mit_upload_does_not_stall_other_users(live, alice, alice_client_id
         reader.start()
         started = time.perf_counter()
         answer = live.clone(alice).post(path, data={"csrf_token": token, "phrase_id": str(phrase_id), "level": "1"},
-                                        files={"attempt": ("attempt.wav", _wav_bytes(20.0), "audio/wav")})
+                                        files={"attempt": ("attempt.wav", _attempt_wav_bytes("I want water", 20.0),
+                                                                  "audio/wav")})
         took_s = time.perf_counter() - started
         done.set()
         reader.join(60)
     assert answer.status_code == 200, answer.text[-2000:]
+    assert "Timing match" in answer.text
     assert took_s > 1.0  # the analysis did real work while the others were answered
     watcher.assert_responsive()
     assert len(bob_reads) >= 3 and max(bob_reads) < HEALTH_BUDGET_S, bob_reads

@@ -108,21 +108,27 @@ def test_tempo_is_checked_first(browser, web, record, tempo):
     assert 'id="e-tempo_bpm"' in response.text
 
 
-def _walk_csv_with(value: str) -> bytes:
-    """The authorisation matrix's walk recording with every accelerometer sample replaced by ``value``."""
-    from cadenza.web.routes.gait import _walk_csv
+GAIT_UPLOAD = ("POST", "/clients/{client_id}/gait")
 
-    lines = _walk_csv()["recording"][1].decode().splitlines()
+
+def _walk_csv(authz_samples) -> dict:
+    """The authorisation matrix's walk recording (tests/web/authz/gait.py), as httpx ``files``."""
+    return authz_samples[GAIT_UPLOAD]["files"]()
+
+
+def _walk_csv_with(authz_samples, value: str) -> bytes:
+    """The authorisation matrix's walk recording with every accelerometer sample replaced by ``value``."""
+    lines = _walk_csv(authz_samples)["recording"][1].decode().splitlines()
     rows = [",".join([line.split(",")[0], value, value, value]) for line in lines[1:]]
     return "\n".join([lines[0], *rows]).encode()
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "1e308"])
-def test_imu_recording_without_usable_samples_is_a_422(browser, web, record, value):
+def test_imu_recording_without_usable_samples_is_a_422(browser, web, record, authz_samples, value):
     client, _ = record
     response = _post(browser, web, f"/clients/{client.id}/ras/sync", f"/clients/{client.id}/ras",
                      {"tempo_bpm": "100", "cue_start_s": "0", "latency_ms": "0", "placement": "lower-back"},
-                     files={"recording": ("walk.csv", _walk_csv_with(value), "text/csv")})
+                     files={"recording": ("walk.csv", _walk_csv_with(authz_samples, value), "text/csv")})
     assert response.status_code == 422, response.text[-500:]
     assert "zero-size array" not in response.text
 
@@ -177,12 +183,10 @@ def test_ids_in_ras_sync_form(browser, web, record, bad_id):
 
 
 @pytest.mark.parametrize("bad_id", [HUGE_ID, "-7"])
-def test_ids_in_gait_form(browser, web, record, bad_id):
-    from cadenza.web.routes.gait import _walk_csv
-
+def test_ids_in_gait_form(browser, web, record, authz_samples, bad_id):
     client, _ = record
     response = _post(browser, web, f"/clients/{client.id}/gait", f"/clients/{client.id}/gait",
-                     {"placement": "lower-back", "session_id": bad_id}, files=_walk_csv())
+                     {"placement": "lower-back", "session_id": bad_id}, files=_walk_csv(authz_samples))
     assert response.status_code == 422
     assert "session_id must be a record id" in response.text
 
@@ -201,11 +205,9 @@ def test_ids_in_mit_attempt_form(browser, web, db_session, ann, record, field, b
 
 
 @pytest.mark.parametrize("bad_id", [HUGE_ID, "-2"])
-def test_ids_in_library_response_form(browser, web, db_session, ann, record, bad_id):
-    from cadenza.web.routes.library import _make_track
-
+def test_ids_in_library_response_form(browser, web, db_session, ann, record, authz_modules, bad_id):
     client, _ = record
-    track_id = _make_track(db_session, ann, client.id)["track_id"]
+    track_id = authz_modules.library.make_track(db_session, ann, client.id)["track_id"]
     db_session.commit()
     response = _post(browser, web, f"/clients/{client.id}/library/tracks/{track_id}/responses",
                      f"/clients/{client.id}/library",
@@ -373,11 +375,9 @@ def test_long_mit_note_is_refused(browser, web, db_session, record):
     assert _count(db_session, mit_records.MitPhrase) == 0
 
 
-def test_long_family_pick_note_is_refused(browser, web, db_session, ann, record):
-    from cadenza.web.routes.library import _make_track
-
+def test_long_family_pick_note_is_refused(browser, web, db_session, ann, record, authz_modules):
     client, _ = record
-    track_id = _make_track(db_session, ann, client.id)["track_id"]
+    track_id = authz_modules.library.make_track(db_session, ann, client.id)["track_id"]
     db_session.commit()
     response = _post(browser, web, f"/clients/{client.id}/library/tracks/{track_id}/family-pick",
                      f"/clients/{client.id}/library", {"note": _long_text(), "by": "daughter"})

@@ -11,9 +11,11 @@ import re
 
 import pytest
 
-from cadenza.web.templating import TEMPLATES_DIR, templates
+from cadenza.web.templating import template_dirs, templates
 
-TEMPLATE_FILES = sorted(p for p in TEMPLATES_DIR.rglob("*.html"))
+# (search folder, template): the web app's templates, then each installed tool's (cadenza/tools/<tool>/templates).
+TEMPLATES = [(root, path) for root in template_dirs() for path in sorted(root.rglob("*.html"))]
+TEMPLATE_FILES = [path for _, path in TEMPLATES]
 RULES = {
     "autoplaying audio or video": re.compile(r"<(audio|video)\b[^>]*\bautoplay", re.I),
     "a style attribute (blocked by the CSP)": re.compile(r"\sstyle\s*=", re.I),
@@ -28,12 +30,17 @@ def test_templates_exist():
     assert len(TEMPLATE_FILES) >= 10
 
 
-@pytest.mark.parametrize("path", TEMPLATE_FILES, ids=lambda p: str(p.relative_to(TEMPLATES_DIR)))
-def test_template_is_safe_and_compiles(path):
+@pytest.mark.parametrize(("root", "path"), TEMPLATES, ids=[path.relative_to(root).as_posix() for root, path in TEMPLATES])
+def test_template_is_safe_and_compiles(root, path):
+    name = path.relative_to(root).as_posix()
     text = path.read_text(encoding="utf-8")
     problems = [what for what, rule in RULES.items() if rule.search(text)]
-    assert not problems, f"{path.relative_to(TEMPLATES_DIR)} contains {', '.join(problems)}"
-    templates.env.get_template(str(path.relative_to(TEMPLATES_DIR)))
+    assert not problems, f"{name} contains {', '.join(problems)}"
+    assert templates.env.get_template(name).filename == str(path), f"{name} is shadowed by another folder's"
+
+
+def test_tool_templates_are_found():
+    assert any(path.relative_to(root).as_posix() == "gait/client_gait.html" for root, path in TEMPLATES)
 
 
 def test_every_form_that_posts_carries_the_csrf_token():

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import sessionmaker
 
 from cadenza.clinic import mit_records, passwords, service
+from cadenza.clinic.db import make_session_factory
 from cadenza.clinic.models import Therapist
 from cadenza.settings import Settings
 from cadenza.web.main import create_app
@@ -71,7 +71,7 @@ def child_pids() -> set[int]:
 
 
 def _client(db_session, tmp_path, **limits):
-    factory = sessionmaker(bind=db_session.bind, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    factory = make_session_factory(db_session.bind, join_transaction_mode="create_savepoint")
     app = create_app(Settings(database_url="sqlite://", data_dir=tmp_path, **limits), session_factory=factory)
     if not any(getattr(r, "path", "").endswith("/mit/attempts") for r in app.routes):
         app.include_router(mit_routes.router)

@@ -118,14 +118,12 @@ def restore(
 
 
 def _warn_unreadable_mfa(url: str) -> None:
-    from sqlalchemy.orm import Session
-
     from cadenza.clinic.auth import unreadable_mfa_usernames
-    from cadenza.clinic.db import make_engine
+    from cadenza.clinic.db import make_engine, make_session_factory
 
     engine = make_engine(url)
     try:
-        with Session(engine) as db:
+        with make_session_factory(engine)() as db:
             names = unreadable_mfa_usernames(db)
     finally:
         engine.dispose()

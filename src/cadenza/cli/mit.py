@@ -221,6 +221,12 @@ def analyse_command(
                                   timing_tolerance_s=tolerance)
     except CadenzaError as exc:
         _fail(str(exc))
+    if not result.attempt_found:  # never scored, never stored
+        if as_json:
+            typer.echo(json.dumps({"phrase": phrase.text, "level": level, "file": str(attempt),
+                                   "stored_attempt_id": None} | result.to_dict()))
+            raise typer.Exit(1)
+        _fail(f"no attempt found in {str(attempt)!r}: {result.attempt_problem}; nothing was scored or stored")
     stored = None
     if session is not None:
         from cadenza.cli._db import acting_user, domain_errors, open_db

@@ -9,8 +9,8 @@ An edited, deleted, forged or moved row no longer matches its seal or breaks the
 neighbour, and :func:`verify_chain` names the first position where that happens. Why the chain is
 built this way (commit-time sealing, the lock, the key file) is explained in ``docs/clinic.md``.
 
-Importing this module registers the sealing on :class:`sqlalchemy.orm.Session` itself, so every
-session seals, however it was made; :mod:`cadenza.clinic.db` imports it.
+:func:`install` adds the sealing to the sessions of one factory;
+:func:`cadenza.clinic.db.make_session_factory` calls it, so every session the record hands out seals.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import Integer, String, event, func, select, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from cadenza.clinic.models import AuditEvent, Base
 from cadenza.errors import ParameterError
@@ -234,14 +234,12 @@ def append_seals(connection: Any, event_ids: Iterable[int], *, key: bytes,
 # --- session hooks ------------------------------------------------------------------------------------
 
 
-@event.listens_for(Session, "after_flush")
 def _track_new_events(session: Session, _flush_context: Any) -> None:
     ids = [obj.id for obj in session.new if isinstance(obj, AuditEvent)]
     if ids:
         session.info.setdefault(_PENDING_KEY, []).extend(ids)
 
 
-@event.listens_for(Session, "before_commit")
 def _seal_pending(session: Session) -> None:
     # Sealing waits for the outermost commit: the chain lock is then held only for the commit itself,
     # never while the transaction goes on to wait for other row locks (no lock-order deadlocks).
@@ -255,10 +253,21 @@ def _seal_pending(session: Session) -> None:
     append_seals(connection, pending, key=audit_key(connection.engine.url))
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _forget_pending(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop(_PENDING_KEY, None)
+
+
+def install(factory: sessionmaker[Session]) -> None:
+    """Seal, at each commit, the audit events that the sessions of ``factory`` wrote."""
+    event.listen(factory, "after_flush", _track_new_events)
+    event.listen(factory, "before_commit", _seal_pending)
+    event.listen(factory, "after_transaction_end", _forget_pending)
+
+
+def is_installed(db: Session) -> bool:
+    """True if ``db`` seals its audit events (it comes from a factory :func:`install` was given)."""
+    return _seal_pending in db.dispatch.before_commit
 
 
 # --- verification -------------------------------------------------------------------------------------

@@ -31,8 +31,15 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
 from cadenza.clinic import passwords
+from cadenza.clinic.accounts import check_admin, get_therapist_by_username
+from cadenza.clinic.audit import audit
 from cadenza.clinic.models import Base, Therapist, utcnow
-from cadenza.errors import ConflictError, NotFoundError, ParameterError, PermissionDeniedError
+from cadenza.clinic.passwords import MAX_PASSWORD_CHARS as MAX_PASSWORD_CHARS
+from cadenza.clinic.passwords import MIN_PASSWORD_CHARS as MIN_PASSWORD_CHARS
+from cadenza.clinic.passwords import check_password_policy
+from cadenza.clinic.passwords import password_problems as password_problems
+from cadenza.clinic.secrets_at_rest import data_key, open_sealed, seal
+from cadenza.errors import ConflictError, DataQualityError, NotFoundError, ParameterError, PermissionDeniedError
 
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
 ABSOLUTE_LIFETIME = dt.timedelta(hours=12)
@@ -42,19 +49,6 @@ TOUCH_INTERVAL = dt.timedelta(seconds=60)
 LOCKOUT_WINDOW = dt.timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_IP = 20
-
-MIN_PASSWORD_CHARS = 12
-MAX_PASSWORD_CHARS = 128
-# Short deny-list of the most common passwords long enough to pass the length rule (ASVS 6.2.4
-# asks for a check against breached passwords; a full list belongs in data, not code).
-_COMMON_PASSWORDS = frozenset(
-    {
-        "123456789012", "1234567890123", "password1234", "password12345", "passwordpassword",
-        "qwertyuiop12", "qwertyuiopasdf", "iloveyou1234", "administrator", "letmein12345",
-        "welcome12345", "changeme1234", "abcdefghijkl", "111111111111", "000000000000",
-        "aaaaaaaaaaaa", "qwerty123456", "musictherapy", "musictherapy1", "cadenzacadenza",
-    }
-)
 
 LOGIN_FAILED_MESSAGE = "Wrong username or password, or the account is locked for a while."
 REAUTH_LOCKED_MESSAGE = "too many failed attempts; try again in a quarter of an hour"
@@ -117,40 +111,8 @@ def _digest(token: str) -> str:
 # ---- passwords ---------------------------------------------------------------------------------
 
 
-def password_problems(password: str, *, username: str = "") -> list[str]:
-    """Reasons ``password`` fails the policy (empty when it passes).
-
-    The policy follows ASVS 6.2: at least 12 and at most 128 characters, no composition rules,
-    not a common password, and not containing the username.
-
-    >>> password_problems("short")
-    ['password must have at least 12 characters, got 5']
-    >>> password_problems("tuba-sunrise-42-marimba")
-    []
-    """
-    problems = []
-    if len(password) < MIN_PASSWORD_CHARS:
-        problems.append(f"password must have at least {MIN_PASSWORD_CHARS} characters, got {len(password)}")
-    if len(password) > MAX_PASSWORD_CHARS:
-        problems.append(f"password must have at most {MAX_PASSWORD_CHARS} characters, got {len(password)}")
-    if password.lower() in _COMMON_PASSWORDS or len(set(password)) <= 2:
-        problems.append("password is too common or repetitive; choose a longer passphrase")
-    if username and len(username) >= 3 and username.lower() in password.lower():
-        problems.append("password must not contain the username")
-    return problems
-
-
-def check_password_policy(password: str, *, username: str = "") -> None:
-    """Raise :class:`ParameterError` naming every problem with ``password``."""
-    problems = password_problems(password, username=username)
-    if problems:
-        raise ParameterError("; ".join(problems))
-
-
-def hash_password(password: str, *, username: str = "") -> str:
-    """Check the policy, then hash with the clinic's argon2id hasher."""
-    check_password_policy(password, username=username)
-    return passwords.hash_password(password)
+# The policy lives with the hasher (:mod:`cadenza.clinic.passwords`); these names stay importable here.
+hash_password = passwords.hash_new_password
 
 
 _dummy_hashes: dict[int, str] = {}
@@ -329,16 +291,31 @@ def revoke_all_sessions(db: Session, *, therapist_id: int) -> None:
 
 
 def set_therapist_active(db: Session, *, actor: Therapist | None, username: str, active: bool) -> Therapist:
-    """Enable or disable an account (admins, or None for the local command line); disabling also ends
-    all its sessions and API tokens, so a disabled account cannot keep acting through them."""
-    from cadenza.clinic import service
+    """Enable or disable an account (admins, or None for the local command line).
 
-    if actor is not None and actor.username == username and not active:
-        raise ParameterError(f"an admin cannot disable their own account, got username={username!r}")
-    therapist = service.set_therapist_active(db, actor=actor, username=username, active=active)
+    Disabling ends every browser session and API token of the account at once, so a disabled account
+    cannot keep acting through them. An admin's own account and the last active admin are refused.
+    """
+    check_admin(actor)
+    therapist = get_therapist_by_username(db, username)
     if not active:
+        if actor is not None and actor.id == therapist.id:
+            raise ParameterError(f"an admin cannot disable their own account, got username={username!r}")
+        _refuse_last_admin(db, therapist)
         revoke_all_sessions(db, therapist_id=therapist.id)
+    therapist.active = bool(active)
+    audit(db, actor, "update", "therapist", entity_id=therapist.id)
+    db.flush()
     return therapist
+
+
+def _refuse_last_admin(db: Session, therapist: Therapist) -> None:
+    if therapist.role != "admin" or not therapist.active:
+        return
+    others = db.scalar(select(func.count()).select_from(Therapist).where(
+        Therapist.role == "admin", Therapist.active.is_(True), Therapist.id != therapist.id))
+    if not others:
+        raise ConflictError(f"{therapist.username!r} is the last active admin; enable or create another admin first")
 
 
 def verify_current_password(
@@ -380,9 +357,7 @@ def change_password(
     check_password_policy(new_password, username=actor.username)
     actor.password_hash = passwords.hash_password(new_password)
     _revoke_other_credentials(db, therapist_id=actor.id, keep_session_token=keep_session_token, now=utcnow())
-    from cadenza.clinic import service
-
-    service.audit(db, actor, "update", "therapist", entity_id=actor.id)
+    audit(db, actor, "update", "therapist", entity_id=actor.id)
     db.flush()
 
 
@@ -440,9 +415,7 @@ def create_api_token(
 
 
 def _audit_token(db: Session, therapist_id: int, action: str, token_id: int) -> None:
-    from cadenza.clinic import service
-
-    service.audit(db, db.get(Therapist, therapist_id), action, "api_token", entity_id=token_id)
+    audit(db, db.get(Therapist, therapist_id), action, "api_token", entity_id=token_id)
 
 
 def resolve_api_token(db: Session, token: str | None, *, now: dt.datetime | None = None) -> Therapist | None:
@@ -505,17 +478,12 @@ _UNSEALED = ""  # the column value while a newly set secret waits for the flush 
 
 def seal_mfa_secret(secret: str, *, url: str | URL) -> str:
     """The column text for a base32 TOTP secret: the sealed blob (data key of ``url``) in base64."""
-    from cadenza.clinic.secrets_at_rest import data_key, seal
-
     blob = seal(secret.encode("ascii"), purpose=MFA_SEAL_PURPOSE, key=data_key(url))
     return base64.b64encode(blob).decode("ascii")
 
 
 def open_mfa_secret(stored: str, *, url: str | URL) -> str:
     """The base32 TOTP secret from its column text; :class:`DataQualityError` if the key cannot open it."""
-    from cadenza.clinic.secrets_at_rest import data_key, open_sealed
-    from cadenza.errors import DataQualityError
-
     try:
         blob = base64.b64decode(stored.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
@@ -654,9 +622,7 @@ def needs_mfa_enrolment(db: Session, therapist: Therapist) -> bool:
 
 
 def _audit(db: Session, actor: Therapist | None, action: str, therapist_id: int) -> None:
-    from cadenza.clinic import service
-
-    service.audit(db, actor, action, "therapist", entity_id=therapist_id)
+    audit(db, actor, action, "therapist", entity_id=therapist_id)
 
 
 def _open_challenge(db: Session, therapist: Therapist, *, ip_address: str, now: dt.datetime) -> MfaChallengeGrant:
@@ -840,8 +806,6 @@ def disable_mfa(
 def unreadable_mfa_usernames(db: Session) -> list[str]:
     """Accounts whose stored two-factor secret does not open with this database's data key (a restore
     on a new machine without the source's ``data.key``); each needs ``cadenza admin reset-mfa``."""
-    from cadenza.errors import DataQualityError
-
     rows = db.execute(select(Therapist.username, TherapistMfa.secret_sealed)
                       .join(TherapistMfa, TherapistMfa.therapist_id == Therapist.id)
                       .order_by(Therapist.username)).all()
@@ -862,11 +826,9 @@ def reset_mfa(db: Session, *, actor: Therapist | None, username: str) -> Therapi
     also hold them; an administrator must then enrol again at the next login. Audited as
     ``mfa_reset``.
     """
-    from cadenza.clinic import service
-
     if actor is not None and not actor.is_admin:
         raise PermissionDeniedError("only administrators may reset two-factor login")
-    therapist = service.get_therapist_by_username(db, username)
+    therapist = get_therapist_by_username(db, username)
     row = db.get(TherapistMfa, therapist.id)
     if row is None:
         raise ParameterError(f"username {username!r} has no two-factor login to reset")

@@ -41,7 +41,6 @@ from typing import Any, BinaryIO
 from sqlalchemy import Engine, MetaData, Table, create_engine, event, func, inspect, select, text
 from sqlalchemy import types as sqltypes
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.orm import Session
 
 from cadenza.errors import DataQualityError, ParameterError
 
@@ -576,12 +575,12 @@ def _add_file(archive: zipfile.ZipFile, name: str, file_path: Path) -> FileEntry
 
 
 def _audit_system_event(url: str | Engine, action: str, manifest: Manifest) -> None:
-    from cadenza.clinic.db import make_engine
-    from cadenza.clinic.service import audit
+    from cadenza.clinic.audit import audit
+    from cadenza.clinic.db import make_engine, make_session_factory
 
     engine = url if isinstance(url, Engine) else make_engine(url)
     try:
-        with Session(engine) as session:
+        with make_session_factory(engine)() as session:
             audit(session, None, action, "backup")
             session.commit()
     finally:
@@ -662,8 +661,9 @@ def restore_backup(url: str, path: str | Path | BinaryIO, *, replace: bool = Fal
 
 def _restore_plain(url: str, path: str | Path | BinaryIO, *, replace: bool, cap: int, data_dir: Path | None,
                    allow_unverified_chain: bool) -> RestoreResult:
+    from cadenza.clinic.audit import audit
     from cadenza.clinic.audit_chain import verify_chain
-    from cadenza.clinic.db import make_engine
+    from cadenza.clinic.db import make_engine, make_session_factory
 
     manifest = _verify_plain(path, cap)  # every hash checked before any write
     check_schema(manifest)
@@ -677,7 +677,7 @@ def _restore_plain(url: str, path: str | Path | BinaryIO, *, replace: bool, cap:
     try:
         _prepare_target(engine, manifest)
         written: list[Path] = []
-        with _open_archive(path, cap) as archive, Session(engine) as session:
+        with _open_archive(path, cap) as archive, make_session_factory(engine)() as session:
             budget = _Budget(cap)
             connection = session.connection()
             if connection.dialect.name == "postgresql":
@@ -724,8 +724,6 @@ def _restore_plain(url: str, path: str | Path | BinaryIO, *, replace: bool, cap:
                     "audit key here is most likely not the source's: set CADENZA_AUDIT_KEY or put the source's "
                     "audit.key in place (the key is never in the backup). Nothing was restored")
             _stage_files(archive, manifest, data_dir, budget, written)
-            from cadenza.clinic.service import audit
-
             audit(session, None, "restore", "backup")
             try:
                 session.commit()

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from cadenza.clinic import service
+from cadenza.clinic.access import child_of
 from cadenza.clinic.models import AuditEvent, Client, Goal, Measurement, Therapist, TherapySession
 from cadenza.errors import NotFoundError, ParameterError, PermissionDeniedError
 
@@ -200,9 +201,7 @@ def goal_of_client(db: Session, *, actor: Therapist, client_id: int, goal_id: in
 def goal_series(db: Session, *, actor: Therapist, client_id: int, goal_id: int) -> GoalSeries:
     """The data behind one goal's progress chart; a goal of another client is not found."""
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
-    goal = db.get(Goal, goal_id) if isinstance(goal_id, int) and not isinstance(goal_id, bool) else None
-    if goal is None or goal.client_id != client.id:
-        raise NotFoundError(f"goal {goal_id!r} not found")
+    goal = child_of(db, client, Goal, goal_id, "goal")
     service.audit(db, actor, "read", "goal", entity_id=goal.id, client_id=client.id)
     rows = db.execute(
         select(TherapySession.session_date, Measurement.value, Measurement.unit)

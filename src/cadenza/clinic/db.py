@@ -13,11 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from cadenza.clinic import audit_chain  # noqa: F401  (the import seals audit events in every Session)
+from cadenza.clinic import audit_chain, emergency
 from cadenza.errors import ParameterError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -139,8 +139,25 @@ def _make_owner_only(path: Path) -> None:
         pass  # not created yet, owned by someone else (the operator's choice), or a read-only file system
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def make_session_factory(bind: Engine | Connection, **options: Any) -> sessionmaker[Session]:
+    """The one way to make sessions of the record: they carry its guards.
+
+    Every session of the returned factory seals the audit events it writes into the hash chain at
+    commit (:func:`cadenza.clinic.audit_chain.install`) and turns read-only for the rest of a unit of
+    work that used an emergency grant (:func:`cadenza.clinic.emergency.install`). A plain
+    ``Session(engine)`` has neither: audit events it writes stay unsealed and emergency reads are
+    refused. Reads are audited once per unit of work on any session
+    (:func:`cadenza.clinic.audit.audit`), and the signed-note freeze sits on the models themselves.
+
+    ``bind`` is an engine, or a connection for sessions inside an outer transaction (tests pass
+    ``join_transaction_mode="create_savepoint"``); ``options`` go to :class:`sessionmaker`
+    (``expire_on_commit`` defaults to False).
+    """
+    options.setdefault("expire_on_commit", False)
+    factory = sessionmaker(bind=bind, **options)
+    audit_chain.install(factory)
+    emergency.install(factory)
+    return factory
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """Emergency ("break-glass") access: an administrator opens one client's record for a few hours.
 
 When a client's therapist is away and the client is in crisis, nobody else may read the record
-(:func:`cadenza.clinic.service.get_client_for_actor` hides it). HIPAA 164.312(a)(2)(ii) requires an
+(:func:`cadenza.clinic.access.get_client_for_actor` hides it). HIPAA 164.312(a)(2)(ii) requires an
 emergency access procedure and ONC 170.315(d)(6) certifies one; this module is Cadenza's
 (reliability anchor T6):
 
@@ -9,10 +9,11 @@ emergency access procedure and ONC 170.315(d)(6) certifies one; this module is C
   client, with a written reason of at least :data:`MIN_REASON_CHARS` characters.
 * **How long.** :data:`DEFAULT_DURATION_H` hours unless asked otherwise, never more than
   :data:`MAX_DURATION_H`; any administrator may end a grant early (revoke).
-* **What.** Read only. The grant opens the two ownership checks in ``service`` for reads; any other
-  action (update, create, export) is refused, and a unit of work that used a grant cannot flush
-  changes to clinical rows (:func:`_refuse_writes_after_emergency_read`), so a write that a
-  domain service performs after a "read" check is refused too.
+* **What.** Read only. The grant opens the two ownership checks in :mod:`cadenza.clinic.access` for
+  reads; any other action (update, create, export) is refused, and a unit of work that used a grant
+  cannot flush changes to clinical rows (:func:`_refuse_writes_after_emergency_read`, installed on
+  the record's sessions by :func:`install`), so a write that a domain service performs after a
+  "read" check is refused too.
 * **Audit.** Every check passed under a grant writes its own ``read_emergency`` audit event whose
   ``entity_id`` is the grant (the reason lives on the grant), next to the ordinary ``read`` event;
   granting and revoking are audited as ``grant_emergency`` and ``revoke_emergency``.
@@ -32,8 +33,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, event, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from cadenza.clinic.audit import audit
+from cadenza.clinic.auth import mfa_enabled
 from cadenza.clinic.models import Base, Client, Therapist, utcnow
 from cadenza.errors import ConflictError, NotFoundError, ParameterError, PermissionDeniedError
 
@@ -119,9 +122,12 @@ def permits(db: Session, *, actor: Therapist, client: Client, action: str = "rea
         raise PermissionDeniedError(
             f"emergency access grant {grant.id} is read-only; action {action!r} on client {client.id!r} refused"
         )
-    from cadenza.clinic import service  # service imports this module
-
-    service.audit(db, actor, AUDIT_READ, "emergency_access", entity_id=grant.id, client_id=client.id)
+    if not is_installed(db):
+        raise PermissionDeniedError(
+            f"emergency access grant {grant.id} needs a session that enforces read-only access; "
+            "make sessions with cadenza.clinic.db.make_session_factory"
+        )
+    audit(db, actor, AUDIT_READ, "emergency_access", entity_id=grant.id, client_id=client.id)
     db.info[_READ_ONLY_KEY] = grant.id
     return True
 
@@ -140,7 +146,6 @@ def active_grant(db: Session, *, admin_id: int, client_id: int, now: dt.datetime
     )
 
 
-@event.listens_for(Session, "before_flush")
 def _refuse_writes_after_emergency_read(session: Session, _context: Any, _instances: Any) -> None:
     grant_id = session.info.get(_READ_ONLY_KEY)
     if grant_id is None:
@@ -153,10 +158,21 @@ def _refuse_writes_after_emergency_read(session: Session, _context: Any, _instan
         )
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _end_read_only(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop(_READ_ONLY_KEY, None)
+
+
+def is_installed(db: Session) -> bool:
+    """True if ``db`` enforces the read-only rule (it comes from a factory :func:`install` was given)."""
+    return _refuse_writes_after_emergency_read in db.dispatch.before_flush
+
+
+def install(factory: sessionmaker[Session]) -> None:
+    """Make a unit of work of ``factory``'s sessions read-only once it has used a grant
+    (:func:`cadenza.clinic.db.make_session_factory` calls this)."""
+    event.listen(factory, "before_flush", _refuse_writes_after_emergency_read)
+    event.listen(factory, "after_transaction_end", _end_read_only)
 
 
 # --- granting and revoking ----------------------------------------------------------------------
@@ -170,9 +186,7 @@ def _check_admin(db: Session, actor: Therapist) -> None:
     if actor.role != "admin":
         raise PermissionDeniedError(
             f"only administrators use emergency access; {actor.username!r} is a {actor.role}")
-    from cadenza.clinic import auth
-
-    if not auth.mfa_enabled(db, therapist_id=actor.id):
+    if not mfa_enabled(db, therapist_id=actor.id):
         raise PermissionDeniedError(
             f"administrator {actor.username!r} must enrol in two-factor login before using emergency access")
 
@@ -214,9 +228,7 @@ def grant_emergency_access(
                             expires_at=now + dt.timedelta(hours=float(duration_h)))
     db.add(grant)
     db.flush()
-    from cadenza.clinic import service
-
-    service.audit(db, actor, AUDIT_GRANT, "emergency_access", entity_id=grant.id, client_id=client_id)
+    audit(db, actor, AUDIT_GRANT, "emergency_access", entity_id=grant.id, client_id=client_id)
     return grant
 
 
@@ -245,9 +257,7 @@ def revoke_emergency_access(db: Session, *, actor: Therapist, grant_id: int,
     grant.revoked_at = now
     grant.revoked_by_id = actor.id
     db.flush()
-    from cadenza.clinic import service
-
-    service.audit(db, actor, AUDIT_REVOKE, "emergency_access", entity_id=grant.id, client_id=grant.client_id)
+    audit(db, actor, AUDIT_REVOKE, "emergency_access", entity_id=grant.id, client_id=grant.client_id)
     return grant
 
 

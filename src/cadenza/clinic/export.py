@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from cadenza.clinic.instruments import get_instrument
 from cadenza.clinic.models import Measurement, Therapist, TherapySession
-from cadenza.clinic.service import audit, get_client_for_actor
+from cadenza.clinic.access import get_client_for_actor
+from cadenza.clinic.audit import audit
 
 CSV_COLUMNS = (
     "client_code", "session_id", "session_date", "intervention_code", "instrument_code", "loinc",

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from cadenza.clinic.instruments import LOCAL_CODE_SYSTEM, get_instrument
 from cadenza.clinic.models import Client, Goal, Measurement, Therapist, TherapySession, utcnow
-from cadenza.clinic.service import audit, get_client_for_actor
+from cadenza.clinic.access import get_client_for_actor
+from cadenza.clinic.audit import audit
 from cadenza.errors import ParameterError
 
 CADENZA_FHIR_BASE = "https://cadenza.example.org/fhir"

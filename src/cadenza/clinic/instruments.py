@@ -1,8 +1,9 @@
 """Outcome instruments: validation, scoring, severity bands, codes.
 
 Each instrument is data (:class:`Instrument`); :func:`score_instrument` validates a raw entry and
-returns a :class:`Score` ready to store as a measurement. Other domains add their own measures with
-:func:`register_instrument` from their ``clinic/<domain>_records.py``.
+returns a :class:`Score` ready to store as a measurement. Each clinical tool lists its own measures
+in its manifest (``instruments`` in ``cadenza/tools/<tool>/__init__.py``); the catalogue registers them
+with :func:`register_instrument` on first look-up.
 
 Sources (see docs/clinic.md): LOINC codes and scoring rules from the project's research notes
 (``clinical_anchors.md`` §7): NRS pain 72514-3, PHQ-9 total 44261-6, GAD-7 total 70274-6. STAI-6 after
@@ -17,7 +18,6 @@ import functools
 import importlib
 import math
 import numbers
-import pkgutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,13 +112,16 @@ def register_instrument(instrument: Instrument) -> Instrument:
 
 @functools.cache
 def _register_domain_instruments() -> None:
-    """Import every ``cadenza.clinic.*_records`` module once, so the measures domains register (RAS
-    synchronisation, MIT scores, ...) are known to any process, e.g. one that only exports a record."""
-    import cadenza.clinic as clinic_package
+    """Register the measures of every installed tool (RAS synchronisation, MIT scores, ...), named by
+    its manifest (:mod:`cadenza.plugins`), once, so any process knows them, e.g. one that only exports
+    a record. The tool's records module is imported too: its tables join the record's metadata."""
+    from cadenza.plugins import installed_tools
 
-    for module in pkgutil.iter_modules(clinic_package.__path__):
-        if module.name.endswith("_records"):
-            importlib.import_module(f"cadenza.clinic.{module.name}")
+    for tool in installed_tools():
+        if tool.records:
+            importlib.import_module(tool.records)
+        for instrument in tool.load_instruments():
+            register_instrument(instrument)
 
 
 def get_instrument(code: str) -> Instrument:

@@ -279,7 +279,12 @@ def level_advancement(db: Session, *, actor: Therapist, client_id: int, level: i
 
 def store_attempt(db: Session, *, actor: Therapist, session_id: int, analysis: ResponseAnalysis, level: int,
                   phrase_id: int | None = None, step_code: str = "") -> MitAttempt:
-    """Keep an analysed attempt and record its timing match and pitch pattern as measurements."""
+    """Keep an analysed attempt and record its timing match and pitch pattern as measurements.
+
+    A recording in which no attempt was found (``analysis.attempt_found`` false) is refused: it has
+    no score to keep."""
+    if not analysis.attempt_found:
+        raise ParameterError(f"no attempt found in the recording ({analysis.attempt_problem}); nothing was stored")
     session_row = service.get_session(db, actor=actor, session_id=session_id)
     check_level(level)
     if phrase_id is not None:

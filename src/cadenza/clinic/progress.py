@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 
 from cadenza.clinic.instruments import get_instrument
 from cadenza.clinic.models import Goal, Measurement, Therapist, TherapySession
-from cadenza.clinic.service import audit, get_client_for_actor, get_goal
+from cadenza.clinic.access import get_client_for_actor
+from cadenza.clinic.audit import audit
+from cadenza.clinic.service import get_goal
 from cadenza.errors import ParameterError
 
 if TYPE_CHECKING:

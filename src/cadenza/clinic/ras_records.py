@@ -17,6 +17,7 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Intege
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cadenza.clinic import service
+from cadenza.clinic.access import child_of
 from cadenza.clinic.instruments import Instrument, register_instrument
 from cadenza.clinic.models import Base, Measurement, Therapist, utcnow
 from cadenza.clinic.service import MeasurementInput
@@ -85,10 +86,7 @@ def list_ras_plans(db: Session, *, actor: Therapist, client_id: int) -> list[Ras
 def get_ras_plan(db: Session, *, actor: Therapist, client_id: int, plan_id: int) -> RasPlanRecord:
     """One stored plan of the client (NotFoundError for a missing plan or another therapist's client)."""
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
-    row = db.get(RasPlanRecord, plan_id) if isinstance(plan_id, int) and not isinstance(plan_id, bool) else None
-    if row is None or row.client_id != client.id:
-        raise NotFoundError(f"RAS plan {plan_id!r} not found")
-    return row
+    return child_of(db, client, RasPlanRecord, plan_id, "RAS plan")
 
 
 def plan_tempo_knots(row: RasPlanRecord) -> tuple[np.ndarray, np.ndarray]:

@@ -28,9 +28,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cadenza.clinic import service
+from cadenza.clinic.access import child_of
 from cadenza.clinic.instruments import Instrument, register_instrument
 from cadenza.clinic.models import Base, Client, Therapist, TherapySession, utcnow
-from cadenza.errors import NotFoundError, ParameterError
+from cadenza.errors import ParameterError
 from cadenza.nicu.pal import PalSummary
 from cadenza.nicu.stop_rules import InfantThresholds, StopEvent
 from cadenza.safety.calibration import DEFAULT_CALIBRATION, Calibration
@@ -161,10 +162,7 @@ def _aware(value: dt.datetime | None, name: str) -> dt.datetime:
 def _session_of(db: Session, client: Client, session_id: int | None) -> int | None:
     if session_id is None:
         return None
-    row = db.get(TherapySession, session_id) if service.is_row_id(session_id) else None
-    if row is None or row.client_id != client.id:
-        raise NotFoundError(f"session {session_id!r} not found for client {client.code!r}")
-    return row.id
+    return child_of(db, client, TherapySession, session_id, "session").id
 
 
 def client_policy(db: Session, *, actor: Therapist, client_id: int) -> tuple[Client, AudioPolicy]:

@@ -12,6 +12,11 @@ Rules (see docs/clinic.md):
   (:func:`cadenza.clinic.db.session_scope`, or one web request) commits once. :func:`record_session`
   is atomic on its own: the session and all its measurements are stored whole or not at all.
 * **Errors** are :mod:`cadenza.errors` domain errors whose messages name the field and the value.
+
+The primitives below this module live in their own: :mod:`~cadenza.clinic.audit` (:func:`audit`),
+:mod:`~cadenza.clinic.access` (:func:`get_client_for_actor`, :func:`child_of`),
+:mod:`~cadenza.clinic.accounts` (creating and listing accounts) and :mod:`~cadenza.clinic.auth`
+(:func:`set_therapist_active`); their names stay importable from here.
 """
 
 from __future__ import annotations
@@ -31,12 +36,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from cadenza.clinic import emergency  # break-glass grants open the two ownership checks below
+from cadenza.clinic.access import MAX_ROW_ID as MAX_ROW_ID
+from cadenza.clinic.access import child_of as child_of
+from cadenza.clinic.access import get_client_for_actor, is_row_id, owned_row
+from cadenza.clinic.accounts import check_actor
+from cadenza.clinic.accounts import create_therapist as create_therapist
+from cadenza.clinic.accounts import get_therapist_by_username as get_therapist_by_username
+from cadenza.clinic.accounts import list_therapists as list_therapists
+from cadenza.clinic.audit import SYSTEM_ACTOR as SYSTEM_ACTOR
+from cadenza.clinic.audit import audit
+from cadenza.clinic.auth import set_therapist_active as set_therapist_active
 from cadenza.clinic.instruments import Score, get_instrument, score_instrument
 from cadenza.clinic.models import (
     ASSESSMENT_DOMAINS,
     DIRECTIONS,
-    ROLES,
     Assessment,
     AuditEvent,
     Client,
@@ -47,15 +60,12 @@ from cadenza.clinic.models import (
     TherapySession,
     utcnow,
 )
-from cadenza.errors import ConflictError, NotFoundError, ParameterError, PermissionDeniedError
+from cadenza.errors import ConflictError, NotFoundError, ParameterError
 from cadenza.evidence.query import get_intervention
 from cadenza.safety.flags import parse_flags
 
-SYSTEM_ACTOR = "system"
 _CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
 MAX_SESSION_MINUTES = 600
-MAX_ROW_ID = 2**31 - 1  # INTEGER primary keys; a larger id names no row (and overflows the driver)
 EARLIEST_BIRTH_YEAR = 1900
 
 
@@ -77,160 +87,6 @@ class MeasurementInput:
     unit: str | None = None
     goal_id: int | None = None
     measured_at: dt.datetime | None = None
-
-
-# --- audit and access ---------------------------------------------------------------------------
-
-
-def audit(
-    db: Session,
-    actor: Therapist | None,
-    action: str,
-    entity: str,
-    *,
-    entity_id: int | None = None,
-    client_id: int | None = None,
-) -> AuditEvent:
-    """Append an audit event (also for other domains' ``*_records`` services).
-
-    A read repeated within one transaction (one page view whose panels each check access, a command
-    that looks the client up and then lists its parts) is one access: the identical ``read`` event
-    is written once, and the first event is returned for the repeats.
-    """
-    key = (actor.id if actor is not None else None, action, entity, entity_id, client_id)
-    if action in _ONCE_PER_TRANSACTION:
-        seen = db.info.setdefault(_READS_KEY, {})
-        if key in seen:
-            return seen[key]
-    event = AuditEvent(
-        actor_id=actor.id if actor is not None else None,
-        actor_username=actor.username if actor is not None else SYSTEM_ACTOR,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        client_id=client_id,
-        at=utcnow(),
-    )
-    db.add(event)
-    if action in _ONCE_PER_TRANSACTION:
-        db.info[_READS_KEY][key] = event
-    return event
-
-
-_READS_KEY = "cadenza_audited_reads"
-_ONCE_PER_TRANSACTION = frozenset({"read", "read_emergency"})
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_reads(session: Session, transaction: Any) -> None:
-    # A new unit of work (commit or rollback of the session's own transaction) is a new access: its
-    # reads are audited again. Savepoints inside a request (begin_nested) do not start one.
-    if transaction.parent is None:
-        session.info.pop(_READS_KEY, None)
-
-
-def _check_actor(actor: Therapist) -> None:
-    if not isinstance(actor, Therapist):
-        raise PermissionDeniedError(f"actor must be a Therapist account, got {actor!r}")
-    if not actor.active:
-        raise PermissionDeniedError(f"account {actor.username!r} is disabled")
-
-
-def _check_admin(actor: Therapist | None) -> None:
-    if actor is None:
-        return  # the local command line acts with system authority
-    _check_actor(actor)
-    if actor.role != "admin":
-        raise PermissionDeniedError(f"only admins manage accounts; {actor.username!r} is a {actor.role}")
-
-
-def get_client_for_actor(db: Session, *, actor: Therapist, client_id: int, action: str = "read") -> Client:
-    """The client if ``actor`` owns it, else :class:`NotFoundError`; audits the access.
-
-    Other domains' services use this as their single authorisation check.
-    """
-    _check_actor(actor)
-    if isinstance(client_id, bool) or not isinstance(client_id, int):
-        raise ParameterError(f"client_id must be an integer, got {client_id!r}")
-    client = db.get(Client, client_id) if is_row_id(client_id) else None
-    if client is None or (client.therapist_id != actor.id
-                          and not emergency.permits(db, actor=actor, client=client, action=action)):
-        raise NotFoundError(f"client {client_id!r} not found")
-    audit(db, actor, action, "client", entity_id=client.id, client_id=client.id)
-    return client
-
-
-def is_row_id(value: Any) -> bool:
-    """True for an int that can be a primary key (1..:data:`MAX_ROW_ID`); others name no row."""
-    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ROW_ID
-
-
-def _owned_row(db: Session, actor: Therapist, model: type, row_id: Any, what: str) -> tuple[Any, Client]:
-    """A client-owned row (assessment, goal, session) and its client if ``actor`` owns the client;
-    :class:`NotFoundError` otherwise, so another therapist's rows look absent rather than forbidden."""
-    _check_actor(actor)
-    row = db.get(model, row_id) if is_row_id(row_id) else None
-    client = db.get(Client, row.client_id) if row is not None else None
-    if row is None or client is None or (client.therapist_id != actor.id
-                                         and not emergency.permits(db, actor=actor, client=client)):
-        raise NotFoundError(f"{what} {row_id!r} not found")
-    return row, client
-
-
-# --- therapists ---------------------------------------------------------------------------------
-
-
-def create_therapist(
-    db: Session, *, actor: Therapist | None, username: str, password: str, role: str = "therapist"
-) -> Therapist:
-    """Create an account. ``actor`` must be an admin, or None for the local command line."""
-    _check_admin(actor)
-    if not isinstance(username, str) or not _USERNAME_RE.match(username):
-        raise ParameterError(
-            f"username must be 2-64 lower-case letters, digits, '.', '_' or '-', got {username!r}"
-        )
-    if role not in ROLES:
-        raise ParameterError(f"role must be one of {ROLES}, got {role!r}")
-    if db.scalar(select(Therapist.id).where(Therapist.username == username)) is not None:
-        raise ConflictError(f"username {username!r} is already taken")
-    from cadenza.clinic import auth  # the web engineer's password policy (length, common passwords)
-
-    therapist = Therapist(
-        username=username,
-        password_hash=auth.hash_password(password, username=username),
-        role=role,
-        active=True,
-    )
-    db.add(therapist)
-    db.flush()
-    audit(db, actor, "create", "therapist", entity_id=therapist.id)
-    return therapist
-
-
-def get_therapist_by_username(db: Session, username: str) -> Therapist:
-    therapist = db.scalar(select(Therapist).where(Therapist.username == username))
-    if therapist is None:
-        raise NotFoundError(f"therapist {username!r} not found")
-    return therapist
-
-
-def list_therapists(db: Session, *, actor: Therapist | None) -> list[Therapist]:
-    _check_admin(actor)
-    return list(db.scalars(select(Therapist).order_by(Therapist.username)))
-
-
-def set_therapist_active(db: Session, *, actor: Therapist | None, username: str, active: bool) -> Therapist:
-    _check_admin(actor)
-    therapist = get_therapist_by_username(db, username)
-    if not active and therapist.role == "admin" and therapist.active:
-        others = db.scalar(select(func.count()).select_from(Therapist).where(
-            Therapist.role == "admin", Therapist.active.is_(True), Therapist.id != therapist.id))
-        if not others:
-            raise ConflictError(f"{username!r} is the last active admin; enable or create another admin first")
-    therapist.active = bool(active)
-    audit(db, actor, "update", "therapist", entity_id=therapist.id)
-    db.flush()
-    return therapist
 
 
 # --- clients ------------------------------------------------------------------------------------
@@ -281,7 +137,7 @@ def create_client(
     conditions: Iterable[str] = (),
     safety_flags: Iterable[str] = (),
 ) -> Client:
-    _check_actor(actor)
+    check_actor(actor)
     code = _check_code(code)
     birth_year = _check_birth_year(birth_year)
     conditions = _check_conditions(conditions)
@@ -305,7 +161,7 @@ def get_client(db: Session, *, actor: Therapist, client_id: int) -> Client:
 
 
 def get_client_by_code(db: Session, *, actor: Therapist, code: str) -> Client:
-    _check_actor(actor)
+    check_actor(actor)
     client_id = db.scalar(select(Client.id).where(Client.therapist_id == actor.id, Client.code == code))
     if client_id is None:
         raise NotFoundError(f"client with code {code!r} not found")
@@ -313,7 +169,7 @@ def get_client_by_code(db: Session, *, actor: Therapist, code: str) -> Client:
 
 
 def list_clients(db: Session, *, actor: Therapist) -> list[Client]:
-    _check_actor(actor)
+    check_actor(actor)
     clients = list(db.scalars(select(Client).where(Client.therapist_id == actor.id).order_by(Client.code)))
     audit(db, actor, "list", "client")
     return clients
@@ -404,7 +260,7 @@ def update_assessment(
     if notes is not UNSET and not isinstance(notes, str):
         raise ParameterError(f"notes must be text, got {notes!r}")
     scores = scores if scores is UNSET else _check_scores(scores)
-    row, client = _owned_row(db, actor, Assessment, assessment_id, "assessment")
+    row, client = owned_row(db, actor, Assessment, assessment_id, "assessment")
     if notes is not UNSET:
         row.notes = notes
     if scores is not UNSET:
@@ -469,7 +325,7 @@ def create_goal(
 
 
 def get_goal(db: Session, *, actor: Therapist, goal_id: int) -> Goal:
-    goal, client = _owned_row(db, actor, Goal, goal_id, "goal")
+    goal, client = owned_row(db, actor, Goal, goal_id, "goal")
     audit(db, actor, "read", "goal", entity_id=goal.id, client_id=client.id)
     return goal
 
@@ -620,7 +476,7 @@ def record_session(
 
 
 def _visible_session(db: Session, actor: Therapist, session_id: int, action: str) -> tuple[TherapySession, Client]:
-    row, client = _owned_row(db, actor, TherapySession, session_id, "session")
+    row, client = owned_row(db, actor, TherapySession, session_id, "session")
     audit(db, actor, action, "therapy_session", entity_id=row.id, client_id=client.id)
     return row, client
 
@@ -1014,7 +870,7 @@ def measurement_query(client_id: int, *, instrument_code: str | None = None, goa
 
 def list_audit_events(db: Session, *, actor: Therapist, client_id: int | None = None) -> list[AuditEvent]:
     """Audit trail: a therapist reads their own clients' events; admins read every event."""
-    _check_actor(actor)
+    check_actor(actor)
     query = select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id)
     if actor.role != "admin":
         if client_id is None:

@@ -9,6 +9,11 @@ then judged on the high or the low pitch.
 
 The tolerances are conventions of this project, not clinical norms: 150 ms for timing at about one
 syllable per second, and half the interval (a syllable is "high" when it is nearer the high pitch).
+
+Before anything is scored the recording must look like one attempt at the phrase: about the phrase's
+number of syllable onsets (:func:`check_attempt`). Anything else (music, several phrases, silence)
+is "no attempt found", never a score: dense note onsets of an instrumental recording otherwise fall
+inside the timing window of every syllable (a 30-s piano excerpt once scored "timing match 100 %").
 """
 
 from __future__ import annotations
@@ -43,6 +48,11 @@ BREATHY_MAX_DIP_FRAMES = 2
 # than this below the run's first 50 ms are the silent edge before the consonant, not voicing.
 BREATHY_WINDOW_S = 0.025
 BREATHY_BELOW_RUN_DB = 20.0
+# One attempt holds about the phrase's syllables: at most this many extra onsets (or half the
+# syllable count, if more), and at least half of its syllables matched to an onset. Project
+# convention, measured on rendered attempts (intoned, sprechgesang and spoken, two voices: at most
+# 2 extra onsets) and instrumental excerpts (docs/mit.md, "No attempt found").
+MIN_EXTRA_ONSETS_ALLOWED = 2
 
 
 @dataclass(frozen=True)
@@ -79,16 +89,20 @@ class ResponseAnalysis:
     timing_tolerance_s: float
     n_onsets_found: int
     contour: PitchContour
+    attempt_found: bool = True
+    attempt_problem: str = ""  # why no attempt was found ("" when one was)
 
     @property
     def timing_match(self) -> float:
-        """Share of syllables whose onset is within the tolerance of the target rhythm."""
-        return float(np.mean([s.timing_ok for s in self.syllables])) if self.syllables else float("nan")
+        """Share of syllables whose onset is within the tolerance of the target rhythm (NaN: no attempt)."""
+        if not self.attempt_found or not self.syllables:
+            return float("nan")
+        return float(np.mean([s.timing_ok for s in self.syllables]))
 
     @property
     def pitch_pattern_followed(self) -> bool:
-        """True when every syllable was on the intended one of the two pitches."""
-        return bool(self.syllables) and all(s.pitch_ok for s in self.syllables)
+        """True when every syllable of a found attempt was on the intended one of the two pitches."""
+        return self.attempt_found and bool(self.syllables) and all(s.pitch_ok for s in self.syllables)
 
     @property
     def median_abs_timing_error_s(self) -> float:
@@ -102,6 +116,8 @@ class ResponseAnalysis:
             return bool(v) if isinstance(v, np.bool_) else v
 
         return {
+            "attempt_found": self.attempt_found,
+            "attempt_problem": self.attempt_problem,
             "timing_match": clean(self.timing_match),
             "pitch_pattern_followed": self.pitch_pattern_followed,
             "median_abs_timing_error_s": clean(self.median_abs_timing_error_s),
@@ -175,6 +191,34 @@ def _extend_breathy_onsets(y: np.ndarray, f0_hz: np.ndarray, *, hop: int, sampli
                     break
         f0[onset:a] = pitch
     return f0
+
+
+def check_attempt(*, n_onsets: int, n_syllables: int, n_matched: int) -> str:
+    """Why a recording is not one attempt at a phrase of ``n_syllables``, or "" when it is.
+
+    ``n_onsets`` syllable-like onsets were found in the whole recording and ``n_matched`` of the
+    phrase's syllables were paired with one. An attempt has at most
+    ``max(MIN_EXTRA_ONSETS_ALLOWED, ceil(n_syllables / 2))`` onsets more than syllables and at
+    least half of its syllables matched.
+
+    >>> check_attempt(n_onsets=5, n_syllables=4, n_matched=4)
+    ''
+    >>> check_attempt(n_onsets=63, n_syllables=4, n_matched=4)[:40]
+    'the recording has 63 sound onsets for a '
+    """
+    if n_syllables < 1:
+        raise ParameterError(f"n_syllables must be >= 1, got {n_syllables!r}")
+    if n_onsets == 0:
+        return "no voice was found in the recording"
+    allowed = n_syllables + max(MIN_EXTRA_ONSETS_ALLOWED, -(-n_syllables // 2))
+    if n_onsets > allowed:
+        return (f"the recording has {n_onsets} sound onsets for a phrase of {n_syllables} syllables "
+                f"(at most {allowed} expected): music, background speech or several phrases? "
+                "Record one attempt at the phrase")
+    if 2 * n_matched < n_syllables:
+        return (f"only {n_matched} of the phrase's {n_syllables} syllables could be found in the recording; "
+                "record the whole phrase")
+    return ""
 
 
 def detect_syllable_onsets(contour: PitchContour) -> np.ndarray:
@@ -321,5 +365,8 @@ def analyse_response(
             target_high=note.high, pitch_hz=float(pitches[i]), pitch_error_cents=err_c, sung_high=sung_high,
             pitch_ok=bool(sung_high is not None and sung_high == note.high and abs(err_c) < half_interval),
         ))
+    problem = check_attempt(n_onsets=int(candidates.size), n_syllables=int(targets.size),
+                            n_matched=int(np.sum(matched)))
     return ResponseAnalysis(syllables=tuple(results), offset_s=offset, transposition_cents=transposition,
-                            timing_tolerance_s=tol, n_onsets_found=int(candidates.size), contour=contour)
+                            timing_tolerance_s=tol, n_onsets_found=int(candidates.size), contour=contour,
+                            attempt_found=not problem, attempt_problem=problem)

@@ -8,12 +8,13 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
-import cadenza.clinic.auth  # noqa: F401  (registers the auth tables on Base.metadata)
 from cadenza.clinic.db import make_engine, make_session_factory
+from cadenza.clinic.tables import record_metadata  # noqa: F401  (every table of the record, declared by name there)
+from cadenza.plugins import installed_tools
 from cadenza.settings import Settings
 from cadenza.web.errors import install_error_handlers
 from cadenza.web.middleware import BodySizeLimitMiddleware, ConcurrencyLimitMiddleware, SecurityHeadersMiddleware
-from cadenza.web.routes import ROUTER_MODULES, registered_client_tools
+from cadenza.web.routes import CORE_ROUTER_MODULES, registered_client_tools
 from cadenza.web.templating import STATIC_DIR
 
 API_PREFIX = "/api/v1"
@@ -57,8 +58,11 @@ def create_app(
     app.state.session_factory = session_factory
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module_name in ROUTER_MODULES:
+    for module_name in CORE_ROUTER_MODULES:
         app.include_router(importlib.import_module(module_name).router)
+    for tool in installed_tools():  # each tool's pages, named by its manifest: cadenza/tools/<tool>/__init__.py
+        if tool.pages:
+            app.include_router(tool.load("pages"))
     app.state.client_tools = registered_client_tools(app)  # the client page links only these
     # Added last = outermost: the size limit sees the raw stream before anything buffers it.
     app.add_middleware(SecurityHeadersMiddleware)

@@ -1,4 +1,9 @@
-"""The Jinja2 environment every page renders with (autoescaping on, templates from the package)."""
+"""The Jinja2 environment every page renders with (autoescaping on, templates from the package).
+
+Templates are looked up in ``web/templates/`` first (the layout, ``base.html``, shared partials and the
+core's pages), then in each installed tool's ``templates/`` folder, named by its manifest
+(``cadenza/tools/gait/templates/gait/client_gait.html`` renders as ``"gait/client_gait.html"``).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,18 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from cadenza.plugins import installed_tools
+
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 STATIC_DIR = Path(__file__).with_name("static")
 
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+def template_dirs() -> list[Path]:
+    """The folders pages are looked up in, in order: the web app's, then each installed tool's."""
+    return [TEMPLATES_DIR, *(folder for tool in installed_tools() if (folder := tool.template_dir()))]
+
+
+templates = Jinja2Templates(directory=[str(folder) for folder in template_dirs()])
 # Jinja2Templates enables autoescape for .html; say it outright so nobody turns it off by accident.
 templates.env.autoescape = True
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from alembic import context
 
-from cadenza.clinic.models import Base
+from cadenza.clinic.tables import record_metadata
+from cadenza.plugins import installed_tools
+
+for _tool in installed_tools():  # each installed tool's tables, its records module named by its manifest
+    if _tool.records:
+        _tool.load("records")
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = record_metadata()
 
 
 def _run(connection) -> None:

@@ -19,7 +19,6 @@ from cadenza.clinic.instruments import list_instruments
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import NotFoundError
 from cadenza.web.deps import AdminApiUser, ApiUser, Db
-from cadenza.web.routes.clients import fresh_session_sample as _fresh_session
 from cadenza.web.validators import UtcConvertible, no_nul
 
 router = APIRouter(prefix="/api/v1")
@@ -540,16 +539,3 @@ def update_therapist(
 ) -> Any:
     """Enable or disable an account; disabling ends its sessions and API tokens at once."""
     return auth.set_therapist_active(db, actor=user, username=username, active=body.active)
-
-
-# Versioned writes get a session of their own, so the version they carry is current whatever else the
-# matrix did to the shared session.
-AUTHZ_SAMPLES = {
-    ("PATCH", "/api/v1/clients/{client_id}/sessions/{session_id}"): {
-        "json": {"version": 1, "plan": "amended plan", "minutes": 35}, "setup": _fresh_session},
-    ("POST", "/api/v1/clients/{client_id}/sessions/{session_id}/sign"): {
-        "json": {"version": 1}, "setup": _fresh_session},
-    ("POST", "/api/v1/clients/{client_id}/sessions/{session_id}/addenda"): {
-        "json": {"text": "late entry"}, "setup": lambda db, actor, client_id: _fresh_session(
-            db, actor, client_id, signed=True)},
-}

@@ -295,11 +295,3 @@ def _error_state(message: str) -> forms.FormState:
     state = forms.FormState(values={})  # codes and passwords are never echoed back
     forms.attribute_error(state, message, ("password", "code"))
     return state
-
-
-AUTHZ_SAMPLES = {
-    ("POST", "/account/mfa/setup"): {"form": {"password": "x"}},
-    ("POST", "/account/mfa/confirm"): {"form": {"code": "000000"}},
-    ("POST", "/account/mfa/disable"): {"form": {"password": "x", "code": "000000"}},
-    ("POST", "/login/mfa"): {"form": {"code": "000000"}},
-}

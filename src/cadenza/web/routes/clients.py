@@ -455,28 +455,6 @@ def add_addendum_page(request: Request, form: SubmittedForm, db: Db, user: CsrfP
     return RedirectResponse(f"/clients/{client_id}/sessions/{session_id}#addenda", status_code=303)
 
 
-def fresh_session_sample(db: Session, actor: Therapist, client_id: int, *, signed: bool = False) -> dict[str, int]:
-    """Authorisation-matrix setup (pages and API): a session of the owner's client at version 1, signed if asked."""
-    row = service.record_session(db, actor=actor, client_id=client_id, session_date=dt.date(2026, 11, 21),
-                                 minutes=30, intervention_code="receptive_listening", plan="matrix")
-    if signed:
-        service.sign_session(db, actor=actor, session_id=row.id, expected_version=1)
-    return {"session_id": row.id}
-
-
-# Edits, signatures and addenda each get a session of their own, so the version they carry is current
-# whatever else the matrix did to the shared session.
-AUTHZ_SAMPLES = {
-    ("POST", "/clients/{client_id}/sessions/{session_id}/edit"): {
-        "form": {"version": "1", "minutes": "35", "plan": "amended"}, "setup": fresh_session_sample},
-    ("POST", "/clients/{client_id}/sessions/{session_id}/sign"): {
-        "form": {"version": "1"}, "setup": fresh_session_sample},
-    ("POST", "/clients/{client_id}/sessions/{session_id}/addenda"): {
-        "form": {"text": "late entry"}, "setup": lambda db, actor, client_id: fresh_session_sample(
-            db, actor, client_id, signed=True)},
-}
-
-
 GoalId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 

@@ -132,37 +132,9 @@ def analyse_attempt_page(request: Request, form: SubmittedForm, db: Db, user: Cs
     # recording's duration (T25; security probe H2).
     analysis = analyse_attempt_bytes_isolated(data, melody=melody, name=upload.filename or "upload",
                                               limits=DecodeLimits.from_settings(request.app.state.settings))
+    if not analysis.attempt_found:  # shown as "no attempt found", never scored or stored
+        return _page(request, db, user, client_id, analysis=analysis, analysed_phrase=phrase_row, status=422)
     if session_id:
         mit_records.store_attempt(db, actor=user, session_id=session_id, analysis=analysis, level=level,
                                   phrase_id=phrase_row.id)
     return _page(request, db, user, client_id, analysis=analysis, analysed_phrase=phrase_row)
-
-
-def _sample_phrase(db, actor, client_id: int) -> dict:
-    """The owner's phrase the authorisation matrix addresses (created once per client); MIT cues are
-    refused for NICU infants, so the sample client carries no flags."""
-    service.update_client(db, actor=actor, client_id=client_id, safety_flags=[])
-    for phrase in mit_records.list_phrases(db, actor=actor, client_id=client_id):
-        if phrase.text == "I need help":
-            return {"phrase_id": phrase.id}
-    return {"phrase_id": mit_records.add_phrase(db, actor=actor, client_id=client_id, text="I need help").id}
-
-
-def _sample_attempt() -> dict:
-    from cadenza.io.speech import encode_wav_bytes, prepare_cue_material
-    from cadenza.mit.cues import render_model
-    from cadenza.mit.levels import Model
-
-    material = prepare_cue_material("I need help", question=None)
-    samples, _, _ = render_model(material, Model.INTONED, level=1)
-    return {"attempt": ("attempt.wav", encode_wav_bytes(samples, sampling_rate_hz=material.sampling_rate_hz),
-                        "audio/wav")}
-
-
-AUTHZ_SAMPLES = {
-    ("POST", "/clients/{client_id}/mit/phrases"): {"form": {"text": "I want water", "level": "1"}},
-    ("GET", "/clients/{client_id}/mit/phrases/{phrase_id}/cue.wav"): {
-        "setup": _sample_phrase, "query": {"level": 1, "step": "humming"}},
-    ("POST", "/clients/{client_id}/mit/attempts"): {
-        "setup": _sample_phrase, "form": {"phrase_id": "{phrase_id}", "level": "1"}, "files": _sample_attempt},
-}

@@ -203,22 +203,3 @@ def sync_report(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUse
             forms.attribute_error(state, message, SYNC_FIELDS, fallback=steps_field)
     status = 200 if report is not None else 422
     return _page(request, db, user, client_id, sync_state=state, report=report, plot=plot, status_code=status)
-
-
-def _make_plan(db, actor, client_id: int) -> dict:
-    """Authorisation-matrix setup: the owner's stored plan the cue route refers to."""
-    from cadenza.ras.plan import plan_ras_sessions
-
-    row = ras_records.store_ras_plan(db, actor=actor, client_id=client_id,
-                                     plan=plan_ras_sessions(100, condition="other"))
-    return {"plan_id": row.id}
-
-
-AUTHZ_SAMPLES = {
-    ("POST", "/clients/{client_id}/ras/plans"): {"form": {"cadence_spm": "100", "condition": "other",
-                                                          "session_minutes": "30", "sessions_per_week": "3"}},
-    ("GET", "/clients/{client_id}/ras/plans/{plan_id}/cue.wav"): {"setup": _make_plan, "query": {"minutes": 0.05}},
-    ("POST", "/clients/{client_id}/ras/sync"): {"form": {
-        "tempo_bpm": "100", "cue_start_s": "0", "latency_ms": "0",
-        "steps_text": "\n".join(f"{0.3 + 0.6 * k:.2f}" for k in range(20))}},
-}

@@ -1,4 +1,9 @@
-"""CLI group: Gait analysis from IMU recordings."""
+"""``cadenza gait``: gait analysis from IMU recordings.
+
+The commands parse their options and print; the workflow is :mod:`cadenza.tools.gait.actions`, shared with
+the web page. Heavy libraries (scipy, matplotlib, rich tables) are imported inside the commands so that
+``cadenza --help`` stays fast.
+"""
 
 from __future__ import annotations
 
@@ -77,23 +82,27 @@ def analyze(
     Bouts of fewer than 8 steps are flagged low-confidence and left out of a stored cadence.
     """
     from cadenza.errors import CadenzaError
-    from cadenza.gait import analyze_gait
     from cadenza.io.imu import load_imu_csv
+    from cadenza.tools.gait import actions
 
     try:
         recording = load_imu_csv(file, sampling_rate_hz=rate, acc_unit=acc_unit.value, gyr_unit=gyr_unit.value)
-        result = analyze_gait(
-            recording.acc_m_s2,
-            sampling_rate_hz=recording.sampling_rate_hz,
-            placement=placement.value,
-            gyr_deg_s=recording.gyr_deg_s,
-        )
+        if store_session is None:
+            report = actions.analyse_walk(recording, placement=placement.value)
     except CadenzaError as exc:
         fail(str(exc), code=2)
         return
-    notes = [*recording.notes, *result.notes]
+    notes: list[str] = []
     if store_session is not None:
-        notes.append(run_as(as_user, lambda db, actor: _store_cadence(db, actor, store_session, result)))
+
+        def store(db, actor) -> tuple:
+            walk = actions.record_walk(db, actor=actor, recording=recording, placement=placement.value,
+                                       session_id=store_session)
+            return walk, f"stored cadence {walk.stored.value:g} {walk.stored.unit} on session {store_session}"
+
+        report, note = run_as(as_user, store)
+        notes.append(note)
+    result, notes = report.analysis, [*report.notes, *notes]
     if plot is not None:
         _save_plot(plot, recording.acc_m_s2, recording.sampling_rate_hz, result)
     if as_json:
@@ -133,13 +142,6 @@ def analyze(
         console.print(f"plot saved to {plot}")
 
 
-def _store_cadence(db, actor, session_id: int, result) -> str:
-    from cadenza.clinic.gait_records import store_gait_cadence
-
-    stored = store_gait_cadence(db, actor=actor, session_id=session_id, analysis=result)
-    return f"stored cadence {stored.value:g} {stored.unit} on session {session_id}"
-
-
 @app.command()
 def speed(
     distance_m: Annotated[float, typer.Option("--distance-m", help="Walked distance in metres (10 for the 10MWT).")] = 10.0,
@@ -162,7 +164,7 @@ def speed(
     if store_session is not None:
 
         def action(db, actor) -> str:
-            from cadenza.clinic.gait_records import store_timed_walk
+            from cadenza.tools.gait.records import store_timed_walk
 
             stored = store_timed_walk(db, actor=actor, session_id=store_session, distance_m=distance_m, duration_s=time_s)
             return f"stored gait speed {stored.value:g} m/s on session {store_session}"

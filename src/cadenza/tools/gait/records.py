@@ -1,4 +1,4 @@
-"""Gait results into the clinical record: cadence and gait speed as measurements on a session.
+"""The gait tool's records: cadence and gait speed as measurements on a session.
 
 No tables of its own: a gait analysis becomes ``cadence`` ({steps}/min) and a timed walk becomes
 ``gait_speed`` (m/s) measurements through the clinic service, so progress charts, goals and the

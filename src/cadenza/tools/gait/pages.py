@@ -1,7 +1,7 @@
 """Gait page for a client: upload an IMU recording, see steps, bouts and cadence, store the cadence.
 
-The route parses the upload and renders; analysis is ``cadenza.gait.analyze_gait`` and storage
-is ``cadenza.clinic.gait_records`` (which authorises through the clinic service).
+The route parses the upload (in a limited child process) and renders; the workflow, analysis and
+storage with its audit trail, is :mod:`cadenza.tools.gait.actions`, shared with ``cadenza gait analyze``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from cadenza.clinic import gait_records, service
+from cadenza.clinic import service
 from cadenza.errors import ParameterError
+from cadenza.tools.gait import actions
 from cadenza.web import forms
 from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
 from cadenza.web.templating import render
@@ -21,7 +22,6 @@ router = APIRouter(include_in_schema=False)
 
 ClientId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MAX_RECORDING_BYTES = 20 * 1024 * 1024
-PLACEMENTS = ("lower-back", "foot")
 FIELDS = ("recording", "placement", "rate_hz", "session_id")
 
 
@@ -35,7 +35,7 @@ def _page(request: Request, db, user, client_id: int, *, state=None, result=None
         "c": client, "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS,
         "state": state or forms.FormState(values={"placement": "lower-back"}),
         "sessions": service.list_sessions(db, actor=user, client_id=client_id)[-10:],
-        "placements": PLACEMENTS, "result": result, "notes": notes, "stored": stored,
+        "placements": actions.PLACEMENTS, "result": result, "notes": notes, "stored": stored,
     }, status_code=status_code)
 
 
@@ -49,15 +49,14 @@ def gait_page(request: Request, db: Db, user: PageUser, client_id: ClientId,
 
 @router.post("/clients/{client_id}/gait")
 def analyse_recording(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
-    from cadenza.gait import analyze_gait
     from cadenza.io.isolated import DecodeLimits, parse_imu_csv_isolated
 
     state = forms.FormState(values=forms.form_values(form))
     rate_hz = forms.parse_float(state, "rate_hz", required=False)
     session_id = forms.parse_id(state, "session_id", required=False)
     placement = state.values.get("placement", "lower-back")
-    if placement not in PLACEMENTS:
-        state.error("placement", f"placement must be one of {', '.join(PLACEMENTS)}")
+    if placement not in actions.PLACEMENTS:
+        state.error("placement", f"placement must be one of {', '.join(actions.PLACEMENTS)}")
     upload = form.get("recording")
     if upload is None or isinstance(upload, str):
         state.error("recording", "choose an IMU recording (CSV) to upload")
@@ -72,44 +71,15 @@ def analyse_recording(request: Request, form: SubmittedForm, db: Db, user: CsrfP
         recording = parse_imu_csv_isolated(  # a child process under memory/CPU/time limits (T25)
             data.decode("utf-8-sig", errors="replace"), source=upload.filename or "upload",
             sampling_rate_hz=rate_hz, limits=DecodeLimits.from_settings(request.app.state.settings))
-        result = analyze_gait(recording.acc_m_s2, sampling_rate_hz=recording.sampling_rate_hz,
-                              placement=placement, gyr_deg_s=recording.gyr_deg_s)
-        stored = None
         if session_id:
-            stored = gait_records.store_gait_cadence(db, actor=user, session_id=session_id, analysis=result,
-                                                     client_id=client_id)
+            report = actions.record_walk(db, actor=user, recording=recording, placement=placement,
+                                         session_id=session_id, client_id=client_id)
+        else:
+            report = actions.analyse_walk(recording, placement=placement)
     except ParameterError as exc:  # includes DataQualityError; NotFound stays a 404
         db.rollback()
         forms.attribute_error(state, str(exc), FIELDS, fallback="recording")
         return _page(request, db, user, client_id, state=state, status_code=422)
-    return _page(request, db, user, client_id, state=state, result=result,
-                 notes=[*recording.notes, *result.notes], stored=stored)
+    return _page(request, db, user, client_id, state=state, result=report.analysis, notes=report.notes,
+                 stored=report.stored)
 
-
-def _walk_csv() -> dict:
-    """Authorisation-matrix upload: 19 s at the lower back, 24 steps 0.6 s apart (a loading pulse after
-    each contact), small enough to analyse quickly."""
-    import tempfile
-    from pathlib import Path
-
-    import numpy as np
-
-    from cadenza.io.imu import save_imu_csv
-
-    rate_hz = 100
-    t = np.arange(19 * rate_hz) / rate_hz
-    contacts_s = 2.0 + 0.6 * np.arange(24)
-    vertical = sum(3.0 * (np.exp(-0.5 * ((t - c - 0.05) / 0.09) ** 2)
-                          - 0.09 / 0.21 * np.exp(-0.5 * ((t - c - 0.05) / 0.21) ** 2)) for c in contacts_s)
-    acc = np.zeros((3, t.size))
-    acc[0] = 9.81 + vertical
-    acc[1] = 0.3 * np.sin(np.pi * np.interp(t, contacts_s, np.arange(contacts_s.size)))
-    acc += np.random.default_rng(7).normal(0, 0.05, acc.shape)
-    with tempfile.TemporaryDirectory() as folder:
-        data = save_imu_csv(Path(folder) / "walk.csv", acc, sampling_rate_hz=rate_hz).read_bytes()
-    return {"recording": ("walk.csv", data, "text/csv")}
-
-
-AUTHZ_SAMPLES = {
-    ("POST", "/clients/{client_id}/gait"): {"form": {"placement": "lower-back"}, "files": _walk_csv},
-}

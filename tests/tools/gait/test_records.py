@@ -25,7 +25,7 @@ def test_cadence_and_speed_stored_as_measurements(
     db_session, therapist, client_record, therapy_session, rng, make_lower_back, make_walk
 ):
     from cadenza.clinic import service
-    from cadenza.clinic.gait_records import store_gait_cadence, store_timed_walk
+    from cadenza.tools.gait.records import store_gait_cadence, store_timed_walk
 
     ic = np.concatenate([make_walk(start_s=2.0, n_steps=20, step_s=0.6, rng=rng),
                          make_walk(start_s=20.0, n_steps=5, step_s=0.4, rng=rng)])
@@ -40,7 +40,7 @@ def test_cadence_and_speed_stored_as_measurements(
 
 
 def test_nothing_stored_without_a_confident_bout(db_session, therapist, therapy_session, rng, make_lower_back, make_walk):
-    from cadenza.clinic.gait_records import store_gait_cadence
+    from cadenza.tools.gait.records import store_gait_cadence
 
     ic = make_walk(start_s=2.0, n_steps=5, step_s=0.6, rng=rng)
     analysis = analyze_gait(make_lower_back(ic, duration_s=8, sampling_rate_hz=100, rng=rng), sampling_rate_hz=100)
@@ -53,7 +53,7 @@ def test_nothing_stored_without_a_confident_bout(db_session, therapist, therapy_
 
 
 def test_other_therapists_session_is_not_found(db_session, make_therapist, therapy_session):
-    from cadenza.clinic.gait_records import store_timed_walk
+    from cadenza.tools.gait.records import store_timed_walk
 
     other = make_therapist("other")
     with pytest.raises(NotFoundError):
@@ -61,7 +61,7 @@ def test_other_therapists_session_is_not_found(db_session, make_therapist, thera
 
 
 def test_bad_walk_time(db_session, therapist, therapy_session):
-    from cadenza.clinic.gait_records import store_timed_walk
+    from cadenza.tools.gait.records import store_timed_walk
 
     with pytest.raises(ParameterError, match="duration_s"):
         store_timed_walk(db_session, actor=therapist, session_id=therapy_session.id, distance_m=10, duration_s=-1)

@@ -57,7 +57,7 @@ def test_speed():
 
 
 def test_help_does_not_import_heavy_modules():
-    code = "import sys; import cadenza.cli.gait; print(any(m in sys.modules for m in ('matplotlib.pyplot', 'mobgap', 'scipy.signal', 'cadenza.gait')))"
+    code = "import sys; import cadenza.tools.gait.cli; print(any(m in sys.modules for m in ('matplotlib.pyplot', 'mobgap', 'scipy.signal', 'cadenza.gait')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

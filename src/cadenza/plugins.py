@@ -1,0 +1,140 @@
+"""The installed clinical tools, each described by one :class:`Tool` manifest.
+
+A tool is one folder, ``cadenza/tools/<name>/``, whose ``__init__.py`` holds ``TOOL = Tool(...)``. The
+hosts read the manifests and nothing else: the web app includes each tool's pages router and links its
+card from the client page, the ``cadenza`` command adds its command group, the instrument catalogue
+registers its measures and the migrations see its tables. Nothing is discovered by file name.
+
+This is a leaf module: it imports no tool. A manifest names its parts by dotted strings
+(``"package.module:attribute"``), loaded on first use, so ``cadenza --help`` imports only what it shows.
+
+>>> tool = Tool("walk", "Walking", "Steps and cadence.", records="cadenza.units", cli="cadenza.units:s_to_idx")
+>>> tool.client_path
+'/clients/{client_id}/walk'
+>>> tool.load("records").__name__, tool.load("cli").__name__
+('cadenza.units', 's_to_idx')
+>>> Tool("walk", "Walking", "Steps.", audience="adults")
+Traceback (most recent call last):
+...
+ValueError: audience must be one of ('all', 'nicu', 'not_nicu'), got 'adults'
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+AUDIENCES = ("all", "nicu", "not_nicu")
+
+# Django's INSTALLED_APPS: each entry is a package holding ``TOOL``, in the order the client page lists them.
+INSTALLED_TOOLS: tuple[str, ...] = (
+    "cadenza.tools.gait",
+    "cadenza.tools.ras",
+    "cadenza.tools.library",
+    "cadenza.tools.mit",
+    "cadenza.tools.safety",
+    "cadenza.tools.nicu",
+)
+
+_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
+_TARGET = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*\Z")
+_MODULE = re.compile(r"[A-Za-z_][\w.]*\Z")
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One clinical tool, top to bottom.
+
+    ``name`` is the command group (``cadenza gait``), the URL segment (``/clients/{client_id}/gait``) and
+    the template folder (``templates/gait/``). ``cli``, ``pages``, ``cli_top_level`` and each entry of
+    ``instruments`` are ``"module:attribute"`` strings (a ``typer.Typer``, a ``fastapi.APIRouter``, a
+    ``typer.Typer`` whose commands sit at the top level, an ``Instrument``); ``records`` is the module
+    holding the tool's tables and record services; ``templates`` is the package whose ``templates/``
+    folder holds the tool's pages (empty while they are still under ``web/templates``). An empty string
+    means the tool has no such part.
+
+    ``title``, ``summary`` and ``audience`` make the tool's card on the client page: ``"nicu"`` shows it
+    for NICU infants only, ``"not_nicu"`` for everyone else. With ``session_query`` (formatted with
+    ``session_id``), each session page links the tool as ``session_title``, e.g. to store a result there.
+    """
+
+    name: str
+    title: str
+    summary: str
+    cli: str = ""
+    pages: str = ""
+    records: str = ""
+    instruments: tuple[str, ...] = ()
+    audience: str = "all"
+    session_title: str = ""
+    session_query: str = ""
+    cli_top_level: str = ""
+    templates: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ValueError(f"name must be a lower-case identifier (a URL segment), got {self.name!r}")
+        if self.audience not in AUDIENCES:
+            raise ValueError(f"audience must be one of {AUDIENCES}, got {self.audience!r}")
+        for field in ("cli", "pages", "cli_top_level"):
+            value = getattr(self, field)
+            if value and not _TARGET.match(value):
+                raise ValueError(f"{field} must be 'package.module:attribute', got {value!r}")
+        for field in ("records", "templates"):
+            value = getattr(self, field)
+            if value and not _MODULE.match(value):
+                raise ValueError(f"{field} must be a dotted module name, got {value!r}")
+        if not isinstance(self.instruments, tuple) or not all(
+                isinstance(i, str) and _TARGET.match(i) for i in self.instruments):
+            raise ValueError(f"instruments must be a tuple of 'package.module:attribute', got {self.instruments!r}")
+        if bool(self.session_title) != bool(self.session_query):
+            raise ValueError(f"session_title and session_query go together, got {self.session_title!r} "
+                             f"and {self.session_query!r}")
+
+    @property
+    def client_path(self) -> str:
+        """The tool's page about one client, the target of its card on the client page."""
+        return f"/clients/{{client_id}}/{self.name}"
+
+    def load(self, part: str) -> Any:
+        """The object a ``"module:attribute"`` field names (``"cli"``, ``"pages"``, ``"cli_top_level"``),
+        or the module ``"records"`` names; imported on first call."""
+        return load_target(getattr(self, part))
+
+    def load_instruments(self) -> list[Any]:
+        return [load_target(target) for target in self.instruments]
+
+    def template_dir(self) -> Path | None:
+        """The tool's ``templates/`` folder, or None while its pages are still under ``web/templates``."""
+        if not self.templates:
+            return None
+        spec = importlib.util.find_spec(self.templates)
+        if spec is None or not spec.submodule_search_locations:
+            raise ValueError(f"templates names {self.templates!r}, which is not an importable package")
+        folder = Path(next(iter(spec.submodule_search_locations))) / "templates"
+        return folder if folder.is_dir() else None
+
+
+def load_target(target: str) -> Any:
+    """``"package.module:attribute"`` -> the attribute; ``"package.module"`` -> the module."""
+    module_name, _, attribute = target.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attribute) if attribute else module
+
+
+def installed_tools() -> tuple[Tool, ...]:
+    """The manifests of :data:`INSTALLED_TOOLS`, in that order (each package's ``TOOL``)."""
+    tools = []
+    for package in INSTALLED_TOOLS:
+        tool = importlib.import_module(package).TOOL
+        if not isinstance(tool, Tool):
+            raise TypeError(f"{package}.TOOL must be a cadenza.plugins.Tool, got {type(tool).__name__}")
+        tools.append(tool)
+    names = [tool.name for tool in tools]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two installed tools share a name: {names}")
+    return tuple(tools)

@@ -1,0 +1,20 @@
+"""Gait analysis from a body-worn IMU: steps, walking bouts and cadence, stored on a therapy session.
+
+The science is :mod:`cadenza.gait` (pure); this folder is the tool around it: ``records`` (cadence and gait
+speed as measurements), ``actions`` (the workflow both faces call), ``cli`` (``cadenza gait``), ``pages``
+(``/clients/{client_id}/gait``) and ``templates/gait/``.
+"""
+
+from cadenza.plugins import Tool
+
+TOOL = Tool(
+    "gait", "Gait analysis",
+    "Upload a walk recorded with an IMU: steps, walking bouts and cadence, stored on a session.",
+    cli="cadenza.tools.gait.cli:app",
+    pages="cadenza.tools.gait.pages:router",
+    records="cadenza.tools.gait.records",
+    templates="cadenza.tools.gait",
+    audience="not_nicu",
+    session_title="Analyse a gait recording for this session",
+    session_query="session_id={session_id}",
+)

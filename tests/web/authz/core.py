@@ -1,0 +1,50 @@
+"""Authorisation-matrix samples for the core record's routes (web/routes/auth.py, clients.py, api.py).
+
+Each file in this folder declares ``AUTHZ_SAMPLES`` for its area; ``tests/web/conftest.py`` loads them all
+(the ``authz_samples`` fixture). The sample format is described in docs/web.md, "Authorisation matrix".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from cadenza.clinic import service
+from cadenza.clinic.models import Therapist
+
+
+def fresh_session_sample(db: Session, actor: Therapist, client_id: int, *, signed: bool = False) -> dict[str, int]:
+    """A session of the owner's client at version 1, signed if asked (pages and API)."""
+    row = service.record_session(db, actor=actor, client_id=client_id, session_date=dt.date(2026, 11, 21),
+                                 minutes=30, intervention_code="receptive_listening", plan="matrix")
+    if signed:
+        service.sign_session(db, actor=actor, session_id=row.id, expected_version=1)
+    return {"session_id": row.id}
+
+
+def _fresh_signed_session(db: Session, actor: Therapist, client_id: int) -> dict[str, int]:
+    return fresh_session_sample(db, actor, client_id, signed=True)
+
+
+AUTHZ_SAMPLES = {
+    # web/routes/auth.py
+    ("POST", "/account/mfa/setup"): {"form": {"password": "x"}},
+    ("POST", "/account/mfa/confirm"): {"form": {"code": "000000"}},
+    ("POST", "/account/mfa/disable"): {"form": {"password": "x", "code": "000000"}},
+    ("POST", "/login/mfa"): {"form": {"code": "000000"}},
+    # web/routes/clients.py and web/routes/api.py: edits, signatures and addenda each get a session of
+    # their own, so the version they carry is current whatever else the matrix did to the shared session.
+    ("POST", "/clients/{client_id}/sessions/{session_id}/edit"): {
+        "form": {"version": "1", "minutes": "35", "plan": "amended"}, "setup": fresh_session_sample},
+    ("POST", "/clients/{client_id}/sessions/{session_id}/sign"): {
+        "form": {"version": "1"}, "setup": fresh_session_sample},
+    ("POST", "/clients/{client_id}/sessions/{session_id}/addenda"): {
+        "form": {"text": "late entry"}, "setup": _fresh_signed_session},
+    ("PATCH", "/api/v1/clients/{client_id}/sessions/{session_id}"): {
+        "json": {"version": 1, "plan": "amended plan", "minutes": 35}, "setup": fresh_session_sample},
+    ("POST", "/api/v1/clients/{client_id}/sessions/{session_id}/sign"): {
+        "json": {"version": 1}, "setup": fresh_session_sample},
+    ("POST", "/api/v1/clients/{client_id}/sessions/{session_id}/addenda"): {
+        "json": {"text": "late entry"}, "setup": _fresh_signed_session},
+}
