@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza.clinic.db import make_engine, make_session_factory
-from cadenza.clinic.tables import record_metadata  # noqa: F401  (every table of the record, declared by name there)
+from cadenza.clinic.tables import record_metadata
 from cadenza.plugins import installed_tools
 from cadenza.settings import Settings
 from cadenza.web.errors import install_error_handlers
@@ -38,6 +38,7 @@ def create_app(
     migrated: ``cadenza migrate`` or ``cadenza serve`` do that).
     """
     settings = settings or Settings.from_env()
+    record_metadata()  # every table the record and the installed tools declare, before any query
     app = FastAPI(
         title="Cadenza",
         version="0.1.0",

@@ -6,14 +6,9 @@ from __future__ import annotations
 from alembic import context
 
 from cadenza.clinic.tables import record_metadata
-from cadenza.plugins import installed_tools
-
-for _tool in installed_tools():  # each installed tool's tables, its records module named by its manifest
-    if _tool.records:
-        _tool.load("records")
 
 config = context.config
-target_metadata = record_metadata()
+target_metadata = record_metadata()  # the core's tables and every installed tool's
 
 
 def _run(connection) -> None:
