@@ -407,7 +407,7 @@ def test_long_pasted_step_list_is_analysed_whole(browser, web, record):
 
 
 def test_step_list_beyond_its_own_limit_is_refused(browser, web, record):
-    from cadenza.web.routes.ras import MAX_STEPS_TEXT_CHARS
+    from cadenza.tools.ras.pages import MAX_STEPS_TEXT_CHARS
 
     client, _ = record
     response = _post(browser, web, f"/clients/{client.id}/ras/sync", f"/clients/{client.id}/ras",

@@ -1,8 +1,8 @@
-"""Authorisation-matrix samples for Rhythmic Auditory Stimulation (web/routes/ras.py)."""
+"""Authorisation-matrix samples for Rhythmic Auditory Stimulation (tools/ras/pages.py)."""
 
 from __future__ import annotations
 
-from cadenza.clinic import ras_records
+from cadenza.tools.ras import records as ras_records
 
 
 def _make_plan(db, actor, client_id: int) -> dict:

@@ -1,4 +1,4 @@
-"""Rhythmic Auditory Stimulation: ras_plan (see cadenza.clinic.ras_records).
+"""Rhythmic Auditory Stimulation: ras_plan (see cadenza.tools.ras.records).
 
 Revision ID: 0004_ras
 Revises: 0001_core

@@ -1,4 +1,9 @@
-"""CLI group: Rhythmic Auditory Stimulation: plans, cue tracks, synchronisation."""
+"""``cadenza ras``: Rhythmic Auditory Stimulation: plans, cue tracks, synchronisation.
+
+The commands parse their options and print; the workflows (a stored plan, the synchronisation report with
+its input rules and audit trail) are :mod:`cadenza.tools.ras.actions`, shared with the web page. Heavy
+libraries are imported inside the commands so that ``cadenza --help`` stays fast.
+"""
 
 from __future__ import annotations
 
@@ -68,11 +73,10 @@ def plan(
             holder = {}
 
             def action(db, actor) -> str:
-                from cadenza.clinic.ras_records import plan_from_latest_cadence, store_ras_plan
+                from cadenza.tools.ras import actions
 
-                plan_ = result or plan_from_latest_cadence(db, actor=actor, client_id=store_client, **options)
-                holder["plan"] = plan_
-                row = store_ras_plan(db, actor=actor, client_id=store_client, plan=plan_)
+                holder["plan"], row = actions.record_plan(db, actor=actor, client_id=store_client,
+                                                          cadence_spm=cadence, **options)
                 return f"stored plan {row.id} on client {store_client}"
 
             stored = run_as(as_user, action)
@@ -192,7 +196,17 @@ def cue(
         typer.secho(f"note: {warning}", fg=typer.colors.YELLOW)
 
 
-def _read_times(path: Path, what: str):
+def _read_text(path: Path, what: str) -> str:
+    from cadenza.errors import ParameterError
+
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ParameterError(f"cannot read {what} from {str(path)!r}: {exc}") from exc
+
+
+def _read_beat_times(path: Path):
+    """The cue's beat times (s), one per line (first column), sorted."""
     import numpy as np
 
     from cadenza.errors import ParameterError
@@ -200,9 +214,8 @@ def _read_times(path: Path, what: str):
     try:
         values = np.loadtxt(path, ndmin=2, delimiter=None, comments="#", usecols=0)
     except (OSError, ValueError) as exc:
-        raise ParameterError(f"cannot read {what} from {str(path)!r}: {exc}") from exc
-    values = np.sort(np.asarray(values, dtype=float).ravel())
-    return values
+        raise ParameterError(f"cannot read beat times from {str(path)!r}: {exc}") from exc
+    return np.sort(np.asarray(values, dtype=float).ravel())
 
 
 @app.command()
@@ -218,49 +231,57 @@ def sync(
     window_ms: Annotated[float, typer.Option("--window-ms", help="+- window for 'steps on the beat'.")] = 100.0,
     plot: Annotated[Path | None, typer.Option(help="Save the synchronisation plot (PNG/SVG).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    store_session: Annotated[int | None, typer.Option(help="Store the figures on this therapy-session id.")] = None,
+    client: Annotated[str | None, typer.Option(
+        "--client", help="Client code: the report is audited on this client's record.")] = None,
+    store_session: Annotated[int | None, typer.Option(
+        help="Store the figures on this therapy-session id (audited on its client).")] = None,
     as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help="Acting therapist.")] = None,
 ) -> None:
-    """Step-to-beat synchronisation: asynchrony, relative phase, R, locked segments, cadence vs cue tempo."""
-    import numpy as np
+    """Step-to-beat synchronisation: asynchrony, relative phase, R, locked segments, cadence vs cue tempo.
 
+    At least 8 steps, a cue tempo of 20-250 BPM; with --client or --store-session the report is kept on
+    the record exactly as from the web page.
+    """
     from cadenza.errors import CadenzaError, ParameterError
-    from cadenza.ras.sync import analyze_synchronization, plot_synchronization
+    from cadenza.ras.sync import plot_synchronization
+    from cadenza.tools.ras import actions
 
     try:
         if (steps is None) == (imu is None):
             raise ParameterError("give exactly one of --steps or --imu")
         if steps is not None:
-            step_times = _read_times(steps, "step times")
+            step_times = actions.parse_step_times(_read_text(steps, "step times"))
         else:
-            from cadenza.gait import analyze_gait
             from cadenza.io.imu import load_imu_csv
 
-            rec = load_imu_csv(imu, sampling_rate_hz=imu_rate)
-            step_times = analyze_gait(rec.acc_m_s2, sampling_rate_hz=rec.sampling_rate_hz, placement=placement,
-                                      gyr_deg_s=rec.gyr_deg_s).ic_times_s
+            step_times = actions.steps_from_recording(load_imu_csv(imu, sampling_rate_hz=imu_rate), placement=placement)
         if (beats is None) == (bpm is None):
             raise ParameterError("give exactly one of --beats or --bpm")
-        if beats is not None:
-            beat_times = _read_times(beats, "beat times")
-        else:
-            end = (step_times.max() if step_times.size else cue_start) + 2.0
-            beat_times = np.arange(cue_start, end, 60.0 / bpm)
-        report = analyze_synchronization(step_times, beat_times, output_latency_s=latency_ms / 1e3, window_ms=window_ms)
+        cue = {"tempo_bpm": bpm, "beat_times_s": None if beats is None else _read_beat_times(beats),
+               "cue_start_s": cue_start, "output_latency_s": latency_ms / 1e3, "window_ms": window_ms}
+        if client is None and store_session is None:
+            result = actions.analyse_sync(step_times, **cue)
     except CadenzaError as exc:
         fail(str(exc), code=2)
         return
-    summary = report.summary()
     stored = None
-    if store_session is not None:
+    if client is not None or store_session is not None:
 
-        def action(db, actor) -> str:
-            from cadenza.clinic.ras_records import store_sync_measurements
+        def action(db, actor) -> tuple:
+            client_id = None
+            if client is not None:
+                from cadenza.clinic.service import get_client_by_code
 
-            rows = store_sync_measurements(db, actor=actor, session_id=store_session, report=report)
-            return f"stored {len(rows)} synchronisation measurements on session {store_session}"
+                client_id = get_client_by_code(db, actor=actor, code=client).id
+            recorded = actions.record_sync(db, actor=actor, step_times_s=step_times, client_id=client_id,
+                                           session_id=store_session, **cue)
+            if store_session is None:
+                return recorded, f"kept the synchronisation report on client {client}'s record"
+            return recorded, f"stored {len(recorded.stored)} synchronisation measurements on session {store_session}"
 
-        stored = run_as(as_user, action)
+        result, stored = run_as(as_user, action)
+    report = result.report
+    summary = report.summary()
     if plot is not None:
         plot_synchronization(report).savefig(plot, dpi=120)
     if as_json:

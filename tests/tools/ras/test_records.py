@@ -9,7 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from cadenza.clinic import ras_records as rr
+from cadenza.tools.ras import records as rr
 from cadenza.clinic import service
 from cadenza.clinic.models import Base
 from cadenza.clinic.service import MeasurementInput

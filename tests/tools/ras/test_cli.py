@@ -72,6 +72,16 @@ def test_sync_from_files_with_plot(tmp_path):
     assert table.exit_code == 0 and "R = " in table.output
 
 
+def test_sync_has_the_pages_input_rules(tmp_path):
+    """At least 8 steps and a cue of 20-250 BPM, as on the page (tools/ras/actions.py)."""
+    (tmp_path / "few.txt").write_text("1.0\n1.6\n2.2\n")
+    (tmp_path / "steps.txt").write_text("\n".join(f"{0.3 + 0.6 * k:.2f}" for k in range(20)))
+    few = runner.invoke(app, ["ras", "sync", "--steps", str(tmp_path / "few.txt"), "--bpm", "100"])
+    assert few.exit_code == 2 and "at least 8" in few.output
+    fast = runner.invoke(app, ["ras", "sync", "--steps", str(tmp_path / "steps.txt"), "--bpm", "400"])
+    assert fast.exit_code == 2 and "tempo_bpm" in fast.output
+
+
 def test_cue_tempo_options(tmp_path):
     result = runner.invoke(app, ["ras", "cue", "--minutes", "1", "-o", str(tmp_path / "x.wav")])
     assert result.exit_code == 2 and "--bpm, or --ramp" in result.output
@@ -86,7 +96,7 @@ def test_cue_tempo_options(tmp_path):
 
 
 def test_importing_the_group_stays_light():
-    code = ("import sys; import cadenza.cli.ras; "
+    code = ("import sys; import cadenza.tools.ras.cli; "
             "print(any(m in sys.modules for m in ('librosa', 'matplotlib.pyplot', 'cadenza.ras.sync', 'scipy.signal')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -95,9 +105,10 @@ def test_importing_the_group_stays_light():
 def test_plan_from_the_clients_latest_cadence_is_stored(tmp_path, monkeypatch):
     import datetime as dt
 
-    from cadenza.clinic import ras_records, service
+    from cadenza.clinic import service
     from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
     from cadenza.clinic.service import MeasurementInput
+    from cadenza.tools.ras import records as ras_records
 
     url = f"sqlite:///{tmp_path / 'cadenza.sqlite3'}"
     monkeypatch.setenv("CADENZA_DATABASE_URL", url)

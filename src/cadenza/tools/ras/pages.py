@@ -1,5 +1,8 @@
 """RAS pages for a client: plan from the latest cadence, the plan's cue (play or download), and a
 synchronisation report from an uploaded walk. Audio plays only when the therapist presses play.
+
+The routes parse and render; the workflows (plan creation, the synchronisation report with its input
+rules and audit trail) are :mod:`cadenza.tools.ras.actions`, shared with ``cadenza ras``.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from cadenza.clinic import ras_records, safety_records
+from cadenza.clinic import safety_records
 from cadenza.errors import ParameterError
+from cadenza.tools.ras import actions, records
 from cadenza.web import forms
 from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
 from cadenza.web.templating import render
@@ -35,13 +39,13 @@ def _page(request: Request, db, user, client_id: int, *, state=None, sync_state=
     from cadenza.web.routes.clients import FLAG_LABELS
 
     client, policy = safety_records.client_policy(db, actor=user, client_id=client_id)
-    cadence = ras_records.latest_cadence_spm(db, actor=user, client_id=client_id)
+    cadence = records.latest_cadence_spm(db, actor=user, client_id=client_id)
     if state is None:
         known = " ".join(client.conditions or []).lower()
         condition = "parkinsons" if "parkinson" in known else "stroke" if "stroke" in known else "other"
         state = forms.FormState(values={"cadence_spm": f"{cadence:g}" if cadence else "", "condition": condition,
                                         "session_minutes": "30", "sessions_per_week": "3"})
-    plans = ras_records.list_ras_plans(db, actor=user, client_id=client_id)
+    plans = records.list_ras_plans(db, actor=user, client_id=client_id)
     sessions = service.list_sessions(db, actor=user, client_id=client_id)
     return render(request, "ras/client_ras.html", {
         "c": client, "policy": policy, "flag_labels": FLAG_LABELS, "latest_cadence": cadence, "plans": plans,
@@ -57,8 +61,6 @@ def ras_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> R
 
 @router.post("/clients/{client_id}/ras/plans")
 def create_plan(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
-    from cadenza.ras.plan import plan_ras_sessions
-
     state = forms.FormState(values=forms.form_values(form))
     cadence = forms.parse_float(state, "cadence_spm")
     minutes = forms.parse_int(state, "session_minutes")
@@ -66,9 +68,8 @@ def create_plan(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUse
     condition = state.values.get("condition", "other")
     if state.ok:
         try:
-            plan = plan_ras_sessions(cadence, condition=condition, session_minutes=minutes,
-                                     sessions_per_week=per_week)
-            ras_records.store_ras_plan(db, actor=user, client_id=client_id, plan=plan)
+            actions.record_plan(db, actor=user, client_id=client_id, cadence_spm=cadence, condition=condition,
+                                session_minutes=minutes, sessions_per_week=per_week)
             return RedirectResponse(f"/clients/{client_id}/ras", status_code=303)
         except ParameterError as exc:
             db.rollback()
@@ -86,9 +87,9 @@ def plan_cue(db: Db, user: PageUser, client_id: ClientId, plan_id: PlanId,
     from cadenza.io.speech import encode_wav_bytes
     from cadenza.ras.cue import render_click_cue
 
-    row = ras_records.get_ras_plan(db, actor=user, client_id=client_id, plan_id=plan_id)
+    row = records.get_ras_plan(db, actor=user, client_id=client_id, plan_id=plan_id)
     client, policy = safety_records.client_policy(db, actor=user, client_id=client_id)
-    knots, tempi = ras_records.plan_tempo_knots(row)
+    knots, tempi = records.plan_tempo_knots(row)
     calibration = safety_records.latest_calibration(db, actor=user, client_id=client_id)
     cue = render_click_cue(duration_s=minutes * 60, sampling_rate_hz=22_050, knot_times_s=knots, knot_tempi_bpm=tempi,
                            sound=sound, accent_every=accent_every, safety_flags=client.safety_flags or (),
@@ -104,52 +105,27 @@ def plan_cue(db: Db, user: PageUser, client_id: ClientId, plan_id: PlanId,
 
 
 def _steps_from_recording(data: bytes, placement: str, filename: str | None):
-    """Initial contacts detected by the gait module in an uploaded IMU CSV."""
-    from cadenza.gait import analyze_gait
+    """Initial contacts detected by the gait module in an uploaded IMU CSV (parsed in a limited child process)."""
     from cadenza.io.isolated import parse_imu_csv_isolated
 
     if len(data) > MAX_UPLOAD_BYTES:
         raise ParameterError(f"recording is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
     imu = parse_imu_csv_isolated(data.decode("utf-8-sig", errors="replace"), source=filename or "upload")
-    result = analyze_gait(imu.acc_m_s2, sampling_rate_hz=imu.sampling_rate_hz, placement=placement,
-                          gyr_deg_s=imu.gyr_deg_s)
-    return result.ic_times_s
+    return actions.steps_from_recording(imu, placement=placement)
 
 
 def _parse_step_times(raw: bytes):
-    """Step times (s) from an uploaded text file: one number per line, or the first column of a CSV."""
-    import numpy as np
-
+    """Step times (s) from an uploaded text file (:func:`cadenza.tools.ras.actions.parse_step_times`)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ParameterError("steps_file must be a UTF-8 text file of step times in seconds") from None
-    values = []
-    for line in text.splitlines():
-        cell = line.split(",")[0].split("\t")[0].strip()
-        if not cell or cell.startswith("#"):
-            continue
-        try:
-            values.append(float(cell))
-        except ValueError:
-            if values:
-                raise ParameterError(f"steps_file has a non-numeric line: {line[:40]!r}") from None
-            continue  # a header row
-    times = np.unique(np.asarray(values, dtype=float))
-    if times.size < 8 or not np.all(np.isfinite(times)):
-        raise ParameterError(f"steps_file must hold at least 8 finite step times in seconds, got {times.size}")
-    return times
+    return actions.parse_step_times(text)
 
 
 @router.post("/clients/{client_id}/ras/sync")
 def sync_report(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
-    from cadenza.ras.sync import (
-        MAX_LATENCY_S,
-        analyze_synchronization,
-        check_cue,
-        make_cue_beat_times,
-        plot_synchronization,
-    )
+    from cadenza.ras.sync import MAX_LATENCY_S, check_cue, plot_synchronization
 
     state = forms.FormState(values=forms.form_values(form, max_chars={"steps_text": MAX_STEPS_TEXT_CHARS}))
     tempo = forms.parse_float(state, "tempo_bpm")
@@ -176,8 +152,8 @@ def sync_report(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUse
     if not raw:
         raw = state.values.get("steps_text", "").encode()
     placement = state.values.get("placement", "lower-back")
-    if placement not in ("lower-back", "foot"):
-        state.error("placement", f"placement must be lower-back or foot, got {placement!r}")
+    if placement not in actions.PLACEMENTS:
+        state.error("placement", f"placement must be {' or '.join(actions.PLACEMENTS)}, got {placement!r}")
     if not imu_bytes and not raw.strip():
         state.error("steps_file", "steps_file is required: a walk recording (IMU CSV), or step times in seconds")
     report = plot = None
@@ -187,12 +163,9 @@ def sync_report(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUse
         try:
             steps = _steps_from_recording(imu_bytes, placement, getattr(recording, "filename", None)) \
                 if imu_bytes else _parse_step_times(raw)
-            if steps.size == 0:
-                raise ParameterError("recording: no steps were found in the walk recording (check the placement, "
-                                     "and that the file holds accelerometer samples, not NaN or empty columns)")
-            beats = make_cue_beat_times(steps, tempo_bpm=tempo, cue_start_s=start)
-            report = analyze_synchronization(steps, beats, output_latency_s=latency / 1e3)
-            ras_records.record_sync_analysis(db, actor=user, client_id=client_id, report=report, session_id=session_id)
+            report = actions.record_sync(db, actor=user, step_times_s=steps, client_id=client_id,
+                                         session_id=session_id, tempo_bpm=tempo, cue_start_s=start,
+                                         output_latency_s=latency / 1e3).report
             buffer = _bytes_io.BytesIO()
             plot_synchronization(report).savefig(buffer, format="png", dpi=90)
             plot = base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from cadenza.clinic import ras_records, service
+from cadenza.clinic import service
 from cadenza.clinic.service import MeasurementInput
+from cadenza.tools.ras import records as ras_records
 
 
 @pytest.fixture
@@ -87,7 +88,7 @@ from hypothesis import strategies as st  # noqa: E402
 @given(times=st.lists(st.floats(0, 3600, allow_nan=False), min_size=8, max_size=60, unique=True),
        header=st.booleans(), sep=st.sampled_from(["\n", "\r\n"]))
 def test_step_file_parser_round_trip(times, header, sep):
-    from cadenza.web.routes.ras import _parse_step_times
+    from cadenza.tools.ras.pages import _parse_step_times
 
     text = ("time_s" + sep if header else "") + sep.join(f"{t!r},L" for t in times)
     parsed = _parse_step_times(text.encode())
@@ -98,7 +99,7 @@ def test_step_file_parser_round_trip(times, header, sep):
 @given(st.binary(max_size=200))
 def test_step_file_parser_never_crashes(raw):
     from cadenza.errors import ParameterError
-    from cadenza.web.routes.ras import _parse_step_times
+    from cadenza.tools.ras.pages import _parse_step_times
 
     try:
         out = _parse_step_times(raw)
