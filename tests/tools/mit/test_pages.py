@@ -139,3 +139,20 @@ def test_a_phrase_of_another_client_is_404_like_a_missing_one(web_client, db_ses
                                                         "csrf_token": _csrf(client, base)},
                              files={"attempt": ("attempt.wav", b"RIFF", "audio/wav")})
         assert upload.status_code == 404
+
+
+def test_the_page_authorises_the_client_once(web_client, db_session, monkeypatch):
+    """The MIT page used to authorise the same client 6 times (client, phrases, advancement per level,
+    sessions); it now loads the client once and passes it down (one audit row per view, as before)."""
+    from cadenza.clinic import service as service_module
+
+    client, ann = web_client
+    record = service.create_client(db_session, actor=ann, code="C14")
+    mit_records.add_phrase(db_session, actor=ann, client_id=record.id, text="I need help")
+    db_session.commit()
+    calls = []
+    authorise = service_module.get_client_for_actor
+    monkeypatch.setattr(service_module, "get_client_for_actor",
+                        lambda *args, **kwargs: calls.append(kwargs.get("client_id")) or authorise(*args, **kwargs))
+    assert client.get(f"/clients/{record.id}/mit").status_code == 200
+    assert calls == [record.id]
