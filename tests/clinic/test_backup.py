@@ -18,12 +18,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from cadenza.clinic import backup, fhir, mit_records, safety_records, service
+from cadenza.clinic import backup, fhir, safety_records, service
 from cadenza.clinic.audit_chain import verify_chain
 from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
 from cadenza.clinic.models import Client, Goal, Measurement, TherapySession
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import DataQualityError, ParameterError
+from cadenza.tools.mit import records as mit_records
 
 POSTGRES_URL_ENV = "CADENZA_TEST_POSTGRES_URL"
 FIXED_BUNDLE_TIME = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)

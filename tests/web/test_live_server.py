@@ -30,9 +30,10 @@ import pytest
 import soundfile as sf
 from sqlalchemy import func, select
 
-from cadenza.clinic import mit_records, service
+from cadenza.clinic import service
 from cadenza.clinic.db import make_engine, make_session_factory, session_scope
 from cadenza.clinic.models import Goal, TherapySession
+from cadenza.tools.mit import records as mit_records
 
 pytestmark = pytest.mark.slow
 

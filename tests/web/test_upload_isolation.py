@@ -17,12 +17,12 @@ import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
 
-from cadenza.clinic import mit_records, passwords, service
+from cadenza.clinic import passwords, service
 from cadenza.clinic.db import make_session_factory
 from cadenza.clinic.models import Therapist
 from cadenza.settings import Settings
+from cadenza.tools.mit import records as mit_records
 from cadenza.web.main import create_app
-from cadenza.web.routes import mit as mit_routes
 
 PASSWORD = "violin-harbour-sunrise-7"
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="isolation needs the resource module (POSIX)")
@@ -73,8 +73,6 @@ def child_pids() -> set[int]:
 def _client(db_session, tmp_path, **limits):
     factory = make_session_factory(db_session.bind, join_transaction_mode="create_savepoint")
     app = create_app(Settings(database_url="sqlite://", data_dir=tmp_path, **limits), session_factory=factory)
-    if not any(getattr(r, "path", "").endswith("/mit/attempts") for r in app.routes):
-        app.include_router(mit_routes.router)
     ann = Therapist(username="ann", password_hash=passwords.hash_password(PASSWORD), role="therapist", active=True)
     db_session.add(ann)
     record = service.create_client(db_session, actor=ann, code="ISO1")

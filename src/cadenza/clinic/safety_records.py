@@ -197,6 +197,11 @@ def latest_calibration(db: Session, *, actor: Therapist, client_id: int, device:
     return _latest_calibration_of(db, client, device)
 
 
+def calibration_of(db: Session, *, client: Client, device: str | None = None) -> Calibration:
+    """:func:`latest_calibration` of a client already authorised by the caller (no audit row of its own)."""
+    return _latest_calibration_of(db, client, device)
+
+
 def _latest_calibration_of(db: Session, client: Client, device: str | None) -> Calibration:
     query = select(ListeningCalibration).where(ListeningCalibration.client_id == client.id)
     if device is not None:

@@ -810,7 +810,11 @@ def _addendum_is_kept(_mapper: Any, _connection: Any, target: SessionAddendum) -
 
 
 def list_sessions(db: Session, *, actor: Therapist, client_id: int) -> list[TherapySession]:
-    client = get_client_for_actor(db, actor=actor, client_id=client_id)
+    return client_sessions(db, client=get_client_for_actor(db, actor=actor, client_id=client_id))
+
+
+def client_sessions(db: Session, *, client: Client) -> list[TherapySession]:
+    """The sessions of ``client``, already authorised by the caller (oldest first); no audit row of its own."""
     return list(db.scalars(select(TherapySession).where(TherapySession.client_id == client.id)
                            .order_by(TherapySession.session_date, TherapySession.id)))
 

@@ -1,8 +1,9 @@
-"""Authorisation-matrix samples for Melodic Intonation Therapy (web/routes/mit.py)."""
+"""Authorisation-matrix samples for Melodic Intonation Therapy (cadenza/tools/mit/pages.py)."""
 
 from __future__ import annotations
 
-from cadenza.clinic import mit_records, service
+from cadenza.clinic import service
+from cadenza.tools.mit import records as mit_records
 
 
 def _sample_phrase(db, actor, client_id: int) -> dict:

@@ -1,5 +1,5 @@
 """Melodic Intonation Therapy: mit_phrase (phrase bank), mit_level_run, mit_step_score, mit_attempt
-(see cadenza.clinic.mit_records).
+(see cadenza.tools.mit.records).
 
 Revision ID: 0006_mit
 Revises: 0001_core

@@ -9,7 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from cadenza.clinic import mit_records as mr
+from cadenza.tools.mit import records as mr
 from cadenza.clinic import service
 from cadenza.clinic.models import Base
 from cadenza.errors import ConflictError, NotFoundError, ParameterError

@@ -1,7 +1,11 @@
 """MIT in the clinical record: a phrase bank per client, level runs with step scores, and attempt analyses.
 
 Services follow ``docs/clinic_api.md``: session first, ``actor=`` keyword, flush but never commit, one
-authorisation check (``get_client_for_actor`` / ``get_session``) that also audits. Outcome numbers go
+authorisation check (``get_client_for_actor`` / ``get_session``) that also audits. A caller that has
+already authorised the client (a page) passes the loaded ``client`` to :func:`client_phrases`,
+:func:`client_phrase` and :func:`client_advancement` instead, which check ownership by the row's
+``client_id`` and audit nothing more: a phrase of another client and a missing one are the same
+NotFoundError (:func:`cadenza.clinic.access.child_of`). Outcome numbers go
 in as measurements on the therapy session, so progress charts and the FHIR export see them:
 ``mit_score_pct`` (points obtained / possible x 100 of a level run), ``mit_timing_match_pct`` and
 ``mit_pitch_pattern`` (1 if every syllable was on the intended pitch) of an analysed attempt.
@@ -16,8 +20,9 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Intege
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cadenza.clinic import service
+from cadenza.clinic.access import child_of
 from cadenza.clinic.instruments import Instrument, register_instrument
-from cadenza.clinic.models import Base, Therapist, TherapySession, utcnow
+from cadenza.clinic.models import Base, Client, Therapist, TherapySession, utcnow
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
 from cadenza.io.speech import load_lexicon
 from cadenza.mit.levels import check_level, get_step, level_steps
@@ -151,6 +156,11 @@ def add_phrase(db: Session, *, actor: Therapist, client_id: int, text: str, prob
 def list_phrases(db: Session, *, actor: Therapist, client_id: int, active_only: bool = True) -> list[MitPhrase]:
     """The client's phrase bank, shortest phrases first (phrases start short and grow)."""
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+    return client_phrases(db, client=client, active_only=active_only)
+
+
+def client_phrases(db: Session, *, client: Client, active_only: bool = True) -> list[MitPhrase]:
+    """:func:`list_phrases` of a client the caller has already authorised."""
     query = select(MitPhrase).where(MitPhrase.client_id == client.id)
     if active_only:
         query = query.where(MitPhrase.active.is_(True))
@@ -163,6 +173,12 @@ def get_phrase(db: Session, *, actor: Therapist, phrase_id: int, action: str = "
         raise NotFoundError(f"MIT phrase {phrase_id!r} not found")
     service.get_client_for_actor(db, actor=actor, client_id=row.client_id, action=action)  # raises if not the owner's
     return row
+
+
+def client_phrase(db: Session, *, client: Client, phrase_id: int) -> MitPhrase:
+    """The phrase ``phrase_id`` if it is in ``client``'s bank (``client`` already authorised by the caller);
+    NotFoundError for a missing phrase and for another client's alike."""
+    return child_of(db, client, MitPhrase, phrase_id, "MIT phrase")
 
 
 def update_phrase(db: Session, *, actor: Therapist, phrase_id: int, level: int | None = None,
@@ -208,11 +224,10 @@ def _run(db: Session, actor: Therapist, run_id: int) -> MitLevelRun:
 def record_step(db: Session, *, actor: Therapist, run_id: int, phrase_id: int, step_code: str,
                 attempt: int | None = None, override: int | None = None) -> MitStepScore:
     """Add an attempt's points (and/or the therapist's override) to a step; the score is the best
-    attempt capped at the step maximum, or the override."""
+    attempt capped at the step maximum, or the override. A phrase outside the run's client's bank is a
+    NotFoundError, as for a missing one."""
     run = _run(db, actor, run_id)
-    phrase = get_phrase(db, actor=actor, phrase_id=phrase_id)
-    if phrase.client_id != run.client_id:
-        raise ParameterError(f"phrase {phrase_id!r} belongs to another client than level run {run_id!r}")
+    phrase = client_phrase(db, client=db.get(Client, run.client_id), phrase_id=phrase_id)
     if run.finished_at is not None:
         raise ConflictError(f"level run {run_id!r} is finished; start a new run to score more")
     get_step(run.level, step_code)
@@ -263,6 +278,13 @@ def level_advancement(db: Session, *, actor: Therapist, client_id: int, level: i
                       consecutive_sessions: int = DEFAULT_CONSECUTIVE_SESSIONS) -> Advancement:
     """Whether the client's finished runs at ``level`` (in session-date order) meet the advancement convention."""
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+    return client_advancement(db, client=client, level=level, criterion_pct=criterion_pct,
+                              consecutive_sessions=consecutive_sessions)
+
+
+def client_advancement(db: Session, *, client: Client, level: int, criterion_pct: float = DEFAULT_CRITERION_PCT,
+                       consecutive_sessions: int = DEFAULT_CONSECUTIVE_SESSIONS) -> Advancement:
+    """:func:`level_advancement` of a client the caller has already authorised."""
     rows = db.execute(
         select(MitLevelRun.score_pct)
         .join(TherapySession, TherapySession.id == MitLevelRun.session_id)
@@ -282,15 +304,13 @@ def store_attempt(db: Session, *, actor: Therapist, session_id: int, analysis: R
     """Keep an analysed attempt and record its timing match and pitch pattern as measurements.
 
     A recording in which no attempt was found (``analysis.attempt_found`` false) is refused: it has
-    no score to keep."""
+    no score to keep. ``phrase_id`` must be in the session's client's bank (NotFoundError otherwise)."""
     if not analysis.attempt_found:
         raise ParameterError(f"no attempt found in the recording ({analysis.attempt_problem}); nothing was stored")
     session_row = service.get_session(db, actor=actor, session_id=session_id)
     check_level(level)
-    if phrase_id is not None:
-        phrase = get_phrase(db, actor=actor, phrase_id=phrase_id)
-        if phrase.client_id != session_row.client_id:
-            raise ParameterError(f"phrase {phrase_id!r} belongs to another client than session {session_id!r}")
+    if phrase_id is not None:  # in the session's client's bank (NotFoundError otherwise, as for a missing one)
+        client_phrase(db, client=db.get(Client, session_row.client_id), phrase_id=phrase_id)
     if step_code:
         get_step(level, step_code)
     timing = analysis.timing_match

@@ -1,4 +1,10 @@
-"""CLI group: Melodic Intonation Therapy: phrases, cues, attempt analysis."""
+"""``cadenza mit``: Melodic Intonation Therapy: phrases, cues, attempt analysis, the phrase bank and level runs.
+
+The commands parse their options and print; the workflows (cues capped to the listener, refused for NICU
+infants; an attempt analysed and kept on a session, never when no attempt was found) are
+:mod:`cadenza.tools.mit.actions`, shared with the web page. Heavy libraries are imported inside the
+commands so that ``cadenza --help`` stays fast.
+"""
 
 from __future__ import annotations
 
@@ -89,27 +95,37 @@ def phrase_command(
     Audio is capped to the listener's audio policy (safety flags, calibration) before it is written."""
     from cadenza.cli.safety import resolve_listener
     from cadenza.errors import CadenzaError
+    from cadenza.io.audio import load_audio, save_audio
     from cadenza.io.speech import load_lexicon
     from cadenza.mit.levels import phrase_length_notes
     from cadenza.mit.melody import compose_melody
     from cadenza.mit.syllables import syllabify_phrase
+    from cadenza.tools.mit import actions
 
     listener = resolve_listener(client, list(flag or []), as_user)
     policy = listener.policy
-    if policy.nicu_limits and (output or hum or step):
-        _fail("MIT cues are not for NICU infants (the listener has the nicu_infant flag)")
     try:
         lexicon = load_lexicon()
         phrase = syllabify_phrase(text, lexicon=lexicon)
         if not phrase.syllables:
             _fail(f"the phrase {text!r} has no words to intone")
-        melody = compose_melody(phrase, level=level, voice=voice.value, low_midi=_note_to_midi(low_note),
+        low_midi = _note_to_midi(low_note)
+        melody = compose_melody(phrase, level=level, voice=voice.value, low_midi=low_midi,
                                 interval_semitones=interval, sprechgesang=level == 3)
         written: dict[str, str] = {}
         if output or hum or step:
-            written = _render_outputs(text, melody, level=level, output=output, hum=hum, step=step,
-                                      voice=voice.value, low_midi=_note_to_midi(low_note), interval=interval,
-                                      question=question, lexicon=lexicon, recording=recording, listener=listener)
+            recorded = None
+            if recording is not None:
+                audio = load_audio(recording, mono=True)
+                recorded = (audio.samples, audio.sampling_rate_hz)
+            cues = actions.render_cues(text, melody, policy=policy, calibration=listener.calibration, level=level,
+                                       model=output is not None, step=step, hum=hum is not None, voice=voice.value,
+                                       low_midi=low_midi, interval_semitones=interval, question=question,
+                                       lexicon=lexicon, recording=recorded)
+            for kind, path in (("audio", output), ("hum", hum)):
+                if kind in cues:
+                    written[kind] = str(save_audio(path, cues[kind].samples,
+                                                   sampling_rate_hz=cues[kind].sampling_rate_hz))
         if midi:
             from cadenza.io.speech import save_midi
             from cadenza.mit.midi import melody_to_midi
@@ -137,55 +153,6 @@ def phrase_command(
         typer.echo(f"wrote {kind}: {path}")
 
 
-def _render_outputs(text, melody, *, level, output, hum, step, voice, low_midi, interval, question, lexicon,
-                    listener, recording=None):
-    import numpy as np
-
-    from cadenza.io.audio import load_audio
-    from cadenza.io.audio import save_audio as _save
-    from cadenza.safety.enforce import apply_audio_policy
-
-    def save_audio(path, samples, *, sampling_rate_hz):
-        # never louder than the listener's policy allows at the ear (with the stored calibration)
-        capped = apply_audio_policy(samples, sampling_rate_hz=sampling_rate_hz, policy=listener.policy,
-                                    calibration=listener.calibration)
-        return _save(path, capped.samples, sampling_rate_hz=sampling_rate_hz)
-
-    from cadenza.io.speech import SPEECH_RATE_HZ, prepare_cue_material
-    from cadenza.mit.cues import render_model, render_step_cue
-    from cadenza.mit.levels import Model
-    from cadenza.render.voice import render_hum, render_taps
-
-    written = {}
-    sr = SPEECH_RATE_HZ
-    if output or step:  # the hum alone needs no speech
-        recorded = None
-        if recording is not None:
-            audio = load_audio(recording, mono=True)
-            recorded = (audio.samples, audio.sampling_rate_hz)
-        material = prepare_cue_material(text, voice=voice, question=question, low_midi=low_midi,
-                                        interval_semitones=interval, lexicon=lexicon, recording=recorded)
-        sr = material.sampling_rate_hz
-    if output:
-        if step:
-            cue = render_step_cue(material, level=level, step_code=step)
-            stereo = cue.samples
-        else:
-            model = Model.SPRECHGESANG if level == 3 else Model.INTONED
-            y, taps_s, _ = render_model(material, model, level=level)
-            stereo = np.stack([y, render_taps(taps_s, duration_s=y.size / sr, sampling_rate_hz=sr)[: y.size]])
-        written["audio"] = str(save_audio(output, stereo, sampling_rate_hz=sr))
-    elif step:
-        render_step_cue(material, level=level, step_code=step)  # validate the step even without output
-    if hum:
-        hum_melody = melody
-        y = render_hum(hum_melody.onset_times_s, hum_melody.durations_s, hum_melody.pitches_hz, sampling_rate_hz=sr)
-        taps = render_taps(hum_melody.onset_times_s, duration_s=y.size / sr, sampling_rate_hz=sr)[: y.size]
-        written["hum"] = str(save_audio(hum, np.stack([0.7 * y / max(1e-9, np.abs(y).max()), taps]),
-                                        sampling_rate_hz=sr))
-    return written
-
-
 @app.command("analyse")
 def analyse_command(
     attempt: Annotated[Path, typer.Argument(help="Recording of the person's attempt (WAV/FLAC/OGG/MP3).")],
@@ -205,22 +172,17 @@ def analyse_command(
     """Measure an attempt: syllable onsets against the target rhythm, and the two-pitch pattern."""
     from cadenza.errors import CadenzaError
     from cadenza.io.audio import load_audio
-    from cadenza.io.speech import load_lexicon
-    from cadenza.mit.melody import compose_melody
-    from cadenza.mit.response import analyse_response
-    from cadenza.mit.syllables import syllabify_phrase
+    from cadenza.tools.mit import actions
 
     try:
         audio = load_audio(attempt, mono=True)
-        phrase = syllabify_phrase(phrase_text, lexicon=load_lexicon())
-        if not phrase.syllables:
-            _fail(f"--phrase {phrase_text!r} has no words")
-        melody = compose_melody(phrase, level=level, voice=voice.value, low_midi=_note_to_midi(low_note),
-                                interval_semitones=interval, sprechgesang=level == 3, lead_in_s=lead_in)
-        result = analyse_response(audio.samples, sampling_rate_hz=audio.sampling_rate_hz, melody=melody,
-                                  timing_tolerance_s=tolerance)
+        melody = actions.target_melody(phrase_text, level=level, voice=voice.value, low_midi=_note_to_midi(low_note),
+                                       interval_semitones=interval, lead_in_s=lead_in)
+        result = actions.analyse_attempt(audio.samples, sampling_rate_hz=audio.sampling_rate_hz, melody=melody,
+                                         timing_tolerance_s=tolerance)
     except CadenzaError as exc:
         _fail(str(exc))
+    phrase = melody.phrase
     if not result.attempt_found:  # never scored, never stored
         if as_json:
             typer.echo(json.dumps({"phrase": phrase.text, "level": level, "file": str(attempt),
@@ -229,12 +191,12 @@ def analyse_command(
         _fail(f"no attempt found in {str(attempt)!r}: {result.attempt_problem}; nothing was scored or stored")
     stored = None
     if session is not None:
-        from cadenza.cli._db import acting_user, domain_errors, open_db
-        from cadenza.clinic import mit_records
+        from cadenza.cli._db import run_as
 
-        with domain_errors(), open_db() as db:
-            actor = acting_user(db, as_user)
-            stored = mit_records.store_attempt(db, actor=actor, session_id=session, analysis=result, level=level).id
+        def keep(db, actor) -> int:
+            return actions.record_attempt(db, actor=actor, analysis=result, level=level, session_id=session).stored.id
+
+        stored = run_as(as_user, keep)
     if as_json:
         typer.echo(json.dumps({"phrase": phrase.text, "level": level, "file": str(attempt), "stored_attempt_id": stored}
                               | result.to_dict()))
@@ -306,12 +268,12 @@ def bank_add(
 ) -> None:
     """Add a phrase to a client's bank (syllables and stress are worked out and stored)."""
     from cadenza.cli._db import acting_user, domain_errors, open_db
-    from cadenza.clinic import mit_records
+    from cadenza.tools.mit import records
     from cadenza.mit.levels import phrase_length_notes
 
     with domain_errors(), open_db() as db:
         actor = acting_user(db, as_user)
-        row = mit_records.add_phrase(db, actor=actor, client_id=_client_id(db, actor, client), text=text,
+        row = records.add_phrase(db, actor=actor, client_id=_client_id(db, actor, client), text=text,
                                      probe_question=probe, note=note, level=level)
         typer.echo(f"Added phrase {row.id}: {row.text!r} ({row.syllable_count} syllables, {row.stress_pattern})")
         if row.guessed_words:
@@ -330,11 +292,11 @@ def bank_list(
 ) -> None:
     """A client's phrase bank, shortest first."""
     from cadenza.cli._db import acting_user, domain_errors, open_db
-    from cadenza.clinic import mit_records
+    from cadenza.tools.mit import records
 
     with domain_errors(), open_db() as db:
         actor = acting_user(db, as_user)
-        rows = mit_records.list_phrases(db, actor=actor, client_id=_client_id(db, actor, client),
+        rows = records.list_phrases(db, actor=actor, client_id=_client_id(db, actor, client),
                                         active_only=not all_phrases)
         phrases = [{"id": r.id, "text": r.text, "level": r.level, "syllables": r.syllable_count,
                     "stress_pattern": r.stress_pattern, "probe_question": r.probe_question, "active": r.active,
@@ -361,12 +323,12 @@ def run_start(
 ) -> None:
     """Start working through a level in a session; prints the run id and the steps to score."""
     from cadenza.cli._db import acting_user, domain_errors, open_db
-    from cadenza.clinic import mit_records
+    from cadenza.tools.mit import records
     from cadenza.mit.levels import level_steps
 
     with domain_errors(), open_db() as db:
         actor = acting_user(db, as_user)
-        run = mit_records.start_level_run(db, actor=actor, session_id=session, level=level)
+        run = records.start_level_run(db, actor=actor, session_id=session, level=level)
         typer.echo(f"Started run {run.id} (level {level}) on session {session}. Steps to score:")
         for s in level_steps(level):
             if s.scored:
@@ -384,15 +346,15 @@ def run_score_step(
 ) -> None:
     """Record an attempt's points (or the therapist's override) for one step of one phrase."""
     from cadenza.cli._db import acting_user, domain_errors, fail, open_db
-    from cadenza.clinic import mit_records
+    from cadenza.tools.mit import records
 
     if points is None and override is None:
         fail("give --points for an attempt or --override for the therapist's score", code=2)
     with domain_errors(), open_db() as db:
         actor = acting_user(db, as_user)
-        row = mit_records.record_step(db, actor=actor, run_id=run, phrase_id=phrase, step_code=step,
+        row = records.record_step(db, actor=actor, run_id=run, phrase_id=phrase, step_code=step,
                                       attempt=points, override=override)
-        total = mit_records.run_score(db, actor=actor, run_id=run)
+        total = records.run_score(db, actor=actor, run_id=run)
         typer.echo(f"{step}: attempts {row.attempts}, score {row.score}"
                    + (" (override)" if row.override is not None else "")
                    + f"; run so far {total.points}/{total.possible}")
@@ -408,12 +370,12 @@ def run_finish(
 ) -> None:
     """Close a run: its score goes on the session as `mit_score_pct`; shows whether to advance."""
     from cadenza.cli._db import acting_user, domain_errors, open_db
-    from cadenza.clinic import mit_records
+    from cadenza.tools.mit import records
 
     with domain_errors(), open_db() as db:
         actor = acting_user(db, as_user)
-        row = mit_records.finish_level_run(db, actor=actor, run_id=run)
-        decision = mit_records.level_advancement(db, actor=actor, client_id=row.client_id, level=row.level,
+        row = records.finish_level_run(db, actor=actor, run_id=run)
+        decision = records.level_advancement(db, actor=actor, client_id=row.client_id, level=row.level,
                                                  criterion_pct=criterion, consecutive_sessions=sessions)
         out = {"run": row.id, "level": row.level, "points": row.points, "possible": row.possible,
                "score_pct": row.score_pct, "advance": decision.ready, "reason": decision.reason,

@@ -7,15 +7,15 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from cadenza.clinic import mit_records, passwords, service
+from cadenza.clinic import passwords, service
 from cadenza.clinic.db import make_session_factory
 from cadenza.clinic.models import Therapist
 from cadenza.io.speech import encode_wav_bytes, espeak_available, prepare_cue_material
 from cadenza.mit.cues import render_model
 from cadenza.mit.levels import Model
 from cadenza.settings import Settings
+from cadenza.tools.mit import records as mit_records
 from cadenza.web.main import create_app
-from cadenza.web.routes import mit as mit_routes
 
 PASSWORD = "violin-harbour-sunrise-7"
 needs_espeak = pytest.mark.skipif(not espeak_available(), reason="espeak-ng is not installed")
@@ -25,9 +25,6 @@ needs_espeak = pytest.mark.skipif(not espeak_available(), reason="espeak-ng is n
 def web_client(db_session, tmp_path):
     factory = make_session_factory(db_session.bind, join_transaction_mode="create_savepoint")
     app = create_app(Settings(database_url="sqlite://", data_dir=tmp_path), session_factory=factory)
-    if not any(getattr(r, "path", "").endswith("/mit") for r in app.routes):
-        # not yet in cadenza.web.routes.ROUTER_MODULES: the authorisation matrix in tests/web needs entries first
-        app.include_router(mit_routes.router)
     ann = Therapist(username="ann", password_hash=passwords.hash_password(PASSWORD), role="therapist", active=True)
     db_session.add(ann)
     db_session.commit()
@@ -123,3 +120,39 @@ def test_instrumental_music_is_no_attempt_and_is_not_stored(web_client, db_sessi
     assert response.status_code == 422
     assert "No attempt found" in response.text and "Timing match" not in response.text
     assert mit_records.list_attempts(db_session, actor=ann, session_id=session_row.id) == []
+
+
+def test_a_phrase_of_another_client_is_404_like_a_missing_one(web_client, db_session):
+    """Before the move to tools/mit this was a 422 ("not in client's phrase bank"); the page now reaches the
+    phrase through the authorised client (``clinic.access.child_of``), so another client's phrase and a
+    missing one get the same 404."""
+    client, ann = web_client
+    mine = service.create_client(db_session, actor=ann, code="C12")
+    other = service.create_client(db_session, actor=ann, code="C13")
+    foreign = mit_records.add_phrase(db_session, actor=ann, client_id=other.id, text="I need help")
+    db_session.commit()
+    base = f"/clients/{mine.id}/mit"
+    for phrase_id in (foreign.id, foreign.id + 1000):
+        cue = client.get(f"{base}/phrases/{phrase_id}/cue.wav", params={"level": 1, "step": "humming"})
+        assert cue.status_code == 404
+        upload = client.post(f"{base}/attempts", data={"phrase_id": str(phrase_id), "level": "1",
+                                                        "csrf_token": _csrf(client, base)},
+                             files={"attempt": ("attempt.wav", b"RIFF", "audio/wav")})
+        assert upload.status_code == 404
+
+
+def test_the_page_authorises_the_client_once(web_client, db_session, monkeypatch):
+    """The MIT page used to authorise the same client 6 times (client, phrases, advancement per level,
+    sessions); it now loads the client once and passes it down (one audit row per view, as before)."""
+    from cadenza.clinic import service as service_module
+
+    client, ann = web_client
+    record = service.create_client(db_session, actor=ann, code="C14")
+    mit_records.add_phrase(db_session, actor=ann, client_id=record.id, text="I need help")
+    db_session.commit()
+    calls = []
+    authorise = service_module.get_client_for_actor
+    monkeypatch.setattr(service_module, "get_client_for_actor",
+                        lambda *args, **kwargs: calls.append(kwargs.get("client_id")) or authorise(*args, **kwargs))
+    assert client.get(f"/clients/{record.id}/mit").status_code == 200
+    assert calls == [record.id]
