@@ -53,7 +53,10 @@ def test_client_workflow_and_exports(run, tmp_path):
                   "--intervention", "ras_gait_training", "-P", "raise tempo",
                   "-m", "gait_speed=0.91@1", "-m", "phq9=0,1,0,0,0,0,0,0,2", user="ana")
     assert session.exit_code == 0, session.output
-    assert "Safety follow-up" in session.output
+    # clinical review H1: a positive PHQ-9 item 9 asks for action before the person leaves, not "next session"
+    flat = " ".join(session.output.split())
+    assert "structured suicide-risk assessment" in flat and "before the person leaves this session" in flat
+    assert "next session" not in flat
     assert "evidence: thaut1996_parkinson_ras, magee2017_brain_injury" in " ".join(session.output.split())
     shown = run("client", "show", "C7", user="ana")
     assert "Hearing loss" in shown.output and "ras_gait_training" in shown.output

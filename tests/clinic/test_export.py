@@ -54,8 +54,9 @@ def documented_client(db_session, therapist, client_record):
 def test_bundle_validates_and_holds_every_resource(db_session, therapist, documented_client):
     text = export_client_bundle(db_session, actor=therapist, client_id=documented_client.id)
     validate_bundle(text)
+    # the PHQ-9 with item 9 > 0 also travels as a RiskAssessment (clinical review H1)
     assert bundle_resource_counts(text) == {"Patient": 1, "Condition": 1, "Goal": 1, "Encounter": 2, "Procedure": 2,
-                                            "Observation": 6}
+                                            "Observation": 6, "RiskAssessment": 1}
     data = json.loads(text)
     patient = data["entry"][0]["resource"]
     assert patient["identifier"][0]["value"] == "C001" and patient["birthDate"] == "1950"

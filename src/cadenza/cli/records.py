@@ -178,8 +178,10 @@ def add_session(
 ) -> None:
     """Document a session with its SOAP note and measurements (all stored, or none)."""
     from rich.console import Console
+    from rich.markup import escape
 
     from cadenza.clinic import service
+    from cadenza.clinic.instruments import safety_prompt
 
     console = Console()
     with domain_errors(), open_db() as db:
@@ -200,7 +202,7 @@ def add_session(
             band = f" ({m.severity_band})" if m.severity_band else ""
             console.print(f"  {m.instrument_code}: {m.value:g} {m.unit}{band}")
             if m.safety_followup:
-                console.print(f"  [bold red]Safety follow-up needed for {m.instrument_code}: review risk before the next session.[/bold red]")
+                console.print(f"  [bold red]{escape(safety_prompt(m.instrument_code))}[/bold red]")
 
 
 @app.command("progress")

@@ -145,6 +145,39 @@ def recent_sessions(db: Session, *, actor: Therapist, limit: int = 10) -> list[R
     return [RecentSession(session=row[0], client_code=row[1]) for row in rows]
 
 
+@dataclass(frozen=True)
+class FlaggedItem:
+    """A questionnaire safety item flagged in a recent session (clinical review H1)."""
+
+    client_id: int
+    client_code: str
+    session_id: int
+    session_date: dt.date
+    instrument_code: str
+
+
+def flagged_safety_items(
+    db: Session, *, actor: Therapist, within_days: int = 14, today: dt.date | None = None, limit: int = 20
+) -> list[FlaggedItem]:
+    """Safety items flagged (e.g. PHQ-9 item 9 above "not at all") in the actor's clients' sessions of the
+    last ``within_days`` days, newest first. Shown on the dashboard so a flag is never only on one page;
+    the dashboard view is audited by its other lists, so this adds no audit row of its own."""
+    if isinstance(within_days, bool) or not isinstance(within_days, int) or not 0 <= within_days <= 366:
+        raise ParameterError(f"within_days must be a whole number 0..366, got {within_days!r}")
+    _check_limit(limit)
+    today = today or dt.datetime.now(dt.UTC).date()
+    rows = db.execute(
+        select(Client.id, Client.code, TherapySession.id, TherapySession.session_date, Measurement.instrument_code)
+        .join(TherapySession, Measurement.session_id == TherapySession.id)
+        .join(Client, TherapySession.client_id == Client.id)
+        .where(Client.therapist_id == actor.id, Measurement.safety_followup.is_(True),
+               TherapySession.session_date >= today - dt.timedelta(days=within_days))
+        .order_by(TherapySession.session_date.desc(), TherapySession.id.desc())
+        .limit(limit)
+    ).all()
+    return [FlaggedItem(*row) for row in rows]
+
+
 def goals_due(
     db: Session, *, actor: Therapist, within_days: int = 14, today: dt.date | None = None, limit: int = 50
 ) -> list[GoalStatus]:

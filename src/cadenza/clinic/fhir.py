@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cadenza.clinic.instruments import LOCAL_CODE_SYSTEM, get_instrument
+from cadenza.clinic.instruments import LOCAL_CODE_SYSTEM, get_instrument, safety_prompt
 from cadenza.clinic.models import Client, Goal, Measurement, Therapist, TherapySession, utcnow
 from cadenza.clinic.access import get_client_for_actor
 from cadenza.clinic.audit import audit
@@ -229,8 +229,25 @@ def _observation(m: Measurement, row: TherapySession, patient_id: str) -> dict[s
         ]
     if m.safety_followup:
         resource["extension"] = [{"url": SAFETY_FOLLOWUP_URL, "valueBoolean": True}]
-        resource["note"] = [{"text": "Safety follow-up needed (an item flagged risk); review before the next session."}]
+        resource["note"] = [{"text": safety_prompt(m.instrument_code)}]
     return resource
+
+
+def _risk_assessment(m: Measurement, row: TherapySession, patient_id: str) -> dict[str, Any]:
+    """The flagged safety item as a RiskAssessment whose basis is the Observation (clinical review H1/M2):
+    a receiving system sees the risk as a resource of its own, not only as an extension."""
+    return {
+        "resourceType": "RiskAssessment",
+        "id": f"risk-{m.id}",
+        "status": "preliminary",  # screening result; the structured assessment it calls for is still to come
+        "subject": _ref("Patient", patient_id),
+        "encounter": _ref("Encounter", f"encounter-{row.id}"),
+        "occurrenceDateTime": m.measured_at.astimezone(dt.UTC).isoformat(),
+        "basis": [_ref("Observation", f"observation-{m.id}")],
+        "prediction": [{"outcome": {"text": "Suicide or self-harm risk (screening item positive)"},
+                        "qualitativeRisk": {"text": "needs structured assessment"}}],
+        "mitigation": safety_prompt(m.instrument_code),
+    }
 
 
 def build_bundle(
@@ -253,6 +270,8 @@ def build_bundle(
             clinical.append(_provenance(row))
         for m in row.measurements:
             clinical.append(_observation(m, row, pid))
+            if m.safety_followup:
+                clinical.append(_risk_assessment(m, row, pid))
             if m.goal_id is not None:
                 by_goal.setdefault(m.goal_id, []).append(f"observation-{m.id}")
     resources += [_goal(g, pid, by_goal.get(g.id, [])) for g in goals]

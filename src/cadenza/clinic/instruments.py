@@ -47,6 +47,31 @@ class Score:
     safety_followup: bool = False
 
 
+# Clinical review H1: any answer above "not at all" on PHQ-9 item 9 (thoughts of being better off dead
+# or of self-harm) needs a structured suicide-risk assessment before the person leaves, not "before
+# the next session" (Crit Care Nurse 40(1):92; item 9 predicts suicide attempts, Psychiatr Serv 2013,
+# doi 10.1176/appi.ps.201200587).
+PHQ9_ITEM9_PROMPT = (
+    "PHQ-9 item 9 (thoughts of being better off dead or of hurting oneself) was answered above "
+    "'not at all': a structured suicide-risk assessment (e.g. the C-SSRS) is needed before the person "
+    "leaves this session, following your local crisis protocol."
+)
+GENERIC_SAFETY_PROMPT = "A safety item was flagged: follow your local protocol before the person leaves this session."
+
+
+def safety_prompt(instrument_code: str) -> str:
+    """What the therapist must do now when ``instrument_code``'s safety item is flagged.
+
+    >>> safety_prompt("phq9").endswith("following your local crisis protocol.")
+    True
+    """
+    try:
+        instrument = get_instrument(instrument_code)
+    except Exception:  # an instrument no longer in the catalogue: the generic rule still applies
+        return GENERIC_SAFETY_PROMPT
+    return instrument.safety_prompt or GENERIC_SAFETY_PROMPT
+
+
 @dataclass(frozen=True)
 class Instrument:
     """An outcome measure.
@@ -73,6 +98,7 @@ class Instrument:
     bands: tuple[Band, ...] = ()
     safety_item: str | None = None
     safety_threshold: int = 1
+    safety_prompt: str = ""  # what the therapist must do now when the safety item is flagged
     scorer: Callable[[Mapping[str, int]], float] | None = field(default=None, compare=False)
     source: str = ""
 
@@ -306,7 +332,7 @@ CORE_INSTRUMENTS = (
     Instrument(
         code="phq9", name="Patient Health Questionnaire-9", unit="{score}", minimum=0, maximum=27,
         better="decrease", loinc="44261-6", items=tuple(f"q{i}" for i in range(1, 10)),
-        bands=_PHQ9_BANDS, safety_item="q9", safety_threshold=1,
+        bands=_PHQ9_BANDS, safety_item="q9", safety_threshold=1, safety_prompt=PHQ9_ITEM9_PROMPT,
         source="LOINC 44261-6 (total); cut-offs 5/10/15/20 (Kroenke et al. 2001); item 9 > 0 needs safety follow-up",
     ),
     Instrument(

@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from cadenza.clinic.instruments import safety_prompt
 from cadenza.plugins import installed_tools
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -28,6 +29,8 @@ def template_dirs() -> list[Path]:
 templates = Jinja2Templates(directory=[str(folder) for folder in template_dirs()])
 # Jinja2Templates enables autoescape for .html; say it outright so nobody turns it off by accident.
 templates.env.autoescape = True
+# What the therapist must do now when a questionnaire's safety item is flagged (clinical review H1).
+templates.env.globals["safety_prompt"] = safety_prompt
 
 
 def render(
