@@ -42,7 +42,7 @@ def test_rendered_attempts_are_found(lexicon, voice, model, level):
         assert result.attempt_found, (text, result.attempt_problem)
 
 
-def test_the_walkthrough_excerpt_is_no_attempt(lexicon, shared_data):
+def test_walkthrough_p10_the_excerpt_is_no_attempt(lexicon, shared_data):
     audio = load_audio(shared_data("music", "audio") / "dev010.flac", mono=True)
     y = audio.samples[: 30 * audio.sampling_rate_hz]
     result = analyse_response(y, sampling_rate_hz=audio.sampling_rate_hz, melody=_melody("I want water", lexicon))

@@ -20,13 +20,13 @@ def _session_with_phq9(db_session, therapist, client_record, item9: int, session
         measurements=[service.MeasurementInput("phq9", items={**PHQ9_ITEMS, "q9": item9})])
 
 
-def test_prompt_says_before_the_person_leaves():
+def test_h1_prompt_says_before_the_person_leaves():
     assert "before the person leaves this session" in PHQ9_ITEM9_PROMPT
     assert "next session" not in PHQ9_ITEM9_PROMPT
     assert safety_prompt("phq9") == PHQ9_ITEM9_PROMPT
 
 
-def test_fhir_carries_the_risk_as_a_risk_assessment_based_on_the_observation(db_session, therapist, client_record):
+def test_h1_fhir_carries_the_risk_as_a_risk_assessment_based_on_the_observation(db_session, therapist, client_record):
     row = _session_with_phq9(db_session, therapist, client_record, item9=2)
     measurement = row.measurements[0]
     assert measurement.safety_followup
@@ -42,13 +42,13 @@ def test_fhir_carries_the_risk_as_a_risk_assessment_based_on_the_observation(db_
     fhir.validate_bundle(bundle)  # fhir.resources accepts the RiskAssessment
 
 
-def test_no_risk_assessment_when_item9_is_zero(db_session, therapist, client_record):
+def test_h1_no_risk_assessment_when_item9_is_zero(db_session, therapist, client_record):
     row = _session_with_phq9(db_session, therapist, client_record, item9=0)
     bundle = fhir.build_bundle(client_record, [], [row])
     assert not any(e["resource"]["resourceType"] == "RiskAssessment" for e in bundle["entry"])
 
 
-def test_session_and_client_pages_show_the_prompt(web_browser, web, therapist, client_record, db_session):
+def test_h1_session_and_client_pages_show_the_prompt(web_browser, web, therapist, client_record, db_session):
     row = _session_with_phq9(db_session, therapist, client_record, item9=1)
     db_session.commit()
     assert web_browser.log_in(therapist.username, web.password).status_code == 303
@@ -59,7 +59,7 @@ def test_session_and_client_pages_show_the_prompt(web_browser, web, therapist, c
     assert "Safety item flagged" in client_page.text and "before the person leaves this session" in client_page.text
 
 
-def test_pages_stay_quiet_without_a_flag(web_browser, web, therapist, client_record, db_session):
+def test_h1_pages_stay_quiet_without_a_flag(web_browser, web, therapist, client_record, db_session):
     row = _session_with_phq9(db_session, therapist, client_record, item9=0)
     db_session.commit()
     assert web_browser.log_in(therapist.username, web.password).status_code == 303
@@ -67,7 +67,7 @@ def test_pages_stay_quiet_without_a_flag(web_browser, web, therapist, client_rec
     assert "Safety item flagged" not in web_browser.get(f"/clients/{client_record.id}").text
 
 
-def test_dashboard_lists_recent_flags_only_for_the_owner(web_browser, web, therapist, client_record, db_session,
+def test_h1_dashboard_lists_recent_flags_only_for_the_owner(web_browser, web, therapist, client_record, db_session,
                                                         make_therapist):
     _session_with_phq9(db_session, therapist, client_record, item9=3, session_date=dt.datetime.now(dt.UTC).date())
     make_therapist("other_therapist")
@@ -82,7 +82,7 @@ def test_dashboard_lists_recent_flags_only_for_the_owner(web_browser, web, thera
     assert "Safety items flagged" not in web_browser.get("/").text
 
 
-def test_old_flags_leave_the_dashboard(db_session, therapist, client_record):
+def test_h1_old_flags_leave_the_dashboard(db_session, therapist, client_record):
     from cadenza.clinic import dashboard
 
     _session_with_phq9(db_session, therapist, client_record, item9=1)  # dated 2026-12-01
