@@ -25,7 +25,8 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -187,15 +188,21 @@ def _child_main(conn, target: Callable[..., Any], args: tuple, memory_bytes: int
     conn.close()
 
 
-def _decode_to_npy(src: str, dst: str, name: str, mono: bool, memory_bytes: int) -> int:
-    """Child target: header check, decode with :func:`load_audio`, save samples to ``dst``."""
+def load_audio_named(src: str, *, name: str, mono: bool):
+    """:func:`cadenza.io.audio.load_audio` of a temporary copy, its errors naming the upload (``name``)
+    instead of the temporary path (child side)."""
     from cadenza.io.audio import load_audio
 
-    check_audio_header(src, memory_bytes=memory_bytes, name=name)
     try:
-        audio = load_audio(src, mono=mono)
+        return load_audio(src, mono=mono)
     except DataQualityError as exc:
         raise DataQualityError(str(exc).replace(repr(src), repr(name)).replace(src, name)) from None
+
+
+def _decode_to_npy(src: str, dst: str, name: str, mono: bool, memory_bytes: int) -> int:
+    """Child target: header check, decode with :func:`load_audio`, save samples to ``dst``."""
+    check_audio_header(src, memory_bytes=memory_bytes, name=name)
+    audio = load_audio_named(src, name=name, mono=mono)
     np.save(dst, audio.samples, allow_pickle=False)
     return audio.sampling_rate_hz
 
@@ -373,15 +380,22 @@ def decode_audio_bytes_isolated(data: bytes, *, name: str = "upload", mono: bool
 
     Mono by default, as the upload routes analyse one voice or one walk.
     """
+    limits = limits or DecodeLimits.from_env()
+    with upload_on_disk(data, name=name) as src:
+        return decode_audio_isolated(src, mono=mono, limits=limits, name=name)
+
+
+@contextmanager
+def upload_on_disk(data: bytes, *, name: str) -> Iterator[str]:
+    """The path of a private temporary copy of uploaded audio bytes, removed afterwards; empty data is refused."""
     if not data:
         raise DataQualityError(f"audio {name!r} is empty (0 bytes)")
-    limits = limits or DecodeLimits.from_env()
-    workdir = tempfile.mkdtemp(prefix="cadenza-upload-")
+    workdir = tempfile.mkdtemp(prefix="cadenza-upload-")  # mode 0700: private to this user
     try:
         src = os.path.join(workdir, "upload.bin")
         with open(src, "wb") as fh:
             fh.write(data)
-        return decode_audio_isolated(src, mono=mono, limits=limits, name=name)
+        yield src
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
