@@ -122,11 +122,11 @@ def test_record_plan_from_a_cadence_or_the_latest_measured(db_session, therapist
 
 
 def test_the_command_and_the_page_write_the_same_audit_rows(db_session, therapist, client_record, web_browser,
-                                                             tmp_path, monkeypatch):
+                                                             tmp_path, command_db):
     """The same sync report from ``cadenza ras sync`` and from the page: the command's rows are the page's,
     which then shows the page (reads only)."""
     from cadenza.cli.main import app
-    from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
+    from cadenza.clinic.db import session_scope
 
     # the page
     row = _session(db_session, therapist, client_record.id)
@@ -141,15 +141,9 @@ def test_the_command_and_the_page_write_the_same_audit_rows(db_session, therapis
     page_rows = _audit_rows_after(db_session, last)
 
     # the command, on its own database
-    url = f"sqlite:///{tmp_path / 'cadenza.sqlite3'}"
-    monkeypatch.setenv("CADENZA_DATABASE_URL", url)
-    migrate(url)
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
+    factory = command_db.factory
     with session_scope(factory) as db:
-        me = service.create_therapist(db, actor=None, username="ana", password="correct horse battery")
-        client = service.create_client(db, actor=me, code="C9")
-        session_id = _session(db, me, client.id).id
+        session_id = _session(db, service.get_therapist_by_username(db, "ana"), command_db.client_id).id
     with session_scope(factory) as db:
         last = _last_audit_id(db)
     steps_file = tmp_path / "steps.txt"
@@ -163,7 +157,6 @@ def test_the_command_and_the_page_write_the_same_audit_rows(db_session, therapis
     assert payload["stored"] == f"stored 4 synchronisation measurements on session {session_id}"
     with session_scope(factory) as db:
         command_rows = _audit_rows_after(db, last)
-    engine.dispose()
 
     assert ("create", "ras_sync_report") in command_rows
     assert page_rows[:len(command_rows)] == command_rows

@@ -102,25 +102,19 @@ def test_importing_the_group_stays_light():
     assert out.stdout.strip() == "False"
 
 
-def test_plan_from_the_clients_latest_cadence_is_stored(tmp_path, monkeypatch):
+def test_plan_from_the_clients_latest_cadence_is_stored(command_db):
     import datetime as dt
 
     from cadenza.clinic import service
-    from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
+    from cadenza.clinic.db import session_scope
     from cadenza.clinic.service import MeasurementInput
     from cadenza.tools.ras import records as ras_records
 
-    url = f"sqlite:///{tmp_path / 'cadenza.sqlite3'}"
-    monkeypatch.setenv("CADENZA_DATABASE_URL", url)
-    migrate(url)
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
+    factory, client_id = command_db.factory, command_db.client_id
     with session_scope(factory) as db:
-        me = service.create_therapist(db, actor=None, username="ana", password="correct horse battery")
-        client = service.create_client(db, actor=me, code="C9")
-        service.record_session(db, actor=me, client_id=client.id, session_date=dt.date(2026, 11, 20), minutes=30,
+        me = service.get_therapist_by_username(db, "ana")
+        service.record_session(db, actor=me, client_id=client_id, session_date=dt.date(2026, 11, 20), minutes=30,
                                intervention_code="ras_gait_training", measurements=[MeasurementInput("cadence", value=88.0)])
-        client_id = client.id
     result = runner.invoke(app, ["ras", "plan", "--store-client", str(client_id), "--as", "ana", "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
@@ -129,4 +123,3 @@ def test_plan_from_the_clients_latest_cadence_is_stored(tmp_path, monkeypatch):
         me = service.get_therapist_by_username(db, "ana")
         [row] = ras_records.list_ras_plans(db, actor=me, client_id=client_id)
         assert row.baseline_cadence_spm == 88.0
-    engine.dispose()
