@@ -95,10 +95,10 @@ def parse_int(state: FormState, name: str, *, required: bool = True, minimum: in
         if required:
             state.error(name, f"{name} is required")
         return None
-    if len(raw) > 20 or not re.fullmatch(r"[+-]?[0-9]+", raw):  # ASCII digits only: no "1_000", no Arabic digits
+    number = _ascii_int(raw)
+    if number is None:
         state.error(name, f"{name} must be a whole number, got {shown(raw)}")
         return None
-    number = int(raw)
     if not minimum <= number <= maximum:
         state.error(name, f"{name} must be a whole number {minimum}..{maximum}, got {shown(raw)}")
         return None
@@ -112,8 +112,16 @@ def parse_id(state: FormState, name: str, *, required: bool = True) -> int | Non
         if required:
             state.error(name, f"{name} is required")
         return None
-    if len(raw) > 20 or not re.fullmatch(r"[+-]?[0-9]+", raw) or not 1 <= int(raw) <= MAX_DB_INT:
+    number = _ascii_int(raw)
+    if number is None or not 1 <= number <= MAX_DB_INT:
         state.error(name, f"{name} must be a record id 1..{MAX_DB_INT}, got {shown(raw)}")
+        return None
+    return number
+
+
+def _ascii_int(raw: str) -> int | None:
+    """``raw`` as an int when it is a short run of ASCII digits (no "1_000", no Arabic digits), else None."""
+    if len(raw) > 20 or not re.fullmatch(r"[+-]?[0-9]+", raw):
         return None
     return int(raw)
 
