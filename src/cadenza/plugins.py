@@ -38,6 +38,7 @@ INSTALLED_TOOLS: tuple[str, ...] = (
     "cadenza.tools.mit",
     "cadenza.tools.safety",
     "cadenza.tools.nicu",
+    "cadenza.tools.home",
 )
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")

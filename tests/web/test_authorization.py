@@ -27,6 +27,12 @@ ADMIN_ONLY = {("GET", "/admin/therapists"), ("POST", "/admin/therapists"),
               ("GET", "/admin/emergency"), ("POST", "/admin/emergency"), ("POST", "/admin/emergency/{grant_id}/revoke"),
               ("GET", "/api/v1/emergency-access"), ("POST", "/api/v1/emergency-access"),
               ("POST", "/api/v1/emergency-access/{grant_id}/revoke")}
+# The person's app: open to anyone (getting in, the app's own files, plain-language help) ...
+PERSON_PUBLIC = {("GET", "/me/start"), ("GET", "/me/join/{token}"), ("POST", "/me/join/{token}"), ("GET", "/me/care"),
+                 ("GET", "/me/manifest.webmanifest"), ("GET", "/me/sw.js"), ("GET", "/me/app.js"),
+                 ("GET", "/me/icon.svg")}
+# ... and every other /me route needs a device (its own matrix: tests/tools/home/test_person_authz.py).
+PERSON_PREFIX = "/me"
 OWN_ACCOUNT = {("GET", "/"), ("POST", "/logout"), ("GET", "/clients/new"), ("POST", "/clients/new"),
                ("GET", "/evidence"), ("GET", "/api/v1/evidence"), ("GET", "/api/v1/interventions"),
                ("GET", "/account/tokens"), ("POST", "/account/tokens"), ("GET", "/account/password"),
@@ -162,8 +168,10 @@ def _unclassified(app, samples: dict) -> list[tuple[str, str]]:
     unknown = []
     for method, path, _ in _routes(app):
         key = (method, path)
-        if key in PUBLIC or key in ADMIN_ONLY or key in OWN_ACCOUNT:
+        if key in PUBLIC or key in ADMIN_ONLY or key in OWN_ACCOUNT or key in PERSON_PUBLIC:
             continue
+        if path == PERSON_PREFIX or path.startswith(PERSON_PREFIX + "/"):
+            continue  # the device matrix checks every one of these
         if "{client_id}" in path:
             sample = samples.get(key, {})
             needs_body = method != "GET" and not ({"json", "form", "files"} & set(sample))
@@ -208,9 +216,11 @@ def test_gait_safety_and_nicu_declare_their_own_samples(authz_samples):
 
 
 def test_default_deny_every_non_public_route_requires_login(web_app):
-    guards = {deps.current_user_page, deps.current_user_api}
+    from cadenza.tools.home import me
+
+    guards = {deps.current_user_page, deps.current_user_api, me.known_device}
     unguarded = [(m, p) for m, p, route in _routes(web_app)
-                 if (m, p) not in PUBLIC and isinstance(route, APIRoute) and not _depends_on(route, guards)]
+                 if (m, p) not in PUBLIC | PERSON_PUBLIC and isinstance(route, APIRoute) and not _depends_on(route, guards)]
     assert not unguarded, f"routes reachable without login: {unguarded}"
 
 
@@ -319,9 +329,15 @@ def test_anonymous_requests_get_401_or_the_login_page(web_app, world, client):
             continue
         url = re.sub(r"\{(\w+)\}", lambda m: str(ids.get(m.group(1), "1")) if m.group(1) != "username" else "ann", path)
         response = client.request(method, url)
+        if (method, path) in PERSON_PUBLIC:
+            continue
         if path.startswith("/api/"):
             assert response.status_code == 401, (method, path, response.status_code)
             assert response.headers["www-authenticate"] == "Bearer"
+        elif path == PERSON_PREFIX or path.startswith(PERSON_PREFIX + "/"):
+            # No device here: the person's app sends them to the page that explains how to get in.
+            assert response.status_code == 303, (method, path, response.status_code)
+            assert response.headers["location"] == "/me/start"
         else:
             assert response.status_code == 303, (method, path, response.status_code)
             assert response.headers["location"].startswith("/login")
@@ -362,7 +378,8 @@ def test_csrf_is_required_on_every_page_form(web_app, world, login_as, web, samp
     ann = login_as("ann")
     ids = {"client_id": world["ann_clients"][0].id, "goal_id": world["goal"].id, "session_id": world["session"].id}
     posts = [(m, p) for m, p, _ in _routes(web_app)
-             if m == "POST" and not p.startswith("/api/") and (m, p) not in PUBLIC]
+             if m == "POST" and not p.startswith("/api/") and (m, p) not in PUBLIC
+             and not p.startswith(PERSON_PREFIX + "/")]  # the device's CSRF: tests/tools/home/test_person_authz.py
     assert len(posts) >= 8
     for method, path in posts:
         url = re.sub(r"\{(\w+)\}", lambda m: str(ids.get(m.group(1), "1")) if m.group(1) != "username" else "bob", path)

@@ -30,6 +30,10 @@ LOGIN_CSRF_COOKIE = "cadenza_login_csrf"
 MFA_PENDING_COOKIE = "cadenza_mfa_pending"
 SECURE_MFA_PENDING_COOKIE = "__Host-cadenza_mfa_pending"
 MFA_ENROL_PATH = "/account/mfa"
+# The person's app (/me) keeps its own device cookie; a browser holding only that one is a client or
+# caregiver, never a therapist, so therapist pages answer it 404 rather than offering a login.
+PERSON_COOKIE = "cadenza_person"
+SECURE_PERSON_COOKIE = "__Host-cadenza_person"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 
@@ -40,6 +44,10 @@ def session_cookie_name(request: Request) -> str:
 
 def mfa_pending_cookie_name(request: Request) -> str:
     return SECURE_MFA_PENDING_COOKIE if request.url.scheme == "https" else MFA_PENDING_COOKIE
+
+
+def person_cookie_name(request: Request) -> str:
+    return SECURE_PERSON_COOKIE if request.url.scheme == "https" else PERSON_COOKIE
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -84,6 +92,8 @@ def _session_user(request: Request, db: Session) -> Therapist | None:
 
 def current_user_page(request: Request, db: Db) -> Therapist:
     therapist = _session_user(request, db)
+    if therapist is None and request.cookies.get(person_cookie_name(request)):
+        raise HTTPException(status_code=404, detail="Not Found")
     if therapist is None:
         next_path = request.url.path if request.method == "GET" else "/"
         raise LoginRequired(next_path)

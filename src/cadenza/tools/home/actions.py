@@ -1,0 +1,376 @@
+"""The home programme's workflows, called by the therapist's page, the person's app and ``cadenza home``.
+
+Therapist side: invite a client or caregiver (a link and its QR code), assign a task whose music is
+checked and whose loudness is capped for this listener, end a task, revoke a device, and read
+adherence (planned vs done, before/after change, alerts). Person side: today's programme, a task's
+audio within the cap, and a completion stored exactly once with its listening time in the hearing-dose
+ledger.
+
+Loudness: a track's level at the ear at full volume is measured here with the project's meter and the
+client's calibration (:func:`cadenza.render.levels.measure_levels`); the gain cap is the gain that
+brings that level to the listener's ceiling from their safety flags (:func:`cadenza.safety.flags.audio_policy`),
+never above 1. The browser's volume control cannot go above the cap, and the server refuses a
+completion that reports a louder gain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io as _bytes
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cadenza.clinic import safety_records
+from cadenza.clinic.models import Base, Client, Therapist, utcnow
+from cadenza.errors import NotFoundError, ParameterError
+from cadenza.safety.flags import AudioPolicy, audio_policy
+from cadenza.tools.home import records
+from cadenza.tools.home.records import RATINGS, HomeTask, PersonDevice, TaskCompletion
+
+RAS_LOOP_BEATS = 8
+RAS_TEMPO_BPM = (40.0, 180.0)
+CUE_SAMPLING_RATE_HZ = 22_050
+GAIN_TOLERANCE = 1e-3  # a float sent back from the browser may differ from the cap in the last digits
+# Ratings where a higher number after the task is worse than before (mood: higher is better).
+HIGHER_IS_WORSE = {"vas_anxiety": True, "nrs_pain": True, "mood": False}
+
+
+# --- listener and loudness --------------------------------------------------------------------------------
+
+def listener(db: Session, client: Client) -> tuple[AudioPolicy, Any]:
+    """The client's audio policy (from their safety flags) and latest calibration."""
+    return audio_policy(client.safety_flags or []), safety_records.calibration_of(db, client=client)
+
+
+def refuse_nicu(policy: AudioPolicy) -> None:
+    if policy.nicu_limits:
+        raise ParameterError("home programmes are not for NICU infants: NICU music is given by staff under the "
+                             "unit's sound limits (see the NICU page)")
+
+
+def gain_cap(samples, *, sampling_rate_hz: int, policy: AudioPolicy, calibration) -> tuple[float, float]:
+    """``(gain, level_dba)``: the linear gain (<= 1) that keeps ``samples`` at or below the listener's
+    ceiling, and their level at the ear at full volume (Leq, dB(A))."""
+    from cadenza.render.levels import gain_db_to_reach, measure_levels
+
+    report = measure_levels(samples, sampling_rate_hz=sampling_rate_hz, level_offset_db=calibration.level_offset_db)
+    gain_db = gain_db_to_reach(report, leq_dba=policy.max_level_dba)
+    return float(10 ** (min(gain_db, 0.0) / 20)), float(report.leq_dba)
+
+
+def _library_tracks(db: Session, client: Client, track_ids: list[int]) -> dict[int, Any]:
+    """The client's library rows for ``track_ids``, read through the record (the library tool's table)."""
+    table = Base.metadata.tables.get("library_track")
+    if table is None:
+        raise ParameterError("the music library is not installed, so listening tasks cannot name tracks")
+    rows = db.execute(select(table).where(table.c.client_id == client.id, table.c.id.in_(track_ids))).mappings()
+    return {row["id"]: row for row in rows}
+
+
+def playable_tracks(db: Session, client: Client) -> list[Any]:
+    """The client's tracks a listening task may use: analysed, present on disk, never red-flagged."""
+    table = Base.metadata.tables.get("library_track")
+    if table is None:
+        return []
+    rows = db.execute(select(table).where(table.c.client_id == client.id, table.c.red_flag.is_(False),
+                                          table.c.problem == "").order_by(table.c.title, table.c.id)).mappings()
+    return [row for row in rows if Path(row["path"]).is_file()]
+
+
+def _check_tracks(db: Session, client: Client, track_ids: list[int], policy: AudioPolicy, calibration) -> dict:
+    from cadenza.io.audio import load_audio
+
+    if not track_ids:
+        raise ParameterError("track_ids must name at least one track of the client's library")
+    if len(track_ids) > records.MAX_TRACKS_PER_TASK:
+        raise ParameterError(f"track_ids must name at most {records.MAX_TRACKS_PER_TASK} tracks, got {len(track_ids)}")
+    found = _library_tracks(db, client, track_ids)
+    gains: dict[str, float] = {}
+    levels: dict[str, float] = {}
+    for track_id in track_ids:
+        row = found.get(track_id)
+        if row is None:
+            raise NotFoundError(f"track {track_id!r} not found in this client's library")
+        if row["red_flag"]:
+            raise ParameterError(f"track {track_id} ({row['title'] or Path(row['path']).name}) is red-flagged and never plays")
+        audio = load_audio(row["path"])
+        gains[str(track_id)], levels[str(track_id)] = gain_cap(audio.samples, sampling_rate_hz=audio.sampling_rate_hz,
+                                                               policy=policy, calibration=calibration)
+    return {"track_ids": list(dict.fromkeys(track_ids)), "gains": gains, "levels_dba": levels}
+
+
+def ras_loop(tempo_bpm: float, *, policy: AudioPolicy, calibration) -> tuple[Any, float]:
+    """:data:`RAS_LOOP_BEATS` cue beats at ``tempo_bpm``, one loop long, within the listener's cap;
+    returns ``(samples, level_dba)``. The browser loops it on the audio clock."""
+    import numpy as np
+
+    from cadenza.render.clicks import constant_beat_times_s, render_click_track
+    from cadenza.safety.enforce import apply_audio_policy
+
+    duration_s = RAS_LOOP_BEATS * 60.0 / tempo_bpm
+    beats = constant_beat_times_s(tempo_bpm=tempo_bpm, duration_s=duration_s - 1e-9)
+    track = render_click_track(beats, duration_s=duration_s, sampling_rate_hz=CUE_SAMPLING_RATE_HZ, accent_every=4)
+    capped = apply_audio_policy(np.asarray(track.samples), sampling_rate_hz=CUE_SAMPLING_RATE_HZ, policy=policy,
+                                calibration=calibration)
+    return capped.samples, float(capped.report.leq_dba)
+
+
+def _check_tempo(tempo_bpm: Any) -> float:
+    low, high = RAS_TEMPO_BPM
+    if isinstance(tempo_bpm, bool) or not isinstance(tempo_bpm, (int, float)) or not math.isfinite(tempo_bpm) \
+            or not low <= tempo_bpm <= high:
+        raise ParameterError(f"tempo_bpm must be a cue tempo from {low:g} to {high:g} beats per minute, got {tempo_bpm!r}")
+    return float(tempo_bpm)
+
+
+# --- the therapist's side ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Invitation:
+    invite: records.PersonInvite
+    token: str
+    path: str  # /me/join/<token>; the page makes the absolute link from the request's address
+
+    def qr_svg(self, base_url: str) -> str:
+        import segno
+
+        return segno.make(base_url.rstrip("/") + self.path, error="m").svg_inline(scale=4, dark="#000", light="#fff")
+
+
+def invite(db: Session, *, actor: Therapist, client: Client, role: str = "client", label: str = "") -> Invitation:
+    policy, _ = listener(db, client)
+    refuse_nicu(policy)
+    row, token = records.create_invite(db, actor=actor, client=client, role=role, label=label)
+    return Invitation(row, token, f"/me/join/{token}")
+
+
+def assign_task(db: Session, *, actor: Therapist, client: Client, kind: str, title: str, instructions: str = "",
+                days_per_week: int, minutes: int, ratings: list[str], track_ids: list[int] | None = None,
+                tempo_bpm: float | None = None, start_date: dt.date | None = None,
+                end_date: dt.date | None = None) -> HomeTask:
+    """Check the task's music for this listener, cap its loudness, and store it."""
+    policy, calibration = listener(db, client)
+    refuse_nicu(policy)
+    if kind == "ras_walk":
+        tempo = _check_tempo(tempo_bpm)
+        _, level = ras_loop(tempo, policy=policy, calibration=calibration)
+        music: dict[str, Any] = {"tempo_bpm": tempo, "level_dba": level}
+    elif kind in ("listening", "relaxation"):
+        music = _check_tracks(db, client, list(track_ids or []), policy, calibration)
+    else:
+        raise ParameterError(f"kind must be one of {records.TASK_KINDS}, got {kind!r}")
+    return records.add_task(db, actor=actor, client=client, kind=kind, title=title, instructions=instructions,
+                            days_per_week=days_per_week, minutes=minutes, music=music, ratings=ratings,
+                            start_date=start_date or utcnow().date(), end_date=end_date)
+
+
+@dataclass
+class TaskAdherence:
+    task: HomeTask
+    planned: int
+    done: int
+    last_done: dt.date | None
+    change: dict[str, float] = field(default_factory=dict)  # mean (after - before) per rating code
+    worse_after: int = 0  # completions whose after-rating was worse than the before-rating
+
+    @property
+    def percent(self) -> float | None:
+        return None if self.planned == 0 else 100.0 * min(self.done, self.planned) / self.planned
+
+
+@dataclass
+class Adherence:
+    since: dt.date
+    today: dt.date
+    tasks: list[TaskAdherence]
+    alerts: list[str]
+    completions: list[TaskCompletion]
+
+
+def _planned_days(task: HomeTask, since: dt.date, today: dt.date) -> int:
+    start = max(since, task.start_date)
+    end = min(today, task.end_date) if task.end_date else today
+    if end < start:
+        return 0
+    days = (end - start).days + 1
+    return math.floor(days * task.days_per_week / 7 + 1e-9)
+
+
+def adherence(db: Session, client: Client, *, today: dt.date | None = None, weeks: int = 4) -> Adherence:
+    """Planned vs done per task over the last ``weeks`` weeks, before/after change, and alerts for missed
+    days and for a task after which the person felt worse."""
+    today = today or utcnow().date()
+    since = today - dt.timedelta(days=7 * weeks - 1)
+    start = dt.datetime.combine(since, dt.time(), tzinfo=dt.timezone.utc)
+    completions = records.client_completions(db, client.id, since=start)
+    tasks = records.client_tasks(db, client.id)
+    rows: list[TaskAdherence] = []
+    alerts: list[str] = []
+    for task in tasks:
+        mine = [c for c in completions if c.task_id == task.id]
+        days = sorted({records._aware(c.completed_at).date() for c in mine})
+        row = TaskAdherence(task, _planned_days(task, since, today) if task.active else 0, len(days),
+                            days[-1] if days else None)
+        for code in task.ratings:
+            pairs = [(c.before[code], c.after[code]) for c in mine if code in c.before and code in c.after]
+            if pairs:
+                row.change[code] = sum(a - b for b, a in pairs) / len(pairs)
+            worse = sum(1 for b, a in pairs if (a > b if HIGHER_IS_WORSE[code] else a < b))
+            row.worse_after += worse
+        rows.append(row)
+        if not task.active:
+            continue
+        week_start = max(today - dt.timedelta(days=6), task.start_date)
+        planned_week = _planned_days(task, week_start, today)
+        done_week = sum(1 for d in days if d >= week_start)
+        if planned_week >= 2 and done_week * 2 < planned_week:
+            alerts.append(f"“{task.title}”: done on {done_week} of {planned_week} planned days in the last week")
+        if row.worse_after:
+            alerts.append(f"“{task.title}”: {row.worse_after} time(s) a rating was worse after the task than before")
+    return Adherence(since, today, rows, alerts, completions)
+
+
+# --- the person's side ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TodayTask:
+    task: HomeTask
+    done_today: bool
+    done_this_week: int
+
+
+def programme(db: Session, device: PersonDevice, *, today: dt.date | None = None) -> list[TodayTask]:
+    """The device's client's active tasks, with what has been done today and this week."""
+    today = today or utcnow().date()
+    week_start = today - dt.timedelta(days=today.weekday())
+    since = dt.datetime.combine(week_start, dt.time(), tzinfo=dt.timezone.utc)
+    done = records.device_completions(db, device, since=since)
+    out = []
+    for task in records.client_tasks(db, device.client_id, active_only=True):
+        if task.start_date > today or (task.end_date and task.end_date < today):
+            continue
+        days = {records._aware(c.completed_at).date() for c in done if c.task_id == task.id}
+        out.append(TodayTask(task, today in days, len(days)))
+    return out
+
+
+@dataclass(frozen=True)
+class TrackView:
+    id: int
+    title: str
+    artist: str
+    gain_cap: float
+    tempo_bpm: float | None
+    energy: float | None
+
+
+def task_tracks(db: Session, device: PersonDevice, task: HomeTask) -> list[TrackView]:
+    """The task's tracks that may play now (a track red-flagged since it was assigned is left out)."""
+    if task.kind == "ras_walk":
+        return []
+    client = records.client_of_device(db, device)
+    found = _library_tracks(db, client, [int(t) for t in task.music.get("track_ids", [])])
+    out = []
+    for track_id in task.music.get("track_ids", []):
+        row = found.get(track_id)
+        if row is None or row["red_flag"]:
+            continue
+        out.append(TrackView(track_id, row["title"] or Path(row["path"]).stem, row["artist"],
+                             float(task.music["gains"][str(track_id)]), row["tempo_bpm"], row["energy"]))
+    return out
+
+
+def track_file(db: Session, device: PersonDevice, task: HomeTask, track_id: Any) -> Path:
+    """The audio file of one of the task's tracks, if it may play now; else the same 404."""
+    client = records.client_of_device(db, device)
+    if not isinstance(track_id, int) or track_id not in task.music.get("track_ids", []):
+        raise NotFoundError(f"track {track_id!r} not found")
+    row = _library_tracks(db, client, [track_id]).get(track_id)
+    if row is None or row["red_flag"] or not Path(row["path"]).is_file():
+        raise NotFoundError(f"track {track_id!r} not found")
+    records.audit_device(db, device, "read", "library_track", entity_id=track_id)
+    return Path(row["path"])
+
+
+def ras_cue_wav(db: Session, device: PersonDevice, task: HomeTask) -> bytes:
+    """The task's cue loop as a 16-bit WAV, rendered within the listener's cap."""
+    import soundfile
+
+    if task.kind != "ras_walk":
+        raise NotFoundError("this task has no cue")
+    client = records.client_of_device(db, device)
+    policy, calibration = listener(db, client)
+    refuse_nicu(policy)
+    samples, _ = ras_loop(float(task.music["tempo_bpm"]), policy=policy, calibration=calibration)
+    buffer = _bytes.BytesIO()
+    soundfile.write(buffer, samples, CUE_SAMPLING_RATE_HZ, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def task_gain_cap(task: HomeTask) -> float:
+    if task.kind == "ras_walk":
+        return 1.0  # the cue is rendered within the cap
+    return max((float(g) for g in task.music.get("gains", {}).values()), default=0.0)
+
+
+def _level_at(task: HomeTask, gain: float) -> float:
+    """The loudest level the task's audio reached at ``gain`` (Leq, dB(A)), for the dose ledger."""
+    if task.kind == "ras_walk":
+        full = float(task.music["level_dba"])
+    else:
+        full = max((float(v) for v in task.music.get("levels_dba", {}).values()), default=0.0)
+    return full + 20 * math.log10(max(gain, 1e-6))
+
+
+def _number(payload: dict, name: str, default: float = 0.0) -> float:
+    value = payload.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ParameterError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def record_completion(db: Session, device: PersonDevice, payload: Any, *,
+                      now: dt.datetime | None = None) -> tuple[TaskCompletion, bool]:
+    """Store a completion sent by the device (online or from its offline queue) exactly once.
+
+    ``payload``: ``{"client_uuid", "task_id", "completed_at" (ISO 8601 with offset), "played_s",
+    "max_gain", "before": {code: value}, "after": {...}, "note"}``. Returns the row and whether it is
+    new; a repeat changes nothing and adds nothing to the dose ledger.
+    """
+    if not isinstance(payload, dict):
+        raise ParameterError(f"the completion must be a JSON object, got {type(payload).__name__}")
+    client_uuid = records.check_uuid(payload.get("client_uuid"))
+    task = records.device_task(db, device, payload.get("task_id"))
+    try:
+        completed_at = dt.datetime.fromisoformat(str(payload.get("completed_at")))
+    except ValueError:
+        raise ParameterError(f"completed_at must be an ISO 8601 time, got {str(payload.get('completed_at'))[:40]!r}") from None
+    if completed_at.tzinfo is None:
+        raise ParameterError("completed_at must carry its UTC offset")
+    played_s = _number(payload, "played_s")
+    max_gain = _number(payload, "max_gain")
+    cap = task_gain_cap(task)
+    if not 0 <= max_gain <= cap + GAIN_TOLERANCE:
+        raise ParameterError(f"max_gain must be between 0 and this task's cap {cap:.4f}, got {max_gain!r}")
+    before = records.check_ratings(task, "before", payload.get("before"))
+    after = records.check_ratings(task, "after", payload.get("after"))
+    note = payload.get("note", "")
+    row, new = records.store_completion(db, device, task, client_uuid=client_uuid, completed_at=completed_at,
+                                        played_s=played_s, max_gain=min(max_gain, cap), before=before, after=after,
+                                        note=note if isinstance(note, str) else "", now=now)
+    if new and played_s >= 1 and max_gain > 0:
+        records.log_listening(db, device, level_dba=_level_at(task, min(max_gain, cap)), duration_s=played_s,
+                              started_at=completed_at - dt.timedelta(seconds=played_s),
+                              source="ras_cue" if task.kind == "ras_walk" else "playlist",
+                              label=f"home task {task.id}: {task.title}"[:200])
+    return row, new
+
+
+def rating_scales(task: HomeTask) -> list[dict[str, Any]]:
+    return [{"code": code, "label": RATINGS[code][0], "low": RATINGS[code][1], "high": RATINGS[code][2],
+             "low_text": RATINGS[code][3], "high_text": RATINGS[code][4]} for code in task.ratings]

@@ -1,0 +1,108 @@
+"""``cadenza home``: invite a client or caregiver to the person's app, assign tasks, read adherence.
+
+The commands parse and print; the workflows are :mod:`cadenza.tools.home.actions`, the same the web
+page calls (one audit trail). Heavy imports happen inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from cadenza.cli._db import ACT_AS_HELP, acting_client, domain_errors, open_db
+
+app = typer.Typer(help="Home programmes: invite the person to their phone, assign tasks, see adherence.",
+                  no_args_is_help=True)
+
+ClientCode = Annotated[str, typer.Option("--client", help="The client's code.")]
+ActAs = Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help=ACT_AS_HELP)]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+class Role(StrEnum):
+    CLIENT = "client"
+    CAREGIVER = "caregiver"
+
+
+class Kind(StrEnum):
+    LISTENING = "listening"
+    RELAXATION = "relaxation"
+    RAS_WALK = "ras_walk"
+
+
+@app.command()
+def invite(
+    client: ClientCode,
+    base_url: Annotated[str, typer.Option("--base-url", help="The address the person's phone reaches Cadenza at.")],
+    role: Annotated[Role, typer.Option(help="Who will use the link.")] = Role.CLIENT,
+    label: Annotated[str, typer.Option(help="A name for the device list.")] = "",
+    as_user: ActAs = None,
+    as_json: AsJson = False,
+) -> None:
+    """Print a one-time invitation link (and its QR code in the terminal); it expires in 72 hours."""
+    from cadenza.tools.home import actions
+
+    with domain_errors(), open_db() as db:
+        actor, found = acting_client(db, as_user, client)
+        invitation = actions.invite(db, actor=actor, client=found, role=role.value, label=label)
+        link = base_url.rstrip("/") + invitation.path
+        expires = invitation.invite.expires_at.isoformat()
+    if as_json:
+        typer.echo(json.dumps({"link": link, "expires_at": expires, "role": role.value}))
+        return
+    import segno
+
+    typer.echo(f"Invitation for {client} ({role.value}), valid once until {expires}:\n{link}")
+    segno.make(link, error="m").terminal(compact=True)
+
+
+@app.command()
+def assign(
+    client: ClientCode,
+    title: Annotated[str, typer.Option(help="What the person sees.")],
+    kind: Annotated[Kind, typer.Option(help="Kind of task.")] = Kind.LISTENING,
+    instructions: Annotated[str, typer.Option(help="Instructions in plain words.")] = "",
+    days_per_week: Annotated[int, typer.Option("--days-per-week", help="Days a week, 1-7.")] = 5,
+    minutes: Annotated[int, typer.Option(help="Minutes each time, 1-120.")] = 20,
+    track: Annotated[list[int] | None, typer.Option("--track", help="Library track id (repeat) for listening.")] = None,
+    tempo_bpm: Annotated[float | None, typer.Option("--tempo-bpm", help="Cue tempo for a RAS walk.")] = None,
+    rating: Annotated[list[str] | None, typer.Option("--rating", help="vas_anxiety, nrs_pain or mood (repeat).")] = None,
+    as_user: ActAs = None,
+    as_json: AsJson = False,
+) -> None:
+    """Assign a task; its music is checked (no red-flagged tracks) and capped for this listener."""
+    from cadenza.tools.home import actions
+
+    with domain_errors(), open_db() as db:
+        actor, found = acting_client(db, as_user, client)
+        task = actions.assign_task(db, actor=actor, client=found, kind=kind.value, title=title,
+                                   instructions=instructions, days_per_week=days_per_week, minutes=minutes,
+                                   ratings=list(rating or []), track_ids=list(track or []), tempo_bpm=tempo_bpm)
+        out = {"task_id": task.id, "kind": task.kind, "title": task.title, "gain_cap": actions.task_gain_cap(task)}
+    typer.echo(json.dumps(out) if as_json else f"Task {out['task_id']} assigned: {title} (gain cap {out['gain_cap']:.3f})")
+
+
+@app.command()
+def adherence(client: ClientCode, weeks: Annotated[int, typer.Option(min=1, max=52)] = 4, as_user: ActAs = None,
+              as_json: AsJson = False) -> None:
+    """Planned vs done per task, the mean change after each task, and alerts."""
+    from cadenza.tools.home import actions
+
+    with domain_errors(), open_db() as db:
+        _, found = acting_client(db, as_user, client)
+        result = actions.adherence(db, found, weeks=weeks)
+        rows = [{"task_id": r.task.id, "title": r.task.title, "planned_days": r.planned, "done_days": r.done,
+                 "percent": r.percent, "last_done": r.last_done.isoformat() if r.last_done else None,
+                 "mean_change": r.change} for r in result.tasks]
+        alerts = list(result.alerts)
+    if as_json:
+        typer.echo(json.dumps({"since": result.since.isoformat(), "tasks": rows, "alerts": alerts}))
+        return
+    for row in rows:
+        percent = "-" if row["percent"] is None else f"{row['percent']:.0f} %"
+        typer.echo(f"{row['title']}: {row['done_days']}/{row['planned_days']} days ({percent})")
+    for alert in alerts:
+        typer.echo(f"! {alert}")

@@ -1,0 +1,230 @@
+"""The person's app at ``/me``: the client (or a caregiver acting for them) on their own phone.
+
+A device gets in once with the therapist's invitation link and a PIN it chooses; after that the device
+cookie plus the PIN (every :data:`~cadenza.tools.home.records.UNLOCK_LIFETIME`) open it. Every route
+starts from the device: the client, their tasks and their music are looked up from the device's
+``client_id``, never from an id in the request, so one client's device cannot reach another's
+anything. Therapist pages answer such a browser 404 (``web.deps.current_user_page``).
+
+The app is installable (``/me/manifest.webmanifest``) and works offline (``/me/sw.js`` caches the
+pages and the assigned audio; ``/me/app.js`` queues completions on the phone and sends each once
+when back online). Audio plays in the page through Web Audio with the listener's gain cap.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Request
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+
+from cadenza.clinic import auth
+from cadenza.errors import NotFoundError, ParameterError, PermissionDeniedError
+from cadenza.tools.home import actions, records
+from cadenza.tools.home.records import PersonDevice
+from cadenza.web import deps
+from cadenza.web.deps import Db, SubmittedForm
+from cadenza.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+STATIC = FilePath(__file__).with_name("static")
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+JOIN_CSRF_COOKIE = "cadenza_join_csrf"
+AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg",
+               ".oga": "audio/ogg", ".opus": "audio/ogg", ".m4a": "audio/mp4", ".aac": "audio/aac"}
+
+
+class PersonLoginRequired(HTTPException):
+    """No usable device cookie (never invited here, revoked, or long unused)."""
+
+
+def _device(request: Request, db) -> PersonDevice | None:
+    return records.resolve_device(db, request.cookies.get(deps.person_cookie_name(request)))
+
+
+def known_device(request: Request, db: Db) -> PersonDevice:
+    device = _device(request, db)
+    if device is None:
+        raise HTTPException(status_code=303, headers={"Location": "/me/start"})
+    request.state.csrf_token = device.csrf_token
+    return device
+
+
+def _unlocked_device(request: Request, db: Db, device: Annotated[PersonDevice, Depends(known_device)]) -> PersonDevice:
+    if not records.is_unlocked(device):
+        if request.method != "GET" or request.headers.get("accept", "").startswith("application/json"):
+            raise HTTPException(status_code=401, detail="Open the app with your PIN first.")
+        raise HTTPException(status_code=303, headers={"Location": "/me/unlock"})
+    records.touch(device)
+    return device
+
+
+def _csrf_device(device: Annotated[PersonDevice, Depends(_unlocked_device)],
+                 _: None = Depends(deps.require_csrf)) -> PersonDevice:
+    return device
+
+
+KnownDevice = Annotated[PersonDevice, Depends(known_device)]
+Device = Annotated[PersonDevice, Depends(_unlocked_device)]
+CsrfDevice = Annotated[PersonDevice, Depends(_csrf_device)]
+
+
+def _set_device_cookie(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(deps.person_cookie_name(request), token, httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https", path="/",
+                        max_age=int(records.DEVICE_IDLE_LIFETIME.total_seconds()))
+
+
+def _me(request: Request, template: str, context: dict[str, Any] | None = None, *, status_code: int = 200) -> Response:
+    return render(request, f"home/{template}", {"person": True, **(context or {})}, status_code=status_code)
+
+
+# --- getting in -------------------------------------------------------------------------------------------
+
+@router.get("/me/start")
+def start(request: Request) -> Response:
+    return _me(request, "me_start.html")
+
+
+def _join_page(request: Request, token: str, *, error: str = "", status_code: int = 200) -> Response:
+    csrf = request.cookies.get(JOIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    response = _me(request, "me_join.html", {"token": token, "join_csrf": csrf, "error": error,
+                                             "pin_digits": records.PIN_DIGITS}, status_code=status_code)
+    response.set_cookie(JOIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=request.url.scheme == "https",
+                        path="/me/join")
+    return response
+
+
+@router.get("/me/join/{token}")
+def join_form(request: Request, db: Db, token: Annotated[str, Path(max_length=100)]) -> Response:
+    if records.find_invite(db, token) is None:
+        return _me(request, "me_start.html", {"error": "This link is not valid any more. Ask your therapist for a new one."},
+                   status_code=404)
+    return _join_page(request, token)
+
+
+@router.post("/me/join/{token}")
+def join(request: Request, form: SubmittedForm, db: Db, token: Annotated[str, Path(max_length=100)]) -> Response:
+    given = form.get("csrf_token")
+    if not auth.csrf_matches(request.cookies.get(JOIN_CSRF_COOKIE, ""), given if isinstance(given, str) else None):
+        return _join_page(request, token, error="The page expired; please try again.", status_code=403)
+    pin, again, label = (form.get(name) for name in ("pin", "pin_again", "label"))
+    if pin != again:
+        return _join_page(request, token, error="The two PINs are not the same.", status_code=422)
+    try:
+        device, device_token = records.redeem_invite(db, token=token, pin=pin if isinstance(pin, str) else "",
+                                                     label=label if isinstance(label, str) else "")
+    except ParameterError as exc:
+        db.rollback()
+        return _join_page(request, token, error=str(exc).replace("pin must", "The PIN must") + ".", status_code=422)
+    except NotFoundError as exc:
+        db.rollback()
+        return _me(request, "me_start.html", {"error": str(exc)[0].upper() + str(exc)[1:] + "."}, status_code=404)
+    response = RedirectResponse("/me", status_code=303)
+    _set_device_cookie(request, response, device_token)
+    response.delete_cookie(JOIN_CSRF_COOKIE, path="/me/join")
+    return response
+
+
+@router.get("/me/unlock")
+def unlock_form(request: Request, device: KnownDevice) -> Response:
+    return _me(request, "me_unlock.html", {"locked_for_good": device.pin_failures >= records.MAX_PIN_FAILURES})
+
+
+@router.post("/me/unlock")
+def unlock(request: Request, form: SubmittedForm, db: Db, device: KnownDevice, _: None = Depends(deps.require_csrf)) -> Response:
+    try:
+        records.unlock(db, device, form.get("pin"))
+    except PermissionDeniedError as exc:
+        db.commit()  # the failure count must stick
+        return _me(request, "me_unlock.html", {"error": str(exc)[0].upper() + str(exc)[1:] + ".",
+                                               "locked_for_good": device.pin_failures >= records.MAX_PIN_FAILURES},
+                   status_code=403)
+    return RedirectResponse("/me", status_code=303)
+
+
+@router.post("/me/lock")
+def lock(db: Db, device: CsrfDevice) -> Response:
+    records.lock(db, device)
+    return RedirectResponse("/me/unlock", status_code=303)
+
+
+# --- the programme ----------------------------------------------------------------------------------------
+
+@router.get("/me")
+def home(request: Request, db: Db, device: Device) -> Response:
+    client = records.client_of_device(db, device)
+    records.audit_device(db, device, "read", "home_programme")
+    return _me(request, "me_home.html", {"device": device, "client": client,
+                                         "today": actions.programme(db, device)})
+
+
+@router.get("/me/tasks/{task_id}")
+def task_page(request: Request, db: Db, device: Device, task_id: RowId) -> Response:
+    task = records.device_task(db, device, task_id)
+    client = records.client_of_device(db, device)
+    policy, _ = actions.listener(db, client)
+    records.audit_device(db, device, "read", "home_task", entity_id=task.id)
+    return _me(request, "me_task.html", {
+        "device": device, "task": task, "tracks": actions.task_tracks(db, device, task),
+        "gain_cap": actions.task_gain_cap(task), "ratings": actions.rating_scales(task),
+        "autoplay_allowed": policy.autoplay_allowed, "policy": policy,
+    })
+
+
+@router.get("/me/tasks/{task_id}/tracks/{track_id}")
+def track_audio(db: Db, device: Device, task_id: RowId, track_id: RowId) -> Response:
+    task = records.device_task(db, device, task_id)
+    path = actions.track_file(db, device, task, track_id)
+    media_type = AUDIO_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    # Private audio: the service worker keeps its own copy for offline use; no shared cache may.
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/me/tasks/{task_id}/cue.wav")
+def cue_audio(db: Db, device: Device, task_id: RowId) -> Response:
+    task = records.device_task(db, device, task_id)
+    return Response(actions.ras_cue_wav(db, device, task), media_type="audio/wav")
+
+
+@router.post("/me/completions")
+def completion(db: Db, device: CsrfDevice, payload: Annotated[Any, Body()]) -> Response:
+    """One completion as JSON (see :func:`~cadenza.tools.home.actions.record_completion`): 201 when
+    stored, 200 when this device already sent it (the offline queue may send a completion twice)."""
+    row, new = actions.record_completion(db, device, payload)
+    return JSONResponse({"id": row.id, "stored": new, "task_id": row.task_id}, status_code=201 if new else 200)
+
+
+@router.get("/me/care")
+def care(request: Request) -> Response:
+    return _me(request, "me_care.html")
+
+
+# --- the installable app's files ---------------------------------------------------------------------------
+
+def _static(name: str, media_type: str, *, cache: str = "no-cache") -> Response:
+    return FileResponse(STATIC / name, media_type=media_type, headers={"Cache-Control": cache})
+
+
+@router.get("/me/manifest.webmanifest")
+def manifest() -> Response:
+    return _static("manifest.webmanifest", "application/manifest+json")
+
+
+@router.get("/me/sw.js")
+def service_worker() -> Response:
+    # Served from /me/ so its scope is the person's app and nothing else.
+    return _static("sw.js", "text/javascript")
+
+
+@router.get("/me/app.js")
+def app_script() -> Response:
+    return _static("app.js", "text/javascript")
+
+
+@router.get("/me/icon.svg")
+def icon() -> Response:
+    return _static("icon.svg", "image/svg+xml")

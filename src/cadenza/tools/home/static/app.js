@@ -1,0 +1,232 @@
+// The person's app: one-tap ratings, playback through Web Audio within the listener's gain cap, and
+// completions queued on the phone and sent exactly once (the server stores a client_uuid once).
+"use strict";
+(function () {
+  const QUEUE_KEY = "cadenza.me.queue";
+  const body = document.body;
+  const csrf = body.dataset.csrf || "";
+  const status = document.getElementById("sync-status");
+
+  function say(text) { if (status) status.textContent = text; }
+
+  function uuid4() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  // ---- the offline queue ---------------------------------------------------------------------------
+  function readQueue() {
+    try { return JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]"); } catch (e) { return []; }
+  }
+  function writeQueue(items) { localStorage.setItem(QUEUE_KEY, JSON.stringify(items)); }
+  function enqueue(item) { const q = readQueue(); q.push(item); writeQueue(q); }
+
+  let flushing = false;
+  async function flush() {
+    if (flushing) return;
+    flushing = true;
+    try {
+      let queue = readQueue();
+      for (const item of queue.slice()) {
+        let response;
+        try {
+          response = await fetch("/me/completions", {
+            method: "POST", credentials: "same-origin",
+            headers: {"content-type": "application/json", "x-csrf-token": item.csrf || csrf},
+            body: JSON.stringify(item.payload),
+          });
+        } catch (e) {
+          say("Saved on this phone. It will be sent when you are online.");
+          return;  // offline: keep everything for later
+        }
+        if (response.status === 401) { say("Open the app with your PIN to send what you saved."); return; }
+        queue = readQueue().filter((q) => q.payload.client_uuid !== item.payload.client_uuid);
+        writeQueue(queue);
+        if (response.ok) {
+          say("Sent to your therapist. Well done!");
+        } else {
+          let detail = "";
+          try { detail = (await response.json()).detail || ""; } catch (e) { /* not JSON */ }
+          say(`This could not be sent: ${typeof detail === "string" ? detail : "please tell your therapist"}.`);
+        }
+      }
+      document.dispatchEvent(new CustomEvent("cadenza:flushed", {detail: {left: readQueue().length}}));
+    } finally {
+      flushing = false;
+    }
+  }
+  window.addEventListener("online", flush);
+
+  // ---- offline copies ---------------------------------------------------------------------------------
+  function keep(urls) {
+    if (!("serviceWorker" in navigator) || !urls.length) return;
+    navigator.serviceWorker.ready.then((reg) => { if (reg.active) reg.active.postMessage({keep: urls}); });
+  }
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/me/sw.js", {scope: "/me"}).catch(() => undefined);
+  }
+  const links = Array.from(document.querySelectorAll("a.task-link")).map((a) => a.getAttribute("href"));
+  keep(links);
+
+  // ---- ratings ----------------------------------------------------------------------------------------
+  const ratings = {before: {}, after: {}};
+  document.querySelectorAll("fieldset.scale").forEach((set) => {
+    set.addEventListener("click", (event) => {
+      const button = event.target.closest("button.scale-button");
+      if (!button) return;
+      set.querySelectorAll("button.scale-button").forEach((b) => b.setAttribute("aria-pressed", "false"));
+      button.setAttribute("aria-pressed", "true");
+      ratings[set.dataset.phase][set.dataset.code] = Number(button.dataset.value);
+    });
+  });
+
+  // ---- the player -------------------------------------------------------------------------------------
+  const task = document.getElementById("task");
+  if (!task) { flush(); return; }
+  const taskCap = Number(task.dataset.cap);
+  const autoplay = task.dataset.autoplay === "yes";
+  const tracks = Array.from(document.querySelectorAll("#tracks li[data-src]"));
+  const playButton = document.getElementById("play");
+  const pauseButton = document.getElementById("pause");
+  const volume = document.getElementById("volume");
+  const played = document.getElementById("played");
+  const nowPlaying = document.getElementById("now-playing");
+  keep(tracks.map((li) => li.dataset.src).concat(task.dataset.cue ? [task.dataset.cue] : []));
+
+  let ctx = null, gainNode = null, source = null, index = 0;
+  let playedS = 0, lastTime = null, maxGain = 0, timer = null, stopAtS = null;
+
+  function currentCap() {
+    if (task.dataset.kind === "ras_walk") return taskCap;
+    const li = tracks[index];
+    return li ? Math.min(Number(li.dataset.cap), taskCap) : 0;
+  }
+  function applyGain() {
+    if (!gainNode) return;
+    const gain = Math.max(0, Math.min(Number(volume.value), 1)) * currentCap();
+    gainNode.gain.setValueAtTime(gain, ctx.currentTime);
+    task.dataset.gain = gain.toFixed(6);
+    if (source) maxGain = Math.max(maxGain, gain);
+  }
+  volume.addEventListener("input", applyGain);
+
+  function tick() {
+    if (!ctx || !source) return;
+    const now = ctx.currentTime;
+    if (lastTime !== null) playedS += Math.max(0, now - lastTime);
+    lastTime = now;
+    const s = Math.floor(playedS);
+    played.textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+    played.dataset.seconds = playedS.toFixed(2);
+    task.dataset.audioTime = now.toFixed(3);
+    if (stopAtS !== null && playedS >= stopAtS) stop("Time is up. Well done!");
+  }
+
+  async function buffer(url) {
+    const response = await fetch(url, {credentials: "same-origin"});
+    if (!response.ok) throw new Error(`the music could not be loaded (${response.status})`);
+    return ctx.decodeAudioData(await response.arrayBuffer());
+  }
+
+  function markTrack() {
+    tracks.forEach((li, i) => li.classList.toggle("playing", i === index));
+    drawCurve();
+  }
+
+  async function start() {
+    if (!ctx) {
+      ctx = new AudioContext();
+      gainNode = ctx.createGain();
+      gainNode.connect(ctx.destination);
+    }
+    await ctx.resume();
+    try {
+      const url = task.dataset.kind === "ras_walk" ? task.dataset.cue : (tracks[index] && tracks[index].dataset.src);
+      if (!url) { say("There is no music for this task right now."); return; }
+      const audio = await buffer(url);
+      source = ctx.createBufferSource();
+      source.buffer = audio;
+      if (task.dataset.kind === "ras_walk") {
+        source.loop = true;  // one loop of whole beats, repeated on the audio clock
+        stopAtS = Number(task.dataset.minutes) * 60;
+      }
+      source.connect(gainNode);
+      source.onended = () => { if (source && source.buffer === audio) next(); };
+      applyGain();
+      lastTime = ctx.currentTime;
+      source.start();
+      nowPlaying.textContent = tracks[index] ? `· ${tracks[index].textContent.trim()}` : "";
+      markTrack();
+      playButton.hidden = true; pauseButton.hidden = false;
+      if (!timer) timer = setInterval(tick, 250);
+    } catch (e) {
+      say(String(e.message || e));
+    }
+  }
+
+  function stop(message) {
+    tick();
+    if (source) { const s = source; source = null; try { s.stop(); } catch (e) { /* already stopped */ } }
+    lastTime = null;
+    playButton.hidden = false; pauseButton.hidden = true;
+    if (message) say(message);
+  }
+
+  function next() {
+    tick();
+    source = null; lastTime = null;
+    if (task.dataset.kind !== "ras_walk" && index + 1 < tracks.length) {
+      index += 1;
+      markTrack();
+      if (autoplay) { start(); return; }
+      say("Press Play for the next song.");  // never starts on its own for this listener
+    }
+    playButton.hidden = false; pauseButton.hidden = true;
+  }
+
+  playButton.addEventListener("click", start);
+  pauseButton.addEventListener("click", () => stop(""));
+
+  // The playlist's tempo and energy, track by track, with the current one marked.
+  function drawCurve() {
+    const svg = document.getElementById("curve");
+    if (!svg || !tracks.length) return;
+    const ns = "http://www.w3.org/2000/svg";
+    while (svg.firstChild) svg.removeChild(svg.firstChild);
+    const x = (i) => tracks.length === 1 ? 150 : 10 + (280 * i) / (tracks.length - 1);
+    const series = [["tempo", 40, 180, "curve-tempo"], ["energy", 0, 1, "curve-energy"]];
+    series.forEach(([key, low, high, cls]) => {
+      const pts = tracks.map((li, i) => [x(i), li.dataset[key]]).filter((p) => p[1] !== "")
+        .map(([px, v]) => `${px.toFixed(1)},${(55 - 50 * (Math.min(Math.max(Number(v), low), high) - low) / (high - low)).toFixed(1)}`);
+      if (!pts.length) return;
+      const line = document.createElementNS(ns, "polyline");
+      line.setAttribute("points", pts.join(" "));
+      line.setAttribute("class", cls);
+      svg.appendChild(line);
+    });
+    const mark = document.createElementNS(ns, "line");
+    mark.setAttribute("x1", x(index)); mark.setAttribute("x2", x(index));
+    mark.setAttribute("y1", 0); mark.setAttribute("y2", 60);
+    mark.setAttribute("class", "curve-now");
+    svg.appendChild(mark);
+  }
+  drawCurve();
+
+  document.getElementById("done").addEventListener("click", () => {
+    stop("");
+    const payload = {
+      client_uuid: uuid4(), task_id: Number(task.dataset.task), completed_at: new Date().toISOString(),
+      played_s: Math.round(playedS * 10) / 10, max_gain: Math.min(maxGain, taskCap),
+      before: ratings.before, after: ratings.after,
+    };
+    enqueue({payload: payload, csrf: csrf});
+    say("Saved on this phone.");
+    document.getElementById("done").disabled = true;
+    flush();
+  });
+
+  flush();
+})();
