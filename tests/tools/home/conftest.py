@@ -1,0 +1,55 @@
+"""Fixtures of the home tool's tests: a therapist with two clients, and phones joined by invitation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from cadenza.clinic import service
+from cadenza.tools.home import actions
+
+
+@pytest.fixture
+def home_world(db_session, make_therapist):
+    """ann with two clients (one has a RAS-walk task); bob with one client."""
+    import datetime as dt
+
+    ann, bob = make_therapist("ann"), make_therapist("bob")
+    mine = [service.create_client(db_session, actor=ann, code=f"home.{i}") for i in range(2)]
+    other = service.create_client(db_session, actor=bob, code="bob.home")
+    task = actions.assign_task(db_session, actor=ann, client=mine[0], kind="ras_walk", title="Walk to the beat",
+                               days_per_week=5, minutes=10, ratings=["mood", "vas_anxiety"], tempo_bpm=100,
+                               start_date=dt.date(2026, 11, 1))
+    other_task = actions.assign_task(db_session, actor=ann, client=mine[1], kind="ras_walk", title="Other walk",
+                                     days_per_week=3, minutes=10, ratings=[], tempo_bpm=90,
+                                     start_date=dt.date(2026, 11, 1))
+    db_session.commit()
+    return {"ann": ann, "bob": bob, "clients": mine, "bob_client": other, "task": task, "other_task": other_task}
+
+
+@pytest.fixture
+def phone(web_app, db_session) -> Iterator[Callable]:
+    """``phone(actor, client, pin="2580")`` -> a TestClient that joined ``client``'s programme by invitation."""
+    from fastapi.testclient import TestClient
+
+    opened = []
+
+    def _join(actor, client, pin: str = "2580") -> TestClient:
+        invitation = actions.invite(db_session, actor=actor, client=client)
+        db_session.commit()
+        browser = TestClient(web_app, follow_redirects=False)
+        browser.__enter__()
+        opened.append(browser)
+        page = browser.get(invitation.path)
+        assert page.status_code == 200, page.text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
+        joined = browser.post(invitation.path, data={"csrf_token": csrf, "pin": pin, "pin_again": pin})
+        assert joined.status_code == 303, joined.text
+        browser.device_csrf = re.search(r'data-csrf="([^"]+)"', browser.get("/me").text)[1]
+        return browser
+
+    yield _join
+    for browser in opened:
+        browser.__exit__(None, None, None)
