@@ -1,0 +1,166 @@
+"""The home programme's workflows on real music (../shared/data/music): the gain cap per track for the
+listener, red flags, NICU refusal, completions stored once with their listening time in the dose
+ledger, and adherence with its alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from cadenza.clinic import service
+from cadenza.errors import NotFoundError, ParameterError
+from cadenza.tools.home import actions, records
+
+
+def _scan(db, actor, client, paths):
+    """Tracks in the client's library pointing at real files (the analysis is the library tool's job)."""
+    from cadenza.clinic import library_records as lr
+    from cadenza.io.library_files import ScannedTrack, ScanReport
+    from cadenza.io.tags import TrackTags
+    from cadenza.music.analysis import TrackAnalysis
+
+    scanned = []
+    for i, path in enumerate(paths):
+        analysis = TrackAnalysis(duration_s=30.0, tempo_bpm=80.0 + 10 * i, tempo_confidence=0.9,
+                                 beat_times_s=np.arange(0, 5, 0.75), integrated_loudness_lufs=-20.0,
+                                 loudness_range_lu=3.0, brightness_hz=700.0, onset_rate_hz=1.5, energy=0.2 + 0.1 * i,
+                                 key="C", mode="major", mode_confidence=0.5)
+        scanned.append(ScannedTrack(str(path), path.stat().st_size, 1, "new", content_sha256=f"{i + 1:064x}",
+                                    tags=TrackTags(title=f"Song {i}"), analysis=analysis, decoded=True))
+    lr.store_scan(db, actor=actor, client_id=client.id, report=ScanReport(tracks=scanned))
+    return [t.id for t in lr.list_tracks(db, actor=actor, client_id=client.id)]
+
+
+@pytest.fixture
+def music(shared_data):
+    return [shared_data("music", "audio", f"dev00{i}.flac") for i in (1, 2, 3)]
+
+
+@pytest.fixture
+def listening(db_session, therapist, client_record, music):
+    track_ids = _scan(db_session, therapist, client_record, music)
+    task = actions.assign_task(db_session, actor=therapist, client=client_record, kind="listening", title="Evening music",
+                               days_per_week=7, minutes=20, ratings=["vas_anxiety", "mood"], track_ids=track_ids,
+                               start_date=dt.date.today() - dt.timedelta(days=27))
+    invitation = actions.invite(db_session, actor=therapist, client=client_record)
+    device, _ = records.redeem_invite(db_session, token=invitation.token, pin="2580")
+    return task, device, track_ids
+
+
+def test_each_tracks_gain_cap_keeps_it_at_or_below_the_listeners_ceiling(db_session, client_record, listening):
+    from cadenza.io.audio import load_audio
+    from cadenza.render.levels import measure_levels
+
+    task, device, track_ids = listening
+    policy, calibration = actions.listener(db_session, client_record)
+    for track_id in track_ids:
+        gain = task.music["gains"][str(track_id)]
+        assert 0 < gain <= 1
+        audio = load_audio(actions.track_file(db_session, device, task, track_id))
+        capped = measure_levels(audio.samples * gain, sampling_rate_hz=audio.sampling_rate_hz,
+                                level_offset_db=calibration.level_offset_db)
+        assert capped.leq_dba <= policy.max_level_dba + 0.01
+    assert actions.task_gain_cap(task) == max(task.music["gains"].values())
+
+
+def test_a_hearing_loss_flag_lowers_the_cap(db_session, therapist, client_record, music, listening):
+    task, _, track_ids = listening
+    service.update_client(db_session, actor=therapist, client_id=client_record.id, safety_flags=["hearing_loss"])
+    flagged = actions.assign_task(db_session, actor=therapist, client=client_record, kind="listening", title="Quieter",
+                                  days_per_week=3, minutes=10, ratings=[], track_ids=track_ids)
+    policy, _ = actions.listener(db_session, client_record)
+    assert policy.max_level_dba < 80
+    for key, gain in flagged.music["gains"].items():
+        assert gain <= task.music["gains"][key] + 1e-9
+
+
+def test_red_flagged_tracks_are_never_assigned_or_played(db_session, therapist, client_record, listening):
+    from cadenza.clinic import library_records as lr
+
+    task, device, track_ids = listening
+    lr.flag_red(db_session, actor=therapist, track_id=track_ids[0], reason="upsetting")
+    with pytest.raises(ParameterError, match="red-flagged"):
+        actions.assign_task(db_session, actor=therapist, client=client_record, kind="listening", title="x",
+                            days_per_week=3, minutes=10, ratings=[], track_ids=track_ids[:1])
+    # Flagged after the task was assigned: left out of the player and refused as a file.
+    assert track_ids[0] not in [t.id for t in actions.task_tracks(db_session, device, task)]
+    with pytest.raises(NotFoundError):
+        actions.track_file(db_session, device, task, track_ids[0])
+
+
+def test_home_programmes_are_refused_for_nicu_infants(db_session, therapist, client_record):
+    service.update_client(db_session, actor=therapist, client_id=client_record.id, safety_flags=["nicu_infant"])
+    with pytest.raises(ParameterError, match="NICU"):
+        actions.invite(db_session, actor=therapist, client=client_record)
+    with pytest.raises(ParameterError, match="NICU"):
+        actions.assign_task(db_session, actor=therapist, client=client_record, kind="ras_walk", title="x",
+                            days_per_week=3, minutes=10, ratings=[], tempo_bpm=100)
+
+
+def _payload(task, **extra):
+    return {"client_uuid": str(uuid.uuid4()), "task_id": task.id,
+            "completed_at": dt.datetime.now(dt.UTC).isoformat(), "played_s": 600.0,
+            "max_gain": actions.task_gain_cap(task), "before": {"vas_anxiety": 60, "mood": 4},
+            "after": {"vas_anxiety": 30, "mood": 6}, **extra}
+
+
+def test_a_completion_sent_twice_is_stored_once_with_one_dose_entry(db_session, listening):
+    from cadenza.clinic.safety_records import SoundDoseEntry
+
+    task, device, _ = listening
+    payload = _payload(task)
+    first, new = actions.record_completion(db_session, device, payload)
+    again, repeated = actions.record_completion(db_session, device, dict(payload))
+    assert new and not repeated and first.id == again.id
+    doses = db_session.scalars(select(SoundDoseEntry).where(SoundDoseEntry.client_id == device.client_id)).all()
+    assert len(doses) == 1 and doses[0].duration_s == 600.0 and doses[0].source == "playlist"
+    policy, _ = actions.listener(db_session, records.client_of_device(db_session, device))
+    assert doses[0].level_dba <= policy.max_level_dba + 0.01
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"max_gain": 1.5}, "max_gain"), ({"played_s": -1}, "played_s"), ({"before": {"vas_anxiety": 101}}, "before"),
+    ({"after": {"nrs_pain": 3}}, "does not ask"), ({"client_uuid": "not-a-uuid"}, "client_uuid"),
+    ({"completed_at": "2026-13-01"}, "completed_at"), ({"completed_at": "2026-12-01T10:00:00"}, "offset"),
+    ({"played_s": float("nan")}, "played_s"), ({"task_id": 999999}, "task"),
+])
+def test_bad_completions_are_refused_naming_what_was_wrong(db_session, listening, change, message):
+    task, device, _ = listening
+    if "max_gain" in change and change["max_gain"] <= actions.task_gain_cap(task):
+        pytest.skip("the cap is above this value")
+    with pytest.raises((ParameterError, NotFoundError), match=message):
+        actions.record_completion(db_session, device, _payload(task, **change))
+
+
+def test_adherence_counts_days_and_alerts_on_missed_days_and_worse_after(db_session, client_record, listening):
+    task, device, _ = listening
+    today = dt.date.today()
+    for days_ago, after_anxiety in ((20, 30), (10, 30), (2, 80)):  # the last one: worse after than before
+        when = dt.datetime.combine(today - dt.timedelta(days=days_ago), dt.time(18), tzinfo=dt.UTC)
+        actions.record_completion(db_session, device, _payload(task, completed_at=when.isoformat(),
+                                                               after={"vas_anxiety": after_anxiety, "mood": 5}))
+    result = actions.adherence(db_session, client_record, today=today)
+    row = next(r for r in result.tasks if r.task.id == task.id)
+    assert row.planned == 28 and row.done == 3
+    assert row.percent == pytest.approx(100 * 3 / 28)
+    assert row.change["vas_anxiety"] == pytest.approx(((30 - 60) * 2 + (80 - 60)) / 3)
+    assert row.worse_after == 1
+    assert any("done on 1 of 7" in alert for alert in result.alerts)
+    assert any("worse after" in alert for alert in result.alerts)
+
+
+def test_invitations_work_once_and_expire(db_session, therapist, client_record):
+    invitation = actions.invite(db_session, actor=therapist, client=client_record)
+    records.redeem_invite(db_session, token=invitation.token, pin="2580")
+    with pytest.raises(NotFoundError):
+        records.redeem_invite(db_session, token=invitation.token, pin="2580")
+    late = actions.invite(db_session, actor=therapist, client=client_record)
+    with pytest.raises(NotFoundError):
+        records.redeem_invite(db_session, token=late.token, pin="2580",
+                              now=dt.datetime.now(dt.UTC) + records.INVITE_LIFETIME + dt.timedelta(seconds=1))
+    with pytest.raises(NotFoundError):
+        records.redeem_invite(db_session, token="guessed-token", pin="2580")
