@@ -216,8 +216,10 @@ def manifest() -> Response:
 
 @router.get("/me/sw.js")
 def service_worker() -> Response:
-    # Served from /me/ so its scope is the person's app and nothing else.
-    return _static("sw.js", "text/javascript")
+    # Its scope is the person's app and nothing else: /me itself (the programme) and /me/...
+    response = _static("sw.js", "text/javascript")
+    response.headers["Service-Worker-Allowed"] = "/me"
+    return response
 
 
 @router.get("/me/app.js")

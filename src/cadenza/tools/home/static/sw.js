@@ -46,7 +46,8 @@ async function networkFirst(request) {
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
-  if (!url.pathname.startsWith("/me") && !url.pathname.startsWith("/static/")) return;
+  const mine = url.pathname === "/me" || url.pathname.startsWith("/me/") || url.pathname.startsWith("/static/");
+  if (!mine) return;
   if (url.pathname === "/me/sw.js") return;
   event.respondWith(isAudio(url) ? audioFirstFromCache(event.request) : networkFirst(event.request));
 });

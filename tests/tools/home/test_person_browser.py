@@ -1,0 +1,194 @@
+"""The person's app in real headless Chromium on a phone-sized screen (issue 17).
+
+The therapist makes an invitation on the client page; the phone opens the link, chooses a PIN, sees
+today's programme, rates before, plays real music from ../shared/data/music through Web Audio (the
+audio clock advances; the gain never exceeds the track's cap), rates after and presses done while
+offline; back online, exactly one completion is stored. A revoked phone is refused.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from playwright.sync_api import expect
+
+from cadenza.clinic import service
+from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
+from cadenza.settings import Settings
+from cadenza.tools.home import actions, records
+from cadenza.tools.home.records import TaskCompletion
+from cadenza.web.main import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+PASSWORD = "cello-river-morning-42"
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def clinic(tmp_path, shared_data):
+    """A live server with ana, her client and two real tracks in the client's library."""
+    import uvicorn
+
+    from cadenza.clinic import library_records as lr
+    from cadenza.io.library_files import ScannedTrack, ScanReport
+    from cadenza.io.tags import TrackTags
+    from cadenza.music.analysis import TrackAnalysis
+
+    music = [shared_data("music", "audio", name) for name in ("dev001.flac", "dev003.flac")]
+    url = f"sqlite:///{tmp_path / 'person.sqlite3'}"
+    migrate(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with session_scope(factory) as db:
+        ana = service.create_therapist(db, actor=None, username="ana", password=PASSWORD, role="therapist")
+        client = service.create_client(db, actor=ana, code="rosa.h")
+        analysis = TrackAnalysis(duration_s=30.0, tempo_bpm=90.0, tempo_confidence=0.9, beat_times_s=np.arange(0, 5, 0.7),
+                                 integrated_loudness_lufs=-20.0, loudness_range_lu=3.0, brightness_hz=700.0,
+                                 onset_rate_hz=1.5, energy=0.3, key="C", mode="major", mode_confidence=0.5)
+        lr.store_scan(db, actor=ana, client_id=client.id, report=ScanReport(tracks=[
+            ScannedTrack(str(p), p.stat().st_size, 1, "new", content_sha256=f"{i + 1:064x}",
+                         tags=TrackTags(title=f"Song {i + 1}"), analysis=analysis, decoded=True)
+            for i, p in enumerate(music)]))
+        track_ids = [t.id for t in lr.list_tracks(db, actor=ana, client_id=client.id)]
+        task = actions.assign_task(db, actor=ana, client=client, kind="listening", title="Evening music",
+                                   instructions="Sit comfortably and listen.", days_per_week=7, minutes=20,
+                                   ratings=["vas_anxiety", "mood"], track_ids=track_ids)
+        ids = {"client_id": client.id, "task_id": task.id, "cap": actions.task_gain_cap(task)}
+    app = create_app(Settings(database_url=url, data_dir=tmp_path), session_factory=factory)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start within 20 s"
+        time.sleep(0.05)
+    yield {"url": f"http://127.0.0.1:{port}", "factory": factory, **ids}
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+@pytest.fixture
+def chromium():
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        pytest.skip(f"{CHROMIUM} is absent; scripts/setup installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _wait_until(condition, timeout_s: float = 30.0) -> None:
+    """Poll from the test (the page's CSP forbids the eval that Playwright's wait_for_function polls with)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def _completions(factory) -> int:
+    with session_scope(factory) as db:
+        return db.scalar(select(func.count()).select_from(TaskCompletion))
+
+
+def test_invitation_pin_programme_playback_offline_completion_and_revocation(clinic, chromium):
+    base = clinic["url"]
+    # The therapist makes an invitation on the client's home-programme page.
+    desk = chromium.new_context(viewport={"width": 1180, "height": 900})
+    therapist = desk.new_page()
+    therapist.goto(f"{base}/login")
+    therapist.fill("#username", "ana")
+    therapist.fill("#password", PASSWORD)
+    therapist.click("button[type=submit]")
+    therapist.goto(f"{base}/clients/{clinic['client_id']}/home")
+    therapist.select_option("#f-role", "caregiver")
+    therapist.fill("#f-label", "Rosa's phone")
+    therapist.click("text=Make an invitation link")
+    link = therapist.inner_text("#invitation-link").strip()
+    assert link.startswith(f"{base}/me/join/")
+    assert therapist.locator(".qr svg").count() == 1
+
+    # The phone opens the link and chooses a PIN.
+    context = chromium.new_context(**PHONE)
+    phone = context.new_page()
+    phone.set_default_timeout(20_000)
+    phone.goto(link)
+    phone.fill("#pin", "2580")
+    phone.fill("#pin_again", "2580")
+    phone.click("text=Start")
+    phone.wait_for_url(f"{base}/me")
+    assert phone.locator("link[rel=manifest]").get_attribute("href") == "/me/manifest.webmanifest"
+    phone.click("text=Evening music")
+    phone.wait_for_url(re.compile(r"/me/tasks/\d+$"))
+    # The service worker takes control, so the audio is kept for offline use.
+    _wait_until(lambda: phone.evaluate("navigator.serviceWorker.controller !== null"))
+
+    # Before-ratings, then real music through Web Audio.
+    phone.click("fieldset[data-phase=before][data-code=vas_anxiety] button[data-value='60']")
+    phone.click("fieldset[data-phase=before][data-code=mood] button[data-value='4']")
+    phone.click("#play")
+    _wait_until(lambda: float(phone.get_attribute("#played", "data-seconds")) > 1.5)
+    first = float(phone.get_attribute("#task", "data-audio-time"))
+    phone.wait_for_timeout(700)
+    assert float(phone.get_attribute("#task", "data-audio-time")) > first  # the audio clock advances
+    gain, cap = (float(phone.get_attribute("#task", name)) for name in ("data-gain", "data-cap"))
+    assert 0 < gain <= cap + 1e-6 and cap == pytest.approx(clinic["cap"], abs=1e-5)
+    phone.fill("#volume", "1")  # full volume is still the cap
+    phone.dispatch_event("#volume", "input")
+    assert float(phone.get_attribute("#task", "data-gain")) <= cap + 1e-6
+
+    # Offline: the completion waits on the phone.
+    context.set_offline(True)
+    phone.click("fieldset[data-phase=after][data-code=vas_anxiety] button[data-value='30']")
+    phone.click("fieldset[data-phase=after][data-code=mood] button[data-value='6']")
+    phone.click("#done")
+    expect(phone.locator("#sync-status")).to_contain_text("when you are online")
+    assert _completions(clinic["factory"]) == 0
+    assert phone.evaluate("JSON.parse(localStorage.getItem('cadenza.me.queue')).length") == 1
+
+    # Back online: sent once, even if the phone sends the queue again.
+    context.set_offline(False)
+    phone.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(phone.locator("#sync-status")).to_contain_text("Sent")
+    phone.evaluate("window.dispatchEvent(new Event('online'))")
+    phone.wait_for_timeout(500)
+    assert _completions(clinic["factory"]) == 1
+    with session_scope(clinic["factory"]) as db:
+        row = db.scalar(select(TaskCompletion))
+        assert row.before == {"vas_anxiety": 60.0, "mood": 4.0} and row.after == {"vas_anxiety": 30.0, "mood": 6.0}
+        assert row.played_s > 1 and 0 < row.max_gain <= clinic["cap"] + 1e-6
+        device_id = row.device_id
+
+    # The therapist revokes the phone: it is refused from then on.
+    with session_scope(clinic["factory"]) as db:
+        from cadenza.clinic.models import Client, Therapist
+
+        ana = db.scalar(select(Therapist).where(Therapist.username == "ana"))
+        records.revoke_device(db, actor=ana, client=db.get(Client, clinic["client_id"]), device_id=device_id)
+    phone.goto(f"{base}/me")
+    assert phone.url.endswith("/me/start")
+    assert "You need" in phone.content() or "link from your therapist" in phone.content()
+    context.close()
+    desk.close()
