@@ -21,7 +21,9 @@ RULES = {
     "a style attribute (blocked by the CSP)": re.compile(r"\sstyle\s*=", re.I),
     "an inline script (blocked by the CSP)": re.compile(r"<script\b(?![^>]*\bsrc=)", re.I),
     "an inline event handler (blocked by the CSP)": re.compile(r"<[^>]+\son[a-z]+\s*=", re.I),
-    "a resource from another site": re.compile(r"""(src|href)\s*=\s*["']https?://(?!doi\.org)""", re.I),
+    # Loaded resources (scripts, images, media, stylesheets) come from the app; a plain link (<a href>) to
+    # another site, e.g. a therapist directory on the person's help page, loads nothing.
+    "a resource from another site": re.compile(r"""(\bsrc\s*=|<link\b[^>]*\bhref\s*=)\s*["']https?://""", re.I),
     "autoescaping switched off": re.compile(r"\|\s*safe\b|autoescape\s+false", re.I),
 }
 

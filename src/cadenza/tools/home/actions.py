@@ -136,10 +136,11 @@ class Invitation:
     token: str
     path: str  # /me/join/<token>; the page makes the absolute link from the request's address
 
-    def qr_svg(self, base_url: str) -> str:
+    def qr_data_uri(self, base_url: str) -> str:
+        """The link as a QR code, an SVG ``data:`` URI for an ``<img>`` (the CSP allows ``data:`` images)."""
         import segno
 
-        return segno.make(base_url.rstrip("/") + self.path, error="m").svg_inline(scale=4, dark="#000", light="#fff")
+        return segno.make(base_url.rstrip("/") + self.path, error="m").svg_data_uri(scale=4, dark="#000", light="#fff")
 
 
 def invite(db: Session, *, actor: Therapist, client: Client, role: str = "client", label: str = "") -> Invitation:

@@ -39,7 +39,7 @@ def _page(request: Request, db, user, client, *, state: forms.FormState | None =
         "state": state or forms.FormState(values={"kind": "listening", "days_per_week": "5", "minutes": "20",
                                                   "tempo_bpm": "100"}),
         "invitation": invitation, "base_url": base_url,
-        "invitation_qr": invitation.qr_svg(base_url) if invitation else "",
+        "invitation_qr": invitation.qr_data_uri(base_url) if invitation else "",
         "kinds": records.TASK_KINDS, "ratings": records.RATINGS,
     }, status_code=status_code)
 
