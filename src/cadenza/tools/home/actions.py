@@ -375,3 +375,90 @@ def record_completion(db: Session, device: PersonDevice, payload: Any, *,
 def rating_scales(task: HomeTask) -> list[dict[str, Any]]:
     return [{"code": code, "label": RATINGS[code][0], "low": RATINGS[code][1], "high": RATINGS[code][2],
              "low_text": RATINGS[code][3], "high_text": RATINGS[code][4]} for code in task.ratings]
+
+
+# --- passkeys (WebAuthn) instead of the PIN -----------------------------------------------------------------
+
+RP_NAME = "Cadenza: my music"
+
+
+def _b64(data: bytes) -> str:
+    from webauthn.helpers import bytes_to_base64url
+
+    return bytes_to_base64url(data)
+
+
+def passkey_registration_options(db: Session, invite: records.PersonInvite, *, rp_id: str) -> str:
+    """Begin making a passkey on the invitation page: the options as JSON for
+    ``PublicKeyCredential.parseCreationOptionsFromJSON``; the challenge is kept on the invitation."""
+    import secrets
+
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers.structs import AuthenticatorSelectionCriteria, ResidentKeyRequirement, UserVerificationRequirement
+
+    challenge = secrets.token_bytes(32)
+    options = generate_registration_options(
+        rp_id=rp_id, rp_name=RP_NAME, user_id=secrets.token_bytes(16), user_name=invite.label or "my music",
+        challenge=challenge, authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.DISCOURAGED, user_verification=UserVerificationRequirement.REQUIRED))
+    invite.webauthn_challenge = _b64(challenge)
+    return options_to_json(options)
+
+
+def join_with_passkey(db: Session, *, token: str, credential: Any, rp_id: str, origin: str,
+                      label: str = "") -> tuple[PersonDevice, str]:
+    """Finish the passkey made on the invitation page and turn the invitation into a device that
+    opens with it (no PIN)."""
+    from webauthn import base64url_to_bytes, verify_registration_response
+    from webauthn.helpers.exceptions import InvalidRegistrationResponse
+
+    invite = records.find_invite(db, token)
+    if invite is None or not invite.webauthn_challenge:
+        raise NotFoundError(records.INVALID_INVITE)
+    try:
+        verified = verify_registration_response(
+            credential=credential, expected_challenge=base64url_to_bytes(invite.webauthn_challenge),
+            expected_rp_id=rp_id, expected_origin=origin, require_user_verification=True)
+    except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
+        invite.webauthn_challenge = None
+        raise ParameterError(f"the passkey could not be checked ({exc}); try again or choose a PIN") from None
+    passkey = (_b64(verified.credential_id), _b64(verified.credential_public_key), int(verified.sign_count))
+    return records.redeem_invite(db, token=token, pin=None, label=label, passkey=passkey)
+
+
+def passkey_unlock_options(device: PersonDevice, *, rp_id: str) -> str:
+    """Begin opening a device with its passkey: options JSON for ``parseRequestOptionsFromJSON``."""
+    import secrets
+
+    from webauthn import base64url_to_bytes, generate_authentication_options, options_to_json
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor, UserVerificationRequirement
+
+    if not device.passkey_id:
+        raise NotFoundError("this device has no passkey; open it with the PIN")
+    challenge = secrets.token_bytes(32)
+    options = generate_authentication_options(
+        rp_id=rp_id, challenge=challenge, user_verification=UserVerificationRequirement.REQUIRED,
+        allow_credentials=[PublicKeyCredentialDescriptor(id=base64url_to_bytes(device.passkey_id))])
+    device.webauthn_challenge = _b64(challenge)
+    return options_to_json(options)
+
+
+def unlock_with_passkey(db: Session, device: PersonDevice, *, credential: Any, rp_id: str, origin: str) -> None:
+    from webauthn import base64url_to_bytes, verify_authentication_response
+    from webauthn.helpers.exceptions import InvalidAuthenticationResponse
+
+    if not device.passkey_id or not device.webauthn_challenge:
+        raise ParameterError("start opening with the passkey again")
+    challenge, device.webauthn_challenge = device.webauthn_challenge, None  # one try per challenge
+    try:
+        verified = verify_authentication_response(
+            credential=credential, expected_challenge=base64url_to_bytes(challenge), expected_rp_id=rp_id,
+            expected_origin=origin, credential_public_key=base64url_to_bytes(device.passkey_public_key),
+            credential_current_sign_count=device.passkey_sign_count, require_user_verification=True)
+    except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError) as exc:
+        device.pin_failures += 1
+        records.audit_device(db, device, "login_failed", "person_device", entity_id=device.id)
+        raise ParameterError(f"the passkey did not match this device ({exc})") from None
+    if _b64(verified.credential_id) != device.passkey_id:
+        raise ParameterError("the passkey did not match this device")
+    records.unlock_with_passkey(db, device, sign_count=verified.new_sign_count)

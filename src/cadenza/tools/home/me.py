@@ -129,9 +129,49 @@ def join(request: Request, form: SubmittedForm, db: Db, token: Annotated[str, Pa
     return response
 
 
+def _relying_party(request: Request) -> tuple[str, str]:
+    """(RP id, origin) of this request: passkeys are bound to the host name the phone used."""
+    return request.url.hostname or "", f"{request.url.scheme}://{request.url.netloc}"
+
+
+def _join_csrf_ok(request: Request) -> bool:
+    given = request.headers.get(deps.CSRF_HEADER)
+    return auth.csrf_matches(request.cookies.get(JOIN_CSRF_COOKIE, ""), given)
+
+
+@router.post("/me/join/{token}/passkey/options")
+def join_passkey_options(request: Request, db: Db, token: Annotated[str, Path(max_length=100)]) -> Response:
+    if not _join_csrf_ok(request):
+        raise HTTPException(status_code=403, detail="The page expired; reload it and try again.")
+    invite = records.find_invite(db, token)
+    if invite is None:
+        raise NotFoundError(records.INVALID_INVITE)
+    rp_id, _ = _relying_party(request)
+    return Response(actions.passkey_registration_options(db, invite, rp_id=rp_id), media_type="application/json")
+
+
+@router.post("/me/join/{token}/passkey")
+def join_with_passkey(request: Request, db: Db, token: Annotated[str, Path(max_length=100)],
+                      payload: Annotated[Any, Body()]) -> Response:
+    if not _join_csrf_ok(request):
+        raise HTTPException(status_code=403, detail="The page expired; reload it and try again.")
+    if not isinstance(payload, dict):
+        raise ParameterError("the passkey must be sent as a JSON object")
+    rp_id, origin = _relying_party(request)
+    label = payload.get("label", "")
+    device, device_token = actions.join_with_passkey(db, token=token, credential=payload.get("credential"),
+                                                     rp_id=rp_id, origin=origin,
+                                                     label=label if isinstance(label, str) else "")
+    response = JSONResponse({"next": "/me"})
+    _set_device_cookie(request, response, device_token)
+    response.delete_cookie(JOIN_CSRF_COOKIE, path="/me/join")
+    return response
+
+
 @router.get("/me/unlock")
 def unlock_form(request: Request, device: KnownDevice) -> Response:
-    return _me(request, "me_unlock.html", {"locked_for_good": device.pin_failures >= records.MAX_PIN_FAILURES})
+    return _me(request, "me_unlock.html", {"locked_for_good": device.pin_failures >= records.MAX_PIN_FAILURES,
+                                           "device": device})
 
 
 @router.post("/me/unlock")
@@ -140,10 +180,29 @@ def unlock(request: Request, form: SubmittedForm, db: Db, device: KnownDevice, _
         records.unlock(db, device, form.get("pin"))
     except PermissionDeniedError as exc:
         db.commit()  # the failure count must stick
-        return _me(request, "me_unlock.html", {"error": str(exc)[0].upper() + str(exc)[1:] + ".",
+        return _me(request, "me_unlock.html", {"error": str(exc)[0].upper() + str(exc)[1:] + ".", "device": device,
                                                "locked_for_good": device.pin_failures >= records.MAX_PIN_FAILURES},
                    status_code=403)
     return RedirectResponse("/me", status_code=303)
+
+
+@router.post("/me/unlock/passkey/options")
+def unlock_passkey_options(request: Request, device: KnownDevice, _: None = Depends(deps.require_csrf)) -> Response:
+    rp_id, _origin = _relying_party(request)
+    return Response(actions.passkey_unlock_options(device, rp_id=rp_id), media_type="application/json")
+
+
+@router.post("/me/unlock/passkey")
+def unlock_with_passkey(request: Request, db: Db, device: KnownDevice, payload: Annotated[Any, Body()],
+                        _: None = Depends(deps.require_csrf)) -> Response:
+    rp_id, origin = _relying_party(request)
+    try:
+        actions.unlock_with_passkey(db, device, credential=payload.get("credential") if isinstance(payload, dict) else None,
+                                    rp_id=rp_id, origin=origin)
+    except ParameterError:
+        db.commit()  # the failed try counts
+        raise
+    return JSONResponse({"next": "/me"})
 
 
 @router.post("/me/lock")

@@ -76,6 +76,8 @@ class PersonInvite(Base):
     expires_at: Mapped[dt.datetime] = mapped_column()
     used_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    # The challenge of a passkey registration begun on the invitation page (one at a time).
+    webauthn_challenge: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class PersonDevice(Base):
@@ -97,6 +99,15 @@ class PersonDevice(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     unlocked_until: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    # A passkey instead of the PIN (WebAuthn): the credential id and COSE public key, base64url.
+    passkey_id: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    passkey_public_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    passkey_sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    webauthn_challenge: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+    @property
+    def has_pin(self) -> bool:
+        return bool(self.pin_hash)
 
     @property
     def actor_label(self) -> str:
@@ -287,25 +298,38 @@ def check_pin(pin: Any) -> str:
     return pin
 
 
-def redeem_invite(db: Session, *, token: str, pin: str, label: str = "",
+INVALID_INVITE = "this invitation link is not valid any more; ask your therapist for a new one"
+
+
+def redeem_invite(db: Session, *, token: str, pin: str | None, label: str = "",
+                  passkey: tuple[str, str, int] | None = None,
                   now: dt.datetime | None = None) -> tuple[PersonDevice, str]:
     """Turn an unused, unexpired invitation into a device; returns the device and its cookie token.
 
-    An unknown, used, revoked or expired link gets one and the same answer, so a guessed link
-    tells nothing.
+    The device opens with ``pin`` or, instead, with a ``passkey`` already verified by the caller
+    (``(credential id, public key, sign count)``, base64url). An unknown, used, revoked or expired
+    link gets one and the same answer, so a guessed link tells nothing.
     """
     now = now or utcnow()
-    pin = check_pin(pin)
+    if passkey is None:
+        pin_hash = passwords.HASHER.hash(check_pin(pin))
+    elif pin is None:
+        pin_hash = ""  # a passkey-only device: no PIN opens it
+    else:
+        raise ParameterError("pin and passkey are alternatives: give one")
     label = _text("label", label, MAX_LABEL_CHARS)
     invite = find_invite(db, token, now=now)
     if invite is None:
-        raise NotFoundError("this invitation link is not valid any more; ask your therapist for a new one")
+        raise NotFoundError(INVALID_INVITE)
     invite.used_at = now
+    invite.webauthn_challenge = None
     device_token = secrets.token_urlsafe(32)
     device = PersonDevice(client_id=invite.client_id, invite_id=invite.id, token_sha256=_digest(device_token),
-                          csrf_token=secrets.token_urlsafe(32), pin_hash=passwords.HASHER.hash(pin), role=invite.role,
+                          csrf_token=secrets.token_urlsafe(32), pin_hash=pin_hash, role=invite.role,
                           label=label or invite.label, created_at=now, last_seen_at=now,
-                          unlocked_until=now + UNLOCK_LIFETIME)
+                          unlocked_until=now + UNLOCK_LIFETIME, passkey_sign_count=0)
+    if passkey is not None:
+        device.passkey_id, device.passkey_public_key, device.passkey_sign_count = passkey
     db.add(device)
     db.flush()
     audit_device(db, device, "create", "person_device", entity_id=device.id)
@@ -365,10 +389,24 @@ def unlock(db: Session, device: PersonDevice, pin: Any, *, now: dt.datetime | No
 
 
 def _pin_ok(device: PersonDevice, pin: str) -> bool:
+    if not device.pin_hash:
+        return False  # a passkey-only device
     try:
         return passwords.HASHER.verify(device.pin_hash, pin)
     except Exception:  # argon2 raises VerifyMismatchError (and InvalidHash for a damaged row)
         return False
+
+
+def unlock_with_passkey(db: Session, device: PersonDevice, *, sign_count: int, now: dt.datetime | None = None) -> None:
+    """Open a device whose passkey assertion the caller has verified; keeps the authenticator's counter."""
+    now = now or utcnow()
+    if device.pin_failures >= MAX_PIN_FAILURES:
+        raise PermissionDeniedError("this device is locked; ask your therapist for a new link")
+    device.passkey_sign_count = int(sign_count)
+    device.webauthn_challenge = None
+    device.last_seen_at = now
+    device.unlocked_until = now + UNLOCK_LIFETIME
+    audit_device(db, device, "login", "person_device", entity_id=device.id)
 
 
 def lock(db: Session, device: PersonDevice) -> None:

@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(16), nullable=False),
         sa.Column("label", sa.String(60), nullable=False),
         _at("created_at"), _at("expires_at"), _at("used_at", nullable=True), _at("revoked_at", nullable=True),
+        sa.Column("webauthn_challenge", sa.String(128), nullable=True),
         sa.CheckConstraint("role IN ('client', 'caregiver')", name=op.f("ck_person_invite_role_known")),
         sa.UniqueConstraint("token_sha256", name=op.f("uq_person_invite_token_sha256")),
     )
@@ -52,6 +53,10 @@ def upgrade() -> None:
         sa.Column("label", sa.String(60), nullable=False),
         sa.Column("pin_failures", sa.Integer(), nullable=False),
         _at("created_at"), _at("last_seen_at"), _at("unlocked_until", nullable=True), _at("revoked_at", nullable=True),
+        sa.Column("passkey_id", sa.String(1024), nullable=True),
+        sa.Column("passkey_public_key", sa.Text(), nullable=True),
+        sa.Column("passkey_sign_count", sa.Integer(), nullable=False),
+        sa.Column("webauthn_challenge", sa.String(128), nullable=True),
         sa.CheckConstraint("role IN ('client', 'caregiver')", name=op.f("ck_person_device_role_known")),
         sa.UniqueConstraint("token_sha256", name=op.f("uq_person_device_token_sha256")),
     )
