@@ -39,6 +39,8 @@ from cadenza.io.library_files import KnownTrack, ScanReport
 from cadenza.music.analysis import ANALYSIS_VERSION
 from cadenza.music.playlists import CurrentState, Playlist, TrackFeatures, build_playlist
 from cadenza.music.reminiscence import SongResponse, build_reminiscence_playlist
+from cadenza.safety.playlist import PlaylistDose
+from cadenza.safety.playlist import playlist_dose as safety_playlist_dose
 
 PREPROCEDURE_MINUTES = (20, 30)  # issue 7: a 20-30 minute relaxation playlist
 MAX_TEXT = 300
@@ -396,53 +398,13 @@ def client_playlist(db: Session, *, actor: Therapist, client_id: int, goal: str,
                           bonuses=bonuses, excluded=excluded, cadence_spm=cadence_spm)
 
 
-@dataclass(frozen=True)
-class PlaylistDose:
-    """Estimated listening level and the share of the weekly sound allowance a playlist uses."""
-
-    level_dba: float  # the loudest track's estimated level at the ear
-    leq_dba: float  # energy-average level over the playlist
-    dose_fraction: float  # this playlist alone (1.0 = the whole weekly allowance)
-    max_level_dba: float
-    mode: str
-    calibrated: bool
-    warnings: tuple[str, ...]
-    weekly_fraction_after: float | None = None  # the client's rolling 7 days including this playlist
-
-
 def playlist_dose(playlist: Playlist, *, safety_flags: Sequence[str] = (), calibration: Any = None) -> PlaylistDose:
-    """Level and dose of a playlist via ``cadenza.safety``: each track's level is estimated from its
-    integrated loudness with ``calibration`` (default: the conservative uncalibrated default)."""
-    from cadenza.safety.calibration import DEFAULT_CALIBRATION
-    from cadenza.safety.dose import dose_fraction, estimate_listening_level_dba
-    from cadenza.safety.flags import SafetyFlag, audio_policy
-
-    cal = calibration or DEFAULT_CALIBRATION
-    policy = audio_policy(safety_flags)
-    mode = getattr(policy, "dose_mode", None) or (
-        "sensitive" if (SafetyFlag.HEARING_LOSS in set(safety_flags) or policy.nicu_limits) else "adult")
-    levels, durations = [], []
-    fraction = 0.0
-    for entry in playlist.entries:
-        lufs = entry.track.loudness_lufs
-        if not math.isfinite(lufs):
-            lufs = -14.0  # unknown loudness: assume a loud modern master (conservative)
-        level = estimate_listening_level_dba(min(lufs, 0.0), cal)
-        levels.append(level)
-        durations.append(entry.track.duration_s)
-        fraction += dose_fraction(level, entry.track.duration_s, mode=mode)
-    top = max(levels) if levels else float("nan")
-    total = sum(durations)
-    leq = (10.0 * math.log10(sum(10 ** (lv / 10) * d for lv, d in zip(levels, durations, strict=True)) / total)
-           if total > 0 else float("nan"))
-    warnings = list(policy.warnings)
-    if levels and top > policy.max_level_dba:
-        warnings.append(f"estimated level {top:.0f} dB(A) exceeds this client's cap of {policy.max_level_dba:.0f} dB(A): "
-                        "turn the volume down")
-    calibrated = not getattr(cal, "is_default", True)
-    if not calibrated:
-        warnings.append("level estimated without a calibration of this listening set-up (conservative default)")
-    return PlaylistDose(top, leq, fraction, policy.max_level_dba, mode, calibrated, tuple(warnings))
+    """Level and dose of a playlist (:func:`cadenza.safety.playlist.playlist_dose` over its tracks): each
+    track's level is estimated from its integrated loudness with ``calibration`` (default: the
+    conservative uncalibrated default)."""
+    return safety_playlist_dose([e.track.loudness_lufs for e in playlist.entries],
+                                [e.track.duration_s for e in playlist.entries],
+                                safety_flags=safety_flags, calibration=calibration)
 
 
 def client_playlist_dose(db: Session, *, actor: Therapist, client_id: int, playlist: Playlist) -> PlaylistDose:
