@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from cadenza.clinic import library_records as lr
+from cadenza.tools.library import records as lr
 from cadenza.clinic import safety_records
 from cadenza.errors import ParameterError
 from cadenza.web import forms

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from cadenza.clinic import library_records as lr
+from cadenza.tools.library import records as lr
 from cadenza.clinic import service
 
 

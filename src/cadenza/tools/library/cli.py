@@ -96,7 +96,7 @@ def scan(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from cadenza.clinic import library_records as lr
+    from cadenza.tools.library import records as lr
     from cadenza.io.library_files import ScanReport, find_audio_files, scan_library
 
     console = Console()
@@ -150,7 +150,7 @@ def list_library(client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from cadenza.clinic import library_records as lr
+    from cadenza.tools.library import records as lr
 
     with domain_errors(), open_db() as db:
         actor, person = acting_client(db, as_user, client)
@@ -175,7 +175,7 @@ def rate(track: str = typer.Argument(..., help="Track id, path, or a unique part
          stars: int = typer.Argument(..., help="The person's own rating, 1-5 (0 clears)."),
          client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
     """Record the person's own rating of a song (it outweighs every audio feature)."""
-    from cadenza.clinic import library_records as lr
+    from cadenza.tools.library import records as lr
 
     with domain_errors(), open_db() as db:
         actor, person = acting_client(db, as_user, client)
@@ -190,7 +190,7 @@ def flag(track: str = typer.Argument(..., help="Track id, path, or a unique part
          clear: bool = typer.Option(False, "--clear", help="Remove the red flag."),
          client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
     """Mark a red-flag song (one that upset the person): no future playlist will include it."""
-    from cadenza.clinic import library_records as lr
+    from cadenza.tools.library import records as lr
 
     with domain_errors(), open_db() as db:
         actor, person = acting_client(db, as_user, client)
@@ -205,7 +205,7 @@ def pick(track: str = typer.Argument(..., help="Track id, path, or a unique part
          by: str = typer.Option("", "--by", help="Who chose it (e.g. 'daughter')."),
          client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
     """Record a family pick with a note on why the song matters."""
-    from cadenza.clinic import library_records as lr
+    from cadenza.tools.library import records as lr
 
     with domain_errors(), open_db() as db:
         actor, person = acting_client(db, as_user, client)
@@ -224,7 +224,7 @@ def respond(session_id: int = typer.Argument(..., help="Therapy session id the s
             note: str = typer.Option("", "--note"),
             client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
     """Log the person's response to one song on a session; it re-ranks future playlists."""
-    from cadenza.clinic import library_records as lr
+    from cadenza.tools.library import records as lr
     from cadenza.music.reminiscence import SongResponse, suggested_red_flags
 
     with domain_errors(), open_db() as db:
@@ -269,7 +269,7 @@ def playlist(
     from rich.console import Console
     from rich.table import Table
 
-    from cadenza.clinic import library_records as lr
+    from cadenza.tools.library import records as lr
     from cadenza.io.library_files import write_chart_file, write_playlist_file
     from cadenza.music.playlist_formats import render_m3u8, render_xspf
 
@@ -364,7 +364,7 @@ def preprocedure(
     before and after, stored on the client's record."""
     import datetime as dt
 
-    from cadenza.clinic import library_records as lr
+    from cadenza.tools.library import records as lr
     from cadenza.errors import ParameterError
 
     def items(text: str | None, name: str) -> list[int] | None:

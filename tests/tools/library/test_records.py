@@ -11,7 +11,7 @@ import soundfile as sf
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from cadenza.clinic import library_records as lr
+from cadenza.tools.library import records as lr
 from cadenza.clinic import service
 from cadenza.clinic.models import Base, Measurement
 from cadenza.errors import NotFoundError, ParameterError
