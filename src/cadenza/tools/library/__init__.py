@@ -3,8 +3,10 @@ per-song response log, goal playlists and pre-procedure listening sessions.
 
 The science is :mod:`cadenza.music` (analysis, playlists, reminiscence) and :mod:`cadenza.safety`
 (the level and dose of a playlist); this folder is the tool around it: ``records`` (the tables and their
-services), ``cli`` (``cadenza library``, and the top-level ``cadenza analyze`` and ``cadenza playlist``),
-``pages`` (``/clients/{client_id}/library``) and ``templates/library/``.
+services), ``actions`` (the workflows both faces call: a goal playlist with its level and dose, a response
+kept on a session, a pre-procedure session, one file's analysis, a scan stored batch by batch),
+``figures`` (the planned-vs-chosen chart), ``cli`` (``cadenza library``, and the top-level ``cadenza analyze``
+and ``cadenza playlist``), ``pages`` (``/clients/{client_id}/library``) and ``templates/library/``.
 """
 
 from cadenza.plugins import Tool
