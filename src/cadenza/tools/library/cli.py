@@ -37,7 +37,7 @@ GOAL_HELP = "relax, sleep, pre_procedure, focus, energise, walk or reminiscence.
 
 
 @top_level.command("analyze")
-def analyze(
+def analyse_command(
     file: Path = typer.Argument(..., help="An audio file (MP3, FLAC, OGG/Opus, WAV; M4A needs ffmpeg)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
