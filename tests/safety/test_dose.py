@@ -119,6 +119,8 @@ def test_ledger_preview_adds_planned_session_and_warns():
     assert preview.fraction_after == pytest.approx(1.0)
     assert preview.warning is not None
     assert ledger.weekly(now=NOW).fraction == pytest.approx(0.9)  # preview does not record
+    # the same preview from the week alone (what a page holding only the client's weekly dose can ask)
+    assert ledger.weekly(now=NOW).preview(level_dba=75.0, duration_s=4 * HOUR_S) == preview
 
 
 def test_bad_input_names_argument():

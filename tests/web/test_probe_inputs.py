@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from cadenza.clinic import library_records, safety_records, service
+from cadenza.clinic import safety_records, service
 from cadenza.clinic.models import Goal, Measurement, SessionAddendum, TherapySession
 from cadenza.errors import ParameterError
 from cadenza.ras.sync import MAX_WALK_S, check_cue, check_step_times, make_cue_beat_times
+from cadenza.tools.library import records as library_records
 from cadenza.tools.mit import records as mit_records
 from cadenza.web import forms
 

@@ -2,7 +2,8 @@
 
 ``flags`` turns a client's safety flags into the :class:`AudioPolicy` every audio tool obeys (level cap,
 autoplay, NICU limits); ``enforce`` applies it to rendered samples; ``dose`` keeps the weekly sound dose
-after WHO/ITU-T H.870; ``calibration`` ties digital level to the level at the ear.
+after WHO/ITU-T H.870 (``playlist``: the level and dose of a playlist); ``calibration`` ties digital level to
+the level at the ear.
 
 >>> from cadenza.safety import audio_policy, dose_fraction
 >>> audio_policy(["hearing_loss"]).max_level_dba
@@ -22,6 +23,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "enforce": ["NICU_LIMITS", "NicuLimits", "NicuRender", "PolicyRender", "apply_audio_policy", "check_limits",
                 "enforce_nicu_limits"],
     "flags": ["AudioPolicy", "SafetyFlag", "audio_policy", "parse_flags"],
+    "playlist": ["PlaylistDose", "playlist_dose"],
 })
 
 TYPE_CHECKING = False
@@ -47,3 +49,4 @@ if TYPE_CHECKING:  # the same names, for editors and type checkers
         enforce_nicu_limits,
     )
     from cadenza.safety.flags import AudioPolicy, SafetyFlag, audio_policy, parse_flags
+    from cadenza.safety.playlist import PlaylistDose, playlist_dose

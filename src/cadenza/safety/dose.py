@@ -221,6 +221,18 @@ class WeeklyDose:
     def fraction(self) -> float:
         return self.dose_pa2h / self.allowance_pa2h
 
+    def preview(self, *, level_dba: float, duration_s: float) -> DosePreview:
+        """What listening at ``level_dba`` for ``duration_s`` would bring this week to.
+
+        >>> ledger = DoseLedger("C-001", mode="adult")
+        >>> week = ledger.weekly(now=datetime(2026, 11, 25, 12, tzinfo=UTC))
+        >>> round(week.preview(level_dba=80.0, duration_s=40 * 3600).fraction_after, 3)
+        1.0
+        """
+        added = dose_fraction(level_dba, duration_s, mode=self.mode)
+        return DosePreview(float(level_dba), float(duration_s), added, self.fraction, self.fraction + added,
+                           _dose_warning(self.fraction + added, self.mode))
+
     def as_dict(self) -> dict:
         return {
             "listener": self.listener,
@@ -310,7 +322,4 @@ class DoseLedger:
                           _dose_warning(dose / allowance, self.mode))
 
     def preview(self, *, level_dba: float, duration_s: float, now: datetime) -> DosePreview:
-        before = self.weekly(now=now).fraction
-        added = dose_fraction(level_dba, duration_s, mode=self.mode)
-        return DosePreview(float(level_dba), float(duration_s), added, before, before + added,
-                           _dose_warning(before + added, self.mode))
+        return self.weekly(now=now).preview(level_dba=level_dba, duration_s=duration_s)

@@ -18,7 +18,7 @@ from cadenza.tools.home import actions, records
 
 def _scan(db, actor, client, paths):
     """Tracks in the client's library pointing at real files (the analysis is the library tool's job)."""
-    from cadenza.clinic import library_records as lr
+    from cadenza.tools.library import records as lr
     from cadenza.io.library_files import ScannedTrack, ScanReport
     from cadenza.io.tags import TrackTags
     from cadenza.music.analysis import TrackAnalysis
@@ -79,7 +79,7 @@ def test_a_hearing_loss_flag_lowers_the_cap(db_session, therapist, client_record
 
 
 def test_red_flagged_tracks_are_never_assigned_or_played(db_session, therapist, client_record, listening):
-    from cadenza.clinic import library_records as lr
+    from cadenza.tools.library import records as lr
 
     task, device, track_ids = listening
     lr.flag_red(db_session, actor=therapist, track_id=track_ids[0], reason="upsetting")

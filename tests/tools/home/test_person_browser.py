@@ -48,7 +48,7 @@ def clinic(tmp_path, shared_data):
     """A live server with ana, her client and two real tracks in the client's library."""
     import uvicorn
 
-    from cadenza.clinic import library_records as lr
+    from cadenza.tools.library import records as lr
     from cadenza.io.library_files import ScannedTrack, ScanReport
     from cadenza.io.tags import TrackTags
     from cadenza.music.analysis import TrackAnalysis

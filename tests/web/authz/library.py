@@ -1,10 +1,10 @@
-"""Authorisation-matrix samples for the music library (web/routes/library.py): the owner's scanned tracks."""
+"""Authorisation-matrix samples for the music library (cadenza/tools/library/pages.py): the owner's scanned tracks."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from cadenza.clinic import library_records as lr
+from cadenza.tools.library import records as lr
 from cadenza.clinic import service
 
 

@@ -1,5 +1,5 @@
 """The person's own music: library_track (scan cache + preferences), library_response (per-song
-response log on a session), library_preprocedure (see cadenza.clinic.library_records).
+response log on a session), library_preprocedure (see cadenza.tools.library.records).
 
 Revision ID: 0005_library
 Revises: 0001_core

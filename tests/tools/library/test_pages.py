@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from cadenza.clinic import library_records as lr
+from cadenza.tools.library import records as lr
 from cadenza.clinic import service
 
 
@@ -119,3 +119,45 @@ def test_family_pick_response_and_preprocedure_forms(web_client, db_session, lib
         "session_date": "2026-11-25", "minutes": "25", "vas_before": "72", "vas_after": "35",
         "stai_before": "two,three", "csrf_token": token})
     assert wrong.status_code == 422 and "stai_before" in wrong.text
+
+
+def test_each_route_authorises_the_client_once(web_client, db_session, library, monkeypatch):
+    """The page used to authorise the same client for each panel (policy, tracks, sessions, pre-procedure
+    sessions) and again inside each workflow; every route now loads it once and passes it down (reads as
+    one read, changes as one update). Recording a pre-procedure session also goes through the record's
+    own session service, which authorises for itself."""
+    import datetime as dt
+
+    from cadenza.clinic import service as service_module
+
+    client, ann = web_client
+    person = library()
+    service.record_session(db_session, actor=ann, client_id=person.id, session_date=dt.date(2026, 11, 25),
+                           minutes=30, intervention_code="reminiscence_listening")
+    db_session.commit()
+    path = f"/clients/{person.id}/library"
+    token = client.csrf(path)
+    track = lr.list_tracks(db_session, actor=ann, client_id=person.id)[0]
+    calls = []
+    authorise = service_module.get_client_for_actor
+    monkeypatch.setattr(service_module, "get_client_for_actor", lambda *args, **kwargs: calls.append(
+        (kwargs.get("client_id"), kwargs.get("action", "read"))) or authorise(*args, **kwargs))
+    requests = [
+        ("read", lambda: client.get(path)),
+        ("read", lambda: client.post(f"{path}/playlist", data={"goal": "relax", "minutes": "20", "arousal": "7",
+                                                               "csrf_token": token})),
+        ("read", lambda: client.post(f"{path}/playlist", data={"goal": "relax", "minutes": "x", "csrf_token": token})),
+        ("read", lambda: client.get(f"{path}/playlist.m3u8", params={"goal": "relax", "minutes": 20})),
+        ("update", lambda: client.post(f"{path}/tracks/{track.id}/rating", data={"stars": "4", "csrf_token": token})),
+        ("update", lambda: client.post(f"{path}/tracks/{track.id}/red-flag", data={"reason": "upset",
+                                                                                  "csrf_token": token})),
+        ("update", lambda: client.post(f"{path}/tracks/{track.id}/family-pick", data={"note": "their song",
+                                                                                     "csrf_token": token})),
+        ("update", lambda: client.post(f"{path}/tracks/{track.id}/responses", data={
+            "engagement": "2", "mood": "1", "agitation": "0", "csrf_token": token})),
+    ]
+    for action, request in requests:
+        calls.clear()
+        response = request()
+        assert response.status_code in (200, 303, 422), response.text[-300:]
+        assert calls == [(person.id, action)], (action, response.request.url)

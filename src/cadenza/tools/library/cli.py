@@ -1,10 +1,16 @@
-"""CLI group: The person's own music: scan, analyse, playlists.
+"""``cadenza library``: the person's own music: scan, list, preferences, responses, pre-procedure sessions;
+and the top-level ``cadenza analyze`` and ``cadenza playlist``.
 
 ``cadenza library scan DIR... --client CODE`` analyses a client's music into the record (only new or
 changed files are decoded); ``cadenza analyze FILE --json`` prints one file's analysis;
 ``cadenza playlist GOAL --minutes N --client CODE`` builds an iso-principle playlist from the client's
 analysed library (or from ``--dir`` without a record) and exports M3U8/XSPF and a planned-vs-actual chart.
 Commands that use the record act as one therapist (``--as USERNAME`` or ``CADENZA_USER``).
+
+The commands parse their options and print; the workflows (playlists with their level and dose, a
+response kept on a session, a pre-procedure session, a file's analysis, a scan stored batch by batch)
+are :mod:`cadenza.tools.library.actions`, shared with the web page. Heavy libraries are imported inside
+the commands so that ``cadenza --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -25,38 +31,22 @@ top_level = typer.Typer()
 AS_OPTION = typer.Option(None, "--as", envvar="CADENZA_USER", help=ACT_AS_HELP)
 CLIENT_OPTION = typer.Option(..., "--client", help="Client code whose music this is.")
 GOAL_HELP = "relax, sleep, pre_procedure, focus, energise, walk or reminiscence."
-STORE_BATCH = 25  # scanned files stored per commit
 
 
 # --- analyse one file ----------------------------------------------------------------------------
 
 
 @top_level.command("analyze")
-def analyze(
+def analyse_command(
     file: Path = typer.Argument(..., help="An audio file (MP3, FLAC, OGG/Opus, WAV; M4A needs ffmpeg)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Analyse one file: tempo and beat times, loudness (LUFS, LRA), energy, brightness, key and mode."""
-    from dataclasses import asdict
+    from cadenza.tools.library import actions
 
-    from cadenza.io.library_files import PartialDecode, decode_audio
-    from cadenza.io.tags import read_tags
-    from cadenza.music.analysis import analyze_track
-
-    warnings: list[str] = []
     with domain_errors():
-        try:
-            tags = asdict(read_tags(file))
-        except Exception as exc:  # noqa: BLE001 - tags are optional for an analysis
-            tags = None
-            warnings.append(f"tags unreadable: {exc}")
-        try:
-            audio = decode_audio(file)
-        except PartialDecode as partial:
-            audio = partial.audio
-            warnings.append(f"file broke off after {audio.duration_s:.1f} s; analysed the readable part")
-        analysis = analyze_track(audio.samples, sampling_rate_hz=audio.sampling_rate_hz)
-    result = {"path": str(file), "tags": tags, "analysis": analysis.to_dict(), "warnings": warnings}
+        analysed = actions.analyse_file(file)
+    result = analysed.to_dict()
     if as_json:
         typer.echo(json.dumps(json_safe(result), ensure_ascii=False))
         return
@@ -78,7 +68,7 @@ def analyze(
     table.add_row("duration", fmt(a["duration_s"], " s"))
     console = Console()
     console.print(table)
-    for w in warnings:
+    for w in analysed.warnings:
         console.print(f"[yellow]⚠ {w}[/yellow]")
 
 
@@ -96,32 +86,11 @@ def scan(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from cadenza.clinic import library_records as lr
-    from cadenza.io.library_files import ScanReport, find_audio_files, scan_library
+    from cadenza.tools.library import actions
 
     console = Console()
-    stored = {"added": 0, "updated": 0, "reused": 0, "failed": 0}
     with domain_errors(), open_db() as db:
         actor, person = acting_client(db, as_user, client)
-        known = lr.known_tracks(db, actor=actor, client_id=person.id)
-        all_paths = {str(p) for p in find_audio_files(dirs)}
-        pending: list = []
-
-        def flush() -> None:
-            # Stored and committed in batches: an interrupted scan keeps what it finished.
-            if pending:
-                summary = lr.store_scan(db, actor=actor, client_id=person.id, report=ScanReport(tracks=list(pending)),
-                                        all_paths=all_paths)
-                db.commit()
-                for key in stored:
-                    stored[key] += getattr(summary, key)
-                pending.clear()
-
-        def on_track(track: Any) -> None:
-            pending.append(track)
-            if len(pending) >= STORE_BATCH:
-                flush()
-
         with Progress(TextColumn("[bold]scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.description}"),
                       console=console, transient=False) as progress:
@@ -130,11 +99,12 @@ def scan(
             def on_progress(done: int, total: int, path: str) -> None:
                 progress.update(task, completed=done, total=total, description=Path(path).name[:40])
 
-            report = scan_library(dirs, known=known, processes=processes, on_progress=on_progress,
-                                  on_track=on_track)
-        flush()
-    console.print(f"{len(report.tracks)} files: {stored['added']} new, {stored['updated']} changed, "
-                  f"{stored['reused']} moved (analysis reused), {report.count('unchanged')} unchanged; "
+            # Committed batch by batch: an interrupted scan keeps what it finished.
+            scanned = actions.scan_client_library(db, actor=actor, client_id=person.id, dirs=dirs, processes=processes,
+                                                  on_progress=on_progress, on_stored=db.commit)
+    report = scanned.report
+    console.print(f"{len(report.tracks)} files: {scanned.added} new, {scanned.updated} changed, "
+                  f"{scanned.reused} moved (analysis reused), {report.count('unchanged')} unchanged; "
                   f"{report.n_decoded} decoded in {report.elapsed_s:.1f} s")
     if report.problems:
         console.print(f"[bold]{len(report.problems)} problem(s)[/bold] (the scan went on):")
@@ -150,12 +120,12 @@ def list_library(client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from cadenza.clinic import library_records as lr
+    from cadenza.tools.library import records
 
     with domain_errors(), open_db() as db:
-        actor, person = acting_client(db, as_user, client)
+        _, person = acting_client(db, as_user, client)
         table = Table("id", "track", "year", "BPM", "energy", "LUFS", "mode", "rating", "flags")
-        for t in lr.list_tracks(db, actor=actor, client_id=person.id):
+        for t in records.client_tracks(db, client=person):
             flags = []
             if t.red_flag:
                 flags.append(f"RED FLAG: {t.red_flag_reason}")
@@ -175,12 +145,12 @@ def rate(track: str = typer.Argument(..., help="Track id, path, or a unique part
          stars: int = typer.Argument(..., help="The person's own rating, 1-5 (0 clears)."),
          client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
     """Record the person's own rating of a song (it outweighs every audio feature)."""
-    from cadenza.clinic import library_records as lr
+    from cadenza.tools.library import records
 
     with domain_errors(), open_db() as db:
         actor, person = acting_client(db, as_user, client)
-        row = lr.find_track(db, actor=actor, client_id=person.id, query=track)
-        lr.rate_track(db, actor=actor, track_id=row.id, stars=stars or None)
+        row = records.find_track(db, client=person, query=track)
+        records.rate_track(db, actor=actor, client_id=person.id, track_id=row.id, stars=stars)
         typer.echo(f"{row.display_name}: {'rating cleared' if not stars else f'{stars}/5'}")
 
 
@@ -190,12 +160,12 @@ def flag(track: str = typer.Argument(..., help="Track id, path, or a unique part
          clear: bool = typer.Option(False, "--clear", help="Remove the red flag."),
          client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
     """Mark a red-flag song (one that upset the person): no future playlist will include it."""
-    from cadenza.clinic import library_records as lr
+    from cadenza.tools.library import records
 
     with domain_errors(), open_db() as db:
         actor, person = acting_client(db, as_user, client)
-        row = lr.find_track(db, actor=actor, client_id=person.id, query=track)
-        lr.flag_red(db, actor=actor, track_id=row.id, reason=reason, flagged=not clear)
+        row = records.find_track(db, client=person, query=track)
+        records.flag_red(db, actor=actor, client_id=person.id, track_id=row.id, reason=reason, flagged=not clear)
         typer.echo(f"{row.display_name}: {'red flag cleared' if clear else 'RED FLAG - excluded from playlists'}")
 
 
@@ -205,47 +175,47 @@ def pick(track: str = typer.Argument(..., help="Track id, path, or a unique part
          by: str = typer.Option("", "--by", help="Who chose it (e.g. 'daughter')."),
          client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
     """Record a family pick with a note on why the song matters."""
-    from cadenza.clinic import library_records as lr
+    from cadenza.tools.library import records
 
     with domain_errors(), open_db() as db:
         actor, person = acting_client(db, as_user, client)
-        row = lr.find_track(db, actor=actor, client_id=person.id, query=track)
-        lr.add_family_pick(db, actor=actor, track_id=row.id, note=note, picked_by=by)
+        row = records.find_track(db, client=person, query=track)
+        records.add_family_pick(db, actor=actor, client_id=person.id, track_id=row.id, note=note, picked_by=by)
         typer.echo(f"{row.display_name}: family pick ({note})")
 
 
-@app.command("respond")
-def respond(session_id: int = typer.Argument(..., help="Therapy session id the song was played in."),
+@app.command("respond", context_settings={"allow_extra_args": True})  # extra: the old `respond SESSION_ID TRACK`
+def respond(ctx: typer.Context,
             track: str = typer.Argument(..., help="Track id, path, or a unique part of 'artist - title'."),
             engagement: int = typer.Option(..., help="0 none .. 3 strong."),
             mood: int = typer.Option(..., help="-2 distressed .. +2 joyful."),
             agitation: int = typer.Option(0, help="0 none .. 3 severe."),
             sang_along: bool = typer.Option(False, "--sang-along", help="The person sang along."),
             note: str = typer.Option("", "--note"),
+            session: int = typer.Option(None, "--session", help="Therapy session id the song was played in "
+                                        "(default: the client's latest session)."),
             client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
     """Log the person's response to one song on a session; it re-ranks future playlists."""
-    from cadenza.clinic import library_records as lr
-    from cadenza.music.reminiscence import SongResponse, suggested_red_flags
+    from cadenza.tools.library import actions, records
 
+    if ctx.args:  # the old spelling, `respond 12 "Moon River"`: the session id came first
+        if len(ctx.args) > 1 or session is not None or not track.isdigit():
+            fail("give the track once and the session as --session ID, e.g. respond \"Moon River\" --session 12",
+                 code=2)
+        session, track = int(track), ctx.args[0]
     with domain_errors(), open_db() as db:
         actor, person = acting_client(db, as_user, client)
-        row = lr.find_track(db, actor=actor, client_id=person.id, query=track)
-        response = SongResponse(str(row.id), engagement, mood, agitation, sang_along)
-        lr.log_response(db, actor=actor, session_id=session_id, track_id=row.id, response=response, note=note)
-        typer.echo(f"{row.display_name}: response logged (score {response.score:+.2f})")
-        if suggested_red_flags([response]) and not row.red_flag:
+        row = records.find_track(db, client=person, query=track)
+        report = actions.respond_to_track(db, actor=actor, client_id=person.id, track_id=row.id, session_id=session,
+                                          engagement_0_3=engagement, mood_minus2_plus2=mood, agitation_0_3=agitation,
+                                          sang_along=sang_along, note=note)
+        typer.echo(f"{row.display_name}: response logged on session {report.stored.session_id} "
+                   f"(score {report.response.score:+.2f})")
+        if report.suggest_red_flag:
             typer.echo("Clear agitation: consider `cadenza library flag` for this song.")
 
 
 # --- playlists -----------------------------------------------------------------------------------
-
-
-def _state(arousal: float | None, heart_rate: float | None) -> Any:
-    from cadenza.music.playlists import CurrentState
-
-    if arousal is None and heart_rate is None:
-        return None
-    return CurrentState(arousal_0_10=arousal, heart_rate_bpm=heart_rate)
 
 
 @top_level.command("playlist")
@@ -269,34 +239,32 @@ def playlist(
     from rich.console import Console
     from rich.table import Table
 
-    from cadenza.clinic import library_records as lr
     from cadenza.io.library_files import write_chart_file, write_playlist_file
     from cadenza.music.playlist_formats import render_m3u8, render_xspf
+    from cadenza.tools.library import actions, figures, records
 
     if not client and not library_dir:
         fail("give --client CODE (the person's analysed library) or --dir FOLDER", code=2)
-    state = _state(arousal, heart_rate)
-    dose = None
+    options = {"goal": goal, "minutes": minutes, "arousal_0_10": arousal, "heart_rate_bpm": heart_rate,
+               "shape": shape, "cadence_spm": cadence}
     with domain_errors():
         if client:
             with open_db() as db:
-                actor, person = acting_client(db, as_user, client)
-                pl = lr.client_playlist(db, actor=actor, client_id=person.id, goal=goal, minutes=minutes,
-                                        state=state, shape=shape, cadence_spm=cadence)
-                dose = lr.client_playlist_dose(db, actor=actor, client_id=person.id, playlist=pl)
+                _, person = acting_client(db, as_user, client)
+                pl = actions.client_playlist(db, client=person, **options)
+                dose = actions.client_playlist_dose(db, client=person, playlist=pl)
         else:
-            pl = _playlist_from_dirs(library_dir, goal=goal, minutes=minutes, state=state, shape=shape,
-                                     cadence=cadence, processes=processes)
-            dose = lr.playlist_dose(pl)
+            pl = actions.folder_playlist(library_dir, processes=processes, **options)
+            dose = actions.playlist_dose(pl)
         title = f"Cadenza {goal} ({minutes:g} min)"
         if m3u8:
             write_playlist_file(m3u8, render_m3u8(pl, title=title))
         if xspf:
             write_playlist_file(xspf, render_xspf(pl, title=title))
         if chart:
-            write_chart_file(chart, lr.render_playlist_chart(pl, fmt=chart.suffix.lower().lstrip(".") or "svg"))
+            write_chart_file(chart, figures.render_playlist_chart(pl, fmt=chart.suffix.lower().lstrip(".") or "svg"))
     if as_json:
-        summary = lr.playlist_summary(pl)
+        summary = records.playlist_summary(pl)
         summary.update(start_tempo_bpm=pl.start_tempo_bpm, start_energy=pl.start_energy,
                        level_dba=dose.level_dba, leq_dba=dose.leq_dba, dose_fraction=dose.dose_fraction,
                        weekly_fraction_after=dose.weekly_fraction_after, calibrated=dose.calibrated,
@@ -327,27 +295,6 @@ def playlist(
     console.print("Music listening is an adjunct to care; stop if the person is distressed.")
 
 
-def _playlist_from_dirs(dirs: list[Path], *, goal: str, minutes: float, state: Any, shape: str | None,
-                        cadence: float | None, processes: int | None = None) -> Any:
-    from cadenza.io.library_files import scan_library
-    from cadenza.music.playlists import TrackFeatures, build_playlist
-    from cadenza.music.reminiscence import build_reminiscence_playlist
-
-    report = scan_library(dirs, processes=processes)
-    tracks = []
-    for t in report.tracks:
-        if t.analysis is None:
-            continue
-        a, tags = t.analysis, t.tags
-        tracks.append(TrackFeatures(track_id=t.path, duration_s=a.duration_s, tempo_bpm=a.tempo_bpm, energy=a.energy,
-                                    loudness_lufs=a.integrated_loudness_lufs, loudness_range_lu=a.loudness_range_lu,
-                                    title=tags.title if tags else "", artist=tags.artist if tags else "",
-                                    year=tags.year if tags else None, path=t.path))
-    if goal == "reminiscence":
-        return build_reminiscence_playlist(tracks, minutes=minutes, birth_year=None)
-    return build_playlist(tracks, goal=goal, minutes=minutes, state=state, shape=shape, cadence_spm=cadence)
-
-
 @app.command("preprocedure")
 def preprocedure(
     client: str = CLIENT_OPTION,
@@ -364,8 +311,8 @@ def preprocedure(
     before and after, stored on the client's record."""
     import datetime as dt
 
-    from cadenza.clinic import library_records as lr
     from cadenza.errors import ParameterError
+    from cadenza.tools.library import actions
 
     def items(text: str | None, name: str) -> list[int] | None:
         if text is None:
@@ -378,11 +325,10 @@ def preprocedure(
     with domain_errors(), open_db() as db:
         actor, person = acting_client(db, as_user, client)
         day = dt.date.fromisoformat(date) if date else dt.datetime.now(dt.UTC).date()
-        pl = lr.client_playlist(db, actor=actor, client_id=person.id, goal="pre_procedure", minutes=minutes,
-                                state=_state(arousal, None))
-        row = lr.record_preprocedure_session(db, actor=actor, client_id=person.id, session_date=day, playlist=pl,
-                                             vas_before_mm=vas_before, vas_after_mm=vas_after,
+        report = actions.record_preprocedure(db, actor=actor, client_id=person.id, session_date=day, minutes=minutes,
+                                             arousal_0_10=arousal, vas_before_mm=vas_before, vas_after_mm=vas_after,
                                              stai_before=items(stai_before, "--stai-before"),
                                              stai_after=items(stai_after, "--stai-after"))
-        typer.echo(f"Session {row.session_id}: {len(pl.entries)} tracks, {pl.total_s / 60:.1f} min; "
+        pl = report.playlist
+        typer.echo(f"Session {report.stored.session_id}: {len(pl.entries)} tracks, {pl.total_s / 60:.1f} min; "
                    f"VAS {vas_before:g} -> {vas_after:g} mm")

@@ -115,3 +115,32 @@ def test_playlist_for_an_empty_library_says_what_to_do(run):
     result = run("playlist", "relax", "--client", "C002")
     assert result.exit_code == 1
     assert "empty" in result.output and "cadenza library scan" in result.output
+
+
+def test_respond_with_session_option_latest_session_and_the_old_spelling(run, tmp_path):
+    """``--session ID`` names the session (default: the client's latest); ``respond SESSION_ID TRACK``, the
+    old spelling, still works."""
+    lib = tmp_path / "few"
+    lib.mkdir()
+    for bpm in (90, 70):
+        pulse_file(lib / f"song{bpm}.flac", 60.0 / bpm, duration_s=6.0, title=f"Song {bpm}")
+    assert run("admin", "create", "ana", "--password-stdin", input=PASSWORD + "\n").exit_code == 0
+    assert run("client", "add", "C003").exit_code == 0
+    assert run("library", "scan", lib, "--client", "C003", "-j", "1").exit_code == 0
+    none_yet = run("library", "respond", "Song 90", "--engagement", "2", "--mood", "1", "--client", "C003")
+    assert none_yet.exit_code == 2 and "record a session first" in none_yet.output
+    for _ in range(2):
+        assert run("client", "session", "C003", "--date", "2026-11-25", "--minutes", "30",
+                   "--intervention", "reminiscence_listening").exit_code == 0
+    latest = run("library", "respond", "Song 90", "--engagement", "2", "--mood", "1", "--client", "C003")
+    assert latest.exit_code == 0 and "response logged on session 2" in latest.output
+    named = run("library", "respond", "Song 70", "--session", "1", "--engagement", "0", "--mood", "-2",
+                "--agitation", "3", "--client", "C003")
+    assert named.exit_code == 0 and "on session 1" in named.output and "consider `cadenza library flag`" in named.output
+    old = run("library", "respond", "1", "Song 90", "--engagement", "3", "--mood", "2", "--client", "C003")
+    assert old.exit_code == 0 and "on session 1" in old.output
+    assert run("library", "respond", "1", "Song 90", "--session", "2", "--engagement", "3", "--mood", "2",
+               "--client", "C003").exit_code == 2
+    assert run("library", "respond", "Song 90", "--session", "99", "--engagement", "3", "--mood", "2",
+               "--client", "C003").exit_code == 1  # not this client's session: not found
+    assert "SESSION" not in run("library", "respond", "--help").output.replace("--session", "")

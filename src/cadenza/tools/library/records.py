@@ -2,9 +2,14 @@
 family picks with notes, the per-song response log, and pre-procedure listening sessions.
 
 Services follow ``docs/clinic_api.md``: session first, ``actor=`` keyword, flush but never commit,
-one authorisation check (``get_client_for_actor`` / ``get_session``) that also audits. Anxiety before
-and after a pre-procedure session goes in as measurements (``vas_anxiety``, ``stai6``) on the therapy
-session, with ``measured_at`` telling before from after; the link row keeps which is which.
+one authorisation check (``get_client_for_actor``) that also audits. Each writer authorises the client
+once (``action="update"``) and reaches the track and the session under it: a track or session of another
+client is a NotFoundError, the same answer as a missing one (:func:`cadenza.clinic.access.child_of`).
+A caller that has already authorised the client (a page) passes the loaded ``client`` to the readers
+:func:`client_tracks`, :func:`client_track`, :func:`find_track`, :func:`client_responses` and
+:func:`client_preprocedure_sessions`, which audit nothing more. Anxiety before and after a
+pre-procedure session goes in as measurements (``vas_anxiety``, ``stai6``) on the therapy session, with
+``measured_at`` telling before from after; the link row keeps which is which.
 """
 
 from __future__ import annotations
@@ -31,14 +36,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cadenza.clinic import service
-from cadenza.clinic.models import Base, Client, Therapist, utcnow
-from cadenza.clinic.progress import CHART_FORMATS, render_figure
+from cadenza.clinic.access import child_of
+from cadenza.clinic.models import Base, Client, Measurement, Therapist, TherapySession, utcnow
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.io.library_files import KnownTrack, ScanReport
 from cadenza.music.analysis import ANALYSIS_VERSION
-from cadenza.music.playlists import CurrentState, Playlist, TrackFeatures, build_playlist
-from cadenza.music.reminiscence import SongResponse, build_reminiscence_playlist
+from cadenza.music.playlists import Playlist, TrackFeatures
+from cadenza.music.reminiscence import SongResponse
 
 PREPROCEDURE_MINUTES = (20, 30)  # issue 7: a 20-30 minute relaxation playlist
 MAX_TEXT = 300
@@ -259,23 +264,27 @@ def _copy_track(source: LibraryTrack, client_id: int, path: str) -> LibraryTrack
     return row
 
 
-def list_tracks(db: Session, *, actor: Therapist, client_id: int) -> list[LibraryTrack]:
-    client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+def client_tracks(db: Session, *, client: Client) -> list[LibraryTrack]:
+    """The tracks of ``client``, already authorised by the caller, by artist, title and path; no audit
+    row of its own."""
     return list(db.scalars(select(LibraryTrack).where(LibraryTrack.client_id == client.id)
                            .order_by(LibraryTrack.artist, LibraryTrack.title, LibraryTrack.path)))
 
 
-def _track(db: Session, actor: Therapist, track_id: int, action: str = "update") -> LibraryTrack:
-    row = db.get(LibraryTrack, track_id)
-    if row is None:
-        raise NotFoundError(f"library track {track_id!r} not found")
-    service.get_client_for_actor(db, actor=actor, client_id=row.client_id, action=action)  # hides others' rows
-    return row
+def list_tracks(db: Session, *, actor: Therapist, client_id: int) -> list[LibraryTrack]:
+    return client_tracks(db, client=service.get_client_for_actor(db, actor=actor, client_id=client_id))
 
 
-def find_track(db: Session, *, actor: Therapist, client_id: int, query: str) -> LibraryTrack:
-    """A track by id, exact path, or a unique case-insensitive match in "artist - title"."""
-    tracks = list_tracks(db, actor=actor, client_id=client_id)
+def client_track(db: Session, *, client: Client, track_id: int) -> LibraryTrack:
+    """A track of ``client`` (already authorised by the caller); NotFoundError for another client's track
+    as for a missing one."""
+    return child_of(db, client, LibraryTrack, track_id, "library track")
+
+
+def find_track(db: Session, *, client: Client, query: str) -> LibraryTrack:
+    """A track of ``client`` (already authorised by the caller) by id, exact path, or a unique
+    case-insensitive match in "artist - title"."""
+    tracks = client_tracks(db, client=client)
     if query.isdigit():
         for t in tracks:
             if t.id == int(query):
@@ -293,25 +302,33 @@ def find_track(db: Session, *, actor: Therapist, client_id: int, query: str) -> 
                          + ", ".join(f"{t.id} ({t.display_name})" for t in hits[:5]))
 
 
+def _writable_track(db: Session, actor: Therapist, client_id: int, track_id: int) -> LibraryTrack:
+    """The one authorisation of a writer: the client for update, then its track (404 if not its own)."""
+    client = service.get_client_for_actor(db, actor=actor, client_id=client_id, action="update")
+    return client_track(db, client=client, track_id=track_id)
+
+
 # --- preferences ---------------------------------------------------------------------------------
 
 
-def rate_track(db: Session, *, actor: Therapist, track_id: int, stars: int | None) -> LibraryTrack:
-    """The person's own rating, 1-5 stars (None clears it)."""
-    if stars is not None and (not isinstance(stars, int) or not 1 <= stars <= 5):
-        raise ParameterError(f"stars must be 1-5 (or None to clear), got {stars!r}")
-    row = _track(db, actor, track_id)
-    row.rating = stars
+def rate_track(db: Session, *, actor: Therapist, client_id: int, track_id: int, stars: int | None) -> LibraryTrack:
+    """The person's own rating, 1-5 stars (0 or None clears it)."""
+    if stars is not None and (not isinstance(stars, int) or not 0 <= stars <= 5):
+        raise ParameterError(f"stars must be 1-5 (0 or None to clear), got {stars!r}")
+    row = _writable_track(db, actor, client_id, track_id)
+    row.rating = stars or None
     db.flush()
     service.audit(db, actor, "update", "library_track", entity_id=row.id, client_id=row.client_id)
     return row
 
 
-def flag_red(db: Session, *, actor: Therapist, track_id: int, reason: str, flagged: bool = True) -> LibraryTrack:
-    """Mark a song that upset the person; no playlist for this client will include it again."""
+def flag_red(db: Session, *, actor: Therapist, client_id: int, track_id: int, reason: str,
+             flagged: bool = True) -> LibraryTrack:
+    """Mark a song that upset the person; no playlist for this client will include it again.
+    ``flagged=False`` clears the flag."""
     if flagged and (not isinstance(reason, str) or not reason.strip()):
         raise ParameterError("reason must say what happened (e.g. 'cried and asked to stop'), got an empty reason")
-    row = _track(db, actor, track_id)
+    row = _writable_track(db, actor, client_id, track_id)
     row.red_flag = flagged
     row.red_flag_reason = reason.strip() if flagged else ""
     row.red_flag_at = utcnow() if flagged else None
@@ -320,7 +337,8 @@ def flag_red(db: Session, *, actor: Therapist, track_id: int, reason: str, flagg
     return row
 
 
-def add_family_pick(db: Session, *, actor: Therapist, track_id: int, note: str, picked_by: str = "") -> LibraryTrack:
+def add_family_pick(db: Session, *, actor: Therapist, client_id: int, track_id: int, note: str,
+                    picked_by: str = "") -> LibraryTrack:
     """A song family or friends chose, with a note on why it matters to the person."""
     if not isinstance(note, str) or not note.strip():
         raise ParameterError("note must say why the song matters, got an empty note")
@@ -328,7 +346,7 @@ def add_family_pick(db: Session, *, actor: Therapist, track_id: int, note: str, 
     if len(picked_by) > MAX_PICKED_BY_CHARS:
         raise ParameterError(f"by must be at most {MAX_PICKED_BY_CHARS} characters (who chose the song), "
                              f"got {len(picked_by)}")
-    row = _track(db, actor, track_id)
+    row = _writable_track(db, actor, client_id, track_id)
     row.family_pick_note = note.strip()
     row.family_pick_by = picked_by
     db.flush()
@@ -336,14 +354,21 @@ def add_family_pick(db: Session, *, actor: Therapist, track_id: int, note: str, 
     return row
 
 
-def log_response(db: Session, *, actor: Therapist, session_id: int, track_id: int, response: SongResponse,
-                 note: str = "") -> LibraryResponse:
-    """Store an observed response to a song on the therapy session where it was played."""
-    session_row = service.get_session(db, actor=actor, session_id=session_id)
-    track = _track(db, actor, track_id)
-    if track.client_id != session_row.client_id:
-        raise ParameterError(f"track {track_id!r} is not in the library of the session's client")
-    row = LibraryResponse(session_id=session_row.id, client_id=session_row.client_id, track_id=track.id,
+def log_response(db: Session, *, actor: Therapist, client_id: int, session_id: int | None, track_id: int,
+                 response: SongResponse, note: str = "") -> LibraryResponse:
+    """Store an observed response to a song on the therapy session where it was played (``session_id``
+    None: the client's latest session). The track and the session must both be the client's
+    (NotFoundError otherwise); a client without sessions has nowhere to keep it (ParameterError)."""
+    client = service.get_client_for_actor(db, actor=actor, client_id=client_id, action="update")
+    track = client_track(db, client=client, track_id=track_id)
+    if session_id is not None:
+        session_row = child_of(db, client, TherapySession, session_id, "session")
+    else:
+        sessions = service.client_sessions(db, client=client)
+        if not sessions:
+            raise ParameterError("session_id: record a session first; responses are stored on a session")
+        session_row = sessions[-1]
+    row = LibraryResponse(session_id=session_row.id, client_id=client.id, track_id=track.id,
                           engagement=response.engagement_0_3, mood=response.mood_minus2_plus2,
                           agitation=response.agitation_0_3, sang_along=response.sang_along, note=note)
     db.add(row)
@@ -352,115 +377,18 @@ def log_response(db: Session, *, actor: Therapist, session_id: int, track_id: in
     return row
 
 
-def list_responses(db: Session, *, actor: Therapist, client_id: int) -> list[SongResponse]:
-    client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+def client_responses(db: Session, *, client: Client) -> list[SongResponse]:
+    """The response log of ``client`` (already authorised by the caller), oldest first."""
     rows = db.scalars(select(LibraryResponse).where(LibraryResponse.client_id == client.id)
-                      .order_by(LibraryResponse.recorded_at))
+                      .order_by(LibraryResponse.recorded_at, LibraryResponse.id))
     return [SongResponse(str(r.track_id), r.engagement, r.mood, r.agitation, r.sang_along) for r in rows]
 
 
-# --- playlists -----------------------------------------------------------------------------------
+def list_responses(db: Session, *, actor: Therapist, client_id: int) -> list[SongResponse]:
+    return client_responses(db, client=service.get_client_for_actor(db, actor=actor, client_id=client_id))
 
 
-def track_of_client(db: Session, *, actor: Therapist, client_id: int, track_id: int) -> LibraryTrack:
-    """A track addressed under a client (404 if it belongs to another client or therapist)."""
-    row = _track(db, actor, track_id, action="read")
-    if row.client_id != client_id:
-        raise NotFoundError(f"library track {track_id!r} not found")
-    return row
-
-
-def client_playlist(db: Session, *, actor: Therapist, client_id: int, goal: str, minutes: float,
-                    state: CurrentState | None = None, shape: str | None = None,
-                    cadence_spm: float | None = None) -> Playlist:
-    """A playlist from the client's own analysed library, with their ratings, family picks and
-    response log, red flags excluded. ``goal="reminiscence"`` builds a reminiscence playlist."""
-    client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
-    tracks = list_tracks(db, actor=actor, client_id=client.id)
-    usable = [t for t in tracks if t.analysis_version is not None and t.duration_s]
-    excluded = {str(t.id) for t in tracks if t.red_flag}
-    ratings = {str(t.id): t.rating for t in tracks if t.rating is not None}
-    responses = list_responses(db, actor=actor, client_id=client.id)
-    features = [t.features() for t in usable]
-    if goal == "reminiscence":
-        return build_reminiscence_playlist(
-            features, minutes=minutes, birth_year=client.birth_year, ratings=ratings,
-            family_picks={str(t.id): t.family_pick_note for t in tracks if t.family_pick_note},
-            red_flags=excluded, responses=responses)
-    from cadenza.music.reminiscence import reminiscence_bonuses
-
-    bonuses = reminiscence_bonuses(features, birth_year=None,
-                                   family_picks=[str(t.id) for t in tracks if t.family_pick_note],
-                                   responses=responses)
-    return build_playlist(features, goal=goal, minutes=minutes, state=state, shape=shape, ratings=ratings,
-                          bonuses=bonuses, excluded=excluded, cadence_spm=cadence_spm)
-
-
-@dataclass(frozen=True)
-class PlaylistDose:
-    """Estimated listening level and the share of the weekly sound allowance a playlist uses."""
-
-    level_dba: float  # the loudest track's estimated level at the ear
-    leq_dba: float  # energy-average level over the playlist
-    dose_fraction: float  # this playlist alone (1.0 = the whole weekly allowance)
-    max_level_dba: float
-    mode: str
-    calibrated: bool
-    warnings: tuple[str, ...]
-    weekly_fraction_after: float | None = None  # the client's rolling 7 days including this playlist
-
-
-def playlist_dose(playlist: Playlist, *, safety_flags: Sequence[str] = (), calibration: Any = None) -> PlaylistDose:
-    """Level and dose of a playlist via ``cadenza.safety``: each track's level is estimated from its
-    integrated loudness with ``calibration`` (default: the conservative uncalibrated default)."""
-    from cadenza.safety.calibration import DEFAULT_CALIBRATION
-    from cadenza.safety.dose import dose_fraction, estimate_listening_level_dba
-    from cadenza.safety.flags import SafetyFlag, audio_policy
-
-    cal = calibration or DEFAULT_CALIBRATION
-    policy = audio_policy(safety_flags)
-    mode = getattr(policy, "dose_mode", None) or (
-        "sensitive" if (SafetyFlag.HEARING_LOSS in set(safety_flags) or policy.nicu_limits) else "adult")
-    levels, durations = [], []
-    fraction = 0.0
-    for entry in playlist.entries:
-        lufs = entry.track.loudness_lufs
-        if not math.isfinite(lufs):
-            lufs = -14.0  # unknown loudness: assume a loud modern master (conservative)
-        level = estimate_listening_level_dba(min(lufs, 0.0), cal)
-        levels.append(level)
-        durations.append(entry.track.duration_s)
-        fraction += dose_fraction(level, entry.track.duration_s, mode=mode)
-    top = max(levels) if levels else float("nan")
-    total = sum(durations)
-    leq = (10.0 * math.log10(sum(10 ** (lv / 10) * d for lv, d in zip(levels, durations, strict=True)) / total)
-           if total > 0 else float("nan"))
-    warnings = list(policy.warnings)
-    if levels and top > policy.max_level_dba:
-        warnings.append(f"estimated level {top:.0f} dB(A) exceeds this client's cap of {policy.max_level_dba:.0f} dB(A): "
-                        "turn the volume down")
-    calibrated = not getattr(cal, "is_default", True)
-    if not calibrated:
-        warnings.append("level estimated without a calibration of this listening set-up (conservative default)")
-    return PlaylistDose(top, leq, fraction, policy.max_level_dba, mode, calibrated, tuple(warnings))
-
-
-def client_playlist_dose(db: Session, *, actor: Therapist, client_id: int, playlist: Playlist) -> PlaylistDose:
-    """:func:`playlist_dose` with the client's own calibration and flags, plus what the playlist
-    would bring the client's rolling weekly dose to (``cadenza.clinic.safety_records``)."""
-    from dataclasses import replace
-
-    from cadenza.clinic import safety_records
-
-    client, _ = safety_records.client_policy(db, actor=actor, client_id=client_id)
-    calibration = safety_records.latest_calibration(db, actor=actor, client_id=client.id)
-    dose = playlist_dose(playlist, safety_flags=client.safety_flags or [], calibration=calibration)
-    if not playlist.entries or not math.isfinite(dose.leq_dba):
-        return dose
-    preview = safety_records.preview_session_dose(db, actor=actor, client_id=client.id, level_dba=dose.leq_dba,
-                                                  duration_s=playlist.total_s)
-    warnings = dose.warnings + ((preview.warning,) if preview.warning else ())
-    return replace(dose, weekly_fraction_after=preview.fraction_after, warnings=warnings)
+# --- playlists ---------------------------------------------------------------------------------
 
 
 def playlist_summary(playlist: Playlist) -> dict[str, Any]:
@@ -473,43 +401,6 @@ def playlist_summary(playlist: Playlist) -> dict[str, Any]:
                    for e in playlist.entries],
         "warnings": list(playlist.warnings),
     }
-
-
-def playlist_figure(playlist: Playlist) -> Any:
-    """Planned vs chosen tempo and energy over the session (matplotlib Figure, Agg, no pyplot)."""
-    import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    times_s, tempo, energy = playlist.planned_curve()
-    starts, actual_tempo, actual_energy = playlist.actual_curve()
-    ends = starts + np.array([e.track.duration_s for e in playlist.entries])
-    fig = Figure(figsize=(8, 4.5), dpi=100)
-    FigureCanvasAgg(fig)
-    ax_t, ax_e = fig.subplots(2, 1, sharex=True)
-    if times_s.size and np.all(np.isfinite(tempo)):
-        ax_t.plot(times_s / 60, tempo, "--", color="tab:blue", label="planned")
-        ax_e.plot(times_s / 60, energy, "--", color="tab:orange", label="planned")
-    for s, e, t, en in zip(starts, ends, actual_tempo, actual_energy, strict=True):
-        ax_t.plot([s / 60, e / 60], [t, t], color="tab:blue", lw=3)
-        ax_e.plot([s / 60, e / 60], [en, en], color="tab:orange", lw=3)
-    ax_t.plot([], [], color="tab:blue", lw=3, label="chosen tracks")
-    ax_e.plot([], [], color="tab:orange", lw=3, label="chosen tracks")
-    ax_t.set_ylabel("tempo (BPM)")
-    ax_e.set_ylabel("energy (0-1)")
-    ax_e.set_xlabel("minutes")
-    ax_t.set_title(f"{playlist.goal} playlist, {playlist.shape} shape: planned vs chosen")
-    ax_t.legend(loc="upper right", fontsize=8)
-    ax_e.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def render_playlist_chart(playlist: Playlist, *, fmt: str = "svg") -> bytes:
-    """The planned-vs-chosen chart as SVG or PNG bytes."""
-    if fmt not in CHART_FORMATS:
-        raise ParameterError(f"fmt must be one of {CHART_FORMATS}, got {fmt!r}")
-    return render_figure(playlist_figure(playlist), fmt=fmt)
 
 
 # --- pre-procedure sessions ----------------------------------------------------------------------
@@ -563,16 +454,17 @@ class AnxietyChange:
     stai_after: float | None
 
 
-def list_preprocedure_sessions(db: Session, *, actor: Therapist, client_id: int) -> list[AnxietyChange]:
-    from cadenza.clinic.models import Measurement
+def client_preprocedure_sessions(db: Session, *, client: Client) -> list[AnxietyChange]:
+    """The pre-procedure sessions of ``client`` (already authorised by the caller), oldest first."""
+    def value(measurement_id: int | None) -> float | None:
+        m = db.get(Measurement, measurement_id) if measurement_id is not None else None
+        return None if m is None else m.value
 
-    client: Client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
-    out = []
-    for row in db.scalars(select(PreprocedureSession).where(PreprocedureSession.client_id == client.id)
-                          .order_by(PreprocedureSession.created_at)):
-        def value(mid: int | None) -> float | None:
-            m = db.get(Measurement, mid) if mid is not None else None
-            return None if m is None else m.value
-        out.append(AnxietyChange(row.session_id, value(row.vas_before_id), value(row.vas_after_id),
-                                 value(row.stai_before_id), value(row.stai_after_id)))
-    return out
+    rows = db.scalars(select(PreprocedureSession).where(PreprocedureSession.client_id == client.id)
+                      .order_by(PreprocedureSession.created_at, PreprocedureSession.id))
+    return [AnxietyChange(row.session_id, value(row.vas_before_id), value(row.vas_after_id),
+                          value(row.stai_before_id), value(row.stai_after_id)) for row in rows]
+
+
+def list_preprocedure_sessions(db: Session, *, actor: Therapist, client_id: int) -> list[AnxietyChange]:
+    return client_preprocedure_sessions(db, client=service.get_client_for_actor(db, actor=actor, client_id=client_id))

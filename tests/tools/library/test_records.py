@@ -1,5 +1,5 @@
 """The music library in the clinical record (SQLite and PostgreSQL): scan cache, preferences,
-red flags, responses, playlists, pre-procedure sessions."""
+red flags, responses, pre-procedure sessions; every row reached under its client."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import soundfile as sf
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from cadenza.clinic import library_records as lr
 from cadenza.clinic import service
 from cadenza.clinic.models import Base, Measurement
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.io.library_files import ScannedTrack, ScanReport, scan_library
-from cadenza.music.playlists import CurrentState
 from cadenza.music.reminiscence import SongResponse
+from cadenza.tools.library import actions
+from cadenza.tools.library import records as lr
 
 LIBRARY_TABLES = {"library_track", "library_response", "library_preprocedure"}
 
@@ -50,75 +50,89 @@ def test_real_scan_stored_and_rescan_decodes_nothing(db_session, therapist, clie
 def test_moved_file_keeps_analysis_and_preferences(db_session, therapist, client_record, fake_library):
     report = fake_library(3)
     lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=report)
-    row = lr.find_track(db_session, actor=therapist, client_id=client_record.id, query="Song 1")
-    lr.rate_track(db_session, actor=therapist, track_id=row.id, stars=5)
+    row = lr.find_track(db_session, client=client_record, query="Song 1")
+    lr.rate_track(db_session, actor=therapist, client_id=client_record.id, track_id=row.id, stars=5)
     moved = ScannedTrack("/music/renamed.flac", row.size_bytes, row.mtime_ns, "moved", content_sha256=row.content_sha256)
     unchanged = [ScannedTrack(t.path, t.size_bytes, t.mtime_ns, "unchanged") for t in report.tracks if t.path != row.path]
     lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=ScanReport(tracks=[moved, *unchanged]))
-    again = lr.find_track(db_session, actor=therapist, client_id=client_record.id, query="/music/renamed.flac")
+    again = lr.find_track(db_session, client=client_record, query="/music/renamed.flac")
     assert again.id == row.id and again.rating == 5 and again.tempo_bpm == row.tempo_bpm
 
 
-def test_preferences_shape_the_playlist(db_session, therapist, client_record, make_therapist, fake_library):
+def test_find_track_by_id_path_or_a_unique_part_of_the_name(db_session, therapist, client_record, fake_library):
+    lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=fake_library(12))
+    row = lr.find_track(db_session, client=client_record, query="Song 11")
+    assert lr.find_track(db_session, client=client_record, query=str(row.id)) is row
+    assert lr.find_track(db_session, client=client_record, query=row.path) is row
+    with pytest.raises(ParameterError, match="use the track id"):
+        lr.find_track(db_session, client=client_record, query="Song 1")  # Song 1, Song 10, Song 11
+    with pytest.raises(NotFoundError, match="matches 'Song 99'"):
+        lr.find_track(db_session, client=client_record, query="Song 99")
+
+
+def test_preferences_are_checked_and_stay_with_their_client(db_session, therapist, client_record, make_therapist,
+                                                            fake_library):
     lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=fake_library())
-    rows = lr.list_tracks(db_session, actor=therapist, client_id=client_record.id)
-    slow = sorted(rows, key=lambda r: r.tempo_bpm)
-    flagged = slow[0]
-    lr.flag_red(db_session, actor=therapist, track_id=flagged.id, reason="cried and asked to stop")
-    lr.rate_track(db_session, actor=therapist, track_id=slow[3].id, stars=5)
-    pl = lr.client_playlist(db_session, actor=therapist, client_id=client_record.id, goal="relax", minutes=20,
-                            state=CurrentState(arousal_0_10=7))
-    ids = [e.track.track_id for e in pl.entries]
-    assert str(flagged.id) not in ids and str(slow[3].id) in ids
-    dose = lr.playlist_dose(pl, safety_flags=["hearing_loss"])
-    from cadenza.safety.flags import audio_policy
-
-    assert dose.mode == "sensitive" and dose.dose_fraction > 0
-    assert dose.max_level_dba == audio_policy(["hearing_loss"]).max_level_dba
-    assert any("hearing" in w.lower() for w in dose.warnings)
-    assert not dose.calibrated and any("calibration" in w for w in dose.warnings)
-    # with the client's own calibration the estimate follows the measured set-up, and the weekly
-    # preview includes what the playlist adds
-    from cadenza.clinic import safety_records
-
-    safety_records.record_calibration(db_session, actor=therapist, client_id=client_record.id, measured_level_dba=70.0)
-    own = lr.client_playlist_dose(db_session, actor=therapist, client_id=client_record.id, playlist=pl)
-    assert own.calibrated and own.level_dba == pytest.approx(dose.level_dba - 10.0, abs=0.01)
-    assert own.weekly_fraction_after >= own.dose_fraction * (1 - 1e-9) and own.dose_fraction > 0
+    flagged, rated = lr.list_tracks(db_session, actor=therapist, client_id=client_record.id)[:2]
+    lr.flag_red(db_session, actor=therapist, client_id=client_record.id, track_id=flagged.id,
+                reason="cried and asked to stop")
+    lr.rate_track(db_session, actor=therapist, client_id=client_record.id, track_id=rated.id, stars=5)
+    assert flagged.red_flag and flagged.red_flag_at is not None and rated.rating == 5
+    lr.rate_track(db_session, actor=therapist, client_id=client_record.id, track_id=rated.id, stars=0)  # 0 clears
+    lr.flag_red(db_session, actor=therapist, client_id=client_record.id, track_id=flagged.id, reason="", flagged=False)
+    assert rated.rating is None and not flagged.red_flag and flagged.red_flag_reason == ""
     with pytest.raises(ParameterError, match="reason"):
-        lr.flag_red(db_session, actor=therapist, track_id=flagged.id, reason=" ")
+        lr.flag_red(db_session, actor=therapist, client_id=client_record.id, track_id=flagged.id, reason=" ")
     with pytest.raises(ParameterError, match="stars"):
-        lr.rate_track(db_session, actor=therapist, track_id=flagged.id, stars=6)
+        lr.rate_track(db_session, actor=therapist, client_id=client_record.id, track_id=flagged.id, stars=6)
     other = make_therapist("other")
     with pytest.raises(NotFoundError):
-        lr.rate_track(db_session, actor=other, track_id=flagged.id, stars=3)
+        lr.rate_track(db_session, actor=other, client_id=client_record.id, track_id=flagged.id, stars=3)
     with pytest.raises(NotFoundError):
         lr.list_tracks(db_session, actor=other, client_id=client_record.id)
+    # a track addressed under another client, even one of the same therapist, is not found
+    second = service.create_client(db_session, actor=therapist, code="C-2")
+    for write in (lambda: lr.rate_track(db_session, actor=therapist, client_id=second.id, track_id=flagged.id, stars=3),
+                  lambda: lr.flag_red(db_session, actor=therapist, client_id=second.id, track_id=flagged.id, reason="x"),
+                  lambda: lr.add_family_pick(db_session, actor=therapist, client_id=second.id, track_id=flagged.id,
+                                             note="x")):
+        with pytest.raises(NotFoundError, match="library track"):
+            write()
+    with pytest.raises(NotFoundError, match="library track"):
+        lr.client_track(db_session, client=second, track_id=flagged.id)
+    assert lr.client_track(db_session, client=client_record, track_id=flagged.id) is flagged
 
 
-def test_reminiscence_with_family_picks_and_responses(db_session, therapist, client_record, fake_library):
-    service.update_client(db_session, actor=therapist, client_id=client_record.id, birth_year=1940)
-    lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=fake_library())
-    rows = {r.title: r for r in lr.list_tracks(db_session, actor=therapist, client_id=client_record.id)}
-    lr.add_family_pick(db_session, actor=therapist, track_id=rows["Song 20"].id, note="first dance, 1990",
-                       picked_by="daughter")
-    session_row = service.record_session(db_session, actor=therapist, client_id=client_record.id,
-                                         session_date=dt.date(2026, 11, 25), minutes=30,
-                                         intervention_code="reminiscence_listening")
-    lr.log_response(db_session, actor=therapist, session_id=session_row.id, track_id=rows["Song 3"].id,
-                    response=SongResponse("x", engagement_0_3=0, mood_minus2_plus2=-2, agitation_0_3=3))
-    pl = lr.client_playlist(db_session, actor=therapist, client_id=client_record.id, goal="reminiscence", minutes=12)
-    titles = [e.track.title for e in pl.entries]
-    assert "Song 20" in titles and "Song 3" not in titles  # pick in, distressing song out
-    assert any(t in titles for t in ("Song 4", "Song 5"))  # 1958/1960: ages 18-20
-    assert any("agitation" in w for w in pl.warnings)
-    assert len(lr.list_responses(db_session, actor=therapist, client_id=client_record.id)) == 1
+def test_responses_are_kept_on_a_session_of_the_tracks_client(db_session, therapist, client_record, fake_library):
+    lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=fake_library(3))
+    track = lr.list_tracks(db_session, actor=therapist, client_id=client_record.id)[0]
+    calm = SongResponse(str(track.id), engagement_0_3=2, mood_minus2_plus2=1, agitation_0_3=0)
+    with pytest.raises(ParameterError, match="record a session first"):
+        lr.log_response(db_session, actor=therapist, client_id=client_record.id, session_id=None, track_id=track.id,
+                        response=calm)
+    day = dt.date(2026, 11, 25)
+    first, latest = (service.record_session(db_session, actor=therapist, client_id=client_record.id, session_date=day,
+                                            minutes=30, intervention_code="reminiscence_listening") for _ in range(2))
+    assert lr.log_response(db_session, actor=therapist, client_id=client_record.id, session_id=None,
+                           track_id=track.id, response=calm).session_id == latest.id
+    assert lr.log_response(db_session, actor=therapist, client_id=client_record.id, session_id=first.id,
+                           track_id=track.id, response=calm, note="hummed").session_id == first.id
+    other = service.create_client(db_session, actor=therapist, code="C-3")
+    elsewhere = service.record_session(db_session, actor=therapist, client_id=other.id, session_date=day, minutes=30,
+                                       intervention_code="reminiscence_listening")
+    with pytest.raises(NotFoundError, match="session"):  # another client's session: as if missing
+        lr.log_response(db_session, actor=therapist, client_id=client_record.id, session_id=elsewhere.id,
+                        track_id=track.id, response=calm)
+    with pytest.raises(NotFoundError, match="library track"):  # the track is not the other client's
+        lr.log_response(db_session, actor=therapist, client_id=other.id, session_id=elsewhere.id, track_id=track.id,
+                        response=calm)
+    assert len(lr.list_responses(db_session, actor=therapist, client_id=client_record.id)) == 2
+    assert lr.client_responses(db_session, client=other) == []
 
 
 def test_preprocedure_session_records_anxiety_before_and_after(db_session, therapist, client_record, fake_library):
     lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=fake_library())
-    pl = lr.client_playlist(db_session, actor=therapist, client_id=client_record.id, goal="pre_procedure",
-                            minutes=25, state=CurrentState(arousal_0_10=8))
+    pl = actions.client_playlist(db_session, client=client_record, goal="pre_procedure", minutes=25, arousal_0_10=8)
     start = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)
     row = lr.record_preprocedure_session(db_session, actor=therapist, client_id=client_record.id,
                                          session_date=dt.date(2026, 11, 25), playlist=pl, vas_before_mm=72,
@@ -133,7 +147,7 @@ def test_preprocedure_session_records_anxiety_before_and_after(db_session, thera
     assert before.measured_at == start and after.measured_at > start
     assert row.playlist["goal"] == "pre_procedure" and row.playlist["tracks"]
     with pytest.raises(ParameterError, match="pre_procedure"):
-        relax = lr.client_playlist(db_session, actor=therapist, client_id=client_record.id, goal="relax", minutes=25)
+        relax = actions.client_playlist(db_session, client=client_record, goal="relax", minutes=25)
         lr.record_preprocedure_session(db_session, actor=therapist, client_id=client_record.id,
                                        session_date=dt.date(2026, 11, 25), playlist=relax, vas_before_mm=50,
                                        vas_after_mm=40)
@@ -166,8 +180,8 @@ def test_interrupted_scan_keeps_stored_batches(db_session, therapist, client_rec
 
 def test_batches_tell_a_copy_from_a_rename(db_session, therapist, client_record, fake_library):
     lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=fake_library(2))
-    row = lr.find_track(db_session, actor=therapist, client_id=client_record.id, query="Song 0")
-    lr.rate_track(db_session, actor=therapist, track_id=row.id, stars=4)
+    row = lr.find_track(db_session, client=client_record, query="Song 0")
+    lr.rate_track(db_session, actor=therapist, client_id=client_record.id, track_id=row.id, stars=4)
     copy = ScannedTrack("/backup/song00.flac", row.size_bytes, 5, "moved", content_sha256=row.content_sha256)
     # a batch holding only the copy: the original is still on disk (in all_paths), so it stays
     lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=ScanReport(tracks=[copy]),
