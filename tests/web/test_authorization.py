@@ -29,6 +29,7 @@ ADMIN_ONLY = {("GET", "/admin/therapists"), ("POST", "/admin/therapists"),
               ("POST", "/api/v1/emergency-access/{grant_id}/revoke")}
 # The person's app: open to anyone (getting in, the app's own files, plain-language help) ...
 PERSON_PUBLIC = {("GET", "/me/start"), ("GET", "/me/join/{token}"), ("POST", "/me/join/{token}"), ("GET", "/me/care"),
+                 ("POST", "/me/join/{token}/passkey/options"), ("POST", "/me/join/{token}/passkey"),
                  ("GET", "/me/manifest.webmanifest"), ("GET", "/me/sw.js"), ("GET", "/me/app.js"),
                  ("GET", "/me/icon.svg")}
 # ... and every other /me route needs a device (its own matrix: tests/tools/home/test_person_authz.py).

@@ -82,7 +82,7 @@ def test_red_flagged_tracks_are_never_assigned_or_played(db_session, therapist, 
     from cadenza.tools.library import records as lr
 
     task, device, track_ids = listening
-    lr.flag_red(db_session, actor=therapist, track_id=track_ids[0], reason="upsetting")
+    lr.flag_red(db_session, actor=therapist, client_id=client_record.id, track_id=track_ids[0], reason="upsetting")
     with pytest.raises(ParameterError, match="red-flagged"):
         actions.assign_task(db_session, actor=therapist, client=client_record, kind="listening", title="x",
                             days_per_week=3, minutes=10, ratings=[], track_ids=track_ids[:1])

@@ -17,6 +17,7 @@ from cadenza.tools.home import records
 from cadenza.tools.home.records import TaskCompletion
 
 PERSON_PUBLIC = {("GET", "/me/start"), ("GET", "/me/join/{token}"), ("POST", "/me/join/{token}"), ("GET", "/me/care"),
+                 ("POST", "/me/join/{token}/passkey/options"), ("POST", "/me/join/{token}/passkey"),
                  ("GET", "/me/manifest.webmanifest"), ("GET", "/me/sw.js"), ("GET", "/me/app.js"),
                  ("GET", "/me/icon.svg")}
 
@@ -56,6 +57,7 @@ def _count(db_session):
 
 def test_every_person_route_is_in_this_matrix(web_app):
     known = {("GET", "/me"), ("POST", "/me/lock"), ("GET", "/me/unlock"), ("POST", "/me/unlock"),
+             ("POST", "/me/unlock/passkey/options"), ("POST", "/me/unlock/passkey"),
              ("GET", "/me/tasks/{task_id}"), ("GET", "/me/tasks/{task_id}/tracks/{track_id}"),
              ("GET", "/me/tasks/{task_id}/cue.wav"), ("POST", "/me/completions")}
     assert set(_device_routes(web_app)) == known, "a new /me route: add it here and to the checks below"

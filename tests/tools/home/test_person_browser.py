@@ -192,3 +192,51 @@ def test_invitation_pin_programme_playback_offline_completion_and_revocation(cli
     assert "You need" in phone.content() or "link from your therapist" in phone.content()
     context.close()
     desk.close()
+
+
+def test_a_passkey_instead_of_the_pin_through_chromiums_virtual_authenticator(clinic, chromium):
+    # A passkey is bound to a host name (never an IP address): the phone uses localhost.
+    base = clinic["url"].replace("127.0.0.1", "localhost")
+    with session_scope(clinic["factory"]) as db:
+        from cadenza.clinic.models import Client, Therapist
+
+        ana = db.scalar(select(Therapist).where(Therapist.username == "ana"))
+        path = actions.invite(db, actor=ana, client=db.get(Client, clinic["client_id"]), label="Rosa").path
+    context = chromium.new_context(**PHONE)
+    phone = context.new_page()
+    phone.set_default_timeout(20_000)
+    cdp = context.new_cdp_session(phone)
+    cdp.send("WebAuthn.enable")
+    authenticator = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True}})["authenticatorId"]
+
+    phone.goto(base + path)
+    phone.click("#passkey-join")
+    phone.wait_for_url(f"{base}/me")
+    assert "Evening music" in phone.content()
+    assert len(cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]) == 1
+    with session_scope(clinic["factory"]) as db:
+        device = db.scalar(select(records.PersonDevice).where(records.PersonDevice.passkey_id.is_not(None)))
+        assert device is not None and device.pin_hash == ""  # no PIN opens it
+
+    # Locked, it opens with the passkey (no PIN form on a passkey-only phone).
+    phone.click("text=Lock")
+    phone.wait_for_url(f"{base}/me/unlock")
+    assert phone.locator("#pin").count() == 0
+    phone.click("#passkey-unlock")
+    phone.wait_for_url(f"{base}/me")
+    with session_scope(clinic["factory"]) as db:
+        assert db.get(records.PersonDevice, device.id).passkey_sign_count >= 1
+
+    # Another authenticator's passkey (a different phone) does not open it.
+    phone.click("text=Lock")
+    phone.wait_for_url(f"{base}/me/unlock")
+    cdp.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": authenticator})
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True}})
+    phone.click("#passkey-unlock")
+    expect(phone.locator("#sync-status")).to_contain_text("passkey")
+    assert phone.url.endswith("/me/unlock")
+    context.close()

@@ -83,6 +83,46 @@
     });
   });
 
+  // ---- passkeys instead of the PIN ---------------------------------------------------------------------
+  function canPasskey() {
+    return window.PublicKeyCredential && PublicKeyCredential.parseCreationOptionsFromJSON && window.isSecureContext;
+  }
+  async function problem(response) {
+    try { const d = (await response.json()).detail; return typeof d === "string" ? d : "please try again"; }
+    catch (e) { return "please try again"; }
+  }
+  async function passkeyCeremony(button) {
+    const join = button.dataset.token !== undefined;
+    const token = join ? button.dataset.token : "";
+    const sendCsrf = join ? document.querySelector("input[name=csrf_token]").value : csrf;
+    const base = join ? `/me/join/${token}/passkey` : "/me/unlock/passkey";
+    if (!canPasskey()) { say("This phone cannot use a passkey here. Please use a PIN."); return; }
+    button.disabled = true;
+    try {
+      const start = await fetch(`${base}/options`, {method: "POST", credentials: "same-origin",
+                                                    headers: {"x-csrf-token": sendCsrf}});
+      if (!start.ok) { say(`The passkey could not start: ${await problem(start)}.`); return; }
+      const options = await start.json();
+      const credential = join
+        ? await navigator.credentials.create({publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options)})
+        : await navigator.credentials.get({publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options)});
+      const label = document.getElementById("label");
+      const finish = await fetch(base, {method: "POST", credentials: "same-origin",
+        headers: {"content-type": "application/json", "x-csrf-token": sendCsrf},
+        body: JSON.stringify({credential: credential.toJSON(), label: label ? label.value : ""})});
+      if (!finish.ok) { say(`The passkey did not work: ${await problem(finish)}.`); return; }
+      window.location.assign((await finish.json()).next);
+    } catch (e) {
+      say("The passkey was cancelled or is not available. You can try again or use a PIN.");
+    } finally {
+      button.disabled = false;
+    }
+  }
+  document.querySelectorAll("button.passkey").forEach((button) => {
+    if (!canPasskey()) { button.hidden = true; return; }
+    button.addEventListener("click", () => passkeyCeremony(button));
+  });
+
   // ---- the player -------------------------------------------------------------------------------------
   const task = document.getElementById("task");
   if (!task) { flush(); return; }
