@@ -14,6 +14,7 @@ TOOL = Tool(
     "Invite the client or a caregiver to their phone, assign listening and walking tasks with their music, and "
     "see what was done and how they felt before and after.",
     cli="cadenza.tools.home.cli:app",
+    cli_top_level="cadenza.tools.home.cli:top_level",  # `cadenza me`: self-care, no account
     pages="cadenza.tools.home.pages:router",
     records="cadenza.tools.home.records",
     templates="cadenza.tools.home",

@@ -313,6 +313,11 @@ def ras_cue_wav(db: Session, device: PersonDevice, task: HomeTask) -> bytes:
     return buffer.getvalue()
 
 
+def weekly_dose(db: Session, client: Client):
+    """This week's listening as a share of the safe weekly sound dose (the client is already authorised)."""
+    return safety_records.client_weekly_dose(db, client=client)
+
+
 def task_gain_cap(task: HomeTask) -> float:
     if task.kind == "ras_walk":
         return 1.0  # the cue is rendered within the cap

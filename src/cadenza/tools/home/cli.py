@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -106,3 +107,76 @@ def adherence(client: ClientCode, weeks: Annotated[int, typer.Option(min=1, max=
         typer.echo(f"{row['title']}: {row['done_days']}/{row['planned_days']} days ({percent})")
     for alert in alerts:
         typer.echo(f"! {alert}")
+
+
+top_level = typer.Typer()
+
+
+def _self_care_dir(data_dir: Path | None) -> Path:
+    from cadenza.settings import default_data_dir
+
+    return (data_dir or default_data_dir() / "self-care").expanduser()
+
+
+@top_level.command("me")
+def me(
+    music_folder: Annotated[list[Path] | None, typer.Argument(
+        help="Folder(s) of your own music; scanned again when given (new and changed files only).")] = None,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port on this computer.")] = 8765,
+    data_dir: Annotated[Path | None, typer.Option(
+        "--data-dir", help="Where your data is kept (default: a private 'self-care' folder in Cadenza's data folder).")] = None,
+    open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the app in your web browser.")] = True,
+) -> None:
+    """Music for yourself, with no account and no therapist: relax, sleep, focus and walk playlists from your own
+    music, ratings before and after, and your weekly sound dose. Everything stays on this computer."""
+    import shutil
+    import webbrowser
+
+    import uvicorn
+
+    from cadenza.clinic.db import make_engine, make_session_factory, migrate, ensure_private_dir, session_scope
+    from cadenza.settings import Settings
+    from cadenza.tools.home import selfcare
+    from cadenza.web.main import create_app
+
+    folder = _self_care_dir(data_dir)
+    ensure_private_dir(folder)
+    url = f"sqlite:///{folder / 'self-care.sqlite3'}"
+    with domain_errors():
+        migrate(url)
+        engine = make_engine(url)
+        factory = make_session_factory(engine)
+        with session_scope(factory) as db:
+            def progress(done: int, total: int, path: str) -> None:
+                typer.echo(f"\rScanning your music: {done}/{total}", nl=False)
+
+            ready = selfcare.prepare(db, music_folder or [], on_progress=progress, on_stored=db.commit)
+            token = ready.link_token
+            titles = [task.title for task in ready.tasks]
+        if music_folder:
+            typer.echo(f"\nScanned {ready.scanned} file(s){f', {ready.failed} could not be read' if ready.failed else ''}.")
+    if not titles:
+        typer.echo("No playlists yet: run `cadenza me FOLDER` with a folder of your music.")
+    else:
+        typer.echo(f"Playlists: {', '.join(titles)}.")
+    app = create_app(Settings(database_url=url, data_dir=folder), session_factory=factory)
+    app.state.self_care = True
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    forgotten: list[bool] = []
+
+    def forget() -> None:
+        forgotten.append(True)
+        server.should_exit = True
+
+    app.state.forget = forget
+    link = f"http://127.0.0.1:{port}/me/self/{token}"
+    typer.echo(f"Your music app is at {link}  (this computer only; Ctrl+C to stop)", )
+    if open_browser:
+        webbrowser.open(link)
+    try:
+        server.run()
+    finally:
+        engine.dispose()
+    if forgotten:
+        shutil.rmtree(folder, ignore_errors=True)
+        typer.echo("All your data was deleted. Your music files were not touched.")

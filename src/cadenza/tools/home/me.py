@@ -22,7 +22,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 
 from cadenza.clinic import auth
 from cadenza.errors import NotFoundError, ParameterError, PermissionDeniedError
-from cadenza.tools.home import actions, records
+from cadenza.tools.home import actions, records, selfcare
 from cadenza.tools.home.records import PersonDevice
 from cadenza.web import deps
 from cadenza.web.deps import Db, SubmittedForm
@@ -53,7 +53,15 @@ def known_device(request: Request, db: Db) -> PersonDevice:
     return device
 
 
+def self_care(request: Request) -> bool:
+    """True when this server is the person's own self-care app (``cadenza me``), local and account-free."""
+    return bool(getattr(request.app.state, "self_care", False))
+
+
 def _unlocked_device(request: Request, db: Db, device: Annotated[PersonDevice, Depends(known_device)]) -> PersonDevice:
+    if self_care(request):
+        records.touch(device)
+        return device
     if not records.is_unlocked(device):
         if request.method != "GET" or request.headers.get("accept", "").startswith("application/json"):
             raise HTTPException(status_code=401, detail="Open the app with your PIN first.")
@@ -168,6 +176,17 @@ def join_with_passkey(request: Request, db: Db, token: Annotated[str, Path(max_l
     return response
 
 
+@router.get("/me/self/{token}")
+def open_self_care(request: Request, db: Db, token: Annotated[str, Path(max_length=100)]) -> Response:
+    """The link ``cadenza me`` opens in the person's browser (self-care mode only; elsewhere 404)."""
+    if not self_care(request):
+        raise NotFoundError("not found")
+    _, device_token = records.redeem_invite(db, token=token, pin=None, open_without_pin=True, label="this computer")
+    response = RedirectResponse("/me", status_code=303)
+    _set_device_cookie(request, response, device_token)
+    return response
+
+
 @router.get("/me/unlock")
 def unlock_form(request: Request, device: KnownDevice) -> Response:
     return _me(request, "me_unlock.html", {"locked_for_good": device.pin_failures >= records.MAX_PIN_FAILURES,
@@ -217,8 +236,12 @@ def lock(db: Db, device: CsrfDevice) -> Response:
 def home(request: Request, db: Db, device: Device) -> Response:
     client = records.client_of_device(db, device)
     records.audit_device(db, device, "read", "home_programme")
-    return _me(request, "me_home.html", {"device": device, "client": client,
-                                         "today": actions.programme(db, device)})
+    today = actions.programme(db, device)
+    return _me(request, "me_home.html", {
+        "device": device, "client": client, "today": today, "self_care": self_care(request),
+        "week": actions.weekly_dose(db, client),
+        "evidence": {item.task.id: selfcare.evidence_for(item.task.title) for item in today} if self_care(request) else {},
+    })
 
 
 @router.get("/me/tasks/{task_id}")
@@ -230,8 +253,33 @@ def task_page(request: Request, db: Db, device: Device, task_id: RowId) -> Respo
     return _me(request, "me_task.html", {
         "device": device, "task": task, "tracks": actions.task_tracks(db, device, task),
         "gain_cap": actions.task_gain_cap(task), "ratings": actions.rating_scales(task),
-        "autoplay_allowed": policy.autoplay_allowed, "policy": policy,
+        "autoplay_allowed": policy.autoplay_allowed, "policy": policy, "self_care": self_care(request),
+        "evidence": selfcare.evidence_for(task.title) if self_care(request) else ([], ""),
     })
+
+
+@router.post("/me/tasks/{task_id}/tracks/{track_id}/block")
+def block_track(db: Db, device: CsrfDevice, task_id: RowId, track_id: RowId) -> Response:
+    """Never play this song again (a red flag the therapist sees, with who set it)."""
+    task = records.device_task(db, device, task_id)
+    records.block_track(db, device, task, track_id)
+    return JSONResponse({"blocked": track_id})
+
+
+@router.get("/me/forget")
+def forget_form(request: Request, device: Device) -> Response:
+    if not self_care(request):
+        raise NotFoundError("not found")
+    return _me(request, "me_forget.html")
+
+
+@router.post("/me/forget")
+def forget(request: Request, device: CsrfDevice) -> Response:
+    """Delete everything (self-care only): the server stops and its private folder is removed."""
+    if not self_care(request):
+        raise NotFoundError("not found")
+    request.app.state.forget()
+    return _me(request, "me_forgotten.html")
 
 
 @router.get("/me/tasks/{task_id}/tracks/{track_id}")

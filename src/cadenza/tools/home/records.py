@@ -302,7 +302,7 @@ INVALID_INVITE = "this invitation link is not valid any more; ask your therapist
 
 
 def redeem_invite(db: Session, *, token: str, pin: str | None, label: str = "",
-                  passkey: tuple[str, str, int] | None = None,
+                  passkey: tuple[str, str, int] | None = None, open_without_pin: bool = False,
                   now: dt.datetime | None = None) -> tuple[PersonDevice, str]:
     """Turn an unused, unexpired invitation into a device; returns the device and its cookie token.
 
@@ -311,7 +311,11 @@ def redeem_invite(db: Session, *, token: str, pin: str | None, label: str = "",
     link gets one and the same answer, so a guessed link tells nothing.
     """
     now = now or utcnow()
-    if passkey is None:
+    if open_without_pin:  # self-care on the person's own computer: no PIN, the server listens locally only
+        if pin is not None or passkey is not None:
+            raise ParameterError("open_without_pin takes neither a pin nor a passkey")
+        pin_hash = ""
+    elif passkey is None:
         pin_hash = passwords.HASHER.hash(check_pin(pin))
     elif pin is None:
         pin_hash = ""  # a passkey-only device: no PIN opens it
@@ -503,3 +507,16 @@ def log_listening(db: Session, device: PersonDevice, *, level_dba: float, durati
     db.add(row)
     db.flush()
     audit_device(db, device, "create", "sound_dose_entry", entity_id=row.id)
+
+
+def block_track(db: Session, device: PersonDevice, task: HomeTask, track_id: Any) -> None:
+    """The person never wants to hear this song again: it is red-flagged in their library (the library
+    tool's table, written through the record), so no playlist and no player offers it any more."""
+    table = Base.metadata.tables.get("library_track")
+    if table is None or not isinstance(track_id, int) or track_id not in task.music.get("track_ids", []):
+        raise NotFoundError(f"track {track_id!r} not found")
+    done = db.execute(table.update().where(table.c.id == track_id, table.c.client_id == device.client_id)
+                      .values(red_flag=True, red_flag_reason="blocked by the person in their app", red_flag_at=utcnow()))
+    if done.rowcount != 1:
+        raise NotFoundError(f"track {track_id!r} not found")
+    audit_device(db, device, "update", "library_track", entity_id=track_id)

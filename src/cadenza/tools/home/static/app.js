@@ -128,7 +128,7 @@
   if (!task) { flush(); return; }
   const taskCap = Number(task.dataset.cap);
   const autoplay = task.dataset.autoplay === "yes";
-  const tracks = Array.from(document.querySelectorAll("#tracks li[data-src]"));
+  let tracks = Array.from(document.querySelectorAll("#tracks li[data-src]"));
   const playButton = document.getElementById("play");
   const pauseButton = document.getElementById("pause");
   const volume = document.getElementById("volume");
@@ -198,7 +198,8 @@
       applyGain();
       lastTime = ctx.currentTime;
       source.start();
-      nowPlaying.textContent = tracks[index] ? `· ${tracks[index].textContent.trim()}` : "";
+      const name = tracks[index] && tracks[index].querySelector(".track-name");
+      nowPlaying.textContent = name ? `· ${name.textContent.trim()}` : "";
       markTrack();
       playButton.hidden = true; pauseButton.hidden = false;
       if (!timer) timer = setInterval(tick, 250);
@@ -228,6 +229,29 @@
   }
 
   playButton.addEventListener("click", start);
+  const skipButton = document.getElementById("skip");
+  if (skipButton) skipButton.addEventListener("click", () => {
+    const wasPlaying = source !== null;
+    stop("");
+    if (index + 1 < tracks.length) { index += 1; markTrack(); if (wasPlaying) start(); }
+    else say("That was the last song.");
+  });
+  document.querySelectorAll("button.block-track").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const li = button.closest("li");
+      const response = await fetch(button.dataset.block, {method: "POST", credentials: "same-origin",
+                                                          headers: {"x-csrf-token": csrf}});
+      if (!response.ok) { say("This song could not be blocked; please try again."); return; }
+      const i = tracks.indexOf(li);
+      if (i === index && source) stop("");
+      tracks = tracks.filter((t) => t !== li);
+      li.remove();
+      if (i < index) index -= 1;
+      index = Math.min(index, Math.max(tracks.length - 1, 0));
+      markTrack();
+      say("That song will not be played again.");
+    });
+  });
   pauseButton.addEventListener("click", () => stop(""));
 
   // The playlist's tempo and energy, track by track, with the current one marked.
