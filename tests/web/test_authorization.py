@@ -30,6 +30,7 @@ ADMIN_ONLY = {("GET", "/admin/therapists"), ("POST", "/admin/therapists"),
 # The person's app: open to anyone (getting in, the app's own files, plain-language help) ...
 PERSON_PUBLIC = {("GET", "/me/start"), ("GET", "/me/join/{token}"), ("POST", "/me/join/{token}"), ("GET", "/me/care"),
                  ("POST", "/me/join/{token}/passkey/options"), ("POST", "/me/join/{token}/passkey"),
+                 ("GET", "/me/self/{token}"),  # self-care's opening link: 404 on a clinic's server
                  ("GET", "/me/manifest.webmanifest"), ("GET", "/me/sw.js"), ("GET", "/me/app.js"),
                  ("GET", "/me/icon.svg")}
 # ... and every other /me route needs a device (its own matrix: tests/tools/home/test_person_authz.py).

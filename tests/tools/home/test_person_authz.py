@@ -18,6 +18,7 @@ from cadenza.tools.home.records import TaskCompletion
 
 PERSON_PUBLIC = {("GET", "/me/start"), ("GET", "/me/join/{token}"), ("POST", "/me/join/{token}"), ("GET", "/me/care"),
                  ("POST", "/me/join/{token}/passkey/options"), ("POST", "/me/join/{token}/passkey"),
+                 ("GET", "/me/self/{token}"),  # self-care's opening link: 404 on a clinic's server
                  ("GET", "/me/manifest.webmanifest"), ("GET", "/me/sw.js"), ("GET", "/me/app.js"),
                  ("GET", "/me/icon.svg")}
 
@@ -58,6 +59,7 @@ def _count(db_session):
 def test_every_person_route_is_in_this_matrix(web_app):
     known = {("GET", "/me"), ("POST", "/me/lock"), ("GET", "/me/unlock"), ("POST", "/me/unlock"),
              ("POST", "/me/unlock/passkey/options"), ("POST", "/me/unlock/passkey"),
+             ("POST", "/me/tasks/{task_id}/tracks/{track_id}/block"), ("GET", "/me/forget"), ("POST", "/me/forget"),
              ("GET", "/me/tasks/{task_id}"), ("GET", "/me/tasks/{task_id}/tracks/{track_id}"),
              ("GET", "/me/tasks/{task_id}/cue.wav"), ("POST", "/me/completions")}
     assert set(_device_routes(web_app)) == known, "a new /me route: add it here and to the checks below"
