@@ -79,9 +79,9 @@ def test_preferences_shape_the_playlist(db_session, therapist, client_record, ma
     assert not dose.calibrated and any("calibration" in w for w in dose.warnings)
     # with the client's own calibration the estimate follows the measured set-up, and the weekly
     # preview includes what the playlist adds
-    from cadenza.clinic import safety_records
+    from cadenza.clinic import listening
 
-    safety_records.record_calibration(db_session, actor=therapist, client_id=client_record.id, measured_level_dba=70.0)
+    listening.record_calibration(db_session, actor=therapist, client_id=client_record.id, measured_level_dba=70.0)
     own = lr.client_playlist_dose(db_session, actor=therapist, client_id=client_record.id, playlist=pl)
     assert own.calibrated and own.level_dba == pytest.approx(dose.level_dba - 10.0, abs=0.01)
     assert own.weekly_fraction_after >= own.dose_fraction * (1 - 1e-9) and own.dose_fraction > 0

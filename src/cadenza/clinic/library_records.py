@@ -447,18 +447,18 @@ def playlist_dose(playlist: Playlist, *, safety_flags: Sequence[str] = (), calib
 
 def client_playlist_dose(db: Session, *, actor: Therapist, client_id: int, playlist: Playlist) -> PlaylistDose:
     """:func:`playlist_dose` with the client's own calibration and flags, plus what the playlist
-    would bring the client's rolling weekly dose to (``cadenza.clinic.safety_records``)."""
+    would bring the client's rolling weekly dose to (``cadenza.clinic.listening``)."""
     from dataclasses import replace
 
-    from cadenza.clinic import safety_records
+    from cadenza.clinic import listening
 
-    client, _ = safety_records.client_policy(db, actor=actor, client_id=client_id)
-    calibration = safety_records.latest_calibration(db, actor=actor, client_id=client.id)
+    client, _ = listening.client_policy(db, actor=actor, client_id=client_id)
+    calibration = listening.latest_calibration(db, actor=actor, client_id=client.id)
     dose = playlist_dose(playlist, safety_flags=client.safety_flags or [], calibration=calibration)
     if not playlist.entries or not math.isfinite(dose.leq_dba):
         return dose
-    preview = safety_records.preview_session_dose(db, actor=actor, client_id=client.id, level_dba=dose.leq_dba,
-                                                  duration_s=playlist.total_s)
+    preview = listening.preview_session_dose(db, actor=actor, client_id=client.id, level_dba=dose.leq_dba,
+                                             duration_s=playlist.total_s)
     warnings = dose.warnings + ((preview.warning,) if preview.warning else ())
     return replace(dose, weekly_fraction_after=preview.fraction_after, warnings=warnings)
 

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from cadenza.clinic import dashboard, idempotency, safety_records, service
+from cadenza.clinic import dashboard, idempotency, listening, service
 from cadenza.clinic.instruments import list_instruments
 from cadenza.clinic.models import DIRECTIONS, Therapist
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
@@ -184,7 +184,7 @@ def client_page(request: Request, db: Db, user: PageUser, client_id: ClientId, l
          "instruments": instruments, "interventions": interventions,
          "nicu_tools": [t for t in tools if t.audience == "nicu"],
          "tools": [t for t in tools if t.audience != "nicu"],
-         "dose": safety_records.client_weekly_dose(db, client=overview.client),
+         "dose": listening.client_weekly_dose(db, client=overview.client),
          "dose_page": next((t.url(client_id) for t in tools if t.path.endswith("/safety")), None)},
     )
 

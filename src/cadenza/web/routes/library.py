@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from cadenza.clinic import library_records as lr
-from cadenza.clinic import safety_records
+from cadenza.clinic import listening
 from cadenza.errors import ParameterError
 from cadenza.web import forms
 from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
@@ -34,7 +34,7 @@ def _page(request: Request, db, user, client_id: int, *, state=None, playlist=No
     from cadenza.clinic import service
     from cadenza.web.routes.clients import FLAG_LABELS
 
-    client, policy = safety_records.client_policy(db, actor=user, client_id=client_id)
+    client, policy = listening.client_policy(db, actor=user, client_id=client_id)
     tracks = lr.list_tracks(db, actor=user, client_id=client_id)
     state = state or forms.FormState(values={"goal": "relax", "minutes": "20", "arousal": "6"})
     return render(request, "library/client_library.html", {
