@@ -118,6 +118,28 @@ def test_hearing_loss_flag_switches_ledger_to_sensitive(db_session, therapist, c
     assert week.mode == "sensitive" and week.fraction == pytest.approx(0.5)
 
 
+def test_w7_a_childs_weekly_dose_counts_against_the_childrens_allowance(db_session, therapist, client_record):
+    """Clinical review W7: a child without any safety flag gets H.870's children's (sensitive) mode from the
+    birth year in the record; the same listening is 100 % for the child and about 32 % for an adult."""
+    this_year = dt.datetime.now(dt.UTC).year
+    child = service.create_client(db_session, actor=therapist, code="K008", birth_year=this_year - 8)
+    teen = service.create_client(db_session, actor=therapist, code="K017", birth_year=this_year - 17)
+    young_adult = service.create_client(db_session, actor=therapist, code="K019", birth_year=this_year - 19)
+    now = dt.datetime.now(dt.UTC)
+    for client in (child, teen, young_adult, client_record):
+        listening.add_dose_entry(db_session, actor=therapist, client_id=client.id, level_dba=75.0,
+                                 duration_s=40 * 3600, started_at=now - dt.timedelta(days=2))
+    weeks = {c.code: listening.weekly_dose(db_session, actor=therapist, client_id=c.id, now=now)
+             for c in (child, teen, young_adult, client_record)}
+    assert weeks["K008"].mode == weeks["K017"].mode == "sensitive"
+    assert weeks["K008"].fraction == pytest.approx(1.0) and weeks["K008"].warning
+    assert weeks["K019"].mode == weeks["C001"].mode == "adult"
+    assert weeks["C001"].fraction == pytest.approx(10 ** -0.5)
+    listener = listening.resolve_listener(db_session, actor=therapist, client_id=child.id)
+    assert listener.flags == () and listener.policy.dose_mode == "sensitive"
+    assert listening.client_weekly_dose(db_session, client=child, now=now).mode == "sensitive"
+
+
 def test_other_therapist_cannot_see_or_write(db_session, make_therapist, client_record):
     other = make_therapist("other")
     with pytest.raises(NotFoundError):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -132,7 +132,7 @@ def one_client(client: str | None, old_spelling: str | None, *, old_name: str) -
     return code
 
 
-def print_warnings(listener: Listener, notes: list[str] = ()) -> None:
+def print_warnings(listener: Listener, notes: Iterable[str] = ()) -> None:
     """The listener's policy warnings, the no-auto-play rule and any notes, after a command's output."""
     from rich.console import Console
 

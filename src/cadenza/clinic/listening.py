@@ -9,8 +9,9 @@ here, in the record core, rather than from a sibling tool:
 - **Calibration** (``listening_calibration``): the level measured at the listener while the calibration
   tone played, per device.
 - **The dose ledger** (``sound_dose_entry``): listening periods counted against the WHO/ITU-T H.870
-  weekly allowance, in the dose mode the client's policy imposes, so a hearing-loss or NICU flag makes
-  the same listening count against the stricter allowance.
+  weekly allowance, in the dose mode the client's policy imposes, so a hearing-loss or NICU flag, or a
+  child's birth year (H.870's children's mode; clinical review W7), makes the same listening count against
+  the stricter allowance.
 
 Services follow ``docs/clinic_api.md``: session first, ``actor=`` keyword, flush but never commit, one
 authorisation check (:func:`cadenza.clinic.access.get_client_for_actor`) that also audits.
@@ -128,9 +129,10 @@ class Listener:
                                 "is_default": self.calibration.is_default}}
 
 
-def policy_of(client: Client) -> AudioPolicy:
-    """The audio policy ``client``'s record imposes (its safety flags)."""
-    return audio_policy(client.safety_flags or [])
+def policy_of(client: Client, *, today: dt.date | None = None) -> AudioPolicy:
+    """The audio policy ``client``'s record imposes: its safety flags, and its birth year (a child's weekly
+    dose counts against the H.870 children's allowance, :func:`cadenza.safety.flags.may_be_child`)."""
+    return audio_policy(client.safety_flags or [], birth_year=client.birth_year, today=today)
 
 
 def _checked_flags(flags: Iterable[str]) -> list[str]:
@@ -149,7 +151,7 @@ def listener_of(db: Session, *, client: Client, device: str | None = None, flags
         raise ParameterError(f"client must be a Client row, got {client!r}")
     extra = _checked_flags(flags)
     all_flags = tuple(sorted(set(client.safety_flags or []) | set(extra)))
-    policy = policy_of(client) if not extra else audio_policy(all_flags)
+    policy = audio_policy(all_flags, birth_year=client.birth_year)
     if calibration is None:
         calibration = calibration_of(db, client=client, device=device)
     return Listener(client.code, client.id, all_flags, policy, calibration, client)

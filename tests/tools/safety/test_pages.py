@@ -198,3 +198,15 @@ def test_an_api_entry_without_a_start_starts_now(web_browser, db_session, nurse)
     (entry,) = db_session.scalars(select(listening.SoundDoseEntry).where(listening.SoundDoseEntry.client_id == c.id))
     started = entry.started_at if entry.started_at.tzinfo else entry.started_at.replace(tzinfo=dt.UTC)
     assert started >= before - dt.timedelta(seconds=1)
+
+
+def test_w7_the_page_counts_a_child_in_the_childrens_mode(logged_in, db_session, nurse):
+    """Clinical review W7: the hearing-safety page of a child without flags shows the sensitive (children's)
+    dose mode, and the same 20 h at 75 dB(A) fill half of the child's weekly allowance."""
+    child = service.create_client(db_session, actor=nurse, code="K001", birth_year=dt.datetime.now(dt.UTC).year - 6)
+    listening.add_dose_entry(db_session, actor=nurse, client_id=child.id, level_dba=75.0, duration_s=20 * 3600,
+                             started_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=21))
+    db_session.commit()
+    page = logged_in.get(f"/clients/{child.id}/safety").text
+    assert "dose mode: sensitive" in page and re.search(r"50\.0 %", page)
+
