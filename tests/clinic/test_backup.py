@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from cadenza.clinic import backup, fhir, safety_records, service
+from cadenza.clinic import backup, fhir, listening, service
 from cadenza.clinic.audit_chain import verify_chain
 from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
 from cadenza.clinic.models import Client, Goal, Measurement, TherapySession
@@ -96,8 +96,8 @@ def _populate(url: str) -> None:
                     signed = service.sign_session(db, actor=actor, session_id=row.id, expected_version=row.version)
                     service.add_addendum(db, actor=actor, session_id=signed.id, text="late entry: slept well")
                     service.add_addendum(db, actor=actor, session_id=signed.id, text="second addendum")
-                safety_records.add_dose_entry(db, actor=actor, client_id=client.id, level_dba=72.5,
-                                              duration_s=1800.0, label="playlist")
+                listening.add_dose_entry(db, actor=actor, client_id=client.id, level_dba=72.5,
+                                         duration_s=1800.0, label="playlist")
                 mit_records.add_phrase(db, actor=actor, client_id=client.id, text="I want water")
     finally:
         engine.dispose()

@@ -1,5 +1,5 @@
 """The database holds sound_dose_entry rows to the ledger's rules (SQLite and PostgreSQL): writes that bypass
-safety_records.add_dose_entry are refused, and migration 0008_safety_checks adds the rules without losing rows."""
+listening.add_dose_entry are refused, and migration 0008_safety_checks adds the rules without losing rows."""
 
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import CheckConstraint, text
 from sqlalchemy.exc import DataError, IntegrityError
 
-from cadenza.clinic import safety_records as sr
-from cadenza.clinic import service
+from cadenza.clinic import listening, service
 from cadenza.clinic.db import alembic_config, make_session_factory
 from cadenza.errors import ConflictError, ParameterError
 from cadenza.safety.dose import PLAUSIBLE_LEVEL_DBA, WEEK_S
@@ -59,7 +58,7 @@ def _refused(db_session, statement, params) -> Exception | None:
 
 def test_migration_rules_are_the_models_rules():
     module = ScriptDirectory.from_config(alembic_config()).get_revision(REVISION).module
-    model = {c.name: str(c.sqltext) for c in sr.SoundDoseEntry.__table__.constraints
+    model = {c.name: str(c.sqltext) for c in listening.SoundDoseEntry.__table__.constraints
              if isinstance(c, CheckConstraint)}
     assert model.pop("ck_sound_dose_entry_duration_s") == "duration_s >= 0"  # from 0007_safety
     assert model == module.RULES
@@ -67,12 +66,12 @@ def test_migration_rules_are_the_models_rules():
 
 
 def test_rules_follow_the_writers_constants():
-    rules = {c.name: str(c.sqltext) for c in sr.SoundDoseEntry.__table__.constraints
+    rules = {c.name: str(c.sqltext) for c in listening.SoundDoseEntry.__table__.constraints
              if isinstance(c, CheckConstraint)}
-    assert rules["ck_sound_dose_entry_duration_s_max"] == f"duration_s <= {sr.MAX_ENTRY_DURATION_S!r}"
-    assert sr.MAX_ENTRY_DURATION_S == WEEK_S == 604_800.0
+    assert rules["ck_sound_dose_entry_duration_s_max"] == f"duration_s <= {listening.MAX_ENTRY_DURATION_S!r}"
+    assert listening.MAX_ENTRY_DURATION_S == WEEK_S == 604_800.0
     assert rules["ck_sound_dose_entry_level_dba"] == f"level_dba BETWEEN {LOW_DBA!r} AND {HIGH_DBA!r}"
-    assert all(f"'{s}'" in rules["ck_sound_dose_entry_source"] for s in sr.DOSE_SOURCES)
+    assert all(f"'{s}'" in rules["ck_sound_dose_entry_source"] for s in listening.DOSE_SOURCES)
 
 
 # --- writes that bypass the service ------------------------------------------------------------------
@@ -119,8 +118,8 @@ BAD_UPDATES = [
 
 @pytest.mark.parametrize(("values", "named"), BAD_UPDATES, ids=[_case(v) for v, _ in BAD_UPDATES])
 def test_raw_update_to_a_bad_entry_is_refused(db_session, therapist, client_record, values, named):
-    sr.add_dose_entry(db_session, actor=therapist, client_id=client_record.id, level_dba=80.0, duration_s=3600.0,
-                      started_at=NOW - dt.timedelta(days=1), label="evening playlist")
+    listening.add_dose_entry(db_session, actor=therapist, client_id=client_record.id, level_dba=80.0, duration_s=3600.0,
+                             started_at=NOW - dt.timedelta(days=1), label="evening playlist")
     db_session.flush()
     before = _table(db_session)
     assignments = ", ".join(f"{column} = :{column}" for column in values)
@@ -134,9 +133,9 @@ def test_raw_update_to_a_bad_entry_is_refused(db_session, therapist, client_reco
 def test_rows_at_the_bounds_are_kept(db_session, therapist, client_record):
     """The database is no stricter than the writer: what add_dose_entry accepts, it stores."""
     for duration_s, level_dba in ((WEEK_S, 80.0), (0.0, 80.0), (60.0, LOW_DBA), (60.0, HIGH_DBA)):
-        sr.add_dose_entry(db_session, actor=therapist, client_id=client_record.id, level_dba=level_dba,
-                          duration_s=duration_s, started_at=NOW - dt.timedelta(days=8), source="nicu_pal",
-                          label="y" * 200)
+        listening.add_dose_entry(db_session, actor=therapist, client_id=client_record.id, level_dba=level_dba,
+                                 duration_s=duration_s, started_at=NOW - dt.timedelta(days=8), source="nicu_pal",
+                                 label="y" * 200)
     db_session.flush()
     assert [(r[2], r[3]) for r in _table(db_session)] == [(WEEK_S, 80.0), (0.0, 80.0), (60.0, LOW_DBA),
                                                           (60.0, HIGH_DBA)]
@@ -153,8 +152,8 @@ ANY_FLOAT = st.one_of(EDGE_FLOATS, st.floats(min_value=-1e6, max_value=2e6), st.
 def test_database_and_writer_agree(db_session, therapist, client_record, duration_s, level_dba):
     try:
         with db_session.begin_nested():
-            sr.add_dose_entry(db_session, actor=therapist, client_id=client_record.id, level_dba=level_dba,
-                              duration_s=duration_s, started_at=NOW)
+            listening.add_dose_entry(db_session, actor=therapist, client_id=client_record.id, level_dba=level_dba,
+                                     duration_s=duration_s, started_at=NOW)
             raise _Undo  # keep the table as it was for the raw insert below
     except ParameterError:
         writer_takes = False
@@ -259,7 +258,8 @@ def test_downgrade_drops_the_new_rules_and_keeps_rows(migration_connection):
     db = make_session_factory(migration_connection, join_transaction_mode="create_savepoint")()
     therapist = service.create_therapist(db, actor=None, username="down", password="correct horse battery")
     client = service.create_client(db, actor=therapist, code="D001", birth_year=1970)
-    sr.add_dose_entry(db, actor=therapist, client_id=client.id, level_dba=85.0, duration_s=1800.0, started_at=NOW)
+    listening.add_dose_entry(db, actor=therapist, client_id=client.id, level_dba=85.0, duration_s=1800.0,
+                             started_at=NOW)
     db.flush()
     before = _table(migration_connection)
     _alembic(migration_connection, command.downgrade, f"{REVISION}-1")

@@ -61,3 +61,22 @@ def test_unknown_flag_and_bare_string_rejected():
     with pytest.raises(ParameterError, match="flags"):
         audio_policy("seizures")
     assert parse_flags([f.value for f in SafetyFlag]) == frozenset(SafetyFlag)
+
+
+def test_w7_children_get_the_sensitive_dose_mode_from_their_birth_year():
+    """Clinical review W7: H.870's children's (sensitive) mode follows the birth year, not only the flags; in
+    the year a listener turns 18 they may still be 17, so they count as a child until the year is over."""
+    import datetime as dt
+
+    today = dt.date(2026, 11, 25)
+    for birth_year, mode in ((2026, "sensitive"), (2018, "sensitive"), (2009, "sensitive"), (2008, "sensitive"),
+                             (2007, "adult"), (1950, "adult"), (None, "adult")):
+        assert audio_policy([], birth_year=birth_year, today=today).dose_mode == mode, birth_year
+    child = audio_policy(["seizures"], birth_year=2018, today=today)
+    assert child.dose_mode == "sensitive" and not child.autoplay_allowed
+    # the age changes the dose mode only: cap, auto-play and warnings still follow the flags
+    assert child.max_level_dba == audio_policy(["seizures"]).max_level_dba
+    assert child.warnings == audio_policy(["seizures"]).warnings
+    assert audio_policy(["hearing_loss"], birth_year=1950, today=today).dose_mode == "sensitive"
+    with pytest.raises(ParameterError, match="birth_year"):
+        audio_policy([], birth_year="2018")

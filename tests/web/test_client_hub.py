@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
-from cadenza.clinic import safety_records, service
+from cadenza.clinic import listening, service
 from cadenza.web.routes import CLIENT_TOOLS, ClientTool, registered_client_tools
 
 
@@ -94,10 +94,10 @@ def test_client_page_shows_the_weekly_dose(make_therapist, login_as, db_session)
     now = dt.datetime.now(dt.UTC)
     for client in (adult, sensitive):
         # 4 h at 80 dB(A) is a tenth of the adult weekly allowance (WHO/ITU-T H.870: 80 dB(A), 40 h).
-        safety_records.add_dose_entry(db_session, actor=ann, client_id=client.id, level_dba=80.0,
-                                      duration_s=4 * 3600, started_at=now - dt.timedelta(days=1))
-        safety_records.add_dose_entry(db_session, actor=ann, client_id=client.id, level_dba=80.0,
-                                      duration_s=4 * 3600, started_at=now - dt.timedelta(days=10))  # outside
+        listening.add_dose_entry(db_session, actor=ann, client_id=client.id, level_dba=80.0,
+                                 duration_s=4 * 3600, started_at=now - dt.timedelta(days=1))
+        listening.add_dose_entry(db_session, actor=ann, client_id=client.id, level_dba=80.0,
+                                 duration_s=4 * 3600, started_at=now - dt.timedelta(days=10))  # outside
     db_session.commit()
     browser = login_as("ann")
     summary = re.search(r'id="dose-summary".*?</p>', browser.get(f"/clients/{adult.id}").text, re.S).group(0)

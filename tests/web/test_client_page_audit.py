@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from cadenza.clinic import safety_records, service
+from cadenza.clinic import listening, service
 from cadenza.clinic.models import AuditEvent
 
 
@@ -17,8 +17,8 @@ def _client_events(db_session, client_id: int) -> int:
 def test_client_page_view_adds_exactly_one_audit_row(make_therapist, login_as, db_session):
     ann = make_therapist("ann")
     client = service.create_client(db_session, actor=ann, code="AUD.1")
-    safety_records.add_dose_entry(db_session, actor=ann, client_id=client.id, level_dba=80.0, duration_s=4 * 3600,
-                                  started_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+    listening.add_dose_entry(db_session, actor=ann, client_id=client.id, level_dba=80.0, duration_s=4 * 3600,
+                             started_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
     db_session.commit()
     browser = login_as("ann")
     before = _client_events(db_session, client.id)

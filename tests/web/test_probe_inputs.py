@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from cadenza.clinic import safety_records, service
+from cadenza.clinic import listening, service
 from cadenza.clinic.models import Goal, Measurement, SessionAddendum, TherapySession
 from cadenza.errors import ParameterError
 from cadenza.ras.sync import MAX_WALK_S, check_cue, check_step_times, make_cue_beat_times
@@ -157,12 +157,12 @@ def test_sync_bounds_in_the_science_layer():
 @pytest.mark.parametrize("minutes", ["nan", "inf", "-inf", "1e308", "1" * 25, "-5", "20000"])
 def test_listening_minutes_out_of_range(browser, web, db_session, record, minutes):
     client, _ = record
-    before = _count(db_session, safety_records.SoundDoseEntry)
+    before = _count(db_session, listening.SoundDoseEntry)
     response = _post(browser, web, f"/clients/{client.id}/safety/listening", f"/clients/{client.id}/safety",
                      {"level_dba": "70", "minutes": minutes, "source": "manual"})
     assert response.status_code == 422
     assert 'id="e-minutes"' in response.text
-    assert _count(db_session, safety_records.SoundDoseEntry) == before
+    assert _count(db_session, listening.SoundDoseEntry) == before
 
 
 def test_listening_minutes_of_20001_digits(browser, web, db_session, record):
@@ -171,7 +171,7 @@ def test_listening_minutes_of_20001_digits(browser, web, db_session, record):
                      {"level_dba": "70", "minutes": "1" * 20_001, "source": "manual"})
     assert response.status_code == 422
     assert 'id="e-minutes"' in response.text and "20,001 characters" in response.text
-    assert _count(db_session, safety_records.SoundDoseEntry) == 0
+    assert _count(db_session, listening.SoundDoseEntry) == 0
 
 
 @pytest.mark.parametrize("bad_id", [HUGE_ID, TWENTY_DIGITS, "-1", "0", "1e3", "\u0663"])
@@ -252,7 +252,7 @@ def test_api_sound_dose_at_the_edge_of_time(client, api_token_for, db_session, r
                            json={"level_dba": 70, "duration_s": 600, "started_at": moment})
     assert response.status_code == 422, response.text
     assert "started_at" in response.text
-    assert _count(db_session, safety_records.SoundDoseEntry) == 0
+    assert _count(db_session, listening.SoundDoseEntry) == 0
 
 
 @pytest.mark.parametrize("moment", [dt.datetime(9999, 12, 31, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=-12))),
@@ -260,8 +260,8 @@ def test_api_sound_dose_at_the_edge_of_time(client, api_token_for, db_session, r
 def test_services_refuse_datetimes_without_a_utc_value(db_session, ann, record, moment):
     patient, session_row = record
     with pytest.raises(ParameterError, match="started_at"):
-        safety_records.add_dose_entry(db_session, actor=ann, client_id=patient.id, level_dba=70, duration_s=60,
-                                      started_at=moment)
+        listening.add_dose_entry(db_session, actor=ann, client_id=patient.id, level_dba=70, duration_s=60,
+                                 started_at=moment)
     with pytest.raises(ParameterError, match="measured_at"):
         service.add_measurement(db_session, actor=ann, session_id=session_row.id,
                                 measurement=service.MeasurementInput("gait_speed", value=0.8, measured_at=moment))
@@ -273,7 +273,7 @@ def test_api_sound_dose_label_with_nul(client, api_token_for, db_session, record
                            json={"level_dba": 70, "duration_s": 600, "label": "ward\u0000radio"})
     assert response.status_code == 422, response.text
     assert "label" in response.text
-    assert _count(db_session, safety_records.SoundDoseEntry) == 0
+    assert _count(db_session, listening.SoundDoseEntry) == 0
 
 
 @pytest.mark.parametrize("device", ["d" * 65, "d" * 20_000])
@@ -283,17 +283,17 @@ def test_calibration_device_longer_than_its_column(browser, web, db_session, rec
                      {"measured_level_dba": "74", "device": device})
     assert response.status_code == 422
     assert 'id="e-device"' in response.text and "64 characters" in response.text
-    assert _count(db_session, safety_records.ListeningCalibration) == 0
+    assert _count(db_session, listening.ListeningCalibration) == 0
 
 
 def test_calibration_service_refuses_long_and_nul_device(db_session, ann, record):
     patient, _ = record
     with pytest.raises(ParameterError, match="device"):
-        safety_records.record_calibration(db_session, actor=ann, client_id=patient.id, measured_level_dba=74,
-                                          device="x" * 65)
+        listening.record_calibration(db_session, actor=ann, client_id=patient.id, measured_level_dba=74,
+                                     device="x" * 65)
     with pytest.raises(ParameterError, match="device"):
-        safety_records.record_calibration(db_session, actor=ann, client_id=patient.id, measured_level_dba=74,
-                                          device="ward\x00speaker")
+        listening.record_calibration(db_session, actor=ann, client_id=patient.id, measured_level_dba=74,
+                                     device="ward\x00speaker")
 
 
 def test_mit_phrase_with_more_syllables_than_its_stress_column(db_session, ann, record):
@@ -395,7 +395,7 @@ def test_long_listening_label_is_refused_not_cut(browser, web, db_session, recor
                      {"level_dba": "70", "minutes": "30", "source": "manual", "label": "l" * 201})
     assert response.status_code == 422
     assert 'id="e-label"' in response.text
-    assert _count(db_session, safety_records.SoundDoseEntry) == 0
+    assert _count(db_session, listening.SoundDoseEntry) == 0
 
 
 def test_long_pasted_step_list_is_analysed_whole(browser, web, record):

@@ -162,7 +162,7 @@ def playback_gain(intervals: list[tuple[float, float]], *, n_samples: int, sampl
 
 @dataclass(frozen=True)
 class PalSummary:
-    """What a PAL session did; stored through ``cadenza.clinic.safety_records``."""
+    """What a PAL session did; stored through ``cadenza.tools.nicu.records``."""
 
     duration_s: float
     sucks: int

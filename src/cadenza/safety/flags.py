@@ -6,6 +6,7 @@ do for a client instead of reading flags itself, so one flag changes behaviour e
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -35,7 +36,7 @@ class AudioPolicy:
     nicu_limits: bool
     caution_emotional_material: bool
     warnings: tuple[str, ...]
-    dose_mode: str = "adult"  # cadenza.safety.dose mode: "adult" or "sensitive" (H.870 mode 2)
+    dose_mode: str = "adult"  # cadenza.safety.dose mode: "adult" or "sensitive" (H.870 mode 2: children too)
 
     def as_dict(self) -> dict:
         return {
@@ -82,18 +83,52 @@ SEIZURE_TRIGGER_NOTE = (
 or genre, and may follow an autonomic prodrome (shared/research/clinical_anchors.md section 6)."""
 
 
-def audio_policy(flags: Iterable[str]) -> AudioPolicy:
-    """The audio policy for a listener with these safety flags.
+ADULT_AGE_YEARS = 18
+"""From this age a listener counts as an adult for the weekly sound dose. WHO/ITU-T H.870 sets mode 2, the
+sensitive allowance (75 dB(A) for 40 h/week, about 0.51 Pa^2 h), for children; mode 1 (80 dB(A)) is for adults
+(clinical review W7). The age of 18 is a project convention (the age of majority); H.870 gives no age."""
+
+
+def may_be_child(birth_year: int | None, *, today: dt.date | None = None) -> bool:
+    """True if someone born in ``birth_year`` may be younger than :data:`ADULT_AGE_YEARS` on ``today``
+    (default: today, UTC); False without a birth year.
+
+    The record holds the birth year only, so in the year a listener turns 18 they may still be 17: they count
+    as a child until the year is over, the safe side of the unknown birthday.
+
+    >>> today = dt.date(2026, 11, 25)
+    >>> may_be_child(2018, today=today), may_be_child(2008, today=today), may_be_child(2007, today=today)
+    (True, True, False)
+    >>> may_be_child(None)
+    False
+    """
+    if birth_year is None:
+        return False
+    if isinstance(birth_year, bool) or not isinstance(birth_year, int):
+        raise ParameterError(f"birth_year must be a year (an integer) or None, got {birth_year!r}")
+    year = (today or dt.datetime.now(dt.UTC).date()).year
+    return year - birth_year < ADULT_AGE_YEARS + 1
+
+
+def audio_policy(flags: Iterable[str], *, birth_year: int | None = None,
+                 today: dt.date | None = None) -> AudioPolicy:
+    """The audio policy for a listener with these safety flags (and, if known, this birth year).
+
+    The weekly dose is counted in the sensitive mode (H.870 mode 2) for hearing loss, for an NICU infant and
+    for a child (:func:`may_be_child`); the flags alone decide the level cap, auto-play and warnings.
 
     >>> p = audio_policy(["seizures", "hearing_loss"])
     >>> p.autoplay_allowed, p.max_level_dba, p.dose_mode
     (False, 75.0, 'sensitive')
     >>> audio_policy(["nicu_infant"]).max_level_dba
     45.0
+    >>> audio_policy([], birth_year=2018, today=dt.date(2026, 11, 25)).dose_mode
+    'sensitive'
     """
     if isinstance(flags, str):
         raise ParameterError(f"flags must be a list of flag codes, not one string {flags!r}")
     active = parse_flags(flags)
+    child = may_be_child(birth_year, today=today)
     warnings: list[str] = []
     max_level_dba = DEFAULT_MAX_LEVEL_DBA
     if SafetyFlag.HEARING_LOSS in active:
@@ -112,5 +147,5 @@ def audio_policy(flags: Iterable[str]) -> AudioPolicy:
         nicu_limits=SafetyFlag.NICU_INFANT in active,
         caution_emotional_material=SafetyFlag.TRAUMA_HISTORY in active,
         warnings=tuple(warnings),
-        dose_mode="sensitive" if active & {SafetyFlag.HEARING_LOSS, SafetyFlag.NICU_INFANT} else "adult",
+        dose_mode="sensitive" if child or active & {SafetyFlag.HEARING_LOSS, SafetyFlag.NICU_INFANT} else "adult",
     )

@@ -109,7 +109,7 @@ def _payload(task, **extra):
 
 
 def test_a_completion_sent_twice_is_stored_once_with_one_dose_entry(db_session, listening):
-    from cadenza.clinic.safety_records import SoundDoseEntry
+    from cadenza.clinic.listening import SoundDoseEntry
 
     task, device, _ = listening
     payload = _payload(task)

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 from sqlalchemy import func, select
 
-from cadenza.clinic import safety_records, service
+from cadenza.clinic import listening, service
 from cadenza.clinic.models import AuditEvent
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.safety.flags import audio_policy
@@ -50,7 +50,7 @@ def test_preferences_shape_the_playlist(db_session, therapist, client_record, fa
     assert not dose.calibrated and any("calibration" in w for w in dose.warnings)
     # with the client's own calibration the estimate follows the measured set-up, and the weekly
     # preview includes what the playlist adds
-    safety_records.record_calibration(db_session, actor=therapist, client_id=client_record.id, measured_level_dba=70.0)
+    listening.record_calibration(db_session, actor=therapist, client_id=client_record.id, measured_level_dba=70.0)
     own = actions.client_playlist_dose(db_session, client=client_record, playlist=pl)
     assert own.calibrated and own.level_dba == pytest.approx(dose.level_dba - 10.0, abs=0.01)
     assert own.weekly_fraction_after >= own.dose_fraction * (1 - 1e-9) and own.dose_fraction > 0
@@ -60,11 +60,11 @@ def test_the_weekly_preview_is_the_safety_tools_own(db_session, therapist, clien
     """What a playlist would bring the week to is the figure the hearing-safety tool previews."""
     lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=fake_library())
     now = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
-    safety_records.add_dose_entry(db_session, actor=therapist, client_id=client_record.id, level_dba=82.0,
+    listening.add_dose_entry(db_session, actor=therapist, client_id=client_record.id, level_dba=82.0,
                                   duration_s=20 * 3600.0, started_at=now - dt.timedelta(days=2), label="earlier")
     pl = actions.client_playlist(db_session, client=client_record, goal="relax", minutes=20)
     own = actions.client_playlist_dose(db_session, client=client_record, playlist=pl, now=now)
-    preview = safety_records.preview_session_dose(db_session, actor=therapist, client_id=client_record.id,
+    preview = listening.preview_session_dose(db_session, actor=therapist, client_id=client_record.id,
                                                   level_dba=own.leq_dba, duration_s=pl.total_s, now=now)
     assert own.weekly_fraction_after == pytest.approx(preview.fraction_after)
     assert preview.warning in own.warnings  # 82 dB(A) for 20 h is already past the adult week

@@ -1,4 +1,4 @@
-"""Authorisation-matrix samples for the NICU tool (web/routes/nicu.py)."""
+"""Authorisation-matrix samples for the NICU tool (cadenza/tools/nicu/pages.py)."""
 
 from __future__ import annotations
 

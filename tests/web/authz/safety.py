@@ -1,4 +1,4 @@
-"""Authorisation-matrix samples for hearing safety (web/routes/safety.py)."""
+"""Authorisation-matrix samples for hearing safety (cadenza/tools/safety/pages.py)."""
 
 AUTHZ_SAMPLES = {
     ("POST", "/api/v1/clients/{client_id}/sound-dose"): {"json": {"level_dba": 70, "duration_s": 600}},

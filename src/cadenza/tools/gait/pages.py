@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from cadenza.clinic import service
+from cadenza.clinic import listening, service
 from cadenza.errors import ParameterError
 from cadenza.tools.gait import actions
 from cadenza.web import forms
@@ -27,12 +27,11 @@ FIELDS = ("recording", "placement", "rate_hz", "session_id")
 
 def _page(request: Request, db, user, client_id: int, *, state=None, result=None, notes=(), stored=None,
           status_code: int = 200) -> Response:
-    from cadenza.safety.flags import audio_policy
     from cadenza.web.routes.clients import FLAG_LABELS
 
     client = service.get_client(db, actor=user, client_id=client_id)
     return render(request, "gait/client_gait.html", {
-        "c": client, "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS,
+        "c": client, "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS,
         "state": state or forms.FormState(values={"placement": "lower-back"}),
         "sessions": service.list_sessions(db, actor=user, client_id=client_id)[-10:],
         "placements": actions.PLACEMENTS, "result": result, "notes": notes, "stored": stored,

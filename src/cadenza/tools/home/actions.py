@@ -25,10 +25,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cadenza.clinic import safety_records
+from cadenza.clinic import listening
 from cadenza.clinic.models import Base, Client, Therapist, utcnow
 from cadenza.errors import NotFoundError, ParameterError
-from cadenza.safety.flags import AudioPolicy, audio_policy
+from cadenza.safety.flags import AudioPolicy
 from cadenza.tools.home import records
 from cadenza.tools.home.records import RATINGS, HomeTask, PersonDevice, TaskCompletion
 
@@ -43,8 +43,8 @@ HIGHER_IS_WORSE = {"vas_anxiety": True, "nrs_pain": True, "mood": False}
 # --- listener and loudness --------------------------------------------------------------------------------
 
 def listener(db: Session, client: Client) -> tuple[AudioPolicy, Any]:
-    """The client's audio policy (from their safety flags) and latest calibration."""
-    return audio_policy(client.safety_flags or []), safety_records.calibration_of(db, client=client)
+    """The client's audio policy (from their safety flags and age) and latest calibration."""
+    return listening.policy_of(client), listening.calibration_of(db, client=client)
 
 
 def refuse_nicu(policy: AudioPolicy) -> None:
@@ -315,7 +315,7 @@ def ras_cue_wav(db: Session, device: PersonDevice, task: HomeTask) -> bytes:
 
 def weekly_dose(db: Session, client: Client):
     """This week's listening as a share of the safe weekly sound dose (the client is already authorised)."""
-    return safety_records.client_weekly_dose(db, client=client)
+    return listening.client_weekly_dose(db, client=client)
 
 
 def task_gain_cap(task: HomeTask) -> float:

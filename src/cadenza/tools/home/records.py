@@ -498,10 +498,9 @@ def log_listening(db: Session, device: PersonDevice, *, level_dba: float, durati
                   source: str, label: str) -> None:
     """Add what the person actually played to their hearing-dose ledger (the record's own table), audited
     with the device as the actor."""
-    from cadenza.clinic.safety_records import SoundDoseEntry
-    from cadenza.safety.dose import dose_fraction
+    from cadenza.clinic.listening import SoundDoseEntry, check_entry
 
-    dose_fraction(level_dba, duration_s)  # validates both, naming the bad one
+    check_entry(level_dba=level_dba, duration_s=duration_s, source=source, label=label)
     row = SoundDoseEntry(client_id=device.client_id, started_at=_aware(started_at), duration_s=float(duration_s),
                          level_dba=float(level_dba), source=source, label=label)
     db.add(row)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from cadenza.clinic import safety_records, service
+from cadenza.clinic import listening, service
 from cadenza.clinic.models import Client, Therapist
 from cadenza.tools.library import records
 
@@ -224,11 +224,11 @@ def client_playlist_dose(db: Session, *, client: Client, playlist: Playlist,
                          now: dt.datetime | None = None) -> PlaylistDose:
     """:func:`playlist_dose` with ``client``'s own calibration and safety flags (``client`` already
     authorised by the face), plus what the playlist would bring the client's rolling weekly dose to."""
-    calibration = safety_records.calibration_of(db, client=client)
+    calibration = listening.calibration_of(db, client=client)
     dose = playlist_dose(playlist, safety_flags=client.safety_flags or [], calibration=calibration)
     if not playlist.entries or not math.isfinite(dose.leq_dba):
         return dose
-    week = safety_records.client_weekly_dose(db, client=client, now=now)
+    week = listening.client_weekly_dose(db, client=client, now=now)
     preview = week.preview(level_dba=dose.leq_dba, duration_s=playlist.total_s)
     warnings = dose.warnings + ((preview.warning,) if preview.warning else ())
     return replace(dose, weekly_fraction_after=preview.fraction_after, warnings=warnings)

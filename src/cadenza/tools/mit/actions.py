@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from cadenza.clinic import listening
 from cadenza.clinic.models import Client, Therapist
 from cadenza.errors import ParameterError
 from cadenza.tools.mit import records
@@ -120,26 +121,24 @@ def render_cues(
 def client_step_cue(db: Session, *, actor: Therapist, client: Client, phrase_id: int, level: int,
                     step: str) -> RenderedCue:
     """One protocol step's cue of a phrase in ``client``'s bank (``client`` already authorised for
-    ``actor``), capped to the client's audio policy and latest calibration.
+    ``actor``), capped to the client's audio policy and latest calibration (the client as a listener,
+    :func:`cadenza.clinic.listening.listener_of`).
 
     Refused for a NICU infant (ParameterError) before the phrase is rendered; a phrase that is not in
     this client's bank is a NotFoundError, whether it belongs to another client or to no one.
     """
-    from cadenza.clinic import safety_records
     from cadenza.io.speech import prepare_cue_material
     from cadenza.mit.cues import render_step_cue
     from cadenza.mit.levels import DEFAULT_PROBE_QUESTION, get_step
-    from cadenza.safety.flags import audio_policy
 
     phrase = records.client_phrase(db, client=client, phrase_id=phrase_id)
     get_step(level, step)
-    policy = audio_policy(client.safety_flags or [])
-    check_cue_listener(policy)
+    listener = listening.listener_of(db, client=client)
+    check_cue_listener(listener.policy)
     material = prepare_cue_material(phrase.text, question=phrase.probe_question or DEFAULT_PROBE_QUESTION)
     cue = render_step_cue(material, level=level, step_code=step)
-    calibration = safety_records.calibration_of(db, client=client)
-    return RenderedCue(_capped(cue.samples, sampling_rate_hz=cue.sampling_rate_hz, policy=policy,
-                               calibration=calibration), cue.sampling_rate_hz)
+    return RenderedCue(_capped(cue.samples, sampling_rate_hz=cue.sampling_rate_hz, policy=listener.policy,
+                               calibration=listener.calibration), cue.sampling_rate_hz)
 
 
 # --- attempts ------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from typing import Annotated
 
 import typer
 
+from cadenza.cli._listener import ListenerOptions, listener_options, print_warnings
+
 app = typer.Typer(help="Melodic Intonation Therapy: phrases, cues, attempt analysis.", no_args_is_help=True)
 
 
@@ -67,6 +69,7 @@ def _melody_json(melody) -> dict:
 
 
 @app.command("phrase")
+@listener_options(calibration=False, device_help=None)
 def phrase_command(
     text: Annotated[str, typer.Argument(help="The phrase, e.g. \"I want water\" (2-4 syllables to start).")],
     level: Annotated[int, typer.Option("--level", "-l", min=1, max=3, help="MIT level I-III (1-3).")] = 1,
@@ -82,18 +85,12 @@ def phrase_command(
     question: Annotated[str, typer.Option(help="Probe question for the probe step.")] = "What did you say?",
     recording: Annotated[Path | None, typer.Option(help="Intone your own recording of the phrase (spoken "
                                                    "clearly, syllable by syllable) instead of the synthetic voice.")] = None,
-    client: Annotated[str | None, typer.Option(help="Client code: safety flags and calibration come from the "
-                                               "clinical record (with --as).")] = None,
-    flag: Annotated[list[str] | None, typer.Option("--flag", help="Safety flag (repeatable): seizures, "
-                                                   "hearing_loss, trauma_history.")] = None,
-    as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help="Acting therapist "
-                                                "(with --client).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    *,
+    listening: ListenerOptions,
 ) -> None:
     """Set a phrase to the two-pitch MIT melody; print its score and optionally render audio and MIDI.
 
     Audio is capped to the listener's audio policy (safety flags, calibration) before it is written."""
-    from cadenza.cli.safety import resolve_listener
     from cadenza.errors import CadenzaError
     from cadenza.io.audio import load_audio, save_audio
     from cadenza.io.speech import load_lexicon
@@ -102,7 +99,7 @@ def phrase_command(
     from cadenza.mit.syllables import syllabify_phrase
     from cadenza.tools.mit import actions
 
-    listener = resolve_listener(client, list(flag or []), as_user)
+    listener = listening.resolve()
     policy = listener.policy
     try:
         lexicon = load_lexicon()
@@ -134,18 +131,16 @@ def phrase_command(
     except CadenzaError as exc:
         _fail(str(exc))
     notes = list(phrase.notes) + list(phrase_length_notes(phrase.n_syllables, level=level))
-    if as_json:
+    if listening.as_json:
         out = _melody_json(melody) | {"notes_for_therapist": notes, "files": written,
-                                      "safety_warnings": list(policy.warnings), "safety": listener.safety_dict()}
+                                      "safety_warnings": list(policy.warnings), "safety": listener.as_dict()}
         typer.echo(json.dumps(out))
         return
     typer.echo(melody.to_text())  # includes the phrase's own notes
     for note in phrase_length_notes(phrase.n_syllables, level=level):
         typer.secho(f"note: {note}", fg=typer.colors.YELLOW)
     if written:
-        from cadenza.cli.safety import print_warnings
-
-        print_warnings(listener)
+        print_warnings(listener, listening.notes)
     else:
         for warning in policy.warnings:
             typer.secho(f"safety: {warning}", fg=typer.colors.YELLOW)

@@ -17,11 +17,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from cadenza.clinic import service
+from cadenza.clinic import listening, service
 from cadenza.errors import ConflictError, ParameterError
 from cadenza.mit.levels import LEVELS, max_points
 from cadenza.mit.scoring import ADVANCEMENT_CAVEAT
-from cadenza.safety.flags import audio_policy
 from cadenza.tools.mit import actions, records
 from cadenza.web import forms
 from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
@@ -49,7 +48,7 @@ def _page(request: Request, db, client, state: forms.FormState | None = None, *,
                                    sprechgesang=p.level == 3).to_text() for p in phrases}
     advancement = {level: records.client_advancement(db, client=client, level=level) for level in LEVELS}
     return render(request, "mit/client_mit.html", {
-        "c": client, "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS,
+        "c": client, "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS,
         "phrases": phrases, "scores": scores,
         "levels": LEVELS,
         "max_points": {level: max_points(level) for level in LEVELS}, "advancement": advancement,

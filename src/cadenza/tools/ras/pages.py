@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from cadenza.clinic import safety_records
+from cadenza.clinic import listening
 from cadenza.errors import ParameterError
 from cadenza.tools.ras import actions, records
 from cadenza.web import forms
@@ -38,7 +38,7 @@ def _page(request: Request, db, user, client_id: int, *, state=None, sync_state=
     from cadenza.clinic import service
     from cadenza.web.routes.clients import FLAG_LABELS
 
-    client, policy = safety_records.client_policy(db, actor=user, client_id=client_id)
+    client, policy = listening.client_policy(db, actor=user, client_id=client_id)
     cadence = records.latest_cadence_spm(db, actor=user, client_id=client_id)
     if state is None:
         known = " ".join(client.conditions or []).lower()
@@ -88,12 +88,11 @@ def plan_cue(db: Db, user: PageUser, client_id: ClientId, plan_id: PlanId,
     from cadenza.ras.cue import render_click_cue
 
     row = records.get_ras_plan(db, actor=user, client_id=client_id, plan_id=plan_id)
-    client, policy = safety_records.client_policy(db, actor=user, client_id=client_id)
+    listener = listening.resolve_listener(db, actor=user, client_id=client_id)
     knots, tempi = records.plan_tempo_knots(row)
-    calibration = safety_records.latest_calibration(db, actor=user, client_id=client_id)
     cue = render_click_cue(duration_s=minutes * 60, sampling_rate_hz=22_050, knot_times_s=knots, knot_tempi_bpm=tempi,
-                           sound=sound, accent_every=accent_every, safety_flags=client.safety_flags or (),
-                           calibration=calibration)
+                           sound=sound, accent_every=accent_every, safety_flags=listener.flags,
+                           calibration=listener.calibration)
     headers = {"X-Cadenza-Beats": str(cue.beat_times_s.size),
                "X-Cadenza-Max-Beat-Error-Samples": str(cue.verification.max_error_samples),
                "X-Cadenza-Loudness-LUFS": f"{cue.loudness_lufs:.1f}",

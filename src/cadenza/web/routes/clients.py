@@ -14,12 +14,12 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from cadenza.clinic import dashboard, idempotency, safety_records, service
+from cadenza.clinic import dashboard, idempotency, listening, service
 from cadenza.clinic.instruments import list_instruments
 from cadenza.clinic.models import DIRECTIONS, Therapist
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
 from cadenza.evidence import query as evidence
-from cadenza.safety.flags import SafetyFlag, audio_policy
+from cadenza.safety.flags import SafetyFlag
 from cadenza.web import forms
 from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
 from cadenza.web.templating import render
@@ -173,7 +173,7 @@ def client_page(request: Request, db: Db, user: PageUser, client_id: ClientId, l
                 offset: Offset = 0) -> Response:
     overview = dashboard.client_overview(db, actor=user, client_id=client_id, sessions_limit=limit,
                                          sessions_offset=offset)
-    policy = audio_policy(overview.client.safety_flags)
+    policy = listening.policy_of(overview.client)
     instruments = {i.code: i for i in list_instruments()}
     interventions = {i.code: i for i in evidence.list_interventions()}
     tools = _client_tools(request, overview.client)
@@ -184,7 +184,7 @@ def client_page(request: Request, db: Db, user: PageUser, client_id: ClientId, l
          "instruments": instruments, "interventions": interventions,
          "nicu_tools": [t for t in tools if t.audience == "nicu"],
          "tools": [t for t in tools if t.audience != "nicu"],
-         "dose": safety_records.client_weekly_dose(db, client=overview.client),
+         "dose": listening.client_weekly_dose(db, client=overview.client),
          "dose_page": next((t.url(client_id) for t in tools if t.path.endswith("/safety")), None)},
     )
 
@@ -229,7 +229,7 @@ def _goal_form(request: Request, db: Session, user: Therapist, client_id: int, s
         request,
         "goal_form.html",
         {"c": client, "state": state, "instruments": list_instruments(), "directions": DIRECTIONS,
-         "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS, "form_id": _form_id(state)},
+         "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS, "form_id": _form_id(state)},
         status_code=status,
     )
 
@@ -292,7 +292,7 @@ def _session_form(request: Request, db: Session, user: Therapist, client_id: int
         request,
         "session_form.html",
         {"c": client, "state": state, "groups": _intervention_groups(), "instruments": list_instruments(),
-         "goals": goals, "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS,
+         "goals": goals, "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS,
          "form_id": _form_id(state)},
         status_code=status,
     )
@@ -409,7 +409,7 @@ def _session_page(request: Request, db: Session, user: Therapist, client_id: int
         "session.html",
         {"s": row, "client_id": client_id, "intervention": evidence.get_intervention(row.intervention_code),
          "instruments": {i.code: i for i in list_instruments()}, "session_tools": session_tools,
-         "c": client, "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS,
+         "c": client, "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS,
          "verification": verification, "message": message,
          "addendum_state": addendum_state or forms.FormState(values={})},
         status_code=status,

@@ -12,10 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from cadenza.clinic import dashboard, export, fhir, service
+from cadenza.clinic import dashboard, export, fhir, listening, service
 from cadenza.clinic.instruments import list_instruments
 from cadenza.evidence import query as evidence
-from cadenza.safety.flags import audio_policy
 from cadenza.web.deps import ApiUser, Db, PageUser
 from cadenza.web.routes.clients import FLAG_LABELS
 from cadenza.web.templating import render
@@ -65,7 +64,7 @@ def progress_report(request: Request, db: Db, user: PageUser, client_id: ClientI
     return render(
         request,
         "report.html",
-        {"o": overview, "c": overview.client, "policy": audio_policy(overview.client.safety_flags),
+        {"o": overview, "c": overview.client, "policy": listening.policy_of(overview.client),
          "flag_labels": FLAG_LABELS, "instruments": {i.code: i for i in list_instruments()},
          "interventions": interventions, "cited": cited, "generated_at": dt.datetime.now(dt.UTC)},
     )

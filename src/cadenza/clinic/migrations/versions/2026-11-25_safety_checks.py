@@ -1,5 +1,5 @@
 """Sound-dose ledger rules in the database: duration at most one week, level in the plausible dB(A) range,
-a known source and a label of at most 200 characters on sound_dose_entry (see cadenza.clinic.safety_records).
+a known source and a label of at most 200 characters on sound_dose_entry (see cadenza.clinic.listening).
 
 The weekly dose reads only entries that started up to one week before its window, which is sound only if
 no stored entry is longer than that; until now only the Python writer held rows to it.

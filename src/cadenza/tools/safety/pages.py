@@ -1,6 +1,9 @@
-"""Hearing-safety pages: a client's weekly sound-dose ledger, calibration and audio policy.
+"""Hearing-safety pages: a client's weekly sound-dose ledger, calibration and audio policy, and the JSON
+sound-dose API.
 
-The calibration tone is served for the therapist to play deliberately (no autoplay anywhere).
+The calibration tone is served for the therapist to play deliberately (no autoplay anywhere). Each page
+view reads its client once (one audit row); the workflows (log listening, calibrate, the dose report) are
+:mod:`cadenza.tools.safety.actions`, shared with ``cadenza safety``.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ from fastapi import APIRouter, Path, Request, status
 from fastapi.responses import RedirectResponse, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from cadenza.clinic import safety_records, service
-from cadenza.clinic.safety_records import DOSE_SOURCES
+from cadenza.clinic import listening, service
 from cadenza.errors import ParameterError
+from cadenza.tools.safety import actions, records
 from cadenza.web import forms
 from cadenza.web.deps import ApiUser, CsrfPageUser, Db, PageUser, SubmittedForm
 from cadenza.web.templating import render
@@ -28,20 +31,21 @@ LISTENING_FIELDS = ("level_dba", "minutes", "source", "label", "duration_s")
 CALIBRATION_FIELDS = ("measured_level_dba", "device")
 
 
-def _page(request: Request, db, user, client_id: int, *, listening: forms.FormState | None = None,
+def _page(request: Request, db, client, *, listening_form: forms.FormState | None = None,
           calibration: forms.FormState | None = None, status: int = 200) -> Response:
-    view = safety_records.safety_overview(db, actor=user, client_id=client_id)
+    """The hearing-safety page of ``client``, already authorised (and audited) by the route."""
+    view = records.overview_of(db, client=client)
     return render(request, "safety/client_safety.html", {
         "c": view.client, "policy": view.policy, "week": view.week, "entries": view.entries,
-        "calibration": view.calibration, "sources": DOSE_SOURCES,
-        "listening": listening or forms.FormState(values={"source": "manual"}),
+        "calibration": view.calibration, "sources": listening.DOSE_SOURCES,
+        "listening": listening_form or forms.FormState(values={"source": "manual"}),
         "calibration_form": calibration or forms.FormState(values={"device": "default"}),
     }, status_code=status)
 
 
 @router.get("/clients/{client_id}/safety", include_in_schema=False)
 def safety_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
-    return _page(request, db, user, client_id)
+    return _page(request, db, service.get_client(db, actor=user, client_id=client_id))
 
 
 @router.post("/clients/{client_id}/safety/listening", include_in_schema=False)
@@ -49,22 +53,21 @@ def add_listening(request: Request, form: SubmittedForm, db: Db, user: CsrfPageU
     state = forms.FormState(values=forms.form_values(form))
     level = forms.parse_float(state, "level_dba")
     minutes = forms.parse_float(state, "minutes")
-    max_minutes = safety_records.MAX_ENTRY_DURATION_S / 60.0
+    max_minutes = listening.MAX_ENTRY_DURATION_S / 60.0
     if minutes is not None and not 0 <= minutes <= max_minutes:
-        # Checked before the start time is computed from it (security probe H4).
+        # Said in the form's unit, before anything is computed from it (security probe H4).
         state.error("minutes", f"minutes must be between 0 and {max_minutes:g} (one week; record longer listening "
                                f"as several periods), got {forms.shown(state.values.get('minutes', ''))}")
     if state.ok:
         try:
-            safety_records.add_dose_entry(
-                db, actor=user, client_id=client_id, level_dba=level, duration_s=minutes * 60.0,
-                started_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes),
-                source=state.values.get("source", "manual"), label=state.values.get("label", ""))
+            actions.record_listening(db, actor=user, client_id=client_id, level_dba=level, duration_s=minutes * 60.0,
+                                     source=state.values.get("source", "manual"), label=state.values.get("label", ""))
             return RedirectResponse(f"/clients/{client_id}/safety", status_code=303)
         except ParameterError as exc:
             db.rollback()
             forms.attribute_error(state, str(exc).replace("duration_s", "minutes"), LISTENING_FIELDS)
-    return _page(request, db, user, client_id, listening=state, status=422)
+    return _page(request, db, service.get_client(db, actor=user, client_id=client_id), listening_form=state,
+                 status=422)
 
 
 @router.post("/clients/{client_id}/safety/calibration", include_in_schema=False)
@@ -73,30 +76,30 @@ def add_calibration(request: Request, form: SubmittedForm, db: Db, user: CsrfPag
     level = forms.parse_float(state, "measured_level_dba")
     if state.ok:
         try:
-            safety_records.record_calibration(db, actor=user, client_id=client_id, measured_level_dba=level,
-                                              device=state.values.get("device", "default") or "default")
+            actions.calibrate(db, actor=user, client_id=client_id, measured_level_dba=level,
+                              device=state.values.get("device", "default"))
             return RedirectResponse(f"/clients/{client_id}/safety", status_code=303)
         except ParameterError as exc:
             db.rollback()
             forms.attribute_error(state, str(exc), CALIBRATION_FIELDS)
-    return _page(request, db, user, client_id, calibration=state, status=422)
+    return _page(request, db, service.get_client(db, actor=user, client_id=client_id), calibration=state, status=422)
 
 
 @router.get("/clients/{client_id}/safety/tone.wav", include_in_schema=False)
 def calibration_tone(db: Db, user: PageUser, client_id: ClientId) -> Response:
     from cadenza.io.speech import encode_wav_bytes
-    from cadenza.safety.calibration import render_calibration_tone
 
     service.get_client(db, actor=user, client_id=client_id)
-    tone = render_calibration_tone(duration_s=20.0, sampling_rate_hz=44_100)
-    return Response(encode_wav_bytes(tone, sampling_rate_hz=44_100), media_type="audio/wav")
+    tone = actions.calibration_tone(duration_s=20.0)
+    return Response(encode_wav_bytes(tone, sampling_rate_hz=actions.TONE_RATE_HZ), media_type="audio/wav")
 
 
 # ---- JSON API -----------------------------------------------------------------------------------
 
 
 class ListeningIn(BaseModel):
-    """One listening period for the weekly dose ledger (level at the ear, dB(A))."""
+    """One listening period for the weekly dose ledger (level at the ear, dB(A)), starting at
+    ``started_at`` (default: now)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -108,9 +111,8 @@ class ListeningIn(BaseModel):
 
 
 def _dose_payload(db, user, client_id: int) -> dict:
-    client, policy = safety_records.client_policy(db, actor=user, client_id=client_id)
-    week = safety_records.client_weekly_dose(db, client=client)
-    return {**week.as_dict(), "policy": policy.as_dict()}
+    report = actions.dose_report(db, actor=user, client_id=client_id)
+    return {**report.as_dict(), "policy": report.policy.as_dict()}
 
 
 @api.get("/clients/{client_id}/sound-dose")
@@ -122,9 +124,9 @@ def sound_dose_api(db: Db, user: ApiUser, client_id: ClientId) -> dict:
 @api.post("/clients/{client_id}/sound-dose", status_code=status.HTTP_201_CREATED)
 def add_sound_dose_api(db: Db, user: ApiUser, client_id: ClientId, body: ListeningIn) -> dict:
     """Add a listening period; returns the updated weekly dose (warning at 100 %)."""
-    safety_records.add_dose_entry(db, actor=user, client_id=client_id, level_dba=body.level_dba,
-                                  duration_s=body.duration_s, started_at=body.started_at, source=body.source,
-                                  label=body.label)
+    actions.record_listening(db, actor=user, client_id=client_id, level_dba=body.level_dba,
+                             duration_s=body.duration_s, started_at=body.started_at or dt.datetime.now(dt.UTC),
+                             source=body.source, label=body.label)
     return _dose_payload(db, user, client_id)
 
 

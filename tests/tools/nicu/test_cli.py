@@ -1,35 +1,22 @@
-"""`cadenza nicu` and `cadenza safety` end to end: flags change behaviour, renders stay within limits."""
+"""`cadenza nicu` end to end: flags change behaviour, renders stay within limits."""
 
 from __future__ import annotations
 
-import functools
 import json
+import re
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
+from cadenza.clinic.db import make_engine, make_session_factory, session_scope
+from cadenza.clinic.models import Measurement
 from cadenza.io.audio import load_audio, save_audio
 from cadenza.nicu.limits import NICU_LIMITS, check_limits
 from cadenza.render.levels import measure_levels
-from cadenza.safety.calibration import Calibration, DEFAULT_CALIBRATION
-
-PASSWORD = "a perfectly long passphrase"
-
-
-@pytest.fixture
-def run(cli):
-    return functools.partial(cli, user="ana")
-
-
-@pytest.fixture
-def clinic(run):
-    assert run("admin", "create", "ana", "--password-stdin", input=PASSWORD + "\n").exit_code == 0
-    for code, flags in (("N001", ["nicu_infant"]), ("N002", ["nicu_infant", "seizures"]),
-                        ("A001", []), ("H001", ["hearing_loss"]), ("T001", ["trauma_history"])):
-        args = ["client", "add", code] + [x for f in flags for x in ("--flag", f)]
-        result = run(*args)
-        assert result.exit_code == 0, result.output
-    return run
+from cadenza.safety.calibration import DEFAULT_CALIBRATION, Calibration
+from cadenza.settings import Settings
+from cadenza.tools.nicu import records
 
 
 def as_json(result):
@@ -83,70 +70,23 @@ def test_seizure_flag_no_autoplay_trigger_warning_and_pal_refused(clinic, tmp_pa
     assert clinic("nicu", "pal", "--simulate", "--minutes", "1", "--client", "N001").exit_code == 0
 
 
-def test_trauma_flag_caution_in_outputs(clinic, tmp_path):
-    text = clinic("safety", "policy", "--client", "T001")
-    assert "Trauma history" in text.output and "emotional" in text.output
-    out = as_json(clinic("nicu", "womb", "--minutes", "0.2", "-o", tmp_path / "w.wav", "--flag", "trauma_history",
-                         "--json"))
+def test_trauma_flag_caution_in_outputs(run, tmp_path):
+    out = as_json(run("nicu", "womb", "--minutes", "0.2", "-o", tmp_path / "w.wav", "--flag", "trauma_history",
+                      "--json"))
     assert out["policy"]["caution_emotional_material"] is True
 
 
-@pytest.fixture
-def loud_track(tmp_path, rng):
-    sr = 16_000
-    x = 0.4 * rng.standard_normal(4 * sr)  # about 92 dB(A) at the default calibration
-    save_audio(tmp_path / "loud.wav", x, sampling_rate_hz=sr)
-    return tmp_path / "loud.wav"
-
-
-def test_hearing_loss_lowers_cap_end_to_end(clinic, loud_track, tmp_path):
-    plain = as_json(clinic("safety", "level", loud_track, "--client", "A001", "--json"))
-    hl = as_json(clinic("safety", "level", loud_track, "--client", "H001", "--json"))
-    assert plain["max_level_dba"] == 85.0 and hl["max_level_dba"] == 75.0 and hl["mode"] == "sensitive"
-    assert hl["gain_db_to_cap"] == pytest.approx(plain["gain_db_to_cap"] - 10.0, abs=0.01)
-    out = as_json(clinic("safety", "apply", loud_track, "-o", tmp_path / "hl.wav", "--client", "H001", "--json"))
-    assert out["levels"]["leq_dba"] <= 75.05
-    assert measured(tmp_path / "hl.wav", DEFAULT_CALIBRATION).leq_dba == pytest.approx(75.0, abs=0.1)
-
-
-def test_nicu_flag_makes_any_track_obey_nicu_limits(clinic, loud_track, tmp_path):
-    check = as_json(clinic("safety", "level", loud_track, "--client", "N001", "--json"))
-    assert check["within_policy"] is False and check["nicu_problems"]
-    out = as_json(clinic("safety", "apply", loud_track, "-o", tmp_path / "n.wav", "--client", "N001", "--json"))
-    assert out["nicu_limits"]["leq_dba"] == 45.0
-    assert check_limits(measured(tmp_path / "n.wav", DEFAULT_CALIBRATION)) == ()
-
-
-def test_calibration_changes_estimated_level(clinic, tmp_path):
-    assert as_json(clinic("safety", "tone", "-o", tmp_path / "tone.wav", "--seconds", "3", "--json"))["rms_dbfs"] == -20
-    before = as_json(clinic("safety", "level", tmp_path / "tone.wav", "--client", "A001", "--json"))
-    assert before["level_dba"] == pytest.approx(80.0, abs=0.2) and before["calibrated"] is False
-    stored = clinic("safety", "calibrate", "--listener", "A001", "--measured-dba", "68", "--device", "tablet")
-    assert stored.exit_code == 0, stored.output
-    after = as_json(clinic("safety", "level", tmp_path / "tone.wav", "--client", "A001", "--json"))
-    assert after["level_dba"] == pytest.approx(68.0, abs=0.2) and after["calibrated"] is True
-
-
-def test_dose_ledger_known_answer_and_warning(clinic):
-    first = as_json(clinic("safety", "dose", "--listener", "A001", "--add-level-dba", "80", "--add-minutes", "1200",
-                           "--json"))
-    assert first["dose_percent"] == pytest.approx(50.0, abs=0.01) and first["warning"] is None
-    plan = as_json(clinic("safety", "dose", "--listener", "A001", "--plan-level-dba", "80", "--plan-minutes", "1200",
-                          "--json"))
-    assert plan["planned"]["total_percent_after"] == pytest.approx(100.0, abs=0.01)
-    assert "100 %" in plan["planned"]["warning"]
-    full = clinic("safety", "dose", "--listener", "A001", "--add-level-dba", "80", "--add-minutes", "1200")
-    assert "Warning" in full.output and "100 %" in full.output
-    # the same listening counts ~3.2x for the hearing-loss (sensitive) listener
-    hl = as_json(clinic("safety", "dose", "--listener", "H001", "--add-level-dba", "75", "--add-minutes", "1200",
-                        "--json"))
-    assert hl["mode"] == "sensitive" and hl["dose_percent"] == pytest.approx(50.0, abs=0.01)
+def test_a_client_without_the_nicu_flag_gets_nicu_limits_and_a_note(clinic, tmp_path):
+    out = clinic("nicu", "womb", "--minutes", "0.2", "-o", tmp_path / "w.wav", "--client", "A001")
+    assert out.exit_code == 0, out.output
+    assert "A001 has no nicu_infant flag; NICU limits applied anyway" in out.output
+    assert check_limits(measured(tmp_path / "w.wav", DEFAULT_CALIBRATION)) == ()
 
 
 def test_lullaby_log_dose_and_pal_save(clinic, tmp_path):
     out = as_json(clinic("nicu", "lullaby", "--minutes", "0.2", "-o", tmp_path / "l.wav", "--client", "N001",
                          "--log-dose", "--json"))
-    dose = as_json(clinic("safety", "dose", "--listener", "N001", "--json"))
+    dose = as_json(clinic("safety", "dose", "--client", "N001", "--json"))
     assert dose["entries_counted"] == 1 and dose["mode"] == "sensitive" and dose["dose_percent"] < 0.01
     vitals = tmp_path / "v.csv"
     vitals.write_text("time_s,heart_rate_bpm,spo2_pct,respiratory_rate_bpm,cue\n"
@@ -156,6 +96,7 @@ def test_lullaby_log_dose_and_pal_save(clinic, tmp_path):
     assert pal["stopped_early"] and pal["duration_s"] == pytest.approx(45.0)
     assert [e["action"] for e in pal["stop_events"]][:2] == ["start", "pause"]
     assert out["client"] == "N001"
+    assert clinic("nicu", "lullaby", "--minutes", "0.2", "-o", tmp_path / "l.wav", "--log-dose").exit_code == 2
 
 
 def test_pal_contingency_from_cli(run, tmp_path):
@@ -182,12 +123,10 @@ def test_monitor_from_csv(run, tmp_path):
 def test_bad_input_clear_errors(run, tmp_path):
     r = run("nicu", "lullaby", "-o", tmp_path / "x.wav", "--tune", "nope")
     assert r.exit_code == 2 and "tune" in r.output
-    r = run("safety", "policy", "--flag", "epilepsy")
-    assert r.exit_code == 2 and "unknown safety flag" in r.output
     r = run("nicu", "pal")
     assert r.exit_code == 2 and "--simulate" in r.output
-    r = run("safety", "level", tmp_path / "missing.wav")
-    assert r.exit_code == 2 and "does not exist" in r.output
+    r = run("nicu", "womb", "-o", tmp_path / "x.wav", "--flag", "epilepsy")
+    assert r.exit_code == 2 and "unknown safety flag" in r.output
 
 
 def test_per_infant_thresholds_stored_and_used(clinic, tmp_path):
@@ -205,3 +144,33 @@ def test_per_infant_thresholds_stored_and_used(clinic, tmp_path):
     assert refused.exit_code == 2 and "nicu_infant" in refused.output
     bad = clinic("nicu", "thresholds", "--client", "N001", "--spo2-min-pct", "0.9")
     assert bad.exit_code == 2 and "spo2_min_pct" in bad.output
+    shown = as_json(clinic("nicu", "thresholds", "--client", "N001", "--json"))
+    assert shown["hr_min_bpm"] == 110.0 and shown["hr_max_bpm"] == 180.0 and shown["notes"] == []
+
+
+def test_runs_are_stored_on_a_session_of_the_infant(clinic, tmp_path):
+    """``--session ID`` links a saved stop-rule run or PAL session to a therapy session; the PAL rate then
+    becomes a measurement there."""
+    session = clinic("client", "session", "N001", "--date", "2026-11-25", "--minutes", "15", "--intervention",
+                     "nicu_pal")
+    assert session.exit_code == 0, session.output
+    session_id = int(re.search(r"Recorded session (\d+)", session.output).group(1))
+    vitals = tmp_path / "v.csv"
+    vitals.write_text("time_s,heart_rate_bpm,spo2_pct,respiratory_rate_bpm,cue\n"
+                      + "".join(f"{t},150,96,45,\n" for t in range(30)))
+    assert clinic("nicu", "monitor", vitals, "--client", "N001", "--save", "--session", session_id).exit_code == 0
+    pal = clinic("nicu", "pal", "--simulate", "--minutes", "1", "--client", "N001", "--save", "--session", session_id)
+    assert pal.exit_code == 0, pal.output
+    unsaved = clinic("nicu", "monitor", vitals, "--client", "N001", "--session", session_id)
+    assert unsaved.exit_code == 2 and "--save" in unsaved.output
+    elsewhere = clinic("nicu", "monitor", vitals, "--client", "N002", "--save", "--session", session_id)
+    assert elsewhere.exit_code == 1 and "session" in elsewhere.output
+    engine = make_engine(Settings.from_env().database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as db:
+            logged = db.scalars(select(records.NicuStopLog.session_id)).all()
+            kept = db.scalars(select(records.PalSessionSummary.session_id)).all()
+            rates = db.scalars(select(Measurement.instrument_code).where(Measurement.session_id == session_id)).all()
+    finally:
+        engine.dispose()
+    assert set(logged) == {session_id} and kept == [session_id] and rates == ["pal_sucks_per_min"]

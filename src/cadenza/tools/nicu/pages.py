@@ -1,19 +1,25 @@
 """NICU pages for an NICU-flagged client: lullaby and womb sounds within NICU limits, the stop-rule log
 and PAL session summaries. Audio plays only when the caregiver presses play; every render is measured
 against the NICU limits before it is served.
+
+Each route reads its infant once as a listener (one audit row; a client without the ``nicu_infant`` flag
+is a 404) and passes it down; the workflows (renders at the infant's calibration, the stop rules with the
+infant's own thresholds, PAL refused when auto-play is not allowed) are :mod:`cadenza.tools.nicu.actions`,
+shared with ``cadenza nicu``.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from cadenza.clinic import safety_records
-from cadenza.errors import NotFoundError, ParameterError
+from cadenza.errors import ParameterError
 from cadenza.nicu.limits import NICU_LIMITS
 from cadenza.nicu.lullaby import LULLABIES
+from cadenza.tools.nicu import actions, records
 from cadenza.web import forms
 from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
 from cadenza.web.templating import render
@@ -23,31 +29,20 @@ router = APIRouter(include_in_schema=False)
 ClientId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 WEB_MAX_MINUTES = 5.0  # longer renders belong to `cadenza nicu ...` on the command line
 MAX_CSV_BYTES = 5 * 1024 * 1024
-THRESHOLD_FIELDS = ("hr_min_bpm", "hr_max_bpm", "spo2_min_pct", "rr_min_bpm", "rr_max_bpm")
+THRESHOLD_FIELDS = actions.THRESHOLD_FIELDS
 
 
-def _nicu_client(db, user, client_id: int):
-    client, policy = safety_records.client_policy(db, actor=user, client_id=client_id)
-    if not policy.nicu_limits:
-        raise NotFoundError(f"NICU tools are for clients with the nicu_infant flag; {client.code!r} has none")
-    return client, policy
-
-
-def _page(request: Request, db, user, client_id: int, *, state: forms.FormState | None = None,
-          status: int = 200) -> Response:
-    from dataclasses import asdict
-
-    from cadenza.nicu.stop_rules import InfantThresholds
-
-    client, policy = _nicu_client(db, user, client_id)
-    stored = safety_records.get_infant_thresholds(db, actor=user, client_id=client_id)
-    current = asdict(stored or InfantThresholds())
+def _page(request: Request, db, listener, *, state: forms.FormState | None = None, status: int = 200) -> Response:
+    """The NICU page of ``listener``'s infant, already read (and audited) by the route."""
+    client = listener.client
+    stored = records.client_thresholds(db, client=client)
+    current = asdict(actions.thresholds_for(stored).thresholds)
     values = {k: f"{current[k]:g}" for k in THRESHOLD_FIELDS}
     return render(request, "nicu/client_nicu.html", {
-        "c": client, "policy": policy, "limits": NICU_LIMITS, "tunes": sorted(LULLABIES),
-        "calibration": safety_records.latest_calibration(db, actor=user, client_id=client_id),
-        "stop_log": safety_records.list_stop_events(db, actor=user, client_id=client_id),
-        "pal": safety_records.list_pal_summaries(db, actor=user, client_id=client_id),
+        "c": client, "policy": listener.policy, "limits": NICU_LIMITS, "tunes": sorted(LULLABIES),
+        "calibration": listener.calibration,
+        "stop_log": records.client_stop_events(db, client=client),
+        "pal": records.client_pal_summaries(db, client=client),
         "max_minutes": WEB_MAX_MINUTES, "thresholds_set": stored is not None,
         "state": state or forms.FormState(values=values),
     }, status_code=status)
@@ -55,24 +50,21 @@ def _page(request: Request, db, user, client_id: int, *, state: forms.FormState 
 
 @router.get("/clients/{client_id}/nicu")
 def nicu_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
-    return _page(request, db, user, client_id)
+    return _page(request, db, actions.nicu_listener(db, actor=user, client_id=client_id))
 
 
 @router.post("/clients/{client_id}/nicu/thresholds")
 def set_thresholds(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
-    from cadenza.nicu.stop_rules import InfantThresholds
-
     state = forms.FormState(values=forms.form_values(form))
     numbers = {name: forms.parse_float(state, name) for name in THRESHOLD_FIELDS}
     if state.ok:
         try:
-            safety_records.set_infant_thresholds(db, actor=user, client_id=client_id,
-                                                 thresholds=InfantThresholds(**numbers))
+            actions.set_thresholds(db, actor=user, client_id=client_id, values=numbers)
             return RedirectResponse(f"/clients/{client_id}/nicu#thresholds", status_code=303)
         except ParameterError as exc:
             db.rollback()
             forms.attribute_error(state, str(exc), THRESHOLD_FIELDS)
-    return _page(request, db, user, client_id, state=state, status=422)
+    return _page(request, db, actions.nicu_listener(db, actor=user, client_id=client_id), state=state, status=422)
 
 
 def _csv_bytes(form, *, file_field: str, text_field: str) -> bytes:
@@ -93,13 +85,10 @@ def _csv_bytes(form, *, file_field: str, text_field: str) -> bytes:
 def monitor_upload(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
     """Run the stop rules over an uploaded vital-sign/cue CSV with this infant's thresholds; log the decisions."""
     from cadenza.io.pressure import load_vital_signs
-    from cadenza.nicu.stop_rules import InfantThresholds, StopRuleEngine
 
-    _nicu_client(db, user, client_id)
+    listener = actions.nicu_listener(db, actor=user, client_id=client_id)
     data = _csv_bytes(form, file_field="vitals", text_field="vitals_text")
-    thresholds = safety_records.get_infant_thresholds(db, actor=user, client_id=client_id) or InfantThresholds()
-    engine = StopRuleEngine(thresholds).run(load_vital_signs(data))
-    safety_records.log_stop_events(db, actor=user, client_id=client_id, events=engine.events_)
+    actions.monitor_vitals(db, actor=user, client=listener.client, observations=load_vital_signs(data))
     return RedirectResponse(f"/clients/{client_id}/nicu#stop-log", status_code=303)
 
 
@@ -107,9 +96,8 @@ def monitor_upload(request: Request, form: SubmittedForm, db: Db, user: CsrfPage
 def pal_upload(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
     """Summarise a PAL session from an uploaded suck-pressure CSV and store it (refused if auto-play is not allowed)."""
     from cadenza.io.pressure import load_suck_pressure
-    from cadenza.nicu.pal import PalController
 
-    _, policy = _nicu_client(db, user, client_id)
+    listener = actions.nicu_listener(db, actor=user, client_id=client_id)
     # A pasted CSV may be as long as an uploaded one (_csv_bytes bounds both).
     state = forms.FormState(values=forms.form_values(form, max_chars={"pressure_text": MAX_CSV_BYTES}))
     criterion = forms.parse_float(state, "criterion_mmhg", required=False)
@@ -117,9 +105,10 @@ def pal_upload(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser
         raise ParameterError(state.errors.get("criterion_mmhg") or next(iter(state.errors.values())))
     data = _csv_bytes(form, file_field="pressure", text_field="pressure_text")
     rec = load_suck_pressure(data)
-    pal = PalController(criterion_mmhg=criterion or 20.0, adapt=state.values.get("adapt") == "on").run(
-        rec.pressure_mmhg, sampling_rate_hz=rec.sampling_rate_hz, policy=policy)
-    safety_records.record_pal_summary(db, actor=user, client_id=client_id, summary=pal.summary_)
+    pal = actions.run_pal(rec.pressure_mmhg, sampling_rate_hz=rec.sampling_rate_hz, listener=listener,
+                          options=actions.PalOptions(criterion_mmhg=criterion or 20.0,
+                                                     adapt=state.values.get("adapt") == "on"))
+    actions.record_pal(db, actor=user, client_id=client_id, summary=pal.summary_)
     return RedirectResponse(f"/clients/{client_id}/nicu#pal", status_code=303)
 
 
@@ -138,11 +127,8 @@ def lullaby_audio(db: Db, user: PageUser, client_id: ClientId,
                   tune: Annotated[str, Query(max_length=40)] = "twinkle",
                   minutes: Annotated[float, Query(gt=0, le=WEB_MAX_MINUTES)] = 2.0,
                   tempo_bpm: Annotated[float, Query(ge=40, le=80)] = 60.0) -> Response:
-    from cadenza.nicu.lullaby import render_lullaby
-
-    _nicu_client(db, user, client_id)
-    cal = safety_records.latest_calibration(db, actor=user, client_id=client_id)
-    return _wav(render_lullaby(tune=tune, minutes=minutes, tempo_bpm=tempo_bpm, calibration=cal).render)
+    listener = actions.nicu_listener(db, actor=user, client_id=client_id)
+    return _wav(actions.lullaby(listener, tune=tune, minutes=minutes, tempo_bpm=tempo_bpm).render)
 
 
 @router.get("/clients/{client_id}/nicu/womb.wav")
@@ -150,9 +136,6 @@ def womb_audio(db: Db, user: PageUser, client_id: ClientId,
                minutes: Annotated[float, Query(gt=0, le=WEB_MAX_MINUTES)] = 2.0,
                heart_rate_bpm: Annotated[float, Query(ge=50, le=110)] = 72.0,
                breaths_per_min: Annotated[float, Query(ge=6, le=30)] = 12.0) -> Response:
-    from cadenza.nicu.womb import render_womb_sound
-
-    _nicu_client(db, user, client_id)
-    cal = safety_records.latest_calibration(db, actor=user, client_id=client_id)
-    return _wav(render_womb_sound(minutes=minutes, heart_rate_bpm=heart_rate_bpm, breaths_per_min=breaths_per_min,
-                                  calibration=cal).render)
+    listener = actions.nicu_listener(db, actor=user, client_id=client_id)
+    return _wav(actions.womb_sound(listener, minutes=minutes, heart_rate_bpm=heart_rate_bpm,
+                                   breaths_per_min=breaths_per_min).render)
