@@ -1,11 +1,7 @@
-"""Fixtures of the library tool's tests: a made-up analysed library (records, actions, pages) and the
-``cli`` runner of tests/cli/conftest.py (loaded by path: with --import-mode=importlib one test folder
-cannot import another)."""
+"""Fixtures of the library tool's tests: a made-up analysed library (records, actions, pages); the ``cli``
+runner comes from tests/conftest.py."""
 
 from __future__ import annotations
-
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,19 +9,6 @@ import pytest
 from cadenza.io.library_files import ScannedTrack, ScanReport
 from cadenza.io.tags import TrackTags
 from cadenza.music.analysis import TrackAnalysis
-
-CLI_CONFTEST = Path(__file__).resolve().parents[2] / "cli" / "conftest.py"
-
-
-def _cli_fixtures():
-    spec = importlib.util.spec_from_file_location("_cadenza_cli_fixtures", CLI_CONFTEST)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cli = _cli_fixtures().cli  # ``cli(*args, input=None, user=None)``: one ``cadenza`` command on a fresh record
-
 
 def fake_track(i: int, *, tempo: float, energy: float, year: int | None = None, duration_s: float = 200.0,
                status: str = "new") -> ScannedTrack:
