@@ -109,6 +109,23 @@ def adherence(client: ClientCode, weeks: Annotated[int, typer.Option(min=1, max=
         typer.echo(f"! {alert}")
 
 
+@app.command()
+def report(
+    client: ClientCode,
+    output: Annotated[Path, typer.Option("-o", "--output", help="The PDF to write.")],
+    month: Annotated[str, typer.Option(help="YYYY-MM; default: this month.")] = "",
+    as_user: ActAs = None,
+) -> None:
+    """The monthly family and caregiver report as a PDF, in plain words, every number traceable to the record."""
+    from cadenza.tools.home import report as family
+
+    with domain_errors(), open_db() as db:
+        _, found = acting_client(db, as_user, client)
+        pdf = family.render_pdf(family.build_report(db, found, month=family.parse_month(month)))
+    output.write_bytes(pdf)
+    typer.echo(f"Wrote {output} ({len(pdf) // 1024} KiB).")
+
+
 top_level = typer.Typer()
 
 

@@ -17,12 +17,12 @@ import secrets
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from cadenza.clinic import auth
 from cadenza.errors import NotFoundError, ParameterError, PermissionDeniedError
-from cadenza.tools.home import actions, records, selfcare
+from cadenza.tools.home import actions, records, report, selfcare
 from cadenza.tools.home.records import PersonDevice
 from cadenza.web import deps
 from cadenza.web.deps import Db, SubmittedForm
@@ -303,6 +303,16 @@ def completion(db: Db, device: CsrfDevice, payload: Annotated[Any, Body()]) -> R
     stored, 200 when this device already sent it (the offline queue may send a completion twice)."""
     row, new = actions.record_completion(db, device, payload)
     return JSONResponse({"id": row.id, "stored": new, "task_id": row.task_id}, status_code=201 if new else 200)
+
+
+@router.get("/me/report.pdf")
+def family_report(db: Db, device: Device, month: Annotated[str, Query(max_length=7)] = "") -> Response:
+    """The same monthly report the therapist gives the family, for the person or their caregiver."""
+    client = records.client_of_device(db, device)
+    records.audit_device(db, device, "read", "family_report")
+    pdf = report.render_pdf(report.build_report(db, client, month=report.parse_month(month)))
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": 'attachment; filename="music-at-home.pdf"'})
 
 
 @router.get("/me/care")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from cadenza.errors import NotFoundError, ParameterError
-from cadenza.tools.home import actions, me, records
+from cadenza.tools.home import actions, me, records, report
 from cadenza.web import forms
 from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
 from cadenza.web.templating import render
@@ -102,6 +102,15 @@ def assign_task(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUse
             client = records.therapist_client(db, actor=user, client_id=client_id)
             forms.attribute_error(state, str(exc), TASK_FIELDS)
     return _page(request, db, user, client, state=state, status_code=422)
+
+
+@router.get("/clients/{client_id}/home/report.pdf")
+def family_report(db: Db, user: PageUser, client_id: RowId, month: Annotated[str, Query(max_length=7)] = "") -> Response:
+    """The monthly family and caregiver report (``month`` = YYYY-MM, default this month)."""
+    client = records.therapist_client(db, actor=user, client_id=client_id)
+    pdf = report.render_pdf(report.build_report(db, client, month=report.parse_month(month)))
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="music-at-home-{client.code}-{month or "this-month"}.pdf"'})
 
 
 @router.post("/clients/{client_id}/home/tasks/{task_id}/end")
