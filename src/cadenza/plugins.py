@@ -61,6 +61,9 @@ class Tool:
     ``title``, ``summary`` and ``audience`` make the tool's card on the client page: ``"nicu"`` shows it
     for NICU infants only, ``"not_nicu"`` for everyone else. With ``session_query`` (formatted with
     ``session_id``), each session page links the tool as ``session_title``, e.g. to store a result there.
+    ``overview`` names ``function(db, client) -> list[str]``: a few plain lines about this client (e.g.
+    adherence and alerts) shown on the tool's card and in the progress report; the client is already
+    authorised by the page.
     """
 
     name: str
@@ -75,13 +78,14 @@ class Tool:
     session_query: str = ""
     cli_top_level: str = ""
     templates: str = ""
+    overview: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
             raise ValueError(f"name must be a lower-case identifier (a URL segment), got {self.name!r}")
         if self.audience not in AUDIENCES:
             raise ValueError(f"audience must be one of {AUDIENCES}, got {self.audience!r}")
-        for field in ("cli", "pages", "cli_top_level"):
+        for field in ("cli", "pages", "cli_top_level", "overview"):
             value = getattr(self, field)
             if value and not _TARGET.match(value):
                 raise ValueError(f"{field} must be 'package.module:attribute', got {value!r}")

@@ -164,3 +164,22 @@ def test_invitations_work_once_and_expire(db_session, therapist, client_record):
                               now=dt.datetime.now(dt.UTC) + records.INVITE_LIFETIME + dt.timedelta(seconds=1))
     with pytest.raises(NotFoundError):
         records.redeem_invite(db_session, token="guessed-token", pin="2580")
+
+
+def test_the_client_page_and_the_progress_report_show_adherence_and_alerts(db_session, web_browser, therapist,
+                                                                          client_record, listening):
+    from cadenza.web.routes import client_tool
+    from cadenza.tools.home import TOOL
+
+    task, device, _ = listening
+    when = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    actions.record_completion(db_session, device, _payload(task, completed_at=when.isoformat(),
+                                                           after={"vas_anxiety": 90, "mood": 2}))
+    db_session.commit()
+    lines = client_tool(TOOL).overview_lines(db_session, client_record)
+    assert lines[0].startswith("1 home task(s), 1 device(s); last 4 weeks: done on 1 of 28 planned days")
+    assert any(line.startswith("Alert:") and "worse after" in line for line in lines)
+    assert web_browser.log_in(therapist.username).status_code == 303
+    for path in (f"/clients/{client_record.id}", f"/clients/{client_record.id}/report"):
+        page = web_browser.get(path).text
+        assert "done on 1 of 28 planned days" in page and "worse after" in page, path

@@ -18,5 +18,6 @@ TOOL = Tool(
     pages="cadenza.tools.home.pages:router",
     records="cadenza.tools.home.records",
     templates="cadenza.tools.home",
+    overview="cadenza.tools.home.actions:overview_lines",  # adherence and alerts on the client page and report
     audience="not_nicu",
 )

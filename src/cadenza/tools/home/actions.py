@@ -236,6 +236,20 @@ def adherence(db: Session, client: Client, *, today: dt.date | None = None, week
     return Adherence(since, today, rows, alerts, completions)
 
 
+def overview_lines(db: Session, client: Client) -> list[str]:
+    """The client page's and the progress report's lines about the home programme (manifest ``overview``)."""
+    result = adherence(db, client)
+    active = [row for row in result.tasks if row.task.active]
+    if not active:
+        return []
+    planned = sum(row.planned for row in active)
+    done = sum(min(row.done, row.planned) for row in active)
+    devices = sum(1 for d in records.client_devices(db, client) if d.revoked_at is None)
+    lines = [f"{len(active)} home task(s), {devices} device(s); last 4 weeks: done on {done} of {planned} planned "
+             f"days" + (f" ({100 * done / planned:.0f} %)" if planned else "")]
+    return lines + [f"Alert: {alert}" for alert in result.alerts]
+
+
 # --- the person's side ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

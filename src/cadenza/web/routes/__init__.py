@@ -40,6 +40,7 @@ class ClientTool:
     audience: str = "all"  # "nicu": NICU-flagged clients only; "not_nicu": everyone else
     session_title: str = ""
     session_query: str = ""
+    overview: str = ""  # "module:function(db, client) -> list[str]" (the manifest's)
 
     def __post_init__(self) -> None:
         if "{client_id}" not in self.path:
@@ -53,11 +54,17 @@ class ClientTool:
     def url(self, client_id: int) -> str:
         return self.path.replace("{client_id}", str(int(client_id)))
 
+    def overview_lines(self, db, client) -> list[str]:
+        """The tool's plain lines about ``client`` (already authorised), or none."""
+        from cadenza.plugins import load_target
+
+        return list(load_target(self.overview)(db, client)) if self.overview else []
+
 
 def client_tool(tool: Tool) -> ClientTool:
     """The card on the client page for one tool's manifest."""
     return ClientTool(tool.client_path, tool.title, tool.summary, audience=tool.audience,
-                      session_title=tool.session_title, session_query=tool.session_query)
+                      session_title=tool.session_title, session_query=tool.session_query, overview=tool.overview)
 
 
 CLIENT_TOOLS: tuple[ClientTool, ...] = tuple(client_tool(tool) for tool in installed_tools() if tool.pages)

@@ -185,6 +185,7 @@ def client_page(request: Request, db: Db, user: PageUser, client_id: ClientId, l
          "nicu_tools": [t for t in tools if t.audience == "nicu"],
          "tools": [t for t in tools if t.audience != "nicu"],
          "dose": listening.client_weekly_dose(db, client=overview.client),
+         "tool_lines": {t.path: t.overview_lines(db, overview.client) for t in tools},
          "dose_page": next((t.url(client_id) for t in tools if t.path.endswith("/safety")), None)},
     )
 

@@ -66,7 +66,9 @@ def progress_report(request: Request, db: Db, user: PageUser, client_id: ClientI
         "report.html",
         {"o": overview, "c": overview.client, "policy": listening.policy_of(overview.client),
          "flag_labels": FLAG_LABELS, "instruments": {i.code: i for i in list_instruments()},
-         "interventions": interventions, "cited": cited, "generated_at": dt.datetime.now(dt.UTC)},
+         "interventions": interventions, "cited": cited, "generated_at": dt.datetime.now(dt.UTC),
+         "tool_lines": [(t.title, lines) for t in request.app.state.client_tools
+                        if (lines := t.overview_lines(db, overview.client))]},
     )
 
 
