@@ -60,7 +60,7 @@ def test_every_person_route_is_in_this_matrix(web_app):
     known = {("GET", "/me"), ("POST", "/me/lock"), ("GET", "/me/unlock"), ("POST", "/me/unlock"),
              ("POST", "/me/unlock/passkey/options"), ("POST", "/me/unlock/passkey"),
              ("POST", "/me/tasks/{task_id}/tracks/{track_id}/block"), ("GET", "/me/forget"), ("POST", "/me/forget"),
-             ("GET", "/me/report.pdf"),
+             ("GET", "/me/report.pdf"), ("GET", "/me/letter.pdf"),
              ("GET", "/me/tasks/{task_id}"), ("GET", "/me/tasks/{task_id}/tracks/{track_id}"),
              ("GET", "/me/tasks/{task_id}/cue.wav"), ("POST", "/me/completions")}
     assert set(_device_routes(web_app)) == known, "a new /me route: add it here and to the checks below"

@@ -112,3 +112,20 @@ def test_the_pdf_is_made(db_session, client_record, month_of_home_music):
 def test_a_bad_month_is_named(month):
     with pytest.raises(ParameterError, match="month"):
         report.parse_month(month, today=dt.date(2026, 12, 6))
+
+
+def test_the_referral_letter_is_plain_and_made_from_the_log(db_session, client_record, month_of_home_music):
+    from cadenza.io.speech import load_lexicon
+    from cadenza.web.templating import templates
+
+    letter = report.build_letter(db_session, client_record, self_care=True, now=NOW)
+    rows = db_session.scalars(select(TaskCompletion)).all()
+    in_window = [c for c in rows if records._aware(c.completed_at).date() >= letter.since
+                 and records._aware(c.completed_at) <= NOW]
+    assert letter.days_used == len({records._aware(c.completed_at).date() for c in in_window}) == 11
+    html = templates.env.get_template("home/referral_letter.html").render(l=letter, plain_change=report.plain_change)
+    assert "on my own" in html and "MT-BC" in html and "HCPC" in html and "not a cure" in html
+    grade = reading_grade(_plain_text(html), load_lexicon(synthesiser_stress=False))
+    assert grade <= 8.0, round(grade, 1)
+    if pytest.importorskip("weasyprint", reason="the pdf extra"):
+        assert report.render_letter_pdf(letter)[:5] == b"%PDF-"

@@ -315,6 +315,16 @@ def family_report(db: Db, device: Device, month: Annotated[str, Query(max_length
                     headers={"Content-Disposition": 'attachment; filename="music-at-home.pdf"'})
 
 
+@router.get("/me/letter.pdf")
+def referral_letter(request: Request, db: Db, device: Device) -> Response:
+    """A letter the person can take to their doctor, made from what they logged."""
+    client = records.client_of_device(db, device)
+    records.audit_device(db, device, "read", "referral_letter")
+    pdf = report.render_letter_pdf(report.build_letter(db, client, self_care=self_care(request)))
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": 'attachment; filename="letter-for-my-doctor.pdf"'})
+
+
 @router.get("/me/care")
 def care(request: Request) -> Response:
     return _me(request, "me_care.html")

@@ -206,3 +206,53 @@ def render_pdf(report: FamilyReport) -> bytes:
 
     static = Path(__file__).with_name("static")  # report.css
     return weasyprint.HTML(string=render_html(report), base_url=str(static) + "/").write_pdf()
+
+
+@dataclass
+class ReferralLetter:
+    """What the person has logged, for their doctor, with the request to see a music therapist."""
+
+    made_at: dt.datetime
+    since: dt.date
+    days_used: int
+    tasks: list[TaskLine]
+    self_care: bool
+
+
+LETTER_WEEKS = 8
+
+
+def build_letter(db: Session, client: Client, *, self_care: bool, now: dt.datetime | None = None) -> ReferralLetter:
+    """A referral letter from the last :data:`LETTER_WEEKS` weeks of the person's own log."""
+    now = now or utcnow()
+    since = now.date() - dt.timedelta(weeks=LETTER_WEEKS)
+    completions = [c for c in records.client_completions(db, client.id,
+                                                         since=dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC))
+                   if records._aware(c.completed_at) <= now]
+    tasks = []
+    for task in records.client_tasks(db, client.id):
+        mine = [c for c in completions if c.task_id == task.id]
+        if not mine:
+            continue
+        line = TaskLine(task.id, task.title, _planned_days(task, since, now.date()),
+                        len({records._aware(c.completed_at).date() for c in mine}), tuple(c.id for c in mine))
+        for code in task.ratings:
+            pairs = [(c.before[code], c.after[code]) for c in mine if code in c.before and code in c.after]
+            if pairs:
+                line.changes.append(RatingChange(code, fmean(b for b, _ in pairs), fmean(a for _, a in pairs), len(pairs)))
+        tasks.append(line)
+    days = len({records._aware(c.completed_at).date() for c in completions})
+    return ReferralLetter(now, since, days, tasks, self_care)
+
+
+def render_letter_pdf(letter: ReferralLetter) -> bytes:
+    from pathlib import Path
+
+    from cadenza.web.templating import templates
+
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:
+        raise ParameterError(f"the PDF needs WeasyPrint and Pango (pip install 'cadenza[pdf]'): {exc}") from None
+    html = templates.env.get_template("home/referral_letter.html").render(l=letter, plain_change=plain_change)
+    return weasyprint.HTML(string=html, base_url=str(Path(__file__).with_name("static")) + "/").write_pdf()
