@@ -162,7 +162,7 @@ def test_any_valid_measurement_round_trips_through_fhir(scores):
     row.measurements = [
         Measurement(id=i + 1, client_id=1, instrument_code=s.instrument_code, value=s.value, unit=s.unit,
                     item_responses=s.item_responses, severity_band=s.severity_band, safety_followup=s.safety_followup,
-                    measured_at=dt.datetime(2026, 11, 25, 10, tzinfo=dt.UTC))
+                    timed_distance_m=s.timed_distance_m, measured_at=dt.datetime(2026, 11, 25, 10, tzinfo=dt.UTC))
         for i, s in enumerate(scores)
     ]
     text = json.dumps(build_bundle(client, [], [row], timestamp=dt.datetime(2026, 11, 25, tzinfo=dt.UTC)))
@@ -170,3 +170,4 @@ def test_any_valid_measurement_round_trips_through_fhir(scores):
     assert [(o.local_code, o.value, o.unit, o.severity_band, o.safety_followup, o.items or None) for o in parsed] == [
         (s.instrument_code, s.value, s.unit, s.severity_band, s.safety_followup, s.item_responses) for s in scores]
     assert [o.loinc for o in parsed] == [get_instrument(s.instrument_code).loinc for s in scores]
+    assert [o.timed_distance_m for o in parsed] == [s.timed_distance_m for s in scores]

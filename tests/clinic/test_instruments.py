@@ -107,8 +107,8 @@ def test_single_value_instruments_accept_their_range(code, low, high):
 
 
 def test_gait_speed_from_ten_metre_walk():
-    assert gait_speed_from_walk_time(12.5) == pytest.approx(0.8)
-    assert gait_speed_from_walk_time(6.0, distance_m=6.0) == pytest.approx(1.0)
+    assert gait_speed_from_walk_time(7.5) == pytest.approx(0.8)  # the middle 6 m are timed (review H2)
+    assert gait_speed_from_walk_time(12.5, distance_m=10.0) == pytest.approx(0.8)
     with pytest.raises(ParameterError, match="walk_time_s"):
         gait_speed_from_walk_time(0.0)
 

@@ -16,6 +16,7 @@ from cadenza.clinic.audit import audit
 CSV_COLUMNS = (
     "client_code", "session_id", "session_date", "intervention_code", "instrument_code", "loinc",
     "value", "unit", "severity_band", "safety_followup", "goal_id", "measured_at", "item_responses",
+    "timed_distance_m",
 )
 
 
@@ -23,7 +24,8 @@ def export_measurements_csv(db: Session, *, actor: Therapist, client_id: int) ->
     """All measurements of one client as CSV text (audited as an export).
 
     Values are written with full precision (``repr``), timestamps as ISO 8601 UTC, item responses as
-    ``item=answer`` pairs separated by ``;``.
+    ``item=answer`` pairs separated by ``;``. ``timed_distance_m`` is the distance a timed-walk speed
+    was timed over (empty for other instruments, and for speeds stored before the distance was kept).
     """
     client = get_client_for_actor(db, actor=actor, client_id=client_id, action="export")
     rows = db.execute(
@@ -43,6 +45,7 @@ def export_measurements_csv(db: Session, *, actor: Therapist, client_id: int) ->
             repr(float(measurement.value)), measurement.unit, measurement.severity_band or "",
             "yes" if measurement.safety_followup else "no", measurement.goal_id or "",
             measurement.measured_at.isoformat(), ";".join(f"{k}={v}" for k, v in items.items()),
+            "" if measurement.timed_distance_m is None else repr(float(measurement.timed_distance_m)),
         ])
     audit(db, actor, "export", "measurement_csv", entity_id=client.id, client_id=client.id)
     return buffer.getvalue()

@@ -32,6 +32,9 @@ from cadenza.errors import ParameterError
 CADENZA_FHIR_BASE = "https://cadenza.example.org/fhir"
 INTERVENTION_SYSTEM = f"{CADENZA_FHIR_BASE}/CodeSystem/intervention"
 ITEM_SYSTEM = f"{CADENZA_FHIR_BASE}/CodeSystem/instrument-item"
+# Context recorded with a value (not an item answer), e.g. the distance a timed walk was timed over.
+CONTEXT_SYSTEM = f"{CADENZA_FHIR_BASE}/CodeSystem/measurement-context"
+TIMED_DISTANCE_CODE = "timed-distance"
 GOAL_BASELINE_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/goal-baseline"
 GOAL_DIRECTION_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/goal-direction"
 SAFETY_FOLLOWUP_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/safety-followup"
@@ -227,6 +230,14 @@ def _observation(m: Measurement, row: TherapySession, patient_id: str) -> dict[s
              "valueInteger": int(answer)}
             for item, answer in m.item_responses.items()
         ]
+    if m.timed_distance_m is not None:
+        # A timed-walk speed travels with the distance it was timed over (clinical review H2).
+        resource["method"] = {"text": f"timed walk: speed = {m.timed_distance_m:g} m / time"}
+        resource.setdefault("component", []).append({
+            "code": {"coding": [{"system": CONTEXT_SYSTEM, "code": TIMED_DISTANCE_CODE, "display": "Timed distance"}],
+                     "text": "Distance timed"},
+            "valueQuantity": _quantity(m.timed_distance_m, "m"),
+        })
     if m.safety_followup:
         resource["extension"] = [{"url": SAFETY_FOLLOWUP_URL, "valueBoolean": True}]
         resource["note"] = [{"text": safety_prompt(m.instrument_code)}]
@@ -322,6 +333,7 @@ class ObservationValue:
     severity_band: str | None
     items: dict[str, int]
     safety_followup: bool
+    timed_distance_m: float | None = None
 
 
 def read_observations(bundle_json: str) -> list[ObservationValue]:
@@ -334,9 +346,13 @@ def read_observations(bundle_json: str) -> list[ObservationValue]:
             continue
         codings = {c.system: c.code for c in resource.code.coding}
         items = {}
+        timed_distance_m = None
         for component in resource.component or []:
-            code = component.code.coding[0].code
-            items[code.split(".", 1)[1]] = int(component.valueInteger)
+            coding = component.code.coding[0]
+            if coding.system == CONTEXT_SYSTEM and coding.code == TIMED_DISTANCE_CODE:
+                timed_distance_m = float(component.valueQuantity.value)
+            elif coding.system == ITEM_SYSTEM:
+                items[coding.code.split(".", 1)[1]] = int(component.valueInteger)
         values.append(ObservationValue(
             id=resource.id,
             local_code=codings[LOCAL_CODE_SYSTEM],
@@ -347,6 +363,7 @@ def read_observations(bundle_json: str) -> list[ObservationValue]:
             severity_band=resource.interpretation[0].text if resource.interpretation else None,
             items=items,
             safety_followup=any(e.url == SAFETY_FOLLOWUP_URL and e.valueBoolean for e in resource.extension or []),
+            timed_distance_m=timed_distance_m,
         ))
     return values
 

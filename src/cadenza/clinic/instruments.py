@@ -45,7 +45,15 @@ class Score:
     item_responses: dict[str, int] | None = None
     severity_band: str | None = None
     safety_followup: bool = False
+    timed_distance_m: float | None = None  # timed walks only: the distance the time was taken over
 
+
+# Clinical review H2: the 10-metre walk test times only the middle 6 m, between the 2-m and 8-m marks
+# (acceleration and deceleration excluded), so gait speed = 6 m / time (Rehabilitation Measures
+# Database, "10 Meter Walk Test"; Physiopedia: "time is measured for the intermediate 6 meters").
+# Dividing 10 m by that time overstates the speed 1.67-fold.
+TEN_METRE_WALK_TIMED_DISTANCE_M = 6.0
+MAX_TIMED_DISTANCE_M = 100.0
 
 # Clinical review H1: any answer above "not at all" on PHQ-9 item 9 (thoughts of being better off dead
 # or of self-harm) needs a structured suicide-risk assessment before the person leaves, not "before
@@ -81,6 +89,8 @@ class Instrument:
     ``scorer`` maps the (reverse-scored) item values to the total; the default is their sum.
     ``safety_item``/``safety_threshold``: an answer at or above the threshold flags a safety follow-up.
     ``better`` is the direction of improvement ("increase", "decrease") or None if it depends on the goal.
+    ``timed_distance_m``: for a speed from a timed walk, the distance timed by default; every measurement
+    of the instrument then stores the distance it was timed over (None for every other instrument).
     """
 
     code: str
@@ -99,6 +109,7 @@ class Instrument:
     safety_item: str | None = None
     safety_threshold: int = 1
     safety_prompt: str = ""  # what the therapist must do now when the safety item is flagged
+    timed_distance_m: float | None = None
     scorer: Callable[[Mapping[str, int]], float] | None = field(default=None, compare=False)
     source: str = ""
 
@@ -171,16 +182,22 @@ def score_instrument(
     value: float | None = None,
     items: Mapping[str, Any] | Sequence[Any] | None = None,
     unit: str | None = None,
+    timed_distance_m: float | None = None,
 ) -> Score:
     """Validate and score one entry: ``value`` for single-value measures, ``items`` for questionnaires.
 
     Items are a mapping ``{item: answer}`` or a sequence in the instrument's item order.
+    ``timed_distance_m`` is the distance a timed-walk speed was timed over; it defaults to the
+    instrument's (6 m for ``gait_speed``, the middle 6 m of the 10-metre walk test) and is refused for
+    every other instrument.
 
     >>> s = score_instrument("phq9", items=[1, 1, 1, 1, 1, 0, 0, 0, 1])
     >>> (s.value, s.severity_band, s.safety_followup)
     (6.0, 'mild', True)
     >>> score_instrument("stai6", items={"calm": 4, "tense": 1, "upset": 1, "relaxed": 4, "content": 4, "worried": 1}).value
     20.0
+    >>> score_instrument("gait_speed", value=0.86).timed_distance_m
+    6.0
     """
     try:
         instrument = get_instrument(code)
@@ -190,6 +207,7 @@ def score_instrument(
         raise ParameterError(
             f"unit {unit!r} does not match instrument {code!r}, which is recorded in {instrument.unit!r}"
         )
+    distance_m = _check_timed_distance(instrument, timed_distance_m)
     if instrument.items is None:
         if items is not None:
             raise ParameterError(f"instrument {code!r} takes a single value, not items; got items={items!r}")
@@ -224,7 +242,26 @@ def score_instrument(
         item_responses=responses,
         severity_band=instrument.band_of(total),
         safety_followup=followup,
+        timed_distance_m=distance_m,
     )
+
+
+def _check_timed_distance(instrument: Instrument, timed_distance_m: Any) -> float | None:
+    if instrument.timed_distance_m is None:
+        if timed_distance_m is not None:
+            raise ParameterError(
+                f"timed_distance_m is only for timed walks; {instrument.code!r} takes none, got {timed_distance_m!r}"
+            )
+        return None
+    if timed_distance_m is None:
+        return instrument.timed_distance_m
+    if isinstance(timed_distance_m, bool) or not isinstance(timed_distance_m, numbers.Real) \
+            or not math.isfinite(timed_distance_m) or not 0 < timed_distance_m <= MAX_TIMED_DISTANCE_M:
+        raise ParameterError(
+            f"timed_distance_m must be the distance timed in metres, above 0 and at most {MAX_TIMED_DISTANCE_M:g} "
+            f"(the 10-metre walk test times the middle {TEN_METRE_WALK_TIMED_DISTANCE_M:g} m), got {timed_distance_m!r}"
+        )
+    return float(timed_distance_m)
 
 
 def _check_value(instrument: Instrument, value: Any) -> float:
@@ -291,11 +328,34 @@ def _check_items(instrument: Instrument, items: Mapping[str, Any] | Sequence[Any
     return responses
 
 
-def gait_speed_from_walk_time(walk_time_s: float, *, distance_m: float = 10.0) -> float:
-    """Gait speed (m/s) from the time taken to walk ``distance_m`` (the 10-metre walk test by default;
-    pass ``distance_m=6.0`` when only the middle 6 m were timed).
+def timed_distance_note(instrument_code: str, timed_distance_m: float | None) -> str:
+    """What to print next to a value so a timed-walk speed is never read without its distance.
 
-    >>> gait_speed_from_walk_time(8.0)
+    >>> timed_distance_note("gait_speed", 6.0)
+    'timed over 6 m'
+    >>> timed_distance_note("gait_speed", None)
+    'timed distance not recorded'
+    >>> timed_distance_note("phq9", None)
+    ''
+    """
+    if timed_distance_m is not None:
+        return f"timed over {timed_distance_m:g} m"
+    try:
+        timed = get_instrument(instrument_code).timed_distance_m is not None
+    except NotFoundError:
+        return ""
+    return "timed distance not recorded" if timed else ""
+
+
+def gait_speed_from_walk_time(walk_time_s: float, *, distance_m: float = TEN_METRE_WALK_TIMED_DISTANCE_M) -> float:
+    """Gait speed (m/s) from the time taken to walk the timed ``distance_m``.
+
+    The default is the 10-metre walk test, whose time covers only the middle 6 m (clinical review H2);
+    pass the distance actually timed for any other protocol.
+
+    >>> gait_speed_from_walk_time(7.5)
+    0.8
+    >>> gait_speed_from_walk_time(8.0, distance_m=10.0)
     1.25
     """
     for name, number in (("walk_time_s", walk_time_s), ("distance_m", distance_m)):
@@ -342,7 +402,9 @@ CORE_INSTRUMENTS = (
     ),
     Instrument(
         code="gait_speed", name="Gait speed", unit="m/s", minimum=0, maximum=3.0, better="increase",
-        source="comfortable walking speed; from a timed walk with gait_speed_from_walk_time; local code",
+        timed_distance_m=TEN_METRE_WALK_TIMED_DISTANCE_M,
+        source="comfortable walking speed = timed distance / time; the 10-metre walk test times the middle "
+               "6 m (Rehabilitation Measures Database); the distance is stored with each value; local code",
     ),
     Instrument(
         code="cadence", name="Cadence", unit="{steps}/min", minimum=0, maximum=250, better=None,

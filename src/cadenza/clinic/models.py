@@ -206,6 +206,9 @@ class Measurement(Base):
     item_responses: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     severity_band: Mapped[str | None] = mapped_column(String(32))
     safety_followup: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Timed walks (gait_speed): the distance the time was taken over, stored with the speed because the
+    # speed means nothing without it (the 10-metre walk test times the middle 6 m; clinical review H2).
+    timed_distance_m: Mapped[float | None] = mapped_column(Float, nullable=True)
     measured_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -87,6 +87,7 @@ class MeasurementInput:
     unit: str | None = None
     goal_id: int | None = None
     measured_at: dt.datetime | None = None
+    timed_distance_m: float | None = None  # timed walks: the distance timed (default: the instrument's)
 
 
 # --- clients ------------------------------------------------------------------------------------
@@ -390,7 +391,8 @@ def _score_input(entry: MeasurementInput, index: int) -> Score:
             raise ParameterError(f"measurements[{index}]: measured_at must be within years 1-9999 in UTC, got "
                                  f"{entry.measured_at.isoformat()!r}") from None
     try:
-        return score_instrument(entry.instrument_code, value=entry.value, items=entry.items, unit=entry.unit)
+        return score_instrument(entry.instrument_code, value=entry.value, items=entry.items, unit=entry.unit,
+                                timed_distance_m=entry.timed_distance_m)
     except ParameterError as exc:
         raise ParameterError(f"measurements[{index}]: {exc}") from None
 
@@ -419,6 +421,7 @@ def _new_measurement(session_row: TherapySession, entry: MeasurementInput, score
         item_responses=score.item_responses,
         severity_band=score.severity_band,
         safety_followup=score.safety_followup,
+        timed_distance_m=score.timed_distance_m,
         measured_at=entry.measured_at or utcnow(),
     )
 
@@ -628,16 +631,21 @@ def note_content(row: TherapySession, *, signed_by_username: str | None) -> dict
         "setting": row.setting,
         "soap": {"subjective": row.soap_subjective, "objective": row.soap_objective,
                  "assessment": row.soap_assessment, "plan": row.soap_plan},
-        "measurements": [
-            {"id": m.id, "goal_id": m.goal_id, "instrument_code": m.instrument_code, "value": m.value,
-             "unit": m.unit, "item_responses": m.item_responses, "severity_band": m.severity_band,
-             "safety_followup": bool(m.safety_followup), "measured_at": _iso(m.measured_at)}
-            for m in sorted(row.measurements, key=lambda m: m.id)
-        ],
+        "measurements": [_measurement_content(m) for m in sorted(row.measurements, key=lambda m: m.id)],
         "signed_at": _iso(row.signed_at),
         "signed_by_id": row.signed_by_id,
         "signed_by": signed_by_username,
     }
+
+
+def _measurement_content(m: Measurement) -> dict[str, Any]:
+    content = {"id": m.id, "goal_id": m.goal_id, "instrument_code": m.instrument_code, "value": m.value,
+               "unit": m.unit, "item_responses": m.item_responses, "severity_band": m.severity_band,
+               "safety_followup": bool(m.safety_followup), "measured_at": _iso(m.measured_at)}
+    # Added with the column: present only when set, so notes signed before it existed keep their hash.
+    if m.timed_distance_m is not None:
+        content["timed_distance_m"] = m.timed_distance_m
+    return content
 
 
 def note_sha256(row: TherapySession) -> str:

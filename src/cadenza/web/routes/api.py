@@ -116,6 +116,10 @@ class MeasurementIn(StrictModel):
     unit: ShortText | None = None
     goal_id: RowId | None = None
     measured_at: UtcConvertible | None = None
+    timed_distance_m: float | None = Field(
+        default=None, gt=0, le=100,
+        description="Timed walks (gait_speed) only: the distance the time was taken over, in metres "
+                    "(default 6: the 10-metre walk test times the middle 6 m)")
 
     def to_input(self) -> MeasurementInput:
         measured_at = self.measured_at
@@ -123,7 +127,7 @@ class MeasurementIn(StrictModel):
             measured_at = measured_at.replace(tzinfo=dt.UTC)  # the API documents naive times as UTC
         return MeasurementInput(
             instrument_code=self.instrument_code, value=self.value, items=self.items, unit=self.unit,
-            goal_id=self.goal_id, measured_at=measured_at,
+            goal_id=self.goal_id, measured_at=measured_at, timed_distance_m=self.timed_distance_m,
         )
 
 
@@ -139,6 +143,7 @@ class MeasurementOut(OrmModel):
     severity_band: str | None
     safety_followup: bool
     measured_at: dt.datetime
+    timed_distance_m: float | None = None
 
 
 class SessionIn(StrictModel):

@@ -300,7 +300,8 @@ def _session_form(request: Request, db: Session, user: Therapist, client_id: int
 
 @router.get("/clients/{client_id}/sessions/new")
 def new_session_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
-    state = forms.FormState(values={"session_date": dt.datetime.now(dt.UTC).date().isoformat(), "minutes": "45"})
+    state = forms.FormState(values={"session_date": dt.datetime.now(dt.UTC).date().isoformat(), "minutes": "45",
+                                    **forms.measurement_form_defaults()})
     return _session_form(request, db, user, client_id, state)
 
 
