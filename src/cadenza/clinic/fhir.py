@@ -208,6 +208,14 @@ def _provenance(row: TherapySession) -> dict[str, Any]:
     }
 
 
+def _effective(m: Measurement, row: TherapySession) -> str:
+    """When the value was measured (clinical review W1): its own time when one was recorded, else the
+    session's date, the Encounter's period. Never the moment it was typed."""
+    if m.measured_at is not None:
+        return m.measured_at.astimezone(dt.UTC).isoformat()
+    return row.session_date.isoformat()
+
+
 def _observation(m: Measurement, row: TherapySession, patient_id: str) -> dict[str, Any]:
     instrument = get_instrument(m.instrument_code)
     category = "survey" if instrument.unit in ("{score}", "mm") else "exam"
@@ -219,7 +227,7 @@ def _observation(m: Measurement, row: TherapySession, patient_id: str) -> dict[s
         "code": _instrument_concept(m.instrument_code),
         "subject": _ref("Patient", patient_id),
         "encounter": _ref("Encounter", f"encounter-{row.id}"),
-        "effectiveDateTime": m.measured_at.astimezone(dt.UTC).isoformat(),
+        "effectiveDateTime": _effective(m, row),
         "valueQuantity": _quantity(m.value, m.unit),
     }
     if m.severity_band:
@@ -253,7 +261,7 @@ def _risk_assessment(m: Measurement, row: TherapySession, patient_id: str) -> di
         "status": "preliminary",  # screening result; the structured assessment it calls for is still to come
         "subject": _ref("Patient", patient_id),
         "encounter": _ref("Encounter", f"encounter-{row.id}"),
-        "occurrenceDateTime": m.measured_at.astimezone(dt.UTC).isoformat(),
+        "occurrenceDateTime": _effective(m, row),
         "basis": [_ref("Observation", f"observation-{m.id}")],
         "prediction": [{"outcome": {"text": "Suicide or self-harm risk (screening item positive)"},
                         "qualitativeRisk": {"text": "needs structured assessment"}}],

@@ -58,6 +58,7 @@ from cadenza.clinic.models import (
     SessionAddendum,
     Therapist,
     TherapySession,
+    measurement_order,
     utcnow,
 )
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
@@ -86,7 +87,7 @@ class MeasurementInput:
     items: Mapping[str, Any] | Sequence[Any] | None = None
     unit: str | None = None
     goal_id: int | None = None
-    measured_at: dt.datetime | None = None
+    measured_at: dt.datetime | None = None  # only when known more precisely than the session's date
     timed_distance_m: float | None = None  # timed walks: the distance timed (default: the instrument's)
 
 
@@ -422,7 +423,9 @@ def _new_measurement(session_row: TherapySession, entry: MeasurementInput, score
         severity_band=score.severity_band,
         safety_followup=score.safety_followup,
         timed_distance_m=score.timed_distance_m,
-        measured_at=entry.measured_at or utcnow(),
+        # No time given: the measurement belongs to the session and is dated by it, never by the moment
+        # it was typed (clinical review W1).
+        measured_at=entry.measured_at,
     )
 
 
@@ -877,7 +880,7 @@ def measurement_query(client_id: int, *, instrument_code: str | None = None, goa
         query = query.where(Measurement.instrument_code == instrument_code)
     if goal_id is not None:
         query = query.where(Measurement.goal_id == goal_id)
-    return query.order_by(TherapySession.session_date, Measurement.measured_at, Measurement.id)
+    return query.order_by(*measurement_order())
 
 
 def list_audit_events(db: Session, *, actor: Therapist, client_id: int | None = None) -> list[AuditEvent]:

@@ -115,7 +115,9 @@ class MeasurementIn(StrictModel):
     items: dict[Annotated[str, Field(max_length=64)], int] | None = Field(default=None, max_length=100)
     unit: ShortText | None = None
     goal_id: RowId | None = None
-    measured_at: UtcConvertible | None = None
+    measured_at: UtcConvertible | None = Field(
+        default=None, description="Only when known more precisely than the session's date; left out, the "
+                                  "measurement is dated by its session (never by the time it was sent)")
     timed_distance_m: float | None = Field(
         default=None, gt=0, le=100,
         description="Timed walks (gait_speed) only: the distance the time was taken over, in metres "
@@ -142,7 +144,8 @@ class MeasurementOut(OrmModel):
     item_responses: dict[str, Any] | None
     severity_band: str | None
     safety_followup: bool
-    measured_at: dt.datetime
+    measured_at: dt.datetime | None = Field(
+        description="When it was measured, if recorded; null means during the session, dated by its session_date")
     timed_distance_m: float | None = None
 
 
