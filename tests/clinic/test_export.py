@@ -171,3 +171,25 @@ def test_any_valid_measurement_round_trips_through_fhir(scores):
         (s.instrument_code, s.value, s.unit, s.severity_band, s.safety_followup, s.item_responses) for s in scores]
     assert [o.loinc for o in parsed] == [get_instrument(s.instrument_code).loinc for s in scores]
     assert [o.timed_distance_m for o in parsed] == [s.timed_distance_m for s in scores]
+
+
+# --- clinical review W2: Encounter.class from the setting ------------------------------------------
+
+
+@pytest.mark.parametrize(("setting", "flags", "code"), [
+    ("inpatient ward 4B", [], "IMP"), ("NICU", [], "IMP"), ("", ["nicu_infant"], "IMP"),
+    ("outpatient clinic", [], "AMB"), ("", [], "AMB"), ("home", [], "HH"), ("nursing home", [], "NONAC"),
+    ("telehealth", [], "VR"),
+])
+def test_w2_encounter_class_follows_the_setting(db_session, therapist, setting, flags, code):
+    patient = service.create_client(db_session, actor=therapist, code=f"W2-{code}-{len(flags)}",
+                                    safety_flags=flags)
+    row = service.record_session(db_session, actor=therapist, client_id=patient.id, session_date=dt.date(2026, 11, 2),
+                                 minutes=20, intervention_code="receptive_listening", setting=setting)
+    bundle = build_bundle(patient, [], [row])
+    encounter = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Encounter")
+    assert encounter["class"]["code"] == code
+    assert encounter["class"]["system"] == "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+    assert encounter["class"]["display"] == {"IMP": "inpatient encounter", "AMB": "ambulatory", "HH": "home health",
+                                             "NONAC": "inpatient non-acute", "VR": "virtual"}[code]
+    validate_bundle(bundle)

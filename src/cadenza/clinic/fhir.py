@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -137,12 +138,44 @@ def _goal(goal: Goal, patient_id: str, observation_ids: list[str]) -> dict[str, 
     return resource
 
 
-def _encounter(row: TherapySession, patient_id: str) -> dict[str, Any]:
+# v3-ActCode encounter classes (official displays) and the words of a session's setting that choose them,
+# tried in this order (clinical review W2: NICU and ward sessions are inpatient encounters, not AMB).
+ENCOUNTER_CLASSES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("IMP", "inpatient encounter", ("nicu", "neonatal", "intensive care", "icu", "picu", "inpatient", "ward", "bedside")),
+    ("AMB", "ambulatory", ("outpatient", "clinic", "day centre", "day center", "school", "community")),
+    ("VR", "virtual", ("telehealth", "telemedicine", "video", "virtual", "online", "remote", "phone")),
+    ("NONAC", "inpatient non-acute", ("nursing home", "care home", "residential", "long-term care", "rehabilitation unit")),
+    ("HH", "home health", ("home",)),
+    ("IMP", "inpatient encounter", ("hospital",)),
+)
+NICU_FLAG = "nicu_infant"
+
+
+def encounter_class(setting: str, *, safety_flags: Sequence[str] = ()) -> dict[str, str]:
+    """The v3-ActCode class of a session from its setting: a NICU infant's sessions, and NICU, ward or
+    other inpatient settings, are ``IMP``; home ``HH``; telehealth ``VR``; care homes ``NONAC``;
+    everything else (clinic, unknown) ``AMB``.
+
+    >>> encounter_class("Ward 4B")["code"], encounter_class("home")["code"], encounter_class("")["code"]
+    ('IMP', 'HH', 'AMB')
+    >>> encounter_class("", safety_flags=["nicu_infant"])["code"]
+    'IMP'
+    """
+    text = " ".join(setting.lower().split())
+    if NICU_FLAG in safety_flags:
+        code, display = "IMP", "inpatient encounter"
+    else:
+        code, display = next(((c, d) for c, d, words in ENCOUNTER_CLASSES
+                              if any(re.search(rf"\b{re.escape(w)}", text) for w in words)), ("AMB", "ambulatory"))
+    return {"system": ACT_CODE, "code": code, "display": display}
+
+
+def _encounter(row: TherapySession, patient_id: str, client: Client) -> dict[str, Any]:
     return {
         "resourceType": "Encounter",
         "id": f"encounter-{row.id}",
         "status": "finished",
-        "class": {"system": ACT_CODE, "code": "AMB", "display": "ambulatory"},
+        "class": encounter_class(row.setting or "", safety_flags=client.safety_flags or ()),
         "subject": _ref("Patient", patient_id),
         "period": {"start": row.session_date.isoformat(), "end": row.session_date.isoformat()},
         "length": {"value": row.minutes, "unit": "min", "system": UCUM, "code": "min"},
@@ -283,7 +316,7 @@ def build_bundle(
     by_goal: dict[int, list[str]] = {}
     clinical: list[dict[str, Any]] = []
     for row in sessions:
-        clinical.append(_encounter(row, pid))
+        clinical.append(_encounter(row, pid, client))
         clinical.append(_procedure(row, pid))
         if row.signed_at is not None:
             clinical.append(_provenance(row))
