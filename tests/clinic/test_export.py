@@ -193,3 +193,23 @@ def test_w2_encounter_class_follows_the_setting(db_session, therapist, setting, 
     assert encounter["class"]["display"] == {"IMP": "inpatient encounter", "AMB": "ambulatory", "HH": "home health",
                                              "NONAC": "inpatient non-acute", "VR": "virtual"}[code]
     validate_bundle(bundle)
+
+
+# --- clinical review W3: official LOINC displays ----------------------------------------------------
+
+
+def test_w3_loinc_codings_carry_the_official_display(db_session, therapist, documented_client):
+    data = json.loads(export_client_bundle(db_session, actor=therapist, client_id=documented_client.id))
+    displays = {c["code"]: c.get("display") for e in data["entry"] if e["resource"]["resourceType"] == "Observation"
+                for c in e["resource"]["code"]["coding"] if c["system"] == "http://loinc.org"}
+    assert displays == {
+        "44261-6": "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]",
+        "72514-3": "Pain severity - 0-10 verbal numeric rating [Score] - Reported",
+    }
+    gad7 = get_instrument("gad7")
+    assert (gad7.loinc, gad7.loinc_display) == (
+        "70274-6", "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]")
+    # Our own name stays for people: the concept's text and the local coding.
+    phq9 = next(e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == "Observation"
+                and e["resource"]["code"]["coding"][0]["code"] == "44261-6")
+    assert phq9["code"]["text"] == "Patient Health Questionnaire-9"

@@ -66,7 +66,11 @@ def _instrument_concept(code: str) -> dict[str, Any]:
     instrument = get_instrument(code)
     codings = []
     if instrument.loinc:
-        codings.append({"system": LOINC, "code": instrument.loinc, "display": instrument.name})
+        # LOINC's own display (clinical review W3); without a confirmed one, no display rather than ours.
+        loinc = {"system": LOINC, "code": instrument.loinc}
+        if instrument.loinc_display:
+            loinc["display"] = instrument.loinc_display
+        codings.append(loinc)
     codings.append({"system": LOCAL_CODE_SYSTEM, "code": instrument.code, "display": instrument.name})
     return {"coding": codings, "text": instrument.name}
 

@@ -89,6 +89,8 @@ class Instrument:
     ``scorer`` maps the (reverse-scored) item values to the total; the default is their sum.
     ``safety_item``/``safety_threshold``: an answer at or above the threshold flags a safety follow-up.
     ``better`` is the direction of improvement ("increase", "decrease") or None if it depends on the goal.
+    ``loinc``/``loinc_display``: the LOINC code of the value and its official display name (FHIR receivers
+    compare displays with LOINC's; our own ``name`` is for people).
     ``timed_distance_m``: for a speed from a timed walk, the distance timed by default; every measurement
     of the instrument then stores the distance it was timed over (None for every other instrument).
     """
@@ -100,6 +102,7 @@ class Instrument:
     maximum: float
     better: str | None
     loinc: str | None = None
+    loinc_display: str | None = None  # the code's official LOINC display name, exported as the coding's display
     integer: bool = False
     items: tuple[str, ...] | None = None
     item_min: int = 0
@@ -369,6 +372,15 @@ def _stai6_total(scored: Mapping[str, int]) -> float:
     return sum(scored.values()) * 20.0 / 6.0
 
 
+# Official LOINC display names (clinical review W3), as published in HL7 implementation guides that quote
+# LOINC: 44261-6 and 72514-3 per the review (public FSH/IG sources); 70274-6 as written in the
+# Medizininformatik-Initiative PRO module and other public FSH profiles.
+LOINC_DISPLAYS = {
+    "44261-6": "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]",
+    "72514-3": "Pain severity - 0-10 verbal numeric rating [Score] - Reported",
+    "70274-6": "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]",
+}
+
 _PHQ9_BANDS = (Band(0, "minimal"), Band(5, "mild"), Band(10, "moderate"), Band(15, "moderately severe"), Band(20, "severe"))
 _GAD7_BANDS = (Band(0, "minimal"), Band(5, "mild"), Band(10, "moderate"), Band(15, "severe"))
 
@@ -385,19 +397,21 @@ CORE_INSTRUMENTS = (
     ),
     Instrument(
         code="nrs_pain", name="Numeric rating scale, pain (0-10)", unit="{score}", minimum=0, maximum=10,
-        better="decrease", loinc="72514-3", integer=True,
+        better="decrease", loinc="72514-3", loinc_display=LOINC_DISPLAYS["72514-3"], integer=True,
         bands=(Band(0, "none"), Band(1, "mild"), Band(5, "moderate"), Band(7, "severe")),
         source="LOINC 72514-3; bands after Serlin et al. 1995, Pain 61:277-284",
     ),
     Instrument(
         code="phq9", name="Patient Health Questionnaire-9", unit="{score}", minimum=0, maximum=27,
-        better="decrease", loinc="44261-6", items=tuple(f"q{i}" for i in range(1, 10)),
+        better="decrease", loinc="44261-6", loinc_display=LOINC_DISPLAYS["44261-6"],
+        items=tuple(f"q{i}" for i in range(1, 10)),
         bands=_PHQ9_BANDS, safety_item="q9", safety_threshold=1, safety_prompt=PHQ9_ITEM9_PROMPT,
         source="LOINC 44261-6 (total); cut-offs 5/10/15/20 (Kroenke et al. 2001); item 9 > 0 needs safety follow-up",
     ),
     Instrument(
         code="gad7", name="Generalized Anxiety Disorder-7", unit="{score}", minimum=0, maximum=21,
-        better="decrease", loinc="70274-6", items=tuple(f"q{i}" for i in range(1, 8)), bands=_GAD7_BANDS,
+        better="decrease", loinc="70274-6", loinc_display=LOINC_DISPLAYS["70274-6"],
+        items=tuple(f"q{i}" for i in range(1, 8)), bands=_GAD7_BANDS,
         source="LOINC 70274-6 (total), panel 69737-5; cut-offs 5/10/15 (Spitzer et al. 2006)",
     ),
     Instrument(
