@@ -21,7 +21,7 @@ from cadenza.clinic.fhir import (
     read_observations,
     validate_bundle,
 )
-from cadenza.clinic.instruments import get_instrument, score_instrument
+from cadenza.clinic.instruments import Instrument, get_instrument, register_instrument, score_instrument
 from cadenza.clinic.models import Client, Measurement, TherapySession
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import NotFoundError, ParameterError
@@ -213,3 +213,59 @@ def test_w3_loinc_codings_carry_the_official_display(db_session, therapist, docu
     phq9 = next(e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == "Observation"
                 and e["resource"]["code"]["coding"][0]["code"] == "44261-6")
     assert phq9["code"]["text"] == "Patient Health Questionnaire-9"
+
+
+# --- clinical review W4: PHQ-9 and GAD-7 items and answers with LOINC codes, panels used ---------------
+
+PHQ9_ITEM_LOINC = ["44250-9", "44255-8", "44259-0", "44254-1", "44251-7", "44258-2", "44252-5", "44253-3", "44260-8"]
+GAD7_ITEM_LOINC = ["69725-0", "68509-9", "69733-4", "69734-2", "69735-9", "69689-8", "69736-7"]
+LL358_3 = {0: "LA6568-5", 1: "LA6569-3", 2: "LA6570-1", 3: "LA6571-9"}
+
+
+def _observation_of(bundle: dict, loinc: str) -> dict:
+    return next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+                and any(c["code"] == loinc for c in e["resource"]["code"]["coding"]))
+
+
+def test_w4_questionnaire_items_and_answers_carry_loinc_codes(db_session, therapist, client_record):
+    phq_answers, gad_answers = [0, 1, 2, 3, 0, 1, 2, 3, 1], [3, 2, 1, 0, 1, 2, 3]
+    row = service.record_session(
+        db_session, actor=therapist, client_id=client_record.id, session_date=dt.date(2026, 11, 2), minutes=30,
+        intervention_code="receptive_listening",
+        measurements=[MeasurementInput("phq9", items=phq_answers), MeasurementInput("gad7", items=gad_answers),
+                      MeasurementInput("stai6", items=[3, 2, 1, 3, 2, 3])])
+    bundle = json.loads(export_client_bundle(db_session, actor=therapist, client_id=client_record.id))
+    for total, panel, item_codes, answers in (("44261-6", "44249-1", PHQ9_ITEM_LOINC, phq_answers),
+                                               ("70274-6", "69737-5", GAD7_ITEM_LOINC, gad_answers)):
+        observation = _observation_of(bundle, total)
+        assert observation["method"]["coding"][0]["system"] == "http://loinc.org"
+        assert observation["method"]["coding"][0]["code"] == panel
+        components = observation["component"]
+        assert [c["code"]["coding"][0]["code"] for c in components] == item_codes
+        assert all(c["code"]["coding"][0]["system"] == "http://loinc.org" for c in components)
+        # the local item code stays as a second coding
+        assert [c["code"]["coding"][1]["code"].split(".")[1] for c in components] == [
+            f"q{i}" for i in range(1, len(item_codes) + 1)]
+        for component, answer in zip(components, answers, strict=True):
+            coding = component["valueCodeableConcept"]["coding"][0]
+            assert (coding["system"], coding["code"]) == ("http://loinc.org", LL358_3[answer])
+            assert coding["extension"] == [{"url": "http://hl7.org/fhir/StructureDefinition/ordinalValue",
+                                            "valueDecimal": answer}]
+    assert _observation_of(bundle, "phq9")["component"][8]["code"]["text"].startswith("Thoughts that you would be")
+    # Round trip: a receiver reads the same item scores back.
+    parsed = {o.local_code: o for o in read_observations(json.dumps(bundle))}
+    assert list(parsed["phq9"].items.values()) == phq_answers and list(parsed["gad7"].items.values()) == gad_answers
+    # STAI-6 has no LOINC item codes confirmed: local codes and integer answers, as before.
+    stai = _observation_of(bundle, "stai6")
+    assert all("valueInteger" in c and len(c["code"]["coding"]) == 1 for c in stai["component"])
+    assert "method" not in stai
+    validate_bundle(bundle)
+
+
+def test_w4_item_codes_must_match_the_items():
+    with pytest.raises(ParameterError, match="item_loinc"):
+        register_instrument(Instrument(code="w4_bad", name="bad", unit="{score}", minimum=0, maximum=6, better=None,
+                                       items=("a", "b"), item_loinc=("1-1",)))
+    with pytest.raises(ParameterError, match="answer_loinc"):
+        register_instrument(Instrument(code="w4_bad", name="bad", unit="{score}", minimum=0, maximum=6, better=None,
+                                       items=("a", "b"), answer_loinc=(("LA1-1", "x"),)))

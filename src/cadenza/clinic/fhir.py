@@ -45,6 +45,8 @@ ADDENDUM_SHA256_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/addendum-sha256"
 SIGNATURE_TYPE = {"system": "urn:iso-astm:E1762-95:2013", "code": "1.2.840.10065.1.12.1.1",
                   "display": "Author's Signature"}
 LOINC = "http://loinc.org"
+# FHIR's core extension for the score of a coded answer (R4: ordinalValue).
+ORDINAL_VALUE_URL = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
 UCUM = "http://unitsofmeasure.org"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
@@ -245,6 +247,26 @@ def _provenance(row: TherapySession) -> dict[str, Any]:
     }
 
 
+def _item_component(instrument: Any, item: str, answer: int) -> dict[str, Any]:
+    """One item answer: the LOINC question code and LOINC answer code where the instrument has them
+    (clinical review W4), always with the local item code; the score travels as the answer's
+    ``ordinalValue`` (or as ``valueInteger`` without LOINC answers)."""
+    local = {"system": ITEM_SYSTEM, "code": f"{instrument.code}.{item}"}
+    index = instrument.items.index(item) if instrument.items and item in instrument.items else None
+    code: dict[str, Any] = {"coding": [local]}
+    if index is not None and instrument.item_loinc:
+        code["coding"].insert(0, {"system": LOINC, "code": instrument.item_loinc[index]})
+    if index is not None and instrument.item_texts:
+        code["text"] = instrument.item_texts[index]
+    if instrument.answer_loinc and instrument.item_min <= answer <= instrument.item_max:
+        la_code, display = instrument.answer_loinc[answer - instrument.item_min]
+        value = {"coding": [{"system": LOINC, "code": la_code, "display": display,
+                             "extension": [{"url": ORDINAL_VALUE_URL, "valueDecimal": answer}]}],
+                 "text": display}
+        return {"code": code, "valueCodeableConcept": value}
+    return {"code": code, "valueInteger": answer}
+
+
 def _effective(m: Measurement, row: TherapySession) -> str:
     """When the value was measured (clinical review W1): its own time when one was recorded, else the
     session's date, the Encounter's period. Never the moment it was typed."""
@@ -270,11 +292,12 @@ def _observation(m: Measurement, row: TherapySession, patient_id: str) -> dict[s
     if m.severity_band:
         resource["interpretation"] = [{"text": m.severity_band}]
     if m.item_responses:
-        resource["component"] = [
-            {"code": {"coding": [{"system": ITEM_SYSTEM, "code": f"{m.instrument_code}.{item}"}]},
-             "valueInteger": int(answer)}
-            for item, answer in m.item_responses.items()
-        ]
+        resource["component"] = [_item_component(instrument, item, int(answer))
+                                 for item, answer in m.item_responses.items()]
+    if instrument.loinc_panel is not None:
+        # The questionnaire the total was scored from (the MII PRO profiles' pattern: the panel as method).
+        code, display = instrument.loinc_panel
+        resource["method"] = {"coding": [{"system": LOINC, "code": code, "display": display}], "text": instrument.name}
     if m.timed_distance_m is not None:
         # A timed-walk speed travels with the distance it was timed over (clinical review H2).
         resource["method"] = {"text": f"timed walk: speed = {m.timed_distance_m:g} m / time"}
@@ -396,8 +419,8 @@ def read_observations(bundle_json: str) -> list[ObservationValue]:
             coding = component.code.coding[0]
             if coding.system == CONTEXT_SYSTEM and coding.code == TIMED_DISTANCE_CODE:
                 timed_distance_m = float(component.valueQuantity.value)
-            elif coding.system == ITEM_SYSTEM:
-                items[coding.code.split(".", 1)[1]] = int(component.valueInteger)
+            elif local := next((c for c in component.code.coding if c.system == ITEM_SYSTEM), None):
+                items[local.code.split(".", 1)[1]] = _item_score(component)
         values.append(ObservationValue(
             id=resource.id,
             local_code=codings[LOCAL_CODE_SYSTEM],
@@ -411,6 +434,16 @@ def read_observations(bundle_json: str) -> list[ObservationValue]:
             timed_distance_m=timed_distance_m,
         ))
     return values
+
+
+def _item_score(component: Any) -> int:
+    if component.valueInteger is not None:
+        return int(component.valueInteger)
+    for coding in component.valueCodeableConcept.coding:
+        for extension in coding.extension or []:
+            if extension.url == ORDINAL_VALUE_URL:
+                return int(extension.valueDecimal)
+    raise ParameterError(f"item component {component.code.coding!r} has no score (valueInteger or ordinalValue)")
 
 
 def bundle_resource_counts(bundle_json: str) -> dict[str, int]:

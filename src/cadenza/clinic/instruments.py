@@ -90,7 +90,9 @@ class Instrument:
     ``safety_item``/``safety_threshold``: an answer at or above the threshold flags a safety follow-up.
     ``better`` is the direction of improvement ("increase", "decrease") or None if it depends on the goal.
     ``loinc``/``loinc_display``: the LOINC code of the value and its official display name (FHIR receivers
-    compare displays with LOINC's; our own ``name`` is for people).
+    compare displays with LOINC's; our own ``name`` is for people). ``item_loinc``, ``answer_loinc`` and
+    ``loinc_panel`` are a questionnaire's LOINC question codes, answer codes (one per answer value,
+    ``item_min`` first) and panel, exported with each item answer (clinical review W4).
     ``timed_distance_m``: for a speed from a timed walk, the distance timed by default; every measurement
     of the instrument then stores the distance it was timed over (None for every other instrument).
     """
@@ -105,6 +107,10 @@ class Instrument:
     loinc_display: str | None = None  # the code's official LOINC display name, exported as the coding's display
     integer: bool = False
     items: tuple[str, ...] | None = None
+    item_texts: tuple[str, ...] | None = None  # each item's question, in item order
+    item_loinc: tuple[str, ...] | None = None  # each item's LOINC question code, in item order
+    answer_loinc: tuple[tuple[str, str], ...] | None = None  # (LA code, display) for item_min..item_max
+    loinc_panel: tuple[str, str] | None = None  # (code, official display) of the LOINC panel
     item_min: int = 0
     item_max: int = 3
     reverse_items: frozenset[str] = frozenset()
@@ -143,6 +149,16 @@ def register_instrument(instrument: Instrument) -> Instrument:
         )
     if instrument.better not in (None, "increase", "decrease"):
         raise ParameterError(f"instrument {instrument.code!r}: better must be 'increase', 'decrease' or None, got {instrument.better!r}")
+    n_items = len(instrument.items or ())
+    for name in ("item_texts", "item_loinc"):
+        given = getattr(instrument, name)
+        if given is not None and len(given) != n_items:
+            raise ParameterError(f"instrument {instrument.code!r}: {name} must name each of its {n_items} items, "
+                                 f"got {len(given)}")
+    n_answers = instrument.item_max - instrument.item_min + 1
+    if instrument.answer_loinc is not None and len(instrument.answer_loinc) != n_answers:
+        raise ParameterError(f"instrument {instrument.code!r}: answer_loinc must code each of its {n_answers} answers "
+                             f"{instrument.item_min}..{instrument.item_max}, got {len(instrument.answer_loinc)}")
     existing = _REGISTRY.get(instrument.code)
     if existing is not None and existing != instrument:
         raise ConflictError(f"instrument code {instrument.code!r} is already registered with a different definition")
@@ -381,6 +397,39 @@ LOINC_DISPLAYS = {
     "70274-6": "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]",
 }
 
+# PHQ-9 and GAD-7 questions and their LOINC question codes, item order (clinical review W4: the codes of
+# the US Core PHQ-9 panel examples and the LHC-Forms/SDC questionnaires; the item wording as in the
+# PACIO and SDC questionnaires of the panels 44249-1 and 69737-5). Both share the LOINC answer list
+# LL358-3, scored 0-3. The questionnaires are free to use (Pfizer, 2010: "without copyright restriction
+# and at no charge").
+_PHQ9_ITEMS = (
+    ("44250-9", "Little interest or pleasure in doing things"),
+    ("44255-8", "Feeling down, depressed, or hopeless"),
+    ("44259-0", "Trouble falling or staying asleep, or sleeping too much"),
+    ("44254-1", "Feeling tired or having little energy"),
+    ("44251-7", "Poor appetite or overeating"),
+    ("44258-2", "Feeling bad about yourself - or that you are a failure or have let yourself or your family down"),
+    ("44252-5", "Trouble concentrating on things, such as reading the newspaper or watching television"),
+    ("44253-3", "Moving or speaking so slowly that other people could have noticed. Or the opposite - being so "
+                "fidgety or restless that you have been moving around a lot more than usual"),
+    ("44260-8", "Thoughts that you would be better off dead, or of hurting yourself in some way"),
+)
+_GAD7_ITEMS = (
+    ("69725-0", "Feeling nervous, anxious or on edge"),
+    ("68509-9", "Not being able to stop or control worrying"),
+    ("69733-4", "Worrying too much about different things"),
+    ("69734-2", "Trouble relaxing"),
+    ("69735-9", "Being so restless that it is hard to sit still"),
+    ("69689-8", "Becoming easily annoyed or irritable"),
+    ("69736-7", "Feeling afraid as if something awful might happen"),
+)
+FREQUENCY_ANSWERS_LL358_3 = (
+    ("LA6568-5", "Not at all"), ("LA6569-3", "Several days"),
+    ("LA6570-1", "More than half the days"), ("LA6571-9", "Nearly every day"),
+)
+PHQ9_PANEL = ("44249-1", "PHQ-9 quick depression assessment panel [Reported.PHQ]")
+GAD7_PANEL = ("69737-5", "Generalized anxiety disorder 7 item (GAD-7)")
+
 _PHQ9_BANDS = (Band(0, "minimal"), Band(5, "mild"), Band(10, "moderate"), Band(15, "moderately severe"), Band(20, "severe"))
 _GAD7_BANDS = (Band(0, "minimal"), Band(5, "mild"), Band(10, "moderate"), Band(15, "severe"))
 
@@ -404,14 +453,17 @@ CORE_INSTRUMENTS = (
     Instrument(
         code="phq9", name="Patient Health Questionnaire-9", unit="{score}", minimum=0, maximum=27,
         better="decrease", loinc="44261-6", loinc_display=LOINC_DISPLAYS["44261-6"],
-        items=tuple(f"q{i}" for i in range(1, 10)),
+        items=tuple(f"q{i}" for i in range(1, 10)), item_texts=tuple(t for _, t in _PHQ9_ITEMS),
+        item_loinc=tuple(c for c, _ in _PHQ9_ITEMS), answer_loinc=FREQUENCY_ANSWERS_LL358_3, loinc_panel=PHQ9_PANEL,
         bands=_PHQ9_BANDS, safety_item="q9", safety_threshold=1, safety_prompt=PHQ9_ITEM9_PROMPT,
         source="LOINC 44261-6 (total); cut-offs 5/10/15/20 (Kroenke et al. 2001); item 9 > 0 needs safety follow-up",
     ),
     Instrument(
         code="gad7", name="Generalized Anxiety Disorder-7", unit="{score}", minimum=0, maximum=21,
         better="decrease", loinc="70274-6", loinc_display=LOINC_DISPLAYS["70274-6"],
-        items=tuple(f"q{i}" for i in range(1, 8)), bands=_GAD7_BANDS,
+        items=tuple(f"q{i}" for i in range(1, 8)), item_texts=tuple(t for _, t in _GAD7_ITEMS),
+        item_loinc=tuple(c for c, _ in _GAD7_ITEMS), answer_loinc=FREQUENCY_ANSWERS_LL358_3, loinc_panel=GAD7_PANEL,
+        bands=_GAD7_BANDS,
         source="LOINC 70274-6 (total), panel 69737-5; cut-offs 5/10/15 (Spitzer et al. 2006)",
     ),
     Instrument(
