@@ -269,3 +269,19 @@ def test_w4_item_codes_must_match_the_items():
     with pytest.raises(ParameterError, match="answer_loinc"):
         register_instrument(Instrument(code="w4_bad", name="bad", unit="{score}", minimum=0, maximum=6, better=None,
                                        items=("a", "b"), answer_loinc=(("LA1-1", "x"),)))
+
+
+# --- clinical review W5: SNOMED CT only where its id is confirmed ---------------------------------------
+
+
+def test_w5_procedure_is_classed_as_arts_based_therapy_and_keeps_the_local_code(db_session, therapist,
+                                                                                documented_client):
+    text = export_client_bundle(db_session, actor=therapist, client_id=documented_client.id)
+    assert "226211001" not in text  # "Pureed diet (regime/therapy)", not music therapy
+    procedures = [e["resource"] for e in json.loads(text)["entry"] if e["resource"]["resourceType"] == "Procedure"]
+    for procedure in procedures:
+        assert procedure["category"]["coding"] == [
+            {"system": "http://snomed.info/sct", "code": "302257006", "display": "Arts-based therapy"}]
+        # The music-therapy concept's own SCTID is unconfirmed: the code stays local, with no SNOMED guess.
+        assert [c["system"] for c in procedure["code"]["coding"]] == [
+            "https://cadenza.example.org/fhir/CodeSystem/intervention"]

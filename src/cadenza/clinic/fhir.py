@@ -45,6 +45,12 @@ ADDENDUM_SHA256_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/addendum-sha256"
 SIGNATURE_TYPE = {"system": "urn:iso-astm:E1762-95:2013", "code": "1.2.840.10065.1.12.1.1",
                   "display": "Author's Signature"}
 LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+# Clinical review W5. The SNOMED CT concept "Music therapy (regime/therapy)" exists as a child of
+# 302257006 "Arts-based therapy" (tx-dev.fhir.org, SNOMED CT core module), but its own SCTID could not be
+# confirmed from a public source, so Procedure.code keeps the local intervention code alone and the
+# confirmed parent classifies the procedure in Procedure.category. (Beware 226211001: "Pureed diet".)
+ARTS_BASED_THERAPY = {"system": SNOMED, "code": "302257006", "display": "Arts-based therapy"}
 # FHIR's core extension for the score of a coded answer (R4: ordinalValue).
 ORDINAL_VALUE_URL = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
 UCUM = "http://unitsofmeasure.org"
@@ -199,6 +205,7 @@ def _procedure(row: TherapySession, patient_id: str) -> dict[str, Any]:
         "id": f"procedure-{row.id}",
         "meta": {"versionId": str(row.version)},  # the note's version, as the API reports it
         "status": "completed",
+        "category": {"coding": [ARTS_BASED_THERAPY], "text": "Music therapy"},
         "code": {"coding": [{"system": INTERVENTION_SYSTEM, "code": intervention.code, "display": intervention.name}],
                  "text": f"Music therapy ({intervention.mode}): {intervention.name}"},
         "subject": _ref("Patient", patient_id),
