@@ -285,3 +285,29 @@ def test_w5_procedure_is_classed_as_arts_based_therapy_and_keeps_the_local_code(
         # The music-therapy concept's own SCTID is unconfirmed: the code stays local, with no SNOMED guess.
         assert [c["system"] for c in procedure["code"]["coding"]] == [
             "https://cadenza.example.org/fhir/CodeSystem/intervention"]
+
+
+# --- clinical review W6: Goal.achievementStatus from progress --------------------------------------------
+
+
+@pytest.mark.parametrize(("values", "status"), [
+    ([], "in-progress"), ([14, 9, 8], "achieved"), ([14, 12], "improving"), ([16], "worsening"), ([14], "no-change"),
+    ([8, 12], "improving"),  # met once, not any more: the latest value decides, as on the progress page
+])
+def test_w6_goal_achievement_status_follows_progress(db_session, therapist, client_record, values, status):
+    goal = service.create_goal(db_session, actor=therapist, client_id=client_record.id, instrument_code="phq9",
+                               baseline=14, target=9)
+    sessions = []
+    for day, total in enumerate(values, start=1):
+        answers = [min(3, max(0, total - 3 * i)) for i in range(9)]  # item 9 stays 0
+        assert sum(answers) == total and answers[8] == 0
+        sessions.append(service.record_session(
+            db_session, actor=therapist, client_id=client_record.id, session_date=dt.date(2026, 11, day), minutes=30,
+            intervention_code="receptive_listening",
+            measurements=[MeasurementInput("phq9", items=answers, goal_id=goal.id)]))
+    bundle = build_bundle(client_record, [goal], sessions)
+    exported = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Goal")
+    coding = exported["achievementStatus"]["coding"][0]
+    assert (coding["system"], coding["code"]) == ("http://terminology.hl7.org/CodeSystem/goal-achievement", status)
+    assert exported["lifecycleStatus"] == "active"
+    validate_bundle(bundle)

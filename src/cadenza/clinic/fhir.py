@@ -123,7 +123,34 @@ def _flags(client: Client, patient_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def _goal(goal: Goal, patient_id: str, observation_ids: list[str]) -> dict[str, Any]:
+GOAL_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
+_ACHIEVEMENT_DISPLAYS = {"in-progress": "In Progress", "improving": "Improving", "worsening": "Worsening",
+                         "no-change": "No Change", "achieved": "Achieved"}
+
+
+def goal_achievement(goal: Goal, values: Sequence[tuple[dt.date, float]]) -> dict[str, Any]:
+    """``Goal.achievementStatus`` from the measurements towards the goal (clinical review W6): ``achieved``
+    when the latest value meets the target (the progress page's rule), else ``improving``/``worsening``/
+    ``no-change`` by the latest value against the baseline in the goal's direction, and ``in-progress``
+    before the first measurement."""
+    from cadenza.clinic.progress import compute_progress
+
+    progress = compute_progress(goal, values)
+    if not progress.points:
+        code = "in-progress"
+    elif progress.target_met:
+        code = "achieved"
+    elif progress.improvement > 0:
+        code = "improving"
+    elif progress.improvement < 0:
+        code = "worsening"
+    else:
+        code = "no-change"
+    return {"coding": [{"system": GOAL_ACHIEVEMENT, "code": code, "display": _ACHIEVEMENT_DISPLAYS[code]}]}
+
+
+def _goal(goal: Goal, patient_id: str, observation_ids: list[str],
+          values: Sequence[tuple[dt.date, float]] = ()) -> dict[str, Any]:
     instrument = get_instrument(goal.instrument_code)
     target: dict[str, Any] = {
         "measure": _instrument_concept(goal.instrument_code),
@@ -134,7 +161,8 @@ def _goal(goal: Goal, patient_id: str, observation_ids: list[str]) -> dict[str, 
     resource: dict[str, Any] = {
         "resourceType": "Goal",
         "id": f"goal-{goal.id}",
-        "lifecycleStatus": "active",
+        "lifecycleStatus": "active",  # the therapist closes a goal, not a measurement
+        "achievementStatus": goal_achievement(goal, values),
         "description": {"text": goal.description or f"{instrument.name}: {goal.direction} to {goal.target:g}"},
         "subject": _ref("Patient", patient_id),
         "target": [target],
@@ -348,6 +376,7 @@ def build_bundle(
     pid = patient["id"]
     resources: list[dict[str, Any]] = [patient, *_flags(client, pid), *_conditions(client, pid)]
     by_goal: dict[int, list[str]] = {}
+    goal_values: dict[int, list[tuple[dt.date, float]]] = {}
     clinical: list[dict[str, Any]] = []
     for row in sessions:
         clinical.append(_encounter(row, pid, client))
@@ -360,7 +389,8 @@ def build_bundle(
                 clinical.append(_risk_assessment(m, row, pid))
             if m.goal_id is not None:
                 by_goal.setdefault(m.goal_id, []).append(f"observation-{m.id}")
-    resources += [_goal(g, pid, by_goal.get(g.id, [])) for g in goals]
+                goal_values.setdefault(m.goal_id, []).append((row.session_date, m.value))
+    resources += [_goal(g, pid, by_goal.get(g.id, []), goal_values.get(g.id, [])) for g in goals]
     resources += clinical
     return {
         "resourceType": "Bundle",
