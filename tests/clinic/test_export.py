@@ -24,7 +24,26 @@ from cadenza.clinic.fhir import (
 from cadenza.clinic.instruments import Instrument, get_instrument, register_instrument, score_instrument
 from cadenza.clinic.models import Client, Measurement, TherapySession
 from cadenza.clinic.service import MeasurementInput
-from cadenza.errors import NotFoundError, ParameterError
+from cadenza.errors import NotFoundError, ParameterError, PermissionDeniedError
+
+
+def assert_references_resolve(bundle: dict) -> None:
+    """Every ``reference`` in the bundle names an entry's fullUrl (as ``Type/id``)."""
+    targets = {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in bundle["entry"]}
+    assert len(targets) == len(bundle["entry"])  # no duplicate ids
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("reference"), str):
+                yield node["reference"]
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from walk(value)
+
+    references = list(walk(bundle))
+    assert references and set(references) <= targets, set(references) - targets
 
 
 @pytest.fixture
@@ -56,7 +75,8 @@ def test_bundle_validates_and_holds_every_resource(db_session, therapist, docume
     validate_bundle(text)
     # the PHQ-9 with item 9 > 0 also travels as a RiskAssessment (clinical review H1)
     assert bundle_resource_counts(text) == {"Patient": 1, "Condition": 1, "Goal": 1, "Encounter": 2, "Procedure": 2,
-                                            "Observation": 6, "RiskAssessment": 1}
+                                            "Observation": 6, "RiskAssessment": 1, "Practitioner": 1}
+    assert_references_resolve(json.loads(text))
     data = json.loads(text)
     patient = data["entry"][0]["resource"]
     assert patient["identifier"][0]["value"] == "C001" and patient["birthDate"] == "1950"
@@ -311,3 +331,44 @@ def test_w6_goal_achievement_status_follows_progress(db_session, therapist, clie
     assert (coding["system"], coding["code"]) == ("http://terminology.hl7.org/CodeSystem/goal-achievement", status)
     assert exported["lifecycleStatus"] == "active"
     validate_bundle(bundle)
+
+
+# --- clinical review M3: the clinician in FHIR -----------------------------------------------------------
+
+
+def test_m3_clinician_is_a_practitioner_with_qualification(db_session, therapist, client_record, make_therapist):
+    service.set_qualification(db_session, actor=therapist, username=therapist.username, qualification="MT-BC")
+    row = service.record_session(db_session, actor=therapist, client_id=client_record.id,
+                                 session_date=dt.date(2026, 11, 2), minutes=30, intervention_code="singing",
+                                 measurements=[MeasurementInput("nrs_pain", value=3)])
+    service.sign_session(db_session, actor=therapist, session_id=row.id, expected_version=1)
+    service.add_addendum(db_session, actor=therapist, session_id=row.id, text="late entry")
+    bundle = json.loads(export_client_bundle(db_session, actor=therapist, client_id=client_record.id))
+    assert_references_resolve(bundle)
+    resources = {e["resource"]["id"]: e["resource"] for e in bundle["entry"]}
+    practitioner = resources[f"practitioner-{therapist.id}"]
+    assert practitioner["identifier"][0]["value"] == therapist.username
+    (qualification,) = practitioner["qualification"]
+    assert qualification["code"]["coding"][0]["code"] == "MT-BC"
+    assert qualification["code"]["coding"][0]["display"] == "Music Therapist-Board Certified"
+    assert qualification["issuer"]["display"] == "Certification Board for Music Therapists"
+    ref = f"Practitioner/practitioner-{therapist.id}"
+    assert resources[f"procedure-{row.id}"]["performer"][0]["actor"]["reference"] == ref
+    participant = resources[f"encounter-{row.id}"]["participant"][0]
+    assert participant["individual"]["reference"] == ref and participant["type"][0]["coding"][0]["code"] == "PPRF"
+    assert resources[f"provenance-{row.id}"]["agent"][0]["who"]["reference"] == ref
+    assert resources[f"provenance-{row.id}"]["signature"][0]["who"]["reference"] == ref
+    observation = resources[f"observation-{row.measurements[0].id}"]
+    assert observation["performer"] == [{"reference": ref, "display": therapist.username}]
+    validate_bundle(bundle)
+
+
+def test_m3_qualification_is_one_line_and_only_the_account_or_an_admin_sets_it(db_session, therapist, make_therapist):
+    other = make_therapist("other")
+    with pytest.raises(PermissionDeniedError):
+        service.set_qualification(db_session, actor=other, username=therapist.username, qualification="MT-BC")
+    with pytest.raises(ParameterError, match="qualification"):
+        service.set_qualification(db_session, actor=therapist, username=therapist.username, qualification="MT\nBC")
+    admin = make_therapist("boss", role="admin")
+    assert service.set_qualification(db_session, actor=admin, username=therapist.username,
+                                     qualification=" NMT ").qualification == "NMT"

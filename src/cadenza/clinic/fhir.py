@@ -1,7 +1,7 @@
 """FHIR export of a client's record: a ``collection`` Bundle of Patient, Flag (safety flags), Condition,
-Goal, Encounter, Procedure (the SOAP note; a signed note's signature and addenda), Provenance (who signed
-a note, when) and Observation resources, with LOINC codes where an instrument has one and
-UCUM units.
+Goal, Practitioner (the clinicians, with their qualification), Encounter, Procedure (the SOAP note; a
+signed note's signature and addenda), Provenance (who signed a note, when), Observation and
+RiskAssessment resources, with LOINC codes where an instrument has one and UCUM units.
 
 Validation uses ``fhir.resources.R4B`` (FHIR 4.3): the ``fhir.resources`` package defaults to R5, which
 R4-era servers reject, while the R4B models of the resources used here have the same elements as R4
@@ -59,6 +59,14 @@ ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
 SAFETY_FLAG_SYSTEM = f"{CADENZA_FHIR_BASE}/CodeSystem/safety-flag"
+THERAPIST_ID_SYSTEM = f"{CADENZA_FHIR_BASE}/therapist"
+QUALIFICATION_SYSTEM = f"{CADENZA_FHIR_BASE}/CodeSystem/qualification"
+PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+PRIMARY_PERFORMER = {"system": PARTICIPATION_TYPE, "code": "PPRF", "display": "primary performer"}
+# Credentials we can name in full, with the body that grants them; any other is exported as its text.
+KNOWN_QUALIFICATIONS = {
+    "MT-BC": ("Music Therapist-Board Certified", "Certification Board for Music Therapists"),
+}
 FHIR_VERSION = "4.3.0 (R4B; R4-compatible for these resources)"
 
 
@@ -210,12 +218,46 @@ def encounter_class(setting: str, *, safety_flags: Sequence[str] = ()) -> dict[s
     return {"system": ACT_CODE, "code": code, "display": display}
 
 
+def _practitioner_ref(therapist_id: int, therapist: Therapist | None = None) -> dict[str, str]:
+    ref = _ref("Practitioner", f"practitioner-{therapist_id}")
+    if therapist is not None:
+        ref["display"] = therapist.username
+    return ref
+
+
+def _practitioner(therapist: Therapist) -> dict[str, Any]:
+    """The clinician as a Practitioner (clinical review M3): the account name as identifier, and the
+    recorded credential (e.g. MT-BC) as qualification. No personal name: the export names accounts."""
+    resource: dict[str, Any] = {
+        "resourceType": "Practitioner",
+        "id": f"practitioner-{therapist.id}",
+        "identifier": [{"system": THERAPIST_ID_SYSTEM, "value": therapist.username}],
+        "active": bool(therapist.active),
+    }
+    if therapist.qualification:
+        code: dict[str, Any] = {"text": therapist.qualification}
+        qualification: dict[str, Any] = {"code": code}
+        if therapist.qualification in KNOWN_QUALIFICATIONS:
+            display, issuer = KNOWN_QUALIFICATIONS[therapist.qualification]
+            code["coding"] = [{"system": QUALIFICATION_SYSTEM, "code": therapist.qualification, "display": display}]
+            qualification["issuer"] = {"display": issuer}
+        resource["qualification"] = [qualification]
+    return resource
+
+
+def _held_by(row: TherapySession) -> dict[str, str] | None:
+    """The Practitioner who held the session (None for a row built without its therapist loaded)."""
+    return None if row.therapist is None else _practitioner_ref(row.therapist.id, row.therapist)
+
+
 def _encounter(row: TherapySession, patient_id: str, client: Client) -> dict[str, Any]:
+    held_by = _held_by(row)
     return {
         "resourceType": "Encounter",
         "id": f"encounter-{row.id}",
         "status": "finished",
         "class": encounter_class(row.setting or "", safety_flags=client.safety_flags or ()),
+        **({"participant": [{"type": [{"coding": [PRIMARY_PERFORMER]}], "individual": held_by}]} if held_by else {}),
         "subject": _ref("Patient", patient_id),
         "period": {"start": row.session_date.isoformat(), "end": row.session_date.isoformat()},
         "length": {"value": row.minutes, "unit": "min", "system": UCUM, "code": "min"},
@@ -239,6 +281,7 @@ def _procedure(row: TherapySession, patient_id: str) -> dict[str, Any]:
         "subject": _ref("Patient", patient_id),
         "encounter": _ref("Encounter", f"encounter-{row.id}"),
         "performedDateTime": row.session_date.isoformat(),
+        **({"performer": [{"actor": held_by}]} if (held_by := _held_by(row)) else {}),
     }
     notes: list[dict[str, Any]] = [{"text": f"{letter}: {text}"} for letter, text in soap if text]
     if row.signed_at is not None:
@@ -251,7 +294,8 @@ def _procedure(row: TherapySession, patient_id: str) -> dict[str, Any]:
         ]}]
         for addendum in row.addenda:
             notes.append({
-                "authorString": addendum.author.username if addendum.author is not None else "",
+                **({"authorReference": _practitioner_ref(addendum.author.id, addendum.author)} if addendum.author
+                   else {"authorString": f"therapist-{addendum.author_id}"}),
                 "time": _instant(addendum.created_at),
                 "text": f"Addendum ({_instant(addendum.created_at)}): {addendum.text}",
                 "extension": [{"url": ADDENDUM_SHA256_URL, "valueString": addendum.content_sha256}],
@@ -271,7 +315,7 @@ def _signer(row: TherapySession) -> str:
 
 def _provenance(row: TherapySession) -> dict[str, Any]:
     """Who signed the session note and when, as FHIR Provenance with an author's signature."""
-    who = {"display": _signer(row)}
+    who = {**_practitioner_ref(row.signed_by.id), "display": _signer(row)} if row.signed_by else {"display": _signer(row)}
     return {
         "resourceType": "Provenance",
         "id": f"provenance-{row.id}",
@@ -322,6 +366,7 @@ def _observation(m: Measurement, row: TherapySession, patient_id: str) -> dict[s
         "subject": _ref("Patient", patient_id),
         "encounter": _ref("Encounter", f"encounter-{row.id}"),
         "effectiveDateTime": _effective(m, row),
+        **({"performer": [held_by]} if (held_by := _held_by(row)) else {}),
         "valueQuantity": _quantity(m.value, m.unit),
     }
     if m.severity_band:
@@ -364,6 +409,18 @@ def _risk_assessment(m: Measurement, row: TherapySession, patient_id: str) -> di
     }
 
 
+def _clinicians(sessions: Sequence[TherapySession]) -> list[Therapist]:
+    """Every account the sessions refer to (who held them, signed them, wrote addenda), by id."""
+    found: dict[int, Therapist] = {}
+    for row in sessions:
+        people = [row.therapist, row.signed_by if row.signed_at is not None else None]
+        people += [a.author for a in row.addenda] if row.signed_at is not None else []
+        for person in people:
+            if person is not None:
+                found.setdefault(person.id, person)
+    return [found[k] for k in sorted(found)]
+
+
 def build_bundle(
     client: Client,
     goals: Sequence[Goal],
@@ -391,6 +448,7 @@ def build_bundle(
                 by_goal.setdefault(m.goal_id, []).append(f"observation-{m.id}")
                 goal_values.setdefault(m.goal_id, []).append((row.session_date, m.value))
     resources += [_goal(g, pid, by_goal.get(g.id, []), goal_values.get(g.id, [])) for g in goals]
+    resources += [_practitioner(t) for t in _clinicians(sessions)]
     resources += clinical
     return {
         "resourceType": "Bundle",

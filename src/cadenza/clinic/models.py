@@ -87,6 +87,8 @@ class Therapist(Base):
     role: Mapped[str] = mapped_column(String(16), default="therapist")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The professional credential, e.g. "MT-BC"; exported as the Practitioner's qualification (review M3).
+    qualification: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     clients: Mapped[list[Client]] = relationship(back_populates="therapist")
 
@@ -180,6 +182,7 @@ class TherapySession(Base):
         back_populates="therapy_session", order_by="Measurement.id"
     )
     signed_by: Mapped[Therapist | None] = relationship(foreign_keys=[signed_by_id])
+    therapist: Mapped[Therapist] = relationship(foreign_keys=[therapist_id])  # who held the session
     addenda: Mapped[list[SessionAddendum]] = relationship(
         back_populates="therapy_session", order_by="SessionAddendum.id", lazy="selectin"
     )

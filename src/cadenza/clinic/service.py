@@ -43,6 +43,7 @@ from cadenza.clinic.accounts import check_actor
 from cadenza.clinic.accounts import create_therapist as create_therapist
 from cadenza.clinic.accounts import get_therapist_by_username as get_therapist_by_username
 from cadenza.clinic.accounts import list_therapists as list_therapists
+from cadenza.clinic.accounts import set_qualification as set_qualification
 from cadenza.clinic.audit import SYSTEM_ACTOR as SYSTEM_ACTOR
 from cadenza.clinic.audit import audit
 from cadenza.clinic.auth import set_therapist_active as set_therapist_active
