@@ -90,8 +90,9 @@ def add_client(
     flag: list[str] = typer.Option([], "--flag", help="Safety flag: seizures, hearing_loss, trauma_history, nicu_infant (repeatable)."),
     as_user: str = AS_OPTION,
 ) -> None:
-    """Add a client."""
+    """Add a client (warns when the code looks like a name or a date of birth)."""
     from rich.console import Console
+    from rich.markup import escape
 
     from cadenza.clinic import service
 
@@ -99,7 +100,9 @@ def add_client(
         actor = acting_user(db, as_user)
         client = service.create_client(db, actor=actor, code=code, birth_year=birth_year, conditions=condition,
                                        safety_flags=flag)
-        Console().print(f"Added client [bold]{client.code}[/bold] (id {client.id}).")
+        Console().print(f"Added client [bold]{escape(client.code)}[/bold] (id {client.id}).")
+        for warning in service.client_code_warnings(client.code):
+            Console().print(f"[yellow]⚠ {escape(warning)}[/yellow]")
 
 
 @app.command("list")

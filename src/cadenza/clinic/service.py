@@ -103,6 +103,55 @@ def _check_code(code: Any) -> str:
     return code
 
 
+# Clinical review W15: the code is the record's only identifier, and only a regex guarded it
+# ("JohnSmith1950" was accepted). These patterns do not refuse anything; they warn.
+_CAMEL_SPLIT = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_NAME_LIKE = re.compile(r"^(?:[A-Z][a-z]{2,}|[a-z]{3,}|[A-Z]{4,})$")
+_DATE_FORMATS = {8: ("%Y%m%d", "%d%m%Y", "%m%d%Y"), 6: ("%y%m%d", "%d%m%y", "%m%d%y")}  # by digit count
+
+
+def client_code_warnings(code: str) -> list[str]:
+    """Why a client code might identify the person (a name, initials spelled out, a year or date of
+    birth); empty when it looks like a plain pseudonym. A warning, not a refusal: the caller shows it and
+    the therapist decides.
+
+    >>> client_code_warnings("C001")
+    []
+    >>> client_code_warnings("JohnSmith1950")[0]
+    "code 'JohnSmith1950' may contain a name ('John', 'Smith') and a year of birth ('1950'): use a code that identifies no one outside this record, e.g. C001"
+    """
+    if not isinstance(code, str):
+        return []
+    words = [w for part in re.split(r"[^A-Za-z]+", code) for w in _CAMEL_SPLIT.split(part) if w]
+    names = [w for w in words if _NAME_LIKE.match(w)]
+    this_year = dt.datetime.now(dt.UTC).year
+    years, dates = [], []
+    for digits in re.findall(r"\d+", code):
+        if len(digits) == 4 and 1900 <= int(digits) <= this_year:
+            years.append(digits)
+        elif any(_is_date(digits, f) for f in _DATE_FORMATS.get(len(digits), ())):
+            dates.append(digits)
+    found = []
+    if names:
+        found.append(f"a name ({', '.join(repr(n) for n in names)})")
+    if years:
+        found.append(f"a year of birth ({', '.join(repr(y) for y in years)})")
+    if dates:
+        found.append(f"a date of birth ({', '.join(repr(d) for d in dates)})")
+    if not found:
+        return []
+    return [f"code {code!r} may contain {' and '.join(found)}: use a code that identifies no one outside this "
+            "record, e.g. C001"]
+
+
+def _is_date(digits: str, fmt: str) -> bool:
+    try:
+        dt.datetime.strptime(digits, fmt)
+    except ValueError:
+        return False
+    return True
+
+
 def _check_birth_year(birth_year: Any) -> int | None:
     if birth_year is None:
         return None

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
 
 from cadenza.clinic import auth, dashboard, idempotency, service
 from cadenza.clinic.instruments import list_instruments
@@ -73,6 +73,12 @@ class ClientOut(OrmModel):
     safety_flags: list[str]
     created_at: dt.datetime
     updated_at: dt.datetime
+
+    @computed_field(description="Why the code might identify the person (a name, a year or date of birth); "
+                                "empty for a plain pseudonym. The client is stored either way.")
+    @property
+    def code_warnings(self) -> list[str]:
+        return service.client_code_warnings(self.code)
 
 
 class GoalIn(StrictModel):
