@@ -93,6 +93,7 @@ class Instrument:
     compare displays with LOINC's; our own ``name`` is for people). ``item_loinc``, ``answer_loinc`` and
     ``loinc_panel`` are a questionnaire's LOINC question codes, answer codes (one per answer value,
     ``item_min`` first) and panel, exported with each item answer (clinical review W4).
+    ``integer``: every value is a whole number (a 0-10 rating, a sum of item scores), so goals are too.
     ``timed_distance_m``: for a speed from a timed walk, the distance timed by default; every measurement
     of the instrument then stores the distance it was timed over (None for every other instrument).
     """
@@ -452,7 +453,7 @@ CORE_INSTRUMENTS = (
     ),
     Instrument(
         code="phq9", name="Patient Health Questionnaire-9", unit="{score}", minimum=0, maximum=27,
-        better="decrease", loinc="44261-6", loinc_display=LOINC_DISPLAYS["44261-6"],
+        better="decrease", loinc="44261-6", loinc_display=LOINC_DISPLAYS["44261-6"], integer=True,
         items=tuple(f"q{i}" for i in range(1, 10)), item_texts=tuple(t for _, t in _PHQ9_ITEMS),
         item_loinc=tuple(c for c, _ in _PHQ9_ITEMS), answer_loinc=FREQUENCY_ANSWERS_LL358_3, loinc_panel=PHQ9_PANEL,
         bands=_PHQ9_BANDS, safety_item="q9", safety_threshold=1, safety_prompt=PHQ9_ITEM9_PROMPT,
@@ -460,7 +461,7 @@ CORE_INSTRUMENTS = (
     ),
     Instrument(
         code="gad7", name="Generalized Anxiety Disorder-7", unit="{score}", minimum=0, maximum=21,
-        better="decrease", loinc="70274-6", loinc_display=LOINC_DISPLAYS["70274-6"],
+        better="decrease", loinc="70274-6", loinc_display=LOINC_DISPLAYS["70274-6"], integer=True,
         items=tuple(f"q{i}" for i in range(1, 8)), item_texts=tuple(t for _, t in _GAD7_ITEMS),
         item_loinc=tuple(c for c, _ in _GAD7_ITEMS), answer_loinc=FREQUENCY_ANSWERS_LL358_3, loinc_panel=GAD7_PANEL,
         bands=_GAD7_BANDS,

@@ -330,6 +330,14 @@ def _check_date(name: str, value: Any) -> None:
         raise ParameterError(f"{name} must be a date (YYYY-MM-DD), got {value!r}")
 
 
+def _check_whole(instrument: Any, name: str, number: float) -> None:
+    # Clinical review W16: an instrument that only takes whole numbers (NRS 0-10, PHQ-9 and GAD-7 totals)
+    # cannot reach a target of 2.5, so such a goal is refused.
+    if instrument.integer and not float(number).is_integer():
+        raise ParameterError(
+            f"{name} must be a whole number for {instrument.code!r}, whose values are whole numbers, got {number!r}")
+
+
 def create_goal(
     db: Session,
     *,
@@ -355,6 +363,7 @@ def create_goal(
                 f"{name} must be within {instrument.minimum:g}..{instrument.maximum:g} {instrument.unit} "
                 f"for {instrument_code!r}, got {number!r}"
             )
+        _check_whole(instrument, name, number)
     direction = direction or instrument.better
     if direction not in DIRECTIONS:
         raise ParameterError(f"direction must be 'increase' or 'decrease' for {instrument_code!r}, got {direction!r}")
@@ -406,6 +415,7 @@ def update_goal(
             raise ParameterError(
                 f"target must be within {instrument.minimum:g}..{instrument.maximum:g} {instrument.unit}, got {target!r}"
             )
+        _check_whole(instrument, "target", target)
         if (goal.direction == "decrease" and not target < goal.baseline) or (
                 goal.direction == "increase" and not target > goal.baseline):
             raise ParameterError(
