@@ -231,3 +231,14 @@ def test_numpy_numbers_are_accepted_and_stored_as_python_numbers():
     assert phq.value == 1.0
     gad = score_instrument("gad7", items={f"q{i}": np.int64(1) for i in range(1, 8)})
     assert gad.value == 7.0 and all(type(v) is int for v in gad.item_responses.values())
+
+
+# --- clinical review M12: licence notes --------------------------------------------------------------
+
+
+def test_m12_instruments_that_carry_a_licence_say_so():
+    stai = get_instrument("stai6")
+    assert "Mind Garden" in stai.licence and "permission" in stai.licence
+    for code in ("phq9", "gad7"):
+        assert "without copyright restriction" in get_instrument(code).licence
+    assert get_instrument("nrs_pain").licence == ""  # no terms known: nothing claimed

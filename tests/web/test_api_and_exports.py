@@ -266,3 +266,9 @@ def test_w15_api_reports_a_name_like_code(client, make_therapist, api_token_for)
     assert created.status_code == 201, created.text
     (warning,) = created.json()["code_warnings"]
     assert "may contain a name" in warning and "'1950'" in warning
+
+
+def test_m12_api_lists_each_instruments_licence(client, make_therapist, api_token_for):
+    make_therapist("ann")
+    listed = {i["code"]: i for i in client.get("/api/v1/instruments", headers=api_token_for("ann")).json()}
+    assert "Mind Garden" in listed["stai6"]["licence"] and listed["nrs_pain"]["licence"] == ""

@@ -203,3 +203,12 @@ def test_w15_a_name_like_code_needs_a_confirmation(make_therapist, login_as, web
     kept = _post(ann, web, "/clients/new", {**data, "code_confirmed": "yes"})
     assert kept.status_code == 303, kept.text
     assert _post(ann, web, "/clients/new", {**data, "code": "C777"}).status_code == 303  # no warning, no question
+
+
+def test_m12_forms_show_the_stai_licence(make_therapist, login_as, web):
+    make_therapist("ann")
+    ann = login_as("ann")
+    client_id = _new_client(ann, web)
+    for path in (f"/clients/{client_id}/sessions/new", f"/clients/{client_id}/goals/new"):
+        page = ann.get(path)
+        assert "Mind Garden" in page.text and "licence" in page.text.lower()

@@ -94,6 +94,8 @@ class Instrument:
     ``loinc_panel`` are a questionnaire's LOINC question codes, answer codes (one per answer value,
     ``item_min`` first) and panel, exported with each item answer (clinical review W4).
     ``integer``: every value is a whole number (a 0-10 rating, a sum of item scores), so goals are too.
+    ``licence``: who holds the instrument's copyright and on what terms it may be used, shown wherever
+    the instrument is offered.
     ``timed_distance_m``: for a speed from a timed walk, the distance timed by default; every measurement
     of the instrument then stores the distance it was timed over (None for every other instrument).
     """
@@ -120,6 +122,7 @@ class Instrument:
     safety_threshold: int = 1
     safety_prompt: str = ""  # what the therapist must do now when the safety item is flagged
     timed_distance_m: float | None = None
+    licence: str = ""  # the instrument's copyright and terms of use, where it carries any (review M12)
     scorer: Callable[[Mapping[str, int]], float] | None = field(default=None, compare=False)
     source: str = ""
 
@@ -431,6 +434,17 @@ FREQUENCY_ANSWERS_LL358_3 = (
 PHQ9_PANEL = ("44249-1", "PHQ-9 quick depression assessment panel [Reported.PHQ]")
 GAD7_PANEL = ("69737-5", "Generalized anxiety disorder 7 item (GAD-7)")
 
+# Clinical review M12: terms of use, shown wherever an instrument is offered.
+STAI_LICENCE = (
+    "The STAI-6 uses six items of the State-Trait Anxiety Inventory (Form Y), copyright 1983 Consulting "
+    "Psychologists Press, published by Mind Garden, Inc.; reproducing the items needs the publisher's written "
+    "permission: obtain a licence from Mind Garden before using it."
+)
+PHQ_LICENCE = (
+    "Free to use: Pfizer made the Patient Health Questionnaire (PHQ) and the GAD-7 available without copyright "
+    "restriction and at no charge (announced July 2010)."
+)
+
 _PHQ9_BANDS = (Band(0, "minimal"), Band(5, "mild"), Band(10, "moderate"), Band(15, "moderately severe"), Band(20, "severe"))
 _GAD7_BANDS = (Band(0, "minimal"), Band(5, "mild"), Band(10, "moderate"), Band(15, "severe"))
 
@@ -443,6 +457,7 @@ CORE_INSTRUMENTS = (
         code="stai6", name="STAI-6 state anxiety (short form)", unit="{score}", minimum=20, maximum=80,
         better="decrease", items=("calm", "tense", "upset", "relaxed", "content", "worried"),
         item_min=1, item_max=4, reverse_items=frozenset({"calm", "relaxed", "content"}), scorer=_stai6_total,
+        licence=STAI_LICENCE,
         source="Marteau & Bekker 1992, Br J Clin Psychol 31:301-306; no LOINC confirmed",
     ),
     Instrument(
@@ -456,7 +471,7 @@ CORE_INSTRUMENTS = (
         better="decrease", loinc="44261-6", loinc_display=LOINC_DISPLAYS["44261-6"], integer=True,
         items=tuple(f"q{i}" for i in range(1, 10)), item_texts=tuple(t for _, t in _PHQ9_ITEMS),
         item_loinc=tuple(c for c, _ in _PHQ9_ITEMS), answer_loinc=FREQUENCY_ANSWERS_LL358_3, loinc_panel=PHQ9_PANEL,
-        bands=_PHQ9_BANDS, safety_item="q9", safety_threshold=1, safety_prompt=PHQ9_ITEM9_PROMPT,
+        licence=PHQ_LICENCE, bands=_PHQ9_BANDS, safety_item="q9", safety_threshold=1, safety_prompt=PHQ9_ITEM9_PROMPT,
         source="LOINC 44261-6 (total); cut-offs 5/10/15/20 (Kroenke et al. 2001); item 9 > 0 needs safety follow-up",
     ),
     Instrument(
@@ -464,7 +479,7 @@ CORE_INSTRUMENTS = (
         better="decrease", loinc="70274-6", loinc_display=LOINC_DISPLAYS["70274-6"], integer=True,
         items=tuple(f"q{i}" for i in range(1, 8)), item_texts=tuple(t for _, t in _GAD7_ITEMS),
         item_loinc=tuple(c for c, _ in _GAD7_ITEMS), answer_loinc=FREQUENCY_ANSWERS_LL358_3, loinc_panel=GAD7_PANEL,
-        bands=_GAD7_BANDS,
+        bands=_GAD7_BANDS, licence=PHQ_LICENCE,
         source="LOINC 70274-6 (total), panel 69737-5; cut-offs 5/10/15 (Spitzer et al. 2006)",
     ),
     Instrument(

@@ -254,6 +254,7 @@ class InstrumentOut(BaseModel):
     item_min: int
     item_max: int
     source: str
+    licence: str = Field(description="Copyright and terms of use, where the instrument carries any")
 
 
 class TherapistIn(StrictModel):
@@ -345,7 +346,7 @@ def instruments(user: ApiUser) -> list[InstrumentOut]:
     return [
         InstrumentOut(code=i.code, name=i.name, unit=i.unit, minimum=i.minimum, maximum=i.maximum, better=i.better,
                       loinc=i.loinc, items=list(i.items) if i.items else None, item_min=i.item_min,
-                      item_max=i.item_max, source=i.source)
+                      item_max=i.item_max, source=i.source, licence=i.licence)
         for i in list_instruments()
     ]
 
