@@ -14,6 +14,7 @@ Cadenza-local codes.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import importlib
 import math
@@ -96,6 +97,8 @@ class Instrument:
     ``integer``: every value is a whole number (a 0-10 rating, a sum of item scores), so goals are too.
     ``licence``: who holds the instrument's copyright and on what terms it may be used, shown wherever
     the instrument is offered.
+    ``min_age_years``/``max_age_years``: the ages the instrument is for (``age_note`` says why); a client
+    certainly outside them is refused (:func:`check_age`).
     ``timed_distance_m``: for a speed from a timed walk, the distance timed by default; every measurement
     of the instrument then stores the distance it was timed over (None for every other instrument).
     """
@@ -123,6 +126,9 @@ class Instrument:
     safety_prompt: str = ""  # what the therapist must do now when the safety item is flagged
     timed_distance_m: float | None = None
     licence: str = ""  # the instrument's copyright and terms of use, where it carries any (review M12)
+    min_age_years: int | None = None  # youngest age the instrument is for (review M13)
+    max_age_years: int | None = None
+    age_note: str = ""  # where the age range comes from
     scorer: Callable[[Mapping[str, int]], float] | None = field(default=None, compare=False)
     source: str = ""
 
@@ -351,6 +357,40 @@ def _check_items(instrument: Instrument, items: Mapping[str, Any] | Sequence[Any
     return responses
 
 
+def check_age(code: str, *, birth_year: int | None, on_date: dt.date, field: str = "instrument_code") -> None:
+    """Refuse an instrument for a client certainly outside its age range (clinical review M13: a NICU
+    infant was given the PHQ-9). Only the birth year is recorded, so the age on ``on_date`` is one of two
+    values; the instrument is refused only when both fall outside the range. No birth year: no check.
+
+    >>> check_age("phq9", birth_year=1950, on_date=dt.date(2026, 11, 2))
+    >>> check_age("phq9", birth_year=2026, on_date=dt.date(2026, 11, 2))
+    Traceback (most recent call last):
+    ...
+    cadenza.errors.ParameterError: instrument_code 'phq9' is for ages 13 and over (validated in adolescents 13-17, Richardson et al. 2010, Pediatrics 126:1117, and in adults, Kroenke et al. 2001); the client, born 2026, is 0 on 2026-11-02
+    """
+    if birth_year is None:
+        return
+    instrument = get_instrument(code)
+    oldest = on_date.year - birth_year  # the birthday has passed this year
+    youngest = oldest - 1               # it has not
+    if oldest < 0:
+        raise ParameterError(f"{field} {code!r}: {on_date.isoformat()} is before the client's birth year {birth_year}")
+    too_young = instrument.min_age_years is not None and oldest < instrument.min_age_years
+    too_old = instrument.max_age_years is not None and youngest > instrument.max_age_years
+    if not (too_young or too_old):
+        return
+    if instrument.min_age_years is not None and instrument.max_age_years is not None:
+        span = f"ages {instrument.min_age_years}-{instrument.max_age_years}"
+    elif instrument.min_age_years is not None:
+        span = f"ages {instrument.min_age_years} and over"
+    else:
+        span = f"ages up to {instrument.max_age_years}"
+    age = f"{max(youngest, 0)}" if youngest == oldest or youngest < 0 else f"{youngest} or {oldest}"
+    note = f" ({instrument.age_note})" if instrument.age_note else ""
+    raise ParameterError(
+        f"{field} {code!r} is for {span}{note}; the client, born {birth_year}, is {age} on {on_date.isoformat()}")
+
+
 def timed_distance_note(instrument_code: str, timed_distance_m: float | None) -> str:
     """What to print next to a value so a timed-walk speed is never read without its distance.
 
@@ -445,24 +485,35 @@ PHQ_LICENCE = (
     "restriction and at no charge (announced July 2010)."
 )
 
+# Clinical review M13: the ages each instrument is for.
+_PHQ9_AGE_NOTE = ("validated in adolescents 13-17, Richardson et al. 2010, Pediatrics 126:1117, and in adults, "
+                  "Kroenke et al. 2001")
+_SELF_REPORT_AGE_NOTE = ("self-report intensity scales (NRS-11, VAS) have supporting evidence from age 6, Birnie et al. "
+                         "2019, Pain 160:5; for anxiety a project convention")
+_WALKING_AGE_NOTE = "project convention: a gait measure needs someone who walks, not an infant"
+
 _PHQ9_BANDS = (Band(0, "minimal"), Band(5, "mild"), Band(10, "moderate"), Band(15, "moderately severe"), Band(20, "severe"))
 _GAD7_BANDS = (Band(0, "minimal"), Band(5, "mild"), Band(10, "moderate"), Band(15, "severe"))
 
 CORE_INSTRUMENTS = (
     Instrument(
         code="vas_anxiety", name="Visual analogue scale, anxiety", unit="mm", minimum=0, maximum=100,
-        better="decrease", source="0-100 mm line; local code (no LOINC confirmed)",
+        better="decrease", min_age_years=6, age_note=_SELF_REPORT_AGE_NOTE,
+        source="0-100 mm line; local code (no LOINC confirmed)",
     ),
     Instrument(
         code="stai6", name="STAI-6 state anxiety (short form)", unit="{score}", minimum=20, maximum=80,
         better="decrease", items=("calm", "tense", "upset", "relaxed", "content", "worried"),
         item_min=1, item_max=4, reverse_items=frozenset({"calm", "relaxed", "content"}), scorer=_stai6_total,
-        licence=STAI_LICENCE,
+        licence=STAI_LICENCE, min_age_years=18,
+        age_note="the STAI Form Y is the adult form (the State-Trait Anxiety Inventory for Adults); the short form "
+                 "was developed in adults, Marteau & Bekker 1992",
         source="Marteau & Bekker 1992, Br J Clin Psychol 31:301-306; no LOINC confirmed",
     ),
     Instrument(
         code="nrs_pain", name="Numeric rating scale, pain (0-10)", unit="{score}", minimum=0, maximum=10,
         better="decrease", loinc="72514-3", loinc_display=LOINC_DISPLAYS["72514-3"], integer=True,
+        min_age_years=6, age_note=_SELF_REPORT_AGE_NOTE,
         bands=(Band(0, "none"), Band(1, "mild"), Band(5, "moderate"), Band(7, "severe")),
         source="LOINC 72514-3; bands after Serlin et al. 1995, Pain 61:277-284",
     ),
@@ -471,7 +522,7 @@ CORE_INSTRUMENTS = (
         better="decrease", loinc="44261-6", loinc_display=LOINC_DISPLAYS["44261-6"], integer=True,
         items=tuple(f"q{i}" for i in range(1, 10)), item_texts=tuple(t for _, t in _PHQ9_ITEMS),
         item_loinc=tuple(c for c, _ in _PHQ9_ITEMS), answer_loinc=FREQUENCY_ANSWERS_LL358_3, loinc_panel=PHQ9_PANEL,
-        licence=PHQ_LICENCE, bands=_PHQ9_BANDS, safety_item="q9", safety_threshold=1, safety_prompt=PHQ9_ITEM9_PROMPT,
+        licence=PHQ_LICENCE, min_age_years=13, age_note=_PHQ9_AGE_NOTE, bands=_PHQ9_BANDS, safety_item="q9", safety_threshold=1, safety_prompt=PHQ9_ITEM9_PROMPT,
         source="LOINC 44261-6 (total); cut-offs 5/10/15/20 (Kroenke et al. 2001); item 9 > 0 needs safety follow-up",
     ),
     Instrument(
@@ -479,21 +530,24 @@ CORE_INSTRUMENTS = (
         better="decrease", loinc="70274-6", loinc_display=LOINC_DISPLAYS["70274-6"], integer=True,
         items=tuple(f"q{i}" for i in range(1, 8)), item_texts=tuple(t for _, t in _GAD7_ITEMS),
         item_loinc=tuple(c for c, _ in _GAD7_ITEMS), answer_loinc=FREQUENCY_ANSWERS_LL358_3, loinc_panel=GAD7_PANEL,
-        bands=_GAD7_BANDS, licence=PHQ_LICENCE,
+        bands=_GAD7_BANDS, licence=PHQ_LICENCE, min_age_years=13,
+        age_note="project convention: the PHQ-9's adolescent floor; validated in adults, Spitzer et al. 2006",
         source="LOINC 70274-6 (total), panel 69737-5; cut-offs 5/10/15 (Spitzer et al. 2006)",
     ),
     Instrument(
         code="gait_speed", name="Gait speed", unit="m/s", minimum=0, maximum=3.0, better="increase",
-        timed_distance_m=TEN_METRE_WALK_TIMED_DISTANCE_M,
+        timed_distance_m=TEN_METRE_WALK_TIMED_DISTANCE_M, min_age_years=1, age_note=_WALKING_AGE_NOTE,
         source="comfortable walking speed = timed distance / time; the 10-metre walk test times the middle "
                "6 m (Rehabilitation Measures Database); the distance is stored with each value; local code",
     ),
     Instrument(
         code="cadence", name="Cadence", unit="{steps}/min", minimum=0, maximum=250, better=None,
+        min_age_years=1, age_note=_WALKING_AGE_NOTE,
         source="steps per minute; the better direction depends on the goal; local code",
     ),
     Instrument(
         code="stride_length", name="Stride length", unit="m", minimum=0, maximum=3.0, better="increase",
+        min_age_years=1, age_note=_WALKING_AGE_NOTE,
         source="distance between successive contacts of the same foot; local code",
     ),
 )

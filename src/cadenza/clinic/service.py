@@ -47,7 +47,7 @@ from cadenza.clinic.accounts import set_qualification as set_qualification
 from cadenza.clinic.audit import SYSTEM_ACTOR as SYSTEM_ACTOR
 from cadenza.clinic.audit import audit
 from cadenza.clinic.auth import set_therapist_active as set_therapist_active
-from cadenza.clinic.instruments import Score, get_instrument, score_instrument
+from cadenza.clinic.instruments import Score, check_age, get_instrument, score_instrument
 from cadenza.clinic.models import (
     ASSESSMENT_DOMAINS,
     DIRECTIONS,
@@ -377,6 +377,7 @@ def create_goal(
     if not isinstance(description, str):
         raise ParameterError(f"description must be text, got {description!r}")
     client = get_client_for_actor(db, actor=actor, client_id=client_id, action="update")
+    check_age(instrument_code, birth_year=client.birth_year, on_date=utcnow().date())  # clinical review M13
     goal = Goal(client_id=client.id, instrument_code=instrument_code, baseline=float(baseline), target=float(target),
                 direction=direction, target_date=target_date, description=description)
     db.add(goal)
@@ -458,6 +459,14 @@ def _score_input(entry: MeasurementInput, index: int) -> Score:
         raise ParameterError(f"measurements[{index}]: {exc}") from None
 
 
+def _check_client_age(client: Client, entry: MeasurementInput, index: int, on_date: dt.date) -> None:
+    # Clinical review M13: an instrument is refused for a client certainly outside its age range.
+    try:
+        check_age(entry.instrument_code, birth_year=client.birth_year, on_date=on_date)
+    except ParameterError as exc:
+        raise ParameterError(f"measurements[{index}]: {exc}") from None
+
+
 def _check_goal_link(db: Session, client: Client, entry: MeasurementInput, index: int) -> None:
     if entry.goal_id is None:
         return
@@ -523,6 +532,7 @@ def record_session(
     scores = [_score_input(entry, i) for i, entry in enumerate(measurements)]
     client = get_client_for_actor(db, actor=actor, client_id=client_id, action="update")
     for i, entry in enumerate(measurements):
+        _check_client_age(client, entry, i, session_date)
         _check_goal_link(db, client, entry, i)
     with db.begin_nested():
         row = TherapySession(
@@ -899,6 +909,7 @@ def add_measurement(db: Session, *, actor: Therapist, session_id: int, measureme
     # and a signature committed meanwhile is seen.
     row = _locked(db, row)
     _refuse_signed(row, "adding a measurement")
+    _check_client_age(client, measurement, 0, row.session_date)
     _check_goal_link(db, client, measurement, 0)
     with db.begin_nested():
         stored = _new_measurement(row, measurement, score)
