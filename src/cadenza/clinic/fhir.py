@@ -189,10 +189,12 @@ def _goal(goal: Goal, patient_id: str, observation_ids: list[str],
 # v3-ActCode encounter classes (official displays) and the words of a session's setting that choose them,
 # tried in this order (clinical review W2: NICU and ward sessions are inpatient encounters, not AMB).
 ENCOUNTER_CLASSES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("IMP", "inpatient encounter", ("nicu", "neonatal", "intensive care", "icu", "picu", "inpatient", "ward", "bedside")),
+    ("IMP", "inpatient encounter",
+     ("nicu", "neonatal", "intensive care", "icu", "picu", "inpatient", "ward", "bedside")),
     ("AMB", "ambulatory", ("outpatient", "clinic", "day centre", "day center", "school", "community")),
     ("VR", "virtual", ("telehealth", "telemedicine", "video", "virtual", "online", "remote", "phone")),
-    ("NONAC", "inpatient non-acute", ("nursing home", "care home", "residential", "long-term care", "rehabilitation unit")),
+    ("NONAC", "inpatient non-acute",
+     ("nursing home", "care home", "residential", "long-term care", "rehabilitation unit")),
     ("HH", "home health", ("home",)),
     ("IMP", "inpatient encounter", ("hospital",)),
 )
@@ -315,7 +317,9 @@ def _signer(row: TherapySession) -> str:
 
 def _provenance(row: TherapySession) -> dict[str, Any]:
     """Who signed the session note and when, as FHIR Provenance with an author's signature."""
-    who = {**_practitioner_ref(row.signed_by.id), "display": _signer(row)} if row.signed_by else {"display": _signer(row)}
+    who = {"display": _signer(row)}
+    if row.signed_by is not None:
+        who = {**_practitioner_ref(row.signed_by.id), **who}
     return {
         "resourceType": "Provenance",
         "id": f"provenance-{row.id}",

@@ -522,7 +522,8 @@ CORE_INSTRUMENTS = (
         better="decrease", loinc="44261-6", loinc_display=LOINC_DISPLAYS["44261-6"], integer=True,
         items=tuple(f"q{i}" for i in range(1, 10)), item_texts=tuple(t for _, t in _PHQ9_ITEMS),
         item_loinc=tuple(c for c, _ in _PHQ9_ITEMS), answer_loinc=FREQUENCY_ANSWERS_LL358_3, loinc_panel=PHQ9_PANEL,
-        licence=PHQ_LICENCE, min_age_years=13, age_note=_PHQ9_AGE_NOTE, bands=_PHQ9_BANDS, safety_item="q9", safety_threshold=1, safety_prompt=PHQ9_ITEM9_PROMPT,
+        licence=PHQ_LICENCE, min_age_years=13, age_note=_PHQ9_AGE_NOTE, bands=_PHQ9_BANDS,
+        safety_item="q9", safety_threshold=1, safety_prompt=PHQ9_ITEM9_PROMPT,
         source="LOINC 44261-6 (total); cut-offs 5/10/15/20 (Kroenke et al. 2001); item 9 > 0 needs safety follow-up",
     ),
     Instrument(
