@@ -80,3 +80,17 @@ def test_disable_leaves_other_accounts_alone_and_names_unknown_ones(run, open_se
         assert auth.resolve_session(db, ana) is not None
     missing = run("admin", "disable", "nobody")
     assert missing.exit_code != 0 and "nobody" in missing.output
+
+
+def test_m3_qualification_is_recorded_at_creation_and_changed_later(run, open_session):
+    from cadenza.clinic.models import Therapist
+
+    made = run("admin", "create", "ana", "--qualification", "MT-BC", "--password-stdin", input=PASSWORD + "\n")
+    assert made.exit_code == 0, made.output
+    assert run("admin", "create", "bo", "--password-stdin", input=PASSWORD + "\n").exit_code == 0
+    changed = run("admin", "qualification", "bo", "NMT Fellow")
+    assert changed.exit_code == 0 and "NMT Fellow" in changed.output
+    with open_session() as db:
+        found = {t.username: t.qualification for t in db.scalars(select(Therapist))}
+    assert found == {"ana": "MT-BC", "bo": "NMT Fellow"}
+    assert run("admin", "qualification", "nobody", "MT-BC").exit_code == 1

@@ -103,6 +103,13 @@ def test_bad_session_input_exits_2_and_stores_nothing(run):
     assert "singing" not in shown.output
 
 
+def test_w15_client_add_warns_on_a_name_like_code(run):
+    run("admin", "create", "ana", "--password-stdin", input=PASSWORD + "\n")
+    warned = run("client", "add", "JohnSmith1950", user="ana")
+    assert warned.exit_code == 0 and "may contain a name" in warned.output
+    assert "may contain" not in run("client", "add", "C9", user="ana").output
+
+
 def test_missing_acting_user_is_explained(run):
     result = run("client", "list")
     assert result.exit_code == 1 and "--as USERNAME" in result.output

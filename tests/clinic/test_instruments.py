@@ -107,8 +107,8 @@ def test_single_value_instruments_accept_their_range(code, low, high):
 
 
 def test_gait_speed_from_ten_metre_walk():
-    assert gait_speed_from_walk_time(12.5) == pytest.approx(0.8)
-    assert gait_speed_from_walk_time(6.0, distance_m=6.0) == pytest.approx(1.0)
+    assert gait_speed_from_walk_time(7.5) == pytest.approx(0.8)  # the middle 6 m are timed (review H2)
+    assert gait_speed_from_walk_time(12.5, distance_m=10.0) == pytest.approx(0.8)
     with pytest.raises(ParameterError, match="walk_time_s"):
         gait_speed_from_walk_time(0.0)
 
@@ -231,3 +231,14 @@ def test_numpy_numbers_are_accepted_and_stored_as_python_numbers():
     assert phq.value == 1.0
     gad = score_instrument("gad7", items={f"q{i}": np.int64(1) for i in range(1, 8)})
     assert gad.value == 7.0 and all(type(v) is int for v in gad.item_responses.values())
+
+
+# --- clinical review M12: licence notes --------------------------------------------------------------
+
+
+def test_m12_instruments_that_carry_a_licence_say_so():
+    stai = get_instrument("stai6")
+    assert "Mind Garden" in stai.licence and "permission" in stai.licence
+    for code in ("phq9", "gad7"):
+        assert "without copyright restriction" in get_instrument(code).licence
+    assert get_instrument("nrs_pain").licence == ""  # no terms known: nothing claimed

@@ -345,3 +345,45 @@ def test_disabling_an_account_ends_its_sessions_and_tokens(db_session, make_ther
     assert service.set_therapist_active is auth.set_therapist_active  # one function, one rule
     service.set_therapist_active(db_session, actor=admin, username=therapist.username, active=False)
     assert row.revoked_at is not None and auth.resolve_api_token(db_session, token) is None
+
+
+# --- clinical review W15: name-like client codes are warned about ------------------------------------
+
+
+@pytest.mark.parametrize(("code", "why"), [
+    ("JohnSmith1950", "a name ('John', 'Smith') and a year of birth ('1950')"),
+    ("smith_j", "a name ('smith')"), ("MARY-01", "a name ('MARY')"), ("C19500312", "a date of birth ('19500312')"),
+])
+def test_w15_name_like_codes_are_warned_about(code, why):
+    (warning,) = service.client_code_warnings(code)
+    assert why in warning and "identifies no one" in warning
+
+
+@pytest.mark.parametrize("code", ["C001", "PD-017", "RVW-002", "X1", "A-17", "MT01", "W2-IMP-0"])
+def test_w15_plain_pseudonyms_pass_quietly(code):
+    assert service.client_code_warnings(code) == []
+
+
+def test_w15_the_service_still_stores_a_warned_code(db_session, therapist):
+    # A warning, not a refusal: the therapist decides (the pages ask for a confirmation first).
+    assert service.create_client(db_session, actor=therapist, code="JohnSmith1950").code == "JohnSmith1950"
+
+
+# --- clinical review W16: integer instruments take integer goals --------------------------------------
+
+
+@pytest.mark.parametrize(("code", "baseline", "target", "bad"), [
+    ("nrs_pain", 6, 2.5, "target"), ("nrs_pain", 6.5, 2, "baseline"), ("phq9", 14, 9.5, "target"),
+    ("gad7", 12.2, 5, "baseline"),
+])
+def test_w16_integer_instruments_take_integer_goals(db_session, therapist, client_record, code, baseline, target, bad):
+    with pytest.raises(ParameterError, match=f"{bad} must be a whole number"):
+        service.create_goal(db_session, actor=therapist, client_id=client_record.id, instrument_code=code,
+                            baseline=baseline, target=target)
+    goal = service.create_goal(db_session, actor=therapist, client_id=client_record.id, instrument_code=code,
+                               baseline=round(baseline), target=round(target) - 1)
+    with pytest.raises(ParameterError, match="target must be a whole number"):
+        service.update_goal(db_session, actor=therapist, goal_id=goal.id, target=1.5)
+    # Non-integer instruments keep decimal targets.
+    assert service.create_goal(db_session, actor=therapist, client_id=client_record.id, instrument_code="stai6",
+                               baseline=55, target=42.5).target == 42.5

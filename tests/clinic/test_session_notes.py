@@ -358,7 +358,8 @@ def test_fhir_export_carries_signature_and_addenda_and_validates(db_session, the
     assert parts["signedBy"]["valueString"] == therapist.username
     addendum_notes = [n for n in procedure["note"] if n["text"].startswith("Addendum")]
     assert len(addendum_notes) == 1 and "VAS taken before the music" in addendum_notes[0]["text"]
-    assert addendum_notes[0]["authorString"] == therapist.username
+    assert addendum_notes[0]["authorReference"] == {"reference": f"Practitioner/practitioner-{therapist.id}",
+                                                     "display": therapist.username}
     assert procedure["meta"]["versionId"] == "2"  # recorded (1), signed (2)
     provenance = resources[f"provenance-{note.id}"]
     assert provenance["target"] == [{"reference": f"Procedure/procedure-{note.id}"}]

@@ -21,6 +21,7 @@ def _seed_via_api(client, headers):
     created = client.post("/api/v1/clients", json={"code": "C001", "birth_year": 1948, "conditions": ["anxiety"],
                                                    "safety_flags": ["seizures"]}, headers=headers)
     assert created.status_code == 201, created.text
+    assert created.json()["code_warnings"] == []  # clinical review W15: a plain pseudonym
     client_id = created.json()["id"]
     goal = client.post(f"/api/v1/clients/{client_id}/goals",
                        json={"instrument_code": "stai6", "baseline": 60, "target": 40, "target_date": "2027-02-01"},
@@ -257,3 +258,17 @@ def test_api_token_page_needs_the_password_and_a_label_that_fits(make_therapist,
     assert ok.status_code == 200 and 'id="new-token"' in ok.text
     db_session.expire_all()
     assert db_session.scalars(select(ApiToken.label)).all() == ["laptop " + "y" * 56]
+
+
+def test_w15_api_reports_a_name_like_code(client, make_therapist, api_token_for):
+    make_therapist("ann")
+    created = client.post("/api/v1/clients", json={"code": "JohnSmith1950"}, headers=api_token_for("ann"))
+    assert created.status_code == 201, created.text
+    (warning,) = created.json()["code_warnings"]
+    assert "may contain a name" in warning and "'1950'" in warning
+
+
+def test_m12_api_lists_each_instruments_licence(client, make_therapist, api_token_for):
+    make_therapist("ann")
+    listed = {i["code"]: i for i in client.get("/api/v1/instruments", headers=api_token_for("ann")).json()}
+    assert "Mind Garden" in listed["stai6"]["licence"] and listed["nrs_pain"]["licence"] == ""

@@ -190,3 +190,25 @@ def test_amend_session_keeps_measurements_and_reports_errors(make_therapist, log
     db_session.expire_all()
     row = db_session.get(TherapySession, int(session_path.rsplit("/", 1)[1]))
     assert (row.minutes, row.soap_plan, len(row.measurements)) == (50, "second plan", 1)
+
+
+def test_w15_a_name_like_code_needs_a_confirmation(make_therapist, login_as, web, db_session):
+    make_therapist("ann")
+    ann = login_as("ann")
+    data = {"code": "JohnSmith1950", "birth_year": "1950", "conditions": "stroke"}
+    warned = _post(ann, web, "/clients/new", data)
+    assert warned.status_code == 422
+    assert "may contain a name" in warned.text and 'name="code_confirmed"' in warned.text
+    assert db_session.scalar(select(Client.id).where(Client.code == "JohnSmith1950")) is None
+    kept = _post(ann, web, "/clients/new", {**data, "code_confirmed": "yes"})
+    assert kept.status_code == 303, kept.text
+    assert _post(ann, web, "/clients/new", {**data, "code": "C777"}).status_code == 303  # no warning, no question
+
+
+def test_m12_forms_show_the_stai_licence(make_therapist, login_as, web):
+    make_therapist("ann")
+    ann = login_as("ann")
+    client_id = _new_client(ann, web)
+    for path in (f"/clients/{client_id}/sessions/new", f"/clients/{client_id}/goals/new"):
+        page = ann.get(path)
+        assert "Mind Garden" in page.text and "licence" in page.text.lower()

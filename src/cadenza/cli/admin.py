@@ -16,6 +16,7 @@ def create(
     username: str = typer.Argument(..., help="Login name: lower-case letters, digits, '.', '_' or '-'."),
     role: str = typer.Option(None, help="therapist or admin (default: admin for the first account, else therapist)."),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+    qualification: str = typer.Option("", help="Professional credential, e.g. MT-BC (exported with FHIR records)."),
 ) -> None:
     """Create an account; the password is prompted for (twice) unless --password-stdin is given."""
     from rich.console import Console
@@ -31,7 +32,8 @@ def create(
     with domain_errors(), open_db() as db:
         if role is None:
             role = "admin" if db.scalar(select(Therapist.id).limit(1)) is None else "therapist"
-        therapist = service.create_therapist(db, actor=None, username=username, password=password, role=role)
+        therapist = service.create_therapist(db, actor=None, username=username, password=password, role=role,
+                                             qualification=qualification)
         Console().print(f"Created [bold]{therapist.username}[/bold] ({therapist.role}).")
         if therapist.is_admin:
             # Enrolment happens in the browser, where the QR code can be scanned; the terminal never
@@ -79,6 +81,21 @@ def disable(username: str = typer.Argument(..., help="Account to disable.")) -> 
 def enable(username: str = typer.Argument(..., help="Account to enable.")) -> None:
     """Re-enable a disabled account."""
     _set_active(username, True)
+
+
+@app.command()
+def qualification(
+    username: str = typer.Argument(..., help="Account."),
+    credential: str = typer.Argument(..., help="Professional credential, e.g. MT-BC; '' to clear it."),
+) -> None:
+    """Record an account's professional credential; FHIR exports name it as the Practitioner's qualification."""
+    from rich.console import Console
+
+    from cadenza.clinic import service
+
+    with domain_errors(), open_db() as db:
+        therapist = service.set_qualification(db, actor=None, username=username, qualification=credential)
+        Console().print(f"{therapist.username}: qualification {therapist.qualification or '(none)'}.")
 
 
 @app.command("reset-mfa")

@@ -31,8 +31,13 @@ def _date(text: str | None, name: str) -> dt.date | None:
 def parse_measure(spec: str) -> Any:
     """``CODE=VALUE`` or ``CODE=A,B,C,...`` (questionnaire items in order), optionally ``@GOAL_ID``.
 
+    A timed walk (``gait_speed``) may name the distance timed: ``gait_speed=0.86/6m``; without it the
+    instrument's default is stored (6 m, the middle of the 10-metre walk test).
+
     >>> parse_measure("gait_speed=0.91@3")
-    MeasurementInput(instrument_code='gait_speed', value=0.91, items=None, unit=None, goal_id=3, measured_at=None)
+    MeasurementInput(instrument_code='gait_speed', value=0.91, items=None, unit=None, goal_id=3, measured_at=None, timed_distance_m=None)
+    >>> parse_measure("gait_speed=1.1/10m").timed_distance_m
+    10.0
     >>> parse_measure("gad7=1,0,2,1,0,0,1").items
     [1, 0, 2, 1, 0, 0, 1]
     """
@@ -48,6 +53,16 @@ def parse_measure(spec: str) -> Any:
         if not goal_text.isdigit():
             raise ParameterError(f"--measure goal id after '@' must be a number, got {goal_text!r} in {spec!r}")
         goal_id = int(goal_text)
+    distance_m = None
+    if "/" in rest:
+        rest, distance_text = rest.split("/", 1)
+        try:
+            if not distance_text.endswith("m"):
+                raise ValueError
+            distance_m = float(distance_text[:-1])
+        except ValueError:
+            raise ParameterError(
+                f"--measure timed distance after '/' must be metres like 6m, got {distance_text!r} in {spec!r}") from None
     try:
         numbers = [float(part) for part in rest.split(",")]
     except ValueError:
@@ -61,10 +76,10 @@ def parse_measure(spec: str) -> Any:
         raise ParameterError(str(exc)) from None
     if questionnaire:
         items = [int(n) if n.is_integer() else n for n in numbers]
-        return MeasurementInput(code.strip(), items=items, goal_id=goal_id)
+        return MeasurementInput(code.strip(), items=items, goal_id=goal_id, timed_distance_m=distance_m)
     if len(numbers) != 1:
         raise ParameterError(f"--measure {code.strip()!r} takes one value, got {rest!r}")
-    return MeasurementInput(code.strip(), value=numbers[0], goal_id=goal_id)
+    return MeasurementInput(code.strip(), value=numbers[0], goal_id=goal_id, timed_distance_m=distance_m)
 
 
 @app.command("add")
@@ -75,8 +90,9 @@ def add_client(
     flag: list[str] = typer.Option([], "--flag", help="Safety flag: seizures, hearing_loss, trauma_history, nicu_infant (repeatable)."),
     as_user: str = AS_OPTION,
 ) -> None:
-    """Add a client."""
+    """Add a client (warns when the code looks like a name or a date of birth)."""
     from rich.console import Console
+    from rich.markup import escape
 
     from cadenza.clinic import service
 
@@ -84,7 +100,9 @@ def add_client(
         actor = acting_user(db, as_user)
         client = service.create_client(db, actor=actor, code=code, birth_year=birth_year, conditions=condition,
                                        safety_flags=flag)
-        Console().print(f"Added client [bold]{client.code}[/bold] (id {client.id}).")
+        Console().print(f"Added client [bold]{escape(client.code)}[/bold] (id {client.id}).")
+        for warning in service.client_code_warnings(client.code):
+            Console().print(f"[yellow]⚠ {escape(warning)}[/yellow]")
 
 
 @app.command("list")
@@ -110,6 +128,7 @@ def show_client(code: str = typer.Argument(..., help="Client code."), as_user: s
     from rich.table import Table
 
     from cadenza.clinic import service
+    from cadenza.clinic.instruments import timed_distance_note
     from cadenza.clinic.progress import client_progress
     from cadenza.safety.flags import audio_policy
 
@@ -129,7 +148,9 @@ def show_client(code: str = typer.Argument(..., help="Client code."), as_user: s
         sessions = Table("id", "date", "minutes", "intervention", "measurements", title="Sessions")
         for s in service.list_sessions(db, actor=actor, client_id=client.id):
             measures = ", ".join(
-                f"{m.instrument_code}={m.value:g}" + (f" ({m.severity_band})" if m.severity_band else "")
+                f"{m.instrument_code}={m.value:g}"
+                + (f" ({timed})" if (timed := timed_distance_note(m.instrument_code, m.timed_distance_m)) else "")
+                + (f" ({m.severity_band})" if m.severity_band else "")
                 + (" [red]SAFETY FOLLOW-UP[/red]" if m.safety_followup else "")
                 for m in s.measurements
             )
@@ -173,7 +194,8 @@ def add_session(
     assessment: str = typer.Option("", "-A", "--assessment", help="SOAP A."),
     plan: str = typer.Option("", "-P", "--plan", help="SOAP P."),
     measure: list[str] = typer.Option([], "--measure", "-m",
-                                      help="CODE=VALUE, or CODE=A,B,C for questionnaire items; add @GOAL_ID to link a goal (repeatable)."),
+                                      help="CODE=VALUE, or CODE=A,B,C for questionnaire items; add @GOAL_ID to link a goal; a timed "
+                                           "walk may add the distance timed, gait_speed=0.86/6m (default 6 m) (repeatable)."),
     as_user: str = AS_OPTION,
 ) -> None:
     """Document a session with its SOAP note and measurements (all stored, or none)."""
@@ -181,7 +203,7 @@ def add_session(
     from rich.markup import escape
 
     from cadenza.clinic import service
-    from cadenza.clinic.instruments import safety_prompt
+    from cadenza.clinic.instruments import safety_prompt, timed_distance_note
 
     console = Console()
     with domain_errors(), open_db() as db:
@@ -200,7 +222,8 @@ def add_session(
                       + (f". {chosen.evidence_note}" if chosen.evidence_note else ""), style="dim")
         for m in row.measurements:
             band = f" ({m.severity_band})" if m.severity_band else ""
-            console.print(f"  {m.instrument_code}: {m.value:g} {m.unit}{band}")
+            timed = timed_distance_note(m.instrument_code, m.timed_distance_m)
+            console.print(f"  {m.instrument_code}: {m.value:g} {m.unit}" + (f", {timed}" if timed else "") + band)
             if m.safety_followup:
                 console.print(f"  [bold red]{escape(safety_prompt(m.instrument_code))}[/bold red]")
 

@@ -9,6 +9,7 @@ event (it ends the account's sessions and API tokens) and lives with them:
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,11 +39,26 @@ def check_admin(actor: Therapist | None) -> None:
         raise PermissionDeniedError(f"only admins manage accounts; {actor.username!r} is a {actor.role}")
 
 
+MAX_QUALIFICATION_CHARS = 64
+
+
+def check_qualification(qualification: Any) -> str:
+    """A credential such as ``"MT-BC"`` (free text, one line, at most 64 characters; empty for none)."""
+    if not isinstance(qualification, str) or len(qualification) > MAX_QUALIFICATION_CHARS \
+            or any(not ch.isprintable() for ch in qualification):
+        raise ParameterError(
+            f"qualification must be one line of at most {MAX_QUALIFICATION_CHARS} characters (e.g. 'MT-BC'), "
+            f"got {qualification!r}")
+    return qualification.strip()
+
+
 def create_therapist(
-    db: Session, *, actor: Therapist | None, username: str, password: str, role: str = "therapist"
+    db: Session, *, actor: Therapist | None, username: str, password: str, role: str = "therapist",
+    qualification: str = "",
 ) -> Therapist:
     """Create an account. ``actor`` must be an admin, or None for the local command line."""
     check_admin(actor)
+    qualification = check_qualification(qualification)
     if not isinstance(username, str) or not _USERNAME_RE.match(username):
         raise ParameterError(
             f"username must be 2-64 lower-case letters, digits, '.', '_' or '-', got {username!r}"
@@ -56,10 +72,26 @@ def create_therapist(
         password_hash=hash_new_password(password, username=username),
         role=role,
         active=True,
+        qualification=qualification,
     )
     db.add(therapist)
     db.flush()
     audit(db, actor, "create", "therapist", entity_id=therapist.id)
+    return therapist
+
+
+def set_qualification(db: Session, *, actor: Therapist | None, username: str, qualification: str) -> Therapist:
+    """Record an account's professional credential (e.g. ``"MT-BC"``): the account itself, an admin, or
+    the local command line (``actor=None``) may set it. Audited as an update of the therapist."""
+    qualification = check_qualification(qualification)
+    therapist = get_therapist_by_username(db, username)
+    if actor is not None:
+        check_actor(actor)
+        if actor.id != therapist.id:
+            check_admin(actor)
+    therapist.qualification = qualification
+    db.flush()
+    audit(db, actor, "update", "therapist", entity_id=therapist.id)
     return therapist
 
 

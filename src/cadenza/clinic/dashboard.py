@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from cadenza.clinic import service
 from cadenza.clinic.access import child_of
-from cadenza.clinic.models import AuditEvent, Client, Goal, Measurement, Therapist, TherapySession
+from cadenza.clinic.models import AuditEvent, Client, Goal, Measurement, Therapist, TherapySession, measurement_order
 from cadenza.errors import NotFoundError, ParameterError, PermissionDeniedError
 
 MAX_PAGE_SIZE = 100
@@ -207,7 +207,7 @@ def goals_due(
             select(Measurement)
             .join(TherapySession, Measurement.session_id == TherapySession.id)
             .where(Measurement.goal_id.in_([g.id for g in goals]))
-            .order_by(TherapySession.session_date, Measurement.measured_at, Measurement.id)
+            .order_by(*measurement_order())
         )
     )
     return [s for s in _goal_statuses(goals, measurements, codes) if not s.met]
@@ -240,7 +240,7 @@ def goal_series(db: Session, *, actor: Therapist, client_id: int, goal_id: int) 
         select(TherapySession.session_date, Measurement.value, Measurement.unit)
         .join(TherapySession, Measurement.session_id == TherapySession.id)
         .where(Measurement.goal_id == goal.id)
-        .order_by(TherapySession.session_date, Measurement.measured_at, Measurement.id)
+        .order_by(*measurement_order())
     ).all()
     from cadenza.clinic.instruments import get_instrument
 

@@ -9,28 +9,38 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cadenza.clinic.instruments import get_instrument
-from cadenza.clinic.models import Measurement, Therapist, TherapySession
+from cadenza.clinic.models import Measurement, Therapist, TherapySession, measurement_order
 from cadenza.clinic.access import get_client_for_actor
 from cadenza.clinic.audit import audit
 
 CSV_COLUMNS = (
     "client_code", "session_id", "session_date", "intervention_code", "instrument_code", "loinc",
     "value", "unit", "severity_band", "safety_followup", "goal_id", "measured_at", "item_responses",
+    "timed_distance_m",
 )
+
+
+def _measured(measurement: Measurement, session_row: TherapySession) -> str:
+    # When it was measured: its own time if one was recorded, else the session's date (review W1).
+    if measurement.measured_at is not None:
+        return measurement.measured_at.isoformat()
+    return session_row.session_date.isoformat()
 
 
 def export_measurements_csv(db: Session, *, actor: Therapist, client_id: int) -> str:
     """All measurements of one client as CSV text (audited as an export).
 
-    Values are written with full precision (``repr``), timestamps as ISO 8601 UTC, item responses as
-    ``item=answer`` pairs separated by ``;``.
+    Values are written with full precision (``repr``), ``measured_at`` as ISO 8601 UTC when a time was
+    recorded and otherwise as the session's date (never the time the value was typed), item responses as
+    ``item=answer`` pairs separated by ``;``. ``timed_distance_m`` is the distance a timed-walk speed
+    was timed over (empty for other instruments, and for speeds stored before the distance was kept).
     """
     client = get_client_for_actor(db, actor=actor, client_id=client_id, action="export")
     rows = db.execute(
         select(Measurement, TherapySession)
         .join(TherapySession, Measurement.session_id == TherapySession.id)
         .where(Measurement.client_id == client.id)
-        .order_by(TherapySession.session_date, Measurement.measured_at, Measurement.id)
+        .order_by(*measurement_order())
     ).all()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -42,7 +52,8 @@ def export_measurements_csv(db: Session, *, actor: Therapist, client_id: int) ->
             measurement.instrument_code, get_instrument(measurement.instrument_code).loinc or "",
             repr(float(measurement.value)), measurement.unit, measurement.severity_band or "",
             "yes" if measurement.safety_followup else "no", measurement.goal_id or "",
-            measurement.measured_at.isoformat(), ";".join(f"{k}={v}" for k, v in items.items()),
+            _measured(measurement, session_row), ";".join(f"{k}={v}" for k, v in items.items()),
+            "" if measurement.timed_distance_m is None else repr(float(measurement.timed_distance_m)),
         ])
     audit(db, actor, "export", "measurement_csv", entity_id=client.id, client_id=client.id)
     return buffer.getvalue()

@@ -1,7 +1,7 @@
 """FHIR export of a client's record: a ``collection`` Bundle of Patient, Flag (safety flags), Condition,
-Goal, Encounter, Procedure (the SOAP note; a signed note's signature and addenda), Provenance (who signed
-a note, when) and Observation resources, with LOINC codes where an instrument has one and
-UCUM units.
+Goal, Practitioner (the clinicians, with their qualification), Encounter, Procedure (the SOAP note; a
+signed note's signature and addenda), Provenance (who signed a note, when), Observation and
+RiskAssessment resources, with LOINC codes where an instrument has one and UCUM units.
 
 Validation uses ``fhir.resources.R4B`` (FHIR 4.3): the ``fhir.resources`` package defaults to R5, which
 R4-era servers reject, while the R4B models of the resources used here have the same elements as R4
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,9 @@ from cadenza.errors import ParameterError
 CADENZA_FHIR_BASE = "https://cadenza.example.org/fhir"
 INTERVENTION_SYSTEM = f"{CADENZA_FHIR_BASE}/CodeSystem/intervention"
 ITEM_SYSTEM = f"{CADENZA_FHIR_BASE}/CodeSystem/instrument-item"
+# Context recorded with a value (not an item answer), e.g. the distance a timed walk was timed over.
+CONTEXT_SYSTEM = f"{CADENZA_FHIR_BASE}/CodeSystem/measurement-context"
+TIMED_DISTANCE_CODE = "timed-distance"
 GOAL_BASELINE_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/goal-baseline"
 GOAL_DIRECTION_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/goal-direction"
 SAFETY_FOLLOWUP_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/safety-followup"
@@ -41,12 +45,28 @@ ADDENDUM_SHA256_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/addendum-sha256"
 SIGNATURE_TYPE = {"system": "urn:iso-astm:E1762-95:2013", "code": "1.2.840.10065.1.12.1.1",
                   "display": "Author's Signature"}
 LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+# Clinical review W5. The SNOMED CT concept "Music therapy (regime/therapy)" exists as a child of
+# 302257006 "Arts-based therapy" (tx-dev.fhir.org, SNOMED CT core module), but its own SCTID could not be
+# confirmed from a public source, so Procedure.code keeps the local intervention code alone and the
+# confirmed parent classifies the procedure in Procedure.category. (Beware 226211001: "Pureed diet".)
+ARTS_BASED_THERAPY = {"system": SNOMED, "code": "302257006", "display": "Arts-based therapy"}
+# FHIR's core extension for the score of a coded answer (R4: ordinalValue).
+ORDINAL_VALUE_URL = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
 UCUM = "http://unitsofmeasure.org"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
 SAFETY_FLAG_SYSTEM = f"{CADENZA_FHIR_BASE}/CodeSystem/safety-flag"
+THERAPIST_ID_SYSTEM = f"{CADENZA_FHIR_BASE}/therapist"
+QUALIFICATION_SYSTEM = f"{CADENZA_FHIR_BASE}/CodeSystem/qualification"
+PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+PRIMARY_PERFORMER = {"system": PARTICIPATION_TYPE, "code": "PPRF", "display": "primary performer"}
+# Credentials we can name in full, with the body that grants them; any other is exported as its text.
+KNOWN_QUALIFICATIONS = {
+    "MT-BC": ("Music Therapist-Board Certified", "Certification Board for Music Therapists"),
+}
 FHIR_VERSION = "4.3.0 (R4B; R4-compatible for these resources)"
 
 
@@ -62,7 +82,11 @@ def _instrument_concept(code: str) -> dict[str, Any]:
     instrument = get_instrument(code)
     codings = []
     if instrument.loinc:
-        codings.append({"system": LOINC, "code": instrument.loinc, "display": instrument.name})
+        # LOINC's own display (clinical review W3); without a confirmed one, no display rather than ours.
+        loinc = {"system": LOINC, "code": instrument.loinc}
+        if instrument.loinc_display:
+            loinc["display"] = instrument.loinc_display
+        codings.append(loinc)
     codings.append({"system": LOCAL_CODE_SYSTEM, "code": instrument.code, "display": instrument.name})
     return {"coding": codings, "text": instrument.name}
 
@@ -107,7 +131,34 @@ def _flags(client: Client, patient_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def _goal(goal: Goal, patient_id: str, observation_ids: list[str]) -> dict[str, Any]:
+GOAL_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
+_ACHIEVEMENT_DISPLAYS = {"in-progress": "In Progress", "improving": "Improving", "worsening": "Worsening",
+                         "no-change": "No Change", "achieved": "Achieved"}
+
+
+def goal_achievement(goal: Goal, values: Sequence[tuple[dt.date, float]]) -> dict[str, Any]:
+    """``Goal.achievementStatus`` from the measurements towards the goal (clinical review W6): ``achieved``
+    when the latest value meets the target (the progress page's rule), else ``improving``/``worsening``/
+    ``no-change`` by the latest value against the baseline in the goal's direction, and ``in-progress``
+    before the first measurement."""
+    from cadenza.clinic.progress import compute_progress
+
+    progress = compute_progress(goal, values)
+    if not progress.points:
+        code = "in-progress"
+    elif progress.target_met:
+        code = "achieved"
+    elif progress.improvement > 0:
+        code = "improving"
+    elif progress.improvement < 0:
+        code = "worsening"
+    else:
+        code = "no-change"
+    return {"coding": [{"system": GOAL_ACHIEVEMENT, "code": code, "display": _ACHIEVEMENT_DISPLAYS[code]}]}
+
+
+def _goal(goal: Goal, patient_id: str, observation_ids: list[str],
+          values: Sequence[tuple[dt.date, float]] = ()) -> dict[str, Any]:
     instrument = get_instrument(goal.instrument_code)
     target: dict[str, Any] = {
         "measure": _instrument_concept(goal.instrument_code),
@@ -118,7 +169,8 @@ def _goal(goal: Goal, patient_id: str, observation_ids: list[str]) -> dict[str, 
     resource: dict[str, Any] = {
         "resourceType": "Goal",
         "id": f"goal-{goal.id}",
-        "lifecycleStatus": "active",
+        "lifecycleStatus": "active",  # the therapist closes a goal, not a measurement
+        "achievementStatus": goal_achievement(goal, values),
         "description": {"text": goal.description or f"{instrument.name}: {goal.direction} to {goal.target:g}"},
         "subject": _ref("Patient", patient_id),
         "target": [target],
@@ -134,12 +186,80 @@ def _goal(goal: Goal, patient_id: str, observation_ids: list[str]) -> dict[str, 
     return resource
 
 
-def _encounter(row: TherapySession, patient_id: str) -> dict[str, Any]:
+# v3-ActCode encounter classes (official displays) and the words of a session's setting that choose them,
+# tried in this order (clinical review W2: NICU and ward sessions are inpatient encounters, not AMB).
+ENCOUNTER_CLASSES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("IMP", "inpatient encounter",
+     ("nicu", "neonatal", "intensive care", "icu", "picu", "inpatient", "ward", "bedside")),
+    ("AMB", "ambulatory", ("outpatient", "clinic", "day centre", "day center", "school", "community")),
+    ("VR", "virtual", ("telehealth", "telemedicine", "video", "virtual", "online", "remote", "phone")),
+    ("NONAC", "inpatient non-acute",
+     ("nursing home", "care home", "residential", "long-term care", "rehabilitation unit")),
+    ("HH", "home health", ("home",)),
+    ("IMP", "inpatient encounter", ("hospital",)),
+)
+NICU_FLAG = "nicu_infant"
+
+
+def encounter_class(setting: str, *, safety_flags: Sequence[str] = ()) -> dict[str, str]:
+    """The v3-ActCode class of a session from its setting: a NICU infant's sessions, and NICU, ward or
+    other inpatient settings, are ``IMP``; home ``HH``; telehealth ``VR``; care homes ``NONAC``;
+    everything else (clinic, unknown) ``AMB``.
+
+    >>> encounter_class("Ward 4B")["code"], encounter_class("home")["code"], encounter_class("")["code"]
+    ('IMP', 'HH', 'AMB')
+    >>> encounter_class("", safety_flags=["nicu_infant"])["code"]
+    'IMP'
+    """
+    text = " ".join(setting.lower().split())
+    if NICU_FLAG in safety_flags:
+        code, display = "IMP", "inpatient encounter"
+    else:
+        code, display = next(((c, d) for c, d, words in ENCOUNTER_CLASSES
+                              if any(re.search(rf"\b{re.escape(w)}", text) for w in words)), ("AMB", "ambulatory"))
+    return {"system": ACT_CODE, "code": code, "display": display}
+
+
+def _practitioner_ref(therapist_id: int, therapist: Therapist | None = None) -> dict[str, str]:
+    ref = _ref("Practitioner", f"practitioner-{therapist_id}")
+    if therapist is not None:
+        ref["display"] = therapist.username
+    return ref
+
+
+def _practitioner(therapist: Therapist) -> dict[str, Any]:
+    """The clinician as a Practitioner (clinical review M3): the account name as identifier, and the
+    recorded credential (e.g. MT-BC) as qualification. No personal name: the export names accounts."""
+    resource: dict[str, Any] = {
+        "resourceType": "Practitioner",
+        "id": f"practitioner-{therapist.id}",
+        "identifier": [{"system": THERAPIST_ID_SYSTEM, "value": therapist.username}],
+        "active": bool(therapist.active),
+    }
+    if therapist.qualification:
+        code: dict[str, Any] = {"text": therapist.qualification}
+        qualification: dict[str, Any] = {"code": code}
+        if therapist.qualification in KNOWN_QUALIFICATIONS:
+            display, issuer = KNOWN_QUALIFICATIONS[therapist.qualification]
+            code["coding"] = [{"system": QUALIFICATION_SYSTEM, "code": therapist.qualification, "display": display}]
+            qualification["issuer"] = {"display": issuer}
+        resource["qualification"] = [qualification]
+    return resource
+
+
+def _held_by(row: TherapySession) -> dict[str, str] | None:
+    """The Practitioner who held the session (None for a row built without its therapist loaded)."""
+    return None if row.therapist is None else _practitioner_ref(row.therapist.id, row.therapist)
+
+
+def _encounter(row: TherapySession, patient_id: str, client: Client) -> dict[str, Any]:
+    held_by = _held_by(row)
     return {
         "resourceType": "Encounter",
         "id": f"encounter-{row.id}",
         "status": "finished",
-        "class": {"system": ACT_CODE, "code": "AMB", "display": "ambulatory"},
+        "class": encounter_class(row.setting or "", safety_flags=client.safety_flags or ()),
+        **({"participant": [{"type": [{"coding": [PRIMARY_PERFORMER]}], "individual": held_by}]} if held_by else {}),
         "subject": _ref("Patient", patient_id),
         "period": {"start": row.session_date.isoformat(), "end": row.session_date.isoformat()},
         "length": {"value": row.minutes, "unit": "min", "system": UCUM, "code": "min"},
@@ -157,11 +277,13 @@ def _procedure(row: TherapySession, patient_id: str) -> dict[str, Any]:
         "id": f"procedure-{row.id}",
         "meta": {"versionId": str(row.version)},  # the note's version, as the API reports it
         "status": "completed",
+        "category": {"coding": [ARTS_BASED_THERAPY], "text": "Music therapy"},
         "code": {"coding": [{"system": INTERVENTION_SYSTEM, "code": intervention.code, "display": intervention.name}],
                  "text": f"Music therapy ({intervention.mode}): {intervention.name}"},
         "subject": _ref("Patient", patient_id),
         "encounter": _ref("Encounter", f"encounter-{row.id}"),
         "performedDateTime": row.session_date.isoformat(),
+        **({"performer": [{"actor": held_by}]} if (held_by := _held_by(row)) else {}),
     }
     notes: list[dict[str, Any]] = [{"text": f"{letter}: {text}"} for letter, text in soap if text]
     if row.signed_at is not None:
@@ -174,7 +296,8 @@ def _procedure(row: TherapySession, patient_id: str) -> dict[str, Any]:
         ]}]
         for addendum in row.addenda:
             notes.append({
-                "authorString": addendum.author.username if addendum.author is not None else "",
+                **({"authorReference": _practitioner_ref(addendum.author.id, addendum.author)} if addendum.author
+                   else {"authorString": f"therapist-{addendum.author_id}"}),
                 "time": _instant(addendum.created_at),
                 "text": f"Addendum ({_instant(addendum.created_at)}): {addendum.text}",
                 "extension": [{"url": ADDENDUM_SHA256_URL, "valueString": addendum.content_sha256}],
@@ -195,6 +318,8 @@ def _signer(row: TherapySession) -> str:
 def _provenance(row: TherapySession) -> dict[str, Any]:
     """Who signed the session note and when, as FHIR Provenance with an author's signature."""
     who = {"display": _signer(row)}
+    if row.signed_by is not None:
+        who = {**_practitioner_ref(row.signed_by.id), **who}
     return {
         "resourceType": "Provenance",
         "id": f"provenance-{row.id}",
@@ -203,6 +328,34 @@ def _provenance(row: TherapySession) -> dict[str, Any]:
         "agent": [{"who": who}],
         "signature": [{"type": [SIGNATURE_TYPE], "when": _instant(row.signed_at), "who": who}],
     }
+
+
+def _item_component(instrument: Any, item: str, answer: int) -> dict[str, Any]:
+    """One item answer: the LOINC question code and LOINC answer code where the instrument has them
+    (clinical review W4), always with the local item code; the score travels as the answer's
+    ``ordinalValue`` (or as ``valueInteger`` without LOINC answers)."""
+    local = {"system": ITEM_SYSTEM, "code": f"{instrument.code}.{item}"}
+    index = instrument.items.index(item) if instrument.items and item in instrument.items else None
+    code: dict[str, Any] = {"coding": [local]}
+    if index is not None and instrument.item_loinc:
+        code["coding"].insert(0, {"system": LOINC, "code": instrument.item_loinc[index]})
+    if index is not None and instrument.item_texts:
+        code["text"] = instrument.item_texts[index]
+    if instrument.answer_loinc and instrument.item_min <= answer <= instrument.item_max:
+        la_code, display = instrument.answer_loinc[answer - instrument.item_min]
+        value = {"coding": [{"system": LOINC, "code": la_code, "display": display,
+                             "extension": [{"url": ORDINAL_VALUE_URL, "valueDecimal": answer}]}],
+                 "text": display}
+        return {"code": code, "valueCodeableConcept": value}
+    return {"code": code, "valueInteger": answer}
+
+
+def _effective(m: Measurement, row: TherapySession) -> str:
+    """When the value was measured (clinical review W1): its own time when one was recorded, else the
+    session's date, the Encounter's period. Never the moment it was typed."""
+    if m.measured_at is not None:
+        return m.measured_at.astimezone(dt.UTC).isoformat()
+    return row.session_date.isoformat()
 
 
 def _observation(m: Measurement, row: TherapySession, patient_id: str) -> dict[str, Any]:
@@ -216,17 +369,27 @@ def _observation(m: Measurement, row: TherapySession, patient_id: str) -> dict[s
         "code": _instrument_concept(m.instrument_code),
         "subject": _ref("Patient", patient_id),
         "encounter": _ref("Encounter", f"encounter-{row.id}"),
-        "effectiveDateTime": m.measured_at.astimezone(dt.UTC).isoformat(),
+        "effectiveDateTime": _effective(m, row),
+        **({"performer": [held_by]} if (held_by := _held_by(row)) else {}),
         "valueQuantity": _quantity(m.value, m.unit),
     }
     if m.severity_band:
         resource["interpretation"] = [{"text": m.severity_band}]
     if m.item_responses:
-        resource["component"] = [
-            {"code": {"coding": [{"system": ITEM_SYSTEM, "code": f"{m.instrument_code}.{item}"}]},
-             "valueInteger": int(answer)}
-            for item, answer in m.item_responses.items()
-        ]
+        resource["component"] = [_item_component(instrument, item, int(answer))
+                                 for item, answer in m.item_responses.items()]
+    if instrument.loinc_panel is not None:
+        # The questionnaire the total was scored from (the MII PRO profiles' pattern: the panel as method).
+        code, display = instrument.loinc_panel
+        resource["method"] = {"coding": [{"system": LOINC, "code": code, "display": display}], "text": instrument.name}
+    if m.timed_distance_m is not None:
+        # A timed-walk speed travels with the distance it was timed over (clinical review H2).
+        resource["method"] = {"text": f"timed walk: speed = {m.timed_distance_m:g} m / time"}
+        resource.setdefault("component", []).append({
+            "code": {"coding": [{"system": CONTEXT_SYSTEM, "code": TIMED_DISTANCE_CODE, "display": "Timed distance"}],
+                     "text": "Distance timed"},
+            "valueQuantity": _quantity(m.timed_distance_m, "m"),
+        })
     if m.safety_followup:
         resource["extension"] = [{"url": SAFETY_FOLLOWUP_URL, "valueBoolean": True}]
         resource["note"] = [{"text": safety_prompt(m.instrument_code)}]
@@ -242,12 +405,24 @@ def _risk_assessment(m: Measurement, row: TherapySession, patient_id: str) -> di
         "status": "preliminary",  # screening result; the structured assessment it calls for is still to come
         "subject": _ref("Patient", patient_id),
         "encounter": _ref("Encounter", f"encounter-{row.id}"),
-        "occurrenceDateTime": m.measured_at.astimezone(dt.UTC).isoformat(),
+        "occurrenceDateTime": _effective(m, row),
         "basis": [_ref("Observation", f"observation-{m.id}")],
         "prediction": [{"outcome": {"text": "Suicide or self-harm risk (screening item positive)"},
                         "qualitativeRisk": {"text": "needs structured assessment"}}],
         "mitigation": safety_prompt(m.instrument_code),
     }
+
+
+def _clinicians(sessions: Sequence[TherapySession]) -> list[Therapist]:
+    """Every account the sessions refer to (who held them, signed them, wrote addenda), by id."""
+    found: dict[int, Therapist] = {}
+    for row in sessions:
+        people = [row.therapist, row.signed_by if row.signed_at is not None else None]
+        people += [a.author for a in row.addenda] if row.signed_at is not None else []
+        for person in people:
+            if person is not None:
+                found.setdefault(person.id, person)
+    return [found[k] for k in sorted(found)]
 
 
 def build_bundle(
@@ -262,9 +437,10 @@ def build_bundle(
     pid = patient["id"]
     resources: list[dict[str, Any]] = [patient, *_flags(client, pid), *_conditions(client, pid)]
     by_goal: dict[int, list[str]] = {}
+    goal_values: dict[int, list[tuple[dt.date, float]]] = {}
     clinical: list[dict[str, Any]] = []
     for row in sessions:
-        clinical.append(_encounter(row, pid))
+        clinical.append(_encounter(row, pid, client))
         clinical.append(_procedure(row, pid))
         if row.signed_at is not None:
             clinical.append(_provenance(row))
@@ -274,7 +450,9 @@ def build_bundle(
                 clinical.append(_risk_assessment(m, row, pid))
             if m.goal_id is not None:
                 by_goal.setdefault(m.goal_id, []).append(f"observation-{m.id}")
-    resources += [_goal(g, pid, by_goal.get(g.id, [])) for g in goals]
+                goal_values.setdefault(m.goal_id, []).append((row.session_date, m.value))
+    resources += [_goal(g, pid, by_goal.get(g.id, []), goal_values.get(g.id, [])) for g in goals]
+    resources += [_practitioner(t) for t in _clinicians(sessions)]
     resources += clinical
     return {
         "resourceType": "Bundle",
@@ -322,6 +500,7 @@ class ObservationValue:
     severity_band: str | None
     items: dict[str, int]
     safety_followup: bool
+    timed_distance_m: float | None = None
 
 
 def read_observations(bundle_json: str) -> list[ObservationValue]:
@@ -334,9 +513,13 @@ def read_observations(bundle_json: str) -> list[ObservationValue]:
             continue
         codings = {c.system: c.code for c in resource.code.coding}
         items = {}
+        timed_distance_m = None
         for component in resource.component or []:
-            code = component.code.coding[0].code
-            items[code.split(".", 1)[1]] = int(component.valueInteger)
+            coding = component.code.coding[0]
+            if coding.system == CONTEXT_SYSTEM and coding.code == TIMED_DISTANCE_CODE:
+                timed_distance_m = float(component.valueQuantity.value)
+            elif local := next((c for c in component.code.coding if c.system == ITEM_SYSTEM), None):
+                items[local.code.split(".", 1)[1]] = _item_score(component)
         values.append(ObservationValue(
             id=resource.id,
             local_code=codings[LOCAL_CODE_SYSTEM],
@@ -347,8 +530,19 @@ def read_observations(bundle_json: str) -> list[ObservationValue]:
             severity_band=resource.interpretation[0].text if resource.interpretation else None,
             items=items,
             safety_followup=any(e.url == SAFETY_FOLLOWUP_URL and e.valueBoolean for e in resource.extension or []),
+            timed_distance_m=timed_distance_m,
         ))
     return values
+
+
+def _item_score(component: Any) -> int:
+    if component.valueInteger is not None:
+        return int(component.valueInteger)
+    for coding in component.valueCodeableConcept.coding:
+        for extension in coding.extension or []:
+            if extension.url == ORDINAL_VALUE_URL:
+                return int(extension.valueDecimal)
+    raise ParameterError(f"item component {component.code.coding!r} has no score (valueInteger or ordinalValue)")
 
 
 def bundle_resource_counts(bundle_json: str) -> dict[str, int]:

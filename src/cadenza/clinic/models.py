@@ -87,6 +87,8 @@ class Therapist(Base):
     role: Mapped[str] = mapped_column(String(16), default="therapist")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The professional credential, e.g. "MT-BC"; exported as the Practitioner's qualification (review M3).
+    qualification: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     clients: Mapped[list[Client]] = relationship(back_populates="therapist")
 
@@ -180,6 +182,7 @@ class TherapySession(Base):
         back_populates="therapy_session", order_by="Measurement.id"
     )
     signed_by: Mapped[Therapist | None] = relationship(foreign_keys=[signed_by_id])
+    therapist: Mapped[Therapist] = relationship(foreign_keys=[therapist_id])  # who held the session
     addenda: Mapped[list[SessionAddendum]] = relationship(
         back_populates="therapy_session", order_by="SessionAddendum.id", lazy="selectin"
     )
@@ -206,10 +209,27 @@ class Measurement(Base):
     item_responses: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     severity_band: Mapped[str | None] = mapped_column(String(32))
     safety_followup: Mapped[bool] = mapped_column(Boolean, default=False)
-    measured_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Timed walks (gait_speed): the distance the time was taken over, stored with the speed because the
+    # speed means nothing without it (the 10-metre walk test times the middle 6 m; clinical review H2).
+    timed_distance_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # When it was measured, if known more precisely than the session's date; NULL means "in the session"
+    # and every reader dates it by the session (clinical review W1). Never the time it was typed.
+    measured_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     therapy_session: Mapped[TherapySession] = relationship(back_populates="measurements")
+
+    @property
+    def effective_at(self) -> dt.datetime | dt.date:
+        """When it was measured: ``measured_at`` if recorded, else the session's date (FHIR
+        ``effectiveDateTime`` takes either a date or a date-time)."""
+        return self.measured_at if self.measured_at is not None else self.therapy_session.session_date
+
+
+def measurement_order() -> tuple[Any, ...]:
+    """Measurements in the order they were taken: session date, then time (untimed ones first, the same
+    on SQLite and PostgreSQL), then id. Join ``therapy_session`` before using it."""
+    return (TherapySession.session_date, Measurement.measured_at.asc().nulls_first(), Measurement.id)
 
 
 class AuditEvent(Base):

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cadenza.clinic.instruments import get_instrument
-from cadenza.clinic.models import Goal, Measurement, Therapist, TherapySession
+from cadenza.clinic.models import Goal, Measurement, Therapist, TherapySession, measurement_order
 from cadenza.clinic.access import get_client_for_actor
 from cadenza.clinic.audit import audit
 from cadenza.clinic.service import get_goal
@@ -119,7 +119,7 @@ def goal_progress(db: Session, *, actor: Therapist, goal_id: int) -> GoalProgres
         select(TherapySession.session_date, Measurement.value)
         .join(TherapySession, Measurement.session_id == TherapySession.id)
         .where(Measurement.goal_id == goal.id)
-        .order_by(TherapySession.session_date, Measurement.measured_at, Measurement.id)
+        .order_by(*measurement_order())
     ).all()
     audit(db, actor, "read", "measurement", entity_id=None, client_id=goal.client_id)
     return compute_progress(goal, [(d, v) for d, v in rows])

@@ -43,10 +43,11 @@ from cadenza.clinic.accounts import check_actor
 from cadenza.clinic.accounts import create_therapist as create_therapist
 from cadenza.clinic.accounts import get_therapist_by_username as get_therapist_by_username
 from cadenza.clinic.accounts import list_therapists as list_therapists
+from cadenza.clinic.accounts import set_qualification as set_qualification
 from cadenza.clinic.audit import SYSTEM_ACTOR as SYSTEM_ACTOR
 from cadenza.clinic.audit import audit
 from cadenza.clinic.auth import set_therapist_active as set_therapist_active
-from cadenza.clinic.instruments import Score, get_instrument, score_instrument
+from cadenza.clinic.instruments import Score, check_age, get_instrument, score_instrument
 from cadenza.clinic.models import (
     ASSESSMENT_DOMAINS,
     DIRECTIONS,
@@ -58,6 +59,7 @@ from cadenza.clinic.models import (
     SessionAddendum,
     Therapist,
     TherapySession,
+    measurement_order,
     utcnow,
 )
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
@@ -86,7 +88,8 @@ class MeasurementInput:
     items: Mapping[str, Any] | Sequence[Any] | None = None
     unit: str | None = None
     goal_id: int | None = None
-    measured_at: dt.datetime | None = None
+    measured_at: dt.datetime | None = None  # only when known more precisely than the session's date
+    timed_distance_m: float | None = None  # timed walks: the distance timed (default: the instrument's)
 
 
 # --- clients ------------------------------------------------------------------------------------
@@ -98,6 +101,55 @@ def _check_code(code: Any) -> str:
             f"code must be a pseudonymous code of 1-64 letters, digits, '.', '_' or '-' (no names or spaces), got {code!r}"
         )
     return code
+
+
+# Clinical review W15: the code is the record's only identifier, and only a regex guarded it
+# ("JohnSmith1950" was accepted). These patterns do not refuse anything; they warn.
+_CAMEL_SPLIT = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_NAME_LIKE = re.compile(r"^(?:[A-Z][a-z]{2,}|[a-z]{3,}|[A-Z]{4,})$")
+_DATE_FORMATS = {8: ("%Y%m%d", "%d%m%Y", "%m%d%Y"), 6: ("%y%m%d", "%d%m%y", "%m%d%y")}  # by digit count
+
+
+def client_code_warnings(code: str) -> list[str]:
+    """Why a client code might identify the person (a name, initials spelled out, a year or date of
+    birth); empty when it looks like a plain pseudonym. A warning, not a refusal: the caller shows it and
+    the therapist decides.
+
+    >>> client_code_warnings("C001")
+    []
+    >>> client_code_warnings("JohnSmith1950")[0]
+    "code 'JohnSmith1950' may contain a name ('John', 'Smith') and a year of birth ('1950'): use a code that identifies no one outside this record, e.g. C001"
+    """
+    if not isinstance(code, str):
+        return []
+    words = [w for part in re.split(r"[^A-Za-z]+", code) for w in _CAMEL_SPLIT.split(part) if w]
+    names = [w for w in words if _NAME_LIKE.match(w)]
+    this_year = dt.datetime.now(dt.UTC).year
+    years, dates = [], []
+    for digits in re.findall(r"\d+", code):
+        if len(digits) == 4 and 1900 <= int(digits) <= this_year:
+            years.append(digits)
+        elif any(_is_date(digits, f) for f in _DATE_FORMATS.get(len(digits), ())):
+            dates.append(digits)
+    found = []
+    if names:
+        found.append(f"a name ({', '.join(repr(n) for n in names)})")
+    if years:
+        found.append(f"a year of birth ({', '.join(repr(y) for y in years)})")
+    if dates:
+        found.append(f"a date of birth ({', '.join(repr(d) for d in dates)})")
+    if not found:
+        return []
+    return [f"code {code!r} may contain {' and '.join(found)}: use a code that identifies no one outside this "
+            "record, e.g. C001"]
+
+
+def _is_date(digits: str, fmt: str) -> bool:
+    try:
+        dt.datetime.strptime(digits, fmt)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_birth_year(birth_year: Any) -> int | None:
@@ -278,6 +330,14 @@ def _check_date(name: str, value: Any) -> None:
         raise ParameterError(f"{name} must be a date (YYYY-MM-DD), got {value!r}")
 
 
+def _check_whole(instrument: Any, name: str, number: float) -> None:
+    # Clinical review W16: an instrument that only takes whole numbers (NRS 0-10, PHQ-9 and GAD-7 totals)
+    # cannot reach a target of 2.5, so such a goal is refused.
+    if instrument.integer and not float(number).is_integer():
+        raise ParameterError(
+            f"{name} must be a whole number for {instrument.code!r}, whose values are whole numbers, got {number!r}")
+
+
 def create_goal(
     db: Session,
     *,
@@ -303,6 +363,7 @@ def create_goal(
                 f"{name} must be within {instrument.minimum:g}..{instrument.maximum:g} {instrument.unit} "
                 f"for {instrument_code!r}, got {number!r}"
             )
+        _check_whole(instrument, name, number)
     direction = direction or instrument.better
     if direction not in DIRECTIONS:
         raise ParameterError(f"direction must be 'increase' or 'decrease' for {instrument_code!r}, got {direction!r}")
@@ -316,6 +377,7 @@ def create_goal(
     if not isinstance(description, str):
         raise ParameterError(f"description must be text, got {description!r}")
     client = get_client_for_actor(db, actor=actor, client_id=client_id, action="update")
+    check_age(instrument_code, birth_year=client.birth_year, on_date=utcnow().date())  # clinical review M13
     goal = Goal(client_id=client.id, instrument_code=instrument_code, baseline=float(baseline), target=float(target),
                 direction=direction, target_date=target_date, description=description)
     db.add(goal)
@@ -354,6 +416,7 @@ def update_goal(
             raise ParameterError(
                 f"target must be within {instrument.minimum:g}..{instrument.maximum:g} {instrument.unit}, got {target!r}"
             )
+        _check_whole(instrument, "target", target)
         if (goal.direction == "decrease" and not target < goal.baseline) or (
                 goal.direction == "increase" and not target > goal.baseline):
             raise ParameterError(
@@ -390,7 +453,16 @@ def _score_input(entry: MeasurementInput, index: int) -> Score:
             raise ParameterError(f"measurements[{index}]: measured_at must be within years 1-9999 in UTC, got "
                                  f"{entry.measured_at.isoformat()!r}") from None
     try:
-        return score_instrument(entry.instrument_code, value=entry.value, items=entry.items, unit=entry.unit)
+        return score_instrument(entry.instrument_code, value=entry.value, items=entry.items, unit=entry.unit,
+                                timed_distance_m=entry.timed_distance_m)
+    except ParameterError as exc:
+        raise ParameterError(f"measurements[{index}]: {exc}") from None
+
+
+def _check_client_age(client: Client, entry: MeasurementInput, index: int, on_date: dt.date) -> None:
+    # Clinical review M13: an instrument is refused for a client certainly outside its age range.
+    try:
+        check_age(entry.instrument_code, birth_year=client.birth_year, on_date=on_date)
     except ParameterError as exc:
         raise ParameterError(f"measurements[{index}]: {exc}") from None
 
@@ -419,7 +491,10 @@ def _new_measurement(session_row: TherapySession, entry: MeasurementInput, score
         item_responses=score.item_responses,
         severity_band=score.severity_band,
         safety_followup=score.safety_followup,
-        measured_at=entry.measured_at or utcnow(),
+        timed_distance_m=score.timed_distance_m,
+        # No time given: the measurement belongs to the session and is dated by it, never by the moment
+        # it was typed (clinical review W1).
+        measured_at=entry.measured_at,
     )
 
 
@@ -457,6 +532,7 @@ def record_session(
     scores = [_score_input(entry, i) for i, entry in enumerate(measurements)]
     client = get_client_for_actor(db, actor=actor, client_id=client_id, action="update")
     for i, entry in enumerate(measurements):
+        _check_client_age(client, entry, i, session_date)
         _check_goal_link(db, client, entry, i)
     with db.begin_nested():
         row = TherapySession(
@@ -628,16 +704,21 @@ def note_content(row: TherapySession, *, signed_by_username: str | None) -> dict
         "setting": row.setting,
         "soap": {"subjective": row.soap_subjective, "objective": row.soap_objective,
                  "assessment": row.soap_assessment, "plan": row.soap_plan},
-        "measurements": [
-            {"id": m.id, "goal_id": m.goal_id, "instrument_code": m.instrument_code, "value": m.value,
-             "unit": m.unit, "item_responses": m.item_responses, "severity_band": m.severity_band,
-             "safety_followup": bool(m.safety_followup), "measured_at": _iso(m.measured_at)}
-            for m in sorted(row.measurements, key=lambda m: m.id)
-        ],
+        "measurements": [_measurement_content(m) for m in sorted(row.measurements, key=lambda m: m.id)],
         "signed_at": _iso(row.signed_at),
         "signed_by_id": row.signed_by_id,
         "signed_by": signed_by_username,
     }
+
+
+def _measurement_content(m: Measurement) -> dict[str, Any]:
+    content = {"id": m.id, "goal_id": m.goal_id, "instrument_code": m.instrument_code, "value": m.value,
+               "unit": m.unit, "item_responses": m.item_responses, "severity_band": m.severity_band,
+               "safety_followup": bool(m.safety_followup), "measured_at": _iso(m.measured_at)}
+    # Added with the column: present only when set, so notes signed before it existed keep their hash.
+    if m.timed_distance_m is not None:
+        content["timed_distance_m"] = m.timed_distance_m
+    return content
 
 
 def note_sha256(row: TherapySession) -> str:
@@ -828,6 +909,7 @@ def add_measurement(db: Session, *, actor: Therapist, session_id: int, measureme
     # and a signature committed meanwhile is seen.
     row = _locked(db, row)
     _refuse_signed(row, "adding a measurement")
+    _check_client_age(client, measurement, 0, row.session_date)
     _check_goal_link(db, client, measurement, 0)
     with db.begin_nested():
         stored = _new_measurement(row, measurement, score)
@@ -869,7 +951,7 @@ def measurement_query(client_id: int, *, instrument_code: str | None = None, goa
         query = query.where(Measurement.instrument_code == instrument_code)
     if goal_id is not None:
         query = query.where(Measurement.goal_id == goal_id)
-    return query.order_by(TherapySession.session_date, Measurement.measured_at, Measurement.id)
+    return query.order_by(*measurement_order())
 
 
 def list_audit_events(db: Session, *, actor: Therapist, client_id: int | None = None) -> list[AuditEvent]:

@@ -83,10 +83,13 @@ def step_time_asymmetry(step_times_s: np.ndarray, sides: np.ndarray) -> float:
 
 
 def gait_speed_m_s(distance_m: float, duration_s: float) -> float:
-    """Gait speed of a timed walk, e.g. the 10-metre walk test (distance over time).
+    """Gait speed of a timed walk: the distance *timed* over the time.
 
-    >>> gait_speed_m_s(10.0, 8.0)
-    1.25
+    For the 10-metre walk test that distance is the middle 6 m (2-m to 8-m mark), not 10 m
+    (Rehabilitation Measures Database, "10 Meter Walk Test").
+
+    >>> gait_speed_m_s(6.0, 7.5)
+    0.8
     """
     for name, value in (("distance_m", distance_m), ("duration_s", duration_s)):
         if not np.isfinite(value) or value <= 0:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cadenza.clinic.instruments import Instrument, get_instrument, list_instruments
+from cadenza.clinic.instruments import Instrument, gait_speed_from_walk_time, get_instrument, list_instruments
 from cadenza.clinic.service import MeasurementInput
 
 MAX_FIELD_CHARS = 20_000
@@ -177,16 +177,47 @@ def attribute_error(state: FormState, message: str, fields: Iterable[str], *, fa
 
 
 def instrument_fields(instrument: Instrument) -> list[str]:
+    """The fields whose content means the instrument was entered (a timed walk: its speed or its time;
+    the timed distance is prefilled, so it does not count)."""
     if instrument.items is None:
+        if instrument.timed_distance_m is not None:
+            return [f"{instrument.code}.value", f"{instrument.code}.walk_time_s"]
         return [f"{instrument.code}.value"]
     return [f"{instrument.code}.{item}" for item in instrument.items]
+
+
+def measurement_form_defaults() -> dict[str, str]:
+    """Prefilled measurement fields of a new session form: each timed walk's default distance."""
+    return {f"{i.code}.timed_distance_m": f"{i.timed_distance_m:g}" for i in list_instruments()
+            if i.timed_distance_m is not None}
+
+
+def _timed_walk_value(state: FormState, instrument: Instrument) -> tuple[float | None, float | None]:
+    """A timed walk's speed (typed, or computed from the walk time) and the distance timed."""
+    code = instrument.code
+    speed = parse_float(state, f"{code}.value", required=False)
+    walk_time_s = parse_float(state, f"{code}.walk_time_s", required=False)
+    distance_m = parse_float(state, f"{code}.timed_distance_m", required=False)
+    if distance_m is None:
+        distance_m = instrument.timed_distance_m
+    if speed is not None and walk_time_s is not None:
+        state.error(f"{code}.walk_time_s", f"give the speed or the walk time for {code}, not both")
+        return None, distance_m
+    if walk_time_s is not None:
+        try:
+            speed = round(gait_speed_from_walk_time(walk_time_s, distance_m=distance_m), 3)
+        except ValueError as exc:  # ParameterError: a time or distance that is not positive
+            state.error(f"{code}.walk_time_s" if "walk_time_s" in str(exc) else f"{code}.timed_distance_m", str(exc))
+            return None, distance_m
+    return speed, distance_m
 
 
 def parse_measurements(state: FormState) -> tuple[list[MeasurementInput], list[str]]:
     """The instrument entries the therapist filled in, and the instrument code of each.
 
     An instrument counts as entered when any of its fields is non-empty; a half-filled questionnaire
-    is entered, and the service then names the missing items.
+    is entered, and the service then names the missing items. A timed walk is entered as its speed or
+    as the time over the timed distance (6 m by default for the 10-metre walk test).
     """
     entries: list[MeasurementInput] = []
     codes: list[str] = []
@@ -195,7 +226,12 @@ def parse_measurements(state: FormState) -> tuple[list[MeasurementInput], list[s
         if not any(state.values.get(n, "").strip() for n in names):
             continue
         goal_id = parse_id(state, f"{instrument.code}.goal_id", required=False)
-        if instrument.items is None:
+        if instrument.timed_distance_m is not None:
+            value, distance_m = _timed_walk_value(state, instrument)
+            if value is None:
+                continue
+            entries.append(MeasurementInput(instrument.code, value=value, goal_id=goal_id, timed_distance_m=distance_m))
+        elif instrument.items is None:
             value = parse_float(state, names[0])
             if value is None:
                 continue
@@ -230,6 +266,8 @@ def attribute_measurement_error(state: FormState, message: str, codes: list[str]
         state.error(f"{code}.{item.group(1)}", detail)
     elif "goal" in detail:
         state.error(f"{code}.goal_id", detail)
+    elif "timed_distance_m" in detail:
+        state.error(f"{code}.timed_distance_m", detail)
     elif get_instrument(code).items is None:
         state.error(f"{code}.value", detail)
     else:

@@ -14,7 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from cadenza.clinic.instruments import safety_prompt
+from cadenza.clinic.instruments import safety_prompt, timed_distance_note
 from cadenza.plugins import installed_tools
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -31,6 +31,8 @@ templates = Jinja2Templates(directory=[str(folder) for folder in template_dirs()
 templates.env.autoescape = True
 # What the therapist must do now when a questionnaire's safety item is flagged (clinical review H1).
 templates.env.globals["safety_prompt"] = safety_prompt
+# A timed-walk speed is always shown with the distance it was timed over (clinical review H2).
+templates.env.globals["timed_distance_note"] = timed_distance_note
 
 
 def render(

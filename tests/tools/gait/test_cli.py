@@ -56,6 +56,14 @@ def test_speed():
     assert runner.invoke(app, ["gait", "speed", "--time-s", "0"]).exit_code == 2
 
 
+def test_h2_speed_defaults_to_the_middle_six_metres():
+    # The review's case: 7 s over the 10-metre walk test is 0.86 m/s (6 m timed), not 1.43 m/s.
+    payload = json.loads(runner.invoke(app, ["gait", "speed", "--time-s", "7", "--json"]).output)
+    assert (payload["distance_m"], payload["gait_speed_m_s"]) == (6.0, 0.857)
+    text = runner.invoke(app, ["gait", "speed", "--time-s", "7"]).output
+    assert "0.86 m/s" in text and "timed over 6 m" in text
+
+
 def test_help_does_not_import_heavy_modules():
     code = "import sys; import cadenza.tools.gait.cli; print(any(m in sys.modules for m in ('matplotlib.pyplot', 'mobgap', 'scipy.signal', 'cadenza.gait')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -79,8 +87,8 @@ def test_store_on_a_session(tmp_path, monkeypatch, rng, make_lower_back, make_wa
     value = float(re.search(r"stored cadence ([0-9.]+)", stored.output).group(1))
     assert abs(value - 60 / 0.55) < 1.0
     speed = runner.invoke(app, ["gait", "speed", "--time-s", "9", "--store-session", "1"], env=env)
-    assert "stored gait speed 1.111 m/s" in speed.output
+    assert "stored gait speed 0.667 m/s (timed over 6 m)" in speed.output  # the 10MWT's middle 6 m (review H2)
     shown = runner.invoke(app, ["client", "show", "C1"], env=env)
-    assert "cadence" in shown.output and "gait_speed" in shown.output
+    assert "cadence" in shown.output and "gait_speed=0.667 (timed over 6 m)" in shown.output
     missing = runner.invoke(app, ["gait", "speed", "--time-s", "9", "--store-session", "99"], env=env)
     assert missing.exit_code == 1

@@ -34,7 +34,7 @@ def test_cadence_and_speed_stored_as_measurements(
     # The 5-step bout (low confidence, 150 spm) is left out: the stored figure is the long bout's.
     assert cadence.instrument_code == "cadence" and cadence.value == pytest.approx(100, abs=1)
     speed = store_timed_walk(db_session, actor=therapist, session_id=therapy_session.id, distance_m=10, duration_s=8)
-    assert speed.value == 1.25 and speed.unit == "m/s"
+    assert speed.value == 1.25 and speed.unit == "m/s" and speed.timed_distance_m == 10
     stored = service.list_measurements(db_session, actor=therapist, client_id=client_record.id)
     assert {m.instrument_code for m in stored} == {"cadence", "gait_speed"}
 
@@ -65,3 +65,10 @@ def test_bad_walk_time(db_session, therapist, therapy_session):
 
     with pytest.raises(ParameterError, match="duration_s"):
         store_timed_walk(db_session, actor=therapist, session_id=therapy_session.id, distance_m=10, duration_s=-1)
+
+
+def test_h2_timed_walk_stores_the_middle_six_metres_by_default(db_session, therapist, therapy_session):
+    from cadenza.tools.gait.records import store_timed_walk
+
+    speed = store_timed_walk(db_session, actor=therapist, session_id=therapy_session.id, duration_s=7)
+    assert (speed.value, speed.timed_distance_m) == (0.857, 6.0)

@@ -144,15 +144,22 @@ def analyze(
 
 @app.command()
 def speed(
-    distance_m: Annotated[float, typer.Option("--distance-m", help="Walked distance in metres (10 for the 10MWT).")] = 10.0,
-    time_s: Annotated[float, typer.Option("--time-s", help="Time taken in seconds.")] = ...,
+    distance_m: Annotated[float, typer.Option(
+        "--distance-m",
+        help="Distance timed, in metres. The 10-metre walk test times only the middle 6 m (2-m to 8-m mark), "
+             "so the default is 6; give the distance you actually timed for any other protocol.",
+    )] = 6.0,
+    time_s: Annotated[float, typer.Option("--time-s", help="Time over the timed distance, in seconds.")] = ...,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     store_session: Annotated[
         int | None, typer.Option(help="Store the speed as a measurement on this therapy-session id.")
     ] = None,
     as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help="Acting therapist.")] = None,
 ) -> None:
-    """Gait speed from a timed walk (e.g. the 10-metre walk test)."""
+    """Gait speed from a timed walk: distance timed / time (10-metre walk test: the middle 6 m).
+
+    The distance is printed with the speed and stored with it.
+    """
     from cadenza.errors import CadenzaError
     from cadenza.gait import gait_speed_m_s
 
@@ -167,10 +174,10 @@ def speed(
             from cadenza.tools.gait.records import store_timed_walk
 
             stored = store_timed_walk(db, actor=actor, session_id=store_session, distance_m=distance_m, duration_s=time_s)
-            return f"stored gait speed {stored.value:g} m/s on session {store_session}"
+            return f"stored gait speed {stored.value:g} m/s (timed over {stored.timed_distance_m:g} m) on session {store_session}"
 
         typer.echo(run_as(as_user, action), err=as_json)
     if as_json:
         typer.echo(json.dumps({"distance_m": distance_m, "time_s": time_s, "gait_speed_m_s": round(value, 3)}))
     else:
-        typer.echo(f"gait speed {value:.2f} m/s ({distance_m:g} m in {time_s:g} s)")
+        typer.echo(f"gait speed {value:.2f} m/s (timed over {distance_m:g} m in {time_s:g} s)")

@@ -13,6 +13,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from cadenza.clinic import service
+from cadenza.clinic.instruments import TEN_METRE_WALK_TIMED_DISTANCE_M
 from cadenza.clinic.models import Measurement, Therapist
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import ParameterError
@@ -69,16 +70,22 @@ def store_timed_walk(
     *,
     actor: Therapist,
     session_id: int,
-    distance_m: float,
     duration_s: float,
+    distance_m: float = TEN_METRE_WALK_TIMED_DISTANCE_M,
     goal_id: int | None = None,
     measured_at: dt.datetime | None = None,
 ) -> Measurement:
-    """Store the speed of a timed walk (e.g. the 10-metre walk test) as a ``gait_speed`` measurement."""
+    """Store the speed of a timed walk as a ``gait_speed`` measurement, with the distance timed.
+
+    ``distance_m`` is the distance the time was taken over: for the 10-metre walk test, the middle 6 m
+    (:data:`cadenza.clinic.instruments.TEN_METRE_WALK_TIMED_DISTANCE_M`), not 10 m. It is stored with the
+    speed (``timed_distance_m``), so every later reader sees both.
+    """
     speed = gait_speed_m_s(distance_m, duration_s)
     return service.add_measurement(
         db,
         actor=actor,
         session_id=session_id,
-        measurement=MeasurementInput("gait_speed", value=round(speed, 3), goal_id=goal_id, measured_at=measured_at),
+        measurement=MeasurementInput("gait_speed", value=round(speed, 3), goal_id=goal_id, measured_at=measured_at,
+                                     timed_distance_m=distance_m),
     )

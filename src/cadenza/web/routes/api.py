@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
 
 from cadenza.clinic import auth, dashboard, idempotency, service
 from cadenza.clinic.instruments import list_instruments
@@ -74,6 +74,12 @@ class ClientOut(OrmModel):
     created_at: dt.datetime
     updated_at: dt.datetime
 
+    @computed_field(description="Why the code might identify the person (a name, a year or date of birth); "
+                                "empty for a plain pseudonym. The client is stored either way.")
+    @property
+    def code_warnings(self) -> list[str]:
+        return service.client_code_warnings(self.code)
+
 
 class GoalIn(StrictModel):
     instrument_code: ShortText
@@ -115,7 +121,13 @@ class MeasurementIn(StrictModel):
     items: dict[Annotated[str, Field(max_length=64)], int] | None = Field(default=None, max_length=100)
     unit: ShortText | None = None
     goal_id: RowId | None = None
-    measured_at: UtcConvertible | None = None
+    measured_at: UtcConvertible | None = Field(
+        default=None, description="Only when known more precisely than the session's date; left out, the "
+                                  "measurement is dated by its session (never by the time it was sent)")
+    timed_distance_m: float | None = Field(
+        default=None, gt=0, le=100,
+        description="Timed walks (gait_speed) only: the distance the time was taken over, in metres "
+                    "(default 6: the 10-metre walk test times the middle 6 m)")
 
     def to_input(self) -> MeasurementInput:
         measured_at = self.measured_at
@@ -123,7 +135,7 @@ class MeasurementIn(StrictModel):
             measured_at = measured_at.replace(tzinfo=dt.UTC)  # the API documents naive times as UTC
         return MeasurementInput(
             instrument_code=self.instrument_code, value=self.value, items=self.items, unit=self.unit,
-            goal_id=self.goal_id, measured_at=measured_at,
+            goal_id=self.goal_id, measured_at=measured_at, timed_distance_m=self.timed_distance_m,
         )
 
 
@@ -138,7 +150,9 @@ class MeasurementOut(OrmModel):
     item_responses: dict[str, Any] | None
     severity_band: str | None
     safety_followup: bool
-    measured_at: dt.datetime
+    measured_at: dt.datetime | None = Field(
+        description="When it was measured, if recorded; null means during the session, dated by its session_date")
+    timed_distance_m: float | None = None
 
 
 class SessionIn(StrictModel):
@@ -240,6 +254,7 @@ class InstrumentOut(BaseModel):
     item_min: int
     item_max: int
     source: str
+    licence: str = Field(description="Copyright and terms of use, where the instrument carries any")
 
 
 class TherapistIn(StrictModel):
@@ -331,7 +346,7 @@ def instruments(user: ApiUser) -> list[InstrumentOut]:
     return [
         InstrumentOut(code=i.code, name=i.name, unit=i.unit, minimum=i.minimum, maximum=i.maximum, better=i.better,
                       loinc=i.loinc, items=list(i.items) if i.items else None, item_min=i.item_min,
-                      item_max=i.item_max, source=i.source)
+                      item_max=i.item_max, source=i.source, licence=i.licence)
         for i in list_instruments()
     ]
 

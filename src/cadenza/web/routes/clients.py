@@ -146,12 +146,18 @@ def new_client_page(request: Request, user: PageUser) -> Response:
 @router.post("/clients/new")
 def create_client_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser) -> Response:
     state, args = _parse_client_form(form)
+    code = state.values.get("code", "").strip()
+    warnings = service.client_code_warnings(code)
+    if state.ok and warnings and state.values.get("code_confirmed") != "yes":
+        # Clinical review W15: a name-like code needs a deliberate second look, not a silent save.
+        state.error("code", " ".join(warnings))
+        state.values["_code_warning"] = "yes"
     if state.ok:
         try:
             claimed = _claim_form(request, db, user, state)
             if isinstance(claimed, idempotency.StoredResponse):
                 return _replayed_redirect(claimed)
-            client = service.create_client(db, actor=user, code=state.values.get("code", "").strip(), **args)
+            client = service.create_client(db, actor=user, code=code, **args)
             db.flush()
             return _saved_redirect(db, claimed, f"/clients/{client.id}")
         except _FormReused:
@@ -301,7 +307,8 @@ def _session_form(request: Request, db: Session, user: Therapist, client_id: int
 
 @router.get("/clients/{client_id}/sessions/new")
 def new_session_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
-    state = forms.FormState(values={"session_date": dt.datetime.now(dt.UTC).date().isoformat(), "minutes": "45"})
+    state = forms.FormState(values={"session_date": dt.datetime.now(dt.UTC).date().isoformat(), "minutes": "45",
+                                    **forms.measurement_form_defaults()})
     return _session_form(request, db, user, client_id, state)
 
 

@@ -1,0 +1,25 @@
+"""The therapist's professional credential: ``therapist.qualification`` (clinical review M3).
+
+FHIR exports name the clinician as a Practitioner with this qualification (e.g. "MT-BC"). Existing
+accounts start with none recorded ('').
+
+Revision ID: 0017_qualification
+Revises: 0016_measured_at
+Create Date: 2026-12-06
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0017_qualification"
+down_revision = "0016_measured_at"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("therapist", sa.Column("qualification", sa.String(64), nullable=False, server_default=""))
+
+
+def downgrade() -> None:
+    op.drop_column("therapist", "qualification")
