@@ -63,7 +63,8 @@ class Tool:
     ``session_id``), each session page links the tool as ``session_title``, e.g. to store a result there.
     ``overview`` names ``function(db, client) -> list[str]``: a few plain lines about this client (e.g.
     adherence and alerts) shown on the tool's card and in the progress report; the client is already
-    authorised by the page.
+    authorised by the page. ``fhir`` names ``function(db, client, patient_id) -> list[dict]``: the tool's
+    own FHIR resources about the client, added to the client's exported Bundle.
     """
 
     name: str
@@ -79,13 +80,14 @@ class Tool:
     cli_top_level: str = ""
     templates: str = ""
     overview: str = ""
+    fhir: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
             raise ValueError(f"name must be a lower-case identifier (a URL segment), got {self.name!r}")
         if self.audience not in AUDIENCES:
             raise ValueError(f"audience must be one of {AUDIENCES}, got {self.audience!r}")
-        for field in ("cli", "pages", "cli_top_level", "overview"):
+        for field in ("cli", "pages", "cli_top_level", "overview", "fhir"):
             value = getattr(self, field)
             if value and not _TARGET.match(value):
                 raise ValueError(f"{field} must be 'package.module:attribute', got {value!r}")

@@ -431,8 +431,10 @@ def build_bundle(
     sessions: Sequence[TherapySession],
     *,
     timestamp: dt.datetime | None = None,
+    tool_resources: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """A FHIR Bundle (as a dict) of one client's record; pure, from loaded rows."""
+    """A FHIR Bundle (as a dict) of one client's record; pure, from loaded rows (and the installed tools'
+    own resources, e.g. the home programme's CarePlan, made by their manifests' ``fhir`` hooks)."""
     patient = _patient(client)
     pid = patient["id"]
     resources: list[dict[str, Any]] = [patient, *_flags(client, pid), *_conditions(client, pid)]
@@ -454,12 +456,21 @@ def build_bundle(
     resources += [_goal(g, pid, by_goal.get(g.id, []), goal_values.get(g.id, [])) for g in goals]
     resources += [_practitioner(t) for t in _clinicians(sessions)]
     resources += clinical
+    resources += list(tool_resources)
     return {
         "resourceType": "Bundle",
         "type": "collection",
         "timestamp": (timestamp or utcnow()).astimezone(dt.UTC).isoformat(),
         "entry": [{"fullUrl": f"{CADENZA_FHIR_BASE}/{r['resourceType']}/{r['id']}", "resource": r} for r in resources],
     }
+
+
+def tool_fhir_resources(db: Session, client: Client) -> list[dict[str, Any]]:
+    """Each installed tool's own resources about ``client`` (already authorised), by manifest."""
+    from cadenza.plugins import installed_tools
+
+    patient_id = _patient(client)["id"]
+    return [resource for tool in installed_tools() if tool.fhir for resource in tool.load("fhir")(db, client, patient_id)]
 
 
 def validate_bundle(bundle: dict[str, Any] | str) -> Any:
@@ -481,7 +492,7 @@ def export_client_bundle(db: Session, *, actor: Therapist, client_id: int) -> st
     goals = db.scalars(select(Goal).where(Goal.client_id == client.id).order_by(Goal.id)).all()
     sessions = db.scalars(select(TherapySession).where(TherapySession.client_id == client.id)
                           .order_by(TherapySession.session_date, TherapySession.id)).all()
-    bundle = build_bundle(client, goals, sessions)
+    bundle = build_bundle(client, goals, sessions, tool_resources=tool_fhir_resources(db, client))
     validated = validate_bundle(bundle)
     audit(db, actor, "export", "fhir_bundle", entity_id=client.id, client_id=client.id)
     return validated.model_dump_json(exclude_none=True, indent=2)

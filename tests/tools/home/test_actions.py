@@ -183,3 +183,26 @@ def test_the_client_page_and_the_progress_report_show_adherence_and_alerts(db_se
     for path in (f"/clients/{client_record.id}", f"/clients/{client_record.id}/report"):
         page = web_browser.get(path).text
         assert "done on 1 of 28 planned days" in page and "worse after" in page, path
+
+
+def test_the_fhir_export_carries_the_care_plan_and_each_completion(db_session, therapist, client_record, listening):
+    import json
+
+    from cadenza.clinic import fhir
+
+    task, device, _ = listening
+    first, _ = actions.record_completion(db_session, device, _payload(task))
+    bundle = json.loads(fhir.export_client_bundle(db_session, actor=therapist, client_id=client_record.id))
+    resources = {(e["resource"]["resourceType"], e["resource"]["id"]): e["resource"] for e in bundle["entry"]}
+    plan = resources[("CarePlan", f"home-programme-{client_record.id}")]
+    activity = plan["activity"][0]["detail"]
+    assert activity["code"]["text"] == "Evening music" and activity["status"] == "in-progress"
+    assert activity["scheduledTiming"]["repeat"]["frequency"] == 7
+    done = resources[("Observation", f"home-completion-{first.id}")]
+    assert done["basedOn"] == [{"reference": f"CarePlan/home-programme-{client_record.id}"}]
+    values = {c["code"]["coding"][0]["code"]: c["valueQuantity"]["value"] for c in done["component"]}
+    assert values == {"vas_anxiety-before": 60, "mood-before": 4, "vas_anxiety-after": 30, "mood-after": 6}
+    assert done["valueQuantity"]["value"] == 10.0  # 600 s played
+    known = {f"{kind}/{rid}" for kind, rid in resources}
+    for ref in (plan["subject"]["reference"], done["subject"]["reference"], done["basedOn"][0]["reference"]):
+        assert ref in known

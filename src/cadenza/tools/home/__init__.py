@@ -18,6 +18,7 @@ TOOL = Tool(
     pages="cadenza.tools.home.pages:router",
     records="cadenza.tools.home.records",
     templates="cadenza.tools.home",
-    overview="cadenza.tools.home.actions:overview_lines",  # adherence and alerts on the client page and report
+    overview="cadenza.tools.home.actions:overview_lines",
+    fhir="cadenza.tools.home.fhir:resources",  # a CarePlan of the tasks, an Observation per completion  # adherence and alerts on the client page and report
     audience="not_nicu",
 )
