@@ -72,15 +72,15 @@ def analyze(
     gyr_unit: Annotated[GyrUnit, typer.Option(help="Gyroscope unit; deg/s unless the header says otherwise.")] = GyrUnit.AUTO,
     plot: Annotated[Path | None, typer.Option(help="Save a PNG of the signal with the detected steps.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
-    store_session: Annotated[
-        int | None, typer.Option(help="Store the cadence as a measurement on this therapy-session id.")
-    ] = None,
+    session: Annotated[int | None, typer.Option("--session", help="Store the cadence as a measurement on this therapy-session id.")] = None,
+    store_session: Annotated[int | None, typer.Option(hidden=True, help="Old spelling of --session.")] = None,
     as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help="Acting therapist.")] = None,
 ) -> None:
     """Detect steps and walking bouts; print per-bout cadence, step-time variability and flags.
 
     Bouts of fewer than 8 steps are flagged low-confidence and left out of a stored cadence.
     """
+    store_session = session if session is not None else store_session
     from cadenza.errors import CadenzaError
     from cadenza.io.imu import load_imu_csv
     from cadenza.tools.gait import actions
@@ -151,15 +151,15 @@ def speed(
     )] = 6.0,
     time_s: Annotated[float, typer.Option("--time-s", help="Time over the timed distance, in seconds.")] = ...,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    store_session: Annotated[
-        int | None, typer.Option(help="Store the speed as a measurement on this therapy-session id.")
-    ] = None,
+    session: Annotated[int | None, typer.Option("--session", help="Store the speed as a measurement on this therapy-session id.")] = None,
+    store_session: Annotated[int | None, typer.Option(hidden=True, help="Old spelling of --session.")] = None,
     as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help="Acting therapist.")] = None,
 ) -> None:
     """Gait speed from a timed walk: distance timed / time (10-metre walk test: the middle 6 m).
 
     The distance is printed with the speed and stored with it.
     """
+    store_session = session if session is not None else store_session
     from cadenza.errors import CadenzaError
     from cadenza.gait import gait_speed_m_s
 
@@ -181,3 +181,7 @@ def speed(
         typer.echo(json.dumps({"distance_m": distance_m, "time_s": time_s, "gait_speed_m_s": round(value, 3)}))
     else:
         typer.echo(f"gait speed {value:.2f} m/s (timed over {distance_m:g} m in {time_s:g} s)")
+
+
+# One name per thing: the British spelling works too (hidden), as `cadenza mit analyse` and `cadenza analyze` do.
+app.command("analyse", hidden=True)(analyze)

@@ -332,3 +332,7 @@ def preprocedure(
         pl = report.playlist
         typer.echo(f"Session {report.stored.session_id}: {len(pl.entries)} tracks, {pl.total_s / 60:.1f} min; "
                    f"VAS {vas_before:g} -> {vas_after:g} mm")
+
+
+# One name per thing: `cadenza analyse` works too (hidden).
+top_level.command("analyse", hidden=True)(analyse_command)

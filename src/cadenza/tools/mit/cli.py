@@ -381,3 +381,7 @@ def run_finish(
     typer.echo(f"Run {out['run']} (level {out['level']}): {out['points']}/{out['possible']} = {out['score_pct']:.0f} %")
     typer.echo(("Ready to advance: " if out["advance"] else "Not yet: ") + out["reason"])
     typer.secho(out["caveat"], fg=typer.colors.YELLOW)
+
+
+# One name per thing: `cadenza mit analyze` works too (hidden), as `cadenza gait analyze` does.
+app.command("analyze", hidden=True)(analyse_command)

@@ -46,7 +46,7 @@ def _num(value: float, spec: str = ".1f") -> str:
 @app.command()
 def plan(
     cadence: Annotated[float | None, typer.Option(
-        "--cadence", help="Baseline (preferred) cadence in steps/min; default: the --store-client's latest measured."
+        "--cadence", help="Baseline (preferred) cadence in steps/min; default: the --client's latest measured."
     )] = None,
     condition: Annotated[Condition, typer.Option(help="Condition the plan is for.")] = Condition.OTHER,
     minutes: Annotated[int, typer.Option(help="Session length, 20-45 min.")] = 30,
@@ -55,7 +55,8 @@ def plan(
     max_increase: Annotated[float, typer.Option("--max", help="Highest cue tempo, percent above preferred.")] = 10.0,
     override: Annotated[bool, typer.Option(help="Allow more than +12 % (needs a clinical reason).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    store_client: Annotated[int | None, typer.Option(help="Store the plan on this client's record (client id).")] = None,
+    client: Annotated[str | None, typer.Option("--client", help="Store the plan on this client's record (client code).")] = None,
+    store_client: Annotated[int | None, typer.Option(hidden=True, help="Old spelling: the client's id.")] = None,
     as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help="Acting therapist.")] = None,
 ) -> None:
     """A RAS session plan: cue tempo stages from the preferred cadence, dose, and the evidence for each number."""
@@ -66,18 +67,20 @@ def plan(
                "step_percent": step, "max_increase_percent": max_increase, "allow_beyond_limit": override}
     stored = None
     try:
-        if cadence is None and store_client is None:
-            raise CadenzaError("give --cadence, or --store-client to plan from the client's latest measured cadence")
+        if cadence is None and store_client is None and client is None:
+            raise CadenzaError("give --cadence, or --client to plan from the client's latest measured cadence")
         result = plan_ras_sessions(cadence, **options) if cadence is not None else None
-        if store_client is not None:
+        if store_client is not None or client is not None:
             holder = {}
 
             def action(db, actor) -> str:
+                from cadenza.clinic.service import get_client_by_code
                 from cadenza.tools.ras import actions
 
-                holder["plan"], row = actions.record_plan(db, actor=actor, client_id=store_client,
+                client_id = get_client_by_code(db, actor=actor, code=client).id if client is not None else store_client
+                holder["plan"], row = actions.record_plan(db, actor=actor, client_id=client_id,
                                                           cadence_spm=cadence, **options)
-                return f"stored plan {row.id} on client {store_client}"
+                return f"stored plan {row.id} on client {client if client is not None else client_id}"
 
             stored = run_as(as_user, action)
             result = holder["plan"]
@@ -233,15 +236,17 @@ def sync(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     client: Annotated[str | None, typer.Option(
         "--client", help="Client code: the report is audited on this client's record.")] = None,
-    store_session: Annotated[int | None, typer.Option(
-        help="Store the figures on this therapy-session id (audited on its client).")] = None,
+    session: Annotated[int | None, typer.Option(
+        "--session", help="Store the figures on this therapy-session id (audited on its client).")] = None,
+    store_session: Annotated[int | None, typer.Option(hidden=True, help="Old spelling of --session.")] = None,
     as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help="Acting therapist.")] = None,
 ) -> None:
     """Step-to-beat synchronisation: asynchrony, relative phase, R, locked segments, cadence vs cue tempo.
 
-    At least 8 steps, a cue tempo of 20-250 BPM; with --client or --store-session the report is kept on
+    At least 8 steps, a cue tempo of 20-250 BPM; with --client or --session the report is kept on
     the record exactly as from the web page.
     """
+    store_session = session if session is not None else store_session
     from cadenza.errors import CadenzaError, ParameterError
     from cadenza.ras.sync import plot_synchronization
     from cadenza.tools.ras import actions
