@@ -60,6 +60,9 @@ class FileProblem:
 
 @dataclass(frozen=True)
 class ScannedTrack:
+    """One music file found by a scan: where it is, whether it is new, changed, unchanged or moved since the
+    last scan (by size, time and content hash), its tags and analysis when it was (re)read, and problems."""
+
     path: str
     size_bytes: int
     mtime_ns: int
@@ -73,6 +76,8 @@ class ScannedTrack:
 
 @dataclass
 class ScanReport:
+    """The files a library scan found (:class:`ScannedTrack`), the ones it could not read, and its duration."""
+
     tracks: list[ScannedTrack] = field(default_factory=list)
     problems: list[FileProblem] = field(default_factory=list)
     elapsed_s: float = 0.0

@@ -27,6 +27,9 @@ MAX_JITTER_FRACTION = 0.05
 
 @dataclass(frozen=True)
 class PressureRecording:
+    """A pacifier pressure signal in mmHg at a regular rate (``source_unit`` as found in the file;
+    ``flipped`` when the file had suction as positive and it was turned to the project's sign)."""
+
     pressure_mmhg: np.ndarray
     sampling_rate_hz: float
     start_s: float

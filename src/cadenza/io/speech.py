@@ -135,6 +135,7 @@ def load_lexicon(*, hyphenation: bool = True, synthesiser_stress: bool = True) -
 
 
 def espeak_available() -> bool:
+    """True when the espeak-ng program (MIT speech synthesis, a separate GPL program) is on the PATH."""
     return shutil.which(ESPEAK_PROGRAM) is not None
 
 

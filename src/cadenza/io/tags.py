@@ -20,6 +20,9 @@ _YEAR = re.compile(r"(1[0-9]{3}|20[0-9]{2})")
 
 @dataclass(frozen=True)
 class TrackTags:
+    """What a music file says about itself (title, artist, album, year, genre) and its stream (duration,
+    sampling rate, channels), read without decoding; ``warnings`` name tags that could not be read."""
+
     title: str = ""
     artist: str = ""
     album: str = ""

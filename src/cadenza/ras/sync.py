@@ -41,6 +41,10 @@ MAX_CUE_BEATS = int(np.ceil((MAX_WALK_S + CUE_TAIL_S) * CUE_TEMPO_RANGE_BPM[1] /
 
 @dataclass(frozen=True)
 class SyncReport:
+    """Step-to-beat synchronisation of one walk: per-step asynchrony and relative phase to the heard beats,
+    their mean, SD and circular resultant length, the steps within ``window_ms`` of a beat, the locked runs,
+    and cadence against the cue tempo over time (:func:`analyze_synchronization`)."""
+
     step_times_s: np.ndarray
     heard_beat_times_s: np.ndarray
     asynchrony_ms: np.ndarray  # per step; NaN outside the cue
