@@ -218,9 +218,7 @@ def test_gait_safety_and_nicu_declare_their_own_samples(authz_samples):
 
 
 def test_default_deny_every_non_public_route_requires_login(web_app):
-    from cadenza.tools.home import me
-
-    guards = {deps.current_user_page, deps.current_user_api, me.known_device}
+    guards = {deps.current_user_page, deps.current_user_api, deps.current_person_device}
     unguarded = [(m, p) for m, p, route in _routes(web_app)
                  if (m, p) not in PUBLIC | PERSON_PUBLIC and isinstance(route, APIRoute) and not _depends_on(route, guards)]
     assert not unguarded, f"routes reachable without login: {unguarded}"

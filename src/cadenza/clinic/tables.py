@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from cadenza.clinic import audit_chain, auth, emergency, idempotency, listening
+from cadenza.clinic import audit_chain, auth, emergency, idempotency, listening, people
 from cadenza.clinic.models import Base
 from cadenza.plugins import installed_tools
 
-TABLE_MODULES = (audit_chain, auth, emergency, idempotency, listening)
+TABLE_MODULES = (audit_chain, auth, emergency, idempotency, listening, people)
 
 
 def record_metadata() -> MetaData:

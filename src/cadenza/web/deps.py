@@ -16,9 +16,10 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from cadenza.clinic import auth
+from cadenza.clinic import auth, people
 from cadenza.clinic.db import session_scope
 from cadenza.clinic.models import Therapist
+from cadenza.clinic.people import PersonDevice
 from cadenza.web.errors import LoginRequired
 
 SESSION_COOKIE = "cadenza_session"
@@ -194,3 +195,42 @@ def _csrf_enrolling_user(request: Request, user: EnrollingPageUser, _: None = De
 
 
 CsrfEnrollingUser = Annotated[Therapist, Depends(_csrf_enrolling_user)]
+
+
+# --- the person (a client or caregiver on their own device; cadenza.clinic.people) ---------------------------
+
+def self_care(request: Request) -> bool:
+    """True when this server is one person's own self-care app (``cadenza me``): local, account-free."""
+    return bool(getattr(request.app.state, "self_care", False))
+
+
+def current_person_device(request: Request, db: Db) -> PersonDevice:
+    """The device the person's cookie names (locked or not); without one, the page that explains how to get in."""
+    device = people.resolve_device(db, request.cookies.get(person_cookie_name(request)))
+    if device is None:
+        raise HTTPException(status_code=303, headers={"Location": "/me/start"})
+    request.state.csrf_token = device.csrf_token
+    return device
+
+
+def current_person_page(request: Request, db: Db,
+                        device: Annotated[PersonDevice, Depends(current_person_device)]) -> PersonDevice:
+    """An opened device (PIN or passkey within its unlock window; always in self-care mode)."""
+    if not self_care(request) and not people.is_unlocked(device):
+        if request.method != "GET" or request.headers.get("accept", "").startswith("application/json"):
+            raise HTTPException(status_code=401, detail="Open the app with your PIN first.")
+        raise HTTPException(status_code=303, headers={"Location": "/me/unlock"})
+    people.touch(device)
+    return device
+
+
+def _csrf_person_page(device: Annotated[PersonDevice, Depends(current_person_page)],
+                      _: None = Depends(require_csrf)) -> PersonDevice:
+    return device
+
+
+# Every person-facing route (any tool's, under /me) takes one of these; the client is the device's, never
+# an id from the request (docs/home.md).
+KnownPerson = Annotated[PersonDevice, Depends(current_person_device)]
+PersonPage = Annotated[PersonDevice, Depends(current_person_page)]
+CsrfPersonPage = Annotated[PersonDevice, Depends(_csrf_person_page)]

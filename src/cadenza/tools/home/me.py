@@ -37,47 +37,12 @@ AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac",
                ".oga": "audio/ogg", ".opus": "audio/ogg", ".m4a": "audio/mp4", ".aac": "audio/aac"}
 
 
-class PersonLoginRequired(HTTPException):
-    """No usable device cookie (never invited here, revoked, or long unused)."""
-
-
-def _device(request: Request, db) -> PersonDevice | None:
-    return records.resolve_device(db, request.cookies.get(deps.person_cookie_name(request)))
-
-
-def known_device(request: Request, db: Db) -> PersonDevice:
-    device = _device(request, db)
-    if device is None:
-        raise HTTPException(status_code=303, headers={"Location": "/me/start"})
-    request.state.csrf_token = device.csrf_token
-    return device
-
-
-def self_care(request: Request) -> bool:
-    """True when this server is the person's own self-care app (``cadenza me``), local and account-free."""
-    return bool(getattr(request.app.state, "self_care", False))
-
-
-def _unlocked_device(request: Request, db: Db, device: Annotated[PersonDevice, Depends(known_device)]) -> PersonDevice:
-    if self_care(request):
-        records.touch(device)
-        return device
-    if not records.is_unlocked(device):
-        if request.method != "GET" or request.headers.get("accept", "").startswith("application/json"):
-            raise HTTPException(status_code=401, detail="Open the app with your PIN first.")
-        raise HTTPException(status_code=303, headers={"Location": "/me/unlock"})
-    records.touch(device)
-    return device
-
-
-def _csrf_device(device: Annotated[PersonDevice, Depends(_unlocked_device)],
-                 _: None = Depends(deps.require_csrf)) -> PersonDevice:
-    return device
-
-
-KnownDevice = Annotated[PersonDevice, Depends(known_device)]
-Device = Annotated[PersonDevice, Depends(_unlocked_device)]
-CsrfDevice = Annotated[PersonDevice, Depends(_csrf_device)]
+# The person's dependencies are the host's (web.deps), so any tool can add pages for the person under /me.
+known_device = deps.current_person_device
+self_care = deps.self_care
+KnownDevice = deps.KnownPerson
+Device = deps.PersonPage
+CsrfDevice = deps.CsrfPersonPage
 
 
 def _set_device_cookie(request: Request, response: Response, token: str) -> None:

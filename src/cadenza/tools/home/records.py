@@ -1,10 +1,8 @@
-"""The person's side in the clinical record: invitations, devices, home tasks and their completions.
+"""The home programme in the clinical record: tasks and their completions.
 
-A therapist invites a client (or a caregiver acting for them) with a one-time link that expires
-(:class:`PersonInvite`). Opening it on a phone makes a :class:`PersonDevice`: a device-bound session
-(the cookie holds a random token; the table only its SHA-256 digest) unlocked with a short PIN. The
-therapist can revoke any device. A device reaches exactly one client's home programme and nothing
-else: every lookup here starts from the device's ``client_id``, never from an id in the request.
+The person who follows it (the client or a caregiver, on their own device, invited by the therapist) is an
+actor of the record core, :mod:`cadenza.clinic.people`; its names are re-exported here. Every lookup on
+the person's side starts from the device's ``client_id``, never from an id in the request.
 
 :class:`HomeTask` is one assigned task (listening, a RAS walk, relaxation) with its schedule and
 music; :class:`TaskCompletion` is one time it was done, with the before/after ratings and the seconds
@@ -19,9 +17,6 @@ Services flush, never commit.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-import secrets
 import uuid
 from typing import Any
 
@@ -29,27 +24,49 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Integer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from cadenza.clinic import passwords
 from cadenza.clinic.access import child_of, get_client_for_actor
 from cadenza.clinic.audit import audit
-from cadenza.clinic.models import AuditEvent, Base, Client, Therapist, utcnow
-from cadenza.errors import ConflictError, NotFoundError, ParameterError, PermissionDeniedError
+from cadenza.clinic.models import Base, Client, Therapist, utcnow
+# The person (invitations, devices, PIN and passkey) is an actor of the record core; re-exported here so the
+# tool's code and tests can keep saying records.PersonDevice.
+from cadenza.clinic.people import (  # noqa: F401
+    DEVICE_IDLE_LIFETIME,
+    INVALID_INVITE,
+    INVITE_LIFETIME,
+    MAX_LABEL_CHARS,
+    MAX_PIN_FAILURES,
+    PIN_DIGITS,
+    ROLES,
+    UNLOCK_LIFETIME,
+    PersonDevice,
+    PersonInvite,
+    audit_device,
+    check_pin,
+    check_text,
+    client_devices,
+    client_of_device,
+    create_invite,
+    find_invite,
+    is_unlocked,
+    lock,
+    open_invites,
+    redeem_invite,
+    resolve_device,
+    revoke_device,
+    revoke_invite,
+    touch,
+    unlock,
+    unlock_with_passkey,
+)
+from cadenza.clinic.people import aware as _aware
+from cadenza.errors import ConflictError, NotFoundError, ParameterError
 
-INVITE_LIFETIME = dt.timedelta(hours=72)
-# A phone stays a known device for this long without use; after that the person asks for a new link.
-DEVICE_IDLE_LIFETIME = dt.timedelta(days=90)
-# After this long without the app open, the PIN is asked again (a phone left on a table).
-UNLOCK_LIFETIME = dt.timedelta(hours=12)
-MAX_PIN_FAILURES = 5  # then the device is locked until the therapist sends a new invitation
-PIN_DIGITS = (4, 8)
-ROLES = ("client", "caregiver")
 TASK_KINDS = ("listening", "relaxation", "ras_walk")
 RATINGS = {  # code -> (label shown to the person, low, high, what low and high mean)
     "vas_anxiety": ("How worried or tense do you feel?", 0, 100, "not at all", "as much as can be"),
     "nrs_pain": ("How much pain do you have?", 0, 10, "no pain", "worst pain"),
     "mood": ("How is your mood?", 0, 10, "very low", "very good"),
 }
-MAX_LABEL_CHARS = 60
 MAX_TITLE_CHARS = 120
 MAX_INSTRUCTIONS_CHARS = 2000
 MAX_NOTE_CHARS = 1000
@@ -58,60 +75,6 @@ MAX_TRACKS_PER_TASK = 40
 # The device may send a completion days late (offline); it may not claim to come from the future.
 MAX_CLOCK_SKEW = dt.timedelta(minutes=10)
 MAX_COMPLETION_AGE = dt.timedelta(days=60)
-
-
-class PersonInvite(Base):
-    """A one-time link that lets one phone into one client's home programme."""
-
-    __tablename__ = "person_invite"
-    __table_args__ = (CheckConstraint("role IN ('client', 'caregiver')", name="role_known"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
-    created_by_id: Mapped[int] = mapped_column(ForeignKey("therapist.id"))
-    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(16))
-    label: Mapped[str] = mapped_column(String(MAX_LABEL_CHARS), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column()
-    used_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
-    # The challenge of a passkey registration begun on the invitation page (one at a time).
-    webauthn_challenge: Mapped[str | None] = mapped_column(String(128), nullable=True)
-
-
-class PersonDevice(Base):
-    """A phone or computer the person (or their caregiver) uses; the cookie holds the token."""
-
-    __tablename__ = "person_device"
-    __table_args__ = (CheckConstraint("role IN ('client', 'caregiver')", name="role_known"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
-    invite_id: Mapped[int | None] = mapped_column(ForeignKey("person_invite.id", ondelete="SET NULL"), nullable=True)
-    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    csrf_token: Mapped[str] = mapped_column(String(64))
-    pin_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16))
-    label: Mapped[str] = mapped_column(String(MAX_LABEL_CHARS), default="")
-    pin_failures: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    unlocked_until: Mapped[dt.datetime | None] = mapped_column(nullable=True)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
-    # A passkey instead of the PIN (WebAuthn): the credential id and COSE public key, base64url.
-    passkey_id: Mapped[str | None] = mapped_column(String(1024), nullable=True)
-    passkey_public_key: Mapped[str | None] = mapped_column(Text, nullable=True)
-    passkey_sign_count: Mapped[int] = mapped_column(Integer, default=0)
-    webauthn_challenge: Mapped[str | None] = mapped_column(String(128), nullable=True)
-
-    @property
-    def has_pin(self) -> bool:
-        return bool(self.pin_hash)
-
-    @property
-    def actor_label(self) -> str:
-        return f"person:device-{self.id}"
 
 
 class HomeTask(Base):
@@ -162,78 +125,7 @@ class TaskCompletion(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
-
-
-def _text(name: str, value: Any, limit: int, *, required: bool = False) -> str:
-    if not isinstance(value, str):
-        raise ParameterError(f"{name} must be text, got {type(value).__name__}")
-    if "\x00" in value:
-        raise ParameterError(f"{name} must not contain NUL characters")
-    value = value.strip()
-    if len(value) > limit:
-        raise ParameterError(f"{name} must be at most {limit} characters, got {len(value)}")
-    if required and not value:
-        raise ParameterError(f"{name} must not be empty")
-    return value
-
-
-def audit_device(db: Session, device: PersonDevice, action: str, entity: str, *, entity_id: int | None = None) -> None:
-    """An audit row with the device as the actor (the person has no therapist account)."""
-    db.add(AuditEvent(actor_id=None, actor_username=device.actor_label, action=action, entity=entity,
-                      entity_id=entity_id, client_id=device.client_id, at=utcnow()))
-
-
 # --- the therapist's side ---------------------------------------------------------------------------------
-
-def create_invite(db: Session, *, actor: Therapist, client: Client, role: str = "client", label: str = "",
-                  now: dt.datetime | None = None) -> tuple[PersonInvite, str]:
-    """A new invitation for an authorised ``client``; returns the row and the token (shown once)."""
-    if role not in ROLES:
-        raise ParameterError(f"role must be one of {ROLES}, got {role!r}")
-    label = _text("label", label, MAX_LABEL_CHARS)
-    now = now or utcnow()
-    token = secrets.token_urlsafe(24)
-    row = PersonInvite(client_id=client.id, created_by_id=actor.id, token_sha256=_digest(token), role=role,
-                       label=label, created_at=now, expires_at=now + INVITE_LIFETIME)
-    db.add(row)
-    db.flush()
-    audit(db, actor, "create", "person_invite", entity_id=row.id, client_id=client.id)
-    return row, token
-
-
-def client_devices(db: Session, client: Client) -> list[PersonDevice]:
-    return list(db.scalars(select(PersonDevice).where(PersonDevice.client_id == client.id).order_by(PersonDevice.id)))
-
-
-def open_invites(db: Session, client: Client, *, now: dt.datetime | None = None) -> list[PersonInvite]:
-    now = now or utcnow()
-    rows = db.scalars(select(PersonInvite).where(PersonInvite.client_id == client.id, PersonInvite.used_at.is_(None),
-                                                 PersonInvite.revoked_at.is_(None)).order_by(PersonInvite.id))
-    return [row for row in rows if _aware(row.expires_at) > now]
-
-
-def revoke_device(db: Session, *, actor: Therapist, client: Client, device_id: Any) -> PersonDevice:
-    device = child_of(db, client, PersonDevice, device_id, "device")
-    if device.revoked_at is None:
-        device.revoked_at = utcnow()
-        device.unlocked_until = None
-        audit(db, actor, "revoke", "person_device", entity_id=device.id, client_id=client.id)
-    return device
-
-
-def revoke_invite(db: Session, *, actor: Therapist, client: Client, invite_id: Any) -> PersonInvite:
-    invite = child_of(db, client, PersonInvite, invite_id, "invitation")
-    if invite.revoked_at is None and invite.used_at is None:
-        invite.revoked_at = utcnow()
-        audit(db, actor, "revoke", "person_invite", entity_id=invite.id, client_id=client.id)
-    return invite
-
 
 def add_task(db: Session, *, actor: Therapist, client: Client, kind: str, title: str, instructions: str = "",
              days_per_week: int, minutes: int, music: dict[str, Any], ratings: list[str],
@@ -241,8 +133,8 @@ def add_task(db: Session, *, actor: Therapist, client: Client, kind: str, title:
     """Store a task whose ``music`` the caller has already checked (see :mod:`~cadenza.tools.home.actions`)."""
     if kind not in TASK_KINDS:
         raise ParameterError(f"kind must be one of {TASK_KINDS}, got {kind!r}")
-    title = _text("title", title, MAX_TITLE_CHARS, required=True)
-    instructions = _text("instructions", instructions, MAX_INSTRUCTIONS_CHARS)
+    title = check_text("title", title, MAX_TITLE_CHARS, required=True)
+    instructions = check_text("instructions", instructions, MAX_INSTRUCTIONS_CHARS)
     for name, value, low, high in (("days_per_week", days_per_week, 1, 7), ("minutes", minutes, 1, 120)):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ParameterError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
@@ -288,135 +180,6 @@ def therapist_client(db: Session, *, actor: Therapist, client_id: int) -> Client
 
 
 # --- the person's side ------------------------------------------------------------------------------------
-
-def check_pin(pin: Any) -> str:
-    low, high = PIN_DIGITS
-    if not isinstance(pin, str) or not pin.isascii() or not pin.isdigit() or not low <= len(pin) <= high:
-        raise ParameterError(f"pin must be {low} to {high} digits")
-    if len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210":
-        raise ParameterError("pin must not be all one digit or a simple run like 1234; choose another")
-    return pin
-
-
-INVALID_INVITE = "this invitation link is not valid any more; ask your therapist for a new one"
-
-
-def redeem_invite(db: Session, *, token: str, pin: str | None, label: str = "",
-                  passkey: tuple[str, str, int] | None = None, open_without_pin: bool = False,
-                  now: dt.datetime | None = None) -> tuple[PersonDevice, str]:
-    """Turn an unused, unexpired invitation into a device; returns the device and its cookie token.
-
-    The device opens with ``pin`` or, instead, with a ``passkey`` already verified by the caller
-    (``(credential id, public key, sign count)``, base64url). An unknown, used, revoked or expired
-    link gets one and the same answer, so a guessed link tells nothing.
-    """
-    now = now or utcnow()
-    if open_without_pin:  # self-care on the person's own computer: no PIN, the server listens locally only
-        if pin is not None or passkey is not None:
-            raise ParameterError("open_without_pin takes neither a pin nor a passkey")
-        pin_hash = ""
-    elif passkey is None:
-        pin_hash = passwords.HASHER.hash(check_pin(pin))
-    elif pin is None:
-        pin_hash = ""  # a passkey-only device: no PIN opens it
-    else:
-        raise ParameterError("pin and passkey are alternatives: give one")
-    label = _text("label", label, MAX_LABEL_CHARS)
-    invite = find_invite(db, token, now=now)
-    if invite is None:
-        raise NotFoundError(INVALID_INVITE)
-    invite.used_at = now
-    invite.webauthn_challenge = None
-    device_token = secrets.token_urlsafe(32)
-    device = PersonDevice(client_id=invite.client_id, invite_id=invite.id, token_sha256=_digest(device_token),
-                          csrf_token=secrets.token_urlsafe(32), pin_hash=pin_hash, role=invite.role,
-                          label=label or invite.label, created_at=now, last_seen_at=now,
-                          unlocked_until=now + UNLOCK_LIFETIME, passkey_sign_count=0)
-    if passkey is not None:
-        device.passkey_id, device.passkey_public_key, device.passkey_sign_count = passkey
-    db.add(device)
-    db.flush()
-    audit_device(db, device, "create", "person_device", entity_id=device.id)
-    return device, device_token
-
-
-def find_invite(db: Session, token: Any, *, now: dt.datetime | None = None) -> PersonInvite | None:
-    if not isinstance(token, str) or not token or len(token) > 100:
-        return None
-    now = now or utcnow()
-    invite = db.scalar(select(PersonInvite).where(PersonInvite.token_sha256 == _digest(token)))
-    if invite is None or invite.used_at is not None or invite.revoked_at is not None or _aware(invite.expires_at) <= now:
-        return None
-    return invite
-
-
-def resolve_device(db: Session, token: Any, *, now: dt.datetime | None = None) -> PersonDevice | None:
-    """The device a cookie names if it is neither revoked nor idle too long (locked or not)."""
-    if not isinstance(token, str) or not token or len(token) > 100:
-        return None
-    now = now or utcnow()
-    device = db.scalar(select(PersonDevice).where(PersonDevice.token_sha256 == _digest(token)))
-    if device is None or device.revoked_at is not None or _aware(device.last_seen_at) + DEVICE_IDLE_LIFETIME <= now:
-        return None
-    return device
-
-
-def is_unlocked(device: PersonDevice, *, now: dt.datetime | None = None) -> bool:
-    now = now or utcnow()
-    return (device.pin_failures < MAX_PIN_FAILURES and device.unlocked_until is not None
-            and _aware(device.unlocked_until) > now)
-
-
-def touch(device: PersonDevice, *, now: dt.datetime | None = None) -> None:
-    """Keep an unlocked device open while it is used (sliding unlock window, written at most each minute)."""
-    now = now or utcnow()
-    if now - _aware(device.last_seen_at) >= dt.timedelta(minutes=1):
-        device.last_seen_at = now
-        device.unlocked_until = now + UNLOCK_LIFETIME
-
-
-def unlock(db: Session, device: PersonDevice, pin: Any, *, now: dt.datetime | None = None) -> None:
-    """Open a locked device with its PIN; :data:`MAX_PIN_FAILURES` wrong PINs lock it for good."""
-    now = now or utcnow()
-    if device.pin_failures >= MAX_PIN_FAILURES:
-        raise PermissionDeniedError("this device is locked after too many wrong PINs; ask your therapist for a new link")
-    if not isinstance(pin, str) or len(pin) > 16 or not hmac.compare_digest(pin, pin.strip()) or not _pin_ok(device, pin):
-        device.pin_failures += 1
-        audit_device(db, device, "login_failed", "person_device", entity_id=device.id)
-        left = MAX_PIN_FAILURES - device.pin_failures
-        raise PermissionDeniedError(f"that PIN is not right; {left} tries left" if left
-                                    else "that PIN is not right; this device is now locked, ask your therapist for a new link")
-    device.pin_failures = 0
-    device.last_seen_at = now
-    device.unlocked_until = now + UNLOCK_LIFETIME
-    audit_device(db, device, "login", "person_device", entity_id=device.id)
-
-
-def _pin_ok(device: PersonDevice, pin: str) -> bool:
-    if not device.pin_hash:
-        return False  # a passkey-only device
-    try:
-        return passwords.HASHER.verify(device.pin_hash, pin)
-    except Exception:  # argon2 raises VerifyMismatchError (and InvalidHash for a damaged row)
-        return False
-
-
-def unlock_with_passkey(db: Session, device: PersonDevice, *, sign_count: int, now: dt.datetime | None = None) -> None:
-    """Open a device whose passkey assertion the caller has verified; keeps the authenticator's counter."""
-    now = now or utcnow()
-    if device.pin_failures >= MAX_PIN_FAILURES:
-        raise PermissionDeniedError("this device is locked; ask your therapist for a new link")
-    device.passkey_sign_count = int(sign_count)
-    device.webauthn_challenge = None
-    device.last_seen_at = now
-    device.unlocked_until = now + UNLOCK_LIFETIME
-    audit_device(db, device, "login", "person_device", entity_id=device.id)
-
-
-def lock(db: Session, device: PersonDevice) -> None:
-    device.unlocked_until = None
-    audit_device(db, device, "logout", "person_device", entity_id=device.id)
-
 
 def device_task(db: Session, device: PersonDevice, task_id: Any) -> HomeTask:
     """One of the device's client's active tasks; any other id is the same 404."""
@@ -469,7 +232,7 @@ def store_completion(db: Session, device: PersonDevice, task: HomeTask, *, clien
         raise ParameterError(f"played_s must be between 0 and {MAX_PLAYED_S:g}, got {played_s!r}")
     row = TaskCompletion(task_id=task.id, client_id=device.client_id, device_id=device.id, client_uuid=client_uuid,
                          completed_at=completed_at, received_at=now, played_s=float(played_s), max_gain=float(max_gain),
-                         before=before, after=after, note=_text("note", note, MAX_NOTE_CHARS))
+                         before=before, after=after, note=check_text("note", note, MAX_NOTE_CHARS))
     try:
         with db.begin_nested():  # a twin sent at the same moment fails here, not the caller's transaction
             db.add(row)
@@ -481,13 +244,6 @@ def store_completion(db: Session, device: PersonDevice, task: HomeTask, *, clien
         return twin, False
     audit_device(db, device, "create", "task_completion", entity_id=row.id)
     return row, True
-
-
-def client_of_device(db: Session, device: PersonDevice) -> Client:
-    client = db.get(Client, device.client_id)
-    if client is None:  # the client was deleted; the cascade removes the device in the same commit
-        raise NotFoundError("this programme no longer exists")
-    return client
 
 
 def device_completions(db: Session, device: PersonDevice, *, since: dt.datetime) -> list[TaskCompletion]:
