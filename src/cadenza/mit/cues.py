@@ -91,6 +91,16 @@ def render_model(material: CueMaterial, model: Model, *, level: int) -> tuple[np
     return _normalise(y.astype(float)), melody.onset_times_s, melody
 
 
+def render_model_with_taps(material: CueMaterial, *, level: int) -> tuple[np.ndarray, Melody]:
+    """The whole phrase as the person hears it to repeat it: the intoned model (Sprechgesang at level III)
+    with a tap on each syllable, as ``(2, n)`` voice and taps, and the melody it follows."""
+    from cadenza.render.voice import render_taps
+
+    y, taps_s, melody = render_model(material, Model.SPRECHGESANG if level == 3 else Model.INTONED, level=level)
+    sr = material.sampling_rate_hz
+    return np.stack([y, render_taps(taps_s, duration_s=y.size / sr, sampling_rate_hz=sr)[: y.size]]), melody
+
+
 def _fade(n: int, melody: Melody | None, sr: int) -> np.ndarray:
     gain = np.ones(n)
     if melody is None or not melody.notes:

@@ -20,7 +20,7 @@ PERSON_PUBLIC = {("GET", "/me/start"), ("GET", "/me/join/{token}"), ("POST", "/m
                  ("POST", "/me/join/{token}/passkey/options"), ("POST", "/me/join/{token}/passkey"),
                  ("GET", "/me/self/{token}"),  # self-care's opening link: 404 on a clinic's server
                  ("GET", "/me/manifest.webmanifest"), ("GET", "/me/sw.js"), ("GET", "/me/app.js"),
-                 ("GET", "/me/icon.svg")}
+                 ("GET", "/me/icon.svg"), ("GET", "/me/recorder.js")}
 
 
 def _routes(app):
@@ -62,7 +62,8 @@ def test_every_person_route_is_in_this_matrix(web_app):
              ("POST", "/me/tasks/{task_id}/tracks/{track_id}/block"), ("GET", "/me/forget"), ("POST", "/me/forget"),
              ("GET", "/me/report.pdf"), ("GET", "/me/letter.pdf"),
              ("GET", "/me/tasks/{task_id}"), ("GET", "/me/tasks/{task_id}/tracks/{track_id}"),
-             ("GET", "/me/tasks/{task_id}/cue.wav"), ("POST", "/me/completions")}
+             ("GET", "/me/tasks/{task_id}/cue.wav"), ("POST", "/me/completions"),
+             ("GET", "/me/tasks/{task_id}/model.wav")}
     assert set(_device_routes(web_app)) == known, "a new /me route: add it here and to the checks below"
 
 

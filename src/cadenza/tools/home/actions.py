@@ -120,6 +120,94 @@ def ras_loop(tempo_bpm: float, *, policy: AudioPolicy, calibration) -> tuple[Any
     return capped.samples, float(capped.report.leq_dba)
 
 
+def _mit_phrase(db: Session, client: Client, phrase_id: Any) -> Any:
+    """A phrase of ``client``'s MIT bank, read through the record (the MIT tool's table)."""
+    table = Base.metadata.tables.get("mit_phrase")
+    if table is None:
+        raise ParameterError("MIT is not installed, so MIT practice cannot be assigned")
+    if isinstance(phrase_id, bool) or not isinstance(phrase_id, int):
+        raise ParameterError(f"phrase_id must be the id of a phrase in the client's MIT bank, got {phrase_id!r}")
+    row = db.execute(select(table).where(table.c.id == phrase_id, table.c.client_id == client.id)).mappings().first()
+    if row is None or not row["active"]:
+        raise NotFoundError(f"MIT phrase {phrase_id!r} not found in this client's phrase bank")
+    return row
+
+
+def _check_mit_level(level: Any) -> int:
+    if isinstance(level, bool) or level not in (1, 2, 3):
+        raise ParameterError(f"mit_level must be 1, 2 or 3, got {level!r}")
+    return int(level)
+
+
+def mit_phrases(db: Session, client: Client) -> list[Any]:
+    """The client's active MIT phrases (for the assignment form), read through the record."""
+    table = Base.metadata.tables.get("mit_phrase")
+    if table is None:
+        return []
+    return list(db.execute(select(table).where(table.c.client_id == client.id, table.c.active.is_(True))
+                           .order_by(table.c.id)).mappings())
+
+
+def mit_model(text: str, *, level: int, policy: AudioPolicy, calibration) -> tuple[Any, float]:
+    """The phrase intoned as the model to repeat (with a tap on each syllable), within the listener's cap;
+    returns ``(samples (2, n) at the speech rate, level_dba)``. Needs espeak-ng (MIT's speech synthesis)."""
+    import numpy as np
+
+    from cadenza.io.speech import prepare_cue_material
+    from cadenza.mit.cues import render_model_with_taps
+    from cadenza.safety.enforce import apply_audio_policy
+
+    material = prepare_cue_material(text)
+    stereo, _ = render_model_with_taps(material, level=level)
+    capped = apply_audio_policy(np.asarray(stereo), sampling_rate_hz=material.sampling_rate_hz, policy=policy,
+                                calibration=calibration)
+    return (capped.samples, material.sampling_rate_hz), float(capped.report.leq_dba)
+
+
+def mit_model_wav(db: Session, device: PersonDevice, task: HomeTask) -> bytes:
+    import soundfile
+
+    if task.kind != "mit_practice":
+        raise NotFoundError("this task has no MIT model")
+    policy, calibration = listener(db, records.client_of_device(db, device))
+    refuse_nicu(policy)
+    (samples, rate), _ = mit_model(task.music["text"], level=int(task.music["level"]), policy=policy,
+                                   calibration=calibration)
+    buffer = _bytes.BytesIO()
+    soundfile.write(buffer, samples.T, rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+MAX_ATTEMPT_BYTES = 2 * 1024 * 1024  # a WAV of the person's try (a few seconds, 16 kHz mono, base64 in JSON)
+
+
+def score_attempt(task: HomeTask, attempt_b64: Any) -> dict[str, Any]:
+    """Score the person's recorded try of an MIT phrase on the server, in the limited child process:
+    syllables on the target rhythm and the two-pitch pattern; "no attempt found" is never a score."""
+    import base64
+    import binascii
+
+    from cadenza.io.isolated_analysis import analyse_attempt_bytes_isolated
+    from cadenza.io.speech import load_lexicon
+    from cadenza.mit.melody import compose_melody
+    from cadenza.mit.syllables import syllabify_phrase
+
+    if not isinstance(attempt_b64, str) or len(attempt_b64) > MAX_ATTEMPT_BYTES * 4 // 3 + 4:
+        raise ParameterError(f"attempt_wav_b64 must be a base64 WAV of at most {MAX_ATTEMPT_BYTES} bytes")
+    try:
+        data = base64.b64decode(attempt_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise ParameterError("attempt_wav_b64 must be base64") from None
+    level = int(task.music["level"])
+    melody = compose_melody(syllabify_phrase(task.music["text"], lexicon=load_lexicon()), level=level,
+                            sprechgesang=level == 3)
+    analysis = analyse_attempt_bytes_isolated(data, melody=melody, name="attempt.wav")
+    if not analysis.attempt_found:
+        return {"attempt_found": False, "problem": analysis.attempt_problem}
+    return {"attempt_found": True, "timing_match_pct": round(100 * analysis.timing_match, 1),
+            "pitch_pattern_followed": bool(analysis.pitch_pattern_followed), "problem": ""}
+
+
 def _check_tempo(tempo_bpm: Any) -> float:
     low, high = RAS_TEMPO_BPM
     if isinstance(tempo_bpm, bool) or not isinstance(tempo_bpm, (int, float)) or not math.isfinite(tempo_bpm) \
@@ -152,15 +240,24 @@ def invite(db: Session, *, actor: Therapist, client: Client, role: str = "client
 
 def assign_task(db: Session, *, actor: Therapist, client: Client, kind: str, title: str, instructions: str = "",
                 days_per_week: int, minutes: int, ratings: list[str], track_ids: list[int] | None = None,
-                tempo_bpm: float | None = None, start_date: dt.date | None = None,
-                end_date: dt.date | None = None) -> HomeTask:
-    """Check the task's music for this listener, cap its loudness, and store it."""
+                tempo_bpm: float | None = None, phrase_id: int | None = None, mit_level: int | None = None,
+                start_date: dt.date | None = None, end_date: dt.date | None = None) -> HomeTask:
+    """Check the task's music for this listener, cap its loudness, and store it.
+
+    ``listening``/``relaxation`` take ``track_ids`` of the client's library, ``ras_walk`` a ``tempo_bpm``,
+    ``mit_practice`` a ``phrase_id`` of the client's MIT phrase bank and the ``mit_level`` (1-3) to practise.
+    """
     policy, calibration = listener(db, client)
     refuse_nicu(policy)
     if kind == "ras_walk":
         tempo = _check_tempo(tempo_bpm)
         _, level = ras_loop(tempo, policy=policy, calibration=calibration)
         music: dict[str, Any] = {"tempo_bpm": tempo, "level_dba": level}
+    elif kind == "mit_practice":
+        phrase = _mit_phrase(db, client, phrase_id)
+        mit_level = _check_mit_level(mit_level)
+        _, level = mit_model(phrase["text"], level=mit_level, policy=policy, calibration=calibration)
+        music = {"phrase_id": phrase["id"], "text": phrase["text"], "level": mit_level, "level_dba": level}
     elif kind in ("listening", "relaxation"):
         music = _check_tracks(db, client, list(track_ids or []), policy, calibration)
     else:
@@ -333,14 +430,14 @@ def weekly_dose(db: Session, client: Client):
 
 
 def task_gain_cap(task: HomeTask) -> float:
-    if task.kind == "ras_walk":
+    if task.kind in ("ras_walk", "mit_practice"):
         return 1.0  # the cue is rendered within the cap
     return max((float(g) for g in task.music.get("gains", {}).values()), default=0.0)
 
 
 def _level_at(task: HomeTask, gain: float) -> float:
     """The loudest level the task's audio reached at ``gain`` (Leq, dB(A)), for the dose ledger."""
-    if task.kind == "ras_walk":
+    if task.kind in ("ras_walk", "mit_practice"):
         full = float(task.music["level_dba"])
     else:
         full = max((float(v) for v in task.music.get("levels_dba", {}).values()), default=0.0)
@@ -380,13 +477,18 @@ def record_completion(db: Session, device: PersonDevice, payload: Any, *,
     before = records.check_ratings(task, "before", payload.get("before"))
     after = records.check_ratings(task, "after", payload.get("after"))
     note = payload.get("note", "")
+    scores = None
+    if task.kind == "mit_practice" and payload.get("attempt_wav_b64") is not None:
+        if db.scalar(select(TaskCompletion.id).where(TaskCompletion.client_id == device.client_id,
+                                                     TaskCompletion.client_uuid == client_uuid)) is None:
+            scores = score_attempt(task, payload["attempt_wav_b64"])  # a repeat is not analysed again
     row, new = records.store_completion(db, device, task, client_uuid=client_uuid, completed_at=completed_at,
                                         played_s=played_s, max_gain=min(max_gain, cap), before=before, after=after,
-                                        note=note if isinstance(note, str) else "", now=now)
+                                        note=note if isinstance(note, str) else "", scores=scores, now=now)
     if new and played_s >= 1 and max_gain > 0:
         records.log_listening(db, device, level_dba=_level_at(task, min(max_gain, cap)), duration_s=played_s,
                               started_at=completed_at - dt.timedelta(seconds=played_s),
-                              source="ras_cue" if task.kind == "ras_walk" else "playlist",
+                              source={"ras_walk": "ras_cue", "mit_practice": "mit"}.get(task.kind, "playlist"),
                               label=f"home task {task.id}: {task.title}"[:200])
     return row, new
 

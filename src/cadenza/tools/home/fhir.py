@@ -19,7 +19,8 @@ TASK_SYSTEM = f"{BASE}/CodeSystem/home-task"
 RATING_SYSTEM = f"{BASE}/CodeSystem/home-rating"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 TASK_NAMES = {"listening": "Listening to their own music at home", "relaxation": "Music-assisted relaxation at home",
-              "ras_walk": "Walking to a rhythmic cue at home (RAS)"}
+              "ras_walk": "Walking to a rhythmic cue at home (RAS)",
+              "mit_practice": "Melodic Intonation Therapy practice at home"}
 
 
 def _instant(moment) -> str:

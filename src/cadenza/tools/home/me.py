@@ -23,7 +23,6 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from cadenza.clinic import auth
 from cadenza.errors import NotFoundError, ParameterError, PermissionDeniedError
 from cadenza.tools.home import actions, records, report, selfcare
-from cadenza.tools.home.records import PersonDevice
 from cadenza.web import deps
 from cadenza.web.deps import Db, SubmittedForm
 from cadenza.web.templating import render
@@ -262,12 +261,20 @@ def cue_audio(db: Db, device: Device, task_id: RowId) -> Response:
     return Response(actions.ras_cue_wav(db, device, task), media_type="audio/wav")
 
 
+@router.get("/me/tasks/{task_id}/model.wav")
+def mit_model(db: Db, device: Device, task_id: RowId) -> Response:
+    """An MIT practice task's phrase, intoned with taps, within the listener's cap."""
+    task = records.device_task(db, device, task_id)
+    return Response(actions.mit_model_wav(db, device, task), media_type="audio/wav")
+
+
 @router.post("/me/completions")
 def completion(db: Db, device: CsrfDevice, payload: Annotated[Any, Body()]) -> Response:
     """One completion as JSON (see :func:`~cadenza.tools.home.actions.record_completion`): 201 when
     stored, 200 when this device already sent it (the offline queue may send a completion twice)."""
     row, new = actions.record_completion(db, device, payload)
-    return JSONResponse({"id": row.id, "stored": new, "task_id": row.task_id}, status_code=201 if new else 200)
+    return JSONResponse({"id": row.id, "stored": new, "task_id": row.task_id, "scores": row.scores or {}},
+                        status_code=201 if new else 200)
 
 
 @router.get("/me/report.pdf")
@@ -317,6 +324,11 @@ def service_worker() -> Response:
 @router.get("/me/app.js")
 def app_script() -> Response:
     return _static("app.js", "text/javascript")
+
+
+@router.get("/me/recorder.js")
+def recorder_script() -> Response:
+    return _static("recorder.js", "text/javascript")
 
 
 @router.get("/me/icon.svg")

@@ -23,7 +23,8 @@ router = APIRouter(include_in_schema=False)
 router.include_router(me.router)
 
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-TASK_FIELDS = ("kind", "title", "instructions", "days_per_week", "minutes", "tempo_bpm", "track_ids", "ratings")
+TASK_FIELDS = ("kind", "title", "instructions", "days_per_week", "minutes", "tempo_bpm", "track_ids", "ratings",
+               "phrase_id", "mit_level")
 
 
 def _page(request: Request, db, user, client, *, state: forms.FormState | None = None, invitation=None,
@@ -36,6 +37,7 @@ def _page(request: Request, db, user, client, *, state: forms.FormState | None =
         "c": client, "policy": policy, "flag_labels": FLAG_LABELS, "devices": records.client_devices(db, client),
         "invites": records.open_invites(db, client), "tasks": records.client_tasks(db, client.id),
         "tracks": actions.playable_tracks(db, client), "adherence": actions.adherence(db, client),
+        "phrases": actions.mit_phrases(db, client),
         "state": state or forms.FormState(values={"kind": "listening", "days_per_week": "5", "minutes": "20",
                                                   "tempo_bpm": "100"}),
         "invitation": invitation, "base_url": base_url,
@@ -89,13 +91,16 @@ def assign_task(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUse
     minutes = forms.parse_int(state, "minutes")
     kind = state.values.get("kind", "")
     tempo = forms.parse_float(state, "tempo_bpm") if kind == "ras_walk" else None
+    phrase_id = forms.parse_int(state, "phrase_id") if kind == "mit_practice" else None
+    mit_level = forms.parse_int(state, "mit_level") if kind == "mit_practice" else None
     track_ids = [int(v) for v in form.getlist("track_ids") if isinstance(v, str) and v.isdigit() and len(v) < 11]
     ratings = [v for v in form.getlist("ratings") if isinstance(v, str)]
     if state.ok:
         try:
             actions.assign_task(db, actor=user, client=client, kind=kind, title=state.values.get("title", ""),
                                 instructions=state.values.get("instructions", ""), days_per_week=days,
-                                minutes=minutes, ratings=ratings, track_ids=track_ids, tempo_bpm=tempo)
+                                minutes=minutes, ratings=ratings, track_ids=track_ids, tempo_bpm=tempo,
+                                phrase_id=phrase_id, mit_level=mit_level)
             return RedirectResponse(f"/clients/{client_id}/home", status_code=303)
         except (ParameterError, NotFoundError) as exc:
             db.rollback()

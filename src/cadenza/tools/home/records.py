@@ -61,7 +61,7 @@ from cadenza.clinic.people import (  # noqa: F401
 from cadenza.clinic.people import aware as _aware
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
 
-TASK_KINDS = ("listening", "relaxation", "ras_walk")
+TASK_KINDS = ("listening", "relaxation", "ras_walk", "mit_practice")
 RATINGS = {  # code -> (label shown to the person, low, high, what low and high mean)
     "vas_anxiety": ("How worried or tense do you feel?", 0, 100, "not at all", "as much as can be"),
     "nrs_pain": ("How much pain do you have?", 0, 10, "no pain", "worst pain"),
@@ -82,7 +82,7 @@ class HomeTask(Base):
 
     __tablename__ = "home_task"
     __table_args__ = (
-        CheckConstraint("kind IN ('listening', 'relaxation', 'ras_walk')", name="kind_known"),
+        CheckConstraint("kind IN ('listening', 'relaxation', 'ras_walk', 'mit_practice')", name="kind_known"),
         CheckConstraint("days_per_week BETWEEN 1 AND 7", name="days_per_week_range"),
         CheckConstraint("minutes BETWEEN 1 AND 120", name="minutes_range"),
     )
@@ -96,7 +96,8 @@ class HomeTask(Base):
     days_per_week: Mapped[int] = mapped_column(Integer)
     minutes: Mapped[int] = mapped_column(Integer)
     # listening/relaxation: {"track_ids": [...], "gains": {track_id: linear gain cap}};
-    # ras_walk: {"tempo_bpm": float, "gain": linear gain cap (the cue is rendered within the cap)}
+    # ras_walk: {"tempo_bpm": float, "level_dba": ...}; mit_practice: {"phrase_id", "text", "level", "level_dba"}
+    # (the cue and the intoned model are rendered within the listener's cap)
     music: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ratings: Mapped[list[str]] = mapped_column(JSON, default=list)  # codes of RATINGS asked before and after
     start_date: Mapped[dt.date] = mapped_column(Date)
@@ -123,6 +124,9 @@ class TaskCompletion(Base):
     before: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     after: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
+    # mit_practice: the recorded attempt scored on the server ({"attempt_found", "timing_match_pct",
+    # "pitch_pattern_followed", "problem"}); the recording itself is not kept.
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 # --- the therapist's side ---------------------------------------------------------------------------------
@@ -215,7 +219,7 @@ def check_ratings(task: HomeTask, name: str, values: Any) -> dict[str, float]:
 
 def store_completion(db: Session, device: PersonDevice, task: HomeTask, *, client_uuid: str,
                      completed_at: dt.datetime, played_s: float, max_gain: float, before: dict[str, float],
-                     after: dict[str, float], note: str = "",
+                     after: dict[str, float], note: str = "", scores: dict[str, Any] | None = None,
                      now: dt.datetime | None = None) -> tuple[TaskCompletion, bool]:
     """Store one completion once: a repeat of ``client_uuid`` returns the stored row and False."""
     now = now or utcnow()
@@ -232,7 +236,8 @@ def store_completion(db: Session, device: PersonDevice, task: HomeTask, *, clien
         raise ParameterError(f"played_s must be between 0 and {MAX_PLAYED_S:g}, got {played_s!r}")
     row = TaskCompletion(task_id=task.id, client_id=device.client_id, device_id=device.id, client_uuid=client_uuid,
                          completed_at=completed_at, received_at=now, played_s=float(played_s), max_gain=float(max_gain),
-                         before=before, after=after, note=check_text("note", note, MAX_NOTE_CHARS))
+                         before=before, after=after, note=check_text("note", note, MAX_NOTE_CHARS),
+                         scores=scores or {})
     try:
         with db.begin_nested():  # a twin sent at the same moment fails here, not the caller's transaction
             db.add(row)

@@ -31,7 +31,7 @@ from cadenza.tools.home.records import RATINGS, TaskCompletion
 PLAIN_RATING = {"vas_anxiety": ("worry", 100), "nrs_pain": ("pain", 10), "mood": ("mood", 10)}
 EVIDENCE_IDS = {"listening": ("bradt2013_preoperative", "cepeda2006_pain", "aalbers2017_depression"),
                 "relaxation": ("bradt2013_preoperative", "jespersen2022_insomnia"),
-                "ras_walk": ("thaut1996_parkinson_ras",)}
+                "ras_walk": ("thaut1996_parkinson_ras",), "mit_practice": ("schlaug2008_mit",)}
 
 
 @dataclass(frozen=True)

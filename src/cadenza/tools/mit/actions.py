@@ -92,8 +92,7 @@ def render_cues(
     import numpy as np
 
     from cadenza.io.speech import SPEECH_RATE_HZ, prepare_cue_material
-    from cadenza.mit.cues import render_model, render_step_cue
-    from cadenza.mit.levels import Model
+    from cadenza.mit.cues import render_model_with_taps, render_step_cue
     from cadenza.render.voice import render_hum, render_taps
 
     check_cue_listener(policy)
@@ -106,8 +105,7 @@ def render_cues(
         if step:
             stereo = render_step_cue(material, level=level, step_code=step).samples
         else:
-            y, taps_s, _ = render_model(material, Model.SPRECHGESANG if level == 3 else Model.INTONED, level=level)
-            stereo = np.stack([y, render_taps(taps_s, duration_s=y.size / sr, sampling_rate_hz=sr)[: y.size]])
+            stereo, _ = render_model_with_taps(material, level=level)
         if model:
             out["audio"] = RenderedCue(_capped(stereo, sampling_rate_hz=sr, policy=policy, calibration=calibration), sr)
     if hum:

@@ -78,7 +78,8 @@ def upgrade() -> None:
         sa.Column("end_date", sa.Date(), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         _at("created_at"),
-        sa.CheckConstraint("kind IN ('listening', 'relaxation', 'ras_walk')", name=op.f("ck_home_task_kind_known")),
+        sa.CheckConstraint("kind IN ('listening', 'relaxation', 'ras_walk', 'mit_practice')",
+                           name=op.f("ck_home_task_kind_known")),
         sa.CheckConstraint("days_per_week BETWEEN 1 AND 7", name=op.f("ck_home_task_days_per_week_range")),
         sa.CheckConstraint("minutes BETWEEN 1 AND 120", name=op.f("ck_home_task_minutes_range")),
     )
@@ -96,6 +97,7 @@ def upgrade() -> None:
         sa.Column("before", sa.JSON(), nullable=False),
         sa.Column("after", sa.JSON(), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("scores", sa.JSON(), nullable=False),
         sa.UniqueConstraint("client_id", "client_uuid", name=op.f("uq_task_completion_client_id_client_uuid")),
     )
     op.create_index(op.f("ix_task_completion_task_id"), "task_completion", ["task_id"])

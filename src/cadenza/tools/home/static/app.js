@@ -46,7 +46,11 @@
         queue = readQueue().filter((q) => q.payload.client_uuid !== item.payload.client_uuid);
         writeQueue(queue);
         if (response.ok) {
-          say("Sent to your therapist. Well done!");
+          let scores = {};
+          try { scores = (await response.json()).scores || {}; } catch (e) { /* no body */ }
+          if (scores.attempt_found === false) say("Sent. We could not hear a try in the recording; you can record again next time.");
+          else if (scores.attempt_found) say(`Sent. ${Math.round(scores.timing_match_pct)} % of the parts were on the taps. Well done!`);
+          else say("Sent to your therapist. Well done!");
         } else {
           let detail = "";
           try { detail = (await response.json()).detail || ""; } catch (e) { /* not JSON */ }
@@ -139,8 +143,9 @@
   let ctx = null, gainNode = null, source = null, index = 0;
   let playedS = 0, lastTime = null, maxGain = 0, timer = null, stopAtS = null;
 
+  const rendered = task.dataset.kind === "ras_walk" || task.dataset.kind === "mit_practice";
   function currentCap() {
-    if (task.dataset.kind === "ras_walk") return taskCap;
+    if (rendered) return taskCap;  // the cue or the intoned model is rendered within the cap
     const li = tracks[index];
     return li ? Math.min(Number(li.dataset.cap), taskCap) : 0;
   }
@@ -184,7 +189,7 @@
     }
     await ctx.resume();
     try {
-      const url = task.dataset.kind === "ras_walk" ? task.dataset.cue : (tracks[index] && tracks[index].dataset.src);
+      const url = rendered ? task.dataset.cue : (tracks[index] && tracks[index].dataset.src);
       if (!url) { say("There is no music for this task right now."); return; }
       const audio = await buffer(url);
       source = ctx.createBufferSource();
@@ -219,7 +224,7 @@
   function next() {
     tick();
     source = null; lastTime = null;
-    if (task.dataset.kind !== "ras_walk" && index + 1 < tracks.length) {
+    if (!rendered && index + 1 < tracks.length) {
       index += 1;
       markTrack();
       if (autoplay) { start(); return; }
@@ -279,6 +284,77 @@
   }
   drawCurve();
 
+  // ---- MIT practice: the person's try, recorded on the audio clock and sent as a 16 kHz WAV ---------------
+  let attemptB64 = null;
+  const recordButton = document.getElementById("record");
+  if (recordButton) {
+    const stopButton = document.getElementById("record-stop");
+    const recordStatus = document.getElementById("record-status");
+    let recording = null;
+    const MAX_RECORD_S = 8;
+    async function startRecording() {
+      if (!ctx) { ctx = new AudioContext(); gainNode = ctx.createGain(); gainNode.connect(ctx.destination); }
+      await ctx.resume();
+      let stream;
+      try {
+        stream = await navigator.mediaDevices.getUserMedia({audio: {echoCancellation: false, noiseSuppression: false,
+                                                                    autoGainControl: false}});
+      } catch (e) { recordStatus.textContent = "The microphone is not available. Check the phone's settings."; return; }
+      await ctx.audioWorklet.addModule("/me/recorder.js");
+      const input = ctx.createMediaStreamSource(stream);
+      const node = new AudioWorkletNode(ctx, "cadenza-recorder");
+      const chunks = [];
+      node.port.onmessage = (event) => { chunks.push(event.data); };
+      input.connect(node);
+      recording = {stream, input, node, chunks, started: ctx.currentTime};
+      recordButton.hidden = true; stopButton.hidden = false;
+      recordStatus.textContent = "Recording… sing or say it now.";
+      recording.timer = setTimeout(stopRecording, MAX_RECORD_S * 1000);
+    }
+    function stopRecording() {
+      if (!recording) return;
+      const {stream, input, node, chunks, timer} = recording;
+      clearTimeout(timer);
+      input.disconnect(); node.port.onmessage = null;
+      stream.getTracks().forEach((t) => t.stop());
+      recording = null;
+      attemptB64 = wavBase64(chunks, ctx.sampleRate, 16000);
+      task.dataset.attemptBytes = String(Math.floor(attemptB64.length * 3 / 4));
+      recordButton.hidden = false; recordButton.textContent = "Record again"; stopButton.hidden = true;
+      recordStatus.textContent = "Recorded. Press \"I have done it\" to send it, or record again.";
+    }
+    recordButton.addEventListener("click", startRecording);
+    stopButton.addEventListener("click", stopRecording);
+  }
+
+  function wavBase64(chunks, rateIn, rateOut) {
+    const total = chunks.reduce((n, c) => n + c.length, 0);
+    const all = new Float32Array(total);
+    let at = 0;
+    for (const c of chunks) { all.set(c, at); at += c.length; }
+    const step = rateIn / rateOut;  // average each output sample's span (a simple anti-alias low-pass)
+    const n = Math.floor(total / step);
+    const pcm = new Int16Array(n);
+    for (let i = 0; i < n; i++) {
+      const a = Math.floor(i * step), b = Math.max(a + 1, Math.floor((i + 1) * step));
+      let sum = 0;
+      for (let k = a; k < b; k++) sum += all[k];
+      const v = Math.max(-1, Math.min(1, sum / (b - a)));
+      pcm[i] = v < 0 ? v * 0x8000 : v * 0x7fff;
+    }
+    const bytes = new Uint8Array(44 + pcm.length * 2);
+    const view = new DataView(bytes.buffer);
+    const text = (o, s) => { for (let i = 0; i < s.length; i++) bytes[o + i] = s.charCodeAt(i); };
+    text(0, "RIFF"); view.setUint32(4, 36 + pcm.length * 2, true); text(8, "WAVE"); text(12, "fmt ");
+    view.setUint32(16, 16, true); view.setUint16(20, 1, true); view.setUint16(22, 1, true);
+    view.setUint32(24, rateOut, true); view.setUint32(28, rateOut * 2, true); view.setUint16(32, 2, true);
+    view.setUint16(34, 16, true); text(36, "data"); view.setUint32(40, pcm.length * 2, true);
+    new Int16Array(bytes.buffer, 44).set(pcm);
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    return btoa(binary);
+  }
+
   document.getElementById("done").addEventListener("click", () => {
     stop("");
     const payload = {
@@ -286,6 +362,7 @@
       played_s: Math.round(playedS * 10) / 10, max_gain: Math.min(maxGain, taskCap),
       before: ratings.before, after: ratings.after,
     };
+    if (attemptB64) payload.attempt_wav_b64 = attemptB64;
     enqueue({payload: payload, csrf: csrf});
     say("Saved on this phone.");
     document.getElementById("done").disabled = true;
