@@ -240,3 +240,61 @@ def test_a_passkey_instead_of_the_pin_through_chromiums_virtual_authenticator(cl
     expect(phone.locator("#sync-status")).to_contain_text("passkey")
     assert phone.url.endswith("/me/unlock")
     context.close()
+
+
+def test_mit_practice_records_a_try_from_the_microphone_and_scores_it(clinic, tmp_path):
+    """Chromium's fake microphone plays the intoned phrase; the page records it through the AudioWorklet and the
+    server scores it when the completion arrives."""
+    import soundfile as sf
+
+    from cadenza.io.speech import espeak_available
+    from cadenza.tools.mit import records as mit_records
+
+    if not espeak_available():
+        pytest.skip("espeak-ng is not installed (scripts/setup installs it)")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is absent; scripts/setup installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with session_scope(clinic["factory"]) as db:
+        from cadenza.clinic.models import Client, Therapist
+
+        ana = db.scalar(select(Therapist).where(Therapist.username == "ana"))
+        client = db.get(Client, clinic["client_id"])
+        phrase = mit_records.add_phrase(db, actor=ana, client_id=client.id, text="I want water")
+        task = actions.assign_task(db, actor=ana, client=client, kind="mit_practice", title="Say: I want water",
+                                   days_per_week=5, minutes=5, ratings=[], phrase_id=phrase.id, mit_level=1)
+        policy, calibration = actions.listener(db, client)
+        (model, rate), _ = actions.mit_model("I want water", level=1, policy=policy, calibration=calibration)
+        path = actions.invite(db, actor=ana, client=client).path
+        task_id = task.id
+    attempt = tmp_path / "attempt.wav"
+    sf.write(attempt, np.concatenate([np.zeros(rate // 4), model[0] / max(1e-9, np.abs(model[0]).max()) * 0.8,
+                                      np.zeros(rate * 4)]), rate, subtype="PCM_16")
+    base = clinic["url"]
+    args = CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                            f"--use-file-for-fake-audio-capture={attempt}%noloop"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+        context = browser.new_context(**PHONE)
+        phone = context.new_page()
+        phone.set_default_timeout(20_000)
+        phone.goto(base + path)
+        phone.fill("#pin", "2580")
+        phone.fill("#pin_again", "2580")
+        phone.click("text=Start")
+        phone.wait_for_url(f"{base}/me")
+        phone.goto(f"{base}/me/tasks/{task_id}")
+        phone.click("#record")
+        expect(phone.locator("#record-status")).to_contain_text("Recording")
+        phone.wait_for_timeout(4500)
+        phone.click("#record-stop")
+        assert int(phone.get_attribute("#task", "data-attempt-bytes")) > 16000 * 2 * 3  # at least 3 s at 16 kHz
+        phone.click("#done")
+        expect(phone.locator("#sync-status")).to_contain_text("Sent", timeout=60_000)
+        context.close()
+        browser.close()
+    with session_scope(clinic["factory"]) as db:
+        row = db.scalar(select(TaskCompletion).where(TaskCompletion.task_id == task_id))
+        assert row.scores["attempt_found"] is True, row.scores
+        assert row.scores["timing_match_pct"] >= 50
