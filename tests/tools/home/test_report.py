@@ -129,3 +129,16 @@ def test_the_referral_letter_is_plain_and_made_from_the_log(db_session, client_r
     assert grade <= 8.0, round(grade, 1)
     if pytest.importorskip("weasyprint", reason="the pdf extra"):
         assert report.render_letter_pdf(letter)[:5] == b"%PDF-"
+
+
+@pytest.mark.parametrize("path", ["/me/start", "/me/care"])
+def test_the_persons_pages_read_at_grade_8_or_lower(web_browser, path):
+    from cadenza.io.speech import load_lexicon
+
+    html = web_browser.get(path).text
+    main = re.search(r"<main[^>]*>(.*)</main>", html, flags=re.S)[1]
+    text = re.sub(r"<h[123][^>]*>(.*?)</h[123]>", r"\1.\n\n", main)
+    text = re.sub(r"<li>(.*?)</li>", r"\1.\n\n", text, flags=re.S)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text))
+    grade = reading_grade(text, load_lexicon(synthesiser_stress=False))
+    assert grade <= 8.0, (path, round(grade, 1), text)
