@@ -22,6 +22,7 @@ from cadenza.evidence import query as evidence
 from cadenza.safety.flags import SafetyFlag, audio_policy
 from cadenza.web import forms
 from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
+from cadenza.web.routes.drafts import restore_draft, saved
 from cadenza.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -285,7 +286,7 @@ def _intervention_groups() -> list[tuple[str, list[dict]]]:
 
 
 def _session_form(request: Request, db: Session, user: Therapist, client_id: int, state: forms.FormState,
-                  *, status: int = 200) -> Response:
+                  *, status: int = 200, draft=None) -> Response:
     client = service.get_client(db, actor=user, client_id=client_id)
     goals = service.list_goals(db, actor=user, client_id=client_id)
     return render(
@@ -293,7 +294,7 @@ def _session_form(request: Request, db: Session, user: Therapist, client_id: int
         "session_form.html",
         {"c": client, "state": state, "groups": _intervention_groups(), "instruments": list_instruments(),
          "goals": goals, "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS,
-         "form_id": _form_id(state)},
+         "form_id": _form_id(state), "draft": draft, "draft_key": request.url.path},
         status_code=status,
     )
 
@@ -301,7 +302,8 @@ def _session_form(request: Request, db: Session, user: Therapist, client_id: int
 @router.get("/clients/{client_id}/sessions/new")
 def new_session_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
     state = forms.FormState(values={"session_date": dt.datetime.now(dt.UTC).date().isoformat(), "minutes": "45"})
-    return _session_form(request, db, user, client_id, state)
+    draft = restore_draft(db, user, request, state)
+    return _session_form(request, db, user, client_id, state, draft=draft)
 
 
 @router.post("/clients/{client_id}/sessions/new")
@@ -325,6 +327,7 @@ def create_session_page(request: Request, form: SubmittedForm, db: Db, user: Csr
                 assessment=state.values.get("assessment", ""), plan=state.values.get("plan", ""),
                 measurements=measurements,
             )
+            saved(db, user, request.url.path)
             return _saved_redirect(db, claimed, f"/clients/{client_id}/sessions/{row.id}")
         except _FormReused:
             db.rollback()
@@ -345,10 +348,10 @@ def _saved_values(row) -> dict[str, str]:
 
 
 def _session_edit_form(request: Request, row, client_id: int, state: forms.FormState, *, status: int = 200,
-                       theirs: dict[str, str] | None = None) -> Response:
+                       theirs: dict[str, str] | None = None, draft=None) -> Response:
     return render(request, "session_edit.html",
                   {"s": row, "client_id": client_id, "state": state, "theirs": theirs,
-                   "fields": EDIT_SESSION_FIELDS}, status_code=status)
+                   "fields": EDIT_SESSION_FIELDS, "draft": draft, "draft_key": request.url.path}, status_code=status)
 
 
 def _own_session(db: Session, user: Therapist, client_id: int, session_id: int):
@@ -361,8 +364,9 @@ def _own_session(db: Session, user: Therapist, client_id: int, session_id: int):
 @router.get("/clients/{client_id}/sessions/{session_id}/edit")
 def edit_session_page(request: Request, db: Db, user: PageUser, client_id: ClientId, session_id: SessionId) -> Response:
     row = _own_session(db, user, client_id, session_id)
-    values = {**_saved_values(row), "version": str(row.version)}
-    return _session_edit_form(request, row, client_id, forms.FormState(values=values))
+    state = forms.FormState(values={**_saved_values(row), "version": str(row.version)})
+    draft = None if row.is_signed else restore_draft(db, user, request, state)
+    return _session_edit_form(request, row, client_id, state, draft=draft)
 
 
 @router.post("/clients/{client_id}/sessions/{session_id}/edit")
@@ -378,6 +382,7 @@ def update_session_page(request: Request, form: SubmittedForm, db: Db, user: Csr
                 db, actor=user, session_id=session_id, expected_version=version, minutes=minutes,
                 **{name: state.values.get(name, "") for name in EDIT_SESSION_FIELDS[1:]},
             )
+            saved(db, user, request.url.path)
             return RedirectResponse(f"/clients/{client_id}/sessions/{session_id}", status_code=303)
         except ParameterError as exc:
             db.rollback()
