@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from cadenza.clinic import auth, service
 from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
-from cadenza.clinic.models import TherapySession
+from cadenza.clinic.models import Therapist, TherapySession
 from cadenza.settings import Settings
 from cadenza.web.main import create_app
 
@@ -27,6 +27,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 PASSWORD = "cello-river-morning-42"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -147,3 +148,117 @@ def test_walkthrough_p1_a_note_typed_while_the_login_lapses_is_kept_and_saved(cl
     page.goto(f"{clinic.url}{form_path}")  # saved, so a new form starts empty
     assert page.input_value("#f-subjective") == ""
     assert _csp_errors(page) == []
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+RED_FLAG = "tearful; linked to late husband"
+GAIT_SIGNALS = Path(__file__).resolve().parents[1] / "gait" / "conftest.py"
+
+
+def _walk_csv(path: Path) -> Path:
+    """A synthetic lower-back walk (24 steps at 100 steps/min), from the gait science tests' signals."""
+    import importlib.util
+
+    import numpy as np
+
+    from cadenza.io.imu import save_imu_csv
+
+    spec = importlib.util.spec_from_file_location("_cadenza_gait_signals_day", GAIT_SIGNALS)
+    signals = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(signals)
+    rng = np.random.default_rng(16)
+    contacts = signals.walking_times(start_s=2.0, n_steps=24, step_s=0.6, rng=rng)
+    acc = signals.lower_back_signal(contacts, duration_s=19.0, sampling_rate_hz=100, rng=rng)
+    return save_imu_csv(path, acc, sampling_rate_hz=100)
+
+
+def _every_column_is_shown(page, table_selector: str) -> list[str]:
+    """Every cell of the table is displayed inside the 390-px screen, each labelled with its heading."""
+    table = page.locator(table_selector)
+    headings = [h.strip() for h in table.locator("thead th").all_inner_texts()]
+    assert len(headings) >= 4
+    shown = []
+    for row in table.locator("tbody tr").all():
+        cells = row.locator("td").all()
+        assert len(cells) == len(headings)
+        for heading, cell in zip(headings, cells, strict=True):
+            assert cell.get_attribute("data-label").upper() == heading.upper()
+            if cell.inner_text().strip():
+                box = cell.bounding_box()
+                assert cell.is_visible() and box["width"] > 0, heading
+                assert 0 <= box["x"] and box["x"] + box["width"] <= 391, (heading, box)
+                shown.append(heading.upper())
+    return shown
+
+
+def _no_sideways_scroll(page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_walkthrough_p6_no_column_is_hidden_at_390_px(clinic, browser, tmp_path):
+    from cadenza.clinic.service import MeasurementInput
+    from cadenza.tools.library import records as lr
+
+    with session_scope(clinic.factory) as db:
+        ana = db.scalar(select(Therapist).where(Therapist.username == "ana"))
+        phq9 = [1, 1, 1, 1, 1, 1, 1, 1, 1]
+        row = service.record_session(db, actor=ana, client_id=clinic.client_id, session_date=dt.date(2026, 11, 29),
+                                     minutes=40, intervention_code="receptive_listening",
+                                     measurements=[MeasurementInput("vas_anxiety", value=35),
+                                                   MeasurementInput("phq9", items=phq9)])
+        session_id = row.id
+        authz = _authz_library()
+        track_id = authz.make_track(db, ana, clinic.client_id)["track_id"]
+        lr.rate_track(db, actor=ana, client_id=clinic.client_id, track_id=track_id, stars=4)
+        lr.flag_red(db, actor=ana, client_id=clinic.client_id, track_id=track_id, reason=RED_FLAG)
+
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        _log_in(page, clinic, f"/clients/{clinic.client_id}")
+        shown = _every_column_is_shown(page, "table:has(th:has-text('Measurements'))")
+        assert "MEASUREMENTS" in shown
+        assert page.locator("td[data-label=Measurements] .badge.flag").is_visible()  # PHQ-9 item 9
+        _no_sideways_scroll(page)
+
+        page.goto(f"{clinic.url}/clients/{clinic.client_id}/sessions/{session_id}")
+        _every_column_is_shown(page, "table:has(th:has-text('Band'))")
+        assert page.locator("td[data-label=Band] .badge.flag").is_visible()
+        _no_sideways_scroll(page)
+
+        page.goto(f"{clinic.url}/clients/{clinic.client_id}/library")
+        shown = _every_column_is_shown(page, "table:has(th:has-text('Red flag'))")
+        assert {"RATING", "RED FLAG"} <= set(shown)
+        assert RED_FLAG in page.locator("td[data-label='Red flag']").inner_text()
+        _no_sideways_scroll(page)
+
+        page.goto(f"{clinic.url}/clients/{clinic.client_id}/gait")
+        page.set_input_files("#f-recording", str(_walk_csv(tmp_path / "walk.csv")))
+        page.select_option("#f-placement", "lower-back")
+        page.click("button:has-text('Analyse')")
+        page.wait_for_selector("#result table")
+        shown = _every_column_is_shown(page, "#result table")
+        assert {"CADENCE (STEPS/MIN)", "STEPS", "STEP-TIME CV (%)"} <= set(shown)
+        assert page.locator("td[data-label='Cadence (steps/min)']").first.inner_text().startswith("100")
+        _no_sideways_scroll(page)
+
+        # Goal charts fit the phone's width.
+        page.goto(f"{clinic.url}/clients/{clinic.client_id}")
+        for chart in page.locator("img.chart").all():
+            assert chart.bounding_box()["width"] <= 390
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.goto(f"{clinic.url}/clients/{clinic.client_id}/library")
+        page.screenshot(path=str(ARTIFACTS / "phone390-library.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def _authz_library():
+    import importlib.util
+
+    path = Path(__file__).with_name("authz") / "library.py"
+    spec = importlib.util.spec_from_file_location("_cadenza_authz_library_day", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
