@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from cadenza.clinic.instruments import safety_prompt
 from cadenza.plugins import installed_tools
@@ -71,8 +71,10 @@ def html_attributes(attrs: Mapping[str, Any] | str | None) -> Markup:
             raise ValueError(f"attrs: {name!r} is not an attribute name")
         if value is None or value is False:
             continue
-        parts.append(f" {escape(name.lower())}" if value is True else f' {escape(name.lower())}="{escape(value)}"')
-    return Markup("".join(parts))
+        # Markup.format escapes each argument: the name (checked above) and the value.
+        parts.append(Markup(" {}").format(name.lower()) if value is True
+                     else Markup(' {}="{}"').format(name.lower(), value))
+    return Markup("").join(parts)
 
 
 templates.env.filters["html_attributes"] = html_attributes
