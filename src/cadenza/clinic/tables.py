@@ -2,7 +2,7 @@
 
 A table exists for SQLAlchemy once the module that declares it is imported. The record's tables are
 declared next to the code that owns them (accounts in :mod:`~cadenza.clinic.models`, logins in
-:mod:`~cadenza.clinic.auth`, form drafts, the audit chain, emergency grants, idempotency keys, and each clinical
+:mod:`~cadenza.clinic.auth`, corrections, form drafts, the audit chain, emergency grants, idempotency keys, and each clinical
 tool's records module). The core's modules are imported here by name; each installed tool's records
 module is named by its manifest (:mod:`cadenza.plugins`) and loaded by :func:`record_metadata`, which is
 what the migrations and the web app ask for. A new core table module is added here; a tool's tables
@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from cadenza.clinic import audit_chain, auth, drafts, emergency, idempotency
+from cadenza.clinic import audit_chain, auth, corrections, drafts, emergency, idempotency
 from cadenza.clinic.models import Base
 from cadenza.plugins import installed_tools
 
-TABLE_MODULES = (audit_chain, auth, drafts, emergency, idempotency)
+TABLE_MODULES = (audit_chain, auth, corrections, drafts, emergency, idempotency)
 
 
 def record_metadata() -> MetaData:
