@@ -262,3 +262,51 @@ def _authz_library():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_walkthrough_p2_edit_remove_restore_and_sign_a_session_in_chromium(clinic, page):
+    from playwright.sync_api import expect
+
+    from cadenza.clinic.models import AuditEvent
+
+    with session_scope(clinic.factory) as db:
+        ana = db.scalar(select(Therapist).where(Therapist.username == "ana"))
+        session_id = service.record_session(db, actor=ana, client_id=clinic.client_id, session_date=dt.date(2026, 11, 29),
+                                            minutes=40, intervention_code="receptive_listening",
+                                            subjective="Calm.").id
+    path = f"/clients/{clinic.client_id}/sessions/{session_id}"
+    _log_in(page, clinic, path)
+
+    page.click("text=Amend")
+    page.fill("#f-session_date", "2026-11-22")
+    page.select_option("#f-intervention_code", "songwriting")
+    page.fill("#f-reason", "copied from last week's sheet")
+    page.click("button:has-text('Save changes')")
+    page.wait_for_url(f"{clinic.url}{path}")
+    expect(page.locator("h1")).to_have_text("Session on 2026-11-22")
+    expect(page.locator("#history")).to_be_visible()
+
+    page.click("#remove-session summary")
+    page.fill("#f-remove-reason", "entered for the wrong client")
+    page.click("button:has-text('Remove session')")
+    page.wait_for_url(f"{clinic.url}/clients/{clinic.client_id}#removed")
+    removed_row = page.locator("#removed + p + table tbody tr")
+    expect(removed_row).to_contain_text("entered for the wrong client")
+    removed_row.locator("button:has-text('Restore')").click()
+    page.wait_for_url(f"{clinic.url}{path}")
+
+    # Signing asks first: the box must be ticked.
+    page.click("button:has-text('Sign note')")
+    assert page.url == f"{clinic.url}{path}" and page.locator("#signature .flash").count() == 0
+    page.check("input[name=confirm]")
+    page.click("button:has-text('Sign note')")
+    expect(page.locator("#signature")).to_contain_text("Signed")
+    assert page.locator("#remove-session").count() == 0
+
+    with session_scope(clinic.factory) as db:
+        rows = db.execute(select(AuditEvent.action).where(AuditEvent.entity == "therapy_session",
+                                                          AuditEvent.entity_id == session_id,
+                                                          AuditEvent.action.in_(("update", "delete", "restore", "sign")))
+                          .order_by(AuditEvent.id)).scalars().all()
+    assert rows == ["update", "delete", "restore", "sign"]
+    assert _csp_errors(page) == []
