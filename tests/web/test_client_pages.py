@@ -82,7 +82,7 @@ def test_goal_session_chart_flow(make_therapist, login_as, web, db_session):
     assert "Active music-making" in form.text and "Receptive (listening)" in form.text
     assert "Caveat:" in form.text
     # The goal measured with STAI-6 is preselected, as a browser would submit it.
-    goal_id = re.search(r'name="stai6.goal_id">\s*<option value="">none</option>\s*<option value="(\d+)" selected', form.text).group(1)
+    goal_id = re.search(r'name="stai6.goal_id">\s*<option value="">every goal on this measure</option>\s*<option value="(\d+)" selected', form.text).group(1)
     data = {"session_date": "2026-11-20", "minutes": "45", "intervention_code": "receptive_listening",
             "subjective": "tired", "vas_anxiety.value": "35", "stai6.goal_id": goal_id, **STAI_CALM}
     response = _post(ann, web, f"/clients/{client_id}/sessions/new", data)

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, event, func, select
+from sqlalchemy import Select, delete, event, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -898,6 +898,21 @@ def measurement_query(client_id: int, *, instrument_code: str | None = None, goa
     if goal_id is not None:
         query = query.where(Measurement.goal_id == goal_id)
     return query.order_by(TherapySession.session_date, Measurement.measured_at, Measurement.id)
+
+
+def counts_toward(goal: Goal, measurement: Measurement) -> bool:
+    """Whether ``measurement`` counts toward ``goal``: the same client and instrument, and either linked to
+    this goal or to none (walk-through problem 4: a cadence the gait tool stored without naming a goal
+    counts toward every cadence goal). A value linked to another goal on the same instrument (pain at
+    rest, pain during physiotherapy) counts toward that goal only."""
+    return (measurement.client_id == goal.client_id and measurement.instrument_code == goal.instrument_code
+            and measurement.goal_id in (None, goal.id))
+
+
+def goal_measurement_where(goal: Goal) -> tuple[Any, ...]:
+    """The WHERE clauses selecting the measurements that :func:`counts_toward` ``goal``."""
+    return (Measurement.client_id == goal.client_id, Measurement.instrument_code == goal.instrument_code,
+            or_(Measurement.goal_id.is_(None), Measurement.goal_id == goal.id))
 
 
 def list_audit_events(db: Session, *, actor: Therapist, client_id: int | None = None) -> list[AuditEvent]:

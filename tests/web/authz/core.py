@@ -80,6 +80,8 @@ AUTHZ_SAMPLES = {
     ("POST", "/clients/{client_id}/goals/{goal_id}/remove"): {
         "form": {"remove_reason": "set by mistake"}, "setup": _fresh_goal},
     ("POST", "/clients/{client_id}/goals/{goal_id}/restore"): {"form": {}, "setup": _removed_goal},
+    ("GET", "/clients/{client_id}/measures/{instrument_code}/chart.png"): {
+        "setup": lambda db, actor, client_id: {"instrument_code": "vas_anxiety"}},
     ("POST", "/clients/{client_id}/sessions/{session_id}/addenda"): {
         "form": {"text": "late entry"}, "setup": _fresh_signed_session},
     ("PATCH", "/api/v1/clients/{client_id}/sessions/{session_id}"): {

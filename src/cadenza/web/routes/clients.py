@@ -622,6 +622,16 @@ def restore_goal_page(form: SubmittedForm, db: Db, user: CsrfPageUser, client_id
     return RedirectResponse(f"/clients/{client_id}#goal-{goal_id}", status_code=303)
 
 
+@router.get("/clients/{client_id}/measures/{instrument_code}/chart.png")
+def measure_chart(db: Db, user: PageUser, client_id: ClientId,
+                  instrument_code: Annotated[str, Path(pattern=r"^[a-z0-9_]{1,64}$")]) -> Response:
+    """Every value of one measure over the sessions, goal or not (walk-through problem 4)."""
+    from cadenza.clinic.measure_charts import render_measure_chart
+
+    series = dashboard.measure_series(db, actor=user, client_id=client_id, instrument_code=instrument_code)
+    return Response(render_measure_chart(series, fmt="png"), media_type="image/png")
+
+
 @router.get("/clients/{client_id}/goals/{goal_id}/chart.png")
 def goal_chart(db: Db, user: PageUser, client_id: ClientId, goal_id: GoalId) -> Response:
     from cadenza.clinic import progress
