@@ -117,7 +117,7 @@ def test_session_form_errors_are_inline_and_keep_what_was_typed(make_therapist, 
     assert "keep this plan text" in response.text
     assert re.search(r'id="f-stai6.calm" name="stai6.calm" class="invalid"', response.text)
     assert "calm" in re.search(r'<p class="field-error">([^<]*calm[^<]*)</p>', response.text).group(1)
-    assert '<option value="2" selected>2</option>' in response.text  # the other items kept
+    assert '<option value="2" selected>2 · Somewhat</option>' in response.text  # the other items kept
     assert db_session.scalar(select(TherapySession.id).where(TherapySession.client_id == client_id)) == before
     # Fix STAI-6; the VAS error in mm is now reported with its unit hint.
     data["stai6.calm"] = "3"

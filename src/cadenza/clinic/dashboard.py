@@ -155,6 +155,21 @@ def recent_sessions(db: Session, *, actor: Therapist, limit: int = 10) -> list[R
     return [RecentSession(session=row[0], client_code=row[1]) for row in rows]
 
 
+def unsigned_sessions(db: Session, *, actor: Therapist, limit: int = 20) -> list[RecentSession]:
+    """The actor's own notes still to sign (drafts), oldest first: a to-do list for the dashboard
+    (walk-through problem 3). The dashboard view is audited by its other lists; no row of its own."""
+    _check_limit(limit)
+    rows = db.execute(
+        select(TherapySession, Client.code)
+        .join(Client, TherapySession.client_id == Client.id)
+        .where(Client.therapist_id == actor.id, TherapySession.therapist_id == actor.id,
+               TherapySession.signed_at.is_(None))
+        .order_by(TherapySession.session_date, TherapySession.id)
+        .limit(limit)
+    ).all()
+    return [RecentSession(session=row[0], client_code=row[1]) for row in rows]
+
+
 @dataclass(frozen=True)
 class FlaggedItem:
     """A questionnaire safety item flagged in a recent session (clinical review H1)."""

@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from cadenza.clinic.instruments import safety_prompt
 from cadenza.plugins import installed_tools
+from cadenza.web.questionnaires import questionnaire
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 STATIC_DIR = Path(__file__).with_name("static")
@@ -34,6 +35,8 @@ templates = Jinja2Templates(directory=[str(folder) for folder in template_dirs()
 templates.env.autoescape = True
 # What the therapist must do now when a questionnaire's safety item is flagged (clinical review H1).
 templates.env.globals["safety_prompt"] = safety_prompt
+# Item texts and answer labels of questionnaires (walk-through problem 3).
+templates.env.globals["questionnaire"] = questionnaire
 
 _ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9-]*")
 _ATTRIBUTE = re.compile(r"""\s*([a-z][a-z0-9-]*)(?:="([^"]*)")?\s*""", re.I)

@@ -99,6 +99,7 @@ def dashboard_page(request: Request, db: Db, user: PageUser, limit: Limit = PAGE
         {
             "clients": dashboard.clients_page(db, actor=user, limit=limit, offset=offset),
             "recent": dashboard.recent_sessions(db, actor=user, limit=10),
+            "unsigned": dashboard.unsigned_sessions(db, actor=user, limit=20),
             "due": dashboard.goals_due(db, actor=user),
             "flagged": dashboard.flagged_safety_items(db, actor=user),
             "today": dt.datetime.now(dt.UTC).date(),
