@@ -155,6 +155,12 @@ def recent_sessions(db: Session, *, actor: Therapist, limit: int = 10) -> list[R
     return [RecentSession(session=row[0], client_code=row[1]) for row in rows]
 
 
+def latest_session(db: Session, *, client: Client) -> TherapySession | None:
+    """``client``'s most recent session (by date), for copying its plan forward; authorised by the caller."""
+    return db.scalars(select(TherapySession).where(TherapySession.client_id == client.id)
+                      .order_by(TherapySession.session_date.desc(), TherapySession.id.desc()).limit(1)).first()
+
+
 def unsigned_sessions(db: Session, *, actor: Therapist, limit: int = 20) -> list[RecentSession]:
     """The actor's own notes still to sign (drafts), oldest first: a to-do list for the dashboard
     (walk-through problem 3). The dashboard view is audited by its other lists; no row of its own."""

@@ -287,25 +287,58 @@ def _intervention_groups() -> list[tuple[str, list[dict]]]:
     return [(mode, groups[mode]) for mode in ("active", "receptive") if groups.get(mode)]
 
 
+def _tool_instrument_codes() -> set[str]:
+    """Measures the installed tools add (RAS synchronisation, MIT scores, the weekly dose, ...)."""
+    from cadenza.plugins import installed_tools
+
+    return {instrument.code for tool in installed_tools() for instrument in tool.load_instruments()}
+
+
+def _measure_groups(goals) -> list[tuple[str, list]]:
+    """The session form's measures, the client's goal measures first (walk-through problem 5), then the
+    measures taken by hand, then those the tools usually store."""
+    goal_codes = {g.instrument_code for g in goals}
+    tool_codes = _tool_instrument_codes()
+    instruments = list_instruments()
+    groups = [("This client's goals", [i for i in instruments if i.code in goal_codes]),
+              ("Other measures", [i for i in instruments if i.code not in goal_codes and i.code not in tool_codes]),
+              ("Measures the tools usually store", [i for i in instruments
+                                                   if i.code not in goal_codes and i.code in tool_codes])]
+    return [(title, items) for title, items in groups if items]
+
+
 def _session_form(request: Request, db: Session, user: Therapist, client_id: int, state: forms.FormState,
-                  *, status: int = 200, draft=None) -> Response:
+                  *, status: int = 200, draft=None, copied_from=None) -> Response:
     client = service.get_client(db, actor=user, client_id=client_id)
     goals = service.list_goals(db, actor=user, client_id=client_id)
+    groups = _measure_groups(goals)
     return render(
         request,
         "session_form.html",
-        {"c": client, "state": state, "groups": _intervention_groups(), "instruments": list_instruments(),
+        {"c": client, "state": state, "groups": _intervention_groups(), "measure_groups": groups,
+         "instruments": [i for _, items in groups for i in items],
          "goals": goals, "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS,
-         "form_id": _form_id(state), "draft": draft, "draft_key": request.url.path},
+         "form_id": _form_id(state), "draft": draft, "draft_key": request.url.path,
+         "last_session": None if copied_from else dashboard.latest_session(db, client=client),
+         "copied_from": copied_from},
         status_code=status,
     )
 
 
 @router.get("/clients/{client_id}/sessions/new")
-def new_session_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
+def new_session_page(request: Request, db: Db, user: PageUser, client_id: ClientId,
+                     copy: Annotated[str, Query(pattern="^last$")] = "") -> Response:
     state = forms.FormState(values={"session_date": dt.datetime.now(dt.UTC).date().isoformat(), "minutes": "45"})
+    copied_from = None
+    if copy:  # copy forward: start from the last session's intervention, length, setting and plan
+        client = service.get_client(db, actor=user, client_id=client_id)
+        copied_from = dashboard.latest_session(db, client=client)
+        if copied_from is not None:
+            state.values.update({"intervention_code": copied_from.intervention_code,
+                                 "minutes": str(copied_from.minutes), "setting": copied_from.setting,
+                                 "plan": copied_from.soap_plan})
     draft = restore_draft(db, user, request, state)
-    return _session_form(request, db, user, client_id, state, draft=draft)
+    return _session_form(request, db, user, client_id, state, draft=draft, copied_from=copied_from)
 
 
 @router.post("/clients/{client_id}/sessions/new")
