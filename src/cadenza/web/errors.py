@@ -80,6 +80,20 @@ def _public_message(status: int, exc: Exception) -> str:
     return str(exc) or _TITLES.get(status, "Error")
 
 
+def _same_site_referer(request: Request) -> str | None:
+    """The page the person came from, if it is on this site: an error page leads back there (walk-through
+    problem 8: a 422 led only to the dashboard), where the browser's Back still holds the form."""
+    from urllib.parse import urlsplit
+
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or referer.scheme not in ("http", "https"):
+        return None
+    path = referer.path or "/"
+    if not path.startswith("/") or path.startswith("//") or path == request.url.path:
+        return None
+    return path + (f"?{referer.query}" if referer.query else "")
+
+
 def error_response(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
     if _is_api(request):
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
@@ -88,7 +102,8 @@ def error_response(request: Request, status: int, message: str, headers: dict | 
     response = render(
         request,
         "error.html",
-        {"status": status, "title": _TITLES.get(status, "Error"), "message": message},
+        {"status": status, "title": _TITLES.get(status, "Error"), "message": message,
+         "back": _same_site_referer(request)},
         status_code=status,
     )
     for key, value in (headers or {}).items():
