@@ -146,14 +146,17 @@ def test_html_summary_is_readable_and_escaped():
 def test_goal_progress_from_the_database(db_session, therapist, client_record, make_therapist):
     goal = service.create_goal(db_session, actor=therapist, client_id=client_record.id, instrument_code="nrs_pain",
                                baseline=7, target=4, description="pain during physiotherapy")
+    at_rest = service.create_goal(db_session, actor=therapist, client_id=client_record.id, instrument_code="nrs_pain",
+                                  baseline=9, target=5, description="pain at rest")
     for day, value in [(DATES[1], 6), (DATES[0], 7), (DATES[2], 4)]:
         service.record_session(db_session, actor=therapist, client_id=client_record.id, session_date=day, minutes=30,
                                intervention_code="receptive_listening",
                                measurements=[MeasurementInput("nrs_pain", value=value, goal_id=goal.id),
-                                             MeasurementInput("nrs_pain", value=9)])  # not towards the goal
+                                             MeasurementInput("nrs_pain", value=9, goal_id=at_rest.id)])  # the other goal's
     progress = goal_progress(db_session, actor=therapist, goal_id=goal.id)
     assert [p.value for p in progress.points] == [7.0, 6.0, 4.0]
     assert progress.target_met
-    assert [p.goal_id for p in client_progress(db_session, actor=therapist, client_id=client_record.id)] == [goal.id]
+    assert [p.goal_id for p in client_progress(db_session, actor=therapist, client_id=client_record.id)] == [
+        goal.id, at_rest.id]
     with pytest.raises(NotFoundError):
         goal_progress(db_session, actor=make_therapist("other"), goal_id=goal.id)

@@ -204,7 +204,7 @@ def s_sign(ctx):
     path = f"/clients/{ctx.ids['A']}/sessions/{ctx.ids['session']}"
     with ctx.db() as db:
         version = db.get(service.TherapySession, ctx.ids["session"]).version
-    _post(ctx, "ann", f"{path}/sign", {"version": str(version)}, csrf_from=path)
+    _post(ctx, "ann", f"{path}/sign", {"version": str(version), "confirm": "yes"}, csrf_from=path)
 
 
 def s_addendum(ctx):

@@ -82,7 +82,7 @@ def test_goal_session_chart_flow(make_therapist, login_as, web, db_session):
     assert "Active music-making" in form.text and "Receptive (listening)" in form.text
     assert "Caveat:" in form.text
     # The goal measured with STAI-6 is preselected, as a browser would submit it.
-    goal_id = re.search(r'name="stai6.goal_id">\s*<option value="">none</option>\s*<option value="(\d+)" selected', form.text).group(1)
+    goal_id = re.search(r'name="stai6.goal_id">\s*<option value="">every goal on this measure</option>\s*<option value="(\d+)" selected', form.text).group(1)
     data = {"session_date": "2026-11-20", "minutes": "45", "intervention_code": "receptive_listening",
             "subjective": "tired", "vas_anxiety.value": "35", "stai6.goal_id": goal_id, **STAI_CALM}
     response = _post(ann, web, f"/clients/{client_id}/sessions/new", data)
@@ -117,7 +117,7 @@ def test_session_form_errors_are_inline_and_keep_what_was_typed(make_therapist, 
     assert "keep this plan text" in response.text
     assert re.search(r'id="f-stai6.calm" name="stai6.calm" class="invalid"', response.text)
     assert "calm" in re.search(r'<p class="field-error">([^<]*calm[^<]*)</p>', response.text).group(1)
-    assert '<option value="2" selected>2</option>' in response.text  # the other items kept
+    assert '<option value="2" selected>2 · Somewhat</option>' in response.text  # the other items kept
     assert db_session.scalar(select(TherapySession.id).where(TherapySession.client_id == client_id)) == before
     # Fix STAI-6; the VAS error in mm is now reported with its unit hint.
     data["stai6.calm"] = "3"

@@ -3,7 +3,8 @@
 A coroutine route that waits on a row lock, SQLite's busy file or a long analysis stops every other
 request, including the commit of the request holding the lock: on PostgreSQL that hung the server for
 good. Routes are plain ``def`` (run on worker threads); the only coroutines in a request are the ones
-that read the body (:func:`cadenza.web.deps.submitted_form`, :func:`cadenza.web.deps.require_csrf`).
+that read the body (:func:`cadenza.web.deps.submitted_form`, :func:`cadenza.web.deps.require_csrf`,
+:func:`cadenza.web.deps.page_form_sent_with_login`).
 Timing behaviour under real concurrency is tested against a real server in ``test_live_server.py``.
 """
 
@@ -19,7 +20,7 @@ from cadenza.web import deps
 from cadenza.web.main import create_app
 
 # Coroutines that only read the request body (no database, no computation).
-BODY_READERS = {deps.submitted_form, deps.require_csrf}
+BODY_READERS = {deps.submitted_form, deps.require_csrf, deps.page_form_sent_with_login}
 
 
 def _dependency_calls(dependant) -> list:

@@ -86,7 +86,7 @@ def test_sign_lock_and_addendum_in_the_browser(login_as, web, ann, seeded, db_se
     browser = login_as("ann")
     page = browser.get(seeded["page"])
     assert "Sign note" in page.text and "Draft (version 1)" in page.text
-    signed = _post(browser, web, f"{seeded['page']}/sign", {"version": "1"})
+    signed = _post(browser, web, f"{seeded['page']}/sign", {"version": "1", "confirm": "yes"})
     assert signed.status_code == 303
     page = browser.get(seeded["page"])
     assert "Signed</strong> by ann" in page.text and "Sign note" not in page.text
@@ -97,7 +97,7 @@ def test_sign_lock_and_addendum_in_the_browser(login_as, web, ann, seeded, db_se
     edit = _post(browser, web, f"{seeded['page']}/edit", {"version": str(before[0]), "minutes": "5", "plan": "x"})
     assert edit.status_code == 409 and "signed by ann" in edit.text
     assert "can no longer be changed" in browser.get(f"{seeded['page']}/edit").text
-    again = _post(browser, web, f"{seeded['page']}/sign", {"version": str(before[0])})
+    again = _post(browser, web, f"{seeded['page']}/sign", {"version": str(before[0]), "confirm": "yes"})
     assert again.status_code == 409
     assert _stored(db_session, seeded["session_id"]) == before and _counts(db_session, seeded["session_id"]) == counts
 
@@ -116,14 +116,14 @@ def test_sign_with_a_stale_version_is_refused(login_as, web, ann, seeded, db_ses
     service.add_measurement(db_session, actor=ann, session_id=seeded["session_id"],
                             measurement=MeasurementInput("nrs_pain", value=4))
     db_session.commit()
-    response = _post(browser, web, f"{seeded['page']}/sign", {"version": "1"})
+    response = _post(browser, web, f"{seeded['page']}/sign", {"version": "1", "confirm": "yes"})
     assert response.status_code == 409 and "Not signed" in response.text
     assert _stored(db_session, seeded["session_id"])[4] is None
 
 
 def test_tampered_note_is_flagged_on_the_page(login_as, web, ann, seeded, db_session):
     browser = login_as("ann")
-    _post(browser, web, f"{seeded['page']}/sign", {"version": "1"})
+    _post(browser, web, f"{seeded['page']}/sign", {"version": "1", "confirm": "yes"})
     db_session.execute(text("UPDATE therapy_session SET soap_plan = 'rewritten' WHERE id = :id"),
                        {"id": seeded["session_id"]})
     db_session.commit()

@@ -61,3 +61,25 @@ def test_no_script_starts_audio():
     for path in scripts:
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"\.play\s*\(|autoplay", text, re.I), path.name
+
+
+def test_walkthrough_p7_field_attributes_are_not_escaped(make_therapist, login_as):
+    """The field() macro's extra attributes reach the browser as attributes, not as escaped text
+    (``inputmode=&#34;decimal&#34;`` gave text keyboards, no range checks, and an emergency grant
+    of 0.5 h that could not be submitted)."""
+    macro = templates.env.from_string('{% from "_macros.html" import field %}'
+                                      '{{ field("a", "A", {}, {}, attrs=attrs) }}')
+    as_text = macro.render(attrs='inputmode="decimal" required step="0.5" max="{}<script>"')
+    as_dict = macro.render(attrs={"inputmode": "decimal", "required": True, "step": 0.5, "max": '{}<script>',
+                                  "min": None})
+    for html in (as_text, as_dict):
+        assert ' inputmode="decimal" required step="0.5" max="{}&lt;script&gt;">' in html
+        assert "&#34;" not in html and "min=" not in html
+    with pytest.raises(ValueError, match="attrs"):
+        macro.render(attrs='onclick=alert(1)')
+
+    make_therapist("ann")
+    page = login_as("ann").get("/clients/new").text
+    assert 'min="1900" max="2100"' in page
+    assert 'required maxlength="64" autocomplete="off"' in page
+    assert "&#34;" not in page

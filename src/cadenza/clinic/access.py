@@ -52,6 +52,8 @@ def owned_row(db: Session, actor: Therapist, model: type[Row], row_id: Any, what
     :class:`NotFoundError` otherwise, so another therapist's rows look absent rather than forbidden."""
     check_actor(actor)
     row = db.get(model, row_id) if is_row_id(row_id) else None
+    if row is not None and getattr(row, "removed_at", None) is not None:
+        row = None  # removed (clinic.corrections): db.get may still hold it from earlier in this unit of work
     client = db.get(Client, row.client_id) if row is not None else None
     if row is None or client is None or (client.therapist_id != actor.id
                                          and not emergency.permits(db, actor=actor, client=client)):
@@ -66,6 +68,6 @@ def child_of(db: Session, client: Client, model: type[Row], row_id: Any, what: s
     ``what`` names the row in the message (``"goal"``, ``"RAS plan"``).
     """
     row = db.get(model, row_id) if is_row_id(row_id) else None
-    if row is None or row.client_id != client.id:
+    if row is None or row.client_id != client.id or getattr(row, "removed_at", None) is not None:
         raise NotFoundError(f"{what} {row_id!r} not found")
     return row

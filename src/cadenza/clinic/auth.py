@@ -262,6 +262,32 @@ def resolve_session(
     return therapist, row
 
 
+# A login that lapsed (idle or past its lifetime, never logged out or revoked) still names its therapist
+# this long after it was last used, for one purpose only: keeping what they were typing as a draft
+# (clinic.drafts, walk-through problem 1). It opens nothing and shows nothing.
+LAPSED_LOGIN_DRAFT_GRACE = dt.timedelta(hours=12)
+
+
+def lapsed_session_owner(
+    db: Session, token: str | None, csrf_token: str | None, *, now: dt.datetime | None = None
+) -> Therapist | None:
+    """The therapist of a lapsed (or live) browser session, if the form also carries its CSRF token.
+
+    None for an unknown, revoked (logged out, disabled account) or long-lapsed session, a wrong token
+    or an inactive account. The caller may only keep the submitted text as that therapist's draft.
+    """
+    if not token or not csrf_token:
+        return None
+    now = now or utcnow()
+    row = db.scalar(select(LoginSession).where(LoginSession.token_sha256 == _digest(token)))
+    if row is None or row.revoked_at is not None or now - row.last_seen_at > LAPSED_LOGIN_DRAFT_GRACE:
+        return None
+    if not csrf_matches(row.csrf_token, csrf_token):
+        return None
+    therapist = db.get(Therapist, row.therapist_id)
+    return therapist if therapist is not None and therapist.active else None
+
+
 def logout(db: Session, token: str | None) -> None:
     """Revoke the session behind ``token``; a replayed cookie is then refused."""
     if not token:

@@ -46,6 +46,16 @@ class ClientOverview:
     sessions_limit: int | None = None
 
     @property
+    def charted_measures(self) -> list[str]:
+        """Instruments measured more than once that no goal covers, first measured first: each gets its own
+        chart on the client page (walk-through problem 4: STAI-6 taken every session is charted too)."""
+        covered = {status.goal.instrument_code for status in self.goals}
+        counts: dict[str, int] = {}
+        for measurement in self.measurements:
+            counts[measurement.instrument_code] = counts.get(measurement.instrument_code, 0) + 1
+        return [code for code, n in counts.items() if n >= 2 and code not in covered]
+
+    @property
     def sessions_page(self) -> Page:
         """The sessions shown, as a :class:`Page` (for next/previous links)."""
         return Page(items=self.sessions, total=self.sessions_total,
@@ -82,7 +92,7 @@ def goal_progress(goal: Goal, values: list[float]) -> tuple[float, bool]:
 def _goal_statuses(goals: list[Goal], measurements: list[Measurement], codes: dict[int, str]) -> list[GoalStatus]:
     statuses = []
     for goal in goals:
-        values = [m.value for m in measurements if m.goal_id == goal.id]
+        values = [m.value for m in measurements if service.counts_toward(goal, m)]
         fraction, met = goal_progress(goal, values)
         statuses.append(
             GoalStatus(
@@ -142,6 +152,27 @@ def recent_sessions(db: Session, *, actor: Therapist, limit: int = 10) -> list[R
         .limit(limit)
     ).all()
     service.audit(db, actor, "list", "therapy_session")
+    return [RecentSession(session=row[0], client_code=row[1]) for row in rows]
+
+
+def latest_session(db: Session, *, client: Client) -> TherapySession | None:
+    """``client``'s most recent session (by date), for copying its plan forward; authorised by the caller."""
+    return db.scalars(select(TherapySession).where(TherapySession.client_id == client.id)
+                      .order_by(TherapySession.session_date.desc(), TherapySession.id.desc()).limit(1)).first()
+
+
+def unsigned_sessions(db: Session, *, actor: Therapist, limit: int = 20) -> list[RecentSession]:
+    """The actor's own notes still to sign (drafts), oldest first: a to-do list for the dashboard
+    (walk-through problem 3). The dashboard view is audited by its other lists; no row of its own."""
+    _check_limit(limit)
+    rows = db.execute(
+        select(TherapySession, Client.code)
+        .join(Client, TherapySession.client_id == Client.id)
+        .where(Client.therapist_id == actor.id, TherapySession.therapist_id == actor.id,
+               TherapySession.signed_at.is_(None))
+        .order_by(TherapySession.session_date, TherapySession.id)
+        .limit(limit)
+    ).all()
     return [RecentSession(session=row[0], client_code=row[1]) for row in rows]
 
 
@@ -206,7 +237,8 @@ def goals_due(
         db.scalars(
             select(Measurement)
             .join(TherapySession, Measurement.session_id == TherapySession.id)
-            .where(Measurement.goal_id.in_([g.id for g in goals]))
+            .where(Measurement.client_id.in_(sorted({g.client_id for g in goals})),
+                   Measurement.instrument_code.in_(sorted({g.instrument_code for g in goals})))
             .order_by(*measurement_order())
         )
     )
@@ -215,12 +247,35 @@ def goals_due(
 
 @dataclass(frozen=True)
 class GoalSeries:
-    """A goal and its linked measurements as (session date, value) pairs, in session order."""
+    """A goal and the measurements counting toward it (``service.counts_toward``) as (session date, value)
+    pairs, in session order."""
 
     goal: Goal
     unit: str
     dates: list[dt.date]
     values: list[float]
+
+
+@dataclass(frozen=True)
+class MeasureSeries:
+    """Every value of one instrument for one client as (session date, value) pairs, in session order."""
+
+    instrument_code: str
+    dates: list[dt.date]
+    values: list[float]
+
+
+def measure_series(db: Session, *, actor: Therapist, client_id: int, instrument_code: str) -> MeasureSeries:
+    """The data behind one measure's chart, goal or not (audited as a read of the client's measurements)."""
+    client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+    rows = db.execute(
+        select(TherapySession.session_date, Measurement.value)
+        .join(TherapySession, Measurement.session_id == TherapySession.id)
+        .where(Measurement.client_id == client.id, Measurement.instrument_code == instrument_code)
+        .order_by(TherapySession.session_date, Measurement.measured_at, Measurement.id)
+    ).all()
+    service.audit(db, actor, "read", "measurement", client_id=client.id)
+    return MeasureSeries(instrument_code, [r[0] for r in rows], [float(r[1]) for r in rows])
 
 
 def goal_of_client(db: Session, *, actor: Therapist, client_id: int, goal_id: int) -> Goal:
@@ -239,7 +294,7 @@ def goal_series(db: Session, *, actor: Therapist, client_id: int, goal_id: int) 
     rows = db.execute(
         select(TherapySession.session_date, Measurement.value, Measurement.unit)
         .join(TherapySession, Measurement.session_id == TherapySession.id)
-        .where(Measurement.goal_id == goal.id)
+        .where(*service.goal_measurement_where(goal))
         .order_by(*measurement_order())
     ).all()
     from cadenza.clinic.instruments import get_instrument

@@ -27,8 +27,9 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, relationship, with_loader_criteria
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -71,6 +72,32 @@ class UTCDateTime(TypeDecorator):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Removable:
+    """A row a therapist can remove with a reason and restore (``clinic.corrections``): it is kept, and
+    hidden from every ORM query unless the statement carries ``execution_options(include_removed=True)``.
+    """
+
+    removed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("therapist.id"), nullable=True)
+    removed_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    @property
+    def is_removed(self) -> bool:
+        return self.removed_at is not None
+
+
+INCLUDE_REMOVED = "include_removed"
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _hide_removed_rows(state: ORMExecuteState) -> None:
+    # Every SELECT through the ORM (lists, charts, exports, relationship loads) leaves removed rows out;
+    # refreshing a loaded row's columns does not, so a row just removed can still be read.
+    if state.is_select and not state.is_column_load and not state.execution_options.get(INCLUDE_REMOVED, False):
+        state.statement = state.statement.options(
+            with_loader_criteria(Removable, lambda cls: cls.removed_at.is_(None), include_aliases=True))
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -134,7 +161,7 @@ class Assessment(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class Goal(Base):
+class Goal(Removable, Base):
     """A measurable goal: an instrument, a baseline, a target and which way is better."""
 
     __tablename__ = "goal"
@@ -151,7 +178,7 @@ class Goal(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class TherapySession(Base):
+class TherapySession(Removable, Base):
     """One documented therapy session (table ``therapy_session``; "session" is the DB session's name)."""
 
     __tablename__ = "therapy_session"
@@ -194,7 +221,7 @@ class TherapySession(Base):
         return self.signed_at is not None
 
 
-class Measurement(Base):
+class Measurement(Removable, Base):
     """One outcome value: an instrument's score in a session, optionally towards a goal."""
 
     __tablename__ = "measurement"

@@ -25,7 +25,7 @@ from cadenza.clinic.instruments import get_instrument
 from cadenza.clinic.models import Goal, Measurement, Therapist, TherapySession, measurement_order
 from cadenza.clinic.access import get_client_for_actor
 from cadenza.clinic.audit import audit
-from cadenza.clinic.service import get_goal
+from cadenza.clinic.service import get_goal, goal_measurement_where
 from cadenza.errors import ParameterError
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def goal_progress(db: Session, *, actor: Therapist, goal_id: int) -> GoalProgres
     rows = db.execute(
         select(TherapySession.session_date, Measurement.value)
         .join(TherapySession, Measurement.session_id == TherapySession.id)
-        .where(Measurement.goal_id == goal.id)
+        .where(*goal_measurement_where(goal))  # every value on the goal's instrument counts
         .order_by(*measurement_order())
     ).all()
     audit(db, actor, "read", "measurement", entity_id=None, client_id=goal.client_id)

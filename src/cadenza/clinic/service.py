@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, event, func, select
+from sqlalchemy import Select, delete, event, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -498,6 +498,19 @@ def _new_measurement(session_row: TherapySession, entry: MeasurementInput, score
     )
 
 
+# A session is documented after it happened. One day of grace: a clinic ahead of UTC (up to UTC+14)
+# records "today" while UTC is still on yesterday.
+FUTURE_SESSION_GRACE = dt.timedelta(days=1)
+
+
+def _check_session_date(session_date: Any, *, today: dt.date | None = None) -> None:
+    _check_date("session_date", session_date)
+    latest = (today or utcnow().date()) + FUTURE_SESSION_GRACE
+    if session_date > latest:
+        raise ParameterError(f"session_date {session_date.isoformat()} is in the future; a session is recorded "
+                             "once it has taken place (plan future sessions in your calendar)")
+
+
 def record_session(
     db: Session,
     *,
@@ -513,8 +526,9 @@ def record_session(
     plan: str = "",
     measurements: Sequence[MeasurementInput] = (),
 ) -> TherapySession:
-    """Document a session with its SOAP note and outcome measurements, all or nothing."""
-    _check_date("session_date", session_date)
+    """Document a session with its SOAP note and outcome measurements, all or nothing. A date in the
+    future is refused (:data:`FUTURE_SESSION_GRACE`)."""
+    _check_session_date(session_date)
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 < minutes <= MAX_SESSION_MINUTES:
         raise ParameterError(f"minutes must be a whole number 1..{MAX_SESSION_MINUTES}, got {minutes!r}")
     try:
@@ -619,8 +633,11 @@ def update_session(
     objective: str = UNSET,
     assessment: str = UNSET,
     plan: str = UNSET,
+    session_date: dt.date = UNSET,
+    intervention_code: str = UNSET,
 ) -> TherapySession:
-    """Amend a session's length, setting or SOAP note (measurements are corrected by adding new ones).
+    """Amend a session's date, length, intervention, setting or SOAP note (a wrong measurement is removed
+    with :func:`cadenza.clinic.corrections.remove_measurement` and the right one added).
 
     ``expected_version`` is the ``version`` of the session the edit was based on: if the stored session
     has changed since, :class:`ConflictError` is raised and nothing is written (no lost updates). A
@@ -637,11 +654,22 @@ def update_session(
             raise ParameterError(f"{name} must be text, got {text!r}")
     if setting is not UNSET and len(setting) > 64:
         raise ParameterError(f"setting must be at most 64 characters, got {setting!r}")
+    if session_date is not UNSET:
+        _check_session_date(session_date)
+    if intervention_code is not UNSET:
+        try:
+            get_intervention(intervention_code)
+        except NotFoundError as exc:
+            raise ParameterError(str(exc)) from None
     row, _client = _visible_session(db, actor, session_id, "update")
     _refuse_signed(row, "amending it")
     _refuse_stale(row, expected_version)
     if minutes is not UNSET:
         row.minutes = minutes
+    if session_date is not UNSET:
+        row.session_date = session_date
+    if intervention_code is not UNSET:
+        row.intervention_code = intervention_code
     columns = {"setting": "setting", "subjective": "soap_subjective", "objective": "soap_objective",
                "assessment": "soap_assessment", "plan": "soap_plan"}
     for name, text in texts.items():
@@ -952,6 +980,21 @@ def measurement_query(client_id: int, *, instrument_code: str | None = None, goa
     if goal_id is not None:
         query = query.where(Measurement.goal_id == goal_id)
     return query.order_by(*measurement_order())
+
+
+def counts_toward(goal: Goal, measurement: Measurement) -> bool:
+    """Whether ``measurement`` counts toward ``goal``: the same client and instrument, and either linked to
+    this goal or to none (walk-through problem 4: a cadence the gait tool stored without naming a goal
+    counts toward every cadence goal). A value linked to another goal on the same instrument (pain at
+    rest, pain during physiotherapy) counts toward that goal only."""
+    return (measurement.client_id == goal.client_id and measurement.instrument_code == goal.instrument_code
+            and measurement.goal_id in (None, goal.id))
+
+
+def goal_measurement_where(goal: Goal) -> tuple[Any, ...]:
+    """The WHERE clauses selecting the measurements that :func:`counts_toward` ``goal``."""
+    return (Measurement.client_id == goal.client_id, Measurement.instrument_code == goal.instrument_code,
+            or_(Measurement.goal_id.is_(None), Measurement.goal_id == goal.id))
 
 
 def list_audit_events(db: Session, *, actor: Therapist, client_id: int | None = None) -> list[AuditEvent]:

@@ -16,10 +16,11 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from cadenza.clinic import auth, people
+from cadenza.clinic import auth, drafts, people
 from cadenza.clinic.db import session_scope
 from cadenza.clinic.models import Therapist
 from cadenza.clinic.people import PersonDevice
+from cadenza.errors import ParameterError
 from cadenza.web.errors import LoginRequired
 
 SESSION_COOKIE = "cadenza_session"
@@ -37,6 +38,8 @@ PERSON_COOKIE = "cadenza_person"
 SECURE_PERSON_COOKIE = "__Host-cadenza_person"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
+# A form that names its page in this hidden field is drafted (clinic.drafts): its text survives a lapsed login.
+DRAFT_KEY_FIELD = "draft_key"
 
 
 def session_cookie_name(request: Request) -> str:
@@ -91,11 +94,50 @@ def _session_user(request: Request, db: Session) -> Therapist | None:
     return therapist
 
 
-def current_user_page(request: Request, db: Db) -> Therapist:
+async def page_form_sent_with_login(request: Request) -> FormData | None:
+    """The fields of a plain page form posted with a login cookie, read before the login is checked, so
+    that a form sent after the login lapsed can still be kept as a draft (walk-through problem 1).
+
+    None for other requests: anything but a POST, no login cookie, or not a plain form (uploads and
+    JSON are never read before the login check).
+    """
+    if request.method != "POST" or not request.cookies.get(session_cookie_name(request)):
+        return None
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return None
+    return await request.form()
+
+
+def _keep_draft_of_lapsed_login(request: Request, db: Session, form: FormData) -> str | None:
+    """Keep a drafted form sent after its login lapsed as that therapist's draft; its page, or None.
+
+    Only the session the form was rendered in (its cookie *and* its CSRF token, not logged out) names
+    the therapist, and only to store the text; nothing is shown or changed in the record.
+    """
+    form_key = form.get(DRAFT_KEY_FIELD)
+    given = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
+    if not isinstance(form_key, str) or not isinstance(given, str):
+        return None
+    owner = auth.lapsed_session_owner(db, request.cookies.get(session_cookie_name(request)), given)
+    if owner is None:
+        return None
+    try:
+        drafts.save_draft(db, actor=owner, form_key=form_key, fields=form.multi_items())
+    except ParameterError:
+        db.rollback()
+        return None
+    db.commit()  # the login error below rolls the request's unit of work back
+    return form_key
+
+
+def current_user_page(request: Request, db: Db,
+                      form: Annotated[FormData | None, Depends(page_form_sent_with_login)]) -> Therapist:
     therapist = _session_user(request, db)
     if therapist is None and request.cookies.get(person_cookie_name(request)):
         raise HTTPException(status_code=404, detail="Not Found")
     if therapist is None:
+        if form is not None and (kept := _keep_draft_of_lapsed_login(request, db, form)):
+            raise LoginRequired(kept, draft_kept=True)
         next_path = request.url.path if request.method == "GET" else "/"
         raise LoginRequired(next_path)
     return therapist

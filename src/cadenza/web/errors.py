@@ -50,10 +50,15 @@ _TITLES = {
 
 
 class LoginRequired(Exception):
-    """Raised by page dependencies: the browser is redirected to the login page."""
+    """Raised by page dependencies: the browser is redirected to the login page.
 
-    def __init__(self, next_path: str = "/") -> None:
+    ``draft_kept``: the form sent was kept as a draft of the page ``next_path`` (clinic.drafts); the
+    login page says so, and the page shows the draft once the therapist is back.
+    """
+
+    def __init__(self, next_path: str = "/", *, draft_kept: bool = False) -> None:
         self.next_path = next_path
+        self.draft_kept = draft_kept
 
 
 def status_for(exc: CadenzaError) -> int:
@@ -75,6 +80,20 @@ def _public_message(status: int, exc: Exception) -> str:
     return str(exc) or _TITLES.get(status, "Error")
 
 
+def _same_site_referer(request: Request) -> str | None:
+    """The page the person came from, if it is on this site: an error page leads back there (walk-through
+    problem 8: a 422 led only to the dashboard), where the browser's Back still holds the form."""
+    from urllib.parse import urlsplit
+
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or referer.scheme not in ("http", "https"):
+        return None
+    path = referer.path or "/"
+    if not path.startswith("/") or path.startswith("//") or path == request.url.path:
+        return None
+    return path + (f"?{referer.query}" if referer.query else "")
+
+
 def error_response(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
     if _is_api(request):
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
@@ -83,7 +102,8 @@ def error_response(request: Request, status: int, message: str, headers: dict | 
     response = render(
         request,
         "error.html",
-        {"status": status, "title": _TITLES.get(status, "Error"), "message": message},
+        {"status": status, "title": _TITLES.get(status, "Error"), "message": message,
+         "back": _same_site_referer(request)},
         status_code=status,
     )
     for key, value in (headers or {}).items():
@@ -143,11 +163,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
-        if request.headers.get("hx-request"):
-            return Response(status_code=401, headers={"HX-Redirect": "/login"})
         from urllib.parse import quote
 
-        return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}", status_code=303)
+        login = f"/login?next={quote(exc.next_path, safe='/')}" + ("&kept=1" if exc.draft_kept else "")
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": login})
+        if request.headers.get("accept", "").startswith("application/json"):  # the draft script's fetch
+            return JSONResponse({"detail": "Your login has timed out.", "draft_kept": exc.draft_kept,
+                                 "login": login}, status_code=401)
+        return RedirectResponse(login, status_code=303)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

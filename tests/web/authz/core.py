@@ -27,6 +27,34 @@ def _fresh_signed_session(db: Session, actor: Therapist, client_id: int) -> dict
     return fresh_session_sample(db, actor, client_id, signed=True)
 
 
+def _removed_session(db: Session, actor: Therapist, client_id: int) -> dict[str, int]:
+    from cadenza.clinic import corrections
+
+    ids = fresh_session_sample(db, actor, client_id)
+    corrections.remove_session(db, actor=actor, session_id=ids["session_id"], expected_version=1, reason="matrix")
+    return ids
+
+
+def _session_with_measurement(db: Session, actor: Therapist, client_id: int) -> dict[str, int]:
+    row = service.record_session(db, actor=actor, client_id=client_id, session_date=dt.date(2026, 11, 21),
+                                 minutes=30, intervention_code="receptive_listening",
+                                 measurements=[service.MeasurementInput("nrs_pain", value=4)])
+    return {"session_id": row.id, "measurement_id": row.measurements[0].id}
+
+
+def _fresh_goal(db: Session, actor: Therapist, client_id: int, *, removed: bool = False) -> dict[str, int]:
+    from cadenza.clinic import corrections
+
+    goal = service.create_goal(db, actor=actor, client_id=client_id, instrument_code="nrs_pain", baseline=6, target=2)
+    if removed:
+        corrections.remove_goal(db, actor=actor, goal_id=goal.id, reason="matrix")
+    return {"goal_id": goal.id}
+
+
+def _removed_goal(db: Session, actor: Therapist, client_id: int) -> dict[str, int]:
+    return _fresh_goal(db, actor, client_id, removed=True)
+
+
 AUTHZ_SAMPLES = {
     # web/routes/auth.py
     ("POST", "/account/mfa/setup"): {"form": {"password": "x"}},
@@ -38,7 +66,22 @@ AUTHZ_SAMPLES = {
     ("POST", "/clients/{client_id}/sessions/{session_id}/edit"): {
         "form": {"version": "1", "minutes": "35", "plan": "amended"}, "setup": fresh_session_sample},
     ("POST", "/clients/{client_id}/sessions/{session_id}/sign"): {
-        "form": {"version": "1"}, "setup": fresh_session_sample},
+        "form": {"version": "1", "confirm": "yes"}, "setup": fresh_session_sample},
+    # corrections (walk-through problem 2): each on rows of its own, so the shared goal and session stay.
+    ("POST", "/clients/{client_id}/sessions/{session_id}/remove"): {
+        "form": {"version": "1", "reason": "entered for the wrong client"}, "setup": fresh_session_sample},
+    ("POST", "/clients/{client_id}/sessions/{session_id}/restore"): {"form": {}, "setup": _removed_session},
+    ("POST", "/clients/{client_id}/sessions/{session_id}/measurements/{measurement_id}/remove"): {
+        "form": {"reason": "typed 4 for 7"}, "setup": _session_with_measurement},
+    ("POST", "/clients/{client_id}/sessions/{session_id}/measurements"): {
+        "form": {"instrument_code": "nrs_pain", "value": "7"}, "setup": fresh_session_sample},
+    ("POST", "/clients/{client_id}/goals/{goal_id}/edit"): {
+        "form": {"target": "3", "description": "less pain"}, "setup": _fresh_goal},
+    ("POST", "/clients/{client_id}/goals/{goal_id}/remove"): {
+        "form": {"remove_reason": "set by mistake"}, "setup": _fresh_goal},
+    ("POST", "/clients/{client_id}/goals/{goal_id}/restore"): {"form": {}, "setup": _removed_goal},
+    ("GET", "/clients/{client_id}/measures/{instrument_code}/chart.png"): {
+        "setup": lambda db, actor, client_id: {"instrument_code": "vas_anxiety"}},
     ("POST", "/clients/{client_id}/sessions/{session_id}/addenda"): {
         "form": {"text": "late entry"}, "setup": _fresh_signed_session},
     ("PATCH", "/api/v1/clients/{client_id}/sessions/{session_id}"): {

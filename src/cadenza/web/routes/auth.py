@@ -47,12 +47,14 @@ def _audit_failed_login(request: Request, db, username: str) -> None:
                       entity="therapist", entity_id=target, client_id=None, at=utcnow()))
 
 
-def _login_page(request: Request, *, next_path: str, username: str = "", error: str = "", status: int = 200) -> Response:
+def _login_page(request: Request, *, next_path: str, username: str = "", error: str = "", status: int = 200,
+                draft_kept: bool = False) -> Response:
     token = request.cookies.get(deps.LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
     response = render(
         request,
         "login.html",
-        {"login_csrf": token, "next_path": _safe_next(next_path), "username": username, "error": error},
+        {"login_csrf": token, "next_path": _safe_next(next_path), "username": username, "error": error,
+         "draft_kept": draft_kept},
         status_code=status,
     )
     response.set_cookie(
@@ -62,8 +64,9 @@ def _login_page(request: Request, *, next_path: str, username: str = "", error: 
 
 
 @router.get("/login", include_in_schema=False)
-def login_form(request: Request, next: str = "/") -> Response:
-    return _login_page(request, next_path=next)
+def login_form(request: Request, next: str = "/", kept: bool = False) -> Response:
+    """The login form; ``kept``: a form sent after the login lapsed was kept as a draft of ``next``."""
+    return _login_page(request, next_path=next, draft_kept=kept)
 
 
 @router.post("/login", include_in_schema=False)

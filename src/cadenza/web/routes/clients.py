@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from cadenza.clinic import dashboard, idempotency, listening, service
+from cadenza.clinic import corrections, dashboard, idempotency, listening, service
 from cadenza.clinic.instruments import list_instruments
 from cadenza.clinic.models import DIRECTIONS, Therapist
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
@@ -22,6 +22,7 @@ from cadenza.evidence import query as evidence
 from cadenza.safety.flags import SafetyFlag
 from cadenza.web import forms
 from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
+from cadenza.web.routes.drafts import restore_draft, saved
 from cadenza.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -98,6 +99,7 @@ def dashboard_page(request: Request, db: Db, user: PageUser, limit: Limit = PAGE
         {
             "clients": dashboard.clients_page(db, actor=user, limit=limit, offset=offset),
             "recent": dashboard.recent_sessions(db, actor=user, limit=10),
+            "unsigned": dashboard.unsigned_sessions(db, actor=user, limit=20),
             "due": dashboard.goals_due(db, actor=user),
             "flagged": dashboard.flagged_safety_items(db, actor=user),
             "today": dt.datetime.now(dt.UTC).date(),
@@ -192,6 +194,7 @@ def client_page(request: Request, db: Db, user: PageUser, client_id: ClientId, l
          "tools": [t for t in tools if t.audience != "nicu"],
          "dose": listening.client_weekly_dose(db, client=overview.client),
          "tool_lines": {t.path: t.overview_lines(db, overview.client) for t in tools},
+         "removed": corrections.removed_records(db, client=overview.client),
          "dose_page": next((t.url(client_id) for t in tools if t.path.endswith("/safety")), None)},
     )
 
@@ -291,25 +294,59 @@ def _intervention_groups() -> list[tuple[str, list[dict]]]:
     return [(mode, groups[mode]) for mode in ("active", "receptive") if groups.get(mode)]
 
 
+def _tool_instrument_codes() -> set[str]:
+    """Measures the installed tools add (RAS synchronisation, MIT scores, the weekly dose, ...)."""
+    from cadenza.plugins import installed_tools
+
+    return {instrument.code for tool in installed_tools() for instrument in tool.load_instruments()}
+
+
+def _measure_groups(goals) -> list[tuple[str, list]]:
+    """The session form's measures, the client's goal measures first (walk-through problem 5), then the
+    measures taken by hand, then those the tools usually store."""
+    goal_codes = {g.instrument_code for g in goals}
+    tool_codes = _tool_instrument_codes()
+    instruments = list_instruments()
+    groups = [("This client's goals", [i for i in instruments if i.code in goal_codes]),
+              ("Other measures", [i for i in instruments if i.code not in goal_codes and i.code not in tool_codes]),
+              ("Measures the tools usually store", [i for i in instruments
+                                                   if i.code not in goal_codes and i.code in tool_codes])]
+    return [(title, items) for title, items in groups if items]
+
+
 def _session_form(request: Request, db: Session, user: Therapist, client_id: int, state: forms.FormState,
-                  *, status: int = 200) -> Response:
+                  *, status: int = 200, draft=None, copied_from=None) -> Response:
     client = service.get_client(db, actor=user, client_id=client_id)
     goals = service.list_goals(db, actor=user, client_id=client_id)
+    groups = _measure_groups(goals)
     return render(
         request,
         "session_form.html",
-        {"c": client, "state": state, "groups": _intervention_groups(), "instruments": list_instruments(),
+        {"c": client, "state": state, "groups": _intervention_groups(), "measure_groups": groups,
+         "instruments": [i for _, items in groups for i in items],
          "goals": goals, "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS,
-         "form_id": _form_id(state)},
+         "form_id": _form_id(state), "draft": draft, "draft_key": request.url.path,
+         "last_session": None if copied_from else dashboard.latest_session(db, client=client),
+         "copied_from": copied_from},
         status_code=status,
     )
 
 
 @router.get("/clients/{client_id}/sessions/new")
-def new_session_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
+def new_session_page(request: Request, db: Db, user: PageUser, client_id: ClientId,
+                     copy: Annotated[str, Query(pattern="^last$")] = "") -> Response:
     state = forms.FormState(values={"session_date": dt.datetime.now(dt.UTC).date().isoformat(), "minutes": "45",
                                     **forms.measurement_form_defaults()})
-    return _session_form(request, db, user, client_id, state)
+    copied_from = None
+    if copy:  # copy forward: start from the last session's intervention, length, setting and plan
+        client = service.get_client(db, actor=user, client_id=client_id)
+        copied_from = dashboard.latest_session(db, client=client)
+        if copied_from is not None:
+            state.values.update({"intervention_code": copied_from.intervention_code,
+                                 "minutes": str(copied_from.minutes), "setting": copied_from.setting,
+                                 "plan": copied_from.soap_plan})
+    draft = restore_draft(db, user, request, state)
+    return _session_form(request, db, user, client_id, state, draft=draft, copied_from=copied_from)
 
 
 @router.post("/clients/{client_id}/sessions/new")
@@ -333,6 +370,7 @@ def create_session_page(request: Request, form: SubmittedForm, db: Db, user: Csr
                 assessment=state.values.get("assessment", ""), plan=state.values.get("plan", ""),
                 measurements=measurements,
             )
+            saved(db, user, request.url.path)
             return _saved_redirect(db, claimed, f"/clients/{client_id}/sessions/{row.id}")
         except _FormReused:
             db.rollback()
@@ -344,19 +382,23 @@ def create_session_page(request: Request, form: SubmittedForm, db: Db, user: Csr
     return _session_form(request, db, user, client_id, state, status=422)
 
 
-EDIT_SESSION_FIELDS = ("minutes", "setting", "subjective", "objective", "assessment", "plan")
+EDIT_SESSION_FIELDS = ("session_date", "minutes", "intervention_code", "setting", "subjective", "objective",
+                       "assessment", "plan")
+EDIT_TEXT_FIELDS = ("setting", "subjective", "objective", "assessment", "plan")
 
 
 def _saved_values(row) -> dict[str, str]:
-    return {"minutes": str(row.minutes), "setting": row.setting, "subjective": row.soap_subjective,
+    return {"session_date": row.session_date.isoformat(), "minutes": str(row.minutes),
+            "intervention_code": row.intervention_code, "setting": row.setting, "subjective": row.soap_subjective,
             "objective": row.soap_objective, "assessment": row.soap_assessment, "plan": row.soap_plan}
 
 
 def _session_edit_form(request: Request, row, client_id: int, state: forms.FormState, *, status: int = 200,
-                       theirs: dict[str, str] | None = None) -> Response:
+                       theirs: dict[str, str] | None = None, draft=None) -> Response:
     return render(request, "session_edit.html",
                   {"s": row, "client_id": client_id, "state": state, "theirs": theirs,
-                   "fields": EDIT_SESSION_FIELDS}, status_code=status)
+                   "fields": EDIT_SESSION_FIELDS, "draft": draft, "draft_key": request.url.path,
+                   "interventions": evidence.list_interventions()}, status_code=status)
 
 
 def _own_session(db: Session, user: Therapist, client_id: int, session_id: int):
@@ -369,27 +411,33 @@ def _own_session(db: Session, user: Therapist, client_id: int, session_id: int):
 @router.get("/clients/{client_id}/sessions/{session_id}/edit")
 def edit_session_page(request: Request, db: Db, user: PageUser, client_id: ClientId, session_id: SessionId) -> Response:
     row = _own_session(db, user, client_id, session_id)
-    values = {**_saved_values(row), "version": str(row.version)}
-    return _session_edit_form(request, row, client_id, forms.FormState(values=values))
+    state = forms.FormState(values={**_saved_values(row), "version": str(row.version)})
+    draft = None if row.is_signed else restore_draft(db, user, request, state)
+    return _session_edit_form(request, row, client_id, state, draft=draft)
 
 
 @router.post("/clients/{client_id}/sessions/{session_id}/edit")
 def update_session_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
                               session_id: SessionId) -> Response:
     state = _form(form)
+    session_date = forms.parse_date(state, "session_date", required=False)  # absent: as stored
     minutes = forms.parse_int(state, "minutes")
     version = forms.parse_int(state, "version")
     row = _own_session(db, user, client_id, session_id)
     if state.ok:
         try:
-            service.update_session(
-                db, actor=user, session_id=session_id, expected_version=version, minutes=minutes,
-                **{name: state.values.get(name, "") for name in EDIT_SESSION_FIELDS[1:]},
+            corrections.amend_session(
+                db, actor=user, session_id=session_id, expected_version=version,
+                session_date=session_date or row.session_date,
+                minutes=minutes, intervention_code=state.values.get("intervention_code") or row.intervention_code,
+                reason=state.values.get("reason", ""),
+                **{name: state.values.get(name, "") for name in EDIT_TEXT_FIELDS},
             )
+            saved(db, user, request.url.path)
             return RedirectResponse(f"/clients/{client_id}/sessions/{session_id}", status_code=303)
         except ParameterError as exc:
             db.rollback()
-            forms.attribute_error(state, str(exc), EDIT_SESSION_FIELDS)
+            forms.attribute_error(state, str(exc), (*EDIT_SESSION_FIELDS, "reason"))
             row = _own_session(db, user, client_id, session_id)
         except ConflictError as exc:
             # Someone else saved (or signed) first: keep what this user typed, show what is stored now,
@@ -403,7 +451,8 @@ def update_session_page(request: Request, form: SubmittedForm, db: Db, user: Csr
 
 
 def _session_page(request: Request, db: Session, user: Therapist, client_id: int, session_id: int, *,
-                  status: int = 200, message: str = "", addendum_state: forms.FormState | None = None) -> Response:
+                  status: int = 200, message: str = "", addendum_state: forms.FormState | None = None,
+                  correction_state: forms.FormState | None = None) -> Response:
     row = service.get_session(db, actor=user, session_id=session_id)
     if row.client_id != client_id:
         raise NotFoundError(f"session {session_id!r} not found")
@@ -419,7 +468,11 @@ def _session_page(request: Request, db: Session, user: Therapist, client_id: int
          "instruments": {i.code: i for i in list_instruments()}, "session_tools": session_tools,
          "c": client, "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS,
          "verification": verification, "message": message,
-         "addendum_state": addendum_state or forms.FormState(values={})},
+         "addendum_state": addendum_state or forms.FormState(values={}),
+         "correction_state": correction_state or forms.FormState(values={}),
+         "history": corrections.session_history(db, client=client, session_id=row.id),
+         "single_value_instruments": [i for i in list_instruments() if not i.items],
+         "goals": service.list_goals(db, actor=user, client_id=client_id)},
         status_code=status,
     )
 
@@ -438,6 +491,9 @@ def sign_session_page(request: Request, form: SubmittedForm, db: Db, user: CsrfP
     if not state.ok:
         return _session_page(request, db, user, client_id, session_id, status=422,
                              message="The sign form lost the note's version; reload the page and sign again.")
+    if state.values.get("confirm") != "yes":  # signing is never one stray click (walk-through problem 2)
+        return _session_page(request, db, user, client_id, session_id, status=422,
+                             message="Not signed: tick the box to confirm you have reviewed the note, then sign.")
     try:
         service.sign_session(db, actor=user, session_id=session_id, expected_version=version)
     except ConflictError as exc:
@@ -464,7 +520,158 @@ def add_addendum_page(request: Request, form: SubmittedForm, db: Db, user: CsrfP
     return RedirectResponse(f"/clients/{client_id}/sessions/{session_id}#addenda", status_code=303)
 
 
+# ---- corrections: remove, restore, measurements (clinic.corrections, walk-through problem 2) ---------
+
 GoalId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+MeasurementId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _correction_refused(request: Request, db: Session, user: Therapist, client_id: int, session_id: int,
+                        state: forms.FormState, exc: Exception, field: str) -> Response:
+    db.rollback()
+    state.error(field, str(exc))
+    return _session_page(request, db, user, client_id, session_id, correction_state=state,
+                         status=409 if isinstance(exc, ConflictError) else 422)
+
+
+@router.post("/clients/{client_id}/sessions/{session_id}/remove")
+def remove_session_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
+                        session_id: SessionId) -> Response:
+    """Remove an unsigned session with a reason; it is kept and can be restored from the client page."""
+    state = _form(form)
+    version = forms.parse_int(state, "version")
+    _own_session(db, user, client_id, session_id)
+    try:
+        if version is None:
+            raise ParameterError("version: the form lost the note's version; reload the page")
+        corrections.remove_session(db, actor=user, session_id=session_id, expected_version=version,
+                                   reason=state.values.get("reason", ""))
+    except (ParameterError, ConflictError) as exc:
+        return _correction_refused(request, db, user, client_id, session_id, state, exc, "reason")
+    return RedirectResponse(f"/clients/{client_id}#removed", status_code=303)
+
+
+@router.post("/clients/{client_id}/sessions/{session_id}/restore")
+def restore_session_page(form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
+                         session_id: SessionId) -> Response:
+    service.get_client(db, actor=user, client_id=client_id)
+    row = corrections.restore_session(db, actor=user, session_id=session_id, reason=str(form.get("reason") or ""))
+    if row.client_id != client_id:
+        raise NotFoundError(f"session {session_id!r} not found")
+    return RedirectResponse(f"/clients/{client_id}/sessions/{session_id}", status_code=303)
+
+
+@router.post("/clients/{client_id}/sessions/{session_id}/measurements/{measurement_id}/remove")
+def remove_measurement_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
+                            session_id: SessionId, measurement_id: MeasurementId) -> Response:
+    """Remove a wrong value from an unsigned session (then record the right one)."""
+    state = _form(form)
+    row = _own_session(db, user, client_id, session_id)
+    if measurement_id not in {m.id for m in row.measurements}:
+        raise NotFoundError(f"measurement {measurement_id!r} not found")
+    try:
+        corrections.remove_measurement(db, actor=user, measurement_id=measurement_id,
+                                       reason=state.values.get("reason", ""))
+    except (ParameterError, ConflictError) as exc:
+        return _correction_refused(request, db, user, client_id, session_id, state, exc, f"reason-{measurement_id}")
+    return RedirectResponse(f"/clients/{client_id}/sessions/{session_id}#measurements", status_code=303)
+
+
+@router.post("/clients/{client_id}/sessions/{session_id}/measurements")
+def add_measurement_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
+                         session_id: SessionId) -> Response:
+    """Add one value (a single-value instrument) to an unsigned session: a late entry or a corrected value."""
+    state = _form(form)
+    value = forms.parse_float(state, "value")
+    goal_id = forms.parse_id(state, "goal_id", required=False)
+    _own_session(db, user, client_id, session_id)
+    try:
+        if not state.ok:
+            raise ParameterError(next(iter(state.errors.values())))
+        service.add_measurement(db, actor=user, session_id=session_id, measurement=service.MeasurementInput(
+            state.values.get("instrument_code", ""), value=value, goal_id=goal_id))
+    except (ParameterError, ConflictError) as exc:
+        return _correction_refused(request, db, user, client_id, session_id, state, exc, "value")
+    return RedirectResponse(f"/clients/{client_id}/sessions/{session_id}#measurements", status_code=303)
+
+
+def _own_goal(db: Session, user: Therapist, client_id: int, goal_id: int):
+    goal = service.get_goal(db, actor=user, goal_id=goal_id)
+    if goal.client_id != client_id:
+        raise NotFoundError(f"goal {goal_id!r} not found")
+    return goal
+
+
+def _goal_edit_form(request: Request, db: Session, user: Therapist, client_id: int, goal, state: forms.FormState,
+                    *, status: int = 200) -> Response:
+    client = service.get_client(db, actor=user, client_id=client_id)
+    instrument = {i.code: i for i in list_instruments()}.get(goal.instrument_code)
+    return render(request, "goal_edit.html",
+                  {"c": client, "g": goal, "instrument": instrument, "state": state,
+                   "history": corrections.history(db, client=client, entity="goal", entity_id=goal.id),
+                   "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS}, status_code=status)
+
+
+@router.get("/clients/{client_id}/goals/{goal_id}/edit")
+def edit_goal_page(request: Request, db: Db, user: PageUser, client_id: ClientId, goal_id: GoalId) -> Response:
+    goal = _own_goal(db, user, client_id, goal_id)
+    values = {"target": f"{goal.target:g}", "target_date": goal.target_date.isoformat() if goal.target_date else "",
+              "description": goal.description}
+    return _goal_edit_form(request, db, user, client_id, goal, forms.FormState(values=values))
+
+
+@router.post("/clients/{client_id}/goals/{goal_id}/edit")
+def update_goal_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
+                     goal_id: GoalId) -> Response:
+    state = _form(form)
+    target = forms.parse_float(state, "target")
+    target_date = forms.parse_date(state, "target_date", required=False)
+    _own_goal(db, user, client_id, goal_id)
+    if state.ok:
+        try:
+            corrections.amend_goal(db, actor=user, goal_id=goal_id, target=target, target_date=target_date,
+                                   description=state.values.get("description", "").strip(),
+                                   reason=state.values.get("reason", ""))
+            return RedirectResponse(f"/clients/{client_id}#goal-{goal_id}", status_code=303)
+        except ParameterError as exc:
+            db.rollback()
+            forms.attribute_error(state, str(exc), ("target", "target_date", "description", "reason"))
+    return _goal_edit_form(request, db, user, client_id, _own_goal(db, user, client_id, goal_id), state, status=422)
+
+
+@router.post("/clients/{client_id}/goals/{goal_id}/remove")
+def remove_goal_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
+                     goal_id: GoalId) -> Response:
+    state = _form(form)
+    goal = _own_goal(db, user, client_id, goal_id)
+    try:
+        corrections.remove_goal(db, actor=user, goal_id=goal.id, reason=state.values.get("remove_reason", ""))
+    except (ParameterError, ConflictError) as exc:
+        db.rollback()
+        state.error("remove_reason", str(exc))
+        return _goal_edit_form(request, db, user, client_id, _own_goal(db, user, client_id, goal_id), state,
+                               status=422)
+    return RedirectResponse(f"/clients/{client_id}#removed", status_code=303)
+
+
+@router.post("/clients/{client_id}/goals/{goal_id}/restore")
+def restore_goal_page(form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
+                      goal_id: GoalId) -> Response:
+    service.get_client(db, actor=user, client_id=client_id)
+    goal = corrections.restore_goal(db, actor=user, goal_id=goal_id, reason=str(form.get("reason") or ""))
+    if goal.client_id != client_id:
+        raise NotFoundError(f"goal {goal_id!r} not found")
+    return RedirectResponse(f"/clients/{client_id}#goal-{goal_id}", status_code=303)
+
+
+@router.get("/clients/{client_id}/measures/{instrument_code}/chart.png")
+def measure_chart(db: Db, user: PageUser, client_id: ClientId,
+                  instrument_code: Annotated[str, Path(pattern=r"^[a-z0-9_]{1,64}$")]) -> Response:
+    """Every value of one measure over the sessions, goal or not (walk-through problem 4)."""
+    from cadenza.clinic.measure_charts import render_measure_chart
+
+    series = dashboard.measure_series(db, actor=user, client_id=client_id, instrument_code=instrument_code)
+    return Response(render_measure_chart(series, fmt="png"), media_type="image/png")
 
 
 @router.get("/clients/{client_id}/goals/{goal_id}/chart.png")
