@@ -19,8 +19,6 @@ from cadenza.clinic.audit_chain import append_seals, audit_key
 
 revision = "0009_audit_chain"
 down_revision = "0001_core"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

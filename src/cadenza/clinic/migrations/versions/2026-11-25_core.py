@@ -8,14 +8,10 @@ Create Date: 2026-11-25
 import sqlalchemy as sa
 from alembic import op
 
+from cadenza.clinic.migrations.columns import timestamp as _at
+
 revision = "0001_core"
 down_revision = None
-branch_labels = None
-depends_on = None
-
-
-def _at(name: str, *, index: bool = False) -> sa.Column:
-    return sa.Column(name, sa.DateTime(timezone=True), nullable=False, index=index)
 
 
 def upgrade() -> None:

@@ -10,8 +10,6 @@ from alembic import op
 
 revision = "0014_idempotency"
 down_revision = "0001_core"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

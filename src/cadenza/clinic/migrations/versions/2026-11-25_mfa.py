@@ -8,14 +8,10 @@ Create Date: 2026-11-25
 import sqlalchemy as sa
 from alembic import op
 
+from cadenza.clinic.migrations.columns import timestamp as _at
+
 revision = "0010_mfa"
 down_revision = "0002_auth"
-branch_labels = None
-depends_on = None
-
-
-def _at(name: str, *, nullable: bool = False) -> sa.Column:
-    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
 def _therapist_fk(table: str, *, primary_key: bool = False) -> sa.Column:

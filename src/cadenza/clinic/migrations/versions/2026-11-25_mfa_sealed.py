@@ -19,8 +19,6 @@ from cadenza.clinic.auth import open_mfa_secret, seal_mfa_secret
 
 revision = "0013_mfa_sealed"
 down_revision = "0010_mfa"
-branch_labels = None
-depends_on = None
 
 _TABLE = sa.table("therapist_mfa", sa.column("therapist_id", sa.Integer()), sa.column("secret", sa.String()))
 

@@ -9,20 +9,10 @@ Create Date: 2026-11-25
 import sqlalchemy as sa
 from alembic import op
 
+from cadenza.clinic.migrations.columns import timestamp as _at, foreign_key as _fk
+
 revision = "0006_mit"
 down_revision = "0001_core"
-branch_labels = None
-depends_on = None
-
-
-def _at(name: str, *, nullable: bool = False) -> sa.Column:
-    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
-
-
-def _fk(table: str, column: str, referred: str, *, ondelete: str = "CASCADE", nullable: bool = False) -> sa.Column:
-    return sa.Column(column, sa.Integer(),
-                     sa.ForeignKey(f"{referred}.id", ondelete=ondelete, name=op.f(f"fk_{table}_{column}_{referred}")),
-                     nullable=nullable)
 
 
 def upgrade() -> None:

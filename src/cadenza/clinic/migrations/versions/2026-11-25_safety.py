@@ -9,14 +9,10 @@ Create Date: 2026-11-25
 import sqlalchemy as sa
 from alembic import op
 
+from cadenza.clinic.migrations.columns import timestamp as _at
+
 revision = "0007_safety"
 down_revision = "0001_core"
-branch_labels = None
-depends_on = None
-
-
-def _at(name: str, *, nullable: bool = False) -> sa.Column:
-    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
 def _client_fk(table: str) -> sa.Column:

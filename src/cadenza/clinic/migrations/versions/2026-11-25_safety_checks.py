@@ -20,8 +20,6 @@ from cadenza.errors import ConflictError
 
 revision = "0008_safety_checks"
 down_revision = "0007_safety"
-branch_labels = None
-depends_on = None
 
 TABLE = "sound_dose_entry"
 _SOURCES = ("manual", "ras_cue", "playlist", "mit", "nicu_lullaby", "nicu_womb", "nicu_pal", "session")

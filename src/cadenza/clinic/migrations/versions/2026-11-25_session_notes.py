@@ -18,8 +18,6 @@ from alembic import op
 
 revision = "0011_session_notes"
 down_revision = "0001_core"
-branch_labels = None
-depends_on = None
 
 TABLE = "therapy_session"
 SIGNER_FK = "fk_therapy_session_signed_by_id_therapist"

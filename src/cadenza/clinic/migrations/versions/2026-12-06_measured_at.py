@@ -27,8 +27,6 @@ from alembic import op
 revision = "0016_measured_at"
 # Also after 0011_session_notes, whose therapy_session.signed_at it reads: the two branches merge here.
 down_revision = ("0011_session_notes", "0015_timed_distance")
-branch_labels = None
-depends_on = None
 
 ENTRY_TIME_TOLERANCE = dt.timedelta(seconds=2)
 

@@ -13,8 +13,6 @@ from alembic import op
 
 revision = "0017_qualification"
 down_revision = "0016_measured_at"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -14,8 +14,6 @@ from alembic import op
 
 revision = "0015_timed_distance"
 down_revision = "0001_core"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -16,8 +16,6 @@ from alembic import op
 
 revision = "0031_corrections"
 down_revision = "0011_session_notes"
-branch_labels = None
-depends_on = None
 
 TABLES = ("therapy_session", "goal", "measurement")
 
