@@ -83,18 +83,26 @@ def test_each_face_is_a_unique_sorted_list(package):
 
 
 @pytest.mark.parametrize("package", LAZY_FACES)
-def test_the_type_checking_imports_match_the_lazy_face(package):
-    """Editors read the ``if TYPE_CHECKING:`` imports, the run time reads ``attach``: the two must agree."""
-    tree = ast.parse((SRC / package / "__init__.py").read_text(encoding="utf-8"))
-    attached, typed = set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "attach":
-            table = node.args[1]
-            for key, value in zip(table.keys, table.values, strict=True):
-                attached |= {(f"cadenza.{package}.{key.value}", elt.value) for elt in value.elts}
-        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
-            typed |= {(imp.module, alias.name) for imp in node.body for alias in imp.names}
-    assert attached and attached == typed
+def test_the_face_is_its_stub_and_every_stub_name_exists(package):
+    """Editors and type checkers read ``__init__.pyi``; the run time reads the same file (``attach_stub``), so
+    the two cannot drift. Every name it lists must exist in the submodule it names."""
+    import importlib
+
+    tree = ast.parse((SRC / package / "__init__.pyi").read_text(encoding="utf-8"))
+    listed = {(node.module, alias.name) for node in tree.body if isinstance(node, ast.ImportFrom)
+              for alias in node.names}
+    face = importlib.import_module(f"cadenza.{package}")
+    assert listed and sorted(name for _, name in listed) == face.__all__
+    for module, name in listed:
+        assert hasattr(importlib.import_module(f"cadenza.{package}.{module}"), name), (package, module, name)
+
+
+def test_a_face_stub_with_anything_but_relative_imports_is_refused(tmp_path):
+    from cadenza._lazy import attach_stub
+
+    (tmp_path / "__init__.pyi").write_text("from .sub import a\nimport os\n")
+    with pytest.raises(ValueError, match="only 'from .submodule import"):
+        attach_stub("somewhere", str(tmp_path / "__init__.py"))
 
 
 def test_import_cadenza_imports_nothing_else():

@@ -9,27 +9,8 @@ interventions they support; ``query`` loads it once and answers look-ups.
 True
 """
 
-from cadenza._lazy import attach
+from cadenza._lazy import attach_stub
 
-# The face: each public name and the submodule it comes from, imported on first use (PEP 562), so that
-# importing one submodule (as the clinical record and the CLI do) costs no more than that submodule.
-__getattr__, __dir__, __all__ = attach(__name__, {
-    "query": ["Catalog", "Entry", "Intervention", "Outcome", "evidence_for_intervention", "find_entries", "get_entry",
-              "get_intervention", "list_entries", "list_interventions", "load_catalog"],
-})
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # the same names, for editors and type checkers
-    from cadenza.evidence.query import (
-        Catalog,
-        Entry,
-        Intervention,
-        Outcome,
-        evidence_for_intervention,
-        find_entries,
-        get_entry,
-        get_intervention,
-        list_entries,
-        list_interventions,
-        load_catalog,
-    )
+# The face: the names listed in __init__.pyi, each imported from its submodule on first use (PEP 562), so
+# that importing one submodule (as the clinical record and the CLI do) costs no more than that submodule.
+__getattr__, __dir__, __all__ = attach_stub(__name__, __file__)

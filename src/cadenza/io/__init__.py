@@ -12,34 +12,8 @@ processes (:mod:`cadenza.io.isolated`), whose address-space limit counts everyth
 eager face would add the gait, music and speech code (scipy, about 200 MB of address space) to each.
 """
 
-from cadenza._lazy import attach
+from cadenza._lazy import attach_stub
 
-# The face: each public name and the submodule it comes from, imported on first use (PEP 562), so that
-# importing one submodule (as the clinical record and the CLI do) costs no more than that submodule.
-__getattr__, __dir__, __all__ = attach(__name__, {
-    "audio": ["Audio", "load_audio", "save_audio"],
-    "gait_datasets": ["FootRecording", "LowerBackRecording", "ReferenceBout", "load_gaitmap_healthy", "load_mobgap_lab",
-                      "load_mobgap_lab_participant"],
-    "imu": ["ImuRecording", "load_imu_csv", "parse_imu_csv", "save_imu_csv"],
-    "library_files": ["ScanReport", "ScannedTrack", "analyze_file", "find_audio_files", "scan_library"],
-    "pressure": ["PressureRecording", "load_suck_pressure", "load_vital_signs"],
-    "speech": ["espeak_available", "load_lexicon", "prepare_cue_material", "save_midi", "synthesize_speech"],
-    "tags": ["TrackTags", "read_tags"],
-})
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # the same names, for editors and type checkers
-    from cadenza.io.audio import Audio, load_audio, save_audio
-    from cadenza.io.gait_datasets import (
-        FootRecording,
-        LowerBackRecording,
-        ReferenceBout,
-        load_gaitmap_healthy,
-        load_mobgap_lab,
-        load_mobgap_lab_participant,
-    )
-    from cadenza.io.imu import ImuRecording, load_imu_csv, parse_imu_csv, save_imu_csv
-    from cadenza.io.library_files import ScanReport, ScannedTrack, analyze_file, find_audio_files, scan_library
-    from cadenza.io.pressure import PressureRecording, load_suck_pressure, load_vital_signs
-    from cadenza.io.speech import espeak_available, load_lexicon, prepare_cue_material, save_midi, synthesize_speech
-    from cadenza.io.tags import TrackTags, read_tags
+# The face: the names listed in __init__.pyi, each imported from its submodule on first use (PEP 562), so
+# that importing one submodule (as the clinical record and the CLI do) costs no more than that submodule.
+__getattr__, __dir__, __all__ = attach_stub(__name__, __file__)

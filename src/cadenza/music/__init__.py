@@ -13,39 +13,8 @@ M3U8/XSPF text. Files are read in :mod:`cadenza.io`.
 120
 """
 
-from cadenza._lazy import attach
+from cadenza._lazy import attach_stub
 
-# The face: each public name and the submodule it comes from, imported on first use (PEP 562), so that
-# importing one submodule (as the clinical record and the CLI do) costs no more than that submodule.
-__getattr__, __dir__, __all__ = attach(__name__, {
-    "analysis": ["ANALYSIS_VERSION", "TrackAnalysis", "analyze_track"],
-    "beats": ["BeatTrack", "BeatTracker", "track_beats", "track_beats_from_envelope"],
-    "features": ["KeyEstimate", "estimate_key", "measure_loudness"],
-    "onset": ["OnsetEnvelope", "Spectrogram", "compute_onset_envelope", "compute_spectrogram"],
-    "playlist_formats": ["render_m3u8", "render_xspf"],
-    "playlists": ["GOALS", "SHAPES", "CurrentState", "PhaseSpec", "Playlist", "PlaylistEntry", "TrackFeatures",
-                  "build_playlist", "default_phases"],
-    "reminiscence": ["SongResponse", "build_reminiscence_playlist", "reminiscence_weight"],
-    "tempo": ["TempoEstimate", "estimate_tempo"],
-})
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # the same names, for editors and type checkers
-    from cadenza.music.analysis import ANALYSIS_VERSION, TrackAnalysis, analyze_track
-    from cadenza.music.beats import BeatTrack, BeatTracker, track_beats, track_beats_from_envelope
-    from cadenza.music.features import KeyEstimate, estimate_key, measure_loudness
-    from cadenza.music.onset import OnsetEnvelope, Spectrogram, compute_onset_envelope, compute_spectrogram
-    from cadenza.music.playlist_formats import render_m3u8, render_xspf
-    from cadenza.music.playlists import (
-        GOALS,
-        SHAPES,
-        CurrentState,
-        PhaseSpec,
-        Playlist,
-        PlaylistEntry,
-        TrackFeatures,
-        build_playlist,
-        default_phases,
-    )
-    from cadenza.music.reminiscence import SongResponse, build_reminiscence_playlist, reminiscence_weight
-    from cadenza.music.tempo import TempoEstimate, estimate_tempo
+# The face: the names listed in __init__.pyi, each imported from its submodule on first use (PEP 562), so
+# that importing one submodule (as the clinical record and the CLI do) costs no more than that submodule.
+__getattr__, __dir__, __all__ = attach_stub(__name__, __file__)

@@ -13,44 +13,8 @@ The therapy-ready cue tracks (level caps, dose, verification) are in :mod:`caden
 [0, 4000, 8000, 12000]
 """
 
-from cadenza._lazy import attach
+from cadenza._lazy import attach_stub
 
-# The face: each public name and the submodule it comes from, imported on first use (PEP 562), so that
-# importing one submodule (as the clinical record and the CLI do) costs no more than that submodule.
-__getattr__, __dir__, __all__ = attach(__name__, {
-    "clicks": ["CUE_SOUNDS", "ClickTrack", "constant_beat_times_s", "find_cue_onsets_idx", "ramp_beat_times_s",
-               "render_click_track", "tempo_curve_beat_times_s"],
-    "levels": ["LevelReport", "measure_levels"],
-    "loudness": ["LoudnessResult", "measure_loudness_lufs", "normalize_loudness"],
-    "mix": ["mix_overlay"],
-    "stretch": ["PhaseVocoderStretcher", "TimeMap", "WsolaStretcher", "beat_time_map", "constant_rate_time_map",
-                "make_stretcher", "time_stretch"],
-    "synth": ["midi_to_hz", "render_notes"],
-    "weighting": ["a_weighting_db", "apply_a_weighting"],
-})
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # the same names, for editors and type checkers
-    from cadenza.render.clicks import (
-        CUE_SOUNDS,
-        ClickTrack,
-        constant_beat_times_s,
-        find_cue_onsets_idx,
-        ramp_beat_times_s,
-        render_click_track,
-        tempo_curve_beat_times_s,
-    )
-    from cadenza.render.levels import LevelReport, measure_levels
-    from cadenza.render.loudness import LoudnessResult, measure_loudness_lufs, normalize_loudness
-    from cadenza.render.mix import mix_overlay
-    from cadenza.render.stretch import (
-        PhaseVocoderStretcher,
-        TimeMap,
-        WsolaStretcher,
-        beat_time_map,
-        constant_rate_time_map,
-        make_stretcher,
-        time_stretch,
-    )
-    from cadenza.render.synth import midi_to_hz, render_notes
-    from cadenza.render.weighting import a_weighting_db, apply_a_weighting
+# The face: the names listed in __init__.pyi, each imported from its submodule on first use (PEP 562), so
+# that importing one submodule (as the clinical record and the CLI do) costs no more than that submodule.
+__getattr__, __dir__, __all__ = attach_stub(__name__, __file__)

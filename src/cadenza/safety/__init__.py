@@ -12,41 +12,8 @@ the level at the ear.
 1.0
 """
 
-from cadenza._lazy import attach
+from cadenza._lazy import attach_stub
 
-# The face: each public name and the submodule it comes from, imported on first use (PEP 562), so that
-# importing one submodule (as the clinical record and the CLI do) costs no more than that submodule.
-__getattr__, __dir__, __all__ = attach(__name__, {
-    "calibration": ["DEFAULT_CALIBRATION", "Calibration", "render_calibration_tone"],
-    "dose": ["DoseLedger", "TrackDose", "allowed_duration_s", "assess_track", "dose_fraction",
-             "estimate_listening_level_dba", "sound_dose_pa2h", "weekly_allowance_pa2h"],
-    "enforce": ["NICU_LIMITS", "NicuLimits", "NicuRender", "PolicyRender", "apply_audio_policy", "check_limits",
-                "enforce_nicu_limits"],
-    "flags": ["AudioPolicy", "SafetyFlag", "audio_policy", "parse_flags"],
-    "playlist": ["PlaylistDose", "playlist_dose"],
-})
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # the same names, for editors and type checkers
-    from cadenza.safety.calibration import DEFAULT_CALIBRATION, Calibration, render_calibration_tone
-    from cadenza.safety.dose import (
-        DoseLedger,
-        TrackDose,
-        allowed_duration_s,
-        assess_track,
-        dose_fraction,
-        estimate_listening_level_dba,
-        sound_dose_pa2h,
-        weekly_allowance_pa2h,
-    )
-    from cadenza.safety.enforce import (
-        NICU_LIMITS,
-        NicuLimits,
-        NicuRender,
-        PolicyRender,
-        apply_audio_policy,
-        check_limits,
-        enforce_nicu_limits,
-    )
-    from cadenza.safety.flags import AudioPolicy, SafetyFlag, audio_policy, parse_flags
-    from cadenza.safety.playlist import PlaylistDose, playlist_dose
+# The face: the names listed in __init__.pyi, each imported from its submodule on first use (PEP 562), so
+# that importing one submodule (as the clinical record and the CLI do) costs no more than that submodule.
+__getattr__, __dir__, __all__ = attach_stub(__name__, __file__)

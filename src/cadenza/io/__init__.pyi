@@ -1,0 +1,10 @@
+"""Public names of cadenza.io, by submodule: read by type checkers and, at run time, by
+cadenza._lazy.attach_stub (the face in __init__.py)."""
+
+from .audio import Audio, load_audio, save_audio
+from .gait_datasets import FootRecording, LowerBackRecording, ReferenceBout, load_gaitmap_healthy, load_mobgap_lab, load_mobgap_lab_participant
+from .imu import ImuRecording, load_imu_csv, parse_imu_csv, save_imu_csv
+from .library_files import ScanReport, ScannedTrack, analyze_file, find_audio_files, scan_library
+from .pressure import PressureRecording, load_suck_pressure, load_vital_signs
+from .speech import espeak_available, load_lexicon, prepare_cue_material, save_midi, synthesize_speech
+from .tags import TrackTags, read_tags
