@@ -18,6 +18,7 @@ from cadenza._lazy import attach
 # importing one submodule (as the clinical record and the CLI do) costs no more than that submodule.
 __getattr__, __dir__, __all__ = attach(__name__, {
     "audio": ["Audio", "load_audio", "save_audio"],
+    "daphnet": ["DaphnetRecording", "find_daphnet_files", "load_daphnet", "parse_daphnet"],
     "gait_datasets": ["FootRecording", "LowerBackRecording", "ReferenceBout", "load_gaitmap_healthy", "load_mobgap_lab",
                       "load_mobgap_lab_participant"],
     "imu": ["ImuRecording", "load_imu_csv", "parse_imu_csv", "save_imu_csv"],
@@ -30,6 +31,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the same names, for editors and type checkers
     from cadenza.io.audio import Audio, load_audio, save_audio
+    from cadenza.io.daphnet import DaphnetRecording, find_daphnet_files, load_daphnet, parse_daphnet
     from cadenza.io.gait_datasets import (
         FootRecording,
         LowerBackRecording,
