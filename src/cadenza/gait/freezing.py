@@ -45,7 +45,7 @@ sensor for the windows they touch.
 >>> acc = np.where(frozen, tremble, walk)
 >>> det = FreezeDetector().detect({"shank": acc}, sampling_rate_hz=fs)
 >>> det.freeze_intervals_s_.tolist()
-[[41.0, 50.5]]
+[[41.5, 50.5]]
 """
 
 from __future__ import annotations
@@ -70,8 +70,22 @@ PLACEMENTS = ("shank", "thigh", "lower-back")
 STILL_POWER_LOG10 = {"shank": 0.0, "thigh": 0.0, "lower-back": -0.3}
 # A window this far (decades) above the standing floor is walking and teaches the sensor's reference.
 MOVING_MARGIN_LOG10 = 0.8
-# Power floor of the baseline's power test, log10 (m/s^2)^2 of the gravity-axis 0.5-8 Hz power.
-BASELINE_POWER_LOG10 = -0.5
+# Decision parameters tuned on the Daphnet development subjects (S01, S03, S06) by the rule of
+# ``bench/freezing.py`` (the most sensitive setting whose per-window specificity stays >= 0.92), one set
+# per combination of placements; a combination not listed uses the all-sensor values.
+TUNED_DECISION = {
+    ("lower-back", "shank", "thigh"): {"threshold": 0.25, "release_threshold": 0.25, "min_freeze_s": 0.5},
+    ("shank",): {"threshold": 0.4, "release_threshold": 0.4, "min_freeze_s": 0.5},
+    ("thigh",): {"threshold": 0.5, "release_threshold": 0.5, "min_freeze_s": 0.0},
+    ("lower-back",): {"threshold": 0.35, "release_threshold": 0.35, "min_freeze_s": 0.5},
+}
+# The baseline's thresholds per placement, tuned the same way: freeze index, and log10 (m/s^2)^2 of
+# the gravity-axis 0.5-8 Hz power (Bächlin's power test against standing).
+TUNED_FREEZE_INDEX = {
+    "shank": {"freeze_index_threshold": 5.0, "power_threshold_log10": 0.0},
+    "thigh": {"freeze_index_threshold": 8.0, "power_threshold_log10": -0.5},
+    "lower-back": {"freeze_index_threshold": 10.0, "power_threshold_log10": 0.0},
+}
 _EPS_POWER = 1e-12
 
 
@@ -153,9 +167,15 @@ def _window_samples(window_s: float, hop_s: float, rate: float) -> tuple[int, in
     return win, hop
 
 
-def _intervals_from_flags(times_s: np.ndarray, frozen: np.ndarray) -> np.ndarray:
-    """Runs of frozen windows as [start_s, end_s]: the first frozen window's time, and the first
-    unfrozen one's after it (or the last window's time if the signal ends frozen)."""
+def flags_to_intervals(times_s: np.ndarray, frozen: np.ndarray) -> np.ndarray:
+    """Runs of frozen windows as ``(k, 2)`` [start_s, end_s]: the first frozen window's time, and the
+    first unfrozen one's after it (or the last window's time if the signal ends frozen).
+
+    >>> flags_to_intervals(np.arange(6) * 0.5, np.array([0, 1, 1, 0, 0, 1], dtype=bool)).tolist()
+    [[0.5, 1.5], [2.5, 2.5]]
+    """
+    times_s = np.asarray(times_s, dtype=float)
+    frozen = np.asarray(frozen, dtype=bool)
     if times_s.size == 0:
         return np.empty((0, 2))
     edges = np.diff(np.concatenate([[0], frozen.astype(np.int8), [0]]))
@@ -191,15 +211,16 @@ class FreezeIndexDetector(Algorithm):
     A window (``window_s``, every ``hop_s``) is frozen when its freeze index exceeds
     ``freeze_index_threshold`` and its 0.5-8 Hz power exceeds ``10 ** power_threshold_log10``
     (m/s^2)^2. The signal is the acceleration along the window's mean direction (gravity, so the
-    vertical axis whatever the mounting). Defaults are tuned on the Daphnet development subjects
-    (``bench/freezing.py``). Results: ``window_times_s_``, ``scores_`` (the freeze index),
+    vertical axis whatever the mounting). Thresholds left at None come from
+    :data:`TUNED_FREEZE_INDEX` for the placement (tuned on the Daphnet development subjects,
+    ``bench/freezing.py``). Results: ``window_times_s_``, ``scores_`` (the freeze index),
     ``power_m2_s4_``, ``frozen_`` (per window) and ``freeze_intervals_s_`` ``(k, 2)``.
 
     >>> fs = 64.0
     >>> t = np.arange(0, 30, 1 / fs)
     >>> acc = np.vstack([0 * t, 9.81 + 2 * np.sin(2 * np.pi * np.where(t < 20, 1.0, 6.0) * t), 0 * t])
     >>> FreezeIndexDetector().detect(acc, sampling_rate_hz=fs, placement="shank").freeze_intervals_s_.tolist()
-    [[22.5, 30.0]]
+    [[23.0, 30.0]]
     """
 
     def __init__(
@@ -208,8 +229,8 @@ class FreezeIndexDetector(Algorithm):
         placement: str = "shank",
         window_s: float = 4.0,
         hop_s: float = 0.5,
-        freeze_index_threshold: float = 3.0,
-        power_threshold_log10: float = BASELINE_POWER_LOG10,
+        freeze_index_threshold: float | None = None,
+        power_threshold_log10: float | None = None,
     ) -> None:
         self.placement = placement
         self.window_s = window_s
@@ -226,7 +247,8 @@ class FreezeIndexDetector(Algorithm):
         use = placement if not isinstance(acc_m_s2, Mapping) else self.placement
         if use not in sensors:
             raise ParameterError(f"the baseline reads the {use!r} sensor; acc_m_s2 has {sorted(sensors)!r}")
-        if not self.freeze_index_threshold > 0:
+        self._thresholds = self.thresholds(use)
+        if not self._thresholds["freeze_index_threshold"] > 0:
             raise ParameterError(f"freeze_index_threshold must be > 0, got {self.freeze_index_threshold!r}")
         acc = sensors[use]
         win, hop = _window_samples(self.window_s, self.hop_s, rate)
@@ -244,14 +266,23 @@ class FreezeIndexDetector(Algorithm):
         self._store(ends / rate, index, loco + freeze)
         return self
 
+    def thresholds(self, placement: str | None = None) -> dict[str, float]:
+        """The thresholds in force for ``placement`` (default: ``self.placement``): given, or tuned."""
+        placement = self.placement if placement is None else placement
+        if placement not in TUNED_FREEZE_INDEX:
+            raise ParameterError(f"placement {placement!r} is not supported; use one of {PLACEMENTS!r}")
+        tuned = TUNED_FREEZE_INDEX[placement]
+        return {name: float(tuned[name] if getattr(self, name) is None else getattr(self, name)) for name in tuned}
+
     def _store(self, times_s: np.ndarray, index: np.ndarray, power: np.ndarray) -> None:
+        fi_threshold, power_threshold = self._thresholds["freeze_index_threshold"], self._thresholds["power_threshold_log10"]
         with np.errstate(invalid="ignore", divide="ignore"):
-            frozen = (index > self.freeze_index_threshold) & (np.log10(power) > self.power_threshold_log10)
+            frozen = (index > fi_threshold) & (np.log10(power) > power_threshold)
         self.window_times_s_ = times_s
         self.scores_ = index
         self.power_m2_s4_ = power
         self.frozen_ = np.asarray(frozen, dtype=bool)
-        self.freeze_intervals_s_ = _intervals_from_flags(times_s, self.frozen_)
+        self.freeze_intervals_s_ = flags_to_intervals(times_s, self.frozen_)
 
 
 class FreezeDetector(Algorithm):
@@ -259,10 +290,11 @@ class FreezeDetector(Algorithm):
 
     Parameters: ``window_s`` and ``hop_s`` (analysis windows), ``threshold`` (a freeze starts when
     the score, in decades of freeze index above the sensor's walking reference, exceeds it for
-    ``min_freeze_s``), ``release_threshold`` (it ends when the score falls below; defaults to
-    ``threshold``), ``reference_tau_s`` (time constant of each sensor's walking reference) and
+    ``min_freeze_s``), ``release_threshold`` (it ends when the score falls below),
+    ``reference_tau_s`` (time constant of each sensor's walking reference) and
     ``reference_prior_log10`` (the reference before any walking is seen: a freeze index of 1).
-    Defaults are tuned on the Daphnet development subjects (``bench/freezing.py``).
+    The three decision parameters left at None come from :data:`TUNED_DECISION` for the sensors
+    worn (tuned on the Daphnet development subjects, ``bench/freezing.py``).
 
     Results of :meth:`detect`: ``window_times_s_`` (decision times), ``scores_`` (NaN where no
     sensor voted), ``frozen_`` (per window), ``freeze_intervals_s_`` ``(k, 2)`` and ``events_``.
@@ -273,9 +305,9 @@ class FreezeDetector(Algorithm):
         *,
         window_s: float = 3.0,
         hop_s: float = 0.5,
-        threshold: float = 0.45,
+        threshold: float | None = None,
         release_threshold: float | None = None,
-        min_freeze_s: float = 0.0,
+        min_freeze_s: float | None = None,
         reference_tau_s: float = 120.0,
         reference_prior_log10: float = 0.0,
     ) -> None:
@@ -286,6 +318,14 @@ class FreezeDetector(Algorithm):
         self.min_freeze_s = min_freeze_s
         self.reference_tau_s = reference_tau_s
         self.reference_prior_log10 = reference_prior_log10
+
+    def decision_parameters(self, placements: Sequence[str]) -> dict[str, float]:
+        """``threshold``, ``release_threshold`` and ``min_freeze_s`` in force for these sensors."""
+        tuned = TUNED_DECISION.get(tuple(sorted(placements)), TUNED_DECISION[("lower-back", "shank", "thigh")])
+        out = {name: float(tuned[name] if getattr(self, name) is None else getattr(self, name)) for name in tuned}
+        if self.threshold is not None and self.release_threshold is None:
+            out["release_threshold"] = out["threshold"]  # a given threshold releases at itself
+        return out
 
     def stream(self, *, sampling_rate_hz: float, placements: Sequence[str], keep_scores: bool = False) -> FreezeStream:
         """A :class:`FreezeStream` with these parameters, for sensors worn at ``placements``."""
@@ -351,7 +391,8 @@ class FreezeStream:
                 raise ParameterError(f"placement {name!r} is not supported; use one of {PLACEMENTS!r}")
         if len(set(placements)) != len(placements):
             raise ParameterError(f"placements must not repeat, got {placements!r}")
-        self._check_detector(detector)
+        decision = detector.decision_parameters(placements)
+        self._check_detector(detector, decision)
         self.detector = detector
         self.placements = tuple(placements)
         self._win, self._hop = _window_samples(detector.window_s, detector.hop_s, self.sampling_rate_hz)
@@ -359,21 +400,20 @@ class FreezeStream:
         self._n_seen = 0
         self._reference = np.full(len(placements), float(detector.reference_prior_log10))
         self._alpha = min(1.0, detector.hop_s / detector.reference_tau_s)
-        self._state = _FreezeState(threshold=detector.threshold, release_threshold=detector.release_threshold,
-                                   min_freeze_s=detector.min_freeze_s, hop_s=detector.hop_s)
+        self._state = _FreezeState(**decision, hop_s=detector.hop_s)
         self._keep = keep_scores
         self.window_times_s: list[float] = []
         self.scores: list[float] = []
         self.frozen_flags: list[bool] = []
 
     @staticmethod
-    def _check_detector(det: FreezeDetector) -> None:
-        if not np.isfinite(det.threshold):
+    def _check_detector(det: FreezeDetector, decision: dict[str, float]) -> None:
+        if not np.isfinite(decision["threshold"]):
             raise ParameterError(f"threshold must be a finite number, got {det.threshold!r}")
-        if det.release_threshold is not None and not det.release_threshold <= det.threshold:
+        if not decision["release_threshold"] <= decision["threshold"]:
             raise ParameterError(
-                f"release_threshold must be <= threshold ({det.threshold!r}), got {det.release_threshold!r}")
-        if not (np.isfinite(det.min_freeze_s) and det.min_freeze_s >= 0):
+                f"release_threshold must be <= threshold ({decision['threshold']!r}), got {det.release_threshold!r}")
+        if not (np.isfinite(decision["min_freeze_s"]) and decision["min_freeze_s"] >= 0):
             raise ParameterError(f"min_freeze_s must be >= 0 seconds, got {det.min_freeze_s!r}")
         if not (np.isfinite(det.reference_tau_s) and det.reference_tau_s > 0):
             raise ParameterError(f"reference_tau_s must be > 0 seconds, got {det.reference_tau_s!r}")
