@@ -88,12 +88,16 @@ class Counts:
     freeze_windows: int = 0
     covered_windows: int = 0
     latencies_s: list | None = None
+    intervals: int = 0
+    frozen_s: float = 0.0
+    annotated_frozen_s: float = 0.0
 
     def add(self, other: "Counts") -> "Counts":
         return Counts(self.episodes + other.episodes, self.detected + other.detected,
                       self.negative_windows + other.negative_windows, self.false_windows + other.false_windows,
                       self.freeze_windows + other.freeze_windows, self.covered_windows + other.covered_windows,
-                      (self.latencies_s or []) + (other.latencies_s or []))
+                      (self.latencies_s or []) + (other.latencies_s or []), self.intervals + other.intervals,
+                      self.frozen_s + other.frozen_s, self.annotated_frozen_s + other.annotated_frozen_s)
 
     def figures(self) -> dict:
         lat = self.latencies_s or []
@@ -104,6 +108,10 @@ class Counts:
             "window_sensitivity": round(self.covered_windows / self.freeze_windows, 3) if self.freeze_windows else None,
             "episodes_detected": f"{self.detected}/{self.episodes}",
             "negative_windows": self.negative_windows,
+            # as outcomes: episodes counted and time frozen inside the protocol, detected vs annotated
+            "episodes_counted": self.intervals,
+            "time_frozen_s": round(self.frozen_s, 1),
+            "annotated_time_frozen_s": round(self.annotated_frozen_s, 1),
         }
 
 
@@ -127,8 +135,11 @@ def score_intervals(intervals_s: np.ndarray, rec: DaphnetRecording) -> Counts:
     cover = covered[: k * seg].reshape(k, seg).mean(axis=1) > 0.5
     negative = np.all(labels == 1, axis=1)
     freeze = np.all(labels == 2, axis=1)
+    inside = rec.in_protocol
+    starts_inside = sum(1 for s, _ in intervals_s if inside[min(n - 1, int(round(s * rate)))])
     return Counts(len(episodes), detected, int(negative.sum()), int((negative & cover).sum()),
-                  int(freeze.sum()), int((freeze & cover).sum()), latencies)
+                  int(freeze.sum()), int((freeze & cover).sum()), latencies, starts_inside,
+                  float(np.sum(covered & inside)) / rate, float(np.sum(rec.annotation == 2)) / rate)
 
 
 # -- per-file precomputation: scores do not depend on the thresholds, only the decisions do ----------
@@ -228,14 +239,16 @@ def _fmt(v) -> str:
 
 def _print_table(title: str, rows: list[tuple[str, dict | None]]) -> None:
     print(title)
-    print(f"| {'method':<44} | sensitivity (episodes) | specificity (windows) | median latency s | window sens |")
-    print(f"|{'-' * 46}|---|---|---|---|")
+    print(f"| {'method':<44} | sensitivity (episodes) | specificity (windows) | median latency s | window sens "
+          "| episodes counted / annotated | s frozen / annotated |")
+    print(f"|{'-' * 46}|---|---|---|---|---|---|")
     for label, fig in rows:
         if fig is None:
             continue
         print(f"| {label:<44} | {_fmt(fig['sensitivity'])} ({fig['episodes_detected']}) | "
               f"{_fmt(fig['specificity'])} (n={fig['negative_windows']}) | {_fmt(fig['median_latency_s'])} | "
-              f"{_fmt(fig['window_sensitivity'])} |")
+              f"{_fmt(fig['window_sensitivity'])} | {fig['episodes_counted']} / {fig['episodes_detected'].split('/')[1]} "
+              f"| {fig['time_frozen_s']} / {fig['annotated_time_frozen_s']} |")
     print()
 
 
