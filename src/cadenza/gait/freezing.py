@@ -241,10 +241,10 @@ class FreezeIndexDetector(Algorithm):
     def detect(
         self, acc_m_s2: Mapping[str, np.ndarray] | np.ndarray, *, sampling_rate_hz: float, placement: str | None = None
     ) -> Self:
-        """Run on ``acc_m_s2[self.placement]`` (or a single ``(3, n)`` array worn at ``placement``)."""
+        """Run on ``acc_m_s2[placement or self.placement]`` (or one ``(3, n)`` array worn at ``placement``)."""
         rate = check_sampling_rate(sampling_rate_hz)
         sensors = _check_recording(acc_m_s2, placement)
-        use = placement if not isinstance(acc_m_s2, Mapping) else self.placement
+        use = self.placement if placement is None else placement
         if use not in sensors:
             raise ParameterError(f"the baseline reads the {use!r} sensor; acc_m_s2 has {sorted(sensors)!r}")
         self._thresholds = self.thresholds(use)
