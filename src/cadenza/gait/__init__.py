@@ -8,6 +8,7 @@
 from cadenza.gait.analysis import LOW_CONFIDENCE_MIN_STEPS, GaitAnalysis, GaitBout, analyze_gait, combine_feet
 from cadenza.gait.bouts import contacts_in_window, detect_walking_bouts
 from cadenza.gait.cadence import cadence_spm, gait_speed_m_s, step_time_asymmetry, step_time_cv
+from cadenza.gait.freezing import FreezeDetector, FreezeEvent, FreezeIndexDetector, FreezeStream, freeze_index
 from cadenza.gait.scoring import BoutScore, ContactMatch, match_contacts, pool_matches, score_bout
 from cadenza.gait.steps import FootStepDetector, LowerBackStepDetector
 
@@ -16,6 +17,10 @@ __all__ = [
     "BoutScore",
     "ContactMatch",
     "FootStepDetector",
+    "FreezeDetector",
+    "FreezeEvent",
+    "FreezeIndexDetector",
+    "FreezeStream",
     "GaitAnalysis",
     "GaitBout",
     "LowerBackStepDetector",
@@ -24,6 +29,7 @@ __all__ = [
     "cadence_spm",
     "contacts_in_window",
     "detect_walking_bouts",
+    "freeze_index",
     "gait_speed_m_s",
     "match_contacts",
     "pool_matches",

@@ -2,6 +2,7 @@
 cadenza._lazy.attach_stub (the face in __init__.py)."""
 
 from .audio import Audio, load_audio, save_audio
+from .daphnet import DaphnetRecording, find_daphnet_files, load_daphnet, parse_daphnet
 from .gait_datasets import FootRecording, LowerBackRecording, ReferenceBout, load_gaitmap_healthy, load_mobgap_lab, load_mobgap_lab_participant
 from .imu import ImuRecording, load_imu_csv, parse_imu_csv, save_imu_csv
 from .library_files import ScanReport, ScannedTrack, analyze_file, find_audio_files, scan_library

@@ -84,3 +84,17 @@ def test_a_walk_without_a_confident_bout_stores_nothing(db_session, therapist, c
     with pytest.raises(ParameterError, match="fewer than 8 steps"):
         actions.record_walk(db_session, actor=therapist, recording=short, session_id=row.id)
     assert np.isnan(actions.analyse_walk(short).analysis.overall_cadence_spm())
+
+
+def test_analyse_freezes_touches_no_record_and_names_its_method(rng):
+    from cadenza.errors import ParameterError
+    from cadenza.tools.gait.actions import analyse_freezes
+
+    fs = 64.0
+    t = np.arange(int(60 * fs)) / fs
+    acc = np.vstack([2 * np.sin(2 * np.pi * t), 9.81 + 3 * np.sin(2 * np.pi * 2 * t), 0 * t])
+    report = analyse_freezes({"shank": acc, "thigh": acc}, sampling_rate_hz=fs, method="freeze-index")
+    assert report.placements == ("shank",) and report.to_dict()["episode_count"] == 0
+    assert analyse_freezes({"thigh": acc}, sampling_rate_hz=fs).placements == ("thigh",)
+    with pytest.raises(ParameterError, match="method"):
+        analyse_freezes({"shank": acc}, sampling_rate_hz=fs, method="magic")

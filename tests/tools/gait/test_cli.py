@@ -92,3 +92,62 @@ def test_store_on_a_session(tmp_path, monkeypatch, rng, make_lower_back, make_wa
     assert "cadence" in shown.output and "gait_speed=0.667 (timed over 6 m)" in shown.output
     missing = runner.invoke(app, ["gait", "speed", "--time-s", "9", "--store-session", "99"], env=env)
     assert missing.exit_code == 1
+
+
+def _freeze_csv(tmp_path, rng, *, unit="m_s2"):
+    """A shank CSV: walking (1 Hz stride, 2 Hz steps), a 10-s tremble in place at 6 Hz, walking again."""
+    fs = 64.0
+    t = np.arange(int(150 * fs)) / fs
+    walking = np.vstack([2 * np.sin(2 * np.pi * t), 3 * np.sin(2 * np.pi * 2 * t), 0.8 * np.sin(2 * np.pi * t)])
+    tremble = np.vstack([0.3 * np.sin(2 * np.pi * t), 2 * np.sin(2 * np.pi * 6 * t), 0.5 * np.sin(2 * np.pi * 5 * t)])
+    frozen = (t >= 100) & (t < 110)
+    acc = np.where(frozen, tremble, walking) + rng.normal(0, 0.05, (3, t.size))
+    acc[1] += 9.81
+    return save_imu_csv(tmp_path / "shank.csv", acc, sampling_rate_hz=fs)
+
+
+def test_freeze_json_on_a_csv(tmp_path, rng):
+    path = _freeze_csv(tmp_path, rng)
+    result = runner.invoke(app, ["gait", "freeze", str(path), "--placement", "shank", "--json", "--scores"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["episode_count"] == 1 and len(payload["freeze_intervals_s"]) == 1
+    start, end = payload["freeze_intervals_s"][0]
+    assert 100 < start <= 101.5 and 110 < end <= 113.5
+    assert payload["time_frozen_s"] == round(end - start, 3)
+    assert payload["placements"] == ["shank"] and payload["method"] == "detector"
+    assert len(payload["window_times_s"]) == len(payload["window_scores"]) > 0
+
+
+def test_freeze_baseline_and_the_default_placement_note(tmp_path, rng):
+    path = _freeze_csv(tmp_path, rng)
+    result = runner.invoke(app, ["gait", "freeze", str(path), "--method", "freeze-index", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["method"] == "freeze-index" and payload["episode_count"] == 1
+    assert any("taken as worn on the shank" in n for n in payload["notes"])
+    assert "window_scores" not in payload
+
+
+def test_freeze_on_a_daphnet_file(shared_data):
+    path = shared_data("gait", "daphnet") / "S03R02.txt"
+    result = runner.invoke(app, ["gait", "freeze", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["placements"] == ["shank", "thigh", "lower-back"] and payload["sampling_rate_hz"] == 64.0
+    assert len(payload["annotated_freeze_intervals_s"]) == 6
+    detected = payload["freeze_intervals_s"]
+    # every annotated freeze of this run is overlapped by a detection that began at most 2 s before it
+    for onset, end in payload["annotated_freeze_intervals_s"]:
+        assert any(s < end and e > onset and s >= onset - 2 for s, e in detected)
+    table = runner.invoke(app, ["gait", "freeze", str(path), "--placement", "lower-back"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0 and "annotated in the file: 6 episode(s)" in table.output
+
+
+def test_freeze_errors_are_one_line(tmp_path):
+    result = runner.invoke(app, ["gait", "freeze", str(tmp_path / "missing.txt")])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time_s,acc_x,acc_y,acc_z\n0,0,1,0\n0.01,0,1,0\n")
+    result = runner.invoke(app, ["gait", "freeze", str(bad), "--acc-unit", "m/s^2", "--json"])
+    assert result.exit_code == 2 and "g" in result.output

@@ -66,3 +66,67 @@ def record_walk(
     stored = records.store_gait_cadence(db, actor=actor, session_id=session_id, analysis=report.analysis,
                                         client_id=client_id)
     return replace(report, stored=stored)
+
+
+FREEZE_METHODS = ("detector", "freeze-index")
+
+
+@dataclass(frozen=True)
+class FreezeReport:
+    """Freezing of gait in one recording: the ``detector`` (a fitted :class:`cadenza.gait.freezing.FreezeDetector`
+    or the freeze-index baseline), which ``method`` and sensors were used, and the loader's ``notes``."""
+
+    detector: object
+    method: str
+    placements: tuple[str, ...]
+    sampling_rate_hz: float
+    duration_s: float
+    notes: tuple[str, ...] = ()
+
+    @property
+    def freeze_intervals_s(self):
+        return self.detector.freeze_intervals_s_
+
+    def to_dict(self, *, scores: bool = False) -> dict:
+        from cadenza.gait.freezing import summarize_freezes
+
+        out = {
+            "method": self.method,
+            "placements": list(self.placements),
+            "sampling_rate_hz": self.sampling_rate_hz,
+            "duration_s": round(self.duration_s, 3),
+            "freeze_intervals_s": [[round(float(s), 3), round(float(e), 3)] for s, e in self.freeze_intervals_s],
+            **summarize_freezes(self.freeze_intervals_s),
+            "times": "decision time: when a live detector knows (a freeze starts typically ~1 s after its onset)",
+            "notes": list(self.notes),
+        }
+        out["time_frozen_s"] = round(out["time_frozen_s"], 3)
+        if scores:
+            out["window_times_s"] = [round(float(t), 3) for t in self.detector.window_times_s_]
+            out["window_scores"] = [None if s != s else round(float(s), 4) for s in self.detector.scores_]
+        return out
+
+
+def analyse_freezes(
+    acc_m_s2: dict, *, sampling_rate_hz: float, method: str = "detector", notes: tuple[str, ...] = ()
+) -> FreezeReport:
+    """Freeze intervals of a recording given as ``{placement: (3, n) m/s^2}``; nothing is stored.
+
+    ``method`` is ``"detector"`` (:class:`~cadenza.gait.freezing.FreezeDetector`, every sensor given)
+    or ``"freeze-index"`` (the Moore/Bächlin baseline, on the one sensor given, or the shank of several).
+    """
+    from cadenza.gait.freezing import FreezeDetector, FreezeIndexDetector
+
+    if method not in FREEZE_METHODS:
+        from cadenza.errors import ParameterError
+
+        raise ParameterError(f"method must be one of {FREEZE_METHODS!r}, got {method!r}")
+    placements = tuple(acc_m_s2)
+    if method == "detector":
+        detector = FreezeDetector().detect(acc_m_s2, sampling_rate_hz=sampling_rate_hz)
+    else:
+        placement = "shank" if "shank" in acc_m_s2 else placements[0]
+        detector = FreezeIndexDetector(placement=placement).detect(acc_m_s2, sampling_rate_hz=sampling_rate_hz)
+        placements = (placement,)
+    n = next(iter(acc_m_s2.values())).shape[-1]
+    return FreezeReport(detector, method, placements, float(sampling_rate_hz), n / float(sampling_rate_hz), tuple(notes))

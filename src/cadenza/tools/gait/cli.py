@@ -30,6 +30,24 @@ class AccUnit(StrEnum):
     G = "g"
 
 
+class FreezePlacement(StrEnum):
+    ALL = "all"
+    SHANK = "shank"
+    THIGH = "thigh"
+    LOWER_BACK = "lower-back"
+
+
+class FreezeMethod(StrEnum):
+    DETECTOR = "detector"
+    FREEZE_INDEX = "freeze-index"
+
+
+class FileFormat(StrEnum):
+    AUTO = "auto"
+    DAPHNET = "daphnet"
+    CSV = "csv"
+
+
 class GyrUnit(StrEnum):
     AUTO = "auto"
     DEG_S = "deg/s"
@@ -181,6 +199,89 @@ def speed(
         typer.echo(json.dumps({"distance_m": distance_m, "time_s": time_s, "gait_speed_m_s": round(value, 3)}))
     else:
         typer.echo(f"gait speed {value:.2f} m/s (timed over {distance_m:g} m in {time_s:g} s)")
+
+
+@app.command()
+def freeze(
+    file: Annotated[Path, typer.Argument(help="Daphnet S<ss>R<rr>.txt (three sensors) or an IMU CSV (one sensor).")],
+    placement: Annotated[FreezePlacement, typer.Option(
+        help="Where the sensor was worn (CSV: required unless shank); for a Daphnet file, one sensor or all.")
+    ] = FreezePlacement.ALL,
+    method: Annotated[FreezeMethod, typer.Option(
+        help="detector: Cadenza's multi-sensor detector; freeze-index: the Moore/Bächlin baseline.")
+    ] = FreezeMethod.DETECTOR,
+    file_format: Annotated[FileFormat, typer.Option("--format", help="File format; auto tells them apart.")] = FileFormat.AUTO,
+    rate: Annotated[float | None, typer.Option("--rate", help="CSV sampling rate in Hz if it has no time column.")] = None,
+    acc_unit: Annotated[AccUnit, typer.Option(help="CSV accelerometer unit; auto detects g vs m/s^2.")] = AccUnit.AUTO,
+    scores: Annotated[bool, typer.Option("--scores", help="Add the per-window scores to the JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+) -> None:
+    """Find freezing-of-gait episodes: freeze intervals \\[start, end] in seconds, their count and total time.
+
+    Supported placements: shank, thigh and lower back (measured on the Daphnet recordings; see
+    docs/gait.md). Times are decision times: when a live detector would know.
+    """
+    from cadenza.errors import CadenzaError
+
+    try:
+        report, annotated = _run_freeze(file, placement, method, file_format, rate, acc_unit)
+    except CadenzaError as exc:
+        fail(str(exc), code=2)
+        return
+    if as_json:
+        payload = {"file": str(file), **report.to_dict(scores=scores)}
+        if annotated is not None:
+            payload["annotated_freeze_intervals_s"] = [[round(float(s), 3), round(float(e), 3)] for s, e in annotated]
+        typer.echo(json.dumps(payload))
+        return
+
+    from rich.console import Console
+    from rich.table import Table
+
+    data = report.to_dict()
+    console = Console()
+    table = Table(title=f"{file.name}: {report.method} on {', '.join(report.placements)}, "
+                        f"{report.sampling_rate_hz:g} Hz, {report.duration_s:.1f} s")
+    for column in ("episode", "start s", "end s", "duration s"):
+        table.add_column(column, justify="right")
+    for i, (start, end) in enumerate(data["freeze_intervals_s"], start=1):
+        table.add_row(str(i), f"{start:.1f}", f"{end:.1f}", f"{end - start:.1f}")
+    console.print(table)
+    console.print(f"{data['episode_count']} freeze episode(s), {data['time_frozen_s']:.1f} s frozen "
+                  "(decision times: a freeze is reported about 1 s after it starts)")
+    if annotated is not None:
+        console.print(f"annotated in the file: {len(annotated)} episode(s), "
+                      f"{float(sum(e - s for s, e in annotated)):.1f} s")
+    for note in data["notes"]:
+        console.print(f"  note: {note}")
+
+
+def _run_freeze(file: Path, placement: FreezePlacement, method: FreezeMethod, file_format: FileFormat,
+                rate: float | None, acc_unit: AccUnit):
+    from cadenza.errors import ParameterError
+    from cadenza.io.daphnet import load_daphnet, looks_like_daphnet
+    from cadenza.io.imu import load_imu_csv
+    from cadenza.tools.gait import actions
+
+    if not file.is_file():
+        raise ParameterError(f"file {str(file)!r} does not exist or is not a file")
+    fmt = file_format
+    if fmt is FileFormat.AUTO:
+        fmt = FileFormat.DAPHNET if looks_like_daphnet(file) else FileFormat.CSV
+    if fmt is FileFormat.DAPHNET:
+        rec = load_daphnet(file)
+        sensors = rec.acc_m_s2 if placement is FreezePlacement.ALL else {placement.value: rec.acc_m_s2[placement.value]}
+        report = actions.analyse_freezes(sensors, sampling_rate_hz=rec.sampling_rate_hz, method=method.value,
+                                         notes=rec.notes)
+        return report, rec.freeze_episodes_s
+    recording = load_imu_csv(file, sampling_rate_hz=rate, acc_unit=acc_unit.value)
+    worn = "shank" if placement is FreezePlacement.ALL else placement.value
+    notes = recording.notes
+    if placement is FreezePlacement.ALL:
+        notes = (*notes, "one sensor in a CSV: taken as worn on the shank (pass --placement to say otherwise)")
+    report = actions.analyse_freezes({worn: recording.acc_m_s2}, sampling_rate_hz=recording.sampling_rate_hz,
+                                     method=method.value, notes=notes)
+    return report, None
 
 
 # One name per thing: the British spelling works too (hidden), as `cadenza mit analyse` and `cadenza analyze` do.
