@@ -19,39 +19,13 @@ from cadenza.cli._db import fail, run_as
 app = typer.Typer(help="Gait analysis from IMU recordings.", no_args_is_help=True)
 
 
-class Placement(StrEnum):
-    LOWER_BACK = "lower-back"
-    FOOT = "foot"
-
-
-class AccUnit(StrEnum):
-    AUTO = "auto"
-    M_S2 = "m/s^2"
-    G = "g"
-
-
-class FreezePlacement(StrEnum):
-    ALL = "all"
-    SHANK = "shank"
-    THIGH = "thigh"
-    LOWER_BACK = "lower-back"
-
-
-class FreezeMethod(StrEnum):
-    DETECTOR = "detector"
-    FREEZE_INDEX = "freeze-index"
-
-
-class FileFormat(StrEnum):
-    AUTO = "auto"
-    DAPHNET = "daphnet"
-    CSV = "csv"
-
-
-class GyrUnit(StrEnum):
-    AUTO = "auto"
-    DEG_S = "deg/s"
-    RAD_S = "rad/s"
+Placement = StrEnum("Placement", {"LOWER_BACK": "lower-back", "FOOT": "foot"})
+AccUnit = StrEnum("AccUnit", {"AUTO": "auto", "M_S2": "m/s^2", "G": "g"})
+FreezePlacement = StrEnum("FreezePlacement", {"ALL": "all", "SHANK": "shank", "THIGH": "thigh",
+                                              "LOWER_BACK": "lower-back"})
+FreezeMethod = StrEnum("FreezeMethod", {"DETECTOR": "detector", "FREEZE_INDEX": "freeze-index"})
+FileFormat = StrEnum("FileFormat", {"AUTO": "auto", "DAPHNET": "daphnet", "CSV": "csv"})
+GyrUnit = StrEnum("GyrUnit", {"AUTO": "auto", "DEG_S": "deg/s", "RAD_S": "rad/s"})
 
 
 def _fmt(value: float, spec: str) -> str:

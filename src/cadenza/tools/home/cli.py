@@ -23,15 +23,9 @@ ActAs = Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help=A
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
-class Role(StrEnum):
-    CLIENT = "client"
-    CAREGIVER = "caregiver"
-
-
-class Kind(StrEnum):
-    LISTENING = "listening"
-    RELAXATION = "relaxation"
-    RAS_WALK = "ras_walk"
+Role = StrEnum("Role", {"CLIENT": "client", "CAREGIVER": "caregiver"})
+Kind = StrEnum("Kind", {"LISTENING": "listening", "RELAXATION": "relaxation", "RAS_WALK": "ras_walk",
+                        "MIT_PRACTICE": "mit_practice"})
 
 
 @app.command()
@@ -71,6 +65,8 @@ def assign(
     track: Annotated[list[int] | None, typer.Option("--track", help="Library track id (repeat) for listening.")] = None,
     tempo_bpm: Annotated[float | None, typer.Option("--tempo-bpm", help="Cue tempo for a RAS walk.")] = None,
     rating: Annotated[list[str] | None, typer.Option("--rating", help="vas_anxiety, nrs_pain or mood (repeat).")] = None,
+    phrase_id: Annotated[int | None, typer.Option("--phrase-id", help="MIT practice: a phrase of the client's bank.")] = None,
+    mit_level: Annotated[int | None, typer.Option("--mit-level", help="MIT practice: the level, 1-3.")] = None,
     as_user: ActAs = None,
     as_json: AsJson = False,
 ) -> None:
@@ -81,7 +77,8 @@ def assign(
         actor, found = acting_client(db, as_user, client)
         task = actions.assign_task(db, actor=actor, client=found, kind=kind.value, title=title,
                                    instructions=instructions, days_per_week=days_per_week, minutes=minutes,
-                                   ratings=list(rating or []), track_ids=list(track or []), tempo_bpm=tempo_bpm)
+                                   ratings=list(rating or []), track_ids=list(track or []), tempo_bpm=tempo_bpm,
+                                   phrase_id=phrase_id, mit_level=mit_level)
         out = {"task_id": task.id, "kind": task.kind, "title": task.title, "gain_cap": actions.task_gain_cap(task)}
     typer.echo(json.dumps(out) if as_json else f"Task {out['task_id']} assigned: {title} (gain cap {out['gain_cap']:.3f})")
 

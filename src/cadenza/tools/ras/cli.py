@@ -21,22 +21,10 @@ from cadenza.cli._json import json_safe
 app = typer.Typer(help="Rhythmic Auditory Stimulation: plans, cue tracks, synchronisation.", no_args_is_help=True)
 
 
-class Condition(StrEnum):
-    PARKINSONS = "parkinsons"
-    STROKE = "stroke"
-    OTHER = "other"
-
-
-class Sound(StrEnum):
-    CLICK = "click"
-    WOODBLOCK = "woodblock"
-    SOFT_DRUM = "soft_drum"
-
-
-class Stretcher(StrEnum):
-    WSOLA = "wsola"
-    PHASE_VOCODER = "phase_vocoder"
-    RUBBERBAND = "rubberband"  # optional external executable (GPL), never bundled
+Condition = StrEnum("Condition", {"PARKINSONS": "parkinsons", "STROKE": "stroke", "OTHER": "other"})
+Sound = StrEnum("Sound", {"CLICK": "click", "WOODBLOCK": "woodblock", "SOFT_DRUM": "soft_drum"})
+# rubberband: an optional external executable (GPL), never bundled
+Stretcher = StrEnum("Stretcher", {"WSOLA": "wsola", "PHASE_VOCODER": "phase_vocoder", "RUBBERBAND": "rubberband"})
 
 
 def _num(value: float, spec: str = ".1f") -> str:

@@ -6,10 +6,6 @@ uses (CADENZA_AUDIT_KEY, else the key file next to the SQLite file / in the data
 trail joins the chain. The seal covers the audit_event columns as the database has them now. An offline
 (--sql) upgrade cannot read rows, so it only creates the table; `cadenza audit verify` then reports the
 old rows as unsealed.
-
-Revision ID: 0009_audit_chain
-Revises: 0001_core
-Create Date: 2026-11-25
 """
 
 import sqlalchemy as sa

@@ -1,9 +1,4 @@
-"""Authentication: login_session, login_attempt, api_token (see cadenza.clinic.auth).
-
-Revision ID: 0002_auth
-Revises: 0001_core
-Create Date: 2026-11-25
-"""
+"""Authentication: login_session, login_attempt, api_token (see cadenza.clinic.auth)."""
 
 import sqlalchemy as sa
 from alembic import op

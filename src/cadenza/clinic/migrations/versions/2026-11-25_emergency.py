@@ -1,9 +1,4 @@
-"""Emergency ("break-glass") access grants: emergency_access (see cadenza.clinic.emergency).
-
-Revision ID: 0012_emergency
-Revises: 0001_core
-Create Date: 2026-11-25
-"""
+"""Emergency ("break-glass") access grants: emergency_access (see cadenza.clinic.emergency)."""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,9 +1,4 @@
-"""Idempotent creates: idempotency_key (see cadenza.clinic.idempotency).
-
-Revision ID: 0014_idempotency
-Revises: 0001_core
-Create Date: 2026-11-25
-"""
+"""Idempotent creates: idempotency_key (see cadenza.clinic.idempotency)."""
 
 import sqlalchemy as sa
 from alembic import op

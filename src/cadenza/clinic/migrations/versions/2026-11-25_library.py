@@ -1,9 +1,5 @@
 """The person's own music: library_track (scan cache + preferences), library_response (per-song
 response log on a session), library_preprocedure (see cadenza.tools.library.records).
-
-Revision ID: 0005_library
-Revises: 0001_core
-Create Date: 2026-11-25
 """
 
 import sqlalchemy as sa

@@ -1,9 +1,4 @@
-"""Two-factor login: therapist_mfa (TOTP secrets) and mfa_challenge (see cadenza.clinic.auth).
-
-Revision ID: 0010_mfa
-Revises: 0002_auth
-Create Date: 2026-11-25
-"""
+"""Two-factor login: therapist_mfa (TOTP secrets) and mfa_challenge (see cadenza.clinic.auth)."""
 
 import sqlalchemy as sa
 from alembic import op

@@ -6,10 +6,6 @@ data.key next to the SQLite file / in the data directory; see cadenza.clinic.sec
 enrolled authenticators keep working. The downgrade opens them again with the same key. An offline
 (--sql) upgrade cannot read rows: it only widens the column, and logins with two-factor then fail
 until the secrets are sealed (reset them with `cadenza admin reset-mfa`).
-
-Revision ID: 0013_mfa_sealed
-Revises: 0010_mfa
-Create Date: 2026-11-25
 """
 
 import sqlalchemy as sa

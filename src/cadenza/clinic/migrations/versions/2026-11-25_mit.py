@@ -1,9 +1,5 @@
 """Melodic Intonation Therapy: mit_phrase (phrase bank), mit_level_run, mit_step_score, mit_attempt
 (see cadenza.tools.mit.records).
-
-Revision ID: 0006_mit
-Revises: 0001_core
-Create Date: 2026-11-25
 """
 
 import sqlalchemy as sa

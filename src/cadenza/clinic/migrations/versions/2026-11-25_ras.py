@@ -1,9 +1,4 @@
-"""Rhythmic Auditory Stimulation: ras_plan (see cadenza.tools.ras.records).
-
-Revision ID: 0004_ras
-Revises: 0001_core
-Create Date: 2026-11-25
-"""
+"""Rhythmic Auditory Stimulation: ras_plan (see cadenza.tools.ras.records)."""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,9 +1,5 @@
 """Hearing and NICU safety: listening_calibration, sound_dose_entry, infant_threshold, nicu_stop_log,
 pal_session_summary (see cadenza.clinic.listening for the first two, cadenza.tools.nicu.records for the rest).
-
-Revision ID: 0007_safety
-Revises: 0001_core
-Create Date: 2026-11-25
 """
 
 import sqlalchemy as sa

@@ -7,10 +7,6 @@ no stored entry is longer than that; until now only the Python writer held rows 
 An existing row that breaks a rule stops the upgrade before anything changes, with a message naming the
 table, the rule and the offending rows: the ledger is clinical data, so the migration neither drops nor
 clamps it. Correct or split those rows, then upgrade again.
-
-Revision ID: 0008_safety_checks
-Revises: 0007_safety
-Create Date: 2026-11-25
 """
 
 import sqlalchemy as sa

@@ -7,10 +7,6 @@
 The columns are added with plain ALTER TABLE ... ADD COLUMN on every backend. SQLite's batch mode would
 rebuild ``therapy_session`` by dropping it, and with foreign keys on that drop cascades into
 ``measurement`` and the other tables that refer to sessions.
-
-Revision ID: 0011_session_notes
-Revises: 0001_core
-Create Date: 2026-11-25
 """
 
 import sqlalchemy as sa

@@ -1,9 +1,5 @@
 """Home programmes and the person's app: person_invite, person_device, home_task, task_completion
 (see cadenza.tools.home.records).
-
-Revision ID: 0020_home
-Revises: 0001_core
-Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa

@@ -13,10 +13,6 @@ as signed (the record says what was signed; docs/clinic.md names the limit).
 SQLite cannot drop NOT NULL in place, and rebuilding ``measurement`` (batch mode) would drop it with
 foreign keys on, which sets the pre-procedure links that refer to it to NULL. So on SQLite the column
 is replaced with plain ALTER TABLE statements: add a nullable column, copy, drop the old one, rename.
-
-Revision ID: 0016_measured_at
-Revises: 0011_session_notes, 0015_timed_distance
-Create Date: 2026-12-06
 """
 
 import datetime as dt

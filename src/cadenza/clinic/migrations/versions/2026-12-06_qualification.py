@@ -2,10 +2,6 @@
 
 FHIR exports name the clinician as a Practitioner with this qualification (e.g. "MT-BC"). Existing
 accounts start with none recorded ('').
-
-Revision ID: 0017_qualification
-Revises: 0016_measured_at
-Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa

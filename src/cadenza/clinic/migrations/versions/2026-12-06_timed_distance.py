@@ -3,10 +3,6 @@
 A gait speed means nothing without the distance its time was taken over: the 10-metre walk test times
 only the middle 6 m. New ``gait_speed`` measurements store it; rows stored before this revision keep
 NULL ("distance not recorded"), because nobody can tell now which distance was timed.
-
-Revision ID: 0015_timed_distance
-Revises: 0001_core
-Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa

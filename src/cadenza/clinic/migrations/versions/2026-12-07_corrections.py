@@ -5,10 +5,6 @@
 ``removed_reason`` (existing rows are not removed). As in ``0011_session_notes`` the columns are added
 with plain ALTER TABLE ... ADD COLUMN: SQLite's batch mode would rebuild the tables, and dropping
 ``therapy_session`` with foreign keys on would cascade into its measurements.
-
-Revision ID: 0031_corrections
-Revises: 0011_session_notes
-Create Date: 2026-12-07
 """
 
 import sqlalchemy as sa

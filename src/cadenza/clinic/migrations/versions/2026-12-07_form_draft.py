@@ -1,9 +1,4 @@
-"""Drafts of forms being typed: form_draft (see cadenza.clinic.drafts).
-
-Revision ID: 0030_form_draft
-Revises: 0001_core
-Create Date: 2026-12-07
-"""
+"""Drafts of forms being typed: form_draft (see cadenza.clinic.drafts)."""
 
 import sqlalchemy as sa
 from alembic import op
