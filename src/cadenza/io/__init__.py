@@ -17,7 +17,9 @@ from cadenza._lazy import attach
 # The face: each public name and the submodule it comes from, imported on first use (PEP 562), so that
 # importing one submodule (as the clinical record and the CLI do) costs no more than that submodule.
 __getattr__, __dir__, __all__ = attach(__name__, {
+    "annotated_datasets": ["AnnotatedOnsets", "AnnotatedSinging", "load_four_way_tabla", "load_vocadito"],
     "audio": ["Audio", "load_audio", "save_audio"],
+    "event_files": ["load_event_times", "load_midi_onsets"],
     "gait_datasets": ["FootRecording", "LowerBackRecording", "ReferenceBout", "load_gaitmap_healthy", "load_mobgap_lab",
                       "load_mobgap_lab_participant"],
     "imu": ["ImuRecording", "load_imu_csv", "parse_imu_csv", "save_imu_csv"],
@@ -29,7 +31,9 @@ __getattr__, __dir__, __all__ = attach(__name__, {
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the same names, for editors and type checkers
+    from cadenza.io.annotated_datasets import AnnotatedOnsets, AnnotatedSinging, load_four_way_tabla, load_vocadito
     from cadenza.io.audio import Audio, load_audio, save_audio
+    from cadenza.io.event_files import load_event_times, load_midi_onsets
     from cadenza.io.gait_datasets import (
         FootRecording,
         LowerBackRecording,
