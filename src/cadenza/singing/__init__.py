@@ -16,7 +16,7 @@ from cadenza._lazy import attach
 __getattr__, __dir__, __all__ = attach(__name__, {
     "analysis": ["SingingReport", "analyze_singing"],
     "notes": ["NoteScore", "SungNote", "score_notes", "segment_notes"],
-    "pitch": ["PitchTrack", "hz_to_midi", "midi_to_hz", "track_pitch"],
+    "pitch": ["PitchTrack", "hz_to_midi", "midi_to_hz", "midi_to_name", "note_to_midi", "track_pitch"],
     "voice": ["VoiceMeasures", "measure_voice"],
 })
 
@@ -24,5 +24,5 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # the same names, for editors and type checkers
     from cadenza.singing.analysis import SingingReport, analyze_singing
     from cadenza.singing.notes import NoteScore, SungNote, score_notes, segment_notes
-    from cadenza.singing.pitch import PitchTrack, hz_to_midi, midi_to_hz, track_pitch
+    from cadenza.singing.pitch import PitchTrack, hz_to_midi, midi_to_hz, midi_to_name, note_to_midi, track_pitch
     from cadenza.singing.voice import VoiceMeasures, measure_voice

@@ -84,6 +84,58 @@ def midi_to_hz(midi: np.ndarray | float) -> np.ndarray:
     return 440.0 * 2.0 ** ((np.asarray(midi, dtype=float) - 69.0) / 12.0)
 
 
+_NOTE_STEPS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def note_to_midi(note: str | float) -> float:
+    """MIDI number of a note name (``"C4"`` = 60, ``"F#3"``, ``"Bb2"``) or of a number given as text.
+
+    >>> note_to_midi("C4"), note_to_midi("bb2"), note_to_midi("61.5")
+    (60.0, 46.0, 61.5)
+    >>> note_to_midi("H4")
+    Traceback (most recent call last):
+    ...
+    cadenza.errors.ParameterError: note 'H4' is neither a note name (C4, F#3, Bb2; C4 = middle C) nor a MIDI number
+    """
+    if isinstance(note, int | float) and not isinstance(note, bool):
+        return float(note)
+    text = str(note).strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    head, rest = text[:1].upper(), text[1:]
+    shift = 0
+    while rest[:1] in ("#", "b", "B") and not rest[:1].isdigit():
+        if rest[:1] == "#":
+            shift += 1
+        elif rest[:1] in ("b", "B") and len(rest) > 1:
+            shift -= 1
+        else:
+            break
+        rest = rest[1:]
+    try:
+        octave = int(rest)
+    except ValueError:
+        octave = None
+    if head not in _NOTE_STEPS or octave is None or not -1 <= octave <= 9:
+        raise ParameterError(f"note {text!r} is neither a note name (C4, F#3, Bb2; C4 = middle C) nor a MIDI number")
+    return float(12 * (octave + 1) + _NOTE_STEPS[head] + shift)
+
+
+def midi_to_name(midi: float | None) -> str:
+    """The nearest note's name of a (fractional) MIDI number; ``"-"`` for NaN or None.
+
+    >>> midi_to_name(60.2), midi_to_name(float("nan"))
+    ('C4', '-')
+    """
+    if midi is None or not np.isfinite(midi):
+        return "-"
+    nearest = int(np.round(midi))
+    return f"{_NAMES[nearest % 12]}{nearest // 12 - 1}"
+
+
 def _check_samples(samples: np.ndarray, sampling_rate_hz: float) -> np.ndarray:
     if isinstance(sampling_rate_hz, bool) or not isinstance(sampling_rate_hz, int | float | np.number) \
             or not np.isfinite(sampling_rate_hz) or sampling_rate_hz < MIN_SAMPLING_RATE_HZ:
