@@ -173,11 +173,11 @@ def _refine_periods(x: np.ndarray, f0_hz: np.ndarray, hop: int, frame: int) -> n
     voiced = np.flatnonzero(np.isfinite(f0_hz))
     if voiced.size == 0:
         return out
-    window = frame // 2
+    window = frame  # the whole frame, centred on the frame's time (pYIN's own half-frame window is not)
     lag = ANALYSIS_RATE_HZ / f0_hz[voiced]
     reach = np.ceil(lag * (2 ** (RESOLUTION_SEMITONES / 12) - 1)).astype(np.int64) + 1  # +-1 grid step
     span = int(reach.max()) + 1
-    padded = np.pad(x, (frame // 2, frame + 2 * span + 2))
+    padded = np.pad(x, (frame // 2, 2 * frame + 2 * span + 2))
     centre = np.rint(lag).astype(np.int64)
     starts = voiced * hop  # pYIN's frame k (centred at k * hop) starts at k * hop in ``padded``
     offsets = np.arange(window)
