@@ -21,7 +21,8 @@ def test_every_manifest_names_parts_that_load():
     assert [t.name for t in tools] == [path.rsplit(".", 1)[1] for path in INSTALLED_TOOLS]
     for tool in tools:
         assert isinstance(tool.load("cli"), typer.Typer), tool.name
-        assert isinstance(tool.load("pages"), APIRouter), tool.name
+        if tool.pages:  # a tool may have no pages yet (timing and singing, issue 18: command line first)
+            assert isinstance(tool.load("pages"), APIRouter), tool.name
         assert isinstance(tool.load("records"), types.ModuleType), tool.name
         for instrument in tool.load_instruments():
             assert isinstance(instrument, Instrument) and get_instrument(instrument.code) == instrument
@@ -52,7 +53,7 @@ def test_hosts_offer_every_tool(web_app):
     served = {tool.path for tool in web_app.state.client_tools}
     for tool in installed_tools():
         assert tool.name in groups
-        assert tool.client_path in served
+        assert (tool.client_path in served) == bool(tool.pages), tool.name  # no card for a tool without pages
 
 
 def test_reading_the_manifests_imports_no_tool_code():

@@ -39,6 +39,8 @@ INSTALLED_TOOLS: tuple[str, ...] = (
     "cadenza.tools.safety",
     "cadenza.tools.nicu",
     "cadenza.tools.home",
+    "cadenza.tools.timing",
+    "cadenza.tools.sing",
 )
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")

@@ -1,0 +1,115 @@
+"""``cadenza timing``: hits of a recording (or of MIDI/touch/key events) against a cue.
+
+The commands parse their options and print; the workflow is :mod:`cadenza.tools.timing.actions`. numpy,
+scipy and the analysis are imported inside the commands so that ``cadenza --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cadenza.cli._db import ACT_AS_HELP, fail, run_as
+
+app = typer.Typer(help="Rhythm and timing: tapping, drumming and clapping to a cue.", no_args_is_help=True)
+
+
+def _fmt(value, spec: str = ".1f") -> str:
+    import math
+
+    return "-" if value is None or not math.isfinite(value) else format(value, spec)
+
+
+@app.command()
+def analyze(
+    file: Annotated[Path, typer.Argument(help="Audio (WAV/FLAC/OGG/MP3), MIDI (.mid) or a times file (.txt/.csv: "
+                                              "one time in s per line, optionally a side L/R).")],
+    cue_bpm: Annotated[float | None, typer.Option("--cue-bpm", help="The cue's tempo (beats per minute).")] = None,
+    cue_times: Annotated[Path | None, typer.Option("--cue-times", help="A file of the cue's beat times (s).")] = None,
+    cue_start_s: Annotated[float, typer.Option("--cue-start-s", help="With --cue-bpm: the first beat's time (s) "
+                                                                     "in the recording.")] = 0.0,
+    cue_beats: Annotated[int | None, typer.Option("--cue-beats", help="With --cue-bpm: how many beats the cue "
+                                                                      "played (hits after it are continuation); "
+                                                                      "default: to the end.")] = None,
+    latency_ms: Annotated[float, typer.Option("--latency-ms", help="Output latency of the device that played the "
+                                                                   "cue (ms, from a calibration): added to every "
+                                                                   "cue time.")] = 0.0,
+    skip_beats: Annotated[int, typer.Option("--skip-beats", help="Leave the first beats out of the figures.")] = 0,
+    threshold: Annotated[float | None, typer.Option("--threshold", help="Onset threshold for audio (lower: "
+                                                                        "softer hits, more false ones).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap confidence intervals.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+    store_session: Annotated[int | None, typer.Option("--session", help="Store the block's figures on this therapy-session "
+                                                           "id.")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help=ACT_AS_HELP)] = None,
+) -> None:
+    """Find the hits and measure them against the cue: mean asynchrony (negative = ahead), SD, circular R,
+    phase-correction gain and the share within +-15/30/50 ms, each with a bootstrap 95 % CI; the drift
+    after the cue stops; left/right alternation when the file labels sides."""
+    from cadenza.errors import CadenzaError
+    from cadenza.tools.timing import actions
+
+    if cue_bpm is not None and cue_times is not None:
+        fail("give --cue-bpm or --cue-times, not both", code=2)
+    try:
+        run = actions.analyse_timing_file(file, cue_bpm=cue_bpm, cue_times_file=cue_times, cue_start_s=cue_start_s,
+                                          cue_beats=cue_beats, latency_ms=latency_ms, skip_beats=skip_beats,
+                                          threshold=threshold, seed=seed)
+    except CadenzaError as exc:
+        fail(str(exc), code=2)
+        return
+    notes: list[str] = []
+    if store_session is not None:
+        def store(db, actor):
+            stored = actions.record_timing(db, actor=actor, run=run, session_id=store_session)
+            codes = ", ".join(f"{m.instrument_code}={m.value:g}" for m in stored.stored)
+            return stored, f"stored on session {store_session}: {codes}"
+
+        run, note = run_as(as_user, store)
+        notes.append(note)
+    if as_json:
+        payload = run.to_dict()
+        payload["notes"] = notes
+        typer.echo(json.dumps(payload))
+        return
+    _print_table(run, notes)
+
+
+def _print_table(run, notes: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    report = run.report
+    console.print(f"{run.file}: {run.onset_times_s.size} hits ({run.source})")
+    block = report.block
+    if block is not None:
+        a = report.alignment
+        table = Table(title=f"against the cue: {a.n_matched} of {a.cue_times_s.size} beats hit, "
+                            f"{a.n_extra} extra hit(s)")
+        for column in ("figure", "value", "95 % CI"):
+            table.add_column(column, justify="left" if column == "figure" else "right")
+
+        def row(name, estimate, spec=".1f"):
+            table.add_row(name, _fmt(estimate.value, spec),
+                          f"{_fmt(estimate.ci_low, spec)} .. {_fmt(estimate.ci_high, spec)}")
+
+        row("mean asynchrony ms (negative = ahead)", block.mean_asynchrony_ms)
+        row("asynchrony SD ms", block.sd_asynchrony_ms)
+        row("circular R", block.circular_r, ".3f")
+        row("phase-correction gain", block.phase_correction_gain, ".2f")
+        for window_ms, estimate in block.within_pct.items():
+            row(f"hits within +-{window_ms:g} ms %", estimate)
+        console.print(table)
+    if report.continuation is not None:
+        c = report.continuation
+        label = "after the cue" if block is not None else "unpaced"
+        console.print(f"{label}: {c.n_taps} taps, mean interval {_fmt(c.mean_iti_ms)} ms (CV {_fmt(c.iti_cv_pct)} %), "
+                      f"drift {_fmt(c.drift_ms_per_tap, '.2f')} ms per tap ({_fmt(c.drift_pct)} % over the run)")
+    if report.alternation is not None:
+        console.print(f"alternation: {_fmt(report.alternation.alternating_pct)} % of consecutive hits change side")
+    for note in notes:
+        console.print(f"  note: {note}")
