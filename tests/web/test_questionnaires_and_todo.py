@@ -19,10 +19,11 @@ def test_walkthrough_p3_questionnaire_items_show_their_text_and_answer_labels(db
     phq9 = phq9[:phq9.index("</details>")]
     assert "Over the last 2 weeks" in phq9
     assert '<label for="f-phq9.q9">9. Thoughts that you would be better off dead' in phq9
-    assert ">3 · Nearly every day</option>" in phq9 and ">0 · Not at all</option>" in phq9
+    # PHQ-9 answers carry their LOINC answer labels (clinical review W4), the others the local labels
+    assert ">3 – Nearly every day</option>" in phq9 and ">0 – Not at all</option>" in phq9
     assert "Q1" not in phq9 and ">Q9<" not in phq9
     assert ">2 · Somewhat</option>" in form  # STAI-6 answers
-    assert "Feeling nervous, anxious, or on edge" in form  # GAD-7
+    assert "Feeling nervous, anxious or on edge" in form  # GAD-7, as LOINC 69725-0 words it
 
 
 def test_every_item_of_the_questionnaires_has_its_text():

@@ -609,7 +609,7 @@ def _goal_edit_form(request: Request, db: Session, user: Therapist, client_id: i
     return render(request, "goal_edit.html",
                   {"c": client, "g": goal, "instrument": instrument, "state": state,
                    "history": corrections.history(db, client=client, entity="goal", entity_id=goal.id),
-                   "policy": audio_policy(client.safety_flags), "flag_labels": FLAG_LABELS}, status_code=status)
+                   "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS}, status_code=status)
 
 
 @router.get("/clients/{client_id}/goals/{goal_id}/edit")
