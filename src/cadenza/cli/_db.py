@@ -58,6 +58,35 @@ def run_as(username: str | None, action: Callable[[Any, Any], Any]) -> Any:
         return action(db, acting_user(db, username))
 
 
+def store_on_session(username: str | None, session_id: int, record: Callable[[Any, Any, int], Any]) -> tuple[Any, str]:
+    """``record(db, actor, session_id)`` in one committed session; returns what it stored and the line to print
+    (``stored on session 12: code=value, ...``, from the result's ``stored`` measurements)."""
+
+    def action(db: Any, actor: Any) -> tuple[Any, str]:
+        stored = record(db, actor, session_id)
+        codes = ", ".join(f"{m.instrument_code}={m.value:g}" for m in stored.stored)
+        return stored, f"stored on session {session_id}: {codes}"
+
+    return run_as(username, action)
+
+
+def finish_run(run: Any, *, session_id: int | None, as_user: str | None, record: Callable[..., Any], as_json: bool,
+               print_table: Callable[[Any, list[str]], None], notes_key: str = "notes") -> None:
+    """The end of an analysis command: with ``session_id``, ``record(db, actor=, run=, session_id=)`` keeps the
+    result on the session (its returned object replaces ``run``); then one JSON object or the tables."""
+    import json
+
+    notes: list[str] = []
+    if session_id is not None:
+        run, note = store_on_session(as_user, session_id,
+                                     lambda db, actor, sid: record(db, actor=actor, run=run, session_id=sid))
+        notes.append(note)
+    if as_json:
+        typer.echo(json.dumps({**run.to_dict(), notes_key: notes}))
+        return
+    print_table(run, notes)
+
+
 def fail(message: str, code: int = 1) -> None:
     from rich.console import Console
     from rich.markup import escape

@@ -72,26 +72,17 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, O
 
 
 def _encode(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            return {"$float": repr(value)}  # JSON has no NaN/inf; keep them exact anyway
-        return value
-    if isinstance(value, dt.datetime):
-        aware = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-        return aware.isoformat(timespec="microseconds")
-    if isinstance(value, dt.date):
-        return value.isoformat()
+    """A column value as JSON: the audit chain's canonical form (UTC timestamps, ISO dates, hex bytes, exact
+    decimals), plus what a backup must also keep exactly: NaN/inf floats, times of day and JSON columns."""
+    from cadenza.clinic.audit_chain import canonical_value
+
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return {"$float": repr(value)}  # JSON has no NaN/inf; keep them exact anyway
     if isinstance(value, dt.time):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).hex()
     if isinstance(value, dict | list):
         return value  # a JSON column, already JSON-shaped
-    return str(value)
+    return canonical_value(value)
 
 
 def canonical_row(row: Mapping[str, Any], columns: Sequence[str]) -> bytes:

@@ -87,15 +87,23 @@ def shown(raw: str) -> str:
     return repr(raw) if len(raw) <= _SHOWN_CHARS else repr(raw[:_SHOWN_CHARS]) + f"... ({len(raw):,} characters)"
 
 
-def parse_int(state: FormState, name: str, *, required: bool = True, minimum: int = MIN_DB_INT,
-              maximum: int = MAX_DB_INT) -> int | None:
-    """A whole number in ``minimum..maximum`` (by default the database's INTEGER range), else an error."""
+def _whole_number(state: FormState, name: str, *, required: bool) -> tuple[str | None, int | None]:
+    """``(raw text, its value as ASCII digits or None)``; ``(None, None)`` for an empty field (an error if
+    ``required``)."""
     raw = state.values.get(name, "").strip()
     if not raw:
         if required:
             state.error(name, f"{name} is required")
+        return None, None
+    return raw, _ascii_int(raw)
+
+
+def parse_int(state: FormState, name: str, *, required: bool = True, minimum: int = MIN_DB_INT,
+              maximum: int = MAX_DB_INT) -> int | None:
+    """A whole number in ``minimum..maximum`` (by default the database's INTEGER range), else an error."""
+    raw, number = _whole_number(state, name, required=required)
+    if raw is None:
         return None
-    number = _ascii_int(raw)
     if number is None:
         state.error(name, f"{name} must be a whole number, got {shown(raw)}")
         return None
@@ -107,12 +115,9 @@ def parse_int(state: FormState, name: str, *, required: bool = True, minimum: in
 
 def parse_id(state: FormState, name: str, *, required: bool = True) -> int | None:
     """A record id (``session_id``, ``phrase_id``, ``goal_id``): 1..2**31-1, else an error naming ``name``."""
-    raw = state.values.get(name, "").strip()
-    if not raw:
-        if required:
-            state.error(name, f"{name} is required")
+    raw, number = _whole_number(state, name, required=required)
+    if raw is None:
         return None
-    number = _ascii_int(raw)
     if number is None or not 1 <= number <= MAX_DB_INT:
         state.error(name, f"{name} must be a record id 1..{MAX_DB_INT}, got {shown(raw)}")
         return None

@@ -151,8 +151,7 @@ def log_stop_events(db: Session, *, actor: Therapist, client_id: int, events: It
 
 def list_stop_events(db: Session, *, actor: Therapist, client_id: int) -> list[NicuStopLog]:
     """The client's stop log, oldest run first."""
-    client = access.get_client_for_actor(db, actor=actor, client_id=client_id)
-    return client_stop_events(db, client=client)
+    return client_stop_events(db, client=access.get_client_for_actor(db, actor=actor, client_id=client_id))
 
 
 def client_stop_events(db: Session, *, client: Client) -> list[NicuStopLog]:
@@ -191,8 +190,7 @@ def record_pal_summary(db: Session, *, actor: Therapist, client_id: int, summary
 
 def list_pal_summaries(db: Session, *, actor: Therapist, client_id: int) -> list[PalSessionSummary]:
     """The client's PAL sessions, oldest first."""
-    client = access.get_client_for_actor(db, actor=actor, client_id=client_id)
-    return client_pal_summaries(db, client=client)
+    return client_pal_summaries(db, client=access.get_client_for_actor(db, actor=actor, client_id=client_id))
 
 
 def client_pal_summaries(db: Session, *, client: Client) -> list[PalSessionSummary]:

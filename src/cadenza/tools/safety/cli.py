@@ -138,6 +138,15 @@ def dose_command(
             typer.echo(f"Warning: {preview.warning}")
 
 
+def _listener_and_track(listening: ListenerOptions, audio_file: Path):
+    """The resolved listener and the decoded track (a bad file is one line and exit code 2)."""
+    from cadenza.io.audio import load_audio
+
+    listener = listening.resolve()
+    with domain_errors():
+        return listener, load_audio(audio_file)
+
+
 @app.command("level")
 @listener_options()
 def level_command(
@@ -145,12 +154,10 @@ def level_command(
     listening: ListenerOptions,
 ) -> None:
     """Estimated level at the ear and weekly-dose share of one play of a track, against the listener's policy."""
-    from cadenza.io.audio import load_audio
     from cadenza.tools.safety import actions
 
-    listener = listening.resolve()
+    listener, audio = _listener_and_track(listening, audio_file)
     with domain_errors():
-        audio = load_audio(audio_file)
         check = actions.check_track(audio.samples, sampling_rate_hz=audio.sampling_rate_hz, listener=listener)
     track = check.track
     payload = {"file": str(audio_file), **track.as_dict(), "within_policy": check.within_policy,
@@ -175,12 +182,11 @@ def apply_command(
     listening: ListenerOptions,
 ) -> None:
     """Write a copy of a track turned down to the listener's cap (NICU limits for an NICU infant)."""
-    from cadenza.io.audio import load_audio, save_audio
+    from cadenza.io.audio import save_audio
     from cadenza.tools.safety import actions
 
-    listener = listening.resolve()
+    listener, audio = _listener_and_track(listening, audio_file)
     with domain_errors():
-        audio = load_audio(audio_file)
         out = actions.fit_to_policy(audio.samples, sampling_rate_hz=audio.sampling_rate_hz, listener=listener)
         save_audio(output, out.samples, sampling_rate_hz=out.sampling_rate_hz)
     payload = {"output": str(output), **out.as_dict(), **listener.as_dict()}

@@ -6,13 +6,12 @@ scipy and the analysis are imported inside the commands so that ``cadenza --help
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cadenza.cli._db import ACT_AS_HELP, fail, run_as
+from cadenza.cli._db import ACT_AS_HELP, fail, finish_run
 
 app = typer.Typer(help="Rhythm and timing: tapping, drumming and clapping to a cue.", no_args_is_help=True)
 
@@ -61,21 +60,8 @@ def analyze(
     except CadenzaError as exc:
         fail(str(exc), code=2)
         return
-    notes: list[str] = []
-    if store_session is not None:
-        def store(db, actor):
-            stored = actions.record_timing(db, actor=actor, run=run, session_id=store_session)
-            codes = ", ".join(f"{m.instrument_code}={m.value:g}" for m in stored.stored)
-            return stored, f"stored on session {store_session}: {codes}"
-
-        run, note = run_as(as_user, store)
-        notes.append(note)
-    if as_json:
-        payload = run.to_dict()
-        payload["notes"] = notes
-        typer.echo(json.dumps(payload))
-        return
-    _print_table(run, notes)
+    finish_run(run, session_id=store_session, as_user=as_user, record=actions.record_timing, as_json=as_json,
+               print_table=_print_table)
 
 
 def _print_table(run, notes: list[str]) -> None:

@@ -200,26 +200,17 @@ class EmergencyGrantIn(BaseModel):
     duration_h: float = emergency.DEFAULT_DURATION_H
 
 
-class EmergencyGrantOut(BaseModel):
-    id: int
-    client_id: int
-    client_code: str | None
-    admin_username: str
-    reason: str
-    granted_at: dt.datetime
-    expires_at: dt.datetime
-    revoked_at: dt.datetime | None
-    revoked_by_username: str | None
-    active: bool
+# The API answers with the record's own view of a grant (FastAPI serialises the dataclass).
+EmergencyGrantOut = emergency.GrantView
 
 
 def _grant_out(db, grant_id: int, user) -> EmergencyGrantOut:
-    return EmergencyGrantOut(**emergency.get_grant(db, actor=user, grant_id=grant_id).__dict__)
+    return emergency.get_grant(db, actor=user, grant_id=grant_id)
 
 
 @router.get("/api/v1/emergency-access", response_model=list[EmergencyGrantOut])
 def list_emergency_api(db: Db, user: AdminApiUser) -> list[EmergencyGrantOut]:
-    return [EmergencyGrantOut(**g.__dict__) for g in emergency.list_grants(db, actor=user)]
+    return list(emergency.list_grants(db, actor=user))
 
 
 @router.post("/api/v1/emergency-access", response_model=EmergencyGrantOut, status_code=201)

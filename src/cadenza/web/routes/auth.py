@@ -69,6 +69,12 @@ def login_form(request: Request, next: str = "/", kept: bool = False) -> Respons
     return _login_page(request, next_path=next, draft_kept=kept)
 
 
+def _login_form_fresh(request: Request, csrf_token: str) -> bool:
+    """The login (or code) form was sent from this browser's own page: its token matches the cookie."""
+    cookie_token = request.cookies.get(deps.LOGIN_CSRF_COOKIE, "")
+    return bool(cookie_token) and auth.csrf_matches(cookie_token, csrf_token)
+
+
 @router.post("/login", include_in_schema=False)
 def login_submit(
     request: Request,
@@ -78,8 +84,7 @@ def login_submit(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    cookie_token = request.cookies.get(deps.LOGIN_CSRF_COOKIE, "")
-    if not cookie_token or not auth.csrf_matches(cookie_token, csrf_token):
+    if not _login_form_fresh(request, csrf_token):
         return _login_page(
             request, next_path=next, username=username,
             error="The login form expired; please try again.", status=403,
@@ -151,8 +156,7 @@ def login_code_submit(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    cookie_token = request.cookies.get(deps.LOGIN_CSRF_COOKIE, "")
-    if not cookie_token or not auth.csrf_matches(cookie_token, csrf_token):
+    if not _login_form_fresh(request, csrf_token):
         return _code_page(request, next_path=next, error="The form expired; please try again.", status=403)
     try:
         grant = auth.complete_mfa_login(

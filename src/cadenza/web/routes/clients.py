@@ -551,14 +551,20 @@ def remove_session_page(request: Request, form: SubmittedForm, db: Db, user: Csr
     return RedirectResponse(f"/clients/{client_id}#removed", status_code=303)
 
 
+def _restored(db, user, client_id: int, form, restore, what: str, row_id: int, then: str) -> Response:
+    """Restore a removed session or goal of this client (another client's is the same 404, rolled back)."""
+    service.get_client(db, actor=user, client_id=client_id)
+    row = restore(db, actor=user, reason=str(form.get("reason") or ""), **{f"{what}_id": row_id})
+    if row.client_id != client_id:
+        raise NotFoundError(f"{what} {row_id!r} not found")
+    return RedirectResponse(then, status_code=303)
+
+
 @router.post("/clients/{client_id}/sessions/{session_id}/restore")
 def restore_session_page(form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
                          session_id: SessionId) -> Response:
-    service.get_client(db, actor=user, client_id=client_id)
-    row = corrections.restore_session(db, actor=user, session_id=session_id, reason=str(form.get("reason") or ""))
-    if row.client_id != client_id:
-        raise NotFoundError(f"session {session_id!r} not found")
-    return RedirectResponse(f"/clients/{client_id}/sessions/{session_id}", status_code=303)
+    return _restored(db, user, client_id, form, corrections.restore_session, "session", session_id,
+                     f"/clients/{client_id}/sessions/{session_id}")
 
 
 @router.post("/clients/{client_id}/sessions/{session_id}/measurements/{measurement_id}/remove")
@@ -657,11 +663,8 @@ def remove_goal_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPa
 @router.post("/clients/{client_id}/goals/{goal_id}/restore")
 def restore_goal_page(form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
                       goal_id: GoalId) -> Response:
-    service.get_client(db, actor=user, client_id=client_id)
-    goal = corrections.restore_goal(db, actor=user, goal_id=goal_id, reason=str(form.get("reason") or ""))
-    if goal.client_id != client_id:
-        raise NotFoundError(f"goal {goal_id!r} not found")
-    return RedirectResponse(f"/clients/{client_id}#goal-{goal_id}", status_code=303)
+    return _restored(db, user, client_id, form, corrections.restore_goal, "goal", goal_id,
+                     f"/clients/{client_id}#goal-{goal_id}")
 
 
 @router.get("/clients/{client_id}/measures/{instrument_code}/chart.png")

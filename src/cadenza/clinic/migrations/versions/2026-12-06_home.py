@@ -64,10 +64,9 @@ def upgrade() -> None:
         sa.Column("end_date", sa.Date(), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         _at("created_at"),
-        sa.CheckConstraint("kind IN ('listening', 'relaxation', 'ras_walk', 'mit_practice')",
-                           name=op.f("ck_home_task_kind_known")),
-        sa.CheckConstraint("days_per_week BETWEEN 1 AND 7", name=op.f("ck_home_task_days_per_week_range")),
-        sa.CheckConstraint("minutes BETWEEN 1 AND 120", name=op.f("ck_home_task_minutes_range")),
+        sa.CheckConstraint("kind IN ('listening', 'relaxation', 'ras_walk', 'mit_practice') AND "
+                           "days_per_week BETWEEN 1 AND 7 AND minutes BETWEEN 1 AND 120",
+                           name=op.f("ck_home_task_task_known")),
     )
     op.create_index(op.f("ix_home_task_client_id"), "home_task", ["client_id"])
     op.create_table(
