@@ -34,28 +34,43 @@ def _onset_tolerance_s(syllable: str) -> float:
     return VOICED_FRICATIVE_ONSET_TOLERANCE_S if syllable.lower().startswith(("f", "v", "ph")) else ONSET_TOLERANCE_S
 
 
-def _check_rendered(cases) -> np.ndarray:
-    """Render each (text, voice, level); assert every pitch within a quarter tone and every onset
-    within its tolerance; return the onset errors (s)."""
+def _render_and_measure(case) -> tuple[list[float], list[tuple]]:
+    """One (text, voice, level): assert every pitch within a quarter tone; return the onset errors (s) and
+    the onsets outside their tolerance."""
+    text, voice, level = case
+    material = prepare_cue_material(text, voice=voice, question=None)
+    y, taps_s, melody = render_model(material, Model.INTONED, level=level)
+    np.testing.assert_allclose(taps_s, melody.onset_times_s)
+    contour = measure_pitch_contour(y, sampling_rate_hz=material.sampling_rate_hz)
+    t, f0 = contour.times_s, contour.f0_hz
+    onsets = _voicing_onsets(contour)
     errors_s, misses = [], []
-    for text, voice, level in cases:
-        material = prepare_cue_material(text, voice=voice, question=None)
-        y, taps_s, melody = render_model(material, Model.INTONED, level=level)
-        np.testing.assert_allclose(taps_s, melody.onset_times_s)
-        contour = measure_pitch_contour(y, sampling_rate_hz=material.sampling_rate_hz)
-        t, f0 = contour.times_s, contour.f0_hz
-        onsets = _voicing_onsets(contour)
-        for note in melody.notes:
-            sel = (t > note.onset_s + 0.05) & (t < note.onset_s + 0.6 * note.duration_s) & np.isfinite(f0)
-            assert sel.sum() > 10, (text, note.syllable.text)
-            cents = 1200 * np.log2(np.median(f0[sel]) / note.pitch_hz)
-            assert abs(cents) < QUARTER_TONE_CENTS, (text, voice, note.syllable.text, cents)
-            err = float(np.min(np.abs(onsets - note.onset_s)))
-            errors_s.append(err)
-            if err > _onset_tolerance_s(note.syllable.text):
-                misses.append((text, voice, note.syllable.text, round(1000 * err)))
+    for note in melody.notes:
+        sel = (t > note.onset_s + 0.05) & (t < note.onset_s + 0.6 * note.duration_s) & np.isfinite(f0)
+        assert sel.sum() > 10, (text, note.syllable.text)
+        cents = 1200 * np.log2(np.median(f0[sel]) / note.pitch_hz)
+        assert abs(cents) < QUARTER_TONE_CENTS, (text, voice, note.syllable.text, cents)
+        err = float(np.min(np.abs(onsets - note.onset_s)))
+        errors_s.append(err)
+        if err > _onset_tolerance_s(note.syllable.text):
+            misses.append((text, voice, note.syllable.text, round(1000 * err)))
+    return errors_s, misses
+
+
+def _check_rendered(cases, *, processes: int = 1) -> np.ndarray:
+    """Render each (text, voice, level); assert every pitch within a quarter tone and every onset
+    within its tolerance; return the onset errors (s). ``processes`` > 1 renders cases in parallel
+    (each case is independent; the machine has 2 cores and the suite runs on one)."""
+    if processes > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(processes) as pool:
+            results = list(pool.map(_render_and_measure, cases))
+    else:
+        results = [_render_and_measure(case) for case in cases]
+    misses = [miss for _, found in results for miss in found]
     assert not misses, misses
-    return np.array(errors_s)
+    return np.array([err for errors, _ in results for err in errors])
 
 
 RENDER_CASES = [  # both voices, levels I and II, onsets after /h/, voiced stops, fricatives and vowels
@@ -84,7 +99,7 @@ def test_all_functional_phrases_both_voices():
     spec.loader.exec_module(phrases)
     FUNCTIONAL_PHRASES = phrases.FUNCTIONAL_PHRASES
     cases = [(text, voice, 1) for voice in ("male", "female") for text, _, _ in FUNCTIONAL_PHRASES]
-    errors_s = _check_rendered(cases)
+    errors_s = _check_rendered(cases, processes=2)
     assert errors_s.size == 232
     assert np.median(errors_s) < 0.02
 
