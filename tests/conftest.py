@@ -225,3 +225,67 @@ def cli(tmp_path, monkeypatch):
         return runner.invoke(app, [str(a) for a in args], input=input, env=env)
 
     return _run
+
+
+# --- Browser fixtures ----------------------------------------------------------------------------------
+# One way to serve the app for a real browser and one way to start Debian's Chromium, for every browser test.
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture
+def serve_app() -> Iterator:
+    """``serve(app) -> "http://127.0.0.1:PORT"``: the app under uvicorn on a free loopback port, stopped after
+    the test."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    running = []
+
+    def serve(app) -> str:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start within 20 s")
+            time.sleep(0.05)
+        return f"http://127.0.0.1:{port}"
+
+    yield serve
+    for server, thread in running:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def chromium() -> Iterator:
+    """``launch(extra_args=()) -> Browser``: headless Debian Chromium (the test skips where it is absent), closed
+    after the test. The first call with no arguments is the usual browser."""
+    import shutil
+
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        pytest.skip(f"{CHROMIUM} is absent; scripts/setup installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        opened = []
+
+        def launch(extra_args=()):
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *extra_args])
+            opened.append(browser)
+            return browser
+
+        yield launch
+        for browser in opened:
+            browser.close()

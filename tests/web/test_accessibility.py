@@ -8,10 +8,6 @@ the other browser tests keep the CSP. Forms are scanned empty, with errors, and 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -24,9 +20,6 @@ from cadenza.clinic.service import MeasurementInput
 from cadenza.settings import Settings
 from cadenza.web.main import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "cello-river-morning-42"
 BLOCKING = ("serious", "critical")
@@ -34,17 +27,10 @@ BLOCKING = ("serious", "critical")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
-def clinic(tmp_path):
+def clinic(tmp_path, serve_app):
     """uvicorn with a therapist's day recorded: clients (one NICU infant), goals, sessions, a track."""
-    import uvicorn
-
     url = f"sqlite:///{tmp_path / 'axe.sqlite3'}"
     migrate(url)
     engine = make_engine(url)
@@ -74,33 +60,16 @@ def clinic(tmp_path):
         ids = {"client": client.id, "infant": infant.id, "goal": goal.id, "signed": rows[0].id, "draft": rows[1].id,
                "totp": totp}
     app = create_app(Settings(database_url=url, data_dir=tmp_path), session_factory=factory)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", ids
-    server.should_exit = True
-    thread.join(timeout=10)
+    base_url = serve_app(app)
+    yield base_url, ids
     engine.dispose()
 
 
 @pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.skip(f"{CHROMIUM} is absent; scripts/setup installs Debian's chromium")
+def browser(chromium):
     if not AXE.exists():
         pytest.skip(f"{AXE} is absent; scripts/setup installs axe-core from npm")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    return chromium()
 
 
 def _blocking_violations(page) -> list[str]:

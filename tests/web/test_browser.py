@@ -9,10 +9,6 @@ screenshot of the client page is saved to ``test-artifacts/``.
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -22,25 +18,15 @@ from cadenza.clinic.db import make_engine, make_session_factory, migrate, sessio
 from cadenza.settings import Settings
 from cadenza.web.main import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "cello-river-morning-42"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
-def live_server(tmp_path):
-    import uvicorn
-
+def live_server(tmp_path, serve_app):
     url = f"sqlite:///{tmp_path / 'e2e.sqlite3'}"
     migrate(url)
     engine = make_engine(url)
@@ -48,35 +34,18 @@ def live_server(tmp_path):
     with session_scope(factory) as db:
         service.create_therapist(db, actor=None, username="ana", password=PASSWORD, role="therapist")
     app = create_app(Settings(database_url=url, data_dir=tmp_path), session_factory=factory)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    base_url = serve_app(app)
+    yield base_url
     engine.dispose()
 
 
 @pytest.fixture
-def page():
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.skip(f"{CHROMIUM} is absent; scripts/setup installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(accept_downloads=True, viewport={"width": 1180, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        context.close()
-        browser.close()
+def page(chromium):
+    context = chromium().new_context(accept_downloads=True, viewport={"width": 1180, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
 
 
 def test_therapist_workflow_in_chromium(live_server, page, tmp_path):

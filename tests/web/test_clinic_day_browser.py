@@ -7,10 +7,6 @@ it can do what the clock would (let a login lapse) and check what was stored.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import socket
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +19,6 @@ from cadenza.clinic.models import Therapist, TherapySession
 from cadenza.settings import Settings
 from cadenza.web.main import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 PASSWORD = "cello-river-morning-42"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -39,17 +32,10 @@ class Clinic:
     client_id: int
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
-def clinic(tmp_path):
+def clinic(tmp_path, serve_app):
     """uvicorn on a fresh database with the therapist ana and her client C001."""
-    import uvicorn
-
     url = f"sqlite:///{tmp_path / 'day.sqlite3'}"
     migrate(url)
     engine = make_engine(url)
@@ -58,31 +44,14 @@ def clinic(tmp_path):
         ana = service.create_therapist(db, actor=None, username="ana", password=PASSWORD, role="therapist")
         client_id = service.create_client(db, actor=ana, code="C001", conditions=["stroke", "anxiety"]).id
     app = create_app(Settings(database_url=url, data_dir=tmp_path), session_factory=factory)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start within 20 s")
-        time.sleep(0.05)
-    yield Clinic(f"http://127.0.0.1:{port}", factory, client_id)
-    server.should_exit = True
-    thread.join(timeout=10)
+    base_url = serve_app(app)
+    yield Clinic(base_url, factory, client_id)
     engine.dispose()
 
 
 @pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.skip(f"{CHROMIUM} is absent; scripts/setup installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+def browser(chromium):
+    return chromium()
 
 
 @pytest.fixture

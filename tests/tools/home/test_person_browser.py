@@ -9,11 +9,7 @@ offline; back online, exactly one completion is stored. A revoked phone is refus
 from __future__ import annotations
 
 import re
-import shutil
-import socket
-import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,26 +24,15 @@ from cadenza.tools.home import actions, records
 from cadenza.tools.home.records import TaskCompletion
 from cadenza.web.main import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 PASSWORD = "cello-river-morning-42"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def clinic(tmp_path, shared_data):
+def clinic(tmp_path, shared_data, serve_app):
     """A live server with ana, her client and two real tracks in the client's library."""
-    import uvicorn
-
     from cadenza.tools.library import records as lr
     from cadenza.io.library_files import ScannedTrack, ScanReport
     from cadenza.io.tags import TrackTags
@@ -74,30 +59,8 @@ def clinic(tmp_path, shared_data):
                                    ratings=["vas_anxiety", "mood"], track_ids=track_ids)
         ids = {"client_id": client.id, "task_id": task.id, "cap": actions.task_gain_cap(task)}
     app = create_app(Settings(database_url=url, data_dir=tmp_path), session_factory=factory)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start within 20 s"
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "factory": factory, **ids}
-    server.should_exit = True
-    thread.join(timeout=10)
+    yield {"url": serve_app(app), "factory": factory, **ids}
     engine.dispose()
-
-
-@pytest.fixture
-def chromium():
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.skip(f"{CHROMIUM} is absent; scripts/setup installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _wait_until(condition, timeout_s: float = 30.0) -> None:
@@ -114,6 +77,7 @@ def _completions(factory) -> int:
 
 
 def test_invitation_pin_programme_playback_offline_completion_and_revocation(clinic, chromium):
+    chromium = chromium()
     base = clinic["url"]
     # The therapist makes an invitation on the client's home-programme page.
     desk = chromium.new_context(viewport={"width": 1180, "height": 900})
@@ -195,6 +159,7 @@ def test_invitation_pin_programme_playback_offline_completion_and_revocation(cli
 
 
 def test_a_passkey_instead_of_the_pin_through_chromiums_virtual_authenticator(clinic, chromium):
+    chromium = chromium()
     # A passkey is bound to a host name (never an IP address): the phone uses localhost.
     base = clinic["url"].replace("127.0.0.1", "localhost")
     with session_scope(clinic["factory"]) as db:
@@ -242,7 +207,7 @@ def test_a_passkey_instead_of_the_pin_through_chromiums_virtual_authenticator(cl
     context.close()
 
 
-def test_mit_practice_records_a_try_from_the_microphone_and_scores_it(clinic, tmp_path):
+def test_mit_practice_records_a_try_from_the_microphone_and_scores_it(clinic, tmp_path, chromium):
     """Chromium's fake microphone plays the intoned phrase; the page records it through the AudioWorklet and the
     server scores it when the completion arrives."""
     import soundfile as sf
@@ -252,10 +217,6 @@ def test_mit_practice_records_a_try_from_the_microphone_and_scores_it(clinic, tm
 
     if not espeak_available():
         pytest.skip("espeak-ng is not installed (scripts/setup installs it)")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is absent; scripts/setup installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
     with session_scope(clinic["factory"]) as db:
         from cadenza.clinic.models import Client, Therapist
 
@@ -272,28 +233,25 @@ def test_mit_practice_records_a_try_from_the_microphone_and_scores_it(clinic, tm
     sf.write(attempt, np.concatenate([np.zeros(rate // 4), model[0] / max(1e-9, np.abs(model[0]).max()) * 0.8,
                                       np.zeros(rate * 4)]), rate, subtype="PCM_16")
     base = clinic["url"]
-    args = CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                            f"--use-file-for-fake-audio-capture={attempt}%noloop"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-        context = browser.new_context(**PHONE)
-        phone = context.new_page()
-        phone.set_default_timeout(20_000)
-        phone.goto(base + path)
-        phone.fill("#pin", "2580")
-        phone.fill("#pin_again", "2580")
-        phone.click("text=Start")
-        phone.wait_for_url(f"{base}/me")
-        phone.goto(f"{base}/me/tasks/{task_id}")
-        phone.click("#record")
-        expect(phone.locator("#record-status")).to_contain_text("Recording")
-        phone.wait_for_timeout(4500)
-        phone.click("#record-stop")
-        assert int(phone.get_attribute("#task", "data-attempt-bytes")) > 16000 * 2 * 3  # at least 3 s at 16 kHz
-        phone.click("#done")
-        expect(phone.locator("#sync-status")).to_contain_text("Sent", timeout=60_000)
-        context.close()
-        browser.close()
+    browser = chromium(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                        f"--use-file-for-fake-audio-capture={attempt}%noloop"])
+    context = browser.new_context(**PHONE)
+    phone = context.new_page()
+    phone.set_default_timeout(20_000)
+    phone.goto(base + path)
+    phone.fill("#pin", "2580")
+    phone.fill("#pin_again", "2580")
+    phone.click("text=Start")
+    phone.wait_for_url(f"{base}/me")
+    phone.goto(f"{base}/me/tasks/{task_id}")
+    phone.click("#record")
+    expect(phone.locator("#record-status")).to_contain_text("Recording")
+    phone.wait_for_timeout(4500)
+    phone.click("#record-stop")
+    assert int(phone.get_attribute("#task", "data-attempt-bytes")) > 16000 * 2 * 3  # at least 3 s at 16 kHz
+    phone.click("#done")
+    expect(phone.locator("#sync-status")).to_contain_text("Sent", timeout=60_000)
+    context.close()
     with session_scope(clinic["factory"]) as db:
         row = db.scalar(select(TaskCompletion).where(TaskCompletion.task_id == task_id))
         assert row.scores["attempt_found"] is True, row.scores

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import queue
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,9 +16,6 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 MUSIC = Path(__file__).resolve().parents[4] / "shared" / "data" / "music"
 
@@ -39,12 +35,12 @@ def _wait_until(condition, timeout_s: float = 30.0) -> None:
         time.sleep(0.1)
 
 
-def test_cadenza_me_on_the_shared_music_folder(tmp_path):
+def test_cadenza_me_on_the_shared_music_folder(tmp_path, chromium):
     if not MUSIC.is_dir():
         pytest.skip(f"{MUSIC} is absent (../shared/data/music)")
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.skip(f"{CHROMIUM} is absent; scripts/setup installs Debian's chromium")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
+
+    launch_browser = chromium
 
     data_dir = tmp_path / "self-care"
     port = _free_port()
@@ -70,39 +66,37 @@ def test_cadenza_me_on_the_shared_music_folder(tmp_path):
         assert re.search(r"Scanned \d+ file", printed) and "Playlists: Relax" in printed, printed
         assert oct(data_dir.stat().st_mode & 0o777) == "0o700"
 
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            context = browser.new_context(**PHONE)
-            page = context.new_page()
-            page.set_default_timeout(20_000)
-            page.goto(link)
-            page.wait_for_url(f"http://127.0.0.1:{port}/me")
-            for title in ("Relax", "Sleep", "Focus"):
-                expect(page.locator("a.task-link", has_text=title)).to_have_count(1)
-            expect(page.locator("#weekly-dose")).to_contain_text("safe weekly sound dose")
-            expect(page.locator(".evidence-note").first).to_be_visible()
+        browser = launch_browser()
+        context = browser.new_context(**PHONE)
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.goto(link)
+        page.wait_for_url(f"http://127.0.0.1:{port}/me")
+        for title in ("Relax", "Sleep", "Focus"):
+            expect(page.locator("a.task-link", has_text=title)).to_have_count(1)
+        expect(page.locator("#weekly-dose")).to_contain_text("safe weekly sound dose")
+        expect(page.locator(".evidence-note").first).to_be_visible()
 
-            page.click("a.task-link:has-text('Relax')")
-            expect(page.locator("details.evidence")).to_contain_text("What the research says")
-            page.click("fieldset[data-phase=before][data-code=vas_anxiety] button[data-value='50']")
-            page.click("#play")
-            _wait_until(lambda: float(page.get_attribute("#played", "data-seconds")) > 1.0)
-            assert float(page.get_attribute("#task", "data-gain")) <= float(page.get_attribute("#task", "data-cap")) + 1e-6
-            blocked = page.locator("#tracks li").nth(1)
-            blocked_id = blocked.get_attribute("data-track")
-            blocked.locator("button.block-track").click()
-            expect(page.locator("#sync-status")).to_contain_text("will not be played again")
-            expect(page.locator(f"#tracks li[data-track='{blocked_id}']")).to_have_count(0)
-            page.click("fieldset[data-phase=after][data-code=vas_anxiety] button[data-value='20']")
-            page.click("#done")
-            expect(page.locator("#sync-status")).to_contain_text("Sent")
+        page.click("a.task-link:has-text('Relax')")
+        expect(page.locator("details.evidence")).to_contain_text("What the research says")
+        page.click("fieldset[data-phase=before][data-code=vas_anxiety] button[data-value='50']")
+        page.click("#play")
+        _wait_until(lambda: float(page.get_attribute("#played", "data-seconds")) > 1.0)
+        assert float(page.get_attribute("#task", "data-gain")) <= float(page.get_attribute("#task", "data-cap")) + 1e-6
+        blocked = page.locator("#tracks li").nth(1)
+        blocked_id = blocked.get_attribute("data-track")
+        blocked.locator("button.block-track").click()
+        expect(page.locator("#sync-status")).to_contain_text("will not be played again")
+        expect(page.locator(f"#tracks li[data-track='{blocked_id}']")).to_have_count(0)
+        page.click("fieldset[data-phase=after][data-code=vas_anxiety] button[data-value='20']")
+        page.click("#done")
+        expect(page.locator("#sync-status")).to_contain_text("Sent")
 
-            page.goto(f"http://127.0.0.1:{port}/me")
-            page.click("#forget")  # tap one
-            page.click("#forget-now")  # tap two
-            expect(page.locator("h1")).to_contain_text("deleted")
-            context.close()
-            browser.close()
+        page.goto(f"http://127.0.0.1:{port}/me")
+        page.click("#forget")  # tap one
+        page.click("#forget-now")  # tap two
+        expect(page.locator("h1")).to_contain_text("deleted")
+        context.close()
         assert command.wait(timeout=30) == 0
         assert not data_dir.exists()
     finally:
