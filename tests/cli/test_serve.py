@@ -232,3 +232,60 @@ def test_an_older_world_readable_database_is_tightened_on_connect(tmp_path, umas
             engine.dispose()
     finally:
         older.close()
+
+
+def test_a_local_authority_certifies_the_names_the_devices_use(tmp_path):
+    import ssl
+
+    from cryptography import x509
+
+    from cadenza.io.certificates import local_certificate
+
+    made = local_certificate(tmp_path / "tls", ["tablet-room.local", "192.168.1.20", "localhost"])
+    assert made.created and stat.S_IMODE(made.key_pem.stat().st_mode) == 0o600
+    cert = x509.load_pem_x509_certificate(made.cert_pem.read_bytes())
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "tablet-room.local" in sans.get_values_for_type(x509.DNSName)
+    assert [str(a) for a in sans.get_values_for_type(x509.IPAddress)] == ["192.168.1.20"]
+    context = ssl.create_default_context(cafile=str(made.ca_pem))  # the authority verifies the server certificate
+    context.load_cert_chain(made.cert_pem, made.key_pem)
+    again = local_certificate(tmp_path / "tls", ["localhost"])
+    assert not again.created and again.ca_pem.read_bytes() == made.ca_pem.read_bytes()
+    wider = local_certificate(tmp_path / "tls", ["new-name.local"])
+    assert wider.created and wider.ca_pem.read_bytes() == made.ca_pem.read_bytes()  # devices trust it once
+    with pytest.raises(Exception, match="names"):
+        local_certificate(tmp_path / "tls", ["not a host name"])
+
+
+@_needs_web
+def test_serve_over_https_with_the_local_authority(tmp_path):
+    import ssl
+
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("CADENZA_DATABASE_URL", "CADENZA_USER")}
+    env["CADENZA_DATA_DIR"] = str(tmp_path / "data")
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "cadenza.cli.main", "serve", "--port", str(port), "--https",
+                                    "--name", "localhost"], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+        try:
+            ca = Path(env["CADENZA_DATA_DIR"]) / "tls" / "cadenza-local-ca.pem"
+            status, deadline = None, time.monotonic() + 90
+            while time.monotonic() < deadline and process.poll() is None:
+                try:
+                    context = ssl.create_default_context(cafile=str(ca))
+                    with urllib.request.urlopen(f"https://localhost:{port}/health", timeout=2, context=context) as r:
+                        status = r.status
+                        break
+                except (OSError, ssl.SSLError):
+                    time.sleep(0.25)
+            assert status == 200, log.read_text(errors="replace")
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    printed = log.read_text(errors="replace")
+    assert f"https://localhost:{port}/" in printed and "cadenza-local-ca.pem" in printed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 app = typer.Typer()
@@ -61,8 +63,20 @@ def serve(
         help="Comma-separated addresses (or networks) of the TLS-terminating reverse proxy whose "
              "X-Forwarded-For/-Proto headers are trusted. Unset: the headers are ignored.",
     ),
+    https: bool = typer.Option(
+        False, "--https", help="Serve HTTPS with a certificate from a local authority made in the data directory "
+                               "(install its cadenza-local-ca.pem on each tablet or phone), unless --cert is given."),
+    cert: Path | None = typer.Option(None, "--cert", help="The clinic's own certificate (PEM; implies HTTPS)."),
+    key: Path | None = typer.Option(None, "--key", help="The private key of --cert (PEM)."),
+    name: list[str] = typer.Option([], "--name", help="A host name or address the devices use (repeat); with "
+                                                      "--https, the certificate covers these, localhost and this "
+                                                      "machine's name."),
 ) -> None:
-    """Migrate the database, print the URL and run the web app."""
+    """Migrate the database, print the URL and run the web app.
+
+    On the clinic network: ``cadenza serve --host 0.0.0.0 --https --name tablet-room.local``. Passkeys,
+    offline use and the microphone in the person's app need HTTPS (or localhost).
+    """
     import uvicorn
     from rich.console import Console
     from sqlalchemy import select
@@ -80,8 +94,44 @@ def serve(
     if not has_accounts:
         console.print("[yellow]No accounts yet.[/yellow] Create one with: cadenza admin create USERNAME")
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # nosec B104 - a comparison, not a bind
-    console.print(f"[bold green]Cadenza is running at http://{shown_host}:{port}/[/bold green]  (Ctrl+C to stop)")
+    tls = _tls_options(https=https, cert=cert, key=key, names=name, host=host, console=console)
+    scheme = "https" if tls else "http"
+    shown = (name[0] if name else shown_host) if tls else shown_host
+    console.print(f"[bold green]Cadenza is running at {scheme}://{shown}:{port}/[/bold green]  (Ctrl+C to stop)")
     proxy = uvicorn_proxy_options(forwarded_allow_ips)
     if proxy["proxy_headers"]:
         console.print(f"Trusting X-Forwarded-* headers from: {proxy['forwarded_allow_ips']}")
-    uvicorn.run("cadenza.web.main:create_app", factory=True, host=host, port=port, log_level="warning", **proxy)
+    uvicorn.run("cadenza.web.main:create_app", factory=True, host=host, port=port, log_level="warning", **proxy,
+                **tls)
+
+
+def _tls_options(*, https: bool, cert: Path | None, key: Path | None, names: list[str], host: str,
+                 console) -> dict[str, str]:
+    """uvicorn's ``ssl_certfile``/``ssl_keyfile``: the clinic's own pair, or a local authority's (made once)."""
+    from cadenza.cli._db import fail
+
+    if (cert is None) != (key is None):
+        fail("give --cert and --key together", code=2)
+    if cert is not None:
+        for what, path in (("--cert", cert), ("--key", key)):
+            if not path.is_file():
+                fail(f"{what} {str(path)!r} is not a file", code=2)
+        return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+    if not https:
+        return {}
+    import socket
+
+    from cadenza.cli._db import domain_errors
+    from cadenza.io.certificates import local_certificate
+    from cadenza.settings import Settings
+
+    machine = socket.gethostname()
+    wanted = [*names, "localhost", "127.0.0.1", machine, f"{machine}.local"]
+    if host not in ("0.0.0.0", "::", "127.0.0.1", "localhost"):  # nosec B104 - a comparison, not a bind
+        wanted.append(host)
+    with domain_errors():
+        made = local_certificate(Settings.from_env().data_dir / "tls", wanted)
+    console.print(f"HTTPS certificate for {', '.join(made.names)}"
+                  f"{' (new)' if made.created else ''}. Install this authority once on each tablet or phone: "
+                  f"{made.ca_pem}", soft_wrap=True, highlight=False)
+    return {"ssl_certfile": str(made.cert_pem), "ssl_keyfile": str(made.key_pem)}
