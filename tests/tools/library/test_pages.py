@@ -161,3 +161,37 @@ def test_each_route_authorises_the_client_once(web_client, db_session, library, 
         response = request()
         assert response.status_code in (200, 303, 422), response.text[-300:]
         assert calls == [(person.id, action)], (action, response.request.url)
+
+
+def test_music_is_added_in_the_browser_and_bad_files_are_refused(web_client, db_session, shared_data, tmp_path):
+    """Walk-through problem 8 (music only from the terminal): the page takes real music files, analyses them in
+    the limited child and keeps them in the client's private folder; anything else is refused, nothing kept."""
+    browser, ann = web_client
+    person = service.create_client(db_session, actor=ann, code="C9")
+    db_session.commit()
+    page = f"/clients/{person.id}/library"
+    csrf = browser.csrf(page)
+    real = shared_data("music", "audio", "dev003.flac")
+    added = browser.post(f"{page}/upload", data={"csrf_token": csrf},
+                         files=[("files", ("Our wedding song.flac", real.read_bytes(), "audio/flac"))])
+    assert added.status_code == 303, added.text[-500:]
+    db_session.expire_all()
+    tracks = lr.client_tracks(db_session, client=person)
+    assert [t.title for t in tracks] == ["Our wedding song"]
+    assert tracks[0].tempo_bpm and tracks[0].path.endswith(".flac") and "client-" in tracks[0].path
+    again = browser.post(f"{page}/upload", data={"csrf_token": csrf},
+                         files=[("files", ("copy.flac", real.read_bytes(), "audio/flac"))])
+    assert again.status_code == 303
+    db_session.expire_all()
+    assert len(lr.client_tracks(db_session, client=person)) == 1  # the same content is one track
+    for name, body, message in [("notes.txt", b"hello", "must be music"), ("empty.mp3", b"", "empty"),
+                                ("broken.mp3", b"ID3" + bytes(range(256)) * 40, "broken.mp3")]:
+        refused = browser.post(f"{page}/upload", data={"csrf_token": csrf}, files=[("files", (name, body, "audio/mpeg"))])
+        assert refused.status_code == 422 and message in refused.text, (name, refused.text[-400:])
+    db_session.expire_all()
+    assert len(lr.client_tracks(db_session, client=person)) == 1
+    import os
+    from pathlib import Path
+
+    kept = list(Path(tracks[0].path).parent.iterdir())
+    assert len(kept) == 1 and oct(os.stat(kept[0]).st_mode & 0o777) == "0o600"

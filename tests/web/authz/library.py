@@ -39,7 +39,22 @@ def _make_long_library(db, actor, client_id):
     return ids
 
 
+def _short_wav() -> list:
+    """A 3-s tone as an uploaded music file (enough to analyse, quick to decode)."""
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    rate = 16_000
+    buffer = io.BytesIO()
+    t = np.arange(3 * rate) / rate
+    sf.write(buffer, 0.3 * np.sin(2 * np.pi * 440 * t) * (np.sin(2 * np.pi * 2 * t) > 0), rate, format="WAV")
+    return [("files", ("tone.wav", buffer.getvalue(), "audio/wav"))]
+
+
 AUTHZ_SAMPLES = {
+    ("POST", "/clients/{client_id}/library/upload"): {"form": {}, "files": _short_wav},
     ("POST", "/clients/{client_id}/library/tracks/{track_id}/family-pick"): {
         "setup": make_track, "form": {"note": "their wedding song", "by": "son"}},
     ("POST", "/clients/{client_id}/library/tracks/{track_id}/responses"): {

@@ -25,6 +25,7 @@ authorise through :mod:`cadenza.tools.library.records`. Everything flushes, noth
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from cadenza.clinic import listening, service
 from cadenza.clinic.models import Client, Therapist
+from cadenza.errors import CadenzaError, ParameterError
 from cadenza.tools.library import records
 
 if TYPE_CHECKING:  # the science modules pull in numpy/scipy: imported inside the functions
@@ -286,3 +288,58 @@ def record_preprocedure(
         db, actor=actor, client_id=client.id, session_date=session_date, playlist=playlist,
         vas_before_mm=vas_before_mm, vas_after_mm=vas_after_mm, stai_before=stai_before, stai_after=stai_after)
     return PreprocedureReport(stored, playlist)
+
+
+# --- music added in the browser ---------------------------------------------------------------------
+
+UPLOAD_SUFFIXES = (".mp3", ".flac", ".ogg", ".oga", ".opus", ".wav")
+
+
+def add_uploaded_track(db: Session, *, actor: Therapist, client: Client, data: bytes, filename: str,
+                       music_dir: Path) -> Any:
+    """Keep one uploaded music file in the client's private folder under ``music_dir`` and add it to their
+    library. The file is checked from its header and then tagged and analysed in the resource-limited
+    child process, as every upload is; a file that is not audio is refused and not kept. The same
+    content uploaded twice is one file (named by its SHA-256)."""
+    import hashlib
+
+    from cadenza.clinic.db import ensure_private_dir
+    from cadenza.io.isolated import check_audio_header, run_isolated
+    from cadenza.io.library_files import ScanReport, analyze_file
+
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise ParameterError(f"file must be music as {', '.join(UPLOAD_SUFFIXES)}, got {str(filename)[:80]!r}")
+    if not data:
+        raise ParameterError(f"file {str(filename)[:80]!r} is empty")
+    digest = hashlib.sha256(data).hexdigest()
+    folder = Path(music_dir) / f"client-{client.id}"
+    ensure_private_dir(folder)
+    dest = folder / f"{digest}{suffix}"
+    new_file = not dest.exists()
+    if new_file:
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+    try:
+        check_audio_header(dest)
+        track = run_isolated(analyze_file, str(dest), what=f"analysing {str(filename)[:80]!r}")
+        if track.analysis is None:
+            problems = "; ".join(p.reason for p in track.problems) or "no audio found"
+            raise ParameterError(f"file {str(filename)[:80]!r} could not be read as music: {problems}")
+    except CadenzaError as exc:
+        if new_file:
+            dest.unlink(missing_ok=True)
+        if isinstance(exc, ParameterError) and str(filename)[:80] in str(exc):
+            raise
+        # Name the person's file, never the server's storage path.
+        reason = str(exc).replace(str(dest), str(filename)[:80])
+        raise ParameterError(f"file {str(filename)[:80]!r} could not be read as music: {reason}") from None
+    except BaseException:
+        if new_file:
+            dest.unlink(missing_ok=True)
+        raise
+    if track.tags is not None and not track.tags.title:
+        track = replace(track, tags=replace(track.tags, title=Path(filename).stem[:200]))
+    records.store_scan(db, actor=actor, client_id=client.id, report=ScanReport(tracks=[track]))
+    return track

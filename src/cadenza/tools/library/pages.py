@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from cadenza.clinic import service
-from cadenza.errors import ParameterError
+from cadenza.errors import DataQualityError, ParameterError
 from cadenza.safety.flags import audio_policy
 from cadenza.tools.library import actions, figures, records
 from cadenza.web import forms
@@ -79,6 +79,34 @@ def _build(db, client, values: dict) -> tuple[forms.FormState, object | None]:
 @router.get("/clients/{client_id}/library")
 def library_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
     return _page(request, db, service.get_client(db, actor=user, client_id=client_id))
+
+
+@router.post("/clients/{client_id}/library/upload")
+def upload_music(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    """Add the person's music from this browser: each file is checked and analysed in the limited child."""
+    client = service.get_client_for_actor(db, actor=user, client_id=client_id, action="update")
+    files = [f for f in form.getlist("files") if hasattr(f, "filename") and f.filename]
+    state = forms.FormState(values={"goal": "relax", "minutes": "20", "arousal": "6"})
+    if not files:
+        state.error("_upload", "files: choose one or more music files to add")
+        return _page(request, db, client, state=state, status_code=422)
+    db.commit()  # the authorising read is kept; no write lock is held while the files are analysed
+    music_dir = request.app.state.settings.data_dir / "music"
+    added, refused = [], []
+    for upload in files:
+        try:
+            track = actions.add_uploaded_track(db, actor=user, client=client, data=upload.file.read(),
+                                               filename=upload.filename, music_dir=music_dir)
+            db.commit()
+            added.append(track.tags.title if track.tags else upload.filename)
+        except (ParameterError, DataQualityError) as exc:
+            db.rollback()
+            refused.append(str(exc))
+    if refused:
+        state.error("_upload", " ".join(refused) + (f" Added: {', '.join(added)}." if added else ""))
+        return _page(request, db, service.get_client(db, actor=user, client_id=client_id), state=state,
+                     status_code=422)
+    return RedirectResponse(f"/clients/{client_id}/library#tracks", status_code=303)
 
 
 @router.post("/clients/{client_id}/library/playlist")
