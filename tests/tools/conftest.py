@@ -37,3 +37,42 @@ def clinic(run, client_flags):
         result = run("client", "add", code, *[x for f in flags for x in ("--flag", f)])
         assert result.exit_code == 0, result.output
     return run
+
+
+class _AuditTrail:
+    """Audit rows a step wrote, for checking that the command and the page leave the same trail."""
+
+    @staticmethod
+    def last_id(db) -> int:
+        from sqlalchemy import func, select
+
+        from cadenza.clinic.models import AuditEvent
+
+        return db.scalar(select(func.max(AuditEvent.id))) or 0
+
+    @staticmethod
+    def rows_after(db, last: int) -> list[tuple[str, str]]:
+        from sqlalchemy import select
+
+        from cadenza.clinic.models import AuditEvent
+
+        rows = db.scalars(select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id))
+        return [(row.action, row.entity) for row in rows]
+
+    @staticmethod
+    def in_command_record(read):
+        """``read(db)`` on the record the ``cli`` fixture's commands wrote to."""
+        from cadenza.clinic.db import make_engine, make_session_factory, session_scope
+        from cadenza.settings import Settings
+
+        engine = make_engine(Settings.from_env().database_url)
+        try:
+            with session_scope(make_session_factory(engine)) as db:
+                return read(db)
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture
+def audit_trail() -> _AuditTrail:
+    return _AuditTrail()

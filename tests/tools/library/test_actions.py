@@ -8,23 +8,12 @@ import datetime as dt
 import numpy as np
 import pytest
 import soundfile as sf
-from sqlalchemy import func, select
 
 from cadenza.clinic import listening, service
-from cadenza.clinic.models import AuditEvent
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.safety.flags import audio_policy
 from cadenza.tools.library import actions
 from cadenza.tools.library import records as lr
-
-
-def _last_audit_id(db) -> int:
-    return db.scalar(select(func.max(AuditEvent.id))) or 0
-
-
-def _audit_rows_after(db, last: int) -> list[tuple[str, str]]:
-    rows = db.scalars(select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id))
-    return [(row.action, row.entity) for row in rows]
 
 
 def _session(db, actor, client_id: int):
@@ -178,7 +167,7 @@ def test_a_scan_is_stored_batch_by_batch(db_session, therapist, client_record, t
     assert again.report.count("unchanged") == 5 and again.report.n_decoded == 0 and again.added == 0
 
 
-def test_the_command_and_the_page_write_the_same_audit_rows_for_a_response(
+def test_the_command_and_the_page_write_the_same_audit_rows_for_a_response(audit_trail,
         db_session, therapist, client_record, web_browser, fake_library, cli):
     """A response logged from the page and from ``cadenza library respond`` leaves the same rows (the
     command first finds the client by its code: one audited read)."""
@@ -188,11 +177,11 @@ def test_the_command_and_the_page_write_the_same_audit_rows_for_a_response(
     db_session.commit()
     assert web_browser.log_in(therapist.username).status_code == 303
     token = web_browser.csrf(f"/clients/{client_record.id}/library")
-    last = _last_audit_id(db_session)
+    last = audit_trail.last_id(db_session)
     response = web_browser.post(f"/clients/{client_record.id}/library/tracks/{track.id}/responses", data={
         "session_id": str(session_row.id), "engagement": "2", "mood": "1", "agitation": "0", "csrf_token": token})
     assert response.status_code == 303, response.text
-    page_rows = _audit_rows_after(db_session, last)
+    page_rows = audit_trail.rows_after(db_session, last)
     assert page_rows == [("update", "client"), ("create", "library_response")]
 
     # the same response from the command, on the record the ``cli`` fixture gives it
@@ -211,13 +200,13 @@ def test_the_command_and_the_page_write_the_same_audit_rows_for_a_response(
             song = lr.list_tracks(db, actor=ana, client_id=person.id)[0]
             ids = {"track": song.id, "session": _session(db, ana, person.id).id}
         with session_scope(factory) as db:
-            last = _last_audit_id(db)
+            last = audit_trail.last_id(db)
         result = cli("library", "respond", ids["track"], "--session", ids["session"], "--engagement", "2",
                      "--mood", "1", "--client", "C9", user="ana")
         assert result.exit_code == 0, result.output
         assert f"response logged on session {ids['session']}" in result.output
         with session_scope(factory) as db:
-            command_rows = _audit_rows_after(db, last)
+            command_rows = audit_trail.rows_after(db, last)
     finally:
         engine.dispose()
     assert command_rows == [("read", "client"), *page_rows]

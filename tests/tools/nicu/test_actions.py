@@ -4,41 +4,18 @@ rule, PAL refused without auto-play, and one audit trail from the command and th
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
 
 from cadenza.clinic import listening, service
-from cadenza.clinic.db import make_engine, make_session_factory, session_scope
-from cadenza.clinic.models import AuditEvent
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.io.pressure import load_vital_signs
 from cadenza.nicu.limits import check_limits
 from cadenza.nicu.pal import simulate_suck_pressure
 from cadenza.nicu.stop_rules import InfantThresholds
 from cadenza.safety.calibration import Calibration
-from cadenza.settings import Settings
 from cadenza.tools.nicu import actions, records
 
 VITALS_CSV = "time_s,heart_rate_bpm,spo2_pct,respiratory_rate_bpm\n" + "".join(
     f"{t},{150 if t < 20 else 105},96,45\n" for t in range(40))
-
-
-def _last_audit_id(db) -> int:
-    return db.scalar(select(func.max(AuditEvent.id))) or 0
-
-
-def _audit_rows_after(db, last: int) -> list[tuple[str, str]]:
-    rows = db.scalars(select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id))
-    return [(row.action, row.entity) for row in rows]
-
-
-def _in_command_record(read):
-    """``read(db)`` on the record the ``cli`` fixture's commands wrote to."""
-    engine = make_engine(Settings.from_env().database_url)
-    try:
-        with session_scope(make_session_factory(engine)) as db:
-            return read(db)
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture
@@ -128,7 +105,7 @@ def test_pal_is_refused_without_auto_play_and_kept_with_its_stop_events(db_sessi
     assert len(records.list_stop_events(db_session, actor=therapist, client_id=infant.id)) == len(stop.events)
 
 
-def test_the_command_and_the_page_write_the_same_audit_rows(db_session, nurse, logged_in, clinic, tmp_path):
+def test_the_command_and_the_page_write_the_same_audit_rows(audit_trail, db_session, nurse, logged_in, clinic, tmp_path):
     """Thresholds, a stop-rule run and a PAL session, from ``cadenza nicu`` and from the page: the same rows."""
     infant = service.create_client(db_session, actor=nurse, code="N001", safety_flags=["nicu_infant"])
     db_session.commit()
@@ -151,14 +128,14 @@ def test_the_command_and_the_page_write_the_same_audit_rows(db_session, nurse, l
                  "--save"]),
     }
     for path, (form, command) in steps.items():
-        last = _last_audit_id(db_session)
+        last = audit_trail.last_id(db_session)
         response = logged_in.post(f"{base}/{path}", data={**form, "csrf_token": token})
         assert response.status_code == 303, response.text[-500:]
-        page_rows = _audit_rows_after(db_session, last)
+        page_rows = audit_trail.rows_after(db_session, last)
 
-        last = _in_command_record(_last_audit_id)
+        last = audit_trail.in_command_record(audit_trail.last_id)
         result = clinic(*command)
         assert result.exit_code == 0, result.output
-        command_rows = _in_command_record(lambda db, last=last: _audit_rows_after(db, last))
+        command_rows = audit_trail.in_command_record(lambda db, last=last: audit_trail.rows_after(db, last))
         assert command_rows == page_rows, path
         assert page_rows[0] == ("read", "client")

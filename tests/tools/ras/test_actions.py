@@ -9,11 +9,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from cadenza.clinic import service
-from cadenza.clinic.models import AuditEvent
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.tools.ras import actions, records
 
@@ -25,15 +23,6 @@ SYNC_ROWS = ["create", "ras_sync_report"]
 def _session(db, therapist, client_id: int):
     return service.record_session(db, actor=therapist, client_id=client_id, session_date=dt.date(2026, 11, 25),
                                   minutes=30, intervention_code="ras_gait_training")
-
-
-def _last_audit_id(db) -> int:
-    return db.scalar(select(func.max(AuditEvent.id))) or 0
-
-
-def _audit_rows_after(db, last: int) -> list[tuple[str, str]]:
-    rows = db.scalars(select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id))
-    return [(row.action, row.entity) for row in rows]
 
 
 def test_analyse_sync_touches_no_record():
@@ -77,17 +66,17 @@ def test_a_non_numeric_line_names_the_steps():
 
 
 @pytest.mark.parametrize("face", ["page", "command with --store-session", "command with --client"])
-def test_record_sync_is_audited_the_same_from_both_faces(db_session, therapist, client_record, face):
+def test_record_sync_is_audited_the_same_from_both_faces(audit_trail, db_session, therapist, client_record, face):
     """The page names the client and the session; the command one of them. The report's rows are the same."""
     row = _session(db_session, therapist, client_record.id)
     db_session.commit()
-    last = _last_audit_id(db_session)
+    last = audit_trail.last_id(db_session)
     client_id = None if face == "command with --store-session" else client_record.id
     session_id = None if face == "command with --client" else row.id
     result = actions.record_sync(db_session, actor=therapist, step_times_s=STEPS_S, client_id=client_id,
                                  session_id=session_id, **CUE)
     db_session.commit()
-    rows = _audit_rows_after(db_session, last)
+    rows = audit_trail.rows_after(db_session, last)
     if session_id is None:
         assert result.stored == ()
         assert rows == [("create", "client"), ("create", "ras_sync_report")]
@@ -121,7 +110,7 @@ def test_record_plan_from_a_cadence_or_the_latest_measured(db_session, therapist
         actions.record_plan(db_session, actor=therapist, client_id=client_record.id)
 
 
-def test_the_command_and_the_page_write_the_same_audit_rows(db_session, therapist, client_record, web_browser,
+def test_the_command_and_the_page_write_the_same_audit_rows(audit_trail, db_session, therapist, client_record, web_browser,
                                                              tmp_path, command_db):
     """The same sync report from ``cadenza ras sync`` and from the page: the command's rows are the page's,
     which then shows the page (reads only)."""
@@ -133,19 +122,19 @@ def test_the_command_and_the_page_write_the_same_audit_rows(db_session, therapis
     db_session.commit()
     assert web_browser.log_in(therapist.username).status_code == 303
     token = web_browser.csrf(f"/clients/{client_record.id}/ras")
-    last = _last_audit_id(db_session)
+    last = audit_trail.last_id(db_session)
     response = web_browser.post(f"/clients/{client_record.id}/ras/sync", data={
         "csrf_token": token, "tempo_bpm": "100", "cue_start_s": "1.0", "latency_ms": "100",
         "session_id": str(row.id), "steps_text": "\n".join(f"{t:.4f}" for t in STEPS_S)})
     assert response.status_code == 200, response.text[-500:]
-    page_rows = _audit_rows_after(db_session, last)
+    page_rows = audit_trail.rows_after(db_session, last)
 
     # the command, on its own database
     factory = command_db.factory
     with session_scope(factory) as db:
         session_id = _session(db, service.get_therapist_by_username(db, "ana"), command_db.client_id).id
     with session_scope(factory) as db:
-        last = _last_audit_id(db)
+        last = audit_trail.last_id(db)
     steps_file = tmp_path / "steps.txt"
     steps_file.write_text("\n".join(f"{t:.4f}" for t in STEPS_S))
     result = CliRunner().invoke(app, ["ras", "sync", "--steps", str(steps_file), "--bpm", "100", "--cue-start", "1.0",
@@ -156,7 +145,7 @@ def test_the_command_and_the_page_write_the_same_audit_rows(db_session, therapis
     assert payload["summary"]["mean_asynchrony_ms"] == pytest.approx(-30, abs=0.01)
     assert payload["stored"] == f"stored 4 synchronisation measurements on session {session_id}"
     with session_scope(factory) as db:
-        command_rows = _audit_rows_after(db, last)
+        command_rows = audit_trail.rows_after(db, last)
 
     assert ("create", "ras_sync_report") in command_rows
     assert page_rows[:len(command_rows)] == command_rows

@@ -6,35 +6,12 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
 
 from cadenza.clinic import listening, service
-from cadenza.clinic.db import make_engine, make_session_factory, session_scope
-from cadenza.clinic.models import AuditEvent
 from cadenza.errors import NotFoundError, ParameterError
-from cadenza.settings import Settings
 from cadenza.tools.safety import actions
 
 NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
-
-
-def _last_audit_id(db) -> int:
-    return db.scalar(select(func.max(AuditEvent.id))) or 0
-
-
-def _audit_rows_after(db, last: int) -> list[tuple[str, str]]:
-    rows = db.scalars(select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id))
-    return [(row.action, row.entity) for row in rows]
-
-
-def _in_command_record(read):
-    """``read(db)`` on the record the ``cli`` fixture's commands wrote to."""
-    engine = make_engine(Settings.from_env().database_url)
-    try:
-        with session_scope(make_session_factory(engine)) as db:
-            return read(db)
-    finally:
-        engine.dispose()
 
 
 def test_listening_that_ended_now_or_started_at_a_time(db_session, therapist, client_record):
@@ -95,42 +72,42 @@ def test_a_track_against_the_listeners_policy(rng):
     assert 20 * np.log10(np.sqrt(np.mean(tone ** 2))) == pytest.approx(-20.0, abs=0.5)  # -20 dBFS RMS, faded ends
 
 
-def test_the_command_and_the_page_log_listening_with_the_same_audit_rows(db_session, nurse, logged_in, clinic):
+def test_the_command_and_the_page_log_listening_with_the_same_audit_rows(audit_trail, db_session, nurse, logged_in, clinic):
     """``cadenza safety dose --add-...`` and the page's listening form write the same rows; the command first
     finds the client by its code (an audited read), which the page, given the id, does not need."""
     client = service.create_client(db_session, actor=nurse, code="A001")
     db_session.commit()
     token = logged_in.csrf(f"/clients/{client.id}/safety")
-    last = _last_audit_id(db_session)
+    last = audit_trail.last_id(db_session)
     response = logged_in.post(f"/clients/{client.id}/safety/listening",
                               data={"level_dba": "80", "minutes": "30", "source": "playlist", "csrf_token": token})
     assert response.status_code == 303
-    page_rows = _audit_rows_after(db_session, last)
+    page_rows = audit_trail.rows_after(db_session, last)
 
-    last = _in_command_record(_last_audit_id)
+    last = audit_trail.in_command_record(audit_trail.last_id)
     result = clinic("safety", "dose", "--client", "A001", "--add-level-dba", "80", "--add-minutes", "30",
                     "--source", "playlist")
     assert result.exit_code == 0, result.output
-    command_rows = _in_command_record(lambda db: _audit_rows_after(db, last))
+    command_rows = audit_trail.in_command_record(lambda db: audit_trail.rows_after(db, last))
 
     assert page_rows == [("update", "client"), ("create", "sound_dose_entry")]
     assert command_rows == [("read", "client"), *page_rows]
 
 
-def test_the_command_and_the_page_calibrate_with_the_same_audit_rows(db_session, nurse, logged_in, clinic):
+def test_the_command_and_the_page_calibrate_with_the_same_audit_rows(audit_trail, db_session, nurse, logged_in, clinic):
     client = service.create_client(db_session, actor=nurse, code="A001")
     db_session.commit()
     token = logged_in.csrf(f"/clients/{client.id}/safety")
-    last = _last_audit_id(db_session)
+    last = audit_trail.last_id(db_session)
     response = logged_in.post(f"/clients/{client.id}/safety/calibration",
                               data={"measured_level_dba": "70", "device": "tablet", "csrf_token": token})
     assert response.status_code == 303
-    page_rows = _audit_rows_after(db_session, last)
+    page_rows = audit_trail.rows_after(db_session, last)
 
-    last = _in_command_record(_last_audit_id)
+    last = audit_trail.in_command_record(audit_trail.last_id)
     result = clinic("safety", "calibrate", "--client", "A001", "--measured-dba", "70", "--device", "tablet")
     assert result.exit_code == 0, result.output
-    command_rows = _in_command_record(lambda db: _audit_rows_after(db, last))
+    command_rows = audit_trail.in_command_record(lambda db: audit_trail.rows_after(db, last))
 
     assert page_rows == [("update", "client"), ("create", "listening_calibration")]
     assert command_rows == [("read", "client"), *page_rows]
