@@ -28,40 +28,58 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@_needs_web
-def test_serve_answers_health_on_a_fresh_data_dir(tmp_path):
+def _start_serve(tmp_path, *args):
+    """``cadenza serve --port PORT *args`` on a fresh data directory, its output in ``tmp_path/serve.log``:
+    returns ``(process, port, env, log)``; the caller stops it with :func:`_stop`."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("CADENZA_DATABASE_URL", "CADENZA_USER")}
     env["CADENZA_DATA_DIR"] = str(tmp_path / "data")
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "cadenza.cli.main", "serve", "--port", str(port)],
+        process = subprocess.Popen([sys.executable, "-m", "cadenza.cli.main", "serve", "--port", str(port), *args],
                                    stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    return process, port, env, log
+
+
+def _wait_for(url: str, process, **urlopen_options) -> int | None:
+    """The status of ``url`` once the server answers (None if it exits or 90 s pass)."""
+    import ssl
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and process.poll() is None:
         try:
-            status, deadline = None, time.monotonic() + 90
-            while time.monotonic() < deadline and process.poll() is None:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
-                        status = response.status
-                        break
-                except OSError:
-                    time.sleep(0.25)
-            assert status == 200, log.read_text(errors="replace")
-            # A forged X-Forwarded-For must not choose the address the login throttling counts (M1).
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/api/v1/auth/token", method="POST",
-                data=json.dumps({"username": "nobody", "password": "wrong-password-123"}).encode(),
-                headers={"Content-Type": "application/json", "X-Forwarded-For": "198.51.100.7"})
-            with pytest.raises(urllib.error.HTTPError) as refused:
-                urllib.request.urlopen(request, timeout=30)
-            assert refused.value.code == 401
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            with urllib.request.urlopen(url, timeout=2, **urlopen_options) as response:
+                return response.status
+        except (OSError, ssl.SSLError):
+            time.sleep(0.25)
+    return None
+
+
+def _stop(process) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@_needs_web
+def test_serve_answers_health_on_a_fresh_data_dir(tmp_path):
+    process, port, env, log = _start_serve(tmp_path)
+    try:
+        status = _wait_for(f"http://127.0.0.1:{port}/health", process)
+        assert status == 200, log.read_text(errors="replace")
+        # A forged X-Forwarded-For must not choose the address the login throttling counts (M1).
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/auth/token", method="POST",
+            data=json.dumps({"username": "nobody", "password": "wrong-password-123"}).encode(),
+            headers={"Content-Type": "application/json", "X-Forwarded-For": "198.51.100.7"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 401
+    finally:
+        _stop(process)
     printed = log.read_text(errors="replace")
     assert f"http://127.0.0.1:{port}/" in printed
     assert "cadenza admin create" in printed  # a fresh install is told how to make the first account
@@ -261,31 +279,18 @@ def test_a_local_authority_certifies_the_names_the_devices_use(tmp_path):
 def test_serve_over_https_with_the_local_authority(tmp_path):
     import ssl
 
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("CADENZA_DATABASE_URL", "CADENZA_USER")}
-    env["CADENZA_DATA_DIR"] = str(tmp_path / "data")
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "cadenza.cli.main", "serve", "--port", str(port), "--https",
-                                    "--name", "localhost"], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
-        try:
-            ca = Path(env["CADENZA_DATA_DIR"]) / "tls" / "cadenza-local-ca.pem"
-            status, deadline = None, time.monotonic() + 90
-            while time.monotonic() < deadline and process.poll() is None:
-                try:
-                    context = ssl.create_default_context(cafile=str(ca))
-                    with urllib.request.urlopen(f"https://localhost:{port}/health", timeout=2, context=context) as r:
-                        status = r.status
-                        break
-                except (OSError, ssl.SSLError):
-                    time.sleep(0.25)
-            assert status == 200, log.read_text(errors="replace")
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    process, port, env, log = _start_serve(tmp_path, "--https", "--name", "localhost")
+    try:
+        ca = Path(env["CADENZA_DATA_DIR"]) / "tls" / "cadenza-local-ca.pem"
+        status = None
+        for _ in range(360):  # the authority is written once the server starts
+            if ca.exists():
+                context = ssl.create_default_context(cafile=str(ca))
+                status = _wait_for(f"https://localhost:{port}/health", process, context=context)
+                break
+            time.sleep(0.25)
+        assert status == 200, log.read_text(errors="replace")
+    finally:
+        _stop(process)
     printed = log.read_text(errors="replace")
     assert f"https://localhost:{port}/" in printed and "cadenza-local-ca.pem" in printed

@@ -25,17 +25,11 @@ def make_client(db_session, nurse, code, flags):
     return c
 
 
-
-
-
-
 def test_seizure_flag_no_autoplay(logged_in, db_session, nurse):
     c = make_client(db_session, nurse, "N002", ["nicu_infant", "seizures"])
     page = logged_in.get(f"/clients/{c.id}/nicu").text
     assert "never starts by itself" in page and "triggers" in page
     assert "autoplay" not in page.lower()
-
-
 
 
 def test_nicu_page_only_for_nicu_infants(logged_in, db_session, nurse):
@@ -79,8 +73,6 @@ def test_trauma_flag_caution(logged_in, db_session, nurse):
     assert "Trauma history: caution with intense or highly emotional material." in page
     plain = make_client(db_session, nurse, "N016", ["nicu_infant"])
     assert "Trauma history" not in logged_in.get(f"/clients/{plain.id}/nicu").text
-
-
 
 
 def test_nicu_thresholds_monitor_and_pal_uploads(logged_in, db_session, nurse):
