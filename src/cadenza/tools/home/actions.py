@@ -43,8 +43,10 @@ HIGHER_IS_WORSE = {"vas_anxiety": True, "nrs_pain": True, "mood": False}
 # --- listener and loudness --------------------------------------------------------------------------------
 
 def listener(db: Session, client: Client) -> tuple[AudioPolicy, Any]:
-    """The client's audio policy (from their safety flags and age) and latest calibration."""
-    return listening.policy_of(client), listening.calibration_of(db, client=client)
+    """The client's audio policy (from their safety flags and age) and latest calibration (the record's
+    :func:`~cadenza.clinic.listening.listener_of`, for a client the caller has authorised)."""
+    found = listening.listener_of(db, client=client)
+    return found.policy, found.calibration
 
 
 def refuse_nicu(policy: AudioPolicy) -> None:

@@ -24,7 +24,7 @@ from cadenza.clinic import auth
 from cadenza.errors import NotFoundError, ParameterError, PermissionDeniedError
 from cadenza.tools.home import actions, records, report, selfcare
 from cadenza.web import deps
-from cadenza.web.deps import Db, SubmittedForm
+from cadenza.web.deps import CsrfPersonPage, Db, KnownPerson, PersonPage, SubmittedForm, self_care
 from cadenza.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -36,12 +36,8 @@ AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac",
                ".oga": "audio/ogg", ".opus": "audio/ogg", ".m4a": "audio/mp4", ".aac": "audio/aac"}
 
 
-# The person's dependencies are the host's (web.deps), so any tool can add pages for the person under /me.
-known_device = deps.current_person_device
-self_care = deps.self_care
-KnownDevice = deps.KnownPerson
-Device = deps.PersonPage
-CsrfDevice = deps.CsrfPersonPage
+# The person's dependencies are the host's (web.deps: KnownPerson, PersonPage, CsrfPersonPage), so any tool can
+# add pages for the person under /me.
 
 
 def _set_device_cookie(request: Request, response: Response, token: str) -> None:
@@ -152,13 +148,13 @@ def open_self_care(request: Request, db: Db, token: Annotated[str, Path(max_leng
 
 
 @router.get("/me/unlock")
-def unlock_form(request: Request, device: KnownDevice) -> Response:
+def unlock_form(request: Request, device: KnownPerson) -> Response:
     return _me(request, "me_unlock.html", {"locked_for_good": device.pin_failures >= records.MAX_PIN_FAILURES,
                                            "device": device})
 
 
 @router.post("/me/unlock")
-def unlock(request: Request, form: SubmittedForm, db: Db, device: KnownDevice, _: None = Depends(deps.require_csrf)) -> Response:
+def unlock(request: Request, form: SubmittedForm, db: Db, device: KnownPerson, _: None = Depends(deps.require_csrf)) -> Response:
     try:
         records.unlock(db, device, form.get("pin"))
     except PermissionDeniedError as exc:
@@ -170,13 +166,13 @@ def unlock(request: Request, form: SubmittedForm, db: Db, device: KnownDevice, _
 
 
 @router.post("/me/unlock/passkey/options")
-def unlock_passkey_options(request: Request, device: KnownDevice, _: None = Depends(deps.require_csrf)) -> Response:
+def unlock_passkey_options(request: Request, device: KnownPerson, _: None = Depends(deps.require_csrf)) -> Response:
     rp_id, _origin = _relying_party(request)
     return Response(actions.passkey_unlock_options(device, rp_id=rp_id), media_type="application/json")
 
 
 @router.post("/me/unlock/passkey")
-def unlock_with_passkey(request: Request, db: Db, device: KnownDevice, payload: Annotated[Any, Body()],
+def unlock_with_passkey(request: Request, db: Db, device: KnownPerson, payload: Annotated[Any, Body()],
                         _: None = Depends(deps.require_csrf)) -> Response:
     rp_id, origin = _relying_party(request)
     try:
@@ -189,7 +185,7 @@ def unlock_with_passkey(request: Request, db: Db, device: KnownDevice, payload: 
 
 
 @router.post("/me/lock")
-def lock(db: Db, device: CsrfDevice) -> Response:
+def lock(db: Db, device: CsrfPersonPage) -> Response:
     records.lock(db, device)
     return RedirectResponse("/me/unlock", status_code=303)
 
@@ -197,7 +193,7 @@ def lock(db: Db, device: CsrfDevice) -> Response:
 # --- the programme ----------------------------------------------------------------------------------------
 
 @router.get("/me")
-def home(request: Request, db: Db, device: Device) -> Response:
+def home(request: Request, db: Db, device: PersonPage) -> Response:
     client = records.client_of_device(db, device)
     records.audit_device(db, device, "read", "home_programme")
     today = actions.programme(db, device)
@@ -209,7 +205,7 @@ def home(request: Request, db: Db, device: Device) -> Response:
 
 
 @router.get("/me/tasks/{task_id}")
-def task_page(request: Request, db: Db, device: Device, task_id: RowId) -> Response:
+def task_page(request: Request, db: Db, device: PersonPage, task_id: RowId) -> Response:
     task = records.device_task(db, device, task_id)
     client = records.client_of_device(db, device)
     policy, _ = actions.listener(db, client)
@@ -223,7 +219,7 @@ def task_page(request: Request, db: Db, device: Device, task_id: RowId) -> Respo
 
 
 @router.post("/me/tasks/{task_id}/tracks/{track_id}/block")
-def block_track(db: Db, device: CsrfDevice, task_id: RowId, track_id: RowId) -> Response:
+def block_track(db: Db, device: CsrfPersonPage, task_id: RowId, track_id: RowId) -> Response:
     """Never play this song again (a red flag the therapist sees, with who set it)."""
     task = records.device_task(db, device, task_id)
     records.block_track(db, device, task, track_id)
@@ -231,14 +227,14 @@ def block_track(db: Db, device: CsrfDevice, task_id: RowId, track_id: RowId) -> 
 
 
 @router.get("/me/forget")
-def forget_form(request: Request, device: Device) -> Response:
+def forget_form(request: Request, device: PersonPage) -> Response:
     if not self_care(request):
         raise NotFoundError("not found")
     return _me(request, "me_forget.html")
 
 
 @router.post("/me/forget")
-def forget(request: Request, device: CsrfDevice) -> Response:
+def forget(request: Request, device: CsrfPersonPage) -> Response:
     """Delete everything (self-care only): the server stops and its private folder is removed."""
     if not self_care(request):
         raise NotFoundError("not found")
@@ -247,7 +243,7 @@ def forget(request: Request, device: CsrfDevice) -> Response:
 
 
 @router.get("/me/tasks/{task_id}/tracks/{track_id}")
-def track_audio(db: Db, device: Device, task_id: RowId, track_id: RowId) -> Response:
+def track_audio(db: Db, device: PersonPage, task_id: RowId, track_id: RowId) -> Response:
     task = records.device_task(db, device, task_id)
     path = actions.track_file(db, device, task, track_id)
     media_type = AUDIO_TYPES.get(path.suffix.lower(), "application/octet-stream")
@@ -256,20 +252,20 @@ def track_audio(db: Db, device: Device, task_id: RowId, track_id: RowId) -> Resp
 
 
 @router.get("/me/tasks/{task_id}/cue.wav")
-def cue_audio(db: Db, device: Device, task_id: RowId) -> Response:
+def cue_audio(db: Db, device: PersonPage, task_id: RowId) -> Response:
     task = records.device_task(db, device, task_id)
     return Response(actions.ras_cue_wav(db, device, task), media_type="audio/wav")
 
 
 @router.get("/me/tasks/{task_id}/model.wav")
-def mit_model(db: Db, device: Device, task_id: RowId) -> Response:
+def mit_model(db: Db, device: PersonPage, task_id: RowId) -> Response:
     """An MIT practice task's phrase, intoned with taps, within the listener's cap."""
     task = records.device_task(db, device, task_id)
     return Response(actions.mit_model_wav(db, device, task), media_type="audio/wav")
 
 
 @router.post("/me/completions")
-def completion(db: Db, device: CsrfDevice, payload: Annotated[Any, Body()]) -> Response:
+def completion(db: Db, device: CsrfPersonPage, payload: Annotated[Any, Body()]) -> Response:
     """One completion as JSON (see :func:`~cadenza.tools.home.actions.record_completion`): 201 when
     stored, 200 when this device already sent it (the offline queue may send a completion twice)."""
     row, new = actions.record_completion(db, device, payload)
@@ -278,7 +274,7 @@ def completion(db: Db, device: CsrfDevice, payload: Annotated[Any, Body()]) -> R
 
 
 @router.get("/me/report.pdf")
-def family_report(db: Db, device: Device, month: Annotated[str, Query(max_length=7)] = "") -> Response:
+def family_report(db: Db, device: PersonPage, month: Annotated[str, Query(max_length=7)] = "") -> Response:
     """The same monthly report the therapist gives the family, for the person or their caregiver."""
     client = records.client_of_device(db, device)
     records.audit_device(db, device, "read", "family_report")
@@ -288,7 +284,7 @@ def family_report(db: Db, device: Device, month: Annotated[str, Query(max_length
 
 
 @router.get("/me/letter.pdf")
-def referral_letter(request: Request, db: Db, device: Device) -> Response:
+def referral_letter(request: Request, db: Db, device: PersonPage) -> Response:
     """A letter the person can take to their doctor, made from what they logged."""
     client = records.client_of_device(db, device)
     records.audit_device(db, device, "read", "referral_letter")

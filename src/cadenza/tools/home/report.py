@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cadenza.clinic.models import Client, Goal, Measurement, TherapySession, utcnow
+from cadenza.clinic.service import goal_measurement_where
 from cadenza.errors import ParameterError
 from cadenza.tools.home import records
 from cadenza.tools.home.actions import HIGHER_IS_WORSE, _planned_days
@@ -138,7 +139,7 @@ def _goal_lines(db: Session, client: Client, start: dt.date, end: dt.date) -> li
         rows = db.execute(
             select(Measurement.id, Measurement.value, TherapySession.session_date)
             .join(TherapySession, Measurement.session_id == TherapySession.id)
-            .where(Measurement.goal_id == goal.id, TherapySession.session_date <= end)
+            .where(*goal_measurement_where(goal), TherapySession.session_date <= end)  # as progress counts them
             .order_by(TherapySession.session_date, Measurement.id)).all()
         latest = rows[-1] if rows else None
         this_month = tuple(r.id for r in rows if r.session_date >= start)
