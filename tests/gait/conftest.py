@@ -60,3 +60,27 @@ def make_lower_back():
 def make_walk():
     return walking_times
 
+
+INSOLE_RAMP_S = 0.03
+
+
+def insole_walk(hs_left_s, hs_right_s, *, stance_s, duration_s, rng, load_n=700.0, swing_offset_n=0.0, noise_n=3.0,
+                sampling_rate_hz=100.0):
+    """Total force per foot: a loaded plateau (with a heel and a toe peak) from each heel strike for ``stance_s``."""
+    t = np.arange(int(duration_s * sampling_rate_hz)) / sampling_rate_hz
+
+    def foot(hs, stance):
+        f = np.full(t.size, swing_offset_n)
+        for h, s in zip(hs, np.broadcast_to(stance, np.shape(hs)), strict=True):
+            # 30-ms linear loading and unloading ramps, so crossings fall between samples as in real feet.
+            ramp = np.clip((t - h) / INSOLE_RAMP_S, 0, 1) * np.clip((h + s - t) / INSOLE_RAMP_S, 0, 1)
+            shape = 0.8 + 0.2 * np.cos(2 * np.pi * (t - h) / s) ** 2
+            f = np.maximum(f, swing_offset_n + (load_n - swing_offset_n) * ramp * shape)
+        return f + rng.normal(0, noise_n, t.size)
+
+    return foot(np.asarray(hs_left_s), stance_s[0]), foot(np.asarray(hs_right_s), stance_s[1])
+
+
+@pytest.fixture
+def make_insole_walk():
+    return insole_walk
