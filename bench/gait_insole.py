@@ -11,7 +11,8 @@ foot is the sample where its total force rises through the threshold, kept only 
 stance follows and at least 0.1 s of swing precedes it; its toe off is the next sample where the force
 falls back through it. The threshold is 20 N, raised to 10 % of the foot's median stance force where
 that is higher (the README's own remedy: some insoles read 20-60 N in swing, and a fixed 20 N then
-misses heel strikes; the per-walk table also counts the contacts the fixed 20 N finds). Cadenza (:func:`cadenza.gait.insole.analyze_insoles`) instead sets each foot's
+misses heel strikes; the per-walk table also counts the contacts the fixed 20 N finds).
+Cadenza (:func:`cadenza.gait.insole.analyze_insoles`) instead sets each foot's
 threshold from that foot's own force range (8 % of baseline-to-loaded), merges flickers and interpolates
 the crossing between samples. Both sides then go through the same measures (steady strides within
 0.5-1.5x the foot's median stride, CV per foot averaged over the feet, Yogev swing asymmetry, Plotnik
@@ -57,7 +58,9 @@ def reference_threshold_n(force_n: np.ndarray, *, adjusted: bool = True) -> floa
     if not adjusted:
         return REFERENCE_THRESHOLD_N
     stance = force_n[force_n > REFERENCE_THRESHOLD_N]
-    return max(REFERENCE_THRESHOLD_N, REFERENCE_STANCE_FRACTION * float(np.median(stance))) if stance.size else REFERENCE_THRESHOLD_N
+    if not stance.size:
+        return REFERENCE_THRESHOLD_N
+    return max(REFERENCE_THRESHOLD_N, REFERENCE_STANCE_FRACTION * float(np.median(stance)))
 
 
 def reference_events(force_n: np.ndarray, sampling_rate_hz: float, *, adjusted: bool = True) -> FootEvents:

@@ -63,7 +63,8 @@ PUBLISHED_VALUES: dict[str, dict[str, str]] = {
     "pci_pct": {
         "finding": "PCI is higher (poorer bilateral coordination) in PD than in healthy older adults (P < 0.006); "
                    "healthy adults 40-75 years: 3.16 +- 1.11 %, over 75: 5.68 +- 2.01 %",
-        "source": "Plotnik et al. 2007 (Exp Brain Res 181:561); Zadik, ..., Plotnik, 'Age related changes in gait variability, asymmetry, and bilateral coordination' (age groups)",
+        "source": "Plotnik et al. 2007 (Exp Brain Res 181:561); Zadik, ..., Plotnik, 'Age related changes in "
+                  "gait variability, asymmetry, and bilateral coordination' (age groups)",
     },
 }
 
