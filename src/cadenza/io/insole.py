@@ -219,12 +219,17 @@ def parse_force_csv(text: str, *, source: str = "text", sampling_rate_hz: float 
                            sensors_n=sensors or None, notes=tuple(notes))
 
 
+def parse_insole(text: str, *, source: str = "upload", sampling_rate_hz: float | None = None) -> InsoleRecording:
+    """A gaitpdb record or a per-foot force CSV given as text (an upload), told apart by content."""
+    if looks_like_gaitpdb(text):
+        return parse_gaitpdb(text, source=source)
+    return parse_force_csv(text, source=source, sampling_rate_hz=sampling_rate_hz)
+
+
 def load_insole(path: str | Path, *, sampling_rate_hz: float | None = None) -> InsoleRecording:
     """A gaitpdb record or a per-foot force CSV, told apart by content (see the module docstring)."""
     text, name = _read_text(path)
-    if looks_like_gaitpdb(text):
-        return parse_gaitpdb(text, source=name)
-    return parse_force_csv(text, source=name, sampling_rate_hz=sampling_rate_hz)
+    return parse_insole(text, source=name, sampling_rate_hz=sampling_rate_hz)
 
 
 def find_gaitpdb_files(folder: str | Path) -> list[Path]:
