@@ -20,20 +20,22 @@ def lower_back_signal(
     duration_s: float,
     sampling_rate_hz: float,
     rng: np.random.Generator,
-    amplitude_m_s2: float = 3.0,
+    amplitude_m_s2: float | np.ndarray = 3.0,
     noise_m_s2: float = 0.05,
 ) -> np.ndarray:
-    """(3, n) lower-back acceleration: gravity on axis 0 plus a loading pulse after each contact."""
+    """(3, n) lower-back acceleration: gravity on axis 0 plus a loading pulse after each contact
+    (``amplitude_m_s2`` one value, or one per contact: a weaker side loads the trunk less)."""
     t = np.arange(int(round(duration_s * sampling_rate_hz))) / sampling_rate_hz
     vertical = np.zeros_like(t)
     # The trough spans the step, so slow walking is not drawn as two bumps per step.
     broad_s = 0.35 * float(np.median(np.diff(ic_times_s))) if len(ic_times_s) > 1 else 0.25
-    for ic in ic_times_s:
+    amplitudes = np.broadcast_to(np.asarray(amplitude_m_s2, dtype=float), np.shape(ic_times_s))
+    for ic, amplitude in zip(ic_times_s, amplitudes, strict=True):
         centre = t - ic - PEAK_DELAY_S
         width_s = np.where(centre < 0, RISE_S, FALL_S)
         # A sharp loading peak and a broad trough of equal area: the trunk's vertical acceleration
         # averages zero over each step, as it must for a body that neither rises nor sinks.
-        vertical += amplitude_m_s2 * (
+        vertical += amplitude * (
             np.exp(-0.5 * (centre / width_s) ** 2)
             - 0.5 * (RISE_S + FALL_S) / broad_s * np.exp(-0.5 * (centre / broad_s) ** 2)
         )

@@ -17,17 +17,23 @@ def _asymmetry(steps_a, steps_b):
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    stride_s=st.floats(0.9, 1.3),
+    stride_s=st.floats(1.0, 1.4),  # asymmetric walkers are slow: the MS walker of issue 21 takes 1.11 s
     short_fraction=st.floats(0.3, 0.5),
+    weak_side=st.floats(0.4, 1.0),
     sampling_rate_hz=st.sampled_from([100.0, 50.0]),
     seed=st.integers(0, 2**16),
 )
-def test_contacts_follow_alternating_steps(make_lower_back, stride_s, short_fraction, sampling_rate_hz, seed):
+def test_contacts_follow_alternating_steps(
+    make_lower_back, stride_s, short_fraction, weak_side, sampling_rate_hz, seed
+):
     rng = np.random.default_rng(seed)
     steps = np.tile([short_fraction * stride_s, (1 - short_fraction) * stride_s], 8)
     steps *= 1 + 0.02 * rng.standard_normal(steps.size)
     ic = 2.0 + np.concatenate([[0.0], np.cumsum(steps)])
-    acc = make_lower_back(ic, duration_s=ic[-1] + 2, sampling_rate_hz=sampling_rate_hz, rng=rng)
+    # The short steps land on the weaker side, which loads the trunk less (down to 40 %).
+    amplitude = np.where(np.arange(ic.size) % 2 == 1, 3.0 * weak_side, 3.0)
+    acc = make_lower_back(ic, duration_s=ic[-1] + 2, sampling_rate_hz=sampling_rate_hz, rng=rng,
+                          amplitude_m_s2=amplitude)
     result = analyze_gait(acc, sampling_rate_hz=sampling_rate_hz)
     got, want, match = score_stretch(result.ic_times_s, ic)
     assert match.f1 >= 0.95

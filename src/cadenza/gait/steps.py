@@ -56,8 +56,12 @@ def dominant_step_frequency_hz(vertical_m_s2: np.ndarray, *, sampling_rate_hz: f
     if not in_range.any() or not np.any(power[in_range] > 0):
         return float(np.mean(STEP_FREQUENCY_RANGE_HZ))
     f0 = float(freqs[in_range][np.argmax(power[in_range])])
-    if 2 * f0 <= STEP_FREQUENCY_RANGE_HZ[1] and is_stride_period(x, sampling_rate_hz=rate, period_s=1.0 / f0):
-        return 2 * f0
+    if 2 * f0 <= STEP_FREQUENCY_RANGE_HZ[1]:
+        # The step-lag peak needs the impacts' shape: block means to ~25 Hz keep it, ~10 Hz blur it.
+        k2 = max(1, int(sampling_rate_hz // 25))
+        fine = vertical_m_s2[: vertical_m_s2.size // k2 * k2].reshape(-1, k2).mean(axis=1)
+        if is_stride_period(fine, sampling_rate_hz=sampling_rate_hz / k2, period_s=1.0 / f0):
+            return 2 * f0
     return f0
 
 
