@@ -20,20 +20,22 @@ def lower_back_signal(
     duration_s: float,
     sampling_rate_hz: float,
     rng: np.random.Generator,
-    amplitude_m_s2: float = 3.0,
+    amplitude_m_s2: float | np.ndarray = 3.0,
     noise_m_s2: float = 0.05,
 ) -> np.ndarray:
-    """(3, n) lower-back acceleration: gravity on axis 0 plus a loading pulse after each contact."""
+    """(3, n) lower-back acceleration: gravity on axis 0 plus a loading pulse after each contact
+    (``amplitude_m_s2`` one value, or one per contact: a weaker side loads the trunk less)."""
     t = np.arange(int(round(duration_s * sampling_rate_hz))) / sampling_rate_hz
     vertical = np.zeros_like(t)
     # The trough spans the step, so slow walking is not drawn as two bumps per step.
     broad_s = 0.35 * float(np.median(np.diff(ic_times_s))) if len(ic_times_s) > 1 else 0.25
-    for ic in ic_times_s:
+    amplitudes = np.broadcast_to(np.asarray(amplitude_m_s2, dtype=float), np.shape(ic_times_s))
+    for ic, amplitude in zip(ic_times_s, amplitudes, strict=True):
         centre = t - ic - PEAK_DELAY_S
         width_s = np.where(centre < 0, RISE_S, FALL_S)
         # A sharp loading peak and a broad trough of equal area: the trunk's vertical acceleration
         # averages zero over each step, as it must for a body that neither rises nor sinks.
-        vertical += amplitude_m_s2 * (
+        vertical += amplitude * (
             np.exp(-0.5 * (centre / width_s) ** 2)
             - 0.5 * (RISE_S + FALL_S) / broad_s * np.exp(-0.5 * (centre / broad_s) ** 2)
         )
@@ -60,3 +62,27 @@ def make_lower_back():
 def make_walk():
     return walking_times
 
+
+INSOLE_RAMP_S = 0.03
+
+
+def insole_walk(hs_left_s, hs_right_s, *, stance_s, duration_s, rng, load_n=700.0, swing_offset_n=0.0, noise_n=3.0,
+                sampling_rate_hz=100.0):
+    """Total force per foot: a loaded plateau (with a heel and a toe peak) from each heel strike for ``stance_s``."""
+    t = np.arange(int(duration_s * sampling_rate_hz)) / sampling_rate_hz
+
+    def foot(hs, stance):
+        f = np.full(t.size, swing_offset_n)
+        for h, s in zip(hs, np.broadcast_to(stance, np.shape(hs)), strict=True):
+            # 30-ms linear loading and unloading ramps, so crossings fall between samples as in real feet.
+            ramp = np.clip((t - h) / INSOLE_RAMP_S, 0, 1) * np.clip((h + s - t) / INSOLE_RAMP_S, 0, 1)
+            shape = 0.8 + 0.2 * np.cos(2 * np.pi * (t - h) / s) ** 2
+            f = np.maximum(f, swing_offset_n + (load_n - swing_offset_n) * ramp * shape)
+        return f + rng.normal(0, noise_n, t.size)
+
+    return foot(np.asarray(hs_left_s), stance_s[0]), foot(np.asarray(hs_right_s), stance_s[1])
+
+
+@pytest.fixture
+def make_insole_walk():
+    return insole_walk

@@ -74,3 +74,30 @@ def test_pool_of_nothing_and_bad_input():
     assert np.isnan(empty.f1)
     with pytest.raises(ParameterError, match=r"matches\[0\]"):
         pool_matches([(1, 0, 0)])
+
+
+def test_timed_stretches_cut_at_untimed_contacts_long_steps_and_repeated_feet():
+    from cadenza.gait.scoring import timed_stretches
+
+    ic = np.r_[np.arange(0, 4.5, 0.5), np.nan, np.arange(5.5, 8.0, 0.5), 9.5 + np.arange(0, 5.0, 0.5)]
+    stretches = timed_stretches(ic)
+    assert [s.size for s in stretches] == [9, 10]  # 5.5-7.5 is too short; 7.5 -> 9.5 is a 4x step
+    sides = np.array(["L", "R"] * 13)[: ic.size]
+    sides[3] = sides[2]
+    assert [s[0] for s in timed_stretches(ic, sides)] == [9.5]  # the same foot twice cuts the first one
+    assert timed_stretches(np.array([np.nan, np.nan])) == []
+    with pytest.raises(ParameterError, match="sides"):
+        timed_stretches(ic, sides[:3])
+
+
+def test_the_reference_scores_zero_on_its_own_stretches_and_a_missed_contact_costs():
+    from cadenza.gait.scoring import score_stretch
+
+    ref = np.cumsum(np.r_[1.0, np.tile([0.35, 0.76], 6)])  # alternating short and long steps
+    got, want, match = score_stretch(ref, ref)
+    assert got == want and match.f1 == 1.0
+    got, want, match = score_stretch(np.delete(ref, 5), ref)
+    assert got == pytest.approx(want, rel=0.2) and match.n_false_negative == 1
+    # Neighbours just outside the stretch (half a step away or more) are not counted.
+    got, _, _ = score_stretch(np.r_[ref[0] - 0.3, ref, ref[-1] + 0.3], ref)
+    assert got == pytest.approx(want)

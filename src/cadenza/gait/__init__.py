@@ -7,7 +7,14 @@
 
 from cadenza.gait.analysis import LOW_CONFIDENCE_MIN_STEPS, GaitAnalysis, GaitBout, analyze_gait, combine_feet
 from cadenza.gait.bouts import contacts_in_window, detect_walking_bouts
-from cadenza.gait.cadence import cadence_spm, gait_speed_m_s, step_time_asymmetry, step_time_cv
+from cadenza.gait.cadence import (
+    StepAsymmetry,
+    cadence_spm,
+    gait_speed_m_s,
+    step_asymmetry_with_confidence,
+    step_time_asymmetry,
+    step_time_cv,
+)
 from cadenza.gait.freezing import FreezeDetector, FreezeEvent, FreezeIndexDetector, FreezeStream, freeze_index
 from cadenza.gait.scoring import BoutScore, ContactMatch, match_contacts, pool_matches, score_bout
 from cadenza.gait.steps import FootStepDetector, LowerBackStepDetector
@@ -34,6 +41,8 @@ __all__ = [
     "match_contacts",
     "pool_matches",
     "score_bout",
+    "StepAsymmetry",
+    "step_asymmetry_with_confidence",
     "step_time_asymmetry",
     "step_time_cv",
 ]

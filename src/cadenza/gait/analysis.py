@@ -8,7 +8,7 @@ import numpy as np
 
 from cadenza.errors import ParameterError
 from cadenza.gait.bouts import DEFAULT_MAX_STEP_S, DEFAULT_MIN_STEPS, contacts_in_window, detect_walking_bouts
-from cadenza.gait.cadence import cadence_spm, step_time_asymmetry, step_time_cv
+from cadenza.gait.cadence import StepAsymmetry, cadence_spm, step_asymmetry_with_confidence, step_time_asymmetry, step_time_cv
 from cadenza.gait.laterality import label_sides
 from cadenza.gait.signals import check_acc_units, check_sampling_rate, check_triaxial, finite_segments
 from cadenza.gait.steps import FootStepDetector, LowerBackStepDetector
@@ -46,6 +46,9 @@ class GaitBout:
     asymmetry: float = float("nan")
     flags: tuple[str, ...] = ()
     ic_sides: tuple[str, ...] = ()  # "left"/"right"/"unknown" per contact; empty if not estimated
+    # Step-time asymmetry with its 95 % interval and p-value: left vs right steps when sides are known,
+    # otherwise every other step (alternating short and long steps show even with sides unknown).
+    step_asymmetry: StepAsymmetry | None = None
 
     @property
     def low_confidence(self) -> bool:
@@ -217,6 +220,10 @@ def analyze_gait(
                 bout_flags.append(FLAG_CLIPPED)
             if per_foot:
                 bout_flags.append(FLAG_ONE_FOOT)
+            step_asym = None
+            if not per_foot and bout_ic.size >= LOW_CONFIDENCE_MIN_STEPS:
+                known = bout_sides and "unknown" not in bout_sides
+                step_asym = step_asymmetry_with_confidence(bout_ic, np.array(bout_sides) if known else None)
             bouts.append(
                 GaitBout(
                     start_s=float(start_s),
@@ -228,6 +235,7 @@ def analyze_gait(
                     asymmetry=asymmetry,
                     flags=tuple(bout_flags),
                     ic_sides=bout_sides,
+                    step_asymmetry=step_asym,
                 )
             )
     if not bouts and FLAG_CONSTANT not in flags and FLAG_TOO_SHORT not in flags:
@@ -299,6 +307,8 @@ def combine_feet(
                 asymmetry=step_time_asymmetry(bout_ic, bout_sides),
                 flags=tuple(flags),
                 ic_sides=tuple(bout_sides.tolist()),
+                step_asymmetry=step_asymmetry_with_confidence(bout_ic, bout_sides)
+                if bout_ic.size >= LOW_CONFIDENCE_MIN_STEPS else None,
             )
         )
     flags = tuple(dict.fromkeys(f for f in (*left.flags, *right.flags) if f != FLAG_NO_WALKING))

@@ -135,3 +135,88 @@ def score_bout(
         n_detected=int(inside.size),
         n_reference=int(n_reference),
     )
+
+
+# The fair benchmark rule: cadence and contact F1 are scored only where the reference timed every
+# contact, so a detector is never charged for the reference's own gaps (turns, untimed contacts).
+STRETCH_MAX_STEP_RATIO = 1.5
+STRETCH_MIN_CONTACTS = 8
+
+
+def timed_stretches(
+    reference_ic_times_s: np.ndarray,
+    sides: np.ndarray | None = None,
+    *,
+    max_step_ratio: float = STRETCH_MAX_STEP_RATIO,
+    min_contacts: int = STRETCH_MIN_CONTACTS,
+) -> list[np.ndarray]:
+    """Stretches of a reference bout in which every contact was timed: the bout's contacts in walking
+    order, NaN where the reference saw a step but could not time it, cut at every NaN, at every step
+    longer than ``max_step_ratio`` x the bout's median step, and (with ``sides``) wherever the same foot
+    lands twice; stretches of at least ``min_contacts`` contacts are returned, as arrays of times.
+
+    >>> ic = np.array([0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, np.nan, 4.5, 5.0])
+    >>> [s.tolist() for s in timed_stretches(ic)]
+    [[0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5]]
+    """
+    ic = np.asarray(reference_ic_times_s, dtype=float)
+    if ic.ndim != 1:
+        raise ParameterError(f"reference_ic_times_s must be 1-D, got shape {ic.shape!r}")
+    if sides is not None and len(sides) != ic.size:
+        raise ParameterError(f"sides must have one entry per contact: {len(sides)} vs {ic.size}")
+    if not max_step_ratio > 1:
+        raise ParameterError(f"max_step_ratio must be > 1, got {max_step_ratio!r}")
+    if int(min_contacts) != min_contacts or min_contacts < 2:
+        raise ParameterError(f"min_contacts must be an integer >= 2, got {min_contacts!r}")
+    if ic.size < 2:
+        return []
+    steps = np.diff(ic)  # NaN next to an untimed contact
+    timed_steps = steps[np.isfinite(steps)]
+    if timed_steps.size == 0:
+        return []
+    if np.any(timed_steps <= 0):
+        raise ParameterError("reference_ic_times_s must be in walking order (timed contacts increasing)")
+    median = float(np.median(timed_steps))
+    cut = ~np.isfinite(steps) | (steps > max_step_ratio * median)
+    if sides is not None:
+        lower = np.char.lower(np.asarray(sides).astype(str))
+        cut |= lower[1:] == lower[:-1]
+    out, start = [], 0
+    for j in [*np.flatnonzero(cut), ic.size - 1]:
+        run = ic[start : j + 1]
+        run = run[np.isfinite(run)]
+        if run.size >= min_contacts:
+            out.append(run)
+        start = j + 1
+    return out
+
+
+def stretch_window(stretch_times_s: np.ndarray, *, tolerance_s: float = DEFAULT_TOLERANCE_S) -> tuple[float, float]:
+    """The window a stretch is scored in: its first and last contact, widened by the lesser of
+    ``tolerance_s`` and 0.4 x its median step, so a contact detected slightly early or late still counts
+    and a neighbour outside the stretch (at least half a step away) does not."""
+    pad = min(tolerance_s, 0.4 * float(np.median(np.diff(stretch_times_s))))
+    return float(stretch_times_s[0] - pad), float(stretch_times_s[-1] + pad)
+
+
+def score_stretch(
+    detected_times_s: np.ndarray, stretch_times_s: np.ndarray, *, tolerance_s: float = DEFAULT_TOLERANCE_S
+) -> tuple[float, float, ContactMatch]:
+    """(cadence from the detections, cadence from the reference, contact match) on one stretch.
+
+    Both cadences are the same formula, (n - 1) / (t_last - t_first) x 60 over the contacts inside
+    :func:`stretch_window`, so the reference scored as a detector has error 0.
+
+    >>> ref = np.arange(0.0, 5.0, 0.5)
+    >>> det, want, m = score_stretch(ref + 0.02, ref)
+    >>> round(det, 3), round(want, 3), m.f1
+    (120.0, 120.0, 1.0)
+    """
+    det = _check_times(detected_times_s, name="detected_times_s")
+    ref = _check_times(stretch_times_s, name="stretch_times_s")
+    if ref.size < 2:
+        raise ParameterError(f"stretch_times_s needs at least 2 contacts, got {ref.size}")
+    lo, hi = stretch_window(ref, tolerance_s=tolerance_s)
+    inside = contacts_in_window(det, lo, hi)
+    ref_inside = contacts_in_window(ref, lo, hi)
+    return cadence_spm(inside), cadence_spm(ref_inside), match_contacts(inside, ref, tolerance_s=tolerance_s)

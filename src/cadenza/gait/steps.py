@@ -34,6 +34,8 @@ PAUSE_S = 1.5  # an interval this long is a pause, not a step (40 steps/min)
 STEP_HARMONIC_FACTOR = 1.8  # upper band edge in multiples of the step frequency: below the 2nd harmonic
 MIN_UPPER_EDGE_HZ = 1.2
 STEP_FREQUENCY_RANGE_HZ = (0.7, 2.5)  # 42-150 steps/min
+STRIDE_KEEP_RATIO = 0.85  # a stride this much shorter than the strides around it holds a split step
+STRIDE_STEP_CORRELATION = 0.3  # a step-lag autocorrelation peak this high (x the stride's) marks a stride
 ACTIVITY_WINDOW_S = 0.5  # a heel strike's broadband transient lasts well under this
 # Heel strike is timed at the steepest rise of vertical acceleration (the trunk's fall being
 # stopped), low-passed here: the rise survives, the impact's ringing does not.
@@ -42,7 +44,9 @@ RISE_SEARCH_S = (0.3, 0.05)  # the rise is looked for this long before / after t
 
 
 def dominant_step_frequency_hz(vertical_m_s2: np.ndarray, *, sampling_rate_hz: float) -> float:
-    """The strongest frequency of vertical trunk acceleration within the walking step range (Welch)."""
+    """The step frequency of vertical trunk acceleration: the strongest frequency within the walking
+    step range (Welch), doubled when that is the stride frequency of an asymmetric walker (see
+    :func:`is_stride_period`)."""
     # Block means to ~10 Hz first: the step range ends at 2.5 Hz and the spectrum gets 10x cheaper.
     k = max(1, int(sampling_rate_hz // 10))
     x = vertical_m_s2[: vertical_m_s2.size // k * k].reshape(-1, k).mean(axis=1)
@@ -51,7 +55,46 @@ def dominant_step_frequency_hz(vertical_m_s2: np.ndarray, *, sampling_rate_hz: f
     in_range = (freqs >= STEP_FREQUENCY_RANGE_HZ[0]) & (freqs <= STEP_FREQUENCY_RANGE_HZ[1])
     if not in_range.any() or not np.any(power[in_range] > 0):
         return float(np.mean(STEP_FREQUENCY_RANGE_HZ))
-    return float(freqs[in_range][np.argmax(power[in_range])])
+    f0 = float(freqs[in_range][np.argmax(power[in_range])])
+    if 2 * f0 <= STEP_FREQUENCY_RANGE_HZ[1]:
+        # The step-lag peak needs the impacts' shape: block means to ~25 Hz keep it, ~10 Hz blur it.
+        k2 = max(1, int(sampling_rate_hz // 25))
+        fine = vertical_m_s2[: vertical_m_s2.size // k2 * k2].reshape(-1, k2).mean(axis=1)
+        if is_stride_period(fine, sampling_rate_hz=sampling_rate_hz / k2, period_s=1.0 / f0):
+            return 2 * f0
+    return f0
+
+
+def is_stride_period(x: np.ndarray, *, sampling_rate_hz: float, period_s: float) -> bool:
+    """Whether ``period_s``, the strongest periodicity of vertical trunk acceleration, is a stride
+    (two unequal steps) rather than a step.
+
+    When a walker alternates short and long steps (0.35 s / 0.76 s after a stroke or in MS), the
+    stride repeats exactly and the steps do not, so the spectrum's strongest line is the stride's.
+    Each step is still an impact, so the signal then also resembles itself shifted by one step, a
+    lag well inside the period: the autocorrelation has a peak between 0.15 and 0.85 periods at
+    least ``STRIDE_STEP_CORRELATION`` of its value at the full period (Moe-Nilssen & Helbostad 2004,
+    J Biomech 37:121, read step and stride regularity off these two peaks). A slow symmetric walker's
+    second harmonic gives no such peak: half a step later the fundamental is in antiphase.
+    """
+    n_lag = int(round(1.2 * period_s * sampling_rate_hz))
+    if x.size < 4 * n_lag or n_lag < 4:
+        return False
+    y = x - x.mean()
+    spec = np.fft.rfft(y, n=2 * y.size)
+    ac = np.fft.irfft(spec * np.conj(spec))[: n_lag + 1]
+    ac = ac / np.maximum(np.arange(y.size, y.size - n_lag - 1, -1), 1)  # unbiased
+    if ac[0] <= 0:
+        return False
+    ac = ac / ac[0]
+    lag_period = int(round(period_s * sampling_rate_hz))
+    lo, hi = int(0.15 * lag_period), int(0.85 * lag_period) + 1
+    at_period = float(np.max(ac[max(lag_period - 2, 1) : lag_period + 3]))
+    inner = ac[lo:hi]
+    peaks, _ = signal.find_peaks(inner)
+    if peaks.size == 0 or at_period <= 0:
+        return False
+    return bool(float(np.max(inner[peaks])) >= STRIDE_STEP_CORRELATION * at_period)
 
 
 class LowerBackStepDetector(Algorithm):
@@ -192,7 +235,10 @@ def prune_irregular(
 
     Walking is periodic: a step much shorter than the steps around it (below ``min_step_ratio``
     of their median) is a bump within a step, not a step. The weaker peak of such a pair goes,
-    one at a time, so the strongest consistent sequence remains.
+    one at a time, so the strongest consistent sequence remains. A walker who alternates short and
+    long steps (hemiparesis, MS) repeats by the stride, not the step: a short step is kept when it is
+    not short against the steps of its own foot (every other step) and both strides it belongs to are
+    at least ``STRIDE_KEEP_RATIO`` of the strides around them (a split step leaves one stride short).
     """
     keep = np.ones(peaks_idx.size, dtype=bool)
     if peaks_idx.size < 3:
@@ -203,7 +249,16 @@ def prune_irregular(
             return keep
         steps = np.diff(peaks_idx[idx]).astype(float)
         local = local_median_step(steps / rate_hz, neighbours=neighbours) * rate_hz
-        short = np.flatnonzero(steps < min_step_ratio * local)
+        same_foot = np.empty_like(steps)
+        for parity in (0, 1):
+            same_foot[parity::2] = local_median_step(steps[parity::2] / rate_hz, neighbours=max(1, neighbours // 2)) * rate_hz
+        # Each step with its neighbour on either side makes a stride; a split step leaves one short.
+        strides = steps[:-1] + steps[1:]
+        stride_local = local_median_step(strides / rate_hz, neighbours=neighbours) * rate_hz if strides.size else strides
+        stride_ok = strides >= STRIDE_KEEP_RATIO * stride_local
+        regular = np.concatenate([[False], stride_ok]) & np.concatenate([stride_ok, [False]])
+        alternating = (steps >= min_step_ratio * same_foot) & regular
+        short = np.flatnonzero((steps < min_step_ratio * local) & ~alternating)
         if short.size == 0:
             return keep
         # Resolve the shortest offending step first; drop its weaker end.

@@ -224,6 +224,12 @@ def _parse_imu(text: str, source: str, sampling_rate_hz: float | None):
     return recording
 
 
+def _parse_insole(text: str, source: str, sampling_rate_hz: float | None):
+    from cadenza.io.insole import parse_insole
+
+    return parse_insole(text, source=source, sampling_rate_hz=sampling_rate_hz)
+
+
 def _read_tags(src: str):
     from cadenza.io.tags import read_tags
 
@@ -418,8 +424,15 @@ def parse_imu_csv_isolated(text: str, *, source: str = "upload", sampling_rate_h
                         what=f"parsing IMU file {source!r}")
 
 
+def parse_insole_isolated(text: str, *, source: str = "upload", sampling_rate_hz: float | None = None,
+                          limits: DecodeLimits | None = None):
+    """:func:`cadenza.io.insole.parse_insole` in a limited child process, as every upload is parsed."""
+    return run_isolated(_parse_insole, text, source, sampling_rate_hz, limits=limits,
+                        what=f"parsing force-insole file {source!r}")
+
+
 __all__ = [
     "HAVE_RESOURCE", "DecodeLimits", "check_audio_header", "decode_audio_bytes_isolated", "decode_audio_isolated",
-    "parse_imu_csv_isolated", "read_tags_isolated", "run_isolated",
+    "parse_imu_csv_isolated", "parse_insole_isolated", "read_tags_isolated", "run_isolated",
 ]
 

@@ -151,3 +151,33 @@ def test_freeze_errors_are_one_line(tmp_path):
     bad.write_text("time_s,acc_x,acc_y,acc_z\n0,0,1,0\n0.01,0,1,0\n")
     result = runner.invoke(app, ["gait", "freeze", str(bad), "--acc-unit", "m/s^2", "--json"])
     assert result.exit_code == 2 and "g" in result.output
+
+
+def _insole_csv(tmp_path, rng, make_insole_walk):
+    hs_l = np.arange(1.0, 30.0, 1.1)
+    left, right = make_insole_walk(hs_l, hs_l + 0.45, stance_s=(0.7, 0.62), duration_s=31, rng=rng)
+    path = tmp_path / "insoles.csv"
+    rows = "\n".join(f"{i / 100:.2f},{a:.1f},{b:.1f}" for i, (a, b) in enumerate(zip(left, right, strict=True)))
+    path.write_text("time_s,left_force_n,right_force_n\n" + rows + "\n")
+    return path
+
+
+def test_analyze_insole_csv_and_gaitpdb_json(tmp_path, rng, make_insole_walk, shared_data):
+    result = runner.invoke(app, ["gait", "analyze", str(_insole_csv(tmp_path, rng, make_insole_walk)),
+                                 "--placement", "insole", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["file_format"] == "csv" and payload["left"]["n_contacts"] == 27
+    assert abs(payload["stride_time_s"] - 1.1) < 0.005
+    # Left swing 0.40 s, right 0.48 s: 100 |ln(0.48 / 0.40)| = 18.2 %.
+    assert abs(payload["swing_asymmetry_pct"] - 18.2) < 2.5
+    assert "Yogev" in payload["published_values"]["swing_asymmetry_pct"]["source"]
+    record = shared_data("gait", "gaitpdb") / "SiCo03_01.txt"
+    pdb = json.loads(runner.invoke(app, ["gait", "analyze", str(record), "--placement", "insole", "--json"]).output)
+    assert pdb["file_format"] == "gaitpdb" and abs(pdb["cadence_spm"] - 115.4) < 2
+    table = runner.invoke(app, ["gait", "analyze", str(record), "--placement", "insole"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0 and "swing asymmetry" in table.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time_s,left_force_n\n0,1\n0.01,2\n")
+    failed = runner.invoke(app, ["gait", "analyze", str(bad), "--placement", "insole"])
+    assert failed.exit_code == 2 and "right" in failed.output

@@ -59,3 +59,25 @@ def test_other_therapists_client_is_not_found(db_session, gait_web, tmp_path, rn
     client.post("/logout", data={"csrf_token": csrf(client, "/")})
     log_in(client, "bo")
     assert client.get(f"/clients/{record.id}/gait").status_code == 404
+
+
+def test_insole_upload_stores_stride_time_cv_and_swing_asymmetry(db_session, gait_web, rng, make_insole_walk):
+    from cadenza.clinic import service
+
+    client, _, _, csrf, ana, record, session = _setup(db_session, gait_web)
+    hs_l = np.arange(1.0, 30.0, 1.1)
+    left, right = make_insole_walk(hs_l, hs_l + 0.5, stance_s=(0.7, 0.62), duration_s=31, rng=rng)
+    rows = "\n".join(f"{i / 100:.2f},{a:.1f},{b:.1f}" for i, (a, b) in enumerate(zip(left, right, strict=True)))
+    token = csrf(client, f"/clients/{record.id}/gait")
+    response = client.post(
+        f"/clients/{record.id}/gait",
+        data={"csrf_token": token, "placement": "insole", "session_id": str(session.id)},
+        files={"recording": ("insoles.csv", ("time_s,left_force_n,right_force_n\n" + rows).encode(), "text/csv")},
+    )
+    assert response.status_code == 200, response.text
+    assert "Swing asymmetry" in response.text and "Yogev" in response.text
+    stored = {m.instrument_code: m.value for m in service.list_measurements(db_session, actor=ana, client_id=record.id)}
+    assert set(stored) == {"stride_time_cv", "swing_asymmetry"} and abs(stored["swing_asymmetry"] - 18.2) < 2.5
+    bad = client.post(f"/clients/{record.id}/gait", data={"csrf_token": token, "placement": "insole"},
+                      files={"recording": ("x.csv", b"time_s,left_force_n\n0,1\n0.01,2\n", "text/csv")})
+    assert bad.status_code == 422 and "no right force column" in bad.text

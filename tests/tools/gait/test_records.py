@@ -72,3 +72,29 @@ def test_h2_timed_walk_stores_the_middle_six_metres_by_default(db_session, thera
 
     speed = store_timed_walk(db_session, actor=therapist, session_id=therapy_session.id, duration_s=7)
     assert (speed.value, speed.timed_distance_m) == (0.857, 6.0)
+
+
+def test_insole_walk_stores_stride_time_cv_and_swing_asymmetry_with_goals(
+    db_session, therapist, client_record, therapy_session, rng, make_insole_walk
+):
+    from cadenza.clinic import service
+    from cadenza.gait.insole import analyze_insoles
+    from cadenza.tools.gait.records import store_insole_measures
+
+    hs_l = np.arange(1.0, 30.0, 1.1)
+    left, right = make_insole_walk(hs_l, hs_l + 0.5, stance_s=(0.7, 0.62), duration_s=31, rng=rng)
+    gait = analyze_insoles(left, right, sampling_rate_hz=100)
+    goal = service.create_goal(db_session, actor=therapist, client_id=client_record.id,
+                               instrument_code="swing_asymmetry", baseline=20, target=8)
+    stored = store_insole_measures(db_session, actor=therapist, session_id=therapy_session.id, gait=gait,
+                                   goal_ids={"swing_asymmetry": goal.id})
+    by_code = {m.instrument_code: m for m in stored}
+    assert set(by_code) == {"stride_time_cv", "swing_asymmetry"}
+    assert by_code["swing_asymmetry"].goal_id == goal.id and by_code["swing_asymmetry"].unit == "%"
+    assert by_code["swing_asymmetry"].value == pytest.approx(100 * np.log(0.48 / 0.40), abs=2.5)
+    assert by_code["stride_time_cv"].value < 1.0
+    few = analyze_insoles(left[:300], right[:300], sampling_rate_hz=100)
+    with pytest.raises(ParameterError, match="steady strides"):
+        store_insole_measures(db_session, actor=therapist, session_id=therapy_session.id, gait=few)
+    with pytest.raises(ParameterError, match="goal_ids"):
+        store_insole_measures(db_session, actor=therapist, session_id=therapy_session.id, gait=gait, goal_ids={"cadence": 1})

@@ -9,10 +9,11 @@ from cadenza.plugins import Tool
 
 TOOL = Tool(
     "gait", "Gait analysis",
-    "Upload a walk recorded with an IMU: steps, walking bouts and cadence, stored on a session.",
+    "Upload a walk recorded with an IMU or force insoles: steps, walking bouts, cadence and stride timing, stored on a session.",
     cli="cadenza.tools.gait.cli:app",
     pages="cadenza.tools.gait.pages:router",
     records="cadenza.tools.gait.records",
+    instruments=("cadenza.tools.gait.records:STRIDE_TIME_CV", "cadenza.tools.gait.records:SWING_ASYMMETRY"),
     templates="cadenza.tools.gait",
     audience="not_nicu",
     session_title="Analyse a gait recording for this session",

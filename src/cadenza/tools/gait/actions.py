@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 from cadenza.clinic import service
 from cadenza.clinic.models import Measurement, Therapist
 from cadenza.gait import GaitAnalysis, analyze_gait
+from cadenza.gait.insole import InsoleGait, analyze_insoles
 from cadenza.io.imu import ImuRecording
+from cadenza.io.insole import InsoleRecording
 from cadenza.tools.gait import records
 
-PLACEMENTS = ("lower-back", "foot")
+PLACEMENTS = ("lower-back", "foot")  # IMU placements; force insoles go through analyse_insole_walk
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,42 @@ def record_walk(
     stored = records.store_gait_cadence(db, actor=actor, session_id=session_id, analysis=report.analysis,
                                         client_id=client_id)
     return replace(report, stored=stored)
+
+
+@dataclass(frozen=True)
+class InsoleReport:
+    """One walk on force insoles: the ``gait`` timing measures, the ``notes`` for the reader (the
+    loader's, then the analysis'), and ``stored``, the measurements when a session was given."""
+
+    gait: InsoleGait
+    notes: tuple[str, ...] = ()
+    stored: tuple[Measurement, ...] = ()
+
+
+def analyse_insole_walk(recording: InsoleRecording) -> InsoleReport:
+    """Heel strikes, toe offs, stride-time CV, swing asymmetry and PCI of one insole walk; nothing stored."""
+    gait = analyze_insoles(recording.left_force_n, recording.right_force_n,
+                           sampling_rate_hz=recording.sampling_rate_hz)
+    return InsoleReport(gait, notes=(*recording.notes, *gait.notes))
+
+
+def record_insole_walk(
+    db: Session,
+    *,
+    actor: Therapist,
+    recording: InsoleRecording,
+    session_id: int,
+    client_id: int | None = None,
+    goal_ids: dict[str, int] | None = None,
+) -> InsoleReport:
+    """Analyse the insole walk, then store its stride-time CV and swing asymmetry on the session
+    (see :func:`cadenza.tools.gait.records.store_insole_measures`). Flushes, never commits."""
+    report = analyse_insole_walk(recording)
+    if client_id is None:
+        client_id = service.get_session(db, actor=actor, session_id=session_id).client_id
+    stored = records.store_insole_measures(db, actor=actor, session_id=session_id, gait=report.gait,
+                                           client_id=client_id, goal_ids=goal_ids)
+    return replace(report, stored=tuple(stored))
 
 
 FREEZE_METHODS = ("detector", "freeze-index")

@@ -19,7 +19,7 @@ from cadenza.cli._db import fail, run_as
 app = typer.Typer(help="Gait analysis from IMU recordings.", no_args_is_help=True)
 
 
-Placement = StrEnum("Placement", {"LOWER_BACK": "lower-back", "FOOT": "foot"})
+Placement = StrEnum("Placement", {"LOWER_BACK": "lower-back", "FOOT": "foot", "INSOLE": "insole"})
 AccUnit = StrEnum("AccUnit", {"AUTO": "auto", "M_S2": "m/s^2", "G": "g"})
 FreezePlacement = StrEnum("FreezePlacement", {"ALL": "all", "SHANK": "shank", "THIGH": "thigh",
                                               "LOWER_BACK": "lower-back"})
@@ -57,9 +57,12 @@ def _save_plot(path: Path, acc, rate: float, result) -> None:
 
 @app.command()
 def analyze(
-    file: Annotated[Path, typer.Argument(help="IMU CSV: time column or --rate, acc x/y/z, optional gyr x/y/z.")],
+    file: Annotated[Path, typer.Argument(help="IMU CSV: time column or --rate, acc x/y/z, optional gyr x/y/z; "
+                                              "with --placement insole: a gaitpdb record or a per-foot force CSV.")],
     rate: Annotated[float | None, typer.Option("--rate", help="Sampling rate in Hz if the file has no time column.")] = None,
-    placement: Annotated[Placement, typer.Option(help="Where the sensor was worn.")] = Placement.LOWER_BACK,
+    placement: Annotated[Placement, typer.Option(
+        help="Where the sensor was worn; insole: in-shoe force sensors (left_force_n, right_force_n).")
+    ] = Placement.LOWER_BACK,
     acc_unit: Annotated[AccUnit, typer.Option(help="Accelerometer unit; auto detects g vs m/s^2.")] = AccUnit.AUTO,
     gyr_unit: Annotated[GyrUnit, typer.Option(help="Gyroscope unit; deg/s unless the header says otherwise.")] = GyrUnit.AUTO,
     plot: Annotated[Path | None, typer.Option(help="Save a PNG of the signal with the detected steps.")] = None,
@@ -70,9 +73,14 @@ def analyze(
 ) -> None:
     """Detect steps and walking bouts; print per-bout cadence, step-time variability and flags.
 
-    Bouts of fewer than 8 steps are flagged low-confidence and left out of a stored cadence.
+    Bouts of fewer than 8 steps are flagged low-confidence and left out of a stored cadence. With
+    ``--placement insole``: heel strikes, toe offs, stride/swing/stance times, stride-time CV, swing
+    asymmetry and PCI; ``--session`` stores the CV and the asymmetry.
     """
     store_session = session if session is not None else store_session
+    if placement is Placement.INSOLE:
+        _analyze_insole(file, rate, as_json=as_json, store_session=store_session, as_user=as_user)
+        return
     from cadenza.errors import CadenzaError
     from cadenza.io.imu import load_imu_csv
     from cadenza.tools.gait import actions
@@ -132,6 +140,56 @@ def analyze(
         console.print(f"  note: {note}")
     if plot is not None:
         console.print(f"plot saved to {plot}")
+
+
+def _analyze_insole(file: Path, rate: float | None, *, as_json: bool, store_session: int | None,
+                    as_user: str | None) -> None:
+    from cadenza.errors import CadenzaError
+    from cadenza.io.insole import load_insole
+    from cadenza.tools.gait import actions
+
+    try:
+        recording = load_insole(file, sampling_rate_hz=rate)
+        if store_session is None:
+            report = actions.analyse_insole_walk(recording)
+    except CadenzaError as exc:
+        fail(str(exc), code=2)
+        return
+    notes: list[str] = []
+    if store_session is not None:
+
+        def store(db, actor) -> tuple:
+            walk = actions.record_insole_walk(db, actor=actor, recording=recording, session_id=store_session)
+            stored = ", ".join(f"{m.instrument_code} {m.value:g} {m.unit}" for m in walk.stored)
+            return walk, f"stored {stored} on session {store_session}"
+
+        report, note = run_as(as_user, store)
+        notes.append(note)
+    gait, notes = report.gait, [*report.notes, *notes]
+    if as_json:
+        payload = {"file": str(file), "file_format": recording.file_format, **gait.to_dict(), "notes": notes}
+        typer.echo(json.dumps(payload))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"{file.name}: force insoles ({recording.file_format}), {gait.sampling_rate_hz:g} Hz, "
+                        f"{gait.duration_s:.1f} s")
+    for column in ("foot", "contacts", "steady strides", "stride s", "stride CV %", "swing s", "stance s"):
+        table.add_column(column, justify="right")
+    for side in ("left", "right"):
+        d = gait.to_dict()[side]
+        table.add_row(side, str(d["n_contacts"]), str(d["n_steady_strides"]), _fmt(d["stride_time_s"], ".3f"),
+                      _fmt(d["stride_time_cv_pct"], ".2f"), _fmt(d["swing_time_s"], ".3f"),
+                      _fmt(d["stance_time_s"], ".3f"))
+    console.print(table)
+    console.print(f"cadence {_fmt(gait.cadence_spm, '.1f')} steps/min; stride-time CV {_fmt(gait.stride_time_cv_pct, '.2f')} %; "
+                  f"swing asymmetry {_fmt(gait.swing_asymmetry_pct, '.2f')} %; PCI {_fmt(gait.pci_pct, '.2f')} %")
+    if gait.flags:
+        console.print(f"[bold yellow]flags:[/] {', '.join(gait.flags)}")
+    for note in notes:
+        console.print(f"  note: {note}")
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""Gait page for a client: upload an IMU recording, see steps, bouts and cadence, store the cadence.
+"""Gait page for a client: upload an IMU recording (steps, bouts, cadence) or a force-insole walk (stride
+timing, stride-time CV, swing asymmetry, PCI), see the result, store it on a session.
 
 The route parses the upload (in a limited child process) and renders; the workflow, analysis and
 storage with its audit trail, is :mod:`cadenza.tools.gait.actions`, shared with ``cadenza gait analyze``.
@@ -25,8 +26,11 @@ MAX_RECORDING_BYTES = 20 * 1024 * 1024
 FIELDS = ("recording", "placement", "rate_hz", "session_id")
 
 
+PAGE_PLACEMENTS = (*actions.PLACEMENTS, "insole")
+
+
 def _page(request: Request, db, user, client_id: int, *, state=None, result=None, notes=(), stored=None,
-          status_code: int = 200) -> Response:
+          insole=None, status_code: int = 200) -> Response:
     from cadenza.web.routes.clients import FLAG_LABELS
 
     client = service.get_client(db, actor=user, client_id=client_id)
@@ -34,7 +38,7 @@ def _page(request: Request, db, user, client_id: int, *, state=None, result=None
         "c": client, "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS,
         "state": state or forms.FormState(values={"placement": "lower-back"}),
         "sessions": service.list_sessions(db, actor=user, client_id=client_id)[-10:],
-        "placements": actions.PLACEMENTS, "result": result, "notes": notes, "stored": stored,
+        "placements": PAGE_PLACEMENTS, "result": result, "notes": notes, "stored": stored, "insole": insole,
     }, status_code=status_code)
 
 
@@ -48,14 +52,14 @@ def gait_page(request: Request, db: Db, user: PageUser, client_id: ClientId,
 
 @router.post("/clients/{client_id}/gait")
 def analyse_recording(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
-    from cadenza.io.isolated import DecodeLimits, parse_imu_csv_isolated
+    from cadenza.io.isolated import DecodeLimits, parse_imu_csv_isolated, parse_insole_isolated
 
     state = forms.FormState(values=forms.form_values(form))
     rate_hz = forms.parse_float(state, "rate_hz", required=False)
     session_id = forms.parse_id(state, "session_id", required=False)
     placement = state.values.get("placement", "lower-back")
-    if placement not in actions.PLACEMENTS:
-        state.error("placement", f"placement must be one of {', '.join(actions.PLACEMENTS)}")
+    if placement not in PAGE_PLACEMENTS:
+        state.error("placement", f"placement must be one of {', '.join(PAGE_PLACEMENTS)}")
     upload = form.get("recording")
     if upload is None or isinstance(upload, str):
         state.error("recording", "choose an IMU recording (CSV) to upload")
@@ -67,9 +71,19 @@ def analyse_recording(request: Request, form: SubmittedForm, db: Db, user: CsrfP
     try:
         if len(data) > MAX_RECORDING_BYTES:
             raise ParameterError(f"the recording is larger than {MAX_RECORDING_BYTES // (1024 * 1024)} MB")
+        limits = DecodeLimits.from_settings(request.app.state.settings)
+        text, source = data.decode("utf-8-sig", errors="replace"), upload.filename or "upload"
+        if placement == "insole":
+            recording = parse_insole_isolated(text, source=source, sampling_rate_hz=rate_hz, limits=limits)
+            if session_id:
+                walk = actions.record_insole_walk(db, actor=user, recording=recording, session_id=session_id,
+                                                  client_id=client_id)
+            else:
+                walk = actions.analyse_insole_walk(recording)
+            return _page(request, db, user, client_id, state=state, insole=walk.gait, notes=walk.notes,
+                         stored=walk.stored)
         recording = parse_imu_csv_isolated(  # a child process under memory/CPU/time limits (T25)
-            data.decode("utf-8-sig", errors="replace"), source=upload.filename or "upload",
-            sampling_rate_hz=rate_hz, limits=DecodeLimits.from_settings(request.app.state.settings))
+            text, source=source, sampling_rate_hz=rate_hz, limits=limits)
         if session_id:
             report = actions.record_walk(db, actor=user, recording=recording, placement=placement,
                                          session_id=session_id, client_id=client_id)

@@ -1,8 +1,9 @@
-"""The gait tool's records: cadence and gait speed as measurements on a session.
+"""The gait tool's records: cadence, gait speed, stride-time variability and swing asymmetry as
+measurements on a session.
 
-No tables of its own: a gait analysis becomes ``cadence`` ({steps}/min) and a timed walk becomes
-``gait_speed`` (m/s) measurements through the clinic service, so progress charts, goals and the
-FHIR export see them like any other outcome.
+No tables of its own: a gait analysis becomes ``cadence`` ({steps}/min), a timed walk ``gait_speed``
+(m/s), and a force-insole walk ``stride_time_cv`` and ``swing_asymmetry`` (%) measurements through the
+clinic service, so progress charts, goals and the FHIR export see them like any other outcome.
 """
 
 from __future__ import annotations
@@ -13,11 +14,28 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from cadenza.clinic import service
-from cadenza.clinic.instruments import TEN_METRE_WALK_TIMED_DISTANCE_M
+from cadenza.clinic.instruments import TEN_METRE_WALK_TIMED_DISTANCE_M, Instrument
 from cadenza.clinic.models import Measurement, Therapist
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import ParameterError
 from cadenza.gait import GaitAnalysis, gait_speed_m_s
+from cadenza.gait.insole import InsoleGait
+
+_WALKING_AGE_NOTE = "project convention: a gait measure needs someone who walks, not an infant"
+
+# Both lower is better; both need steady walking (the insole analysis flags too few strides).
+STRIDE_TIME_CV = Instrument(
+    code="stride_time_cv", name="Stride-time variability (CV)", unit="%", minimum=0, maximum=100,
+    better="decrease", min_age_years=1, age_note=_WALKING_AGE_NOTE,
+    source="SD / mean of steady stride times (0.5-1.5x the median), per foot, averaged over the feet; higher in "
+           "Parkinson's disease than in healthy older adults (Hausdorff et al. 1998, Mov Disord 13:428); local code",
+)
+SWING_ASYMMETRY = Instrument(
+    code="swing_asymmetry", name="Swing-time asymmetry", unit="%", minimum=0, maximum=200,
+    better="decrease", min_age_years=1, age_note=_WALKING_AGE_NOTE,
+    source="100 x |ln(mean right swing / mean left swing)| (Yogev et al. 2007, Exp Brain Res 177:336): higher in "
+           "Parkinson's disease and in elderly fallers than in healthy older adults; local code",
+)
 
 
 def _check_session_client(db: Session, actor: Therapist, session_id: int, client_id: int) -> None:
@@ -89,3 +107,36 @@ def store_timed_walk(
         measurement=MeasurementInput("gait_speed", value=round(speed, 3), goal_id=goal_id, measured_at=measured_at,
                                      timed_distance_m=distance_m),
     )
+
+
+def store_insole_measures(
+    db: Session,
+    *,
+    actor: Therapist,
+    session_id: int,
+    gait: InsoleGait,
+    goal_ids: dict[str, int] | None = None,
+    client_id: int | None = None,
+) -> list[Measurement]:
+    """Store the walk's stride-time CV and swing asymmetry (%) as measurements on the session.
+
+    ``goal_ids`` links a measurement to a goal by instrument code. A measure the walk could not give
+    (fewer than 5 steady strides per foot: see ``gait.flags``) is not stored; with neither, a
+    ParameterError says why and nothing is stored.
+    """
+    if client_id is not None:
+        _check_session_client(db, actor, session_id, client_id)
+    values = [(STRIDE_TIME_CV.code, gait.stride_time_cv_pct), (SWING_ASYMMETRY.code, gait.swing_asymmetry_pct)]
+    values = [(code, round(float(v), 2)) for code, v in values if np.isfinite(v)]
+    if not values:
+        raise ParameterError("the walk has no stride-time CV or swing asymmetry to store: "
+                             + ("; ".join(gait.notes) or "too few steady strides"))
+    goal_ids = goal_ids or {}
+    unknown = set(goal_ids) - {STRIDE_TIME_CV.code, SWING_ASYMMETRY.code}
+    if unknown:
+        raise ParameterError(f"goal_ids names {sorted(unknown)!r}; only stride_time_cv and swing_asymmetry are stored")
+    return [
+        service.add_measurement(db, actor=actor, session_id=session_id,
+                                measurement=MeasurementInput(code, value=value, goal_id=goal_ids.get(code)))
+        for code, value in values
+    ]
