@@ -4,6 +4,14 @@ Usage (PostgreSQL from the throwaway server of scripts/with-postgres):
 
     scripts/with-postgres .venv/bin/python bench/web_load.py [--users 50] [--seconds 60] [--json]
     .venv/bin/python bench/web_load.py --backend sqlite [...]      # the embedded default backend
+    # issue 23: the generated 10,000-client clinic, one worker then two, closed-loop then think-time users,
+    # and one user's client page and dashboard:
+    scripts/with-postgres .venv/bin/python bench/web_load.py --clinic 10000 --workers 1,2 \
+        --users 50 --think-users 200 --think-s 5 --single-user 200
+
+With ``--clinic N`` the record is bench/clinic_data.py's clinic (100 therapists, N clients, 5 years of
+sessions, measurements and sealed audit rows) instead of the small seed. ``--workers 1,2`` runs the same
+load against ``cadenza serve --workers 1`` and then ``--workers 2`` on the same database.
 
 A fresh database is created on the server in CADENZA_TEST_POSTGRES_URL, migrated and seeded
 (``--therapists`` accounts, ``--clients-per-therapist`` clients each, one goal per client). The app
@@ -129,16 +137,44 @@ def count_rows(url: str) -> dict[str, int]:
     return counts
 
 
-def start_server(url: str, port: int) -> subprocess.Popen:
+def clinic_people(url: str, *, clients: int, therapists: int = 100) -> list[dict]:
+    """bench/clinic_data.py's clinic; returns what the virtual users need (their clients; no goal ids)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import clinic_data
+    from sqlalchemy import select
+
+    from cadenza.clinic.db import make_engine, migrate
+    from cadenza.clinic.models import Client, Therapist
+
+    global PASSWORD
+    PASSWORD = clinic_data.PASSWORD
+    migrate(url)
+    made = clinic_data.generate(url, therapists=therapists, clients=clients)
+    print(f"clinic: {made.clients} clients, {made.sessions} sessions, {made.measurements} measurements, "
+          f"{made.audit_events} audit events, generated in {made.seconds:.0f} s", file=sys.stderr)
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(select(Therapist.username, Client.id, Client.birth_year)
+                                  .join(Client, Client.therapist_id == Therapist.id)
+                                  .where(Therapist.role == "therapist", Client.birth_year <= 2006)).all()
+    engine.dispose()
+    by_therapist: dict[str, list[dict]] = {}
+    for username, client_id, _ in rows:  # adults: the write carries a STAI-6
+        by_therapist.setdefault(username, []).append({"client_id": client_id, "goal_id": None})
+    return [{"username": u, "clients": c} for u, c in sorted(by_therapist.items())]
+
+
+def start_server(url: str, port: int, *, workers: int = 1) -> subprocess.Popen:
     env = {**os.environ, "CADENZA_DATABASE_URL": url}
+    env.setdefault("CADENZA_DATA_DIR", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"cadenza-load-{port}"))
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "cadenza.web.main:create_app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env=env,
+        [sys.executable, "-m", "cadenza.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--log-format", "text"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     import httpx
 
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
@@ -149,7 +185,7 @@ def start_server(url: str, port: int) -> subprocess.Popen:
             raise RuntimeError(f"the server exited with code {process.returncode}")
         time.sleep(0.2)
     process.terminate()
-    raise RuntimeError("the server did not answer /health within 30 s")
+    raise RuntimeError("the server did not answer /health within 120 s")
 
 
 async def log_in(base_url: str, username: str) -> dict[str, str]:
@@ -169,7 +205,7 @@ async def log_in(base_url: str, username: str) -> dict[str, str]:
 
 
 async def virtual_user(base_url: str, person: dict, *, stop_at: float, write_share: float, tally: Tally,
-                       rng: random.Random) -> None:
+                       rng: random.Random, think_s: float = 0.0) -> None:
     import httpx
 
     credentials = person["credentials"]
@@ -177,7 +213,13 @@ async def virtual_user(base_url: str, person: dict, *, stop_at: float, write_sha
                                  headers={"cookie": credentials["cookie"]}) as http:
         headers = {"Authorization": credentials["authorization"]}
         day = 0
+        if think_s:
+            await asyncio.sleep(rng.uniform(0, think_s))  # users arrive spread over one think time
         while time.monotonic() < stop_at:
+            if think_s:
+                await asyncio.sleep(rng.expovariate(1 / think_s))
+                if time.monotonic() >= stop_at:
+                    break
             target = rng.choice(person["clients"])
             cid = target["client_id"]
             if rng.random() < write_share:
@@ -187,6 +229,8 @@ async def virtual_user(base_url: str, person: dict, *, stop_at: float, write_sha
                         "intervention_code": "receptive_listening", "plan": "load test",
                         "measurements": [{"instrument_code": "stai6", "items": STAI, "goal_id": target["goal_id"]},
                                          {"instrument_code": "vas_anxiety", "value": rng.randint(0, 100)}]}
+                if target["goal_id"] is None:
+                    del body["measurements"][0]["goal_id"]
                 request = http.post(f"/api/v1/clients/{cid}/sessions", json=body, headers=headers)
                 expected = 201
             else:
@@ -204,79 +248,58 @@ async def virtual_user(base_url: str, person: dict, *, stop_at: float, write_sha
             tally.latencies_s[kind].append(time.perf_counter() - started)
             if response.status_code != expected:
                 tally.error(f"HTTP {response.status_code}")
+                if os.environ.get("WEB_LOAD_DEBUG"):
+                    print(kind, response.status_code, response.text[:300], file=sys.stderr)
             elif kind == "write":
                 tally.sessions_written += 1
                 tally.measurements_written += len(response.json()["measurements"])
 
 
 async def run_load(base_url: str, people: list[dict], *, users: int, seconds: float, write_share: float,
-                   seed_value: int) -> tuple[Tally, float]:
+                   seed_value: int, think_s: float = 0.0) -> tuple[Tally, float]:
     tally = Tally()
     rng = random.Random(seed_value)
+    people = people[:users]
     for person in people:
         person["credentials"] = await log_in(base_url, person["username"])
     stop_at = time.monotonic() + seconds
     started = time.monotonic()
     tasks = [
         virtual_user(base_url, people[i % len(people)], stop_at=stop_at, write_share=write_share, tally=tally,
-                     rng=random.Random(rng.random()))
+                     rng=random.Random(rng.random()), think_s=think_s)
         for i in range(users)
     ]
     await asyncio.gather(*tasks)
     return tally, time.monotonic() - started
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--write-share", type=float, default=0.3)
-    parser.add_argument("--therapists", type=int, default=10)
-    parser.add_argument("--clients-per-therapist", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=20261125)
-    parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql",
-                        help="sqlite: a temporary file with WAL, as `scripts/serve` uses by default")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    args = parser.parse_args(argv)
-    base = os.environ.get("CADENZA_TEST_POSTGRES_URL")
-    if args.backend == "postgresql" and not base:
-        print("web_load: CADENZA_TEST_POSTGRES_URL is unset; run under scripts/with-postgres", file=sys.stderr)
-        return 2
-    if not (args.users >= 1 and args.seconds > 0 and 0 <= args.write_share <= 1):
-        print("web_load: need --users >= 1, --seconds > 0, 0 <= --write-share <= 1", file=sys.stderr)
-        return 2
+async def single_user(base_url: str, person: dict, *, requests: int) -> dict[str, dict[str, float]]:
+    """One therapist alone: the busiest client's page and the dashboard, one after the other."""
+    import httpx
 
-    import tempfile
+    credentials = await log_in(base_url, person["username"])
+    client_id = person["clients"][0]["client_id"]
+    timings: dict[str, list[float]] = {"client page": [], "dashboard": []}
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, headers={"cookie": credentials["cookie"]}) as http:
+        for path in (f"/clients/{client_id}", "/"):  # warm-up
+            await http.get(path)
+        for _ in range(requests):
+            for name, path in (("client page", f"/clients/{client_id}"), ("dashboard", "/")):
+                started = time.perf_counter()
+                response = await http.get(path)
+                timings[name].append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{path} answered {response.status_code}")
+    return {name: {"p50_ms": round(_percentile_ms(v, 50), 1), "p95_ms": round(_percentile_ms(v, 95), 1)}
+            for name, v in timings.items()}
 
-    scratch = tempfile.TemporaryDirectory(prefix="cadenza-load-")
-    url = create_database(base) if args.backend == "postgresql" else f"sqlite:///{scratch.name}/load.sqlite3"
-    server = None
-    try:
-        people = seed(url, therapists=args.therapists, clients_per_therapist=args.clients_per_therapist)
-        before = count_rows(url)
-        port = _free_port()
-        server = start_server(url, port)
-        tally, elapsed_s = asyncio.run(run_load(f"http://127.0.0.1:{port}", people, users=args.users,
-                                                seconds=args.seconds, write_share=args.write_share,
-                                                seed_value=args.seed))
-        server.terminate()
-        server.wait(timeout=30)
-        server = None
-        after = count_rows(url)
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        if args.backend == "postgresql":
-            drop_database(base, url)
-        scratch.cleanup()
 
+def _summary(label: str, tally: Tally, elapsed_s: float, before: dict, after: dict) -> dict:
     stored_sessions = after["sessions"] - before["sessions"]
     stored_measurements = after["measurements"] - before["measurements"]
     all_latencies = tally.latencies_s["read"] + tally.latencies_s["write"]
     result = {
-        "backend": args.backend,
-        "users": args.users,
+        "run": label,
         "seconds": round(elapsed_s, 1),
         "requests": len(all_latencies),
         "requests_per_s": round(len(all_latencies) / elapsed_s, 1),
@@ -284,9 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         "writes": len(tally.latencies_s["write"]),
         "p50_ms": round(_percentile_ms(all_latencies, 50), 1),
         "p95_ms": round(_percentile_ms(all_latencies, 95), 1),
-        "read_p50_ms": round(_percentile_ms(tally.latencies_s["read"], 50), 1),
         "read_p95_ms": round(_percentile_ms(tally.latencies_s["read"], 95), 1),
-        "write_p50_ms": round(_percentile_ms(tally.latencies_s["write"], 50), 1),
         "write_p95_ms": round(_percentile_ms(tally.latencies_s["write"], 95), 1),
         "errors": sum(tally.errors.values()),
         "error_kinds": tally.errors,
@@ -297,24 +318,106 @@ def main(argv: list[str] | None = None) -> int:
         "session_audit_events": after["session_audit"] - before["session_audit"],
         "mean_latency_ms": round(statistics.fmean(all_latencies) * 1000, 1) if all_latencies else float("nan"),
     }
-    consistent = (tally.sessions_written == stored_sessions == result["session_audit_events"]
-                  and tally.measurements_written == stored_measurements)
-    result["rows_consistent"] = consistent
+    result["rows_consistent"] = (tally.sessions_written == stored_sessions == result["session_audit_events"]
+                                 and tally.measurements_written == stored_measurements)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50, help="closed-loop users (no think time)")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--write-share", type=float, default=0.3)
+    parser.add_argument("--therapists", type=int, default=10)
+    parser.add_argument("--clients-per-therapist", type=int, default=5)
+    parser.add_argument("--clinic", type=int, default=0, metavar="CLIENTS",
+                        help="use bench/clinic_data.py's clinic with this many clients (100 therapists)")
+    parser.add_argument("--workers", default="1", help="comma-separated worker counts to run in turn, e.g. 1,2")
+    parser.add_argument("--think-users", type=int, default=0, help="also run this many users with think time")
+    parser.add_argument("--think-s", type=float, default=5.0, help="mean think time of --think-users (s)")
+    parser.add_argument("--single-user", type=int, default=0, metavar="N",
+                        help="also time N client-page and dashboard requests of one user alone")
+    parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql",
+                        help="sqlite: a temporary file with WAL, as `scripts/serve` uses by default")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    args = parser.parse_args(argv)
+    base = os.environ.get("CADENZA_TEST_POSTGRES_URL")
+    if args.backend == "postgresql" and not base:
+        print("web_load: CADENZA_TEST_POSTGRES_URL is unset; run under scripts/with-postgres", file=sys.stderr)
+        return 2
+    try:
+        worker_counts = [int(w) for w in args.workers.split(",")]
+    except ValueError:
+        worker_counts = []
+    if not worker_counts or min(worker_counts) < 1 or (args.backend == "sqlite" and max(worker_counts) > 1):
+        print(f"web_load: --workers {args.workers!r} must list counts >= 1 (1 only on sqlite)", file=sys.stderr)
+        return 2
+    if not (args.users >= 1 and args.seconds > 0 and 0 <= args.write_share <= 1 and args.think_s > 0):
+        print("web_load: need --users >= 1, --seconds > 0, 0 <= --write-share <= 1, --think-s > 0", file=sys.stderr)
+        return 2
+
+    import tempfile
+
+    scratch = tempfile.TemporaryDirectory(prefix="cadenza-load-")
+    url = create_database(base) if args.backend == "postgresql" else f"sqlite:///{scratch.name}/load.sqlite3"
+    server = None
+    runs: list[dict] = []
+    single: dict[int, dict] = {}
+    try:
+        if args.clinic:
+            people = clinic_people(url, clients=args.clinic)
+        else:
+            people = seed(url, therapists=args.therapists, clients_per_therapist=args.clients_per_therapist)
+        for workers in worker_counts:
+            port = _free_port()
+            server = start_server(url, port, workers=workers)
+            base_url = f"http://127.0.0.1:{port}"
+            loads = [("closed loop", args.users, 0.0)]
+            if args.think_users:
+                loads.append((f"think {args.think_s:g} s", args.think_users, args.think_s))
+            for label, users, think in loads:
+                before = count_rows(url)
+                pool = [dict(p) for p in people] * (1 + users // max(1, len(people)))
+                tally, elapsed_s = asyncio.run(run_load(base_url, pool, users=users, seconds=args.seconds,
+                                                        write_share=args.write_share, seed_value=args.seed,
+                                                        think_s=think))
+                result = _summary(f"{workers} worker(s), {users} users, {label}", tally, elapsed_s, before,
+                                  count_rows(url))
+                result.update(workers=workers, users=users, think_s=think)
+                runs.append(result)
+            if args.single_user:
+                busiest = max(people, key=lambda p: len(p["clients"]))
+                single[workers] = asyncio.run(single_user(base_url, busiest, requests=args.single_user))
+            server.terminate()
+            server.wait(timeout=30)
+            server = None
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        if args.backend == "postgresql":
+            drop_database(base, url)
+        scratch.cleanup()
+
+    ok = all(r["rows_consistent"] and r["errors"] == 0 for r in runs)
     if args.json:
-        print(json.dumps(result))
-    else:
-        backend = "PostgreSQL" if args.backend == "postgresql" else "SQLite (WAL)"
-        print(f"Web load: {args.users} users x {result['seconds']} s, {backend}, 1 uvicorn worker, "
-              f"{int(args.write_share * 100)}% writes")
-        print(f"{'':24}{'count':>8}{'p50 ms':>10}{'p95 ms':>10}")
-        print(f"{'all requests':24}{result['requests']:>8}{result['p50_ms']:>10}{result['p95_ms']:>10}")
-        print(f"{'reads':24}{result['reads']:>8}{result['read_p50_ms']:>10}{result['read_p95_ms']:>10}")
-        print(f"{'writes (session + 2)':24}{result['writes']:>8}{result['write_p50_ms']:>10}{result['write_p95_ms']:>10}")
-        print(f"throughput {result['requests_per_s']} req/s; errors {result['errors']} {tally.errors or ''}")
-        print(f"sessions written {tally.sessions_written} / stored {stored_sessions} / audited "
-              f"{result['session_audit_events']}; measurements written {tally.measurements_written} / "
-              f"stored {stored_measurements} -> {'EQUAL' if consistent else 'MISMATCH'}")
-    return 0 if consistent and result["errors"] == 0 else 1
+        print(json.dumps({"backend": args.backend, "clinic_clients": args.clinic, "runs": runs,
+                          "single_user": single, "ok": ok}))
+        return 0 if ok else 1
+    backend = "PostgreSQL" if args.backend == "postgresql" else "SQLite (WAL)"
+    record = f"generated clinic of {args.clinic} clients" if args.clinic else "small seed"
+    print(f"Web load on {backend}, {record}, {int(args.write_share * 100)}% writes, {args.seconds:g} s per run")
+    print(f"| run | requests | req/s | p50 ms | p95 ms | read p95 ms | write p95 ms | errors | sessions written / stored |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in runs:
+        print(f"| {r['run']} | {r['requests']} | {r['requests_per_s']} | {r['p50_ms']} | {r['p95_ms']} | "
+              f"{r['read_p95_ms']} | {r['write_p95_ms']} | {r['errors']} | "
+              f"{r['sessions_written']} / {r['sessions_stored']}{'' if r['rows_consistent'] else ' MISMATCH'} |")
+    for workers, timings in single.items():
+        for name, t in timings.items():
+            print(f"one user alone, {workers} worker(s), {name}: p50 {t['p50_ms']} ms, p95 {t['p95_ms']} ms")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

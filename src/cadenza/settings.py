@@ -25,6 +25,8 @@ class Settings:
     decode_memory_bytes: int = 2 * 1024**3
     decode_cpu_s: int = 30
     decode_timeout_s: float = 30.0
+    # /metrics answers a request carrying "Authorization: Bearer <token>"; unset, only a direct loopback request.
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -39,4 +41,5 @@ class Settings:
             decode_memory_bytes=int(os.environ.get("CADENZA_DECODE_MEMORY_BYTES", 2 * 1024**3)),
             decode_cpu_s=int(os.environ.get("CADENZA_DECODE_CPU_S", 30)),
             decode_timeout_s=float(os.environ.get("CADENZA_DECODE_TIMEOUT_S", 30.0)),
+            metrics_token=os.environ.get("CADENZA_METRICS_TOKEN") or None,
         )

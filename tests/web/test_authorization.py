@@ -19,7 +19,8 @@ from cadenza.clinic.models import AuditEvent, Goal, Measurement, TherapySession
 from cadenza.clinic.service import MeasurementInput
 from cadenza.web import deps
 
-PUBLIC = {("GET", "/health"), ("GET", "/login"), ("POST", "/login"), ("POST", "/api/v1/auth/token"),
+# /metrics is not public: it answers a bearer token or a direct local request only (tests/web/test_operations.py).
+PUBLIC = {("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"), ("GET", "/login"), ("POST", "/login"), ("POST", "/api/v1/auth/token"),
           ("GET", "/api/v1/openapi.json"), ("GET", "/login/mfa"), ("POST", "/login/mfa")}
 ADMIN_ONLY = {("GET", "/admin/therapists"), ("POST", "/admin/therapists"),
               ("POST", "/admin/therapists/{username}/active"), ("GET", "/api/v1/therapists"),

@@ -131,3 +131,73 @@ def _warn_unreadable_mfa(url: str) -> None:
         typer.echo(f"warning: the two-factor secrets of {len(names)} account(s) ({', '.join(names[:10])}) do not "
                    "open with this installation's data key; put the source's data.key in place (or set "
                    "CADENZA_DATA_KEY), or run `cadenza admin reset-mfa USERNAME` for each", err=True)
+
+
+@app.command()
+def scheduled(
+    folder: Path = typer.Argument(..., help="The folder that keeps the scheduled archives (made if missing)."),
+    keep_daily: int = typer.Option(7, "--keep-daily", min=0, max=1000, help="Keep the newest archive of this many days."),
+    keep_weekly: int = typer.Option(4, "--keep-weekly", min=0, max=1000, help="… of this many ISO weeks."),
+    keep_monthly: int = typer.Option(12, "--keep-monthly", min=0, max=1000, help="… of this many months."),
+    key_file: Path | None = typer.Option(None, "--key-file", help=KEY_FILE_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """One scheduled run (from a daily timer): an encrypted backup into FOLDER, then the retention rule.
+
+    Only the schedule's own archives (cadenza-<UTC time>.zip.cdzenc) are ever deleted; the newest is always kept.
+    """
+    from cadenza.clinic.backup_schedule import RetentionRule, run_scheduled_backup
+    from cadenza.clinic.secrets_at_rest import data_key
+    from cadenza.settings import Settings
+
+    settings = Settings.from_env()
+    with domain_errors():
+        rule = RetentionRule(keep_daily=keep_daily, keep_weekly=keep_weekly, keep_monthly=keep_monthly)
+        run = run_scheduled_backup(settings.database_url, folder,
+                                   key=_key_from(key_file) or data_key(settings.database_url), rule=rule)
+    if as_json:
+        typer.echo(json.dumps({"path": str(run.path), "kept": [str(p) for p in run.kept],
+                               "deleted": [str(p) for p in run.deleted]}))
+        return
+    typer.echo(f"backup written (encrypted with the data key): {run.path}")
+    typer.echo(f"{len(run.kept)} scheduled archive(s) kept, {len(run.deleted)} deleted by the rule "
+               f"(daily {keep_daily}, weekly {keep_weekly}, monthly {keep_monthly})")
+
+
+@app.command()
+def drill(
+    file: Path = typer.Argument(..., help="The archive to test-restore."),
+    key_file: Path | None = typer.Option(None, "--key-file", help=KEY_FILE_HELP),
+    max_bytes: int | None = typer.Option(None, "--max-bytes", min=1, help=MAX_BYTES_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Restore drill: restore FILE into a throwaway database, verify it, delete it; exit 1 if it fails.
+
+    Nothing is written to the configured database. Run it on a recent archive every month, and after a move.
+    """
+    from cadenza.clinic.backup import is_encrypted
+    from cadenza.clinic.backup_schedule import restore_drill
+    from cadenza.clinic.secrets_at_rest import data_key
+    from cadenza.settings import Settings
+
+    if not file.is_file():
+        fail(f"FILE {str(file)!r} is not a file", code=2)
+    with domain_errors():
+        key = _key_from(key_file)
+        if key is None and is_encrypted(file):
+            key = data_key(Settings.from_env().database_url)
+        result = restore_drill(file, key=key, max_bytes=max_bytes)
+    if as_json:
+        typer.echo(json.dumps({"archive": str(result.archive), "ok": result.ok, "created_at": result.created_at,
+                               "tables": result.tables, "rows": result.rows, "chain_ok": result.chain_ok,
+                               "chain": result.chain_summary, "mismatched_tables": list(result.mismatched_tables),
+                               "seconds": round(result.seconds, 2)}))
+    else:
+        verdict = "PASSED" if result.ok else "FAILED"
+        typer.echo(f"restore drill {verdict}: {file} (taken {result.created_at}): {result.rows} rows in "
+                   f"{result.tables} tables restored in {result.seconds:.1f} s into a throwaway database")
+        typer.echo(result.chain_summary)
+        for problem in result.mismatched_tables:
+            typer.echo(f"row count differs: {problem}")
+    if not result.ok:
+        raise typer.Exit(1)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 app = typer.Typer()
+LogFormat = StrEnum("LogFormat", {"JSON": "json", "TEXT": "text"})
 
 
 def _migrate_configured_database() -> str:
@@ -71,6 +73,12 @@ def serve(
     name: list[str] = typer.Option([], "--name", help="A host name or address the devices use (repeat); with "
                                                       "--https, the certificate covers these, localhost and this "
                                                       "machine's name."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="Worker processes (PostgreSQL only: SQLite has one writer). About one per "
+                                     "core; every worker is stateless, all shared state is in the database."),
+    log_format: LogFormat = typer.Option(LogFormat.JSON, "--log-format",
+                                   help="One line per request and message on standard error: JSON (with the "
+                                        "request id, route, status and duration) or plain text."),
 ) -> None:
     """Migrate the database, print the URL and run the web app.
 
@@ -85,6 +93,14 @@ def serve(
     from cadenza.clinic.models import Therapist
 
     console = Console()
+    from cadenza.cli._db import fail
+    from cadenza.settings import Settings
+
+    configured = Settings.from_env()
+    if workers > 1 and configured.database_url.startswith("sqlite"):
+        fail(f"--workers {workers} needs PostgreSQL (CADENZA_DATABASE_URL): a SQLite file has one writer, and "
+             "its request limit only holds inside one process; run one worker, or move the clinic to PostgreSQL",
+             code=2)
     url = _migrate_configured_database()
     engine = make_engine(url)
     with session_scope(make_session_factory(engine)) as db:
@@ -101,8 +117,24 @@ def serve(
     proxy = uvicorn_proxy_options(forwarded_allow_ips)
     if proxy["proxy_headers"]:
         console.print(f"Trusting X-Forwarded-* headers from: {proxy['forwarded_allow_ips']}")
-    uvicorn.run("cadenza.web.main:create_app", factory=True, host=host, port=port, log_level="warning", **proxy,
-                **tls)
+    from cadenza.web.observability import logging_config
+
+    if workers > 1:
+        _fresh_metrics_dir(configured.data_dir)
+        console.print(f"{workers} workers")
+    uvicorn.run("cadenza.web.main:create_app", factory=True, host=host, port=port, workers=workers,
+                log_config=logging_config(json_lines=log_format is LogFormat.JSON), **proxy, **tls)
+
+
+def _fresh_metrics_dir(data_dir: Path) -> None:
+    """Every worker writes its Prometheus figures under one empty folder, which ``/metrics`` adds up."""
+    import os
+    import shutil
+
+    folder = data_dir / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(mode=0o700, parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 def _tls_options(*, https: bool, cert: Path | None, key: Path | None, names: list[str], host: str,

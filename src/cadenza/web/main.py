@@ -14,6 +14,7 @@ from cadenza.plugins import installed_tools
 from cadenza.settings import Settings
 from cadenza.web.errors import install_error_handlers
 from cadenza.web.middleware import BodySizeLimitMiddleware, ConcurrencyLimitMiddleware, SecurityHeadersMiddleware
+from cadenza.web.observability import RequestObservingMiddleware
 from cadenza.web.routes import CORE_ROUTER_MODULES, registered_client_tools
 from cadenza.web.templating import STATIC_DIR
 
@@ -71,4 +72,6 @@ def create_app(
     if bind is not None and getattr(getattr(bind, "dialect", None), "name", "") == "sqlite":
         app.add_middleware(ConcurrencyLimitMiddleware, max_requests=SQLITE_MAX_CONCURRENT_REQUESTS)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_upload_bytes)
+    # Outermost: the id and the clock cover everything, including a refused oversize body.
+    app.add_middleware(RequestObservingMiddleware, session_factory=session_factory)
     return app

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from cadenza.clinic import corrections, dashboard, idempotency, listening, service
+from cadenza.clinic.chart_cache import cached_chart, chart_key
 from cadenza.clinic.instruments import list_instruments
 from cadenza.clinic.models import DIRECTIONS, Therapist
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
@@ -668,19 +669,30 @@ def restore_goal_page(form: SubmittedForm, db: Db, user: CsrfPageUser, client_id
 
 
 @router.get("/clients/{client_id}/measures/{instrument_code}/chart.png")
-def measure_chart(db: Db, user: PageUser, client_id: ClientId,
+def measure_chart(request: Request, db: Db, user: PageUser, client_id: ClientId,
                   instrument_code: Annotated[str, Path(pattern=r"^[a-z0-9_]{1,64}$")]) -> Response:
     """Every value of one measure over the sessions, goal or not (walk-through problem 4)."""
     from cadenza.clinic.measure_charts import render_measure_chart
 
     series = dashboard.measure_series(db, actor=user, client_id=client_id, instrument_code=instrument_code)
-    return Response(render_measure_chart(series, fmt="png"), media_type="image/png")
+    return _chart_response(request, chart_key("measure", "png", series),
+                           lambda: render_measure_chart(series, fmt="png"))
 
 
 @router.get("/clients/{client_id}/goals/{goal_id}/chart.png")
-def goal_chart(db: Db, user: PageUser, client_id: ClientId, goal_id: GoalId) -> Response:
+def goal_chart(request: Request, db: Db, user: PageUser, client_id: ClientId, goal_id: GoalId) -> Response:
     from cadenza.clinic import progress
 
     series = dashboard.goal_series(db, actor=user, client_id=client_id, goal_id=goal_id)
     goal_progress = progress.compute_progress(series.goal, list(zip(series.dates, series.values, strict=True)))
-    return Response(progress.render_progress_chart(goal_progress, fmt="png"), media_type="image/png")
+    return _chart_response(request, chart_key("goal", "png", goal_progress),
+                           lambda: progress.render_progress_chart(goal_progress, fmt="png"))
+
+
+def _chart_response(request: Request, key: str, render) -> Response:
+    """A chart PNG by its content key: 304 when the browser holds this very image, else from the cache."""
+    etag = f'"{key}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}  # revalidate every time: access may change
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(cached_chart(key, render), media_type="image/png", headers=headers)

@@ -1,0 +1,224 @@
+"""``cadenza serve --workers 2`` on PostgreSQL (issue 23): nothing that matters lives in one process.
+
+One real server with two uvicorn workers. Requests on fresh connections land on both (their pids are on the
+JSON log lines). Login lockout counts failures made on either worker; an Idempotency-Key claimed on one
+worker is honoured on the other; Prometheus figures are the sum of both workers; and a worker killed while
+clients are writing loses no record and leaves no half-written one: every client a retry saw created exists
+once, with its audit event, and the audit chain verifies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from cadenza.clinic import service
+from cadenza.clinic.audit_chain import verify_chain
+from cadenza.clinic.db import make_engine, make_session_factory, session_scope
+from cadenza.clinic.models import AuditEvent, Client
+
+# PostgreSQL only (the SQLite refusal is tests/web/test_operations.py's): the shared fixture, one parameter.
+pytestmark = [pytest.mark.slow, pytest.mark.postgres,
+              pytest.mark.parametrize("database_url", ["postgresql"], indirect=True, scope="module")]
+
+PASSWORD = "violin-harbour-sunrise-7"
+START_TIMEOUT_S = 90.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class TwoWorkers:
+    def __init__(self, base_url: str, process: subprocess.Popen, log: Path) -> None:
+        self.base_url, self.process, self.log = base_url, process, log
+
+    def access_lines(self) -> list[dict]:
+        lines = []
+        for raw in self.log.read_text(errors="replace").splitlines():
+            if raw.startswith("{") and '"cadenza.access"' in raw:
+                lines.append(json.loads(raw))
+        return lines
+
+    def pids_of(self, request_ids: set[str]) -> set[int]:
+        return {line["pid"] for line in self.access_lines() if line.get("request_id") in request_ids}
+
+    def fresh(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """One request on its own connection (so the kernel may hand it to either worker)."""
+        with httpx.Client(base_url=self.base_url, timeout=30.0) as one:
+            return one.request(method, path, **kwargs)
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                if self.fresh("GET", "/ready").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        pytest.fail(f"two workers did not become ready:\n{self.log.read_text(errors='replace')[-4000:]}")
+
+
+def _serve(tmp_path: Path, database_url: str, *args: str) -> tuple[subprocess.Popen, int, Path]:
+    port = _free_port()
+    env = {**os.environ, "CADENZA_DATABASE_URL": database_url, "CADENZA_DATA_DIR": str(tmp_path / "data")}
+    env.pop("CADENZA_USER", None)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "cadenza.cli.main", "serve", "--port", str(port), *args],
+                                   stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    return process, port, log
+
+
+@pytest.fixture(scope="module")
+def two_workers(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoWorkers]:
+    folder = tmp_path_factory.mktemp("workers")
+    engine = make_engine(database_url)
+    with session_scope(make_session_factory(engine)) as db:
+        for name in ("wanda", "walt"):
+            service.create_therapist(db, actor=None, username=name, password=PASSWORD)
+    engine.dispose()
+    process, port, log = _serve(folder, database_url, "--workers", "2")
+    server = TwoWorkers(f"http://127.0.0.1:{port}", process, log)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _parallel(n: int, call) -> list:
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(call, range(n)))
+
+
+def _token(server: TwoWorkers, username: str) -> dict[str, str]:
+    answer = server.fresh("POST", "/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def test_fresh_connections_are_served_by_both_workers(two_workers):
+    answers = _parallel(24, lambda i: two_workers.fresh("GET", "/health", headers={"X-Request-ID": f"spread-{i}"}))
+    assert all(a.status_code == 200 for a in answers)
+    time.sleep(0.3)  # the log lines are written as the responses finish
+    assert len(two_workers.pids_of({f"spread-{i}" for i in range(24)})) == 2
+
+
+def test_login_lockout_counts_failures_made_on_either_worker(two_workers):
+    ids = {f"wrong-{i}" for i in range(5)}
+    wrong = _parallel(5, lambda i: two_workers.fresh(
+        "POST", "/api/v1/auth/token", json={"username": "walt", "password": f"not-it-{i}-xxxxxxx"},
+        headers={"X-Request-ID": f"wrong-{i}"}))
+    assert [a.status_code for a in wrong] == [401] * 5
+    right = [two_workers.fresh("POST", "/api/v1/auth/token", json={"username": "walt", "password": PASSWORD})
+             for _ in range(4)]
+    assert [a.status_code for a in right] == [401] * 4, "the account must be locked on every worker"
+    time.sleep(0.3)
+    assert len(two_workers.pids_of(ids)) == 2, "the failures should have been spread over both workers"
+
+
+def test_an_idempotency_key_claimed_on_one_worker_holds_on_the_other(two_workers):
+    headers = {**_token(two_workers, "wanda"), "Idempotency-Key": "same-tap-1"}
+    answers = _parallel(6, lambda i: two_workers.fresh("POST", "/api/v1/clients", json={"code": "W-IDEM"},
+                                                       headers={**headers, "X-Request-ID": f"idem-{i}"}))
+    statuses = sorted(a.status_code for a in answers)
+    assert set(statuses) <= {201, 409}, statuses
+    created = {a.json()["id"] for a in answers if a.status_code == 201}
+    assert len(created) == 1, "every 201 must be the same stored client"
+    time.sleep(0.3)
+    assert len(two_workers.pids_of({f"idem-{i}" for i in range(6)})) == 2
+
+
+def _count(text: str, route: str) -> float:
+    pattern = (r'cadenza_http_request_duration_seconds_count\{method="GET",route="' + re.escape(route)
+               + r'",status="2xx"\} ([0-9.e+]+)')
+    found = re.search(pattern, text)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_metrics_add_up_every_worker(two_workers):
+    before = _count(two_workers.fresh("GET", "/metrics").text, "/health")
+    _parallel(20, lambda i: two_workers.fresh("GET", "/health"))
+    scraped = two_workers.fresh("GET", "/metrics")
+    assert scraped.status_code == 200
+    assert _count(scraped.text, "/health") - before == 20
+
+
+def test_a_worker_killed_mid_write_loses_and_half_writes_nothing(two_workers, database_url):
+    headers = _token(two_workers, "wanda")
+    seen: dict[str, int] = {}  # code -> client id, from the answer that finally came back
+    stop = threading.Event()
+    errors: list[str] = []
+
+    def writer(n: int) -> None:
+        i = 0
+        while not stop.is_set():
+            code = f"KILL-{n}-{i}"
+            for _ in range(40):  # a dropped connection is retried with the same key, as a phone would
+                try:
+                    answer = two_workers.fresh("POST", "/api/v1/clients", json={"code": code},
+                                               headers={**headers, "Idempotency-Key": code})
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+                    continue
+                if answer.status_code in (409, 503):  # the claim of a killed request is still fresh
+                    time.sleep(0.25)
+                    continue
+                if answer.status_code != 201:
+                    errors.append(f"{code}: {answer.status_code} {answer.text[:200]}")
+                else:
+                    seen[code] = answer.json()["id"]
+                break
+            i += 1
+
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(writer, n) for n in range(4)]
+        time.sleep(1.5)
+        pids = {line["pid"] for line in two_workers.access_lines() if line["route"] == "/api/v1/clients"}
+        assert pids, "no writes reached the workers"
+        victim = sorted(pids)[0]
+        os.kill(victim, signal.SIGKILL)
+        time.sleep(2.5)
+        stop.set()
+        for future in futures:
+            future.result()
+    assert not errors, errors
+    assert len(seen) >= 10
+    engine = make_engine(database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as db:
+            stored = dict(db.execute(select(Client.code, Client.id).where(Client.code.like("KILL-%"))).all())
+            for code, client_id in seen.items():
+                assert stored.get(code) == client_id, f"{code} answered 201 but is not stored as {client_id}"
+            for code, client_id in stored.items():
+                audited = db.scalar(select(func.count()).select_from(AuditEvent).where(
+                    AuditEvent.client_id == client_id))
+                assert audited >= 1, f"client {code} was stored without its audit event"
+            report = verify_chain(db)
+            assert report.ok, report
+    finally:
+        engine.dispose()
+    assert two_workers.fresh("GET", "/ready").status_code == 200  # the supervisor started a new worker
