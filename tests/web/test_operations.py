@@ -10,9 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cadenza.clinic.db import make_engine, make_session_factory
+from cadenza.logs import JsonLogFormatter
 from cadenza.settings import Settings
 from cadenza.web.main import create_app
-from cadenza.web.observability import ACCESS_LOGGER, JsonLogFormatter
+from cadenza.web.observability import ACCESS_LOGGER
 
 
 def _app(web_app, **settings):

@@ -117,7 +117,7 @@ def serve(
     proxy = uvicorn_proxy_options(forwarded_allow_ips)
     if proxy["proxy_headers"]:
         console.print(f"Trusting X-Forwarded-* headers from: {proxy['forwarded_allow_ips']}")
-    from cadenza.web.observability import logging_config
+    from cadenza.logs import logging_config
 
     if workers > 1:
         _fresh_metrics_dir(configured.data_dir)
