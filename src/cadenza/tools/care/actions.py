@@ -181,9 +181,9 @@ def record_group_session(db: Session, *, actor: Therapist, title: str, session_d
     return group
 
 
-def group_clients(db: Session, group: GroupSession) -> dict[int, Client]:
-    """The group's clients by id (the group was authorised as the actor's own)."""
-    return {m.client_id: db.get(Client, m.client_id) for m in group.members}
+def group_clients(db: Session, *, actor: Therapist, group: GroupSession) -> dict[int, Client]:
+    """The group's clients by id, each read authorised and audited (the group is the actor's own)."""
+    return {m.client_id: get_client_for_actor(db, actor=actor, client_id=m.client_id) for m in group.members}
 
 
 def statuses() -> tuple[str, ...]:
