@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from cadenza.clinic import service
@@ -70,6 +71,12 @@ def test_m11_discharge_and_status_from_the_page_and_the_card(logged_in, db_sessi
     assert done.status_code == 303
     db_session.expire_all()
     assert db_session.get(Client, client.id).status == "discharged"
+    doc = records.client_documents(db_session, db_session.get(Client, client.id))[-1]
+    pytest.importorskip("weasyprint", reason="the pdf extra")
+    printed = logged_in.get(f"{page}/documents/{doc.id}/summary.pdf")
+    assert printed.status_code == 200 and printed.content[:5] == b"%PDF-"
+    assert db_session.scalar(select(AuditEvent.id).where(AuditEvent.action == "export",
+                                                         AuditEvent.entity == "care_document")) is not None
 
 
 def test_m11_a_group_session_from_a_clients_page(logged_in, db_session, nurse, make_therapist):

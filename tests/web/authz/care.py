@@ -23,6 +23,14 @@ def make_signed_document(db, actor, client_id: int) -> dict:
     return ids
 
 
+def make_discharge(db, actor, client_id: int) -> dict:
+    doc = actions.write_document(db, actor=actor, client=db.get(Client, client_id), kind="discharge",
+                                 document_date=dt.date(2026, 11, 30),
+                                 content={"reason": "goals_met", "criteria": "met", "summary": "done"})
+    actions.set_status(db, actor=actor, client=db.get(Client, client_id), status="active")  # leave it as found
+    return {"document_id": doc.id}
+
+
 def make_group(db, actor, client_id: int) -> dict:
     group = actions.record_group_session(db, actor=actor, title="Singing", session_date=dt.date(2026, 11, 2),
                                          minutes=30, intervention_code="singing",
@@ -42,4 +50,5 @@ AUTHZ_SAMPLES = {
     ("POST", "/clients/{client_id}/care/groups"): {"form": {
         "title": "Drums", "session_date": "2026-11-02", "minutes": "30", "intervention_code": "singing"}},
     ("GET", "/clients/{client_id}/care/groups/{group_id}"): {"setup": make_group},
+    ("GET", "/clients/{client_id}/care/documents/{document_id}/summary.pdf"): {"setup": make_discharge},
 }

@@ -56,6 +56,11 @@ def withdraw_consent(db: Session, *, actor: Therapist, client: Client, document_
                                     withdrawn_date=withdrawn_date, reason=reason)
 
 
+def audit_export(db: Session, *, actor: Therapist, client: Client, document_id: int) -> None:
+    """A printed or downloaded document leaves the record: audited as an export."""
+    audit(db, actor, "export", "care_document", entity_id=document_id, client_id=client.id)
+
+
 def set_status(db: Session, *, actor: Therapist, client: Client, status: str) -> Client:
     """Put services on hold, resume them, or (without a discharge summary) mark the client discharged."""
     return service.set_client_status(db, actor=actor, client=client, status=status)

@@ -267,3 +267,20 @@ def group(title: Annotated[str, typer.Option(help="The group's name, e.g. 'Tuesd
     came = sum(m["attended"] for m in out["members"])
     typer.echo(f"Group session {out['group_id']} stored: {came} of {len(out['members'])} attended; "
                "each attendee's note is on a session in their own record.")
+
+
+@app.command()
+def pdf(client: ClientCode, document_id: DocumentId,
+        output: Annotated[str, typer.Option("-o", "--output", help="Where to write the PDF.")],
+        as_user: ActAs = None) -> None:
+    """Print a discharge summary to a PDF (needs the pdf extra: WeasyPrint)."""
+    from pathlib import Path
+
+    from cadenza.tools.care import actions, report
+
+    with domain_errors(), open_db() as db:
+        actor, found = acting_client(db, as_user, client)
+        data = report.render_pdf(report.build_report(db, found, document_id))
+        actions.audit_export(db, actor=actor, client=found, document_id=document_id)
+    Path(output).write_bytes(data)
+    typer.echo(f"Wrote {output}.")

@@ -169,6 +169,18 @@ def set_status(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser
     return RedirectResponse(f"/clients/{client_id}/care", status_code=303)
 
 
+@router.get("/clients/{client_id}/care/documents/{document_id}/summary.pdf")
+def discharge_pdf(db: Db, user: PageUser, client_id: RowId, document_id: RowId) -> Response:
+    """A discharge summary as a PDF (the ``pdf`` extra); audited as an export of the document."""
+    from cadenza.tools.care import report
+
+    client = records.care_client(db, actor=user, client_id=client_id)
+    pdf = report.render_pdf(report.build_report(db, client, document_id))
+    actions.audit_export(db, actor=user, client=client, document_id=document_id)
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="discharge-summary-{client.code}-{document_id}.pdf"'})
+
+
 @router.post("/clients/{client_id}/care/groups")
 def record_group(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: RowId) -> Response:
     """A group session with this client and the others marked on the form."""
