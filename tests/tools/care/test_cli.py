@@ -44,10 +44,10 @@ def test_m11_the_course_of_care_from_the_command_line(clinic):
     assert out["client_status"] == "discharged"
     assert run("care", "status", "--client", "C001").output.strip() == "C001: discharged"
     assert run("care", "status", "--client", "C001", "--set", "active").output.strip() == "C001: active"
+    refused = run("care", "pdf", "--client", "C001", str(consent["id"]), "-o", "consent.pdf")
+    assert refused.exit_code == 2 and "only a discharge summary is printed" in refused.output
 
-
-def test_m11_a_group_session_and_errors_from_the_command_line(clinic):
-    run = clinic
+    # A group session, and errors named by field, on the same record.
     made = _json(run("care", "group", "--title", "Singing", "--intervention", "singing", "--minutes", "45",
                      "--attended", "C001:led a song", "--attended", "C002", "--absent", "C003:ill", "--date",
                      "2026-11-03", "--json"))
@@ -60,3 +60,10 @@ def test_m11_a_group_session_and_errors_from_the_command_line(clinic):
     assert run("care", "sign", "--client", "C001", "999").exit_code == 1
     date = run("care", "referral", "--client", "C001", "--by", "GP", "--reason", "x", "--date", "soon")
     assert date.exit_code == 2 and "--date must be a date" in date.output
+
+    # Last, as it needs the pdf extra: the discharge summary printed (audited as an export).
+    pytest.importorskip("weasyprint", reason="the pdf extra")
+    printed = run("care", "pdf", "--client", "C001", str(out["id"]), "-o", "discharge.pdf")
+    assert printed.exit_code == 0, printed.output
+    with open("discharge.pdf", "rb") as handle:
+        assert handle.read(5) == b"%PDF-"
