@@ -135,6 +135,18 @@ def test_m11_consent_withdrawal_is_kept_apart_from_the_signed_consent(db_session
     assert sorted(_events(db_session, client_record.id, "care_document")) == ["create", "sign", "withdraw"]
 
 
+def test_m11_an_infant_or_young_child_is_consented_for_by_a_representative(db_session, therapist):
+    infant = service.create_client(db_session, actor=therapist, code="N1", safety_flags=["nicu_infant"])
+    child = service.create_client(db_session, actor=therapist, code="K1", birth_year=2022)
+    for who, message in ((infant, "a NICU infant cannot give consent"), (child, "a child of at most 4")):
+        with pytest.raises(ParameterError, match=message):
+            actions.write_document(db_session, actor=therapist, client=who, kind="consent", document_date=DAY,
+                                   content=CONSENT)
+        actions.write_document(db_session, actor=therapist, client=who, kind="consent", document_date=DAY,
+                               content={**CONSENT, "consented_by": "legal_representative",
+                                        "representative_role": "parent"})
+
+
 def test_m11_discharge_sets_the_status_and_the_card_says_so(db_session, therapist, client_record):
     assert "Alert: no informed consent recorded" in actions.overview_lines(db_session, client_record)
     actions.write_document(db_session, actor=therapist, client=client_record, kind="discharge", document_date=DAY,

@@ -361,11 +361,31 @@ def check_goal_ids(db: Session, client: Client, goal_ids: list[int]) -> None:
         child_of(db, client, Goal, goal_id, "goal")
 
 
+# Project convention, not a legal rule: a NICU infant, or a child certainly under this age, cannot be the one
+# who consents; a legal representative does (older children's assent and local law are the therapist's call).
+YOUNGEST_OWN_CONSENT_YEARS = 7
+
+
+def check_consenter(client: Client, content: Mapping[str, Any], document_date: dt.date) -> None:
+    if content.get("consented_by") != "client" or not content.get("agreed", True):
+        return
+    infant = "nicu_infant" in (client.safety_flags or [])
+    oldest = None if client.birth_year is None else document_date.year - client.birth_year
+    if infant or (oldest is not None and oldest < YOUNGEST_OWN_CONSENT_YEARS):
+        raise ParameterError(
+            f"consented_by 'client': a {'NICU infant' if infant else f'child of at most {oldest}'} cannot give "
+            "consent; record the legal representative's consent (project convention: own consent from age "
+            f"{YOUNGEST_OWN_CONSENT_YEARS})")
+
+
 def add_document(db: Session, *, actor: Therapist, client: Client, kind: str, document_date: dt.date,
                  content: Mapping[str, Any]) -> CareDocument:
-    """Store a new, unsigned document (content validated for its kind; a plan's goals must be the client's)."""
+    """Store a new, unsigned document (content validated for its kind; a plan's goals must be the client's;
+    a young child's or NICU infant's consent must come from a legal representative)."""
     checked = check_content(kind, content)
     document_date = check_date("document_date", document_date)
+    if kind == "consent":
+        check_consenter(client, checked, document_date)
     if kind == "plan":
         check_goal_ids(db, client, checked["goal_ids"])
     doc = CareDocument(client_id=client.id, author_id=actor.id, kind=kind, document_date=document_date,
@@ -389,9 +409,13 @@ def update_document(db: Session, *, actor: Therapist, client: Client, document_i
     checked = check_content(doc.kind, content)
     if doc.kind == "plan":
         check_goal_ids(db, client, checked["goal_ids"])
+    if document_date is not None:
+        document_date = check_date("document_date", document_date)
+    if doc.kind == "consent":
+        check_consenter(client, checked, document_date or doc.document_date)
     doc.content = checked
     if document_date is not None:
-        doc.document_date = check_date("document_date", document_date)
+        doc.document_date = document_date
     doc.updated_at = utcnow()
     db.flush()
     audit(db, actor, "update", "care_document", entity_id=doc.id, client_id=client.id)
