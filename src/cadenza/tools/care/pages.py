@@ -36,11 +36,14 @@ def _interventions() -> list[Any]:
 
 def _page(request: Request, db, user, client, *, error: str = "", open_form: str = "",
           values: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    from cadenza.clinic import listening
+    from cadenza.web.routes.clients import FLAG_LABELS
+
     found = actions.summary(db, client)
     goals = service.list_goals(db, actor=user, client_id=client.id)
     others = [c for c in service.list_clients(db, actor=user) if c.id != client.id and c.status != "discharged"]
     return render(request, "care/client_care.html", {
-        "c": client, "summary": found, "goals": goals, "goal_by_id": {g.id: g for g in goals},
+        "c": client, "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS, "summary": found, "goals": goals, "goal_by_id": {g.id: g for g in goals},
         "interventions": _interventions(), "intervention_options": [(i.code, i.name) for i in _interventions()],
         "intervention_by_code": {i.code: i for i in _interventions()},
         "groups": records.client_group_memberships(db, client), "others": others,
@@ -213,7 +216,11 @@ def group_page(request: Request, db: Db, user: PageUser, client_id: RowId, group
     group = records.get_group(db, actor=user, group_id=group_id)
     if actions.member_of(group, client.id) is None:
         raise NotFoundError(f"group session {group_id!r} not found")
-    return render(request, "care/group.html", {"c": client, "group": group,
+    from cadenza.clinic import listening
+    from cadenza.web.routes.clients import FLAG_LABELS
+
+    return render(request, "care/group.html", {"c": client, "group": group, "policy": listening.policy_of(client),
+                                               "flag_labels": FLAG_LABELS,
                                                "clients": actions.group_clients(db, actor=user, group=group),
                                                "intervention": {i.code: i for i in _interventions()}.get(
                                                    group.intervention_code)})
