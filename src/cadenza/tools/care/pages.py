@@ -40,7 +40,7 @@ def _page(request: Request, db, user, client, *, error: str = "", open_form: str
     from cadenza.web.routes.clients import FLAG_LABELS
 
     found = actions.summary(db, client)
-    goals = service.list_goals(db, actor=user, client_id=client.id)
+    goals = records.client_goals(db, client)
     others = [c for c in service.list_clients(db, actor=user) if c.id != client.id and c.status != "discharged"]
     return render(request, "care/client_care.html", {
         "c": client, "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS, "summary": found, "goals": goals, "goal_by_id": {g.id: g for g in goals},

@@ -356,6 +356,11 @@ def care_client(db: Session, *, actor: Therapist, client_id: int, action: str = 
     return get_client_for_actor(db, actor=actor, client_id=client_id, action=action)
 
 
+def client_goals(db: Session, client: Client) -> list[Goal]:
+    """The client's goals (not removed), for the plan form; the client is already authorised."""
+    return list(db.scalars(select(Goal).where(Goal.client_id == client.id).order_by(Goal.id)))
+
+
 def check_goal_ids(db: Session, client: Client, goal_ids: list[int]) -> None:
     for goal_id in goal_ids:
         child_of(db, client, Goal, goal_id, "goal")
