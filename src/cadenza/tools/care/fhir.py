@@ -129,6 +129,19 @@ def _clinical_impression(doc: CareDocument, pid: str) -> dict[str, Any]:
     return resource
 
 
+def _evidence_text(code: str) -> str:
+    """The intervention's evidence in words: its supporting entries with DOI and caveat, or the catalog's
+    note saying why there are none, and what it was tested for without benefit."""
+    from cadenza.evidence.query import evidence_for_intervention, get_intervention
+
+    supporting, without = evidence_for_intervention(code)
+    parts = [f"{e.design} on {e.condition} ({e.year}, doi {e.doi}); caveat: {e.caveat}" for e in supporting]
+    text = "Evidence: " + " | ".join(parts) if parts else get_intervention(code).evidence_note
+    if without:
+        text += " Tested without benefit: " + "; ".join(f"{e.condition} ({e.year})" for e in without) + "."
+    return text
+
+
 def _care_plan(doc: CareDocument, pid: str, *, status: str, goal_ids: set[int], end: dt.date | None,
                referral_ids: list[str]) -> dict[str, Any]:
     from cadenza.evidence.query import get_intervention
@@ -144,7 +157,7 @@ def _care_plan(doc: CareDocument, pid: str, *, status: str, goal_ids: set[int], 
             "status": "in-progress" if status == "active" else "completed" if status == "completed" else "stopped",
             "scheduledTiming": {"repeat": {"frequency": c["sessions_per_week"], "period": 1, "periodUnit": "wk",
                                            "duration": c["minutes_per_session"], "durationUnit": "min"}},
-            "description": f"{intervention.name}: {intervention.evidence_note}".strip()[:1000],
+            "description": f"{intervention.name}. {_evidence_text(code)}",
         }})
     period: dict[str, Any] = {"start": doc.document_date.isoformat()}
     if end is not None:

@@ -34,6 +34,14 @@ def _interventions() -> list[Any]:
     return list(list_interventions())
 
 
+def _evidence() -> dict[str, tuple[Any, Any]]:
+    """Each intervention's (supporting, tested-without-benefit) catalog entries, shown wherever the page
+    offers or lists a planned intervention (with each supporting entry's caveat)."""
+    from cadenza.evidence.query import evidence_for_intervention
+
+    return {i.code: evidence_for_intervention(i.code) for i in _interventions()}
+
+
 def _page(request: Request, db, user, client, *, error: str = "", open_form: str = "",
           values: dict[str, str] | None = None, status_code: int = 200) -> Response:
     from cadenza.clinic import listening
@@ -45,7 +53,7 @@ def _page(request: Request, db, user, client, *, error: str = "", open_form: str
     return render(request, "care/client_care.html", {
         "c": client, "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS, "summary": found, "goals": goals, "goal_by_id": {g.id: g for g in goals},
         "interventions": _interventions(), "intervention_options": [(i.code, i.name) for i in _interventions()],
-        "intervention_by_code": {i.code: i for i in _interventions()},
+        "intervention_by_code": {i.code: i for i in _interventions()}, "evidence": _evidence(),
         "groups": records.client_group_memberships(db, client), "others": others,
         "kinds": records.KIND_TITLES, "domains": records.ASSESSMENT_DOMAINS, "ratings": records.DOMAIN_RATINGS,
         "rating_hints": records.RATING_HINTS, "decisions": records.REFERRAL_DECISIONS,
@@ -220,7 +228,7 @@ def group_page(request: Request, db: Db, user: PageUser, client_id: RowId, group
     from cadenza.web.routes.clients import FLAG_LABELS
 
     return render(request, "care/group.html", {"c": client, "group": group, "policy": listening.policy_of(client),
-                                               "flag_labels": FLAG_LABELS,
+                                               "flag_labels": FLAG_LABELS, "evidence": _evidence(),
                                                "clients": actions.group_clients(db, actor=user, group=group),
                                                "intervention": {i.code: i for i in _interventions()}.get(
                                                    group.intervention_code)})
