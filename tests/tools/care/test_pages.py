@@ -26,11 +26,17 @@ def test_m11_documents_are_written_signed_and_amended_from_the_page(logged_in, d
     assert "adjunct to care, not a cure" in shown.text
     made = _post(logged_in, f"{page}/documents", {
         "kind": "plan", "document_date": "2026-11-02", "goal_ids": str(goal.id), "objectives": "sing one verse\nname a feeling",
-        "sessions_per_week": "2", "minutes_per_session": "45", "interventions": "songwriting"}, page)
+        "sessions_per_week": "2", "minutes_per_session": "45", "interventions": ["songwriting", "singing"]}, page)
     assert made.status_code == 303, made.text
     doc = records.client_documents(db_session, db_session.get(Client, client.id))[-1]
     assert doc.content["goal_ids"] == [goal.id] and doc.content["objectives"] == ["sing one verse", "name a feeling"]
     assert "fewer low days" in (shown := logged_in.get(page)).text and "Songwriting" in shown.text
+    # Each planned intervention names its evidence: the catalog's entries with their caveat, or why there are none.
+    from cadenza.evidence.query import evidence_for_intervention, get_intervention
+
+    assert get_intervention("songwriting").evidence_note in shown.text
+    supporting, _ = evidence_for_intervention("singing")
+    assert supporting and all(e.caveat in shown.text.replace("&#39;", "'") for e in supporting)
     assert _post(logged_in, f"{page}/documents/{doc.id}/sign", {}, page).status_code == 303
     assert _post(logged_in, f"{page}/documents/{doc.id}/addenda", {"text": "Review moved to March."}, page).status_code == 303
     assert "Review moved to March." in logged_in.get(page).text

@@ -154,14 +154,17 @@ def _check_group(title: Any, session_date: Any, minutes: Any, intervention_code:
 
 def record_group_session(db: Session, *, actor: Therapist, title: str, session_date: dt.date, minutes: int,
                          intervention_code: str, members: Sequence[MemberInput], setting: str = "",
-                         group_note: str = "") -> GroupSession:
+                         group_note: str = "", authorised: Sequence[Client] = ()) -> GroupSession:
     """One session with several clients, all or nothing. Every client must be the actor's (another
     therapist's client is reported as not found). Each attending client gets an ordinary session in their
     own record: the group's date, length and intervention, the group note as the objective part and their
-    own note as the assessment, so it can be signed, measured and exported like any other."""
+    own note as the assessment, so it can be signed, measured and exported like any other. ``authorised``:
+    clients the caller already authorised for writing (the page's client), not checked and audited twice."""
     title, setting, group_note, members = _check_group(title, session_date, minutes, intervention_code, setting,
                                                        group_note, members)
-    clients = [get_client_for_actor(db, actor=actor, client_id=m.client_id, action="update") for m in members]
+    known = {c.id: c for c in authorised}
+    clients = [known.get(m.client_id) or get_client_for_actor(db, actor=actor, client_id=m.client_id, action="update")
+               for m in members]
     group = GroupSession(therapist_id=actor.id, title=title, session_date=session_date, minutes=minutes,
                          intervention_code=intervention_code, setting=setting, group_note=group_note)
     db.add(group)

@@ -212,7 +212,7 @@ def record_group(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUs
         group = actions.record_group_session(
             db, actor=user, title=values.get("title", ""), session_date=_date(values, "session_date"),
             minutes=minutes, intervention_code=values.get("intervention_code", ""), setting=values.get("setting", ""),
-            group_note=values.get("group_note", ""), members=members)
+            group_note=values.get("group_note", ""), members=members, authorised=[client])
     except (ParameterError, NotFoundError) as exc:
         return _refused(request, db, user, client_id, exc, open_form="group", values=dict(values))
     return RedirectResponse(f"/clients/{client_id}/care/groups/{group.id}", status_code=303)
