@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cadenza.clinic import service
 from cadenza.clinic.models import AuditEvent, Client
@@ -94,8 +94,16 @@ def test_m11_a_group_session_from_a_clients_page(logged_in, db_session, nurse, m
     form = {"title": "Drum circle", "session_date": "2026-11-03", "minutes": "40",
             "intervention_code": "drumming_improvisation", "note": "kept the pulse",
             f"member.{second.id}.presence": "absent", f"member.{second.id}.note": "unwell"}
+    before = db_session.scalar(select(func.max(AuditEvent.id)))
     made = _post(logged_in, f"{page}/groups", form, page)
     assert made.status_code == 303, made.text
+    db_session.expire_all()
+    rows = db_session.execute(select(AuditEvent.action, AuditEvent.entity, AuditEvent.client_id)
+                              .where(AuditEvent.client_id.in_((first.id, second.id)), AuditEvent.id > before,
+                                     AuditEvent.action != "read")).all()
+    assert sorted(rows) == sorted([("update", "client", first.id), ("update", "client", second.id),
+                                   ("create", "therapy_session", first.id), ("create", "group_member", first.id),
+                                   ("create", "group_member", second.id)])  # the page's client authorised once
     shown = logged_in.get(made.headers["location"])
     assert shown.status_code == 200 and "kept the pulse" in shown.text and "unwell" in shown.text
     assert re.search(r"G1</a></td><td>attended", shown.text) and re.search(r"G2</a></td><td>absent", shown.text)
