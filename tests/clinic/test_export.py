@@ -75,7 +75,8 @@ def test_bundle_validates_and_holds_every_resource(db_session, therapist, docume
     validate_bundle(text)
     # the PHQ-9 with item 9 > 0 also travels as a RiskAssessment (clinical review H1)
     assert bundle_resource_counts(text) == {"Patient": 1, "Condition": 1, "Goal": 1, "Encounter": 2, "Procedure": 2,
-                                            "Observation": 6, "RiskAssessment": 1, "Practitioner": 1}
+                                            "Observation": 6, "RiskAssessment": 1, "Practitioner": 1,
+                                            "Questionnaire": 2, "QuestionnaireResponse": 2}  # M4: the answers
     assert_references_resolve(json.loads(text))
     data = json.loads(text)
     patient = data["entry"][0]["resource"]

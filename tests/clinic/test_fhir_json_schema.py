@@ -33,7 +33,9 @@ def schema_errors(bundle_json: str) -> list:
 @pytest.fixture
 def full_record(db_session, therapist, client_record):
     """A client with goals, two sessions (questionnaires with items, a flagged PHQ-9 item 9, a timed walk, a
-    signed note) and a home programme with a completion: every resource type the export makes."""
+    signed note), a home programme with a completion and every care document (referral, consent withdrawn,
+    assessment, two plans, discharge): every resource type the export makes."""
+    from cadenza.tools.care import actions as care
     from cadenza.tools.home import actions, records
 
     goal = service.create_goal(db_session, actor=therapist, client_id=client_record.id, instrument_code="gait_speed",
@@ -48,7 +50,9 @@ def full_record(db_session, therapist, client_record):
         db_session, actor=therapist, client_id=client_record.id, session_date=dt.date(2026, 11, 9), minutes=40,
         intervention_code="receptive_listening", setting="home",
         measurements=[MeasurementInput("stai6", items={"calm": 3, "tense": 2, "upset": 1, "relaxed": 3,
-                                                       "content": 2, "worried": 3})])
+                                                       "content": 2, "worried": 3}),
+                      MeasurementInput("gds15", items=[0, 1, 0, 1, 1, 0, 0, 1, 0, 0, 1, 0, 1, 0, 0]),
+                      MeasurementInput("hads_a", value=9), MeasurementInput("vas_pain", value=35)])
     service.sign_session(db_session, actor=therapist, session_id=first.id, expected_version=first.version)
     task = actions.assign_task(db_session, actor=therapist, client=client_record, kind="ras_walk", title="Walk",
                                days_per_week=4, minutes=15, ratings=["mood"], tempo_bpm=100)
@@ -57,6 +61,26 @@ def full_record(db_session, therapist, client_record):
     actions.record_completion(db_session, device, {
         "client_uuid": str(uuid.uuid4()), "task_id": task.id, "completed_at": dt.datetime.now(dt.UTC).isoformat(),
         "played_s": 300, "max_gain": 1.0, "before": {"mood": 4}, "after": {"mood": 6}})
+    write = dict(actor=therapist, client=client_record)
+    referral = care.write_document(db_session, **write, kind="referral", document_date=dt.date(2026, 10, 20),
+                                   content={"referred_by": "GP", "reason": "gait and low mood", "decision": "accepted"})
+    care.sign_document(db_session, **write, document_id=referral.id)
+    care.add_addendum(db_session, **write, document_id=referral.id, text="Copy of the letter filed.")
+    consent = care.write_document(db_session, **write, kind="consent", document_date=dt.date(2026, 10, 27), content={
+        "explained": "aims, risks, recordings", "consented_by": "legal_representative", "representative_role": "son"})
+    care.withdraw_consent(db_session, **write, document_id=consent.id, withdrawn_date=dt.date(2026, 11, 20))
+    care.write_document(db_session, **write, kind="assessment", document_date=dt.date(2026, 10, 27), content={
+        "domains": {"gross_motor": {"rating": "inconsistent", "note": "shuffles"}}, "music_preferences": ["swing"],
+        "summary": "responds to a beat", "recommendation": "RAS twice a week"})
+    plan = {"goal_ids": [goal.id], "interventions": ["ras_gait_training"], "sessions_per_week": 2,
+            "minutes_per_session": 45, "objectives": ["walk 10 m to a cue"], "review_date": "2027-01-15"}
+    care.write_document(db_session, **write, kind="plan", document_date=dt.date(2026, 10, 28), content=plan)
+    care.write_document(db_session, **write, kind="plan", document_date=dt.date(2026, 11, 9),
+                        content={**plan, "sessions_per_week": 3})
+    discharge = care.write_document(db_session, **write, kind="discharge", document_date=dt.date(2026, 11, 30),
+                                    content={"reason": "goals_met", "criteria": "gait speed 1.0 m/s",
+                                             "summary": "walks to the shop", "recommendations": "keep walking"})
+    care.sign_document(db_session, **write, document_id=discharge.id)
     return client_record
 
 
@@ -64,12 +88,14 @@ def test_the_exported_bundle_meets_the_official_fhir_json_schema(db_session, the
     text = export_client_bundle(db_session, actor=therapist, client_id=full_record.id)
     kinds = {e["resource"]["resourceType"] for e in json.loads(text)["entry"]}
     assert {"Patient", "Goal", "Encounter", "Procedure", "Observation", "RiskAssessment", "Practitioner",
-            "Provenance", "CarePlan"} <= kinds
+            "Provenance", "CarePlan", "Questionnaire", "QuestionnaireResponse", "ServiceRequest", "Consent",
+            "ClinicalImpression", "DocumentReference"} <= kinds
     assert schema_errors(text) == []
 
 
-def test_the_schema_check_has_teeth(db_session, therapist, full_record):
-    bundle = json.loads(export_client_bundle(db_session, actor=therapist, client_id=full_record.id))
+def test_the_schema_check_has_teeth(db_session, therapist, client_record):
+    # A small record is enough to show that faults are caught (the full one costs node seconds per resource).
+    bundle = json.loads(export_client_bundle(db_session, actor=therapist, client_id=client_record.id))
     bundle["entry"][0]["resource"]["birthDate"] = "the fifties"
     bundle["entry"][1]["resource"]["status"] = 42
     assert len(schema_errors(json.dumps(bundle))) >= 1

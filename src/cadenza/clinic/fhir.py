@@ -1,7 +1,8 @@
 """FHIR export of a client's record: a ``collection`` Bundle of Patient, Flag (safety flags), Condition,
 Goal, Practitioner (the clinicians, with their qualification), Encounter, Procedure (the SOAP note; a
-signed note's signature and addenda), Provenance (who signed a note, when), Observation and
-RiskAssessment resources, with LOINC codes where an instrument has one and UCUM units.
+signed note's signature and addenda), Provenance (who signed a note, when), Observation,
+Questionnaire and QuestionnaireResponse (questionnaire answers, :mod:`~cadenza.clinic.fhir_questionnaires`;
+the Observation is ``derivedFrom`` them) and RiskAssessment resources, with LOINC codes where an instrument has one and UCUM units.
 
 Validation uses ``fhir.resources.R4B`` (FHIR 4.3): the ``fhir.resources`` package defaults to R5, which
 R4-era servers reject, while the R4B models of the resources used here have the same elements as R4
@@ -24,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cadenza.clinic import fhir_questionnaires
 from cadenza.clinic.instruments import LOCAL_CODE_SYSTEM, get_instrument, safety_prompt
 from cadenza.clinic.models import Client, Goal, Measurement, Therapist, TherapySession, utcnow
 from cadenza.clinic.access import get_client_for_actor
@@ -378,6 +380,8 @@ def _observation(m: Measurement, row: TherapySession, patient_id: str) -> dict[s
     if m.item_responses:
         resource["component"] = [_item_component(instrument, item, int(answer))
                                  for item, answer in m.item_responses.items()]
+        # The answers themselves travel as a QuestionnaireResponse (clinical review M4).
+        resource["derivedFrom"] = [_ref("QuestionnaireResponse", f"qr-{m.id}")]
     if instrument.loinc_panel is not None:
         # The questionnaire the total was scored from (the MII PRO profiles' pattern: the panel as method).
         code, display = instrument.loinc_panel
@@ -441,6 +445,7 @@ def build_bundle(
     by_goal: dict[int, list[str]] = {}
     goal_values: dict[int, list[tuple[dt.date, float]]] = {}
     clinical: list[dict[str, Any]] = []
+    used_questionnaires: dict[str, None] = {}
     for row in sessions:
         clinical.append(_encounter(row, pid, client))
         clinical.append(_procedure(row, pid))
@@ -448,6 +453,11 @@ def build_bundle(
             clinical.append(_provenance(row))
         for m in row.measurements:
             clinical.append(_observation(m, row, pid))
+            if m.item_responses:
+                used_questionnaires.setdefault(m.instrument_code, None)
+                clinical.append(fhir_questionnaires.questionnaire_response(
+                    m.id, m.instrument_code, m.item_responses, patient_id=pid, encounter_id=f"encounter-{row.id}",
+                    authored=_effective(m, row), author=_held_by(row)))
             if m.safety_followup:
                 clinical.append(_risk_assessment(m, row, pid))
             if m.goal_id is not None:
@@ -455,6 +465,7 @@ def build_bundle(
                 goal_values.setdefault(m.goal_id, []).append((row.session_date, m.value))
     resources += [_goal(g, pid, by_goal.get(g.id, []), goal_values.get(g.id, [])) for g in goals]
     resources += [_practitioner(t) for t in _clinicians(sessions)]
+    resources += [fhir_questionnaires.questionnaire(code) for code in used_questionnaires]
     resources += clinical
     resources += list(tool_resources)
     return {

@@ -42,6 +42,9 @@ NAMING_CONVENTION = {
 ROLES = ("therapist", "admin")
 ASSESSMENT_DOMAINS = ("motor", "communication", "cognition", "emotional", "social")
 DIRECTIONS = ("increase", "decrease")
+# Where the client is in the course of care (AMTA standards: referral to termination); the clients list
+# filters on it. Discharge (cadenza.tools.care) sets "discharged"; "on_hold" pauses services.
+CLIENT_STATUSES = ("active", "on_hold", "discharged")
 
 
 def utcnow() -> dt.datetime:
@@ -131,7 +134,8 @@ class Client(Base):
     """A person receiving music therapy, known only by a pseudonymous code unique per therapist."""
 
     __tablename__ = "client"
-    __table_args__ = (UniqueConstraint("therapist_id", "code"),)
+    __table_args__ = (UniqueConstraint("therapist_id", "code"),
+                      CheckConstraint(_in("status", CLIENT_STATUSES), name="status_known"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id"), index=True)
@@ -139,6 +143,8 @@ class Client(Base):
     birth_year: Mapped[int | None] = mapped_column(Integer)
     conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
     safety_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # active / on_hold / discharged (:data:`CLIENT_STATUSES`); changed by service.set_client_status.
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -50,6 +50,7 @@ from cadenza.clinic.auth import set_therapist_active as set_therapist_active
 from cadenza.clinic.instruments import Score, check_age, get_instrument, score_instrument
 from cadenza.clinic.models import (
     ASSESSMENT_DOMAINS,
+    CLIENT_STATUSES,
     DIRECTIONS,
     Assessment,
     AuditEvent,
@@ -249,6 +250,25 @@ def update_client(
         client.safety_flags = flags
     client.updated_at = utcnow()
     db.flush()
+    return client
+
+
+def set_client_status(db: Session, *, actor: Therapist, client: Client | None = None, client_id: int | None = None,
+                      status: str) -> Client:
+    """Set where the client is in the course of care: ``active``, ``on_hold`` or ``discharged``
+    (:data:`~cadenza.clinic.models.CLIENT_STATUSES`). Pass the already authorised ``client`` (checked
+    again for writing) or its ``client_id``. The change is audited as an update of ``client_status``."""
+    if status not in CLIENT_STATUSES:
+        raise ParameterError(f"status must be one of {', '.join(CLIENT_STATUSES)}, got {status!r}")
+    if client is None:
+        client = get_client_for_actor(db, actor=actor, client_id=client_id, action="update")
+    else:
+        client = get_client_for_actor(db, actor=actor, client_id=client.id, action="update")
+    if client.status != status:
+        client.status = status
+        client.updated_at = utcnow()
+        db.flush()
+        audit(db, actor, "update", "client_status", entity_id=client.id, client_id=client.id)
     return client
 
 

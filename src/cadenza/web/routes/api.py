@@ -71,6 +71,7 @@ class ClientOut(OrmModel):
     birth_year: int | None
     conditions: list[str]
     safety_flags: list[str]
+    status: str = Field(description="active, on_hold or discharged (set on the care page or by a discharge summary)")
     created_at: dt.datetime
     updated_at: dt.datetime
 
