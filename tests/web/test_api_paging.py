@@ -148,3 +148,56 @@ def test_audit_pages_follow_a_cursor_that_new_reads_do_not_shift(client, ann, ap
     assert events[-1]["action"] == "create" and len(ids) == 11  # also both requests' own rows
     bad = client.get(f"/api/v1/clients/{patient.id}/audit", headers=headers, params={"before_id": 0})
     assert bad.status_code == 422 and "before_id" in bad.text
+
+
+# ---- keyset paging (issue 23): the Link header pages by the last row's sort key ----------------------------
+
+
+def test_pages_by_key_neither_repeat_nor_skip_while_rows_arrive(client, ann, api_token_for, db_session):
+    for n in (10, 30, 50, 70):
+        service.create_client(db_session, actor=ann, code=f"Q{n:02d}")
+    db_session.commit()
+    headers = api_token_for("ann")
+    first = client.get("/api/v1/clients", headers=headers, params={"limit": 2})
+    link = re.fullmatch(r'<([^>]+)>; rel="next"', first.headers["link"]).group(1)
+    assert "after=" in link and "offset=" not in link
+    service.create_client(db_session, actor=ann, code="Q05")  # sorts before the page already seen
+    db_session.commit()
+    rest, _ = _follow(client, link, headers)
+    assert [c["code"] for c in first.json()] + [c["code"] for c in rest] == ["Q10", "Q30", "Q50", "Q70"]
+
+
+def test_measurements_page_by_key_with_untimed_and_timed_values_on_one_day(client, ann, api_token_for, db_session):
+    patient = service.create_client(db_session, actor=ann, code="MK1")
+    at = dt.datetime(2026, 11, 3, 10, 0, tzinfo=dt.UTC)
+    for day in (3, 3, 4):
+        service.record_session(db_session, actor=ann, client_id=patient.id, session_date=dt.date(2026, 11, day),
+                               minutes=30, intervention_code="receptive_listening",
+                               measurements=[MeasurementInput("vas_anxiety", value=day),
+                                             MeasurementInput("nrs_pain", value=1, measured_at=at),
+                                             MeasurementInput("nrs_pain", value=2, measured_at=at)])
+    db_session.commit()
+    headers = api_token_for("ann")
+    whole = client.get(f"/api/v1/clients/{patient.id}/measurements", headers=headers).json()
+    for limit in (1, 2, 4):
+        paged, totals = _follow(client, f"/api/v1/clients/{patient.id}/measurements", headers, params={"limit": limit})
+        assert [m["id"] for m in paged] == [m["id"] for m in whole] and set(totals) == {9}
+
+
+@pytest.mark.parametrize("after", ["nonsense", "W10=", "eyJ4IjoxfQ", "x" * 600,
+                                   dashboard.encode_cursor((1, 2)), dashboard.encode_cursor(("a", "b"))])
+def test_a_cursor_that_is_not_this_list_s_is_refused_by_name(client, ann, api_token_for, db_session, after):
+    patient = service.create_client(db_session, actor=ann, code="BAD1")
+    db_session.commit()
+    headers = api_token_for("ann")
+    for url in ("/api/v1/clients", f"/api/v1/clients/{patient.id}/sessions"):
+        response = client.get(url, headers=headers, params={"after": after})
+        assert response.status_code == 422, (url, after)
+        assert "after" in response.text
+
+
+@given(values=st.lists(st.one_of(st.integers(-2**40, 2**40), st.text(max_size=20), st.dates(), st.none()),
+                       min_size=1, max_size=4))
+def test_cursors_round_trip(values):
+    kinds = tuple({int: "int", str: "str", dt.date: "date", type(None): "none"}[type(v)] for v in values)
+    assert dashboard.decode_cursor(dashboard.encode_cursor(tuple(values)), kinds=kinds) == tuple(values)

@@ -308,16 +308,22 @@ def goal_series(db: Session, *, actor: Therapist, client_id: int, goal_id: int) 
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a list: ``items`` from ``offset`` on, out of ``total`` rows."""
+    """One page of a list: ``items`` out of ``total`` rows; ``next_after`` is the keyset cursor of the next page
+    (the sort key of the last row, as :func:`encode_cursor` writes it), None on the last page.
+
+    ``offset`` is kept for callers that still page by position (the first page is ``offset`` 0); the API's
+    next-page links always page by key, so rows written or removed meanwhile never shift or repeat a page.
+    """
 
     items: list[Any]
     total: int
     limit: int
     offset: int
+    next_after: str | None = None
 
     @property
     def next_offset(self) -> int | None:
-        """Where the next page starts, or None on the last page."""
+        """Where the next page starts by position, or None on the last page."""
         end = self.offset + len(self.items)
         return end if end < self.total else None
 
@@ -327,14 +333,83 @@ def _check_offset(offset: int) -> None:
         raise ParameterError(f"offset must be a whole number >= 0, got {offset!r}")
 
 
-def _page(db: Session, query, *, limit: int, offset: int) -> Page:
-    total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+_CURSOR_TYPES = {"int": int, "str": str, "date": dt.date.fromisoformat, "datetime": dt.datetime.fromisoformat,
+                 "none": lambda _: None}
+
+
+def encode_cursor(values: tuple[Any, ...]) -> str:
+    """An opaque, URL-safe cursor for a row's sort key (ints, strings, dates, datetimes or None)."""
+    import base64
+    import json
+
+    def tag(value: Any) -> list:
+        if value is None:
+            return ["none", ""]
+        if isinstance(value, dt.datetime):
+            return ["datetime", value.isoformat()]
+        if isinstance(value, dt.date):
+            return ["date", value.isoformat()]
+        return ["int" if isinstance(value, int) else "str", value]
+
+    raw = json.dumps([tag(v) for v in values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, kinds: tuple[str, ...]) -> tuple[Any, ...]:
+    """The sort key in ``cursor``; ``kinds`` are the expected value kinds ("none" allowed where a key may be
+    NULL). A cursor that is not one of ours is refused by name, never half-used."""
+    import base64
+    import binascii
+    import json
+
+    refused = ParameterError(f"after must be a cursor from this list's Link header, got {cursor[:80]!r}")
+    if not isinstance(cursor, str) or not 0 < len(cursor) <= 512:
+        raise refused
+    try:
+        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(parts, list) or len(parts) != len(kinds):
+            raise refused
+        values = []
+        for part, wanted in zip(parts, kinds, strict=True):
+            kind, raw = part
+            allowed = {wanted.rstrip("?")} | ({"none"} if wanted.endswith("?") else set())
+            if kind not in allowed:
+                raise refused
+            value = _CURSOR_TYPES[kind](raw)
+            if kind in ("int", "str") and type(value) is not type(raw):
+                raise refused
+            values.append(value)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise refused from None
+    return tuple(values)
+
+
+def _page(db: Session, query, *, limit: int, offset: int, key_of=None, after=None) -> Page:
+    """One page of ``query``. With ``key_of`` (a row's sort key) the page carries the next page's cursor;
+    ``after`` (a WHERE clause from a cursor) starts the page after a key. ``total`` counts the whole list."""
+    total = int(db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
+    if after is not None:
+        query = query.where(after)
+        before = total - int(db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
+    else:
+        before = 0
     items = list(db.scalars(query.limit(limit).offset(offset)))
-    return Page(items=items, total=int(total or 0), limit=limit, offset=offset)
+    more = before + offset + len(items) < total
+    next_after = encode_cursor(key_of(items[-1])) if key_of is not None and items and more else None
+    return Page(items=items, total=total, limit=limit, offset=before + offset, next_after=next_after)
 
 
-def clients_page(db: Session, *, actor: Therapist, limit: int = MAX_PAGE_SIZE, offset: int = 0) -> Page:
-    """The actor's clients by code, one page at a time (audited like the full list).
+def _after_ascending(columns: tuple[Any, ...], values: tuple[Any, ...]):
+    """Rows whose key (``columns``, all ascending, none NULL) comes after ``values``."""
+    from sqlalchemy import tuple_
+
+    return tuple_(*columns) > tuple_(*values)
+
+
+def clients_page(db: Session, *, actor: Therapist, limit: int = MAX_PAGE_SIZE, offset: int = 0,
+                 after: str | None = None) -> Page:
+    """The actor's clients by code, one page at a time (audited like the full list); ``after`` is the cursor
+    of the page before (:attr:`Page.next_after`).
 
     ``limit`` is at most :data:`MAX_PAGE_SIZE`, so a caseload never comes back in one unbounded answer.
     """
@@ -343,32 +418,50 @@ def clients_page(db: Session, *, actor: Therapist, limit: int = MAX_PAGE_SIZE, o
     if not isinstance(actor, Therapist) or not actor.active:
         raise PermissionDeniedError(f"actor must be an active Therapist account, got {actor!r}")
     query = select(Client).where(Client.therapist_id == actor.id).order_by(Client.code, Client.id)
-    page = _page(db, query, limit=limit, offset=offset)
+    where = None if after is None else _after_ascending((Client.code, Client.id), decode_cursor(after, kinds=("str", "int")))
+    page = _page(db, query, limit=limit, offset=offset, key_of=lambda c: (c.code, c.id), after=where)
     service.audit(db, actor, "list", "client")
     return page
 
 
 def sessions_page(db: Session, *, actor: Therapist, client_id: int, limit: int = MAX_PAGE_SIZE,
-                  offset: int = 0) -> Page:
-    """A client's sessions in date order (with their measurements), one page at a time."""
+                  offset: int = 0, after: str | None = None) -> Page:
+    """A client's sessions in date order (with their measurements), one page at a time (``after``: the
+    cursor of the page before)."""
     _check_limit(limit)
     _check_offset(offset)
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
     query = (select(TherapySession).where(TherapySession.client_id == client.id)
              .options(selectinload(TherapySession.measurements))
              .order_by(TherapySession.session_date, TherapySession.id))
-    return _page(db, query, limit=limit, offset=offset)
+    where = None if after is None else _after_ascending((TherapySession.session_date, TherapySession.id),
+                                                        decode_cursor(after, kinds=("date", "int")))
+    return _page(db, query, limit=limit, offset=offset, key_of=lambda r: (r.session_date, r.id), after=where)
 
 
 def measurements_page(db: Session, *, actor: Therapist, client_id: int, instrument_code: str | None = None,
-                      goal_id: int | None = None, limit: int = MAX_PAGE_SIZE, offset: int = 0) -> Page:
-    """A client's measurements in session order (then measurement time), optionally for one
-    instrument or goal, one page at a time."""
+                      goal_id: int | None = None, limit: int = MAX_PAGE_SIZE, offset: int = 0,
+                      after: str | None = None) -> Page:
+    """A client's measurements in session order (then measurement time, untimed first), optionally for one
+    instrument or goal, one page at a time (``after``: the cursor of the page before)."""
     _check_limit(limit)
     _check_offset(offset)
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
     query = service.measurement_query(client.id, instrument_code=instrument_code, goal_id=goal_id)
-    return _page(db, query, limit=limit, offset=offset)
+    where = None if after is None else _after_measurement(decode_cursor(after, kinds=("date", "datetime?", "int")))
+    return _page(db, query, limit=limit, offset=offset, after=where,
+                 key_of=lambda m: (m.therapy_session.session_date, m.measured_at, m.id))
+
+
+def _after_measurement(key: tuple[Any, ...]):
+    """Measurements after ``key`` in :func:`measurement_order` (session date, time with untimed first, id)."""
+    from sqlalchemy import and_, or_
+
+    day, at, row_id = key
+    same_time = (and_(Measurement.measured_at.is_(None), Measurement.id > row_id) if at is None
+                 else or_(Measurement.measured_at > at, and_(Measurement.measured_at == at, Measurement.id > row_id)))
+    later_in_day = or_(Measurement.measured_at.is_not(None), same_time) if at is None else same_time
+    return or_(TherapySession.session_date > day, and_(TherapySession.session_date == day, later_in_day))
 
 
 def client_audit_page(

@@ -286,7 +286,10 @@ PAGE_HEADERS = {
 PAGED = {200: {"description": "One page of the list, in a stable order", "headers": PAGE_HEADERS}}
 Limit = Annotated[int, Query(ge=1, le=dashboard.MAX_PAGE_SIZE,
                              description=f"Page size, at most {dashboard.MAX_PAGE_SIZE}")]
-Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Rows to skip")]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Rows to skip (kept for old clients; the Link "
+                                                                "header pages by key with `after`)")]
+After = Annotated[str | None, Query(min_length=1, max_length=512,
+                                    description="The cursor of the page before, from its Link header")]
 
 
 # Idempotent creates (docs/clinic_api.md, "Idempotent creates"): a retry with the same key and body gets
@@ -322,11 +325,15 @@ def _idempotent_create(db, user, request: Request, key: str | None, body: BaseMo
 
 def _paged(request: Request, response: Response, page: dashboard.Page, *, cursor: str | None = None) -> list:
     """The page's rows as the body; the total and the next page's URL in headers (RFC 8288), so a
-    client that reads only the body still gets a plain list. With ``cursor`` (a query parameter
-    naming an id), the next page continues below the last row's id instead of at an offset."""
+    client that reads only the body still gets a plain list. The next page continues after the last row's
+    sort key (``after``, keyset paging: no offset to drift when rows arrive); with ``cursor`` (a query
+    parameter naming an id), below the last row's id."""
     response.headers["X-Total-Count"] = str(page.total)
     if page.next_offset is not None:
-        if cursor is None:
+        if cursor is None and page.next_after is not None:
+            next_url = request.url.remove_query_params("offset").include_query_params(limit=page.limit,
+                                                                                      after=page.next_after)
+        elif cursor is None:
             next_url = request.url.include_query_params(limit=page.limit, offset=page.next_offset)
         else:
             next_url = request.url.include_query_params(limit=page.limit, offset=0, **{cursor: page.items[-1].id})
@@ -357,9 +364,9 @@ def instruments(user: ApiUser) -> list[InstrumentOut]:
 
 @router.get("/clients", response_model=list[ClientOut], tags=["clients"], responses=PAGED)
 def list_clients(request: Request, response: Response, db: Db, user: ApiUser,
-                 limit: Limit = dashboard.MAX_PAGE_SIZE, offset: Offset = 0) -> Any:
+                 limit: Limit = dashboard.MAX_PAGE_SIZE, offset: Offset = 0, after: After = None) -> Any:
     """Your clients by code, paged (``limit`` at most 100; follow the ``Link`` header for more)."""
-    return _paged(request, response, dashboard.clients_page(db, actor=user, limit=limit, offset=offset))
+    return _paged(request, response, dashboard.clients_page(db, actor=user, limit=limit, offset=offset, after=after))
 
 
 @router.post("/clients", response_model=ClientOut, status_code=status.HTTP_201_CREATED, tags=["clients"],
@@ -420,9 +427,9 @@ def update_goal(db: Db, user: ApiUser, client_id: DbId, goal_id: DbId, body: Goa
 @router.get("/clients/{client_id}/sessions", response_model=list[SessionOut], tags=["sessions"],
             responses={**NOT_FOUND, **PAGED})
 def list_sessions(request: Request, response: Response, db: Db, user: ApiUser, client_id: DbId,
-                  limit: Limit = dashboard.MAX_PAGE_SIZE, offset: Offset = 0) -> Any:
+                  limit: Limit = dashboard.MAX_PAGE_SIZE, offset: Offset = 0, after: After = None) -> Any:
     """The client's sessions in date order with their measurements, paged."""
-    page = dashboard.sessions_page(db, actor=user, client_id=client_id, limit=limit, offset=offset)
+    page = dashboard.sessions_page(db, actor=user, client_id=client_id, limit=limit, offset=offset, after=after)
     return _paged(request, response, page)
 
 
@@ -509,11 +516,11 @@ def list_measurements(
     request: Request, response: Response, db: Db, user: ApiUser, client_id: DbId,
     instrument_code: Annotated[str | None, Query(max_length=64)] = None,
     goal_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    limit: Limit = dashboard.MAX_PAGE_SIZE, offset: Offset = 0,
+    limit: Limit = dashboard.MAX_PAGE_SIZE, offset: Offset = 0, after: After = None,
 ) -> Any:
     """The client's measurements in session order, optionally for one instrument or goal, paged."""
     page = dashboard.measurements_page(db, actor=user, client_id=client_id, instrument_code=instrument_code,
-                                       goal_id=goal_id, limit=limit, offset=offset)
+                                       goal_id=goal_id, limit=limit, offset=offset, after=after)
     return _paged(request, response, page)
 
 
