@@ -122,3 +122,188 @@ def record_timing(db: Session, *, actor: Therapist, run: TimingRun, session_id: 
         raise ParameterError("the block has no cue: only a block played to a cue can be stored")
     stored = records.store_timing_block(db, actor=actor, session_id=session_id, block=run.report.block)
     return replace(run, stored=tuple(stored))
+
+
+# --- live in the browser: the page captures and schedules, the server measures ------------------------
+
+MAX_CAPTURE_S = 180.0
+CAPTURE_RATE_RANGE_HZ = (8000.0, 192_000.0)
+MAX_CLOCK_S = 7 * 24 * 3600.0  # an AudioContext's clock: seconds since the page opened it
+
+
+@dataclass(frozen=True)
+class Capture:
+    """Microphone samples the page captured (mono, float) and the audio-clock time (s) of the first one."""
+
+    samples: np.ndarray
+    sampling_rate_hz: float
+    start_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples.size / self.sampling_rate_hz
+
+
+def _clock_time(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value) \
+            or not 0 <= value <= MAX_CLOCK_S:
+        raise ParameterError(f"{name} must be an audio-clock time in seconds within [0, {MAX_CLOCK_S:.0f}], got {value!r}")
+    return float(value)
+
+
+def parse_capture(data: bytes, *, sampling_rate_hz: object, start_s: object) -> Capture:
+    """The page's capture: raw little-endian 16-bit PCM, mono, at ``sampling_rate_hz`` (the AudioContext's
+    rate), whose first sample was at ``start_s`` on the audio clock. No decoder is involved."""
+    low, high = CAPTURE_RATE_RANGE_HZ
+    if isinstance(sampling_rate_hz, bool) or not isinstance(sampling_rate_hz, int | float) \
+            or not low <= sampling_rate_hz <= high:
+        raise ParameterError(f"sampling_rate_hz must be in [{low:.0f}, {high:.0f}] Hz, got {sampling_rate_hz!r}")
+    start = _clock_time("capture_start_s", start_s)
+    if not isinstance(data, bytes | bytearray) or len(data) % 2:
+        raise ParameterError("capture must be 16-bit PCM: an even number of bytes")
+    if len(data) / 2 / sampling_rate_hz > MAX_CAPTURE_S:
+        raise ParameterError(f"capture is {len(data) / 2 / sampling_rate_hz:.0f} s long; at most {MAX_CAPTURE_S:.0f} s")
+    samples = np.frombuffer(bytes(data), dtype="<i2").astype(np.float64) / 32768.0
+    return Capture(samples, float(sampling_rate_hz), start)
+
+
+def loopback_wav(*, sampling_rate_hz: object) -> bytes:
+    """The loopback test signal as a WAV at the page's own rate (so the browser does not resample it)."""
+    from cadenza.io.speech import encode_wav_bytes
+    from cadenza.timing.latency import make_loopback_signal
+
+    low, high = CAPTURE_RATE_RANGE_HZ
+    if isinstance(sampling_rate_hz, bool) or not isinstance(sampling_rate_hz, int) or not low <= sampling_rate_hz <= high:
+        raise ParameterError(f"rate must be a whole number of Hz in [{low:.0f}, {high:.0f}], got {sampling_rate_hz!r}")
+    signal, _, _ = make_loopback_signal(sampling_rate_hz=sampling_rate_hz)
+    return encode_wav_bytes(signal, sampling_rate_hz=sampling_rate_hz)
+
+
+def calibrate_device(db: Session, *, client, device: str, capture: Capture, played_at_s: object, measured_by: str,
+                     actor: Therapist | None = None):
+    """Find the loopback signal (played from ``played_at_s`` on the audio clock) in the capture and store
+    the device's latency: (row, :class:`cadenza.timing.latency.LoopbackResult`). A weak or inconsistent
+    signal is refused (ParameterError naming the SNR or the spread) and nothing is stored."""
+    from cadenza.timing.latency import measure_loopback
+
+    played = _clock_time("played_at_s", played_at_s)
+    result = measure_loopback(capture.samples, sampling_rate_hz=capture.sampling_rate_hz,
+                              played_at_s=played - capture.start_s)
+    row = records.store_calibration(db, client=client, device=device, result=result,
+                                    sampling_rate_hz=capture.sampling_rate_hz, measured_by=measured_by, actor=actor)
+    return row, result
+
+
+def _event_times(name: str, values: object, *, limit: int = 5000) -> np.ndarray:
+    if not isinstance(values, list | tuple) or len(values) > limit:
+        raise ParameterError(f"{name} must be a list of at most {limit} audio-clock times (s)")
+    return np.asarray([_clock_time(name, v) for v in values], dtype=float)
+
+
+def calibrate_taps(db: Session, *, client, calibration_id: object, capture: Capture, event_times_s: object,
+                   actor: Therapist | None = None):
+    """The tap-to-sound offset of a touch screen or keyboard: taps on it (audio-clock times of the events)
+    against their sounds in the capture; stored on the calibration. (row, TapOffset)."""
+    from cadenza.timing.latency import measure_tap_offset
+    from cadenza.timing.onsets import detect_onsets
+
+    events = _event_times("event_times_s", event_times_s)
+    sounds = detect_onsets(capture.samples, sampling_rate_hz=capture.sampling_rate_hz) + capture.start_s
+    origin = min(capture.start_s, float(events.min()) if events.size else capture.start_s)
+    offset = measure_tap_offset(events - origin, sounds - origin)
+    return records.store_tap_offset(db, client=client, calibration_id=calibration_id, offset=offset, actor=actor), offset
+
+
+@dataclass(frozen=True)
+class LiveBlock:
+    """One block played live: the analysed run (times relative to ``origin_s`` on the audio clock), the
+    calibration used (or None) and where the hits came from ("microphone" or "touch")."""
+
+    run: TimingRun
+    origin_s: float
+    latency_ms: float
+    tap_offset_ms: float | None
+    input: str
+    calibrated: bool
+    accents: tuple[bool, ...] = ()
+    sides_expected: tuple[str, ...] = ()
+
+    @property
+    def hit_clock_times_s(self) -> np.ndarray:
+        """The hits on the audio clock, as the microphone heard them (touch: moved by the tap offset)."""
+        return self.run.onset_times_s + self.origin_s
+
+    def per_beat(self) -> list[dict]:
+        """Per cue beat: its number, the asynchrony (ms, None = missed) and early/late/on (within 30 ms)."""
+        alignment = self.run.report.alignment
+        out = []
+        for i, value in enumerate(alignment.asynchrony_ms if alignment is not None else []):
+            missed = not np.isfinite(value)
+            out.append({"beat": i + 1, "asynchrony_ms": None if missed else round(float(value), 1),
+                        "verdict": "missed" if missed else ("on" if abs(value) <= 30 else
+                                                            ("early" if value < 0 else "late")),
+                        "accent": bool(self.accents[i]) if i < len(self.accents) else False,
+                        "side": self.sides_expected[i] if i < len(self.sides_expected) else ""})
+        return out
+
+
+def analyse_live_block(*, cue_times_s: object, capture: Capture | None = None, event_times_s: object = None,
+                       event_sides: object = None, calibration=None, skip_beats: int = 0, accents: tuple = (),
+                       sides_expected: tuple = (), seed: int = 0) -> LiveBlock:
+    """A live block: the cue's beats as the page scheduled them (audio clock, s) and the hits, either from
+    the microphone ``capture`` (found by :func:`cadenza.timing.detect_onsets`, exactly as for a file) or
+    from touch/key ``event_times_s`` (audio clock; optional ``event_sides`` "L"/"R").
+
+    With a ``calibration`` (a :class:`records.TimingCalibration`) the beats are moved to where the
+    microphone heard them (+ the loopback latency) and touch events to where the microphone would have
+    heard the tap (- the tap-to-sound offset); without one, both are taken as they are, and the block is
+    marked uncalibrated.
+    """
+    from cadenza.timing.analysis import analyze_timing
+    from cadenza.timing.events import clean_event_times
+    from cadenza.timing.onsets import detect_onsets
+
+    cues = _event_times("cue_times_s", cue_times_s, limit=2000)
+    if cues.size == 0:
+        raise ParameterError("cue_times_s must hold the scheduled beats of the block; got none")
+    if (capture is None) == (event_times_s is None):
+        raise ParameterError("give the microphone capture or the touch/key events of the block, one of them")
+    latency_ms = float(calibration.loopback_latency_ms) if calibration is not None else 0.0
+    tap_offset_ms = None
+    sides = None
+    if capture is not None:
+        origin = min(capture.start_s, float(cues.min()))
+        hits = detect_onsets(capture.samples, sampling_rate_hz=capture.sampling_rate_hz) + (capture.start_s - origin)
+        source = "microphone"
+    else:
+        events = _event_times("event_times_s", event_times_s)
+        if event_sides is not None:
+            if not isinstance(event_sides, list | tuple) or len(event_sides) != events.size \
+                    or not all(s in ("L", "R") for s in event_sides):
+                raise ParameterError("event_sides must give \"L\" or \"R\" for every event")
+        tap_offset_ms = calibration.tap_offset_ms if calibration is not None else None
+        moved = events - (tap_offset_ms or 0.0) / 1000.0
+        origin = min(float(cues.min()), float(moved.min()) if moved.size else float(cues.min()))
+        order = np.argsort(moved, kind="stable")
+        hits = moved[order] - origin
+        if event_sides is not None:
+            sides = [event_sides[i] for i in order]
+        if sides is None:
+            hits = clean_event_times(hits)
+        source = "touch"
+    heard = cues - origin + latency_ms / 1000.0
+    report = analyze_timing(hits, cue_times_s=heard, sides=sides, skip_beats=skip_beats, rng=seed)
+    spec = {"source": "live", "n_beats": int(cues.size), "latency_ms": round(latency_ms, 3)}
+    run = TimingRun("live", source, report.hit_times_s, heard, spec, report,
+                    capture.duration_s if capture is not None else None)
+    return LiveBlock(run, origin, latency_ms, tap_offset_ms, source, calibration is not None,
+                     tuple(bool(a) for a in accents), tuple(sides_expected))
+
+
+def exercise_pattern(exercise) -> tuple[tuple[bool, ...], tuple[str, ...]]:
+    """Per cue beat of one block of ``exercise`` (a :class:`records.TimingExercise`): accented or not, and
+    the hand ("L"/"R", alternating from the right) when it is bilateral."""
+    n = exercise.n_cue_beats
+    accents = tuple((i % exercise.beats_per_bar) + 1 in set(exercise.accents or []) for i in range(n))
+    sides = tuple("R" if i % 2 == 0 else "L" for i in range(n)) if exercise.bilateral else ()
+    return accents, sides
