@@ -61,7 +61,7 @@ def test_the_latency_is_the_same_at_48_khz_and_shifting_the_recording_shifts_it(
 def test_a_weak_signal_is_refused_naming_its_snr(rng):
     signal, _, _ = make_loopback_signal(sampling_rate_hz=SR)
     recording = _phone(_delayed(signal, 0.2), rng, gain=0.002, noise=0.01)
-    with pytest.raises(ParameterError, match=r"SNR -?\d+\.\d dB, at least 10 dB"):
+    with pytest.raises(ParameterError, match=r"SNR (-?\d+\.\d|-inf) dB, at least 10 dB"):
         measure_loopback(recording, sampling_rate_hz=SR)
 
 

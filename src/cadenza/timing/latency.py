@@ -45,7 +45,7 @@ SWEEP_S = 0.25
 SWEEP_BAND_HZ = (300.0, 6000.0)  # the top is capped at 0.45 x the sampling rate
 #: Gaps between sweep starts (s): irregular, so the sequence correlates with a copy of itself at one lag
 #: only; the first sweep starts after LEAD_S of silence (the noise reference).
-SWEEP_GAPS_S = (0.55, 0.7, 0.6, 0.8, 0.65)
+SWEEP_GAPS_S = (0.35, 0.45, 0.4, 0.5, 0.3)
 N_SWEEPS = len(SWEEP_GAPS_S) + 1
 LEAD_S = 0.3
 TAIL_S = 0.3
@@ -129,7 +129,7 @@ def make_loopback_signal(*, sampling_rate_hz: float) -> tuple[np.ndarray, np.nda
 
     >>> signal, times_s, sweep = make_loopback_signal(sampling_rate_hz=16_000)
     >>> round(signal.size / 16_000, 2), times_s.round(2).tolist()[:3]
-    (4.15, [0.3, 0.85, 1.55])
+    (2.85, [0.3, 0.65, 1.1])
     """
     rate = _check_rate(sampling_rate_hz)
     sweep = make_sweep(sampling_rate_hz=rate)

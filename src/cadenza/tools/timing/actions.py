@@ -233,6 +233,11 @@ class LiveBlock:
         """The hits on the audio clock, as the microphone heard them (touch: moved by the tap offset)."""
         return self.run.onset_times_s + self.origin_s
 
+    @property
+    def hit_clock_times_text(self) -> str:
+        """The hits on the audio clock, comma-separated to 0.01 ms (the page keeps them for a later look)."""
+        return ",".join(f"{t:.5f}" for t in self.hit_clock_times_s)
+
     def per_beat(self) -> list[dict]:
         """Per cue beat: its number, the asynchrony (ms, None = missed) and early/late/on (within 30 ms)."""
         alignment = self.run.report.alignment

@@ -139,11 +139,16 @@ def latest_calibration(db: Session, *, client: Client, device: str | None = None
     return db.scalars(query.order_by(TimingCalibration.measured_at.desc(), TimingCalibration.id.desc()).limit(1)).first()
 
 
+def client_calibration(db: Session, *, client: Client, calibration_id: Any) -> TimingCalibration:
+    """One of ``client``'s calibrations (another client's id is the same 404 as a missing one)."""
+    return child_of(db, client, TimingCalibration, calibration_id, "timing calibration")
+
+
 def store_tap_offset(db: Session, *, client: Client, calibration_id: Any, offset: Any,
                      actor: Therapist | None = None) -> TimingCalibration:
     """Add a tap-to-sound offset (:class:`cadenza.timing.latency.TapOffset`) to one of ``client``'s
     calibrations (another client's id is the same 404 as a missing one)."""
-    row = child_of(db, client, TimingCalibration, calibration_id, "timing calibration")
+    row = client_calibration(db, client=client, calibration_id=calibration_id)
     if not (np.isfinite(offset.offset_ms) and -2000 <= offset.offset_ms <= 2000):
         raise ParameterError(f"tap offset must be in [-2000, 2000] ms, got {offset.offset_ms!r}")
     row.tap_offset_ms = float(offset.offset_ms)
