@@ -1,0 +1,106 @@
+"""The live rhythm page in real headless Chromium (issue 18): the fake microphone plays a real tabla recording
+from ../shared/data/timing, after the loopback test signal; the page calibrates on it as a real device would
+(Chromium's fake-capture start is unknown, like a Bluetooth speaker's delay), plays a block's cue on the Web
+Audio clock and posts its AudioWorklet capture. The live hits must be the offline analysis's hits of the same
+file, within 2 ms median."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.signal import resample_poly
+
+from playwright.sync_api import expect
+
+from cadenza.clinic import service
+from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
+from cadenza.settings import Settings
+from cadenza.timing.latency import make_loopback_signal
+from cadenza.tools.timing import records
+from cadenza.web.main import create_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PASSWORD = "tabla-monsoon-evening-18"
+RATE = 48_000
+LEAD_S = 1.0         # silence before the loopback signal in the fake microphone's file
+GAP_S = 4.0          # between the signal and the drumming: the calibration's answer arrives in it
+CLIP_S = (0.0, 6.0)  # the part of the tabla recording played
+TOLERANCE_S = 0.025
+
+
+@pytest.fixture
+def fake_microphone(tmp_path, shared_data):
+    """The WAV Chromium plays as the microphone (16-bit PCM, 48 kHz, made at test time) and where its parts are."""
+    import soundfile as sf
+
+    root = shared_data("timing", "four_way_tabla", "4way-tabla-ismir21-dataset")
+    tabla, rate = sf.read(root / "train" / "audios" / "SK_teentaal.wav")
+    clip = resample_poly(tabla[int(CLIP_S[0] * rate):int(CLIP_S[1] * rate)], RATE // 1000, rate // 1000)
+    clip = 0.8 * clip / np.abs(clip).max()
+    signal, _, _ = make_loopback_signal(sampling_rate_hz=RATE)
+    tabla_at_s = LEAD_S + signal.size / RATE + GAP_S
+    audio = np.concatenate([np.zeros(int(LEAD_S * RATE)), signal, np.zeros(int(GAP_S * RATE)), clip,
+                            np.zeros(2 * RATE)])
+    path = tmp_path / "microphone.wav"
+    sf.write(path, audio, RATE, subtype="PCM_16")
+    return {"path": path, "tabla_s": (tabla_at_s, tabla_at_s + clip.size / RATE)}
+
+
+@pytest.fixture
+def clinic(tmp_path, serve_app):
+    url = f"sqlite:///{tmp_path / 'timing.sqlite3'}"
+    migrate(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with session_scope(factory) as db:
+        ana = service.create_therapist(db, actor=None, username="ana", password=PASSWORD, role="therapist")
+        client = service.create_client(db, actor=ana, code="tabla.1")
+        exercise = records.add_exercise(db, actor=ana, client=client, title="Theka at 100", tempo_bpm=100,
+                                        beats_per_bar=4, accents=[1], bars=3, repetitions=1)
+        ids = {"client_id": client.id, "exercise_id": exercise.id}
+    app = create_app(Settings(database_url=url, data_dir=tmp_path), session_factory=factory)
+    yield {"url": serve_app(app), **ids}
+    engine.dispose()
+
+
+def test_the_live_path_finds_the_offline_hits_after_calibration(clinic, fake_microphone, chromium):
+    from cadenza.tools.timing.actions import load_hits
+
+    browser = chromium(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                        f"--use-file-for-fake-audio-capture={fake_microphone['path']}%noloop",
+                        "--autoplay-policy=no-user-gesture-required"])
+    page = browser.new_context(viewport={"width": 1180, "height": 900}).new_page()
+    page.set_default_timeout(20_000)
+    base = clinic["url"]
+    page.goto(f"{base}/login")
+    page.fill("#username", "ana")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{base}/clients/{clinic['client_id']}/timing")
+
+    page.click("#calibrate-start")
+    expect(page.locator("#calibration-now")).to_be_visible(timeout=20_000)
+    latency_ms = float(page.get_attribute("#calibration-now", "data-latency-ms"))
+    played_at_s = float(page.get_attribute("#live", "data-played-at"))
+    assert "error left after calibration" in page.inner_text("#calibration-result")
+
+    page.select_option("#exercise", str(clinic["exercise_id"]))
+    page.click("#block-start")
+    expect(page.locator("#block-report")).to_be_visible(timeout=30_000)
+    live_clock_s = np.array([float(t) for t in page.get_attribute("#block-report", "data-hits").split(",") if t])
+    assert page.locator(".hit").count() == 12
+
+    # The calibration put the file's loopback signal at played_at + latency on the audio clock.
+    live_file_s = live_clock_s - (played_at_s + latency_ms / 1000.0) + LEAD_S
+    _, offline_s, _, _ = load_hits(fake_microphone["path"])
+    start_s, end_s = fake_microphone["tabla_s"]
+    offline_s = offline_s[(offline_s >= start_s) & (offline_s < end_s)]
+    covered = offline_s[(offline_s > live_file_s.min() - 0.5) & (offline_s < live_file_s.max() + 0.5)]
+    nearest = np.array([live_file_s[np.argmin(np.abs(live_file_s - t))] - t for t in covered])
+    matched = np.abs(nearest) <= TOLERANCE_S
+    median_ms = float(np.median(np.abs(nearest[matched]))) * 1000
+    print(f"\nlive vs offline: {matched.sum()} of {covered.size} offline hits matched, median |error| {median_ms:.3f} ms, "
+          f"loopback {latency_ms:.1f} ms")
+    assert covered.size >= 8 and matched.mean() >= 0.9
+    assert median_ms <= 2.0
