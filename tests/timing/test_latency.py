@@ -35,7 +35,7 @@ def _phone(x: np.ndarray, rng: np.random.Generator, *, gain: float = 0.2, noise:
     return y + noise * rng.normal(size=y.size)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(latency_s=st.floats(0.0, 1.2), played_at_s=st.floats(0.0, 1.0), seed=st.integers(0, 1000))
 def test_a_known_loopback_latency_is_recovered_within_a_tenth_of_a_ms(latency_s, played_at_s, seed):
     """Up to 1.2 s (Bluetooth), through a band-limited, inverted, echoing speaker with noise."""
@@ -88,7 +88,7 @@ def test_bad_input_is_named():
         measure_loopback(np.full(signal.size, np.nan), sampling_rate_hz=SR)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(offset_s=st.floats(-0.4, 0.4), seed=st.integers(0, 1000))
 def test_a_tap_offset_is_recovered(offset_s, seed):
     rng = np.random.default_rng(seed)

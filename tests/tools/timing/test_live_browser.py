@@ -1,8 +1,13 @@
-"""The live rhythm page in real headless Chromium (issue 18): the fake microphone plays a real tabla recording
-from ../shared/data/timing, after the loopback test signal; the page calibrates on it as a real device would
-(Chromium's fake-capture start is unknown, like a Bluetooth speaker's delay), plays a block's cue on the Web
-Audio clock and posts its AudioWorklet capture. The live hits must be the offline analysis's hits of the same
-file, within 2 ms median."""
+"""The live rhythm page in real headless Chromium (issue 18): the fake microphone plays the loopback test signal
+and then a real tabla recording from ../shared/data/timing. The block starts with the test signal, as every
+microphone block does, so the server calibrates on it as it would on a real device (Chromium's fake-capture
+start is unknown, like a Bluetooth speaker's delay); the cue is scheduled on the Web Audio clock and the
+AudioWorklet capture is posted. The live hits must be the offline analysis's hits of the same file, within 2 ms
+median.
+
+The calibration and the block share one capture: Chromium's fake device skips buffers when its timer runs late
+on a loaded machine, which moves everything after it by 10-20 ms, so a calibration made in an earlier capture
+does not hold for it (the in-block test signal is there for exactly that on real devices too)."""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from scipy.signal import resample_poly
 from playwright.sync_api import expect
 
 from cadenza.clinic import service
-from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
+from cadenza.clinic.db import make_engine, make_session_factory, session_scope
 from cadenza.settings import Settings
 from cadenza.timing.latency import make_loopback_signal
 from cadenza.tools.timing import records
@@ -24,8 +29,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORD = "tabla-monsoon-evening-18"
 RATE = 48_000
 LEAD_S = 1.0         # silence before the loopback signal in the fake microphone's file
-GAP_S = 4.0          # between the signal and the drumming: the calibration's answer arrives in it
-CLIP_S = (0.0, 6.0)  # the part of the tabla recording played
+GAP_S = 0.5          # between the signal and the drumming
+CLIP_S = (10.0, 16.0)  # the part of the tabla recording played (strokes about 210 ms apart)
 TOLERANCE_S = 0.025
 
 
@@ -35,7 +40,7 @@ def fake_microphone(tmp_path, shared_data):
     import soundfile as sf
 
     root = shared_data("timing", "four_way_tabla", "4way-tabla-ismir21-dataset")
-    tabla, rate = sf.read(root / "train" / "audios" / "SK_teentaal.wav")
+    tabla, rate = sf.read(root / "test" / "audios" / "binati_SRC.wav")
     clip = resample_poly(tabla[int(CLIP_S[0] * rate):int(CLIP_S[1] * rate)], RATE // 1000, rate // 1000)
     clip = 0.8 * clip / np.abs(clip).max()
     signal, _, _ = make_loopback_signal(sampling_rate_hz=RATE)
@@ -48,16 +53,15 @@ def fake_microphone(tmp_path, shared_data):
 
 
 @pytest.fixture
-def clinic(tmp_path, serve_app):
-    url = f"sqlite:///{tmp_path / 'timing.sqlite3'}"
-    migrate(url)
+def clinic(tmp_path, serve_app, migrated_sqlite_url):
+    url = migrated_sqlite_url
     engine = make_engine(url)
     factory = make_session_factory(engine)
     with session_scope(factory) as db:
         ana = service.create_therapist(db, actor=None, username="ana", password=PASSWORD, role="therapist")
         client = service.create_client(db, actor=ana, code="tabla.1")
-        exercise = records.add_exercise(db, actor=ana, client=client, title="Theka at 100", tempo_bpm=100,
-                                        beats_per_bar=4, accents=[1], bars=3, repetitions=1)
+        exercise = records.add_exercise(db, actor=ana, client=client, title="Quick three", tempo_bpm=180,
+                                        beats_per_bar=3, accents=[1], bars=4, repetitions=1)
         ids = {"client_id": client.id, "exercise_id": exercise.id}
     app = create_app(Settings(database_url=url, data_dir=tmp_path), session_factory=factory)
     yield {"url": serve_app(app), **ids}
@@ -79,28 +83,27 @@ def test_the_live_path_finds_the_offline_hits_after_calibration(clinic, fake_mic
     page.click("button[type=submit]")
     page.goto(f"{base}/clients/{clinic['client_id']}/timing")
 
-    page.click("#calibrate-start")
-    expect(page.locator("#calibration-now")).to_be_visible(timeout=20_000)
-    latency_ms = float(page.get_attribute("#calibration-now", "data-latency-ms"))
-    played_at_s = float(page.get_attribute("#live", "data-played-at"))
-    assert "error left after calibration" in page.inner_text("#calibration-result")
-
     page.select_option("#exercise", str(clinic["exercise_id"]))
     page.click("#block-start")
-    expect(page.locator("#block-report")).to_be_visible(timeout=30_000)
+    expect(page.locator("#block-report")).to_be_visible(timeout=60_000)
     live_clock_s = np.array([float(t) for t in page.get_attribute("#block-report", "data-hits").split(",") if t])
+    latency_ms = float(page.get_attribute("#block-latency", "data-latency-ms"))
+    played_at_s = float(page.get_attribute("#live", "data-marker-at"))
     assert page.locator(".hit").count() == 12
 
-    # The calibration put the file's loopback signal at played_at + latency on the audio clock.
+    # The block's calibration put the file's loopback signal at played_at + latency on the audio clock.
     live_file_s = live_clock_s - (played_at_s + latency_ms / 1000.0) + LEAD_S
     _, offline_s, _, _ = load_hits(fake_microphone["path"])
     start_s, end_s = fake_microphone["tabla_s"]
     offline_s = offline_s[(offline_s >= start_s) & (offline_s < end_s)]
-    covered = offline_s[(offline_s > live_file_s.min() - 0.5) & (offline_s < live_file_s.max() + 0.5)]
+    # Every offline hit the capture held (50 ms from its ends: the live detector needs a little context).
+    span_s = [float(t) - (played_at_s + latency_ms / 1000.0) + LEAD_S
+              for t in page.get_attribute("#block-report", "data-capture").split(",")]
+    covered = offline_s[(offline_s > span_s[0] + 0.05) & (offline_s < span_s[1] - 0.05)]
     nearest = np.array([live_file_s[np.argmin(np.abs(live_file_s - t))] - t for t in covered])
     matched = np.abs(nearest) <= TOLERANCE_S
     median_ms = float(np.median(np.abs(nearest[matched]))) * 1000
     print(f"\nlive vs offline: {matched.sum()} of {covered.size} offline hits matched, median |error| {median_ms:.3f} ms, "
           f"loopback {latency_ms:.1f} ms")
-    assert covered.size >= 8 and matched.mean() >= 0.9
+    assert covered.size >= 10 and matched.all()
     assert median_ms <= 2.0

@@ -227,6 +227,9 @@ class LiveBlock:
     calibrated: bool
     accents: tuple[bool, ...] = ()
     sides_expected: tuple[str, ...] = ()
+    loopback: object = None  # the LoopbackResult of the test signal played in this block, if it was found
+    marker_problem: str = ""  # why the block's own test signal was not used (the device calibration was)
+    capture_span_s: tuple[float, float] | None = None  # the capture's first and last sample on the audio clock
 
     @property
     def hit_clock_times_s(self) -> np.ndarray:
@@ -253,8 +256,8 @@ class LiveBlock:
 
 
 def analyse_live_block(*, cue_times_s: object, capture: Capture | None = None, event_times_s: object = None,
-                       event_sides: object = None, calibration=None, skip_beats: int = 0, accents: tuple = (),
-                       sides_expected: tuple = (), seed: int = 0) -> LiveBlock:
+                       event_sides: object = None, calibration=None, marker_at_s: object = None, skip_beats: int = 0,
+                       accents: tuple = (), sides_expected: tuple = (), seed: int = 0) -> LiveBlock:
     """A live block: the cue's beats as the page scheduled them (audio clock, s) and the hits, either from
     the microphone ``capture`` (found by :func:`cadenza.timing.detect_onsets`, exactly as for a file) or
     from touch/key ``event_times_s`` (audio clock; optional ``event_sides`` "L"/"R").
@@ -263,6 +266,13 @@ def analyse_live_block(*, cue_times_s: object, capture: Capture | None = None, e
     microphone heard them (+ the loopback latency) and touch events to where the microphone would have
     heard the tap (- the tap-to-sound offset); without one, both are taken as they are, and the block is
     marked uncalibrated.
+
+    ``marker_at_s``: the page played the loopback test signal at this audio-clock time at the start of the
+    block (as REPP does in every trial; Jacoby et al. 2022). Found in the capture, its latency is the one
+    used, so a latency that changed since the device's calibration (another output, a Bluetooth
+    reconnection, a capture that skipped) does not count as the person's timing, and the signal itself
+    is kept out of the hits. Not found (too weak), the device calibration is used and the reason kept;
+    without a calibration the block is refused with the reason.
     """
     from cadenza.timing.analysis import analyze_timing
     from cadenza.timing.events import clean_event_times
@@ -276,9 +286,31 @@ def analyse_live_block(*, cue_times_s: object, capture: Capture | None = None, e
     latency_ms = float(calibration.loopback_latency_ms) if calibration is not None else 0.0
     tap_offset_ms = None
     sides = None
+    loopback = None
+    marker_problem = ""
     if capture is not None:
         origin = min(capture.start_s, float(cues.min()))
-        hits = detect_onsets(capture.samples, sampling_rate_hz=capture.sampling_rate_hz) + (capture.start_s - origin)
+        samples = capture.samples
+        if marker_at_s is not None:
+            from cadenza.timing.latency import make_loopback_signal, measure_loopback
+
+            played_s = _clock_time("marker_at_s", marker_at_s) - capture.start_s
+            try:
+                loopback = measure_loopback(capture.samples, sampling_rate_hz=capture.sampling_rate_hz,
+                                            played_at_s=played_s)
+            except ParameterError as exc:
+                if calibration is None:
+                    raise ParameterError(f"the test signal at the start of the block: {exc}") from exc
+                marker_problem = str(exc)
+            if loopback is not None:
+                # The test signal is silenced before the hits are looked for: it is no hit, and its loudness
+                # would set the detector's reference level.
+                latency_ms = loopback.latency_ms
+                signal, _, _ = make_loopback_signal(sampling_rate_hz=capture.sampling_rate_hz)
+                heard = int((played_s + latency_ms / 1000.0) * capture.sampling_rate_hz)
+                samples = samples.copy()
+                samples[max(heard, 0):heard + signal.size + int(0.05 * capture.sampling_rate_hz)] = 0.0
+        hits = detect_onsets(samples, sampling_rate_hz=capture.sampling_rate_hz) + (capture.start_s - origin)
         source = "microphone"
     else:
         events = _event_times("event_times_s", event_times_s)
@@ -286,6 +318,8 @@ def analyse_live_block(*, cue_times_s: object, capture: Capture | None = None, e
             if not isinstance(event_sides, list | tuple) or len(event_sides) != events.size \
                     or not all(s in ("L", "R") for s in event_sides):
                 raise ParameterError("event_sides must give \"L\" or \"R\" for every event")
+        if marker_at_s is not None:
+            raise ParameterError("marker_at_s goes with a microphone capture, not with touch/key events")
         tap_offset_ms = calibration.tap_offset_ms if calibration is not None else None
         moved = events - (tap_offset_ms or 0.0) / 1000.0
         origin = min(float(cues.min()), float(moved.min()) if moved.size else float(cues.min()))
@@ -301,8 +335,9 @@ def analyse_live_block(*, cue_times_s: object, capture: Capture | None = None, e
     spec = {"source": "live", "n_beats": int(cues.size), "latency_ms": round(latency_ms, 3)}
     run = TimingRun("live", source, report.hit_times_s, heard, spec, report,
                     capture.duration_s if capture is not None else None)
-    return LiveBlock(run, origin, latency_ms, tap_offset_ms, source, calibration is not None,
-                     tuple(bool(a) for a in accents), tuple(sides_expected))
+    return LiveBlock(run, origin, latency_ms, tap_offset_ms, source, calibration is not None or loopback is not None,
+                     tuple(bool(a) for a in accents), tuple(sides_expected), loopback, marker_problem,
+                     (capture.start_s, capture.start_s + capture.duration_s) if capture is not None else None)
 
 
 def exercise_pattern(exercise) -> tuple[tuple[bool, ...], tuple[str, ...]]:

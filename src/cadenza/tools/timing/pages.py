@@ -157,7 +157,8 @@ def play_block(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser
         block = actions.analyse_live_block(
             cue_times_s=_json_list(form, "cue_times_s") or [], capture=_capture(form, request),
             event_times_s=_json_list(form, "event_times_s"), event_sides=_json_list(form, "event_sides"),
-            calibration=calibration, accents=accents, sides_expected=sides)
+            calibration=calibration, accents=accents, sides_expected=sides,
+            marker_at_s=_number(form, "marker_at_s") if _text(form, "marker_at_s") else None)
         stored = ()
         if _text(form, "session_id"):
             stored = actions.record_timing(db, actor=user, run=block.run, session_id=forms_id(form, "session_id")).stored
@@ -165,7 +166,7 @@ def play_block(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser
         db.rollback()
         return _fragment(request, "_block.html", {"c": client, "error": str(exc)}, status_code=422)
     return _fragment(request, "_block.html", {"c": client, "block": block, "report": block.run.report,
-                                              "stored": stored, "exercise": exercise})
+                                              "stored": stored, "exercise": exercise, "calibration": calibration})
 
 
 def forms_id(form, name: str) -> int:

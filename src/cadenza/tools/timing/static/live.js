@@ -93,13 +93,21 @@
     const now = document.getElementById("calibration-now");
     if (now) { live.dataset.calibration = now.dataset.calibration; live.dataset.latencyMs = now.dataset.latencyMs; }
   }
+  let loopback = null;
+  async function loopbackBuffer() {
+    // The test signal at the context's own rate (no resampling on its way to the speaker).
+    if (!loopback) {
+      const response = await fetch(`/clients/${clientId}/timing/loopback.wav?rate=${ctx.sampleRate}`,
+                                   {credentials: "same-origin"});
+      loopback = await ctx.decodeAudioData(await response.arrayBuffer());
+    }
+    return loopback;
+  }
   calibrateButton.addEventListener("click", async () => {
     calibrateButton.disabled = true;
     try {
       await ensureMic();
-      const response = await fetch(`/clients/${clientId}/timing/loopback.wav?rate=${ctx.sampleRate}`,
-                                   {credentials: "same-origin"});
-      const buffer = await ctx.decodeAudioData(await response.arrayBuffer());
+      const buffer = await loopbackBuffer();
       const fromS = ctx.currentTime;
       const playAt = fromS + 0.2;
       const source = ctx.createBufferSource();
@@ -188,8 +196,20 @@
     try {
       if (input === "microphone") await ensureMic(); else await ensureAudio();
       const period = 60 / tempo;
+      // With the microphone, the block starts with the loopback test sound (REPP's markers): the server finds
+      // it in this very capture, so a delay that changed since the calibration is not taken as the person's.
+      const marker = input === "microphone" && document.getElementById("marker").checked ? await loopbackBuffer() : null;
       const fromS = ctx.currentTime;
-      const t0 = fromS + 1.0;
+      let t0 = fromS + 1.0, markerAt = null;
+      if (marker) {
+        markerAt = fromS + 0.2;
+        live.dataset.markerAt = markerAt.toFixed(6);
+        const source = ctx.createBufferSource();
+        source.buffer = marker;
+        source.connect(ctx.destination);
+        source.start(markerAt);
+        t0 = markerAt + marker.duration + 0.5;
+      }
       const sounds = {plain: click(false), accent: click(true)};
       const cue = [];
       for (let k = 0; k < beats; k++) {
@@ -211,6 +231,7 @@
       status.textContent = "Measuring…";
       const fields = {cue_times_s: cue, calibration_id: live.dataset.calibration || "",
                       exercise_id: option.value, session_id: document.getElementById("session_id").value};
+      if (markerAt !== null) fields.marker_at_s = markerAt.toFixed(6);
       let capture = null;
       if (input === "touch") {
         fields.event_times_s = events.times;
