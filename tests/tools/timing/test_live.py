@@ -180,3 +180,27 @@ def test_calibrate_prescribe_and_play_a_stored_block(logged_in, nurse, db_sessio
                                                        "calibration_id": "999999"})
     assert other.status_code == 422 and "not found" in other.text
     assert logged_in.get("/timing/live.js").headers["content-type"].startswith("text/javascript")
+
+
+def test_a_block_that_starts_with_the_test_signal_calibrates_itself(db_session, client_record):
+    row, _ = _calibrate(db_session, client_record, latency_s=0.1)  # the device's calibration: 100 ms
+    signal, _, _ = make_loopback_signal(sampling_rate_hz=SR)
+    # The speaker is now 300 ms late (another output): the block's own test signal at 50.2 s says so.
+    capture_start, marker_at, latency = 50.0, 50.2, 0.3
+    cue = marker_at + signal.size / SR + 0.5 + 0.5 * np.arange(8)
+    duration = cue[-1] + 1.0 - capture_start
+    x = drum_samples(cue + latency - 0.015 - capture_start, duration)
+    i = int((marker_at + latency - capture_start) * SR)
+    x[i:i + signal.size] += 0.3 * signal
+    capture = actions.parse_capture(_pcm(x), sampling_rate_hz=SR, start_s=capture_start)
+    block = actions.analyse_live_block(cue_times_s=list(cue), capture=capture, calibration=row, marker_at_s=marker_at)
+    assert block.loopback.latency_ms == pytest.approx(300.0, abs=0.2) and block.latency_ms == block.loopback.latency_ms
+    assert block.run.report.block.mean_asynchrony_ms.value == pytest.approx(-15.0, abs=1.0)
+    assert block.run.report.alignment.n_extra == 0 and block.run.onset_times_s.size == 8  # the sweeps are no hits
+    quiet = actions.parse_capture(_pcm(drum_samples(cue + latency - 0.015 - capture_start, duration)),
+                                  sampling_rate_hz=SR, start_s=capture_start)
+    fallback = actions.analyse_live_block(cue_times_s=list(cue), capture=quiet, calibration=row, marker_at_s=marker_at)
+    assert fallback.loopback is None and "SNR" in fallback.marker_problem
+    assert fallback.latency_ms == pytest.approx(row.loopback_latency_ms)
+    with pytest.raises(ParameterError, match="test signal at the start of the block"):
+        actions.analyse_live_block(cue_times_s=list(cue), capture=quiet, marker_at_s=marker_at)
