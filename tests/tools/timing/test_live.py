@@ -136,6 +136,8 @@ def test_calibrate_prescribe_and_play_a_stored_block(logged_in, nurse, db_sessio
     page = logged_in.get(f"/clients/{client.id}/timing?session_id={session.id}")
     assert page.status_code == 200 and "Not calibrated yet" in page.text and "not a" in page.text
     assert '<script src="/timing/live.js"' in page.text and "<script>" not in page.text
+    # The test signal's Lmax at full scale is about -11 dBFS: on the default (loud) device, 85 dB(A) allows 0.65.
+    assert 'data-gain-cap="0.65' in page.text and "kept within 85 dB(A)" in page.text
     token = logged_in.csrf(f"/clients/{client.id}/timing")
     base = f"/clients/{client.id}/timing"
 

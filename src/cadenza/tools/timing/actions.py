@@ -11,6 +11,7 @@ to the end of the recording) or a file of cue times. Nothing here opens the reco
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -177,6 +178,23 @@ def loopback_wav(*, sampling_rate_hz: object) -> bytes:
         raise ParameterError(f"rate must be a whole number of Hz in [{low:.0f}, {high:.0f}], got {sampling_rate_hz!r}")
     signal, _, _ = make_loopback_signal(sampling_rate_hz=sampling_rate_hz)
     return encode_wav_bytes(signal, sampling_rate_hz=sampling_rate_hz)
+
+
+@lru_cache(maxsize=1)
+def _test_signal_lmax_at_full_scale_dba() -> float:
+    from cadenza.render.levels import measure_levels
+    from cadenza.timing.latency import make_loopback_signal
+
+    signal, _, _ = make_loopback_signal(sampling_rate_hz=48_000)
+    return float(measure_levels(signal, sampling_rate_hz=48_000, level_offset_db=0.0).lmax_dba)
+
+
+def sound_gain_cap(listener) -> float:
+    """The gain (at most 1) at which the page's loudest sound, the test signal (the cue's clicks are
+    shorter and no louder), stays within the listener's level cap on their calibrated (or the conservative
+    default) playback device (:class:`cadenza.clinic.listening.Listener`)."""
+    level_dba = _test_signal_lmax_at_full_scale_dba() + listener.calibration.level_offset_db
+    return float(min(1.0, 10 ** ((listener.policy.max_level_dba - level_dba) / 20)))
 
 
 def calibrate_device(db: Session, *, client, device: str, capture: Capture, played_at_s: object, measured_by: str,

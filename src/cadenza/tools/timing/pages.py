@@ -40,8 +40,10 @@ def _page(request: Request, db, client, *, state: forms.FormState | None = None,
     from cadenza.web.routes.clients import FLAG_LABELS
 
     calibration = records.latest_calibration(db, client=client)
+    listener = listening.listener_of(db, client=client)
     return render(request, "timing/client_timing.html", {
-        "c": client, "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS,
+        "c": client, "policy": listener.policy, "flag_labels": FLAG_LABELS,
+        "gain_cap": actions.sound_gain_cap(listener), "listener": listener,
         "calibration": calibration, "evidence": get_entry(EVIDENCE_ENTRY), "exercises": records.client_exercises(db, client=client),
         "sessions": service.client_sessions(db, client=client),
         "session_id": request.query_params.get("session_id", ""),

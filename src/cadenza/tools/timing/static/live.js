@@ -13,10 +13,17 @@
   try { csrf = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"] || ""; } catch (e) { /* none */ }
   const MAX_LATENCY_S = 1.5;      // the loopback search window: Bluetooth outputs add up to about 0.65 s
   const KEEP_S = 200;             // seconds of microphone kept in memory
-  let ctx = null, mic = null, chunks = [];
+  // Every sound goes through one gain within the client's listening cap (computed on the server).
+  const gainCap = Math.max(0, Math.min(1, Number(live.dataset.gainCap || 0)));
+  let ctx = null, mic = null, chunks = [], out = null;
 
   async function ensureAudio() {
-    if (!ctx) ctx = new AudioContext({latencyHint: "interactive"});
+    if (!ctx) {
+      ctx = new AudioContext({latencyHint: "interactive"});
+      out = ctx.createGain();
+      out.gain.value = gainCap;
+      out.connect(ctx.destination);
+    }
     await ctx.resume();
     live.dataset.rate = String(ctx.sampleRate);
   }
@@ -112,7 +119,7 @@
       const playAt = fromS + 0.2;
       const source = ctx.createBufferSource();
       source.buffer = buffer;
-      source.connect(ctx.destination);
+      source.connect(out);
       source.start(playAt);
       live.dataset.playedAt = playAt.toFixed(6);
       calibrationResult.textContent = "Listening for the test sound…";
@@ -206,7 +213,7 @@
         live.dataset.markerAt = markerAt.toFixed(6);
         const source = ctx.createBufferSource();
         source.buffer = marker;
-        source.connect(ctx.destination);
+        source.connect(out);
         source.start(markerAt);
         t0 = markerAt + marker.duration + 0.5;
       }
@@ -216,7 +223,7 @@
         const t = t0 + k * period;
         const source = ctx.createBufferSource();
         source.buffer = accents.includes((k % meter) + 1) ? sounds.accent : sounds.plain;
-        source.connect(ctx.destination);
+        source.connect(out);
         source.start(t);
         cue.push(t);
       }
