@@ -197,6 +197,25 @@ def sound_gain_cap(listener) -> float:
     return float(min(1.0, 10 ** ((listener.policy.max_level_dba - level_dba) / 20)))
 
 
+def write_loopback_signal(path: str | Path, *, sampling_rate_hz: int = 48_000) -> Path:
+    """Write the loopback test signal (a WAV/FLAC file) for a device to play while it records."""
+    from cadenza.io.audio import save_audio
+    from cadenza.timing.latency import make_loopback_signal
+
+    signal, _, _ = make_loopback_signal(sampling_rate_hz=sampling_rate_hz)
+    return save_audio(path, signal, sampling_rate_hz=sampling_rate_hz, subtype="PCM_16")
+
+
+def measure_loopback_file(path: str | Path, *, played_at_s: float = 0.0):
+    """The loopback latency in a recording that holds the test signal, played ``played_at_s`` after the
+    recording started (:class:`cadenza.timing.latency.LoopbackResult`); nothing is stored."""
+    from cadenza.io.audio import load_audio
+    from cadenza.timing.latency import measure_loopback
+
+    audio = load_audio(path, mono=True)
+    return measure_loopback(audio.samples, sampling_rate_hz=audio.sampling_rate_hz, played_at_s=played_at_s)
+
+
 def calibrate_device(db: Session, *, client, device: str, capture: Capture, played_at_s: object, measured_by: str,
                      actor: Therapist | None = None):
     """Find the loopback signal (played from ``played_at_s`` on the audio clock) in the capture and store
