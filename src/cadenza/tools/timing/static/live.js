@@ -2,7 +2,7 @@
 // - the loopback test sound and the cue's beats are scheduled on the Web Audio clock (AudioBufferSourceNode.start(t)),
 //   never with timers; timers only wait for a block to end;
 // - the microphone is captured in an AudioWorklet (/timing/capture.js) with the audio-clock frame of every block;
-// - touches and keys are stamped on the audio clock through AudioContext.getOutputTimestamp();
+// - touches, keys and Web MIDI note-ons are stamped on the audio clock through AudioContext.getOutputTimestamp();
 // - the capture is posted as raw 16-bit PCM with the scheduled times; the server's answer (an HTML fragment) is shown.
 "use strict";
 (function () {
@@ -157,6 +157,24 @@
     if (side) { event.preventDefault(); hit(event, side); }
   });
 
+  // Web MIDI: a drum pad's note-ons count as hits too (low notes left, the rest right), stamped like touches.
+  let midiAsked = false;
+  async function listenToMidi() {
+    if (midiAsked || !navigator.requestMIDIAccess) return;
+    midiAsked = true;
+    try {
+      const access = await navigator.requestMIDIAccess();
+      const attach = (input) => {
+        input.onmidimessage = (event) => {
+          const [status, note, velocity] = event.data;
+          if ((status & 0xf0) === 0x90 && velocity > 0) hit(event, note < 60 ? "L" : "R");
+        };
+      };
+      access.inputs.forEach(attach);
+      access.onstatechange = (event) => { if (event.port.type === "input") attach(event.port); };
+    } catch (e) { /* no MIDI permission: the pad and the keys still work */ }
+  }
+
   // ---- tap-to-sound offset ---------------------------------------------------------------------------------
   const tapStart = document.getElementById("tap-start");
   const tapFinish = document.getElementById("tap-finish");
@@ -201,7 +219,7 @@
     const accents = (option.dataset.accents || "").split(",").filter((a) => a).map(Number);
     startButton.disabled = true;
     try {
-      if (input === "microphone") await ensureMic(); else await ensureAudio();
+      if (input === "microphone") await ensureMic(); else { await ensureAudio(); await listenToMidi(); }
       const period = 60 / tempo;
       // With the microphone, the block starts with the loopback test sound (REPP's markers): the server finds
       // it in this very capture, so a delay that changed since the calibration is not taken as the person's.
