@@ -30,7 +30,7 @@ PASSWORD = "tabla-monsoon-evening-18"
 RATE = 48_000
 LEAD_S = 1.0         # silence before the loopback signal in the fake microphone's file
 GAP_S = 0.5          # between the signal and the drumming
-CLIP_S = (10.0, 16.0)  # the part of the tabla recording played (strokes about 210 ms apart)
+CLIP_S = (20.0, 26.0)  # the part of the development tabla solo played (strokes 35-400 ms apart)
 TOLERANCE_S = 0.025
 
 
@@ -40,7 +40,7 @@ def fake_microphone(tmp_path, shared_data):
     import soundfile as sf
 
     root = shared_data("timing", "four_way_tabla", "4way-tabla-ismir21-dataset")
-    tabla, rate = sf.read(root / "test" / "audios" / "binati_SRC.wav")
+    tabla, rate = sf.read(root / "train" / "audios" / "AHK_solo-tintal-1.wav")
     clip = resample_poly(tabla[int(CLIP_S[0] * rate):int(CLIP_S[1] * rate)], RATE // 1000, rate // 1000)
     clip = 0.8 * clip / np.abs(clip).max()
     signal, _, _ = make_loopback_signal(sampling_rate_hz=RATE)
@@ -105,5 +105,5 @@ def test_the_live_path_finds_the_offline_hits_after_calibration(clinic, fake_mic
     median_ms = float(np.median(np.abs(nearest[matched]))) * 1000
     print(f"\nlive vs offline: {matched.sum()} of {covered.size} offline hits matched, median |error| {median_ms:.3f} ms, "
           f"loopback {latency_ms:.1f} ms")
-    assert covered.size >= 10 and matched.all()
+    assert covered.size >= 20 and matched.mean() >= 0.95
     assert median_ms <= 2.0
