@@ -14,6 +14,9 @@ from cadenza.errors import NotFoundError, ParameterError
 from cadenza.timing.latency import make_loopback_signal
 from cadenza.tools.timing import actions, records
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from .conftest import SAMPLING_RATE_HZ as SR, drum_samples
 
 
@@ -176,6 +179,14 @@ def test_calibrate_prescribe_and_play_a_stored_block(logged_in, nurse, db_sessio
         select(Measurement).where(Measurement.session_id == session.id))}
     assert abs(stored["timing_mean_asynchrony_ms"] + 25) < 1 and stored["timing_within_50ms_pct"] == 100
 
+    other_client = service.create_client(db_session, actor=nurse, code="drum.2")
+    other_session = service.record_session(db_session, actor=nurse, client_id=other_client.id,
+                                           session_date=dt.date(2026, 12, 1), minutes=30,
+                                           intervention_code="drumming_improvisation")
+    db_session.commit()
+    elsewhere = _post(logged_in, f"{base}/blocks", token, {"cue_times_s": cue.tolist(), "event_times_s": cue.tolist(),
+                                                           "session_id": str(other_session.id)})
+    assert elsewhere.status_code == 422 and "not found" in elsewhere.text  # another client's session
     touch = _post(logged_in, f"{base}/blocks", token, {"cue_times_s": cue.tolist(), "event_times_s": "[1e9]"})
     assert touch.status_code == 422 and "event_times_s" in touch.text
     other = _post(logged_in, f"{base}/blocks", token, {"cue_times_s": cue.tolist(), "event_times_s": [],
@@ -206,3 +217,23 @@ def test_a_block_that_starts_with_the_test_signal_calibrates_itself(db_session, 
     assert fallback.latency_ms == pytest.approx(row.loopback_latency_ms)
     with pytest.raises(ParameterError, match="test signal at the start of the block"):
         actions.analyse_live_block(cue_times_s=list(cue), capture=quiet, marker_at_s=marker_at)
+
+
+_SHIFT_HITS = 2.0 + 0.5 * np.arange(8)
+
+
+@settings(max_examples=5, deadline=None)
+@given(shift_s=st.floats(0.0, 3000.0), latency_ms=st.floats(0.0, 900.0))
+def test_a_live_block_is_the_same_wherever_it_sits_on_the_audio_clock(shift_s, latency_ms):
+    """Moving the capture, the cue and the calibration along the audio clock changes nothing."""
+    from types import SimpleNamespace
+
+    samples = _pcm(drum_samples(_SHIFT_HITS, 7.0))
+    calibration = SimpleNamespace(loopback_latency_ms=latency_ms, tap_offset_ms=None)
+    cue = _SHIFT_HITS - latency_ms / 1000 + 0.012  # hits 12 ms ahead of the heard beat
+    reports = [actions.analyse_live_block(
+        cue_times_s=list(cue + t0), capture=actions.parse_capture(samples, sampling_rate_hz=SR, start_s=t0),
+        calibration=calibration).run.report for t0 in (1.0, 1.0 + shift_s)]
+    a, b = (r.alignment.asynchrony_ms for r in reports)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    assert reports[0].block.mean_asynchrony_ms.value == pytest.approx(-12.0, abs=1.0)

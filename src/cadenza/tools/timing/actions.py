@@ -377,6 +377,16 @@ def analyse_live_block(*, cue_times_s: object, capture: Capture | None = None, e
                      (capture.start_s, capture.start_s + capture.duration_s) if capture is not None else None)
 
 
+def record_live_block(db: Session, *, actor: Therapist, client, block: LiveBlock, session_id: object) -> LiveBlock:
+    """Store a live block's figures on one of ``client``'s sessions (already authorised by the caller): a
+    session of another client, even one the therapist may see, is the same 404 as a missing one."""
+    from cadenza.clinic.access import child_of
+    from cadenza.clinic.models import TherapySession
+
+    child_of(db, client, TherapySession, session_id, "session")
+    return replace(block, run=record_timing(db, actor=actor, run=block.run, session_id=int(session_id)))
+
+
 def exercise_pattern(exercise) -> tuple[tuple[bool, ...], tuple[str, ...]]:
     """Per cue beat of one block of ``exercise`` (a :class:`records.TimingExercise`): accented or not, and
     the hand ("L"/"R", alternating from the right) when it is bilateral."""

@@ -161,9 +161,10 @@ def play_block(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser
             event_times_s=_json_list(form, "event_times_s"), event_sides=_json_list(form, "event_sides"),
             calibration=calibration, accents=accents, sides_expected=sides,
             marker_at_s=_number(form, "marker_at_s") if _text(form, "marker_at_s") else None)
-        stored = ()
         if _text(form, "session_id"):
-            stored = actions.record_timing(db, actor=user, run=block.run, session_id=forms_id(form, "session_id")).stored
+            block = actions.record_live_block(db, actor=user, client=client, block=block,
+                                              session_id=forms_id(form, "session_id"))
+        stored = block.run.stored
     except (ParameterError, NotFoundError) as exc:
         db.rollback()
         return _fragment(request, "_block.html", {"c": client, "error": str(exc)}, status_code=422)
