@@ -102,38 +102,13 @@ def _postgres_template() -> Iterator[str]:
         yield name
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite file, made once per run: a test's database is a copy of it (migrating from
-    nothing takes seconds, copying a file milliseconds)."""
-    from cadenza.clinic.db import migrate
-
-    path = tmp_path_factory.mktemp("db_template") / "cadenza.sqlite3"
-    migrate(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-def migrated_sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
-    """A fresh migrated SQLite database file of this test's own (e.g. for a live server)."""
-    import shutil
-
-    path = tmp_path / "cadenza.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    return f"sqlite:///{path}"
-
-
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import shutil
-
     from cadenza.clinic.db import migrate
 
     if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("db") / "cadenza.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-        migrate(url)  # a no-op, as for PostgreSQL's template copy
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'cadenza.sqlite3'}"
+        migrate(url)
         yield url
         return
     _postgres_base_url()  # skips before the template is made when no server is configured
