@@ -242,6 +242,35 @@ def measure_loopback(recording: np.ndarray, *, sampling_rate_hz: float, played_a
     return LoopbackResult(latency_s * 1000.0, residual_ms, snr_db, tuple(float(v) * 1000.0 for v in lags_s))
 
 
+def find_sweep(recording: np.ndarray, *, sampling_rate_hz: float, expected_at_s: float,
+               search_s: float = 0.05) -> float:
+    """Where one sweep of the test signal (:func:`make_sweep`) starts in ``recording``, searched within
+    +-``search_s`` of ``expected_at_s`` (s from the recording's first sample, to a tenth of a sample).
+
+    The end marker of a live block: its time against the time the start marker's latency predicts shows
+    whether the capture slipped (skipped or repeated audio) during the block.
+
+    >>> sr = 16_000
+    >>> x = np.zeros(sr); x[4000:8000] = make_sweep(sampling_rate_hz=sr)
+    >>> round(find_sweep(x, sampling_rate_hz=sr, expected_at_s=0.26), 4)
+    0.25
+    """
+    rate = _check_rate(sampling_rate_hz)
+    x = check_audio(recording, sampling_rate_hz=rate)
+    if not isinstance(expected_at_s, int | float) or isinstance(expected_at_s, bool) or not np.isfinite(expected_at_s):
+        raise ParameterError(f"expected_at_s must be a time in seconds, got {expected_at_s!r}")
+    if not isinstance(search_s, int | float) or isinstance(search_s, bool) or not 0 < search_s <= 1:
+        raise ParameterError(f"search_s must be in (0, 1] seconds, got {search_s!r}")
+    sweep = make_sweep(sampling_rate_hz=rate)
+    lo = int(np.floor((expected_at_s - search_s) * rate))
+    hi = int(np.ceil((expected_at_s + search_s) * rate))
+    if lo < 0 or hi + sweep.size > x.size:
+        raise ParameterError(f"recording must hold the sweep expected at {expected_at_s:.3f} s (+-{search_s:g} s); "
+                             f"it is {x.size / rate:.2f} s long")
+    envelope = _correlation_envelope(x[lo:hi + sweep.size], sweep)
+    return float((lo + _envelope_peak(envelope, 0, hi - lo + 1)) / rate)
+
+
 def measure_tap_offset(event_times_s: Sequence[float] | np.ndarray, sound_times_s: Sequence[float] | np.ndarray, *,
                        max_offset_s: float = MAX_TAP_OFFSET_S) -> TapOffset:
     """The offset of touch or key events from the sounds of the same taps (both on one clock, s): the

@@ -197,7 +197,7 @@ def test_calibrate_prescribe_and_play_a_stored_block(logged_in, nurse, db_sessio
 
 def test_a_block_that_starts_with_the_test_signal_calibrates_itself(db_session, client_record):
     row, _ = _calibrate(db_session, client_record, latency_s=0.1)  # the device's calibration: 100 ms
-    signal, _, _ = make_loopback_signal(sampling_rate_hz=SR)
+    signal, _, sweep = make_loopback_signal(sampling_rate_hz=SR)
     # The speaker is now 300 ms late (another output): the block's own test signal at 50.2 s says so.
     capture_start, marker_at, latency = 50.0, 50.2, 0.3
     cue = marker_at + signal.size / SR + 0.5 + 0.5 * np.arange(8)
@@ -210,6 +210,23 @@ def test_a_block_that_starts_with_the_test_signal_calibrates_itself(db_session, 
     assert block.loopback.latency_ms == pytest.approx(300.0, abs=0.2) and block.latency_ms == block.loopback.latency_ms
     assert block.run.report.block.mean_asynchrony_ms.value == pytest.approx(-15.0, abs=1.0)
     assert block.run.report.alignment.n_extra == 0 and block.run.onset_times_s.size == 8  # the sweeps are no hits
+    # The end marker: one sweep after the block, where the start marker's latency puts it; 3 ms later, the
+    # capture slipped during the block and the block is refused.
+    end_at = cue[-1] + 0.8
+    for slip_s, ok in ((0.0, True), (0.003, False)):
+        y = x.copy()
+        j = int((end_at + latency + slip_s - capture_start) * SR)
+        y = np.concatenate([y, np.zeros(SR)])
+        y[j:j + sweep.size] += 0.3 * sweep
+        marked = actions.parse_capture(_pcm(y), sampling_rate_hz=SR, start_s=capture_start)
+        if ok:
+            done = actions.analyse_live_block(cue_times_s=list(cue), capture=marked, marker_at_s=marker_at,
+                                              end_marker_at_s=end_at)
+            assert abs(done.slip_ms) < 0.1 and done.run.onset_times_s.size == 8
+        else:
+            with pytest.raises(ParameterError, match=r"slipped by \+[23]\.\d ms"):
+                actions.analyse_live_block(cue_times_s=list(cue), capture=marked, marker_at_s=marker_at,
+                                           end_marker_at_s=end_at)
     quiet = actions.parse_capture(_pcm(drum_samples(cue + latency - 0.015 - capture_start, duration)),
                                   sampling_rate_hz=SR, start_s=capture_start)
     fallback = actions.analyse_live_block(cue_times_s=list(cue), capture=quiet, calibration=row, marker_at_s=marker_at)

@@ -130,6 +130,9 @@ def record_timing(db: Session, *, actor: Therapist, run: TimingRun, session_id: 
 MAX_CAPTURE_S = 180.0
 CAPTURE_RATE_RANGE_HZ = (8000.0, 192_000.0)
 MAX_CLOCK_S = 7 * 24 * 3600.0  # an AudioContext's clock: seconds since the page opened it
+#: The block's end marker may sit this far from where the start marker's latency puts it; further, the capture
+#: slipped against the audio clock during the block (skipped or repeated audio) and the block is refused.
+MAX_SLIP_MS = 1.0
 
 
 @dataclass(frozen=True)
@@ -267,6 +270,7 @@ class LiveBlock:
     loopback: object = None  # the LoopbackResult of the test signal played in this block, if it was found
     marker_problem: str = ""  # why the block's own test signal was not used (the device calibration was)
     capture_span_s: tuple[float, float] | None = None  # the capture's first and last sample on the audio clock
+    slip_ms: float | None = None  # the end marker against the start marker's latency (ms), when both were played
 
     @property
     def hit_clock_times_s(self) -> np.ndarray:
@@ -293,7 +297,8 @@ class LiveBlock:
 
 
 def analyse_live_block(*, cue_times_s: object, capture: Capture | None = None, event_times_s: object = None,
-                       event_sides: object = None, calibration=None, marker_at_s: object = None, skip_beats: int = 0,
+                       event_sides: object = None, calibration=None, marker_at_s: object = None,
+                       end_marker_at_s: object = None, skip_beats: int = 0,
                        accents: tuple = (), sides_expected: tuple = (), seed: int = 0) -> LiveBlock:
     """A live block: the cue's beats as the page scheduled them (audio clock, s) and the hits, either from
     the microphone ``capture`` (found by :func:`cadenza.timing.detect_onsets`, exactly as for a file) or
@@ -309,7 +314,9 @@ def analyse_live_block(*, cue_times_s: object, capture: Capture | None = None, e
     used, so a latency that changed since the device's calibration (another output, a Bluetooth
     reconnection, a capture that skipped) does not count as the person's timing, and the signal itself
     is kept out of the hits. Not found (too weak), the device calibration is used and the reason kept;
-    without a calibration the block is refused with the reason.
+    without a calibration the block is refused with the reason. ``end_marker_at_s``: one sweep of the test
+    signal played after the block; found more than :data:`MAX_SLIP_MS` away from where the start marker's
+    latency puts it, the capture slipped during the block and the block is refused (nothing is stored).
     """
     from cadenza.timing.analysis import analyze_timing
     from cadenza.timing.events import clean_event_times
@@ -325,6 +332,7 @@ def analyse_live_block(*, cue_times_s: object, capture: Capture | None = None, e
     sides = None
     loopback = None
     marker_problem = ""
+    slip_ms = None
     if capture is not None:
         origin = min(capture.start_s, float(cues.min()))
         samples = capture.samples
@@ -343,10 +351,23 @@ def analyse_live_block(*, cue_times_s: object, capture: Capture | None = None, e
                 # The test signal is silenced before the hits are looked for: it is no hit, and its loudness
                 # would set the detector's reference level.
                 latency_ms = loopback.latency_ms
-                signal, _, _ = make_loopback_signal(sampling_rate_hz=capture.sampling_rate_hz)
-                heard = int((played_s + latency_ms / 1000.0) * capture.sampling_rate_hz)
+                rate = capture.sampling_rate_hz
+                signal, _, sweep = make_loopback_signal(sampling_rate_hz=rate)
+                heard = int((played_s + latency_ms / 1000.0) * rate)
                 samples = samples.copy()
-                samples[max(heard, 0):heard + signal.size + int(0.05 * capture.sampling_rate_hz)] = 0.0
+                samples[max(heard, 0):heard + signal.size + int(0.05 * rate)] = 0.0
+                if end_marker_at_s is not None:
+                    from cadenza.timing.latency import find_sweep
+
+                    expected_s = _clock_time("end_marker_at_s", end_marker_at_s) - capture.start_s + latency_ms / 1000
+                    found_s = find_sweep(samples, sampling_rate_hz=rate, expected_at_s=expected_s)
+                    slip_ms = (found_s - expected_s) * 1000.0
+                    if abs(slip_ms) > MAX_SLIP_MS:
+                        raise ParameterError(f"the recording slipped by {slip_ms:+.1f} ms against the audio clock during "
+                                             f"the block (the device skipped or repeated audio; at most "
+                                             f"{MAX_SLIP_MS:g} ms): play the block again")
+                    end = int(found_s * rate)
+                    samples[max(end, 0):end + sweep.size + int(0.05 * rate)] = 0.0
         hits = detect_onsets(samples, sampling_rate_hz=capture.sampling_rate_hz) + (capture.start_s - origin)
         source = "microphone"
     else:
@@ -374,7 +395,7 @@ def analyse_live_block(*, cue_times_s: object, capture: Capture | None = None, e
                     capture.duration_s if capture is not None else None)
     return LiveBlock(run, origin, latency_ms, tap_offset_ms, source, calibration is not None or loopback is not None,
                      tuple(bool(a) for a in accents), tuple(sides_expected), loopback, marker_problem,
-                     (capture.start_s, capture.start_s + capture.duration_s) if capture is not None else None)
+                     (capture.start_s, capture.start_s + capture.duration_s) if capture is not None else None, slip_ms)
 
 
 def record_live_block(db: Session, *, actor: Therapist, client, block: LiveBlock, session_id: object) -> LiveBlock:

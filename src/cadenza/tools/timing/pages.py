@@ -160,7 +160,8 @@ def play_block(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser
             cue_times_s=_json_list(form, "cue_times_s") or [], capture=_capture(form, request),
             event_times_s=_json_list(form, "event_times_s"), event_sides=_json_list(form, "event_sides"),
             calibration=calibration, accents=accents, sides_expected=sides,
-            marker_at_s=_number(form, "marker_at_s") if _text(form, "marker_at_s") else None)
+            marker_at_s=_number(form, "marker_at_s") if _text(form, "marker_at_s") else None,
+            end_marker_at_s=_number(form, "end_marker_at_s") if _text(form, "end_marker_at_s") else None)
         if _text(form, "session_id"):
             block = actions.record_live_block(db, actor=user, client=client, block=block,
                                               session_id=forms_id(form, "session_id"))

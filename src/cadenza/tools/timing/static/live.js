@@ -110,6 +110,16 @@
     }
     return loopback;
   }
+  const SWEEP_LEAD_S = 0.3, SWEEP_S = 0.25;  // the test signal's first sweep (cadenza.timing.latency)
+  let sweep = null;
+  function sweepOf(signal) {
+    if (!sweep) {
+      const from = Math.round(SWEEP_LEAD_S * ctx.sampleRate), n = Math.round(SWEEP_S * ctx.sampleRate);
+      sweep = ctx.createBuffer(1, n, ctx.sampleRate);
+      sweep.getChannelData(0).set(signal.getChannelData(0).subarray(from, from + n));
+    }
+    return sweep;
+  }
   calibrateButton.addEventListener("click", async () => {
     calibrateButton.disabled = true;
     try {
@@ -245,18 +255,33 @@
         source.start(t);
         cue.push(t);
       }
-      const endS = t0 + (beats + continuation) * period + 0.3;
+      let endS = t0 + (beats + continuation) * period + 0.3;
+      let endMarkerAt = null, endSource = null;
+      if (marker) {
+        // The end marker: one sweep of the test signal after the block; where the server finds it shows whether
+        // the recording kept time with the audio clock all through the block.
+        endMarkerAt = endS;
+        const source = ctx.createBufferSource();
+        source.buffer = sweepOf(marker);
+        source.connect(out);
+        source.start(endMarkerAt);
+        endSource = source;
+        live.dataset.endMarkerAt = endMarkerAt.toFixed(6);
+        endS = endMarkerAt + source.buffer.duration + MAX_LATENCY_S;
+      }
       live.dataset.cueTimes = cue.map((t) => t.toFixed(6)).join(",");
       events = input === "touch" ? {times: [], sides: []} : null;
       stopped = false;
       stopButton.hidden = false;
       status.textContent = input === "touch" ? "Tap the pad (or F and J) with the beat." : "Play with the beat.";
       await waitUntil(endS, () => stopped);
+      if (stopped && endSource) { try { endSource.stop(); } catch (e) { /* not started */ } endMarkerAt = null; }
       stopButton.hidden = true;
       status.textContent = "Measuring…";
       const fields = {cue_times_s: cue, calibration_id: live.dataset.calibration || "",
                       exercise_id: option.value, session_id: document.getElementById("session_id").value};
       if (markerAt !== null) fields.marker_at_s = markerAt.toFixed(6);
+      if (endMarkerAt !== null) fields.end_marker_at_s = endMarkerAt.toFixed(6);
       let capture = null;
       if (input === "touch") {
         fields.event_times_s = events.times;
