@@ -32,9 +32,9 @@ PASSWORD = "tabla-monsoon-evening-18"
 RATE = 48_000
 LEAD_S = 1.0         # silence before the loopback signal in the fake microphone's file
 GAP_S = 0.5          # between the signal and the drumming
-CLIP_S = (20.0, 24.0)  # the part of the development tabla solo played (strokes 35-400 ms apart)
+CLIP_S = (20.0, 23.0)  # the part of the development tabla solo played (strokes 35-400 ms apart)
 TOLERANCE_S = 0.025
-TEMPO_BPM, BEATS = 180, 12
+TEMPO_BPM, BEATS = 180, 9
 ATTEMPTS = 4  # blocks refused because the fake device slipped are played again (see test_..._calibration)
 
 
