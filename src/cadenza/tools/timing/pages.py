@@ -212,8 +212,8 @@ def end_exercise(db: Db, user: CsrfPageUser, client_id: RowId, exercise_id: RowI
 
 # --- the page's scripts (no secrets, the same for everyone) ------------------------------------------------
 
-def _static(name: str) -> Response:
-    return FileResponse(STATIC / name, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+def _static(name: str, media_type: str = "text/javascript") -> Response:
+    return FileResponse(STATIC / name, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/timing/live.js")
@@ -224,3 +224,8 @@ def live_script() -> Response:
 @router.get("/timing/capture.js")
 def capture_worklet() -> Response:
     return _static("capture.js")
+
+
+@router.get("/timing/live.css")
+def live_styles() -> Response:
+    return _static("live.css", "text/css")
