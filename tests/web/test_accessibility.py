@@ -108,7 +108,8 @@ def test_axe_finds_no_serious_or_critical_violation_for_either_role(clinic, brow
         f"/clients/{c}/goals/{ids['goal']}/edit", f"/clients/{c}/sessions/new", f"/clients/{c}/sessions/{ids['signed']}",
         f"/clients/{c}/sessions/{ids['draft']}", f"/clients/{c}/sessions/{ids['draft']}/edit", f"/clients/{c}/report",
         f"/clients/{c}/gait", f"/clients/{c}/ras", f"/clients/{c}/mit", f"/clients/{c}/library", f"/clients/{c}/safety",
-        f"/clients/{c}/home", f"/clients/{c}/care", f"/clients/{n}", f"/clients/{n}/nicu", "/evidence", "/evidence?condition=stroke",
+        f"/clients/{c}/home", f"/clients/{c}/care", f"/clients/{c}/timing", f"/clients/{n}", f"/clients/{n}/nicu",
+        "/evidence", "/evidence?condition=stroke",
         "/account/tokens", "/account/password", "/account/mfa",
     ]
     admin_pages = ["/", "/admin/therapists", "/admin/emergency", "/account/mfa", "/account/tokens", "/evidence"]

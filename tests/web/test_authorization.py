@@ -33,7 +33,9 @@ PERSON_PUBLIC = {("GET", "/me/start"), ("GET", "/me/join/{token}"), ("POST", "/m
                  ("POST", "/me/join/{token}/passkey/options"), ("POST", "/me/join/{token}/passkey"),
                  ("GET", "/me/self/{token}"),  # self-care's opening link: 404 on a clinic's server
                  ("GET", "/me/manifest.webmanifest"), ("GET", "/me/sw.js"), ("GET", "/me/app.js"),
-                 ("GET", "/me/icon.svg"), ("GET", "/me/recorder.js")}
+                 ("GET", "/me/icon.svg"), ("GET", "/me/recorder.js"),
+                 ("GET", "/timing/live.js"), ("GET", "/timing/capture.js"),
+                 ("GET", "/timing/live.css")}  # the live rhythm page's scripts and styles
 # ... and every other /me route needs a device (its own matrix: tests/tools/home/test_person_authz.py).
 PERSON_PREFIX = "/me"
 OWN_ACCOUNT = {("GET", "/"), ("POST", "/logout"), ("GET", "/clients/new"), ("POST", "/clients/new"),

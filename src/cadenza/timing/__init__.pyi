@@ -5,5 +5,6 @@ from .align import Alignment, align_to_cue
 from .analysis import TimingReport, analyze_timing
 from .continuation import AlternationCheck, Continuation, check_alternation, measure_continuation
 from .events import clean_event_times, make_cue_times
+from .latency import LoopbackResult, TapOffset, make_loopback_signal, measure_loopback, measure_tap_offset
 from .metrics import BlockMetrics, Estimate, measure_block
 from .onsets import detect_onsets, onset_strength

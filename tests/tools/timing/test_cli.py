@@ -123,3 +123,20 @@ def test_store_on_a_session(tmp_path, monkeypatch, drum_wav):
     assert "timing_asynchrony_sd_ms" in shown.output
     missing = runner.invoke(app, [*args[:-3], "--session", "99"], env=env)
     assert missing.exit_code == 1
+
+
+def test_the_loopback_signal_and_a_device_latency(tmp_path):
+    import soundfile as sf
+
+    signal_path = tmp_path / "loopback.wav"
+    assert runner.invoke(app, ["timing", "loopback-signal", str(signal_path), "--rate", "16000"]).exit_code == 0
+    signal, rate = sf.read(signal_path)
+    recording = np.concatenate([np.zeros(int(1.4567 * rate)), 0.2 * signal, np.zeros(rate)])
+    sf.write(tmp_path / "heard.wav", recording, rate, subtype="FLOAT")
+    result = runner.invoke(app, ["timing", "latency", str(tmp_path / "heard.wav"), "--played-at-s", "0.5", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["latency_ms"] == pytest.approx(956.7, abs=0.1) and payload["residual_ms"] < 0.1
+    sf.write(tmp_path / "silent.wav", np.zeros_like(recording), rate)
+    refused = runner.invoke(app, ["timing", "latency", str(tmp_path / "silent.wav")])
+    assert refused.exit_code == 2 and "SNR" in refused.output

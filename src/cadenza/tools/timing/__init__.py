@@ -1,9 +1,11 @@
 """Rhythm and timing: tapping, drumming and clapping to a cue, measured from a recording or from events.
 
 The science is :mod:`cadenza.timing` (pure); this folder is the tool around it: ``records`` (the block's
-figures as measurements on a session), ``actions`` (the workflow: a file's hits, the cue, the report;
-with a session, its storage) and ``cli`` (``cadenza timing``). No pages yet: the live browser exercise
-is a later part of issue 18.
+figures as measurements on a session, each device's latency calibration, TIMP-style exercise
+prescriptions), ``actions`` (the workflow both faces call: a file's or a live capture's hits, the cue,
+the report; with a session, its storage), ``cli`` (``cadenza timing``), ``pages``
+(``/clients/{client_id}/timing``: calibrate, prescribe, play a block live), ``templates/timing/`` and
+``static/`` (the page's script and its AudioWorklet).
 """
 
 from cadenza.plugins import Tool
@@ -13,6 +15,10 @@ TOOL = Tool(
     "Tapping, drumming or clapping to a cue: asynchrony, variability, synchronisation and drift per block.",
     cli="cadenza.tools.timing.cli:app",
     records="cadenza.tools.timing.records",
+    pages="cadenza.tools.timing.pages:router",
+    templates="cadenza.tools.timing",
+    session_title="Rhythm exercise (live)",
+    session_query="session_id={session_id}",
     instruments=("cadenza.tools.timing.records:TIMING_MEAN_ASYNCHRONY_MS",
                  "cadenza.tools.timing.records:TIMING_ASYNCHRONY_SD_MS",
                  "cadenza.tools.timing.records:TIMING_CIRCULAR_R",

@@ -64,6 +64,49 @@ def analyze(
                print_table=_print_table)
 
 
+@app.command("loopback-signal")
+def loopback_signal(
+    out: Annotated[Path, typer.Argument(help="Where to write the test signal (.wav or .flac).")],
+    rate: Annotated[int, typer.Option("--rate", help="Sampling rate (Hz) of the device that will play it.")] = 48_000,
+) -> None:
+    """Write the loopback test signal: play it on the device while its own microphone records."""
+    from cadenza.errors import CadenzaError
+    from cadenza.tools.timing import actions
+
+    try:
+        actions.write_loopback_signal(out, sampling_rate_hz=rate)
+    except CadenzaError as exc:
+        fail(str(exc), code=2)
+    typer.echo(f"wrote {out}")
+
+
+@app.command()
+def latency(
+    recording: Annotated[Path, typer.Argument(help="The device's recording of the test signal (WAV/FLAC/OGG/MP3).")],
+    played_at_s: Annotated[float, typer.Option("--played-at-s", help="When the test signal started playing, in "
+                                                                     "seconds after the recording started.")] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """The device's loopback latency (output + input, ms), the error left after calibration and the test
+    signal's SNR; refused when the signal is too weak. Pass the latency to `analyze --latency-ms` for hits
+    recorded by the same microphone."""
+    import json
+
+    from cadenza.errors import CadenzaError
+    from cadenza.tools.timing import actions
+
+    try:
+        result = actions.measure_loopback_file(recording, played_at_s=played_at_s)
+    except CadenzaError as exc:
+        fail(str(exc), code=2)
+        return
+    if as_json:
+        typer.echo(json.dumps({"file": str(recording), **result.to_dict()}))
+    else:
+        typer.echo(f"{recording}: loopback latency {result.latency_ms:.2f} ms, error left after calibration "
+                   f"{result.residual_ms:.3f} ms, SNR {result.snr_db:.1f} dB")
+
+
 def _print_table(run, notes: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
