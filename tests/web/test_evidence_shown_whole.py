@@ -1,0 +1,51 @@
+"""Every page that recommends or reports an intervention shows all its evidence (clinical review W8/W9):
+supporting entries, entries that tested it without benefit, the intervention's note, each with its caveat,
+the client's own conditions first."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+
+from cadenza.clinic import service
+from cadenza.evidence import get_entry, get_intervention
+
+
+def _client(db_session, actor, conditions):
+    return service.create_client(db_session, actor=actor, code="EV-1", birth_year=1950, conditions=conditions)
+
+
+def _text(page) -> str:
+    return html.unescape(re.sub(r"\s+", " ", page.text))
+
+
+def test_w8_progress_report_shows_entries_without_benefit_and_the_note(make_therapist, login_as, db_session):
+    ann = make_therapist("ann")
+    client = _client(db_session, ann, ["autism"])
+    service.record_session(db_session, actor=ann, client_id=client.id, session_date=dt.date(2026, 11, 2),
+                           minutes=40, intervention_code="drumming_improvisation")
+    db_session.commit()
+    page = _text(login_as("ann").get(f"/clients/{client.id}/report"))
+    section = page[page.index('id="evidence-drumming_improvisation"'):]
+    time_a, aalbers = get_entry("bieleninik2017_time_a"), get_entry("aalbers2017_depression")
+    assert aalbers.caveat in section  # the supporting entry, as before
+    assert "Tested without benefit" in section and time_a.citation in section and time_a.caveat in section
+    assert get_intervention("drumming_improvisation").evidence_note in section
+    # The entry on the client's condition (autism: TIME-A) is marked as theirs.
+    plain = re.sub(r"<[^>]+>", "", section)
+    assert "Matches this client's condition. Tested without benefit: " + time_a.citation in plain
+
+
+def test_w9_session_form_shows_every_caveat_and_the_clients_first(make_therapist, login_as, db_session):
+    ann = make_therapist("ann")
+    client = _client(db_session, ann, ["dementia"])
+    db_session.commit()
+    page = _text(login_as("ann").get(f"/clients/{client.id}/sessions/new"))
+    start = page.index('value="receptive_listening"')
+    block = page[start:page.index("</label>", start)]
+    for entry_id in get_intervention("receptive_listening").supporting:  # cancer, CHD, pain, dementia
+        assert get_entry(entry_id).caveat in block, entry_id
+    dementia = get_entry("vandersteen2018_dementia")
+    assert block.index(dementia.caveat) < block.index(get_entry("bradt2016_cancer").caveat)
+    assert "little or no effect on agitation" in block and "evidence for this client's condition" in block
