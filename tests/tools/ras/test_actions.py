@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from cadenza.clinic import service
+from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.tools.ras import actions, records
 
@@ -150,3 +151,17 @@ def test_the_command_and_the_page_write_the_same_audit_rows(audit_trail, db_sess
     assert ("create", "ras_sync_report") in command_rows
     assert page_rows[:len(command_rows)] == command_rows
     assert {action for action, _ in page_rows[len(command_rows):]} <= {"read", "list"}
+
+
+def test_w12_m5_a_stroke_plan_above_five_percent_needs_a_recorded_step_time_asymmetry(db_session, therapist,
+                                                                                      client_record):
+    with pytest.raises(ParameterError, match="step_time_asymmetry"):
+        actions.record_plan(db_session, actor=therapist, client_id=client_record.id, cadence_spm=96,
+                            condition="stroke", max_increase_percent=10, symmetry_checked=True)
+    session = service.record_session(db_session, actor=therapist, client_id=client_record.id,
+                                     session_date=dt.date(2026, 11, 20), minutes=30, intervention_code="ras_gait_training",
+                                     measurements=[MeasurementInput("step_time_asymmetry", value=8.0)])
+    assert session.measurements[0].unit == "%"
+    plan, _ = actions.record_plan(db_session, actor=therapist, client_id=client_record.id, cadence_spm=96,
+                                  condition="stroke", max_increase_percent=10, symmetry_checked=True)
+    assert plan.stages[-1].tempo_bpm == 105.6 and plan.symmetry_checked

@@ -13,6 +13,7 @@ TOOL = Tool(
     cli="cadenza.tools.gait.cli:app",
     pages="cadenza.tools.gait.pages:router",
     records="cadenza.tools.gait.records",
+    instruments=("cadenza.tools.gait.records:STEP_TIME_ASYMMETRY",),
     templates="cadenza.tools.gait",
     audience="not_nicu",
     session_title="Analyse a gait recording for this session",

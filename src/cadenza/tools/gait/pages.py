@@ -26,7 +26,7 @@ FIELDS = ("recording", "placement", "rate_hz", "session_id")
 
 
 def _page(request: Request, db, user, client_id: int, *, state=None, result=None, notes=(), stored=None,
-          status_code: int = 200) -> Response:
+          stored_asymmetry=None, status_code: int = 200) -> Response:
     from cadenza.web.routes.clients import FLAG_LABELS
 
     client = service.get_client(db, actor=user, client_id=client_id)
@@ -35,6 +35,7 @@ def _page(request: Request, db, user, client_id: int, *, state=None, result=None
         "state": state or forms.FormState(values={"placement": "lower-back"}),
         "sessions": service.list_sessions(db, actor=user, client_id=client_id)[-10:],
         "placements": actions.PLACEMENTS, "result": result, "notes": notes, "stored": stored,
+        "stored_asymmetry": stored_asymmetry,
     }, status_code=status_code)
 
 
@@ -80,5 +81,5 @@ def analyse_recording(request: Request, form: SubmittedForm, db: Db, user: CsrfP
         forms.attribute_error(state, str(exc), FIELDS, fallback="recording")
         return _page(request, db, user, client_id, state=state, status_code=422)
     return _page(request, db, user, client_id, state=state, result=report.analysis, notes=report.notes,
-                 stored=report.stored)
+                 stored=report.stored, stored_asymmetry=report.stored_asymmetry)
 
