@@ -80,6 +80,7 @@ def test_client_workflow_and_exports(run, tmp_path):
     prog = run("client", "progress", "C7", "--html", str(html), "--chart", str(chart), user="ana")
     assert prog.exit_code == 0, prog.output
     assert "baseline 0.8, target 1, latest 0.91 (+0.11): not yet met" in prog.output
+    assert "meets the MCID" in " ".join(prog.output.split())  # review M6: +0.11 m/s against 0.10 (recalled)
     assert "<svg" in chart.read_text() and "Progress summary for client C7" in html.read_text()
 
     png = tmp_path / "p.png"

@@ -23,10 +23,17 @@ def _text(page) -> str:
 def test_w8_progress_report_shows_entries_without_benefit_and_the_note(make_therapist, login_as, db_session):
     ann = make_therapist("ann")
     client = _client(db_session, ann, ["autism"])
+    service.create_goal(db_session, actor=ann, client_id=client.id, instrument_code="nrs_pain", baseline=8, target=3)
     service.record_session(db_session, actor=ann, client_id=client.id, session_date=dt.date(2026, 11, 2),
-                           minutes=40, intervention_code="drumming_improvisation")
+                           minutes=40, intervention_code="drumming_improvisation",
+                           measurements=[service.MeasurementInput("nrs_pain", value=5)])
     db_session.commit()
-    page = _text(login_as("ann").get(f"/clients/{client.id}/report"))
+    browser = login_as("ann")
+    page = _text(browser.get(f"/clients/{client.id}/report"))
+    # Review M6, on the same report and on the client page: 8 -> 5 is 3 points, past the MCID of 2 / 30 %.
+    for shown in (page, _text(browser.get(f"/clients/{client.id}"))):
+        assert "improvement +3 against an MCID of 2 or 30 % of baseline (recalled: Farrar" in shown
+        assert "meets the MCID" in shown
     section = page[page.index('id="evidence-drumming_improvisation"'):]
     time_a, aalbers = get_entry("bieleninik2017_time_a"), get_entry("aalbers2017_depression")
     assert aalbers.caveat in section  # the supporting entry, as before

@@ -238,6 +238,7 @@ def progress(
 ) -> None:
     """Progress towards each goal; optionally an HTML summary and a chart."""
     from rich.console import Console
+    from rich.markup import escape
 
     from cadenza.clinic.progress import client_progress, render_progress_chart, render_progress_html
 
@@ -249,6 +250,8 @@ def progress(
             verdict = "met" if p.target_met else "not yet met"
             latest = "no measurements" if not p.points else f"latest {p.latest:g} ({p.change:+g})"
             console.print(f"goal {p.goal_id} {p.instrument_code}: baseline {p.baseline:g}, target {p.target:g}, {latest}: {verdict}")
+            if p.change_check is not None:
+                console.print(f"  {escape(p.change_check.summary)}", style="dim")
         if html is not None:
             html.write_text(render_progress_html(progresses, client_code=client.code), encoding="utf-8")
             console.print(f"Wrote {html}")
