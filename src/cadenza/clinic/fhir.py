@@ -1,7 +1,8 @@
 """FHIR export of a client's record: a ``collection`` Bundle of Patient, Flag (safety flags), Condition,
 Goal, Practitioner (the clinicians, with their qualification), Encounter, Procedure (the SOAP note; a
-signed note's signature and addenda), Provenance (who signed a note, when), Observation and
-RiskAssessment and Flag (a positive PHQ-9 item 9) resources, with LOINC codes where an instrument has one and UCUM units.
+signed note's signature and addenda), Provenance (who signed a note, when), Observation, and
+RiskAssessment plus Flag for a positive safety item (PHQ-9 item 9), with LOINC codes where an instrument
+has one and UCUM units.
 
 Validation uses ``fhir.resources.R4B`` (FHIR 4.3): the ``fhir.resources`` package defaults to R5, which
 R4-era servers reject, while the R4B models of the resources used here have the same elements as R4
