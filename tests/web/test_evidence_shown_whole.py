@@ -20,9 +20,11 @@ def _text(page) -> str:
     return html.unescape(re.sub(r"\s+", " ", page.text))
 
 
-def test_w8_progress_report_shows_entries_without_benefit_and_the_note(make_therapist, login_as, db_session):
+def test_w8_w9_m6_report_and_session_form_show_the_whole_evidence_and_the_mcid(make_therapist, login_as, db_session):
+    """One client, one log-in (the setup is the expensive part): the report (W8, M6), the client page (M6) and
+    the session form (W9)."""
     ann = make_therapist("ann")
-    client = _client(db_session, ann, ["autism"])
+    client = _client(db_session, ann, ["autism", "dementia"])
     service.create_goal(db_session, actor=ann, client_id=client.id, instrument_code="nrs_pain", baseline=8, target=3)
     service.record_session(db_session, actor=ann, client_id=client.id, session_date=dt.date(2026, 11, 2),
                            minutes=40, intervention_code="drumming_improvisation",
@@ -34,6 +36,7 @@ def test_w8_progress_report_shows_entries_without_benefit_and_the_note(make_ther
     for shown in (page, _text(browser.get(f"/clients/{client.id}"))):
         assert "improvement +3 against an MCID of 2 or 30 % of baseline (recalled: Farrar" in shown
         assert "meets the MCID" in shown
+    _check_session_form(_text(browser.get(f"/clients/{client.id}/sessions/new")))
     section = page[page.index('id="evidence-drumming_improvisation"'):]
     time_a, aalbers = get_entry("bieleninik2017_time_a"), get_entry("aalbers2017_depression")
     assert aalbers.caveat in section  # the supporting entry, as before
@@ -44,11 +47,8 @@ def test_w8_progress_report_shows_entries_without_benefit_and_the_note(make_ther
     assert "Matches this client's condition. Tested without benefit: " + time_a.citation in plain
 
 
-def test_w9_session_form_shows_every_caveat_and_the_clients_first(make_therapist, login_as, db_session):
-    ann = make_therapist("ann")
-    client = _client(db_session, ann, ["dementia"])
-    db_session.commit()
-    page = _text(login_as("ann").get(f"/clients/{client.id}/sessions/new"))
+def _check_session_form(page: str) -> None:
+    """W9: every caveat of receptive listening, the client's condition (dementia) first."""
     start = page.index('value="receptive_listening"')
     block = page[start:page.index("</label>", start)]
     for entry_id in get_intervention("receptive_listening").supporting:  # cancer, CHD, pain, dementia

@@ -21,7 +21,7 @@ def therapy_session(db_session, therapist, client_record):
     )
 
 
-def test_cadence_and_speed_stored_as_measurements(
+def test_cadence_and_speed_stored_as_measurements_and_m5_step_time_asymmetry_too(
     db_session, therapist, client_record, therapy_session, rng, make_lower_back, make_walk
 ):
     from cadenza.clinic import service
@@ -37,6 +37,7 @@ def test_cadence_and_speed_stored_as_measurements(
     assert speed.value == 1.25 and speed.unit == "m/s" and speed.timed_distance_m == 10
     stored = service.list_measurements(db_session, actor=therapist, client_id=client_record.id)
     assert {m.instrument_code for m in stored} == {"cadence", "gait_speed"}
+    _check_m5_asymmetry(db_session, therapist, client_record, therapy_session)
 
 
 def test_nothing_stored_without_a_confident_bout(db_session, therapist, therapy_session, rng, make_lower_back, make_walk):
@@ -83,8 +84,8 @@ def _bout(asymmetry, n_steps, flags=()):
                     cadence_spm=100.0, step_time_cv=0.02, asymmetry=asymmetry, flags=flags)
 
 
-def test_m5_step_time_asymmetry_is_stored_like_cadence_and_can_be_a_goal(db_session, therapist, client_record,
-                                                                         therapy_session):
+def _check_m5_asymmetry(db_session, therapist, client_record, therapy_session):
+    """Clinical review M5: step-time asymmetry (%) is recordable, stored by the analysis, and can be a goal."""
     from cadenza.clinic import service
     from cadenza.clinic.instruments import get_instrument, list_instruments
     from cadenza.gait.analysis import FLAG_LOW_CONFIDENCE, GaitAnalysis

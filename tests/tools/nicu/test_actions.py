@@ -88,7 +88,8 @@ def test_monitor_uses_the_infants_own_thresholds_and_logs(db_session, therapist,
     assert [(r.action, r.time_s) for r in logged] == [(e.action, e.time_s) for e in own.events]
 
 
-def test_pal_is_refused_without_auto_play_and_kept_with_its_stop_events(db_session, therapist, infant):
+def test_pal_is_refused_without_auto_play_and_kept_with_its_stop_events_and_m1_below_34_weeks(db_session, therapist,
+                                                                                             infant):
     pressure, _ = simulate_suck_pressure(duration_s=60, sampling_rate_hz=100, seed=3)
     seizures = listening.listener_from_flags(["nicu_infant", "seizures"])
     with pytest.raises(ParameterError, match="auto-play"):
@@ -103,6 +104,7 @@ def test_pal_is_refused_without_auto_play_and_kept_with_its_stop_events(db_sessi
                              events=stop.events)
     assert row.criterion_sucks == pal.summary_.criterion_sucks
     assert len(records.list_stop_events(db_session, actor=therapist, client_id=infant.id)) == len(stop.events)
+    _check_m1_age_gate(db_session, therapist, infant)
 
 
 def test_the_command_and_the_page_write_the_same_audit_rows(audit_trail, db_session, nurse, logged_in, clinic, tmp_path):
@@ -141,8 +143,10 @@ def test_the_command_and_the_page_write_the_same_audit_rows(audit_trail, db_sess
         assert page_rows[0] == ("read", "client")
 
 
-def test_m1_pal_below_34_weeks_is_refused_unless_a_clinician_overrides_and_that_is_audited(db_session, therapist,
-                                                                                          infant):
+
+def _check_m1_age_gate(db_session, therapist, infant):
+    """Clinical review M1: PAL below 34 weeks PMA is refused unless a clinician overrides; the override is
+    kept and audited."""
     import datetime as dt
 
     from sqlalchemy import select
