@@ -58,6 +58,7 @@ def test_client_workflow_and_exports(run, tmp_path):
     assert "structured suicide-risk assessment" in flat and "before the person leaves this session" in flat
     assert "next session" not in flat
     assert "evidence: thaut1996_parkinson_ras, magee2017_brain_injury" in " ".join(session.output.split())
+    assert "ghai2019_stroke_ras (doi:10.1038/s41598-019-38723-3): Pooled 38" in flat  # W8/W9: each caveat, in the CLI too
     shown = run("client", "show", "C7", user="ana")
     assert "Hearing loss" in shown.output and "ras_gait_training" in shown.output
 

@@ -203,6 +203,10 @@ def thresholds_command(
                f"{thresholds.rr_max_bpm:g}/min")
     for note in notes:
         typer.echo(note)
+    if notes:  # the defaults are in use: say where each comes from (clinical review U6)
+        from cadenza.nicu.stop_rules import DEFAULT_THRESHOLD_SOURCES
+
+        typer.echo("Defaults: " + "; ".join(f"{k}: {v}" for k, v in DEFAULT_THRESHOLD_SOURCES.items()))
 
 
 @app.command("age")
