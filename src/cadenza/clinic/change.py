@@ -84,7 +84,8 @@ class ChangeCheck:
 
     @property
     def summary(self) -> str:
-        """One line for a page or report, e.g. "improvement +6 against an MCID of 5 (recalled: ...); meets the MCID; a reliable improvement (...)"."""
+        """One line for a page or report, e.g. "improvement +6 against an MCID of 5 (recalled: ...); meets the
+        MCID; a reliable improvement (...)"."""
         t = self.threshold
         mcid = f"{t.mcid:g}" + (f" or {t.mcid_percent_of_baseline:g} % of baseline" if t.mcid_percent_of_baseline else "")
         parts = [f"improvement {self.improvement:+g} against an MCID of {mcid} ({t.status}: {t.mcid_source})",
