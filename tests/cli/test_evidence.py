@@ -25,7 +25,7 @@ def test_evidence_json_is_complete():
 
 def test_evidence_filters_and_interventions():
     ras = json.loads(CliRunner().invoke(app, ["evidence", "--intervention", "ras", "--json"]).output)
-    assert {e["id"] for e in ras} == {"magee2017_brain_injury", "thaut1996_parkinson_ras"}
+    assert {e["id"] for e in ras} == {"magee2017_brain_injury", "thaut1996_parkinson_ras", "ghai2019_stroke_ras"}
     listing = json.loads(CliRunner().invoke(app, ["evidence", "--interventions", "--json"]).output)
     assert {i["mode"] for i in listing} == {"active", "receptive"}
     none = CliRunner().invoke(app, ["evidence", "xylophone"])

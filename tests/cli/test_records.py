@@ -58,6 +58,7 @@ def test_client_workflow_and_exports(run, tmp_path):
     assert "structured suicide-risk assessment" in flat and "before the person leaves this session" in flat
     assert "next session" not in flat
     assert "evidence: thaut1996_parkinson_ras, magee2017_brain_injury" in " ".join(session.output.split())
+    assert "ghai2019_stroke_ras (doi:10.1038/s41598-019-38723-3): Pooled 38" in flat  # W8/W9: each caveat, in the CLI too
     shown = run("client", "show", "C7", user="ana")
     assert "Hearing loss" in shown.output and "ras_gait_training" in shown.output
 
@@ -80,6 +81,7 @@ def test_client_workflow_and_exports(run, tmp_path):
     prog = run("client", "progress", "C7", "--html", str(html), "--chart", str(chart), user="ana")
     assert prog.exit_code == 0, prog.output
     assert "baseline 0.8, target 1, latest 0.91 (+0.11): not yet met" in prog.output
+    assert "meets the MCID" in " ".join(prog.output.split())  # review M6: +0.11 m/s against 0.10 (recalled)
     assert "<svg" in chart.read_text() and "Progress summary for client C7" in html.read_text()
 
     png = tmp_path / "p.png"

@@ -73,9 +73,9 @@ def documented_client(db_session, therapist, client_record):
 def test_bundle_validates_and_holds_every_resource(db_session, therapist, documented_client):
     text = export_client_bundle(db_session, actor=therapist, client_id=documented_client.id)
     validate_bundle(text)
-    # the PHQ-9 with item 9 > 0 also travels as a RiskAssessment (clinical review H1)
+    # the PHQ-9 with item 9 > 0 also travels as a RiskAssessment (clinical review H1) and a Flag (M2)
     assert bundle_resource_counts(text) == {"Patient": 1, "Condition": 1, "Goal": 1, "Encounter": 2, "Procedure": 2,
-                                            "Observation": 6, "RiskAssessment": 1, "Practitioner": 1,
+                                            "Observation": 6, "RiskAssessment": 1, "Practitioner": 1, "Flag": 1,
                                             "Questionnaire": 2, "QuestionnaireResponse": 2}  # M4: the answers
     assert_references_resolve(json.loads(text))
     data = json.loads(text)
@@ -116,7 +116,8 @@ def test_safety_flags_and_conditions_travel_with_the_bundle(db_session, therapis
                           safety_flags=["seizures", "hearing_loss"])
     data = json.loads(export_client_bundle(db_session, actor=therapist, client_id=documented_client.id))
     resources = [e["resource"] for e in data["entry"]]
-    flags = sorted(r["code"]["coding"][0]["code"] for r in resources if r["resourceType"] == "Flag")
+    flags = sorted(r["code"]["coding"][0]["code"] for r in resources
+                   if r["resourceType"] == "Flag" and not r["id"].startswith("flag-risk-"))  # the PHQ-9 risk: M2
     assert flags == ["hearing_loss", "seizures"]
     assert [r["code"]["text"] for r in resources if r["resourceType"] == "Condition"] == ["parkinson's disease"]
     assert all(r["subject"] == {"reference": "Patient/client-%d" % documented_client.id}

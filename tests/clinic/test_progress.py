@@ -141,6 +141,8 @@ def test_html_summary_is_readable_and_escaped():
     assert "+0.22 m/s" in html and "110 %" in html
     assert html.count("<svg") == 1
     assert "adjunct to care" in html
+    # Clinical review M6: +0.22 m/s against the 0.10 m/s MCID, with its (recalled) source.
+    assert "Clinically important?" in html and "meets the MCID" in html and "Perera" in html
 
 
 def test_goal_progress_from_the_database(db_session, therapist, client_record, make_therapist):

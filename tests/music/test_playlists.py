@@ -182,3 +182,10 @@ def test_steps_are_bounded_when_the_library_allows_and_flagged_when_not():
     pl = build_playlist(gap, goal="sleep", minutes=10, state=CurrentState(arousal_0_10=10), shape="iso")
     steps = [w for w in pl.warnings if "large step" in w]
     assert len(steps) == 1 and "tempo 130->65" in steps[0] and "loudness -8->-24" in steps[0]
+
+
+def test_u5_heart_rate_as_starting_tempo_is_labelled_a_project_mapping(rng):
+    assert state_to_start(CurrentState(heart_rate_bpm=88))[0] == 88.0
+    pl = build_playlist(library(rng, 40), goal="relax", minutes=10, state=CurrentState(heart_rate_bpm=88))
+    mapping = [s for s in pl.sources if s.startswith("Project mapping")]
+    assert len(mapping) == 1 and "heart rate is used directly as the starting tempo" in mapping[0]

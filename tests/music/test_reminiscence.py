@@ -67,3 +67,13 @@ def test_agitation_suggests_red_flag_and_validation():
         SongResponse("s1", 1, 0, 7)
     with pytest.raises(ParameterError, match="birth_year"):
         reminiscence_weight(1950, birth_year=12)
+
+
+def test_u3_u4_bump_weights_and_the_wind_down_order_are_labelled_conventions():
+    pl = build_reminiscence_playlist(songs(), minutes=9, birth_year=BIRTH)
+    assert pl.shape == "wind-down"  # not called the iso principle: no current state is asked for
+    conventions = [s for s in pl.sources if s.startswith("Project convention")]
+    assert len(conventions) == 2
+    assert any("healthy adults, not people with dementia" in s for s in conventions)  # Rao 2021's population
+    assert any("Not the iso principle" in s for s in conventions)
+    assert not any(s.startswith("Iso principle") for s in pl.sources)

@@ -80,3 +80,9 @@ def test_w7_children_get_the_sensitive_dose_mode_from_their_birth_year():
     assert audio_policy(["hearing_loss"], birth_year=1950, today=today).dose_mode == "sensitive"
     with pytest.raises(ParameterError, match="birth_year"):
         audio_policy([], birth_year="2018")
+
+
+def test_u7_the_hearing_loss_track_cap_is_labelled_a_project_choice():
+    policy = audio_policy(["hearing_loss"])
+    assert policy.max_level_dba == 75.0
+    assert any("project choice" in w and "weekly reference, not a per-track cap" in w for w in policy.warnings)

@@ -20,13 +20,33 @@ def _session_with_phq9(db_session, therapist, client_record, item9: int, session
         measurements=[service.MeasurementInput("phq9", items={**PHQ9_ITEMS, "q9": item9})])
 
 
+def _check_m2_flag_and_interpretation(bundle, measurement):
+    """Clinical review M2: an active safety Flag pointing at the Observation, and a coded "Positive"
+    interpretation on the Observation and on its item-9 component only."""
+    resources = {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"] for e in bundle["entry"]}
+    [flag] = [r for r in resources.values() if r["resourceType"] == "Flag"]
+    assert flag["status"] == "active" and flag["category"][0]["coding"][0]["code"] == "safety"
+    detail = flag["extension"][0]
+    assert detail["url"] == "http://hl7.org/fhir/StructureDefinition/flag-detail"
+    assert detail["valueReference"]["reference"] == f"Observation/observation-{measurement.id}" in resources
+    assert flag["encounter"]["reference"] in resources and "before the person leaves this session" in flag["code"]["text"]
+    observation = resources[f"Observation/observation-{measurement.id}"]
+    positive = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "code": "POS",
+                "display": "Positive"}
+    assert any(positive in i.get("coding", []) for i in observation["interpretation"])
+    item9 = next(c for c in observation["component"] if c["code"]["coding"][0]["code"] == "44260-8")
+    assert item9["interpretation"][0]["coding"] == [positive]
+    assert all("interpretation" not in c for c in observation["component"] if c is not item9)
+
+
 def test_h1_prompt_says_before_the_person_leaves():
     assert "before the person leaves this session" in PHQ9_ITEM9_PROMPT
     assert "next session" not in PHQ9_ITEM9_PROMPT
     assert safety_prompt("phq9") == PHQ9_ITEM9_PROMPT
 
 
-def test_h1_fhir_carries_the_risk_as_a_risk_assessment_based_on_the_observation(db_session, therapist, client_record):
+def test_h1_m2_fhir_carries_the_risk_as_a_risk_assessment_a_flag_and_a_coded_interpretation(db_session, therapist,
+                                                                                           client_record):
     row = _session_with_phq9(db_session, therapist, client_record, item9=2)
     measurement = row.measurements[0]
     assert measurement.safety_followup
@@ -39,13 +59,19 @@ def test_h1_fhir_carries_the_risk_as_a_risk_assessment_based_on_the_observation(
     assert risks[0]["basis"][0]["reference"] in ids and risks[0]["encounter"]["reference"] in ids
     observation = next(e["resource"] for e in bundle["entry"] if e["resource"]["id"] == f"observation-{measurement.id}")
     assert "next session" not in json.dumps(observation)
-    fhir.validate_bundle(bundle)  # fhir.resources accepts the RiskAssessment
+    _check_m2_flag_and_interpretation(bundle, measurement)
+    fhir.validate_bundle(bundle)  # fhir.resources accepts the RiskAssessment and the Flag
 
 
 def test_h1_no_risk_assessment_when_item9_is_zero(db_session, therapist, client_record):
     row = _session_with_phq9(db_session, therapist, client_record, item9=0)
     bundle = fhir.build_bundle(client_record, [], [row])
     assert not any(e["resource"]["resourceType"] == "RiskAssessment" for e in bundle["entry"])
+    assert not any(e["resource"]["resourceType"] == "Flag" for e in bundle["entry"])  # M2: no risk flag either
+    observation = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation")
+    assert "POS" not in json.dumps(observation)
+
+
 
 
 def test_h1_session_and_client_pages_show_the_prompt(web_browser, web, therapist, client_record, db_session):

@@ -214,12 +214,19 @@ def add_session(
             minutes=minutes, intervention_code=intervention, setting=setting, subjective=subjective,
             objective=objective, assessment=assessment, plan=plan, measurements=entries)
         console.print(f"Recorded session {row.id} with {len(row.measurements)} measurement(s).")
-        from cadenza.evidence.query import get_intervention
+        from cadenza.evidence.query import get_intervention, intervention_evidence
 
         chosen = get_intervention(row.intervention_code)
         support = ", ".join(chosen.supporting) or "no catalog entry"
         console.print(f"  {chosen.name} ({chosen.mode}); evidence: {support}"
                       + (f". {chosen.evidence_note}" if chosen.evidence_note else ""), style="dim")
+        # Every entry's caveat, the client's conditions first; entries that found no benefit too (review W8/W9).
+        whole = intervention_evidence(chosen.code, conditions=client.conditions)
+        for entry in whole.supporting:
+            console.print(f"    {entry.id} (doi:{entry.doi}): {escape(entry.caveat)}", style="dim", highlight=False)
+        for entry in whole.not_supporting:
+            console.print(f"    tested without benefit: {entry.id} (doi:{entry.doi}): {escape(entry.caveat)}",
+                          style="dim", highlight=False)
         for m in row.measurements:
             band = f" ({m.severity_band})" if m.severity_band else ""
             timed = timed_distance_note(m.instrument_code, m.timed_distance_m)
@@ -238,6 +245,7 @@ def progress(
 ) -> None:
     """Progress towards each goal; optionally an HTML summary and a chart."""
     from rich.console import Console
+    from rich.markup import escape
 
     from cadenza.clinic.progress import client_progress, render_progress_chart, render_progress_html
 
@@ -249,6 +257,8 @@ def progress(
             verdict = "met" if p.target_met else "not yet met"
             latest = "no measurements" if not p.points else f"latest {p.latest:g} ({p.change:+g})"
             console.print(f"goal {p.goal_id} {p.instrument_code}: baseline {p.baseline:g}, target {p.target:g}, {latest}: {verdict}")
+            if p.change_check is not None:
+                console.print(f"  {escape(p.change_check.summary)}", style="dim")
         if html is not None:
             html.write_text(render_progress_html(progresses, client_code=client.code), encoding="utf-8")
             console.print(f"Wrote {html}")

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from cadenza.clinic import service
+from cadenza.clinic.change import ChangeCheck, check_change
 from cadenza.clinic.access import child_of
 from cadenza.clinic.models import AuditEvent, Client, Goal, Measurement, Therapist, TherapySession, measurement_order
 from cadenza.errors import NotFoundError, ParameterError, PermissionDeniedError
@@ -33,6 +34,7 @@ class GoalStatus:
     latest_value: float | None
     progress_fraction: float
     met: bool
+    change: ChangeCheck | None = None  # against the instrument's MCID and reliable change (review M6)
 
 
 @dataclass(frozen=True)
@@ -94,10 +96,12 @@ def _goal_statuses(goals: list[Goal], measurements: list[Measurement], codes: di
     for goal in goals:
         values = [m.value for m in measurements if service.counts_toward(goal, m)]
         fraction, met = goal_progress(goal, values)
+        change = check_change(goal.instrument_code, baseline=goal.baseline, latest=values[-1],
+                              direction=goal.direction) if values else None
         statuses.append(
             GoalStatus(
                 goal=goal, client_code=codes.get(goal.client_id, ""), n_measurements=len(values),
-                latest_value=values[-1] if values else None, progress_fraction=fraction, met=met,
+                latest_value=values[-1] if values else None, progress_fraction=fraction, met=met, change=change,
             )
         )
     return statuses

@@ -2,7 +2,8 @@
 Goal, Practitioner (the clinicians, with their qualification), Encounter, Procedure (the SOAP note; a
 signed note's signature and addenda), Provenance (who signed a note, when), Observation,
 Questionnaire and QuestionnaireResponse (questionnaire answers, :mod:`~cadenza.clinic.fhir_questionnaires`;
-the Observation is ``derivedFrom`` them) and RiskAssessment resources, with LOINC codes where an instrument has one and UCUM units.
+the Observation is ``derivedFrom`` them), and RiskAssessment plus Flag for a positive safety item (PHQ-9
+item 9), with LOINC codes where an instrument has one and UCUM units.
 
 Validation uses ``fhir.resources.R4B`` (FHIR 4.3): the ``fhir.resources`` package defaults to R5, which
 R4-era servers reject, while the R4B models of the resources used here have the same elements as R4
@@ -60,6 +61,10 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
+# FHIR core extension on Flag pointing at the record that supports it (clinical review M2).
+FLAG_DETAIL_URL = "http://hl7.org/fhir/StructureDefinition/flag-detail"
+OBSERVATION_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+POSITIVE = {"system": OBSERVATION_INTERPRETATION, "code": "POS", "display": "Positive"}
 SAFETY_FLAG_SYSTEM = f"{CADENZA_FHIR_BASE}/CodeSystem/safety-flag"
 THERAPIST_ID_SYSTEM = f"{CADENZA_FHIR_BASE}/therapist"
 QUALIFICATION_SYSTEM = f"{CADENZA_FHIR_BASE}/CodeSystem/qualification"
@@ -382,6 +387,11 @@ def _observation(m: Measurement, row: TherapySession, patient_id: str) -> dict[s
                                  for item, answer in m.item_responses.items()]
         # The answers themselves travel as a QuestionnaireResponse (clinical review M4).
         resource["derivedFrom"] = [_ref("QuestionnaireResponse", f"qr-{m.id}")]
+        if m.safety_followup and instrument.safety_item:
+            # The flagged item itself carries a coded interpretation, "Positive" (clinical review M2).
+            for item, component in zip(m.item_responses, resource["component"], strict=True):
+                if item == instrument.safety_item:
+                    component["interpretation"] = [{"coding": [POSITIVE], "text": "safety item positive"}]
     if instrument.loinc_panel is not None:
         # The questionnaire the total was scored from (the MII PRO profiles' pattern: the panel as method).
         code, display = instrument.loinc_panel
@@ -397,7 +407,28 @@ def _observation(m: Measurement, row: TherapySession, patient_id: str) -> dict[s
     if m.safety_followup:
         resource["extension"] = [{"url": SAFETY_FOLLOWUP_URL, "valueBoolean": True}]
         resource["note"] = [{"text": safety_prompt(m.instrument_code)}]
+        # Coded, so a receiver that ignores our extension still sees a positive risk screen (review M2).
+        resource.setdefault("interpretation", []).append(
+            {"coding": [POSITIVE], "text": "safety item positive: structured risk assessment needed now"})
     return resource
+
+
+def _risk_flag(m: Measurement, row: TherapySession, patient_id: str) -> dict[str, Any]:
+    """The flagged safety item as an active safety Flag (clinical review M2), the resource receiving systems
+    show as an alert; its core ``flag-detail`` extension and the RiskAssessment's ``basis`` point at the
+    Observation."""
+    return {
+        "resourceType": "Flag",
+        "id": f"flag-risk-{m.id}",
+        "extension": [{"url": FLAG_DETAIL_URL, "valueReference": _ref("Observation", f"observation-{m.id}")}],
+        "status": "active",
+        "category": [{"coding": [{"system": FLAG_CATEGORY, "code": "safety", "display": "Safety"}]}],
+        "code": {"coding": [{"system": SAFETY_FLAG_SYSTEM, "code": f"{m.instrument_code}-safety-item"}],
+                 "text": safety_prompt(m.instrument_code)},
+        "subject": _ref("Patient", patient_id),
+        "period": {"start": _effective(m, row)},
+        "encounter": _ref("Encounter", f"encounter-{row.id}"),
+    }
 
 
 def _risk_assessment(m: Measurement, row: TherapySession, patient_id: str) -> dict[str, Any]:
@@ -460,6 +491,7 @@ def build_bundle(
                     authored=_effective(m, row), author=_held_by(row)))
             if m.safety_followup:
                 clinical.append(_risk_assessment(m, row, pid))
+                clinical.append(_risk_flag(m, row, pid))
             if m.goal_id is not None:
                 by_goal.setdefault(m.goal_id, []).append(f"observation-{m.id}")
                 goal_values.setdefault(m.goal_id, []).append((row.session_date, m.value))

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cadenza.clinic.change import ChangeCheck, check_change
 from cadenza.clinic.instruments import get_instrument
 from cadenza.clinic.models import Goal, Measurement, Therapist, TherapySession, measurement_order
 from cadenza.clinic.access import get_client_for_actor
@@ -72,6 +73,14 @@ class GoalProgress:
     def fraction_of_target(self) -> float:
         """Share of the way from baseline to target reached by the latest measurement (1.0 = reached)."""
         return self.change / (self.target - self.baseline)
+
+    @property
+    def change_check(self) -> ChangeCheck | None:
+        """The change against the instrument's MCID and reliable change (clinical review M6); None without
+        a measurement or a recorded threshold."""
+        if not self.points:
+            return None
+        return check_change(self.instrument_code, baseline=self.baseline, latest=self.latest, direction=self.direction)
 
     @property
     def target_met(self) -> bool:

@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from collections.abc import Iterable
 from typing import Any
 
 from cadenza.errors import NotFoundError, ParameterError
@@ -193,6 +194,48 @@ def evidence_for_intervention(code: str) -> tuple[tuple[Entry, ...], tuple[Entry
             tuple(get_entry(i) for i in intervention.not_supporting))
 
 
+@dataclass(frozen=True)
+class InterventionEvidence:
+    """Everything the catalog says about one session intervention, for a page or report to show whole
+    (clinical review W8/W9): the entries that support it and those that tested it without benefit, each
+    with its caveat, the intervention's evidence note, and which entries match the client's conditions
+    (listed first in both tuples)."""
+
+    intervention: Intervention
+    supporting: tuple[Entry, ...]
+    not_supporting: tuple[Entry, ...]
+    matching_ids: frozenset[str]
+
+    @property
+    def note(self) -> str:
+        return self.intervention.evidence_note
+
+
+def _condition_matches(entry: Entry, conditions: tuple[str, ...]) -> bool:
+    have = entry.condition.lower()
+    return any(c in have or have in c for c in conditions)
+
+
+def intervention_evidence(code: str, *, conditions: Iterable[str] = ()) -> InterventionEvidence:
+    """The whole evidence for session intervention ``code``, entries matching ``conditions`` (the client's,
+    case-insensitive, either a substring of the other) first; the order is otherwise the catalog's.
+
+    >>> ev = intervention_evidence("drumming_improvisation", conditions=["autism"])
+    >>> [e.id for e in ev.not_supporting], sorted(ev.matching_ids)
+    (['bieleninik2017_time_a'], ['bieleninik2017_time_a'])
+    """
+    if isinstance(conditions, str):
+        raise ParameterError(f"conditions must be a list of condition names, not one string; got {conditions!r}")
+    wanted = tuple(c.strip().lower() for c in conditions if isinstance(c, str) and c.strip())
+    supporting, not_supporting = evidence_for_intervention(code)
+    matching = frozenset(e.id for e in supporting + not_supporting if wanted and _condition_matches(e, wanted))
+
+    def ordered(entries: tuple[Entry, ...]) -> tuple[Entry, ...]:
+        return tuple(sorted(entries, key=lambda e: e.id not in matching))  # stable: catalog order otherwise
+
+    return InterventionEvidence(get_intervention(code), ordered(supporting), ordered(not_supporting), matching)
+
+
 def find_entries(
     term: str | None = None,
     *,
@@ -208,7 +251,7 @@ def find_entries(
     are returned. No filter returns every entry.
 
     >>> sorted(e.id for e in find_entries(outcome="gait velocity"))
-    ['magee2017_brain_injury', 'thaut1996_parkinson_ras']
+    ['ghai2019_stroke_ras', 'magee2017_brain_injury', 'thaut1996_parkinson_ras']
     """
     for name, value in (("term", term), ("condition", condition), ("intervention", intervention), ("outcome", outcome)):
         if value is not None and (not isinstance(value, str) or not value.strip()):

@@ -80,6 +80,16 @@ class GaitAnalysis:
         steps = sum(b.cadence_spm * (b.end_s - b.start_s) / 60 for b in bouts)
         return float(steps / sum(b.end_s - b.start_s for b in bouts) * 60)
 
+    def overall_step_time_asymmetry(self, *, include_low_confidence: bool = False) -> float:
+        """Left/right step-time asymmetry over all bouts with known sides (fraction; NaN if none):
+        each bout's asymmetry weighted by its steps. Low-confidence bouts are left out unless asked for.
+        """
+        bouts = [b for b in self.bouts if (include_low_confidence or not b.low_confidence)
+                 and np.isfinite(b.asymmetry) and b.n_steps > 0]
+        if not bouts:
+            return float("nan")
+        return float(sum(b.asymmetry * b.n_steps for b in bouts) / sum(b.n_steps for b in bouts))
+
     def to_dict(self) -> dict:
         """A JSON-ready dict (arrays become lists, NaN becomes None)."""
 

@@ -49,7 +49,8 @@ GOAL_TARGETS: dict[str, tuple[float, float]] = {
 DEFAULT_SHAPE = {"relax": "U", "sleep": "L", "pre_procedure": "L", "focus": "iso", "energise": "iso", "walk": "iso"}
 
 #: Arousal 0-10 mapped to a starting tempo 60-130 BPM and energy 0.1-0.9 (project mapping; the
-#: anchors give none). Heart rate is used directly as the starting tempo (music matched to pulse).
+#: anchors give none). Heart rate is used directly as the starting tempo: also a **project mapping**
+#: with no source (clinical review U5), shown with every playlist (``RULE_SOURCES["start_state"]``).
 AROUSAL_TEMPO_BPM = (60.0, 130.0)
 AROUSAL_ENERGY = (0.1, 0.9)
 
@@ -70,6 +71,8 @@ LRA_TOLERANCE_LU = 10.0  # loudness range: relaxation prefers steady loudness
 RULE_SOURCES: dict[str, str] = {
     "ratings": "Own ratings outweigh features (anchors §1 Front Pain Res 2023; §3 Playlist for Life; §2 Heiderscheit & Madson).",
     "iso": "Iso principle: match the current state, then move toward the goal (Altshuler 1948; anchors §2).",
+    "start_state": ("Project mapping, no source: heart rate is used directly as the starting tempo (music matched "
+                    "to pulse), and arousal 0-10 maps to 60-130 BPM."),
     "shapes": "U / L / J session shapes of MUSIC CARE (Guétin et al.; anchors §1); per-phase BPM unpublished.",
     "steps": "Stepwise change of tempo, dynamics, density (anchors §2 Berklee script; §1 takeaway 3).",
     "relax": "Relaxation: 60-80 BPM, low energy, steady loudness (Nilsson 2008 as quoted; anchors §2).",

@@ -4,7 +4,11 @@ Sources (``shared/research/clinical_anchors.md`` §3):
 
 - Playlist for Life's "Music Detective" starts from the songs of ages **10-30** (the reminiscence
   or memory bump); Rao et al. 2021 (J Multidiscip Healthc 14:2195) found the median peak of song
-  recall at ages **13-19**. Weights: 1.0 at 13-19, 0.75 elsewhere in 10-30, 0.3 at 5-9 and 31-40.
+  recall at ages **13-19** in a survey of 157 healthy adults, not people with dementia. The weights
+  (1.0 at 13-19, 0.75 elsewhere in 10-30, 0.3 at 5-9 and 31-40) and the 5-9 / 31-40 margins are a
+  **project convention** (clinical review U3).
+- The order, fastest to slowest, is a **wind-down order**, a project convention (review U4). It is not
+  the iso principle, which starts from the person's current state; that state is not asked for here.
 - Families and the person choose songs ("family picks"), each with a note on why it matters;
   a pick counts as much as one star of the person's own rating.
 - **Red-flag songs**: stop on agitation or distress and record the song so it is never played
@@ -29,6 +33,13 @@ from cadenza.music.playlists import (
     PhaseSpec,
     TrackFeatures,
 )
+
+CONVENTIONS = {
+    "bump_weights": ("Project convention: bump weights 1.0 (ages 13-19), 0.75 (10-30), 0.3 (5-9 and 31-40). "
+                     "Rao 2021 surveyed healthy adults, not people with dementia."),
+    "wind_down": ("Project convention: a wind-down order, fastest to slowest. Not the iso principle, which starts "
+                  "from the person's current state; that state is not asked for here."),
+}
 
 BUMP_CORE_AGES = (13, 19)
 BUMP_AGES = (10, 30)
@@ -123,7 +134,8 @@ def build_reminiscence_playlist(
     responses: Iterable[SongResponse] = (),
 ) -> Playlist:
     """The most personally meaningful songs that fill ``minutes``, red flags excluded, ordered from
-    faster to slower (iso principle toward calm; anchors §2). ``family_picks`` maps track id -> note."""
+    faster to slower (a wind-down order, a project convention: :data:`CONVENTIONS`). ``family_picks`` maps
+    track id -> note."""
     if not (isinstance(minutes, int | float) and 1 <= minutes <= 600):
         raise ParameterError(f"minutes must be within 1-600, got {minutes!r}")
     responses = list(responses)
@@ -174,6 +186,7 @@ def build_reminiscence_playlist(
     end_tempo = min(tempos) if tempos else float("nan")
     energies = [t.energy for t in chosen if np.isfinite(t.energy)]
     phase = PhaseSpec("reminiscence", 1.0, end_tempo, min(energies) if energies else float("nan"))
-    return Playlist("reminiscence", "iso", target_s, entries, (phase,), start_tempo,
+    return Playlist("reminiscence", "wind-down", target_s, entries, (phase,), start_tempo,
                     max(energies) if energies else float("nan"), warnings,
-                    (RULE_SOURCES["reminiscence"], RULE_SOURCES["red_flags"], RULE_SOURCES["iso"]))
+                    (RULE_SOURCES["reminiscence"], CONVENTIONS["bump_weights"], RULE_SOURCES["red_flags"],
+                     CONVENTIONS["wind_down"]))

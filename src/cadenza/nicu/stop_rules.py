@@ -9,7 +9,9 @@ Stress cues follow Als' developmental-care categories (autonomic, motor, state; 
 ``shared/research/clinical_anchors.md`` section 5); the individual signs listed are the commonly taught
 ones [recalled]. Default thresholds are common NICU event definitions (bradycardia < 100 bpm,
 desaturation < 88 %, tachycardia > 180 bpm) [recalled] and are placeholders the clinician must confirm
-per infant; :class:`InfantThresholds` makes each one explicit.
+per infant; :class:`InfantThresholds` makes each one explicit. The respiratory-rate defaults, 25-70 per
+minute, are a **project convention** with no source (clinical review U6); the common neonatal tachypnoea
+threshold is above 60 per minute [recalled], so a unit that uses it should set ``rr_max_bpm`` to 60.
 
 >>> engine = StopRuleEngine(InfantThresholds())
 >>> obs = [Observation(t, "heart_rate_bpm", 150) for t in range(0, 30)]
@@ -57,6 +59,15 @@ class Observation:
     value: float | str
 
 
+DEFAULT_THRESHOLD_SOURCES = {
+    "hr_min_bpm": "common NICU event definition [recalled]",
+    "hr_max_bpm": "common NICU event definition [recalled]",
+    "spo2_min_pct": "common NICU event definition [recalled]",
+    "rr_min_bpm": "project convention, no source",
+    "rr_max_bpm": "project convention, no source; tachypnoea is commonly > 60/min [recalled]",
+}
+
+
 @dataclass(frozen=True)
 class InfantThresholds:
     """Per-infant limits set by the clinician. Out-of-range for ``sustain_s`` pauses; see module doc."""
@@ -64,8 +75,8 @@ class InfantThresholds:
     hr_min_bpm: float = 100.0
     hr_max_bpm: float = 180.0
     spo2_min_pct: float = 88.0
-    rr_min_bpm: float = 25.0
-    rr_max_bpm: float = 70.0
+    rr_min_bpm: float = 25.0  # project convention (review U6), no source
+    rr_max_bpm: float = 70.0  # project convention; tachypnoea is commonly > 60/min [recalled]
     sustain_s: float = 5.0  # brief artefacts shorter than this do not pause
     stop_after_s: float = 30.0  # out of range this long while paused: stop the session
     recovery_s: float = 30.0  # everything fine this long after a pause: resume

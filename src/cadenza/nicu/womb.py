@@ -1,8 +1,12 @@
 """Womb-like sound: a maternal heartbeat over a soft "ocean" swell at a breathing rate.
 
-Modelled on the two entrained NICU instruments of Loewy et al. 2013 (Pediatrics 131:902): the gato box
-(a two-tone, heartbeat-like rhythm) and the ocean disc (womb-like whooshing, played at a breathing
-rate). The heartbeat is a lub-dub pair per beat at a maternal resting rate; the ocean is low-passed
+Loosely after two NICU instruments of Loewy et al. 2013 (Pediatrics 131:902): the gato box (a two-tone,
+heartbeat-like rhythm) and the ocean disc (womb-like whooshing). That trial's sounds were played **live**
+by music therapists and **entrained to each infant's vital signs**, and its abstract warns that recorded
+music risks overstimulation in NICUs; this fixed, recorded sound (72 bpm, 12 breaths per minute) is a
+**project convention**, not the tested intervention (clinical review U8, :data:`RECORDED_SOUND_CAVEAT`).
+
+The heartbeat is a lub-dub pair per beat at a maternal resting rate; the ocean is low-passed
 pink noise whose level swells and ebbs once per breath. Everything is rendered within NICU limits by
 :func:`cadenza.nicu.limits.enforce_nicu_limits`.
 
@@ -20,6 +24,12 @@ import numpy as np
 from cadenza.errors import ParameterError
 from cadenza.nicu.limits import NICU_LIMITS, NicuLimits, NicuRender, enforce_nicu_limits
 from cadenza.safety.calibration import Calibration
+
+RECORDED_SOUND_CAVEAT = (
+    "Recorded, not live: Loewy et al. 2013 played the ocean disc, gato box and lullabies live, entrained to each "
+    "infant's vital signs, and warned that recorded music risks overstimulation in the NICU. This fixed sound "
+    "(a project convention) is not that intervention; keep it short, watch the infant, and prefer live music."
+)
 
 MATERNAL_HEART_RATE_BPM = (50.0, 110.0)
 BREATHS_PER_MIN = (6.0, 30.0)

@@ -7,8 +7,10 @@ listener's level cap and verifies its beats; ``sync`` measures how steps lock to
 evaluate it. Composes :mod:`cadenza.gait` and :mod:`cadenza.render`; still pure.
 
 >>> from cadenza.ras import plan_ras_sessions
->>> [stage.tempo_bpm for stage in plan_ras_sessions(100, condition="stroke").stages]
+>>> [stage.tempo_bpm for stage in plan_ras_sessions(100, condition="parkinsons").stages]
 [100.0, 105.0, 110.0]
+>>> [stage.tempo_bpm for stage in plan_ras_sessions(100, condition="stroke").stages]  # +5 % until symmetry is checked
+[100.0, 105.0]
 """
 
 from cadenza._lazy import attach_stub

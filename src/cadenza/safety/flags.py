@@ -66,8 +66,10 @@ DEFAULT_MAX_LEVEL_DBA = 85.0
 exchange); a session never needs more, and the weekly dose (cadenza.safety.dose) still adds up."""
 
 HEARING_LOSS_MAX_LEVEL_DBA = 75.0
-"""WHO/ITU-T H.870 mode 2 reference level for sensitive users (75 dB(A) for 40 h/week): an ear
-that is already damaged gets the sensitive allowance and the matching cap."""
+"""A **project choice** (clinical review U7): WHO/ITU-T H.870 mode 2 sets 75 dB(A) for 40 h/week as the
+*weekly* reference for sensitive users; it defines a dose, not a per-track ceiling. An ear that is
+already damaged gets that sensitive weekly allowance, and this project reuses the same level as its
+per-track cap."""
 
 NICU_MAX_LEVEL_DBA = 45.0
 """Recommended Standards for Newborn ICU Design, Std 23: hourly Leq <= 45 dB(A) in the infant's
@@ -133,7 +135,8 @@ def audio_policy(flags: Iterable[str], *, birth_year: int | None = None,
     max_level_dba = DEFAULT_MAX_LEVEL_DBA
     if SafetyFlag.HEARING_LOSS in active:
         max_level_dba = min(max_level_dba, HEARING_LOSS_MAX_LEVEL_DBA)
-        warnings.append("Hearing loss: output level capped lower; check hearing-aid settings.")
+        warnings.append(f"Hearing loss: each track capped at {HEARING_LOSS_MAX_LEVEL_DBA:g} dB(A) (a project choice: "
+                        "H.870 sets that level as a weekly reference, not a per-track cap); check hearing-aid settings.")
     if SafetyFlag.NICU_INFANT in active:
         max_level_dba = min(max_level_dba, NICU_MAX_LEVEL_DBA)
         warnings.append("NICU infant: NICU sound limits apply; stop at any sign of stress.")

@@ -21,7 +21,7 @@ def therapy_session(db_session, therapist, client_record):
     )
 
 
-def test_cadence_and_speed_stored_as_measurements(
+def test_cadence_and_speed_stored_as_measurements_and_m5_step_time_asymmetry_too(
     db_session, therapist, client_record, therapy_session, rng, make_lower_back, make_walk
 ):
     from cadenza.clinic import service
@@ -37,6 +37,7 @@ def test_cadence_and_speed_stored_as_measurements(
     assert speed.value == 1.25 and speed.unit == "m/s" and speed.timed_distance_m == 10
     stored = service.list_measurements(db_session, actor=therapist, client_id=client_record.id)
     assert {m.instrument_code for m in stored} == {"cadence", "gait_speed"}
+    _check_m5_asymmetry(db_session, therapist, client_record, therapy_session)
 
 
 def test_nothing_stored_without_a_confident_bout(db_session, therapist, therapy_session, rng, make_lower_back, make_walk):
@@ -98,3 +99,41 @@ def test_insole_walk_stores_stride_time_cv_and_swing_asymmetry_with_goals(
         store_insole_measures(db_session, actor=therapist, session_id=therapy_session.id, gait=few)
     with pytest.raises(ParameterError, match="goal_ids"):
         store_insole_measures(db_session, actor=therapist, session_id=therapy_session.id, gait=gait, goal_ids={"cadence": 1})
+
+
+# ---- clinical review M5: step-time asymmetry, recordable with goals, stored by the gait analysis ----
+
+def _bout(asymmetry, n_steps, flags=()):
+    from cadenza.gait.analysis import GaitBout
+
+    return GaitBout(start_s=0.0, end_s=n_steps * 0.6, ic_times_s=np.arange(n_steps + 1) * 0.6, n_steps=n_steps,
+                    cadence_spm=100.0, step_time_cv=0.02, asymmetry=asymmetry, flags=flags)
+
+
+def _check_m5_asymmetry(db_session, therapist, client_record, therapy_session):
+    """Clinical review M5: step-time asymmetry (%) is recordable, stored by the analysis, and can be a goal."""
+    from cadenza.clinic import service
+    from cadenza.clinic.instruments import get_instrument, list_instruments
+    from cadenza.gait.analysis import FLAG_LOW_CONFIDENCE, GaitAnalysis
+    from cadenza.tools.gait.records import store_gait_asymmetry
+
+    instrument = get_instrument("step_time_asymmetry")
+    assert instrument.unit == "%" and instrument.better == "decrease"
+    assert "step_time_asymmetry" in {i.code for i in list_instruments()}
+    # Known answer: steps-weighted over the confident bouts with sides, (0.10*10 + 0.40*30) / 40 = 0.325;
+    # the 5-step bout and the bout without sides are left out.
+    analysis = GaitAnalysis(placement="foot", sampling_rate_hz=100.0, duration_s=60.0, ic_times_s=np.empty(0),
+                            bouts=(_bout(0.10, 10), _bout(0.40, 30), _bout(0.90, 5, (FLAG_LOW_CONFIDENCE,)),
+                                   _bout(float("nan"), 20)))
+    assert analysis.overall_step_time_asymmetry() == pytest.approx(0.325)
+    stored = store_gait_asymmetry(db_session, actor=therapist, session_id=therapy_session.id, analysis=analysis)
+    assert stored.instrument_code == "step_time_asymmetry" and stored.value == 32.5 and stored.unit == "%"
+    goal = service.create_goal(db_session, actor=therapist, client_id=client_record.id,
+                               instrument_code="step_time_asymmetry", baseline=32.5, target=10)
+    assert goal.direction == "decrease"
+    with pytest.raises(ParameterError, match="step_time_asymmetry"):
+        service.create_goal(db_session, actor=therapist, client_id=client_record.id,
+                            instrument_code="step_time_asymmetry", baseline=32.5, target=140)
+    no_sides = GaitAnalysis(placement="lower-back", sampling_rate_hz=100.0, duration_s=20.0, ic_times_s=np.empty(0),
+                            bouts=(_bout(float("nan"), 20),))
+    assert store_gait_asymmetry(db_session, actor=therapist, session_id=therapy_session.id, analysis=no_sides) is None

@@ -82,10 +82,14 @@ def _plain_text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)).replace("&#34;", '"').replace("&#39;", "'")
 
 
-def test_the_plain_words_read_at_grade_8_or_lower(db_session, client_record, month_of_home_music):
+def test_the_plain_words_read_at_grade_8_or_lower_and_w8_each_cited_entry_has_its_caveat(
+        db_session, client_record, month_of_home_music):
+    from cadenza.evidence import get_entry
     from cadenza.io.speech import load_lexicon
 
     html = report.render_html(report.build_report(db_session, client_record, month=MONTH, now=NOW))
+    thaut = get_entry("thaut1996_parkinson_ras")  # the walk task's evidence, with its caveat (clinical review W8)
+    assert thaut.caveat in html.replace("&#39;", "'")
     text = _plain_text(html)
     assert len(text.split()) > 80
     grade = reading_grade(text, load_lexicon(synthesiser_stress=False))

@@ -88,7 +88,8 @@ def test_monitor_uses_the_infants_own_thresholds_and_logs(db_session, therapist,
     assert [(r.action, r.time_s) for r in logged] == [(e.action, e.time_s) for e in own.events]
 
 
-def test_pal_is_refused_without_auto_play_and_kept_with_its_stop_events(db_session, therapist, infant):
+def test_pal_is_refused_without_auto_play_and_kept_with_its_stop_events_and_m1_below_34_weeks(db_session, therapist,
+                                                                                             infant):
     pressure, _ = simulate_suck_pressure(duration_s=60, sampling_rate_hz=100, seed=3)
     seizures = listening.listener_from_flags(["nicu_infant", "seizures"])
     with pytest.raises(ParameterError, match="auto-play"):
@@ -103,6 +104,7 @@ def test_pal_is_refused_without_auto_play_and_kept_with_its_stop_events(db_sessi
                              events=stop.events)
     assert row.criterion_sucks == pal.summary_.criterion_sucks
     assert len(records.list_stop_events(db_session, actor=therapist, client_id=infant.id)) == len(stop.events)
+    _check_m1_age_gate(db_session, therapist, infant)
 
 
 def test_the_command_and_the_page_write_the_same_audit_rows(audit_trail, db_session, nurse, logged_in, clinic, tmp_path):
@@ -139,3 +141,39 @@ def test_the_command_and_the_page_write_the_same_audit_rows(audit_trail, db_sess
         command_rows = audit_trail.in_command_record(lambda db, last=last: audit_trail.rows_after(db, last))
         assert command_rows == page_rows, path
         assert page_rows[0] == ("read", "client")
+
+
+
+def _check_m1_age_gate(db_session, therapist, infant):
+    """Clinical review M1: PAL below 34 weeks PMA is refused unless a clinician overrides; the override is
+    kept and audited."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from cadenza.clinic.models import AuditEvent
+
+    pressure, _ = simulate_suck_pressure(duration_s=30, sampling_rate_hz=100, seed=4)
+    listener = actions.nicu_listener(db_session, actor=therapist, client_id=infant.id)
+    summary = actions.run_pal(pressure, sampling_rate_hz=100, listener=listener,
+                              options=actions.PalOptions(minutes=0.5)).summary_
+    # Not recorded: allowed, with the reason to record it; the row says the age was unknown.
+    unknown = actions.record_pal(db_session, actor=therapist, client_id=infant.id, summary=summary)
+    assert unknown.pma_days is None and unknown.age_override_reason is None
+    actions.set_age(db_session, actor=therapist, client_id=infant.id, gestational_age_at_birth="29+3",
+                    postmenstrual_age="32+0", assessed_on=dt.date(2026, 11, 1))
+    day = dt.date(2026, 11, 3)  # 32+2
+    with pytest.raises(ParameterError, match="override_reason.*32\\+2.*Standley"):
+        actions.record_pal(db_session, actor=therapist, client_id=infant.id, summary=summary, on_date=day)
+    row = actions.record_pal(db_session, actor=therapist, client_id=infant.id, summary=summary, on_date=day,
+                             override_reason="neonatologist asked for a trial; feeds monitored")
+    assert row.pma_days == 32 * 7 + 2 and row.age_override_reason.startswith("neonatologist")
+    overrides = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "override")).all()
+    assert [(a.entity, a.entity_id, a.client_id) for a in overrides] == [("pal_age_gate", row.id, infant.id)]
+    at_34 = actions.record_pal(db_session, actor=therapist, client_id=infant.id, summary=summary,
+                               on_date=dt.date(2026, 11, 15))
+    assert at_34.pma_days == 34 * 7 and at_34.age_override_reason is None
+    with pytest.raises(ParameterError, match="nicu_infant"):
+        other = service.create_client(db_session, actor=therapist, code="A009")
+        actions.set_age(db_session, actor=therapist, client_id=other.id, gestational_age_at_birth="30+0",
+                        postmenstrual_age="31+0")

@@ -174,3 +174,17 @@ def test_runs_are_stored_on_a_session_of_the_infant(clinic, tmp_path):
     finally:
         engine.dispose()
     assert set(logged) == {session_id} and kept == [session_id] and rates == ["pal_sucks_per_min"]
+
+
+def test_m1_u8_cli_records_age_gates_pal_and_prints_the_recorded_sound_caveat(clinic, tmp_path):
+    defaults = clinic("nicu", "thresholds", "--client", "N002")  # nothing stored: the defaults and their sources (U6)
+    assert "rr_max_bpm: project convention" in " ".join(defaults.output.split())
+    womb = clinic("nicu", "womb", "--minutes", "0.1", "-o", tmp_path / "w.wav")
+    assert womb.exit_code == 0 and "Recorded, not live" in " ".join(womb.output.split())
+    age = as_json(clinic("nicu", "age", "--client", "N001", "--ga", "30+0", "--pma", "32+3", "--json"))
+    assert age["gestational_age_at_birth"] == "30+0" and not age["pal_allowed_without_override"]
+    refused = clinic("nicu", "pal", "--simulate", "--minutes", "0.2", "--client", "N001", "--save")
+    assert refused.exit_code != 0 and "override_reason" in refused.output
+    kept = as_json(clinic("nicu", "pal", "--simulate", "--minutes", "0.2", "--client", "N001", "--save",
+                          "--override-reason", "trial ordered by the neonatologist", "--json"))
+    assert "Standley" in kept["pal_age_note"]

@@ -153,3 +153,35 @@ def test_thresholds_from_the_page_keep_what_the_form_does_not_show(logged_in, db
     assert logged_in.post(f"{base}/thresholds", data={**form, "csrf_token": logged_in.csrf(base)}).status_code == 303
     got = records.get_infant_thresholds(db_session, actor=nurse, client_id=infant.id)
     assert got == InfantThresholds(hr_min_bpm=110.0, spo2_min_pct=90.0, monitored=("heart_rate_bpm", "spo2_pct"))
+
+
+def test_m1_u2_u6_u8_the_page_records_age_gates_pal_and_labels_its_sources(logged_in, db_session, nurse):
+    from cadenza.evidence import get_entry
+    from cadenza.nicu.womb import RECORDED_SOUND_CAVEAT
+
+    infant = make_client(db_session, nurse, "N010", ["nicu_infant"])
+    base = f"/clients/{infant.id}/nicu"
+    page = logged_in.get(base).text.replace("&#39;", "'")
+    haslbeck = get_entry("haslbeck2023_preterm")
+    assert haslbeck.citation in page and haslbeck.caveat in page  # U2: cited, with its caveat
+    assert "little or no effect on most outcomes (low certainty)" not in page  # the unsourced line is gone
+    assert RECORDED_SOUND_CAVEAT in page  # U8
+    assert "rr_max_bpm: project convention" in page  # U6
+    token = logged_in.csrf(base)
+    bad = logged_in.post(f"{base}/age", data={"csrf_token": token, "gestational_age": "29+9", "postmenstrual_age": "32+0"})
+    assert bad.status_code == 422 and "gestational_age" in bad.text
+    today = dt.date.today()
+    ok = logged_in.post(f"{base}/age", data={"csrf_token": token, "gestational_age": "29+3",
+                                             "postmenstrual_age": "32+0", "assessed_on": today.isoformat()})
+    assert ok.status_code == 303
+    page = logged_in.get(base).text
+    assert "Born at 29+3 weeks" in page and "below 34 weeks" in page and 'name="override_reason"' in page
+    p, _ = simulate_suck_pressure(duration_s=20, sampling_rate_hz=50)
+    pressure = "time_s,pressure_mmhg\n" + "".join(f"{i / 50:.2f},{v:.3f}\n" for i, v in enumerate(p))
+    refused = logged_in.post(f"{base}/pal", data={"csrf_token": token, "pressure_text": pressure})
+    assert refused.status_code == 422 and "override_reason" in refused.text
+    assert records.list_pal_summaries(db_session, actor=nurse, client_id=infant.id) == []
+    kept = logged_in.post(f"{base}/pal", data={"csrf_token": token, "pressure_text": pressure,
+                                               "override_reason": "clinician's decision"})
+    assert kept.status_code == 303
+    assert "clinician's decision" in logged_in.get(base).text.replace("&#39;", "'")

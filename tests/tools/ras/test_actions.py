@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from cadenza.clinic import service
+from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.tools.ras import actions, records
 
@@ -102,12 +103,24 @@ def test_a_recorded_report_needs_a_client_or_a_session(db_session, therapist):
         actions.record_sync(db_session, actor=therapist, step_times_s=STEPS_S, **CUE)
 
 
-def test_record_plan_from_a_cadence_or_the_latest_measured(db_session, therapist, client_record):
+def test_record_plan_from_a_cadence_or_the_latest_measured_and_w12_m5_stroke_above_5_percent_needs_symmetry(
+        db_session, therapist, client_record):
     plan, row = actions.record_plan(db_session, actor=therapist, client_id=client_record.id, cadence_spm=96,
                                     condition="stroke")
-    assert [s.tempo_bpm for s in plan.stages] == [96.0, 100.8, 105.6] and row.client_id == client_record.id
+    assert [s.tempo_bpm for s in plan.stages] == [96.0, 100.8] and row.client_id == client_record.id  # W12
     with pytest.raises(ParameterError, match="no cadence measurement"):
         actions.record_plan(db_session, actor=therapist, client_id=client_record.id)
+    # W12/M5: above +5 % a stroke plan needs a step_time_asymmetry on the record.
+    with pytest.raises(ParameterError, match="step_time_asymmetry"):
+        actions.record_plan(db_session, actor=therapist, client_id=client_record.id, cadence_spm=96,
+                            condition="stroke", max_increase_percent=10, symmetry_checked=True)
+    session = service.record_session(db_session, actor=therapist, client_id=client_record.id,
+                                     session_date=dt.date(2026, 11, 20), minutes=30, intervention_code="ras_gait_training",
+                                     measurements=[MeasurementInput("step_time_asymmetry", value=8.0)])
+    assert session.measurements[0].unit == "%"
+    plan, _ = actions.record_plan(db_session, actor=therapist, client_id=client_record.id, cadence_spm=96,
+                                  condition="stroke", max_increase_percent=10, symmetry_checked=True)
+    assert plan.stages[-1].tempo_bpm == 105.6 and plan.symmetry_checked
 
 
 def test_the_command_and_the_page_write_the_same_audit_rows(audit_trail, db_session, therapist, client_record, web_browser,
@@ -150,3 +163,4 @@ def test_the_command_and_the_page_write_the_same_audit_rows(audit_trail, db_sess
     assert ("create", "ras_sync_report") in command_rows
     assert page_rows[:len(command_rows)] == command_rows
     assert {action for action, _ in page_rows[len(command_rows):]} <= {"read", "list"}
+

@@ -20,8 +20,22 @@ def test_plan_json_names_evidence():
     result = runner.invoke(app, ["ras", "plan", "--cadence", "96", "--condition", "stroke", "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
-    assert [s["tempo_bpm"] for s in payload["stages"]] == [96.0, 100.8, 105.6]
-    assert {e["doi"] for e in payload["evidence"]} == {"10.1002/mds.870110213", "10.1002/14651858.CD006787.pub3"}
+    assert [s["tempo_bpm"] for s in payload["stages"]] == [96.0, 100.8]  # stroke: +5 % until symmetry is checked
+    assert {e["doi"] for e in payload["evidence"]} == {"10.1002/mds.870110213", "10.1002/14651858.CD006787.pub3",
+                                                       "10.1038/s41598-019-38723-3"}
+
+
+def test_w11_w12_plan_allows_a_daily_dose_and_stroke_above_five_percent_only_when_checked():
+    daily = runner.invoke(app, ["ras", "plan", "--cadence", "96", "--condition", "parkinsons", "--per-week", "7"])
+    assert daily.exit_code == 0, daily.output
+    assert "Thaut 1996 used daily 30-min home sessions" in " ".join(daily.output.split())
+    assert "Project convention" in daily.output  # U1, in the command's output too
+    refused = runner.invoke(app, ["ras", "plan", "--cadence", "96", "--condition", "stroke", "--max", "10"])
+    assert refused.exit_code == 2 and "step_time_asymmetry" in refused.output
+    checked = runner.invoke(app, ["ras", "plan", "--cadence", "96", "--condition", "stroke", "--max", "10",
+                                  "--symmetry-checked", "--json"])
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.output)["stages"][-1]["tempo_bpm"] == 105.6
 
 
 def test_plan_refuses_beyond_twelve_percent():

@@ -36,6 +36,11 @@ def test_plan_from_latest_cadence_then_play_the_cue(browser, db_session, therapi
     assert made.status_code == 303
     page = browser.get(f"/clients/{client_record.id}/ras")
     assert "96.6 BPM" in page.text and "symmetry" in page.text
+    # W12: above +5 % only with step symmetry on the record; none is, so the page says what to record.
+    unchecked = browser.post(f"/clients/{client_record.id}/ras/plans",
+                             data={"csrf_token": token, "cadence_spm": "92", "condition": "stroke", "session_minutes": "30",
+                                   "sessions_per_week": "3", "symmetry_checked": "on"})
+    assert unchecked.status_code == 422 and "step_time_asymmetry" in unchecked.text
     assert "autoplay" not in page.text
     [plan] = ras_records.list_ras_plans(db_session, actor=therapist, client_id=client_record.id)
     audio = browser.get(f"/clients/{client_record.id}/ras/plans/{plan.id}/cue.wav?minutes=0.5")

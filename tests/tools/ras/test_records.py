@@ -31,7 +31,7 @@ def test_migration_matches_the_models(db_engine):
 
 
 def test_plan_round_trip(db_session, therapist, client_record):
-    plan = plan_ras_sessions(np.float64(96.0), condition="stroke")
+    plan = plan_ras_sessions(np.float64(96.0), condition="stroke", max_increase_percent=10, symmetry_checked=True)
     row = rr.store_ras_plan(db_session, actor=therapist, client_id=client_record.id, plan=plan)
     db_session.commit()
     db_session.expire_all()

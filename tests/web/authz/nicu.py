@@ -22,6 +22,8 @@ AUTHZ_SAMPLES = {
         "setup": _make_nicu_client,
         "form": {"hr_min_bpm": "100", "hr_max_bpm": "180", "spo2_min_pct": "88", "rr_min_bpm": "25",
                  "rr_max_bpm": "70"}},
+    ("POST", "/clients/{client_id}/nicu/age"): {"setup": _make_nicu_client,
+                                                "form": {"gestational_age": "30+2", "postmenstrual_age": "35+0"}},
     ("POST", "/clients/{client_id}/nicu/monitor"): {"setup": _make_nicu_client,
                                                     "form": {"vitals_text": _VITALS_SAMPLE}},
     ("POST", "/clients/{client_id}/nicu/pal"): {"setup": _make_nicu_client,

@@ -28,11 +28,13 @@ PLACEMENTS = ("lower-back", "foot")  # IMU placements; force insoles go through 
 @dataclass(frozen=True)
 class WalkReport:
     """One analysed walk: the ``analysis`` (steps, bouts, cadence), the ``notes`` for the reader (the
-    loader's, then the analysis'), and ``stored``, the cadence measurement when a session was given."""
+    loader's, then the analysis'), and ``stored``, the cadence measurement when a session was given, with
+    ``stored_asymmetry``, the step-time asymmetry measurement when the steps' sides were known."""
 
     analysis: GaitAnalysis
     notes: tuple[str, ...] = ()
     stored: Measurement | None = None
+    stored_asymmetry: Measurement | None = None
 
 
 def analyse_walk(recording: ImuRecording, *, placement: str = "lower-back") -> WalkReport:
@@ -67,7 +69,8 @@ def record_walk(
         client_id = service.get_session(db, actor=actor, session_id=session_id).client_id
     stored = records.store_gait_cadence(db, actor=actor, session_id=session_id, analysis=report.analysis,
                                         client_id=client_id)
-    return replace(report, stored=stored)
+    asymmetry = records.store_gait_asymmetry(db, actor=actor, session_id=session_id, analysis=report.analysis)
+    return replace(report, stored=stored, stored_asymmetry=asymmetry)
 
 
 @dataclass(frozen=True)

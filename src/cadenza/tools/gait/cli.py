@@ -98,7 +98,10 @@ def analyze(
         def store(db, actor) -> tuple:
             walk = actions.record_walk(db, actor=actor, recording=recording, placement=placement.value,
                                        session_id=store_session)
-            return walk, f"stored cadence {walk.stored.value:g} {walk.stored.unit} on session {store_session}"
+            asym = walk.stored_asymmetry
+            return walk, (f"stored cadence {walk.stored.value:g} {walk.stored.unit}"
+                          + (f" and step-time asymmetry {asym.value:g} %" if asym is not None else "")
+                          + f" on session {store_session}")
 
         report, note = run_as(as_user, store)
         notes.append(note)

@@ -30,7 +30,7 @@ PAGE_PLACEMENTS = (*actions.PLACEMENTS, "insole")
 
 
 def _page(request: Request, db, user, client_id: int, *, state=None, result=None, notes=(), stored=None,
-          insole=None, status_code: int = 200) -> Response:
+          insole=None, stored_asymmetry=None, status_code: int = 200) -> Response:
     from cadenza.web.routes.clients import FLAG_LABELS
 
     client = service.get_client(db, actor=user, client_id=client_id)
@@ -39,6 +39,7 @@ def _page(request: Request, db, user, client_id: int, *, state=None, result=None
         "state": state or forms.FormState(values={"placement": "lower-back"}),
         "sessions": service.list_sessions(db, actor=user, client_id=client_id)[-10:],
         "placements": PAGE_PLACEMENTS, "result": result, "notes": notes, "stored": stored, "insole": insole,
+        "stored_asymmetry": stored_asymmetry,
     }, status_code=status_code)
 
 
@@ -94,5 +95,5 @@ def analyse_recording(request: Request, form: SubmittedForm, db: Db, user: CsrfP
         forms.attribute_error(state, str(exc), FIELDS, fallback="recording")
         return _page(request, db, user, client_id, state=state, status_code=422)
     return _page(request, db, user, client_id, state=state, result=report.analysis, notes=report.notes,
-                 stored=report.stored)
+                 stored=report.stored, stored_asymmetry=report.stored_asymmetry)
 

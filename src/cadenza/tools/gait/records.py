@@ -1,9 +1,11 @@
-"""The gait tool's records: cadence, gait speed, stride-time variability and swing asymmetry as
-measurements on a session.
+"""The gait tool's records: cadence, step-time asymmetry, gait speed, stride-time variability and swing
+asymmetry as measurements on a session.
 
-No tables of its own: a gait analysis becomes ``cadence`` ({steps}/min), a timed walk ``gait_speed``
-(m/s), and a force-insole walk ``stride_time_cv`` and ``swing_asymmetry`` (%) measurements through the
-clinic service, so progress charts, goals and the FHIR export see them like any other outcome.
+No tables of its own: a gait analysis becomes ``cadence`` ({steps}/min) and, when the sides of the steps
+are known, ``step_time_asymmetry`` (%) measurements; a timed walk becomes ``gait_speed`` (m/s); a
+force-insole walk ``stride_time_cv`` and ``swing_asymmetry`` (%). They go through the clinic service, so
+progress charts, goals and the FHIR export see them like any other outcome. Step-time asymmetry is what a
+stroke RAS plan checks before it raises the cue above +5 % (clinical review M5, W12).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from cadenza.clinic import service
-from cadenza.clinic.instruments import TEN_METRE_WALK_TIMED_DISTANCE_M, Instrument
+from cadenza.clinic.instruments import TEN_METRE_WALK_TIMED_DISTANCE_M, Instrument, register_instrument
 from cadenza.clinic.models import Measurement, Therapist
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import ParameterError
@@ -36,6 +38,13 @@ SWING_ASYMMETRY = Instrument(
     source="100 x |ln(mean right swing / mean left swing)| (Yogev et al. 2007, Exp Brain Res 177:336): higher in "
            "Parkinson's disease and in elderly fallers than in healthy older adults; local code",
 )
+
+
+STEP_TIME_ASYMMETRY = register_instrument(Instrument(
+    code="step_time_asymmetry", name="Step-time asymmetry (left/right)", unit="%", minimum=0, maximum=100,
+    better="decrease", min_age_years=1, age_note="project convention: a gait measure needs someone who walks, not an infant",
+    source="|mean left step time - mean right step time| / mean of both x 100, from an IMU gait analysis with the "
+           "feet told apart (cadenza.gait.cadence.step_time_asymmetry); 0 % is symmetric; local code"))
 
 
 def _check_session_client(db: Session, actor: Therapist, session_id: int, client_id: int) -> None:
@@ -81,6 +90,32 @@ def store_gait_cadence(
             "cadence", value=round(cadence, 1), goal_id=goal_id, measured_at=measured_at
         ),
     )
+
+
+def store_gait_asymmetry(
+    db: Session,
+    *,
+    actor: Therapist,
+    session_id: int,
+    analysis: GaitAnalysis,
+    goal_id: int | None = None,
+    measured_at: dt.datetime | None = None,
+) -> Measurement | None:
+    """Store the analysis' step-time asymmetry as a ``step_time_asymmetry`` measurement (%), or nothing
+    (None) when no bout of 8 or more steps has its steps' sides known."""
+    asymmetry = analysis.overall_step_time_asymmetry()
+    if not np.isfinite(asymmetry):
+        return None
+    return service.add_measurement(
+        db, actor=actor, session_id=session_id,
+        measurement=MeasurementInput(STEP_TIME_ASYMMETRY.code, value=round(min(asymmetry * 100, 100.0), 1),
+                                     goal_id=goal_id, measured_at=measured_at))
+
+
+def latest_step_time_asymmetry(db: Session, *, actor: Therapist, client_id: int) -> Measurement | None:
+    """The client's most recent ``step_time_asymmetry`` measurement, or None."""
+    rows = service.list_measurements(db, actor=actor, client_id=client_id, instrument_code=STEP_TIME_ASYMMETRY.code)
+    return rows[-1] if rows else None
 
 
 def store_timed_walk(

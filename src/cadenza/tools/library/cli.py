@@ -237,6 +237,7 @@ def playlist(
 ) -> None:
     """Build a goal playlist in iso-principle order from the person's own music."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from cadenza.io.library_files import write_chart_file, write_playlist_file
@@ -292,6 +293,9 @@ def playlist(
                   f"{100 * dose.dose_fraction:.1f} % of the weekly sound allowance ({dose.mode}){weekly}.")
     for w in [*pl.warnings, *dose.warnings]:
         console.print(f"[yellow]⚠ {w}[/yellow]")
+    for source in pl.sources:  # the project's own choices, labelled as such (clinical review U3-U5)
+        if source.startswith(("Project convention", "Project mapping")):
+            console.print(escape(source), style="dim", highlight=False)
     console.print("Music listening is an adjunct to care; stop if the person is distressed.")
 
 

@@ -12,6 +12,10 @@ the result; the rules come from here, so they are the same from both:
   logs the decisions; :func:`set_thresholds` merges new values into the stored ones.
 - **PAL starts music by itself**, so it is refused for a listener whose policy forbids auto-play
   (:func:`run_pal`); :func:`record_pal` keeps a session and its stop-rule decisions.
+- **PAL below 34 weeks postmenstrual age needs a clinician's override** with a reason (clinical review M1;
+  Standley 2010: PAL lengthened tube feeding at 32 weeks): :func:`pal_age_gate`, applied by
+  :func:`record_pal` and by the command before it runs; the override is kept on the session and audited.
+  The infant's ages are set with :func:`set_age`.
 
 The listener (flags, audio policy, calibration) is :class:`cadenza.clinic.listening.Listener`; the pages
 read it once per request with :func:`nicu_listener`.
@@ -29,7 +33,8 @@ from sqlalchemy.orm import Session
 from cadenza.clinic import access, listening
 from cadenza.clinic.listening import Listener
 from cadenza.clinic.models import Client, Therapist
-from cadenza.errors import NotFoundError
+from cadenza.errors import NotFoundError, ParameterError
+from cadenza.nicu.age import InfantAge, PalAgeCheck, check_pal_age, parse_weeks_days
 from cadenza.nicu.stop_rules import InfantThresholds, StopEvent
 from cadenza.tools.nicu import records
 
@@ -207,11 +212,51 @@ def run_pal(pressure_mmhg: np.ndarray, *, sampling_rate_hz: float, listener: Lis
                                                   policy=listener.policy)
 
 
+def set_age(db: Session, *, actor: Therapist, client_id: int, gestational_age_at_birth: str | int,
+            postmenstrual_age: str | int, assessed_on: dt.date | None = None) -> InfantAge:
+    """Record the infant's gestational age at birth and postmenstrual age on ``assessed_on`` (default today),
+    each as weeks+days text ('32+4') or whole days."""
+    def days(value: str | int, name: str) -> int:
+        return parse_weeks_days(value, name=name) if isinstance(value, str) else value
+
+    age = InfantAge(days(gestational_age_at_birth, "gestational_age_at_birth"),
+                    days(postmenstrual_age, "postmenstrual_age"), assessed_on or dt.date.today())
+    records.set_infant_age(db, actor=actor, client_id=client_id, age=age)
+    return age
+
+
+def client_age(db: Session, *, client: Client) -> InfantAge | None:
+    """The infant's recorded age (client already authorised by the caller)."""
+    return records.client_infant_age(db, client=client)
+
+
+def pal_age_check(db: Session, *, client: Client, on_date: dt.date | None = None) -> PalAgeCheck:
+    """Whether PAL suits the infant's postmenstrual age on ``on_date`` (default today), with the Standley 2010
+    result to show."""
+    age = client_age(db, client=client)
+    return check_pal_age(age.postmenstrual_age_on(on_date or dt.date.today()) if age is not None else None)
+
+
+def pal_age_gate(db: Session, *, client: Client, on_date: dt.date | None = None,
+                 override_reason: str | None = None) -> PalAgeCheck:
+    """:func:`pal_age_check`, refusing PAL below 34 weeks PMA unless a clinician gives ``override_reason``."""
+    check = pal_age_check(db, client=client, on_date=on_date)
+    if not check.allowed and not (override_reason or "").strip():
+        raise ParameterError(f"override_reason is needed: {check.message}")
+    return check
+
+
 def record_pal(db: Session, *, actor: Therapist, client_id: int, summary: PalSummary,
-               events: Iterable[StopEvent] = (), session_id: int | None = None) -> records.PalSessionSummary:
+               events: Iterable[StopEvent] = (), session_id: int | None = None,
+               override_reason: str | None = None, on_date: dt.date | None = None) -> records.PalSessionSummary:
     """Keep a PAL session (with ``session_id``, its criterion sucks per minute become a measurement there)
-    and, if the stop rules ran alongside, their decisions."""
-    row = records.record_pal_summary(db, actor=actor, client_id=client_id, summary=summary, session_id=session_id)
+    and, if the stop rules ran alongside, their decisions. Below 34 weeks PMA (on ``on_date``, default today)
+    it is refused unless ``override_reason`` says why; that reason is kept and audited."""
+    client = access.get_client_for_actor(db, actor=actor, client_id=client_id)
+    check = pal_age_gate(db, client=client, on_date=on_date, override_reason=override_reason)
+    reason = override_reason.strip()[:500] if (not check.allowed and override_reason) else None
+    row = records.record_pal_summary(db, actor=actor, client_id=client_id, summary=summary, session_id=session_id,
+                                     pma_days=check.pma_days, age_override_reason=reason)
     events = list(events)
     if events:
         records.log_stop_events(db, actor=actor, client_id=client_id, events=events, session_id=session_id)

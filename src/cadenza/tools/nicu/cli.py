@@ -143,8 +143,12 @@ def womb_command(
         result = actions.womb_sound(listener, minutes=minutes, heart_rate_bpm=heart_rate_bpm,
                                     breaths_per_min=breaths_per_min, heartbeat_to_ocean_db=heartbeat_to_ocean_db,
                                     leq_dba=leq_dba)
+    from cadenza.nicu.womb import RECORDED_SOUND_CAVEAT
+
+    listening.notes.append(RECORDED_SOUND_CAVEAT)  # review U8, on every render
     _deliver("Womb sound", "nicu_womb", output, result.render, listener, listening,
-             {"heart_rate_bpm": heart_rate_bpm, "breaths_per_min": breaths_per_min}, log_dose=log_dose)
+             {"heart_rate_bpm": heart_rate_bpm, "breaths_per_min": breaths_per_min, "caveat": RECORDED_SOUND_CAVEAT},
+             log_dose=log_dose)
 
 
 def _threshold_overrides(hr_min_bpm, hr_max_bpm, spo2_min_pct, rr_min_bpm, rr_max_bpm) -> dict[str, float | None]:
@@ -199,6 +203,55 @@ def thresholds_command(
                f"{thresholds.rr_max_bpm:g}/min")
     for note in notes:
         typer.echo(note)
+    if notes:  # the defaults are in use: say where each comes from (clinical review U6)
+        from cadenza.nicu.stop_rules import DEFAULT_THRESHOLD_SOURCES
+
+        typer.echo("Defaults: " + "; ".join(f"{k}: {v}" for k, v in DEFAULT_THRESHOLD_SOURCES.items()))
+
+
+@app.command("age")
+def age_command(
+    client: Annotated[str, typer.Option("--client", help="Client code of the NICU infant.")],
+    gestational_age: Annotated[str | None, typer.Option(
+        "--ga", help="Gestational age at birth, weeks+days, e.g. 29+3.")] = None,
+    postmenstrual_age: Annotated[str | None, typer.Option(
+        "--pma", help="Postmenstrual age on --on (default today), weeks+days, e.g. 32+1.")] = None,
+    on: Annotated[str | None, typer.Option("--on", help="Date the PMA was assessed, YYYY-MM-DD.")] = None,
+    as_user: ActAs = None,
+    as_json: AsJson = False,
+) -> None:
+    """Record (with --ga and --pma) or show an NICU infant's gestational and postmenstrual age, and whether PAL
+    suits it today (below 34 weeks PMA it needs a clinician's override)."""
+    import datetime as dt
+
+    from cadenza.nicu.age import format_weeks_days
+    from cadenza.tools.nicu import actions
+
+    if (gestational_age is None) != (postmenstrual_age is None):
+        fail("give both --ga and --pma to record the ages, or neither to show them", code=2)
+    with domain_errors(), open_db() as db:
+        assessed_on = None
+        if on is not None:
+            try:
+                assessed_on = dt.date.fromisoformat(on)
+            except ValueError:
+                fail(f"--on must be a date YYYY-MM-DD, got {on[:20]!r}", code=2)
+        actor, record = acting_client(db, as_user, client)
+        if gestational_age is not None:
+            actions.set_age(db, actor=actor, client_id=record.id, gestational_age_at_birth=gestational_age,
+                            postmenstrual_age=postmenstrual_age, assessed_on=assessed_on)
+        age = actions.client_age(db, client=record)
+        check = actions.pal_age_check(db, client=record)
+    payload = {"client": client, "pal_allowed_without_override": check.allowed, "pal_note": check.message,
+               **({"gestational_age_at_birth": format_weeks_days(age.gestational_age_at_birth_days),
+                   "postmenstrual_age_today": format_weeks_days(check.pma_days)} if age is not None else {})}
+    if as_json:
+        emit_json(payload)
+        return
+    if age is not None:
+        typer.echo(f"{client}: born at {payload['gestational_age_at_birth']} weeks; postmenstrual age today "
+                   f"{payload['postmenstrual_age_today']} weeks")
+    typer.echo(f"PAL: {check.message}")
 
 
 @app.command("monitor")
@@ -268,8 +321,14 @@ def pal_command(
     tune: Annotated[str, typer.Option(help="Lullaby to play (looped, unchanged).")] = "brahms",
     save: Annotated[bool, typer.Option(help="Store the session summary (and stop log) for --client.")] = False,
     session: SessionId = None,
+    override_reason: Annotated[str | None, typer.Option(
+        "--override-reason", help="A clinician's reason for PAL below 34 weeks postmenstrual age (kept and audited).")
+    ] = None,
 ) -> None:
-    """Pacifier-activated lullaby: ~10 s of music per criterion suck, 15-min session, stop on distress."""
+    """Pacifier-activated lullaby: ~10 s of music per criterion suck, 15-min session, stop on distress.
+
+    With --client, PAL below 34 weeks postmenstrual age is refused unless --override-reason says why
+    (Standley 2010: PAL lengthened tube feeding at 32 weeks)."""
     from contextlib import nullcontext
 
     from cadenza.io.audio import save_audio
@@ -286,6 +345,21 @@ def pal_command(
     # With --save the listener is read, and the session kept, in one unit of work (as on the page).
     with domain_errors(), (open_db() if save else nullcontext()) as db:
         listener = _nicu_listener(listening, db)
+        age_note = None
+        if listening.client:
+            if db is not None:
+                age_note = actions.pal_age_gate(db, client=acting_client(db, listening.as_user, listening.client)[1],
+                                                override_reason=override_reason).message
+            else:
+                with open_db() as own:
+                    age_note = actions.pal_age_gate(
+                        own, client=acting_client(own, listening.as_user, listening.client)[1],
+                        override_reason=override_reason).message
+        else:
+            from cadenza.nicu.age import STANDLEY_2010
+
+            age_note = "No --client: the infant's postmenstrual age was not checked. " + STANDLEY_2010
+        listening.notes.append(age_note)
         events = []
         if simulate:
             p, _ = simulate_suck_pressure(duration_s=minutes * 60.0, sampling_rate_hz=100.0, sucking=not no_sucking,
@@ -310,10 +384,10 @@ def pal_command(
         if save:
             actor, record = acting_client(db, listening.as_user, listening.client)
             actions.record_pal(db, actor=actor, client_id=record.id, summary=pal.summary_, events=events,
-                               session_id=session)
+                               session_id=session, override_reason=override_reason)
     payload = {"source": "simulation" if simulate else str(pressure), **pal.summary_.as_dict(),
                "criterion_history": [{"from_s": t, "criterion_mmhg": c} for t, c in pal.criterion_history_],
-               "stop_events": [e.as_dict() for e in events], **listener.as_dict()}
+               "stop_events": [e.as_dict() for e in events], "pal_age_note": age_note, **listener.as_dict()}
     if output is not None:
         payload["output"] = str(output)
         payload["levels"] = heard.report.as_dict()

@@ -17,8 +17,12 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from cadenza.errors import ParameterError
+from cadenza.evidence import intervention_evidence
+from cadenza.nicu.age import format_weeks_days
 from cadenza.nicu.limits import NICU_LIMITS
 from cadenza.nicu.lullaby import LULLABIES
+from cadenza.nicu.stop_rules import DEFAULT_THRESHOLD_SOURCES
+from cadenza.nicu.womb import RECORDED_SOUND_CAVEAT
 from cadenza.tools.nicu import actions, records
 from cadenza.web import forms
 from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
@@ -30,15 +34,27 @@ ClientId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 WEB_MAX_MINUTES = 5.0  # longer renders belong to `cadenza nicu ...` on the command line
 MAX_CSV_BYTES = 5 * 1024 * 1024
 THRESHOLD_FIELDS = actions.THRESHOLD_FIELDS
+AGE_FIELDS = ("gestational_age", "postmenstrual_age", "assessed_on")
 
 
-def _page(request: Request, db, listener, *, state: forms.FormState | None = None, status: int = 200) -> Response:
+def _page(request: Request, db, listener, *, state: forms.FormState | None = None,
+          age_state: forms.FormState | None = None, status: int = 200) -> Response:
     """The NICU page of ``listener``'s infant, already read (and audited) by the route."""
     client = listener.client
     stored = records.client_thresholds(db, client=client)
     current = asdict(actions.thresholds_for(stored).thresholds)
     values = {k: f"{current[k]:g}" for k in THRESHOLD_FIELDS}
+    age = actions.client_age(db, client=client)
+    age_values = {} if age is None else {
+        "gestational_age": format_weeks_days(age.gestational_age_at_birth_days),
+        "postmenstrual_age": format_weeks_days(age.postmenstrual_age_days), "assessed_on": age.assessed_on.isoformat()}
     return render(request, "nicu/client_nicu.html", {
+        # Clinical review M1, U2, U6, U8: the infant's age and PAL's age gate, the evidence with its caveats,
+        # which default thresholds are conventions, and the recorded-sound caveat.
+        "age": age, "pal_check": actions.pal_age_check(db, client=client),
+        "age_state": age_state or forms.FormState(values=age_values),
+        "evidence": intervention_evidence("nicu_lullaby", conditions=client.conditions),
+        "threshold_sources": DEFAULT_THRESHOLD_SOURCES, "womb_caveat": RECORDED_SOUND_CAVEAT,
         "c": client, "policy": listener.policy, "limits": NICU_LIMITS, "tunes": sorted(LULLABIES),
         "calibration": listener.calibration,
         "stop_log": records.client_stop_events(db, client=client),
@@ -65,6 +81,26 @@ def set_thresholds(request: Request, form: SubmittedForm, db: Db, user: CsrfPage
             db.rollback()
             forms.attribute_error(state, str(exc), THRESHOLD_FIELDS)
     return _page(request, db, actions.nicu_listener(db, actor=user, client_id=client_id), state=state, status=422)
+
+
+@router.post("/clients/{client_id}/nicu/age")
+def set_age(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    """Record the infant's gestational age at birth and postmenstrual age (weeks+days) on a date."""
+    listener = actions.nicu_listener(db, actor=user, client_id=client_id)
+    state = forms.FormState(values=forms.form_values(form))
+    assessed_on = forms.parse_date(state, "assessed_on", required=False)
+    if state.ok:
+        try:
+            actions.set_age(db, actor=user, client_id=client_id,
+                            gestational_age_at_birth=state.values.get("gestational_age", ""),
+                            postmenstrual_age=state.values.get("postmenstrual_age", ""), assessed_on=assessed_on)
+            return RedirectResponse(f"/clients/{client_id}/nicu#age", status_code=303)
+        except ParameterError as exc:
+            db.rollback()
+            message = str(exc).replace("gestational_age_at_birth_days", "gestational_age") \
+                .replace("gestational_age_at_birth", "gestational_age").replace("postmenstrual_age_days", "postmenstrual_age")
+            forms.attribute_error(state, message, AGE_FIELDS)
+    return _page(request, db, listener, age_state=state, status=422)
 
 
 def _csv_bytes(form, *, file_field: str, text_field: str) -> bytes:
@@ -108,7 +144,8 @@ def pal_upload(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser
     pal = actions.run_pal(rec.pressure_mmhg, sampling_rate_hz=rec.sampling_rate_hz, listener=listener,
                           options=actions.PalOptions(criterion_mmhg=criterion or 20.0,
                                                      adapt=state.values.get("adapt") == "on"))
-    actions.record_pal(db, actor=user, client_id=client_id, summary=pal.summary_)
+    actions.record_pal(db, actor=user, client_id=client_id, summary=pal.summary_,
+                       override_reason=str(form.get("override_reason") or "")[:500] or None)
     return RedirectResponse(f"/clients/{client_id}/nicu#pal", status_code=303)
 
 

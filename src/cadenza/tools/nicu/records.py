@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
+                        select)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cadenza.clinic import access, listening, service
@@ -22,6 +23,7 @@ from cadenza.clinic.audit import audit
 from cadenza.clinic.instruments import Instrument, register_instrument
 from cadenza.clinic.models import Base, Client, Therapist, TherapySession, utcnow
 from cadenza.errors import ParameterError
+from cadenza.nicu.age import InfantAge
 from cadenza.nicu.pal import PalSummary
 from cadenza.nicu.stop_rules import InfantThresholds, StopEvent
 
@@ -77,6 +79,31 @@ class PalSessionSummary(Base):
     end_criterion_mmhg: Mapped[float] = mapped_column(Float)
     stopped_early: Mapped[bool] = mapped_column(Boolean, default=False)
     stop_reason: Mapped[str | None] = mapped_column(Text)
+    pma_days: Mapped[int | None] = mapped_column(Integer)  # postmenstrual age on the day, if recorded (M1)
+    age_override_reason: Mapped[str | None] = mapped_column(Text)  # a clinician's reason for PAL below 34 weeks
+
+
+class InfantAgeRecord(Base):
+    """An NICU infant's gestational age at birth and postmenstrual age on a date, in days (review M1)."""
+
+    __tablename__ = "infant_age"
+    __table_args__ = (
+        UniqueConstraint("client_id"),
+        CheckConstraint("gestational_age_at_birth_days BETWEEN 154 AND 315", name="gestational_age_at_birth_days"),
+        CheckConstraint("postmenstrual_age_days >= gestational_age_at_birth_days AND postmenstrual_age_days <= 420",
+                        name="postmenstrual_age_days"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    gestational_age_at_birth_days: Mapped[int] = mapped_column(Integer)
+    postmenstrual_age_days: Mapped[int] = mapped_column(Integer)
+    assessed_on: Mapped[dt.date] = mapped_column(Date)
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("therapist.id", ondelete="SET NULL"))
+    set_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    def as_age(self) -> InfantAge:
+        return InfantAge(self.gestational_age_at_birth_days, self.postmenstrual_age_days, self.assessed_on)
 
 
 def _session_of(db: Session, client: Client, session_id: int | None) -> int | None:
@@ -127,6 +154,33 @@ def client_thresholds(db: Session, *, client: Client) -> InfantThresholds | None
     return InfantThresholds(**settings)
 
 
+# --- gestational and postmenstrual age ---------------------------------------------------------------
+
+
+def set_infant_age(db: Session, *, actor: Therapist, client_id: int, age: InfantAge) -> InfantAgeRecord:
+    """Store the infant's GA at birth and PMA on a date (replacing an earlier record); NICU infants only."""
+    if not isinstance(age, InfantAge):
+        raise ParameterError(f"age must be an InfantAge, got {age!r}")
+    client = access.get_client_for_actor(db, actor=actor, client_id=client_id, action="update")
+    _require_nicu(client, "gestational and postmenstrual ages")
+    row = db.scalar(select(InfantAgeRecord).where(InfantAgeRecord.client_id == client.id))
+    if row is None:
+        row = InfantAgeRecord(client_id=client.id)
+        db.add(row)
+    row.gestational_age_at_birth_days = age.gestational_age_at_birth_days
+    row.postmenstrual_age_days = age.postmenstrual_age_days
+    row.assessed_on, row.set_by_id, row.set_at = age.assessed_on, actor.id, utcnow()
+    db.flush()
+    audit(db, actor, "update", "infant_age", entity_id=row.id, client_id=client.id)
+    return row
+
+
+def client_infant_age(db: Session, *, client: Client) -> InfantAge | None:
+    """The infant's recorded age (client already authorised by the caller), or None."""
+    row = db.scalar(select(InfantAgeRecord).where(InfantAgeRecord.client_id == client.id))
+    return row.as_age() if row is not None else None
+
+
 # --- stop-rule decisions -----------------------------------------------------------------------------
 
 
@@ -164,8 +218,11 @@ def client_stop_events(db: Session, *, client: Client) -> list[NicuStopLog]:
 
 
 def record_pal_summary(db: Session, *, actor: Therapist, client_id: int, summary: PalSummary,
-                       started_at: dt.datetime | None = None, session_id: int | None = None) -> PalSessionSummary:
-    """Store a PAL session; with ``session_id`` its criterion sucks per minute also become a measurement."""
+                       started_at: dt.datetime | None = None, session_id: int | None = None,
+                       pma_days: int | None = None, age_override_reason: str | None = None) -> PalSessionSummary:
+    """Store a PAL session; with ``session_id`` its criterion sucks per minute also become a measurement.
+    ``pma_days`` and ``age_override_reason`` record the infant's age that day and a clinician's override
+    (the age gate itself is :func:`cadenza.tools.nicu.actions.record_pal`'s)."""
     if not isinstance(summary, PalSummary):
         raise ParameterError(f"summary must be a PalSummary, got {summary!r}")
     client = access.get_client_for_actor(db, actor=actor, client_id=client_id)
@@ -177,10 +234,13 @@ def record_pal_summary(db: Session, *, actor: Therapist, client_id: int, summary
         sucks_per_minute=list(summary.sucks_per_minute),
         criterion_sucks_per_minute=list(summary.criterion_sucks_per_minute), playback_s=summary.playback_s,
         start_criterion_mmhg=summary.start_criterion_mmhg, end_criterion_mmhg=summary.end_criterion_mmhg,
-        stopped_early=summary.stopped_early, stop_reason=summary.stop_reason)
+        stopped_early=summary.stopped_early, stop_reason=summary.stop_reason, pma_days=pma_days,
+        age_override_reason=age_override_reason)
     db.add(row)
     db.flush()
     audit(db, actor, "create", "pal_session_summary", entity_id=row.id, client_id=client.id)
+    if age_override_reason:
+        audit(db, actor, "override", "pal_age_gate", entity_id=row.id, client_id=client.id)
     if sid is not None and summary.duration_s > 0:
         rate = summary.criterion_sucks / (summary.duration_s / 60.0)
         service.add_measurement(db, actor=actor, session_id=sid, measurement=service.MeasurementInput(

@@ -152,6 +152,13 @@ def record_plan(
     Without ``cadence_spm`` the plan starts from the client's latest measured cadence (and, without a
     ``condition``, the client's recorded condition). Flushes, never commits.
     """
+    if options.get("symmetry_checked"):
+        # A stroke plan above +5 % rests on step symmetry having been measured (clinical review W12/M5); the
+        # gait tool stores it on a session, and this tool reads it from the record (tools do not import each other).
+        if not service.list_measurements(db, actor=actor, client_id=client_id, instrument_code="step_time_asymmetry"):
+            raise ParameterError(
+                f"symmetry_checked=True but client {client_id!r} has no step_time_asymmetry measurement; analyse a "
+                "gait recording with the feet told apart (or enter it on a session) first")
     if cadence_spm is None:
         plan = records.plan_from_latest_cadence(db, actor=actor, client_id=client_id, **options)
     else:

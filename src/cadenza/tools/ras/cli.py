@@ -38,9 +38,12 @@ def plan(
     )] = None,
     condition: Annotated[Condition, typer.Option(help="Condition the plan is for.")] = Condition.OTHER,
     minutes: Annotated[int, typer.Option(help="Session length, 20-45 min.")] = 30,
-    per_week: Annotated[int, typer.Option("--per-week", help="Sessions per week, 3-5.")] = 3,
+    per_week: Annotated[int, typer.Option("--per-week", help="Sessions per week, 1-7 (3-5 usual; 6-7 as in Thaut 1996's daily home programme).")] = 3,
     step: Annotated[float, typer.Option(help="Tempo step in percent.")] = 5.0,
-    max_increase: Annotated[float, typer.Option("--max", help="Highest cue tempo, percent above preferred.")] = 10.0,
+    max_increase: Annotated[float | None, typer.Option(
+        "--max", help="Highest cue tempo, percent above preferred (default 10; 5 for stroke).")] = None,
+    symmetry_checked: Annotated[bool, typer.Option(
+        "--symmetry-checked", help="Stroke: step symmetry has been measured (step_time_asymmetry); allows more than +5 %.")] = False,
     override: Annotated[bool, typer.Option(help="Allow more than +12 % (needs a clinical reason).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     client: Annotated[str | None, typer.Option("--client", help="Store the plan on this client's record (client code).")] = None,
@@ -52,7 +55,8 @@ def plan(
     from cadenza.ras.plan import plan_evidence, plan_ras_sessions
 
     options = {"condition": condition.value, "session_minutes": minutes, "sessions_per_week": per_week,
-               "step_percent": step, "max_increase_percent": max_increase, "allow_beyond_limit": override}
+               "step_percent": step, "max_increase_percent": max_increase, "allow_beyond_limit": override,
+               "symmetry_checked": symmetry_checked}
     stored = None
     try:
         if cadence is None and store_client is None and client is None:

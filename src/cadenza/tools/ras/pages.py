@@ -66,10 +66,13 @@ def create_plan(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUse
     minutes = forms.parse_int(state, "session_minutes")
     per_week = forms.parse_int(state, "sessions_per_week")
     condition = state.values.get("condition", "other")
+    # Stroke: +5 % unless step symmetry has been checked (clinical review W12); then up to +10 %.
+    checked = condition == "stroke" and state.values.get("symmetry_checked") == "on"
+    extra = {"symmetry_checked": True, "max_increase_percent": 10.0} if checked else {}
     if state.ok:
         try:
             actions.record_plan(db, actor=user, client_id=client_id, cadence_spm=cadence, condition=condition,
-                                session_minutes=minutes, sessions_per_week=per_week)
+                                session_minutes=minutes, sessions_per_week=per_week, **extra)
             return RedirectResponse(f"/clients/{client_id}/ras", status_code=303)
         except ParameterError as exc:
             db.rollback()

@@ -284,14 +284,14 @@ SESSION_FIELDS = ("session_date", "minutes", "intervention_code", "setting", "su
                   "assessment", "plan")
 
 
-def _intervention_groups() -> list[tuple[str, list[dict]]]:
-    """Interventions grouped active / receptive, each with its evidence summary and caveat."""
-    groups: dict[str, list[dict]] = {"active": [], "receptive": []}
+def _intervention_groups(conditions=()) -> list[tuple[str, list]]:
+    """Interventions grouped active / receptive, each with its whole evidence: every supporting entry and
+    every entry that tested it without benefit, with their caveats, the client's conditions first
+    (clinical review W9)."""
+    groups: dict[str, list] = {"active": [], "receptive": []}
     for intervention in evidence.list_interventions():
-        supporting, not_supporting = evidence.evidence_for_intervention(intervention.code)
         groups.setdefault(intervention.mode, []).append(
-            {"i": intervention, "supporting": supporting, "not_supporting": not_supporting}
-        )
+            evidence.intervention_evidence(intervention.code, conditions=conditions))
     return [(mode, groups[mode]) for mode in ("active", "receptive") if groups.get(mode)]
 
 
@@ -323,7 +323,7 @@ def _session_form(request: Request, db: Session, user: Therapist, client_id: int
     return render(
         request,
         "session_form.html",
-        {"c": client, "state": state, "groups": _intervention_groups(), "measure_groups": groups,
+        {"c": client, "state": state, "groups": _intervention_groups(client.conditions), "measure_groups": groups,
          "instruments": [i for _, items in groups for i in items],
          "goals": goals, "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS,
          "form_id": _form_id(state), "draft": draft, "draft_key": request.url.path,

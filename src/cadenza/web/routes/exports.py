@@ -60,7 +60,9 @@ def progress_report(request: Request, db: Db, user: PageUser, client_id: ClientI
     service.audit(db, user, "read", "client_report", entity_id=client_id, client_id=client_id)
     used = sorted({s.intervention_code for s in overview.sessions})
     interventions = {i.code: i for i in evidence.list_interventions()}
-    cited = {code: evidence.evidence_for_intervention(code)[0] for code in used if code in interventions}
+    # All of it, matched to the client's conditions first (clinical review W8).
+    cited = {code: evidence.intervention_evidence(code, conditions=overview.client.conditions)
+             for code in used if code in interventions}
     return render(
         request,
         "report.html",
