@@ -519,9 +519,9 @@ def check_interventions(interventions: Any, *, minutes: int) -> list[tuple[str, 
     """``[(intervention_code, minutes), ...]`` checked: known codes, each once, each 1.. minutes, and
     together no longer than the session (``minutes``).
 
-    >>> check_interventions([("songwriting", 20), ("receptive_relaxation", 15)], minutes=45)
-    [('songwriting', 20), ('receptive_relaxation', 15)]
-    >>> check_interventions([("songwriting", 40), ("receptive_relaxation", 15)], minutes=45)
+    >>> check_interventions([("songwriting", 20), ("receptive_listening", 15)], minutes=45)
+    [('songwriting', 20), ('receptive_listening', 15)]
+    >>> check_interventions([("songwriting", 40), ("receptive_listening", 15)], minutes=45)
     Traceback (most recent call last):
     ...
     cadenza.errors.ParameterError: interventions: their minutes add up to 55, more than the session's 45 minutes

@@ -12,10 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from cadenza.clinic import caseload, note_templates, schedule, service
+from cadenza.clinic import caseload, listening, note_templates, schedule, service
 from cadenza.errors import ConflictError, ParameterError
 from cadenza.web import forms
 from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
+from cadenza.web.routes.clients import FLAG_LABELS
 from cadenza.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -63,7 +64,8 @@ def clients_list_page(request: Request, db: Db, user: PageUser,
 def _plan_form(request: Request, db, user, client_id: int, state: forms.FormState, *, status: int = 200) -> Response:
     client = service.get_client(db, actor=user, client_id=client_id)
     return render(request, "plan_form.html",
-                  {"c": client, "state": state, "planned": schedule.client_planned(db, client=client)},
+                  {"c": client, "state": state, "planned": schedule.client_planned(db, client=client),
+                   "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS},
                   status_code=status)
 
 
