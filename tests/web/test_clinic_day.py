@@ -197,7 +197,7 @@ def _own_templates_page(day, web, login_as):
     assert "Drum circle" not in browser.get("/account/note-templates").text
 
 
-def test_a_session_with_several_interventions_from_the_form(day, db_session, web):
+def test_a_session_with_several_interventions_from_the_form_and_the_api(day, db_session, web, api_token_for):
     browser, c2 = day["browser"], day["c2"]
     token = web.page_csrf(browser, f"/clients/{c2.id}/sessions/new")
     base = {"csrf_token": token, "session_date": day["today"].isoformat(), "minutes": "50",
@@ -218,6 +218,17 @@ def test_a_session_with_several_interventions_from_the_form(day, db_session, web
     assert 'value="kept"' in too_many.text or ">kept</textarea>" in too_many.text
     export = browser.get(f"/clients/{c2.id}/export/sessions.csv")
     assert export.status_code == 200 and export.text.count(f"\nC002,{session_id},") == 3
+
+    headers = api_token_for("ann")
+    body = {"session_date": day["today"].isoformat(), "minutes": 40, "intervention_code": "singing",
+            "interventions": [{"intervention_code": "singing", "minutes": 25},
+                              {"intervention_code": "drumming_improvisation", "minutes": 15}]}
+    created = browser.post(f"/api/v1/clients/{c2.id}/sessions", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["interventions"] == body["interventions"]
+    mismatch = browser.post(f"/api/v1/clients/{c2.id}/sessions", headers=headers,
+                            json=body | {"intervention_code": "songwriting"})
+    assert mismatch.status_code == 422 and "first of interventions" in mismatch.text
 
 
 # One test per part of the day, each on one fixture (a web test's app and logins are its main cost).
