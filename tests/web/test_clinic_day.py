@@ -219,6 +219,18 @@ def test_a_session_with_several_interventions_from_the_form_and_the_api(day, db_
     export = browser.get(f"/clients/{c2.id}/export/sessions.csv")
     assert export.status_code == 200 and export.text.count(f"\nC002,{session_id},") == 3
 
+    edit = browser.get(f"/clients/{c2.id}/sessions/{session_id}/edit").text
+    assert 'id="several-interventions" open' in edit and 'name="intervention_minutes.singing" min="1"' in edit
+    assert re.search(r'name="intervention_minutes.songwriting"[^>]*value="20"', edit)
+    version = re.search(r'name="version" value="(\d+)"', edit).group(1)
+    amended = browser.post(f"/clients/{c2.id}/sessions/{session_id}/edit", data={
+        "csrf_token": token, "version": version, "session_date": day["today"].isoformat(), "minutes": "50",
+        "intervention_code": "songwriting", "reason": "one activity after all"})  # every minutes field cleared
+    assert amended.status_code == 303, amended.text
+    db_session.expire_all()
+    assert service.get_session(db_session, actor=day["ann"], session_id=session_id).intervention_minutes == [
+        ("songwriting", 50)]
+
     headers = api_token_for("ann")
     body = {"session_date": day["today"].isoformat(), "minutes": 40, "intervention_code": "singing",
             "interventions": [{"intervention_code": "singing", "minutes": 25},

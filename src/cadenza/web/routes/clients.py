@@ -448,9 +448,11 @@ EDIT_TEXT_FIELDS = ("setting", "subjective", "objective", "assessment", "plan")
 
 
 def _saved_values(row) -> dict[str, str]:
+    several = row.intervention_minutes if len(row.intervention_minutes) > 1 else []
     return {"session_date": row.session_date.isoformat(), "minutes": str(row.minutes),
             "intervention_code": row.intervention_code, "setting": row.setting, "subjective": row.soap_subjective,
-            "objective": row.soap_objective, "assessment": row.soap_assessment, "plan": row.soap_plan}
+            "objective": row.soap_objective, "assessment": row.soap_assessment, "plan": row.soap_plan,
+            **{forms.INTERVENTION_MINUTES_PREFIX + code: str(m) for code, m in several}}
 
 
 def _session_edit_form(request: Request, row, client_id: int, state: forms.FormState, *, status: int = 200,
@@ -458,7 +460,8 @@ def _session_edit_form(request: Request, row, client_id: int, state: forms.FormS
     return render(request, "session_edit.html",
                   {"s": row, "client_id": client_id, "state": state, "theirs": theirs,
                    "fields": EDIT_SESSION_FIELDS, "draft": draft, "draft_key": request.url.path,
-                   "interventions": evidence.list_interventions()}, status_code=status)
+                   "interventions": evidence.list_interventions(),
+                   "intervention_list": evidence.list_interventions()}, status_code=status)
 
 
 def _own_session(db: Session, user: Therapist, client_id: int, session_id: int):
@@ -484,20 +487,26 @@ def update_session_page(request: Request, form: SubmittedForm, db: Db, user: Csr
     minutes = forms.parse_int(state, "minutes")
     version = forms.parse_int(state, "version")
     row = _own_session(db, user, client_id, session_id)
+    main_code = state.values.get("intervention_code") or row.intervention_code
+    interventions = forms.parse_interventions(state, main_code=main_code, minutes=minutes,
+                                              known_codes=[i.code for i in evidence.list_interventions()])
+    if interventions is None and state.ok and len(row.intervention_minutes) > 1:
+        interventions = [(main_code, minutes)]  # every "several" minutes cleared: one intervention again
     if state.ok:
         try:
             corrections.amend_session(
                 db, actor=user, session_id=session_id, expected_version=version,
                 session_date=session_date or row.session_date,
-                minutes=minutes, intervention_code=state.values.get("intervention_code") or row.intervention_code,
+                minutes=minutes, intervention_code=main_code,
                 reason=state.values.get("reason", ""),
+                **({"interventions": interventions} if interventions is not None else {}),
                 **{name: state.values.get(name, "") for name in EDIT_TEXT_FIELDS},
             )
             saved(db, user, request.url.path)
             return RedirectResponse(f"/clients/{client_id}/sessions/{session_id}", status_code=303)
         except ParameterError as exc:
             db.rollback()
-            forms.attribute_error(state, str(exc), (*EDIT_SESSION_FIELDS, "reason"))
+            forms.attribute_error(state, str(exc), (*EDIT_SESSION_FIELDS, "reason", "interventions"))
             row = _own_session(db, user, client_id, session_id)
         except ConflictError as exc:
             # Someone else saved (or signed) first: keep what this user typed, show what is stored now,
