@@ -65,8 +65,16 @@ def _dashboard_counts_overdue_goals_and_shows_safety_flags_above_today(day, db_s
                            intervention_code="singing",
                            measurements=[service.MeasurementInput("phq9", items=[0, 0, 0, 0, 0, 0, 0, 0, 2])])
     db_session.commit()
+    from cadenza.tools.home import actions as home
+
+    home.assign_task(db_session, actor=ann, client=c1, kind="ras_walk", title="Walk to the beat", days_per_week=7,
+                     minutes=10, ratings=[], tempo_bpm=100, start_date=day["today"] - dt.timedelta(days=6))
+    db_session.commit()
     page = day["browser"].get("/").text
+    alerts = _text(_section(page, "home-alerts"))
+    assert "C001 (Home programme and the person's app): “Walk to the beat”: done on 0 of 7 planned days" in alerts
     today = _text(_section(page, "today"))
+    assert "1 home-programme alert" in today
     assert "1 overdue goal review" in today and "1 safety flag" in today and "2 notes to sign" in today
     assert page.index('id="flagged"') < page.index('id="today"')
 
