@@ -93,6 +93,14 @@ def _recording_a_planned_session_takes_it_off_the_plan(day, web):
     assert "review goals planned" not in today and "C002 40 min, singing draft, to sign" in today
     assert browser.get(f"/clients/{c2.id}/sessions/new?planned={planned.id}").status_code == 404  # documented
     assert browser.get(f"/clients/{day['b1'].id}/sessions/new?planned=1").status_code == 404
+    refused = browser.post(f"/clients/{c2.id}/sessions/new", data={
+        "csrf_token": token, "session_date": day["today"].isoformat(), "minutes": "40", "subjective": "kept",
+        "intervention_code": "singing", "planned_id": str(planned.id)})  # already documented: nothing saved
+    assert refused.status_code == 422 and "already documented" in refused.text and ">kept</textarea>" in refused.text
+    bad = browser.post(f"/clients/{c2.id}/sessions/new", data={
+        "csrf_token": token, "session_date": day["today"].isoformat(), "minutes": "40",
+        "intervention_code": "singing", "planned_id": "x1"})
+    assert bad.status_code == 422 and "planned_id must be a record id" in bad.text
 
 
 def _plan_page_plans_cancels_and_refuses_the_past(day, web):

@@ -391,6 +391,9 @@ def create_session_page(request: Request, form: SubmittedForm, db: Db, user: Csr
     interventions = forms.parse_interventions(
         state, main_code=state.values.get("intervention_code", ""), minutes=minutes,
         known_codes=[i.code for i in evidence.list_interventions()])
+    planned_id = forms.parse_id(state, "planned_id", required=False)  # documenting a planned session
+    if "planned_id" in state.errors:  # a hidden field: its error goes at the top of the form
+        state.error("_form", state.errors.pop("planned_id"))
     if state.ok:
         try:
             claimed = _claim_form(request, db, user, state)
@@ -404,7 +407,6 @@ def create_session_page(request: Request, form: SubmittedForm, db: Db, user: Csr
                 assessment=state.values.get("assessment", ""), plan=state.values.get("plan", ""),
                 measurements=measurements,
             )
-            planned_id = forms.parse_id(state, "planned_id", required=False)
             if planned_id is not None:  # the booking this session documents is no longer shown as planned
                 schedule.mark_documented(db, actor=user, client=service.get_client(db, actor=user, client_id=client_id),
                                          planned_id=planned_id, session=row)
