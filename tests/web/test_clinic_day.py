@@ -38,6 +38,11 @@ def _text(page: str) -> str:
     return re.sub(r" ([,.:)])", r"\1", text)
 
 
+def _section_of(page: str, heading_id: str) -> str:
+    start = page.index(f'id="{heading_id}"')
+    return page[start:page.index("</ul>", start)]
+
+
 def _section(page: str, section_id: str) -> str:
     start = page.index(f'id="{section_id}"')
     return page[start:page.index("</section>", start)]
@@ -243,6 +248,8 @@ def test_a_session_with_several_interventions_from_the_form_and_the_api(day, db_
         "csrf_token": token, "version": version, "session_date": day["today"].isoformat(), "minutes": "50",
         "intervention_code": "songwriting", "reason": "one activity after all"})  # every minutes field cleared
     assert amended.status_code == 303, amended.text
+    history = _text(_section_of(browser.get(f"/clients/{c2.id}/sessions/{session_id}").text, "history"))
+    assert "→ songwriting 50 min" in history and "songwriting 20 min, receptive_listening 20 min" in history
     db_session.expire_all()
     assert service.get_session(db_session, actor=day["ann"], session_id=session_id).intervention_minutes == [
         ("songwriting", 50)]
