@@ -10,7 +10,7 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cadenza.clinic import caseload, export, fhir, note_templates, schedule, service
@@ -267,6 +267,7 @@ def test_a_bad_cursor_is_refused_naming_after(db_session, caseload_world, after)
 _typed = st.one_of(st.just(""), st.just("   "), st.text(min_size=1, max_size=30))
 
 
+@settings(max_examples=40, deadline=None)
 @given(values=st.fixed_dictionaries({name: _typed for name in note_templates.NOTE_FIELDS}),
        template=st.sampled_from(note_templates.BUILTIN_TEMPLATES))
 def test_a_template_never_replaces_typed_text(values, template):

@@ -80,7 +80,7 @@ def _dashboard_counts_overdue_goals_and_shows_safety_flags_above_today(day, db_s
     assert "C001 (Home programme and the person's app): “Walk to the beat”: done on 0 of 7 planned days" in alerts
     today = _text(_section(page, "today"))
     assert "1 home-programme alert" in today
-    assert "1 overdue goal review" in today and "1 safety flag" in today and "2 notes to sign" in today
+    assert "1 overdue goal review" in today and "1 safety flag" in today and "3 notes to sign" in today
     assert page.index('id="flagged"') < page.index('id="today"')
 
 
@@ -218,7 +218,10 @@ def _own_templates_page(day, web, login_as):
     assert "Drum circle" not in browser.get("/account/note-templates").text
 
 
-def test_a_session_with_several_interventions_from_the_form_and_the_api(day, db_session, web, api_token_for):
+def test_session_form_templates_and_several_interventions_from_the_form_and_the_api(day, db_session, web,
+                                                                                  api_token_for, login_as):
+    _a_template_fills_only_the_empty_boxes_and_saves_nothing(day, db_session, web)
+    _own_templates_page(day, web, login_as)
     browser, c2 = day["browser"], day["c2"]
     token = web.page_csrf(browser, f"/clients/{c2.id}/sessions/new")
     base = {"csrf_token": token, "session_date": day["today"].isoformat(), "minutes": "50",
@@ -268,21 +271,14 @@ def test_a_session_with_several_interventions_from_the_form_and_the_api(day, db_
 
 # One test per part of the day, each on one fixture (a web test's app and logins are its main cost).
 
-def test_dashboard_today(day, db_session):
+def test_dashboard_today_and_planned_sessions(day, db_session, web):
     _dashboard_today_shows_sessions_seen_and_planned_and_the_counts(day)
-    _dashboard_counts_overdue_goals_and_shows_safety_flags_above_today(day, db_session)
-
-
-def test_planned_sessions(day, web):
     _recording_a_planned_session_takes_it_off_the_plan(day, web)
     _plan_page_plans_cancels_and_refuses_the_past(day, web)
+    _dashboard_counts_overdue_goals_and_shows_safety_flags_above_today(day, db_session)
 
 
 def test_client_list(day, db_session, make_therapist, web_app, web):
     _client_list_searches_filters_and_pages_by_cursor(day, db_session, web)
     _admin_lists_caseloads_without_clinical_columns(day, db_session, make_therapist, web_app, web)
 
-
-def test_note_templates(day, db_session, web, login_as):
-    _a_template_fills_only_the_empty_boxes_and_saves_nothing(day, db_session, web)
-    _own_templates_page(day, web, login_as)
