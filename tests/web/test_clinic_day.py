@@ -53,7 +53,7 @@ def _dashboard_today_shows_sessions_seen_and_planned_and_the_counts(day):
     today = _text(_section(page, "today"))
     assert f"Today, {day['today']}" in today
     assert "1 note to sign" in today and "0 safety flags" in today and "0 home-programme alerts" in today
-    assert "C001 45 min, songwriting, receptive listening draft, to sign" in today
+    assert "C001 45 min, Songwriting 25 min, Receptive listening 20 min draft, to sign" in today
     assert "C002 14:00, 40 min: review goals planned Record it" in today
     assert f"sessions/new?planned={day['planned'].id}" in page
     assert f"{day['today'] + dt.timedelta(days=3)}: C001, 30 min planned" in today  # upcoming
@@ -95,7 +95,7 @@ def _recording_a_planned_session_takes_it_off_the_plan(day, web):
         "intervention_code": "singing", "planned_id": str(planned.id)})
     assert saved.status_code == 303
     today = _text(_section(browser.get("/").text, "today"))
-    assert "review goals planned" not in today and "C002 40 min, singing draft, to sign" in today
+    assert "review goals planned" not in today and "C002 40 min, Singing draft, to sign" in today
     assert browser.get(f"/clients/{c2.id}/sessions/new?planned={planned.id}").status_code == 404  # documented
     assert browser.get(f"/clients/{day['b1'].id}/sessions/new?planned=1").status_code == 404
     refused = browser.post(f"/clients/{c2.id}/sessions/new", data={

@@ -110,6 +110,7 @@ def dashboard_page(request: Request, db: Db, user: PageUser, limit: Limit = PAGE
             "seen_today": dashboard.sessions_on(db, actor=user, day=today),
             "planned": schedule.upcoming(db, actor=user, today=today, days=7),
             "home_alerts": _home_alerts(request, db, clients.items),
+            "interventions": {i.code: i for i in evidence.list_interventions()},
         },
     )
 
