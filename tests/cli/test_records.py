@@ -103,6 +103,14 @@ def test_bad_session_input_exits_2_and_stores_nothing(run):
     assert "gad7 needs 7 item answers" in bad.output
     shown = run("client", "show", "C8", user="ana")
     assert "singing" not in shown.output
+    # several interventions: the main one takes the minutes the others leave (issue 16)
+    bad_also = run("client", "session", "C8", "--minutes", "30", "--intervention", "singing", "--also", "drums",
+                   user="ana")
+    assert bad_also.exit_code == 2 and "--also must be CODE:MINUTES" in bad_also.output
+    two = run("client", "session", "C8", "--minutes", "30", "--intervention", "singing", "--also", "songwriting:10",
+              user="ana")
+    assert two.exit_code == 0, two.output
+    assert "Interventions: singing 20 min, songwriting 10 min" in two.output
 
 
 def test_w15_client_add_warns_on_a_name_like_code(run):

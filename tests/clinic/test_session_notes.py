@@ -363,7 +363,8 @@ def test_fhir_export_carries_signature_and_addenda_and_validates(db_session, the
     assert procedure["meta"]["versionId"] == "2"  # recorded (1), signed (2)
     provenance = resources[f"provenance-{note.id}"]
     assert provenance["target"] == [{"reference": f"Procedure/procedure-{note.id}"}]
-    assert "extension" not in resources[f"procedure-{unsigned.id}"]
+    # an unsigned note's Procedure carries its minutes only, no signature
+    assert [e["url"] for e in resources[f"procedure-{unsigned.id}"]["extension"]] == [fhir.INTERVENTION_MINUTES_URL]
     assert f"provenance-{unsigned.id}" not in resources
 
 

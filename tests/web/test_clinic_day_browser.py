@@ -212,6 +212,28 @@ def test_walkthrough_p6_no_column_is_hidden_at_390_px(clinic, browser, tmp_path)
         assert page.locator("td[data-label='Cadence (steps/min)']").first.inner_text().startswith("100")
         _no_sideways_scroll(page)
 
+        # The dashboard's "today" and the client list (issue 16) at 390 px: every cell on screen.
+        with session_scope(clinic.factory) as db:
+            from cadenza.clinic import schedule
+
+            ana = db.scalar(select(Therapist).where(Therapist.username == "ana"))
+            today = dt.datetime.now(dt.UTC).date()
+            service.record_session(db, actor=ana, client_id=clinic.client_id, session_date=today, minutes=45,
+                                   interventions=[("songwriting", 25), ("receptive_listening", 20)])
+            schedule.plan_session(db, actor=ana, client_id=clinic.client_id, planned_date=today, minutes=40,
+                                  start_time=dt.time(14, 0), purpose="review of the walking goal with the family")
+        page.goto(f"{clinic.url}/")
+        today_cells = page.locator("#today table td").all()
+        assert len(today_cells) == 6 and "planned" in page.locator("#today table").inner_text()
+        for cell in today_cells:
+            box = cell.bounding_box()
+            assert cell.is_visible() and 0 <= box["x"] and box["x"] + box["width"] <= 391, box
+        assert page.locator("#flagged").is_visible()  # the PHQ-9 item-9 prompt is still there, above today
+        _no_sideways_scroll(page)
+        page.goto(f"{clinic.url}/clients?unsigned=yes")
+        assert {"CLIENT", "NOTES TO SIGN"} <= set(_every_column_is_shown(page, "table.client-list"))
+        _no_sideways_scroll(page)
+
         # Goal charts fit the phone's width.
         page.goto(f"{clinic.url}/clients/{clinic.client_id}")
         for chart in page.locator("img.chart").all():

@@ -225,7 +225,8 @@ def test_the_api_grants_lists_and_revokes_for_admins_only(world, web, api_token_
 
 
 # Exports copy the record out of Cadenza; an emergency grant is for reading it here.
-EXPORT_ROUTES = {"/clients/{client_id}/export/fhir.json", "/clients/{client_id}/export/measurements.csv"}
+EXPORT_ROUTES = {"/clients/{client_id}/export/fhir.json", "/clients/{client_id}/export/measurements.csv",
+                 "/clients/{client_id}/export/sessions.csv"}
 
 
 def test_every_client_page_under_a_grant_is_read_with_a_break_glass_audit_row(web_app, world, web, db_session,

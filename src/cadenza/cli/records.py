@@ -182,6 +182,16 @@ def add_goal(
         Console().print(f"Added goal {goal.id}: {goal.instrument_code} {goal.baseline:g} -> {goal.target:g} ({goal.direction}).")
 
 
+def _intervention_minutes(spec: str) -> tuple[str, int]:
+    """``"songwriting:20"`` -> ``("songwriting", 20)``."""
+    from cadenza.errors import ParameterError
+
+    code, _, minutes = spec.partition(":")
+    if not code or not minutes.isdigit():
+        raise ParameterError(f"--also must be CODE:MINUTES such as songwriting:20, got {spec!r}")
+    return code, int(minutes)
+
+
 @app.command("session")
 def add_session(
     code: str = typer.Argument(..., help="Client code."),
@@ -196,6 +206,9 @@ def add_session(
     measure: list[str] = typer.Option([], "--measure", "-m",
                                       help="CODE=VALUE, or CODE=A,B,C for questionnaire items; add @GOAL_ID to link a goal; a timed "
                                            "walk may add the distance timed, gait_speed=0.86/6m (default 6 m) (repeatable)."),
+    also: list[str] = typer.Option([], "--also",
+                                   help="Another intervention in the session, CODE:MINUTES (repeatable); the main "
+                                        "--intervention takes the minutes they leave."),
     as_user: str = AS_OPTION,
 ) -> None:
     """Document a session with its SOAP note and measurements (all stored, or none)."""
@@ -208,12 +221,16 @@ def add_session(
     console = Console()
     with domain_errors(), open_db() as db:
         entries = [parse_measure(spec) for spec in measure]
+        others = [_intervention_minutes(spec) for spec in also]
+        interventions = [(intervention, minutes - sum(m for _, m in others)), *others] if others else None
         actor, client = acting_client(db, as_user, code)
         row = service.record_session(
             db, actor=actor, client_id=client.id, session_date=_date(date, "--date") or dt.datetime.now(dt.UTC).date(),
             minutes=minutes, intervention_code=intervention, setting=setting, subjective=subjective,
-            objective=objective, assessment=assessment, plan=plan, measurements=entries)
+            objective=objective, assessment=assessment, plan=plan, measurements=entries, interventions=interventions)
         console.print(f"Recorded session {row.id} with {len(row.measurements)} measurement(s).")
+        if len(row.intervention_minutes) > 1:
+            console.print("  Interventions: " + ", ".join(f"{c} {m} min" for c, m in row.intervention_minutes))
         from cadenza.evidence.query import get_intervention, intervention_evidence
 
         chosen = get_intervention(row.intervention_code)

@@ -113,15 +113,21 @@ def amend_session(db: Session, *, actor: Therapist, session_id: int, expected_ve
                   **fields: Any) -> TherapySession:
     """Amend an unsigned session (:func:`cadenza.clinic.service.update_session`: date, minutes,
     intervention, setting, SOAP note) and keep the old and new value of each changed field."""
-    unknown = set(fields) - set(AMENDABLE_SESSION_FIELDS)
+    unknown = set(fields) - {*AMENDABLE_SESSION_FIELDS, "interventions"}
     if unknown:
-        raise ParameterError(f"fields must be among {sorted(AMENDABLE_SESSION_FIELDS)}, got {sorted(unknown)}")
+        raise ParameterError(f"fields must be among {sorted({*AMENDABLE_SESSION_FIELDS, 'interventions'})}, "
+                             f"got {sorted(unknown)}")
     reason = check_reason(reason, required=False)
     row = service.get_session(db, actor=actor, session_id=session_id)
     before = {name: getattr(row, column) for name, column in AMENDABLE_SESSION_FIELDS.items()}
+    before_interventions = row.intervention_minutes
     row = service.update_session(db, actor=actor, session_id=session_id, expected_version=expected_version, **fields)
     changes = {name: [_plain(before[name]), _plain(getattr(row, column))]
                for name, column in AMENDABLE_SESSION_FIELDS.items() if before[name] != getattr(row, column)}
+    after_interventions = row.intervention_minutes
+    if after_interventions != before_interventions and max(len(before_interventions), len(after_interventions)) > 1:
+        # One intervention for the whole session is already told by intervention_code and minutes.
+        changes["interventions"] = [[list(i) for i in before_interventions], [list(i) for i in after_interventions]]
     if changes:
         _log(db, actor, client_id=row.client_id, entity="therapy_session", entity_id=row.id, action="amend",
              reason=reason, changes=changes)

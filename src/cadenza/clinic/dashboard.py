@@ -159,6 +159,20 @@ def recent_sessions(db: Session, *, actor: Therapist, limit: int = 10) -> list[R
     return [RecentSession(session=row[0], client_code=row[1]) for row in rows]
 
 
+def sessions_on(db: Session, *, actor: Therapist, day: dt.date, limit: int = MAX_PAGE_SIZE) -> list[RecentSession]:
+    """The actor's clients' documented sessions dated ``day`` (the dashboard's "today"; no audit row of
+    its own: the dashboard audits its client list)."""
+    _check_limit(limit)
+    rows = db.execute(
+        select(TherapySession, Client.code)
+        .join(Client, TherapySession.client_id == Client.id)
+        .where(Client.therapist_id == actor.id, TherapySession.session_date == day)
+        .order_by(Client.code, TherapySession.id)
+        .limit(limit)
+    ).all()
+    return [RecentSession(session=row[0], client_code=row[1]) for row in rows]
+
+
 def latest_session(db: Session, *, client: Client) -> TherapySession | None:
     """``client``'s most recent session (by date), for copying its plan forward; authorised by the caller."""
     return db.scalars(select(TherapySession).where(TherapySession.client_id == client.id)

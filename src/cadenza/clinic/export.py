@@ -57,3 +57,36 @@ def export_measurements_csv(db: Session, *, actor: Therapist, client_id: int) ->
         ])
     audit(db, actor, "export", "measurement_csv", entity_id=client.id, client_id=client.id)
     return buffer.getvalue()
+
+
+SESSION_CSV_COLUMNS = (
+    "client_code", "session_id", "session_date", "session_minutes", "position", "intervention_code",
+    "intervention_name", "intervention_mode", "intervention_minutes", "setting", "signed",
+)
+
+
+def export_sessions_csv(db: Session, *, actor: Therapist, client_id: int) -> str:
+    """One row per intervention of each of one client's sessions, in session order (audited as an export).
+
+    A session with several interventions has a row for each (``position`` 0, 1, ...), with its minutes; a
+    session stored before sessions held several has one row, its intervention for the whole session.
+    """
+    from cadenza.evidence.query import list_interventions
+
+    client = get_client_for_actor(db, actor=actor, client_id=client_id, action="export")
+    sessions = db.scalars(select(TherapySession).where(TherapySession.client_id == client.id)
+                          .order_by(TherapySession.session_date, TherapySession.id)).all()
+    known = {i.code: i for i in list_interventions()}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(SESSION_CSV_COLUMNS)
+    for row in sessions:
+        for position, (code, minutes) in enumerate(row.intervention_minutes):
+            intervention = known.get(code)
+            writer.writerow([
+                client.code, row.id, row.session_date.isoformat(), row.minutes, position, code,
+                intervention.name if intervention else "", intervention.mode if intervention else "", minutes,
+                row.setting, "yes" if row.is_signed else "no",
+            ])
+    audit(db, actor, "export", "session_csv", entity_id=client.id, client_id=client.id)
+    return buffer.getvalue()

@@ -44,6 +44,7 @@ GOAL_DIRECTION_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/goal-direction"
 SAFETY_FOLLOWUP_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/safety-followup"
 NOTE_SIGNATURE_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/note-signature"
 ADDENDUM_SHA256_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/addendum-sha256"
+INTERVENTION_MINUTES_URL = f"{CADENZA_FHIR_BASE}/StructureDefinition/intervention-minutes"
 # ASTM E1762-95 signature type "Author's Signature", the code FHIR's signature-type value set uses.
 SIGNATURE_TYPE = {"system": "urn:iso-astm:E1762-95:2013", "code": "1.2.840.10065.1.12.1.1",
                   "display": "Author's Signature"}
@@ -274,15 +275,35 @@ def _encounter(row: TherapySession, patient_id: str, client: Client) -> dict[str
     }
 
 
-def _procedure(row: TherapySession, patient_id: str) -> dict[str, Any]:
+def _procedure_id(row: TherapySession, position: int) -> str:
+    # The first intervention keeps the id every session's Procedure had before sessions held several.
+    return f"procedure-{row.id}" if position == 0 else f"procedure-{row.id}-{position}"
+
+
+def _procedures(row: TherapySession, patient_id: str) -> list[dict[str, Any]]:
+    """One Procedure per intervention of the session, each with its minutes. The first carries the note,
+    the signature and the addenda; the others are ``partOf`` it."""
+    listed = row.intervention_minutes
+    first = _procedure(row, patient_id, *listed[0])
+    others = []
+    for position, (code, minutes) in enumerate(listed[1:], start=1):
+        resource = _intervention_procedure(row, patient_id, code, minutes, position)
+        resource["partOf"] = [_ref("Procedure", first["id"])]
+        others.append(resource)
+    return [first, *others]
+
+
+def _intervention_procedure(row: TherapySession, patient_id: str, code: str, minutes: int,
+                            position: int) -> dict[str, Any]:
     from cadenza.evidence.query import get_intervention
 
-    intervention = get_intervention(row.intervention_code)
-    soap = [("S", row.soap_subjective), ("O", row.soap_objective), ("A", row.soap_assessment), ("P", row.soap_plan)]
-    resource: dict[str, Any] = {
+    intervention = get_intervention(code)
+    return {
         "resourceType": "Procedure",
-        "id": f"procedure-{row.id}",
+        "id": _procedure_id(row, position),
         "meta": {"versionId": str(row.version)},  # the note's version, as the API reports it
+        "extension": [{"url": INTERVENTION_MINUTES_URL,
+                       "valueDuration": {"value": minutes, "unit": "min", "system": UCUM, "code": "min"}}],
         "status": "completed",
         "category": {"coding": [ARTS_BASED_THERAPY], "text": "Music therapy"},
         "code": {"coding": [{"system": INTERVENTION_SYSTEM, "code": intervention.code, "display": intervention.name}],
@@ -292,15 +313,20 @@ def _procedure(row: TherapySession, patient_id: str) -> dict[str, Any]:
         "performedDateTime": row.session_date.isoformat(),
         **({"performer": [{"actor": held_by}]} if (held_by := _held_by(row)) else {}),
     }
+
+
+def _procedure(row: TherapySession, patient_id: str, code: str, minutes: int) -> dict[str, Any]:
+    resource = _intervention_procedure(row, patient_id, code, minutes, 0)
+    soap = [("S", row.soap_subjective), ("O", row.soap_objective), ("A", row.soap_assessment), ("P", row.soap_plan)]
     notes: list[dict[str, Any]] = [{"text": f"{letter}: {text}"} for letter, text in soap if text]
     if row.signed_at is not None:
         # The signature travels with the note it covers; addenda follow as dated, attributed notes
         # carrying their own chained hash, so a receiver can tell the signed note from later corrections.
-        resource["extension"] = [{"url": NOTE_SIGNATURE_URL, "extension": [
+        resource["extension"].append({"url": NOTE_SIGNATURE_URL, "extension": [
             {"url": "signedAt", "valueDateTime": _instant(row.signed_at)},
             {"url": "signedBy", "valueString": _signer(row)},
             {"url": "sha256", "valueString": row.content_sha256 or ""},
-        ]}]
+        ]})
         for addendum in row.addenda:
             notes.append({
                 **({"authorReference": _practitioner_ref(addendum.author.id, addendum.author)} if addendum.author
@@ -479,7 +505,7 @@ def build_bundle(
     used_questionnaires: dict[str, None] = {}
     for row in sessions:
         clinical.append(_encounter(row, pid, client))
-        clinical.append(_procedure(row, pid))
+        clinical.extend(_procedures(row, pid))
         if row.signed_at is not None:
             clinical.append(_provenance(row))
         for m in row.measurements:

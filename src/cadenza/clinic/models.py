@@ -219,12 +219,43 @@ class TherapySession(Removable, Base):
     addenda: Mapped[list[SessionAddendum]] = relationship(
         back_populates="therapy_session", order_by="SessionAddendum.id", lazy="selectin"
     )
+    # Every intervention of the session with its minutes (migration 0023_clinic_day); the first is also
+    # ``intervention_code``, which every older reader keeps using.
+    interventions: Mapped[list[SessionIntervention]] = relationship(
+        back_populates="therapy_session", order_by="SessionIntervention.position", lazy="selectin",
+        cascade="all, delete-orphan", passive_deletes=True,
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
+
+    @property
+    def intervention_minutes(self) -> list[tuple[str, int]]:
+        """``[(intervention_code, minutes), ...]`` in the order recorded; a session stored before sessions
+        held several interventions (no rows) reads as its one intervention for the whole session."""
+        if self.interventions:
+            return [(i.intervention_code, i.minutes) for i in self.interventions]
+        return [(self.intervention_code, self.minutes)]
+
+
+class SessionIntervention(Base):
+    """One intervention delivered in a session and its minutes (a session may hold several)."""
+
+    __tablename__ = "session_intervention"
+    __table_args__ = (UniqueConstraint("session_id", "position"),
+                      CheckConstraint("minutes > 0", name="minutes_positive"),
+                      CheckConstraint("position >= 0", name="position_not_negative"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("therapy_session.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    intervention_code: Mapped[str] = mapped_column(String(64))
+    minutes: Mapped[int] = mapped_column(Integer)
+
+    therapy_session: Mapped[TherapySession] = relationship(back_populates="interventions")
 
 
 class Measurement(Removable, Base):

@@ -58,6 +58,7 @@ from cadenza.clinic.models import (
     Goal,
     Measurement,
     SessionAddendum,
+    SessionIntervention,
     Therapist,
     TherapySession,
     measurement_order,
@@ -528,7 +529,62 @@ def _check_session_date(session_date: Any, *, today: dt.date | None = None) -> N
     latest = (today or utcnow().date()) + FUTURE_SESSION_GRACE
     if session_date > latest:
         raise ParameterError(f"session_date {session_date.isoformat()} is in the future; a session is recorded "
-                             "once it has taken place (plan future sessions in your calendar)")
+                             "once it has taken place (book a future session as a planned session)")
+
+
+MAX_INTERVENTIONS_PER_SESSION = 12
+
+
+def check_interventions(interventions: Any, *, minutes: int) -> list[tuple[str, int]]:
+    """``[(intervention_code, minutes), ...]`` checked: known codes, each once, each 1.. minutes, and
+    together no longer than the session (``minutes``).
+
+    >>> check_interventions([("songwriting", 20), ("receptive_listening", 15)], minutes=45)
+    [('songwriting', 20), ('receptive_listening', 15)]
+    >>> check_interventions([("songwriting", 40), ("receptive_listening", 15)], minutes=45)
+    Traceback (most recent call last):
+    ...
+    cadenza.errors.ParameterError: interventions: their minutes add up to 55, more than the session's 45 minutes
+    """
+    if isinstance(interventions, (str, bytes, Mapping)) or not isinstance(interventions, Sequence):
+        raise ParameterError(f"interventions must be a list of (intervention_code, minutes), got {interventions!r}")
+    if not 1 <= len(interventions) <= MAX_INTERVENTIONS_PER_SESSION:
+        raise ParameterError(f"interventions must hold 1..{MAX_INTERVENTIONS_PER_SESSION} entries, "
+                             f"got {len(interventions)}")
+    checked: list[tuple[str, int]] = []
+    for index, entry in enumerate(interventions):
+        if not isinstance(entry, Sequence) or isinstance(entry, (str, bytes)) or len(entry) != 2:
+            raise ParameterError(f"interventions[{index}] must be (intervention_code, minutes), got {entry!r}")
+        code, entry_minutes = entry
+        try:
+            get_intervention(code)
+        except NotFoundError as exc:
+            raise ParameterError(f"interventions[{index}]: {exc}") from None
+        if isinstance(entry_minutes, bool) or not isinstance(entry_minutes, int) or not 0 < entry_minutes <= minutes:
+            raise ParameterError(f"interventions[{index}]: minutes of {code!r} must be a whole number 1..{minutes} "
+                                 f"(the session's length), got {entry_minutes!r}")
+        if any(code == seen for seen, _ in checked):
+            raise ParameterError(f"interventions[{index}]: {code!r} is listed twice; give it once with all its minutes")
+        checked.append((code, entry_minutes))
+    total = sum(m for _, m in checked)
+    if total > minutes:
+        raise ParameterError(f"interventions: their minutes add up to {total}, more than the session's "
+                             f"{minutes} minutes")
+    return checked
+
+
+def _set_interventions(row: TherapySession, interventions: list[tuple[str, int]]) -> None:
+    """Replace the session's intervention rows (the first is also ``intervention_code``)."""
+    # Rows are changed in place, added or dropped at the end: never a new row at a position still held.
+    existing = list(row.interventions)
+    for position, (code, m) in enumerate(interventions):
+        if position < len(existing):
+            if (existing[position].intervention_code, existing[position].minutes) != (code, m):
+                existing[position].intervention_code, existing[position].minutes = code, m
+        else:
+            row.interventions.append(SessionIntervention(position=position, intervention_code=code, minutes=m))
+    del row.interventions[len(interventions):]
+    row.intervention_code = interventions[0][0]
 
 
 def record_session(
@@ -538,23 +594,37 @@ def record_session(
     client_id: int,
     session_date: dt.date,
     minutes: int,
-    intervention_code: str,
+    intervention_code: str | None = None,
     setting: str = "",
     subjective: str = "",
     objective: str = "",
     assessment: str = "",
     plan: str = "",
     measurements: Sequence[MeasurementInput] = (),
+    interventions: Sequence[tuple[str, int]] | None = None,
 ) -> TherapySession:
     """Document a session with its SOAP note and outcome measurements, all or nothing. A date in the
-    future is refused (:data:`FUTURE_SESSION_GRACE`)."""
+    future is refused (:data:`FUTURE_SESSION_GRACE`; book it with :mod:`cadenza.clinic.schedule`).
+
+    ``interventions`` lists every intervention with its minutes (:func:`check_interventions`); without
+    it the session is one ``intervention_code`` for all its ``minutes``. With both, ``intervention_code``
+    must be the first of ``interventions``."""
     _check_session_date(session_date)
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 < minutes <= MAX_SESSION_MINUTES:
         raise ParameterError(f"minutes must be a whole number 1..{MAX_SESSION_MINUTES}, got {minutes!r}")
-    try:
-        get_intervention(intervention_code)
-    except NotFoundError as exc:
-        raise ParameterError(str(exc)) from None
+    if interventions is None:
+        if intervention_code is None:
+            raise ParameterError("intervention_code or interventions is required, got neither")
+        try:
+            get_intervention(intervention_code)
+        except NotFoundError as exc:
+            raise ParameterError(str(exc)) from None
+        interventions = [(intervention_code, minutes)]
+    else:
+        interventions = check_interventions(interventions, minutes=minutes)
+        if intervention_code is not None and intervention_code != interventions[0][0]:
+            raise ParameterError(f"intervention_code {intervention_code!r} must be the first of interventions "
+                                 f"({interventions[0][0]!r}) when both are given")
     for name, text in (("setting", setting), ("subjective", subjective), ("objective", objective),
                        ("assessment", assessment), ("plan", plan)):
         if not isinstance(text, str):
@@ -571,9 +641,10 @@ def record_session(
     with db.begin_nested():
         row = TherapySession(
             client_id=client.id, therapist_id=actor.id, session_date=session_date, minutes=minutes,
-            intervention_code=intervention_code, setting=setting, soap_subjective=subjective,
+            setting=setting, soap_subjective=subjective,
             soap_objective=objective, soap_assessment=assessment, soap_plan=plan,
         )
+        _set_interventions(row, interventions)
         db.add(row)
         for entry, score in zip(measurements, scores, strict=True):
             db.add(_new_measurement(row, entry, score))
@@ -655,8 +726,9 @@ def update_session(
     plan: str = UNSET,
     session_date: dt.date = UNSET,
     intervention_code: str = UNSET,
+    interventions: Sequence[tuple[str, int]] = UNSET,
 ) -> TherapySession:
-    """Amend a session's date, length, intervention, setting or SOAP note (a wrong measurement is removed
+    """Amend a session's date, length, interventions, setting or SOAP note (a wrong measurement is removed
     with :func:`cadenza.clinic.corrections.remove_measurement` and the right one added).
 
     ``expected_version`` is the ``version`` of the session the edit was based on: if the stored session
@@ -684,12 +756,28 @@ def update_session(
     row, _client = _visible_session(db, actor, session_id, "update")
     _refuse_signed(row, "amending it")
     _refuse_stale(row, expected_version)
+    new_minutes = row.minutes if minutes is UNSET else minutes
+    if interventions is not UNSET:
+        interventions = check_interventions(interventions, minutes=new_minutes)
+        if intervention_code is not UNSET and intervention_code != interventions[0][0]:
+            raise ParameterError(f"intervention_code {intervention_code!r} must be the first of interventions "
+                                 f"({interventions[0][0]!r}) when both are given")
+    elif intervention_code is not UNSET or minutes is not UNSET:
+        # One intervention for the whole session: it follows the session's code and length. With
+        # several, a changed first code replaces the first; the minutes must still add up.
+        current = row.intervention_minutes
+        if len(current) == 1:
+            interventions = [(row.intervention_code if intervention_code is UNSET else intervention_code, new_minutes)]
+        else:
+            if intervention_code is not UNSET:
+                current[0] = (intervention_code, current[0][1])
+            interventions = check_interventions(current, minutes=new_minutes)
     if minutes is not UNSET:
         row.minutes = minutes
     if session_date is not UNSET:
         row.session_date = session_date
-    if intervention_code is not UNSET:
-        row.intervention_code = intervention_code
+    if interventions is not UNSET:
+        _set_interventions(row, list(interventions))
     columns = {"setting": "setting", "subjective": "soap_subjective", "objective": "soap_objective",
                "assessment": "soap_assessment", "plan": "soap_plan"}
     for name, text in texts.items():
@@ -753,10 +841,20 @@ def note_content(row: TherapySession, *, signed_by_username: str | None) -> dict
         "soap": {"subjective": row.soap_subjective, "objective": row.soap_objective,
                  "assessment": row.soap_assessment, "plan": row.soap_plan},
         "measurements": [_measurement_content(m) for m in sorted(row.measurements, key=lambda m: m.id)],
+        **_interventions_content(row),
         "signed_at": _iso(row.signed_at),
         "signed_by_id": row.signed_by_id,
         "signed_by": signed_by_username,
     }
+
+
+def _interventions_content(row: TherapySession) -> dict[str, Any]:
+    # Added with several interventions per session (0023_clinic_day): present only when the session is more
+    # than its one intervention for all its minutes, so notes signed before keep their hash.
+    listed = row.intervention_minutes
+    if listed == [(row.intervention_code, row.minutes)]:
+        return {}
+    return {"interventions": [{"intervention_code": code, "minutes": m} for code, m in listed]}
 
 
 def _measurement_content(m: Measurement) -> dict[str, Any]:
@@ -923,6 +1021,18 @@ def _no_measurement_changed_in_signed(_mapper: Any, connection: Any, target: Mea
     # The stored row's session counts, not the object's: deleting a session nulls its children's key first.
     stored_id = connection.scalar(select(Measurement.session_id).where(Measurement.id == target.id))
     _refuse_measurement_change(connection, [stored_id, target.session_id])
+
+
+@event.listens_for(SessionIntervention, "before_insert")
+@event.listens_for(SessionIntervention, "before_update")
+@event.listens_for(SessionIntervention, "before_delete")
+def _no_intervention_changed_in_signed(_mapper: Any, connection: Any, target: SessionIntervention) -> None:
+    session_id = target.session_id if target.session_id is not None else getattr(target.therapy_session, "id", None)
+    stored_id = connection.scalar(select(SessionIntervention.session_id).where(SessionIntervention.id == target.id)) \
+        if target.id is not None else None
+    for candidate in {session_id, stored_id}:
+        if _stored_signed_at(connection, candidate) is not None:
+            raise ConflictError(f"session {candidate} is signed; its interventions cannot change: add an addendum instead")
 
 
 @event.listens_for(SessionAddendum, "before_update")

@@ -279,3 +279,39 @@ def attribute_measurement_error(state: FormState, message: str, codes: list[str]
         state.error(f"{code}.general", detail)
     state.error(code, detail)
     return True
+
+
+INTERVENTION_MINUTES_PREFIX = "intervention_minutes."
+
+
+def parse_interventions(state: FormState, *, main_code: str, minutes: int | None,
+                        known_codes: Iterable[str]) -> list[tuple[str, int]] | None:
+    """The session's interventions from the form: the main one (``intervention_code``) first, then every
+    other intervention whose ``intervention_minutes.<code>`` field holds minutes, in ``known_codes``
+    order. The main one takes its own minutes if typed, else the session's minutes the others leave.
+    None when only the main one was given (one intervention for the whole session) or on an error
+    (reported next to the field)."""
+    others: list[tuple[str, int]] = []
+    main_minutes = None
+    for code in known_codes:
+        name = INTERVENTION_MINUTES_PREFIX + code
+        if not state.values.get(name, "").strip():
+            continue
+        value = parse_int(state, name, minimum=1, maximum=600)
+        if value is None:
+            continue
+        if code == main_code:
+            main_minutes = value
+        else:
+            others.append((code, value))
+    if not state.ok or minutes is None or not main_code:
+        return None
+    if not others and main_minutes is None:
+        return None
+    if main_minutes is None:
+        main_minutes = minutes - sum(m for _, m in others)
+        if main_minutes < 1:
+            state.error("interventions", f"the other interventions take {minutes - main_minutes} of the session's "
+                                         f"{minutes} minutes, leaving none for the main intervention")
+            return None
+    return [(main_code, main_minutes), *others]

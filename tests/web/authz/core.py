@@ -55,7 +55,21 @@ def _removed_goal(db: Session, actor: Therapist, client_id: int) -> dict[str, in
     return _fresh_goal(db, actor, client_id, removed=True)
 
 
+def _planned_session(db: Session, actor: Therapist, client_id: int) -> dict[str, int]:
+    from cadenza.clinic import schedule
+
+    row = schedule.plan_session(db, actor=actor, client_id=client_id, planned_date=dt.datetime.now(dt.UTC).date(),
+                                minutes=30)
+    return {"planned_id": row.id}
+
+
 AUTHZ_SAMPLES = {
+    # web/routes/clinic_day.py: planned sessions
+    ("POST", "/clients/{client_id}/plan"): {
+        "form": {"planned_date": "{next_week}", "minutes": "30"},
+        "setup": lambda db, actor, client_id: {
+            "next_week": (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=7)).isoformat()}},
+    ("POST", "/clients/{client_id}/planned/{planned_id}/cancel"): {"form": {}, "setup": _planned_session},
     # web/routes/auth.py
     ("POST", "/account/mfa/setup"): {"form": {"password": "x"}},
     ("POST", "/account/mfa/confirm"): {"form": {"code": "000000"}},

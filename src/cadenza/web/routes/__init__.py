@@ -22,6 +22,7 @@ CORE_ROUTER_MODULES: list[str] = [
     "cadenza.web.routes.health",
     "cadenza.web.routes.auth",
     "cadenza.web.routes.clients",
+    "cadenza.web.routes.clinic_day",
     "cadenza.web.routes.drafts",
     "cadenza.web.routes.evidence",
     "cadenza.web.routes.exports",

@@ -156,10 +156,19 @@ class MeasurementOut(OrmModel):
     timed_distance_m: float | None = None
 
 
+class InterventionIn(StrictModel):
+    intervention_code: ShortText
+    minutes: int = Field(ge=1, le=600)
+
+
 class SessionIn(StrictModel):
     session_date: dt.date
     minutes: int = Field(ge=1, le=600)
     intervention_code: ShortText
+    interventions: list[InterventionIn] | None = Field(
+        default=None, max_length=service.MAX_INTERVENTIONS_PER_SESSION,
+        description="Several interventions with their minutes (together at most the session's), the first being "
+                    "intervention_code; left out: intervention_code for the whole session")
     setting: ShortText = ""
     subjective: Text = ""
     objective: Text = ""
@@ -210,6 +219,11 @@ class VerificationOut(BaseModel):
     bad_addendum_ids: list[int]
 
 
+class InterventionOut(OrmModel):
+    intervention_code: str
+    minutes: int
+
+
 class SessionOut(OrmModel):
     id: int
     client_id: int
@@ -230,6 +244,7 @@ class SessionOut(OrmModel):
     content_sha256: str | None
     measurements: list[MeasurementOut]
     addenda: list[AddendumOut]
+    interventions: list[InterventionOut] = []
 
 
 class AuditOut(OrmModel):
@@ -439,9 +454,12 @@ def record_session(request: Request, db: Db, user: ApiUser, client_id: DbId, bod
                    idempotency_key: IdempotencyKey = None) -> Any:
     """Document a session with its SOAP note and measurements, all or nothing. Send an
     ``Idempotency-Key`` so a retry after a dropped connection cannot record the session twice."""
-    fields = body.model_dump(exclude={"measurements"})
+    fields = body.model_dump(exclude={"measurements", "interventions"})
+    interventions = None if body.interventions is None else [(i.intervention_code, i.minutes)
+                                                             for i in body.interventions]
     return _idempotent_create(db, user, request, idempotency_key, body, SessionOut, lambda: service.record_session(
-        db, actor=user, client_id=client_id, measurements=[m.to_input() for m in body.measurements], **fields
+        db, actor=user, client_id=client_id, measurements=[m.to_input() for m in body.measurements],
+        interventions=interventions, **fields
     ))
 
 

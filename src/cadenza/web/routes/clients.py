@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from cadenza.clinic import corrections, dashboard, idempotency, listening, service
+from cadenza.clinic import corrections, dashboard, idempotency, listening, note_templates, schedule, service
 from cadenza.clinic.chart_cache import cached_chart, chart_key
 from cadenza.clinic.instruments import list_instruments
 from cadenza.clinic.models import DIRECTIONS, Therapist
@@ -94,18 +94,39 @@ Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
 
 @router.get("/")
 def dashboard_page(request: Request, db: Db, user: PageUser, limit: Limit = PAGE_SIZE, offset: Offset = 0) -> Response:
+    today = dt.datetime.now(dt.UTC).date()
+    clients = dashboard.clients_page(db, actor=user, limit=limit, offset=offset)
+    due = dashboard.goals_due(db, actor=user)
     return render(
         request,
         "dashboard.html",
         {
-            "clients": dashboard.clients_page(db, actor=user, limit=limit, offset=offset),
+            "clients": clients,
             "recent": dashboard.recent_sessions(db, actor=user, limit=10),
             "unsigned": dashboard.unsigned_sessions(db, actor=user, limit=20),
-            "due": dashboard.goals_due(db, actor=user),
+            "due": due,
+            "overdue": [g for g in due if g.goal.target_date < today],
             "flagged": dashboard.flagged_safety_items(db, actor=user),
-            "today": dt.datetime.now(dt.UTC).date(),
+            "today": today,
+            "seen_today": dashboard.sessions_on(db, actor=user, day=today),
+            "planned": schedule.upcoming(db, actor=user, today=today, days=7),
+            "home_alerts": _tool_alerts(request, db, clients.items),
+            "interventions": {i.code: i for i in evidence.list_interventions()},
         },
     )
+
+
+def _tool_alerts(request: Request, db: Session, clients) -> list[tuple[object, str, str, str]]:
+    """(client, tool title, tool page, alert) for the clients listed, from each tool's ``overview`` lines that start
+    with "Alert:" (the home programme's missed days and low ratings, the care documents' missing or withdrawn
+    consent). The clients are the actor's own."""
+    alerts = []
+    for client in clients:
+        for tool in _client_tools(request, client):
+            for line in tool.overview_lines(db, client) if tool.overview else ():
+                if line.startswith("Alert:"):
+                    alerts.append((client, tool.title, tool.url(client.id), line.removeprefix("Alert:").strip()))
+    return alerts
 
 
 # ---- clients -----------------------------------------------------------------------------------
@@ -316,7 +337,7 @@ def _measure_groups(goals) -> list[tuple[str, list]]:
 
 
 def _session_form(request: Request, db: Session, user: Therapist, client_id: int, state: forms.FormState,
-                  *, status: int = 200, draft=None, copied_from=None) -> Response:
+                  *, status: int = 200, draft=None, copied_from=None, template_message: str = "") -> Response:
     client = service.get_client(db, actor=user, client_id=client_id)
     goals = service.list_goals(db, actor=user, client_id=client_id)
     groups = _measure_groups(goals)
@@ -328,16 +349,26 @@ def _session_form(request: Request, db: Session, user: Therapist, client_id: int
          "goals": goals, "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS,
          "form_id": _form_id(state), "draft": draft, "draft_key": request.url.path,
          "last_session": None if copied_from else dashboard.latest_session(db, client=client),
-         "copied_from": copied_from},
+         "copied_from": copied_from, "note_templates": note_templates.available_templates(db, actor=user),
+         "template_message": template_message,
+         "intervention_list": evidence.list_interventions(),
+         "planned": schedule.client_planned(db, client=client)},
         status_code=status,
     )
 
 
 @router.get("/clients/{client_id}/sessions/new")
 def new_session_page(request: Request, db: Db, user: PageUser, client_id: ClientId,
-                     copy: Annotated[str, Query(pattern="^last$")] = "") -> Response:
+                     copy: Annotated[str, Query(pattern="^last$")] = "",
+                     planned: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
     state = forms.FormState(values={"session_date": dt.datetime.now(dt.UTC).date().isoformat(), "minutes": "45",
                                     **forms.measurement_form_defaults()})
+    if planned is not None:  # documenting a planned session: its length, and the link back to the booking
+        client = service.get_client(db, actor=user, client_id=client_id)
+        booking = next((p for p in schedule.client_planned(db, client=client) if p.id == planned), None)
+        if booking is None:
+            raise NotFoundError(f"planned session {planned!r} not found")
+        state.values.update({"minutes": str(booking.minutes), "planned_id": str(booking.id)})
     copied_from = None
     if copy:  # copy forward: start from the last session's intervention, length, setting and plan
         client = service.get_client(db, actor=user, client_id=client_id)
@@ -356,8 +387,16 @@ def create_session_page(request: Request, form: SubmittedForm, db: Db, user: Csr
     session_date = forms.parse_date(state, "session_date")
     minutes = forms.parse_int(state, "minutes")
     measurements, codes = forms.parse_measurements(state)
+    if state.values.get("apply_template"):  # prefill the empty note boxes from a template; nothing is saved
+        return _apply_note_template(request, db, user, client_id, state)
     if not state.values.get("intervention_code"):
         state.error("intervention_code", "choose an intervention")
+    interventions = forms.parse_interventions(
+        state, main_code=state.values.get("intervention_code", ""), minutes=minutes,
+        known_codes=[i.code for i in evidence.list_interventions()])
+    planned_id = forms.parse_id(state, "planned_id", required=False)  # documenting a planned session
+    if "planned_id" in state.errors:  # a hidden field: its error goes at the top of the form
+        state.error("_form", state.errors.pop("planned_id"))
     if state.ok:
         try:
             claimed = _claim_form(request, db, user, state)
@@ -365,12 +404,15 @@ def create_session_page(request: Request, form: SubmittedForm, db: Db, user: Csr
                 return _replayed_redirect(claimed)
             row = service.record_session(
                 db, actor=user, client_id=client_id, session_date=session_date, minutes=minutes,
-                intervention_code=state.values["intervention_code"],
+                intervention_code=state.values["intervention_code"], interventions=interventions,
                 setting=state.values.get("setting", "").strip(),
                 subjective=state.values.get("subjective", ""), objective=state.values.get("objective", ""),
                 assessment=state.values.get("assessment", ""), plan=state.values.get("plan", ""),
                 measurements=measurements,
             )
+            if planned_id is not None:  # the booking this session documents is no longer shown as planned
+                schedule.mark_documented(db, actor=user, client=service.get_client(db, actor=user, client_id=client_id),
+                                         planned_id=planned_id, session=row)
             saved(db, user, request.url.path)
             return _saved_redirect(db, claimed, f"/clients/{client_id}/sessions/{row.id}")
         except _FormReused:
@@ -379,8 +421,30 @@ def create_session_page(request: Request, form: SubmittedForm, db: Db, user: Csr
         except ParameterError as exc:
             db.rollback()
             if not forms.attribute_measurement_error(state, str(exc), codes):
-                forms.attribute_error(state, str(exc), SESSION_FIELDS)
+                forms.attribute_error(state, str(exc), (*SESSION_FIELDS, "interventions"))
+        except (NotFoundError, ConflictError) as exc:  # a booking that is gone or already documented
+            db.rollback()
+            state.error("_form", str(exc))
     return _session_form(request, db, user, client_id, state, status=422)
+
+
+def _apply_note_template(request: Request, db: Session, user: Therapist, client_id: int,
+                         state: forms.FormState) -> Response:
+    """The session form again with the chosen template in the note boxes that are still empty; text
+    already typed is never replaced (walk-through feature 4)."""
+    state.errors.clear()  # nothing is being saved: no field is checked yet
+    try:
+        template = note_templates.find_template(db, actor=user, key=state.values.get("template", ""))
+    except NotFoundError as exc:
+        state.error("template", str(exc))
+        return _session_form(request, db, user, client_id, state, status=422)
+    filled, kept = note_templates.apply_template(state.values, template)
+    state.values.update(filled)
+    labels = {"subjective": "Subjective", "objective": "Objective", "assessment": "Assessment", "plan": "Plan"}
+    message = f"Template {template.name!r} added to the empty boxes."
+    if kept:
+        message += f" Kept what you had typed in {', '.join(labels[k] for k in kept)}."
+    return _session_form(request, db, user, client_id, state, template_message=message)
 
 
 EDIT_SESSION_FIELDS = ("session_date", "minutes", "intervention_code", "setting", "subjective", "objective",
@@ -389,9 +453,11 @@ EDIT_TEXT_FIELDS = ("setting", "subjective", "objective", "assessment", "plan")
 
 
 def _saved_values(row) -> dict[str, str]:
+    several = row.intervention_minutes if len(row.intervention_minutes) > 1 else []
     return {"session_date": row.session_date.isoformat(), "minutes": str(row.minutes),
             "intervention_code": row.intervention_code, "setting": row.setting, "subjective": row.soap_subjective,
-            "objective": row.soap_objective, "assessment": row.soap_assessment, "plan": row.soap_plan}
+            "objective": row.soap_objective, "assessment": row.soap_assessment, "plan": row.soap_plan,
+            **{forms.INTERVENTION_MINUTES_PREFIX + code: str(m) for code, m in several}}
 
 
 def _session_edit_form(request: Request, row, client_id: int, state: forms.FormState, *, status: int = 200,
@@ -399,7 +465,8 @@ def _session_edit_form(request: Request, row, client_id: int, state: forms.FormS
     return render(request, "session_edit.html",
                   {"s": row, "client_id": client_id, "state": state, "theirs": theirs,
                    "fields": EDIT_SESSION_FIELDS, "draft": draft, "draft_key": request.url.path,
-                   "interventions": evidence.list_interventions()}, status_code=status)
+                   "interventions": evidence.list_interventions(),
+                   "intervention_list": evidence.list_interventions()}, status_code=status)
 
 
 def _own_session(db: Session, user: Therapist, client_id: int, session_id: int):
@@ -425,20 +492,26 @@ def update_session_page(request: Request, form: SubmittedForm, db: Db, user: Csr
     minutes = forms.parse_int(state, "minutes")
     version = forms.parse_int(state, "version")
     row = _own_session(db, user, client_id, session_id)
+    main_code = state.values.get("intervention_code") or row.intervention_code
+    interventions = forms.parse_interventions(state, main_code=main_code, minutes=minutes,
+                                              known_codes=[i.code for i in evidence.list_interventions()])
+    if interventions is None and state.ok and len(row.intervention_minutes) > 1:
+        interventions = [(main_code, minutes)]  # every "several" minutes cleared: one intervention again
     if state.ok:
         try:
             corrections.amend_session(
                 db, actor=user, session_id=session_id, expected_version=version,
                 session_date=session_date or row.session_date,
-                minutes=minutes, intervention_code=state.values.get("intervention_code") or row.intervention_code,
+                minutes=minutes, intervention_code=main_code,
                 reason=state.values.get("reason", ""),
+                **({"interventions": interventions} if interventions is not None else {}),
                 **{name: state.values.get(name, "") for name in EDIT_TEXT_FIELDS},
             )
             saved(db, user, request.url.path)
             return RedirectResponse(f"/clients/{client_id}/sessions/{session_id}", status_code=303)
         except ParameterError as exc:
             db.rollback()
-            forms.attribute_error(state, str(exc), (*EDIT_SESSION_FIELDS, "reason"))
+            forms.attribute_error(state, str(exc), (*EDIT_SESSION_FIELDS, "reason", "interventions"))
             row = _own_session(db, user, client_id, session_id)
         except ConflictError as exc:
             # Someone else saved (or signed) first: keep what this user typed, show what is stored now,
@@ -466,6 +539,7 @@ def _session_page(request: Request, db: Session, user: Therapist, client_id: int
         request,
         "session.html",
         {"s": row, "client_id": client_id, "intervention": evidence.get_intervention(row.intervention_code),
+         "interventions": {i.code: i for i in evidence.list_interventions()},
          "instruments": {i.code: i for i in list_instruments()}, "session_tools": session_tools,
          "c": client, "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS,
          "verification": verification, "message": message,

@@ -52,13 +52,20 @@ def csv_download(db: Db, user: PageUser, client_id: ClientId) -> Response:
     return _csv_response(db, user, client_id)
 
 
+@router.get("/clients/{client_id}/export/sessions.csv", include_in_schema=False)
+def sessions_csv_download(db: Db, user: PageUser, client_id: ClientId) -> Response:
+    """One row per intervention of each session, with its minutes."""
+    text = export.export_sessions_csv(db, actor=user, client_id=client_id)
+    return _attachment(text, filename=f"cadenza-client-{client_id}-sessions.csv", media_type="text/csv; charset=utf-8")
+
+
 @router.get("/clients/{client_id}/report", include_in_schema=False)
 def progress_report(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
     overview = dashboard.client_overview(db, actor=user, client_id=client_id)
     # The printable copy gets its own row (CCHIT lists "PHI export (print)"), so the trail tells a
     # printed report from a page view; "read", since it stays open under an emergency grant.
     service.audit(db, user, "read", "client_report", entity_id=client_id, client_id=client_id)
-    used = sorted({s.intervention_code for s in overview.sessions})
+    used = sorted({code for s in overview.sessions for code, _ in s.intervention_minutes})
     interventions = {i.code: i for i in evidence.list_interventions()}
     # All of it, matched to the client's conditions first (clinical review W8).
     cited = {code: evidence.intervention_evidence(code, conditions=overview.client.conditions)
