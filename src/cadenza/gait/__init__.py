@@ -11,6 +11,7 @@ from cadenza.gait.cadence import cadence_spm, gait_speed_m_s, step_time_asymmetr
 from cadenza.gait.freezing import FreezeDetector, FreezeEvent, FreezeIndexDetector, FreezeStream, freeze_index
 from cadenza.gait.scoring import BoutScore, ContactMatch, match_contacts, pool_matches, score_bout
 from cadenza.gait.steps import FootStepDetector, LowerBackStepDetector
+from cadenza.gait.stream import StepStream
 
 __all__ = [
     "LOW_CONFIDENCE_MIN_STEPS",
@@ -24,6 +25,7 @@ __all__ = [
     "GaitAnalysis",
     "GaitBout",
     "LowerBackStepDetector",
+    "StepStream",
     "analyze_gait",
     "combine_feet",
     "cadence_spm",
