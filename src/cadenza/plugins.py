@@ -34,6 +34,7 @@ AUDIENCES = ("all", "nicu", "not_nicu")
 INSTALLED_TOOLS: tuple[str, ...] = (
     "cadenza.tools.gait",
     "cadenza.tools.ras",
+    "cadenza.tools.live",
     "cadenza.tools.library",
     "cadenza.tools.mit",
     "cadenza.tools.safety",

@@ -1,13 +1,41 @@
-"""Fixtures the tools' tests share: a therapist logged in in the browser (``nurse``), and the command line
-on a record whose clients have the audio policies a folder names in its ``client_flags`` fixture."""
+"""Fixtures the tools' tests share: a therapist logged in in the browser (``nurse``), the command line
+on a record whose clients have the audio policies a folder names in its ``client_flags`` fixture, the
+synthetic walks of the gait science tests, and a phone joined to a client's programme (``phone``)."""
 
 from __future__ import annotations
 
 import functools
+import importlib.util
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 PASSWORD = "a perfectly long passphrase"
+# The synthetic walks of the science tests (tests/gait/conftest.py), loaded by path: with
+# --import-mode=importlib one test folder cannot import another.
+SCIENCE_CONFTEST = Path(__file__).resolve().parents[1] / "gait" / "conftest.py"
+
+
+def _science_signals():
+    spec = importlib.util.spec_from_file_location("_cadenza_gait_signals", SCIENCE_CONFTEST)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_signals = _science_signals()
+
+
+@pytest.fixture
+def make_lower_back():
+    return _signals.lower_back_signal
+
+
+@pytest.fixture
+def make_walk():
+    return _signals.walking_times
 
 
 @pytest.fixture
@@ -76,3 +104,31 @@ class _AuditTrail:
 @pytest.fixture
 def audit_trail() -> _AuditTrail:
     return _AuditTrail()
+
+
+@pytest.fixture
+def phone(web_app, db_session) -> Iterator[Callable]:
+    """``phone(actor, client, pin="2580")`` -> a TestClient that joined ``client``'s programme by invitation."""
+    from fastapi.testclient import TestClient
+
+    opened = []
+
+    def _join(actor, client, pin: str = "2580") -> TestClient:
+        from cadenza.tools.home import actions
+
+        invitation = actions.invite(db_session, actor=actor, client=client)
+        db_session.commit()
+        browser = TestClient(web_app, follow_redirects=False)
+        browser.__enter__()
+        opened.append(browser)
+        page = browser.get(invitation.path)
+        assert page.status_code == 200, page.text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
+        joined = browser.post(invitation.path, data={"csrf_token": csrf, "pin": pin, "pin_again": pin})
+        assert joined.status_code == 303, joined.text
+        browser.device_csrf = re.search(r'data-csrf="([^"]+)"', browser.get("/me").text)[1]
+        return browser
+
+    yield _join
+    for browser in opened:
+        browser.__exit__(None, None, None)

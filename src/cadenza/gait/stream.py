@@ -93,6 +93,12 @@ class StepStream:
         self._released_until = -np.inf
         self.step_times_s_: list[float] = []
         self.release_times_s_: list[float] = []
+        self.last_grid_ = np.empty((3, 0))  # the regular-grid samples the last push produced (NaN in gaps)
+
+    @property
+    def start_time_s(self) -> float | None:
+        """Timestamp of grid sample 0 (the first sample pushed), or None before it."""
+        return self._t0
 
     @property
     def time_s(self) -> float:
@@ -115,7 +121,8 @@ class StepStream:
         if np.any(np.diff(np.concatenate([[previous], times])) <= 0):
             raise ParameterError(f"times_s must increase strictly (also across pushes); got {times[:5].tolist()!r}... "
                                  f"after {self._last_t!r}")
-        self._append(self._resample(times, acc))
+        self.last_grid_ = self._resample(times, acc)
+        self._append(self.last_grid_)
         # At most one run per push: the window always ends at the newest sample.
         if self._n_grid - self._last_run_n < self._n_hop:
             return np.empty(0)
