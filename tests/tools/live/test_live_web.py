@@ -142,6 +142,8 @@ def test_the_socket_is_authorised_once_for_the_right_people(started, web_app, ma
         ws.send_text(json.dumps({"type": "end"}))
         assert ws.receive_json()["closed"] is True
     actions.RUNNING.pop(own, None)
+    assert device.get(f"/me/live/{walk_id}").status_code == 404  # the therapist's walk is not the device's
+    assert device.get(f"/me/live/{own}").status_code == 200
     # The therapist's page lists the person's walk; another therapist cannot open either walk.
     assert browser.get(f"/clients/{client.id}/live").text.count("<tr>") >= 2
     assert browser.post(f"/clients/{mine.id}/live", data={"csrf_token": browser.csrf(f"/clients/{client.id}/live"),
