@@ -84,18 +84,20 @@ def test_live_steps_are_the_offline_steps_on_real_walks(shared_data):
     """The streaming detector against the offline one on the lab recordings' daily-living course."""
     from cadenza.io.gait_datasets import load_mobgap_lab
 
-    # Every recording but HA/001's long course (its figure is in docs/live.md; kept out for time).
+    # The straight walks and the first minute of HA/002's daily-living course (sitting, standing, turns);
+    # the full recordings' figures are in docs/live.md, kept out here for time.
     recordings = [r for r in load_mobgap_lab(shared_data("gait", "mobgap_lab"))
                   if r.recording_id != "HA/001/Test11/Trial1"]
     matches = []
     for rec in recordings:
         rate = rec.sampling_rate_hz
-        offline = LowerBackStepDetector().detect(rec.acc_m_s2, sampling_rate_hz=rate).ic_times_s_
-        t = np.arange(rec.acc_m_s2.shape[-1]) / rate
-        live = feed(StepStream(sampling_rate_hz=rate), t, rec.acc_m_s2, 10)  # 0.1 s batches, as a phone sends
+        acc = rec.acc_m_s2[:, :int(60 * rate)]
+        offline = LowerBackStepDetector().detect(acc, sampling_rate_hz=rate).ic_times_s_
+        t = np.arange(acc.shape[-1]) / rate
+        live = feed(StepStream(sampling_rate_hz=rate), t, acc, 10)  # 0.1 s batches, as a phone sends
         matches.append(match_contacts(live, offline, tolerance_s=0.05))
     tp = sum(m.n_true_positive for m in matches)
     fp = sum(m.n_false_positive for m in matches)
     fn = sum(m.n_false_negative for m in matches)
-    assert tp > 120
+    assert tp > 75
     assert 2 * tp / (2 * tp + fp + fn) >= 0.95

@@ -16,10 +16,11 @@
   const summary = document.getElementById("live-summary");
   // Read-only diagnostics (the browser test reads them; nothing else does).
   const state = window.cadenzaLive = {
-    scheduled: [], steps: [], stepDelaysMs: [], acks: 0, sent: 0, fixedBeats: 0, connected: false,
+    scheduled: [], steps: [], stepDelaysMs: [], resentStepDelaysMs: [], acks: 0, sent: 0, beatsReceived: 0, beatsLate: 0, fixedBeats: 0, connected: false,
     reconnects: 0, tempoBpm: null, frozen: false, errors: [], ended: false,
   };
   let ctx = null, out = null, ws = null, seq = 0, pending = [], queue = [];
+  const resent = new Set(); // batches sent again after a reconnect: their steps' delay includes the outage
   let lastBeatMs = -Infinity, lastServerBeatAt = -Infinity, retryMs = 500, lastSampleMs = -Infinity, timer = null;
 
   function say(text) { if (status) status.textContent = text; }
@@ -43,6 +44,7 @@
   function send(batch) { if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(batch)); }
 
   function flush() {
+    if (ctx) sampleClocks();
     if (pending.length) {
       const batch = { seq: seq++, t_ms: pending.map((p) => p[0]),
         acc: [pending.map((p) => p[1]), pending.map((p) => p[2]), pending.map((p) => p[3])] };
@@ -55,11 +57,20 @@
     keepCueGoing();
   }
 
-  // The beat's time on the audio clock: the output timestamp pairs the two clocks.
-  function audioTime(ms) {
+  // The beat's time on the audio clock. Each output timestamp pairs the two clocks, but a single pair wobbles by
+  // the output buffer (~10 ms); the median of the last 41 pairs (2 s) is steady and still follows clock drift.
+  const offsets = [];
+  function sampleClocks() {
     const ts = ctx.getOutputTimestamp ? ctx.getOutputTimestamp() : null;
-    if (ts && ts.performanceTime > 0) return ts.contextTime + (ms - ts.performanceTime) / 1000;
-    return ctx.currentTime + (ms - performance.now()) / 1000;
+    const offset = ts && ts.performanceTime > 0 ? ts.contextTime - ts.performanceTime / 1000
+      : ctx.currentTime - performance.now() / 1000;
+    offsets.push(offset);
+    if (offsets.length > 41) offsets.shift();
+  }
+  function audioTime(ms) {
+    if (!offsets.length) sampleClocks();
+    const sorted = offsets.slice().sort((a, b) => a - b);
+    return ms / 1000 + sorted[Math.floor(sorted.length / 2)];
   }
 
   function click(ms) {
@@ -116,16 +127,18 @@
       state.acks += 1;
       while (queue.length && queue[0].seq <= msg.ack) queue.shift();
     }
+    const delays = resent.has(msg.ack) ? state.resentStepDelaysMs : state.stepDelaysMs;
     for (const step of msg.steps_ms || []) {
       state.steps.push(step);
-      state.stepDelaysMs.push(arrived - (step + lookaheadMs));
+      delays.push(arrived - (step + lookaheadMs));
     }
     if (msg.tempo_bpm) state.tempoBpm = msg.tempo_bpm;
     state.frozen = Boolean(msg.frozen);
     const period = periodMs() || 500;
     for (const beat of msg.beats_ms || []) {
+      state.beatsReceived += 1;
       // A beat the fixed-tempo cue already covered is not played twice.
-      if (beat > lastBeatMs + 0.5 * period && click(beat)) lastServerBeatAt = arrived;
+      if (beat > lastBeatMs + 0.5 * period && !click(beat)) state.beatsLate += 1;
     }
     if ((msg.beats_ms || []).length) lastServerBeatAt = arrived;
     describe();
@@ -138,7 +151,7 @@
     ws.onopen = () => {
       state.connected = true;
       retryMs = 500;
-      for (const batch of queue) send(batch); // whatever was not acknowledged, in order
+      for (const batch of queue) { resent.add(batch.seq); send(batch); } // whatever was not acknowledged, in order
       describe();
     };
     ws.onmessage = onReply;
@@ -147,7 +160,7 @@
       describe();
       if (state.ended) return;
       state.reconnects += 1;
-      setTimeout(connect, retryMs);
+      setTimeout(() => { if (!ws || ws.readyState === WebSocket.CLOSED) connect(); }, retryMs);
       retryMs = Math.min(retryMs * 2, 5000);
     };
   }
@@ -181,6 +194,14 @@
     flush();
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "end" }));
   }
+
+  // The browser knows it lost the network before TCP does: drop the socket now and cue on alone; retry at once
+  // when the network is back.
+  window.addEventListener("offline", () => { if (ws && !state.ended) ws.close(); });
+  window.addEventListener("online", () => {
+    retryMs = 500;
+    if (ws && ws.readyState === WebSocket.CLOSED && !state.ended && timer !== null) connect();
+  });
 
   startButton.addEventListener("click", start);
   stopButton.addEventListener("click", stop);
