@@ -7,7 +7,7 @@ from cadenza.errors import ParameterError
 from cadenza.gait import LowerBackStepDetector, match_contacts
 from cadenza.gait.stream import StepStream
 
-SETTINGS = settings(max_examples=4, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=3, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 

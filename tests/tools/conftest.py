@@ -1,41 +1,16 @@
 """Fixtures the tools' tests share: a therapist logged in in the browser (``nurse``), the command line
-on a record whose clients have the audio policies a folder names in its ``client_flags`` fixture, the
-synthetic walks of the gait science tests, and a phone joined to a client's programme (``phone``)."""
+on a record whose clients have the audio policies a folder names in its ``client_flags`` fixture and a
+phone joined to a client's programme (``phone``). The synthetic walks are tests/conftest.py's."""
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
 PASSWORD = "a perfectly long passphrase"
-# The synthetic walks of the science tests (tests/gait/conftest.py), loaded by path: with
-# --import-mode=importlib one test folder cannot import another.
-SCIENCE_CONFTEST = Path(__file__).resolve().parents[1] / "gait" / "conftest.py"
-
-
-def _science_signals():
-    spec = importlib.util.spec_from_file_location("_cadenza_gait_signals", SCIENCE_CONFTEST)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_signals = _science_signals()
-
-
-@pytest.fixture
-def make_lower_back():
-    return _signals.lower_back_signal
-
-
-@pytest.fixture
-def make_walk():
-    return _signals.walking_times
 
 
 @pytest.fixture

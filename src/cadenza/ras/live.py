@@ -135,8 +135,15 @@ class LiveCueSession:
         else:
             out = []
         # A beat the detector's delay put in the past is never played: it is not sent.
+        # nor one closer than half a beat to the last one sent (the hand-over from a freeze-started cue).
         last = self.sent_beat_times_s[-1] if self.sent_beat_times_s else -np.inf
-        out = [b for b in out if b >= now_s and b > last]
+        half = 30.0 / self.tempo_bpm if np.isfinite(self.tempo_bpm) else 0.0
+        kept = []
+        for b in out:
+            if b >= now_s and b >= last + half:
+                kept.append(b)
+                last = b
+        out = kept
         self.sent_beat_times_s.extend(out)
         return out
 
