@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cadenza.errors import ParameterError
+from cadenza.gait.episodes import merge_freeze_episodes
 from cadenza.gait.freezing import PLACEMENTS, FreezeDetector, FreezeEvent, events_to_intervals, summarize_freezes
 from cadenza.gait.stream import StepStream
 from cadenza.ras.controller import AdaptiveCueController
@@ -174,7 +175,9 @@ class LiveCueSession:
                        percent_within_window=sync["percent_within_window"], n_steps_in_cue=int(sync["n_steps_in_cue"]))
         freezes = self.freeze_intervals_s()
         counts = summarize_freezes(freezes)
-        out.update(freeze_count=counts["episode_count"], time_frozen_s=counts["time_frozen_s"])
+        # Episodes as outcomes: detections merged (gait/episodes.py); the time frozen sums every detection.
+        out.update(freeze_count=int(merge_freeze_episodes(freezes).shape[0]), freeze_detections=counts["episode_count"],
+                   time_frozen_s=counts["time_frozen_s"])
         return out
 
     def freeze_intervals_s(self) -> np.ndarray:

@@ -27,7 +27,7 @@ from cadenza.gait.freezing import PLACEMENTS
 from cadenza.ras.live import MAX_GOAL_INCREASE, LiveCueSession, goal_cadence_spm
 
 LIVE_FREEZE_COUNT = register_instrument(Instrument(
-    code="live_freeze_count", name="Freezing-of-gait episodes per live-cued walk", unit="{episodes}", minimum=0,
+    code="live_freeze_count", name="Freezing-of-gait episodes per live-cued walk (detections merged, >= 4 s)", unit="{episodes}", minimum=0,
     maximum=1000, better="decrease", source="cadenza.gait.freezing.FreezeStream during a live session"))
 LIVE_TIME_FROZEN_S = register_instrument(Instrument(
     code="live_time_frozen_s", name="Time frozen during a live-cued walk", unit="s", minimum=0, maximum=86_400,
@@ -182,6 +182,7 @@ def save_progress(db: Session, row: LiveCueWalk, live: LiveCueSession, *, last_s
 
 def summarize_walk(row: LiveCueWalk) -> dict[str, Any]:
     """Steps, cadence, synchronisation to the sent beats and freezes, from the row's stored times."""
+    from cadenza.gait.episodes import merge_freeze_episodes
     from cadenza.gait.freezing import summarize_freezes
     from cadenza.ras.sync import analyze_synchronization
 
@@ -193,8 +194,11 @@ def summarize_walk(row: LiveCueWalk) -> dict[str, Any]:
         sync = analyze_synchronization(steps, beats).summary()
         out.update(resultant_length=sync["resultant_length"], mean_asynchrony_ms=sync["mean_asynchrony_ms"],
                    percent_within_window=sync["percent_within_window"], n_steps_in_cue=int(sync["n_steps_in_cue"]))
-    freezes = summarize_freezes(np.asarray(row.freeze_intervals_s or [], float).reshape(-1, 2))
-    out.update(freeze_count=freezes["episode_count"], time_frozen_s=freezes["time_frozen_s"])
+    detected = np.asarray(row.freeze_intervals_s or [], float).reshape(-1, 2)
+    freezes = summarize_freezes(detected)
+    # Episodes as outcomes: detections merged (gait/episodes.py); the time frozen sums every detection.
+    out.update(freeze_count=int(merge_freeze_episodes(detected).shape[0]), freeze_detections=freezes["episode_count"],
+               time_frozen_s=freezes["time_frozen_s"])
     return out
 
 
