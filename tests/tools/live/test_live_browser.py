@@ -119,6 +119,7 @@ def test_a_replayed_walk_is_cued_live_and_survives_a_dropped_connection(clinic, 
     # The cue went on through the outage at a steady tempo, and the page reconnected.
     assert not during["connected"] and during["fixed"] >= 3 and during["n"] >= beats_before + 3
     assert state["reconnects"] >= 1
+    assert 0 < state["gainCap"] <= 1  # the listener's level cap, set before the first click
     # Every sample counted once: the stored steps are the offline detector's on the same samples.
     with session_scope(clinic["factory"]) as db:
         row = db.get(records.LiveCueWalk, walk_id)

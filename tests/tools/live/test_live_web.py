@@ -159,3 +159,18 @@ def _owner_of(db, client):
     from cadenza.clinic.models import Therapist
 
     return db.get(Therapist, client.therapist_id)
+
+
+def test_the_cue_is_capped_at_the_listeners_level(logged_in, nurse, db_session):
+    import re
+
+    caps = {}
+    for code, flags in (("plain.1", []), ("hearing.1", ["hearing_loss"])):
+        client = service.create_client(db_session, actor=nurse, code=code, safety_flags=flags)
+        db_session.commit()
+        response = logged_in.post(f"/clients/{client.id}/live", data={
+            "csrf_token": logged_in.csrf(f"/clients/{client.id}/live"), "preferred_cadence_spm": "100",
+            "increase_percent": "5", "placement": "thigh"})
+        page = logged_in.get(response.headers["location"]).text
+        caps[code] = float(re.search(r'data-gain-cap="([0-9.]+)"', page)[1])
+    assert 0 < caps["hearing.1"] < caps["plain.1"] <= 1

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from cadenza.errors import ParameterError
+from cadenza.ras.controller import BOUNDS_FRACTION
 from cadenza.ras.live import LiveCueSession, LiveUpdate
 from sqlalchemy.orm import Session
 
@@ -59,6 +60,40 @@ def running_for(row: LiveCueWalk) -> Running:
                 placement=row.placement, lookahead_s=LIVE_LOOKAHEAD_S), last_seq=row.last_seq,
                 saved_at=time.monotonic())
         return found
+
+
+CLICK_HZ, CLICK_S, CLICK_SAMPLING_RATE_HZ = 1000.0, 0.04, 48_000  # the page's click (static/live.js), accented
+
+
+def click_loop(tempo_bpm: float, *, seconds: float = 10.0):
+    """The page's loudest cue (the accented 1 kHz click, 2 ms rise, decay to -60 dB in 40 ms) at ``tempo_bpm``."""
+    rate = CLICK_SAMPLING_RATE_HZ
+    t = np.arange(int(CLICK_S * rate)) / rate
+    envelope = np.where(t < 0.002, t / 0.002, np.exp(np.log(0.001) * (t - 0.002) / (CLICK_S - 0.002)))
+    click = np.sin(2 * np.pi * CLICK_HZ * t) * envelope
+    out = np.zeros(int(seconds * rate))
+    for start in np.arange(0, seconds - CLICK_S, 60.0 / tempo_bpm):
+        i = int(start * rate)
+        out[i:i + click.size] += click
+    return out
+
+
+def walk_gain_cap(db: Session, row: LiveCueWalk) -> float:
+    """The page's output gain (<= 1) that keeps its loudest cue at or below the listener's level cap, for the
+    walk's fastest tempo; the client is already authorised by the caller (the page)."""
+    from cadenza.clinic import listening
+    from cadenza.clinic.models import Client
+    from cadenza.render.levels import gain_db_to_reach, measure_levels
+
+    client = db.get(Client, row.client_id)
+    found = listening.listener_of(db, client=client)
+    if found.policy.nicu_limits:
+        raise ParameterError("live cueing while walking is not for NICU infants")
+    fastest_bpm = row.preferred_cadence_spm * (1 + BOUNDS_FRACTION)
+    report = measure_levels(click_loop(fastest_bpm), sampling_rate_hz=CLICK_SAMPLING_RATE_HZ,
+                            level_offset_db=found.calibration.level_offset_db)
+    gain_db = gain_db_to_reach(report, leq_dba=found.policy.max_level_dba)
+    return float(10 ** (min(gain_db, 0.0) / 20))
 
 
 def parse_batch(message: Any) -> tuple[int, np.ndarray, np.ndarray]:

@@ -47,15 +47,16 @@ def _evidence() -> list:
 # --- the therapist ------------------------------------------------------------------------------------------
 
 def _client_page(request: Request, db, user, client_id: int, *, state=None, status_code: int = 200) -> Response:
-    from cadenza.clinic import service
+    from cadenza.clinic import listening, service
+    from cadenza.web.routes.clients import FLAG_LABELS
 
-    client = service.get_client_for_actor(db, actor=user, client_id=client_id)
+    client, policy = listening.client_policy(db, actor=user, client_id=client_id)
     cadence = records.latest_cadence_spm(db, actor=user, client_id=client_id)
     if state is None:
         state = forms.FormState(values={"preferred_cadence_spm": f"{cadence:g}" if cadence else "",
                                         "increase_percent": "5", "placement": "lower-back", "session_id": ""})
     return render(request, "live/client_live.html", {
-        "c": client, "state": state, "latest_cadence": cadence, "walks": records.list_walks(db, actor=user, client_id=client_id),
+        "c": client, "policy": policy, "flag_labels": FLAG_LABELS, "state": state, "latest_cadence": cadence, "walks": records.list_walks(db, actor=user, client_id=client_id),
         "session_options": [("", "(none)")] + [(str(s.id), f"{s.session_date} · {s.intervention_code}")
                                                for s in service.list_sessions(db, actor=user, client_id=client_id)[-10:]],
         "evidence": _evidence(),
@@ -93,7 +94,7 @@ def walk_page(request: Request, db: Db, user: PageUser, client_id: ClientId, wal
     if row.client_id != client_id:
         raise NotFoundError(f"live walk {walk_id!r} not found for client {client_id!r}")
     return render(request, "live/walk.html", {"walk": row, "back": f"/clients/{client_id}/live", "person": False,
-                                              "evidence": _evidence()})
+                                              "evidence": _evidence(), "gain_cap": actions.walk_gain_cap(db, row)})
 
 
 # --- the person ---------------------------------------------------------------------------------------------
@@ -130,7 +131,8 @@ def me_start_walk(request: Request, form: SubmittedForm, db: Db, device: CsrfPer
 @router.get("/me/live/{walk_id}")
 def me_walk_page(request: Request, db: Db, device: PersonPage, walk_id: WalkId) -> Response:
     row = records.walk_for_device(db, device=device, walk_id=walk_id)
-    return render(request, "live/walk.html", {"walk": row, "back": "/me/live", "person": True, "evidence": _evidence()})
+    return render(request, "live/walk.html", {"walk": row, "back": "/me/live", "person": True, "evidence": _evidence(),
+                                              "gain_cap": actions.walk_gain_cap(db, row)})
 
 
 @router.get("/live/live.js")

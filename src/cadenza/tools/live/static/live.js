@@ -16,7 +16,7 @@
   const summary = document.getElementById("live-summary");
   // Read-only diagnostics (the browser test reads them; nothing else does).
   const state = window.cadenzaLive = {
-    scheduled: [], steps: [], stepDelaysMs: [], resentStepDelaysMs: [], acks: 0, sent: 0, beatsReceived: 0, beatsLate: 0, fixedBeats: 0, connected: false,
+    gainCap: null, scheduled: [], steps: [], stepDelaysMs: [], resentStepDelaysMs: [], acks: 0, sent: 0, beatsReceived: 0, beatsLate: 0, fixedBeats: 0, connected: false,
     reconnects: 0, tempoBpm: null, frozen: false, errors: [], ended: false,
   };
   let ctx = null, out = null, ws = null, seq = 0, pending = [], queue = [];
@@ -79,7 +79,7 @@
     const osc = ctx.createOscillator(), gain = ctx.createGain();
     osc.frequency.value = state.frozen ? 1500 : 1000;
     gain.gain.setValueAtTime(0, when);
-    gain.gain.linearRampToValueAtTime(state.frozen ? 1 : 0.7, when + 0.002);
+    gain.gain.linearRampToValueAtTime(state.frozen ? 1 : 0.7, when + 0.002); // the accent is the capped level
     gain.gain.exponentialRampToValueAtTime(0.001, when + 0.04);
     osc.connect(gain).connect(out);
     osc.start(when);
@@ -180,7 +180,9 @@
     ctx = new AudioContext({ latencyHint: "interactive" });
     await ctx.resume();
     out = ctx.createGain();
-    out.gain.value = 0.8;
+    // The listener's level cap (hearing safety: the server measured the loudest click at the fastest tempo).
+    out.gain.value = Math.min(1, Math.max(0, Number(root.dataset.gainCap || "0")));
+    state.gainCap = out.gain.value;
     out.connect(ctx.destination);
     window.addEventListener("devicemotion", onMotion);
     timer = setInterval(flush, BATCH_MS);
