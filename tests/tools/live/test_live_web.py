@@ -174,3 +174,10 @@ def test_the_cue_is_capped_at_the_listeners_level(logged_in, nurse, db_session):
         page = logged_in.get(response.headers["location"]).text
         caps[code] = float(re.search(r'data-gain-cap="([0-9.]+)"', page)[1])
     assert 0 < caps["hearing.1"] < caps["plain.1"] <= 1
+
+
+def test_the_persons_app_links_the_live_walk(phone, nurse, db_session):
+    client = service.create_client(db_session, actor=nurse, code="walker.me")
+    db_session.commit()
+    device = phone(nurse, client)
+    assert 'href="/me/live"' in device.get("/me").text

@@ -21,4 +21,6 @@ TOOL = Tool(
     instruments=("cadenza.tools.live.records:LIVE_FREEZE_COUNT", "cadenza.tools.live.records:LIVE_TIME_FROZEN_S"),
     templates="cadenza.tools.live",
     audience="not_nicu",
+    person_title="Walk with the beat",
+    person_path="/me/live",
 )
