@@ -33,6 +33,7 @@ from cadenza.tools.live.records import LiveCueWalk
 MAX_BATCH_SAMPLES = 2_000  # ~30 s of DeviceMotion at 60 Hz: a reconnecting phone re-sends in batches this size
 MAX_ACC_M_S2 = 50 * 9.81  # beyond any human movement: a corrupt or hostile number
 SAVE_EVERY_S = 2.0
+IDLE_FORGET_S = 30 * 60.0  # a walk left without a batch this long is dropped from memory (its row was saved)
 LIVE_LOOKAHEAD_S = 2.0
 
 
@@ -44,6 +45,7 @@ class Running:
     live: LiveCueSession
     last_seq: int = -1
     saved_at: float = 0.0
+    active_at: float = 0.0
 
 
 RUNNING: dict[int, Running] = {}
@@ -52,13 +54,17 @@ _LOCK = threading.Lock()
 
 def running_for(row: LiveCueWalk) -> Running:
     """The walk's running science in this process (created on first use, e.g. after a restart)."""
+    now = time.monotonic()
     with _LOCK:
+        for walk_id in [k for k, r in RUNNING.items() if now - r.active_at > IDLE_FORGET_S]:
+            del RUNNING[walk_id]  # abandoned: saved when its socket closed; it carries on if it comes back
         found = RUNNING.get(row.id)
         if found is None:
             found = RUNNING[row.id] = Running(row.id, LiveCueSession(
                 preferred_cadence_spm=row.preferred_cadence_spm, goal_cadence_spm=row.goal_cadence_spm,
                 placement=row.placement, lookahead_s=LIVE_LOOKAHEAD_S), last_seq=row.last_seq,
-                saved_at=time.monotonic())
+                saved_at=now)
+        found.active_at = now
         return found
 
 
@@ -129,6 +135,7 @@ def parse_batch(message: Any) -> tuple[int, np.ndarray, np.ndarray]:
 def take_batch(running: Running, message: Any) -> dict[str, Any]:
     """One batch of the walk: the reply for the device (``ack``, beats in device ms, steps, tempo, freeze)."""
     seq, times_s, acc = parse_batch(message)
+    running.active_at = time.monotonic()
     live = running.live
     if seq <= running.last_seq:
         return {"ack": seq, "duplicate": True, "beats_ms": [], "steps_ms": [], "tempo_bpm": _num(live.tempo_bpm),
