@@ -70,7 +70,7 @@ class LiveCueSession:
     placement: str = "lower-back"
     sampling_rate_hz: float = 100.0
     lookahead_s: float = 2.0
-    hop_s: float = 0.05
+    hop_s: float = 0.02  # below the 50 ms batches: the detector runs on every batch
     schedule_ahead_s: float = SCHEDULE_AHEAD_S
     controller: AdaptiveCueController = field(init=False)
     steps: StepStream = field(init=False)

