@@ -20,7 +20,8 @@ from cadenza.clinic.service import MeasurementInput
 from cadenza.web import deps
 
 PUBLIC = {("GET", "/health"), ("GET", "/login"), ("POST", "/login"), ("POST", "/api/v1/auth/token"),
-          ("GET", "/api/v1/openapi.json"), ("GET", "/login/mfa"), ("POST", "/login/mfa")}
+          ("GET", "/api/v1/openapi.json"), ("GET", "/login/mfa"), ("POST", "/login/mfa"),
+          ("GET", "/live/live.js")}  # the live cueing page's script
 ADMIN_ONLY = {("GET", "/admin/therapists"), ("POST", "/admin/therapists"),
               ("POST", "/admin/therapists/{username}/active"), ("GET", "/api/v1/therapists"),
               ("POST", "/api/v1/therapists"), ("PATCH", "/api/v1/therapists/{username}"),

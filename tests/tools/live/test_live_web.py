@@ -181,3 +181,30 @@ def test_the_persons_app_links_the_live_walk(phone, nurse, db_session):
     db_session.commit()
     device = phone(nurse, client)
     assert 'href="/me/live"' in device.get("/me").text
+
+
+def test_a_persons_walk_goes_on_a_session_and_an_abandoned_walk_is_ended(logged_in, nurse, phone, db_session):
+    client = service.create_client(db_session, actor=nurse, code="walker.2")
+    session_row = service.record_session(db_session, actor=nurse, client_id=client.id, session_date=dt.date(2026, 12, 1),
+                                         minutes=30, intervention_code="ras_gait_training")
+    db_session.commit()
+    device = phone(nurse, client)
+    response = device.post("/me/live", data={"csrf_token": device.device_csrf, "preferred_cadence_spm": "100",
+                                             "increase_percent": "5", "placement": "thigh"})
+    walk_id = int(response.headers["location"].rsplit("/", 1)[1])
+    with device.websocket_connect(f"/live/ws/{walk_id}", headers=ORIGIN) as ws:
+        ws.send_text(json.dumps({"seq": 0, "t_ms": [5.0, 21.0], "acc": [[0, 0], [9.8, 9.8], [0, 0]]}))
+        ws.receive_json()  # the phone is put away without ending the walk
+    page = f"/clients/{client.id}/live"
+    csrf = logged_in.csrf(page)
+    attach = {"csrf_token": csrf, "session_id": str(session_row.id)}
+    assert logged_in.post(f"{page}/{walk_id}/session", data=attach).status_code == 422  # still running
+    assert logged_in.post(f"{page}/{walk_id}/end", data={"csrf_token": csrf}).status_code == 303
+    assert walk_id not in actions.RUNNING
+    assert logged_in.post(f"{page}/{walk_id}/session", data=attach).status_code == 303
+    db_session.expire_all()
+    codes = {m.instrument_code for m in service.get_session(db_session, actor=nurse, session_id=session_row.id).measurements}
+    assert {"live_freeze_count", "live_time_frozen_s"} <= codes
+    again = logged_in.post(f"{page}/{walk_id}/session", data=attach)
+    assert again.status_code == 422 and "already on session" in again.text
+    assert logged_in.post(f"{page}/{walk_id}/end", data={}).status_code == 403  # no CSRF token

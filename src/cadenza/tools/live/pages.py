@@ -46,7 +46,8 @@ def _evidence() -> list:
 
 # --- the therapist ------------------------------------------------------------------------------------------
 
-def _client_page(request: Request, db, user, client_id: int, *, state=None, status_code: int = 200) -> Response:
+def _client_page(request: Request, db, user, client_id: int, *, state=None, attach_error: str | None = None,
+                 status_code: int = 200) -> Response:
     from cadenza.clinic import listening, service
     from cadenza.web.routes.clients import FLAG_LABELS
 
@@ -60,7 +61,7 @@ def _client_page(request: Request, db, user, client_id: int, *, state=None, stat
         "session_options": [("", "(none)")] + [(str(s.id), f"{s.session_date} · {s.intervention_code}")
                                                for s in service.list_sessions(db, actor=user, client_id=client_id)[-10:]],
         "evidence": _evidence(),
-        "placements": PLACEMENT_CHOICES,
+        "placements": PLACEMENT_CHOICES, "attach_error": attach_error, "therapist_view": True,
     }, status_code=status_code)
 
 
@@ -86,6 +87,36 @@ def start_walk(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser
             db.rollback()
             forms.attribute_error(state, str(exc), START_FIELDS)
     return _client_page(request, db, user, client_id, state=state, status_code=422)
+
+
+@router.post("/clients/{client_id}/live/{walk_id}/end")
+def end_walk(request: Request, db: Db, user: CsrfPageUser, client_id: ClientId, walk_id: WalkId) -> Response:
+    """End a walk the phone left running (its results so far are kept)."""
+    row = records.walk_for_therapist(db, actor=user, walk_id=walk_id, action="update")
+    if row.client_id != client_id:
+        raise NotFoundError(f"live walk {walk_id!r} not found for client {client_id!r}")
+    actions.finish(db, row, actor=user)
+    return RedirectResponse(f"/clients/{client_id}/live", status_code=303)
+
+
+@router.post("/clients/{client_id}/live/{walk_id}/session")
+def attach_walk(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
+                walk_id: WalkId) -> Response:
+    """Store an ended walk's outcomes on one of the client's sessions (e.g. a walk from the person's phone)."""
+    state = forms.FormState(values=forms.form_values(form))
+    session_id = forms.parse_int(state, "session_id")
+    row = records.walk_for_therapist(db, actor=user, walk_id=walk_id)
+    if row.client_id != client_id:
+        raise NotFoundError(f"live walk {walk_id!r} not found for client {client_id!r}")
+    if state.ok:
+        try:
+            records.attach_walk_to_session(db, actor=user, walk_id=walk_id, session_id=session_id)
+            return RedirectResponse(f"/clients/{client_id}/live", status_code=303)
+        except (ParameterError, NotFoundError) as exc:
+            db.rollback()
+            state.errors["_form"] = str(exc)
+    return _client_page(request, db, user, client_id, state=None, attach_error=state.errors.get("_form")
+                        or state.errors.get("session_id"), status_code=422)
 
 
 @router.get("/clients/{client_id}/live/{walk_id}")

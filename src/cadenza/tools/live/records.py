@@ -224,6 +224,23 @@ def close_walk(db: Session, row: LiveCueWalk, live: LiveCueSession | None, *, ac
     return store_walk_measurements(db, actor=actor, row=row)
 
 
+def attach_walk_to_session(db: Session, *, actor: Therapist, walk_id: int, session_id: int) -> list[Measurement]:
+    """Put an ended walk (e.g. one the person did on their own phone) on one of its client's sessions, and store
+    its outcomes there. A walk already on a session is refused (its measurements are there)."""
+    row = walk_for_therapist(db, actor=actor, walk_id=walk_id, action="update")
+    if row.is_open:
+        raise ParameterError(f"live walk {walk_id!r} is still running; end it first")
+    if row.session_id is not None:
+        raise ParameterError(f"live walk {walk_id!r} is already on session {row.session_id!r}")
+    session_row = service.get_session(db, actor=actor, session_id=session_id)
+    if session_row.client_id != row.client_id:
+        raise NotFoundError(f"session {session_id!r} not found for this walk's client")
+    row.session_id = session_row.id
+    db.flush()
+    service.audit(db, actor, "update", "live_cue_walk", entity_id=row.id, client_id=row.client_id)
+    return store_walk_measurements(db, actor=actor, row=row)
+
+
 def store_walk_measurements(db: Session, *, actor: Therapist, row: LiveCueWalk) -> list[Measurement]:
     """Cadence, synchronisation (R, with 8+ steps in the cue) and freezes of an ended walk on its session."""
     if row.session_id is None:
