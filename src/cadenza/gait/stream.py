@@ -101,6 +101,11 @@ class StepStream:
         return self._t0
 
     @property
+    def last_sample_time_s(self) -> float:
+        """Timestamp of the newest sample pushed (NaN before the first); a later push must start after it."""
+        return self._last_t
+
+    @property
     def time_s(self) -> float:
         """Timestamp of the newest grid sample (NaN before the first)."""
         if self._t0 is None or self._n_grid == 0:

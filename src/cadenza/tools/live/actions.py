@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,8 @@ class Running:
     last_seq: int = -1
     saved_at: float = 0.0
     active_at: float = 0.0
+    # Two sockets of one walk (a phone reconnecting before the server saw the old one drop) take turns.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 RUNNING: dict[int, Running] = {}
@@ -135,16 +137,26 @@ def parse_batch(message: Any) -> tuple[int, np.ndarray, np.ndarray]:
 def take_batch(running: Running, message: Any) -> dict[str, Any]:
     """One batch of the walk: the reply for the device (``ack``, beats in device ms, steps, tempo, freeze)."""
     seq, times_s, acc = parse_batch(message)
+    with running.lock:
+        return _take_parsed(running, seq, times_s, acc)
+
+
+def _take_parsed(running: Running, seq: int, times_s: np.ndarray, acc: np.ndarray) -> dict[str, Any]:
     running.active_at = time.monotonic()
     live = running.live
     if seq <= running.last_seq:
         return {"ack": seq, "duplicate": True, "beats_ms": [], "steps_ms": [], "tempo_bpm": _num(live.tempo_bpm),
                 "frozen": live.frozen}
-    last_t = live.steps.time_s
+    last_t = live.steps.last_sample_time_s
     if np.isfinite(last_t) and times_s.size and times_s[0] <= last_t:
         keep = times_s > last_t  # overlapping re-send: the samples already taken are dropped, once
         times_s, acc = times_s[keep], acc[:, keep]
-    update: LiveUpdate = live.push(times_s, acc)
+    try:
+        update: LiveUpdate = live.push(times_s, acc)
+    except ParameterError as exc:
+        # A batch the science refuses is acknowledged with the reason, so the phone does not send it again.
+        running.last_seq = seq
+        return {"ack": seq, "error": str(exc), "beats_ms": [], "steps_ms": []}
     running.last_seq = seq
     return {
         "ack": seq,
@@ -164,7 +176,8 @@ def save_due(running: Running) -> bool:
 
 def save(db: Session, row: LiveCueWalk, running: Running) -> None:
     """Write the running walk's results onto its row."""
-    records.save_progress(db, row, running.live, last_seq=running.last_seq)
+    with running.lock:
+        records.save_progress(db, row, running.live, last_seq=running.last_seq)
     running.saved_at = time.monotonic()
 
 
@@ -173,9 +186,12 @@ def finish(db: Session, row: LiveCueWalk, *, actor: Therapist | None = None,
     """End the walk: last steps, outcomes on the row (and on its session for a therapist's walk)."""
     with _LOCK:
         running = RUNNING.pop(row.id, None)
-    if running is not None:
-        row.last_seq = running.last_seq
-    stored = records.close_walk(db, row, running.live if running else None, actor=actor, device=device)
+    if running is None:
+        stored = records.close_walk(db, row, None, actor=actor, device=device)
+    else:
+        with running.lock:
+            row.last_seq = running.last_seq
+            stored = records.close_walk(db, row, running.live, actor=actor, device=device)
     return {"closed": True, "summary": row.summary, "stored": [m.instrument_code for m in stored]}
 
 

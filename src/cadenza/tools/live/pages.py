@@ -201,6 +201,8 @@ def _authorise(websocket: WebSocket, walk_id: int) -> Who:
             if auth.needs_mfa_enrolment(db, therapist):
                 raise NotFoundError("two-factor login must be set up first")
             row = records.walk_for_therapist(db, actor=therapist, walk_id=walk_id, action="update")
+            if row.person_device_id is not None:  # the person's own walk streams from their phone only
+                raise NotFoundError(f"live walk {walk_id!r} not found")
             if not row.is_open:
                 raise NotFoundError(f"live walk {walk_id!r} has ended")
             actions.running_for(row)

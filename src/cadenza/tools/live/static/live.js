@@ -112,7 +112,7 @@
     let msg;
     try { msg = JSON.parse(event.data); } catch (e) { return; }
     const arrived = performance.now();
-    if (msg.error) { state.errors.push(msg.error); return; }
+    if (msg.error) state.errors.push(msg.error); // an acknowledged refusal is not sent again
     if (msg.closed) {
       state.ended = true;
       clearInterval(timer);
