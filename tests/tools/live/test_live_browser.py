@@ -43,11 +43,11 @@ def _stretch(shared_data) -> tuple[np.ndarray, float]:
         if rec.test != "Test11":
             continue
         rate = rec.sampling_rate_hz
+        steps = LowerBackStepDetector().detect(rec.acc_m_s2, sampling_rate_hz=rate).ic_times_s_
         for start_s in range(0, int(rec.duration_s - STRETCH_S), 5):
-            acc = rec.acc_m_s2[:, int(start_s * rate):int((start_s + STRETCH_S) * rate)]
-            n = LowerBackStepDetector().detect(acc, sampling_rate_hz=rate).ic_times_s_.size
+            n = int(np.sum((steps >= start_s) & (steps < start_s + STRETCH_S)))
             if best is None or n > best[0]:
-                best = (n, acc, rate)
+                best = (n, rec.acc_m_s2[:, int(start_s * rate):int((start_s + STRETCH_S) * rate)], rate)
     return best[1], best[2]
 
 
