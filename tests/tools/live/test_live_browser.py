@@ -110,7 +110,7 @@ def test_a_replayed_walk_is_cued_live_and_survives_a_dropped_connection(clinic, 
     context.set_offline(False)
     _wait_until(lambda: page.evaluate("window.cadenzaLive.connected"), timeout_s=10)
     page.wait_for_timeout(max(0.0, STRETCH_S + 0.5 - (time.monotonic() - started)) * 1000)
-    _wait_until(lambda: page.evaluate("window.cadenzaLive.acks") >= page.evaluate("window.cadenzaLive.sent"), 10)
+    _wait_until(lambda: page.evaluate("window.cadenzaLive.unacked") == 0, 10)
     page.click("#live-stop")
     _wait_until(lambda: page.evaluate("window.cadenzaLive.ended"), timeout_s=10)
     state = page.evaluate("window.cadenzaLive")

@@ -16,7 +16,7 @@
   const summary = document.getElementById("live-summary");
   // Read-only diagnostics (the browser test reads them; nothing else does).
   const state = window.cadenzaLive = {
-    gainCap: null, scheduled: [], steps: [], stepDelaysMs: [], resentStepDelaysMs: [], acks: 0, sent: 0, beatsReceived: 0, beatsLate: 0, fixedBeats: 0, connected: false,
+    gainCap: null, scheduled: [], steps: [], stepDelaysMs: [], resentStepDelaysMs: [], acks: 0, sent: 0, unacked: 0, beatsReceived: 0, beatsLate: 0, fixedBeats: 0, connected: false,
     reconnects: 0, tempoBpm: null, frozen: false, errors: [], ended: false,
   };
   let ctx = null, out = null, ws = null, seq = 0, pending = [], queue = [];
@@ -52,6 +52,7 @@
       queue.push(batch);
       if (queue.length > KEEP_BATCHES) queue.shift();
       state.sent += 1;
+      state.unacked = queue.length;
       send(batch);
     }
     keepCueGoing();
@@ -59,7 +60,7 @@
 
   // The beat's time on the audio clock. Each output timestamp pairs the two clocks, but a single pair wobbles by
   // the output buffer (~10 ms): the median of the last 41 pairs (2 s) is steady. The offset applied follows that
-  // median by at most 0.02 ms per 50 ms (0.4 ms/s, far above clock drift), so a glitch in the audio device moves
+  // median by at most 0.01 ms per 50 ms (0.2 ms/s, above any clock drift), so a glitch in the audio device moves
   // the beats gradually instead of putting one beat out of time.
   const offsets = [];
   let applied = null;
@@ -71,7 +72,7 @@
     if (offsets.length > 41) offsets.shift();
     const sorted = offsets.slice().sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)];
-    applied = applied === null ? median : applied + Math.max(-2e-5, Math.min(2e-5, median - applied));
+    applied = applied === null ? median : applied + Math.max(-1e-5, Math.min(1e-5, median - applied));
   }
   function audioTime(ms) {
     if (applied === null) sampleClocks();
@@ -131,6 +132,7 @@
     if (typeof msg.ack === "number") {
       state.acks += 1;
       while (queue.length && queue[0].seq <= msg.ack) queue.shift();
+      state.unacked = queue.length;
     }
     const delays = resent.has(msg.ack) ? state.resentStepDelaysMs : state.stepDelaysMs;
     for (const step of msg.steps_ms || []) {
@@ -156,7 +158,17 @@
     ws.onopen = () => {
       state.connected = true;
       retryMs = 500;
-      for (const batch of queue) { resent.add(batch.seq); send(batch); } // whatever was not acknowledged, in order
+      // Whatever was not acknowledged, in order, coalesced into batches of up to 1500 samples: the server then
+      // catches up in a few detector runs instead of one per 50 ms, and the live batches do not queue behind.
+      let merged = null;
+      for (const batch of queue) {
+        if (merged && merged.t_ms.length + batch.t_ms.length > 1500) { resent.add(merged.seq); send(merged); merged = null; }
+        if (!merged) merged = { seq: batch.seq, t_ms: [], acc: [[], [], []] };
+        merged.seq = batch.seq;
+        merged.t_ms.push(...batch.t_ms);
+        for (let i = 0; i < 3; i += 1) merged.acc[i].push(...batch.acc[i]);
+      }
+      if (merged) { resent.add(merged.seq); send(merged); }
       describe();
     };
     ws.onmessage = onReply;
