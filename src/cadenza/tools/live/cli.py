@@ -40,6 +40,8 @@ def replay(
     from cadenza.ras.live import LiveCueSession, goal_cadence_spm
 
     try:
+        if not file.is_file():
+            raise CadenzaError(f"IMU file {str(file)!r} does not exist or is not a file")
         if looks_like_daphnet(file):
             rec = load_daphnet(file)
             if placement not in rec.acc_m_s2:
