@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,6 +31,31 @@ def shared_data() -> Callable[..., Path]:
         return path
 
     return _path
+
+
+# --- The synthetic walks of the gait science tests (tests/gait/conftest.py), for every folder -------------
+# Loaded by path: with --import-mode=importlib one test folder cannot import another.
+SCIENCE_CONFTEST = Path(__file__).resolve().parent / "gait" / "conftest.py"
+
+
+def _science_signals():
+    spec = importlib.util.spec_from_file_location("_cadenza_gait_signals", SCIENCE_CONFTEST)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_signals = _science_signals()
+
+
+@pytest.fixture
+def make_lower_back():
+    return _signals.lower_back_signal
+
+
+@pytest.fixture
+def make_walk():
+    return _signals.walking_times
 
 
 # --- Database fixtures -------------------------------------------------------------------------------

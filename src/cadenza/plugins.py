@@ -34,6 +34,7 @@ AUDIENCES = ("all", "nicu", "not_nicu")
 INSTALLED_TOOLS: tuple[str, ...] = (
     "cadenza.tools.gait",
     "cadenza.tools.ras",
+    "cadenza.tools.live",
     "cadenza.tools.library",
     "cadenza.tools.mit",
     "cadenza.tools.safety",
@@ -67,7 +68,8 @@ class Tool:
     ``overview`` names ``function(db, client) -> list[str]``: a few plain lines about this client (e.g.
     adherence and alerts) shown on the tool's card and in the progress report; the client is already
     authorised by the page. ``fhir`` names ``function(db, client, patient_id) -> list[dict]``: the tool's
-    own FHIR resources about the client, added to the client's exported Bundle.
+    own FHIR resources about the client, added to the client's exported Bundle. ``person_path`` (under
+    ``/me/``) and ``person_title`` link the tool's page for the person from their app's home page.
     """
 
     name: str
@@ -84,6 +86,8 @@ class Tool:
     templates: str = ""
     overview: str = ""
     fhir: str = ""
+    person_title: str = ""
+    person_path: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
@@ -101,6 +105,9 @@ class Tool:
         if not isinstance(self.instruments, tuple) or not all(
                 isinstance(i, str) and _TARGET.match(i) for i in self.instruments):
             raise ValueError(f"instruments must be a tuple of 'package.module:attribute', got {self.instruments!r}")
+        if self.person_path and not (self.person_path.startswith("/me/") and self.person_title):
+            raise ValueError(f"person_path must be a path under /me/ with a person_title, got {self.person_path!r} "
+                             f"and {self.person_title!r}")
         if bool(self.session_title) != bool(self.session_query):
             raise ValueError(f"session_title and session_query go together, got {self.session_title!r} "
                              f"and {self.session_query!r}")

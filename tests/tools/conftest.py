@@ -1,9 +1,12 @@
-"""Fixtures the tools' tests share: a therapist logged in in the browser (``nurse``), and the command line
-on a record whose clients have the audio policies a folder names in its ``client_flags`` fixture."""
+"""Fixtures the tools' tests share: a therapist logged in in the browser (``nurse``), the command line
+on a record whose clients have the audio policies a folder names in its ``client_flags`` fixture and a
+phone joined to a client's programme (``phone``). The synthetic walks are tests/conftest.py's."""
 
 from __future__ import annotations
 
 import functools
+import re
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -76,3 +79,31 @@ class _AuditTrail:
 @pytest.fixture
 def audit_trail() -> _AuditTrail:
     return _AuditTrail()
+
+
+@pytest.fixture
+def phone(web_app, db_session) -> Iterator[Callable]:
+    """``phone(actor, client, pin="2580")`` -> a TestClient that joined ``client``'s programme by invitation."""
+    from fastapi.testclient import TestClient
+
+    opened = []
+
+    def _join(actor, client, pin: str = "2580") -> TestClient:
+        from cadenza.tools.home import actions
+
+        invitation = actions.invite(db_session, actor=actor, client=client)
+        db_session.commit()
+        browser = TestClient(web_app, follow_redirects=False)
+        browser.__enter__()
+        opened.append(browser)
+        page = browser.get(invitation.path)
+        assert page.status_code == 200, page.text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
+        joined = browser.post(invitation.path, data={"csrf_token": csrf, "pin": pin, "pin_again": pin})
+        assert joined.status_code == 303, joined.text
+        browser.device_csrf = re.search(r'data-csrf="([^"]+)"', browser.get("/me").text)[1]
+        return browser
+
+    yield _join
+    for browser in opened:
+        browser.__exit__(None, None, None)

@@ -20,8 +20,9 @@ from cadenza.clinic.service import MeasurementInput
 from cadenza.web import deps
 
 # /metrics is not public: it answers a bearer token or a direct local request only (tests/web/test_operations.py).
-PUBLIC = {("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"), ("GET", "/login"), ("POST", "/login"), ("POST", "/api/v1/auth/token"),
-          ("GET", "/api/v1/openapi.json"), ("GET", "/login/mfa"), ("POST", "/login/mfa")}
+PUBLIC = {("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"), ("GET", "/login"), ("POST", "/login"),
+          ("POST", "/api/v1/auth/token"), ("GET", "/api/v1/openapi.json"), ("GET", "/login/mfa"), ("POST", "/login/mfa"),
+          ("GET", "/live/live.js")}  # the live cueing page's script
 ADMIN_ONLY = {("GET", "/admin/therapists"), ("POST", "/admin/therapists"),
               ("POST", "/admin/therapists/{username}/active"), ("GET", "/api/v1/therapists"),
               ("POST", "/api/v1/therapists"), ("PATCH", "/api/v1/therapists/{username}"),

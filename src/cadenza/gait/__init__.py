@@ -18,6 +18,7 @@ from cadenza.gait.cadence import (
 from cadenza.gait.freezing import FreezeDetector, FreezeEvent, FreezeIndexDetector, FreezeStream, freeze_index
 from cadenza.gait.scoring import BoutScore, ContactMatch, match_contacts, pool_matches, score_bout
 from cadenza.gait.steps import FootStepDetector, LowerBackStepDetector
+from cadenza.gait.stream import StepStream
 
 __all__ = [
     "LOW_CONFIDENCE_MIN_STEPS",
@@ -31,6 +32,7 @@ __all__ = [
     "GaitAnalysis",
     "GaitBout",
     "LowerBackStepDetector",
+    "StepStream",
     "analyze_gait",
     "combine_feet",
     "cadence_spm",

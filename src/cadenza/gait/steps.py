@@ -114,7 +114,9 @@ class LowerBackStepDetector(Algorithm):
     spell next to a short bout; a heel strike is a broadband transient).
     ``ic_delay_s`` is the lag of that steepest rise behind the instant of heel strike; against the
     INDIP insole reference on the healthy-adult lab recordings it is under 10 ms (the reference's
-    sampling interval), so the default is 0.
+    sampling interval), so the default is 0. ``step_frequency_hz`` gives the walker's step frequency
+    instead of estimating it from the signal handed in (a streaming caller that has seen more of the
+    walk than its window holds passes its running estimate; :mod:`cadenza.gait.stream`).
 
     >>> import numpy as np
     >>> fs = 100.0
@@ -137,6 +139,7 @@ class LowerBackStepDetector(Algorithm):
         fill_prominence_m_s2: float = 0.1,
         min_relative_activity: float = 0.2,
         ic_delay_s: float = 0.0,
+        step_frequency_hz: float | None = None,
     ) -> None:
         self.band_hz = band_hz
         self.min_step_s = min_step_s
@@ -147,6 +150,7 @@ class LowerBackStepDetector(Algorithm):
         self.fill_prominence_m_s2 = fill_prominence_m_s2
         self.min_relative_activity = min_relative_activity
         self.ic_delay_s = ic_delay_s
+        self.step_frequency_hz = step_frequency_hz
 
     def detect(self, acc_m_s2: np.ndarray, *, sampling_rate_hz: float) -> Self:
         """Detect initial contacts in ``acc_m_s2`` (3, n) in m/s^2; NaN stretches are skipped."""
@@ -157,6 +161,10 @@ class LowerBackStepDetector(Algorithm):
             raise ParameterError(f"band_hz must be (low, high) with 0 < low < high, got {self.band_hz!r}")
         if self.min_step_s <= 0:
             raise ParameterError(f"min_step_s must be > 0, got {self.min_step_s!r}")
+        lo_hz, hi_hz = STEP_FREQUENCY_RANGE_HZ
+        if self.step_frequency_hz is not None and not lo_hz <= self.step_frequency_hz <= hi_hz:
+            raise ParameterError(f"step_frequency_hz must be None or within {lo_hz}-{hi_hz} Hz, "
+                                 f"got {self.step_frequency_hz!r} (steps/min given as Hz?)")
         times: list[np.ndarray] = []
         for start, stop in finite_segments(acc, min_len=int(MIN_SEGMENT_S * rate)):
             peaks_s = self._detect_segment(acc[:, start:stop], rate)
@@ -169,7 +177,7 @@ class LowerBackStepDetector(Algorithm):
         vertical = vertical_acceleration(acc, sampling_rate_hz=rate)
         # Slow walking puts a strong second harmonic inside a fixed band and splits each step in
         # two; the upper edge follows the walker's own step frequency instead (never above band_hz).
-        step_hz = dominant_step_frequency_hz(vertical, sampling_rate_hz=rate)
+        step_hz = self.step_frequency_hz or dominant_step_frequency_hz(vertical, sampling_rate_hz=rate)
         high_hz = float(np.clip(STEP_HARMONIC_FACTOR * step_hz, MIN_UPPER_EDGE_HZ, self.band_hz[1]))
         x = bandpass(vertical, band_hz=(self.band_hz[0], max(high_hz, 1.5 * self.band_hz[0])), sampling_rate_hz=rate)
         peaks, props = signal.find_peaks(x, distance=max(1, int(self.min_step_s * rate)), prominence=0)

@@ -165,8 +165,12 @@ class AdaptiveCueController:
                 # First beat heard exactly where the next step should land, minus the target asynchrony.
                 self._next = t + self.period_s - self.target_asynchrony_s - self.output_latency_s
             return
-        candidates = np.asarray(self.beat_times_s_[-3:] + [self._next]) + self.output_latency_s
-        heard = candidates[np.argmin(np.abs(candidates - t))]
+        # The beat heard nearest the step, among every beat sent: a live detector reports a step some
+        # beats after it happened (cadenza.gait.stream), and its beat is no longer among the last few.
+        candidates = np.asarray(self.beat_times_s_ + [self._next]) + self.output_latency_s
+        i = int(np.searchsorted(candidates, t))
+        near = candidates[max(i - 1, 0):i + 1]
+        heard = near[np.argmin(np.abs(near - t))]
         asyn = t - heard
         if abs(asyn) > 0.5 * self.period_s:
             return

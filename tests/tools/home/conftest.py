@@ -1,9 +1,6 @@
-"""Fixtures of the home tool's tests: a therapist with two clients, and phones joined by invitation."""
+"""Fixtures of the home tool's tests: a therapist with two clients (phones joined by invitation: tests/tools/conftest.py)."""
 
 from __future__ import annotations
-
-import re
-from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -27,29 +24,3 @@ def home_world(db_session, make_therapist):
                                      start_date=dt.date(2026, 11, 1))
     db_session.commit()
     return {"ann": ann, "bob": bob, "clients": mine, "bob_client": other, "task": task, "other_task": other_task}
-
-
-@pytest.fixture
-def phone(web_app, db_session) -> Iterator[Callable]:
-    """``phone(actor, client, pin="2580")`` -> a TestClient that joined ``client``'s programme by invitation."""
-    from fastapi.testclient import TestClient
-
-    opened = []
-
-    def _join(actor, client, pin: str = "2580") -> TestClient:
-        invitation = actions.invite(db_session, actor=actor, client=client)
-        db_session.commit()
-        browser = TestClient(web_app, follow_redirects=False)
-        browser.__enter__()
-        opened.append(browser)
-        page = browser.get(invitation.path)
-        assert page.status_code == 200, page.text
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
-        joined = browser.post(invitation.path, data={"csrf_token": csrf, "pin": pin, "pin_again": pin})
-        assert joined.status_code == 303, joined.text
-        browser.device_csrf = re.search(r'data-csrf="([^"]+)"', browser.get("/me").text)[1]
-        return browser
-
-    yield _join
-    for browser in opened:
-        browser.__exit__(None, None, None)

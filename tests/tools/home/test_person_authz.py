@@ -43,7 +43,7 @@ def _completion(task_id: int) -> dict:
 
 
 def _call(browser, method, template, *, task_id, csrf):
-    url = template.replace("{task_id}", str(task_id)).replace("{track_id}", "1")
+    url = template.replace("{task_id}", str(task_id)).replace("{track_id}", "1").replace("{walk_id}", "1")
     if method == "GET":
         return browser.get(url)
     if template == "/me/completions":
@@ -63,7 +63,8 @@ def test_every_person_route_is_in_this_matrix(web_app):
              ("GET", "/me/report.pdf"), ("GET", "/me/letter.pdf"),
              ("GET", "/me/tasks/{task_id}"), ("GET", "/me/tasks/{task_id}/tracks/{track_id}"),
              ("GET", "/me/tasks/{task_id}/cue.wav"), ("POST", "/me/completions"),
-             ("GET", "/me/tasks/{task_id}/model.wav")}
+             ("GET", "/me/tasks/{task_id}/model.wav"),
+             ("GET", "/me/live"), ("POST", "/me/live"), ("GET", "/me/live/{walk_id}")}  # tools/live
     assert set(_device_routes(web_app)) == known, "a new /me route: add it here and to the checks below"
 
 

@@ -22,6 +22,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 
 from cadenza.clinic import auth
 from cadenza.errors import NotFoundError, ParameterError, PermissionDeniedError
+from cadenza.plugins import installed_tools
 from cadenza.tools.home import actions, records, report, selfcare
 from cadenza.web import deps
 from cadenza.web.deps import CsrfPersonPage, Db, KnownPerson, PersonPage, SubmittedForm, self_care
@@ -200,6 +201,7 @@ def home(request: Request, db: Db, device: PersonPage) -> Response:
     return _me(request, "me_home.html", {
         "device": device, "client": client, "today": today, "self_care": self_care(request),
         "week": actions.weekly_dose(db, client),
+        "person_tools": [(tool.person_title, tool.person_path) for tool in installed_tools() if tool.person_path],
         "evidence": {item.task.id: selfcare.evidence_for(item.task.title) for item in today} if self_care(request) else {},
     })
 

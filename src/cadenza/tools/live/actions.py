@@ -1,0 +1,199 @@
+"""The live-walk workflow both faces call: take a batch of motion samples, answer with the next beats.
+
+The WebSocket (``pages``) and ``cadenza live replay`` (``cli``) only move messages; checking a batch,
+running the science (:class:`cadenza.ras.live.LiveCueSession`), acknowledging it once and saving the
+walk's results come from here.
+
+Each batch carries a sequence number. A batch at or below the walk's newest one is acknowledged again
+and not processed (the device re-sends what it had not seen acknowledged when it reconnects), so no
+sample counts twice and none is lost while the device keeps it. The running science lives in this
+process (:data:`RUNNING`); the row is saved every ``SAVE_EVERY_S`` and when the walk ends, so a server
+restart costs at most that much of the walk's results.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cadenza.errors import ParameterError
+from cadenza.ras.controller import BOUNDS_FRACTION
+from cadenza.ras.live import LiveCueSession, LiveUpdate
+from sqlalchemy.orm import Session
+
+from cadenza.clinic.models import Therapist
+from cadenza.clinic.people import PersonDevice
+from cadenza.tools.live import records
+from cadenza.tools.live.records import LiveCueWalk
+
+MAX_BATCH_SAMPLES = 2_000  # ~30 s of DeviceMotion at 60 Hz: a reconnecting phone re-sends in batches this size
+MAX_ACC_M_S2 = 50 * 9.81  # beyond any human movement: a corrupt or hostile number
+SAVE_EVERY_S = 2.0
+IDLE_FORGET_S = 30 * 60.0  # a walk left without a batch this long is dropped from memory (its row was saved)
+LIVE_LOOKAHEAD_S = 2.0
+
+
+@dataclass
+class Running:
+    """One walk's science in this process, and the newest batch it took in."""
+
+    walk_id: int
+    live: LiveCueSession
+    last_seq: int = -1
+    saved_at: float = 0.0
+    active_at: float = 0.0
+    # Two sockets of one walk (a phone reconnecting before the server saw the old one drop) take turns.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+RUNNING: dict[int, Running] = {}
+_LOCK = threading.Lock()
+
+
+def running_for(row: LiveCueWalk) -> Running:
+    """The walk's running science in this process (created on first use, e.g. after a restart)."""
+    now = time.monotonic()
+    with _LOCK:
+        for walk_id in [k for k, r in RUNNING.items() if now - r.active_at > IDLE_FORGET_S]:
+            del RUNNING[walk_id]  # abandoned: saved when its socket closed; it carries on if it comes back
+        found = RUNNING.get(row.id)
+        if found is None:
+            found = RUNNING[row.id] = Running(row.id, LiveCueSession(
+                preferred_cadence_spm=row.preferred_cadence_spm, goal_cadence_spm=row.goal_cadence_spm,
+                placement=row.placement, lookahead_s=LIVE_LOOKAHEAD_S), last_seq=row.last_seq,
+                saved_at=now)
+        found.active_at = now
+        return found
+
+
+CLICK_HZ, CLICK_S, CLICK_SAMPLING_RATE_HZ = 1000.0, 0.04, 48_000  # the page's click (static/live.js), accented
+
+
+def click_loop(tempo_bpm: float, *, seconds: float = 10.0):
+    """The page's loudest cue (the accented 1 kHz click, 2 ms rise, decay to -60 dB in 40 ms) at ``tempo_bpm``."""
+    rate = CLICK_SAMPLING_RATE_HZ
+    t = np.arange(int(CLICK_S * rate)) / rate
+    envelope = np.where(t < 0.002, t / 0.002, np.exp(np.log(0.001) * (t - 0.002) / (CLICK_S - 0.002)))
+    click = np.sin(2 * np.pi * CLICK_HZ * t) * envelope
+    out = np.zeros(int(seconds * rate))
+    for start in np.arange(0, seconds - CLICK_S, 60.0 / tempo_bpm):
+        i = int(start * rate)
+        out[i:i + click.size] += click
+    return out
+
+
+def walk_gain_cap(db: Session, row: LiveCueWalk) -> float:
+    """The page's output gain (<= 1) that keeps its loudest cue at or below the listener's level cap, for the
+    walk's fastest tempo; the client is already authorised by the caller (the page)."""
+    from cadenza.clinic import listening
+    from cadenza.clinic.models import Client
+    from cadenza.render.levels import gain_db_to_reach, measure_levels
+
+    client = db.get(Client, row.client_id)
+    found = listening.listener_of(db, client=client)
+    if found.policy.nicu_limits:
+        raise ParameterError("live cueing while walking is not for NICU infants")
+    fastest_bpm = row.preferred_cadence_spm * (1 + BOUNDS_FRACTION)
+    report = measure_levels(click_loop(fastest_bpm), sampling_rate_hz=CLICK_SAMPLING_RATE_HZ,
+                            level_offset_db=found.calibration.level_offset_db)
+    gain_db = gain_db_to_reach(report, leq_dba=found.policy.max_level_dba)
+    return float(10 ** (min(gain_db, 0.0) / 20))
+
+
+def parse_batch(message: Any) -> tuple[int, np.ndarray, np.ndarray]:
+    """``{"seq": int, "t_ms": [...], "acc": [[x...], [y...], [z...]]}`` -> (seq, times_s, acc (3, k) m/s^2).
+
+    Every problem is a ParameterError naming the field and what was wrong; nothing is partly used.
+    """
+    if not isinstance(message, dict):
+        raise ParameterError(f"a batch must be a JSON object, got {type(message).__name__}")
+    seq = message.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 2**31:
+        raise ParameterError(f"seq must be an integer within 0-2^31, got {seq!r}")
+    t_ms, acc = message.get("t_ms"), message.get("acc")
+    if not isinstance(t_ms, list) or len(t_ms) > MAX_BATCH_SAMPLES:
+        raise ParameterError(f"t_ms must be a list of at most {MAX_BATCH_SAMPLES} times (ms), "
+                             f"got {type(t_ms).__name__} of {len(t_ms) if isinstance(t_ms, list) else '?'}")
+    if not isinstance(acc, list) or len(acc) != 3 or not all(isinstance(a, list) and len(a) == len(t_ms) for a in acc):
+        raise ParameterError(f"acc must be three lists (x, y, z in m/s^2) as long as t_ms ({len(t_ms)})")
+    try:
+        times = np.asarray(t_ms, dtype=float)
+        values = np.asarray(acc, dtype=float).reshape(3, len(t_ms))
+    except (TypeError, ValueError):
+        raise ParameterError("t_ms and acc must hold numbers only") from None
+    if not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
+        raise ParameterError("t_ms must be finite and strictly increasing (the DeviceMotion timeStamp in ms)")
+    bad = ~np.isfinite(values) | (np.abs(values) > MAX_ACC_M_S2)
+    if np.any(bad & np.isfinite(values)):
+        raise ParameterError(f"acc must be in m/s^2 with |value| <= {MAX_ACC_M_S2:g}; got "
+                             f"{float(np.nanmax(np.abs(values))):.1f} (g or mg given?)")
+    return seq, times / 1000.0, values  # NaN (a sensor that gave none) passes: the detector skips it
+
+
+def take_batch(running: Running, message: Any) -> dict[str, Any]:
+    """One batch of the walk: the reply for the device (``ack``, beats in device ms, steps, tempo, freeze)."""
+    seq, times_s, acc = parse_batch(message)
+    with running.lock:
+        return _take_parsed(running, seq, times_s, acc)
+
+
+def _take_parsed(running: Running, seq: int, times_s: np.ndarray, acc: np.ndarray) -> dict[str, Any]:
+    running.active_at = time.monotonic()
+    live = running.live
+    if seq <= running.last_seq:
+        return {"ack": seq, "duplicate": True, "beats_ms": [], "steps_ms": [], "tempo_bpm": _num(live.tempo_bpm),
+                "frozen": live.frozen}
+    last_t = live.steps.last_sample_time_s
+    if np.isfinite(last_t) and times_s.size and times_s[0] <= last_t:
+        keep = times_s > last_t  # overlapping re-send: the samples already taken are dropped, once
+        times_s, acc = times_s[keep], acc[:, keep]
+    try:
+        update: LiveUpdate = live.push(times_s, acc)
+    except ParameterError as exc:
+        # A batch the science refuses is acknowledged with the reason, so the phone does not send it again.
+        running.last_seq = seq
+        return {"ack": seq, "error": str(exc), "beats_ms": [], "steps_ms": []}
+    running.last_seq = seq
+    return {
+        "ack": seq,
+        "beats_ms": [round(b * 1000.0, 3) for b in update.beat_times_s],
+        "steps_ms": [round(s * 1000.0, 3) for s in update.step_times_s],
+        "release_ms": _num(update.processed_until_s * 1000.0),
+        "tempo_bpm": _num(update.tempo_bpm),
+        "frozen": update.frozen,
+        "freeze_events": [[kind, round(t * 1000.0, 1)] for kind, t in update.freeze_events],
+        "n_steps": len(live.steps.step_times_s_),
+    }
+
+
+def save_due(running: Running) -> bool:
+    return time.monotonic() - running.saved_at >= SAVE_EVERY_S
+
+
+def save(db: Session, row: LiveCueWalk, running: Running) -> None:
+    """Write the running walk's results onto its row."""
+    with running.lock:
+        records.save_progress(db, row, running.live, last_seq=running.last_seq)
+    running.saved_at = time.monotonic()
+
+
+def finish(db: Session, row: LiveCueWalk, *, actor: Therapist | None = None,
+           device: PersonDevice | None = None) -> dict[str, Any]:
+    """End the walk: last steps, outcomes on the row (and on its session for a therapist's walk)."""
+    with _LOCK:
+        running = RUNNING.pop(row.id, None)
+    if running is None:
+        stored = records.close_walk(db, row, None, actor=actor, device=device)
+    else:
+        with running.lock:
+            row.last_seq = running.last_seq
+            stored = records.close_walk(db, row, running.live, actor=actor, device=device)
+    return {"closed": True, "summary": row.summary, "stored": [m.instrument_code for m in stored]}
+
+
+def _num(value: float) -> float | None:
+    return round(float(value), 3) if np.isfinite(value) else None

@@ -1,0 +1,210 @@
+"""The live tool through the web: starting a walk, the WebSocket's one authorisation, batches and replies,
+re-sent batches taken once, hostile input refused by name, and the outcomes stored on the session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pytest
+from starlette.websockets import WebSocketDisconnect
+
+from cadenza.clinic import service
+from cadenza.tools.live import actions, records
+
+ORIGIN = {"origin": "http://testserver"}
+RATE_HZ = 60.0
+
+
+def batches(times_ms: np.ndarray, acc: np.ndarray, *, per_batch: int = 6, first_seq: int = 0):
+    for j, i in enumerate(range(0, times_ms.size, per_batch)):
+        yield {"seq": first_seq + j, "t_ms": times_ms[i:i + per_batch].tolist(),
+               "acc": acc[:, i:i + per_batch].tolist()}
+
+
+@pytest.fixture
+def walk(rng, make_lower_back, make_walk):
+    ic = make_walk(start_s=1.0, n_steps=32, step_s=0.545, rng=rng)
+    acc = make_lower_back(ic, duration_s=19.0, sampling_rate_hz=RATE_HZ, rng=rng)
+    return 1000.0 + np.arange(acc.shape[-1]) / RATE_HZ * 1000.0, acc, ic
+
+
+@pytest.fixture
+def started(logged_in, nurse, db_session):
+    client = service.create_client(db_session, actor=nurse, code="live.1")
+    session_row = service.record_session(db_session, actor=nurse, client_id=client.id, session_date=dt.date(2026, 12, 1),
+                                         minutes=30, intervention_code="ras_gait_training")
+    db_session.commit()
+    page = logged_in.get(f"/clients/{client.id}/live")
+    assert page.status_code == 200 and "adjunct" in page.text and "Thaut" in page.text
+    form = {"csrf_token": logged_in.csrf(f"/clients/{client.id}/live"), "preferred_cadence_spm": "110",
+            "increase_percent": "7", "placement": "lower-back", "session_id": str(session_row.id)}
+    response = logged_in.post(f"/clients/{client.id}/live", data=form)
+    assert response.status_code == 303, response.text
+    walk_id = int(response.headers["location"].rsplit("/", 1)[1])
+    page = logged_in.get(response.headers["location"])
+    assert 'data-ws="/live/ws/%d"' % walk_id in page.text and "/live/live.js" in page.text
+    yield logged_in, client, session_row, walk_id
+    actions.RUNNING.pop(walk_id, None)
+
+
+def test_a_walk_streams_steps_and_beats_and_stores_its_outcomes(started, walk, db_session):
+    browser, client, session_row, walk_id = started
+    times_ms, acc, ic = walk
+    replies = []
+    with browser.websocket_connect(f"/live/ws/{walk_id}", headers=ORIGIN) as ws:
+        for batch in batches(times_ms, acc):
+            ws.send_text(json.dumps(batch))
+            replies.append(ws.receive_json())
+            if batch["seq"] == 100:  # the connection drops: the phone re-sends two batches it holds
+                for again in list(batches(times_ms, acc))[99:101]:
+                    ws.send_text(json.dumps(again))
+                    assert ws.receive_json()["duplicate"] is True
+        ws.send_text(json.dumps({"type": "end"}))
+        closed = ws.receive_json()
+    assert [r["ack"] for r in replies] == list(range(len(replies)))
+    steps_s = np.asarray([s for r in replies for s in r["steps_ms"]] + [], float) / 1000.0 - 1.0
+    beats_ms = [b for r in replies for b in r["beats_ms"]]
+    # Beats are in the device's clock, ahead of the newest sample, and near the goal tempo of 110 * 1.07.
+    assert beats_ms and all(b >= r["release_ms"] for r in replies for b in r["beats_ms"])
+    assert 100 <= 60000 / np.median(np.diff(beats_ms)) <= 125
+    assert np.abs(steps_s[:, None] - ic[None, :]).min(axis=1).max() < 0.03  # each step is a real one
+    assert closed["closed"] and closed["summary"]["n_steps"] >= 28
+    assert set(closed["stored"]) >= {"cadence", "ras_sync_r", "live_freeze_count"}
+    db_session.expire_all()
+    row = db_session.get(records.LiveCueWalk, walk_id)
+    assert row.ended_at is not None and len(row.step_times_s) == closed["summary"]["n_steps"]
+    assert abs(row.step_times_s[0] - (steps_s[0] + 1.0 - 1.0)) < 0.05  # seconds from the first sample
+    codes = {m.instrument_code for m in service.get_session(db_session, actor=_owner(db_session, row),
+                                                             session_id=session_row.id).measurements}
+    assert {"cadence", "live_freeze_count", "live_time_frozen_s"} <= codes
+    with pytest.raises(WebSocketDisconnect):  # an ended walk takes no more samples
+        with browser.websocket_connect(f"/live/ws/{walk_id}", headers=ORIGIN) as ws:
+            ws.receive_json()
+
+
+def _owner(db, row):
+    from cadenza.clinic.models import Therapist
+
+    return db.get(Therapist, row.therapist_id)
+
+
+def test_hostile_batches_are_refused_by_name_and_lose_nothing(started):
+    browser, _, _, walk_id = started
+    bad = [
+        ("not json", "must be JSON"),
+        (json.dumps([1, 2]), "JSON object"),
+        (json.dumps({"seq": -1, "t_ms": [], "acc": [[], [], []]}), "seq"),
+        (json.dumps({"seq": 0, "t_ms": [1.0, 0.5], "acc": [[9.8, 9.8], [0, 0], [0, 0]]}), "strictly increasing"),
+        (json.dumps({"seq": 0, "t_ms": [1.0], "acc": [[9.8], [0]]}), "three lists"),
+        (json.dumps({"seq": 0, "t_ms": [1.0], "acc": [[9810.0], [0], [0]]}), "m/s\\^2"),
+        (json.dumps({"seq": 0, "t_ms": ["x"], "acc": [[1], [0], [0]]}), "numbers"),
+        (json.dumps({"seq": 0, "t_ms": [1.0] * 3000, "acc": [[1] * 3000] * 3}), "at most 2000"),
+    ]
+    with browser.websocket_connect(f"/live/ws/{walk_id}", headers=ORIGIN) as ws:
+        for text, message in bad:
+            ws.send_text(text)
+            reply = ws.receive_json()
+            assert "error" in reply and __import__("re").search(message, reply["error"]), (text[:40], reply)
+        ws.send_text(json.dumps({"seq": 0, "t_ms": [1.0, 2.0], "acc": [[9.8, 9.8], [0, 0], [0, 0]]}))
+        assert ws.receive_json()["ack"] == 0  # the walk was not harmed
+
+
+def test_the_socket_is_authorised_once_for_the_right_people(started, web_app, make_therapist, phone, db_session):
+    from fastapi.testclient import TestClient
+
+    browser, client, _, walk_id = started
+    for headers in ({}, {"origin": "http://evil.example"}):  # another site's page cannot open it
+        with pytest.raises(WebSocketDisconnect):
+            with browser.websocket_connect(f"/live/ws/{walk_id}", headers=headers) as ws:
+                ws.receive_json()
+    with TestClient(web_app) as stranger, pytest.raises(WebSocketDisconnect):  # no login
+        with stranger.websocket_connect(f"/live/ws/{walk_id}", headers=ORIGIN) as ws:
+            ws.receive_json()
+    other = make_therapist("other")
+    mine = service.create_client(db_session, actor=other, code="other.1")
+    db_session.commit()
+    # The client's own phone may not join the therapist's walk; it starts its own at /me/live.
+    device = phone(_owner_of(db_session, client), client)
+    with pytest.raises(WebSocketDisconnect):
+        with device.websocket_connect(f"/live/ws/{walk_id}", headers=ORIGIN) as ws:
+            ws.receive_json()
+    form = {"csrf_token": device.device_csrf, "preferred_cadence_spm": "100", "increase_percent": "5",
+            "placement": "thigh"}
+    assert device.get("/me/live").status_code == 200
+    response = device.post("/me/live", data=form)
+    assert response.status_code == 303, response.text
+    own = int(response.headers["location"].rsplit("/", 1)[1])
+    with device.websocket_connect(f"/live/ws/{own}", headers=ORIGIN) as ws:
+        ws.send_text(json.dumps({"seq": 0, "t_ms": [5.0, 21.0], "acc": [[0, 0], [9.8, 9.8], [0, 0]]}))
+        assert ws.receive_json()["ack"] == 0
+        ws.send_text(json.dumps({"type": "end"}))
+        assert ws.receive_json()["closed"] is True
+    actions.RUNNING.pop(own, None)
+    assert device.get(f"/me/live/{walk_id}").status_code == 404  # the therapist's walk is not the device's
+    assert device.get(f"/me/live/{own}").status_code == 200
+    # The therapist's page lists the person's walk; another therapist cannot open either walk.
+    assert browser.get(f"/clients/{client.id}/live").text.count("<tr>") >= 2
+    assert browser.post(f"/clients/{mine.id}/live", data={"csrf_token": browser.csrf(f"/clients/{client.id}/live"),
+                        "preferred_cadence_spm": "100", "increase_percent": "5",
+                        "placement": "thigh"}).status_code == 404
+    response = browser.post(f"/clients/{client.id}/live", data={
+        "csrf_token": browser.csrf(f"/clients/{client.id}/live"), "preferred_cadence_spm": "100",
+        "increase_percent": "25", "placement": "thigh"})
+    assert response.status_code == 422 and "increase_percent must be within 0-10" in response.text
+
+
+def _owner_of(db, client):
+    from cadenza.clinic.models import Therapist
+
+    return db.get(Therapist, client.therapist_id)
+
+
+def test_the_cue_is_capped_at_the_listeners_level(logged_in, nurse, db_session):
+    import re
+
+    caps = {}
+    for code, flags in (("plain.1", []), ("hearing.1", ["hearing_loss"])):
+        client = service.create_client(db_session, actor=nurse, code=code, safety_flags=flags)
+        db_session.commit()
+        response = logged_in.post(f"/clients/{client.id}/live", data={
+            "csrf_token": logged_in.csrf(f"/clients/{client.id}/live"), "preferred_cadence_spm": "100",
+            "increase_percent": "5", "placement": "thigh"})
+        page = logged_in.get(response.headers["location"]).text
+        caps[code] = float(re.search(r'data-gain-cap="([0-9.]+)"', page)[1])
+    assert 0 < caps["hearing.1"] < caps["plain.1"] <= 1
+
+
+def test_the_persons_app_links_the_live_walk(phone, nurse, db_session):
+    client = service.create_client(db_session, actor=nurse, code="walker.me")
+    db_session.commit()
+    device = phone(nurse, client)
+    assert 'href="/me/live"' in device.get("/me").text
+
+
+def test_a_persons_walk_goes_on_a_session_and_an_abandoned_walk_is_ended(logged_in, nurse, phone, db_session):
+    client = service.create_client(db_session, actor=nurse, code="walker.2")
+    session_row = service.record_session(db_session, actor=nurse, client_id=client.id, session_date=dt.date(2026, 12, 1),
+                                         minutes=30, intervention_code="ras_gait_training")
+    db_session.commit()
+    device = phone(nurse, client)
+    response = device.post("/me/live", data={"csrf_token": device.device_csrf, "preferred_cadence_spm": "100",
+                                             "increase_percent": "5", "placement": "thigh"})
+    walk_id = int(response.headers["location"].rsplit("/", 1)[1])
+    with device.websocket_connect(f"/live/ws/{walk_id}", headers=ORIGIN) as ws:
+        ws.send_text(json.dumps({"seq": 0, "t_ms": [5.0, 21.0], "acc": [[0, 0], [9.8, 9.8], [0, 0]]}))
+        ws.receive_json()  # the phone is put away without ending the walk
+    page = f"/clients/{client.id}/live"
+    csrf = logged_in.csrf(page)
+    attach = {"csrf_token": csrf, "session_id": str(session_row.id)}
+    assert logged_in.post(f"{page}/{walk_id}/session", data=attach).status_code == 422  # still running
+    assert logged_in.post(f"{page}/{walk_id}/end", data={"csrf_token": csrf}).status_code == 303
+    assert walk_id not in actions.RUNNING
+    assert logged_in.post(f"{page}/{walk_id}/session", data=attach).status_code == 303
+    db_session.expire_all()
+    codes = {m.instrument_code for m in service.get_session(db_session, actor=nurse, session_id=session_row.id).measurements}
+    assert {"live_freeze_count", "live_time_frozen_s"} <= codes
+    again = logged_in.post(f"{page}/{walk_id}/session", data=attach)
+    assert again.status_code == 422 and "already on session" in again.text
+    assert logged_in.post(f"{page}/{walk_id}/end", data={}).status_code == 403  # no CSRF token
