@@ -32,6 +32,7 @@ LOGIN_CSRF_COOKIE = "cadenza_login_csrf"
 MFA_PENDING_COOKIE = "cadenza_mfa_pending"
 SECURE_MFA_PENDING_COOKIE = "__Host-cadenza_mfa_pending"
 MFA_ENROL_PATH = "/account/mfa"
+PASSWORD_PATH = "/account/password"
 # The person's app (/me) keeps its own device cookie; a browser holding only that one is a client or
 # caregiver, never a therapist, so therapist pages answer it 404 rather than offering a login.
 PERSON_COOKIE = "cadenza_person"
@@ -145,7 +146,14 @@ def current_user_page(request: Request, db: Db,
 
 def current_enrolled_page(request: Request, db: Db,
                           user: Annotated[Therapist, Depends(current_user_page)]) -> Therapist:
-    """The logged-in user, unless an administrator who has not enrolled in two-factor login yet."""
+    """The logged-in user, unless they must first replace a temporary password (an admin's reset) or,
+    as an administrator, enrol in two-factor login."""
+    if user.must_change_password:
+        if request.headers.get("hx-request"):
+            raise HTTPException(status_code=403, detail=auth.PASSWORD_CHANGE_REQUIRED_MESSAGE,
+                                headers={"HX-Redirect": PASSWORD_PATH})
+        raise HTTPException(status_code=303, detail=auth.PASSWORD_CHANGE_REQUIRED_MESSAGE,
+                            headers={"Location": PASSWORD_PATH})
     if auth.needs_mfa_enrolment(db, user):
         if request.headers.get("hx-request"):
             raise HTTPException(status_code=403, detail=auth.MFA_ENROLMENT_REQUIRED_MESSAGE,
@@ -172,6 +180,8 @@ def current_user_api(request: Request, db: Db) -> Therapist:
             headers={"WWW-Authenticate": "Bearer"},
         )
     _remember_user(request, therapist)
+    if therapist.must_change_password:
+        raise HTTPException(status_code=403, detail=auth.PASSWORD_CHANGE_REQUIRED_MESSAGE)
     if auth.needs_mfa_enrolment(db, therapist):
         raise HTTPException(status_code=403, detail=auth.MFA_ENROLMENT_REQUIRED_MESSAGE)
     return therapist
@@ -210,7 +220,8 @@ async def submitted_form(request: Request) -> FormData:
 
 SubmittedForm = Annotated[FormData, Depends(submitted_form)]
 PageUser = Annotated[Therapist, Depends(current_enrolled_page)]
-# Only for the two-factor enrolment pages and logout: logged in, but possibly not yet enrolled.
+# Only for the two-factor enrolment pages, the password page and logout: logged in, but possibly not yet
+# enrolled or still on a temporary password.
 EnrollingPageUser = Annotated[Therapist, Depends(current_user_page)]
 AdminPageUser = Annotated[Therapist, Depends(current_admin_page)]
 ApiUser = Annotated[Therapist, Depends(current_user_api)]

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from cadenza.clinic import service
 from cadenza.clinic.access import child_of
 from cadenza.clinic.instruments import Instrument, register_instrument
-from cadenza.clinic.models import Base, Client, Therapist, TherapySession, utcnow
+from cadenza.clinic.models import Base, Client, Removable, Therapist, TherapySession, utcnow
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
 from cadenza.io.speech import load_lexicon
 from cadenza.mit.levels import check_level, get_step, level_steps
@@ -52,7 +52,7 @@ MIT_PITCH_PATTERN = register_instrument(Instrument(
     maximum=1, better="increase", source="cadenza.mit.response; local code"))
 
 
-class MitPhrase(Base):
+class MitPhrase(Removable, Base):
     """A phrase in a client's MIT phrase bank, with its syllables and stress as planned."""
 
     __tablename__ = "mit_phrase"

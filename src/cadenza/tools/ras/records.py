@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from cadenza.clinic import service
 from cadenza.clinic.access import child_of
 from cadenza.clinic.instruments import Instrument, register_instrument
-from cadenza.clinic.models import Base, Measurement, Therapist, utcnow
+from cadenza.clinic.models import Base, Measurement, Removable, Therapist, utcnow
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.ras.plan import CONDITIONS, RasPlan, plan_ras_sessions
@@ -39,7 +39,7 @@ RAS_STEPS_LOCKED_PCT = register_instrument(Instrument(
     better="increase", source="cadenza.ras.sync (local R >= 0.9 over 8 steps, mean asynchrony within window)"))
 
 
-class RasPlanRecord(Base):
+class RasPlanRecord(Removable, Base):
     """A RAS session plan as given to the client (the full plan is kept as JSON)."""
 
     __tablename__ = "ras_plan"
