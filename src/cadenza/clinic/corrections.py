@@ -298,12 +298,21 @@ def session_history(db: Session, *, client: Client, session_id: int) -> list[Rec
 # records module names its entity and calls these, so the audit rows and the history read alike.
 
 
-def remove_row(db: Session, *, actor: Therapist, model: type, row_id: int, entity: str, what: str,
-               reason: str) -> Any:
-    """Remove one row of a client's record with a reason: kept, hidden everywhere, restorable, audited
-    (``delete``) and written to the history. A missing row, or another therapist's, is NotFoundError."""
-    reason = check_reason(reason)
+def _writable_of(db: Session, actor: Therapist, model: type, row_id: Any, what: str,
+                 client_id: int | None) -> tuple[Any, Client]:
     row, client = _writable(db, actor, model, row_id, what)
+    if client_id is not None and client.id != client_id:
+        raise NotFoundError(f"{what} {row_id!r} not found")  # another client's row, reached through this one's page
+    return row, client
+
+
+def remove_row(db: Session, *, actor: Therapist, model: type, row_id: int, entity: str, what: str,
+               reason: str, client_id: int | None = None) -> Any:
+    """Remove one row of a client's record with a reason: kept, hidden everywhere, restorable, audited
+    (``delete``) and written to the history. A missing row, another therapist's, or (with ``client_id``)
+    another client's is NotFoundError."""
+    reason = check_reason(reason)
+    row, client = _writable_of(db, actor, model, row_id, what, client_id)
     if row.is_removed:
         raise ConflictError(f"{what} {row.id} was already removed")
     row.removed_at, row.removed_by_id, row.removed_reason = utcnow(), actor.id, reason
@@ -314,10 +323,10 @@ def remove_row(db: Session, *, actor: Therapist, model: type, row_id: int, entit
 
 
 def restore_row(db: Session, *, actor: Therapist, model: type, row_id: int, entity: str, what: str,
-                reason: str = "") -> Any:
+                reason: str = "", client_id: int | None = None) -> Any:
     """Bring back a row removed with :func:`remove_row` (audited ``restore``, written to the history)."""
     reason = check_reason(reason, required=False)
-    row, client = _writable(db, actor, model, row_id, what)
+    row, client = _writable_of(db, actor, model, row_id, what, client_id)
     if not row.is_removed:
         raise ConflictError(f"{what} {row.id} is not removed")
     row.removed_at = row.removed_by_id = row.removed_reason = None

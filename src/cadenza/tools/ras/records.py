@@ -16,10 +16,10 @@ import numpy as np
 from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from cadenza.clinic import service
+from cadenza.clinic import corrections, service
 from cadenza.clinic.access import child_of
 from cadenza.clinic.instruments import Instrument, register_instrument
-from cadenza.clinic.models import Base, Measurement, Removable, Therapist, utcnow
+from cadenza.clinic.models import Base, Client, Measurement, Removable, Therapist, utcnow
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.ras.plan import CONDITIONS, RasPlan, plan_ras_sessions
@@ -87,6 +87,24 @@ def get_ras_plan(db: Session, *, actor: Therapist, client_id: int, plan_id: int)
     """One stored plan of the client (NotFoundError for a missing plan or another therapist's client)."""
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
     return child_of(db, client, RasPlanRecord, plan_id, "RAS plan")
+
+
+def remove_ras_plan(db: Session, *, actor: Therapist, plan_id: int, reason: str,
+                    client_id: int | None = None) -> RasPlanRecord:
+    """Remove a plan made in error (kept with the reason, restorable; :mod:`cadenza.clinic.corrections`)."""
+    return corrections.remove_row(db, actor=actor, model=RasPlanRecord, row_id=plan_id, entity="ras_plan",
+                                  what="RAS plan", reason=reason, client_id=client_id)
+
+
+def restore_ras_plan(db: Session, *, actor: Therapist, plan_id: int, reason: str = "",
+                     client_id: int | None = None) -> RasPlanRecord:
+    return corrections.restore_row(db, actor=actor, model=RasPlanRecord, row_id=plan_id, entity="ras_plan",
+                                   what="RAS plan", reason=reason, client_id=client_id)
+
+
+def removed_ras_plans(db: Session, *, client: Client) -> list[RasPlanRecord]:
+    """``client``'s removed plans (authorised by the caller), newest removal first."""
+    return corrections.removed_rows(db, client=client, model=RasPlanRecord)
 
 
 def plan_tempo_knots(row: RasPlanRecord) -> tuple[np.ndarray, np.ndarray]:
