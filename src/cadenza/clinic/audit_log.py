@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cadenza.clinic.accounts import check_admin
@@ -94,4 +94,4 @@ def audit_page(db: Session, *, actor: Therapist | None, filters: AuditFilter = A
 def known_actions(db: Session, *, actor: Therapist | None) -> list[str]:
     """The actions that occur in the trail, for the filter's choices."""
     check_admin(actor)
-    return sorted(db.scalars(select(distinct(AuditEvent.action))))
+    return sorted(db.scalars(select(AuditEvent.action).distinct()))
