@@ -21,10 +21,10 @@ from cadenza.web.deps import (
     AdminApiUser,
     AdminPageUser,
     CsrfAdminUser,
-    CsrfEnrollingUser,
+    CsrfPasswordUser,
     CsrfPageUser,
     Db,
-    EnrollingPageUser,
+    PasswordPageUser,
     PageUser,
     SubmittedForm,
 )
@@ -165,13 +165,13 @@ def audit_log_page(request: Request, db: Db, user: AdminPageUser) -> Response:
 
 
 @router.get("/account/password")
-def password_page(request: Request, user: EnrollingPageUser) -> Response:
+def password_page(request: Request, user: PasswordPageUser) -> Response:
     return render(request, "password.html", {"state": forms.FormState(values={}), "forced": user.must_change_password,
                                              "min_password": auth.MIN_PASSWORD_CHARS})
 
 
 @router.post("/account/password")
-def change_password_page(request: Request, form: SubmittedForm, db: Db, user: CsrfEnrollingUser) -> Response:
+def change_password_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPasswordUser) -> Response:
     forced = user.must_change_password
     state = forms.FormState(values={})  # passwords are never echoed back
     new_password = str(form.get("new_password", ""))
