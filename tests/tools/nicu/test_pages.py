@@ -153,3 +153,18 @@ def test_thresholds_from_the_page_keep_what_the_form_does_not_show(logged_in, db
     assert logged_in.post(f"{base}/thresholds", data={**form, "csrf_token": logged_in.csrf(base)}).status_code == 303
     got = records.get_infant_thresholds(db_session, actor=nurse, client_id=infant.id)
     assert got == InfantThresholds(hr_min_bpm=110.0, spo2_min_pct=90.0, monitored=("heart_rate_bpm", "spo2_pct"))
+
+
+def test_walkthrough_p8_the_pages_own_cue_wording_is_taken_and_a_bad_csv_keeps_the_text(logged_in, db_session, nurse):
+    infant = make_client(db_session, nurse, "N009", ["nicu_infant"])
+    page = f"/clients/{infant.id}/nicu"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', logged_in.get(page).text).group(1)
+    pasted = "time_s,heart_rate_bpm,spo2_pct,cue\n0,140,97,\n20,141,97,finger splay; Colour change\n40,140,97,\n"
+    done = logged_in.post(f"{page}/monitor", data={"csrf_token": token, "vitals_text": pasted})
+    assert done.status_code == 303, done.text
+    assert "stress cue &#39;colour_change&#39;" in logged_in.get(page).text  # a stop cue, as written on the page
+    bad = pasted.replace("finger splay", "wriggling")
+    refused = logged_in.post(f"{page}/monitor", data={"csrf_token": token, "vitals_text": bad})
+    assert refused.status_code == 422
+    assert "Check a monitored session" in refused.text and "unknown stress cue &#39;wriggling&#39;" in refused.text
+    assert "wriggling" in re.search(r'<textarea id="f-vitals_text"[^>]*>([^<]*)</textarea>', refused.text).group(1)
