@@ -138,3 +138,28 @@ def test_a_ras_plan_removed_and_restored_on_its_page(make_therapist, login_as, d
                         data={"csrf_token": token, "reason": "95 typed for 65"}).status_code == 303
     after = browser.get(f"/clients/{c.id}/safety").text
     assert "Removed listening entries" in after and f'id="remove-entry-{entry.id}"' not in after
+
+
+def test_api_removes_and_restores_a_session_and_a_dose_entry(make_therapist, api_token_for, client, db_session):
+    ann = make_therapist("ann")
+    c = service.create_client(db_session, actor=ann, code="C001")
+    row = service.record_session(db_session, actor=ann, client_id=c.id, session_date=dt.date(2026, 11, 29),
+                                 minutes=30, intervention_code="receptive_listening")
+    db_session.commit()
+    headers = api_token_for("ann")
+    base = f"/api/v1/clients/{c.id}"
+    assert client.post(f"{base}/sessions/{row.id}/remove", json={"version": 1, "reason": "no"},
+                       headers=headers).status_code == 422
+    removed = client.post(f"{base}/sessions/{row.id}/remove", json={"version": 1, "reason": "wrong client"},
+                          headers=headers)
+    assert removed.json() == {"entity": "therapy_session", "id": row.id, "removed": True,
+                              "removed_reason": "wrong client"}
+    assert client.get(f"{base}/sessions/{row.id}", headers=headers).status_code == 404
+    assert client.post(f"{base}/sessions/{row.id}/restore", json={}, headers=headers).json()["removed"] is False
+    dose = client.post(f"{base}/sound-dose", json={"level_dba": 95, "duration_s": 7200}, headers=headers).json()
+    (entry,) = dose["entries"]
+    after = client.post(f"{base}/sound-dose/entries/{entry['id']}/remove", json={"reason": "95 typed for 65"},
+                        headers=headers)
+    assert after.status_code == 200 and after.json()["entries"] == [] and after.json()["warning"] is None
+    again = client.post(f"{base}/sound-dose/entries/{entry['id']}/remove", json={"reason": "twice"}, headers=headers)
+    assert again.status_code == 409

@@ -141,7 +141,12 @@ class ListeningIn(BaseModel):
 
 def _dose_payload(db, user, client_id: int) -> dict:
     report = actions.dose_report(db, actor=user, client_id=client_id)
-    return {**report.as_dict(), "policy": report.policy.as_dict()}
+    # The entries the week counts, with the ids the remove/restore endpoints take (the same read: one audit row).
+    view = records.safety_overview(db, actor=user, client_id=client_id)
+    entries = [{"id": w.entry.id, "started_at": w.entry.started_at.isoformat(), "level_dba": w.entry.level_dba,
+                "duration_s": w.entry.duration_s, "source": w.entry.source, "label": w.entry.label,
+                "week_percent": round(w.week_percent, 3)} for w in view.entries]
+    return {**report.as_dict(), "policy": report.policy.as_dict(), "entries": entries}
 
 
 @api.get("/clients/{client_id}/sound-dose")
