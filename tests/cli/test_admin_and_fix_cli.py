@@ -1,6 +1,6 @@
-"""Issue 16 on the command line: `cadenza admin reset-password` / `reassign`, `cadenza audit log`, and
-`cadenza client fix` / `cadenza safety remove-entry` (the services are tested on both backends in
-tests/clinic/test_admin_and_tool_corrections.py; here, that the commands reach them)."""
+"""Issue 16 on the command line: `cadenza admin reset-password` / `reassign`, `cadenza audit log` and
+`cadenza client fix` (the services are tested on both backends in tests/clinic/test_corrections.py; here,
+that the commands reach them)."""
 
 from __future__ import annotations
 
@@ -19,19 +19,12 @@ def test_reset_reassign_log_and_fix_from_the_command_line(cli):
 
     made = cli("client", "session", "C001", "--minutes", "30", "--intervention", "receptive_listening", user="ana")
     session_id = int(re.search(r"[Ss]ession (\d+)", made.output).group(1))
-    assert cli("client", "fix", "remove", "session", session_id, "--reason", "x", user="ana").exit_code == 2
     assert cli("client", "fix", "remove", "session", session_id, "--reason", "wrong client", user="ana").exit_code == 0
     assert f"session {session_id:>5}" in cli("client", "fix", "removed", "C001", user="ana").output
     assert cli("client", "fix", "restore", "session", session_id, user="ana").exit_code == 0
 
-    dose = cli("safety", "dose", "--client", "C001", "--add-level-dba", "95", "--add-minutes", "60", user="ana")
-    assert dose.exit_code == 0, dose.output
-    entry_id = json.loads(cli("safety", "entries", "--client", "C001", "--json", user="ana").output)["entries"][0]["id"]
-    assert cli("safety", "remove-entry", entry_id, "--reason", "95 typed for 65", user="ana").exit_code == 0
-
     moved = cli("admin", "reassign", "ana", "bo", "--code", "C001")
     assert moved.exit_code == 0 and "1 client(s) moved from ana to bo: C001" in moved.output
-    assert cli("client", "show", "C001", user="ana").exit_code != 0
-    events = json.loads(cli("audit", "log", "--action", "delete", "--json").output)["events"]
-    assert {e["entity"] for e in events} == {"therapy_session", "sound_dose_entry"}
+    events = json.loads(cli("audit", "log", "--user", "ana", "--action", "delete", "--json").output)["events"]
+    assert [e["entity"] for e in events] == ["therapy_session"]
     assert cli("audit", "log", "--since", "yesterday").exit_code == 2
