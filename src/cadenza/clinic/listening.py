@@ -89,6 +89,9 @@ class SoundDoseEntry(Removable, Base):
     source: Mapped[str] = mapped_column(String(32), default="manual")
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Who removed it (clinic.corrections), without a foreign key: SQLite can drop a plain column again when
+    # 0024_admin_corrections is downgraded, and record_change keeps the remover's name anyway.
+    removed_by_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 def refuse_nul(name: str, text: object) -> None:

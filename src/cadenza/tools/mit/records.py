@@ -72,6 +72,9 @@ class MitPhrase(Removable, Base):
     guessed_words: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Who removed it (clinic.corrections), without a foreign key: SQLite can drop a plain column again when
+    # 0024_admin_corrections is downgraded, and record_change keeps the remover's name anyway.
+    removed_by_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class MitLevelRun(Base):

@@ -59,6 +59,9 @@ class RasPlanRecord(Removable, Base):
     override_used: Mapped[bool] = mapped_column(Boolean, default=False)
     plan: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Who removed it (clinic.corrections), without a foreign key: SQLite can drop a plain column again when
+    # 0024_admin_corrections is downgraded, and record_change keeps the remover's name anyway.
+    removed_by_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 def store_ras_plan(db: Session, *, actor: Therapist, client_id: int, plan: RasPlan) -> RasPlanRecord:

@@ -3,8 +3,10 @@ sound-dose entries, and the forced password change after an admin's reset.
 
 ``ras_plan``, ``mit_phrase`` and ``sound_dose_entry`` gain ``removed_at``, ``removed_by_id`` and
 ``removed_reason`` (:class:`cadenza.clinic.models.Removable`; existing rows are not removed), added with
-plain ALTER TABLE ... ADD COLUMN as in ``0031_corrections``. ``therapist`` gains
-``must_change_password`` (false for every existing account).
+plain ALTER TABLE ... ADD COLUMN as in ``0031_corrections``. Unlike there, ``removed_by_id`` has no
+foreign key: SQLite cannot drop a column named in a foreign key without rebuilding the table, and
+rebuilding ``mit_phrase`` would cascade into its scores. ``therapist`` gains ``must_change_password``
+(false for every existing account).
 """
 
 import sqlalchemy as sa
@@ -17,21 +19,11 @@ down_revision = ("0031_corrections", "0004_ras", "0006_mit", "0007_safety", "001
 TABLES = ("ras_plan", "mit_phrase", "sound_dose_entry")
 
 
-def _remover_fk(table: str) -> str:
-    return f"fk_{table}_removed_by_id_therapist"
-
-
 def upgrade() -> None:
     for table in TABLES:
         op.add_column(table, sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True))
         op.add_column(table, sa.Column("removed_reason", sa.Text(), nullable=True))
-        if op.get_context().dialect.name == "sqlite":
-            # SQLite adds a foreign key only inline with its column.
-            op.execute(f"ALTER TABLE {table} ADD COLUMN removed_by_id INTEGER "
-                       f"CONSTRAINT {_remover_fk(table)} REFERENCES therapist (id)")
-        else:
-            op.add_column(table, sa.Column("removed_by_id", sa.Integer(), nullable=True))
-            op.create_foreign_key(op.f(_remover_fk(table)), table, "therapist", ["removed_by_id"], ["id"])
+        op.add_column(table, sa.Column("removed_by_id", sa.Integer(), nullable=True))
     op.add_column("therapist", sa.Column("must_change_password", sa.Boolean(), nullable=False,
                                          server_default=sa.false()))
 
@@ -39,7 +31,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_column("therapist", "must_change_password")
     for table in TABLES:
-        if op.get_context().dialect.name != "sqlite":
-            op.drop_constraint(op.f(_remover_fk(table)), table, type_="foreignkey")
         for column in ("removed_by_id", "removed_reason", "removed_at"):
             op.drop_column(table, column)
