@@ -116,8 +116,7 @@ def test_migrate_refusal_is_one_line_and_keeps_the_rows(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from cadenza.cli.main import app
-    from cadenza.clinic import service
-    from cadenza.clinic.db import alembic_config, make_engine, make_session_factory
+    from cadenza.clinic.db import alembic_config, make_engine
 
     monkeypatch.setenv("CADENZA_DATA_DIR", str(tmp_path / "old"))
     monkeypatch.delenv("CADENZA_DATABASE_URL", raising=False)
@@ -127,14 +126,18 @@ def test_migrate_refusal_is_one_line_and_keeps_the_rows(tmp_path, monkeypatch):
         config = alembic_config()
         config.attributes["connection"] = connection
         command.downgrade(config, "0008_safety_checks-1")
-        db = make_session_factory(connection)()
-        therapist = service.create_therapist(db, actor=None, username="legacy", password="correct horse battery")
-        client = service.create_client(db, actor=therapist, code="L001", birth_year=1950)
-        db.flush()
+        # Plain SQL: the models describe the newest schema, and the downgrade also took the revisions
+        # built on the safety tables (0024_admin_corrections adds a therapist column).
         now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+        therapist_id = connection.execute(text(
+            "INSERT INTO therapist (username, password_hash, role, active, created_at, qualification) "
+            "VALUES ('legacy', 'x', 'therapist', 1, :t, '') RETURNING id"), {"t": now}).scalar_one()
+        client_id = connection.execute(text(
+            "INSERT INTO client (therapist_id, code, birth_year, conditions, safety_flags, created_at, updated_at) "
+            "VALUES (:th, 'L001', 1950, '[]', '[]', :t, :t) RETURNING id"), {"th": therapist_id, "t": now}).scalar_one()
         connection.execute(text(
             "INSERT INTO sound_dose_entry (client_id, started_at, duration_s, level_dba, source, label, created_at) "
-            "VALUES (:c, :t, :d, 80.0, 'manual', '', :t)"), {"c": client.id, "t": now, "d": 10 * 24 * 3600.0})
+            "VALUES (:c, :t, :d, 80.0, 'manual', '', :t)"), {"c": client_id, "t": now, "d": 10 * 24 * 3600.0})
     result = CliRunner().invoke(app, ["migrate"])
     assert result.exit_code == 1
     assert "Traceback" not in result.output

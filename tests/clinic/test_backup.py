@@ -500,13 +500,14 @@ def test_bad_arguments_name_themselves(good_archive, tmp_path):
 
 
 def test_a_backup_from_an_older_schema_restores_and_migrates_forward(tmp_path):
-    """T34-style: a record taken before the RAS tables existed restores at its own revisions, then upgrades."""
+    """T34-style: a record taken before the drafts table existed restores at its own revisions, then upgrades.
+    (0030_form_draft is a head no later revision alters; 0004_ras no longer is one since 0024_admin_corrections.)"""
     from alembic import command
 
     from cadenza.clinic.db import alembic_config
 
     source = f"sqlite:///{tmp_path / 'old.sqlite3'}"
-    older_heads = [h for h in backup.code_heads() if h != "0004_ras"]
+    older_heads = [h for h in backup.code_heads() if h != "0030_form_draft"]
     engine = make_engine(source)
     try:
         with engine.begin() as connection:
@@ -520,7 +521,7 @@ def test_a_backup_from_an_older_schema_restores_and_migrates_forward(tmp_path):
     archive = tmp_path / "old.zip"
     manifest = backup.create_backup(source, archive).manifest
     assert list(manifest.alembic_heads) == sorted(older_heads)
-    assert "ras_plan" not in {t.name for t in manifest.tables}
+    assert "form_draft" not in {t.name for t in manifest.tables}
     current = f"sqlite:///{tmp_path / 'current.sqlite3'}"
     migrate(current)
     with pytest.raises(ParameterError, match="revisions.*new empty database"):
@@ -528,7 +529,7 @@ def test_a_backup_from_an_older_schema_restores_and_migrates_forward(tmp_path):
     target = f"sqlite:///{tmp_path / 'new.sqlite3'}"
     assert backup.restore_backup(target, archive).chain_ok
     migrate(target)
-    assert "ras_plan" in backup.table_digests(target)
+    assert "form_draft" in backup.table_digests(target)
     assert backup.table_digests(target)["client"] == backup.table_digests(source)["client"]
     assert _chain(target).ok and _bundles(target) == _bundles(source)
 

@@ -1,4 +1,6 @@
-"""Correct anything, with history (walk-through problem 2): amend, remove and restore, each with its reason."""
+"""Correct anything, with history (walk-through problem 2): amend, remove and restore, each with its reason;
+and (issue 16) an admin's password reset with a forced change, caseload reassignment, the audit-log reader,
+and the same corrections for RAS plans, MIT phrases and sound-dose entries."""
 
 from __future__ import annotations
 
@@ -9,11 +11,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 
-from cadenza.clinic import corrections, dashboard, service
+from cadenza.clinic import audit_log, auth, corrections, dashboard, listening, reassignment, service
 from cadenza.clinic.corrections import RecordChange
 from cadenza.clinic.models import AuditEvent, Base, Measurement, TherapySession
 from cadenza.clinic.service import MeasurementInput
-from cadenza.errors import ConflictError, NotFoundError, ParameterError
+from cadenza.errors import ConflictError, NotFoundError, ParameterError, PermissionDeniedError
+from cadenza.ras.plan import plan_ras_sessions
+from cadenza.tools.mit import records as mit_records
+from cadenza.tools.ras import records as ras_records
+from cadenza.tools.safety import records as safety_records
 
 DAY = dt.date(2026, 11, 29)
 
@@ -31,7 +37,9 @@ def _audit(db, action: str, entity: str) -> list[int]:
 def test_migration_matches_the_models(db_engine):
     with db_engine.connect() as connection:
         diffs = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
-    assert [d for d in diffs if "record_change" in repr(d) or "removed_" in repr(d)] == []
+    # removed_* also covers ras_plan, mit_phrase and sound_dose_entry (0024_admin_corrections).
+    assert [d for d in diffs if "record_change" in repr(d) or "removed_" in repr(d)
+            or "must_change_password" in repr(d)] == []
 
 
 def test_walkthrough_p2_a_removed_session_is_hidden_kept_audited_and_restorable(db_session, therapist, client_record):
@@ -145,3 +153,174 @@ def test_another_therapists_records_are_not_found(db_session, therapist, client_
     with pytest.raises(NotFoundError):
         corrections.remove_measurement(db_session, actor=other, measurement_id=row.measurements[0].id, reason="x y z")
     assert db_session.scalars(select(RecordChange)).all() == []
+
+
+# === Issue 16: administration, and the tools' rows (RAS plans, MIT phrases, sound-dose entries) ===
+
+NEW_PASSWORD = "a fresh passphrase of mine"
+
+
+def _actions(db, entity: str, entity_id: int | None = None) -> list[str]:
+    query = select(AuditEvent.action).where(AuditEvent.entity == entity).order_by(AuditEvent.id)
+    if entity_id is not None:
+        query = query.where(AuditEvent.entity_id == entity_id)
+    return list(db.scalars(query))
+
+
+# --- password reset and the forced change ---------------------------------------------------------
+
+
+def test_reset_gives_a_one_time_password_ends_sessions_and_forces_a_change(db_session, make_therapist):
+    admin, ana = make_therapist("root", role="admin"), make_therapist("ana")
+    grant = auth.login(db_session, username="ana", password="correct horse battery")
+    temporary = auth.reset_password(db_session, actor=admin, username="ana")
+    assert len(temporary) == 23 and temporary.count("-") == 3
+    assert auth.resolve_session(db_session, grant.token) is None  # the old login ended
+    assert ana.must_change_password
+    assert _actions(db_session, "therapist", ana.id)[-1] == "password_reset"
+    with pytest.raises(PermissionDeniedError):
+        auth.authenticate(db_session, username="ana", password="correct horse battery")
+    assert auth.authenticate(db_session, username="ana", password=temporary).id == ana.id
+    with pytest.raises(ParameterError, match="new_password must differ"):
+        auth.change_password(db_session, actor=ana, current_password=temporary, new_password=temporary)
+    auth.change_password(db_session, actor=ana, current_password=temporary, new_password=NEW_PASSWORD)
+    assert not ana.must_change_password
+    assert auth.reset_password(db_session, actor=None, username="ana") != temporary  # local command line
+
+
+def test_only_admins_reset_and_never_their_own_password(db_session, make_therapist):
+    admin, ana = make_therapist("root", role="admin"), make_therapist("ana")
+    with pytest.raises(PermissionDeniedError, match="only admins"):
+        auth.reset_password(db_session, actor=ana, username="root")
+    with pytest.raises(ParameterError, match="your own account"):
+        auth.reset_password(db_session, actor=admin, username="root")
+    with pytest.raises(NotFoundError, match="'nobody'"):
+        auth.reset_password(db_session, actor=admin, username="nobody")
+
+
+# --- caseload reassignment ------------------------------------------------------------------------
+
+
+def test_reassigning_a_caseload_moves_access_keeps_authorship_and_audits_each_client(db_session, make_therapist):
+    admin, ana, bo = make_therapist("root", role="admin"), make_therapist("ana"), make_therapist("bo")
+    c1 = service.create_client(db_session, actor=ana, code="C001")
+    c2 = service.create_client(db_session, actor=ana, code="C002")
+    row = service.record_session(db_session, actor=ana, client_id=c1.id, session_date=dt.date(2026, 11, 29),
+                                 minutes=30, intervention_code="receptive_listening")
+    assert reassignment.caseload_codes(db_session, actor=admin, username="ana") == ["C001", "C002"]
+    with pytest.raises(ParameterError, match=r"codes \['C009'\]"):
+        reassignment.reassign_caseload(db_session, actor=admin, from_username="ana", to_username="bo", codes=["C009"])
+    moved = reassignment.reassign_caseload(db_session, actor=admin, from_username="ana", to_username="bo", codes=["C001"])
+    assert moved.codes == ("C001",)
+    with pytest.raises(NotFoundError):
+        service.get_client(db_session, actor=ana, client_id=c1.id)
+    assert service.get_client(db_session, actor=bo, client_id=c1.id).code == "C001"
+    assert service.get_session(db_session, actor=bo, session_id=row.id).therapist_id == ana.id  # who wrote it
+    assert service.get_client(db_session, actor=ana, client_id=c2.id).code == "C002"
+    assert list(db_session.scalars(select(AuditEvent.client_id).where(AuditEvent.action == "reassign"))) == [c1.id]
+    assert reassignment.caseload_sizes(db_session, actor=admin) == {ana.id: 1, bo.id: 1}
+
+
+def test_reassignment_refuses_clashing_codes_disabled_targets_and_non_admins(db_session, make_therapist):
+    admin, ana, bo = make_therapist("root", role="admin"), make_therapist("ana"), make_therapist("bo")
+    service.create_client(db_session, actor=ana, code="C001")
+    service.create_client(db_session, actor=bo, code="C001")
+    with pytest.raises(ConflictError, match=r"codes \['C001'\]"):
+        reassignment.reassign_caseload(db_session, actor=admin, from_username="ana", to_username="bo")
+    with pytest.raises(PermissionDeniedError):
+        reassignment.reassign_caseload(db_session, actor=ana, from_username="ana", to_username="bo")
+    with pytest.raises(ParameterError, match="to_username must differ"):
+        reassignment.reassign_caseload(db_session, actor=admin, from_username="ana", to_username="ana")
+    auth.set_therapist_active(db_session, actor=admin, username="bo", active=False)
+    with pytest.raises(ConflictError, match="disabled"):
+        reassignment.reassign_caseload(db_session, actor=admin, from_username="ana", to_username="bo")
+
+
+# --- the audit-log reader -------------------------------------------------------------------------
+
+
+def test_audit_pages_filter_and_page_by_keyset_without_overlap(db_session, make_therapist):
+    admin, ana = make_therapist("root", role="admin"), make_therapist("ana")
+    client = service.create_client(db_session, actor=ana, code="C001")
+    for _ in range(3):
+        service.get_client(db_session, actor=ana, client_id=client.id)
+        db_session.commit()  # a new unit of work: each read is audited again
+    only_ana = audit_log.AuditFilter(username="ana", client_id=client.id)
+    first = audit_log.audit_page(db_session, actor=admin, filters=only_ana, limit=2)
+    second = audit_log.audit_page(db_session, actor=admin, filters=only_ana, before_id=first.next_before_id, limit=2)
+    ids = [e.id for e in first.rows + second.rows]
+    assert ids == sorted(ids, reverse=True) and len(ids) == len(set(ids)) == 4  # create + 3 reads
+    assert second.next_before_id is None
+    assert {e.actor_username for e in first.rows + second.rows} == {"ana"}
+    reads = audit_log.audit_page(db_session, actor=admin, filters=audit_log.AuditFilter(action="read", username="ana"))
+    assert len(reads.rows) == 3
+    today = dt.datetime.now(dt.UTC).date()
+    future = audit_log.AuditFilter(since_date=today + dt.timedelta(days=1))
+    assert audit_log.audit_page(db_session, actor=admin, filters=future).rows == []
+    assert audit_log.audit_page(db_session, actor=admin, filters=audit_log.AuditFilter(until_date=today)).rows
+    assert "read" in audit_log.known_actions(db_session, actor=admin)
+    with pytest.raises(PermissionDeniedError):
+        audit_log.audit_page(db_session, actor=ana)
+    with pytest.raises(ParameterError, match="since_date"):
+        audit_log.audit_page(db_session, actor=admin, filters=audit_log.AuditFilter(since_date=today, until_date=today
+                                                                                    - dt.timedelta(days=1)))
+    with pytest.raises(ParameterError, match="limit"):
+        audit_log.audit_page(db_session, actor=admin, limit=0)
+
+
+# --- the tools' rows ------------------------------------------------------------------------------
+
+
+def test_a_removed_ras_plan_is_hidden_kept_audited_and_restorable(db_session, therapist, client_record,
+                                                                   make_therapist):
+    plan = ras_records.store_ras_plan(db_session, actor=therapist, client_id=client_record.id,
+                                      plan=plan_ras_sessions(100, condition="other"))
+    with pytest.raises(ParameterError, match="reason"):
+        ras_records.remove_ras_plan(db_session, actor=therapist, plan_id=plan.id, reason="")
+    other = make_therapist("other")
+    with pytest.raises(NotFoundError):
+        ras_records.remove_ras_plan(db_session, actor=other, plan_id=plan.id, reason="not mine")
+    ras_records.remove_ras_plan(db_session, actor=therapist, plan_id=plan.id, reason="wrong baseline cadence")
+    assert ras_records.list_ras_plans(db_session, actor=therapist, client_id=client_record.id) == []
+    with pytest.raises(NotFoundError):
+        ras_records.get_ras_plan(db_session, actor=therapist, client_id=client_record.id, plan_id=plan.id)
+    assert [p.id for p in ras_records.removed_ras_plans(db_session, client=client_record)] == [plan.id]
+    with pytest.raises(ConflictError, match="already removed"):
+        ras_records.remove_ras_plan(db_session, actor=therapist, plan_id=plan.id, reason="again")
+    ras_records.restore_ras_plan(db_session, actor=therapist, plan_id=plan.id)
+    assert [p.id for p in ras_records.list_ras_plans(db_session, actor=therapist, client_id=client_record.id)] == [plan.id]
+    assert _actions(db_session, "ras_plan", plan.id) == ["create", "delete", "restore"]
+    changes = corrections.history(db_session, client=client_record, entity="ras_plan", entity_id=plan.id)
+    assert [(c.action, c.reason) for c in changes] == [("remove", "wrong baseline cadence"), ("restore", "")]
+
+
+def test_a_removed_mit_phrase_leaves_the_bank_and_cannot_be_added_twice(db_session, therapist, client_record):
+    phrase = mit_records.add_phrase(db_session, actor=therapist, client_id=client_record.id, text="I want water")
+    mit_records.remove_phrase(db_session, actor=therapist, phrase_id=phrase.id, reason="typed for the wrong client",
+                              client_id=client_record.id)
+    assert mit_records.list_phrases(db_session, actor=therapist, client_id=client_record.id, active_only=False) == []
+    with pytest.raises(ConflictError, match="restore it"):
+        mit_records.add_phrase(db_session, actor=therapist, client_id=client_record.id, text="I want water")
+    other_client = service.create_client(db_session, actor=therapist, code="C002")
+    with pytest.raises(NotFoundError):  # reached through another client's page
+        mit_records.restore_phrase(db_session, actor=therapist, phrase_id=phrase.id, client_id=other_client.id)
+    mit_records.restore_phrase(db_session, actor=therapist, phrase_id=phrase.id, client_id=client_record.id)
+    assert [p.text for p in mit_records.list_phrases(db_session, actor=therapist, client_id=client_record.id)] == [
+        "I want water"]
+
+
+def test_a_removed_dose_entry_no_longer_counts_toward_the_week(db_session, therapist, client_record):
+    now = dt.datetime.now(dt.UTC)
+    typo = listening.add_dose_entry(db_session, actor=therapist, client_id=client_record.id, level_dba=95,
+                                    duration_s=7200, started_at=now - dt.timedelta(hours=3))
+    listening.add_dose_entry(db_session, actor=therapist, client_id=client_record.id, level_dba=70, duration_s=1800,
+                             started_at=now - dt.timedelta(hours=1))
+    before = listening.weekly_dose(db_session, actor=therapist, client_id=client_record.id).fraction
+    assert before > 1  # the typo's warning
+    safety_records.remove_dose_entry(db_session, actor=therapist, entry_id=typo.id, reason="95 typed for 65")
+    after = listening.weekly_dose(db_session, actor=therapist, client_id=client_record.id).fraction
+    assert 0 < after < 0.01
+    overview = safety_records.safety_overview(db_session, actor=therapist, client_id=client_record.id)
+    assert typo.id not in [w.entry.id for w in overview.entries]
+    safety_records.restore_dose_entry(db_session, actor=therapist, entry_id=typo.id)
+    assert listening.weekly_dose(db_session, actor=therapist, client_id=client_record.id).fraction == pytest.approx(before)

@@ -164,3 +164,37 @@ def authz_samples(tmp_path_factory) -> dict:
     for name in sorted(route_modules):
         samples.update(getattr(sys.modules.get(name), "AUTHZ_SAMPLES", {}))
     return samples
+
+
+@pytest.fixture
+def admin_browser(web_app, db_session) -> Iterator[Callable[[str], TestClient]]:
+    """``admin_browser("root")`` -> a TestClient logged in as that administrator, past two-factor login."""
+    import datetime as dt
+
+    import pyotp
+    from sqlalchemy import select
+
+    from cadenza.clinic import auth
+
+    opened: list[TestClient] = []
+
+    def _open(username: str) -> TestClient:
+        admin = db_session.scalar(select(Therapist).where(Therapist.username == username))
+        enrolment = auth.start_mfa_enrolment(db_session, actor=admin)
+        totp = pyotp.TOTP(enrolment.secret)
+        now = dt.datetime.now(dt.UTC)
+        auth.confirm_mfa_enrolment(db_session, actor=admin, code=totp.at(now))
+        db_session.commit()
+        browser = TestClient(web_app, follow_redirects=False)
+        browser.__enter__()
+        opened.append(browser)
+        log_in(browser, username)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login/mfa", params={"next": "/"}).text)[1]
+        # The enrolment used this step's code; the next step's is within the accepted drift and unused.
+        done = browser.post("/login/mfa", data={"code": totp.at(now, counter_offset=1), "csrf_token": token, "next": "/"})
+        assert done.status_code == 303, done.text
+        return browser
+
+    yield _open
+    for browser in opened:
+        browser.__exit__(None, None, None)

@@ -113,7 +113,8 @@ def test_axe_finds_no_serious_or_critical_violation_for_either_role(clinic, brow
         "/account/tokens", "/account/password", "/account/mfa",
         "/clients?q=c0", f"/clients/{c}/plan", "/account/note-templates",
     ]
-    admin_pages = ["/", "/admin/therapists", "/admin/emergency", "/account/mfa", "/account/tokens", "/evidence"]
+    admin_pages = ["/", "/admin/therapists", "/admin/emergency", "/admin/audit", "/account/mfa", "/account/tokens",
+                   "/evidence"]
     violations: list[str] = []
     for username, paths, totp in (("ana", therapist_pages, None), ("root", admin_pages, ids["totp"])):
         context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})

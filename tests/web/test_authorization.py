@@ -28,7 +28,9 @@ ADMIN_ONLY = {("GET", "/admin/therapists"), ("POST", "/admin/therapists"),
               ("POST", "/api/v1/therapists"), ("PATCH", "/api/v1/therapists/{username}"),
               ("GET", "/admin/emergency"), ("POST", "/admin/emergency"), ("POST", "/admin/emergency/{grant_id}/revoke"),
               ("GET", "/api/v1/emergency-access"), ("POST", "/api/v1/emergency-access"),
-              ("POST", "/api/v1/emergency-access/{grant_id}/revoke")}
+              ("POST", "/api/v1/emergency-access/{grant_id}/revoke"),
+              ("POST", "/admin/therapists/{username}/password-reset"), ("POST", "/admin/caseload"),
+              ("GET", "/admin/audit")}
 # The person's app: open to anyone (getting in, the app's own files, plain-language help) ...
 PERSON_PUBLIC = {("GET", "/me/start"), ("GET", "/me/join/{token}"), ("POST", "/me/join/{token}"), ("GET", "/me/care"),
                  ("POST", "/me/join/{token}/passkey/options"), ("POST", "/me/join/{token}/passkey"),

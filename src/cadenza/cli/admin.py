@@ -110,3 +110,35 @@ def reset_mfa(username: str = typer.Argument(..., help="Account whose authentica
         then = ("must set it up again at the next login" if therapist.is_admin
                 else "can log in with the password alone and set it up again")
         Console().print(f"{username}: two-factor login removed, sessions and API tokens revoked; the account {then}.")
+
+
+@app.command("reset-password")
+def reset_password(username: str = typer.Argument(..., help="Account whose password was forgotten.")) -> None:
+    """Give an account a temporary password, printed once; its owner must choose their own at the next
+    login. Its sessions and API tokens end; two-factor login is unchanged (audited as password_reset)."""
+    from rich.console import Console
+
+    from cadenza.clinic import auth
+
+    with domain_errors(), open_db() as db:
+        password = auth.reset_password(db, actor=None, username=username)
+        Console().print(f"{username}: temporary password [bold]{password}[/bold] (shown once). Sessions and API "
+                        "tokens revoked; a new password must be chosen at the next login.", highlight=False)
+
+
+@app.command()
+def reassign(
+    from_username: str = typer.Argument(..., help="Therapist whose clients move (may be disabled)."),
+    to_username: str = typer.Argument(..., help="Active therapist who takes them over."),
+    code: list[str] = typer.Option(None, "--code", help="Move only this client (repeatable); default: every client."),
+) -> None:
+    """Move a caseload to another therapist (each client audited as reassign); sessions keep their author."""
+    from rich.console import Console
+
+    from cadenza.clinic import reassignment
+
+    with domain_errors(), open_db() as db:
+        moved = reassignment.reassign_caseload(db, actor=None, from_username=from_username, to_username=to_username,
+                                           codes=code or None)
+        Console().print(f"{len(moved.client_ids)} client(s) moved from {moved.from_username} to {moved.to_username}"
+                        + (f": {', '.join(moved.codes)}" if moved.codes else "") + ".", highlight=False)

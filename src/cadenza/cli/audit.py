@@ -14,7 +14,7 @@ import typer
 
 from cadenza.cli._db import domain_errors, fail
 
-app = typer.Typer(help="Tamper-evident audit trail: verify the hash chain.", no_args_is_help=True)
+app = typer.Typer(help="Tamper-evident audit trail: verify the hash chain, read the log.", no_args_is_help=True)
 
 EXPECT_COUNT_HELP = ("At least this many events must be sealed (a count written down earlier): detects a deletion "
                      "of the newest rows, which a shorter chain alone does not reveal.")
@@ -61,3 +61,47 @@ def verify(
         typer.echo(report.summary())
     if not report.ok:
         raise typer.Exit(1)
+
+
+@app.command("log")
+def log(
+    user: str = typer.Option(None, "--user", help="Only this actor's events (a username, 'system' or 'anonymous')."),
+    client_id: int = typer.Option(None, "--client-id", min=1, help="Only events about this client id."),
+    action: str = typer.Option(None, "--action", help="Only this action (read, create, update, delete, ...)."),
+    since: str = typer.Option(None, "--since", help="From this date (YYYY-MM-DD, UTC)."),
+    until: str = typer.Option(None, "--until", help="Up to and including this date (YYYY-MM-DD, UTC)."),
+    before: int = typer.Option(None, "--before", min=1, help="Only events older than this id (the next page)."),
+    limit: int = typer.Option(50, "--limit", min=1, max=500, help="Events per page."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """The audit trail, newest first, filtered; prints the --before value of the next page (no acting
+    user: the local command line has system authority, like `cadenza admin`)."""
+    import datetime as dt
+
+    from cadenza.cli._db import open_db
+    from cadenza.clinic import audit_log
+    from cadenza.errors import ParameterError
+
+    def day(name: str, text: str | None) -> dt.date | None:
+        if text is None:
+            return None
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise ParameterError(f"{name} must be a date YYYY-MM-DD, got {text!r}") from None
+
+    with domain_errors(), open_db() as db:
+        filters = audit_log.AuditFilter(username=user, client_id=client_id, action=action,
+                                        since_date=day("since", since), until_date=day("until", until))
+        page = audit_log.audit_page(db, actor=None, filters=filters, before_id=before, limit=limit)
+        rows = [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor_username, "action": e.action,
+                 "entity": e.entity, "entity_id": e.entity_id, "client_id": e.client_id} for e in page.rows]
+    if as_json:
+        typer.echo(json.dumps({"events": rows, "next_before": page.next_before_id}))
+        return
+    for r in rows:
+        typer.echo(f"{r['id']:>8}  {r['at'][:19]}  {r['actor']:<16} {r['action']:<14} {r['entity']}"
+                   + (f" {r['entity_id']}" if r["entity_id"] is not None else "")
+                   + (f"  client {r['client_id']}" if r["client_id"] is not None else ""))
+    if page.next_before_id is not None:
+        typer.echo(f"more: --before {page.next_before_id}")

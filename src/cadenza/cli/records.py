@@ -329,3 +329,67 @@ def audit_trail(code: str = typer.Argument(..., help="Client code."), as_user: s
         for e in service.list_audit_events(db, actor=actor, client_id=client.id):
             table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor_username, e.action, e.entity, str(e.entity_id or ""))
         Console().print(table)
+
+
+# --- corrections: remove with a reason, restore (clinic.corrections; the same as the web pages) -------
+
+fix_app = typer.Typer(help="Correct the record: remove (kept, with a reason) and restore sessions, "
+                           "measurements and goals.", no_args_is_help=True)
+app.add_typer(fix_app, name="fix")
+REASON_OPTION = typer.Option(..., "--reason", help="Why (kept in the record's history; 3-500 characters).")
+RESTORE_REASON = typer.Option("", "--reason", help="Why (optional).")
+KINDS = ("session", "measurement", "goal")
+
+
+def _correct(as_user: str | None, kind: str, row_id: int, *, remove: bool, reason: str) -> None:
+    from cadenza.clinic import corrections, service
+
+    if kind not in KINDS:
+        fail(f"kind must be one of {KINDS}, got {kind!r}", code=2)
+    with domain_errors(), open_db() as db:
+        actor = acting_user(db, as_user)
+        if kind == "session" and remove:
+            row = service.get_session(db, actor=actor, session_id=row_id)
+            corrections.remove_session(db, actor=actor, session_id=row_id, expected_version=row.version, reason=reason)
+        elif kind == "session":
+            corrections.restore_session(db, actor=actor, session_id=row_id, reason=reason)
+        elif kind == "measurement" and remove:
+            corrections.remove_measurement(db, actor=actor, measurement_id=row_id, reason=reason)
+        elif kind == "measurement":
+            fail("a measurement comes back with its session (restore the session), or is entered anew", code=2)
+        elif remove:
+            corrections.remove_goal(db, actor=actor, goal_id=row_id, reason=reason)
+        else:
+            corrections.restore_goal(db, actor=actor, goal_id=row_id, reason=reason)
+    typer.echo(f"{kind} {row_id} {'removed (kept; restore with: cadenza client fix restore ' + kind + ' ' + str(row_id) + ')' if remove else 'restored'}.")
+
+
+@fix_app.command("remove")
+def remove_row(kind: str = typer.Argument(..., help="session, measurement or goal."),
+               row_id: int = typer.Argument(..., min=1, help="Its id (cadenza client show CODE)."),
+               reason: str = REASON_OPTION, as_user: str = AS_OPTION) -> None:
+    """Remove an unsigned session (with its measurements), one measurement of an unsigned session, or a goal."""
+    _correct(as_user, kind, row_id, remove=True, reason=reason)
+
+
+@fix_app.command("restore")
+def restore_row(kind: str = typer.Argument(..., help="session or goal."),
+                row_id: int = typer.Argument(..., min=1, help="Its id (cadenza client fix removed CODE)."),
+                reason: str = RESTORE_REASON, as_user: str = AS_OPTION) -> None:
+    """Bring back a removed session (with the measurements removed with it) or goal."""
+    _correct(as_user, kind, row_id, remove=False, reason=reason)
+
+
+@fix_app.command("removed")
+def list_removed(code: str = typer.Argument(..., help="Client code."), as_user: str = AS_OPTION) -> None:
+    """A client's removed sessions and goals, with who removed them, when and why."""
+    from cadenza.clinic import corrections
+
+    with domain_errors(), open_db() as db:
+        _, client = acting_client(db, as_user, code)
+        removed = corrections.removed_records(db, client=client)
+        lines = [f"session {s.id:>5}  {s.session_date}  removed {s.removed_at:%Y-%m-%d %H:%M}  {s.removed_reason}"
+                 for s in removed.sessions]
+        lines += [f"goal    {g.id:>5}  {g.instrument_code}  removed {g.removed_at:%Y-%m-%d %H:%M}  {g.removed_reason}"
+                  for g in removed.goals]
+    typer.echo("\n".join(lines) if lines else f"{code}: nothing removed.")

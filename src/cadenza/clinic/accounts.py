@@ -54,9 +54,12 @@ def check_qualification(qualification: Any) -> str:
 
 def create_therapist(
     db: Session, *, actor: Therapist | None, username: str, password: str, role: str = "therapist",
-    qualification: str = "",
+    qualification: str = "", must_change_password: bool = False,
 ) -> Therapist:
-    """Create an account. ``actor`` must be an admin, or None for the local command line."""
+    """Create an account. ``actor`` must be an admin, or None for the local command line.
+
+    ``must_change_password``: the password is an initial one the admin chose, and the account's owner
+    must replace it at the first login (:func:`cadenza.clinic.auth.reset_password` explains)."""
     check_admin(actor)
     qualification = check_qualification(qualification)
     if not isinstance(username, str) or not _USERNAME_RE.match(username):
@@ -73,6 +76,7 @@ def create_therapist(
         role=role,
         active=True,
         qualification=qualification,
+        must_change_password=bool(must_change_password),
     )
     db.add(therapist)
     db.flush()

@@ -382,9 +382,45 @@ def change_password(
         raise ParameterError("new_password must differ from the current password")
     check_password_policy(new_password, username=actor.username)
     actor.password_hash = passwords.hash_password(new_password)
+    actor.must_change_password = False
     _revoke_other_credentials(db, therapist_id=actor.id, keep_session_token=keep_session_token, now=utcnow())
     audit(db, actor, "update", "therapist", entity_id=actor.id)
     db.flush()
+
+
+PASSWORD_CHANGE_REQUIRED_MESSAGE = "Choose your own password first: an administrator set a temporary one."
+# No look-alike characters (0/O, 1/l/I): the temporary password is read out or copied by hand.
+_TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789"
+TEMPORARY_PASSWORD_GROUPS = 4
+
+
+def temporary_password() -> str:
+    """A random one-time password, four groups of five characters (about 114 bits), e.g. ``'h7Ks2-...'``."""
+    return "-".join("".join(secrets.choice(_TEMPORARY_ALPHABET) for _ in range(5))
+                    for _ in range(TEMPORARY_PASSWORD_GROUPS))
+
+
+def reset_password(db: Session, *, actor: Therapist | None, username: str) -> str:
+    """An administrator's password reset (local command line: ``actor=None``): the account gets a new
+    random temporary password, returned once and stored only as its hash, and must choose its own at
+    the next login (:attr:`Therapist.must_change_password`; every page but the password page is closed
+    until then). Every browser session and API token of the account ends. Two-factor login is left as
+    it is. Audited as ``password_reset``.
+
+    An admin's own password is changed on the password page, with the current one, never reset here.
+    """
+    check_admin(actor)
+    therapist = get_therapist_by_username(db, username)
+    if actor is not None and actor.id == therapist.id:
+        raise ParameterError(f"username {username!r} is your own account: change your password on the password "
+                             "page (it asks for the current one)")
+    password = temporary_password()
+    therapist.password_hash = passwords.hash_password(password)
+    therapist.must_change_password = True
+    revoke_all_sessions(db, therapist_id=therapist.id)
+    _audit(db, actor, "password_reset", therapist.id)
+    db.flush()
+    return password
 
 
 def _revoke_other_credentials(

@@ -297,3 +297,53 @@ def session_history(db: Session, *, client: Client, session_id: int) -> list[Rec
     rows = history(db, client=client)
     return [r for r in rows if (r.entity == "therapy_session" and r.entity_id == session_id)
             or (r.entity == "measurement" and r.entity_id in measurement_ids)]
+
+
+# --- the tools' rows (RAS plans, MIT phrases, sound-dose entries, ...) ------------------------------
+# A tool's table that subclasses Removable and has a ``client_id`` is corrected the same way: each tool's
+# records module names its entity and calls these, so the audit rows and the history read alike.
+
+
+def _writable_of(db: Session, actor: Therapist, model: type, row_id: Any, what: str,
+                 client_id: int | None) -> tuple[Any, Client]:
+    row, client = _writable(db, actor, model, row_id, what)
+    if client_id is not None and client.id != client_id:
+        raise NotFoundError(f"{what} {row_id!r} not found")  # another client's row, reached through this one's page
+    return row, client
+
+
+def remove_row(db: Session, *, actor: Therapist, model: type, row_id: int, entity: str, what: str,
+               reason: str, client_id: int | None = None) -> Any:
+    """Remove one row of a client's record with a reason: kept, hidden everywhere, restorable, audited
+    (``delete``) and written to the history. A missing row, another therapist's, or (with ``client_id``)
+    another client's is NotFoundError."""
+    reason = check_reason(reason)
+    row, client = _writable_of(db, actor, model, row_id, what, client_id)
+    if row.is_removed:
+        raise ConflictError(f"{what} {row.id} was already removed")
+    row.removed_at, row.removed_by_id, row.removed_reason = utcnow(), actor.id, reason
+    audit(db, actor, "delete", entity, entity_id=row.id, client_id=client.id)
+    _log(db, actor, client_id=client.id, entity=entity, entity_id=row.id, action="remove", reason=reason)
+    db.flush()
+    return row
+
+
+def restore_row(db: Session, *, actor: Therapist, model: type, row_id: int, entity: str, what: str,
+                reason: str = "", client_id: int | None = None) -> Any:
+    """Bring back a row removed with :func:`remove_row` (audited ``restore``, written to the history)."""
+    reason = check_reason(reason, required=False)
+    row, client = _writable_of(db, actor, model, row_id, what, client_id)
+    if not row.is_removed:
+        raise ConflictError(f"{what} {row.id} is not removed")
+    row.removed_at = row.removed_by_id = row.removed_reason = None
+    audit(db, actor, "restore", entity, entity_id=row.id, client_id=client.id)
+    _log(db, actor, client_id=client.id, entity=entity, entity_id=row.id, action="restore", reason=reason)
+    db.flush()
+    return row
+
+
+def removed_rows(db: Session, *, client: Client, model: type) -> list[Any]:
+    """``client``'s removed rows of one table, newest removal first; the caller has authorised the client."""
+    return list(db.scalars(select(model).where(model.client_id == client.id, model.removed_at.is_not(None))
+                           .order_by(model.removed_at.desc(), model.id.desc())
+                           .execution_options(**{INCLUDE_REMOVED: True})))

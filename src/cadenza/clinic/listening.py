@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cadenza.clinic import access
 from cadenza.clinic.audit import audit
-from cadenza.clinic.models import Base, Client, Therapist, utcnow
+from cadenza.clinic.models import Base, Client, Removable, Therapist, utcnow
 from cadenza.errors import ParameterError
 from cadenza.safety.calibration import DEFAULT_CALIBRATION, Calibration
 from cadenza.safety.dose import (
@@ -64,7 +64,7 @@ class ListeningCalibration(Base):
         return Calibration(tone_level_dba=self.tone_level_dba, tone_rms_dbfs=self.tone_rms_dbfs, device=self.device)
 
 
-class SoundDoseEntry(Base):
+class SoundDoseEntry(Removable, Base):
     """One listening period in a client's weekly dose ledger."""
 
     __tablename__ = "sound_dose_entry"
@@ -89,6 +89,9 @@ class SoundDoseEntry(Base):
     source: Mapped[str] = mapped_column(String(32), default="manual")
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Who removed it (clinic.corrections), without a foreign key: SQLite can drop a plain column again when
+    # 0024_admin_corrections is downgraded, and record_change keeps the remover's name anyway.
+    removed_by_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 def refuse_nul(name: str, text: object) -> None:

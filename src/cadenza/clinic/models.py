@@ -28,6 +28,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, relationship, with_loader_criteria
 
@@ -119,6 +120,9 @@ class Therapist(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # The professional credential, e.g. "MT-BC"; exported as the Practitioner's qualification (review M3).
     qualification: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # Set by an admin's password reset (or an initial password chosen by an admin): every page but the
+    # password page is closed until the account's owner picks their own (clinic.auth.reset_password).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     clients: Mapped[list[Client]] = relationship(back_populates="therapist")
 

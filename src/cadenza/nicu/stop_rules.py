@@ -50,6 +50,16 @@ MAX_SPAN_S = 24 * 3600.0  # one monitoring record; the engine steps through it t
 STOP_CUES = frozenset({"crying", "apnoea", "colour_change", "gagging"})
 
 
+def cue_name(text: str) -> str:
+    """A stress cue as a nurse writes it, in the form :data:`STRESS_CUES` uses (walk-through problem 8: the
+    page's own wording "finger splay" was refused).
+
+    >>> cue_name(" Finger splay "), cue_name("gaze-aversion"), cue_name("colour change")
+    ('finger_splay', 'gaze_aversion', 'colour_change')
+    """
+    return "_".join(str(text).strip().lower().replace("-", " ").split())
+
+
 @dataclass(frozen=True)
 class Observation:
     """One reading: a vital sign value, or a stress cue (``kind="cue"``, ``value`` the cue name)."""
@@ -267,6 +277,8 @@ def _validate(observations: Iterable[Observation]) -> list[Observation]:
         if not np.isfinite(o.time_s):
             raise ParameterError(f"observation time_s must be finite, got {o!r}")
         if o.kind == CUE:
+            if isinstance(o.value, str) and cue_name(o.value) in STRESS_CUES and o.value not in STRESS_CUES:
+                o = Observation(o.time_s, CUE, cue_name(o.value))
             if o.value not in STRESS_CUES:
                 raise ParameterError(f"unknown stress cue {o.value!r}; known cues: {', '.join(sorted(STRESS_CUES))}")
         elif o.kind in VITALS:

@@ -32,6 +32,7 @@ LOGIN_CSRF_COOKIE = "cadenza_login_csrf"
 MFA_PENDING_COOKIE = "cadenza_mfa_pending"
 SECURE_MFA_PENDING_COOKIE = "__Host-cadenza_mfa_pending"
 MFA_ENROL_PATH = "/account/mfa"
+PASSWORD_PATH = "/account/password"
 # The person's app (/me) keeps its own device cookie; a browser holding only that one is a client or
 # caregiver, never a therapist, so therapist pages answer it 404 rather than offering a login.
 PERSON_COOKIE = "cadenza_person"
@@ -143,19 +144,29 @@ def current_user_page(request: Request, db: Db,
     return therapist
 
 
+def _send_to(request: Request, path: str, message: str) -> HTTPException:
+    if request.headers.get("hx-request"):
+        return HTTPException(status_code=403, detail=message, headers={"HX-Redirect": path})
+    return HTTPException(status_code=303, detail=message, headers={"Location": path})
+
+
 def current_enrolled_page(request: Request, db: Db,
                           user: Annotated[Therapist, Depends(current_user_page)]) -> Therapist:
     """The logged-in user, unless an administrator who has not enrolled in two-factor login yet."""
     if auth.needs_mfa_enrolment(db, user):
-        if request.headers.get("hx-request"):
-            raise HTTPException(status_code=403, detail=auth.MFA_ENROLMENT_REQUIRED_MESSAGE,
-                                headers={"HX-Redirect": MFA_ENROL_PATH})
-        raise HTTPException(status_code=303, detail=auth.MFA_ENROLMENT_REQUIRED_MESSAGE,
-                            headers={"Location": MFA_ENROL_PATH})
+        raise _send_to(request, MFA_ENROL_PATH, auth.MFA_ENROLMENT_REQUIRED_MESSAGE)
     return user
 
 
-def current_admin_page(user: Annotated[Therapist, Depends(current_enrolled_page)]) -> Therapist:
+def current_settled_page(request: Request, user: Annotated[Therapist, Depends(current_enrolled_page)]) -> Therapist:
+    """:func:`current_enrolled_page`, unless the user must first replace a temporary password (an admin's
+    reset, or an initial password an admin chose): then only the password page opens."""
+    if user.must_change_password:
+        raise _send_to(request, PASSWORD_PATH, auth.PASSWORD_CHANGE_REQUIRED_MESSAGE)
+    return user
+
+
+def current_admin_page(user: Annotated[Therapist, Depends(current_settled_page)]) -> Therapist:
     if not user.is_admin:
         raise HTTPException(status_code=403, detail="Only administrators may do this.")
     return user
@@ -172,6 +183,8 @@ def current_user_api(request: Request, db: Db) -> Therapist:
             headers={"WWW-Authenticate": "Bearer"},
         )
     _remember_user(request, therapist)
+    if therapist.must_change_password:
+        raise HTTPException(status_code=403, detail=auth.PASSWORD_CHANGE_REQUIRED_MESSAGE)
     if auth.needs_mfa_enrolment(db, therapist):
         raise HTTPException(status_code=403, detail=auth.MFA_ENROLMENT_REQUIRED_MESSAGE)
     return therapist
@@ -209,7 +222,9 @@ async def submitted_form(request: Request) -> FormData:
 
 
 SubmittedForm = Annotated[FormData, Depends(submitted_form)]
-PageUser = Annotated[Therapist, Depends(current_enrolled_page)]
+PageUser = Annotated[Therapist, Depends(current_settled_page)]
+# Only for the password page: enrolled, but possibly still on a temporary password.
+PasswordPageUser = Annotated[Therapist, Depends(current_enrolled_page)]
 # Only for the two-factor enrolment pages and logout: logged in, but possibly not yet enrolled.
 EnrollingPageUser = Annotated[Therapist, Depends(current_user_page)]
 AdminPageUser = Annotated[Therapist, Depends(current_admin_page)]
@@ -237,6 +252,13 @@ def _csrf_enrolling_user(request: Request, user: EnrollingPageUser, _: None = De
 
 
 CsrfEnrollingUser = Annotated[Therapist, Depends(_csrf_enrolling_user)]
+
+
+def _csrf_password_user(request: Request, user: PasswordPageUser, _: None = Depends(require_csrf)) -> Therapist:
+    return user
+
+
+CsrfPasswordUser = Annotated[Therapist, Depends(_csrf_password_user)]
 
 
 # --- the person (a client or caregiver on their own device; cadenza.clinic.people) ---------------------------

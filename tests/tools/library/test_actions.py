@@ -130,10 +130,19 @@ def test_record_preprocedure_builds_the_relaxation_playlist_and_stores_anxiety(d
     assert (change.session_id, change.vas_before_mm, change.vas_after_mm) == (report.stored.session_id, 70, 40)
 
 
-def test_record_preprocedure_refuses_a_library_too_short_for_the_session(db_session, therapist, client_record,
+def test_walkthrough_p8_a_short_library_still_keeps_the_measured_anxiety(db_session, therapist, client_record,
                                                                          fake_library):
     lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=fake_library(3))  # 10 minutes
-    with pytest.raises(ParameterError, match="20-30 min"):
+    report = actions.record_preprocedure(db_session, actor=therapist, client_id=client_record.id,
+                                         session_date=dt.date(2026, 11, 25), minutes=25, vas_before_mm=70,
+                                         vas_after_mm=40)
+    assert any("shorter than the 20-30 min" in w for w in report.stored.playlist["warnings"])
+    (change,) = lr.list_preprocedure_sessions(db_session, actor=therapist, client_id=client_record.id)
+    assert (change.vas_before_mm, change.vas_after_mm) == (70, 40)
+
+
+def test_record_preprocedure_refuses_an_empty_library(db_session, therapist, client_record):
+    with pytest.raises(ParameterError):
         actions.record_preprocedure(db_session, actor=therapist, client_id=client_record.id,
                                     session_date=dt.date(2026, 11, 25), minutes=25, vas_before_mm=70, vas_after_mm=40)
 

@@ -185,3 +185,18 @@ def test_m1_u2_u6_u8_the_page_records_age_gates_pal_and_labels_its_sources(logge
                                                "override_reason": "clinician's decision"})
     assert kept.status_code == 303
     assert "clinician's decision" in logged_in.get(base).text.replace("&#39;", "'")
+
+
+def test_walkthrough_p8_the_pages_own_cue_wording_is_taken_and_a_bad_csv_keeps_the_text(logged_in, db_session, nurse):
+    infant = make_client(db_session, nurse, "N009", ["nicu_infant"])
+    page = f"/clients/{infant.id}/nicu"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', logged_in.get(page).text).group(1)
+    pasted = "time_s,heart_rate_bpm,spo2_pct,cue\n0,140,97,\n20,141,97,finger splay; Colour change\n40,140,97,\n"
+    done = logged_in.post(f"{page}/monitor", data={"csrf_token": token, "vitals_text": pasted})
+    assert done.status_code == 303, done.text
+    assert "stress cue &#39;colour_change&#39;" in logged_in.get(page).text  # a stop cue, as written on the page
+    bad = pasted.replace("finger splay", "wriggling")
+    refused = logged_in.post(f"{page}/monitor", data={"csrf_token": token, "vitals_text": bad})
+    assert refused.status_code == 422
+    assert "Check a monitored session" in refused.text and "unknown stress cue &#39;wriggling&#39;" in refused.text
+    assert "wriggling" in re.search(r'<textarea id="f-vitals_text"[^>]*>([^<]*)</textarea>', refused.text).group(1)

@@ -98,6 +98,14 @@ AUTHZ_SAMPLES = {
         "setup": lambda db, actor, client_id: {"instrument_code": "vas_anxiety"}},
     ("POST", "/clients/{client_id}/sessions/{session_id}/addenda"): {
         "form": {"text": "late entry"}, "setup": _fresh_signed_session},
+    ("POST", "/api/v1/clients/{client_id}/sessions/{session_id}/remove"): {
+        "json": {"version": 1, "reason": "entered for the wrong client"}, "setup": fresh_session_sample},
+    ("POST", "/api/v1/clients/{client_id}/sessions/{session_id}/restore"): {"json": {}, "setup": _removed_session},
+    ("POST", "/api/v1/clients/{client_id}/sessions/{session_id}/measurements/{measurement_id}/remove"): {
+        "json": {"reason": "typed 4 for 7"}, "setup": _session_with_measurement},
+    ("POST", "/api/v1/clients/{client_id}/goals/{goal_id}/remove"): {
+        "json": {"reason": "set by mistake"}, "setup": _fresh_goal},
+    ("POST", "/api/v1/clients/{client_id}/goals/{goal_id}/restore"): {"json": {}, "setup": _removed_goal},
     ("PATCH", "/api/v1/clients/{client_id}/sessions/{session_id}"): {
         "json": {"version": 1, "plan": "amended plan", "minutes": 35}, "setup": fresh_session_sample},
     ("POST", "/api/v1/clients/{client_id}/sessions/{session_id}/sign"): {

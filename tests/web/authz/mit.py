@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from cadenza.clinic import service
 from cadenza.tools.mit import records as mit_records
 
@@ -27,7 +29,25 @@ def _sample_attempt() -> dict:
                         "audio/wav")}
 
 
+_PHRASES = itertools.count(1)
+
+
+def _fresh_phrase(db, actor, client_id: int, *, removed: bool = False) -> dict:
+    """A phrase of its own for each removal or restoration (the shared sample phrase stays)."""
+    row = mit_records.add_phrase(db, actor=actor, client_id=client_id, text=f"Good morning number {next(_PHRASES)}")
+    if removed:
+        mit_records.remove_phrase(db, actor=actor, phrase_id=row.id, reason="matrix")
+    return {"phrase_id": row.id}
+
+
+def _removed_phrase(db, actor, client_id: int) -> dict:
+    return _fresh_phrase(db, actor, client_id, removed=True)
+
+
 AUTHZ_SAMPLES = {
+    ("POST", "/clients/{client_id}/mit/phrases/{phrase_id}/remove"): {"form": {"reason": "added in error"},
+                                                                      "setup": _fresh_phrase},
+    ("POST", "/clients/{client_id}/mit/phrases/{phrase_id}/restore"): {"form": {}, "setup": _removed_phrase},
     ("POST", "/clients/{client_id}/mit/phrases"): {"form": {"text": "I want water", "level": "1"}},
     ("GET", "/clients/{client_id}/mit/phrases/{phrase_id}/cue.wav"): {
         "setup": _sample_phrase, "query": {"level": 1, "step": "humming"}},

@@ -14,7 +14,16 @@ def _make_plan(db, actor, client_id: int) -> dict:
     return {"plan_id": row.id}
 
 
+def _removed_plan(db, actor, client_id: int) -> dict:
+    ids = _make_plan(db, actor, client_id)
+    ras_records.remove_ras_plan(db, actor=actor, plan_id=ids["plan_id"], reason="matrix")
+    return ids
+
+
 AUTHZ_SAMPLES = {
+    ("POST", "/clients/{client_id}/ras/plans/{plan_id}/remove"): {"form": {"reason": "made in error"},
+                                                                  "setup": _make_plan},
+    ("POST", "/clients/{client_id}/ras/plans/{plan_id}/restore"): {"form": {}, "setup": _removed_plan},
     ("POST", "/clients/{client_id}/ras/plans"): {"form": {"cadence_spm": "100", "condition": "other",
                                                           "session_minutes": "30", "sessions_per_week": "3"}},
     ("GET", "/clients/{client_id}/ras/plans/{plan_id}/cue.wav"): {"setup": _make_plan, "query": {"minutes": 0.05}},

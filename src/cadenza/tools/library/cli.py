@@ -336,6 +336,8 @@ def preprocedure(
         pl = report.playlist
         typer.echo(f"Session {report.stored.session_id}: {len(pl.entries)} tracks, {pl.total_s / 60:.1f} min; "
                    f"VAS {vas_before:g} -> {vas_after:g} mm")
+        for warning in report.stored.playlist.get("warnings", []):
+            typer.echo(f"Warning: {warning}")
 
 
 # One name per thing: `cadenza analyse` works too (hidden).

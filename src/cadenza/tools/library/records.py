@@ -412,13 +412,21 @@ def record_preprocedure_session(
     stai_after: Sequence[int] | Mapping[str, int] | None = None, started_at: dt.datetime | None = None,
     note: str = "",
 ) -> PreprocedureSession:
-    """Store a 20-30 min pre-procedure listening session with VAS (and STAI-6) before and after."""
+    """Store a 20-30 min pre-procedure listening session with VAS (and STAI-6) before and after.
+
+    A shorter session (the person's library ran out) is still stored, since the anxiety was measured
+    (walk-through problem 8), with a warning kept on the playlist; a longer one, or one with no music, is
+    refused."""
     minutes = playlist.total_s / 60.0
     if playlist.goal != "pre_procedure":
         raise ParameterError(f"playlist must be built for goal 'pre_procedure', got {playlist.goal!r}")
     lo, hi = PREPROCEDURE_MINUTES
-    if not lo - 5 <= minutes <= hi + 5:
+    if minutes <= 0 or minutes > hi + 5:
         raise ParameterError(f"a pre-procedure session lasts about {lo}-{hi} min; the playlist is {minutes:.1f} min")
+    short_warning = None
+    if minutes < lo - 5:
+        short_warning = (f"the playlist lasted {minutes:.1f} min, shorter than the {lo}-{hi} min of the studies "
+                         "behind pre-procedure listening: add more of the person's music for the next one")
     if (stai_before is None) != (stai_after is None):
         raise ParameterError("stai_before and stai_after go together: give both or neither")
     start = started_at or utcnow()
@@ -435,8 +443,11 @@ def record_preprocedure_session(
         intervention_code="pre_procedure_listening", setting="pre-procedure",
         plan=note or f"{playlist.shape}-shaped relaxation playlist, {minutes:.0f} min")
     stored = [service.add_measurement(db, actor=actor, session_id=session_row.id, measurement=m) for m in measures]
+    summary = playlist_summary(playlist)
+    if short_warning:
+        summary["warnings"].append(short_warning)
     row = PreprocedureSession(session_id=session_row.id, client_id=session_row.client_id,
-                              playlist=playlist_summary(playlist), vas_before_id=stored[0].id, vas_after_id=stored[1].id,
+                              playlist=summary, vas_before_id=stored[0].id, vas_after_id=stored[1].id,
                               stai_before_id=stored[2].id if len(stored) > 2 else None,
                               stai_after_id=stored[3].id if len(stored) > 2 else None)
     db.add(row)

@@ -306,6 +306,35 @@ def bank_list(
                    + ("" if p["active"] else "  (retired)"))
 
 
+@bank_app.command("remove")
+def bank_remove(
+    phrase_id: Annotated[int, typer.Argument(min=1, help="Phrase id (cadenza mit bank list).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the record's history; 3-500 characters).")],
+    as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help=AS_HELP)] = None,
+) -> None:
+    """Take a phrase added in error out of the bank (kept with the reason, restorable; audited). To pause a
+    phrase that is still right, retire it instead."""
+    from cadenza.cli._db import run_as
+    from cadenza.tools.mit import records
+
+    run_as(as_user, lambda db, actor: records.remove_phrase(db, actor=actor, phrase_id=phrase_id, reason=reason))
+    typer.echo(f"Phrase {phrase_id} removed (restore with: cadenza mit bank restore {phrase_id}).")
+
+
+@bank_app.command("restore")
+def bank_restore(
+    phrase_id: Annotated[int, typer.Argument(min=1, help="Removed phrase id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (optional).")] = "",
+    as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help=AS_HELP)] = None,
+) -> None:
+    """Bring a removed phrase back into the bank (audited)."""
+    from cadenza.cli._db import run_as
+    from cadenza.tools.mit import records
+
+    run_as(as_user, lambda db, actor: records.restore_phrase(db, actor=actor, phrase_id=phrase_id, reason=reason))
+    typer.echo(f"Phrase {phrase_id} restored.")
+
+
 run_app = typer.Typer(help="Score a level in a session: start a run, score steps, finish.", no_args_is_help=True)
 app.add_typer(run_app, name="run")
 

@@ -35,7 +35,7 @@ MAX_ATTEMPT_BYTES = 20 * 1024 * 1024
 
 
 def _page(request: Request, db, client, state: forms.FormState | None = None, *,
-          status: int = 200, analysis=None, analysed_phrase=None) -> Response:
+          status: int = 200, analysis=None, analysed_phrase=None, correction_error: str = "") -> Response:
     """The MIT page of ``client``, already authorised (and audited) by the route."""
     from cadenza.io.speech import load_lexicon
     from cadenza.mit.melody import compose_melody
@@ -54,7 +54,9 @@ def _page(request: Request, db, client, state: forms.FormState | None = None, *,
         "max_points": {level: max_points(level) for level in LEVELS}, "advancement": advancement,
         "caveat": ADVANCEMENT_CAVEAT, "state": state or forms.FormState(values={"level": "1"}),
         "sessions": service.client_sessions(db, client=client),
-        "analysis": analysis, "analysed_phrase": analysed_phrase,
+        "analysis": analysis, "analysed_phrase": analysed_phrase, "correction_error": correction_error,
+        "removed": [(f"“{p.text}” (level {p.level})", f"/clients/{client.id}/mit/phrases/{p.id}/restore", p)
+                    for p in records.removed_phrases(db, client=client)],
     }, status_code=status)
 
 
@@ -77,6 +79,27 @@ def add_phrase_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPag
             db.rollback()
             forms.attribute_error(state, str(exc), PHRASE_FIELDS)
     return _page(request, db, service.get_client(db, actor=user, client_id=client_id), state, status=422)
+
+
+@router.post("/clients/{client_id}/mit/phrases/{phrase_id}/remove")
+def remove_phrase_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
+                       phrase_id: PhraseId) -> Response:
+    """Take a phrase added in error out of the bank, with a reason; kept and restorable on this page."""
+    try:
+        records.remove_phrase(db, actor=user, client_id=client_id, phrase_id=phrase_id,
+                              reason=str(form.get("reason") or ""))
+    except (ParameterError, ConflictError) as exc:
+        db.rollback()
+        return _page(request, db, service.get_client(db, actor=user, client_id=client_id), correction_error=str(exc),
+                     status=409 if isinstance(exc, ConflictError) else 422)
+    return RedirectResponse(f"/clients/{client_id}/mit#removed", status_code=303)
+
+
+@router.post("/clients/{client_id}/mit/phrases/{phrase_id}/restore")
+def restore_phrase_page(form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
+                        phrase_id: PhraseId) -> Response:
+    records.restore_phrase(db, actor=user, client_id=client_id, phrase_id=phrase_id, reason=str(form.get("reason") or ""))
+    return RedirectResponse(f"/clients/{client_id}/mit#phrase-{phrase_id}", status_code=303)
 
 
 @router.get("/clients/{client_id}/mit/phrases/{phrase_id}/cue.wav")

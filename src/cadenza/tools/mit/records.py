@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from cadenza.clinic import service
+from cadenza.clinic import corrections, service
 from cadenza.clinic.access import child_of
 from cadenza.clinic.instruments import Instrument, register_instrument
-from cadenza.clinic.models import Base, Client, Therapist, TherapySession, utcnow
+from cadenza.clinic.models import INCLUDE_REMOVED, Base, Client, Removable, Therapist, TherapySession, utcnow
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
 from cadenza.io.speech import load_lexicon
 from cadenza.mit.levels import check_level, get_step, level_steps
@@ -52,7 +52,7 @@ MIT_PITCH_PATTERN = register_instrument(Instrument(
     maximum=1, better="increase", source="cadenza.mit.response; local code"))
 
 
-class MitPhrase(Base):
+class MitPhrase(Removable, Base):
     """A phrase in a client's MIT phrase bank, with its syllables and stress as planned."""
 
     __tablename__ = "mit_phrase"
@@ -72,6 +72,9 @@ class MitPhrase(Base):
     guessed_words: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Who removed it (clinic.corrections), without a foreign key: SQLite can drop a plain column again when
+    # 0024_admin_corrections is downgraded, and record_change keeps the remover's name anyway.
+    removed_by_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class MitLevelRun(Base):
@@ -142,7 +145,12 @@ def add_phrase(db: Session, *, actor: Therapist, client_id: int, text: str, prob
         raise ParameterError(f"text must be a phrase of at most {MAX_PHRASE_SYLLABLES} syllables (MIT phrases are "
                              f"short), got {phrase.n_syllables} syllables")
     text = " ".join(text.split())
-    if db.scalar(select(MitPhrase.id).where(MitPhrase.client_id == client.id, MitPhrase.text == text)):
+    same = db.scalars(select(MitPhrase).where(MitPhrase.client_id == client.id, MitPhrase.text == text)
+                      .execution_options(**{INCLUDE_REMOVED: True})).first()
+    if same is not None and same.is_removed:
+        raise ConflictError(f"the phrase {text!r} was removed from this client's phrase bank (phrase {same.id}); "
+                            "restore it instead of adding it again")
+    if same is not None:
         raise ConflictError(f"the phrase {text!r} is already in this client's phrase bank")
     row = MitPhrase(client_id=client.id, text=text, probe_question=probe_question.strip(), note=note, level=level,
                     syllable_count=phrase.n_syllables, stress_pattern=phrase.stress_pattern,
@@ -200,6 +208,25 @@ def update_phrase(db: Session, *, actor: Therapist, phrase_id: int, level: int |
 
 
 # --- level runs and step scores ------------------------------------------------------------------
+
+
+def remove_phrase(db: Session, *, actor: Therapist, phrase_id: int, reason: str,
+                  client_id: int | None = None) -> MitPhrase:
+    """Take a phrase added in error out of the bank (kept with the reason, restorable). Its scored
+    attempts stay on their sessions; to pause a phrase that is still right, set it inactive instead."""
+    return corrections.remove_row(db, actor=actor, model=MitPhrase, row_id=phrase_id, entity="mit_phrase",
+                                  what="MIT phrase", reason=reason, client_id=client_id)
+
+
+def restore_phrase(db: Session, *, actor: Therapist, phrase_id: int, reason: str = "",
+                   client_id: int | None = None) -> MitPhrase:
+    return corrections.restore_row(db, actor=actor, model=MitPhrase, row_id=phrase_id, entity="mit_phrase",
+                                   what="MIT phrase", reason=reason, client_id=client_id)
+
+
+def removed_phrases(db: Session, *, client: Client) -> list[MitPhrase]:
+    """``client``'s removed phrases (authorised by the caller), newest removal first."""
+    return corrections.removed_rows(db, client=client, model=MitPhrase)
 
 
 def start_level_run(db: Session, *, actor: Therapist, session_id: int, level: int) -> MitLevelRun:

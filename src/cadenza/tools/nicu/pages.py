@@ -38,7 +38,8 @@ AGE_FIELDS = ("gestational_age", "postmenstrual_age", "assessed_on")
 
 
 def _page(request: Request, db, listener, *, state: forms.FormState | None = None,
-          age_state: forms.FormState | None = None, status: int = 200) -> Response:
+          age_state: forms.FormState | None = None, upload_state: forms.FormState | None = None,
+          status: int = 200) -> Response:
     """The NICU page of ``listener``'s infant, already read (and audited) by the route."""
     client = listener.client
     stored = records.client_thresholds(db, client=client)
@@ -61,6 +62,7 @@ def _page(request: Request, db, listener, *, state: forms.FormState | None = Non
         "pal": records.client_pal_summaries(db, client=client),
         "max_minutes": WEB_MAX_MINUTES, "thresholds_set": stored is not None,
         "state": state or forms.FormState(values=values),
+        "upload": upload_state or forms.FormState(values={"criterion_mmhg": "20"}),
     }, status_code=status)
 
 
@@ -123,8 +125,15 @@ def monitor_upload(request: Request, form: SubmittedForm, db: Db, user: CsrfPage
     from cadenza.io.pressure import load_vital_signs
 
     listener = actions.nicu_listener(db, actor=user, client_id=client_id)
-    data = _csv_bytes(form, file_field="vitals", text_field="vitals_text")
-    actions.monitor_vitals(db, actor=user, client=listener.client, observations=load_vital_signs(data))
+    state = forms.FormState(values=forms.form_values(form, max_chars={"vitals_text": MAX_CSV_BYTES}))
+    try:
+        data = _csv_bytes(form, file_field="vitals", text_field="vitals_text")
+        actions.monitor_vitals(db, actor=user, client=listener.client, observations=load_vital_signs(data))
+    except ParameterError as exc:  # DataQualityError too: back to this page with the pasted CSV kept
+        db.rollback()
+        state.error("vitals", str(exc))
+        return _page(request, db, actions.nicu_listener(db, actor=user, client_id=client_id), upload_state=state,
+                     status=422)
     return RedirectResponse(f"/clients/{client_id}/nicu#stop-log", status_code=303)
 
 
@@ -137,15 +146,22 @@ def pal_upload(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser
     # A pasted CSV may be as long as an uploaded one (_csv_bytes bounds both).
     state = forms.FormState(values=forms.form_values(form, max_chars={"pressure_text": MAX_CSV_BYTES}))
     criterion = forms.parse_float(state, "criterion_mmhg", required=False)
-    if not state.ok:
-        raise ParameterError(state.errors.get("criterion_mmhg") or next(iter(state.errors.values())))
-    data = _csv_bytes(form, file_field="pressure", text_field="pressure_text")
-    rec = load_suck_pressure(data)
-    pal = actions.run_pal(rec.pressure_mmhg, sampling_rate_hz=rec.sampling_rate_hz, listener=listener,
-                          options=actions.PalOptions(criterion_mmhg=criterion or 20.0,
-                                                     adapt=state.values.get("adapt") == "on"))
-    actions.record_pal(db, actor=user, client_id=client_id, summary=pal.summary_,
-                       override_reason=str(form.get("override_reason") or "")[:500] or None)
+    try:
+        if not state.ok:
+            raise ParameterError(state.errors.get("criterion_mmhg") or next(iter(state.errors.values())))
+        data = _csv_bytes(form, file_field="pressure", text_field="pressure_text")
+        rec = load_suck_pressure(data)
+        pal = actions.run_pal(rec.pressure_mmhg, sampling_rate_hz=rec.sampling_rate_hz, listener=listener,
+                              options=actions.PalOptions(criterion_mmhg=criterion or 20.0,
+                                                         adapt=state.values.get("adapt") == "on"))
+        actions.record_pal(db, actor=user, client_id=client_id, summary=pal.summary_,
+                           override_reason=str(form.get("override_reason") or "")[:500] or None)
+    except ParameterError as exc:  # back to this page with what was typed kept (walk-through problem 8)
+        db.rollback()
+        state.errors.pop("criterion_mmhg", None)
+        forms.attribute_error(state, str(exc), ("criterion_mmhg",), fallback="pressure")
+        return _page(request, db, actions.nicu_listener(db, actor=user, client_id=client_id), upload_state=state,
+                     status=422)
     return RedirectResponse(f"/clients/{client_id}/nicu#pal", status_code=303)
 
 

@@ -299,3 +299,28 @@ def sync(
         typer.echo(f"plot saved to {plot}")
     if stored:
         typer.echo(stored)
+
+
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why (kept in the record's history; 3-500 characters).")]
+AsUser = Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help="Acting therapist's username (or set CADENZA_USER).")]
+
+
+@app.command("remove-plan")
+def remove_plan(plan_id: Annotated[int, typer.Argument(min=1, help="Stored plan id.")], reason: ReasonOption,
+                as_user: AsUser = None) -> None:
+    """Remove a stored plan made in error (kept with the reason, restorable with restore-plan; audited)."""
+    from cadenza.tools.ras import records
+
+    run_as(as_user, lambda db, actor: records.remove_ras_plan(db, actor=actor, plan_id=plan_id, reason=reason))
+    typer.echo(f"RAS plan {plan_id} removed (restore with: cadenza ras restore-plan {plan_id}).")
+
+
+@app.command("restore-plan")
+def restore_plan(plan_id: Annotated[int, typer.Argument(min=1, help="Removed plan id.")],
+                 reason: Annotated[str, typer.Option("--reason", help="Why (optional).")] = "",
+                 as_user: AsUser = None) -> None:
+    """Bring back a removed plan (audited)."""
+    from cadenza.tools.ras import records
+
+    run_as(as_user, lambda db, actor: records.restore_ras_plan(db, actor=actor, plan_id=plan_id, reason=reason))
+    typer.echo(f"RAS plan {plan_id} restored.")

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from cadenza.clinic import listening
-from cadenza.errors import ParameterError
+from cadenza.errors import ConflictError, ParameterError
 from cadenza.tools.ras import actions, records
 from cadenza.web import forms
 from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
@@ -34,7 +34,7 @@ SYNC_FIELDS = ("recording", "placement", "steps_file", "steps_text", "tempo_bpm"
 
 
 def _page(request: Request, db, user, client_id: int, *, state=None, sync_state=None, report=None, plot=None,
-          status_code: int = 200) -> Response:
+          status_code: int = 200, correction_error: str = "") -> Response:
     from cadenza.clinic import service
     from cadenza.web.routes.clients import FLAG_LABELS
 
@@ -51,6 +51,10 @@ def _page(request: Request, db, user, client_id: int, *, state=None, sync_state=
         "c": client, "policy": policy, "flag_labels": FLAG_LABELS, "latest_cadence": cadence, "plans": plans,
         "state": state, "sync_state": sync_state or forms.FormState(values={"latency_ms": "0", "cue_start_s": "0"}),
         "report": report, "plot": plot, "sessions": sessions[-10:],
+        "removed": [(f"plan of {p.created_at:%Y-%m-%d} ({p.condition}, from {p.baseline_cadence_spm:.1f} steps/min)",
+                     f"/clients/{client.id}/ras/plans/{p.id}/restore", p)
+                    for p in records.removed_ras_plans(db, client=client)],
+        "correction_error": correction_error,
     }, status_code=status_code)
 
 
@@ -79,6 +83,26 @@ def create_plan(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUse
             message = str(exc).replace("baseline_cadence_spm", "cadence_spm")
             forms.attribute_error(state, message, ("cadence_spm", "condition", "session_minutes", "sessions_per_week"))
     return _page(request, db, user, client_id, state=state, status_code=422)
+
+
+@router.post("/clients/{client_id}/ras/plans/{plan_id}/remove")
+def remove_plan(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
+                plan_id: PlanId) -> Response:
+    """Remove a plan made in error, with a reason; it is kept and can be restored below the plans."""
+    try:
+        records.remove_ras_plan(db, actor=user, client_id=client_id, plan_id=plan_id,
+                                reason=str(form.get("reason") or ""))
+    except (ParameterError, ConflictError) as exc:
+        db.rollback()
+        return _page(request, db, user, client_id, correction_error=str(exc),
+                     status_code=409 if isinstance(exc, ConflictError) else 422)
+    return RedirectResponse(f"/clients/{client_id}/ras#removed", status_code=303)
+
+
+@router.post("/clients/{client_id}/ras/plans/{plan_id}/restore")
+def restore_plan(form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId, plan_id: PlanId) -> Response:
+    records.restore_ras_plan(db, actor=user, client_id=client_id, plan_id=plan_id, reason=str(form.get("reason") or ""))
+    return RedirectResponse(f"/clients/{client_id}/ras#plan-{plan_id}", status_code=303)
 
 
 @router.get("/clients/{client_id}/ras/plans/{plan_id}/cue.wav")

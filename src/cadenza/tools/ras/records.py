@@ -16,10 +16,10 @@ import numpy as np
 from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from cadenza.clinic import service
+from cadenza.clinic import corrections, service
 from cadenza.clinic.access import child_of
 from cadenza.clinic.instruments import Instrument, register_instrument
-from cadenza.clinic.models import Base, Measurement, Therapist, utcnow
+from cadenza.clinic.models import Base, Client, Measurement, Removable, Therapist, utcnow
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.ras.plan import CONDITIONS, RasPlan, plan_ras_sessions
@@ -39,7 +39,7 @@ RAS_STEPS_LOCKED_PCT = register_instrument(Instrument(
     better="increase", source="cadenza.ras.sync (local R >= 0.9 over 8 steps, mean asynchrony within window)"))
 
 
-class RasPlanRecord(Base):
+class RasPlanRecord(Removable, Base):
     """A RAS session plan as given to the client (the full plan is kept as JSON)."""
 
     __tablename__ = "ras_plan"
@@ -59,6 +59,9 @@ class RasPlanRecord(Base):
     override_used: Mapped[bool] = mapped_column(Boolean, default=False)
     plan: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Who removed it (clinic.corrections), without a foreign key: SQLite can drop a plain column again when
+    # 0024_admin_corrections is downgraded, and record_change keeps the remover's name anyway.
+    removed_by_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 def store_ras_plan(db: Session, *, actor: Therapist, client_id: int, plan: RasPlan) -> RasPlanRecord:
@@ -87,6 +90,24 @@ def get_ras_plan(db: Session, *, actor: Therapist, client_id: int, plan_id: int)
     """One stored plan of the client (NotFoundError for a missing plan or another therapist's client)."""
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
     return child_of(db, client, RasPlanRecord, plan_id, "RAS plan")
+
+
+def remove_ras_plan(db: Session, *, actor: Therapist, plan_id: int, reason: str,
+                    client_id: int | None = None) -> RasPlanRecord:
+    """Remove a plan made in error (kept with the reason, restorable; :mod:`cadenza.clinic.corrections`)."""
+    return corrections.remove_row(db, actor=actor, model=RasPlanRecord, row_id=plan_id, entity="ras_plan",
+                                  what="RAS plan", reason=reason, client_id=client_id)
+
+
+def restore_ras_plan(db: Session, *, actor: Therapist, plan_id: int, reason: str = "",
+                     client_id: int | None = None) -> RasPlanRecord:
+    return corrections.restore_row(db, actor=actor, model=RasPlanRecord, row_id=plan_id, entity="ras_plan",
+                                   what="RAS plan", reason=reason, client_id=client_id)
+
+
+def removed_ras_plans(db: Session, *, client: Client) -> list[RasPlanRecord]:
+    """``client``'s removed plans (authorised by the caller), newest removal first."""
+    return corrections.removed_rows(db, client=client, model=RasPlanRecord)
 
 
 def plan_tempo_knots(row: RasPlanRecord) -> tuple[np.ndarray, np.ndarray]:

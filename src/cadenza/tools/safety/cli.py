@@ -195,3 +195,53 @@ def apply_command(
         return
     typer.echo(f"Wrote {output}: Leq {out.report.leq_dba:.1f} dB(A), gain {out.gain_db:.1f} dB")
     print_warnings(listener, listening.notes)
+
+
+@app.command("entries")
+def entries_command(client: Annotated[str, typer.Option("--client", help="Client code.")], as_user: ActAs = None,
+                    as_json: AsJson = False) -> None:
+    """The listening periods the rolling week counts, newest first, with the ids remove-entry takes."""
+    from cadenza.tools.safety import records
+
+    with domain_errors(), open_db() as db:
+        actor, record = acting_client(db, as_user, client)
+        view = records.safety_overview(db, actor=actor, client_id=record.id)
+        rows = [{"id": w.entry.id, "started_at": w.entry.started_at.isoformat(), "level_dba": w.entry.level_dba,
+                 "minutes": round(w.entry.duration_s / 60, 1), "source": w.entry.source, "label": w.entry.label,
+                 "week_percent": round(w.week_percent, 2)} for w in view.entries]
+    if as_json:
+        emit_json({"client": client, "entries": rows})
+        return
+    if not rows:
+        typer.echo(f"{client}: no listening in the last 7 days.")
+    for r in rows:
+        typer.echo(f"{r['id']:>6}  {r['started_at'][:16]}  {r['level_dba']:5.1f} dB(A)  {r['minutes']:6.1f} min  "
+                   f"{r['week_percent']:6.2f} %  {r['source']}{' · ' + r['label'] if r['label'] else ''}")
+
+
+@app.command("remove-entry")
+def remove_entry_command(
+    entry_id: Annotated[int, typer.Argument(min=1, help="Ledger entry id (cadenza safety entries).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the record's history; 3-500 characters).")],
+    as_user: ActAs = None,
+) -> None:
+    """Take a wrong listening period out of the weekly dose (kept with the reason, restorable; audited)."""
+    from cadenza.cli._db import run_as
+    from cadenza.tools.safety import records
+
+    run_as(as_user, lambda db, actor: records.remove_dose_entry(db, actor=actor, entry_id=entry_id, reason=reason))
+    typer.echo(f"Dose entry {entry_id} removed (restore with: cadenza safety restore-entry {entry_id}).")
+
+
+@app.command("restore-entry")
+def restore_entry_command(
+    entry_id: Annotated[int, typer.Argument(min=1, help="Removed ledger entry id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (optional).")] = "",
+    as_user: ActAs = None,
+) -> None:
+    """Bring a removed listening period back into the weekly dose (audited)."""
+    from cadenza.cli._db import run_as
+    from cadenza.tools.safety import records
+
+    run_as(as_user, lambda db, actor: records.restore_dose_entry(db, actor=actor, entry_id=entry_id, reason=reason))
+    typer.echo(f"Dose entry {entry_id} restored.")

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from cadenza.clinic import listening, service
-from cadenza.errors import ParameterError
+from cadenza.errors import ConflictError, ParameterError
 from cadenza.tools.safety import actions, records
 from cadenza.web import forms
 from cadenza.web.deps import ApiUser, CsrfPageUser, Db, PageUser, SubmittedForm
@@ -32,7 +32,7 @@ CALIBRATION_FIELDS = ("measured_level_dba", "device")
 
 
 def _page(request: Request, db, client, *, listening_form: forms.FormState | None = None,
-          calibration: forms.FormState | None = None, status: int = 200) -> Response:
+          calibration: forms.FormState | None = None, status: int = 200, correction_error: str = "") -> Response:
     """The hearing-safety page of ``client``, already authorised (and audited) by the route."""
     view = records.overview_of(db, client=client)
     return render(request, "safety/client_safety.html", {
@@ -40,6 +40,10 @@ def _page(request: Request, db, client, *, listening_form: forms.FormState | Non
         "calibration": view.calibration, "sources": listening.DOSE_SOURCES,
         "listening": listening_form or forms.FormState(values={"source": "manual"}),
         "calibration_form": calibration or forms.FormState(values={"device": "default"}),
+        "correction_error": correction_error,
+        "removed": [(f"{e.level_dba:.1f} dB(A) for {e.duration_s / 60:.0f} min from {e.started_at:%Y-%m-%d %H:%M} UTC"
+                     + (f" ({e.label})" if e.label else ""), f"/clients/{client.id}/safety/entries/{e.id}/restore", e)
+                    for e in records.removed_dose_entries(db, client=client)],
     }, status_code=status)
 
 
@@ -68,6 +72,31 @@ def add_listening(request: Request, form: SubmittedForm, db: Db, user: CsrfPageU
             forms.attribute_error(state, str(exc).replace("duration_s", "minutes"), LISTENING_FIELDS)
     return _page(request, db, service.get_client(db, actor=user, client_id=client_id), listening_form=state,
                  status=422)
+
+
+EntryId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.post("/clients/{client_id}/safety/entries/{entry_id}/remove", include_in_schema=False)
+def remove_entry_page(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
+                      entry_id: EntryId) -> Response:
+    """Take a wrong listening period out of the weekly dose, with a reason (kept, restorable)."""
+    try:
+        records.remove_dose_entry(db, actor=user, client_id=client_id, entry_id=entry_id,
+                                  reason=str(form.get("reason") or ""))
+    except (ParameterError, ConflictError) as exc:
+        db.rollback()
+        return _page(request, db, service.get_client(db, actor=user, client_id=client_id), correction_error=str(exc),
+                     status=409 if isinstance(exc, ConflictError) else 422)
+    return RedirectResponse(f"/clients/{client_id}/safety#dose", status_code=303)
+
+
+@router.post("/clients/{client_id}/safety/entries/{entry_id}/restore", include_in_schema=False)
+def restore_entry_page(form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
+                       entry_id: EntryId) -> Response:
+    records.restore_dose_entry(db, actor=user, client_id=client_id, entry_id=entry_id,
+                               reason=str(form.get("reason") or ""))
+    return RedirectResponse(f"/clients/{client_id}/safety#dose", status_code=303)
 
 
 @router.post("/clients/{client_id}/safety/calibration", include_in_schema=False)
@@ -112,7 +141,12 @@ class ListeningIn(BaseModel):
 
 def _dose_payload(db, user, client_id: int) -> dict:
     report = actions.dose_report(db, actor=user, client_id=client_id)
-    return {**report.as_dict(), "policy": report.policy.as_dict()}
+    # The entries the week counts, with the ids the remove/restore endpoints take (the same read: one audit row).
+    view = records.safety_overview(db, actor=user, client_id=client_id)
+    entries = [{"id": w.entry.id, "started_at": w.entry.started_at.isoformat(), "level_dba": w.entry.level_dba,
+                "duration_s": w.entry.duration_s, "source": w.entry.source, "label": w.entry.label,
+                "week_percent": round(w.week_percent, 3)} for w in view.entries]
+    return {**report.as_dict(), "policy": report.policy.as_dict(), "entries": entries}
 
 
 @api.get("/clients/{client_id}/sound-dose")
@@ -127,6 +161,28 @@ def add_sound_dose_api(db: Db, user: ApiUser, client_id: ClientId, body: Listeni
     actions.record_listening(db, actor=user, client_id=client_id, level_dba=body.level_dba,
                              duration_s=body.duration_s, started_at=body.started_at or dt.datetime.now(dt.UTC),
                              source=body.source, label=body.label)
+    return _dose_payload(db, user, client_id)
+
+
+class CorrectionIn(BaseModel):
+    """Why a row is removed (required, 3-500 characters) or restored (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(max_length=500), AfterValidator(no_nul)] = ""
+
+
+@api.post("/clients/{client_id}/sound-dose/entries/{entry_id}/remove")
+def remove_sound_dose_api(db: Db, user: ApiUser, client_id: ClientId, entry_id: EntryId, body: CorrectionIn) -> dict:
+    """Remove a wrong listening period (kept, restorable); returns the updated weekly dose."""
+    records.remove_dose_entry(db, actor=user, client_id=client_id, entry_id=entry_id, reason=body.reason)
+    return _dose_payload(db, user, client_id)
+
+
+@api.post("/clients/{client_id}/sound-dose/entries/{entry_id}/restore")
+def restore_sound_dose_api(db: Db, user: ApiUser, client_id: ClientId, entry_id: EntryId, body: CorrectionIn) -> dict:
+    """Bring a removed listening period back; returns the updated weekly dose."""
+    records.restore_dose_entry(db, actor=user, client_id=client_id, entry_id=entry_id, reason=body.reason)
     return _dose_payload(db, user, client_id)
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from cadenza.clinic import access, listening
+from cadenza.clinic import access, corrections, listening
 from cadenza.clinic.instruments import Instrument, register_instrument
-from cadenza.clinic.listening import Listener, WeekEntry
+from cadenza.clinic.listening import Listener, SoundDoseEntry, WeekEntry
 from cadenza.clinic.models import Client, Therapist
 from cadenza.safety.calibration import Calibration
 from cadenza.safety.dose import WeeklyDose
@@ -60,3 +60,24 @@ def safety_overview(db: Session, *, actor: Therapist, client_id: int,
         listening.aware(now, "now")  # refused before the client is read
     client = access.get_client_for_actor(db, actor=actor, client_id=client_id)
     return overview_of(db, client=client, now=now)
+
+
+# --- corrections (walk-through problem 2: a typo in the ledger warned for a week) ------------------
+
+
+def remove_dose_entry(db: Session, *, actor: Therapist, entry_id: int, reason: str,
+                      client_id: int | None = None) -> SoundDoseEntry:
+    """Take a wrong listening period out of the weekly dose (kept with the reason, restorable)."""
+    return corrections.remove_row(db, actor=actor, model=SoundDoseEntry, row_id=entry_id, entity="sound_dose_entry",
+                                  what="dose entry", reason=reason, client_id=client_id)
+
+
+def restore_dose_entry(db: Session, *, actor: Therapist, entry_id: int, reason: str = "",
+                       client_id: int | None = None) -> SoundDoseEntry:
+    return corrections.restore_row(db, actor=actor, model=SoundDoseEntry, row_id=entry_id, entity="sound_dose_entry",
+                                   what="dose entry", reason=reason, client_id=client_id)
+
+
+def removed_dose_entries(db: Session, *, client: Client) -> list[SoundDoseEntry]:
+    """``client``'s removed ledger entries (authorised by the caller), newest removal first."""
+    return corrections.removed_rows(db, client=client, model=SoundDoseEntry)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
 
-from cadenza.clinic import auth, dashboard, idempotency, service
+from cadenza.clinic import auth, corrections, dashboard, idempotency, service
 from cadenza.clinic.instruments import list_instruments
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import NotFoundError
@@ -580,3 +580,88 @@ def update_therapist(
 ) -> Any:
     """Enable or disable an account; disabling ends its sessions and API tokens at once."""
     return auth.set_therapist_active(db, actor=user, username=username, active=body.active)
+
+
+# ---- corrections: remove with a reason, restore (clinic.corrections; the same as the pages) ----------
+
+
+class RemoveIn(StrictModel):
+    """Why the row is removed (3-500 characters; kept in the record's history)."""
+
+    reason: Annotated[str, Field(max_length=corrections.MAX_REASON_CHARS), AfterValidator(_no_nul)]
+
+
+class RemoveSessionIn(RemoveIn):
+    version: int = Field(ge=1, le=2**31 - 1)
+
+
+class RestoreIn(StrictModel):
+    reason: Annotated[str, Field(max_length=corrections.MAX_REASON_CHARS), AfterValidator(_no_nul)] = ""
+
+
+class RemovedOut(BaseModel):
+    """The row's state after the change."""
+
+    entity: str
+    id: int
+    removed: bool
+    removed_reason: str | None
+
+
+def _removed_out(entity: str, row) -> RemovedOut:
+    return RemovedOut(entity=entity, id=row.id, removed=row.is_removed, removed_reason=row.removed_reason)
+
+
+def _check_client(row, client_id: int, what: str, row_id: int) -> None:
+    if row.client_id != client_id:
+        raise NotFoundError(f"{what} {row_id!r} not found")
+
+
+@router.post("/clients/{client_id}/sessions/{session_id}/remove", response_model=RemovedOut, tags=["sessions"],
+             responses={**NOT_FOUND, **INVALID, **CONFLICT})
+def remove_session(db: Db, user: ApiUser, client_id: DbId, session_id: DbId, body: RemoveSessionIn) -> Any:
+    """Remove an unsigned session and its measurements (kept, restorable; a signed one is 409)."""
+    _session_of_client(db, user, client_id, session_id)
+    row = corrections.remove_session(db, actor=user, session_id=session_id, expected_version=body.version,
+                                     reason=body.reason)
+    return _removed_out("therapy_session", row)
+
+
+@router.post("/clients/{client_id}/sessions/{session_id}/restore", response_model=RemovedOut, tags=["sessions"],
+             responses={**NOT_FOUND, **CONFLICT})
+def restore_session(db: Db, user: ApiUser, client_id: DbId, session_id: DbId, body: RestoreIn) -> Any:
+    """Bring back a removed session with the measurements removed with it."""
+    service.get_client(db, actor=user, client_id=client_id)
+    row = corrections.restore_session(db, actor=user, session_id=session_id, reason=body.reason)
+    _check_client(row, client_id, "session", session_id)
+    return _removed_out("therapy_session", row)
+
+
+@router.post("/clients/{client_id}/sessions/{session_id}/measurements/{measurement_id}/remove",
+             response_model=RemovedOut, tags=["sessions"], responses={**NOT_FOUND, **INVALID, **CONFLICT})
+def remove_measurement(db: Db, user: ApiUser, client_id: DbId, session_id: DbId, measurement_id: DbId,
+                       body: RemoveIn) -> Any:
+    """Remove a wrong value from an unsigned session (then add the right one)."""
+    row = _session_of_client(db, user, client_id, session_id)
+    if measurement_id not in {m.id for m in row.measurements}:
+        raise NotFoundError(f"measurement {measurement_id!r} not found")
+    return _removed_out("measurement", corrections.remove_measurement(db, actor=user, measurement_id=measurement_id,
+                                                                      reason=body.reason))
+
+
+@router.post("/clients/{client_id}/goals/{goal_id}/remove", response_model=RemovedOut, tags=["goals"],
+             responses={**NOT_FOUND, **INVALID, **CONFLICT})
+def remove_goal(db: Db, user: ApiUser, client_id: DbId, goal_id: DbId, body: RemoveIn) -> Any:
+    """Remove a goal (kept, restorable); its measurements stay in their sessions."""
+    goal = service.get_goal(db, actor=user, goal_id=goal_id)
+    _check_client(goal, client_id, "goal", goal_id)
+    return _removed_out("goal", corrections.remove_goal(db, actor=user, goal_id=goal_id, reason=body.reason))
+
+
+@router.post("/clients/{client_id}/goals/{goal_id}/restore", response_model=RemovedOut, tags=["goals"],
+             responses={**NOT_FOUND, **CONFLICT})
+def restore_goal(db: Db, user: ApiUser, client_id: DbId, goal_id: DbId, body: RestoreIn) -> Any:
+    service.get_client(db, actor=user, client_id=client_id)
+    goal = corrections.restore_goal(db, actor=user, goal_id=goal_id, reason=body.reason)
+    _check_client(goal, client_id, "goal", goal_id)
+    return _removed_out("goal", goal)
