@@ -52,7 +52,8 @@ def analyze_take(take: Take, *, players: tuple[str, str] | None = None) -> Impro
                   for name in take.player_names}
     pulse = estimate_pulse(take.notes.onset_times_s, velocities=take.notes.velocities)
     order = tuple(players) if players else take.player_names
-    duet = measure_duet(take.for_player(order[0]), take.for_player(order[1]), duration_s=duration_s) \
+    duet = measure_duet(take.for_player(order[0]), take.for_player(order[1]), duration_s=duration_s,
+                        tempo_a_bpm=per_player[order[0]].tempo_bpm, tempo_b_bpm=per_player[order[1]].tempo_bpm) \
         if len(order) >= 2 else None
     names = order + tuple(p for p in take.player_names if p not in order)
     return ImprovReport(duration_s, take.notes.n_notes, pulse.tempo_bpm, pulse.pulse_clarity, names,

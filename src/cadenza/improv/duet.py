@@ -3,7 +3,7 @@
 Every figure is about player ``a`` and player ``b`` in that order; a positive lag means ``b`` follows.
 
 - ``leader_lag_ms``: the lag (1 ms steps, within +-``MAX_LAG_S``) at which ``b``'s onset train best
-  matches ``a``'s: the peak of the cross-correlation of the two trains smoothed by 10 ms, then the exact
+  matches ``a``'s: the peak of the cross-correlation of the two onset envelopes (12 ms smoothing, 5 ms frames), then the exact
   count of coinciding onsets (to the millisecond) within 25 ms of that peak. ``leader`` names who leads.
 - ``synchrony_pct``: the share of all onsets with an onset of the other player within +-``SYNC_WINDOW_MS``
   (co-occurring onsets); ``lagged_synchrony_pct`` is the same after ``b`` is moved back by the lag (how
@@ -30,13 +30,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from cadenza.improv.events import Notes
-from cadenza.improv.pulse import estimate_pulse, local_tempo_bpm
+from cadenza.improv.events import MAX_DURATION_S, Notes
+from cadenza.improv.pulse import FRAME_RATE_HZ, estimate_pulse, local_tempo_bpm, onset_envelope
 
 SYNC_WINDOW_MS = 50.0
 MAX_LAG_S = 0.5
-XCORR_RATE_HZ = 1000.0
-XCORR_SMOOTHING_MS = 10.0
 REFINE_MS = 25
 MOTIF_NOTES = 4
 IMITATION_DELAY_S = (0.05, 8.0)
@@ -81,14 +79,6 @@ class DuetFeatures:
         return out
 
 
-def _smoothed_train(times_s: np.ndarray, n: int) -> np.ndarray:
-    train = np.zeros(n)
-    np.add.at(train, np.round(times_s * XCORR_RATE_HZ).astype(int), 1.0)
-    sd = XCORR_SMOOTHING_MS * XCORR_RATE_HZ / 1000.0
-    k = np.arange(-int(4 * sd), int(4 * sd) + 1)
-    return np.convolve(train, np.exp(-0.5 * (k / sd) ** 2), mode="same")
-
-
 def estimate_lag_ms(a_times_s: np.ndarray, b_times_s: np.ndarray, *, max_lag_s: float = MAX_LAG_S) -> float:
     """Lag (ms, positive = ``b`` after ``a``) at which the onset trains coincide best; NaN if either
     has fewer than 2 onsets.
@@ -98,20 +88,23 @@ def estimate_lag_ms(a_times_s: np.ndarray, b_times_s: np.ndarray, *, max_lag_s: 
     """
     if a_times_s.size < 2 or b_times_s.size < 2:
         return float("nan")
-    max_lag = int(round(max_lag_s * XCORR_RATE_HZ))
-    n = int(np.ceil(max(a_times_s.max(), b_times_s.max()) * XCORR_RATE_HZ)) + 2 * max_lag + 64
-    size = 1 << int(np.ceil(np.log2(2 * n)))
-    xa = np.fft.rfft(_smoothed_train(a_times_s, n), size)
-    xb = np.fft.rfft(_smoothed_train(b_times_s, n), size)
-    xc = np.fft.irfft(np.conj(xa) * xb, size)  # xc[k] = sum a[t] b[t + k]
-    lags = np.arange(-max_lag, max_lag + 1)
-    coarse = int(lags[np.argmax(xc[lags % size])])
-    a_ms = np.round(a_times_s * XCORR_RATE_HZ).astype(np.int64)
-    b_ms = np.unique(np.round(b_times_s * XCORR_RATE_HZ).astype(np.int64))
-    fine = np.arange(max(coarse - REFINE_MS, -max_lag), min(coarse + REFINE_MS, max_lag) + 1)
-    counts = np.array([np.isin(a_ms + lag, b_ms, assume_unique=False).sum() for lag in fine])
+    # Coarse: cross-correlation of the smoothed trains at the pulse envelope's rate (5 ms frames).
+    end_s = max(a_times_s.max(), b_times_s.max()) + max_lag_s
+    ea = onset_envelope(a_times_s, duration_s=end_s)
+    eb = onset_envelope(b_times_s, duration_s=end_s)
+    size = 1 << int(np.ceil(np.log2(2 * ea.size)))
+    xc = np.fft.irfft(np.conj(np.fft.rfft(ea, size)) * np.fft.rfft(eb, size), size)  # xc[k] = sum a[t] b[t + k]
+    max_frames = int(round(max_lag_s * FRAME_RATE_HZ))
+    frames = np.arange(-max_frames, max_frames + 1)
+    coarse_ms = int(round(frames[np.argmax(xc[frames % size])] * 1000.0 / FRAME_RATE_HZ))
+    # Fine: the exact count of onsets coinciding to the millisecond near the coarse peak.
+    max_lag = int(round(max_lag_s * 1000.0))
+    a_ms = np.round(a_times_s * 1000.0).astype(np.int64)
+    b_ms = np.unique(np.round(b_times_s * 1000.0).astype(np.int64))
+    fine = np.arange(max(coarse_ms - REFINE_MS, -max_lag), min(coarse_ms + REFINE_MS, max_lag) + 1)
+    counts = np.array([np.isin(a_ms + lag, b_ms).sum() for lag in fine])
     best = fine[counts == counts.max()]
-    return float(best[np.argmin(np.abs(best - coarse))] * 1000.0 / XCORR_RATE_HZ)
+    return float(best[np.argmin(np.abs(best - coarse_ms))])
 
 
 def _nearest_gap_s(times_s: np.ndarray, other_s: np.ndarray) -> np.ndarray:
@@ -135,34 +128,39 @@ def measure_synchrony(a_times_s: np.ndarray, b_times_s: np.ndarray, *,
     return float(pct), asyn
 
 
-def _motifs(notes: Notes) -> dict[tuple, list[float]]:
-    """Start times of each motif (pitch intervals, IOI ratios in half-octave steps) the player plays."""
+def _motif_rows(notes: Notes) -> tuple[np.ndarray, np.ndarray]:
+    """(one row per motif: pitch intervals and IOI ratios in half-octave steps, start times s)."""
     t, p = notes.onset_times_s, notes.pitches
-    out: dict[tuple, list[float]] = {}
     if t.size < MOTIF_NOTES:
-        return out
+        return np.empty((0, 2 * MOTIF_NOTES - 3), dtype=np.int64), np.empty(0)
     ioi = np.maximum(np.diff(t), 1e-3)
-    steps = np.round(np.diff(p)).astype(int)
-    ratios = np.round(2 * np.log2(ioi[1:] / ioi[:-1])).astype(int)
-    for i in range(t.size - MOTIF_NOTES + 1):
-        key = tuple(steps[i:i + MOTIF_NOTES - 1]) + tuple(ratios[i:i + MOTIF_NOTES - 2])
-        out.setdefault(key, []).append(float(t[i]))
-    return out
+    steps = np.round(np.diff(p)).astype(np.int64)
+    ratios = np.round(2 * np.log2(ioi[1:] / ioi[:-1])).astype(np.int64)
+    view = np.lib.stride_tricks.sliding_window_view
+    rows = np.hstack([view(steps, MOTIF_NOTES - 1), view(ratios, MOTIF_NOTES - 2)[:steps.size - MOTIF_NOTES + 2]])
+    return rows, t[:rows.shape[0]]
 
 
 def count_imitations(leader: Notes, follower: Notes) -> int:
-    """Motifs of ``follower`` that ``leader`` played 50 ms to 8 s before."""
-    lead = {k: np.asarray(v) for k, v in _motifs(leader).items()}
+    """Motifs of ``follower`` that ``leader`` played 50 ms to 8 s before.
+
+    >>> phrase = Notes(np.array([0.0, 0.2, 0.4, 0.8]), np.full(4, 0.1), np.array([60., 62, 64, 60]), np.full(4, 80.))
+    >>> echo = Notes(phrase.onset_times_s + 2.0, phrase.durations_s, phrase.pitches + 5, phrase.velocities)
+    >>> count_imitations(phrase, echo), count_imitations(echo, phrase)
+    (1, 0)
+    """
+    lead_rows, lead_s = _motif_rows(leader)
+    follow_rows, follow_s = _motif_rows(follower)
+    if lead_rows.shape[0] == 0 or follow_rows.shape[0] == 0:
+        return 0
+    _, ids = np.unique(np.vstack([lead_rows, follow_rows]), axis=0, return_inverse=True)
+    ids = ids.ravel().astype(float)
+    span = 2 * (MAX_DURATION_S + IMITATION_DELAY_S[1])  # motif id and start time in one sortable number
+    lead_key = np.sort(ids[:lead_s.size] * span + lead_s)
+    follow_key = ids[lead_s.size:] * span + follow_s
     lo, hi = IMITATION_DELAY_S
-    count = 0
-    for key, starts in _motifs(follower).items():
-        earlier = lead.get(key)
-        if earlier is None:
-            continue
-        for s in starts:
-            d = s - earlier
-            count += bool(np.any((d >= lo) & (d <= hi)))
-    return count
+    n = np.searchsorted(lead_key, follow_key - lo, side="right") - np.searchsorted(lead_key, follow_key - hi, side="left")
+    return int(np.count_nonzero(n))
 
 
 def _activity_mask(notes: Notes, n_frames: int) -> np.ndarray:
@@ -211,20 +209,24 @@ def measure_tempo_coupling(a: Notes, b: Notes, *, tempo_a_bpm: float, tempo_b_bp
     return float(np.corrcoef(ta[ok], tb[ok])[0, 1])
 
 
-def measure_duet(a: Notes, b: Notes, *, duration_s: float) -> DuetFeatures:
-    """The between-player figures of ``a`` and ``b`` over a take of ``duration_s`` seconds."""
+def measure_duet(a: Notes, b: Notes, *, duration_s: float, tempo_a_bpm: float | None = None,
+                 tempo_b_bpm: float | None = None) -> DuetFeatures:
+    """The between-player figures of ``a`` and ``b`` over a take of ``duration_s`` seconds (their tempi,
+    when already known, are passed to save estimating them again)."""
     ta, tb = a.onset_times_s, b.onset_times_s
     lag_ms = estimate_lag_ms(ta, tb)
     leader = "" if not np.isfinite(lag_ms) or lag_ms == 0 else ("a" if lag_ms > 0 else "b")
     sync_pct, asyn_ms = measure_synchrony(ta, tb)
     lagged_pct = measure_synchrony(ta, tb - lag_ms / 1000.0)[0] if np.isfinite(lag_ms) else float("nan")
-    pa = estimate_pulse(ta, velocities=a.velocities)
-    pb = estimate_pulse(tb, velocities=b.velocities)
-    ratio = pb.tempo_bpm / pa.tempo_bpm if np.isfinite(pa.tempo_bpm) and np.isfinite(pb.tempo_bpm) else float("nan")
+    if tempo_a_bpm is None:
+        tempo_a_bpm = estimate_pulse(ta, velocities=a.velocities).tempo_bpm
+    if tempo_b_bpm is None:
+        tempo_b_bpm = estimate_pulse(tb, velocities=b.velocities).tempo_bpm
+    ratio = tempo_b_bpm / tempo_a_bpm if np.isfinite(tempo_a_bpm) and np.isfinite(tempo_b_bpm) else float("nan")
     return DuetFeatures(
         leader_lag_ms=lag_ms, leader=leader, synchrony_pct=sync_pct, lagged_synchrony_pct=lagged_pct,
         asynchrony_ms=asyn_ms,
-        tempo_coupling_r=measure_tempo_coupling(a, b, tempo_a_bpm=pa.tempo_bpm, tempo_b_bpm=pb.tempo_bpm,
+        tempo_coupling_r=measure_tempo_coupling(a, b, tempo_a_bpm=tempo_a_bpm, tempo_b_bpm=tempo_b_bpm,
                                                 duration_s=duration_s),
         tempo_ratio=float(ratio), imitations_by_b=count_imitations(a, b), imitations_by_a=count_imitations(b, a),
         activity=measure_turn_taking(a, b, duration_s=duration_s))
