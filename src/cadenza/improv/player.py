@@ -68,7 +68,8 @@ def measure_syncopation(onset_times_s: np.ndarray, *, tempo_bpm: float, beat_pha
     next_beat = np.ceil(sixteenth / 4) * 4  # in sixteenths
     beats_played = set(np.round(sixteenth[on_grid & (sixteenth % 4 == 0)]).astype(int).tolist())
     silent_next = np.array([int(b) not in beats_played for b in next_beat])
-    return float(np.mean(off_beat & silent_next))
+    inside = next_beat <= sixteenth.max()  # the beat after the last note is the end of the take, not a rest
+    return float(np.mean((off_beat & silent_next)[inside])) if inside.any() else float("nan")
 
 
 def measure_tonality(pitches: np.ndarray, durations_s: np.ndarray) -> tuple[float, str]:
@@ -76,6 +77,8 @@ def measure_tonality(pitches: np.ndarray, durations_s: np.ndarray) -> tuple[floa
     if np.unique(pitches).size < 3:
         return float("nan"), ""
     profile = np.bincount(np.round(pitches).astype(int) % 12, weights=np.maximum(durations_s, 0.05), minlength=12)
+    if np.ptp(profile) == 0:  # every pitch class equally: no key at all
+        return 0.0, ""
     best, key = -2.0, ""
     for mode, kk in (("major", KK_MAJOR_PROFILE), ("minor", KK_MINOR_PROFILE)):
         for tonic in range(12):
