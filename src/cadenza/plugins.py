@@ -41,6 +41,7 @@ INSTALLED_TOOLS: tuple[str, ...] = (
     "cadenza.tools.home",
     "cadenza.tools.timing",
     "cadenza.tools.sing",
+    "cadenza.tools.improv",
 )
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
