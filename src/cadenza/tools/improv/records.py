@@ -17,10 +17,10 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cadenza.clinic import service
-from cadenza.clinic.access import child_of, get_client_for_actor
+from cadenza.clinic.access import child_of
 from cadenza.clinic.audit import audit
 from cadenza.clinic.instruments import Instrument, register_instrument
-from cadenza.clinic.models import Base, Measurement, Therapist, utcnow
+from cadenza.clinic.models import Base, Client, Measurement, Therapist, utcnow
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import ParameterError
 
@@ -109,7 +109,6 @@ def list_takes(db: Session, *, client_id: int, session_id: int | None = None) ->
     return list(db.scalars(query.order_by(ImprovTake.id.desc())))
 
 
-def get_take(db: Session, *, actor: Therapist, client_id: int, take_id: int) -> ImprovTake:
-    """One take of the client, read with ``actor``'s rights (NotFoundError otherwise)."""
-    client = get_client_for_actor(db, actor=actor, client_id=client_id)
+def get_take(db: Session, *, client: Client, take_id: int) -> ImprovTake:
+    """One take of ``client`` (already authorised by the caller), else NotFoundError."""
     return child_of(db, client, ImprovTake, take_id, "improvisation take")
