@@ -43,7 +43,8 @@ OWN_ACCOUNT = {("GET", "/"), ("POST", "/logout"), ("GET", "/clients/new"), ("POS
                ("POST", "/api/v1/clients"), ("GET", "/account/mfa"), ("POST", "/account/mfa/setup"),
                ("POST", "/account/mfa/confirm"), ("POST", "/account/mfa/disable"),
                # drafts are the typist's own (tests/web/test_drafts_web.py)
-               ("POST", "/drafts"), ("POST", "/drafts/discard")}
+               ("POST", "/drafts"), ("POST", "/drafts/discard"),
+               ("GET", "/improv/capture.js")}  # the improvisation capture page's script
 
 SESSION_BODY = {"session_date": "2026-11-24", "minutes": 30, "intervention_code": "receptive_listening",
                 "measurements": [{"instrument_code": "vas_anxiety", "value": 30}]}

@@ -143,5 +143,5 @@ def take_page(request: Request, db: Db, user: PageUser, client_id: ClientId, tak
 
 
 @router.get("/improv/capture.js")
-def capture_script() -> Response:
+def capture_script(user: PageUser) -> Response:  # noqa: ARG001 - the capture page's script, for logged-in therapists
     return FileResponse(STATIC / "capture.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})
