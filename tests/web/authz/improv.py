@@ -43,6 +43,8 @@ def make_take(db, actor, client_id) -> dict:
 
 AUTHZ_SAMPLES = {
     ("POST", "/clients/{client_id}/improv"): {"form": {}, "files": midi_file},
-    ("POST", "/clients/{client_id}/improv/capture"): {"form": {"events": json.dumps(_events())}},
+    # form values are formatted with the route's ids: the JSON's braces are doubled
+    ("POST", "/clients/{client_id}/improv/capture"): {
+        "form": {"events": json.dumps(_events()).replace("{", "{{").replace("}", "}}")}},
     ("GET", "/clients/{client_id}/improv/takes/{take_id}"): {"setup": make_take},
 }
