@@ -4,7 +4,8 @@ Every figure is about player ``a`` and player ``b`` in that order; a positive la
 
 - ``leader_lag_ms``: the lag (1 ms steps, within +-``MAX_LAG_S``) at which ``b``'s onset train best
   matches ``a``'s: the peak of the cross-correlation of the two onset envelopes (12 ms smoothing, 5 ms frames), then the exact
-  count of coinciding onsets (to the millisecond) within 25 ms of that peak. ``leader`` names who leads.
+  count of coinciding onsets (to the millisecond) within 25 ms of each peak within 90 % of the strongest;
+  the most coincidences win, and of equals the shortest lag. ``leader`` names who leads.
 - ``synchrony_pct``: the share of all onsets with an onset of the other player within +-``SYNC_WINDOW_MS``
   (co-occurring onsets); ``lagged_synchrony_pct`` is the same after ``b`` is moved back by the lag (how
   closely ``b`` follows once the delay is allowed for); ``asynchrony_ms``: median ``b`` minus ``a``
@@ -36,6 +37,8 @@ from cadenza.improv.pulse import FRAME_RATE_HZ, estimate_pulse, local_tempo_bpm,
 SYNC_WINDOW_MS = 50.0
 MAX_LAG_S = 0.5
 REFINE_MS = 25
+COARSE_SHARE = 0.9  # coarse peaks this close to the strongest are all checked exactly
+MAX_COARSE_PEAKS = 4
 MOTIF_NOTES = 4
 IMITATION_DELAY_S = (0.05, 8.0)
 PHRASE_GAP_S = 1.0
@@ -96,15 +99,25 @@ def estimate_lag_ms(a_times_s: np.ndarray, b_times_s: np.ndarray, *, max_lag_s: 
     xc = np.fft.irfft(np.conj(np.fft.rfft(ea, size)) * np.fft.rfft(eb, size), size)  # xc[k] = sum a[t] b[t + k]
     max_frames = int(round(max_lag_s * FRAME_RATE_HZ))
     frames = np.arange(-max_frames, max_frames + 1)
-    coarse_ms = int(round(frames[np.argmax(xc[frames % size])] * 1000.0 / FRAME_RATE_HZ))
-    # Fine: the exact count of onsets coinciding to the millisecond near the coarse peak.
+    curve = xc[frames % size]
+    inner = np.r_[False, (curve[1:-1] >= curve[:-2]) & (curve[1:-1] >= curve[2:]), False]
+    peaks = np.flatnonzero(inner & (curve >= COARSE_SHARE * curve.max()))
+    if peaks.size == 0:
+        peaks = np.array([int(np.argmax(curve))])
+    peaks = peaks[np.argsort(curve[peaks])[::-1][:MAX_COARSE_PEAKS]]
+    # Fine: the exact count of onsets coinciding to the millisecond near each strong coarse peak; the
+    # most coincidences win, and of equals (a strictly periodic, quantised duet) the shortest lag.
     max_lag = int(round(max_lag_s * 1000.0))
     a_ms = np.round(a_times_s * 1000.0).astype(np.int64)
     b_ms = np.unique(np.round(b_times_s * 1000.0).astype(np.int64))
-    fine = np.arange(max(coarse_ms - REFINE_MS, -max_lag), min(coarse_ms + REFINE_MS, max_lag) + 1)
-    counts = np.array([np.isin(a_ms + lag, b_ms).sum() for lag in fine])
-    best = fine[counts == counts.max()]
-    return float(best[np.argmin(np.abs(best - coarse_ms))])
+    best_key, best_lag = None, float("nan")
+    for peak in peaks:
+        coarse_ms = int(round(frames[peak] * 1000.0 / FRAME_RATE_HZ))
+        for lag in range(max(coarse_ms - REFINE_MS, -max_lag), min(coarse_ms + REFINE_MS, max_lag) + 1):
+            key = (int(np.isin(a_ms + lag, b_ms).sum()), -abs(lag), -abs(lag - coarse_ms))
+            if best_key is None or key > best_key:
+                best_key, best_lag = key, float(lag)
+    return best_lag
 
 
 def _nearest_gap_s(times_s: np.ndarray, other_s: np.ndarray) -> np.ndarray:
