@@ -88,7 +88,7 @@ def _refine_period_s(onset_times_s: np.ndarray, weights: np.ndarray, period_s: f
         if near.sum() < 3 or np.ptp(beats[near]) == 0:
             break
         slope, intercept = np.polyfit(beats[near], onset_times_s[near], 1, w=np.sqrt(weights[near]))
-        if not abs(slope / start_s - 1) < 0.02:  # a jump, not a refinement: keep the autocorrelation's period
+        if not abs(slope / start_s - 1) < 0.01:  # a jump, not a refinement: keep the autocorrelation's period
             break
         period_s, offset_s = float(slope), float(intercept)
     return period_s, float(offset_s % period_s)
