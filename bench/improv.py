@@ -90,6 +90,10 @@ def score_folder(data_dir: Path, *, kind: str = "beat", verbose: bool = False) -
         out[m] = {"exact_pct": 100 * np.mean([correct(f[f"{m}_bpm"], f["bpm"]) for f in files]) if files else None,
                   "any_level_pct": 100 * np.mean([correct(f[f"{m}_bpm"], f["bpm"], any_level=True) for f in files])
                   if files else None}
+    for m in ("cadenza", "librosa"):
+        err = [100 * abs(f[f"{m}_bpm"] / f["bpm"] - 1) for f in files if correct(f[f"{m}_bpm"], f["bpm"])]
+        out[m]["median_error_pct_of_exact"] = round(float(np.median(err)), 3) if err else None
+        out[m]["max_error_pct_of_exact"] = round(float(np.max(err)), 3) if err else None
     out["files"] = files
     return out
 
@@ -189,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{c['any_level_pct']:17.1f}% {lb['any_level_pct']:17.1f}%")
 
     line("beats, development", result["development_beats"])
+    for m in ("cadenza", "librosa"):
+        d = result["development_beats"][m]
+        print(f"  {m}: |error| of the exact ones, median {d['median_error_pct_of_exact']} %, "
+              f"max {d['max_error_pct_of_exact']} %")
     print(f"{'beats, leave-one-drummer-out CV':34s} {cv['n_files']:5d} {cv['exact_pct']:8.1f}%")
     if holdout is not None:
         line("beats, held out", result["held_out_beats"])
