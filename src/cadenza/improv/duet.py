@@ -117,7 +117,11 @@ def estimate_lag_ms(a_times_s: np.ndarray, b_times_s: np.ndarray, *, max_lag_s: 
             key = (int(np.isin(a_ms + lag, b_ms).sum()), -abs(lag), -abs(lag - coarse_ms))
             if best_key is None or key > best_key:
                 best_key, best_lag = key, float(lag)
-    return best_lag
+    # The lag in whole ms from the pairs themselves: the median of their differences is not split by two
+    # clocks' sub-millisecond offset (rounding each onset to the ms alone could move it by 1 ms).
+    gaps_ms = 1000.0 * _nearest_gap_s(a_times_s + best_lag / 1000.0, np.sort(b_times_s)) + best_lag
+    paired = np.abs(gaps_ms - best_lag) <= 1.5
+    return float(np.round(np.median(gaps_ms[paired]))) if paired.any() else best_lag
 
 
 def _nearest_gap_s(times_s: np.ndarray, other_s: np.ndarray) -> np.ndarray:
