@@ -25,7 +25,7 @@ def test_the_table_names_the_client_and_the_lag(duet_midi):
     result = runner.invoke(app, ["improv", "analyze", str(duet_midi), "--client-player", "therapist"],
                            env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "therapist (client)" in result.output and "leader_lag_ms" in result.output
+    assert "therapist (client)" in result.output and "leader_lag_ms" in result.output and "client (client)" not in result.output
 
 
 @pytest.mark.parametrize("content, message", [(b"not a midi file at all", "cannot read MIDI file"),

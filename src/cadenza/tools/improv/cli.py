@@ -58,7 +58,7 @@ def _print_table(run, notes: list[str]) -> None:
     names = data["players"]
     table.add_column("figure")
     for name in names:
-        table.add_column(name + (" (client)" if name == run.client_player else ""), justify="right")
+        table.add_column(name + (" (client)" if name == run.client_player and name != "client" else ""), justify="right")
     for key in next(iter(data["per_player"].values()), {}):
         table.add_row(key, *[_fmt(data["per_player"][n][key], ".2f") for n in names])
     console.print(table)
