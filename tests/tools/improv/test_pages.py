@@ -96,3 +96,17 @@ def test_corrupt_upload_is_a_form_error(db_session, web_browser, make_therapist)
     response = browser.post(f"/clients/{record.id}/improv", data={"csrf_token": token},
                             files={"midi": ("x.mid", b"MThd\x00\x00\x00\x06garbage", "audio/midi")})
     assert response.status_code == 422 and "cannot read MIDI file" in response.text
+
+
+def test_a_signed_session_takes_no_take(db_session, web_browser, make_therapist, duet_midi):
+    from cadenza.clinic import service
+    from cadenza.tools.improv.records import ImprovTake
+
+    browser, ana, record, session = _setup(db_session, web_browser, make_therapist)
+    service.sign_session(db_session, actor=ana, session_id=session.id, expected_version=session.version)
+    db_session.commit()
+    token = browser.csrf(f"/clients/{record.id}/improv")
+    response = browser.post(f"/clients/{record.id}/improv", data={"csrf_token": token, "session_id": str(session.id)},
+                            files={"midi": ("duet.mid", duet_midi.read_bytes(), "audio/midi")})
+    assert response.status_code == 409 and "signed" in response.text
+    assert db_session.scalars(select(ImprovTake)).first() is None

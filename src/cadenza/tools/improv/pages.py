@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from cadenza.clinic import service
 from cadenza.clinic.access import get_client_for_actor
-from cadenza.errors import ParameterError
+from cadenza.errors import ConflictError, ParameterError
 from cadenza.tools.improv import actions, records
 from cadenza.tools.improv.timeline import render_timeline
 from cadenza.web import forms
@@ -83,10 +83,11 @@ def _finish(request, db, user, client, state, run_of, template: str) -> Response
         if session_id:
             run = actions.record_take(db, actor=user, run=run, session_id=session_id,
                                       label=state.values.get("label", ""))
-    except ParameterError as exc:  # includes DataQualityError; NotFound stays a 404
+    except (ParameterError, ConflictError) as exc:  # bad input, or a signed session; NotFound stays a 404
         db.rollback()
         forms.attribute_error(state, str(exc), FIELDS, fallback="_form")
-        return _page(request, db, user, client, template=template, state=state, status_code=422)
+        return _page(request, db, user, client, template=template, state=state,
+                     status_code=409 if isinstance(exc, ConflictError) else 422)
     if run.stored_take_id is not None:
         db.commit()
         return RedirectResponse(f"/clients/{client.id}/improv/takes/{run.stored_take_id}", status_code=303)
