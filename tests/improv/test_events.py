@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cadenza.errors import ParameterError
@@ -40,6 +40,7 @@ def test_unknown_player_is_refused():
         take.for_player("<script>")
 
 
+@settings(max_examples=40)
 @given(st.lists(st.tuples(st.floats(0, 3600), st.integers(0, 127), st.integers(1, 127), st.sampled_from("abc")),
                 max_size=50))
 def test_any_valid_notes_make_a_take_that_splits_back_into_them(rows):

@@ -58,7 +58,8 @@ def test_local_tempo_follows_an_accelerando():
 
 
 def test_real_drum_performances_against_their_metronome(groove_beats):
-    """The Groove MIDI beat files (drummers 1-5): the development figure of bench/improv.py."""
+    """Groove MIDI beat files under a minute against their metronome (18 of these 22 right at the drummer's
+    level, 19 at some level, when this test was written; bench/improv.py scores all 42)."""
     from cadenza.io import load_midi_take
 
     exact = any_level = 0
@@ -67,5 +68,5 @@ def test_real_drum_performances_against_their_metronome(groove_beats):
         tempo_bpm = estimate_pulse(take.notes.onset_times_s, velocities=take.notes.velocities).tempo_bpm
         exact += abs(tempo_bpm / bpm - 1) <= 0.02
         any_level += any(abs(tempo_bpm * f / bpm - 1) <= 0.02 for f in (1 / 3, 0.5, 1, 2, 3))
-    assert exact / len(groove_beats) >= 0.75
-    assert any_level / len(groove_beats) >= 0.83
+    assert len(groove_beats) == 22
+    assert exact >= 18 and any_level >= 19
