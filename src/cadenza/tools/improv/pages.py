@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from cadenza.clinic import service
+from cadenza.clinic import listening, service
 from cadenza.clinic.access import get_client_for_actor
 from cadenza.errors import ConflictError, ParameterError
 from cadenza.tools.improv import actions, records
@@ -43,10 +43,17 @@ def _evidence():
     return {"supporting": supporting, "not_supporting": not_supporting}
 
 
+def _safety(client) -> dict:
+    """The client's safety flags and listening policy, shown first on every page about the client."""
+    from cadenza.web.routes.clients import FLAG_LABELS
+
+    return {"c": client, "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS}
+
+
 def _page(request: Request, db, user, client, *, template: str = "improv/client_improv.html", state=None,
           run=None, svg: str = "", status_code: int = 200) -> Response:
     return render(request, template, {
-        "c": client, "state": state or forms.FormState(values={}),
+        **_safety(client), "state": state or forms.FormState(values={}),
         "sessions": service.list_sessions(db, actor=user, client_id=client.id)[-10:],
         "takes": records.list_takes(db, client_id=client.id)[:20], "evidence": _evidence(),
         "result": None if run is None else run.to_dict(), "svg": svg,
@@ -139,7 +146,7 @@ def take_page(request: Request, db: Db, user: PageUser, client_id: ClientId, tak
     client = get_client_for_actor(db, actor=user, client_id=client_id)
     take = records.get_take(db, client=client, take_id=take_id)
     svg = render_timeline(take.notes, players=take.players, client_player=take.client_player)
-    return render(request, "improv/take.html", {"c": client, "take": take, "result": take.features, "svg": svg,
+    return render(request, "improv/take.html", {**_safety(client), "take": take, "result": take.features, "svg": svg,
                                                 "evidence": _evidence()})
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from html import escape
 
 import numpy as np
+from markupsafe import Markup
 
 WIDTH = 900
 LANE_HEIGHT = 56
@@ -32,9 +33,9 @@ def _nice_step_s(duration_s: float) -> float:
     return 3600.0
 
 
-def render_timeline(notes: list[list[float]], *, players: list[str], client_player: str = "",
-                    segments: dict[str, list[tuple[float, float]]] | None = None) -> str:
-    """The SVG (a string) of a stored take: ``notes`` rows [onset s, duration s, pitch, velocity, player]."""
+def render_timeline(notes: list[list[float]], *, players: list[str], client_player: str = "") -> Markup:
+    """The SVG of a stored take: ``notes`` rows [onset s, duration s, pitch, velocity, player]. Every text in
+    it is escaped here, so it is returned as ``Markup`` for the page to embed as it is."""
     from cadenza.improv.duet import TURN_FRAME_S, Notes, _activity_mask
 
     rows = np.asarray(notes, dtype=float).reshape(-1, 5)
@@ -96,4 +97,4 @@ def render_timeline(notes: list[list[float]], *, players: list[str], client_play
                    f'{int(t // 60)}:{int(t % 60):02d}</text>')
     out.append("</svg>")
     svg = "".join(out)
-    return svg.replace(f'viewBox="0 0 {WIDTH} {height}"', f'viewBox="0 0 {WIDTH} {axis_y + 4}"')
+    return Markup(svg.replace(f'viewBox="0 0 {WIDTH} {height}"', f'viewBox="0 0 {WIDTH} {axis_y + 4}"'))
