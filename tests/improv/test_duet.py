@@ -92,3 +92,11 @@ def test_too_few_notes_give_nan_not_an_error():
     one = Notes(np.array([1.0]), np.array([0.1]), np.array([60.0]), np.array([80.0]))
     duet = measure_duet(one, one, duration_s=2.0)
     assert np.isnan(duet.leader_lag_ms) and duet.leader == "" and np.isnan(duet.tempo_coupling_r)
+
+
+@pytest.mark.parametrize("offset_ms", [0.0, 0.4999999, 0.5, 0.5000001, 123.456])
+def test_a_strictly_periodic_echo_gets_the_shortest_lag_whatever_the_sub_ms_clock_offset(offset_ms):
+    """b echoes every other note of a 60 ms late; -190 ms (before a's next note) fits as many notes."""
+    a = offset_ms / 1000.0 + 3.0 + 0.25 * np.arange(48)
+    assert estimate_lag_ms(a, a[::2] + 0.06) == 60.0
+    assert estimate_lag_ms(a, a[::2] + 0.0605) in (60.0, 61.0)  # a true half-millisecond lag rounds either way

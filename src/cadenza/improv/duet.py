@@ -105,18 +105,24 @@ def estimate_lag_ms(a_times_s: np.ndarray, b_times_s: np.ndarray, *, max_lag_s: 
     if peaks.size == 0:
         peaks = np.array([int(np.argmax(curve))])
     peaks = peaks[np.argsort(curve[peaks])[::-1][:MAX_COARSE_PEAKS]]
-    # Fine: the exact count of onsets coinciding to the millisecond near each strong coarse peak; the
-    # most coincidences win, and of equals (a strictly periodic, quantised duet) the shortest lag.
+    # Fine: near each strong coarse peak, the lag (1 ms steps) with the most onsets coinciding to the
+    # millisecond; the peaks are then compared by the onsets that meet within +-1 ms at their lag (not split
+    # by a sub-millisecond clock offset), and of equals (a strictly periodic duet) the shortest lag wins.
     max_lag = int(round(max_lag_s * 1000.0))
     a_ms = np.round(a_times_s * 1000.0).astype(np.int64)
     b_ms = np.unique(np.round(b_times_s * 1000.0).astype(np.int64))
+    b_sorted = np.sort(b_times_s)
     best_key, best_lag = None, float("nan")
     for peak in peaks:
         coarse_ms = int(round(frames[peak] * 1000.0 / FRAME_RATE_HZ))
-        for lag in range(max(coarse_ms - REFINE_MS, -max_lag), min(coarse_ms + REFINE_MS, max_lag) + 1):
-            key = (int(np.isin(a_ms + lag, b_ms).sum()), -abs(lag), -abs(lag - coarse_ms))
-            if best_key is None or key > best_key:
-                best_key, best_lag = key, float(lag)
+        window = np.arange(max(coarse_ms - REFINE_MS, -max_lag), min(coarse_ms + REFINE_MS, max_lag) + 1)
+        counts = np.array([np.isin(a_ms + lag, b_ms).sum() for lag in window])
+        tied = window[counts == counts.max()]
+        lag = int(tied[np.argmin(np.abs(tied - coarse_ms))])
+        met = int(np.count_nonzero(np.abs(_nearest_gap_s(a_times_s + lag / 1000.0, b_sorted)) <= 0.0015))
+        key = (met, -abs(lag))
+        if best_key is None or key > best_key:
+            best_key, best_lag = key, float(lag)
     # The lag in whole ms from the pairs themselves: the median of their differences is not split by two
     # clocks' sub-millisecond offset (rounding each onset to the ms alone could move it by 1 ms).
     gaps_ms = 1000.0 * _nearest_gap_s(a_times_s + best_lag / 1000.0, np.sort(b_times_s)) + best_lag
