@@ -15,8 +15,8 @@ import pytest
 
 import cadenza as cz
 
-PACKAGES = ("evidence", "gait", "io", "mit", "music", "nicu", "ras", "render", "safety", "singing", "timing", "units")
-FACES = ("evidence", "gait", "io", "mit", "music", "nicu", "ras", "render", "safety", "singing", "timing")  # packages with __all__
+PACKAGES = ("evidence", "gait", "improv", "io", "mit", "music", "nicu", "ras", "render", "safety", "singing", "timing", "units")
+FACES = ("evidence", "gait", "improv", "io", "mit", "music", "nicu", "ras", "render", "safety", "singing", "timing")  # packages with __all__
 LAZY_FACES = tuple(p for p in FACES if p != "gait")  # gait's face imports eagerly (all its modules use scipy)
 SRC = Path(cz.__file__).parent
 

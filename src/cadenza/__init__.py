@@ -13,13 +13,13 @@ The science packages are reachable from the top, and are imported only when firs
 __version__ = "0.1.0"
 
 # The pure science and its I/O edge; the clinical record, CLI and web app are imported by their full names.
-_PACKAGES = ("evidence", "gait", "io", "mit", "music", "nicu", "ras", "render", "safety", "singing", "timing", "units")
+_PACKAGES = ("evidence", "gait", "improv", "io", "mit", "music", "nicu", "ras", "render", "safety", "singing", "timing", "units")
 
 __all__ = [*_PACKAGES, "__version__"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the same names, for editors and type checkers
-    from cadenza import evidence, gait, io, mit, music, nicu, ras, render, safety, singing, timing, units
+    from cadenza import evidence, gait, improv, io, mit, music, nicu, ras, render, safety, singing, timing, units
 
 
 def __getattr__(name: str):

@@ -43,6 +43,7 @@ INSTALLED_TOOLS: tuple[str, ...] = (
     "cadenza.tools.timing",
     "cadenza.tools.sing",
     "cadenza.tools.care",
+    "cadenza.tools.improv",
 )
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")

@@ -52,7 +52,8 @@ OWN_ACCOUNT = {("GET", "/"), ("POST", "/logout"), ("GET", "/clients/new"), ("POS
                ("POST", "/drafts"), ("POST", "/drafts/discard"),
                # the clinic day: one's own client list and note templates (tests/web/test_clinic_day.py)
                ("GET", "/clients"), ("GET", "/account/note-templates"), ("POST", "/account/note-templates"),
-               ("POST", "/account/note-templates/{template_id}/delete")}
+               ("POST", "/account/note-templates/{template_id}/delete"),
+               ("GET", "/improv/capture.js")}  # the improvisation capture page's script
 
 SESSION_BODY = {"session_date": "2026-11-24", "minutes": 30, "intervention_code": "receptive_listening",
                 "measurements": [{"instrument_code": "vas_anxiety", "value": 30}]}

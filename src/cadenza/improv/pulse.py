@@ -1,0 +1,154 @@
+"""Tempo and pulse clarity of played notes (MIDI onsets), without the file's tempo marking.
+
+The onsets, weighted by velocity, become an onset envelope (impulses smoothed by a 12 ms Gaussian at
+200 frames/s). Its autocorrelation, averaged at 1, 2, 3 and 4 beat periods (a beat repeats at its
+multiples), gives each candidate tempo a salience; a broad log-normal preference for moderate tempi
+(centre 110 BPM, one octave wide; tapped tempi cluster there, Moelants 2002) picks the metrical level.
+The period is then refined by a least-squares fit of the onsets near the chosen beat grid, so a
+steady player's tempo is read to a fraction of a BPM. ``pulse_clarity`` is the salience of the chosen
+tempo (0 = no periodicity, 1 = perfectly periodic), after Lartillot et al. 2008 (MIRtoolbox).
+
+The file's own tempo marking is never read: for a played improvisation it is whatever the sequencer
+was left at.
+
+>>> onsets_s = np.arange(0, 30, 0.5)  # a steady pulse every 0.5 s
+>>> pulse = estimate_pulse(onsets_s)
+>>> round(pulse.tempo_bpm, 3), pulse.pulse_clarity > 0.9
+(120.0, True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cadenza.errors import ParameterError
+
+FRAME_RATE_HZ = 200.0
+SMOOTHING_S = 0.012
+TEMPO_RANGE_BPM = (50.0, 240.0)
+PRIOR_CENTRE_BPM = 110.0
+PRIOR_WIDTH_OCTAVES = 1.0
+HARMONICS = (1, 2, 3, 4)
+MIN_ONSETS = 8  # fewer notes carry no tempo
+#: Local tempo: windows of this length, every hop, searched within +-LOCAL_SEARCH of the global tempo.
+LOCAL_WINDOW_S = 8.0
+LOCAL_HOP_S = 2.0
+LOCAL_SEARCH = 0.15
+_GRID_BPM = np.exp(np.linspace(np.log(TEMPO_RANGE_BPM[0]), np.log(TEMPO_RANGE_BPM[1]), 1600))
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """A player's (or a take's) tempo and how clearly it is felt; NaN tempo when there is none."""
+
+    tempo_bpm: float
+    pulse_clarity: float  # 0-1
+    beat_phase_s: float  # time of a beat of the fitted grid (NaN without a tempo)
+
+
+def onset_envelope(onset_times_s: np.ndarray, *, weights: np.ndarray | None = None,
+                   duration_s: float | None = None) -> np.ndarray:
+    """Velocity-weighted onset impulses at ``FRAME_RATE_HZ``, smoothed by a ``SMOOTHING_S`` Gaussian."""
+    end_s = float(onset_times_s.max()) if onset_times_s.size else 0.0
+    n = int(np.ceil(max(end_s, duration_s or 0.0) * FRAME_RATE_HZ)) + int(FRAME_RATE_HZ)
+    env = np.zeros(n)
+    w = np.ones(onset_times_s.size) if weights is None else weights
+    np.add.at(env, np.round(onset_times_s * FRAME_RATE_HZ).astype(int), w)
+    sd = SMOOTHING_S * FRAME_RATE_HZ
+    k = np.arange(-int(4 * sd), int(4 * sd) + 1)
+    return np.convolve(env, np.exp(-0.5 * (k / sd) ** 2), mode="same")
+
+
+def _autocorrelation(env: np.ndarray) -> np.ndarray:
+    """Normalised autocorrelation (lag 0 = 1) along the last axis, by FFT (a power-of-two size)."""
+    x = env - env.mean(axis=-1, keepdims=True)
+    size = 1 << int(np.ceil(np.log2(2 * x.shape[-1])))
+    spec = np.fft.rfft(x, size, axis=-1)
+    acf = np.fft.irfft(spec * np.conj(spec), size, axis=-1)[..., :x.shape[-1]]
+    zero = acf[..., :1]
+    return np.divide(acf, zero, out=np.zeros_like(acf), where=zero > 0)
+
+
+def _salience(acf: np.ndarray, bpm: np.ndarray) -> np.ndarray:
+    lags = 60.0 * FRAME_RATE_HZ / bpm
+    frames = np.arange(acf.size)
+    return np.mean([np.interp(h * lags, frames, acf, right=0.0) for h in HARMONICS], axis=0)
+
+
+def _refine_period_s(onset_times_s: np.ndarray, weights: np.ndarray, period_s: float) -> tuple[float, float]:
+    """Least-squares beat period and phase of the onsets within an eighth of a period of the grid."""
+    start_s = period_s
+    for _ in range(3):
+        phase = np.angle(np.sum(weights * np.exp(2j * np.pi * onset_times_s / period_s)))
+        offset_s = phase / (2 * np.pi) * period_s
+        beats = np.round((onset_times_s - offset_s) / period_s)
+        near = np.abs(onset_times_s - offset_s - beats * period_s) < period_s / 8
+        if near.sum() < 3 or np.ptp(beats[near]) == 0:
+            break
+        slope, intercept = np.polyfit(beats[near], onset_times_s[near], 1, w=np.sqrt(weights[near]))
+        if not abs(slope / start_s - 1) < 0.01:  # a jump, not a refinement: keep the autocorrelation's period
+            break
+        period_s, offset_s = float(slope), float(intercept)
+    return period_s, float(offset_s % period_s)
+
+
+def estimate_pulse(onset_times_s: np.ndarray, *, velocities: np.ndarray | None = None,
+                   tempo_range_bpm: tuple[float, float] = TEMPO_RANGE_BPM,
+                   prior_centre_bpm: float = PRIOR_CENTRE_BPM,
+                   prior_width_octaves: float = PRIOR_WIDTH_OCTAVES) -> Pulse:
+    """Tempo (BPM), pulse clarity (0-1) and beat phase of sorted onset times; NaN with fewer than
+    ``MIN_ONSETS`` onsets or no periodicity. The prior's centre and width are options for the
+    benchmark's cross-validation; the defaults are the ones it reports."""
+    onsets = np.asarray(onset_times_s, dtype=float)
+    if onsets.ndim != 1 or not np.all(np.isfinite(onsets)):
+        raise ParameterError(f"onset_times_s must be 1-D finite times in seconds, got shape {onsets.shape!r}")
+    low, high = tempo_range_bpm
+    if not TEMPO_RANGE_BPM[0] / 2 <= low < high <= TEMPO_RANGE_BPM[1] * 2:
+        raise ParameterError(f"tempo_range_bpm must be (low, high) within 25-480 BPM, got {tempo_range_bpm!r}")
+    if not (20.0 <= prior_centre_bpm <= 300.0 and 0.1 <= prior_width_octaves <= 5.0):
+        raise ParameterError(f"prior_centre_bpm must be within 20-300 BPM and prior_width_octaves within 0.1-5, "
+                             f"got {prior_centre_bpm!r} and {prior_width_octaves!r}")
+    weights = np.ones(onsets.size) if velocities is None else np.asarray(velocities, dtype=float) / 127.0
+    if weights.shape != onsets.shape:
+        raise ParameterError(f"velocities must have one value per onset ({onsets.size}), got shape {weights.shape!r}")
+    if onsets.size < MIN_ONSETS or np.ptp(onsets) < 1.0:
+        return Pulse(float("nan"), 0.0, float("nan"))
+    acf = _autocorrelation(onset_envelope(onsets, weights=weights))
+    grid = _GRID_BPM[(_GRID_BPM >= low) & (_GRID_BPM <= high)] if tempo_range_bpm != TEMPO_RANGE_BPM else _GRID_BPM
+    sal = _salience(acf, grid)
+    prior = np.exp(-0.5 * (np.log2(grid / prior_centre_bpm) / prior_width_octaves) ** 2)
+    best = int(np.argmax(np.maximum(sal, 0.0) * prior))
+    if sal[best] <= 0:
+        return Pulse(float("nan"), 0.0, float("nan"))
+    period_s, phase_s = _refine_period_s(onsets, weights, 60.0 / float(grid[best]))
+    return Pulse(60.0 / period_s, float(np.clip(sal[best], 0.0, 1.0)), phase_s)
+
+
+def local_tempo_bpm(onset_times_s: np.ndarray, *, tempo_bpm: float, start_s: float, end_s: float,
+                    velocities: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(window centre times s, tempo BPM per window): each ``LOCAL_WINDOW_S`` window's autocorrelation
+    peak within +-``LOCAL_SEARCH`` of ``tempo_bpm``; NaN where the window holds fewer than 4 onsets."""
+    onsets = np.asarray(onset_times_s, dtype=float)
+    weights = np.ones(onsets.size) if velocities is None else np.asarray(velocities, dtype=float) / 127.0
+    starts = np.arange(start_s, max(end_s - LOCAL_WINDOW_S, start_s) + 1e-9, LOCAL_HOP_S)
+    out = np.full(starts.size, np.nan)
+    if not np.isfinite(tempo_bpm) or onsets.size < 4:
+        return starts + LOCAL_WINDOW_S / 2, out
+    counts = np.searchsorted(onsets, starts + LOCAL_WINDOW_S) - np.searchsorted(onsets, starts)
+    env = onset_envelope(onsets, weights=weights, duration_s=end_s + LOCAL_WINDOW_S)
+    win = int(LOCAL_WINDOW_S * FRAME_RATE_HZ)
+    first = np.round(starts * FRAME_RATE_HZ).astype(int)
+    frames = np.lib.stride_tricks.sliding_window_view(env, win)[first]
+    acf = _autocorrelation(frames)
+    grid = tempo_bpm * np.exp(np.linspace(np.log(1 - LOCAL_SEARCH), np.log(1 + LOCAL_SEARCH), 121))
+    lags = 60.0 * FRAME_RATE_HZ / grid
+    lo = np.floor(lags).astype(int)
+    frac = lags - lo
+    at = lambda k: acf[:, k] * (1 - frac) + acf[:, np.minimum(k + 1, win - 1)] * frac  # noqa: E731
+    curve = at(np.minimum(lo, win - 1)) + 0.5 * at(np.minimum(2 * lo, win - 1))
+    best = grid[np.argmax(curve, axis=1)]
+    ok = (counts >= 4) & (curve.max(axis=1) > 0)
+    out[ok] = best[ok]
+    return starts + LOCAL_WINDOW_S / 2, out

@@ -1,0 +1,113 @@
+"""The improvisation workflow both faces call: a take from a MIDI file or from the browser's Web MIDI
+events, its figures, and (with a session) its storage.
+
+Nothing here opens the record unless :func:`record_take` is called.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cadenza.clinic.models import Measurement, Therapist
+from cadenza.errors import ParameterError
+from cadenza.tools.improv import records
+
+MAX_EVENTS = 100_000  # a browser take: 20 notes/s for over an hour
+MAX_PLAYER_CHARS = 60
+
+
+@dataclass(frozen=True)
+class ImprovRun:
+    """One analysed take: where it came from, the take, the figures and (once stored) its rows."""
+
+    file: str
+    source: str  # "midi_file" or "web_midi"
+    take: Any  # cadenza.improv.Take
+    report: Any  # cadenza.improv.ImprovReport
+    info: dict
+    client_player: str
+    stored_take_id: int | None = None
+    stored: tuple[Measurement, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "source": self.source, **self.info, "client_player": self.client_player,
+                **self.report.to_dict(), "stored_take_id": self.stored_take_id}
+
+    def notes_rows(self) -> list[list[float]]:
+        """[onset s, duration s, pitch, velocity, player index] per note, as the record keeps them."""
+        n = self.take.notes
+        return [[round(float(t), 4), round(float(d), 4), int(p), int(v), int(i)]
+                for t, d, p, v, i in zip(n.onset_times_s, n.durations_s, n.pitches, n.velocities, self.take.player_idx)]
+
+
+def default_client_player(players: tuple[str, ...], client_player: str | None = None) -> str:
+    """``client_player`` if given (it must be a player of the take), else a player named "client", else the first."""
+    if client_player:
+        if client_player not in players:
+            raise ParameterError(f"client_player must be one of the take's players {list(players)!r}, got {client_player!r}")
+        return client_player
+    return "client" if "client" in players else (players[0] if players else "")
+
+
+def _analyse(file: str, source: str, take, info: dict, client_player: str | None) -> ImprovRun:
+    from cadenza.improv import analyze_take
+
+    chosen = default_client_player(take.player_names, client_player)
+    others = [p for p in take.player_names if p != chosen]
+    pair = (others[0], chosen) if others else None  # the duet figures read "the client after the other player"
+    report = analyze_take(take, players=pair)
+    return ImprovRun(file, source, take, report, info, chosen)
+
+
+def analyse_midi_file(path: str | Path, *, client_player: str | None = None) -> ImprovRun:
+    """A MIDI file's take (players by track or channel) and its figures; nothing is stored."""
+    from cadenza.io import load_midi_take
+
+    take, info = load_midi_take(path)
+    return _analyse(str(path), "midi_file", take, info, client_player)
+
+
+def take_from_events(events: Any) -> Any:
+    """A take from the browser's JSON: a list of ``{"t": onset s, "d": duration s, "p": pitch,
+    "v": velocity, "who": player}``; anything else is refused naming the event and the field."""
+    from cadenza.improv import make_take
+
+    if not isinstance(events, list):
+        raise ParameterError(f"events must be a list of notes, got {type(events).__name__}")
+    if len(events) > MAX_EVENTS:
+        raise ParameterError(f"events holds {len(events)} notes, more than the {MAX_EVENTS} allowed")
+    cols: dict[str, list] = {"t": [], "d": [], "p": [], "v": [], "who": []}
+    for i, event in enumerate(events):
+        if not isinstance(event, dict):
+            raise ParameterError(f"events[{i}] must be an object, got {event!r:.60}")
+        for key in cols:
+            value = event.get(key)
+            if key == "who":
+                if not isinstance(value, str) or not value.strip() or len(value) > MAX_PLAYER_CHARS:
+                    raise ParameterError(f"events[{i}].who must name the player in 1-{MAX_PLAYER_CHARS} characters, "
+                                         f"got {value!r:.80}")
+                value = value.strip()
+            elif isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ParameterError(f"events[{i}].{key} must be a number, got {value!r:.60}")
+            cols[key].append(value)
+    return make_take(cols["t"], durations_s=cols["d"], pitches=cols["p"], velocities=cols["v"], players=cols["who"])
+
+
+def analyse_events(events: Any, *, client_player: str | None = None) -> ImprovRun:
+    """The browser's take and its figures; nothing is stored."""
+    return _analyse("web-midi", "web_midi", take_from_events(events), {"players_from": "web_midi"}, client_player)
+
+
+def record_take(db: Session, *, actor: Therapist, run: ImprovRun, session_id: int, label: str = "") -> ImprovRun:
+    """Store the take and the client's figures on the session (see :func:`records.store_take`)."""
+    if run.take.notes.n_notes == 0:
+        raise ParameterError("the take has no notes: nothing to store")
+    take, stored = records.store_take(
+        db, actor=actor, session_id=session_id, source=run.source, label=label or Path(run.file).name,
+        players=list(run.take.player_names), client_player=run.client_player, notes=run.notes_rows(),
+        features=run.report.to_dict())
+    return replace(run, stored_take_id=take.id, stored=tuple(stored))
