@@ -253,6 +253,14 @@ def test_search_and_filters(db_session, caseload_world):
     assert _codes(caseload.find_clients(db_session, actor=admin, therapist_id=bob.id)) == ["B01"]
     with pytest.raises(ParameterError, match="condition"):
         caseload.find_clients(db_session, actor=admin, therapist_id=bob.id, condition="stroke")
+    # the status of care (active / on hold / discharged, set by the care tool's discharge or by hand)
+    service.set_client_status(db_session, actor=ann, client_id=clients["A01"].id, status="discharged")
+    service.set_client_status(db_session, actor=ann, client_id=clients["A03"].id, status="on_hold")
+    assert _codes(caseload.find_clients(db_session, actor=ann, status="discharged")) == ["A01"]
+    assert _codes(caseload.find_clients(db_session, actor=ann, status="on_hold")) == ["A03"]
+    assert "A01" not in _codes(caseload.find_clients(db_session, actor=ann, status="active", limit=100))
+    with pytest.raises(ParameterError, match="status"):
+        caseload.find_clients(db_session, actor=ann, status="gone")
 
 
 @pytest.mark.parametrize("after", ["C001", "C001~0", "~7", "C 1~7", "C001~99999999999", 7])

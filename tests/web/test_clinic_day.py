@@ -145,7 +145,11 @@ def _client_list_searches_filters_and_pages_by_cursor(day, db_session, web):
     refused = browser.get(f"/clients?therapist={day['b1'].therapist_id}")
     assert refused.status_code == 422 and "own clients" in refused.text
     assert browser.get("/clients?after=nonsense").status_code == 422
-    assert "STATUS FILTER" not in browser.get("/clients").text  # the marked place is a template comment
+    service.set_client_status(db_session, actor=ann, client_id=day["c2"].id, status="discharged")
+    db_session.commit()
+    assert re.findall(r'<a href="/clients/\d+">(C\d+)</a>', browser.get("/clients?status=discharged").text) == ["C002"]
+    assert "C002" not in browser.get("/clients?status=active").text
+    assert browser.get("/clients?status=gone").status_code == 422
 
 
 def _admin_browser(web_app, db_session, web, admin):

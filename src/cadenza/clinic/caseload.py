@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from cadenza.clinic.accounts import check_actor
 from cadenza.clinic.audit import audit
-from cadenza.clinic.models import Client, Therapist, TherapySession
+from cadenza.clinic.models import CLIENT_STATUSES, Client, Therapist, TherapySession
 from cadenza.errors import ParameterError
 
 MAX_PAGE_SIZE = 100
@@ -72,13 +72,14 @@ def _escape_like(text: str) -> str:
 
 def find_clients(db: Session, *, actor: Therapist, query: str = "", therapist_id: int | None = None,
                  condition: str = "", unsigned_only: bool = False, after: str | None = None,
-                 limit: int = 50) -> ClientListPage:
+                 limit: int = 50, status: str = "") -> ClientListPage:
     """One page of clients by code, filtered.
 
     ``query`` matches anywhere in the code, ignoring case. ``therapist_id`` (administrators: any
     account, or None for every caseload; therapists: only their own) picks the caseload.
     ``condition`` matches a recorded condition (own clients only), ``unsigned_only`` keeps clients with
-    a note still to sign. ``after`` is the previous page's ``next_cursor``.
+    a note still to sign, ``status`` (one of :data:`~cadenza.clinic.models.CLIENT_STATUSES`, or "" for
+    all) keeps clients in that state of care. ``after`` is the previous page's ``next_cursor``.
     """
     check_actor(actor)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
@@ -87,6 +88,8 @@ def find_clients(db: Session, *, actor: Therapist, query: str = "", therapist_id
         raise ParameterError(f"query must be text of at most {MAX_QUERY_CHARS} characters, got {query!r:.80}")
     if not isinstance(condition, str) or len(condition.strip()) > 200:
         raise ParameterError(f"condition must be text of at most 200 characters, got {condition!r:.80}")
+    if status not in ("", *CLIENT_STATUSES):
+        raise ParameterError(f"status must be one of {CLIENT_STATUSES} or empty, got {status!r:.80}")
     if therapist_id is not None and (isinstance(therapist_id, bool) or not isinstance(therapist_id, int)):
         raise ParameterError(f"therapist_id must be an account id or None, got {therapist_id!r}")
     if not actor.is_admin:
@@ -109,9 +112,8 @@ def find_clients(db: Session, *, actor: Therapist, query: str = "", therapist_id
         statement = statement.where(exists().where(TherapySession.client_id == Client.id,
                                                    TherapySession.signed_at.is_(None),
                                                    TherapySession.removed_at.is_(None)))
-    # STATUS FILTER (issue 16, client status: active / on hold / discharged): the column is added by the
-    # client-status work; filter here, e.g. ``statement = statement.where(Client.status.in_(statuses))``,
-    # with a ``statuses`` argument and the matching select on the client list page (templates/clients.html).
+    if status:
+        statement = statement.where(Client.status == status)
     if after is not None:
         code, client_id = decode_cursor(after)
         statement = statement.where(or_(Client.code > code, and_(Client.code == code, Client.id > client_id)))

@@ -34,23 +34,27 @@ def clients_list_page(request: Request, db: Db, user: PageUser,
                       therapist: Annotated[str, Query(pattern=r"^(|all|[1-9][0-9]{0,9})$")] = "",
                       condition: Annotated[str, Query(max_length=200)] = "",
                       unsigned: Annotated[str, Query(pattern=r"^(|yes)$")] = "",
+                      status: Annotated[str, Query(pattern=r"^(|active|on_hold|discharged)$")] = "",
                       after: Annotated[str, Query(max_length=80)] = "",
                       limit: Annotated[int, Query(ge=1, le=caseload.MAX_PAGE_SIZE)] = LIST_PAGE_SIZE) -> Response:
-    """Search by code and filter by therapist (administrators), condition and unsigned notes; keyset pages."""
+    """Search by code and filter by therapist (administrators), condition, status of care and unsigned notes;
+    keyset pages."""
     if therapist == "all":
         therapist_id = None
     elif therapist:
         therapist_id = int(therapist)
     else:
         therapist_id = user.id
-    state = forms.FormState(values={"q": q, "therapist": therapist, "condition": condition, "unsigned": unsigned})
+    state = forms.FormState(values={"q": q, "therapist": therapist, "condition": condition, "unsigned": unsigned,
+                                    "status": status})
     page = None
     try:
         page = caseload.find_clients(db, actor=user, query=q, therapist_id=therapist_id, condition=condition,
-                                     unsigned_only=unsigned == "yes", after=after or None, limit=limit)
+                                     unsigned_only=unsigned == "yes", after=after or None, limit=limit,
+                                     status=status)
     except ParameterError as exc:
         db.rollback()
-        forms.attribute_error(state, str(exc), ("q", "therapist_id", "condition", "after", "query"))
+        forms.attribute_error(state, str(exc), ("q", "therapist_id", "condition", "status", "after", "query"))
     therapists = service.list_therapists(db, actor=user) if user.is_admin else []
     return render(request, "clients.html",
                   {"page": page, "state": state, "therapists": therapists,
