@@ -187,6 +187,32 @@ def track_beats(samples: np.ndarray, *, sampling_rate_hz: float, tightness: floa
     return track_beats_from_envelope(onsets, tightness=tightness)
 
 
+def beats_at_level(beat_times_s, *, analysed_bpm: float | None, used_bpm: float | None) -> list[float]:
+    """Beat times moved to another metrical level: the tracked beats at ``analysed_bpm`` when the tempo in
+    use is ``used_bpm`` (a correction). The level change is the nearest power of two of the ratio; halving
+    keeps every other beat, doubling adds the midpoints (the beat times follow rubato either way). A ratio
+    near 1 (a tapped tempo close to the analysed one) keeps the beats as they are.
+
+    >>> beats_at_level([0.0, 0.5, 1.0, 1.5, 2.0], analysed_bpm=120, used_bpm=60)
+    [0.0, 1.0, 2.0]
+    >>> beats_at_level([0.0, 1.0, 2.0], analysed_bpm=60, used_bpm=118)
+    [0.0, 0.5, 1.0, 1.5, 2.0]
+    """
+    beats = [float(b) for b in beat_times_s]
+    if not beats or not analysed_bpm or not used_bpm or not np.isfinite(analysed_bpm) or not np.isfinite(used_bpm):
+        return beats
+    steps = int(np.round(np.log2(used_bpm / analysed_bpm)))
+    out = np.asarray(beats)
+    for _ in range(max(0, -steps)):
+        out = out[::2]
+    for _ in range(max(0, steps)):
+        if out.size < 2:
+            break
+        mid = 0.5 * (out[:-1] + out[1:])
+        out = np.insert(out, np.arange(1, out.size), mid)
+    return [round(float(b), 4) for b in out]
+
+
 @dataclass
 class BeatTracker:
     """The beat tracker as a swappable algorithm object (tpcp style): parameters in the
