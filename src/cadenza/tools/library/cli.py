@@ -133,7 +133,12 @@ def list_library(client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
                 flags.append(f"family pick: {t.family_pick_note}")
             if t.analysis_version is None:
                 flags.append(f"not analysed: {t.problem}"[:80])
-            table.add_row(str(t.id), t.display_name, str(t.year or ""), f"{t.tempo_bpm:.0f}" if t.tempo_bpm else "-",
+            if t.tempo_corrected_bpm is not None:
+                flags.append(f"tempo corrected ({t.tempo_correction}; analysed {t.tempo_bpm or 0:.0f})")
+            elif t.tempo_ambiguous:
+                flags.append(f"tempo level ambiguous: maybe {t.tempo_alternative_bpm or 0:.0f} BPM")
+            table.add_row(str(t.id), t.display_name, str(t.year or ""),
+                          f"{t.tempo_used_bpm:.0f}" if t.tempo_used_bpm else "-",
                           f"{t.energy:.2f}" if t.energy is not None else "-",
                           f"{t.loudness_lufs:.0f}" if t.loudness_lufs is not None else "-",
                           f"{t.musical_key} {t.mode}".strip() or "-", str(t.rating or ""), "; ".join(flags))
@@ -182,6 +187,55 @@ def pick(track: str = typer.Argument(..., help="Track id, path, or a unique part
         row = records.find_track(db, client=person, query=track)
         records.add_family_pick(db, actor=actor, client_id=person.id, track_id=row.id, note=note, picked_by=by)
         typer.echo(f"{row.display_name}: family pick ({note})")
+
+
+@app.command("tempo")
+def tempo(track: str = typer.Argument(..., help="Track id, path, or a unique part of 'artist - title'."),
+          set_bpm: float = typer.Option(None, "--set", help="Set the tempo to this many beats per minute."),
+          halve: bool = typer.Option(False, "--halve", help="Halve the tempo in use (the slower metrical level)."),
+          double: bool = typer.Option(False, "--double", help="Double the tempo in use (the faster level)."),
+          restore: bool = typer.Option(False, "--restore", help="Drop the correction: back to the analysed tempo."),
+          reason: str = typer.Option("", "--reason", help="Why (kept in the record's history)."),
+          client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
+    """Show or correct a track's tempo; the correction is used by every playlist, cue and the person's app."""
+    from cadenza.tools.library import records
+
+    chosen = [name for name, on in (("--set", set_bpm is not None), ("--halve", halve), ("--double", double),
+                                    ("--restore", restore)) if on]
+    if len(chosen) > 1:
+        fail(f"give one of --set BPM, --halve, --double or --restore, got {' and '.join(chosen)}", code=2)
+    with domain_errors(), open_db() as db:
+        actor, person = acting_client(db, as_user, client)
+        row = records.find_track(db, client=person, query=track)
+        kw = {"actor": actor, "client_id": person.id, "track_id": row.id, "reason": reason}
+        if set_bpm is not None:
+            row = records.correct_tempo(db, how="set", tempo_bpm=set_bpm, **kw)
+        elif halve or double:
+            row = records.correct_tempo(db, how="halve" if halve else "double", **kw)
+        elif restore:
+            row = records.restore_tempo(db, **kw)
+        typer.echo(_tempo_line(row))
+        for change in records.tempo_history(db, client=person, track_id=row.id):
+            old, new = change.changes["tempo_used_bpm"]
+            typer.echo(f"  {change.at:%Y-%m-%d %H:%M} {change.actor_username}: {change.action} "
+                       f"{_bpm(old)} -> {_bpm(new)} BPM{f' ({change.reason})' if change.reason else ''} [change {change.id}]")
+
+
+def _bpm(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _tempo_line(row: Any) -> str:
+    """One track's tempo as the therapist needs it: in use, analysed, confidence, level ambiguity."""
+    line = f"{row.display_name}: {_bpm(row.tempo_used_bpm)} BPM"
+    if row.tempo_corrected_bpm is not None:
+        line += f" (corrected: {row.tempo_correction}; analysed {_bpm(row.tempo_bpm)} BPM)"
+    if row.tempo_confidence is not None:
+        line += f", confidence {row.tempo_confidence:.2f}"
+    if row.tempo_ambiguous and row.tempo_alternative_bpm:
+        line += (f"; metrical level ambiguous (level confidence {row.tempo_level_confidence:.2f}): "
+                 f"it may be {row.tempo_alternative_bpm:.0f} BPM (--halve or --double)")
+    return line
 
 
 @app.command("respond", context_settings={"allow_extra_args": True})  # extra: the old `respond SESSION_ID TRACK`
