@@ -221,6 +221,31 @@ def tempo(track: str = typer.Argument(..., help="Track id, path, or a unique par
                        f"{_bpm(old)} -> {_bpm(new)} BPM{f' ({change.reason})' if change.reason else ''} [change {change.id}]")
 
 
+@app.command("cue")
+def cue(track: str = typer.Argument(..., help="Track id, path, or a unique part of 'artist - title'."),
+        output: Path = typer.Option(..., "-o", "--output", help="Output file: .wav, .flac or .ogg."),
+        bpm: float = typer.Option(..., "--bpm", help="Cue tempo in steps per minute (one step per beat)."),
+        minutes: float = typer.Option(5.0, "--minutes", "-m", help="Cue length in minutes."),
+        overlay: bool = typer.Option(False, "--overlay", help="Add beat-aligned clicks."),
+        client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
+    """A RAS walking cue from the person's own song, its steps on the beats at the (corrected) tempo in use."""
+    from cadenza.io.audio import save_audio
+    from cadenza.tools.library import actions, records
+
+    with domain_errors(), open_db() as db:
+        _, person = acting_client(db, as_user, client)
+        row = records.find_track(db, client=person, query=track)
+        rendered = actions.track_music_cue(db, client=person, track_id=row.id, tempo_bpm=bpm, minutes=minutes,
+                                           click_overlay=overlay)
+        save_audio(output, rendered.samples, sampling_rate_hz=rendered.sampling_rate_hz)
+        typer.echo(f"{output}: {row.display_name} at {bpm:g} steps/min, song beat {row.tempo_used_bpm:.1f} BPM"
+                   f"{' (corrected)' if row.tempo_corrected_bpm is not None else ''}, "
+                   f"{rendered.beat_times_s.size} beats, {rendered.duration_s / 60:.1f} min")
+        for w in rendered.warnings:
+            typer.echo(f"warning: {w}")
+    typer.echo("Walking to a cue is an adjunct to therapy; walk only where it is safe.")
+
+
 def _bpm(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
