@@ -158,8 +158,8 @@ def rate(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, clie
 
 
 @router.get("/library/tap-tempo.js")
-def tap_tempo_script() -> Response:
-    """The page's tap-tempo script (a static file: the CSP allows no inline scripts)."""
+def tap_tempo_script(user: PageUser) -> Response:
+    """The library page's tap-tempo script, for a signed-in therapist (a file: the CSP allows no inline scripts)."""
     from pathlib import Path as FilePath
 
     from fastapi.responses import FileResponse
