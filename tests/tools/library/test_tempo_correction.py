@@ -96,3 +96,17 @@ def test_every_consumer_uses_the_corrected_tempo(db_session, therapist, client_r
     beats = tracks[0].beat_times_used_s()
     assert len(beats) == (len(tracks[0].beat_times_s) + 1) // 2
     assert [e["tempo_bpm"] for e in lr.playlist_summary(pl)["tracks"]] == [e.track.tempo_bpm for e in pl.entries]
+
+
+def test_a_scan_keeps_the_competing_level_and_the_page_model_says_ambiguous(db_session, therapist, client_record):
+    from dataclasses import replace
+
+    scanned = fake_track(2, tempo=120.0, energy=0.3)
+    analysis = replace(scanned.analysis, tempo_alternative_bpm=60.0, tempo_level_confidence=0.2)
+    scanned = ScannedTrack(scanned.path, scanned.size_bytes, scanned.mtime_ns, "new",
+                           content_sha256=scanned.content_sha256, tags=scanned.tags, analysis=analysis, decoded=True)
+    lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=ScanReport(tracks=[scanned]))
+    row = lr.client_tracks(db_session, client=client_record)[0]
+    assert (row.tempo_alternative_bpm, row.tempo_level_confidence, row.tempo_ambiguous) == (60.0, 0.2, True)
+    lr.correct_tempo(db_session, actor=therapist, client_id=client_record.id, track_id=row.id, how="halve")
+    assert not row.tempo_ambiguous  # a person has decided

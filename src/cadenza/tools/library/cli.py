@@ -60,6 +60,11 @@ def analyse_command(
         return "-" if value is None else f"{value:.{digits}f}{unit}"
 
     table.add_row("tempo", f"{fmt(a['tempo_bpm'], ' BPM')} (confidence {fmt(a['tempo_confidence'], '', 2)})")
+    from cadenza.music.tempo import AMBIGUOUS_LEVEL_CONFIDENCE
+
+    if a.get("tempo_level_confidence") is not None and a["tempo_level_confidence"] < AMBIGUOUS_LEVEL_CONFIDENCE:
+        table.add_row("metrical level", f"ambiguous (level confidence {a['tempo_level_confidence']:.2f}): "
+                                        f"the beat may be felt at {fmt(a['tempo_alternative_bpm'], ' BPM')}")
     table.add_row("beats", f"{len(a['beat_times_s'])} beats, first at {fmt(a['beat_times_s'][0] if a['beat_times_s'] else None, ' s', 2)}")
     table.add_row("loudness", f"{fmt(a['integrated_loudness_lufs'], ' LUFS')}, range {fmt(a['loudness_range_lu'], ' LU')}")
     table.add_row("energy", fmt(a["energy"], "", 2))

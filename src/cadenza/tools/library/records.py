@@ -254,6 +254,8 @@ def store_scan(db: Session, *, actor: Therapist, client_id: int, report: ScanRep
         if a is not None:
             row.duration_s = a.duration_s
             row.tempo_bpm, row.tempo_confidence = _finite(a.tempo_bpm), _finite(a.tempo_confidence)
+            row.tempo_alternative_bpm = _finite(a.tempo_alternative_bpm)
+            row.tempo_level_confidence = _finite(a.tempo_level_confidence)
             row.beat_times_s = [round(float(x), 4) for x in a.beat_times_s]
             row.loudness_lufs, row.loudness_range_lu = _finite(a.integrated_loudness_lufs), _finite(a.loudness_range_lu)
             row.energy, row.brightness_hz = _finite(a.energy), _finite(a.brightness_hz)
