@@ -179,7 +179,8 @@ def _level_evidence(env: np.ndarray, fr: float, est, tempo_bpm: float, seen: dic
 
 
 def _competing_level(env: np.ndarray, fr: float, est, tempo0: float, seen: dict[float, tuple[float, float]],
-                     tightness: float, tactus_range_bpm: tuple[float, float] | None) -> tuple[float, float]:
+                     tightness: float, tactus_range_bpm: tuple[float, float] | None,
+                     threshold: float = ALTERNATION_THRESHOLD) -> tuple[float, float]:
     """(competing tempo, level confidence 0-1) for the chosen level ``tempo0``.
 
     Only levels inside the tactus range compete. The alternation of tracked beats is the evidence both ways:
@@ -193,11 +194,11 @@ def _competing_level(env: np.ndarray, fr: float, est, tempo0: float, seen: dict[
     margins = []
     if low <= 2 * tempo0 <= high:
         rel, alt = _level_evidence(env, fr, est, 2 * tempo0, seen, tightness, tactus_range_bpm)
-        margins.append((min(ALTERNATION_THRESHOLD - (rel - ALTERNATION_WEIGHT * alt), alt - CLEAR_ALTERNATION),
+        margins.append((min(threshold - (rel - ALTERNATION_WEIGHT * alt), alt - CLEAR_ALTERNATION),
                         2 * tempo0))
     if low <= tempo0 / 2 <= high:
         rel, alt = _level_evidence(env, fr, est, tempo0, seen, tightness, tactus_range_bpm)
-        margins.append((min(rel - ALTERNATION_WEIGHT * alt - ALTERNATION_THRESHOLD, CLEAR_ALTERNATION - alt),
+        margins.append((min(rel - ALTERNATION_WEIGHT * alt - threshold, CLEAR_ALTERNATION - alt),
                         tempo0 / 2))
     if not margins:
         return float("nan"), 1.0  # no other level in the tactus range
@@ -207,8 +208,11 @@ def _competing_level(env: np.ndarray, fr: float, est, tempo0: float, seen: dict[
 
 def track_beats_from_envelope(onsets: OnsetEnvelope, *, tightness: float = TIGHTNESS,
                               level_ratio: float | None = None,
-                              tactus_range_bpm: tuple[float, float] | None = None) -> BeatTrack:
-    """Beat track from a precomputed onset envelope (see :func:`track_beats`)."""
+                              tactus_range_bpm: tuple[float, float] | None = None,
+                              alternation_threshold: float | None = None) -> BeatTrack:
+    """Beat track from a precomputed onset envelope (see :func:`track_beats`); ``alternation_threshold``
+    defaults to :data:`ALTERNATION_THRESHOLD` (a parameter for cross-validated tuning in ``bench/tempo.py``)."""
+    threshold = ALTERNATION_THRESHOLD if alternation_threshold is None else float(alternation_threshold)
     env = onsets.strength
     fr = onsets.frame_rate_hz
     if env.size < MIN_DURATION_S * fr or not np.any(env > 0):
@@ -220,10 +224,11 @@ def track_beats_from_envelope(onsets: OnsetEnvelope, *, tightness: float = TIGHT
     seen: dict[float, tuple[float, float]] = {}
     for cand_bpm, rel in tactus_candidates(est.salience, est.salience_bpm, tactus_range_bpm=tactus_range_bpm):
         seen[cand_bpm] = (rel, _alternation(env, fr, cand_bpm, tightness))
-        if rel - ALTERNATION_WEIGHT * seen[cand_bpm][1] >= ALTERNATION_THRESHOLD:
+        if rel - ALTERNATION_WEIGHT * seen[cand_bpm][1] >= threshold:
             tempo0 = cand_bpm
             break
-    alternative_bpm, level_confidence = _competing_level(env, fr, est, tempo0, seen, tightness, tactus_range_bpm)
+    alternative_bpm, level_confidence = _competing_level(env, fr, est, tempo0, seen, tightness, tactus_range_bpm,
+                                                         threshold)
     period = local_period_frames(env, frame_rate_hz=fr, tempo_bpm=tempo0)
     beat_idx = _trim_weak_ends(_dp_beats(env, period, tightness), env)
     if beat_idx.size < 2:
