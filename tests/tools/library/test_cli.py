@@ -162,11 +162,11 @@ def test_tempo_halve_double_set_and_restore(run, tmp_path):
     assert "tempo corrected (halve" in listing.output
     data = json.loads(run("playlist", "relax", "--minutes", "1", "--client", "C004", "--json").output)
     assert [t["tempo_bpm"] for t in data["tracks"]] == [pytest.approx(60.0, abs=0.1)]
-    cue = run("library", "cue", "Lullaby", "--bpm", "60", "--minutes", "0.2", "-o", tmp_path / "cue.wav",
+    cue = run("library", "cue", "Lullaby", "--bpm", "60", "--minutes", "0.1", "-o", tmp_path / "cue.wav",
               "--client", "C004")  # the walking cue steps on the corrected (halved) beat: no stretch warning
     assert cue.exit_code == 0, cue.output
     assert "song beat 60.0 BPM (corrected)" in cue.output and "more than 25 %" not in cue.output
-    assert sf.info(str(tmp_path / "cue.wav")).duration == pytest.approx(12, abs=1)
+    assert sf.info(str(tmp_path / "cue.wav")).duration == pytest.approx(6, abs=1)
     assert "75.0 BPM" in run("library", "tempo", "Lullaby", "--set", "75", "--client", "C004").output
     both = run("library", "tempo", "Lullaby", "--halve", "--double", "--client", "C004")
     assert both.exit_code == 2 and "--halve and --double" in both.output
