@@ -118,11 +118,13 @@ def evaluate(data_dir: Path, methods: dict, verbose: bool = False, repeats: int 
 
 
 #: The metrical-level parameters cross-validated with --cv (defaults: level ratio 0.65, threshold 0.42).
-CV_GRID = [{"level_ratio": r, "alternation_threshold": t} for r in (0.55, 0.65, 0.75) for t in (0.3, 0.42, 0.54)]
+CV_GRID = [{"level_ratio": r, "alternation_threshold": t, "tactus_range_bpm": (low, 170.0)}
+           for r in (0.55, 0.65) for t in (0.42, 0.54, 0.66) for low in (40.0, 50.0)]
 
 
 def _key(params: dict) -> str:
-    return f"ratio {params['level_ratio']:.2f} / threshold {params['alternation_threshold']:.2f}"
+    return (f"ratio {params['level_ratio']:.2f} / threshold {params['alternation_threshold']:.2f} / "
+            f"tactus from {params['tactus_range_bpm'][0]:.0f}")
 
 
 def cross_validate(per_file: list[dict]) -> dict:
@@ -136,7 +138,11 @@ def cross_validate(per_file: list[dict]) -> dict:
                                            np.mean([e["grid"][_key(p)]["f"] for e in train])))
         chosen[fold] = _key(best)
         held += [{"ref_bpm": e["ref_bpm"], **e["grid"][_key(best)]} for e in per_file if e["fold"] == fold]
-    out = {"chosen_per_fold": chosen}
+    out = {"chosen_per_fold": chosen, "grid": {
+        _key(p): {"acc1_pct": 100.0 * np.mean([e["grid"][_key(p)]["acc1"] for e in per_file]),
+                  "acc1_below_80_pct": 100.0 * np.mean([e["grid"][_key(p)]["acc1"] for e in per_file
+                                                        if e["ref_bpm"] < 80] or [np.nan]),
+                  "beat_f": float(np.mean([e["grid"][_key(p)]["f"] for e in per_file]))} for p in CV_GRID}}
     for label, lo, hi in (("all", 0.0, 1e9),) + TEMPO_CLASSES:
         sel = [h for h in held if lo <= h["ref_bpm"] < hi]
         if sel:
@@ -209,6 +215,9 @@ def print_table(summary: dict) -> None:
             if label in cv:
                 print(f"  {label:<7} n={cv[label]['n']:>3} Acc1 {cv[label]['acc1_pct']:5.1f} %  beat F {cv[label]['beat_f']:.3f}")
         print("  chosen per fold: " + "; ".join(f"{k}: {v}" for k, v in cv["chosen_per_fold"].items()))
+        print("  every grid point on all files (not a held-out figure):")
+        for k, v in cv["grid"].items():
+            print(f"    {k}: Acc1 {v['acc1_pct']:5.1f} % (<80 BPM {v['acc1_below_80_pct']:5.1f} %), beat F {v['beat_f']:.3f}")
 
 
 def main(argv: list[str] | None = None) -> int:
