@@ -164,3 +164,51 @@ def test_quiet_in_between_notes_are_a_subdivision_not_the_beat():
     assert track_beats(_chords_and_passing_notes(0.2), sampling_rate_hz=SR).tempo_bpm == pytest.approx(60.0, rel=0.02)
     # Loud in-between notes make a real 120 BPM pulse.
     assert track_beats(_chords_and_passing_notes(1.0), sampling_rate_hz=SR).tempo_bpm == pytest.approx(120.0, rel=0.02)
+
+
+# --- the metrical level as data (issue 22) ---------------------------------------------------------------
+
+def pulse_envelope(beat_bpm: float, weak: float, *, duration_s: float = 20.0, frame_rate_hz: float = 86.13,
+                   seed: int = 0):
+    """An onset envelope with a strong pulse at ``beat_bpm`` and one weaker pulse (``weak`` of it) between
+    beats, over a little noise: the known levels are ``beat_bpm`` and its double."""
+    from cadenza.music.onset import OnsetEnvelope
+
+    rng = np.random.default_rng(seed)
+    env = 0.01 * rng.random(int(duration_s * frame_rate_hz))
+    for k, t_s in enumerate(np.arange(0.3, duration_s - 0.1, 30.0 / beat_bpm)):
+        env[int(round(t_s * frame_rate_hz))] += 1.0 if k % 2 == 0 else weak
+    return OnsetEnvelope(env, frame_rate_hz)
+
+
+@settings(max_examples=10, deadline=None)
+@given(beat_bpm=st.floats(52.0, 84.0), seed=st.integers(0, 2**16))
+def test_clear_beats_are_confident_and_name_the_double_as_the_competitor(beat_bpm, seed):
+    from cadenza.music.beats import track_beats_from_envelope
+
+    track = track_beats_from_envelope(pulse_envelope(beat_bpm, 0.0, seed=seed))
+    assert track.tempo_bpm == pytest.approx(beat_bpm, rel=0.03)
+    assert track.alternative_tempo_bpm == pytest.approx(2 * beat_bpm, rel=0.03)
+    assert track.level_confidence >= 0.9 and not track.level_ambiguous
+
+
+@settings(max_examples=10, deadline=None)
+@given(beat_bpm=st.floats(55.0, 80.0), weak=st.floats(0.45, 0.6), seed=st.integers(0, 2**16))
+def test_half_strong_subdivisions_are_ambiguous_and_both_levels_are_offered(beat_bpm, weak, seed):
+    from cadenza.music.beats import track_beats_from_envelope
+
+    track = track_beats_from_envelope(pulse_envelope(beat_bpm, weak, seed=seed))
+    offered = sorted([track.tempo_bpm, track.alternative_tempo_bpm])
+    assert offered == [pytest.approx(beat_bpm, rel=0.03), pytest.approx(2 * beat_bpm, rel=0.03)]
+    assert track.level_ambiguous and 0.0 <= track.level_confidence < 0.5
+
+
+@settings(max_examples=10, deadline=None)
+@given(beat_bpm=st.floats(55.0, 80.0), weak=st.floats(0.0, 1.0), seed=st.integers(0, 2**16))
+def test_the_competitor_is_always_the_other_octave_and_confidence_is_in_range(beat_bpm, weak, seed):
+    from cadenza.music.beats import track_beats_from_envelope
+
+    track = track_beats_from_envelope(pulse_envelope(beat_bpm, weak, seed=seed))
+    ratio = track.alternative_tempo_bpm / track.tempo_bpm
+    assert ratio == pytest.approx(2.0, rel=0.01) or ratio == pytest.approx(0.5, rel=0.01)
+    assert 0.0 <= track.level_confidence <= 1.0

@@ -41,7 +41,7 @@ PERSON_PUBLIC = {("GET", "/me/start"), ("GET", "/me/join/{token}"), ("POST", "/m
                  ("GET", "/timing/live.css")}  # the live rhythm page's scripts and styles
 # ... and every other /me route needs a device (its own matrix: tests/tools/home/test_person_authz.py).
 PERSON_PREFIX = "/me"
-OWN_ACCOUNT = {("GET", "/"), ("POST", "/logout"), ("GET", "/clients/new"), ("POST", "/clients/new"),
+OWN_ACCOUNT = {("GET", "/"), ("POST", "/logout"), ("GET", "/library/tap-tempo.js"), ("GET", "/clients/new"), ("POST", "/clients/new"),
                ("GET", "/evidence"), ("GET", "/api/v1/evidence"), ("GET", "/api/v1/interventions"),
                ("GET", "/account/tokens"), ("POST", "/account/tokens"), ("GET", "/account/password"),
                ("POST", "/account/password"), ("POST", "/account/tokens/{token_id}/revoke"),

@@ -18,7 +18,7 @@ from cadenza.music.features import (
 )
 from cadenza.music.onset import compute_spectrogram, onset_envelope_from_spectrogram
 
-ANALYSIS_VERSION = 1  # bump when results change, so cached analyses are redone
+ANALYSIS_VERSION = 2  # 2: the competing metrical level and its confidence (issue 22). Bump when results change, so cached analyses are redone
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class TrackAnalysis:
     key: str
     mode: str
     mode_confidence: float
+    tempo_alternative_bpm: float = float("nan")  # the competing metrical level (half or double)
+    tempo_level_confidence: float = float("nan")  # 0-1; below AMBIGUOUS_LEVEL_CONFIDENCE offer both
     analysis_version: int = ANALYSIS_VERSION
 
     def to_dict(self) -> dict:
@@ -87,4 +89,6 @@ def analyze_track(samples: np.ndarray, *, sampling_rate_hz: float) -> TrackAnaly
         key=key.tonic,
         mode=key.mode,
         mode_confidence=key.confidence,
+        tempo_alternative_bpm=track.alternative_tempo_bpm,
+        tempo_level_confidence=track.level_confidence,
     )

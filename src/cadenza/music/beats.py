@@ -18,7 +18,15 @@ import numpy as np
 
 from cadenza.errors import ParameterError
 from cadenza.music.onset import OnsetEnvelope, compute_onset_envelope
-from cadenza.music.tempo import estimate_tempo, local_period_frames, tactus_candidates
+from cadenza.music.tempo import (
+    AMBIGUOUS_LEVEL_CONFIDENCE,
+    MAX_TEMPO_BPM,
+    MIN_TEMPO_BPM,
+    TACTUS_RANGE_BPM,
+    estimate_tempo,
+    local_period_frames,
+    tactus_candidates,
+)
 
 #: Penalty weight on (log(gap / period))^2; Ellis (2007) found 100-400 works across genres,
 #: the lower end leaves room for expressive timing.
@@ -28,12 +36,24 @@ MIN_DURATION_S = 4.0
 
 @dataclass(frozen=True)
 class BeatTrack:
-    """Beats of one recording: tempo in BPM, beat times in seconds, confidence in 0-1."""
+    """Beats of one recording: tempo in BPM, beat times in seconds, confidence in 0-1.
+
+    ``alternative_tempo_bpm`` is the competing metrical level (about half or double ``tempo_bpm``) and
+    ``level_confidence`` (0-1) how clearly the evidence chose ``tempo_bpm`` over it; below
+    :data:`cadenza.music.tempo.AMBIGUOUS_LEVEL_CONFIDENCE` the level is ambiguous and both should be offered.
+    """
 
     tempo_bpm: float
     beat_times_s: np.ndarray
     confidence: float
     local_tempo_bpm: np.ndarray = field(default_factory=lambda: np.empty(0))  # one per beat
+    alternative_tempo_bpm: float = float("nan")
+    level_confidence: float = float("nan")
+
+    @property
+    def level_ambiguous(self) -> bool:
+        """The metrical level is uncertain: offer ``alternative_tempo_bpm`` too."""
+        return bool(np.isfinite(self.level_confidence) and self.level_confidence < AMBIGUOUS_LEVEL_CONFIDENCE)
 
 
 def _empty(confidence: float = 0.0) -> BeatTrack:
@@ -91,6 +111,10 @@ def _dp_beats(env: np.ndarray, period: np.ndarray, tightness: float) -> np.ndarr
 #: :func:`cadenza.music.tempo.choose_tactus_bpm` stands.
 ALTERNATION_WEIGHT = 1.0
 ALTERNATION_THRESHOLD = 0.42
+#: Level confidence: the margin by which the chosen level passed the check and the next faster level
+#: failed it, as a fraction of this margin (a margin of 0.3 or more is full confidence).
+FULL_LEVEL_MARGIN = 0.3
+CLEAR_ALTERNATION = 0.3
 
 
 def _alternation(env: np.ndarray, fr: float, tempo_bpm: float, tightness: float) -> float:
@@ -140,10 +164,55 @@ def _median_ibi_s(beat_times_s: np.ndarray) -> float:
     return float(np.median((beat_times_s[span:] - beat_times_s[:-span]) / span))
 
 
+def _level_evidence(env: np.ndarray, fr: float, est, tempo_bpm: float, seen: dict[float, tuple[float, float]],
+                    tightness: float, tactus_range_bpm: tuple[float, float] | None) -> tuple[float, float]:
+    """(relative periodicity, alternation) of any tempo, reusing what the level check already computed."""
+    for cand, evidence in seen.items():
+        if abs(np.log(cand / tempo_bpm)) < 0.03:
+            return evidence
+    bpm, sal = est.salience_bpm, est.salience
+    low, high = tactus_range_bpm or TACTUS_RANGE_BPM
+    in_range = sal[(bpm >= low) & (bpm <= high)]
+    strongest = float(in_range.max()) if in_range.size and in_range.max() > 0 else 1.0
+    rel = float(np.interp(np.log(tempo_bpm), np.log(bpm), sal)) / strongest
+    return rel, _alternation(env, fr, tempo_bpm, tightness)
+
+
+def _competing_level(env: np.ndarray, fr: float, est, tempo0: float, seen: dict[float, tuple[float, float]],
+                     tightness: float, tactus_range_bpm: tuple[float, float] | None,
+                     threshold: float = ALTERNATION_THRESHOLD) -> tuple[float, float]:
+    """(competing tempo, level confidence 0-1) for the chosen level ``tempo0``.
+
+    Only levels inside the tactus range compete. The alternation of tracked beats is the evidence both ways:
+    the beats of double the tempo should alternate strong-weak (it is a subdivision), the beats of ``tempo0``
+    should not (or half the tempo is the beat); :data:`CLEAR_ALTERNATION` (the most that beats at the
+    annotated level showed on the development corpus) is where the evidence changes sides. Each margin is
+    also capped by how narrowly the level check itself was decided. The confidence is the smallest margin over
+    :data:`FULL_LEVEL_MARGIN`; the competitor is the level with that margin.
+    """
+    low, high = tactus_range_bpm or TACTUS_RANGE_BPM
+    margins = []
+    if low <= 2 * tempo0 <= high:
+        rel, alt = _level_evidence(env, fr, est, 2 * tempo0, seen, tightness, tactus_range_bpm)
+        margins.append((min(threshold - (rel - ALTERNATION_WEIGHT * alt), alt - CLEAR_ALTERNATION),
+                        2 * tempo0))
+    if low <= tempo0 / 2 <= high:
+        rel, alt = _level_evidence(env, fr, est, tempo0, seen, tightness, tactus_range_bpm)
+        margins.append((min(rel - ALTERNATION_WEIGHT * alt - threshold, CLEAR_ALTERNATION - alt),
+                        tempo0 / 2))
+    if not margins:
+        return float("nan"), 1.0  # no other level in the tactus range
+    margin, other = min(margins)
+    return float(other), float(np.clip(margin / FULL_LEVEL_MARGIN, 0.0, 1.0))
+
+
 def track_beats_from_envelope(onsets: OnsetEnvelope, *, tightness: float = TIGHTNESS,
                               level_ratio: float | None = None,
-                              tactus_range_bpm: tuple[float, float] | None = None) -> BeatTrack:
-    """Beat track from a precomputed onset envelope (see :func:`track_beats`)."""
+                              tactus_range_bpm: tuple[float, float] | None = None,
+                              alternation_threshold: float | None = None) -> BeatTrack:
+    """Beat track from a precomputed onset envelope (see :func:`track_beats`); ``alternation_threshold``
+    defaults to :data:`ALTERNATION_THRESHOLD` (a parameter for cross-validated tuning in ``bench/tempo.py``)."""
+    threshold = ALTERNATION_THRESHOLD if alternation_threshold is None else float(alternation_threshold)
     env = onsets.strength
     fr = onsets.frame_rate_hz
     if env.size < MIN_DURATION_S * fr or not np.any(env > 0):
@@ -152,10 +221,14 @@ def track_beats_from_envelope(onsets: OnsetEnvelope, *, tightness: float = TIGHT
     if not np.isfinite(est.tempo_bpm):
         return _empty()
     tempo0 = est.tempo_bpm
+    seen: dict[float, tuple[float, float]] = {}
     for cand_bpm, rel in tactus_candidates(est.salience, est.salience_bpm, tactus_range_bpm=tactus_range_bpm):
-        if rel - ALTERNATION_WEIGHT * _alternation(env, fr, cand_bpm, tightness) >= ALTERNATION_THRESHOLD:
+        seen[cand_bpm] = (rel, _alternation(env, fr, cand_bpm, tightness))
+        if rel - ALTERNATION_WEIGHT * seen[cand_bpm][1] >= threshold:
             tempo0 = cand_bpm
             break
+    alternative_bpm, level_confidence = _competing_level(env, fr, est, tempo0, seen, tightness, tactus_range_bpm,
+                                                         threshold)
     period = local_period_frames(env, frame_rate_hz=fr, tempo_bpm=tempo0)
     beat_idx = _trim_weak_ends(_dp_beats(env, period, tightness), env)
     if beat_idx.size < 2:
@@ -164,8 +237,10 @@ def track_beats_from_envelope(onsets: OnsetEnvelope, *, tightness: float = TIGHT
     ibi_s = np.diff(beat_times_s)
     tempo_bpm = 60.0 / _median_ibi_s(beat_times_s)
     local = 60.0 / np.concatenate([ibi_s[:1], ibi_s])
+    # The competing level keeps its ratio to the chosen one when the tracked tempo drifts from tempo0.
     return BeatTrack(tempo_bpm=tempo_bpm, beat_times_s=beat_times_s, confidence=est.confidence,
-                     local_tempo_bpm=local)
+                     local_tempo_bpm=local, alternative_tempo_bpm=float(tempo_bpm * alternative_bpm / tempo0),
+                     level_confidence=level_confidence)
 
 
 def track_beats(samples: np.ndarray, *, sampling_rate_hz: float, tightness: float = TIGHTNESS) -> BeatTrack:
@@ -185,6 +260,32 @@ def track_beats(samples: np.ndarray, *, sampling_rate_hz: float, tightness: floa
         raise ParameterError(f"tightness must be > 0, got {tightness!r}")
     onsets = compute_onset_envelope(samples, sampling_rate_hz=sampling_rate_hz)
     return track_beats_from_envelope(onsets, tightness=tightness)
+
+
+def beats_at_level(beat_times_s, *, analysed_bpm: float | None, used_bpm: float | None) -> list[float]:
+    """Beat times moved to another metrical level: the tracked beats at ``analysed_bpm`` when the tempo in
+    use is ``used_bpm`` (a correction). The level change is the nearest power of two of the ratio; halving
+    keeps every other beat, doubling adds the midpoints (the beat times follow rubato either way). A ratio
+    near 1 (a tapped tempo close to the analysed one) keeps the beats as they are.
+
+    >>> beats_at_level([0.0, 0.5, 1.0, 1.5, 2.0], analysed_bpm=120, used_bpm=60)
+    [0.0, 1.0, 2.0]
+    >>> beats_at_level([0.0, 1.0, 2.0], analysed_bpm=60, used_bpm=118)
+    [0.0, 0.5, 1.0, 1.5, 2.0]
+    """
+    beats = [float(b) for b in beat_times_s]
+    if not beats or not analysed_bpm or not used_bpm or not np.isfinite(analysed_bpm) or not np.isfinite(used_bpm):
+        return beats
+    steps = int(np.round(np.log2(used_bpm / analysed_bpm)))
+    out = np.asarray(beats)
+    for _ in range(max(0, -steps)):
+        out = out[::2]
+    for _ in range(max(0, steps)):
+        if out.size < 2:
+            break
+        mid = 0.5 * (out[:-1] + out[1:])
+        out = np.insert(out, np.arange(1, out.size), mid)
+    return [round(float(b), 4) for b in out]
 
 
 @dataclass

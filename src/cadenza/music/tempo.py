@@ -29,6 +29,9 @@ LOCAL_HOP_S = 0.5
 #: tempo about 100-120 BPM, tapped tempi mostly within 60-200); used only to break near-ties.
 PRIOR_CENTRE_BPM = 100.0
 PRIOR_WIDTH_OCTAVES = 1.0
+#: Below this level confidence the metrical level is reported as ambiguous: the user is offered the
+#: competing level (half or double) instead of one being picked silently.
+AMBIGUOUS_LEVEL_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True)

@@ -206,3 +206,12 @@ def test_the_fhir_export_carries_the_care_plan_and_each_completion(db_session, t
     known = {f"{kind}/{rid}" for kind, rid in resources}
     for ref in (plan["subject"]["reference"], done["subject"]["reference"], done["basedOn"][0]["reference"]):
         assert ref in known
+
+
+def test_the_persons_player_shows_the_therapists_corrected_tempo(db_session, therapist, client_record, listening):
+    from cadenza.tools.library import records as lr
+
+    task, device, track_ids = listening
+    lr.correct_tempo(db_session, actor=therapist, client_id=client_record.id, track_id=track_ids[0], how="halve")
+    shown = {t.id: t.tempo_bpm for t in actions.task_tracks(db_session, device, task)}
+    assert shown[track_ids[0]] == 40.0 and shown[track_ids[1]] == 90.0

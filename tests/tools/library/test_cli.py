@@ -145,3 +145,33 @@ def test_respond_with_session_option_latest_session_and_the_old_spelling(run, tm
     assert run("library", "respond", "Song 90", "--session", "99", "--engagement", "3", "--mood", "2",
                "--client", "C003").exit_code == 1  # not this client's session: not found
     assert "SESSION" not in run("library", "respond", "--help").output.replace("--session", "")
+
+
+def test_tempo_halve_double_set_and_restore(run, tmp_path):
+    lib = tmp_path / "one"
+    lib.mkdir()
+    pulse_file(lib / "lullaby.flac", 0.5, duration_s=6.0, title="Lullaby")
+    assert run("admin", "create", "ana", "--password-stdin", input=PASSWORD + "\n").exit_code == 0
+    assert run("client", "add", "C004").exit_code == 0
+    assert run("library", "scan", lib, "--client", "C004", "-j", "1").exit_code == 0
+    shown = run("library", "tempo", "Lullaby", "--client", "C004")
+    assert shown.exit_code == 0 and "120.0 BPM" in shown.output and "confidence" in shown.output
+    halved = run("library", "tempo", "Lullaby", "--halve", "--reason", "felt in two", "--client", "C004")
+    assert halved.exit_code == 0 and "Test Band - Lullaby: 60.0 BPM (corrected: halve" in halved.output
+    assert "120.0 -> 60.0 BPM (felt in two)" in halved.output
+    listing = run("library", "list", "--client", "C004")
+    assert "tempo corrected (halve" in listing.output
+    data = json.loads(run("playlist", "relax", "--minutes", "1", "--client", "C004", "--json").output)
+    assert [t["tempo_bpm"] for t in data["tracks"]] == [pytest.approx(60.0, abs=0.1)]
+    cue = run("library", "cue", "Lullaby", "--bpm", "60", "--minutes", "0.1", "-o", tmp_path / "cue.wav",
+              "--client", "C004")  # the walking cue steps on the corrected (halved) beat: no stretch warning
+    assert cue.exit_code == 0, cue.output
+    assert "song beat 60.0 BPM (corrected)" in cue.output and "more than 25 %" not in cue.output
+    assert sf.info(str(tmp_path / "cue.wav")).duration == pytest.approx(6, abs=1)
+    assert "75.0 BPM" in run("library", "tempo", "Lullaby", "--set", "75", "--client", "C004").output
+    both = run("library", "tempo", "Lullaby", "--halve", "--double", "--client", "C004")
+    assert both.exit_code == 2 and "--halve and --double" in both.output
+    bad = run("library", "tempo", "Lullaby", "--set", "0.8", "--client", "C004")
+    assert bad.exit_code != 0 and "period in seconds" in bad.output
+    restored = run("library", "tempo", "Lullaby", "--restore", "--client", "C004")
+    assert restored.exit_code == 0 and restored.output.startswith("Test Band - Lullaby: 120.0 BPM,")

@@ -195,3 +195,42 @@ def test_music_is_added_in_the_browser_and_bad_files_are_refused(web_client, db_
 
     kept = list(Path(tracks[0].path).parent.iterdir())
     assert len(kept) == 1 and oct(os.stat(kept[0]).st_mode & 0o777) == "0o600"
+
+
+def test_tempo_shows_confidence_and_ambiguity_and_is_corrected_on_the_page(web_client, db_session, library):
+    client, ann = web_client
+    person = library()
+    path = f"/clients/{person.id}/library"
+    tracks = lr.list_tracks(db_session, actor=ann, client_id=person.id)
+    unsure, other = tracks[0], tracks[1]
+    unsure.tempo_alternative_bpm, unsure.tempo_level_confidence = unsure.tempo_bpm / 2, 0.2
+    db_session.commit()
+    page = client.get(path).text
+    assert "confidence 0.80" in page and page.count("level ambiguous") == 1
+    assert f"could be felt at {unsure.tempo_bpm:.0f} or {unsure.tempo_bpm / 2:.0f} BPM" in page
+    assert '<script src="/library/tap-tempo.js" defer></script>' in page and "data-tap" in page
+    script = client.get("/library/tap-tempo.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    token = client.csrf(path)
+    halved = client.post(f"{path}/tracks/{unsure.id}/tempo", data={"how": "halve", "csrf_token": token})
+    assert halved.status_code == 303 and halved.headers["location"].endswith(f"#track-{unsure.id}")
+    tapped = client.post(f"{path}/tracks/{other.id}/tempo", data={"how": "tap", "bpm": "61.5", "csrf_token": token,
+                                                                    "reason": "tapped with the chorus"})
+    assert tapped.status_code == 303
+    db_session.expire_all()
+    assert lr.client_track(db_session, client=person, track_id=other.id).tempo_used_bpm == 61.5
+    page = client.get(path).text
+    assert "level ambiguous" not in page and "corrected (halve;" in page and "corrected (tap;" in page
+    for data, message in [({"how": "tap", "bpm": "fast"}, "bpm must be a tempo"),
+                          ({"how": "set", "bpm": "900"}, "tempo_bpm must be a tempo from 30 to 300"),
+                          ({"how": "triple"}, "how must be one of")]:
+        refused = client.post(f"{path}/tracks/{other.id}/tempo", data={**data, "csrf_token": token})
+        assert refused.status_code == 422 and message in refused.text
+    assert client.post(f"{path}/tracks/999999/tempo", data={"how": "halve", "csrf_token": token}).status_code == 404
+    built = client.post(f"{path}/playlist", data={"goal": "relax", "minutes": "60", "arousal": "6", "shape": "",
+                                                  "cadence_spm": "", "csrf_token": token}).text
+    assert "corrected (tap;" in built  # the playlist is built and shown with the corrected tempo
+    restored = client.post(f"{path}/tracks/{other.id}/tempo", data={"how": "restore", "csrf_token": token})
+    assert restored.status_code == 303
+    db_session.expire_all()
+    assert lr.client_track(db_session, client=person, track_id=other.id).tempo_corrected_bpm is None

@@ -66,6 +66,7 @@ AUTHZ_SAMPLES = {
                                                         "form": {"goal": "relax", "minutes": "3", "arousal": "6"}},
     ("GET", "/clients/{client_id}/library/playlist.{fmt}"): {"setup": lambda db, actor, client_id: {
         **make_track(db, actor, client_id), "fmt": "m3u8"}, "query": {"goal": "relax", "minutes": 3}},
+    ("POST", "/clients/{client_id}/library/tracks/{track_id}/tempo"): {"setup": make_track, "form": {"how": "set", "bpm": "70"}},
     ("POST", "/clients/{client_id}/library/tracks/{track_id}/rating"): {"setup": make_track, "form": {"stars": "5"}},
     ("POST", "/clients/{client_id}/library/tracks/{track_id}/red-flag"): {"setup": make_track,
                                                                          "form": {"reason": "upset"}},

@@ -395,8 +395,14 @@ def task_tracks(db: Session, device: PersonDevice, task: HomeTask) -> list[Track
         if row is None or row["red_flag"]:
             continue
         out.append(TrackView(track_id, row["title"] or Path(row["path"]).stem, row["artist"],
-                             float(task.music["gains"][str(track_id)]), row["tempo_bpm"], row["energy"]))
+                             float(task.music["gains"][str(track_id)]), _tempo_used_bpm(row), row["energy"]))
     return out
+
+
+def _tempo_used_bpm(row: Any) -> float | None:
+    """The therapist's corrected tempo of a library row when there is one, else the analysed tempo."""
+    corrected = row.get("tempo_corrected_bpm")
+    return corrected if corrected is not None else row["tempo_bpm"]
 
 
 def track_file(db: Session, device: PersonDevice, task: HomeTask, track_id: Any) -> Path:

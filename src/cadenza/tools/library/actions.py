@@ -236,6 +236,34 @@ def client_playlist_dose(db: Session, *, client: Client, playlist: Playlist,
     return replace(dose, weekly_fraction_after=preview.fraction_after, warnings=warnings)
 
 
+# --- walking cues from the person's music ------------------------------------------------------------
+
+
+def track_music_cue(db: Session, *, client: Client, track_id: int, tempo_bpm: float, minutes: float,
+                    click_overlay: bool = False, verify_s: float = 0.0) -> Any:
+    """A RAS walking cue from one of ``client``'s own songs (``client`` already authorised by the face): the
+    song stretched beat by beat to ``tempo_bpm`` with the steps on its beats *at the tempo in use*, so a
+    therapist's halve/double/tap correction decides where the steps fall (no automatic change of level).
+    Uses the stored beat times (no re-tracking) and the client's safety flags and calibration."""
+    import numpy as np
+
+    from cadenza.io.audio import load_audio
+    from cadenza.ras.cue import render_music_cue
+
+    track = records.client_track(db, client=client, track_id=track_id)
+    if track.red_flag:
+        raise ParameterError(f"track {track.id} ({track.display_name}) is red-flagged and never plays")
+    beats = np.asarray(track.beat_times_used_s(), dtype=float)
+    if beats.size < 4:
+        raise ParameterError(f"track {track.id} ({track.display_name}) has {beats.size} stored beats; "
+                             "at least 4 are needed for a music cue (rescan it, or choose a song with a clearer beat)")
+    audio = load_audio(track.path)
+    return render_music_cue(audio.samples, sampling_rate_hz=audio.sampling_rate_hz, tempo_bpm=tempo_bpm,
+                            duration_s=minutes * 60.0, source_beat_times_s=beats, click_overlay=click_overlay,
+                            safety_flags=client.safety_flags or (), verify_s=verify_s,
+                            calibration=listening.calibration_of(db, client=client))
+
+
 # --- responses and pre-procedure sessions ------------------------------------------------------------
 
 

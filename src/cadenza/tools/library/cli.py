@@ -60,6 +60,11 @@ def analyse_command(
         return "-" if value is None else f"{value:.{digits}f}{unit}"
 
     table.add_row("tempo", f"{fmt(a['tempo_bpm'], ' BPM')} (confidence {fmt(a['tempo_confidence'], '', 2)})")
+    from cadenza.music.tempo import AMBIGUOUS_LEVEL_CONFIDENCE
+
+    if a.get("tempo_level_confidence") is not None and a["tempo_level_confidence"] < AMBIGUOUS_LEVEL_CONFIDENCE:
+        table.add_row("metrical level", f"ambiguous (level confidence {a['tempo_level_confidence']:.2f}): "
+                                        f"the beat may be felt at {fmt(a['tempo_alternative_bpm'], ' BPM')}")
     table.add_row("beats", f"{len(a['beat_times_s'])} beats, first at {fmt(a['beat_times_s'][0] if a['beat_times_s'] else None, ' s', 2)}")
     table.add_row("loudness", f"{fmt(a['integrated_loudness_lufs'], ' LUFS')}, range {fmt(a['loudness_range_lu'], ' LU')}")
     table.add_row("energy", fmt(a["energy"], "", 2))
@@ -133,7 +138,12 @@ def list_library(client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
                 flags.append(f"family pick: {t.family_pick_note}")
             if t.analysis_version is None:
                 flags.append(f"not analysed: {t.problem}"[:80])
-            table.add_row(str(t.id), t.display_name, str(t.year or ""), f"{t.tempo_bpm:.0f}" if t.tempo_bpm else "-",
+            if t.tempo_corrected_bpm is not None:
+                flags.append(f"tempo corrected ({t.tempo_correction}; analysed {t.tempo_bpm or 0:.0f})")
+            elif t.tempo_ambiguous:
+                flags.append(f"tempo level ambiguous: maybe {t.tempo_alternative_bpm or 0:.0f} BPM")
+            table.add_row(str(t.id), t.display_name, str(t.year or ""),
+                          f"{t.tempo_used_bpm:.0f}" if t.tempo_used_bpm else "-",
                           f"{t.energy:.2f}" if t.energy is not None else "-",
                           f"{t.loudness_lufs:.0f}" if t.loudness_lufs is not None else "-",
                           f"{t.musical_key} {t.mode}".strip() or "-", str(t.rating or ""), "; ".join(flags))
@@ -182,6 +192,80 @@ def pick(track: str = typer.Argument(..., help="Track id, path, or a unique part
         row = records.find_track(db, client=person, query=track)
         records.add_family_pick(db, actor=actor, client_id=person.id, track_id=row.id, note=note, picked_by=by)
         typer.echo(f"{row.display_name}: family pick ({note})")
+
+
+@app.command("tempo")
+def tempo(track: str = typer.Argument(..., help="Track id, path, or a unique part of 'artist - title'."),
+          set_bpm: float = typer.Option(None, "--set", help="Set the tempo to this many beats per minute."),
+          halve: bool = typer.Option(False, "--halve", help="Halve the tempo in use (the slower metrical level)."),
+          double: bool = typer.Option(False, "--double", help="Double the tempo in use (the faster level)."),
+          restore: bool = typer.Option(False, "--restore", help="Drop the correction: back to the analysed tempo."),
+          reason: str = typer.Option("", "--reason", help="Why (kept in the record's history)."),
+          client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
+    """Show or correct a track's tempo; the correction is used by every playlist, cue and the person's app."""
+    from cadenza.tools.library import records
+
+    chosen = [name for name, on in (("--set", set_bpm is not None), ("--halve", halve), ("--double", double),
+                                    ("--restore", restore)) if on]
+    if len(chosen) > 1:
+        fail(f"give one of --set BPM, --halve, --double or --restore, got {' and '.join(chosen)}", code=2)
+    with domain_errors(), open_db() as db:
+        actor, person = acting_client(db, as_user, client)
+        row = records.find_track(db, client=person, query=track)
+        kw = {"actor": actor, "client_id": person.id, "track_id": row.id, "reason": reason}
+        if set_bpm is not None:
+            row = records.correct_tempo(db, how="set", tempo_bpm=set_bpm, **kw)
+        elif halve or double:
+            row = records.correct_tempo(db, how="halve" if halve else "double", **kw)
+        elif restore:
+            row = records.restore_tempo(db, **kw)
+        typer.echo(_tempo_line(row))
+        for change in records.tempo_history(db, client=person, track_id=row.id):
+            old, new = change.changes["tempo_used_bpm"]
+            typer.echo(f"  {change.at:%Y-%m-%d %H:%M} {change.actor_username}: {change.action} "
+                       f"{_bpm(old)} -> {_bpm(new)} BPM{f' ({change.reason})' if change.reason else ''} [change {change.id}]")
+
+
+@app.command("cue")
+def cue(track: str = typer.Argument(..., help="Track id, path, or a unique part of 'artist - title'."),
+        output: Path = typer.Option(..., "-o", "--output", help="Output file: .wav, .flac or .ogg."),
+        bpm: float = typer.Option(..., "--bpm", help="Cue tempo in steps per minute (one step per beat)."),
+        minutes: float = typer.Option(5.0, "--minutes", "-m", help="Cue length in minutes."),
+        overlay: bool = typer.Option(False, "--overlay", help="Add beat-aligned clicks."),
+        client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
+    """A RAS walking cue from the person's own song, its steps on the beats at the (corrected) tempo in use."""
+    from cadenza.io.audio import save_audio
+    from cadenza.tools.library import actions, records
+
+    with domain_errors(), open_db() as db:
+        _, person = acting_client(db, as_user, client)
+        row = records.find_track(db, client=person, query=track)
+        rendered = actions.track_music_cue(db, client=person, track_id=row.id, tempo_bpm=bpm, minutes=minutes,
+                                           click_overlay=overlay)
+        save_audio(output, rendered.samples, sampling_rate_hz=rendered.sampling_rate_hz)
+        typer.echo(f"{output}: {row.display_name} at {bpm:g} steps/min, song beat {row.tempo_used_bpm:.1f} BPM"
+                   f"{' (corrected)' if row.tempo_corrected_bpm is not None else ''}, "
+                   f"{rendered.beat_times_s.size} beats, {rendered.duration_s / 60:.1f} min")
+        for w in rendered.warnings:
+            typer.echo(f"warning: {w}")
+    typer.echo("Walking to a cue is an adjunct to therapy; walk only where it is safe.")
+
+
+def _bpm(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _tempo_line(row: Any) -> str:
+    """One track's tempo as the therapist needs it: in use, analysed, confidence, level ambiguity."""
+    line = f"{row.display_name}: {_bpm(row.tempo_used_bpm)} BPM"
+    if row.tempo_corrected_bpm is not None:
+        line += f" (corrected: {row.tempo_correction}; analysed {_bpm(row.tempo_bpm)} BPM)"
+    if row.tempo_confidence is not None:
+        line += f", confidence {row.tempo_confidence:.2f}"
+    if row.tempo_ambiguous and row.tempo_alternative_bpm:
+        line += (f"; metrical level ambiguous (level confidence {row.tempo_level_confidence:.2f}): "
+                 f"it may be {row.tempo_alternative_bpm:.0f} BPM (--halve or --double)")
+    return line
 
 
 @app.command("respond", context_settings={"allow_extra_args": True})  # extra: the old `respond SESSION_ID TRACK`

@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from cadenza.clinic import service
 from cadenza.errors import DataQualityError, ParameterError
+from cadenza.music.tempo import MAX_TEMPO_BPM, MIN_TEMPO_BPM
 from cadenza.safety.flags import audio_policy
 from cadenza.tools.library import actions, figures, records
 from cadenza.web import forms
@@ -36,14 +37,16 @@ PLAYLIST_FIELDS = ("goal", "minutes", "arousal", "shape", "cadence_spm")
 
 
 def _page(request: Request, db, client, *, state=None, playlist=None, dose=None, chart=None,
-          response_state=None, pre_state=None, status_code: int = 200) -> Response:
+          response_state=None, pre_state=None, tempo_error: str = "", status_code: int = 200) -> Response:
     """The library page of ``client``, already authorised (and audited) by the route."""
     from cadenza.web.routes.clients import FLAG_LABELS
 
     state = state or forms.FormState(values={"goal": "relax", "minutes": "20", "arousal": "6"})
+    tracks = records.client_tracks(db, client=client)
     return render(request, "library/client_library.html", {
         "c": client, "policy": audio_policy(client.safety_flags or []), "flag_labels": FLAG_LABELS,
-        "tracks": records.client_tracks(db, client=client), "state": state,
+        "tracks": tracks, "track_by_id": {str(t.id): t for t in tracks}, "tempo_error": tempo_error,
+        "min_bpm": MIN_TEMPO_BPM, "max_bpm": MAX_TEMPO_BPM, "state": state,
         "goal_choices": GOAL_CHOICES, "shape_choices": SHAPE_CHOICES, "playlist": playlist, "dose": dose,
         "chart": chart, "query": _query(state.values) if playlist else "",
         "sessions": service.client_sessions(db, client=client)[-20:],
@@ -151,6 +154,45 @@ def rate(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, clie
     if not state.ok:
         raise ParameterError(f"stars must be a whole number 1-5, got {state.values.get('stars')!r}")
     row = records.rate_track(db, actor=user, client_id=client_id, track_id=track_id, stars=stars)
+    return RedirectResponse(f"/clients/{client_id}/library#track-{row.id}", status_code=303)
+
+
+@router.get("/library/tap-tempo.js")
+def tap_tempo_script(user: PageUser) -> Response:
+    """The library page's tap-tempo script, for a signed-in therapist (a file: the CSP allows no inline scripts)."""
+    from pathlib import Path as FilePath
+
+    from fastapi.responses import FileResponse
+
+    return FileResponse(FilePath(__file__).parent / "static" / "tap_tempo.js", media_type="text/javascript",
+                        headers={"Cache-Control": "no-cache"})
+
+
+@router.post("/clients/{client_id}/library/tracks/{track_id}/tempo")
+def correct_tempo(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
+                  track_id: TrackId) -> Response:
+    """Halve, double, tap or set a track's tempo, or go back to the analysed tempo (``how=restore``)."""
+    values = forms.form_values(form)
+    how = values.get("how", "")
+    try:
+        if how == "restore":
+            row = records.restore_tempo(db, actor=user, client_id=client_id, track_id=track_id,
+                                        reason=values.get("reason", ""))
+        else:
+            bpm = None
+            if how in ("tap", "set"):
+                text = values.get("bpm", "").strip().replace(",", ".")
+                try:
+                    bpm = float(text)
+                except ValueError:
+                    raise ParameterError(f"bpm must be a tempo in beats per minute (tap or type it), got {text!r}") \
+                        from None
+            row = records.correct_tempo(db, actor=user, client_id=client_id, track_id=track_id, how=how,
+                                        tempo_bpm=bpm, reason=values.get("reason", ""))
+    except ParameterError as exc:
+        db.rollback()
+        client = service.get_client(db, actor=user, client_id=client_id)
+        return _page(request, db, client, tempo_error=f"Tempo of track {track_id}: {exc}", status_code=422)
     return RedirectResponse(f"/clients/{client_id}/library#track-{row.id}", status_code=303)
 
 

@@ -15,6 +15,7 @@ pre-procedure session goes in as measurements (``vas_anxiety``, ``stai6``) on th
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.io.library_files import KnownTrack, ScanReport
 from cadenza.music.analysis import ANALYSIS_VERSION
+from cadenza.music.beats import beats_at_level
+from cadenza.music.tempo import AMBIGUOUS_LEVEL_CONFIDENCE, MAX_TEMPO_BPM, MIN_TEMPO_BPM
 from cadenza.music.playlists import Playlist, TrackFeatures
 from cadenza.music.reminiscence import SongResponse
 
@@ -74,6 +77,13 @@ class LibraryTrack(Base):
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     tempo_bpm: Mapped[float | None] = mapped_column(Float, nullable=True)
     tempo_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The estimator's competing metrical level (half or double) and how sure it is of its own (0-1).
+    tempo_alternative_bpm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    tempo_level_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The therapist's correction (halve, double, tap, set): used everywhere in place of tempo_bpm.
+    tempo_corrected_bpm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    tempo_correction: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    tempo_corrected_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     beat_times_s: Mapped[list[float]] = mapped_column(JSON, default=list)
     loudness_lufs: Mapped[float | None] = mapped_column(Float, nullable=True)
     loudness_range_lu: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -99,10 +109,25 @@ class LibraryTrack(Base):
             return f"{self.artist} - {self.title}" if self.artist else self.title
         return self.path.rsplit("/", 1)[-1]
 
+    @property
+    def tempo_used_bpm(self) -> float | None:
+        """The tempo every consumer uses: the therapist's correction if there is one, else the analysed tempo."""
+        return self.tempo_corrected_bpm if self.tempo_corrected_bpm is not None else self.tempo_bpm
+
+    @property
+    def tempo_ambiguous(self) -> bool:
+        """The estimator was unsure of the metrical level (and no one has corrected it yet)."""
+        return (self.tempo_corrected_bpm is None and self.tempo_level_confidence is not None
+                and self.tempo_level_confidence < AMBIGUOUS_LEVEL_CONFIDENCE)
+
+    def beat_times_used_s(self) -> list[float]:
+        """The analysed beat times at the corrected metrical level (see :func:`beats_at_level`)."""
+        return beats_at_level(self.beat_times_s or [], analysed_bpm=self.tempo_bpm, used_bpm=self.tempo_used_bpm)
+
     def features(self) -> TrackFeatures:
         nan = float("nan")
         return TrackFeatures(
-            track_id=str(self.id), duration_s=self.duration_s or nan, tempo_bpm=self.tempo_bpm or nan,
+            track_id=str(self.id), duration_s=self.duration_s or nan, tempo_bpm=self.tempo_used_bpm or nan,
             energy=nan if self.energy is None else self.energy,
             loudness_lufs=nan if self.loudness_lufs is None else self.loudness_lufs,
             loudness_range_lu=nan if self.loudness_range_lu is None else self.loudness_range_lu,
@@ -218,6 +243,8 @@ def store_scan(db: Session, *, actor: Therapist, client_id: int, report: ScanRep
             added += 1
         else:
             updated += 1
+        if row.content_sha256 and row.content_sha256 != t.content_sha256:
+            _forget_tempo_correction(row)  # other audio: the correction was about the old content
         row.size_bytes, row.mtime_ns, row.content_sha256 = t.size_bytes, t.mtime_ns, t.content_sha256
         if t.tags is not None:
             row.title, row.artist, row.album = t.tags.title[:MAX_TEXT], t.tags.artist[:MAX_TEXT], t.tags.album[:MAX_TEXT]
@@ -227,6 +254,8 @@ def store_scan(db: Session, *, actor: Therapist, client_id: int, report: ScanRep
         if a is not None:
             row.duration_s = a.duration_s
             row.tempo_bpm, row.tempo_confidence = _finite(a.tempo_bpm), _finite(a.tempo_confidence)
+            row.tempo_alternative_bpm = _finite(a.tempo_alternative_bpm)
+            row.tempo_level_confidence = _finite(a.tempo_level_confidence)
             row.beat_times_s = [round(float(x), 4) for x in a.beat_times_s]
             row.loudness_lufs, row.loudness_range_lu = _finite(a.integrated_loudness_lufs), _finite(a.loudness_range_lu)
             row.energy, row.brightness_hz = _finite(a.energy), _finite(a.brightness_hz)
@@ -234,7 +263,8 @@ def store_scan(db: Session, *, actor: Therapist, client_id: int, report: ScanRep
             row.musical_key, row.mode, row.mode_confidence = a.key, a.mode, _finite(a.mode_confidence)
             row.analysis_version = a.analysis_version
         else:  # not analysable now: forget any analysis of the file's earlier content
-            for name in ("tempo_bpm", "tempo_confidence", "loudness_lufs", "loudness_range_lu", "energy",
+            for name in ("tempo_bpm", "tempo_confidence", "tempo_alternative_bpm", "tempo_level_confidence",
+                         "loudness_lufs", "loudness_range_lu", "energy",
                          "brightness_hz", "onset_rate_hz", "mode_confidence", "analysis_version"):
                 setattr(row, name, None)
             row.beat_times_s, row.musical_key, row.mode = [], "", ""
@@ -248,8 +278,13 @@ def store_scan(db: Session, *, actor: Therapist, client_id: int, report: ScanRep
 
 
 _ANALYSIS_FIELDS = ("title", "artist", "album", "year", "genre", "duration_s", "tempo_bpm", "tempo_confidence",
-                    "beat_times_s", "loudness_lufs", "loudness_range_lu", "energy", "brightness_hz", "onset_rate_hz",
+                    "tempo_alternative_bpm", "tempo_level_confidence", "tempo_corrected_bpm", "tempo_correction",
+                    "tempo_corrected_at", "beat_times_s", "loudness_lufs", "loudness_range_lu", "energy", "brightness_hz", "onset_rate_hz",
                     "musical_key", "mode", "mode_confidence", "analysis_version", "problem")
+
+
+def _forget_tempo_correction(row: LibraryTrack) -> None:
+    row.tempo_corrected_bpm = row.tempo_correction = row.tempo_corrected_at = None
 
 
 def _copy_analysis(source: LibraryTrack, target: LibraryTrack) -> None:
@@ -386,6 +421,92 @@ def client_responses(db: Session, *, client: Client) -> list[SongResponse]:
 
 def list_responses(db: Session, *, actor: Therapist, client_id: int) -> list[SongResponse]:
     return client_responses(db, client=service.get_client_for_actor(db, actor=actor, client_id=client_id))
+
+
+# --- tempo correction ----------------------------------------------------------------------------
+
+TEMPO_CORRECTIONS = ("halve", "double", "tap", "set")
+TEMPO_ENTITY = "library_track"
+
+
+def _check_bpm(tempo_bpm: Any, name: str = "tempo_bpm") -> float:
+    if isinstance(tempo_bpm, bool) or not isinstance(tempo_bpm, int | float) or not math.isfinite(tempo_bpm) \
+            or not MIN_TEMPO_BPM <= tempo_bpm <= MAX_TEMPO_BPM:
+        raise ParameterError(f"{name} must be a tempo from {MIN_TEMPO_BPM:g} to {MAX_TEMPO_BPM:g} beats per minute, "
+                             f"got {tempo_bpm!r}" + (" (a beat period in seconds? BPM = 60 / period)"
+                                                      if isinstance(tempo_bpm, int | float) and 0 < tempo_bpm < 5 else ""))
+    return float(tempo_bpm)
+
+
+def _set_tempo(db: Session, actor: Therapist, row: LibraryTrack, *, corrected_bpm: float | None, how: str | None,
+               action: str, reason: str) -> LibraryTrack:
+    from cadenza.clinic.corrections import RecordChange
+
+    before = [row.tempo_corrected_bpm, row.tempo_correction, row.tempo_used_bpm]
+    row.tempo_corrected_bpm = None if corrected_bpm is None else round(corrected_bpm, 2)
+    row.tempo_correction = how
+    row.tempo_corrected_at = None if how is None else utcnow()
+    changes = {"tempo_corrected_bpm": [before[0], row.tempo_corrected_bpm],
+               "tempo_correction": [before[1], row.tempo_correction],
+               "tempo_used_bpm": [before[2], row.tempo_used_bpm]}
+    db.add(RecordChange(client_id=row.client_id, entity=TEMPO_ENTITY, entity_id=row.id, action=action,
+                        reason=reason, changes_json=json.dumps(changes), actor_id=actor.id,
+                        actor_username=actor.username, at=utcnow()))
+    db.flush()
+    service.audit(db, actor, "update", TEMPO_ENTITY, entity_id=row.id, client_id=row.client_id)
+    return row
+
+
+def correct_tempo(db: Session, *, actor: Therapist, client_id: int, track_id: int, how: str,
+                  tempo_bpm: float | None = None, reason: str = "") -> LibraryTrack:
+    """Correct a track's tempo: ``how="halve"`` or ``"double"`` the tempo in use (the other metrical level),
+    or ``"tap"``/``"set"`` it to ``tempo_bpm``. The correction is used by every consumer (playlists and
+    their iso-principle steps, RAS music cues, the person's app), survives rescans of the same audio and
+    is kept in the record's history with the tempo it replaced (:func:`restore_tempo` brings any back)."""
+    from cadenza.clinic.corrections import check_reason
+
+    if how not in TEMPO_CORRECTIONS:
+        raise ParameterError(f"how must be one of {', '.join(TEMPO_CORRECTIONS)}, got {how!r}")
+    if how in ("tap", "set"):
+        new_bpm = _check_bpm(tempo_bpm)
+    elif tempo_bpm is not None:
+        raise ParameterError(f"tempo_bpm goes with how='tap' or 'set', not with {how!r} (got {tempo_bpm!r})")
+    reason = check_reason(reason, required=False)
+    row = _writable_track(db, actor, client_id, track_id)
+    if how in ("halve", "double"):
+        current = row.tempo_used_bpm
+        if current is None or not math.isfinite(current):
+            raise ParameterError(f"how={how!r}: track {row.id} has no tempo to {how}; tap or set it instead")
+        new_bpm = _check_bpm(current / 2 if how == "halve" else current * 2,
+                             name=f"the {'halved' if how == 'halve' else 'doubled'} tempo")
+    return _set_tempo(db, actor, row, corrected_bpm=new_bpm, how=how, action="amend", reason=reason)
+
+
+def restore_tempo(db: Session, *, actor: Therapist, client_id: int, track_id: int, change_id: int | None = None,
+                  reason: str = "") -> LibraryTrack:
+    """Undo tempo corrections: back to the analysed tempo (``change_id`` None), or to the tempo in use
+    before the correction ``change_id`` of this track's history."""
+    from cadenza.clinic.corrections import RecordChange, check_reason
+
+    reason = check_reason(reason, required=False)
+    row = _writable_track(db, actor, client_id, track_id)
+    if change_id is None:
+        return _set_tempo(db, actor, row, corrected_bpm=None, how=None, action="restore", reason=reason)
+    change = db.get(RecordChange, change_id) if isinstance(change_id, int) and not isinstance(change_id, bool) else None
+    if change is None or change.entity != TEMPO_ENTITY or change.entity_id != row.id or \
+            "tempo_corrected_bpm" not in change.changes:
+        raise NotFoundError(f"change_id {change_id!r}: no tempo correction of track {row.id} has that id")
+    old_bpm, old_how = change.changes["tempo_corrected_bpm"][0], change.changes["tempo_correction"][0]
+    return _set_tempo(db, actor, row, corrected_bpm=old_bpm, how=old_how, action="restore", reason=reason)
+
+
+def tempo_history(db: Session, *, client: Client, track_id: int) -> list[Any]:
+    """The tempo corrections of one of ``client``'s tracks (already authorised by the caller), oldest first."""
+    from cadenza.clinic.corrections import history
+
+    track = client_track(db, client=client, track_id=track_id)
+    return [c for c in history(db, client=client, entity=TEMPO_ENTITY, entity_id=track.id)
+            if "tempo_corrected_bpm" in c.changes]
 
 
 # --- playlists ---------------------------------------------------------------------------------

@@ -1,0 +1,112 @@
+"""Tempo correction (issue 22) in the record, on SQLite and PostgreSQL: halve, double, tap or set a track's
+tempo; the correction is audited, kept in the history, restorable, survives a rescan of the same audio and
+is used by every consumer (playlists, the person's app, beat grids for music cues)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cadenza.clinic import service
+from cadenza.clinic.corrections import history
+from cadenza.clinic.models import AuditEvent
+from cadenza.errors import NotFoundError, ParameterError
+from cadenza.io.library_files import ScannedTrack, ScanReport
+from cadenza.tools.library import actions
+from cadenza.tools.library import records as lr
+
+from .conftest import fake_track
+
+
+@pytest.fixture
+def slow_track(db_session, therapist, client_record):
+    """One track analysed at 120 BPM that is really a 60 BPM lullaby."""
+    report = ScanReport(tracks=[fake_track(1, tempo=120.0, energy=0.2)])
+    lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=report)
+    return lr.client_tracks(db_session, client=client_record)[0]
+
+
+def test_halve_double_tap_and_restore_keep_a_history(db_session, therapist, client_record, slow_track):
+    kw = {"actor": therapist, "client_id": client_record.id, "track_id": slow_track.id}
+    row = lr.correct_tempo(db_session, how="halve", reason="a lullaby, felt in two", **kw)
+    assert (row.tempo_used_bpm, row.tempo_bpm, row.tempo_correction) == (60.0, 120.0, "halve")
+    assert row.tempo_corrected_at.tzinfo is not None
+    row = lr.correct_tempo(db_session, how="double", **kw)
+    assert row.tempo_used_bpm == 120.0
+    row = lr.correct_tempo(db_session, how="tap", tempo_bpm=58.3, **kw)
+    assert row.tempo_used_bpm == 58.3 and row.features().tempo_bpm == 58.3
+    changes = lr.tempo_history(db_session, client=client_record, track_id=slow_track.id)
+    assert [c.changes["tempo_used_bpm"] for c in changes] == [[120.0, 60.0], [60.0, 120.0], [120.0, 58.3]]
+    assert changes[0].reason == "a lullaby, felt in two" and changes[0].actor_username == therapist.username
+    # Back to the tempo before the tap (the double), then back to the analysis.
+    row = lr.restore_tempo(db_session, change_id=changes[2].id, **kw)
+    assert (row.tempo_used_bpm, row.tempo_correction) == (120.0, "double")
+    row = lr.restore_tempo(db_session, **kw)
+    assert (row.tempo_corrected_bpm, row.tempo_correction, row.tempo_used_bpm) == (None, None, 120.0)
+    assert len(history(db_session, client=client_record, entity="library_track")) == 5
+    audited = db_session.query(AuditEvent).filter_by(entity="library_track", entity_id=slow_track.id).count()
+    assert audited >= 5
+
+
+def test_bad_corrections_are_refused_and_change_nothing(db_session, therapist, client_record, slow_track):
+    kw = {"actor": therapist, "client_id": client_record.id, "track_id": slow_track.id}
+    for bad, match in [({"how": "triple"}, "how"), ({"how": "tap"}, "tempo_bpm"),
+                       ({"how": "set", "tempo_bpm": float("nan")}, "tempo_bpm"),
+                       ({"how": "set", "tempo_bpm": 0.6}, "period in seconds"),
+                       ({"how": "set", "tempo_bpm": True}, "tempo_bpm"),
+                       ({"how": "halve", "tempo_bpm": 60.0}, "tempo_bpm"),
+                       ({"how": "set", "tempo_bpm": 60.0, "reason": "x" * 600}, "reason")]:
+        with pytest.raises(ParameterError, match=match):
+            lr.correct_tempo(db_session, **kw, **bad)
+    lr.correct_tempo(db_session, how="set", tempo_bpm=280.0, **kw)
+    with pytest.raises(ParameterError, match="doubled tempo"):
+        lr.correct_tempo(db_session, how="double", **kw)
+    assert lr.client_track(db_session, client=client_record, track_id=slow_track.id).tempo_used_bpm == 280.0
+    other = service.create_client(db_session, actor=therapist, code="C002", birth_year=1940)
+    with pytest.raises(NotFoundError):  # another client's track is the same 404 as a missing one
+        lr.correct_tempo(db_session, actor=therapist, client_id=other.id, track_id=slow_track.id, how="halve")
+    with pytest.raises(NotFoundError, match="change_id"):
+        lr.restore_tempo(db_session, change_id=999999, **kw)
+
+
+def test_correction_survives_a_rescan_of_the_same_audio_but_not_new_audio(db_session, therapist, client_record,
+                                                                           slow_track):
+    kw = {"actor": therapist, "client_id": client_record.id}
+    lr.correct_tempo(db_session, how="halve", track_id=slow_track.id, **kw)
+    same = fake_track(1, tempo=120.0, energy=0.2, status="changed")  # re-analysed, same content hash
+    lr.store_scan(db_session, report=ScanReport(tracks=[same]), **kw)
+    assert lr.client_tracks(db_session, client=client_record)[0].tempo_used_bpm == 60.0
+    other = fake_track(1, tempo=100.0, energy=0.2, status="changed")
+    other = ScannedTrack(other.path, other.size_bytes, other.mtime_ns, "changed", content_sha256="f" * 64,
+                         tags=other.tags, analysis=other.analysis, decoded=True)
+    lr.store_scan(db_session, report=ScanReport(tracks=[other]), **kw)
+    row = lr.client_tracks(db_session, client=client_record)[0]
+    assert (row.tempo_corrected_bpm, row.tempo_used_bpm) == (None, 100.0)
+
+
+def test_every_consumer_uses_the_corrected_tempo(db_session, therapist, client_record, fake_library):
+    kw = {"actor": therapist, "client_id": client_record.id}
+    lr.store_scan(db_session, report=fake_library(12), **kw)
+    tracks = lr.client_tracks(db_session, client=client_record)
+    for t in tracks:  # every track analysed at double its true tempo
+        lr.correct_tempo(db_session, how="halve", track_id=t.id, **kw)
+    pl = actions.client_playlist(db_session, client=client_record, goal="relax", minutes=20, arousal_0_10=6)
+    by_id = {str(t.id): t for t in tracks}
+    assert pl.entries and all(e.track.tempo_bpm == pytest.approx(by_id[e.track.track_id].tempo_bpm / 2, abs=0.01)
+                              for e in pl.entries)
+    beats = tracks[0].beat_times_used_s()
+    assert len(beats) == (len(tracks[0].beat_times_s) + 1) // 2
+    assert [e["tempo_bpm"] for e in lr.playlist_summary(pl)["tracks"]] == [e.track.tempo_bpm for e in pl.entries]
+
+
+def test_a_scan_keeps_the_competing_level_and_the_page_model_says_ambiguous(db_session, therapist, client_record):
+    from dataclasses import replace
+
+    scanned = fake_track(2, tempo=120.0, energy=0.3)
+    analysis = replace(scanned.analysis, tempo_alternative_bpm=60.0, tempo_level_confidence=0.2)
+    scanned = ScannedTrack(scanned.path, scanned.size_bytes, scanned.mtime_ns, "new",
+                           content_sha256=scanned.content_sha256, tags=scanned.tags, analysis=analysis, decoded=True)
+    lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=ScanReport(tracks=[scanned]))
+    row = lr.client_tracks(db_session, client=client_record)[0]
+    assert (row.tempo_alternative_bpm, row.tempo_level_confidence, row.tempo_ambiguous) == (60.0, 0.2, True)
+    lr.correct_tempo(db_session, actor=therapist, client_id=client_record.id, track_id=row.id, how="halve")
+    assert not row.tempo_ambiguous  # a person has decided
