@@ -94,7 +94,8 @@ def generate(url: str, *, therapists: int = 100, clients: int = 10_000, years: f
     from cadenza.clinic.audit_chain import AuditSeal, append_seals, audit_key
     from cadenza.clinic.db import make_engine
     from cadenza.clinic.instruments import get_instrument, list_instruments
-    from cadenza.clinic.models import AuditEvent, Client, Goal, Measurement, Therapist, TherapySession
+    from cadenza.clinic.models import (AuditEvent, Client, Goal, Measurement, SessionIntervention, Therapist,
+                                       TherapySession)
     from cadenza.clinic.passwords import hash_password
 
     started = time.perf_counter()
@@ -116,7 +117,7 @@ def generate(url: str, *, therapists: int = 100, clients: int = 10_000, years: f
              "role": "admin" if t == 0 else "therapist", "active": True, "qualification": "MT-BC",
              "created_at": dt.datetime.combine(first_day, dt.time(9), dt.UTC)} for t in range(therapists)])
     usernames = {t + 1: f"mt{t:03d}" for t in range(therapists)}
-    ids = dict(goal=0, session=0, measurement=0, audit=0)
+    ids = dict(goal=0, session=0, measurement=0, audit=0, intervention=0)
 
     def event(at: dt.datetime, actor: int, action: str, entity: str, entity_id: int, client_id: int) -> dict:
         ids["audit"] += 1
@@ -124,7 +125,8 @@ def generate(url: str, *, therapists: int = 100, clients: int = 10_000, years: f
                 "entity": entity, "entity_id": entity_id, "client_id": client_id, "at": at}
 
     for first in range(0, clients, batch_clients):
-        rows: dict[str, list[dict]] = {"client": [], "goal": [], "session": [], "measurement": [], "audit": []}
+        rows: dict[str, list[dict]] = {"client": [], "goal": [], "session": [], "intervention": [], "measurement": [],
+                                       "audit": []}
         for c in range(first, min(clients, first + batch_clients)):
             client_id = c + 1
             therapist_id = 1 + (c % therapists)
@@ -181,8 +183,13 @@ def generate(url: str, *, therapists: int = 100, clients: int = 10_000, years: f
                                          "value": value, "unit": unit, "item_responses": None,
                                          "severity_band": None, "safety_followup": False,
                                          "timed_distance_m": None, "measured_at": at, "created_at": at})
+                ids["intervention"] += 1
+                rows["intervention"].append({"id": ids["intervention"], "session_id": session_id, "position": 0,
+                                             "intervention_code": session["intervention_code"],
+                                             "minutes": session["minutes"]})
                 if signed:
-                    row = SimpleNamespace(**session, measurements=[SimpleNamespace(**m) for m in measured])
+                    row = SimpleNamespace(**session, measurements=[SimpleNamespace(**m) for m in measured],
+                                          intervention_minutes=[(session["intervention_code"], session["minutes"])])
                     session["content_sha256"] = service._sha256(
                         service.note_content(row, signed_by_username=usernames[therapist_id]))
                 rows["session"].append(session)
@@ -198,6 +205,7 @@ def generate(url: str, *, therapists: int = 100, clients: int = 10_000, years: f
                 connection.execute(insert(Goal), rows["goal"])
             if rows["session"]:
                 connection.execute(insert(TherapySession), rows["session"])
+                connection.execute(insert(SessionIntervention), rows["intervention"])
             if rows["measurement"]:
                 connection.execute(insert(Measurement), rows["measurement"])
             connection.execute(insert(AuditEvent), rows["audit"])
@@ -208,7 +216,7 @@ def generate(url: str, *, therapists: int = 100, clients: int = 10_000, years: f
         counts["audit"] += len(rows["audit"])
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
-            for table in (Therapist, Client, Goal, TherapySession, Measurement, AuditEvent):
+            for table in (Therapist, Client, Goal, TherapySession, SessionIntervention, Measurement, AuditEvent):
                 name = table.__tablename__
                 connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                                         f"COALESCE((SELECT max(id) FROM {name}), 1))"))
