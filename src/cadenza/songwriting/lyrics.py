@@ -64,7 +64,10 @@ def syllabify_line(text: str, *, lexicon: Lexicon, name: str = "line") -> LyricL
     text = check_line_text(text, name=name)
     if not tokenize_phrase(text):
         return LyricLine(text=text, syllables=())
-    phrase: Phrase = syllabify_phrase(text, lexicon=lexicon)
+    try:
+        phrase: Phrase = syllabify_phrase(text, lexicon=lexicon)
+    except ParameterError as exc:
+        raise ParameterError(f"{name}: {exc}") from None
     return LyricLine(text=text, syllables=phrase.syllables, guessed_words=phrase.guessed_words)
 
 
@@ -77,19 +80,23 @@ def count_word_syllables(word: str, *, lexicon: Lexicon) -> int:
 
 
 def rhyme_key(phones: tuple[str, ...]) -> tuple[str, ...]:
-    """The phones from the last stressed vowel (primary, else secondary, else the last vowel) to the end,
-    stress digits removed: words with equal keys rhyme perfectly.
+    """The phones from the last primary-stressed vowel (else the last secondary-stressed, else the last
+    vowel) to the end, stress digits removed: words with equal keys rhyme perfectly.
 
     >>> rhyme_key(("S", "IH1", "NG", "IH0", "NG"))
     ('IH', 'NG', 'IH', 'NG')
     """
-    vowels = [i for i, p in enumerate(phones) if p[-1:].isdigit()]
-    if not vowels:
+    start = -1
+    for wanted in ("1", "2", "0"):
+        for i in range(len(phones) - 1, -1, -1):
+            if phones[i][-1:] == wanted:
+                start = i
+                break
+        if start >= 0:
+            break
+    if start < 0:
         return tuple(phones)
-    start = next((i for i in reversed(vowels) if phones[i].endswith("1")), None)
-    if start is None:
-        start = next((i for i in reversed(vowels) if phones[i].endswith("2")), vowels[-1])
-    return tuple(p.rstrip("012") for p in phones[start:])
+    return tuple(p[:-1] if p[-1:].isdigit() else p for p in phones[start:])
 
 
 @dataclass(frozen=True)
@@ -101,13 +108,13 @@ class RhymeIndex:
 
 def build_rhyme_index(lexicon: Lexicon) -> RhymeIndex:
     """Index every plain word of the lexicon (letters only, at most 12 of them) by its rhyme keys."""
-    by_key: dict[tuple[str, ...], set[str]] = defaultdict(set)
+    by_key: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for word, prons in lexicon.pronunciations.items():
-        if not word.isalpha() or len(word) > MAX_RHYME_WORD_CHARS:
+        if len(word) > MAX_RHYME_WORD_CHARS or not word.isalpha():
             continue
-        for phones in prons:
-            by_key[rhyme_key(tuple(phones))].add(word)
-    return RhymeIndex({key: tuple(sorted(words, key=lambda w: (len(w), w))) for key, words in by_key.items()})
+        for key in {rhyme_key(phones) for phones in prons}:
+            by_key[key].append(word)
+    return RhymeIndex({key: tuple(words) for key, words in by_key.items()})
 
 
 def find_rhymes(word: str, *, index: RhymeIndex, lexicon: Lexicon, max_words: int = MAX_RHYMES) -> tuple[str, ...]:

@@ -4,7 +4,7 @@ The fit puts each line on a grid of eighth notes over whole bars. Metric weight 
 downbeat, 2 on the middle beat of a 4/4 bar, 1 on the other beats, 0 between beats. A dynamic programme
 places the syllables in order, one note each, so that stressed syllables take beats (the strongest
 available) and unstressed ones stay off the downbeat, with even spacing preferred. A line takes the
-fewest bars (2, 3, 4, ... up to 8) in which that works.
+fewest bars (2, 3, 4, ... up to 32 beats) in which that works.
 
 The fit check (:func:`check_fit`) counts three kinds of mismatch:
 
@@ -40,7 +40,7 @@ SLOTS_PER_BEAT = 2  # eighth notes, the beat being a quarter note
 METERS = (2, 3, 4)  # beats per bar (x/4)
 MIN_TEMPO_BPM, MAX_TEMPO_BPM = 40.0, 200.0
 MAX_LINES = 40
-MAX_BARS_PER_LINE = 8
+MAX_LINE_BEATS = 32  # a line takes at most 8 bars of 4/4, 10 of 3/4, 16 of 2/4
 MAX_GAP_SLOTS = 8  # at most a whole 4/4 bar between two syllables of a line
 NOTE_LENGTHS_SLOTS = (1, 2, 3, 4, 6, 8)  # eighth, quarter, dotted quarter, half, dotted half, whole
 _BIG = 1000.0
@@ -254,14 +254,15 @@ def place_syllables(syllables: Sequence[Syllable], *, beats_per_bar: int, n_bars
 
 def fit_line(line: LyricLine, *, beats_per_bar: int) -> tuple[list[int], int]:
     """Slots for a line's syllables and the bars it takes: the fewest bars from 2 with no mismatch,
-    else the cheapest up to :data:`MAX_BARS_PER_LINE`."""
+    else the cheapest within :data:`MAX_LINE_BEATS` beats."""
     if beats_per_bar not in METERS:
         raise ParameterError(f"beats_per_bar must be one of {METERS}, got {beats_per_bar!r}")
     if not line.syllables:
         return [], 1
     first = max(2, math.ceil(line.n_syllables / (beats_per_bar * SLOTS_PER_BEAT * 0.75)))
     best: tuple[float, list[int], int] | None = None
-    for bars in range(min(first, MAX_BARS_PER_LINE), MAX_BARS_PER_LINE + 1):
+    max_bars = MAX_LINE_BEATS // beats_per_bar
+    for bars in range(min(first, max_bars), max_bars + 1):
         slots, total = place_syllables(line.syllables, beats_per_bar=beats_per_bar, n_bars=bars)
         if total < _BIG:
             return slots, bars
@@ -269,7 +270,7 @@ def fit_line(line: LyricLine, *, beats_per_bar: int) -> tuple[list[int], int]:
             best = (total, slots, bars)
     if best is None:
         raise ParameterError(f"line {line.text[:40]!r} has {line.n_syllables} syllables, too many for "
-                             f"{MAX_BARS_PER_LINE} bars of {beats_per_bar}/4; split it into shorter lines")
+                             f"{max_bars} bars of {beats_per_bar}/4; split it into shorter lines")
     return best[1], best[2]
 
 
@@ -316,8 +317,7 @@ def assign_pitches(slots_by_line: Sequence[tuple[int, tuple[Sequence[int], Seque
             half = k < len(slots) / 2
             d = direction if half else -direction
             if k == len(slots) - 1 and li == len(slots_by_line) - 1:
-                pitch = _pick_pitch(previous, [p for p in chord_tones if p % 12 == tonic % 12] or chord_tones,
-                                    low=low, high=high, direction=-1)
+                pitch = _pick_pitch(previous, [tonic, tonic + 12], low=low, high=high, direction=-1)
             elif strength >= 1 or k == len(slots) - 1:
                 pitch = _pick_pitch(previous, [p for p in chord_tones if p != previous] or chord_tones,
                                     low=low, high=high, direction=d)
@@ -355,8 +355,10 @@ def compose_song(lines: Sequence[str], *, spec: SongSpec, lexicon: Lexicon, titl
         bar += n_bars
     n_bars = bar
     chords = tuple(spec.progression[b % len(spec.progression)] for b in range(n_bars))
-    if n_bars and parsed:
-        chords = chords[:-1] + (("I" if spec.mode == "major" else "i"),)  # end on the tonic chord
+    if layout:  # end on the tonic chord, from the bar of the last note on
+        last_first_bar, (last_slots, _) = layout[-1]
+        final_bar = last_first_bar + last_slots[-1] // slots_per_bar
+        chords = chords[:final_bar] + ("I" if spec.mode == "major" else "i",) * (n_bars - final_bar)
     pitches = assign_pitches(layout, spec=spec, bar_chords=chords)
     notes: list[SongNote] = []
     for li, ((first_bar, (slots, syllables)), n_line_bars) in enumerate(zip(layout, bars_of_line)):
