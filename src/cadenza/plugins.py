@@ -42,6 +42,7 @@ INSTALLED_TOOLS: tuple[str, ...] = (
     "cadenza.tools.timing",
     "cadenza.tools.sing",
     "cadenza.tools.care",
+    "cadenza.tools.songs",
 )
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")

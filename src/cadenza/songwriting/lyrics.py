@@ -18,6 +18,7 @@ vowel to the end (a perfect rhyme: "grace" / "place", "singing" / "bringing").
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from cadenza.mit.syllables import Lexicon, Phrase, Syllable, syllabify_phrase, t
 MAX_LINE_CHARS = 200
 MAX_RHYMES = 60
 MAX_RHYME_WORD_CHARS = 12
+_VOWEL_LETTER = re.compile("[aeiouy]")
 
 
 @dataclass(frozen=True)
@@ -107,11 +109,11 @@ class RhymeIndex:
 
 
 def build_rhyme_index(lexicon: Lexicon) -> RhymeIndex:
-    """Index every plain word of the lexicon (letters only, at most 12 of them) by its rhyme keys."""
+    """Index every plain word of the lexicon (2..12 letters, with a vowel letter) by its rhyme keys."""
     by_key: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for word, prons in lexicon.pronunciations.items():
-        if len(word) > MAX_RHYME_WORD_CHARS or not word.isalpha():
-            continue
+        if not 2 <= len(word) <= MAX_RHYME_WORD_CHARS or not word.isalpha() or not _VOWEL_LETTER.search(word):
+            continue  # abbreviations ("hr") and long compounds are no help in a song
         for key in {rhyme_key(phones) for phones in prons}:
             by_key[key].append(word)
     return RhymeIndex({key: tuple(words) for key, words in by_key.items()})
