@@ -30,6 +30,16 @@ MAX_LINE_CHARS = 200
 MAX_RHYMES = 60
 MAX_RHYME_WORD_CHARS = 12
 _VOWEL_LETTER = re.compile("[aeiouy]")
+_VOWEL_GROUPS = re.compile("[aeiouy]+")
+_TWO_LETTER_WORDS = frozenset("am an as at be by do go he hi if in is it me my no of oh ok on or so to up us we".split())
+
+
+def _spelled_syllables(word: str) -> int:
+    """Vowel-letter groups, a final silent "e" not counted ("time" 1, "little" 2): a rough spelling count."""
+    n = len(_VOWEL_GROUPS.findall(word))
+    if n > 1 and word.endswith("e") and not word.endswith(("le", "ee", "ie", "ye")) and word[-2] not in "aeiouy":
+        n -= 1
+    return n
 
 
 @dataclass(frozen=True)
@@ -114,8 +124,13 @@ def build_rhyme_index(lexicon: Lexicon) -> RhymeIndex:
     for word, prons in lexicon.pronunciations.items():
         if not 2 <= len(word) <= MAX_RHYME_WORD_CHARS or not word.isalpha() or not _VOWEL_LETTER.search(word):
             continue  # abbreviations ("hr") and long compounds are no help in a song
-        for key in {rhyme_key(phones) for phones in prons}:
-            by_key[key].append(word)
+        if len(word) == 2 and word not in _TWO_LETTER_WORDS:
+            continue
+        for phones in prons:
+            if _spelled_syllables(word) == sum(p[-1].isdigit() for p in phones):
+                # spelling and sound agree on the syllables: leaves out letter names ("abc", "dr")
+                by_key[rhyme_key(phones)].append(word)
+    by_key = {key: list(dict.fromkeys(words)) for key, words in by_key.items()}
     return RhymeIndex({key: tuple(words) for key, words in by_key.items()})
 
 
