@@ -41,7 +41,7 @@ def test_write_fit_save_restore_and_export(logged_in, db_session, nurse):
     wav = logged_in.get(f"{page}/versions/{newest}/export/wav")
     assert wav.headers["content-type"] == "audio/wav" and wav.content[:4] == b"RIFF"
     sheet = logged_in.get(f"{page}/versions/{newest}/export/html")
-    assert "walk-" in sheet.text and "not a cure" in sheet.text and logged_in.get("/songs/sheet.css").status_code == 200
+    assert "walk-" in sheet.text and "not a cure" in sheet.text and logged_in.get(f"{page}/sheet.css").status_code == 200
     edit = logged_in.get(f"{page}?version_id={history[1].id}")
     assert "Walking slowly" in edit.text and "Save as a new version" in edit.text
     rhymes = logged_in.get(f"{page}/rhymes", params={"word": "sea"})

@@ -128,7 +128,7 @@ def export(db: Db, user: PageUser, client_id: RowId, version_id: RowId,
     song = actions.song_of_version(version)
     stem = f"{actions.file_stem(version.title)}-v{version.version}"
     if fmt == "html":
-        html = sheet.render_html(song).replace('href="sheet.css"', 'href="/songs/sheet.css"')
+        html = sheet.render_html(song).replace('href="sheet.css"', f'href="/clients/{client_id}/songs/sheet.css"')
         return Response(html, media_type="text/html")
     if fmt == "pdf":
         return Response(sheet.render_pdf(song), media_type="application/pdf",
@@ -138,6 +138,8 @@ def export(db: Db, user: PageUser, client_id: RowId, version_id: RowId,
     return Response(data, media_type=media_type, headers={"Content-Disposition": f'{disposition}; filename="{stem}.{fmt}"'})
 
 
-@router.get("/songs/sheet.css")
-def sheet_styles() -> Response:
+@router.get("/clients/{client_id}/songs/sheet.css")
+def sheet_styles(db: Db, user: PageUser, client_id: RowId) -> Response:
+    """The lead sheet's style (behind the login like the sheet; the CSP allows no inline style)."""
+    service.get_client(db, actor=user, client_id=client_id)
     return FileResponse(sheet.STATIC / "sheet.css", media_type="text/css", headers={"Cache-Control": "no-cache"})
