@@ -1,7 +1,6 @@
 import pytest
 
 from cadenza.io.speech import load_lexicon
-from cadenza.songwriting.lyrics import build_rhyme_index
 
 
 @pytest.fixture(scope="session")
@@ -11,4 +10,6 @@ def lexicon():
 
 @pytest.fixture(scope="session")
 def rhyme_index(lexicon):
-    return build_rhyme_index(lexicon)
+    from cadenza.tools.songs.actions import rhyme_index
+
+    return rhyme_index()  # built once per process, shared with the tool's tests
