@@ -40,6 +40,7 @@ def test_write_fit_save_restore_and_export(logged_in, db_session, nurse):
     assert parse_midi(mid.content) == parse_musicxml(xml.text) and len(parse_midi(mid.content)) == 42
     wav = logged_in.get(f"{page}/versions/{newest}/export/wav")
     assert wav.headers["content-type"] == "audio/wav" and wav.content[:4] == b"RIFF"
+    assert logged_in.get(f"{page}/versions/{newest}/export/sung.doc").status_code == 422
     sheet = logged_in.get(f"{page}/versions/{newest}/export/html")
     assert "walk-" in sheet.text and "not a cure" in sheet.text and logged_in.get(f"{page}/sheet.css").status_code == 200
     edit = logged_in.get(f"{page}?version_id={history[1].id}")

@@ -28,7 +28,10 @@ MELODY_AMPLITUDE = 0.25
 CHORD_AMPLITUDE = 0.06  # the chords softly under the melody
 PEAK_LIMIT = 0.5  # the take-home audio peaks at most at -6 dBFS; the listener's device sets the level
 EVIDENCE_INTERVENTION = "songwriting"
-EXPORTS = {"mid": "audio/midi", "musicxml": "application/vnd.recordare.musicxml+xml", "wav": "audio/wav"}
+EXPORTS = {"mid": "audio/midi", "musicxml": "application/vnd.recordare.musicxml+xml", "wav": "audio/wav",
+           "sung.wav": "audio/wav"}
+VOICE_AMPLITUDE = 0.45
+SUNG_OCTAVE_DOWN = {"male": 12, "female": 0}  # the MIT voice sings the written line an octave lower when male
 
 
 @lru_cache(maxsize=1)
@@ -128,19 +131,20 @@ def save_song(db: Session, *, actor: Therapist, client: Client, song: Song, line
                                 spec=spec_dict(song.spec), tune=tune or None, song_key=song_key)
 
 
-def render_audio(song: Song, *, sampling_rate_hz: int = SAMPLING_RATE_HZ) -> np.ndarray:
-    """The melody (a soft sung-vowel-like tone) over the chords, as mono float32 peaking at -6 dBFS at most."""
+def render_audio(song: Song, *, sampling_rate_hz: int = SAMPLING_RATE_HZ, melody: bool = True) -> np.ndarray:
+    """The melody (a soft sung-vowel-like tone; left out with ``melody=False``) over the chords, as mono
+    float32 peaking at -6 dBFS at most."""
     from cadenza.render.synth import render_notes
     from cadenza.songwriting.notation import _chord_voicing
 
     if not song.notes:
         return np.zeros(0, dtype=np.float32)
     beat_s = 60.0 / song.spec.tempo_bpm
-    melody = render_notes(np.array([n.pitch_midi for n in song.notes], dtype=float),
+    tune = render_notes(np.array([n.pitch_midi for n in song.notes], dtype=float),
                           onset_times_s=np.array([n.onset_beats for n in song.notes]) * beat_s,
                           durations_s=np.array([n.duration_beats for n in song.notes]) * beat_s,
                           sampling_rate_hz=sampling_rate_hz, amplitudes=np.full(len(song.notes), MELODY_AMPLITUDE),
-                          attack_s=0.03, release_s=0.15, vibrato_cents=15.0)
+                          attack_s=0.03, release_s=0.15, vibrato_cents=15.0) if melody else np.zeros(0)
     bar_s = song.spec.beats_per_bar * beat_s
     pitches, onsets = [], []
     for bar, numeral in enumerate(song.chords):
@@ -150,9 +154,9 @@ def render_audio(song: Song, *, sampling_rate_hz: int = SAMPLING_RATE_HZ) -> np.
     chords = render_notes(np.array(pitches, dtype=float), onset_times_s=np.array(onsets),
                           durations_s=np.full(len(pitches), bar_s * 0.95), sampling_rate_hz=sampling_rate_hz,
                           amplitudes=np.full(len(pitches), CHORD_AMPLITUDE), attack_s=0.02, release_s=0.3)
-    n = max(len(melody), len(chords))
+    n = max(len(tune), len(chords))
     mix = np.zeros(n, dtype=np.float32)
-    mix[:len(melody)] += melody
+    mix[:len(tune)] += tune
     mix[:len(chords)] += chords
     peak = float(np.max(np.abs(mix))) if n else 0.0
     if peak > PEAK_LIMIT:
@@ -160,8 +164,50 @@ def render_audio(song: Song, *, sampling_rate_hz: int = SAMPLING_RATE_HZ) -> np.
     return mix
 
 
-def export_song(song: Song, fmt: str) -> tuple[bytes, str]:
-    """The song as ``fmt`` ("mid", "musicxml" or "wav"): the bytes and their media type."""
+def render_sung(song: Song, *, voice: str = "male") -> tuple[np.ndarray, int]:
+    """The MIT voice (espeak-ng's words, re-pitched and re-timed by :func:`cadenza.render.voice.render_intoned`)
+    singing each line on its notes, over the chords: ``(samples, sampling_rate_hz)``. Needs espeak-ng."""
+    from cadenza.io.speech import ESPEAK_VOICES, analyse_words, synthesize_words
+    from cadenza.mit.syllables import syllabify_phrase
+    from cadenza.render.voice import render_intoned
+    from cadenza.render.synth import midi_to_hz
+
+    if voice not in ESPEAK_VOICES:
+        raise ParameterError(f"voice must be one of {sorted(ESPEAK_VOICES)}, got {voice!r}")
+    beat_s = 60.0 / song.spec.tempo_bpm
+    pieces: list[tuple[float, np.ndarray]] = []
+    rate = SAMPLING_RATE_HZ
+    for li, line in enumerate(song.lines):
+        notes = [n for n in song.notes if n.line_index == li]
+        if not notes:
+            continue
+        phrase = syllabify_phrase(line.text, lexicon=lexicon())
+        spoken = synthesize_words(line.text, voice=voice)
+        rate = spoken.sampling_rate_hz
+        start_s = notes[0].onset_beats * beat_s
+        onsets = np.array([n.onset_beats * beat_s - start_s for n in notes])
+        y = render_intoned(analyse_words(spoken, phrase), sampling_rate_hz=rate, onset_times_s=onsets,
+                           durations_s=np.array([n.duration_beats * beat_s for n in notes]),
+                           pitches_hz=np.asarray(midi_to_hz(np.array([n.pitch_midi - SUNG_OCTAVE_DOWN.get(voice, 0)
+                                                                      for n in notes], dtype=float))))
+        pieces.append((start_s, y))
+    chords = render_audio(song, sampling_rate_hz=rate, melody=False)
+    n = max([len(chords)] + [int(start * rate) + len(y) for start, y in pieces])
+    mix = np.zeros(n, dtype=np.float32)
+    mix[:len(chords)] += chords
+    for start, y in pieces:
+        peak = float(np.max(np.abs(y))) if y.size else 0.0
+        i = int(start * rate)
+        mix[i:i + len(y)] += (y * (VOICE_AMPLITUDE / peak) if peak > 0 else y).astype(np.float32)
+    peak = float(np.max(np.abs(mix))) if n else 0.0
+    if peak > PEAK_LIMIT:
+        mix *= PEAK_LIMIT / peak
+    return mix, rate
+
+
+def export_song(song: Song, fmt: str, *, voice: str = "male") -> tuple[bytes, str]:
+    """The song as ``fmt``: "mid", "musicxml", "wav" (an instrumental melody over the chords) or "sung.wav"
+    (the MIT voice singing the words, needs espeak-ng): the bytes and their media type."""
     from cadenza.songwriting.notation import midi_bytes, song_to_musicxml
 
     if fmt not in EXPORTS:
@@ -170,10 +216,15 @@ def export_song(song: Song, fmt: str) -> tuple[bytes, str]:
         data = midi_bytes(song)
     elif fmt == "musicxml":
         data = song_to_musicxml(song).encode("utf-8")
-    else:
+    elif fmt == "wav":
         from cadenza.io.speech import encode_wav_bytes
 
         data = encode_wav_bytes(render_audio(song), sampling_rate_hz=SAMPLING_RATE_HZ)
+    else:
+        from cadenza.io.speech import encode_wav_bytes
+
+        samples, rate = render_sung(song, voice=voice)
+        data = encode_wav_bytes(samples, sampling_rate_hz=rate)
     return data, EXPORTS[fmt]
 
 

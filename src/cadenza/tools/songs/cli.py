@@ -101,13 +101,17 @@ def export(out: Annotated[Path, typer.Argument(help="Output file: .mid, .musicxm
            version_id: Annotated[int | None, typer.Option("--version-id", help="Export a saved version instead "
                                                                                "(with --client and --as).")] = None,
            client: Annotated[str | None, typer.Option("--client", help="Client code (with --version-id).")] = None,
+           sing: Annotated[bool, typer.Option("--sing", help="With .wav: the MIT voice (espeak-ng) sings the words, "
+                                                             "instead of an instrumental melody.")] = False,
+           voice: Annotated[str, typer.Option("--voice", help="With --sing: male (an octave below the written "
+                                                              "line) or female.")] = "male",
            as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help=ACT_AS_HELP)] = None) -> None:
     """Write the song as MIDI, MusicXML (lyrics on the notes), audio (WAV) or the lead sheet (HTML, PDF)."""
     from cadenza.tools.songs import actions, records, sheet
 
     suffix = out.suffix.lower().lstrip(".")
     fmt = {"midi": "mid", "xml": "musicxml"}.get(suffix, suffix)
-    if fmt not in (*actions.EXPORTS, "html", "pdf"):
+    if fmt not in ("mid", "musicxml", "wav", "html", "pdf"):
         fail(f"output {str(out)!r} must end in .mid, .musicxml, .wav, .html or .pdf", code=2)
     with domain_errors():
         if version_id is not None:
@@ -123,7 +127,7 @@ def export(out: Annotated[Path, typer.Argument(help="Output file: .mid, .musicxm
         elif fmt == "pdf":
             data = sheet.render_pdf(song)
         else:
-            data, _ = actions.export_song(song, fmt)
+            data, _ = actions.export_song(song, "sung.wav" if sing and fmt == "wav" else fmt, voice=voice)
     try:
         out.write_bytes(data)
     except OSError as exc:

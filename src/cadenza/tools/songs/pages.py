@@ -121,8 +121,9 @@ def restore(db: Db, user: CsrfPageUser, client_id: RowId, version_id: RowId) -> 
 
 @router.get("/clients/{client_id}/songs/versions/{version_id}/export/{fmt}")
 def export(db: Db, user: PageUser, client_id: RowId, version_id: RowId,
-           fmt: Annotated[str, Path(pattern="^(mid|musicxml|wav|html|pdf)$")]) -> Response:
-    """A saved version as MIDI, MusicXML, WAV (to listen or take home), the lead sheet (HTML) or its PDF."""
+           fmt: Annotated[str, Path(pattern=r"^(mid|musicxml|wav|sung\.wav|html|pdf)$")]) -> Response:
+    """A saved version as MIDI, MusicXML, WAV (an instrumental, or ``sung.wav``: the MIT voice singing the words),
+    the lead sheet (HTML) or its PDF."""
     client = service.get_client(db, actor=user, client_id=client_id)
     version = records.client_version(db, client=client, version_id=version_id)
     song = actions.song_of_version(version)
@@ -134,7 +135,7 @@ def export(db: Db, user: PageUser, client_id: RowId, version_id: RowId,
         return Response(sheet.render_pdf(song), media_type="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="{stem}.pdf"'})
     data, media_type = actions.export_song(song, fmt)
-    disposition = "inline" if fmt == "wav" else "attachment"
+    disposition = "inline" if fmt.endswith("wav") else "attachment"
     return Response(data, media_type=media_type, headers={"Content-Disposition": f'{disposition}; filename="{stem}.{fmt}"'})
 
 
