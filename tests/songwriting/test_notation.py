@@ -2,7 +2,6 @@
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from cadenza.errors import ParameterError
 from cadenza.songwriting.notation import (

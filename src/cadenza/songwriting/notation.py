@@ -95,7 +95,7 @@ def song_to_midi(song: Song) -> mido.MidiFile:
     chords: list = [(0, 0, mido.Message("program_change", program=CHORD_PROGRAM, channel=1))]
     bar_ticks = spec.beats_per_bar * TICKS_PER_BEAT
     for bar, numeral in enumerate(song.chords):
-        for pitch in _chord_voicing(numeral, song):
+        for pitch in chord_voicing(numeral, song):
             chords.append((bar * bar_ticks, 2, mido.Message("note_on", note=pitch, velocity=CHORD_VELOCITY, channel=1)))
             chords.append(((bar + 1) * bar_ticks, 0, mido.Message("note_off", note=pitch, velocity=0, channel=1)))
     mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
@@ -107,7 +107,8 @@ def _latin1(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
-def _chord_voicing(numeral: str, song: Song) -> list[int]:
+def chord_voicing(numeral: str, song: Song) -> list[int]:
+    """A chord's root-position triad (MIDI pitches) in the octave from C3, under the melody."""
     root, third, fifth = chord_pitch_classes(numeral, key=song.spec.key, mode=song.spec.mode)
     base = 48 + root  # root in the octave from C3
     return [base, base + (third - root) % 12, base + (fifth - root) % 12]

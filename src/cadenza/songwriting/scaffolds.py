@@ -33,7 +33,7 @@ from cadenza.errors import ParameterError
 from cadenza.mit.syllables import Lexicon, tokenize_phrase
 from cadenza.songwriting.lyrics import LyricLine, check_line_text, syllabify_line
 from cadenza.songwriting.song import (
-    SLOTS_PER_BEAT, Song, SongNote, SongSpec, _syllabic, slot_strength,
+    SLOTS_PER_BEAT, Song, SongNote, SongSpec, syllabic_position, slot_strength,
 )
 
 BLANK = "____"
@@ -153,7 +153,7 @@ def tune_song(tune: Tune, *, lexicon: Lexicon, lines: Sequence[str] | None = Non
         for k, ((pitch, onset, length), syllable) in enumerate(zip(tline.notes, line.syllables)):
             notes.append(SongNote(
                 pitch_midi=pitch, onset_beats=float(onset), duration_beats=float(length), lyric=syllable.text,
-                syllabic=_syllabic(line.syllables, k), stressed=syllable.stressed,
+                syllabic=syllabic_position(line.syllables, k), stressed=syllable.stressed,
                 strength=slot_strength(int(round(onset * SLOTS_PER_BEAT)), beats_per_bar=tune.beats_per_bar),
                 line_index=li, word_index=syllable.word_index))
     default_title = tune.title if lines is None else f"New words to {tune.title}"

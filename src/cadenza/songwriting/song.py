@@ -278,7 +278,8 @@ def _note_length(available_slots: int) -> int:
     return max(v for v in NOTE_LENGTHS_SLOTS if v <= available_slots)
 
 
-def _syllabic(syllables: Sequence[Syllable], i: int) -> str:
+def syllabic_position(syllables: Sequence[Syllable], i: int) -> str:
+    """Syllable ``i``'s place in its word, as MusicXML's ``<syllabic>``: single, begin, middle or end."""
     same_before = i > 0 and syllables[i - 1].word_index == syllables[i].word_index
     same_after = i + 1 < len(syllables) and syllables[i + 1].word_index == syllables[i].word_index
     return {(False, False): "single", (False, True): "begin", (True, True): "middle", (True, False): "end"}[
@@ -370,7 +371,7 @@ def compose_song(lines: Sequence[str], *, spec: SongSpec, lexicon: Lexicon, titl
             s = syllables[k]
             notes.append(SongNote(
                 pitch_midi=pitches[li][k], onset_beats=(first_bar * slots_per_bar + slot) / SLOTS_PER_BEAT,
-                duration_beats=length / SLOTS_PER_BEAT, lyric=s.text, syllabic=_syllabic(syllables, k),
+                duration_beats=length / SLOTS_PER_BEAT, lyric=s.text, syllabic=syllabic_position(syllables, k),
                 stressed=s.stressed, strength=slot_strength(slot, beats_per_bar=spec.beats_per_bar),
                 line_index=li, word_index=s.word_index))
     return Song(title=title.strip() or "Untitled song", spec=spec, lines=tuple(parsed), notes=tuple(notes),

@@ -135,7 +135,7 @@ def render_audio(song: Song, *, sampling_rate_hz: int = SAMPLING_RATE_HZ, melody
     """The melody (a soft sung-vowel-like tone; left out with ``melody=False``) over the chords, as mono
     float32 peaking at -6 dBFS at most."""
     from cadenza.render.synth import render_notes
-    from cadenza.songwriting.notation import _chord_voicing
+    from cadenza.songwriting.notation import chord_voicing
 
     if not song.notes:
         return np.zeros(0, dtype=np.float32)
@@ -148,7 +148,7 @@ def render_audio(song: Song, *, sampling_rate_hz: int = SAMPLING_RATE_HZ, melody
     bar_s = song.spec.beats_per_bar * beat_s
     pitches, onsets = [], []
     for bar, numeral in enumerate(song.chords):
-        for p in _chord_voicing(numeral, song):
+        for p in chord_voicing(numeral, song):
             pitches.append(p)
             onsets.append(bar * bar_s)
     chords = render_notes(np.array(pitches, dtype=float), onset_times_s=np.array(onsets),
