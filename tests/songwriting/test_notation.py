@@ -13,7 +13,7 @@ from cadenza.songwriting.song import SongSpec, compose_song
 from tests.songwriting.test_song import LEX, lines_st, spec_st
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(lines=lines_st, spec=spec_st)
 def test_round_trip_of_composed_songs(lines, spec):
     song = compose_song(lines, spec=spec, lexicon=LEX)

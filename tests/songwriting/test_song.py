@@ -26,7 +26,7 @@ spec_st = st.builds(SongSpec, key=st.sampled_from(["C", "G", "F", "D", "Bb", "A"
                     beats_per_bar=st.sampled_from([2, 3, 4]))
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(lines=lines_st, spec=spec_st)
 def test_every_syllable_gets_a_note_with_stress_on_the_beat(lines, spec):
     song = compose_song(lines, spec=spec, lexicon=LEX)
