@@ -44,6 +44,7 @@ INSTALLED_TOOLS: tuple[str, ...] = (
     "cadenza.tools.sing",
     "cadenza.tools.care",
     "cadenza.tools.improv",
+    "cadenza.tools.songs",
 )
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")

@@ -1,0 +1,43 @@
+"""``cadenza songs``: fit, rhyme, export (round trip through the files), and versions in the record."""
+
+import pytest
+
+from cadenza.songwriting.notation import parse_midi, parse_musicxml
+
+
+@pytest.fixture
+def client_flags():
+    return {"C001": []}
+
+
+def test_fit_rhyme_and_export(run, tmp_path):
+    fit = run("songs", "fit", "Twinkle twinkle little star", "How I wonder what you are", "--meter", "3",
+              "--key", "G")
+    assert fit.exit_code == 0, fit.output
+    assert "TWIN-kle TWIN-kle LIT-tle STAR" in fit.output and "not a cure" in fit.output and "!" not in fit.output
+    rhyme = run("songs", "rhyme", "star")
+    assert rhyme.exit_code == 0 and "car" in rhyme.output and "far" in rhyme.output
+    mid, xml = tmp_path / "song.mid", tmp_path / "song.musicxml"
+    for out in (mid, xml):
+        result = run("songs", "export", str(out), "--tune", "amazing_grace")
+        assert result.exit_code == 0 and "0 fit problem(s)" in result.output, result.output
+    assert parse_midi(mid.read_bytes()) == parse_musicxml(xml.read_text(encoding="utf-8"))
+    assert run("songs", "export", str(tmp_path / "x.doc"), "la").exit_code == 2
+    bad = run("songs", "fit", "la la", "--mode", "lydian")
+    assert bad.exit_code == 2 and "mode" in bad.output
+
+
+def test_new_list_restore(clinic, tmp_path):
+    made = clinic("songs", "new", "--client", "C001", "--title", "Hope", "Good morning sun", "I see you shine")
+    assert made.exit_code == 0, made.output
+    key = made.output.rsplit("of song ", 1)[1].split()[0]
+    again = clinic("songs", "new", "--client", "C001", "--song", key, "Good evening moon")
+    assert again.exit_code == 0 and "saved version 2" in again.output
+    listed = clinic("songs", "list", "--client", "C001")
+    assert "version 2" in listed.output and "Good morning sun" in listed.output
+    first_id = listed.output.split("version 1 (id ")[1].split(")")[0]
+    restored = clinic("songs", "restore", first_id, "--client", "C001")
+    assert restored.exit_code == 0 and "version 3" in restored.output
+    out = tmp_path / "v.musicxml"
+    assert clinic("songs", "export", str(out), "--version-id", first_id, "--client", "C001").exit_code == 0
+    assert [n.lyric for n in parse_musicxml(out.read_text(encoding="utf-8"))][:3] == ["good", "morn", "ing"]
