@@ -58,6 +58,11 @@ def make_walk():
     return _signals.walking_times
 
 
+@pytest.fixture
+def make_insole_walk():
+    return _signals.insole_walk
+
+
 # --- Database fixtures -------------------------------------------------------------------------------
 # ``database_url`` is a migrated, empty database private to one test module, once on SQLite and once on
 # PostgreSQL (when scripts/test or scripts/with-postgres exported CADENZA_TEST_POSTGRES_URL).

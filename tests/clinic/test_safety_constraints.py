@@ -198,11 +198,20 @@ def _client_at_0007(connection) -> int:
     """Down to 0007_safety and a client to own entries (core tables are untouched by the downgrade)."""
     _alembic(connection, command.downgrade, f"{REVISION}-1")
     assert "0007_safety" in _versions(connection) and REVISION not in _versions(connection)
-    db = make_session_factory(connection, join_transaction_mode="create_savepoint")()
-    therapist = service.create_therapist(db, actor=None, username="migrator", password="correct horse battery")
-    client = service.create_client(db, actor=therapist, code="M001", birth_year=1960)
-    db.flush()
-    return client.id
+    # Rows written with the tables as they stand at that revision (the models have columns later
+    # migrations add, e.g. therapist.must_change_password), reflected rather than named.
+    from sqlalchemy import MetaData, Table
+
+    now = dt.datetime.now(dt.UTC)
+    therapist = Table("therapist", MetaData(), autoload_with=connection)
+    client = Table("client", MetaData(), autoload_with=connection)
+    therapist_id = connection.execute(therapist.insert().values(
+        username="migrator", password_hash="x", role="therapist", active=True, created_at=now,
+        **({"qualification": ""} if "qualification" in therapist.c else {})).returning(therapist.c.id)).scalar_one()
+    extra = {k: v for k, v in {"status": "active"}.items() if k in client.c}
+    return connection.execute(client.insert().values(
+        therapist_id=therapist_id, code="M001", birth_year=1960, conditions=[], safety_flags=[], created_at=now,
+        updated_at=now, **extra).returning(client.c.id)).scalar_one()
 
 
 def test_upgrade_keeps_good_rows(migration_connection):

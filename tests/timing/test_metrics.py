@@ -44,7 +44,10 @@ def test_phase_correction_gain_recovers_the_simulated_gain(alpha, seed):
     for n in range(a.size - 1):
         a[n + 1] = (1 - alpha) * a[n] + alpha * -35.0 + rng.normal(0, 15)
     block = measure_block(a, cue_interval_s=0.6, n_bootstrap=300, rng=seed)
-    assert block.phase_correction_gain.value == pytest.approx(alpha, abs=0.06)
+    # The lag-1 slope (1 - alpha) has a standard error of about sqrt((1 - (1 - alpha)^2) / n); Hypothesis
+    # searches seeds, so allow 5 of them (0.06 was about 3, and a 3-sigma seed was found).
+    tolerance = 5 * np.sqrt((1 - (1 - alpha) ** 2) / a.size)
+    assert block.phase_correction_gain.value == pytest.approx(alpha, abs=tolerance)
     assert block.phase_correction_gain.ci_low < block.phase_correction_gain.value < block.phase_correction_gain.ci_high
 
 

@@ -120,36 +120,48 @@ def _token(server: TwoWorkers, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
+def _spread(two_workers, label: str, call, n: int = 24, rounds: int = 5) -> list:
+    """``call(i, request_id)`` n at a time until both workers served some (the kernel hands connections out
+    as each worker accepts, so one busy round may all land on one); returns every answer."""
+    answers, ids = [], set()
+    for r in range(rounds):
+        batch = [f"{label}-{r}-{i}" for i in range(n)]
+        answers += _parallel(n, lambda i, batch=batch: call(i, batch[i]))
+        ids |= set(batch)
+        time.sleep(0.3)  # the log lines are written as the responses finish
+        if len(two_workers.pids_of(ids)) == 2:
+            break
+    return answers, two_workers.pids_of(ids)
+
+
 def test_fresh_connections_are_served_by_both_workers(two_workers):
-    answers = _parallel(24, lambda i: two_workers.fresh("GET", "/health", headers={"X-Request-ID": f"spread-{i}"}))
+    answers, pids = _spread(two_workers, "spread",
+                            lambda i, rid: two_workers.fresh("GET", "/health", headers={"X-Request-ID": rid}))
     assert all(a.status_code == 200 for a in answers)
-    time.sleep(0.3)  # the log lines are written as the responses finish
-    assert len(two_workers.pids_of({f"spread-{i}" for i in range(24)})) == 2
+    assert len(pids) == 2
 
 
 def test_login_lockout_counts_failures_made_on_either_worker(two_workers):
-    ids = {f"wrong-{i}" for i in range(5)}
     wrong = _parallel(5, lambda i: two_workers.fresh(
-        "POST", "/api/v1/auth/token", json={"username": "walt", "password": f"not-it-{i}-xxxxxxx"},
-        headers={"X-Request-ID": f"wrong-{i}"}))
+        "POST", "/api/v1/auth/token", json={"username": "walt", "password": f"not-it-{i}-xxxxxxx"}))
     assert [a.status_code for a in wrong] == [401] * 5
-    right = [two_workers.fresh("POST", "/api/v1/auth/token", json={"username": "walt", "password": PASSWORD})
-             for _ in range(4)]
-    assert [a.status_code for a in right] == [401] * 4, "the account must be locked on every worker"
-    time.sleep(0.3)
-    assert len(two_workers.pids_of(ids)) == 2, "the failures should have been spread over both workers"
+    # The right password, from then on, is refused by both workers (whichever saw the failures).
+    right, pids = _spread(two_workers, "right", lambda i, rid: two_workers.fresh(
+        "POST", "/api/v1/auth/token", json={"username": "walt", "password": PASSWORD}, headers={"X-Request-ID": rid}),
+        n=4)
+    assert {a.status_code for a in right} == {401}, "the account must be locked on every worker"
+    assert len(pids) == 2
 
 
 def test_an_idempotency_key_claimed_on_one_worker_holds_on_the_other(two_workers):
     headers = {**_token(two_workers, "wanda"), "Idempotency-Key": "same-tap-1"}
-    answers = _parallel(6, lambda i: two_workers.fresh("POST", "/api/v1/clients", json={"code": "W-IDEM"},
-                                                       headers={**headers, "X-Request-ID": f"idem-{i}"}))
+    answers, pids = _spread(two_workers, "idem", lambda i, rid: two_workers.fresh(
+        "POST", "/api/v1/clients", json={"code": "W-IDEM"}, headers={**headers, "X-Request-ID": rid}), n=6)
     statuses = sorted(a.status_code for a in answers)
     assert set(statuses) <= {201, 409}, statuses
     created = {a.json()["id"] for a in answers if a.status_code == 201}
     assert len(created) == 1, "every 201 must be the same stored client"
-    time.sleep(0.3)
-    assert len(two_workers.pids_of({f"idem-{i}" for i in range(6)})) == 2
+    assert len(pids) == 2
 
 
 def _count(text: str, route: str) -> float:

@@ -6,11 +6,6 @@ import pytest
 
 
 @pytest.fixture
-def make_insole_walk():
-    return _signals.insole_walk
-
-
-@pytest.fixture
 def gait_web(web_browser, make_therapist):
     """A TestClient on the test's rolled-back transaction, an account maker, a log-in and a CSRF-token getter."""
     return web_browser, make_therapist, type(web_browser).log_in, type(web_browser).csrf

@@ -185,7 +185,8 @@ def discharge_pdf(db: Db, user: PageUser, client_id: RowId, document_id: RowId) 
     """A discharge summary as a PDF (the ``pdf`` extra); audited as an export of the document."""
     from cadenza.tools.care import report
 
-    client = records.care_client(db, actor=user, client_id=client_id)
+    # An export (like the FHIR and CSV downloads): refused under an emergency grant, which only reads.
+    client = records.care_client(db, actor=user, client_id=client_id, action="export")
     pdf = report.render_pdf(report.build_report(db, client, document_id))
     actions.audit_export(db, actor=user, client=client, document_id=document_id)
     return Response(pdf, media_type="application/pdf", headers={
