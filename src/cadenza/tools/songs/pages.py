@@ -43,8 +43,11 @@ def _page(request: Request, db, client, *, state: forms.FormState | None = None,
     songs = records.client_songs(db, client=client)
     history = {s.song_key: records.song_history(db, client=client, song_key=s.song_key) for s in songs}
     name, note = actions.evidence_note()
+    from cadenza.clinic import listening
+    from cadenza.web.routes.clients import FLAG_LABELS
+
     return render(request, "songs/client_songs.html", {
-        "c": client, "songs": songs, "history": history, "choices": actions.choices(),
+        "c": client, "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS, "songs": songs, "history": history, "choices": actions.choices(),
         "state": state or forms.FormState(values=dict(DEFAULTS)), "evidence_name": name, "evidence_note": note,
     }, status_code=status_code)
 
