@@ -29,6 +29,8 @@ the number of steps actually taken), and why the bout scores as it does.
 
 from __future__ import annotations
 
+import functools
+
 import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
@@ -365,9 +367,23 @@ def _reference_step_slots(root: Path) -> dict[tuple[str, float], int]:
     The loader drops NaN contacts (they have no time); their number still says how many steps
     the walker took, so it gives a step count the rule can be checked against.
     """
+    slots: dict[tuple[str, float], int] = {}
+    for key, wb in _reference_bout_list(root):
+        ic = np.atleast_1d(np.asarray(wb["InitialContact_Event"], dtype=float))
+        finite = np.sort(ic[np.isfinite(ic)])
+        # The same contact listed twice (< 50 ms apart) is one step, as in the loader.
+        n_finite = int(np.sum(np.concatenate([[True], np.diff(finite) >= 0.05]))) if finite.size else 0
+        slots[key] = n_finite + int(np.isnan(ic).sum())
+    return slots
+
+
+@functools.cache
+def _reference_bout_list(root: Path) -> tuple:
+    """Every INDIP walking bout of the lab recordings under ``root`` as ((recording_id, start_s), bout),
+    read once for both reference views below."""
     from scipy.io import loadmat
 
-    slots: dict[tuple[str, float], int] = {}
+    bouts = []
     for path in sorted(root.rglob("data.mat")):
         cohort, participant = path.parent.parent.name, path.parent.name
         data = loadmat(path, simplify_cells=True)["data"]
@@ -380,40 +396,21 @@ def _reference_step_slots(root: Path) -> dict[tuple[str, float], int]:
                 except (KeyError, TypeError):
                     continue
                 for wb in [wbs] if isinstance(wbs, dict) else list(wbs):
-                    ic = np.atleast_1d(np.asarray(wb["InitialContact_Event"], dtype=float))
-                    finite = np.sort(ic[np.isfinite(ic)])
-                    # The same contact listed twice (< 50 ms apart) is one step, as in the loader.
-                    n_finite = int(np.sum(np.concatenate([[True], np.diff(finite) >= 0.05]))) if finite.size else 0
-                    key = (f"{cohort}/{participant}/{test}/{trial}", round(float(wb["Start"]), 3))
-                    slots[key] = n_finite + int(np.isnan(ic).sum())
-    return slots
+                    bouts.append(((f"{cohort}/{participant}/{test}/{trial}", round(float(wb["Start"]), 3)), wb))
+    return tuple(bouts)
 
 
 def _reference_contacts_raw(root: Path) -> dict[tuple[str, float], tuple[np.ndarray, np.ndarray]]:
     """Each reference bout's contacts in walking order with NaN where INDIP could not time one, and
     their sides: (recording_id, start_s) -> (times, sides). A contact listed twice (< 50 ms apart) is one."""
-    from scipy.io import loadmat
-
     out: dict[tuple[str, float], tuple[np.ndarray, np.ndarray]] = {}
-    for path in sorted(root.rglob("data.mat")):
-        cohort, participant = path.parent.parent.name, path.parent.name
-        data = loadmat(path, simplify_cells=True)["data"]
-        for test, trials in data.get("TimeMeasure1", {}).items():
-            if not isinstance(trials, dict):
-                continue
-            for trial, content in trials.items():
-                try:
-                    wbs = content["Standards"]["INDIP"]["ContinuousWalkingPeriod"]
-                except (KeyError, TypeError):
-                    continue
-                for wb in [wbs] if isinstance(wbs, dict) else list(wbs):
-                    ic = np.atleast_1d(np.asarray(wb["InitialContact_Event"], dtype=float)).ravel()
-                    sides = np.atleast_1d(np.asarray(wb.get("InitialContact_LeftRight", []), dtype=object)).ravel()
-                    sides = sides.astype(str) if sides.size == ic.size else None
-                    prev = np.concatenate([[np.nan], ic[:-1]])
-                    keep = ~(np.isfinite(ic) & np.isfinite(prev) & (np.abs(ic - prev) < 0.05))
-                    key = (f"{cohort}/{participant}/{test}/{trial}", round(float(wb["Start"]), 3))
-                    out[key] = (ic[keep], None if sides is None else sides[keep])
+    for key, wb in _reference_bout_list(root):
+        ic = np.atleast_1d(np.asarray(wb["InitialContact_Event"], dtype=float)).ravel()
+        sides = np.atleast_1d(np.asarray(wb.get("InitialContact_LeftRight", []), dtype=object)).ravel()
+        sides = sides.astype(str) if sides.size == ic.size else None
+        prev = np.concatenate([[np.nan], ic[:-1]])
+        keep = ~(np.isfinite(ic) & np.isfinite(prev) & (np.abs(ic - prev) < 0.05))
+        out[key] = (ic[keep], None if sides is None else sides[keep])
     return out
 
 
