@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from cadenza.clinic.access import child_of, get_client_for_actor
 from cadenza.clinic.audit import audit
 from cadenza.clinic.models import Base, Client, Goal, Therapist, utcnow
+from cadenza.clinic.people import check_text as people_check_text
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
 
 KINDS = ("referral", "consent", "assessment", "plan", "discharge")
@@ -58,18 +59,8 @@ MAX_SESSION_MINUTES = 240
 
 
 def check_text(name: str, value: Any, limit: int, *, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ParameterError(f"{name} must be text, got {type(value).__name__}")
-    if "\x00" in value:
-        raise ParameterError(f"{name} must not contain NUL characters")
-    value = value.strip()
-    if len(value) > limit:
-        raise ParameterError(f"{name} must be at most {limit} characters, got {len(value)}")
-    if required and not value:
-        raise ParameterError(f"{name} must not be empty")
-    return value
+    """The record's text check (:func:`cadenza.clinic.people.check_text`), with a missing value as empty."""
+    return people_check_text(name, "" if value is None else value, limit, required=required)
 
 
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
