@@ -78,7 +78,7 @@ def test_far_step_time_is_refused_at_once(browser, web, record, far_s):
                      {"tempo_bpm": "250", "cue_start_s": "0", "latency_ms": "0", "steps_text": steps})
     elapsed_s = time.perf_counter() - started
     assert response.status_code == 422
-    assert elapsed_s < 1.0, f"refusing a far step took {elapsed_s:.2f} s"
+    assert elapsed_s < 5.0, f"refusing a far step took {elapsed_s:.2f} s"  # a hang, not a slow machine
     assert 'id="e-steps_text"' in response.text and "14400" in response.text
 
 
@@ -89,7 +89,7 @@ def test_cue_start_out_of_range_is_refused(browser, web, record, cue_start):
     response = _post(browser, web, f"/clients/{client.id}/ras/sync", f"/clients/{client.id}/ras",
                      {"tempo_bpm": "100", "cue_start_s": cue_start, "latency_ms": "0", "steps_text": STEPS})
     assert response.status_code == 422
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 5.0  # a hang, not a slow machine
     assert 'id="e-cue_start_s"' in response.text
 
 

@@ -381,7 +381,7 @@ def decode_cursor(cursor: str, *, kinds: tuple[str, ...]) -> tuple[Any, ...]:
     import json
 
     refused = ParameterError(f"after must be a cursor from this list's Link header, got {cursor[:80]!r}")
-    if not isinstance(cursor, str) or not 0 < len(cursor) <= 512:
+    if not isinstance(cursor, str) or not 0 < len(cursor) <= 4096:
         raise refused
     try:
         parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
