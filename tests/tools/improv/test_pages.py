@@ -99,6 +99,7 @@ def test_corrupt_upload_is_a_form_error(db_session, web_browser, make_therapist)
     response = browser.post(f"/clients/{record.id}/improv", data={"csrf_token": token},
                             files={"midi": ("x.mid", b"MThd\x00\x00\x00\x06garbage", "audio/midi")})
     assert response.status_code == 422 and "cannot read MIDI file" in response.text
+    assert "x.mid" in response.text and "cadenza-upload" not in response.text  # the upload's name, not a temp path
 
 
 def test_a_signed_session_takes_no_take(db_session, web_browser, make_therapist, duet_midi):
@@ -113,3 +114,31 @@ def test_a_signed_session_takes_no_take(db_session, web_browser, make_therapist,
                             files={"midi": ("duet.mid", duet_midi.read_bytes(), "audio/midi")})
     assert response.status_code == 409 and "signed" in response.text
     assert db_session.scalars(select(ImprovTake)).first() is None
+
+
+def _many_notes_midi(n_notes: int) -> bytes:
+    import io
+
+    import mido
+
+    track = mido.MidiTrack()
+    for k in range(n_notes):
+        track.append(mido.Message("note_on", note=36 + k % 40, velocity=90, time=1))
+        track.append(mido.Message("note_off", note=36 + k % 40, velocity=0, time=1))
+    out = io.BytesIO()
+    mido.MidiFile(tracks=[track]).save(file=out)
+    return out.getvalue()
+
+
+def test_uploads_are_parsed_and_analysed_in_the_limited_child(duet_midi):
+    from cadenza.errors import DataQualityError
+    from cadenza.io.isolated import DecodeLimits
+    from cadenza.tools.improv import actions
+
+    in_process = actions.analyse_midi_file(duet_midi)
+    isolated = actions.analyse_midi_upload(duet_midi.read_bytes(), name="duet.mid", limits=DecodeLimits())
+    assert isolated.file == "duet.mid" and repr(isolated.report) == repr(in_process.report)  # NaN-safe
+    packed = _many_notes_midi(150_000)  # under the page's 2 MB cap, far more notes than any real take
+    assert len(packed) < 2 * 1024 * 1024
+    with pytest.raises(DataQualityError, match="analysing 'packed.mid' took longer than 0.3 s"):
+        actions.analyse_midi_upload(packed, name="packed.mid", limits=DecodeLimits(timeout_s=0.3))

@@ -71,6 +71,28 @@ def analyse_midi_file(path: str | Path, *, client_player: str | None = None) -> 
     return _analyse(str(path), "midi_file", take, info, client_player)
 
 
+def _analyse_midi_child(src: str, name: str, client_player: str | None) -> ImprovRun:
+    """Child target of :func:`analyse_midi_upload`: parse and analyse, naming the upload, not the temp file."""
+    from cadenza.errors import CadenzaError
+
+    try:
+        run = analyse_midi_file(src, client_player=client_player)
+    except CadenzaError as exc:
+        raise type(exc)(str(exc).replace(src, name)) from None
+    return replace(run, file=name)
+
+
+def analyse_midi_upload(data: bytes, *, name: str, client_player: str | None = None, limits: Any = None) -> ImprovRun:
+    """An uploaded MIDI file's take and figures, parsed and analysed in a resource-limited child process
+    (:func:`cadenza.io.isolated.run_isolated`: memory, CPU and wall-clock limits), as every upload is: a
+    small hostile file can hold hundreds of thousands of notes. Nothing is stored."""
+    from cadenza.io.isolated import run_isolated, upload_on_disk
+
+    with upload_on_disk(data, name=name) as src:
+        return run_isolated(_analyse_midi_child, src, name, client_player, limits=limits,
+                            what=f"analysing {name!r}")
+
+
 def take_from_events(events: Any) -> Any:
     """A take from the browser's JSON: a list of ``{"t": onset s, "d": duration s, "p": pitch,
     "v": velocity, "who": player}``; anything else is refused naming the event and the field."""

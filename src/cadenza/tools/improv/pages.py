@@ -8,8 +8,6 @@ once per request and passed down.
 
 from __future__ import annotations
 
-import tempfile
-from dataclasses import replace
 from pathlib import Path as FilePath
 from typing import Annotated
 
@@ -112,14 +110,14 @@ def analyse_upload(request: Request, form: SubmittedForm, db: Db, user: CsrfPage
     data = upload.file.read(MAX_MIDI_BYTES + 1)
 
     def run_of():
+        from cadenza.io.isolated import DecodeLimits
+
         if len(data) > MAX_MIDI_BYTES:
             raise ParameterError(f"midi: the file is larger than {MAX_MIDI_BYTES // (1024 * 1024)} MB")
-        with tempfile.TemporaryDirectory() as tmp:
-            path = FilePath(tmp) / "take.mid"
-            path.write_bytes(data)
-            run = actions.analyse_midi_file(path, client_player=state.values.get("client_player", "").strip() or None)
-        name = FilePath(upload.filename or "take.mid").name[:records.MAX_LABEL_CHARS]
-        return replace(run, file=name)
+        name = FilePath(upload.filename or "take.mid").name[:records.MAX_LABEL_CHARS] or "take.mid"
+        return actions.analyse_midi_upload(data, name=name,
+                                           client_player=state.values.get("client_player", "").strip() or None,
+                                           limits=DecodeLimits.from_settings(request.app.state.settings))
 
     return _finish(request, db, user, client, state, run_of, "improv/client_improv.html")
 
