@@ -49,9 +49,40 @@ def test_flux_peaks_without_refinement_come_early(rng):
     """The flux fires as the sound enters its 32-ms window: several ms before the sound starts."""
     onsets_s = 0.5 + 0.5 * np.arange(10)
     x = _recording(onsets_s, rng=rng)
-    coarse = detect_onsets(x, sampling_rate_hz=16_000, refine=False)
+    coarse = detect_onsets(x, sampling_rate_hz=16_000, instant="frame")
     assert coarse.size == onsets_s.size
     assert -0.015 < np.median(coarse - onsets_s) < -0.003
+
+
+def test_spectral_instant_lies_between_frames_and_leads_the_attack(rng):
+    """The parabola places the flux peak off the 5-ms grid, near the grid peak, before the sound."""
+    onsets_s = 0.5 + 0.5 * np.arange(10) + rng.uniform(0, 0.005, size=10)
+    x = _recording(onsets_s, rng=rng)
+    frame = detect_onsets(x, sampling_rate_hz=16_000, instant="frame")
+    spectral = detect_onsets(x, sampling_rate_hz=16_000, instant="spectral")
+    assert spectral.size == frame.size == onsets_s.size
+    assert np.all(np.abs(spectral - frame) <= 0.0025 + 1e-12)
+    assert np.any(np.abs(np.round(spectral / 0.005) * 0.005 - spectral) > 1e-4)
+    assert -0.015 < np.median(spectral - onsets_s) < -0.003
+
+
+@SETTINGS
+@given(shift_samples=st.integers(0, 400))
+def test_spectral_instant_follows_a_delay_finer_than_the_hop(shift_samples):
+    """Delays of 0-25 ms (not multiples of the 5-ms hop) move the spectral instants by about as much:
+    the sub-frame peak tracks the sound, not the frame grid (within 1.5 ms)."""
+    sampling_rate_hz = 16_000
+    x = _recording([0.3, 0.7, 1.05, 1.6], rng=np.random.default_rng(3))
+    base = detect_onsets(x, sampling_rate_hz=sampling_rate_hz, instant="spectral")
+    shifted = detect_onsets(np.concatenate([np.zeros(shift_samples), x]), sampling_rate_hz=sampling_rate_hz,
+                            instant="spectral")
+    assert shifted.size == base.size
+    assert np.max(np.abs(shifted - base - shift_samples / sampling_rate_hz)) < 0.0015
+
+
+def test_an_unknown_instant_is_refused():
+    with pytest.raises(ParameterError, match="instant must be one of attack, spectral, frame, got 'peak'"):
+        detect_onsets(np.zeros(8_000), sampling_rate_hz=8_000, instant="peak")
 
 
 @SETTINGS

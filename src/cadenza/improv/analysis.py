@@ -22,7 +22,9 @@ from cadenza.improv.pulse import estimate_pulse
 
 @dataclass(frozen=True)
 class ImprovReport:
-    """The take's figures: ``tempo_bpm``/``pulse_clarity`` of all notes together, per player, and the duet."""
+    """The take's figures: ``tempo_bpm``/``pulse_clarity`` of all notes together, per player, and the duet.
+    ``tempo_alternative_bpm`` is the runner-up metrical level and ``tempo_level_confidence`` (0-1) how
+    clearly ``tempo_bpm`` won; ``tempo_level_ambiguous`` when both are worth showing."""
 
     duration_s: float
     n_notes: int
@@ -31,11 +33,16 @@ class ImprovReport:
     players: tuple[str, ...]
     per_player: dict[str, PlayerFeatures]
     duet: DuetFeatures | None  # players[0] as "a", players[1] as "b"
+    tempo_alternative_bpm: float = float("nan")
+    tempo_level_confidence: float = float("nan")
+    tempo_level_ambiguous: bool = False
 
     def to_dict(self) -> dict:
         fin = lambda v: round(v, 4) if np.isfinite(v) else None  # noqa: E731
         return {"duration_s": round(self.duration_s, 3), "n_notes": self.n_notes, "tempo_bpm": fin(self.tempo_bpm),
-                "pulse_clarity": fin(self.pulse_clarity), "players": list(self.players),
+                "pulse_clarity": fin(self.pulse_clarity), "tempo_alternative_bpm": fin(self.tempo_alternative_bpm),
+                "tempo_level_confidence": fin(self.tempo_level_confidence),
+                "tempo_level_ambiguous": self.tempo_level_ambiguous, "players": list(self.players),
                 "per_player": {name: f.to_dict() for name, f in self.per_player.items()},
                 "duet": None if self.duet is None else {"a": self.players[0], "b": self.players[1],
                                                         **self.duet.to_dict()}}
@@ -57,4 +64,5 @@ def analyze_take(take: Take, *, players: tuple[str, str] | None = None) -> Impro
         if len(order) >= 2 else None
     names = order + tuple(p for p in take.player_names if p not in order)
     return ImprovReport(duration_s, take.notes.n_notes, pulse.tempo_bpm, pulse.pulse_clarity, names,
-                        {n: per_player[n] for n in names}, duet)
+                        {n: per_player[n] for n in names}, duet, pulse.alternative_tempo_bpm, pulse.level_confidence,
+                        pulse.level_ambiguous)

@@ -2,8 +2,17 @@
 
 The onsets, weighted by velocity, become an onset envelope (impulses smoothed by a 12 ms Gaussian at
 200 frames/s). Its autocorrelation, averaged at 1, 2, 3 and 4 beat periods (a beat repeats at its
-multiples), gives each candidate tempo a salience; a broad log-normal preference for moderate tempi
-(centre 110 BPM, one octave wide; tapped tempi cluster there, Moelants 2002) picks the metrical level.
+multiples), gives each candidate tempo a salience; with a broad log-normal preference for moderate
+tempi (centre 110 BPM, one octave wide; tapped tempi cluster there, Moelants 2002) it ranks the
+peaks. The metrical level is then chosen among the :data:`N_LEVEL_CANDIDATES` best of them by a
+score that adds how well the notes sit on the candidate beat's subdivisions: the resultant length of
+the notes' phases at a quarter (sixteenths) and at a third (triplets) of the period, in 8-s windows so
+a slow drift does not blur it. A wrong level cuts the played grid: 4/5 of a 5/4 tempo or 3/2 of a
+straight one puts the sixteenths between its subdivisions, while half time leaves them unaccounted
+for. The weights (:data:`LEVEL_WEIGHTS`) were fitted on the development drum performances
+(bench/improv.py). ``level_confidence`` (0-1) is how clearly the score preferred the chosen level
+over the runner-up, ``alternative_tempo_bpm``; below :data:`AMBIGUOUS_LEVEL_CONFIDENCE` both are
+worth showing, as the music tracker does.
 The period is then refined by a least-squares fit of the onsets near the chosen beat grid, so a
 steady player's tempo is read to a fraction of a BPM. ``pulse_clarity`` is the salience of the chosen
 tempo (0 = no periodicity, 1 = perfectly periodic), after Lartillot et al. 2008 (MIRtoolbox).
@@ -36,6 +45,13 @@ MIN_ONSETS = 8  # fewer notes carry no tempo
 LOCAL_WINDOW_S = 8.0
 LOCAL_HOP_S = 2.0
 LOCAL_SEARCH = 0.15
+#: The metrical level: candidates (the best salience x prior peaks), their score's weights on log
+#: salience, log prior, alignment to sixteenths (period/4) and to triplets (period/3); fitted on the
+#: development files by pairwise logistic regression (bench/improv.py refits them leaving one drummer out).
+N_LEVEL_CANDIDATES = 4
+LEVEL_WEIGHTS = (2.76, 3.73, 3.52, 1.78)
+ALIGNMENT_WINDOW_S = 8.0
+AMBIGUOUS_LEVEL_CONFIDENCE = 0.65
 _GRID_BPM = np.exp(np.linspace(np.log(TEMPO_RANGE_BPM[0]), np.log(TEMPO_RANGE_BPM[1]), 1600))
 
 
@@ -46,6 +62,13 @@ class Pulse:
     tempo_bpm: float
     pulse_clarity: float  # 0-1
     beat_phase_s: float  # time of a beat of the fitted grid (NaN without a tempo)
+    alternative_tempo_bpm: float = float("nan")  # the runner-up metrical level (NaN without one)
+    level_confidence: float = float("nan")  # 0-1: how clearly tempo_bpm won over alternative_tempo_bpm
+
+    @property
+    def level_ambiguous(self) -> bool:
+        """True when both levels are worth showing (level confidence below the threshold)."""
+        return bool(np.isfinite(self.level_confidence) and self.level_confidence < AMBIGUOUS_LEVEL_CONFIDENCE)
 
 
 def onset_envelope(onset_times_s: np.ndarray, *, weights: np.ndarray | None = None,
@@ -77,6 +100,60 @@ def _salience(acf: np.ndarray, bpm: np.ndarray) -> np.ndarray:
     return np.mean([np.interp(h * lags, frames, acf, right=0.0) for h in HARMONICS], axis=0)
 
 
+def grid_alignment(onset_times_s: np.ndarray, weights: np.ndarray, period_s: np.ndarray | float) -> np.ndarray:
+    """Weighted resultant length (0-1) of the onsets' phases at ``period_s`` (one value per period),
+    summed over :data:`ALIGNMENT_WINDOW_S` windows so a slow tempo drift does not blur it.
+
+    >>> onsets_s = np.arange(0, 20, 0.25)  # on every eighth at 120 BPM
+    >>> grid_alignment(onsets_s, np.ones(80), [0.25, 0.5]).round(6).tolist()  # eighths; beats (half off)
+    [1.0, 0.0]
+    """
+    periods = np.atleast_1d(np.asarray(period_s, dtype=float))
+    total = float(weights.sum())
+    if onset_times_s.size == 0 or total <= 0:
+        return np.zeros(periods.size)
+    window = np.floor((onset_times_s - onset_times_s.min()) / ALIGNMENT_WINDOW_S).astype(int)
+    phases = np.exp(2j * np.pi * onset_times_s[None, :] / periods[:, None]) * weights[None, :]
+    sums = np.zeros((periods.size, int(window.max()) + 1), dtype=complex)
+    for k in range(periods.size):
+        sums[k] = np.bincount(window, weights=phases[k].real) + 1j * np.bincount(window, weights=phases[k].imag)
+    return np.abs(sums).sum(axis=1) / total
+
+
+def _level_features(onsets: np.ndarray, weights: np.ndarray, bpm: np.ndarray, salience: np.ndarray,
+                    prior_log: np.ndarray) -> np.ndarray:
+    """(candidates, 4): log salience, log prior, alignment to period/4 and to period/3."""
+    period_s = 60.0 / bpm
+    return np.column_stack([np.log(np.maximum(salience, 0.01)), prior_log,
+                            grid_alignment(onsets, weights, period_s / 4), grid_alignment(onsets, weights, period_s / 3)])
+
+
+def _level_candidates(onsets: np.ndarray, weights: np.ndarray, grid: np.ndarray, sal: np.ndarray,
+                      prior_centre_bpm: float, prior_width_octaves: float) -> tuple[np.ndarray, np.ndarray]:
+    """Grid indices of the best salience x prior peaks and their level features (see _level_features)."""
+    prior_log = -0.5 * (np.log2(grid / prior_centre_bpm) / prior_width_octaves) ** 2
+    peaks = np.flatnonzero((sal > 0) & (sal >= np.roll(sal, 1)) & (sal >= np.roll(sal, -1)))
+    ranked = peaks[np.argsort(np.log(sal[peaks]) + prior_log[peaks])[::-1][:N_LEVEL_CANDIDATES]]
+    return ranked, _level_features(onsets, weights, grid[ranked], sal[ranked], prior_log[ranked])
+
+
+def level_candidates(onset_times_s: np.ndarray, *, velocities: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The metrical-level candidates of sorted onset times: their tempi (BPM, grid values) and the
+    features the level score weighs, (candidates, 4); for fitting :data:`LEVEL_WEIGHTS`.
+
+    >>> bpm, features = level_candidates(np.arange(0, 30, 0.5))
+    >>> features.shape[1], bool(np.any(np.abs(bpm - 120) < 1))
+    (4, True)
+    """
+    onsets = np.asarray(onset_times_s, dtype=float)
+    weights = np.ones(onsets.size) if velocities is None else np.asarray(velocities, dtype=float) / 127.0
+    if onsets.size < MIN_ONSETS or np.ptp(onsets) < 1.0:
+        return np.empty(0), np.empty((0, 4))
+    sal = _salience(_autocorrelation(onset_envelope(onsets, weights=weights)), _GRID_BPM)
+    ranked, features = _level_candidates(onsets, weights, _GRID_BPM, sal, PRIOR_CENTRE_BPM, PRIOR_WIDTH_OCTAVES)
+    return _GRID_BPM[ranked], features
+
+
 def _refine_period_s(onset_times_s: np.ndarray, weights: np.ndarray, period_s: float) -> tuple[float, float]:
     """Least-squares beat period and phase of the onsets within an eighth of a period of the grid."""
     start_s = period_s
@@ -97,10 +174,12 @@ def _refine_period_s(onset_times_s: np.ndarray, weights: np.ndarray, period_s: f
 def estimate_pulse(onset_times_s: np.ndarray, *, velocities: np.ndarray | None = None,
                    tempo_range_bpm: tuple[float, float] = TEMPO_RANGE_BPM,
                    prior_centre_bpm: float = PRIOR_CENTRE_BPM,
-                   prior_width_octaves: float = PRIOR_WIDTH_OCTAVES) -> Pulse:
-    """Tempo (BPM), pulse clarity (0-1) and beat phase of sorted onset times; NaN with fewer than
-    ``MIN_ONSETS`` onsets or no periodicity. The prior's centre and width are options for the
-    benchmark's cross-validation; the defaults are the ones it reports."""
+                   prior_width_octaves: float = PRIOR_WIDTH_OCTAVES,
+                   level_weights: tuple[float, float, float, float] = LEVEL_WEIGHTS) -> Pulse:
+    """Tempo (BPM), pulse clarity (0-1) and beat phase of sorted onset times, with the runner-up
+    metrical level and the level confidence; NaN with fewer than ``MIN_ONSETS`` onsets or no
+    periodicity. The prior's centre and width and the level weights are options for the benchmark's
+    cross-validation; the defaults are the ones it reports."""
     onsets = np.asarray(onset_times_s, dtype=float)
     if onsets.ndim != 1 or not np.all(np.isfinite(onsets)):
         raise ParameterError(f"onset_times_s must be 1-D finite times in seconds, got shape {onsets.shape!r}")
@@ -118,12 +197,21 @@ def estimate_pulse(onset_times_s: np.ndarray, *, velocities: np.ndarray | None =
     acf = _autocorrelation(onset_envelope(onsets, weights=weights))
     grid = _GRID_BPM[(_GRID_BPM >= low) & (_GRID_BPM <= high)] if tempo_range_bpm != TEMPO_RANGE_BPM else _GRID_BPM
     sal = _salience(acf, grid)
-    prior = np.exp(-0.5 * (np.log2(grid / prior_centre_bpm) / prior_width_octaves) ** 2)
-    best = int(np.argmax(np.maximum(sal, 0.0) * prior))
-    if sal[best] <= 0:
+    if len(level_weights) != 4 or not all(np.isfinite(level_weights)):
+        raise ParameterError(f"level_weights must be 4 finite numbers, got {level_weights!r}")
+    ranked, features = _level_candidates(onsets, weights, grid, sal, prior_centre_bpm, prior_width_octaves)
+    if ranked.size == 0:
         return Pulse(float("nan"), 0.0, float("nan"))
+    scores = features @ np.asarray(level_weights, dtype=float)
+    order = np.argsort(scores)[::-1]
+    best = int(ranked[order[0]])
     period_s, phase_s = _refine_period_s(onsets, weights, 60.0 / float(grid[best]))
-    return Pulse(60.0 / period_s, float(np.clip(sal[best], 0.0, 1.0)), phase_s)
+    alternative_bpm, confidence = float("nan"), 1.0
+    if order.size > 1:
+        runner_up = int(ranked[order[1]])
+        alternative_bpm = 60.0 / _refine_period_s(onsets, weights, 60.0 / float(grid[runner_up]))[0]
+        confidence = float(1.0 / (1.0 + np.exp(-(scores[order[0]] - scores[order[1]]))))
+    return Pulse(60.0 / period_s, float(np.clip(sal[best], 0.0, 1.0)), phase_s, alternative_bpm, confidence)
 
 
 def local_tempo_bpm(onset_times_s: np.ndarray, *, tempo_bpm: float, start_s: float, end_s: float,

@@ -18,7 +18,12 @@ Two stages, both on the recording's own sampling rate:
    rise within -10..+30 ms of it (never past a neighbouring onset), then back to where the envelope
    leaves the level just before the search window by :data:`FLOOR_RISE_DB`. This is the physical
    attack, independent of the window and hop, and what tapping studies time (the start of the tap's
-   sound; Repp 2005, Psychon Bull Rev 12:969). ``refine=False`` keeps the flux peaks (5-ms grid).
+   sound; Repp 2005, Psychon Bull Rev 12:969).
+
+Three instants can be reported (``instant``): ``"attack"`` (default, stage 2: the first sample of the
+sound, for asynchrony to a cue), ``"spectral"`` (the flux peak placed between frames by a parabola
+through it and its neighbours: the onset as onset datasets annotate it, where the sound first shows in
+a ~30-ms analysis window, several ms before it starts) and ``"frame"`` (the flux peak on the 5-ms grid).
 
 A flux peak must also stand :data:`MIN_PEAK_OVER_MEDIAN` times above the recording's median flux, so
 silence or steady noise gives no onsets, whatever the threshold relative to its own loudest frame.
@@ -72,6 +77,8 @@ NEIGHBOUR_GAP_S = 0.005  # the attack search stops this far from a neighbouring 
 #: peaks at 2-3.6 x its median, the softest stroke of the dense development solo at 4.1 x.
 MIN_PEAK_OVER_MEDIAN = 4.0
 MIN_SAMPLING_RATE_HZ = 4000.0
+#: What ``detect_onsets`` can report for each hit (see the module docstring).
+INSTANTS = ("attack", "spectral", "frame")
 _EPS = 1e-12
 
 
@@ -210,14 +217,27 @@ def _attacks(x: np.ndarray, coarse_idx: np.ndarray, sampling_rate_hz: float) -> 
     return attack_idx
 
 
+def _subframe_peaks(strength: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Each peak frame moved by the vertex of the parabola through it and its two neighbours (within
+    half a frame; a flat or edge peak stays on its frame)."""
+    before = strength[np.maximum(frames - 1, 0)]
+    here = strength[frames]
+    after = strength[np.minimum(frames + 1, strength.size - 1)]
+    curvature = before - 2.0 * here + after
+    safe = np.where(curvature < 0, curvature, -1.0)
+    offset = np.where(curvature < 0, 0.5 * (before - after) / safe, 0.0)
+    return frames + np.clip(offset, -0.5, 0.5)
+
+
 def detect_onsets(samples: np.ndarray, *, sampling_rate_hz: float, threshold: float = DEFAULT_THRESHOLD,
-                  min_interval_s: float = MIN_INTERVAL_S, refine: bool = True) -> np.ndarray:
+                  min_interval_s: float = MIN_INTERVAL_S, instant: str = "attack") -> np.ndarray:
     """Onset times (s, sorted) of the percussive sounds in ``samples`` (``(n,)`` or ``(channels, n)``).
 
     ``threshold`` is the flux peak's height above its moving mean, relative to the recording's loud
     level; lower finds softer hits and more false ones. Onsets closer than ``min_interval_s`` count as
-    one. With ``refine`` (default) each onset is the start of its attack to the sample; without, the
-    spectral-flux peak on the 5-ms grid (a few ms early; see the module docstring).
+    one. ``instant`` is which instant of each hit is reported: ``"attack"`` (default) the start of the
+    sound to the sample; ``"spectral"`` the flux peak between frames, where onset datasets annotate it
+    (several ms before the sound starts); ``"frame"`` the flux peak on the 5-ms grid.
     A recording without hits (silence, steady noise) gives an empty array.
 
     >>> detect_onsets(np.zeros(8_000), sampling_rate_hz=8_000).size
@@ -232,11 +252,15 @@ def detect_onsets(samples: np.ndarray, *, sampling_rate_hz: float, threshold: fl
         raise ParameterError(f"threshold must be a number in (0, 10) (relative flux height), got {threshold!r}")
     if isinstance(min_interval_s, bool) or not isinstance(min_interval_s, int | float) or not 0.005 <= min_interval_s <= 5:
         raise ParameterError(f"min_interval_s must be in [0.005, 5] seconds (not ms), got {min_interval_s!r}")
+    if not isinstance(instant, str) or instant not in INSTANTS:
+        raise ParameterError(f"instant must be one of {', '.join(INSTANTS)}, got {instant!r}")
     rate = float(sampling_rate_hz)
     strength, frame_rate_hz = _onset_strength(x, rate)
     frames = _pick_peaks(strength, frame_rate_hz, float(threshold), float(min_interval_s))
     if frames.size == 0:
         return np.empty(0)
+    if instant == "spectral":
+        return np.unique(np.clip(_subframe_peaks(strength, frames) / frame_rate_hz, 0.0, (x.size - 1) / rate))
     coarse_idx = np.minimum(np.rint(frames * rate / frame_rate_hz).astype(np.int64), x.size - 1)
-    times_s = (_attacks(x, coarse_idx, rate) if refine else coarse_idx) / rate
+    times_s = (_attacks(x, coarse_idx, rate) if instant == "attack" else coarse_idx) / rate
     return np.unique(times_s)

@@ -79,7 +79,16 @@ def test_unpaced_tapping_without_a_cue(drum_wav):
     assert payload["block"] is None and payload["continuation"]["mean_iti_ms"] == pytest.approx(500.0, abs=0.5)
 
 
+def test_the_spectral_instant_comes_before_the_attack(drum_wav):
+    path = str(drum_wav(1.0 + 0.5 * np.arange(10)))
+    attack = json.loads(runner.invoke(app, ["timing", "analyze", path, "--json"]).output)["onset_times_s"]
+    spectral = json.loads(runner.invoke(app, ["timing", "analyze", path, "--instant", "spectral", "--json"]).output)
+    lead_ms = 1000 * (np.asarray(attack) - np.asarray(spectral["onset_times_s"]))
+    assert len(attack) == 10 and np.all((lead_ms > 3) & (lead_ms < 15))
+
+
 @pytest.mark.parametrize(("extra", "message"), [
+    (["--instant", "peak"], "instant must be one of attack, spectral, frame"),
     (["--cue-bpm", "100", "--cue-times", "x.txt"], "not both"),
     (["--cue-bpm", "2"], "tempo_bpm"),
     (["--latency-ms", "5000", "--cue-bpm", "100"], "latency_ms"),

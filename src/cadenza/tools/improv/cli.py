@@ -53,7 +53,10 @@ def _print_table(run, notes: list[str]) -> None:
     console = Console()
     data = run.to_dict()
     console.print(f"{run.file}: {data['n_notes']} notes, {data['duration_s']} s, players by {data['players_from']}; "
-                  f"tempo {_fmt(data['tempo_bpm'])} BPM (file's marking: {_fmt(data.get('tempo_marking_bpm'))})")
+                  f"tempo {_fmt(data['tempo_bpm'])} BPM"
+                  + (f" or {_fmt(data['tempo_alternative_bpm'])} BPM (level confidence "
+                     f"{_fmt(data['tempo_level_confidence'], '.2f')})" if data.get("tempo_level_ambiguous") else "")
+                  + f" (file's marking: {_fmt(data.get('tempo_marking_bpm'))})")
     table = Table(title="per player")
     names = data["players"]
     table.add_column("figure")

@@ -47,8 +47,10 @@ class TimingRun:
         return out
 
 
-def load_hits(path: str | Path, *, threshold: float | None = None) -> tuple[str, np.ndarray, list[str] | None, float | None]:
-    """(source, hit times s, sides or None, duration s or None) of a file, by its suffix."""
+def load_hits(path: str | Path, *, threshold: float | None = None,
+              instant: str = "attack") -> tuple[str, np.ndarray, list[str] | None, float | None]:
+    """(source, hit times s, sides or None, duration s or None) of a file, by its suffix; ``instant`` is
+    which instant of an audio hit is reported (:func:`cadenza.timing.detect_onsets`)."""
     from cadenza.timing.events import clean_event_times
 
     path = Path(path)
@@ -67,7 +69,7 @@ def load_hits(path: str | Path, *, threshold: float | None = None) -> tuple[str,
 
     audio = load_audio(path, mono=True)
     onsets = detect_onsets(audio.samples, sampling_rate_hz=audio.sampling_rate_hz,
-                           threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
+                           threshold=DEFAULT_THRESHOLD if threshold is None else threshold, instant=instant)
     return "audio", onsets, None, audio.duration_s
 
 
@@ -105,11 +107,12 @@ def make_cue(*, cue_bpm: float | None, cue_times_file: str | Path | None, cue_st
 
 def analyse_timing_file(path: str | Path, *, cue_bpm: float | None = None, cue_times_file: str | Path | None = None,
                         cue_start_s: float = 0.0, cue_beats: int | None = None, latency_ms: float = 0.0,
-                        skip_beats: int = 0, threshold: float | None = None, seed: int = 0) -> TimingRun:
+                        skip_beats: int = 0, threshold: float | None = None, seed: int = 0,
+                        instant: str = "attack") -> TimingRun:
     """Hits of one file against its cue, and the block's report; nothing is stored."""
     from cadenza.timing.analysis import analyze_timing
 
-    source, hits, sides, duration_s = load_hits(path, threshold=threshold)
+    source, hits, sides, duration_s = load_hits(path, threshold=threshold, instant=instant)
     end_s = duration_s if duration_s is not None else (float(hits.max()) if hits.size else cue_start_s)
     cue_times, spec = make_cue(cue_bpm=cue_bpm, cue_times_file=cue_times_file, cue_start_s=cue_start_s,
                                cue_beats=cue_beats, end_s=end_s, latency_ms=latency_ms)

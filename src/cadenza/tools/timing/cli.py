@@ -39,6 +39,10 @@ def analyze(
     skip_beats: Annotated[int, typer.Option("--skip-beats", help="Leave the first beats out of the figures.")] = 0,
     threshold: Annotated[float | None, typer.Option("--threshold", help="Onset threshold for audio (lower: "
                                                                         "softer hits, more false ones).")] = None,
+    instant: Annotated[str, typer.Option("--instant", help="Which instant of an audio hit: attack (the start of "
+                                                           "the sound, for asynchrony; default), spectral (where "
+                                                           "onset datasets annotate it, a few ms earlier) or frame "
+                                                           "(the 5-ms analysis frame).")] = "attack",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap confidence intervals.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
     store_session: Annotated[int | None, typer.Option("--session", help="Store the block's figures on this therapy-session "
@@ -56,7 +60,7 @@ def analyze(
     try:
         run = actions.analyse_timing_file(file, cue_bpm=cue_bpm, cue_times_file=cue_times, cue_start_s=cue_start_s,
                                           cue_beats=cue_beats, latency_ms=latency_ms, skip_beats=skip_beats,
-                                          threshold=threshold, seed=seed)
+                                          threshold=threshold, seed=seed, instant=instant)
     except CadenzaError as exc:
         fail(str(exc), code=2)
         return
