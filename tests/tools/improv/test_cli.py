@@ -49,3 +49,27 @@ def test_real_drum_performance(shared_data):
     assert payload["tempo_bpm"] == pytest.approx(120.0, rel=0.02) and payload["duet"] is None
     (drums,) = payload["per_player"].values()
     assert drums["tonal_clarity"] is None and drums["pitch_range_semitones"] is None  # channel 10: percussion
+
+
+def test_audio_recordings_one_per_player(tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    rate_hz, x = 16_000, {}
+    t = np.arange(int(0.15 * rate_hz)) / rate_hz
+    hit = np.random.default_rng(5).standard_normal(t.size) * np.exp(-t / 0.04) * np.minimum(1.0, (0.15 - t) / 0.02) * 0.5
+    for name, first_s in (("drum", 0.5), ("answer", 0.62)):
+        y = np.zeros(6 * rate_hz)
+        for k in range(10):
+            i = int((first_s + 0.5 * k) * rate_hz)
+            y[i:i + hit.size] += hit
+        sf.write(tmp_path / f"{name}.wav", y, rate_hz)
+        x[name] = tmp_path / f"{name}.wav"
+    result = runner.invoke(app, ["improv", "audio", "--drum", f"therapist={x['drum']}", "--drum",
+                                 f"client={x['answer']}", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["source"] == "audio_files" and payload["players"] == ["therapist", "client"]
+    assert payload["duet"]["leader_lag_ms"] == pytest.approx(120, abs=5)
+    bad = runner.invoke(app, ["improv", "audio", "--pitched", "client"])
+    assert bad.exit_code == 2 and "PLAYER=FILE" in bad.output

@@ -142,3 +142,49 @@ def test_uploads_are_parsed_and_analysed_in_the_limited_child(duet_midi):
     assert len(packed) < 2 * 1024 * 1024
     with pytest.raises(DataQualityError, match="analysing 'packed.mid' took longer than 0.3 s"):
         actions.analyse_midi_upload(packed, name="packed.mid", limits=DecodeLimits(timeout_s=0.3))
+
+
+def _wav_bytes(samples, rate_hz):
+    import io
+
+    import soundfile as sf
+
+    out = io.BytesIO()
+    sf.write(out, samples, rate_hz, format="WAV", subtype="PCM_16")
+    return out.getvalue()
+
+
+def _hits(onsets_s, rate_hz=16_000, total_s=6.0, f_hz=None):
+    import numpy as np
+
+    x = np.zeros(int(total_s * rate_hz))
+    t = np.arange(int(0.2 * rate_hz)) / rate_hz
+    envelope = np.minimum(1.0, t / 0.003) * np.exp(-t / 0.05) * np.minimum(1.0, (0.2 - t) / 0.02)
+    rng = np.random.default_rng(3)
+    for onset_s in onsets_s:
+        sound = (np.sin(2 * np.pi * f_hz * t) if f_hz else rng.standard_normal(t.size)) * envelope * 0.5
+        i = int(onset_s * rate_hz)
+        x[i:i + t.size] += sound
+    return x
+
+
+def test_two_recordings_are_analysed_stored_and_a_bad_one_is_named(db_session, web_browser, make_therapist):
+    from cadenza.tools.improv.records import ImprovTake
+
+    browser, ana, record, session = _setup(db_session, web_browser, make_therapist)
+    drum = _wav_bytes(_hits([0.5 + 0.5 * k for k in range(10)]), 16_000)
+    echo = _wav_bytes(_hits([0.6 + 0.5 * k for k in range(10)]), 16_000)  # the client answers 100 ms later
+    token = browser.csrf(f"/clients/{record.id}/improv")
+    response = browser.post(f"/clients/{record.id}/improv/audio",
+                            data={"csrf_token": token, "session_id": str(session.id), "player_1": "therapist",
+                                  "kind_1": "drum", "player_2": "client", "kind_2": "drum"},
+                            files={"audio_1": ("drum.wav", drum, "audio/wav"), "audio_2": ("echo.wav", echo, "audio/wav")})
+    assert response.status_code == 303, response.text[-2000:]
+    take = db_session.scalars(select(ImprovTake)).one()
+    assert take.source == "audio_files" and take.players == ["therapist", "client"] and len(take.notes) == 20
+    shown = browser.get(response.headers["location"])
+    assert "Lag of client behind therapist" in shown.text and ">100<" in shown.text
+    bad = browser.post(f"/clients/{record.id}/improv/audio", data={"csrf_token": token, "kind_1": "drum"},
+                       files={"audio_1": ("broken.wav", b"RIFF\x00\x00garbage", "audio/wav")})
+    assert bad.status_code == 422 and "broken.wav" in bad.text and "cadenza-upload" not in bad.text
+    assert db_session.scalars(select(ImprovTake)).one().id == take.id  # nothing else stored

@@ -25,7 +25,7 @@ class ImprovRun:
     """One analysed take: where it came from, the take, the figures and (once stored) its rows."""
 
     file: str
-    source: str  # "midi_file" or "web_midi"
+    source: str  # "midi_file", "web_midi" or "audio_files"
     take: Any  # cadenza.improv.Take
     report: Any  # cadenza.improv.ImprovReport
     info: dict
@@ -91,6 +91,74 @@ def analyse_midi_upload(data: bytes, *, name: str, client_player: str | None = N
     with upload_on_disk(data, name=name) as src:
         return run_isolated(_analyse_midi_child, src, name, client_player, limits=limits,
                             what=f"analysing {name!r}")
+
+
+#: The web page takes recordings up to this long (each): a pitched part's contour costs about a second of CPU
+#: per 10 s of audio, and the analysis runs inside the upload child's limits. Longer ones: the CLI.
+MAX_AUDIO_UPLOAD_S = 180.0
+
+
+def _check_parts(parts: Any) -> None:
+    if not parts:
+        raise ParameterError("give at least one player's recording (NAME=FILE)")
+    for name, _, kind in parts:
+        if kind not in ("drum", "pitched"):
+            raise ParameterError(f"the kind of {name!r}'s recording must be 'drum' or 'pitched', got {kind!r}")
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_PLAYER_CHARS:
+            raise ParameterError(f"player names must be 1-{MAX_PLAYER_CHARS} characters, got {name!r}")
+
+
+def analyse_audio_files(parts: Any, *, client_player: str | None = None) -> ImprovRun:
+    """A take from one recording per player, ``parts`` = [(player, path, "drum" | "pitched")], and its
+    figures (:mod:`cadenza.improv.audio`: one player per recording, recordings starting together).
+    Nothing is stored."""
+    from cadenza.improv import take_from_audio
+    from cadenza.io import load_audio
+
+    _check_parts(parts)
+    loaded = []
+    for name, path, kind in parts:
+        audio = load_audio(path, mono=True)
+        loaded.append((name, audio.samples, audio.sampling_rate_hz, kind == "pitched"))
+    take = take_from_audio(loaded)
+    label = " + ".join(Path(str(path)).name for _, path, _ in parts)
+    return _analyse(label, "audio_files", take, {"players_from": "recordings",
+                                                 "kinds": {name: kind for name, _, kind in parts}}, client_player)
+
+
+def _analyse_audio_child(srcs: list[str], parts: Any, client_player: str | None, max_duration_s: float) -> ImprovRun:
+    """Child target of :func:`analyse_audio_uploads`: decode (bounded by duration), analyse, name the uploads."""
+    from cadenza.improv import take_from_audio
+    from cadenza.io.isolated import load_audio_named
+
+    loaded = []
+    for src, (name, filename, kind) in zip(srcs, parts, strict=True):
+        audio = load_audio_named(src, name=filename, mono=True)
+        duration_s = audio.samples.shape[-1] / audio.sampling_rate_hz
+        if duration_s > max_duration_s:
+            raise ParameterError(f"recording {filename!r} is {duration_s:.0f} s long; the page takes at most "
+                                 f"{max_duration_s:g} s per player (use `cadenza improv audio` for longer ones)")
+        loaded.append((name, audio.samples, audio.sampling_rate_hz, kind == "pitched"))
+    take = take_from_audio(loaded)
+    label = " + ".join(filename for _, filename, _ in parts)
+    return _analyse(label, "audio_files", take, {"players_from": "recordings",
+                                                 "kinds": {name: kind for name, _, kind in parts}}, client_player)
+
+
+def analyse_audio_uploads(parts: Any, *, client_player: str | None = None, limits: Any = None,
+                          max_duration_s: float = MAX_AUDIO_UPLOAD_S) -> ImprovRun:
+    """:func:`analyse_audio_files` for uploads, ``parts`` = [(player, data bytes, file name, kind)]: decoded and
+    analysed in one resource-limited child process (memory, CPU, wall clock), as every upload is."""
+    from contextlib import ExitStack
+
+    from cadenza.io.isolated import run_isolated, upload_on_disk
+
+    _check_parts([(name, None, kind) for name, _, _, kind in parts])
+    with ExitStack() as stack:
+        srcs = [stack.enter_context(upload_on_disk(data, name=filename)) for _, data, filename, _ in parts]
+        meta = [(name, filename, kind) for name, _, filename, kind in parts]
+        return run_isolated(_analyse_audio_child, srcs, meta, client_player, float(max_duration_s), limits=limits,
+                            what="analysing the recordings")
 
 
 def take_from_events(events: Any) -> Any:

@@ -12,7 +12,7 @@ import typer
 
 from cadenza.cli._db import ACT_AS_HELP, fail, finish_run
 
-app = typer.Typer(help="Clinical improvisation: per-player and between-player figures from MIDI.",
+app = typer.Typer(help="Clinical improvisation: per-player and between-player figures from MIDI or recordings.",
                   no_args_is_help=True)
 
 
@@ -35,6 +35,46 @@ def analyze(
 
     try:
         run = actions.analyse_midi_file(file, client_player=client_player)
+    except CadenzaError as exc:
+        fail(str(exc), code=2)
+        return
+    finish_run(run, session_id=store_session, as_user=as_user, record=actions.record_take, as_json=as_json,
+               print_table=_print_table)
+
+
+def _parts(drums: list[str], pitched: list[str]) -> list[tuple[str, Path, str]]:
+    from cadenza.errors import ParameterError
+
+    parts = []
+    for kind, given in (("drum", drums), ("pitched", pitched)):
+        for item in given:
+            name, sep, path = item.partition("=")
+            if not sep or not name.strip() or not path:
+                raise ParameterError(f"--{kind} takes PLAYER=FILE (e.g. client=voice.wav), got {item!r}")
+            parts.append((name.strip(), Path(path), kind))
+    return parts
+
+
+@app.command()
+def audio(
+    drum: Annotated[list[str], typer.Option("--drum", help="PLAYER=FILE: an unpitched recording (drum, shaker, "
+                                            "claps); repeat for each such player.")] = [],  # noqa: B006
+    pitched: Annotated[list[str], typer.Option("--pitched", help="PLAYER=FILE: a voice or pitched instrument "
+                                               "(xylophone, piano, guitar); repeat for each.")] = [],  # noqa: B006
+    client_player: Annotated[str | None, typer.Option("--client-player", help="The client's player; default: a "
+                                                      "player named 'client', else the first.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+    store_session: Annotated[int | None, typer.Option("--session", help="Store the take and the client's figures "
+                                                      "on this therapy-session id.")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help=ACT_AS_HELP)] = None,
+) -> None:
+    """The same figures as ``analyze`` from acoustic recordings, one per player, all starting together (the
+    tracks of one multitrack recording): a drum's hits, a voice's or instrument's notes."""
+    from cadenza.errors import CadenzaError
+    from cadenza.tools.improv import actions
+
+    try:
+        run = actions.analyse_audio_files(_parts(drum, pitched), client_player=client_player)
     except CadenzaError as exc:
         fail(str(exc), code=2)
         return

@@ -29,7 +29,9 @@ ClientId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 TakeId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MAX_MIDI_BYTES = 2 * 1024 * 1024
 MAX_EVENTS_CHARS = 6_000_000
-FIELDS = ("midi", "events", "session_id", "client_player", "label")
+MAX_AUDIO_BYTES = 40 * 1024 * 1024  # per recording: 3 min of 16-bit stereo at 44.1 kHz is 32 MB
+FIELDS = ("midi", "events", "session_id", "client_player", "label", "audio_1", "audio_2", "player_1", "player_2",
+          "kind_1", "kind_2")
 STATIC = FilePath(__file__).parent / "static"
 EVIDENCE_CODE = "drumming_improvisation"
 
@@ -118,6 +120,38 @@ def analyse_upload(request: Request, form: SubmittedForm, db: Db, user: CsrfPage
         return actions.analyse_midi_upload(data, name=name,
                                            client_player=state.values.get("client_player", "").strip() or None,
                                            limits=DecodeLimits.from_settings(request.app.state.settings))
+
+    return _finish(request, db, user, client, state, run_of, "improv/client_improv.html")
+
+
+@router.post("/clients/{client_id}/improv/audio")
+def analyse_recordings(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
+    """One recording per player (one or two players), each a drum or a pitched part."""
+    client = get_client_for_actor(db, actor=user, client_id=client_id)
+    state = forms.FormState(values=forms.form_values(form))
+    parts = []
+    for k in (1, 2):
+        upload = form.get(f"audio_{k}")
+        if upload is None or isinstance(upload, str) or not upload.filename:
+            continue
+        name = state.values.get(f"player_{k}", "").strip() or ("therapist", "client")[k - 1]
+        kind = state.values.get(f"kind_{k}", "drum")
+        if kind not in ("drum", "pitched"):
+            state.error(f"kind_{k}", f"choose drum or pitched, got {kind!r}")
+        data = upload.file.read(MAX_AUDIO_BYTES + 1)
+        if len(data) > MAX_AUDIO_BYTES:
+            state.error(f"audio_{k}", f"the recording is larger than {MAX_AUDIO_BYTES // (1024 * 1024)} MB")
+        parts.append((name, data, FilePath(upload.filename).name[:records.MAX_LABEL_CHARS], kind))
+    if not parts:
+        state.error("audio_1", "choose at least one recording (WAV, FLAC or OGG)")
+    if not state.ok:
+        return _page(request, db, user, client, state=state, status_code=422)
+
+    def run_of():
+        from cadenza.io.isolated import DecodeLimits
+
+        return actions.analyse_audio_uploads(parts, client_player=state.values.get("client_player", "").strip() or None,
+                                             limits=DecodeLimits.from_settings(request.app.state.settings))
 
     return _finish(request, db, user, client, state, run_of, "improv/client_improv.html")
 

@@ -24,7 +24,7 @@ from cadenza.clinic.models import Base, Client, Measurement, Therapist, utcnow
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import ParameterError
 
-SOURCES = ("midi_file", "web_midi")
+SOURCES = ("midi_file", "web_midi", "audio_files")
 MAX_LABEL_CHARS = 120
 SOURCE_NOTE = "cadenza.improv; after the Music Therapy Toolbox (Erkkila, Luck et al.)"
 
