@@ -52,9 +52,11 @@ def beat_f(ref_s: np.ndarray, est_s: np.ndarray) -> float:
 
 def run_cadenza(samples: np.ndarray, sr: int, **params) -> tuple[float, np.ndarray, dict]:
     from cadenza.music.beats import track_beats_from_envelope
-    from cadenza.music.onset import compute_onset_envelope
+    from cadenza.music.level import chroma_frames
+    from cadenza.music.onset import compute_spectrogram, onset_envelope_from_spectrogram
 
-    track = track_beats_from_envelope(compute_onset_envelope(samples, sampling_rate_hz=sr), **params)
+    spec = compute_spectrogram(samples, sampling_rate_hz=sr)
+    track = track_beats_from_envelope(onset_envelope_from_spectrogram(spec), chroma=chroma_frames(spec), **params)
     return track.tempo_bpm, track.beat_times_s, {"alternative_bpm": track.alternative_tempo_bpm,
                                                  "level_confidence": track.level_confidence,
                                                  "ambiguous": track.level_ambiguous}
