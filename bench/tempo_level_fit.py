@@ -72,7 +72,7 @@ def track(item: dict, model) -> tuple[float, np.ndarray, float]:
     from cadenza.music.beats import track_beats_from_envelope
 
     t = track_beats_from_envelope(item["onsets"], chroma=item["chroma"], level_model=model)
-    return t.tempo_bpm, t.beat_times_s, t.level_confidence
+    return t.tempo_bpm, t.beat_times_s, t.alternative_tempo_bpm, t.level_ambiguous
 
 
 def score(rows: list[dict]) -> dict:
@@ -83,14 +83,24 @@ def score(rows: list[dict]) -> dict:
             out[label] = {"n": len(sel), "acc1_pct": 100 * np.mean([r["acc1"] for r in sel]),
                           "acc2_pct": 100 * np.mean([r["acc2"] for r in sel]),
                           "beat_f": float(np.mean([r["f"] for r in sel]))}
+    # The ambiguity flag: misses flagged (the page then offers the other level too), correct ones flagged.
+    misses = [r for r in rows if not r["acc1"]]
+    out["flag"] = {"misses": len(misses), "misses_flagged": sum(r["ambiguous"] for r in misses),
+                   "misses_alternative_right": sum(r["alternative_acc1"] for r in misses),
+                   "misses_alternative_right_flagged": sum(r["ambiguous"] and r["alternative_acc1"] for r in misses),
+                   "correct": len(rows) - len(misses),
+                   "correct_flagged": sum(r["ambiguous"] for r in rows if r["acc1"]),
+                   "offered_right_pct": 100 * np.mean([r["acc1"] or (r["ambiguous"] and r["alternative_acc1"])
+                                                       for r in rows])}
     return out
 
 
 def evaluate(item: dict, model) -> dict:
-    bpm, beats, conf = track(item, model)
+    bpm, beats, alternative_bpm, ambiguous = track(item, model)
     acc1, acc2 = tempo_hits(bpm, item["ref_bpm"])
     return {"ref_bpm": item["ref_bpm"], "acc1": acc1, "acc2": acc2, "f": beat_f(item["ref_s"], beats),
-            "corpus": item["corpus"], "id": item["id"]}
+            "corpus": item["corpus"], "id": item["id"], "ambiguous": ambiguous,
+            "alternative_acc1": tempo_hits(alternative_bpm, item["ref_bpm"])[0]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,8 +141,14 @@ def main(argv: list[str] | None = None) -> int:
     for name, res in result["corpora"].items():
         for kind, rows in res.items():
             cells = [f"{k} {v['acc1_pct']:.1f}% (Acc2 {v['acc2_pct']:.1f}, F {v['beat_f']:.3f}, n={v['n']})"
-                     for k, v in rows.items()]
+                     for k, v in rows.items() if k != "flag"]
+            fl = rows["flag"]
             print(f"{name:<12} {kind:<16} " + "; ".join(cells))
+            if kind != "first_estimate":  # the first estimate alone has no level confidence
+                print(f"{'':<12} {'':<16} flag: {fl['misses_flagged']} of {fl['misses']} misses flagged "
+                      f"({fl['misses_alternative_right_flagged']} of the {fl['misses_alternative_right']} whose other "
+                      f"level is right); {fl['correct_flagged']} of {fl['correct']} correct flagged; right tempo shown "
+                      f"{fl['offered_right_pct']:.1f} %")
     print("LEVEL_WEIGHTS = (" + ", ".join(f"{w:.4g}" for w in full_model[0]) + ")")
     print(f"LEVEL_INTERCEPT = {full_model[1]:.4g}")
     return 0

@@ -142,13 +142,23 @@ def score_levels(candidates: list[LevelCandidate], *, weights: tuple[float, ...]
 def choose_level(candidates: list[LevelCandidate]) -> tuple[LevelCandidate, LevelCandidate | None, float]:
     """(best, runner-up or None, confidence 0-1) from scored candidates.
 
-    The confidence is how far the best level's probability is ahead of the runner-up's, relative to
-    their sum: 0 when the model cannot tell them apart, 1 when the runner-up has no support.
+    The runner-up is the better of the levels next to the best one (half or double it), so it is what a
+    halve/double correction offers. The confidence is how far the best level's probability is ahead of
+    the runner-up's, relative to their sum: 0 when the model cannot tell them apart, 1 when the runner-up
+    has no support.
+
+    >>> best, other, confidence = choose_level([LevelCandidate(60.0, (), 2.0), LevelCandidate(120.0, (), -2.0)])
+    >>> best.tempo_bpm, other.tempo_bpm, round(confidence, 2)
+    (60.0, 120.0, 0.76)
     """
     if not candidates:
         raise ParameterError("no metrical level to choose from")
-    ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
-    if len(ranked) == 1:
-        return ranked[0], None, 1.0
-    p1, p2 = (1.0 / (1.0 + np.exp(-np.clip(c.score, -50, 50))) for c in ranked[:2])
-    return ranked[0], ranked[1], float((p1 - p2) / max(p1 + p2, 1e-12))
+    if not all(np.isfinite(c.score) for c in candidates):
+        raise ParameterError("candidates must be scored (see score_levels) before a level is chosen")
+    best = max(candidates, key=lambda c: c.score)
+    next_to = [c for c in candidates if abs(abs(np.log2(c.tempo_bpm / best.tempo_bpm)) - 1.0) < 0.1]
+    if not next_to:
+        return best, None, 1.0
+    runner_up = max(next_to, key=lambda c: c.score)
+    p1, p2 = (1.0 / (1.0 + np.exp(-np.clip(c.score, -50.0, 50.0))) for c in (best, runner_up))
+    return best, runner_up, float((p1 - p2) / max(p1 + p2, 1e-12))
