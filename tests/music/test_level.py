@@ -52,7 +52,7 @@ def test_slow_beat_with_strong_eighth_notes_and_chords_on_the_beat_is_tracked_at
     onsets, chroma = broken_chords(beat_bpm, off_beat=off_beat, chord_changes_per_beat=1, seed=seed)
     track = track_beats_from_envelope(onsets, chroma=chroma)
     assert track.tempo_bpm == pytest.approx(beat_bpm, rel=0.04)
-    assert track.alternative_tempo_bpm == pytest.approx(2 * beat_bpm, rel=0.04)
+    assert track.alternative_tempo_bpm / track.tempo_bpm in (pytest.approx(2.0, rel=0.01), pytest.approx(0.5, rel=0.01))
     assert 0.0 <= track.level_confidence <= 1.0
 
 
