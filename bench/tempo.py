@@ -3,9 +3,11 @@
 Usage: ``python bench/tempo.py [DATA_DIR] [--json] [--no-librosa] [--verbose] [--cv]``
 
 ``--cv`` (for a corpus whose manifest has a ``fold`` column, e.g. one built by ``bench/tempo_corpus.py``):
-leave-one-fold-out cross-validation of the metrical-level parameters (level ratio, alternation threshold):
-each fold is scored with the parameters that did best on the other folds, and the pooled held-out
-figures are printed next to the defaults' figures on the same files.
+leave-one-fold-out cross-validation of the first estimate's parameters (level ratio, alternation threshold,
+tactus floor; the level model then chooses among half, once and double that estimate): each fold is scored
+with the parameters that did best on the other folds, and the pooled held-out figures are printed next to
+the defaults' figures on the same files. The level model itself is fitted and cross-validated, grouped by
+piece over both corpora, by ``bench/tempo_level_fit.py``.
 
 For Cadenza the table also reports the metrical level as data: how many octave errors were flagged
 ambiguous (the page offers both levels), how often the right tempo is one of the two offered, and how
