@@ -3,9 +3,11 @@
 Usage: ``python bench/tempo.py [DATA_DIR] [--json] [--no-librosa] [--verbose] [--cv]``
 
 ``--cv`` (for a corpus whose manifest has a ``fold`` column, e.g. one built by ``bench/tempo_corpus.py``):
-leave-one-fold-out cross-validation of the metrical-level parameters (level ratio, alternation threshold):
-each fold is scored with the parameters that did best on the other folds, and the pooled held-out
-figures are printed next to the defaults' figures on the same files.
+leave-one-fold-out cross-validation of the first estimate's parameters (level ratio, alternation threshold,
+tactus floor; the level model then chooses among half, once and double that estimate): each fold is scored
+with the parameters that did best on the other folds, and the pooled held-out figures are printed next to
+the defaults' figures on the same files. The level model itself is fitted and cross-validated, grouped by
+piece over both corpora, by ``bench/tempo_level_fit.py``.
 
 For Cadenza the table also reports the metrical level as data: how many octave errors were flagged
 ambiguous (the page offers both levels), how often the right tempo is one of the two offered, and how
@@ -52,9 +54,11 @@ def beat_f(ref_s: np.ndarray, est_s: np.ndarray) -> float:
 
 def run_cadenza(samples: np.ndarray, sr: int, **params) -> tuple[float, np.ndarray, dict]:
     from cadenza.music.beats import track_beats_from_envelope
-    from cadenza.music.onset import compute_onset_envelope
+    from cadenza.music.level import chroma_frames
+    from cadenza.music.onset import compute_spectrogram, onset_envelope_from_spectrogram
 
-    track = track_beats_from_envelope(compute_onset_envelope(samples, sampling_rate_hz=sr), **params)
+    spec = compute_spectrogram(samples, sampling_rate_hz=sr)
+    track = track_beats_from_envelope(onset_envelope_from_spectrogram(spec), chroma=chroma_frames(spec), **params)
     return track.tempo_bpm, track.beat_times_s, {"alternative_bpm": track.alternative_tempo_bpm,
                                                  "level_confidence": track.level_confidence,
                                                  "ambiguous": track.level_ambiguous}

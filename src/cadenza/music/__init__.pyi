@@ -4,6 +4,7 @@ cadenza._lazy.attach_stub (the face in __init__.py)."""
 from .analysis import ANALYSIS_VERSION, TrackAnalysis, analyze_track
 from .beats import BeatTrack, BeatTracker, track_beats, track_beats_from_envelope
 from .features import KeyEstimate, estimate_key, measure_loudness
+from .level import chroma_frames
 from .onset import OnsetEnvelope, Spectrogram, compute_onset_envelope, compute_spectrogram
 from .playlist_formats import render_m3u8, render_xspf
 from .playlists import GOALS, SHAPES, CurrentState, PhaseSpec, Playlist, PlaylistEntry, TrackFeatures, build_playlist, default_phases

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from cadenza.music.beats import track_beats_from_envelope
+from cadenza.music.level import chroma_frames
 from cadenza.music.features import (
     chroma_vector,
     energy_score,
@@ -18,7 +19,7 @@ from cadenza.music.features import (
 )
 from cadenza.music.onset import compute_spectrogram, onset_envelope_from_spectrogram
 
-ANALYSIS_VERSION = 2  # 2: the competing metrical level and its confidence (issue 22). Bump when results change, so cached analyses are redone
+ANALYSIS_VERSION = 3  # 2: the competing metrical level and its confidence (issue 22); 3: the level model of music.level. Bump when results change, so cached analyses are redone
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def analyze_track(samples: np.ndarray, *, sampling_rate_hz: float) -> TrackAnaly
     """
     spec = compute_spectrogram(samples, sampling_rate_hz=sampling_rate_hz)
     onsets = onset_envelope_from_spectrogram(spec)
-    track = track_beats_from_envelope(onsets)
+    track = track_beats_from_envelope(onsets, chroma=chroma_frames(spec))
     loudness_lufs, lra_lu = measure_loudness(samples, sampling_rate_hz=sampling_rate_hz)
     brightness = spectral_centroid_hz(spec)
     rate = onset_rate_hz(onsets)

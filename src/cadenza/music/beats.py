@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cadenza.errors import ParameterError
-from cadenza.music.onset import OnsetEnvelope, compute_onset_envelope
+from cadenza.music.level import choose_level, chroma_frames, level_candidates, score_levels
+from cadenza.music.onset import OnsetEnvelope, compute_spectrogram, onset_envelope_from_spectrogram
 from cadenza.music.tempo import (
     AMBIGUOUS_LEVEL_CONFIDENCE,
     MAX_TEMPO_BPM,
@@ -117,9 +118,22 @@ FULL_LEVEL_MARGIN = 0.3
 CLEAR_ALTERNATION = 0.3
 
 
-def _alternation(env: np.ndarray, fr: float, tempo_bpm: float, tightness: float) -> float:
+def _fixed_tempo_tracker(env: np.ndarray, fr: float, tightness: float):
+    """``beats_at(bpm)``: beat frames tracked at a fixed tempo, each tempo (to 1 %) tracked once."""
+    cache: dict[int, np.ndarray] = {}
+
+    def beats_at(tempo_bpm: float) -> np.ndarray:
+        key = int(round(np.log(tempo_bpm) / 0.01))
+        if key not in cache:
+            cache[key] = _dp_beats(env, np.full(env.size, 60.0 * fr / tempo_bpm), tightness)
+        return cache[key]
+
+    return beats_at
+
+
+def _alternation(env: np.ndarray, beats_at, tempo_bpm: float) -> float:
     """How unequal alternate beats are when tracking at ``tempo_bpm`` (0 equal .. 1 every other empty)."""
-    b = _dp_beats(env, np.full(env.size, 60.0 * fr / tempo_bpm), tightness)
+    b = beats_at(tempo_bpm)
     b = b[(b > 0) & (b < env.size - 1)]
     if b.size < 4:
         return 1.0
@@ -165,7 +179,7 @@ def _median_ibi_s(beat_times_s: np.ndarray) -> float:
 
 
 def _level_evidence(env: np.ndarray, fr: float, est, tempo_bpm: float, seen: dict[float, tuple[float, float]],
-                    tightness: float, tactus_range_bpm: tuple[float, float] | None) -> tuple[float, float]:
+                    beats_at, tactus_range_bpm: tuple[float, float] | None) -> tuple[float, float]:
     """(relative periodicity, alternation) of any tempo, reusing what the level check already computed."""
     for cand, evidence in seen.items():
         if abs(np.log(cand / tempo_bpm)) < 0.03:
@@ -175,11 +189,11 @@ def _level_evidence(env: np.ndarray, fr: float, est, tempo_bpm: float, seen: dic
     in_range = sal[(bpm >= low) & (bpm <= high)]
     strongest = float(in_range.max()) if in_range.size and in_range.max() > 0 else 1.0
     rel = float(np.interp(np.log(tempo_bpm), np.log(bpm), sal)) / strongest
-    return rel, _alternation(env, fr, tempo_bpm, tightness)
+    return rel, _alternation(env, beats_at, tempo_bpm)
 
 
 def _competing_level(env: np.ndarray, fr: float, est, tempo0: float, seen: dict[float, tuple[float, float]],
-                     tightness: float, tactus_range_bpm: tuple[float, float] | None,
+                     beats_at, tactus_range_bpm: tuple[float, float] | None,
                      threshold: float = ALTERNATION_THRESHOLD) -> tuple[float, float]:
     """(competing tempo, level confidence 0-1) for the chosen level ``tempo0``.
 
@@ -193,11 +207,11 @@ def _competing_level(env: np.ndarray, fr: float, est, tempo0: float, seen: dict[
     low, high = tactus_range_bpm or TACTUS_RANGE_BPM
     margins = []
     if low <= 2 * tempo0 <= high:
-        rel, alt = _level_evidence(env, fr, est, 2 * tempo0, seen, tightness, tactus_range_bpm)
+        rel, alt = _level_evidence(env, fr, est, 2 * tempo0, seen, beats_at, tactus_range_bpm)
         margins.append((min(threshold - (rel - ALTERNATION_WEIGHT * alt), alt - CLEAR_ALTERNATION),
                         2 * tempo0))
     if low <= tempo0 / 2 <= high:
-        rel, alt = _level_evidence(env, fr, est, tempo0, seen, tightness, tactus_range_bpm)
+        rel, alt = _level_evidence(env, fr, est, tempo0, seen, beats_at, tactus_range_bpm)
         margins.append((min(rel - ALTERNATION_WEIGHT * alt - threshold, CLEAR_ALTERNATION - alt),
                         tempo0 / 2))
     if not margins:
@@ -206,12 +220,47 @@ def _competing_level(env: np.ndarray, fr: float, est, tempo0: float, seen: dict[
     return float(other), float(np.clip(margin / FULL_LEVEL_MARGIN, 0.0, 1.0))
 
 
-def track_beats_from_envelope(onsets: OnsetEnvelope, *, tightness: float = TIGHTNESS,
-                              level_ratio: float | None = None,
+def _first_estimate(env: np.ndarray, fr: float, est, beats_at, threshold: float,
+                    tactus_range_bpm: tuple[float, float] | None) -> tuple[float, dict[float, tuple[float, float]]]:
+    """The fastest tactus candidate whose periodicity minus alternation passes ``threshold`` (else the
+    periodicity rule's tempo), and the (relative periodicity, alternation) of every candidate looked at."""
+    seen: dict[float, tuple[float, float]] = {}
+    for cand_bpm, rel in tactus_candidates(est.salience, est.salience_bpm, tactus_range_bpm=tactus_range_bpm):
+        seen[cand_bpm] = (rel, _alternation(env, beats_at, cand_bpm))
+        if rel - ALTERNATION_WEIGHT * seen[cand_bpm][1] >= threshold:
+            return cand_bpm, seen
+    return est.tempo_bpm, seen
+
+
+def metrical_level_candidates(onsets: OnsetEnvelope, chroma: np.ndarray, *, tightness: float = TIGHTNESS):
+    """The scored metrical levels (half, once and double the first estimate) the tracker chooses among:
+    a list of :class:`cadenza.music.level.LevelCandidate` (empty when the envelope holds no tempo).
+    ``bench/tempo_level_fit.py`` fits the level model on these features."""
+    env, fr = onsets.strength, onsets.frame_rate_hz
+    if env.size < MIN_DURATION_S * fr or not np.any(env > 0):
+        return []
+    est = estimate_tempo(env, frame_rate_hz=fr)
+    if not np.isfinite(est.tempo_bpm):
+        return []
+    beats_at = _fixed_tempo_tracker(env, fr, tightness)
+    tempo0, _ = _first_estimate(env, fr, est, beats_at, ALTERNATION_THRESHOLD, None)
+    return score_levels(level_candidates(env, chroma, frame_rate_hz=fr, tempo_bpm=tempo0, beats_at=beats_at))
+
+
+def track_beats_from_envelope(onsets: OnsetEnvelope, *, chroma: np.ndarray | None = None,
+                              tightness: float = TIGHTNESS, level_ratio: float | None = None,
                               tactus_range_bpm: tuple[float, float] | None = None,
-                              alternation_threshold: float | None = None) -> BeatTrack:
-    """Beat track from a precomputed onset envelope (see :func:`track_beats`); ``alternation_threshold``
-    defaults to :data:`ALTERNATION_THRESHOLD` (a parameter for cross-validated tuning in ``bench/tempo.py``)."""
+                              alternation_threshold: float | None = None,
+                              level_model: tuple[tuple[float, ...], float] | None = None) -> BeatTrack:
+    """Beat track from a precomputed onset envelope (see :func:`track_beats`).
+
+    With ``chroma`` (per-frame pitch-class energy ``(12, frames)`` from
+    :func:`cadenza.music.level.chroma_frames`), the metrical level is chosen by the level model of
+    :mod:`cadenza.music.level` among half, once and double the first estimate, and its confidence is the
+    model's margin; without it, by the alternation rule alone. ``alternation_threshold`` defaults to
+    :data:`ALTERNATION_THRESHOLD` (a parameter for cross-validated tuning in ``bench/tempo.py``), and
+    ``level_model`` (weights, intercept) to the fitted :data:`cadenza.music.level.LEVEL_WEIGHTS` (another
+    model is for cross-validation in ``bench/tempo_level_fit.py``)."""
     threshold = ALTERNATION_THRESHOLD if alternation_threshold is None else float(alternation_threshold)
     env = onsets.strength
     fr = onsets.frame_rate_hz
@@ -220,15 +269,18 @@ def track_beats_from_envelope(onsets: OnsetEnvelope, *, tightness: float = TIGHT
     est = estimate_tempo(env, frame_rate_hz=fr, level_ratio=level_ratio, tactus_range_bpm=tactus_range_bpm)
     if not np.isfinite(est.tempo_bpm):
         return _empty()
-    tempo0 = est.tempo_bpm
-    seen: dict[float, tuple[float, float]] = {}
-    for cand_bpm, rel in tactus_candidates(est.salience, est.salience_bpm, tactus_range_bpm=tactus_range_bpm):
-        seen[cand_bpm] = (rel, _alternation(env, fr, cand_bpm, tightness))
-        if rel - ALTERNATION_WEIGHT * seen[cand_bpm][1] >= threshold:
-            tempo0 = cand_bpm
-            break
-    alternative_bpm, level_confidence = _competing_level(env, fr, est, tempo0, seen, tightness, tactus_range_bpm,
-                                                         threshold)
+    beats_at = _fixed_tempo_tracker(env, fr, tightness)
+    tempo0, seen = _first_estimate(env, fr, est, beats_at, threshold, tactus_range_bpm)
+    if chroma is not None:
+        weights = {} if level_model is None else {"weights": level_model[0], "intercept": level_model[1]}
+        scored = score_levels(level_candidates(env, chroma, frame_rate_hz=fr, tempo_bpm=tempo0, beats_at=beats_at),
+                              **weights)
+        best, runner_up, level_confidence = choose_level(scored)
+        tempo0 = best.tempo_bpm
+        alternative_bpm = runner_up.tempo_bpm if runner_up is not None else float("nan")
+    else:
+        alternative_bpm, level_confidence = _competing_level(env, fr, est, tempo0, seen, beats_at, tactus_range_bpm,
+                                                             threshold)
     period = local_period_frames(env, frame_rate_hz=fr, tempo_bpm=tempo0)
     beat_idx = _trim_weak_ends(_dp_beats(env, period, tightness), env)
     if beat_idx.size < 2:
@@ -258,8 +310,9 @@ def track_beats(samples: np.ndarray, *, sampling_rate_hz: float, tightness: floa
     """
     if not np.isscalar(tightness) or not tightness > 0:
         raise ParameterError(f"tightness must be > 0, got {tightness!r}")
-    onsets = compute_onset_envelope(samples, sampling_rate_hz=sampling_rate_hz)
-    return track_beats_from_envelope(onsets, tightness=tightness)
+    spec = compute_spectrogram(samples, sampling_rate_hz=sampling_rate_hz)
+    return track_beats_from_envelope(onset_envelope_from_spectrogram(spec), chroma=chroma_frames(spec),
+                                     tightness=tightness)
 
 
 def beats_at_level(beat_times_s, *, analysed_bpm: float | None, used_bpm: float | None) -> list[float]:
@@ -307,8 +360,9 @@ class BeatTracker:
     def detect(self, samples: np.ndarray, *, sampling_rate_hz: float) -> "BeatTracker":
         if not np.isscalar(self.tightness) or not self.tightness > 0:
             raise ParameterError(f"tightness must be > 0, got {self.tightness!r}")
-        onsets = compute_onset_envelope(samples, sampling_rate_hz=sampling_rate_hz)
-        self.track_ = track_beats_from_envelope(onsets, tightness=self.tightness, level_ratio=self.level_ratio,
+        spec = compute_spectrogram(samples, sampling_rate_hz=sampling_rate_hz)
+        self.track_ = track_beats_from_envelope(onset_envelope_from_spectrogram(spec), chroma=chroma_frames(spec),
+                                                tightness=self.tightness, level_ratio=self.level_ratio,
                                                 tactus_range_bpm=self.tactus_range_bpm)
         self.tempo_bpm_ = self.track_.tempo_bpm
         self.beat_times_s_ = self.track_.beat_times_s

@@ -1,0 +1,159 @@
+"""Fit the metrical-level model of ``cadenza.music.level`` and cross-validate it, grouped by piece.
+
+Usage: ``python bench/tempo_level_fit.py [DATA_DIR ...] [--folds 5] [--repeats 5] [--json]``
+
+Every DATA_DIR (default: ``../shared/data/music`` and ``/work/tempo-corpus``, the set built by
+``bench/tempo_corpus.py``) holds a ``manifest.csv`` with ``id, audio, beats, bpm, source``. The excerpts are
+pooled; a group is one source file (a chorale, or a whole folk-song collection), so the same piece is never
+on both sides of a split, even across corpora. For each level around the first estimate (half, once,
+double) the features of :data:`cadenza.music.level.LEVEL_FEATURES` are computed once; the label is whether
+the level is within 8 % of the annotated tempo. A logistic regression (L2, ``--c`` 0.3, standardised features)
+scores levels; the best-scoring level is chosen.
+
+Printed: the cross-validated figures per corpus (held-out groups only: each excerpt is scored end to end,
+tracking its beats at the level the model fitted without its group chose), next to the first estimate
+alone, the development figures of the model fitted on everything, and its weights in the form
+``LEVEL_WEIGHTS`` takes (paste them into ``src/cadenza/music/level.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tempo import beat_f, tempo_hits  # noqa: E402  (the benchmark's own scoring)
+
+DEFAULT_DIRS = (Path(__file__).resolve().parents[2] / "shared" / "data" / "music", Path("/work/tempo-corpus"))
+LABEL_TOLERANCE = 0.08  # a level is "right" within 8 % (rubato moves the median tempo a few per cent)
+
+
+def load(dirs: list[Path]) -> list[dict]:
+    from cadenza.io.audio import load_audio
+    from cadenza.music.beats import metrical_level_candidates
+    from cadenza.music.level import chroma_frames
+    from cadenza.music.onset import compute_spectrogram, onset_envelope_from_spectrogram
+
+    items = []
+    for d in dirs:
+        with open(d / "manifest.csv", newline="") as fh:
+            for row in csv.DictReader(fh):
+                audio = load_audio(d / row["audio"], mono=True)
+                spec = compute_spectrogram(audio.samples, sampling_rate_hz=audio.sampling_rate_hz)
+                onsets, chroma = onset_envelope_from_spectrogram(spec), chroma_frames(spec)
+                ref_bpm = float(row["bpm"])
+                cands = metrical_level_candidates(onsets, chroma)
+                items.append({"id": row["id"], "corpus": d.name, "group": row["source"].split("#")[0],
+                              "ref_bpm": ref_bpm, "ref_s": np.loadtxt(d / row["beats"], ndmin=2)[:, 0],
+                              "onsets": onsets, "chroma": chroma, "cands": cands,
+                              "labels": [abs(np.log(c.tempo_bpm / ref_bpm)) < np.log1p(LABEL_TOLERANCE) for c in cands]})
+    return items
+
+
+def fit(items: list[dict], c_reg: float = 0.3) -> tuple[tuple[float, ...], float]:
+    """Logistic regression on standardised features; returned as raw-feature weights and intercept."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.array([c.features for it in items for c in it["cands"]], dtype=float)
+    y = np.array([lab for it in items for lab in it["labels"]])
+    mu, sd = x.mean(axis=0), x.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    model = LogisticRegression(C=c_reg, max_iter=5000).fit((x - mu) / sd, y)
+    w = model.coef_[0] / sd
+    return tuple(float(v) for v in w), float(model.intercept_[0] - w @ mu)
+
+
+def track(item: dict, model) -> tuple[float, np.ndarray, float]:
+    from cadenza.music.beats import track_beats_from_envelope
+
+    t = track_beats_from_envelope(item["onsets"], chroma=item["chroma"], level_model=model)
+    return t.tempo_bpm, t.beat_times_s, t.alternative_tempo_bpm, t.level_ambiguous
+
+
+def score(rows: list[dict]) -> dict:
+    out = {}
+    for label, lo, hi in (("all", 0, 1e9), ("<80", 0, 80), ("80-120", 80, 120), (">=120", 120, 1e9)):
+        sel = [r for r in rows if lo <= r["ref_bpm"] < hi]
+        if sel:
+            out[label] = {"n": len(sel), "acc1_pct": 100 * np.mean([r["acc1"] for r in sel]),
+                          "acc2_pct": 100 * np.mean([r["acc2"] for r in sel]),
+                          "beat_f": float(np.mean([r["f"] for r in sel]))}
+    # The ambiguity flag: misses flagged (the page then offers the other level too), correct ones flagged.
+    misses = [r for r in rows if not r["acc1"]]
+    out["flag"] = {"misses": len(misses), "misses_flagged": sum(r["ambiguous"] for r in misses),
+                   "misses_alternative_right": sum(r["alternative_acc1"] for r in misses),
+                   "misses_alternative_right_flagged": sum(r["ambiguous"] and r["alternative_acc1"] for r in misses),
+                   "correct": len(rows) - len(misses),
+                   "correct_flagged": sum(r["ambiguous"] for r in rows if r["acc1"]),
+                   "offered_right_pct": 100 * np.mean([r["acc1"] or (r["ambiguous"] and r["alternative_acc1"])
+                                                       for r in rows])}
+    return out
+
+
+def evaluate(item: dict, model) -> dict:
+    bpm, beats, alternative_bpm, ambiguous = track(item, model)
+    acc1, acc2 = tempo_hits(bpm, item["ref_bpm"])
+    return {"ref_bpm": item["ref_bpm"], "acc1": acc1, "acc2": acc2, "f": beat_f(item["ref_s"], beats),
+            "corpus": item["corpus"], "id": item["id"], "ambiguous": ambiguous,
+            "alternative_acc1": tempo_hits(alternative_bpm, item["ref_bpm"])[0]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dirs", nargs="*", type=Path, default=list(DEFAULT_DIRS))
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=1, help="random group-to-fold assignments (default 1)")
+    parser.add_argument("--seed", type=int, default=22)
+    parser.add_argument("--c", type=float, default=0.3, help="inverse L2 strength of the logistic fit (default 0.3)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    for d in args.data_dirs:
+        if not (d / "manifest.csv").is_file():
+            print(f"no manifest.csv in {d}", file=sys.stderr)
+            return 2
+    items = [it for it in load(args.data_dirs) if it["cands"]]
+    groups = sorted({it["group"] for it in items})
+    rng = np.random.default_rng(args.seed)
+    held: list[dict] = []
+    for _ in range(args.repeats):
+        fold_of = {g: i % args.folds for i, g in enumerate(rng.permutation(groups))}
+        for k in range(args.folds):
+            model = fit([it for it in items if fold_of[it["group"]] != k], args.c)
+            held += [evaluate(it, model) for it in items if fold_of[it["group"]] == k]
+    first = [evaluate(it, ((0.0,) * 12 + (1.0,), 0.0)) for it in items]  # the first estimate alone
+    full_model = fit(items, args.c)
+    full = [evaluate(it, full_model) for it in items]
+    corpora = sorted({it["corpus"] for it in items})
+    result = {"n": len(items), "groups": len(groups), "folds": args.folds, "repeats": args.repeats,
+              "weights": full_model[0], "intercept": full_model[1], "corpora": {}}
+    for name in corpora + ["pooled"]:
+        pick = (lambda rows: [r for r in rows if name == "pooled" or r["corpus"] == name])
+        result["corpora"][name] = {"first_estimate": score(pick(first)), "cross_validated": score(pick(held)),
+                                   "fitted_on_all": score(pick(full))}
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{len(items)} excerpts, {len(groups)} groups, {args.folds} folds x {args.repeats} repeats")
+    for name, res in result["corpora"].items():
+        for kind, rows in res.items():
+            cells = [f"{k} {v['acc1_pct']:.1f}% (Acc2 {v['acc2_pct']:.1f}, F {v['beat_f']:.3f}, n={v['n']})"
+                     for k, v in rows.items() if k != "flag"]
+            fl = rows["flag"]
+            print(f"{name:<12} {kind:<16} " + "; ".join(cells))
+            if kind != "first_estimate":  # the first estimate alone has no level confidence
+                print(f"{'':<12} {'':<16} flag: {fl['misses_flagged']} of {fl['misses']} misses flagged "
+                      f"({fl['misses_alternative_right_flagged']} of the {fl['misses_alternative_right']} whose other "
+                      f"level is right); {fl['correct_flagged']} of {fl['correct']} correct flagged; right tempo shown "
+                      f"{fl['offered_right_pct']:.1f} %")
+    print("LEVEL_WEIGHTS = (" + ", ".join(f"{w:.4g}" for w in full_model[0]) + ")")
+    print(f"LEVEL_INTERCEPT = {full_model[1]:.4g}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

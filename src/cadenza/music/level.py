@@ -1,0 +1,165 @@
+"""Metrical level: which of half, once or double a tempo is the beat listeners tap.
+
+A periodicity at a beat also shows at its subdivisions and its bar, so a tempo estimate is right
+up to a factor of two far more often than it is right (octave errors dominate on slow music). This
+module scores the three levels around a first estimate with evidence from the music itself and a
+small logistic model fitted by grouped cross-validation (``bench/tempo_level_fit.py``):
+
+- onset structure: how unequal alternate beats are at a level and at its double (a subdivision
+  alternates strong and weak; Ellis 2007), how strong the between-beat points are, and the
+  periodicity at the level, its double and its half;
+- harmony: how much the pitch-class content changes from beat to beat (chords change on beats,
+  rarely on subdivisions; Goto 2001, Papadopoulos & Peeters 2011 use chord changes for the same
+  purpose) and whether that change alternates at the level or its double;
+- a log-normal tempo prior, whose weight the fit decides (slow hymns and lullabies pull it down);
+- the first estimate itself (the fastest strong periodicity checked by alternation).
+
+The score of each level is the model's log-odds that it is the tapped beat; the level confidence is
+how far the winner's probability is ahead of the runner-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from cadenza.errors import ParameterError
+from cadenza.music.onset import Spectrogram
+from cadenza.music.tempo import autocorrelation
+
+#: Pitch range of the per-frame chroma: below ~80 Hz the analysis bins are wider than a semitone.
+CHROMA_RANGE_HZ = (80.0, 2000.0)
+#: Levels scored around the first estimate, and the tempo range any of them may take.
+LEVEL_MULTIPLES = (0.5, 1.0, 2.0)
+LEVEL_RANGE_BPM = (25.0, 240.0)
+PRIOR_CENTRE_BPM = 100.0
+
+#: Feature order of :data:`LEVEL_WEIGHTS`. ``log2_tempo`` is log2(tempo / 100 BPM).
+LEVEL_FEATURES = ("log2_tempo", "log2_tempo_sq", "periodicity", "alternation", "alternation_double",
+                  "harmonic_alternation", "harmonic_alternation_double", "harmonic_change",
+                  "harmonic_change_double", "between_beat_ratio", "periodicity_double", "periodicity_half",
+                  "first_estimate")
+#: Logistic weights on the raw features, and the intercept: fitted on both development corpora pooled
+#: (160 excerpts) by ``bench/tempo_level_fit.py`` (L2, C = 0.3, features standardised, then unscaled). C = 0.3 of
+#: {0.03, 0.1, 0.3, 1, 3} is the strongest fit whose held-out Acc1 on the shared set stays within one excerpt.
+LEVEL_WEIGHTS = (-0.8734, -1.295, 1.429, -7.342, -0.1038, -1.125, -0.3543, 3.691, -0.6253, -3.712, 2.43, -1.554, 2.161)
+LEVEL_INTERCEPT = 0.3288
+
+
+@dataclass(frozen=True)
+class LevelCandidate:
+    """One metrical level: its tempo, the evidence about it (in :data:`LEVEL_FEATURES` order) and its score."""
+
+    tempo_bpm: float
+    features: tuple[float, ...]
+    score: float = float("nan")
+
+
+def chroma_frames(spec: Spectrogram) -> np.ndarray:
+    """Pitch-class energy per analysis frame, ``(12, frames)`` (C first; time last)."""
+    freqs_hz = spec.bin_hz
+    sel = (freqs_hz >= CHROMA_RANGE_HZ[0]) & (freqs_hz <= CHROMA_RANGE_HZ[1])
+    pc = np.mod(np.rint(69.0 + 12.0 * np.log2(freqs_hz[sel] / 440.0)).astype(int), 12)
+    fold = np.zeros((12, int(sel.sum())), dtype=np.float32)
+    fold[pc, np.arange(pc.size)] = 1.0
+    return fold @ (spec.magnitude[:, sel].T ** 2)
+
+
+def _beat_chroma_change(chroma: np.ndarray, beat_idx: np.ndarray) -> np.ndarray:
+    """1 - cosine similarity of the (square-root) chroma of consecutive inter-beat spans, at each inner beat."""
+    cum = np.concatenate([np.zeros((12, 1)), np.cumsum(chroma, axis=1, dtype=np.float64)], axis=1)
+    span = np.maximum(np.diff(beat_idx), 1)
+    segs = (cum[:, beat_idx[1:]] - cum[:, beat_idx[:-1]]) / span
+    segs = np.sqrt(np.maximum(segs, 0.0))
+    segs = segs / np.maximum(np.linalg.norm(segs, axis=0, keepdims=True), 1e-12)
+    return 1.0 - np.sum(segs[:, 1:] * segs[:, :-1], axis=0)
+
+
+def _alternation(values: np.ndarray) -> float:
+    even, odd = values[::2].mean(), values[1::2].mean()
+    return float(abs(even - odd) / max(even + odd, 1e-12))
+
+
+def _peak(env: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    return np.maximum(np.maximum(env[idx - 1], env[idx]), env[idx + 1])
+
+
+def level_candidates(env: np.ndarray, chroma: np.ndarray, *, frame_rate_hz: float, tempo_bpm: float,
+                     beats_at: Callable[[float], np.ndarray]) -> list[LevelCandidate]:
+    """The levels ``tempo_bpm`` x (1/2, 1, 2) inside :data:`LEVEL_RANGE_BPM` with their features.
+
+    ``env`` is the onset envelope, ``chroma`` its per-frame chroma ``(12, frames)``, and
+    ``beats_at(bpm)`` returns beat frame indices tracked at a fixed tempo (the caller caches them).
+    """
+    env = np.asarray(env, dtype=float)
+    chroma = np.asarray(chroma, dtype=float)
+    if chroma.ndim != 2 or chroma.shape[0] != 12 or chroma.shape[1] != env.size:
+        raise ParameterError(f"chroma must be (12, {env.size}) to match the onset envelope, got {chroma.shape!r}")
+    if not (np.isfinite(tempo_bpm) and tempo_bpm > 0):
+        raise ParameterError(f"tempo_bpm must be a positive number, got {tempo_bpm!r}")
+    acf = autocorrelation(env)
+
+    def periodicity(bpm: float) -> float:
+        return float(np.interp(60.0 * frame_rate_hz / bpm, np.arange(acf.size), acf, right=0.0))
+
+    def evidence(bpm: float) -> tuple[float, float, float, np.ndarray]:
+        b = beats_at(bpm)
+        b = b[(b > 0) & (b < env.size - 1)]
+        if b.size < 4:
+            return 1.0, 1.0, 0.0, b
+        change = _beat_chroma_change(chroma, b)
+        return _alternation(_peak(env, b)), _alternation(change), float(change.mean()), b
+
+    out = []
+    for mult in LEVEL_MULTIPLES:
+        bpm = tempo_bpm * mult
+        if not LEVEL_RANGE_BPM[0] <= bpm <= LEVEL_RANGE_BPM[1]:
+            continue
+        alt, h_alt, h_change, b = evidence(bpm)
+        alt2, h_alt2, h_change2, _ = evidence(2.0 * bpm)
+        if b.size >= 2:
+            mids = (b[:-1] + b[1:]) // 2
+            between = float(_peak(env, mids).mean() / max(_peak(env, b).mean(), 1e-12))
+        else:
+            between = 1.0
+        lt = float(np.log2(bpm / PRIOR_CENTRE_BPM))
+        out.append(LevelCandidate(bpm, (lt, lt * lt, periodicity(bpm), alt, alt2, h_alt, h_alt2, h_change,
+                                        h_change2, between, periodicity(2.0 * bpm), periodicity(bpm / 2.0),
+                                        float(mult == 1.0))))
+    return out
+
+
+def score_levels(candidates: list[LevelCandidate], *, weights: tuple[float, ...] = LEVEL_WEIGHTS,
+                 intercept: float = LEVEL_INTERCEPT) -> list[LevelCandidate]:
+    """The candidates with their model scores (log-odds of being the tapped beat)."""
+    if len(weights) != len(LEVEL_FEATURES):
+        raise ParameterError(f"weights must have {len(LEVEL_FEATURES)} values, got {len(weights)}")
+    w = np.asarray(weights, dtype=float)
+    return [LevelCandidate(c.tempo_bpm, c.features, float(intercept + w @ np.asarray(c.features))) for c in candidates]
+
+
+def choose_level(candidates: list[LevelCandidate]) -> tuple[LevelCandidate, LevelCandidate | None, float]:
+    """(best, runner-up or None, confidence 0-1) from scored candidates.
+
+    The runner-up is the better of the levels next to the best one (half or double it), so it is what a
+    halve/double correction offers. The confidence is how far the best level's probability is ahead of
+    the runner-up's, relative to their sum: 0 when the model cannot tell them apart, 1 when the runner-up
+    has no support.
+
+    >>> best, other, confidence = choose_level([LevelCandidate(60.0, (), 2.0), LevelCandidate(120.0, (), -2.0)])
+    >>> best.tempo_bpm, other.tempo_bpm, round(confidence, 2)
+    (60.0, 120.0, 0.76)
+    """
+    if not candidates:
+        raise ParameterError("no metrical level to choose from")
+    if not all(np.isfinite(c.score) for c in candidates):
+        raise ParameterError("candidates must be scored (see score_levels) before a level is chosen")
+    best = max(candidates, key=lambda c: c.score)
+    next_to = [c for c in candidates if abs(abs(np.log2(c.tempo_bpm / best.tempo_bpm)) - 1.0) < 0.1]
+    if not next_to:
+        return best, None, 1.0
+    runner_up = max(next_to, key=lambda c: c.score)
+    p1, p2 = (1.0 / (1.0 + np.exp(-np.clip(c.score, -50.0, 50.0))) for c in (best, runner_up))
+    return best, runner_up, float((p1 - p2) / max(p1 + p2, 1e-12))

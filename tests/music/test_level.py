@@ -1,0 +1,109 @@
+"""Metrical-level model: per-frame chroma, level features, the choice and its confidence (issue 22)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cadenza.errors import ParameterError
+from cadenza.music.beats import track_beats_from_envelope
+from cadenza.music.level import (
+    LEVEL_FEATURES,
+    LEVEL_WEIGHTS,
+    LevelCandidate,
+    choose_level,
+    chroma_frames,
+    level_candidates,
+    score_levels,
+)
+from cadenza.music.onset import OnsetEnvelope, compute_spectrogram
+
+FRAME_RATE_HZ = 86.13
+
+
+def broken_chords(beat_bpm: float, *, off_beat: float, chord_changes_per_beat: int, seed: int,
+                  duration_s: float = 24.0) -> tuple[OnsetEnvelope, np.ndarray]:
+    """An onset envelope of eighth notes (the off-beat ones ``off_beat`` as strong as the beat: a lullaby's
+    broken-chord accompaniment) and a chroma whose chord changes ``chord_changes_per_beat`` times a beat
+    (1: on the beat only, 2: on every eighth note)."""
+    rng = np.random.default_rng(seed)
+    n = int(duration_s * FRAME_RATE_HZ)
+    env = 0.02 * rng.random(n)
+    chroma = np.full((12, n), 0.01)
+    for k, t_s in enumerate(np.arange(0.3, duration_s - 0.1, 30.0 / beat_bpm)):
+        env[int(round(t_s * FRAME_RATE_HZ))] += (1.0 if k % 2 == 0 else off_beat) * (1.0 + 0.05 * rng.standard_normal())
+    chord_s = 60.0 / beat_bpm / chord_changes_per_beat
+    root = 0
+    for t_s in np.arange(0.3, duration_s, chord_s):
+        root = (root + int(rng.integers(2, 10))) % 12  # a different chord every time
+        a, b = int(round(t_s * FRAME_RATE_HZ)), int(round((t_s + chord_s) * FRAME_RATE_HZ))
+        chroma[:, a:b] = 0.01
+        chroma[[root, (root + 4) % 12, (root + 7) % 12], a:b] = 1.0
+    return OnsetEnvelope(env, FRAME_RATE_HZ), chroma
+
+
+@settings(max_examples=5, deadline=None)
+@given(beat_bpm=st.floats(60.0, 80.0), off_beat=st.floats(0.5, 0.7), seed=st.integers(0, 2**16))
+def test_slow_beat_with_strong_eighth_notes_and_chords_on_the_beat_is_tracked_at_the_beat(beat_bpm, off_beat, seed):
+    # Eighth notes up to 70 % as strong as the beat (the first estimate alone often doubles such music);
+    # the chords change on the beat only.
+    onsets, chroma = broken_chords(beat_bpm, off_beat=off_beat, chord_changes_per_beat=1, seed=seed)
+    track = track_beats_from_envelope(onsets, chroma=chroma)
+    assert track.tempo_bpm == pytest.approx(beat_bpm, rel=0.04)
+    assert track.alternative_tempo_bpm / track.tempo_bpm in (pytest.approx(2.0, rel=0.01), pytest.approx(0.5, rel=0.01))
+    assert 0.0 <= track.level_confidence <= 1.0
+
+
+@settings(max_examples=5, deadline=None)
+@given(beat_bpm=st.floats(50.0, 80.0), off_beat=st.floats(0.5, 1.0), seed=st.integers(0, 2**16))
+def test_chords_on_every_eighth_note_move_support_to_the_faster_level(beat_bpm, off_beat, seed):
+    # The same onsets, two harmonic rhythms: a chord on every eighth note gives the double tempo more
+    # support against the beat than chords on the beat only.
+    from cadenza.music.beats import metrical_level_candidates
+
+    support = []
+    for changes in (1, 2):
+        onsets, chroma = broken_chords(beat_bpm, off_beat=off_beat, chord_changes_per_beat=changes, seed=seed)
+        scores = {int(round(np.log2(c.tempo_bpm / beat_bpm))): c.score for c in metrical_level_candidates(onsets, chroma)}
+        support.append(scores[1] - scores[0])  # log-odds of the double over the beat
+    assert support[1] > support[0]
+
+
+def test_chroma_frames_puts_a_440_hz_tone_on_a():
+    sr = 11025  # the analysis rate: no resampling
+    t = np.arange(sr * 2) / sr
+    spec = compute_spectrogram((0.3 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32), sampling_rate_hz=sr)
+    chroma = chroma_frames(spec)
+    assert chroma.shape == (12, spec.magnitude.shape[0])
+    assert int(np.argmax(chroma.sum(axis=1))) == 9  # C=0 ... A=9
+
+
+def test_bad_inputs_name_what_was_wrong():
+    env = np.ones(500)
+    with pytest.raises(ParameterError, match="chroma must be"):
+        level_candidates(env, np.ones((11, 500)), frame_rate_hz=FRAME_RATE_HZ, tempo_bpm=80.0,
+                         beats_at=lambda bpm: np.arange(0, 500, 40))
+    with pytest.raises(ParameterError, match="tempo_bpm"):
+        level_candidates(env, np.ones((12, 500)), frame_rate_hz=FRAME_RATE_HZ, tempo_bpm=float("nan"),
+                         beats_at=lambda bpm: np.arange(0, 500, 40))
+    with pytest.raises(ParameterError, match="weights must have"):
+        score_levels([], weights=(1.0, 2.0))
+    with pytest.raises(ParameterError, match="no metrical level"):
+        choose_level([])
+    with pytest.raises(ParameterError, match="scored"):
+        choose_level([LevelCandidate(60.0, (0.0,) * len(LEVEL_FEATURES))])
+    assert len(LEVEL_WEIGHTS) == len(LEVEL_FEATURES)
+
+
+@settings(max_examples=25, deadline=None)
+@given(scores=st.lists(st.floats(-20.0, 20.0), min_size=1, max_size=3))
+def test_choice_is_the_best_score_and_the_runner_up_is_an_octave_away(scores):
+    tempi = [40.0, 80.0, 160.0][:len(scores)]
+    best, other, confidence = choose_level([LevelCandidate(t, (), s) for t, s in zip(tempi, scores)])
+    assert best.score == max(scores)
+    assert 0.0 <= confidence <= 1.0
+    if other is not None:
+        assert abs(np.log2(other.tempo_bpm / best.tempo_bpm)) == pytest.approx(1.0)
+        assert other.score <= best.score
