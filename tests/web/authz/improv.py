@@ -28,6 +28,24 @@ def midi_file() -> dict:
     return {"midi": ("duet.mid", buffer.getvalue(), "audio/midi")}
 
 
+def drum_recording() -> dict:
+    """Eight noise bursts half a second apart, as one player's WAV upload."""
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    rate_hz = 16_000
+    x = np.zeros(5 * rate_hz)
+    t = np.arange(int(0.1 * rate_hz)) / rate_hz
+    burst = np.random.default_rng(1).standard_normal(t.size) * np.exp(-t / 0.03) * np.minimum(1.0, (0.1 - t) / 0.01)
+    for k in range(8):
+        x[int((0.5 + 0.5 * k) * rate_hz):][:t.size] += 0.5 * burst
+    buffer = io.BytesIO()
+    sf.write(buffer, x, rate_hz, format="WAV", subtype="PCM_16")
+    return {"audio_1": ("drum.wav", buffer.getvalue(), "audio/wav")}
+
+
 def make_take(db, actor, client_id) -> dict:
     """A stored take of the owner's client, on a new session."""
     import datetime as dt
@@ -43,6 +61,7 @@ def make_take(db, actor, client_id) -> dict:
 
 AUTHZ_SAMPLES = {
     ("POST", "/clients/{client_id}/improv"): {"form": {}, "files": midi_file},
+    ("POST", "/clients/{client_id}/improv/audio"): {"form": {"kind_1": "drum"}, "files": drum_recording},
     # form values are formatted with the route's ids: the JSON's braces are doubled
     ("POST", "/clients/{client_id}/improv/capture"): {
         "form": {"events": json.dumps(_events()).replace("{", "{{").replace("}", "}}")}},
