@@ -1,14 +1,16 @@
 """Issue 16 in the browser: an admin's password reset and the forced change, caseload reassignment, the
-audit-log viewer, and removing/restoring the tools' rows (RAS plan, MIT phrase, dose entry) on their pages."""
+audit-log viewer, and removing/restoring the tools' rows (RAS plan, MIT phrase, dose entry) on their pages;
+then the same three admin workflows on the JSON API (admins only, audited, in the OpenAPI schema)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from cadenza.clinic import listening, service
+from cadenza.clinic import audit_log, listening, service
+from cadenza.clinic.audit import audit
 from cadenza.clinic.models import AuditEvent, Client
 from cadenza.ras.plan import plan_ras_sessions
 from cadenza.tools.ras import records as ras_records
@@ -169,3 +171,165 @@ def test_api_removes_and_restores_a_session_and_a_dose_entry(make_therapist, api
     assert after.status_code == 200 and after.json()["entries"] == [] and after.json()["warning"] is None
     again = client.post(f"{base}/sound-dose/entries/{entry['id']}/remove", json={"reason": "twice"}, headers=headers)
     assert again.status_code == 409
+
+
+# ---- the admin API -------------------------------------------------------------------------------
+
+
+def _audit_rows(db_session, action: str) -> list[AuditEvent]:
+    return list(db_session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+
+
+def test_password_reset_shows_the_password_once_ends_sessions_and_forces_a_change(
+        make_therapist, admin_token_for, api_token_for, login_as, client, db_session):
+    root = make_therapist("root", role="admin")
+    ann = make_therapist("ann")
+    root_api = admin_token_for("root")
+    ann_api = api_token_for("ann")
+    ann_browser = login_as("ann")
+    assert client.get("/api/v1/me", headers=ann_api).status_code == 200
+
+    reset = client.post("/api/v1/therapists/ann/password-reset", headers=root_api)
+    assert reset.status_code == 200, reset.text
+    body = reset.json()
+    assert body["username"] == "ann" and body["must_change_password"] and body["sessions_ended"]
+    assert len(body["temporary_password"]) >= 12 and reset.headers["cache-control"] == "no-store"
+    assert client.get("/api/v1/me", headers=ann_api).status_code == 401  # the old token ended
+    assert ann_browser.get("/").status_code == 303  # so did the browser session
+    (row,) = _audit_rows(db_session, "password_reset")
+    assert (row.actor_id, row.entity, row.entity_id) == (root.id, "therapist", ann.id)
+
+    # The temporary password opens the password change only, on the API as on the pages.
+    issued = client.post("/api/v1/auth/token", json={"username": "ann", "password": body["temporary_password"]})
+    assert issued.status_code == 200, issued.text
+    temporary = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+    refused = client.get("/api/v1/clients", headers=temporary)
+    assert refused.status_code == 403 and "password" in refused.json()["detail"]
+
+    # A second reset gives another password; one's own account, an unknown one or a therapist's token are refused.
+    again = client.post("/api/v1/therapists/ann/password-reset", headers=root_api).json()["temporary_password"]
+    assert again != body["temporary_password"]
+    own = client.post("/api/v1/therapists/root/password-reset", headers=root_api)
+    assert own.status_code == 422 and "your own account" in own.json()["detail"]
+    assert client.post("/api/v1/therapists/nobody/password-reset", headers=root_api).status_code == 404
+    assert client.post("/api/v1/therapists/x/password-reset", headers=root_api).status_code == 422  # too short
+    make_therapist("bob")
+    bob_api = api_token_for("bob")
+    assert client.post("/api/v1/therapists/ann/password-reset", headers=bob_api).status_code == 403
+    assert len(_audit_rows(db_session, "password_reset")) == 2
+    ann_row = service.get_therapist_by_username(db_session, "ann")
+    db_session.refresh(ann_row)
+    assert ann_row.must_change_password
+
+
+def test_reassignment_moves_all_or_nothing_and_audits_each_client(make_therapist, admin_token_for, api_token_for,
+                                                                  client, db_session):
+    root = make_therapist("root", role="admin")
+    ann, bob = make_therapist("ann"), make_therapist("bob")
+    ids = {code: service.create_client(db_session, actor=ann, code=code).id for code in ("A1", "A2", "A3")}
+    service.create_client(db_session, actor=bob, code="A3")  # bob already uses A3
+    db_session.commit()
+    root_api = admin_token_for("root")
+    url = "/api/v1/caseload/reassign"
+
+    clash = client.post(url, json={"from_username": "ann", "to_username": "bob"}, headers=root_api)
+    assert clash.status_code == 409 and "A3" in clash.json()["detail"]
+    unknown = client.post(url, json={"from_username": "ann", "to_username": "bob", "codes": ["A1", "ZZ"]},
+                          headers=root_api)
+    assert unknown.status_code == 422 and "ZZ" in unknown.json()["detail"]
+    assert client.post(url, json={"from_username": "ann", "to_username": "eve"}, headers=root_api).status_code == 404
+    assert client.post(url, json={"from_username": "ann", "to_username": "ann"}, headers=root_api).status_code == 422
+    for body in ({"from_username": "ann", "to_username": "bob", "codes": []},
+                 {"from_username": "ann", "to_username": "bob", "therapist_id": bob.id},
+                 {"from_username": "ann"}):
+        assert client.post(url, json=body, headers=root_api).status_code == 422, body
+    assert client.post(url, json={"from_username": "ann", "to_username": "bob", "codes": ["A1"]},
+                       headers=api_token_for("bob")).status_code == 403
+    db_session.expire_all()
+    assert set(db_session.scalars(select(Client.therapist_id).where(Client.id.in_(ids.values())))) == {ann.id}
+    assert _audit_rows(db_session, "reassign") == []
+
+    moved = client.post(url, json={"from_username": "ann", "to_username": "bob", "codes": ["A2", "A1"]},
+                        headers=root_api)
+    assert moved.status_code == 200, moved.text
+    assert moved.json() == {"from_username": "ann", "to_username": "bob", "client_ids": [ids["A1"], ids["A2"]],
+                            "codes": ["A1", "A2"]}
+    db_session.expire_all()
+    holders = dict(db_session.execute(select(Client.code, Client.therapist_id).where(Client.id.in_(ids.values()))).all())
+    assert holders == {"A1": bob.id, "A2": bob.id, "A3": ann.id}
+    rows = _audit_rows(db_session, "reassign")
+    assert [(r.actor_id, r.client_id) for r in rows] == [(root.id, ids["A1"]), (root.id, ids["A2"])]
+    bob_api = api_token_for("bob")
+    assert client.get(f"/api/v1/clients/{ids['A1']}", headers=bob_api).status_code == 200
+    assert client.get(f"/api/v1/clients/{ids['A1']}", headers=api_token_for("ann")).status_code == 404
+
+
+def _follow(client, url, headers, params) -> list[list[int]]:
+    """The ids of every page of the trail, following the Link headers."""
+    pages = []
+    response = client.get(url, headers=headers, params=params)
+    while True:
+        assert response.status_code == 200, response.text
+        pages.append([row["id"] for row in response.json()])
+        link = response.headers.get("link")
+        if link is None:
+            return pages
+        response = client.get(re.fullmatch(r'<([^>]+)>; rel="next"', link).group(1), headers=headers)
+
+
+def test_audit_listing_filters_and_pages_by_key_like_the_page_and_the_command(
+        make_therapist, admin_token_for, api_token_for, client, db_session):
+    make_therapist("root", role="admin")
+    ann = make_therapist("ann")
+    patient = service.create_client(db_session, actor=ann, code="AU1")
+    other = service.create_client(db_session, actor=ann, code="AU2")
+    for n in range(1, 8):  # seven reads of the client's sessions (a repeated read of one row is audited once)
+        audit(db_session, ann, "read", "therapy_session", entity_id=n, client_id=patient.id)
+    audit(db_session, ann, "read", "therapy_session", entity_id=1, client_id=other.id)
+    db_session.commit()
+    root_api = admin_token_for("root")
+    params = {"username": "ann", "client_id": patient.id, "action": "read", "limit": 3}
+
+    pages = _follow(client, "/api/v1/audit", root_api, params)
+    assert [len(p) for p in pages] == [3, 3, 1]
+    ids = [i for p in pages for i in p]
+    assert ids == sorted(ids, reverse=True)
+    # The same filter through the workflow the page and `cadenza audit log` call gives the same rows.
+    direct = audit_log.audit_page(db_session, actor=None, limit=500, filters=audit_log.AuditFilter(
+        username="ann", client_id=patient.id, action="read"))
+    assert [e.id for e in direct.rows] == ids
+    first = client.get("/api/v1/audit", headers=root_api, params=params)
+    assert {(r["actor_username"], r["client_id"], r["action"]) for r in first.json()} == {("ann", patient.id, "read")}
+
+    # Rows written between two pages never shift the next one.
+    link = re.fullmatch(r'<([^>]+)>; rel="next"', first.headers["link"]).group(1)
+    for n in range(8, 12):
+        audit(db_session, ann, "read", "therapy_session", entity_id=n, client_id=patient.id)
+    db_session.commit()
+    assert [r["id"] for r in client.get(link, headers=root_api).json()] == pages[1]
+
+    # Reading the trail is audited, by the admin, on the trail itself.
+    reads = db_session.scalar(select(func.count()).select_from(AuditEvent)
+                              .where(AuditEvent.actor_username == "root", AuditEvent.entity == "audit_event"))
+    assert reads >= 4
+
+    today = dt.datetime.now(dt.UTC).date()
+    none_yet = client.get("/api/v1/audit", headers=root_api, params={"until": str(today - dt.timedelta(days=1))})
+    assert none_yet.status_code == 200 and none_yet.json() == []
+    for bad in ({"since": "2026-13-01"}, {"since": str(today), "until": str(today - dt.timedelta(days=2))},
+                {"limit": audit_log.MAX_PAGE_ROWS + 1}, {"before_id": 0}, {"client_id": "x"},
+                {"username": "a" * 65}, {"action": "re\x00ad"}):
+        response = client.get("/api/v1/audit", headers=root_api, params=bad)
+        assert response.status_code == 422, (bad, response.text)
+        assert next(iter(bad)).split("_")[0] in response.text or "since" in response.text, bad
+    assert client.get("/api/v1/audit", headers=api_token_for("ann")).status_code == 403
+
+    # The three admin endpoints are described in the OpenAPI schema like the rest of the API.
+    schema = client.get("/api/v1/openapi.json").json()
+    for path, method in (("/api/v1/therapists/{username}/password-reset", "post"),
+                         ("/api/v1/caseload/reassign", "post"), ("/api/v1/audit", "get")):
+        operation = schema["paths"][path][method]
+        assert operation["tags"] == ["admin"] and "403" in operation["responses"], path
+    audit_parameters = {p["name"] for p in schema["paths"]["/api/v1/audit"]["get"]["parameters"]}
+    assert audit_parameters == {"username", "client_id", "action", "since", "until", "before_id", "limit"}
+
