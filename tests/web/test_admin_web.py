@@ -333,3 +333,78 @@ def test_audit_listing_filters_and_pages_by_key_like_the_page_and_the_command(
     audit_parameters = {p["name"] for p in schema["paths"]["/api/v1/audit"]["get"]["parameters"]}
     assert audit_parameters == {"username", "client_id", "action", "since", "until", "before_id", "limit"}
 
+
+
+# ---- unsigned notes after a reassignment: the new holder co-signs them ------------------------------------
+
+def _note(db_session, actor, client_id, day: int):
+    return service.record_session(db_session, actor=actor, client_id=client_id, session_date=dt.date(2026, 11, day),
+                                  minutes=30, intervention_code="receptive_listening", subjective=f"day {day}")
+
+
+def _to_sign(html: str) -> list[str]:
+    """The "notes to sign" entries of a dashboard, as text."""
+    section = re.search(r'<section class="card" id="unsigned">(.*?)</section>', html, flags=re.S)
+    items = re.findall(r"<li>(.*?)</li>", section[1], re.S) if section else []
+    return [" ".join(re.sub(r"<[^>]+>", " ", item).split()) for item in items]
+
+
+def test_a_moved_clients_unsigned_notes_are_co_signed_by_the_new_holder(make_therapist, login_as, api_token_for,
+                                                                       client, db_session):
+    from cadenza.clinic import reassignment
+
+    ann, bob = make_therapist("ann"), make_therapist("bob")
+    moved = service.create_client(db_session, actor=ann, code="MV1")
+    kept = service.create_client(db_session, actor=ann, code="KP1")
+    early, late = _note(db_session, ann, moved.id, 2), _note(db_session, ann, moved.id, 3)
+    signed = _note(db_session, ann, moved.id, 1)
+    service.sign_session(db_session, actor=ann, session_id=signed.id, expected_version=signed.version)
+    own = _note(db_session, ann, kept.id, 4)
+    bobs = _note(db_session, bob, service.create_client(db_session, actor=bob, code="B1").id, 5)
+    db_session.commit()
+    ann_page, bob_page = login_as("ann"), login_as("bob")
+    assert [e.split(",")[0] for e in _to_sign(ann_page.get("/").text)] == ["MV1", "MV1", "KP1"]
+
+    reassignment.reassign_caseload(db_session, actor=None, from_username="ann", to_username="bob", codes=["MV1"])
+    db_session.commit()
+    # The author no longer holds the client: the notes leave her list, and she can neither open nor sign them.
+    assert [e.split(",")[0] for e in _to_sign(ann_page.get("/").text)] == ["KP1"]
+    ann_api, bob_api = api_token_for("ann"), api_token_for("bob")
+    sign_url = f"/api/v1/clients/{moved.id}/sessions/{early.id}/sign"
+    assert client.post(sign_url, json={"version": early.version, "cosign": True}, headers=ann_api).status_code == 404
+    # They are on the new holder's list, oldest first, marked as another's notes to co-sign; his own stay plain.
+    listed = _to_sign(bob_page.get("/").text)
+    assert listed == ["MV1, 2026-11-02 draft written by ann: to co-sign", "MV1, 2026-11-03 draft written by ann: to co-sign",
+                      "B1, 2026-11-05 draft"]
+
+    # Signing another's note is never implicit: without cosign it is refused, naming the author, and nothing changes.
+    refused = client.post(sign_url, json={"version": early.version}, headers=bob_api)
+    assert refused.status_code == 409 and "'ann'" in refused.json()["detail"] and "cosign" in refused.json()["detail"]
+    db_session.expire_all()
+    assert db_session.get(type(early), early.id).signed_at is None
+    done = client.post(sign_url, json={"version": early.version, "cosign": True}, headers=bob_api)
+    assert done.status_code == 200, done.text
+    assert (done.json()["therapist_id"], done.json()["signed_by_id"]) == (ann.id, bob.id)
+    verified = client.get(f"/api/v1/clients/{moved.id}/sessions/{early.id}/verification", headers=bob_api).json()
+    assert verified["signed"] and verified["ok"]
+    cosigns = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "cosign")).all()
+    assert [(e.actor_id, e.entity_id, e.client_id) for e in cosigns] == [(bob.id, early.id, moved.id)] * len(cosigns)
+    assert len(cosigns) >= 1
+
+    # On the page: the form says whose note it is and co-signs; the signed note names both.
+    form = bob_page.get(f"/clients/{moved.id}/sessions/{late.id}")
+    assert 'id="cosign-note"' in form.text and "Co-sign note" in form.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)[1]
+    posted = bob_page.post(f"/clients/{moved.id}/sessions/{late.id}/sign",
+                           data={"csrf_token": token, "version": str(late.version), "confirm": "yes", "cosign": "yes"})
+    assert posted.status_code == 303, posted.text
+    shown = bob_page.get(f"/clients/{moved.id}/sessions/{late.id}").text
+    assert "Signed</strong> by bob" in shown and "co-signed as the client's new therapist; written by ann" in shown
+    assert _to_sign(bob_page.get("/").text) == ["B1, 2026-11-05 draft"]
+    # His own notes are signed as before, without cosign; ann's note on the client she kept too.
+    assert client.post(f"/api/v1/clients/{bobs.client_id}/sessions/{bobs.id}/sign", json={"version": bobs.version},
+                       headers=bob_api).status_code == 200
+    assert client.post(f"/api/v1/clients/{kept.id}/sessions/{own.id}/sign", json={"version": own.version},
+                       headers=ann_api).status_code == 200
+    db_session.expire_all()
+    assert db_session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "cosign")) == 2

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from cadenza.clinic import service
 from cadenza.clinic.change import ChangeCheck, check_change
@@ -173,14 +173,17 @@ def latest_session(db: Session, *, client: Client) -> TherapySession | None:
 
 
 def unsigned_sessions(db: Session, *, actor: Therapist, limit: int = 20) -> list[RecentSession]:
-    """The actor's own notes still to sign (drafts), oldest first: a to-do list for the dashboard
-    (walk-through problem 3). The dashboard view is audited by its other lists; no row of its own."""
+    """The notes still to sign (drafts) on the actor's clients, oldest first: a to-do list for the dashboard
+    (walk-through problem 3). The actor's own, and those a previous therapist left unsigned on a client since
+    moved to the actor (caseload reassignment), which the actor co-signs (:func:`service.sign_session`); the
+    author no longer holds the client, so they are never on the author's list. The dashboard view is
+    audited by its other lists; no row of its own."""
     _check_limit(limit)
     rows = db.execute(
         select(TherapySession, Client.code)
         .join(Client, TherapySession.client_id == Client.id)
-        .where(Client.therapist_id == actor.id, TherapySession.therapist_id == actor.id,
-               TherapySession.signed_at.is_(None))
+        .where(Client.therapist_id == actor.id, TherapySession.signed_at.is_(None))
+        .options(joinedload(TherapySession.therapist))
         .order_by(TherapySession.session_date, TherapySession.id)
         .limit(limit)
     ).all()

@@ -193,6 +193,9 @@ class SessionPatch(StrictModel):
 
 class SignIn(StrictModel):
     version: Version
+    cosign: bool = Field(default=False, description=(
+        "Sign a note another therapist wrote on a client since moved to you (caseload reassignment): you "
+        "co-sign it, taking responsibility for it as written (audited as cosign). Without it such a note is a 409"))
 
 
 class AddendumIn(StrictModel):
@@ -494,9 +497,11 @@ def update_session(db: Db, user: ApiUser, client_id: DbId, session_id: DbId, bod
              responses={**NOT_FOUND, **INVALID, **CONFLICT})
 def sign_session(db: Db, user: ApiUser, client_id: DbId, session_id: DbId, body: SignIn) -> Any:
     """Sign the note as you read it at ``version``: stores who, when and the SHA-256 of the note and its
-    measurements. A signed note never changes in place; corrections are addenda."""
+    measurements. A signed note never changes in place; corrections are addenda. A note written by the
+    client's previous therapist is co-signed by its new holder (``cosign``)."""
     _session_of_client(db, user, client_id, session_id)
-    return service.sign_session(db, actor=user, session_id=session_id, expected_version=body.version)
+    return service.sign_session(db, actor=user, session_id=session_id, expected_version=body.version,
+                                cosign=body.cosign)
 
 
 @router.post("/clients/{client_id}/sessions/{session_id}/addenda", response_model=AddendumOut,

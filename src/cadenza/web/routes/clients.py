@@ -572,7 +572,8 @@ def sign_session_page(request: Request, form: SubmittedForm, db: Db, user: CsrfP
         return _session_page(request, db, user, client_id, session_id, status=422,
                              message="Not signed: tick the box to confirm you have reviewed the note, then sign.")
     try:
-        service.sign_session(db, actor=user, session_id=session_id, expected_version=version)
+        service.sign_session(db, actor=user, session_id=session_id, expected_version=version,
+                             cosign=state.values.get("cosign") == "yes")
     except ConflictError as exc:
         db.rollback()
         return _session_page(request, db, user, client_id, session_id, status=409,
