@@ -7,11 +7,13 @@ import datetime as dt
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sqlalchemy import select
 
 from cadenza.clinic import dashboard, service
-from cadenza.clinic.models import Client
+from cadenza.clinic.models import Client, Therapist
 from cadenza.errors import ParameterError
 
 START = dt.date(2026, 1, 1)
@@ -144,3 +146,43 @@ def test_client_overview_page_arguments(db_session, make_therapist):
     with pytest.raises(ParameterError, match="both"):
         dashboard.keyset_page(db_session, select(Client), columns=(Client.code, Client.id), descending=False,
                               kinds=("str", "int"), key_of=lambda c: (c.code, c.id), limit=2, after="a", before="b")
+
+
+@settings(max_examples=12, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(codes=st.sets(st.integers(0, 400), min_size=0, max_size=25),
+       arrivals=st.lists(st.sets(st.integers(0, 400), max_size=4), max_size=8), limit=st.integers(1, 7))
+def test_keyset_pages_never_repeat_or_skip_a_row_while_rows_arrive(db_session, codes, arrivals, limit):
+    """Following the next cursors while clients are added between pages: each page is exactly the next
+    ``limit`` clients after the cursor as the list stands then, nothing repeats, every first client is seen
+    once, and the previous cursor leads to the clients right before the page."""
+    with db_session.begin_nested() as example:
+        ann = Therapist(username="hyp", password_hash="-", role="therapist", active=True)
+        db_session.add(ann)
+        db_session.flush()
+        stored = set()
+
+        def add(numbers):
+            for n in sorted(set(numbers) - stored):
+                db_session.add(Client(therapist_id=ann.id, code=f"K{n:03d}"))
+                stored.add(n)
+            db_session.flush()
+
+        add(codes)
+        seen, after, step = [], None, 0
+        while True:
+            page = dashboard.clients_page(db_session, actor=ann, limit=limit, after=after)
+            now = sorted(f"K{n:03d}" for n in stored)
+            start = 0 if after is None else sum(1 for c in now if c <= seen[-1])
+            assert [c.code for c in page.items] == now[start:start + limit]
+            assert (page.offset, page.total) == (start, len(now))
+            if page.prev_before is not None:
+                back = dashboard.clients_page(db_session, actor=ann, limit=limit, before=page.prev_before)
+                assert [c.code for c in back.items] == now[max(start - limit, 0):max(start, limit)][:limit]
+            seen.extend(c.code for c in page.items)
+            if page.next_after is None:
+                break
+            after = page.next_after
+            add(arrivals[step] if step < len(arrivals) else ())
+            step += 1
+        assert seen == sorted(set(seen)) and {f"K{n:03d}" for n in codes} <= set(seen)
+        example.rollback()

@@ -451,16 +451,19 @@ def keyset_page(db: Session, query, *, columns: tuple[Any, ...], descending: boo
         return key > tuple_(*values) if descending else key < tuple_(*values)
 
     total = _count(db, query)
+    first_page = after is None and before is None
     if before is not None:
         items = list(db.scalars(query.where(ahead(decode_cursor(before, kinds=kinds, name="before")))
                                 .order_by(*backward).limit(limit)))[::-1]
         if len(items) < limit:  # the start of the list was reached: show a whole first page
-            items = list(db.scalars(query.order_by(*forward).limit(limit)))
+            items, first_page = list(db.scalars(query.order_by(*forward).limit(limit))), True
     elif after is not None:
         items = list(db.scalars(query.where(beyond(decode_cursor(after, kinds=kinds))).order_by(*forward).limit(limit)))
     else:
         items = list(db.scalars(query.order_by(*forward).limit(limit)))
-    if items:
+    if first_page:
+        position = 0
+    elif items:
         position = _count(db, query.where(ahead(key_of(items[0]))))
     else:  # past the end (rows removed since the cursor was made): nothing here, every row before
         position = total
