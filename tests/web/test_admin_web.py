@@ -180,50 +180,22 @@ def _audit_rows(db_session, action: str) -> list[AuditEvent]:
     return list(db_session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
 
 
-def test_password_reset_shows_the_password_once_ends_sessions_and_forces_a_change(
+def _follow(client, url, headers, params) -> list[list[int]]:
+    """The ids of every page of the trail, following the Link headers."""
+    pages = []
+    response = client.get(url, headers=headers, params=params)
+    while True:
+        assert response.status_code == 200, response.text
+        pages.append([row["id"] for row in response.json()])
+        link = response.headers.get("link")
+        if link is None:
+            return pages
+        response = client.get(re.fullmatch(r'<([^>]+)>; rel="next"', link).group(1), headers=headers)
+
+
+def test_admin_api_reassigns_lists_the_audit_trail_and_resets_a_password(
         make_therapist, admin_token_for, api_token_for, login_as, client, db_session):
-    root = make_therapist("root", role="admin")
-    ann = make_therapist("ann")
-    root_api = admin_token_for("root")
-    ann_api = api_token_for("ann")
-    ann_browser = login_as("ann")
-    assert client.get("/api/v1/me", headers=ann_api).status_code == 200
-
-    reset = client.post("/api/v1/therapists/ann/password-reset", headers=root_api)
-    assert reset.status_code == 200, reset.text
-    body = reset.json()
-    assert body["username"] == "ann" and body["must_change_password"] and body["sessions_ended"]
-    assert len(body["temporary_password"]) >= 12 and reset.headers["cache-control"] == "no-store"
-    assert client.get("/api/v1/me", headers=ann_api).status_code == 401  # the old token ended
-    assert ann_browser.get("/").status_code == 303  # so did the browser session
-    (row,) = _audit_rows(db_session, "password_reset")
-    assert (row.actor_id, row.entity, row.entity_id) == (root.id, "therapist", ann.id)
-
-    # The temporary password opens the password change only, on the API as on the pages.
-    issued = client.post("/api/v1/auth/token", json={"username": "ann", "password": body["temporary_password"]})
-    assert issued.status_code == 200, issued.text
-    temporary = {"Authorization": f"Bearer {issued.json()['access_token']}"}
-    refused = client.get("/api/v1/clients", headers=temporary)
-    assert refused.status_code == 403 and "password" in refused.json()["detail"]
-
-    # A second reset gives another password; one's own account, an unknown one or a therapist's token are refused.
-    again = client.post("/api/v1/therapists/ann/password-reset", headers=root_api).json()["temporary_password"]
-    assert again != body["temporary_password"]
-    own = client.post("/api/v1/therapists/root/password-reset", headers=root_api)
-    assert own.status_code == 422 and "your own account" in own.json()["detail"]
-    assert client.post("/api/v1/therapists/nobody/password-reset", headers=root_api).status_code == 404
-    assert client.post("/api/v1/therapists/x/password-reset", headers=root_api).status_code == 422  # too short
-    make_therapist("bob")
-    bob_api = api_token_for("bob")
-    assert client.post("/api/v1/therapists/ann/password-reset", headers=bob_api).status_code == 403
-    assert len(_audit_rows(db_session, "password_reset")) == 2
-    ann_row = service.get_therapist_by_username(db_session, "ann")
-    db_session.refresh(ann_row)
-    assert ann_row.must_change_password
-
-
-def test_reassignment_moves_all_or_nothing_and_audits_each_client(make_therapist, admin_token_for, api_token_for,
-                                                                  client, db_session):
+    """The caseload moves all or nothing, the audit listing pages by key, and a reset password is shown once."""
     root = make_therapist("root", role="admin")
     ann, bob = make_therapist("ann"), make_therapist("bob")
     ids = {code: service.create_client(db_session, actor=ann, code=code).id for code in ("A1", "A2", "A3")}
@@ -255,7 +227,8 @@ def test_reassignment_moves_all_or_nothing_and_audits_each_client(make_therapist
     assert moved.json() == {"from_username": "ann", "to_username": "bob", "client_ids": [ids["A1"], ids["A2"]],
                             "codes": ["A1", "A2"]}
     db_session.expire_all()
-    holders = dict(db_session.execute(select(Client.code, Client.therapist_id).where(Client.id.in_(ids.values()))).all())
+    holders = dict(db_session.execute(select(Client.code, Client.therapist_id)
+                                      .where(Client.id.in_(ids.values()))).all())
     assert holders == {"A1": bob.id, "A2": bob.id, "A3": ann.id}
     rows = _audit_rows(db_session, "reassign")
     assert [(r.actor_id, r.client_id) for r in rows] == [(root.id, ids["A1"]), (root.id, ids["A2"])]
@@ -263,31 +236,13 @@ def test_reassignment_moves_all_or_nothing_and_audits_each_client(make_therapist
     assert client.get(f"/api/v1/clients/{ids['A1']}", headers=bob_api).status_code == 200
     assert client.get(f"/api/v1/clients/{ids['A1']}", headers=api_token_for("ann")).status_code == 404
 
-
-def _follow(client, url, headers, params) -> list[list[int]]:
-    """The ids of every page of the trail, following the Link headers."""
-    pages = []
-    response = client.get(url, headers=headers, params=params)
-    while True:
-        assert response.status_code == 200, response.text
-        pages.append([row["id"] for row in response.json()])
-        link = response.headers.get("link")
-        if link is None:
-            return pages
-        response = client.get(re.fullmatch(r'<([^>]+)>; rel="next"', link).group(1), headers=headers)
-
-
-def test_audit_listing_filters_and_pages_by_key_like_the_page_and_the_command(
-        make_therapist, admin_token_for, api_token_for, client, db_session):
-    make_therapist("root", role="admin")
-    ann = make_therapist("ann")
+    # ---- the audit trail, with the same filters and keyset pages as /admin/audit and `cadenza audit log`
     patient = service.create_client(db_session, actor=ann, code="AU1")
     other = service.create_client(db_session, actor=ann, code="AU2")
     for n in range(1, 8):  # seven reads of the client's sessions (a repeated read of one row is audited once)
         audit(db_session, ann, "read", "therapy_session", entity_id=n, client_id=patient.id)
     audit(db_session, ann, "read", "therapy_session", entity_id=1, client_id=other.id)
     db_session.commit()
-    root_api = admin_token_for("root")
     params = {"username": "ann", "client_id": patient.id, "action": "read", "limit": 3}
 
     pages = _follow(client, "/api/v1/audit", root_api, params)
@@ -333,6 +288,40 @@ def test_audit_listing_filters_and_pages_by_key_like_the_page_and_the_command(
     audit_parameters = {p["name"] for p in schema["paths"]["/api/v1/audit"]["get"]["parameters"]}
     assert audit_parameters == {"username", "client_id", "action", "since", "until", "before_id", "limit"}
 
+    # ---- a password reset: shown once, every session and token ended, a change forced
+    ann_api = api_token_for("ann")
+    ann_browser = login_as("ann")
+    assert client.get("/api/v1/me", headers=ann_api).status_code == 200
+
+    reset = client.post("/api/v1/therapists/ann/password-reset", headers=root_api)
+    assert reset.status_code == 200, reset.text
+    body = reset.json()
+    assert body["username"] == "ann" and body["must_change_password"] and body["sessions_ended"]
+    assert len(body["temporary_password"]) >= 12 and reset.headers["cache-control"] == "no-store"
+    assert client.get("/api/v1/me", headers=ann_api).status_code == 401  # the old token ended
+    assert ann_browser.get("/").status_code == 303  # so did the browser session
+    (row,) = _audit_rows(db_session, "password_reset")
+    assert (row.actor_id, row.entity, row.entity_id) == (root.id, "therapist", ann.id)
+
+    # The temporary password opens the password change only, on the API as on the pages.
+    issued = client.post("/api/v1/auth/token", json={"username": "ann", "password": body["temporary_password"]})
+    assert issued.status_code == 200, issued.text
+    temporary = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+    refused = client.get("/api/v1/clients", headers=temporary)
+    assert refused.status_code == 403 and "password" in refused.json()["detail"]
+
+    # A second reset gives another password; one's own account, an unknown one or a therapist's token are refused.
+    again = client.post("/api/v1/therapists/ann/password-reset", headers=root_api).json()["temporary_password"]
+    assert again != body["temporary_password"]
+    own = client.post("/api/v1/therapists/root/password-reset", headers=root_api)
+    assert own.status_code == 422 and "your own account" in own.json()["detail"]
+    assert client.post("/api/v1/therapists/nobody/password-reset", headers=root_api).status_code == 404
+    assert client.post("/api/v1/therapists/x/password-reset", headers=root_api).status_code == 422  # too short
+    assert client.post("/api/v1/therapists/ann/password-reset", headers=bob_api).status_code == 403
+    assert len(_audit_rows(db_session, "password_reset")) == 2
+    ann_row = service.get_therapist_by_username(db_session, "ann")
+    db_session.refresh(ann_row)
+    assert ann_row.must_change_password
 
 
 # ---- unsigned notes after a reassignment: the new holder co-signs them ------------------------------------
@@ -374,8 +363,8 @@ def test_a_moved_clients_unsigned_notes_are_co_signed_by_the_new_holder(make_the
     assert client.post(sign_url, json={"version": early.version, "cosign": True}, headers=ann_api).status_code == 404
     # They are on the new holder's list, oldest first, marked as another's notes to co-sign; his own stay plain.
     listed = _to_sign(bob_page.get("/").text)
-    assert listed == ["MV1, 2026-11-02 draft written by ann: to co-sign", "MV1, 2026-11-03 draft written by ann: to co-sign",
-                      "B1, 2026-11-05 draft"]
+    assert listed == ["MV1, 2026-11-02 draft written by ann: to co-sign",
+                      "MV1, 2026-11-03 draft written by ann: to co-sign", "B1, 2026-11-05 draft"]
 
     # Signing another's note is never implicit: without cosign it is refused, naming the author, and nothing changes.
     refused = client.post(sign_url, json={"version": early.version}, headers=bob_api)

@@ -45,41 +45,27 @@ def test_dashboard_client_list_pages_by_key(make_therapist, login_as, db_session
     assert _client_codes(first) == codes[:50] and "1&ndash;50 of 53" in first
     assert _link(first, "prev") is None and _link(first, "next").startswith("/?after=")
     assert "offset" not in first
+    # Clients added meanwhile that sort onto the first page shift nothing on the second (offset paging
+    # would show P047-P049 again); the second page's position counts them.
+    for code in ("P0005", "P0105", "P0205"):
+        service.create_client(db_session, actor=ann, code=code)
+    db_session.commit()
     second = browser.get(_link(first, "next")).text
-    assert _client_codes(second) == codes[50:] and "51&ndash;53 of 53" in second
+    assert _client_codes(second) == codes[50:] and "54&ndash;56 of 56" in second
     assert _link(second, "next") is None
-    back = browser.get(_link(second, "prev")).text
-    assert _client_codes(back) == codes[:50] and _link(back, "prev") is None
+    back = browser.get(_link(second, "prev")).text  # the 50 clients right before P050, new ones included
+    assert _client_codes(back) == sorted(codes[:50] + ["P0005", "P0105", "P0205"])[3:] and "4&ndash;53 of 56" in back
+    assert _client_codes(browser.get(_link(back, "prev")).text)[:4] == ["P000", "P0005", "P001", "P002"]
+    now = sorted(codes + ["P0005", "P0105", "P0205"])
     small = browser.get("/?limit=20").text
     small = browser.get(_link(browser.get(_link(small, "next")).text, "next")).text
-    assert _client_codes(small) == codes[40:53] and "41&ndash;53 of 53" in small
-    assert _client_codes(browser.get(_link(small, "prev")).text) == codes[20:40]
+    assert _client_codes(small) == now[40:] and "41&ndash;56 of 56" in small
+    assert _client_codes(browser.get(_link(small, "prev")).text) == now[20:40]
     assert browser.get("/?limit=0").status_code == 422
     assert browser.get(f"/?limit={dashboard.MAX_PAGE_SIZE + 1}").status_code == 422
     for bad in ({"after": "not-a-cursor"}, {"before": "e30"}, {"after": "x" * 513}):
         refused = browser.get("/", params=bad)
         assert refused.status_code == 422 and next(iter(bad)) in refused.text, bad
-
-
-def test_the_page_after_a_cursor_is_stable_while_clients_are_added(make_therapist, login_as, db_session):
-    """Offset paging would repeat P009 on page 2 after a client sorting before it arrives; keyset does not."""
-    ann = make_therapist("ann")
-    for i in range(0, 40, 2):  # P000, P002, ... P038
-        service.create_client(db_session, actor=ann, code=f"P{i:03d}")
-    db_session.commit()
-    browser = login_as("ann")
-    first = browser.get("/?limit=10").text
-    assert _client_codes(first) == [f"P{i:03d}" for i in range(0, 20, 2)]
-    for code in ("P001", "P003", "P005"):  # sort onto the first page, after it was shown
-        service.create_client(db_session, actor=ann, code=code)
-    db_session.commit()
-    second = browser.get(_link(first, "next")).text
-    assert _client_codes(second) == [f"P{i:03d}" for i in range(20, 40, 2)]  # nothing repeated, nothing skipped
-    assert "14&ndash;23 of 23" in second and _link(second, "next") is None
-    # The way back ends right before page 2's first row: the ten clients before it, new ones included.
-    back = browser.get(_link(second, "prev")).text
-    before_p020 = sorted([f"P{i:03d}" for i in range(0, 20, 2)] + ["P001", "P003", "P005"])
-    assert _client_codes(back) == before_p020[3:] and "4&ndash;13 of 23" in back
 
 
 def test_client_session_history_pages_newest_first_by_key(make_therapist, login_as, db_session):
@@ -148,7 +134,7 @@ def test_client_overview_page_arguments(db_session, make_therapist):
                               kinds=("str", "int"), key_of=lambda c: (c.code, c.id), limit=2, after="a", before="b")
 
 
-@settings(max_examples=12, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=6, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(codes=st.sets(st.integers(0, 400), min_size=0, max_size=25),
        arrivals=st.lists(st.sets(st.integers(0, 400), max_size=4), max_size=8), limit=st.integers(1, 7))
 def test_keyset_pages_never_repeat_or_skip_a_row_while_rows_arrive(db_session, codes, arrivals, limit):
