@@ -304,8 +304,10 @@ PAGE_HEADERS = {
 PAGED = {200: {"description": "One page of the list, in a stable order", "headers": PAGE_HEADERS}}
 Limit = Annotated[int, Query(ge=1, le=dashboard.MAX_PAGE_SIZE,
                              description=f"Page size, at most {dashboard.MAX_PAGE_SIZE}")]
-Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Rows to skip (kept for old clients; the Link "
-                                                                "header pages by key with `after`)")]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1, deprecated=True,
+                              description="Rows to skip: position paging, kept for old scripts only (a page deep in "
+                                          "the list costs more, and rows added meanwhile shift it); follow the "
+                                          "Link header, which pages by key with `after`")]
 After = Annotated[str | None, Query(min_length=1, max_length=512,
                                     description="The cursor of the page before, from its Link header")]
 
