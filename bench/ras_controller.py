@@ -121,9 +121,9 @@ def replay(data_dir: Path) -> dict:
 LIVE_DELAY_S = 2.0
 LIVE_GOAL_PERCENT = 7.0
 GOAL_REACHED_FRACTION = 0.01  # the cue's final tempo within 1 % of the goal
-LIVE_GRID = [dict(phase_gain=g, period_gain=p, error_smoothing=a, delay_compensation=c, hold_at_goal=h,
-                  tempo_approach=0.3 if h else 0.1)
-             for g, p, a, c, h in itertools.product((0.3, 0.5), (0.0, 0.005), (0.2, 1.0), (False, True), (False, True))]
+LIVE_GRID = [dict(phase_gain=g, period_gain=0.0, error_smoothing=a, delay_compensation=c, hold_at_goal=True,
+                  tempo_approach=0.3, relock_fraction=r)
+             for g, a, c, r in itertools.product((0.3, 0.5), (0.2, 1.0), (False, True), (0.2, 0.3, 0.45))]
 
 
 def _before(preferred_spm: float) -> dict:
@@ -134,7 +134,8 @@ def _before(preferred_spm: float) -> dict:
 def _key(setting: dict) -> str:
     return (f"phase {setting['phase_gain']:g}, period {setting['period_gain']:g}, smoothing "
             f"{setting.get('error_smoothing', 1.0):g}, compensation {'on' if setting.get('delay_compensation') else 'off'}, "
-            f"hold {'on' if setting.get('hold_at_goal') else 'off'}, approach {setting.get('tempo_approach', 0.1):g}")
+            f"hold {setting.get('relock_fraction', 0.45) if setting.get('hold_at_goal') else 'off'}, "
+            f"approach {setting.get('tempo_approach', 0.1):g}")
 
 
 def _gaitpdb_streams(data_dir: Path) -> list[tuple[str, str, np.ndarray]]:

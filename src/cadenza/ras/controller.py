@@ -48,6 +48,8 @@ from cadenza.errors import ParameterError
 DEFAULT_TARGET_ASYNCHRONY_S = -0.04
 MAX_SLEW_FRACTION = 0.03
 BOUNDS_FRACTION = 0.12
+HOLD_WINDOW_STEPS = 8  # holding at the goal lasts while the last 8 asynchronies keep one phase (R >= 0.9)
+HOLD_MIN_R = 0.9
 RELOCK_FRACTION = 0.45  # holding at the goal ends when the (smoothed) error exceeds this part of a period
 
 
@@ -110,6 +112,7 @@ class AdaptiveCueController:
         delay_compensation: bool = False,
         error_smoothing: float = 1.0,
         hold_at_goal: bool = False,
+        relock_fraction: float = RELOCK_FRACTION,
     ) -> None:
         _check_cadence("preferred_cadence_spm", preferred_cadence_spm)
         goal = preferred_cadence_spm if goal_cadence_spm is None else goal_cadence_spm
@@ -136,6 +139,8 @@ class AdaptiveCueController:
             raise ParameterError(f"output_latency_s must be in [0, 1] s, got {output_latency_s!r}")
         if not np.isfinite(error_smoothing) or not 0 < error_smoothing <= 1:
             raise ParameterError(f"error_smoothing must be in (0, 1] (1 = no smoothing), got {error_smoothing!r}")
+        if not np.isfinite(relock_fraction) or not 0.1 < relock_fraction <= 0.5:
+            raise ParameterError(f"relock_fraction must be in (0.1, 0.5] of a period, got {relock_fraction!r}")
         if not isinstance(start_steps, (int, np.integer)) or start_steps < 2:
             raise ParameterError(f"start_steps must be an integer >= 2, got {start_steps!r}")
         pref_period = 60.0 / preferred_cadence_spm
@@ -170,6 +175,7 @@ class AdaptiveCueController:
         self.error_smoothing = float(error_smoothing)
         self._smoothed_error_s: float | None = None
         self.hold_at_goal = bool(hold_at_goal)
+        self.relock_fraction = float(relock_fraction)
         self.holding = False
         self._shifts: list[tuple[int, float]] = []  # (index of the beat a phase shift first moved, shift s)
 
@@ -220,15 +226,22 @@ class AdaptiveCueController:
         slew = self.max_slew_fraction * self.period_s
         locked = abs(error) < 0.1 * self.period_s
         if self.hold_at_goal:
-            if self.holding and abs(error) > RELOCK_FRACTION * self.period_s:
-                self.holding = False  # the walker has lost the cue (a stop, a freeze): find them again
+            recent = np.asarray(self.asynchrony_s_[-HOLD_WINDOW_STEPS:])
+            steady = recent.size >= HOLD_WINDOW_STEPS and abs(np.mean(np.exp(2j * np.pi * recent / self.period_s))) >= HOLD_MIN_R
+            if self.holding and (not steady or abs(error) > self.relock_fraction * self.period_s):
+                self.holding = False  # the walker drifts off the cue (a stop, a freeze, another tempo): follow again
             elif not self.holding and locked and abs(self.period_s - self.goal_period_s) < 0.002 * self.goal_period_s:
                 self.holding = True
             if self.holding:
-                return  # locked at the goal: a steady cue, as a fixed one, is what the walker follows best
+                return  # in a steady phase at the goal: a steady cue, as a fixed one, is what the walker follows best
         d_period = self.period_gain * error + (self.tempo_approach * (self.goal_period_s - self.period_s) if locked else 0)
         new_period = self._clip_period(self.period_s + float(np.clip(d_period, -slew, slew)))
         shift = float(np.clip(self.phase_gain * error, -slew, slew))
+        pending_index = len(self.beat_times_s_)
+        if self.delay_compensation:
+            # A shift already made to the beat still unsent stays: the corrections add up, as they are counted.
+            shift += sum(s for k, s in self._shifts if k == pending_index)
+            self._shifts = [(k, s) for k, s in self._shifts if k != pending_index]
         if self.beat_times_s_:
             # The next beat moves by the phase correction plus the period change; the interval it makes
             # with the last sent beat never deviates from the old period by more than the slew limit.
@@ -241,7 +254,7 @@ class AdaptiveCueController:
             planned = self._next
             self._next = max(self._next + shift, t)
         if self.delay_compensation:
-            self._shifts.append((len(self.beat_times_s_), self._next - planned))
+            self._shifts.append((pending_index, self._next - planned))
         self.period_s = new_period
 
     def beats_until(self, time_s: float) -> np.ndarray:
