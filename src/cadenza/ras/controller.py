@@ -48,7 +48,7 @@ from cadenza.errors import ParameterError
 DEFAULT_TARGET_ASYNCHRONY_S = -0.04
 MAX_SLEW_FRACTION = 0.03
 BOUNDS_FRACTION = 0.12
-HOLD_WINDOW_STEPS = 8  # holding at the goal lasts while the last 8 asynchronies keep one phase (R >= 0.9)
+HOLD_WINDOW_STEPS = 8  # holding at the goal lasts while the walker is locked or the last 8 asynchronies keep one phase
 HOLD_MIN_R = 0.9
 RELOCK_FRACTION = 0.45  # holding at the goal ends when the (smoothed) error exceeds this part of a period
 
@@ -228,7 +228,7 @@ class AdaptiveCueController:
         if self.hold_at_goal:
             recent = np.asarray(self.asynchrony_s_[-HOLD_WINDOW_STEPS:])
             steady = recent.size >= HOLD_WINDOW_STEPS and abs(np.mean(np.exp(2j * np.pi * recent / self.period_s))) >= HOLD_MIN_R
-            if self.holding and (not steady or abs(error) > self.relock_fraction * self.period_s):
+            if self.holding and ((not steady and not locked) or abs(error) > self.relock_fraction * self.period_s):
                 self.holding = False  # the walker drifts off the cue (a stop, a freeze, another tempo): follow again
             elif not self.holding and locked and abs(self.period_s - self.goal_period_s) < 0.002 * self.goal_period_s:
                 self.holding = True

@@ -11,8 +11,7 @@ freeze state. The device turns beat times into audio-clock times itself; nothing
 The step detector releases a step ``lookahead_s`` (2 s) after it happened, i.e. 3-4 beats later, and
 beats go out 1 s ahead. A delayed loop that corrects every step's error overshoots, so the controller runs
 with ``LIVE_CONTROLLER``: each error is reduced by the phase shifts already made since the step's beat
-(delay compensation), the correction acts on a smoothed error (the walker corrects its own step-to-step
-noise long before the controller hears of it), and the period correction is off (a delayed integrator
+(delay compensation), and the period correction is off (a delayed integrator
 oscillates); the pull towards the goal sets the tempo. Once the cue is at the goal and the walker's
 phase to it is steady, the cue holds (a steady cue is what a walker follows best); it follows again when
 the phase drifts. ``bench/ras_controller.py`` chose this setting
@@ -43,7 +42,7 @@ FREEZE_CUE_DELAY_S = 0.1
 MIN_GOAL_INCREASE = 0.0
 MAX_GOAL_INCREASE = 0.10  # the goal is the person's cadence +0..10 % (RAS practice: +5-10 %)
 # The controller's settings for steps that arrive 2 s late (chosen by bench/ras_controller.py).
-LIVE_CONTROLLER = dict(phase_gain=0.5, period_gain=0.0, error_smoothing=0.2, delay_compensation=True,
+LIVE_CONTROLLER = dict(phase_gain=0.3, period_gain=0.0, error_smoothing=1.0, delay_compensation=True,
                        hold_at_goal=True, tempo_approach=0.3, relock_fraction=0.45)
 
 
