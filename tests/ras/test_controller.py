@@ -164,3 +164,15 @@ def test_bad_delay_settings_are_named():
         AdaptiveCueController(preferred_cadence_spm=100, relock_fraction=float("nan"))
     with pytest.raises(ParameterError, match="relock_fraction"):
         AdaptiveCueController(preferred_cadence_spm=100, relock_fraction=2)
+
+
+@settings(max_examples=20, deadline=None)
+@given(intervals=st.lists(st.floats(0.35, 0.9), min_size=20, max_size=80), delay_s=st.floats(0.0, 3.0))
+def test_the_live_setting_keeps_slew_and_bounds_for_any_late_step_stream(intervals, delay_s):
+    from cadenza.ras.live import LIVE_CONTROLLER
+
+    c = AdaptiveCueController(preferred_cadence_spm=100, goal_cadence_spm=108, **LIVE_CONTROLLER)
+    beats = replay_steps_live(c, np.cumsum(intervals), step_delay_s=delay_s)
+    ibi = np.diff(beats)
+    assert np.all(ibi > 0)
+    assert np.all(ibi >= 60 / 112 * (1 - 0.025) - 1e-9) and np.all(ibi <= 60 / 88 * (1 + 0.025) + 1e-9)
