@@ -22,7 +22,7 @@ def test_a_walk_restored_mid_way_carries_on_exactly_as_the_original(rng, make_lo
         original.push(t[i:i + 25], acc[:, i:i + 25])
     data = snapshot(original)
     assert len(data) < 200_000
-    copy = restore(data)
+    copy = restore(data, like=LiveCueSession(preferred_cadence_spm=100, goal_cadence_spm=105))
     assert copy is not original and copy.controller.beat_times_s_ == original.controller.beat_times_s_
     for i in range(half, t.size, 25):
         a, b = original.push(t[i:i + 25], acc[:, i:i + 25]), copy.push(t[i:i + 25], acc[:, i:i + 25])
@@ -42,6 +42,10 @@ def test_bytes_that_are_not_a_snapshot_are_refused_by_name():
         restore(zlib.compress(b'{"version": 1, "live": [1, 2]}'))
     with pytest.raises(ParameterError, match="non-empty bytes"):
         restore(b"")
+    older = LiveCueSession(preferred_cadence_spm=100, goal_cadence_spm=105)
+    del older.controller.delay_compensation  # as a server before that attribute would have saved it
+    with pytest.raises(ParameterError, match="another version"):
+        restore(snapshot(older), like=LiveCueSession(preferred_cadence_spm=100, goal_cadence_spm=105))
 
 
 @settings(max_examples=60, deadline=None)

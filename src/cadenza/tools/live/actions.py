@@ -64,13 +64,14 @@ def _science_for(row: LiveCueWalk) -> LiveCueSession:
     """The walk's science as its row last saved it, or a fresh one (no snapshot, or one this server cannot read)."""
     from cadenza.ras.live_state import restore
 
+    fresh = LiveCueSession(preferred_cadence_spm=row.preferred_cadence_spm, goal_cadence_spm=row.goal_cadence_spm,
+                           placement=row.placement, lookahead_s=LIVE_LOOKAHEAD_S)
     if row.live_state:
         try:
-            return restore(row.live_state)
+            return restore(row.live_state, like=fresh)
         except ParameterError as exc:
             log.warning("live walk %s: saved state not used, starting afresh: %s", row.id, exc)
-    return LiveCueSession(preferred_cadence_spm=row.preferred_cadence_spm, goal_cadence_spm=row.goal_cadence_spm,
-                          placement=row.placement, lookahead_s=LIVE_LOOKAHEAD_S)
+    return fresh
 
 
 def running_for(row: LiveCueWalk) -> Running:
