@@ -23,10 +23,13 @@ detector releases it, 2 s after it happened, and commits beats 1 s ahead. The sa
 delay (``run_live_loop``; goal +7 %, the middle of RAS practice's +5-10 %), and real walks are replayed
 with it (``replay_steps_live``): the bouts above plus the heel strikes of every gaitpdb walk 01 (force
 insoles, PD and controls, about 2 min each; goal = own cadence). Each candidate setting of the controller
-(phase gain, period gain, error smoothing, delay compensation; ``LIVE_GRID``) runs against a fixed cue at
-the goal from the same random phase, paired by seed. The figure of merit is R after lock, adaptive minus
-fixed (dR): a setting must not lose to the fixed cue on any simulated walker (the worst walker's median dR)
-nor on the typical real walk (the median over real walkers of their dR). **Development**: the setting
+(``LIVE_GRID``: phase gain, error smoothing, delay compensation on or off, and how far the phase may drift
+before a cue held at the goal follows again; period correction off, as it oscillates with the delay) runs
+against a fixed cue at the goal from a random phase, paired by seed. The figure of merit is dR: the
+adaptive cue's R minus the fixed cue's over the same steps, from when both have locked (each cue's own
+"R after lock" would charge the cue that locks at once for the settling the other leaves out; both are
+reported). A setting must bring the cue within 1 % of the goal on every simulated walker; then the one
+whose worst simulated walker's median dR, or the median real walker's dR if lower, is highest wins. **Development**: the setting
 chosen on all walkers, and its figures. **Cross-validation** (leave one walker out): for each simulated
 walker model, and for each real walker (subject), the setting is chosen without that walker and scored on
 it. The setting the live session ships (``LIVE_CONTROLLER``) and the one it used before are scored too.
