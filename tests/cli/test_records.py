@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -92,6 +93,11 @@ def test_client_workflow_and_exports(run, tmp_path):
 
     trail = run("client", "audit", "C7", user="ana")
     assert "export" in trail.output and "ana" in trail.output
+    short = run("client", "audit", "C7", "--limit", "2", user="ana")  # newest first, one page, the next's cursor
+    before = int(re.search(r"Older events: --before (\d+)", short.output)[1])
+    older = run("client", "audit", "C7", "--limit", "2", "--before", str(before), user="ana")
+    assert older.exit_code == 0 and "Older events: --before" in older.output
+    assert int(re.search(r"--before (\d+)", older.output)[1]) < before
 
 
 def test_bad_session_input_exits_2_and_stores_nothing(run):

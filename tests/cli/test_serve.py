@@ -293,7 +293,53 @@ def test_serve_over_https_with_the_local_authority(tmp_path):
                 break
             time.sleep(0.25)
         assert status == 200, log.read_text(errors="replace")
+        _live_walk_over_wss(f"sqlite:///{Path(env['CADENZA_DATA_DIR']) / 'cadenza.sqlite3'}", port, context)
     finally:
         _stop(process)
     printed = log.read_text(errors="replace")
     assert f"https://localhost:{port}/" in printed and "cadenza-local-ca.pem" in printed
+
+
+def _live_walk_over_wss(database_url: str, port: int, context) -> None:
+    """The live cueing socket end to end over TLS: the secure login cookie, the https Origin, beats back."""
+    import numpy as np
+    from websockets.sync.client import connect
+
+    from cadenza.clinic import auth, service
+    from cadenza.clinic.db import make_engine, make_session_factory, session_scope
+    from cadenza.tools.live import records
+    from cadenza.web import deps
+
+    engine = make_engine(database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as db:
+            service.create_therapist(db, actor=None, username="tls-nurse", password="violin-harbour-sunrise-7")
+        with session_scope(make_session_factory(engine)) as db:
+            grant = auth.login(db, username="tls-nurse", password="violin-harbour-sunrise-7")
+            client = service.create_client(db, actor=grant.therapist, code="live.tls")
+            walk_id = records.start_walk_for_therapist(db, actor=grant.therapist, client_id=client.id,
+                                                       preferred_cadence_spm=110, increase_percent=5).id
+    finally:
+        engine.dispose()
+    rate_hz, t = 60.0, np.arange(0, 8, 1 / 60.0)
+    acc = np.vstack([9.81 + 2 * np.sin(2 * np.pi * 1.8 * t), 0.3 * np.sin(2 * np.pi * 0.9 * t), 0 * t])
+    host = f"localhost:{port}"
+    replies = []
+    with connect(f"wss://{host}/live/ws/{walk_id}", ssl=context, open_timeout=30,
+                 additional_headers={"Origin": f"https://{host}",
+                                     "Cookie": f"{deps.SECURE_SESSION_COOKIE}={grant.token}"}) as ws:
+        for seq, i in enumerate(range(0, t.size, 30)):
+            ws.send(json.dumps({"seq": seq, "t_ms": (1000 * t[i:i + 30] + 1000).tolist(),
+                                "acc": acc[:, i:i + 30].tolist()}))
+            replies.append(json.loads(ws.recv(timeout=30)))
+    assert [r["ack"] for r in replies] == list(range(len(replies)))
+    assert sum(len(r["steps_ms"]) for r in replies) >= 5 and sum(len(r["beats_ms"]) for r in replies) >= 3
+    # The plain-http cookie name is not a login on the TLS socket: the one authorisation refuses it.
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+    with pytest.raises((ConnectionClosed, InvalidStatus)):
+        with connect(f"wss://{host}/live/ws/{walk_id}", ssl=context, open_timeout=30,
+                     additional_headers={"Origin": f"https://{host}",
+                                         "Cookie": f"{deps.SESSION_COOKIE}={grant.token}"}) as ws:
+            ws.send(json.dumps({"seq": 999, "t_ms": [1.0], "acc": [[0.0], [0.0], [9.81]]}))
+            ws.recv(timeout=30)

@@ -14,6 +14,7 @@ from cadenza.ras.walkers import (
     LinearCorrectionWalker,
     evaluate_cue,
     replay_steps,
+    replay_steps_live,
     run_closed_loop,
 )
 
@@ -123,3 +124,55 @@ def test_learns_the_persons_own_asynchrony_when_asked():
     assert np.median(learned) == pytest.approx(-0.07, abs=0.025)
     with pytest.raises(ParameterError, match="phase_offset_s"):
         AdaptiveCueController(preferred_cadence_spm=100, phase_offset_s=40)
+
+
+def test_delay_compensation_acts_only_on_the_error_not_yet_corrected():
+    """A step heard 3 beats late carries an error the controller has already acted on: with compensation
+    the second report of the same error moves the cue by nothing more."""
+    kw = dict(preferred_cadence_spm=100, target_asynchrony_s=0.0, phase_gain=0.5, period_gain=0.0, tempo_approach=0.0)
+    plain, compensated = AdaptiveCueController(**kw), AdaptiveCueController(**kw, delay_compensation=True)
+    for c in (plain, compensated):
+        for t in (0.0, 0.6, 1.2):
+            c.on_step(t)
+        c.beats_until(4.0)  # 1.8 ... 3.6 sent: steps arrive long after their beats
+        c.on_step(1.8 + 0.01)  # 10 ms late: the next beat moves 5 ms later
+        c.on_step(2.4 + 0.01)  # the same 10 ms (it happened before the walker heard the shifted beat)
+    # Plain: the second report recomputes the pending shift from the whole error (5 ms again).
+    assert plain._next - 3.6 == pytest.approx(0.6 + 0.005, abs=1e-9)
+    # Compensated: the second report corrects only the 5 ms not yet acted on, by half, on top of the first.
+    assert compensated._next - 3.6 == pytest.approx(0.6 + 0.005 + 0.0025, abs=1e-9)
+    assert compensated.beats_until(4.3).tolist() == pytest.approx([4.2075])
+
+
+def test_holds_the_goal_while_the_phase_is_steady_and_follows_again_when_it_drifts():
+    c = AdaptiveCueController(preferred_cadence_spm=100, goal_cadence_spm=105, target_asynchrony_s=0.0,
+                              phase_gain=0.5, period_gain=0.0, tempo_approach=0.3, hold_at_goal=True)
+    steps = list(np.arange(0, 40, 60 / 105))  # a walker already at the goal
+    beats = replay_steps_live(c, np.asarray(steps), step_delay_s=2.0)
+    assert c.holding and 60 / c.period_s == pytest.approx(105, rel=0.002)
+    held = np.diff(beats[-30:])
+    np.testing.assert_allclose(held, held[0], atol=1e-9)  # isochronous while held
+    slower = steps[-1] + np.cumsum(np.full(40, 60 / 98))  # the walker slows: its phase drifts off the cue
+    c2_beats = replay_steps_live(c, slower, step_delay_s=2.0)
+    assert not c.holding and c2_beats.size > beats.size
+
+
+def test_bad_delay_settings_are_named():
+    with pytest.raises(ParameterError, match="error_smoothing"):
+        AdaptiveCueController(preferred_cadence_spm=100, error_smoothing=0.0)
+    with pytest.raises(ParameterError, match="relock_fraction"):
+        AdaptiveCueController(preferred_cadence_spm=100, relock_fraction=float("nan"))
+    with pytest.raises(ParameterError, match="relock_fraction"):
+        AdaptiveCueController(preferred_cadence_spm=100, relock_fraction=2)
+
+
+@settings(max_examples=20, deadline=None)
+@given(intervals=st.lists(st.floats(0.35, 0.9), min_size=20, max_size=80), delay_s=st.floats(0.0, 3.0))
+def test_the_live_setting_keeps_slew_and_bounds_for_any_late_step_stream(intervals, delay_s):
+    from cadenza.ras.live import LIVE_CONTROLLER
+
+    c = AdaptiveCueController(preferred_cadence_spm=100, goal_cadence_spm=108, **LIVE_CONTROLLER)
+    beats = replay_steps_live(c, np.cumsum(intervals), step_delay_s=delay_s)
+    ibi = np.diff(beats)
+    assert np.all(ibi > 0)
+    assert np.all(ibi >= 60 / 112 * (1 - 0.025) - 1e-9) and np.all(ibi <= 60 / 88 * (1 + 0.025) + 1e-9)

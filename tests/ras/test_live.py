@@ -4,7 +4,8 @@ import pytest
 from cadenza.errors import ParameterError
 from cadenza.ras.controller import FixedTempoCue
 from cadenza.ras.live import LiveCueSession, goal_cadence_spm
-from cadenza.ras.walkers import WALKER_PRESETS, LinearCorrectionWalker, evaluate_cue
+from cadenza.ras.walkers import (WALKER_PRESETS, LinearCorrectionWalker, evaluate_cue, resultant_length_from,
+                                 run_live_loop)
 
 
 def test_a_walk_gets_beats_ahead_of_now_near_the_goal(rng, make_lower_back, make_walk):
@@ -53,36 +54,25 @@ def test_bad_setup_is_named():
         LiveCueSession(preferred_cadence_spm=100, goal_cadence_spm=140)
 
 
-def _walk_with_detector_delay(cue, walker, *, duration_s: float, delay_s: float):
-    """A simulated walk whose steps reach the cue ``delay_s`` late, beats scheduled 1 s ahead, as live."""
-    steps, delivered = [0.0], 0
-    while steps[-1] < duration_s:
-        now = steps[-1]
-        while delivered < len(steps) and steps[delivered] <= now - delay_s + 1e-9:
-            cue.on_step(steps[delivered])
-            delivered += 1
-        cue.beats_until(now + 1.0)
-        heard = np.asarray(cue.beat_times_s_)
-        steps.append(walker.next_step(now, heard[heard <= now + 0.6][-4:]))
-    return np.asarray(steps[:-1]), np.asarray(cue.beat_times_s_)
-
-
-@pytest.mark.parametrize("preset", ["attentive", "slow_shuffler"])
-def test_with_the_detectors_delay_the_cue_still_locks_sooner_than_a_fixed_one(preset):
-    """The live detector reports steps 2 s late. With the phase gain shared out over the beats in flight,
-    the adaptive cue still locks at once and leads the walker towards the goal; its R after lock is within
-    0.05 of a fixed cue's (docs/live.md gives the figures: with this delay it no longer beats it on R)."""
+@pytest.mark.parametrize("preset", ["weak_period_correction", "slow_shuffler"])
+def test_with_the_detectors_delay_the_cue_locks_at_once_reaches_the_goal_and_matches_a_fixed_cue(preset):
+    """Steps reach the live controller 2 s late. It still starts in phase (lock at once), brings the cue to the
+    goal tempo, and over the same stretch of walk (after both cues locked) its R is at least a fixed cue's;
+    the walkers that correct their period least are where it used to lose (docs/live.md)."""
     params = WALKER_PRESETS[preset]
     goal = params.preferred_cadence_spm * 1.07
-    for seed in range(2):
-        start = float(np.random.default_rng(seed + 100).uniform(0.2, 0.8))
-        steps, beats = _walk_with_detector_delay(FixedTempoCue(tempo_bpm=goal, start_s=start),
-                                                 LinearCorrectionWalker(params, seed=seed), duration_s=120, delay_s=2.0)
-        fixed = evaluate_cue(steps, beats)
+    gains = []
+    for seed in range(4):
+        start = float(np.random.default_rng(seed + 1000).uniform(0.1, 0.9)) * 60 / goal
+        f_steps, f_beats = run_live_loop(FixedTempoCue(tempo_bpm=goal, start_s=start),
+                                         LinearCorrectionWalker(params, seed=seed), duration_s=180)
+        fixed = evaluate_cue(f_steps, f_beats)
         live = LiveCueSession(preferred_cadence_spm=params.preferred_cadence_spm, goal_cadence_spm=goal)
-        steps, beats = _walk_with_detector_delay(live.controller, LinearCorrectionWalker(params, seed=seed),
-                                                 duration_s=120, delay_s=2.0)
+        steps, beats = run_live_loop(live.controller, LinearCorrectionWalker(params, seed=seed), duration_s=180)
         adaptive = evaluate_cue(steps, beats)
-        assert adaptive.time_to_lock_s <= np.nan_to_num(fixed.time_to_lock_s, nan=120.0)
-        assert adaptive.resultant_length >= fixed.resultant_length - 0.05
-        assert adaptive.cadence_end_spm > adaptive.cadence_start_spm
+        assert adaptive.time_to_lock_s <= np.nan_to_num(fixed.time_to_lock_s, nan=180.0)
+        assert 60 / np.median(np.diff(beats[-20:])) == pytest.approx(goal, rel=0.01)  # the cue reached the goal
+        assert live.controller.holding
+        both = beats[0] + max(adaptive.time_to_lock_s, np.nan_to_num(fixed.time_to_lock_s, nan=0.0))
+        gains.append(resultant_length_from(steps, beats, both) - resultant_length_from(f_steps, f_beats, both))
+    assert np.median(gains) >= 0.0

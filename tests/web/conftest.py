@@ -198,3 +198,24 @@ def admin_browser(web_app, db_session) -> Iterator[Callable[[str], TestClient]]:
     yield _open
     for browser in opened:
         browser.__exit__(None, None, None)
+
+
+@pytest.fixture
+def admin_token_for(db_session) -> Callable[[str], dict[str, str]]:
+    """``admin_token_for("root")`` -> API headers of that administrator, enrolled in two-factor login
+    (administrators' tokens are refused without it)."""
+    import pyotp
+    from sqlalchemy import select
+
+    from cadenza.clinic import auth
+
+    def _headers(username: str) -> dict[str, str]:
+        admin = db_session.scalar(select(Therapist).where(Therapist.username == username))
+        if not auth.mfa_enabled(db_session, therapist_id=admin.id):
+            enrolment = auth.start_mfa_enrolment(db_session, actor=admin)
+            auth.confirm_mfa_enrolment(db_session, actor=admin, code=pyotp.TOTP(enrolment.secret).now())
+        token, _ = auth.create_api_token(db_session, therapist_id=admin.id)
+        db_session.commit()
+        return {"Authorization": f"Bearer {token}"}
+
+    return _headers

@@ -1,14 +1,16 @@
 """Issue 16 in the browser: an admin's password reset and the forced change, caseload reassignment, the
-audit-log viewer, and removing/restoring the tools' rows (RAS plan, MIT phrase, dose entry) on their pages."""
+audit-log viewer, and removing/restoring the tools' rows (RAS plan, MIT phrase, dose entry) on their pages;
+then the same three admin workflows on the JSON API (admins only, audited, in the OpenAPI schema)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from cadenza.clinic import listening, service
+from cadenza.clinic import audit_log, listening, service
+from cadenza.clinic.audit import audit
 from cadenza.clinic.models import AuditEvent, Client
 from cadenza.ras.plan import plan_ras_sessions
 from cadenza.tools.ras import records as ras_records
@@ -169,3 +171,229 @@ def test_api_removes_and_restores_a_session_and_a_dose_entry(make_therapist, api
     assert after.status_code == 200 and after.json()["entries"] == [] and after.json()["warning"] is None
     again = client.post(f"{base}/sound-dose/entries/{entry['id']}/remove", json={"reason": "twice"}, headers=headers)
     assert again.status_code == 409
+
+
+# ---- the admin API -------------------------------------------------------------------------------
+
+
+def _audit_rows(db_session, action: str) -> list[AuditEvent]:
+    return list(db_session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+
+
+def _follow(client, url, headers, params) -> list[list[int]]:
+    """The ids of every page of the trail, following the Link headers."""
+    pages = []
+    response = client.get(url, headers=headers, params=params)
+    while True:
+        assert response.status_code == 200, response.text
+        pages.append([row["id"] for row in response.json()])
+        link = response.headers.get("link")
+        if link is None:
+            return pages
+        response = client.get(re.fullmatch(r'<([^>]+)>; rel="next"', link).group(1), headers=headers)
+
+
+def test_admin_api_reassigns_lists_the_audit_trail_and_resets_a_password(
+        make_therapist, admin_token_for, api_token_for, login_as, client, db_session):
+    """The caseload moves all or nothing, the audit listing pages by key, and a reset password is shown once."""
+    root = make_therapist("root", role="admin")
+    ann, bob = make_therapist("ann"), make_therapist("bob")
+    ids = {code: service.create_client(db_session, actor=ann, code=code).id for code in ("A1", "A2", "A3")}
+    service.create_client(db_session, actor=bob, code="A3")  # bob already uses A3
+    db_session.commit()
+    root_api = admin_token_for("root")
+    url = "/api/v1/caseload/reassign"
+
+    clash = client.post(url, json={"from_username": "ann", "to_username": "bob"}, headers=root_api)
+    assert clash.status_code == 409 and "A3" in clash.json()["detail"]
+    unknown = client.post(url, json={"from_username": "ann", "to_username": "bob", "codes": ["A1", "ZZ"]},
+                          headers=root_api)
+    assert unknown.status_code == 422 and "ZZ" in unknown.json()["detail"]
+    assert client.post(url, json={"from_username": "ann", "to_username": "eve"}, headers=root_api).status_code == 404
+    assert client.post(url, json={"from_username": "ann", "to_username": "ann"}, headers=root_api).status_code == 422
+    for body in ({"from_username": "ann", "to_username": "bob", "codes": []},
+                 {"from_username": "ann", "to_username": "bob", "therapist_id": bob.id},
+                 {"from_username": "ann"}):
+        assert client.post(url, json=body, headers=root_api).status_code == 422, body
+    assert client.post(url, json={"from_username": "ann", "to_username": "bob", "codes": ["A1"]},
+                       headers=api_token_for("bob")).status_code == 403
+    db_session.expire_all()
+    assert set(db_session.scalars(select(Client.therapist_id).where(Client.id.in_(ids.values())))) == {ann.id}
+    assert _audit_rows(db_session, "reassign") == []
+
+    moved = client.post(url, json={"from_username": "ann", "to_username": "bob", "codes": ["A2", "A1"]},
+                        headers=root_api)
+    assert moved.status_code == 200, moved.text
+    assert moved.json() == {"from_username": "ann", "to_username": "bob", "client_ids": [ids["A1"], ids["A2"]],
+                            "codes": ["A1", "A2"]}
+    db_session.expire_all()
+    holders = dict(db_session.execute(select(Client.code, Client.therapist_id)
+                                      .where(Client.id.in_(ids.values()))).all())
+    assert holders == {"A1": bob.id, "A2": bob.id, "A3": ann.id}
+    rows = _audit_rows(db_session, "reassign")
+    assert [(r.actor_id, r.client_id) for r in rows] == [(root.id, ids["A1"]), (root.id, ids["A2"])]
+    bob_api = api_token_for("bob")
+    assert client.get(f"/api/v1/clients/{ids['A1']}", headers=bob_api).status_code == 200
+    assert client.get(f"/api/v1/clients/{ids['A1']}", headers=api_token_for("ann")).status_code == 404
+
+    # ---- the audit trail, with the same filters and keyset pages as /admin/audit and `cadenza audit log`
+    patient = service.create_client(db_session, actor=ann, code="AU1")
+    other = service.create_client(db_session, actor=ann, code="AU2")
+    for n in range(1, 8):  # seven reads of the client's sessions (a repeated read of one row is audited once)
+        audit(db_session, ann, "read", "therapy_session", entity_id=n, client_id=patient.id)
+    audit(db_session, ann, "read", "therapy_session", entity_id=1, client_id=other.id)
+    db_session.commit()
+    params = {"username": "ann", "client_id": patient.id, "action": "read", "limit": 3}
+
+    pages = _follow(client, "/api/v1/audit", root_api, params)
+    assert [len(p) for p in pages] == [3, 3, 1]
+    ids = [i for p in pages for i in p]
+    assert ids == sorted(ids, reverse=True)
+    # The same filter through the workflow the page and `cadenza audit log` call gives the same rows.
+    direct = audit_log.audit_page(db_session, actor=None, limit=500, filters=audit_log.AuditFilter(
+        username="ann", client_id=patient.id, action="read"))
+    assert [e.id for e in direct.rows] == ids
+    first = client.get("/api/v1/audit", headers=root_api, params=params)
+    assert {(r["actor_username"], r["client_id"], r["action"]) for r in first.json()} == {("ann", patient.id, "read")}
+
+    # Rows written between two pages never shift the next one.
+    link = re.fullmatch(r'<([^>]+)>; rel="next"', first.headers["link"]).group(1)
+    for n in range(8, 12):
+        audit(db_session, ann, "read", "therapy_session", entity_id=n, client_id=patient.id)
+    db_session.commit()
+    assert [r["id"] for r in client.get(link, headers=root_api).json()] == pages[1]
+
+    # Reading the trail is audited, by the admin, on the trail itself.
+    reads = db_session.scalar(select(func.count()).select_from(AuditEvent)
+                              .where(AuditEvent.actor_username == "root", AuditEvent.entity == "audit_event"))
+    assert reads >= 4
+
+    today = dt.datetime.now(dt.UTC).date()
+    none_yet = client.get("/api/v1/audit", headers=root_api, params={"until": str(today - dt.timedelta(days=1))})
+    assert none_yet.status_code == 200 and none_yet.json() == []
+    for bad in ({"since": "2026-13-01"}, {"since": str(today), "until": str(today - dt.timedelta(days=2))},
+                {"limit": audit_log.MAX_PAGE_ROWS + 1}, {"before_id": 0}, {"client_id": "x"},
+                {"username": "a" * 65}, {"action": "re\x00ad"}):
+        response = client.get("/api/v1/audit", headers=root_api, params=bad)
+        assert response.status_code == 422, (bad, response.text)
+        assert next(iter(bad)).split("_")[0] in response.text or "since" in response.text, bad
+    assert client.get("/api/v1/audit", headers=api_token_for("ann")).status_code == 403
+
+    # The three admin endpoints are described in the OpenAPI schema like the rest of the API.
+    schema = client.get("/api/v1/openapi.json").json()
+    for path, method in (("/api/v1/therapists/{username}/password-reset", "post"),
+                         ("/api/v1/caseload/reassign", "post"), ("/api/v1/audit", "get")):
+        operation = schema["paths"][path][method]
+        assert operation["tags"] == ["admin"] and "403" in operation["responses"], path
+    audit_parameters = {p["name"] for p in schema["paths"]["/api/v1/audit"]["get"]["parameters"]}
+    assert audit_parameters == {"username", "client_id", "action", "since", "until", "before_id", "limit"}
+
+    # ---- a password reset: shown once, every session and token ended, a change forced
+    ann_api = api_token_for("ann")
+    ann_browser = login_as("ann")
+    assert client.get("/api/v1/me", headers=ann_api).status_code == 200
+
+    reset = client.post("/api/v1/therapists/ann/password-reset", headers=root_api)
+    assert reset.status_code == 200, reset.text
+    body = reset.json()
+    assert body["username"] == "ann" and body["must_change_password"] and body["sessions_ended"]
+    assert len(body["temporary_password"]) >= 12 and reset.headers["cache-control"] == "no-store"
+    assert client.get("/api/v1/me", headers=ann_api).status_code == 401  # the old token ended
+    assert ann_browser.get("/").status_code == 303  # so did the browser session
+    (row,) = _audit_rows(db_session, "password_reset")
+    assert (row.actor_id, row.entity, row.entity_id) == (root.id, "therapist", ann.id)
+
+    # The temporary password opens the password change only, on the API as on the pages.
+    issued = client.post("/api/v1/auth/token", json={"username": "ann", "password": body["temporary_password"]})
+    assert issued.status_code == 200, issued.text
+    temporary = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+    refused = client.get("/api/v1/clients", headers=temporary)
+    assert refused.status_code == 403 and "password" in refused.json()["detail"]
+
+    # A second reset gives another password; one's own account, an unknown one or a therapist's token are refused.
+    again = client.post("/api/v1/therapists/ann/password-reset", headers=root_api).json()["temporary_password"]
+    assert again != body["temporary_password"]
+    own = client.post("/api/v1/therapists/root/password-reset", headers=root_api)
+    assert own.status_code == 422 and "your own account" in own.json()["detail"]
+    assert client.post("/api/v1/therapists/nobody/password-reset", headers=root_api).status_code == 404
+    assert client.post("/api/v1/therapists/x/password-reset", headers=root_api).status_code == 422  # too short
+    assert client.post("/api/v1/therapists/ann/password-reset", headers=bob_api).status_code == 403
+    assert len(_audit_rows(db_session, "password_reset")) == 2
+    ann_row = service.get_therapist_by_username(db_session, "ann")
+    db_session.refresh(ann_row)
+    assert ann_row.must_change_password
+
+
+# ---- unsigned notes after a reassignment: the new holder co-signs them ------------------------------------
+
+def _note(db_session, actor, client_id, day: int):
+    return service.record_session(db_session, actor=actor, client_id=client_id, session_date=dt.date(2026, 11, day),
+                                  minutes=30, intervention_code="receptive_listening", subjective=f"day {day}")
+
+
+def _to_sign(html: str) -> list[str]:
+    """The "notes to sign" entries of a dashboard, as text."""
+    section = re.search(r'<section class="card" id="unsigned">(.*?)</section>', html, flags=re.S)
+    items = re.findall(r"<li>(.*?)</li>", section[1], re.S) if section else []
+    return [" ".join(re.sub(r"<[^>]+>", " ", item).split()) for item in items]
+
+
+def test_a_moved_clients_unsigned_notes_are_co_signed_by_the_new_holder(make_therapist, login_as, api_token_for,
+                                                                       client, db_session):
+    from cadenza.clinic import reassignment
+
+    ann, bob = make_therapist("ann"), make_therapist("bob")
+    moved = service.create_client(db_session, actor=ann, code="MV1")
+    kept = service.create_client(db_session, actor=ann, code="KP1")
+    early, late = _note(db_session, ann, moved.id, 2), _note(db_session, ann, moved.id, 3)
+    signed = _note(db_session, ann, moved.id, 1)
+    service.sign_session(db_session, actor=ann, session_id=signed.id, expected_version=signed.version)
+    own = _note(db_session, ann, kept.id, 4)
+    bobs = _note(db_session, bob, service.create_client(db_session, actor=bob, code="B1").id, 5)
+    db_session.commit()
+    ann_page, bob_page = login_as("ann"), login_as("bob")
+    assert [e.split(",")[0] for e in _to_sign(ann_page.get("/").text)] == ["MV1", "MV1", "KP1"]
+
+    reassignment.reassign_caseload(db_session, actor=None, from_username="ann", to_username="bob", codes=["MV1"])
+    db_session.commit()
+    # The author no longer holds the client: the notes leave her list, and she can neither open nor sign them.
+    assert [e.split(",")[0] for e in _to_sign(ann_page.get("/").text)] == ["KP1"]
+    ann_api, bob_api = api_token_for("ann"), api_token_for("bob")
+    sign_url = f"/api/v1/clients/{moved.id}/sessions/{early.id}/sign"
+    assert client.post(sign_url, json={"version": early.version, "cosign": True}, headers=ann_api).status_code == 404
+    # They are on the new holder's list, oldest first, marked as another's notes to co-sign; his own stay plain.
+    listed = _to_sign(bob_page.get("/").text)
+    assert listed == ["MV1, 2026-11-02 draft written by ann: to co-sign",
+                      "MV1, 2026-11-03 draft written by ann: to co-sign", "B1, 2026-11-05 draft"]
+
+    # Signing another's note is never implicit: without cosign it is refused, naming the author, and nothing changes.
+    refused = client.post(sign_url, json={"version": early.version}, headers=bob_api)
+    assert refused.status_code == 409 and "'ann'" in refused.json()["detail"] and "cosign" in refused.json()["detail"]
+    db_session.expire_all()
+    assert db_session.get(type(early), early.id).signed_at is None
+    done = client.post(sign_url, json={"version": early.version, "cosign": True}, headers=bob_api)
+    assert done.status_code == 200, done.text
+    assert (done.json()["therapist_id"], done.json()["signed_by_id"]) == (ann.id, bob.id)
+    verified = client.get(f"/api/v1/clients/{moved.id}/sessions/{early.id}/verification", headers=bob_api).json()
+    assert verified["signed"] and verified["ok"]
+    cosigns = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "cosign")).all()
+    assert [(e.actor_id, e.entity_id, e.client_id) for e in cosigns] == [(bob.id, early.id, moved.id)] * len(cosigns)
+    assert len(cosigns) >= 1
+
+    # On the page: the form says whose note it is and co-signs; the signed note names both.
+    form = bob_page.get(f"/clients/{moved.id}/sessions/{late.id}")
+    assert 'id="cosign-note"' in form.text and "Co-sign note" in form.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)[1]
+    posted = bob_page.post(f"/clients/{moved.id}/sessions/{late.id}/sign",
+                           data={"csrf_token": token, "version": str(late.version), "confirm": "yes", "cosign": "yes"})
+    assert posted.status_code == 303, posted.text
+    shown = bob_page.get(f"/clients/{moved.id}/sessions/{late.id}").text
+    assert "Signed</strong> by bob" in shown and "co-signed as the client's new therapist; written by ann" in shown
+    assert _to_sign(bob_page.get("/").text) == ["B1, 2026-11-05 draft"]
+    # His own notes are signed as before, without cosign; ann's note on the client she kept too.
+    assert client.post(f"/api/v1/clients/{bobs.client_id}/sessions/{bobs.id}/sign", json={"version": bobs.version},
+                       headers=bob_api).status_code == 200
+    assert client.post(f"/api/v1/clients/{kept.id}/sessions/{own.id}/sign", json={"version": own.version},
+                       headers=ann_api).status_code == 200
+    db_session.expire_all()
+    assert db_session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "cosign")) == 2

@@ -30,7 +30,8 @@ ADMIN_ONLY = {("GET", "/admin/therapists"), ("POST", "/admin/therapists"),
               ("GET", "/api/v1/emergency-access"), ("POST", "/api/v1/emergency-access"),
               ("POST", "/api/v1/emergency-access/{grant_id}/revoke"),
               ("POST", "/admin/therapists/{username}/password-reset"), ("POST", "/admin/caseload"),
-              ("GET", "/admin/audit")}
+              ("GET", "/admin/audit"), ("POST", "/api/v1/therapists/{username}/password-reset"),
+              ("POST", "/api/v1/caseload/reassign"), ("GET", "/api/v1/audit")}
 # The person's app: open to anyone (getting in, the app's own files, plain-language help) ...
 PERSON_PUBLIC = {("GET", "/me/start"), ("GET", "/me/join/{token}"), ("POST", "/me/join/{token}"), ("GET", "/me/care"),
                  ("POST", "/me/join/{token}/passkey/options"), ("POST", "/me/join/{token}/passkey"),

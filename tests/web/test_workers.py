@@ -2,7 +2,8 @@
 
 One real server with two uvicorn workers. Requests on fresh connections land on both (their pids are on the
 JSON log lines). Login lockout counts failures made on either worker; an Idempotency-Key claimed on one
-worker is honoured on the other; Prometheus figures are the sum of both workers; and a worker killed while
+worker is honoured on the other; Prometheus figures are the sum of both workers; a live walk whose phone
+reconnects to the other worker, and then back, comes out as one process would have made it; and a worker killed while
 clients are writing loses no record and leaves no half-written one: every client a retry saw created exists
 once, with its audit event, and the audit chain verifies.
 """
@@ -23,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
@@ -177,6 +179,105 @@ def test_metrics_add_up_every_worker(two_workers):
     scraped = two_workers.fresh("GET", "/metrics")
     assert scraped.status_code == 200
     assert _count(scraped.text, "/health") - before == 20
+
+
+def _socket_on_other_worker(two_workers: TwoWorkers, walk_id: int, token: str, avoid: int | None):
+    """A live socket for the walk on a worker other than ``avoid``; returns (socket, the worker's pid). Sockets
+    opened one after another all go to the worker that is waiting, so eight are opened at once and the rest
+    closed. The accept line on the log names the client's port and the worker's pid."""
+    from websockets.sync.client import connect
+
+    host = two_workers.base_url.removeprefix("http://")
+
+    def one(_: int):
+        ws = connect(f"ws://{host}/live/ws/{walk_id}", open_timeout=30,
+                     additional_headers={"Origin": f"http://{host}", "Cookie": f"cadenza_session={token}"})
+        return ws, f'127.0.0.1:{ws.socket.getsockname()[1]} - "WebSocket /live/ws/{walk_id}" [accepted]'
+
+    for _ in range(5):
+        opened = _parallel(8, one)
+        pids: dict[int, int] = {}
+        deadline = time.monotonic() + 5
+        while len(pids) < len(opened) and time.monotonic() < deadline:
+            messages = {}
+            for raw in two_workers.log.read_text(errors="replace").splitlines():
+                if raw.startswith("{") and "WebSocket" in raw:
+                    line = json.loads(raw)
+                    messages[line["message"]] = line["pid"]
+            pids = {i: messages[accepted] for i, (_, accepted) in enumerate(opened) if accepted in messages}
+            time.sleep(0.05)
+        chosen = next((i for i, pid in pids.items() if pid != avoid), None)
+        for i, (ws, _) in enumerate(opened):
+            if i != chosen:
+                ws.close()
+        if chosen is not None:
+            return opened[chosen][0], pids[chosen]
+    lines = [raw for raw in two_workers.log.read_text(errors="replace").splitlines() if "WebSocket" in raw]
+    pytest.fail(f"no live socket reached a worker other than {avoid}: {pids} {lines[-6:]}")
+
+
+@pytest.mark.filterwarnings("ignore:connect\\(\\) must be used as a context manager:DeprecationWarning")
+def test_a_live_walk_moves_between_workers_and_comes_out_as_one(two_workers, database_url, rng, make_lower_back,
+                                                                make_walk):
+    from cadenza.clinic import auth
+    from cadenza.ras.live import LiveCueSession
+    from cadenza.tools.live import records
+
+    engine = make_engine(database_url)
+    factory = make_session_factory(engine)
+    try:
+        with session_scope(factory) as db:
+            grant = auth.login(db, username="wanda", password=PASSWORD)
+            token, nurse = grant.token, grant.therapist
+            client = service.create_client(db, actor=nurse, code="W-LIVE")
+            walk_id = records.start_walk_for_therapist(db, actor=nurse, client_id=client.id, preferred_cadence_spm=110,
+                                                       increase_percent=7, placement="lower-back").id
+        rate_hz = 60.0
+        ic = make_walk(start_s=1.0, n_steps=32, step_s=0.545, rng=rng)
+        acc = make_lower_back(ic, duration_s=19.0, sampling_rate_hz=rate_hz, rng=rng)
+        times_ms = 5000.0 + np.arange(acc.shape[-1]) / rate_hz * 1000.0
+        batches = [{"seq": j, "t_ms": times_ms[i:i + 15].tolist(), "acc": acc[:, i:i + 15].tolist()}
+                   for j, i in enumerate(range(0, times_ms.size, 15))]
+        legs = np.array_split(np.arange(len(batches)), 3)
+        replies, pids, pid = [], [], None
+        for n, leg in enumerate(legs):
+            ws, pid = _socket_on_other_worker(two_workers, walk_id, token, avoid=pid)
+            pids.append(pid)
+            with ws:
+                for j in leg:
+                    ws.send(json.dumps(batches[j]))
+                    replies.append(json.loads(ws.recv(timeout=20)))
+                if n == len(legs) - 1:
+                    ws.send(json.dumps({"type": "end"}))
+                    closed = json.loads(ws.recv(timeout=20))
+            if n < len(legs) - 1:  # a phone would re-send what was not saved; this one waits for the save
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline:
+                    with session_scope(factory) as db:
+                        if db.get(records.LiveCueWalk, walk_id).last_seq == int(leg[-1]):
+                            break
+                    time.sleep(0.05)
+                else:
+                    pytest.fail("the closed socket's save never reached the row")
+        assert pids[0] != pids[1] != pids[2]  # there and back: the first worker's own copy was older than the row
+        assert [r["ack"] for r in replies] == list(range(len(batches)))
+        assert not any(r.get("duplicate") or r.get("error") for r in replies)
+        one = LiveCueSession(preferred_cadence_spm=110, goal_cadence_spm=110 * 1.07, placement="lower-back")
+        steps_ms, beats_ms = [], []
+        for b in batches:
+            update = one.push(np.asarray(b["t_ms"]) / 1000.0, np.asarray(b["acc"]))
+            steps_ms += [round(t * 1000.0, 3) for t in update.step_times_s]
+            beats_ms += [round(t * 1000.0, 3) for t in update.beat_times_s]
+        assert [s for r in replies for s in r["steps_ms"]] == steps_ms and len(steps_ms) >= 20
+        assert [b for r in replies for b in r["beats_ms"]] == beats_ms and len(beats_ms) >= 20
+        one.close()
+        assert closed["closed"] and closed["summary"]["n_steps"] == one.summary()["n_steps"]
+        with session_scope(factory) as db:
+            row = db.get(records.LiveCueWalk, walk_id)
+            assert row.ended_at is not None and row.live_state is None
+            assert len(row.step_times_s) == one.summary()["n_steps"]
+    finally:
+        engine.dispose()
 
 
 def test_a_worker_killed_mid_write_loses_and_half_writes_nothing(two_workers, database_url):

@@ -316,19 +316,27 @@ def export(
 
 
 @app.command("audit")
-def audit_trail(code: str = typer.Argument(..., help="Client code."), as_user: str = AS_OPTION) -> None:
-    """Who read or changed this client's record, and when."""
+def audit_trail(code: str = typer.Argument(..., help="Client code."), as_user: str = AS_OPTION,
+                before: int = typer.Option(None, "--before", min=1, help="Only events older than this id (the next "
+                                                                           "page, as printed under the table)."),
+                limit: int = typer.Option(50, "--limit", min=1, max=100, help="Events per page.")) -> None:
+    """Who read or changed this client's record, and when: newest first, one page at a time (the trail grows
+    with every read, so it is never printed whole; pages by id, so new events never shift one)."""
     from rich.console import Console
     from rich.table import Table
 
-    from cadenza.clinic import service
+    from cadenza.clinic import dashboard
 
     with domain_errors(), open_db() as db:
         actor, client = acting_client(db, as_user, code)
+        page = dashboard.client_audit_page(db, actor=actor, client_id=client.id, limit=limit, before_id=before)
         table = Table("at (UTC)", "who", "action", "entity", "id")
-        for e in service.list_audit_events(db, actor=actor, client_id=client.id):
+        for e in page.items:
             table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor_username, e.action, e.entity, str(e.entity_id or ""))
-        Console().print(table)
+        console = Console()
+        console.print(table)
+        if page.next_offset is not None and page.items:
+            console.print(f"Older events: --before {page.items[-1].id}", highlight=False)
 
 
 # --- corrections: remove with a reason, restore (clinic.corrections; the same as the web pages) -------

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from cadenza.clinic import service
 from cadenza.clinic.change import ChangeCheck, check_change
@@ -43,9 +43,7 @@ class ClientOverview:
     goals: list[GoalStatus]
     sessions: list[TherapySession]  # newest first; one page of them when the caller asked for a page
     measurements: list[Measurement]  # in session order
-    sessions_total: int = 0
-    sessions_offset: int = 0
-    sessions_limit: int | None = None
+    sessions_page: Page | None = None  # the keyset page the sessions are, when the caller asked for a page
 
     @property
     def charted_measures(self) -> list[str]:
@@ -56,12 +54,6 @@ class ClientOverview:
         for measurement in self.measurements:
             counts[measurement.instrument_code] = counts.get(measurement.instrument_code, 0) + 1
         return [code for code, n in counts.items() if n >= 2 and code not in covered]
-
-    @property
-    def sessions_page(self) -> Page:
-        """The sessions shown, as a :class:`Page` (for next/previous links)."""
-        return Page(items=self.sessions, total=self.sessions_total,
-                    limit=self.sessions_limit or max(len(self.sessions), 1), offset=self.sessions_offset)
 
 
 @dataclass(frozen=True)
@@ -108,35 +100,36 @@ def _goal_statuses(goals: list[Goal], measurements: list[Measurement], codes: di
 
 
 def client_overview(db: Session, *, actor: Therapist, client_id: int, sessions_limit: int | None = None,
-                    sessions_offset: int = 0) -> ClientOverview:
+                    sessions_after: str | None = None, sessions_before: str | None = None) -> ClientOverview:
     """Everything the client page shows, behind one authorisation check and one audit event.
 
-    With ``sessions_limit`` the session history is one page (newest first, from ``sessions_offset``);
-    without it, every session (reports need them all).
+    With ``sessions_limit`` the session history is one keyset page, newest first: the first, the one after
+    the cursor ``sessions_after`` or the one before ``sessions_before`` (:attr:`Page.next_after`,
+    :attr:`Page.prev_before` of the page shown); without it, every session (reports need them all).
     """
     if sessions_limit is not None:
         _check_limit(sessions_limit)
-    _check_offset(sessions_offset)
+    elif sessions_after is not None or sessions_before is not None:
+        raise ParameterError("sessions_limit is required with a sessions_after or sessions_before cursor")
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
     goals = list(db.scalars(select(Goal).where(Goal.client_id == client.id).order_by(Goal.id)))
     query = (select(TherapySession).where(TherapySession.client_id == client.id)
-             .options(selectinload(TherapySession.measurements))
-             .order_by(TherapySession.session_date.desc(), TherapySession.id.desc()))
+             .options(selectinload(TherapySession.measurements)))
+    page = None
     if sessions_limit is None:
-        sessions = list(db.scalars(query.offset(sessions_offset)))
-        total = sessions_offset + len(sessions)
+        sessions = list(db.scalars(query.order_by(TherapySession.session_date.desc(), TherapySession.id.desc())))
     else:
-        page = _page(db, query, limit=sessions_limit, offset=sessions_offset)
-        sessions, total = page.items, page.total
+        page = keyset_page(db, query, columns=(TherapySession.session_date, TherapySession.id), descending=True,
+                           kinds=("date", "int"), key_of=lambda r: (r.session_date, r.id), limit=sessions_limit,
+                           after=sessions_after, before=sessions_before)
+        sessions = page.items
     measurements = list(db.scalars(service.measurement_query(client.id)))
     return ClientOverview(
         client=client,
         goals=_goal_statuses(goals, measurements, {client.id: client.code}),
         sessions=sessions,
         measurements=measurements,
-        sessions_total=total,
-        sessions_offset=sessions_offset,
-        sessions_limit=sessions_limit,
+        sessions_page=page,
     )
 
 
@@ -180,14 +173,17 @@ def latest_session(db: Session, *, client: Client) -> TherapySession | None:
 
 
 def unsigned_sessions(db: Session, *, actor: Therapist, limit: int = 20) -> list[RecentSession]:
-    """The actor's own notes still to sign (drafts), oldest first: a to-do list for the dashboard
-    (walk-through problem 3). The dashboard view is audited by its other lists; no row of its own."""
+    """The notes still to sign (drafts) on the actor's clients, oldest first: a to-do list for the dashboard
+    (walk-through problem 3). The actor's own, and those a previous therapist left unsigned on a client since
+    moved to the actor (caseload reassignment), which the actor co-signs (:func:`service.sign_session`); the
+    author no longer holds the client, so they are never on the author's list. The dashboard view is
+    audited by its other lists; no row of its own."""
     _check_limit(limit)
     rows = db.execute(
         select(TherapySession, Client.code)
         .join(Client, TherapySession.client_id == Client.id)
-        .where(Client.therapist_id == actor.id, TherapySession.therapist_id == actor.id,
-               TherapySession.signed_at.is_(None))
+        .where(Client.therapist_id == actor.id, TherapySession.signed_at.is_(None))
+        .options(joinedload(TherapySession.therapist))
         .order_by(TherapySession.session_date, TherapySession.id)
         .limit(limit)
     ).all()
@@ -329,8 +325,9 @@ class Page:
     """One page of a list: ``items`` out of ``total`` rows; ``next_after`` is the keyset cursor of the next page
     (the sort key of the last row, as :func:`encode_cursor` writes it), None on the last page.
 
-    ``offset`` is kept for callers that still page by position (the first page is ``offset`` 0); the API's
-    next-page links always page by key, so rows written or removed meanwhile never shift or repeat a page.
+    ``offset`` is where the page starts in the whole list (the rows before it, for "51-100 of 230"); the
+    API still accepts an offset from old scripts, but every next/previous link pages by key, so rows written
+    or removed meanwhile never shift or repeat a page.
     """
 
     items: list[Any]
@@ -338,6 +335,7 @@ class Page:
     limit: int
     offset: int
     next_after: str | None = None
+    prev_before: str | None = None  # the cursor of the page before this one (keyset pages), None on the first
 
     @property
     def next_offset(self) -> int | None:
@@ -373,14 +371,14 @@ def encode_cursor(values: tuple[Any, ...]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, *, kinds: tuple[str, ...]) -> tuple[Any, ...]:
+def decode_cursor(cursor: str, *, kinds: tuple[str, ...], name: str = "after") -> tuple[Any, ...]:
     """The sort key in ``cursor``; ``kinds`` are the expected value kinds ("none" allowed where a key may be
-    NULL). A cursor that is not one of ours is refused by name, never half-used."""
+    NULL). A cursor that is not one of ours is refused by ``name``, never half-used."""
     import base64
     import binascii
     import json
 
-    refused = ParameterError(f"after must be a cursor from this list's Link header, got {cursor[:80]!r}")
+    refused = ParameterError(f"{name} must be a cursor from this list's next/previous link, got {str(cursor)[:80]!r}")
     if not isinstance(cursor, str) or not 0 < len(cursor) <= 4096:
         raise refused
     try:
@@ -424,10 +422,64 @@ def _after_ascending(columns: tuple[Any, ...], values: tuple[Any, ...]):
     return tuple_(*columns) > tuple_(*values)
 
 
+def _count(db: Session, query) -> int:
+    return int(db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
+
+
+def keyset_page(db: Session, query, *, columns: tuple[Any, ...], descending: bool, kinds: tuple[str, ...], key_of,
+                limit: int, after: str | None = None, before: str | None = None) -> Page:
+    """One page of ``query`` ordered by ``columns`` (a unique key, all ascending or all ``descending``, none
+    NULL): the first page, the one after the cursor ``after`` or the one before the cursor ``before``.
+
+    No offset is skipped: each page is a range of the key (the page before is read in reverse and turned
+    round), so a page costs the same deep in the list, and rows written or removed meanwhile never make a
+    row repeat or go missing between pages. The page carries both cursors, its position and the total.
+    """
+    from sqlalchemy import tuple_
+
+    _check_limit(limit)
+    if after is not None and before is not None:
+        raise ParameterError("after and before cannot both be given: a page follows one cursor")
+    key = tuple_(*columns)
+    forward = [c.desc() for c in columns] if descending else list(columns)
+    backward = list(columns) if descending else [c.desc() for c in columns]
+
+    def beyond(values: tuple[Any, ...]):  # rows that come after ``values`` in the list's order
+        return key < tuple_(*values) if descending else key > tuple_(*values)
+
+    def ahead(values: tuple[Any, ...]):  # rows that come before ``values``
+        return key > tuple_(*values) if descending else key < tuple_(*values)
+
+    total = _count(db, query)
+    first_page = after is None and before is None
+    if before is not None:
+        items = list(db.scalars(query.where(ahead(decode_cursor(before, kinds=kinds, name="before")))
+                                .order_by(*backward).limit(limit)))[::-1]
+        if len(items) < limit:  # the start of the list was reached: show a whole first page
+            items, first_page = list(db.scalars(query.order_by(*forward).limit(limit))), True
+    elif after is not None:
+        items = list(db.scalars(query.where(beyond(decode_cursor(after, kinds=kinds))).order_by(*forward).limit(limit)))
+    else:
+        items = list(db.scalars(query.order_by(*forward).limit(limit)))
+    if first_page:
+        position = 0
+    elif items:
+        position = _count(db, query.where(ahead(key_of(items[0]))))
+    else:  # past the end (rows removed since the cursor was made): nothing here, every row before
+        position = total
+    more = position + len(items) < total
+    return Page(items=items, total=total, limit=limit, offset=position,
+                next_after=encode_cursor(key_of(items[-1])) if items and more else None,
+                # past the end, the way back is the cursor that led here
+                prev_before=encode_cursor(key_of(items[0])) if items and position > 0 else (None if items else after))
+
+
 def clients_page(db: Session, *, actor: Therapist, limit: int = MAX_PAGE_SIZE, offset: int = 0,
-                 after: str | None = None) -> Page:
-    """The actor's clients by code, one page at a time (audited like the full list); ``after`` is the cursor
-    of the page before (:attr:`Page.next_after`).
+                 after: str | None = None, before: str | None = None) -> Page:
+    """The actor's clients by code, one keyset page at a time (audited like the full list): the first page,
+    the one after the cursor ``after`` (:attr:`Page.next_after` of the page before) or the one before
+    ``before`` (:attr:`Page.prev_before`). A non-zero ``offset`` is the API's old position paging, kept for
+    old scripts only; every link pages by key.
 
     ``limit`` is at most :data:`MAX_PAGE_SIZE`, so a caseload never comes back in one unbounded answer.
     """
@@ -435,26 +487,35 @@ def clients_page(db: Session, *, actor: Therapist, limit: int = MAX_PAGE_SIZE, o
     _check_offset(offset)
     if not isinstance(actor, Therapist) or not actor.active:
         raise PermissionDeniedError(f"actor must be an active Therapist account, got {actor!r}")
-    query = select(Client).where(Client.therapist_id == actor.id).order_by(Client.code, Client.id)
-    where = None if after is None else _after_ascending((Client.code, Client.id), decode_cursor(after, kinds=("str", "int")))
-    page = _page(db, query, limit=limit, offset=offset, key_of=lambda c: (c.code, c.id), after=where)
+    query = select(Client).where(Client.therapist_id == actor.id)
+    if offset:
+        where = None if after is None else _after_ascending((Client.code, Client.id),
+                                                            decode_cursor(after, kinds=("str", "int")))
+        page = _page(db, query.order_by(Client.code, Client.id), limit=limit, offset=offset,
+                     key_of=lambda c: (c.code, c.id), after=where)
+    else:
+        page = keyset_page(db, query, columns=(Client.code, Client.id), descending=False, kinds=("str", "int"),
+                           key_of=lambda c: (c.code, c.id), limit=limit, after=after, before=before)
     service.audit(db, actor, "list", "client")
     return page
 
 
 def sessions_page(db: Session, *, actor: Therapist, client_id: int, limit: int = MAX_PAGE_SIZE,
                   offset: int = 0, after: str | None = None) -> Page:
-    """A client's sessions in date order (with their measurements), one page at a time (``after``: the
-    cursor of the page before)."""
+    """A client's sessions in date order (with their measurements), one keyset page at a time (``after``:
+    the cursor of the page before; a non-zero ``offset`` is the API's old position paging)."""
     _check_limit(limit)
     _check_offset(offset)
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
     query = (select(TherapySession).where(TherapySession.client_id == client.id)
-             .options(selectinload(TherapySession.measurements))
-             .order_by(TherapySession.session_date, TherapySession.id))
+             .options(selectinload(TherapySession.measurements)))
+    if not offset:
+        return keyset_page(db, query, columns=(TherapySession.session_date, TherapySession.id), descending=False,
+                           kinds=("date", "int"), key_of=lambda r: (r.session_date, r.id), limit=limit, after=after)
     where = None if after is None else _after_ascending((TherapySession.session_date, TherapySession.id),
                                                         decode_cursor(after, kinds=("date", "int")))
-    return _page(db, query, limit=limit, offset=offset, key_of=lambda r: (r.session_date, r.id), after=where)
+    return _page(db, query.order_by(TherapySession.session_date, TherapySession.id), limit=limit, offset=offset,
+                 key_of=lambda r: (r.session_date, r.id), after=where)
 
 
 def measurements_page(db: Session, *, actor: Therapist, client_id: int, instrument_code: str | None = None,

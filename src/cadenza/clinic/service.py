@@ -888,15 +888,31 @@ def addendum_sha256(addendum: SessionAddendum, *, author_username: str) -> str:
     })
 
 
-def sign_session(db: Session, *, actor: Therapist, session_id: int, expected_version: int) -> TherapySession:
+def sign_session(db: Session, *, actor: Therapist, session_id: int, expected_version: int,
+                 cosign: bool = False) -> TherapySession:
     """Sign a session note as ``actor``: stores ``signed_at``, ``signed_by_id`` and the SHA-256 of the
     note's canonical content. From then on the note and its measurements cannot change in place.
 
     ``expected_version`` is the version the signer read: a note changed since is not signed unseen.
+
+    Who signs (docs/web.md, "Unsigned notes after a reassignment"): the therapist who holds the client.
+    That is the note's author, unless the client was moved to another therapist (caseload reassignment)
+    before the author signed: then only the new holder can open the record, and signs it as a **co-sign**,
+    said in so many words (``cosign=True``; without it a :class:`ConflictError` names the author), audited
+    as ``cosign`` instead of ``sign``. The note keeps its author (``therapist_id``) and records the co-signer
+    (``signed_by_id``), and the signature's hash covers both.
     """
     expected_version = _check_version(expected_version)
-    row, client = _visible_session(db, actor, session_id, "sign")
+    if not isinstance(cosign, bool):
+        raise ParameterError(f"cosign must be true or false, got {cosign!r}")
+    row, client = owned_row(db, actor, TherapySession, session_id, "session")
+    by_author = row.therapist_id == actor.id
+    audit(db, actor, "sign" if by_author else "cosign", "therapy_session", entity_id=row.id, client_id=client.id)
     _refuse_signed(row, "signing it again")
+    if not by_author and not cosign:
+        author = row.therapist.username if row.therapist is not None else f"therapist {row.therapist_id}"
+        raise ConflictError(f"session {row.id} was written by {author!r}, who no longer holds this client: as its "
+                            "holder you may co-sign it (cosign), taking responsibility for the note as written")
     _refuse_stale(row, expected_version)
     with db.no_autoflush:  # one UPDATE: loading the measurements for the hash must not flush half of it
         row.signed_at = utcnow()

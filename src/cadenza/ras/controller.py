@@ -24,6 +24,17 @@ starting tempo without corrections, then aims at the median asynchrony of the la
 2018, PLoS ONE 13:e0208702). The simulated walkers in :mod:`.walkers` are linear and cannot show that
 effect.
 
+**Late steps** (a live detector reports each step about 2 s after it happened, some beats later; the
+beats are sent ahead): a delayed loop that corrects every step's error overshoots, because the
+corrections made since that step's beat are still invisible in it. Two options make the loop behave:
+``delay_compensation`` subtracts from each error the phase shifts already applied to the beats after
+the one the step heard (a Smith predictor: only the part of the error not yet acted on is corrected),
+and ``error_smoothing`` (0-1, the weight of the newest error in an exponential average) corrects the
+persistent part of the asynchrony rather than each step's timing noise, which the walker corrects
+itself long before the controller hears of it. With the delay, the period correction feeds a delayed
+integrator and oscillates; :class:`cadenza.ras.live.LiveCueSession` turns it off and lets the pull
+towards the goal set the tempo (``bench/ras_controller.py`` chooses these settings).
+
 This is deliberately not a Kuramoto phase oscillator; the BeatHealth parameterisation of one is
 patented (US 11,690,535 B2).
 """
@@ -37,6 +48,9 @@ from cadenza.errors import ParameterError
 DEFAULT_TARGET_ASYNCHRONY_S = -0.04
 MAX_SLEW_FRACTION = 0.03
 BOUNDS_FRACTION = 0.12
+HOLD_WINDOW_STEPS = 8  # holding at the goal lasts while the walker is locked or the last 8 asynchronies keep one phase
+HOLD_MIN_R = 0.9
+RELOCK_FRACTION = 0.45  # holding at the goal ends when the (smoothed) error exceeds this part of a period
 
 
 def _check_cadence(name: str, value: float) -> None:
@@ -95,6 +109,10 @@ class AdaptiveCueController:
         output_latency_s: float = 0.0,
         start_steps: int = 3,
         allow_beyond_bounds: bool = False,
+        delay_compensation: bool = False,
+        error_smoothing: float = 1.0,
+        hold_at_goal: bool = False,
+        relock_fraction: float = RELOCK_FRACTION,
     ) -> None:
         _check_cadence("preferred_cadence_spm", preferred_cadence_spm)
         goal = preferred_cadence_spm if goal_cadence_spm is None else goal_cadence_spm
@@ -119,6 +137,10 @@ class AdaptiveCueController:
             raise ParameterError(f"learn_steps must be an integer >= 4, got {learn_steps!r}")
         if not 0 <= output_latency_s <= 1:
             raise ParameterError(f"output_latency_s must be in [0, 1] s, got {output_latency_s!r}")
+        if not np.isfinite(error_smoothing) or not 0 < error_smoothing <= 1:
+            raise ParameterError(f"error_smoothing must be in (0, 1] (1 = no smoothing), got {error_smoothing!r}")
+        if not np.isfinite(relock_fraction) or not 0.1 < relock_fraction <= 0.5:
+            raise ParameterError(f"relock_fraction must be in (0.1, 0.5] of a period, got {relock_fraction!r}")
         if not isinstance(start_steps, (int, np.integer)) or start_steps < 2:
             raise ParameterError(f"start_steps must be an integer >= 2, got {start_steps!r}")
         pref_period = 60.0 / preferred_cadence_spm
@@ -149,6 +171,13 @@ class AdaptiveCueController:
         self.step_times_s_: list[float] = []
         self.asynchrony_s_: list[float] = []
         self.period_history_s_: list[float] = []
+        self.delay_compensation = bool(delay_compensation)
+        self.error_smoothing = float(error_smoothing)
+        self._smoothed_error_s: float | None = None
+        self.hold_at_goal = bool(hold_at_goal)
+        self.relock_fraction = float(relock_fraction)
+        self.holding = False
+        self._shifts: list[tuple[int, float]] = []  # (index of the beat a phase shift first moved, shift s)
 
     def _clip_period(self, period_s: float) -> float:
         return float(np.clip(period_s, self.min_period_s, self.max_period_s))
@@ -170,7 +199,9 @@ class AdaptiveCueController:
         candidates = np.asarray(self.beat_times_s_ + [self._next]) + self.output_latency_s
         i = int(np.searchsorted(candidates, t))
         near = candidates[max(i - 1, 0):i + 1]
-        heard = near[np.argmin(np.abs(near - t))]
+        j = int(np.argmin(np.abs(near - t)))
+        heard = near[j]
+        heard_index = max(i - 1, 0) + j
         asyn = t - heard
         if abs(asyn) > 0.5 * self.period_s:
             return
@@ -185,20 +216,45 @@ class AdaptiveCueController:
             else:
                 return  # a steady cue at the person's own tempo lets their own phase relation show
         error = asyn - self.target_asynchrony_s
+        a = self.error_smoothing
+        prev = self._smoothed_error_s
+        self._smoothed_error_s = error = error if prev is None else (1 - a) * prev + a * error
+        if self.delay_compensation:
+            # Shifts made after the heard beat were not yet heard by this step: act only on the rest.
+            self._shifts = [(k, s) for k, s in self._shifts if k > heard_index]
+            error -= sum(s for _, s in self._shifts)
         slew = self.max_slew_fraction * self.period_s
         locked = abs(error) < 0.1 * self.period_s
+        if self.hold_at_goal:
+            recent = np.asarray(self.asynchrony_s_[-HOLD_WINDOW_STEPS:])
+            steady = recent.size >= HOLD_WINDOW_STEPS and abs(np.mean(np.exp(2j * np.pi * recent / self.period_s))) >= HOLD_MIN_R
+            if self.holding and ((not steady and not locked) or abs(error) > self.relock_fraction * self.period_s):
+                self.holding = False  # the walker drifts off the cue (a stop, a freeze, another tempo): follow again
+            elif not self.holding and locked and abs(self.period_s - self.goal_period_s) < 0.002 * self.goal_period_s:
+                self.holding = True
+            if self.holding:
+                return  # in a steady phase at the goal: a steady cue, as a fixed one, is what the walker follows best
         d_period = self.period_gain * error + (self.tempo_approach * (self.goal_period_s - self.period_s) if locked else 0)
         new_period = self._clip_period(self.period_s + float(np.clip(d_period, -slew, slew)))
         shift = float(np.clip(self.phase_gain * error, -slew, slew))
+        pending_index = len(self.beat_times_s_)
+        if self.delay_compensation:
+            # A shift already made to the beat still unsent stays: the corrections add up, as they are counted.
+            shift += sum(s for k, s in self._shifts if k == pending_index)
+            self._shifts = [(k, s) for k, s in self._shifts if k != pending_index]
         if self.beat_times_s_:
             # The next beat moves by the phase correction plus the period change; the interval it makes
             # with the last sent beat never deviates from the old period by more than the slew limit.
             last = self.beat_times_s_[-1]
             interval = np.clip(new_period + shift, self.period_s - slew, self.period_s + slew)
             # A beat cannot be scheduled in the past (the step is only known once it has happened).
+            planned = last + new_period
             self._next = max(last + float(interval), t)
         else:
+            planned = self._next
             self._next = max(self._next + shift, t)
+        if self.delay_compensation:
+            self._shifts.append((pending_index, self._next - planned))
         self.period_s = new_period
 
     def beats_until(self, time_s: float) -> np.ndarray:

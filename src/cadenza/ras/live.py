@@ -8,10 +8,14 @@ timestamped samples (seconds on the device's clock, e.g. DeviceMotion ``timeStam
 :class:`LiveUpdate`: the steps released, the beats to schedule (device clock, never in the past) and the
 freeze state. The device turns beat times into audio-clock times itself; nothing here knows about audio.
 
-The step detector releases a step ``lookahead_s`` (2 s) after it happened, i.e. 3-4 beats later. A phase
-correction applied that late would be applied again for each step still in flight (a delayed loop with
-gain 0.5 oscillates), so the phase gain is divided by the number of beats in flight plus one; the period
-correction (gain 0.02) and the pull towards the goal cadence are slow enough to keep.
+The step detector releases a step ``lookahead_s`` (2 s) after it happened, i.e. 3-4 beats later, and
+beats go out 1 s ahead. A delayed loop that corrects every step's error overshoots, so the controller runs
+with ``LIVE_CONTROLLER``: each error is reduced by the phase shifts already made since the step's beat
+(delay compensation), and the period correction is off (a delayed integrator
+oscillates); the pull towards the goal sets the tempo. Once the cue is at the goal and the walker's
+phase to it is steady, the cue holds (a steady cue is what a walker follows best); it follows again when
+the phase drifts. ``bench/ras_controller.py`` chose this setting
+on simulated walkers and replayed real walks, with leave-one-walker-out figures (``docs/live.md``).
 
 A detected freeze changes the cue: if the cue has not started (no steps yet), it starts at the goal
 tempo from the next 100 ms; while a freeze lasts, ``frozen`` is set so the device can accent the beats.
@@ -37,6 +41,9 @@ SCHEDULE_AHEAD_S = 1.0  # beats sent this far ahead: the device keeps cueing thr
 FREEZE_CUE_DELAY_S = 0.1
 MIN_GOAL_INCREASE = 0.0
 MAX_GOAL_INCREASE = 0.10  # the goal is the person's cadence +0..10 % (RAS practice: +5-10 %)
+# The controller's settings for steps that arrive 2 s late (chosen by bench/ras_controller.py).
+LIVE_CONTROLLER = dict(phase_gain=0.3, period_gain=0.0, error_smoothing=1.0, delay_compensation=True,
+                       hold_at_goal=True, tempo_approach=0.3, relock_fraction=0.45)
 
 
 @dataclass(frozen=True)
@@ -81,10 +88,8 @@ class LiveCueSession:
         if not 0.1 <= self.schedule_ahead_s <= 5:
             raise ParameterError(f"schedule_ahead_s must be within 0.1-5 s, got {self.schedule_ahead_s!r}")
         self.steps = StepStream(sampling_rate_hz=self.sampling_rate_hz, lookahead_s=self.lookahead_s, hop_s=self.hop_s)
-        in_flight_beats = self.lookahead_s * self.preferred_cadence_spm / 60.0
         self.controller = AdaptiveCueController(
-            preferred_cadence_spm=self.preferred_cadence_spm, goal_cadence_spm=self.goal_cadence_spm,
-            phase_gain=0.5 / (1.0 + in_flight_beats))
+            preferred_cadence_spm=self.preferred_cadence_spm, goal_cadence_spm=self.goal_cadence_spm, **LIVE_CONTROLLER)
         self._freeze = FreezeDetector().stream(sampling_rate_hz=self.sampling_rate_hz, placements=[self.placement])
         self._freeze_events: list[tuple[str, float]] = []
         self._fixed_next: float | None = None  # a freeze-started cue before any step (goal tempo)

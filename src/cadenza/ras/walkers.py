@@ -105,6 +105,46 @@ def run_closed_loop(cue, walker: LinearCorrectionWalker, *, duration_s: float, s
     return np.asarray(steps[:-1]), np.asarray(cue.beat_times_s_)
 
 
+def run_live_loop(cue, walker: LinearCorrectionWalker, *, duration_s: float, step_delay_s: float = 2.0,
+                  schedule_ahead_s: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`run_closed_loop`, but as a live session runs: each step reaches the cue ``step_delay_s``
+    after it happened (the streaming detector's release delay), and beats are committed
+    ``schedule_ahead_s`` ahead (sent to the phone). The walker hears only beats up to its next step.
+    """
+    if not np.isfinite(duration_s) or duration_s <= 0:
+        raise ParameterError(f"duration_s must be > 0, got {duration_s!r}")
+    if not np.isfinite(step_delay_s) or not 0 <= step_delay_s <= 10:
+        raise ParameterError(f"step_delay_s must be within 0-10 s, got {step_delay_s!r}")
+    if not np.isfinite(schedule_ahead_s) or not 0 <= schedule_ahead_s <= 5:
+        raise ParameterError(f"schedule_ahead_s must be within 0-5 s, got {schedule_ahead_s!r}")
+    steps, delivered = [0.0], 0
+    while steps[-1] < duration_s:
+        now = steps[-1]
+        while delivered < len(steps) and steps[delivered] <= now - step_delay_s + 1e-9:
+            cue.on_step(steps[delivered])
+            delivered += 1
+        cue.beats_until(now + schedule_ahead_s)
+        beats = cue.beat_times_s_
+        k = int(np.searchsorted(beats, now + 0.6 * walker.period_s, side="right"))
+        steps.append(walker.next_step(now, np.asarray(beats[max(k - 4, 0):k])))
+    return np.asarray(steps[:-1]), np.asarray(cue.beat_times_s_)
+
+
+def replay_steps_live(cue, step_times_s: np.ndarray, *, step_delay_s: float = 2.0,
+                      schedule_ahead_s: float = 1.0) -> np.ndarray:
+    """:func:`replay_steps` as a live session sees a recording: each step reaches the cue
+    ``step_delay_s`` late and beats are committed ``schedule_ahead_s`` ahead; returns the beats."""
+    steps = np.asarray(step_times_s, dtype=float)
+    if steps.ndim != 1 or np.any(np.diff(steps) <= 0):
+        raise ParameterError("step_times_s must be a strictly increasing 1-D array of seconds")
+    if not np.isfinite(step_delay_s) or not 0 <= step_delay_s <= 10:
+        raise ParameterError(f"step_delay_s must be within 0-10 s, got {step_delay_s!r}")
+    for t in steps:
+        cue.beats_until(t + step_delay_s + schedule_ahead_s)
+        cue.on_step(t)
+    return np.asarray(cue.beat_times_s_)
+
+
 def replay_steps(cue, step_times_s: np.ndarray) -> np.ndarray:
     """Feed recorded step times to ``cue`` in order; returns the beats it emitted.
 
@@ -131,6 +171,20 @@ class CueEvaluation:
     cadence_start_spm: float  # median over the first 10 steps
     cadence_end_spm: float  # median over the last 20 steps
     mean_asynchrony_ms: float
+
+
+def resultant_length_from(step_times_s: np.ndarray, beat_times_s: np.ndarray, start_s: float) -> float:
+    """R of the steps at or after ``start_s`` to the cue (NaN with fewer than 2 such steps in the cue).
+
+    Comparing two cues' R over the same stretch of a walk (e.g. after both have locked) keeps the cue that
+    locks sooner from being charged for the settling its rival's R leaves out.
+    """
+    steps = np.asarray(step_times_s, dtype=float)
+    if steps.size < 2 or np.asarray(beat_times_s).size < 2:
+        return float("nan")
+    phase = analyze_synchronization(steps, beat_times_s).relative_phase_deg
+    keep = phase[(steps >= start_s) & np.isfinite(phase)]
+    return float(np.abs(np.mean(np.exp(1j * np.deg2rad(keep))))) if keep.size >= 2 else float("nan")
 
 
 def evaluate_cue(step_times_s: np.ndarray, beat_times_s: np.ndarray, *, output_latency_s: float = 0.0) -> CueEvaluation:

@@ -7,12 +7,17 @@ walk's results come from here.
 Each batch carries a sequence number. A batch at or below the walk's newest one is acknowledged again
 and not processed (the device re-sends what it had not seen acknowledged when it reconnects), so no
 sample counts twice and none is lost while the device keeps it. The running science lives in this
-process (:data:`RUNNING`); the row is saved every ``SAVE_EVERY_S`` and when the walk ends, so a server
-restart costs at most that much of the walk's results.
+process (:data:`RUNNING`); the row is saved every ``SAVE_EVERY_S``, when the socket closes and when the
+walk ends, with the science itself (:mod:`cadenza.ras.live_state`) and the newest batch it took in. A
+phone that reconnects to another server process (another worker, or after a restart) carries the walk on
+from the row; a process that still holds an older copy (the row has a newer batch) drops it and reads the
+row. What a lost process took in after its last save is lost (at most ``SAVE_EVERY_S``): the detector sees
+a gap there.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -52,6 +57,21 @@ class Running:
 
 RUNNING: dict[int, Running] = {}
 _LOCK = threading.Lock()
+log = logging.getLogger(__name__)
+
+
+def _science_for(row: LiveCueWalk) -> LiveCueSession:
+    """The walk's science as its row last saved it, or a fresh one (no snapshot, or one this server cannot read)."""
+    from cadenza.ras.live_state import restore
+
+    fresh = LiveCueSession(preferred_cadence_spm=row.preferred_cadence_spm, goal_cadence_spm=row.goal_cadence_spm,
+                           placement=row.placement, lookahead_s=LIVE_LOOKAHEAD_S)
+    if row.live_state:
+        try:
+            return restore(row.live_state, like=fresh)
+        except ParameterError as exc:
+            log.warning("live walk %s: saved state not used, starting afresh: %s", row.id, exc)
+    return fresh
 
 
 def running_for(row: LiveCueWalk) -> Running:
@@ -61,11 +81,10 @@ def running_for(row: LiveCueWalk) -> Running:
         for walk_id in [k for k, r in RUNNING.items() if now - r.active_at > IDLE_FORGET_S]:
             del RUNNING[walk_id]  # abandoned: saved when its socket closed; it carries on if it comes back
         found = RUNNING.get(row.id)
+        if found is not None and row.last_seq > found.last_seq:
+            found = None  # the walk went on in another process since: this copy is old
         if found is None:
-            found = RUNNING[row.id] = Running(row.id, LiveCueSession(
-                preferred_cadence_spm=row.preferred_cadence_spm, goal_cadence_spm=row.goal_cadence_spm,
-                placement=row.placement, lookahead_s=LIVE_LOOKAHEAD_S), last_seq=row.last_seq,
-                saved_at=now)
+            found = RUNNING[row.id] = Running(row.id, _science_for(row), last_seq=row.last_seq, saved_at=now)
         found.active_at = now
         return found
 
@@ -175,8 +194,10 @@ def save_due(running: Running) -> bool:
 
 
 def save(db: Session, row: LiveCueWalk, running: Running) -> None:
-    """Write the running walk's results onto its row."""
+    """Write the running walk's results onto its row, unless another process has carried it further."""
     with running.lock:
+        if row.last_seq > running.last_seq:
+            return  # e.g. an old socket noticed closing after the phone reconnected elsewhere
         records.save_progress(db, row, running.live, last_seq=running.last_seq)
     running.saved_at = time.monotonic()
 

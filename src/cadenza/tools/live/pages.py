@@ -220,12 +220,13 @@ def _authorise(websocket: WebSocket, walk_id: int) -> Who:
 
 
 def _load(db, who: Who, walk_id: int):
+    # The row is locked until the save commits: two processes saving one walk take turns (PostgreSQL).
+    row = db.get(records.LiveCueWalk, walk_id, with_for_update=True)
     if who.therapist_id is not None:
         from cadenza.clinic.models import Therapist
 
-        actor = db.get(Therapist, who.therapist_id)
-        return db.get(records.LiveCueWalk, walk_id), actor, None
-    return db.get(records.LiveCueWalk, walk_id), None, db.get(people.PersonDevice, who.device_id)
+        return row, db.get(Therapist, who.therapist_id), None
+    return row, None, db.get(people.PersonDevice, who.device_id)
 
 
 def _save(websocket: WebSocket, who: Who, walk_id: int, running: actions.Running) -> None:

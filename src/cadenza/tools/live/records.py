@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Integer, String, select
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Integer, LargeBinary, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cadenza.clinic import people, service
@@ -63,6 +63,9 @@ class LiveCueWalk(Base):
     beat_times_s: Mapped[list[float]] = mapped_column(JSON, default=list)
     freeze_intervals_s: Mapped[list[list[float]]] = mapped_column(JSON, default=list)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The running science (cadenza.ras.live_state), saved with last_seq so any server process carries the walk
+    # on from here; cleared when the walk ends (migration 0026b_live_walk_state).
+    live_state: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, default=None)
 
     @property
     def is_open(self) -> bool:
@@ -158,8 +161,11 @@ def save_progress(db: Session, row: LiveCueWalk, live: LiveCueSession, *, last_s
     """Write what the running walk has found so far onto its row (no audit: the start was audited)."""
     if not row.is_open:
         raise ParameterError(f"live walk {row.id!r} has ended; start a new walk")
+    from cadenza.ras.live_state import snapshot
+
     if live.started_at_s is None:
         row.last_seq = int(last_seq)
+        row.live_state = snapshot(live)
         return
     if row.origin_s is None:
         row.origin_s = float(live.started_at_s)
@@ -177,6 +183,7 @@ def save_progress(db: Session, row: LiveCueWalk, live: LiveCueSession, *, last_s
     row.freeze_intervals_s = kept_freezes + [_relative(list(f), origin) for f in live.freeze_intervals_s()]
     row.summary = _plain(summarize_walk(row))
     row.last_seq = int(last_seq)
+    row.live_state = snapshot(live)
     db.flush()
 
 
@@ -212,6 +219,7 @@ def close_walk(db: Session, row: LiveCueWalk, live: LiveCueSession | None, *, ac
         save_progress(db, row, live, last_seq=row.last_seq)
     row.summary = _plain(summarize_walk(row))
     row.ended_at = utcnow()
+    row.live_state = None  # the walk is over: its results are on the row
     db.flush()
     if device is not None:
         people.audit_device(db, device, "update", "live_cue_walk", entity_id=row.id)

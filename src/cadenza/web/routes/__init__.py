@@ -28,6 +28,7 @@ CORE_ROUTER_MODULES: list[str] = [
     "cadenza.web.routes.exports",
     "cadenza.web.routes.admin",
     "cadenza.web.routes.api",
+    "cadenza.web.routes.admin_api",
 ]
 
 

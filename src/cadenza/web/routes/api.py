@@ -193,6 +193,9 @@ class SessionPatch(StrictModel):
 
 class SignIn(StrictModel):
     version: Version
+    cosign: bool = Field(default=False, description=(
+        "Sign a note another therapist wrote on a client since moved to you (caseload reassignment): you "
+        "co-sign it, taking responsibility for it as written (audited as cosign). Without it such a note is a 409"))
 
 
 class AddendumIn(StrictModel):
@@ -301,8 +304,10 @@ PAGE_HEADERS = {
 PAGED = {200: {"description": "One page of the list, in a stable order", "headers": PAGE_HEADERS}}
 Limit = Annotated[int, Query(ge=1, le=dashboard.MAX_PAGE_SIZE,
                              description=f"Page size, at most {dashboard.MAX_PAGE_SIZE}")]
-Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Rows to skip (kept for old clients; the Link "
-                                                                "header pages by key with `after`)")]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1, deprecated=True,
+                              description="Rows to skip: position paging, kept for old scripts only (a page deep in "
+                                          "the list costs more, and rows added meanwhile shift it); follow the "
+                                          "Link header, which pages by key with `after`")]
 After = Annotated[str | None, Query(min_length=1, max_length=512,
                                     description="The cursor of the page before, from its Link header")]
 
@@ -494,9 +499,11 @@ def update_session(db: Db, user: ApiUser, client_id: DbId, session_id: DbId, bod
              responses={**NOT_FOUND, **INVALID, **CONFLICT})
 def sign_session(db: Db, user: ApiUser, client_id: DbId, session_id: DbId, body: SignIn) -> Any:
     """Sign the note as you read it at ``version``: stores who, when and the SHA-256 of the note and its
-    measurements. A signed note never changes in place; corrections are addenda."""
+    measurements. A signed note never changes in place; corrections are addenda. A note written by the
+    client's previous therapist is co-signed by its new holder (``cosign``)."""
     _session_of_client(db, user, client_id, session_id)
-    return service.sign_session(db, actor=user, session_id=session_id, expected_version=body.version)
+    return service.sign_session(db, actor=user, session_id=session_id, expected_version=body.version,
+                                cosign=body.cosign)
 
 
 @router.post("/clients/{client_id}/sessions/{session_id}/addenda", response_model=AddendumOut,

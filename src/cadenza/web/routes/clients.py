@@ -89,13 +89,15 @@ def _replayed_redirect(stored: idempotency.StoredResponse) -> Response:
 
 PAGE_SIZE = 50
 Limit = Annotated[int, Query(ge=1, le=dashboard.MAX_PAGE_SIZE)]
-Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
+# Keyset cursors (clinic.dashboard.keyset_page): the next page starts after one, the previous ends before one.
+Cursor = Annotated[str | None, Query(min_length=1, max_length=512)]
 
 
 @router.get("/")
-def dashboard_page(request: Request, db: Db, user: PageUser, limit: Limit = PAGE_SIZE, offset: Offset = 0) -> Response:
+def dashboard_page(request: Request, db: Db, user: PageUser, limit: Limit = PAGE_SIZE, after: Cursor = None,
+                   before: Cursor = None) -> Response:
     today = dt.datetime.now(dt.UTC).date()
-    clients = dashboard.clients_page(db, actor=user, limit=limit, offset=offset)
+    clients = dashboard.clients_page(db, actor=user, limit=limit, after=after, before=before)
     due = dashboard.goals_due(db, actor=user)
     return render(
         request,
@@ -200,9 +202,9 @@ def _client_tools(request: Request, client) -> list:
 
 @router.get("/clients/{client_id}")
 def client_page(request: Request, db: Db, user: PageUser, client_id: ClientId, limit: Limit = PAGE_SIZE,
-                offset: Offset = 0) -> Response:
+                after: Cursor = None, before: Cursor = None) -> Response:
     overview = dashboard.client_overview(db, actor=user, client_id=client_id, sessions_limit=limit,
-                                         sessions_offset=offset)
+                                         sessions_after=after, sessions_before=before)
     policy = listening.policy_of(overview.client)
     instruments = {i.code: i for i in list_instruments()}
     interventions = {i.code: i for i in evidence.list_interventions()}
@@ -570,7 +572,8 @@ def sign_session_page(request: Request, form: SubmittedForm, db: Db, user: CsrfP
         return _session_page(request, db, user, client_id, session_id, status=422,
                              message="Not signed: tick the box to confirm you have reviewed the note, then sign.")
     try:
-        service.sign_session(db, actor=user, session_id=session_id, expected_version=version)
+        service.sign_session(db, actor=user, session_id=session_id, expected_version=version,
+                             cosign=state.values.get("cosign") == "yes")
     except ConflictError as exc:
         db.rollback()
         return _session_page(request, db, user, client_id, session_id, status=409,
