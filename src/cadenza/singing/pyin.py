@@ -66,7 +66,7 @@ def track_pyin(y: np.ndarray, *, fmin_hz: float, fmax_hz: float, sampling_rate_h
     ...            frame_length=1024, hop_length=128)
     Traceback (most recent call last):
     ...
-    cadenza.errors.ParameterError: fmin_hz must be > sampling_rate_hz / frame_length (21.5 Hz) so a period fits in a frame, got 10.0
+    cadenza.errors.ParameterError: fmin_hz must be > sampling_rate_hz / (frame_length - 1) (21.6 Hz) so a period fits in a frame, got 10.0
     """
     y = np.asarray(y)
     if y.ndim != 1 or not np.issubdtype(y.dtype, np.floating):
@@ -81,9 +81,10 @@ def track_pyin(y: np.ndarray, *, fmin_hz: float, fmax_hz: float, sampling_rate_h
         raise ParameterError(f"hop_length must be an integer >= 1 sample, got {hop_length!r}")
     if not (np.isfinite(resolution_semitones) and 0 < resolution_semitones < 1):
         raise ParameterError(f"resolution_semitones must be in (0, 1) semitone, got {resolution_semitones!r}")
-    if not (np.isfinite(fmin_hz) and fmin_hz > sampling_rate_hz / frame_length):
-        raise ParameterError(f"fmin_hz must be > sampling_rate_hz / frame_length "
-                             f"({sampling_rate_hz / frame_length:.1f} Hz) so a period fits in a frame, got {fmin_hz!r}")
+    if not (np.isfinite(fmin_hz) and fmin_hz > 0 and sampling_rate_hz / fmin_hz < frame_length - 1):
+        raise ParameterError(f"fmin_hz must be > sampling_rate_hz / (frame_length - 1) "
+                             f"({sampling_rate_hz / (frame_length - 1):.1f} Hz) so a period fits in a frame, "
+                             f"got {fmin_hz!r}")
     if not (np.isfinite(fmax_hz) and fmin_hz < fmax_hz <= sampling_rate_hz / 2):
         raise ParameterError(f"fmax_hz must be in (fmin_hz, sampling_rate_hz / 2] = ({fmin_hz!r}, "
                              f"{sampling_rate_hz / 2!r}] Hz, got {fmax_hz!r}")
