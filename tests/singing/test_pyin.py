@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cadenza.errors import ParameterError
-from cadenza.singing.pyin import _pyin_transition, _triangle_window, track_pyin, viterbi_banded
+from cadenza.singing.pyin import (BETA_CDF_AT_THRESHOLDS, BETA_PARAMETERS, N_THRESHOLDS, _next_fast_len,
+                                  _pyin_transition, _triangle_window, track_pyin, viterbi_banded)
 
 # (fmin_hz, fmax_hz, frame_s, resolution): the MIT response contour and the singing pitch tracker.
 MIT = (60.0, 700.0, 0.046, 0.1)
@@ -56,6 +57,15 @@ def test_triangle_window_is_scipys(width):
     from scipy.signal import get_window
 
     np.testing.assert_array_equal(_triangle_window(width), get_window("triangle", width, fftbins=False))
+
+
+def test_threshold_prior_and_fft_length_are_scipys():
+    from scipy.fft import next_fast_len
+    from scipy.stats import beta
+
+    expected = beta.cdf(np.linspace(0, 1, N_THRESHOLDS + 1), *BETA_PARAMETERS)
+    np.testing.assert_array_equal(np.array(BETA_CDF_AT_THRESHOLDS), expected)
+    assert [_next_fast_len(n) for n in range(1, 3000)] == [next_fast_len(n, real=True) for n in range(1, 3000)]
 
 
 def _banded_transition(n_states, half_width, weights):

@@ -12,8 +12,8 @@ dense recursion can ever pick outside the band (the best previous state). Ties a
 ``np.argmax`` breaks them (the lowest previous state). The decoded states, hence ``f0_hz`` and
 ``voiced``, are identical to ``librosa.pyin`` (tests/singing/test_pyin.py: hypothesis on random
 signals and real sung recordings), at about 1/20 of the time for a few seconds of audio, and the
-module needs numpy only, so a child process analysing an upload does not import librosa, scipy and
-numba (seconds of start-up).
+module needs numpy only, so a child process analysing an upload does not import librosa, numba and
+scipy (seconds of start-up).
 
 >>> sr = 22_050
 >>> t = np.arange(sr // 2) / sr
@@ -116,7 +116,11 @@ def track_pyin(y: np.ndarray, *, fmin_hz: float, fmax_hz: float, sampling_rate_h
 # -- YIN -----------------------------------------------------------------------------------------------
 
 def _next_fast_len(n: int) -> int:
-    """The smallest 2^a 3^b 5^c >= ``n`` (the real-FFT lengths pocketfft handles fastest)."""
+    """The smallest 2^a 3^b 5^c >= ``n`` (``scipy.fft.next_fast_len(n, real=True)``, as librosa pads).
+
+    >>> [_next_fast_len(n) for n in (1, 7, 2047, 1411)]
+    [1, 8, 2048, 1440]
+    """
     best = 1 << max(0, int(n - 1).bit_length())
     p5 = 1
     while p5 < best:
@@ -133,11 +137,11 @@ def _next_fast_len(n: int) -> int:
 
 def _cumulative_mean_normalized_difference(frames: np.ndarray, min_period: int, max_period: int) -> np.ndarray:
     """YIN's d'(tau) for tau in [min_period, max_period], from the FFT autocorrelation of each frame."""
-    import scipy.fft  # the FFT library librosa uses: the same autocorrelation to the last bit
-
+    # numpy's FFT is the same pocketfft as scipy.fft (which librosa calls): the same autocorrelation
+    # to the last bit (tests/singing/test_pyin.py), without importing scipy.fft.
     n_pad = _next_fast_len(2 * frames.shape[-2] - 1)
-    spectrum = scipy.fft.rfft(frames, n=n_pad, axis=-2)
-    acf = scipy.fft.irfft(spectrum.real**2 + spectrum.imag**2, n=n_pad, axis=-2)[:max_period + 1]
+    spectrum = np.fft.rfft(frames, n=n_pad, axis=-2)
+    acf = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, n=n_pad, axis=-2)[:max_period + 1]
     energy = np.square(frames)
     np.cumsum(energy, out=energy, axis=-2)
     energy[0, :] = 0
@@ -161,14 +165,35 @@ def _parabolic_shifts(x: np.ndarray) -> np.ndarray:
 
 # -- the observation model --------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=4)
+#: ``scipy.stats.beta.cdf(np.linspace(0, 1, N_THRESHOLDS + 1), *BETA_PARAMETERS)``, the numbers librosa
+#: computes every call (tests/singing/test_pyin.py checks them to the bit), written out so that a child
+#: process analysing an upload imports no scipy (0.3 s and 130 MB of address space).
+BETA_CDF_AT_THRESHOLDS = (
+    0.0, 0.015273761488896611, 0.054615950034435104, 0.1099550556837169, 0.1750822631590913, 0.24529279492938452,
+    0.3170880697674956, 0.3879294086282141, 0.4560352987272883, 0.5202153457415037, 0.5797350211684026,
+    0.6342061633358498, 0.6834989309185446, 0.7276715501652941, 0.7669147530549755, 0.8015082837194422,
+    0.8317872640071742, 0.8581165642996578, 0.8808716299986966, 0.9004244740113687, 0.9171337668563828,
+    0.9313381438152039, 0.9433520073644374, 0.9534632369233408, 0.9619323302196656, 0.9689925943748676,
+    0.9748510828084593, 0.9796900385917222, 0.983668657970772, 0.9869250311872337, 0.9895781529733731,
+    0.9917299235000887, 0.9934670832392798, 0.994863043133834, 0.9959795854745597, 0.9968684216661481,
+    0.997572601218635, 0.9981277723286026, 0.9985632987366575, 0.9989032405162188, 0.999167208355319,
+    0.9993711019788772, 0.9995277438211415, 0.9996474190571961, 0.9997383327679001, 0.9998069944475068,
+    0.9998585393487838, 0.9998969953598535, 0.9999255032684011, 0.9999464974283173, 0.9999618530273438,
+    0.9999730053799891, 0.9999810459497281, 0.9999867991452132, 0.9999908833400576, 0.9999937590350161,
+    0.9999957666133381, 0.9999971557315039, 0.9999981080343308, 0.9999987545808221, 0.9999991891101745,
+    0.9999994780610055, 0.999999668076261, 0.999999791576736, 0.9999998708634015, 0.9999999211088078,
+    0.9999999525171946, 0.9999999718684219, 0.9999999836096739, 0.9999999906187004, 0.9999999947310814,
+    0.9999999970998986, 0.999999998437824, 0.9999999991777627, 0.9999999995778535, 0.9999999997889972,
+    0.9999999998975461, 0.9999999999517919, 0.9999999999780792, 0.999999999990398, 0.999999999995963,
+    0.9999999999983777, 0.9999999999993799, 0.9999999999997758, 0.9999999999999238, 0.9999999999999759,
+    0.999999999999993, 0.9999999999999981, 0.9999999999999996, 0.9999999999999999, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0,
+    1.0, 1.0, 1.0, 1.0, 1.0,
+)
+
+
 def _threshold_prior() -> tuple[np.ndarray, np.ndarray]:
     """pYIN's thresholds 0..1 and the beta(2, 18) probability of each interval between them."""
-    from scipy.stats import beta
-
-    thresholds = np.linspace(0, 1, N_THRESHOLDS + 1)
-    cdf = beta.cdf(thresholds, BETA_PARAMETERS[0], BETA_PARAMETERS[1])
-    return thresholds, np.diff(cdf)
+    return np.linspace(0, 1, N_THRESHOLDS + 1), np.diff(np.array(BETA_CDF_AT_THRESHOLDS))
 
 
 def _observation_probabilities(yin: np.ndarray, shifts: np.ndarray, *, sampling_rate_hz: float, min_period: int,
