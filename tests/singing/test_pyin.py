@@ -175,3 +175,22 @@ def test_bad_input_is_named():
         track_pyin(np.zeros(2000), **{**ok, "hop_length": 0})
     with pytest.raises(ParameterError, match="transition"):
         viterbi_banded(np.ones((2, 3)) / 2, np.ones((3, 3)) / 3)
+
+
+def test_analysing_an_attempt_imports_neither_librosa_nor_scipy():
+    """What the limited child process needs (start-up in milliseconds, not seconds): the MIT contour and
+    the whole attempt analysis run with numpy alone."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np\n"
+            "from cadenza.mit.melody import compose_melody\n"
+            "from cadenza.mit.response import analyse_response\n"
+            "from cadenza.mit.syllables import Lexicon, syllabify_phrase\n"
+            "lex = Lexicon({'i': (('AY1',),), 'want': (('W', 'AA1', 'N', 'T'),)})\n"
+            "melody = compose_melody(syllabify_phrase('I want', lexicon=lex), level=1)\n"
+            "t = np.arange(44_100) / 22_050\n"
+            "analyse_response(0.3 * np.sin(2 * np.pi * 150 * t), sampling_rate_hz=22_050, melody=melody)\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'librosa', 'scipy', 'numba', 'sklearn'}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
