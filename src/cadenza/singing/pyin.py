@@ -55,9 +55,9 @@ class PyinTrack:
 
 def track_pyin(y: np.ndarray, *, fmin_hz: float, fmax_hz: float, sampling_rate_hz: float, frame_length: int,
                hop_length: int, resolution_semitones: float = 0.1, center: bool = True) -> PyinTrack:
-    """pYIN of a mono signal ``y``: what ``librosa.pyin(y, fmin=fmin_hz, fmax=fmax_hz, sr=sampling_rate_hz,
-    frame_length=frame_length, hop_length=hop_length, resolution=resolution_semitones, center=center)``
-    returns (its other options at their defaults), as a :class:`PyinTrack`.
+    """pYIN of a mono signal ``y`` (in float64): what ``librosa.pyin(y, fmin=fmin_hz, fmax=fmax_hz,
+    sr=sampling_rate_hz, frame_length=frame_length, hop_length=hop_length, resolution=resolution_semitones,
+    center=center)`` returns (its other options at their defaults), as a :class:`PyinTrack`.
 
     >>> track_pyin(np.zeros(3000), fmin_hz=60.0, fmax_hz=700.0, sampling_rate_hz=22_050,
     ...            frame_length=1024, hop_length=128).voiced.any()
@@ -71,6 +71,7 @@ def track_pyin(y: np.ndarray, *, fmin_hz: float, fmax_hz: float, sampling_rate_h
     y = np.asarray(y)
     if y.ndim != 1 or not np.issubdtype(y.dtype, np.floating):
         raise ParameterError(f"y must be a 1-D float array of samples, got shape {y.shape} dtype {y.dtype}")
+    y = y.astype(np.float64, copy=False)  # librosa's numbers for the float64 signal
     if not np.all(np.isfinite(y)):
         raise ParameterError(f"y must be finite; {int(np.sum(~np.isfinite(y)))} samples are NaN or infinite")
     if not (np.isfinite(sampling_rate_hz) and sampling_rate_hz > 0):
@@ -291,7 +292,7 @@ def viterbi_banded(prob: np.ndarray, transition: np.ndarray) -> np.ndarray:
     cost, the best previous state overall (the only out-of-band state that can beat every other).
 
     >>> t = np.array([[0.9, 0.1], [0.2, 0.8]])
-    >>> viterbi_banded(np.array([[0.9, 0.9, 0.1], [0.1, 0.1, 0.9]]), t).tolist()
+    >>> viterbi_banded(np.array([[0.9, 0.9, 0.05], [0.1, 0.1, 0.95]]), t).tolist()
     [0, 0, 1]
     """
     prob = np.asarray(prob, dtype=float)
