@@ -10,10 +10,11 @@ turns into ``log(tiny)`` (about -708). :func:`track_pyin` computes the same obse
 restricted to the band, plus the one "jump anywhere at ``log(tiny)``" candidate, which is all the
 dense recursion can ever pick outside the band (the best previous state). Ties are broken as
 ``np.argmax`` breaks them (the lowest previous state). The decoded states, hence ``f0_hz`` and
-``voiced``, are identical to ``librosa.pyin`` (tests/singing/test_pyin.py: hypothesis on random
-signals and real sung recordings), at about 1/20 of the time for a few seconds of audio, and the
-module needs numpy only, so a child process analysing an upload does not import librosa, numba and
-scipy (seconds of start-up).
+``voiced``, and the voicing probability are identical to ``librosa.pyin``'s (tests/singing/test_pyin.py:
+hypothesis on built signals, real singing, a rendered MIT attempt, an instrumental excerpt), for about
+a seventh of the CPU time on 3-20 s of 44.1-kHz singing (bench/mit_attempt.py; YIN's FFT is then a
+third of what is left), and the module needs numpy only, so a child process analysing an upload does
+not import librosa, numba and scipy (seconds of start-up).
 
 >>> sr = 22_050
 >>> t = np.arange(sr // 2) / sr
