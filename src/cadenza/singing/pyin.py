@@ -42,6 +42,7 @@ SWITCH_PROBABILITY = 0.01
 NO_TROUGH_PROBABILITY = 0.01
 
 _TINY = np.finfo(np.float64).tiny
+FRAMES_PER_BLOCK = 256
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,11 @@ def track_pyin(y: np.ndarray, *, fmin_hz: float, fmax_hz: float, sampling_rate_h
     frames = np.lib.stride_tricks.sliding_window_view(y, frame_length)[::hop_length].T  # (frame_length, n)
     min_period = int(np.floor(sampling_rate_hz / fmax_hz))
     max_period = min(int(np.ceil(sampling_rate_hz / fmin_hz)), frame_length - 1)
-    yin = _cumulative_mean_normalized_difference(frames, min_period, max_period)
+    # In blocks of frames: each frame's numbers do not depend on the others, and a block's FFTs stay in
+    # cache (a 20-s attempt at 44.1 kHz is otherwise ~230 MB of spectra at once).
+    yin = np.concatenate([_cumulative_mean_normalized_difference(frames[:, i:i + FRAMES_PER_BLOCK], min_period,
+                                                                 max_period)
+                          for i in range(0, frames.shape[1], FRAMES_PER_BLOCK)], axis=1)
     shifts = _parabolic_shifts(yin)
 
     bins_per_semitone = int(np.ceil(1.0 / resolution_semitones))
