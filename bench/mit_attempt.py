@@ -161,7 +161,8 @@ def main() -> None:
             checks[f"whole song ({len(song) / sr:.0f} s), {name} settings: same voicing and f0"] = _same(
                 *_both(y, float(rate), _settings(rate, singing=singing)))
     if args.json:
-        print(json.dumps({"rows": [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}
+        print(json.dumps({"rows": [{k: ((None if np.isnan(v) else round(v, 3)) if isinstance(v, float) else v)
+                                    for k, v in r.items()}
                                    for r in rows], "checks": checks}))
         return
     print("contour: CPU seconds in-process (warm); isolated: wall seconds of the whole upload analysis")
