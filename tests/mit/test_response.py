@@ -133,3 +133,17 @@ def test_delay_transposition_and_small_jitter_pass_one_displaced_syllable_fails(
                            contour=_contour(late, durations, wrong))
     assert [s.timing_ok for s in bad.syllables] == [i != k for i in range(n)]
     assert [s.pitch_ok for s in bad.syllables] == [i != k for i in range(n)]
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 5000), st.sampled_from([(512, 128), (353, 128), (256, 64), (1024, 256)]),
+       st.integers(0, 2**32 - 1))
+def test_frame_level_is_librosas_rms(n_samples, frame_hop, seed):
+    import librosa
+
+    from cadenza.mit.response import _frame_rms
+
+    frame, hop = frame_hop
+    y = np.random.default_rng(seed).standard_normal(n_samples + frame)
+    np.testing.assert_array_equal(_frame_rms(y, frame_length=frame, hop_length=hop),
+                                  librosa.feature.rms(y=y, frame_length=frame, hop_length=hop)[0])

@@ -1,6 +1,7 @@
 """Measure a person's intoned attempt against the target melody: syllable onsets and pitch.
 
-The pitch contour comes from probabilistic YIN (pYIN; Mauch & Dixon 2014, ICASSP) in librosa. A
+The pitch contour comes from probabilistic YIN (pYIN; Mauch & Dixon 2014, ICASSP), librosa's pYIN
+computed with a banded Viterbi (:mod:`cadenza.singing.pyin`: the same contour, numpy only). A
 syllable onset is where voicing starts, or, inside a voiced stretch, where the pitch steps to another
 note or the level rises out of a dip (a consonant between two vowels). The attempt is compared with
 the target rhythm after removing one overall delay (people start when they are ready), and its
@@ -130,22 +131,33 @@ class ResponseAnalysis:
 
 
 def measure_pitch_contour(y: np.ndarray, *, sampling_rate_hz: float) -> PitchContour:
-    """pYIN pitch (NaN when unvoiced) and frame level in dB, on a ~5.8 ms grid."""
-    import librosa
+    """pYIN pitch (NaN when unvoiced) and frame level in dB, on a ~5.8 ms grid.
+
+    The contour is ``librosa.pyin``'s (same frames, same decoded states), from
+    :func:`cadenza.singing.pyin.track_pyin`, and the level librosa's RMS (``feature.rms``, centred
+    frames of half the pYIN frame): neither imports librosa, so the limited child that analyses an
+    upload starts in milliseconds instead of seconds."""
+    from cadenza.singing.pyin import track_pyin
 
     y = np.asarray(y, dtype=float)
     hop = max(1, int(round(PYIN_HOP_S * sampling_rate_hz)))
     frame = int(2 ** np.round(np.log2(PYIN_FRAME_S * sampling_rate_hz)))
     if y.size < frame:
         return PitchContour(np.empty(0), np.empty(0), np.empty(0))
-    f0, voiced, _ = librosa.pyin(y, fmin=PYIN_FMIN_HZ, fmax=PYIN_FMAX_HZ, sr=sampling_rate_hz,
-                                 frame_length=frame, hop_length=hop)
-    f0 = np.where(voiced, f0, np.nan)
-    f0 = _extend_breathy_onsets(y, f0, hop=hop, sampling_rate_hz=sampling_rate_hz)
-    rms = librosa.feature.rms(y=y, frame_length=frame // 2, hop_length=hop)[0][: f0.size]
+    track = track_pyin(y, fmin_hz=PYIN_FMIN_HZ, fmax_hz=PYIN_FMAX_HZ, sampling_rate_hz=sampling_rate_hz,
+                       frame_length=frame, hop_length=hop)
+    f0 = _extend_breathy_onsets(y, track.f0_hz, hop=hop, sampling_rate_hz=sampling_rate_hz)
+    rms = _frame_rms(y, frame_length=frame // 2, hop_length=hop)[: f0.size]
     level_db = 20 * np.log10(np.maximum(rms, 1e-10))
     times_s = np.arange(f0.size) * hop / sampling_rate_hz
     return PitchContour(times_s=times_s, f0_hz=f0, level_db=level_db)
+
+
+def _frame_rms(y: np.ndarray, *, frame_length: int, hop_length: int) -> np.ndarray:
+    """RMS of centred frames (zero padding), as ``librosa.feature.rms(y=y, ...)[0]`` computes it."""
+    padded = np.pad(y, (frame_length // 2, frame_length // 2), mode="constant")
+    frames = np.lib.stride_tricks.sliding_window_view(padded, frame_length)[::hop_length].T
+    return np.sqrt(np.mean(np.square(frames, dtype=np.float32), axis=-2, keepdims=True))[0]  # float32, as librosa
 
 
 def _periodicity(y: np.ndarray, centre: int, period: float, window: int) -> float:

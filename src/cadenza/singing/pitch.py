@@ -1,7 +1,8 @@
 """Pitch of a sung voice over time: probabilistic YIN, tuned for the singing voice.
 
 The tracker is pYIN (Mauch & Dixon 2014, ICASSP: YIN's difference function, several period candidates
-per frame and a hidden Markov model over pitch and voicing), as implemented in librosa, with these
+per frame and a hidden Markov model over pitch and voicing), as librosa implements it (computed by
+:mod:`cadenza.singing.pyin` with a banded Viterbi: the same states, a fraction of the time), with these
 changes from librosa's defaults, each measured on the development part of ``../shared/data/singing/``
 (bench/singing.py; docs/timing.md):
 
@@ -237,7 +238,7 @@ def track_pitch(samples: np.ndarray, *, sampling_rate_hz: float, fmin_hz: float 
     if not 40.0 <= fmin_hz < fmax_hz <= 2000.0:
         raise ParameterError(f"fmin_hz and fmax_hz must satisfy 40 <= fmin_hz < fmax_hz <= 2000 Hz, got "
                              f"{fmin_hz!r} and {fmax_hz!r}")
-    import librosa
+    from cadenza.singing.pyin import track_pyin
 
     y = _resample(x, float(sampling_rate_hz))
     hop = int(round(HOP_S * ANALYSIS_RATE_HZ))
@@ -245,11 +246,10 @@ def track_pitch(samples: np.ndarray, *, sampling_rate_hz: float, fmin_hz: float 
     if y.size < frame or not np.any(y):
         n = 1 + y.size // hop
         return PitchTrack(np.arange(n) * hop / ANALYSIS_RATE_HZ, np.full(n, np.nan), np.zeros(n))
-    f0, voiced, probability = librosa.pyin(
-        y, fmin=fmin_hz, fmax=fmax_hz, sr=ANALYSIS_RATE_HZ, frame_length=frame, hop_length=hop,
-        resolution=RESOLUTION_SEMITONES, center=True)
-    f0 = np.where(voiced, f0, np.nan)
-    f0 = _refine_periods(y, f0, hop, frame)
+    pyin = track_pyin(y, fmin_hz=fmin_hz, fmax_hz=fmax_hz, sampling_rate_hz=ANALYSIS_RATE_HZ, frame_length=frame,
+                      hop_length=hop, resolution_semitones=RESOLUTION_SEMITONES, center=True)
+    probability = pyin.voiced_probability
+    f0 = _refine_periods(y, pyin.f0_hz, hop, frame)
     f0 = _correct_octaves(f0, hop / ANALYSIS_RATE_HZ)
     times_s = np.arange(f0.size) * hop / ANALYSIS_RATE_HZ
     return PitchTrack(times_s=times_s, f0_hz=f0, voiced_probability=np.nan_to_num(probability))
