@@ -61,7 +61,11 @@ from cadenza.clinic.people import (  # noqa: F401
 from cadenza.clinic.people import aware as _aware
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
 
-TASK_KINDS = ("listening", "relaxation", "ras_walk", "mit_practice")
+TASK_KINDS = ("listening", "relaxation", "ras_walk", "mit_practice")  # the home programme's own kinds
+# Kinds other tools provide through their manifest (cadenza.plugins.TaskKind) that the database accepts
+# (migration 0040_home_task_kinds); a kind is offered only while its tool is installed.
+PROVIDED_KINDS = ("tapping", "singing")
+STORED_KINDS = TASK_KINDS + PROVIDED_KINDS
 RATINGS = {  # code -> (label shown to the person, low, high, what low and high mean)
     "vas_anxiety": ("How worried or tense do you feel?", 0, 100, "not at all", "as much as can be"),
     "nrs_pain": ("How much pain do you have?", 0, 10, "no pain", "worst pain"),
@@ -82,8 +86,8 @@ class HomeTask(Base):
 
     __tablename__ = "home_task"
     # What add_task accepts, held by the database too: a known kind, 1-7 days a week, 1-120 minutes.
-    __table_args__ = (CheckConstraint("kind IN ('listening', 'relaxation', 'ras_walk', 'mit_practice') AND "
-                                      "days_per_week BETWEEN 1 AND 7 AND minutes BETWEEN 1 AND 120",
+    __table_args__ = (CheckConstraint("kind IN ('listening', 'relaxation', 'ras_walk', 'mit_practice', 'tapping', "
+                                      "'singing') AND days_per_week BETWEEN 1 AND 7 AND minutes BETWEEN 1 AND 120",
                                       name="task_known"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -134,8 +138,8 @@ def add_task(db: Session, *, actor: Therapist, client: Client, kind: str, title:
              days_per_week: int, minutes: int, music: dict[str, Any], ratings: list[str],
              start_date: dt.date, end_date: dt.date | None = None) -> HomeTask:
     """Store a task whose ``music`` the caller has already checked (see :mod:`~cadenza.tools.home.actions`)."""
-    if kind not in TASK_KINDS:
-        raise ParameterError(f"kind must be one of {TASK_KINDS}, got {kind!r}")
+    if kind not in STORED_KINDS:
+        raise ParameterError(f"kind must be one of {STORED_KINDS}, got {kind!r}")
     title = check_text("title", title, MAX_TITLE_CHARS, required=True)
     instructions = check_text("instructions", instructions, MAX_INSTRUCTIONS_CHARS)
     for name, value, low, high in (("days_per_week", days_per_week, 1, 7), ("minutes", minutes, 1, 120)):
