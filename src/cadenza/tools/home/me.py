@@ -212,11 +212,27 @@ def task_page(request: Request, db: Db, device: PersonPage, task_id: RowId) -> R
     client = records.client_of_device(db, device)
     policy, _ = actions.listener(db, client)
     records.audit_device(db, device, "read", "home_task", entity_id=task.id)
+    if actions.is_measured(task):
+        return _measured_task_page(request, device, task, policy)
     return _me(request, "me_task.html", {
         "device": device, "task": task, "tracks": actions.task_tracks(db, device, task),
         "gain_cap": actions.task_gain_cap(task), "ratings": actions.rating_scales(task),
         "autoplay_allowed": policy.autoplay_allowed, "policy": policy, "self_care": self_care(request),
         "evidence": selfcare.evidence_for(task.title) if self_care(request) else ([], ""),
+    })
+
+
+def _measured_task_page(request: Request, device, task, policy) -> Response:
+    """A task another tool measures (tapping, singing): its part of the page comes from that tool's
+    manifest (``TaskKind.page``), around the same ratings and the same offline queue."""
+    from cadenza.evidence.query import get_intervention
+
+    kind = actions.provided_kinds().get(task.kind)
+    if kind is None:
+        raise NotFoundError(f"task {task.id} not found")
+    return _me(request, "me_measured_task.html", {
+        "device": device, "task": task, "kind": kind, "ratings": actions.rating_scales(task), "policy": policy,
+        "gain_cap": actions.task_gain_cap(task), "intervention": get_intervention(kind.intervention_code),
     })
 
 

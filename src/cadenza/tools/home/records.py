@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cadenza.clinic.access import child_of, get_client_for_actor
 from cadenza.clinic.audit import audit
-from cadenza.clinic.models import Base, Client, Therapist, utcnow
+from cadenza.clinic.models import Base, Client, Measurement, Therapist, TherapySession, utcnow
 # The person (invitations, devices, PIN and passkey) is an actor of the record core; re-exported here so the
 # tool's code and tests can keep saying records.PersonDevice.
 from cadenza.clinic.people import (  # noqa: F401
@@ -283,3 +283,38 @@ def block_track(db: Session, device: PersonDevice, task: HomeTask, track_id: Any
     if done.rowcount != 1:
         raise NotFoundError(f"track {track_id!r} not found")
     audit_device(db, device, "update", "library_track", entity_id=track_id)
+
+
+MAX_HOME_SESSION_MINUTES = 120
+
+
+def store_home_measurements(db: Session, device: PersonDevice, task: HomeTask, completion: TaskCompletion,
+                            values: list[tuple[str, float]], *, intervention_code: str) -> TherapySession | None:
+    """The figures a measured task (tapping, singing) produced, as measurements on the client's record.
+
+    A measurement belongs to a session, so the completion becomes a session of the client's record in the
+    setting "home", under the therapist who prescribed the task and dated by the completion; its
+    measurements carry the completion's time, so goals and charts on those instruments count them like any
+    other. Each value is checked by its instrument first (range, unit), and nothing is stored when one is
+    refused. Audited with the device as the actor. None when there is nothing to store.
+    """
+    from cadenza.clinic.instruments import score_instrument
+
+    scores = [score_instrument(code, value=value) for code, value in values]
+    if not scores:
+        return None
+    completed_at = _aware(completion.completed_at)
+    minutes = max(1, min(MAX_HOME_SESSION_MINUTES, round(completion.played_s / 60) or task.minutes))
+    row = TherapySession(client_id=completion.client_id, therapist_id=task.created_by_id,
+                         session_date=completed_at.date(), minutes=minutes, intervention_code=intervention_code,
+                         setting="home", soap_objective=f"Home task \u201c{task.title}\u201d done on the person's own "
+                                                        f"device (completion {completion.id}); figures measured there.")
+    db.add(row)
+    for score in scores:
+        db.add(Measurement(therapy_session=row, client_id=completion.client_id, instrument_code=score.instrument_code,
+                           value=score.value, unit=score.unit, measured_at=completed_at))
+    db.flush()
+    audit_device(db, device, "create", "therapy_session", entity_id=row.id)
+    for measurement in row.measurements:
+        audit_device(db, device, "create", "measurement", entity_id=measurement.id)
+    return row
