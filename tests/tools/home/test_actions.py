@@ -365,6 +365,7 @@ def test_the_therapist_assigns_it_on_the_page_and_the_person_gets_its_page(db_se
                             data={**form, "tapping_tempo_bpm": "90"}).status_code == 303
     task = records.client_tasks(db_session, client_record.id)[-1]
     assert task.kind == "tapping" and task.music["tempo_bpm"] == 90.0
+    assert "90.0 beats per minute, 60 s per go" in web_browser.get(f"/clients/{client_record.id}/home").text
     person = phone(therapist, client_record)
     html = person.get(f"/me/tasks/{task.id}").text
     assert 'id="tap-start"' in html and 'src="/timing/home_tap.js"' in html and "not a cure" in html
