@@ -299,6 +299,10 @@ def test_a_go_is_stored_once_as_a_completion_and_as_measurements_towards_a_goal(
     again, new = actions.record_completion(db_session, device, payload)
     assert not new and again.id == row.id
     assert len(db_session.scalars(select(Measurement).where(Measurement.client_id == client_record.id)).all()) == 4
+    from cadenza.tools.home import fhir as home_fhir
+
+    plan = next(r for r in home_fhir.resources(db_session, client_record, "p1") if r["resourceType"] == "CarePlan")
+    assert plan["activity"][0]["detail"]["code"]["coding"][0]["display"] == "Tap along to a beat (timing) at home"
 
 
 def test_the_device_calibration_is_used_when_the_timing_tool_has_one(db_session, client_record, tapping):
