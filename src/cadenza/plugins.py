@@ -50,6 +50,7 @@ INSTALLED_TOOLS: tuple[str, ...] = (
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 _TARGET = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*\Z")
 _MODULE = re.compile(r"[A-Za-z_][\w.]*\Z")
+_SCRIPT = re.compile(r"[A-Za-z_][\w.]*:[\w-]+\.js\Z")
 
 
 @dataclass(frozen=True)
@@ -64,11 +65,13 @@ class TaskKind:
     device's raw ``result`` turned into ``{"scores": {...}, "measurements": [(instrument code, value)],
     "summary": plain words for the person}``. ``form`` and ``page`` are template names: the kind's fields
     on the therapist's form and its part of the person's task page. ``intervention_code`` (from the
-    evidence catalogue) dates the home session its measurements are stored on.
+    evidence catalogue) names the home session its measurements are stored on. ``script`` is
+    ``"package:file.js"``, a file in that package's ``static/`` folder: the page's script, served by the
+    person's app at ``/me/kinds/<code>.js``.
 
     >>> TaskKind("tapping", "Tap along to a beat", prepare="m:p", measure="m:q", form="f.html", page="p.html",
-    ...          intervention_code="timp").code
-    'tapping'
+    ...          intervention_code="timp", script="cadenza.tools.timing:home_tap.js").script_file().name
+    'home_tap.js'
     """
 
     code: str
@@ -78,6 +81,7 @@ class TaskKind:
     form: str
     page: str
     intervention_code: str
+    script: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.code, str) or not _NAME.match(self.code) or len(self.code) > 16:
@@ -89,6 +93,19 @@ class TaskKind:
         for field in ("title", "form", "page", "intervention_code"):
             if not isinstance(getattr(self, field), str) or not getattr(self, field):
                 raise ValueError(f"{field} must be a non-empty string, got {getattr(self, field)!r}")
+        if self.script and not (isinstance(self.script, str) and _SCRIPT.match(self.script)):
+            raise ValueError(f"script must be 'package:file.js' (a file in the package's static/ folder), "
+                             f"got {self.script!r}")
+
+    def script_file(self) -> Path | None:
+        """The page's script file, or None when the kind has none."""
+        if not self.script:
+            return None
+        package, _, name = self.script.partition(":")
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise ValueError(f"script names {package!r}, which is not an importable package")
+        return Path(next(iter(spec.submodule_search_locations))) / "static" / name
 
     def load(self, part: str) -> Any:
         """The function ``"prepare"`` or ``"measure"`` names, imported on first call."""

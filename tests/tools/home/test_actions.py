@@ -372,8 +372,9 @@ def test_the_therapist_assigns_it_on_the_page_and_the_person_gets_its_page(db_se
     assert "90.0 beats per minute, 60 s per go" in web_browser.get(f"/clients/{client_record.id}/home").text
     person = phone(therapist, client_record)
     html = person.get(f"/me/tasks/{task.id}").text
-    assert 'id="tap-start"' in html and 'src="/timing/home_tap.js"' in html and "not a cure" in html
-    assert person.get("/timing/home_tap.js").headers["content-type"].startswith("text/javascript")
+    assert 'id="tap-start"' in html and 'src="/me/kinds/tapping.js"' in html and "not a cure" in html
+    assert person.get("/me/kinds/tapping.js").headers["content-type"].startswith("text/javascript")
+    assert person.get("/me/kinds/listening.js").status_code == 404
     sent = person.post("/me/completions", json=_tap_payload(task, _tap_result(task, [-20.0] * 80), before={}, after={}),
                        headers={"x-csrf-token": person.device_csrf})
     assert sent.status_code == 201, sent.text[-3000:]

@@ -345,6 +345,17 @@ def recorder_script() -> Response:
     return _static("recorder.js", "text/javascript")
 
 
+@router.get("/me/kinds/{code}.js")
+def kind_script(code: Annotated[str, Path(max_length=16, pattern=r"^[a-z][a-z0-9_]*$")]) -> Response:
+    """The script of a task kind another tool provides (its manifest's ``TaskKind.script``): the same for
+    everyone, like the app's own script."""
+    kind = actions.provided_kinds().get(code)
+    path = kind.script_file() if kind is not None else None
+    if path is None or not path.is_file():
+        raise NotFoundError(f"no script for task kind {code!r}")
+    return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/me/icon.svg")
 def icon() -> Response:
     return _static("icon.svg", "image/svg+xml")

@@ -30,5 +30,5 @@ TOOL = Tool(
                          prepare="cadenza.tools.timing.home_tasks:prepare_tapping",
                          measure="cadenza.tools.timing.home_tasks:measure_tapping",
                          form="timing/home_task_form.html", page="timing/home_task_page.html",
-                         intervention_code="timp"),),
+                         intervention_code="timp", script="cadenza.tools.timing:home_tap.js"),),
 )

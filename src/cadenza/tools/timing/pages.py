@@ -230,8 +230,3 @@ def capture_worklet() -> Response:
 def live_styles() -> Response:
     return _static("live.css", "text/css")
 
-
-@router.get("/timing/home_tap.js")
-def home_tap_script() -> Response:
-    """The tapping task's script on the person's phone (the home programme's page includes it)."""
-    return _static("home_tap.js")
