@@ -379,3 +379,56 @@ def test_the_therapist_assigns_it_on_the_page_and_the_person_gets_its_page(db_se
                        headers={"x-csrf-token": person.device_csrf})
     assert sent.status_code == 201, sent.text[-3000:]
     assert "20 ms before the beat" in sent.json()["scores"]["summary"]
+
+
+# --- singing (issue 18): the singing tool provides the kind ---------------------------------------------------
+
+def _sung(midis, *, note_s: float = 0.5, rate: int = 16_000, lead_s: float = 0.2) -> str:
+    """A voice-like try at the notes (harmonics, 5 Hz vibrato of +-20 cents), as the page's base64 16-bit PCM."""
+    import base64
+
+    t = np.arange(int(note_s * rate)) / rate
+    parts = [np.zeros(int(lead_s * rate))]
+    for midi in midis:
+        f = 440 * 2 ** ((midi - 69) / 12) * 2 ** (0.2 / 12 * np.sin(2 * np.pi * 5 * t))
+        phase = 2 * np.pi * np.cumsum(f) / rate
+        parts.append(0.3 * sum(np.sin(k * phase) / k for k in (1, 2, 3)) * np.minimum(1, np.minimum(t, t[::-1]) / 0.03))
+    pcm = (np.concatenate(parts + [np.zeros(int(lead_s * rate))]) * 32767).astype("<i2")
+    return base64.b64encode(pcm.tobytes()).decode()
+
+
+def test_a_sung_phrase_is_scored_and_stored_as_measurements(db_session, therapist, client_record):
+    task = actions.assign_task(db_session, actor=therapist, client=client_record, kind="singing", title="Sing it back",
+                               days_per_week=3, minutes=5, ratings=[], kind_values={"notes": "C4 E4 G4", "note_s": "0.5"})
+    assert task.music["target_midi"] == [60.0, 64.0, 67.0] and 0 < task.music["gain_cap"] <= 1
+    for values, field in (({"notes": "H4"}, "singing_"), ({"notes": "C1"}, "singing_notes"),
+                          ({"notes": "C4", "note_s": "800"}, "singing_note_s")):
+        with pytest.raises(ParameterError, match=field):
+            actions.assign_task(db_session, actor=therapist, client=client_record, kind="singing", title="x",
+                                days_per_week=1, minutes=1, ratings=[], kind_values=values)
+    device, _ = records.redeem_invite(db_session, token=actions.invite(db_session, actor=therapist,
+                                                                       client=client_record).token, pin="2580")
+    # sung an octave lower (counts) with the last note a semitone flat (does not)
+    result = {"pcm_b64": _sung([48, 52, 54]), "sampling_rate_hz": 16_000}
+    row, _ = actions.record_completion(db_session, device, {**_tap_payload(task, result, before={}, after={}),
+                                                            "max_gain": task.music["gain_cap"]})
+    assert row.scores["n_in_tune"] == 2 and row.scores["within_50_cents_pct"] == pytest.approx(66.7, abs=0.1)
+    assert "2 of 3 notes" in row.scores["summary"]
+    stored = {m.instrument_code: m.value for m in db_session.scalars(
+        select(Measurement).where(Measurement.client_id == client_record.id))}
+    assert stored["sing_within_50_cents_pct"] == pytest.approx(66.7, abs=0.1) and "sing_max_phonation_s" in stored
+    assert db_session.get(TherapySession, row.scores["session_id"]).intervention_code == "therapeutic_singing"
+    for bad, problem in (({"pcm_b64": "%%%", "sampling_rate_hz": 16_000}, "base64"),
+                         ({"pcm_b64": "AAAA", "sampling_rate_hz": 16_000}, "even number"),
+                         ({"pcm_b64": "AAAA", "sampling_rate_hz": 12_345}, "sampling_rate_hz")):
+        with pytest.raises(ParameterError, match=problem):
+            actions.record_completion(db_session, device, _tap_payload(task, bad, before={}, after={}))
+    silent = {"pcm_b64": base64_silence(0.2), "sampling_rate_hz": 16_000}
+    quiet, _ = actions.record_completion(db_session, device, _tap_payload(task, silent, before={}, after={}))
+    assert "could not hear you" in quiet.scores["summary"] and "session_id" not in quiet.scores
+
+
+def base64_silence(seconds: float, rate: int = 16_000) -> str:
+    import base64
+
+    return base64.b64encode(np.zeros(int(seconds * rate), dtype="<i2").tobytes()).decode()
