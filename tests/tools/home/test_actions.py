@@ -360,6 +360,7 @@ def test_the_therapist_assigns_it_on_the_page_and_the_person_gets_its_page(db_se
     web_browser.log_in(therapist.username)
     page = web_browser.get(f"/clients/{client_record.id}/home")
     assert 'value="tapping"' in page.text and 'name="tapping_tempo_bpm"' in page.text
+    assert 'value="singing"' in page.text and 'name="singing_notes"' in page.text
     csrf = web_browser.csrf(f"/clients/{client_record.id}/home")
     form = {"csrf_token": csrf, "kind": "tapping", "title": "Tap along", "days_per_week": "5", "minutes": "5",
             "tapping_tempo_bpm": "600", "tapping_tap_s": "60"}
@@ -375,6 +376,12 @@ def test_the_therapist_assigns_it_on_the_page_and_the_person_gets_its_page(db_se
     assert 'id="tap-start"' in html and 'src="/me/kinds/tapping.js"' in html and "not a cure" in html
     assert person.get("/me/kinds/tapping.js").headers["content-type"].startswith("text/javascript")
     assert person.get("/me/kinds/listening.js").status_code == 404
+    sing = actions.assign_task(db_session, actor=therapist, client=client_record, kind="singing", title="Sing",
+                               days_per_week=3, minutes=5, ratings=[], kind_values={"notes": "C4 E4"})
+    db_session.commit()
+    html = person.get(f"/me/tasks/{sing.id}").text
+    assert 'id="sing-start"' in html and 'src="/me/kinds/singing.js"' in html and 'data-notes="60.0 64.0"' in html
+    assert person.get("/me/kinds/singing.js").status_code == 200
     sent = person.post("/me/completions", json=_tap_payload(task, _tap_result(task, [-20.0] * 80), before={}, after={}),
                        headers={"x-csrf-token": person.device_csrf})
     assert sent.status_code == 201, sent.text[-3000:]
