@@ -309,6 +309,10 @@ def test_the_device_calibration_is_used_when_the_timing_tool_has_one(db_session,
     from cadenza.tools.timing import records as timing
 
     task, device = tapping
+    timing.store_calibration(db_session, client=client_record, device="clinic tablet", measured_by="test",
+                             result=SimpleNamespace(latency_ms=300.0, residual_ms=0.5, snr_db=40.0), sampling_rate_hz=48_000)
+    other, _ = actions.record_completion(db_session, device, _tap_payload(task, _tap_result(task, [-30.0] * 30)))
+    assert other.scores["calibrated"] is False  # another device's latency is not this phone's
     loop = timing.store_calibration(db_session, client=client_record, device="Rosa's phone", measured_by="test",
                                     result=SimpleNamespace(latency_ms=100.0, residual_ms=0.5, snr_db=40.0),
                                     sampling_rate_hz=48_000)
@@ -409,7 +413,7 @@ def test_a_sung_phrase_is_scored_and_stored_as_measurements(db_session, therapis
                                days_per_week=3, minutes=5, ratings=[], kind_values={"notes": "C4 E4 G4", "note_s": "0.5"})
     assert task.music["target_midi"] == [60.0, 64.0, 67.0] and 0 < task.music["gain_cap"] <= 1
     for values, field in (({"notes": "H4"}, "singing_"), ({"notes": "C1"}, "singing_notes"),
-                          ({"notes": "C4", "note_s": "800"}, "singing_note_s")):
+                          ({"notes": "C4", "note_s": "800"}, "singing_note_s"), ({"notes": "C4 " * 100}, "singing_notes")):
         with pytest.raises(ParameterError, match=field):
             actions.assign_task(db_session, actor=therapist, client=client_record, kind="singing", title="x",
                                 days_per_week=1, minutes=1, ratings=[], kind_values=values)

@@ -17,6 +17,7 @@ Services flush, never commit.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from typing import Any
 
@@ -304,7 +305,7 @@ def store_home_measurements(db: Session, device: PersonDevice, task: HomeTask, c
     if not scores:
         return None
     completed_at = _aware(completion.completed_at)
-    minutes = max(1, min(MAX_HOME_SESSION_MINUTES, round(completion.played_s / 60) or task.minutes))
+    minutes = max(1, min(MAX_HOME_SESSION_MINUTES, math.ceil(completion.played_s / 60)))
     row = TherapySession(client_id=completion.client_id, therapist_id=task.created_by_id,
                          session_date=completed_at.date(), minutes=minutes, intervention_code=intervention_code,
                          setting="home", soap_objective=f"Home task \u201c{task.title}\u201d done on the person's own "

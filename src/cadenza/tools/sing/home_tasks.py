@@ -23,6 +23,7 @@ from cadenza.errors import ParameterError
 from cadenza.tools.sing import records
 
 MAX_NOTES = 12
+MAX_NOTES_CHARS = 200
 MIDI_RANGE = (36.0, 84.0)  # C2-C6: what a person can be asked to sing at home
 NOTE_S_RANGE = (0.5, 4.0)
 DEFAULT_NOTE_S = 1.0
@@ -55,7 +56,10 @@ def prepare_singing(db: Session, client: Any, values: dict[str, Any]) -> dict[st
     from cadenza.render.levels import gain_db_to_reach, measure_levels
     from cadenza.tools.sing.actions import parse_targets
 
-    target = parse_targets(str(values.get("notes") or ""))
+    text = str(values.get("notes") or "")
+    if len(text) > MAX_NOTES_CHARS:
+        raise ParameterError(f"notes must be at most {MAX_NOTES} notes, got {len(text)} characters")
+    target = parse_targets(text)
     if not target:
         raise ParameterError("notes must name the notes to sing, e.g. \"C4 E4 G4\" (C4 = middle C), got none")
     if len(target) > MAX_NOTES:

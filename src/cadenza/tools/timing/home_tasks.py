@@ -84,7 +84,9 @@ def measure_tapping(db: Session, client: Any, music: dict[str, Any], result: Any
     cues = actions._event_times("cue_times_s", result.get("cue_times_s"), limit=2000)
     _check_cue(music, cues)
     taps = result.get("tap_times_s")
-    calibration = records.latest_calibration(db, client=client, device=device_label or None)
+    # The calibration the therapist made for this device on the rhythm page, named like the person's device;
+    # a device without a name has none (another device's latency would be wrong here).
+    calibration = records.latest_calibration(db, client=client, device=device_label) if device_label.strip() else None
     block = actions.analyse_live_block(cue_times_s=list(cues), event_times_s=taps, calibration=calibration,
                                        skip_beats=int(music.get("lead_in_beats", 0)))
     metrics = block.run.report.block
