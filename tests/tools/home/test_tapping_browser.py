@@ -31,10 +31,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 AXE = Path(__file__).resolve().parents[3] / "node_modules" / "axe-core" / "axe.min.js"
-TEMPO_BPM, LEAD_IN, COUNTED = 150.0, 2, 8
-OFFSETS_MS = [-40.0, -30.0, -20.0, -35.0, -25.0, -30.0, -45.0, -15.0]  # mean -30 ms: a little ahead, as people tap
+TEMPO_BPM, LEAD_IN, COUNTED = 200.0, 1, 6
+OFFSETS_MS = [-40.0, -20.0, -35.0, -25.0, -45.0, -15.0]  # mean -30 ms: a little ahead, as people tap
 TOLERANCE_MS = 2.0  # stored against where the taps landed on the audio clock
-SCRIPT_SLACK_MS = 150.0  # a tap may land this late on a busy machine (still nearest its own beat, 400 ms apart)
+SCRIPT_SLACK_MS = 100.0  # a tap may land this late on a busy machine (still nearest its own beat, 300 ms apart)
 
 # Before any page script: keep each AudioContext and the audio-clock time of every scheduled buffer.
 SPY = """
@@ -87,7 +87,7 @@ def programme(tmp_path, serve_app, migrated_sqlite):
         task = actions.assign_task(db, actor=ana, client=client, kind="tapping", title="Tap with the beat",
                                    days_per_week=5, minutes=5, ratings=["mood"],
                                    kind_values={"tempo_bpm": TEMPO_BPM, "tap_s": 10})
-        # One short go for the test: 2 beats to get ready and 8 counted beats (4 s at 150 BPM).
+        # One short go for the test: 1 beat to get ready and 6 counted beats (2.1 s at 200 BPM).
         task.music = {**task.music, "n_beats": LEAD_IN + COUNTED, "lead_in_beats": LEAD_IN,
                       "tap_s": COUNTED * 60 / TEMPO_BPM}
         path = actions.invite(db, actor=ana, client=client, label="Rosa's phone").path
