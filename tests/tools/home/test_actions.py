@@ -389,6 +389,8 @@ def test_the_therapist_assigns_it_on_the_page_and_the_person_gets_its_page(db_se
     sent = person.post("/me/completions", json=_tap_payload(task, _tap_result(task, [-20.0] * 80), before={}, after={}),
                        headers={"x-csrf-token": person.device_csrf})
     assert sent.status_code == 201, sent.text[-3000:]
+    shown = web_browser.get(f"/clients/{client_record.id}/home").text
+    assert "Last go (" in shown and "uncalibrated" in shown and "timing mean asynchrony ms -20.0" in shown
     assert "20 ms before the beat" in sent.json()["scores"]["summary"]
 
 

@@ -525,7 +525,8 @@ def record_completion(db: Session, device: PersonDevice, payload: Any, *,
         scores = score_attempt(task, payload["attempt_wav_b64"])  # a repeat is not analysed again
     if is_measured(task) and payload.get("result") is not None and not repeat:
         measured = measure_result(db, device, task, payload["result"])
-        scores = {**measured["scores"], "summary": measured["summary"]}
+        scores = {**measured["scores"], "summary": measured["summary"],
+                  "measured": {code: value for code, value in measured["measurements"]}}
     row, new = records.store_completion(db, device, task, client_uuid=client_uuid, completed_at=completed_at,
                                         played_s=played_s, max_gain=min(max_gain, cap), before=before, after=after,
                                         note=note if isinstance(note, str) else "", scores=scores, now=now)
