@@ -229,4 +229,3 @@ def capture_worklet() -> Response:
 @router.get("/timing/live.css")
 def live_styles() -> Response:
     return _static("live.css", "text/css")
-
