@@ -50,6 +50,66 @@ INSTALLED_TOOLS: tuple[str, ...] = (
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 _TARGET = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*\Z")
 _MODULE = re.compile(r"[A-Za-z_][\w.]*\Z")
+_SCRIPT = re.compile(r"[A-Za-z_][\w.]*:[\w-]+\.js\Z")
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    """A kind of home-programme task that a tool provides (e.g. the timing tool's "tap along to a beat").
+
+    The home programme stores the task and its completions; the providing tool checks what the therapist
+    prescribes and measures what the person did, so home never imports the tool. ``prepare`` names
+    ``function(db, client, values: dict[str, str]) -> dict``: the therapist's form values checked into
+    the task's ``music`` (a ``ParameterError`` naming the field otherwise; the client is already
+    authorised). ``measure`` names ``function(db, client, music, result, *, device_label) -> dict``: the
+    device's raw ``result`` turned into ``{"scores": {...}, "measurements": [(instrument code, value)],
+    "summary": plain words for the person}``. ``form`` and ``page`` are template names: the kind's fields
+    on the therapist's form and its part of the person's task page. ``intervention_code`` (from the
+    evidence catalogue) names the home session its measurements are stored on. ``script`` is
+    ``"package:file.js"``, a file in that package's ``static/`` folder: the page's script, served by the
+    person's app at ``/me/kinds/<code>.js``.
+
+    >>> TaskKind("tapping", "Tap along to a beat", prepare="m:p", measure="m:q", form="f.html", page="p.html",
+    ...          intervention_code="timp", script="cadenza.tools.timing:home_tap.js").script_file().name
+    'home_tap.js'
+    """
+
+    code: str
+    title: str
+    prepare: str
+    measure: str
+    form: str
+    page: str
+    intervention_code: str
+    script: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.code, str) or not _NAME.match(self.code) or len(self.code) > 16:
+            raise ValueError(f"code must be a lower-case identifier of at most 16 characters, got {self.code!r}")
+        for field in ("prepare", "measure"):
+            value = getattr(self, field)
+            if not isinstance(value, str) or not _TARGET.match(value):
+                raise ValueError(f"{field} must be 'package.module:attribute', got {value!r}")
+        for field in ("title", "form", "page", "intervention_code"):
+            if not isinstance(getattr(self, field), str) or not getattr(self, field):
+                raise ValueError(f"{field} must be a non-empty string, got {getattr(self, field)!r}")
+        if self.script and not (isinstance(self.script, str) and _SCRIPT.match(self.script)):
+            raise ValueError(f"script must be 'package:file.js' (a file in the package's static/ folder), "
+                             f"got {self.script!r}")
+
+    def script_file(self) -> Path | None:
+        """The page's script file, or None when the kind has none."""
+        if not self.script:
+            return None
+        package, _, name = self.script.partition(":")
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise ValueError(f"script names {package!r}, which is not an importable package")
+        return Path(next(iter(spec.submodule_search_locations))) / "static" / name
+
+    def load(self, part: str) -> Any:
+        """The function ``"prepare"`` or ``"measure"`` names, imported on first call."""
+        return load_target(getattr(self, part))
 
 
 @dataclass(frozen=True)
@@ -72,6 +132,8 @@ class Tool:
     authorised by the page. ``fhir`` names ``function(db, client, patient_id) -> list[dict]``: the tool's
     own FHIR resources about the client, added to the client's exported Bundle. ``person_path`` (under
     ``/me/``) and ``person_title`` link the tool's page for the person from their app's home page.
+    ``task_kinds`` are the kinds of home-programme task the tool provides (:class:`TaskKind`): the home
+    programme offers them without importing the tool.
     """
 
     name: str
@@ -90,6 +152,7 @@ class Tool:
     fhir: str = ""
     person_title: str = ""
     person_path: str = ""
+    task_kinds: tuple[TaskKind, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
@@ -110,6 +173,8 @@ class Tool:
         if self.person_path and not (self.person_path.startswith("/me/") and self.person_title):
             raise ValueError(f"person_path must be a path under /me/ with a person_title, got {self.person_path!r} "
                              f"and {self.person_title!r}")
+        if not isinstance(self.task_kinds, tuple) or not all(isinstance(k, TaskKind) for k in self.task_kinds):
+            raise ValueError(f"task_kinds must be a tuple of TaskKind, got {self.task_kinds!r}")
         if bool(self.session_title) != bool(self.session_query):
             raise ValueError(f"session_title and session_query go together, got {self.session_title!r} "
                              f"and {self.session_query!r}")
@@ -143,6 +208,17 @@ def load_target(target: str) -> Any:
     module_name, _, attribute = target.partition(":")
     module = importlib.import_module(module_name)
     return getattr(module, attribute) if attribute else module
+
+
+def installed_task_kinds() -> dict[str, TaskKind]:
+    """Every home-task kind the installed tools provide, by code (two tools providing one code is an error)."""
+    kinds: dict[str, TaskKind] = {}
+    for tool in installed_tools():
+        for kind in tool.task_kinds:
+            if kind.code in kinds:
+                raise ValueError(f"two installed tools provide the home-task kind {kind.code!r}")
+            kinds[kind.code] = kind
+    return kinds
 
 
 def installed_tools() -> tuple[Tool, ...]:

@@ -185,13 +185,44 @@ def alembic_config(url: str | None = None) -> Any:
     return config
 
 
+@contextmanager
+def migration_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction for the migrations, committed when the block succeeds.
+
+    On SQLite a migration that changes a constraint rebuilds the table (new table, copy, drop the old,
+    rename), and with foreign keys on, that DROP deletes the rows of every table referring to it (ON
+    DELETE CASCADE). SQLite ignores ``PRAGMA foreign_keys`` inside a transaction, so they are switched off
+    here before it begins, checked with ``PRAGMA foreign_key_check`` before it commits (a broken
+    reference rolls everything back) and switched on again afterwards (SQLite's documented way to change
+    a table's schema).
+    """
+    from cadenza.errors import DataQualityError
+
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        driver = connection.connection.driver_connection if sqlite else None
+        if driver is not None:
+            driver.execute("PRAGMA foreign_keys = OFF")  # outside any transaction (autocommit mode)
+        try:
+            with connection.begin():
+                yield connection
+                if driver is not None:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise DataQualityError(f"the migration left {len(broken)} broken reference(s), e.g. "
+                                               f"{tuple(broken[0])!r}; nothing was changed")
+        finally:
+            if driver is not None:
+                driver.execute("PRAGMA foreign_keys = ON")
+
+
 def migrate(url: str | Engine) -> None:
     """Bring the database at ``url`` to the newest revision of every branch (``alembic upgrade heads``)."""
     from alembic import command
 
     engine = url if isinstance(url, Engine) else make_engine(url)
     try:
-        with engine.begin() as connection:
+        with migration_connection(engine) as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, "heads")

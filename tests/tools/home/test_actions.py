@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from cadenza.clinic import service
+from cadenza.clinic.models import AuditEvent, Measurement, TherapySession
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.tools.home import actions, records
 
@@ -215,3 +219,229 @@ def test_the_persons_player_shows_the_therapists_corrected_tempo(db_session, the
     lr.correct_tempo(db_session, actor=therapist, client_id=client_record.id, track_id=track_ids[0], how="halve")
     shown = {t.id: t.tempo_bpm for t in actions.task_tracks(db_session, device, task)}
     assert shown[track_ids[0]] == 40.0 and shown[track_ids[1]] == 90.0
+
+
+# --- tasks another tool provides: tapping (issue 18) --------------------------------------------------------
+# The timing tool provides the kind through its manifest, the therapist prescribes it, the person's phone
+# sends the beats and taps (audio clock), and the figures are stored as the completion's scores and as
+# measurements on the client's record that count towards goals; calibrated with the device's stored
+# calibration when the timing tool has one, said to be uncalibrated otherwise.
+
+TEMPO_BPM = 90.0
+PERIOD_S = 60.0 / TEMPO_BPM
+
+
+@pytest.fixture
+def tapping(db_session, therapist, client_record):
+    task = actions.assign_task(db_session, actor=therapist, client=client_record, kind="tapping",
+                               title="Tap along", days_per_week=5, minutes=5, ratings=["mood"],
+                               kind_values={"tempo_bpm": "90", "tap_s": "20"})
+    device, _ = records.redeem_invite(db_session, token=actions.invite(db_session, actor=therapist,
+                                                                       client=client_record, label="Rosa's phone").token,
+                                      pin="2580")
+    return task, device
+
+
+def _tap_result(task, offsets_ms, *, start_s: float = 12.345):
+    cues = [start_s + k * PERIOD_S for k in range(task.music["n_beats"])]
+    lead = task.music["lead_in_beats"]
+    taps = [cue + offsets_ms[k - lead] / 1000 for k, cue in enumerate(cues) if k >= lead and k - lead < len(offsets_ms)]
+    return {"cue_times_s": cues, "tap_times_s": taps}
+
+
+def _tap_payload(task, result, **extra):
+    return {"client_uuid": str(uuid.uuid4()), "task_id": task.id, "completed_at": dt.datetime.now(dt.UTC).isoformat(),
+            "played_s": 25.0, "max_gain": task.music["gain_cap"], "before": {"mood": 5}, "after": {"mood": 6},
+            "result": result, **extra}
+
+
+def test_the_kind_is_offered_through_the_manifest_and_checked_by_its_tool(db_session, therapist, client_record, tapping):
+    task, _ = tapping
+    assert "tapping" in actions.offered_kinds() and task.kind == "tapping"
+    assert task.music["tempo_bpm"] == TEMPO_BPM and task.music["n_beats"] == 30 + task.music["lead_in_beats"]
+    assert 0 < task.music["gain_cap"] <= 1
+    for values, field in (({"tempo_bpm": "500"}, "tapping_tempo_bpm"), ({"tempo_bpm": "nan"}, "tapping_tempo_bpm"),
+                          ({"tempo_bpm": "90", "tap_s": "2"}, "tapping_tap_s")):
+        with pytest.raises(ParameterError, match=field):
+            actions.assign_task(db_session, actor=therapist, client=client_record, kind="tapping", title="x",
+                                days_per_week=1, minutes=1, ratings=[], kind_values=values)
+
+
+def test_a_go_is_stored_once_as_a_completion_and_as_measurements_towards_a_goal(db_session, therapist, client_record,
+                                                                               tapping, rng):
+    task, device = tapping
+    goal = service.create_goal(db_session, actor=therapist, client_id=client_record.id, description="Steadier tapping",
+                            instrument_code="timing_asynchrony_sd_ms", baseline=60.0, target=20.0)
+    offsets = -30.0 + rng.normal(0, 8, 30)
+    payload = _tap_payload(task, _tap_result(task, offsets))
+    row, new = actions.record_completion(db_session, device, payload)
+    assert new
+    scores = row.scores
+    assert scores["n_hits"] == 30 and scores["calibrated"] is False
+    assert scores["mean_asynchrony_ms"] == pytest.approx(np.mean(offsets), abs=0.1)
+    assert scores["asynchrony_sd_ms"] == pytest.approx(np.std(offsets, ddof=1), abs=0.1)
+    assert "not measured" in scores["summary"] and "before the beat" in scores["summary"]
+    stored = db_session.scalars(select(Measurement).where(Measurement.client_id == client_record.id)).all()
+    assert {m.instrument_code: m.value for m in stored} == {
+        "timing_mean_asynchrony_ms": scores["mean_asynchrony_ms"], "timing_asynchrony_sd_ms": scores["asynchrony_sd_ms"],
+        "timing_circular_r": scores["circular_r"], "timing_within_50ms_pct": scores["within_50ms_pct"]}
+    home = db_session.get(TherapySession, scores["session_id"])
+    assert home.setting == "home" and home.therapist_id == therapist.id and home.intervention_code == "timp"
+    assert all(m.session_id == home.id and m.measured_at is not None for m in stored)
+    from cadenza.clinic.progress import goal_progress
+
+    progress = goal_progress(db_session, actor=therapist, goal_id=goal.id)
+    assert progress.points[-1].value == pytest.approx(scores["asynchrony_sd_ms"], abs=0.05)
+    actors = db_session.scalars(select(AuditEvent.actor_username).where(AuditEvent.entity == "measurement",
+                                                                        AuditEvent.action == "create")).all()
+    assert actors and all(a.startswith("person:") for a in actors)
+    # The offline queue sends it again: nothing new, nothing measured twice.
+    again, new = actions.record_completion(db_session, device, payload)
+    assert not new and again.id == row.id
+    assert len(db_session.scalars(select(Measurement).where(Measurement.client_id == client_record.id)).all()) == 4
+    from cadenza.tools.home import fhir as home_fhir
+
+    plan = next(r for r in home_fhir.resources(db_session, client_record, "p1") if r["resourceType"] == "CarePlan")
+    assert plan["activity"][0]["detail"]["code"]["coding"][0]["display"] == "Tap along to a beat (timing) at home"
+
+
+def test_the_device_calibration_is_used_when_the_timing_tool_has_one(db_session, client_record, tapping):
+    from cadenza.tools.timing import records as timing
+
+    task, device = tapping
+    timing.store_calibration(db_session, client=client_record, device="clinic tablet", measured_by="test",
+                             result=SimpleNamespace(latency_ms=300.0, residual_ms=0.5, snr_db=40.0), sampling_rate_hz=48_000)
+    other, _ = actions.record_completion(db_session, device, _tap_payload(task, _tap_result(task, [-30.0] * 30)))
+    assert other.scores["calibrated"] is False  # another device's latency is not this phone's
+    loop = timing.store_calibration(db_session, client=client_record, device="Rosa's phone", measured_by="test",
+                                    result=SimpleNamespace(latency_ms=100.0, residual_ms=0.5, snr_db=40.0),
+                                    sampling_rate_hz=48_000)
+    timing.store_tap_offset(db_session, client=client_record, calibration_id=loop.id,
+                            offset=SimpleNamespace(offset_ms=20.0, residual_ms=1.0))
+    row, _ = actions.record_completion(db_session, device, _tap_payload(task, _tap_result(task, [-30.0] * 30)))
+    # heard beat = scheduled + 100 ms; a tap is heard 20 ms after it is stamped: -30 - 100 - 20
+    assert row.scores["calibrated"] is True and row.scores["mean_asynchrony_ms"] == pytest.approx(-150.0, abs=0.01)
+    assert "not measured" not in row.scores["summary"]
+
+
+@pytest.mark.parametrize("result, problem", [
+    ({"cue_times_s": [1.0, 1.5], "tap_times_s": []}, "ms apart"),
+    ({"cue_times_s": "1,2", "tap_times_s": []}, "cue_times_s"),
+    ({"cue_times_s": [1.0, float("nan")], "tap_times_s": []}, "cue_times_s"),
+    ({"cue_times_s": [1.0, 1 + PERIOD_S], "tap_times_s": [1.0, -5]}, "event_times_s"),
+    ({"cue_times_s": [1.0 + k * PERIOD_S for k in range(99)], "tap_times_s": []}, "this task plays"),
+    ("<script>", "JSON object"),
+])
+def test_a_bad_result_is_refused_with_its_reason_and_stores_nothing(db_session, client_record, tapping, result, problem):
+    task, device = tapping
+    with pytest.raises(ParameterError, match=problem):
+        actions.record_completion(db_session, device, _tap_payload(task, result))
+    assert records.client_completions(db_session, client_record.id) == []
+    assert db_session.scalars(select(Measurement).where(Measurement.client_id == client_record.id)).all() == []
+
+
+def test_too_few_taps_is_a_completion_without_measurements(db_session, client_record, tapping):
+    task, device = tapping
+    row, _ = actions.record_completion(db_session, device, _tap_payload(task, _tap_result(task, [0.0])))
+    assert row.scores["n_hits"] < 2 and "not find enough taps" in row.scores["summary"]
+    assert "session_id" not in row.scores
+    assert db_session.scalars(select(Measurement).where(Measurement.client_id == client_record.id)).all() == []
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(shift_s=st.floats(0.0, 5000.0), offset_ms=st.floats(-200.0, 200.0))
+def test_a_known_asynchrony_is_recovered_wherever_the_audio_clock_stands(db_session, client_record, tapping,
+                                                                          shift_s, offset_ms):
+    from cadenza.tools.timing.home_tasks import measure_tapping
+
+    task, _ = tapping
+    measured = measure_tapping(db_session, client_record, task.music, _tap_result(task, [offset_ms] * 30, start_s=shift_s))
+    assert measured["scores"]["mean_asynchrony_ms"] == pytest.approx(offset_ms, abs=0.06)
+
+
+def test_the_therapist_assigns_it_on_the_page_and_the_person_gets_its_page(db_session, web_browser, therapist,
+                                                                          client_record, phone):
+    web_browser.log_in(therapist.username)
+    page = web_browser.get(f"/clients/{client_record.id}/home")
+    assert 'value="tapping"' in page.text and 'name="tapping_tempo_bpm"' in page.text
+    assert 'value="singing"' in page.text and 'name="singing_notes"' in page.text
+    csrf = web_browser.csrf(f"/clients/{client_record.id}/home")
+    form = {"csrf_token": csrf, "kind": "tapping", "title": "Tap along", "days_per_week": "5", "minutes": "5",
+            "tapping_tempo_bpm": "600", "tapping_tap_s": "60"}
+    refused = web_browser.post(f"/clients/{client_record.id}/home/tasks", data=form)
+    assert refused.status_code == 422 and 'id="e-tapping_tempo_bpm"' in refused.text
+    assert web_browser.post(f"/clients/{client_record.id}/home/tasks",
+                            data={**form, "tapping_tempo_bpm": "90"}).status_code == 303
+    task = records.client_tasks(db_session, client_record.id)[-1]
+    assert task.kind == "tapping" and task.music["tempo_bpm"] == 90.0
+    assert "90.0 beats per minute, 60 s per go" in web_browser.get(f"/clients/{client_record.id}/home").text
+    person = phone(therapist, client_record)
+    html = person.get(f"/me/tasks/{task.id}").text
+    assert 'id="tap-start"' in html and 'src="/me/kinds/tapping.js"' in html and "not a cure" in html
+    assert person.get("/me/kinds/tapping.js").headers["content-type"].startswith("text/javascript")
+    assert person.get("/me/kinds/listening.js").status_code == 404
+    sing = actions.assign_task(db_session, actor=therapist, client=client_record, kind="singing", title="Sing",
+                               days_per_week=3, minutes=5, ratings=[], kind_values={"notes": "C4 E4"})
+    db_session.commit()
+    html = person.get(f"/me/tasks/{sing.id}").text
+    assert 'id="sing-start"' in html and 'src="/me/kinds/singing.js"' in html and 'data-notes="60.0 64.0"' in html
+    assert person.get("/me/kinds/singing.js").status_code == 200
+    sent = person.post("/me/completions", json=_tap_payload(task, _tap_result(task, [-20.0] * 80), before={}, after={}),
+                       headers={"x-csrf-token": person.device_csrf})
+    assert sent.status_code == 201, sent.text[-3000:]
+    shown = web_browser.get(f"/clients/{client_record.id}/home").text
+    assert "Last go (" in shown and "uncalibrated" in shown and "timing mean asynchrony ms -20.0" in shown
+    assert "20 ms before the beat" in sent.json()["scores"]["summary"]
+
+
+# --- singing (issue 18): the singing tool provides the kind ---------------------------------------------------
+
+def _sung(midis, *, note_s: float = 0.5, rate: int = 16_000, lead_s: float = 0.2) -> str:
+    """A voice-like try at the notes (harmonics, 5 Hz vibrato of +-20 cents), as the page's base64 16-bit PCM."""
+    import base64
+
+    t = np.arange(int(note_s * rate)) / rate
+    parts = [np.zeros(int(lead_s * rate))]
+    for midi in midis:
+        f = 440 * 2 ** ((midi - 69) / 12) * 2 ** (0.2 / 12 * np.sin(2 * np.pi * 5 * t))
+        phase = 2 * np.pi * np.cumsum(f) / rate
+        parts.append(0.3 * sum(np.sin(k * phase) / k for k in (1, 2, 3)) * np.minimum(1, np.minimum(t, t[::-1]) / 0.03))
+    pcm = (np.concatenate(parts + [np.zeros(int(lead_s * rate))]) * 32767).astype("<i2")
+    return base64.b64encode(pcm.tobytes()).decode()
+
+
+def test_a_sung_phrase_is_scored_and_stored_as_measurements(db_session, therapist, client_record):
+    task = actions.assign_task(db_session, actor=therapist, client=client_record, kind="singing", title="Sing it back",
+                               days_per_week=3, minutes=5, ratings=[], kind_values={"notes": "C4 E4 G4", "note_s": "0.5"})
+    assert task.music["target_midi"] == [60.0, 64.0, 67.0] and 0 < task.music["gain_cap"] <= 1
+    for values, field in (({"notes": "H4"}, "singing_"), ({"notes": "C1"}, "singing_notes"),
+                          ({"notes": "C4", "note_s": "800"}, "singing_note_s"), ({"notes": "C4 " * 100}, "singing_notes")):
+        with pytest.raises(ParameterError, match=field):
+            actions.assign_task(db_session, actor=therapist, client=client_record, kind="singing", title="x",
+                                days_per_week=1, minutes=1, ratings=[], kind_values=values)
+    device, _ = records.redeem_invite(db_session, token=actions.invite(db_session, actor=therapist,
+                                                                       client=client_record).token, pin="2580")
+    # sung an octave lower (counts) with the last note a semitone flat (does not)
+    result = {"pcm_b64": _sung([48, 52, 54]), "sampling_rate_hz": 16_000}
+    row, _ = actions.record_completion(db_session, device, {**_tap_payload(task, result, before={}, after={}),
+                                                            "max_gain": task.music["gain_cap"]})
+    assert row.scores["n_in_tune"] == 2 and row.scores["within_50_cents_pct"] == pytest.approx(66.7, abs=0.1)
+    assert "2 of 3 notes" in row.scores["summary"]
+    stored = {m.instrument_code: m.value for m in db_session.scalars(
+        select(Measurement).where(Measurement.client_id == client_record.id))}
+    assert stored["sing_within_50_cents_pct"] == pytest.approx(66.7, abs=0.1) and "sing_max_phonation_s" in stored
+    assert db_session.get(TherapySession, row.scores["session_id"]).intervention_code == "therapeutic_singing"
+    for bad, problem in (({"pcm_b64": "%%%", "sampling_rate_hz": 16_000}, "base64"),
+                         ({"pcm_b64": "AAAA", "sampling_rate_hz": 16_000}, "even number"),
+                         ({"pcm_b64": "AAAA", "sampling_rate_hz": 12_345}, "sampling_rate_hz")):
+        with pytest.raises(ParameterError, match=problem):
+            actions.record_completion(db_session, device, _tap_payload(task, bad, before={}, after={}))
+    silent = {"pcm_b64": base64_silence(0.2), "sampling_rate_hz": 16_000}
+    quiet, _ = actions.record_completion(db_session, device, _tap_payload(task, silent, before={}, after={}))
+    assert "could not hear you" in quiet.scores["summary"] and "session_id" not in quiet.scores
+
+
+def base64_silence(seconds: float, rate: int = 16_000) -> str:
+    import base64
+
+    return base64.b64encode(np.zeros(int(seconds * rate), dtype="<i2").tobytes()).decode()

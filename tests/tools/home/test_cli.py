@@ -38,6 +38,12 @@ def test_assign_adherence_and_report(run, tmp_path):
     task = _json(run("home", "assign", "--client", "C001", "--title", "Walk to the beat", "--kind", "ras_walk",
                      "--tempo-bpm", "104", "--days-per-week", "4", "--rating", "mood", "--json"))
     assert task["kind"] == "ras_walk" and task["gain_cap"] == 1.0
+    tapping = _json(run("home", "assign", "--client", "C001", "--title", "Tap along", "--kind", "tapping",
+                        "--tempo-bpm", "90", "--tap-s", "120", "--json"))
+    assert tapping["kind"] == "tapping" and 0 < tapping["gain_cap"] <= 1
+    refused = run("home", "assign", "--client", "C001", "--title", "x", "--kind", "tapping", "--tempo-bpm", "90",
+                  "--tap-s", "5")
+    assert refused.exit_code == 2 and "tapping_tap_s" in refused.output
     adherence = _json(run("home", "adherence", "--client", "C001", "--json"))
     assert adherence["tasks"][0]["title"] == "Walk to the beat" and adherence["tasks"][0]["done_days"] == 0
     pytest.importorskip("weasyprint", reason="the pdf extra")

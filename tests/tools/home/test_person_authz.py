@@ -20,7 +20,7 @@ PERSON_PUBLIC = {("GET", "/me/start"), ("GET", "/me/join/{token}"), ("POST", "/m
                  ("POST", "/me/join/{token}/passkey/options"), ("POST", "/me/join/{token}/passkey"),
                  ("GET", "/me/self/{token}"),  # self-care's opening link: 404 on a clinic's server
                  ("GET", "/me/manifest.webmanifest"), ("GET", "/me/sw.js"), ("GET", "/me/app.js"),
-                 ("GET", "/me/icon.svg"), ("GET", "/me/recorder.js")}
+                 ("GET", "/me/icon.svg"), ("GET", "/me/recorder.js"), ("GET", "/me/kinds/{code}.js")}
 
 
 def _routes(app):

@@ -22,13 +22,13 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from cadenza.clinic.db import make_engine
+    from cadenza.clinic.db import make_engine, migration_connection
     from cadenza.settings import Settings
 
     url = config.get_main_option("sqlalchemy.url") or Settings.from_env().database_url
     engine = make_engine(url)
     try:
-        with engine.begin() as conn:
+        with migration_connection(engine) as conn:  # SQLite: foreign keys off outside the transaction
             _run(conn)
     finally:
         engine.dispose()

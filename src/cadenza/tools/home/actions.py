@@ -218,6 +218,25 @@ def _check_tempo(tempo_bpm: Any) -> float:
     return float(tempo_bpm)
 
 
+# --- kinds other tools provide ----------------------------------------------------------------------------
+
+def provided_kinds() -> dict[str, Any]:
+    """The home-task kinds the installed tools provide (:class:`cadenza.plugins.TaskKind`) that the record
+    can store, by code: home reads them from the manifests and never imports those tools."""
+    from cadenza.plugins import installed_task_kinds
+
+    return {code: kind for code, kind in installed_task_kinds().items() if code in records.PROVIDED_KINDS}
+
+
+def offered_kinds() -> tuple[str, ...]:
+    return records.TASK_KINDS + tuple(provided_kinds())
+
+
+def is_measured(task: HomeTask) -> bool:
+    """Whether ``task`` is of a kind another tool measures (tapping, singing)."""
+    return task.kind in records.PROVIDED_KINDS
+
+
 # --- the therapist's side ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -243,11 +262,15 @@ def invite(db: Session, *, actor: Therapist, client: Client, role: str = "client
 def assign_task(db: Session, *, actor: Therapist, client: Client, kind: str, title: str, instructions: str = "",
                 days_per_week: int, minutes: int, ratings: list[str], track_ids: list[int] | None = None,
                 tempo_bpm: float | None = None, phrase_id: int | None = None, mit_level: int | None = None,
+                kind_values: dict[str, Any] | None = None,
                 start_date: dt.date | None = None, end_date: dt.date | None = None) -> HomeTask:
     """Check the task's music for this listener, cap its loudness, and store it.
 
     ``listening``/``relaxation`` take ``track_ids`` of the client's library, ``ras_walk`` a ``tempo_bpm``,
     ``mit_practice`` a ``phrase_id`` of the client's MIT phrase bank and the ``mit_level`` (1-3) to practise.
+    A kind another tool provides (:func:`provided_kinds`, e.g. ``tapping``) takes ``kind_values``, its own
+    fields named without the kind's prefix (``{"tempo_bpm": "90", "tap_s": "120"}``), checked by that tool;
+    an error names the form's field (``tapping_tempo_bpm ...``).
     """
     policy, calibration = listener(db, client)
     refuse_nicu(policy)
@@ -262,8 +285,13 @@ def assign_task(db: Session, *, actor: Therapist, client: Client, kind: str, tit
         music = {"phrase_id": phrase["id"], "text": phrase["text"], "level": mit_level, "level_dba": level}
     elif kind in ("listening", "relaxation"):
         music = _check_tracks(db, client, list(track_ids or []), policy, calibration)
+    elif kind in provided_kinds():
+        try:
+            music = provided_kinds()[kind].load("prepare")(db, client, dict(kind_values or {}))
+        except ParameterError as exc:
+            raise ParameterError(f"{kind}_{exc}") from None
     else:
-        raise ParameterError(f"kind must be one of {records.TASK_KINDS}, got {kind!r}")
+        raise ParameterError(f"kind must be one of {offered_kinds()}, got {kind!r}")
     return records.add_task(db, actor=actor, client=client, kind=kind, title=title, instructions=instructions,
                             days_per_week=days_per_week, minutes=minutes, music=music, ratings=ratings,
                             start_date=start_date or utcnow().date(), end_date=end_date)
@@ -440,6 +468,8 @@ def weekly_dose(db: Session, client: Client):
 def task_gain_cap(task: HomeTask) -> float:
     if task.kind in ("ras_walk", "mit_practice"):
         return 1.0  # the cue is rendered within the cap
+    if is_measured(task):
+        return float(task.music.get("gain_cap", 0.0))  # the page's own sounds, capped by the providing tool
     return max((float(g) for g in task.music.get("gains", {}).values()), default=0.0)
 
 
@@ -447,6 +477,8 @@ def _level_at(task: HomeTask, gain: float) -> float:
     """The loudest level the task's audio reached at ``gain`` (Leq, dB(A)), for the dose ledger."""
     if task.kind in ("ras_walk", "mit_practice"):
         full = float(task.music["level_dba"])
+    elif is_measured(task):
+        return float(task.music["level_dba"])  # at most the listener's ceiling (the cap keeps it there)
     else:
         full = max((float(v) for v in task.music.get("levels_dba", {}).values()), default=0.0)
     return full + 20 * math.log10(max(gain, 1e-6))
@@ -486,19 +518,41 @@ def record_completion(db: Session, device: PersonDevice, payload: Any, *,
     after = records.check_ratings(task, "after", payload.get("after"))
     note = payload.get("note", "")
     scores = None
-    if task.kind == "mit_practice" and payload.get("attempt_wav_b64") is not None:
-        if db.scalar(select(TaskCompletion.id).where(TaskCompletion.client_id == device.client_id,
-                                                     TaskCompletion.client_uuid == client_uuid)) is None:
-            scores = score_attempt(task, payload["attempt_wav_b64"])  # a repeat is not analysed again
+    measured = None
+    repeat = db.scalar(select(TaskCompletion.id).where(TaskCompletion.client_id == device.client_id,
+                                                       TaskCompletion.client_uuid == client_uuid)) is not None
+    if task.kind == "mit_practice" and payload.get("attempt_wav_b64") is not None and not repeat:
+        scores = score_attempt(task, payload["attempt_wav_b64"])  # a repeat is not analysed again
+    if is_measured(task) and payload.get("result") is not None and not repeat:
+        measured = measure_result(db, device, task, payload["result"])
+        scores = {**measured["scores"], "summary": measured["summary"],
+                  "measured": {code: value for code, value in measured["measurements"]}}
     row, new = records.store_completion(db, device, task, client_uuid=client_uuid, completed_at=completed_at,
                                         played_s=played_s, max_gain=min(max_gain, cap), before=before, after=after,
                                         note=note if isinstance(note, str) else "", scores=scores, now=now)
+    if new and measured is not None and measured["measurements"]:
+        home_session = records.store_home_measurements(
+            db, device, task, row, measured["measurements"],
+            intervention_code=provided_kinds()[task.kind].intervention_code)
+        row.scores = {**row.scores, "session_id": home_session.id}
     if new and played_s >= 1 and max_gain > 0:
         records.log_listening(db, device, level_dba=_level_at(task, min(max_gain, cap)), duration_s=played_s,
                               started_at=completed_at - dt.timedelta(seconds=played_s),
-                              source={"ras_walk": "ras_cue", "mit_practice": "mit"}.get(task.kind, "playlist"),
+                              source={"ras_walk": "ras_cue", "mit_practice": "mit", "tapping": "ras_cue",
+                                      "singing": "session"}.get(task.kind, "playlist"),
                               label=f"home task {task.id}: {task.title}"[:200])
     return row, new
+
+
+def measure_result(db: Session, device: PersonDevice, task: HomeTask, result: Any) -> dict[str, Any]:
+    """What the person did in a measured task (the device's raw ``result``), measured by the tool that
+    provides the kind: ``{"scores", "measurements", "summary"}``. A kind whose tool is no longer
+    installed cannot be measured (404, like a missing task)."""
+    kind = provided_kinds().get(task.kind)
+    if kind is None:
+        raise NotFoundError(f"task {task.id} cannot be measured here: its tool is not installed")
+    client = records.client_of_device(db, device)
+    return kind.load("measure")(db, client, task.music, result, device_label=device.label)
 
 
 def rating_scales(task: HomeTask) -> list[dict[str, Any]]:

@@ -24,8 +24,10 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 Role = StrEnum("Role", {"CLIENT": "client", "CAREGIVER": "caregiver"})
+# The home programme's own kinds and those other tools provide (records.PROVIDED_KINDS: tapping is the timing
+# tool's; a provided kind whose tool is not installed is refused by the action).
 Kind = StrEnum("Kind", {"LISTENING": "listening", "RELAXATION": "relaxation", "RAS_WALK": "ras_walk",
-                        "MIT_PRACTICE": "mit_practice"})
+                        "MIT_PRACTICE": "mit_practice", "TAPPING": "tapping", "SINGING": "singing"})
 
 
 @app.command()
@@ -67,10 +69,14 @@ def assign(
     rating: Annotated[list[str] | None, typer.Option("--rating", help="vas_anxiety, nrs_pain or mood (repeat).")] = None,
     phrase_id: Annotated[int | None, typer.Option("--phrase-id", help="MIT practice: a phrase of the client's bank.")] = None,
     mit_level: Annotated[int | None, typer.Option("--mit-level", help="MIT practice: the level, 1-3.")] = None,
+    tap_s: Annotated[float | None, typer.Option("--tap-s", help="Tapping: seconds of tapping per go (10-300).")] = None,
+    notes: Annotated[str | None, typer.Option("--notes", help="Singing: the notes to sing back, e.g. 'C4 E4 G4'.")] = None,
+    note_s: Annotated[float | None, typer.Option("--note-s", help="Singing: seconds per note (0.5-4).")] = None,
     as_user: ActAs = None,
     as_json: AsJson = False,
 ) -> None:
-    """Assign a task; its music is checked (no red-flagged tracks) and capped for this listener."""
+    """Assign a task; its music is checked (no red-flagged tracks) and capped for this listener. Tapping takes
+    --tempo-bpm and --tap-s, singing --notes and --note-s."""
     from cadenza.tools.home import actions
 
     with domain_errors(), open_db() as db:
@@ -78,7 +84,10 @@ def assign(
         task = actions.assign_task(db, actor=actor, client=found, kind=kind.value, title=title,
                                    instructions=instructions, days_per_week=days_per_week, minutes=minutes,
                                    ratings=list(rating or []), track_ids=list(track or []), tempo_bpm=tempo_bpm,
-                                   phrase_id=phrase_id, mit_level=mit_level)
+                                   phrase_id=phrase_id, mit_level=mit_level,
+                                   kind_values={name: value for name, value in (
+                                       ("tempo_bpm", tempo_bpm), ("tap_s", tap_s), ("notes", notes),
+                                       ("note_s", note_s)) if value is not None})
         out = {"task_id": task.id, "kind": task.kind, "title": task.title, "gain_cap": actions.task_gain_cap(task)}
     typer.echo(json.dumps(out) if as_json else f"Task {out['task_id']} assigned: {title} (gain cap {out['gain_cap']:.3f})")
 

@@ -23,6 +23,14 @@ TASK_NAMES = {"listening": "Listening to their own music at home", "relaxation":
               "mit_practice": "Melodic Intonation Therapy practice at home"}
 
 
+def _task_name(kind: str) -> str:
+    """The display name of a task kind: the home programme's own, or the title the providing tool gives."""
+    from cadenza.tools.home.actions import provided_kinds
+
+    provided = provided_kinds().get(kind)
+    return TASK_NAMES.get(kind) or (f"{provided.title} at home" if provided else kind)
+
+
 def _instant(moment) -> str:
     return records._aware(moment).isoformat()
 
@@ -30,7 +38,7 @@ def _instant(moment) -> str:
 def _activity(task: HomeTask) -> dict[str, Any]:
     detail: dict[str, Any] = {
         "kind": "Task",
-        "code": {"coding": [{"system": TASK_SYSTEM, "code": task.kind, "display": TASK_NAMES[task.kind]}],
+        "code": {"coding": [{"system": TASK_SYSTEM, "code": task.kind, "display": _task_name(task.kind)}],
                  "text": task.title},
         "status": "in-progress" if task.active else "stopped",
         "scheduledTiming": {"repeat": {"frequency": task.days_per_week, "period": 1, "periodUnit": "wk",
@@ -60,7 +68,7 @@ def _observation(completion: TaskCompletion, task: HomeTask, patient_id: str, pl
         "status": "final",
         "basedOn": [{"reference": f"CarePlan/{plan_id}"}],
         "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey"}]}],
-        "code": {"coding": [{"system": TASK_SYSTEM, "code": f"{task.kind}-done", "display": f"{TASK_NAMES[task.kind]}: done"}],
+        "code": {"coding": [{"system": TASK_SYSTEM, "code": f"{task.kind}-done", "display": f"{_task_name(task.kind)}: done"}],
                  "text": task.title},
         "subject": {"reference": f"Patient/{patient_id}"},
         "performer": [{"reference": f"Patient/{patient_id}"}],  # reported by the person (or their caregiver)

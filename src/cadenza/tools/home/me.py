@@ -212,11 +212,27 @@ def task_page(request: Request, db: Db, device: PersonPage, task_id: RowId) -> R
     client = records.client_of_device(db, device)
     policy, _ = actions.listener(db, client)
     records.audit_device(db, device, "read", "home_task", entity_id=task.id)
+    if actions.is_measured(task):
+        return _measured_task_page(request, device, task, policy)
     return _me(request, "me_task.html", {
         "device": device, "task": task, "tracks": actions.task_tracks(db, device, task),
         "gain_cap": actions.task_gain_cap(task), "ratings": actions.rating_scales(task),
         "autoplay_allowed": policy.autoplay_allowed, "policy": policy, "self_care": self_care(request),
         "evidence": selfcare.evidence_for(task.title) if self_care(request) else ([], ""),
+    })
+
+
+def _measured_task_page(request: Request, device, task, policy) -> Response:
+    """A task another tool measures (tapping, singing): its part of the page comes from that tool's
+    manifest (``TaskKind.page``), around the same ratings and the same offline queue."""
+    from cadenza.evidence.query import get_intervention
+
+    kind = actions.provided_kinds().get(task.kind)
+    if kind is None:
+        raise NotFoundError(f"task {task.id} not found")
+    return _me(request, "me_measured_task.html", {
+        "device": device, "task": task, "kind": kind, "ratings": actions.rating_scales(task), "policy": policy,
+        "gain_cap": actions.task_gain_cap(task), "intervention": get_intervention(kind.intervention_code),
     })
 
 
@@ -327,6 +343,17 @@ def app_script() -> Response:
 @router.get("/me/recorder.js")
 def recorder_script() -> Response:
     return _static("recorder.js", "text/javascript")
+
+
+@router.get("/me/kinds/{code}.js")
+def kind_script(code: Annotated[str, Path(max_length=16, pattern=r"^[a-z][a-z0-9_]*$")]) -> Response:
+    """The script of a task kind another tool provides (its manifest's ``TaskKind.script``): the same for
+    everyone, like the app's own script."""
+    kind = actions.provided_kinds().get(code)
+    path = kind.script_file() if kind is not None else None
+    if path is None or not path.is_file():
+        raise NotFoundError(f"no script for task kind {code!r}")
+    return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/me/icon.svg")

@@ -42,7 +42,8 @@ def _page(request: Request, db, user, client, *, state: forms.FormState | None =
                                                   "tempo_bpm": "100"}),
         "invitation": invitation, "base_url": base_url,
         "invitation_qr": invitation.qr_data_uri(base_url) if invitation else "",
-        "kinds": records.TASK_KINDS, "ratings": records.RATINGS,
+        "kinds": records.TASK_KINDS, "ratings": records.RATINGS, "provided_kinds": actions.provided_kinds(),
+        "kind_options": [(k.code, k.title) for k in actions.provided_kinds().values()],
     }, status_code=status_code)
 
 
@@ -95,17 +96,20 @@ def assign_task(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUse
     mit_level = forms.parse_int(state, "mit_level") if kind == "mit_practice" else None
     track_ids = [int(v) for v in form.getlist("track_ids") if isinstance(v, str) and v.isdigit() and len(v) < 11]
     ratings = [v for v in form.getlist("ratings") if isinstance(v, str)]
+    prefix = f"{kind}_"
+    kind_values = {name[len(prefix):]: value for name, value in state.values.items()
+                   if kind in actions.provided_kinds() and name.startswith(prefix)}
     if state.ok:
         try:
             actions.assign_task(db, actor=user, client=client, kind=kind, title=state.values.get("title", ""),
                                 instructions=state.values.get("instructions", ""), days_per_week=days,
                                 minutes=minutes, ratings=ratings, track_ids=track_ids, tempo_bpm=tempo,
-                                phrase_id=phrase_id, mit_level=mit_level)
+                                phrase_id=phrase_id, mit_level=mit_level, kind_values=kind_values)
             return RedirectResponse(f"/clients/{client_id}/home", status_code=303)
         except (ParameterError, NotFoundError) as exc:
             db.rollback()
             client = records.therapist_client(db, actor=user, client_id=client_id)
-            forms.attribute_error(state, str(exc), TASK_FIELDS)
+            forms.attribute_error(state, str(exc), (*(prefix + name for name in kind_values), *TASK_FIELDS))
     return _page(request, db, user, client, state=state, status_code=422)
 
 

@@ -17,6 +17,7 @@ Services flush, never commit.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from typing import Any
 
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cadenza.clinic.access import child_of, get_client_for_actor
 from cadenza.clinic.audit import audit
-from cadenza.clinic.models import Base, Client, Therapist, utcnow
+from cadenza.clinic.models import Base, Client, Measurement, Therapist, TherapySession, utcnow
 # The person (invitations, devices, PIN and passkey) is an actor of the record core; re-exported here so the
 # tool's code and tests can keep saying records.PersonDevice.
 from cadenza.clinic.people import (  # noqa: F401
@@ -61,7 +62,11 @@ from cadenza.clinic.people import (  # noqa: F401
 from cadenza.clinic.people import aware as _aware
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
 
-TASK_KINDS = ("listening", "relaxation", "ras_walk", "mit_practice")
+TASK_KINDS = ("listening", "relaxation", "ras_walk", "mit_practice")  # the home programme's own kinds
+# Kinds other tools provide through their manifest (cadenza.plugins.TaskKind) that the database accepts
+# (migration 0040_home_task_kinds); a kind is offered only while its tool is installed.
+PROVIDED_KINDS = ("tapping", "singing")
+STORED_KINDS = TASK_KINDS + PROVIDED_KINDS
 RATINGS = {  # code -> (label shown to the person, low, high, what low and high mean)
     "vas_anxiety": ("How worried or tense do you feel?", 0, 100, "not at all", "as much as can be"),
     "nrs_pain": ("How much pain do you have?", 0, 10, "no pain", "worst pain"),
@@ -82,8 +87,8 @@ class HomeTask(Base):
 
     __tablename__ = "home_task"
     # What add_task accepts, held by the database too: a known kind, 1-7 days a week, 1-120 minutes.
-    __table_args__ = (CheckConstraint("kind IN ('listening', 'relaxation', 'ras_walk', 'mit_practice') AND "
-                                      "days_per_week BETWEEN 1 AND 7 AND minutes BETWEEN 1 AND 120",
+    __table_args__ = (CheckConstraint("kind IN ('listening', 'relaxation', 'ras_walk', 'mit_practice', 'tapping', "
+                                      "'singing') AND days_per_week BETWEEN 1 AND 7 AND minutes BETWEEN 1 AND 120",
                                       name="task_known"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -134,8 +139,8 @@ def add_task(db: Session, *, actor: Therapist, client: Client, kind: str, title:
              days_per_week: int, minutes: int, music: dict[str, Any], ratings: list[str],
              start_date: dt.date, end_date: dt.date | None = None) -> HomeTask:
     """Store a task whose ``music`` the caller has already checked (see :mod:`~cadenza.tools.home.actions`)."""
-    if kind not in TASK_KINDS:
-        raise ParameterError(f"kind must be one of {TASK_KINDS}, got {kind!r}")
+    if kind not in STORED_KINDS:
+        raise ParameterError(f"kind must be one of {STORED_KINDS}, got {kind!r}")
     title = check_text("title", title, MAX_TITLE_CHARS, required=True)
     instructions = check_text("instructions", instructions, MAX_INSTRUCTIONS_CHARS)
     for name, value, low, high in (("days_per_week", days_per_week, 1, 7), ("minutes", minutes, 1, 120)):
@@ -279,3 +284,38 @@ def block_track(db: Session, device: PersonDevice, task: HomeTask, track_id: Any
     if done.rowcount != 1:
         raise NotFoundError(f"track {track_id!r} not found")
     audit_device(db, device, "update", "library_track", entity_id=track_id)
+
+
+MAX_HOME_SESSION_MINUTES = 120
+
+
+def store_home_measurements(db: Session, device: PersonDevice, task: HomeTask, completion: TaskCompletion,
+                            values: list[tuple[str, float]], *, intervention_code: str) -> TherapySession | None:
+    """The figures a measured task (tapping, singing) produced, as measurements on the client's record.
+
+    A measurement belongs to a session, so the completion becomes a session of the client's record in the
+    setting "home", under the therapist who prescribed the task and dated by the completion; its
+    measurements carry the completion's time, so goals and charts on those instruments count them like any
+    other. Each value is checked by its instrument first (range, unit), and nothing is stored when one is
+    refused. Audited with the device as the actor. None when there is nothing to store.
+    """
+    from cadenza.clinic.instruments import score_instrument
+
+    scores = [score_instrument(code, value=value) for code, value in values]
+    if not scores:
+        return None
+    completed_at = _aware(completion.completed_at)
+    minutes = max(1, min(MAX_HOME_SESSION_MINUTES, math.ceil(completion.played_s / 60)))
+    row = TherapySession(client_id=completion.client_id, therapist_id=task.created_by_id,
+                         session_date=completed_at.date(), minutes=minutes, intervention_code=intervention_code,
+                         setting="home", soap_objective=f"Home task \u201c{task.title}\u201d done on the person's own "
+                                                        f"device (completion {completion.id}); figures measured there.")
+    db.add(row)
+    for score in scores:
+        db.add(Measurement(therapy_session=row, client_id=completion.client_id, instrument_code=score.instrument_code,
+                           value=score.value, unit=score.unit, measured_at=completed_at))
+    db.flush()
+    audit_device(db, device, "create", "therapy_session", entity_id=row.id)
+    for measurement in row.measurements:
+        audit_device(db, device, "create", "measurement", entity_id=measurement.id)
+    return row

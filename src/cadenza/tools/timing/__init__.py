@@ -5,10 +5,11 @@ figures as measurements on a session, each device's latency calibration, TIMP-st
 prescriptions), ``actions`` (the workflow both faces call: a file's or a live capture's hits, the cue,
 the report; with a session, its storage), ``cli`` (``cadenza timing``), ``pages``
 (``/clients/{client_id}/timing``: calibrate, prescribe, play a block live), ``templates/timing/`` and
-``static/`` (the page's script and its AudioWorklet).
+``static/`` (the page's script and its AudioWorklet); ``home_tasks`` (tapping as a home-programme task on
+the person's phone, offered to the home programme through the manifest's ``task_kinds``).
 """
 
-from cadenza.plugins import Tool
+from cadenza.plugins import TaskKind, Tool
 
 TOOL = Tool(
     "timing", "Rhythm and timing",
@@ -24,4 +25,10 @@ TOOL = Tool(
                  "cadenza.tools.timing.records:TIMING_CIRCULAR_R",
                  "cadenza.tools.timing.records:TIMING_WITHIN_50MS_PCT"),
     audience="not_nicu",
+    # A home-programme task (issue 18): "tap along at 90 BPM", done on the person's phone (home_tasks.py).
+    task_kinds=(TaskKind("tapping", "Tap along to a beat (timing)",
+                         prepare="cadenza.tools.timing.home_tasks:prepare_tapping",
+                         measure="cadenza.tools.timing.home_tasks:measure_tapping",
+                         form="timing/home_task_form.html", page="timing/home_task_page.html",
+                         intervention_code="timp", script="cadenza.tools.timing:home_tap.js"),),
 )

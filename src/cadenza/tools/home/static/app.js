@@ -48,7 +48,9 @@
         if (response.ok) {
           let scores = {};
           try { scores = (await response.json()).scores || {}; } catch (e) { /* no body */ }
-          if (scores.attempt_found === false) say("Sent. We could not hear a try in the recording; you can record again next time.");
+          document.dispatchEvent(new CustomEvent("cadenza:stored", {detail: {task_id: item.payload.task_id, scores: scores}}));
+          if (scores.summary) say(`Sent. ${scores.summary}`);
+          else if (scores.attempt_found === false) say("Sent. We could not hear a try in the recording; you can record again next time.");
           else if (scores.attempt_found) say(`Sent. ${Math.round(scores.timing_match_pct)} % of the parts were on the taps. Well done!`);
           else say("Sent to your therapist. Well done!");
         } else {
@@ -125,6 +127,18 @@
   document.querySelectorAll("button.passkey").forEach((button) => {
     if (!canPasskey()) { button.hidden = true; return; }
     button.addEventListener("click", () => passkeyCeremony(button));
+  });
+
+  // ---- tasks another tool measures (tapping, singing): its script hands the result over ----------------
+  document.addEventListener("cadenza:complete", (event) => {
+    const d = event.detail || {};
+    enqueue({payload: {
+      client_uuid: uuid4(), task_id: Number(d.task_id), completed_at: new Date().toISOString(),
+      played_s: Math.round((Number(d.played_s) || 0) * 10) / 10, max_gain: Number(d.max_gain) || 0,
+      before: ratings.before, after: ratings.after, result: d.result,
+    }, csrf: csrf});
+    say("Saved on this phone.");
+    flush();
   });
 
   // ---- the player -------------------------------------------------------------------------------------

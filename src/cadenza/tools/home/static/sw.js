@@ -46,7 +46,11 @@ async function networkFirst(request) {
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
-  const mine = url.pathname === "/me" || url.pathname.startsWith("/me/") || url.pathname.startsWith("/static/");
+  // A script a page of the app loads is kept too, wherever it is served from (e.g. a task kind's own script
+  // that another tool provides, such as the tapping task's).
+  const fromApp = event.request.destination === "script" && event.request.referrer
+    && new URL(event.request.referrer).pathname.startsWith("/me");
+  const mine = url.pathname === "/me" || url.pathname.startsWith("/me/") || url.pathname.startsWith("/static/") || fromApp;
   if (!mine) return;
   if (url.pathname === "/me/sw.js") return;
   event.respondWith(isAudio(url) ? audioFirstFromCache(event.request) : networkFirst(event.request));
