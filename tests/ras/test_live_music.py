@@ -27,7 +27,7 @@ def beats_and_grid(draw):
     return beats, grid, goal_s
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(beats_and_grid(), st.integers(0, 50))
 def test_segments_start_on_their_beats_and_never_overlap(case, first):
     beats, grid, goal_s = case
@@ -47,7 +47,7 @@ def test_segments_start_on_their_beats_and_never_overlap(case, first):
         assert abs(s.gap_samples - s.cut_samples - moved) <= 2 and min(s.gap_samples, s.cut_samples) == 0
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(st.floats(0.35, 1.0), st.integers(2, 60), st.floats(0.0, 1000.0))
 def test_at_the_goal_tempo_the_segments_join_without_a_seam(period_s, n, t0):
     grid = 0.1 + np.arange(9) * period_s

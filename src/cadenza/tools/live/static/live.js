@@ -23,7 +23,7 @@
   const state = window.cadenzaLive = {
     gainCap: null, scheduled: [], steps: [], stepDelaysMs: [], resentStepDelaysMs: [], acks: 0, sent: 0, unacked: 0, beatsReceived: 0, beatsLate: 0, fixedBeats: 0, connected: false,
     reconnects: 0, tempoBpm: null, frozen: false, errors: [], ended: false,
-    music: root.dataset.music ? "loading" : "none", musicError: null, segments: [],
+    music: root.dataset.music ? "loading" : "none", musicError: null, musicBeats: 0, segments: [],
   };
   let ctx = null, out = null, musicOut = null, music = null, ws = null, seq = 0, pending = [], queue = [];
   const resent = new Set(); // batches sent again after a reconnect: their steps' delay includes the outage
@@ -99,6 +99,7 @@
       const buffer = await ctx.decodeAudioData(await response.arrayBuffer());
       if (beats[beats.length - 1] > buffer.duration + 0.001) throw new Error("the song is shorter than its beats");
       music = { buffer, beats, next: 0, last: null };
+      state.musicBeats = beats.length;
       state.music = "ready";
     } catch (e) {
       state.music = "clicks";
