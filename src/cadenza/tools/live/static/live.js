@@ -34,6 +34,8 @@
     const parts = [`Steps: ${state.steps.length}`];
     if (state.tempoBpm) parts.push(`cue ${Math.round(state.tempoBpm)} beats/min`);
     if (state.frozen) parts.push("take a step to the beat");
+    if (state.music === "ready") parts.push("your song");
+    else if (state.music === "clicks") parts.push("clicks (the song could not be loaded)");
     parts.push(state.connected ? "connected" : "offline: the cue goes on at a steady tempo");
     say(parts.join(" · "));
   }
