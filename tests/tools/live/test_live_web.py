@@ -262,15 +262,26 @@ def test_a_walk_cued_with_the_clients_song(logged_in, nurse, db_session, add_son
     careful_walk = int(response.headers["location"].rsplit("/", 1)[1])
     audio = logged_in.get(f"/clients/{careful.id}/live/{careful_walk}/music.wav")
     loud, rate = soundfile.read(io.BytesIO(audio.content), dtype="float32")
+    halved_beats = audio.headers["x-cadenza-beat-times-s"].split(",")
+    assert abs(len(halved_beats) - (beats.size + 1) / 2) <= 1  # every other beat of the same song
     strict = listening.listener_of(db_session, client=careful)
     assert strict.policy.max_level_dba < found.policy.max_level_dba
     level = measure_levels(loud, sampling_rate_hz=rate, level_offset_db=strict.calibration.level_offset_db)
     assert level.leq_dba <= strict.policy.max_level_dba + 0.1
 
-    # A song whose beats were lost since the walk started is refused with the reason, and the walk is unharmed.
+    # A song file that became unreadable, or whose beats were lost since the walk started, is refused with the
+    # reason, and the walk is unharmed.
+    from pathlib import Path
+
     from cadenza.tools.library.records import LibraryTrack
 
-    db_session.get(LibraryTrack, song).beat_times_s = [1.0, 2.0]
+    track = db_session.get(LibraryTrack, song)
+    good = Path(track.path).read_bytes()
+    Path(track.path).write_bytes(b"RIFF\x00\x00not audio")
+    refused = logged_in.get(f"/clients/{plain.id}/live/{walk_id}/music.wav")
+    assert refused.status_code == 422 and "cannot decode audio file" in refused.text
+    Path(track.path).write_bytes(good)
+    track.beat_times_s = [1.0, 2.0]
     db_session.commit()
     refused = logged_in.get(f"/clients/{plain.id}/live/{walk_id}/music.wav")
     assert refused.status_code == 422 and "has 2 stored beats" in refused.text
