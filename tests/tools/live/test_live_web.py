@@ -291,7 +291,8 @@ def test_a_walk_cued_with_the_clients_song(logged_in, nurse, db_session, add_son
     db_session.expire_all()
     row = db_session.get(records.LiveCueWalk, walk_id)
     assert row.music_track_id == song and row.summary["music_track_id"] == song
-    assert "song %d" % song in logged_in.get(f"/clients/{plain.id}/live").text
+    walks = logged_in.get(f"/clients/{plain.id}/live").text  # the song has too few beats now: its id is shown
+    assert "song %d" % song in walks and "<td>clicks</td>" not in walks
     actions.RUNNING.pop(careful_walk, None)
 
 
@@ -301,6 +302,8 @@ def test_only_the_right_people_get_the_song(logged_in, nurse, make_therapist, ph
     song = add_song(db_session, client.id)
     walk_id = int(_start(logged_in, client.id, music_track_id=str(song)).headers["location"].rsplit("/", 1)[1])
     clicks = int(_start(logged_in, client.id).headers["location"].rsplit("/", 1)[1])
+    walks = logged_in.get(f"/clients/{client.id}/live").text
+    assert "<td>Walking song</td>" in walks and "<td>clicks</td>" in walks  # the cue of each walk
     refused = logged_in.get(f"/clients/{client.id}/live/{clicks}/music.wav")
     assert refused.status_code == 422 and "cued with clicks" in refused.text
 

@@ -44,10 +44,13 @@ def _evidence() -> list:
     return [get_entry(entry_id) for entry_id in EVIDENCE_IDS]
 
 
-def _music_options(db, client_id: int) -> list[tuple[str, str]]:
-    """The cue choices: clicks, or one of the client's library songs that has stored beats."""
-    return [("", "Clicks")] + [(str(t.id), f"{t.title} · {t.tempo_bpm:.0f} beats/min" if t.tempo_bpm else t.title)
-                               for t in records.music_choices(db, client_id=client_id)]
+def _music(db, client_id: int) -> dict[str, Any]:
+    """The cue choices (clicks, or one of the client's library songs that has stored beats) and the songs'
+    titles for the list of walks."""
+    songs = records.music_choices(db, client_id=client_id)
+    return {"music_options": [("", "Clicks")] + [
+        (str(t.id), f"{t.title} · {t.tempo_bpm:.0f} beats/min" if t.tempo_bpm else t.title) for t in songs],
+        "music_titles": {t.id: t.title for t in songs}}
 
 
 def _music_choice(state: forms.FormState) -> int | None:
@@ -81,7 +84,7 @@ def _client_page(request: Request, db, user, client_id: int, *, state=None, atta
                                                for s in service.list_sessions(db, actor=user, client_id=client_id)[-10:]],
         "evidence": _evidence(),
         "placements": PLACEMENT_CHOICES, "attach_error": attach_error, "therapist_view": True,
-        "music_options": _music_options(db, client.id),
+        **_music(db, client.id),
     }, status_code=status_code)
 
 
@@ -167,7 +170,7 @@ def _me_page(request: Request, db, device, *, state=None, status_code: int = 200
                                         "music_track_id": ""})
     return render(request, "live/me_live.html", {
         "person": True, "state": state, "walks": records.list_device_walks(db, device=device), "evidence": _evidence(),
-        "placements": PLACEMENT_CHOICES, "music_options": _music_options(db, device.client_id)},
+        "placements": PLACEMENT_CHOICES, **_music(db, device.client_id)},
         status_code=status_code)
 
 
