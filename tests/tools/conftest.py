@@ -107,3 +107,35 @@ def phone(web_app, db_session) -> Iterator[Callable]:
     yield _join
     for browser in opened:
         browser.__exit__(None, None, None)
+
+
+@pytest.fixture
+def add_song(tmp_path) -> Callable:
+    """``add_song(db, client_id, beats=None, tempo_bpm=100.0, seconds=12.0, **columns)`` -> a library track id: a
+    synthetic song (a tone with a short knock on each beat, 22.05 kHz mono WAV in ``tmp_path``) stored with its
+    beats, as a scan of the library would store it (``beats=[]``: a song whose beat tracking found nothing)."""
+    import numpy as np
+    import soundfile
+
+    def _add(db, client_id: int, *, beats=None, tempo_bpm: float = 100.0, seconds: float = 12.0, **columns) -> int:
+        from cadenza.tools.library.records import LibraryTrack
+
+        rate = 22_050
+        t = np.arange(int(seconds * rate)) / rate
+        grid = np.arange(0.25, seconds - 0.2, 60.0 / tempo_bpm)
+        song = 0.05 * np.sin(2 * np.pi * 220 * t)
+        knock = 0.6 * np.exp(-np.arange(600) / 120) * np.sin(2 * np.pi * 900 * np.arange(600) / rate)
+        for b in grid:
+            i = int(b * rate)
+            song[i:i + knock.size] += knock[:song.size - i]
+        path = tmp_path / f"song_{client_id}_{len(list(tmp_path.glob('song_*')))}.wav"
+        soundfile.write(path, song.astype(np.float32), rate)
+        row = LibraryTrack(client_id=client_id, path=str(path), size_bytes=path.stat().st_size, mtime_ns=0,
+                           content_sha256=f"{len(str(path)):064d}", title=columns.pop("title", "Walking song"),
+                           duration_s=seconds, tempo_bpm=tempo_bpm,
+                           beat_times_s=[round(float(b), 4) for b in grid] if beats is None else beats, **columns)
+        db.add(row)
+        db.commit()
+        return row.id
+
+    return _add

@@ -8,13 +8,17 @@ for 2 s: the cue goes on at a steady tempo, the page reconnects and re-sends wha
 Checked: the walk's stored steps against the offline detector on the same samples (F1 >= 0.95), the delay
 from a step's release (its time + the detector's 2 s look-ahead) to the reply that used it (p95 <= 150 ms),
 the beats' placement on the audio clock (each interval within 1 ms of the device-clock interval), and the cue through the outage.
+A second walk is cued with the client's own song (a synthetic one in the library): each beat starts the next
+beat-long segment of it, on the audio clock, and no two segments overlap.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -34,8 +38,17 @@ CUT_AT_S, CUT_FOR_S = 5.0, 2.0
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
+_STRETCH: dict = {}
+
+
 def _stretch(shared_data) -> tuple[np.ndarray, float]:
     """The 10 s stretch (starting on a whole 5 s) with the most offline steps of the lab course recordings."""
+    if "found" not in _STRETCH:
+        _STRETCH["found"] = _find_stretch(shared_data)
+    return _STRETCH["found"]
+
+
+def _find_stretch(shared_data) -> tuple[np.ndarray, float]:
     from cadenza.io.gait_datasets import load_mobgap_lab
 
     best = None
@@ -51,10 +64,18 @@ def _stretch(shared_data) -> tuple[np.ndarray, float]:
     return best[1], best[2]
 
 
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory) -> Path:
+    """A migrated record, made once for the module's tests (each test works on its own copy)."""
+    path = tmp_path_factory.mktemp("live_record") / "live.sqlite3"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def clinic(tmp_path, serve_app):
+def clinic(tmp_path, serve_app, add_song, migrated):
+    shutil.copyfile(migrated, tmp_path / "live.sqlite3")
     url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
-    migrate(url)
     engine = make_engine(url)
     factory = make_session_factory(engine)
     with session_scope(factory) as db:
@@ -63,6 +84,7 @@ def clinic(tmp_path, serve_app):
         session_row = service.record_session(db, actor=ana, client_id=client.id, session_date=dt.date(2026, 12, 1),
                                              minutes=30, intervention_code="ras_gait_training")
         ids = {"client_id": client.id, "session_id": session_row.id}
+        ids["song_id"] = add_song(db, client.id, tempo_bpm=100.0, seconds=15.0)
     app = create_app(Settings(database_url=url, data_dir=tmp_path), session_factory=factory)
     yield {"url": serve_app(app), "factory": factory, **ids}
     engine.dispose()
@@ -75,9 +97,7 @@ def _wait_until(condition, timeout_s: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-def test_a_replayed_walk_is_cued_live_and_survives_a_dropped_connection(clinic, chromium, shared_data):
-    acc, rate = _stretch(shared_data)
-    offline = LowerBackStepDetector().detect(acc, sampling_rate_hz=rate).ic_times_s_
+def _start_walk(clinic, chromium, *, song: bool = False):
     browser = chromium(["--autoplay-policy=no-user-gesture-required"])
     context = browser.new_context()
     page = context.new_page()
@@ -90,16 +110,28 @@ def test_a_replayed_walk_is_cued_live_and_survives_a_dropped_connection(clinic, 
     page.fill("#f-preferred_cadence_spm", "100")
     page.fill("#f-increase_percent", "5")
     page.select_option("#f-session_id", str(clinic["session_id"]))
+    if song:
+        page.select_option("#f-music_track_id", str(clinic["song_id"]))
     page.click("form.card button[type=submit]")
     page.wait_for_url(re.compile(r".*/live/\d+$"))
-    walk_id = int(page.url.rsplit("/", 1)[1])
+    return context, page, int(page.url.rsplit("/", 1)[1])
 
+
+def _replay(page, acc: np.ndarray, rate: float) -> None:
+    """Dispatch the recording as DeviceMotion events at its recorded times."""
     page.click("#live-start")
     _wait_until(lambda: page.evaluate("window.cadenzaLive.connected"))
     samples = np.column_stack([np.arange(acc.shape[-1]) * 1000.0 / rate, acc.T]).round(4).tolist()
     page.evaluate("""(samples) => { const t0 = performance.now() + 50;
         for (const [t, x, y, z] of samples) setTimeout(() => window.dispatchEvent(new DeviceMotionEvent("devicemotion",
             {accelerationIncludingGravity: {x, y, z}, interval: 10})), t0 + t - performance.now()); }""", samples)
+
+
+def test_a_replayed_walk_is_cued_live_and_survives_a_dropped_connection(clinic, chromium, shared_data):
+    acc, rate = _stretch(shared_data)
+    offline = LowerBackStepDetector().detect(acc, sampling_rate_hz=rate).ic_times_s_
+    context, page, walk_id = _start_walk(clinic, chromium)
+    _replay(page, acc, rate)
     started = time.monotonic()
     page.wait_for_timeout(CUT_AT_S * 1000)
     context.set_offline(True)  # the phone loses the network: the open socket fails, new ones cannot connect
@@ -140,3 +172,41 @@ def test_a_replayed_walk_is_cued_live_and_survives_a_dropped_connection(clinic, 
     assert delays.size >= 5 and np.percentile(delays, 95) <= 150
     assert jitter_ms <= 1.0
     assert {"cadence", "live_freeze_count"} <= codes
+
+
+def test_the_clients_song_is_played_beat_by_beat_on_the_beats(clinic, chromium, shared_data):
+    acc, rate = _stretch(shared_data)
+    context, page, walk_id = _start_walk(clinic, chromium, song=True)
+    _replay(page, acc, rate)
+    _wait_until(lambda: page.evaluate("window.cadenzaLive.segments.length") >= 5, timeout_s=STRETCH_S + 5)
+    page.click("#live-stop")
+    _wait_until(lambda: page.evaluate("window.cadenzaLive.ended"), timeout_s=10)
+    state = page.evaluate("window.cadenzaLive")
+    with session_scope(clinic["factory"]) as db:
+        row = db.get(records.LiveCueWalk, walk_id)
+        assert row.music_track_id == clinic["song_id"] and row.summary["music_track_id"] == clinic["song_id"]
+        goal_s = 60.0 / row.goal_cadence_spm
+    assert state["music"] == "ready" and state["musicError"] is None
+    segments = state["segments"]
+    beats = {round(b["beatMs"], 3): b["audioS"] for b in state["scheduled"]}
+    start = np.asarray([s["audioS"] for s in segments])
+    end = start + np.asarray([s["durationS"] for s in segments])
+    device_ms = np.asarray([s["beatMs"] for s in segments])
+    # Every beat played a segment, at the beat's own audio-clock time (music replaces the click, it does not add).
+    assert len(segments) == len(state["scheduled"])
+    assert all(beats[round(s["beatMs"], 3)] == s["audioS"] for s in segments)
+    # Segments on the beats: each interval on the audio clock within 1 ms of the beats' device-clock interval.
+    jitter_ms = np.max(np.abs(np.diff(start) * 1000 - np.diff(device_ms)))
+    # Never two at once; the song goes on segment by segment, each one beat of the song at the goal tempo.
+    overlap_ms = np.max((end[:-1] - start[1:]) * 1000)
+    order = [s["segment"] for s in segments]
+    print(f"\nsong cue: {len(segments)} segments, audio-clock jitter {jitter_ms:.3f} ms, largest overlap "
+          f"{overlap_ms:.3f} ms (negative: gaps), segment lengths {min(end - start) * 1000:.1f}-"
+          f"{max(end - start) * 1000:.1f} ms")
+    assert jitter_ms <= 1.0
+    assert overlap_ms <= 1e-3
+    assert order == [k % (state["musicBeats"] - 1) for k in range(len(order))]
+    # Each segment is one beat of the song at the goal tempo, cut where the next beat came sooner.
+    lengths = end - start
+    assert np.all(np.abs(lengths[:-1] - np.minimum(goal_s, np.diff(start))) < 1e-3)
+    assert abs(lengths[-1] - goal_s) < 1e-3 or lengths[-1] < goal_s

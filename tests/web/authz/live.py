@@ -27,10 +27,37 @@ def ended_walk(db, actor, client_id: int) -> dict:
     return _walk(db, actor, client_id, ended=True)
 
 
+def song_walk(db, actor, client_id: int) -> dict:
+    """An open walk cued with a short synthetic song of the client's library (stored beats at 100/min)."""
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+    import soundfile
+
+    from cadenza.tools.library.records import LibraryTrack
+
+    service.update_client(db, actor=actor, client_id=client_id, safety_flags=[])
+    rate, beats = 16_000, np.arange(0.2, 5.8, 0.6)
+    song = 0.05 * np.sin(2 * np.pi * 220 * np.arange(6 * rate) / rate)
+    for b in beats:
+        song[int(b * rate):int(b * rate) + 200] += 0.5
+    path = Path(tempfile.mkdtemp(prefix="cadenza-authz-")) / "song.wav"
+    soundfile.write(path, song.astype(np.float32), rate)
+    track = LibraryTrack(client_id=client_id, path=str(path), size_bytes=path.stat().st_size, mtime_ns=0,
+                         content_sha256="0" * 64, duration_s=6.0, tempo_bpm=100.0, beat_times_s=beats.round(3).tolist())
+    db.add(track)
+    db.flush()
+    row = records.start_walk_for_therapist(db, actor=actor, client_id=client_id, preferred_cadence_spm=100,
+                                           increase_percent=5, music_track_id=track.id)
+    return {"walk_id": row.id}
+
+
 AUTHZ_SAMPLES = {
     ("POST", "/clients/{client_id}/live"): {"form": {"preferred_cadence_spm": "100", "increase_percent": "5",
                                                      "placement": "lower-back", "session_id": ""}},
     ("GET", "/clients/{client_id}/live/{walk_id}"): {"setup": open_walk},
+    ("GET", "/clients/{client_id}/live/{walk_id}/music.wav"): {"setup": song_walk},
     ("POST", "/clients/{client_id}/live/{walk_id}/end"): {"setup": open_walk, "form": {}},
     ("POST", "/clients/{client_id}/live/{walk_id}/session"): {"setup": ended_walk, "form": {"session_id": "{session_id}"}},
 }

@@ -123,6 +123,45 @@ def walk_gain_cap(db: Session, row: LiveCueWalk) -> float:
     return float(10 ** (min(gain_db, 0.0) / 20))
 
 
+@dataclass(frozen=True)
+class MusicCue:
+    """The walk's song at its goal tempo within the listener's cap, as WAV bytes, and its beats in them."""
+
+    wav: bytes
+    beat_times_s: list[float]
+    tempo_bpm: float
+    level_dba: float
+    title: str
+
+
+def walk_music(db: Session, row: LiveCueWalk) -> MusicCue:
+    """The walk's chosen song rendered at the goal tempo (WSOLA, pitch kept; ``ras/live_music.py``) and brought
+    within the listener's level cap, for the page to play beat by beat; the client is already authorised by
+    the caller. A walk without a song, or a song that cannot be the cue, is a ParameterError saying why."""
+    from cadenza.clinic import listening
+    from cadenza.clinic.models import Client
+    from cadenza.io.audio import load_audio
+    from cadenza.io.speech import encode_wav_bytes
+    from cadenza.ras.live_music import render_live_music
+    from cadenza.safety.enforce import apply_audio_policy
+
+    if row.music_track_id is None:
+        raise ParameterError(f"live walk {row.id!r} is cued with clicks; no song was chosen for it")
+    track = records.music_track(db, client_id=row.client_id, track_id=row.music_track_id)
+    found = listening.listener_of(db, client=db.get(Client, row.client_id))
+    if found.policy.nicu_limits:
+        raise ParameterError("live cueing while walking is not for NICU infants")
+    audio = load_audio(track.path)
+    music = render_live_music(audio.samples, sampling_rate_hz=audio.sampling_rate_hz,
+                              source_beat_times_s=np.asarray(track.beat_times_s), tempo_bpm=row.goal_cadence_spm)
+    capped = apply_audio_policy(music.samples, sampling_rate_hz=music.sampling_rate_hz, policy=found.policy,
+                                calibration=found.calibration)
+    samples = np.asarray(capped.samples, dtype=np.float32)
+    return MusicCue(wav=encode_wav_bytes(samples, sampling_rate_hz=capped.sampling_rate_hz),
+                    beat_times_s=[round(float(b), 6) for b in music.beat_times_s], tempo_bpm=music.tempo_bpm,
+                    level_dba=float(capped.report.leq_dba), title=track.title)
+
+
 def parse_batch(message: Any) -> tuple[int, np.ndarray, np.ndarray]:
     """``{"seq": int, "t_ms": [...], "acc": [[x...], [y...], [z...]]}`` -> (seq, times_s, acc (3, k) m/s^2).
 

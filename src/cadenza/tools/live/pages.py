@@ -35,13 +35,34 @@ ClientId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 WalkId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MAX_MESSAGE_CHARS = 400_000  # a full batch (2,000 samples) is ~120 kB of JSON
 EVIDENCE_IDS = ("thaut1996_parkinson_ras", "magee2017_brain_injury")
-START_FIELDS = ("preferred_cadence_spm", "increase_percent", "placement", "session_id")
+START_FIELDS = ("preferred_cadence_spm", "increase_percent", "placement", "session_id", "music_track_id")
 PLACEMENT_CHOICES = [("thigh", "Phone in a trouser pocket (thigh)"), ("lower-back", "Phone or sensor on a belt (lower back)"),
                      ("shank", "Sensor on the shin (shank)")]
 
 
 def _evidence() -> list:
     return [get_entry(entry_id) for entry_id in EVIDENCE_IDS]
+
+
+def _music(db, client_id: int) -> dict[str, Any]:
+    """The cue choices (clicks, or one of the client's library songs that has stored beats) and the songs'
+    titles for the list of walks."""
+    songs = records.music_choices(db, client_id=client_id)
+    return {"music_options": [("", "Clicks")] + [
+        (str(t.id), f"{t.title} · {t.tempo_bpm:.0f} beats/min" if t.tempo_bpm else t.title) for t in songs],
+        "music_titles": {t.id: t.title for t in songs}}
+
+
+def _music_choice(state: forms.FormState) -> int | None:
+    return forms.parse_int(state, "music_track_id") if state.values.get("music_track_id", "") else None
+
+
+def _music_response(db, row) -> Response:
+    """The walk's song at its goal tempo within the listener's cap; its beats (seconds into the WAV) in a header."""
+    cue = actions.walk_music(db, row)
+    return Response(cue.wav, media_type="audio/wav", headers={
+        "Cache-Control": "private, no-store", "X-Cadenza-Beat-Times-S": ",".join(f"{b:.6f}" for b in cue.beat_times_s),
+        "X-Cadenza-Tempo-BPM": f"{cue.tempo_bpm:.3f}", "X-Cadenza-Level-dBA": f"{cue.level_dba:.1f}"})
 
 
 # --- the therapist ------------------------------------------------------------------------------------------
@@ -55,13 +76,15 @@ def _client_page(request: Request, db, user, client_id: int, *, state=None, atta
     cadence = records.latest_cadence_spm(db, actor=user, client_id=client_id)
     if state is None:
         state = forms.FormState(values={"preferred_cadence_spm": f"{cadence:g}" if cadence else "",
-                                        "increase_percent": "5", "placement": "lower-back", "session_id": ""})
+                                        "increase_percent": "5", "placement": "lower-back", "session_id": "",
+                                        "music_track_id": ""})
     return render(request, "live/client_live.html", {
         "c": client, "policy": policy, "flag_labels": FLAG_LABELS, "state": state, "latest_cadence": cadence, "walks": records.list_walks(db, actor=user, client_id=client_id),
         "session_options": [("", "(none)")] + [(str(s.id), f"{s.session_date} · {s.intervention_code}")
                                                for s in service.list_sessions(db, actor=user, client_id=client_id)[-10:]],
         "evidence": _evidence(),
         "placements": PLACEMENT_CHOICES, "attach_error": attach_error, "therapist_view": True,
+        **_music(db, client.id),
     }, status_code=status_code)
 
 
@@ -77,11 +100,12 @@ def start_walk(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser
     increase = forms.parse_float(state, "increase_percent")
     session_text = state.values.get("session_id", "")
     session_id = forms.parse_int(state, "session_id") if session_text else None
+    music_track_id = _music_choice(state)
     if state.ok:
         try:
             row = records.start_walk_for_therapist(db, actor=user, client_id=client_id, preferred_cadence_spm=cadence,
                                                    increase_percent=increase, placement=state.values.get("placement", ""),
-                                                   session_id=session_id)
+                                                   session_id=session_id, music_track_id=music_track_id)
             return RedirectResponse(f"/clients/{client_id}/live/{row.id}", status_code=303)
         except (ParameterError, NotFoundError) as exc:
             db.rollback()
@@ -125,17 +149,29 @@ def walk_page(request: Request, db: Db, user: PageUser, client_id: ClientId, wal
     if row.client_id != client_id:
         raise NotFoundError(f"live walk {walk_id!r} not found for client {client_id!r}")
     return render(request, "live/walk.html", {"walk": row, "back": f"/clients/{client_id}/live", "person": False,
-                                              "evidence": _evidence(), "gain_cap": actions.walk_gain_cap(db, row)})
+                                              "evidence": _evidence(), "gain_cap": actions.walk_gain_cap(db, row),
+                                              "music_url": f"/clients/{client_id}/live/{walk_id}/music.wav"})
+
+
+@router.get("/clients/{client_id}/live/{walk_id}/music.wav")
+def walk_music(db: Db, user: PageUser, client_id: ClientId, walk_id: WalkId) -> Response:
+    """The walk's song at its goal tempo, within the client's level cap (the page plays it beat by beat)."""
+    row = records.walk_for_therapist(db, actor=user, walk_id=walk_id)
+    if row.client_id != client_id:
+        raise NotFoundError(f"live walk {walk_id!r} not found for client {client_id!r}")
+    return _music_response(db, row)
 
 
 # --- the person ---------------------------------------------------------------------------------------------
 
 def _me_page(request: Request, db, device, *, state=None, status_code: int = 200) -> Response:
     if state is None:
-        state = forms.FormState(values={"preferred_cadence_spm": "100", "increase_percent": "5", "placement": "thigh"})
+        state = forms.FormState(values={"preferred_cadence_spm": "100", "increase_percent": "5", "placement": "thigh",
+                                        "music_track_id": ""})
     return render(request, "live/me_live.html", {
         "person": True, "state": state, "walks": records.list_device_walks(db, device=device), "evidence": _evidence(),
-        "placements": PLACEMENT_CHOICES}, status_code=status_code)
+        "placements": PLACEMENT_CHOICES, **_music(db, device.client_id)},
+        status_code=status_code)
 
 
 @router.get("/me/live")
@@ -148,12 +184,14 @@ def me_start_walk(request: Request, form: SubmittedForm, db: Db, device: CsrfPer
     state = forms.FormState(values=forms.form_values(form))
     cadence = forms.parse_float(state, "preferred_cadence_spm")
     increase = forms.parse_float(state, "increase_percent")
+    music_track_id = _music_choice(state)
     if state.ok:
         try:
             row = records.start_walk_for_device(db, device=device, preferred_cadence_spm=cadence,
-                                                increase_percent=increase, placement=state.values.get("placement", ""))
+                                                increase_percent=increase, placement=state.values.get("placement", ""),
+                                                music_track_id=music_track_id)
             return RedirectResponse(f"/me/live/{row.id}", status_code=303)
-        except ParameterError as exc:
+        except (ParameterError, NotFoundError) as exc:
             db.rollback()
             forms.attribute_error(state, str(exc), START_FIELDS)
     return _me_page(request, db, device, state=state, status_code=422)
@@ -163,7 +201,14 @@ def me_start_walk(request: Request, form: SubmittedForm, db: Db, device: CsrfPer
 def me_walk_page(request: Request, db: Db, device: PersonPage, walk_id: WalkId) -> Response:
     row = records.walk_for_device(db, device=device, walk_id=walk_id)
     return render(request, "live/walk.html", {"walk": row, "back": "/me/live", "person": True, "evidence": _evidence(),
-                                              "gain_cap": actions.walk_gain_cap(db, row)})
+                                              "gain_cap": actions.walk_gain_cap(db, row),
+                                              "music_url": f"/me/live/{walk_id}/music.wav"})
+
+
+@router.get("/me/live/{walk_id}/music.wav")
+def me_walk_music(db: Db, device: PersonPage, walk_id: WalkId) -> Response:
+    """The song of a walk this device started, at its goal tempo, within the person's level cap."""
+    return _music_response(db, records.walk_for_device(db, device=device, walk_id=walk_id))
 
 
 @router.get("/live/live.js")

@@ -10,6 +10,7 @@ but never commit; creating and closing a walk are audited, the periodic saves of
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ LIVE_FREEZE_COUNT = register_instrument(Instrument(
 LIVE_TIME_FROZEN_S = register_instrument(Instrument(
     code="live_time_frozen_s", name="Time frozen during a live-cued walk", unit="s", minimum=0, maximum=86_400,
     better="decrease", source="cadenza.gait.freezing.FreezeStream during a live session"))
+MIN_MUSIC_BEATS = 4
 MAX_STORED_EVENTS = 200_000  # ~28 h of steps at 120/min: a walk longer than that is refused, not cut
 
 
@@ -66,6 +68,8 @@ class LiveCueWalk(Base):
     # The running science (cadenza.ras.live_state), saved with last_seq so any server process carries the walk
     # on from here; cleared when the walk ends (migration 0026b_live_walk_state).
     live_state: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, default=None)
+    # The client's library track whose music was the cue; None: clicks (migration 0026c_live_music).
+    music_track_id: Mapped[int | None] = mapped_column(Integer, nullable=True, default=None)
 
     @property
     def is_open(self) -> bool:
@@ -76,6 +80,69 @@ def latest_cadence_spm(db: Session, *, actor: Therapist, client_id: int) -> floa
     """The client's most recent ``cadence`` measurement (steps/min), or None: the walk's usual cadence."""
     rows = service.list_measurements(db, actor=actor, client_id=client_id, instrument_code="cadence")
     return float(rows[-1].value) if rows and rows[-1].value is not None else None
+
+
+@dataclass(frozen=True)
+class MusicTrack:
+    """A library track that can be the live cue: its beats at the metrical level in use (the therapist's
+    tempo correction applied), read through the record (the library tool's table)."""
+
+    id: int
+    title: str
+    path: str
+    tempo_bpm: float | None
+    beat_times_s: list[float]
+
+
+def _track_row(db: Session, client_id: int, track_id: int) -> Any:
+    table = Base.metadata.tables.get("library_track")
+    if table is None:
+        raise ParameterError("the music library is not installed, so a walk cannot be cued with a song")
+    return db.execute(select(table).where(table.c.client_id == client_id, table.c.id == track_id)).mappings().first()
+
+
+def _music(row: Any) -> MusicTrack:
+    from cadenza.music.beats import beats_at_level
+
+    corrected = row.get("tempo_corrected_bpm")
+    used = corrected if corrected is not None else row["tempo_bpm"]
+    beats = beats_at_level(row["beat_times_s"] or [], analysed_bpm=row["tempo_bpm"], used_bpm=used)
+    title = row["title"] or row["path"].replace("\\", "/").rsplit("/", 1)[-1]
+    return MusicTrack(int(row["id"]), f"{title} ({row['artist']})" if row["artist"] else title, row["path"],
+                      None if used is None else float(used), [float(b) for b in beats])
+
+
+def music_track(db: Session, *, client_id: int, track_id: Any) -> MusicTrack:
+    """The client's track ``track_id`` for a music cue (client already authorised by the caller).
+
+    NotFoundError for a track of another client or none; ParameterError for one that may not or cannot
+    be the cue (red-flagged, unreadable, fewer than 4 stored beats), naming the track and what to do."""
+    if not isinstance(track_id, int) or isinstance(track_id, bool) or not 1 <= track_id < 2**31:
+        raise ParameterError(f"music_track_id must be a track id (a whole number >= 1), got {track_id!r}")
+    row = _track_row(db, client_id, track_id)
+    if row is None:
+        raise NotFoundError(f"music_track_id {track_id!r}: no such library track for this client")
+    track = _music(row)
+    if row["red_flag"]:
+        raise ParameterError(f"music_track_id {track_id}: {track.title!r} is red-flagged and never plays")
+    if row["problem"]:
+        raise ParameterError(f"music_track_id {track_id}: {track.title!r} could not be analysed: {row['problem']}")
+    if len(track.beat_times_s) < MIN_MUSIC_BEATS:
+        raise ParameterError(f"music_track_id {track_id}: {track.title!r} has {len(track.beat_times_s)} stored beats; at least "
+                             f"{MIN_MUSIC_BEATS} are needed for a music cue (rescan it in the library, choose a song "
+                             "with a clearer beat, or use clicks)")
+    return track
+
+
+def music_choices(db: Session, *, client_id: int) -> list[MusicTrack]:
+    """The client's tracks that can be the cue: analysed, with stored beats, never red-flagged (client already
+    authorised by the caller)."""
+    table = Base.metadata.tables.get("library_track")
+    if table is None:
+        return []
+    rows = db.execute(select(table).where(table.c.client_id == client_id, table.c.red_flag.is_(False),
+                                          table.c.problem == "").order_by(table.c.title, table.c.id)).mappings()
+    return [t for t in map(_music, rows) if len(t.beat_times_s) >= MIN_MUSIC_BEATS]
 
 
 def _check_setup(preferred_cadence_spm: Any, increase_percent: Any, placement: Any) -> float:
@@ -93,16 +160,20 @@ def _check_setup(preferred_cadence_spm: Any, increase_percent: Any, placement: A
 
 def start_walk_for_therapist(db: Session, *, actor: Therapist, client_id: int, preferred_cadence_spm: float,
                              increase_percent: float, placement: str = "lower-back",
-                             session_id: int | None = None) -> LiveCueWalk:
-    """A new walk for one of the therapist's clients (on one of its sessions if ``session_id``)."""
+                             session_id: int | None = None, music_track_id: int | None = None) -> LiveCueWalk:
+    """A new walk for one of the therapist's clients (on one of its sessions if ``session_id``; cued with the
+    client's library track ``music_track_id`` if given, else clicks)."""
     client = get_client_for_actor(db, actor=actor, client_id=client_id, action="create")
     goal = _check_setup(preferred_cadence_spm, increase_percent, placement)
+    if music_track_id is not None:
+        music_track(db, client_id=client.id, track_id=music_track_id)
     if session_id is not None:
         session_row = service.get_session(db, actor=actor, session_id=session_id)
         if session_row.client_id != client.id:
             raise NotFoundError(f"session {session_id!r} not found for client {client_id!r}")
     row = LiveCueWalk(client_id=client.id, therapist_id=actor.id, session_id=session_id, placement=placement,
                       preferred_cadence_spm=float(preferred_cadence_spm), goal_cadence_spm=goal,
+                      music_track_id=music_track_id,
                       started_at=utcnow(), step_times_s=[], beat_times_s=[], freeze_intervals_s=[], summary={})
     db.add(row)
     db.flush()
@@ -111,12 +182,16 @@ def start_walk_for_therapist(db: Session, *, actor: Therapist, client_id: int, p
 
 
 def start_walk_for_device(db: Session, *, device: PersonDevice, preferred_cadence_spm: float,
-                          increase_percent: float, placement: str = "thigh") -> LiveCueWalk:
+                          increase_percent: float, placement: str = "thigh",
+                          music_track_id: int | None = None) -> LiveCueWalk:
     """A new walk the person starts on their own device (the client is the device's)."""
     client = people.client_of_device(db, device)
     goal = _check_setup(preferred_cadence_spm, increase_percent, placement)
+    if music_track_id is not None:
+        music_track(db, client_id=client.id, track_id=music_track_id)
     row = LiveCueWalk(client_id=client.id, person_device_id=device.id, placement=placement,
                       preferred_cadence_spm=float(preferred_cadence_spm), goal_cadence_spm=goal,
+                      music_track_id=music_track_id,
                       started_at=utcnow(), step_times_s=[], beat_times_s=[], freeze_intervals_s=[], summary={})
     db.add(row)
     db.flush()
@@ -196,7 +271,7 @@ def summarize_walk(row: LiveCueWalk) -> dict[str, Any]:
     steps, beats = np.asarray(row.step_times_s or [], float), np.asarray(row.beat_times_s or [], float)
     out: dict[str, Any] = {"n_steps": int(steps.size), "n_beats": int(beats.size),
                            "cadence_spm": float(60 / np.median(np.diff(steps))) if steps.size >= 3 else None,
-                           "goal_cadence_spm": row.goal_cadence_spm}
+                           "goal_cadence_spm": row.goal_cadence_spm, "music_track_id": row.music_track_id}
     if steps.size >= 3 and beats.size >= 2:
         sync = analyze_synchronization(steps, beats).summary()
         out.update(resultant_length=sync["resultant_length"], mean_asynchrony_ms=sync["mean_asynchrony_ms"],

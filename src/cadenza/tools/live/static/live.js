@@ -3,6 +3,11 @@
 // the clock of DeviceMotion's timeStamp), and each beat is scheduled on the Web Audio clock.
 // If the connection drops, the cue goes on at the last tempo; the page reconnects and re-sends every
 // batch the server has not acknowledged (the server takes each sequence number once).
+// With a song chosen (data-music), the server renders it once at the goal tempo, within the listener's level
+// cap, and says where its beats are; each beat then starts the next beat-long segment of the song instead of
+// a click. At the goal tempo the segments join without a seam; when the next beat comes early the segment is
+// cut there (with a 3 ms fade), when it comes late a short silence is left. Clicks remain the cue whenever
+// the song is not there (none chosen, not yet loaded, not decodable) and during a freeze (accented clicks).
 "use strict";
 (() => {
   const root = document.getElementById("live-walk");
@@ -18,8 +23,9 @@
   const state = window.cadenzaLive = {
     gainCap: null, scheduled: [], steps: [], stepDelaysMs: [], resentStepDelaysMs: [], acks: 0, sent: 0, unacked: 0, beatsReceived: 0, beatsLate: 0, fixedBeats: 0, connected: false,
     reconnects: 0, tempoBpm: null, frozen: false, errors: [], ended: false,
+    music: root.dataset.music ? "loading" : "none", musicError: null, musicBeats: 0, segments: [],
   };
-  let ctx = null, out = null, ws = null, seq = 0, pending = [], queue = [];
+  let ctx = null, out = null, musicOut = null, music = null, ws = null, seq = 0, pending = [], queue = [];
   const resent = new Set(); // batches sent again after a reconnect: their steps' delay includes the outage
   let lastBeatMs = -Infinity, lastServerBeatAt = -Infinity, retryMs = 500, lastSampleMs = -Infinity, timer = null;
 
@@ -28,6 +34,8 @@
     const parts = [`Steps: ${state.steps.length}`];
     if (state.tempoBpm) parts.push(`cue ${Math.round(state.tempoBpm)} beats/min`);
     if (state.frozen) parts.push("take a step to the beat");
+    if (state.music === "ready") parts.push("your song");
+    else if (state.music === "clicks") parts.push("clicks (the song could not be loaded)");
     parts.push(state.connected ? "connected" : "offline: the cue goes on at a steady tempo");
     say(parts.join(" · "));
   }
@@ -79,9 +87,64 @@
     return ms / 1000 + applied;
   }
 
+  // The song, fetched once the audio context exists: the WAV and its beats (seconds into it).
+  async function loadMusic() {
+    const url = root.dataset.music;
+    if (!url) return;
+    try {
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (!response.ok) throw new Error(`the song could not be prepared (HTTP ${response.status})`);
+      const beats = (response.headers.get("X-Cadenza-Beat-Times-S") || "").split(",").map(Number);
+      if (beats.length < 2 || !beats.every((b, i) => isFinite(b) && (i === 0 || b > beats[i - 1]))) {
+        throw new Error("the song came without its beats");
+      }
+      const buffer = await ctx.decodeAudioData(await response.arrayBuffer());
+      if (beats[beats.length - 1] > buffer.duration + 0.001) throw new Error("the song is shorter than its beats");
+      music = { buffer, beats, next: 0, last: null };
+      state.musicBeats = beats.length;
+      state.music = "ready";
+    } catch (e) {
+      state.music = "clicks";
+      state.musicError = String(e && e.message ? e.message : e);
+    }
+  }
+
+  // One beat of the song from `when` (audio clock): the segment after the last one played, looping.
+  function segment(ms, when) {
+    const beats = music.beats;
+    const j = music.next % (beats.length - 1);
+    music.next += 1;
+    const offset = beats[j], natural = beats[j + 1] - beats[j];
+    const last = music.last;
+    if (last && last.end > when) { // the beat came early: cut the previous segment there
+      last.gain.gain.setValueAtTime(1, Math.max(last.start, when - 0.003));
+      last.gain.gain.linearRampToValueAtTime(0, when);
+      last.source.stop(when);
+      last.record.durationS = when - last.start;
+    }
+    const source = ctx.createBufferSource(), gain = ctx.createGain();
+    source.buffer = music.buffer;
+    source.connect(gain).connect(musicOut);
+    source.start(when, offset, natural);
+    const record = { beatMs: ms, audioS: when, offsetS: offset, durationS: natural, segment: j };
+    state.segments.push(record);
+    music.last = { source, gain, start: when, end: when + natural, record };
+  }
+
   function click(ms) {
     const when = audioTime(ms);
     if (when < ctx.currentTime) return false;
+    if (music && !state.frozen) {
+      segment(ms, when);
+      state.scheduled.push({ beatMs: ms, audioS: when });
+      lastBeatMs = ms;
+      return true;
+    }
+    if (music && music.last && music.last.end > when) { // a freeze began: the song gives way to the clicks
+      music.last.source.stop(when);
+      music.last.record.durationS = when - music.last.start;
+      music.last = null;
+    }
     const osc = ctx.createOscillator(), gain = ctx.createGain();
     osc.frequency.value = state.frozen ? 1500 : 1000;
     gain.gain.setValueAtTime(0, when);
@@ -201,6 +264,9 @@
     out.gain.value = Math.min(1, Math.max(0, Number(root.dataset.gainCap || "0")));
     state.gainCap = out.gain.value;
     out.connect(ctx.destination);
+    musicOut = ctx.createGain(); // the song was brought within the listener's cap by the server
+    musicOut.connect(ctx.destination);
+    loadMusic();
     window.addEventListener("devicemotion", onMotion);
     timer = setInterval(flush, BATCH_MS);
     stopButton.disabled = false;
