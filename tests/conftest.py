@@ -221,10 +221,12 @@ def shared_app(db_session, settings):
     shape = (db_session.bind.dialect.name, settings.max_upload_bytes)
     if shape not in _SHARED_APPS:
         app = create_app(settings, session_factory=factory)
-        _SHARED_APPS[shape] = (app, dict(app.state._state))
-    app, pristine = _SHARED_APPS[shape]
+        _SHARED_APPS[shape] = (app, dict(app.state._state), list(app.router.routes))
+    app, pristine, routes = _SHARED_APPS[shape]
     app.state._state.clear()
     app.state._state.update(pristine)
+    app.router.routes[:] = routes  # a test may add routes (the route-walking authorisation tests do)
+    app.openapi_schema = None
     app.state.session_factory = factory
     app.state.settings = settings
     app.dependency_overrides.clear()
