@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import importlib.util
 import os
 import uuid
@@ -226,14 +228,43 @@ def client_record(db_session, therapist):
 # release SAVEPOINTs and everything a page wrote is rolled back with ``db_session``.
 
 
-@pytest.fixture
-def web_app(db_session, tmp_path):
+_SHARED_APPS: dict[tuple, tuple] = {}
+
+
+def shared_app(db_session, settings):
+    """The web app on ``db_session``'s connection with ``settings``: built once per backend and settings shape
+    (building one costs about 0.25 s, and most tests need one), its state reset to what it was when built,
+    then this test's session factory and settings put in. A test that needs its own app calls create_app."""
     from cadenza.clinic.db import make_session_factory
-    from cadenza.settings import Settings
     from cadenza.web.main import create_app
 
     factory = make_session_factory(db_session.bind, join_transaction_mode="create_savepoint")
-    return create_app(Settings(database_url="sqlite://", data_dir=tmp_path), session_factory=factory)
+    shape = (db_session.bind.dialect.name, settings.max_upload_bytes)
+    if shape not in _SHARED_APPS:
+        app = create_app(settings, session_factory=factory)
+        _SHARED_APPS[shape] = (app, dict(app.state._state), list(app.router.routes))
+    app, pristine, routes = _SHARED_APPS[shape]
+    app.state._state.clear()
+    app.state._state.update(pristine)
+    app.router.routes[:] = routes  # a test may add routes (the route-walking authorisation tests do)
+    app.openapi_schema = None
+    app.state.session_factory = factory
+    app.state.settings = settings
+    app.dependency_overrides.clear()
+    return app
+
+
+@pytest.fixture
+def make_web_app(db_session):
+    """``make_web_app(settings)``: :func:`shared_app` on this test's session (for folders' own web_app)."""
+    return functools.partial(shared_app, db_session)
+
+
+@pytest.fixture
+def web_app(db_session, tmp_path):
+    from cadenza.settings import Settings
+
+    return shared_app(db_session, Settings(database_url="sqlite://", data_dir=tmp_path))
 
 
 @pytest.fixture

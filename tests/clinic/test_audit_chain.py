@@ -327,10 +327,13 @@ def test_thousand_random_single_tamperings_are_each_detected_at_the_right_row(ch
     intact = report_of(chain_copy)
     assert intact.ok and intact.count >= 200, intact.summary()
     anchors = {"expect_count": intact.count, "expect_seal": intact.head_seal}
+    # T14's 1,000 trials on SQLite; on PostgreSQL 250 (the verifier is the same code, only the reads differ,
+    # and each trial re-reads the whole chain over the network)
+    trials = 1000 if chain_copy.dialect.name == "sqlite" else 250
     detected, kinds = 0, {}
     with chain_copy.connect() as connection:
         tamperer = Tamperer(connection, rng)
-        for trial in range(1000):
+        for trial in range(trials):
             kind = Tamperer.KINDS[trial % len(Tamperer.KINDS)] if trial < 20 else \
                 Tamperer.KINDS[int(rng.integers(len(Tamperer.KINDS)))]
             transaction = connection.begin()
@@ -345,7 +348,7 @@ def test_thousand_random_single_tamperings_are_each_detected_at_the_right_row(ch
                 assert report.event_id == event_id, f"trial {trial} {kind}: {report}"
             detected += 1
             kinds[kind] = kinds.get(kind, 0) + 1
-    assert detected == 1000 and set(kinds) == set(Tamperer.KINDS)
+    assert detected == trials and set(kinds) == set(Tamperer.KINDS)
     assert report_of(chain_copy, **anchors).ok  # every tampering was undone
 
 

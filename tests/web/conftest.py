@@ -26,12 +26,10 @@ MAX_UPLOAD_BYTES = 1024 * 1024
 
 
 @pytest.fixture
-def web_app(db_session, tmp_path):
+def web_app(make_web_app, tmp_path):
     # Each request gets its own Session on the test's connection, so service commits only release
     # SAVEPOINTs and the whole test is rolled back at the end.
-    factory = make_session_factory(db_session.bind, join_transaction_mode="create_savepoint")
-    settings = Settings(database_url="sqlite://", data_dir=tmp_path, max_upload_bytes=MAX_UPLOAD_BYTES)
-    return create_app(settings, session_factory=factory)
+    return make_web_app(Settings(database_url="sqlite://", data_dir=tmp_path, max_upload_bytes=MAX_UPLOAD_BYTES))
 
 
 @pytest.fixture

@@ -103,8 +103,10 @@ class RequestObservingMiddleware:
             elapsed_s = time.perf_counter() - started
             route = _route_template(scope)
             self.metrics.latency.labels(scope.get("method", ""), route, f"{status // 100}xx").observe(elapsed_s)
-            if self.session_factory is not None:
-                _observe_pool(self.metrics, self.session_factory)
+            app = scope.get("app")
+            factory = getattr(getattr(app, "state", None), "session_factory", None) or self.session_factory
+            if factory is not None and hasattr(factory, "kw"):
+                _observe_pool(self.metrics, factory)
             if route != "/static":
                 self.log.info("%s %s %d", scope.get("method", ""), route, status, extra={"fields": {
                     "request_id": request_id, "method": scope.get("method", ""), "route": route, "status": status,
