@@ -16,6 +16,35 @@ import pytest
 
 SHARED_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 
+# Files whose tests bound wall-clock time (hang checks, latency, workers starting, an upload child's time limit).
+# With every browser test they are marked ``timed``: scripts/test runs them in one process after the rest (which is
+# spread over every core), so the load of another worker never fails a time bound.
+TIMED_FILES = frozenset({
+    "web/test_live_server.py", "web/test_workers.py", "web/test_upload_isolation.py", "io/test_isolated_decode.py",
+    "web/test_probe_inputs.py", "clinic/test_backup.py", "web/test_authorization.py", "tools/mit/test_pages.py",
+    "tools/home/test_mit_practice.py", "web/test_bounded_waits.py",
+})
+_TESTS_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        try:
+            relative = Path(str(item.path)).resolve().relative_to(_TESTS_DIR).as_posix()
+        except ValueError:
+            continue
+        if relative in TIMED_FILES or item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.timed)
+
+
+try:  # a Hypothesis deadline is a wall-clock bound too: off, like the others in the parallel part
+    from hypothesis import settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("cadenza", deadline=None)
+    _hypothesis_settings.load_profile("cadenza")
+except ImportError:  # pragma: no cover - Hypothesis is in the dev extra
+    pass
+
 
 @pytest.fixture
 def rng() -> np.random.Generator:
