@@ -1,0 +1,173 @@
+"""CPU time and SQL statements per request of the hot pages, on a large clinic (issue 23).
+
+Usage (a SQLite copy of bench/clinic_data.py's clinic, or a PostgreSQL URL):
+
+    .venv/bin/python bench/clinic_data.py sqlite:////tmp/clinic10k.db          # once, ~3 min
+    .venv/bin/python bench/web_cpu.py sqlite:////tmp/clinic10k.db [--requests 40] [--json]
+    .venv/bin/python bench/web_cpu.py sqlite:////tmp/clinic10k.db --profile "client page"   # cProfile it
+
+A SQLite file is copied (with its ``audit.key``) into a scratch folder first, so the read audit rows the
+requests write never grow the generated clinic. The app runs in this process behind Starlette's
+TestClient; the therapist is the one whose client has the most sessions. For each page the table gives
+the median CPU time of the whole process per request (``time.process_time``: the server's threads and
+the test client's, which is small and the same for every page), the median wall time, and the SQL
+statements the request sent (a SQLAlchemy ``before_cursor_execute`` listener). On a machine shared with
+other jobs, CPU time is the steady figure; the wall time depends on the load average printed with it.
+The peer column is the figure of the same page before the issue-23 changes (bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "load-test-passphrase-2026"  # bench/clinic_data.py's password for every account
+
+
+def _copy_sqlite(url: str, scratch: Path) -> str:
+    from sqlalchemy.engine import make_url
+
+    from cadenza.clinic.audit_chain import KEY_FILE_NAME
+
+    source = Path(make_url(url).database)
+    if not source.exists():
+        raise SystemExit(f"web_cpu: {source} does not exist; make it with bench/clinic_data.py")
+    import sqlite3
+
+    target = scratch / source.name
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)  # a consistent copy, WAL included
+    key = source.parent / KEY_FILE_NAME
+    if key.exists():
+        shutil.copy2(key, scratch / KEY_FILE_NAME)
+    return f"sqlite:///{target}"
+
+
+def _subject(url: str) -> tuple[str, int, int]:
+    """(username, client id, session id): the therapist of the client with the most sessions, and that
+    client's newest session."""
+    from sqlalchemy import func, select
+
+    from cadenza.clinic.db import make_engine
+    from cadenza.clinic.models import Client, Therapist, TherapySession
+
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        client_id, _ = connection.execute(
+            select(TherapySession.client_id, func.count()).group_by(TherapySession.client_id)
+            .order_by(func.count().desc(), TherapySession.client_id).limit(1)).one()
+        username = connection.scalar(select(Therapist.username).join(Client, Client.therapist_id == Therapist.id)
+                                     .where(Client.id == client_id))
+        session_id = connection.scalar(select(func.max(TherapySession.id)).where(TherapySession.client_id == client_id))
+    engine.dispose()
+    return username, client_id, session_id
+
+
+def pages(client_id: int, session_id: int) -> dict[str, str]:
+    return {
+        "dashboard": "/",
+        "client list": "/clients",
+        "client page": f"/clients/{client_id}",
+        "session page": f"/clients/{client_id}/sessions/{session_id}",
+        "API clients": "/api/v1/clients",
+        "API sessions": f"/api/v1/clients/{client_id}/sessions",
+        "API measurements": f"/api/v1/clients/{client_id}/measurements",
+    }
+
+
+def measure(url: str, *, requests: int, profile: str | None = None, warmup: int = 3) -> dict[str, dict]:
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+
+    from cadenza.settings import Settings
+    from cadenza.web.main import create_app
+
+    username, client_id, session_id = _subject(url)
+    app = create_app(Settings(database_url=url, data_dir=Path(tempfile.mkdtemp(prefix="cadenza-cpu-"))))
+    engine = app.state.session_factory.kw["bind"]
+    statements = [0]
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(*_args) -> None:
+        statements[0] += 1
+
+    results: dict[str, dict] = {}
+    with TestClient(app, follow_redirects=False) as http:
+        login = http.get("/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
+        answer = http.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf})
+        if answer.status_code != 303:
+            raise SystemExit(f"web_cpu: login of {username!r} answered {answer.status_code}")
+        token = http.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD}).json()
+        api = {"Authorization": f"Bearer {token['access_token']}"}
+        for name, path in pages(client_id, session_id).items():
+            if profile is not None and name != profile:
+                continue
+            headers = api if path.startswith("/api/") else None
+            for _ in range(warmup):
+                http.get(path, headers=headers)
+            cpu_ms, wall_ms, counts = [], [], []
+            profiler = cProfile.Profile() if profile else None
+            for _ in range(requests):
+                statements[0] = 0
+                cpu, wall = time.process_time(), time.perf_counter()
+                if profiler:
+                    profiler.enable()
+                response = http.get(path, headers=headers)
+                if profiler:
+                    profiler.disable()
+                cpu_ms.append((time.process_time() - cpu) * 1000)
+                wall_ms.append((time.perf_counter() - wall) * 1000)
+                counts.append(statements[0])
+                if response.status_code != 200:
+                    raise SystemExit(f"web_cpu: {path} answered {response.status_code}")
+            results[name] = {"path": path, "cpu_ms": round(statistics.median(cpu_ms), 1),
+                             "wall_ms": round(statistics.median(wall_ms), 1),
+                             "queries": max(counts), "bytes": len(response.content)}
+            if profiler:
+                pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
+    engine.dispose()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url", help="the clinic: a SQLite URL (copied first) or a PostgreSQL URL (used as is)")
+    parser.add_argument("--requests", type=int, default=40, help="timed requests per page (after 3 warm-ups)")
+    parser.add_argument("--profile", metavar="PAGE", help="cProfile one page (a name from the table) to stderr")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if args.requests < 1:
+        print(f"web_cpu: --requests must be >= 1, got {args.requests}", file=sys.stderr)
+        return 2
+    if args.profile is not None and args.profile not in pages(1, 1):
+        print(f"web_cpu: --profile must be one of {sorted(pages(1, 1))}, got {args.profile!r}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="cadenza-cpu-") as scratch:
+        url = _copy_sqlite(args.url, Path(scratch)) if args.url.startswith("sqlite") else args.url
+        results = measure(url, requests=args.requests, profile=args.profile)
+    load = os.getloadavg()[0]
+    if args.json:
+        print(json.dumps({"load_average_1min": load, "pages": results}))
+        return 0
+    print(f"load average (1 min) at the end: {load:.1f}")
+    print("| page | CPU ms / request (median) | wall ms (median) | SQL statements | bytes |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, r in results.items():
+        print(f"| {name} | {r['cpu_ms']} | {r['wall_ms']} | {r['queries']} | {r['bytes']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
