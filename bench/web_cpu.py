@@ -74,6 +74,28 @@ def _subject(url: str) -> tuple[str, int, int]:
     return username, client_id, session_id
 
 
+def _profile_worker_threads() -> cProfile.Profile:
+    """A profiler enabled around every call the server hands to a worker thread (routes and dependencies
+    are plain ``def``: that is where a request's own work runs); cProfile only sees the thread that enabled it."""
+    import anyio.to_thread
+
+    profiler = cProfile.Profile()
+    run_sync = anyio.to_thread.run_sync
+
+    async def profiled(func, *args, **kwargs):
+        def call(*inner):
+            profiler.enable()
+            try:
+                return func(*inner)
+            finally:
+                profiler.disable()
+
+        return await run_sync(call, *args, **kwargs)
+
+    anyio.to_thread.run_sync = profiled
+    return profiler
+
+
 def pages(client_id: int, session_id: int) -> dict[str, str]:
     return {
         "dashboard": "/",
@@ -86,7 +108,8 @@ def pages(client_id: int, session_id: int) -> dict[str, str]:
     }
 
 
-def measure(url: str, *, requests: int, profile: str | None = None, warmup: int = 3) -> dict[str, dict]:
+def measure(url: str, *, requests: int, profile: str | None = None, show_sql: bool = False,
+            warmup: int = 3) -> dict[str, dict]:
     from fastapi.testclient import TestClient
     from sqlalchemy import event
 
@@ -97,10 +120,12 @@ def measure(url: str, *, requests: int, profile: str | None = None, warmup: int 
     app = create_app(Settings(database_url=url, data_dir=Path(tempfile.mkdtemp(prefix="cadenza-cpu-"))))
     engine = app.state.session_factory.kw["bind"]
     statements = [0]
+    sent: list[str] = []
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _count(*_args) -> None:
+    def _count(_connection, _cursor, statement, *_args) -> None:
         statements[0] += 1
+        sent.append(" ".join(statement.split())[:240])
 
     results: dict[str, dict] = {}
     with TestClient(app, follow_redirects=False) as http:
@@ -118,15 +143,12 @@ def measure(url: str, *, requests: int, profile: str | None = None, warmup: int 
             for _ in range(warmup):
                 http.get(path, headers=headers)
             cpu_ms, wall_ms, counts = [], [], []
-            profiler = cProfile.Profile() if profile else None
+            profiler = _profile_worker_threads() if profile else None
             for _ in range(requests):
                 statements[0] = 0
+                sent.clear()
                 cpu, wall = time.process_time(), time.perf_counter()
-                if profiler:
-                    profiler.enable()
                 response = http.get(path, headers=headers)
-                if profiler:
-                    profiler.disable()
                 cpu_ms.append((time.process_time() - cpu) * 1000)
                 wall_ms.append((time.perf_counter() - wall) * 1000)
                 counts.append(statements[0])
@@ -135,6 +157,8 @@ def measure(url: str, *, requests: int, profile: str | None = None, warmup: int 
             results[name] = {"path": path, "cpu_ms": round(statistics.median(cpu_ms), 1),
                              "wall_ms": round(statistics.median(wall_ms), 1),
                              "queries": max(counts), "bytes": len(response.content)}
+            if show_sql:
+                print(f"-- {name}: {path}", *sent, sep="\n", file=sys.stderr)
             if profiler:
                 pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
     engine.dispose()
@@ -146,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("url", help="the clinic: a SQLite URL (copied first) or a PostgreSQL URL (used as is)")
     parser.add_argument("--requests", type=int, default=40, help="timed requests per page (after 3 warm-ups)")
     parser.add_argument("--profile", metavar="PAGE", help="cProfile one page (a name from the table) to stderr")
+    parser.add_argument("--sql", action="store_true", help="print the statements of each page's last request to stderr")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.requests < 1:
@@ -156,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="cadenza-cpu-") as scratch:
         url = _copy_sqlite(args.url, Path(scratch)) if args.url.startswith("sqlite") else args.url
-        results = measure(url, requests=args.requests, profile=args.profile)
+        results = measure(url, requests=args.requests, profile=args.profile, show_sql=args.sql)
     load = os.getloadavg()[0]
     if args.json:
         print(json.dumps({"load_average_1min": load, "pages": results}))
