@@ -116,7 +116,20 @@ def measure(url: str, *, requests: int, profile: str | None = None, show_sql: bo
     from cadenza.settings import Settings
     from cadenza.web.main import create_app
 
+    from cadenza.web import templating
+
     username, client_id, session_id = _subject(url)
+    template_s = [0.0]
+    template_response = templating.templates.TemplateResponse
+
+    def timed_template(*args, **kwargs):
+        started = time.thread_time()
+        try:
+            return template_response(*args, **kwargs)
+        finally:
+            template_s[0] += time.thread_time() - started
+
+    templating.templates.TemplateResponse = timed_template
     app = create_app(Settings(database_url=url, data_dir=Path(tempfile.mkdtemp(prefix="cadenza-cpu-"))))
     engine = app.state.session_factory.kw["bind"]
     statements = [0]
@@ -142,25 +155,28 @@ def measure(url: str, *, requests: int, profile: str | None = None, show_sql: bo
             headers = api if path.startswith("/api/") else None
             for _ in range(warmup):
                 http.get(path, headers=headers)
-            cpu_ms, wall_ms, counts = [], [], []
+            cpu_ms, wall_ms, counts, render_ms = [], [], [], []
             profiler = _profile_worker_threads() if profile else None
             for _ in range(requests):
                 statements[0] = 0
+                template_s[0] = 0.0
                 sent.clear()
                 cpu, wall = time.process_time(), time.perf_counter()
                 response = http.get(path, headers=headers)
                 cpu_ms.append((time.process_time() - cpu) * 1000)
                 wall_ms.append((time.perf_counter() - wall) * 1000)
                 counts.append(statements[0])
+                render_ms.append(template_s[0] * 1000)
                 if response.status_code != 200:
                     raise SystemExit(f"web_cpu: {path} answered {response.status_code}")
             results[name] = {"path": path, "cpu_ms": round(statistics.median(cpu_ms), 1),
                              "wall_ms": round(statistics.median(wall_ms), 1),
+                             "template_cpu_ms": round(statistics.median(render_ms), 1),
                              "queries": max(counts), "bytes": len(response.content)}
             if show_sql:
                 print(f"-- {name}: {path}", *sent, sep="\n", file=sys.stderr)
             if profiler:
-                pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
+                pstats.Stats(profiler, stream=sys.stderr).sort_stats(os.environ.get("WEB_CPU_SORT", "cumulative")).print_stats(45)
     engine.dispose()
     return results
 
@@ -187,10 +203,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"load_average_1min": load, "pages": results}))
         return 0
     print(f"load average (1 min) at the end: {load:.1f}")
-    print("| page | CPU ms / request (median) | wall ms (median) | SQL statements | bytes |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print("| page | CPU ms / request (median) | of which templates | wall ms (median) | SQL statements | bytes |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name, r in results.items():
-        print(f"| {name} | {r['cpu_ms']} | {r['wall_ms']} | {r['queries']} | {r['bytes']} |")
+        print(f"| {name} | {r['cpu_ms']} | {r['template_cpu_ms']} | {r['wall_ms']} | {r['queries']} | {r['bytes']} |")
     return 0
 
 
