@@ -7,13 +7,17 @@ Usage (a SQLite copy of bench/clinic_data.py's clinic, or a PostgreSQL URL):
     .venv/bin/python bench/web_cpu.py sqlite:////tmp/clinic10k.db --profile "client page"   # cProfile it
 
 A SQLite file is copied (with its ``audit.key``) into a scratch folder first, so the read audit rows the
-requests write never grow the generated clinic. The app runs in this process behind Starlette's
-TestClient; the therapist is the one whose client has the most sessions. For each page the table gives
-the median CPU time of the whole process per request (``time.process_time``: the server's threads and
-the test client's, which is small and the same for every page), the median wall time, and the SQL
-statements the request sent (a SQLAlchemy ``before_cursor_execute`` listener). On a machine shared with
-other jobs, CPU time is the steady figure; the wall time depends on the load average printed with it.
-The peer column is the figure of the same page before the issue-23 changes (bench/RESULTS.md).
+requests write never grow the generated clinic; a PostgreSQL URL is used as it is. The app runs in this
+process behind Starlette's TestClient; the therapist is the one whose client has the most sessions. For
+each page the table gives the median CPU time of the whole process per request (``time.process_time``:
+the server's threads and the test client's, which is small and the same for every page), the templates'
+share of it, the median wall time, how long the request held the audit chain's lock (from taking it to
+the end of the commit: the part no other request can overlap), and the SQL statements the request sent
+(a SQLAlchemy ``before_cursor_execute`` listener). On a machine shared with other jobs, CPU time is the
+steady figure; the wall time depends on the load average printed with it.
+
+The peer is the same code before a change: run the script with ``PYTHONPATH`` at the older ``src``
+(bench/RESULTS.md, issue 23, has both).
 """
 
 from __future__ import annotations
@@ -74,6 +78,33 @@ def _subject(url: str) -> tuple[str, int, int]:
     return username, client_id, session_id
 
 
+def _time_the_chain_lock(factory) -> list[float]:
+    """A list that collects, per commit, the seconds from taking the audit chain's lock (PostgreSQL's advisory
+    lock; on SQLite the seal runs under the write lock) to the end of the commit: the part of a request that
+    no other request can overlap."""
+    from sqlalchemy import event
+
+    from cadenza.clinic import audit_chain
+
+    held: list[float] = []
+    taken: list[float] = []
+    name = "_lock_head" if hasattr(audit_chain, "_lock_head") else "append_seals"  # the code before issue 23
+    locking = getattr(audit_chain, name)
+
+    def timed(*args, **kwargs):
+        taken.append(time.perf_counter())
+        return locking(*args, **kwargs)
+
+    setattr(audit_chain, name, timed)
+
+    @event.listens_for(factory, "after_commit")
+    def _released(_session) -> None:
+        if taken:
+            held.append(time.perf_counter() - taken.pop())
+
+    return held
+
+
 def _profile_worker_threads() -> cProfile.Profile:
     """A profiler enabled around every call the server hands to a worker thread (routes and dependencies
     are plain ``def``: that is where a request's own work runs); cProfile only sees the thread that enabled it."""
@@ -132,6 +163,7 @@ def measure(url: str, *, requests: int, profile: str | None = None, show_sql: bo
     templating.templates.TemplateResponse = timed_template
     app = create_app(Settings(database_url=url, data_dir=Path(tempfile.mkdtemp(prefix="cadenza-cpu-"))))
     engine = app.state.session_factory.kw["bind"]
+    lock_held_s = _time_the_chain_lock(app.state.session_factory)
     statements = [0]
     sent: list[str] = []
 
@@ -155,11 +187,12 @@ def measure(url: str, *, requests: int, profile: str | None = None, show_sql: bo
             headers = api if path.startswith("/api/") else None
             for _ in range(warmup):
                 http.get(path, headers=headers)
-            cpu_ms, wall_ms, counts, render_ms = [], [], [], []
+            cpu_ms, wall_ms, counts, render_ms, lock_ms = [], [], [], [], []
             profiler = _profile_worker_threads() if profile else None
             for _ in range(requests):
                 statements[0] = 0
                 template_s[0] = 0.0
+                lock_held_s.clear()
                 sent.clear()
                 cpu, wall = time.process_time(), time.perf_counter()
                 response = http.get(path, headers=headers)
@@ -167,11 +200,13 @@ def measure(url: str, *, requests: int, profile: str | None = None, show_sql: bo
                 wall_ms.append((time.perf_counter() - wall) * 1000)
                 counts.append(statements[0])
                 render_ms.append(template_s[0] * 1000)
+                lock_ms.append(sum(lock_held_s) * 1000)
                 if response.status_code != 200:
                     raise SystemExit(f"web_cpu: {path} answered {response.status_code}")
             results[name] = {"path": path, "cpu_ms": round(statistics.median(cpu_ms), 1),
                              "wall_ms": round(statistics.median(wall_ms), 1),
                              "template_cpu_ms": round(statistics.median(render_ms), 1),
+                             "chain_lock_ms": round(statistics.median(lock_ms), 2),
                              "queries": max(counts), "bytes": len(response.content)}
             if show_sql:
                 print(f"-- {name}: {path}", *sent, sep="\n", file=sys.stderr)
@@ -203,10 +238,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"load_average_1min": load, "pages": results}))
         return 0
     print(f"load average (1 min) at the end: {load:.1f}")
-    print("| page | CPU ms / request (median) | of which templates | wall ms (median) | SQL statements | bytes |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| page | CPU ms / request (median) | of which templates | wall ms (median) | chain lock held ms | "
+          "SQL statements | bytes |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, r in results.items():
-        print(f"| {name} | {r['cpu_ms']} | {r['template_cpu_ms']} | {r['wall_ms']} | {r['queries']} | {r['bytes']} |")
+        print(f"| {name} | {r['cpu_ms']} | {r['template_cpu_ms']} | {r['wall_ms']} | {r['chain_lock_ms']} | "
+              f"{r['queries']} | {r['bytes']} |")
     return 0
 
 
