@@ -9,6 +9,9 @@ Usage (PostgreSQL from the throwaway server of scripts/with-postgres):
     scripts/with-postgres .venv/bin/python bench/web_load.py --clinic 10000 --workers 1,2 \
         --users 50 --think-users 200 --think-s 5 --single-user 200
 
+``--clinic-url URL`` runs against a clinic bench/clinic_data.py already made (and keeps it), so two versions
+of the server (``PYTHONPATH`` at each one's ``src``) meet the same record on the same machine.
+
 With ``--clinic N`` the record is bench/clinic_data.py's clinic (100 therapists, N clients, 5 years of
 sessions, measurements and sealed audit rows) instead of the small seed. ``--workers 1,2`` runs the same
 load against ``cadenza serve --workers 1`` and then ``--workers 2`` on the same database.
@@ -137,8 +140,9 @@ def count_rows(url: str) -> dict[str, int]:
     return counts
 
 
-def clinic_people(url: str, *, clients: int, therapists: int = 100) -> list[dict]:
-    """bench/clinic_data.py's clinic; returns what the virtual users need (their clients; no goal ids)."""
+def clinic_people(url: str, *, clients: int, therapists: int = 100, generated: bool = False) -> list[dict]:
+    """bench/clinic_data.py's clinic (made here unless ``generated``); returns what the virtual users need
+    (their clients; no goal ids)."""
     sys.path.insert(0, str(ROOT / "bench"))
     import clinic_data
     from sqlalchemy import select
@@ -148,10 +152,11 @@ def clinic_people(url: str, *, clients: int, therapists: int = 100) -> list[dict
 
     global PASSWORD
     PASSWORD = clinic_data.PASSWORD
-    migrate(url)
-    made = clinic_data.generate(url, therapists=therapists, clients=clients)
-    print(f"clinic: {made.clients} clients, {made.sessions} sessions, {made.measurements} measurements, "
-          f"{made.audit_events} audit events, generated in {made.seconds:.0f} s", file=sys.stderr)
+    if not generated:
+        migrate(url)
+        made = clinic_data.generate(url, therapists=therapists, clients=clients)
+        print(f"clinic: {made.clients} clients, {made.sessions} sessions, {made.measurements} measurements, "
+              f"{made.audit_events} audit events, generated in {made.seconds:.0f} s", file=sys.stderr)
     engine = make_engine(url)
     with engine.connect() as connection:
         rows = connection.execute(select(Therapist.username, Client.id, Client.birth_year)
@@ -332,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients-per-therapist", type=int, default=5)
     parser.add_argument("--clinic", type=int, default=0, metavar="CLIENTS",
                         help="use bench/clinic_data.py's clinic with this many clients (100 therapists)")
+    parser.add_argument("--clinic-url", metavar="URL",
+                        help="a PostgreSQL database bench/clinic_data.py already filled (kept afterwards), instead "
+                             "of generating one; e.g. to run the same clinic against two versions of the server")
     parser.add_argument("--workers", default="1", help="comma-separated worker counts to run in turn, e.g. 1,2")
     parser.add_argument("--think-users", type=int, default=0, help="also run this many users with think time")
     parser.add_argument("--think-s", type=float, default=5.0, help="mean think time of --think-users (s)")
@@ -360,13 +368,16 @@ def main(argv: list[str] | None = None) -> int:
     import tempfile
 
     scratch = tempfile.TemporaryDirectory(prefix="cadenza-load-")
-    url = create_database(base) if args.backend == "postgresql" else f"sqlite:///{scratch.name}/load.sqlite3"
+    if args.clinic_url:
+        url = args.clinic_url
+    else:
+        url = create_database(base) if args.backend == "postgresql" else f"sqlite:///{scratch.name}/load.sqlite3"
     server = None
     runs: list[dict] = []
     single: dict[int, dict] = {}
     try:
-        if args.clinic:
-            people = clinic_people(url, clients=args.clinic)
+        if args.clinic or args.clinic_url:
+            people = clinic_people(url, clients=args.clinic, generated=bool(args.clinic_url))
         else:
             people = seed(url, therapists=args.therapists, clients_per_therapist=args.clients_per_therapist)
         for workers in worker_counts:
@@ -396,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        if args.backend == "postgresql":
+        if args.backend == "postgresql" and not args.clinic_url:
             drop_database(base, url)
         scratch.cleanup()
 
@@ -406,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
                           "single_user": single, "ok": ok}))
         return 0 if ok else 1
     backend = "PostgreSQL" if args.backend == "postgresql" else "SQLite (WAL)"
-    record = f"generated clinic of {args.clinic} clients" if args.clinic else "small seed"
+    record = (f"generated clinic of {args.clinic} clients" if args.clinic
+              else "the clinic at --clinic-url" if args.clinic_url else "small seed")
     print(f"Web load on {backend}, {record}, {int(args.write_share * 100)}% writes, {args.seconds:g} s per run")
     print(f"| run | requests | req/s | p50 ms | p95 ms | read p95 ms | write p95 ms | errors | sessions written / stored |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")

@@ -129,7 +129,9 @@ class Tool:
     ``session_id``), each session page links the tool as ``session_title``, e.g. to store a result there.
     ``overview`` names ``function(db, client) -> list[str]``: a few plain lines about this client (e.g.
     adherence and alerts) shown on the tool's card and in the progress report; the client is already
-    authorised by the page. ``fhir`` names ``function(db, client, patient_id) -> list[dict]``: the tool's
+    authorised by the page. ``overview_many`` names ``function(db, clients) -> dict[client id, list[str]]``:
+    the same lines for many clients with a few queries in all (the dashboard's alerts); a tool with
+    ``overview`` but without it is asked once per client. ``fhir`` names ``function(db, client, patient_id) -> list[dict]``: the tool's
     own FHIR resources about the client, added to the client's exported Bundle. ``person_path`` (under
     ``/me/``) and ``person_title`` link the tool's page for the person from their app's home page.
     ``task_kinds`` are the kinds of home-programme task the tool provides (:class:`TaskKind`): the home
@@ -149,6 +151,7 @@ class Tool:
     cli_top_level: str = ""
     templates: str = ""
     overview: str = ""
+    overview_many: str = ""
     fhir: str = ""
     person_title: str = ""
     person_path: str = ""
@@ -159,7 +162,7 @@ class Tool:
             raise ValueError(f"name must be a lower-case identifier (a URL segment), got {self.name!r}")
         if self.audience not in AUDIENCES:
             raise ValueError(f"audience must be one of {AUDIENCES}, got {self.audience!r}")
-        for field in ("cli", "pages", "cli_top_level", "overview", "fhir"):
+        for field in ("cli", "pages", "cli_top_level", "overview", "overview_many", "fhir"):
             value = getattr(self, field)
             if value and not _TARGET.match(value):
                 raise ValueError(f"{field} must be 'package.module:attribute', got {value!r}")

@@ -418,6 +418,28 @@ def test_a_rolled_back_transaction_leaves_no_seal_and_no_gap(engine):
     assert seqs == list(range(1, after.count + 1))
 
 
+def test_a_commit_seals_what_it_wrote_without_reading_the_events_back(engine):
+    """Inside the chain lock a commit reads only the head (issue 23): the seals come from the values the
+    transaction itself inserted, and they verify like any other."""
+    write_events(engine, 2)
+    sent: list[str] = []
+
+    def _record(_connection, _cursor, statement, *_args) -> None:
+        sent.append(" ".join(statement.split()))
+
+    sa.event.listen(engine, "before_cursor_execute", _record)
+    try:
+        with session_scope(make_session_factory(engine)) as db:
+            service.audit(db, None, "read", "fast_path", entity_id=7, client_id=3)
+            service.audit(db, None, "list", "fast_path")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", _record)
+    assert [s for s in sent if "FROM audit_event" in s] == []
+    assert sum("INSERT INTO audit_seal" in s for s in sent) == 1
+    report = report_of(engine)
+    assert report.ok, report.summary()
+
+
 def test_concurrent_writers_build_one_gapless_chain(engine):
     threads, writes = 8, 25
     with session_scope(make_session_factory(engine)) as db:

@@ -44,7 +44,24 @@ def get_client_for_actor(db: Session, *, actor: Therapist, client_id: int, actio
                           and not emergency.permits(db, actor=actor, client=client, action=action)):
         raise NotFoundError(f"client {client_id!r} not found")
     audit(db, actor, action, "client", entity_id=client.id, client_id=client.id)
+    _hold(db, client)
     return client
+
+
+_HELD_KEY = "cadenza_authorised_clients"
+
+
+def _hold(db: Session, client: Client) -> None:
+    """Keep ``client`` referenced until the unit of work ends. The session's identity map holds rows weakly,
+    so a page whose services each authorise the same client (the session page: the session's owner, then the
+    client, then its goals) would otherwise read the client row again after each caller let it go. A new
+    root transaction starts a new hold, so nothing is kept across requests or commits."""
+    held = db.info.get(_HELD_KEY)
+    root = db.get_transaction()
+    if held is None or held[0] is not root:
+        held = (root, {})
+        db.info[_HELD_KEY] = held
+    held[1][client.id] = client
 
 
 def owned_row(db: Session, actor: Therapist, model: type[Row], row_id: Any, what: str) -> tuple[Row, Client]:
@@ -58,6 +75,7 @@ def owned_row(db: Session, actor: Therapist, model: type[Row], row_id: Any, what
     if row is None or client is None or (client.therapist_id != actor.id
                                          and not emergency.permits(db, actor=actor, client=client)):
         raise NotFoundError(f"{what} {row_id!r} not found")
+    _hold(db, client)
     return row, client
 
 

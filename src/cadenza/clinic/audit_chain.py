@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Integer, String, event, func, select, text
+from sqlalchemy import Integer, String, event, func, inspect, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -212,12 +212,8 @@ def append_seals(connection: Any, event_ids: Iterable[int], *, key: bytes,
     wanted = sorted(set(event_ids))
     if not wanted:
         return 0
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:lock_id)"), {"lock_id": PG_CHAIN_LOCK_ID})
+    head_seq, head_seal = _lock_head(connection)
     seal_table = AuditSeal.__table__
-    head = connection.execute(select(seal_table.c.seq, seal_table.c.seal)
-                              .order_by(seal_table.c.seq.desc()).limit(1)).first()
-    head_seq, head_seal = (head.seq, head.seal) if head is not None else (0, GENESIS_SEAL)
     events: list[Mapping[str, Any]] = []
     for start in range(0, len(wanted), 500):  # bounded IN lists
         chunk = wanted[start:start + 500]
@@ -231,13 +227,43 @@ def append_seals(connection: Any, event_ids: Iterable[int], *, key: bytes,
     return len(rows)
 
 
+def _lock_head(connection: Any) -> tuple[int, str]:
+    """Take the chain lock (PostgreSQL; SQLite's write lock is already held) and read the head: (seq, seal)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:lock_id)"), {"lock_id": PG_CHAIN_LOCK_ID})
+    seal_table = AuditSeal.__table__
+    head = connection.execute(select(seal_table.c.seq, seal_table.c.seal)
+                              .order_by(seal_table.c.seq.desc()).limit(1)).first()
+    return (head.seq, head.seal) if head is not None else (0, GENESIS_SEAL)
+
+
+_STORED_AS_GIVEN = (type(None), int, str)  # values a column hands back unchanged (datetimes are canonicalised)
+
+
+def _flushed_values(events: list[AuditEvent], fields: Sequence[str]) -> list[dict[str, Any]] | None:
+    """The stored values of events this session has just inserted, read from the objects themselves; None when
+    any of them may differ from what the database holds (rolled back, expired, or a value the column would
+    convert), so the caller reads them back instead."""
+    found = []
+    for event_row in events:
+        state = inspect(event_row)
+        if not state.persistent or state.expired_attributes:
+            return None
+        values = {"id": event_row.id, **{name: state.dict.get(name) for name in fields}}
+        if any(name not in state.dict for name in fields) or not all(
+                type(v) in _STORED_AS_GIVEN or type(v) is dt.datetime for v in values.values()):
+            return None
+        found.append(values)
+    return sorted(found, key=lambda values: values["id"])
+
+
 # --- session hooks ------------------------------------------------------------------------------------
 
 
 def _track_new_events(session: Session, _flush_context: Any) -> None:
-    ids = [obj.id for obj in session.new if isinstance(obj, AuditEvent)]
-    if ids:
-        session.info.setdefault(_PENDING_KEY, []).extend(ids)
+    events = [obj for obj in session.new if isinstance(obj, AuditEvent)]
+    if events:
+        session.info.setdefault(_PENDING_KEY, []).extend(events)
 
 
 def _seal_pending(session: Session) -> None:
@@ -250,7 +276,16 @@ def _seal_pending(session: Session) -> None:
     if not pending:
         return
     connection = session.connection()
-    append_seals(connection, pending, key=audit_key(connection.engine.url))
+    key = audit_key(connection.engine.url)
+    fields = sealed_fields(AuditEvent.__table__.c.keys())
+    values = _flushed_values(pending, fields)
+    if values is None:
+        append_seals(connection, [inspect(e).identity[0] for e in pending if inspect(e).identity], key=key)
+        return
+    # The usual case: the events this transaction inserted are sealed from the values it wrote, without
+    # reading them back while the chain lock is held (one statement fewer inside the lock).
+    head_seq, head_seal = _lock_head(connection)
+    connection.execute(AuditSeal.__table__.insert(), seal_rows(key, head_seq, head_seal, values, fields))
 
 
 def _forget_pending(session: Session, transaction: Any) -> None:

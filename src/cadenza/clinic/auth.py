@@ -248,13 +248,17 @@ def resolve_session(
     if not token:
         return None
     now = now or utcnow()
-    row = db.scalar(select(LoginSession).where(LoginSession.token_sha256 == _digest(token)))
-    if row is None or row.revoked_at is not None:
+    # The session and its therapist in one statement (every page request asks).
+    found = db.execute(select(LoginSession, Therapist).join(Therapist, Therapist.id == LoginSession.therapist_id)
+                       .where(LoginSession.token_sha256 == _digest(token))).first()
+    if found is None:
+        return None
+    row, therapist = found
+    if row.revoked_at is not None:
         return None
     if now - row.last_seen_at > IDLE_TIMEOUT or now - row.created_at > ABSOLUTE_LIFETIME:
         return None
-    therapist = db.get(Therapist, row.therapist_id)
-    if therapist is None or not therapist.active:
+    if not therapist.active:
         return None
     if now - row.last_seen_at > TOUCH_INTERVAL:
         row.last_seen_at = now
@@ -484,11 +488,14 @@ def resolve_api_token(db: Session, token: str | None, *, now: dt.datetime | None
     if not token or not token.startswith(API_TOKEN_PREFIX):
         return None
     now = now or utcnow()
-    row = db.scalar(select(ApiToken).where(ApiToken.token_sha256 == _digest(token)))
-    if row is None or row.revoked_at is not None or (row.expires_at is not None and now >= row.expires_at):
+    found = db.execute(select(ApiToken, Therapist).join(Therapist, Therapist.id == ApiToken.therapist_id)
+                       .where(ApiToken.token_sha256 == _digest(token))).first()
+    if found is None:
         return None
-    therapist = db.get(Therapist, row.therapist_id)
-    if therapist is None or not therapist.active:
+    row, therapist = found
+    if row.revoked_at is not None or (row.expires_at is not None and now >= row.expires_at):
+        return None
+    if not therapist.active:
         return None
     if row.last_used_at is None or now - row.last_used_at > TOUCH_INTERVAL:
         row.last_used_at = now

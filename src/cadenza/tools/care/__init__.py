@@ -19,6 +19,7 @@ TOOL = Tool(
     records="cadenza.tools.care.records",
     templates="cadenza.tools.care",
     overview="cadenza.tools.care.actions:overview_lines",
+    overview_many="cadenza.tools.care.actions:overview_lines_of_clients",
     fhir="cadenza.tools.care.fhir:resources",
     instruments=tuple(f"cadenza.tools.care.instruments:{name}" for name in (
         "VAS_PAIN", "FLACC", "NIPS", "WONG_BAKER", "HADS_ANXIETY", "HADS_DEPRESSION", "CSDD", "GDS15")),

@@ -80,14 +80,27 @@ class CareSummary:
 
 
 def summary(db: Session, client: Client) -> CareSummary:
-    documents = records.client_documents(db, client)
+    return _summary(client, records.client_documents(db, client))
+
+
+def _summary(client: Client, documents: list[CareDocument]) -> CareSummary:
     return CareSummary(status=client.status, documents=documents, consent=records.consent_in_force(documents),
                        intact={d.id: records.verify_document(d) for d in documents})
 
 
 def overview_lines(db: Session, client: Client) -> list[str]:
     """The client page's and the progress report's lines about the course of care (manifest ``overview``)."""
-    found = summary(db, client)
+    return _lines(summary(db, client))
+
+
+def overview_lines_of_clients(db: Session, clients: Sequence[Client]) -> dict[int, list[str]]:
+    """:func:`overview_lines` of many clients (already authorised) in one query: the dashboard's alerts
+    (manifest ``overview_many``)."""
+    documents = records.documents_of_clients(db, [client.id for client in clients])
+    return {client.id: _lines(_summary(client, documents.get(client.id, []))) for client in clients}
+
+
+def _lines(found: CareSummary) -> list[str]:
     lines = [f"Status: {found.status.replace('_', ' ')}"]
     referral = found.latest("referral")
     if referral is not None:

@@ -19,6 +19,7 @@ TOOL = Tool(
     records="cadenza.tools.home.records",
     templates="cadenza.tools.home",
     overview="cadenza.tools.home.actions:overview_lines",
+    overview_many="cadenza.tools.home.actions:overview_lines_of_clients",
     fhir="cadenza.tools.home.fhir:resources",  # a CarePlan of the tasks, an Observation per completion  # adherence and alerts on the client page and report
     audience="not_nicu",
 )

@@ -182,6 +182,32 @@ def client_completions(db: Session, client_id: int, *, since: dt.datetime | None
     return list(db.scalars(query.order_by(TaskCompletion.completed_at, TaskCompletion.id)))
 
 
+def tasks_of_clients(db: Session, client_ids: list[int]) -> dict[int, list[HomeTask]]:
+    """Each listed client's tasks in :func:`client_tasks` order, in one query; a client without tasks is absent."""
+    return _by_client(db, select(HomeTask), HomeTask, client_ids, HomeTask.id)
+
+
+def completions_of_clients(db: Session, client_ids: list[int], *,
+                           since: dt.datetime) -> dict[int, list[TaskCompletion]]:
+    """Each listed client's completions since ``since`` in :func:`client_completions` order, in one query."""
+    return _by_client(db, select(TaskCompletion).where(TaskCompletion.completed_at >= since), TaskCompletion,
+                      client_ids, TaskCompletion.completed_at, TaskCompletion.id)
+
+
+def devices_of_clients(db: Session, client_ids: list[int]) -> dict[int, list[PersonDevice]]:
+    """Each listed client's devices (revoked ones too) by id, in one query."""
+    return _by_client(db, select(PersonDevice), PersonDevice, client_ids, PersonDevice.id)
+
+
+def _by_client(db: Session, query, table, client_ids: list[int], *order) -> dict[int, list]:
+    found: dict[int, list] = {}
+    if not client_ids:
+        return found
+    for row in db.scalars(query.where(table.client_id.in_(sorted(set(client_ids)))).order_by(table.client_id, *order)):
+        found.setdefault(row.client_id, []).append(row)
+    return found
+
+
 def therapist_client(db: Session, *, actor: Therapist, client_id: int) -> Client:
     """The one authorisation (and audited read) of a therapist-side request."""
     return get_client_for_actor(db, actor=actor, client_id=client_id)

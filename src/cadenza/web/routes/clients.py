@@ -121,11 +121,18 @@ def dashboard_page(request: Request, db: Db, user: PageUser, limit: Limit = PAGE
 def _tool_alerts(request: Request, db: Session, clients) -> list[tuple[object, str, str, str]]:
     """(client, tool title, tool page, alert) for the clients listed, from each tool's ``overview`` lines that start
     with "Alert:" (the home programme's missed days and low ratings, the care documents' missing or withdrawn
-    consent). The clients are the actor's own."""
+    consent). The clients are the actor's own. Each tool is asked once for all the clients it is shown for
+    (``overview_many``), not once per client."""
+    shown = {id(client): _client_tools(request, client) for client in clients}
+    lines = {}
+    for tool in request.app.state.client_tools:
+        mine = [client for client in clients if tool in shown[id(client)]]
+        if tool.overview and mine:
+            lines[tool.path] = tool.overview_lines_of_clients(db, mine)
     alerts = []
     for client in clients:
-        for tool in _client_tools(request, client):
-            for line in tool.overview_lines(db, client) if tool.overview else ():
+        for tool in shown[id(client)]:
+            for line in lines.get(tool.path, {}).get(client.id, ()):
                 if line.startswith("Alert:"):
                     alerts.append((client, tool.title, tool.url(client.id), line.removeprefix("Alert:").strip()))
     return alerts

@@ -1,0 +1,251 @@
+"""CPU time and SQL statements per request of the hot pages, on a large clinic (issue 23).
+
+Usage (a SQLite copy of bench/clinic_data.py's clinic, or a PostgreSQL URL):
+
+    .venv/bin/python bench/clinic_data.py sqlite:////tmp/clinic10k.db          # once, ~3 min
+    .venv/bin/python bench/web_cpu.py sqlite:////tmp/clinic10k.db [--requests 40] [--json]
+    .venv/bin/python bench/web_cpu.py sqlite:////tmp/clinic10k.db --profile "client page"   # cProfile it
+
+A SQLite file is copied (with its ``audit.key``) into a scratch folder first, so the read audit rows the
+requests write never grow the generated clinic; a PostgreSQL URL is used as it is. The app runs in this
+process behind Starlette's TestClient; the therapist is the one whose client has the most sessions. For
+each page the table gives the median CPU time of the whole process per request (``time.process_time``:
+the server's threads and the test client's, which is small and the same for every page), the templates'
+share of it, the median wall time, how long the request held the audit chain's lock (from taking it to
+the end of the commit: the part no other request can overlap), and the SQL statements the request sent
+(a SQLAlchemy ``before_cursor_execute`` listener). On a machine shared with other jobs, CPU time is the
+steady figure; the wall time depends on the load average printed with it.
+
+The peer is the same code before a change: run the script with ``PYTHONPATH`` at the older ``src``
+(bench/RESULTS.md, issue 23, has both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "load-test-passphrase-2026"  # bench/clinic_data.py's password for every account
+
+
+def _copy_sqlite(url: str, scratch: Path) -> str:
+    from sqlalchemy.engine import make_url
+
+    from cadenza.clinic.audit_chain import KEY_FILE_NAME
+
+    source = Path(make_url(url).database)
+    if not source.exists():
+        raise SystemExit(f"web_cpu: {source} does not exist; make it with bench/clinic_data.py")
+    import sqlite3
+
+    target = scratch / source.name
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)  # a consistent copy, WAL included
+    key = source.parent / KEY_FILE_NAME
+    if key.exists():
+        shutil.copy2(key, scratch / KEY_FILE_NAME)
+    return f"sqlite:///{target}"
+
+
+def _subject(url: str) -> tuple[str, int, int]:
+    """(username, client id, session id): the therapist of the client with the most sessions, and that
+    client's newest session."""
+    from sqlalchemy import func, select
+
+    from cadenza.clinic.db import make_engine
+    from cadenza.clinic.models import Client, Therapist, TherapySession
+
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        client_id, _ = connection.execute(
+            select(TherapySession.client_id, func.count()).group_by(TherapySession.client_id)
+            .order_by(func.count().desc(), TherapySession.client_id).limit(1)).one()
+        username = connection.scalar(select(Therapist.username).join(Client, Client.therapist_id == Therapist.id)
+                                     .where(Client.id == client_id))
+        session_id = connection.scalar(select(func.max(TherapySession.id)).where(TherapySession.client_id == client_id))
+    engine.dispose()
+    return username, client_id, session_id
+
+
+def _time_the_chain_lock(factory) -> list[float]:
+    """A list that collects, per commit, the seconds from taking the audit chain's lock (PostgreSQL's advisory
+    lock; on SQLite the seal runs under the write lock) to the end of the commit: the part of a request that
+    no other request can overlap."""
+    from sqlalchemy import event
+
+    from cadenza.clinic import audit_chain
+
+    held: list[float] = []
+    taken: list[float] = []
+    name = "_lock_head" if hasattr(audit_chain, "_lock_head") else "append_seals"  # the code before issue 23
+    locking = getattr(audit_chain, name)
+
+    def timed(*args, **kwargs):
+        taken.append(time.perf_counter())
+        return locking(*args, **kwargs)
+
+    setattr(audit_chain, name, timed)
+
+    @event.listens_for(factory, "after_commit")
+    def _released(_session) -> None:
+        if taken:
+            held.append(time.perf_counter() - taken.pop())
+
+    return held
+
+
+def _profile_worker_threads() -> cProfile.Profile:
+    """A profiler enabled around every call the server hands to a worker thread (routes and dependencies
+    are plain ``def``: that is where a request's own work runs); cProfile only sees the thread that enabled it."""
+    import anyio.to_thread
+
+    profiler = cProfile.Profile()
+    run_sync = anyio.to_thread.run_sync
+
+    async def profiled(func, *args, **kwargs):
+        def call(*inner):
+            profiler.enable()
+            try:
+                return func(*inner)
+            finally:
+                profiler.disable()
+
+        return await run_sync(call, *args, **kwargs)
+
+    anyio.to_thread.run_sync = profiled
+    return profiler
+
+
+def pages(client_id: int, session_id: int) -> dict[str, str]:
+    return {
+        "dashboard": "/",
+        "client list": "/clients",
+        "client page": f"/clients/{client_id}",
+        "session page": f"/clients/{client_id}/sessions/{session_id}",
+        "API clients": "/api/v1/clients",
+        "API sessions": f"/api/v1/clients/{client_id}/sessions",
+        "API measurements": f"/api/v1/clients/{client_id}/measurements",
+    }
+
+
+def measure(url: str, *, requests: int, profile: str | None = None, show_sql: bool = False,
+            warmup: int = 3) -> dict[str, dict]:
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+
+    from cadenza.settings import Settings
+    from cadenza.web.main import create_app
+
+    from cadenza.web import templating
+
+    username, client_id, session_id = _subject(url)
+    template_s = [0.0]
+    template_response = templating.templates.TemplateResponse
+
+    def timed_template(*args, **kwargs):
+        started = time.thread_time()
+        try:
+            return template_response(*args, **kwargs)
+        finally:
+            template_s[0] += time.thread_time() - started
+
+    templating.templates.TemplateResponse = timed_template
+    app = create_app(Settings(database_url=url, data_dir=Path(tempfile.mkdtemp(prefix="cadenza-cpu-"))))
+    engine = app.state.session_factory.kw["bind"]
+    lock_held_s = _time_the_chain_lock(app.state.session_factory)
+    statements = [0]
+    sent: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(_connection, _cursor, statement, *_args) -> None:
+        statements[0] += 1
+        sent.append(" ".join(statement.split())[:240])
+
+    results: dict[str, dict] = {}
+    with TestClient(app, follow_redirects=False) as http:
+        login = http.get("/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
+        answer = http.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf})
+        if answer.status_code != 303:
+            raise SystemExit(f"web_cpu: login of {username!r} answered {answer.status_code}")
+        token = http.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD}).json()
+        api = {"Authorization": f"Bearer {token['access_token']}"}
+        for name, path in pages(client_id, session_id).items():
+            if profile is not None and name != profile:
+                continue
+            headers = api if path.startswith("/api/") else None
+            for _ in range(warmup):
+                http.get(path, headers=headers)
+            cpu_ms, wall_ms, counts, render_ms, lock_ms = [], [], [], [], []
+            profiler = _profile_worker_threads() if profile else None
+            for _ in range(requests):
+                statements[0] = 0
+                template_s[0] = 0.0
+                lock_held_s.clear()
+                sent.clear()
+                cpu, wall = time.process_time(), time.perf_counter()
+                response = http.get(path, headers=headers)
+                cpu_ms.append((time.process_time() - cpu) * 1000)
+                wall_ms.append((time.perf_counter() - wall) * 1000)
+                counts.append(statements[0])
+                render_ms.append(template_s[0] * 1000)
+                lock_ms.append(sum(lock_held_s) * 1000)
+                if response.status_code != 200:
+                    raise SystemExit(f"web_cpu: {path} answered {response.status_code}")
+            results[name] = {"path": path, "cpu_ms": round(statistics.median(cpu_ms), 1),
+                             "wall_ms": round(statistics.median(wall_ms), 1),
+                             "template_cpu_ms": round(statistics.median(render_ms), 1),
+                             "chain_lock_ms": round(statistics.median(lock_ms), 2),
+                             "queries": max(counts), "bytes": len(response.content)}
+            if show_sql:
+                print(f"-- {name}: {path}", *sent, sep="\n", file=sys.stderr)
+            if profiler:
+                pstats.Stats(profiler, stream=sys.stderr).sort_stats(os.environ.get("WEB_CPU_SORT", "cumulative")).print_stats(45)
+    engine.dispose()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url", help="the clinic: a SQLite URL (copied first) or a PostgreSQL URL (used as is)")
+    parser.add_argument("--requests", type=int, default=40, help="timed requests per page (after 3 warm-ups)")
+    parser.add_argument("--profile", metavar="PAGE", help="cProfile one page (a name from the table) to stderr")
+    parser.add_argument("--sql", action="store_true", help="print the statements of each page's last request to stderr")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if args.requests < 1:
+        print(f"web_cpu: --requests must be >= 1, got {args.requests}", file=sys.stderr)
+        return 2
+    if args.profile is not None and args.profile not in pages(1, 1):
+        print(f"web_cpu: --profile must be one of {sorted(pages(1, 1))}, got {args.profile!r}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="cadenza-cpu-") as scratch:
+        url = _copy_sqlite(args.url, Path(scratch)) if args.url.startswith("sqlite") else args.url
+        results = measure(url, requests=args.requests, profile=args.profile, show_sql=args.sql)
+    load = os.getloadavg()[0]
+    if args.json:
+        print(json.dumps({"load_average_1min": load, "pages": results}))
+        return 0
+    print(f"load average (1 min) at the end: {load:.1f}")
+    print("| page | CPU ms / request (median) | of which templates | wall ms (median) | chain lock held ms | "
+          "SQL statements | bytes |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in results.items():
+        print(f"| {name} | {r['cpu_ms']} | {r['template_cpu_ms']} | {r['wall_ms']} | {r['chain_lock_ms']} | "
+              f"{r['queries']} | {r['bytes']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
