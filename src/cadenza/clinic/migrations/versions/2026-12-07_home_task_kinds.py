@@ -64,7 +64,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     new = ", ".join(f"'{k}'" for k in NEW_KINDS if k not in OLD_KINDS)
     if not context.is_offline_mode() and op.get_bind().exec_driver_sql(
-            f"SELECT 1 FROM {TABLE} WHERE kind IN ({new}) LIMIT 1").first():  # nosec B608: frozen constants
+            f"SELECT 1 FROM {TABLE} WHERE kind IN ({new}) LIMIT 1").first():  # nosec B608 - frozen constants
         raise ConflictError(f"migration {revision}: home tasks of the kinds {new} exist; end and delete them "
                             "before downgrading")
     _replace_check(OLD_KINDS)
