@@ -354,14 +354,20 @@ def fill_missed_steps(
 ) -> np.ndarray:
     """Add back a weak peak in the middle of a step that is about twice as long as its neighbours.
 
-    A step that lasts ~2x the local median step time hides a missed contact (a weak heel strike,
-    a soft shoe); the strongest candidate peak within a quarter-step of the midpoint fills it.
+    A step that lasts ~2x the local median step time, and ~2x the steps of the same side, hides a missed
+    contact (a weak heel strike, a soft shoe); the strongest candidate peak within a quarter-step of the
+    midpoint fills it. Long steps of an asymmetric walker are as long as the same side's other steps.
     """
     if peaks_idx.size < 3 or candidates_idx.size == 0:
         return peaks_idx
     steps = np.diff(peaks_idx).astype(float)
     local = local_median_step(steps / rate_hz, neighbours=neighbours) * rate_hz
     gaps = np.flatnonzero((steps > MISSED_STEP_RATIO[0] * local) & (steps < MISSED_STEP_RATIO[1] * local))
+    # In asymmetric gait every other step is long (0.98 s after 0.42 s, say), ~2x the local median without
+    # hiding anything; a missed contact is also long against the steps of the same side (two away).
+    same_side = np.array([np.median(steps[[k for k in (j - 2, j + 2) if 0 <= k < steps.size]])
+                          if (j >= 2 or j + 2 < steps.size) else np.nan for j in gaps])
+    gaps = gaps[~(same_side * MISSED_STEP_RATIO[0] >= steps[gaps])]
     added = []
     for j in gaps:
         mid = 0.5 * (peaks_idx[j] + peaks_idx[j + 1])
