@@ -112,37 +112,38 @@ def analyse_audio_files(parts: Any, *, client_player: str | None = None) -> Impr
     """A take from one recording per player, ``parts`` = [(player, path, "drum" | "pitched")], and its
     figures (:mod:`cadenza.improv.audio`: one player per recording, recordings starting together).
     Nothing is stored."""
-    from cadenza.improv import take_from_audio
     from cadenza.io import load_audio
 
     _check_parts(parts)
-    loaded = []
-    for name, path, kind in parts:
-        audio = load_audio(path, mono=True)
-        loaded.append((name, audio.samples, audio.sampling_rate_hz, kind == "pitched"))
-    take = take_from_audio(loaded)
-    label = " + ".join(Path(str(path)).name for _, path, _ in parts)
+    audios = [load_audio(path, mono=True) for _, path, _ in parts]
+    return _analyse_recordings([(name, Path(str(path)).name, kind) for name, path, kind in parts], audios,
+                               client_player)
+
+
+def _analyse_recordings(parts: Any, audios: Any, client_player: str | None) -> ImprovRun:
+    """The take and figures of decoded recordings, ``parts`` = [(player, file name, kind)] beside ``audios``."""
+    from cadenza.improv import take_from_audio
+
+    take = take_from_audio([(name, audio.samples, audio.sampling_rate_hz, kind == "pitched")
+                            for (name, _, kind), audio in zip(parts, audios, strict=True)])
+    label = " + ".join(filename for _, filename, _ in parts)
     return _analyse(label, "audio_files", take, {"players_from": "recordings",
                                                  "kinds": {name: kind for name, _, kind in parts}}, client_player)
 
 
 def _analyse_audio_child(srcs: list[str], parts: Any, client_player: str | None, max_duration_s: float) -> ImprovRun:
     """Child target of :func:`analyse_audio_uploads`: decode (bounded by duration), analyse, name the uploads."""
-    from cadenza.improv import take_from_audio
     from cadenza.io.isolated import load_audio_named
 
-    loaded = []
-    for src, (name, filename, kind) in zip(srcs, parts, strict=True):
+    audios = []
+    for src, (_, filename, _) in zip(srcs, parts, strict=True):
         audio = load_audio_named(src, name=filename, mono=True)
         duration_s = audio.samples.shape[-1] / audio.sampling_rate_hz
         if duration_s > max_duration_s:
             raise ParameterError(f"recording {filename!r} is {duration_s:.0f} s long; the page takes at most "
                                  f"{max_duration_s:g} s per player (use `cadenza improv audio` for longer ones)")
-        loaded.append((name, audio.samples, audio.sampling_rate_hz, kind == "pitched"))
-    take = take_from_audio(loaded)
-    label = " + ".join(filename for _, filename, _ in parts)
-    return _analyse(label, "audio_files", take, {"players_from": "recordings",
-                                                 "kinds": {name: kind for name, _, kind in parts}}, client_player)
+        audios.append(audio)
+    return _analyse_recordings(parts, audios, client_player)
 
 
 def analyse_audio_uploads(parts: Any, *, client_player: str | None = None, limits: Any = None,
