@@ -186,20 +186,13 @@ MAX_ATTEMPT_BYTES = 2 * 1024 * 1024  # a WAV of the person's try (a few seconds,
 def score_attempt(task: HomeTask, attempt_b64: Any) -> dict[str, Any]:
     """Score the person's recorded try of an MIT phrase on the server, in the limited child process:
     syllables on the target rhythm and the two-pitch pattern; "no attempt found" is never a score."""
-    import base64
-    import binascii
-
+    from cadenza.io.base64_field import decode_base64_field
     from cadenza.io.isolated_analysis import analyse_attempt_bytes_isolated
     from cadenza.io.speech import load_lexicon
     from cadenza.mit.melody import compose_melody
     from cadenza.mit.syllables import syllabify_phrase
 
-    if not isinstance(attempt_b64, str) or len(attempt_b64) > MAX_ATTEMPT_BYTES * 4 // 3 + 4:
-        raise ParameterError(f"attempt_wav_b64 must be a base64 WAV of at most {MAX_ATTEMPT_BYTES} bytes")
-    try:
-        data = base64.b64decode(attempt_b64, validate=True)
-    except (binascii.Error, ValueError):
-        raise ParameterError("attempt_wav_b64 must be base64") from None
+    data = decode_base64_field(attempt_b64, field="attempt_wav_b64", max_bytes=MAX_ATTEMPT_BYTES, holds="WAV")
     level = int(task.music["level"])
     melody = compose_melody(syllabify_phrase(task.music["text"], lexicon=load_lexicon()), level=level,
                             sprechgesang=level == 3)

@@ -11,8 +11,6 @@ longest held note. An octave lower or higher counts as the same note (a man sing
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 from typing import Any
 
@@ -20,6 +18,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from cadenza.errors import ParameterError
+from cadenza.io.base64_field import decode_base64_field
 from cadenza.tools.sing import records
 
 MAX_NOTES = 12
@@ -89,14 +88,9 @@ def _samples(result: Any) -> tuple[np.ndarray, int]:
     rate = result.get("sampling_rate_hz")
     if isinstance(rate, bool) or rate not in RATES_HZ:
         raise ParameterError(f"sampling_rate_hz must be one of {RATES_HZ}, got {str(rate)[:20]!r}")
-    text = result.get("pcm_b64")
     limit = int(MAX_RECORDING_S * rate) * 2
-    if not isinstance(text, str) or len(text) > limit * 4 // 3 + 4:
-        raise ParameterError(f"pcm_b64 must be base64 16-bit PCM of at most {MAX_RECORDING_S:.0f} s")
-    try:
-        data = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise ParameterError("pcm_b64 must be base64") from None
+    data = decode_base64_field(result.get("pcm_b64"), field="pcm_b64", max_bytes=limit,
+                               holds=f"16-bit PCM ({MAX_RECORDING_S:.0f} s)")
     if len(data) % 2:
         raise ParameterError("pcm_b64 must hold 16-bit PCM: an even number of bytes")
     return np.frombuffer(data, dtype="<i2").astype(np.float64) / 32768.0, int(rate)
