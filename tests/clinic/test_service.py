@@ -387,3 +387,18 @@ def test_w16_integer_instruments_take_integer_goals(db_session, therapist, clien
     # Non-integer instruments keep decimal targets.
     assert service.create_goal(db_session, actor=therapist, client_id=client_record.id, instrument_code="stai6",
                                baseline=55, target=42.5).target == 42.5
+
+
+def test_the_latest_sessions_are_the_newest_few_oldest_first(db_session, therapist, client_record):
+    """A tool page lists the last 10 sessions: read as 10 rows, not all of them (a five-year record)."""
+    days = [dt.date(2026, 1, d) for d in (5, 3, 9, 1, 7)]
+    for day in days:
+        service.record_session(db_session, actor=therapist, client_id=client_record.id, session_date=day, minutes=30,
+                               intervention_code="ras_gait_training")
+    latest = service.client_sessions(db_session, client=client_record, latest=3)
+    assert [s.session_date.day for s in latest] == [5, 7, 9]
+    everything = service.client_sessions(db_session, client=client_record)
+    assert [s.id for s in everything[-3:]] == [s.id for s in latest]
+    for bad in (0, -1, 1001, True, 2.5):
+        with pytest.raises(ParameterError, match="latest"):
+            service.client_sessions(db_session, client=client_record, latest=bad)

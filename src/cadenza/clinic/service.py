@@ -1068,10 +1068,17 @@ def list_sessions(db: Session, *, actor: Therapist, client_id: int) -> list[Ther
     return client_sessions(db, client=get_client_for_actor(db, actor=actor, client_id=client_id))
 
 
-def client_sessions(db: Session, *, client: Client) -> list[TherapySession]:
-    """The sessions of ``client``, already authorised by the caller (oldest first); no audit row of its own."""
-    return list(db.scalars(select(TherapySession).where(TherapySession.client_id == client.id)
-                           .order_by(TherapySession.session_date, TherapySession.id)))
+def client_sessions(db: Session, *, client: Client, latest: int | None = None) -> list[TherapySession]:
+    """The sessions of ``client``, already authorised by the caller (oldest first); no audit row of its own.
+    ``latest``: only the newest that many (still oldest first), read as that many rows, for a page's list."""
+    if latest is None:
+        return list(db.scalars(select(TherapySession).where(TherapySession.client_id == client.id)
+                               .order_by(TherapySession.session_date, TherapySession.id)))
+    if isinstance(latest, bool) or not isinstance(latest, int) or not 1 <= latest <= 1000:
+        raise ParameterError(f"latest must be a whole number 1..1000, got {latest!r}")
+    newest = db.scalars(select(TherapySession).where(TherapySession.client_id == client.id)
+                        .order_by(TherapySession.session_date.desc(), TherapySession.id.desc()).limit(latest))
+    return list(reversed(list(newest)))
 
 
 def add_measurement(db: Session, *, actor: Therapist, session_id: int, measurement: MeasurementInput) -> Measurement:

@@ -46,11 +46,11 @@ def _page(request: Request, db, user, client_id: int, *, state=None, sync_state=
         state = forms.FormState(values={"cadence_spm": f"{cadence:g}" if cadence else "", "condition": condition,
                                         "session_minutes": "30", "sessions_per_week": "3"})
     plans = records.list_ras_plans(db, actor=user, client_id=client_id)
-    sessions = service.list_sessions(db, actor=user, client_id=client_id)
+    sessions = service.client_sessions(db, client=client, latest=10)
     return render(request, "ras/client_ras.html", {
         "c": client, "policy": policy, "flag_labels": FLAG_LABELS, "latest_cadence": cadence, "plans": plans,
         "state": state, "sync_state": sync_state or forms.FormState(values={"latency_ms": "0", "cue_start_s": "0"}),
-        "report": report, "plot": plot, "sessions": sessions[-10:],
+        "report": report, "plot": plot, "sessions": sessions,
         "removed": [(f"plan of {p.created_at:%Y-%m-%d} ({p.condition}, from {p.baseline_cadence_spm:.1f} steps/min)",
                      f"/clients/{client.id}/ras/plans/{p.id}/restore", p)
                     for p in records.removed_ras_plans(db, client=client)],
