@@ -92,6 +92,12 @@ class PersonDevice(Base):
     def actor_label(self) -> str:
         return f"person:device-{self.id}"
 
+    @property
+    def sound_device_name(self) -> str:
+        """The name this phone's sound-delay calibration is kept under: its label (what the therapist calls
+        it on the rhythm page) or, without one, its own id."""
+        return self.label.strip() or self.actor_label
+
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()

@@ -280,7 +280,7 @@ def test_a_go_is_stored_once_as_a_completion_and_as_measurements_towards_a_goal(
     assert scores["n_hits"] == 30 and scores["calibrated"] is False
     assert scores["mean_asynchrony_ms"] == pytest.approx(np.mean(offsets), abs=0.1)
     assert scores["asynchrony_sd_ms"] == pytest.approx(np.std(offsets, ddof=1), abs=0.1)
-    assert "not measured" in scores["summary"] and "before the beat" in scores["summary"]
+    assert "not checked" in scores["summary"] and "before the beat" in scores["summary"]
     stored = db_session.scalars(select(Measurement).where(Measurement.client_id == client_record.id)).all()
     assert {m.instrument_code: m.value for m in stored} == {
         "timing_mean_asynchrony_ms": scores["mean_asynchrony_ms"], "timing_asynchrony_sd_ms": scores["asynchrony_sd_ms"],

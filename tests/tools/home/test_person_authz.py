@@ -65,7 +65,8 @@ def test_every_person_route_is_in_this_matrix(web_app):
              ("GET", "/me/tasks/{task_id}/cue.wav"), ("POST", "/me/completions"),
              ("GET", "/me/tasks/{task_id}/model.wav"),
              ("GET", "/me/live"), ("POST", "/me/live"), ("GET", "/me/live/{walk_id}"),
-             ("GET", "/me/live/{walk_id}/music.wav")}  # tools/live
+             ("GET", "/me/live/{walk_id}/music.wav"),  # tools/live
+             ("GET", "/me/sound-check"), ("GET", "/me/sound-check/test.wav"), ("POST", "/me/sound-check")}  # timing
     assert set(_device_routes(web_app)) == known, "a new /me route: add it here and to the checks below"
 
 

@@ -569,7 +569,7 @@ def measure_result(db: Session, device: PersonDevice, task: HomeTask, result: An
     if kind is None:
         raise NotFoundError(f"task {task.id} cannot be measured here: its tool is not installed")
     client = records.client_of_device(db, device)
-    return kind.load("measure")(db, client, task.music, result, device_label=device.label)
+    return kind.load("measure")(db, client, task.music, result, device_label=device.sound_device_name)
 
 
 def rating_scales(task: HomeTask) -> list[dict[str, Any]]:

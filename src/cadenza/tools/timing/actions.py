@@ -237,6 +237,30 @@ def calibrate_device(db: Session, *, client, device: str, capture: Capture, play
     return row, result
 
 
+def calibrate_person_phone(db: Session, *, device, capture: Capture, played_at_s: object):
+    """The person measures their own phone's sound delay at home (``/me/sound-check``): as
+    :func:`calibrate_device`, kept under the phone's name (:attr:`PersonDevice.sound_device_name`, where the
+    tapping task looks for it) and audited with the phone as the actor. (row, LoopbackResult)."""
+    from cadenza.clinic.models import Client
+    from cadenza.timing.latency import measure_loopback
+
+    client = db.get(Client, device.client_id)
+    played = _clock_time("played_at_s", played_at_s)
+    result = measure_loopback(capture.samples, sampling_rate_hz=capture.sampling_rate_hz,
+                              played_at_s=played - capture.start_s)
+    row = records.store_calibration(db, client=client, device=device.sound_device_name, result=result,
+                                    sampling_rate_hz=capture.sampling_rate_hz, measured_by="the person, at home",
+                                    person_device=device)
+    return row, result
+
+
+def person_phone_calibration(db: Session, *, device):
+    """The newest sound-delay calibration of the person's phone (theirs or the therapist's), or None."""
+    from cadenza.clinic.models import Client
+
+    return records.latest_calibration(db, client=db.get(Client, device.client_id), device=device.sound_device_name)
+
+
 def _event_times(name: str, values: object, *, limit: int = 5000) -> np.ndarray:
     if not isinstance(values, list | tuple) or len(values) > limit:
         raise ParameterError(f"{name} must be a list of at most {limit} audio-clock times (s)")

@@ -115,5 +115,6 @@ def tapping_summary(scores: dict[str, Any]) -> str:
     if "within_50ms_pct" in scores:
         words.append(f"{scores['within_50ms_pct']:.0f} % of your taps were close to the beat.")
     if not scores["calibrated"]:
-        words.append("This phone's sound delay was not measured, so these numbers may be off a little.")
+        words.append("This phone's sound delay was not checked, so these numbers may be off a little. "
+                     "You can check it once from the task page.")
     return " ".join(words)

@@ -21,7 +21,7 @@ from cadenza.clinic import service
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.tools.timing import actions, records
 from cadenza.web import forms
-from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
+from cadenza.web.deps import CsrfPageUser, CsrfPersonPage, Db, PageUser, PersonPage, SubmittedForm
 from cadenza.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -212,6 +212,47 @@ def end_exercise(db: Db, user: CsrfPageUser, client_id: RowId, exercise_id: RowI
 
 # --- the page's scripts (no secrets, the same for everyone) ------------------------------------------------
 
+# --- the person's own phone (/me): measure its sound delay once, for the tapping task --------------------
+
+def _sound_check_page(request: Request, db, device, *, result=None, error: str = "", status_code: int = 200):
+    from cadenza.clinic import listening
+    from cadenza.clinic.models import Client
+
+    listener = listening.listener_of(db, client=db.get(Client, device.client_id))
+    return render(request, "timing/me_sound_check.html", {
+        "calibration": actions.person_phone_calibration(db, device=device), "result": result, "error": error,
+        "gain_cap": actions.sound_gain_cap(listener),
+    }, status_code=status_code)
+
+
+@router.get("/me/sound-check")
+def me_sound_check(request: Request, db: Db, device: PersonPage) -> Response:
+    """The person's page for measuring how late their phone plays sound (plain words, one button)."""
+    return _sound_check_page(request, db, device)
+
+
+@router.get("/me/sound-check/test.wav")
+def me_sound_check_signal(device: PersonPage, rate: Annotated[int, Query(ge=8000, le=192_000)] = 48_000) -> Response:
+    """The loopback test signal at the phone's own sampling rate."""
+    return Response(actions.loopback_wav(sampling_rate_hz=rate), media_type="audio/wav",
+                    headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.post("/me/sound-check")
+def me_sound_check_store(request: Request, form: SubmittedForm, db: Db, device: CsrfPersonPage) -> Response:
+    """The phone's recording of its own test sound: the delay found and kept, or why not (nothing stored)."""
+    try:
+        capture = _capture(form, request)
+        if capture is None:
+            raise ParameterError("capture is missing: the phone sent no recording (is the microphone allowed?)")
+        row, _ = actions.calibrate_person_phone(db, device=device, capture=capture,
+                                                played_at_s=_number(form, "played_at_s"))
+    except ParameterError as exc:
+        db.rollback()
+        return _fragment(request, "_me_sound_result.html", {"error": str(exc)}, status_code=422)
+    return _fragment(request, "_me_sound_result.html", {"calibration": row})
+
+
 def _static(name: str, media_type: str = "text/javascript") -> Response:
     return FileResponse(STATIC / name, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
@@ -224,6 +265,11 @@ def live_script() -> Response:
 @router.get("/timing/capture.js")
 def capture_worklet() -> Response:
     return _static("capture.js")
+
+
+@router.get("/timing/sound_check.js")
+def sound_check_script() -> Response:
+    return _static("sound_check.js")
 
 
 @router.get("/timing/live.css")

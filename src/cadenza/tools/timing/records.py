@@ -31,6 +31,7 @@ from cadenza.clinic.audit import audit
 from cadenza.clinic.instruments import Instrument, register_instrument
 from cadenza.clinic.listening import MAX_DEVICE_CHARS, refuse_nul
 from cadenza.clinic.models import Base, Client, Measurement, Therapist, utcnow
+from cadenza.clinic.people import PersonDevice, audit_device
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.timing.metrics import BlockMetrics
@@ -115,10 +116,12 @@ def check_device(device: Any) -> str:
 
 
 def store_calibration(db: Session, *, client: Client, device: str, result: Any, sampling_rate_hz: float,
-                      measured_by: str, actor: Therapist | None = None) -> TimingCalibration:
+                      measured_by: str, actor: Therapist | None = None,
+                      person_device: PersonDevice | None = None) -> TimingCalibration:
     """Store a loopback result (:class:`cadenza.timing.latency.LoopbackResult`) for ``client`` (already
     authorised by the caller) and ``device``. A latency outside [0, 5000] ms is refused before anything is
-    stored. Flushes, never commits."""
+    stored. Audited as ``actor``, or as the person's ``person_device`` when the person measured their own
+    phone. Flushes, never commits."""
     device = check_device(device)
     if not (np.isfinite(result.latency_ms) and 0 <= result.latency_ms <= MAX_LATENCY_MS):
         raise ParameterError(f"loopback latency must be in [0, {MAX_LATENCY_MS:g}] ms, got {result.latency_ms!r}")
@@ -127,7 +130,10 @@ def store_calibration(db: Session, *, client: Client, device: str, result: Any, 
                             sampling_rate_hz=float(sampling_rate_hz), measured_by=measured_by[:64])
     db.add(row)
     db.flush()
-    audit(db, actor, "create", "timing_calibration", entity_id=row.id, client_id=client.id)
+    if person_device is not None:
+        audit_device(db, person_device, "create", "timing_calibration", entity_id=row.id)
+    else:
+        audit(db, actor, "create", "timing_calibration", entity_id=row.id, client_id=client.id)
     return row
 
 
