@@ -321,7 +321,7 @@ def test_the_device_calibration_is_used_when_the_timing_tool_has_one(db_session,
     row, _ = actions.record_completion(db_session, device, _tap_payload(task, _tap_result(task, [-30.0] * 30)))
     # heard beat = scheduled + 100 ms; a tap is heard 20 ms after it is stamped: -30 - 100 - 20
     assert row.scores["calibrated"] is True and row.scores["mean_asynchrony_ms"] == pytest.approx(-150.0, abs=0.01)
-    assert "not measured" not in row.scores["summary"]
+    assert "not checked" not in row.scores["summary"]
 
 
 @pytest.mark.parametrize("result, problem", [
