@@ -1,8 +1,8 @@
 """What a person reads when filling in a questionnaire: the instructions, each item's text and the answer
 labels (walk-through problem 3: "Q1 ... Q9" with bare 0-3 options cannot be administered from the screen).
 
-The scoring lives in :mod:`cadenza.clinic.instruments`; this is only the wording the form shows, keyed by
-the instrument's item names.
+The scoring and the PHQ-9 and GAD-7 item texts (LOINC's wording) live in :mod:`cadenza.clinic.instruments`;
+this adds the instructions and answer labels the form shows, keyed by the instrument's item names.
 
 Licences: the PHQ-9 and GAD-7 were developed by Drs. Robert L. Spitzer, Janet B. W. Williams, Kurt
 Kroenke and colleagues with an educational grant from Pfizer Inc.; no permission is required to
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cadenza.clinic.instruments import FREQUENCY_ANSWERS_LL358_3, get_instrument
+
 
 @dataclass(frozen=True)
 class Questionnaire:
@@ -23,38 +25,19 @@ class Questionnaire:
     answers: dict[int, str]
 
 
-_TWO_WEEKS = {0: "Not at all", 1: "Several days", 2: "More than half the days", 3: "Nearly every day"}
+_TWO_WEEKS = {int(i): text for i, (_, text) in enumerate(FREQUENCY_ANSWERS_LL358_3)}
+
+def _item_texts(code: str) -> dict[str, str]:
+    """An instrument's item texts as the record holds them (the LOINC wording of the PHQ-9 and GAD-7)."""
+    instrument = get_instrument(code)
+    return dict(zip(instrument.items, instrument.item_texts, strict=True))
+
 
 QUESTIONNAIRES: dict[str, Questionnaire] = {
-    "phq9": Questionnaire(
-        "Over the last 2 weeks, how often have you been bothered by any of the following problems?",
-        {
-            "q1": "Little interest or pleasure in doing things",
-            "q2": "Feeling down, depressed, or hopeless",
-            "q3": "Trouble falling or staying asleep, or sleeping too much",
-            "q4": "Feeling tired or having little energy",
-            "q5": "Poor appetite or overeating",
-            "q6": "Feeling bad about yourself, or that you are a failure or have let yourself or your family down",
-            "q7": "Trouble concentrating on things, such as reading the newspaper or watching television",
-            "q8": "Moving or speaking so slowly that other people could have noticed; or the opposite, being so "
-                  "fidgety or restless that you have been moving around a lot more than usual",
-            "q9": "Thoughts that you would be better off dead, or of hurting yourself in some way",
-        },
-        _TWO_WEEKS,
-    ),
-    "gad7": Questionnaire(
-        "Over the last 2 weeks, how often have you been bothered by the following problems?",
-        {
-            "q1": "Feeling nervous, anxious, or on edge",
-            "q2": "Not being able to stop or control worrying",
-            "q3": "Worrying too much about different things",
-            "q4": "Trouble relaxing",
-            "q5": "Being so restless that it is hard to sit still",
-            "q6": "Becoming easily annoyed or irritable",
-            "q7": "Feeling afraid, as if something awful might happen",
-        },
-        _TWO_WEEKS,
-    ),
+    "phq9": Questionnaire("Over the last 2 weeks, how often have you been bothered by any of the following problems?",
+                          _item_texts("phq9"), _TWO_WEEKS),
+    "gad7": Questionnaire("Over the last 2 weeks, how often have you been bothered by the following problems?",
+                          _item_texts("gad7"), _TWO_WEEKS),
     "stai6": Questionnaire(
         "How do you feel right now, at this moment?",
         {"calm": "Calm", "tense": "Tense", "upset": "Upset", "relaxed": "Relaxed", "content": "Content",
