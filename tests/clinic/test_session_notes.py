@@ -186,8 +186,8 @@ def test_hash_covers_every_part_of_the_note(db_session, therapist, note):
         {**content, "measurements": [{**content["measurements"][0], "value": 62.50000001},
                                      content["measurements"][1]]},
     ]
-    hashes = {service._sha256(c) for c in changed}
-    assert reference == service._sha256(content) and reference not in hashes and len(hashes) == len(changed)
+    hashes = {service.content_sha256(c) for c in changed}
+    assert reference == service.content_sha256(content) and reference not in hashes and len(hashes) == len(changed)
     note.version, note.updated_at = 99, dt.datetime.now(dt.UTC)  # in memory only
     assert service.note_sha256(note) == reference
     db_session.rollback()

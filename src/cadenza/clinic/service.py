@@ -816,12 +816,14 @@ ADDENDUM_HASH_FORMAT = "cadenza-session-addendum/1"
 MAX_ADDENDUM_CHARS = 20_000
 
 
-def _iso(moment: dt.datetime | None) -> str | None:
+def iso_utc(moment: dt.datetime | None) -> str | None:
+    """A moment as a signature's content holds it: UTC, ISO 8601 with microseconds (None stays None)."""
     return None if moment is None else moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def _sha256(content: Mapping[str, Any]) -> str:
-    # Canonical JSON: sorted keys, no whitespace, UTF-8; floats as Python's shortest round-trip repr.
+def content_sha256(content: Mapping[str, Any]) -> str:
+    """The SHA-256 a signature keeps of ``content``: canonical JSON (sorted keys, no whitespace, UTF-8; floats
+    as Python's shortest round-trip repr; NaN refused)."""
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -842,7 +844,7 @@ def note_content(row: TherapySession, *, signed_by_username: str | None) -> dict
                  "assessment": row.soap_assessment, "plan": row.soap_plan},
         "measurements": [_measurement_content(m) for m in sorted(row.measurements, key=lambda m: m.id)],
         **_interventions_content(row),
-        "signed_at": _iso(row.signed_at),
+        "signed_at": iso_utc(row.signed_at),
         "signed_by_id": row.signed_by_id,
         "signed_by": signed_by_username,
     }
@@ -860,7 +862,7 @@ def _interventions_content(row: TherapySession) -> dict[str, Any]:
 def _measurement_content(m: Measurement) -> dict[str, Any]:
     content = {"id": m.id, "goal_id": m.goal_id, "instrument_code": m.instrument_code, "value": m.value,
                "unit": m.unit, "item_responses": m.item_responses, "severity_band": m.severity_band,
-               "safety_followup": bool(m.safety_followup), "measured_at": _iso(m.measured_at)}
+               "safety_followup": bool(m.safety_followup), "measured_at": iso_utc(m.measured_at)}
     # Added with the column: present only when set, so notes signed before it existed keep their hash.
     if m.timed_distance_m is not None:
         content["timed_distance_m"] = m.timed_distance_m
@@ -870,12 +872,12 @@ def _measurement_content(m: Measurement) -> dict[str, Any]:
 def note_sha256(row: TherapySession) -> str:
     """SHA-256 (hex) of :func:`note_content` as the row stands now."""
     signer = row.signed_by.username if row.signed_by is not None else None
-    return _sha256(note_content(row, signed_by_username=signer))
+    return content_sha256(note_content(row, signed_by_username=signer))
 
 
 def addendum_sha256(addendum: SessionAddendum, *, author_username: str) -> str:
     """SHA-256 (hex) of an addendum chained to the hash before it (the note's, or the previous addendum's)."""
-    return _sha256({
+    return content_sha256({
         "format": ADDENDUM_HASH_FORMAT,
         "addendum_id": addendum.id,
         "session_id": addendum.session_id,
@@ -883,7 +885,7 @@ def addendum_sha256(addendum: SessionAddendum, *, author_username: str) -> str:
         "author_id": addendum.author_id,
         "author": author_username,
         "text": addendum.text,
-        "created_at": _iso(addendum.created_at),
+        "created_at": iso_utc(addendum.created_at),
         "previous_sha256": addendum.previous_sha256,
     })
 
@@ -918,7 +920,7 @@ def sign_session(db: Session, *, actor: Therapist, session_id: int, expected_ver
         row.signed_at = utcnow()
         row.signed_by_id = actor.id
         row.signed_by = actor
-        row.content_sha256 = _sha256(note_content(row, signed_by_username=actor.username))
+        row.content_sha256 = content_sha256(note_content(row, signed_by_username=actor.username))
         row.updated_at = row.signed_at
     _flush_versioned(db, row)
     return row

@@ -21,8 +21,6 @@ audits the read) and audits what it writes. Services flush, never commit.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +31,7 @@ from cadenza.clinic.access import child_of, get_client_for_actor
 from cadenza.clinic.audit import audit
 from cadenza.clinic.models import Base, Client, Goal, Therapist, utcnow
 from cadenza.clinic.people import check_text as people_check_text
+from cadenza.clinic.service import content_sha256, iso_utc
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
 
 KINDS = ("referral", "consent", "assessment", "plan", "discharge")
@@ -299,27 +298,18 @@ class GroupMember(Base):
 
 # --- hashing ------------------------------------------------------------------------------------------
 
-def _iso(moment: dt.datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
-
-
-def _sha256(content: Mapping[str, Any]) -> str:
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def document_content(doc: CareDocument, *, signed_by_username: str | None) -> dict[str, Any]:
     """The canonical content a signature covers (the consent's later withdrawal is not part of it)."""
     return {"format": DOCUMENT_HASH_FORMAT, "document_id": doc.id, "client_id": doc.client_id,
             "author_id": doc.author_id, "kind": doc.kind, "document_date": doc.document_date.isoformat(),
-            "content": doc.content, "signed_at": _iso(doc.signed_at), "signed_by_id": doc.signed_by_id,
+            "content": doc.content, "signed_at": iso_utc(doc.signed_at), "signed_by_id": doc.signed_by_id,
             "signed_by": signed_by_username}
 
 
 def addendum_sha256(addendum: CareAddendum, *, author_username: str) -> str:
-    return _sha256({"format": ADDENDUM_HASH_FORMAT, "addendum_id": addendum.id, "document_id": addendum.document_id,
+    return content_sha256({"format": ADDENDUM_HASH_FORMAT, "addendum_id": addendum.id, "document_id": addendum.document_id,
                     "client_id": addendum.client_id, "author_id": addendum.author_id, "author": author_username,
-                    "text": addendum.text, "created_at": _iso(addendum.created_at),
+                    "text": addendum.text, "created_at": iso_utc(addendum.created_at),
                     "previous_sha256": addendum.previous_sha256})
 
 
@@ -328,7 +318,7 @@ def verify_document(doc: CareDocument) -> bool:
     if doc.signed_at is None:
         return doc.content_sha256 is None and not doc.addenda
     signer = doc.signed_by.username if doc.signed_by is not None else None
-    if _sha256(document_content(doc, signed_by_username=signer)) != doc.content_sha256:
+    if content_sha256(document_content(doc, signed_by_username=signer)) != doc.content_sha256:
         return False
     previous = doc.content_sha256
     for addendum in doc.addenda:
@@ -425,7 +415,7 @@ def sign_document(db: Session, *, actor: Therapist, client: Client, document_id:
     doc.signed_at = utcnow()
     doc.signed_by_id = actor.id
     doc.signed_by = actor
-    doc.content_sha256 = _sha256(document_content(doc, signed_by_username=actor.username))
+    doc.content_sha256 = content_sha256(document_content(doc, signed_by_username=actor.username))
     doc.updated_at = doc.signed_at
     db.flush()
     audit(db, actor, "sign", "care_document", entity_id=doc.id, client_id=client.id)
