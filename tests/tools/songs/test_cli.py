@@ -25,6 +25,11 @@ def test_fit_rhyme_and_export(run, tmp_path):
     assert run("songs", "export", str(tmp_path / "x.doc"), "la").exit_code == 2
     bad = run("songs", "fit", "la la", "--mode", "lydian")
     assert bad.exit_code == 2 and "mode" in bad.output
+    lilt = run("songs", "fit", "Rocking gently on the sea", "Rocking softly home to me", "--meter", "6/8",
+               "--progression", "C G | Am F")
+    assert lilt.exit_code == 0 and "6/8" in lilt.output and "C G | Am F" in lilt.output and "!" not in lilt.output
+    crowded = run("songs", "fit", "la la", "--meter", "3/4", "--chords-per-bar", "4")
+    assert crowded.exit_code == 2 and "chords_per_bar" in crowded.output
 
 
 def test_new_list_restore(clinic, tmp_path):
