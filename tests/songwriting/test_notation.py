@@ -67,6 +67,25 @@ def test_a_chord_struck_under_a_held_note_is_placed_by_its_offset():
     assert read_musicxml(text) == read_midi(midi_bytes(song)) == expected_reading(song)
 
 
+@pytest.mark.parametrize(("spec", "lines"), [
+    (SongSpec(key="G", beats_per_bar=6, beat_unit=8, tempo_bpm=60, chords_per_bar=2, progression=("I", "IV", "V", "vi")),
+     ["wh wlh wh wlhl wh", "wh wh the wlh"]),
+    (SongSpec(key="Bb", progression=("I", "V", "vi", "IV"), chords_per_bar=4), ["wh wh"]),  # changes under held notes
+])
+def test_an_independent_reader_agrees_on_metre_tempo_and_chords(spec, lines):
+    music21 = pytest.importorskip("music21", reason="music21 (an independent MusicXML reader) is not installed")
+    song = compose_song(lines, spec=spec, lexicon=LEX)
+    score = music21.converter.parseData(song_to_musicxml(song), format="musicxml")
+    read = [(n.pitch.midi, float(n.getOffsetInHierarchy(score)), float(n.quarterLength), n.lyric)
+            for n in score.recurse().getElementsByClass(music21.note.Note)]
+    assert read == [(n.pitch_midi, n.onset_beats, n.duration_beats, n.lyric) for n in sung_notes(song)]
+    assert score.recurse().getElementsByClass(music21.meter.TimeSignature)[0].ratioString == spec.time_signature
+    assert score.metronomeMarkBoundaries()[0][2].getQuarterBPM() == pytest.approx(spec.quarter_bpm)
+    chords = [(float(c.getOffsetInHierarchy(score)), c.root().pitchClass, c.chordKind)
+              for c in score.recurse().getElementsByClass(music21.harmony.ChordSymbol)]
+    assert chords == [(m.onset_beats, m.root_pitch_class, m.quality) for m in expected_reading(song).chords]
+
+
 def test_midi_carries_tempo_metre_and_chords():
     song = compose_song(["wh wlh wh"], spec=SongSpec(key="Bb", tempo_bpm=120, beats_per_bar=3), lexicon=LEX)
     mid = song_to_midi(song)
