@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from cadenza.clinic.models import Client, Therapist
 from cadenza.errors import ParameterError
-from cadenza.songwriting.lyrics import build_rhyme_index, find_rhymes
+from cadenza.songwriting.lyrics import build_rhyme_index, find_near_rhymes, find_rhymes
 from cadenza.songwriting.scaffolds import get_tune, tune_song
 from cadenza.songwriting.song import (
     CHORDS_PER_BAR, METERS, MODES, PITCH_CLASSES, PROGRESSIONS, THEMES, FitProblem, Song, SongSpec, check_fit,
@@ -45,7 +45,15 @@ def lexicon():
 
 @lru_cache(maxsize=1)
 def rhyme_index():
-    return build_rhyme_index(lexicon())
+    """The rhyme index, common words first: by wordfreq's list when the ``words`` extra is installed,
+    else by the dictionary's word families (``rhyme_index().ranked_by`` says which)."""
+    from cadenza.io.word_frequency import load_word_frequencies
+
+    lex = lexicon()
+    frequencies = load_word_frequencies(lex.pronunciations)
+    if frequencies is None:
+        return build_rhyme_index(lex)
+    return build_rhyme_index(lex, frequency=frequencies.zipf, frequency_source=frequencies.source)
 
 
 def spec_from_values(values: dict[str, Any]) -> SongSpec:
@@ -149,7 +157,13 @@ def fit_problems(song: Song) -> tuple[FitProblem, ...]:
 
 
 def rhymes_for(word: str, *, max_words: int = 40) -> tuple[str, ...]:
+    """Perfect rhymes, the most common words first."""
     return find_rhymes(word, index=rhyme_index(), lexicon=lexicon(), max_words=max_words)
+
+
+def near_rhymes_for(word: str, *, max_words: int = 20) -> tuple[str, ...]:
+    """Near rhymes (the same vowels, other consonants), the most common words first."""
+    return find_near_rhymes(word, index=rhyme_index(), lexicon=lexicon(), max_words=max_words)
 
 
 def save_song(db: Session, *, actor: Therapist, client: Client, song: Song, lines: list[str], tune: str | None,

@@ -91,13 +91,21 @@ def fit(lines: LinesArg = None, lyrics: LyricsOpt = None, key: KeyOpt = "C", mod
 
 @app.command()
 def rhyme(word: Annotated[str, typer.Argument(help="The word to rhyme.")],
-          max_words: Annotated[int, typer.Option("--max", help="At most this many rhymes.")] = 40) -> None:
-    """Perfect rhymes by the pronouncing dictionary's phones, shortest words first."""
+          max_words: Annotated[int, typer.Option("--max", help="At most this many rhymes (and near rhymes).")] = 40
+          ) -> None:
+    """Perfect rhymes by the pronouncing dictionary's phones, then near rhymes (the same vowels), the most
+    common words first."""
     from cadenza.tools.songs import actions
 
     with domain_errors():
         found = actions.rhymes_for(word, max_words=max_words)
-    typer.echo(", ".join(found) if found else f"no rhymes found for {word!r} (not in the dictionary?)")
+        near = actions.near_rhymes_for(word, max_words=max_words)
+    if not found and not near:
+        typer.echo(f"no rhymes found for {word!r} (not in the dictionary?)")
+        return
+    typer.echo("rhymes: " + (", ".join(found) or "none"))
+    typer.echo("near rhymes: " + (", ".join(near) or "none"))
+    typer.echo(f"(most common first, by {actions.rhyme_index().ranked_by})")
 
 
 @app.command()

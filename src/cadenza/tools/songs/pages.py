@@ -91,9 +91,11 @@ def rhymes(request: Request, db: Db, user: PageUser, client_id: RowId,
     client = service.get_client(db, actor=user, client_id=client_id)
     try:
         found = actions.rhymes_for(word) if word.strip() else ()
+        near = actions.near_rhymes_for(word) if word.strip() else ()
     except ParameterError as exc:
         return render(request, "songs/_rhymes.html", {"c": client, "error": str(exc)}, status_code=422)
-    return render(request, "songs/_rhymes.html", {"c": client, "word": word, "found": found})
+    return render(request, "songs/_rhymes.html", {"c": client, "word": word, "found": found, "near": near,
+                                                  "ranked_by": actions.rhyme_index().ranked_by})
 
 
 @router.post("/clients/{client_id}/songs/versions")
