@@ -166,3 +166,26 @@ def test_empty_and_hostile_lines():
     # 40 stressed syllables in a row need 40 beats: the line does not allow it, and the check says so
     crowded = compose_song([" ".join(["wh"] * 40)], spec=SongSpec(beats_per_bar=2), lexicon=LEX)
     assert len(crowded.notes) == 40 and {p.kind for p in check_fit(crowded)} == {"offbeat"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(bars=st.lists(st.sampled_from([1, 2, 4]).flatmap(lambda n: st.lists(st.integers(0, 6), min_size=n, max_size=n)),
+                     min_size=1, max_size=12),
+       key=st.sampled_from(["C", "G", "F", "Bb", "E", "Ab", "F#"]), mode=st.sampled_from(["major", "minor"]),
+       symbols=st.booleans())
+def test_typed_bars_read_back_as_the_same_chords(bars, key, mode, symbols):
+    from cadenza.songwriting.song import default_numerals
+
+    numerals = default_numerals(mode)
+    spell = (lambda d: chord_name(numerals[d], key=key, mode=mode)) if symbols else (lambda d: numerals[d])
+    text = " | ".join(" ".join(spell(d) for d in bar) for bar in bars)
+    fullest = max(len(bar) for bar in bars)
+    # with '|' the bars say how many chords a bar; one bar alone has none, and the form's choice says it
+    chords, per_bar = parse_progression(text, key=key, mode=mode, chords_per_bar=fullest if len(bars) == 1 else 1)
+    assert per_bar == fullest
+    assert len(chords) == per_bar * len(bars)
+    for b, bar in enumerate(bars):  # each bar's chords in order, each held per_bar / len(bar) chord spans
+        assert chords[b * per_bar:(b + 1) * per_bar] == tuple(numerals[d] for d in bar for _ in range(per_bar // len(bar)))
+    spec = SongSpec(key=key, mode=mode, progression=chords, chords_per_bar=per_bar)
+    song = compose_song(["wh wlh the wh"], spec=spec, lexicon=LEX)
+    assert check_fit(song) == () and len(song.chords) == song.n_bars * per_bar
