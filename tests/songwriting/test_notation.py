@@ -68,7 +68,8 @@ def test_a_chord_struck_under_a_held_note_is_placed_by_its_offset():
 
 
 @pytest.mark.parametrize(("spec", "lines"), [
-    (SongSpec(key="G", beats_per_bar=6, beat_unit=8, tempo_bpm=60, chords_per_bar=2, progression=("I", "IV", "V", "vi")),
+    (SongSpec(key="G", beats_per_bar=6, beat_unit=8, tempo_bpm=60, chords_per_bar=2,
+              progression=("I", "IV", "V", "vi")),
      ["wh wlh wh wlhl wh", "wh wh the wlh"]),
     (SongSpec(key="Bb", progression=("I", "V", "vi", "IV"), chords_per_bar=4), ["wh wh"]),  # changes under held notes
 ])

@@ -185,7 +185,8 @@ def test_typed_bars_read_back_as_the_same_chords(bars, key, mode, symbols):
     assert per_bar == fullest
     assert len(chords) == per_bar * len(bars)
     for b, bar in enumerate(bars):  # each bar's chords in order, each held per_bar / len(bar) chord spans
-        assert chords[b * per_bar:(b + 1) * per_bar] == tuple(numerals[d] for d in bar for _ in range(per_bar // len(bar)))
+        held = per_bar // len(bar)
+        assert chords[b * per_bar:(b + 1) * per_bar] == tuple(numerals[d] for d in bar for _ in range(held))
     spec = SongSpec(key=key, mode=mode, progression=chords, chords_per_bar=per_bar)
     song = compose_song(["wh wlh the wh"], spec=spec, lexicon=LEX)
     assert check_fit(song) == () and len(song.chords) == song.n_bars * per_bar

@@ -1,6 +1,6 @@
 """The printable lyric and lead sheet: each line's syllables with the chord symbol over the syllable
-where the chord changes, the song's key, metre, tempo and chords per bar, the tune's credit, and the adjunct caveat. HTML,
-and PDF through WeasyPrint (the ``pdf`` extra) like the home programme's family report."""
+where the chord changes, the song's key, metre, tempo and chords per bar, the tune's credit, and the
+adjunct caveat. HTML, and PDF through WeasyPrint (the ``pdf`` extra) like the home programme's family report."""
 
 from __future__ import annotations
 
