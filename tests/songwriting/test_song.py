@@ -190,3 +190,16 @@ def test_typed_bars_read_back_as_the_same_chords(bars, key, mode, symbols):
     spec = SongSpec(key=key, mode=mode, progression=chords, chords_per_bar=per_bar)
     song = compose_song(["wh wlh the wh"], spec=spec, lexicon=LEX)
     assert check_fit(song) == () and len(song.chords) == song.n_bars * per_bar
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet="ABCDEFGIVivmdo#b°|-, 7x\x00", max_size=40), key=st.sampled_from(["C", "Eb", "F#"]),
+       mode=st.sampled_from(["major", "minor"]), per_bar=st.sampled_from([1, 2, 4]))
+def test_any_typed_progression_is_read_or_refused_by_name(text, key, mode, per_bar):
+    try:
+        chords, n = parse_progression(text, key=key, mode=mode, chords_per_bar=per_bar)
+    except ParameterError as exc:
+        assert "progression" in str(exc)
+        return
+    assert 1 <= len(chords) <= 64 and n in (1, 2, 4)
+    assert all(chord_numeral(c, key=key, mode=mode) == c for c in chords)

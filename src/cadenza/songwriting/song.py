@@ -236,6 +236,8 @@ def chord_numeral(token: object, *, key: str, mode: str) -> str:
     if match is None:
         parse_numeral(token)
         return token
+    if match.group(1) + match.group(2) not in PITCH_CLASSES:  # Cb, E#, Fb, B#: spelled another way here
+        raise ParameterError(f"progression chord {token!r} must be spelled with one of {sorted(PITCH_CLASSES)}")
     root = PITCH_CLASSES[match.group(1) + match.group(2)]
     interval = (root - PITCH_CLASSES[key]) % 12
     if interval not in MODES[mode]:
