@@ -13,3 +13,4 @@ from .library_files import ScanReport, ScannedTrack, analyze_file, find_audio_fi
 from .pressure import PressureRecording, load_suck_pressure, load_vital_signs
 from .speech import espeak_available, load_lexicon, prepare_cue_material, save_midi, synthesize_speech
 from .tags import TrackTags, read_tags
+from .word_frequency import WordFrequencies, load_word_frequencies

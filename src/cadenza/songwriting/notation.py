@@ -2,15 +2,20 @@
 both read back (for the round-trip checks and for re-opening an export). Building and parsing only:
 files are written by the callers' ``io`` layer.
 
-MIDI: type 1; track 0 tempo, time and key signature; track 1 the melody (a ``lyrics`` meta event at each
-note's onset, General MIDI voice "Choir Aahs" on channel 0); track 2 the chords (root-position triads
-below the melody, "Acoustic Grand Piano" on channel 1). MusicXML 4.0 partwise: one part, chord symbols as
-``<harmony>``, lyrics as ``<lyric>`` with ``<syllabic>``, rests filling the gaps.
+MIDI: type 1; track 0 tempo (quarter notes), time signature (6/8 with a dotted-quarter click) and key
+signature; track 1 the melody (a ``lyrics`` meta event at each note's onset, General MIDI voice "Choir
+Aahs" on channel 0); track 2 the chords as struck (:meth:`Song.chord_changes`: root-position triads below
+the melody, "Acoustic Grand Piano" on channel 1). MusicXML 4.0 partwise: one part, the time signature,
+chord symbols as ``<harmony>`` where each chord is struck (an ``<offset>`` when a held note spans the
+change), lyrics as ``<lyric>`` with ``<syllabic>``, rests filling the gaps.
+
+:func:`read_midi` and :func:`read_musicxml` read back what the round trip compares (:class:`ReadSong`):
+the sung notes with their lyrics, the time signature and the chords with their onsets.
 
 >>> from cadenza.songwriting.song import Song, SongNote, SongSpec
 >>> note = SongNote(64, 0.0, 2.0, "hel", "begin", True, 3, 0, 0)
 >>> song = Song("Hi", SongSpec(), (), (note, SongNote(62, 2.0, 2.0, "lo", "end", False, 2, 0, 0)), 1, ("I",))
->>> parse_musicxml(song_to_musicxml(song)) == parse_midi(song_to_midi(song)) == sung_notes(song)
+>>> read_musicxml(song_to_musicxml(song)) == read_midi(song_to_midi(song)) == expected_reading(song)
 True
 """
 
@@ -27,6 +32,8 @@ from cadenza.errors import ParameterError
 from cadenza.songwriting.song import (
     PITCH_CLASSES, SLOTS_PER_BEAT, Song, chord_pitch_classes, parse_numeral, uses_flats,
 )
+
+_QUALITY_OF_INTERVALS = {(4, 7): "major", (3, 7): "minor", (3, 6): "diminished"}
 
 TICKS_PER_BEAT = 480
 VOICE_PROGRAM = 52  # General MIDI "Choir Aahs" (0-based)
@@ -45,10 +52,42 @@ class SungNote:
     lyric: str
 
 
+@dataclass(frozen=True)
+class ChordMark:
+    """A chord as a file gives it back: onset in quarter notes, root pitch class (0..11) and quality."""
+
+    onset_beats: float
+    root_pitch_class: int
+    quality: str  # "major", "minor" or "diminished"
+
+
+@dataclass(frozen=True)
+class ReadSong:
+    """What the round trip compares: the sung notes, the time signature ("6/8") and the chords."""
+
+    notes: list[SungNote]
+    time_signature: str
+    chords: list[ChordMark]
+
+
 def sung_notes(song: Song) -> list[SungNote]:
     """The song's notes as :class:`SungNote`, in time order."""
     return [SungNote(n.pitch_midi, n.onset_beats, n.duration_beats, n.lyric)
             for n in sorted(song.notes, key=lambda n: n.onset_beats)]
+
+
+def chord_marks(song: Song) -> list[ChordMark]:
+    """The song's chords as struck (:meth:`Song.chord_changes`), as the files carry them."""
+    out = []
+    for change in song.chord_changes():
+        root, _, _ = chord_pitch_classes(change.numeral, key=song.spec.key, mode=song.spec.mode)
+        out.append(ChordMark(change.onset_beats, root, parse_numeral(change.numeral)[1]))
+    return out
+
+
+def expected_reading(song: Song) -> ReadSong:
+    """What :func:`read_midi` and :func:`read_musicxml` should give back for ``song``'s files."""
+    return ReadSong(sung_notes(song), song.spec.time_signature, chord_marks(song))
 
 
 # --- MIDI --------------------------------------------------------------------------------------------
@@ -79,8 +118,10 @@ def song_to_midi(song: Song) -> mido.MidiFile:
     spec = song.spec
     meta = mido.MidiTrack([
         mido.MetaMessage("track_name", name=song.title[:60].encode("ascii", "replace").decode(), time=0),
-        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(spec.tempo_bpm), time=0),
-        mido.MetaMessage("time_signature", numerator=spec.beats_per_bar, denominator=4, time=0),
+        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(spec.quarter_bpm), time=0),
+        # the metronome clicks on the felt beat: a dotted quarter (36 MIDI clocks) in 6/8, else a quarter (24)
+        mido.MetaMessage("time_signature", numerator=spec.beats_per_bar, denominator=spec.beat_unit,
+                         clocks_per_click=36 if spec.compound else 24, time=0),
         mido.MetaMessage("key_signature", key=_key_signature(song), time=0),
         mido.MetaMessage("end_of_track", time=0),
     ])
@@ -93,11 +134,12 @@ def song_to_midi(song: Song) -> mido.MidiFile:
         voice.append((on, 2, mido.Message("note_on", note=n.pitch_midi, velocity=NOTE_VELOCITY, channel=0)))
         voice.append((off, 0, mido.Message("note_off", note=n.pitch_midi, velocity=0, channel=0)))
     chords: list = [(0, 0, mido.Message("program_change", program=CHORD_PROGRAM, channel=1))]
-    bar_ticks = spec.beats_per_bar * TICKS_PER_BEAT
-    for bar, numeral in enumerate(song.chords):
-        for pitch in chord_voicing(numeral, song):
-            chords.append((bar * bar_ticks, 2, mido.Message("note_on", note=pitch, velocity=CHORD_VELOCITY, channel=1)))
-            chords.append(((bar + 1) * bar_ticks, 0, mido.Message("note_off", note=pitch, velocity=0, channel=1)))
+    for change in song.chord_changes():
+        on = int(round(change.onset_beats * TICKS_PER_BEAT))
+        off = int(round((change.onset_beats + change.duration_beats) * TICKS_PER_BEAT))
+        for pitch in chord_voicing(change.numeral, song):
+            chords.append((on, 2, mido.Message("note_on", note=pitch, velocity=CHORD_VELOCITY, channel=1)))
+            chords.append((off, 0, mido.Message("note_off", note=pitch, velocity=0, channel=1)))
     mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     mid.tracks.extend([meta, _track(voice, "Melody"), _track(chords, "Chords")])
     return mid
@@ -122,7 +164,38 @@ def midi_bytes(song: Song) -> bytes:
 
 def parse_midi(data: bytes | mido.MidiFile) -> list[SungNote]:
     """The melody track's notes with their lyrics (the track that carries ``lyrics`` events)."""
+    return read_midi(data).notes
+
+
+def read_midi(data: bytes | mido.MidiFile) -> ReadSong:
+    """The melody with its lyrics, the first time signature (4/4 when none, as MIDI assumes) and the
+    chords: the notes struck together on a track without lyrics, read as root-position triads."""
     mid = data if isinstance(data, mido.MidiFile) else _read_midi(data)
+    meter = next((f"{m.numerator}/{m.denominator}" for track in mid.tracks for m in track
+                  if m.type == "time_signature"), "4/4")
+    return ReadSong(_midi_melody(mid), meter, _midi_chords(mid))
+
+
+def _midi_chords(mid: mido.MidiFile) -> list[ChordMark]:
+    marks: list[ChordMark] = []
+    for track in mid.tracks:
+        if any(m.type == "lyrics" for m in track):
+            continue
+        struck: dict[int, list[int]] = {}
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type == "note_on" and msg.velocity > 0:
+                struck.setdefault(tick, []).append(msg.note)
+        for onset, pitches in sorted(struck.items()):
+            root = min(pitches)
+            intervals = tuple(sorted({(p - root) % 12 for p in pitches} - {0}))
+            marks.append(ChordMark(onset / mid.ticks_per_beat, root % 12,
+                                   _QUALITY_OF_INTERVALS.get(intervals, "other")))
+    return sorted(marks, key=lambda m: m.onset_beats)
+
+
+def _midi_melody(mid: mido.MidiFile) -> list[SungNote]:
     for track in mid.tracks:
         if not any(m.type == "lyrics" for m in track):
             continue
@@ -211,7 +284,7 @@ def _add_note(measure: ET.Element, *, slots: int, pitch: int | None, flats: bool
         _sub(lyr, "text", lyric[1])
 
 
-def _harmony(measure: ET.Element, numeral: str, song: Song, flats: bool) -> None:
+def _harmony(measure: ET.Element, numeral: str, song: Song, flats: bool, *, offset_slots: int = 0) -> None:
     root, _, _ = chord_pitch_classes(numeral, key=song.spec.key, mode=song.spec.mode)
     _, quality = parse_numeral(numeral)
     h = _sub(measure, "harmony")
@@ -221,13 +294,21 @@ def _harmony(measure: ET.Element, numeral: str, song: Song, flats: bool) -> None
     if alter:
         _sub(r, "root-alter", alter)
     _sub(h, "kind", quality)
+    if offset_slots:  # the chord changes under a held note: so far after the note's start
+        _sub(h, "offset", offset_slots)
+
+
+def _rest_pieces(start: int, end: int, cuts: set[int]) -> list[int]:
+    """Rests from slot ``start`` to ``end`` of a bar, cut where a chord is struck or a beat of 6/8 starts."""
+    bounds = sorted({start, end} | {c for c in cuts if start < c < end})
+    return [p for a, b in zip(bounds, bounds[1:]) for p in _pieces(b - a)]
 
 
 def song_to_musicxml(song: Song) -> str:
     """The song as a MusicXML 4.0 score (text), one part "Voice", lyrics on the notes, chord symbols."""
     spec = song.spec
     flats = uses_flats(spec.key, spec.mode)
-    slots_per_bar = spec.beats_per_bar * SLOTS_PER_BEAT
+    slots_per_bar = spec.slots_per_bar
     root = ET.Element("score-partwise", version="4.0")
     work = _sub(root, "work")
     _sub(work, "work-title", song.title)
@@ -241,6 +322,11 @@ def song_to_musicxml(song: Song) -> str:
     for n in song.notes:
         start = int(round(n.onset_beats * SLOTS_PER_BEAT))
         by_bar.setdefault(start // slots_per_bar, []).append((start % slots_per_bar, n))
+    chords_by_bar: dict[int, list[tuple[int, str]]] = {}
+    for change in song.chord_changes():
+        start = int(round(change.onset_beats * SLOTS_PER_BEAT))
+        chords_by_bar.setdefault(start // slots_per_bar, []).append((start % slots_per_bar, change.numeral))
+    beat_cuts = set(range(0, slots_per_bar, 3)) if spec.compound else set()
     for bar in range(max(song.n_bars, 1)):
         measure = _sub(part, "measure", number=str(bar + 1))
         if bar == 0:
@@ -251,7 +337,7 @@ def song_to_musicxml(song: Song) -> str:
             _sub(key, "mode", spec.mode)
             time = _sub(attrs, "time")
             _sub(time, "beats", spec.beats_per_bar)
-            _sub(time, "beat-type", 4)
+            _sub(time, "beat-type", spec.beat_unit)
             clef = _sub(attrs, "clef")
             _sub(clef, "sign", "G")
             _sub(clef, "line", 2)
@@ -259,19 +345,30 @@ def song_to_musicxml(song: Song) -> str:
             dtype = _sub(direction, "direction-type")
             metro = _sub(dtype, "metronome")
             _sub(metro, "beat-unit", "quarter")
+            if spec.compound:  # the felt beat of 6/8 is a dotted quarter
+                _sub(metro, "beat-unit-dot")
             _sub(metro, "per-minute", f"{spec.tempo_bpm:g}")
-            _sub(direction, "sound", tempo=f"{spec.tempo_bpm:g}")
-        if bar < len(song.chords):
-            _harmony(measure, song.chords[bar], song, flats)
+            _sub(direction, "sound", tempo=f"{spec.quarter_bpm:g}")
+        pending = sorted(chords_by_bar.get(bar, []))
+        cuts = beat_cuts | {at for at, _ in pending}
+
+        def place(slots_at: int, length: int, pitch: int | None, lyric: tuple[str, str] | None) -> None:
+            while pending and pending[0][0] < slots_at + length:  # chords struck at or under this note
+                at, numeral = pending.pop(0)
+                _harmony(measure, numeral, song, flats, offset_slots=max(0, at - slots_at))
+            _add_note(measure, slots=length, pitch=pitch, flats=flats, lyric=lyric)
+
         cursor = 0
         for start, n in sorted(by_bar.get(bar, []), key=lambda e: e[0]):
-            for piece in _pieces(start - cursor):
-                _add_note(measure, slots=piece, pitch=None, flats=flats, lyric=None)
+            for piece in _rest_pieces(cursor, start, cuts):
+                place(cursor, piece, None, None)
+                cursor += piece
             length = int(round(n.duration_beats * SLOTS_PER_BEAT))
-            _add_note(measure, slots=length, pitch=n.pitch_midi, flats=flats, lyric=(n.syllabic, n.lyric))
+            place(start, length, n.pitch_midi, (n.syllabic, n.lyric))
             cursor = start + length
-        for piece in _pieces(slots_per_bar - cursor):
-            _add_note(measure, slots=piece, pitch=None, flats=flats, lyric=None)
+        for piece in _rest_pieces(cursor, slots_per_bar, cuts):
+            place(cursor, piece, None, None)
+            cursor += piece
     ET.indent(root)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE score-partwise PUBLIC "-//Recordare//DTD MusicXML 4.0 '
             'Partwise//EN" "http://www.musicxml.org/dtds/partwise.dtd">\n' + ET.tostring(root, encoding="unicode") + "\n")
@@ -282,6 +379,12 @@ def parse_musicxml(text: str) -> list[SungNote]:
 
     Entity declarations are refused (no expansion of untrusted documents); ties and chords are not read.
     """
+    return read_musicxml(text).notes
+
+
+def read_musicxml(text: str) -> ReadSong:
+    """The first part's notes, its first time signature (4/4 when none) and its chord symbols
+    (``<harmony>`` with ``<root>`` and ``<kind>``, placed at the next note plus any ``<offset>``)."""
     if not isinstance(text, str) or len(text) > MAX_IMPORT_BYTES:
         raise ParameterError(f"text must be MusicXML of at most {MAX_IMPORT_BYTES} characters")
     if "<!ENTITY" in text.upper() or re.search(r"<!DOCTYPE[^>\[]*\[", text, flags=re.IGNORECASE):
@@ -295,22 +398,47 @@ def parse_musicxml(text: str) -> list[SungNote]:
     part = root.find("part")
     if root.tag != "score-partwise" or part is None:
         raise ParameterError("text must be a partwise MusicXML score with a part")
-    divisions, time_div, notes = 1, 0, []
-    for measure in part.iter("measure"):
-        for el in measure:
-            if el.tag == "attributes" and el.findtext("divisions"):
-                divisions = int(el.findtext("divisions"))
-            elif el.tag in ("backup", "forward"):
-                step = int(el.findtext("duration") or 0)
-                time_div += -step if el.tag == "backup" else step
-            elif el.tag == "note":
-                duration = int(el.findtext("duration") or 0)
-                pitch = el.find("pitch")
-                if pitch is not None:
-                    midi = 12 * (int(pitch.findtext("octave")) + 1) + _STEP_PC[pitch.findtext("step")] \
-                        + int(float(pitch.findtext("alter") or 0))
-                    notes.append(SungNote(midi, time_div / divisions, duration / divisions,
-                                          el.findtext("lyric/text") or ""))
-                time_div += duration
-    return notes
+    divisions, time_div, notes, chords, meter = 1, 0, [], [], ""
+    try:
+        for measure in part.iter("measure"):
+            attrs = measure.find("attributes")
+            if attrs is not None and attrs.findtext("divisions"):
+                divisions = int(attrs.findtext("divisions"))
+            time_div = _read_measure(measure, divisions, time_div, notes, chords)
+            if not meter and attrs is not None and attrs.find("time") is not None:
+                meter = f"{int(attrs.findtext('time/beats'))}/{int(attrs.findtext('time/beat-type'))}"
+    except (TypeError, ValueError, KeyError, ZeroDivisionError) as exc:
+        raise ParameterError(f"text is not MusicXML this reader understands: {exc}") from exc
+    return ReadSong(notes, meter or "4/4", chords)
+
+
+_KIND_QUALITY = {"major": "major", "minor": "minor", "diminished": "diminished"}
+
+
+def _read_measure(measure: ET.Element, divisions: int, time_div: int, notes: list, chords: list) -> int:
+    """Read one measure's notes and chord symbols into ``notes`` and ``chords``; the time after it."""
+    waiting: list[tuple[int, int, str]] = []  # harmonies placed at the next note: (offset, root, quality)
+    for el in measure:
+        if el.tag == "harmony":
+            root = _STEP_PC[el.findtext("root/root-step")] + int(float(el.findtext("root/root-alter") or 0))
+            waiting.append((int(el.findtext("offset") or 0), root % 12,
+                            _KIND_QUALITY.get(el.findtext("kind") or "", "other")))
+        elif el.tag in ("backup", "forward"):
+            step = int(el.findtext("duration") or 0)
+            time_div += -step if el.tag == "backup" else step
+        elif el.tag == "note":
+            for offset, root, quality in waiting:
+                chords.append(ChordMark((time_div + offset) / divisions, root, quality))
+            waiting.clear()
+            duration = int(el.findtext("duration") or 0)
+            pitch = el.find("pitch")
+            if pitch is not None:
+                midi = 12 * (int(pitch.findtext("octave")) + 1) + _STEP_PC[pitch.findtext("step")] \
+                    + int(float(pitch.findtext("alter") or 0))
+                notes.append(SungNote(midi, time_div / divisions, duration / divisions,
+                                      el.findtext("lyric/text") or ""))
+            time_div += duration
+    for offset, root, quality in waiting:  # a harmony after the measure's last note
+        chords.append(ChordMark((time_div + offset) / divisions, root, quality))
+    return time_div
 

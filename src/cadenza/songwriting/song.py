@@ -1,7 +1,9 @@
 """A song as notes that carry syllables: the client's choices, the syllable-to-note fit, the fit check.
 
 The fit puts each line on a grid of eighth notes over whole bars. Metric weight of a grid slot: 3 on the
-downbeat, 2 on the middle beat of a 4/4 bar, 1 on the other beats, 0 between beats. A dynamic programme
+downbeat, 2 on the middle beat of a 4/4 bar and on the second dotted-quarter beat of a 6/8 bar (its 4th
+eighth), 1 on the other beats, 0 between beats (in 6/8 the beat is the dotted quarter, so the 2nd, 3rd, 5th
+and 6th eighths are between beats). A dynamic programme
 places the syllables in order, one note each, so that stressed syllables take beats (the strongest
 available) and unstressed ones stay off the downbeat, with even spacing preferred. A line takes the
 fewest bars (2, 3, 4, ... up to 32 beats) in which that works.
@@ -13,7 +15,8 @@ The fit check (:func:`check_fit`) counts three kinds of mismatch:
 * ``word_stress``: within one word, an unstressed syllable on a stronger position than the word's
   stressed syllable (the word would be sung mis-stressed, "to-DAY" as "TO-day").
 
-Melody pitches follow the chords: each bar takes the next chord of the progression; syllables on beats
+Melody pitches follow the chords: each bar takes the next 1, 2 or 4 chords of the progression (its
+``chords_per_bar``, changing on beats); syllables on beats
 take a chord tone near the previous note, the ones between beats a scale step; every line ends on a
 chord tone and the song on the tonic, in a range of about an octave above the tonic (C4..E5 for C, G3..B4 for G).
 
@@ -29,6 +32,7 @@ chord tone and the song on the tonic, in a range of about an octave above the to
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -36,11 +40,14 @@ from cadenza.errors import ParameterError
 from cadenza.mit.syllables import Lexicon, Syllable
 from cadenza.songwriting.lyrics import LyricLine, syllabify_line
 
-SLOTS_PER_BEAT = 2  # eighth notes, the beat being a quarter note
-METERS = (2, 3, 4)  # beats per bar (x/4)
+SLOTS_PER_BEAT = 2  # eighth notes per quarter note (onsets and lengths are counted in quarter notes)
+TIME_SIGNATURES = ((2, 4), (3, 4), (4, 4), (6, 8))  # (beats_per_bar, beat_unit); 6/8 is compound
+METERS = tuple(f"{b}/{u}" for b, u in TIME_SIGNATURES)
+CHORDS_PER_BAR = (1, 2, 4)
 MIN_TEMPO_BPM, MAX_TEMPO_BPM = 40.0, 200.0
 MAX_LINES = 40
-MAX_LINE_BEATS = 32  # a line takes at most 8 bars of 4/4, 10 of 3/4, 16 of 2/4
+MAX_PROGRESSION_CHORDS = 64  # e.g. 16 bars of 4 chords
+MAX_LINE_BEATS = 32  # quarter notes: a line takes at most 8 bars of 4/4, 10 of 3/4 or 6/8, 16 of 2/4
 MAX_GAP_SLOTS = 8  # at most a whole 4/4 bar between two syllables of a line
 NOTE_LENGTHS_SLOTS = (1, 2, 3, 4, 6, 8)  # eighth, quarter, dotted quarter, half, dotted half, whole
 _BIG = 1000.0
@@ -63,9 +70,40 @@ THEMES = {  # prompts a therapist may use to start the lyric; the theme is kept 
 }
 
 
+def _is_compound(beats_per_bar: int, beat_unit: int) -> bool:
+    return beat_unit == 8 and beats_per_bar % 3 == 0
+
+
+def slots_per_bar_of(beats_per_bar: int, beat_unit: int = 4) -> int:
+    """Eighth-note slots in a bar of ``beats_per_bar``/``beat_unit`` time (8 in 4/4, 6 in 3/4 and 6/8)."""
+    if (beats_per_bar, beat_unit) not in TIME_SIGNATURES or isinstance(beats_per_bar, bool):
+        raise ParameterError(f"beats_per_bar/beat_unit must be one of {', '.join(METERS)} (the time signature), "
+                             f"got {beats_per_bar!r}/{beat_unit!r}")
+    return beats_per_bar * 8 // beat_unit
+
+
+def parse_meter(text: object) -> tuple[int, int]:
+    """A time signature from text: ``"6/8"`` -> ``(6, 8)``; a bare ``"3"`` is 3/4 (beats of a quarter note).
+
+    >>> parse_meter("6/8"), parse_meter("3"), parse_meter(" 4/4 ")
+    ((6, 8), (3, 4), (4, 4))
+    """
+    match = re.fullmatch(r"\s*(\d{1,2})\s*(?:/\s*(\d{1,2})\s*)?", str(text)) if isinstance(text, (str, int)) else None
+    meter = (int(match.group(1)), int(match.group(2) or 4)) if match else None
+    if isinstance(text, bool) or meter not in TIME_SIGNATURES:
+        raise ParameterError(f"meter must be one of {', '.join(METERS)}, got {str(text)[:20]!r}")
+    return meter
+
+
 @dataclass(frozen=True)
 class SongSpec:
-    """The client's choices for a song."""
+    """The client's choices for a song.
+
+    The metre is ``beats_per_bar``/``beat_unit`` (2/4, 3/4, 4/4, or 6/8: two dotted-quarter beats a
+    bar). ``tempo_bpm`` counts the felt beat: quarter notes in x/4, dotted quarters in 6/8.
+    ``chords_per_bar`` (1, 2 or 4) is how many chords of the progression each bar takes; they change on
+    beats, so 4 needs 4/4 and 2 needs 2/4, 4/4 or 6/8.
+    """
 
     key: str = "C"
     mode: str = "major"
@@ -73,6 +111,8 @@ class SongSpec:
     beats_per_bar: int = 4
     progression: tuple[str, ...] = ("I", "IV", "V", "I")
     theme: str = "free"
+    beat_unit: int = 4
+    chords_per_bar: int = 1
 
     def __post_init__(self) -> None:
         if self.key not in PITCH_CLASSES:
@@ -83,10 +123,15 @@ class SongSpec:
                 or not MIN_TEMPO_BPM <= self.tempo_bpm <= MAX_TEMPO_BPM:
             raise ParameterError(f"tempo_bpm must be {MIN_TEMPO_BPM:g}..{MAX_TEMPO_BPM:g} beats per minute, got "
                                  f"{self.tempo_bpm!r}")
-        if self.beats_per_bar not in METERS or isinstance(self.beats_per_bar, bool):
-            raise ParameterError(f"beats_per_bar must be one of {METERS} (x/4 time), got {self.beats_per_bar!r}")
-        if not isinstance(self.progression, tuple) or not 1 <= len(self.progression) <= 16:
-            raise ParameterError(f"progression must be 1..16 roman numerals, got {self.progression!r}")
+        slots_per_bar_of(self.beats_per_bar, self.beat_unit)
+        if self.chords_per_bar not in CHORDS_PER_BAR or isinstance(self.chords_per_bar, bool) \
+                or self.pulses_per_bar % self.chords_per_bar:
+            allowed = [n for n in CHORDS_PER_BAR if self.pulses_per_bar % n == 0]
+            raise ParameterError(f"chords_per_bar must be one of {allowed} in {self.time_signature} (chords change "
+                                 f"on beats), got {self.chords_per_bar!r}")
+        if not isinstance(self.progression, tuple) or not 1 <= len(self.progression) <= MAX_PROGRESSION_CHORDS:
+            raise ParameterError(f"progression must be 1..{MAX_PROGRESSION_CHORDS} roman numerals, got "
+                                 f"{str(self.progression)[:120]}")
         for numeral in self.progression:
             parse_numeral(numeral)
         if self.theme not in THEMES:
@@ -98,6 +143,38 @@ class SongSpec:
         A3..D5 for most keys, a range most adults and children can sing."""
         pc = PITCH_CLASSES[self.key]
         return 60 + pc if pc <= 6 else 48 + pc
+
+    @property
+    def time_signature(self) -> str:
+        return f"{self.beats_per_bar}/{self.beat_unit}"
+
+    @property
+    def compound(self) -> bool:
+        """6/8: the beat is a dotted quarter, divided in three eighths."""
+        return _is_compound(self.beats_per_bar, self.beat_unit)
+
+    @property
+    def slots_per_bar(self) -> int:
+        return slots_per_bar_of(self.beats_per_bar, self.beat_unit)
+
+    @property
+    def bar_beats(self) -> float:
+        """A bar's length in quarter notes (3.0 in 3/4 and in 6/8)."""
+        return self.slots_per_bar / SLOTS_PER_BEAT
+
+    @property
+    def pulses_per_bar(self) -> int:
+        """Felt beats in a bar: 2 in 6/8, else ``beats_per_bar``."""
+        return self.beats_per_bar // 3 if self.compound else self.beats_per_bar
+
+    @property
+    def slots_per_chord(self) -> int:
+        return self.slots_per_bar // self.chords_per_bar
+
+    @property
+    def quarter_bpm(self) -> float:
+        """Quarter notes per minute (MIDI's and MusicXML's sound tempo): 1.5 x ``tempo_bpm`` in 6/8."""
+        return self.tempo_bpm * 1.5 if self.compound else float(self.tempo_bpm)
 
 
 def parse_numeral(numeral: object) -> tuple[int, str]:
@@ -142,6 +219,75 @@ def chord_name(numeral: str, *, key: str, mode: str) -> str:
     return names[root] + {"major": "", "minor": "m", "diminished": "dim"}[quality]
 
 
+_CHORD_SYMBOL = re.compile(r"([A-G])([#b]?)(m|dim|o|°)?")
+_SYMBOL_QUALITY = {None: "major", "m": "minor", "dim": "diminished", "o": "diminished", "°": "diminished"}
+
+
+def chord_numeral(token: object, *, key: str, mode: str) -> str:
+    """A chord as a roman numeral of ``key``/``mode``: a chord symbol of the key ("Am", "F", "Bdim" in C
+    major) becomes its numeral ("vi", "IV", "viio"); a roman numeral is returned as it is.
+
+    >>> chord_numeral("Am", key="C", mode="major"), chord_numeral("Bb", key="F", mode="major")
+    ('vi', 'IV')
+    """
+    if not isinstance(token, str):
+        raise ParameterError(f"progression chords must be roman numerals or chord symbols, got {token!r}")
+    match = _CHORD_SYMBOL.fullmatch(token)
+    if match is None:
+        parse_numeral(token)
+        return token
+    if match.group(1) + match.group(2) not in PITCH_CLASSES:  # Cb, E#, Fb, B#: spelled another way here
+        raise ParameterError(f"progression chord {token!r} must be spelled with one of {sorted(PITCH_CLASSES)}")
+    root = PITCH_CLASSES[match.group(1) + match.group(2)]
+    interval = (root - PITCH_CLASSES[key]) % 12
+    if interval not in MODES[mode]:
+        in_key = " ".join(chord_name(n, key=key, mode=mode) for n in default_numerals(mode))
+        raise ParameterError(f"progression chord {token!r} has no degree in {key} {mode}; use chords of the key "
+                             f"({in_key}) or roman numerals")
+    numeral = _NUMERALS[MODES[mode].index(interval)]
+    quality = _SYMBOL_QUALITY[match.group(3)]
+    return numeral if quality == "major" else numeral.lower() + ("o" if quality == "diminished" else "")
+
+
+def default_numerals(mode: str) -> tuple[str, ...]:
+    """The seven diatonic triads of ``mode`` as roman numerals (I ii iii IV V vi viio in major)."""
+    if mode == "major":
+        return ("I", "ii", "iii", "IV", "V", "vi", "viio")
+    return ("i", "iio", "III", "iv", "v", "VI", "VII")
+
+
+def parse_progression(text: object, *, key: str, mode: str, chords_per_bar: int = 1) -> tuple[tuple[str, ...], int]:
+    """A chord progression typed by a person: roman numerals or chord symbols of the key, separated by
+    spaces, commas or dashes; ``|`` between bars. Returns ``(numerals, chords_per_bar)``.
+
+    Without ``|`` each bar takes ``chords_per_bar`` chords in turn. With ``|`` the bars say it: each bar
+    holds 1, 2 or 4 chords, and a bar with fewer than the fullest bar holds each of its chords longer
+    (``"C | Am F"`` is ``I I vi IV`` at two chords a bar).
+
+    >>> parse_progression("C G | Am F", key="C", mode="major")
+    (('I', 'V', 'vi', 'IV'), 2)
+    >>> parse_progression("I | vi IV", key="C", mode="major")
+    (('I', 'I', 'vi', 'IV'), 2)
+    >>> parse_progression("I-V-vi-IV", key="G", mode="major", chords_per_bar=4)
+    (('I', 'V', 'vi', 'IV'), 4)
+    """
+    if not isinstance(text, str) or len(text) > 400:
+        raise ParameterError(f"progression must be text of at most 400 characters, got {str(text)[:40]!r}")
+    bars = [[chord_numeral(t, key=key, mode=mode) for t in re.split(r"[\s,\-]+", bar) if t] for bar in text.split("|")]
+    if "|" not in text:
+        chords = tuple(bars[0])
+    else:
+        if any(len(bar) not in CHORDS_PER_BAR for bar in bars):
+            raise ParameterError(f"progression bars (between '|') must hold 1, 2 or 4 chords each, got "
+                                 f"{[len(b) for b in bars]} in {text[:80]!r}")
+        chords_per_bar = max(len(bar) for bar in bars)
+        chords = tuple(c for bar in bars for c in bar for _ in range(chords_per_bar // len(bar)))
+    if not 1 <= len(chords) <= MAX_PROGRESSION_CHORDS:
+        raise ParameterError(f"progression must be 1..{MAX_PROGRESSION_CHORDS} chords, got {len(chords)} in "
+                             f"{text[:80]!r}")
+    return chords, chords_per_bar
+
+
 @dataclass(frozen=True)
 class SongNote:
     """One sung note: pitch, place in beats from the song's start, and the syllable it carries."""
@@ -166,26 +312,58 @@ class Song:
     lines: tuple[LyricLine, ...]
     notes: tuple[SongNote, ...]
     n_bars: int
-    chords: tuple[str, ...] = field(default=())  # a roman numeral per bar
+    chords: tuple[str, ...] = field(default=())  # a roman numeral per chord: spec.chords_per_bar a bar
     source: str = ""  # where the melody comes from (a public-domain tune, or "composed")
 
     @property
     def duration_s(self) -> float:
-        return self.n_bars * self.spec.beats_per_bar * 60.0 / self.spec.tempo_bpm
+        return self.n_bars * self.spec.bar_beats * 60.0 / self.spec.quarter_bpm
+
+    @property
+    def beat_s(self) -> float:
+        """Seconds per quarter note (onsets and lengths are in quarter notes)."""
+        return 60.0 / self.spec.quarter_bpm
 
     def chord_names(self) -> tuple[str, ...]:
         return tuple(chord_name(c, key=self.spec.key, mode=self.spec.mode) for c in self.chords)
 
+    def chord_changes(self) -> tuple[ChordChange, ...]:
+        """Each bar's chords as struck: one at every bar start, and one within a bar wherever the chord
+        changes (two equal chords in a row within a bar are one held chord)."""
+        per_bar = self.spec.chords_per_bar
+        span_beats = self.spec.bar_beats / per_bar
+        out: list[ChordChange] = []
+        for i, numeral in enumerate(self.chords):
+            if i % per_bar and numeral == self.chords[i - 1]:
+                last = out[-1]
+                out[-1] = ChordChange(last.onset_beats, last.duration_beats + span_beats, last.numeral)
+            else:
+                out.append(ChordChange(i * span_beats, span_beats, numeral))
+        return tuple(out)
 
-def slot_strength(slot: int, *, beats_per_bar: int) -> int:
+
+@dataclass(frozen=True)
+class ChordChange:
+    """A chord as struck: its onset and length in quarter notes, and its roman numeral."""
+
+    onset_beats: float
+    duration_beats: float
+    numeral: str
+
+
+def slot_strength(slot: int, *, beats_per_bar: int, beat_unit: int = 4) -> int:
     """Metric weight of an eighth-note slot counted from a downbeat (see the module doc).
 
     >>> [slot_strength(s, beats_per_bar=4) for s in range(8)]
     [3, 0, 1, 0, 2, 0, 1, 0]
+    >>> [slot_strength(s, beats_per_bar=6, beat_unit=8) for s in range(6)]
+    [3, 0, 0, 2, 0, 0]
     """
-    in_bar = slot % (beats_per_bar * SLOTS_PER_BEAT)
+    in_bar = slot % slots_per_bar_of(beats_per_bar, beat_unit)
     if in_bar == 0:
         return 3
+    if _is_compound(beats_per_bar, beat_unit):
+        return 0 if in_bar % 3 else 2
     if in_bar % SLOTS_PER_BEAT:
         return 0
     return 2 if beats_per_bar == 4 and in_bar == 2 * SLOTS_PER_BEAT else 1
@@ -197,19 +375,23 @@ def _syllable_cost(stressed: bool, strength: int) -> float:
     return {3: 3.0, 2: 0.6, 1: 0.0, 0: 0.1}[strength]
 
 
-def _word_stress_cost(syllables: Sequence[Syllable], i: int, slot_i: int, j: int, slot_j: int, meter: int) -> float:
+def _word_stress_cost(syllables: Sequence[Syllable], i: int, slot_i: int, j: int, slot_j: int,
+                      strengths: Sequence[int]) -> float:
     """Cost of two syllables of one word whose stress order the metre inverts."""
     si, sj = syllables[i], syllables[j]
     if si.word_index != sj.word_index or si.stressed == sj.stressed:
         return 0.0
     weak, strong = (slot_i, slot_j) if sj.stressed else (slot_j, slot_i)
-    return _BIG if slot_strength(weak, beats_per_bar=meter) > slot_strength(strong, beats_per_bar=meter) else 0.0
+    return _BIG if strengths[weak] > strengths[strong] else 0.0
 
 
-def place_syllables(syllables: Sequence[Syllable], *, beats_per_bar: int, n_bars: int) -> tuple[list[int], float]:
+def place_syllables(syllables: Sequence[Syllable], *, beats_per_bar: int, n_bars: int,
+                    beat_unit: int = 4) -> tuple[list[int], float]:
     """Slots (eighth notes from the line's first downbeat) for each syllable, and the total cost
     (>= 1000 when some mismatch could not be avoided in ``n_bars`` bars)."""
-    n, n_slots = len(syllables), n_bars * beats_per_bar * SLOTS_PER_BEAT
+    slots_per_bar = slots_per_bar_of(beats_per_bar, beat_unit)
+    n, n_slots = len(syllables), n_bars * slots_per_bar
+    strengths = [slot_strength(s, beats_per_bar=beats_per_bar, beat_unit=beat_unit) for s in range(n_slots)]
     if n == 0:
         return [], 0.0
     if n > n_slots:
@@ -220,23 +402,23 @@ def place_syllables(syllables: Sequence[Syllable], *, beats_per_bar: int, n_bars
     cost = [[inf] * n_slots for _ in range(n)]
     back = [[-1] * n_slots for _ in range(n)]
     for s in range(min(n_slots, MAX_GAP_SLOTS)):
-        cost[0][s] = _syllable_cost(syllables[0].stressed, slot_strength(s, beats_per_bar=beats_per_bar)) + 0.3 * s
+        cost[0][s] = _syllable_cost(syllables[0].stressed, strengths[s]) + 0.3 * s
     for i in range(1, n):
         stressed = syllables[i].stressed
         for s in range(i, n_slots):
-            here = _syllable_cost(stressed, slot_strength(s, beats_per_bar=beats_per_bar))
+            here = _syllable_cost(stressed, strengths[s])
             best, arg = inf, -1
             for p in range(max(0, s - MAX_GAP_SLOTS), s):
                 if cost[i - 1][p] == inf:
                     continue
                 c = cost[i - 1][p] + 0.25 * abs((s - p) - target_gap) \
-                    + _word_stress_cost(syllables, i - 1, p, i, s, beats_per_bar)
+                    + _word_stress_cost(syllables, i - 1, p, i, s, strengths)
                 if c < best:
                     best, arg = c, p
             if arg >= 0:
                 cost[i][s], back[i][s] = best + here, arg
     # the line should end by the last bar's second half, so its last note can be held
-    end_pen = [0.0 if s >= n_slots - beats_per_bar * SLOTS_PER_BEAT else 0.5 for s in range(n_slots)]
+    end_pen = [0.0 if s >= n_slots - slots_per_bar else 0.5 for s in range(n_slots)]
     last = min(range(n_slots), key=lambda s: cost[n - 1][s] + end_pen[s] + (0.1 * (n_slots - 1 - s) / n_slots))
     total = cost[n - 1][last]
     if total == inf:
@@ -248,34 +430,34 @@ def place_syllables(syllables: Sequence[Syllable], *, beats_per_bar: int, n_bars
     slots.reverse()
     for i in range(n):
         for j in range(i + 2, n):
-            total += _word_stress_cost(syllables, i, slots[i], j, slots[j], beats_per_bar)
+            total += _word_stress_cost(syllables, i, slots[i], j, slots[j], strengths)
     return slots, total
 
 
-def fit_line(line: LyricLine, *, beats_per_bar: int) -> tuple[list[int], int]:
+def fit_line(line: LyricLine, *, beats_per_bar: int, beat_unit: int = 4) -> tuple[list[int], int]:
     """Slots for a line's syllables and the bars it takes: the fewest bars from 2 with no mismatch,
-    else the cheapest within :data:`MAX_LINE_BEATS` beats."""
-    if beats_per_bar not in METERS:
-        raise ParameterError(f"beats_per_bar must be one of {METERS}, got {beats_per_bar!r}")
+    else the cheapest within :data:`MAX_LINE_BEATS` quarter notes."""
+    slots_per_bar = slots_per_bar_of(beats_per_bar, beat_unit)
     if not line.syllables:
         return [], 1
-    first = max(2, math.ceil(line.n_syllables / (beats_per_bar * SLOTS_PER_BEAT * 0.75)))
+    first = max(2, math.ceil(line.n_syllables / (slots_per_bar * 0.75)))
     best: tuple[float, list[int], int] | None = None
-    max_bars = MAX_LINE_BEATS // beats_per_bar
+    max_bars = MAX_LINE_BEATS * SLOTS_PER_BEAT // slots_per_bar
     for bars in range(min(first, max_bars), max_bars + 1):
-        slots, total = place_syllables(line.syllables, beats_per_bar=beats_per_bar, n_bars=bars)
+        slots, total = place_syllables(line.syllables, beats_per_bar=beats_per_bar, n_bars=bars, beat_unit=beat_unit)
         if total < _BIG:
             return slots, bars
         if slots and (best is None or total < best[0]):
             best = (total, slots, bars)
     if best is None:
         raise ParameterError(f"line {line.text[:40]!r} has {line.n_syllables} syllables, too many for "
-                             f"{max_bars} bars of {beats_per_bar}/4; split it into shorter lines")
+                             f"{max_bars} bars of {beats_per_bar}/{beat_unit}; split it into shorter lines")
     return best[1], best[2]
 
 
-def _note_length(available_slots: int) -> int:
-    return max(v for v in NOTE_LENGTHS_SLOTS if v <= available_slots)
+def _note_length(available_slots: int, *, compound: bool = False) -> int:
+    """The longest plain note that fits; in 6/8 no half or whole note (they would hide the second beat)."""
+    return max(v for v in NOTE_LENGTHS_SLOTS if v <= available_slots and not (compound and v in (4, 8)))
 
 
 def syllabic_position(syllables: Sequence[Syllable], i: int) -> str:
@@ -297,7 +479,7 @@ def _pick_pitch(previous: int, candidates: list[int], *, low: int, high: int, di
 
 
 def assign_pitches(slots_by_line: Sequence[tuple[int, tuple[Sequence[int], Sequence[Syllable]]]], *, spec: SongSpec,
-                   bar_chords: Sequence[str]) -> list[list[int]]:
+                   chords: Sequence[str]) -> list[list[int]]:
     """A pitch per syllable: chord tones on beats, scale steps between, lines end on chord tones and the
     song on the tonic; range tonic-1 .. tonic+16 semitones."""
     tonic = spec.tonic_midi
@@ -309,12 +491,11 @@ def assign_pitches(slots_by_line: Sequence[tuple[int, tuple[Sequence[int], Seque
         slots, syllables = line_slots
         direction = 1 if li % 2 == 0 else -1
         line_pitches: list[int] = []
-        slots_per_bar = spec.beats_per_bar * SLOTS_PER_BEAT
         for k, slot in enumerate(slots):
-            bar = first_bar + slot // slots_per_bar
-            pcs = chord_pitch_classes(bar_chords[bar], key=spec.key, mode=spec.mode)
+            span = (first_bar * spec.slots_per_bar + slot) // spec.slots_per_chord
+            pcs = chord_pitch_classes(chords[span], key=spec.key, mode=spec.mode)
             chord_tones = [p for p in range(low - 12, high + 12) if p % 12 in pcs]
-            strength = slot_strength(slot, beats_per_bar=spec.beats_per_bar)
+            strength = slot_strength(slot, beats_per_bar=spec.beats_per_bar, beat_unit=spec.beat_unit)
             half = k < len(slots) / 2
             d = direction if half else -direction
             if k == len(slots) - 1 and li == len(slots_by_line) - 1:
@@ -333,7 +514,7 @@ def assign_pitches(slots_by_line: Sequence[tuple[int, tuple[Sequence[int], Seque
 
 def compose_song(lines: Sequence[str], *, spec: SongSpec, lexicon: Lexicon, title: str = "") -> Song:
     """A new song on the client's lyric lines: each line fitted to the metre, chords from the
-    progression bar by bar, a melody carrying one syllable per note.
+    progression (``spec.chords_per_bar`` a bar), a melody carrying one syllable per note.
 
     Empty lines are skipped. No lines gives an empty song (no notes, no bars).
     """
@@ -345,34 +526,36 @@ def compose_song(lines: Sequence[str], *, spec: SongSpec, lexicon: Lexicon, titl
         raise ParameterError(f"spec must be a SongSpec, got {type(spec).__name__}")
     parsed = [syllabify_line(text, lexicon=lexicon, name=f"line {i + 1}") for i, text in enumerate(lines)]
     parsed = [line for line in parsed if line.syllables]
-    slots_per_bar = spec.beats_per_bar * SLOTS_PER_BEAT
+    slots_per_bar = spec.slots_per_bar
     layout: list[tuple[int, tuple[list[int], Sequence[Syllable]]]] = []
     bars_of_line: list[int] = []
     bar = 0
     for line in parsed:
-        slots, n_bars = fit_line(line, beats_per_bar=spec.beats_per_bar)
+        slots, n_bars = fit_line(line, beats_per_bar=spec.beats_per_bar, beat_unit=spec.beat_unit)
         layout.append((bar, (slots, line.syllables)))
         bars_of_line.append(n_bars)
         bar += n_bars
     n_bars = bar
-    chords = tuple(spec.progression[b % len(spec.progression)] for b in range(n_bars))
-    if layout:  # end on the tonic chord, from the bar of the last note on
+    n_chords = n_bars * spec.chords_per_bar
+    chords = tuple(spec.progression[i % len(spec.progression)] for i in range(n_chords))
+    if layout:  # end on the tonic chord, from the chord under the last note on
         last_first_bar, (last_slots, _) = layout[-1]
-        final_bar = last_first_bar + last_slots[-1] // slots_per_bar
-        chords = chords[:final_bar] + ("I" if spec.mode == "major" else "i",) * (n_bars - final_bar)
-    pitches = assign_pitches(layout, spec=spec, bar_chords=chords)
+        final = (last_first_bar * slots_per_bar + last_slots[-1]) // spec.slots_per_chord
+        chords = chords[:final] + ("I" if spec.mode == "major" else "i",) * (n_chords - final)
+    pitches = assign_pitches(layout, spec=spec, chords=chords)
     notes: list[SongNote] = []
     for li, ((first_bar, (slots, syllables)), n_line_bars) in enumerate(zip(layout, bars_of_line)):
         line_end = n_line_bars * slots_per_bar
         for k, slot in enumerate(slots):
             nxt = slots[k + 1] if k + 1 < len(slots) else line_end
             bar_end = (slot // slots_per_bar + 1) * slots_per_bar
-            length = _note_length(min(nxt, bar_end) - slot)
+            length = _note_length(min(nxt, bar_end) - slot, compound=spec.compound)
             s = syllables[k]
             notes.append(SongNote(
                 pitch_midi=pitches[li][k], onset_beats=(first_bar * slots_per_bar + slot) / SLOTS_PER_BEAT,
                 duration_beats=length / SLOTS_PER_BEAT, lyric=s.text, syllabic=syllabic_position(syllables, k),
-                stressed=s.stressed, strength=slot_strength(slot, beats_per_bar=spec.beats_per_bar),
+                stressed=s.stressed, strength=slot_strength(slot, beats_per_bar=spec.beats_per_bar,
+                                                            beat_unit=spec.beat_unit),
                 line_index=li, word_index=s.word_index))
     return Song(title=title.strip() or "Untitled song", spec=spec, lines=tuple(parsed), notes=tuple(notes),
                 n_bars=n_bars, chords=chords, source="composed")

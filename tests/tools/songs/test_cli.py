@@ -17,6 +17,9 @@ def test_fit_rhyme_and_export(run, tmp_path):
     assert "TWIN-kle TWIN-kle LIT-tle STAR" in fit.output and "not a cure" in fit.output and "!" not in fit.output
     rhyme = run("songs", "rhyme", "star")
     assert rhyme.exit_code == 0 and "car" in rhyme.output and "far" in rhyme.output
+    near = rhyme.output.split("near rhymes: ")[1].split("\n")[0].split(", ")
+    assert {"heart", "hard", "smart", "part", "arm"} & set(near) and "car" not in near
+    assert "most common first" in rhyme.output
     mid, xml = tmp_path / "song.mid", tmp_path / "song.musicxml"
     for out in (mid, xml):
         result = run("songs", "export", str(out), "--tune", "amazing_grace")
@@ -25,6 +28,11 @@ def test_fit_rhyme_and_export(run, tmp_path):
     assert run("songs", "export", str(tmp_path / "x.doc"), "la").exit_code == 2
     bad = run("songs", "fit", "la la", "--mode", "lydian")
     assert bad.exit_code == 2 and "mode" in bad.output
+    lilt = run("songs", "fit", "Rocking gently on the sea", "Rocking softly home to me", "--meter", "6/8",
+               "--progression", "C G | Am F")
+    assert lilt.exit_code == 0 and "6/8" in lilt.output and "C G | Am F" in lilt.output and "!" not in lilt.output
+    crowded = run("songs", "fit", "la la", "--meter", "3/4", "--chords-per-bar", "4")
+    assert crowded.exit_code == 2 and "chords_per_bar" in crowded.output
 
 
 def test_new_list_restore(clinic, tmp_path):

@@ -26,6 +26,13 @@ def test_versions_are_kept_and_restored(db_session, therapist, client_record):
     assert [e.action for e in events] == ["create"] * 3 and {e.client_id for e in events} == {client_record.id}
     song = actions.song_of_version(restored)
     assert [n.lyric for n in song.notes][:2] == ["good", "morn"] and song.spec.beats_per_bar == 3
+    six_eight = actions.spec_dict(actions.spec_from_values({"meter": "6/8", "progression": "I V | vi IV"}))
+    lilt = records.save_version(db_session, actor=therapist, client=client_record, title="Lilt",
+                                lines=["Good morning sun"], spec=six_eight)
+    db_session.expire_all()  # read back from the database
+    again = actions.song_of_version(records.client_version(db_session, client=client_record, version_id=lilt.id))
+    assert (again.spec.time_signature, again.spec.chords_per_bar, again.spec.progression) == \
+        ("6/8", 2, ("I", "V", "vi", "IV"))
 
 
 def test_another_clients_version_is_not_found(db_session, therapist, client_record):
@@ -39,7 +46,8 @@ def test_another_clients_version_is_not_found(db_session, therapist, client_reco
 
 
 @pytest.mark.parametrize(("field", "value"), [("title", "x" * 121), ("title", "a\x00b"), ("lines", "one string"),
-                                              ("lines", ["nul\x00"]), ("spec", {"key": "C"})])
+                                              ("lines", ["nul\x00"]), ("spec", {"key": "C"}),
+                                              ("spec", {**SPEC, "colour": "red"})])
 def test_bad_content_is_refused_before_anything_is_stored(db_session, therapist, client_record, field, value):
     entry = {"title": "Song", "lines": ["la"], "spec": SPEC, field: value}
     with pytest.raises(ParameterError, match=field):

@@ -21,9 +21,14 @@ LyricsOpt = Annotated[Path | None, typer.Option("--lyrics", help="A text file of
 KeyOpt = Annotated[str, typer.Option("--key", help="Key (C, G, D, F, Bb, A, ...).")]
 ModeOpt = Annotated[str, typer.Option("--mode", help="major or minor.")]
 TempoOpt = Annotated[float, typer.Option("--tempo-bpm", help="Tempo (beats per minute, 40..200).")]
-MeterOpt = Annotated[int, typer.Option("--meter", help="Beats per bar (2, 3 or 4; the beat a quarter note).")]
-ProgOpt = Annotated[str, typer.Option("--progression", help="Roman numerals, e.g. 'I-V-vi-IV'; default: the "
-                                                           "first of the mode's common progressions.")]
+MeterOpt = Annotated[str, typer.Option("--meter", help="Time signature: 2/4, 3/4, 4/4 or 6/8 (two dotted-quarter "
+                                                       "beats a bar); a bare 2, 3 or 4 is x/4.")]
+ProgOpt = Annotated[str, typer.Option("--progression", help="Roman numerals or chord symbols of the key, e.g. "
+                                                           "'I-V-vi-IV' or 'C G | Am F' ('|' between bars); default: "
+                                                           "the first of the mode's common progressions.")]
+PerBarOpt = Annotated[int, typer.Option("--chords-per-bar", help="1, 2 or 4 chords of the progression a bar "
+                                                                 "(changing on beats); bars typed with '|' say it "
+                                                                 "themselves.")]
 ThemeOpt = Annotated[str, typer.Option("--theme", help="free, hope, memory, gratitude, feelings or goodbye.")]
 TuneOpt = Annotated[str | None, typer.Option("--tune", help="Sing the lines to a public-domain tune (twinkle, mary, "
                                                             "amazing_grace); each line keeps its syllable count.")]
@@ -46,21 +51,23 @@ def _lines(lines: list[str] | None, lyrics: Path | None, tune: str | None) -> li
     return list(lines)
 
 
-def _song(lines, lyrics, key, mode, tempo_bpm, meter, progression, theme, tune, title):
+def _song(lines, lyrics, key, mode, tempo_bpm, meter, progression, theme, tune, title, chords_per_bar=1):
     from cadenza.tools.songs import actions
 
     texts = _lines(lines, lyrics, tune)
-    spec = actions.spec_from_values({"key": key, "mode": mode, "tempo_bpm": str(tempo_bpm), "beats_per_bar": str(meter),
-                                     "progression": progression, "theme": theme})
+    spec = actions.spec_from_values({"key": key, "mode": mode, "tempo_bpm": str(tempo_bpm), "meter": meter,
+                                     "progression": progression, "theme": theme,
+                                     "chords_per_bar": str(chords_per_bar)})
     return texts, actions.make_song(texts, spec=spec, tune=tune, title=title)
 
 
 def _print_fit(song) -> None:
     from cadenza.tools.songs import actions
 
-    typer.echo(f"{song.title}  ({song.spec.key} {song.spec.mode}, {song.spec.beats_per_bar}/4, "
-               f"{song.spec.tempo_bpm:g} BPM, {song.n_bars} bars, {song.duration_s:.0f} s)")
-    typer.echo("chords: " + " | ".join(song.chord_names()))
+    beat = "dotted-quarter beats" if song.spec.compound else "BPM"
+    typer.echo(f"{song.title}  ({song.spec.key} {song.spec.mode}, {song.spec.time_signature}, "
+               f"{song.spec.tempo_bpm:g} {beat}, {song.n_bars} bars, {song.duration_s:.0f} s)")
+    typer.echo("chords: " + actions.chord_chart(song))
     for i, fit in enumerate(actions.line_fits(song), start=1):
         typer.echo(f"{i:>2}. {fit.display}   [{fit.n_syllables} syllables, {fit.stress_pattern}]")
         for problem in fit.problems:
@@ -73,31 +80,39 @@ def _print_fit(song) -> None:
 
 @app.command()
 def fit(lines: LinesArg = None, lyrics: LyricsOpt = None, key: KeyOpt = "C", mode: ModeOpt = "major",
-        tempo_bpm: TempoOpt = 90.0, meter: MeterOpt = 4, progression: ProgOpt = "", theme: ThemeOpt = "free",
-        tune: TuneOpt = None, title: TitleOpt = "") -> None:
+        tempo_bpm: TempoOpt = 90.0, meter: MeterOpt = "4/4", progression: ProgOpt = "", theme: ThemeOpt = "free",
+        tune: TuneOpt = None, title: TitleOpt = "", chords_per_bar: PerBarOpt = 1) -> None:
     """Show each line's syllables (stressed in capitals), count and stress pattern, and any syllable that
     the melody would sing against its stress."""
     with domain_errors():
-        _, song = _song(lines, lyrics, key, mode, tempo_bpm, meter, progression, theme, tune, title)
+        _, song = _song(lines, lyrics, key, mode, tempo_bpm, meter, progression, theme, tune, title, chords_per_bar)
     _print_fit(song)
 
 
 @app.command()
 def rhyme(word: Annotated[str, typer.Argument(help="The word to rhyme.")],
-          max_words: Annotated[int, typer.Option("--max", help="At most this many rhymes.")] = 40) -> None:
-    """Perfect rhymes by the pronouncing dictionary's phones, shortest words first."""
+          max_words: Annotated[int, typer.Option("--max", help="At most this many rhymes (and near rhymes).")] = 40
+          ) -> None:
+    """Perfect rhymes by the pronouncing dictionary's phones, then near rhymes (the same vowels), the most
+    common words first."""
     from cadenza.tools.songs import actions
 
     with domain_errors():
         found = actions.rhymes_for(word, max_words=max_words)
-    typer.echo(", ".join(found) if found else f"no rhymes found for {word!r} (not in the dictionary?)")
+        near = actions.near_rhymes_for(word, max_words=max_words)
+    if not found and not near:
+        typer.echo(f"no rhymes found for {word!r} (not in the dictionary?)")
+        return
+    typer.echo("rhymes: " + (", ".join(found) or "none"))
+    typer.echo("near rhymes: " + (", ".join(near) or "none"))
+    typer.echo(f"(most common first, by {actions.rhyme_index().ranked_by})")
 
 
 @app.command()
 def export(out: Annotated[Path, typer.Argument(help="Output file: .mid, .musicxml, .wav, .html or .pdf.")],
            lines: LinesArg = None, lyrics: LyricsOpt = None, key: KeyOpt = "C", mode: ModeOpt = "major",
-           tempo_bpm: TempoOpt = 90.0, meter: MeterOpt = 4, progression: ProgOpt = "", theme: ThemeOpt = "free",
-           tune: TuneOpt = None, title: TitleOpt = "",
+           tempo_bpm: TempoOpt = 90.0, meter: MeterOpt = "4/4", progression: ProgOpt = "", theme: ThemeOpt = "free",
+           tune: TuneOpt = None, title: TitleOpt = "", chords_per_bar: PerBarOpt = 1,
            version_id: Annotated[int | None, typer.Option("--version-id", help="Export a saved version instead "
                                                                                "(with --client and --as).")] = None,
            client: Annotated[str | None, typer.Option("--client", help="Client code (with --version-id).")] = None,
@@ -121,7 +136,8 @@ def export(out: Annotated[Path, typer.Argument(help="Output file: .mid, .musicxm
                 _, c = acting_client(db, as_user, client)
                 song = actions.song_of_version(records.client_version(db, client=c, version_id=version_id))
         else:
-            _, song = _song(lines, lyrics, key, mode, tempo_bpm, meter, progression, theme, tune, title)
+            _, song = _song(lines, lyrics, key, mode, tempo_bpm, meter, progression, theme, tune, title,
+                            chords_per_bar)
         if fmt == "html":
             data = sheet.render_html(song).encode("utf-8")
         elif fmt == "pdf":
@@ -139,8 +155,8 @@ def export(out: Annotated[Path, typer.Argument(help="Output file: .mid, .musicxm
 @app.command()
 def new(client: Annotated[str, typer.Option("--client", help="Client code.")],
         lines: LinesArg = None, lyrics: LyricsOpt = None, key: KeyOpt = "C", mode: ModeOpt = "major",
-        tempo_bpm: TempoOpt = 90.0, meter: MeterOpt = 4, progression: ProgOpt = "", theme: ThemeOpt = "free",
-        tune: TuneOpt = None, title: TitleOpt = "",
+        tempo_bpm: TempoOpt = 90.0, meter: MeterOpt = "4/4", progression: ProgOpt = "", theme: ThemeOpt = "free",
+        tune: TuneOpt = None, title: TitleOpt = "", chords_per_bar: PerBarOpt = 1,
         song_key: Annotated[str | None, typer.Option("--song", help="Save as the next version of this song "
                                                                     "(its key, from `cadenza songs list`).")] = None,
         as_user: Annotated[str | None, typer.Option("--as", envvar="CADENZA_USER", help=ACT_AS_HELP)] = None) -> None:
@@ -148,7 +164,8 @@ def new(client: Annotated[str, typer.Option("--client", help="Client code.")],
     from cadenza.tools.songs import actions
 
     with domain_errors():
-        texts, song = _song(lines, lyrics, key, mode, tempo_bpm, meter, progression, theme, tune, title)
+        texts, song = _song(lines, lyrics, key, mode, tempo_bpm, meter, progression, theme, tune, title,
+                            chords_per_bar)
         with open_db() as db:
             actor, c = acting_client(db, as_user, client)
             row = actions.save_song(db, actor=actor, client=c, song=song, lines=texts, tune=tune, song_key=song_key)

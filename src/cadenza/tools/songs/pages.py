@@ -22,11 +22,11 @@ from cadenza.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-SONG_FIELDS = ("title", "tune", "theme", "key", "mode", "tempo_bpm", "beats_per_bar", "progression", "lyrics",
-               "song_key")
+SONG_FIELDS = ("title", "tune", "theme", "key", "mode", "tempo_bpm", "meter", "chords_per_bar", "progression",
+               "lyrics", "song_key")
 MAX_CHARS = {"lyrics": records.MAX_LYRICS_CHARS, "title": records.MAX_TITLE_CHARS}
-DEFAULTS = {"key": "C", "mode": "major", "tempo_bpm": "90", "beats_per_bar": "4", "progression": "I-IV-V-I",
-            "theme": "free", "tune": "", "title": "", "lyrics": "", "song_key": ""}
+DEFAULTS = {"key": "C", "mode": "major", "tempo_bpm": "90", "meter": "4/4", "chords_per_bar": "1",
+            "progression": "I-IV-V-I", "theme": "free", "tune": "", "title": "", "lyrics": "", "song_key": ""}
 
 
 def _lines(values: dict[str, str]) -> list[str]:
@@ -63,8 +63,9 @@ def songs_page(request: Request, db: Db, user: PageUser, client_id: RowId,
         spec = v.spec
         state = forms.FormState(values={
             "title": v.title, "tune": v.tune or "", "theme": spec["theme"], "key": spec["key"], "mode": spec["mode"],
-            "tempo_bpm": f"{spec['tempo_bpm']:g}", "beats_per_bar": str(spec["beats_per_bar"]),
-            "progression": "-".join(spec["progression"]), "lyrics": v.lyrics, "song_key": v.song_key})
+            "tempo_bpm": f"{spec['tempo_bpm']:g}", "meter": f"{spec['beats_per_bar']}/{spec.get('beat_unit', 4)}",
+            "chords_per_bar": str(spec.get("chords_per_bar", 1)), "progression": "-".join(spec["progression"]),
+            "lyrics": v.lyrics, "song_key": v.song_key})
     return _page(request, db, client, state=state)
 
 
@@ -80,7 +81,8 @@ def check_fit(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser,
     except ParameterError as exc:
         return render(request, "songs/_fit.html", {"c": client, "error": str(exc)}, status_code=422)
     return render(request, "songs/_fit.html", {"c": client, "song": song, "fits": actions.line_fits(song),
-                                               "problems": actions.fit_problems(song)})
+                                               "problems": actions.fit_problems(song),
+                                               "chart": actions.chord_chart(song)})
 
 
 @router.get("/clients/{client_id}/songs/rhymes")
@@ -89,9 +91,11 @@ def rhymes(request: Request, db: Db, user: PageUser, client_id: RowId,
     client = service.get_client(db, actor=user, client_id=client_id)
     try:
         found = actions.rhymes_for(word) if word.strip() else ()
+        near = actions.near_rhymes_for(word) if word.strip() else ()
     except ParameterError as exc:
         return render(request, "songs/_rhymes.html", {"c": client, "error": str(exc)}, status_code=422)
-    return render(request, "songs/_rhymes.html", {"c": client, "word": word, "found": found})
+    return render(request, "songs/_rhymes.html", {"c": client, "word": word, "found": found, "near": near,
+                                                  "ranked_by": actions.rhyme_index().ranked_by})
 
 
 @router.post("/clients/{client_id}/songs/versions")

@@ -3,7 +3,8 @@
 One table (migration ``0030_songs``), ``song_version``: a song is the rows sharing a ``song_key``, numbered
 1, 2, 3 ...; saving never overwrites, and restoring an old version saves a new one that copies it (with
 ``restored_from_version`` set), so the history is never lost. A version holds what makes the song again:
-the title, the lyric lines, the client's choices (key, mode, tempo, metre, chord progression, theme) and,
+the title, the lyric lines, the client's choices (key, mode, tempo, metre, chord progression and chords per
+bar, theme; in the ``spec`` JSON, so 6/8 and several chords a bar needed no new column) and,
 for a parody or fill-in-the-blank, the public-domain tune it is sung to. Each save is audited.
 """
 
@@ -26,6 +27,7 @@ MAX_TITLE_CHARS = 120
 MAX_LYRICS_CHARS = 40 * 201
 MAX_TUNE_CHARS = 32
 SPEC_KEYS = ("key", "mode", "tempo_bpm", "beats_per_bar", "progression", "theme")
+OPTIONAL_SPEC_KEYS = ("beat_unit", "chords_per_bar")  # absent from versions saved before 6/8: x/4, one chord a bar
 
 
 class SongVersion(Base):
@@ -66,8 +68,9 @@ def _check(title: object, lines: object, tune: object, spec: object) -> tuple[st
         raise ParameterError(f"lines must be at most {MAX_LYRICS_CHARS} characters together, got {len(lyrics)}")
     if tune is not None and (not isinstance(tune, str) or not 0 < len(tune) <= MAX_TUNE_CHARS):
         raise ParameterError(f"tune must be a tune name, got {tune!r}")
-    if not isinstance(spec, dict) or set(spec) != set(SPEC_KEYS):
-        raise ParameterError(f"spec must hold exactly {SPEC_KEYS}, got {sorted(spec) if isinstance(spec, dict) else spec!r}")
+    if not isinstance(spec, dict) or not set(SPEC_KEYS) <= set(spec) <= set(SPEC_KEYS + OPTIONAL_SPEC_KEYS):
+        raise ParameterError(f"spec must hold {SPEC_KEYS} and optionally {OPTIONAL_SPEC_KEYS}, got "
+                             f"{sorted(spec) if isinstance(spec, dict) else spec!r}")
     return title.strip() or "Untitled song", lyrics, tune, dict(spec)
 
 

@@ -1,6 +1,6 @@
 """The printable lyric and lead sheet: each line's syllables with the chord symbol over the syllable
-where its bar starts, the song's key, metre and tempo, the tune's credit, and the adjunct caveat. HTML,
-and PDF through WeasyPrint (the ``pdf`` extra) like the home programme's family report."""
+where the chord changes, the song's key, metre, tempo and chords per bar, the tune's credit, and the
+adjunct caveat. HTML, and PDF through WeasyPrint (the ``pdf`` extra) like the home programme's family report."""
 
 from __future__ import annotations
 
@@ -21,21 +21,25 @@ class SheetSyllable:
 
 
 def sheet_lines(song: Song) -> list[list[SheetSyllable]]:
-    """Per line, its syllables with the chords where bars start (a bar with no syllable of its own
-    shows its chord on the next syllable)."""
-    bar_beats = song.spec.beats_per_bar
-    shown_bar = -1
+    """Per line, its syllables with the chord symbols where the chord changes: over the first syllable
+    sung at or after the change (chords changing with no syllable of their own are shown together, in
+    order, on the next syllable; a chord equal to the one shown before is not repeated)."""
+    changes = [(c.onset_beats, chord_name(c.numeral, key=song.spec.key, mode=song.spec.mode))
+               for c in song.chord_changes()]
+    shown, last = 0, ""
     out: list[list[SheetSyllable]] = [[] for _ in song.lines]
     for note in sorted(song.notes, key=lambda n: n.onset_beats):
-        bar = int(note.onset_beats // bar_beats)
-        chord = ""
-        if bar > shown_bar and bar < len(song.chords):
-            skipped = [chord_name(c, key=song.spec.key, mode=song.spec.mode) for c in song.chords[shown_bar + 1:bar + 1]]
-            chord = " ".join(dict.fromkeys(skipped)) if len(skipped) > 1 and len(set(skipped)) > 1 else skipped[-1]
-            shown_bar = bar
+        due: list[str] = []
+        while shown < len(changes) and changes[shown][0] <= note.onset_beats + 1e-9:
+            name = changes[shown][1]
+            if name != (due[-1] if due else last):
+                due.append(name)
+            shown += 1
+        if due:
+            last = due[-1]
         hyphen = "-" if note.syllabic in ("begin", "middle") else ""
         if 0 <= note.line_index < len(out):
-            out[note.line_index].append(SheetSyllable(chord, note.lyric + hyphen))
+            out[note.line_index].append(SheetSyllable(" ".join(due), note.lyric + hyphen))
     return out
 
 
