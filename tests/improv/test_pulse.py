@@ -118,7 +118,7 @@ def test_grid_alignment_ignores_a_time_shift_and_the_velocity_scale(shift_s, gai
 
 
 def test_bad_level_weights_are_refused():
-    with pytest.raises(ParameterError, match="level_weights must be 4 finite numbers"):
+    with pytest.raises(ParameterError, match="level_weights must be 7 finite numbers"):
         estimate_pulse(np.arange(0, 20, 0.5), level_weights=(1.0, float("nan"), 0.0, 0.0))
 
 
