@@ -178,3 +178,19 @@ def test_an_accent_on_every_beat_holds_every_beat_and_half_the_double_time_beats
 def test_accent_features_of_no_notes_are_zero():
     assert accent_alignment(np.empty(0), np.empty(0), [0.5, 1.0])[0].tolist() == [0.0, 0.0]
     assert accented_beat_share(np.empty(0), np.empty(0), 0.5).tolist() == [0.0]
+
+
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(velocity=st.integers(1, 127), tempo_bpm=st.floats(min_value=80.0, max_value=160.0))
+def test_one_velocity_throughout_is_scored_without_the_accent_features(velocity, tempo_bpm):
+    """A keyboard that sends one velocity marks no accents: the grid-only weights decide (the accent
+    weights, here absurd, have no say), and a groove of eighths and sixteenths is read at its beat."""
+    from cadenza.improv.pulse import has_accents
+
+    onsets, _ = _groove(tempo_bpm, 12, 4, np.random.default_rng(int(tempo_bpm)))
+    velocities = np.full(onsets.size, float(velocity))
+    assert not has_accents(velocities / 127.0)
+    pulse = estimate_pulse(onsets, velocities=velocities)
+    assert pulse.tempo_bpm == pytest.approx(tempo_bpm, rel=0.02)
+    absurd = estimate_pulse(onsets, velocities=velocities, level_weights=(0.0, 0.0, 0.0, 0.0, -50.0, 50.0, -50.0))
+    assert absurd.tempo_bpm == pulse.tempo_bpm

@@ -14,7 +14,8 @@ so the score also weighs the metrical accent hierarchy: the loud notes (the top 
 velocities: kick, snare, accented cymbals) sit on the beat's eighths, and the soft ones (the lower
 half: ghost notes, unaccented hi-hats) fill its sixteenths. Played at half time, the accents of
 eighth-note playing fall on its sixteenths. The weights (:data:`LEVEL_WEIGHTS`) were fitted on the
-development drum performances (bench/improv.py). ``level_confidence`` (0-1) is how clearly the score preferred the chosen level
+development drum performances (bench/improv.py). A take whose velocities mark no accents (one
+velocity throughout) is scored on the grid features alone (:data:`PLAIN_LEVEL_WEIGHTS`). ``level_confidence`` (0-1) is how clearly the score preferred the chosen level
 over the runner-up, ``alternative_tempo_bpm``; below :data:`AMBIGUOUS_LEVEL_CONFIDENCE` both are
 worth showing, as the music tracker does.
 The period is then refined by a least-squares fit of the onsets near the chosen beat grid, so a
@@ -58,6 +59,9 @@ N_LEVEL_CANDIDATES = 4
 LEVEL_FEATURES = ("log_salience", "log_prior", "sixteenths", "triplets", "loud_on_eighths", "soft_on_sixteenths",
                   "accented_beats")
 LEVEL_WEIGHTS = (1.11, 3.72, 1.6, 2.86, 2.91, 2.76, 0.73)
+#: Without accents (:func:`has_accents`: one velocity, as from many keyboards and pads) the level is
+#: scored on the first four features alone, with the weights fitted on them alone (the same files).
+PLAIN_LEVEL_WEIGHTS = (2.76, 3.73, 3.52, 1.78)
 #: Loud notes: velocity at or above this quantile of the take's; soft notes: at or below SOFT_QUANTILE.
 LOUD_QUANTILE = 0.75
 SOFT_QUANTILE = 0.5
@@ -186,14 +190,29 @@ def accented_beat_share(onset_times_s: np.ndarray, weights: np.ndarray, period_s
     return out
 
 
+def has_accents(weights: np.ndarray) -> bool:
+    """True when the loud notes (at or above the :data:`LOUD_QUANTILE`) are under half of the notes:
+    the velocities mark accents. Not so for a keyboard or pad that sends one velocity.
+
+    >>> has_accents(np.full(40, 0.5)), has_accents(np.tile([1.0, 0.4, 0.5, 0.45], 10))
+    (False, True)
+    """
+    return bool(weights.size and np.mean(weights >= np.quantile(weights, LOUD_QUANTILE)) < 0.5)
+
+
 def _level_features(onsets: np.ndarray, weights: np.ndarray, bpm: np.ndarray, salience: np.ndarray,
                     prior_log: np.ndarray) -> np.ndarray:
-    """(candidates, len(LEVEL_FEATURES)): see :data:`LEVEL_FEATURES`."""
+    """(candidates, len(LEVEL_FEATURES)): see :data:`LEVEL_FEATURES`; the accent features are 0 (no
+    say in the choice) when the velocities mark no accents (:func:`has_accents`)."""
     period_s = 60.0 / bpm
-    loud_eighths, soft_sixteenths = accent_alignment(onsets, weights, period_s)
+    if has_accents(weights):
+        loud_eighths, soft_sixteenths = accent_alignment(onsets, weights, period_s)
+        accented = accented_beat_share(onsets, weights, period_s)
+    else:
+        loud_eighths = soft_sixteenths = accented = np.zeros(period_s.size)
     return np.column_stack([np.log(np.maximum(salience, 0.01)), prior_log,
                             grid_alignment(onsets, weights, period_s / 4), grid_alignment(onsets, weights, period_s / 3),
-                            loud_eighths, soft_sixteenths, accented_beat_share(onsets, weights, period_s)])
+                            loud_eighths, soft_sixteenths, accented])
 
 
 def _level_candidates(onsets: np.ndarray, weights: np.ndarray, grid: np.ndarray, sal: np.ndarray,
@@ -271,7 +290,10 @@ def estimate_pulse(onset_times_s: np.ndarray, *, velocities: np.ndarray | None =
     ranked, features = _level_candidates(onsets, weights, grid, sal, prior_centre_bpm, prior_width_octaves)
     if ranked.size == 0:
         return Pulse(float("nan"), 0.0, float("nan"))
-    scores = features @ np.asarray(level_weights, dtype=float)
+    if has_accents(weights):
+        scores = features @ np.asarray(level_weights, dtype=float)
+    else:
+        scores = features[:, :len(PLAIN_LEVEL_WEIGHTS)] @ np.asarray(PLAIN_LEVEL_WEIGHTS, dtype=float)
     order = np.argsort(scores)[::-1]
     best = int(ranked[order[0]])
     period_s, phase_s = _refine_period_s(onsets, weights, 60.0 / float(grid[best]))
