@@ -11,11 +11,13 @@ both see only the note-on times and velocities.
 
 * ``cadenza``: ``tempo_bpm`` of :func:`cadenza.improv.analyze_take` on :func:`cadenza.io.load_midi_take`.
 * ``librosa``: ``librosa.feature.tempo`` (its default log-normal prior at 120 BPM) on the same
-  velocity-weighted onset envelope (:func:`cadenza.improv.pulse.onset_envelope`, 200 frames/s).
+  velocity-weighted onset envelope (:func:`cadenza.improv.pulse.onset_envelope`, 200 frames/s); its
+  tempogram is averaged in blocks of frames (:func:`librosa_tempo`: the same estimate, a few MB instead
+  of GBs).
 
 The development figure is on every "beat" file here (the pulse estimator's prior and its metrical-level
 weights were chosen on them). The cross-validation figure is leave-one-drummer-out: the level weights
-are fitted again (pairwise logistic regression over each file's level candidates, as for the defaults)
+(:data:`cadenza.improv.pulse.LEVEL_WEIGHTS`, for takes with accents: every beat file here) are fitted again (pairwise logistic regression over each file's level candidates, as for the defaults)
 on the other drummers and scored on the drummer left out. "either level" counts a file right when the
 tempo or, for a file flagged ambiguous (level confidence below the threshold), its alternative is. ``--holdout DIR`` (default:
 ``../shared/holdout/midi/groove/`` when present) scores a held-back folder with the same layout apart.
