@@ -15,9 +15,10 @@ velocities: kick, snare, accented cymbals) sit on the beat's eighths, and the so
 half: ghost notes, unaccented hi-hats) fill its sixteenths. Played at half time, the accents of
 eighth-note playing fall on its sixteenths. The weights (:data:`LEVEL_WEIGHTS`) were fitted on the
 development drum performances (bench/improv.py). A take whose velocities mark no accents (one
-velocity throughout) is scored on the grid features alone (:data:`PLAIN_LEVEL_WEIGHTS`). ``level_confidence`` (0-1) is how clearly the score preferred the chosen level
-over the runner-up, ``alternative_tempo_bpm``; below :data:`AMBIGUOUS_LEVEL_CONFIDENCE` both are
-worth showing, as the music tracker does.
+velocity throughout) is scored on the grid features alone (:data:`PLAIN_LEVEL_WEIGHTS`).
+``level_confidence`` (0-1) is how clearly the score preferred the chosen level over the runner-up,
+``alternative_tempo_bpm``; below :data:`AMBIGUOUS_LEVEL_CONFIDENCE` both are worth showing, as the
+music tracker does.
 The period is then refined by a least-squares fit of the onsets near the chosen beat grid, so a
 steady player's tempo is read to a fraction of a BPM. ``pulse_clarity`` is the salience of the chosen
 tempo (0 = no periodicity, 1 = perfectly periodic), after Lartillot et al. 2008 (MIRtoolbox).
@@ -65,6 +66,8 @@ PLAIN_LEVEL_WEIGHTS = (2.76, 3.73, 3.52, 1.78)
 #: Loud notes: velocity at or above this quantile of the take's; soft notes: at or below SOFT_QUANTILE.
 LOUD_QUANTILE = 0.75
 SOFT_QUANTILE = 0.5
+#: accented_beat_share: a window's loud notes give no beat phase when their resultant is under this share
+PHASE_CANCELLED = 0.02
 ALIGNMENT_WINDOW_S = 8.0
 AMBIGUOUS_LEVEL_CONFIDENCE = 0.65
 _GRID_BPM = np.exp(np.linspace(np.log(TEMPO_RANGE_BPM[0]), np.log(TEMPO_RANGE_BPM[1]), 1600))
@@ -135,7 +138,8 @@ def grid_alignment(onset_times_s: np.ndarray, weights: np.ndarray, period_s: np.
     return np.abs(sums).sum(axis=1) / total
 
 
-def accent_alignment(onset_times_s: np.ndarray, weights: np.ndarray, period_s: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+def accent_alignment(onset_times_s: np.ndarray, weights: np.ndarray,
+                     period_s: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
     """(loud notes' alignment to eighths, soft notes' alignment to sixteenths) of each beat period:
     :func:`grid_alignment` of the notes whose weight is at or above the :data:`LOUD_QUANTILE` of the
     weights at ``period_s / 2``, and of those at or below the :data:`SOFT_QUANTILE` at ``period_s / 4``.
@@ -161,8 +165,8 @@ def accented_beat_share(onset_times_s: np.ndarray, weights: np.ndarray, period_s
     """Share (0-1) of the beats at each period that hold a loud note (weight at or above the
     :data:`LOUD_QUANTILE`) within an eighth of a period. The beat grid's phase is the loud notes'
     mean phase in each :data:`ALIGNMENT_WINDOW_S` window, or the window's first loud note where
-    their phases cancel out (resultant under 2 % of their weight: as evenly on and off the beat). Double time leaves every other beat
-    without an accent.
+    their phases cancel out (resultant under :data:`PHASE_CANCELLED` of their weight, as when they
+    fall evenly on and off the beat). Double time leaves every other beat without an accent.
 
     >>> onsets_s = np.arange(0, 16, 0.25); accents = np.where(np.arange(64) % 2 == 0, 1.0, 0.3)
     >>> accented_beat_share(onsets_s, accents, [0.5, 0.25]).round(2).tolist()  # the beat; double time
@@ -182,7 +186,8 @@ def accented_beat_share(onset_times_s: np.ndarray, weights: np.ndarray, period_s
     for k, period in enumerate(periods):
         phase = np.exp(2j * np.pi * times_s / period) * w
         sums = np.bincount(window, weights=phase.real) + 1j * np.bincount(window, weights=phase.imag)
-        offset_s = np.where(np.abs(sums) > 0.02 * total, np.angle(sums) / (2 * np.pi) * period, times_s[first])
+        offset_s = np.where(np.abs(sums) > PHASE_CANCELLED * total, np.angle(sums) / (2 * np.pi) * period,
+                            times_s[first])
         offset_s = offset_s[window]
         beat = np.round((times_s - offset_s) / period)
         near = np.abs(times_s - offset_s - beat * period) < period / 8
@@ -211,8 +216,8 @@ def _level_features(onsets: np.ndarray, weights: np.ndarray, bpm: np.ndarray, sa
     else:
         loud_eighths = soft_sixteenths = accented = np.zeros(period_s.size)
     return np.column_stack([np.log(np.maximum(salience, 0.01)), prior_log,
-                            grid_alignment(onsets, weights, period_s / 4), grid_alignment(onsets, weights, period_s / 3),
-                            loud_eighths, soft_sixteenths, accented])
+                            grid_alignment(onsets, weights, period_s / 4),
+                            grid_alignment(onsets, weights, period_s / 3), loud_eighths, soft_sixteenths, accented])
 
 
 def _level_candidates(onsets: np.ndarray, weights: np.ndarray, grid: np.ndarray, sal: np.ndarray,
