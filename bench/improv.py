@@ -11,11 +11,13 @@ both see only the note-on times and velocities.
 
 * ``cadenza``: ``tempo_bpm`` of :func:`cadenza.improv.analyze_take` on :func:`cadenza.io.load_midi_take`.
 * ``librosa``: ``librosa.feature.tempo`` (its default log-normal prior at 120 BPM) on the same
-  velocity-weighted onset envelope (:func:`cadenza.improv.pulse.onset_envelope`, 200 frames/s).
+  velocity-weighted onset envelope (:func:`cadenza.improv.pulse.onset_envelope`, 200 frames/s); its
+  tempogram is averaged in blocks of frames (:func:`librosa_tempo`: the same estimate, a few MB instead
+  of GBs).
 
 The development figure is on every "beat" file here (the pulse estimator's prior and its metrical-level
 weights were chosen on them). The cross-validation figure is leave-one-drummer-out: the level weights
-are fitted again (pairwise logistic regression over each file's level candidates, as for the defaults)
+(:data:`cadenza.improv.pulse.LEVEL_WEIGHTS`, for takes with accents: every beat file here) are fitted again (pairwise logistic regression over each file's level candidates, as for the defaults)
 on the other drummers and scored on the drummer left out. "either level" counts a file right when the
 tempo or, for a file flagged ambiguous (level confidence below the threshold), its alternative is. ``--holdout DIR`` (default:
 ``../shared/holdout/midi/groove/`` when present) scores a held-back folder with the same layout apart.
@@ -59,7 +61,34 @@ def cadenza_tempo(take, **prior) -> float:
     return analyze_take(take).tempo_bpm
 
 
+LIBROSA_CHUNK_FRAMES = 400
+
+
 def librosa_tempo(take) -> float:
+    """``librosa.feature.tempo`` with its defaults on the onset envelope. Its tempogram has one
+    8-s autocorrelation window per envelope frame (1600 lags x 200 frames/s: 0.7 GB for a 4-minute
+    file, 3-4 GB with the FFT's temporaries), and tempo() only takes its mean over frames; so the
+    same tempogram is computed in blocks of frames (librosa's own centring and per-frame
+    normalisation) and its mean handed to tempo(): the same estimate, in a few MB."""
+    import librosa
+
+    from cadenza.improv.pulse import FRAME_RATE_HZ, onset_envelope
+
+    env = onset_envelope(take.notes.onset_times_s, weights=take.notes.velocities / 127.0)
+    win = int(librosa.time_to_frames(8.0, sr=FRAME_RATE_HZ, hop_length=1))  # tempo()'s ac_size
+    padded = np.pad(env, (win // 2, win // 2), mode="linear_ramp", end_values=(0, 0))  # as center=True
+    total = np.zeros(win)
+    for start in range(0, env.size, LIBROSA_CHUNK_FRAMES):
+        stop = min(start + LIBROSA_CHUNK_FRAMES, env.size)
+        block = librosa.feature.tempogram(onset_envelope=padded[start:stop + win - 1], sr=FRAME_RATE_HZ,
+                                          hop_length=1, win_length=win, center=False)
+        total += block.sum(axis=1)
+    mean_tg = (total / env.size)[:, None]
+    return float(librosa.feature.tempo(tg=mean_tg, sr=FRAME_RATE_HZ, hop_length=1)[0])
+
+
+def librosa_tempo_unchunked(take) -> float:
+    """librosa's own call, for checking :func:`librosa_tempo` (memory-hungry on long files)."""
     import librosa
 
     from cadenza.improv.pulse import FRAME_RATE_HZ, onset_envelope

@@ -9,10 +9,16 @@ score that adds how well the notes sit on the candidate beat's subdivisions: the
 the notes' phases at a quarter (sixteenths) and at a third (triplets) of the period, in 8-s windows so
 a slow drift does not blur it. A wrong level cuts the played grid: 4/5 of a 5/4 tempo or 3/2 of a
 straight one puts the sixteenths between its subdivisions, while half time leaves them unaccounted
-for. The weights (:data:`LEVEL_WEIGHTS`) were fitted on the development drum performances
-(bench/improv.py). ``level_confidence`` (0-1) is how clearly the score preferred the chosen level
-over the runner-up, ``alternative_tempo_bpm``; below :data:`AMBIGUOUS_LEVEL_CONFIDENCE` both are
-worth showing, as the music tracker does.
+for. Half time and the beat itself can carry the same grid (eighths at 184 BPM are sixteenths at 92),
+so the score also weighs the metrical accent hierarchy: the loud notes (the top quarter of the
+velocities: kick, snare, accented cymbals) sit on the beat's eighths, and the soft ones (the lower
+half: ghost notes, unaccented hi-hats) fill its sixteenths. Played at half time, the accents of
+eighth-note playing fall on its sixteenths. The weights (:data:`LEVEL_WEIGHTS`) were fitted on the
+development drum performances (bench/improv.py). A take whose velocities mark no accents (one
+velocity throughout) is scored on the grid features alone (:data:`PLAIN_LEVEL_WEIGHTS`).
+``level_confidence`` (0-1) is how clearly the score preferred the chosen level over the runner-up,
+``alternative_tempo_bpm``; below :data:`AMBIGUOUS_LEVEL_CONFIDENCE` both are worth showing, as the
+music tracker does.
 The period is then refined by a least-squares fit of the onsets near the chosen beat grid, so a
 steady player's tempo is read to a fraction of a BPM. ``pulse_clarity`` is the salience of the chosen
 tempo (0 = no periodicity, 1 = perfectly periodic), after Lartillot et al. 2008 (MIRtoolbox).
@@ -46,10 +52,22 @@ LOCAL_WINDOW_S = 8.0
 LOCAL_HOP_S = 2.0
 LOCAL_SEARCH = 0.15
 #: The metrical level: candidates (the best salience x prior peaks), their score's weights on log
-#: salience, log prior, alignment to sixteenths (period/4) and to triplets (period/3); fitted on the
-#: development files by pairwise logistic regression (bench/improv.py refits them leaving one drummer out).
+#: salience, log prior, alignment to sixteenths (period/4) and to triplets (period/3), alignment of the
+#: loud notes to eighths (period/2) and of the soft notes to sixteenths, and the share of beats that
+#: hold a loud note; fitted on the development files by pairwise logistic regression (bench/improv.py
+#: refits them leaving one drummer out).
 N_LEVEL_CANDIDATES = 4
-LEVEL_WEIGHTS = (2.76, 3.73, 3.52, 1.78)
+LEVEL_FEATURES = ("log_salience", "log_prior", "sixteenths", "triplets", "loud_on_eighths", "soft_on_sixteenths",
+                  "accented_beats")
+LEVEL_WEIGHTS = (1.11, 3.72, 1.6, 2.86, 2.91, 2.76, 0.73)
+#: Without accents (:func:`has_accents`: one velocity, as from many keyboards and pads) the level is
+#: scored on the first four features alone, with the weights fitted on them alone (the same files).
+PLAIN_LEVEL_WEIGHTS = (2.76, 3.73, 3.52, 1.78)
+#: Loud notes: velocity at or above this quantile of the take's; soft notes: at or below SOFT_QUANTILE.
+LOUD_QUANTILE = 0.75
+SOFT_QUANTILE = 0.5
+#: accented_beat_share: a window's loud notes give no beat phase when their resultant is under this share
+PHASE_CANCELLED = 0.02
 ALIGNMENT_WINDOW_S = 8.0
 AMBIGUOUS_LEVEL_CONFIDENCE = 0.65
 _GRID_BPM = np.exp(np.linspace(np.log(TEMPO_RANGE_BPM[0]), np.log(TEMPO_RANGE_BPM[1]), 1600))
@@ -120,12 +138,86 @@ def grid_alignment(onset_times_s: np.ndarray, weights: np.ndarray, period_s: np.
     return np.abs(sums).sum(axis=1) / total
 
 
+def accent_alignment(onset_times_s: np.ndarray, weights: np.ndarray,
+                     period_s: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """(loud notes' alignment to eighths, soft notes' alignment to sixteenths) of each beat period:
+    :func:`grid_alignment` of the notes whose weight is at or above the :data:`LOUD_QUANTILE` of the
+    weights at ``period_s / 2``, and of those at or below the :data:`SOFT_QUANTILE` at ``period_s / 4``.
+    With equal weights every note is both loud and soft.
+
+    >>> beat_s = 0.5; onsets_s = np.arange(0, 16, beat_s / 4)  # sixteenths at 120 BPM
+    >>> accents = np.where(np.arange(onsets_s.size) % 2 == 0, 1.0, 0.3)  # loud eighths, soft in between
+    >>> loud, soft = accent_alignment(onsets_s, accents, [0.5, 1.0])  # the beat; half time
+    >>> loud.round(6).tolist(), soft.round(6).tolist()  # at half time the accents split its eighths
+    ([1.0, 0.0], [1.0, 1.0])
+    """
+    if onset_times_s.size == 0:
+        periods = np.atleast_1d(np.asarray(period_s, dtype=float))
+        return np.zeros(periods.size), np.zeros(periods.size)
+    period = np.asarray(period_s, dtype=float)
+    loud = weights >= np.quantile(weights, LOUD_QUANTILE)
+    soft = weights <= np.quantile(weights, SOFT_QUANTILE)
+    return (grid_alignment(onset_times_s[loud], weights[loud], period / 2),
+            grid_alignment(onset_times_s[soft], weights[soft], period / 4))
+
+
+def accented_beat_share(onset_times_s: np.ndarray, weights: np.ndarray, period_s: np.ndarray | float) -> np.ndarray:
+    """Share (0-1) of the beats at each period that hold a loud note (weight at or above the
+    :data:`LOUD_QUANTILE`) within an eighth of a period. The beat grid's phase is the loud notes'
+    mean phase in each :data:`ALIGNMENT_WINDOW_S` window, or the window's first loud note where
+    their phases cancel out (resultant under :data:`PHASE_CANCELLED` of their weight, as when they
+    fall evenly on and off the beat). Double time leaves every other beat without an accent.
+
+    >>> onsets_s = np.arange(0, 16, 0.25); accents = np.where(np.arange(64) % 2 == 0, 1.0, 0.3)
+    >>> accented_beat_share(onsets_s, accents, [0.5, 0.25]).round(2).tolist()  # the beat; double time
+    [1.0, 0.5]
+    """
+    periods = np.atleast_1d(np.asarray(period_s, dtype=float))
+    if onset_times_s.size == 0:
+        return np.zeros(periods.size)
+    loud = weights >= np.quantile(weights, LOUD_QUANTILE)
+    times_s, w = onset_times_s[loud], weights[loud]
+    window = np.floor((times_s - times_s[0]) / ALIGNMENT_WINDOW_S).astype(int)
+    first = np.searchsorted(window, np.arange(window[-1] + 1))  # each window's first loud note (or the next)
+    first = np.minimum(first, times_s.size - 1)
+    total = np.maximum(np.bincount(window, weights=w), 1e-12)
+    n_beats = np.floor(float(np.ptp(onset_times_s)) / periods) + 1.0
+    out = np.zeros(periods.size)
+    for k, period in enumerate(periods):
+        phase = np.exp(2j * np.pi * times_s / period) * w
+        sums = np.bincount(window, weights=phase.real) + 1j * np.bincount(window, weights=phase.imag)
+        offset_s = np.where(np.abs(sums) > PHASE_CANCELLED * total, np.angle(sums) / (2 * np.pi) * period,
+                            times_s[first])
+        offset_s = offset_s[window]
+        beat = np.round((times_s - offset_s) / period)
+        near = np.abs(times_s - offset_s - beat * period) < period / 8
+        out[k] = min(np.unique(beat[near]).size / n_beats[k], 1.0)
+    return out
+
+
+def has_accents(weights: np.ndarray) -> bool:
+    """True when the loud notes (at or above the :data:`LOUD_QUANTILE`) are under half of the notes:
+    the velocities mark accents. Not so for a keyboard or pad that sends one velocity.
+
+    >>> has_accents(np.full(40, 0.5)), has_accents(np.tile([1.0, 0.4, 0.5, 0.45], 10))
+    (False, True)
+    """
+    return bool(weights.size and np.mean(weights >= np.quantile(weights, LOUD_QUANTILE)) < 0.5)
+
+
 def _level_features(onsets: np.ndarray, weights: np.ndarray, bpm: np.ndarray, salience: np.ndarray,
                     prior_log: np.ndarray) -> np.ndarray:
-    """(candidates, 4): log salience, log prior, alignment to period/4 and to period/3."""
+    """(candidates, len(LEVEL_FEATURES)): see :data:`LEVEL_FEATURES`; the accent features are 0 (no
+    say in the choice) when the velocities mark no accents (:func:`has_accents`)."""
     period_s = 60.0 / bpm
+    if has_accents(weights):
+        loud_eighths, soft_sixteenths = accent_alignment(onsets, weights, period_s)
+        accented = accented_beat_share(onsets, weights, period_s)
+    else:
+        loud_eighths = soft_sixteenths = accented = np.zeros(period_s.size)
     return np.column_stack([np.log(np.maximum(salience, 0.01)), prior_log,
-                            grid_alignment(onsets, weights, period_s / 4), grid_alignment(onsets, weights, period_s / 3)])
+                            grid_alignment(onsets, weights, period_s / 4),
+                            grid_alignment(onsets, weights, period_s / 3), loud_eighths, soft_sixteenths, accented])
 
 
 def _level_candidates(onsets: np.ndarray, weights: np.ndarray, grid: np.ndarray, sal: np.ndarray,
@@ -139,16 +231,16 @@ def _level_candidates(onsets: np.ndarray, weights: np.ndarray, grid: np.ndarray,
 
 def level_candidates(onset_times_s: np.ndarray, *, velocities: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The metrical-level candidates of sorted onset times: their tempi (BPM, grid values) and the
-    features the level score weighs, (candidates, 4); for fitting :data:`LEVEL_WEIGHTS`.
+    features the level score weighs, (candidates, len(LEVEL_FEATURES)); for fitting :data:`LEVEL_WEIGHTS`.
 
     >>> bpm, features = level_candidates(np.arange(0, 30, 0.5))
     >>> features.shape[1], bool(np.any(np.abs(bpm - 120) < 1))
-    (4, True)
+    (7, True)
     """
     onsets = np.asarray(onset_times_s, dtype=float)
     weights = np.ones(onsets.size) if velocities is None else np.asarray(velocities, dtype=float) / 127.0
     if onsets.size < MIN_ONSETS or np.ptp(onsets) < 1.0:
-        return np.empty(0), np.empty((0, 4))
+        return np.empty(0), np.empty((0, len(LEVEL_FEATURES)))
     sal = _salience(_autocorrelation(onset_envelope(onsets, weights=weights)), _GRID_BPM)
     ranked, features = _level_candidates(onsets, weights, _GRID_BPM, sal, PRIOR_CENTRE_BPM, PRIOR_WIDTH_OCTAVES)
     return _GRID_BPM[ranked], features
@@ -175,7 +267,7 @@ def estimate_pulse(onset_times_s: np.ndarray, *, velocities: np.ndarray | None =
                    tempo_range_bpm: tuple[float, float] = TEMPO_RANGE_BPM,
                    prior_centre_bpm: float = PRIOR_CENTRE_BPM,
                    prior_width_octaves: float = PRIOR_WIDTH_OCTAVES,
-                   level_weights: tuple[float, float, float, float] = LEVEL_WEIGHTS) -> Pulse:
+                   level_weights: tuple[float, ...] = LEVEL_WEIGHTS) -> Pulse:
     """Tempo (BPM), pulse clarity (0-1) and beat phase of sorted onset times, with the runner-up
     metrical level and the level confidence; NaN with fewer than ``MIN_ONSETS`` onsets or no
     periodicity. The prior's centre and width and the level weights are options for the benchmark's
@@ -197,12 +289,16 @@ def estimate_pulse(onset_times_s: np.ndarray, *, velocities: np.ndarray | None =
     acf = _autocorrelation(onset_envelope(onsets, weights=weights))
     grid = _GRID_BPM[(_GRID_BPM >= low) & (_GRID_BPM <= high)] if tempo_range_bpm != TEMPO_RANGE_BPM else _GRID_BPM
     sal = _salience(acf, grid)
-    if len(level_weights) != 4 or not all(np.isfinite(level_weights)):
-        raise ParameterError(f"level_weights must be 4 finite numbers, got {level_weights!r}")
+    if len(level_weights) != len(LEVEL_FEATURES) or not all(np.isfinite(level_weights)):
+        raise ParameterError(f"level_weights must be {len(LEVEL_FEATURES)} finite numbers (one per "
+                             f"LEVEL_FEATURES), got {level_weights!r}")
     ranked, features = _level_candidates(onsets, weights, grid, sal, prior_centre_bpm, prior_width_octaves)
     if ranked.size == 0:
         return Pulse(float("nan"), 0.0, float("nan"))
-    scores = features @ np.asarray(level_weights, dtype=float)
+    if has_accents(weights):
+        scores = features @ np.asarray(level_weights, dtype=float)
+    else:
+        scores = features[:, :len(PLAIN_LEVEL_WEIGHTS)] @ np.asarray(PLAIN_LEVEL_WEIGHTS, dtype=float)
     order = np.argsort(scores)[::-1]
     best = int(ranked[order[0]])
     period_s, phase_s = _refine_period_s(onsets, weights, 60.0 / float(grid[best]))
