@@ -40,7 +40,8 @@ CHROMA_RANGE_HZ = (80.0, 2000.0)
 LEVEL_MULTIPLES = (0.5, 1.0, 2.0)
 LEVEL_RANGE_BPM = (25.0, 240.0)
 PRIOR_CENTRE_BPM = 100.0
-#: An onset is a local maximum of the envelope (over 5 frames, 116 ms) above one standard deviation of it; it lies on a beat or half-way between beats within 2 frames (46 ms).
+#: An onset is a local maximum of the envelope (over 5 frames, 116 ms) above one standard deviation of it; it
+#: lies on a beat, or half-way between beats, within 2 frames (46 ms).
 #: Thresholds 0.75-1.0 give the same cross-validated Acc1 within a point; 1.5 and above lose 4 points.
 ONSET_PEAK_FRAMES = 5
 ONSET_PEAK_THRESHOLD = 1.0
