@@ -7,7 +7,7 @@ Every DATA_DIR (default: ``../shared/data/music`` and ``/work/tempo-corpus``, th
 pooled; a group is one source file (a chorale, or a whole folk-song collection), so the same piece is never
 on both sides of a split, even across corpora. For each level around the first estimate (half, once,
 double) the features of :data:`cadenza.music.level.LEVEL_FEATURES` are computed once; the label is whether
-the level is within 8 % of the annotated tempo. A logistic regression (L2, ``--c`` 0.3, standardised features)
+the level is within 8 % of the annotated tempo. A logistic regression (L2, ``--c`` 1, standardised features)
 scores levels; the best-scoring level is chosen.
 
 Printed: the cross-validated figures per corpus (held-out groups only: each excerpt is scored end to end,
@@ -55,7 +55,7 @@ def load(dirs: list[Path]) -> list[dict]:
     return items
 
 
-def fit(items: list[dict], c_reg: float = 0.3) -> tuple[tuple[float, ...], float]:
+def fit(items: list[dict], c_reg: float = 1.0) -> tuple[tuple[float, ...], float]:
     """Logistic regression on standardised features; returned as raw-feature weights and intercept."""
     from sklearn.linear_model import LogisticRegression
 
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=1, help="random group-to-fold assignments (default 1)")
     parser.add_argument("--seed", type=int, default=22)
-    parser.add_argument("--c", type=float, default=0.3, help="inverse L2 strength of the logistic fit (default 0.3)")
+    parser.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of the logistic fit (default 1)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     for d in args.data_dirs:
@@ -125,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         for k in range(args.folds):
             model = fit([it for it in items if fold_of[it["group"]] != k], args.c)
             held += [evaluate(it, model) for it in items if fold_of[it["group"]] == k]
-    first = [evaluate(it, ((0.0,) * 12 + (1.0,), 0.0)) for it in items]  # the first estimate alone
+    from cadenza.music.level import LEVEL_FEATURES
+
+    only_first = tuple(float(name == "first_estimate") for name in LEVEL_FEATURES)
+    first = [evaluate(it, (only_first, 0.0)) for it in items]  # the first estimate alone
     full_model = fit(items, args.c)
     full = [evaluate(it, full_model) for it in items]
     corpora = sorted({it["corpus"] for it in items})

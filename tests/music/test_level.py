@@ -107,3 +107,42 @@ def test_choice_is_the_best_score_and_the_runner_up_is_an_octave_away(scores):
     if other is not None:
         assert abs(np.log2(other.tempo_bpm / best.tempo_bpm)) == pytest.approx(1.0)
         assert other.score <= best.score
+
+
+def test_onset_statistics_tell_the_beat_from_its_double_and_its_half():
+    # Eighth notes under a beat of 60 BPM: at the beat, half the onsets are on it and half are half-way;
+    # at 120 BPM every onset is on a beat and none half-way; at 30 BPM a quarter of them fall half-way.
+    from cadenza.music.level import LEVEL_FEATURES, level_candidates
+
+    onsets, chroma = broken_chords(60.0, off_beat=0.8, chord_changes_per_beat=1, seed=3)
+    period = 60.0 * FRAME_RATE_HZ / 60.0
+    first = int(round(0.3 * FRAME_RATE_HZ))
+
+    def beats_at(bpm):  # the beat grid of the synthetic onsets at any level
+        step = period * 60.0 / bpm
+        return np.rint(np.arange(first, onsets.strength.size - 1, step)).astype(np.int64)
+
+    cands = {round(c.tempo_bpm): dict(zip(LEVEL_FEATURES, c.features))
+             for c in level_candidates(onsets.strength, chroma, frame_rate_hz=FRAME_RATE_HZ, tempo_bpm=60.0,
+                                       beats_at=beats_at)}
+    assert cands[60]["onsets_on_beat"] == pytest.approx(0.5, abs=0.05)
+    assert cands[60]["onsets_half_way"] == pytest.approx(0.5, abs=0.05)
+    assert cands[120]["onsets_on_beat"] > 0.95 and cands[120]["onsets_half_way"] < 0.05
+    assert cands[30]["onsets_half_way"] == pytest.approx(0.25, abs=0.05)
+    assert cands[60]["onsets_per_beat"] == pytest.approx(2.0, rel=0.1)
+    assert cands[60]["log2_onset_interval_beats"] == pytest.approx(-1.0, abs=0.05)
+
+
+@settings(max_examples=30, deadline=None)
+@given(env=st.lists(st.floats(0.0, 1e6, allow_nan=False), min_size=0, max_size=400),
+       step=st.integers(2, 60))
+def test_onset_statistics_stay_in_range_on_any_envelope(env, step):
+    from cadenza.music.level import _onset_statistics, onset_peaks
+
+    env = np.asarray(env, dtype=float)
+    peaks = onset_peaks(env)
+    assert np.all((peaks >= 0) & (peaks < max(env.size, 1)))
+    beats = np.arange(0, env.size, step)
+    per_beat, interval, on_beat, half_way = _onset_statistics(peaks, beats, float(step), env.size)
+    assert np.isfinite([per_beat, interval, on_beat, half_way]).all()
+    assert per_beat >= 0 and 0.0 <= on_beat <= 1.0 and 0.0 <= half_way <= 1.0

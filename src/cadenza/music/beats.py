@@ -70,24 +70,34 @@ def _dp_beats(env: np.ndarray, period: np.ndarray, tightness: float) -> np.ndarr
     n = env.size
     score = env.astype(float).copy()
     back = np.full(n, -1, dtype=np.int64)
+    # At a constant period every block past the first two periods has the same shape, gaps and penalties:
+    # they are computed once (the fixed-tempo passes of the level check are most of the tracker's cost).
+    constant = bool(np.all(period == period[0]))
+    cached: tuple[int, np.ndarray, np.ndarray] | None = None
     t0 = 0
     while t0 < n:
         reach = period[t0:t0 + int(0.5 * period[t0]) + 1]
         block = max(1, int(0.5 * float(reach.min())))
         ts = np.arange(t0, min(n, t0 + block))
         t0 = int(ts[-1]) + 1
-        p = period[ts]
-        lo = np.maximum(np.floor(ts - 2.0 * p).astype(np.int64), 0)
-        hi = np.floor(ts - 0.5 * p).astype(np.int64)
-        live = hi >= 0
-        if not np.any(live):
-            continue
-        ts, p, lo, hi = ts[live], p[live], lo[live], hi[live]
-        gaps = np.arange(int((ts - hi).min()), int((ts - lo).max()) + 1)
-        cand = ts[:, None] - gaps[None, :]
-        valid = (cand >= lo[:, None]) & (cand <= hi[:, None])
-        penalty = -tightness * np.log(gaps[None, :] / p[:, None]) ** 2
-        total = np.where(valid, score[np.clip(cand, 0, None)] + penalty, -np.inf)
+        if constant and cached is not None and ts.size == cached[0]:
+            cand = ts[:, None] - cached[1]
+            total = score[cand] + cached[2]
+        else:
+            p = period[ts]
+            lo = np.maximum(np.floor(ts - 2.0 * p).astype(np.int64), 0)
+            hi = np.floor(ts - 0.5 * p).astype(np.int64)
+            live = hi >= 0
+            if not np.any(live):
+                continue
+            ts, p, lo, hi = ts[live], p[live], lo[live], hi[live]
+            gaps = np.arange(int((ts - hi).min()), int((ts - lo).max()) + 1)
+            cand = ts[:, None] - gaps[None, :]
+            valid = (cand >= lo[:, None]) & (cand <= hi[:, None])
+            penalty = np.where(valid, -tightness * np.log(gaps[None, :] / p[:, None]) ** 2, -np.inf)
+            total = score[np.maximum(cand, 0)] + penalty
+            if constant and ts[0] >= 2.0 * p[0] + 1 and ts.size == block:
+                cached = (block, gaps[None, :], penalty)
         k = np.argmax(total, axis=1)
         rows = np.arange(ts.size)
         best = total[rows, k]
