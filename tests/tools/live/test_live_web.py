@@ -96,6 +96,56 @@ def _owner(db, row):
     return db.get(Therapist, row.therapist_id)
 
 
+def test_the_newest_socket_owns_the_walk_and_the_older_one_is_told(started, walk, db_session):
+    browser, _, _, walk_id = started
+    times_ms, acc, _ = walk
+    sent = list(batches(times_ms, acc))
+    with browser.websocket_connect(f"/live/ws/{walk_id}", headers=ORIGIN) as old:
+        for batch in sent[:20]:
+            old.send_text(json.dumps(batch))
+            assert old.receive_json()["ack"] == batch["seq"]
+        # The phone reconnects (the old socket is not gone yet): the new socket wins with its first batch.
+        with browser.websocket_connect(f"/live/ws/{walk_id}", headers=ORIGIN) as new:
+            new.send_text(json.dumps(sent[20]))
+            assert new.receive_json()["ack"] == 20
+            with pytest.raises(WebSocketDisconnect) as closed:
+                old.receive_json()
+            assert closed.value.code == actions.SUPERSEDED_CLOSE_CODE and "newer connection" in closed.value.reason
+            for batch in sent[21:40]:
+                new.send_text(json.dumps(batch))
+                reply = new.receive_json()
+                assert reply["ack"] == batch["seq"] and not reply.get("duplicate")
+            new.send_text(json.dumps({"type": "end"}))
+            assert new.receive_json()["closed"]
+    db_session.expire_all()
+    row = db_session.get(records.LiveCueWalk, walk_id)
+    assert row.socket_lease == 2 and row.last_seq == 39 and row.ended_at is not None
+
+
+def test_a_superseded_socket_takes_nothing_and_never_saves(started, walk, db_session):
+    browser, _, _, walk_id = started
+    times_ms, acc, _ = walk
+    sent = list(batches(times_ms, acc))
+    with browser.websocket_connect(f"/live/ws/{walk_id}", headers=ORIGIN) as ws:
+        ws.send_text(json.dumps(sent[0]))
+        assert ws.receive_json()["ack"] == 0
+        # Another process's socket took the walk (its lease is on the row); this process has not heard of it.
+        row = db_session.get(records.LiveCueWalk, walk_id)
+        row.socket_lease += 1
+        db_session.commit()
+        running = actions.RUNNING[walk_id]
+        running.saved_at -= actions.SAVE_EVERY_S  # a save is due now
+        with pytest.raises(WebSocketDisconnect) as closed:
+            for batch in sent[1:40]:  # found out at the next lease check or save, whichever comes first
+                ws.send_text(json.dumps(batch))
+                ws.receive_json()
+        assert closed.value.code == actions.SUPERSEDED_CLOSE_CODE
+    db_session.expire_all()
+    row = db_session.get(records.LiveCueWalk, walk_id)
+    assert row.last_seq < 1 and row.ended_at is None  # the older socket saved nothing and ended nothing
+    assert walk_id not in actions.RUNNING  # its copy is dropped: the row is the walk now
+
+
 def test_hostile_batches_are_refused_by_name_and_lose_nothing(started):
     browser, _, _, walk_id = started
     bad = [

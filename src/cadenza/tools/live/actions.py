@@ -13,6 +13,14 @@ phone that reconnects to another server process (another worker, or after a rest
 from the row; a process that still holds an older copy (the row has a newer batch) drops it and reads the
 row. What a lost process took in after its last save is lost (at most ``SAVE_EVERY_S``): the detector sees
 a gap there.
+
+One socket owns a walk at a time: the newest to stream. Each socket takes the walk's next lease number with
+its first message (``records.claim_socket_lease``, on the row, so it holds across server processes). A socket whose number is
+no longer the newest takes no more batches and never saves; it is closed with :data:`SUPERSEDED_CLOSE_CODE`
+(the page keeps its fixed-tempo cue and does not reconnect). In this process the older socket hears of it at
+once (:func:`register_socket`); on another process it finds out from the row, at its next batch after
+``LEASE_CHECK_S`` or at its next save, whichever comes first, and the save itself checks the lease with the
+row locked.
 """
 
 from __future__ import annotations
@@ -20,12 +28,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from cadenza.errors import ParameterError
+from cadenza.errors import CadenzaError, ParameterError
 from cadenza.ras.controller import BOUNDS_FRACTION
 from cadenza.ras.live import LiveCueSession, LiveUpdate
 from sqlalchemy.orm import Session
@@ -40,6 +49,13 @@ MAX_ACC_M_S2 = 50 * 9.81  # beyond any human movement: a corrupt or hostile numb
 SAVE_EVERY_S = 2.0
 IDLE_FORGET_S = 30 * 60.0  # a walk left without a batch this long is dropped from memory (its row was saved)
 LIVE_LOOKAHEAD_S = 2.0
+LEASE_CHECK_S = 0.5  # how stale another process's view of who owns a walk may get before a batch re-reads it
+SUPERSEDED_CLOSE_CODE = 4001  # an application close code (4000-4999): a newer connection streams this walk
+SUPERSEDED_REASON = "superseded: a newer connection streams this walk"
+
+
+class Superseded(CadenzaError):
+    """A newer socket owns the walk: this one takes no more batches."""
 
 
 @dataclass
@@ -57,6 +73,8 @@ class Running:
 
 RUNNING: dict[int, Running] = {}
 _LOCK = threading.Lock()
+# The sockets open in this process: walk id -> (lease number, what to call when a newer socket takes the walk).
+_SOCKETS: dict[int, tuple[int, Callable[[], None]]] = {}
 log = logging.getLogger(__name__)
 
 
@@ -87,6 +105,41 @@ def running_for(row: LiveCueWalk) -> Running:
             found = RUNNING[row.id] = Running(row.id, _science_for(row), last_seq=row.last_seq, saved_at=now)
         found.active_at = now
         return found
+
+
+def register_socket(walk_id: int, lease: int, on_superseded: Callable[[], None]) -> None:
+    """Note this process's socket ``lease`` for the walk; an older socket of the walk here is told at once
+    (``on_superseded``, called from this thread). A socket that is itself older than one known here is told too."""
+    with _LOCK:
+        known = _SOCKETS.get(walk_id)
+        if known is not None and known[0] > lease:
+            older = on_superseded
+        else:
+            older = known[1] if known is not None else None
+            _SOCKETS[walk_id] = (lease, on_superseded)
+    if older is not None:
+        older()
+
+
+def unregister_socket(walk_id: int, lease: int) -> None:
+    with _LOCK:
+        known = _SOCKETS.get(walk_id)
+        if known is not None and known[0] == lease:
+            del _SOCKETS[walk_id]
+
+
+def forget_unowned(walk_id: int) -> None:
+    """Drop this process's copy of a walk no socket here owns any more (a newer socket streams it elsewhere and
+    saves it; the row is then the walk's state, not this copy)."""
+    with _LOCK:
+        if walk_id not in _SOCKETS:
+            RUNNING.pop(walk_id, None)
+
+
+def superseded_here(walk_id: int, lease: int) -> bool:
+    """A newer socket of the walk is open in this process."""
+    known = _SOCKETS.get(walk_id)
+    return known is not None and known[0] > lease
 
 
 CLICK_HZ, CLICK_S, CLICK_SAMPLING_RATE_HZ = 1000.0, 0.04, 48_000  # the page's click (static/live.js), accented
@@ -192,10 +245,13 @@ def parse_batch(message: Any) -> tuple[int, np.ndarray, np.ndarray]:
     return seq, times / 1000.0, values  # NaN (a sensor that gave none) passes: the detector skips it
 
 
-def take_batch(running: Running, message: Any) -> dict[str, Any]:
-    """One batch of the walk: the reply for the device (``ack``, beats in device ms, steps, tempo, freeze)."""
+def take_batch(running: Running, message: Any, *, lease: int | None = None) -> dict[str, Any]:
+    """One batch of the walk: the reply for the device (``ack``, beats in device ms, steps, tempo, freeze).
+    From a socket (``lease``), Superseded when a newer socket of the walk is open in this process."""
     seq, times_s, acc = parse_batch(message)
     with running.lock:
+        if lease is not None and superseded_here(running.walk_id, lease):
+            raise Superseded(f"live walk {running.walk_id!r}: {SUPERSEDED_REASON}")
         return _take_parsed(running, seq, times_s, acc)
 
 
@@ -232,13 +288,18 @@ def save_due(running: Running) -> bool:
     return time.monotonic() - running.saved_at >= SAVE_EVERY_S
 
 
-def save(db: Session, row: LiveCueWalk, running: Running) -> None:
-    """Write the running walk's results onto its row, unless another process has carried it further."""
+def save(db: Session, row: LiveCueWalk, running: Running, *, lease: int | None = None) -> bool:
+    """Write the running walk's results onto its row (locked by the caller), unless another process has carried
+    it further or, for a socket's save (``lease``), a newer socket owns the walk. False when not saved because
+    the socket is superseded."""
+    if lease is not None and row.socket_lease != lease:
+        return False
     with running.lock:
         if row.last_seq > running.last_seq:
-            return  # e.g. an old socket noticed closing after the phone reconnected elsewhere
+            return True  # e.g. an old socket noticed closing after the phone reconnected elsewhere
         records.save_progress(db, row, running.live, last_seq=running.last_seq)
     running.saved_at = time.monotonic()
+    return True
 
 
 def finish(db: Session, row: LiveCueWalk, *, actor: Therapist | None = None,
