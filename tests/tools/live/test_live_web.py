@@ -275,7 +275,7 @@ def _start(browser, client_id: int, **extra) -> object:
         "increase_percent": "5", "placement": "lower-back", **extra})
 
 
-def test_a_walk_cued_with_the_clients_song(logged_in, nurse, db_session, add_song):
+def test_a_walk_cued_with_the_clients_song(logged_in, nurse, db_session, add_song, monkeypatch):
     plain = service.create_client(db_session, actor=nurse, code="song.1")
     careful = service.create_client(db_session, actor=nurse, code="song.2", safety_flags=["hearing_loss"])
     db_session.commit()
@@ -306,6 +306,19 @@ def test_a_walk_cued_with_the_clients_song(logged_in, nurse, db_session, add_son
     found = listening.listener_of(db_session, client=plain)
     level = measure_levels(samples, sampling_rate_hz=rate, level_offset_db=found.calibration.level_offset_db)
     assert level.leq_dba <= found.policy.max_level_dba + 0.1
+    # Rendered once: the render and the capped WAV are kept by content key under the data directory, and the
+    # next fetch is read from there (nothing is rendered again).
+    cache = logged_in.app.state.settings.data_dir / "live_music"
+    assert len(list(cache.glob("*.npz"))) == 2
+    import cadenza.ras.live_music as live_music
+
+    def no_render(*args, **kwargs):
+        raise AssertionError("the song was rendered again")
+
+    monkeypatch.setattr(live_music, "render_live_music", no_render)
+    again = logged_in.get(f"/clients/{plain.id}/live/{walk_id}/music.wav")
+    assert again.content == audio.content and again.headers["x-cadenza-beat-times-s"] == audio.headers["x-cadenza-beat-times-s"]
+    monkeypatch.undo()
 
     # The tempo correction is used: the halved song is stepped on every other analysed beat, stretched 105/48.
     response = _start(logged_in, careful.id, music_track_id=str(halved))

@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -187,16 +188,16 @@ class MusicCue:
     title: str
 
 
-def walk_music(db: Session, row: LiveCueWalk) -> MusicCue:
+def walk_music(db: Session, row: LiveCueWalk, *, cache_dir: Path | None = None) -> MusicCue:
     """The walk's chosen song rendered at the goal tempo (WSOLA, pitch kept; ``ras/live_music.py``) and brought
     within the listener's level cap, for the page to play beat by beat; the client is already authorised by
-    the caller. A walk without a song, or a song that cannot be the cue, is a ParameterError saying why."""
+    the caller. A walk without a song, or a song that cannot be the cue, is a ParameterError saying why.
+
+    With ``cache_dir`` the render is kept there by content key (:func:`song_at_tempo`), and so is the capped
+    WAV for the listener's cap and calibration: a walk's page fetching it again, or another walk of the same
+    song at the same goal tempo, reads it instead of rendering it."""
     from cadenza.clinic import listening
     from cadenza.clinic.models import Client
-    from cadenza.io.audio import load_audio
-    from cadenza.io.speech import encode_wav_bytes
-    from cadenza.ras.live_music import render_live_music
-    from cadenza.safety.enforce import apply_audio_policy
 
     if row.music_track_id is None:
         raise ParameterError(f"live walk {row.id!r} is cued with clicks; no song was chosen for it")
@@ -204,15 +205,70 @@ def walk_music(db: Session, row: LiveCueWalk) -> MusicCue:
     found = listening.listener_of(db, client=db.get(Client, row.client_id))
     if found.policy.nicu_limits:
         raise ParameterError("live cueing while walking is not for NICU infants")
+    return capped_song(track, tempo_bpm=row.goal_cadence_spm, policy=found.policy, calibration=found.calibration,
+                       cache_dir=cache_dir)
+
+
+def _render_key(track: records.MusicTrack, tempo_bpm: float) -> str:
+    from cadenza.io.render_cache import content_key, file_sha256
+    from cadenza.ras.live_music import LIVE_MUSIC_MAX_S, LIVE_MUSIC_VERSION
+
+    return content_key("live-music", LIVE_MUSIC_VERSION, LIVE_MUSIC_MAX_S, file_sha256(track.path),
+                       track.analysis_version, [round(b, 6) for b in track.beat_times_s], round(float(tempo_bpm), 6))
+
+
+def song_at_tempo(track: records.MusicTrack, *, tempo_bpm: float, cache_dir: Path | None = None):
+    """The track rendered at ``tempo_bpm`` (:func:`cadenza.ras.live_music.render_live_music`), once per song
+    file, stored beats, analysis version, tempo and render version when ``cache_dir`` is given."""
+    from cadenza.io.audio import load_audio
+    from cadenza.io.render_cache import load_arrays, store_arrays
+    from cadenza.ras.live_music import LiveMusic, render_live_music
+
+    key = _render_key(track, tempo_bpm) if cache_dir is not None else None
+    if key is not None:
+        hit = load_arrays(cache_dir, key)
+        if hit is not None and {"samples", "beat_times_s", "figures"} <= hit.keys():
+            rate, tempo, rate_min, rate_max = (float(v) for v in hit["figures"])
+            return LiveMusic(samples=hit["samples"], sampling_rate_hz=int(rate), beat_times_s=hit["beat_times_s"],
+                             tempo_bpm=tempo, rate_min=rate_min, rate_max=rate_max)
     audio = load_audio(track.path)
     music = render_live_music(audio.samples, sampling_rate_hz=audio.sampling_rate_hz,
-                              source_beat_times_s=np.asarray(track.beat_times_s), tempo_bpm=row.goal_cadence_spm)
-    capped = apply_audio_policy(music.samples, sampling_rate_hz=music.sampling_rate_hz, policy=found.policy,
-                                calibration=found.calibration)
+                              source_beat_times_s=np.asarray(track.beat_times_s), tempo_bpm=tempo_bpm)
+    if key is not None:
+        store_arrays(cache_dir, key, {
+            "samples": np.asarray(music.samples, dtype=np.float32), "beat_times_s": music.beat_times_s,
+            "figures": np.array([music.sampling_rate_hz, music.tempo_bpm, music.rate_min, music.rate_max], float)})
+    return music
+
+
+def capped_song(track: records.MusicTrack, *, tempo_bpm: float, policy, calibration,
+                cache_dir: Path | None = None) -> MusicCue:
+    """The track at ``tempo_bpm`` within the listener's cap, as the WAV the page fetches (cached by content key,
+    with the cap and calibration in the key, when ``cache_dir`` is given)."""
+    from cadenza.io.render_cache import content_key, load_arrays, store_arrays
+    from cadenza.io.speech import encode_wav_bytes
+    from cadenza.safety.enforce import apply_audio_policy
+
+    key = (content_key("live-music-wav", _render_key(track, tempo_bpm), repr(policy), repr(calibration))
+           if cache_dir is not None else None)
+    if key is not None:
+        hit = load_arrays(cache_dir, key)
+        if hit is not None and {"wav", "beat_times_s", "figures"} <= hit.keys():
+            tempo, level = (float(v) for v in hit["figures"])
+            return MusicCue(wav=hit["wav"].tobytes(), beat_times_s=[float(b) for b in hit["beat_times_s"]],
+                            tempo_bpm=tempo, level_dba=level, title=track.title)
+    music = song_at_tempo(track, tempo_bpm=tempo_bpm, cache_dir=cache_dir)
+    capped = apply_audio_policy(music.samples, sampling_rate_hz=music.sampling_rate_hz, policy=policy,
+                                calibration=calibration)
     samples = np.asarray(capped.samples, dtype=np.float32)
-    return MusicCue(wav=encode_wav_bytes(samples, sampling_rate_hz=capped.sampling_rate_hz),
-                    beat_times_s=[round(float(b), 6) for b in music.beat_times_s], tempo_bpm=music.tempo_bpm,
-                    level_dba=float(capped.report.leq_dba), title=track.title)
+    cue = MusicCue(wav=encode_wav_bytes(samples, sampling_rate_hz=capped.sampling_rate_hz),
+                   beat_times_s=[round(float(b), 6) for b in music.beat_times_s], tempo_bpm=music.tempo_bpm,
+                   level_dba=float(capped.report.leq_dba), title=track.title)
+    if key is not None:
+        store_arrays(cache_dir, key, {"wav": np.frombuffer(cue.wav, dtype=np.uint8),
+                                      "beat_times_s": np.asarray(cue.beat_times_s),
+                                      "figures": np.array([cue.tempo_bpm, cue.level_dba])})
+    return cue
 
 
 def parse_batch(message: Any) -> tuple[int, np.ndarray, np.ndarray]:

@@ -64,9 +64,12 @@ def _music_choice(state: forms.FormState) -> int | None:
     return forms.parse_int(state, "music_track_id") if state.values.get("music_track_id", "") else None
 
 
-def _music_response(db, row) -> Response:
+MUSIC_CACHE_FOLDER = "live_music"  # under the data directory: each song rendered once per goal tempo
+
+
+def _music_response(request: Request, db, row) -> Response:
     """The walk's song at its goal tempo within the listener's cap; its beats (seconds into the WAV) in a header."""
-    cue = actions.walk_music(db, row)
+    cue = actions.walk_music(db, row, cache_dir=request.app.state.settings.data_dir / MUSIC_CACHE_FOLDER)
     return Response(cue.wav, media_type="audio/wav", headers={
         "Cache-Control": "private, no-store", "X-Cadenza-Beat-Times-S": ",".join(f"{b:.6f}" for b in cue.beat_times_s),
         "X-Cadenza-Tempo-BPM": f"{cue.tempo_bpm:.3f}", "X-Cadenza-Level-dBA": f"{cue.level_dba:.1f}"})
@@ -161,12 +164,12 @@ def walk_page(request: Request, db: Db, user: PageUser, client_id: ClientId, wal
 
 
 @router.get("/clients/{client_id}/live/{walk_id}/music.wav")
-def walk_music(db: Db, user: PageUser, client_id: ClientId, walk_id: WalkId) -> Response:
+def walk_music(request: Request, db: Db, user: PageUser, client_id: ClientId, walk_id: WalkId) -> Response:
     """The walk's song at its goal tempo, within the client's level cap (the page plays it beat by beat)."""
     row = records.walk_for_therapist(db, actor=user, walk_id=walk_id)
     if row.client_id != client_id:
         raise NotFoundError(f"live walk {walk_id!r} not found for client {client_id!r}")
-    return _music_response(db, row)
+    return _music_response(request, db, row)
 
 
 # --- the person ---------------------------------------------------------------------------------------------
@@ -213,9 +216,9 @@ def me_walk_page(request: Request, db: Db, device: PersonPage, walk_id: WalkId) 
 
 
 @router.get("/me/live/{walk_id}/music.wav")
-def me_walk_music(db: Db, device: PersonPage, walk_id: WalkId) -> Response:
+def me_walk_music(request: Request, db: Db, device: PersonPage, walk_id: WalkId) -> Response:
     """The song of a walk this device started, at its goal tempo, within the person's level cap."""
-    return _music_response(db, records.walk_for_device(db, device=device, walk_id=walk_id))
+    return _music_response(request, db, records.walk_for_device(db, device=device, walk_id=walk_id))
 
 
 @router.get("/live/live.js")

@@ -94,6 +94,7 @@ class MusicTrack:
     path: str
     tempo_bpm: float | None
     beat_times_s: list[float]
+    analysis_version: int | None = None
 
 
 def _track_row(db: Session, client_id: int, track_id: int) -> Any:
@@ -111,7 +112,8 @@ def _music(row: Any) -> MusicTrack:
     beats = beats_at_level(row["beat_times_s"] or [], analysed_bpm=row["tempo_bpm"], used_bpm=used)
     title = row["title"] or row["path"].replace("\\", "/").rsplit("/", 1)[-1]
     return MusicTrack(int(row["id"]), f"{title} ({row['artist']})" if row["artist"] else title, row["path"],
-                      None if used is None else float(used), [float(b) for b in beats])
+                      None if used is None else float(used), [float(b) for b in beats],
+                      None if row.get("analysis_version") is None else int(row["analysis_version"]))
 
 
 def music_track(db: Session, *, client_id: int, track_id: Any) -> MusicTrack:
