@@ -44,6 +44,7 @@ def started(logged_in, nurse, db_session):
     db_session.commit()
     page = logged_in.get(f"/clients/{client.id}/live")
     assert page.status_code == 200 and "adjunct" in page.text and "Thaut" in page.text
+    assert "Trouser pocket (thigh)" in page.text and "0.64 / 0.92" in page.text  # the placements and their figures
     form = {"csrf_token": logged_in.csrf(f"/clients/{client.id}/live"), "preferred_cadence_spm": "110",
             "increase_percent": "7", "placement": "lower-back", "session_id": str(session_row.id)}
     response = logged_in.post(f"/clients/{client.id}/live", data=form)
