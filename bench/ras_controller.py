@@ -24,8 +24,8 @@ delay (``run_live_loop``; goal +7 %, the middle of RAS practice's +5-10 %), and 
 with it (``replay_steps_live``): the bouts above plus the heel strikes of every gaitpdb walk 01 (force
 insoles, PD and controls, about 2 min each; goal = own cadence). Each candidate setting of the controller
 (``LIVE_GRID``: phase gain, error smoothing, delay compensation on or off, how far the phase may drift
-before a cue held at the goal follows again, and whether it then aims at the walker's own phase to the held
-cue or at the generic -40 ms; period correction off, as it oscillates with the delay) runs
+before a cue held at the goal follows again, and the hold: steady over 8 steps and aiming at the generic
+-40 ms, or steady over 16 steps and aiming at the walker's own phase to the held cue; period correction off, as it oscillates with the delay) runs
 against a fixed cue at the goal from a random phase, paired by seed. The figure of merit is dR: the
 adaptive cue's R minus the fixed cue's over the same steps, from when both have locked (each cue's own
 "R after lock" would charge the cue that locks at once for the settling the other leaves out; both are
@@ -126,12 +126,15 @@ def replay(data_dir: Path) -> dict:
 LIVE_DELAY_S = 2.0
 LIVE_GOAL_PERCENT = 7.0
 GOAL_REACHED_FRACTION = 0.01  # the cue's final tempo within 1 % of the goal
+# The hold: steady over 8 steps and aiming at -40 ms after it (as first shipped), or steady over 16 steps and
+# aiming at the walker's own phase to the held cue (issue 20, the slow shuffler).
+HOLD_CHOICES = ({"learn_hold_phase": False, "hold_window_steps": 8}, {"learn_hold_phase": True, "hold_window_steps": 16})
 LIVE_GRID = [dict(phase_gain=g, period_gain=0.0, error_smoothing=a, delay_compensation=c, hold_at_goal=True,
-                  tempo_approach=0.3, relock_fraction=r, learn_hold_phase=h)
+                  tempo_approach=0.3, relock_fraction=r, **h)
              for g, a, c, r, h in itertools.product((0.3, 0.5), (0.2, 1.0), (False, True), (0.2, 0.3, 0.45),
-                                                    (False, True))]
-# The setting the live session shipped before it learnt the walker's phase at the goal (issue 20, slow shuffler).
-PREVIOUS_LIVE_CONTROLLER = dict(LIVE_CONTROLLER, learn_hold_phase=False)
+                                                    HOLD_CHOICES)]
+# The setting the live session shipped before it learnt the walker's phase at the goal.
+PREVIOUS_LIVE_CONTROLLER = dict(LIVE_CONTROLLER, **HOLD_CHOICES[0])
 
 
 def _before(preferred_spm: float) -> dict:
@@ -144,6 +147,7 @@ def _key(setting: dict) -> str:
             f"{setting.get('error_smoothing', 1.0):g}, compensation {'on' if setting.get('delay_compensation') else 'off'}, "
             f"hold {setting.get('relock_fraction', 0.45) if setting.get('hold_at_goal') else 'off'}, "
             f"approach {setting.get('tempo_approach', 0.1):g}, "
+            f"steady over {setting.get('hold_window_steps', 8)}, "
             f"aim at {'the walker' if setting.get('learn_hold_phase') else '-40 ms'} after a hold")
 
 

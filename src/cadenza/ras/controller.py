@@ -39,7 +39,7 @@ towards the goal set the tempo (``bench/ras_controller.py`` chooses these settin
 cue holds like a fixed cue while the walker keeps a steady phase, and follows again when the phase drifts
 more than ``relock_fraction`` of a beat or stops being steady over ``hold_window_steps`` steps. With
 ``learn_hold_phase`` the phase the controller then aims at is the walker's own phase to the held cue
-(the median asynchrony of the hold's first ``hold_window_steps`` steps), not the generic target: a walker
+(the median asynchrony of the hold's first ``learn_hold_steps`` steps), not the generic target: a walker
 cued above its own cadence, and one that corrects its phase little, steps steadily later than a typical
 -40 ms, and chasing that as an error moved the beats at every release, so the walker's phase to the cue
 changed from one hold to the next.
@@ -59,6 +59,7 @@ MAX_SLEW_FRACTION = 0.03
 BOUNDS_FRACTION = 0.12
 HOLD_WINDOW_STEPS = 8  # holding at the goal lasts while the walker is locked or the last 8 asynchronies keep one phase
 HOLD_MIN_R = 0.9
+HOLD_LEARN_STEPS = 8  # with learn_hold_phase: the held steps whose median asynchrony becomes the phase aimed at
 RELOCK_FRACTION = 0.45  # holding at the goal ends when the (smoothed) error exceeds this part of a period
 
 
@@ -124,6 +125,7 @@ class AdaptiveCueController:
         relock_fraction: float = RELOCK_FRACTION,
         hold_window_steps: int = HOLD_WINDOW_STEPS,
         learn_hold_phase: bool = False,
+        learn_hold_steps: int = HOLD_LEARN_STEPS,
     ) -> None:
         _check_cadence("preferred_cadence_spm", preferred_cadence_spm)
         goal = preferred_cadence_spm if goal_cadence_spm is None else goal_cadence_spm
@@ -152,8 +154,9 @@ class AdaptiveCueController:
             raise ParameterError(f"error_smoothing must be in (0, 1] (1 = no smoothing), got {error_smoothing!r}")
         if not np.isfinite(relock_fraction) or not 0.1 < relock_fraction <= 0.5:
             raise ParameterError(f"relock_fraction must be in (0.1, 0.5] of a period, got {relock_fraction!r}")
-        if not isinstance(hold_window_steps, (int, np.integer)) or not 4 <= hold_window_steps <= 64:
-            raise ParameterError(f"hold_window_steps must be an integer within 4-64, got {hold_window_steps!r}")
+        for name, value in (("hold_window_steps", hold_window_steps), ("learn_hold_steps", learn_hold_steps)):
+            if not isinstance(value, (int, np.integer)) or not 4 <= value <= 64:
+                raise ParameterError(f"{name} must be an integer within 4-64, got {value!r}")
         if not isinstance(start_steps, (int, np.integer)) or start_steps < 2:
             raise ParameterError(f"start_steps must be an integer >= 2, got {start_steps!r}")
         pref_period = 60.0 / preferred_cadence_spm
@@ -191,6 +194,7 @@ class AdaptiveCueController:
         self.relock_fraction = float(relock_fraction)
         self.hold_window_steps = int(hold_window_steps)
         self.learn_hold_phase = bool(learn_hold_phase)
+        self.learn_hold_steps = int(learn_hold_steps)
         self._held_asynchrony_s: list[float] = []
         self.holding = False
         self._shifts: list[tuple[int, float]] = []  # (index of the beat a phase shift first moved, shift s)
@@ -252,7 +256,7 @@ class AdaptiveCueController:
                 self._held_asynchrony_s = []
             if self.holding:
                 self._held_asynchrony_s.append(asyn)
-                if self.learn_hold_phase and len(self._held_asynchrony_s) == self.hold_window_steps:
+                if self.learn_hold_phase and len(self._held_asynchrony_s) == self.learn_hold_steps:
                     self._aim_at_held_phase()
                 return  # in a steady phase at the goal: a steady cue, as a fixed one, is what the walker follows best
         d_period = self.period_gain * error + (self.tempo_approach * (self.goal_period_s - self.period_s) if locked else 0)

@@ -44,7 +44,8 @@ MIN_GOAL_INCREASE = 0.0
 MAX_GOAL_INCREASE = 0.10  # the goal is the person's cadence +0..10 % (RAS practice: +5-10 %)
 # The controller's settings for steps that arrive 2 s late (chosen by bench/ras_controller.py).
 LIVE_CONTROLLER = dict(phase_gain=0.3, period_gain=0.0, error_smoothing=1.0, delay_compensation=True,
-                       hold_at_goal=True, tempo_approach=0.3, relock_fraction=0.45, learn_hold_phase=True)
+                       hold_at_goal=True, tempo_approach=0.3, relock_fraction=0.45, learn_hold_phase=True,
+                       hold_window_steps=16)
 
 
 @dataclass(frozen=True)
