@@ -293,9 +293,12 @@ def _save(websocket: WebSocket, who: Who, walk_id: int, running: actions.Running
         return True
 
 
-def _claim(websocket: WebSocket, walk_id: int) -> int:
+def _claim(websocket: WebSocket, walk_id: int) -> tuple[int, actions.Running]:
+    """Take the walk's lease, and the walk's science as the row holds it now: with the lease on the row, no
+    older socket saves after this, so a copy older than the row is replaced by the row's."""
     with session_scope(websocket.app.state.session_factory) as db:
-        return records.claim_socket_lease(db, walk_id)
+        lease = records.claim_socket_lease(db, walk_id)
+        return lease, actions.running_for(db.get(records.LiveCueWalk, walk_id))
 
 
 def _still_owner(websocket: WebSocket, walk_id: int, lease: int) -> bool:
@@ -371,7 +374,8 @@ async def _serve_socket(websocket: WebSocket, who: Who, walk_id: int, running: a
                 return False
             text = receive.result()
             if not lease:
-                lease.append(await run_in_threadpool(_claim, websocket, walk_id))
+                number, running = await run_in_threadpool(_claim, websocket, walk_id)
+                lease.append(number)
                 actions.register_socket(walk_id, lease[0], lambda: loop.call_soon_threadsafe(superseded.set))
                 checked_at = time.monotonic()
             elif time.monotonic() - checked_at >= actions.LEASE_CHECK_S:  # a newer socket on another process?
