@@ -23,8 +23,9 @@ detector releases it, 2 s after it happened, and commits beats 1 s ahead. The sa
 delay (``run_live_loop``; goal +7 %, the middle of RAS practice's +5-10 %), and real walks are replayed
 with it (``replay_steps_live``): the bouts above plus the heel strikes of every gaitpdb walk 01 (force
 insoles, PD and controls, about 2 min each; goal = own cadence). Each candidate setting of the controller
-(``LIVE_GRID``: phase gain, error smoothing, delay compensation on or off, and how far the phase may drift
-before a cue held at the goal follows again; period correction off, as it oscillates with the delay) runs
+(``LIVE_GRID``: phase gain, error smoothing, delay compensation on or off, how far the phase may drift
+before a cue held at the goal follows again, and the hold: steady over 8 steps and aiming at the generic
+-40 ms, or steady over 16 steps and aiming at the walker's own phase to the held cue; period correction off, as it oscillates with the delay) runs
 against a fixed cue at the goal from a random phase, paired by seed. The figure of merit is dR: the
 adaptive cue's R minus the fixed cue's over the same steps, from when both have locked (each cue's own
 "R after lock" would charge the cue that locks at once for the settling the other leaves out; both are
@@ -32,7 +33,8 @@ reported). A setting must bring the cue within 1 % of the goal on every simulate
 whose worst simulated walker's median dR, or the median real walker's dR if lower, is highest wins. **Development**: the setting
 chosen on all walkers, and its figures. **Cross-validation** (leave one walker out): for each simulated
 walker model, and for each real walker (subject), the setting is chosen without that walker and scored on
-it. The setting the live session ships (``LIVE_CONTROLLER``) and the one it used before are scored too.
+it. The setting the live session ships (``LIVE_CONTROLLER``), the one it shipped before it learnt the
+walker's phase (``previous``) and the one before the delay was handled (``before``) are scored too.
 """
 
 from __future__ import annotations
@@ -124,9 +126,15 @@ def replay(data_dir: Path) -> dict:
 LIVE_DELAY_S = 2.0
 LIVE_GOAL_PERCENT = 7.0
 GOAL_REACHED_FRACTION = 0.01  # the cue's final tempo within 1 % of the goal
+# The hold: steady over 8 steps and aiming at -40 ms after it (as first shipped), or steady over 16 steps and
+# aiming at the walker's own phase to the held cue (issue 20, the slow shuffler).
+HOLD_CHOICES = ({"learn_hold_phase": False, "hold_window_steps": 8}, {"learn_hold_phase": True, "hold_window_steps": 16})
 LIVE_GRID = [dict(phase_gain=g, period_gain=0.0, error_smoothing=a, delay_compensation=c, hold_at_goal=True,
-                  tempo_approach=0.3, relock_fraction=r)
-             for g, a, c, r in itertools.product((0.3, 0.5), (0.2, 1.0), (False, True), (0.2, 0.3, 0.45))]
+                  tempo_approach=0.3, relock_fraction=r, **h)
+             for g, a, c, r, h in itertools.product((0.3, 0.5), (0.2, 1.0), (False, True), (0.2, 0.3, 0.45),
+                                                    HOLD_CHOICES)]
+# The setting the live session shipped before it learnt the walker's phase at the goal.
+PREVIOUS_LIVE_CONTROLLER = dict(LIVE_CONTROLLER, **HOLD_CHOICES[0])
 
 
 def _before(preferred_spm: float) -> dict:
@@ -138,7 +146,9 @@ def _key(setting: dict) -> str:
     return (f"phase {setting['phase_gain']:g}, period {setting['period_gain']:g}, smoothing "
             f"{setting.get('error_smoothing', 1.0):g}, compensation {'on' if setting.get('delay_compensation') else 'off'}, "
             f"hold {setting.get('relock_fraction', 0.45) if setting.get('hold_at_goal') else 'off'}, "
-            f"approach {setting.get('tempo_approach', 0.1):g}")
+            f"approach {setting.get('tempo_approach', 0.1):g}, "
+            f"steady over {setting.get('hold_window_steps', 8)}, "
+            f"aim at {'the walker' if setting.get('learn_hold_phase') else '-40 ms'} after a hold")
 
 
 def _gaitpdb_streams(data_dir: Path) -> list[tuple[str, str, np.ndarray]]:
@@ -183,7 +193,8 @@ def live_units(data_dir: Path, seeds: int, minutes: float) -> list[dict]:
     units = []
     for name, params in WALKER_PRESETS.items():
         goal = params.preferred_cadence_spm * (1 + LIVE_GOAL_PERCENT / 100)
-        every = dict(settings, before=_before(params.preferred_cadence_spm), shipped=LIVE_CONTROLLER)
+        every = dict(settings, before=_before(params.preferred_cadence_spm), shipped=LIVE_CONTROLLER,
+                     previous=PREVIOUS_LIVE_CONTROLLER)
         for seed in range(seeds):
             start = float(np.random.default_rng(1000 + seed).uniform(0.1, 0.9)) * 60 / goal
             steps, beats = run_live_loop(FixedTempoCue(tempo_bpm=goal, start_s=start),
@@ -205,7 +216,8 @@ def live_units(data_dir: Path, seeds: int, minutes: float) -> list[dict]:
                                   step_delay_s=LIVE_DELAY_S, schedule_ahead_s=SCHEDULE_AHEAD_S)
         fixed = (steps, beats, evaluate_cue(steps, beats))
         walk = {"kind": "real", "walker": walker, "walk": name, "goal_spm": cadence, "fixed": fixed[2], "cues": {}}
-        for key, setting in dict(settings, before=_before(cadence), shipped=LIVE_CONTROLLER).items():
+        for key, setting in dict(settings, before=_before(cadence), shipped=LIVE_CONTROLLER,
+                                 previous=PREVIOUS_LIVE_CONTROLLER).items():
             cue = AdaptiveCueController(preferred_cadence_spm=cadence, **setting)
             walk["cues"][key] = _score(steps, replay_steps_live(cue, steps, step_delay_s=LIVE_DELAY_S,
                                                                 schedule_ahead_s=SCHEDULE_AHEAD_S), fixed)
@@ -296,6 +308,8 @@ def live(data_dir: Path, seeds: int, minutes: float) -> dict:
                            "rows": _cue_rows(units, chosen)},
            "shipped": {"setting": _key(LIVE_CONTROLLER), "objective_dr": round(_objective(units, "shipped"), 3),
                        "rows": _cue_rows(units, "shipped")},
+           "previous": {"setting": _key(PREVIOUS_LIVE_CONTROLLER),
+                        "objective_dr": round(_objective(units, "previous"), 3), "rows": _cue_rows(units, "previous")},
            "before": {"setting": "phase 0.5/(1 + beats in flight), period 0.02, smoothing 1, compensation off, hold off",
                       "rows": _cue_rows(units, "before")}}
     cv = {}
@@ -361,7 +375,7 @@ def _print_live(res: dict) -> None:
           "R same = R over the steps after both cues locked; R lock = each cue's own R after lock")
     head = (f"{'walkers':<32}{'walks':>6}{'R same f/a':>13}{'dR':>7}{'R all f/a':>13}{'R lock f/a':>13}"
             f"{'lock s f/a':>12}{'goal':>7}{'cue end':>8}{'cad end f/a':>13}")
-    for label in ("development", "shipped", "before"):
+    for label in ("development", "shipped", "previous", "before"):
         part = res[label]
         print(f"\n{label}: {part['setting']}")
         print(head)

@@ -157,6 +157,30 @@ def test_holds_the_goal_while_the_phase_is_steady_and_follows_again_when_it_drif
     assert not c.holding and c2_beats.size > beats.size
 
 
+def test_after_a_hold_it_aims_at_the_walkers_own_phase_not_a_generic_one():
+    """The slow shuffler (corrects its phase little, pulled back to its own 85 steps/min) cued at +7 %: it steps
+    steadily ~80 ms after the beat, not 40 ms before. Chasing that as an error at every release moved the beats
+    and changed its phase to the cue from one hold to the next; aiming at its own phase keeps one phase."""
+    from cadenza.ras.live import LIVE_CONTROLLER
+    from cadenza.ras.walkers import resultant_length_from, run_live_loop
+
+    params = WALKER_PRESETS["slow_shuffler"]
+    goal = params.preferred_cadence_spm * 1.07
+    gains, learnt = [], []
+    for seed in range(6):
+        r = {}
+        for learn in (False, True):
+            c = AdaptiveCueController(preferred_cadence_spm=params.preferred_cadence_spm, goal_cadence_spm=goal,
+                                      **dict(LIVE_CONTROLLER, learn_hold_phase=learn))
+            steps, beats = run_live_loop(c, LinearCorrectionWalker(params, seed=seed), duration_s=180)
+            r[learn] = resultant_length_from(steps, beats, 20.0)
+            if learn:
+                learnt.append(c.held_asynchrony_s_)
+        gains.append(r[True] - r[False])
+    assert min(learnt) > 0.0  # the walker's own phase to the held cue: after the beat
+    assert np.mean(gains) > 0.001 and sum(g >= 0 for g in gains) >= 4
+
+
 def test_bad_delay_settings_are_named():
     with pytest.raises(ParameterError, match="error_smoothing"):
         AdaptiveCueController(preferred_cadence_spm=100, error_smoothing=0.0)
@@ -164,6 +188,8 @@ def test_bad_delay_settings_are_named():
         AdaptiveCueController(preferred_cadence_spm=100, relock_fraction=float("nan"))
     with pytest.raises(ParameterError, match="relock_fraction"):
         AdaptiveCueController(preferred_cadence_spm=100, relock_fraction=2)
+    with pytest.raises(ParameterError, match="hold_window_steps"):
+        AdaptiveCueController(preferred_cadence_spm=100, hold_window_steps=2)
 
 
 @settings(max_examples=20, deadline=None)

@@ -280,6 +280,59 @@ def test_a_live_walk_moves_between_workers_and_comes_out_as_one(two_workers, dat
         engine.dispose()
 
 
+@pytest.mark.filterwarnings("ignore:connect\\(\\) must be used as a context manager:DeprecationWarning")
+def test_the_newest_socket_of_a_walk_wins_across_workers(two_workers, database_url, rng, make_lower_back, make_walk):
+    """A phone reconnects to the other worker while its old socket is still open there: the new socket owns
+    the walk, and the old one is closed with the superseded code (the page then cues on alone) and saves nothing."""
+    from websockets.exceptions import ConnectionClosed
+
+    from cadenza.clinic import auth
+    from cadenza.tools.live import actions, records
+
+    engine = make_engine(database_url)
+    factory = make_session_factory(engine)
+    try:
+        with session_scope(factory) as db:
+            grant = auth.login(db, username="wanda", password=PASSWORD)
+            client = service.create_client(db, actor=grant.therapist, code="W-LEASE")
+            walk_id = records.start_walk_for_therapist(db, actor=grant.therapist, client_id=client.id,
+                                                       preferred_cadence_spm=110, increase_percent=7).id
+        ic = make_walk(start_s=1.0, n_steps=24, step_s=0.545, rng=rng)
+        acc = make_lower_back(ic, duration_s=14.0, sampling_rate_hz=60.0, rng=rng)
+        times_ms = 5000.0 + np.arange(acc.shape[-1]) / 60.0 * 1000.0
+        batches = [{"seq": j, "t_ms": times_ms[i:i + 15].tolist(), "acc": acc[:, i:i + 15].tolist()}
+                   for j, i in enumerate(range(0, times_ms.size, 15))]
+        old, old_pid = _socket_on_other_worker(two_workers, walk_id, grant.token, avoid=None)
+        for batch in batches[:20]:
+            old.send(json.dumps(batch))
+            assert json.loads(old.recv(timeout=20))["ack"] == batch["seq"]
+        new, new_pid = _socket_on_other_worker(two_workers, walk_id, grant.token, avoid=old_pid)
+        assert new_pid != old_pid
+        with new:
+            for batch in batches[20:40]:
+                new.send(json.dumps(batch))
+                reply = json.loads(new.recv(timeout=20))
+                assert reply["ack"] == batch["seq"] and not reply.get("duplicate") and not reply.get("error")
+            time.sleep(actions.LEASE_CHECK_S + 0.1)  # the old worker re-reads the lease at the next batch after this
+            with old, pytest.raises(ConnectionClosed) as closed:
+                for batch in batches[20:40]:  # the old page goes on streaming: none of it is taken
+                    old.send(json.dumps(batch))
+                    assert "ack" not in json.loads(old.recv(timeout=20)), "a superseded socket took a batch"
+            assert closed.value.rcvd.code == actions.SUPERSEDED_CLOSE_CODE
+            assert "newer connection" in closed.value.rcvd.reason
+            for batch in batches[40:]:  # the new socket was never disturbed
+                new.send(json.dumps(batch))
+                assert json.loads(new.recv(timeout=20))["ack"] == batch["seq"]
+            new.send(json.dumps({"type": "end"}))
+            ended = json.loads(new.recv(timeout=20))
+        assert ended["closed"] and ended["summary"]["n_steps"] >= 15
+        with session_scope(factory) as db:
+            row = db.get(records.LiveCueWalk, walk_id)
+            assert row.ended_at is not None and row.last_seq == len(batches) - 1 and row.socket_lease == 2
+    finally:
+        engine.dispose()
+
+
 def test_a_worker_killed_mid_write_loses_and_half_writes_nothing(two_workers, database_url):
     headers = _token(two_workers, "wanda")
     seen: dict[str, int] = {}  # code -> client id, from the answer that finally came back

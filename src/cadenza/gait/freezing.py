@@ -32,7 +32,8 @@ window, at most ``hop_s`` after the score crosses.
 
 Placements: ``"shank"`` (ankle), ``"thigh"`` (just above the knee) and ``"lower-back"`` (trunk at belt
 level), as worn in the Daphnet recordings, where each was measured (``bench/freezing.py``). A phone
-in a trouser pocket sits on the thigh and is treated as one, unmeasured. Acceleration is in m/s^2,
+in a trouser pocket sits on the thigh, any way round: the power summed over the axes does not change with
+the sensor's orientation, and ``bench/placements.py`` measures the thigh turned to random orientations. Acceleration is in m/s^2,
 ``(3, n)`` per placement, time on the last axis; NaN samples (a gap, a dead sensor) silence that
 sensor for the windows they touch.
 

@@ -35,6 +35,15 @@ itself long before the controller hears of it. With the delay, the period correc
 integrator and oscillates; :class:`cadenza.ras.live.LiveCueSession` turns it off and lets the pull
 towards the goal set the tempo (``bench/ras_controller.py`` chooses these settings).
 
+**Holding at the goal** (``hold_at_goal``): once the cue is at the goal and the walker locked to it, the
+cue holds like a fixed cue while the walker keeps a steady phase, and follows again when the phase drifts
+more than ``relock_fraction`` of a beat or stops being steady over ``hold_window_steps`` steps. With
+``learn_hold_phase`` the phase the controller then aims at is the walker's own phase to the held cue
+(the median asynchrony of the hold's first ``learn_hold_steps`` steps), not the generic target: a walker
+cued above its own cadence, and one that corrects its phase little, steps steadily later than a typical
+-40 ms, and chasing that as an error moved the beats at every release, so the walker's phase to the cue
+changed from one hold to the next.
+
 This is deliberately not a Kuramoto phase oscillator; the BeatHealth parameterisation of one is
 patented (US 11,690,535 B2).
 """
@@ -50,6 +59,7 @@ MAX_SLEW_FRACTION = 0.03
 BOUNDS_FRACTION = 0.12
 HOLD_WINDOW_STEPS = 8  # holding at the goal lasts while the walker is locked or the last 8 asynchronies keep one phase
 HOLD_MIN_R = 0.9
+HOLD_LEARN_STEPS = 8  # with learn_hold_phase: the held steps whose median asynchrony becomes the phase aimed at
 RELOCK_FRACTION = 0.45  # holding at the goal ends when the (smoothed) error exceeds this part of a period
 
 
@@ -113,6 +123,9 @@ class AdaptiveCueController:
         error_smoothing: float = 1.0,
         hold_at_goal: bool = False,
         relock_fraction: float = RELOCK_FRACTION,
+        hold_window_steps: int = HOLD_WINDOW_STEPS,
+        learn_hold_phase: bool = False,
+        learn_hold_steps: int = HOLD_LEARN_STEPS,
     ) -> None:
         _check_cadence("preferred_cadence_spm", preferred_cadence_spm)
         goal = preferred_cadence_spm if goal_cadence_spm is None else goal_cadence_spm
@@ -141,6 +154,9 @@ class AdaptiveCueController:
             raise ParameterError(f"error_smoothing must be in (0, 1] (1 = no smoothing), got {error_smoothing!r}")
         if not np.isfinite(relock_fraction) or not 0.1 < relock_fraction <= 0.5:
             raise ParameterError(f"relock_fraction must be in (0.1, 0.5] of a period, got {relock_fraction!r}")
+        for name, value in (("hold_window_steps", hold_window_steps), ("learn_hold_steps", learn_hold_steps)):
+            if not isinstance(value, (int, np.integer)) or not 4 <= value <= 64:
+                raise ParameterError(f"{name} must be an integer within 4-64, got {value!r}")
         if not isinstance(start_steps, (int, np.integer)) or start_steps < 2:
             raise ParameterError(f"start_steps must be an integer >= 2, got {start_steps!r}")
         pref_period = 60.0 / preferred_cadence_spm
@@ -176,6 +192,10 @@ class AdaptiveCueController:
         self._smoothed_error_s: float | None = None
         self.hold_at_goal = bool(hold_at_goal)
         self.relock_fraction = float(relock_fraction)
+        self.hold_window_steps = int(hold_window_steps)
+        self.learn_hold_phase = bool(learn_hold_phase)
+        self.learn_hold_steps = int(learn_hold_steps)
+        self._held_asynchrony_s: list[float] = []
         self.holding = False
         self._shifts: list[tuple[int, float]] = []  # (index of the beat a phase shift first moved, shift s)
 
@@ -226,13 +246,18 @@ class AdaptiveCueController:
         slew = self.max_slew_fraction * self.period_s
         locked = abs(error) < 0.1 * self.period_s
         if self.hold_at_goal:
-            recent = np.asarray(self.asynchrony_s_[-HOLD_WINDOW_STEPS:])
-            steady = recent.size >= HOLD_WINDOW_STEPS and abs(np.mean(np.exp(2j * np.pi * recent / self.period_s))) >= HOLD_MIN_R
+            recent = np.asarray(self.asynchrony_s_[-self.hold_window_steps:])
+            steady = (recent.size >= self.hold_window_steps
+                      and abs(np.mean(np.exp(2j * np.pi * recent / self.period_s))) >= HOLD_MIN_R)
             if self.holding and ((not steady and not locked) or abs(error) > self.relock_fraction * self.period_s):
                 self.holding = False  # the walker drifts off the cue (a stop, a freeze, another tempo): follow again
             elif not self.holding and locked and abs(self.period_s - self.goal_period_s) < 0.002 * self.goal_period_s:
                 self.holding = True
+                self._held_asynchrony_s = []
             if self.holding:
+                self._held_asynchrony_s.append(asyn)
+                if self.learn_hold_phase and len(self._held_asynchrony_s) == self.learn_hold_steps:
+                    self._aim_at_held_phase()
                 return  # in a steady phase at the goal: a steady cue, as a fixed one, is what the walker follows best
         d_period = self.period_gain * error + (self.tempo_approach * (self.goal_period_s - self.period_s) if locked else 0)
         new_period = self._clip_period(self.period_s + float(np.clip(d_period, -slew, slew)))
@@ -256,6 +281,16 @@ class AdaptiveCueController:
         if self.delay_compensation:
             self._shifts.append((pending_index, self._next - planned))
         self.period_s = new_period
+
+    def _aim_at_held_phase(self) -> None:
+        """From now on aim at the walker's own phase to the held cue (the median asynchrony of the hold's first
+        steps) instead of the generic one: a walker cued above its own cadence steps later than it would at
+        its own, and that is its steady phase, not an error to chase."""
+        learned = float(np.clip(np.median(self._held_asynchrony_s) + self.phase_offset_s, -0.3, 0.3))
+        if self._smoothed_error_s is not None:
+            self._smoothed_error_s -= learned - self.target_asynchrony_s
+        self.target_asynchrony_s = learned
+        self.held_asynchrony_s_ = learned
 
     def beats_until(self, time_s: float) -> np.ndarray:
         """Commit and return the beats due up to ``time_s`` (pass now + your scheduling look-ahead)."""

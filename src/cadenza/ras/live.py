@@ -14,7 +14,8 @@ with ``LIVE_CONTROLLER``: each error is reduced by the phase shifts already made
 (delay compensation), and the period correction is off (a delayed integrator
 oscillates); the pull towards the goal sets the tempo. Once the cue is at the goal and the walker's
 phase to it is steady, the cue holds (a steady cue is what a walker follows best); it follows again when
-the phase drifts. ``bench/ras_controller.py`` chose this setting
+the phase drifts, aiming then at the walker's own phase to the held cue (``learn_hold_phase``), not at
+a generic one. ``bench/ras_controller.py`` chose this setting
 on simulated walkers and replayed real walks, with leave-one-walker-out figures (``docs/live.md``).
 
 A detected freeze changes the cue: if the cue has not started (no steps yet), it starts at the goal
@@ -43,7 +44,8 @@ MIN_GOAL_INCREASE = 0.0
 MAX_GOAL_INCREASE = 0.10  # the goal is the person's cadence +0..10 % (RAS practice: +5-10 %)
 # The controller's settings for steps that arrive 2 s late (chosen by bench/ras_controller.py).
 LIVE_CONTROLLER = dict(phase_gain=0.3, period_gain=0.0, error_smoothing=1.0, delay_compensation=True,
-                       hold_at_goal=True, tempo_approach=0.3, relock_fraction=0.45)
+                       hold_at_goal=True, tempo_approach=0.3, relock_fraction=0.45, learn_hold_phase=True,
+                       hold_window_steps=16)
 
 
 @dataclass(frozen=True)

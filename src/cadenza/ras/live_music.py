@@ -9,6 +9,11 @@ the segments join without a seam. During a ramp a beat comes a little early (the
 a little late (a short silence); the controller moves the tempo by a few % per beat at most, so the cut
 or the gap is a few % of a beat. ``static/live.js`` of the live tool does the same, one beat at a time.
 
+The buffer loops from its first beat to its last. So that the loop point is not heard as a click, the
+buffer's last ``LOOP_FADE_S`` cross-fade (equal power) into the music just before its first beat
+(:func:`crossfade_loop`): the last sample played before the loop is then the song's sample just before the
+first beat, and the join is as smooth as the song itself. The beats do not move.
+
 Numpy in, dataclasses out; no I/O. Rhythmic cueing is an adjunct to gait rehabilitation, not a cure.
 """
 
@@ -22,6 +27,8 @@ from cadenza.errors import ParameterError
 
 LIVE_MUSIC_MAX_S = 60.0  # the rendered buffer's length: it loops, and a phone decodes it whole
 MIN_BUFFER_BEATS = 4
+LOOP_FADE_S = 0.05  # the equal-power cross-fade at the loop point (at most a quarter of a beat)
+LIVE_MUSIC_VERSION = 2  # 2: the loop point cross-faded. Bump when the rendered buffer changes (caches key on it)
 
 
 @dataclass(frozen=True)
@@ -88,9 +95,50 @@ def render_live_music(samples: np.ndarray, *, sampling_rate_hz: int, source_beat
         raise ParameterError(f"the song gave {grid.size} beats at {tempo_bpm:g} beats/min; at least "
                              f"{MIN_BUFFER_BEATS} are needed (is it very short?)")
     end = int(round(grid[-1] * sampling_rate_hz))
-    return LiveMusic(samples=warped.samples[..., :end], sampling_rate_hz=int(sampling_rate_hz),
+    start = int(round(grid[0] * sampling_rate_hz))
+    fade = min(int(round(LOOP_FADE_S * sampling_rate_hz)), int(0.25 * (end - start) / (grid.size - 1)))
+    looped = crossfade_loop(warped.samples[..., :end], loop_start_idx=start, fade_samples=fade,
+                            after=warped.samples[..., end:end + fade])
+    return LiveMusic(samples=looped, sampling_rate_hz=int(sampling_rate_hz),
                      beat_times_s=grid, tempo_bpm=float(tempo_bpm), rate_min=warped.rate_min,
                      rate_max=warped.rate_max)
+
+
+def crossfade_loop(samples: np.ndarray, *, loop_start_idx: int, fade_samples: int,
+                   after: np.ndarray | None = None) -> np.ndarray:
+    """``samples`` that play from ``loop_start_idx`` to their end and then again from ``loop_start_idx``, with
+    the loop point cross-faded (equal power: the gains are cos and sin of a quarter turn) so it joins as
+    smoothly as the music itself.
+
+    The last ``fade_samples`` fade into the ``fade_samples`` before ``loop_start_idx``, ending on the sample
+    just before it; only those last samples change. When fewer samples than that precede the loop start,
+    and ``after`` (what the music would have gone on with past the end) is long enough, the first
+    ``fade_samples`` from the loop start fade in from ``after`` instead; else the fade is as long as the
+    samples before the loop start allow. A copy is returned, the same shape and dtype.
+    """
+    x = np.asarray(samples)
+    n = x.shape[-1]
+    if x.ndim not in (1, 2):
+        raise ParameterError(f"samples must be (n,) or (channels, n), got shape {x.shape!r}")
+    if not isinstance(loop_start_idx, (int, np.integer)) or not 0 <= loop_start_idx < n:
+        raise ParameterError(f"loop_start_idx must be a sample index within 0-{n - 1}, got {loop_start_idx!r}")
+    if not isinstance(fade_samples, (int, np.integer)) or fade_samples < 0:
+        raise ParameterError(f"fade_samples must be a whole number of samples >= 0, got {fade_samples!r}")
+    out = x.copy()
+    fade = min(int(fade_samples), (n - int(loop_start_idx)) // 2)
+    tail_room = min(fade, int(loop_start_idx))
+    follow = None if after is None else np.asarray(after)
+    if tail_room < fade and follow is not None and follow.shape[-1] >= fade and follow.shape[:-1] == x.shape[:-1]:
+        theta = 0.5 * np.pi * np.arange(fade) / fade  # the head starts on ``after`` and ends on the music
+        head = slice(int(loop_start_idx), int(loop_start_idx) + fade)
+        out[..., head] = x[..., head] * np.sin(theta) + follow[..., :fade] * np.cos(theta)
+        return out
+    if tail_room == 0:
+        return out
+    theta = 0.5 * np.pi * np.arange(1, tail_room + 1) / tail_room  # the tail ends on the sample before the loop start
+    out[..., n - tail_room:] = (x[..., n - tail_room:] * np.cos(theta)
+                                + x[..., int(loop_start_idx) - tail_room:int(loop_start_idx)] * np.sin(theta))
+    return out
 
 
 def schedule_segments(beat_times_s: np.ndarray, buffer_beat_times_s: np.ndarray, *, sampling_rate_hz: int,

@@ -9,12 +9,14 @@ Checked: the walk's stored steps against the offline detector on the same sample
 from a step's release (its time + the detector's 2 s look-ahead) to the reply that used it (p95 <= 150 ms),
 the beats' placement on the audio clock (each interval within 1 ms of the device-clock interval), and the cue through the outage.
 A second walk is cued with the client's own song (a synthetic one in the library): each beat starts the next
-beat-long segment of it, on the audio clock, and no two segments overlap.
+beat-long segment of it, on the audio clock, and no two segments overlap. Then another connection takes that
+walk: the page's socket is closed as superseded, and the page cues on at a steady tempo without reconnecting.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
 import time
@@ -179,8 +181,25 @@ def test_the_clients_song_is_played_beat_by_beat_on_the_beats(clinic, chromium, 
     context, page, walk_id = _start_walk(clinic, chromium, song=True)
     _replay(page, acc, rate)
     _wait_until(lambda: page.evaluate("window.cadenzaLive.segments.length") >= 5, timeout_s=STRETCH_S + 5)
-    page.click("#live-stop")
-    _wait_until(lambda: page.evaluate("window.cadenzaLive.ended"), timeout_s=10)
+    # Another connection takes the walk (a second tab, or the phone reconnecting): the page's socket is closed
+    # with the superseded code; the page keeps its cue at a steady tempo and does not reconnect to fight it.
+    from websockets.sync.client import connect
+
+    cookies = "; ".join(f"{c['name']}={c['value']}" for c in context.cookies())
+    host = clinic["url"].removeprefix("http://")
+    reconnects = page.evaluate("window.cadenzaLive.reconnects")
+    with connect(f"ws://{host}/live/ws/{walk_id}", additional_headers={"Origin": clinic["url"], "Cookie": cookies}) as other:
+        other.send('{"seq": 2000000000, "t_ms": [], "acc": [[], [], []]}')
+        assert json.loads(other.recv(timeout=10))["ack"] == 2000000000
+        _wait_until(lambda: page.evaluate("window.cadenzaLive.superseded"), timeout_s=5)
+        fixed = page.evaluate("window.cadenzaLive.fixedBeats")
+        page.wait_for_timeout(1500)
+        after = page.evaluate("({r: window.cadenzaLive.reconnects, f: window.cadenzaLive.fixedBeats,"
+                              " c: window.cadenzaLive.connected, why: window.cadenzaLive.closeReason})")
+        assert after["r"] == reconnects and not after["c"] and "newer connection" in after["why"]
+        assert after["f"] >= fixed + 2  # the cue goes on alone
+        other.send('{"type": "end"}')
+        assert json.loads(other.recv(timeout=10))["closed"]
     state = page.evaluate("window.cadenzaLive")
     with session_scope(clinic["factory"]) as db:
         row = db.get(records.LiveCueWalk, walk_id)

@@ -44,6 +44,7 @@ def started(logged_in, nurse, db_session):
     db_session.commit()
     page = logged_in.get(f"/clients/{client.id}/live")
     assert page.status_code == 200 and "adjunct" in page.text and "Thaut" in page.text
+    assert "Trouser pocket (thigh)" in page.text and "0.64 / 0.92" in page.text  # the placements and their figures
     form = {"csrf_token": logged_in.csrf(f"/clients/{client.id}/live"), "preferred_cadence_spm": "110",
             "increase_percent": "7", "placement": "lower-back", "session_id": str(session_row.id)}
     response = logged_in.post(f"/clients/{client.id}/live", data=form)
@@ -94,6 +95,56 @@ def _owner(db, row):
     from cadenza.clinic.models import Therapist
 
     return db.get(Therapist, row.therapist_id)
+
+
+def test_the_newest_socket_owns_the_walk_and_the_older_one_is_told(started, walk, db_session):
+    browser, _, _, walk_id = started
+    times_ms, acc, _ = walk
+    sent = list(batches(times_ms, acc))
+    with browser.websocket_connect(f"/live/ws/{walk_id}", headers=ORIGIN) as old:
+        for batch in sent[:20]:
+            old.send_text(json.dumps(batch))
+            assert old.receive_json()["ack"] == batch["seq"]
+        # The phone reconnects (the old socket is not gone yet): the new socket wins with its first batch.
+        with browser.websocket_connect(f"/live/ws/{walk_id}", headers=ORIGIN) as new:
+            new.send_text(json.dumps(sent[20]))
+            assert new.receive_json()["ack"] == 20
+            with pytest.raises(WebSocketDisconnect) as closed:
+                old.receive_json()
+            assert closed.value.code == actions.SUPERSEDED_CLOSE_CODE and "newer connection" in closed.value.reason
+            for batch in sent[21:40]:
+                new.send_text(json.dumps(batch))
+                reply = new.receive_json()
+                assert reply["ack"] == batch["seq"] and not reply.get("duplicate")
+            new.send_text(json.dumps({"type": "end"}))
+            assert new.receive_json()["closed"]
+    db_session.expire_all()
+    row = db_session.get(records.LiveCueWalk, walk_id)
+    assert row.socket_lease == 2 and row.last_seq == 39 and row.ended_at is not None
+
+
+def test_a_superseded_socket_takes_nothing_and_never_saves(started, walk, db_session):
+    browser, _, _, walk_id = started
+    times_ms, acc, _ = walk
+    sent = list(batches(times_ms, acc))
+    with browser.websocket_connect(f"/live/ws/{walk_id}", headers=ORIGIN) as ws:
+        ws.send_text(json.dumps(sent[0]))
+        assert ws.receive_json()["ack"] == 0
+        # Another process's socket took the walk (its lease is on the row); this process has not heard of it.
+        row = db_session.get(records.LiveCueWalk, walk_id)
+        row.socket_lease += 1
+        db_session.commit()
+        running = actions.RUNNING[walk_id]
+        running.saved_at -= actions.SAVE_EVERY_S  # a save is due now
+        with pytest.raises(WebSocketDisconnect) as closed:
+            for batch in sent[1:40]:  # found out at the next lease check or save, whichever comes first
+                ws.send_text(json.dumps(batch))
+                ws.receive_json()
+        assert closed.value.code == actions.SUPERSEDED_CLOSE_CODE
+    db_session.expire_all()
+    row = db_session.get(records.LiveCueWalk, walk_id)
+    assert row.last_seq < 1 and row.ended_at is None  # the older socket saved nothing and ended nothing
+    assert walk_id not in actions.RUNNING  # its copy is dropped: the row is the walk now
 
 
 def test_hostile_batches_are_refused_by_name_and_lose_nothing(started):
@@ -225,7 +276,7 @@ def _start(browser, client_id: int, **extra) -> object:
         "increase_percent": "5", "placement": "lower-back", **extra})
 
 
-def test_a_walk_cued_with_the_clients_song(logged_in, nurse, db_session, add_song):
+def test_a_walk_cued_with_the_clients_song(logged_in, nurse, db_session, add_song, monkeypatch):
     plain = service.create_client(db_session, actor=nurse, code="song.1")
     careful = service.create_client(db_session, actor=nurse, code="song.2", safety_flags=["hearing_loss"])
     db_session.commit()
@@ -256,6 +307,19 @@ def test_a_walk_cued_with_the_clients_song(logged_in, nurse, db_session, add_son
     found = listening.listener_of(db_session, client=plain)
     level = measure_levels(samples, sampling_rate_hz=rate, level_offset_db=found.calibration.level_offset_db)
     assert level.leq_dba <= found.policy.max_level_dba + 0.1
+    # Rendered once: the render and the capped WAV are kept by content key under the data directory, and the
+    # next fetch is read from there (nothing is rendered again).
+    cache = logged_in.app.state.settings.data_dir / "live_music"
+    assert len(list(cache.glob("*.npz"))) == 2
+    import cadenza.ras.live_music as live_music
+
+    def no_render(*args, **kwargs):
+        raise AssertionError("the song was rendered again")
+
+    monkeypatch.setattr(live_music, "render_live_music", no_render)
+    again = logged_in.get(f"/clients/{plain.id}/live/{walk_id}/music.wav")
+    assert again.content == audio.content and again.headers["x-cadenza-beat-times-s"] == audio.headers["x-cadenza-beat-times-s"]
+    monkeypatch.undo()
 
     # The tempo correction is used: the halved song is stepped on every other analysed beat, stretched 105/48.
     response = _start(logged_in, careful.id, music_track_id=str(halved))

@@ -13,6 +13,14 @@ phone that reconnects to another server process (another worker, or after a rest
 from the row; a process that still holds an older copy (the row has a newer batch) drops it and reads the
 row. What a lost process took in after its last save is lost (at most ``SAVE_EVERY_S``): the detector sees
 a gap there.
+
+One socket owns a walk at a time: the newest to stream. Each socket takes the walk's next lease number with
+its first message (``records.claim_socket_lease``, on the row, so it holds across server processes). A socket whose number is
+no longer the newest takes no more batches and never saves; it is closed with :data:`SUPERSEDED_CLOSE_CODE`
+(the page keeps its fixed-tempo cue and does not reconnect). In this process the older socket hears of it at
+once (:func:`register_socket`); on another process it finds out from the row, at its next batch after
+``LEASE_CHECK_S`` or at its next save, whichever comes first, and the save itself checks the lease with the
+row locked.
 """
 
 from __future__ import annotations
@@ -20,12 +28,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cadenza.errors import ParameterError
+from cadenza.errors import CadenzaError, ParameterError
 from cadenza.ras.controller import BOUNDS_FRACTION
 from cadenza.ras.live import LiveCueSession, LiveUpdate
 from sqlalchemy.orm import Session
@@ -40,6 +50,13 @@ MAX_ACC_M_S2 = 50 * 9.81  # beyond any human movement: a corrupt or hostile numb
 SAVE_EVERY_S = 2.0
 IDLE_FORGET_S = 30 * 60.0  # a walk left without a batch this long is dropped from memory (its row was saved)
 LIVE_LOOKAHEAD_S = 2.0
+LEASE_CHECK_S = 0.5  # how stale another process's view of who owns a walk may get before a batch re-reads it
+SUPERSEDED_CLOSE_CODE = 4001  # an application close code (4000-4999): a newer connection streams this walk
+SUPERSEDED_REASON = "superseded: a newer connection streams this walk"
+
+
+class Superseded(CadenzaError):
+    """A newer socket owns the walk: this one takes no more batches."""
 
 
 @dataclass
@@ -57,6 +74,8 @@ class Running:
 
 RUNNING: dict[int, Running] = {}
 _LOCK = threading.Lock()
+# The sockets open in this process: walk id -> (lease number, what to call when a newer socket takes the walk).
+_SOCKETS: dict[int, tuple[int, Callable[[], None]]] = {}
 log = logging.getLogger(__name__)
 
 
@@ -87,6 +106,41 @@ def running_for(row: LiveCueWalk) -> Running:
             found = RUNNING[row.id] = Running(row.id, _science_for(row), last_seq=row.last_seq, saved_at=now)
         found.active_at = now
         return found
+
+
+def register_socket(walk_id: int, lease: int, on_superseded: Callable[[], None]) -> None:
+    """Note this process's socket ``lease`` for the walk; an older socket of the walk here is told at once
+    (``on_superseded``, called from this thread). A socket that is itself older than one known here is told too."""
+    with _LOCK:
+        known = _SOCKETS.get(walk_id)
+        if known is not None and known[0] > lease:
+            older = on_superseded
+        else:
+            older = known[1] if known is not None else None
+            _SOCKETS[walk_id] = (lease, on_superseded)
+    if older is not None:
+        older()
+
+
+def unregister_socket(walk_id: int, lease: int) -> None:
+    with _LOCK:
+        known = _SOCKETS.get(walk_id)
+        if known is not None and known[0] == lease:
+            del _SOCKETS[walk_id]
+
+
+def forget_unowned(walk_id: int) -> None:
+    """Drop this process's copy of a walk no socket here owns any more (a newer socket streams it elsewhere and
+    saves it; the row is then the walk's state, not this copy)."""
+    with _LOCK:
+        if walk_id not in _SOCKETS:
+            RUNNING.pop(walk_id, None)
+
+
+def superseded_here(walk_id: int, lease: int) -> bool:
+    """A newer socket of the walk is open in this process."""
+    known = _SOCKETS.get(walk_id)
+    return known is not None and known[0] > lease
 
 
 CLICK_HZ, CLICK_S, CLICK_SAMPLING_RATE_HZ = 1000.0, 0.04, 48_000  # the page's click (static/live.js), accented
@@ -134,16 +188,16 @@ class MusicCue:
     title: str
 
 
-def walk_music(db: Session, row: LiveCueWalk) -> MusicCue:
+def walk_music(db: Session, row: LiveCueWalk, *, cache_dir: Path | None = None) -> MusicCue:
     """The walk's chosen song rendered at the goal tempo (WSOLA, pitch kept; ``ras/live_music.py``) and brought
     within the listener's level cap, for the page to play beat by beat; the client is already authorised by
-    the caller. A walk without a song, or a song that cannot be the cue, is a ParameterError saying why."""
+    the caller. A walk without a song, or a song that cannot be the cue, is a ParameterError saying why.
+
+    With ``cache_dir`` the render is kept there by content key (:func:`song_at_tempo`), and so is the capped
+    WAV for the listener's cap and calibration: a walk's page fetching it again, or another walk of the same
+    song at the same goal tempo, reads it instead of rendering it."""
     from cadenza.clinic import listening
     from cadenza.clinic.models import Client
-    from cadenza.io.audio import load_audio
-    from cadenza.io.speech import encode_wav_bytes
-    from cadenza.ras.live_music import render_live_music
-    from cadenza.safety.enforce import apply_audio_policy
 
     if row.music_track_id is None:
         raise ParameterError(f"live walk {row.id!r} is cued with clicks; no song was chosen for it")
@@ -151,15 +205,70 @@ def walk_music(db: Session, row: LiveCueWalk) -> MusicCue:
     found = listening.listener_of(db, client=db.get(Client, row.client_id))
     if found.policy.nicu_limits:
         raise ParameterError("live cueing while walking is not for NICU infants")
+    return capped_song(track, tempo_bpm=row.goal_cadence_spm, policy=found.policy, calibration=found.calibration,
+                       cache_dir=cache_dir)
+
+
+def _render_key(track: records.MusicTrack, tempo_bpm: float) -> str:
+    from cadenza.io.render_cache import content_key, file_sha256
+    from cadenza.ras.live_music import LIVE_MUSIC_MAX_S, LIVE_MUSIC_VERSION
+
+    return content_key("live-music", LIVE_MUSIC_VERSION, LIVE_MUSIC_MAX_S, file_sha256(track.path),
+                       track.analysis_version, [round(b, 6) for b in track.beat_times_s], round(float(tempo_bpm), 6))
+
+
+def song_at_tempo(track: records.MusicTrack, *, tempo_bpm: float, cache_dir: Path | None = None):
+    """The track rendered at ``tempo_bpm`` (:func:`cadenza.ras.live_music.render_live_music`), once per song
+    file, stored beats, analysis version, tempo and render version when ``cache_dir`` is given."""
+    from cadenza.io.audio import load_audio
+    from cadenza.io.render_cache import load_arrays, store_arrays
+    from cadenza.ras.live_music import LiveMusic, render_live_music
+
+    key = _render_key(track, tempo_bpm) if cache_dir is not None else None
+    if key is not None:
+        hit = load_arrays(cache_dir, key)
+        if hit is not None and {"samples", "beat_times_s", "figures"} <= hit.keys():
+            rate, tempo, rate_min, rate_max = (float(v) for v in hit["figures"])
+            return LiveMusic(samples=hit["samples"], sampling_rate_hz=int(rate), beat_times_s=hit["beat_times_s"],
+                             tempo_bpm=tempo, rate_min=rate_min, rate_max=rate_max)
     audio = load_audio(track.path)
     music = render_live_music(audio.samples, sampling_rate_hz=audio.sampling_rate_hz,
-                              source_beat_times_s=np.asarray(track.beat_times_s), tempo_bpm=row.goal_cadence_spm)
-    capped = apply_audio_policy(music.samples, sampling_rate_hz=music.sampling_rate_hz, policy=found.policy,
-                                calibration=found.calibration)
+                              source_beat_times_s=np.asarray(track.beat_times_s), tempo_bpm=tempo_bpm)
+    if key is not None:
+        store_arrays(cache_dir, key, {
+            "samples": np.asarray(music.samples, dtype=np.float32), "beat_times_s": music.beat_times_s,
+            "figures": np.array([music.sampling_rate_hz, music.tempo_bpm, music.rate_min, music.rate_max], float)})
+    return music
+
+
+def capped_song(track: records.MusicTrack, *, tempo_bpm: float, policy, calibration,
+                cache_dir: Path | None = None) -> MusicCue:
+    """The track at ``tempo_bpm`` within the listener's cap, as the WAV the page fetches (cached by content key,
+    with the cap and calibration in the key, when ``cache_dir`` is given)."""
+    from cadenza.io.render_cache import content_key, load_arrays, store_arrays
+    from cadenza.io.speech import encode_wav_bytes
+    from cadenza.safety.enforce import apply_audio_policy
+
+    key = (content_key("live-music-wav", _render_key(track, tempo_bpm), repr(policy), repr(calibration))
+           if cache_dir is not None else None)
+    if key is not None:
+        hit = load_arrays(cache_dir, key)
+        if hit is not None and {"wav", "beat_times_s", "figures"} <= hit.keys():
+            tempo, level = (float(v) for v in hit["figures"])
+            return MusicCue(wav=hit["wav"].tobytes(), beat_times_s=[float(b) for b in hit["beat_times_s"]],
+                            tempo_bpm=tempo, level_dba=level, title=track.title)
+    music = song_at_tempo(track, tempo_bpm=tempo_bpm, cache_dir=cache_dir)
+    capped = apply_audio_policy(music.samples, sampling_rate_hz=music.sampling_rate_hz, policy=policy,
+                                calibration=calibration)
     samples = np.asarray(capped.samples, dtype=np.float32)
-    return MusicCue(wav=encode_wav_bytes(samples, sampling_rate_hz=capped.sampling_rate_hz),
-                    beat_times_s=[round(float(b), 6) for b in music.beat_times_s], tempo_bpm=music.tempo_bpm,
-                    level_dba=float(capped.report.leq_dba), title=track.title)
+    cue = MusicCue(wav=encode_wav_bytes(samples, sampling_rate_hz=capped.sampling_rate_hz),
+                   beat_times_s=[round(float(b), 6) for b in music.beat_times_s], tempo_bpm=music.tempo_bpm,
+                   level_dba=float(capped.report.leq_dba), title=track.title)
+    if key is not None:
+        store_arrays(cache_dir, key, {"wav": np.frombuffer(cue.wav, dtype=np.uint8),
+                                      "beat_times_s": np.asarray(cue.beat_times_s),
+                                      "figures": np.array([cue.tempo_bpm, cue.level_dba])})
+    return cue
 
 
 def parse_batch(message: Any) -> tuple[int, np.ndarray, np.ndarray]:
@@ -192,10 +301,13 @@ def parse_batch(message: Any) -> tuple[int, np.ndarray, np.ndarray]:
     return seq, times / 1000.0, values  # NaN (a sensor that gave none) passes: the detector skips it
 
 
-def take_batch(running: Running, message: Any) -> dict[str, Any]:
-    """One batch of the walk: the reply for the device (``ack``, beats in device ms, steps, tempo, freeze)."""
+def take_batch(running: Running, message: Any, *, lease: int | None = None) -> dict[str, Any]:
+    """One batch of the walk: the reply for the device (``ack``, beats in device ms, steps, tempo, freeze).
+    From a socket (``lease``), Superseded when a newer socket of the walk is open in this process."""
     seq, times_s, acc = parse_batch(message)
     with running.lock:
+        if lease is not None and superseded_here(running.walk_id, lease):
+            raise Superseded(f"live walk {running.walk_id!r}: {SUPERSEDED_REASON}")
         return _take_parsed(running, seq, times_s, acc)
 
 
@@ -232,13 +344,18 @@ def save_due(running: Running) -> bool:
     return time.monotonic() - running.saved_at >= SAVE_EVERY_S
 
 
-def save(db: Session, row: LiveCueWalk, running: Running) -> None:
-    """Write the running walk's results onto its row, unless another process has carried it further."""
+def save(db: Session, row: LiveCueWalk, running: Running, *, lease: int | None = None) -> bool:
+    """Write the running walk's results onto its row (locked by the caller), unless another process has carried
+    it further or, for a socket's save (``lease``), a newer socket owns the walk. False when not saved because
+    the socket is superseded."""
+    if lease is not None and row.socket_lease != lease:
+        return False
     with running.lock:
         if row.last_seq > running.last_seq:
-            return  # e.g. an old socket noticed closing after the phone reconnected elsewhere
+            return True  # e.g. an old socket noticed closing after the phone reconnected elsewhere
         records.save_progress(db, row, running.live, last_seq=running.last_seq)
     running.saved_at = time.monotonic()
+    return True
 
 
 def finish(db: Session, row: LiveCueWalk, *, actor: Therapist | None = None,

@@ -6,11 +6,18 @@ their clients) or the person's unlocked device cookie (for a walk that device st
 this server (the Origin must match; a WebSocket is not covered by the same-origin policy). After that
 each message is a batch of samples; the reply carries the next beats. The science and the record are
 :mod:`cadenza.tools.live.actions`; the routes move messages.
+
+The newest socket of a walk owns it (``actions``: a lease on the walk's row, taken with the socket's first
+message, so a connection that never streams takes nothing away). An older socket, on this process or
+another, is closed with code 4001 and a reason; the page then keeps its fixed-tempo cue and does not
+reconnect, so a phone that reconnects always wins and two connections never fight over one walk.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path as FilePath
 from typing import Annotated, Any
@@ -57,9 +64,12 @@ def _music_choice(state: forms.FormState) -> int | None:
     return forms.parse_int(state, "music_track_id") if state.values.get("music_track_id", "") else None
 
 
-def _music_response(db, row) -> Response:
+MUSIC_CACHE_FOLDER = "live_music"  # under the data directory: each song rendered once per goal tempo
+
+
+def _music_response(request: Request, db, row) -> Response:
     """The walk's song at its goal tempo within the listener's cap; its beats (seconds into the WAV) in a header."""
-    cue = actions.walk_music(db, row)
+    cue = actions.walk_music(db, row, cache_dir=request.app.state.settings.data_dir / MUSIC_CACHE_FOLDER)
     return Response(cue.wav, media_type="audio/wav", headers={
         "Cache-Control": "private, no-store", "X-Cadenza-Beat-Times-S": ",".join(f"{b:.6f}" for b in cue.beat_times_s),
         "X-Cadenza-Tempo-BPM": f"{cue.tempo_bpm:.3f}", "X-Cadenza-Level-dBA": f"{cue.level_dba:.1f}"})
@@ -154,12 +164,12 @@ def walk_page(request: Request, db: Db, user: PageUser, client_id: ClientId, wal
 
 
 @router.get("/clients/{client_id}/live/{walk_id}/music.wav")
-def walk_music(db: Db, user: PageUser, client_id: ClientId, walk_id: WalkId) -> Response:
+def walk_music(request: Request, db: Db, user: PageUser, client_id: ClientId, walk_id: WalkId) -> Response:
     """The walk's song at its goal tempo, within the client's level cap (the page plays it beat by beat)."""
     row = records.walk_for_therapist(db, actor=user, walk_id=walk_id)
     if row.client_id != client_id:
         raise NotFoundError(f"live walk {walk_id!r} not found for client {client_id!r}")
-    return _music_response(db, row)
+    return _music_response(request, db, row)
 
 
 # --- the person ---------------------------------------------------------------------------------------------
@@ -206,9 +216,9 @@ def me_walk_page(request: Request, db: Db, device: PersonPage, walk_id: WalkId) 
 
 
 @router.get("/me/live/{walk_id}/music.wav")
-def me_walk_music(db: Db, device: PersonPage, walk_id: WalkId) -> Response:
+def me_walk_music(request: Request, db: Db, device: PersonPage, walk_id: WalkId) -> Response:
     """The song of a walk this device started, at its goal tempo, within the person's level cap."""
-    return _music_response(db, records.walk_for_device(db, device=device, walk_id=walk_id))
+    return _music_response(request, db, records.walk_for_device(db, device=device, walk_id=walk_id))
 
 
 @router.get("/live/live.js")
@@ -274,22 +284,40 @@ def _load(db, who: Who, walk_id: int):
     return row, None, db.get(people.PersonDevice, who.device_id)
 
 
-def _save(websocket: WebSocket, who: Who, walk_id: int, running: actions.Running) -> None:
+def _save(websocket: WebSocket, who: Who, walk_id: int, running: actions.Running, lease: int) -> bool:
+    """Save the walk; False when a newer socket owns it (nothing saved)."""
     with session_scope(websocket.app.state.session_factory) as db:
         row, _, _ = _load(db, who, walk_id)
         if row is not None and row.is_open:
-            actions.save(db, row, running)
+            return actions.save(db, row, running, lease=lease)
+        return True
 
 
-def _finish(websocket: WebSocket, who: Who, walk_id: int) -> dict[str, Any]:
+def _claim(websocket: WebSocket, walk_id: int) -> tuple[int, actions.Running]:
+    """Take the walk's lease, and the walk's science as the row holds it now: with the lease on the row, no
+    older socket saves after this, so a copy older than the row is replaced by the row's."""
+    with session_scope(websocket.app.state.session_factory) as db:
+        lease = records.claim_socket_lease(db, walk_id)
+        return lease, actions.running_for(db.get(records.LiveCueWalk, walk_id))
+
+
+def _still_owner(websocket: WebSocket, walk_id: int, lease: int) -> bool:
+    with session_scope(websocket.app.state.session_factory) as db:
+        return records.socket_lease(db, walk_id) == lease
+
+
+def _finish(websocket: WebSocket, who: Who, walk_id: int, lease: int) -> dict[str, Any] | None:
+    """End the walk and return its summary; None when a newer socket owns it (the walk goes on there)."""
     with session_scope(websocket.app.state.session_factory) as db:
         row, actor, device = _load(db, who, walk_id)
         if row is None:
             raise NotFoundError(f"live walk {walk_id!r} not found")
+        if row.socket_lease != lease:
+            return None
         return actions.finish(db, row, actor=actor, device=device)
 
 
-def _take(running: actions.Running, text: str) -> dict[str, Any]:
+def _take(running: actions.Running, text: str, lease: int) -> dict[str, Any]:
     if len(text) > MAX_MESSAGE_CHARS:
         raise ParameterError(f"a batch must be at most {MAX_MESSAGE_CHARS} characters of JSON, got {len(text)}")
     try:
@@ -298,7 +326,7 @@ def _take(running: actions.Running, text: str) -> dict[str, Any]:
         raise ParameterError("a batch must be JSON") from None
     if isinstance(message, dict) and message.get("type") == "end":
         return {"end": True}
-    return actions.take_batch(running, message)
+    return actions.take_batch(running, message, lease=lease)
 
 
 @router.websocket("/live/ws/{walk_id}")
@@ -315,24 +343,65 @@ async def live_socket(websocket: WebSocket, walk_id: int) -> None:
     if running is None:  # ended between the check and now
         await websocket.close(code=1008)
         return
-    await websocket.accept()
+    superseded = asyncio.Event()
+    stop = asyncio.ensure_future(superseded.wait())
+    lease: list[int] = []  # this socket's number, once it has sent its first message
+    try:
+        await websocket.accept()
+        if await _serve_socket(websocket, who, walk_id, running, superseded, stop, lease):
+            return
+    finally:
+        stop.cancel()
+        if lease:
+            actions.unregister_socket(walk_id, lease[0])
+    # A newer socket owns the walk: this one takes nothing more and is told why (the page stops reconnecting).
+    actions.forget_unowned(walk_id)
+    await websocket.close(code=actions.SUPERSEDED_CLOSE_CODE, reason=actions.SUPERSEDED_REASON)
+
+
+async def _serve_socket(websocket: WebSocket, who: Who, walk_id: int, running: actions.Running,
+                        superseded: asyncio.Event, stop: asyncio.Future, lease: list[int]) -> bool:
+    """Batches in, replies out, until the walk ends or the socket drops (True), or a newer socket takes the
+    walk (False). The socket takes the walk's lease with its first message (``lease`` gets its number)."""
+    loop = asyncio.get_running_loop()
+    checked_at = time.monotonic()
     try:
         while True:
-            text = await websocket.receive_text()
+            receive = asyncio.ensure_future(websocket.receive_text())
+            await asyncio.wait({receive, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if stop.done():
+                receive.cancel()
+                return False
+            text = receive.result()
+            if not lease:
+                number, running = await run_in_threadpool(_claim, websocket, walk_id)
+                lease.append(number)
+                actions.register_socket(walk_id, lease[0], lambda: loop.call_soon_threadsafe(superseded.set))
+                checked_at = time.monotonic()
+            elif time.monotonic() - checked_at >= actions.LEASE_CHECK_S:  # a newer socket on another process?
+                if not await run_in_threadpool(_still_owner, websocket, walk_id, lease[0]):
+                    return False
+                checked_at = time.monotonic()
             try:
-                reply = await run_in_threadpool(_take, running, text)
+                reply = await run_in_threadpool(_take, running, text, lease[0])
+            except actions.Superseded:
+                return False
             except ParameterError as exc:
                 await websocket.send_json({"error": str(exc)})
                 continue
             if reply.get("end"):
-                summary = await run_in_threadpool(_finish, websocket, who, walk_id)
+                summary = await run_in_threadpool(_finish, websocket, who, walk_id, lease[0])
+                if summary is None:
+                    return False
                 await websocket.send_json(summary)
                 await websocket.close()
-                return
+                return True
             await websocket.send_json(reply)
             if actions.save_due(running):
-                await run_in_threadpool(_save, websocket, who, walk_id, running)
+                if not await run_in_threadpool(_save, websocket, who, walk_id, running, lease[0]):
+                    return False
     except WebSocketDisconnect:
-        # The device reconnects and re-sends what was not acknowledged; keep what was taken in.
-        if walk_id in actions.RUNNING:
-            await run_in_threadpool(_save, websocket, who, walk_id, running)
+        # The device reconnects and re-sends what was not acknowledged; keep what was taken in (if still the owner).
+        if walk_id in actions.RUNNING and lease:
+            await run_in_threadpool(_save, websocket, who, walk_id, running, lease[0])
+        return True

@@ -70,6 +70,8 @@ class LiveCueWalk(Base):
     live_state: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, default=None)
     # The client's library track whose music was the cue; None: clicks (migration 0026c_live_music).
     music_track_id: Mapped[int | None] = mapped_column(Integer, nullable=True, default=None)
+    # The newest live socket's number: only that socket takes batches in and saves (migration 0041_live_lease).
+    socket_lease: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def is_open(self) -> bool:
@@ -92,6 +94,7 @@ class MusicTrack:
     path: str
     tempo_bpm: float | None
     beat_times_s: list[float]
+    analysis_version: int | None = None
 
 
 def _track_row(db: Session, client_id: int, track_id: int) -> Any:
@@ -109,7 +112,8 @@ def _music(row: Any) -> MusicTrack:
     beats = beats_at_level(row["beat_times_s"] or [], analysed_bpm=row["tempo_bpm"], used_bpm=used)
     title = row["title"] or row["path"].replace("\\", "/").rsplit("/", 1)[-1]
     return MusicTrack(int(row["id"]), f"{title} ({row['artist']})" if row["artist"] else title, row["path"],
-                      None if used is None else float(used), [float(b) for b in beats])
+                      None if used is None else float(used), [float(b) for b in beats],
+                      None if row.get("analysis_version") is None else int(row["analysis_version"]))
 
 
 def music_track(db: Session, *, client_id: int, track_id: Any) -> MusicTrack:
@@ -260,6 +264,22 @@ def save_progress(db: Session, row: LiveCueWalk, live: LiveCueSession, *, last_s
     row.last_seq = int(last_seq)
     row.live_state = snapshot(live)
     db.flush()
+
+
+def claim_socket_lease(db: Session, walk_id: int) -> int:
+    """The next socket number of the walk, now its owner's (the row is locked until the caller commits, so two
+    sockets opening at once on two processes get two numbers). NotFoundError for an unknown walk."""
+    row = db.get(LiveCueWalk, walk_id, with_for_update=True)
+    if row is None:
+        raise NotFoundError(f"live walk {walk_id!r} not found")
+    row.socket_lease = int(row.socket_lease or 0) + 1
+    db.flush()
+    return row.socket_lease
+
+
+def socket_lease(db: Session, walk_id: int) -> int | None:
+    """The number of the socket that owns the walk now (None for an unknown walk)."""
+    return db.scalar(select(LiveCueWalk.socket_lease).where(LiveCueWalk.id == walk_id))
 
 
 def summarize_walk(row: LiveCueWalk) -> dict[str, Any]:

@@ -8,11 +8,14 @@
 // a click. At the goal tempo the segments join without a seam; when the next beat comes early the segment is
 // cut there (with a 3 ms fade), when it comes late a short silence is left. Clicks remain the cue whenever
 // the song is not there (none chosen, not yet loaded, not decodable) and during a freeze (accented clicks).
+// One connection owns a walk: the newest. When the server closes this page's socket with SUPERSEDED (another tab
+// or phone opened the walk since), the page keeps its fixed-tempo cue and does not reconnect.
 "use strict";
 (() => {
   const root = document.getElementById("live-walk");
   if (!root) return;
   const BATCH_MS = 50;
+  const SUPERSEDED = 4001; // the server's close code: a newer connection streams this walk
   const KEEP_BATCHES = 12000; // ~10 min of batches kept while offline; older ones are dropped first
   const lookaheadMs = Number(root.dataset.lookaheadMs || "2000");
   const status = document.getElementById("live-status");
@@ -22,7 +25,7 @@
   // Read-only diagnostics (the browser test reads them; nothing else does).
   const state = window.cadenzaLive = {
     gainCap: null, scheduled: [], steps: [], stepDelaysMs: [], resentStepDelaysMs: [], acks: 0, sent: 0, unacked: 0, beatsReceived: 0, beatsLate: 0, fixedBeats: 0, connected: false,
-    reconnects: 0, tempoBpm: null, frozen: false, errors: [], ended: false,
+    reconnects: 0, tempoBpm: null, frozen: false, errors: [], ended: false, superseded: false, closeReason: null,
     music: root.dataset.music ? "loading" : "none", musicError: null, musicBeats: 0, segments: [],
   };
   let ctx = null, out = null, musicOut = null, music = null, ws = null, seq = 0, pending = [], queue = [];
@@ -36,7 +39,8 @@
     if (state.frozen) parts.push("take a step to the beat");
     if (state.music === "ready") parts.push("your song");
     else if (state.music === "clicks") parts.push("clicks (the song could not be loaded)");
-    parts.push(state.connected ? "connected" : "offline: the cue goes on at a steady tempo");
+    if (state.superseded) parts.push("this walk is now streamed by another connection (another tab or phone): the cue goes on here at a steady tempo");
+    else parts.push(state.connected ? "connected" : "offline: the cue goes on at a steady tempo");
     say(parts.join(" · "));
   }
 
@@ -49,7 +53,9 @@
     pending.push([t, a.x, a.y, a.z]);
   }
 
-  function send(batch) { if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(batch)); }
+  function send(batch) {
+    if (ws && ws.readyState === WebSocket.OPEN && !state.superseded) ws.send(JSON.stringify(batch));
+  }
 
   function flush() {
     if (ctx) sampleClocks();
@@ -217,7 +223,7 @@
   function connect() {
     const url = new URL(root.dataset.ws, window.location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    ws = new WebSocket(url);
+    const socket = ws = new WebSocket(url);
     ws.onopen = () => {
       state.connected = true;
       retryMs = 500;
@@ -235,10 +241,15 @@
       describe();
     };
     ws.onmessage = onReply;
-    ws.onclose = () => {
+    ws.onclose = (event) => {
+      if (socket !== ws) return; // an older socket of this page, closed after the page reconnected: nothing to do
       state.connected = false;
+      if (event.code === SUPERSEDED) { // another connection owns the walk now: cue on alone, never fight it
+        state.superseded = true;
+        state.closeReason = event.reason;
+      }
       describe();
-      if (state.ended) return;
+      if (state.ended || state.superseded) return;
       state.reconnects += 1;
       setTimeout(() => { if (!ws || ws.readyState === WebSocket.CLOSED) connect(); }, retryMs);
       retryMs = Math.min(retryMs * 2, 5000);
@@ -285,7 +296,7 @@
   window.addEventListener("offline", () => { if (ws && !state.ended) ws.close(); });
   window.addEventListener("online", () => {
     retryMs = 500;
-    if (ws && ws.readyState === WebSocket.CLOSED && !state.ended && timer !== null) connect();
+    if (ws && ws.readyState === WebSocket.CLOSED && !state.ended && !state.superseded && timer !== null) connect();
   });
 
   startButton.addEventListener("click", start);
