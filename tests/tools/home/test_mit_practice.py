@@ -55,6 +55,28 @@ def test_the_model_is_the_phrase_intoned_within_the_cap(db_session, client_recor
     assert level.leq_dba <= policy.max_level_dba + 0.01
 
 
+def test_the_model_is_rendered_once_and_then_read_from_the_cache(db_session, practice, tmp_path, monkeypatch):
+    task, device, _ = practice
+    first = actions.mit_model_wav(db_session, device, task, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.npz"))) == 1
+
+    def no_render(*args, **kwargs):
+        raise AssertionError("rendered again although the cache holds it")
+
+    monkeypatch.setattr(actions, "mit_model", no_render)
+    assert actions.mit_model_wav(db_session, device, task, cache_dir=tmp_path) == first
+    # Another phrase (or cap, or calibration) is another key: rendered, not read.
+    task.music = {**task.music, "text": "Good morning"}
+    with pytest.raises(AssertionError, match="rendered again"):
+        actions.mit_model_wav(db_session, device, task, cache_dir=tmp_path)
+    # A cut-short entry counts as missing.
+    entry = next(tmp_path.glob("*.npz"))
+    entry.write_bytes(entry.read_bytes()[:100])
+    task.music = {**task.music, "text": "I want water"}
+    with pytest.raises(AssertionError, match="rendered again"):
+        actions.mit_model_wav(db_session, device, task, cache_dir=tmp_path)
+
+
 def test_a_try_is_scored_once_and_music_is_never_scored(db_session, practice, shared_data):
     task, device, _ = practice
     (model, rate), _ = actions.mit_model(task.music["text"], level=1, policy=actions.listener(

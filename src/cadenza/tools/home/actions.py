@@ -166,17 +166,35 @@ def mit_model(text: str, *, level: int, policy: AudioPolicy, calibration) -> tup
     return (capped.samples, material.sampling_rate_hz), float(capped.report.leq_dba)
 
 
-def mit_model_wav(db: Session, device: PersonDevice, task: HomeTask) -> bytes:
+MIT_MODEL_RENDER_VERSION = 1  # bump when the model's synthesis or capping changes: cached renders are then redone
+
+
+def mit_model_wav(db: Session, device: PersonDevice, task: HomeTask, *, cache_dir: Path | None = None) -> bytes:
+    """The task's phrase intoned with taps as a 16-bit WAV within the listener's cap. With ``cache_dir`` it is
+    rendered once per (phrase, level, level cap, calibration, render version) and kept there by content key
+    (:mod:`cadenza.io.render_cache`): a practice opened every day does not synthesise it again."""
+    import numpy as np
     import soundfile
+
+    from cadenza.io.render_cache import content_key, load_arrays, store_arrays
 
     if task.kind != "mit_practice":
         raise NotFoundError("this task has no MIT model")
     policy, calibration = listener(db, records.client_of_device(db, device))
     refuse_nicu(policy)
-    (samples, rate), _ = mit_model(task.music["text"], level=int(task.music["level"]), policy=policy,
-                                   calibration=calibration)
+    key = content_key("mit_model", MIT_MODEL_RENDER_VERSION, task.music["text"], int(task.music["level"]),
+                      round(float(policy.max_level_dba), 3), round(float(calibration.tone_level_dba), 3),
+                      round(float(calibration.tone_rms_dbfs), 3))
+    cached = load_arrays(cache_dir, key) if cache_dir is not None else None
+    if cached is not None and {"samples", "rate"} <= set(cached):
+        samples, rate = cached["samples"], int(cached["rate"])
+    else:
+        (samples, rate), _ = mit_model(task.music["text"], level=int(task.music["level"]), policy=policy,
+                                       calibration=calibration)
+        if cache_dir is not None:
+            store_arrays(cache_dir, key, {"samples": np.asarray(samples, dtype=np.float32), "rate": np.asarray(rate)})
     buffer = _bytes.BytesIO()
-    soundfile.write(buffer, samples.T, rate, format="WAV", subtype="PCM_16")
+    soundfile.write(buffer, np.asarray(samples).T, rate, format="WAV", subtype="PCM_16")
     return buffer.getvalue()
 
 

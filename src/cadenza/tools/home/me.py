@@ -31,6 +31,7 @@ from cadenza.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 STATIC = FilePath(__file__).with_name("static")
+MIT_MODEL_CACHE_FOLDER = "mit_models"  # under the data directory: each practice phrase rendered once per cap
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 JOIN_CSRF_COOKIE = "cadenza_join_csrf"
 AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg",
@@ -276,10 +277,11 @@ def cue_audio(db: Db, device: PersonPage, task_id: RowId) -> Response:
 
 
 @router.get("/me/tasks/{task_id}/model.wav")
-def mit_model(db: Db, device: PersonPage, task_id: RowId) -> Response:
-    """An MIT practice task's phrase, intoned with taps, within the listener's cap."""
+def mit_model(request: Request, db: Db, device: PersonPage, task_id: RowId) -> Response:
+    """An MIT practice task's phrase, intoned with taps, within the listener's cap (rendered once, then kept)."""
     task = records.device_task(db, device, task_id)
-    return Response(actions.mit_model_wav(db, device, task), media_type="audio/wav")
+    cache_dir = FilePath(request.app.state.settings.data_dir) / MIT_MODEL_CACHE_FOLDER
+    return Response(actions.mit_model_wav(db, device, task, cache_dir=cache_dir), media_type="audio/wav")
 
 
 @router.post("/me/completions")
