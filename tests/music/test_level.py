@@ -129,6 +129,9 @@ def test_onset_statistics_tell_the_beat_from_its_double_and_its_half():
     assert cands[60]["onsets_half_way"] == pytest.approx(0.5, abs=0.05)
     assert cands[120]["onsets_on_beat"] > 0.95 and cands[120]["onsets_half_way"] < 0.05
     assert cands[30]["onsets_half_way"] == pytest.approx(0.25, abs=0.05)
+    # Eighth notes fall on the quarter points of a 30-BPM beat (half of them), never on those of 60 or 120.
+    assert cands[30]["onsets_quarter_points"] == pytest.approx(0.5, abs=0.05)
+    assert cands[60]["onsets_quarter_points"] < 0.05 and cands[120]["onsets_quarter_points"] < 0.05
     assert cands[60]["onsets_per_beat"] == pytest.approx(2.0, rel=0.1)
     assert cands[60]["log2_onset_interval_beats"] == pytest.approx(-1.0, abs=0.05)
 
@@ -143,6 +146,6 @@ def test_onset_statistics_stay_in_range_on_any_envelope(env, step):
     peaks = onset_peaks(env)
     assert np.all((peaks >= 0) & (peaks < max(env.size, 1)))
     beats = np.arange(0, env.size, step)
-    per_beat, interval, on_beat, half_way = _onset_statistics(peaks, beats, float(step), env.size)
-    assert np.isfinite([per_beat, interval, on_beat, half_way]).all()
-    assert per_beat >= 0 and 0.0 <= on_beat <= 1.0 and 0.0 <= half_way <= 1.0
+    per_beat, interval, on_beat, half_way, quarter = _onset_statistics(peaks, beats, float(step), env.size)
+    assert np.isfinite([per_beat, interval, on_beat, half_way, quarter]).all()
+    assert per_beat >= 0 and 0.0 <= on_beat <= 1.0 and 0.0 <= half_way <= 1.0 and 0.0 <= quarter <= 1.0

@@ -13,9 +13,9 @@ small logistic model fitted by grouped cross-validation (``bench/tempo_level_fit
   purpose) and whether that change alternates at the level or its double;
 - a log-normal tempo prior, whose weight the fit decides (slow hymns and lullabies pull it down);
 - note durations from the onset envelope: the onsets (peaks of the envelope) per beat, the typical
-  time between onsets in beats, and the share of onsets on the beats and half-way between them (at the
-  tapped level most notes fall on the beat or its half; at half the tempo, many fall on the quarter
-  points, which the level does not see; at double, few fall half-way);
+  time between onsets in beats, and the share of onsets on the beats, half-way between them and on the
+  quarter points (at the tapped level most notes fall on the beat or its half; at half the tempo, many
+  fall on the quarter points; at double, few fall half-way);
 - the first estimate itself (the fastest strong periodicity checked by alternation).
 
 The score of each level is the model's log-odds that it is the tapped beat; the level confidence is
@@ -52,13 +52,13 @@ LEVEL_FEATURES = ("log2_tempo", "log2_tempo_sq", "periodicity", "alternation", "
                   "harmonic_alternation", "harmonic_alternation_double", "harmonic_change",
                   "harmonic_change_double", "between_beat_ratio", "periodicity_double", "periodicity_half",
                   "first_estimate", "onsets_per_beat", "log2_onset_interval_beats", "onsets_on_beat",
-                  "onsets_half_way")
+                  "onsets_half_way", "onsets_quarter_points")
 #: Logistic weights on the raw features, and the intercept: fitted on both development corpora pooled
 #: (160 excerpts) by ``bench/tempo_level_fit.py`` (L2, C = 1, features standardised, then unscaled). With the onset
 #: statistics, C = 1 chose the right level a point more often than C = 0.3 held out (grouped by piece).
-LEVEL_WEIGHTS = (-1.208, -1.085, 3.525, -6.701, 0.941, -1.566, 0.185, 2.91, -0.5942, -7.575, -1.862, -1.681, 2.146,
-                 -0.05143, -0.6971, -1.488, 16.3)
-LEVEL_INTERCEPT = -2.051
+LEVEL_WEIGHTS = (-0.1836, -0.4321, 2.319, -6.814, 0.5014, -1.747, -0.2458, 2.833, -0.5992, -6.925, -2.17, -1.126,
+                 2.409, -0.4293, -0.9674, -5.297, 13.88, -8.525)
+LEVEL_INTERCEPT = 2.571
 
 
 @dataclass(frozen=True)
@@ -109,18 +109,24 @@ def onset_peaks(env: np.ndarray) -> np.ndarray:
     return np.flatnonzero(local_max & (env > ONSET_PEAK_THRESHOLD * env.std()))
 
 
+def _share_near(peaks: np.ndarray, points: np.ndarray) -> float:
+    """Share of the onsets ``peaks`` within :data:`ONSET_ON_BEAT_FRAMES` of any of ``points``."""
+    return float((np.min(np.abs(peaks[:, None] - points[None, :]), axis=1) <= ONSET_ON_BEAT_FRAMES).mean())
+
+
 def _onset_statistics(peaks: np.ndarray, beat_idx: np.ndarray, period_frames: float,
-                      n_frames: int) -> tuple[float, float, float, float]:
+                      n_frames: int) -> tuple[float, float, float, float, float]:
     """(onsets per beat, log2 of the median inter-onset interval in beats, share of onsets on a beat,
-    share half-way between beats) of the onsets ``peaks`` against the beats ``beat_idx`` of one level."""
+    share half-way between beats, share on the quarter points between beats) of the onsets ``peaks``
+    against the beats ``beat_idx`` of one level."""
     per_beat = float(peaks.size * period_frames / max(n_frames, 1))
     interval = float(np.log2(np.median(np.diff(peaks)) / period_frames)) if peaks.size > 2 else 0.0
     if peaks.size == 0 or beat_idx.size < 3:
-        return per_beat, interval, 0.0, 0.0
-    mids = (beat_idx[:-1] + beat_idx[1:]) // 2
-    on_beat = np.min(np.abs(peaks[:, None] - beat_idx[None, :]), axis=1) <= ONSET_ON_BEAT_FRAMES
-    half_way = np.min(np.abs(peaks[:, None] - mids[None, :]), axis=1) <= ONSET_ON_BEAT_FRAMES
-    return per_beat, interval, float(on_beat.mean()), float(half_way.mean())
+        return per_beat, interval, 0.0, 0.0, 0.0
+    start, end = beat_idx[:-1], beat_idx[1:]
+    quarters = np.concatenate([(3 * start + end) // 4, (start + 3 * end) // 4])
+    return (per_beat, interval, _share_near(peaks, beat_idx), _share_near(peaks, (start + end) // 2),
+            _share_near(peaks, quarters))
 
 
 def _peak(env: np.ndarray, idx: np.ndarray) -> np.ndarray:
