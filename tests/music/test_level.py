@@ -109,6 +109,22 @@ def test_choice_is_the_best_score_and_the_runner_up_is_an_octave_away(scores):
         assert other.score <= best.score
 
 
+@settings(max_examples=25, deadline=None)
+@given(scores=st.lists(st.floats(-20.0, 20.0), min_size=2, max_size=3), shift=st.floats(-50.0, 50.0),
+       widen=st.floats(0.1, 5.0))
+def test_confidence_depends_only_on_the_score_difference(scores, shift, widen):
+    # The scores are relative log-odds (the level model has no intercept): adding a constant to every level
+    # changes nothing, and a wider gap between the best and the runner-up never lowers the confidence.
+    tempi = [40.0, 80.0, 160.0][:len(scores)]
+    best, other, confidence = choose_level([LevelCandidate(t, (), s) for t, s in zip(tempi, scores)])
+    shifted = choose_level([LevelCandidate(t, (), s + shift) for t, s in zip(tempi, scores)])
+    assert shifted[0].tempo_bpm == best.tempo_bpm and shifted[2] == pytest.approx(confidence, abs=1e-9)
+    assert confidence == pytest.approx(np.tanh(0.5 * (best.score - other.score)))
+    wider = [LevelCandidate(t, (), s if t == best.tempo_bpm else best.score - (1.0 + widen) * (best.score - s))
+             for t, s in zip(tempi, scores)]
+    assert choose_level(wider)[2] >= confidence - 1e-12
+
+
 def test_onset_statistics_tell_the_beat_from_its_double_and_its_half():
     # Eighth notes under a beat of 60 BPM: at the beat, half the onsets are on it and half are half-way;
     # at 120 BPM every onset is on a beat and none half-way; at 30 BPM a quarter of them fall half-way.
