@@ -1,6 +1,7 @@
 """Fit the metrical-level model of ``cadenza.music.level`` and cross-validate it, grouped by piece.
 
-Usage: ``python bench/tempo_level_fit.py [DATA_DIR ...] [--folds 5] [--repeats 5] [--json]``
+Usage: ``python bench/tempo_level_fit.py [DATA_DIR ...] [--model rank|binary] [--c C] [--folds 5] [--repeats 1]
+[--seed 22] [--json]``
 
 Every DATA_DIR (default: ``../shared/data/music`` and ``/work/tempo-corpus``, the set built by
 ``bench/tempo_corpus.py``) holds a ``manifest.csv`` with ``id, audio, beats, bpm, source``. The excerpts are
@@ -9,8 +10,8 @@ on both sides of a split, even across corpora. For each level around the first e
 double) the features of :data:`cadenza.music.level.LEVEL_FEATURES` are computed once; the label is whether
 the level is within 8 % of the annotated tempo. A logistic regression on the differences between each
 excerpt's right and wrong levels (``--model rank``, L2 at ``--c`` 0.1, standardised, no intercept) scores
-levels (``--model binary``: each level's features alone, C = 1, as before
-issue 22's fourth round); the best-scoring level is chosen. The ambiguity flag is printed at several
+levels (``--model binary``: each level's features alone, C = 1, as before issue 22's fourth round); the
+best-scoring level is chosen. The ambiguity flag is printed at several
 thresholds of the level confidence too (to choose ``AMBIGUOUS_LEVEL_CONFIDENCE``).
 
 Printed: the cross-validated figures per corpus (held-out groups only: each excerpt is scored end to end,
