@@ -1,14 +1,18 @@
 """Fit the metrical-level model of ``cadenza.music.level`` and cross-validate it, grouped by piece.
 
-Usage: ``python bench/tempo_level_fit.py [DATA_DIR ...] [--folds 5] [--repeats 5] [--json]``
+Usage: ``python bench/tempo_level_fit.py [DATA_DIR ...] [--model rank|binary] [--c C] [--folds 5] [--repeats 1]
+[--seed 22] [--json]``
 
 Every DATA_DIR (default: ``../shared/data/music`` and ``/work/tempo-corpus``, the set built by
 ``bench/tempo_corpus.py``) holds a ``manifest.csv`` with ``id, audio, beats, bpm, source``. The excerpts are
 pooled; a group is one source file (a chorale, or a whole folk-song collection), so the same piece is never
 on both sides of a split, even across corpora. For each level around the first estimate (half, once,
 double) the features of :data:`cadenza.music.level.LEVEL_FEATURES` are computed once; the label is whether
-the level is within 8 % of the annotated tempo. A logistic regression (L2, ``--c`` 1, standardised features)
-scores levels; the best-scoring level is chosen.
+the level is within 8 % of the annotated tempo. A logistic regression on the differences between each
+excerpt's right and wrong levels (``--model rank``, L2 at ``--c`` 0.1, standardised, no intercept) scores
+levels (``--model binary``: each level's features alone, C = 1, as before issue 22's fourth round); the
+best-scoring level is chosen. The ambiguity flag is printed at several
+thresholds of the level confidence too (to choose ``AMBIGUOUS_LEVEL_CONFIDENCE``).
 
 Printed: the cross-validated figures per corpus (held-out groups only: each excerpt is scored end to end,
 tracking its beats at the level the model fitted without its group chose), next to the first estimate
@@ -29,7 +33,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tempo import beat_f, tempo_hits  # noqa: E402  (the benchmark's own scoring)
 
+from cadenza.music.tempo import AMBIGUOUS_LEVEL_CONFIDENCE  # noqa: E402
+
 DEFAULT_DIRS = (Path(__file__).resolve().parents[2] / "shared" / "data" / "music", Path("/work/tempo-corpus"))
+THRESHOLDS = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
 LABEL_TOLERANCE = 0.08  # a level is "right" within 8 % (rubato moves the median tempo a few per cent)
 
 
@@ -55,24 +62,43 @@ def load(dirs: list[Path]) -> list[dict]:
     return items
 
 
-def fit(items: list[dict], c_reg: float = 1.0) -> tuple[tuple[float, ...], float]:
-    """Logistic regression on standardised features; returned as raw-feature weights and intercept."""
+def fit(items: list[dict], c_reg: float | None = None, kind: str = "rank") -> tuple[tuple[float, ...], float]:
+    """The level model as raw-feature weights and intercept.
+
+    ``rank`` (default, C = 0.1): a logistic regression on the feature differences between the right level
+    and each wrong level of the same excerpt (no intercept; standardised differences), which fits the choice
+    among an excerpt's levels rather than each level on its own: the difference of two levels' scores is the
+    (regularised, so somewhat modest) log-odds that the first is the beat rather than the second, and the
+    intercept is 0 (only differences within an excerpt count). ``binary`` (C = 1): one logistic regression on
+    each level's features alone, with an intercept."""
     from sklearn.linear_model import LogisticRegression
 
     x = np.array([c.features for it in items for c in it["cands"]], dtype=float)
     y = np.array([lab for it in items for lab in it["labels"]])
-    mu, sd = x.mean(axis=0), x.std(axis=0)
+    if kind == "binary":
+        mu, sd = x.mean(axis=0), x.std(axis=0)
+        sd = np.where(sd > 0, sd, 1.0)
+        model = LogisticRegression(C=1.0 if c_reg is None else c_reg, max_iter=5000).fit((x - mu) / sd, y)
+        w = model.coef_[0] / sd
+        return tuple(float(v) for v in w), float(model.intercept_[0] - w @ mu)
+    diffs = []
+    for it in items:
+        f, lab = np.array([c.features for c in it["cands"]], dtype=float), np.array(it["labels"], dtype=bool)
+        diffs += [f[i] - f[j] for i in np.flatnonzero(lab) for j in np.flatnonzero(~lab)]
+    d = np.array(diffs)
+    sd = d.std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)
-    model = LogisticRegression(C=c_reg, max_iter=5000).fit((x - mu) / sd, y)
-    w = model.coef_[0] / sd
-    return tuple(float(v) for v in w), float(model.intercept_[0] - w @ mu)
+    pairs = LogisticRegression(C=0.1 if c_reg is None else c_reg, fit_intercept=False, max_iter=5000).fit(
+        np.vstack([d / sd, -d / sd]), np.r_[np.ones(len(d)), np.zeros(len(d))])
+    w = pairs.coef_[0] / sd
+    return tuple(float(v) for v in w), 0.0
 
 
 def track(item: dict, model) -> tuple[float, np.ndarray, float]:
     from cadenza.music.beats import track_beats_from_envelope
 
     t = track_beats_from_envelope(item["onsets"], chroma=item["chroma"], level_model=model)
-    return t.tempo_bpm, t.beat_times_s, t.alternative_tempo_bpm, t.level_ambiguous
+    return t.tempo_bpm, t.beat_times_s, t.alternative_tempo_bpm, t.level_confidence
 
 
 def score(rows: list[dict]) -> dict:
@@ -92,14 +118,23 @@ def score(rows: list[dict]) -> dict:
                    "correct_flagged": sum(r["ambiguous"] for r in rows if r["acc1"]),
                    "offered_right_pct": 100 * np.mean([r["acc1"] or (r["ambiguous"] and r["alternative_acc1"])
                                                        for r in rows])}
+    # The same at other thresholds of the level confidence (to choose AMBIGUOUS_LEVEL_CONFIDENCE).
+    conf = np.array([r["level_confidence"] if np.isfinite(r["level_confidence"]) else 1.0 for r in rows])
+    right = np.array([bool(r["acc1"]) for r in rows])
+    alt_right = np.array([bool(r["alternative_acc1"]) for r in rows])
+    out["flag_by_threshold"] = {f"{t:.2f}": {"misses_flagged": int(np.sum(~right & (conf < t))),
+                                             "correct_flagged": int(np.sum(right & (conf < t))),
+                                             "offered_right_pct": float(100 * np.mean(right | ((conf < t) & alt_right)))}
+                                for t in THRESHOLDS}
     return out
 
 
 def evaluate(item: dict, model) -> dict:
-    bpm, beats, alternative_bpm, ambiguous = track(item, model)
+    bpm, beats, alternative_bpm, level_confidence = track(item, model)
+    ambiguous = bool(np.isfinite(level_confidence) and level_confidence < AMBIGUOUS_LEVEL_CONFIDENCE)
     acc1, acc2 = tempo_hits(bpm, item["ref_bpm"])
     return {"ref_bpm": item["ref_bpm"], "acc1": acc1, "acc2": acc2, "f": beat_f(item["ref_s"], beats),
-            "corpus": item["corpus"], "id": item["id"], "ambiguous": ambiguous,
+            "corpus": item["corpus"], "id": item["id"], "ambiguous": ambiguous, "level_confidence": level_confidence,
             "alternative_acc1": tempo_hits(alternative_bpm, item["ref_bpm"])[0]}
 
 
@@ -109,7 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=1, help="random group-to-fold assignments (default 1)")
     parser.add_argument("--seed", type=int, default=22)
-    parser.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of the logistic fit (default 1)")
+    parser.add_argument("--model", choices=("rank", "binary"), default="rank",
+                        help="rank: fit the choice among an excerpt's levels (default); binary: each level alone")
+    parser.add_argument("--c", type=float, default=None,
+                        help="inverse L2 strength of the logistic fit (default 0.1 rank, 1 binary)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     for d in args.data_dirs:
@@ -123,13 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeats):
         fold_of = {g: i % args.folds for i, g in enumerate(rng.permutation(groups))}
         for k in range(args.folds):
-            model = fit([it for it in items if fold_of[it["group"]] != k], args.c)
+            model = fit([it for it in items if fold_of[it["group"]] != k], args.c, args.model)
             held += [evaluate(it, model) for it in items if fold_of[it["group"]] == k]
     from cadenza.music.level import LEVEL_FEATURES
 
     only_first = tuple(float(name == "first_estimate") for name in LEVEL_FEATURES)
     first = [evaluate(it, (only_first, 0.0)) for it in items]  # the first estimate alone
-    full_model = fit(items, args.c)
+    full_model = fit(items, args.c, args.model)
     full = [evaluate(it, full_model) for it in items]
     corpora = sorted({it["corpus"] for it in items})
     result = {"n": len(items), "groups": len(groups), "folds": args.folds, "repeats": args.repeats,
@@ -145,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, res in result["corpora"].items():
         for kind, rows in res.items():
             cells = [f"{k} {v['acc1_pct']:.1f}% (Acc2 {v['acc2_pct']:.1f}, F {v['beat_f']:.3f}, n={v['n']})"
-                     for k, v in rows.items() if k != "flag"]
+                     for k, v in rows.items() if k not in ("flag", "flag_by_threshold")]
             fl = rows["flag"]
             print(f"{name:<12} {kind:<16} " + "; ".join(cells))
             if kind != "first_estimate":  # the first estimate alone has no level confidence
@@ -153,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
                       f"({fl['misses_alternative_right_flagged']} of the {fl['misses_alternative_right']} whose other "
                       f"level is right); {fl['correct_flagged']} of {fl['correct']} correct flagged; right tempo shown "
                       f"{fl['offered_right_pct']:.1f} %")
+                print(f"{'':<12} {'':<16} flag at other thresholds (misses / correct flagged, right shown): " + "; ".join(
+                    f"{t} {v['misses_flagged']}/{v['correct_flagged']} {v['offered_right_pct']:.1f} %"
+                    for t, v in rows["flag_by_threshold"].items()))
     print("LEVEL_WEIGHTS = (" + ", ".join(f"{w:.4g}" for w in full_model[0]) + ")")
     print(f"LEVEL_INTERCEPT = {full_model[1]:.4g}")
     return 0

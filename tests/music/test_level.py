@@ -109,6 +109,22 @@ def test_choice_is_the_best_score_and_the_runner_up_is_an_octave_away(scores):
         assert other.score <= best.score
 
 
+@settings(max_examples=25, deadline=None)
+@given(scores=st.lists(st.floats(-20.0, 20.0), min_size=2, max_size=3), shift=st.floats(-50.0, 50.0),
+       widen=st.floats(0.1, 5.0))
+def test_confidence_depends_only_on_the_score_difference(scores, shift, widen):
+    # The scores are relative log-odds (the level model has no intercept): adding a constant to every level
+    # changes nothing, and a wider gap between the best and the runner-up never lowers the confidence.
+    tempi = [40.0, 80.0, 160.0][:len(scores)]
+    best, other, confidence = choose_level([LevelCandidate(t, (), s) for t, s in zip(tempi, scores)])
+    shifted = choose_level([LevelCandidate(t, (), s + shift) for t, s in zip(tempi, scores)])
+    assert shifted[0].tempo_bpm == best.tempo_bpm and shifted[2] == pytest.approx(confidence, abs=1e-9)
+    assert confidence == pytest.approx(np.tanh(0.5 * (best.score - other.score)))
+    wider = [LevelCandidate(t, (), s if t == best.tempo_bpm else best.score - (1.0 + widen) * (best.score - s))
+             for t, s in zip(tempi, scores)]
+    assert choose_level(wider)[2] >= confidence - 1e-12
+
+
 def test_onset_statistics_tell_the_beat_from_its_double_and_its_half():
     # Eighth notes under a beat of 60 BPM: at the beat, half the onsets are on it and half are half-way;
     # at 120 BPM every onset is on a beat and none half-way; at 30 BPM a quarter of them fall half-way.
@@ -129,6 +145,9 @@ def test_onset_statistics_tell_the_beat_from_its_double_and_its_half():
     assert cands[60]["onsets_half_way"] == pytest.approx(0.5, abs=0.05)
     assert cands[120]["onsets_on_beat"] > 0.95 and cands[120]["onsets_half_way"] < 0.05
     assert cands[30]["onsets_half_way"] == pytest.approx(0.25, abs=0.05)
+    # Eighth notes fall on the quarter points of a 30-BPM beat (half of them), never on those of 60 or 120.
+    assert cands[30]["onsets_quarter_points"] == pytest.approx(0.5, abs=0.05)
+    assert cands[60]["onsets_quarter_points"] < 0.05 and cands[120]["onsets_quarter_points"] < 0.05
     assert cands[60]["onsets_per_beat"] == pytest.approx(2.0, rel=0.1)
     assert cands[60]["log2_onset_interval_beats"] == pytest.approx(-1.0, abs=0.05)
 
@@ -143,6 +162,6 @@ def test_onset_statistics_stay_in_range_on_any_envelope(env, step):
     peaks = onset_peaks(env)
     assert np.all((peaks >= 0) & (peaks < max(env.size, 1)))
     beats = np.arange(0, env.size, step)
-    per_beat, interval, on_beat, half_way = _onset_statistics(peaks, beats, float(step), env.size)
-    assert np.isfinite([per_beat, interval, on_beat, half_way]).all()
-    assert per_beat >= 0 and 0.0 <= on_beat <= 1.0 and 0.0 <= half_way <= 1.0
+    per_beat, interval, on_beat, half_way, quarter = _onset_statistics(peaks, beats, float(step), env.size)
+    assert np.isfinite([per_beat, interval, on_beat, half_way, quarter]).all()
+    assert per_beat >= 0 and 0.0 <= on_beat <= 1.0 and 0.0 <= half_way <= 1.0 and 0.0 <= quarter <= 1.0

@@ -13,13 +13,14 @@ small logistic model fitted by grouped cross-validation (``bench/tempo_level_fit
   purpose) and whether that change alternates at the level or its double;
 - a log-normal tempo prior, whose weight the fit decides (slow hymns and lullabies pull it down);
 - note durations from the onset envelope: the onsets (peaks of the envelope) per beat, the typical
-  time between onsets in beats, and the share of onsets on the beats and half-way between them (at the
-  tapped level most notes fall on the beat or its half; at half the tempo, many fall on the quarter
-  points, which the level does not see; at double, few fall half-way);
+  time between onsets in beats, and the share of onsets on the beats, half-way between them and on the
+  quarter points (at the tapped level most notes fall on the beat or its half; at half the tempo, many
+  fall on the quarter points; at double, few fall half-way);
 - the first estimate itself (the fastest strong periodicity checked by alternation).
 
-The score of each level is the model's log-odds that it is the tapped beat; the level confidence is
-how far the winner's probability is ahead of the runner-up.
+The score of each level is a relative log-odds: the difference of two levels' scores is the model's
+log-odds that the first is the tapped beat rather than the second. The level confidence is how much more
+likely the winner is than the runner-up.
 """
 
 from __future__ import annotations
@@ -52,13 +53,16 @@ LEVEL_FEATURES = ("log2_tempo", "log2_tempo_sq", "periodicity", "alternation", "
                   "harmonic_alternation", "harmonic_alternation_double", "harmonic_change",
                   "harmonic_change_double", "between_beat_ratio", "periodicity_double", "periodicity_half",
                   "first_estimate", "onsets_per_beat", "log2_onset_interval_beats", "onsets_on_beat",
-                  "onsets_half_way")
-#: Logistic weights on the raw features, and the intercept: fitted on both development corpora pooled
-#: (160 excerpts) by ``bench/tempo_level_fit.py`` (L2, C = 1, features standardised, then unscaled). With the onset
-#: statistics, C = 1 chose the right level a point more often than C = 0.3 held out (grouped by piece).
-LEVEL_WEIGHTS = (-1.208, -1.085, 3.525, -6.701, 0.941, -1.566, 0.185, 2.91, -0.5942, -7.575, -1.862, -1.681, 2.146,
-                 -0.05143, -0.6971, -1.488, 16.3)
-LEVEL_INTERCEPT = -2.051
+                  "onsets_half_way", "onsets_quarter_points")
+#: Weights on the raw features: fitted on both development corpora pooled (160 excerpts) by
+#: ``bench/tempo_level_fit.py`` as a ranking of each excerpt's levels (a logistic regression on the feature
+#: differences between its right level and each wrong one; L2, C = 0.1, standardised, then unscaled), so a
+#: difference of two levels' scores is the log-odds that the first is the beat rather than the second. Held out
+#: (grouped by piece) the ranking chose the right level 1-2 points more often than one logistic regression on
+#: each level's features alone (bench/RESULTS.md, issue 22, fourth round). Only differences count: no intercept.
+LEVEL_WEIGHTS = (0.02343, -0.328, 2.357, -2.912, 0.4167, -0.79, -0.07521, 10.07, 4.149, -0.83, 0.06458, -0.6261, 1.03,
+                 -0.2217, 0.02343, -0.06922, 2.964, -4.476)
+LEVEL_INTERCEPT = 0.0
 
 
 @dataclass(frozen=True)
@@ -109,18 +113,24 @@ def onset_peaks(env: np.ndarray) -> np.ndarray:
     return np.flatnonzero(local_max & (env > ONSET_PEAK_THRESHOLD * env.std()))
 
 
+def _share_near(peaks: np.ndarray, points: np.ndarray) -> float:
+    """Share of the onsets ``peaks`` within :data:`ONSET_ON_BEAT_FRAMES` of any of ``points``."""
+    return float((np.min(np.abs(peaks[:, None] - points[None, :]), axis=1) <= ONSET_ON_BEAT_FRAMES).mean())
+
+
 def _onset_statistics(peaks: np.ndarray, beat_idx: np.ndarray, period_frames: float,
-                      n_frames: int) -> tuple[float, float, float, float]:
+                      n_frames: int) -> tuple[float, float, float, float, float]:
     """(onsets per beat, log2 of the median inter-onset interval in beats, share of onsets on a beat,
-    share half-way between beats) of the onsets ``peaks`` against the beats ``beat_idx`` of one level."""
+    share half-way between beats, share on the quarter points between beats) of the onsets ``peaks``
+    against the beats ``beat_idx`` of one level."""
     per_beat = float(peaks.size * period_frames / max(n_frames, 1))
     interval = float(np.log2(np.median(np.diff(peaks)) / period_frames)) if peaks.size > 2 else 0.0
     if peaks.size == 0 or beat_idx.size < 3:
-        return per_beat, interval, 0.0, 0.0
-    mids = (beat_idx[:-1] + beat_idx[1:]) // 2
-    on_beat = np.min(np.abs(peaks[:, None] - beat_idx[None, :]), axis=1) <= ONSET_ON_BEAT_FRAMES
-    half_way = np.min(np.abs(peaks[:, None] - mids[None, :]), axis=1) <= ONSET_ON_BEAT_FRAMES
-    return per_beat, interval, float(on_beat.mean()), float(half_way.mean())
+        return per_beat, interval, 0.0, 0.0, 0.0
+    start, end = beat_idx[:-1], beat_idx[1:]
+    quarters = np.concatenate([(3 * start + end) // 4, (start + 3 * end) // 4])
+    return (per_beat, interval, _share_near(peaks, beat_idx), _share_near(peaks, (start + end) // 2),
+            _share_near(peaks, quarters))
 
 
 def _peak(env: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -176,7 +186,7 @@ def level_candidates(env: np.ndarray, chroma: np.ndarray, *, frame_rate_hz: floa
 
 def score_levels(candidates: list[LevelCandidate], *, weights: tuple[float, ...] = LEVEL_WEIGHTS,
                  intercept: float = LEVEL_INTERCEPT) -> list[LevelCandidate]:
-    """The candidates with their model scores (log-odds of being the tapped beat)."""
+    """The candidates with their model scores (relative log-odds of being the tapped beat)."""
     if len(weights) != len(LEVEL_FEATURES):
         raise ParameterError(f"weights must have {len(LEVEL_FEATURES)} values, got {len(weights)}")
     w = np.asarray(weights, dtype=float)
@@ -187,13 +197,14 @@ def choose_level(candidates: list[LevelCandidate]) -> tuple[LevelCandidate, Leve
     """(best, runner-up or None, confidence 0-1) from scored candidates.
 
     The runner-up is the better of the levels next to the best one (half or double it), so it is what a
-    halve/double correction offers. The confidence is how far the best level's probability is ahead of
-    the runner-up's, relative to their sum: 0 when the model cannot tell them apart, 1 when the runner-up
-    has no support.
+    halve/double correction offers. The scores are relative log-odds, so the difference of two is the
+    log-odds that the first is the beat rather than the second; the confidence is how much more likely the
+    best level is than the runner-up, P(best) - P(runner-up) = tanh(difference / 2): 0 when the model cannot
+    tell them apart, near 1 when the runner-up has no support.
 
-    >>> best, other, confidence = choose_level([LevelCandidate(60.0, (), 2.0), LevelCandidate(120.0, (), -2.0)])
+    >>> best, other, confidence = choose_level([LevelCandidate(60.0, (), 2.0), LevelCandidate(120.0, (), 1.0)])
     >>> best.tempo_bpm, other.tempo_bpm, round(confidence, 2)
-    (60.0, 120.0, 0.76)
+    (60.0, 120.0, 0.46)
     """
     if not candidates:
         raise ParameterError("no metrical level to choose from")
@@ -204,5 +215,4 @@ def choose_level(candidates: list[LevelCandidate]) -> tuple[LevelCandidate, Leve
     if not next_to:
         return best, None, 1.0
     runner_up = max(next_to, key=lambda c: c.score)
-    p1, p2 = (1.0 / (1.0 + np.exp(-np.clip(c.score, -50.0, 50.0))) for c in (best, runner_up))
-    return best, runner_up, float((p1 - p2) / max(p1 + p2, 1e-12))
+    return best, runner_up, float(np.tanh(0.5 * (best.score - runner_up.score)))

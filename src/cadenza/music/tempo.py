@@ -30,9 +30,9 @@ LOCAL_HOP_S = 0.5
 PRIOR_CENTRE_BPM = 100.0
 PRIOR_WIDTH_OCTAVES = 1.0
 #: Below this level confidence the metrical level is reported as ambiguous: the user is offered the
-#: competing level (half or double) instead of one being picked silently. 0.7 since the level model has onset
-#: statistics (issue 22): its margins are wider, and at 0.7 it flags about the same share of correct levels as the
-#: earlier model at 0.5 (about 3 in 10, held out) while catching more of its misses (bench/RESULTS.md).
+#: competing level (half or double) instead of one being picked silently. At 0.7 the level model (a ranking of
+#: the levels since issue 22's fourth round) flags, held out, about 3 in 10 correct levels and 5 in 6 of its
+#: misses; higher thresholds catch few more misses for many more false alarms (bench/RESULTS.md).
 AMBIGUOUS_LEVEL_CONFIDENCE = 0.7
 
 
