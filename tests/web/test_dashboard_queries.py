@@ -91,8 +91,10 @@ def test_goal_progress_properties(baseline, target, values):
 
 # ---- statements per page (issue 23) -------------------------------------------------------------------
 
-DASHBOARD_BUDGET = 30
-CLIENT_PAGE_BUDGET = 25
+# Issue 23, second pass: the dashboard's session lists and the client page's history no longer load addenda
+# (and the history's measurements are taken from the client's), so these fail on the code before it (26 / 22).
+DASHBOARD_BUDGET = 24
+CLIENT_PAGE_BUDGET = 20
 SESSION_PAGE_BUDGET = 20
 
 
