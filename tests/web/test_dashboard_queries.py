@@ -92,9 +92,10 @@ def test_goal_progress_properties(baseline, target, values):
 # ---- statements per page (issue 23) -------------------------------------------------------------------
 
 # Issue 23, second pass: the dashboard's session lists and the client page's history no longer load addenda
-# (and the history's measurements are taken from the client's), so these fail on the code before it (26 / 22).
-DASHBOARD_BUDGET = 24
-CLIENT_PAGE_BUDGET = 20
+# (and the history's measurements are taken from the client's), so these fail on the code before it (26 / 22 on SQLite, one more each on PostgreSQL:
+# the chain lock).
+DASHBOARD_BUDGET = 25
+CLIENT_PAGE_BUDGET = 21
 SESSION_PAGE_BUDGET = 20
 
 
