@@ -31,9 +31,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, event, func, or_, select
+from sqlalchemy import Select, delete, event, func, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from cadenza.clinic.access import MAX_ROW_ID as MAX_ROW_ID
@@ -653,6 +654,8 @@ def record_session(
         for measurement in row.measurements:
             audit(db, actor, "create", "measurement", entity_id=measurement.id, client_id=client.id)
         db.flush()
+    if "addenda" not in inspect(row).dict:  # a session written just now has none: no query to find that out
+        set_committed_value(row, "addenda", [])
     return row
 
 
