@@ -236,6 +236,55 @@ def test_orm_writes_around_the_service_are_refused_too(db_session, therapist, no
     assert _stored(db_session, note.id) == stored
 
 
+def test_a_new_session_skips_the_signed_lookup_only_while_it_is_unsigned(db_session, therapist, client_record):
+    """A session inserted in the same flush as its measurements and interventions is its own stored row: the
+    guard needs no SELECT while it is unsigned (issue 23), and still refuses them when it was written signed or
+    was signed in an earlier flush."""
+    from sqlalchemy import event
+
+    from cadenza.clinic.models import SessionIntervention
+
+    lookups: list[str] = []
+
+    def spy(_conn, _cursor, statement, *_args) -> None:
+        if "signed_at" in statement and statement.lstrip().upper().startswith("SELECT"):
+            lookups.append(statement)
+
+    db_session.commit()  # the client outlives the rollbacks below
+    engine = db_session.get_bind()
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        row = service.record_session(
+            db_session, actor=therapist, client_id=client_record.id, session_date=DAY, minutes=30,
+            intervention_code="receptive_listening", measurements=[MeasurementInput("vas_anxiety", value=40.0)])
+        assert lookups == [] and len(row.measurements) == 1 and row.addenda == []
+        signed = TherapySession(client_id=client_record.id, therapist_id=therapist.id, session_date=DAY, minutes=30,
+                                intervention_code="receptive_listening", signed_at=dt.datetime.now(dt.UTC))
+        signed.measurements.append(Measurement(client_id=client_record.id, instrument_code="nrs_pain", value=1.0,
+                                               unit="{score}"))
+        db_session.add(signed)
+        with pytest.raises(ConflictError, match="signed"):
+            db_session.flush()
+        db_session.rollback()
+        lookups.clear()
+        later = service.record_session(
+            db_session, actor=therapist, client_id=client_record.id, session_date=DAY, minutes=30,
+            intervention_code="receptive_listening", measurements=[])
+        db_session.commit()
+        service.sign_session(db_session, actor=therapist, session_id=later.id, expected_version=1)
+        db_session.commit()
+        for child in (Measurement(session_id=later.id, client_id=client_record.id, instrument_code="nrs_pain",
+                                  value=1.0, unit="{score}"),
+                      SessionIntervention(session_id=later.id, position=2, intervention_code="singing", minutes=5)):
+            db_session.add(child)
+            with pytest.raises(ConflictError, match="signed"):
+                db_session.flush()
+            db_session.rollback()
+        assert lookups  # the stored row was asked
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+
+
 def test_unsigned_session_can_be_deleted_with_its_measurements(db_session, therapist, note):
     with pytest.raises(ConflictError):
         service.delete_session(db_session, actor=therapist, session_id=note.id, expected_version=5)

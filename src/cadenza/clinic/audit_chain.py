@@ -69,11 +69,26 @@ class AuditSeal(Base):
 # --- key ----------------------------------------------------------------------------------------------
 
 
+# Where each database's key file is, by what decides it (every commit asks; parsing the URL and resolving the
+# path each time was a measurable share of a request's CPU, issue 23).
+_KEY_FILE_PLACES: dict[tuple, Path | None] = {}
+_KEY_FILE_ENV = ("CADENZA_DATA_DIR", "XDG_DATA_HOME", "HOME")
+
+
 def key_file_for(url: str | URL) -> Path | None:
     """Where the generated key for the database at ``url`` lives (``None``: in-memory SQLite).
 
     Next to a SQLite file; in the data directory (``CADENZA_DATA_DIR``) for a server database.
     """
+    place = (url, os.getcwd(), *(os.environ.get(name) for name in _KEY_FILE_ENV))
+    if place not in _KEY_FILE_PLACES:
+        if len(_KEY_FILE_PLACES) > 256:  # tests make many databases; a server has one
+            _KEY_FILE_PLACES.clear()
+        _KEY_FILE_PLACES[place] = _key_file_for(url)
+    return _KEY_FILE_PLACES[place]
+
+
+def _key_file_for(url: str | URL) -> Path | None:
     parsed = make_url(url) if isinstance(url, str) else url
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database

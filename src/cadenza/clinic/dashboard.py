@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from cadenza.clinic import service
 from cadenza.clinic.change import ChangeCheck, check_change
@@ -54,6 +55,11 @@ class ClientOverview:
         for measurement in self.measurements:
             counts[measurement.instrument_code] = counts.get(measurement.instrument_code, 0) + 1
         return [code for code, n in counts.items() if n >= 2 and code not in covered]
+
+
+# The dashboard's session lists and the client page's history show no addenda: they are loaded only if
+# something reads them (a statement fewer per list; issue 23). Reports and exports load them eagerly.
+_NO_ADDENDA = lazyload(TherapySession.addenda)
 
 
 @dataclass(frozen=True)
@@ -113,17 +119,22 @@ def client_overview(db: Session, *, actor: Therapist, client_id: int, sessions_l
         raise ParameterError("sessions_limit is required with a sessions_after or sessions_before cursor")
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
     goals = list(db.scalars(select(Goal).where(Goal.client_id == client.id).order_by(Goal.id)))
-    query = (select(TherapySession).where(TherapySession.client_id == client.id)
-             .options(selectinload(TherapySession.measurements)))
+    query = select(TherapySession).where(TherapySession.client_id == client.id)
     page = None
     if sessions_limit is None:
-        sessions = list(db.scalars(query.order_by(TherapySession.session_date.desc(), TherapySession.id.desc())))
+        sessions = list(db.scalars(query.options(selectinload(TherapySession.measurements))
+                                   .order_by(TherapySession.session_date.desc(), TherapySession.id.desc())))
+        measurements = list(db.scalars(service.measurement_query(client.id)))
     else:
-        page = keyset_page(db, query, columns=(TherapySession.session_date, TherapySession.id), descending=True,
+        # A page of the history: its sessions' measurements are taken from the client's measurements, which
+        # the goals need anyway, instead of loading them a second time (issue 23).
+        page = keyset_page(db, query.options(_NO_ADDENDA, lazyload(TherapySession.measurements)),
+                           columns=(TherapySession.session_date, TherapySession.id), descending=True,
                            kinds=("date", "int"), key_of=lambda r: (r.session_date, r.id), limit=sessions_limit,
                            after=sessions_after, before=sessions_before)
         sessions = page.items
-    measurements = list(db.scalars(service.measurement_query(client.id)))
+        measurements = list(db.scalars(service.measurement_query(client.id)))
+        _attach_measurements(sessions, measurements)
     return ClientOverview(
         client=client,
         goals=_goal_statuses(goals, measurements, {client.id: client.code}),
@@ -131,6 +142,17 @@ def client_overview(db: Session, *, actor: Therapist, client_id: int, sessions_l
         measurements=measurements,
         sessions_page=page,
     )
+
+
+def _attach_measurements(sessions: list[TherapySession], measurements: list[Measurement]) -> None:
+    """Set each session's ``measurements`` (as its relationship loads them: by id) from ``measurements`` of the
+    same client, unless the session already holds them."""
+    by_session: dict[int, list[Measurement]] = {}
+    for measurement in sorted(measurements, key=lambda m: m.id):
+        by_session.setdefault(measurement.session_id, []).append(measurement)
+    for row in sessions:
+        if "measurements" not in inspect(row).dict:
+            set_committed_value(row, "measurements", by_session.get(row.id, []))
 
 
 def _check_limit(limit: int) -> None:
@@ -145,6 +167,7 @@ def recent_sessions(db: Session, *, actor: Therapist, limit: int = 10) -> list[R
         select(TherapySession, Client.code)
         .join(Client, TherapySession.client_id == Client.id)
         .where(Client.therapist_id == actor.id)
+        .options(_NO_ADDENDA)
         .order_by(TherapySession.session_date.desc(), TherapySession.id.desc())
         .limit(limit)
     ).all()
@@ -160,6 +183,7 @@ def sessions_on(db: Session, *, actor: Therapist, day: dt.date, limit: int = MAX
         select(TherapySession, Client.code)
         .join(Client, TherapySession.client_id == Client.id)
         .where(Client.therapist_id == actor.id, TherapySession.session_date == day)
+        .options(_NO_ADDENDA)
         .order_by(Client.code, TherapySession.id)
         .limit(limit)
     ).all()
@@ -183,7 +207,7 @@ def unsigned_sessions(db: Session, *, actor: Therapist, limit: int = 20) -> list
         select(TherapySession, Client.code)
         .join(Client, TherapySession.client_id == Client.id)
         .where(Client.therapist_id == actor.id, TherapySession.signed_at.is_(None))
-        .options(joinedload(TherapySession.therapist))
+        .options(joinedload(TherapySession.therapist), _NO_ADDENDA)
         .order_by(TherapySession.session_date, TherapySession.id)
         .limit(limit)
     ).all()

@@ -7,6 +7,7 @@ core's pages), then in each installed tool's ``templates/`` folder, named by its
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +34,10 @@ def template_dirs() -> list[Path]:
 templates = Jinja2Templates(directory=[str(folder) for folder in template_dirs()])
 # Jinja2Templates enables autoescape for .html; say it outright so nobody turns it off by accident.
 templates.env.autoescape = True
+# Templates ship inside the package and change only with it: each is compiled once per process and never
+# re-checked against its file (auto-reload stats the page and every template it extends or imports on each
+# render). CADENZA_TEMPLATE_RELOAD=1 turns the check back on while editing templates.
+templates.env.auto_reload = os.environ.get("CADENZA_TEMPLATE_RELOAD", "") == "1"
 # What the therapist must do now when a questionnaire's safety item is flagged (clinical review H1).
 templates.env.globals["safety_prompt"] = safety_prompt
 # A timed-walk speed is always shown with the distance it was timed over (clinical review H2).

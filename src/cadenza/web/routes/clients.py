@@ -123,15 +123,18 @@ def _tool_alerts(request: Request, db: Session, clients) -> list[tuple[object, s
     with "Alert:" (the home programme's missed days and low ratings, the care documents' missing or withdrawn
     consent). The clients are the actor's own. Each tool is asked once for all the clients it is shown for
     (``overview_many``), not once per client."""
-    shown = {id(client): _client_tools(request, client) for client in clients}
+    # Which tools a client is shown depends only on its NICU flag: one list per flag, made once.
+    by_flag = {flag: _tools_shown(request, nicu_infant=flag) for flag in (False, True)}
+    flags = {id(client): _is_nicu_infant(client) for client in clients}
     lines = {}
     for tool in request.app.state.client_tools:
-        mine = [client for client in clients if tool in shown[id(client)]]
+        showing = [flag for flag, tools in by_flag.items() if any(t is tool for t in tools)]
+        mine = [client for client in clients if flags[id(client)] in showing]
         if tool.overview and mine:
             lines[tool.path] = tool.overview_lines_of_clients(db, mine)
     alerts = []
     for client in clients:
-        for tool in shown[id(client)]:
+        for tool in by_flag[flags[id(client)]]:
             for line in lines.get(tool.path, {}).get(client.id, ()):
                 if line.startswith("Alert:"):
                     alerts.append((client, tool.title, tool.url(client.id), line.removeprefix("Alert:").strip()))
@@ -202,9 +205,16 @@ def create_client_page(request: Request, form: SubmittedForm, db: Db, user: Csrf
     return _client_form(request, state, status=422)
 
 
-def _client_tools(request: Request, client) -> list:
-    nicu_infant = SafetyFlag.NICU_INFANT.value in (client.safety_flags or [])
+def _is_nicu_infant(client) -> bool:
+    return SafetyFlag.NICU_INFANT.value in (client.safety_flags or [])
+
+
+def _tools_shown(request: Request, *, nicu_infant: bool) -> list:
     return [t for t in request.app.state.client_tools if t.shown_for(nicu_infant=nicu_infant)]
+
+
+def _client_tools(request: Request, client) -> list:
+    return _tools_shown(request, nicu_infant=_is_nicu_infant(client))
 
 
 @router.get("/clients/{client_id}")
