@@ -38,7 +38,7 @@ PERSON_PUBLIC = {("GET", "/me/start"), ("GET", "/me/join/{token}"), ("POST", "/m
                  ("GET", "/me/self/{token}"),  # self-care's opening link: 404 on a clinic's server
                  ("GET", "/me/manifest.webmanifest"), ("GET", "/me/sw.js"), ("GET", "/me/app.js"),
                  ("GET", "/me/icon.svg"), ("GET", "/me/recorder.js"),
-                 ("GET", "/timing/live.js"), ("GET", "/timing/capture.js"), ("GET", "/timing/sound_check.js"),
+                 ("GET", "/timing/live.js"), ("GET", "/timing/capture.js"), ("GET", "/timing/sound_check.js"), ("GET", "/timing/microphone.js"),
                  ("GET", "/timing/live.css"),  # the live rhythm page's scripts and styles
                  ("GET", "/me/kinds/{code}.js")}  # a task kind's script (the same for everyone)
 # ... and every other /me route needs a device (its own matrix: tests/tools/home/test_person_authz.py).

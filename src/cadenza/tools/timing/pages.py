@@ -267,6 +267,11 @@ def capture_worklet() -> Response:
     return _static("capture.js")
 
 
+@router.get("/timing/microphone.js")
+def microphone_script() -> Response:
+    return _static("microphone.js")
+
+
 @router.get("/timing/sound_check.js")
 def sound_check_script() -> Response:
     return _static("sound_check.js")

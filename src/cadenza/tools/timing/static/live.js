@@ -1,7 +1,8 @@
 // The live rhythm page: the browser captures and schedules, the server measures.
 // - the loopback test sound and the cue's beats are scheduled on the Web Audio clock (AudioBufferSourceNode.start(t)),
 //   never with timers; timers only wait for a block to end;
-// - the microphone is captured in an AudioWorklet (/timing/capture.js) with the audio-clock frame of every block;
+// - the microphone is captured in an AudioWorklet (/timing/capture.js, through /timing/microphone.js) with the
+//   audio-clock frame of every block;
 // - touches, keys and Web MIDI note-ons are stamped on the audio clock through AudioContext.getOutputTimestamp();
 // - the capture is posted as raw 16-bit PCM with the scheduled times; the server's answer (an HTML fragment) is shown.
 "use strict";
@@ -15,7 +16,7 @@
   const KEEP_S = 200;             // seconds of microphone kept in memory
   // Every sound goes through one gain within the client's listening cap (computed on the server).
   const gainCap = Math.max(0, Math.min(1, Number(live.dataset.gainCap || 0)));
-  let ctx = null, mic = null, chunks = [], out = null;
+  let ctx = null, mic = null, out = null;
 
   async function ensureAudio() {
     if (!ctx) {
@@ -31,39 +32,15 @@
   async function ensureMic() {
     await ensureAudio();
     if (mic) return;
-    const stream = await navigator.mediaDevices.getUserMedia({audio: {echoCancellation: false, noiseSuppression: false,
-                                                                      autoGainControl: false}});
-    await ctx.audioWorklet.addModule("/timing/capture.js");
-    const source = ctx.createMediaStreamSource(stream);
-    const node = new AudioWorkletNode(ctx, "cadenza-capture");
-    node.port.onmessage = (event) => {
-      chunks.push(event.data);
-      const oldest = event.data.frame - KEEP_S * ctx.sampleRate;
-      while (chunks.length && chunks[0].frame < oldest) chunks.shift();
-    };
-    source.connect(node);
-    mic = {stream, source, node};
+    const microphone = window.cadenzaMicrophone(ctx, KEEP_S);  // static/microphone.js
+    await microphone.open();
+    mic = microphone;
     live.dataset.mic = "open";
   }
 
   // The microphone between two audio-clock times, as 16-bit PCM, with the time of its first sample.
   function captureBetween(fromS, toS) {
-    const rate = ctx.sampleRate;
-    const first = chunks.find((c) => c.frame + c.samples.length > fromS * rate);
-    if (!first) return null;
-    const start = first.frame;
-    const end = Math.floor(toS * rate);
-    const pcm = new Int16Array(Math.max(0, end - start));
-    for (const c of chunks) {
-      if (c.frame + c.samples.length <= start || c.frame >= end) continue;
-      for (let i = 0; i < c.samples.length; i++) {
-        const at = c.frame - start + i;
-        if (at < 0 || at >= pcm.length) continue;
-        const v = Math.max(-1, Math.min(1, c.samples[i]));
-        pcm[at] = v < 0 ? v * 0x8000 : v * 0x7fff;
-      }
-    }
-    return {pcm, startS: start / rate};
+    return mic ? mic.between(fromS, toS) : null;
   }
 
   function clockOf(event) {

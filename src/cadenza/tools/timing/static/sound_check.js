@@ -1,6 +1,6 @@
 // The person checks their own phone's sound delay (/me/sound-check): the test sound is scheduled on the Web Audio
-// clock within the listener's gain cap, the microphone is captured through the AudioWorklet (capture.js) with the
-// audio-clock frame of every block, and the recording goes to the server, which finds the sound and keeps the delay.
+// clock within the listener's gain cap, the microphone is captured on the audio clock (microphone.js), and the
+// recording goes to the server, which finds the sound and keeps the delay.
 "use strict";
 (function () {
   const section = document.getElementById("sound-check");
@@ -11,7 +11,7 @@
   const csrf = document.body.dataset.csrf;
   const cap = Math.max(0, Math.min(Number(section.dataset.cap), 1));
   const MAX_LATENCY_S = 1.5;  // the search window: Bluetooth outputs add up to about 0.65 s
-  let ctx = null, out = null, chunks = [], mic = null;
+  let ctx = null, out = null, mic = null;
 
   async function ensureMic() {
     if (!ctx) {
@@ -21,32 +21,10 @@
       out.connect(ctx.destination);
     }
     await ctx.resume();
-    if (mic) return;
-    const stream = await navigator.mediaDevices.getUserMedia({audio: {echoCancellation: false, noiseSuppression: false,
-                                                                      autoGainControl: false}});
-    await ctx.audioWorklet.addModule("/timing/capture.js");
-    const source = ctx.createMediaStreamSource(stream);
-    const node = new AudioWorkletNode(ctx, "cadenza-capture");
-    node.port.onmessage = (event) => { chunks.push(event.data); };
-    source.connect(node);
-    mic = {stream, source, node};
-  }
-
-  function captureFrom(fromS) {
-    const rate = ctx.sampleRate;
-    const first = chunks.find((c) => c.frame + c.samples.length > fromS * rate);
-    if (!first) return null;
-    const startFrame = first.frame, end = Math.floor(ctx.currentTime * rate);
-    const pcm = new Int16Array(Math.max(0, end - startFrame));
-    for (const c of chunks) {
-      for (let i = 0; i < c.samples.length; i++) {
-        const at = c.frame - startFrame + i;
-        if (at < 0 || at >= pcm.length) continue;
-        const v = Math.max(-1, Math.min(1, c.samples[i]));
-        pcm[at] = v < 0 ? v * 0x8000 : v * 0x7fff;
-      }
+    if (!mic) {
+      mic = window.cadenzaMicrophone(ctx, 30);  // static/microphone.js
+      await mic.open();
     }
-    return {pcm, startS: startFrame / rate};
   }
 
   function waitUntil(timeS) {
@@ -63,7 +41,6 @@
       await ensureMic();
       const response = await fetch(`/me/sound-check/test.wav?rate=${ctx.sampleRate}`, {credentials: "same-origin"});
       const buffer = await ctx.decodeAudioData(await response.arrayBuffer());
-      chunks = [];
       const fromS = ctx.currentTime;
       const playAt = fromS + 0.2;
       const source = ctx.createBufferSource();
@@ -72,7 +49,7 @@
       source.start(playAt);
       status.textContent = "Listening for the test sound. Please keep quiet…";
       await waitUntil(playAt + buffer.duration + MAX_LATENCY_S);
-      const capture = captureFrom(fromS);
+      const capture = mic.between(fromS, ctx.currentTime);
       if (!capture) { status.textContent = "The microphone gave no sound. Please allow the microphone."; return; }
       const body = new FormData();
       body.append("played_at_s", playAt.toFixed(6));
