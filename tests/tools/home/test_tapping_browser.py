@@ -77,6 +77,18 @@ def _wait_until(condition, timeout_s: float = 20.0) -> None:
         time.sleep(0.05)
 
 
+def _joined_phone(context, base: str, invitation_path: str):
+    """A page of ``context`` that joined the programme by its invitation with the PIN 2580 and is on /me."""
+    phone = context.new_page()
+    phone.set_default_timeout(20_000)
+    phone.goto(base + invitation_path)
+    phone.fill("#pin", "2580")
+    phone.fill("#pin_again", "2580")
+    phone.click("text=Start")
+    phone.wait_for_url(f"{base}/me")
+    return phone
+
+
 @pytest.fixture
 def programme(tmp_path, serve_app, migrated_sqlite):
     url = migrated_sqlite(tmp_path / "tapping.sqlite3")
@@ -103,13 +115,7 @@ def test_a_tapping_task_on_the_phone_stores_the_scripted_asynchrony(programme, c
     base = programme["url"]
     context = browser.new_context(**PHONE)
     context.add_init_script(SPY)
-    phone = context.new_page()
-    phone.set_default_timeout(20_000)
-    phone.goto(base + programme["path"])
-    phone.fill("#pin", "2580")
-    phone.fill("#pin_again", "2580")
-    phone.click("text=Start")
-    phone.wait_for_url(f"{base}/me")
+    phone = _joined_phone(context, base, programme["path"])
     phone.click("text=Tap with the beat")
     phone.wait_for_url(f"{base}/me/tasks/{programme['task_id']}")
     phone.click("fieldset[data-phase=before][data-code=mood] button[data-value='5']")
@@ -178,13 +184,7 @@ def test_the_person_checks_the_phones_sound_delay_with_the_microphone(programme,
     base = programme["url"]
     context = browser.new_context(**PHONE)
     context.grant_permissions(["microphone"], origin=base)
-    phone = context.new_page()
-    phone.set_default_timeout(20_000)
-    phone.goto(base + programme["path"])
-    phone.fill("#pin", "2580")
-    phone.fill("#pin_again", "2580")
-    phone.click("text=Start")
-    phone.wait_for_url(f"{base}/me")
+    phone = _joined_phone(context, base, programme["path"])
     phone.goto(f"{base}/me/tasks/{programme['task_id']}")
     phone.click("text=Check the sound delay")
     phone.wait_for_url(f"{base}/me/sound-check")
