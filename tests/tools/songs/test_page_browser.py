@@ -50,7 +50,8 @@ def test_fit_rhymes_save_and_listen(clinic, chromium):
     expect(page.locator("#fit")).to_contain_text("C G | Am F")
     page.fill("#f-word", "sea")
     page.click("button:has-text('Find rhymes')")
-    expect(page.locator("#rhymes")).to_contain_text("bee")
+    # The first rhyme query loads the pronouncing dictionary (seconds on a busy machine): a UI wait, no time bound.
+    expect(page.locator("#rhymes")).to_contain_text("bee", timeout=20_000)
     page.click("button:has-text('Save the song')")
     expect(page.locator("article.song h3")).to_have_text("Sea")
     audio = page.request.get(base + page.locator("article.song audio").get_attribute("src"))
