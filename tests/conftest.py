@@ -380,24 +380,69 @@ def serve_app() -> Iterator:
         thread.join(timeout=10)
 
 
+class _SessionChromium:
+    """The Playwright driver and the usual browser (no extra arguments), started on first use and kept for the
+    test session: starting the driver and launching Chromium cost about a second each time."""
+
+    def __init__(self) -> None:
+        self._playwright = None
+        self._usual = None
+
+    @property
+    def playwright(self):
+        if self._playwright is None:
+            from playwright.sync_api import sync_playwright
+
+            self._playwright = sync_playwright().start()
+        return self._playwright
+
+    def launch(self, extra_args=()):
+        return self.playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                               args=[*CHROMIUM_ARGS, *extra_args])
+
+    def usual(self):
+        if self._usual is None or not self._usual.is_connected():
+            self._usual = self.launch()
+        return self._usual
+
+    def stop(self) -> None:
+        if self._usual is not None and self._usual.is_connected():
+            self._usual.close()
+        if self._playwright is not None:
+            self._playwright.stop()
+
+
+@pytest.fixture(scope="session")
+def _session_chromium() -> Iterator[_SessionChromium]:
+    shared = _SessionChromium()
+    yield shared
+    shared.stop()
+
+
 @pytest.fixture
-def chromium() -> Iterator:
-    """``launch(extra_args=()) -> Browser``: headless Debian Chromium (the test skips where it is absent), closed
-    after the test. The first call with no arguments is the usual browser."""
+def chromium(request: pytest.FixtureRequest) -> Iterator:
+    """``launch(extra_args=()) -> Browser``: headless Debian Chromium (the test skips where it is absent). With no
+    arguments it is the session's usual browser: every context the test opened in it (``new_page()`` opens one
+    too) is closed after the test, so tests share no cookies or storage. A browser with extra arguments (fake
+    microphone files, autoplay) is the test's own and closed after it."""
     import shutil
 
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         pytest.skip(f"{CHROMIUM} is absent; scripts/setup installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
+    shared = request.getfixturevalue("_session_chromium")
+    own, usual = [], []
 
-    with sync_playwright() as p:
-        opened = []
+    def launch(extra_args=()):
+        if tuple(extra_args):
+            own.append(shared.launch(extra_args))
+            return own[-1]
+        usual.append(shared.usual())
+        return usual[-1]
 
-        def launch(extra_args=()):
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *extra_args])
-            opened.append(browser)
-            return browser
-
-        yield launch
-        for browser in opened:
-            browser.close()
+    yield launch
+    for browser in own:
+        browser.close()
+    for browser in {id(b): b for b in usual}.values():
+        if browser.is_connected():
+            for context in list(browser.contexts):
+                context.close()

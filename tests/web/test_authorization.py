@@ -159,7 +159,11 @@ def _call(browser, web, samples, method, template, url, *, api_headers=None, ids
         return browser.request(method, url, json=sample.get("json"), headers=api_headers or {})
     if method == "GET":
         return browser.get(url, params=sample.get("query"))
-    token = web.page_csrf(browser, "/")
+    # The CSRF token belongs to the login session: read from a page once per browser, not once per POST (a
+    # route that rotated it would make every later POST fail, not pass).
+    if getattr(browser, "page_csrf_token", None) is None:
+        browser.page_csrf_token = web.page_csrf(browser, "/")
+    token = browser.page_csrf_token
     files = sample.get("files")
     files = files() if callable(files) else files
     # Form values may name ids the sample's setup created, e.g. {"phrase_id": "{phrase_id}"}.

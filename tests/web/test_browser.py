@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cadenza.clinic import service
-from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
+from cadenza.clinic.db import make_engine, make_session_factory, session_scope
 from cadenza.settings import Settings
 from cadenza.web.main import create_app
 
@@ -26,9 +26,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
-def live_server(tmp_path, serve_app):
-    url = f"sqlite:///{tmp_path / 'e2e.sqlite3'}"
-    migrate(url)
+def live_server(tmp_path, serve_app, migrated_sqlite):
+    url = migrated_sqlite(tmp_path / "e2e.sqlite3")  # copied from the session's migrated template
     engine = make_engine(url)
     factory = make_session_factory(engine)
     with session_scope(factory) as db:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select, update
 
 from cadenza.clinic import auth, service
-from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
+from cadenza.clinic.db import make_engine, make_session_factory, session_scope
 from cadenza.clinic.models import Therapist, TherapySession
 from cadenza.settings import Settings
 from cadenza.web.main import create_app
@@ -34,10 +34,9 @@ class Clinic:
 
 
 @pytest.fixture
-def clinic(tmp_path, serve_app):
+def clinic(tmp_path, serve_app, migrated_sqlite):
     """uvicorn on a fresh database with the therapist ana and her client C001."""
-    url = f"sqlite:///{tmp_path / 'day.sqlite3'}"
-    migrate(url)
+    url = migrated_sqlite(tmp_path / "day.sqlite3")  # copied from the session's migrated template
     engine = make_engine(url)
     factory = make_session_factory(engine)
     with session_scope(factory) as db:

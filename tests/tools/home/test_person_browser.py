@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from playwright.sync_api import expect
 
 from cadenza.clinic import service
-from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
+from cadenza.clinic.db import make_engine, make_session_factory, session_scope
 from cadenza.settings import Settings
 from cadenza.tools.home import actions, records
 from cadenza.tools.home.records import TaskCompletion
@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
-def clinic(tmp_path, shared_data, serve_app):
+def clinic(tmp_path, shared_data, serve_app, migrated_sqlite):
     """A live server with ana, her client and two real tracks in the client's library."""
     from cadenza.tools.library import records as lr
     from cadenza.io.library_files import ScannedTrack, ScanReport
@@ -39,8 +39,7 @@ def clinic(tmp_path, shared_data, serve_app):
     from cadenza.music.analysis import TrackAnalysis
 
     music = [shared_data("music", "audio", name) for name in ("dev001.flac", "dev003.flac")]
-    url = f"sqlite:///{tmp_path / 'person.sqlite3'}"
-    migrate(url)
+    url = migrated_sqlite(tmp_path / "person.sqlite3")  # copied from the session's migrated template
     engine = make_engine(url)
     factory = make_session_factory(engine)
     with session_scope(factory) as db:

@@ -28,6 +28,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 def _wait_until(condition, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -66,6 +71,10 @@ def test_cadenza_me_on_the_shared_music_folder(tmp_path, chromium):
         assert re.search(r"Scanned \d+ file", printed) and "Playlists: Relax" in printed, printed
         assert oct(data_dir.stat().st_mode & 0o777) == "0o700"
 
+        # The command prints the link just before its server starts listening: wait for the port (a freshly
+        # launched browser used to hide this; the session's browser is ready at once).
+        _wait_until(lambda: _listening(port) or command.poll() is not None)
+        assert command.poll() is None, "".join(output)
         browser = launch_browser()
         context = browser.new_context(**PHONE)
         page = context.new_page()

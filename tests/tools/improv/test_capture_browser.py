@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from cadenza.clinic import service
-from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
+from cadenza.clinic.db import make_engine, make_session_factory, session_scope
 from cadenza.settings import Settings
 from cadenza.web.main import create_app
 
@@ -56,9 +56,8 @@ def _duet_events(lag_ms: int = 100) -> list[list]:
 
 
 @pytest.fixture
-def clinic(tmp_path, serve_app):
-    url = f"sqlite:///{tmp_path / 'improv.sqlite3'}"
-    migrate(url)
+def clinic(tmp_path, serve_app, migrated_sqlite):
+    url = migrated_sqlite(tmp_path / "improv.sqlite3")  # copied from the session's migrated template
     engine = make_engine(url)
     factory = make_session_factory(engine)
     with session_scope(factory) as db:

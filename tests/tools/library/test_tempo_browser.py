@@ -8,7 +8,7 @@ import time
 import pytest
 
 from cadenza.clinic import service
-from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
+from cadenza.clinic.db import make_engine, make_session_factory, session_scope
 from cadenza.io.library_files import ScanReport
 from cadenza.settings import Settings
 from cadenza.tools.library import records as lr
@@ -20,11 +20,10 @@ PASSWORD = "cello-river-morning-42"
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_tapping_the_beat_sets_the_tempo(tmp_path, serve_app, chromium):
+def test_tapping_the_beat_sets_the_tempo(tmp_path, serve_app, chromium, migrated_sqlite):
     from playwright.sync_api import expect
 
-    url = f"sqlite:///{tmp_path / 'tap.sqlite3'}"
-    migrate(url)  # the app's own migrations, 0029_tempo_correction included
+    url = migrated_sqlite(tmp_path / "tap.sqlite3")  # every migration, 0029_tempo_correction included
     engine = make_engine(url)
     factory = make_session_factory(engine)
     with session_scope(factory) as db:

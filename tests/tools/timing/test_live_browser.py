@@ -20,7 +20,7 @@ from scipy.signal import resample_poly
 from playwright.sync_api import expect
 
 from cadenza.clinic import service
-from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
+from cadenza.clinic.db import make_engine, make_session_factory, session_scope
 from cadenza.settings import Settings
 from cadenza.timing.latency import make_loopback_signal
 from cadenza.tools.timing import records
@@ -63,9 +63,8 @@ def fake_microphone(tmp_path, shared_data):
 
 
 @pytest.fixture
-def clinic(tmp_path, serve_app):
-    url = f"sqlite:///{tmp_path / 'timing.sqlite3'}"
-    migrate(url)
+def clinic(tmp_path, serve_app, migrated_sqlite):
+    url = migrated_sqlite(tmp_path / "timing.sqlite3")  # copied from the session's migrated template
     engine = make_engine(url)
     factory = make_session_factory(engine)
     with session_scope(factory) as db:
