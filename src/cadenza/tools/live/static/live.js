@@ -293,7 +293,14 @@
 
   // The browser knows it lost the network before TCP does: drop the socket now and cue on alone; retry at once
   // when the network is back.
-  window.addEventListener("offline", () => { if (ws && !state.ended) ws.close(); });
+  // The page counts itself offline at once: closing a socket whose network is gone may wait for a handshake that
+  // cannot come, and the fixed-tempo cue must not wait for it.
+  window.addEventListener("offline", () => {
+    if (!ws || state.ended) return;
+    state.connected = false;
+    describe();
+    ws.close();
+  });
   window.addEventListener("online", () => {
     retryMs = 500;
     if (ws && ws.readyState === WebSocket.CLOSED && !state.ended && !state.superseded && timer !== null) connect();
