@@ -71,10 +71,9 @@ def test_cadenza_me_on_the_shared_music_folder(tmp_path, chromium):
         assert re.search(r"Scanned \d+ file", printed) and "Playlists: Relax" in printed, printed
         assert oct(data_dir.stat().st_mode & 0o777) == "0o700"
 
-        # The command prints the link just before its server starts listening: wait for the port (a freshly
-        # launched browser used to hide this; the session's browser is ready at once).
-        _wait_until(lambda: _listening(port) or command.poll() is not None)
+        # The link is printed (and the browser opened) only once the server listens: it opens at once.
         assert command.poll() is None, "".join(output)
+        assert _listening(port), "the link was printed before the server listened"
         browser = launch_browser()
         context = browser.new_context(**PHONE)
         page = context.new_page()

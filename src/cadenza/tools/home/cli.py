@@ -153,6 +153,8 @@ def me(
     """Music for yourself, with no account and no therapist: relax, sleep, focus and walk playlists from your own
     music, ratings before and after, and your weekly sound dose. Everything stays on this computer."""
     import shutil
+    import threading
+    import time
     import webbrowser
 
     import uvicorn
@@ -193,9 +195,18 @@ def me(
 
     app.state.forget = forget
     link = f"http://127.0.0.1:{port}/me/self/{token}"
-    typer.echo(f"Your music app is at {link}  (this computer only; Ctrl+C to stop)", )
-    if open_browser:
-        webbrowser.open(link)
+
+    def announce() -> None:
+        # The link is given (and the browser opened) once the server listens, never before: a link that
+        # cannot be opened yet, or at all when the port is taken, would only confuse.
+        while not server.started and not server.should_exit:
+            time.sleep(0.02)
+        if server.started:
+            typer.echo(f"Your music app is at {link}  (this computer only; Ctrl+C to stop)")
+            if open_browser:
+                webbrowser.open(link)
+
+    threading.Thread(target=announce, name="cadenza-me-announce", daemon=True).start()
     try:
         server.run()
     finally:
