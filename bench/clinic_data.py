@@ -190,7 +190,7 @@ def generate(url: str, *, therapists: int = 100, clients: int = 10_000, years: f
                 if signed:
                     row = SimpleNamespace(**session, measurements=[SimpleNamespace(**m) for m in measured],
                                           intervention_minutes=[(session["intervention_code"], session["minutes"])])
-                    session["content_sha256"] = service._sha256(
+                    session["content_sha256"] = service.content_sha256(
                         service.note_content(row, signed_by_username=usernames[therapist_id]))
                 rows["session"].append(session)
                 rows["measurement"].extend(measured)
