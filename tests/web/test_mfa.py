@@ -542,7 +542,7 @@ def test_reset_mfa_cli_removes_the_factor_ends_sessions_and_is_audited(tmp_path,
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_admin_enrols_and_logs_in_with_a_code_in_chromium(tmp_path, database_url):
+def test_admin_enrols_and_logs_in_with_a_code_in_chromium(tmp_path, database_url, chromium):
     """The first admin's path in Chromium: password, forced enrolment (the QR image must load under
     the CSP), then a fresh login that asks for the code."""
     import shutil
@@ -554,7 +554,6 @@ def test_admin_enrols_and_logs_in_with_a_code_in_chromium(tmp_path, database_url
     if shutil.which("chromium") is None:
         pytest.skip("chromium is absent; scripts/setup installs Debian's chromium")
     import uvicorn
-    from playwright.sync_api import sync_playwright
 
     from cadenza.clinic import service
     from cadenza.clinic.db import make_engine, make_session_factory, migrate, session_scope
@@ -581,43 +580,40 @@ def test_admin_enrols_and_logs_in_with_a_code_in_chromium(tmp_path, database_url
         deadline = time.monotonic() + 20
         while not server.started and time.monotonic() < deadline:
             time.sleep(0.05)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=shutil.which("chromium"), headless=True,
-                                        args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
-            page = browser.new_context().new_page()
-            page.set_default_timeout(15_000)
-            errors: list[str] = []
-            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        browser = chromium()  # the session's Chromium; the test's contexts are closed after it
+        page = browser.new_context().new_page()
+        page.set_default_timeout(15_000)
+        errors: list[str] = []
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
 
-            page.goto(f"{base}/admin/therapists")
-            page.fill("#username", "root")
-            page.fill("#password", password)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/account/mfa")  # the admin page sent it on to enrolment
-            page.fill("#f-password", password)  # setting up asks for the password again
-            page.click("button:has-text('Set up two-factor login')")
-            page.wait_for_function("() => { const i = document.querySelector('img.qr'); "
-                                   "return i && i.complete && i.naturalWidth > 0; }")
-            secret = page.inner_text("#mfa-secret")
-            page.fill("#f-code", pyotp.TOTP(secret).now())
-            page.click("button:has-text('Turn on two-factor login')")
-            assert "Two-factor login is on" in page.content()
-            page.goto(f"{base}/admin/therapists")
-            assert page.url == f"{base}/admin/therapists"
+        page.goto(f"{base}/admin/therapists")
+        page.fill("#username", "root")
+        page.fill("#password", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/account/mfa")  # the admin page sent it on to enrolment
+        page.fill("#f-password", password)  # setting up asks for the password again
+        page.click("button:has-text('Set up two-factor login')")
+        page.wait_for_function("() => { const i = document.querySelector('img.qr'); "
+                               "return i && i.complete && i.naturalWidth > 0; }")
+        secret = page.inner_text("#mfa-secret")
+        page.fill("#f-code", pyotp.TOTP(secret).now())
+        page.click("button:has-text('Turn on two-factor login')")
+        assert "Two-factor login is on" in page.content()
+        page.goto(f"{base}/admin/therapists")
+        assert page.url == f"{base}/admin/therapists"
 
-            page.click("button:has-text('Log out')")
-            page.wait_for_url(f"{base}/login")
-            page.fill("#username", "root")
-            page.fill("#password", password)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/login/mfa?next=/")
-            # The enrolment used this step's code; the next step's is within the allowed drift.
-            page.fill("#code", pyotp.TOTP(secret).at(time.time(), counter_offset=1))
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/")
-            assert "root" in page.inner_text("header")
-            assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
-            browser.close()
+        page.click("button:has-text('Log out')")
+        page.wait_for_url(f"{base}/login")
+        page.fill("#username", "root")
+        page.fill("#password", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/login/mfa?next=/")
+        # The enrolment used this step's code; the next step's is within the allowed drift.
+        page.fill("#code", pyotp.TOTP(secret).at(time.time(), counter_offset=1))
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/")
+        assert "root" in page.inner_text("header")
+        assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
     finally:
         server.should_exit = True
         thread.join(timeout=10)
