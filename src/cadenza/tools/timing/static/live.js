@@ -102,16 +102,9 @@
     try {
       await ensureMic();
       const buffer = await loopbackBuffer();
-      const fromS = ctx.currentTime;
-      const playAt = fromS + 0.2;
-      const source = ctx.createBufferSource();
-      source.buffer = buffer;
-      source.connect(out);
-      source.start(playAt);
-      live.dataset.playedAt = playAt.toFixed(6);
       calibrationResult.textContent = "Listening for the test sound…";
-      await waitUntil(playAt + buffer.duration + MAX_LATENCY_S);
-      const capture = captureBetween(fromS, ctx.currentTime);
+      const {playAt, capture} = await mic.recordPlayed(buffer, out, MAX_LATENCY_S);
+      live.dataset.playedAt = playAt.toFixed(6);
       if (!capture) { calibrationResult.textContent = "The microphone gave no sound. Check its permission."; return; }
       await post(`/clients/${clientId}/timing/calibrations`,
                  {played_at_s: playAt.toFixed(6), device: document.getElementById("device").value}, capture,

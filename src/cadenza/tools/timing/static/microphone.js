@@ -43,5 +43,22 @@ window.cadenzaMicrophone = function (ctx, keepS) {
     return {pcm, startS: start / rate};
   }
 
-  return {open, between};
+  // Play `buffer` (the loopback test signal) through `out` 0.2 s from now on the audio clock and keep listening
+  // until `maxLatencyS` after it ends: {playAt, capture} (capture null when the microphone gave nothing).
+  async function recordPlayed(buffer, out, maxLatencyS) {
+    const fromS = ctx.currentTime;
+    const playAt = fromS + 0.2;
+    const source = ctx.createBufferSource();
+    source.buffer = buffer;
+    source.connect(out);
+    source.start(playAt);
+    const until = playAt + buffer.duration + maxLatencyS;
+    await new Promise((resolve) => {
+      const check = () => (ctx.currentTime >= until ? resolve() : setTimeout(check, 50));
+      check();
+    });
+    return {playAt, capture: between(fromS, ctx.currentTime)};
+  }
+
+  return {open, between, recordPlayed};
 };

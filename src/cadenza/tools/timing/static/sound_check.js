@@ -27,13 +27,6 @@
     }
   }
 
-  function waitUntil(timeS) {
-    return new Promise((resolve) => {
-      const check = () => (ctx.currentTime >= timeS ? resolve() : setTimeout(check, 50));
-      check();
-    });
-  }
-
   start.addEventListener("click", async () => {
     start.disabled = true;
     status.textContent = "Getting ready…";
@@ -41,15 +34,8 @@
       await ensureMic();
       const response = await fetch(`/me/sound-check/test.wav?rate=${ctx.sampleRate}`, {credentials: "same-origin"});
       const buffer = await ctx.decodeAudioData(await response.arrayBuffer());
-      const fromS = ctx.currentTime;
-      const playAt = fromS + 0.2;
-      const source = ctx.createBufferSource();
-      source.buffer = buffer;
-      source.connect(out);
-      source.start(playAt);
       status.textContent = "Listening for the test sound. Please keep quiet…";
-      await waitUntil(playAt + buffer.duration + MAX_LATENCY_S);
-      const capture = mic.between(fromS, ctx.currentTime);
+      const {playAt, capture} = await mic.recordPlayed(buffer, out, MAX_LATENCY_S);
       if (!capture) { status.textContent = "The microphone gave no sound. Please allow the microphone."; return; }
       const body = new FormData();
       body.append("played_at_s", playAt.toFixed(6));
