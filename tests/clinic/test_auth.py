@@ -58,20 +58,23 @@ def _attempts(factory, username: str) -> list[tuple[bool, bool]]:
     return [tuple(row) for row in rows]
 
 
-def _guess_in_parallel(factory, username: str, password: str, *, address=lambda i: "192.0.2.1") -> list[bool]:
-    barrier = threading.Barrier(GUESSERS)
+def _guess_in_parallel(factory, username, password: str, *, address=lambda i: "192.0.2.1",
+                       guessers: int = GUESSERS) -> list[bool]:
+    """``guessers`` simultaneous logins; ``username`` is a name or a function of the guess's index."""
+    barrier = threading.Barrier(guessers)
+    name = username if callable(username) else (lambda i: username)
 
     def guess(index: int) -> bool:
         barrier.wait()
         try:
             with session_scope(factory) as db:
-                auth.authenticate(db, username=username, password=password, ip_address=address(index))
+                auth.authenticate(db, username=name(index), password=password, ip_address=address(index))
             return True
         except PermissionDeniedError:
             return False
 
-    with ThreadPoolExecutor(max_workers=GUESSERS) as pool:
-        return list(pool.map(guess, range(GUESSERS)))
+    with ThreadPoolExecutor(max_workers=guessers) as pool:
+        return list(pool.map(guess, range(guessers)))
 
 
 def test_parallel_wrong_passwords_verify_at_most_the_limit_then_lock(factory, counted_verifications):
@@ -98,6 +101,21 @@ def test_unknown_usernames_are_throttled_the_same_way(factory, counted_verificat
     assert not any(results)
     assert sum(checked for _, checked in _attempts(factory, "ghost")) == auth.MAX_FAILURES_PER_ACCOUNT
     assert len(counted_verifications) == auth.MAX_FAILURES_PER_ACCOUNT  # dummy-hash checks count too
+
+
+def test_parallel_guesses_over_many_usernames_from_one_address_check_at_most_the_address_limit(
+        factory, counted_verifications):
+    """Spraying one guess at each of many usernames from one address at once: the per-address limit holds
+    under concurrency too (each guess passes the per-account check, so only the address count can stop them)."""
+    guessers = auth.MAX_FAILURES_PER_IP + 5
+    results = _guess_in_parallel(factory, lambda i: f"spray{i}", "wrong-guess-123456", address=lambda i: "192.0.2.77",
+                                 guessers=guessers)
+    assert not any(results)
+    assert len(counted_verifications) == auth.MAX_FAILURES_PER_IP
+    with session_scope(factory) as db:
+        checked = db.scalar(select(func.count(LoginAttempt.id)).where(
+            LoginAttempt.ip_address == "192.0.2.77", LoginAttempt.password_checked.is_(True)))
+    assert checked == auth.MAX_FAILURES_PER_IP
 
 
 def test_other_accounts_are_not_held_up_by_a_locked_one(factory, counted_verifications):

@@ -141,24 +141,32 @@ def _recent_failures(db: Session, *, now: dt.datetime, username: str | None = No
     return int(db.scalar(query) or 0)
 
 
-def _serialise_account(db: Session, username: str) -> None:
-    """Make this transaction the only one checking credentials of ``username`` until it ends.
+def _serialise_account(db: Session, username: str, ip_address: str = "") -> None:
+    """Make this transaction the only one checking credentials of ``username``, or from ``ip_address``,
+    until it ends.
 
     Counting recent failures, checking the password and recording the attempt must not interleave
     with another request for the same account, or N parallel guesses all pass the "fewer than 5
-    failures" check (T8). SQLite's ``BEGIN IMMEDIATE`` already serialises every transaction; on
-    PostgreSQL a transaction-scoped advisory lock on a hash of the username does it, for unknown
-    usernames too (there is no row to lock). The lock ends with the commit or rollback.
+    failures" check (T8); nor with another request from the same address, or guesses spread over many
+    usernames all pass the per-address check. SQLite's ``BEGIN IMMEDIATE`` already serialises every
+    transaction; on PostgreSQL transaction-scoped advisory locks on hashes of the address and the
+    username do it, for unknown usernames too (there is no row to lock). Every transaction takes the
+    address lock before the account lock, so two of them never wait on each other in a cycle. The
+    locks end with the commit or rollback.
     """
     if db.get_bind().dialect.name != "postgresql":
         return
-    key = int.from_bytes(hashlib.sha256(b"cadenza.login:" + username.encode()).digest()[:8], "big", signed=True)
-    db.execute(select(func.pg_advisory_xact_lock(cast(key, BigInteger))))
+    for kind, value in (("ip", ip_address), ("login", username)):
+        if kind == "ip" and not value:
+            continue
+        digest = hashlib.sha256(f"cadenza.{kind}:".encode() + value.encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        db.execute(select(func.pg_advisory_xact_lock(cast(key, BigInteger))))
 
 
 def _locked_for_checks(db: Session, *, username: str, ip_address: str, now: dt.datetime) -> bool:
     """Serialise checks for ``username``; when it is locked out, record an unchecked attempt, commit, True."""
-    _serialise_account(db, username)
+    _serialise_account(db, username, ip_address)
     if not is_locked_out(db, username=username, ip_address=ip_address, now=now):
         return False
     db.add(LoginAttempt(username=username, ip_address=ip_address, succeeded=False, password_checked=False, at=now))
@@ -186,7 +194,7 @@ def authenticate(
     now = now or utcnow()
     username = username.replace("\x00", "").strip()[:64]
     ip_address = ip_address.replace("\x00", "")[:64]
-    _serialise_account(db, username)
+    _serialise_account(db, username, ip_address)
     if is_locked_out(db, username=username, ip_address=ip_address, now=now):
         db.add(
             LoginAttempt(
@@ -854,7 +862,7 @@ def disable_mfa(
     row = db.get(TherapistMfa, actor.id)
     if row is None or row.enabled_at is None:
         raise ParameterError("code: two-factor login is not enabled for this account")
-    _serialise_account(db, actor.username)
+    _serialise_account(db, actor.username, ip_address)
     if is_locked_out(db, username=actor.username, ip_address=ip_address, now=now):
         raise ParameterError(f"code: {REAUTH_LOCKED_MESSAGE}")
     problem = None
