@@ -152,10 +152,10 @@ def authz_samples(tmp_path_factory) -> dict:
     for modules not yet migrated) is read too, wherever the app mounts it from. No database: the app
     is built only to list the modules behind its routes.
     """
-    from sqlalchemy.orm import sessionmaker
+    from cadenza.clinic.db import make_engine, make_session_factory
 
     app = create_app(Settings(database_url="sqlite://", data_dir=tmp_path_factory.mktemp("authz")),
-                     session_factory=sessionmaker())
+                     session_factory=make_session_factory(make_engine("sqlite://")))
     route_modules = {context.original_route.endpoint.__module__ for context in iter_route_contexts(app.routes)
                      if getattr(context, "methods", None)}
     samples = dict(_declared_authz_samples())

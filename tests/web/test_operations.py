@@ -106,3 +106,16 @@ def test_several_workers_are_refused_on_sqlite_before_anything_starts(cli):
 def test_worker_count_out_of_range_is_named(cli, value):
     result = cli("serve", "--workers", value)
     assert result.exit_code == 2 and "--workers" in result.output
+
+
+def test_the_app_refuses_a_session_factory_without_the_record_guards(tmp_path):
+    """A plain sessionmaker would write audit events that are never sealed: the factory says so, by name."""
+    from sqlalchemy.orm import sessionmaker
+
+    from cadenza.errors import ParameterError
+
+    settings = Settings(database_url="sqlite://", data_dir=tmp_path)
+    engine = make_engine("sqlite://")
+    with pytest.raises(ParameterError, match="session_factory: .*make_session_factory"):
+        create_app(settings, session_factory=sessionmaker(bind=engine))
+    assert create_app(settings, session_factory=make_session_factory(engine)).state.session_factory is not None

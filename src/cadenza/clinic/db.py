@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -157,7 +158,19 @@ def make_session_factory(bind: Engine | Connection, **options: Any) -> sessionma
     factory = sessionmaker(bind=bind, **options)
     audit_chain.install(factory)
     emergency.install(factory)
+    _RECORD_FACTORIES.add(factory)
     return factory
+
+
+_RECORD_FACTORIES: weakref.WeakSet[sessionmaker[Session]] = weakref.WeakSet()
+
+
+def is_record_factory(factory: object) -> bool:
+    """True if ``factory`` came from :func:`make_session_factory`, so its sessions carry the record's guards."""
+    try:
+        return factory in _RECORD_FACTORIES
+    except TypeError:  # not weak-referenceable: certainly not one of ours
+        return False
 
 
 @contextmanager

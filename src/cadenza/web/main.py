@@ -8,8 +8,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
-from cadenza.clinic.db import make_engine, make_session_factory
+from cadenza.clinic.db import is_record_factory, make_engine, make_session_factory
 from cadenza.clinic.tables import record_metadata
+from cadenza.errors import ParameterError
 from cadenza.plugins import installed_tools
 from cadenza.settings import Settings
 from cadenza.web.errors import install_error_handlers
@@ -34,10 +35,16 @@ def create_app(
 ) -> FastAPI:
     """Build the app; settings default to :meth:`Settings.from_env`.
 
-    ``session_factory`` lets tests and the load benchmark hand in their own database sessions;
-    otherwise an engine is made from ``settings.database_url`` (the schema must already be
-    migrated: ``cadenza migrate`` or ``cadenza serve`` do that).
+    ``session_factory`` lets tests and the load benchmark hand in their own database sessions; it
+    must come from :func:`cadenza.clinic.db.make_session_factory`, whose sessions seal the audit chain
+    and enforce emergency grants (a plain ``sessionmaker`` is refused). Otherwise an engine is made
+    from ``settings.database_url`` (the schema must already be migrated: ``cadenza migrate`` or
+    ``cadenza serve`` do that).
     """
+    if session_factory is not None and not is_record_factory(session_factory):
+        raise ParameterError(
+            f"session_factory: {session_factory!r} does not carry the record's guards (audit sealing, "
+            "emergency grants); make it with cadenza.clinic.db.make_session_factory")
     settings = settings or Settings.from_env()
     record_metadata()  # every table the record and the installed tools declare, before any query
     app = FastAPI(
