@@ -46,6 +46,13 @@ DIRECTIONS = ("increase", "decrease")
 # Where the client is in the course of care (AMTA standards: referral to termination); the clients list
 # filters on it. Discharge (cadenza.tools.care) sets "discharged"; "on_hold" pauses services.
 CLIENT_STATUSES = ("active", "on_hold", "discharged")
+# Who made a session's record (migration 0042_session_source): "therapist", a session a therapist held and
+# documents (a home *visit* included, setting "home"), which they sign; "client_recorded", what the person
+# (or their caregiver) recorded on their own device for a home task, filed under the therapist who set the
+# task. A client-recorded session counts in goals and charts like any other, is never a note to sign, and
+# is patient-reported in the FHIR export.
+SESSION_SOURCES = ("therapist", "client_recorded")
+SESSION_SOURCE_LABELS = {"therapist": "held by a therapist", "client_recorded": "client-recorded"}
 
 
 def utcnow() -> dt.datetime:
@@ -196,7 +203,8 @@ class TherapySession(Removable, Base):
     """One documented therapy session (table ``therapy_session``; "session" is the DB session's name)."""
 
     __tablename__ = "therapy_session"
-    __table_args__ = (CheckConstraint("minutes > 0", name="minutes_positive"),)
+    __table_args__ = (CheckConstraint("minutes > 0", name="minutes_positive"),
+                      CheckConstraint(_in("source", SESSION_SOURCES), name="source_known"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
@@ -218,6 +226,9 @@ class TherapySession(Removable, Base):
     signed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("therapist.id"), nullable=True)
     content_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # SESSION_SOURCES: who made this record. ``therapist_id`` of a client-recorded session is the therapist
+    # responsible for it (who set the task), not someone who held it.
+    source: Mapped[str] = mapped_column(String(16), default="therapist", server_default="therapist")
 
     measurements: Mapped[list[Measurement]] = relationship(
         back_populates="therapy_session", order_by="Measurement.id"
@@ -239,6 +250,15 @@ class TherapySession(Removable, Base):
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
+
+    @property
+    def is_client_recorded(self) -> bool:
+        """Recorded by the person on their own device (a home task), not held by a therapist: nothing to sign."""
+        return self.source == "client_recorded"
+
+    @property
+    def source_label(self) -> str:
+        return SESSION_SOURCE_LABELS.get(self.source, self.source)
 
     @property
     def intervention_minutes(self) -> list[tuple[str, int]]:
