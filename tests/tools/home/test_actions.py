@@ -503,6 +503,18 @@ def test_a_go_at_home_is_client_recorded_counts_in_goals_and_is_never_a_note_to_
     db_session.expire_all()
     again = db_session.get(TherapySession, recorded.id)
     assert (again.version, again.signed_at, again.soap_assessment, len(again.measurements)) == (version, None, "", 4)
+    # the exports say who recorded each session
+    import csv
+    import io
+
+    from cadenza.clinic import export
+
+    by_session = {int(r["session_id"]): (r["signed"], r["source"]) for r in csv.DictReader(io.StringIO(
+        export.export_sessions_csv(db_session, actor=therapist, client_id=client_record.id)))}
+    assert by_session == {recorded.id: ("no", "client_recorded"), visit.id: ("no", "therapist")}
+    values = list(csv.DictReader(io.StringIO(export.export_measurements_csv(db_session, actor=therapist,
+                                                                            client_id=client_record.id))))
+    assert sorted(r["session_source"] for r in values) == ["client_recorded"] * 4 + ["therapist"]
     # the therapist's home visit is signed as ever, and then nothing is left to sign
     service.sign_session(db_session, actor=therapist, session_id=visit.id, expected_version=visit.version)
     assert dashboard.unsigned_sessions(db_session, actor=therapist) == []
