@@ -1096,20 +1096,24 @@ def _addendum_is_kept(_mapper: Any, _connection: Any, target: SessionAddendum) -
     raise ConflictError(f"addendum {target.id} is part of a signed record and cannot be deleted")
 
 
-def list_sessions(db: Session, *, actor: Therapist, client_id: int) -> list[TherapySession]:
-    return client_sessions(db, client=get_client_for_actor(db, actor=actor, client_id=client_id))
+def list_sessions(db: Session, *, actor: Therapist, client_id: int, held_only: bool = False) -> list[TherapySession]:
+    return client_sessions(db, client=get_client_for_actor(db, actor=actor, client_id=client_id), held_only=held_only)
 
 
-def client_sessions(db: Session, *, client: Client, latest: int | None = None) -> list[TherapySession]:
+def client_sessions(db: Session, *, client: Client, latest: int | None = None,
+                    held_only: bool = False) -> list[TherapySession]:
     """The sessions of ``client``, already authorised by the caller (oldest first); no audit row of its own.
-    ``latest``: only the newest that many (still oldest first), read as that many rows, for a page's list."""
+    ``latest``: only the newest that many (still oldest first), read as that many rows, for a page's list.
+    ``held_only``: only sessions a therapist held (no client-recorded ones), e.g. where a tool offers to
+    store its result on a session, which a client-recorded session never takes."""
+    query = select(TherapySession).where(TherapySession.client_id == client.id)
+    if held_only:
+        query = query.where(TherapySession.source == "therapist")
     if latest is None:
-        return list(db.scalars(select(TherapySession).where(TherapySession.client_id == client.id)
-                               .order_by(TherapySession.session_date, TherapySession.id)))
+        return list(db.scalars(query.order_by(TherapySession.session_date, TherapySession.id)))
     if isinstance(latest, bool) or not isinstance(latest, int) or not 1 <= latest <= 1000:
         raise ParameterError(f"latest must be a whole number 1..1000, got {latest!r}")
-    newest = db.scalars(select(TherapySession).where(TherapySession.client_id == client.id)
-                        .order_by(TherapySession.session_date.desc(), TherapySession.id.desc()).limit(latest))
+    newest = db.scalars(query.order_by(TherapySession.session_date.desc(), TherapySession.id.desc()).limit(latest))
     return list(reversed(list(newest)))
 
 

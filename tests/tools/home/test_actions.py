@@ -482,6 +482,9 @@ def test_a_go_at_home_is_client_recorded_counts_in_goals_and_is_never_a_note_to_
     assert [r.session.id for r in dashboard.recent_sessions(db_session, actor=therapist)] == [visit.id]
     page = caseload.find_clients(db_session, actor=therapist, unsigned_only=True)
     assert [(r.client.id, r.unsigned_notes) for r in page.rows] == [(client_record.id, 1)]
+    # where a tool offers to store its result on a session, only sessions a therapist held are offered
+    assert service.client_sessions(db_session, client=client_record, held_only=True) == [visit]
+    assert {s.id for s in service.client_sessions(db_session, client=client_record)} == {recorded.id, visit.id}
     # counted in goals and measurements as before
     goal = service.create_goal(db_session, actor=therapist, client_id=client_record.id,
                                instrument_code="timing_asynchrony_sd_ms", baseline=60.0, target=20.0)
