@@ -11,7 +11,7 @@ Other domains add their own tables in ``cadenza/clinic/<domain>_records.py`` by 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -30,7 +30,16 @@ from sqlalchemy import (
     event,
     false,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, relationship, with_loader_criteria
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    relationship,
+    with_loader_criteria,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -342,18 +351,22 @@ class AuditEvent(Base):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
 
-class SessionAddendum(Base):
-    """A correction or late entry to a signed session note; the note itself stays as signed.
+class Addendum:
+    """A correction or late entry to a signed record; the record itself stays as signed. One shape for every
+    signed record: a session note (:class:`SessionAddendum`) and a care document (the care tool's
+    ``CareAddendum``). Each table adds the link to its record (named by ``PARENT_KEY``) and the ``HASH_FORMAT``
+    its hashes are made under (:func:`cadenza.clinic.service.addendum_sha256`, ``append_addendum``,
+    ``broken_addenda``).
 
-    ``previous_sha256`` is the hash of the signed note (first addendum) or of the addendum before, so
-    the note and its addenda form a chain in which an edited, removed or reordered entry is detected.
+    ``previous_sha256`` is the hash of the signed record (first addendum) or of the addendum before, so the
+    record and its addenda form a chain in which an edited, removed or reordered entry is detected.
     """
 
-    __tablename__ = "session_addendum"
+    PARENT_KEY: ClassVar[str]
+    HASH_FORMAT: ClassVar[str]
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # RESTRICT: a signed note and its addenda never disappear with a cascading delete.
-    session_id: Mapped[int] = mapped_column(ForeignKey("therapy_session.id", ondelete="RESTRICT"), index=True)
+    # RESTRICT: a signed record and its addenda never disappear with a cascading delete.
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="RESTRICT"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("therapist.id"))
     text: Mapped[str] = mapped_column(Text)
@@ -361,5 +374,18 @@ class SessionAddendum(Base):
     previous_sha256: Mapped[str] = mapped_column(String(64))
     content_sha256: Mapped[str] = mapped_column(String(64))
 
+    @declared_attr
+    def author(cls) -> Mapped[Therapist]:
+        return relationship(Therapist, foreign_keys=lambda: [cls.author_id], lazy="joined")
+
+
+class SessionAddendum(Addendum, Base):
+    """A correction or late entry to a signed session note (:class:`Addendum`)."""
+
+    __tablename__ = "session_addendum"
+    PARENT_KEY = "session_id"
+    HASH_FORMAT = "cadenza-session-addendum/1"
+
+    session_id: Mapped[int] = mapped_column(ForeignKey("therapy_session.id", ondelete="RESTRICT"), index=True)
+
     therapy_session: Mapped[TherapySession] = relationship(back_populates="addenda")
-    author: Mapped[Therapist] = relationship(foreign_keys=[author_id], lazy="joined")

@@ -55,6 +55,7 @@ from cadenza.clinic.models import (
     DIRECTIONS,
     Assessment,
     AuditEvent,
+    Addendum,
     Client,
     Goal,
     Measurement,
@@ -826,7 +827,7 @@ def delete_session(db: Session, *, actor: Therapist, session_id: int, expected_v
 # --- signed notes and addenda -------------------------------------------------------------------
 
 NOTE_HASH_FORMAT = "cadenza-session-note/1"
-ADDENDUM_HASH_FORMAT = "cadenza-session-addendum/1"
+ADDENDUM_HASH_FORMAT = SessionAddendum.HASH_FORMAT
 MAX_ADDENDUM_CHARS = 20_000
 
 
@@ -889,12 +890,13 @@ def note_sha256(row: TherapySession) -> str:
     return content_sha256(note_content(row, signed_by_username=signer))
 
 
-def addendum_sha256(addendum: SessionAddendum, *, author_username: str) -> str:
-    """SHA-256 (hex) of an addendum chained to the hash before it (the note's, or the previous addendum's)."""
+def addendum_sha256(addendum: Addendum, *, author_username: str) -> str:
+    """SHA-256 (hex) of an addendum (a session note's or a care document's) chained to the hash before it
+    (the signed record's, or the previous addendum's)."""
     return content_sha256({
-        "format": ADDENDUM_HASH_FORMAT,
+        "format": addendum.HASH_FORMAT,
         "addendum_id": addendum.id,
-        "session_id": addendum.session_id,
+        addendum.PARENT_KEY: getattr(addendum, addendum.PARENT_KEY),
         "client_id": addendum.client_id,
         "author_id": addendum.author_id,
         "author": author_username,
@@ -902,6 +904,36 @@ def addendum_sha256(addendum: SessionAddendum, *, author_username: str) -> str:
         "created_at": iso_utc(addendum.created_at),
         "previous_sha256": addendum.previous_sha256,
     })
+
+
+def append_addendum(db: Session, kind: type[Addendum], *, actor: Therapist, parent_id: int, client_id: int,
+                    signed_sha256: str | None, addenda: Sequence[Addendum], text: str) -> Addendum:
+    """Add ``text`` as the next addendum of ``kind`` to a signed record (its hash ``signed_sha256``, its
+    ``addenda`` so far, oldest first), chained to the last one, and audit it. The caller has checked the
+    text, that the record is signed, and holds whatever lock keeps the chain one chain."""
+    previous = addenda[-1].content_sha256 if addenda else signed_sha256
+    addendum = kind(**{kind.PARENT_KEY: parent_id}, client_id=client_id, author_id=actor.id, text=text,
+                    created_at=utcnow(), previous_sha256=previous, content_sha256="")
+    db.add(addendum)
+    db.flush()
+    addendum.content_sha256 = addendum_sha256(addendum, author_username=actor.username)
+    db.flush()
+    audit(db, actor, "create", kind.__tablename__, entity_id=addendum.id, client_id=client_id)
+    return addendum
+
+
+def broken_addenda(signed_sha256: str | None, addenda: Sequence[Addendum]) -> tuple[int, ...]:
+    """The ids of the addenda (oldest first) that no longer match their hash or do not follow the hash before
+    them: an entry edited, removed or reordered behind the application's back."""
+    bad = []
+    previous = signed_sha256
+    for addendum in addenda:
+        author = addendum.author.username if addendum.author is not None else ""
+        if (addendum.previous_sha256 != previous
+                or addendum.content_sha256 != addendum_sha256(addendum, author_username=author)):
+            bad.append(addendum.id)
+        previous = addendum.content_sha256
+    return tuple(bad)
 
 
 def sign_session(db: Session, *, actor: Therapist, session_id: int, expected_version: int,
@@ -953,15 +985,9 @@ def add_addendum(db: Session, *, actor: Therapist, session_id: int, text: str) -
     # Locked, so two addenda written at once still form one chain.
     row = _locked(db, row)
     db.refresh(row, attribute_names=["addenda"])
-    previous = row.addenda[-1].content_sha256 if row.addenda else row.content_sha256
     with db.begin_nested():
-        addendum = SessionAddendum(session_id=row.id, client_id=client.id, author_id=actor.id, text=text,
-                                   created_at=utcnow(), previous_sha256=previous, content_sha256="")
-        db.add(addendum)
-        db.flush()
-        addendum.content_sha256 = addendum_sha256(addendum, author_username=actor.username)
-        db.flush()
-        audit(db, actor, "create", "session_addendum", entity_id=addendum.id, client_id=client.id)
+        addendum = append_addendum(db, SessionAddendum, actor=actor, parent_id=row.id, client_id=client.id,
+                                   signed_sha256=row.content_sha256, addenda=row.addenda, text=text)
     db.refresh(row, attribute_names=["addenda"])
     return addendum
 
@@ -991,15 +1017,8 @@ def check_note(row: TherapySession) -> NoteVerification:
         stray = row.content_sha256 is not None or row.signed_by_id is not None or bool(row.addenda)
         return NoteVerification(row.id, False, not stray, row.content_sha256, None)
     computed = note_sha256(row)
-    bad = []
-    previous = row.content_sha256
-    for addendum in row.addenda:
-        author = addendum.author.username if addendum.author is not None else ""
-        if (addendum.previous_sha256 != previous
-                or addendum.content_sha256 != addendum_sha256(addendum, author_username=author)):
-            bad.append(addendum.id)
-        previous = addendum.content_sha256
-    return NoteVerification(row.id, True, computed == row.content_sha256, row.content_sha256, computed, tuple(bad))
+    bad = broken_addenda(row.content_sha256, row.addenda)
+    return NoteVerification(row.id, True, computed == row.content_sha256, row.content_sha256, computed, bad)
 
 
 def verify_session_note(db: Session, *, actor: Therapist, session_id: int) -> NoteVerification:
