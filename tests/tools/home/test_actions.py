@@ -557,6 +557,17 @@ def test_the_fhir_export_gives_it_as_patient_reported(db_session, therapist, cli
     visit_value = resources[("Observation", f"observation-{visit.measurements[0].id}")]
     assert visit_value["encounter"] == {"reference": f"Encounter/encounter-{visit.id}"}
     assert visit_value["performer"][0]["reference"].startswith("Practitioner/")
+    # a go removed as wrong (with a reason) leaves the export, and its completion names nothing that is gone
+    from cadenza.clinic import corrections
+
+    corrections.remove_session(db_session, actor=therapist, session_id=recorded.id, expected_version=recorded.version,
+                               reason="tapped on the wrong phone")
+    bundle = json.loads(fhir.export_client_bundle(db_session, actor=therapist, client_id=client_record.id))
+    assert_references_resolve(bundle)
+    done = next(e["resource"] for e in bundle["entry"] if e["resource"]["id"] == f"home-completion-{completion.id}")
+    assert "hasMember" not in done
+    assert not any(e["resource"]["id"].endswith(f"-{recorded.id}") for e in bundle["entry"]
+                   if e["resource"]["resourceType"] in ("Procedure", "Provenance"))
 
 
 def test_the_pages_label_it_and_offer_no_signature(db_session, therapist, client_record, home_and_visit, web_browser):
