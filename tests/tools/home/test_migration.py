@@ -130,7 +130,7 @@ def _insert(connection, meta, name, **values):
 
 def _old_home_sessions(url: str) -> tuple:
     """A record before 0042 with, for client L1: a session a tapping completion made (its id in the completion's
-    scores), one found only by its audit event (the person's device wrote it; its objective names the
+    scores; its setting amended since), one found only by its audit event (the person's device wrote it; its objective names the
     completion), the therapist's own home visit, and a therapist's note whose text names a completion; for
     client L2 a completion whose scores name L1's session (never linked across clients)."""
     from alembic import command
@@ -155,9 +155,9 @@ def _old_home_sessions(url: str) -> tuple:
                            client_uuid=f"00000000-0000-4000-8000-00000000010{i}", completed_at=AT, received_at=AT,
                            played_s=30.0, max_gain=0.5, before={}, after={}, note="", scores=scores)
 
-        def session(objective, author):
+        def session(objective, author, setting="home"):
             sid = _insert(**row, name="therapy_session", client_id=cids[0], therapist_id=tid, session_date=AT.date(),
-                          minutes=1, intervention_code="timp", setting="home", soap_subjective="",
+                          minutes=1, intervention_code="timp", setting=setting, soap_subjective="",
                           soap_objective=objective, soap_assessment="", soap_plan="", created_at=AT)
             _insert(**row, name="audit_event", actor_id=None if author.startswith("person:") else tid,
                     actor_username=author, action="create", entity="therapy_session", entity_id=sid,
@@ -167,7 +167,7 @@ def _old_home_sessions(url: str) -> tuple:
         first = completion(1, cids[0], tasks[0], {})
         second = completion(2, cids[0], tasks[0], {"summary": "steady"})
         by_scores = session(f"Home task \u201cTap\u201d done on the person's own device (completion {first}).",
-                            "person:device-1")
+                            "person:device-1", setting="kitchen at home")  # amended by the therapist since
         connection.execute(sa.text("UPDATE task_completion SET scores = :s WHERE id = :c"),
                            {"s": f'{{"session_id": {by_scores}}}', "c": first})
         by_audit = session(f"Home task \u201cTap\u201d done on the person's own device (completion {second}).",

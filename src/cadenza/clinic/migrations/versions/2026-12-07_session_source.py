@@ -7,7 +7,8 @@ had held a session, and could not be told from a home *visit*. Every existing se
 (the server default), except the ones a home-task completion made, found by how they were written:
 
 - the completion kept the session's id in its scores (``task_completion.scores["session_id"]``), for a
-  session of the same client; that completion is linked through the new column;
+  session of the same client (whatever its setting has been amended to since); that completion is linked
+  through the new column;
 - or the session's "create" audit event has the person's device as its actor (``person:...``): no therapist
   account can write that. Its completion is the one its objective names ("(completion N)"), when that
   completion is the client's and not linked yet.
@@ -69,26 +70,28 @@ def _scores(value) -> dict:
 
 
 def _mark_home_task_sessions(bind) -> None:
-    sessions = {row.id: row for row in bind.execute(sa.text(
-        "SELECT id, client_id, soap_objective FROM therapy_session WHERE setting = 'home'")).all()}
-    if not sessions:
-        return
     completions = {row.id: row for row in bind.execute(sa.text(
         "SELECT id, client_id, scores FROM task_completion")).all()}
-    links: dict[int, int] = {}  # completion id -> session id
-    for completion in completions.values():
-        session_id = _scores(completion.scores).get("session_id")
-        session = sessions.get(session_id) if isinstance(session_id, int) else None
-        if session is not None and session.client_id == completion.client_id:
-            links[completion.id] = session.id
+    named = {c.id: _scores(c.scores).get("session_id") for c in completions.values()}
     by_person = {row.entity_id for row in bind.execute(sa.text(
         "SELECT entity_id FROM audit_event WHERE entity = 'therapy_session' AND action = 'create' "
-        "AND actor_username LIKE 'person:%'")).all() if row.entity_id in sessions}
-    linked_sessions = set(links.values())
-    for session_id in sorted(by_person - linked_sessions):
+        "AND actor_username LIKE 'person:%'")).all() if isinstance(row.entity_id, int)}
+    wanted = sorted({sid for sid in named.values() if isinstance(sid, int) and not isinstance(sid, bool)} | by_person)
+    sessions = {}
+    for start in range(0, len(wanted), 500):
+        sessions.update({row.id: row for row in bind.execute(sa.text(
+            "SELECT id, client_id, soap_objective FROM therapy_session WHERE id IN :ids")
+            .bindparams(sa.bindparam("ids", expanding=True)), {"ids": wanted[start:start + 500]}).all()})
+    links: dict[int, int] = {}  # completion id -> session id
+    for completion_id, session_id in named.items():
+        session = sessions.get(session_id) if isinstance(session_id, int) else None
+        if session is not None and session.client_id == completions[completion_id].client_id:
+            links[completion_id] = session.id
+    by_person &= set(sessions)
+    for session_id in sorted(by_person - set(links.values())):
         session = sessions[session_id]
-        named = _COMPLETION_IN_OBJECTIVE.search(session.soap_objective or "")
-        completion = completions.get(int(named.group(1))) if named else None
+        objective = _COMPLETION_IN_OBJECTIVE.search(session.soap_objective or "")
+        completion = completions.get(int(objective.group(1))) if objective else None
         if completion is not None and completion.client_id == session.client_id and completion.id not in links:
             links[completion.id] = session_id
     marked = sorted(set(links.values()) | by_person)
