@@ -315,6 +315,33 @@ def web_browser(web_app) -> Iterator:
         yield browser
 
 
+@pytest.fixture
+def tapping_go(db_session, therapist, client_record):
+    """A tapping task of ``client_record`` set by ``therapist`` and one go the person's phone sent with its
+    taps 20 ms after each beat: ``(task, device, completion)``; the go's figures are on a client-recorded
+    session (``completion.session_id``). Shared by the record, FHIR (tests/clinic/test_fhir_json_schema.py) and web tests of
+    client-recorded sessions (tests/tools/home/test_client_recorded.py)."""
+    import datetime as dt
+    import uuid
+
+    from cadenza.tools.home import actions, records
+
+    task = actions.assign_task(db_session, actor=therapist, client=client_record, kind="tapping", title="Tap along",
+                               days_per_week=5, minutes=5, ratings=["mood"],
+                               kind_values={"tempo_bpm": "90", "tap_s": "20"})
+    device, _ = records.redeem_invite(db_session, token=actions.invite(db_session, actor=therapist,
+                                                                       client=client_record).token, pin="2580")
+    period_s, lead = 60.0 / 90.0, task.music["lead_in_beats"]
+    cues = [3.0 + k * period_s for k in range(task.music["n_beats"])]
+    taps = [cue + 0.020 + 0.004 * (k % 3) for k, cue in enumerate(cues) if k >= lead]
+    completion, _ = actions.record_completion(db_session, device, {
+        "client_uuid": str(uuid.uuid4()), "task_id": task.id, "completed_at": dt.datetime.now(dt.UTC).isoformat(),
+        "played_s": 25.0, "max_gain": task.music["gain_cap"], "before": {"mood": 5}, "after": {"mood": 6},
+        "result": {"cue_times_s": cues, "tap_times_s": taps}})
+    db_session.commit()
+    return task, device, completion
+
+
 # --- The command line ----------------------------------------------------------------------------------
 
 

@@ -31,10 +31,11 @@ def schema_errors(bundle_json: str) -> list:
 
 
 @pytest.fixture
-def full_record(db_session, therapist, client_record):
+def full_record(db_session, therapist, client_record, tapping_go):
     """A client with goals, two sessions (questionnaires with items, a flagged PHQ-9 item 9, a timed walk, a
-    signed note), a home programme with a completion and every care document (referral, consent withdrawn,
-    assessment, two plans, discharge): every resource type the export makes."""
+    signed note), a home programme with a completion, a tapping go recorded at home (a client-recorded,
+    patient-reported session) and every care document (referral, consent withdrawn, assessment, two plans,
+    discharge): every resource type the export makes."""
     from cadenza.tools.care import actions as care
     from cadenza.tools.home import actions, records
 
@@ -90,7 +91,18 @@ def test_the_exported_bundle_meets_the_official_fhir_json_schema(db_session, the
     assert {"Patient", "Goal", "Encounter", "Procedure", "Observation", "RiskAssessment", "Practitioner",
             "Provenance", "CarePlan", "Questionnaire", "QuestionnaireResponse", "ServiceRequest", "Consent",
             "ClinicalImpression", "DocumentReference"} <= kinds
+    ids = {e["resource"]["id"] for e in json.loads(text)["entry"]}
+    assert f"provenance-client-recorded-{tapping_session_id(db_session, full_record)}" in ids
     assert schema_errors(text) == []
+
+
+def tapping_session_id(db, client) -> int:
+    from sqlalchemy import select
+
+    from cadenza.tools.home.records import TaskCompletion
+
+    return db.scalar(select(TaskCompletion.session_id).where(TaskCompletion.client_id == client.id,
+                                                             TaskCompletion.session_id.is_not(None)))
 
 
 def test_the_schema_check_has_teeth(db_session, therapist, client_record):

@@ -154,7 +154,8 @@ def show_client(code: str = typer.Argument(..., help="Client code."), as_user: s
                 + (" [red]SAFETY FOLLOW-UP[/red]" if m.safety_followup else "")
                 for m in s.measurements
             )
-            sessions.add_row(str(s.id), s.session_date.isoformat(), str(s.minutes), s.intervention_code, measures)
+            intervention = s.intervention_code + (" (client-recorded)" if s.is_client_recorded else "")
+            sessions.add_row(str(s.id), s.session_date.isoformat(), str(s.minutes), intervention, measures)
         console.print(sessions)
 
 

@@ -62,7 +62,7 @@ def decode_cursor(cursor: Any) -> tuple[str, int]:
 def _unsigned_count():
     return (select(func.count(TherapySession.id))
             .where(TherapySession.client_id == Client.id, TherapySession.signed_at.is_(None),
-                   TherapySession.removed_at.is_(None))
+                   TherapySession.source == "therapist", TherapySession.removed_at.is_(None))
             .correlate(Client).scalar_subquery())
 
 
@@ -111,6 +111,7 @@ def find_clients(db: Session, *, actor: Therapist, query: str = "", therapist_id
     if unsigned_only:
         statement = statement.where(exists().where(TherapySession.client_id == Client.id,
                                                    TherapySession.signed_at.is_(None),
+                                                   TherapySession.source == "therapist",
                                                    TherapySession.removed_at.is_(None)))
     if status:
         statement = statement.where(Client.status == status)

@@ -161,12 +161,13 @@ def _check_limit(limit: int) -> None:
 
 
 def recent_sessions(db: Session, *, actor: Therapist, limit: int = 10) -> list[RecentSession]:
-    """The actor's latest documented sessions across all their clients, newest first."""
+    """The actor's latest documented sessions across all their clients, newest first (sessions a therapist
+    held: what clients recorded at home is on their own pages)."""
     _check_limit(limit)
     rows = db.execute(
         select(TherapySession, Client.code)
         .join(Client, TherapySession.client_id == Client.id)
-        .where(Client.therapist_id == actor.id)
+        .where(Client.therapist_id == actor.id, TherapySession.source == "therapist")
         .options(_NO_ADDENDA)
         .order_by(TherapySession.session_date.desc(), TherapySession.id.desc())
         .limit(limit)
@@ -176,13 +177,14 @@ def recent_sessions(db: Session, *, actor: Therapist, limit: int = 10) -> list[R
 
 
 def sessions_on(db: Session, *, actor: Therapist, day: dt.date, limit: int = MAX_PAGE_SIZE) -> list[RecentSession]:
-    """The actor's clients' documented sessions dated ``day`` (the dashboard's "today"; no audit row of
-    its own: the dashboard audits its client list)."""
+    """The actor's clients' documented sessions dated ``day``, held by a therapist (the dashboard's "today";
+    no audit row of its own: the dashboard audits its client list)."""
     _check_limit(limit)
     rows = db.execute(
         select(TherapySession, Client.code)
         .join(Client, TherapySession.client_id == Client.id)
-        .where(Client.therapist_id == actor.id, TherapySession.session_date == day)
+        .where(Client.therapist_id == actor.id, TherapySession.session_date == day,
+               TherapySession.source == "therapist")
         .options(_NO_ADDENDA)
         .order_by(Client.code, TherapySession.id)
         .limit(limit)
@@ -200,13 +202,15 @@ def unsigned_sessions(db: Session, *, actor: Therapist, limit: int = 20) -> list
     """The notes still to sign (drafts) on the actor's clients, oldest first: a to-do list for the dashboard
     (walk-through problem 3). The actor's own, and those a previous therapist left unsigned on a client since
     moved to the actor (caseload reassignment), which the actor co-signs (:func:`service.sign_session`); the
-    author no longer holds the client, so they are never on the author's list. The dashboard view is
-    audited by its other lists; no row of its own."""
+    author no longer holds the client, so they are never on the author's list. A client-recorded session (a
+    home task the person did on their own) is no note and never listed. The dashboard view is audited by its
+    other lists; no row of its own."""
     _check_limit(limit)
     rows = db.execute(
         select(TherapySession, Client.code)
         .join(Client, TherapySession.client_id == Client.id)
-        .where(Client.therapist_id == actor.id, TherapySession.signed_at.is_(None))
+        .where(Client.therapist_id == actor.id, TherapySession.signed_at.is_(None),
+               TherapySession.source == "therapist")
         .options(joinedload(TherapySession.therapist), _NO_ADDENDA)
         .order_by(TherapySession.session_date, TherapySession.id)
         .limit(limit)

@@ -16,7 +16,7 @@ from cadenza.clinic.audit import audit
 CSV_COLUMNS = (
     "client_code", "session_id", "session_date", "intervention_code", "instrument_code", "loinc",
     "value", "unit", "severity_band", "safety_followup", "goal_id", "measured_at", "item_responses",
-    "timed_distance_m",
+    "timed_distance_m", "session_source",
 )
 
 
@@ -34,6 +34,8 @@ def export_measurements_csv(db: Session, *, actor: Therapist, client_id: int) ->
     recorded and otherwise as the session's date (never the time the value was typed), item responses as
     ``item=answer`` pairs separated by ``;``. ``timed_distance_m`` is the distance a timed-walk speed
     was timed over (empty for other instruments, and for speeds stored before the distance was kept).
+    ``session_source`` says who recorded the session: ``therapist``, or ``client_recorded`` (a home task the
+    person did on their own device).
     """
     client = get_client_for_actor(db, actor=actor, client_id=client_id, action="export")
     rows = db.execute(
@@ -54,6 +56,7 @@ def export_measurements_csv(db: Session, *, actor: Therapist, client_id: int) ->
             "yes" if measurement.safety_followup else "no", measurement.goal_id or "",
             _measured(measurement, session_row), ";".join(f"{k}={v}" for k, v in items.items()),
             "" if measurement.timed_distance_m is None else repr(float(measurement.timed_distance_m)),
+            session_row.source,
         ])
     audit(db, actor, "export", "measurement_csv", entity_id=client.id, client_id=client.id)
     return buffer.getvalue()
@@ -62,6 +65,7 @@ def export_measurements_csv(db: Session, *, actor: Therapist, client_id: int) ->
 SESSION_CSV_COLUMNS = (
     "client_code", "session_id", "session_date", "session_minutes", "position", "intervention_code",
     "intervention_name", "intervention_mode", "intervention_minutes", "setting", "signed",
+    "source",
 )
 
 
@@ -70,6 +74,8 @@ def export_sessions_csv(db: Session, *, actor: Therapist, client_id: int) -> str
 
     A session with several interventions has a row for each (``position`` 0, 1, ...), with its minutes; a
     session stored before sessions held several has one row, its intervention for the whole session.
+    ``signed`` is "no" for a client-recorded session too, which has no note to sign: ``source`` tells it
+    (``therapist`` or ``client_recorded``).
     """
     from cadenza.evidence.query import list_interventions
 
@@ -86,7 +92,7 @@ def export_sessions_csv(db: Session, *, actor: Therapist, client_id: int) -> str
             writer.writerow([
                 client.code, row.id, row.session_date.isoformat(), row.minutes, position, code,
                 intervention.name if intervention else "", intervention.mode if intervention else "", minutes,
-                row.setting, "yes" if row.is_signed else "no",
+                row.setting, "yes" if row.is_signed else "no", row.source,
             ])
     audit(db, actor, "export", "session_csv", entity_id=client.id, client_id=client.id)
     return buffer.getvalue()

@@ -71,6 +71,8 @@ THERAPIST_ID_SYSTEM = f"{CADENZA_FHIR_BASE}/therapist"
 QUALIFICATION_SYSTEM = f"{CADENZA_FHIR_BASE}/CodeSystem/qualification"
 PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 PRIMARY_PERFORMER = {"system": PARTICIPATION_TYPE, "code": "PPRF", "display": "primary performer"}
+PROVENANCE_PARTICIPANT = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+DATA_OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
 # Credentials we can name in full, with the body that grants them; any other is exported as its text.
 KNOWN_QUALIFICATIONS = {
     "MT-BC": ("Music Therapist-Board Certified", "Certification Board for Music Therapists"),
@@ -256,8 +258,22 @@ def _practitioner(therapist: Therapist) -> dict[str, Any]:
 
 
 def _held_by(row: TherapySession) -> dict[str, str] | None:
-    """The Practitioner who held the session (None for a row built without its therapist loaded)."""
+    """The Practitioner who held the session (None for a row built without its therapist loaded, and for a
+    client-recorded session, which no practitioner held: :func:`_performer`)."""
+    if row.is_client_recorded:
+        return None
     return None if row.therapist is None else _practitioner_ref(row.therapist.id, row.therapist)
+
+
+def _performer(row: TherapySession, patient_id: str) -> dict[str, str] | None:
+    """Who did what the session records: the practitioner who held it, or for a client-recorded session the
+    patient themself (patient-reported; a caregiver may have helped on the device)."""
+    return _ref("Patient", patient_id) if row.is_client_recorded else _held_by(row)
+
+
+def _encounter_ref(row: TherapySession) -> dict[str, str] | None:
+    """The session's Encounter; a client-recorded session has none (no one met the patient)."""
+    return None if row.is_client_recorded else _ref("Encounter", f"encounter-{row.id}")
 
 
 def _encounter(row: TherapySession, patient_id: str, client: Client) -> dict[str, Any]:
@@ -309,9 +325,11 @@ def _intervention_procedure(row: TherapySession, patient_id: str, code: str, min
         "code": {"coding": [{"system": INTERVENTION_SYSTEM, "code": intervention.code, "display": intervention.name}],
                  "text": f"Music therapy ({intervention.mode}): {intervention.name}"},
         "subject": _ref("Patient", patient_id),
-        "encounter": _ref("Encounter", f"encounter-{row.id}"),
+        **({"encounter": encounter} if (encounter := _encounter_ref(row)) else {}),
         "performedDateTime": row.session_date.isoformat(),
-        **({"performer": [{"actor": held_by}]} if (held_by := _held_by(row)) else {}),
+        **({"performer": [{"actor": performer}]} if (performer := _performer(row, patient_id)) else {}),
+        # patient-reported: the patient recorded it and stands behind it (Procedure.recorder, .asserter)
+        **({"recorder": performer, "asserter": performer} if row.is_client_recorded else {}),
     }
 
 
@@ -363,6 +381,24 @@ def _provenance(row: TherapySession) -> dict[str, Any]:
     }
 
 
+def _patient_reported(row: TherapySession, patient_id: str, procedures: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A client-recorded session as patient-reported: a Provenance whose author is the patient, over its
+    Procedures and Observations (recorded on the patient's own device for a home task; no practitioner held
+    it, so it carries no Encounter and no practitioner as performer)."""
+    return {
+        "resourceType": "Provenance",
+        "id": f"provenance-client-recorded-{row.id}",
+        "target": [_ref("Procedure", p["id"]) for p in procedures]
+                  + [_ref("Observation", f"observation-{m.id}") for m in row.measurements],
+        "recorded": _instant(row.created_at),
+        "activity": {"coding": [{"system": DATA_OPERATION, "code": "CREATE", "display": "create"}],
+                     "text": "recorded by the client on their own device (home task)"},
+        "agent": [{"type": {"coding": [{"system": PROVENANCE_PARTICIPANT, "code": "author", "display": "Author"}],
+                            "text": "client-recorded (patient-reported)"},
+                   "who": _ref("Patient", patient_id)}],
+    }
+
+
 def _item_component(instrument: Any, item: str, answer: int) -> dict[str, Any]:
     """One item answer: the LOINC question code and LOINC answer code where the instrument has them
     (clinical review W4), always with the local item code; the score travels as the answer's
@@ -401,9 +437,9 @@ def _observation(m: Measurement, row: TherapySession, patient_id: str) -> dict[s
         "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": category}]}],
         "code": _instrument_concept(m.instrument_code),
         "subject": _ref("Patient", patient_id),
-        "encounter": _ref("Encounter", f"encounter-{row.id}"),
+        **({"encounter": encounter} if (encounter := _encounter_ref(row)) else {}),
         "effectiveDateTime": _effective(m, row),
-        **({"performer": [held_by]} if (held_by := _held_by(row)) else {}),
+        **({"performer": [performer]} if (performer := _performer(row, patient_id)) else {}),
         "valueQuantity": _quantity(m.value, m.unit),
     }
     if m.severity_band:
@@ -453,7 +489,7 @@ def _risk_flag(m: Measurement, row: TherapySession, patient_id: str) -> dict[str
                  "text": safety_prompt(m.instrument_code)},
         "subject": _ref("Patient", patient_id),
         "period": {"start": _effective(m, row)},
-        "encounter": _ref("Encounter", f"encounter-{row.id}"),
+        **({"encounter": encounter} if (encounter := _encounter_ref(row)) else {}),
     }
 
 
@@ -465,7 +501,7 @@ def _risk_assessment(m: Measurement, row: TherapySession, patient_id: str) -> di
         "id": f"risk-{m.id}",
         "status": "preliminary",  # screening result; the structured assessment it calls for is still to come
         "subject": _ref("Patient", patient_id),
-        "encounter": _ref("Encounter", f"encounter-{row.id}"),
+        **({"encounter": encounter} if (encounter := _encounter_ref(row)) else {}),
         "occurrenceDateTime": _effective(m, row),
         "basis": [_ref("Observation", f"observation-{m.id}")],
         "prediction": [{"outcome": {"text": "Suicide or self-harm risk (screening item positive)"},
@@ -478,7 +514,7 @@ def _clinicians(sessions: Sequence[TherapySession]) -> list[Therapist]:
     """Every account the sessions refer to (who held them, signed them, wrote addenda), by id."""
     found: dict[int, Therapist] = {}
     for row in sessions:
-        people = [row.therapist, row.signed_by if row.signed_at is not None else None]
+        people = [None if row.is_client_recorded else row.therapist, row.signed_by if row.signed_at is not None else None]
         people += [a.author for a in row.addenda] if row.signed_at is not None else []
         for person in people:
             if person is not None:
@@ -504,17 +540,22 @@ def build_bundle(
     clinical: list[dict[str, Any]] = []
     used_questionnaires: dict[str, None] = {}
     for row in sessions:
-        clinical.append(_encounter(row, pid, client))
-        clinical.extend(_procedures(row, pid))
+        if not row.is_client_recorded:
+            clinical.append(_encounter(row, pid, client))
+        procedures = _procedures(row, pid)
+        clinical.extend(procedures)
         if row.signed_at is not None:
             clinical.append(_provenance(row))
+        if row.is_client_recorded:
+            clinical.append(_patient_reported(row, pid, procedures))
         for m in row.measurements:
             clinical.append(_observation(m, row, pid))
             if m.item_responses:
                 used_questionnaires.setdefault(m.instrument_code, None)
                 clinical.append(fhir_questionnaires.questionnaire_response(
-                    m.id, m.instrument_code, m.item_responses, patient_id=pid, encounter_id=f"encounter-{row.id}",
-                    authored=_effective(m, row), author=_held_by(row)))
+                    m.id, m.instrument_code, m.item_responses, patient_id=pid,
+                    encounter_id=None if row.is_client_recorded else f"encounter-{row.id}",
+                    authored=_effective(m, row), author=_performer(row, pid)))
             if m.safety_followup:
                 clinical.append(_risk_assessment(m, row, pid))
                 clinical.append(_risk_flag(m, row, pid))

@@ -93,7 +93,7 @@ def questionnaire(code: str) -> dict[str, Any]:
 
 
 def questionnaire_response(measurement_id: int, code: str, answers: dict[str, Any], *, patient_id: str,
-                           encounter_id: str, authored: str, author: dict[str, str] | None) -> dict[str, Any]:
+                           encounter_id: str | None, authored: str, author: dict[str, str] | None) -> dict[str, Any]:
     """The answers behind one scored total (``authored`` is when it was measured, as the Observation's
     ``effectiveDateTime``)."""
     instrument = get_instrument(code)
@@ -112,7 +112,7 @@ def questionnaire_response(measurement_id: int, code: str, answers: dict[str, An
         "questionnaire": questionnaire_url(code),
         "status": "completed",
         "subject": {"reference": f"Patient/{patient_id}"},
-        "encounter": {"reference": f"Encounter/{encounter_id}"},
+        **({"encounter": {"reference": f"Encounter/{encounter_id}"}} if encounter_id else {}),
         "authored": authored,
         "item": items,
     }

@@ -11,7 +11,7 @@ Other domains add their own tables in ``cadenza/clinic/<domain>_records.py`` by 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -30,7 +30,16 @@ from sqlalchemy import (
     event,
     false,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, relationship, with_loader_criteria
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    relationship,
+    with_loader_criteria,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -46,6 +55,13 @@ DIRECTIONS = ("increase", "decrease")
 # Where the client is in the course of care (AMTA standards: referral to termination); the clients list
 # filters on it. Discharge (cadenza.tools.care) sets "discharged"; "on_hold" pauses services.
 CLIENT_STATUSES = ("active", "on_hold", "discharged")
+# Who made a session's record (migration 0042_session_source): "therapist", a session a therapist held and
+# documents (a home *visit* included, setting "home"), which they sign; "client_recorded", what the person
+# (or their caregiver) recorded on their own device for a home task, filed under the therapist who set the
+# task. A client-recorded session counts in goals and charts like any other, is never a note to sign, and
+# is patient-reported in the FHIR export.
+SESSION_SOURCES = ("therapist", "client_recorded")
+SESSION_SOURCE_LABELS = {"therapist": "held by a therapist", "client_recorded": "client-recorded"}
 
 
 def utcnow() -> dt.datetime:
@@ -196,7 +212,8 @@ class TherapySession(Removable, Base):
     """One documented therapy session (table ``therapy_session``; "session" is the DB session's name)."""
 
     __tablename__ = "therapy_session"
-    __table_args__ = (CheckConstraint("minutes > 0", name="minutes_positive"),)
+    __table_args__ = (CheckConstraint("minutes > 0", name="minutes_positive"),
+                      CheckConstraint(_in("source", SESSION_SOURCES), name="source_known"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
@@ -218,6 +235,9 @@ class TherapySession(Removable, Base):
     signed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("therapist.id"), nullable=True)
     content_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # SESSION_SOURCES: who made this record. ``therapist_id`` of a client-recorded session is the therapist
+    # responsible for it (who set the task), not someone who held it.
+    source: Mapped[str] = mapped_column(String(16), default="therapist", server_default="therapist")
 
     measurements: Mapped[list[Measurement]] = relationship(
         back_populates="therapy_session", order_by="Measurement.id"
@@ -239,6 +259,15 @@ class TherapySession(Removable, Base):
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
+
+    @property
+    def is_client_recorded(self) -> bool:
+        """Recorded by the person on their own device (a home task), not held by a therapist: nothing to sign."""
+        return self.source == "client_recorded"
+
+    @property
+    def source_label(self) -> str:
+        return SESSION_SOURCE_LABELS.get(self.source, self.source)
 
     @property
     def intervention_minutes(self) -> list[tuple[str, int]]:
@@ -322,18 +351,22 @@ class AuditEvent(Base):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
 
-class SessionAddendum(Base):
-    """A correction or late entry to a signed session note; the note itself stays as signed.
+class Addendum:
+    """A correction or late entry to a signed record; the record itself stays as signed. One shape for every
+    signed record: a session note (:class:`SessionAddendum`) and a care document (the care tool's
+    ``CareAddendum``). Each table adds the link to its record (named by ``PARENT_KEY``) and the ``HASH_FORMAT``
+    its hashes are made under (:func:`cadenza.clinic.service.addendum_sha256`, ``append_addendum``,
+    ``broken_addenda``).
 
-    ``previous_sha256`` is the hash of the signed note (first addendum) or of the addendum before, so
-    the note and its addenda form a chain in which an edited, removed or reordered entry is detected.
+    ``previous_sha256`` is the hash of the signed record (first addendum) or of the addendum before, so the
+    record and its addenda form a chain in which an edited, removed or reordered entry is detected.
     """
 
-    __tablename__ = "session_addendum"
+    PARENT_KEY: ClassVar[str]
+    HASH_FORMAT: ClassVar[str]
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # RESTRICT: a signed note and its addenda never disappear with a cascading delete.
-    session_id: Mapped[int] = mapped_column(ForeignKey("therapy_session.id", ondelete="RESTRICT"), index=True)
+    # RESTRICT: a signed record and its addenda never disappear with a cascading delete.
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="RESTRICT"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("therapist.id"))
     text: Mapped[str] = mapped_column(Text)
@@ -341,5 +374,18 @@ class SessionAddendum(Base):
     previous_sha256: Mapped[str] = mapped_column(String(64))
     content_sha256: Mapped[str] = mapped_column(String(64))
 
+    @declared_attr
+    def author(cls) -> Mapped[Therapist]:
+        return relationship(Therapist, foreign_keys=lambda: [cls.author_id], lazy="joined")
+
+
+class SessionAddendum(Addendum, Base):
+    """A correction or late entry to a signed session note (:class:`Addendum`)."""
+
+    __tablename__ = "session_addendum"
+    PARENT_KEY = "session_id"
+    HASH_FORMAT = "cadenza-session-addendum/1"
+
+    session_id: Mapped[int] = mapped_column(ForeignKey("therapy_session.id", ondelete="RESTRICT"), index=True)
+
     therapy_session: Mapped[TherapySession] = relationship(back_populates="addenda")
-    author: Mapped[Therapist] = relationship(foreign_keys=[author_id], lazy="joined")

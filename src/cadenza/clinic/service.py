@@ -55,6 +55,7 @@ from cadenza.clinic.models import (
     DIRECTIONS,
     Assessment,
     AuditEvent,
+    Addendum,
     Client,
     Goal,
     Measurement,
@@ -702,6 +703,16 @@ def _refuse_signed(row: TherapySession, what: str) -> None:
         )
 
 
+def _refuse_client_recorded(row: TherapySession, what: str) -> None:
+    """A client-recorded session (a home task the person did on their own device) is their record, not a
+    therapist's note: nobody signs it, amends it or adds to it (a wrong one is removed with a reason)."""
+    if row.source == "client_recorded":
+        raise ConflictError(
+            f"session {row.id} was recorded by the client on their own device (a home task), not held by a "
+            f"therapist: {what} is not possible on it; write what you make of it in your own session's note"
+        )
+
+
 def _flush_versioned(db: Session, row: TherapySession) -> None:
     """Flush a change to ``row``; the UPDATE matches no row if another transaction changed the session
     after it was read (PostgreSQL re-checks ``version`` once the other writer commits)."""
@@ -757,6 +768,7 @@ def update_session(
         except NotFoundError as exc:
             raise ParameterError(str(exc)) from None
     row, _client = _visible_session(db, actor, session_id, "update")
+    _refuse_client_recorded(row, "amending it")
     _refuse_signed(row, "amending it")
     _refuse_stale(row, expected_version)
     new_minutes = row.minutes if minutes is UNSET else minutes
@@ -815,7 +827,7 @@ def delete_session(db: Session, *, actor: Therapist, session_id: int, expected_v
 # --- signed notes and addenda -------------------------------------------------------------------
 
 NOTE_HASH_FORMAT = "cadenza-session-note/1"
-ADDENDUM_HASH_FORMAT = "cadenza-session-addendum/1"
+ADDENDUM_HASH_FORMAT = SessionAddendum.HASH_FORMAT
 MAX_ADDENDUM_CHARS = 20_000
 
 
@@ -878,12 +890,13 @@ def note_sha256(row: TherapySession) -> str:
     return content_sha256(note_content(row, signed_by_username=signer))
 
 
-def addendum_sha256(addendum: SessionAddendum, *, author_username: str) -> str:
-    """SHA-256 (hex) of an addendum chained to the hash before it (the note's, or the previous addendum's)."""
+def addendum_sha256(addendum: Addendum, *, author_username: str) -> str:
+    """SHA-256 (hex) of an addendum (a session note's or a care document's) chained to the hash before it
+    (the signed record's, or the previous addendum's)."""
     return content_sha256({
-        "format": ADDENDUM_HASH_FORMAT,
+        "format": addendum.HASH_FORMAT,
         "addendum_id": addendum.id,
-        "session_id": addendum.session_id,
+        addendum.PARENT_KEY: getattr(addendum, addendum.PARENT_KEY),
         "client_id": addendum.client_id,
         "author_id": addendum.author_id,
         "author": author_username,
@@ -891,6 +904,36 @@ def addendum_sha256(addendum: SessionAddendum, *, author_username: str) -> str:
         "created_at": iso_utc(addendum.created_at),
         "previous_sha256": addendum.previous_sha256,
     })
+
+
+def append_addendum(db: Session, kind: type[Addendum], *, actor: Therapist, parent_id: int, client_id: int,
+                    signed_sha256: str | None, addenda: Sequence[Addendum], text: str) -> Addendum:
+    """Add ``text`` as the next addendum of ``kind`` to a signed record (its hash ``signed_sha256``, its
+    ``addenda`` so far, oldest first), chained to the last one, and audit it. The caller has checked the
+    text, that the record is signed, and holds whatever lock keeps the chain one chain."""
+    previous = addenda[-1].content_sha256 if addenda else signed_sha256
+    addendum = kind(**{kind.PARENT_KEY: parent_id}, client_id=client_id, author_id=actor.id, text=text,
+                    created_at=utcnow(), previous_sha256=previous, content_sha256="")
+    db.add(addendum)
+    db.flush()
+    addendum.content_sha256 = addendum_sha256(addendum, author_username=actor.username)
+    db.flush()
+    audit(db, actor, "create", kind.__tablename__, entity_id=addendum.id, client_id=client_id)
+    return addendum
+
+
+def broken_addenda(signed_sha256: str | None, addenda: Sequence[Addendum]) -> tuple[int, ...]:
+    """The ids of the addenda (oldest first) that no longer match their hash or do not follow the hash before
+    them: an entry edited, removed or reordered behind the application's back."""
+    bad = []
+    previous = signed_sha256
+    for addendum in addenda:
+        author = addendum.author.username if addendum.author is not None else ""
+        if (addendum.previous_sha256 != previous
+                or addendum.content_sha256 != addendum_sha256(addendum, author_username=author)):
+            bad.append(addendum.id)
+        previous = addendum.content_sha256
+    return tuple(bad)
 
 
 def sign_session(db: Session, *, actor: Therapist, session_id: int, expected_version: int,
@@ -913,6 +956,7 @@ def sign_session(db: Session, *, actor: Therapist, session_id: int, expected_ver
     row, client = owned_row(db, actor, TherapySession, session_id, "session")
     by_author = row.therapist_id == actor.id
     audit(db, actor, "sign" if by_author else "cosign", "therapy_session", entity_id=row.id, client_id=client.id)
+    _refuse_client_recorded(row, "signing it")
     _refuse_signed(row, "signing it again")
     if not by_author and not cosign:
         author = row.therapist.username if row.therapist is not None else f"therapist {row.therapist_id}"
@@ -941,15 +985,9 @@ def add_addendum(db: Session, *, actor: Therapist, session_id: int, text: str) -
     # Locked, so two addenda written at once still form one chain.
     row = _locked(db, row)
     db.refresh(row, attribute_names=["addenda"])
-    previous = row.addenda[-1].content_sha256 if row.addenda else row.content_sha256
     with db.begin_nested():
-        addendum = SessionAddendum(session_id=row.id, client_id=client.id, author_id=actor.id, text=text,
-                                   created_at=utcnow(), previous_sha256=previous, content_sha256="")
-        db.add(addendum)
-        db.flush()
-        addendum.content_sha256 = addendum_sha256(addendum, author_username=actor.username)
-        db.flush()
-        audit(db, actor, "create", "session_addendum", entity_id=addendum.id, client_id=client.id)
+        addendum = append_addendum(db, SessionAddendum, actor=actor, parent_id=row.id, client_id=client.id,
+                                   signed_sha256=row.content_sha256, addenda=row.addenda, text=text)
     db.refresh(row, attribute_names=["addenda"])
     return addendum
 
@@ -979,15 +1017,8 @@ def check_note(row: TherapySession) -> NoteVerification:
         stray = row.content_sha256 is not None or row.signed_by_id is not None or bool(row.addenda)
         return NoteVerification(row.id, False, not stray, row.content_sha256, None)
     computed = note_sha256(row)
-    bad = []
-    previous = row.content_sha256
-    for addendum in row.addenda:
-        author = addendum.author.username if addendum.author is not None else ""
-        if (addendum.previous_sha256 != previous
-                or addendum.content_sha256 != addendum_sha256(addendum, author_username=author)):
-            bad.append(addendum.id)
-        previous = addendum.content_sha256
-    return NoteVerification(row.id, True, computed == row.content_sha256, row.content_sha256, computed, tuple(bad))
+    bad = broken_addenda(row.content_sha256, row.addenda)
+    return NoteVerification(row.id, True, computed == row.content_sha256, row.content_sha256, computed, bad)
 
 
 def verify_session_note(db: Session, *, actor: Therapist, session_id: int) -> NoteVerification:
@@ -1084,20 +1115,24 @@ def _addendum_is_kept(_mapper: Any, _connection: Any, target: SessionAddendum) -
     raise ConflictError(f"addendum {target.id} is part of a signed record and cannot be deleted")
 
 
-def list_sessions(db: Session, *, actor: Therapist, client_id: int) -> list[TherapySession]:
-    return client_sessions(db, client=get_client_for_actor(db, actor=actor, client_id=client_id))
+def list_sessions(db: Session, *, actor: Therapist, client_id: int, held_only: bool = False) -> list[TherapySession]:
+    return client_sessions(db, client=get_client_for_actor(db, actor=actor, client_id=client_id), held_only=held_only)
 
 
-def client_sessions(db: Session, *, client: Client, latest: int | None = None) -> list[TherapySession]:
+def client_sessions(db: Session, *, client: Client, latest: int | None = None,
+                    held_only: bool = False) -> list[TherapySession]:
     """The sessions of ``client``, already authorised by the caller (oldest first); no audit row of its own.
-    ``latest``: only the newest that many (still oldest first), read as that many rows, for a page's list."""
+    ``latest``: only the newest that many (still oldest first), read as that many rows, for a page's list.
+    ``held_only``: only sessions a therapist held (no client-recorded ones), e.g. where a tool offers to
+    store its result on a session, which a client-recorded session never takes."""
+    query = select(TherapySession).where(TherapySession.client_id == client.id)
+    if held_only:
+        query = query.where(TherapySession.source == "therapist")
     if latest is None:
-        return list(db.scalars(select(TherapySession).where(TherapySession.client_id == client.id)
-                               .order_by(TherapySession.session_date, TherapySession.id)))
+        return list(db.scalars(query.order_by(TherapySession.session_date, TherapySession.id)))
     if isinstance(latest, bool) or not isinstance(latest, int) or not 1 <= latest <= 1000:
         raise ParameterError(f"latest must be a whole number 1..1000, got {latest!r}")
-    newest = db.scalars(select(TherapySession).where(TherapySession.client_id == client.id)
-                        .order_by(TherapySession.session_date.desc(), TherapySession.id.desc()).limit(latest))
+    newest = db.scalars(query.order_by(TherapySession.session_date.desc(), TherapySession.id.desc()).limit(latest))
     return list(reversed(list(newest)))
 
 
@@ -1109,6 +1144,7 @@ def add_measurement(db: Session, *, actor: Therapist, session_id: int, measureme
     # Lock and re-read the session: concurrent additions queue here instead of failing on the version,
     # and a signature committed meanwhile is seen.
     row = _locked(db, row)
+    _refuse_client_recorded(row, "adding a measurement")
     _refuse_signed(row, "adding a measurement")
     _check_client_age(client, measurement, 0, row.session_date)
     _check_goal_link(db, client, measurement, 0)

@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from cadenza.clinic import service
 from cadenza.clinic.models import AuditEvent, Measurement, TherapySession
-from cadenza.errors import NotFoundError, ParameterError
+from cadenza.clinic.service import MeasurementInput
+from cadenza.errors import ConflictError, NotFoundError, ParameterError
 from cadenza.tools.home import actions, records
 
 
@@ -445,3 +446,150 @@ def base64_silence(seconds: float, rate: int = 16_000) -> str:
     import base64
 
     return base64.b64encode(np.zeros(int(seconds * rate), dtype="<i2").tobytes()).decode()
+
+
+# What the person records at home is client-recorded, not a session the therapist held (migration
+# 0042_session_source): linked to its completion, counted in goals, never a note to sign (dashboard list and
+# counts, client list), not signable or amendable, labelled on the record, and patient-reported in the FHIR
+# export; the therapist's own home visit (setting "home") stays a note to sign.
+
+HOME_DAY = dt.datetime.now(dt.UTC).date()
+
+
+@pytest.fixture
+def home_and_visit(db_session, therapist, client_record, tapping_go):
+    """The go's client-recorded session, and the therapist's own home visit the same day (a draft)."""
+    _, _, completion = tapping_go
+    visit = service.record_session(db_session, actor=therapist, client_id=client_record.id, session_date=HOME_DAY,
+                                   minutes=45, intervention_code="ras_gait_training", setting="home",
+                                   objective="Walked the hallway with the cue.",
+                                   measurements=[MeasurementInput("gait_speed", value=0.7)])
+    db_session.commit()
+    return db_session.get(TherapySession, completion.session_id), visit, completion
+
+
+def test_a_go_at_home_is_client_recorded_counts_in_goals_and_is_never_a_note_to_sign(
+        db_session, therapist, client_record, home_and_visit):
+    from cadenza.clinic import caseload, dashboard
+
+    recorded, visit, completion = home_and_visit
+    assert recorded.source == "client_recorded" and recorded.is_client_recorded and recorded.setting == "home"
+    assert completion.scores["session_id"] == recorded.id and recorded.therapist_id == therapist.id
+    assert visit.source == "therapist" and not visit.is_client_recorded
+    # the notes to sign, the dashboard's day and recent lists, and the client list's count: the visit only
+    assert [r.session.id for r in dashboard.unsigned_sessions(db_session, actor=therapist)] == [visit.id]
+    assert [r.session.id for r in dashboard.sessions_on(db_session, actor=therapist, day=HOME_DAY)] == [visit.id]
+    assert [r.session.id for r in dashboard.recent_sessions(db_session, actor=therapist)] == [visit.id]
+    page = caseload.find_clients(db_session, actor=therapist, unsigned_only=True)
+    assert [(r.client.id, r.unsigned_notes) for r in page.rows] == [(client_record.id, 1)]
+    # where a tool offers to store its result on a session, only sessions a therapist held are offered
+    assert service.client_sessions(db_session, client=client_record, held_only=True) == [visit]
+    assert {s.id for s in service.client_sessions(db_session, client=client_record)} == {recorded.id, visit.id}
+    # counted in goals and measurements as before
+    goal = service.create_goal(db_session, actor=therapist, client_id=client_record.id,
+                               instrument_code="timing_asynchrony_sd_ms", baseline=60.0, target=20.0)
+    overview = dashboard.client_overview(db_session, actor=therapist, client_id=client_record.id)
+    status = next(s for s in overview.goals if s.goal.id == goal.id)
+    assert status.n_measurements == 1 and status.latest_value == pytest.approx(completion.scores["asynchrony_sd_ms"])
+    assert {m.session_id for m in overview.measurements} == {recorded.id, visit.id}
+    # nobody signs, amends or adds to it; nothing changes
+    version = recorded.version
+    for attempt in (lambda: service.sign_session(db_session, actor=therapist, session_id=recorded.id,
+                                                 expected_version=version),
+                    lambda: service.update_session(db_session, actor=therapist, session_id=recorded.id,
+                                                   expected_version=version, assessment="looks good"),
+                    lambda: service.add_measurement(db_session, actor=therapist, session_id=recorded.id,
+                                                    measurement=MeasurementInput("vas_anxiety", value=30))):
+        with pytest.raises(ConflictError, match=f"session {recorded.id} was recorded by the client"):
+            attempt()
+        db_session.rollback()
+    db_session.expire_all()
+    again = db_session.get(TherapySession, recorded.id)
+    assert (again.version, again.signed_at, again.soap_assessment, len(again.measurements)) == (version, None, "", 4)
+    # the exports say who recorded each session
+    import csv
+    import io
+
+    from cadenza.clinic import export
+
+    by_session = {int(r["session_id"]): (r["signed"], r["source"]) for r in csv.DictReader(io.StringIO(
+        export.export_sessions_csv(db_session, actor=therapist, client_id=client_record.id)))}
+    assert by_session == {recorded.id: ("no", "client_recorded"), visit.id: ("no", "therapist")}
+    values = list(csv.DictReader(io.StringIO(export.export_measurements_csv(db_session, actor=therapist,
+                                                                            client_id=client_record.id))))
+    assert sorted(r["session_source"] for r in values) == ["client_recorded"] * 4 + ["therapist"]
+    # the therapist's home visit is signed as ever, and then nothing is left to sign
+    service.sign_session(db_session, actor=therapist, session_id=visit.id, expected_version=visit.version)
+    assert dashboard.unsigned_sessions(db_session, actor=therapist) == []
+    assert caseload.find_clients(db_session, actor=therapist, unsigned_only=True).rows == []
+
+
+def test_the_fhir_export_gives_it_as_patient_reported(db_session, therapist, client_record, home_and_visit):
+    import json
+
+    from cadenza.clinic import fhir
+    from tests.clinic.test_export import assert_references_resolve
+
+    recorded, visit, completion = home_and_visit
+    bundle = json.loads(fhir.export_client_bundle(db_session, actor=therapist, client_id=client_record.id))
+    assert_references_resolve(bundle)
+    resources = {(e["resource"]["resourceType"], e["resource"]["id"]): e["resource"] for e in bundle["entry"]}
+    patient = {"reference": f"Patient/client-{client_record.id}"}
+    # the visit: an Encounter the therapist held, at home
+    encounter = resources[("Encounter", f"encounter-{visit.id}")]
+    assert encounter["class"]["code"] == "HH" and encounter["participant"][0]["individual"]["display"] == therapist.username
+    # the go: no Encounter, the patient performed, recorded and asserts it, the Provenance's author is the patient
+    assert ("Encounter", f"encounter-{recorded.id}") not in resources
+    procedure = resources[("Procedure", f"procedure-{recorded.id}")]
+    assert "encounter" not in procedure
+    assert procedure["performer"] == [{"actor": patient}] and procedure["recorder"] == procedure["asserter"] == patient
+    observations = [resources[("Observation", f"observation-{m.id}")] for m in recorded.measurements]
+    assert len(observations) == 4
+    assert all(o["performer"] == [patient] and "encounter" not in o for o in observations)
+    provenance = resources[("Provenance", f"provenance-client-recorded-{recorded.id}")]
+    assert provenance["agent"][0]["who"] == patient and provenance["agent"][0]["type"]["coding"][0]["code"] == "author"
+    assert {t["reference"] for t in provenance["target"]} == {f"Procedure/procedure-{recorded.id}"} | {
+        f"Observation/{o['id']}" for o in observations}
+    # the completion names the figures it produced
+    done = resources[("Observation", f"home-completion-{completion.id}")]
+    assert done["hasMember"] == [{"reference": f"Observation/{o['id']}"} for o in observations]
+    # the visit's own figures stay the practitioner's
+    visit_value = resources[("Observation", f"observation-{visit.measurements[0].id}")]
+    assert visit_value["encounter"] == {"reference": f"Encounter/encounter-{visit.id}"}
+    assert visit_value["performer"][0]["reference"].startswith("Practitioner/")
+    # a go removed as wrong (with a reason) leaves the export, and its completion names nothing that is gone
+    from cadenza.clinic import corrections
+
+    corrections.remove_session(db_session, actor=therapist, session_id=recorded.id, expected_version=recorded.version,
+                               reason="tapped on the wrong phone")
+    bundle = json.loads(fhir.export_client_bundle(db_session, actor=therapist, client_id=client_record.id))
+    assert_references_resolve(bundle)
+    done = next(e["resource"] for e in bundle["entry"] if e["resource"]["id"] == f"home-completion-{completion.id}")
+    assert "hasMember" not in done
+    assert not any(e["resource"]["id"].endswith(f"-{recorded.id}") for e in bundle["entry"]
+                   if e["resource"]["resourceType"] in ("Procedure", "Provenance"))
+
+
+def test_the_pages_label_it_and_offer_no_signature(db_session, therapist, client_record, home_and_visit, web_browser):
+    import re
+
+    recorded, visit, _ = home_and_visit
+    assert web_browser.log_in(therapist.username).status_code == 303
+    home = web_browser.get("/").text
+    assert "1 note to sign" in home
+    todo = home[home.index('id="unsigned"'):]
+    todo = todo[:todo.index("</section>")]
+    assert f"/sessions/{visit.id}#signature" in todo and f"/sessions/{recorded.id}" not in todo
+    hub = web_browser.get(f"/clients/{client_record.id}").text
+    assert len(re.findall(r'class="badge client-recorded">client-recorded<', hub)) == 1
+    assert len(re.findall(r"draft, to sign", hub)) == 1
+    page = web_browser.get(f"/clients/{client_record.id}/sessions/{recorded.id}").text
+    assert 'id="client-recorded"' in page and "no note to sign" in page
+    assert "/sign" not in page and "/edit" not in page and 'id="add-measurement"' not in page
+    refused = web_browser.post(f"/clients/{client_record.id}/sessions/{recorded.id}/sign",
+                               data={"csrf_token": web_browser.csrf(f"/clients/{client_record.id}/sessions/{recorded.id}"),
+                                     "version": str(recorded.version), "confirm": "yes"})
+    assert refused.status_code in (303, 409) and db_session.get(TherapySession, recorded.id).signed_at is None
+    report = web_browser.get(f"/clients/{client_record.id}/report").text
+    assert "Sessions (1; and 1 recorded by the client at home)" in report
+    assert "Sign note" in web_browser.get(f"/clients/{client_record.id}/sessions/{visit.id}").text

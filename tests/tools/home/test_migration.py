@@ -116,3 +116,103 @@ def test_completions_survive_the_upgrade_and_the_new_kinds_are_accepted(empty_ur
         connection.execute(sa.text("DELETE FROM home_task"))
         assert connection.scalar(sa.text("SELECT count(*) FROM task_completion")) == 0
     engine.dispose()
+
+
+# ---- 0042_session_source: the sessions home-task completions made become client-recorded ---------------------
+
+SOURCE_REVISION = "0042_session_source"
+
+
+def _insert(connection, meta, name, **values):
+    table = sa.Table(name, meta, autoload_with=connection) if name not in meta.tables else meta.tables[name]
+    return connection.execute(table.insert().values(**values)).inserted_primary_key[0]
+
+
+def _old_home_sessions(url: str) -> tuple:
+    """A record before 0042 with, for client L1: a session a tapping completion made (its id in the completion's
+    scores; its setting amended since), one found only by its audit event (the person's device wrote it; its objective names the
+    completion), the therapist's own home visit, and a therapist's note whose text names a completion; for
+    client L2 a completion whose scores name L1's session (never linked across clients)."""
+    from alembic import command
+
+    engine = make_engine(url)
+    config = alembic_config()
+    with migration_connection(engine) as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, f"{SOURCE_REVISION}-1")
+        meta = sa.MetaData()
+        row = dict(connection=connection, meta=meta)
+        tid = _insert(**row, name="therapist", username="ann", password_hash="x", role="therapist", active=True,
+                      created_at=AT)
+        cids = [_insert(**row, name="client", therapist_id=tid, code=code, conditions=[], safety_flags=[],
+                        created_at=AT, updated_at=AT) for code in ("L1", "L2")]
+        tasks = [_insert(**row, name="home_task", client_id=cid, created_by_id=tid, kind="tapping", title="Tap",
+                         instructions="", days_per_week=5, minutes=5, music={}, ratings=[], start_date=AT.date(),
+                         active=True, created_at=AT) for cid in cids]
+
+        def completion(i, client, task, scores):
+            return _insert(**row, name="task_completion", task_id=task, client_id=client,
+                           client_uuid=f"00000000-0000-4000-8000-00000000010{i}", completed_at=AT, received_at=AT,
+                           played_s=30.0, max_gain=0.5, before={}, after={}, note="", scores=scores)
+
+        def session(objective, author, setting="home"):
+            sid = _insert(**row, name="therapy_session", client_id=cids[0], therapist_id=tid, session_date=AT.date(),
+                          minutes=1, intervention_code="timp", setting=setting, soap_subjective="",
+                          soap_objective=objective, soap_assessment="", soap_plan="", created_at=AT)
+            _insert(**row, name="audit_event", actor_id=None if author.startswith("person:") else tid,
+                    actor_username=author, action="create", entity="therapy_session", entity_id=sid,
+                    client_id=cids[0], at=AT)
+            return sid
+
+        first = completion(1, cids[0], tasks[0], {})
+        second = completion(2, cids[0], tasks[0], {"summary": "steady"})
+        by_scores = session(f"Home task \u201cTap\u201d done on the person's own device (completion {first}).",
+                            "person:device-1", setting="kitchen at home")  # amended by the therapist since
+        connection.execute(sa.text("UPDATE task_completion SET scores = :s WHERE id = :c"),
+                           {"s": f'{{"session_id": {by_scores}}}', "c": first})
+        by_audit = session(f"Home task \u201cTap\u201d done on the person's own device (completion {second}).",
+                           "person:device-1")
+        visit = session("Home visit: walked to the kitchen with the cue.", "ann")
+        wording = session(f"Reviewed the home task (completion {first}) with the client.", "ann")
+        stray = completion(3, cids[1], tasks[1], {"session_id": by_scores})
+    ids = dict(first=first, second=second, stray=stray, by_scores=by_scores, by_audit=by_audit, visit=visit,
+               wording=wording)
+    return engine, config, ids
+
+
+def test_the_upgrade_marks_the_sessions_home_task_completions_made_and_links_them(empty_url):
+    from alembic import command
+
+    engine, config, ids = _old_home_sessions(empty_url)
+    with migration_connection(engine) as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, SOURCE_REVISION)
+    with engine.begin() as connection:
+        sources = dict(connection.execute(sa.text("SELECT id, source FROM therapy_session")).all())
+        assert sources == {ids["by_scores"]: "client_recorded", ids["by_audit"]: "client_recorded",
+                           ids["visit"]: "therapist", ids["wording"]: "therapist"}
+        links = dict(connection.execute(sa.text("SELECT id, session_id FROM task_completion")).all())
+        assert links == {ids["first"]: ids["by_scores"], ids["second"]: ids["by_audit"], ids["stray"]: None}
+        for change in ("UPDATE therapy_session SET source = 'caregiver'",  # an unknown source is refused
+                       f"UPDATE task_completion SET session_id = {ids['by_scores']} WHERE id = {ids['second']}"):
+            with pytest.raises(sa.exc.IntegrityError):
+                with connection.begin_nested():
+                    connection.execute(sa.text(change))
+        new = connection.execute(sa.text(
+            "INSERT INTO therapy_session (client_id, therapist_id, session_date, minutes, intervention_code, setting, "
+            "soap_subjective, soap_objective, soap_assessment, soap_plan, created_at) SELECT client_id, therapist_id, "
+            "session_date, 30, 'receptive_listening', 'clinic', '', '', '', '', created_at FROM therapy_session "
+            "WHERE id = :s RETURNING source"), {"s": ids["visit"]}).scalar()
+        assert new == "therapist"  # what every other writer gets without naming a source
+        # a session removed for good leaves its completion without a link, not without its row
+        connection.execute(sa.text("DELETE FROM therapy_session WHERE id = :s"), {"s": ids["by_audit"]})
+        assert connection.scalar(sa.text("SELECT session_id FROM task_completion WHERE id = :c"),
+                                 {"c": ids["second"]}) is None
+    with migration_connection(engine) as connection:  # and down again: the completions stay whole
+        config.attributes["connection"] = connection
+        command.downgrade(config, f"{SOURCE_REVISION}-1")
+    with engine.begin() as connection:
+        assert "source" not in {c["name"] for c in sa.inspect(connection).get_columns("therapy_session")}
+        assert "session_id" not in {c["name"] for c in sa.inspect(connection).get_columns("task_completion")}
+        assert connection.scalar(sa.text("SELECT count(*) FROM task_completion")) == 3
+    engine.dispose()

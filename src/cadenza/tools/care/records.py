@@ -29,9 +29,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from cadenza.clinic.access import child_of, get_client_for_actor
 from cadenza.clinic.audit import audit
-from cadenza.clinic.models import Base, Client, Goal, Therapist, utcnow
+from cadenza.clinic.models import Addendum, Base, Client, Goal, Therapist, utcnow
 from cadenza.clinic.people import check_text as people_check_text
-from cadenza.clinic.service import content_sha256, iso_utc
+from cadenza.clinic.service import append_addendum, broken_addenda, content_sha256, iso_utc
 from cadenza.errors import ConflictError, NotFoundError, ParameterError
 
 KINDS = ("referral", "consent", "assessment", "plan", "discharge")
@@ -240,22 +240,17 @@ class CareDocument(Base):
         return KIND_TITLES[self.kind]
 
 
-class CareAddendum(Base):
-    """A correction or late entry to a signed care document, chained by hash to what came before."""
+class CareAddendum(Addendum, Base):
+    """A correction or late entry to a signed care document, chained by hash to what came before (the record
+    core's :class:`~cadenza.clinic.models.Addendum`, as a session note's)."""
 
     __tablename__ = "care_addendum"
+    PARENT_KEY = "document_id"
+    HASH_FORMAT = ADDENDUM_HASH_FORMAT
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("care_document.id", ondelete="RESTRICT"), index=True)
-    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="RESTRICT"), index=True)
-    author_id: Mapped[int] = mapped_column(ForeignKey("therapist.id"))
-    text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    previous_sha256: Mapped[str] = mapped_column(String(64))
-    content_sha256: Mapped[str] = mapped_column(String(64))
 
     document: Mapped[CareDocument] = relationship(back_populates="addenda")
-    author: Mapped[Therapist] = relationship(foreign_keys=[author_id], lazy="joined")
 
 
 class GroupSession(Base):
@@ -306,13 +301,6 @@ def document_content(doc: CareDocument, *, signed_by_username: str | None) -> di
             "signed_by": signed_by_username}
 
 
-def addendum_sha256(addendum: CareAddendum, *, author_username: str) -> str:
-    return content_sha256({"format": ADDENDUM_HASH_FORMAT, "addendum_id": addendum.id, "document_id": addendum.document_id,
-                    "client_id": addendum.client_id, "author_id": addendum.author_id, "author": author_username,
-                    "text": addendum.text, "created_at": iso_utc(addendum.created_at),
-                    "previous_sha256": addendum.previous_sha256})
-
-
 def verify_document(doc: CareDocument) -> bool:
     """True when a signed document and its addenda still match their hashes (an unsigned one: True)."""
     if doc.signed_at is None:
@@ -320,14 +308,7 @@ def verify_document(doc: CareDocument) -> bool:
     signer = doc.signed_by.username if doc.signed_by is not None else None
     if content_sha256(document_content(doc, signed_by_username=signer)) != doc.content_sha256:
         return False
-    previous = doc.content_sha256
-    for addendum in doc.addenda:
-        author = addendum.author.username if addendum.author is not None else ""
-        if addendum.previous_sha256 != previous or addendum.content_sha256 != addendum_sha256(
-                addendum, author_username=author):
-            return False
-        previous = addendum.content_sha256
-    return True
+    return not broken_addenda(doc.content_sha256, doc.addenda)
 
 
 # --- services -----------------------------------------------------------------------------------------
@@ -429,14 +410,8 @@ def add_addendum(db: Session, *, actor: Therapist, client: Client, document_id: 
     if not doc.is_signed:
         raise ConflictError(f"care document {doc.id} is not signed yet: correct it instead; addenda follow a signature")
     db.refresh(doc, attribute_names=["addenda"])
-    previous = doc.addenda[-1].content_sha256 if doc.addenda else doc.content_sha256
-    addendum = CareAddendum(document_id=doc.id, client_id=client.id, author_id=actor.id, text=text,
-                            created_at=utcnow(), previous_sha256=previous, content_sha256="")
-    db.add(addendum)
-    db.flush()
-    addendum.content_sha256 = addendum_sha256(addendum, author_username=actor.username)
-    db.flush()
-    audit(db, actor, "create", "care_addendum", entity_id=addendum.id, client_id=client.id)
+    addendum = append_addendum(db, CareAddendum, actor=actor, parent_id=doc.id, client_id=client.id,
+                               signed_sha256=doc.content_sha256, addenda=doc.addenda, text=text)
     db.refresh(doc, attribute_names=["addenda"])
     return addendum
 

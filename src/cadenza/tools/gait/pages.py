@@ -37,7 +37,7 @@ def _page(request: Request, db, user, client_id: int, *, state=None, result=None
     return render(request, "gait/client_gait.html", {
         "c": client, "policy": listening.policy_of(client), "flag_labels": FLAG_LABELS,
         "state": state or forms.FormState(values={"placement": "lower-back"}),
-        "sessions": service.client_sessions(db, client=client, latest=10),
+        "sessions": service.client_sessions(db, client=client, latest=10, held_only=True),
         "placements": PAGE_PLACEMENTS, "result": result, "notes": notes, "stored": stored, "insole": insole,
         "stored_asymmetry": stored_asymmetry,
     }, status_code=status_code)

@@ -1,16 +1,20 @@
 """The home programme in FHIR R4B: one ``CarePlan`` (its activities are the tasks, with their schedule)
 and one ``Observation`` per completion (the ratings before and after as components, the minutes played
-as the value), each ``basedOn`` the CarePlan. Called by the record's export through the manifest's
+as the value), each ``basedOn`` the CarePlan. A measured task's completion (tapping, singing) also names
+the figures it produced, the Observations of its client-recorded session, as ``hasMember`` (the record's
+export gives that session as patient-reported). Called by the record's export through the manifest's
 ``fhir`` hook; the client is already authorised.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cadenza.clinic.models import Client
+from cadenza.clinic.models import Client, Measurement, TherapySession
 from cadenza.tools.home import records
 from cadenza.tools.home.records import RATINGS, HomeTask, TaskCompletion
 
@@ -50,7 +54,8 @@ def _activity(task: HomeTask) -> dict[str, Any]:
     return {"detail": detail}
 
 
-def _observation(completion: TaskCompletion, task: HomeTask, patient_id: str, plan_id: str) -> dict[str, Any]:
+def _observation(completion: TaskCompletion, task: HomeTask, patient_id: str, plan_id: str,
+                 measured: Sequence[int] = ()) -> dict[str, Any]:
     components = []
     for phase, values in (("before", completion.before), ("after", completion.after)):
         for code, value in values.items():
@@ -77,6 +82,7 @@ def _observation(completion: TaskCompletion, task: HomeTask, patient_id: str, pl
         "valueQuantity": {"value": round(completion.played_s / 60, 2), "unit": "min", "system": "http://unitsofmeasure.org",
                           "code": "min"},
         **({"component": components} if components else {}),
+        **({"hasMember": [{"reference": f"Observation/observation-{mid}"} for mid in measured]} if measured else {}),
     }
 
 
@@ -97,6 +103,14 @@ def resources(db: Session, client: Client, patient_id: str) -> list[dict[str, An
         "activity": [_activity(t) for t in tasks],
     }
     by_id = {t.id: t for t in tasks}
-    observations = [_observation(c, by_id[c.task_id], patient_id, plan_id)
-                    for c in records.client_completions(db, client.id)]
+    completions = records.client_completions(db, client.id)
+    measured: dict[int, list[int]] = {}  # session id -> its measurements' ids (removed ones are not exported)
+    session_ids = sorted({c.session_id for c in completions if c.session_id is not None})
+    if session_ids:
+        for measurement_id, session_id in db.execute(
+                select(Measurement.id, Measurement.session_id).join(TherapySession)
+                .where(TherapySession.id.in_(session_ids)).order_by(Measurement.id)):
+            measured.setdefault(session_id, []).append(measurement_id)
+    observations = [_observation(c, by_id[c.task_id], patient_id, plan_id, measured.get(c.session_id, []))
+                    for c in completions]
     return [plan, *observations]

@@ -131,6 +131,10 @@ class TaskCompletion(Base):
     # mit_practice: the recorded attempt scored on the server ({"attempt_found", "timing_match_pct",
     # "pitch_pattern_followed", "problem"}); the recording itself is not kept.
     scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # A measured task (tapping, singing): the client-recorded session its figures were filed on (migration
+    # 0042_session_source); NULL for a completion without measurements. One completion makes one session.
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("therapy_session.id", ondelete="SET NULL"),
+                                                   nullable=True, index=True, unique=True)
 
 
 # --- the therapist's side ---------------------------------------------------------------------------------
@@ -319,11 +323,14 @@ def store_home_measurements(db: Session, device: PersonDevice, task: HomeTask, c
                             values: list[tuple[str, float]], *, intervention_code: str) -> TherapySession | None:
     """The figures a measured task (tapping, singing) produced, as measurements on the client's record.
 
-    A measurement belongs to a session, so the completion becomes a session of the client's record in the
-    setting "home", under the therapist who prescribed the task and dated by the completion; its
-    measurements carry the completion's time, so goals and charts on those instruments count them like any
-    other. Each value is checked by its instrument first (range, unit), and nothing is stored when one is
-    refused. Audited with the device as the actor. None when there is nothing to store.
+    A measurement belongs to a session, so the completion becomes a *client-recorded* session of the
+    client's record (``source`` "client_recorded", linked from ``completion.session_id``): done at home by
+    the person, filed under the therapist who prescribed the task (responsible for it, not someone who held
+    it) and dated by the completion. It is never a note for that therapist to sign, and the FHIR export gives
+    it as patient-reported. Its measurements carry the completion's time, so goals and charts on those
+    instruments count them like any other. Each value is checked by its instrument first (range, unit), and
+    nothing is stored when one is refused. Audited with the device as the actor. None when there is nothing
+    to store.
     """
     from cadenza.clinic.instruments import score_instrument
 
@@ -334,13 +341,15 @@ def store_home_measurements(db: Session, device: PersonDevice, task: HomeTask, c
     minutes = max(1, min(MAX_HOME_SESSION_MINUTES, math.ceil(completion.played_s / 60)))
     row = TherapySession(client_id=completion.client_id, therapist_id=task.created_by_id,
                          session_date=completed_at.date(), minutes=minutes, intervention_code=intervention_code,
-                         setting="home", soap_objective=f"Home task \u201c{task.title}\u201d done on the person's own "
-                                                        f"device (completion {completion.id}); figures measured there.")
+                         setting="home", source="client_recorded",
+                         soap_objective=f"Home task \u201c{task.title}\u201d done on the person's own "
+                                        f"device (completion {completion.id}); figures measured there.")
     db.add(row)
     for score in scores:
         db.add(Measurement(therapy_session=row, client_id=completion.client_id, instrument_code=score.instrument_code,
                            value=score.value, unit=score.unit, measured_at=completed_at))
     db.flush()
+    completion.session_id = row.id
     audit_device(db, device, "create", "therapy_session", entity_id=row.id)
     for measurement in row.measurements:
         audit_device(db, device, "create", "measurement", entity_id=measurement.id)

@@ -54,7 +54,7 @@ def _page(request: Request, db, user, client, *, template: str = "improv/client_
           run=None, svg: str = "", status_code: int = 200) -> Response:
     return render(request, template, {
         **_safety(client), "state": state or forms.FormState(values={}),
-        "sessions": service.client_sessions(db, client=client, latest=10),
+        "sessions": service.client_sessions(db, client=client, latest=10, held_only=True),
         "takes": records.list_takes(db, client_id=client.id)[:20], "evidence": _evidence(),
         "result": None if run is None else run.to_dict(), "svg": svg,
     }, status_code=status_code)

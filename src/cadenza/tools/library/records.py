@@ -399,7 +399,7 @@ def log_response(db: Session, *, actor: Therapist, client_id: int, session_id: i
     if session_id is not None:
         session_row = child_of(db, client, TherapySession, session_id, "session")
     else:
-        sessions = service.client_sessions(db, client=client)
+        sessions = service.client_sessions(db, client=client, held_only=True)
         if not sessions:
             raise ParameterError("session_id: record a session first; responses are stored on a session")
         session_row = sessions[-1]

@@ -91,7 +91,7 @@ def _client_page(request: Request, db, user, client_id: int, *, state=None, atta
     return render(request, "live/client_live.html", {
         "c": client, "policy": policy, "flag_labels": FLAG_LABELS, "state": state, "latest_cadence": cadence, "walks": records.list_walks(db, actor=user, client_id=client_id),
         "session_options": [("", "(none)")] + [(str(s.id), f"{s.session_date} · {s.intervention_code}")
-                                               for s in service.list_sessions(db, actor=user, client_id=client_id)[-10:]],
+                                               for s in service.list_sessions(db, actor=user, client_id=client_id, held_only=True)[-10:]],
         "evidence": _evidence(),
         "placements": PLACEMENT_CHOICES, "attach_error": attach_error, "therapist_view": True,
         **_music(db, client.id),

@@ -53,7 +53,7 @@ def _page(request: Request, db, client, state: forms.FormState | None = None, *,
         "levels": LEVELS,
         "max_points": {level: max_points(level) for level in LEVELS}, "advancement": advancement,
         "caveat": ADVANCEMENT_CAVEAT, "state": state or forms.FormState(values={"level": "1"}),
-        "sessions": service.client_sessions(db, client=client),
+        "sessions": service.client_sessions(db, client=client, held_only=True),
         "analysis": analysis, "analysed_phrase": analysed_phrase, "correction_error": correction_error,
         "removed": [(f"“{p.text}” (level {p.level})", f"/clients/{client.id}/mit/phrases/{p.id}/restore", p)
                     for p in records.removed_phrases(db, client=client)],

@@ -46,7 +46,7 @@ def _page(request: Request, db, user, client_id: int, *, state=None, sync_state=
         state = forms.FormState(values={"cadence_spm": f"{cadence:g}" if cadence else "", "condition": condition,
                                         "session_minutes": "30", "sessions_per_week": "3"})
     plans = records.list_ras_plans(db, actor=user, client_id=client_id)
-    sessions = service.client_sessions(db, client=client, latest=10)
+    sessions = service.client_sessions(db, client=client, latest=10, held_only=True)
     return render(request, "ras/client_ras.html", {
         "c": client, "policy": policy, "flag_labels": FLAG_LABELS, "latest_cadence": cadence, "plans": plans,
         "state": state, "sync_state": sync_state or forms.FormState(values={"latency_ms": "0", "cue_start_s": "0"}),

@@ -248,6 +248,8 @@ class SessionOut(OrmModel):
     measurements: list[MeasurementOut]
     addenda: list[AddendumOut]
     interventions: list[InterventionOut] = []
+    # "therapist" or "client_recorded" (a home task the person did on their own device: nothing to sign)
+    source: str = "therapist"
 
 
 class AuditOut(OrmModel):
