@@ -234,7 +234,8 @@ def test_beats_follow_a_phrase_final_ritardando(tempo_bpm, slowing, phrase_beats
     ibi_s = 60.0 / tempo_bpm * (1 + slowing * np.clip((beat % phrase_beats - (phrase_beats - 4)) / 4, 0, 1) ** 2)
     truth = 0.5 + np.concatenate([[0.0], np.cumsum(ibi_s)])
     truth = truth[truth < 16.0]
-    onsets = compute_onset_envelope(clicks_at(truth, truth[-1] + 1.0), sampling_rate_hz=SR)
+    sr = 11025  # the analysis rate: no resampling
+    onsets = compute_onset_envelope(clicks_at(truth, truth[-1] + 1.0, sr=sr), sampling_rate_hz=sr)
     beats = beats_at_tempo(onsets, tempo_bpm) + NOTE_ON_LEAD_S
     inner = truth[1:-1]  # the first and last click have no neighbour on one side
     assert np.max(np.min(np.abs(inner[:, None] - beats[None, :]), axis=1)) < 0.012
