@@ -263,7 +263,7 @@ def test_loud_off_beat_entries_do_not_pull_the_beats_off_the_beat(period_frames,
 
 def test_beats_at_tempo_names_a_bad_tempo():
     onsets = OnsetEnvelope(np.ones(500), 43.07)
-    for bad in (0.0, -60.0, float("nan")):
+    for bad in (0.0, -60.0, float("nan"), "90"):
         with pytest.raises(ParameterError, match="tempo_bpm"):
             beats_at_tempo(onsets, bad)
     assert beats_at_tempo(OnsetEnvelope(np.zeros(500), 43.07), 90.0).size == 0  # silence: no beats, no error

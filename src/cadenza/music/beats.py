@@ -1,8 +1,10 @@
 """Beat tracking: dynamic programming over an onset envelope with a drifting local tempo.
 
 The tracker follows Ellis (2007, "Beat tracking by dynamic programming", J. New Music Res.
-36:51-60): each frame's score is its onset strength plus the best predecessor score, penalised
-by the squared log-ratio between the gap and the expected beat period. Unlike a fixed global
+36:51-60): each frame's score is its onset evidence plus the best predecessor score, penalised
+by the squared log-ratio between the gap and the expected beat period. The evidence is the
+log-compressed onset strength (:func:`placement_evidence`), so beats follow many ordinary onsets
+rather than a few loud off-beat ones. Unlike a fixed global
 period, the expected period here is the *local* period at each frame, so accelerandi,
 ritardandi and slow rubato are followed. The metrical level is chosen from the periodicity
 (:mod:`cadenza.music.tempo`) checked against how equal alternate tracked beats are (a subdivision
@@ -264,7 +266,7 @@ def beats_at_tempo(onsets: OnsetEnvelope, tempo_bpm: float, *, tightness: float 
     also the beats at a level given from outside (a therapist's correction, or the annotated level in
     ``bench/tempo.py --oracle-level``)."""
     env, fr = onsets.strength, onsets.frame_rate_hz
-    if not np.isfinite(tempo_bpm) or not tempo_bpm > 0:
+    if not isinstance(tempo_bpm, (int, float, np.number)) or not np.isfinite(tempo_bpm) or not tempo_bpm > 0:
         raise ParameterError(f"tempo_bpm must be a positive number, got {tempo_bpm!r}")
     if env.size < 2 or not np.any(env > 0):
         return np.empty(0)
