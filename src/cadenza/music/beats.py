@@ -262,9 +262,8 @@ def metrical_level_candidates(onsets: OnsetEnvelope, chroma: np.ndarray, *, tigh
 def beats_at_tempo(onsets: OnsetEnvelope, tempo_bpm: float, *, tightness: float = TIGHTNESS) -> np.ndarray:
     """Beat times (s) placed at the metrical level ``tempo_bpm``: the dynamic programme over the compressed
     envelope (:func:`placement_evidence`) with the local period following drift around ``tempo_bpm``, weak
-    ends trimmed, each beat refined to its sub-frame peak. The tracker's last step once the level is chosen;
-    also the beats at a level given from outside (a therapist's correction, or the annotated level in
-    ``bench/tempo.py --oracle-level``)."""
+    ends trimmed, each beat refined to its sub-frame peak. The tracker's last step once the level is chosen,
+    and the beats at a level given from outside (the annotated level in ``bench/tempo.py --oracle-level``)."""
     env, fr = onsets.strength, onsets.frame_rate_hz
     if not isinstance(tempo_bpm, (int, float, np.number)) or not np.isfinite(tempo_bpm) or not tempo_bpm > 0:
         raise ParameterError(f"tempo_bpm must be a positive number, got {tempo_bpm!r}")
