@@ -10,9 +10,9 @@ placement alone). Printed:
 - beat F (+-70 ms, ``mir_eval`` after ``trim_beats``) at both levels, per corpus, tempo curve and condition;
   the difference is what the level choice costs;
 - at the oracle level, every annotated beat sorted by where the nearest tracked beat is: a hit (within
-  70 ms), on the off-beat (half a period away, +-70 ms + 10 % of the period), late or early with the
-  excerpt's systematic offset (the median offset of the beats within a quarter period is beyond 25 ms
-  and this beat is off the same way, by under a quarter period), or drifted (anything else); and the
+  70 ms); within a quarter period, late or early with the excerpt's systematic offset (the median offset
+  of the beats within a quarter period is beyond 25 ms and this beat is off the same way), else drifted;
+  beyond it, on the off-beat (half a period away, +-70 ms + 10 % of the period), else drifted; and the
   tracked beats that match no annotation, before the first or after the last annotated beat (the tracker
   beating on through a silent or noisy tail) or in between;
 - the placement variants (evidence the programme runs on: the plain envelope, its square root or
@@ -94,10 +94,11 @@ def losses(ref_s: np.ndarray, est_s: np.ndarray) -> dict:
     for di, p in zip(d, period):
         if abs(di) <= TOLERANCE_S:
             out["hit"] += 1
+        elif abs(di) < p / 4:  # nearer the beat than the half-way point
+            systematic = abs(offset) > 0.025 and np.sign(di) == np.sign(offset)
+            out[("late" if di > 0 else "early") if systematic else "drift"] += 1
         elif abs(abs(di) - p / 2) <= TOLERANCE_S + 0.1 * p:
             out["off_beat"] += 1
-        elif abs(offset) > 0.025 and np.sign(di) == np.sign(offset) and abs(di) < p / 4:
-            out["late" if di > 0 else "early"] += 1
         else:
             out["drift"] += 1
     unmatched = np.abs(est[:, None] - ref[None, :]).min(axis=1) > TOLERANCE_S
