@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cadenza.errors import ParameterError
-from cadenza.music.beats import BeatTrack, track_beats
-from cadenza.music.onset import NOTE_ON_LEAD_S
+from cadenza.music.beats import BeatTrack, beats_at_tempo, track_beats
+from cadenza.music.onset import NOTE_ON_LEAD_S, OnsetEnvelope, compute_onset_envelope
 
 SR = 22050
 
@@ -212,3 +212,58 @@ def test_the_competitor_is_always_the_other_octave_and_confidence_is_in_range(be
     ratio = track.alternative_tempo_bpm / track.tempo_bpm
     assert ratio == pytest.approx(2.0, rel=0.01) or ratio == pytest.approx(0.5, rel=0.01)
     assert 0.0 <= track.level_confidence <= 1.0
+
+
+def clicks_at(times_s: np.ndarray, duration_s: float, sr: int = SR) -> np.ndarray:
+    """The bursts of :func:`click_track` at given times (any tempo map)."""
+    out = np.zeros(int(duration_s * sr), dtype=np.float32)
+    burst_t = np.arange(int(0.03 * sr)) / sr
+    burst = np.sin(2 * np.pi * 1000 * burst_t) * np.exp(-burst_t / 0.008)
+    for start_s in times_s:
+        i = int(round(start_s * sr))
+        out[i:i + burst.size] += burst[: out.size - i]
+    return out
+
+
+@settings(max_examples=4, deadline=None)
+@given(tempo_bpm=st.floats(60.0, 120.0), slowing=st.floats(0.1, 0.35), phrase_beats=st.sampled_from([8, 12]))
+def test_beats_follow_a_phrase_final_ritardando(tempo_bpm, slowing, phrase_beats):
+    # Every phrase's last four beats slow down by up to `slowing` (quadratically), then a tempo again: the
+    # beats placed at the opening tempo land on every click (after the note-on lead) within a few ms.
+    beat = np.arange(48)
+    ibi_s = 60.0 / tempo_bpm * (1 + slowing * np.clip((beat % phrase_beats - (phrase_beats - 4)) / 4, 0, 1) ** 2)
+    truth = 0.5 + np.concatenate([[0.0], np.cumsum(ibi_s)])
+    truth = truth[truth < 16.0]
+    sr = 11025  # the analysis rate: no resampling
+    onsets = compute_onset_envelope(clicks_at(truth, truth[-1] + 1.0, sr=sr), sampling_rate_hz=sr)
+    beats = beats_at_tempo(onsets, tempo_bpm) + NOTE_ON_LEAD_S
+    inner = truth[1:-1]  # the first and last click have no neighbour on one side
+    assert np.max(np.min(np.abs(inner[:, None] - beats[None, :]), axis=1)) < 0.012
+    assert np.max(np.min(np.abs(beats[:, None] - truth[None, :]), axis=1)) < 0.012  # no beat between clicks
+
+
+@settings(max_examples=15, deadline=None)
+@given(period_frames=st.integers(22, 58), loudness=st.floats(2.0, 8.0), every_beats=st.integers(8, 12))
+def test_loud_off_beat_entries_do_not_pull_the_beats_off_the_beat(period_frames, loudness, every_beats):
+    # Onsets on every beat, and every `every_beats` beats two entries on the off-beat up to 8 times louder (an
+    # accent, a voice entering after a rest). Summed as they are, such peaks pull the whole track onto the
+    # off-beat; the placement counts onsets (log-compressed), so the beats stay on the beat.
+    n_beats = 32
+    env = np.zeros(period_frames * n_beats)
+    env[5::period_frames] = 1.0
+    for start in range(3, n_beats - 1, every_beats):
+        for b in (start, start + 1):
+            env[5 + b * period_frames + period_frames // 2] = loudness
+    frame_rate_hz = 43.07
+    beats = beats_at_tempo(OnsetEnvelope(env, frame_rate_hz), 60.0 * frame_rate_hz / period_frames)
+    phase = (np.round(beats * frame_rate_hz).astype(int) - 5) % period_frames
+    assert beats.size >= n_beats - 2
+    assert np.all(np.minimum(phase, period_frames - phase) <= 1)
+
+
+def test_beats_at_tempo_names_a_bad_tempo():
+    onsets = OnsetEnvelope(np.ones(500), 43.07)
+    for bad in (0.0, -60.0, float("nan"), "90"):
+        with pytest.raises(ParameterError, match="tempo_bpm"):
+            beats_at_tempo(onsets, bad)
+    assert beats_at_tempo(OnsetEnvelope(np.zeros(500), 43.07), 90.0).size == 0  # silence: no beats, no error
