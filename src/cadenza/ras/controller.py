@@ -61,6 +61,9 @@ HOLD_WINDOW_STEPS = 8  # holding at the goal lasts while the walker is locked or
 HOLD_MIN_R = 0.9
 HOLD_LEARN_STEPS = 8  # with learn_hold_phase: the held steps whose median asynchrony becomes the phase aimed at
 RELOCK_FRACTION = 0.45  # holding at the goal ends when the (smoothed) error exceeds this part of a period
+PREDICT_WINDOW_STEPS = 32  # with predictive: the steps the walker's own phase correction is measured over
+PREDICT_MIN_PAIRS = 8  # ... and the fewest step pairs before the cue acts on it
+GUARD_WINDOW_STEPS = 64  # with fixed_guard: the steps over which the cue's R and the fixed alternative's are compared
 
 
 def _check_cadence(name: str, value: float) -> None:
@@ -126,6 +129,13 @@ class AdaptiveCueController:
         hold_window_steps: int = HOLD_WINDOW_STEPS,
         learn_hold_phase: bool = False,
         learn_hold_steps: int = HOLD_LEARN_STEPS,
+        predictive: bool = False,
+        predict_window_steps: int = PREDICT_WINDOW_STEPS,
+        skill_gain: bool = True,
+        fixed_guard: str = "hold",
+        prediction_models: str = "both",
+        consistent_model: bool = True,
+        guard_window_steps: int = GUARD_WINDOW_STEPS,
     ) -> None:
         _check_cadence("preferred_cadence_spm", preferred_cadence_spm)
         goal = preferred_cadence_spm if goal_cadence_spm is None else goal_cadence_spm
@@ -157,6 +167,10 @@ class AdaptiveCueController:
         for name, value in (("hold_window_steps", hold_window_steps), ("learn_hold_steps", learn_hold_steps)):
             if not isinstance(value, (int, np.integer)) or not 4 <= value <= 64:
                 raise ParameterError(f"{name} must be an integer within 4-64, got {value!r}")
+        if not isinstance(predict_window_steps, (int, np.integer)) or not 8 <= predict_window_steps <= 256:
+            raise ParameterError(f"predict_window_steps must be an integer within 8-256, got {predict_window_steps!r}")
+        if not isinstance(guard_window_steps, (int, np.integer)) or not 8 <= guard_window_steps <= 1024:
+            raise ParameterError(f"guard_window_steps must be an integer within 8-1024, got {guard_window_steps!r}")
         if not isinstance(start_steps, (int, np.integer)) or start_steps < 2:
             raise ParameterError(f"start_steps must be an integer >= 2, got {start_steps!r}")
         pref_period = 60.0 / preferred_cadence_spm
@@ -198,6 +212,23 @@ class AdaptiveCueController:
         self._held_asynchrony_s: list[float] = []
         self.holding = False
         self._shifts: list[tuple[int, float]] = []  # (index of the beat a phase shift first moved, shift s)
+        self.predictive = bool(predictive)
+        self.predict_window_steps = int(predict_window_steps)
+        self.skill_gain = bool(skill_gain)
+        self.fixed_guard = str(fixed_guard)
+        self.guard_window_steps = int(guard_window_steps)
+        self._grid0_s: float | None = None  # the fixed alternative: a grid at the goal tempo from the first beat
+        self._phase_cue_: list[float] = []  # each kept step's phase (radians) to the cue it heard,
+        self._phase_fixed_: list[float] = []  # and to the fixed alternative
+        self.on_fixed = False  # the cue sits on the fixed alternative's grid (it has synchronised better)
+        self._heard_index_: list[int] = []  # with predictive: the beat each kept asynchrony was heard from
+        self._kept_step_s_: list[float] = []
+        self._decisions_: list[list[float]] = []  # [beat index, planned s, aimed asynchrony s, predicted deviation s]
+        self._predicted_dev_s_: list[float] = []  # each decided beat's predicted deviation from the walker's phase,
+        self._realised_dev_s_: list[float] = []  # and the deviation its step then had, had the beat not moved
+        self._persist_dev_s_: list[float] = []  # the deviation predicted for a walker keeping its own tempo
+        self.prediction_models = str(prediction_models)
+        self.consistent_model = bool(consistent_model)
 
     def _clip_period(self, period_s: float) -> float:
         return float(np.clip(period_s, self.min_period_s, self.max_period_s))
@@ -226,6 +257,11 @@ class AdaptiveCueController:
         if abs(asyn) > 0.5 * self.period_s:
             return
         self.asynchrony_s_.append(asyn)
+        if self.predictive:
+            self._heard_index_.append(heard_index)
+            self._kept_step_s_.append(t)
+            self._predictive_step(t, asyn, heard_index)
+            return
         if self.learning:
             if len(self.asynchrony_s_) >= self.learn_steps:
                 # Skip the first few while the person settles; the median resists a stumble.
@@ -280,6 +316,112 @@ class AdaptiveCueController:
             self._next = max(self._next + shift, t)
         if self.delay_compensation:
             self._shifts.append((pending_index, self._next - planned))
+        self.period_s = new_period
+
+    def walker_correction_(self) -> tuple[float, float] | None:
+        """The walker's own linear phase correction as measured from its last steps: ``(alpha, c_s)`` in
+        ``interval = c_s - alpha * asynchrony`` (least squares over consecutive steps that heard consecutive
+        beats), or None with fewer than ``PREDICT_MIN_PAIRS`` such pairs. ``alpha`` is clipped to [0, 1]: 0 is
+        a walker who does not hear the cue (a recording), 1 one who corrects its whole error at once."""
+        w = self.predict_window_steps + 1
+        idx = np.asarray(self._heard_index_[-w:])
+        t = np.asarray(self._kept_step_s_[-w:])
+        a = np.asarray(self.asynchrony_s_[-w:])
+        pair = np.diff(idx) == 1
+        if int(pair.sum()) < PREDICT_MIN_PAIRS:
+            return None
+        x, y = a[:-1][pair], np.diff(t)[pair]
+        var = float(np.var(x))
+        slope = float(np.mean((x - x.mean()) * (y - y.mean())) / var) if var > 1e-12 else 0.0
+        alpha = float(np.clip(-slope, 0.0, 1.0))
+        return alpha, float(np.mean(y) + alpha * np.mean(x))
+
+    def _own_period_s(self) -> float:
+        """The walker's own step interval lately: the median of its last step intervals."""
+        return float(np.median(np.diff(self.step_times_s_[-(self.predict_window_steps // 2 + 1):])))
+
+    def prediction_skill_(self) -> tuple[int, float]:
+        """Which prediction came true better over the last decided beats (0 = the walker's correction model,
+        1 = the walker keeps its own tempo), and the least-squares gain from that prediction to the realised
+        deviation, clipped to [0, 1] ((0, 0.0) with fewer than 8 decided beats)."""
+        w = self.predict_window_steps
+        r = np.asarray(self._realised_dev_s_[-w:])
+        if r.size < PREDICT_MIN_PAIRS:
+            return 0, 0.0
+        preds = [np.asarray(self._predicted_dev_s_[-w:]), np.asarray(self._persist_dev_s_[-w:]), np.zeros(r.size)]
+        if self.prediction_models == "model":
+            best = 0
+        elif self.prediction_models == "persist":
+            best = 1
+        elif self.prediction_models == "both":
+            best = int(np.argmin([float(np.sum((r - p) ** 2)) for p in preds[:2]]))
+        else:
+            best = int(np.argmin([float(np.sum((r - p) ** 2)) for p in preds]))
+        if best == 2:
+            return best, 0.0
+        p = preds[best]
+        if float(p @ p) <= 1e-12:
+            return best, 0.0
+        return best, float(np.clip((p @ r) / (p @ p), 0.0, 1.0))
+
+    def _predictive_step(self, t: float, asyn: float, heard_index: int) -> None:
+        """Predictive phase correction (see the module docstring): the tempo approaches the goal; the next
+        unsent beat goes where the walker's next step is predicted to land, minus the walker's own phase."""
+        lat = self.output_latency_s
+        for _, planned_k, aim_k, pred_k, persist_k in [d for d in self._decisions_ if d[0] == heard_index]:
+            self._predicted_dev_s_.append(pred_k)
+            self._persist_dev_s_.append(persist_k)
+            self._realised_dev_s_.append(t - lat - planned_k - aim_k)
+        self._decisions_ = [d for d in self._decisions_ if d[0] > heard_index]
+        if self._grid0_s is None and self.beat_times_s_:
+            self._grid0_s = self.beat_times_s_[0]
+        if self._grid0_s is not None:
+            g = self.goal_period_s
+            self._phase_cue_.append(float(2 * np.pi * asyn / self.period_s))
+            self._phase_fixed_.append(float(2 * np.pi * ((t - lat - self._grid0_s) % g) / g))
+            if self.fixed_guard != "off":
+                w = self.guard_window_steps
+                r_cue = abs(np.mean(np.exp(1j * np.asarray(self._phase_cue_[-w:]))))
+                r_fixed = abs(np.mean(np.exp(1j * np.asarray(self._phase_fixed_[-w:]))))
+                self.on_fixed = bool(len(self._phase_cue_) >= PREDICT_MIN_PAIRS and r_fixed > r_cue + 1e-9)
+        slew = self.max_slew_fraction * self.period_s
+        d_period = float(np.clip(self.tempo_approach * (self.goal_period_s - self.period_s), -slew, slew))
+        new_period = self._clip_period(self.period_s + d_period)
+        model = self.walker_correction_()
+        if not self.beat_times_s_:
+            self.period_s = new_period
+            return
+        last = self.beat_times_s_[-1]
+        planned = last + new_period
+        shift = 0.0
+        pending_index = len(self.beat_times_s_)
+        if model is not None and heard_index < pending_index:
+            alpha, c = model
+            # Roll the walker forward over the beats it hears before the pending one (those beats are sent),
+            # with its measured phase correction, and as a walker that keeps its own recent tempo.
+            # The walker's own phase: the median of its recent asynchronies (not a generic target).
+            aim = float(np.median(self.asynchrony_s_[-self.predict_window_steps:]))
+            if self.consistent_model:
+                c = new_period + alpha * aim  # the model's steady phase to a cue at this tempo is the walker's own
+            step = t
+            for j in range(heard_index, pending_index):
+                step = step + c - alpha * (step - (self.beat_times_s_[j] + lat))
+            own = t + (pending_index - heard_index) * self._own_period_s()
+            predicted, persist = step - aim - lat - planned, own - aim - lat - planned
+            self._decisions_ = [d for d in self._decisions_ if d[0] != pending_index]
+            self._decisions_.append([pending_index, planned, aim, predicted, persist])
+            best, skill = self.prediction_skill_()
+            gain = self.phase_gain * (skill if self.skill_gain else 1.0)
+            shift = float(np.clip(gain * (predicted, persist, 0.0)[best], -slew, slew))
+        if self.on_fixed:
+            if self.fixed_guard == "join":
+                g = self.goal_period_s
+                on_grid = self._grid0_s + g * np.round((planned - self._grid0_s) / g)
+                shift = float(np.clip(on_grid - planned, -slew, slew))
+            else:
+                shift = 0.0  # the fixed alternative has synchronised better: hold, as a fixed cue does
+        interval = np.clip(new_period + shift, self.period_s - slew, self.period_s + slew)
+        self._next = max(last + float(interval), t)
         self.period_s = new_period
 
     def _aim_at_held_phase(self) -> None:
