@@ -44,6 +44,24 @@ cued above its own cadence, and one that corrects its phase little, steps steadi
 -40 ms, and chasing that as an error moved the beats at every release, so the walker's phase to the cue
 changed from one hold to the next.
 
+**Predictive phase correction** (``predictive``, what the live session runs): with steps arriving late, the
+beat being decided is heard by a step 5-6 steps after the newest one known, so the controller predicts
+that step rather than reacting to the last error. From the walker's last ``predict_window_steps`` steps it
+measures (i) their own phase to the cue, the median asynchrony, which is what it aims at (a walker cued
+above their own cadence steps steadily late, and that is their phase, not an error), and (ii) their own
+linear phase correction ``alpha``: the least-squares slope of each step interval on the asynchrony before
+it (``interval = c - alpha * asynchrony``, Vorberg & Wing 1996), clipped to [0, 1]. Two walker models then
+roll the newest step forward over the beats already sent (with the corrections they carry): (0) the walker
+corrects ``alpha`` of its deviation from its own phase at each step, and (1) the walker keeps its own
+recent tempo (the median of its last intervals), whatever the cue does, as a recording does. The model
+whose predictions of the last decided beats came nearer to what the steps did is used (``walker_model="best"``),
+and the pending beat moves by ``phase_gain`` times the predicted deviation (slew-limited). So the gain
+adapts to the walker: for a walker who corrects half its error at each step, a deviation is ~2 % left
+after 5-6 steps and the cue stays almost steady, as a fixed cue; for one who corrects 10 %, more than half
+is left and the cue meets it; a walker who does not hear the cue is followed. Nothing is tuned to one
+walker: the window is the only length and the gain is the half-step of a relaxation. The tempo approaches
+the goal (``tempo_approach``, slew-limited) and the hold at the goal is not used.
+
 This is deliberately not a Kuramoto phase oscillator; the BeatHealth parameterisation of one is
 patented (US 11,690,535 B2).
 """
@@ -63,7 +81,7 @@ HOLD_LEARN_STEPS = 8  # with learn_hold_phase: the held steps whose median async
 RELOCK_FRACTION = 0.45  # holding at the goal ends when the (smoothed) error exceeds this part of a period
 PREDICT_WINDOW_STEPS = 32  # with predictive: the steps the walker's own phase correction is measured over
 PREDICT_MIN_PAIRS = 8  # ... and the fewest step pairs before the cue acts on it
-GUARD_WINDOW_STEPS = 64  # with fixed_guard: the steps over which the cue's R and the fixed alternative's are compared
+WALKER_MODELS = ("best", "correction", "own_tempo")
 
 
 def _check_cadence(name: str, value: float) -> None:
@@ -131,11 +149,7 @@ class AdaptiveCueController:
         learn_hold_steps: int = HOLD_LEARN_STEPS,
         predictive: bool = False,
         predict_window_steps: int = PREDICT_WINDOW_STEPS,
-        skill_gain: bool = True,
-        fixed_guard: str = "hold",
-        prediction_models: str = "both",
-        consistent_model: bool = True,
-        guard_window_steps: int = GUARD_WINDOW_STEPS,
+        walker_model: str = "best",
     ) -> None:
         _check_cadence("preferred_cadence_spm", preferred_cadence_spm)
         goal = preferred_cadence_spm if goal_cadence_spm is None else goal_cadence_spm
@@ -169,8 +183,8 @@ class AdaptiveCueController:
                 raise ParameterError(f"{name} must be an integer within 4-64, got {value!r}")
         if not isinstance(predict_window_steps, (int, np.integer)) or not 8 <= predict_window_steps <= 256:
             raise ParameterError(f"predict_window_steps must be an integer within 8-256, got {predict_window_steps!r}")
-        if not isinstance(guard_window_steps, (int, np.integer)) or not 8 <= guard_window_steps <= 1024:
-            raise ParameterError(f"guard_window_steps must be an integer within 8-1024, got {guard_window_steps!r}")
+        if walker_model not in WALKER_MODELS:
+            raise ParameterError(f"walker_model must be one of {WALKER_MODELS!r}, got {walker_model!r}")
         if not isinstance(start_steps, (int, np.integer)) or start_steps < 2:
             raise ParameterError(f"start_steps must be an integer >= 2, got {start_steps!r}")
         pref_period = 60.0 / preferred_cadence_spm
@@ -214,27 +228,22 @@ class AdaptiveCueController:
         self._shifts: list[tuple[int, float]] = []  # (index of the beat a phase shift first moved, shift s)
         self.predictive = bool(predictive)
         self.predict_window_steps = int(predict_window_steps)
-        self.skill_gain = bool(skill_gain)
-        self.fixed_guard = str(fixed_guard)
-        self.guard_window_steps = int(guard_window_steps)
-        self._grid0_s: float | None = None  # the fixed alternative: a grid at the goal tempo from the first beat
-        self._phase_cue_: list[float] = []  # each kept step's phase (radians) to the cue it heard,
-        self._phase_fixed_: list[float] = []  # and to the fixed alternative
-        self.on_fixed = False  # the cue sits on the fixed alternative's grid (it has synchronised better)
+        self.walker_model = walker_model
         self._heard_index_: list[int] = []  # with predictive: the beat each kept asynchrony was heard from
         self._kept_step_s_: list[float] = []
-        self._decisions_: list[list[float]] = []  # [beat index, planned s, aimed asynchrony s, predicted deviation s]
-        self._predicted_dev_s_: list[float] = []  # each decided beat's predicted deviation from the walker's phase,
-        self._realised_dev_s_: list[float] = []  # and the deviation its step then had, had the beat not moved
-        self._persist_dev_s_: list[float] = []  # the deviation predicted for a walker keeping its own tempo
-        self.prediction_models = str(prediction_models)
-        self.consistent_model = bool(consistent_model)
+        # [beat index, planned s, aimed asynchrony s, deviation predicted by each walker model s] of the beats
+        # decided and not yet heard; then, once heard, each model's predicted deviation and the realised one
+        self._decisions_: list[list[float]] = []
+        self._predicted_dev_s_: list[list[float]] = [[], []]
+        self._realised_dev_s_: list[float] = []
 
     def _clip_period(self, period_s: float) -> float:
         return float(np.clip(period_s, self.min_period_s, self.max_period_s))
 
     def on_step(self, step_time_s: float) -> None:
         t = float(step_time_s)
+        if not np.isfinite(t):
+            raise ParameterError(f"step_time_s must be a finite number of seconds, got {step_time_s!r}")
         if self.step_times_s_ and t <= self.step_times_s_[-1]:
             raise ParameterError(f"step_time_s must increase; got {t!r} after {self.step_times_s_[-1]!r}")
         self.step_times_s_.append(t)
@@ -340,53 +349,36 @@ class AdaptiveCueController:
         """The walker's own step interval lately: the median of its last step intervals."""
         return float(np.median(np.diff(self.step_times_s_[-(self.predict_window_steps // 2 + 1):])))
 
-    def prediction_skill_(self) -> tuple[int, float]:
-        """Which prediction came true better over the last decided beats (0 = the walker's correction model,
-        1 = the walker keeps its own tempo), and the least-squares gain from that prediction to the realised
-        deviation, clipped to [0, 1] ((0, 0.0) with fewer than 8 decided beats)."""
-        w = self.predict_window_steps
-        r = np.asarray(self._realised_dev_s_[-w:])
+    def chosen_model_(self) -> int:
+        """The walker model the cue follows: 0 = the walker corrects its phase to the cue as measured
+        (:meth:`walker_correction_`), 1 = the walker keeps its own recent tempo. With ``walker_model="best"``,
+        the one whose predictions of the last decided beats' deviations had the smaller squared error (the
+        correction model until 8 beats are scored)."""
+        if self.walker_model != "best":
+            return WALKER_MODELS.index(self.walker_model) - 1
+        r = np.asarray(self._realised_dev_s_[-self.predict_window_steps:])
         if r.size < PREDICT_MIN_PAIRS:
-            return 0, 0.0
-        preds = [np.asarray(self._predicted_dev_s_[-w:]), np.asarray(self._persist_dev_s_[-w:]), np.zeros(r.size)]
-        if self.prediction_models == "model":
-            best = 0
-        elif self.prediction_models == "persist":
-            best = 1
-        elif self.prediction_models == "both":
-            best = int(np.argmin([float(np.sum((r - p) ** 2)) for p in preds[:2]]))
-        else:
-            best = int(np.argmin([float(np.sum((r - p) ** 2)) for p in preds]))
-        if best == 2:
-            return best, 0.0
-        p = preds[best]
-        if float(p @ p) <= 1e-12:
-            return best, 0.0
-        return best, float(np.clip((p @ r) / (p @ p), 0.0, 1.0))
+            return 0
+        errors = [float(np.sum((r - np.asarray(p[-r.size:])) ** 2)) for p in self._predicted_dev_s_]
+        return int(np.argmin(errors))
 
     def _predictive_step(self, t: float, asyn: float, heard_index: int) -> None:
         """Predictive phase correction (see the module docstring): the tempo approaches the goal; the next
-        unsent beat goes where the walker's next step is predicted to land, minus the walker's own phase."""
+        unsent beat moves by ``phase_gain`` times the deviation from the walker's own phase predicted for the
+        step that will hear it."""
         lat = self.output_latency_s
-        for _, planned_k, aim_k, pred_k, persist_k in [d for d in self._decisions_ if d[0] == heard_index]:
-            self._predicted_dev_s_.append(pred_k)
-            self._persist_dev_s_.append(persist_k)
-            self._realised_dev_s_.append(t - lat - planned_k - aim_k)
+        for decision in [d for d in self._decisions_ if d[0] == heard_index]:
+            _, planned_k, aim_k, *predicted_k = decision
+            for model, p in enumerate(predicted_k):
+                self._predicted_dev_s_[model].append(p)
+            self._realised_dev_s_.append(t - lat - planned_k - aim_k)  # had the beat not moved
         self._decisions_ = [d for d in self._decisions_ if d[0] > heard_index]
-        if self._grid0_s is None and self.beat_times_s_:
-            self._grid0_s = self.beat_times_s_[0]
-        if self._grid0_s is not None:
-            g = self.goal_period_s
-            self._phase_cue_.append(float(2 * np.pi * asyn / self.period_s))
-            self._phase_fixed_.append(float(2 * np.pi * ((t - lat - self._grid0_s) % g) / g))
-            if self.fixed_guard != "off":
-                w = self.guard_window_steps
-                r_cue = abs(np.mean(np.exp(1j * np.asarray(self._phase_cue_[-w:]))))
-                r_fixed = abs(np.mean(np.exp(1j * np.asarray(self._phase_fixed_[-w:]))))
-                self.on_fixed = bool(len(self._phase_cue_) >= PREDICT_MIN_PAIRS and r_fixed > r_cue + 1e-9)
-        slew = self.max_slew_fraction * self.period_s
-        d_period = float(np.clip(self.tempo_approach * (self.goal_period_s - self.period_s), -slew, slew))
-        new_period = self._clip_period(self.period_s + d_period)
+        # Limits per beat, from the tempo of the last beat sent: however many steps arrive between two beats,
+        # neither the tempo nor the next interval moves more than the slew limit from it.
+        base = self.period_history_s_[-1] if self.period_history_s_ else self.period_s
+        slew = self.max_slew_fraction * base
+        d_period = self.tempo_approach * (self.goal_period_s - self.period_s)
+        new_period = self._clip_period(float(np.clip(self.period_s + d_period, base - slew, base + slew)))
         model = self.walker_correction_()
         if not self.beat_times_s_:
             self.period_s = new_period
@@ -396,31 +388,22 @@ class AdaptiveCueController:
         shift = 0.0
         pending_index = len(self.beat_times_s_)
         if model is not None and heard_index < pending_index:
-            alpha, c = model
-            # Roll the walker forward over the beats it hears before the pending one (those beats are sent),
-            # with its measured phase correction, and as a walker that keeps its own recent tempo.
+            alpha, _ = model
             # The walker's own phase: the median of its recent asynchronies (not a generic target).
             aim = float(np.median(self.asynchrony_s_[-self.predict_window_steps:]))
-            if self.consistent_model:
-                c = new_period + alpha * aim  # the model's steady phase to a cue at this tempo is the walker's own
+            # Model 0: the walker corrects alpha of its deviation from that phase at each step (its steady
+            # phase to a cue at this tempo is its own); rolled forward over the beats it hears before the
+            # pending one (those are sent, with the corrections they carry).
             step = t
             for j in range(heard_index, pending_index):
-                step = step + c - alpha * (step - (self.beat_times_s_[j] + lat))
+                step += new_period - alpha * (step - (self.beat_times_s_[j] + lat) - aim)
+            # Model 1: the walker keeps its own recent tempo, whatever the cue does (a recording does).
             own = t + (pending_index - heard_index) * self._own_period_s()
-            predicted, persist = step - aim - lat - planned, own - aim - lat - planned
+            predicted = [step - aim - lat - planned, own - aim - lat - planned]
             self._decisions_ = [d for d in self._decisions_ if d[0] != pending_index]
-            self._decisions_.append([pending_index, planned, aim, predicted, persist])
-            best, skill = self.prediction_skill_()
-            gain = self.phase_gain * (skill if self.skill_gain else 1.0)
-            shift = float(np.clip(gain * (predicted, persist, 0.0)[best], -slew, slew))
-        if self.on_fixed:
-            if self.fixed_guard == "join":
-                g = self.goal_period_s
-                on_grid = self._grid0_s + g * np.round((planned - self._grid0_s) / g)
-                shift = float(np.clip(on_grid - planned, -slew, slew))
-            else:
-                shift = 0.0  # the fixed alternative has synchronised better: hold, as a fixed cue does
-        interval = np.clip(new_period + shift, self.period_s - slew, self.period_s + slew)
+            self._decisions_.append([pending_index, planned, aim, *predicted])
+            shift = float(self.phase_gain * predicted[self.chosen_model_()])
+        interval = np.clip(new_period + shift, base - slew, base + slew)
         self._next = max(last + float(interval), t)
         self.period_s = new_period
 
