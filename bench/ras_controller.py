@@ -23,18 +23,20 @@ detector releases it, 2 s after it happened, and commits beats 1 s ahead. The sa
 delay (``run_live_loop``; goal +7 %, the middle of RAS practice's +5-10 %), and real walks are replayed
 with it (``replay_steps_live``): the bouts above plus the heel strikes of every gaitpdb walk 01 (force
 insoles, PD and controls, about 2 min each; goal = own cadence). Each candidate setting of the controller
-(``LIVE_GRID``: phase gain, error smoothing, delay compensation on or off, how far the phase may drift
-before a cue held at the goal follows again, and the hold: steady over 8 steps and aiming at the generic
--40 ms, or steady over 16 steps and aiming at the walker's own phase to the held cue; period correction off, as it oscillates with the delay) runs
-against a fixed cue at the goal from a random phase, paired by seed. The figure of merit is dR: the
+(``LIVE_GRID``: the predictive phase correction, with phase gain 0.5 or 1, the walker model chosen by its
+recent predictions or always the measured correction, and the tempo going to the goal 0.3 of the way a step
+or as fast as the slew allows; beside it the two holds at the goal that shipped before: steady over 16 steps
+and aiming at the walker's own phase to the held cue (``previous``), or steady over 8 steps and aiming at
+-40 ms) runs against a fixed cue at the goal from a random phase, paired by seed. The figure of merit is dR: the
 adaptive cue's R minus the fixed cue's over the same steps, from when both have locked (each cue's own
 "R after lock" would charge the cue that locks at once for the settling the other leaves out; both are
 reported). A setting must bring the cue within 1 % of the goal on every simulated walker; then the one
 whose worst simulated walker's median dR, or the median real walker's dR if lower, is highest wins. **Development**: the setting
 chosen on all walkers, and its figures. **Cross-validation** (leave one walker out): for each simulated
 walker model, and for each real walker (subject), the setting is chosen without that walker and scored on
-it. The setting the live session ships (``LIVE_CONTROLLER``), the one it shipped before it learnt the
-walker's phase (``previous``) and the one before the delay was handled (``before``) are scored too.
+it. The setting the live session ships (``LIVE_CONTROLLER``), the one it shipped before the predictive
+correction (``previous``) and the one before the delay was handled (``before``) are scored too.
+``--seed-offset 300 --seeds 40`` walks the simulated walkers on seeds no choice has seen.
 """
 
 from __future__ import annotations
@@ -136,10 +138,11 @@ PREVIOUS_LIVE_CONTROLLER = dict(HOLD_SETTING, **HOLD_CHOICES[1])
 # ... and the one before it learnt the walker's phase at the goal.
 FIRST_HOLD_CONTROLLER = dict(HOLD_SETTING, **HOLD_CHOICES[0])
 # Predictive phase correction (issue 20, every walker): the gain on the predicted deviation, which walker model
-# predicts it (the better of the two lately, or always the measured correction), and the steps measured over.
-LIVE_GRID = [dict(predictive=True, phase_gain=g, period_gain=0.0, tempo_approach=0.3, walker_model=m,
-                  predict_window_steps=w)
-             for g, m, w in itertools.product((0.5, 1.0), ("best", "correction"), (32, 64))]
+# predicts it (the better of the two lately, or always the measured correction), and how fast the tempo goes to
+# the goal (0.3 of the way a step, or as fast as the 2.5 % slew allows).
+LIVE_GRID = [dict(predictive=True, phase_gain=g, period_gain=0.0, tempo_approach=a, walker_model=m,
+                  predict_window_steps=32)
+             for g, m, a in itertools.product((0.5, 1.0), ("best", "correction"), (0.3, 1.0))]
 LIVE_GRID += [PREVIOUS_LIVE_CONTROLLER, FIRST_HOLD_CONTROLLER]
 
 

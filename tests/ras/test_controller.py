@@ -238,7 +238,7 @@ def test_bad_steps_and_predictive_settings_are_named_and_lose_nothing():
         _live(predict_window_steps=4)
 
 
-def test_a_recording_that_ignores_the_cue_is_followed_by_its_own_tempo():
+def test_a_recording_that_ignores_the_cue_is_followed():
     """A walk that slows from 112 to 100 steps/min does not hear the cue: the cue follows it closer than a fixed
     cue at the walk's median cadence does (R over the same steps)."""
     from cadenza.ras.walkers import resultant_length_from

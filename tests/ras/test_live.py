@@ -76,6 +76,8 @@ def test_with_the_detectors_delay_the_cue_locks_at_once_reaches_the_goal_and_mat
         both = beats[0] + max(adaptive.time_to_lock_s, np.nan_to_num(fixed.time_to_lock_s, nan=0.0))
         gains.append(resultant_length_from(steps, beats, both) - resultant_length_from(f_steps, f_beats, both))
     assert np.median(gains) >= 0.0
+    if preset == "slow_shuffler":  # it corrects 10 % of a deviation a step: the predictive cue meets it (issue 20)
+        assert np.mean(gains) > 0.002
 
 
 def _turned_walk_session(acc: np.ndarray, t: np.ndarray, rotation: np.ndarray, placement: str):

@@ -12,14 +12,13 @@ The step detector releases a step ``lookahead_s`` (2 s) after it happened, i.e. 
 beats go out 1 s ahead, so the step that will hear the next unsent beat is 5-6 steps after the newest one
 the controller knows. It runs with ``LIVE_CONTROLLER``: predictive phase correction. From the walker's
 last 32 steps it measures their own phase to the cue (the median asynchrony) and how much of a deviation
-from it they correct at each step (linear phase correction, Vorberg & Wing 1996), and it also knows
-their own recent tempo. It predicts where the step that hears the next unsent beat will land, with
-whichever of the two walker models (one who corrects to the cue, one who keeps their own tempo) has
-predicted the last beats better, and moves that beat by half the predicted deviation. A walker who
-corrects quickly gets an almost steady cue (their deviations will be gone by then); one who corrects
-little, or a recording that does not hear the cue, gets a cue that follows them. The tempo approaches
-the goal; the cue never chases a generic phase. ``bench/ras_controller.py`` chose this setting on
-simulated walkers and replayed real walks, with leave-one-walker-out figures (``docs/live.md``).
+from it they correct at each step (linear phase correction, Vorberg & Wing 1996). It rolls the newest step
+forward over the beats already sent with that correction, and sends the next beat where the step that
+hears it is predicted to land, at the walker's own phase. A walker who corrects quickly gets an almost
+steady cue (their deviation will be gone by then); one who corrects little, or a recording that does not
+hear the cue, gets a cue that meets them. The tempo approaches the goal; the cue never chases a generic
+phase. ``bench/ras_controller.py`` chose this setting on simulated walkers and replayed real walks, with
+leave-one-walker-out figures (``docs/live.md``).
 
 A detected freeze changes the cue: if the cue has not started (no steps yet), it starts at the goal
 tempo from the next 100 ms; while a freeze lasts, ``frozen`` is set so the device can accent the beats.
@@ -46,9 +45,9 @@ FREEZE_CUE_DELAY_S = 0.1
 MIN_GOAL_INCREASE = 0.0
 MAX_GOAL_INCREASE = 0.10  # the goal is the person's cadence +0..10 % (RAS practice: +5-10 %)
 # The controller's settings for steps that arrive 2 s late (chosen by bench/ras_controller.py): predictive
-# phase correction, aimed at the walker's own phase, with the walker model that has predicted it better lately.
-LIVE_CONTROLLER = dict(predictive=True, phase_gain=0.5, period_gain=0.0, tempo_approach=0.3, walker_model="best",
-                       predict_window_steps=32)
+# phase correction with the walker's measured phase correction, aimed at the walker's own phase.
+LIVE_CONTROLLER = dict(predictive=True, phase_gain=1.0, period_gain=0.0, tempo_approach=0.3,
+                       walker_model="correction", predict_window_steps=32)
 
 
 @dataclass(frozen=True)
