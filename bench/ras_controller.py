@@ -21,8 +21,8 @@ construction and is not reported.
 **Live (steps 2 s late).** The live session (``cadenza.ras.live``) hears of each step when the streaming
 detector releases it, 2 s after it happened, and commits beats 1 s ahead. The same walkers walk with that
 delay (``run_live_loop``; goal +7 %, the middle of RAS practice's +5-10 %), and real walks are replayed
-with it (``replay_steps_live``): the bouts above plus the heel strikes of every gaitpdb walk 01 (force
-insoles, PD and controls, about 2 min each; goal = own cadence). Each candidate setting of the controller
+with it (``replay_steps_live``): the bouts above plus the heel strikes of every gaitpdb walk (force insoles,
+PD and controls, about 2 min each: walk 01 of 20 walkers, and walks 02-07 of three of them; goal = own cadence). Each candidate setting of the controller
 (``LIVE_GRID``: the predictive phase correction, with phase gain 0.5 or 1, the walker model chosen by its
 recent predictions or always the measured correction, and the tempo going to the goal 0.3 of the way a step
 or as fast as the slew allows; beside it the two holds at the goal that shipped before: steady over 16 steps
@@ -172,8 +172,6 @@ def _gaitpdb_streams(data_dir: Path) -> list[tuple[str, str, np.ndarray]]:
     if not folder.exists():
         return out
     for path in find_gaitpdb_files(folder):
-        if not path.stem.endswith("_01"):
-            continue
         rec = load_insole(path)
         gait = analyze_insoles(rec.left_force_n, rec.right_force_n, sampling_rate_hz=rec.sampling_rate_hz)
         hs = np.sort(np.concatenate([gait.left.heel_strike_times_s, gait.right.heel_strike_times_s]))
@@ -282,7 +280,7 @@ def _choose(units: list[dict]) -> str:
 def _med(values) -> float | None:
     arr = np.asarray(list(values), dtype=float)
     v = float(np.nanmedian(arr)) if np.isfinite(arr).any() else float("nan")
-    return None if not np.isfinite(v) else round(v, 3)
+    return None if not np.isfinite(v) else round(v, 4)
 
 
 def _cue_rows(units: list[dict], key: str) -> dict:
@@ -314,6 +312,10 @@ def _cue_rows(units: list[dict], key: str) -> dict:
     return rows
 
 
+def _round3(v: float):
+    return None if not np.isfinite(v) else round(float(v), 4)
+
+
 def _round(v: float):
     return None if not np.isfinite(v) else round(float(v), 1)
 
@@ -330,6 +332,8 @@ def live(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0) -> di
                         "objective_dr": round(_objective(units, "previous"), 3), "rows": _cue_rows(units, "previous")},
            "before": {"setting": "phase 0.5/(1 + beats in flight), period 0.02, smoothing 1, compensation off, hold off",
                       "rows": _cue_rows(units, "before")}}
+    out["grid"] = {key: {"objective_dr": _round3(_objective(units, key)), "rows": _cue_rows(units, key)}
+                   for key in (_key(s) for s in LIVE_GRID)}
     cv = {}
     for kind, walker in dict.fromkeys((w["kind"], w["walker"]) for w in units):
         held = [w for w in units if (w["kind"], w["walker"]) == (kind, walker)]
