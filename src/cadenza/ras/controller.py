@@ -54,12 +54,14 @@ it (``interval = c - alpha * asynchrony``, Vorberg & Wing 1996), clipped to [0, 
 roll the newest step forward over the beats already sent (with the corrections they carry): (0) the walker
 corrects ``alpha`` of its deviation from its own phase at each step, and (1) the walker keeps its own
 recent tempo (the median of its last intervals), whatever the cue does, as a recording does. The model
-whose predictions of the last decided beats came nearer to what the steps did is used (``walker_model="best"``),
+whose predictions of the last decided beats came nearer to what the steps did is used (``walker_model="best"``,
+the default; the live session uses model 0 alone, ``"correction"``, as ``bench/ras_controller.py`` chose),
 and the pending beat moves by ``phase_gain`` times the predicted deviation (slew-limited). So the gain
 adapts to the walker: for a walker who corrects half its error at each step, a deviation is ~2 % left
 after 5-6 steps and the cue stays almost steady, as a fixed cue; for one who corrects 10 %, more than half
 is left and the cue meets it; a walker who does not hear the cue is followed. Nothing is tuned to one
-walker: the window is the only length and the gain is the half-step of a relaxation. The tempo approaches
+walker: the window is the only length, and ``phase_gain`` (1 in the live session) scales the prediction.
+Every interval stays within ``max_slew_fraction`` of the last sent beat's tempo. The tempo approaches
 the goal (``tempo_approach``, slew-limited) and the hold at the goal is not used.
 
 This is deliberately not a Kuramoto phase oscillator; the BeatHealth parameterisation of one is
