@@ -21,20 +21,22 @@ construction and is not reported.
 **Live (steps 2 s late).** The live session (``cadenza.ras.live``) hears of each step when the streaming
 detector releases it, 2 s after it happened, and commits beats 1 s ahead. The same walkers walk with that
 delay (``run_live_loop``; goal +7 %, the middle of RAS practice's +5-10 %), and real walks are replayed
-with it (``replay_steps_live``): the bouts above plus the heel strikes of every gaitpdb walk 01 (force
-insoles, PD and controls, about 2 min each; goal = own cadence). Each candidate setting of the controller
-(``LIVE_GRID``: phase gain, error smoothing, delay compensation on or off, how far the phase may drift
-before a cue held at the goal follows again, and the hold: steady over 8 steps and aiming at the generic
--40 ms, or steady over 16 steps and aiming at the walker's own phase to the held cue; period correction off, as it oscillates with the delay) runs
-against a fixed cue at the goal from a random phase, paired by seed. The figure of merit is dR: the
+with it (``replay_steps_live``): the bouts above plus the heel strikes of every gaitpdb walk (force insoles,
+PD and controls, about 2 min each: walk 01 of 20 walkers, and walks 02-07 of three of them; goal = own cadence). Each candidate setting of the controller
+(``LIVE_GRID``: the predictive phase correction, with phase gain 0.5 or 1, the walker model chosen by its
+recent predictions or always the measured correction, and the tempo going to the goal 0.3 of the way a step
+or as fast as the slew allows; beside it the two holds at the goal that shipped before: steady over 16 steps
+and aiming at the walker's own phase to the held cue (``previous``), or steady over 8 steps and aiming at
+-40 ms) runs against a fixed cue at the goal from a random phase, paired by seed. The figure of merit is dR: the
 adaptive cue's R minus the fixed cue's over the same steps, from when both have locked (each cue's own
 "R after lock" would charge the cue that locks at once for the settling the other leaves out; both are
 reported). A setting must bring the cue within 1 % of the goal on every simulated walker; then the one
 whose worst simulated walker's median dR, or the median real walker's dR if lower, is highest wins. **Development**: the setting
 chosen on all walkers, and its figures. **Cross-validation** (leave one walker out): for each simulated
 walker model, and for each real walker (subject), the setting is chosen without that walker and scored on
-it. The setting the live session ships (``LIVE_CONTROLLER``), the one it shipped before it learnt the
-walker's phase (``previous``) and the one before the delay was handled (``before``) are scored too.
+it. The setting the live session ships (``LIVE_CONTROLLER``), the one it shipped before the predictive
+correction (``previous``) and the one before the delay was handled (``before``) are scored too.
+``--seed-offset 300 --seeds 40`` walks the simulated walkers on seeds no choice has seen.
 """
 
 from __future__ import annotations
@@ -129,12 +131,19 @@ GOAL_REACHED_FRACTION = 0.01  # the cue's final tempo within 1 % of the goal
 # The hold: steady over 8 steps and aiming at -40 ms after it (as first shipped), or steady over 16 steps and
 # aiming at the walker's own phase to the held cue (issue 20, the slow shuffler).
 HOLD_CHOICES = ({"learn_hold_phase": False, "hold_window_steps": 8}, {"learn_hold_phase": True, "hold_window_steps": 16})
-LIVE_GRID = [dict(phase_gain=g, period_gain=0.0, error_smoothing=a, delay_compensation=c, hold_at_goal=True,
-                  tempo_approach=0.3, relock_fraction=r, **h)
-             for g, a, c, r, h in itertools.product((0.3, 0.5), (0.2, 1.0), (False, True), (0.2, 0.3, 0.45),
-                                                    HOLD_CHOICES)]
-# The setting the live session shipped before it learnt the walker's phase at the goal.
-PREVIOUS_LIVE_CONTROLLER = dict(LIVE_CONTROLLER, **HOLD_CHOICES[0])
+HOLD_SETTING = dict(phase_gain=0.3, period_gain=0.0, error_smoothing=1.0, delay_compensation=True, hold_at_goal=True,
+                    tempo_approach=0.3, relock_fraction=0.45)
+# The setting the live session shipped before the predictive correction (hold at the goal, the walker's phase)
+PREVIOUS_LIVE_CONTROLLER = dict(HOLD_SETTING, **HOLD_CHOICES[1])
+# ... and the one before it learnt the walker's phase at the goal.
+FIRST_HOLD_CONTROLLER = dict(HOLD_SETTING, **HOLD_CHOICES[0])
+# Predictive phase correction (issue 20, every walker): the gain on the predicted deviation, which walker model
+# predicts it (the better of the two lately, or always the measured correction), and how fast the tempo goes to
+# the goal (0.3 of the way a step, or as fast as the 2.5 % slew allows).
+LIVE_GRID = [dict(predictive=True, phase_gain=g, period_gain=0.0, tempo_approach=a, walker_model=m,
+                  predict_window_steps=32)
+             for g, m, a in itertools.product((0.5, 1.0), ("best", "correction"), (0.3, 1.0))]
+LIVE_GRID += [PREVIOUS_LIVE_CONTROLLER, FIRST_HOLD_CONTROLLER]
 
 
 def _before(preferred_spm: float) -> dict:
@@ -143,6 +152,9 @@ def _before(preferred_spm: float) -> dict:
 
 
 def _key(setting: dict) -> str:
+    if setting.get("predictive"):
+        return (f"predictive, phase {setting['phase_gain']:g}, walker model {setting.get('walker_model', 'best')}, "
+                f"measured over {setting.get('predict_window_steps', 32)} steps, approach {setting.get('tempo_approach', 0.1):g}")
     return (f"phase {setting['phase_gain']:g}, period {setting['period_gain']:g}, smoothing "
             f"{setting.get('error_smoothing', 1.0):g}, compensation {'on' if setting.get('delay_compensation') else 'off'}, "
             f"hold {setting.get('relock_fraction', 0.45) if setting.get('hold_at_goal') else 'off'}, "
@@ -160,8 +172,6 @@ def _gaitpdb_streams(data_dir: Path) -> list[tuple[str, str, np.ndarray]]:
     if not folder.exists():
         return out
     for path in find_gaitpdb_files(folder):
-        if not path.stem.endswith("_01"):
-            continue
         rec = load_insole(path)
         gait = analyze_insoles(rec.left_force_n, rec.right_force_n, sampling_rate_hz=rec.sampling_rate_hz)
         hs = np.sort(np.concatenate([gait.left.heel_strike_times_s, gait.right.heel_strike_times_s]))
@@ -187,7 +197,7 @@ def _score(steps: np.ndarray, beats: np.ndarray, fixed: tuple) -> dict:
             "cue_end_bpm": 60 / float(np.median(np.diff(beats[-20:]))) if beats.size >= 3 else float("nan")}
 
 
-def live_units(data_dir: Path, seeds: int, minutes: float) -> list[dict]:
+def live_units(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0) -> list[dict]:
     """Every walk of the live benchmark: the fixed cue's figures and each adaptive setting's, paired."""
     settings = {_key(s): s for s in LIVE_GRID}
     units = []
@@ -195,13 +205,16 @@ def live_units(data_dir: Path, seeds: int, minutes: float) -> list[dict]:
         goal = params.preferred_cadence_spm * (1 + LIVE_GOAL_PERCENT / 100)
         every = dict(settings, before=_before(params.preferred_cadence_spm), shipped=LIVE_CONTROLLER,
                      previous=PREVIOUS_LIVE_CONTROLLER)
-        for seed in range(seeds):
+        for seed in range(seed_offset, seed_offset + seeds):
             start = float(np.random.default_rng(1000 + seed).uniform(0.1, 0.9)) * 60 / goal
             steps, beats = run_live_loop(FixedTempoCue(tempo_bpm=goal, start_s=start),
                                          LinearCorrectionWalker(params, seed=seed), duration_s=minutes * 60)
             fixed = (steps, beats, evaluate_cue(steps, beats))
             walk = {"kind": "simulated", "walker": name, "goal_spm": goal, "fixed": fixed[2], "cues": {}}
             for key, setting in every.items():
+                if _key(setting) in walk["cues"]:  # shipped and previous are grid settings: run once
+                    walk["cues"][key] = walk["cues"][_key(setting)]
+                    continue
                 cue = AdaptiveCueController(preferred_cadence_spm=params.preferred_cadence_spm, goal_cadence_spm=goal,
                                             **setting)
                 walk["cues"][key] = _score(*run_live_loop(cue, LinearCorrectionWalker(params, seed=seed),
@@ -218,6 +231,9 @@ def live_units(data_dir: Path, seeds: int, minutes: float) -> list[dict]:
         walk = {"kind": "real", "walker": walker, "walk": name, "goal_spm": cadence, "fixed": fixed[2], "cues": {}}
         for key, setting in dict(settings, before=_before(cadence), shipped=LIVE_CONTROLLER,
                                  previous=PREVIOUS_LIVE_CONTROLLER).items():
+            if _key(setting) in walk["cues"]:
+                walk["cues"][key] = walk["cues"][_key(setting)]
+                continue
             cue = AdaptiveCueController(preferred_cadence_spm=cadence, **setting)
             walk["cues"][key] = _score(steps, replay_steps_live(cue, steps, step_delay_s=LIVE_DELAY_S,
                                                                 schedule_ahead_s=SCHEDULE_AHEAD_S), fixed)
@@ -264,7 +280,7 @@ def _choose(units: list[dict]) -> str:
 def _med(values) -> float | None:
     arr = np.asarray(list(values), dtype=float)
     v = float(np.nanmedian(arr)) if np.isfinite(arr).any() else float("nan")
-    return None if not np.isfinite(v) else round(v, 3)
+    return None if not np.isfinite(v) else round(v, 4)
 
 
 def _cue_rows(units: list[dict], key: str) -> dict:
@@ -296,12 +312,16 @@ def _cue_rows(units: list[dict], key: str) -> dict:
     return rows
 
 
+def _round3(v: float):
+    return None if not np.isfinite(v) else round(float(v), 4)
+
+
 def _round(v: float):
     return None if not np.isfinite(v) else round(float(v), 1)
 
 
-def live(data_dir: Path, seeds: int, minutes: float) -> dict:
-    units = live_units(data_dir, seeds, minutes)
+def live(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0) -> dict:
+    units = live_units(data_dir, seeds, minutes, seed_offset)
     chosen = _choose(units)
     out = {"delay_s": LIVE_DELAY_S, "goal_percent": LIVE_GOAL_PERCENT, "grid_size": len(LIVE_GRID),
            "development": {"setting": chosen, "objective_dr": round(_objective(units, chosen), 3),
@@ -312,6 +332,8 @@ def live(data_dir: Path, seeds: int, minutes: float) -> dict:
                         "objective_dr": round(_objective(units, "previous"), 3), "rows": _cue_rows(units, "previous")},
            "before": {"setting": "phase 0.5/(1 + beats in flight), period 0.02, smoothing 1, compensation off, hold off",
                       "rows": _cue_rows(units, "before")}}
+    out["grid"] = {key: {"objective_dr": _round3(_objective(units, key)), "rows": _cue_rows(units, key)}
+                   for key in (_key(s) for s in LIVE_GRID)}
     cv = {}
     for kind, walker in dict.fromkeys((w["kind"], w["walker"]) for w in units):
         held = [w for w in units if (w["kind"], w["walker"]) == (kind, walker)]
@@ -340,8 +362,11 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--goal-percent", type=float, default=10.0)
     parser.add_argument("--live-only", action="store_true", help="only the live (2 s step delay) part")
+    parser.add_argument("--seed-offset", type=int, default=0,
+                        help="first seed of the simulated walks (100 = seeds never used for a choice)")
     args = parser.parse_args()
-    result = {"live": live(args.data_dir, args.seeds, args.minutes), "seeds": args.seeds, "minutes": args.minutes,
+    result = {"live": live(args.data_dir, args.seeds, args.minutes, args.seed_offset), "seeds": args.seeds,
+              "seed_offset": args.seed_offset, "minutes": args.minutes,
               "goal_percent": args.goal_percent, "data_dir": str(args.data_dir)}
     if not args.live_only:
         result.update(simulation=simulate(args.seeds, args.minutes, args.goal_percent), replay=replay(args.data_dir))

@@ -19,6 +19,11 @@ from cadenza.ras.walkers import (
 )
 
 
+# The live setting before the predictive correction: delay compensation and a hold at the goal.
+HOLD_SETTING = dict(phase_gain=0.3, period_gain=0.0, error_smoothing=1.0, delay_compensation=True, hold_at_goal=True,
+                    tempo_approach=0.3, relock_fraction=0.45, hold_window_steps=16)
+
+
 def test_no_cue_until_enough_steps_then_in_phase_start():
     c = AdaptiveCueController(preferred_cadence_spm=100, target_asynchrony_s=-0.04, output_latency_s=0.1)
     c.on_step(0.0)
@@ -161,7 +166,6 @@ def test_after_a_hold_it_aims_at_the_walkers_own_phase_not_a_generic_one():
     """The slow shuffler (corrects its phase little, pulled back to its own 85 steps/min) cued at +7 %: it steps
     steadily ~80 ms after the beat, not 40 ms before. Chasing that as an error at every release moved the beats
     and changed its phase to the cue from one hold to the next; aiming at its own phase keeps one phase."""
-    from cadenza.ras.live import LIVE_CONTROLLER
     from cadenza.ras.walkers import resultant_length_from, run_live_loop
 
     params = WALKER_PRESETS["slow_shuffler"]
@@ -171,7 +175,7 @@ def test_after_a_hold_it_aims_at_the_walkers_own_phase_not_a_generic_one():
         r = {}
         for learn in (False, True):
             c = AdaptiveCueController(preferred_cadence_spm=params.preferred_cadence_spm, goal_cadence_spm=goal,
-                                      **dict(LIVE_CONTROLLER, learn_hold_phase=learn))
+                                      **dict(HOLD_SETTING, learn_hold_phase=learn))
             steps, beats = run_live_loop(c, LinearCorrectionWalker(params, seed=seed), duration_s=180)
             r[learn] = resultant_length_from(steps, beats, 20.0)
             if learn:
@@ -192,13 +196,59 @@ def test_bad_delay_settings_are_named():
         AdaptiveCueController(preferred_cadence_spm=100, hold_window_steps=2)
 
 
-@settings(max_examples=20, deadline=None)
-@given(intervals=st.lists(st.floats(0.35, 0.9), min_size=20, max_size=80), delay_s=st.floats(0.0, 3.0))
-def test_the_live_setting_keeps_slew_and_bounds_for_any_late_step_stream(intervals, delay_s):
+def _live(preferred_cadence_spm=100, goal_cadence_spm=107, **kw):
     from cadenza.ras.live import LIVE_CONTROLLER
 
-    c = AdaptiveCueController(preferred_cadence_spm=100, goal_cadence_spm=108, **LIVE_CONTROLLER)
+    return AdaptiveCueController(preferred_cadence_spm=preferred_cadence_spm, goal_cadence_spm=goal_cadence_spm,
+                                 **dict(LIVE_CONTROLLER, **kw))
+
+
+@settings(max_examples=12, deadline=None)
+@given(intervals=st.lists(st.floats(0.3, 1.0), min_size=20, max_size=60), delay_s=st.floats(0.0, 3.0),
+       gain=st.sampled_from([0.5, 1.0]), model=st.sampled_from(["best", "correction", "own_tempo"]))
+def test_predictive_cue_keeps_tempo_in_bounds_and_never_jumps_over_the_slew_limit(intervals, delay_s, gain, model):
+    """Whatever the late steps do (a stumble, a stop, a walker far off the goal), the live cue's tempo stays within
+    12 % of the preferred cadence, changes at most 2.5 % a beat, and no interval moves more than that from it."""
+    c = _live(phase_gain=gain, walker_model=model)
     beats = replay_steps_live(c, np.cumsum(intervals), step_delay_s=delay_s)
+    periods = np.asarray(c.period_history_s_)
+    assert np.all((periods >= 60 / 112 - 1e-9) & (periods <= 60 / 88 + 1e-9))
+    assert np.all(np.abs(np.diff(periods)) <= 0.025 * periods[:-1] + 1e-9)
     ibi = np.diff(beats)
     assert np.all(ibi > 0)
+    # each interval is within the slew limit of the tempo of the beat before it (a tempo change and a phase shift)
+    assert np.all(np.abs(ibi - periods[:-1]) <= 0.025 * periods[:-1] + 1e-9)
     assert np.all(ibi >= 60 / 112 * (1 - 0.025) - 1e-9) and np.all(ibi <= 60 / 88 * (1 + 0.025) + 1e-9)
+    model_fit = c.walker_correction_()
+    assert model_fit is None or 0.0 <= model_fit[0] <= 1.0
+    assert c.chosen_model_() in (0, 1)
+
+
+def test_bad_steps_and_predictive_settings_are_named_and_lose_nothing():
+    c = _live()
+    for t in np.arange(0, 10, 0.6):
+        c.on_step(t)
+    before = list(c.step_times_s_)
+    with pytest.raises(ParameterError, match="step_time_s"):
+        c.on_step(float("nan"))
+    assert c.step_times_s_ == before
+    with pytest.raises(ParameterError, match="walker_model"):
+        _live(walker_model="kuramoto")
+    with pytest.raises(ParameterError, match="predict_window_steps"):
+        _live(predict_window_steps=4)
+
+
+def test_a_recording_that_ignores_the_cue_is_followed():
+    """A walk that slows from 112 to 100 steps/min does not hear the cue: the cue follows it closer than a fixed
+    cue at the walk's median cadence does (R over the same steps)."""
+    from cadenza.ras.walkers import resultant_length_from
+
+    gains = []
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        steps = np.cumsum(np.linspace(60 / 112, 60 / 100, 240) + rng.normal(0, 0.012, 240))
+        cadence = 60 / np.median(np.diff(steps))
+        beats = replay_steps_live(_live(preferred_cadence_spm=cadence, goal_cadence_spm=cadence), steps, step_delay_s=2.0)
+        fixed = replay_steps_live(FixedTempoCue(tempo_bpm=cadence, start_s=steps[0] + 0.3), steps, step_delay_s=2.0)
+        gains.append(resultant_length_from(steps, beats, 30.0) - resultant_length_from(steps, fixed, 30.0))
+    assert min(gains) > 0.0 and np.mean(gains) > 0.05

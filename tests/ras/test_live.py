@@ -72,10 +72,12 @@ def test_with_the_detectors_delay_the_cue_locks_at_once_reaches_the_goal_and_mat
         adaptive = evaluate_cue(steps, beats)
         assert adaptive.time_to_lock_s <= np.nan_to_num(fixed.time_to_lock_s, nan=180.0)
         assert 60 / np.median(np.diff(beats[-20:])) == pytest.approx(goal, rel=0.01)  # the cue reached the goal
-        assert live.controller.holding
+        assert live.controller.walker_correction_() is not None  # it measured the walker's own correction
         both = beats[0] + max(adaptive.time_to_lock_s, np.nan_to_num(fixed.time_to_lock_s, nan=0.0))
         gains.append(resultant_length_from(steps, beats, both) - resultant_length_from(f_steps, f_beats, both))
     assert np.median(gains) >= 0.0
+    if preset == "slow_shuffler":  # it corrects 10 % of a deviation a step: the predictive cue meets it (issue 20)
+        assert np.mean(gains) > 0.002
 
 
 def _turned_walk_session(acc: np.ndarray, t: np.ndarray, rotation: np.ndarray, placement: str):

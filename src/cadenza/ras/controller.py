@@ -44,6 +44,26 @@ cued above its own cadence, and one that corrects its phase little, steps steadi
 -40 ms, and chasing that as an error moved the beats at every release, so the walker's phase to the cue
 changed from one hold to the next.
 
+**Predictive phase correction** (``predictive``, what the live session runs): with steps arriving late, the
+beat being decided is heard by a step 5-6 steps after the newest one known, so the controller predicts
+that step rather than reacting to the last error. From the walker's last ``predict_window_steps`` steps it
+measures (i) their own phase to the cue, the median asynchrony, which is what it aims at (a walker cued
+above their own cadence steps steadily late, and that is their phase, not an error), and (ii) their own
+linear phase correction ``alpha``: the least-squares slope of each step interval on the asynchrony before
+it (``interval = c - alpha * asynchrony``, Vorberg & Wing 1996), clipped to [0, 1]. Two walker models then
+roll the newest step forward over the beats already sent (with the corrections they carry): (0) the walker
+corrects ``alpha`` of its deviation from its own phase at each step, and (1) the walker keeps its own
+recent tempo (the median of its last intervals), whatever the cue does, as a recording does. The model
+whose predictions of the last decided beats came nearer to what the steps did is used (``walker_model="best"``,
+the default; the live session uses model 0 alone, ``"correction"``, as ``bench/ras_controller.py`` chose),
+and the pending beat moves by ``phase_gain`` times the predicted deviation (slew-limited). So the gain
+adapts to the walker: for a walker who corrects half its error at each step, a deviation is ~2 % left
+after 5-6 steps and the cue stays almost steady, as a fixed cue; for one who corrects 10 %, more than half
+is left and the cue meets it; a walker who does not hear the cue is followed. Nothing is tuned to one
+walker: the window is the only length, and ``phase_gain`` (1 in the live session) scales the prediction.
+Every interval stays within ``max_slew_fraction`` of the last sent beat's tempo. The tempo approaches
+the goal (``tempo_approach``, slew-limited) and the hold at the goal is not used.
+
 This is deliberately not a Kuramoto phase oscillator; the BeatHealth parameterisation of one is
 patented (US 11,690,535 B2).
 """
@@ -61,6 +81,9 @@ HOLD_WINDOW_STEPS = 8  # holding at the goal lasts while the walker is locked or
 HOLD_MIN_R = 0.9
 HOLD_LEARN_STEPS = 8  # with learn_hold_phase: the held steps whose median asynchrony becomes the phase aimed at
 RELOCK_FRACTION = 0.45  # holding at the goal ends when the (smoothed) error exceeds this part of a period
+PREDICT_WINDOW_STEPS = 32  # with predictive: the steps the walker's own phase correction is measured over
+PREDICT_MIN_PAIRS = 8  # ... and the fewest step pairs before the cue acts on it
+WALKER_MODELS = ("best", "correction", "own_tempo")
 
 
 def _check_cadence(name: str, value: float) -> None:
@@ -126,6 +149,9 @@ class AdaptiveCueController:
         hold_window_steps: int = HOLD_WINDOW_STEPS,
         learn_hold_phase: bool = False,
         learn_hold_steps: int = HOLD_LEARN_STEPS,
+        predictive: bool = False,
+        predict_window_steps: int = PREDICT_WINDOW_STEPS,
+        walker_model: str = "best",
     ) -> None:
         _check_cadence("preferred_cadence_spm", preferred_cadence_spm)
         goal = preferred_cadence_spm if goal_cadence_spm is None else goal_cadence_spm
@@ -157,6 +183,10 @@ class AdaptiveCueController:
         for name, value in (("hold_window_steps", hold_window_steps), ("learn_hold_steps", learn_hold_steps)):
             if not isinstance(value, (int, np.integer)) or not 4 <= value <= 64:
                 raise ParameterError(f"{name} must be an integer within 4-64, got {value!r}")
+        if not isinstance(predict_window_steps, (int, np.integer)) or not 8 <= predict_window_steps <= 256:
+            raise ParameterError(f"predict_window_steps must be an integer within 8-256, got {predict_window_steps!r}")
+        if walker_model not in WALKER_MODELS:
+            raise ParameterError(f"walker_model must be one of {WALKER_MODELS!r}, got {walker_model!r}")
         if not isinstance(start_steps, (int, np.integer)) or start_steps < 2:
             raise ParameterError(f"start_steps must be an integer >= 2, got {start_steps!r}")
         pref_period = 60.0 / preferred_cadence_spm
@@ -198,12 +228,24 @@ class AdaptiveCueController:
         self._held_asynchrony_s: list[float] = []
         self.holding = False
         self._shifts: list[tuple[int, float]] = []  # (index of the beat a phase shift first moved, shift s)
+        self.predictive = bool(predictive)
+        self.predict_window_steps = int(predict_window_steps)
+        self.walker_model = walker_model
+        self._heard_index_: list[int] = []  # with predictive: the beat each kept asynchrony was heard from
+        self._kept_step_s_: list[float] = []
+        # [beat index, planned s, aimed asynchrony s, deviation predicted by each walker model s] of the beats
+        # decided and not yet heard; then, once heard, each model's predicted deviation and the realised one
+        self._decisions_: list[list[float]] = []
+        self._predicted_dev_s_: list[list[float]] = [[], []]
+        self._realised_dev_s_: list[float] = []
 
     def _clip_period(self, period_s: float) -> float:
         return float(np.clip(period_s, self.min_period_s, self.max_period_s))
 
     def on_step(self, step_time_s: float) -> None:
         t = float(step_time_s)
+        if not np.isfinite(t):
+            raise ParameterError(f"step_time_s must be a finite number of seconds, got {step_time_s!r}")
         if self.step_times_s_ and t <= self.step_times_s_[-1]:
             raise ParameterError(f"step_time_s must increase; got {t!r} after {self.step_times_s_[-1]!r}")
         self.step_times_s_.append(t)
@@ -226,6 +268,11 @@ class AdaptiveCueController:
         if abs(asyn) > 0.5 * self.period_s:
             return
         self.asynchrony_s_.append(asyn)
+        if self.predictive:
+            self._heard_index_.append(heard_index)
+            self._kept_step_s_.append(t)
+            self._predictive_step(t, asyn, heard_index)
+            return
         if self.learning:
             if len(self.asynchrony_s_) >= self.learn_steps:
                 # Skip the first few while the person settles; the median resists a stumble.
@@ -280,6 +327,86 @@ class AdaptiveCueController:
             self._next = max(self._next + shift, t)
         if self.delay_compensation:
             self._shifts.append((pending_index, self._next - planned))
+        self.period_s = new_period
+
+    def walker_correction_(self) -> tuple[float, float] | None:
+        """The walker's own linear phase correction as measured from its last steps: ``(alpha, c_s)`` in
+        ``interval = c_s - alpha * asynchrony`` (least squares over consecutive steps that heard consecutive
+        beats), or None with fewer than ``PREDICT_MIN_PAIRS`` such pairs. ``alpha`` is clipped to [0, 1]: 0 is
+        a walker who does not hear the cue (a recording), 1 one who corrects its whole error at once."""
+        w = self.predict_window_steps + 1
+        idx = np.asarray(self._heard_index_[-w:])
+        t = np.asarray(self._kept_step_s_[-w:])
+        a = np.asarray(self.asynchrony_s_[-w:])
+        pair = np.diff(idx) == 1
+        if int(pair.sum()) < PREDICT_MIN_PAIRS:
+            return None
+        x, y = a[:-1][pair], np.diff(t)[pair]
+        var = float(np.var(x))
+        slope = float(np.mean((x - x.mean()) * (y - y.mean())) / var) if var > 1e-12 else 0.0
+        alpha = float(np.clip(-slope, 0.0, 1.0))
+        return alpha, float(np.mean(y) + alpha * np.mean(x))
+
+    def _own_period_s(self) -> float:
+        """The walker's own step interval lately: the median of its last step intervals."""
+        return float(np.median(np.diff(self.step_times_s_[-(self.predict_window_steps // 2 + 1):])))
+
+    def chosen_model_(self) -> int:
+        """The walker model the cue follows: 0 = the walker corrects its phase to the cue as measured
+        (:meth:`walker_correction_`), 1 = the walker keeps its own recent tempo. With ``walker_model="best"``,
+        the one whose predictions of the last decided beats' deviations had the smaller squared error (the
+        correction model until 8 beats are scored)."""
+        if self.walker_model != "best":
+            return WALKER_MODELS.index(self.walker_model) - 1
+        r = np.asarray(self._realised_dev_s_[-self.predict_window_steps:])
+        if r.size < PREDICT_MIN_PAIRS:
+            return 0
+        errors = [float(np.sum((r - np.asarray(p[-r.size:])) ** 2)) for p in self._predicted_dev_s_]
+        return int(np.argmin(errors))
+
+    def _predictive_step(self, t: float, asyn: float, heard_index: int) -> None:
+        """Predictive phase correction (see the module docstring): the tempo approaches the goal; the next
+        unsent beat moves by ``phase_gain`` times the deviation from the walker's own phase predicted for the
+        step that will hear it."""
+        lat = self.output_latency_s
+        for decision in [d for d in self._decisions_ if d[0] == heard_index]:
+            _, planned_k, aim_k, *predicted_k = decision
+            for model, p in enumerate(predicted_k):
+                self._predicted_dev_s_[model].append(p)
+            self._realised_dev_s_.append(t - lat - planned_k - aim_k)  # had the beat not moved
+        self._decisions_ = [d for d in self._decisions_ if d[0] > heard_index]
+        # Limits per beat, from the tempo of the last beat sent: however many steps arrive between two beats,
+        # neither the tempo nor the next interval moves more than the slew limit from it.
+        base = self.period_history_s_[-1] if self.period_history_s_ else self.period_s
+        slew = self.max_slew_fraction * base
+        d_period = self.tempo_approach * (self.goal_period_s - self.period_s)
+        new_period = self._clip_period(float(np.clip(self.period_s + d_period, base - slew, base + slew)))
+        model = self.walker_correction_()
+        if not self.beat_times_s_:
+            self.period_s = new_period
+            return
+        last = self.beat_times_s_[-1]
+        planned = last + new_period
+        shift = 0.0
+        pending_index = len(self.beat_times_s_)
+        if model is not None and heard_index < pending_index:
+            alpha, _ = model
+            # The walker's own phase: the median of its recent asynchronies (not a generic target).
+            aim = float(np.median(self.asynchrony_s_[-self.predict_window_steps:]))
+            # Model 0: the walker corrects alpha of its deviation from that phase at each step (its steady
+            # phase to a cue at this tempo is its own); rolled forward over the beats it hears before the
+            # pending one (those are sent, with the corrections they carry).
+            step = t
+            for j in range(heard_index, pending_index):
+                step += new_period - alpha * (step - (self.beat_times_s_[j] + lat) - aim)
+            # Model 1: the walker keeps its own recent tempo, whatever the cue does (a recording does).
+            own = t + (pending_index - heard_index) * self._own_period_s()
+            predicted = [step - aim - lat - planned, own - aim - lat - planned]
+            self._decisions_ = [d for d in self._decisions_ if d[0] != pending_index]
+            self._decisions_.append([pending_index, planned, aim, *predicted])
+            shift = float(self.phase_gain * predicted[self.chosen_model_()])
+        interval = np.clip(new_period + shift, base - slew, base + slew)
+        self._next = max(last + float(interval), t)
         self.period_s = new_period
 
     def _aim_at_held_phase(self) -> None:

@@ -9,14 +9,16 @@ timestamped samples (seconds on the device's clock, e.g. DeviceMotion ``timeStam
 freeze state. The device turns beat times into audio-clock times itself; nothing here knows about audio.
 
 The step detector releases a step ``lookahead_s`` (2 s) after it happened, i.e. 3-4 beats later, and
-beats go out 1 s ahead. A delayed loop that corrects every step's error overshoots, so the controller runs
-with ``LIVE_CONTROLLER``: each error is reduced by the phase shifts already made since the step's beat
-(delay compensation), and the period correction is off (a delayed integrator
-oscillates); the pull towards the goal sets the tempo. Once the cue is at the goal and the walker's
-phase to it is steady, the cue holds (a steady cue is what a walker follows best); it follows again when
-the phase drifts, aiming then at the walker's own phase to the held cue (``learn_hold_phase``), not at
-a generic one. ``bench/ras_controller.py`` chose this setting
-on simulated walkers and replayed real walks, with leave-one-walker-out figures (``docs/live.md``).
+beats go out 1 s ahead, so the step that will hear the next unsent beat is 5-6 steps after the newest one
+the controller knows. It runs with ``LIVE_CONTROLLER``: predictive phase correction. From the walker's
+last 32 steps it measures their own phase to the cue (the median asynchrony) and how much of a deviation
+from it they correct at each step (linear phase correction, Vorberg & Wing 1996). It rolls the newest step
+forward over the beats already sent with that correction, and sends the next beat where the step that
+hears it is predicted to land, at the walker's own phase. A walker who corrects quickly gets an almost
+steady cue (their deviation will be gone by then); one who corrects little, or a recording that does not
+hear the cue, gets a cue that meets them. The tempo approaches the goal; the cue never chases a generic
+phase. ``bench/ras_controller.py`` chose this setting on simulated walkers and replayed real walks, with
+leave-one-walker-out figures (``docs/live.md``).
 
 A detected freeze changes the cue: if the cue has not started (no steps yet), it starts at the goal
 tempo from the next 100 ms; while a freeze lasts, ``frozen`` is set so the device can accent the beats.
@@ -42,10 +44,10 @@ SCHEDULE_AHEAD_S = 1.0  # beats sent this far ahead: the device keeps cueing thr
 FREEZE_CUE_DELAY_S = 0.1
 MIN_GOAL_INCREASE = 0.0
 MAX_GOAL_INCREASE = 0.10  # the goal is the person's cadence +0..10 % (RAS practice: +5-10 %)
-# The controller's settings for steps that arrive 2 s late (chosen by bench/ras_controller.py).
-LIVE_CONTROLLER = dict(phase_gain=0.3, period_gain=0.0, error_smoothing=1.0, delay_compensation=True,
-                       hold_at_goal=True, tempo_approach=0.3, relock_fraction=0.45, learn_hold_phase=True,
-                       hold_window_steps=16)
+# The controller's settings for steps that arrive 2 s late (chosen by bench/ras_controller.py): predictive
+# phase correction with the walker's measured phase correction, aimed at the walker's own phase.
+LIVE_CONTROLLER = dict(predictive=True, phase_gain=1.0, period_gain=0.0, tempo_approach=0.3,
+                       walker_model="correction", predict_window_steps=32)
 
 
 @dataclass(frozen=True)
