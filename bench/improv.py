@@ -204,8 +204,8 @@ COMPRESSION_CENTRE = 80.0
 
 
 def perturb(onset_times_s: np.ndarray, pitches: np.ndarray, velocities: np.ndarray, kind: str,
-            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
-    """(onset times s, velocities) of a perturbed performance (see :data:`PERTURBATIONS`), times
+            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(onset times s, velocities, pitches) of a perturbed performance (see :data:`PERTURBATIONS`), times
     from the window's or the late start's first instant; None when the take is too short for the
     crop or fewer than 8 notes would be left."""
     t, p = np.asarray(onset_times_s, dtype=float), np.asarray(pitches)
@@ -233,7 +233,7 @@ def perturb(onset_times_s: np.ndarray, pitches: np.ndarray, velocities: np.ndarr
         raise ValueError(f"kind must be one of {PERTURBATIONS!r}, got {kind!r}")
     if keep.sum() < 8:
         return None
-    return t[keep], v[keep]
+    return t[keep], v[keep], p[keep]
 
 
 def robustness(files: list[dict], fold_weights: dict[str, np.ndarray], *, with_librosa: bool = True,
@@ -252,7 +252,7 @@ def robustness(files: list[dict], fold_weights: dict[str, np.ndarray], *, with_l
             x = perturb(n.onset_times_s, n.pitches, n.velocities, kind, rng)
             if x is None:
                 continue
-            t, v = x
+            t, v, _ = x
             tempo_bpm = estimate_pulse(t, velocities=v).tempo_bpm
             row = {"kind": kind, "bpm": f["bpm"], "cadenza": tempo_bpm,
                    "cadenza_cv": estimate_pulse(t, velocities=v,

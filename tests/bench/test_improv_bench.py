@@ -54,12 +54,13 @@ def test_a_perturbation_keeps_sorted_times_from_zero_valid_velocities_and_only_t
     if out is None:
         assert kind.startswith("crop") and t.max() <= float(kind[4:]) + 2.0 or kind.startswith("no_")
         return
-    times_s, velocities = out
-    assert times_s.shape == velocities.shape and times_s.size >= 8
+    times_s, velocities, pitches = out
+    assert times_s.shape == velocities.shape == pitches.shape and times_s.size >= 8
     assert np.all(np.diff(times_s) >= 0) and times_s.min() >= 0.0
     assert np.all((velocities >= 1) & (velocities <= 127))
     if kind.startswith("no_"):
         assert times_s.size == np.sum(~np.isin(p, bench.DRUM_VOICES[kind[3:]]))
+        assert not np.isin(pitches, bench.DRUM_VOICES[kind[3:]]).any()
     elif kind == "thin_hats":
         n_hats = np.sum(p == 42)
         assert times_s.size == t.size - n_hats // 2
@@ -96,5 +97,5 @@ def test_the_tempo_of_a_groove_survives_perturbations_that_keep_the_performance(
     (docs/improv.md): with the hats thinned to eighths it flips below about 85 BPM (double time) and
     above about 190 (half time); without the kick, below about 70 and above about 215."""
     t, p, v = _drum_groove(tempo_bpm, 12, int(tempo_bpm))
-    times_s, velocities = bench.perturb(t, p, v, kind, np.random.default_rng(int(tempo_bpm)))
+    times_s, velocities, _ = bench.perturb(t, p, v, kind, np.random.default_rng(int(tempo_bpm)))
     assert estimate_pulse(times_s, velocities=velocities).tempo_bpm == pytest.approx(tempo_bpm, rel=0.02)
