@@ -265,6 +265,8 @@ def robustness(files: list[dict], fold_weights: dict[str, np.ndarray], *, with_l
 
     def summary(part: list[dict]) -> dict:
         out = {"n": len(part)}
+        if not part:
+            return out
         for m in ("cadenza", "cadenza_cv") + (("librosa",) if with_librosa else ()):
             out[f"{m}_exact_pct"] = round(100 * float(np.mean([correct(r[m], r["bpm"]) for r in part])), 1)
         for m in ("cadenza",) + (("librosa",) if with_librosa else ()):
@@ -417,6 +419,8 @@ def main(argv: list[str] | None = None) -> int:
               f"librosa {a['librosa_flipped_pct']:.1f} %)")
         for kind in PERTURBATIONS:
             k = robust[kind]
+            if not k["n"]:
+                continue
             print(f"  {kind:32s} {k['n']:5d} {k['cadenza_exact_pct']:8.1f}% {k['librosa_exact_pct']:8.1f}%   "
                   f"cv {k['cadenza_cv_exact_pct']:5.1f}%  moved: cadenza {k['cadenza_flipped_pct']:4.1f}% "
                   f"librosa {k['librosa_flipped_pct']:4.1f}%")
