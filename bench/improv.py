@@ -1,7 +1,7 @@
 """Improvisation benchmark: tempo of played drum MIDI, side by side with librosa, and the speed of a
 20-minute two-player session.
 
-Usage: ``python bench/improv.py [DATA_DIR] [--holdout DIR] [--json] [--verbose]``
+Usage: ``python bench/improv.py [DATA_DIR] [--holdout DIR] [--json] [--verbose] [--skip-robustness]``
 
 DATA_DIR (default ``../shared/data/midi/groove/`` next to the repo) is the Groove MIDI selection; its
 ``index.csv`` gives each file's metronome BPM (also in the file name). Scoring: a file's tempo is right
@@ -21,6 +21,15 @@ weights were chosen on them). The cross-validation figure is leave-one-drummer-o
 on the other drummers and scored on the drummer left out. "either level" counts a file right when the
 tempo or, for a file flagged ambiguous (level confidence below the threshold), its alternative is. ``--holdout DIR`` (default:
 ``../shared/holdout/midi/groove/`` when present) scores a held-back folder with the same layout apart.
+
+Robustness (issue 19, branch ``improv5``): every beat file perturbed in ways that keep the
+performance (:data:`PERTURBATIONS`: a drum voice left out, thinned hi-hats, compressed velocities,
+30-s and 60-s windows, a late start; :func:`perturb`), scored exactly as the files are, with the
+development weights and with the weights of the fold that left the file's drummer out, librosa
+alongside; "moved" is the share whose estimate is no longer the unperturbed file's. An estimate
+that moves under these moves on the drummers we have not seen. Synthetic melodies
+(:func:`synthetic_melodies`, 92 per accent pattern) check that the drum-fitted level score does not
+read single-line melodies at double time.
 
 Speed: a 20-minute duet built from real performances (player 1: the beat files end to end; player 2:
 every other note of the same, 120 ms later) written as a two-track MIDI file, then read and analysed;
@@ -65,6 +74,11 @@ LIBROSA_CHUNK_FRAMES = 400
 
 
 def librosa_tempo(take) -> float:
+    """:func:`librosa_tempo_of` a take's notes."""
+    return librosa_tempo_of(take.notes.onset_times_s, take.notes.velocities)
+
+
+def librosa_tempo_of(onset_times_s: np.ndarray, velocities: np.ndarray) -> float:
     """``librosa.feature.tempo`` with its defaults on the onset envelope. Its tempogram has one
     8-s autocorrelation window per envelope frame (1600 lags x 200 frames/s: 0.7 GB for a 4-minute
     file, 3-4 GB with the FFT's temporaries), and tempo() only takes its mean over frames; so the
@@ -74,7 +88,7 @@ def librosa_tempo(take) -> float:
 
     from cadenza.improv.pulse import FRAME_RATE_HZ, onset_envelope
 
-    env = onset_envelope(take.notes.onset_times_s, weights=take.notes.velocities / 127.0)
+    env = onset_envelope(onset_times_s, weights=np.asarray(velocities, dtype=float) / 127.0)
     win = int(librosa.time_to_frames(8.0, sr=FRAME_RATE_HZ, hop_length=1))  # tempo()'s ac_size
     padded = np.pad(env, (win // 2, win // 2), mode="linear_ramp", end_values=(0, 0))  # as center=True
     total = np.zeros(win)
@@ -162,11 +176,12 @@ def cross_validate(files: list[dict]) -> dict:
     cands = [(*level_candidates(f["take"].notes.onset_times_s, velocities=f["take"].notes.velocities), f["bpm"])
              for f in files]
     all_weights = fit_level_weights(cands)
-    hits, chosen = [], {}
+    hits, chosen, fold = [], {}, {}
     for drummer in sorted({f["drummer"] for f in files}):
         train = [c for c, f in zip(cands, files) if f["drummer"] != drummer]
         w = fit_level_weights(train)
         chosen[drummer] = [round(float(v), 2) for v in w]
+        fold[drummer] = w
         for f in files:
             if f["drummer"] == drummer:
                 n = f["take"].notes
@@ -174,7 +189,131 @@ def cross_validate(files: list[dict]) -> dict:
                                                    level_weights=tuple(w)).tempo_bpm, f["bpm"]))
     return {"exact_pct": 100 * float(np.mean(hits)), "n_files": len(hits),
             "level_weights_fitted_on_all": [round(float(v), 2) for v in all_weights],
-            "level_weights_by_held_out_drummer": chosen}
+            "level_weights_by_held_out_drummer": chosen, "fold_weights": fold}
+
+
+#: Perturbations of a performance that keep what was played: a drum voice left out (General MIDI /
+#: Roland TD-11 note numbers, as in the Groove MIDI files), every other hi-hat or ride note left out,
+#: velocities compressed towards 80 (x0.35), a 30-s or 60-s window (files longer than it plus 2 s), and
+#: a start 0.3-3 s into the take.
+PERTURBATIONS = ("no_kick", "no_snare", "no_cymbals", "thin_hats", "compress", "crop30", "crop60", "offset")
+DRUM_VOICES = {"kick": (35, 36), "snare": (37, 38, 40),
+               "cymbals": (22, 26, 42, 44, 46, 51, 53, 59)}  # hi-hats (closed, open, pedal) and ride
+COMPRESSION = 0.35
+COMPRESSION_CENTRE = 80.0
+
+
+def perturb(onset_times_s: np.ndarray, pitches: np.ndarray, velocities: np.ndarray, kind: str,
+            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(onset times s, velocities, pitches) of a perturbed performance (see :data:`PERTURBATIONS`), times
+    from the window's or the late start's first instant; None when the take is too short for the
+    crop or fewer than 8 notes would be left."""
+    t, p = np.asarray(onset_times_s, dtype=float), np.asarray(pitches)
+    v = np.asarray(velocities, dtype=float)
+    keep = np.ones(t.size, dtype=bool)
+    if kind in ("no_kick", "no_snare", "no_cymbals"):
+        keep = ~np.isin(p, DRUM_VOICES[kind[3:]])
+    elif kind == "thin_hats":
+        cymbals = np.flatnonzero(np.isin(p, DRUM_VOICES["cymbals"]))
+        keep[cymbals[1::2]] = False
+    elif kind == "compress":
+        v = np.clip(np.round(COMPRESSION_CENTRE + (v - COMPRESSION_CENTRE) * COMPRESSION), 1, 127)
+    elif kind in ("crop30", "crop60"):
+        length_s = float(kind[4:])
+        if t.size == 0 or t.max() <= length_s + 2.0:
+            return None
+        start_s = rng.uniform(0.0, float(t.max()) - length_s)
+        keep = (t >= start_s) & (t < start_s + length_s)
+        t = t - start_s
+    elif kind == "offset":
+        start_s = rng.uniform(0.3, 3.0)
+        keep = t >= start_s
+        t = t - start_s
+    else:
+        raise ValueError(f"kind must be one of {PERTURBATIONS!r}, got {kind!r}")
+    if keep.sum() < 8:
+        return None
+    return t[keep], v[keep], p[keep]
+
+
+def robustness(files: list[dict], fold_weights: dict[str, np.ndarray], *, with_librosa: bool = True,
+               seed: int = 0) -> dict:
+    """Exact-level accuracy on perturbed performances (:func:`perturb`), per perturbation and overall:
+    cadenza with the development weights, cadenza with the weights fitted without the file's drummer
+    (the leave-one-drummer-out fold's), librosa; and the share of files whose estimate moved (by
+    more than the tolerance) from the unperturbed file's ("flipped")."""
+    from cadenza.improv.pulse import estimate_pulse
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for kind in PERTURBATIONS:
+        for f in files:
+            n = f["take"].notes
+            x = perturb(n.onset_times_s, n.pitches, n.velocities, kind, rng)
+            if x is None:
+                continue
+            t, v, _ = x
+            tempo_bpm = estimate_pulse(t, velocities=v).tempo_bpm
+            row = {"kind": kind, "bpm": f["bpm"], "cadenza": tempo_bpm,
+                   "cadenza_cv": estimate_pulse(t, velocities=v,
+                                                level_weights=tuple(fold_weights[f["drummer"]])).tempo_bpm,
+                   "cadenza_flipped": not correct(tempo_bpm, f["cadenza_bpm"])}
+            if with_librosa:
+                row["librosa"] = librosa_tempo_of(t, v)
+                row["librosa_flipped"] = not correct(row["librosa"], f["librosa_bpm"])
+            rows.append(row)
+
+    def summary(part: list[dict]) -> dict:
+        out = {"n": len(part)}
+        if not part:
+            return out
+        for m in ("cadenza", "cadenza_cv") + (("librosa",) if with_librosa else ()):
+            out[f"{m}_exact_pct"] = round(100 * float(np.mean([correct(r[m], r["bpm"]) for r in part])), 1)
+        for m in ("cadenza",) + (("librosa",) if with_librosa else ()):
+            out[f"{m}_flipped_pct"] = round(100 * float(np.mean([r[f"{m}_flipped"] for r in part])), 1)
+        return out
+
+    return {"all": summary(rows), **{k: summary([r for r in rows if r["kind"] == k]) for k in PERTURBATIONS}}
+
+
+def synthetic_melodies(n: int = 92, *, seed: int = 7, accents: str = "beats") -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """(tempo BPM, onset times s, velocities) of 30-s single-line melodies at 70-180 BPM (log-uniform):
+    eighths, quarters, dotted quarters (from a beat), halves and sixteenths (0.3, 0.3, 0.15, 0.15, 0.1),
+    8 ms of timing jitter. ``accents``: "none" (velocity 80 throughout), "beats" (notes on a beat 90,
+    others 60) or "bars" (the first beat of each 4-beat bar 90, others 60)."""
+    rng = np.random.default_rng(seed)
+    steps, shares = np.array([0.5, 1.0, 1.5, 2.0, 0.25]), np.array([0.3, 0.3, 0.15, 0.15, 0.1])
+    out = []
+    for _ in range(n):
+        bpm = float(np.exp(rng.uniform(np.log(70.0), np.log(180.0))))
+        beat_s, pos, times, vel = 60.0 / bpm, 0.0, [], []
+        while pos * beat_s < 30.0:
+            on_beat = abs(pos - round(pos)) < 1e-9
+            loud = on_beat and (accents == "beats" or (accents == "bars" and round(pos) % 4 == 0))
+            times.append(pos * beat_s)
+            vel.append(80 if accents == "none" else 90 if loud else 60)
+            step = rng.choice(steps, p=shares)
+            pos += 0.5 if step == 1.5 and not on_beat else step
+        t = np.asarray(times) + rng.normal(0.0, 0.008, len(times))
+        order = np.argsort(t)
+        out.append((bpm, np.clip(t[order], 0.0, None), np.asarray(vel, dtype=float)[order]))
+    return out
+
+
+def melody_check(*, with_librosa: bool = True) -> dict:
+    """Exact-level accuracy (%) on :func:`synthetic_melodies` with no accents, accented beats and
+    accented bar downbeats; cadenza and librosa."""
+    from cadenza.improv.pulse import estimate_pulse
+
+    out = {}
+    for accents in ("none", "beats", "bars"):
+        mel = synthetic_melodies(accents=accents)
+        part = {"n": len(mel), "cadenza_exact": int(sum(correct(estimate_pulse(t, velocities=v).tempo_bpm, bpm)
+                                                       for bpm, t, v in mel))}
+        if with_librosa:
+            part["librosa_exact"] = int(sum(correct(librosa_tempo_of(t, v), bpm) for bpm, t, v in mel))
+        out[accents] = part
+    return out
 
 
 def session_speed(files: list[dict]) -> dict:
@@ -227,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--holdout", type=Path, default=DEFAULT_HOLDOUT_DIR)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--skip-robustness", action="store_true",
+                        help="leave out the perturbed performances and the synthetic melodies (librosa on ~300 "
+                             "perturbed takes: about 15 min on a busy 2-core machine)")
     args = parser.parse_args(argv)
     if not (args.data_dir / "index.csv").is_file():
         print(f"no Groove MIDI index at {args.data_dir}", file=sys.stderr)
@@ -236,9 +378,13 @@ def main(argv: list[str] | None = None) -> int:
     cv = cross_validate(dev["files"])
     holdout = score_folder(args.holdout) if (args.holdout / "index.csv").is_file() else None
     speed = session_speed(dev["files"])
+    robust = None if args.skip_robustness else robustness(dev["files"], cv["fold_weights"])
+    melodies = None if args.skip_robustness else melody_check()
     result = {
         "development_beats": {k: v for k, v in dev.items() if k != "files"},
-        "cross_validation_beats": cv,
+        "cross_validation_beats": {k: v for k, v in cv.items() if k != "fold_weights"},
+        "perturbed_beats": robust,
+        "synthetic_melodies": melodies,
         "held_out_beats": None if holdout is None else {k: v for k, v in holdout.items() if k != "files"},
         "fills_informative": {k: v for k, v in fills.items() if k != "files"},
         "session_20min": speed,
@@ -265,11 +411,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {m}: |error| of the exact ones, median {d['median_error_pct_of_exact']} %, "
               f"max {d['max_error_pct_of_exact']} %")
     print(f"{'beats, leave-one-drummer-out CV':34s} {cv['n_files']:5d} {cv['exact_pct']:8.1f}%")
+    if robust is not None:
+        a = robust["all"]
+        print(f"{'beats, perturbed (dev weights)':34s} {a['n']:5d} {a['cadenza_exact_pct']:8.1f}% "
+              f"{a['librosa_exact_pct']:8.1f}%   (leave-one-drummer-out weights: {a['cadenza_cv_exact_pct']:.1f} %; "
+              f"moved from the file's own estimate: cadenza {a['cadenza_flipped_pct']:.1f} %, "
+              f"librosa {a['librosa_flipped_pct']:.1f} %)")
+        for kind in PERTURBATIONS:
+            k = robust[kind]
+            if not k["n"]:
+                continue
+            print(f"  {kind:32s} {k['n']:5d} {k['cadenza_exact_pct']:8.1f}% {k['librosa_exact_pct']:8.1f}%   "
+                  f"cv {k['cadenza_cv_exact_pct']:5.1f}%  moved: cadenza {k['cadenza_flipped_pct']:4.1f}% "
+                  f"librosa {k['librosa_flipped_pct']:4.1f}%")
     if holdout is not None:
         line("beats, held out", result["held_out_beats"])
     line("fills (informative)", result["fills_informative"])
     print(f"20-min two-player session: {speed['n_notes']} notes read and analysed in {speed['seconds']} s "
           f"(leader-follower lag found: {speed['leader_lag_ms']} ms, built in: 120 ms)")
+    if melodies is not None:
+        for accents, m in melodies.items():
+            print(f"synthetic melodies, accents {accents:5s}: {m['n']} melodies, read at their beat: cadenza "
+                  f"{m['cadenza_exact']}, librosa {m['librosa_exact']}")
     for e in result["errors"]:
         print(f"  miss: {e['file']} {e['bpm']:g} BPM -> {e['cadenza_bpm']} (alternative "
               f"{e['cadenza_alternative_bpm']}, level confidence {e['cadenza_level_confidence']})")

@@ -1,0 +1,217 @@
+"""Which metrical-level features generalise to drummers not seen: the level score's variants, fitted
+and scored as bench/improv.py fits the defaults, on the development files, leaving one drummer out,
+on perturbed performances, and on synthetic melodies and grooves.
+
+Usage: ``python bench/improv_level_ablation.py [DATA_DIR] [--json]``
+
+Each variant is a set of per-candidate features (the seven of :data:`cadenza.improv.pulse.LEVEL_FEATURES`
+and the extra ones below), fitted by the benchmark's pairwise logistic regression (ridge 0.003 unless
+the variant says otherwise). Columns: ``dev`` = fitted on the 42 beat files and scored on them;
+``lodo`` = fitted without a drummer and scored on that drummer; ``perturbed`` = the development weights
+on every perturbation of bench/improv.py (:func:`improv.perturb`), ``perturbed lodo`` = the held-out
+drummer's fold weights on that drummer's perturbed files; ``melodies`` = the 92 synthetic melodies with
+accented beats (:func:`improv.synthetic_melodies`, scored with the variant's weights when the
+velocities mark accents, else the plain weights, as ``estimate_pulse`` does); ``grooves 16ths`` /
+``grooves 8ths`` = a kick-snare backbeat with sixteenth hi-hats / eighth hi-hats at 40 tempi from 50
+to 240 BPM (log-spaced). A candidate is scored right when within +-2 % of the truth (the level choice
+only: the final least-squares refinement of ``estimate_pulse`` is left out, so dev figures can differ
+from bench/improv.py's by a file).
+
+Extra features: ``occupancy`` (share of the candidate's beats holding any note), ``beat_alignment``
+(:func:`grid_alignment` at the period itself), ``notes_per_beat`` (log2, and its square),
+``odd_bar`` (the onset autocorrelation at 1.5, 2.5 and 3.5 periods less that at 1-4 periods: a bar
+that is not a whole number of beats), ``voice_accents`` (loud-on-eighths and soft-on-sixteenths with
+each note's velocity relative to the median of its own drum voice, so a missing voice or a
+compressed kit does not move them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import improv as bench  # noqa: E402  (bench/improv.py: data, perturbations, melodies)
+
+EXTRA = ("occupancy", "beat_alignment", "log_notes_per_beat", "log_notes_per_beat_sq", "odd_bar",
+         "voice_loud_on_eighths", "voice_soft_on_sixteenths")
+BASE = list(range(7))
+#: name -> (feature columns, options); columns index the 7 base features then EXTRA (7 + i)
+VARIANTS = {
+    "default (7 features)": (BASE, {}),
+    "+ occupancy": (BASE + [7], {}),
+    "triplets -> max(sixteenths, triplets)": ([0, 1, 2, "max23", 4, 5, 6], {}),
+    "triplets -> triplets - beat alignment": ([0, 1, 2, "trip_minus_beat", 4, 5, 6], {}),
+    "+ notes per beat (log, squared)": (BASE + [9, 10], {}),
+    "+ odd bar": (BASE + [11], {}),
+    "accents within each drum voice": ([0, 1, 2, 3, 12, 13, 6], {}),
+    "default, trained with perturbed copies": (BASE, {"augment": True}),
+    "default, prior weight fixed at 1": (BASE, {"prior_weight": 1.0}),
+    "default, ridge 0.03": (BASE, {"l2": 0.03}),
+}
+
+
+def _beat_occupancy(t: np.ndarray, period_s: np.ndarray) -> np.ndarray:
+    from cadenza.improv.pulse import accented_beat_share
+
+    return accented_beat_share(t, np.ones(t.size), period_s) if np.ptp(t) > 0 else np.zeros(period_s.size)
+
+
+def _odd_bar(t: np.ndarray, w: np.ndarray, bpm: np.ndarray) -> np.ndarray:
+    from cadenza.improv.pulse import FRAME_RATE_HZ, _autocorrelation, onset_envelope
+
+    acf = _autocorrelation(onset_envelope(t, weights=w))
+    lag = 60.0 * FRAME_RATE_HZ / bpm
+    at = lambda m: np.interp(m * lag, np.arange(acf.size), acf, right=0.0)  # noqa: E731
+    return np.max([at(m) for m in (1.5, 2.5, 3.5)], axis=0) - np.max([at(m) for m in (1, 2, 3, 4)], axis=0)
+
+
+def candidate_features(t: np.ndarray, v: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(candidate BPM, (candidates, 7 + len(EXTRA)) features) of one take."""
+    from cadenza.improv.pulse import accent_alignment, grid_alignment, level_candidates
+
+    bpm, base = level_candidates(t, velocities=v)
+    if bpm.size == 0:
+        return bpm, np.empty((0, 7 + len(EXTRA)))
+    w, period_s = v / 127.0, 60.0 / bpm
+    relative = np.empty(v.size)
+    for voice in np.unique(p):
+        mine = p == voice
+        relative[mine] = v[mine] / max(float(np.median(v[mine])), 1.0)
+    per_beat = np.log2(t.size / (np.ptp(t) / period_s))
+    voice_loud, voice_soft = accent_alignment(t, relative, period_s)
+    return bpm, np.column_stack([base, _beat_occupancy(t, period_s), grid_alignment(t, w, period_s), per_beat,
+                                 per_beat ** 2, _odd_bar(t, w, bpm), voice_loud, voice_soft])
+
+
+def _columns(features: np.ndarray, cols: list) -> np.ndarray:
+    out = []
+    for c in cols:
+        if c == "max23":
+            out.append(np.maximum(features[:, 2], features[:, 3]))
+        elif c == "trip_minus_beat":
+            out.append(features[:, 3] - features[:, 8])
+        else:
+            out.append(features[:, c])
+    return np.column_stack(out) if features.shape[0] else np.empty((0, len(cols)))
+
+
+def fit(items: list[tuple[np.ndarray, np.ndarray, float]], *, l2: float = bench.L2,
+        prior_weight: float | None = None) -> np.ndarray:
+    """bench/improv.py's pairwise logistic regression; ``prior_weight`` holds the log-prior's weight."""
+    diffs = []
+    for bpm, features, truth in items:
+        right = np.abs(bpm / truth - 1) <= 0.03
+        if right.any() and not right.all():
+            diffs += list(features[right].mean(axis=0) - features[~right])
+    d = np.asarray(diffs)
+    w = np.zeros(d.shape[1])
+    if prior_weight is not None:
+        w[1] = prior_weight
+    for _ in range(3000):
+        step = -(d * (1 / (1 + np.exp(d @ w)))[:, None]).mean(axis=0) + l2 * w
+        if prior_weight is not None:
+            step[1] = 0.0
+        w -= 0.5 * step
+    return w
+
+
+def _right(bpm: np.ndarray, features: np.ndarray, w: np.ndarray, truth: float) -> bool:
+    return bool(bpm.size) and bench.correct(float(bpm[np.argmax(features @ w)]), truth)
+
+
+def _groove(tempo_bpm: float, eighths: bool, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """12 bars of 4/4: kick on 1 and 3, snare on 2 and 4, closed hi-hat sixteenths (or eighths), louder
+    on the beat, 4 ms of jitter."""
+    rng = np.random.default_rng(seed)
+    beat_s, rows = 60.0 / tempo_bpm, []
+    for beat in range(48):
+        t0 = beat * beat_s
+        rows.append((t0, 36 if beat % 2 == 0 else 38, 110 if beat % 2 == 0 else 100))
+        rows += [(t0 + k * beat_s / 4, 42, 75 if k == 0 else 50) for k in range(0, 4, 2 if eighths else 1)]
+    t = np.array([r[0] for r in rows]) + rng.normal(0.0, 0.004, len(rows))
+    order = np.argsort(t, kind="stable")
+    return (np.clip(t[order], 0.0, None), np.array([r[2] for r in rows], dtype=float)[order],
+            np.array([r[1] for r in rows])[order])
+
+
+def collect(data_dir: Path) -> dict:
+    from cadenza.improv.pulse import has_accents
+    from cadenza.io import load_midi_take
+
+    rows = [r for r in bench.load_index(data_dir) if r["beat_or_fill"] == "beat"]
+    files, perturbed, augmented = [], [], []
+    test_rng, train_rng = np.random.default_rng(0), np.random.default_rng(1)
+    for r in rows:
+        n = load_midi_take(data_dir / r["file"])[0].notes
+        t, v, p = n.onset_times_s, n.velocities.astype(float), n.pitches
+        truth = float(r["bpm"])
+        files.append((r["drummer"], *candidate_features(t, v, p), truth))
+        for kind in bench.PERTURBATIONS:
+            for rng, out in ((test_rng, perturbed), (train_rng, augmented)):
+                x = bench.perturb(t, p, v, kind, rng)
+                if x is not None:
+                    out.append((r["drummer"], *candidate_features(*x), truth))
+    melodies = [(bpm, *candidate_features(t, v, np.zeros(t.size, dtype=int)), has_accents(v / 127.0))
+                for bpm, t, v in bench.synthetic_melodies(accents="beats")]
+    grooves = {}
+    for eighths in (False, True):
+        grooves[eighths] = [(tempo, *candidate_features(*_groove(tempo, eighths, k)), True)
+                            for k, tempo in enumerate(np.exp(np.linspace(np.log(50.0), np.log(240.0), 40)))]
+    return {"files": files, "perturbed": perturbed, "augmented": augmented, "melodies": melodies, "grooves": grooves}
+
+
+def evaluate(data: dict, cols: list, options: dict) -> dict:
+    from cadenza.improv.pulse import PLAIN_LEVEL_WEIGHTS
+
+    sel = lambda items: [(b, _columns(f, cols), t) for _, b, f, t in items]  # noqa: E731
+    train = sel(data["files"]) + (sel(data["augmented"]) if options.get("augment") else [])
+    opts = {k: v for k, v in options.items() if k in ("l2", "prior_weight")}
+    w = fit(train, **opts)
+    out = {"dev": 100 * np.mean([_right(b, f, w, t) for b, f, t in sel(data["files"])]),
+           "perturbed": 100 * np.mean([_right(b, f, w, t) for b, f, t in sel(data["perturbed"])])}
+    lodo, lodo_perturbed = [], []
+    for drummer in sorted({d for d, *_ in data["files"]}):
+        fold = [x for x in data["files"] if x[0] != drummer]
+        extra = [x for x in data["augmented"] if x[0] != drummer] if options.get("augment") else []
+        wd = fit(sel(fold) + sel(extra), **opts)
+        lodo += [_right(b, f, wd, t) for b, f, t in sel([x for x in data["files"] if x[0] == drummer])]
+        lodo_perturbed += [_right(b, f, wd, t) for b, f, t in sel([x for x in data["perturbed"] if x[0] == drummer])]
+    out["lodo"], out["perturbed_lodo"] = 100 * np.mean(lodo), 100 * np.mean(lodo_perturbed)
+    plain = np.asarray(PLAIN_LEVEL_WEIGHTS)
+    out["melodies"] = int(sum(_right(b, _columns(f, cols), w, t) if accents else _right(b, f[:, :4], plain, t)
+                              for t, b, f, accents in data["melodies"]))
+    for eighths, name in ((False, "grooves_16ths"), (True, "grooves_8ths")):
+        out[name] = int(sum(_right(b, _columns(f, cols), w, t) for t, b, f, _ in data["grooves"][eighths]))
+    out["weights"] = [round(float(x), 2) for x in w]
+    return {k: (round(float(v), 1) if isinstance(v, float) else v) for k, v in out.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("data_dir", nargs="?", type=Path, default=bench.DEFAULT_DATA_DIR)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if not (args.data_dir / "index.csv").is_file():
+        print(f"no Groove MIDI index at {args.data_dir}", file=sys.stderr)
+        return 2
+    data = collect(args.data_dir)
+    results = {name: evaluate(data, cols, options) for name, (cols, options) in VARIANTS.items()}
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    n_groove = len(data["grooves"][False])
+    print(f"{'variant':40s} {'dev':>6s} {'lodo':>6s} {'pert.':>6s} {'pert.lodo':>9s} "
+          f"{'melodies/' + str(len(data['melodies'])):>12s} {'16ths/' + str(n_groove):>8s} {'8ths/' + str(n_groove):>8s}")
+    for name, r in results.items():
+        print(f"{name:40s} {r['dev']:5.1f}% {r['lodo']:5.1f}% {r['perturbed']:5.1f}% {r['perturbed_lodo']:8.1f}% "
+              f"{r['melodies']:12d} {r['grooves_16ths']:8d} {r['grooves_8ths']:8d}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
