@@ -15,6 +15,7 @@ from cadenza.settings import Settings
 from cadenza.web.errors import install_error_handlers
 from cadenza.web.middleware import BodySizeLimitMiddleware, ConcurrencyLimitMiddleware, SecurityHeadersMiddleware
 from cadenza.web.observability import RequestObservingMiddleware
+from cadenza.web.route_index import install as install_route_index
 from cadenza.web.routes import CORE_ROUTER_MODULES, registered_client_tools
 from cadenza.web.templating import STATIC_DIR
 
@@ -66,6 +67,7 @@ def create_app(
         if tool.pages:
             app.include_router(tool.load("pages"))
     app.state.client_tools = registered_client_tools(app)  # the client page links only these
+    install_route_index(app)  # routers whose routes cannot fit the request's path are not asked (issue 23)
     # Added last = outermost: the size limit sees the raw stream before anything buffers it.
     app.add_middleware(SecurityHeadersMiddleware)
     bind = session_factory.kw.get("bind")
