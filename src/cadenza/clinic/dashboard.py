@@ -175,6 +175,15 @@ def recent_sessions(db: Session, *, actor: Therapist, limit: int = 10) -> list[R
     return [RecentSession(session=row[0], client_code=row[1]) for row in rows]
 
 
+def audit_dashboard_view(db: Session, *, actor: Therapist) -> None:
+    """The audit events of a dashboard view, for a view shown from a kept copy of its lists: the same events
+    :func:`clients_page`, :func:`goals_due` and :func:`recent_sessions` write when they read."""
+    if not isinstance(actor, Therapist) or not actor.active:
+        raise PermissionDeniedError(f"actor must be an active Therapist account, got {actor!r}")
+    for entity in ("client", "goal", "therapy_session"):
+        service.audit(db, actor, "list", entity)
+
+
 def sessions_on(db: Session, *, actor: Therapist, day: dt.date, limit: int = MAX_PAGE_SIZE) -> list[RecentSession]:
     """The actor's clients' documented sessions dated ``day`` (the dashboard's "today"; no audit row of
     its own: the dashboard audits its client list)."""

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from cadenza.clinic import audit_chain, emergency
+from cadenza.clinic import audit_chain, caseload_version, emergency
 from cadenza.errors import ParameterError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -146,7 +146,8 @@ def make_session_factory(bind: Engine | Connection, **options: Any) -> sessionma
     commit (:func:`cadenza.clinic.audit_chain.install`) and turns read-only for the rest of a unit of
     work that used an emergency grant (:func:`cadenza.clinic.emergency.install`). A plain
     ``Session(engine)`` has neither: audit events it writes stay unsealed and emergency reads are
-    refused. Reads are audited once per unit of work on any session
+    refused; and each change to a therapist's clients' records raises the therapist's caseload version
+    (:func:`cadenza.clinic.caseload_version.install`), which the dashboard's cache follows. Reads are audited once per unit of work on any session
     (:func:`cadenza.clinic.audit.audit`), and the signed-note freeze sits on the models themselves.
 
     ``bind`` is an engine, or a connection for sessions inside an outer transaction (tests pass
@@ -157,6 +158,7 @@ def make_session_factory(bind: Engine | Connection, **options: Any) -> sessionma
     factory = sessionmaker(bind=bind, **options)
     audit_chain.install(factory)
     emergency.install(factory)
+    caseload_version.install(factory)
     return factory
 
 
