@@ -436,13 +436,16 @@ def decode_cursor(cursor: str, *, kinds: tuple[str, ...], name: str = "after") -
 def _page(db: Session, query, *, limit: int, offset: int, key_of=None, after=None) -> Page:
     """One page of ``query``. With ``key_of`` (a row's sort key) the page carries the next page's cursor;
     ``after`` (a WHERE clause from a cursor) starts the page after a key. ``total`` counts the whole list."""
-    total = int(db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
-    if after is not None:
-        query = query.where(after)
-        before = total - int(db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
-    else:
+    if after is None:
+        items, total = _rows_and_total(db, query.limit(limit).offset(offset))
+        if total is None:  # past the end: no row to carry the count
+            total = _count(db, query)
         before = 0
-    items = list(db.scalars(query.limit(limit).offset(offset)))
+    else:
+        total = _count(db, query)
+        query = query.where(after)
+        before = total - _count(db, query)
+        items = list(db.scalars(query.limit(limit).offset(offset)))
     more = before + offset + len(items) < total
     next_after = encode_cursor(key_of(items[-1])) if key_of is not None and items and more else None
     return Page(items=items, total=total, limit=limit, offset=before + offset, next_after=next_after)
@@ -457,6 +460,14 @@ def _after_ascending(columns: tuple[Any, ...], values: tuple[Any, ...]):
 
 def _count(db: Session, query) -> int:
     return int(db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
+
+
+def _rows_and_total(db: Session, query) -> tuple[list[Any], int | None]:
+    """The entities of ``query`` (one entity, already limited) and how many rows the query has without its
+    LIMIT/OFFSET, in one statement (``count(*) OVER ()`` is computed before the limit: issue 23, a statement
+    fewer per page). The total is None when the page is empty and so carries no count."""
+    rows = db.execute(query.add_columns(func.count().over())).all()
+    return [row[0] for row in rows], (int(rows[0][1]) if rows else None)
 
 
 def keyset_page(db: Session, query, *, columns: tuple[Any, ...], descending: bool, kinds: tuple[str, ...], key_of,
@@ -483,8 +494,12 @@ def keyset_page(db: Session, query, *, columns: tuple[Any, ...], descending: boo
     def ahead(values: tuple[Any, ...]):  # rows that come before ``values``
         return key > tuple_(*values) if descending else key < tuple_(*values)
 
-    total = _count(db, query)
     first_page = after is None and before is None
+    if first_page:  # the usual request: the page and the total in one statement
+        items, total = _rows_and_total(db, query.order_by(*forward).limit(limit))
+        total = total or 0  # an empty first page: an empty list
+    else:
+        total = _count(db, query)
     if before is not None:
         items = list(db.scalars(query.where(ahead(decode_cursor(before, kinds=kinds, name="before")))
                                 .order_by(*backward).limit(limit)))[::-1]
@@ -492,8 +507,6 @@ def keyset_page(db: Session, query, *, columns: tuple[Any, ...], descending: boo
             items, first_page = list(db.scalars(query.order_by(*forward).limit(limit))), True
     elif after is not None:
         items = list(db.scalars(query.where(beyond(decode_cursor(after, kinds=kinds))).order_by(*forward).limit(limit)))
-    else:
-        items = list(db.scalars(query.order_by(*forward).limit(limit)))
     if first_page:
         position = 0
     elif items:
