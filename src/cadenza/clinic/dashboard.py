@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from cadenza.clinic import service
 from cadenza.clinic.change import ChangeCheck, check_change
 from cadenza.clinic.access import child_of
-from cadenza.clinic.models import (AuditEvent, Client, Goal, Measurement, SessionAddendum, SessionIntervention, Therapist,
+from cadenza.clinic.models import (INCLUDE_REMOVED, AuditEvent, Client, Goal, Measurement, SessionAddendum, SessionIntervention, Therapist,
                                    TherapySession, measurement_order)
 from cadenza.errors import NotFoundError, ParameterError, PermissionDeniedError
 
@@ -46,6 +46,7 @@ class ClientOverview:
     sessions: list[TherapySession]  # newest first; one page of them when the caller asked for a page
     measurements: list[Measurement]  # in session order
     sessions_page: Page | None = None  # the keyset page the sessions are, when the caller asked for a page
+    removed_goals: list[Goal] | None = None  # newest removal first: read with the goals (one statement fewer)
 
     @property
     def charted_measures(self) -> list[str]:
@@ -119,7 +120,12 @@ def client_overview(db: Session, *, actor: Therapist, client_id: int, sessions_l
     elif sessions_after is not None or sessions_before is not None:
         raise ParameterError("sessions_limit is required with a sessions_after or sessions_before cursor")
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
-    goals = list(db.scalars(select(Goal).where(Goal.client_id == client.id).order_by(Goal.id)))
+    # The goals and the removed ones (the page lists those to restore) in one statement (issue 23).
+    every_goal = list(db.scalars(select(Goal).where(Goal.client_id == client.id).order_by(Goal.id)
+                                 .execution_options(**{INCLUDE_REMOVED: True})))
+    goals = [goal for goal in every_goal if goal.removed_at is None]
+    removed_goals = sorted((goal for goal in every_goal if goal.removed_at is not None),
+                           key=lambda goal: goal.removed_at, reverse=True)
     query = select(TherapySession).where(TherapySession.client_id == client.id)
     page = None
     if sessions_limit is None:
@@ -142,6 +148,7 @@ def client_overview(db: Session, *, actor: Therapist, client_id: int, sessions_l
         sessions=sessions,
         measurements=measurements,
         sessions_page=page,
+        removed_goals=removed_goals,
     )
 
 

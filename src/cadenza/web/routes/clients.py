@@ -113,9 +113,16 @@ def dashboard_page(request: Request, db: Db, user: PageUser, limit: Limit = PAGE
 def _dashboard_body(request: Request, db: Session, user: Therapist, *, today: dt.date, limit: int,
                     after: str | None, before: str | None) -> Markup:
     """The dashboard's lists, rendered (``_dashboard_body.html``; kept by :mod:`cadenza.web.dashboard_cache`)."""
+    with db.no_autoflush:  # the lists' three audit rows go to the database together (one INSERT on PostgreSQL)
+        context = _dashboard_lists(request, db, user, today=today, limit=limit, after=after, before=before)
+    return Markup(templates.env.get_template("_dashboard_body.html").render(context))
+
+
+def _dashboard_lists(request: Request, db: Session, user: Therapist, *, today: dt.date, limit: int,
+                     after: str | None, before: str | None) -> dict:
     clients = dashboard.clients_page(db, actor=user, limit=limit, after=after, before=before)
     due = dashboard.goals_due(db, actor=user)
-    context = {
+    return {
         "user": getattr(request.state, "user", None),
         "clients": clients,
         "recent": dashboard.recent_sessions(db, actor=user, limit=10),
@@ -129,7 +136,6 @@ def _dashboard_body(request: Request, db: Session, user: Therapist, *, today: dt
         "home_alerts": _tool_alerts(request, db, clients.items),
         "interventions": {i.code: i for i in evidence.list_interventions()},
     }
-    return Markup(templates.env.get_template("_dashboard_body.html").render(context))
 
 
 def _tool_alerts(request: Request, db: Session, clients) -> list[tuple[object, str, str, str]]:
@@ -249,7 +255,7 @@ def client_page(request: Request, db: Db, user: PageUser, client_id: ClientId, l
          "tools": [t for t in tools if t.audience != "nicu"],
          "dose": listening.client_weekly_dose(db, client=overview.client),
          "tool_lines": {t.path: t.overview_lines(db, overview.client) for t in tools},
-         "removed": corrections.removed_records(db, client=overview.client),
+         "removed": corrections.removed_records(db, client=overview.client, goals=overview.removed_goals),
          "dose_page": next((t.url(client_id) for t in tools if t.path.endswith("/safety")), None)},
     )
 
