@@ -17,6 +17,12 @@ the end of the commit: the part no other request can overlap), and the SQL state
 (a SQLAlchemy ``before_cursor_execute`` listener). On a machine shared with other jobs, CPU time is the
 steady figure; the wall time depends on the load average printed with it.
 
+The dashboard appears twice: "dashboard" is the view as a therapist sees it again (its lists kept from the
+previous view while the caseload has not changed: cadenza.web.dashboard_cache), "dashboard, computed" the
+view after a change (the kept lists dropped before each request). The pages are those bench/web_load.py
+requests (the client JSON, session list, measurements, client page, dashboard and a session write) and
+the client list and session page.
+
 The peer is the same code before a change: run the script with ``PYTHONPATH`` at the older ``src``
 (bench/RESULTS.md, issue 23, has both).
 """
