@@ -143,11 +143,12 @@ def make_session_factory(bind: Engine | Connection, **options: Any) -> sessionma
     """The one way to make sessions of the record: they carry its guards.
 
     Every session of the returned factory seals the audit events it writes into the hash chain at
-    commit (:func:`cadenza.clinic.audit_chain.install`) and turns read-only for the rest of a unit of
-    work that used an emergency grant (:func:`cadenza.clinic.emergency.install`). A plain
-    ``Session(engine)`` has neither: audit events it writes stay unsealed and emergency reads are
-    refused; and each change to a therapist's clients' records raises the therapist's caseload version
-    (:func:`cadenza.clinic.caseload_version.install`), which the dashboard's cache follows. Reads are audited once per unit of work on any session
+    commit (:func:`cadenza.clinic.audit_chain.install`), turns read-only for the rest of a unit of
+    work that used an emergency grant (:func:`cadenza.clinic.emergency.install`), and raises a
+    therapist's caseload version with each change to their clients' records, which the dashboard's kept
+    lists follow (:func:`cadenza.clinic.caseload_version.install`). A plain ``Session(engine)`` has none
+    of these: audit events it writes stay unsealed, emergency reads are refused and its changes leave the
+    dashboards as they were. Reads are audited once per unit of work on any session
     (:func:`cadenza.clinic.audit.audit`), and the signed-note freeze sits on the models themselves.
 
     ``bind`` is an engine, or a connection for sessions inside an outer transaction (tests pass
