@@ -6,8 +6,9 @@ Usage (a SQLite copy of bench/clinic_data.py's clinic, or a PostgreSQL URL):
     .venv/bin/python bench/web_cpu.py sqlite:////tmp/clinic10k.db [--requests 40] [--json]
     .venv/bin/python bench/web_cpu.py sqlite:////tmp/clinic10k.db --profile "client page"   # cProfile it
 
-A SQLite file is copied (with its ``audit.key``) into a scratch folder first, so the read audit rows the
-requests write never grow the generated clinic; a PostgreSQL URL is used as it is. The app runs in this
+A SQLite file is copied (with its ``audit.key``) into a scratch folder first, so the audit rows and the
+sessions the requests write never grow the generated clinic; a PostgreSQL URL is used as it is (the
+"API session write" row stores its sessions there). The app runs in this
 process behind Starlette's TestClient; the therapist is the one whose client has the most sessions. For
 each page the table gives the median CPU time of the whole process per request (``time.process_time``:
 the server's threads and the test client's, which is small and the same for every page), the templates'
@@ -15,6 +16,12 @@ share of it, the median wall time, how long the request held the audit chain's l
 the end of the commit: the part no other request can overlap), and the SQL statements the request sent
 (a SQLAlchemy ``before_cursor_execute`` listener). On a machine shared with other jobs, CPU time is the
 steady figure; the wall time depends on the load average printed with it.
+
+The dashboard appears twice: "dashboard" is the view as a therapist sees it again (its lists kept from the
+previous view while the caseload has not changed: cadenza.web.dashboard_cache), "dashboard, computed" the
+view after a change (the kept lists dropped before each request). The pages are those bench/web_load.py
+requests (the client JSON, session list, measurements, client page, dashboard and a session write) and
+the client list and session page.
 
 The peer is the same code before a change: run the script with ``PYTHONPATH`` at the older ``src``
 (bench/RESULTS.md, issue 23, has both).
@@ -130,13 +137,29 @@ def _profile_worker_threads() -> cProfile.Profile:
 def pages(client_id: int, session_id: int) -> dict[str, str]:
     return {
         "dashboard": "/",
+        COMPUTED: "/",
         "client list": "/clients",
         "client page": f"/clients/{client_id}",
         "session page": f"/clients/{client_id}/sessions/{session_id}",
         "API clients": "/api/v1/clients",
         "API sessions": f"/api/v1/clients/{client_id}/sessions",
         "API measurements": f"/api/v1/clients/{client_id}/measurements",
+        "API client": f"/api/v1/clients/{client_id}",
+        WRITE: f"/api/v1/clients/{client_id}/sessions",
     }
+
+
+COMPUTED = "dashboard, computed"  # its kept lists dropped before each request (the view after a change)
+WRITE = "API session write"  # POSTed: a session with two measurements and its intervention, like web_load's writes
+
+
+def _session_body(n: int) -> dict:
+    import datetime as dt
+
+    return {"session_date": (dt.date(2026, 1, 1) + dt.timedelta(days=n % 300)).isoformat(), "minutes": 45,
+            "intervention_code": "receptive_listening",
+            "plan": "web_cpu", "measurements": [{"instrument_code": "vas_anxiety", "value": 40 + n % 20},
+                                                {"instrument_code": "vas_anxiety", "value": 30 + n % 20}]}
 
 
 def measure(url: str, *, requests: int, profile: str | None = None, show_sql: bool = False,
@@ -185,8 +208,19 @@ def measure(url: str, *, requests: int, profile: str | None = None, show_sql: bo
             if profile is not None and name != profile:
                 continue
             headers = api if path.startswith("/api/") else None
+            sent_so_far = [0]
+
+            def request(path=path, headers=headers, name=name):
+                kept = getattr(app.state, "dashboard_cache", None)  # issue 23; the code before has none
+                if name == COMPUTED and kept is not None:
+                    kept.clear()
+                if name != WRITE:
+                    return http.get(path, headers=headers)
+                sent_so_far[0] += 1
+                return http.post(path, headers=headers, json=_session_body(sent_so_far[0]))
+
             for _ in range(warmup):
-                http.get(path, headers=headers)
+                request()
             cpu_ms, wall_ms, counts, render_ms, lock_ms = [], [], [], [], []
             profiler = _profile_worker_threads() if profile else None
             for _ in range(requests):
@@ -195,14 +229,14 @@ def measure(url: str, *, requests: int, profile: str | None = None, show_sql: bo
                 lock_held_s.clear()
                 sent.clear()
                 cpu, wall = time.process_time(), time.perf_counter()
-                response = http.get(path, headers=headers)
+                response = request()
                 cpu_ms.append((time.process_time() - cpu) * 1000)
                 wall_ms.append((time.perf_counter() - wall) * 1000)
                 counts.append(statements[0])
                 render_ms.append(template_s[0] * 1000)
                 lock_ms.append(sum(lock_held_s) * 1000)
-                if response.status_code != 200:
-                    raise SystemExit(f"web_cpu: {path} answered {response.status_code}")
+                if response.status_code != (201 if name == WRITE else 200):
+                    raise SystemExit(f"web_cpu: {path} answered {response.status_code}: {response.text[:300]}")
             results[name] = {"path": path, "cpu_ms": round(statistics.median(cpu_ms), 1),
                              "wall_ms": round(statistics.median(wall_ms), 1),
                              "template_cpu_ms": round(statistics.median(render_ms), 1),

@@ -269,14 +269,17 @@ class Removed:
     goals: list[Goal]
 
 
-def removed_records(db: Session, *, client: Client) -> Removed:
-    """``client``'s removed sessions and goals; the caller has authorised (and audited) the client."""
+def removed_records(db: Session, *, client: Client, goals: list[Goal] | None = None) -> Removed:
+    """``client``'s removed sessions and goals; the caller has authorised (and audited) the client. ``goals``:
+    the removed goals, newest removal first, when the caller already read them (the client page reads them
+    with the goals: ``dashboard.ClientOverview.removed_goals``)."""
     options = {INCLUDE_REMOVED: True}
     sessions = db.scalars(select(TherapySession).where(TherapySession.client_id == client.id,
                                                        TherapySession.removed_at.is_not(None))
                           .order_by(TherapySession.removed_at.desc()).execution_options(**options)).all()
-    goals = db.scalars(select(Goal).where(Goal.client_id == client.id, Goal.removed_at.is_not(None))
-                       .order_by(Goal.removed_at.desc()).execution_options(**options)).all()
+    if goals is None:
+        goals = db.scalars(select(Goal).where(Goal.client_id == client.id, Goal.removed_at.is_not(None))
+                           .order_by(Goal.removed_at.desc()).execution_options(**options)).all()
     return Removed(list(sessions), list(goals))
 
 

@@ -19,7 +19,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from cadenza.clinic import service
 from cadenza.clinic.change import ChangeCheck, check_change
 from cadenza.clinic.access import child_of
-from cadenza.clinic.models import AuditEvent, Client, Goal, Measurement, Therapist, TherapySession, measurement_order
+from cadenza.clinic.models import (INCLUDE_REMOVED, AuditEvent, Client, Goal, Measurement, SessionAddendum, SessionIntervention, Therapist,
+                                   TherapySession, measurement_order)
 from cadenza.errors import NotFoundError, ParameterError, PermissionDeniedError
 
 MAX_PAGE_SIZE = 100
@@ -45,6 +46,7 @@ class ClientOverview:
     sessions: list[TherapySession]  # newest first; one page of them when the caller asked for a page
     measurements: list[Measurement]  # in session order
     sessions_page: Page | None = None  # the keyset page the sessions are, when the caller asked for a page
+    removed_goals: list[Goal] | None = None  # newest removal first: read with the goals (one statement fewer)
 
     @property
     def charted_measures(self) -> list[str]:
@@ -118,7 +120,12 @@ def client_overview(db: Session, *, actor: Therapist, client_id: int, sessions_l
     elif sessions_after is not None or sessions_before is not None:
         raise ParameterError("sessions_limit is required with a sessions_after or sessions_before cursor")
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
-    goals = list(db.scalars(select(Goal).where(Goal.client_id == client.id).order_by(Goal.id)))
+    # The goals and the removed ones (the page lists those to restore) in one statement (issue 23).
+    every_goal = list(db.scalars(select(Goal).where(Goal.client_id == client.id).order_by(Goal.id)
+                                 .execution_options(**{INCLUDE_REMOVED: True})))
+    goals = [goal for goal in every_goal if goal.removed_at is None]
+    removed_goals = sorted((goal for goal in every_goal if goal.removed_at is not None),
+                           key=lambda goal: goal.removed_at, reverse=True)
     query = select(TherapySession).where(TherapySession.client_id == client.id)
     page = None
     if sessions_limit is None:
@@ -141,6 +148,7 @@ def client_overview(db: Session, *, actor: Therapist, client_id: int, sessions_l
         sessions=sessions,
         measurements=measurements,
         sessions_page=page,
+        removed_goals=removed_goals,
     )
 
 
@@ -174,6 +182,15 @@ def recent_sessions(db: Session, *, actor: Therapist, limit: int = 10) -> list[R
     ).all()
     service.audit(db, actor, "list", "therapy_session")
     return [RecentSession(session=row[0], client_code=row[1]) for row in rows]
+
+
+def audit_dashboard_view(db: Session, *, actor: Therapist) -> None:
+    """The audit events of a dashboard view, for a view shown from a kept copy of its lists: the same events
+    :func:`clients_page`, :func:`goals_due` and :func:`recent_sessions` write when they read."""
+    if not isinstance(actor, Therapist) or not actor.active:
+        raise PermissionDeniedError(f"actor must be an active Therapist account, got {actor!r}")
+    for entity in ("client", "goal", "therapy_session"):
+        service.audit(db, actor, "list", entity)
 
 
 def sessions_on(db: Session, *, actor: Therapist, day: dt.date, limit: int = MAX_PAGE_SIZE) -> list[RecentSession]:
@@ -431,13 +448,16 @@ def decode_cursor(cursor: str, *, kinds: tuple[str, ...], name: str = "after") -
 def _page(db: Session, query, *, limit: int, offset: int, key_of=None, after=None) -> Page:
     """One page of ``query``. With ``key_of`` (a row's sort key) the page carries the next page's cursor;
     ``after`` (a WHERE clause from a cursor) starts the page after a key. ``total`` counts the whole list."""
-    total = int(db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
-    if after is not None:
-        query = query.where(after)
-        before = total - int(db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
-    else:
+    if after is None:
+        items, total = _rows_and_total(db, query.limit(limit).offset(offset))
+        if total is None:  # past the end: no row to carry the count
+            total = _count(db, query)
         before = 0
-    items = list(db.scalars(query.limit(limit).offset(offset)))
+    else:
+        total = _count(db, query)
+        query = query.where(after)
+        before = total - _count(db, query)
+        items = list(db.scalars(query.limit(limit).offset(offset)))
     more = before + offset + len(items) < total
     next_after = encode_cursor(key_of(items[-1])) if key_of is not None and items and more else None
     return Page(items=items, total=total, limit=limit, offset=before + offset, next_after=next_after)
@@ -452,6 +472,14 @@ def _after_ascending(columns: tuple[Any, ...], values: tuple[Any, ...]):
 
 def _count(db: Session, query) -> int:
     return int(db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
+
+
+def _rows_and_total(db: Session, query) -> tuple[list[Any], int | None]:
+    """The entities of ``query`` (one entity, already limited) and how many rows the query has without its
+    LIMIT/OFFSET, in one statement (``count(*) OVER ()`` is computed before the limit: issue 23, a statement
+    fewer per page). The total is None when the page is empty and so carries no count."""
+    rows = db.execute(query.add_columns(func.count().over())).all()
+    return [row[0] for row in rows], (int(rows[0][1]) if rows else None)
 
 
 def keyset_page(db: Session, query, *, columns: tuple[Any, ...], descending: bool, kinds: tuple[str, ...], key_of,
@@ -478,8 +506,12 @@ def keyset_page(db: Session, query, *, columns: tuple[Any, ...], descending: boo
     def ahead(values: tuple[Any, ...]):  # rows that come before ``values``
         return key > tuple_(*values) if descending else key < tuple_(*values)
 
-    total = _count(db, query)
     first_page = after is None and before is None
+    if first_page:  # the usual request: the page and the total in one statement
+        items, total = _rows_and_total(db, query.order_by(*forward).limit(limit))
+        total = total or 0  # an empty first page: an empty list
+    else:
+        total = _count(db, query)
     if before is not None:
         items = list(db.scalars(query.where(ahead(decode_cursor(before, kinds=kinds, name="before")))
                                 .order_by(*backward).limit(limit)))[::-1]
@@ -487,8 +519,6 @@ def keyset_page(db: Session, query, *, columns: tuple[Any, ...], descending: boo
             items, first_page = list(db.scalars(query.order_by(*forward).limit(limit))), True
     elif after is not None:
         items = list(db.scalars(query.where(beyond(decode_cursor(after, kinds=kinds))).order_by(*forward).limit(limit)))
-    else:
-        items = list(db.scalars(query.order_by(*forward).limit(limit)))
     if first_page:
         position = 0
     elif items:
@@ -544,6 +574,50 @@ def sessions_page(db: Session, *, actor: Therapist, client_id: int, limit: int =
                                                         decode_cursor(after, kinds=("date", "int")))
     return _page(db, query.order_by(TherapySession.session_date, TherapySession.id), limit=limit, offset=offset,
                  key_of=lambda r: (r.session_date, r.id), after=where)
+
+
+def session_rows_page(db: Session, *, actor: Therapist, client_id: int, limit: int = MAX_PAGE_SIZE,
+                      after: str | None = None) -> Page:
+    """:func:`sessions_page` (keyset paging, no offset) as plain rows for a read-only list: each item is a dict
+    of the session's columns with ``measurements``, ``addenda`` and ``interventions`` lists of dicts, in the
+    order the relationships load them. The same statements as the ORM page (the page with its total, then
+    one per child table), but no ORM object is built: most of a 100-session page's CPU (issue 23)."""
+    from sqlalchemy import tuple_
+
+    _check_limit(limit)
+    client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
+    sessions, measurements = TherapySession.__table__, Measurement.__table__
+    key = (sessions.c.session_date, sessions.c.id)
+    kept = (sessions.c.client_id == client.id, sessions.c.removed_at.is_(None))
+    query = select(sessions).where(*kept)
+    if after is None:
+        rows = db.execute(query.add_columns(func.count().over().label("_total")).order_by(*key).limit(limit)).all()
+        total, position = (int(rows[0]._total) if rows else 0), 0
+        items = [{k: v for k, v in row._mapping.items() if k != "_total"} for row in rows]
+    else:
+        values = decode_cursor(after, kinds=("date", "int"))
+        items = [dict(row._mapping) for row in
+                 db.execute(query.where(tuple_(*key) > tuple_(*values)).order_by(*key).limit(limit))]
+        total = _count(db, query)
+        position = _count(db, query.where(tuple_(*key) < tuple_(items[0]["session_date"], items[0]["id"]))) \
+            if items else total
+    ids = [item["id"] for item in items]
+    children: dict[str, dict[int, list[dict]]] = {"measurements": {}, "addenda": {}, "interventions": {}}
+    if ids:
+        addenda, interventions = SessionAddendum.__table__, SessionIntervention.__table__
+        for name, table, where, order in (
+                ("measurements", measurements, (measurements.c.removed_at.is_(None),), measurements.c.id),
+                ("addenda", addenda, (), addenda.c.id),
+                ("interventions", interventions, (), interventions.c.position)):
+            for row in db.execute(select(table).where(table.c.session_id.in_(ids), *where).order_by(order)):
+                children[name].setdefault(row.session_id, []).append(dict(row._mapping))
+    for item in items:
+        for name, by_session in children.items():
+            item[name] = by_session.get(item["id"], [])
+    more = position + len(items) < total
+    return Page(items=items, total=total, limit=limit, offset=position,
+                next_after=encode_cursor((items[-1]["session_date"], items[-1]["id"])) if items and more else None,
+                prev_before=encode_cursor((items[0]["session_date"], items[0]["id"])) if items and position > 0 else None)
 
 
 def measurements_page(db: Session, *, actor: Therapist, client_id: int, instrument_code: str | None = None,

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from cadenza.clinic import audit_chain, emergency
+from cadenza.clinic import audit_chain, caseload_version, emergency
 from cadenza.errors import ParameterError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -144,10 +144,12 @@ def make_session_factory(bind: Engine | Connection, **options: Any) -> sessionma
     """The one way to make sessions of the record: they carry its guards.
 
     Every session of the returned factory seals the audit events it writes into the hash chain at
-    commit (:func:`cadenza.clinic.audit_chain.install`) and turns read-only for the rest of a unit of
-    work that used an emergency grant (:func:`cadenza.clinic.emergency.install`). A plain
-    ``Session(engine)`` has neither: audit events it writes stay unsealed and emergency reads are
-    refused. Reads are audited once per unit of work on any session
+    commit (:func:`cadenza.clinic.audit_chain.install`), turns read-only for the rest of a unit of
+    work that used an emergency grant (:func:`cadenza.clinic.emergency.install`), and raises a
+    therapist's caseload version with each change to their clients' records, which the dashboard's kept
+    lists follow (:func:`cadenza.clinic.caseload_version.install`). A plain ``Session(engine)`` has none
+    of these: audit events it writes stay unsealed, emergency reads are refused and its changes leave the
+    dashboards as they were. Reads are audited once per unit of work on any session
     (:func:`cadenza.clinic.audit.audit`), and the signed-note freeze sits on the models themselves.
 
     ``bind`` is an engine, or a connection for sessions inside an outer transaction (tests pass
@@ -158,6 +160,7 @@ def make_session_factory(bind: Engine | Connection, **options: Any) -> sessionma
     factory = sessionmaker(bind=bind, **options)
     audit_chain.install(factory)
     emergency.install(factory)
+    caseload_version.install(factory)
     _RECORD_FACTORIES.add(factory)
     return factory
 

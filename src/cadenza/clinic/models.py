@@ -143,6 +143,9 @@ class Therapist(Base):
     # Set by an admin's password reset (or an initial password chosen by an admin): every page but the
     # password page is closed until the account's owner picks their own (clinic.auth.reset_password).
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Raised in the same transaction as any change to the therapist's clients' records (clinic.caseload_version):
+    # the dashboard's cached lists are kept under it, so every worker sees a change at once (issue 23).
+    caseload_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     clients: Mapped[list[Client]] = relationship(back_populates="therapist")
 

@@ -13,9 +13,11 @@ from cadenza.clinic.tables import record_metadata
 from cadenza.errors import ParameterError
 from cadenza.plugins import installed_tools
 from cadenza.settings import Settings
+from cadenza.web.dashboard_cache import DashboardCache
 from cadenza.web.errors import install_error_handlers
 from cadenza.web.middleware import BodySizeLimitMiddleware, ConcurrencyLimitMiddleware, SecurityHeadersMiddleware
 from cadenza.web.observability import RequestObservingMiddleware
+from cadenza.web.route_index import install as install_route_index
 from cadenza.web.routes import CORE_ROUTER_MODULES, registered_client_tools
 from cadenza.web.templating import STATIC_DIR
 
@@ -73,6 +75,8 @@ def create_app(
         if tool.pages:
             app.include_router(tool.load("pages"))
     app.state.client_tools = registered_client_tools(app)  # the client page links only these
+    app.state.dashboard_cache = DashboardCache()  # the dashboard's lists per caseload version (issue 23)
+    install_route_index(app)  # routers whose routes cannot fit the request's path are not asked (issue 23)
     # Added last = outermost: the size limit sees the raw stream before anything buffers it.
     app.add_middleware(SecurityHeadersMiddleware)
     bind = session_factory.kw.get("bind")

@@ -341,7 +341,8 @@ def _client_notices(client) -> list[emergency.GrantView]:
 
 
 def _dashboard_notices(clients, user) -> list[emergency.GrantView]:
-    """For dashboard.html: openings of the user's records; the session comes from the page's clients."""
+    """For dashboard.html: openings of the user's records; the session comes from the rows given (the page's
+    logged-in therapist)."""
     db = next((object_session(c) for c in clients if object_session(c) is not None), None)
     return emergency.notices_for_therapist(db, therapist_id=user.id) if db is not None and user else []
 

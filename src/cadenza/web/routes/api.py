@@ -451,7 +451,10 @@ def update_goal(db: Db, user: ApiUser, client_id: DbId, goal_id: DbId, body: Goa
 def list_sessions(request: Request, response: Response, db: Db, user: ApiUser, client_id: DbId,
                   limit: Limit = dashboard.MAX_PAGE_SIZE, offset: Offset = 0, after: After = None) -> Any:
     """The client's sessions in date order with their measurements, paged."""
-    page = dashboard.sessions_page(db, actor=user, client_id=client_id, limit=limit, offset=offset, after=after)
+    if offset:  # old scripts' position paging
+        page = dashboard.sessions_page(db, actor=user, client_id=client_id, limit=limit, offset=offset, after=after)
+    else:  # plain rows, no ORM objects: a read-only list (issue 23)
+        page = dashboard.session_rows_page(db, actor=user, client_id=client_id, limit=limit, after=after)
     return _paged(request, response, page)
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -24,7 +25,8 @@ from cadenza.safety.flags import SafetyFlag
 from cadenza.web import forms
 from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
 from cadenza.web.routes.drafts import restore_draft, saved
-from cadenza.web.templating import render
+from cadenza.web.dashboard_cache import dashboard_key
+from cadenza.web.templating import render, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -97,25 +99,43 @@ Cursor = Annotated[str | None, Query(min_length=1, max_length=512)]
 def dashboard_page(request: Request, db: Db, user: PageUser, limit: Limit = PAGE_SIZE, after: Cursor = None,
                    before: Cursor = None) -> Response:
     today = dt.datetime.now(dt.UTC).date()
+    cache = request.app.state.dashboard_cache
+    key = dashboard_key(user, today=today, limit=limit, after=after, before=before)
+    body = cache.get(key)
+    if body is None:
+        body = _dashboard_body(request, db, user, today=today, limit=limit, after=after, before=before)
+        cache.put(key, body)
+    else:  # the same caseload as when it was rendered: the view is audited as its lists would audit it
+        dashboard.audit_dashboard_view(db, actor=user)
+    return render(request, "dashboard.html", {"body": body, "notice_rows": [user]})
+
+
+def _dashboard_body(request: Request, db: Session, user: Therapist, *, today: dt.date, limit: int,
+                    after: str | None, before: str | None) -> Markup:
+    """The dashboard's lists, rendered (``_dashboard_body.html``; kept by :mod:`cadenza.web.dashboard_cache`)."""
+    with db.no_autoflush:  # the lists' three audit rows go to the database together (one INSERT on PostgreSQL)
+        context = _dashboard_lists(request, db, user, today=today, limit=limit, after=after, before=before)
+    return Markup(templates.env.get_template("_dashboard_body.html").render(context))
+
+
+def _dashboard_lists(request: Request, db: Session, user: Therapist, *, today: dt.date, limit: int,
+                     after: str | None, before: str | None) -> dict:
     clients = dashboard.clients_page(db, actor=user, limit=limit, after=after, before=before)
     due = dashboard.goals_due(db, actor=user)
-    return render(
-        request,
-        "dashboard.html",
-        {
-            "clients": clients,
-            "recent": dashboard.recent_sessions(db, actor=user, limit=10),
-            "unsigned": dashboard.unsigned_sessions(db, actor=user, limit=20),
-            "due": due,
-            "overdue": [g for g in due if g.goal.target_date < today],
-            "flagged": dashboard.flagged_safety_items(db, actor=user),
-            "today": today,
-            "seen_today": dashboard.sessions_on(db, actor=user, day=today),
-            "planned": schedule.upcoming(db, actor=user, today=today, days=7),
-            "home_alerts": _tool_alerts(request, db, clients.items),
-            "interventions": {i.code: i for i in evidence.list_interventions()},
-        },
-    )
+    return {
+        "user": getattr(request.state, "user", None),
+        "clients": clients,
+        "recent": dashboard.recent_sessions(db, actor=user, limit=10),
+        "unsigned": dashboard.unsigned_sessions(db, actor=user, limit=20),
+        "due": due,
+        "overdue": [g for g in due if g.goal.target_date < today],
+        "flagged": dashboard.flagged_safety_items(db, actor=user, today=today),
+        "today": today,
+        "seen_today": dashboard.sessions_on(db, actor=user, day=today),
+        "planned": schedule.upcoming(db, actor=user, today=today, days=7),
+        "home_alerts": _tool_alerts(request, db, clients.items),
+        "interventions": {i.code: i for i in evidence.list_interventions()},
+    }
 
 
 def _tool_alerts(request: Request, db: Session, clients) -> list[tuple[object, str, str, str]]:
@@ -235,7 +255,7 @@ def client_page(request: Request, db: Db, user: PageUser, client_id: ClientId, l
          "tools": [t for t in tools if t.audience != "nicu"],
          "dose": listening.client_weekly_dose(db, client=overview.client),
          "tool_lines": {t.path: t.overview_lines(db, overview.client) for t in tools},
-         "removed": corrections.removed_records(db, client=overview.client),
+         "removed": corrections.removed_records(db, client=overview.client, goals=overview.removed_goals),
          "dose_page": next((t.url(client_id) for t in tools if t.path.endswith("/safety")), None)},
     )
 
