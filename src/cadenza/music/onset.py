@@ -52,11 +52,14 @@ LOCAL_MEAN_S = 0.5  # removes the slow floor of sustained notes and reverb tails
 class OnsetEnvelope:
     """Onset strength per analysis frame; ``frame_rate_hz`` converts frames to seconds.
 
-    Frame ``i`` is centred at ``i / frame_rate_hz`` seconds.
+    Frame ``i`` is centred at ``i / frame_rate_hz`` seconds. ``level_db`` (when known) is the signal's
+    level per frame in dB (arbitrary reference, see :func:`frame_level_db`): the tracker stops its beats
+    where the music has ended.
     """
 
     strength: np.ndarray
     frame_rate_hz: float
+    level_db: np.ndarray | None = None
 
     @property
     def times_s(self) -> np.ndarray:
@@ -187,7 +190,21 @@ def onset_envelope_from_spectrogram(spec: Spectrogram) -> OnsetEnvelope:
     # Timing convention (see NOTE_ON_LEAD_S): no shift; the flux peaks as a sound enters the window.
 
     strength = _detrend(flux.mean(axis=0)[None, :], frame_rate_hz)[0]
-    return OnsetEnvelope(strength=strength, frame_rate_hz=frame_rate_hz)
+    return OnsetEnvelope(strength=strength, frame_rate_hz=frame_rate_hz, level_db=frame_level_db(spec))
+
+
+#: The level is averaged over this window: a note's decay between onsets is not an ending.
+LEVEL_WINDOW_S = 1.0
+
+
+def frame_level_db(spec: Spectrogram) -> np.ndarray:
+    """The signal's level per frame in dB (reference: full-scale magnitude 1), averaged over
+    :data:`LEVEL_WINDOW_S` of power; -120 dB where the signal is digital silence."""
+    power = np.einsum("ij,ij->i", spec.magnitude, spec.magnitude, dtype=np.float64)
+    if power.size == 0:
+        return power
+    width = max(1, int(round(LEVEL_WINDOW_S * spec.frame_rate_hz)))
+    return 10.0 * np.log10(np.maximum(uniform_filter1d(power, size=width), 1e-12))
 
 
 def _detrend(env: np.ndarray, frame_rate_hz: float) -> np.ndarray:
