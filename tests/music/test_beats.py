@@ -297,5 +297,7 @@ def test_the_music_end_gate_keeps_music_that_does_not_end():
     beats = np.arange(10, 1000, 40)
     assert np.array_equal(_trim_after_music_ends(beats, np.full(1000, -20.0)), beats)  # a steady level
     assert np.array_equal(_trim_after_music_ends(beats, None), beats)  # no level known
+    dip = np.where(np.arange(1000) < 950, 41.0, 39.0)  # music at a near-constant level dips by 2 dB at the end
+    assert np.array_equal(_trim_after_music_ends(beats, dip), beats)
     level = np.where(np.arange(1000) < 500, -10.0, -80.0)
     assert _trim_after_music_ends(beats, level)[-1] <= 500 + 40

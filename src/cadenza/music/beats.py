@@ -166,13 +166,16 @@ def _trim_weak_ends(beat_idx: np.ndarray, env: np.ndarray) -> np.ndarray:
     return beat_idx[keep[0]:keep[-1] + 1]
 
 
-#: Where the music ends. The signal's own level (1-s power, dB) is placed on its range in the excerpt, from
-#: the 5th percentile (silence or the noise floor) to the 95th (the music): the music has ended after the
-#: last frame above :data:`MUSIC_END_FRACTION` of that range, and beats more than one beat period later are
-#: dropped (the period's grace keeps a beat on a final held note). Not a level in dB: the same rule holds for
-#: digital silence, a noise floor or a reverberant decay. 0.2-0.4 are within 0.001 of beat F on the
-#: 160 development excerpts (bench/RESULTS.md, issue 22, sixth round).
-MUSIC_END_FRACTION = 0.3
+#: Where the music ends. The signal's own level (:func:`cadenza.music.onset.frame_level_db`) is placed on its
+#: range in the excerpt, from the 5th percentile (silence or the noise floor) to the 95th (the music): the
+#: music has ended after the last frame above :data:`MUSIC_END_FRACTION` of that range and at least
+#: :data:`MUSIC_END_DROP_DB` below the 95th percentile (music whose level hardly varies has not ended when it
+#: dips by a decibel); beats more than one beat period later are dropped (the period's grace keeps a beat
+#: on a final held note). No absolute level: the same rule holds for digital silence, a noise floor or a
+#: reverberant decay. Fractions 0.2-0.4 and drops of 3-10 dB are within 0.002 of beat F on the 160
+#: development excerpts (bench/RESULTS.md, issue 22, sixth round).
+MUSIC_END_FRACTION = 0.4
+MUSIC_END_DROP_DB = 10.0
 MUSIC_END_PERCENTILES = (5.0, 95.0)
 
 
@@ -181,7 +184,8 @@ def _trim_after_music_ends(beat_idx: np.ndarray, level_db: np.ndarray | None) ->
     if level_db is None or beat_idx.size < 3 or level_db.size == 0:
         return beat_idx
     low, high = np.percentile(level_db, MUSIC_END_PERCENTILES)
-    active = np.flatnonzero(level_db > low + MUSIC_END_FRACTION * (high - low))
+    threshold_db = min(low + MUSIC_END_FRACTION * (high - low), high - MUSIC_END_DROP_DB)
+    active = np.flatnonzero(level_db > threshold_db)
     if active.size == 0:
         return beat_idx
     period = float(np.median(np.diff(beat_idx)))

@@ -193,18 +193,20 @@ def onset_envelope_from_spectrogram(spec: Spectrogram) -> OnsetEnvelope:
     return OnsetEnvelope(strength=strength, frame_rate_hz=frame_rate_hz, level_db=frame_level_db(spec))
 
 
-#: The level is averaged over this window: a note's decay between onsets is not an ending.
-LEVEL_WINDOW_S = 1.0
+#: The level is averaged (in dB) over this window: steadier than one frame on a noise floor, short enough
+#: that the end of the music is not blurred by more than a few frames.
+LEVEL_WINDOW_S = 0.25
 
 
 def frame_level_db(spec: Spectrogram) -> np.ndarray:
-    """The signal's level per frame in dB (reference: full-scale magnitude 1), averaged over
-    :data:`LEVEL_WINDOW_S` of power; -120 dB where the signal is digital silence."""
+    """The signal's level per frame in dB (reference: a spectral magnitude of 1; -120 dB for digital
+    silence), averaged in dB over :data:`LEVEL_WINDOW_S` (so one loud note does not hold the level up for
+    the window after it)."""
     power = np.einsum("ij,ij->i", spec.magnitude, spec.magnitude, dtype=np.float64)
     if power.size == 0:
         return power
     width = max(1, int(round(LEVEL_WINDOW_S * spec.frame_rate_hz)))
-    return 10.0 * np.log10(np.maximum(uniform_filter1d(power, size=width), 1e-12))
+    return uniform_filter1d(10.0 * np.log10(np.maximum(power, 1e-12)), size=width)
 
 
 def _detrend(env: np.ndarray, frame_rate_hz: float) -> np.ndarray:
