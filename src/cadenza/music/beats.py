@@ -172,8 +172,8 @@ def _trim_weak_ends(beat_idx: np.ndarray, env: np.ndarray) -> np.ndarray:
 #: :data:`MUSIC_END_DROP_DB` below the 95th percentile (music whose level hardly varies has not ended when it
 #: dips by a decibel); beats more than one beat period later are dropped (the period's grace keeps a beat
 #: on a final held note). No absolute level: the same rule holds for digital silence, a noise floor or a
-#: reverberant decay. Fractions 0.2-0.4 and drops of 3-10 dB are within 0.002 of beat F on the 160
-#: development excerpts (bench/RESULTS.md, issue 22, sixth round).
+#: reverberant decay. Fractions 0.2-0.5 with drops of 3-10 dB give beat F 0.910-0.913 on the 160
+#: development excerpts, against 0.907 without the rule (bench/RESULTS.md, issue 22, sixth round).
 MUSIC_END_FRACTION = 0.4
 MUSIC_END_DROP_DB = 10.0
 MUSIC_END_PERCENTILES = (5.0, 95.0)
@@ -288,8 +288,9 @@ def metrical_level_candidates(onsets: OnsetEnvelope, chroma: np.ndarray, *, tigh
 def beats_at_tempo(onsets: OnsetEnvelope, tempo_bpm: float, *, tightness: float = TIGHTNESS) -> np.ndarray:
     """Beat times (s) placed at the metrical level ``tempo_bpm``: the dynamic programme over the compressed
     envelope (:func:`placement_evidence`) with the local period following drift around ``tempo_bpm``, weak
-    ends trimmed, no beats once the music has ended (:data:`MUSIC_END_FRACTION`), each beat refined to its sub-frame peak. The tracker's last step once the level is chosen,
-    and the beats at a level given from outside (the annotated level in ``bench/tempo.py --oracle-level``)."""
+    ends trimmed, no beats once the music has ended (:data:`MUSIC_END_FRACTION`), each beat refined to its
+    sub-frame peak. The tracker's last step once the level is chosen, and the beats at a level given from
+    outside (the annotated level in ``bench/tempo.py --oracle-level``)."""
     env, fr = onsets.strength, onsets.frame_rate_hz
     if not isinstance(tempo_bpm, (int, float, np.number)) or not np.isfinite(tempo_bpm) or not tempo_bpm > 0:
         raise ParameterError(f"tempo_bpm must be a positive number, got {tempo_bpm!r}")
