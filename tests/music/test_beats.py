@@ -274,7 +274,9 @@ def test_beats_at_tempo_names_a_bad_tempo():
        seed=st.integers(0, 2**16))
 def test_beats_stop_where_the_music_stops(tempo_bpm, tail_s, floor, seed):
     # Decaying tones on every beat for 12 s, then `tail_s` of digital silence or a low noise floor (a piece
-    # that ends inside the excerpt): no beat more than a period after the last note, and the notes keep theirs.
+    # that ends inside the excerpt): the notes keep their beats, and none comes later than a period (the grace
+    # for a final held note) after the last tone has decayed into the floor (about 0.5 s: its 0.15-s decay,
+    # the analysis window and the level's averaging). Without the rule the tracker beats on through the tail.
     sr = 11025
     period_s = 60.0 / tempo_bpm
     truth = np.arange(0.5, 12.0, period_s)
@@ -287,7 +289,7 @@ def test_beats_stop_where_the_music_stops(tempo_bpm, tail_s, floor, seed):
     x += floor * np.random.default_rng(seed).standard_normal(x.size).astype(np.float32)
     onsets = compute_onset_envelope(x, sampling_rate_hz=sr)
     beats = beats_at_tempo(onsets, tempo_bpm) + NOTE_ON_LEAD_S
-    assert beats.size and beats[-1] <= truth[-1] + period_s + 0.05
+    assert beats.size and beats[-1] <= truth[-1] + period_s + 0.6
     assert np.max(np.min(np.abs(truth[1:-1, None] - beats[None, :]), axis=1)) < 0.03
 
 
