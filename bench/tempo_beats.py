@@ -73,6 +73,7 @@ def place(onsets, tempo_bpm: float, evidence: str, tightness: float) -> np.ndarr
     env, fr = onsets.strength, onsets.frame_rate_hz
     period = local_period_frames(env, frame_rate_hz=fr, tempo_bpm=tempo_bpm)
     idx = b._trim_weak_ends(b._dp_beats(EVIDENCE[evidence](np.maximum(env, 0.0)), period, tightness), env)
+    idx = b._trim_after_music_ends(idx, onsets.level_db)
     return b._refine(idx, env) / fr
 
 

@@ -267,3 +267,39 @@ def test_beats_at_tempo_names_a_bad_tempo():
         with pytest.raises(ParameterError, match="tempo_bpm"):
             beats_at_tempo(onsets, bad)
     assert beats_at_tempo(OnsetEnvelope(np.zeros(500), 43.07), 90.0).size == 0  # silence: no beats, no error
+
+
+@settings(max_examples=5, deadline=None)
+@given(tempo_bpm=st.floats(55.0, 130.0), tail_s=st.floats(3.0, 8.0), floor=st.sampled_from([0.0, 0.003]),
+       seed=st.integers(0, 2**16))
+def test_beats_stop_where_the_music_stops(tempo_bpm, tail_s, floor, seed):
+    # Decaying tones on every beat for 12 s, then `tail_s` of digital silence or a low noise floor (a piece
+    # that ends inside the excerpt): the notes keep their beats, and none comes later than a period (the grace
+    # for a final held note) after the last tone has decayed into the floor (about 0.5 s: its 0.15-s decay,
+    # the analysis window and the level's averaging). Without the rule the tracker beats on through the tail.
+    sr = 11025
+    period_s = 60.0 / tempo_bpm
+    truth = np.arange(0.5, 12.0, period_s)
+    t = np.arange(int(0.6 * sr)) / sr
+    tone = (np.sin(2 * np.pi * 330 * t) * np.exp(-t / 0.15)).astype(np.float32)
+    x = np.zeros(int((truth[-1] + tail_s) * sr), dtype=np.float32)
+    for s in truth:
+        i = int(round(s * sr))
+        x[i:i + tone.size] += tone[: x.size - i]
+    x += floor * np.random.default_rng(seed).standard_normal(x.size).astype(np.float32)
+    onsets = compute_onset_envelope(x, sampling_rate_hz=sr)
+    beats = beats_at_tempo(onsets, tempo_bpm) + NOTE_ON_LEAD_S
+    assert beats.size and beats[-1] <= truth[-1] + period_s + 0.6
+    assert np.max(np.min(np.abs(truth[1:-1, None] - beats[None, :]), axis=1)) < 0.03
+
+
+def test_the_music_end_gate_keeps_music_that_does_not_end():
+    from cadenza.music.beats import _trim_after_music_ends
+
+    beats = np.arange(10, 1000, 40)
+    assert np.array_equal(_trim_after_music_ends(beats, np.full(1000, -20.0)), beats)  # a steady level
+    assert np.array_equal(_trim_after_music_ends(beats, None), beats)  # no level known
+    dip = np.where(np.arange(1000) < 950, 41.0, 39.0)  # music at a near-constant level dips by 2 dB at the end
+    assert np.array_equal(_trim_after_music_ends(beats, dip), beats)
+    level = np.where(np.arange(1000) < 500, -10.0, -80.0)
+    assert _trim_after_music_ends(beats, level)[-1] <= 500 + 40

@@ -52,11 +52,14 @@ LOCAL_MEAN_S = 0.5  # removes the slow floor of sustained notes and reverb tails
 class OnsetEnvelope:
     """Onset strength per analysis frame; ``frame_rate_hz`` converts frames to seconds.
 
-    Frame ``i`` is centred at ``i / frame_rate_hz`` seconds.
+    Frame ``i`` is centred at ``i / frame_rate_hz`` seconds. ``level_db`` (when known) is the signal's
+    level per frame in dB (arbitrary reference, see :func:`frame_level_db`): the tracker stops its beats
+    where the music has ended.
     """
 
     strength: np.ndarray
     frame_rate_hz: float
+    level_db: np.ndarray | None = None
 
     @property
     def times_s(self) -> np.ndarray:
@@ -187,7 +190,23 @@ def onset_envelope_from_spectrogram(spec: Spectrogram) -> OnsetEnvelope:
     # Timing convention (see NOTE_ON_LEAD_S): no shift; the flux peaks as a sound enters the window.
 
     strength = _detrend(flux.mean(axis=0)[None, :], frame_rate_hz)[0]
-    return OnsetEnvelope(strength=strength, frame_rate_hz=frame_rate_hz)
+    return OnsetEnvelope(strength=strength, frame_rate_hz=frame_rate_hz, level_db=frame_level_db(spec))
+
+
+#: The level is averaged (in dB) over this window: steadier than one frame on a noise floor, short enough
+#: that the end of the music is not blurred by more than a few frames.
+LEVEL_WINDOW_S = 0.25
+
+
+def frame_level_db(spec: Spectrogram) -> np.ndarray:
+    """The signal's level per frame in dB (reference: a spectral magnitude of 1; -120 dB for digital
+    silence), averaged in dB over :data:`LEVEL_WINDOW_S` (so one loud note does not hold the level up for
+    the window after it)."""
+    power = np.einsum("ij,ij->i", spec.magnitude, spec.magnitude, dtype=np.float64)
+    if power.size == 0:
+        return power
+    width = max(1, int(round(LEVEL_WINDOW_S * spec.frame_rate_hz)))
+    return uniform_filter1d(10.0 * np.log10(np.maximum(power, 1e-12)), size=width)
 
 
 def _detrend(env: np.ndarray, frame_rate_hz: float) -> np.ndarray:
