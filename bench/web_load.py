@@ -38,6 +38,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -131,6 +132,7 @@ def count_rows(url: str) -> dict[str, int]:
         counts = {
             "sessions": connection.scalar(select(func.count()).select_from(TherapySession)),
             "measurements": connection.scalar(select(func.count()).select_from(Measurement)),
+            "audit_events": connection.scalar(select(func.count()).select_from(AuditEvent)),
             "session_audit": connection.scalar(
                 select(func.count()).select_from(AuditEvent)
                 .where(AuditEvent.entity == "therapy_session", AuditEvent.action == "create")
@@ -193,6 +195,82 @@ def start_server(url: str, port: int, *, workers: int = 1) -> subprocess.Popen:
     raise RuntimeError("the server did not answer /health within 120 s")
 
 
+class WaitSampler:
+    """Samples PostgreSQL while a run's clock runs (every ``interval_s``, in a thread of this process): how many
+    of the app's backends wait on an advisory lock (the audit chain's, or a login's) or on another lock, how
+    many are active, whether the audit chain's lock is held, and how many audit events await their seal.
+
+    The mean number of waiters divided by the requests per second is the mean wait per request (Little's law).
+    """
+
+    def __init__(self, url: str, *, interval_s: float = 0.05) -> None:
+        self.url, self.interval_s = url, interval_s
+        self.samples: list[tuple[int, int, int, int, int]] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        n = max(1, len(self.samples))
+        columns = list(zip(*self.samples)) or [(), (), (), (), ()]
+        advisory, other, active, chain_held, pending = (list(c) for c in columns)
+        return {"samples": len(self.samples),
+                "advisory_waiters_mean": round(sum(advisory) / n, 2),
+                "other_lock_waiters_mean": round(sum(other) / n, 2),
+                "active_backends_mean": round(sum(active) / n, 2),
+                "chain_lock_held_share": round(sum(chain_held) / n, 3),
+                "pending_seals_mean": round(sum(pending) / n, 1) if pending else 0.0,
+                "pending_seals_max": max(pending, default=0)}
+
+    def _run(self) -> None:
+        from sqlalchemy import text
+
+        from cadenza.clinic.audit_chain import PG_CHAIN_LOCK_ID
+        from cadenza.clinic.db import make_engine
+
+        engine = make_engine(self.url)
+        lock_parts = {"classid": PG_CHAIN_LOCK_ID >> 32, "objid": PG_CHAIN_LOCK_ID & 0xFFFFFFFF}
+        try:
+            with engine.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+                has_pending = connection.scalar(text("SELECT to_regclass('audit_pending') IS NOT NULL"))
+                while not self._stop.wait(self.interval_s):
+                    rows = connection.execute(text(
+                        "SELECT wait_event_type, wait_event, state FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                        "AND backend_type = 'client backend'")).all()
+                    held = connection.scalar(text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                        "AND classid = :classid AND objid = :objid"), lock_parts)
+                    pending = connection.scalar(text("SELECT count(*) FROM audit_pending")) if has_pending else 0
+                    self.samples.append((
+                        sum(1 for r in rows if r.wait_event_type == "Lock" and r.wait_event == "advisory"),
+                        sum(1 for r in rows if r.wait_event_type == "Lock" and r.wait_event != "advisory"),
+                        sum(1 for r in rows if r.state == "active"), int(held > 0), int(pending)))
+        finally:
+            engine.dispose()
+
+
+_TLS: list = []
+
+
+def _tls_context():
+    """One TLS context for every virtual user: httpx builds one per client otherwise (loading the CA bundle,
+    ~10-200 ms of CPU each), and 200 users doing that on the event loop ate the whole run on a busy machine
+    (0 requests in 30 s). The server is plain HTTP; the context is never used."""
+    import ssl
+
+    if not _TLS:
+        _TLS.append(ssl.create_default_context())
+    return _TLS[0]
+
+
 async def log_in(base_url: str, username: str) -> dict[str, str]:
     """A browser session cookie and an API token for one therapist (before the clock starts:
     argon2 is deliberately slow, and logging in is not what this benchmark measures)."""
@@ -214,7 +292,7 @@ async def virtual_user(base_url: str, person: dict, *, stop_at: float, write_sha
     import httpx
 
     credentials = person["credentials"]
-    async with httpx.AsyncClient(base_url=base_url, timeout=30, follow_redirects=False,
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, follow_redirects=False, verify=_tls_context(),
                                  headers={"cookie": credentials["cookie"]}) as http:
         headers = {"Authorization": credentials["authorization"]}
         day = 0
@@ -261,12 +339,14 @@ async def virtual_user(base_url: str, person: dict, *, stop_at: float, write_sha
 
 
 async def run_load(base_url: str, people: list[dict], *, users: int, seconds: float, write_share: float,
-                   seed_value: int, think_s: float = 0.0) -> tuple[Tally, float]:
+                   seed_value: int, think_s: float = 0.0, sampler: WaitSampler | None = None) -> tuple[Tally, float]:
     tally = Tally()
     rng = random.Random(seed_value)
     people = people[:users]
     for person in people:
         person["credentials"] = await log_in(base_url, person["username"])
+    if sampler is not None:
+        sampler.start()
     stop_at = time.monotonic() + seconds
     started = time.monotonic()
     tasks = [
@@ -299,6 +379,30 @@ async def single_user(base_url: str, person: dict, *, requests: int) -> dict[str
             for name, v in timings.items()}
 
 
+def seconds_until_sealed(url: str, *, timeout_s: float = 10.0) -> float:
+    """After a run: how long until every committed audit event carries its seal (0 when none waited)."""
+    from sqlalchemy import text
+
+    from cadenza.clinic.db import make_engine
+
+    engine = make_engine(url)
+    started = time.monotonic()
+    try:
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            unsealed = ("SELECT count(*) FROM audit_event e WHERE e.id > (SELECT coalesce(max(event_id), 0) - 100000 "
+                        "FROM audit_seal) AND NOT EXISTS (SELECT 1 FROM audit_seal s WHERE s.event_id = e.id)")
+            asked = started
+            while connection.scalar(text(unsealed)):  # the answer is as of when it was asked, not when it came
+                if time.monotonic() - started > timeout_s:
+                    return float("inf")
+                time.sleep(0.02)
+                asked = time.monotonic()
+    finally:
+        engine.dispose()
+    return round(asked - started, 3)
+
+
 def _summary(label: str, tally: Tally, elapsed_s: float, before: dict, after: dict) -> dict:
     stored_sessions = after["sessions"] - before["sessions"]
     stored_measurements = after["measurements"] - before["measurements"]
@@ -321,6 +425,7 @@ def _summary(label: str, tally: Tally, elapsed_s: float, before: dict, after: di
         "measurements_written": tally.measurements_written,
         "measurements_stored": stored_measurements,
         "session_audit_events": after["session_audit"] - before["session_audit"],
+        "audit_events_per_s": round((after["audit_events"] - before["audit_events"]) / elapsed_s, 1),
         "mean_latency_ms": round(statistics.fmean(all_latencies) * 1000, 1) if all_latencies else float("nan"),
     }
     result["rows_consistent"] = (tally.sessions_written == stored_sessions == result["session_audit_events"]
@@ -390,12 +495,26 @@ def main(argv: list[str] | None = None) -> int:
             for label, users, think in loads:
                 before = count_rows(url)
                 pool = [dict(p) for p in people] * (1 + users // max(1, len(people)))
+                sampler = WaitSampler(url) if args.backend == "postgresql" else None
+                load_start = os.getloadavg()[0]
                 tally, elapsed_s = asyncio.run(run_load(base_url, pool, users=users, seconds=args.seconds,
                                                         write_share=args.write_share, seed_value=args.seed,
-                                                        think_s=think))
+                                                        think_s=think, sampler=sampler))
+                waits = sampler.stop() if sampler is not None else {}
+                drained_s = seconds_until_sealed(url) if args.backend == "postgresql" else 0.0
                 result = _summary(f"{workers} worker(s), {users} users, {label}", tally, elapsed_s, before,
                                   count_rows(url))
-                result.update(workers=workers, users=users, think_s=think)
+                result.update(workers=workers, users=users, think_s=think, waits=waits,
+                              load_average_start_end=[round(load_start, 2), round(os.getloadavg()[0], 2)],
+                              seconds_until_sealed=drained_s)
+                if waits and result["audit_events_per_s"]:
+                    # Little's law again: events awaiting their seal / events committed per second = mean wait.
+                    result["mean_seal_wait_ms"] = round(
+                        1000 * waits["pending_seals_mean"] / result["audit_events_per_s"], 1)
+                if waits and result["requests_per_s"]:
+                    # Little's law: mean backends waiting on an advisory lock / requests per second.
+                    result["advisory_wait_ms_per_request"] = round(
+                        1000 * waits["advisory_waiters_mean"] / result["requests_per_s"], 1)
                 runs.append(result)
             if args.single_user:
                 busiest = max(people, key=lambda p: len(p["clients"]))
@@ -426,6 +545,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {r['run']} | {r['requests']} | {r['requests_per_s']} | {r['p50_ms']} | {r['p95_ms']} | "
               f"{r['read_p95_ms']} | {r['write_p95_ms']} | {r['errors']} | "
               f"{r['sessions_written']} / {r['sessions_stored']}{'' if r['rows_consistent'] else ' MISMATCH'} |")
+    for r in runs:
+        if r.get("waits"):
+            w = r["waits"]
+            print(f"{r['run']}: advisory-lock waiters {w['advisory_waiters_mean']} on average "
+                  f"(~{r.get('advisory_wait_ms_per_request', 0)} ms per request), chain lock held "
+                  f"{100 * w['chain_lock_held_share']:.0f} % of samples, active backends {w['active_backends_mean']}, "
+                  f"pending seals mean {w['pending_seals_mean']} / max {w['pending_seals_max']}, all sealed "
+                  f"{r['seconds_until_sealed']} s after the run (mean wait for a seal {r.get('mean_seal_wait_ms', 0)} ms); "
+                  f"load average {r['load_average_start_end']}")
     for workers, timings in single.items():
         for name, t in timings.items():
             print(f"one user alone, {workers} worker(s), {name}: p50 {t['p50_ms']} ms, p95 {t['p95_ms']} ms")

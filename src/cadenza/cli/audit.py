@@ -3,7 +3,7 @@
 ``cadenza audit verify`` re-computes the hash chain over ``audit_event`` (see
 :mod:`cadenza.clinic.audit_chain`) and prints OK with the count and head seal, or the first broken
 position and what is wrong; the exit code is 1 when the chain is broken. It only reads: it never
-migrates or writes the database it checks.
+migrates the database it checks, and writes only the seals of pending events when asked to (``--seal``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ EXPECT_COUNT_HELP = ("At least this many events must be sealed (a count written 
                      "of the newest rows, which a shorter chain alone does not reveal.")
 EXPECT_SEAL_HELP = "A head seal written down earlier: it must still be in the chain."
 JSON_HELP = "Print one JSON object instead of a sentence."
+SEAL_HELP = ("First seal the events committed but not sealed yet (PostgreSQL seals in batches; a running server does "
+             "it within a second): the one write this command may make.")
 
 
 @app.command()
@@ -27,14 +29,18 @@ def verify(
     expect_count: int | None = typer.Option(None, "--expect-count", min=0, help=EXPECT_COUNT_HELP),
     expect_seal: str | None = typer.Option(None, "--expect-seal", help=EXPECT_SEAL_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    seal: bool = typer.Option(False, "--seal", help=SEAL_HELP),
 ) -> None:
-    """Re-compute the audit hash chain; exit 1 at the first edited, missing, reordered or unsealed row."""
+    """Re-compute the audit hash chain; exit 1 at the first edited, missing, reordered or unsealed row.
+
+    Events committed on PostgreSQL in the last moments may still await their seal: they are counted apart
+    ("pending", not a problem); ``--seal`` seals them first."""
     from pathlib import Path
 
     from sqlalchemy import create_engine, inspect
     from sqlalchemy.engine import make_url
 
-    from cadenza.clinic.audit_chain import verify_chain
+    from cadenza.clinic.audit_chain import seal_pending, verify_chain
     from cadenza.clinic.db import make_engine
     from cadenza.settings import Settings
 
@@ -51,6 +57,9 @@ def verify(
                 if not inspect(connection).has_table("audit_seal"):
                     fail("this database has no audit_seal table yet; run `cadenza migrate` first (it seals the "
                          "existing audit rows)")
+                if seal and inspect(connection).has_table("audit_pending"):
+                    seal_pending(connection, wait=True)
+                    connection.commit()
                 report = verify_chain(connection, expect_count=expect_count, expect_seal=expect_seal)
                 connection.rollback()
         finally:

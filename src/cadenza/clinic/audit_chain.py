@@ -7,27 +7,42 @@ order), the previous position's seal and its own seal ::
 
 An edited, deleted, forged or moved row no longer matches its seal or breaks the link to its
 neighbour, and :func:`verify_chain` names the first position where that happens. Why the chain is
-built this way (commit-time sealing, the lock, the key file) is explained in ``docs/clinic.md``.
+built this way (when sealing happens, the lock, the key file) is explained in ``docs/clinic.md``.
 
 :func:`install` adds the sealing to the sessions of one factory;
 :func:`cadenza.clinic.db.make_session_factory` calls it, so every session the record hands out seals.
+
+Two ways to seal, one chain:
+
+- *At commit* (SQLite, and any session bound to a connection rather than an engine): the committing
+  transaction takes the chain lock, reads the head and appends its own events' seals.
+- *In batches* (PostgreSQL, sessions bound to an engine): the committing transaction only adds one
+  ``audit_pending`` row per event, tagged with ``HMAC(key, canonical event)``, and takes no lock. After the
+  commit the events are sealed in a short transaction of their own (:func:`seal_pending`) that takes the
+  lock, seals every pending event whose tag matches and deletes their pending rows. A web worker leaves
+  that to its :class:`BackgroundSealer` (woken by each commit, and every ``interval_s`` anyway); any other
+  process seals right after its commit. Requests therefore never queue on the chain lock.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
+import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Integer, String, event, func, inspect, select, text
+from sqlalchemy import Connection, Engine, Integer, String, event, func, inspect, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -44,6 +59,13 @@ GENESIS_SEAL = "0" * 64  # the "previous seal" of position 1
 # until it commits, so two transactions can never both append after the same head.
 PG_CHAIN_LOCK_ID = 0x636164656E7A61  # "cadenza"
 PROBLEMS = ("edited", "missing", "reordered", "unsealed")
+# Batched sealing (PostgreSQL): a worker's background sealer runs at least this often, so an event committed
+# when traffic stops is sealed within about this long (plus one sealing transaction).
+SEAL_INTERVAL_S = 0.25
+SEAL_BATCH_EVENTS = 2000  # pending events sealed per transaction (a backlog takes several)
+_PENDING_TAG_PREFIX = b"cadenza-audit-pending\x00"  # keeps a pending tag from ever equalling a chain seal
+_SEAL_AFTER_COMMIT_KEY = "cadenza_audit_chain_seal_after_commit"
+_log = logging.getLogger(__name__)
 
 _PENDING_KEY = "cadenza_audit_chain_pending_ids"
 _MEMORY_KEY = secrets.token_bytes(KEY_BYTES)  # in-memory SQLite: the chain dies with the process
@@ -63,6 +85,22 @@ class AuditSeal(Base):
     event_id: Mapped[int] = mapped_column(Integer, unique=True)
     prev_seal: Mapped[str] = mapped_column(String(64))
     seal: Mapped[str] = mapped_column(String(64))
+    fields: Mapped[str] = mapped_column(String(1000))
+
+
+class AuditPending(Base):
+    """An audit event committed but not sealed yet (batched sealing, PostgreSQL).
+
+    ``tag`` is ``HMAC(key, canonical event)`` over the ``fields`` it lists, written by the committing
+    transaction: the sealer seals only events whose tag still matches, so a row inserted or edited by
+    someone without the key is never sealed (it stays, and verify reports it). No foreign key, like
+    ``audit_seal``.
+    """
+
+    __tablename__ = "audit_pending"
+
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    tag: Mapped[str] = mapped_column(String(64))
     fields: Mapped[str] = mapped_column(String(1000))
 
 
@@ -197,6 +235,12 @@ def compute_seal(key: bytes, prev_seal: str, event_id: int, fields: Sequence[str
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
+def pending_tag(key: bytes, event_id: int, fields: Sequence[str], values: Mapping[str, Any]) -> str:
+    """HMAC-SHA-256(key, prefix || canonical event), hex: what an ``audit_pending`` row carries."""
+    message = _PENDING_TAG_PREFIX + canonical_event(event_id, fields, values)
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
 def sealed_fields(column_names: Iterable[str]) -> tuple[str, ...]:
     """The columns a new seal covers: every ``audit_event`` column but the id (sealed on its own)."""
     return tuple(sorted(name for name in column_names if name != "id"))
@@ -272,6 +316,162 @@ def _flushed_values(events: list[AuditEvent], fields: Sequence[str]) -> list[dic
     return sorted(found, key=lambda values: values["id"])
 
 
+# --- batched sealing (PostgreSQL) ---------------------------------------------------------------------
+
+
+def seal_pending(bind: Engine | Connection, *, wait: bool = True, key: bytes | None = None,
+                 limit: int = SEAL_BATCH_EVENTS) -> int | None:
+    """Seal the pending audit events (``audit_pending``) in one short transaction per ``limit`` events.
+
+    Takes the chain lock (``wait=False``: only if it is free; ``None`` is returned when another
+    transaction holds it, which seals what it sees and leaves the rest to the next round), appends a seal
+    for every pending event whose tag matches, in event-id order, and deletes those pending rows in the same
+    transaction: a process killed half-way leaves everything as it was. Returns how many were sealed.
+    ``bind`` is an engine (a transaction of its own per batch) or a connection whose transaction the caller
+    commits. Events whose tag no longer matches (edited or inserted without the key) stay pending and
+    :func:`verify_chain` reports them.
+    """
+    if isinstance(bind, Connection):
+        return _seal_pending_batch(bind, wait=wait, key=key, limit=limit)
+    total = 0
+    while True:
+        with bind.begin() as connection:
+            sealed = _seal_pending_batch(connection, wait=wait, key=key, limit=limit)
+        if sealed is None:
+            return None if total == 0 else total
+        total += sealed
+        if sealed < limit:
+            return total
+
+
+def _seal_pending_batch(connection: Connection, *, wait: bool, key: bytes | None, limit: int) -> int | None:
+    if connection.dialect.name != "postgresql":
+        return _seal_pending_sqlite(connection, key=key, limit=limit)
+    if wait:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:lock_id)"), {"lock_id": PG_CHAIN_LOCK_ID})
+    elif not connection.execute(text("SELECT pg_try_advisory_xact_lock(:lock_id)"),
+                                {"lock_id": PG_CHAIN_LOCK_ID}).scalar():
+        return None
+    return _seal_locked(connection, key=key, limit=limit)
+
+
+def _seal_pending_sqlite(connection: Connection, *, key: bytes | None, limit: int) -> int:
+    # SQLite seals at commit; pending rows appear there only from a restored PostgreSQL backup.
+    # The connection's transaction holds the write lock once it writes, so the head cannot move meanwhile.
+    return _seal_locked(connection, key=key, limit=limit)
+
+
+def _seal_locked(connection: Connection, *, key: bytes | None, limit: int) -> int:
+    pending_table, event_table, seal_table = AuditPending.__table__, AuditEvent.__table__, AuditSeal.__table__
+    rows = connection.execute(
+        select(pending_table.c.event_id, pending_table.c.tag, pending_table.c.fields, event_table)
+        .outerjoin(event_table, event_table.c.id == pending_table.c.event_id)
+        .where(~select(seal_table.c.seq).where(seal_table.c.event_id == pending_table.c.event_id).exists())
+        .order_by(pending_table.c.event_id).limit(limit)).all()
+    if not rows:
+        return 0
+    key = audit_key(connection.engine.url) if key is None else key
+    head = connection.execute(select(seal_table.c.seq, seal_table.c.seal)
+                              .order_by(seal_table.c.seq.desc()).limit(1)).first()
+    seq, prev = (head.seq, head.seal) if head is not None else (0, GENESIS_SEAL)
+    seals: list[dict[str, Any]] = []
+    for row in rows:
+        values = row._mapping
+        if values["id"] is None:
+            continue  # the event is gone: the pending row stays as evidence
+        fields = tuple(f for f in row.fields.split(",") if f)
+        if not hmac.compare_digest(pending_tag(key, row.event_id, fields, values), row.tag):
+            continue  # edited, or written without the key: never sealed
+        seq += 1
+        seal = compute_seal(key, prev, row.event_id, fields, values)
+        seals.append({"seq": seq, "event_id": row.event_id, "prev_seal": prev, "seal": seal, "fields": row.fields})
+        prev = seal
+    if seals:
+        connection.execute(seal_table.insert(), seals)
+        connection.execute(pending_table.delete().where(pending_table.c.event_id.in_([r["event_id"] for r in seals])))
+    # Pending rows of events that were sealed some other way are spent.
+    connection.execute(pending_table.delete().where(pending_table.c.event_id.in_(
+        select(seal_table.c.event_id).where(seal_table.c.event_id.in_([r.event_id for r in rows])))))
+    return len(seals)
+
+
+class BackgroundSealer:
+    """One per web worker and engine: seals pending audit events after each commit (:meth:`nudge`) and at least
+    every ``interval_s``, taking the chain lock only when it is free (the holder seals what it sees, the
+    rest is sealed next round). A daemon thread; :meth:`stop` seals once more and ends it."""
+
+    def __init__(self, engine: Engine, *, interval_s: float = SEAL_INTERVAL_S) -> None:
+        if not interval_s > 0:
+            raise ParameterError(f"interval_s must be > 0, got {interval_s!r}")
+        self.engine, self.interval_s = engine, interval_s
+        self.rounds = self.sealed = self.busy = self.failures = 0
+        self._wake, self._stopping = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cadenza-audit-sealer", daemon=True)
+
+    def start(self) -> BackgroundSealer:
+        self._thread.start()
+        return self
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    def stop(self, *, final_seal: bool = True, timeout_s: float = 5.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=timeout_s)
+        if final_seal:
+            try:
+                seal_pending(self.engine, wait=True)
+            except Exception:  # the next worker, or `cadenza audit verify --seal`, seals them
+                _log.warning("final audit seal failed; pending events stay for the next sealer", exc_info=True)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self.interval_s)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            self.rounds += 1
+            try:
+                sealed = seal_pending(self.engine, wait=False)
+            except Exception:
+                self.failures += 1
+                _log.warning("audit sealing failed; retrying in %.2f s", self.interval_s, exc_info=True)
+                self._stopping.wait(self.interval_s)
+                continue
+            if sealed is None:
+                # Another worker's sealer holds the lock: it seals what it saw; what it did not see (committed
+                # after its read) is ours to seal once it is done, so try again in a moment.
+                self.busy += 1
+                self._stopping.wait(min(self.interval_s, 0.02))
+                self._wake.set()
+            else:
+                self.sealed += sealed
+
+
+_SEALERS: weakref.WeakKeyDictionary[Engine, BackgroundSealer] = weakref.WeakKeyDictionary()
+
+
+def start_background_sealer(engine: Engine, *, interval_s: float = SEAL_INTERVAL_S) -> BackgroundSealer | None:
+    """Seal this engine's commits in the background (PostgreSQL; ``None`` and nothing started on SQLite).
+
+    For long-running servers: their sessions' commits then never wait for the chain lock. Idempotent per
+    engine; stopped (after a last seal) at interpreter exit.
+    """
+    if engine.dialect.name != "postgresql":
+        return None
+    if engine not in _SEALERS:
+        sealer = _SEALERS[engine] = BackgroundSealer(engine, interval_s=interval_s).start()
+        atexit.register(sealer.stop)
+    return _SEALERS[engine]
+
+
+def background_sealer(engine: Engine) -> BackgroundSealer | None:
+    """The sealer :func:`start_background_sealer` started for ``engine``, if any."""
+    return _SEALERS.get(engine)
+
+
 # --- session hooks ------------------------------------------------------------------------------------
 
 
@@ -279,6 +479,14 @@ def _track_new_events(session: Session, _flush_context: Any) -> None:
     events = [obj for obj in session.new if isinstance(obj, AuditEvent)]
     if events:
         session.info.setdefault(_PENDING_KEY, []).extend(events)
+
+
+def _batched(session: Session, connection: Connection) -> bool:
+    """Seal after commit (PostgreSQL, session bound to an engine) rather than inside the transaction.
+
+    A session joined to a caller's connection (tests, restore into one transaction) seals at commit: its
+    outer transaction may never commit, and a separate sealing transaction could not see its rows."""
+    return connection.dialect.name == "postgresql" and not isinstance(session.get_bind(), Connection)
 
 
 def _seal_pending(session: Session) -> None:
@@ -294,8 +502,19 @@ def _seal_pending(session: Session) -> None:
     key = audit_key(connection.engine.url)
     fields = sealed_fields(AuditEvent.__table__.c.keys())
     values = _flushed_values(pending, fields)
+    batched = _batched(session, connection)
     if values is None:
-        append_seals(connection, [inspect(e).identity[0] for e in pending if inspect(e).identity], key=key)
+        ids = [inspect(e).identity[0] for e in pending if inspect(e).identity]
+        if not batched:
+            append_seals(connection, ids, key=key)
+            return
+        values = _read_events(connection, ids)
+    if batched:
+        # No lock here: one pending row per event, sealed after the commit (docs/clinic.md, "When sealing happens").
+        joined = ",".join(fields)
+        connection.execute(AuditPending.__table__.insert(), [
+            {"event_id": v["id"], "tag": pending_tag(key, v["id"], fields, v), "fields": joined} for v in values])
+        session.info[_SEAL_AFTER_COMMIT_KEY] = True
         return
     # The usual case: the events this transaction inserted are sealed from the values it wrote, without
     # reading them back while the chain lock is held (one statement fewer inside the lock).
@@ -303,15 +522,45 @@ def _seal_pending(session: Session) -> None:
     connection.execute(AuditSeal.__table__.insert(), seal_rows(key, head_seq, head_seal, values, fields))
 
 
+def _read_events(connection: Connection, ids: Sequence[int]) -> list[Mapping[str, Any]]:
+    event_table = AuditEvent.__table__
+    found: list[Mapping[str, Any]] = []
+    for start in range(0, len(ids), 500):
+        found.extend(row._mapping for row in connection.execute(
+            select(event_table).where(event_table.c.id.in_(ids[start:start + 500]))))
+    return sorted(found, key=lambda values: values["id"])
+
+
+def _seal_after_commit(session: Session) -> None:
+    if not session.info.pop(_SEAL_AFTER_COMMIT_KEY, False):
+        return
+    engine = session.get_bind()
+    sealer = _SEALERS.get(engine)
+    if sealer is not None:
+        sealer.nudge()
+        return
+    try:  # no background sealer in this process (the command line, a script): seal now
+        seal_pending(engine, wait=True)
+    except Exception:  # committed is committed: the events stay pending for the next sealer, and verify says so
+        _log.warning("audit events committed but not sealed yet; the next commit or `cadenza audit verify --seal` "
+                     "seals them", exc_info=True)
+
+
 def _forget_pending(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop(_PENDING_KEY, None)
 
 
+def _forget_seal_after_commit(session: Session) -> None:
+    session.info.pop(_SEAL_AFTER_COMMIT_KEY, None)
+
+
 def install(factory: sessionmaker[Session]) -> None:
-    """Seal, at each commit, the audit events that the sessions of ``factory`` wrote."""
+    """Seal the audit events that the sessions of ``factory`` write: at each commit, or in batches after it."""
     event.listen(factory, "after_flush", _track_new_events)
     event.listen(factory, "before_commit", _seal_pending)
+    event.listen(factory, "after_commit", _seal_after_commit)
+    event.listen(factory, "after_rollback", _forget_seal_after_commit)
     event.listen(factory, "after_transaction_end", _forget_pending)
 
 
@@ -353,18 +602,24 @@ class ChainReport:
     event_id: int | None = None
     detail: str = ""
     unsealed_count: int = 0
+    pending_count: int = 0
+    oldest_pending_at: str | None = None
 
     def summary(self) -> str:
+        pending = (f"; {self.pending_count} committed event(s) await their seal (batched sealing, not a problem; "
+                   f"oldest from {self.oldest_pending_at})" if self.pending_count else "")
         if self.ok:
-            return f"audit chain OK: {self.count} events sealed; head at position {self.count}: {self.head_seal}"
+            return (f"audit chain OK: {self.count} events sealed; head at position {self.count}: {self.head_seal}"
+                    f"{pending}")
         where = f"position {self.position}" if self.position is not None else "an unsealed row"
         event_part = f" (event {self.event_id})" if self.event_id is not None else ""
-        return f"audit chain BROKEN at {where}{event_part}: {self.problem}: {self.detail}"
+        return f"audit chain BROKEN at {where}{event_part}: {self.problem}: {self.detail}{pending}"
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "count": self.count, "head_seal": self.head_seal, "problem": self.problem,
                 "position": self.position, "event_id": self.event_id, "detail": self.detail,
-                "unsealed_count": self.unsealed_count}
+                "unsealed_count": self.unsealed_count, "pending_count": self.pending_count,
+                "oldest_pending_at": self.oldest_pending_at}
 
 
 def check_chain(links: Iterable[ChainLink], *, key: bytes, unsealed_event_ids: Sequence[int] = (),
@@ -479,6 +734,8 @@ def verify_chain(db: Any, *, key: bytes | None = None, expect_count: int | None 
     unsealed = list(connection.execute(
         select(event_table.c.id).where(~select(seal_table.c.seq).where(seal_table.c.event_id == event_table.c.id)
                                        .exists()).order_by(event_table.c.id)).scalars())
+    pending_ids, oldest_pending = _genuinely_pending(connection, unsealed, key) if unsealed else (set(), None)
+    unsealed = [event_id for event_id in unsealed if event_id not in pending_ids]
     names = [column.name for column in event_table.c if column.name != "id"]
     query = (select(seal_table.c.seq, seal_table.c.event_id, seal_table.c.prev_seal, seal_table.c.seal,
                     seal_table.c.fields, event_table.c.id, *[event_table.c[name] for name in names])
@@ -511,10 +768,36 @@ def verify_chain(db: Any, *, key: bytes | None = None, expect_count: int | None 
                                  expect_seal=expect_seal, relinks=_Replay(links))
     except _UnreadableRow as exc:
         # Every link before the unreadable row passed (the walk stops at the first problem).
-        return ChainReport(ok=False, count=last["seq"], head_seal=last["seal"], problem="edited",
-                           position=last["seq"] + 1, detail=f"a stored value cannot even be read back: {exc}",
-                           unsealed_count=len(unsealed))
+        report = ChainReport(ok=False, count=last["seq"], head_seal=last["seal"], problem="edited",
+                             position=last["seq"] + 1, detail=f"a stored value cannot even be read back: {exc}",
+                             unsealed_count=len(unsealed))
+    if pending_ids:
+        report = replace(report, pending_count=len(pending_ids),
+                         oldest_pending_at=canonical_value(oldest_pending) if oldest_pending else None)
     return report
+
+
+def _genuinely_pending(connection: Any, unsealed: Sequence[int], key: bytes) -> tuple[set[int], Any]:
+    """Of the unsealed events, those with an ``audit_pending`` row whose tag matches (committed by the record,
+    sealing still to come), and the oldest one's time. The others are problems."""
+    if not inspect(connection).has_table(AuditPending.__tablename__):
+        return set(), None
+    pending_table, event_table = AuditPending.__table__, AuditEvent.__table__
+    found: set[int] = set()
+    oldest = None
+    for start in range(0, len(unsealed), 500):
+        chunk = unsealed[start:start + 500]
+        for row in connection.execute(
+                select(pending_table.c.tag, pending_table.c.fields, event_table)
+                .join(event_table, event_table.c.id == pending_table.c.event_id)
+                .where(pending_table.c.event_id.in_(chunk))):
+            values = row._mapping
+            fields = tuple(f for f in row.fields.split(",") if f)
+            if hmac.compare_digest(pending_tag(key, values["id"], fields, values), row.tag):
+                found.add(values["id"])
+                if values.get("at") is not None and (oldest is None or values["at"] < oldest):
+                    oldest = values["at"]
+    return found, oldest
 
 
 class _UnreadableRow(Exception):

@@ -653,7 +653,7 @@ def restore_backup(url: str, path: str | Path | BinaryIO, *, replace: bool = Fal
 def _restore_plain(url: str, path: str | Path | BinaryIO, *, replace: bool, cap: int, data_dir: Path | None,
                    allow_unverified_chain: bool) -> RestoreResult:
     from cadenza.clinic.audit import audit
-    from cadenza.clinic.audit_chain import verify_chain
+    from cadenza.clinic.audit_chain import seal_pending, verify_chain
     from cadenza.clinic.db import make_engine, make_session_factory
 
     manifest = _verify_plain(path, cap)  # every hash checked before any write
@@ -714,6 +714,8 @@ def _restore_plain(url: str, path: str | Path | BinaryIO, *, replace: bool, cap:
                     f"after restore, {report.summary()}. The backup's chain verified when it was taken, so the "
                     "audit key here is most likely not the source's: set CADENZA_AUDIT_KEY or put the source's "
                     "audit.key in place (the key is never in the backup). Nothing was restored")
+            if "audit_pending" in tables:  # events still pending at backup time (PostgreSQL) are sealed here
+                seal_pending(connection, wait=True)
             _stage_files(archive, manifest, data_dir, budget, written)
             audit(session, None, "restore", "backup")
             try:

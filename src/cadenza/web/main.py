@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
+from cadenza.clinic import audit_chain
 from cadenza.clinic.db import is_record_factory, make_engine, make_session_factory
 from cadenza.clinic.tables import record_metadata
 from cadenza.errors import ParameterError
@@ -66,6 +67,9 @@ def create_app(
         engine = make_engine(settings.database_url, request_timeouts=True, pool_size=DB_POOL_SIZE,
                              max_overflow=DB_MAX_OVERFLOW)
         session_factory = make_session_factory(engine)
+        # PostgreSQL: requests commit their audit events unsealed-but-tagged; this worker's sealer chains them
+        # within a fraction of a second, so no request queues on the chain lock (issue 23).
+        audit_chain.start_background_sealer(engine)
     app.state.session_factory = session_factory
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
