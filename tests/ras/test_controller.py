@@ -252,3 +252,37 @@ def test_a_recording_that_ignores_the_cue_is_followed():
         fixed = replay_steps_live(FixedTempoCue(tempo_bpm=cadence, start_s=steps[0] + 0.3), steps, step_delay_s=2.0)
         gains.append(resultant_length_from(steps, beats, 30.0) - resultant_length_from(steps, fixed, 30.0))
     assert min(gains) > 0.0 and np.mean(gains) > 0.05
+
+
+class _Follower:
+    """A walker who steps on the beat it hears (its own negative asynchrony plus timing noise), at its own
+    cadence until a beat is heard: the walker who follows the cue, for the ramp's property."""
+
+    def __init__(self, cadence_spm: float, jitter_s: float, seed: int) -> None:
+        self.period_s = 60 / cadence_spm
+        self.jitter_s = jitter_s
+        self.rng = np.random.default_rng(seed)
+
+    def next_step(self, last_step_s: float, heard_beat_times_s: np.ndarray) -> float:
+        ahead = heard_beat_times_s[heard_beat_times_s > last_step_s + 0.5 * self.period_s]
+        target = ahead[0] - 0.04 if ahead.size else last_step_s + self.period_s
+        return max(target + self.rng.normal(0, self.jitter_s), last_step_s + 0.2 * self.period_s)
+
+
+@settings(max_examples=8, deadline=None)
+@given(cadence=st.floats(60, 130), goal_fraction=st.floats(-0.1, 0.1), jitter_s=st.floats(0.0, 0.02),
+       seed=st.integers(0, 1000))
+def test_the_start_ramp_never_overshoots_the_goal_and_moves_only_towards_it(cadence, goal_fraction, jitter_s, seed):
+    """The live cue starts at the walker's own cadence and ramps to the goal: while the walker follows the cue,
+    every change of the cue's tempo is towards the goal, and the tempo never passes it."""
+    from cadenza.ras.walkers import run_live_loop
+
+    goal = cadence * (1 + goal_fraction)
+    c = _live(preferred_cadence_spm=cadence, goal_cadence_spm=goal)
+    run_live_loop(c, _Follower(cadence, jitter_s, seed), duration_s=30.0)
+    periods = np.asarray(c.period_history_s_)
+    goal_period = 60 / goal
+    towards = np.sign(goal_period - periods[0])
+    assert np.all(towards * np.diff(periods) >= -1e-12)  # monotone towards the goal
+    assert np.all(towards * (goal_period - periods) >= -1e-12)  # never beyond it
+    assert abs(periods[-1] / goal_period - 1) < 0.002  # and there within half a minute
