@@ -123,7 +123,14 @@ def serve(
         _fresh_metrics_dir(configured.data_dir)
         console.print(f"{workers} workers")
     uvicorn.run("cadenza.web.main:create_app", factory=True, host=host, port=port, workers=workers,
-                log_config=logging_config(json_lines=log_format is LogFormat.JSON), **proxy, **tls)
+                timeout_keep_alive=KEEP_ALIVE_S, log_config=logging_config(json_lines=log_format is LogFormat.JSON), **proxy, **tls)
+
+
+# How long an idle kept-alive connection stays open. Longer than a reverse proxy's own idle limit for its
+# upstream connections (nginx `keepalive_timeout` 60 s, Caddy 2 min), so the proxy, not the app, closes an idle
+# connection and never sends a request into one the app is closing; uvicorn's 5-s default raced clients that
+# pause about 5 s between requests (issue 23's think-time users: "server disconnected without a response").
+KEEP_ALIVE_S = 130
 
 
 def _fresh_metrics_dir(data_dir: Path) -> None:
