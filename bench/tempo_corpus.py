@@ -18,6 +18,9 @@ is the set above, unchanged for a given seed.
 Usage::
 
     .venv/bin/python bench/tempo_corpus.py OUT_DIR [--n 120] [--seconds 30] [--seed 22] [--mix therapy|wide]
+    .venv/bin/python bench/tempo_corpus.py OUT_DIR --merge OTHER_DIR   # OTHER_DIR's excerpts into OUT_DIR
+
+(``--merge`` copies another build's files and rows, ids unchanged, and re-assigns the folds of the whole.)
 
 Writes OUT_DIR/audio/*.flac, OUT_DIR/annotations/*.beats (one beat time in seconds per line) and
 OUT_DIR/manifest.csv with the columns ``bench/tempo.py`` reads (plus ``family``, ``fold`` for the
@@ -368,6 +371,31 @@ def assign_folds(rows: list[dict]) -> None:
             r["fold"] = fold
 
 
+def merge(out_dir: Path, other: Path) -> int:
+    """Copy the excerpts of ``other`` (another build, other ids) into ``out_dir``: files, manifest rows, folds
+    re-assigned over the whole."""
+    rows = []
+    for d in (out_dir, other):
+        with open(d / "manifest.csv", newline="") as fh:
+            rows.append(list(csv.DictReader(fh)))
+    ids = {r["id"] for r in rows[0]}
+    clash = sorted(ids & {r["id"] for r in rows[1]})
+    if clash:
+        print(f"--merge: ids in both corpora (build one with another --prefix): {clash[:5]}", file=sys.stderr)
+        return 2
+    for r in rows[1]:
+        for key in ("audio", "beats"):
+            shutil.copy2(other / r[key], out_dir / r[key])
+    merged = rows[0] + rows[1]
+    assign_folds(merged)
+    with open(out_dir / "manifest.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(merged[0]))
+        writer.writeheader()
+        writer.writerows(merged)
+    print(f"{len(merged)} excerpts in {out_dir}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path)
@@ -377,7 +405,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mix", choices=("therapy", "wide"), default="therapy",
                         help="therapy: hymns, lullabies, ballads, airs (default); wide: the shared corpus's families")
     parser.add_argument("--prefix", default="tc", help="excerpt id prefix (default tc)")
+    parser.add_argument("--merge", type=Path, metavar="OTHER_DIR", help="copy another build into OUT_DIR and stop")
     args = parser.parse_args(argv)
+    if args.merge is not None:
+        return merge(args.out_dir, args.merge)
     if shutil.which("fluidsynth") is None or not SOUNDFONT.is_file():
         print("needs Debian's fluidsynth and fluid-soundfont-gm (apt-get install fluidsynth fluid-soundfont-gm)",
               file=sys.stderr)
