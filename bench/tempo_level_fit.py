@@ -1,12 +1,15 @@
 """Fit the metrical-level model of ``cadenza.music.level`` and cross-validate it, grouped by piece.
 
-Usage: ``python bench/tempo_level_fit.py [DATA_DIR ...] [--model rank|binary] [--c C] [--folds 5] [--repeats 1]
-[--seed 22] [--json]``
+Usage: ``python bench/tempo_level_fit.py [DATA_DIR ...] [--model rank|binary] [--c C | --nested] [--folds 5]
+[--repeats 1] [--seed 22] [--json]``
 
-Every DATA_DIR (default: ``../shared/data/music`` and ``/work/tempo-corpus``, the set built by
-``bench/tempo_corpus.py``) holds a ``manifest.csv`` with ``id, audio, beats, bpm, source``. The excerpts are
-pooled; a group is one source file (a chorale, or a whole folk-song collection), so the same piece is never
-on both sides of a split, even across corpora. For each level around the first estimate (half, once,
+Every DATA_DIR (default: ``../shared/data/music``, ``/work/tempo-corpus`` and ``/work/tempo-corpus2``, the
+sets built by ``bench/tempo_corpus.py``, the second with ``--mix wide``; those absent are skipped) holds a
+``manifest.csv`` with ``id, audio, beats, bpm, source``. The excerpts are pooled; a group is one source file
+(a chorale, a quartet movement, or a whole folk-song collection), so the same piece is never on both sides of
+a split, even across corpora (:func:`group_of` reads the corpora's two ways of writing a source alike).
+``--nested`` chooses C for each outer fold by an inner grouped cross-validation on its training folds alone
+(of :data:`C_GRID`, the held-out level choice), and the shipped C by the same over all excerpts. For each level around the first estimate (half, once,
 double) the features of :data:`cadenza.music.level.LEVEL_FEATURES` are computed once; the label is whether
 the level is within 8 % of the annotated tempo. A logistic regression on the differences between each
 excerpt's right and wrong levels (``--model rank``, L2 at ``--c`` 0.1, standardised, no intercept) scores
@@ -35,9 +38,27 @@ from tempo import beat_f, tempo_hits  # noqa: E402  (the benchmark's own scoring
 
 from cadenza.music.tempo import AMBIGUOUS_LEVEL_CONFIDENCE  # noqa: E402
 
-DEFAULT_DIRS = (Path(__file__).resolve().parents[2] / "shared" / "data" / "music", Path("/work/tempo-corpus"))
+DEFAULT_DIRS = (Path(__file__).resolve().parents[2] / "shared" / "data" / "music", Path("/work/tempo-corpus"),
+                Path("/work/tempo-corpus2"))
+C_GRID = (0.03, 0.1, 0.3, 1.0)
 THRESHOLDS = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
 LABEL_TOLERANCE = 0.08  # a level is "right" within 8 % (rubato moves the median tempo a few per cent)
+
+
+def group_of(source: str) -> str:
+    """The cross-validation group of a manifest ``source``: the score file, or the whole collection for a song of
+    an ABC collection, written alike for every corpus (``essenFolksong/kinder#41`` and
+    ``essenFolksong/kinder0.abc#57`` are one collection; ``mozart/k80/movement3.mxl`` and
+    ``k80/movement3.mxl`` one movement).
+
+    >>> group_of("essenFolksong/kinder#41"), group_of("essenFolksong/kinder0.abc#57"), group_of("k80/movement3.mxl")
+    ('essenFolksong/kinder', 'essenFolksong/kinder', 'k80/movement3.mxl')
+    """
+    parts = source.split("#")[0].split("/")[-2:]
+    name = parts[-1].removesuffix(".abc")
+    if len(name) > 1 and name.endswith("0") and name[-2].isalpha():  # kinder0.abc is the "kinder" collection
+        name = name[:-1]
+    return "/".join(parts[:-1] + [name])
 
 
 def load(dirs: list[Path]) -> list[dict]:
@@ -55,7 +76,7 @@ def load(dirs: list[Path]) -> list[dict]:
                 onsets, chroma = onset_envelope_from_spectrogram(spec), chroma_frames(spec)
                 ref_bpm = float(row["bpm"])
                 cands = metrical_level_candidates(onsets, chroma)
-                items.append({"id": row["id"], "corpus": d.name, "group": row["source"].split("#")[0],
+                items.append({"id": row["id"], "corpus": d.name, "group": group_of(row["source"]),
                               "ref_bpm": ref_bpm, "ref_s": np.loadtxt(d / row["beats"], ndmin=2)[:, 0],
                               "onsets": onsets, "chroma": chroma, "cands": cands,
                               "labels": [abs(np.log(c.tempo_bpm / ref_bpm)) < np.log1p(LABEL_TOLERANCE) for c in cands]})
@@ -99,6 +120,27 @@ def track(item: dict, model) -> tuple[float, np.ndarray, float]:
 
     t = track_beats_from_envelope(item["onsets"], chroma=item["chroma"], level_model=model)
     return t.tempo_bpm, t.beat_times_s, t.alternative_tempo_bpm, t.level_confidence
+
+
+def choice_accuracy(items: list[dict], c_reg: float, kind: str, folds: int, seed: int) -> float:
+    """Held-out level choice (the chosen level's label, no beat tracking) of one grouped cross-validation."""
+    groups = sorted({it["group"] for it in items})
+    fold_of = {g: i % folds for i, g in enumerate(np.random.default_rng(seed).permutation(groups))}
+    hits = []
+    for k in range(folds):
+        w, b = fit([it for it in items if fold_of[it["group"]] != k], c_reg, kind)
+        for it in items:
+            if fold_of[it["group"]] == k:
+                scores = [b + np.dot(w, c.features) for c in it["cands"]]
+                hits.append(bool(it["labels"][int(np.argmax(scores))]))
+    return float(np.mean(hits))
+
+
+def choose_c(items: list[dict], kind: str, seed: int, folds: int = 4, repeats: int = 2) -> float:
+    """The C of :data:`C_GRID` whose inner grouped cross-validation chooses the right level most often (the
+    smaller C on a tie)."""
+    acc = {c: np.mean([choice_accuracy(items, c, kind, folds, seed + r) for r in range(repeats)]) for c in C_GRID}
+    return max(C_GRID, key=lambda c: (round(acc[c], 9), -c))
 
 
 def score(rows: list[dict]) -> dict:
@@ -148,29 +190,39 @@ def main(argv: list[str] | None = None) -> int:
                         help="rank: fit the choice among an excerpt's levels (default); binary: each level alone")
     parser.add_argument("--c", type=float, default=None,
                         help="inverse L2 strength of the logistic fit (default 0.1 rank, 1 binary)")
+    parser.add_argument("--nested", action="store_true",
+                        help="choose C by an inner grouped cross-validation (per outer fold, and for the shipped fit)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    given = args.data_dirs != list(DEFAULT_DIRS)
     for d in args.data_dirs:
-        if not (d / "manifest.csv").is_file():
+        if not (d / "manifest.csv").is_file() and given:
             print(f"no manifest.csv in {d}", file=sys.stderr)
             return 2
+    args.data_dirs = [d for d in args.data_dirs if (d / "manifest.csv").is_file()]
     items = [it for it in load(args.data_dirs) if it["cands"]]
     groups = sorted({it["group"] for it in items})
     rng = np.random.default_rng(args.seed)
     held: list[dict] = []
-    for _ in range(args.repeats):
+    chosen_c: list[float] = []
+    for r in range(args.repeats):
         fold_of = {g: i % args.folds for i, g in enumerate(rng.permutation(groups))}
         for k in range(args.folds):
-            model = fit([it for it in items if fold_of[it["group"]] != k], args.c, args.model)
+            train = [it for it in items if fold_of[it["group"]] != k]
+            c_reg = choose_c(train, args.model, args.seed + 100 * r + k) if args.nested else args.c
+            chosen_c.append(c_reg)
+            model = fit(train, c_reg, args.model)
             held += [evaluate(it, model) for it in items if fold_of[it["group"]] == k]
     from cadenza.music.level import LEVEL_FEATURES
 
     only_first = tuple(float(name == "first_estimate") for name in LEVEL_FEATURES)
     first = [evaluate(it, (only_first, 0.0)) for it in items]  # the first estimate alone
-    full_model = fit(items, args.c, args.model)
+    shipped_c = choose_c(items, args.model, args.seed) if args.nested else args.c
+    full_model = fit(items, shipped_c, args.model)
     full = [evaluate(it, full_model) for it in items]
     corpora = sorted({it["corpus"] for it in items})
     result = {"n": len(items), "groups": len(groups), "folds": args.folds, "repeats": args.repeats,
+              "c_per_fold": chosen_c, "c_shipped": shipped_c,
               "weights": full_model[0], "intercept": full_model[1], "corpora": {}}
     for name in corpora + ["pooled"]:
         pick = (lambda rows: [r for r in rows if name == "pooled" or r["corpus"] == name])
@@ -180,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
     print(f"{len(items)} excerpts, {len(groups)} groups, {args.folds} folds x {args.repeats} repeats")
+    if args.nested:
+        print(f"C per outer fold (inner grouped CV): {chosen_c}; shipped C: {shipped_c}")
     for name, res in result["corpora"].items():
         for kind, rows in res.items():
             cells = [f"{k} {v['acc1_pct']:.1f}% (Acc2 {v['acc2_pct']:.1f}, F {v['beat_f']:.3f}, n={v['n']})"
