@@ -341,8 +341,11 @@ def track_beats_from_envelope(onsets: OnsetEnvelope, *, chroma: np.ndarray | Non
     tempo0, seen = _first_estimate(env, fr, est, beats_at, threshold, tactus_range_bpm)
     if chroma is not None:
         weights = {} if level_model is None else {"weights": level_model[0], "intercept": level_model[1]}
-        scored = score_levels(level_candidates(env, chroma, frame_rate_hz=fr, tempo_bpm=tempo0, beats_at=beats_at),
-                              **weights)
+        candidates = level_candidates(env, chroma, frame_rate_hz=fr, tempo_bpm=tempo0, beats_at=beats_at)
+        if tactus_range_bpm is not None:  # the caller's range bounds the level too (all kept if none is inside)
+            candidates = [c for c in candidates
+                          if tactus_range_bpm[0] <= c.tempo_bpm <= tactus_range_bpm[1]] or candidates
+        scored = score_levels(candidates, **weights)
         best, runner_up, level_confidence = choose_level(scored)
         tempo0 = best.tempo_bpm
         alternative_bpm = runner_up.tempo_bpm if runner_up is not None else float("nan")
