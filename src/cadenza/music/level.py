@@ -55,15 +55,14 @@ LEVEL_FEATURES = ("log2_tempo", "log2_tempo_sq", "periodicity", "alternation", "
                   "first_estimate", "onsets_per_beat", "log2_onset_interval_beats", "onsets_on_beat",
                   "onsets_half_way", "onsets_quarter_points")
 #: Weights on the raw features: fitted on the three development corpora pooled (500 excerpts: the shared 40, the
-#: 120 of ``bench/tempo_corpus.py`` and 340 of its ``--mix wide``; C chosen by nested grouped cross-validation) by
-#: ``bench/tempo_level_fit.py`` as a ranking of each excerpt's levels (a logistic regression on the feature
-#: differences between its right level and each wrong one; L2, C = 0.1, standardised, then unscaled), so a
-#: difference of two levels' scores is the log-odds that the first is the beat rather than the second. Held out
-#: (grouped by piece) the ranking chose the right level 1-2 points more often than one logistic regression on
-#: each level's features alone (bench/RESULTS.md, issue 22, fourth and fifth rounds). Only differences count: no
-#: intercept.
-LEVEL_WEIGHTS = (0.01359, -0.3743, 3.657, -4.015, 1.016, -1.555, -0.7999, 20.11, 4.731, -1.879, -0.4324, -1.37, 0.7544,
-                 -0.3305, 0.01359, 0.1344, 3.06, -5.229)
+#: 120 of ``bench/tempo_corpus.py`` and 340 of its ``--mix wide``) by ``bench/tempo_level_fit.py --nested`` as a
+#: ranking of each excerpt's levels (a logistic regression on the feature differences between its right level and
+#: each wrong one; L2 at C = 0.3, chosen by grouped cross-validation; standardised, then unscaled), so a difference
+#: of two levels' scores is the log-odds that the first is the beat rather than the second. Held out (grouped by
+#: piece) the ranking chose the right level 1-2 points more often than one logistic regression on each level's
+#: features alone (bench/RESULTS.md, issue 22, fourth and fifth rounds). Only differences count: no intercept.
+LEVEL_WEIGHTS = (0.008131, -0.4042, 4.757, -4.901, 1.388, -2.442, -1.489, 19.86, 8.258, -3.019, -0.8432, -3.228,
+                 0.6497, -0.4588, 0.008131, 0.551, 4.486, -6.821)
 LEVEL_INTERCEPT = 0.0
 
 
