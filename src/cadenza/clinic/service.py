@@ -703,7 +703,7 @@ def _refuse_signed(row: TherapySession, what: str) -> None:
         )
 
 
-def _refuse_client_recorded(row: TherapySession, what: str) -> None:
+def refuse_client_recorded(row: TherapySession, what: str) -> None:
     """A client-recorded session (a home task the person did on their own device) is their record, not a
     therapist's note: nobody signs it, amends it or adds to it (a wrong one is removed with a reason)."""
     if row.source == "client_recorded":
@@ -768,7 +768,7 @@ def update_session(
         except NotFoundError as exc:
             raise ParameterError(str(exc)) from None
     row, _client = _visible_session(db, actor, session_id, "update")
-    _refuse_client_recorded(row, "amending it")
+    refuse_client_recorded(row, "amending it")
     _refuse_signed(row, "amending it")
     _refuse_stale(row, expected_version)
     new_minutes = row.minutes if minutes is UNSET else minutes
@@ -956,7 +956,7 @@ def sign_session(db: Session, *, actor: Therapist, session_id: int, expected_ver
     row, client = owned_row(db, actor, TherapySession, session_id, "session")
     by_author = row.therapist_id == actor.id
     audit(db, actor, "sign" if by_author else "cosign", "therapy_session", entity_id=row.id, client_id=client.id)
-    _refuse_client_recorded(row, "signing it")
+    refuse_client_recorded(row, "signing it")
     _refuse_signed(row, "signing it again")
     if not by_author and not cosign:
         author = row.therapist.username if row.therapist is not None else f"therapist {row.therapist_id}"
@@ -1144,7 +1144,7 @@ def add_measurement(db: Session, *, actor: Therapist, session_id: int, measureme
     # Lock and re-read the session: concurrent additions queue here instead of failing on the version,
     # and a signature committed meanwhile is seen.
     row = _locked(db, row)
-    _refuse_client_recorded(row, "adding a measurement")
+    refuse_client_recorded(row, "adding a measurement")
     _refuse_signed(row, "adding a measurement")
     _check_client_age(client, measurement, 0, row.session_date)
     _check_goal_link(db, client, measurement, 0)

@@ -519,6 +519,7 @@ def _own_session(db: Session, user: Therapist, client_id: int, session_id: int):
 @router.get("/clients/{client_id}/sessions/{session_id}/edit")
 def edit_session_page(request: Request, db: Db, user: PageUser, client_id: ClientId, session_id: SessionId) -> Response:
     row = _own_session(db, user, client_id, session_id)
+    service.refuse_client_recorded(row, "editing it")  # no form that could never be saved
     state = forms.FormState(values={**_saved_values(row), "version": str(row.version)})
     draft = None if row.is_signed else restore_draft(db, user, request, state)
     return _session_edit_form(request, row, client_id, state, draft=draft)
