@@ -67,6 +67,9 @@ class LoginSession(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column()
     ip_address: Mapped[str] = mapped_column(String(64), default="")
+    # When the login was first found lapsed; it is audited as ``timeout`` then, once (not revoked: a form
+    # typed while it lapsed can still be kept as a draft, see lapsed_session_owner).
+    timed_out_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class LoginAttempt(Base):
@@ -265,6 +268,7 @@ def resolve_session(
     if row.revoked_at is not None:
         return None
     if now - row.last_seen_at > IDLE_TIMEOUT or now - row.created_at > ABSOLUTE_LIFETIME:
+        _audit_lapse_once(db, row, now)
         return None
     if not therapist.active:
         return None
@@ -272,6 +276,20 @@ def resolve_session(
         row.last_seen_at = now
         db.commit()
     return therapist, row
+
+
+def _audit_lapse_once(db: Session, row: LoginSession, now: dt.datetime) -> None:
+    """The automatic logoff, audited by the system the first time a lapsed login is presented (HIPAA
+    164.312(a)(2)(iii); session timeout is on the CCHIT audited-event list). Two requests racing on the
+    same lapsed cookie write it once: only the one whose UPDATE marks the row audits."""
+    if row.timed_out_at is not None:
+        return
+    marked = db.execute(update(LoginSession)
+                        .where(LoginSession.id == row.id, LoginSession.timed_out_at.is_(None))
+                        .values(timed_out_at=now))
+    if marked.rowcount == 1:
+        audit(db, None, "timeout", "therapist", entity_id=row.therapist_id)
+    db.commit()
 
 
 # A login that lapsed (idle or past its lifetime, never logged out or revoked) still names its therapist
