@@ -234,6 +234,7 @@ def _max_id_before(db, new_id: int) -> int:
     return db.scalar(select(func.max(Measurement.id)).where(Measurement.id != new_id))
 
 
+@pytest.mark.timed  # ten writer threads / a time guard: run alone (scripts/test's second part)
 def test_backup_under_ten_writers_restores_consistently(source_url, empty_target, tmp_path):
     """T33: a backup taken while 10 threads keep recording sessions is one consistent snapshot."""
     engine = make_engine(source_url)
@@ -846,6 +847,7 @@ def _with_one_long_line(archive_path: Path, out: Path, line_bytes: int) -> Path:
     return out
 
 
+@pytest.mark.timed  # ten writer threads / a time guard: run alone (scripts/test's second part)
 def test_a_24_mb_line_is_read_in_linear_time(good_archive, tmp_path):
     # Re-splitting the whole pending buffer per 64 KiB chunk took 4.1 s for this line (96 MB: 68 s).
     path = _with_one_long_line(good_archive, tmp_path / "long.zip", 24 * 1024 * 1024)
