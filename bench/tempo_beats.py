@@ -20,7 +20,10 @@ placement alone). Printed:
   each fold is scored with the variant whose mean beat F was best on the other folds;
 - the attack-lag correction (``cadenza.music.beats.attack_lag_s``: every beat of an excerpt moved earlier by
   a lag read from how slowly its envelope rises into the beats) off and on a grid of (ms per unit of rise,
-  rise left alone), at the model's level with the shipped evidence, cross-validated the same way.
+  rise left alone), at the model's level with the shipped evidence, cross-validated the same way;
+- the band envelopes placement runs on (``cadenza.music.beats.placement_envelope``: the filterbank split into
+  1 (the plain envelope), 2, 3 or 6 parts, each weighted by its own periodicity at the beat period), at the
+  model's level, cross-validated the same way.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ TIGHTNESS = (50.0, 100.0, 200.0)
 SHIPPED = ("log1p", 100.0)
 #: (ms per unit of rise, rise left alone) of the attack-lag correction; None is no correction.
 LAG_GRID = [None] + [(k, t) for k in (100.0, 144.0, 180.0) for t in (0.05, 0.1, 0.15)]
+BAND_GROUPS = (1, 2, 3, 6)
 TOLERANCE_S = 0.07
 
 
@@ -58,6 +62,7 @@ def load(dirs: list[Path]) -> list[dict]:
                 audio = load_audio(d / row["audio"], mono=True)
                 spec = compute_spectrogram(audio.samples, sampling_rate_hz=audio.sampling_rate_hz)
                 onsets = onset_envelope_from_spectrogram(spec)
+                by_groups = {g: onset_envelope_from_spectrogram(spec, band_groups=g) for g in BAND_GROUPS}
                 cands = metrical_level_candidates(onsets, chroma_frames(spec))
                 if not cands:
                     continue
@@ -65,6 +70,7 @@ def load(dirs: list[Path]) -> list[dict]:
                 items.append({"id": row["id"], "corpus": d.name, "group": row["source"].split("#")[0],
                               "tempo_curve": row.get("tempo_curve", ""), "degradation": row.get("degradation", ""),
                               "ref_s": np.loadtxt(d / row["beats"], ndmin=2)[:, 0], "onsets": onsets,
+                              "by_groups": by_groups,
                               "model_bpm": choose_level(cands)[0].tempo_bpm,
                               "oracle_bpm": min((c.tempo_bpm for c in cands), key=lambda t: abs(np.log(t / ref_bpm)))})
     return items
@@ -78,7 +84,8 @@ def place(onsets, tempo_bpm: float, evidence: str, tightness: float, lag=None) -
 
     env, fr = onsets.strength, onsets.frame_rate_hz
     period = local_period_frames(env, frame_rate_hz=fr, tempo_bpm=tempo_bpm)
-    idx = b._trim_weak_ends(b._dp_beats(EVIDENCE[evidence](np.maximum(env, 0.0)), period, tightness), env)
+    placed_on = np.maximum(b.placement_envelope(onsets, tempo_bpm), 0.0)
+    idx = b._trim_weak_ends(b._dp_beats(EVIDENCE[evidence](placed_on), period, tightness), env)
     idx = b._trim_after_music_ends(idx, onsets.level_db)
     return with_lag(onsets, b._refine(idx, env) / fr, lag)
 
@@ -159,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         it["f_oracle_nolag"] = beat_f(it["ref_s"], unlagged)
         it["losses"] = losses(it["ref_s"], oracle)
         it["losses_nolag"] = losses(it["ref_s"], unlagged)
+        it["f_groups"] = {g: beat_f(it["ref_s"], place(on, it["model_bpm"], *SHIPPED, lag=lag0))
+                          for g, on in it.pop("by_groups").items()}
 
     def mean(rows, key):
         return float(np.mean([key(r) for r in rows])) if rows else float("nan")
@@ -169,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     for field in ("tempo_curve", "degradation"):
         for v in sorted({it[field] for it in items if it[field]}):
             subsets[f"{field}={v}"] = [it for it in items if it[field] == v]
-    result: dict = {"n": len(items), "subsets": {}, "variants": {}, "lags": {}, "cv": {}, "cv_lag": {}}
+    result: dict = {"n": len(items), "subsets": {}, "variants": {}, "lags": {}, "groups": {}, "cv": {}, "cv_lag": {},
+                    "cv_groups": {}}
     for name, rows in subsets.items():
         total = {k: int(sum(r["losses"][k] for r in rows)) for k in rows[0]["losses"]}
         total_nolag = {k: int(sum(r["losses_nolag"][k] for r in rows)) for k in rows[0]["losses"]}
@@ -186,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
             name: mean(subsets[name], lambda r: r["f_lag"][lag]) for name in subsets if "=" not in name}
     result["cv"] = cross_validate(items, variants, "f_model", lambda v: f"{v[0]} / tightness {v[1]:.0f}", args)
     result["cv_lag"] = cross_validate(items, LAG_GRID, "f_lag", lag_name, args)
+    for g in BAND_GROUPS:
+        result["groups"][group_name(g)] = {
+            name: mean(subsets[name], lambda r: r["f_groups"][g]) for name in subsets if "=" not in name}
+    result["cv_groups"] = cross_validate(items, list(BAND_GROUPS), "f_groups", group_name, args)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -207,7 +221,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{lo['extra_within']}")
     for title, key, cv_key in (("placement variants at the model's level (beat F, shipped lag)", "variants", "cv"),
                                ("attack-lag correction at the model's level (beat F, shipped evidence)", "lags",
-                                "cv_lag")):
+                                "cv_lag"),
+                               ("band envelopes placed on, at the model's level (beat F, shipped evidence and lag)",
+                                "groups", "cv_groups")):
         print(title + ":")
         for v, r in result[key].items():
             print(f"  {v:<28} " + "  ".join(f"{k} {x:.4f}" for k, x in r.items()))
@@ -216,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
               + "  ".join(f"{k} {v:.4f}" for k, v in cv.items() if k != "chosen") + "; chosen: "
               + ", ".join(f"{k} x{n}" for k, n in cv["chosen"].items()))
     return 0
+
+
+def group_name(groups: int) -> str:
+    return "plain envelope (1 part)" if groups == 1 else f"{groups} band parts by periodicity"
 
 
 def lag_name(lag) -> str:
