@@ -46,6 +46,10 @@ WHITEN_FLOOR = 1e-3
 #: of real instruments mark. Measured on the corpus, any shift away from this (+-15 ms) lowers beat F.
 NOTE_ON_LEAD_S = 0.045
 LOCAL_MEAN_S = 0.5  # removes the slow floor of sustained notes and reverb tails
+#: The filterbank split in two, below and above about 450 Hz (bass and tenor fundamentals; melody, upper voices
+#: and harmonics), each with its own envelope for beat placement. Under reverb and noise one half often keeps a
+#: clearer pulse than the mix (bench/RESULTS.md, issue 22, seventh round: 2 parts chosen over 3 and 6).
+PLACEMENT_BAND_GROUPS = 2
 
 
 @dataclass(frozen=True)
@@ -54,12 +58,15 @@ class OnsetEnvelope:
 
     Frame ``i`` is centred at ``i / frame_rate_hz`` seconds. ``level_db`` (when known) is the signal's
     level per frame in dB (arbitrary reference, see :func:`frame_level_db`): the tracker stops its beats
-    where the music has ended.
+    where the music has ended. ``band_strength`` (when known) is the same envelope for each of
+    :data:`PLACEMENT_BAND_GROUPS` parts of the filterbank, low to high, ``(groups, frames)``: beats are placed
+    on them weighted by their own periodicity (:func:`cadenza.music.beats.placement_envelope`).
     """
 
     strength: np.ndarray
     frame_rate_hz: float
     level_db: np.ndarray | None = None
+    band_strength: np.ndarray | None = None
 
     @property
     def times_s(self) -> np.ndarray:
@@ -169,8 +176,13 @@ def compute_spectrogram(samples: np.ndarray, *, sampling_rate_hz: float) -> Spec
     return Spectrogram(magnitude=mag, sampling_rate_hz=rate_hz, n_fft=n_fft, frame_rate_hz=rate_hz / hop)
 
 
-def onset_envelope_from_spectrogram(spec: Spectrogram) -> OnsetEnvelope:
-    """The onset envelope of :func:`compute_onset_envelope`, from a precomputed spectrogram."""
+def onset_envelope_from_spectrogram(spec: Spectrogram, *,
+                                    band_groups: int = PLACEMENT_BAND_GROUPS) -> OnsetEnvelope:
+    """The onset envelope of :func:`compute_onset_envelope`, from a precomputed spectrogram; its
+    ``band_strength`` splits the filterbank into ``band_groups`` parts (1: placement on the plain envelope;
+    another value is for cross-validation in ``bench/tempo_beats.py``)."""
+    if not isinstance(band_groups, (int, np.integer)) or not 1 <= band_groups <= N_BANDS:
+        raise ParameterError(f"band_groups must be an integer from 1 to {N_BANDS}, got {band_groups!r}")
     frame_rate_hz = spec.frame_rate_hz
     if spec.magnitude.shape[0] == 0:
         return OnsetEnvelope(np.zeros(0), frame_rate_hz)
@@ -189,8 +201,11 @@ def onset_envelope_from_spectrogram(spec: Spectrogram) -> OnsetEnvelope:
     flux[:, span:] = np.maximum(bands[:, span:] - bands[:, :-span], 0.0)
     # Timing convention (see NOTE_ON_LEAD_S): no shift; the flux peaks as a sound enters the window.
 
-    strength = _detrend(flux.mean(axis=0)[None, :], frame_rate_hz)[0]
-    return OnsetEnvelope(strength=strength, frame_rate_hz=frame_rate_hz, level_db=frame_level_db(spec))
+    strength = detrend_envelope(flux.mean(axis=0)[None, :], frame_rate_hz)[0]
+    parts = np.array_split(np.arange(flux.shape[0]), band_groups)
+    band_strength = detrend_envelope(np.stack([flux[part].mean(axis=0) for part in parts]), frame_rate_hz)
+    return OnsetEnvelope(strength=strength, frame_rate_hz=frame_rate_hz, level_db=frame_level_db(spec),
+                         band_strength=band_strength)
 
 
 #: The level is averaged (in dB) over this window: steadier than one frame on a noise floor, short enough
@@ -209,8 +224,9 @@ def frame_level_db(spec: Spectrogram) -> np.ndarray:
     return uniform_filter1d(10.0 * np.log10(np.maximum(power, 1e-12)), size=width)
 
 
-def _detrend(env: np.ndarray, frame_rate_hz: float) -> np.ndarray:
-    """Remove the slowly varying floor and scale to unit standard deviation per row."""
+def detrend_envelope(env: np.ndarray, frame_rate_hz: float) -> np.ndarray:
+    """Remove the slowly varying floor (a :data:`LOCAL_MEAN_S` running mean) of ``(rows, frames)`` onset
+    envelopes and scale each row to unit standard deviation."""
     width = max(1, int(round(LOCAL_MEAN_S * frame_rate_hz)))
     env = np.maximum(env - uniform_filter1d(env, size=width, axis=-1), 0.0)
     scale = env.std(axis=-1, keepdims=True)
