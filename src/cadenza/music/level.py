@@ -82,8 +82,9 @@ LEVEL_FEATURES = ("log2_tempo", "log2_tempo_sq", "periodicity", "alternation", "
 #: of two levels' scores is the log-odds that the first is the beat rather than the second. Held out (grouped by
 #: piece) the ranking chose the right level 1-2 points more often than one logistic regression on each level's
 #: features alone (bench/RESULTS.md, issue 22, fourth and fifth rounds). Only differences count: no intercept.
-LEVEL_WEIGHTS = (0.008131, -0.4042, 4.757, -4.901, 1.388, -2.442, -1.489, 19.86, 8.258, -3.019, -0.8432, -3.228,
-                 0.6497, -0.4588, 0.008131, 0.551, 4.486, -6.821, 0.0, 0.0)
+#: Refitted with the independent periodicity and its two features (seventh round).
+LEVEL_WEIGHTS = (0.096, -0.3421, 5.495, -4.901, 1.682, -1.676, -0.6133, 19.22, 8.551, -2.52, -0.1412, -3.801,
+                 0.5981, -0.3869, 0.096, 1.898, 5.133, -6.501, -1.317, 2.438)
 LEVEL_INTERCEPT = 0.0
 
 
