@@ -51,9 +51,9 @@ LEVEL_RANGE_BPM = (25.0, 240.0)
 #: is more than :data:`OCTAVE_TOLERANCE` from every octave relative (x 1/4 .. 4) of the first estimate, added as a
 #: level when its salience is at least :data:`INDEPENDENT_MIN_SALIENCE_RATIO` of the strongest of the first
 #: estimate's levels in the range. On the 500 development excerpts the right tempo (within 8 %) became a
-#: candidate for 96.8 % instead of 94.8 %, with an added candidate for 1 excerpt in 5; ratios 0.6-1.5 gave the
-#: same held-out choice within 0.5 points, and adding the peak always (no ratio) lost on the shared set
-#: (bench/RESULTS.md, issue 22, seventh round).
+#: candidate for 96.8 % instead of 94.8 %, with an added candidate for 1 excerpt in 5; ratios 0.6-1.2 gave the
+#: same held-out level choice within 0.5 points, and adding the peak to every excerpt chose 0.3-0.5 points less
+#: often at two more tracking passes each (bench/RESULTS.md, issue 22, seventh round).
 INDEPENDENT_RANGE_BPM = (40.0, 200.0)
 INDEPENDENT_MIN_SALIENCE_RATIO = 0.8
 OCTAVE_TOLERANCE = 0.08
