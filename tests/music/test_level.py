@@ -167,3 +167,68 @@ def test_onset_statistics_stay_in_range_on_any_envelope(env, step):
     per_beat, interval, on_beat, half_way, quarter = _onset_statistics(peaks, beats, float(step), env.size)
     assert np.isfinite([per_beat, interval, on_beat, half_way, quarter]).all()
     assert per_beat >= 0 and 0.0 <= on_beat <= 1.0 and 0.0 <= half_way <= 1.0 and 0.0 <= quarter <= 1.0
+
+
+def test_an_independent_periodicity_joins_the_levels_when_the_first_estimate_misses_it():
+    # Chords every 0.9 s (67 BPM) and a louder figure every 0.6 s (100 BPM): a 3:2 cross-rhythm. From a first
+    # estimate of 100 BPM the octave levels are 50, 100 and 200 BPM; the 67-BPM periodicity is none of them and
+    # about as strong, so it is scored too, marked as independent; a plain pulse adds nothing.
+    from cadenza.music.level import independent_periodicity
+    from cadenza.music.tempo import autocorrelation
+
+    n = int(30 * FRAME_RATE_HZ)
+    env = np.zeros(n)
+    env[20::78] += 1.5  # 0.906 s: 66 BPM
+    env[20::52] += 1.0  # 0.604 s: 99 BPM
+    chroma = np.ones((12, n))
+    first_bpm = 60.0 * FRAME_RATE_HZ / 52
+
+    def beats_at(bpm):
+        return np.rint(np.arange(20, n - 1, 60.0 * FRAME_RATE_HZ / bpm)).astype(np.int64)
+
+    cands = level_candidates(env, chroma, frame_rate_hz=FRAME_RATE_HZ, tempo_bpm=first_bpm, beats_at=beats_at)
+    features = [dict(zip(LEVEL_FEATURES, c.features)) for c in cands]
+    assert [round(c.tempo_bpm / first_bpm, 2) for c in cands[:3]] == [0.5, 1.0, 2.0]
+    assert len(cands) == 4 and cands[3].tempo_bpm == pytest.approx(first_bpm * 2 / 3, rel=0.02)
+    assert features[3]["independent"] == 1.0 and features[3]["first_estimate"] == 0.0
+    assert np.isfinite(features[3]["log2_salience_ratio"])
+    assert all(f["independent"] == 0.0 and f["log2_salience_ratio"] == 0.0 for f in features[:3])
+
+    plain = np.zeros(n)
+    plain[20::52] = 1.0
+    assert independent_periodicity(autocorrelation(plain), frame_rate_hz=FRAME_RATE_HZ, tempo_bpm=first_bpm,
+                                   level_bpm=[first_bpm / 2, first_bpm, 2 * first_bpm]) is None
+
+
+@settings(max_examples=30, deadline=None)
+@given(periods=st.lists(st.integers(12, 120), min_size=1, max_size=3), tempo_bpm=st.floats(30.0, 200.0),
+       seed=st.integers(0, 2**16))
+def test_an_independent_periodicity_is_never_an_octave_of_the_first_estimate(periods, tempo_bpm, seed):
+    from cadenza.music.level import (
+        INDEPENDENT_RANGE_BPM,
+        LOG2_SALIENCE_RATIO_RANGE,
+        OCTAVE_TOLERANCE,
+        independent_periodicity,
+    )
+    from cadenza.music.tempo import autocorrelation
+
+    rng = np.random.default_rng(seed)
+    env = 0.05 * rng.random(2000)
+    for p in periods:
+        env[::p] += rng.uniform(0.5, 1.5)
+    levels = [tempo_bpm * m for m in (0.5, 1.0, 2.0)]
+    found = independent_periodicity(autocorrelation(env), frame_rate_hz=FRAME_RATE_HZ, tempo_bpm=tempo_bpm,
+                                    level_bpm=levels)
+    if found is not None:
+        bpm, log2_ratio = found
+        assert INDEPENDENT_RANGE_BPM[0] <= bpm <= INDEPENDENT_RANGE_BPM[1]
+        assert min(abs(np.log(bpm / (tempo_bpm * 2.0 ** k))) for k in range(-2, 3)) > np.log1p(OCTAVE_TOLERANCE)
+        assert LOG2_SALIENCE_RATIO_RANGE[0] <= log2_ratio <= LOG2_SALIENCE_RATIO_RANGE[1]
+
+
+def test_an_independent_level_that_wins_is_offered_with_the_best_of_the_others():
+    # No level is half or double the winner: the runner-up is the best other candidate, not none.
+    best, other, confidence = choose_level([LevelCandidate(60.0, (), 0.0), LevelCandidate(120.0, (), 1.0),
+                                            LevelCandidate(80.0, (), 2.0)])
+    assert best.tempo_bpm == 80.0 and other.tempo_bpm == 120.0
+    assert confidence == pytest.approx(np.tanh(0.5))

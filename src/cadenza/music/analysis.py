@@ -19,7 +19,7 @@ from cadenza.music.features import (
 )
 from cadenza.music.onset import compute_spectrogram, onset_envelope_from_spectrogram
 
-ANALYSIS_VERSION = 9  # 2: the competing metrical level and its confidence (issue 22); 3: the level model of music.level; 4: onset statistics in the level model; 5: onsets on the quarter points; 6: beats placed on the log-compressed envelope; 7: no beats after the music ends; 8: the level model refitted on 500 excerpts, chord change weighted by energy; 9: beats moved earlier by the excerpt's attack lag. Bump when results change, so cached analyses are redone
+ANALYSIS_VERSION = 10  # 2: the competing metrical level and its confidence (issue 22); 3: the level model of music.level; 4: onset statistics in the level model; 5: onsets on the quarter points; 6: beats placed on the log-compressed envelope; 7: no beats after the music ends; 8: the level model refitted on 500 excerpts, chord change weighted by energy; 9: beats moved earlier by the excerpt's attack lag; 10: with the independent periodicity as a candidate level. Bump when results change, so cached analyses are redone
 
 
 @dataclass(frozen=True)

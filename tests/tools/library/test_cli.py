@@ -175,3 +175,19 @@ def test_tempo_halve_double_set_and_restore(run, tmp_path):
     assert bad.exit_code != 0 and "period in seconds" in bad.output
     restored = run("library", "tempo", "Lullaby", "--restore", "--client", "C004")
     assert restored.exit_code == 0 and restored.output.startswith("Test Band - Lullaby: 120.0 BPM,")
+
+
+def test_an_ambiguous_level_names_the_correction_that_reaches_the_other_tempo():
+    # Half or double: --halve/--double reaches it; an unrelated periodicity (the level model's independent
+    # candidate, issue 22) is reached only by --set.
+    from types import SimpleNamespace
+
+    from cadenza.tools.library.cli import _tempo_line
+
+    def row(alternative_bpm):
+        return SimpleNamespace(display_name="Hymn", tempo_used_bpm=72.0, tempo_corrected_bpm=None, tempo_bpm=72.0,
+                               tempo_confidence=0.5, tempo_ambiguous=True, tempo_alternative_bpm=alternative_bpm,
+                               tempo_level_confidence=0.3)
+
+    assert _tempo_line(row(144.0)).endswith("it may be 144 BPM (--halve or --double)")
+    assert _tempo_line(row(48.0)).endswith("it may be 48 BPM (--set 48)")

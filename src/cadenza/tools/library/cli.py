@@ -263,8 +263,11 @@ def _tempo_line(row: Any) -> str:
     if row.tempo_confidence is not None:
         line += f", confidence {row.tempo_confidence:.2f}"
     if row.tempo_ambiguous and row.tempo_alternative_bpm:
+        # The competing level is half or double the analysed one, or (rarely) an unrelated periodicity: --set it.
+        octave = row.tempo_bpm and abs(abs(math.log2(row.tempo_alternative_bpm / row.tempo_bpm)) - 1.0) < 0.1
         line += (f"; metrical level ambiguous (level confidence {row.tempo_level_confidence:.2f}): "
-                 f"it may be {row.tempo_alternative_bpm:.0f} BPM (--halve or --double)")
+                 f"it may be {row.tempo_alternative_bpm:.0f} BPM "
+                 + ("(--halve or --double)" if octave else f"(--set {row.tempo_alternative_bpm:.0f})"))
     return line
 
 
