@@ -1,8 +1,8 @@
 """Cue tracks for a session: metronome or the person's own music, at a planned tempo, verified.
 
 Every rendered cue reports how far its beats are from the planned grid. Click mode re-reads the
-onset samples from the rendered clicks (must be 0 samples off). Music mode re-detects beats in the
-output with the project's beat tracker and reports median and maximum error in ms.
+onset samples from the rendered clicks (must be 0 samples off). Music mode re-detects beats in the warped
+music (before any click overlay) with the project's beat tracker and reports median and maximum error in ms.
 """
 
 from __future__ import annotations
@@ -257,6 +257,7 @@ def render_music_cue(
                                  knot_times_s=knot_times, knot_tempi_bpm=knot_tempi, duration_s=duration_s,
                                  method=method, stretcher=stretcher)
     out = warped.samples
+    music_only = out  # what the warp placed: verified alone, since overlaid clicks sit on the grid by construction
     n = out.shape[-1]
     if click_overlay:
         beats = warped.target_beat_times_s
@@ -271,7 +272,10 @@ def render_music_cue(
                                                             policy=policy, calibration=calibration,
                                                             excerpt_s=LOUDNESS_EXCERPT_S * 3)
     if verify_s > 0:
-        check = verify_with_beat_tracker(loud.samples, sampling_rate_hz=sampling_rate_hz,
+        # The warped music, not the mix: the tracker's attack-lag correction reads a click just before each
+        # music beat as a slow rise and would report the mix ~12 ms early (dev035 at 150 BPM). Gain and the
+        # level cap move no sample in time, so the music's beats are the output's.
+        check = verify_with_beat_tracker(music_only, sampling_rate_hz=sampling_rate_hz,
                                          target_beat_times_s=warped.target_beat_times_s, max_check_s=verify_s)
         verification = CueVerification(method="beat tracker", n_beats_checked=check["n_detected"],
                                         max_error_samples=None, median_error_ms=check["median_error_ms"],
