@@ -126,6 +126,7 @@ def replay(data_dir: Path) -> dict:
 
 
 LIVE_DELAY_S = 2.0
+START_STEPS = 3  # the adaptive cue starts once this many steps are known (AdaptiveCueController.start_steps)
 LIVE_GOAL_PERCENT = 7.0
 GOAL_REACHED_FRACTION = 0.01  # the cue's final tempo within 1 % of the goal
 # The hold: steady over 8 steps and aiming at -40 ms after it (as first shipped), or steady over 16 steps and
@@ -197,9 +198,24 @@ def _score(steps: np.ndarray, beats: np.ndarray, fixed: tuple) -> dict:
             "cue_end_bpm": 60 / float(np.median(np.diff(beats[-20:]))) if beats.size >= 3 else float("nan")}
 
 
-def live_units(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0) -> list[dict]:
-    """Every walk of the live benchmark: the fixed cue's figures and each adaptive setting's, paired."""
-    settings = {_key(s): s for s in LIVE_GRID}
+def _fixed_cue(tempo_bpm: float, phase_s: float, first_step_s: float, committed: bool) -> FixedTempoCue:
+    """The fixed cue the adaptive one is compared with. Played beats (the rule since issue 20, part 5): it starts
+    when the adaptive cue can, once ``START_STEPS`` steps are known (2 s late), ``phase_s`` after the last of
+    them, and plays only the beats not yet past. ``committed`` (the earlier rule): from the first step."""
+    if committed:
+        return FixedTempoCue(tempo_bpm=tempo_bpm, start_s=first_step_s + phase_s)
+    return FixedTempoCue(tempo_bpm=tempo_bpm, start_s=phase_s, after_steps=START_STEPS)
+
+
+def live_units(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0, *, committed: bool = False,
+               grid: list[dict] | None = None, real: bool = True) -> list[dict]:
+    """Every walk of the live benchmark: the fixed cue's figures and each adaptive setting's, paired.
+
+    Both cues are scored on the beats the live session plays (``committed=True``: on every committed beat, the
+    rule before issue 20 part 5, under which the adaptive cue's first beats, committed after their time and
+    never played, sat on the steps by construction)."""
+    settings = {_key(s): s for s in (LIVE_GRID if grid is None else grid)}
+    played = not committed
     units = []
     for name, params in WALKER_PRESETS.items():
         goal = params.preferred_cadence_spm * (1 + LIVE_GOAL_PERCENT / 100)
@@ -207,8 +223,9 @@ def live_units(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0)
                      previous=PREVIOUS_LIVE_CONTROLLER)
         for seed in range(seed_offset, seed_offset + seeds):
             start = float(np.random.default_rng(1000 + seed).uniform(0.1, 0.9)) * 60 / goal
-            steps, beats = run_live_loop(FixedTempoCue(tempo_bpm=goal, start_s=start),
-                                         LinearCorrectionWalker(params, seed=seed), duration_s=minutes * 60)
+            steps, beats = run_live_loop(_fixed_cue(goal, start, 0.0, committed),
+                                         LinearCorrectionWalker(params, seed=seed), duration_s=minutes * 60,
+                                         played_only=played)
             fixed = (steps, beats, evaluate_cue(steps, beats))
             walk = {"kind": "simulated", "walker": name, "goal_spm": goal, "fixed": fixed[2], "cues": {}}
             for key, setting in every.items():
@@ -218,15 +235,17 @@ def live_units(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0)
                 cue = AdaptiveCueController(preferred_cadence_spm=params.preferred_cadence_spm, goal_cadence_spm=goal,
                                             **setting)
                 walk["cues"][key] = _score(*run_live_loop(cue, LinearCorrectionWalker(params, seed=seed),
-                                                          duration_s=minutes * 60), fixed)
+                                                          duration_s=minutes * 60, played_only=played), fixed)
             units.append(walk)
+    if not real:
+        return units
     rng = np.random.default_rng(7)
-    real = [(name.split(" ")[0], name, steps) for name, steps in real_step_streams(data_dir)]
-    for walker, name, steps in real + _gaitpdb_streams(data_dir):
+    streams = [(name.split(" ")[0], name, steps) for name, steps in real_step_streams(data_dir)]
+    for walker, name, steps in streams + _gaitpdb_streams(data_dir):
         cadence = float(np.clip(60 / float(np.median(np.diff(steps))), 20, 250))
-        start = steps[0] + rng.uniform(0.1, 0.9) * 60 / cadence
-        beats = replay_steps_live(FixedTempoCue(tempo_bpm=cadence, start_s=start), steps,
-                                  step_delay_s=LIVE_DELAY_S, schedule_ahead_s=SCHEDULE_AHEAD_S)
+        start = rng.uniform(0.1, 0.9) * 60 / cadence
+        beats = replay_steps_live(_fixed_cue(cadence, start, steps[0], committed), steps,
+                                  step_delay_s=LIVE_DELAY_S, schedule_ahead_s=SCHEDULE_AHEAD_S, played_only=played)
         fixed = (steps, beats, evaluate_cue(steps, beats))
         walk = {"kind": "real", "walker": walker, "walk": name, "goal_spm": cadence, "fixed": fixed[2], "cues": {}}
         for key, setting in dict(settings, before=_before(cadence), shipped=LIVE_CONTROLLER,
@@ -236,7 +255,8 @@ def live_units(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0)
                 continue
             cue = AdaptiveCueController(preferred_cadence_spm=cadence, **setting)
             walk["cues"][key] = _score(steps, replay_steps_live(cue, steps, step_delay_s=LIVE_DELAY_S,
-                                                                schedule_ahead_s=SCHEDULE_AHEAD_S), fixed)
+                                                                schedule_ahead_s=SCHEDULE_AHEAD_S,
+                                                                played_only=played), fixed)
         units.append(walk)
     return units
 
@@ -283,6 +303,15 @@ def _med(values) -> float | None:
     return None if not np.isfinite(v) else round(v, 4)
 
 
+def _mean_se(values) -> dict:
+    """Mean dR and its standard error over the walks (seeds or real walks)."""
+    arr = np.asarray(list(values), dtype=float)
+    arr = arr[np.isfinite(arr)]
+    if arr.size < 2:
+        return {"dr_mean": None, "dr_se": None}
+    return {"dr_mean": round(float(arr.mean()), 4), "dr_se": round(float(arr.std(ddof=1) / np.sqrt(arr.size)), 4)}
+
+
 def _cue_rows(units: list[dict], key: str) -> dict:
     rows = {}
     for kind in ("simulated", "real"):
@@ -297,7 +326,7 @@ def _cue_rows(units: list[dict], key: str) -> dict:
             rows[f"{kind}: {name}"] = {
                 "walks": len(sel),
                 "fixed_r_common": _med(c["fixed_r_common"] for c in cue), "adaptive_r_common": _med(c["r_common"] for c in cue),
-                "dr_median": _med(_dr(w, key) for w in sel),
+                "dr_median": _med(_dr(w, key) for w in sel), **_mean_se(_dr(w, key) for w in sel),
                 "fixed_r_all": _med(c["fixed_r_all"] for c in cue), "adaptive_r_all": _med(c["r_all"] for c in cue),
                 "fixed_r_after_lock": _med(w["fixed"].resultant_length for w in sel),
                 "adaptive_r_after_lock": _med(c["r_after_lock"] for c in cue),
@@ -320,10 +349,11 @@ def _round(v: float):
     return None if not np.isfinite(v) else round(float(v), 1)
 
 
-def live(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0) -> dict:
-    units = live_units(data_dir, seeds, minutes, seed_offset)
+def live(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0, *, committed: bool = False) -> dict:
+    units = live_units(data_dir, seeds, minutes, seed_offset, committed=committed)
     chosen = _choose(units)
     out = {"delay_s": LIVE_DELAY_S, "goal_percent": LIVE_GOAL_PERCENT, "grid_size": len(LIVE_GRID),
+           "beats_scored": "committed (the earlier rule)" if committed else "played",
            "development": {"setting": chosen, "objective_dr": round(_objective(units, chosen), 3),
                            "rows": _cue_rows(units, chosen)},
            "shipped": {"setting": _key(LIVE_CONTROLLER), "objective_dr": round(_objective(units, "shipped"), 3),
@@ -339,6 +369,7 @@ def live(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0) -> di
         held = [w for w in units if (w["kind"], w["walker"]) == (kind, walker)]
         key = _choose([w for w in units if (w["kind"], w["walker"]) != (kind, walker)])
         cv[f"{kind}: {walker}"] = {"setting": key, "dr_median": _med(_dr(w, key) for w in held),
+                                   **_mean_se(_dr(w, key) for w in held),
                                    "fixed_r_common": _med(w["cues"][key]["fixed_r_common"] for w in held),
                                    "adaptive_r_common": _med(w["cues"][key]["r_common"] for w in held),
                                    "cue_end_bpm": _round(np.nanmedian([w["cues"][key]["cue_end_bpm"] for w in held])),
@@ -364,8 +395,11 @@ def main() -> None:
     parser.add_argument("--live-only", action="store_true", help="only the live (2 s step delay) part")
     parser.add_argument("--seed-offset", type=int, default=0,
                         help="first seed of the simulated walks (100 = seeds never used for a choice)")
+    parser.add_argument("--committed-beats", action="store_true",
+                        help="score every committed beat, as before issue 20 part 5 (the live session plays fewer)")
     args = parser.parse_args()
-    result = {"live": live(args.data_dir, args.seeds, args.minutes, args.seed_offset), "seeds": args.seeds,
+    result = {"live": live(args.data_dir, args.seeds, args.minutes, args.seed_offset, committed=args.committed_beats),
+              "seeds": args.seeds,
               "seed_offset": args.seed_offset, "minutes": args.minutes,
               "goal_percent": args.goal_percent, "data_dir": str(args.data_dir)}
     if not args.live_only:

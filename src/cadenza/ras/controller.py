@@ -91,21 +91,54 @@ def _check_cadence(name: str, value: float) -> None:
         raise ParameterError(f"{name} must be between 20 and 250 steps/min, got {value!r} (steps per second?)")
 
 
-class FixedTempoCue:
-    """Open-loop reference: a constant-tempo cue from ``start_s``, ignoring the steps."""
+def playable_beats(beat_times_s: np.ndarray, *, now_s: float, last_sent_s: float = -np.inf,
+                   min_gap_s: float = 0.0) -> np.ndarray:
+    """The beats of ``beat_times_s`` (just committed, ascending) that a live session plays at ``now_s``: a beat
+    already in the past is never played, nor one closer than ``min_gap_s`` to the beat played before it
+    (``last_sent_s``; the hand-over from a freeze-started cue). The live session and the simulated live loops
+    (:mod:`cadenza.ras.walkers`) keep the same beats.
 
-    def __init__(self, *, tempo_bpm: float, start_s: float = 0.0) -> None:
+    >>> playable_beats(np.array([0.8, 1.4, 2.0]), now_s=1.0).tolist()
+    [1.4, 2.0]
+    """
+    kept, last = [], float(last_sent_s)
+    for b in np.asarray(beat_times_s, dtype=float).reshape(-1):
+        if b >= now_s and b >= last + min_gap_s:
+            kept.append(float(b))
+            last = float(b)
+    return np.asarray(kept)
+
+
+class FixedTempoCue:
+    """Open-loop reference: a constant-tempo cue from ``start_s``, ignoring the steps.
+
+    With ``after_steps=n`` the cue starts once ``n`` steps are known, ``start_s`` after the ``n``-th step, as
+    the adaptive cue does (it starts after ``start_steps`` steps): with late steps both then start at the same
+    moment, and a simulated comparison of the two is like for like.
+    """
+
+    def __init__(self, *, tempo_bpm: float, start_s: float = 0.0, after_steps: int = 0) -> None:
         _check_cadence("tempo_bpm", tempo_bpm)
+        if not isinstance(after_steps, (int, np.integer)) or after_steps < 0:
+            raise ParameterError(f"after_steps must be an integer >= 0, got {after_steps!r}")
+        if not np.isfinite(start_s):
+            raise ParameterError(f"start_s must be a finite number of seconds, got {start_s!r}")
         self.period_s = 60.0 / tempo_bpm
-        self._next = float(start_s)
+        self.after_steps = int(after_steps)
+        self._offset_s = float(start_s)
+        self._next: float | None = float(start_s) if after_steps == 0 else None
         self.beat_times_s_: list[float] = []
         self.step_times_s_: list[float] = []
 
     def on_step(self, step_time_s: float) -> None:
         self.step_times_s_.append(float(step_time_s))
+        if self._next is None and len(self.step_times_s_) >= self.after_steps:
+            self._next = self.step_times_s_[-1] + self._offset_s
 
     def beats_until(self, time_s: float) -> np.ndarray:
-        out = []
+        out: list[float] = []
+        if self._next is None:
+            return np.asarray(out)
         while self._next <= time_s:
             out.append(self._next)
             self._next += self.period_s

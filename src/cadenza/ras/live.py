@@ -37,7 +37,7 @@ from cadenza.errors import ParameterError
 from cadenza.gait.episodes import merge_freeze_episodes
 from cadenza.gait.freezing import PLACEMENTS, FreezeDetector, FreezeEvent, events_to_intervals, summarize_freezes
 from cadenza.gait.stream import StepStream
-from cadenza.ras.controller import AdaptiveCueController
+from cadenza.ras.controller import AdaptiveCueController, playable_beats
 from cadenza.ras.sync import analyze_synchronization
 
 SCHEDULE_AHEAD_S = 1.0  # beats sent this far ahead: the device keeps cueing through a 1 s network stall
@@ -144,16 +144,11 @@ class LiveCueSession:
                 self._fixed_next += 60.0 / self.goal_cadence_spm
         else:
             out = []
-        # A beat the detector's delay put in the past is never played: it is not sent.
+        # A beat the detector's delay put in the past is never played: it is not sent,
         # nor one closer than half a beat to the last one sent (the hand-over from a freeze-started cue).
         last = self.sent_beat_times_s[-1] if self.sent_beat_times_s else -np.inf
         half = 30.0 / self.tempo_bpm if np.isfinite(self.tempo_bpm) else 0.0
-        kept = []
-        for b in out:
-            if b >= now_s and b >= last + half:
-                kept.append(b)
-                last = b
-        out = kept
+        out = playable_beats(np.asarray(out, dtype=float), now_s=now_s, last_sent_s=last, min_gap_s=half).tolist()
         self.sent_beat_times_s.extend(out)
         return out
 
