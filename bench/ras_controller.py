@@ -145,6 +145,12 @@ LIVE_GRID = [dict(predictive=True, phase_gain=g, period_gain=0.0, tempo_approach
                   predict_window_steps=32)
              for g, m, a in itertools.product((0.5, 1.0), ("best", "correction"), (0.3, 1.0))]
 LIVE_GRID += [PREVIOUS_LIVE_CONTROLLER, FIRST_HOLD_CONTROLLER]
+# The predictive setting as part 4 shipped it (the walker measured over its last 32 steps), and the ones part 5
+# added (issue 20, played beats): the walker measured over 64 steps, with and without shrinking the correction.
+PART4_LIVE_CONTROLLER = dict(predictive=True, phase_gain=1.0, period_gain=0.0, tempo_approach=0.3,
+                             walker_model="correction", predict_window_steps=32)
+LIVE_GRID += [dict(PART4_LIVE_CONTROLLER, predict_window_steps=64),
+              dict(PART4_LIVE_CONTROLLER, predict_window_steps=64, correction_gain="persistent")]
 
 
 def _before(preferred_spm: float) -> dict:
@@ -155,7 +161,8 @@ def _before(preferred_spm: float) -> dict:
 def _key(setting: dict) -> str:
     if setting.get("predictive"):
         return (f"predictive, phase {setting['phase_gain']:g}, walker model {setting.get('walker_model', 'best')}, "
-                f"measured over {setting.get('predict_window_steps', 32)} steps, approach {setting.get('tempo_approach', 0.1):g}")
+                f"measured over {setting.get('predict_window_steps', 32)} steps, approach {setting.get('tempo_approach', 0.1):g}"
+                + (f", gain {setting['correction_gain']}" if setting.get("correction_gain", "fixed") != "fixed" else ""))
     return (f"phase {setting['phase_gain']:g}, period {setting['period_gain']:g}, smoothing "
             f"{setting.get('error_smoothing', 1.0):g}, compensation {'on' if setting.get('delay_compensation') else 'off'}, "
             f"hold {setting.get('relock_fraction', 0.45) if setting.get('hold_at_goal') else 'off'}, "
@@ -220,7 +227,7 @@ def live_units(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0,
     for name, params in WALKER_PRESETS.items():
         goal = params.preferred_cadence_spm * (1 + LIVE_GOAL_PERCENT / 100)
         every = dict(settings, before=_before(params.preferred_cadence_spm), shipped=LIVE_CONTROLLER,
-                     previous=PREVIOUS_LIVE_CONTROLLER)
+                     previous=PREVIOUS_LIVE_CONTROLLER, part4=PART4_LIVE_CONTROLLER)
         for seed in range(seed_offset, seed_offset + seeds):
             start = float(np.random.default_rng(1000 + seed).uniform(0.1, 0.9)) * 60 / goal
             steps, beats = run_live_loop(_fixed_cue(goal, start, 0.0, committed),
@@ -249,7 +256,7 @@ def live_units(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0,
         fixed = (steps, beats, evaluate_cue(steps, beats))
         walk = {"kind": "real", "walker": walker, "walk": name, "goal_spm": cadence, "fixed": fixed[2], "cues": {}}
         for key, setting in dict(settings, before=_before(cadence), shipped=LIVE_CONTROLLER,
-                                 previous=PREVIOUS_LIVE_CONTROLLER).items():
+                                 previous=PREVIOUS_LIVE_CONTROLLER, part4=PART4_LIVE_CONTROLLER).items():
             if _key(setting) in walk["cues"]:
                 walk["cues"][key] = walk["cues"][_key(setting)]
                 continue
@@ -358,6 +365,8 @@ def live(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0, *, co
                            "rows": _cue_rows(units, chosen)},
            "shipped": {"setting": _key(LIVE_CONTROLLER), "objective_dr": round(_objective(units, "shipped"), 3),
                        "rows": _cue_rows(units, "shipped")},
+           "part4": {"setting": _key(PART4_LIVE_CONTROLLER), "objective_dr": round(_objective(units, "part4"), 3),
+                     "rows": _cue_rows(units, "part4")},
            "previous": {"setting": _key(PREVIOUS_LIVE_CONTROLLER),
                         "objective_dr": round(_objective(units, "previous"), 3), "rows": _cue_rows(units, "previous")},
            "before": {"setting": "phase 0.5/(1 + beats in flight), period 0.02, smoothing 1, compensation off, hold off",
@@ -428,26 +437,31 @@ def main() -> None:
                   f"{_fmt(s['time_to_lock_s']):>8}{s['resultant_length']:>7}{s['percent_locked']:>10}")
 
 
+def _pm(row: dict) -> str:
+    return "–" if row.get("dr_mean") is None else f"{row['dr_mean']:+.4f} ± {row['dr_se']:.4f}"
+
+
 def _print_live(res: dict) -> None:
     print(f"Live: steps reach the cue {res['delay_s']:g} s late, beats sent 1 s ahead; simulated goal "
           f"+{res['goal_percent']:g} %, real walks at their own cadence; {res['grid_size']} settings tried. "
           "R same = R over the steps after both cues locked; R lock = each cue's own R after lock")
-    head = (f"{'walkers':<32}{'walks':>6}{'R same f/a':>13}{'dR':>7}{'R all f/a':>13}{'R lock f/a':>13}"
+    head = (f"{'walkers':<32}{'walks':>6}{'R same f/a':>13}{'dR':>7}{'dR mean ± SE':>18}{'R all f/a':>13}{'R lock f/a':>13}"
             f"{'lock s f/a':>12}{'goal':>7}{'cue end':>8}{'cad end f/a':>13}")
-    for label in ("development", "shipped", "previous", "before"):
+    for label in ("development", "shipped", "part4", "previous", "before"):
         part = res[label]
         print(f"\n{label}: {part['setting']}")
         print(head)
         for name, r in part["rows"].items():
             pair = lambda a, b: f"{_fmt(r[a])}/{_fmt(r[b])}"  # noqa: E731
             print(f"{name:<32}{r['walks']:>6}{pair('fixed_r_common', 'adaptive_r_common'):>13}{_fmt(r['dr_median']):>7}"
+                  f"{_pm(r):>18}"
                   f"{pair('fixed_r_all', 'adaptive_r_all'):>13}{pair('fixed_r_after_lock', 'adaptive_r_after_lock'):>13}"
                   f"{pair('fixed_lock_s', 'adaptive_lock_s'):>12}{r['goal_spm']:>7}{_fmt(r['cue_end_bpm']):>8}"
                   f"{pair('fixed_cadence_end_spm', 'adaptive_cadence_end_spm'):>13}")
     cv = res["cross_validation"]
     print("\ncross-validation (leave one walker out: the setting chosen without the walker, scored on it)")
     for name, r in cv["per_walker"].items():
-        print(f"{name:<32}{_fmt(r['fixed_r_common']):>7}{_fmt(r['adaptive_r_common']):>7}{_fmt(r['dr_median']):>8}"
+        print(f"{name:<32}{_fmt(r['fixed_r_common']):>7}{_fmt(r['adaptive_r_common']):>7}{_fmt(r['dr_median']):>8}{_pm(r):>18}"
               f"{_fmt(r['cue_end_bpm']):>7}/{r['goal_spm']:<7}  {r['setting']}")
     print(f"real walkers: median dR {cv['real_dr_median']}, not worse (dR >= -0.005) "
           f"{cv['real_walkers_not_worse']}/{cv['real_walkers']}")

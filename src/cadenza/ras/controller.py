@@ -84,6 +84,7 @@ RELOCK_FRACTION = 0.45  # holding at the goal ends when the (smoothed) error exc
 PREDICT_WINDOW_STEPS = 32  # with predictive: the steps the walker's own phase correction is measured over
 PREDICT_MIN_PAIRS = 8  # ... and the fewest step pairs before the cue acts on it
 WALKER_MODELS = ("best", "correction", "own_tempo")
+CORRECTION_GAINS = ("fixed", "persistent")
 
 
 def _check_cadence(name: str, value: float) -> None:
@@ -185,6 +186,7 @@ class AdaptiveCueController:
         predictive: bool = False,
         predict_window_steps: int = PREDICT_WINDOW_STEPS,
         walker_model: str = "best",
+        correction_gain: str = "fixed",
     ) -> None:
         _check_cadence("preferred_cadence_spm", preferred_cadence_spm)
         goal = preferred_cadence_spm if goal_cadence_spm is None else goal_cadence_spm
@@ -218,6 +220,8 @@ class AdaptiveCueController:
                 raise ParameterError(f"{name} must be an integer within 4-64, got {value!r}")
         if not isinstance(predict_window_steps, (int, np.integer)) or not 8 <= predict_window_steps <= 256:
             raise ParameterError(f"predict_window_steps must be an integer within 8-256, got {predict_window_steps!r}")
+        if correction_gain not in CORRECTION_GAINS:
+            raise ParameterError(f"correction_gain must be one of {CORRECTION_GAINS!r}, got {correction_gain!r}")
         if walker_model not in WALKER_MODELS:
             raise ParameterError(f"walker_model must be one of {WALKER_MODELS!r}, got {walker_model!r}")
         if not isinstance(start_steps, (int, np.integer)) or start_steps < 2:
@@ -264,6 +268,7 @@ class AdaptiveCueController:
         self.predictive = bool(predictive)
         self.predict_window_steps = int(predict_window_steps)
         self.walker_model = walker_model
+        self.correction_gain = correction_gain
         self._heard_index_: list[int] = []  # with predictive: the beat each kept asynchrony was heard from
         self._kept_step_s_: list[float] = []
         # [beat index, planned s, aimed asynchrony s, deviation predicted by each walker model s] of the beats
@@ -362,11 +367,10 @@ class AdaptiveCueController:
             self._shifts.append((pending_index, self._next - planned))
         self.period_s = new_period
 
-    def walker_correction_(self) -> tuple[float, float] | None:
-        """The walker's own linear phase correction as measured from its last steps: ``(alpha, c_s)`` in
-        ``interval = c_s - alpha * asynchrony`` (least squares over consecutive steps that heard consecutive
-        beats), or None with fewer than ``PREDICT_MIN_PAIRS`` such pairs. ``alpha`` is clipped to [0, 1]: 0 is
-        a walker who does not hear the cue (a recording), 1 one who corrects its whole error at once."""
+    def _correction_fit(self) -> tuple[float, float, float, float] | None:
+        """Least squares of each step interval on the asynchrony before it, over consecutive steps that heard
+        consecutive beats among the last ``predict_window_steps``: (slope, mean asynchrony s, mean interval s,
+        residual variance / the asynchrony's variance), or None with fewer than ``PREDICT_MIN_PAIRS`` pairs."""
         w = self.predict_window_steps + 1
         idx = np.asarray(self._heard_index_[-w:])
         t = np.asarray(self._kept_step_s_[-w:])
@@ -376,9 +380,23 @@ class AdaptiveCueController:
             return None
         x, y = a[:-1][pair], np.diff(t)[pair]
         var = float(np.var(x))
-        slope = float(np.mean((x - x.mean()) * (y - y.mean())) / var) if var > 1e-12 else 0.0
+        if not var > 1e-12:
+            return 0.0, float(np.mean(x)), float(np.mean(y)), 1.0
+        slope = float(np.mean((x - x.mean()) * (y - y.mean())) / var)
+        resid = (y - y.mean()) - slope * (x - x.mean())
+        return slope, float(np.mean(x)), float(np.mean(y)), float(np.var(resid)) / var
+
+    def walker_correction_(self) -> tuple[float, float] | None:
+        """The walker's own linear phase correction as measured from its last steps: ``(alpha, c_s)`` in
+        ``interval = c_s - alpha * asynchrony`` (least squares over consecutive steps that heard consecutive
+        beats), or None with fewer than ``PREDICT_MIN_PAIRS`` such pairs. ``alpha`` is clipped to [0, 1]: 0 is
+        a walker who does not hear the cue (a recording), 1 one who corrects its whole error at once."""
+        fit = self._correction_fit()
+        if fit is None:
+            return None
+        slope, mean_asynchrony_s, mean_interval_s, _ = fit
         alpha = float(np.clip(-slope, 0.0, 1.0))
-        return alpha, float(np.mean(y) + alpha * np.mean(x))
+        return alpha, mean_interval_s + alpha * mean_asynchrony_s
 
     def _own_period_s(self) -> float:
         """The walker's own step interval lately: the median of its last step intervals."""
@@ -396,6 +414,21 @@ class AdaptiveCueController:
             return 0
         errors = [float(np.sum((r - np.asarray(p[-r.size:])) ** 2)) for p in self._predicted_dev_s_]
         return int(np.argmin(errors))
+
+    def prediction_gain_(self) -> float:
+        """How much of the predicted deviation the cue acts on, in [0, 1] (``correction_gain``). ``"fixed"``: all
+        of it. ``"persistent"``: the share of the walker's deviation that outlasts its own step-to-step noise,
+        ``1 - var(residual) / var(asynchrony)`` of the fit in :meth:`walker_correction_` (the residual is what
+        one step adds that the last asynchrony did not predict). A walker whose correction leaves (1 - alpha) of a
+        deviation and adds timing noise scores (1 - alpha)^2 without motor noise, less with it: the cue meets a
+        walker whose deviation persists and stays steady for one whose deviation is mostly noise. 0 until the
+        fit has ``PREDICT_MIN_PAIRS`` step pairs."""
+        if self.correction_gain == "fixed":
+            return 1.0
+        fit = self._correction_fit()
+        if fit is None:
+            return 0.0
+        return float(np.clip(1.0 - fit[3], 0.0, 1.0))
 
     def _predictive_step(self, t: float, asyn: float, heard_index: int) -> None:
         """Predictive phase correction (see the module docstring): the tempo approaches the goal; the next
@@ -437,7 +470,8 @@ class AdaptiveCueController:
             predicted = [step - aim - lat - planned, own - aim - lat - planned]
             self._decisions_ = [d for d in self._decisions_ if d[0] != pending_index]
             self._decisions_.append([pending_index, planned, aim, *predicted])
-            shift = float(self.phase_gain * predicted[self.chosen_model_()])
+            chosen = self.chosen_model_()
+            shift = float(self.phase_gain * self.prediction_gain_() * predicted[chosen])
         interval = np.clip(new_period + shift, base - slew, base + slew)
         self._next = max(last + float(interval), t)
         self.period_s = new_period

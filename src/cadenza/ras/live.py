@@ -45,9 +45,10 @@ FREEZE_CUE_DELAY_S = 0.1
 MIN_GOAL_INCREASE = 0.0
 MAX_GOAL_INCREASE = 0.10  # the goal is the person's cadence +0..10 % (RAS practice: +5-10 %)
 # The controller's settings for steps that arrive 2 s late (chosen by bench/ras_controller.py): predictive
-# phase correction with the walker's measured phase correction, aimed at the walker's own phase.
+# phase correction with the walker's measured phase correction, aimed at the walker's own phase, measured over
+# the last 64 steps and acting on the share of the walker's deviation that outlasts its step-to-step noise.
 LIVE_CONTROLLER = dict(predictive=True, phase_gain=1.0, period_gain=0.0, tempo_approach=0.3,
-                       walker_model="correction", predict_window_steps=32)
+                       walker_model="correction", predict_window_steps=64, correction_gain="persistent")
 
 
 @dataclass(frozen=True)
