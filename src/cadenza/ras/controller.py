@@ -56,7 +56,9 @@ corrects ``alpha`` of its deviation from its own phase at each step, and (1) the
 recent tempo (the median of its last intervals), whatever the cue does, as a recording does. The model
 whose predictions of the last decided beats came nearer to what the steps did is used (``walker_model="best"``,
 the default; the live session uses model 0 alone, ``"correction"``, as ``bench/ras_controller.py`` chose),
-and the pending beat moves by ``phase_gain`` times the predicted deviation (slew-limited). So the gain
+and the pending beat moves by ``phase_gain`` times the predicted deviation (slew-limited), times the share of
+it that persists with ``correction_gain="persistent"`` (what the live session runs; :meth:`prediction_gain_`:
+the walker's fresh step-to-step noise is not chased). So the gain
 adapts to the walker: for a walker who corrects half its error at each step, a deviation is ~2 % left
 after 5-6 steps and the cue stays almost steady, as a fixed cue; for one who corrects 10 %, more than half
 is left and the cue meets it; a walker who does not hear the cue is followed. Nothing is tuned to one

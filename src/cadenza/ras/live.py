@@ -11,14 +11,15 @@ freeze state. The device turns beat times into audio-clock times itself; nothing
 The step detector releases a step ``lookahead_s`` (2 s) after it happened, i.e. 3-4 beats later, and
 beats go out 1 s ahead, so the step that will hear the next unsent beat is 5-6 steps after the newest one
 the controller knows. It runs with ``LIVE_CONTROLLER``: predictive phase correction. From the walker's
-last 32 steps it measures their own phase to the cue (the median asynchrony) and how much of a deviation
+last 64 steps it measures their own phase to the cue (the median asynchrony) and how much of a deviation
 from it they correct at each step (linear phase correction, Vorberg & Wing 1996). It rolls the newest step
-forward over the beats already sent with that correction, and sends the next beat where the step that
-hears it is predicted to land, at the walker's own phase. A walker who corrects quickly gets an almost
+forward over the beats already sent with that correction, and moves the next beat towards where the step
+that hears it is predicted to land, at the walker's own phase, by the share of the deviation that outlasts
+the walker's step-to-step noise (``correction_gain="persistent"``). A walker who corrects quickly gets an almost
 steady cue (their deviation will be gone by then); one who corrects little, or a recording that does not
 hear the cue, gets a cue that meets them. The tempo approaches the goal; the cue never chases a generic
 phase. ``bench/ras_controller.py`` chose this setting on simulated walkers and replayed real walks, with
-leave-one-walker-out figures (``docs/live.md``).
+leave-one-walker-out figures, judging both cues on the beats the session plays (``docs/live.md``).
 
 A detected freeze changes the cue: if the cue has not started (no steps yet), it starts at the goal
 tempo from the next 100 ms; while a freeze lasts, ``frozen`` is set so the device can accent the beats.
