@@ -27,15 +27,21 @@ PD and controls, about 2 min each: walk 01 of 20 walkers, and walks 02-07 of thr
 recent predictions or always the measured correction, and the tempo going to the goal 0.3 of the way a step
 or as fast as the slew allows; beside it the two holds at the goal that shipped before: steady over 16 steps
 and aiming at the walker's own phase to the held cue (``previous``), or steady over 8 steps and aiming at
--40 ms) runs against a fixed cue at the goal from a random phase, paired by seed. The figure of merit is dR: the
+-40 ms; and since part 5 the walker measured over 64 steps, with all of the prediction or its persistent share)
+runs against a fixed cue at the goal from a random phase, paired by seed. **Both cues are judged on the beats
+the live session plays** (issue 20, part 5): a beat committed after its time is never played, so the walker
+does not hear it and it is not scored, and the fixed cue starts when the adaptive one can, once three steps have
+arrived (``--committed-beats``: the earlier rule, which scored the adaptive cue's unplayed first beats and started
+the fixed cue at the first step). The figure of merit is dR: the
 adaptive cue's R minus the fixed cue's over the same steps, from when both have locked (each cue's own
 "R after lock" would charge the cue that locks at once for the settling the other leaves out; both are
 reported). A setting must bring the cue within 1 % of the goal on every simulated walker; then the one
 whose worst simulated walker's median dR, or the median real walker's dR if lower, is highest wins. **Development**: the setting
 chosen on all walkers, and its figures. **Cross-validation** (leave one walker out): for each simulated
 walker model, and for each real walker (subject), the setting is chosen without that walker and scored on
-it. The setting the live session ships (``LIVE_CONTROLLER``), the one it shipped before the predictive
-correction (``previous``) and the one before the delay was handled (``before``) are scored too.
+it. The setting the live session ships (``LIVE_CONTROLLER``), part 4's predictive setting (``part4``), the one
+it shipped before the predictive correction (``previous``) and the one before the delay was handled
+(``before``) are scored too; each walker's dR is also given as a mean ± standard error over seeds.
 ``--seed-offset 300 --seeds 40`` walks the simulated walkers on seeds no choice has seen.
 """
 
