@@ -27,15 +27,21 @@ PD and controls, about 2 min each: walk 01 of 20 walkers, and walks 02-07 of thr
 recent predictions or always the measured correction, and the tempo going to the goal 0.3 of the way a step
 or as fast as the slew allows; beside it the two holds at the goal that shipped before: steady over 16 steps
 and aiming at the walker's own phase to the held cue (``previous``), or steady over 8 steps and aiming at
--40 ms) runs against a fixed cue at the goal from a random phase, paired by seed. The figure of merit is dR: the
+-40 ms; and since part 5 the walker measured over 64 steps, with all of the prediction or its persistent share)
+runs against a fixed cue at the goal from a random phase, paired by seed. **Both cues are judged on the beats
+the live session plays** (issue 20, part 5): a beat committed after its time is never played, so the walker
+does not hear it and it is not scored, and the fixed cue starts when the adaptive one can, once three steps have
+arrived (``--committed-beats``: the earlier rule, which scored the adaptive cue's unplayed first beats and started
+the fixed cue at the first step). The figure of merit is dR: the
 adaptive cue's R minus the fixed cue's over the same steps, from when both have locked (each cue's own
 "R after lock" would charge the cue that locks at once for the settling the other leaves out; both are
 reported). A setting must bring the cue within 1 % of the goal on every simulated walker; then the one
 whose worst simulated walker's median dR, or the median real walker's dR if lower, is highest wins. **Development**: the setting
 chosen on all walkers, and its figures. **Cross-validation** (leave one walker out): for each simulated
 walker model, and for each real walker (subject), the setting is chosen without that walker and scored on
-it. The setting the live session ships (``LIVE_CONTROLLER``), the one it shipped before the predictive
-correction (``previous``) and the one before the delay was handled (``before``) are scored too.
+it. The setting the live session ships (``LIVE_CONTROLLER``), part 4's predictive setting (``part4``), the one
+it shipped before the predictive correction (``previous``) and the one before the delay was handled
+(``before``) are scored too; each walker's dR is also given as a mean ± standard error over seeds.
 ``--seed-offset 300 --seeds 40`` walks the simulated walkers on seeds no choice has seen.
 """
 
@@ -126,6 +132,7 @@ def replay(data_dir: Path) -> dict:
 
 
 LIVE_DELAY_S = 2.0
+START_STEPS = 3  # the adaptive cue starts once this many steps are known (AdaptiveCueController.start_steps)
 LIVE_GOAL_PERCENT = 7.0
 GOAL_REACHED_FRACTION = 0.01  # the cue's final tempo within 1 % of the goal
 # The hold: steady over 8 steps and aiming at -40 ms after it (as first shipped), or steady over 16 steps and
@@ -144,6 +151,12 @@ LIVE_GRID = [dict(predictive=True, phase_gain=g, period_gain=0.0, tempo_approach
                   predict_window_steps=32)
              for g, m, a in itertools.product((0.5, 1.0), ("best", "correction"), (0.3, 1.0))]
 LIVE_GRID += [PREVIOUS_LIVE_CONTROLLER, FIRST_HOLD_CONTROLLER]
+# The predictive setting as part 4 shipped it (the walker measured over its last 32 steps), and the ones part 5
+# added (issue 20, played beats): the walker measured over 64 steps, with and without shrinking the correction.
+PART4_LIVE_CONTROLLER = dict(predictive=True, phase_gain=1.0, period_gain=0.0, tempo_approach=0.3,
+                             walker_model="correction", predict_window_steps=32)
+LIVE_GRID += [dict(PART4_LIVE_CONTROLLER, predict_window_steps=64),
+              dict(PART4_LIVE_CONTROLLER, predict_window_steps=64, correction_gain="persistent")]
 
 
 def _before(preferred_spm: float) -> dict:
@@ -154,7 +167,8 @@ def _before(preferred_spm: float) -> dict:
 def _key(setting: dict) -> str:
     if setting.get("predictive"):
         return (f"predictive, phase {setting['phase_gain']:g}, walker model {setting.get('walker_model', 'best')}, "
-                f"measured over {setting.get('predict_window_steps', 32)} steps, approach {setting.get('tempo_approach', 0.1):g}")
+                f"measured over {setting.get('predict_window_steps', 32)} steps, approach {setting.get('tempo_approach', 0.1):g}"
+                + (f", gain {setting['correction_gain']}" if setting.get("correction_gain", "fixed") != "fixed" else ""))
     return (f"phase {setting['phase_gain']:g}, period {setting['period_gain']:g}, smoothing "
             f"{setting.get('error_smoothing', 1.0):g}, compensation {'on' if setting.get('delay_compensation') else 'off'}, "
             f"hold {setting.get('relock_fraction', 0.45) if setting.get('hold_at_goal') else 'off'}, "
@@ -197,18 +211,34 @@ def _score(steps: np.ndarray, beats: np.ndarray, fixed: tuple) -> dict:
             "cue_end_bpm": 60 / float(np.median(np.diff(beats[-20:]))) if beats.size >= 3 else float("nan")}
 
 
-def live_units(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0) -> list[dict]:
-    """Every walk of the live benchmark: the fixed cue's figures and each adaptive setting's, paired."""
-    settings = {_key(s): s for s in LIVE_GRID}
+def _fixed_cue(tempo_bpm: float, phase_s: float, first_step_s: float, committed: bool) -> FixedTempoCue:
+    """The fixed cue the adaptive one is compared with. Played beats (the rule since issue 20, part 5): it starts
+    when the adaptive cue can, once ``START_STEPS`` steps are known (2 s late), ``phase_s`` after the last of
+    them, and plays only the beats not yet past. ``committed`` (the earlier rule): from the first step."""
+    if committed:
+        return FixedTempoCue(tempo_bpm=tempo_bpm, start_s=first_step_s + phase_s)
+    return FixedTempoCue(tempo_bpm=tempo_bpm, start_s=phase_s, after_steps=START_STEPS)
+
+
+def live_units(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0, *, committed: bool = False,
+               grid: list[dict] | None = None, real: bool = True) -> list[dict]:
+    """Every walk of the live benchmark: the fixed cue's figures and each adaptive setting's, paired.
+
+    Both cues are scored on the beats the live session plays (``committed=True``: on every committed beat, the
+    rule before issue 20 part 5, under which the adaptive cue's first beats, committed after their time and
+    never played, sat on the steps by construction)."""
+    settings = {_key(s): s for s in (LIVE_GRID if grid is None else grid)}
+    played = not committed
     units = []
     for name, params in WALKER_PRESETS.items():
         goal = params.preferred_cadence_spm * (1 + LIVE_GOAL_PERCENT / 100)
         every = dict(settings, before=_before(params.preferred_cadence_spm), shipped=LIVE_CONTROLLER,
-                     previous=PREVIOUS_LIVE_CONTROLLER)
+                     previous=PREVIOUS_LIVE_CONTROLLER, part4=PART4_LIVE_CONTROLLER)
         for seed in range(seed_offset, seed_offset + seeds):
             start = float(np.random.default_rng(1000 + seed).uniform(0.1, 0.9)) * 60 / goal
-            steps, beats = run_live_loop(FixedTempoCue(tempo_bpm=goal, start_s=start),
-                                         LinearCorrectionWalker(params, seed=seed), duration_s=minutes * 60)
+            steps, beats = run_live_loop(_fixed_cue(goal, start, 0.0, committed),
+                                         LinearCorrectionWalker(params, seed=seed), duration_s=minutes * 60,
+                                         played_only=played)
             fixed = (steps, beats, evaluate_cue(steps, beats))
             walk = {"kind": "simulated", "walker": name, "goal_spm": goal, "fixed": fixed[2], "cues": {}}
             for key, setting in every.items():
@@ -218,25 +248,28 @@ def live_units(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0)
                 cue = AdaptiveCueController(preferred_cadence_spm=params.preferred_cadence_spm, goal_cadence_spm=goal,
                                             **setting)
                 walk["cues"][key] = _score(*run_live_loop(cue, LinearCorrectionWalker(params, seed=seed),
-                                                          duration_s=minutes * 60), fixed)
+                                                          duration_s=minutes * 60, played_only=played), fixed)
             units.append(walk)
+    if not real:
+        return units
     rng = np.random.default_rng(7)
-    real = [(name.split(" ")[0], name, steps) for name, steps in real_step_streams(data_dir)]
-    for walker, name, steps in real + _gaitpdb_streams(data_dir):
+    streams = [(name.split(" ")[0], name, steps) for name, steps in real_step_streams(data_dir)]
+    for walker, name, steps in streams + _gaitpdb_streams(data_dir):
         cadence = float(np.clip(60 / float(np.median(np.diff(steps))), 20, 250))
-        start = steps[0] + rng.uniform(0.1, 0.9) * 60 / cadence
-        beats = replay_steps_live(FixedTempoCue(tempo_bpm=cadence, start_s=start), steps,
-                                  step_delay_s=LIVE_DELAY_S, schedule_ahead_s=SCHEDULE_AHEAD_S)
+        start = rng.uniform(0.1, 0.9) * 60 / cadence
+        beats = replay_steps_live(_fixed_cue(cadence, start, steps[0], committed), steps,
+                                  step_delay_s=LIVE_DELAY_S, schedule_ahead_s=SCHEDULE_AHEAD_S, played_only=played)
         fixed = (steps, beats, evaluate_cue(steps, beats))
         walk = {"kind": "real", "walker": walker, "walk": name, "goal_spm": cadence, "fixed": fixed[2], "cues": {}}
         for key, setting in dict(settings, before=_before(cadence), shipped=LIVE_CONTROLLER,
-                                 previous=PREVIOUS_LIVE_CONTROLLER).items():
+                                 previous=PREVIOUS_LIVE_CONTROLLER, part4=PART4_LIVE_CONTROLLER).items():
             if _key(setting) in walk["cues"]:
                 walk["cues"][key] = walk["cues"][_key(setting)]
                 continue
             cue = AdaptiveCueController(preferred_cadence_spm=cadence, **setting)
             walk["cues"][key] = _score(steps, replay_steps_live(cue, steps, step_delay_s=LIVE_DELAY_S,
-                                                                schedule_ahead_s=SCHEDULE_AHEAD_S), fixed)
+                                                                schedule_ahead_s=SCHEDULE_AHEAD_S,
+                                                                played_only=played), fixed)
         units.append(walk)
     return units
 
@@ -283,6 +316,15 @@ def _med(values) -> float | None:
     return None if not np.isfinite(v) else round(v, 4)
 
 
+def _mean_se(values) -> dict:
+    """Mean dR and its standard error over the walks (seeds or real walks)."""
+    arr = np.asarray(list(values), dtype=float)
+    arr = arr[np.isfinite(arr)]
+    if arr.size < 2:
+        return {"dr_mean": None, "dr_se": None}
+    return {"dr_mean": round(float(arr.mean()), 4), "dr_se": round(float(arr.std(ddof=1) / np.sqrt(arr.size)), 4)}
+
+
 def _cue_rows(units: list[dict], key: str) -> dict:
     rows = {}
     for kind in ("simulated", "real"):
@@ -297,7 +339,7 @@ def _cue_rows(units: list[dict], key: str) -> dict:
             rows[f"{kind}: {name}"] = {
                 "walks": len(sel),
                 "fixed_r_common": _med(c["fixed_r_common"] for c in cue), "adaptive_r_common": _med(c["r_common"] for c in cue),
-                "dr_median": _med(_dr(w, key) for w in sel),
+                "dr_median": _med(_dr(w, key) for w in sel), **_mean_se(_dr(w, key) for w in sel),
                 "fixed_r_all": _med(c["fixed_r_all"] for c in cue), "adaptive_r_all": _med(c["r_all"] for c in cue),
                 "fixed_r_after_lock": _med(w["fixed"].resultant_length for w in sel),
                 "adaptive_r_after_lock": _med(c["r_after_lock"] for c in cue),
@@ -320,14 +362,17 @@ def _round(v: float):
     return None if not np.isfinite(v) else round(float(v), 1)
 
 
-def live(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0) -> dict:
-    units = live_units(data_dir, seeds, minutes, seed_offset)
+def live(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0, *, committed: bool = False) -> dict:
+    units = live_units(data_dir, seeds, minutes, seed_offset, committed=committed)
     chosen = _choose(units)
     out = {"delay_s": LIVE_DELAY_S, "goal_percent": LIVE_GOAL_PERCENT, "grid_size": len(LIVE_GRID),
+           "beats_scored": "committed (the earlier rule)" if committed else "played",
            "development": {"setting": chosen, "objective_dr": round(_objective(units, chosen), 3),
                            "rows": _cue_rows(units, chosen)},
            "shipped": {"setting": _key(LIVE_CONTROLLER), "objective_dr": round(_objective(units, "shipped"), 3),
                        "rows": _cue_rows(units, "shipped")},
+           "part4": {"setting": _key(PART4_LIVE_CONTROLLER), "objective_dr": round(_objective(units, "part4"), 3),
+                     "rows": _cue_rows(units, "part4")},
            "previous": {"setting": _key(PREVIOUS_LIVE_CONTROLLER),
                         "objective_dr": round(_objective(units, "previous"), 3), "rows": _cue_rows(units, "previous")},
            "before": {"setting": "phase 0.5/(1 + beats in flight), period 0.02, smoothing 1, compensation off, hold off",
@@ -339,6 +384,7 @@ def live(data_dir: Path, seeds: int, minutes: float, seed_offset: int = 0) -> di
         held = [w for w in units if (w["kind"], w["walker"]) == (kind, walker)]
         key = _choose([w for w in units if (w["kind"], w["walker"]) != (kind, walker)])
         cv[f"{kind}: {walker}"] = {"setting": key, "dr_median": _med(_dr(w, key) for w in held),
+                                   **_mean_se(_dr(w, key) for w in held),
                                    "fixed_r_common": _med(w["cues"][key]["fixed_r_common"] for w in held),
                                    "adaptive_r_common": _med(w["cues"][key]["r_common"] for w in held),
                                    "cue_end_bpm": _round(np.nanmedian([w["cues"][key]["cue_end_bpm"] for w in held])),
@@ -364,8 +410,11 @@ def main() -> None:
     parser.add_argument("--live-only", action="store_true", help="only the live (2 s step delay) part")
     parser.add_argument("--seed-offset", type=int, default=0,
                         help="first seed of the simulated walks (100 = seeds never used for a choice)")
+    parser.add_argument("--committed-beats", action="store_true",
+                        help="score every committed beat, as before issue 20 part 5 (the live session plays fewer)")
     args = parser.parse_args()
-    result = {"live": live(args.data_dir, args.seeds, args.minutes, args.seed_offset), "seeds": args.seeds,
+    result = {"live": live(args.data_dir, args.seeds, args.minutes, args.seed_offset, committed=args.committed_beats),
+              "seeds": args.seeds,
               "seed_offset": args.seed_offset, "minutes": args.minutes,
               "goal_percent": args.goal_percent, "data_dir": str(args.data_dir)}
     if not args.live_only:
@@ -394,26 +443,31 @@ def main() -> None:
                   f"{_fmt(s['time_to_lock_s']):>8}{s['resultant_length']:>7}{s['percent_locked']:>10}")
 
 
+def _pm(row: dict) -> str:
+    return "–" if row.get("dr_mean") is None else f"{row['dr_mean']:+.4f} ± {row['dr_se']:.4f}"
+
+
 def _print_live(res: dict) -> None:
     print(f"Live: steps reach the cue {res['delay_s']:g} s late, beats sent 1 s ahead; simulated goal "
           f"+{res['goal_percent']:g} %, real walks at their own cadence; {res['grid_size']} settings tried. "
           "R same = R over the steps after both cues locked; R lock = each cue's own R after lock")
-    head = (f"{'walkers':<32}{'walks':>6}{'R same f/a':>13}{'dR':>7}{'R all f/a':>13}{'R lock f/a':>13}"
+    head = (f"{'walkers':<32}{'walks':>6}{'R same f/a':>13}{'dR':>7}{'dR mean ± SE':>18}{'R all f/a':>13}{'R lock f/a':>13}"
             f"{'lock s f/a':>12}{'goal':>7}{'cue end':>8}{'cad end f/a':>13}")
-    for label in ("development", "shipped", "previous", "before"):
+    for label in ("development", "shipped", "part4", "previous", "before"):
         part = res[label]
         print(f"\n{label}: {part['setting']}")
         print(head)
         for name, r in part["rows"].items():
             pair = lambda a, b: f"{_fmt(r[a])}/{_fmt(r[b])}"  # noqa: E731
             print(f"{name:<32}{r['walks']:>6}{pair('fixed_r_common', 'adaptive_r_common'):>13}{_fmt(r['dr_median']):>7}"
+                  f"{_pm(r):>18}"
                   f"{pair('fixed_r_all', 'adaptive_r_all'):>13}{pair('fixed_r_after_lock', 'adaptive_r_after_lock'):>13}"
                   f"{pair('fixed_lock_s', 'adaptive_lock_s'):>12}{r['goal_spm']:>7}{_fmt(r['cue_end_bpm']):>8}"
                   f"{pair('fixed_cadence_end_spm', 'adaptive_cadence_end_spm'):>13}")
     cv = res["cross_validation"]
     print("\ncross-validation (leave one walker out: the setting chosen without the walker, scored on it)")
     for name, r in cv["per_walker"].items():
-        print(f"{name:<32}{_fmt(r['fixed_r_common']):>7}{_fmt(r['adaptive_r_common']):>7}{_fmt(r['dr_median']):>8}"
+        print(f"{name:<32}{_fmt(r['fixed_r_common']):>7}{_fmt(r['adaptive_r_common']):>7}{_fmt(r['dr_median']):>8}{_pm(r):>18}"
               f"{_fmt(r['cue_end_bpm']):>7}/{r['goal_spm']:<7}  {r['setting']}")
     print(f"real walkers: median dR {cv['real_dr_median']}, not worse (dR >= -0.005) "
           f"{cv['real_walkers_not_worse']}/{cv['real_walkers']}")

@@ -56,7 +56,9 @@ corrects ``alpha`` of its deviation from its own phase at each step, and (1) the
 recent tempo (the median of its last intervals), whatever the cue does, as a recording does. The model
 whose predictions of the last decided beats came nearer to what the steps did is used (``walker_model="best"``,
 the default; the live session uses model 0 alone, ``"correction"``, as ``bench/ras_controller.py`` chose),
-and the pending beat moves by ``phase_gain`` times the predicted deviation (slew-limited). So the gain
+and the pending beat moves by ``phase_gain`` times the predicted deviation (slew-limited), times the share of
+it that persists with ``correction_gain="persistent"`` (what the live session runs; :meth:`prediction_gain_`:
+the walker's fresh step-to-step noise is not chased). So the gain
 adapts to the walker: for a walker who corrects half its error at each step, a deviation is ~2 % left
 after 5-6 steps and the cue stays almost steady, as a fixed cue; for one who corrects 10 %, more than half
 is left and the cue meets it; a walker who does not hear the cue is followed. Nothing is tuned to one
@@ -84,6 +86,7 @@ RELOCK_FRACTION = 0.45  # holding at the goal ends when the (smoothed) error exc
 PREDICT_WINDOW_STEPS = 32  # with predictive: the steps the walker's own phase correction is measured over
 PREDICT_MIN_PAIRS = 8  # ... and the fewest step pairs before the cue acts on it
 WALKER_MODELS = ("best", "correction", "own_tempo")
+CORRECTION_GAINS = ("fixed", "persistent")
 
 
 def _check_cadence(name: str, value: float) -> None:
@@ -91,21 +94,54 @@ def _check_cadence(name: str, value: float) -> None:
         raise ParameterError(f"{name} must be between 20 and 250 steps/min, got {value!r} (steps per second?)")
 
 
-class FixedTempoCue:
-    """Open-loop reference: a constant-tempo cue from ``start_s``, ignoring the steps."""
+def playable_beats(beat_times_s: np.ndarray, *, now_s: float, last_sent_s: float = -np.inf,
+                   min_gap_s: float = 0.0) -> np.ndarray:
+    """The beats of ``beat_times_s`` (just committed, ascending) that a live session plays at ``now_s``: a beat
+    already in the past is never played, nor one closer than ``min_gap_s`` to the beat played before it
+    (``last_sent_s``; the hand-over from a freeze-started cue). The live session and the simulated live loops
+    (:mod:`cadenza.ras.walkers`) keep the same beats.
 
-    def __init__(self, *, tempo_bpm: float, start_s: float = 0.0) -> None:
+    >>> playable_beats(np.array([0.8, 1.4, 2.0]), now_s=1.0).tolist()
+    [1.4, 2.0]
+    """
+    kept, last = [], float(last_sent_s)
+    for b in np.asarray(beat_times_s, dtype=float).reshape(-1):
+        if b >= now_s and b >= last + min_gap_s:
+            kept.append(float(b))
+            last = float(b)
+    return np.asarray(kept)
+
+
+class FixedTempoCue:
+    """Open-loop reference: a constant-tempo cue from ``start_s``, ignoring the steps.
+
+    With ``after_steps=n`` the cue starts once ``n`` steps are known, ``start_s`` after the ``n``-th step, as
+    the adaptive cue does (it starts after ``start_steps`` steps): with late steps both then start at the same
+    moment, and a simulated comparison of the two is like for like.
+    """
+
+    def __init__(self, *, tempo_bpm: float, start_s: float = 0.0, after_steps: int = 0) -> None:
         _check_cadence("tempo_bpm", tempo_bpm)
+        if not isinstance(after_steps, (int, np.integer)) or after_steps < 0:
+            raise ParameterError(f"after_steps must be an integer >= 0, got {after_steps!r}")
+        if not np.isfinite(start_s):
+            raise ParameterError(f"start_s must be a finite number of seconds, got {start_s!r}")
         self.period_s = 60.0 / tempo_bpm
-        self._next = float(start_s)
+        self.after_steps = int(after_steps)
+        self._offset_s = float(start_s)
+        self._next: float | None = float(start_s) if after_steps == 0 else None
         self.beat_times_s_: list[float] = []
         self.step_times_s_: list[float] = []
 
     def on_step(self, step_time_s: float) -> None:
         self.step_times_s_.append(float(step_time_s))
+        if self._next is None and len(self.step_times_s_) >= self.after_steps:
+            self._next = self.step_times_s_[-1] + self._offset_s
 
     def beats_until(self, time_s: float) -> np.ndarray:
-        out = []
+        out: list[float] = []
+        if self._next is None:
+            return np.asarray(out)
         while self._next <= time_s:
             out.append(self._next)
             self._next += self.period_s
@@ -152,6 +188,7 @@ class AdaptiveCueController:
         predictive: bool = False,
         predict_window_steps: int = PREDICT_WINDOW_STEPS,
         walker_model: str = "best",
+        correction_gain: str = "fixed",
     ) -> None:
         _check_cadence("preferred_cadence_spm", preferred_cadence_spm)
         goal = preferred_cadence_spm if goal_cadence_spm is None else goal_cadence_spm
@@ -185,6 +222,8 @@ class AdaptiveCueController:
                 raise ParameterError(f"{name} must be an integer within 4-64, got {value!r}")
         if not isinstance(predict_window_steps, (int, np.integer)) or not 8 <= predict_window_steps <= 256:
             raise ParameterError(f"predict_window_steps must be an integer within 8-256, got {predict_window_steps!r}")
+        if correction_gain not in CORRECTION_GAINS:
+            raise ParameterError(f"correction_gain must be one of {CORRECTION_GAINS!r}, got {correction_gain!r}")
         if walker_model not in WALKER_MODELS:
             raise ParameterError(f"walker_model must be one of {WALKER_MODELS!r}, got {walker_model!r}")
         if not isinstance(start_steps, (int, np.integer)) or start_steps < 2:
@@ -231,6 +270,7 @@ class AdaptiveCueController:
         self.predictive = bool(predictive)
         self.predict_window_steps = int(predict_window_steps)
         self.walker_model = walker_model
+        self.correction_gain = correction_gain
         self._heard_index_: list[int] = []  # with predictive: the beat each kept asynchrony was heard from
         self._kept_step_s_: list[float] = []
         # [beat index, planned s, aimed asynchrony s, deviation predicted by each walker model s] of the beats
@@ -329,11 +369,10 @@ class AdaptiveCueController:
             self._shifts.append((pending_index, self._next - planned))
         self.period_s = new_period
 
-    def walker_correction_(self) -> tuple[float, float] | None:
-        """The walker's own linear phase correction as measured from its last steps: ``(alpha, c_s)`` in
-        ``interval = c_s - alpha * asynchrony`` (least squares over consecutive steps that heard consecutive
-        beats), or None with fewer than ``PREDICT_MIN_PAIRS`` such pairs. ``alpha`` is clipped to [0, 1]: 0 is
-        a walker who does not hear the cue (a recording), 1 one who corrects its whole error at once."""
+    def _correction_fit(self) -> tuple[float, float, float, float] | None:
+        """Least squares of each step interval on the asynchrony before it, over consecutive steps that heard
+        consecutive beats among the last ``predict_window_steps``: (slope, mean asynchrony s, mean interval s,
+        residual variance / the asynchrony's variance), or None with fewer than ``PREDICT_MIN_PAIRS`` pairs."""
         w = self.predict_window_steps + 1
         idx = np.asarray(self._heard_index_[-w:])
         t = np.asarray(self._kept_step_s_[-w:])
@@ -343,9 +382,23 @@ class AdaptiveCueController:
             return None
         x, y = a[:-1][pair], np.diff(t)[pair]
         var = float(np.var(x))
-        slope = float(np.mean((x - x.mean()) * (y - y.mean())) / var) if var > 1e-12 else 0.0
+        if not var > 1e-12:
+            return 0.0, float(np.mean(x)), float(np.mean(y)), 1.0
+        slope = float(np.mean((x - x.mean()) * (y - y.mean())) / var)
+        resid = (y - y.mean()) - slope * (x - x.mean())
+        return slope, float(np.mean(x)), float(np.mean(y)), float(np.var(resid)) / var
+
+    def walker_correction_(self) -> tuple[float, float] | None:
+        """The walker's own linear phase correction as measured from its last steps: ``(alpha, c_s)`` in
+        ``interval = c_s - alpha * asynchrony`` (least squares over consecutive steps that heard consecutive
+        beats), or None with fewer than ``PREDICT_MIN_PAIRS`` such pairs. ``alpha`` is clipped to [0, 1]: 0 is
+        a walker who does not hear the cue (a recording), 1 one who corrects its whole error at once."""
+        fit = self._correction_fit()
+        if fit is None:
+            return None
+        slope, mean_asynchrony_s, mean_interval_s, _ = fit
         alpha = float(np.clip(-slope, 0.0, 1.0))
-        return alpha, float(np.mean(y) + alpha * np.mean(x))
+        return alpha, mean_interval_s + alpha * mean_asynchrony_s
 
     def _own_period_s(self) -> float:
         """The walker's own step interval lately: the median of its last step intervals."""
@@ -363,6 +416,21 @@ class AdaptiveCueController:
             return 0
         errors = [float(np.sum((r - np.asarray(p[-r.size:])) ** 2)) for p in self._predicted_dev_s_]
         return int(np.argmin(errors))
+
+    def prediction_gain_(self) -> float:
+        """How much of the predicted deviation the cue acts on, in [0, 1] (``correction_gain``). ``"fixed"``: all
+        of it. ``"persistent"``: the share of the walker's deviation that outlasts its own step-to-step noise,
+        ``1 - var(residual) / var(asynchrony)`` of the fit in :meth:`walker_correction_` (the residual is what
+        one step adds that the last asynchrony did not predict). A walker whose correction leaves (1 - alpha) of a
+        deviation and adds timing noise scores (1 - alpha)^2 without motor noise, less with it: the cue meets a
+        walker whose deviation persists and stays steady for one whose deviation is mostly noise. 0 until the
+        fit has ``PREDICT_MIN_PAIRS`` step pairs."""
+        if self.correction_gain == "fixed":
+            return 1.0
+        fit = self._correction_fit()
+        if fit is None:
+            return 0.0
+        return float(np.clip(1.0 - fit[3], 0.0, 1.0))
 
     def _predictive_step(self, t: float, asyn: float, heard_index: int) -> None:
         """Predictive phase correction (see the module docstring): the tempo approaches the goal; the next
@@ -404,7 +472,8 @@ class AdaptiveCueController:
             predicted = [step - aim - lat - planned, own - aim - lat - planned]
             self._decisions_ = [d for d in self._decisions_ if d[0] != pending_index]
             self._decisions_.append([pending_index, planned, aim, *predicted])
-            shift = float(self.phase_gain * predicted[self.chosen_model_()])
+            chosen = self.chosen_model_()
+            shift = float(self.phase_gain * self.prediction_gain_() * predicted[chosen])
         interval = np.clip(new_period + shift, base - slew, base + slew)
         self._next = max(last + float(interval), t)
         self.period_s = new_period

@@ -11,14 +11,15 @@ freeze state. The device turns beat times into audio-clock times itself; nothing
 The step detector releases a step ``lookahead_s`` (2 s) after it happened, i.e. 3-4 beats later, and
 beats go out 1 s ahead, so the step that will hear the next unsent beat is 5-6 steps after the newest one
 the controller knows. It runs with ``LIVE_CONTROLLER``: predictive phase correction. From the walker's
-last 32 steps it measures their own phase to the cue (the median asynchrony) and how much of a deviation
+last 64 steps it measures their own phase to the cue (the median asynchrony) and how much of a deviation
 from it they correct at each step (linear phase correction, Vorberg & Wing 1996). It rolls the newest step
-forward over the beats already sent with that correction, and sends the next beat where the step that
-hears it is predicted to land, at the walker's own phase. A walker who corrects quickly gets an almost
+forward over the beats already sent with that correction, and moves the next beat towards where the step
+that hears it is predicted to land, at the walker's own phase, by the share of the deviation that outlasts
+the walker's step-to-step noise (``correction_gain="persistent"``). A walker who corrects quickly gets an almost
 steady cue (their deviation will be gone by then); one who corrects little, or a recording that does not
 hear the cue, gets a cue that meets them. The tempo approaches the goal; the cue never chases a generic
 phase. ``bench/ras_controller.py`` chose this setting on simulated walkers and replayed real walks, with
-leave-one-walker-out figures (``docs/live.md``).
+leave-one-walker-out figures, judging both cues on the beats the session plays (``docs/live.md``).
 
 A detected freeze changes the cue: if the cue has not started (no steps yet), it starts at the goal
 tempo from the next 100 ms; while a freeze lasts, ``frozen`` is set so the device can accent the beats.
@@ -37,7 +38,7 @@ from cadenza.errors import ParameterError
 from cadenza.gait.episodes import merge_freeze_episodes
 from cadenza.gait.freezing import PLACEMENTS, FreezeDetector, FreezeEvent, events_to_intervals, summarize_freezes
 from cadenza.gait.stream import StepStream
-from cadenza.ras.controller import AdaptiveCueController
+from cadenza.ras.controller import AdaptiveCueController, playable_beats
 from cadenza.ras.sync import analyze_synchronization
 
 SCHEDULE_AHEAD_S = 1.0  # beats sent this far ahead: the device keeps cueing through a 1 s network stall
@@ -45,9 +46,10 @@ FREEZE_CUE_DELAY_S = 0.1
 MIN_GOAL_INCREASE = 0.0
 MAX_GOAL_INCREASE = 0.10  # the goal is the person's cadence +0..10 % (RAS practice: +5-10 %)
 # The controller's settings for steps that arrive 2 s late (chosen by bench/ras_controller.py): predictive
-# phase correction with the walker's measured phase correction, aimed at the walker's own phase.
+# phase correction with the walker's measured phase correction, aimed at the walker's own phase, measured over
+# the last 64 steps and acting on the share of the walker's deviation that outlasts its step-to-step noise.
 LIVE_CONTROLLER = dict(predictive=True, phase_gain=1.0, period_gain=0.0, tempo_approach=0.3,
-                       walker_model="correction", predict_window_steps=32)
+                       walker_model="correction", predict_window_steps=64, correction_gain="persistent")
 
 
 @dataclass(frozen=True)
@@ -144,16 +146,11 @@ class LiveCueSession:
                 self._fixed_next += 60.0 / self.goal_cadence_spm
         else:
             out = []
-        # A beat the detector's delay put in the past is never played: it is not sent.
+        # A beat the detector's delay put in the past is never played: it is not sent,
         # nor one closer than half a beat to the last one sent (the hand-over from a freeze-started cue).
         last = self.sent_beat_times_s[-1] if self.sent_beat_times_s else -np.inf
         half = 30.0 / self.tempo_bpm if np.isfinite(self.tempo_bpm) else 0.0
-        kept = []
-        for b in out:
-            if b >= now_s and b >= last + half:
-                kept.append(b)
-                last = b
-        out = kept
+        out = playable_beats(np.asarray(out, dtype=float), now_s=now_s, last_sent_s=last, min_gap_s=half).tolist()
         self.sent_beat_times_s.extend(out)
         return out
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cadenza.errors import ParameterError
+from cadenza.ras.controller import playable_beats
 from cadenza.ras.sync import LOCK_WINDOW_STEPS, analyze_synchronization
 
 SCHEDULE_LOOKAHEAD_S = 0.1
@@ -106,10 +107,15 @@ def run_closed_loop(cue, walker: LinearCorrectionWalker, *, duration_s: float, s
 
 
 def run_live_loop(cue, walker: LinearCorrectionWalker, *, duration_s: float, step_delay_s: float = 2.0,
-                  schedule_ahead_s: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+                  schedule_ahead_s: float = 1.0, played_only: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """As :func:`run_closed_loop`, but as a live session runs: each step reaches the cue ``step_delay_s``
     after it happened (the streaming detector's release delay), and beats are committed
     ``schedule_ahead_s`` ahead (sent to the phone). The walker hears only beats up to its next step.
+
+    Returns (steps, beats played). A beat committed when its time has already passed is never played by the
+    live session (:func:`~cadenza.ras.controller.playable_beats`), so the walker does not hear it and it is
+    not returned; the cue itself still counts it among the beats it sent. ``played_only=False`` is the
+    earlier rule (every committed beat heard and returned), kept to reproduce published figures.
     """
     if not np.isfinite(duration_s) or duration_s <= 0:
         raise ParameterError(f"duration_s must be > 0, got {duration_s!r}")
@@ -118,31 +124,41 @@ def run_live_loop(cue, walker: LinearCorrectionWalker, *, duration_s: float, ste
     if not np.isfinite(schedule_ahead_s) or not 0 <= schedule_ahead_s <= 5:
         raise ParameterError(f"schedule_ahead_s must be within 0-5 s, got {schedule_ahead_s!r}")
     steps, delivered = [0.0], 0
+    played: list[float] = []
     while steps[-1] < duration_s:
         now = steps[-1]
         while delivered < len(steps) and steps[delivered] <= now - step_delay_s + 1e-9:
             cue.on_step(steps[delivered])
             delivered += 1
-        cue.beats_until(now + schedule_ahead_s)
-        beats = cue.beat_times_s_
-        k = int(np.searchsorted(beats, now + 0.6 * walker.period_s, side="right"))
-        steps.append(walker.next_step(now, np.asarray(beats[max(k - 4, 0):k])))
-    return np.asarray(steps[:-1]), np.asarray(cue.beat_times_s_)
+        new = cue.beats_until(now + schedule_ahead_s)
+        if played_only:
+            new = playable_beats(new, now_s=now, last_sent_s=played[-1] if played else -np.inf)
+        played.extend(float(b) for b in new)
+        k = int(np.searchsorted(played, now + 0.6 * walker.period_s, side="right"))
+        steps.append(walker.next_step(now, np.asarray(played[max(k - 4, 0):k])))
+    return np.asarray(steps[:-1]), np.asarray(played)
 
 
 def replay_steps_live(cue, step_times_s: np.ndarray, *, step_delay_s: float = 2.0,
-                      schedule_ahead_s: float = 1.0) -> np.ndarray:
+                      schedule_ahead_s: float = 1.0, played_only: bool = True) -> np.ndarray:
     """:func:`replay_steps` as a live session sees a recording: each step reaches the cue
-    ``step_delay_s`` late and beats are committed ``schedule_ahead_s`` ahead; returns the beats."""
+    ``step_delay_s`` late and beats are committed ``schedule_ahead_s`` ahead; returns the beats played
+    (as :func:`run_live_loop`: a beat committed after its time is not played; ``played_only=False`` returns
+    every committed beat)."""
     steps = np.asarray(step_times_s, dtype=float)
     if steps.ndim != 1 or np.any(np.diff(steps) <= 0):
         raise ParameterError("step_times_s must be a strictly increasing 1-D array of seconds")
     if not np.isfinite(step_delay_s) or not 0 <= step_delay_s <= 10:
         raise ParameterError(f"step_delay_s must be within 0-10 s, got {step_delay_s!r}")
+    played: list[float] = []
     for t in steps:
-        cue.beats_until(t + step_delay_s + schedule_ahead_s)
+        now = t + step_delay_s
+        new = cue.beats_until(now + schedule_ahead_s)
+        if played_only:
+            new = playable_beats(new, now_s=now, last_sent_s=played[-1] if played else -np.inf)
+        played.extend(float(b) for b in new)
         cue.on_step(t)
-    return np.asarray(cue.beat_times_s_)
+    return np.asarray(played)
 
 
 def replay_steps(cue, step_times_s: np.ndarray) -> np.ndarray:
