@@ -61,12 +61,19 @@ def load_index(data_dir: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def drum_pitches(take) -> np.ndarray | None:
+    """The notes' drum-kit note numbers when every player of the take is percussion (a Groove file:
+    one channel-10 player), else None: what :func:`cadenza.improv.analyze_take` hands the estimator."""
+    return take.notes.pitches if all(take.is_percussion(p) for p in take.player_names) else None
+
+
 def cadenza_tempo(take, **prior) -> float:
     from cadenza.improv import analyze_take
     from cadenza.improv.pulse import estimate_pulse
 
     if prior:
-        return estimate_pulse(take.notes.onset_times_s, velocities=take.notes.velocities, **prior).tempo_bpm
+        return estimate_pulse(take.notes.onset_times_s, velocities=take.notes.velocities,
+                              drum_pitches=drum_pitches(take), **prior).tempo_bpm
     return analyze_take(take).tempo_bpm
 
 
@@ -127,7 +134,8 @@ def score_folder(data_dir: Path, *, kind: str = "beat", verbose: bool = False) -
         est = {"cadenza": cadenza_tempo(take), "librosa": librosa_tempo(take)}
         from cadenza.improv.pulse import estimate_pulse
 
-        pulse = estimate_pulse(take.notes.onset_times_s, velocities=take.notes.velocities)
+        pulse = estimate_pulse(take.notes.onset_times_s, velocities=take.notes.velocities,
+                               drum_pitches=drum_pitches(take))
         files.append({"file": r["file"], "drummer": r["drummer"], "bpm": truth, "take": take,
                       **{f"{m}_bpm": round(v, 3) for m, v in est.items()},
                       "cadenza_alternative_bpm": round(pulse.alternative_tempo_bpm, 3),
@@ -173,8 +181,8 @@ def cross_validate(files: list[dict]) -> dict:
     """Leave one drummer out: the level weights fitted on the others, scored on the one left out."""
     from cadenza.improv.pulse import estimate_pulse, level_candidates
 
-    cands = [(*level_candidates(f["take"].notes.onset_times_s, velocities=f["take"].notes.velocities), f["bpm"])
-             for f in files]
+    cands = [(*level_candidates(f["take"].notes.onset_times_s, velocities=f["take"].notes.velocities,
+                                drum_pitches=drum_pitches(f["take"])), f["bpm"]) for f in files]
     all_weights = fit_level_weights(cands)
     hits, chosen, fold = [], {}, {}
     for drummer in sorted({f["drummer"] for f in files}):
@@ -186,6 +194,7 @@ def cross_validate(files: list[dict]) -> dict:
             if f["drummer"] == drummer:
                 n = f["take"].notes
                 hits.append(correct(estimate_pulse(n.onset_times_s, velocities=n.velocities,
+                                                   drum_pitches=drum_pitches(f["take"]),
                                                    level_weights=tuple(w)).tempo_bpm, f["bpm"]))
     return {"exact_pct": 100 * float(np.mean(hits)), "n_files": len(hits),
             "level_weights_fitted_on_all": [round(float(v), 2) for v in all_weights],
@@ -252,10 +261,11 @@ def robustness(files: list[dict], fold_weights: dict[str, np.ndarray], *, with_l
             x = perturb(n.onset_times_s, n.pitches, n.velocities, kind, rng)
             if x is None:
                 continue
-            t, v, _ = x
-            tempo_bpm = estimate_pulse(t, velocities=v).tempo_bpm
+            t, v, p = x
+            kit = None if drum_pitches(f["take"]) is None else p
+            tempo_bpm = estimate_pulse(t, velocities=v, drum_pitches=kit).tempo_bpm
             row = {"kind": kind, "bpm": f["bpm"], "cadenza": tempo_bpm,
-                   "cadenza_cv": estimate_pulse(t, velocities=v,
+                   "cadenza_cv": estimate_pulse(t, velocities=v, drum_pitches=kit,
                                                 level_weights=tuple(fold_weights[f["drummer"]])).tempo_bpm,
                    "cadenza_flipped": not correct(tempo_bpm, f["cadenza_bpm"])}
             if with_librosa:
