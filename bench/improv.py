@@ -137,6 +137,7 @@ def score_folder(data_dir: Path, *, kind: str = "beat", verbose: bool = False) -
         pulse = estimate_pulse(take.notes.onset_times_s, velocities=take.notes.velocities,
                                drum_pitches=drum_pitches(take))
         files.append({"file": r["file"], "drummer": r["drummer"], "bpm": truth, "take": take,
+                      "time_signature": r.get("time_signature", ""),
                       **{f"{m}_bpm": round(v, 3) for m, v in est.items()},
                       "cadenza_alternative_bpm": round(pulse.alternative_tempo_bpm, 3),
                       "cadenza_level_confidence": round(pulse.level_confidence, 3),
@@ -159,6 +160,28 @@ def score_folder(data_dir: Path, *, kind: str = "beat", verbose: bool = False) -
         out[m]["median_error_pct_of_exact"] = round(float(np.median(err)), 3) if err else None
         out[m]["max_error_pct_of_exact"] = round(float(np.max(err)), 3) if err else None
     out["files"] = files
+    return out
+
+
+def triplet_feel(files: list[dict]) -> list[dict]:
+    """The files whose chosen level carries a triplet grid (alignment at a third of the beat over 0.5 and
+    over twice that at a quarter): the 12/8 feel, shuffles and swing. With their notated meter: a
+    compound meter (6/8, 12/8) counted in quarter notes, as the MIDI tempo of a Groove file is, would
+    need the dotted quarter x 3/2, and these show what such a rule would do to the files here."""
+    from cadenza.improv.pulse import level_candidates
+
+    out = []
+    for f in files:
+        n = f["take"].notes
+        bpm, features = level_candidates(n.onset_times_s, velocities=n.velocities, drum_pitches=drum_pitches(f["take"]))
+        if not bpm.size or not np.isfinite(f["cadenza_bpm"]):
+            continue
+        k = int(np.argmin(np.abs(bpm - f["cadenza_bpm"])))
+        sixteenths, triplets = features[k, 2], features[k, 3]
+        if triplets > 0.5 and triplets > 2 * sixteenths:
+            out.append({"file": f["file"], "time_signature": f["time_signature"], "bpm": f["bpm"],
+                        "cadenza_bpm": f["cadenza_bpm"], "right": correct(f["cadenza_bpm"], f["bpm"]),
+                        "right_if_x1.5": correct(1.5 * f["cadenza_bpm"], f["bpm"])})
     return out
 
 
@@ -397,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         "synthetic_melodies": melodies,
         "held_out_beats": None if holdout is None else {k: v for k, v in holdout.items() if k != "files"},
         "fills_informative": {k: v for k, v in fills.items() if k != "files"},
+        "triplet_feel_beats": triplet_feel(dev["files"]),
         "session_20min": speed,
         "errors": [{k: v for k, v in f.items() if k != "take"} for f in dev["files"]
                    if not correct(f["cadenza_bpm"], f["bpm"])],
@@ -443,6 +467,10 @@ def main(argv: list[str] | None = None) -> int:
         for accents, m in melodies.items():
             print(f"synthetic melodies, accents {accents:5s}: {m['n']} melodies, read at their beat: cadenza "
                   f"{m['cadenza_exact']}, librosa {m['librosa_exact']}")
+    tf = result["triplet_feel_beats"]
+    print(f"triplet feel at the chosen level: {len(tf)} files, notated "
+          f"{', '.join(sorted({x['time_signature'] for x in tf}))}; right {sum(x['right'] for x in tf)}, right if "
+          f"reported as a compound meter's quarter note (x1.5): {sum(x['right_if_x1.5'] for x in tf)}")
     for e in result["errors"]:
         print(f"  miss: {e['file']} {e['bpm']:g} BPM -> {e['cadenza_bpm']} (alternative "
               f"{e['cadenza_alternative_bpm']}, level confidence {e['cadenza_level_confidence']})")
