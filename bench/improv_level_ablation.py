@@ -7,7 +7,8 @@ Usage: ``python bench/improv_level_ablation.py [DATA_DIR] [--json]``
 Each variant is a set of per-candidate features (the seven of :data:`cadenza.improv.pulse.LEVEL_FEATURES`
 and the extra ones below), fitted by the benchmark's pairwise logistic regression (ridge 0.003 unless
 the variant says otherwise). Columns: ``dev`` = fitted on the 42 beat files and scored on them;
-``lodo`` = fitted without a drummer and scored on that drummer; ``perturbed`` = the development weights
+``lodo`` = fitted without a drummer and scored on that drummer; ``lostyle`` = fitted without a style
+family (the index's style before the "/": rock, jazz, latin, ...) and scored on it; ``perturbed`` = the development weights
 on every perturbation of bench/improv.py (:func:`improv.perturb`), ``perturbed lodo`` = the held-out
 drummer's fold weights on that drummer's perturbed files; ``melodies`` = the 92 synthetic melodies with
 accented beats (:func:`improv.synthetic_melodies`, scored with the variant's weights when the
@@ -181,13 +182,14 @@ def collect(data_dir: Path) -> dict:
     from cadenza.io import load_midi_take
 
     rows = [r for r in bench.load_index(data_dir) if r["beat_or_fill"] == "beat"]
-    files, perturbed, augmented = [], [], []
+    files, perturbed, augmented, styles = [], [], [], []
     test_rng, train_rng = np.random.default_rng(0), np.random.default_rng(1)
     for r in rows:
         n = load_midi_take(data_dir / r["file"])[0].notes
         t, v, p = n.onset_times_s, n.velocities.astype(float), n.pitches
         truth = float(r["bpm"])
         files.append((r["drummer"], *candidate_features(t, v, p), truth))
+        styles.append(r["style"].split("/")[0])
         for kind in bench.PERTURBATIONS:
             for rng, out in ((test_rng, perturbed), (train_rng, augmented)):
                 x = bench.perturb(t, p, v, kind, rng)
@@ -199,7 +201,8 @@ def collect(data_dir: Path) -> dict:
     for eighths in (False, True):
         grooves[eighths] = [(tempo, *candidate_features(*_groove(tempo, eighths, k)), True)
                             for k, tempo in enumerate(np.exp(np.linspace(np.log(50.0), np.log(240.0), 40)))]
-    return {"files": files, "perturbed": perturbed, "augmented": augmented, "melodies": melodies, "grooves": grooves}
+    return {"files": files, "styles": styles, "perturbed": perturbed, "augmented": augmented, "melodies": melodies,
+            "grooves": grooves}
 
 
 def evaluate(data: dict, cols: list, options: dict) -> dict:
@@ -221,6 +224,13 @@ def evaluate(data: dict, cols: list, options: dict) -> dict:
         lodo_pnll.extend(_nll(b, f, wd, t) for b, f, t in sel([x for x in data["perturbed"] if x[0] == drummer]))
         lodo_perturbed += [_right(b, f, wd, t) for b, f, t in sel([x for x in data["perturbed"] if x[0] == drummer])]
     out["lodo"], out["perturbed_lodo"] = 100 * np.mean(lodo), 100 * np.mean(lodo_perturbed)
+    losfo = []
+    for style in sorted(set(data["styles"])):
+        fold = [x for x, st in zip(data["files"], data["styles"]) if st != style]
+        ws = fit(sel(fold), **opts)
+        losfo += [_right(b, f, ws, t) for b, f, t in sel([x for x, st in zip(data["files"], data["styles"])
+                                                          if st == style])]
+    out["lostyle"] = 100 * np.mean(losfo)
     out["lodo_nll"] = float(np.mean([x for x in lodo_nll if x is not None]))
     out["perturbed_lodo_nll"] = float(np.mean([x for x in lodo_pnll if x is not None]))
     plain = np.asarray(PLAIN_LEVEL_WEIGHTS)
@@ -246,11 +256,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(results, indent=2))
         return 0
     n_groove = len(data["grooves"][False])
-    print(f"{'variant':46s} {'dev':>6s} {'lodo':>6s} {'pert.':>6s} {'pert.lodo':>9s} {'lodo nll':>8s} "
+    print(f"{'variant':46s} {'dev':>6s} {'lodo':>6s} {'lostyle':>7s} {'pert.':>6s} {'pert.lodo':>9s} {'lodo nll':>8s} "
           f"{'pert.lodo nll':>13s} {'melodies/' + str(len(data['melodies'])):>12s} {'16ths/' + str(n_groove):>8s} "
           f"{'8ths/' + str(n_groove):>8s}")
     for name, r in results.items():
-        print(f"{name:46s} {r['dev']:5.1f}% {r['lodo']:5.1f}% {r['perturbed']:5.1f}% {r['perturbed_lodo']:8.1f}% "
+        print(f"{name:46s} {r['dev']:5.1f}% {r['lodo']:5.1f}% {r['lostyle']:6.1f}% {r['perturbed']:5.1f}% {r['perturbed_lodo']:8.1f}% "
               f"{r['lodo_nll']:8.3f} {r['perturbed_lodo_nll']:13.3f} {r['melodies']:12d} {r['grooves_16ths']:8d} "
               f"{r['grooves_8ths']:8d}")
     return 0
