@@ -86,6 +86,14 @@ def test_bad_drum_pitches_are_refused(bad):
         estimate_pulse(t, velocities=v, drum_pitches=pitches)
 
 
+def test_a_kit_played_at_one_velocity_is_scored_on_the_grid_alone_whatever_kit_weights_are_given():
+    t, _, p = _groove(100.0, n_bars=8, hats_per_beat=4)
+    flat = np.full(t.size, 90.0)  # no accents: the plain grid weights, as without a kit
+    expected = estimate_pulse(t, velocities=flat).tempo_bpm
+    assert estimate_pulse(t, velocities=flat, drum_pitches=p).tempo_bpm == expected
+    assert estimate_pulse(t, velocities=flat, drum_pitches=p, level_weights=(0.5,) * 9).tempo_bpm == expected
+
+
 def test_kit_level_weights_of_the_wrong_length_are_refused():
     t, v, p = _groove(100.0, n_bars=8)
     with pytest.raises(ParameterError, match="KIT_LEVEL_FEATURES"):

@@ -311,7 +311,7 @@ def estimate_pulse(onset_times_s: np.ndarray, *, velocities: np.ndarray | None =
     if pitches is not None and (pitches.shape != onsets.shape or not np.all(np.isfinite(pitches))):
         raise ParameterError(f"drum_pitches must be one finite note number per onset ({onsets.size}), "
                              f"got shape {pitches.shape!r}")
-    kit = pitches is not None and has_accents(weights)
+    kit = pitches is not None  # the kit's weights; used, as any level weights, only when there are accents
     if level_weights is None:
         level_weights = KIT_LEVEL_WEIGHTS if kit else LEVEL_WEIGHTS
     n_features = len(KIT_LEVEL_FEATURES if kit else LEVEL_FEATURES)
@@ -324,7 +324,7 @@ def estimate_pulse(onset_times_s: np.ndarray, *, velocities: np.ndarray | None =
     grid = _GRID_BPM[(_GRID_BPM >= low) & (_GRID_BPM <= high)] if tempo_range_bpm != TEMPO_RANGE_BPM else _GRID_BPM
     sal = _salience(acf, grid)
     ranked, features = _level_candidates(onsets, weights, grid, sal, prior_centre_bpm, prior_width_octaves,
-                                         pitches if kit else None)
+                                         pitches if kit and has_accents(weights) else None)
     if ranked.size == 0:
         return Pulse(float("nan"), 0.0, float("nan"))
     if has_accents(weights):
