@@ -48,7 +48,7 @@ EXTRA = ("occupancy", "beat_alignment", "log_notes_per_beat", "log_notes_per_bea
 BASE = list(range(7))
 #: name -> (feature columns, options); columns index the 7 base features then EXTRA (7 + i)
 VARIANTS = {
-    "7 features (before improv7; still without a kit)": (BASE, {}),
+    "7 features (as before; kept without a kit)": (BASE, {}),
     "+ occupancy": (BASE + [7], {}),
     "triplets -> max(sixteenths, triplets)": ([0, 1, 2, "max23", 4, 5, 6], {}),
     "triplets -> triplets - beat alignment": ([0, 1, 2, "trip_minus_beat", 4, 5, 6], {}),
