@@ -228,7 +228,8 @@ def _level_features(onsets: np.ndarray, weights: np.ndarray, bpm: np.ndarray, sa
     columns = [np.log(np.maximum(salience, 0.01)), prior_log, grid_alignment(onsets, weights, period_s / 4),
                grid_alignment(onsets, weights, period_s / 3), loud_eighths, soft_sixteenths, accented]
     if drum_pitches is not None:
-        columns += [backbeat_alignment(onsets, weights, drum_pitches, period_s), foot_pulse(onsets, drum_pitches, period_s)]
+        columns += [backbeat_alignment(onsets, weights, drum_pitches, period_s),
+                    foot_pulse(onsets, drum_pitches, period_s)]
     return np.column_stack(columns)
 
 
