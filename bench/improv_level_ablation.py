@@ -7,7 +7,8 @@ Usage: ``python bench/improv_level_ablation.py [DATA_DIR] [--json]``
 Each variant is a set of per-candidate features (the seven of :data:`cadenza.improv.pulse.LEVEL_FEATURES`
 and the extra ones below), fitted by the benchmark's pairwise logistic regression (ridge 0.003 unless
 the variant says otherwise). Columns: ``dev`` = fitted on the 42 beat files and scored on them;
-``lodo`` = fitted without a drummer and scored on that drummer; ``perturbed`` = the development weights
+``lodo`` = fitted without a drummer and scored on that drummer; ``lostyle`` = fitted without a style
+family (the index's style before the "/": rock, jazz, latin, ...) and scored on it; ``perturbed`` = the development weights
 on every perturbation of bench/improv.py (:func:`improv.perturb`), ``perturbed lodo`` = the held-out
 drummer's fold weights on that drummer's perturbed files; ``melodies`` = the 92 synthetic melodies with
 accented beats (:func:`improv.synthetic_melodies`, scored with the variant's weights when the
@@ -22,7 +23,12 @@ Extra features: ``occupancy`` (share of the candidate's beats holding any note),
 ``odd_bar`` (the onset autocorrelation at 1.5, 2.5 and 3.5 periods less that at 1-4 periods: a bar
 that is not a whole number of beats), ``voice_accents`` (loud-on-eighths and soft-on-sixteenths with
 each note's velocity relative to the median of its own drum voice, so a missing voice or a
-compressed kit does not move them).
+compressed kit does not move them); ``backbeat`` and ``foot_pulse`` (the kit's roles,
+:mod:`cadenza.improv.kit`: shipped for drum kits since branch ``improv7``), ``swing`` (long-short: the
+notes near 2/3 of the beat less those near 1/3, :func:`_swing`). ``lodo nll`` / ``pert. lodo nll``:
+the held-out drummer's mean negative log-likelihood of the right candidate (softmax of the scores over
+the candidates; files whose right level is not a candidate, or every candidate, left out): it moves
+with the margins, not only with the files that flip, so it separates variants that tie on 42 files.
 """
 
 from __future__ import annotations
@@ -38,11 +44,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import improv as bench  # noqa: E402  (bench/improv.py: data, perturbations, melodies)
 
 EXTRA = ("occupancy", "beat_alignment", "log_notes_per_beat", "log_notes_per_beat_sq", "odd_bar",
-         "voice_loud_on_eighths", "voice_soft_on_sixteenths")
+         "voice_loud_on_eighths", "voice_soft_on_sixteenths", "backbeat", "swing", "foot_pulse")
 BASE = list(range(7))
 #: name -> (feature columns, options); columns index the 7 base features then EXTRA (7 + i)
 VARIANTS = {
-    "default (7 features)": (BASE, {}),
+    "7 features (as before; kept without a kit)": (BASE, {}),
     "+ occupancy": (BASE + [7], {}),
     "triplets -> max(sixteenths, triplets)": ([0, 1, 2, "max23", 4, 5, 6], {}),
     "triplets -> triplets - beat alignment": ([0, 1, 2, "trip_minus_beat", 4, 5, 6], {}),
@@ -52,6 +58,11 @@ VARIANTS = {
     "default, trained with perturbed copies": (BASE, {"augment": True}),
     "default, prior weight fixed at 1": (BASE, {"prior_weight": 1.0}),
     "default, ridge 0.03": (BASE, {"l2": 0.03}),
+    "+ backbeat": (BASE + [14], {}),
+    "+ swing (long-short)": (BASE + [15], {}),
+    "+ backbeat + swing": (BASE + [14, 15], {}),
+    "+ foot pulse": (BASE + [16], {}),
+    "+ backbeat + foot pulse (shipped for kits)": (BASE + [14, 16], {}),
 }
 
 
@@ -70,8 +81,24 @@ def _odd_bar(t: np.ndarray, w: np.ndarray, bpm: np.ndarray) -> np.ndarray:
     return np.max([at(m) for m in (1.5, 2.5, 3.5)], axis=0) - np.max([at(m) for m in (1, 2, 3, 4)], axis=0)
 
 
+def _swing(t: np.ndarray, v: np.ndarray, period_s: np.ndarray) -> np.ndarray:
+    """Long-short: (velocity of the notes within 1/16 of a beat of its 2/3 point - of those near its 1/3
+    point) / all notes' velocity, the beat's phase from each 8-s window's resultant (the swung eighth
+    of a jazz ride or a shuffle sits at 2/3 of the beat, and at neither point of half or double time)."""
+    w = v.astype(float)
+    window = np.floor((t - t.min()) / 8.0).astype(int)
+    out = np.zeros(period_s.size)
+    for k, period in enumerate(period_s):
+        z = w * np.exp(2j * np.pi * t / period)
+        sums = np.bincount(window, weights=z.real) + 1j * np.bincount(window, weights=z.imag)
+        phase = ((t - (np.angle(sums) / (2 * np.pi) * period)[window]) / period) % 1.0
+        out[k] = (w[np.abs(phase - 2 / 3) < 1 / 16].sum() - w[np.abs(phase - 1 / 3) < 1 / 16].sum()) / w.sum()
+    return out
+
+
 def candidate_features(t: np.ndarray, v: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(candidate BPM, (candidates, 7 + len(EXTRA)) features) of one take."""
+    from cadenza.improv.kit import backbeat_alignment, foot_pulse
     from cadenza.improv.pulse import accent_alignment, grid_alignment, level_candidates
 
     bpm, base = level_candidates(t, velocities=v)
@@ -85,7 +112,9 @@ def candidate_features(t: np.ndarray, v: np.ndarray, p: np.ndarray) -> tuple[np.
     per_beat = np.log2(t.size / (np.ptp(t) / period_s))
     voice_loud, voice_soft = accent_alignment(t, relative, period_s)
     return bpm, np.column_stack([base, _beat_occupancy(t, period_s), grid_alignment(t, w, period_s), per_beat,
-                                 per_beat ** 2, _odd_bar(t, w, bpm), voice_loud, voice_soft])
+                                 per_beat ** 2, _odd_bar(t, w, bpm), voice_loud, voice_soft,
+                                 backbeat_alignment(t, v, p, period_s), _swing(t, v, period_s),
+                                 foot_pulse(t, p, period_s)])
 
 
 def _columns(features: np.ndarray, cols: list) -> np.ndarray:
@@ -124,6 +153,15 @@ def _right(bpm: np.ndarray, features: np.ndarray, w: np.ndarray, truth: float) -
     return bool(bpm.size) and bench.correct(float(bpm[np.argmax(features @ w)]), truth)
 
 
+def _nll(bpm, features, w, truth):
+    right = np.abs(bpm / truth - 1) <= 0.03
+    if not right.any() or right.all():
+        return None
+    s = features @ w
+    s = s - s.max()
+    return float(-np.log(np.exp(s[right]).sum() / np.exp(s).sum()))
+
+
 def _groove(tempo_bpm: float, eighths: bool, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """12 bars of 4/4: kick on 1 and 3, snare on 2 and 4, closed hi-hat sixteenths (or eighths), louder
     on the beat, 4 ms of jitter."""
@@ -144,13 +182,14 @@ def collect(data_dir: Path) -> dict:
     from cadenza.io import load_midi_take
 
     rows = [r for r in bench.load_index(data_dir) if r["beat_or_fill"] == "beat"]
-    files, perturbed, augmented = [], [], []
+    files, perturbed, augmented, styles = [], [], [], []
     test_rng, train_rng = np.random.default_rng(0), np.random.default_rng(1)
     for r in rows:
         n = load_midi_take(data_dir / r["file"])[0].notes
         t, v, p = n.onset_times_s, n.velocities.astype(float), n.pitches
         truth = float(r["bpm"])
         files.append((r["drummer"], *candidate_features(t, v, p), truth))
+        styles.append(r["style"].split("/")[0])
         for kind in bench.PERTURBATIONS:
             for rng, out in ((test_rng, perturbed), (train_rng, augmented)):
                 x = bench.perturb(t, p, v, kind, rng)
@@ -162,7 +201,8 @@ def collect(data_dir: Path) -> dict:
     for eighths in (False, True):
         grooves[eighths] = [(tempo, *candidate_features(*_groove(tempo, eighths, k)), True)
                             for k, tempo in enumerate(np.exp(np.linspace(np.log(50.0), np.log(240.0), 40)))]
-    return {"files": files, "perturbed": perturbed, "augmented": augmented, "melodies": melodies, "grooves": grooves}
+    return {"files": files, "styles": styles, "perturbed": perturbed, "augmented": augmented, "melodies": melodies,
+            "grooves": grooves}
 
 
 def evaluate(data: dict, cols: list, options: dict) -> dict:
@@ -174,21 +214,32 @@ def evaluate(data: dict, cols: list, options: dict) -> dict:
     w = fit(train, **opts)
     out = {"dev": 100 * np.mean([_right(b, f, w, t) for b, f, t in sel(data["files"])]),
            "perturbed": 100 * np.mean([_right(b, f, w, t) for b, f, t in sel(data["perturbed"])])}
-    lodo, lodo_perturbed = [], []
+    lodo, lodo_perturbed, lodo_nll, lodo_pnll = [], [], [], []
     for drummer in sorted({d for d, *_ in data["files"]}):
         fold = [x for x in data["files"] if x[0] != drummer]
         extra = [x for x in data["augmented"] if x[0] != drummer] if options.get("augment") else []
         wd = fit(sel(fold) + sel(extra), **opts)
         lodo += [_right(b, f, wd, t) for b, f, t in sel([x for x in data["files"] if x[0] == drummer])]
+        lodo_nll.extend(_nll(b, f, wd, t) for b, f, t in sel([x for x in data["files"] if x[0] == drummer]))
+        lodo_pnll.extend(_nll(b, f, wd, t) for b, f, t in sel([x for x in data["perturbed"] if x[0] == drummer]))
         lodo_perturbed += [_right(b, f, wd, t) for b, f, t in sel([x for x in data["perturbed"] if x[0] == drummer])]
     out["lodo"], out["perturbed_lodo"] = 100 * np.mean(lodo), 100 * np.mean(lodo_perturbed)
+    losfo = []
+    for style in sorted(set(data["styles"])):
+        fold = [x for x, st in zip(data["files"], data["styles"]) if st != style]
+        ws = fit(sel(fold), **opts)
+        losfo += [_right(b, f, ws, t) for b, f, t in sel([x for x, st in zip(data["files"], data["styles"])
+                                                          if st == style])]
+    out["lostyle"] = 100 * np.mean(losfo)
+    out["lodo_nll"] = float(np.mean([x for x in lodo_nll if x is not None]))
+    out["perturbed_lodo_nll"] = float(np.mean([x for x in lodo_pnll if x is not None]))
     plain = np.asarray(PLAIN_LEVEL_WEIGHTS)
     out["melodies"] = int(sum(_right(b, _columns(f, cols), w, t) if accents else _right(b, f[:, :4], plain, t)
                               for t, b, f, accents in data["melodies"]))
     for eighths, name in ((False, "grooves_16ths"), (True, "grooves_8ths")):
         out[name] = int(sum(_right(b, _columns(f, cols), w, t) for t, b, f, _ in data["grooves"][eighths]))
     out["weights"] = [round(float(x), 2) for x in w]
-    return {k: (round(float(v), 1) if isinstance(v, float) else v) for k, v in out.items()}
+    return {k: (round(float(v), 3 if k.endswith("nll") else 1) if isinstance(v, float) else v) for k, v in out.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,11 +256,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(results, indent=2))
         return 0
     n_groove = len(data["grooves"][False])
-    print(f"{'variant':40s} {'dev':>6s} {'lodo':>6s} {'pert.':>6s} {'pert.lodo':>9s} "
-          f"{'melodies/' + str(len(data['melodies'])):>12s} {'16ths/' + str(n_groove):>8s} {'8ths/' + str(n_groove):>8s}")
+    print(f"{'variant':46s} {'dev':>6s} {'lodo':>6s} {'lostyle':>7s} {'pert.':>6s} {'pert.lodo':>9s} {'lodo nll':>8s} "
+          f"{'pert.lodo nll':>13s} {'melodies/' + str(len(data['melodies'])):>12s} {'16ths/' + str(n_groove):>8s} "
+          f"{'8ths/' + str(n_groove):>8s}")
     for name, r in results.items():
-        print(f"{name:40s} {r['dev']:5.1f}% {r['lodo']:5.1f}% {r['perturbed']:5.1f}% {r['perturbed_lodo']:8.1f}% "
-              f"{r['melodies']:12d} {r['grooves_16ths']:8d} {r['grooves_8ths']:8d}")
+        print(f"{name:46s} {r['dev']:5.1f}% {r['lodo']:5.1f}% {r['lostyle']:6.1f}% {r['perturbed']:5.1f}% {r['perturbed_lodo']:8.1f}% "
+              f"{r['lodo_nll']:8.3f} {r['perturbed_lodo_nll']:13.3f} {r['melodies']:12d} {r['grooves_16ths']:8d} "
+              f"{r['grooves_8ths']:8d}")
     return 0
 
 

@@ -48,6 +48,15 @@ class ImprovReport:
                                                         **self.duet.to_dict()}}
 
 
+def _drum_pitches(take: Take) -> np.ndarray | None:
+    """The notes' pitches where a percussion player played them, -1 (no kit role) elsewhere; None
+    without a percussion player."""
+    drums = [i for i, name in enumerate(take.player_names) if take.is_percussion(name)]
+    if not drums:
+        return None
+    return np.where(np.isin(take.player_idx, drums), take.notes.pitches, -1.0)
+
+
 def analyze_take(take: Take, *, players: tuple[str, str] | None = None) -> ImprovReport:
     """Analyse ``take``; ``players`` picks the two players of the duet figures (default: the first two)."""
     if players is not None:
@@ -57,7 +66,7 @@ def analyze_take(take: Take, *, players: tuple[str, str] | None = None) -> Impro
     duration_s = take.duration_s
     per_player = {name: measure_player(take.for_player(name), duration_s=duration_s, percussion=take.is_percussion(name))
                   for name in take.player_names}
-    pulse = estimate_pulse(take.notes.onset_times_s, velocities=take.notes.velocities)
+    pulse = estimate_pulse(take.notes.onset_times_s, velocities=take.notes.velocities, drum_pitches=_drum_pitches(take))
     order = tuple(players) if players else take.player_names
     duet = measure_duet(take.for_player(order[0]), take.for_player(order[1]), duration_s=duration_s,
                         tempo_a_bpm=per_player[order[0]].tempo_bpm, tempo_b_bpm=per_player[order[1]].tempo_bpm) \

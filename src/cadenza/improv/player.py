@@ -94,7 +94,8 @@ def measure_player(notes: Notes, *, duration_s: float, percussion: bool = False)
     nan = float("nan")
     if n == 0:
         return PlayerFeatures(0, 0.0, nan, nan, nan, nan, nan, 0.0, nan, nan, "")
-    pulse = estimate_pulse(notes.onset_times_s, velocities=notes.velocities)
+    pulse = estimate_pulse(notes.onset_times_s, velocities=notes.velocities,
+                           drum_pitches=notes.pitches if percussion else None)
     v5, v95 = np.percentile(notes.velocities, [5, 95])
     p5, p95 = np.percentile(notes.pitches, [5, 95])
     clarity, key = (nan, "") if percussion else measure_tonality(notes.pitches, notes.durations_s)

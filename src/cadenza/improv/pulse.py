@@ -16,6 +16,9 @@ half: ghost notes, unaccented hi-hats) fill its sixteenths. Played at half time,
 eighth-note playing fall on its sixteenths. The weights (:data:`LEVEL_WEIGHTS`) were fitted on the
 development drum performances (bench/improv.py). A take whose velocities mark no accents (one
 velocity throughout) is scored on the grid features alone (:data:`PLAIN_LEVEL_WEIGHTS`).
+A drum kit's take (``drum_pitches``: General MIDI percussion note numbers) adds two features of the
+kit's roles (:mod:`cadenza.improv.kit`): the snare's backbeat against the kick, and the hi-hat pedal
+on every beat, with their own weights (:data:`KIT_LEVEL_WEIGHTS`, fitted on the same files).
 ``level_confidence`` (0-1) is how clearly the score preferred the chosen level over the runner-up,
 ``alternative_tempo_bpm``; below :data:`AMBIGUOUS_LEVEL_CONFIDENCE` both are worth showing, as the
 music tracker does.
@@ -39,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cadenza.errors import ParameterError
+from cadenza.improv.kit import backbeat_alignment, foot_pulse
 
 FRAME_RATE_HZ = 200.0
 SMOOTHING_S = 0.012
@@ -60,6 +64,11 @@ N_LEVEL_CANDIDATES = 4
 LEVEL_FEATURES = ("log_salience", "log_prior", "sixteenths", "triplets", "loud_on_eighths", "soft_on_sixteenths",
                   "accented_beats")
 LEVEL_WEIGHTS = (1.11, 3.72, 1.6, 2.86, 2.91, 2.76, 0.73)
+#: A drum kit's take (``drum_pitches`` given, with accents): the seven and the kit's two roles
+#: (:func:`cadenza.improv.kit.backbeat_alignment`, :func:`cadenza.improv.kit.foot_pulse`), fitted together
+#: on the same files.
+KIT_LEVEL_FEATURES = LEVEL_FEATURES + ("backbeat", "foot_pulse")
+KIT_LEVEL_WEIGHTS = (1.02, 3.65, 1.57, 2.8, 2.46, 2.67, 0.79, 1.45, 1.55)
 #: Without accents (:func:`has_accents`: one velocity, as from many keyboards and pads) the level is
 #: scored on the first four features alone, with the weights fitted on them alone (the same files).
 PLAIN_LEVEL_WEIGHTS = (2.76, 3.73, 3.52, 1.78)
@@ -206,32 +215,40 @@ def has_accents(weights: np.ndarray) -> bool:
 
 
 def _level_features(onsets: np.ndarray, weights: np.ndarray, bpm: np.ndarray, salience: np.ndarray,
-                    prior_log: np.ndarray) -> np.ndarray:
+                    prior_log: np.ndarray, drum_pitches: np.ndarray | None = None) -> np.ndarray:
     """(candidates, len(LEVEL_FEATURES)): see :data:`LEVEL_FEATURES`; the accent features are 0 (no
-    say in the choice) when the velocities mark no accents (:func:`has_accents`)."""
+    say in the choice) when the velocities mark no accents (:func:`has_accents`). With ``drum_pitches``,
+    (candidates, len(KIT_LEVEL_FEATURES)): the kit's roles added."""
     period_s = 60.0 / bpm
     if has_accents(weights):
         loud_eighths, soft_sixteenths = accent_alignment(onsets, weights, period_s)
         accented = accented_beat_share(onsets, weights, period_s)
     else:
         loud_eighths = soft_sixteenths = accented = np.zeros(period_s.size)
-    return np.column_stack([np.log(np.maximum(salience, 0.01)), prior_log,
-                            grid_alignment(onsets, weights, period_s / 4),
-                            grid_alignment(onsets, weights, period_s / 3), loud_eighths, soft_sixteenths, accented])
+    columns = [np.log(np.maximum(salience, 0.01)), prior_log, grid_alignment(onsets, weights, period_s / 4),
+               grid_alignment(onsets, weights, period_s / 3), loud_eighths, soft_sixteenths, accented]
+    if drum_pitches is not None:
+        columns += [backbeat_alignment(onsets, weights, drum_pitches, period_s),
+                    foot_pulse(onsets, drum_pitches, period_s)]
+    return np.column_stack(columns)
 
 
 def _level_candidates(onsets: np.ndarray, weights: np.ndarray, grid: np.ndarray, sal: np.ndarray,
-                      prior_centre_bpm: float, prior_width_octaves: float) -> tuple[np.ndarray, np.ndarray]:
+                      prior_centre_bpm: float, prior_width_octaves: float,
+                      drum_pitches: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Grid indices of the best salience x prior peaks and their level features (see _level_features)."""
     prior_log = -0.5 * (np.log2(grid / prior_centre_bpm) / prior_width_octaves) ** 2
     peaks = np.flatnonzero((sal > 0) & (sal >= np.roll(sal, 1)) & (sal >= np.roll(sal, -1)))
     ranked = peaks[np.argsort(np.log(sal[peaks]) + prior_log[peaks])[::-1][:N_LEVEL_CANDIDATES]]
-    return ranked, _level_features(onsets, weights, grid[ranked], sal[ranked], prior_log[ranked])
+    return ranked, _level_features(onsets, weights, grid[ranked], sal[ranked], prior_log[ranked], drum_pitches)
 
 
-def level_candidates(onset_times_s: np.ndarray, *, velocities: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def level_candidates(onset_times_s: np.ndarray, *, velocities: np.ndarray | None = None,
+                     drum_pitches: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The metrical-level candidates of sorted onset times: their tempi (BPM, grid values) and the
     features the level score weighs, (candidates, len(LEVEL_FEATURES)); for fitting :data:`LEVEL_WEIGHTS`.
+    With ``drum_pitches`` (a drum kit's note numbers) the kit's features too, (candidates,
+    len(KIT_LEVEL_FEATURES)), for fitting :data:`KIT_LEVEL_WEIGHTS`.
 
     >>> bpm, features = level_candidates(np.arange(0, 30, 0.5))
     >>> features.shape[1], bool(np.any(np.abs(bpm - 120) < 1))
@@ -239,10 +256,12 @@ def level_candidates(onset_times_s: np.ndarray, *, velocities: np.ndarray | None
     """
     onsets = np.asarray(onset_times_s, dtype=float)
     weights = np.ones(onsets.size) if velocities is None else np.asarray(velocities, dtype=float) / 127.0
+    pitches = None if drum_pitches is None else np.asarray(drum_pitches)
     if onsets.size < MIN_ONSETS or np.ptp(onsets) < 1.0:
-        return np.empty(0), np.empty((0, len(LEVEL_FEATURES)))
+        return np.empty(0), np.empty((0, len(LEVEL_FEATURES if pitches is None else KIT_LEVEL_FEATURES)))
     sal = _salience(_autocorrelation(onset_envelope(onsets, weights=weights)), _GRID_BPM)
-    ranked, features = _level_candidates(onsets, weights, _GRID_BPM, sal, PRIOR_CENTRE_BPM, PRIOR_WIDTH_OCTAVES)
+    ranked, features = _level_candidates(onsets, weights, _GRID_BPM, sal, PRIOR_CENTRE_BPM, PRIOR_WIDTH_OCTAVES,
+                                         pitches)
     return _GRID_BPM[ranked], features
 
 
@@ -267,11 +286,16 @@ def estimate_pulse(onset_times_s: np.ndarray, *, velocities: np.ndarray | None =
                    tempo_range_bpm: tuple[float, float] = TEMPO_RANGE_BPM,
                    prior_centre_bpm: float = PRIOR_CENTRE_BPM,
                    prior_width_octaves: float = PRIOR_WIDTH_OCTAVES,
-                   level_weights: tuple[float, ...] = LEVEL_WEIGHTS) -> Pulse:
+                   drum_pitches: np.ndarray | None = None,
+                   level_weights: tuple[float, ...] | None = None) -> Pulse:
     """Tempo (BPM), pulse clarity (0-1) and beat phase of sorted onset times, with the runner-up
     metrical level and the level confidence; NaN with fewer than ``MIN_ONSETS`` onsets or no
-    periodicity. The prior's centre and width and the level weights are options for the benchmark's
-    cross-validation; the defaults are the ones it reports."""
+    periodicity. ``drum_pitches``: General MIDI percussion note numbers of the onsets when they are a
+    drum kit's (any other value, e.g. -1 for a melody's notes in the same take, has no role); the
+    level score then weighs the kit's roles too (:data:`KIT_LEVEL_FEATURES`). The prior's centre and
+    width and the level weights (default :data:`LEVEL_WEIGHTS`, or :data:`KIT_LEVEL_WEIGHTS` with
+    ``drum_pitches``) are options for the benchmark's cross-validation; the defaults are the ones it
+    reports."""
     onsets = np.asarray(onset_times_s, dtype=float)
     if onsets.ndim != 1 or not np.all(np.isfinite(onsets)):
         raise ParameterError(f"onset_times_s must be 1-D finite times in seconds, got shape {onsets.shape!r}")
@@ -284,15 +308,24 @@ def estimate_pulse(onset_times_s: np.ndarray, *, velocities: np.ndarray | None =
     weights = np.ones(onsets.size) if velocities is None else np.asarray(velocities, dtype=float) / 127.0
     if weights.shape != onsets.shape:
         raise ParameterError(f"velocities must have one value per onset ({onsets.size}), got shape {weights.shape!r}")
+    pitches = None if drum_pitches is None else np.asarray(drum_pitches)
+    if pitches is not None and (pitches.shape != onsets.shape or not np.all(np.isfinite(pitches))):
+        raise ParameterError(f"drum_pitches must be one finite note number per onset ({onsets.size}), "
+                             f"got shape {pitches.shape!r}")
+    kit = pitches is not None  # the kit's weights; used, as any level weights, only when there are accents
+    if level_weights is None:
+        level_weights = KIT_LEVEL_WEIGHTS if kit else LEVEL_WEIGHTS
+    n_features = len(KIT_LEVEL_FEATURES if kit else LEVEL_FEATURES)
+    if len(level_weights) != n_features or not all(np.isfinite(level_weights)):
+        raise ParameterError(f"level_weights must be {n_features} finite numbers (one per "
+                             f"{'KIT_LEVEL_FEATURES' if kit else 'LEVEL_FEATURES'}), got {level_weights!r}")
     if onsets.size < MIN_ONSETS or np.ptp(onsets) < 1.0:
         return Pulse(float("nan"), 0.0, float("nan"))
     acf = _autocorrelation(onset_envelope(onsets, weights=weights))
     grid = _GRID_BPM[(_GRID_BPM >= low) & (_GRID_BPM <= high)] if tempo_range_bpm != TEMPO_RANGE_BPM else _GRID_BPM
     sal = _salience(acf, grid)
-    if len(level_weights) != len(LEVEL_FEATURES) or not all(np.isfinite(level_weights)):
-        raise ParameterError(f"level_weights must be {len(LEVEL_FEATURES)} finite numbers (one per "
-                             f"LEVEL_FEATURES), got {level_weights!r}")
-    ranked, features = _level_candidates(onsets, weights, grid, sal, prior_centre_bpm, prior_width_octaves)
+    ranked, features = _level_candidates(onsets, weights, grid, sal, prior_centre_bpm, prior_width_octaves,
+                                         pitches if kit and has_accents(weights) else None)
     if ranked.size == 0:
         return Pulse(float("nan"), 0.0, float("nan"))
     if has_accents(weights):

@@ -1,0 +1,100 @@
+"""A drum kit's roles in the level choice: the backbeat and the foot's pulse (known answers, invariants),
+and the tempo of grooves that the velocities alone read at the wrong level."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cadenza.errors import ParameterError
+from cadenza.improv import analyze_take, estimate_pulse, make_take
+from cadenza.improv.kit import backbeat_alignment, foot_pulse
+
+
+def _groove(tempo_bpm: float, *, n_bars: int = 12, hats_per_beat: int = 2, pedal: bool = False,
+            start_s: float = 0.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(times s, velocities, pitches) of 4/4: kick on 1 and 3, snare on 2 and 4, closed hi-hats
+    ``hats_per_beat`` to a beat (louder on it), the pedal on every beat if ``pedal``; 5 ms of jitter."""
+    rng = np.random.default_rng(seed)
+    beat_s, rows = 60.0 / tempo_bpm, []
+    for beat in range(4 * n_bars):
+        t0 = start_s + beat * beat_s
+        rows.append((t0, 36 if beat % 2 == 0 else 38, 110 if beat % 2 == 0 else 100))
+        rows += [(t0 + k * beat_s / hats_per_beat, 42, 75 if k == 0 else 50) for k in range(hats_per_beat)]
+        if pedal:
+            rows.append((t0, 44, 60))
+    t = np.array([r[0] for r in rows]) + rng.normal(0.0, 0.005, len(rows))
+    order = np.argsort(t, kind="stable")
+    return (np.clip(t[order], 0.0, None), np.array([r[2] for r in rows], dtype=float)[order],
+            np.array([r[1] for r in rows], dtype=float)[order])
+
+
+@settings(max_examples=25, deadline=None)
+@given(tempo_bpm=st.floats(50.0, 240.0), start_s=st.floats(0.0, 500.0), seed=st.integers(0, 2**16))
+def test_the_backbeat_marks_the_beat_not_half_or_double_time_wherever_the_groove_starts(tempo_bpm, start_s, seed):
+    t, v, p = _groove(tempo_bpm, start_s=start_s, seed=seed)
+    beat_s = 60.0 / tempo_bpm
+    values = backbeat_alignment(t, v, p, [beat_s, 2 * beat_s, beat_s / 2])
+    assert np.all((values >= 0) & (values <= 1))
+    assert values[0] > 0.8 and values[1] < 0.2 and values[2] < 0.2
+    shifted = backbeat_alignment(t + 3.7, v, p, [beat_s, 2 * beat_s, beat_s / 2])
+    np.testing.assert_allclose(shifted, values, atol=1e-6)  # a time shift moves both roles alike
+
+
+@settings(max_examples=25, deadline=None)
+@given(tempo_bpm=st.floats(50.0, 240.0), start_s=st.floats(0.0, 500.0), seed=st.integers(0, 2**16))
+def test_the_pedal_on_every_beat_marks_the_beat(tempo_bpm, start_s, seed):
+    t, _, p = _groove(tempo_bpm, pedal=True, start_s=start_s, seed=seed)
+    beat_s = 60.0 / tempo_bpm
+    values = foot_pulse(t, p, [beat_s, 2 * beat_s, beat_s / 2])
+    assert np.all((values >= 0) & (values <= 1))
+    assert values[0] > 0.85 and values[1] < 0.2 and 0.3 < values[2] < 0.6
+
+
+def test_without_the_roles_the_features_say_nothing():
+    t, v, p = _groove(100.0)
+    no_kick = p != 36
+    assert backbeat_alignment(t[no_kick], v[no_kick], p[no_kick], [0.6, 1.2]).tolist() == [0.0, 0.0]
+    assert foot_pulse(t, p, [0.6, 1.2]).tolist() == [0.0, 0.0]  # no pedal in this groove
+    assert backbeat_alignment(t, v, np.full(t.size, -1.0), 0.6).tolist() == [0.0]  # a melody's notes: no role
+
+
+@settings(max_examples=12, deadline=None)
+@given(tempo_bpm=st.floats(70.0, 215.0), seed=st.integers(0, 2**16))
+def test_an_eighth_note_hat_groove_is_read_at_its_beat_with_the_kit_roles(tempo_bpm, seed):
+    # The velocities alone read it at double time below about 85 BPM and at half time above about 195.
+    t, v, p = _groove(tempo_bpm, hats_per_beat=2, seed=seed)
+    assert estimate_pulse(t, velocities=v, drum_pitches=p).tempo_bpm == pytest.approx(tempo_bpm, rel=0.02)
+
+
+def test_a_percussion_player_hands_its_note_numbers_to_the_take_tempo():
+    t, v, p = _groove(72.0, n_bars=10)
+    drums = make_take(t, pitches=p, velocities=v, players=["client"] * t.size, percussion_players=["client"])
+    keys = make_take(t, pitches=p, velocities=v, players=["client"] * t.size)
+    assert analyze_take(drums).tempo_bpm == pytest.approx(72.0, rel=0.02)
+    assert analyze_take(drums).per_player["client"].tempo_bpm == pytest.approx(72.0, rel=0.02)
+    assert analyze_take(keys).tempo_bpm == pytest.approx(144.0, rel=0.02)  # without roles: double time, as before
+
+
+@pytest.mark.parametrize("bad", ["short", "nan"])
+def test_bad_drum_pitches_are_refused(bad):
+    t, v, p = _groove(100.0, n_bars=8)
+    pitches = p[:3] if bad == "short" else np.where(p == 38, np.nan, p)
+    with pytest.raises(ParameterError, match="drum_pitches"):
+        estimate_pulse(t, velocities=v, drum_pitches=pitches)
+
+
+def test_a_kit_played_at_one_velocity_is_scored_on_the_grid_alone_whatever_kit_weights_are_given():
+    t, _, p = _groove(100.0, n_bars=8, hats_per_beat=4)
+    flat = np.full(t.size, 90.0)  # no accents: the plain grid weights, as without a kit
+    expected = estimate_pulse(t, velocities=flat).tempo_bpm
+    assert estimate_pulse(t, velocities=flat, drum_pitches=p).tempo_bpm == expected
+    assert estimate_pulse(t, velocities=flat, drum_pitches=p, level_weights=(0.5,) * 9).tempo_bpm == expected
+
+
+def test_kit_level_weights_of_the_wrong_length_are_refused():
+    t, v, p = _groove(100.0, n_bars=8)
+    with pytest.raises(ParameterError, match="KIT_LEVEL_FEATURES"):
+        estimate_pulse(t, velocities=v, drum_pitches=p, level_weights=(1.0,) * 7)
