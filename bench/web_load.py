@@ -55,6 +55,7 @@ class Tally:
     errors: dict[str, int] = field(default_factory=dict)
     sessions_written: int = 0
     measurements_written: int = 0
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds per process group (bench/proc_cpu.py)
 
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
@@ -169,6 +170,46 @@ def clinic_people(url: str, *, clients: int, therapists: int = 100, generated: b
     for username, client_id, _ in rows:  # adults: the write carries a STAI-6
         by_therapist.setdefault(username, []).append({"client_id": client_id, "goal_id": None})
     return [{"username": u, "clients": c} for u, c in sorted(by_therapist.items())]
+
+
+def postmaster_pid(url: str) -> int | None:
+    """The PostgreSQL server's main process when it runs on this machine (the parent of our backend), else None."""
+    from sqlalchemy import text
+
+    from cadenza.clinic.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:  # read while the backend lives: it exits with its connection
+            backend = int(connection.scalar(text("SELECT pg_backend_pid()")))
+            try:
+                stat = Path(f"/proc/{backend}/stat").read_text()
+            except OSError:
+                return None  # another machine, or no /proc
+    finally:
+        engine.dispose()
+    return int(stat[stat.rindex(")") + 2:].split()[1])
+
+
+def database_counters(url: str) -> dict[str, int]:
+    """PostgreSQL's counters for the database (``pg_stat_database``): transactions committed and rolled back.
+    Read before and after a run, their difference per request shows the work behind a request that the app's
+    statement counts do not (the pool's pings, the audit sealer's rounds). Another backend's statistics reach
+    the view when its transaction ends, at most ~1 s late (``stats_fetch_consistency``, PostgreSQL 15)."""
+    from sqlalchemy import text
+
+    from cadenza.clinic.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
+            row = connection.execute(text(
+                "SELECT xact_commit, xact_rollback, tup_inserted, tup_deleted, tup_updated FROM pg_stat_database "
+                "WHERE datname = current_database()")).one()
+    finally:
+        engine.dispose()
+    return dict(zip(("commits", "rollbacks", "rows_inserted", "rows_deleted", "rows_updated"), map(int, row)))
 
 
 def start_server(url: str, port: int, *, workers: int = 1) -> subprocess.Popen:
@@ -339,7 +380,8 @@ async def virtual_user(base_url: str, person: dict, *, stop_at: float, write_sha
 
 
 async def run_load(base_url: str, people: list[dict], *, users: int, seconds: float, write_share: float,
-                   seed_value: int, think_s: float = 0.0, sampler: WaitSampler | None = None) -> tuple[Tally, float]:
+                   seed_value: int, think_s: float = 0.0, sampler: WaitSampler | None = None,
+                   cpu_split=None) -> tuple[Tally, float]:
     tally = Tally()
     rng = random.Random(seed_value)
     people = people[:users]
@@ -347,6 +389,8 @@ async def run_load(base_url: str, people: list[dict], *, users: int, seconds: fl
         person["credentials"] = await log_in(base_url, person["username"])
     if sampler is not None:
         sampler.start()
+    if cpu_split is not None:
+        cpu_split.start()
     stop_at = time.monotonic() + seconds
     started = time.monotonic()
     tasks = [
@@ -355,7 +399,10 @@ async def run_load(base_url: str, people: list[dict], *, users: int, seconds: fl
         for i in range(users)
     ]
     await asyncio.gather(*tasks)
-    return tally, time.monotonic() - started
+    elapsed_s = time.monotonic() - started
+    if cpu_split is not None:
+        tally.cpu_s = cpu_split.stop()
+    return tally, elapsed_s
 
 
 async def single_user(base_url: str, person: dict, *, requests: int) -> dict[str, dict[str, float]]:
@@ -453,6 +500,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql",
                         help="sqlite: a temporary file with WAL, as `scripts/serve` uses by default")
+    parser.add_argument("--no-lock-sampling", action="store_true",
+                        help="do not sample PostgreSQL's locks while the clock runs (the sampler costs a few "
+                             "statements every 50 ms, in this process and in PostgreSQL)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
     base = os.environ.get("CADENZA_TEST_POSTGRES_URL")
@@ -485,6 +535,10 @@ def main(argv: list[str] | None = None) -> int:
             people = clinic_people(url, clients=args.clinic, generated=bool(args.clinic_url))
         else:
             people = seed(url, therapists=args.therapists, clients_per_therapist=args.clients_per_therapist)
+        sys.path.insert(0, str(ROOT / "bench"))
+        from proc_cpu import CpuSplit
+
+        database_pid = postmaster_pid(url) if args.backend == "postgresql" else None
         for workers in worker_counts:
             port = _free_port()
             server = start_server(url, port, workers=workers)
@@ -495,18 +549,31 @@ def main(argv: list[str] | None = None) -> int:
             for label, users, think in loads:
                 before = count_rows(url)
                 pool = [dict(p) for p in people] * (1 + users // max(1, len(people)))
-                sampler = WaitSampler(url) if args.backend == "postgresql" else None
+                sampler = (WaitSampler(url) if args.backend == "postgresql" and not args.no_lock_sampling
+                           else None)
+                roots = {"workers": server.pid, "load generator": os.getpid()}
+                if database_pid is not None:
+                    roots["postgres"] = database_pid
+                cpu_split = CpuSplit(roots, alone=("load generator",))
                 load_start = os.getloadavg()[0]
+                counters_before = database_counters(url) if args.backend == "postgresql" else {}
                 tally, elapsed_s = asyncio.run(run_load(base_url, pool, users=users, seconds=args.seconds,
                                                         write_share=args.write_share, seed_value=args.seed,
-                                                        think_s=think, sampler=sampler))
+                                                        think_s=think, sampler=sampler, cpu_split=cpu_split))
                 waits = sampler.stop() if sampler is not None else {}
                 drained_s = seconds_until_sealed(url) if args.backend == "postgresql" else 0.0
+                time.sleep(1.0 if counters_before else 0.0)  # let the backends' statistics reach the view
+                counters_after = database_counters(url) if counters_before else {}
                 result = _summary(f"{workers} worker(s), {users} users, {label}", tally, elapsed_s, before,
                                   count_rows(url))
                 result.update(workers=workers, users=users, think_s=think, waits=waits,
                               load_average_start_end=[round(load_start, 2), round(os.getloadavg()[0], 2)],
-                              seconds_until_sealed=drained_s)
+                              seconds_until_sealed=drained_s, cpu_s=tally.cpu_s,
+                              database_per_request={
+                                  name: round((counters_after[name] - counters_before[name])
+                                              / max(1, result["requests"]), 2) for name in counters_before},
+                              cpu_ms_per_request={name: round(1000 * spent / max(1, result["requests"]), 2)
+                                                  for name, spent in tally.cpu_s.items()})
                 if waits and result["audit_events_per_s"]:
                     # Little's law again: events awaiting their seal / events committed per second = mean wait.
                     result["mean_seal_wait_ms"] = round(
@@ -554,6 +621,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"pending seals mean {w['pending_seals_mean']} / max {w['pending_seals_max']}, all sealed "
                   f"{r['seconds_until_sealed']} s after the run (mean wait for a seal {r.get('mean_seal_wait_ms', 0)} ms); "
                   f"load average {r['load_average_start_end']}")
+    for r in runs:
+        per = r["cpu_ms_per_request"]
+        print(f"{r['run']}: CPU ms per request: " + ", ".join(f"{name} {ms}" for name, ms in per.items())
+              + " (the generator's figure includes the lock sampler unless --no-lock-sampling)")
+        if r["database_per_request"]:
+            print(f"{r['run']}: PostgreSQL per request: " + ", ".join(
+                f"{name} {n}" for name, n in r["database_per_request"].items()))
     for workers, timings in single.items():
         for name, t in timings.items():
             print(f"one user alone, {workers} worker(s), {name}: p50 {t['p50_ms']} ms, p95 {t['p95_ms']} ms")
