@@ -328,13 +328,67 @@ async def log_in(base_url: str, username: str) -> dict[str, str]:
                 "authorization": f"Bearer {token.json()['access_token']}"}
 
 
-async def virtual_user(base_url: str, person: dict, *, stop_at: float, write_share: float, tally: Tally,
-                       rng: random.Random, think_s: float = 0.0) -> None:
-    import httpx
+class _HttpxUser:
+    """One virtual user's kept-alive connection through httpx (the project's test client library)."""
 
+    errors: tuple[type[BaseException], ...] = ()
+
+    def __init__(self, base_url: str, cookie: str) -> None:
+        import httpx
+
+        type(self).errors = (httpx.HTTPError,)
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30, follow_redirects=False, verify=_tls_context(),
+                                      headers={"cookie": cookie})
+
+    async def send(self, method: str, path: str, headers: dict | None, body: dict | None) -> tuple[int, bytes]:
+        response = await self.http.request(method, path, headers=headers, json=body)
+        return response.status_code, response.content  # httpx has read the whole body here
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+class _AiohttpUser:
+    """The same through aiohttp's client (C HTTP parser; about a third of httpx's CPU per request here, so the
+    load generator takes less of the cores the server shares with it). One connection per user, kept alive;
+    cookies are sent as a header and never parsed from answers; the body is read in full before the clock stops."""
+
+    errors: tuple[type[BaseException], ...] = ()
+
+    def __init__(self, base_url: str, cookie: str) -> None:
+        import aiohttp
+
+        type(self).errors = (aiohttp.ClientError, asyncio.TimeoutError)
+        self.http = aiohttp.ClientSession(
+            base_url=base_url, headers={"cookie": cookie}, cookie_jar=aiohttp.DummyCookieJar(),
+            connector=aiohttp.TCPConnector(limit=1, force_close=False, ssl=False),
+            timeout=aiohttp.ClientTimeout(total=30))
+
+    async def send(self, method: str, path: str, headers: dict | None, body: dict | None) -> tuple[int, bytes]:
+        async with self.http.request(method, path, headers=headers, json=body, allow_redirects=False) as response:
+            return response.status, await response.read()
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+CLIENTS = {"httpx": _HttpxUser, "aiohttp": _AiohttpUser}
+
+
+def default_client() -> str:
+    """aiohttp when it is installed (``pip install -e .[bench]``), else httpx."""
+    try:
+        import aiohttp  # noqa: F401
+    except ImportError:
+        return "httpx"
+    return "aiohttp"
+
+
+async def virtual_user(base_url: str, person: dict, *, stop_at: float, write_share: float, tally: Tally,
+                       rng: random.Random, think_s: float = 0.0, client: str = "httpx") -> None:
     credentials = person["credentials"]
-    async with httpx.AsyncClient(base_url=base_url, timeout=30, follow_redirects=False, verify=_tls_context(),
-                                 headers={"cookie": credentials["cookie"]}) as http:
+    http = CLIENTS[client](base_url, credentials["cookie"])
+    try:
         headers = {"Authorization": credentials["authorization"]}
         day = 0
         if think_s:
@@ -355,33 +409,34 @@ async def virtual_user(base_url: str, person: dict, *, stop_at: float, write_sha
                                          {"instrument_code": "vas_anxiety", "value": rng.randint(0, 100)}]}
                 if target["goal_id"] is None:
                     del body["measurements"][0]["goal_id"]
-                request = http.post(f"/api/v1/clients/{cid}/sessions", json=body, headers=headers)
-                expected = 201
+                method, path, sent_headers, expected = "POST", f"/api/v1/clients/{cid}/sessions", headers, 201
             else:
                 kind = "read"
                 path = rng.choice([f"/api/v1/clients/{cid}", f"/api/v1/clients/{cid}/sessions",
                                    f"/api/v1/clients/{cid}/measurements", f"/clients/{cid}", "/"])
-                request = http.get(path, headers=headers if path.startswith("/api/") else None)
-                expected = 200
-            started = time.perf_counter()
+                method, body, expected = "GET", None, 200
+                sent_headers = headers if path.startswith("/api/") else None
+            started = time.perf_counter()  # from the request's start to its whole answer read
             try:
-                response = await request
-            except httpx.HTTPError as exc:
+                status, content = await http.send(method, path, sent_headers, body)
+            except http.errors as exc:
                 tally.error(type(exc).__name__)
                 continue
             tally.latencies_s[kind].append(time.perf_counter() - started)
-            if response.status_code != expected:
-                tally.error(f"HTTP {response.status_code}")
+            if status != expected:
+                tally.error(f"HTTP {status}")
                 if os.environ.get("WEB_LOAD_DEBUG"):
-                    print(kind, response.status_code, response.text[:300], file=sys.stderr)
+                    print(kind, status, content[:300], file=sys.stderr)
             elif kind == "write":
                 tally.sessions_written += 1
-                tally.measurements_written += len(response.json()["measurements"])
+                tally.measurements_written += len(json.loads(content)["measurements"])
+    finally:
+        await http.close()
 
 
 async def run_load(base_url: str, people: list[dict], *, users: int, seconds: float, write_share: float,
                    seed_value: int, think_s: float = 0.0, sampler: WaitSampler | None = None,
-                   cpu_split=None) -> tuple[Tally, float]:
+                   cpu_split=None, client: str = "httpx") -> tuple[Tally, float]:
     tally = Tally()
     rng = random.Random(seed_value)
     people = people[:users]
@@ -395,7 +450,7 @@ async def run_load(base_url: str, people: list[dict], *, users: int, seconds: fl
     started = time.monotonic()
     tasks = [
         virtual_user(base_url, people[i % len(people)], stop_at=stop_at, write_share=write_share, tally=tally,
-                     rng=random.Random(rng.random()), think_s=think_s)
+                     rng=random.Random(rng.random()), think_s=think_s, client=client)
         for i in range(users)
     ]
     await asyncio.gather(*tasks)
@@ -500,11 +555,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql",
                         help="sqlite: a temporary file with WAL, as `scripts/serve` uses by default")
+    parser.add_argument("--client", choices=sorted(CLIENTS), default=None,
+                        help="the virtual users' HTTP client (default: aiohttp when installed, else httpx); both "
+                             "time a request from its start to its whole answer read")
     parser.add_argument("--no-lock-sampling", action="store_true",
                         help="do not sample PostgreSQL's locks while the clock runs (the sampler costs a few "
                              "statements every 50 ms, in this process and in PostgreSQL)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
+    args.client = args.client or default_client()
     base = os.environ.get("CADENZA_TEST_POSTGRES_URL")
     if args.backend == "postgresql" and not base:
         print("web_load: CADENZA_TEST_POSTGRES_URL is unset; run under scripts/with-postgres", file=sys.stderr)
@@ -559,7 +618,8 @@ def main(argv: list[str] | None = None) -> int:
                 counters_before = database_counters(url) if args.backend == "postgresql" else {}
                 tally, elapsed_s = asyncio.run(run_load(base_url, pool, users=users, seconds=args.seconds,
                                                         write_share=args.write_share, seed_value=args.seed,
-                                                        think_s=think, sampler=sampler, cpu_split=cpu_split))
+                                                        think_s=think, sampler=sampler, cpu_split=cpu_split,
+                                                        client=args.client))
                 waits = sampler.stop() if sampler is not None else {}
                 drained_s = seconds_until_sealed(url) if args.backend == "postgresql" else 0.0
                 time.sleep(1.0 if counters_before else 0.0)  # let the backends' statistics reach the view
@@ -599,13 +659,14 @@ def main(argv: list[str] | None = None) -> int:
 
     ok = all(r["rows_consistent"] and r["errors"] == 0 for r in runs)
     if args.json:
-        print(json.dumps({"backend": args.backend, "clinic_clients": args.clinic, "runs": runs,
+        print(json.dumps({"backend": args.backend, "clinic_clients": args.clinic, "client": args.client, "runs": runs,
                           "single_user": single, "ok": ok}))
         return 0 if ok else 1
     backend = "PostgreSQL" if args.backend == "postgresql" else "SQLite (WAL)"
     record = (f"generated clinic of {args.clinic} clients" if args.clinic
               else "the clinic at --clinic-url" if args.clinic_url else "small seed")
-    print(f"Web load on {backend}, {record}, {int(args.write_share * 100)}% writes, {args.seconds:g} s per run")
+    print(f"Web load on {backend}, {record}, {int(args.write_share * 100)}% writes, {args.seconds:g} s per run, "
+          f"virtual users on {args.client}")
     print(f"| run | requests | req/s | p50 ms | p95 ms | read p95 ms | write p95 ms | errors | sessions written / stored |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in runs:
