@@ -164,23 +164,19 @@ def fake_uvicorn_run(tmp_path, monkeypatch):
     return calls
 
 
-def test_serve_runs_the_app_whose_workers_freeze_their_start_up_objects(fake_uvicorn_run, monkeypatch):
+def test_served_workers_freeze_their_start_up_objects(monkeypatch):
     """Issue 23: a full garbage collection traversed every module's objects (~136 ms of a worker's CPU); each
-    worker made by `cadenza serve` freezes what exists once its app is built."""
+    worker made by `cadenza serve` (create_served_app: test_serve_ignores_proxy_headers_unless_a_proxy_is_named)
+    freezes what exists once its app is built."""
     import gc
 
-    from typer.testing import CliRunner
-
-    from cadenza.cli.main import app
     from cadenza.web import main
 
-    assert CliRunner().invoke(app, ["serve"]).exit_code == 0
-    assert fake_uvicorn_run[-1]["app"] == "cadenza.web.main:create_served_app"
-    assert fake_uvicorn_run[-1]["factory"] is True
-    made = []
+    made, collected = [], []
     monkeypatch.setattr(main, "create_app", lambda: made.append(object()) or "the app")
+    monkeypatch.setattr(main.gc, "collect", lambda *args: collected.append(args) or 0)  # ~1 s on the test heap
     try:
-        assert main.create_served_app() == "the app" and len(made) == 1
+        assert main.create_served_app() == "the app" and len(made) == 1 and len(collected) == 1
         frozen = gc.get_freeze_count()
         assert frozen > 10_000  # this test process's modules, at least
         assert len(gc.get_objects()) < frozen  # what a full collection still looks at
@@ -195,6 +191,8 @@ def test_serve_ignores_proxy_headers_unless_a_proxy_is_named(fake_uvicorn_run):
 
     result = CliRunner().invoke(app, ["serve", "--port", "8123"])
     assert result.exit_code == 0, result.output
+    assert fake_uvicorn_run[-1]["app"] == "cadenza.web.main:create_served_app"  # its workers freeze (issue 23)
+    assert fake_uvicorn_run[-1]["factory"] is True
     assert fake_uvicorn_run[-1]["proxy_headers"] is False
     assert "forwarded_allow_ips" not in fake_uvicorn_run[-1]
 
