@@ -24,6 +24,12 @@ over a mix of reads (client record JSON, session list, measurements, the HTML cl
 the dashboard) and writes (a session with STAI-6 and VAS measurements, ``--write-share`` of
 requests). At the end the rows the server acknowledged (201) are compared with the rows stored:
 they must be equal, and every stored session must have its audit event.
+
+Around each run's clock the CPU seconds of the server's workers, of PostgreSQL (when it runs on this machine)
+and of this process (the load generator) are read from /proc (bench/proc_cpu.py), and PostgreSQL's transaction
+counters; the output gives both per request. The virtual users speak HTTP through aiohttp when it is installed
+(the ``bench`` extra), else httpx (``--client``): each request is timed from its start to its whole answer read.
+``--no-lock-sampling`` leaves out the lock sampler, whose statements every 50 ms would count in both.
 """
 
 from __future__ import annotations
