@@ -114,10 +114,11 @@ def _time_the_chain_lock(factory) -> list[float]:
 
 def _profile_worker_threads() -> cProfile.Profile:
     """A profiler enabled around every call the server hands to a worker thread (routes and dependencies
-    are plain ``def``: that is where a request's own work runs); cProfile only sees the thread that enabled it."""
+    are plain ``def``: that is where a request's own work runs); cProfile only sees the thread that enabled it.
+    Its clock is that thread's CPU time, so waiting for the database or for the interpreter lock counts nothing."""
     import anyio.to_thread
 
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.thread_time)
     run_sync = anyio.to_thread.run_sync
 
     async def profiled(func, *args, **kwargs):
@@ -162,8 +163,29 @@ def _session_body(n: int) -> dict:
                                                 {"instrument_code": "vas_anxiety", "value": 30 + n % 20}]}
 
 
+class GcClock:
+    """CPU time the cyclic garbage collector takes (``gc.callbacks``, any thread), and how many collections of
+    the oldest generation ran: a request's median CPU hides it, as only some requests pay for a collection."""
+
+    def __init__(self) -> None:
+        import gc
+
+        self.seconds, self.full_collections, self._started = 0.0, 0, 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+        else:
+            self.seconds += time.process_time() - self._started
+            self.full_collections += info.get("generation") == 2
+
+    def reset(self) -> None:
+        self.seconds, self.full_collections = 0.0, 0
+
+
 def measure(url: str, *, requests: int, profile: str | None = None, show_sql: bool = False,
-            warmup: int = 3) -> dict[str, dict]:
+            warmup: int = 3, gc_freeze: bool = False) -> dict[str, dict]:
     from fastapi.testclient import TestClient
     from sqlalchemy import event
 
@@ -185,6 +207,11 @@ def measure(url: str, *, requests: int, profile: str | None = None, show_sql: bo
 
     templating.templates.TemplateResponse = timed_template
     app = create_app(Settings(database_url=url, data_dir=Path(tempfile.mkdtemp(prefix="cadenza-cpu-"))))
+    if gc_freeze:
+        from cadenza.web.main import freeze_startup_objects
+
+        freeze_startup_objects()
+    gc_clock = GcClock()
     engine = app.state.session_factory.kw["bind"]
     lock_held_s = _time_the_chain_lock(app.state.session_factory)
     statements = [0]
@@ -223,6 +250,7 @@ def measure(url: str, *, requests: int, profile: str | None = None, show_sql: bo
                 request()
             cpu_ms, wall_ms, counts, render_ms, lock_ms = [], [], [], [], []
             profiler = _profile_worker_threads() if profile else None
+            gc_clock.reset()
             for _ in range(requests):
                 statements[0] = 0
                 template_s[0] = 0.0
@@ -238,6 +266,9 @@ def measure(url: str, *, requests: int, profile: str | None = None, show_sql: bo
                 if response.status_code != (201 if name == WRITE else 200):
                     raise SystemExit(f"web_cpu: {path} answered {response.status_code}: {response.text[:300]}")
             results[name] = {"path": path, "cpu_ms": round(statistics.median(cpu_ms), 1),
+                             "cpu_ms_mean": round(statistics.fmean(cpu_ms), 1),
+                             "gc_ms_mean": round(gc_clock.seconds * 1000 / requests, 2),
+                             "full_gc_collections": gc_clock.full_collections,
                              "wall_ms": round(statistics.median(wall_ms), 1),
                              "template_cpu_ms": round(statistics.median(render_ms), 1),
                              "chain_lock_ms": round(statistics.median(lock_ms), 2),
@@ -256,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=40, help="timed requests per page (after 3 warm-ups)")
     parser.add_argument("--profile", metavar="PAGE", help="cProfile one page (a name from the table) to stderr")
     parser.add_argument("--sql", action="store_true", help="print the statements of each page's last request to stderr")
+    parser.add_argument("--gc-freeze", action="store_true",
+                        help="freeze the objects made at start-up out of the garbage collector's reach, as "
+                             "`cadenza serve` does in each worker (cadenza.web.main.freeze_startup_objects)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.requests < 1:
@@ -266,18 +300,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="cadenza-cpu-") as scratch:
         url = _copy_sqlite(args.url, Path(scratch)) if args.url.startswith("sqlite") else args.url
-        results = measure(url, requests=args.requests, profile=args.profile, show_sql=args.sql)
+        results = measure(url, requests=args.requests, profile=args.profile, show_sql=args.sql,
+                          gc_freeze=args.gc_freeze)
     load = os.getloadavg()[0]
     if args.json:
         print(json.dumps({"load_average_1min": load, "pages": results}))
         return 0
     print(f"load average (1 min) at the end: {load:.1f}")
-    print("| page | CPU ms / request (median) | of which templates | wall ms (median) | chain lock held ms | "
-          "SQL statements | bytes |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| page | CPU ms / request (median) | mean | of which garbage collection (mean) | full collections | "
+          "of which templates | wall ms (median) | chain lock held ms | SQL statements | bytes |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, r in results.items():
-        print(f"| {name} | {r['cpu_ms']} | {r['template_cpu_ms']} | {r['wall_ms']} | {r['chain_lock_ms']} | "
-              f"{r['queries']} | {r['bytes']} |")
+        print(f"| {name} | {r['cpu_ms']} | {r['cpu_ms_mean']} | {r['gc_ms_mean']} | {r['full_gc_collections']} | "
+              f"{r['template_cpu_ms']} | {r['wall_ms']} | {r['chain_lock_ms']} | {r['queries']} | {r['bytes']} |")
     return 0
 
 

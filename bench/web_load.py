@@ -24,6 +24,12 @@ over a mix of reads (client record JSON, session list, measurements, the HTML cl
 the dashboard) and writes (a session with STAI-6 and VAS measurements, ``--write-share`` of
 requests). At the end the rows the server acknowledged (201) are compared with the rows stored:
 they must be equal, and every stored session must have its audit event.
+
+Around each run's clock the CPU seconds of the server's workers, of PostgreSQL (when it runs on this machine)
+and of this process (the load generator) are read from /proc (bench/proc_cpu.py), and PostgreSQL's transaction
+counters; the output gives both per request. The virtual users speak HTTP through aiohttp when it is installed
+(the ``bench`` extra), else httpx (``--client``): each request is timed from its start to its whole answer read.
+``--no-lock-sampling`` leaves out the lock sampler, whose statements every 50 ms would count in both.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ class Tally:
     errors: dict[str, int] = field(default_factory=dict)
     sessions_written: int = 0
     measurements_written: int = 0
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds per process group (bench/proc_cpu.py)
 
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
@@ -169,6 +176,46 @@ def clinic_people(url: str, *, clients: int, therapists: int = 100, generated: b
     for username, client_id, _ in rows:  # adults: the write carries a STAI-6
         by_therapist.setdefault(username, []).append({"client_id": client_id, "goal_id": None})
     return [{"username": u, "clients": c} for u, c in sorted(by_therapist.items())]
+
+
+def postmaster_pid(url: str) -> int | None:
+    """The PostgreSQL server's main process when it runs on this machine (the parent of our backend), else None."""
+    from sqlalchemy import text
+
+    from cadenza.clinic.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:  # read while the backend lives: it exits with its connection
+            backend = int(connection.scalar(text("SELECT pg_backend_pid()")))
+            try:
+                stat = Path(f"/proc/{backend}/stat").read_text()
+            except OSError:
+                return None  # another machine, or no /proc
+    finally:
+        engine.dispose()
+    return int(stat[stat.rindex(")") + 2:].split()[1])
+
+
+def database_counters(url: str) -> dict[str, int]:
+    """PostgreSQL's counters for the database (``pg_stat_database``): transactions committed and rolled back.
+    Read before and after a run, their difference per request shows the work behind a request that the app's
+    statement counts do not (the pool's pings, the audit sealer's rounds). Another backend's statistics reach
+    the view when its transaction ends, at most ~1 s late (``stats_fetch_consistency``, PostgreSQL 15)."""
+    from sqlalchemy import text
+
+    from cadenza.clinic.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
+            row = connection.execute(text(
+                "SELECT xact_commit, xact_rollback, tup_inserted, tup_deleted, tup_updated FROM pg_stat_database "
+                "WHERE datname = current_database()")).one()
+    finally:
+        engine.dispose()
+    return dict(zip(("commits", "rollbacks", "rows_inserted", "rows_deleted", "rows_updated"), map(int, row)))
 
 
 def start_server(url: str, port: int, *, workers: int = 1) -> subprocess.Popen:
@@ -287,13 +334,67 @@ async def log_in(base_url: str, username: str) -> dict[str, str]:
                 "authorization": f"Bearer {token.json()['access_token']}"}
 
 
-async def virtual_user(base_url: str, person: dict, *, stop_at: float, write_share: float, tally: Tally,
-                       rng: random.Random, think_s: float = 0.0) -> None:
-    import httpx
+class _HttpxUser:
+    """One virtual user's kept-alive connection through httpx (the project's test client library)."""
 
+    errors: tuple[type[BaseException], ...] = ()
+
+    def __init__(self, base_url: str, cookie: str) -> None:
+        import httpx
+
+        type(self).errors = (httpx.HTTPError,)
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30, follow_redirects=False, verify=_tls_context(),
+                                      headers={"cookie": cookie})
+
+    async def send(self, method: str, path: str, headers: dict | None, body: dict | None) -> tuple[int, bytes]:
+        response = await self.http.request(method, path, headers=headers, json=body)
+        return response.status_code, response.content  # httpx has read the whole body here
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+class _AiohttpUser:
+    """The same through aiohttp's client (C HTTP parser; about a third of httpx's CPU per request here, so the
+    load generator takes less of the cores the server shares with it). One connection per user, kept alive;
+    cookies are sent as a header and never parsed from answers; the body is read in full before the clock stops."""
+
+    errors: tuple[type[BaseException], ...] = ()
+
+    def __init__(self, base_url: str, cookie: str) -> None:
+        import aiohttp
+
+        type(self).errors = (aiohttp.ClientError, asyncio.TimeoutError)
+        self.http = aiohttp.ClientSession(
+            base_url=base_url, headers={"cookie": cookie}, cookie_jar=aiohttp.DummyCookieJar(),
+            connector=aiohttp.TCPConnector(limit=1, force_close=False, ssl=False),
+            timeout=aiohttp.ClientTimeout(total=30))
+
+    async def send(self, method: str, path: str, headers: dict | None, body: dict | None) -> tuple[int, bytes]:
+        async with self.http.request(method, path, headers=headers, json=body, allow_redirects=False) as response:
+            return response.status, await response.read()
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+CLIENTS = {"httpx": _HttpxUser, "aiohttp": _AiohttpUser}
+
+
+def default_client() -> str:
+    """aiohttp when it is installed (``pip install -e .[bench]``), else httpx."""
+    try:
+        import aiohttp  # noqa: F401
+    except ImportError:
+        return "httpx"
+    return "aiohttp"
+
+
+async def virtual_user(base_url: str, person: dict, *, stop_at: float, write_share: float, tally: Tally,
+                       rng: random.Random, think_s: float = 0.0, client: str = "httpx") -> None:
     credentials = person["credentials"]
-    async with httpx.AsyncClient(base_url=base_url, timeout=30, follow_redirects=False, verify=_tls_context(),
-                                 headers={"cookie": credentials["cookie"]}) as http:
+    http = CLIENTS[client](base_url, credentials["cookie"])
+    try:
         headers = {"Authorization": credentials["authorization"]}
         day = 0
         if think_s:
@@ -314,32 +415,34 @@ async def virtual_user(base_url: str, person: dict, *, stop_at: float, write_sha
                                          {"instrument_code": "vas_anxiety", "value": rng.randint(0, 100)}]}
                 if target["goal_id"] is None:
                     del body["measurements"][0]["goal_id"]
-                request = http.post(f"/api/v1/clients/{cid}/sessions", json=body, headers=headers)
-                expected = 201
+                method, path, sent_headers, expected = "POST", f"/api/v1/clients/{cid}/sessions", headers, 201
             else:
                 kind = "read"
                 path = rng.choice([f"/api/v1/clients/{cid}", f"/api/v1/clients/{cid}/sessions",
                                    f"/api/v1/clients/{cid}/measurements", f"/clients/{cid}", "/"])
-                request = http.get(path, headers=headers if path.startswith("/api/") else None)
-                expected = 200
-            started = time.perf_counter()
+                method, body, expected = "GET", None, 200
+                sent_headers = headers if path.startswith("/api/") else None
+            started = time.perf_counter()  # from the request's start to its whole answer read
             try:
-                response = await request
-            except httpx.HTTPError as exc:
+                status, content = await http.send(method, path, sent_headers, body)
+            except http.errors as exc:
                 tally.error(type(exc).__name__)
                 continue
             tally.latencies_s[kind].append(time.perf_counter() - started)
-            if response.status_code != expected:
-                tally.error(f"HTTP {response.status_code}")
+            if status != expected:
+                tally.error(f"HTTP {status}")
                 if os.environ.get("WEB_LOAD_DEBUG"):
-                    print(kind, response.status_code, response.text[:300], file=sys.stderr)
+                    print(kind, status, content[:300], file=sys.stderr)
             elif kind == "write":
                 tally.sessions_written += 1
-                tally.measurements_written += len(response.json()["measurements"])
+                tally.measurements_written += len(json.loads(content)["measurements"])
+    finally:
+        await http.close()
 
 
 async def run_load(base_url: str, people: list[dict], *, users: int, seconds: float, write_share: float,
-                   seed_value: int, think_s: float = 0.0, sampler: WaitSampler | None = None) -> tuple[Tally, float]:
+                   seed_value: int, think_s: float = 0.0, sampler: WaitSampler | None = None,
+                   cpu_split=None, client: str = "httpx") -> tuple[Tally, float]:
     tally = Tally()
     rng = random.Random(seed_value)
     people = people[:users]
@@ -347,15 +450,20 @@ async def run_load(base_url: str, people: list[dict], *, users: int, seconds: fl
         person["credentials"] = await log_in(base_url, person["username"])
     if sampler is not None:
         sampler.start()
+    if cpu_split is not None:
+        cpu_split.start()
     stop_at = time.monotonic() + seconds
     started = time.monotonic()
     tasks = [
         virtual_user(base_url, people[i % len(people)], stop_at=stop_at, write_share=write_share, tally=tally,
-                     rng=random.Random(rng.random()), think_s=think_s)
+                     rng=random.Random(rng.random()), think_s=think_s, client=client)
         for i in range(users)
     ]
     await asyncio.gather(*tasks)
-    return tally, time.monotonic() - started
+    elapsed_s = time.monotonic() - started
+    if cpu_split is not None:
+        tally.cpu_s = cpu_split.stop()
+    return tally, elapsed_s
 
 
 async def single_user(base_url: str, person: dict, *, requests: int) -> dict[str, dict[str, float]]:
@@ -453,8 +561,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql",
                         help="sqlite: a temporary file with WAL, as `scripts/serve` uses by default")
+    parser.add_argument("--client", choices=sorted(CLIENTS), default=None,
+                        help="the virtual users' HTTP client (default: aiohttp when installed, else httpx); both "
+                             "time a request from its start to its whole answer read")
+    parser.add_argument("--no-lock-sampling", action="store_true",
+                        help="do not sample PostgreSQL's locks while the clock runs (the sampler costs a few "
+                             "statements every 50 ms, in this process and in PostgreSQL)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
+    args.client = args.client or default_client()
     base = os.environ.get("CADENZA_TEST_POSTGRES_URL")
     if args.backend == "postgresql" and not base:
         print("web_load: CADENZA_TEST_POSTGRES_URL is unset; run under scripts/with-postgres", file=sys.stderr)
@@ -485,6 +600,10 @@ def main(argv: list[str] | None = None) -> int:
             people = clinic_people(url, clients=args.clinic, generated=bool(args.clinic_url))
         else:
             people = seed(url, therapists=args.therapists, clients_per_therapist=args.clients_per_therapist)
+        sys.path.insert(0, str(ROOT / "bench"))
+        from proc_cpu import CpuSplit
+
+        database_pid = postmaster_pid(url) if args.backend == "postgresql" else None
         for workers in worker_counts:
             port = _free_port()
             server = start_server(url, port, workers=workers)
@@ -495,18 +614,32 @@ def main(argv: list[str] | None = None) -> int:
             for label, users, think in loads:
                 before = count_rows(url)
                 pool = [dict(p) for p in people] * (1 + users // max(1, len(people)))
-                sampler = WaitSampler(url) if args.backend == "postgresql" else None
+                sampler = (WaitSampler(url) if args.backend == "postgresql" and not args.no_lock_sampling
+                           else None)
+                roots = {"workers": server.pid, "load generator": os.getpid()}
+                if database_pid is not None:
+                    roots["postgres"] = database_pid
+                cpu_split = CpuSplit(roots, alone=("load generator",))
                 load_start = os.getloadavg()[0]
+                counters_before = database_counters(url) if args.backend == "postgresql" else {}
                 tally, elapsed_s = asyncio.run(run_load(base_url, pool, users=users, seconds=args.seconds,
                                                         write_share=args.write_share, seed_value=args.seed,
-                                                        think_s=think, sampler=sampler))
+                                                        think_s=think, sampler=sampler, cpu_split=cpu_split,
+                                                        client=args.client))
                 waits = sampler.stop() if sampler is not None else {}
                 drained_s = seconds_until_sealed(url) if args.backend == "postgresql" else 0.0
+                time.sleep(1.0 if counters_before else 0.0)  # let the backends' statistics reach the view
+                counters_after = database_counters(url) if counters_before else {}
                 result = _summary(f"{workers} worker(s), {users} users, {label}", tally, elapsed_s, before,
                                   count_rows(url))
                 result.update(workers=workers, users=users, think_s=think, waits=waits,
                               load_average_start_end=[round(load_start, 2), round(os.getloadavg()[0], 2)],
-                              seconds_until_sealed=drained_s)
+                              seconds_until_sealed=drained_s, cpu_s=tally.cpu_s,
+                              database_per_request={
+                                  name: round((counters_after[name] - counters_before[name])
+                                              / max(1, result["requests"]), 2) for name in counters_before},
+                              cpu_ms_per_request={name: round(1000 * spent / max(1, result["requests"]), 2)
+                                                  for name, spent in tally.cpu_s.items()})
                 if waits and result["audit_events_per_s"]:
                     # Little's law again: events awaiting their seal / events committed per second = mean wait.
                     result["mean_seal_wait_ms"] = round(
@@ -532,13 +665,14 @@ def main(argv: list[str] | None = None) -> int:
 
     ok = all(r["rows_consistent"] and r["errors"] == 0 for r in runs)
     if args.json:
-        print(json.dumps({"backend": args.backend, "clinic_clients": args.clinic, "runs": runs,
+        print(json.dumps({"backend": args.backend, "clinic_clients": args.clinic, "client": args.client, "runs": runs,
                           "single_user": single, "ok": ok}))
         return 0 if ok else 1
     backend = "PostgreSQL" if args.backend == "postgresql" else "SQLite (WAL)"
     record = (f"generated clinic of {args.clinic} clients" if args.clinic
               else "the clinic at --clinic-url" if args.clinic_url else "small seed")
-    print(f"Web load on {backend}, {record}, {int(args.write_share * 100)}% writes, {args.seconds:g} s per run")
+    print(f"Web load on {backend}, {record}, {int(args.write_share * 100)}% writes, {args.seconds:g} s per run, "
+          f"virtual users on {args.client}")
     print(f"| run | requests | req/s | p50 ms | p95 ms | read p95 ms | write p95 ms | errors | sessions written / stored |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in runs:
@@ -554,6 +688,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"pending seals mean {w['pending_seals_mean']} / max {w['pending_seals_max']}, all sealed "
                   f"{r['seconds_until_sealed']} s after the run (mean wait for a seal {r.get('mean_seal_wait_ms', 0)} ms); "
                   f"load average {r['load_average_start_end']}")
+    for r in runs:
+        per = r["cpu_ms_per_request"]
+        print(f"{r['run']}: CPU ms per request: " + ", ".join(f"{name} {ms}" for name, ms in per.items())
+              + " (the generator's figure includes the lock sampler unless --no-lock-sampling)")
+        if r["database_per_request"]:
+            print(f"{r['run']}: PostgreSQL per request: " + ", ".join(
+                f"{name} {n}" for name, n in r["database_per_request"].items()))
     for workers, timings in single.items():
         for name, t in timings.items():
             print(f"one user alone, {workers} worker(s), {name}: p50 {t['p50_ms']} ms, p95 {t['p95_ms']} ms")

@@ -160,8 +160,28 @@ def fake_uvicorn_run(tmp_path, monkeypatch):
     monkeypatch.delenv("CADENZA_DATABASE_URL", raising=False)
     monkeypatch.delenv("CADENZA_FORWARDED_ALLOW_IPS", raising=False)
     calls: list[dict] = []
-    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append({"app": args[0], **kwargs}))
     return calls
+
+
+def test_served_workers_freeze_their_start_up_objects(monkeypatch):
+    """Issue 23: a full garbage collection traversed every module's objects (~136 ms of a worker's CPU); each
+    worker made by `cadenza serve` (create_served_app: test_serve_ignores_proxy_headers_unless_a_proxy_is_named)
+    freezes what exists once its app is built."""
+    import gc
+
+    from cadenza.web import main
+
+    made, collected = [], []
+    monkeypatch.setattr(main, "create_app", lambda: made.append(object()) or "the app")
+    monkeypatch.setattr(main.gc, "collect", lambda *args: collected.append(args) or 0)  # ~1 s on the test heap
+    try:
+        assert main.create_served_app() == "the app" and len(made) == 1 and len(collected) == 1
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000  # this test process's modules, at least
+        assert len(gc.get_objects()) < frozen  # what a full collection still looks at
+    finally:
+        gc.unfreeze()  # the test process keeps collecting as before
 
 
 def test_serve_ignores_proxy_headers_unless_a_proxy_is_named(fake_uvicorn_run):
@@ -171,6 +191,8 @@ def test_serve_ignores_proxy_headers_unless_a_proxy_is_named(fake_uvicorn_run):
 
     result = CliRunner().invoke(app, ["serve", "--port", "8123"])
     assert result.exit_code == 0, result.output
+    assert fake_uvicorn_run[-1]["app"] == "cadenza.web.main:create_served_app"  # its workers freeze (issue 23)
+    assert fake_uvicorn_run[-1]["factory"] is True
     assert fake_uvicorn_run[-1]["proxy_headers"] is False
     assert "forwarded_allow_ips" not in fake_uvicorn_run[-1]
 

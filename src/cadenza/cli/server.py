@@ -122,7 +122,7 @@ def serve(
     if workers > 1:
         _fresh_metrics_dir(configured.data_dir)
         console.print(f"{workers} workers")
-    uvicorn.run("cadenza.web.main:create_app", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("cadenza.web.main:create_served_app", factory=True, host=host, port=port, workers=workers,
                 timeout_keep_alive=KEEP_ALIVE_S, log_config=logging_config(json_lines=log_format is LogFormat.JSON), **proxy, **tls)
 
 

@@ -32,9 +32,11 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import os
 import secrets
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -62,6 +64,10 @@ PROBLEMS = ("edited", "missing", "reordered", "unsealed")
 # Batched sealing (PostgreSQL): a worker's background sealer runs at least this often, so an event committed
 # when traffic stops is sealed within about this long (plus one sealing transaction).
 SEAL_INTERVAL_S = 0.25
+# ... and at most once per this long: commits that wake it meanwhile wait for the next round, so under load one
+# sealing transaction serves every commit of the last 0.1 s instead of one round (and, with several workers,
+# several failed lock attempts) per commit (issue 23: 3 extra transactions per request before).
+SEAL_MIN_GAP_S = 0.1
 SEAL_BATCH_EVENTS = 2000  # pending events sealed per transaction (a backlog takes several)
 _PENDING_TAG_PREFIX = b"cadenza-audit-pending\x00"  # keeps a pending tag from ever equalling a chain seal
 _SEAL_AFTER_COMMIT_KEY = "cadenza_audit_chain_seal_after_commit"
@@ -400,10 +406,14 @@ class BackgroundSealer:
     every ``interval_s``, taking the chain lock only when it is free (the holder seals what it sees, the
     rest is sealed next round). A daemon thread; :meth:`stop` seals once more and ends it."""
 
-    def __init__(self, engine: Engine, *, interval_s: float = SEAL_INTERVAL_S) -> None:
+    def __init__(self, engine: Engine, *, interval_s: float = SEAL_INTERVAL_S,
+                 min_gap_s: float | None = None) -> None:
         if not interval_s > 0:
             raise ParameterError(f"interval_s must be > 0, got {interval_s!r}")
-        self.engine, self.interval_s = engine, interval_s
+        min_gap_s = min(SEAL_MIN_GAP_S, interval_s) if min_gap_s is None else min_gap_s
+        if not 0 <= min_gap_s <= interval_s:
+            raise ParameterError(f"min_gap_s must be within 0..interval_s ({interval_s!r}), got {min_gap_s!r}")
+        self.engine, self.interval_s, self.min_gap_s = engine, interval_s, min_gap_s
         self.rounds = self.sealed = self.busy = self.failures = 0
         self._wake, self._stopping = threading.Event(), threading.Event()
         self._thread = threading.Thread(target=self._run, name="cadenza-audit-sealer", daemon=True)
@@ -427,11 +437,15 @@ class BackgroundSealer:
                 _log.warning("final audit seal failed; pending events stay for the next sealer", exc_info=True)
 
     def _run(self) -> None:
+        last_round_at = -math.inf
         while not self._stopping.is_set():
             self._wake.wait(self.interval_s)
-            self._wake.clear()
-            if self._stopping.is_set():
+            # A commit's nudge within min_gap_s of the last round waits for the rest of the gap, gathering the
+            # commits that come meanwhile into the same round.
+            if self._stopping.wait(max(0.0, last_round_at + self.min_gap_s - time.monotonic())):
                 return
+            self._wake.clear()
+            last_round_at = time.monotonic()
             self.rounds += 1
             try:
                 sealed = seal_pending(self.engine, wait=False)
@@ -444,8 +458,7 @@ class BackgroundSealer:
                 # Another worker's sealer holds the lock: it seals what it saw; what it did not see (committed
                 # after its read) is ours to seal once it is done, so try again in a moment.
                 self.busy += 1
-                self._stopping.wait(min(self.interval_s, 0.02))
-                self._wake.set()
+                self._wake.set()  # the next round comes min_gap_s after this one
             else:
                 self.sealed += sealed
 

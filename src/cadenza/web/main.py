@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 
 from fastapi import FastAPI
@@ -89,4 +90,27 @@ def create_app(
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_upload_bytes)
     # Outermost: the id and the clock cover everything, including a refused oversize body.
     app.add_middleware(RequestObservingMiddleware, session_factory=session_factory)
+    return app
+
+
+def freeze_startup_objects() -> int:
+    """Move every object alive now (the imported modules, the app, its routes and templates) out of the cyclic
+    garbage collector's reach; returns how many were frozen.
+
+    A worker imports a few hundred thousand long-lived objects (SQLAlchemy's mappers, FastAPI's routes, NumPy,
+    SciPy and librosa for the tools), and every full collection traversed all of them again while requests
+    waited (issue 23, bench/RESULTS.md). They are never garbage, so they need not be looked at. Reference
+    counting still frees everything; only the cycle search skips them. Called once per worker by
+    :func:`create_served_app`, never by the tests' many apps (frozen objects are never collected).
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
+def create_served_app() -> FastAPI:
+    """The app as ``cadenza serve`` runs it in each worker: :func:`create_app`, then
+    :func:`freeze_startup_objects`."""
+    app = create_app()
+    freeze_startup_objects()
     return app
