@@ -130,6 +130,7 @@ def test_the_competing_level_is_taken_in_one_click_and_a_stale_or_forged_one_ref
     row = lr.correct_tempo(db_session, how="level", tempo_bpm=80.0, reason="felt in three", **kw)
     assert (row.tempo_used_bpm, row.tempo_correction, row.features().tempo_bpm) == (80.0, "level", 80.0)
     assert row.tempo_offer_bpm is None  # already in use: nothing more to offer
+    assert row.beat_times_used_s()[:4] == [0.0, 0.75, 1.5, 2.25]  # music cues step on the 2:3 level, not at 60
     (change,) = lr.tempo_history(db_session, client=client_record, track_id=slow_track.id)
     assert (change.action, change.reason, change.changes["tempo_used_bpm"]) == ("amend", "felt in three", [120.0, 80.0])
     audited = db_session.query(AuditEvent).filter_by(entity="library_track", entity_id=slow_track.id).count()
