@@ -271,6 +271,23 @@ def test_beats_at_tempo_names_a_bad_tempo():
 
 
 @settings(max_examples=5, deadline=None)
+@given(tempo_bpm=st.floats(40.0, 200.0), ratio=st.sampled_from([1 / 4, 1 / 3, 1 / 2, 2 / 3, 3 / 4, 1.0, 4 / 3, 3 / 2,
+                                                               2.0, 3.0, 4.0]),
+       off=st.floats(-0.025, 0.025), start_s=st.floats(0.0, 5.0), wobble=st.floats(0.0, 0.2))
+def test_beats_at_level_puts_the_beats_on_the_level_in_use(tempo_bpm, ratio, off, start_s, wobble):
+    """A correction to the competing level (2:3, 3 times, ...) or an octave moves the stored beats onto that level,
+    also when the tempo in use is a little off the exact relation (tapped); the beats follow the tracked ones."""
+    from cadenza.music.beats import beats_at_level
+
+    period_s = 60.0 / tempo_bpm
+    wobble_s = wobble * period_s * np.sin(np.arange(25))  # rubato: no two tracked beats the same distance apart
+    tracked = start_s + period_s * np.arange(25) + 0.3 * wobble_s
+    used = beats_at_level(tracked, analysed_bpm=tempo_bpm, used_bpm=tempo_bpm * ratio * (1 + off))
+    index = np.arange(len(used)) / ratio
+    assert len(used) == int(np.floor(24 * ratio + 1e-9)) + 1 and used[0] == pytest.approx(tracked[0], abs=1e-4)
+    assert used == pytest.approx(np.interp(index, np.arange(25), tracked), abs=1e-4) and np.all(np.diff(used) > 0)
+
+
 @given(tempo_bpm=st.floats(55.0, 130.0), tail_s=st.floats(3.0, 8.0), floor=st.sampled_from([0.0, 0.003]),
        seed=st.integers(0, 2**16))
 def test_beats_stop_where_the_music_stops(tempo_bpm, tail_s, floor, seed):

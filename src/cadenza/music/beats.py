@@ -470,29 +470,34 @@ def track_beats(samples: np.ndarray, *, sampling_rate_hz: float, tightness: floa
                                      tightness=tightness)
 
 
+LEVEL_RATIOS = (1 / 3, 2 / 3, 3 / 4, 4 / 3, 3 / 2, 3.0)  # non-octave relations a competing level can have
+LEVEL_RATIO_TOLERANCE = 0.03  # a tempo within 3 % of such a relation is taken to be it
+
+
 def beats_at_level(beat_times_s, *, analysed_bpm: float | None, used_bpm: float | None) -> list[float]:
     """Beat times moved to another metrical level: the tracked beats at ``analysed_bpm`` when the tempo in
-    use is ``used_bpm`` (a correction). The level change is the nearest power of two of the ratio; halving
-    keeps every other beat, doubling adds the midpoints (the beat times follow rubato either way). A ratio
-    near 1 (a tapped tempo close to the analysed one) keeps the beats as they are.
+    use is ``used_bpm`` (a correction). A ratio within 3 % of 1:3, 2:3, 3:4 or their inverses (the competing
+    level an independent periodicity gives) is taken as that relation, any other as the nearest power of two.
+    New beats are read off the tracked ones at fractional beat indices, linearly between them, so they follow
+    rubato: halving keeps every other beat, doubling adds the midpoints, 2:3 puts a beat every one and a half
+    tracked beats. A ratio near 1 (a tapped tempo close to the analysed one) keeps the beats as they are.
 
     >>> beats_at_level([0.0, 0.5, 1.0, 1.5, 2.0], analysed_bpm=120, used_bpm=60)
     [0.0, 1.0, 2.0]
     >>> beats_at_level([0.0, 1.0, 2.0], analysed_bpm=60, used_bpm=118)
     [0.0, 0.5, 1.0, 1.5, 2.0]
+    >>> beats_at_level([0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0], analysed_bpm=120, used_bpm=80)
+    [0.0, 0.75, 1.5, 2.25, 3.0]
     """
     beats = [float(b) for b in beat_times_s]
-    if not beats or not analysed_bpm or not used_bpm or not np.isfinite(analysed_bpm) or not np.isfinite(used_bpm):
+    if not beats or not analysed_bpm or not used_bpm or not np.isfinite(analysed_bpm) or not np.isfinite(used_bpm) \
+            or analysed_bpm <= 0 or used_bpm <= 0:
         return beats
-    steps = int(np.round(np.log2(used_bpm / analysed_bpm)))
-    out = np.asarray(beats)
-    for _ in range(max(0, -steps)):
-        out = out[::2]
-    for _ in range(max(0, steps)):
-        if out.size < 2:
-            break
-        mid = 0.5 * (out[:-1] + out[1:])
-        out = np.insert(out, np.arange(1, out.size), mid)
+    ratio = used_bpm / analysed_bpm
+    near = min(LEVEL_RATIOS, key=lambda r: abs(np.log(ratio / r)))
+    ratio = near if abs(np.log(ratio / near)) <= np.log1p(LEVEL_RATIO_TOLERANCE) else 2.0 ** np.round(np.log2(ratio))
+    index = np.arange(int(np.floor((len(beats) - 1) * ratio + 1e-9)) + 1) / ratio
+    out = np.interp(index, np.arange(len(beats)), beats)
     return [round(float(b), 4) for b in out]
 
 

@@ -234,3 +234,50 @@ def test_tempo_shows_confidence_and_ambiguity_and_is_corrected_on_the_page(web_c
     assert restored.status_code == 303
     db_session.expire_all()
     assert lr.client_track(db_session, client=person, track_id=other.id).tempo_corrected_bpm is None
+
+
+def test_the_competing_tempo_is_offered_and_taken_in_one_click(web_client, db_session, library):
+    """The estimator's competing level (here two thirds of the chosen tempo, which halve/double cannot reach) is
+    a real button naming the tempo on the library and playlist tables; posting it stores a "level" correction,
+    and a forged, stale or out-of-range value is refused with the value named."""
+    client, ann = web_client
+    person = library()
+    path = f"/clients/{person.id}/library"
+    tracks = sorted(lr.list_tracks(db_session, actor=ann, client_id=person.id), key=lambda t: t.tempo_bpm)
+    unsure, sure, wild = tracks[0], tracks[1], tracks[2]  # the slowest: a relaxation playlist will hold it
+    offer = unsure.tempo_bpm * 2 / 3
+    unsure.tempo_alternative_bpm, unsure.tempo_level_confidence = offer, 0.2
+    sure.tempo_alternative_bpm, sure.tempo_level_confidence = sure.tempo_bpm / 2, 0.9  # not ambiguous: in the form
+    wild.tempo_alternative_bpm, wild.tempo_level_confidence = 340.0, 0.1
+    db_session.commit()
+
+    def button(track, bpm):
+        return (f'<button type="submit" name="how" value="level" class="secondary" '
+                f'aria-label="Use {bpm:.0f} BPM for {track.display_name}">Use {bpm:.0f} BPM</button>')
+
+    page = client.get(path).text
+    assert page.count(button(unsure, offer)) == 1 and f'name="bpm" value="{offer:.2f}"' in page
+    assert page.count(button(sure, sure.tempo_bpm / 2)) == 1 and "Use 340 BPM" not in page
+    token = client.csrf(path)
+    built = client.post(f"{path}/playlist", data={"goal": "relax", "minutes": "30", "arousal": "6",
+                                                  "csrf_token": token}).text
+    assert f"<td>{unsure.title} · " in built and built.count(button(unsure, offer)) == 2  # playlist and library
+    for track, bpm, message in [(sure, "99", "tempo_bpm 99.0 is not the competing tempo"),
+                                (wild, "340.00", "from 30 to 300 beats per minute, got 340.0"),
+                                (unsure, "", "bpm must be a tempo")]:
+        refused = client.post(f"{path}/tracks/{track.id}/tempo", data={"how": "level", "bpm": bpm, "csrf_token": token})
+        assert refused.status_code == 422 and message in refused.text, refused.text[-400:]
+    taken = client.post(f"{path}/tracks/{unsure.id}/tempo", data={"how": "level", "bpm": f"{offer:.2f}",
+                                                                   "csrf_token": token})
+    assert taken.status_code == 303 and taken.headers["location"].endswith(f"#track-{unsure.id}")
+    db_session.expire_all()
+    stored = lr.client_track(db_session, client=person, track_id=unsure.id)
+    assert (stored.tempo_used_bpm, stored.tempo_correction) == (pytest.approx(offer, abs=0.006), "level")
+    assert [t.tempo_corrected_bpm for t in (sure, wild)] == [None, None]
+    page = client.get(path).text
+    assert "corrected (level;" in page and button(unsure, offer) not in page
+    stored.tempo_alternative_bpm = offer * 2  # rescanned since the page was drawn: the old offer is stale
+    db_session.commit()
+    stale = client.post(f"{path}/tracks/{unsure.id}/tempo", data={"how": "level", "bpm": f"{offer:.2f}",
+                                                                   "csrf_token": token})
+    assert stale.status_code == 422 and f"tempo_bpm {round(offer, 2)!r} is not the competing tempo" in stale.text

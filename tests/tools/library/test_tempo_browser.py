@@ -1,5 +1,6 @@
 """Tap tempo on the library page in real headless Chromium: the static script (no inline script under the
-CSP) turns taps into a tempo, and saving stores it as a "tap" correction."""
+CSP) turns taps into a tempo, and saving stores it as a "tap" correction; the competing level is a button
+found by its name ("Use 80 BPM for ...") that stores a "level" correction in one click."""
 
 from __future__ import annotations
 
@@ -30,7 +31,9 @@ def test_tapping_the_beat_sets_the_tempo(tmp_path, serve_app, chromium, migrated
         ana = service.create_therapist(db, actor=None, username="ana", password=PASSWORD, role="therapist")
         client_id = service.create_client(db, actor=ana, code="C001").id
         lr.store_scan(db, actor=ana, client_id=client_id, report=ScanReport(tracks=[fake_track(1, tempo=120.0, energy=0.2)]))
-        track_id = lr.list_tracks(db, actor=ana, client_id=client_id)[0].id
+        track = lr.list_tracks(db, actor=ana, client_id=client_id)[0]
+        track_id = track.id
+        track.tempo_alternative_bpm, track.tempo_level_confidence = 80.0, 0.2  # 2:3, out of halve/double's reach
     base = serve_app(create_app(Settings(database_url=url, data_dir=tmp_path), session_factory=factory))
     page = chromium().new_page()
     errors: list[str] = []
@@ -42,6 +45,12 @@ def test_tapping_the_beat_sets_the_tempo(tmp_path, serve_app, chromium, migrated
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}{path}")
     row = page.locator(f"#track-{track_id}")
+    row.get_by_role("button", name="Use 80 BPM for Band - Song 1", exact=True).click()
+    page.wait_for_url(f"{base}{path}#track-{track_id}")
+    expect(row).to_contain_text("corrected (level; analysed 120)")
+    with session_scope(factory) as db:
+        stored = lr.list_tracks(db, actor=ana, client_id=client_id)[0]
+        assert (stored.tempo_correction, stored.tempo_used_bpm) == ("level", 80.0)
     row.locator("summary", has_text="correct tempo").click()
     tap = row.locator("button[data-tap]")
     expect(tap).to_be_visible()  # hidden until the script runs

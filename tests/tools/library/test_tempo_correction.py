@@ -110,3 +110,49 @@ def test_a_scan_keeps_the_competing_level_and_the_page_model_says_ambiguous(db_s
     assert (row.tempo_alternative_bpm, row.tempo_level_confidence, row.tempo_ambiguous) == (60.0, 0.2, True)
     lr.correct_tempo(db_session, actor=therapist, client_id=client_record.id, track_id=row.id, how="halve")
     assert not row.tempo_ambiguous  # a person has decided
+
+
+def test_the_competing_level_is_taken_in_one_click_and_a_stale_or_forged_one_refused(db_session, therapist,
+                                                                                       client_record, slow_track):
+    """The estimator's competing level (here an independent periodicity at two thirds of the chosen tempo, which
+    halve and double cannot reach) is stored as a correction like any other: same audit and history rows."""
+    from dataclasses import replace
+
+    kw = {"actor": therapist, "client_id": client_record.id, "track_id": slow_track.id}
+    slow_track.tempo_alternative_bpm = 80.004
+    db_session.flush()
+    assert slow_track.tempo_offer_bpm == 80.004
+    for bad, match in [(79.0, r"tempo_bpm 79\.0 is not the competing tempo .*80\.00 BPM now"),
+                       (None, "tempo_bpm"), (float("nan"), "tempo_bpm"), (340.0, "got 340.0")]:
+        with pytest.raises(ParameterError, match=match):
+            lr.correct_tempo(db_session, how="level", tempo_bpm=bad, **kw)
+    assert slow_track.tempo_corrected_bpm is None
+    row = lr.correct_tempo(db_session, how="level", tempo_bpm=80.0, reason="felt in three", **kw)
+    assert (row.tempo_used_bpm, row.tempo_correction, row.features().tempo_bpm) == (80.0, "level", 80.0)
+    assert row.tempo_offer_bpm is None  # already in use: nothing more to offer
+    assert row.beat_times_used_s()[:4] == [0.0, 0.75, 1.5, 2.25]  # music cues step on the 2:3 level, not at 60
+    (change,) = lr.tempo_history(db_session, client=client_record, track_id=slow_track.id)
+    assert (change.action, change.reason, change.changes["tempo_used_bpm"]) == ("amend", "felt in three", [120.0, 80.0])
+    audited = db_session.query(AuditEvent).filter_by(entity="library_track", entity_id=slow_track.id).count()
+    assert audited >= 1
+    # A rescan of the same audio keeps the correction but brings another alternative: the old offer is stale.
+    lr.restore_tempo(db_session, **kw)
+    same = fake_track(1, tempo=120.0, energy=0.2, status="changed")
+    same = ScannedTrack(same.path, same.size_bytes, same.mtime_ns, "changed", content_sha256=same.content_sha256,
+                        tags=same.tags, analysis=replace(same.analysis, tempo_alternative_bpm=60.0,
+                                                         tempo_level_confidence=0.3), decoded=True)
+    lr.store_scan(db_session, actor=therapist, client_id=client_record.id, report=ScanReport(tracks=[same]))
+    with pytest.raises(ParameterError, match=r"80\.0 is not the competing tempo .*60\.00 BPM now"):
+        lr.correct_tempo(db_session, how="level", tempo_bpm=80.0, **kw)
+    # An alternative outside 30-300 BPM is never offered, and refused if posted anyway.
+    row = lr.client_track(db_session, client=client_record, track_id=slow_track.id)
+    row.tempo_alternative_bpm = 340.0
+    db_session.flush()
+    assert row.tempo_offer_bpm is None
+    with pytest.raises(ParameterError, match="from 30 to 300 beats per minute, got 340.0"):
+        lr.correct_tempo(db_session, how="level", tempo_bpm=340.0, **kw)
+    row.tempo_alternative_bpm = None
+    with pytest.raises(ParameterError, match="no competing tempo"):
+        lr.correct_tempo(db_session, how="level", tempo_bpm=60.0, **kw)
+    assert row.tempo_corrected_bpm is None and len(lr.tempo_history(db_session, client=client_record,
+                                                                       track_id=row.id)) == 2

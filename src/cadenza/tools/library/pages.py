@@ -171,7 +171,8 @@ def tap_tempo_script(user: PageUser) -> Response:
 @router.post("/clients/{client_id}/library/tracks/{track_id}/tempo")
 def correct_tempo(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId,
                   track_id: TrackId) -> Response:
-    """Halve, double, tap or set a track's tempo, or go back to the analysed tempo (``how=restore``)."""
+    """Halve, double, tap or set a track's tempo, take the competing level offered (``how=level`` with the
+    offered ``bpm``), or go back to the analysed tempo (``how=restore``)."""
     values = forms.form_values(form)
     how = values.get("how", "")
     try:
@@ -180,7 +181,7 @@ def correct_tempo(request: Request, form: SubmittedForm, db: Db, user: CsrfPageU
                                         reason=values.get("reason", ""))
         else:
             bpm = None
-            if how in ("tap", "set"):
+            if how in ("tap", "set", "level"):
                 text = values.get("bpm", "").strip().replace(",", ".")
                 try:
                     bpm = float(text)

@@ -120,6 +120,17 @@ class LibraryTrack(Base):
         return (self.tempo_corrected_bpm is None and self.tempo_level_confidence is not None
                 and self.tempo_level_confidence < AMBIGUOUS_LEVEL_CONFIDENCE)
 
+    @property
+    def tempo_offer_bpm(self) -> float | None:
+        """The competing level to offer as a one-click correction: the stored alternative when it is a usable
+        tempo (30-300 BPM) and not already the tempo in use; None otherwise."""
+        alt, used = self.tempo_alternative_bpm, self.tempo_used_bpm
+        if alt is None or not math.isfinite(alt) or not MIN_TEMPO_BPM <= alt <= MAX_TEMPO_BPM:
+            return None
+        if used is not None and math.isfinite(used) and abs(alt - used) < 0.5:  # shown as the same whole BPM
+            return None
+        return alt
+
     def beat_times_used_s(self) -> list[float]:
         """The analysed beat times at the corrected metrical level (see :func:`beats_at_level`)."""
         return beats_at_level(self.beat_times_s or [], analysed_bpm=self.tempo_bpm, used_bpm=self.tempo_used_bpm)
@@ -425,8 +436,9 @@ def list_responses(db: Session, *, actor: Therapist, client_id: int) -> list[Son
 
 # --- tempo correction ----------------------------------------------------------------------------
 
-TEMPO_CORRECTIONS = ("halve", "double", "tap", "set")
+TEMPO_CORRECTIONS = ("halve", "double", "tap", "set", "level")
 TEMPO_ENTITY = "library_track"
+LEVEL_MATCH_BPM = 0.01  # the offered tempo travels with two decimals: a posted "level" must match it this closely
 
 
 def _check_bpm(tempo_bpm: Any, name: str = "tempo_bpm") -> float:
@@ -460,19 +472,32 @@ def _set_tempo(db: Session, actor: Therapist, row: LibraryTrack, *, corrected_bp
 def correct_tempo(db: Session, *, actor: Therapist, client_id: int, track_id: int, how: str,
                   tempo_bpm: float | None = None, reason: str = "") -> LibraryTrack:
     """Correct a track's tempo: ``how="halve"`` or ``"double"`` the tempo in use (the other metrical level),
-    or ``"tap"``/``"set"`` it to ``tempo_bpm``. The correction is used by every consumer (playlists and
-    their iso-principle steps, RAS music cues, the person's app), survives rescans of the same audio and
-    is kept in the record's history with the tempo it replaced (:func:`restore_tempo` brings any back)."""
+    ``"tap"``/``"set"`` it to ``tempo_bpm``, or take the estimator's competing level (``"level"``, with
+    ``tempo_bpm`` the ``tempo_alternative_bpm`` the therapist was offered: a value that is not the track's
+    stored alternative, because it was forged or the track was rescanned since, is refused). The correction is
+    used by every consumer (playlists and their iso-principle steps, RAS music cues, the person's app), survives
+    rescans of the same audio and is kept in the record's history with the tempo it replaced
+    (:func:`restore_tempo` brings any back)."""
     from cadenza.clinic.corrections import check_reason
 
     if how not in TEMPO_CORRECTIONS:
         raise ParameterError(f"how must be one of {', '.join(TEMPO_CORRECTIONS)}, got {how!r}")
-    if how in ("tap", "set"):
+    if how in ("tap", "set", "level"):
         new_bpm = _check_bpm(tempo_bpm)
     elif tempo_bpm is not None:
-        raise ParameterError(f"tempo_bpm goes with how='tap' or 'set', not with {how!r} (got {tempo_bpm!r})")
+        raise ParameterError(f"tempo_bpm goes with how='tap', 'set' or 'level', not with {how!r} (got {tempo_bpm!r})")
     reason = check_reason(reason, required=False)
     row = _writable_track(db, actor, client_id, track_id)
+    if how == "level":
+        offered = row.tempo_alternative_bpm
+        if offered is None or not math.isfinite(offered):
+            raise ParameterError(f"tempo_bpm {tempo_bpm!r}: track {row.id} has no competing tempo to take; "
+                                 "tap or set the tempo instead")
+        if abs(new_bpm - offered) > LEVEL_MATCH_BPM:
+            raise ParameterError(f"tempo_bpm {tempo_bpm!r} is not the competing tempo of track {row.id} "
+                                 f"({offered:.2f} BPM now; the track may have been rescanned): reload the page "
+                                 "and choose again")
+        new_bpm = float(offered)
     if how in ("halve", "double"):
         current = row.tempo_used_bpm
         if current is None or not math.isfinite(current):
