@@ -42,7 +42,9 @@ from tempo_level_fit import group_of  # noqa: E402
 DEFAULT_DIRS = (Path(__file__).resolve().parents[2] / "shared" / "data" / "music", Path("/work/tempo-corpus"),
                 Path("/work/tempo-corpus2"))
 KINDS = ("rcd", "rcd_white", "wpd")
-WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, float("inf"))
+#: Mix weights; ``inf`` is the phase term alone, ``-1`` the phase term as a third band of ``placement_envelope``,
+#: weighted like the two magnitude bands by its own autocorrelation at the beat period.
+WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, float("inf"), -1.0)
 
 
 def complex_stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
@@ -146,7 +148,12 @@ def place(it: dict, tempo_bpm: float, kind: str, weight: float) -> np.ndarray:
     env, fr = onsets.strength, onsets.frame_rate_hz
     period = local_period_frames(env, frame_rate_hz=fr, tempo_bpm=tempo_bpm)
     placed = b.placement_envelope(onsets, tempo_bpm)
-    if weight > 0:
+    if weight == -1.0:
+        from dataclasses import replace
+
+        three = np.vstack([onsets.band_strength, it["phase"][kind][None, :]])
+        placed = b.placement_envelope(replace(onsets, band_strength=three), tempo_bpm)
+    elif weight > 0:
         phase = it["phase"][kind]
         mixed = phase if not np.isfinite(weight) else placed + weight * phase
         placed = detrend_envelope(mixed[None, :], fr)[0]
@@ -165,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=22)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cache", type=Path, help="pickle of the loaded excerpts (written if absent)")
+    parser.add_argument("--kinds", nargs="*", default=list(KINDS), choices=KINDS)
+    parser.add_argument("--weights", nargs="*", type=float, default=list(WEIGHTS))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     dirs = [d for d in args.data_dirs if (d / "manifest.csv").is_file()]
@@ -174,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         items = load(dirs, args.workers)
         if args.cache:
             args.cache.write_bytes(pickle.dumps(items))
-    options = [("none", 0.0)] + [(k, w) for k in KINDS for w in WEIGHTS if w > 0]
+    options = [("none", 0.0)] + [(k, w) for k in args.kinds for w in args.weights if w != 0]
     for it in items:
         it["f_model"], it["f_oracle"], it["loss"] = {}, {}, {}
         for opt in options:
@@ -184,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             it["loss"][opt] = losses(it["ref_s"], oracle)
 
     def name(opt):
+        if opt[1] == -1.0:
+            return f"{opt[0]} as a band"
         return "shipped placement" if opt[1] == 0 else (f"{opt[0]} alone" if not np.isfinite(opt[1])
                                                         else f"{opt[0]} x {opt[1]:g}")
 
