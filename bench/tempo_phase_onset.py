@@ -1,7 +1,7 @@
 """Beat placement with a phase-aware onset term: does it find the beats magnitudes put on the off-beat?
 
-Usage: ``python bench/tempo_phase_onset.py [DATA_DIR ...] [--folds 5] [--repeats 3] [--seed 22] [--workers 2]
-[--cache FILE] [--json]``
+Usage: ``python bench/tempo_phase_onset.py [DATA_DIR ...] [--kinds rcd rcd_white wpd] [--weights W ...] [--folds 5]
+[--repeats 3] [--seed 22] [--workers 2] [--cache FILE] [--json]``
 
 DATA_DIRs as in ``bench/tempo_level_fit.py`` (default: the shared set, ``/work/tempo-corpus`` and
 ``/work/tempo-corpus2``; a group is one source file, :func:`tempo_level_fit.group_of`). For every excerpt the
@@ -15,7 +15,8 @@ phase-aware onset functions (Bello et al. 2005; Dixon 2006, "Onset detection rev
 
 Each goes through the tracker's own filterbank, log compression and detrending, and is mixed with the shipped
 placement envelope (``cadenza.music.beats.placement_envelope``) at weight w (``detrend(placement + w x phase)``,
-both at unit standard deviation; w = 0 is the shipped placement). Beat F (+-70 ms) at the model's level and at
+both at unit standard deviation; w = 0 is the shipped placement, ``inf`` the phase term alone, -1 the phase term as
+a third band weighted by its own periodicity as ``placement_envelope`` weights the two magnitude bands). Beat F (+-70 ms) at the model's level and at
 the oracle level, per corpus and condition; the loss split (``tempo_beats.losses``) at the oracle level for
 each mix; grouped cross-validation over the weights at the model's level (each fold scored with the weight
 best on the others).
