@@ -37,7 +37,7 @@ from scipy.ndimage import maximum_filter1d
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tempo import beat_f  # noqa: E402
-from tempo_beats import losses  # noqa: E402
+from tempo_beats import cross_validate, losses  # noqa: E402
 from tempo_level_fit import group_of  # noqa: E402
 
 DEFAULT_DIRS = (Path(__file__).resolve().parents[2] / "shared" / "data" / "music", Path("/work/tempo-corpus"),
@@ -214,20 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         r["losses_reverb_noise"] = {k: int(sum(it["loss"][opt][k] for it in subsets.get("reverb+noise", [])))
                                     for k in items[0]["loss"][opt]}
         result["options"][name(opt)] = r
-    groups = sorted({it["group"] for it in items})
-    rng = np.random.default_rng(args.seed)
-    held, chosen = [], []
-    for _ in range(args.repeats):
-        fold_of = {g: i % args.folds for i, g in enumerate(rng.permutation(groups))}
-        for k in range(args.folds):
-            train = [it for it in items if fold_of[it["group"]] != k]
-            best = max(options, key=lambda o: np.mean([it["f_model"][o] for it in train]))
-            chosen.append(name(best))
-            held += [(it["corpus"], it["f_model"][best]) for it in items if fold_of[it["group"]] == k]
-    result["cv"] = {"chosen": {c: chosen.count(c) for c in sorted(set(chosen))},
-                    "pooled": float(np.mean([f for _, f in held])),
-                    **{c: float(np.mean([f for cc, f in held if cc == c])) for c in sorted(subsets) if c in
-                       {it["corpus"] for it in items}}}
+    # Grouped folds, each scored with the option best on the others (the same rule as tempo_beats).
+    result["cv"] = cross_validate(items, options, "f_model", name, args)
     minutes = sum(it["duration_s"] for it in items) / 60.0
     result["cpu_s_per_audio_minute"] = {"magnitude_stft": sum(it["t_mag"] for it in items) / minutes,
                                         "complex_stft_and_phase_terms": sum(it["t_phase"] for it in items) / minutes}
