@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from cadenza.clinic import service
 from cadenza.clinic.db import make_engine, make_session_factory, session_scope
 from cadenza.settings import Settings
+from cadenza.tools.improv.records import ImprovTake
 from cadenza.web.main import create_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -43,15 +44,15 @@ FAKE_MIDI = """
 
 
 def _duet_events(lag_ms: int = 100) -> list[list]:
-    """The therapist (Keys A) plays a scale figure every 250 ms; the client (Pads B) echoes every other note
-    ``lag_ms`` later, a fourth up."""
+    """The therapist (Keys A) plays a scale figure every 250 ms; the client (Pads B, drum pads sending on GM
+    channel 10, status 0x99/0x89) answers every other note ``lag_ms`` later."""
     events = []
     scale = [60, 62, 64, 65, 67, 65, 64, 62]
     for k in range(48):
         t, p = 250 * k, scale[k % 8]
         events += [["in-1", 0x90, p, 90, t], ["in-1", 0x80, p, 0, t + 150]]
         if k % 2 == 0:
-            events += [["in-2", 0x90, p + 5, 60, t + lag_ms], ["in-2", 0x80, p + 5, 0, t + lag_ms + 120]]
+            events += [["in-2", 0x99, p + 5, 60, t + lag_ms], ["in-2", 0x89, p + 5, 0, t + lag_ms + 120]]
     return sorted(events, key=lambda e: e[4])
 
 
@@ -66,6 +67,7 @@ def clinic(tmp_path, serve_app, migrated_sqlite):
         row = service.record_session(db, actor=ana, client_id=client.id, session_date=dt.date(2026, 12, 1), minutes=45,
                                      intervention_code="drumming_improvisation")
         ids = {"client": client.id, "session": row.id}
+    ids["url"] = url
     yield serve_app(create_app(Settings(database_url=url, data_dir=tmp_path), session_factory=factory)), ids
     engine.dispose()
 
@@ -80,6 +82,7 @@ def _axe_violations(page) -> list[str]:
 
 def test_a_simulated_web_midi_duet_is_captured_analysed_and_stored(clinic, chromium):
     base, ids = clinic
+    clinic_url = ids["url"]
     browser = chromium()
     page = browser.new_page()
     page.add_init_script(FAKE_MIDI)
@@ -106,6 +109,12 @@ def test_a_simulated_web_midi_duet_is_captured_analysed_and_stored(clinic, chrom
     expect(page.locator("#improv-players")).to_contain_text("Note density")
     expect(page.locator("#improv-duet tr").first.locator("td")).to_have_text("60")
     assert page.locator("#timeline svg rect").count() > 72
+    # The pads came on channel 10: the client is a percussion player (no pitch figures), the keys are not.
+    take_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    with session_scope(make_session_factory(make_engine(clinic_url))) as db:
+        per_player = db.get(ImprovTake, take_id).features["per_player"]
+    assert per_player["client"]["pitch_range_semitones"] is None
+    assert per_player["therapist"]["pitch_range_semitones"] > 0
     assert _axe_violations(page) == []
     page.goto(capture)
     assert _axe_violations(page) == []

@@ -65,6 +65,7 @@ HOSTILE = [
     (json.dumps([{"t": 1.0, "d": 0.1, "p": 60, "v": 80, "who": "<script>alert(1)</script>" * 5}]), "events[0].who"),
     (json.dumps([{"t": 1.0, "d": 0.1, "p": 300, "v": 80, "who": "client"}]), "pitches must be MIDI note numbers"),
     (json.dumps({"t": 1.0}), "events must be a list of notes"),
+    (json.dumps([{"t": 1.0, "d": 0.1, "p": 38, "v": 80, "who": "client", "c": 16}]), "events[0].c must be a MIDI channel"),
 ]
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from cadenza.clinic.models import Measurement, Therapist
 from cadenza.errors import ParameterError
+from cadenza.io.midi_notes import PERCUSSION_CHANNEL
 from cadenza.tools.improv import records
 
 MAX_EVENTS = 100_000  # a browser take: 20 notes/s for over an hour
@@ -164,7 +165,10 @@ def analyse_audio_uploads(parts: Any, *, client_player: str | None = None, limit
 
 def take_from_events(events: Any) -> Any:
     """A take from the browser's JSON: a list of ``{"t": onset s, "d": duration s, "p": pitch,
-    "v": velocity, "who": player}``; anything else is refused naming the event and the field."""
+    "v": velocity, "who": player}``, each optionally with ``"c"``, the MIDI channel (0-15) it came on; anything
+    else is refused naming the event and the field. A player whose every note came on channel index 9 (GM
+    channel 10: an e-drum kit, drum pads) is percussion, as in a MIDI file: kit roles for the tempo, no tonal
+    figures."""
     from cadenza.improv import make_take
 
     if not isinstance(events, list):
@@ -172,6 +176,7 @@ def take_from_events(events: Any) -> Any:
     if len(events) > MAX_EVENTS:
         raise ParameterError(f"events holds {len(events)} notes, more than the {MAX_EVENTS} allowed")
     cols: dict[str, list] = {"t": [], "d": [], "p": [], "v": [], "who": []}
+    channels: dict[str, set] = {}  # player -> the channels their notes came on (None: not sent)
     for i, event in enumerate(events):
         if not isinstance(event, dict):
             raise ParameterError(f"events[{i}] must be an object, got {event!r:.60}")
@@ -185,7 +190,13 @@ def take_from_events(events: Any) -> Any:
             elif isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ParameterError(f"events[{i}].{key} must be a number, got {value!r:.60}")
             cols[key].append(value)
-    return make_take(cols["t"], durations_s=cols["d"], pitches=cols["p"], velocities=cols["v"], players=cols["who"])
+        channel = event.get("c")
+        if channel is not None and (isinstance(channel, bool) or not isinstance(channel, int) or not 0 <= channel <= 15):
+            raise ParameterError(f"events[{i}].c must be a MIDI channel 0-15, got {channel!r:.60}")
+        channels.setdefault(cols["who"][-1], set()).add(channel)
+    percussion = [name for name, seen in channels.items() if seen == {PERCUSSION_CHANNEL}]
+    return make_take(cols["t"], durations_s=cols["d"], pitches=cols["p"], velocities=cols["v"], players=cols["who"],
+                     percussion_players=percussion)
 
 
 def analyse_events(events: Any, *, client_player: str | None = None) -> ImprovRun:

@@ -38,7 +38,7 @@
     }
     if (kind === 0x90 && data[2] > 0) {
       sounding[key] = notes.length;
-      notes.push({t: t, d: 0.1, p: data[1], v: data[2], who: player});
+      notes.push({t: t, d: 0.1, p: data[1], v: data[2], who: player, c: channel});  // c 9: a drum kit
       count.textContent = notes.length + " notes";
     }
   }
