@@ -37,26 +37,13 @@ from cadenza.clinic.db import alembic_config, make_engine, make_session_factory,
 from cadenza.clinic.models import AuditEvent, Base
 from cadenza.errors import ParameterError
 
-TEST_KEY = "cadenza-test-audit-key-0123456789abcdef"
+pytestmark = pytest.mark.usefixtures("fixed_audit_key")  # one key for the module (tests/clinic/conftest.py)
+
 EVENTS = AuditEvent.__table__
 SEALS = AuditSeal.__table__
 FIELDS = tuple(sorted(c for c in EVENTS.c.keys() if c != "id"))
 SRC = Path(__file__).resolve().parents[2] / "src" / "cadenza"
 T0 = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _fixed_key() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(KEY_ENV, TEST_KEY)
-        yield
-
-
-@pytest.fixture(scope="module")
-def engine(database_url):
-    engine = make_engine(database_url, pool_size=10, max_overflow=5)
-    yield engine
-    engine.dispose()
 
 
 def write_events(engine, count: int, *, per_commit: int = 10, tag: str = "probe") -> None:
@@ -174,9 +161,9 @@ def test_key_file_is_created_once_next_to_the_sqlite_file_with_mode_0600(tmp_pat
     assert audit_key(f"sqlite:///{tmp_path / 'other' / 'x.sqlite3'}") != key
 
 
-def test_key_from_the_environment_wins_and_short_or_broken_keys_are_refused(tmp_path, monkeypatch):
+def test_key_from_the_environment_wins_and_short_or_broken_keys_are_refused(tmp_path, monkeypatch, fixed_audit_key):
     url = f"sqlite:///{tmp_path / 'cadenza.sqlite3'}"
-    assert audit_key(url) == TEST_KEY.encode()
+    assert audit_key(url) == fixed_audit_key.encode()
     assert not (tmp_path / "audit.key").exists()  # never written when the environment holds the key
     monkeypatch.setenv(KEY_ENV, "short")
     with pytest.raises(ParameterError, match=KEY_ENV):

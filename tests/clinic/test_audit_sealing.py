@@ -9,7 +9,6 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -18,7 +17,6 @@ from typer.testing import CliRunner
 
 from cadenza.clinic import audit_chain, service
 from cadenza.clinic.audit_chain import (
-    KEY_ENV,
     PG_CHAIN_LOCK_ID,
     AuditPending,
     AuditSeal,
@@ -29,26 +27,11 @@ from cadenza.clinic.audit_chain import (
 from cadenza.clinic.db import make_engine, make_session_factory, session_scope
 from cadenza.clinic.models import AuditEvent
 
-pytestmark = [pytest.mark.postgres,
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("fixed_audit_key"),
               pytest.mark.parametrize("database_url", ["postgresql"], indirect=True, scope="module")]
 
-TEST_KEY = "cadenza-test-audit-key-0123456789abcdef"
 EVENTS, SEALS, PENDING = AuditEvent.__table__, AuditSeal.__table__, AuditPending.__table__
 SEALING_WINDOW_S = 1.0  # docs/clinic.md: a committed event is sealed within this (interval 0.25 s + one batch)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _fixed_key() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(KEY_ENV, TEST_KEY)
-        yield
-
-
-@pytest.fixture(scope="module")
-def engine(database_url):
-    engine = make_engine(database_url, pool_size=10, max_overflow=5)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
