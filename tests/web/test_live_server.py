@@ -319,7 +319,10 @@ def test_long_mit_upload_does_not_stall_other_users(live, alice, alice_client_id
         reader.join(60)
     assert answer.status_code == 200, answer.text[-2000:]
     assert "Timing match" in answer.text
-    assert took_s > 1.0  # the analysis did real work while the others were answered
+    # The analysis did real work while the others were answered: bob read his dashboard at least three times
+    # while the upload ran (asserted below). Its length alone is no guard: a quiet machine analyses the
+    # 20-s attempt in about 0.9 s.
+    assert took_s > 0.5
     watcher.assert_responsive()
     assert len(bob_reads) >= 3 and max(bob_reads) < HEALTH_BUDGET_S, bob_reads
 
