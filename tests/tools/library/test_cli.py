@@ -189,5 +189,36 @@ def test_an_ambiguous_level_names_the_correction_that_reaches_the_other_tempo():
                                tempo_confidence=0.5, tempo_ambiguous=True, tempo_alternative_bpm=alternative_bpm,
                                tempo_level_confidence=0.3)
 
-    assert _tempo_line(row(144.0)).endswith("it may be 144 BPM (--halve or --double)")
-    assert _tempo_line(row(48.0)).endswith("it may be 48 BPM (--set 48)")
+    assert _tempo_line(row(144.0)).endswith("it may be 144 BPM (--level, --halve or --double)")
+    assert _tempo_line(row(48.0)).endswith("it may be 48 BPM (--level)")
+
+
+def test_tempo_level_takes_the_competing_level_the_analysis_heard(run, tmp_path):
+    """`library tempo --level` is the terminal's one-click correction: the stored alternative, through the same
+    record path (a 2:3 level that --halve/--double cannot reach), and a clear refusal when there is none."""
+    import sqlite3
+
+    lib = tmp_path / "two"
+    lib.mkdir()
+    pulse_file(lib / "hymn.flac", 0.5, duration_s=6.0, title="Hymn")
+    assert run("admin", "create", "ana", "--password-stdin", input=PASSWORD + "\n").exit_code == 0
+    assert run("client", "add", "C005").exit_code == 0
+    assert run("library", "scan", lib, "--client", "C005", "-j", "1").exit_code == 0
+    db_file = tmp_path / "data" / "cadenza.sqlite3"
+    with sqlite3.connect(db_file) as con:  # the analysis heard a competing periodicity at two thirds
+        con.execute("UPDATE library_track SET tempo_alternative_bpm = 80.004, tempo_level_confidence = 0.3")
+    shown = run("library", "tempo", "Hymn", "--client", "C005")
+    assert shown.exit_code == 0 and "it may be 80 BPM (--level)" in shown.output
+    taken = run("library", "tempo", "Hymn", "--level", "--reason", "felt in three", "--client", "C005")
+    assert taken.exit_code == 0, taken.output
+    assert "Hymn: 80.0 BPM (corrected: level; analysed 120.0 BPM)" in taken.output
+    assert "120.0 -> 80.0 BPM (felt in three)" in taken.output
+    again = run("library", "tempo", "Hymn", "--level", "--client", "C005")
+    assert again.exit_code == 2 and "no competing tempo to take (it is already in use)" in again.output
+    both = run("library", "tempo", "Hymn", "--level", "--halve", "--client", "C005")
+    assert both.exit_code == 2 and "--halve and --level" in both.output
+    with sqlite3.connect(db_file) as con:
+        con.execute("UPDATE library_track SET tempo_alternative_bpm = NULL")
+    assert run("library", "tempo", "Hymn", "--restore", "--client", "C005").exit_code == 0
+    none = run("library", "tempo", "Hymn", "--level", "--client", "C005")
+    assert none.exit_code == 2 and "the analysis heard none" in none.output

@@ -258,6 +258,14 @@ def test_the_competing_tempo_is_offered_and_taken_in_one_click(web_client, db_se
     page = client.get(path).text
     assert page.count(button(unsure, offer)) == 1 and f'name="bpm" value="{offer:.2f}"' in page
     assert page.count(button(sure, sure.tempo_bpm / 2)) == 1 and "Use 340 BPM" not in page
+
+    def row_of(track):
+        start = page.index(f'id="track-{track.id}"')
+        return page[start:page.index("</tr>", start)]
+
+    # An offer that is exactly half the tempo in use is the ½ button already: one button for it, not two.
+    assert 'value="halve"' not in row_of(sure) and 'value="double"' in row_of(sure)
+    assert 'value="halve"' in row_of(unsure) and 'value="double"' in row_of(unsure)  # 2:3 reaches neither
     token = client.csrf(path)
     built = client.post(f"{path}/playlist", data={"goal": "relax", "minutes": "30", "arousal": "6",
                                                   "csrf_token": token}).text

@@ -199,6 +199,8 @@ def tempo(track: str = typer.Argument(..., help="Track id, path, or a unique par
           set_bpm: float = typer.Option(None, "--set", help="Set the tempo to this many beats per minute."),
           halve: bool = typer.Option(False, "--halve", help="Halve the tempo in use (the slower metrical level)."),
           double: bool = typer.Option(False, "--double", help="Double the tempo in use (the faster level)."),
+          level: bool = typer.Option(False, "--level", help="Take the competing metrical level the analysis heard "
+                                     "(the tempo `library tempo TRACK` names as 'it may be')."),
           restore: bool = typer.Option(False, "--restore", help="Drop the correction: back to the analysed tempo."),
           reason: str = typer.Option("", "--reason", help="Why (kept in the record's history)."),
           client: str = CLIENT_OPTION, as_user: str = AS_OPTION) -> None:
@@ -206,9 +208,9 @@ def tempo(track: str = typer.Argument(..., help="Track id, path, or a unique par
     from cadenza.tools.library import records
 
     chosen = [name for name, on in (("--set", set_bpm is not None), ("--halve", halve), ("--double", double),
-                                    ("--restore", restore)) if on]
+                                    ("--level", level), ("--restore", restore)) if on]
     if len(chosen) > 1:
-        fail(f"give one of --set BPM, --halve, --double or --restore, got {' and '.join(chosen)}", code=2)
+        fail(f"give one of --set BPM, --halve, --double, --level or --restore, got {' and '.join(chosen)}", code=2)
     with domain_errors(), open_db() as db:
         actor, person = acting_client(db, as_user, client)
         row = records.find_track(db, client=person, query=track)
@@ -217,6 +219,13 @@ def tempo(track: str = typer.Argument(..., help="Track id, path, or a unique par
             row = records.correct_tempo(db, how="set", tempo_bpm=set_bpm, **kw)
         elif halve or double:
             row = records.correct_tempo(db, how="halve" if halve else "double", **kw)
+        elif level:
+            offer = row.tempo_offer_bpm
+            if offer is None:
+                fail(f"--level: track {row.id} ({row.display_name}) has no competing tempo to take "
+                     f"({'it is already in use' if row.tempo_alternative_bpm is not None else 'the analysis heard none'}); "
+                     "use --set BPM, --halve or --double", code=2)
+            row = records.correct_tempo(db, how="level", tempo_bpm=offer, **kw)
         elif restore:
             row = records.restore_tempo(db, **kw)
         typer.echo(_tempo_line(row))
@@ -267,7 +276,7 @@ def _tempo_line(row: Any) -> str:
         octave = row.tempo_bpm and abs(abs(math.log2(row.tempo_alternative_bpm / row.tempo_bpm)) - 1.0) < 0.1
         line += (f"; metrical level ambiguous (level confidence {row.tempo_level_confidence:.2f}): "
                  f"it may be {row.tempo_alternative_bpm:.0f} BPM "
-                 + ("(--halve or --double)" if octave else f"(--set {row.tempo_alternative_bpm:.0f})"))
+                 + ("(--level, --halve or --double)" if octave else "(--level)"))
     return line
 
 
