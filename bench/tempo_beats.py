@@ -3,7 +3,7 @@
 Usage: ``python bench/tempo_beats.py [DATA_DIR ...] [--folds 5] [--repeats 3] [--seed 22] [--json]``
 
 DATA_DIRs as in ``bench/tempo_level_fit.py`` (default: ``../shared/data/music`` and ``/work/tempo-corpus``,
-pooled; a group is one source file). For every excerpt the beats are placed twice: at the level the model
+pooled; a group is one source file or ABC collection, ``tempo_level_fit.group_of``). For every excerpt the beats are placed twice: at the level the model
 chooses (what the tracker ships) and at the candidate level nearest the annotated tempo (the *oracle* level:
 placement alone). Printed:
 
@@ -29,7 +29,6 @@ placement alone). Printed:
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
@@ -37,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import tempo_level_fit  # noqa: E402  (its loader and cross-validation groups)
 from tempo import beat_f  # noqa: E402  (the benchmark's own scoring)
 
 DEFAULT_DIRS = (Path(__file__).resolve().parents[2] / "shared" / "data" / "music", Path("/work/tempo-corpus"))
@@ -50,29 +50,24 @@ TOLERANCE_S = 0.07
 
 
 def load(dirs: list[Path]) -> list[dict]:
-    from cadenza.io.audio import load_audio
-    from cadenza.music.beats import metrical_level_candidates
-    from cadenza.music.level import choose_level, chroma_frames
-    from cadenza.music.onset import compute_spectrogram, onset_envelope_from_spectrogram
+    """``tempo_level_fit.load``'s excerpts (grouped by ``tempo_level_fit.group_of``), with the band envelopes and
+    the model's and the oracle's level; excerpts with no level candidate are left out."""
+    from cadenza.music.level import choose_level
+    from cadenza.music.onset import onset_envelope_from_spectrogram
+
+    def band_envelopes(spec, _onsets) -> dict:
+        return {"by_groups": {g: onset_envelope_from_spectrogram(spec, band_groups=g) for g in BAND_GROUPS}}
 
     items = []
-    for d in dirs:
-        with open(d / "manifest.csv", newline="") as fh:
-            for row in csv.DictReader(fh):
-                audio = load_audio(d / row["audio"], mono=True)
-                spec = compute_spectrogram(audio.samples, sampling_rate_hz=audio.sampling_rate_hz)
-                onsets = onset_envelope_from_spectrogram(spec)
-                by_groups = {g: onset_envelope_from_spectrogram(spec, band_groups=g) for g in BAND_GROUPS}
-                cands = metrical_level_candidates(onsets, chroma_frames(spec))
-                if not cands:
-                    continue
-                ref_bpm = float(row["bpm"])
-                items.append({"id": row["id"], "corpus": d.name, "group": row["source"].split("#")[0],
-                              "tempo_curve": row.get("tempo_curve", ""), "degradation": row.get("degradation", ""),
-                              "ref_s": np.loadtxt(d / row["beats"], ndmin=2)[:, 0], "onsets": onsets,
-                              "by_groups": by_groups,
-                              "model_bpm": choose_level(cands)[0].tempo_bpm,
-                              "oracle_bpm": min((c.tempo_bpm for c in cands), key=lambda t: abs(np.log(t / ref_bpm)))})
+    for it in tempo_level_fit.load(dirs, extra=band_envelopes):
+        cands = it.pop("cands")
+        if not cands:
+            continue
+        for unused in ("chroma", "labels"):
+            it.pop(unused)
+        it["model_bpm"] = choose_level(cands)[0].tempo_bpm
+        it["oracle_bpm"] = min((c.tempo_bpm for c in cands), key=lambda t: abs(np.log(t / it["ref_bpm"])))
+        items.append(it)
     return items
 
 

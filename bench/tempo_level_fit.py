@@ -62,7 +62,9 @@ def group_of(source: str) -> str:
     return "/".join(parts[:-1] + [name])
 
 
-def load(dirs: list[Path]) -> list[dict]:
+def load(dirs: list[Path], extra=None) -> list[dict]:
+    """Every excerpt of the manifests in ``dirs``: its onsets, chroma, level candidates and labels; ``extra(spec,
+    onsets)`` adds fields of its own from the excerpt's spectrogram (``bench/tempo_beats.py``: band envelopes)."""
     from cadenza.io.audio import load_audio
     from cadenza.music.beats import metrical_level_candidates
     from cadenza.music.level import chroma_frames
@@ -78,9 +80,11 @@ def load(dirs: list[Path]) -> list[dict]:
                 ref_bpm = float(row["bpm"])
                 cands = metrical_level_candidates(onsets, chroma)
                 items.append({"id": row["id"], "corpus": d.name, "group": group_of(row["source"]),
+                              "tempo_curve": row.get("tempo_curve", ""), "degradation": row.get("degradation", ""),
                               "ref_bpm": ref_bpm, "ref_s": np.loadtxt(d / row["beats"], ndmin=2)[:, 0],
                               "onsets": onsets, "chroma": chroma, "cands": cands,
-                              "labels": [abs(np.log(c.tempo_bpm / ref_bpm)) < np.log1p(LABEL_TOLERANCE) for c in cands]})
+                              "labels": [abs(np.log(c.tempo_bpm / ref_bpm)) < np.log1p(LABEL_TOLERANCE) for c in cands]}
+                             | (extra(spec, onsets) if extra is not None else {}))
     return items
 
 

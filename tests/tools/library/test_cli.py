@@ -147,13 +147,17 @@ def test_respond_with_session_option_latest_session_and_the_old_spelling(run, tm
     assert "SESSION" not in run("library", "respond", "--help").output.replace("--session", "")
 
 
-def test_tempo_halve_double_set_and_restore(run, tmp_path):
-    lib = tmp_path / "one"
-    lib.mkdir()
-    pulse_file(lib / "lullaby.flac", 0.5, duration_s=6.0, title="Lullaby")
+def one_scanned_pulse(run, folder, title, client):
+    """A new record with one account, ``client`` and a 6-s pulse at 120 BPM titled ``title`` in its library."""
+    folder.mkdir()
+    pulse_file(folder / f"{title.lower()}.flac", 0.5, duration_s=6.0, title=title)
     assert run("admin", "create", "ana", "--password-stdin", input=PASSWORD + "\n").exit_code == 0
-    assert run("client", "add", "C004").exit_code == 0
-    assert run("library", "scan", lib, "--client", "C004", "-j", "1").exit_code == 0
+    assert run("client", "add", client).exit_code == 0
+    assert run("library", "scan", folder, "--client", client, "-j", "1").exit_code == 0
+
+
+def test_tempo_halve_double_set_and_restore(run, tmp_path):
+    one_scanned_pulse(run, tmp_path / "one", "Lullaby", "C004")
     shown = run("library", "tempo", "Lullaby", "--client", "C004")
     assert shown.exit_code == 0 and "120.0 BPM" in shown.output and "confidence" in shown.output
     halved = run("library", "tempo", "Lullaby", "--halve", "--reason", "felt in two", "--client", "C004")
@@ -198,12 +202,7 @@ def test_tempo_level_takes_the_competing_level_the_analysis_heard(run, tmp_path)
     record path (a 2:3 level that --halve/--double cannot reach), and a clear refusal when there is none."""
     import sqlite3
 
-    lib = tmp_path / "two"
-    lib.mkdir()
-    pulse_file(lib / "hymn.flac", 0.5, duration_s=6.0, title="Hymn")
-    assert run("admin", "create", "ana", "--password-stdin", input=PASSWORD + "\n").exit_code == 0
-    assert run("client", "add", "C005").exit_code == 0
-    assert run("library", "scan", lib, "--client", "C005", "-j", "1").exit_code == 0
+    one_scanned_pulse(run, tmp_path / "two", "Hymn", "C005")
     db_file = tmp_path / "data" / "cadenza.sqlite3"
     with sqlite3.connect(db_file) as con:  # the analysis heard a competing periodicity at two thirds
         con.execute("UPDATE library_track SET tempo_alternative_bpm = 80.004, tempo_level_confidence = 0.3")
