@@ -68,6 +68,20 @@ def _seeded(db, make_therapist):
     documented = schedule.plan_session(db, actor=ann, client_id=clients[6].id, planned_date=TODAY, minutes=30,
                                        today=TODAY)
     schedule.mark_documented(db, actor=ann, client=clients[6], planned_id=documented.id, session=sessions[6])
+    # Goals: due (overdue, soon, one met, one whose value is linked to another goal), later, removed, bob's.
+    for client, days, target in ((clients[0], -3, 30), (clients[1], 2, 30), (clients[2], 5, 59), (clients[3], 10, 30),
+                                 (clients[4], 40, 30), (clients[5], 1, 30), (clients[6], 0, 30)):
+        service.create_goal(db, actor=ann, client_id=client.id, instrument_code="vas_anxiety", baseline=60,
+                            target=target, target_date=TODAY + dt.timedelta(days=days))
+    other = service.create_goal(db, actor=ann, client_id=clients[3].id, instrument_code="vas_anxiety", baseline=60,
+                                target=55, target_date=TODAY + dt.timedelta(days=1))
+    service.record_session(db, actor=ann, client_id=clients[3].id, session_date=TODAY, minutes=20,
+                           intervention_code="receptive_listening",
+                           measurements=[service.MeasurementInput("vas_anxiety", value=10, goal_id=other.id)])
+    service.create_goal(db, actor=ann, client_id=clients[5].id, instrument_code="stai6", baseline=60, target=30,
+                        target_date=TODAY).removed_at = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
+    service.create_goal(db, actor=bob, client_id=service.create_client(db, actor=bob, code="B.3").id,
+                        instrument_code="vas_anxiety", baseline=60, target=30, target_date=TODAY)
     bobs = service.create_client(db, actor=bob, code="B.2")
     schedule.plan_session(db, actor=bob, client_id=bobs.id, planned_date=TODAY, minutes=30, today=TODAY)
     db.flush()
@@ -118,6 +132,25 @@ def test_the_seeded_caseload_holds_every_case_the_lists_tell_apart(db_session, m
     assert len(flagged) == 2 and flagged == dashboard.flagged_safety_items(db_session, actor=ann, today=TODAY)
     assert dashboard_lists.flagged_items(db_session, actor=ann, today=TODAY, within_days=0, limit=1) == \
         dashboard.flagged_safety_items(db_session, actor=ann, today=TODAY, within_days=0, limit=1)
+
+
+@pytest.mark.parametrize(("within_days", "limit"), [(14, 50), (0, 50), (14, 2), (366, 50)])
+def test_the_goals_due_are_the_orm_goals_due(db_session, make_therapist, within_days, limit):
+    ann = _seeded(db_session, make_therapist)
+    columns = ("id", "client_id", "instrument_code", "description", "baseline", "target", "direction", "target_date")
+
+    def view(statuses):
+        return [(tuple(getattr(s.goal, c) for c in columns), s.client_code, s.n_measurements, s.latest_value,
+                 s.progress_fraction, s.met, s.change) for s in statuses]
+
+    before = _audited(db_session, ann)
+    lines = dashboard_lists.goals_due_lines(db_session, actor=ann, today=TODAY, within_days=within_days, limit=limit)
+    assert _audited(db_session, ann)[len(before):] == [("list", "goal", None)]
+    orm = dashboard.goals_due(db_session, actor=ann, today=TODAY, within_days=within_days, limit=limit)
+    assert view(lines) == view(orm)
+    if (within_days, limit) == (14, 50):  # the seeded cases: overdue, soon, later, met, another goal's value
+        assert len(lines) == 5 and any(s.goal.target_date < TODAY for s in lines)
+        assert all(s.n_measurements > 0 for s in lines) and len({s.client_code for s in lines}) == 5
 
 
 def test_the_bookings_are_the_orm_bookings(db_session, make_therapist):

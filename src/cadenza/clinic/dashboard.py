@@ -91,7 +91,9 @@ def goal_progress(goal: Goal, values: list[float]) -> tuple[float, bool]:
     return fraction, met
 
 
-def _goal_statuses(goals: list[Goal], measurements: list[Measurement], codes: dict[int, str]) -> list[GoalStatus]:
+def goal_statuses(goals: list[Goal], measurements: list[Measurement], codes: dict[int, str]) -> list[GoalStatus]:
+    """Each goal's :class:`GoalStatus` from ``measurements`` (in measurement order; those that
+    :func:`service.counts_toward` a goal are its values) and the client codes by client id."""
     statuses = []
     for goal in goals:
         values = [m.value for m in measurements if service.counts_toward(goal, m)]
@@ -144,7 +146,7 @@ def client_overview(db: Session, *, actor: Therapist, client_id: int, sessions_l
         _attach_measurements(sessions, measurements)
     return ClientOverview(
         client=client,
-        goals=_goal_statuses(goals, measurements, {client.id: client.code}),
+        goals=goal_statuses(goals, measurements, {client.id: client.code}),
         sessions=sessions,
         measurements=measurements,
         sessions_page=page,
@@ -301,7 +303,7 @@ def goals_due(
             .order_by(*measurement_order())
         )
     )
-    return [s for s in _goal_statuses(goals, measurements, codes) if not s.met]
+    return [s for s in goal_statuses(goals, measurements, codes) if not s.met]
 
 
 @dataclass(frozen=True)

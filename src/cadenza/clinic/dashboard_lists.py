@@ -21,8 +21,8 @@ from sqlalchemy import Integer, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from cadenza.clinic import dashboard, service
-from cadenza.clinic.dashboard import FlaggedItem, Page, RecentSession
-from cadenza.clinic.models import Client, Measurement, SessionIntervention, Therapist, TherapySession
+from cadenza.clinic.dashboard import FlaggedItem, GoalStatus, Page, RecentSession
+from cadenza.clinic.models import Client, Goal, Measurement, SessionIntervention, Therapist, TherapySession
 from cadenza.clinic.schedule import PlannedSession
 from cadenza.errors import ParameterError, PermissionDeniedError
 
@@ -32,6 +32,7 @@ _THERAPIST = Therapist.__table__
 _INTERVENTION = SessionIntervention.__table__
 _MEASUREMENT = Measurement.__table__
 _PLANNED = PlannedSession.__table__
+_GOAL = Goal.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,31 @@ class SessionLine:
         """As :attr:`TherapySession.intervention_minutes`: a session stored without intervention rows reads as
         its one intervention for the whole session."""
         return list(self.interventions) or [(self.intervention_code, self.minutes)]
+
+
+@dataclass(frozen=True, slots=True)
+class GoalLine:
+    """A goal as the dashboard's "goals due" shows it and its progress reads it (the columns of
+    :class:`~cadenza.clinic.models.Goal` they use)."""
+
+    id: int
+    client_id: int
+    instrument_code: str
+    description: str
+    baseline: float
+    target: float
+    direction: str
+    target_date: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class MeasuredValue:
+    """A measurement's value with what :func:`cadenza.clinic.service.counts_toward` reads of it."""
+
+    client_id: int
+    instrument_code: str
+    goal_id: int | None
+    value: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +233,48 @@ def session_lists(db: Session, *, actor: Therapist, day: dt.date, recent_limit: 
                            row.intervention_code, row.signed_at, row.source, tuple(interventions.get(row.id, ())))
         lists[row.list].append(RecentSession(session=line, client_code=row.code))  # type: ignore[arg-type]
     return SessionLists(recent=lists[_RECENT], unsigned=lists[_UNSIGNED], on_day=lists[_ON_DAY])
+
+
+# ---- goals due ----------------------------------------------------------------------------------------
+
+_GOALS_DUE = (
+    select(_GOAL.c.id, _GOAL.c.client_id, _GOAL.c.instrument_code, _GOAL.c.description, _GOAL.c.baseline,
+           _GOAL.c.target, _GOAL.c.direction, _GOAL.c.target_date, _CLIENT.c.code)
+    .select_from(_GOAL.join(_CLIENT, _GOAL.c.client_id == _CLIENT.c.id))
+    .where(_CLIENT.c.therapist_id == bindparam("therapist_id"), _GOAL.c.removed_at.is_(None),
+           _GOAL.c.target_date.is_not(None), _GOAL.c.target_date <= bindparam("last"))
+    .order_by(_GOAL.c.target_date, _GOAL.c.id)
+    .limit(bindparam("limit", type_=Integer))
+)
+_GOAL_VALUES = (
+    select(_MEASUREMENT.c.client_id, _MEASUREMENT.c.instrument_code, _MEASUREMENT.c.goal_id, _MEASUREMENT.c.value)
+    .select_from(_MEASUREMENT.join(_SESSION, _MEASUREMENT.c.session_id == _SESSION.c.id))
+    .where(_MEASUREMENT.c.client_id.in_(bindparam("client_ids", expanding=True)),
+           _MEASUREMENT.c.instrument_code.in_(bindparam("codes", expanding=True)),
+           _MEASUREMENT.c.removed_at.is_(None), _SESSION.c.removed_at.is_(None))
+    .order_by(_SESSION.c.session_date, _MEASUREMENT.c.measured_at.asc().nulls_first(), _MEASUREMENT.c.id)
+)
+
+
+def goals_due_lines(db: Session, *, actor: Therapist, today: dt.date, within_days: int = 14,
+                    limit: int = 50) -> list[GoalStatus]:
+    """:func:`cadenza.clinic.dashboard.goals_due` with a :class:`GoalLine` in each status: the same goals in the
+    same order, the same progress, and the same audit event."""
+    if isinstance(within_days, bool) or not isinstance(within_days, int) or not 0 <= within_days <= 366:
+        raise ParameterError(f"within_days must be a whole number 0..366, got {within_days!r}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= dashboard.MAX_PAGE_SIZE:
+        raise ParameterError(f"limit must be a whole number 1..{dashboard.MAX_PAGE_SIZE}, got {limit!r}")
+    rows = db.execute(_GOALS_DUE, {"therapist_id": actor.id, "last": today + dt.timedelta(days=within_days),
+                                   "limit": limit}).all()
+    service.audit(db, actor, "list", "goal")
+    if not rows:
+        return []
+    goals = [GoalLine(*row[:-1]) for row in rows]
+    codes = {row.client_id: row.code for row in rows}
+    values = [MeasuredValue(*row) for row in db.execute(_GOAL_VALUES, {
+        "client_ids": sorted({goal.client_id for goal in goals}),
+        "codes": sorted({goal.instrument_code for goal in goals})})]
+    return [status for status in dashboard.goal_statuses(goals, values, codes) if not status.met]  # type: ignore[arg-type]
 
 
 # ---- safety flags and planned sessions ------------------------------------------------------------------

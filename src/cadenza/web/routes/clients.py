@@ -125,7 +125,7 @@ def _dashboard_lists(request: Request, db: Session, user: Therapist, *, today: d
     # Plain rows from statements built once (clinic.dashboard_lists), the three session lists in one statement;
     # the audit events in the same order as ever: the client list, the goals, the sessions.
     clients = dashboard_lists.client_lines_page(db, actor=user, limit=limit, after=after, before=before)
-    due = dashboard.goals_due(db, actor=user)
+    due = dashboard_lists.goals_due_lines(db, actor=user, today=today)
     sessions = dashboard_lists.session_lists(db, actor=user, day=today, recent_limit=10, unsigned_limit=20)
     return {
         "user": getattr(request.state, "user", None),
