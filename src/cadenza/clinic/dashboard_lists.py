@@ -173,17 +173,17 @@ def clients_of_lines(db: Session, lines: list[ClientLine]) -> list[Client]:
 _RECENT, _UNSIGNED, _ON_DAY = 0, 1, 2
 
 
-def _session_branch(which: int, where: tuple, order: tuple, limit_name: str):
-    """One list's rows (limited, in its order) with its number and each row's place in it."""
+def _session_branch(which: int, where: tuple, order: tuple, limit_name: str, *, numbered: bool):
+    """One list's rows (limited, in its order) with its number; ``numbered``: with each row's place in the list
+    (the day's list, ordered by client code in the database's collation; the other two are put back in order by
+    their date and id, which is cheaper than numbering every session of the caseload)."""
     return select(
         literal(which, Integer).label("list"),
-        func.row_number().over(order_by=order).label("place"),
-        _SESSION.c.id, _SESSION.c.client_id, _SESSION.c.therapist_id, _THERAPIST.c.username,
-        _SESSION.c.session_date, _SESSION.c.minutes, _SESSION.c.intervention_code, _SESSION.c.signed_at,
-        _SESSION.c.source, _CLIENT.c.code,
+        (func.row_number().over(order_by=order) if numbered else literal(0, Integer)).label("place"),
+        _SESSION.c.id, _SESSION.c.client_id, _SESSION.c.therapist_id, _SESSION.c.session_date, _SESSION.c.minutes,
+        _SESSION.c.intervention_code, _SESSION.c.signed_at, _SESSION.c.source, _CLIENT.c.code,
     ).select_from(
         _SESSION.join(_CLIENT, _SESSION.c.client_id == _CLIENT.c.id)
-        .join(_THERAPIST, _SESSION.c.therapist_id == _THERAPIST.c.id)
     ).where(
         _CLIENT.c.therapist_id == bindparam("therapist_id"), _SESSION.c.source == "therapist",
         _SESSION.c.removed_at.is_(None), *where,
@@ -191,15 +191,17 @@ def _session_branch(which: int, where: tuple, order: tuple, limit_name: str):
 
 
 def _session_lists_statement():
+    newest_first = (_SESSION.c.session_date.desc(), _SESSION.c.id.desc())
     branches = (
-        _session_branch(_RECENT, (), (_SESSION.c.session_date.desc(), _SESSION.c.id.desc()), "recent_limit"),
+        _session_branch(_RECENT, (), newest_first, "recent_limit", numbered=False),
         _session_branch(_UNSIGNED, (_SESSION.c.signed_at.is_(None),), (_SESSION.c.session_date, _SESSION.c.id),
-                        "unsigned_limit"),
+                        "unsigned_limit", numbered=False),
         _session_branch(_ON_DAY, (_SESSION.c.session_date == bindparam("day"),), (_CLIENT.c.code, _SESSION.c.id),
-                        "day_limit"),
+                        "day_limit", numbered=True),
     )
     every = union_all(*(select(branch) for branch in branches)).subquery()
-    return select(every).order_by(every.c.list, every.c.place)
+    # Who held each listed session (the notes to co-sign name their author): joined to the few rows listed.
+    return select(every, _THERAPIST.c.username).join(_THERAPIST, every.c.therapist_id == _THERAPIST.c.id)
 
 
 _SESSION_LISTS = _session_lists_statement()
@@ -227,12 +229,15 @@ def session_lists(db: Session, *, actor: Therapist, day: dt.date, recent_limit: 
     if rows:
         for session_id, code, minutes in db.execute(_INTERVENTIONS, {"session_ids": sorted({r.id for r in rows})}):
             interventions.setdefault(session_id, []).append((code, minutes))
-    lists: tuple[list[RecentSession], ...] = ([], [], [])
+    lists: tuple[list[tuple[Any, RecentSession]], ...] = ([], [], [])
     for row in rows:
         line = SessionLine(row.id, row.client_id, row.therapist_id, row.username, row.session_date, row.minutes,
                            row.intervention_code, row.signed_at, row.source, tuple(interventions.get(row.id, ())))
-        lists[row.list].append(RecentSession(session=line, client_code=row.code))  # type: ignore[arg-type]
-    return SessionLists(recent=lists[_RECENT], unsigned=lists[_UNSIGNED], on_day=lists[_ON_DAY])
+        key = row.place if row.list == _ON_DAY else (row.session_date, row.id)  # (date, id) is unique
+        lists[row.list].append((key, RecentSession(session=line, client_code=row.code)))  # type: ignore[arg-type]
+    recent, unsigned, on_day = (sorted(found, key=lambda pair: pair[0], reverse=which == _RECENT)
+                                for which, found in enumerate(lists))
+    return SessionLists(recent=[r for _, r in recent], unsigned=[r for _, r in unsigned], on_day=[r for _, r in on_day])
 
 
 # ---- goals due ----------------------------------------------------------------------------------------
