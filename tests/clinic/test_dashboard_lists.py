@@ -208,3 +208,7 @@ def test_bad_arguments_are_refused_by_name(db_session, make_therapist):
     ann.active = False
     with pytest.raises(PermissionDeniedError, match="actor"):
         dashboard_lists.session_lists(db_session, actor=ann, day=TODAY)
+    with pytest.raises(PermissionDeniedError, match="actor"):
+        dashboard_lists.client_lines_page(db_session, actor=ann)
+    with pytest.raises(PermissionDeniedError, match="disabled"):
+        dashboard_lists.upcoming_lines(db_session, actor=ann, today=TODAY)

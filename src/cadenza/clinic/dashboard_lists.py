@@ -21,6 +21,7 @@ from sqlalchemy import Integer, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from cadenza.clinic import dashboard, service
+from cadenza.clinic.accounts import check_actor
 from cadenza.clinic.dashboard import FlaggedItem, GoalStatus, Page, RecentSession
 from cadenza.clinic.models import Client, Goal, Measurement, SessionIntervention, Therapist, TherapySession
 from cadenza.clinic.schedule import PlannedSession
@@ -323,6 +324,7 @@ _UPCOMING = (
 def upcoming_lines(db: Session, *, actor: Therapist, today: dt.date, days: int = 7,
                    limit: int = 100) -> list[PlannedRow]:
     """:func:`cadenza.clinic.schedule.upcoming` with :class:`PlannedLine` rows (no audit row)."""
+    check_actor(actor)
     if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 366:
         raise ParameterError(f"days must be a whole number 0..366, got {days!r}")
     rows = db.execute(_UPCOMING, {"therapist_id": actor.id, "first": today, "last": today + dt.timedelta(days=days),
