@@ -130,8 +130,9 @@ class Tool:
     ``overview`` names ``function(db, client) -> list[str]``: a few plain lines about this client (e.g.
     adherence and alerts) shown on the tool's card and in the progress report; the client is already
     authorised by the page. ``overview_many`` names ``function(db, clients) -> dict[client id, list[str]]``:
-    the same lines for many clients with a few queries in all (the dashboard's alerts); a tool with
-    ``overview`` but without it is asked once per client. ``fhir`` names ``function(db, client, patient_id) -> list[dict]``: the tool's
+    the same lines for many clients with a few queries in all (the dashboard's alerts; each client is a
+    read-only row of the client's columns, :class:`cadenza.clinic.dashboard_lists.ClientLine`, not an ORM
+    object); a tool with ``overview`` but without it is asked once per client. ``fhir`` names ``function(db, client, patient_id) -> list[dict]``: the tool's
     own FHIR resources about the client, added to the client's exported Bundle. ``person_path`` (under
     ``/me/``) and ``person_title`` link the tool's page for the person from their app's home page.
     ``task_kinds`` are the kinds of home-programme task the tool provides (:class:`TaskKind`): the home

@@ -91,7 +91,9 @@ def goal_progress(goal: Goal, values: list[float]) -> tuple[float, bool]:
     return fraction, met
 
 
-def _goal_statuses(goals: list[Goal], measurements: list[Measurement], codes: dict[int, str]) -> list[GoalStatus]:
+def goal_statuses(goals: list[Goal], measurements: list[Measurement], codes: dict[int, str]) -> list[GoalStatus]:
+    """Each goal's :class:`GoalStatus` from ``measurements`` (in measurement order; those that
+    :func:`service.counts_toward` a goal are its values) and the client codes by client id."""
     statuses = []
     for goal in goals:
         values = [m.value for m in measurements if service.counts_toward(goal, m)]
@@ -144,7 +146,7 @@ def client_overview(db: Session, *, actor: Therapist, client_id: int, sessions_l
         _attach_measurements(sessions, measurements)
     return ClientOverview(
         client=client,
-        goals=_goal_statuses(goals, measurements, {client.id: client.code}),
+        goals=goal_statuses(goals, measurements, {client.id: client.code}),
         sessions=sessions,
         measurements=measurements,
         sessions_page=page,
@@ -301,7 +303,7 @@ def goals_due(
             .order_by(*measurement_order())
         )
     )
-    return [s for s in _goal_statuses(goals, measurements, codes) if not s.met]
+    return [s for s in goal_statuses(goals, measurements, codes) if not s.met]
 
 
 @dataclass(frozen=True)
@@ -474,18 +476,29 @@ def _count(db: Session, query) -> int:
     return int(db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
 
 
-def _rows_and_total(db: Session, query) -> tuple[list[Any], int | None]:
+def _rows_and_total(db: Session, query, row_factory=None) -> tuple[list[Any], int | None]:
     """The entities of ``query`` (one entity, already limited) and how many rows the query has without its
     LIMIT/OFFSET, in one statement (``count(*) OVER ()`` is computed before the limit: issue 23, a statement
-    fewer per page). The total is None when the page is empty and so carries no count."""
+    fewer per page). The total is None when the page is empty and so carries no count. With ``row_factory``
+    the query selects columns, and each item is ``row_factory(*columns)``."""
     rows = db.execute(query.add_columns(func.count().over())).all()
-    return [row[0] for row in rows], (int(rows[0][1]) if rows else None)
+    items = [row[0] for row in rows] if row_factory is None else [row_factory(*row[:-1]) for row in rows]
+    return items, (int(rows[0][-1]) if rows else None)
+
+
+def _fetch(db: Session, query, row_factory=None) -> list[Any]:
+    """The entities of ``query``, or with ``row_factory`` each row of columns made into an item."""
+    if row_factory is None:
+        return list(db.scalars(query))
+    return [row_factory(*row) for row in db.execute(query)]
 
 
 def keyset_page(db: Session, query, *, columns: tuple[Any, ...], descending: bool, kinds: tuple[str, ...], key_of,
-                limit: int, after: str | None = None, before: str | None = None) -> Page:
+                limit: int, after: str | None = None, before: str | None = None, row_factory=None) -> Page:
     """One page of ``query`` ordered by ``columns`` (a unique key, all ascending or all ``descending``, none
-    NULL): the first page, the one after the cursor ``after`` or the one before the cursor ``before``.
+    NULL): the first page, the one after the cursor ``after`` or the one before the cursor ``before``. The
+    items are the query's entities, or with ``row_factory`` (a query of columns) ``row_factory(*columns)``
+    of each row.
 
     No offset is skipped: each page is a range of the key (the page before is read in reverse and turned
     round), so a page costs the same deep in the list, and rows written or removed meanwhile never make a
@@ -508,17 +521,18 @@ def keyset_page(db: Session, query, *, columns: tuple[Any, ...], descending: boo
 
     first_page = after is None and before is None
     if first_page:  # the usual request: the page and the total in one statement
-        items, total = _rows_and_total(db, query.order_by(*forward).limit(limit))
+        items, total = _rows_and_total(db, query.order_by(*forward).limit(limit), row_factory)
         total = total or 0  # an empty first page: an empty list
     else:
         total = _count(db, query)
     if before is not None:
-        items = list(db.scalars(query.where(ahead(decode_cursor(before, kinds=kinds, name="before")))
-                                .order_by(*backward).limit(limit)))[::-1]
+        items = _fetch(db, query.where(ahead(decode_cursor(before, kinds=kinds, name="before")))
+                       .order_by(*backward).limit(limit), row_factory)[::-1]
         if len(items) < limit:  # the start of the list was reached: show a whole first page
-            items, first_page = list(db.scalars(query.order_by(*forward).limit(limit))), True
+            items, first_page = _fetch(db, query.order_by(*forward).limit(limit), row_factory), True
     elif after is not None:
-        items = list(db.scalars(query.where(beyond(decode_cursor(after, kinds=kinds))).order_by(*forward).limit(limit)))
+        items = _fetch(db, query.where(beyond(decode_cursor(after, kinds=kinds))).order_by(*forward).limit(limit),
+                       row_factory)
     if first_page:
         position = 0
     elif items:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,9 @@ from cadenza.clinic.models import CLIENT_STATUSES, Client, Therapist, TherapySes
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.tools.care import records
 from cadenza.tools.care.records import CareDocument, GroupMember, GroupSession
+
+if TYPE_CHECKING:
+    from cadenza.clinic.dashboard_lists import ClientLine
 
 MAX_GROUP_MEMBERS = 30
 MAX_SETTING_CHARS = 64
@@ -93,9 +96,9 @@ def overview_lines(db: Session, client: Client) -> list[str]:
     return _lines(summary(db, client))
 
 
-def overview_lines_of_clients(db: Session, clients: Sequence[Client]) -> dict[int, list[str]]:
-    """:func:`overview_lines` of many clients (already authorised) in one query: the dashboard's alerts
-    (manifest ``overview_many``)."""
+def overview_lines_of_clients(db: Session, clients: Sequence[Client | ClientLine]) -> dict[int, list[str]]:
+    """:func:`overview_lines` of many clients (already authorised; their ids and statuses are read) in one
+    query: the dashboard's alerts (manifest ``overview_many``)."""
     documents = records.documents_of_clients(db, [client.id for client in clients])
     return {client.id: _lines(_summary(client, documents.get(client.id, []))) for client in clients}
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import io as _bytes
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,6 +32,9 @@ from cadenza.errors import NotFoundError, ParameterError
 from cadenza.safety.flags import AudioPolicy
 from cadenza.tools.home import records
 from cadenza.tools.home.records import RATINGS, HomeTask, PersonDevice, TaskCompletion
+
+if TYPE_CHECKING:
+    from cadenza.clinic.dashboard_lists import ClientLine
 
 RAS_LOOP_BEATS = 8
 RAS_TEMPO_BPM = (40.0, 180.0)
@@ -387,9 +391,9 @@ def overview_lines(db: Session, client: Client) -> list[str]:
     return overview_lines_of_clients(db, [client])[client.id]
 
 
-def overview_lines_of_clients(db: Session, clients: list[Client]) -> dict[int, list[str]]:
-    """:func:`overview_lines` of many clients (already authorised) in at most three queries: the dashboard's
-    alerts (manifest ``overview_many``)."""
+def overview_lines_of_clients(db: Session, clients: Sequence[Client | ClientLine]) -> dict[int, list[str]]:
+    """:func:`overview_lines` of many clients (already authorised; only their ids are read) in at most three
+    queries: the dashboard's alerts (manifest ``overview_many``)."""
     today, since, start = _window(None, 4)
     tasks = records.tasks_of_clients(db, [client.id for client in clients])
     busy = [client.id for client in clients if any(task.active for task in tasks.get(client.id, ()))]

@@ -15,7 +15,8 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from cadenza.clinic import corrections, dashboard, idempotency, listening, note_templates, schedule, service
+from cadenza.clinic import (corrections, dashboard, dashboard_lists, idempotency, listening, note_templates, schedule,
+                            service)
 from cadenza.clinic.chart_cache import cached_chart, chart_key
 from cadenza.clinic.instruments import list_instruments
 from cadenza.clinic.models import DIRECTIONS, Therapist
@@ -121,19 +122,22 @@ def _dashboard_body(request: Request, db: Session, user: Therapist, *, today: dt
 
 def _dashboard_lists(request: Request, db: Session, user: Therapist, *, today: dt.date, limit: int,
                      after: str | None, before: str | None) -> dict:
-    clients = dashboard.clients_page(db, actor=user, limit=limit, after=after, before=before)
-    due = dashboard.goals_due(db, actor=user)
+    # Plain rows from statements built once (clinic.dashboard_lists), the three session lists in one statement;
+    # the audit events in the same order as ever: the client list, the goals, the sessions.
+    clients = dashboard_lists.client_lines_page(db, actor=user, limit=limit, after=after, before=before)
+    due = dashboard_lists.goals_due_lines(db, actor=user, today=today)
+    sessions = dashboard_lists.session_lists(db, actor=user, day=today, recent_limit=10, unsigned_limit=20)
     return {
         "user": getattr(request.state, "user", None),
         "clients": clients,
-        "recent": dashboard.recent_sessions(db, actor=user, limit=10),
-        "unsigned": dashboard.unsigned_sessions(db, actor=user, limit=20),
+        "recent": sessions.recent,
+        "unsigned": sessions.unsigned,
         "due": due,
         "overdue": [g for g in due if g.goal.target_date < today],
-        "flagged": dashboard.flagged_safety_items(db, actor=user, today=today),
+        "flagged": dashboard_lists.flagged_items(db, actor=user, today=today),
         "today": today,
-        "seen_today": dashboard.sessions_on(db, actor=user, day=today),
-        "planned": schedule.upcoming(db, actor=user, today=today, days=7),
+        "seen_today": sessions.on_day,
+        "planned": dashboard_lists.upcoming_lines(db, actor=user, today=today, days=7),
         "home_alerts": _tool_alerts(request, db, clients.items),
         "interventions": {i.code: i for i in evidence.list_interventions()},
     }
@@ -142,24 +146,24 @@ def _dashboard_lists(request: Request, db: Session, user: Therapist, *, today: d
 def _tool_alerts(request: Request, db: Session, clients) -> list[tuple[object, str, str, str]]:
     """(client, tool title, tool page, alert) for the clients listed, from each tool's ``overview`` lines that start
     with "Alert:" (the home programme's missed days and low ratings, the care documents' missing or withdrawn
-    consent). The clients are the actor's own. Each tool is asked once for all the clients it is shown for
-    (``overview_many``), not once per client."""
-    # Which tools a client is shown depends only on its NICU flag: one list per flag, made once.
-    by_flag = {flag: _tools_shown(request, nicu_infant=flag) for flag in (False, True)}
-    flags = {id(client): _is_nicu_infant(client) for client in clients}
-    lines = {}
+    consent). The clients are the actor's own (:class:`~cadenza.clinic.dashboard_lists.ClientLine` rows). Each
+    tool is asked once for all the clients it is shown for (``overview_many``, given the rows), not once per
+    client; a tool with a per-client ``overview`` only is given the clients' ORM rows."""
+    flags = {client.id: _is_nicu_infant(client) for client in clients}
+    alerts_of: dict[int, list[tuple[object, str, str, str]]] = {}  # client id -> its alerts, in tool order
     for tool in request.app.state.client_tools:
-        showing = [flag for flag, tools in by_flag.items() if any(t is tool for t in tools)]
-        mine = [client for client in clients if flags[id(client)] in showing]
-        if tool.overview and mine:
-            lines[tool.path] = tool.overview_lines_of_clients(db, mine)
-    alerts = []
-    for client in clients:
-        for tool in by_flag[flags[id(client)]]:
-            for line in lines.get(tool.path, {}).get(client.id, ()):
+        if not tool.overview:
+            continue
+        mine = [client for client in clients if tool.shown_for(nicu_infant=flags[client.id])]
+        if not mine:
+            continue
+        lines = tool.overview_lines_of_clients(db, mine if tool.overview_many else dashboard_lists.clients_of_lines(db, mine))
+        for client in mine:
+            for line in lines.get(client.id, ()):
                 if line.startswith("Alert:"):
-                    alerts.append((client, tool.title, tool.url(client.id), line.removeprefix("Alert:").strip()))
-    return alerts
+                    alerts_of.setdefault(client.id, []).append(
+                        (client, tool.title, tool.url(client.id), line.removeprefix("Alert:").strip()))
+    return [alert for client in clients for alert in alerts_of.get(client.id, ())]
 
 
 # ---- clients -----------------------------------------------------------------------------------
