@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from cadenza.clinic import service
 from cadenza.clinic.change import ChangeCheck, check_change
 from cadenza.clinic.access import child_of
-from cadenza.clinic.models import (INCLUDE_REMOVED, AuditEvent, Client, Goal, Measurement, SessionAddendum, SessionIntervention, Therapist,
+from cadenza.clinic.models import (INCLUDE_REMOVED, AuditEvent, Client, Goal, Measurement, Therapist,
                                    TherapySession, measurement_order)
 from cadenza.errors import NotFoundError, ParameterError, PermissionDeniedError
 
@@ -574,50 +574,6 @@ def sessions_page(db: Session, *, actor: Therapist, client_id: int, limit: int =
                                                         decode_cursor(after, kinds=("date", "int")))
     return _page(db, query.order_by(TherapySession.session_date, TherapySession.id), limit=limit, offset=offset,
                  key_of=lambda r: (r.session_date, r.id), after=where)
-
-
-def session_rows_page(db: Session, *, actor: Therapist, client_id: int, limit: int = MAX_PAGE_SIZE,
-                      after: str | None = None) -> Page:
-    """:func:`sessions_page` (keyset paging, no offset) as plain rows for a read-only list: each item is a dict
-    of the session's columns with ``measurements``, ``addenda`` and ``interventions`` lists of dicts, in the
-    order the relationships load them. The same statements as the ORM page (the page with its total, then
-    one per child table), but no ORM object is built: most of a 100-session page's CPU (issue 23)."""
-    from sqlalchemy import tuple_
-
-    _check_limit(limit)
-    client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
-    sessions, measurements = TherapySession.__table__, Measurement.__table__
-    key = (sessions.c.session_date, sessions.c.id)
-    kept = (sessions.c.client_id == client.id, sessions.c.removed_at.is_(None))
-    query = select(sessions).where(*kept)
-    if after is None:
-        rows = db.execute(query.add_columns(func.count().over().label("_total")).order_by(*key).limit(limit)).all()
-        total, position = (int(rows[0]._total) if rows else 0), 0
-        items = [{k: v for k, v in row._mapping.items() if k != "_total"} for row in rows]
-    else:
-        values = decode_cursor(after, kinds=("date", "int"))
-        items = [dict(row._mapping) for row in
-                 db.execute(query.where(tuple_(*key) > tuple_(*values)).order_by(*key).limit(limit))]
-        total = _count(db, query)
-        position = _count(db, query.where(tuple_(*key) < tuple_(items[0]["session_date"], items[0]["id"]))) \
-            if items else total
-    ids = [item["id"] for item in items]
-    children: dict[str, dict[int, list[dict]]] = {"measurements": {}, "addenda": {}, "interventions": {}}
-    if ids:
-        addenda, interventions = SessionAddendum.__table__, SessionIntervention.__table__
-        for name, table, where, order in (
-                ("measurements", measurements, (measurements.c.removed_at.is_(None),), measurements.c.id),
-                ("addenda", addenda, (), addenda.c.id),
-                ("interventions", interventions, (), interventions.c.position)):
-            for row in db.execute(select(table).where(table.c.session_id.in_(ids), *where).order_by(order)):
-                children[name].setdefault(row.session_id, []).append(dict(row._mapping))
-    for item in items:
-        for name, by_session in children.items():
-            item[name] = by_session.get(item["id"], [])
-    more = position + len(items) < total
-    return Page(items=items, total=total, limit=limit, offset=position,
-                next_after=encode_cursor((items[-1]["session_date"], items[-1]["id"])) if items and more else None,
-                prev_before=encode_cursor((items[0]["session_date"], items[0]["id"])) if items and position > 0 else None)
 
 
 def measurements_page(db: Session, *, actor: Therapist, client_id: int, instrument_code: str | None = None,
