@@ -160,3 +160,51 @@ def test_a_row_shape_refuses_a_model_with_computed_fields():
     assert [name for name, _, _ in shape] == list(api.MeasurementOut.model_fields)
     assert api.rows_json([{**dict.fromkeys(api.MeasurementOut.model_fields), "value": 3, "safety_followup": False}],
                          shape).startswith(b'[{"id":null')
+
+
+def _orm_history_page(db, client_id, limit, after=None, before=None):
+    from sqlalchemy import select
+
+    from cadenza.clinic.models import TherapySession
+
+    return dashboard.keyset_page(db, select(TherapySession).where(TherapySession.client_id == client_id),
+                                 columns=(TherapySession.session_date, TherapySession.id), descending=True,
+                                 kinds=("date", "int"), key_of=lambda r: (r.session_date, r.id), limit=limit,
+                                 after=after, before=before)
+
+
+def _as_shown(session) -> tuple:
+    """What the client page's history shows of a session (client.html, its macros)."""
+    return (session.id, session.session_date, session.minutes, session.is_signed, session.is_client_recorded,
+            session.intervention_minutes,
+            [(m.id, m.instrument_code, m.value, m.timed_distance_m, m.severity_band, m.safety_followup)
+             for m in session.measurements])
+
+
+@pytest.mark.parametrize("limit", [100, 4, 1])
+def test_the_client_page_history_rows_are_the_orm_pages(ann, db_session, limit):
+    client_id, _ = _every_field_filled(db_session, ann)
+    after = None
+    while True:  # forward through every page, then one page back from each
+        shown = dashboard.client_overview(db_session, actor=ann, client_id=client_id, sessions_limit=limit,
+                                          sessions_after=after)
+        orm = _orm_history_page(db_session, client_id, limit, after=after)
+        page = shown.sessions_page
+        assert [_as_shown(s) for s in page.items] == [_as_shown(s) for s in orm.items]
+        assert (page.total, page.offset, page.next_after, page.prev_before) == \
+            (orm.total, orm.offset, orm.next_after, orm.prev_before)
+        if page.prev_before is not None:
+            back = dashboard.client_overview(db_session, actor=ann, client_id=client_id, sessions_limit=limit,
+                                             sessions_before=page.prev_before).sessions_page
+            orm_back = _orm_history_page(db_session, client_id, limit, before=page.prev_before)
+            assert [s.id for s in back.items] == [s.id for s in orm_back.items]
+            assert (back.offset, back.next_after, back.prev_before) == \
+                (orm_back.offset, orm_back.next_after, orm_back.prev_before)
+        after = page.next_after
+        if after is None:
+            break
+    whole = dashboard.client_overview(db_session, actor=ann, client_id=client_id)  # every session, ORM rows
+    assert [(m.id, m.value, m.goal_id) for m in shown.measurements] == \
+        [(m.id, m.value, m.goal_id) for m in whole.measurements]
+    assert [(g.goal.id, g.n_measurements, g.latest_value) for g in shown.goals] == \
+        [(g.goal.id, g.n_measurements, g.latest_value) for g in whole.goals]

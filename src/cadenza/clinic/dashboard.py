@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 from typing import Any
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from cadenza.clinic import service
 from cadenza.clinic.change import ChangeCheck, check_change
@@ -43,7 +42,9 @@ class GoalStatus:
 class ClientOverview:
     client: Client
     goals: list[GoalStatus]
-    sessions: list[TherapySession]  # newest first; one page of them when the caller asked for a page
+    # Newest first. With a page asked for, one page of them as record_rows.SessionRow and the measurements as
+    # record_rows.MeasurementRow (read-only rows that read like the models).
+    sessions: list[TherapySession]
     measurements: list[Measurement]  # in session order
     sessions_page: Page | None = None  # the keyset page the sessions are, when the caller asked for a page
     removed_goals: list[Goal] | None = None  # newest removal first: read with the goals (one statement fewer)
@@ -126,22 +127,21 @@ def client_overview(db: Session, *, actor: Therapist, client_id: int, sessions_l
     goals = [goal for goal in every_goal if goal.removed_at is None]
     removed_goals = sorted((goal for goal in every_goal if goal.removed_at is not None),
                            key=lambda goal: goal.removed_at, reverse=True)
-    query = select(TherapySession).where(TherapySession.client_id == client.id)
     page = None
     if sessions_limit is None:
+        query = select(TherapySession).where(TherapySession.client_id == client.id)
         sessions = list(db.scalars(query.options(selectinload(TherapySession.measurements))
                                    .order_by(TherapySession.session_date.desc(), TherapySession.id.desc())))
         measurements = list(db.scalars(service.measurement_query(client.id)))
     else:
-        # A page of the history: its sessions' measurements are taken from the client's measurements, which
-        # the goals need anyway, instead of loading them a second time (issue 23).
-        page = keyset_page(db, query.options(_NO_ADDENDA, lazyload(TherapySession.measurements)),
-                           columns=(TherapySession.session_date, TherapySession.id), descending=True,
-                           kinds=("date", "int"), key_of=lambda r: (r.session_date, r.id), limit=sessions_limit,
-                           after=sessions_after, before=sessions_before)
+        # A page of the history, read-only: plain rows, no ORM object (issue 23). Its sessions' measurements are
+        # taken from the client's measurements, which the goals need anyway.
+        from cadenza.clinic import record_rows
+
+        measurements = record_rows.client_measurement_rows(db, client_id=client.id)
+        page = record_rows.session_history_page(db, client_id=client.id, measurements=measurements,
+                                                limit=sessions_limit, after=sessions_after, before=sessions_before)
         sessions = page.items
-        measurements = list(db.scalars(service.measurement_query(client.id)))
-        _attach_measurements(sessions, measurements)
     return ClientOverview(
         client=client,
         goals=_goal_statuses(goals, measurements, {client.id: client.code}),
@@ -150,17 +150,6 @@ def client_overview(db: Session, *, actor: Therapist, client_id: int, sessions_l
         sessions_page=page,
         removed_goals=removed_goals,
     )
-
-
-def _attach_measurements(sessions: list[TherapySession], measurements: list[Measurement]) -> None:
-    """Set each session's ``measurements`` (as its relationship loads them: by id) from ``measurements`` of the
-    same client, unless the session already holds them."""
-    by_session: dict[int, list[Measurement]] = {}
-    for measurement in sorted(measurements, key=lambda m: m.id):
-        by_session.setdefault(measurement.session_id, []).append(measurement)
-    for row in sessions:
-        if "measurements" not in inspect(row).dict:
-            set_committed_value(row, "measurements", by_session.get(row.id, []))
 
 
 def _check_limit(limit: int) -> None:

@@ -11,7 +11,9 @@ client.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select, tuple_
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 from cadenza.clinic import service
 from cadenza.clinic.dashboard import MAX_PAGE_SIZE, Page, _check_limit, _check_offset, decode_cursor, encode_cursor
 from cadenza.clinic.models import Measurement, SessionAddendum, SessionIntervention, Therapist, TherapySession
+from cadenza.errors import ParameterError
 
 _SESSIONS = TherapySession.__table__
 _MEASUREMENTS = Measurement.__table__
@@ -140,3 +143,128 @@ def _after_measurement(key: tuple[Any, ...]):
                  else or_(measured_at > at, and_(measured_at == at, row > row_id)))
     later_in_day = or_(measured_at.is_not(None), same_time) if at is None else same_time
     return or_(_SESSIONS.c.session_date > day, and_(_SESSIONS.c.session_date == day, later_in_day))
+
+
+# ---- the client page's history -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeasurementRow:
+    """A stored measurement as the client page reads it (:func:`cadenza.clinic.service.counts_toward` and the
+    history's cells take it like a :class:`~cadenza.clinic.models.Measurement`)."""
+
+    id: int
+    session_id: int
+    client_id: int
+    goal_id: int | None
+    instrument_code: str
+    value: float
+    unit: str
+    severity_band: str | None
+    safety_followup: bool
+    timed_distance_m: float | None
+    measured_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class InterventionRow:
+    intervention_code: str
+    minutes: int
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """A session of the client page's history: what its row shows, read as plain values (no ORM object)."""
+
+    id: int
+    client_id: int
+    session_date: dt.date
+    minutes: int
+    intervention_code: str
+    source: str
+    signed_at: dt.datetime | None
+    measurements: list[MeasurementRow]  # by id, as the session's relationship loads them
+    interventions: list[InterventionRow]  # by position
+
+    # The model's own definitions, so the history reads a row exactly as it reads a TherapySession.
+    is_signed = TherapySession.is_signed
+    is_client_recorded = TherapySession.is_client_recorded
+    intervention_minutes = TherapySession.intervention_minutes
+
+
+_MEASUREMENT_ROW_COLUMNS = [_MEASUREMENTS.c[f.name] for f in fields(MeasurementRow)]
+_HISTORY_COLUMNS = [_SESSIONS.c[f.name] for f in fields(SessionRow) if f.name not in ("measurements", "interventions")]
+
+
+def client_measurement_rows(db: Session, *, client_id: int) -> list[MeasurementRow]:
+    """Every kept measurement of the client's kept sessions in the order they were taken (session date, time
+    with untimed first, id: :func:`cadenza.clinic.models.measurement_order`); the caller has authorised the
+    client."""
+    query = (select(*_MEASUREMENT_ROW_COLUMNS)
+             .join(_SESSIONS, and_(_MEASUREMENTS.c.session_id == _SESSIONS.c.id, _SESSIONS.c.removed_at.is_(None)))
+             .where(_MEASUREMENTS.c.client_id == client_id, _MEASUREMENTS.c.removed_at.is_(None))
+             .order_by(_SESSIONS.c.session_date, _MEASUREMENTS.c.measured_at.asc().nulls_first(), _MEASUREMENTS.c.id))
+    return [MeasurementRow(*row) for row in db.execute(query).all()]
+
+
+def session_history_page(db: Session, *, client_id: int, measurements: list[MeasurementRow], limit: int,
+                         after: str | None = None, before: str | None = None) -> Page:
+    """One keyset page of the client's sessions, newest first (the first, the one after the cursor ``after`` or
+    the one before ``before``), as :func:`cadenza.clinic.dashboard.keyset_page` pages the ORM rows: the same
+    items, position, total and cursors. Each item is a :class:`SessionRow` holding its interventions (one
+    statement for the page) and its own of ``measurements`` (the client's, from
+    :func:`client_measurement_rows`). The caller has authorised the client."""
+    _check_limit(limit)
+    if after is not None and before is not None:
+        raise ParameterError("after and before cannot both be given: a page follows one cursor")
+    key = tuple_(*_SESSION_KEY)
+    newest_first = [column.desc() for column in _SESSION_KEY]
+    query = select(*_HISTORY_COLUMNS).where(_SESSIONS.c.client_id == client_id, _SESSIONS.c.removed_at.is_(None))
+    first_page = after is None and before is None
+    if first_page:
+        rows = db.execute(query.add_columns(func.count().over()).order_by(*newest_first).limit(limit)).all()
+        total = int(rows[0][-1]) if rows else 0
+        rows = [row[:-1] for row in rows]
+    else:
+        total = _count(db, query)
+    if before is not None:
+        values = decode_cursor(before, kinds=("date", "int"), name="before")
+        rows = db.execute(query.where(key > tuple_(*values)).order_by(*_SESSION_KEY).limit(limit)).all()[::-1]
+        if len(rows) < limit:  # the start of the list was reached: show a whole first page
+            rows, first_page = db.execute(query.order_by(*newest_first).limit(limit)).all(), True
+    elif after is not None:
+        values = decode_cursor(after, kinds=("date", "int"))
+        rows = db.execute(query.where(key < tuple_(*values)).order_by(*newest_first).limit(limit)).all()
+    if first_page:
+        position = 0
+    elif rows:
+        position = _count(db, query.where(key > tuple_(rows[0][2], rows[0][0])))
+    else:  # past the end (rows removed since the cursor was made): nothing here, every row before
+        position = total
+    items = _history_rows(db, client_id, rows, measurements)
+    more = position + len(items) < total
+    first, last = (items[0], items[-1]) if items else (None, None)
+    return Page(items=items, total=total, limit=limit, offset=position,
+                next_after=encode_cursor((last.session_date, last.id)) if items and more else None,
+                prev_before=(encode_cursor((first.session_date, first.id)) if items and position > 0
+                             else (None if items else after)))
+
+
+def _history_rows(db: Session, client_id: int, rows: list, measurements: list[MeasurementRow]) -> list[SessionRow]:
+    if not rows:
+        return []
+    # The page's sessions are the client's kept sessions between its first and last key (newest first).
+    newest, oldest = (rows[0][2], rows[0][0]), (rows[-1][2], rows[-1][0])
+    in_page = select(_SESSIONS.c.id).where(_SESSIONS.c.client_id == client_id, _SESSIONS.c.removed_at.is_(None),
+                                          tuple_(*_SESSION_KEY) >= tuple_(*oldest),
+                                          tuple_(*_SESSION_KEY) <= tuple_(*newest))
+    interventions: dict[int, list[InterventionRow]] = {}
+    for session_id, code, minutes in db.execute(
+            select(_INTERVENTIONS.c.session_id, _INTERVENTIONS.c.intervention_code, _INTERVENTIONS.c.minutes)
+            .where(_INTERVENTIONS.c.session_id.in_(in_page)).order_by(_INTERVENTIONS.c.position)).all():
+        interventions.setdefault(session_id, []).append(InterventionRow(code, minutes))
+    by_session: dict[int, list[MeasurementRow]] = {}
+    for measurement in sorted(measurements, key=lambda m: m.id):
+        by_session.setdefault(measurement.session_id, []).append(measurement)
+    return [SessionRow(*row, measurements=by_session.get(row[0], []), interventions=interventions.get(row[0], []))
+            for row in rows]
