@@ -12,11 +12,12 @@ client.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy import Date, Integer, Select, String, and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from cadenza.clinic import service
@@ -38,16 +39,46 @@ def _shown(table) -> list:
 _SESSION_COLUMNS = _shown(_SESSIONS)
 _MEASUREMENT_COLUMNS = _shown(_MEASUREMENTS)
 _SESSION_KEY = (_SESSIONS.c.session_date, _SESSIONS.c.id)
+# The hot statements are built once with these parameters (building and keying a statement costs about as much
+# as running a small one).
+_CLIENT_ID = bindparam("client_id", type_=Integer)
+_LIMIT = bindparam("limit", type_=Integer)
+_OFFSET = bindparam("offset", type_=Integer)
 
 
-def _dicts(db: Session, statement: Select) -> list[dict[str, Any]]:
-    result = db.execute(statement)
+def _dicts(db: Session, statement: Select, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    result = db.execute(statement, params)
     names = list(result.keys())
     return [dict(zip(names, row, strict=True)) for row in result.all()]  # all(): one fetch, not one per row
 
 
-def _count(db: Session, statement: Select) -> int:
-    return int(db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0)
+def _count(db: Session, statement: Select, params: dict[str, Any] | None = None) -> int:
+    return int(db.scalar(select(func.count()).select_from(statement.order_by(None).subquery()), params) or 0)
+
+
+_KEPT_SESSIONS = (_SESSIONS.c.client_id == _CLIENT_ID, _SESSIONS.c.removed_at.is_(None))
+_LISTED = select(*_SESSION_COLUMNS).where(*_KEPT_SESSIONS)
+_AFTER_KEY = tuple_(*_SESSION_KEY) > tuple_(bindparam("after_date", type_=Date), bindparam("after_id", type_=Integer))
+
+
+def _children(*beyond) -> tuple[tuple[str, Select], ...]:
+    """Per child list, the statement selecting the children of a page of sessions (the page's own query as a
+    subquery: one statement per child table whatever the page's size)."""
+    page_ids = select(_SESSIONS.c.id).where(*_KEPT_SESSIONS, *beyond).order_by(*_SESSION_KEY).limit(_LIMIT)
+    return (
+        ("measurements", select(*_MEASUREMENT_COLUMNS).where(_MEASUREMENTS.c.removed_at.is_(None),
+                                                             _MEASUREMENTS.c.session_id.in_(page_ids))
+         .order_by(_MEASUREMENTS.c.id)),
+        ("addenda", select(_ADDENDA).where(_ADDENDA.c.session_id.in_(page_ids)).order_by(_ADDENDA.c.id)),
+        ("interventions", select(_INTERVENTIONS).where(_INTERVENTIONS.c.session_id.in_(page_ids))
+         .order_by(_INTERVENTIONS.c.position)),
+    )
+
+
+_FIRST_PAGE = _LISTED.add_columns(func.count().over().label("_total")).order_by(*_SESSION_KEY).limit(_LIMIT)
+_FIRST_PAGE_CHILDREN = _children()
+_PAGE_AFTER = _LISTED.where(_AFTER_KEY).order_by(*_SESSION_KEY).limit(_LIMIT)
+_PAGE_AFTER_CHILDREN = _children(_AFTER_KEY)
 
 
 def session_rows_page(db: Session, *, actor: Therapist, client_id: int, limit: int = MAX_PAGE_SIZE,
@@ -58,31 +89,23 @@ def session_rows_page(db: Session, *, actor: Therapist, client_id: int, limit: i
     them (by id, by id, by position). Four statements: the page with its total, then one per child table."""
     _check_limit(limit)
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
-    kept = (_SESSIONS.c.client_id == client.id, _SESSIONS.c.removed_at.is_(None))
-    query = select(*_SESSION_COLUMNS).where(*kept)
+    bound: dict[str, Any] = {"client_id": client.id, "limit": limit}
     if after is None:
-        beyond = ()
-        rows = _dicts(db, query.add_columns(func.count().over().label("_total")).order_by(*_SESSION_KEY).limit(limit))
+        rows = _dicts(db, _FIRST_PAGE, bound)
         total, position = (int(rows[0]["_total"]) if rows else 0), 0
         for row in rows:
             del row["_total"]
+        children = _FIRST_PAGE_CHILDREN
     else:
-        beyond = (tuple_(*_SESSION_KEY) > tuple_(*decode_cursor(after, kinds=("date", "int"))),)
-        rows = _dicts(db, query.where(*beyond).order_by(*_SESSION_KEY).limit(limit))
-        total = _count(db, query)
-        position = (_count(db, query.where(tuple_(*_SESSION_KEY) < tuple_(rows[0]["session_date"], rows[0]["id"])))
-                    if rows else total)
+        bound["after_date"], bound["after_id"] = decode_cursor(after, kinds=("date", "int"))
+        rows = _dicts(db, _PAGE_AFTER, bound)
+        total = _count(db, _LISTED, bound)
+        position = (_count(db, _LISTED.where(tuple_(*_SESSION_KEY) < tuple_(rows[0]["session_date"], rows[0]["id"])),
+                           bound) if rows else total)
+        children = _PAGE_AFTER_CHILDREN
     if rows:
-        # The page's sessions, by the page's own query: one statement per child table whatever the page's size.
-        page_ids = select(_SESSIONS.c.id).where(*kept, *beyond).order_by(*_SESSION_KEY).limit(limit)
-        children = (
-            ("measurements", select(*_MEASUREMENT_COLUMNS).where(_MEASUREMENTS.c.removed_at.is_(None)),
-             _MEASUREMENTS, _MEASUREMENTS.c.id),
-            ("addenda", select(_ADDENDA), _ADDENDA, _ADDENDA.c.id),
-            ("interventions", select(_INTERVENTIONS), _INTERVENTIONS, _INTERVENTIONS.c.position),
-        )
-        for name, child_query, table, order in children:
-            by_session = _by_session(_dicts(db, child_query.where(table.c.session_id.in_(page_ids)).order_by(order)))
+        for name, statement in children:
+            by_session = _by_session(_dicts(db, statement, bound))
             for row in rows:
                 row[name] = by_session.get(row["id"], [])
     more = position + len(rows) < total
@@ -107,31 +130,47 @@ def measurement_rows_page(db: Session, *, actor: Therapist, client_id: int, inst
     _check_limit(limit)
     _check_offset(offset)
     client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
-    sessions, measurements = _SESSIONS, _MEASUREMENTS
-    query = (select(*_MEASUREMENT_COLUMNS, sessions.c.session_date)
-             .join(sessions, and_(measurements.c.session_id == sessions.c.id, sessions.c.removed_at.is_(None)))
-             .where(measurements.c.client_id == client.id, measurements.c.removed_at.is_(None)))
-    if instrument_code is not None:
-        query = query.where(measurements.c.instrument_code == instrument_code)
-    if goal_id is not None:
-        query = query.where(measurements.c.goal_id == goal_id)
-    query = query.order_by(sessions.c.session_date, measurements.c.measured_at.asc().nulls_first(), measurements.c.id)
+    query = _measurement_list(instrument_code is not None, goal_id is not None)
+    bound = {"client_id": client.id, "instrument_code": instrument_code, "goal_id": goal_id, "limit": limit,
+             "offset": offset}
     if after is None:
-        rows = _dicts(db, query.add_columns(func.count().over().label("_total")).limit(limit).offset(offset))
-        total = int(rows[0]["_total"]) if rows else _count(db, query)  # past the end: no row carries the count
+        rows = _dicts(db, _first_measurements(instrument_code is not None, goal_id is not None), bound)
+        total = int(rows[0]["_total"]) if rows else _count(db, query, bound)  # past the end: no row has the count
         for row in rows:
             del row["_total"]
         before = 0
     else:
-        total = _count(db, query)
+        total = _count(db, query, bound)
         query = query.where(_after_measurement(decode_cursor(after, kinds=("date", "datetime?", "int"))))
-        before = total - _count(db, query)
-        rows = _dicts(db, query.limit(limit).offset(offset))
+        before = total - _count(db, query, bound)
+        rows = _dicts(db, query.limit(_LIMIT).offset(_OFFSET), bound)
     more = before + offset + len(rows) < total
     last = rows[-1] if rows else None
     return Page(items=rows, total=total, limit=limit, offset=before + offset,
                 next_after=encode_cursor((last["session_date"], last["measured_at"], last["id"])) if last and more
                 else None)
+
+
+@functools.cache
+def _measurement_list(by_instrument: bool, by_goal: bool) -> Select:
+    """A client's measurements in the order taken (bound: ``client_id``, and ``instrument_code``, ``goal_id`` when
+    filtered by them), each with its session's date; built once per kind of filter."""
+    query = (select(*_MEASUREMENT_COLUMNS, _SESSIONS.c.session_date)
+             .join(_SESSIONS, and_(_MEASUREMENTS.c.session_id == _SESSIONS.c.id, _SESSIONS.c.removed_at.is_(None)))
+             .where(_MEASUREMENTS.c.client_id == _CLIENT_ID, _MEASUREMENTS.c.removed_at.is_(None)))
+    if by_instrument:
+        query = query.where(_MEASUREMENTS.c.instrument_code == bindparam("instrument_code", type_=String))
+    if by_goal:
+        query = query.where(_MEASUREMENTS.c.goal_id == bindparam("goal_id", type_=Integer))
+    return query.order_by(_SESSIONS.c.session_date, _MEASUREMENTS.c.measured_at.asc().nulls_first(),
+                          _MEASUREMENTS.c.id)
+
+
+@functools.cache
+def _first_measurements(by_instrument: bool, by_goal: bool) -> Select:
+    """:func:`_measurement_list`'s page at ``limit`` and ``offset`` with the whole list's count on every row."""
+    return (_measurement_list(by_instrument, by_goal).add_columns(func.count().over().label("_total"))
+            .limit(_LIMIT).offset(_OFFSET))
 
 
 def _after_measurement(key: tuple[Any, ...]):
@@ -196,15 +235,30 @@ _MEASUREMENT_ROW_COLUMNS = [_MEASUREMENTS.c[f.name] for f in fields(MeasurementR
 _HISTORY_COLUMNS = [_SESSIONS.c[f.name] for f in fields(SessionRow) if f.name not in ("measurements", "interventions")]
 
 
+_CLIENT_MEASUREMENTS = (
+    select(*_MEASUREMENT_ROW_COLUMNS)
+    .join(_SESSIONS, and_(_MEASUREMENTS.c.session_id == _SESSIONS.c.id, _SESSIONS.c.removed_at.is_(None)))
+    .where(_MEASUREMENTS.c.client_id == _CLIENT_ID, _MEASUREMENTS.c.removed_at.is_(None))
+    .order_by(_SESSIONS.c.session_date, _MEASUREMENTS.c.measured_at.asc().nulls_first(), _MEASUREMENTS.c.id))
+_NEWEST_FIRST = [column.desc() for column in _SESSION_KEY]
+_HISTORY = select(*_HISTORY_COLUMNS).where(_SESSIONS.c.client_id == _CLIENT_ID, _SESSIONS.c.removed_at.is_(None))
+_HISTORY_FIRST = _HISTORY.add_columns(func.count().over()).order_by(*_NEWEST_FIRST).limit(_LIMIT)
+# The interventions of a page of the history: the client's kept sessions between the page's oldest and newest key.
+_HISTORY_INTERVENTIONS = (
+    select(_INTERVENTIONS.c.session_id, _INTERVENTIONS.c.intervention_code, _INTERVENTIONS.c.minutes)
+    .where(_INTERVENTIONS.c.session_id.in_(
+        select(_SESSIONS.c.id).where(
+            _SESSIONS.c.client_id == _CLIENT_ID, _SESSIONS.c.removed_at.is_(None),
+            tuple_(*_SESSION_KEY) >= tuple_(bindparam("oldest_date", type_=Date), bindparam("oldest_id", type_=Integer)),
+            tuple_(*_SESSION_KEY) <= tuple_(bindparam("newest_date", type_=Date), bindparam("newest_id", type_=Integer)))))
+    .order_by(_INTERVENTIONS.c.position))
+
+
 def client_measurement_rows(db: Session, *, client_id: int) -> list[MeasurementRow]:
     """Every kept measurement of the client's kept sessions in the order they were taken (session date, time
     with untimed first, id: :func:`cadenza.clinic.models.measurement_order`); the caller has authorised the
     client."""
-    query = (select(*_MEASUREMENT_ROW_COLUMNS)
-             .join(_SESSIONS, and_(_MEASUREMENTS.c.session_id == _SESSIONS.c.id, _SESSIONS.c.removed_at.is_(None)))
-             .where(_MEASUREMENTS.c.client_id == client_id, _MEASUREMENTS.c.removed_at.is_(None))
-             .order_by(_SESSIONS.c.session_date, _MEASUREMENTS.c.measured_at.asc().nulls_first(), _MEASUREMENTS.c.id))
-    return [MeasurementRow(*row) for row in db.execute(query).all()]
+    return [MeasurementRow(*row) for row in db.execute(_CLIENT_MEASUREMENTS, {"client_id": client_id}).all()]
 
 
 def session_history_page(db: Session, *, client_id: int, measurements: list[MeasurementRow], limit: int,
@@ -218,27 +272,26 @@ def session_history_page(db: Session, *, client_id: int, measurements: list[Meas
     if after is not None and before is not None:
         raise ParameterError("after and before cannot both be given: a page follows one cursor")
     key = tuple_(*_SESSION_KEY)
-    newest_first = [column.desc() for column in _SESSION_KEY]
-    query = select(*_HISTORY_COLUMNS).where(_SESSIONS.c.client_id == client_id, _SESSIONS.c.removed_at.is_(None))
+    bound = {"client_id": client_id, "limit": limit}
     first_page = after is None and before is None
     if first_page:
-        rows = db.execute(query.add_columns(func.count().over()).order_by(*newest_first).limit(limit)).all()
+        rows = db.execute(_HISTORY_FIRST, bound).all()
         total = int(rows[0][-1]) if rows else 0
         rows = [row[:-1] for row in rows]
     else:
-        total = _count(db, query)
+        total = _count(db, _HISTORY, bound)
     if before is not None:
         values = decode_cursor(before, kinds=("date", "int"), name="before")
-        rows = db.execute(query.where(key > tuple_(*values)).order_by(*_SESSION_KEY).limit(limit)).all()[::-1]
+        rows = db.execute(_HISTORY.where(key > tuple_(*values)).order_by(*_SESSION_KEY).limit(_LIMIT), bound).all()[::-1]
         if len(rows) < limit:  # the start of the list was reached: show a whole first page
-            rows, first_page = db.execute(query.order_by(*newest_first).limit(limit)).all(), True
+            rows, first_page = db.execute(_HISTORY.order_by(*_NEWEST_FIRST).limit(_LIMIT), bound).all(), True
     elif after is not None:
         values = decode_cursor(after, kinds=("date", "int"))
-        rows = db.execute(query.where(key < tuple_(*values)).order_by(*newest_first).limit(limit)).all()
+        rows = db.execute(_HISTORY.where(key < tuple_(*values)).order_by(*_NEWEST_FIRST).limit(_LIMIT), bound).all()
     if first_page:
         position = 0
     elif rows:
-        position = _count(db, query.where(key > tuple_(rows[0][2], rows[0][0])))
+        position = _count(db, _HISTORY.where(key > tuple_(rows[0][2], rows[0][0])), bound)
     else:  # past the end (rows removed since the cursor was made): nothing here, every row before
         position = total
     items = _history_rows(db, client_id, rows, measurements)
@@ -253,15 +306,11 @@ def session_history_page(db: Session, *, client_id: int, measurements: list[Meas
 def _history_rows(db: Session, client_id: int, rows: list, measurements: list[MeasurementRow]) -> list[SessionRow]:
     if not rows:
         return []
-    # The page's sessions are the client's kept sessions between its first and last key (newest first).
-    newest, oldest = (rows[0][2], rows[0][0]), (rows[-1][2], rows[-1][0])
-    in_page = select(_SESSIONS.c.id).where(_SESSIONS.c.client_id == client_id, _SESSIONS.c.removed_at.is_(None),
-                                          tuple_(*_SESSION_KEY) >= tuple_(*oldest),
-                                          tuple_(*_SESSION_KEY) <= tuple_(*newest))
+    # The page's sessions are the client's kept sessions between its last and first key (newest first).
+    page_range = {"client_id": client_id, "newest_date": rows[0][2], "newest_id": rows[0][0],
+                  "oldest_date": rows[-1][2], "oldest_id": rows[-1][0]}
     interventions: dict[int, list[InterventionRow]] = {}
-    for session_id, code, minutes in db.execute(
-            select(_INTERVENTIONS.c.session_id, _INTERVENTIONS.c.intervention_code, _INTERVENTIONS.c.minutes)
-            .where(_INTERVENTIONS.c.session_id.in_(in_page)).order_by(_INTERVENTIONS.c.position)).all():
+    for session_id, code, minutes in db.execute(_HISTORY_INTERVENTIONS, page_range).all():
         interventions.setdefault(session_id, []).append(InterventionRow(code, minutes))
     by_session: dict[int, list[MeasurementRow]] = {}
     for measurement in sorted(measurements, key=lambda m: m.id):
