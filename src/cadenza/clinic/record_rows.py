@@ -1,12 +1,13 @@
 """A client's sessions and measurements as plain rows, for the read-only lists (issue 23).
 
-The API's session and measurement lists show rows exactly as stored: no ORM object is built for them, no
-relationship loader runs, and every statement is the same from one request to the next (a page's child
-rows are selected by the page's own query as a subquery, never by a list of ids bound one by one), so each
-is compiled once per process. Each item is a dict of the row's columns (the removal bookkeeping left out:
-removed rows are not listed). Authorisation and audit are those of the ORM pages in
-:mod:`cadenza.clinic.dashboard`: :func:`cadenza.clinic.service.get_client_for_actor`, one ``read`` of the
-client.
+The API's session and measurement lists and the client page's history show rows exactly as stored: no ORM
+object is built for them, no relationship loader runs, and every statement is the same from one request to the
+next (a page's child rows are selected by the page's own query or key range as a subquery, never by a list of
+ids bound one by one; the hot statements are built once with bound parameters), so each is compiled once per
+process. The API lists' items are dicts of the row's columns (the removal bookkeeping left out: removed rows are
+not listed); the history's are :class:`SessionRow` and :class:`MeasurementRow`, which read like the models.
+Authorisation and audit are those of the ORM pages in :mod:`cadenza.clinic.dashboard`:
+:func:`cadenza.clinic.service.get_client_for_actor`, one ``read`` of the client (the history's caller has done it).
 """
 
 from __future__ import annotations
