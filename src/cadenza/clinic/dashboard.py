@@ -9,21 +9,20 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-
 from typing import Any
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from cadenza.clinic import service
 from cadenza.clinic.change import ChangeCheck, check_change
 from cadenza.clinic.access import child_of
-from cadenza.clinic.models import (INCLUDE_REMOVED, AuditEvent, Client, Goal, Measurement, SessionAddendum, SessionIntervention, Therapist,
+from cadenza.clinic.models import (INCLUDE_REMOVED, AuditEvent, Client, Goal, Measurement, Therapist,
                                    TherapySession, measurement_order)
 from cadenza.errors import NotFoundError, ParameterError, PermissionDeniedError
 
-MAX_PAGE_SIZE = 100
+from cadenza.clinic.paging import (  # noqa: F401  (the pages' names, as the record's callers import them from here)
+    MAX_PAGE_SIZE, Page, _check_limit, _check_offset, decode_cursor, encode_cursor)
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,9 @@ class GoalStatus:
 class ClientOverview:
     client: Client
     goals: list[GoalStatus]
-    sessions: list[TherapySession]  # newest first; one page of them when the caller asked for a page
+    # Newest first. With a page asked for, one page of them as record_rows.SessionRow and the measurements as
+    # record_rows.MeasurementRow (read-only rows that read like the models).
+    sessions: list[TherapySession]
     measurements: list[Measurement]  # in session order
     sessions_page: Page | None = None  # the keyset page the sessions are, when the caller asked for a page
     removed_goals: list[Goal] | None = None  # newest removal first: read with the goals (one statement fewer)
@@ -59,8 +60,8 @@ class ClientOverview:
         return [code for code, n in counts.items() if n >= 2 and code not in covered]
 
 
-# The dashboard's session lists and the client page's history show no addenda: they are loaded only if
-# something reads them (a statement fewer per list; issue 23). Reports and exports load them eagerly.
+# The ORM session lists show no addenda: they are loaded only if something reads them (a statement fewer per
+# list; issue 23). Reports and exports load them eagerly.
 _NO_ADDENDA = lazyload(TherapySession.addenda)
 
 
@@ -128,22 +129,21 @@ def client_overview(db: Session, *, actor: Therapist, client_id: int, sessions_l
     goals = [goal for goal in every_goal if goal.removed_at is None]
     removed_goals = sorted((goal for goal in every_goal if goal.removed_at is not None),
                            key=lambda goal: goal.removed_at, reverse=True)
-    query = select(TherapySession).where(TherapySession.client_id == client.id)
     page = None
     if sessions_limit is None:
+        query = select(TherapySession).where(TherapySession.client_id == client.id)
         sessions = list(db.scalars(query.options(selectinload(TherapySession.measurements))
                                    .order_by(TherapySession.session_date.desc(), TherapySession.id.desc())))
         measurements = list(db.scalars(service.measurement_query(client.id)))
     else:
-        # A page of the history: its sessions' measurements are taken from the client's measurements, which
-        # the goals need anyway, instead of loading them a second time (issue 23).
-        page = keyset_page(db, query.options(_NO_ADDENDA, lazyload(TherapySession.measurements)),
-                           columns=(TherapySession.session_date, TherapySession.id), descending=True,
-                           kinds=("date", "int"), key_of=lambda r: (r.session_date, r.id), limit=sessions_limit,
-                           after=sessions_after, before=sessions_before)
+        # A page of the history, read-only: plain rows, no ORM object (issue 23). Its sessions' measurements are
+        # taken from the client's measurements, which the goals need anyway.
+        from cadenza.clinic import record_rows
+
+        measurements = record_rows.client_measurement_rows(db, client_id=client.id)
+        page = record_rows.session_history_page(db, client_id=client.id, measurements=measurements,
+                                                limit=sessions_limit, after=sessions_after, before=sessions_before)
         sessions = page.items
-        measurements = list(db.scalars(service.measurement_query(client.id)))
-        _attach_measurements(sessions, measurements)
     return ClientOverview(
         client=client,
         goals=goal_statuses(goals, measurements, {client.id: client.code}),
@@ -152,22 +152,6 @@ def client_overview(db: Session, *, actor: Therapist, client_id: int, sessions_l
         sessions_page=page,
         removed_goals=removed_goals,
     )
-
-
-def _attach_measurements(sessions: list[TherapySession], measurements: list[Measurement]) -> None:
-    """Set each session's ``measurements`` (as its relationship loads them: by id) from ``measurements`` of the
-    same client, unless the session already holds them."""
-    by_session: dict[int, list[Measurement]] = {}
-    for measurement in sorted(measurements, key=lambda m: m.id):
-        by_session.setdefault(measurement.session_id, []).append(measurement)
-    for row in sessions:
-        if "measurements" not in inspect(row).dict:
-            set_committed_value(row, "measurements", by_session.get(row.id, []))
-
-
-def _check_limit(limit: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
-        raise ParameterError(f"limit must be a whole number 1..{MAX_PAGE_SIZE}, got {limit!r}")
 
 
 def recent_sessions(db: Session, *, actor: Therapist, limit: int = 10) -> list[RecentSession]:
@@ -367,86 +351,6 @@ def goal_series(db: Session, *, actor: Therapist, client_id: int, goal_id: int) 
     return GoalSeries(goal=goal, unit=unit, dates=[r[0] for r in rows], values=[float(r[1]) for r in rows])
 
 
-@dataclass(frozen=True)
-class Page:
-    """One page of a list: ``items`` out of ``total`` rows; ``next_after`` is the keyset cursor of the next page
-    (the sort key of the last row, as :func:`encode_cursor` writes it), None on the last page.
-
-    ``offset`` is where the page starts in the whole list (the rows before it, for "51-100 of 230"); the
-    API still accepts an offset from old scripts, but every next/previous link pages by key, so rows written
-    or removed meanwhile never shift or repeat a page.
-    """
-
-    items: list[Any]
-    total: int
-    limit: int
-    offset: int
-    next_after: str | None = None
-    prev_before: str | None = None  # the cursor of the page before this one (keyset pages), None on the first
-
-    @property
-    def next_offset(self) -> int | None:
-        """Where the next page starts by position, or None on the last page."""
-        end = self.offset + len(self.items)
-        return end if end < self.total else None
-
-
-def _check_offset(offset: int) -> None:
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise ParameterError(f"offset must be a whole number >= 0, got {offset!r}")
-
-
-_CURSOR_TYPES = {"int": int, "str": str, "date": dt.date.fromisoformat, "datetime": dt.datetime.fromisoformat,
-                 "none": lambda _: None}
-
-
-def encode_cursor(values: tuple[Any, ...]) -> str:
-    """An opaque, URL-safe cursor for a row's sort key (ints, strings, dates, datetimes or None)."""
-    import base64
-    import json
-
-    def tag(value: Any) -> list:
-        if value is None:
-            return ["none", ""]
-        if isinstance(value, dt.datetime):
-            return ["datetime", value.isoformat()]
-        if isinstance(value, dt.date):
-            return ["date", value.isoformat()]
-        return ["int" if isinstance(value, int) else "str", value]
-
-    raw = json.dumps([tag(v) for v in values], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, *, kinds: tuple[str, ...], name: str = "after") -> tuple[Any, ...]:
-    """The sort key in ``cursor``; ``kinds`` are the expected value kinds ("none" allowed where a key may be
-    NULL). A cursor that is not one of ours is refused by ``name``, never half-used."""
-    import base64
-    import binascii
-    import json
-
-    refused = ParameterError(f"{name} must be a cursor from this list's next/previous link, got {str(cursor)[:80]!r}")
-    if not isinstance(cursor, str) or not 0 < len(cursor) <= 4096:
-        raise refused
-    try:
-        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(parts, list) or len(parts) != len(kinds):
-            raise refused
-        values = []
-        for part, wanted in zip(parts, kinds, strict=True):
-            kind, raw = part
-            allowed = {wanted.rstrip("?")} | ({"none"} if wanted.endswith("?") else set())
-            if kind not in allowed:
-                raise refused
-            value = _CURSOR_TYPES[kind](raw)
-            if kind in ("int", "str") and type(value) is not type(raw):
-                raise refused
-            values.append(value)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
-        raise refused from None
-    return tuple(values)
-
-
 def _page(db: Session, query, *, limit: int, offset: int, key_of=None, after=None) -> Page:
     """One page of ``query``. With ``key_of`` (a row's sort key) the page carries the next page's cursor;
     ``after`` (a WHERE clause from a cursor) starts the page after a key. ``total`` counts the whole list."""
@@ -588,50 +492,6 @@ def sessions_page(db: Session, *, actor: Therapist, client_id: int, limit: int =
                                                         decode_cursor(after, kinds=("date", "int")))
     return _page(db, query.order_by(TherapySession.session_date, TherapySession.id), limit=limit, offset=offset,
                  key_of=lambda r: (r.session_date, r.id), after=where)
-
-
-def session_rows_page(db: Session, *, actor: Therapist, client_id: int, limit: int = MAX_PAGE_SIZE,
-                      after: str | None = None) -> Page:
-    """:func:`sessions_page` (keyset paging, no offset) as plain rows for a read-only list: each item is a dict
-    of the session's columns with ``measurements``, ``addenda`` and ``interventions`` lists of dicts, in the
-    order the relationships load them. The same statements as the ORM page (the page with its total, then
-    one per child table), but no ORM object is built: most of a 100-session page's CPU (issue 23)."""
-    from sqlalchemy import tuple_
-
-    _check_limit(limit)
-    client = service.get_client_for_actor(db, actor=actor, client_id=client_id)
-    sessions, measurements = TherapySession.__table__, Measurement.__table__
-    key = (sessions.c.session_date, sessions.c.id)
-    kept = (sessions.c.client_id == client.id, sessions.c.removed_at.is_(None))
-    query = select(sessions).where(*kept)
-    if after is None:
-        rows = db.execute(query.add_columns(func.count().over().label("_total")).order_by(*key).limit(limit)).all()
-        total, position = (int(rows[0]._total) if rows else 0), 0
-        items = [{k: v for k, v in row._mapping.items() if k != "_total"} for row in rows]
-    else:
-        values = decode_cursor(after, kinds=("date", "int"))
-        items = [dict(row._mapping) for row in
-                 db.execute(query.where(tuple_(*key) > tuple_(*values)).order_by(*key).limit(limit))]
-        total = _count(db, query)
-        position = _count(db, query.where(tuple_(*key) < tuple_(items[0]["session_date"], items[0]["id"]))) \
-            if items else total
-    ids = [item["id"] for item in items]
-    children: dict[str, dict[int, list[dict]]] = {"measurements": {}, "addenda": {}, "interventions": {}}
-    if ids:
-        addenda, interventions = SessionAddendum.__table__, SessionIntervention.__table__
-        for name, table, where, order in (
-                ("measurements", measurements, (measurements.c.removed_at.is_(None),), measurements.c.id),
-                ("addenda", addenda, (), addenda.c.id),
-                ("interventions", interventions, (), interventions.c.position)):
-            for row in db.execute(select(table).where(table.c.session_id.in_(ids), *where).order_by(order)):
-                children[name].setdefault(row.session_id, []).append(dict(row._mapping))
-    for item in items:
-        for name, by_session in children.items():
-            item[name] = by_session.get(item["id"], [])
-    more = position + len(items) < total
-    return Page(items=items, total=total, limit=limit, offset=position,
-                next_after=encode_cursor((items[-1]["session_date"], items[-1]["id"])) if items and more else None,
-                prev_before=encode_cursor((items[0]["session_date"], items[0]["id"])) if items and position > 0 else None)
 
 
 def measurements_page(db: Session, *, actor: Therapist, client_id: int, instrument_code: str | None = None,

@@ -640,21 +640,25 @@ def record_session(
     for i, entry in enumerate(measurements):
         _check_client_age(client, entry, i, session_date)
         _check_goal_link(db, client, entry, i)
-    with db.begin_nested():
-        row = TherapySession(
-            client_id=client.id, therapist_id=actor.id, session_date=session_date, minutes=minutes,
-            setting=setting, soap_subjective=subjective,
-            soap_objective=objective, soap_assessment=assessment, soap_plan=plan,
-        )
-        _set_interventions(row, interventions)
-        db.add(row)
-        for entry, score in zip(measurements, scores, strict=True):
-            db.add(_new_measurement(row, entry, score))
-        db.flush()
-        audit(db, actor, "create", "therapy_session", entity_id=row.id, client_id=client.id)
-        for measurement in row.measurements:
-            audit(db, actor, "create", "measurement", entity_id=measurement.id, client_id=client.id)
-        db.flush()
+    # The session, its interventions and its measurements are built apart from the unit of work and added as
+    # one (the measurements and interventions by cascade from the session): nothing is added unless all of it
+    # was built, and one flush writes it all. A database error in that flush fails the caller's whole unit of
+    # work, so nothing of the session is ever stored without the rest (issue 23: a savepoint, its own flush
+    # and two statements fewer per session).
+    row = TherapySession(
+        client_id=client.id, therapist_id=actor.id, session_date=session_date, minutes=minutes,
+        setting=setting, soap_subjective=subjective,
+        soap_objective=objective, soap_assessment=assessment, soap_plan=plan,
+    )
+    _set_interventions(row, interventions)
+    for entry, score in zip(measurements, scores, strict=True):
+        _new_measurement(row, entry, score)  # joins row.measurements
+    db.add(row)
+    db.flush()
+    # Written with the unit of work's next flush (its commit at the latest), in this order.
+    audit(db, actor, "create", "therapy_session", entity_id=row.id, client_id=client.id)
+    for measurement in row.measurements:
+        audit(db, actor, "create", "measurement", entity_id=measurement.id, client_id=client.id)
     if "addenda" not in inspect(row).dict:  # a session written just now has none: no query to find that out
         set_committed_value(row, "addenda", [])
     return row

@@ -8,16 +8,18 @@ client, like another therapist's client, is a 404.
 from __future__ import annotations
 
 import datetime as dt
+import typing
 from typing import Annotated, Any, Literal
 
+import pydantic_core
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
 
-from cadenza.clinic import auth, corrections, dashboard, idempotency, service
+from cadenza.clinic import auth, corrections, dashboard, idempotency, record_rows, service
 from cadenza.clinic.instruments import list_instruments
 from cadenza.clinic.service import MeasurementInput
-from cadenza.errors import NotFoundError
+from cadenza.errors import NotFoundError, ParameterError
 from cadenza.web.deps import AdminApiUser, ApiUser, Db
 from cadenza.web.validators import UtcConvertible, no_nul
 
@@ -363,6 +365,56 @@ def _paged(request: Request, response: Response, page: dashboard.Page, *, cursor
     return page.items
 
 
+# Read-only lists are written straight from their rows (issue 23): the JSON FastAPI would make by validating
+# each row into its response model and dumping the models (the same fields in the same order, the same
+# encoders), without building the models. The models still document the lists (OpenAPI).
+RowShape = tuple[tuple[str, "RowShape | None", bool], ...]  # (field, the shape of a nested list, is a float)
+
+
+def row_shape(model: type[BaseModel]) -> RowShape:
+    """How :func:`rows_json` writes a row as ``model``: its fields in order; a ``list[OtherModel]`` field
+    nested; ``float`` fields made floats (an integral value is written ``40.0``, as the model writes it)."""
+    if model.model_computed_fields:
+        raise ParameterError(f"model {model.__name__} has computed fields, which a row does not hold")
+    shape = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        nested = None
+        if typing.get_origin(annotation) is list:
+            (item,) = typing.get_args(annotation)
+            if isinstance(item, type) and issubclass(item, BaseModel):
+                nested = row_shape(item)
+        shape.append((name, nested, annotation in (float, float | None)))
+    return tuple(shape)
+
+
+def _plain(row: dict[str, Any], shape: RowShape) -> dict[str, Any]:
+    out = {}
+    for name, nested, is_float in shape:
+        value = row[name]
+        if nested is not None:
+            value = [_plain(item, nested) for item in value]
+        elif is_float and value is not None:
+            value = float(value)
+        out[name] = value
+    return out
+
+
+def rows_json(rows: list[dict[str, Any]], shape: RowShape) -> bytes:
+    """``rows`` (dicts holding at least the shape's fields) as the JSON list of their response model."""
+    return pydantic_core.to_json([_plain(row, shape) for row in rows], inf_nan_mode="null")
+
+
+def _paged_json(request: Request, page: dashboard.Page, shape: RowShape) -> Response:
+    response = Response(rows_json(page.items, shape), media_type="application/json")
+    _paged(request, response, page)
+    return response
+
+
+_SESSION_ROW = row_shape(SessionOut)
+_MEASUREMENT_ROW = row_shape(MeasurementOut)
+
+
 # ---- me, instruments ---------------------------------------------------------------------------
 
 
@@ -453,9 +505,10 @@ def list_sessions(request: Request, response: Response, db: Db, user: ApiUser, c
     """The client's sessions in date order with their measurements, paged."""
     if offset:  # old scripts' position paging
         page = dashboard.sessions_page(db, actor=user, client_id=client_id, limit=limit, offset=offset, after=after)
-    else:  # plain rows, no ORM objects: a read-only list (issue 23)
-        page = dashboard.session_rows_page(db, actor=user, client_id=client_id, limit=limit, after=after)
-    return _paged(request, response, page)
+        return _paged(request, response, page)
+    # plain rows, no ORM objects: a read-only list (issue 23)
+    page = record_rows.session_rows_page(db, actor=user, client_id=client_id, limit=limit, after=after)
+    return _paged_json(request, page, _SESSION_ROW)
 
 
 @router.post("/clients/{client_id}/sessions", response_model=SessionOut, status_code=status.HTTP_201_CREATED,
@@ -549,9 +602,9 @@ def list_measurements(
     limit: Limit = dashboard.MAX_PAGE_SIZE, offset: Offset = 0, after: After = None,
 ) -> Any:
     """The client's measurements in session order, optionally for one instrument or goal, paged."""
-    page = dashboard.measurements_page(db, actor=user, client_id=client_id, instrument_code=instrument_code,
-                                       goal_id=goal_id, limit=limit, offset=offset, after=after)
-    return _paged(request, response, page)
+    page = record_rows.measurement_rows_page(db, actor=user, client_id=client_id, instrument_code=instrument_code,
+                                             goal_id=goal_id, limit=limit, offset=offset, after=after)
+    return _paged_json(request, page, _MEASUREMENT_ROW)
 
 
 @router.get("/clients/{client_id}/audit", response_model=list[AuditOut], tags=["audit"],
