@@ -2,7 +2,7 @@
 and scored as bench/improv.py fits the defaults, on the development files, leaving one drummer out,
 on perturbed performances, and on synthetic melodies and grooves.
 
-Usage: ``python bench/improv_level_ablation.py [DATA_DIR] [--json]``
+Usage: ``python bench/improv_level_ablation.py [DATA_DIR] [--json] [--margins [VARIANT]]``
 
 Each variant is a set of per-candidate features (the seven of :data:`cadenza.improv.pulse.LEVEL_FEATURES`
 and the extra ones below), fitted by the benchmark's pairwise logistic regression (ridge 0.003 unless
@@ -25,7 +25,12 @@ that is not a whole number of beats), ``voice_accents`` (loud-on-eighths and sof
 each note's velocity relative to the median of its own drum voice, so a missing voice or a
 compressed kit does not move them); ``backbeat`` and ``foot_pulse`` (the kit's roles,
 :mod:`cadenza.improv.kit`: shipped for drum kits since branch ``improv7``), ``swing`` (long-short: the
-notes near 2/3 of the beat less those near 1/3, :func:`_swing`). ``lodo nll`` / ``pert. lodo nll``:
+notes near 2/3 of the beat less those near 1/3, :func:`_swing`),
+``meter_kick_snare`` / ``meter_all_notes`` (meter consistency: cos(2 pi bar / period), the bar read as the
+first autocorrelation peak of the kick and snare's, or of every note's, onset envelope within 0.75-6 s
+holding 90 % of the range's highest peak, :func:`_bar_lag_s`: a level whose beat does not divide the bar,
+as half time in 3/4, scores -1). ``--margins`` prints each development file's score margin (right
+candidate less the best wrong one) with the development and the fold's weights. ``lodo nll`` / ``pert. lodo nll``:
 the held-out drummer's mean negative log-likelihood of the right candidate (softmax of the scores over
 the candidates; files whose right level is not a candidate, or every candidate, left out): it moves
 with the margins, not only with the files that flip, so it separates variants that tie on 42 files.
@@ -44,7 +49,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import improv as bench  # noqa: E402  (bench/improv.py: data, perturbations, melodies)
 
 EXTRA = ("occupancy", "beat_alignment", "log_notes_per_beat", "log_notes_per_beat_sq", "odd_bar",
-         "voice_loud_on_eighths", "voice_soft_on_sixteenths", "backbeat", "swing", "foot_pulse")
+         "voice_loud_on_eighths", "voice_soft_on_sixteenths", "backbeat", "swing", "foot_pulse", "meter_kick_snare",
+         "meter_all_notes")
 BASE = list(range(7))
 #: name -> (feature columns, options); columns index the 7 base features then EXTRA (7 + i)
 VARIANTS = {
@@ -63,7 +69,10 @@ VARIANTS = {
     "+ backbeat + swing": (BASE + [14, 15], {}),
     "+ foot pulse": (BASE + [16], {}),
     "+ backbeat + foot pulse (shipped for kits)": (BASE + [14, 16], {}),
+    "kit + meter (kick+snare bar)": (BASE + [14, 16, 17], {}),
+    "kit + meter (all notes' bar)": (BASE + [14, 16, 18], {}),
 }
+SHIPPED = "+ backbeat + foot pulse (shipped for kits)"
 
 
 def _beat_occupancy(t: np.ndarray, period_s: np.ndarray) -> np.ndarray:
@@ -96,6 +105,37 @@ def _swing(t: np.ndarray, v: np.ndarray, period_s: np.ndarray) -> np.ndarray:
     return out
 
 
+#: The bar: the first autocorrelation peak within BAR_RANGE_S holding BAR_PEAK_SHARE of the range's highest.
+BAR_RANGE_S = (0.75, 6.0)
+BAR_PEAK_SHARE = 0.9
+KICK_SNARE = (35, 36, 37, 38, 40)
+
+
+def _bar_lag_s(t: np.ndarray, w: np.ndarray) -> float:
+    """The bar period (s) of the notes' onset envelope; NaN when there is no peak (or too few notes)."""
+    from cadenza.improv.pulse import FRAME_RATE_HZ, _autocorrelation, onset_envelope
+
+    if t.size < 8 or np.ptp(t) < 2 * BAR_RANGE_S[0]:
+        return float("nan")
+    acf = _autocorrelation(onset_envelope(t, weights=w))
+    lo, hi = int(BAR_RANGE_S[0] * FRAME_RATE_HZ), min(int(BAR_RANGE_S[1] * FRAME_RATE_HZ), acf.size - 1)
+    if hi <= lo + 2:
+        return float("nan")
+    seg = acf[lo - 1:hi + 1]
+    peaks = np.flatnonzero((seg[1:-1] >= seg[:-2]) & (seg[1:-1] >= seg[2:]))
+    if peaks.size == 0:
+        return float("nan")
+    values = seg[1:-1][peaks]
+    return (lo + float(peaks[np.argmax(values >= BAR_PEAK_SHARE * values.max())])) / FRAME_RATE_HZ
+
+
+def _meter(t: np.ndarray, w: np.ndarray, period_s: np.ndarray) -> np.ndarray:
+    """Meter consistency: cos(2 pi bar / period), 1 when the bar (:func:`_bar_lag_s`) holds a whole number
+    of the candidate's beats, -1 at a half (half time in 3/4); 0 without a bar."""
+    bar_s = _bar_lag_s(t, w)
+    return np.zeros(period_s.size) if not np.isfinite(bar_s) else np.cos(2 * np.pi * bar_s / period_s)
+
+
 def candidate_features(t: np.ndarray, v: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(candidate BPM, (candidates, 7 + len(EXTRA)) features) of one take."""
     from cadenza.improv.kit import backbeat_alignment, foot_pulse
@@ -110,11 +150,12 @@ def candidate_features(t: np.ndarray, v: np.ndarray, p: np.ndarray) -> tuple[np.
         mine = p == voice
         relative[mine] = v[mine] / max(float(np.median(v[mine])), 1.0)
     per_beat = np.log2(t.size / (np.ptp(t) / period_s))
+    ks = np.isin(p, KICK_SNARE)
     voice_loud, voice_soft = accent_alignment(t, relative, period_s)
     return bpm, np.column_stack([base, _beat_occupancy(t, period_s), grid_alignment(t, w, period_s), per_beat,
                                  per_beat ** 2, _odd_bar(t, w, bpm), voice_loud, voice_soft,
                                  backbeat_alignment(t, v, p, period_s), _swing(t, v, period_s),
-                                 foot_pulse(t, p, period_s)])
+                                 foot_pulse(t, p, period_s), _meter(t[ks], w[ks], period_s), _meter(t, w, period_s)])
 
 
 def _columns(features: np.ndarray, cols: list) -> np.ndarray:
@@ -201,7 +242,7 @@ def collect(data_dir: Path) -> dict:
     for eighths in (False, True):
         grooves[eighths] = [(tempo, *candidate_features(*_groove(tempo, eighths, k)), True)
                             for k, tempo in enumerate(np.exp(np.linspace(np.log(50.0), np.log(240.0), 40)))]
-    return {"files": files, "styles": styles, "perturbed": perturbed, "augmented": augmented, "melodies": melodies,
+    return {"files": files, "names": [r["file"] for r in rows], "styles": styles, "perturbed": perturbed, "augmented": augmented, "melodies": melodies,
             "grooves": grooves}
 
 
@@ -242,18 +283,50 @@ def evaluate(data: dict, cols: list, options: dict) -> dict:
     return {k: (round(float(v), 3 if k.endswith("nll") else 1) if isinstance(v, float) else v) for k, v in out.items()}
 
 
+def margins(data: dict, cols: list, options: dict, names: list[str]) -> list[dict]:
+    """Per development file: its candidates, the chosen one (development weights) and the score margin
+    of the right candidate over the best wrong one, with the development weights and with the weights
+    of the fold that left the file's drummer out (NaN: the right level is not a candidate; inf: every
+    candidate is right). A negative margin is a miss; a small one, a file a new drummer may flip."""
+    sel = lambda items: [(b, _columns(f, cols), t) for _, b, f, t in items]  # noqa: E731
+    opts = {k: v for k, v in options.items() if k in ("l2", "prior_weight")}
+    w = fit(sel(data["files"]), **opts)
+    folds = {d: fit(sel([x for x in data["files"] if x[0] != d]), **opts) for d in {x[0] for x in data["files"]}}
+
+    def margin(bpm, features, weights, truth):
+        right = np.abs(bpm / truth - 1) <= 0.03
+        if not right.any():
+            return float("nan")
+        if right.all():
+            return float("inf")
+        s = features @ weights
+        return float(s[right].max() - s[~right].max())
+
+    out = []
+    for name, (drummer, bpm, features, truth) in zip(names, data["files"]):
+        f = _columns(features, cols)
+        out.append({"file": name, "bpm": truth, "candidates_bpm": [round(float(b), 1) for b in bpm],
+                    "chosen_bpm": round(float(bpm[np.argmax(f @ w)]), 1) if bpm.size else float("nan"),
+                    "margin_dev": round(margin(bpm, f, w, truth), 2),
+                    "margin_lodo": round(margin(bpm, f, folds[drummer], truth), 2)})
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data_dir", nargs="?", type=Path, default=bench.DEFAULT_DATA_DIR)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--margins", metavar="VARIANT", nargs="?", const=SHIPPED,
+                        help=f"also print each file's score margins under VARIANT (default: {SHIPPED!r})")
     args = parser.parse_args(argv)
     if not (args.data_dir / "index.csv").is_file():
         print(f"no Groove MIDI index at {args.data_dir}", file=sys.stderr)
         return 2
     data = collect(args.data_dir)
     results = {name: evaluate(data, cols, options) for name, (cols, options) in VARIANTS.items()}
+    per_file = None if args.margins is None else margins(data, *VARIANTS[args.margins], data["names"])
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps(results if per_file is None else {"variants": results, "margins": per_file}, indent=2))
         return 0
     n_groove = len(data["grooves"][False])
     print(f"{'variant':46s} {'dev':>6s} {'lodo':>6s} {'lostyle':>7s} {'pert.':>6s} {'pert.lodo':>9s} {'lodo nll':>8s} "
@@ -263,6 +336,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:46s} {r['dev']:5.1f}% {r['lodo']:5.1f}% {r['lostyle']:6.1f}% {r['perturbed']:5.1f}% {r['perturbed_lodo']:8.1f}% "
               f"{r['lodo_nll']:8.3f} {r['perturbed_lodo_nll']:13.3f} {r['melodies']:12d} {r['grooves_16ths']:8d} "
               f"{r['grooves_8ths']:8d}")
+    if per_file is not None:
+        print(f"\nmargins under {args.margins!r} (right candidate's score less the best wrong one's; "
+              f"nan: the right level is not a candidate)")
+        for m in sorted(per_file, key=lambda m: m["margin_lodo"] if np.isfinite(m["margin_lodo"]) else -99):
+            print(f"  {m['file']:66s} {m['bpm']:5.0f}  chosen {m['chosen_bpm']:6.1f}  dev {m['margin_dev']:6.2f}  "
+                  f"lodo {m['margin_lodo']:6.2f}  candidates {m['candidates_bpm']}")
     return 0
 
 
