@@ -151,9 +151,14 @@ def test_the_bar_of_the_kick_and_snare_is_a_whole_number_of_beats_wherever_the_g
     assert estimate_bar_s(t[bar] + 7.3, v[bar] / 127.0) == pytest.approx(bar_s, abs=0.006)  # a time shift moves nothing
 
 
-def test_a_bar_needs_notes_and_two_of_the_shortest_bars():
+def test_a_bar_needs_notes_and_a_take_that_holds_its_multiples():
     assert np.isnan(estimate_bar_s(np.arange(5) * 0.3, np.ones(5)))  # too few notes
-    assert np.isnan(estimate_bar_s(np.linspace(0.0, 1.2, 12), np.ones(12)))  # under 1.5 s
+    assert np.isnan(estimate_bar_s(np.linspace(0.0, 2.9, 30), np.ones(30)))  # 4 x the shortest bar (0.75 s) is 3 s
+    t = np.arange(0.0, 5.0, 0.25)  # 5 s of a 2-s bar (loud every 8th note, soft between them)
+    bar_s = estimate_bar_s(t, np.where(np.arange(t.size) % 8 == 0, 1.0, 0.2))
+    assert np.isnan(bar_s) or 4 * bar_s <= 5.0  # never a bar whose multiples the take does not hold
+    t = np.arange(0.0, 12.0, 0.2)  # 12 s: seven bars of 1.6 s
+    assert estimate_bar_s(t, np.where(np.arange(t.size) % 8 == 0, 1.0, 0.2)) == pytest.approx(1.6)
 
 
 @settings(max_examples=15, deadline=None, derandomize=True)

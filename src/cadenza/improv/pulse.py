@@ -224,20 +224,23 @@ def estimate_bar_s(onset_times_s: np.ndarray, weights: np.ndarray) -> float:
     """The bar period (s) of sorted onsets: the lag within :data:`BAR_RANGE_S` whose multiples
     (:data:`BAR_HARMONICS`) hold the highest mean autocorrelation of the weighted onset envelope (a bar
     repeats at its multiples; a 3+3+2 figure inside it does not). NaN with fewer than
-    :data:`MIN_ONSETS` onsets or under two of the shortest bars. Meant for the notes that mark the bar
-    (a kit's kick and snare): the whole kit's hi-hats repeat every beat.
+    :data:`MIN_ONSETS` onsets, or when the take does not hold the bar's multiples (a bar of a short
+    take is a guess: under 3 s, every bar is). Meant for
+    the notes that mark the bar (a kit's kick and snare): the whole kit's hi-hats repeat every beat.
 
-    >>> beat_s = 0.4; t = np.arange(36) * beat_s  # a 3/4 figure: loud on 1, soft on 2 and 3
+    >>> beat_s = 0.4; t = np.arange(36) * beat_s  # a 3/4 figure, loud on 1, soft on 2 and 3: 14 s
     >>> round(estimate_bar_s(t, np.where(np.arange(36) % 3 == 0, 1.0, 0.3)) / beat_s, 2)
     3.0
     """
-    if onset_times_s.size < MIN_ONSETS or np.ptp(onset_times_s) < 2 * BAR_RANGE_S[0]:
+    span_s = float(np.ptp(onset_times_s)) if onset_times_s.size else 0.0
+    if onset_times_s.size < MIN_ONSETS or span_s < max(BAR_HARMONICS) * BAR_RANGE_S[0]:
         return float("nan")
     acf = _autocorrelation(onset_envelope(onset_times_s, weights=weights))
     lags = np.arange(int(BAR_RANGE_S[0] * FRAME_RATE_HZ), int(BAR_RANGE_S[1] * FRAME_RATE_HZ))
     frames = np.arange(acf.size)
     salience = np.mean([np.interp(h * lags, frames, acf, right=0.0) for h in BAR_HARMONICS], axis=0)
-    return float(lags[np.argmax(salience)]) / FRAME_RATE_HZ
+    bar_s = float(lags[np.argmax(salience)]) / FRAME_RATE_HZ
+    return bar_s if max(BAR_HARMONICS) * bar_s <= span_s else float("nan")  # its multiples inside the take
 
 
 def _level_features(onsets: np.ndarray, weights: np.ndarray, bpm: np.ndarray, salience: np.ndarray,
