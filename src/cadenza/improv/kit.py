@@ -1,7 +1,7 @@
-"""What a drum kit's roles say about the beat: the backbeat and the foot's pulse.
+"""What a drum kit's roles say about the beat: the backbeat, the foot's pulse and the bar.
 
-A drummer's kit plays roles a velocity cannot show. Two of them mark the beat level in most styles,
-and both are read from General MIDI percussion note numbers (channel 10; the Roland TD-11 mapping of
+A drummer's kit plays roles a velocity cannot show. Three of them mark the beat level in most styles,
+and all are read from General MIDI percussion note numbers (channel 10; the Roland TD-11 mapping of
 the Groove MIDI files is the same for these voices):
 
 - **backbeat** (:func:`backbeat_alignment`): the snare's accents and the kick alternate on the beat,
@@ -21,7 +21,7 @@ the Groove MIDI files is the same for these voices):
   that splits the bar is implausible. Only 3:2-related levels differ: the beat, half and double time
   of a 4/4 bar all divide it.
 
-Neither is a tempo on its own: they are features of the metrical-level score of
+None is a tempo on its own: they are features of the metrical-level score of
 :func:`cadenza.improv.pulse.estimate_pulse`, which weighs them with the others (fitted on the
 development drum performances) when the notes are a drum kit's; without a kick and a snare, or without
 a pedal, or without a bar, the feature is 0 and has no say.

@@ -225,8 +225,8 @@ def estimate_bar_s(onset_times_s: np.ndarray, weights: np.ndarray) -> float:
     (:data:`BAR_HARMONICS`) hold the highest mean autocorrelation of the weighted onset envelope (a bar
     repeats at its multiples; a 3+3+2 figure inside it does not). NaN with fewer than
     :data:`MIN_ONSETS` onsets, or when the take does not hold the bar's multiples (a bar of a short
-    take is a guess: under 3 s, every bar is). Meant for
-    the notes that mark the bar (a kit's kick and snare): the whole kit's hi-hats repeat every beat.
+    take is a guess: under 3 s, every bar is). Meant for the notes that mark the bar (a kit's kick and
+    snare): the whole kit's hi-hats repeat every beat.
 
     >>> beat_s = 0.4; t = np.arange(36) * beat_s  # a 3/4 figure, loud on 1, soft on 2 and 3: 14 s
     >>> round(estimate_bar_s(t, np.where(np.arange(36) % 3 == 0, 1.0, 0.3)) / beat_s, 2)
