@@ -185,19 +185,38 @@ def triplet_feel(files: list[dict]) -> list[dict]:
     return out
 
 
-def fit_level_weights(candidates: list[tuple[np.ndarray, np.ndarray, float]]) -> np.ndarray:
-    """Pairwise logistic regression: for every file whose right level is among its candidates, the
-    right candidate's features minus each wrong one's should score > 0 (ridge ``L2``)."""
+def _pairwise_differences(candidates: list[tuple[np.ndarray, np.ndarray, float]]) -> np.ndarray:
+    """For every file whose right level is among its candidates (and not all of them): the right
+    candidates' mean features minus each wrong candidate's."""
     diffs = []
     for bpm, features, truth in candidates:
         right = np.abs(bpm / truth - 1) <= 0.03
         if right.any() and not right.all():
             diffs += list(features[right].mean(axis=0) - features[~right])
-    d = np.asarray(diffs)
+    return np.asarray(diffs)
+
+
+def _logistic_fit(d: np.ndarray, offset: np.ndarray | float = 0.0) -> np.ndarray:
+    """Weights w minimising mean log(1 + exp(-(offset + d @ w))) + L2 / 2 |w|^2 (gradient descent)."""
     w = np.zeros(d.shape[1])
     for _ in range(3000):
-        w -= 0.5 * (-(d * (1 / (1 + np.exp(d @ w)))[:, None]).mean(axis=0) + L2 * w)
+        w -= 0.5 * (-(d * (1 / (1 + np.exp(offset + d @ w)))[:, None]).mean(axis=0) + L2 * w)
     return w
+
+
+def fit_level_weights(candidates: list[tuple[np.ndarray, np.ndarray, float]]) -> np.ndarray:
+    """Pairwise logistic regression: for every file whose right level is among its candidates, the
+    right candidate's features minus each wrong one's should score > 0 (ridge ``L2``). With the kit's
+    features (:data:`cadenza.improv.pulse.KIT_LEVEL_FEATURES`), the meter's weight (the last) is fitted
+    after the others, with them held: fitted together, it moves the other weights and costs files
+    that the meter does not concern (bench/RESULTS.md, issue 19, branch improv8)."""
+    from cadenza.improv.pulse import KIT_LEVEL_FEATURES
+
+    d = _pairwise_differences(candidates)
+    if d.shape[1] != len(KIT_LEVEL_FEATURES):
+        return _logistic_fit(d)
+    first = _logistic_fit(d[:, :-1])
+    return np.r_[first, _logistic_fit(d[:, -1:], offset=d[:, :-1] @ first)]
 
 
 def cross_validate(files: list[dict]) -> dict:

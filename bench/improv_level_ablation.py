@@ -2,7 +2,7 @@
 and scored as bench/improv.py fits the defaults, on the development files, leaving one drummer out,
 on perturbed performances, and on synthetic melodies and grooves.
 
-Usage: ``python bench/improv_level_ablation.py [DATA_DIR] [--json]``
+Usage: ``python bench/improv_level_ablation.py [DATA_DIR] [--json] [--margins [VARIANT]]``
 
 Each variant is a set of per-candidate features (the seven of :data:`cadenza.improv.pulse.LEVEL_FEATURES`
 and the extra ones below), fitted by the benchmark's pairwise logistic regression (ridge 0.003 unless
@@ -25,7 +25,17 @@ that is not a whole number of beats), ``voice_accents`` (loud-on-eighths and sof
 each note's velocity relative to the median of its own drum voice, so a missing voice or a
 compressed kit does not move them); ``backbeat`` and ``foot_pulse`` (the kit's roles,
 :mod:`cadenza.improv.kit`: shipped for drum kits since branch ``improv7``), ``swing`` (long-short: the
-notes near 2/3 of the beat less those near 1/3, :func:`_swing`). ``lodo nll`` / ``pert. lodo nll``:
+notes near 2/3 of the beat less those near 1/3, :func:`_swing`),
+``meter_kick_snare`` / ``meter_all_notes`` (meter consistency: cos(2 pi bar / period), the bar read as the
+first autocorrelation peak of the kick and snare's, or of every note's, onset envelope within 0.75-6 s
+holding 90 % of the range's highest peak, :func:`_bar_lag_s`: a level whose beat does not divide the bar,
+as half time in 3/4, scores -1), ``meter_bar_salience`` (the same with the kick and snare's bar read as the
+shipped :func:`cadenza.improv.pulse.estimate_bar_s` reads it: the lag whose 1-4 multiples hold the highest
+mean autocorrelation; :func:`cadenza.improv.kit.meter_consistency`, shipped since branch ``improv8`` with
+its weight fitted after the other nine, option ``last_after``). ``odd meters``: kit grooves in 3/4 and
+5/4 (:func:`_odd_meter_groove`, four patterns at 30 tempi from 60 to 240 BPM), scored with the variant's
+development weights. ``--margins`` prints each development file's score margin (right
+candidate less the best wrong one) with the development and the fold's weights. ``lodo nll`` / ``pert. lodo nll``:
 the held-out drummer's mean negative log-likelihood of the right candidate (softmax of the scores over
 the candidates; files whose right level is not a candidate, or every candidate, left out): it moves
 with the margins, not only with the files that flip, so it separates variants that tie on 42 files.
@@ -44,7 +54,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import improv as bench  # noqa: E402  (bench/improv.py: data, perturbations, melodies)
 
 EXTRA = ("occupancy", "beat_alignment", "log_notes_per_beat", "log_notes_per_beat_sq", "odd_bar",
-         "voice_loud_on_eighths", "voice_soft_on_sixteenths", "backbeat", "swing", "foot_pulse")
+         "voice_loud_on_eighths", "voice_soft_on_sixteenths", "backbeat", "swing", "foot_pulse", "meter_kick_snare",
+         "meter_all_notes", "meter_bar_salience")
 BASE = list(range(7))
 #: name -> (feature columns, options); columns index the 7 base features then EXTRA (7 + i)
 VARIANTS = {
@@ -62,8 +73,13 @@ VARIANTS = {
     "+ swing (long-short)": (BASE + [15], {}),
     "+ backbeat + swing": (BASE + [14, 15], {}),
     "+ foot pulse": (BASE + [16], {}),
-    "+ backbeat + foot pulse (shipped for kits)": (BASE + [14, 16], {}),
+    "+ backbeat + foot pulse (shipped for kits in improv7)": (BASE + [14, 16], {}),
+    "kit + meter (kick+snare bar)": (BASE + [14, 16, 17], {}),
+    "kit + meter (all notes' bar)": (BASE + [14, 16, 18], {}),
+    "kit + meter (bar salience), fitted together": (BASE + [14, 16, 19], {}),
+    "kit + meter (bar salience), fitted after (shipped)": (BASE + [14, 16, 19], {"last_after": True}),
 }
+SHIPPED = "kit + meter (bar salience), fitted after (shipped)"
 
 
 def _beat_occupancy(t: np.ndarray, period_s: np.ndarray) -> np.ndarray:
@@ -96,10 +112,41 @@ def _swing(t: np.ndarray, v: np.ndarray, period_s: np.ndarray) -> np.ndarray:
     return out
 
 
+#: The bar: the first autocorrelation peak within BAR_RANGE_S holding BAR_PEAK_SHARE of the range's highest.
+BAR_RANGE_S = (0.75, 6.0)
+BAR_PEAK_SHARE = 0.9
+KICK_SNARE = (35, 36, 37, 38, 40)
+
+
+def _bar_lag_s(t: np.ndarray, w: np.ndarray) -> float:
+    """The bar period (s) of the notes' onset envelope; NaN when there is no peak (or too few notes)."""
+    from cadenza.improv.pulse import FRAME_RATE_HZ, _autocorrelation, onset_envelope
+
+    if t.size < 8 or np.ptp(t) < 2 * BAR_RANGE_S[0]:
+        return float("nan")
+    acf = _autocorrelation(onset_envelope(t, weights=w))
+    lo, hi = int(BAR_RANGE_S[0] * FRAME_RATE_HZ), min(int(BAR_RANGE_S[1] * FRAME_RATE_HZ), acf.size - 1)
+    if hi <= lo + 2:
+        return float("nan")
+    seg = acf[lo - 1:hi + 1]
+    peaks = np.flatnonzero((seg[1:-1] >= seg[:-2]) & (seg[1:-1] >= seg[2:]))
+    if peaks.size == 0:
+        return float("nan")
+    values = seg[1:-1][peaks]
+    return (lo + float(peaks[np.argmax(values >= BAR_PEAK_SHARE * values.max())])) / FRAME_RATE_HZ
+
+
+def _meter(t: np.ndarray, w: np.ndarray, period_s: np.ndarray, bar=_bar_lag_s) -> np.ndarray:
+    """Meter consistency: cos(2 pi bar / period), 1 when the bar (:func:`_bar_lag_s`) holds a whole number
+    of the candidate's beats, -1 at a half (half time in 3/4); 0 without a bar."""
+    bar_s = bar(t, w)
+    return np.zeros(period_s.size) if not np.isfinite(bar_s) else np.cos(2 * np.pi * bar_s / period_s)
+
+
 def candidate_features(t: np.ndarray, v: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(candidate BPM, (candidates, 7 + len(EXTRA)) features) of one take."""
-    from cadenza.improv.kit import backbeat_alignment, foot_pulse
-    from cadenza.improv.pulse import accent_alignment, grid_alignment, level_candidates
+    from cadenza.improv.kit import backbeat_alignment, foot_pulse, meter_consistency
+    from cadenza.improv.pulse import accent_alignment, estimate_bar_s, grid_alignment, level_candidates
 
     bpm, base = level_candidates(t, velocities=v)
     if bpm.size == 0:
@@ -110,11 +157,13 @@ def candidate_features(t: np.ndarray, v: np.ndarray, p: np.ndarray) -> tuple[np.
         mine = p == voice
         relative[mine] = v[mine] / max(float(np.median(v[mine])), 1.0)
     per_beat = np.log2(t.size / (np.ptp(t) / period_s))
+    ks = np.isin(p, KICK_SNARE)
     voice_loud, voice_soft = accent_alignment(t, relative, period_s)
     return bpm, np.column_stack([base, _beat_occupancy(t, period_s), grid_alignment(t, w, period_s), per_beat,
                                  per_beat ** 2, _odd_bar(t, w, bpm), voice_loud, voice_soft,
                                  backbeat_alignment(t, v, p, period_s), _swing(t, v, period_s),
-                                 foot_pulse(t, p, period_s)])
+                                 foot_pulse(t, p, period_s), _meter(t[ks], w[ks], period_s), _meter(t, w, period_s),
+                                 meter_consistency(estimate_bar_s(t[ks], w[ks]), period_s)])
 
 
 def _columns(features: np.ndarray, cols: list) -> np.ndarray:
@@ -130,8 +179,14 @@ def _columns(features: np.ndarray, cols: list) -> np.ndarray:
 
 
 def fit(items: list[tuple[np.ndarray, np.ndarray, float]], *, l2: float = bench.L2,
-        prior_weight: float | None = None) -> np.ndarray:
-    """bench/improv.py's pairwise logistic regression; ``prior_weight`` holds the log-prior's weight."""
+        prior_weight: float | None = None, last_after: bool = False) -> np.ndarray:
+    """bench/improv.py's pairwise logistic regression; ``prior_weight`` holds the log-prior's weight;
+    ``last_after`` fits the last feature's weight after the others, with them held (as bench/improv.py
+    fits the kit's meter)."""
+    if last_after:
+        first = fit([(b, f[:, :-1], t) for b, f, t in items], l2=l2, prior_weight=prior_weight)
+        d = bench._pairwise_differences(items)
+        return np.r_[first, bench._logistic_fit(d[:, -1:], offset=d[:, :-1] @ first)]
     diffs = []
     for bpm, features, truth in items:
         right = np.abs(bpm / truth - 1) <= 0.03
@@ -177,6 +232,50 @@ def _groove(tempo_bpm: float, eighths: bool, seed: int) -> tuple[np.ndarray, np.
             np.array([r[1] for r in rows])[order])
 
 
+#: Kit grooves in odd meters (:func:`_odd_meter_groove`), each at ODD_METER_TEMPI tempi.
+ODD_METERS = ("rock 3/4", "jazz waltz", "rock 5/4 (3+2)", "rock 5/4 (pedal)")
+ODD_METER_TEMPI = np.exp(np.linspace(np.log(60.0), np.log(240.0), 30))
+
+
+def _odd_meter_groove(tempo_bpm: float, meter: str, seed: int,
+                      n_bars: int = 12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A drum kit's groove in 3/4 or 5/4 (times s, velocities, General MIDI pitches), 5 ms of jitter:
+    "rock 3/4" kick on 1, snare on 2 and 3, eighth hats louder on the beat; "jazz waltz" the ride on 1,
+    2, the swung "a" of 2 and 3, the pedal on 2 and 3, a soft kick on 1, one snare comp a bar; "rock 5/4
+    (3+2)" kick on 1 and 4, snare on 3 and 5, eighth hats; "rock 5/4 (pedal)" kick on 1, 3, 5, snare
+    on 2 and 4, eighth hats and the pedal on every beat."""
+    rng = np.random.default_rng(seed)
+    beat_s, rows = 60.0 / tempo_bpm, []
+    per_bar = 3 if "3/4" in meter or meter == "jazz waltz" else 5
+    for bar in range(n_bars):
+        for beat in range(per_bar):
+            t0 = (bar * per_bar + beat) * beat_s
+            if meter == "jazz waltz":
+                rows.append((t0, 51, 80 if beat == 0 else 65))
+                if beat == 1:
+                    rows.append((t0 + 2 * beat_s / 3, 51, 50))
+                rows.append((t0, 44, 60) if beat else (t0, 36, 70))
+                continue
+            if meter == "rock 3/4":
+                rows.append((t0, 36, 110) if beat == 0 else (t0, 38, 100))
+            elif meter == "rock 5/4 (3+2)":
+                if beat in (0, 3):
+                    rows.append((t0, 36, 110))
+                if beat in (2, 4):
+                    rows.append((t0, 38, 100))
+            else:
+                rows.append((t0, 36, 110) if beat % 2 == 0 else (t0, 38, 100))
+                rows.append((t0, 44, 60))
+            rows += [(t0, 42, 75), (t0 + beat_s / 2, 42, 50)]
+        if meter == "jazz waltz":
+            comp_s = (bar * per_bar + int(rng.integers(0, per_bar))) * beat_s + 2 * beat_s / 3 * int(rng.integers(0, 2))
+            rows.append((comp_s, 38, int(rng.integers(40, 90))))
+    t = np.array([r[0] for r in rows]) + rng.normal(0.0, 0.005, len(rows))
+    order = np.argsort(t, kind="stable")
+    return (np.clip(t[order], 0.0, None), np.array([r[2] for r in rows], dtype=float)[order],
+            np.array([r[1] for r in rows])[order])
+
+
 def collect(data_dir: Path) -> dict:
     from cadenza.improv.pulse import has_accents
     from cadenza.io import load_midi_take
@@ -201,8 +300,10 @@ def collect(data_dir: Path) -> dict:
     for eighths in (False, True):
         grooves[eighths] = [(tempo, *candidate_features(*_groove(tempo, eighths, k)), True)
                             for k, tempo in enumerate(np.exp(np.linspace(np.log(50.0), np.log(240.0), 40)))]
-    return {"files": files, "styles": styles, "perturbed": perturbed, "augmented": augmented, "melodies": melodies,
-            "grooves": grooves}
+    odd = [(tempo, *candidate_features(*_odd_meter_groove(tempo, meter, k)), True)
+           for meter in ODD_METERS for k, tempo in enumerate(ODD_METER_TEMPI)]
+    return {"files": files, "names": [r["file"] for r in rows], "styles": styles, "perturbed": perturbed,
+            "augmented": augmented, "melodies": melodies, "grooves": grooves, "odd_meter_grooves": odd}
 
 
 def evaluate(data: dict, cols: list, options: dict) -> dict:
@@ -210,7 +311,7 @@ def evaluate(data: dict, cols: list, options: dict) -> dict:
 
     sel = lambda items: [(b, _columns(f, cols), t) for _, b, f, t in items]  # noqa: E731
     train = sel(data["files"]) + (sel(data["augmented"]) if options.get("augment") else [])
-    opts = {k: v for k, v in options.items() if k in ("l2", "prior_weight")}
+    opts = {k: v for k, v in options.items() if k in ("l2", "prior_weight", "last_after")}
     w = fit(train, **opts)
     out = {"dev": 100 * np.mean([_right(b, f, w, t) for b, f, t in sel(data["files"])]),
            "perturbed": 100 * np.mean([_right(b, f, w, t) for b, f, t in sel(data["perturbed"])])}
@@ -238,31 +339,70 @@ def evaluate(data: dict, cols: list, options: dict) -> dict:
                               for t, b, f, accents in data["melodies"]))
     for eighths, name in ((False, "grooves_16ths"), (True, "grooves_8ths")):
         out[name] = int(sum(_right(b, _columns(f, cols), w, t) for t, b, f, _ in data["grooves"][eighths]))
+    out["odd_meter_grooves"] = int(sum(_right(b, _columns(f, cols), w, t) for t, b, f, _ in data["odd_meter_grooves"]))
     out["weights"] = [round(float(x), 2) for x in w]
     return {k: (round(float(v), 3 if k.endswith("nll") else 1) if isinstance(v, float) else v) for k, v in out.items()}
+
+
+def margins(data: dict, cols: list, options: dict, names: list[str]) -> list[dict]:
+    """Per development file: its candidates, the chosen one (development weights) and the score margin
+    of the right candidate over the best wrong one, with the development weights and with the weights
+    of the fold that left the file's drummer out (NaN: the right level is not a candidate; inf: every
+    candidate is right). A negative margin is a miss; a small one, a file a new drummer may flip."""
+    sel = lambda items: [(b, _columns(f, cols), t) for _, b, f, t in items]  # noqa: E731
+    opts = {k: v for k, v in options.items() if k in ("l2", "prior_weight", "last_after")}
+    w = fit(sel(data["files"]), **opts)
+    folds = {d: fit(sel([x for x in data["files"] if x[0] != d]), **opts) for d in {x[0] for x in data["files"]}}
+
+    def margin(bpm, features, weights, truth):
+        right = np.abs(bpm / truth - 1) <= 0.03
+        if not right.any():
+            return float("nan")
+        if right.all():
+            return float("inf")
+        s = features @ weights
+        return float(s[right].max() - s[~right].max())
+
+    out = []
+    for name, (drummer, bpm, features, truth) in zip(names, data["files"]):
+        f = _columns(features, cols)
+        out.append({"file": name, "bpm": truth, "candidates_bpm": [round(float(b), 1) for b in bpm],
+                    "chosen_bpm": round(float(bpm[np.argmax(f @ w)]), 1) if bpm.size else float("nan"),
+                    "margin_dev": round(margin(bpm, f, w, truth), 2),
+                    "margin_lodo": round(margin(bpm, f, folds[drummer], truth), 2)})
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data_dir", nargs="?", type=Path, default=bench.DEFAULT_DATA_DIR)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--margins", metavar="VARIANT", nargs="?", const=SHIPPED,
+                        help=f"also print each file's score margins under VARIANT (default: {SHIPPED!r})")
     args = parser.parse_args(argv)
     if not (args.data_dir / "index.csv").is_file():
         print(f"no Groove MIDI index at {args.data_dir}", file=sys.stderr)
         return 2
     data = collect(args.data_dir)
     results = {name: evaluate(data, cols, options) for name, (cols, options) in VARIANTS.items()}
+    per_file = None if args.margins is None else margins(data, *VARIANTS[args.margins], data["names"])
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps(results if per_file is None else {"variants": results, "margins": per_file}, indent=2))
         return 0
     n_groove = len(data["grooves"][False])
-    print(f"{'variant':46s} {'dev':>6s} {'lodo':>6s} {'lostyle':>7s} {'pert.':>6s} {'pert.lodo':>9s} {'lodo nll':>8s} "
+    print(f"{'variant':54s} {'dev':>6s} {'lodo':>6s} {'lostyle':>7s} {'pert.':>6s} {'pert.lodo':>9s} {'lodo nll':>8s} "
           f"{'pert.lodo nll':>13s} {'melodies/' + str(len(data['melodies'])):>12s} {'16ths/' + str(n_groove):>8s} "
-          f"{'8ths/' + str(n_groove):>8s}")
+          f"{'8ths/' + str(n_groove):>8s} {'odd meters/' + str(len(data['odd_meter_grooves'])):>14s}")
     for name, r in results.items():
-        print(f"{name:46s} {r['dev']:5.1f}% {r['lodo']:5.1f}% {r['lostyle']:6.1f}% {r['perturbed']:5.1f}% {r['perturbed_lodo']:8.1f}% "
+        print(f"{name:54s} {r['dev']:5.1f}% {r['lodo']:5.1f}% {r['lostyle']:6.1f}% {r['perturbed']:5.1f}% {r['perturbed_lodo']:8.1f}% "
               f"{r['lodo_nll']:8.3f} {r['perturbed_lodo_nll']:13.3f} {r['melodies']:12d} {r['grooves_16ths']:8d} "
-              f"{r['grooves_8ths']:8d}")
+              f"{r['grooves_8ths']:8d} {r['odd_meter_grooves']:14d}")
+    if per_file is not None:
+        print(f"\nmargins under {args.margins!r} (right candidate's score less the best wrong one's; "
+              f"nan: the right level is not a candidate)")
+        for m in sorted(per_file, key=lambda m: m["margin_lodo"] if np.isfinite(m["margin_lodo"]) else -99):
+            print(f"  {m['file']:66s} {m['bpm']:5.0f}  chosen {m['chosen_bpm']:6.1f}  dev {m['margin_dev']:6.2f}  "
+                  f"lodo {m['margin_lodo']:6.2f}  candidates {m['candidates_bpm']}")
     return 0
 
 

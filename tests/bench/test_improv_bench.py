@@ -103,3 +103,21 @@ def test_the_tempo_of_a_groove_survives_perturbations_that_keep_the_performance(
     t, p, v = _drum_groove(tempo_bpm, 12, int(tempo_bpm))
     times_s, velocities, _ = bench.perturb(t, p, v, kind, np.random.default_rng(int(tempo_bpm)))
     assert estimate_pulse(times_s, velocities=velocities).tempo_bpm == pytest.approx(tempo_bpm, rel=0.02)
+
+
+def test_the_kit_meter_weight_is_fitted_after_the_others_with_them_held(bench):
+    from cadenza.improv.pulse import KIT_LEVEL_FEATURES
+
+    rng = np.random.default_rng(4)
+    n = len(KIT_LEVEL_FEATURES)
+    files = []
+    for _ in range(30):  # four candidates, the first right; its features a little higher; the meter says -1 or 1
+        features = rng.normal(0.0, 1.0, (4, n))
+        features[0, :-1] += 0.8
+        features[:, -1] = np.where(rng.random(4) < 0.5, -1.0, 1.0)
+        features[0, -1] = 1.0
+        files.append((np.array([100.0, 50.0, 200.0, 150.0]), features, 100.0))
+    weights = bench.fit_level_weights(files)
+    held = bench.fit_level_weights([(b, f[:, :-1], t) for b, f, t in files])  # the others, fitted alone
+    np.testing.assert_allclose(weights[:-1], held)
+    assert weights[-1] > 0.3  # the meter separates the right candidate: a positive weight of its own

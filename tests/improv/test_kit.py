@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from cadenza.errors import ParameterError
 from cadenza.improv import analyze_take, estimate_pulse, make_take
-from cadenza.improv.kit import backbeat_alignment, foot_pulse
+from cadenza.improv.kit import backbeat_alignment, foot_pulse, meter_consistency
+from cadenza.improv.pulse import KIT_LEVEL_FEATURES, estimate_bar_s
 
 
 def _groove(tempo_bpm: float, *, n_bars: int = 12, hats_per_beat: int = 2, pedal: bool = False,
@@ -91,10 +92,102 @@ def test_a_kit_played_at_one_velocity_is_scored_on_the_grid_alone_whatever_kit_w
     flat = np.full(t.size, 90.0)  # no accents: the plain grid weights, as without a kit
     expected = estimate_pulse(t, velocities=flat).tempo_bpm
     assert estimate_pulse(t, velocities=flat, drum_pitches=p).tempo_bpm == expected
-    assert estimate_pulse(t, velocities=flat, drum_pitches=p, level_weights=(0.5,) * 9).tempo_bpm == expected
+    assert estimate_pulse(t, velocities=flat, drum_pitches=p,
+                          level_weights=(0.5,) * len(KIT_LEVEL_FEATURES)).tempo_bpm == expected
 
 
 def test_kit_level_weights_of_the_wrong_length_are_refused():
     t, v, p = _groove(100.0, n_bars=8)
     with pytest.raises(ParameterError, match="KIT_LEVEL_FEATURES"):
         estimate_pulse(t, velocities=v, drum_pitches=p, level_weights=(1.0,) * 7)
+
+
+def _odd_meter_groove(tempo_bpm: float, meter: str, *, n_bars: int = 12, start_s: float = 0.0,
+                      seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(times s, velocities, pitches): "3/4" kick on 1, snare on 2 and 3; "5/4" (3+2) kick on 1 and 4,
+    snare on 3 and 5; both with eighth hi-hats, louder on the beat. "waltz": a jazz waltz, the ride on
+    1, 2, the swung "a" of 2 and 3, the pedal on 2 and 3, a soft kick on 1. 5 ms of jitter."""
+    rng = np.random.default_rng(seed)
+    beat_s, rows = 60.0 / tempo_bpm, []
+    per_bar = 5 if meter == "5/4" else 3
+    for beat in range(per_bar * n_bars):
+        t0, k = start_s + beat * beat_s, beat % per_bar
+        if meter == "waltz":
+            rows += [(t0, 51, 80 if k == 0 else 65), (t0, 44, 60) if k else (t0, 36, 70)]
+            rows += [(t0 + 2 * beat_s / 3, 51, 50)] if k == 1 else []
+            continue
+        if meter == "3/4":
+            rows.append((t0, 36, 110) if k == 0 else (t0, 38, 100))
+        elif k in (0, 3, 2, 4):
+            rows.append((t0, 36, 110) if k in (0, 3) else (t0, 38, 100))
+        rows += [(t0, 42, 75), (t0 + beat_s / 2, 42, 50)]
+    t = np.array([r[0] for r in rows]) + rng.normal(0.0, 0.005, len(rows))
+    order = np.argsort(t, kind="stable")
+    return (np.clip(t[order], 0.0, None), np.array([r[2] for r in rows], dtype=float)[order],
+            np.array([r[1] for r in rows], dtype=float)[order])
+
+
+def test_meter_consistency_is_one_where_the_beat_divides_the_bar_and_minus_one_at_a_half():
+    bar_s = 1.8  # a 3/4 bar at 100 BPM
+    np.testing.assert_allclose(meter_consistency(bar_s, [0.6, 0.3, 1.2, 1.8 / 1.5 / 2]), [1.0, 1.0, -1.0, 1.0])
+    assert meter_consistency(float("nan"), [0.6, 1.2]).tolist() == [0.0, 0.0]  # no bar: no say
+
+
+@settings(max_examples=25, deadline=None)
+@given(tempo_bpm=st.floats(60.0, 240.0), meter=st.sampled_from(["3/4", "5/4", "4/4"]),
+       start_s=st.floats(0.0, 100.0), seed=st.integers(0, 2**16))
+def test_the_bar_of_the_kick_and_snare_is_a_whole_number_of_beats_wherever_the_groove_starts(tempo_bpm, meter, start_s,
+                                                                                            seed):
+    """A whole number of beats: the bar, a multiple, or (slow grooves, where the kick and snare play every
+    beat of the 0.75-6 s range) one beat; never a beat and a half."""
+    if meter == "4/4":
+        t, v, p = _groove(tempo_bpm, start_s=start_s, seed=seed)
+    else:
+        t, v, p = _odd_meter_groove(tempo_bpm, meter, start_s=start_s, seed=seed)
+    bar = np.isin(p, (35, 36, 37, 38, 40))
+    bar_s = estimate_bar_s(t[bar], v[bar] / 127.0)
+    beats = bar_s * tempo_bpm / 60.0
+    assert beats == pytest.approx(round(beats), abs=0.05) and round(beats) >= 1
+    assert estimate_bar_s(t[bar] + 7.3, v[bar] / 127.0) == pytest.approx(bar_s, abs=0.006)  # a time shift moves nothing
+
+
+def test_a_bar_needs_notes_and_a_take_that_holds_its_multiples():
+    assert np.isnan(estimate_bar_s(np.arange(5) * 0.3, np.ones(5)))  # too few notes
+    assert np.isnan(estimate_bar_s(np.linspace(0.0, 2.9, 30), np.ones(30)))  # 4 x the shortest bar (0.75 s) is 3 s
+    t = np.arange(0.0, 5.0, 0.25)  # 5 s of a 2-s bar (loud every 8th note, soft between them)
+    bar_s = estimate_bar_s(t, np.where(np.arange(t.size) % 8 == 0, 1.0, 0.2))
+    assert np.isnan(bar_s) or 4 * bar_s <= 5.0  # never a bar whose multiples the take does not hold
+    t = np.arange(0.0, 12.0, 0.2)  # 12 s: seven bars of 1.6 s
+    assert estimate_bar_s(t, np.where(np.arange(t.size) % 8 == 0, 1.0, 0.2)) == pytest.approx(1.6)
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(tempo_bpm=st.floats(90.0, 215.0), seed=st.integers(0, 2**16))
+def test_a_rock_groove_in_3_4_is_read_at_its_beat_not_half_time(tempo_bpm, seed):
+    # Without the meter, half time (1.5 beats a bar) wins above about 195 BPM.
+    t, v, p = _odd_meter_groove(tempo_bpm, "3/4", seed=seed)
+    assert estimate_pulse(t, velocities=v, drum_pitches=p).tempo_bpm == pytest.approx(tempo_bpm, rel=0.02)
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(tempo_bpm=st.floats(90.0, 195.0), seed=st.integers(0, 2**16))
+def test_a_rock_groove_in_5_4_is_read_at_its_beat(tempo_bpm, seed):
+    t, v, p = _odd_meter_groove(tempo_bpm, "5/4", seed=seed)
+    assert estimate_pulse(t, velocities=v, drum_pitches=p).tempo_bpm == pytest.approx(tempo_bpm, rel=0.02)
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(tempo_bpm=st.floats(70.0, 225.0), seed=st.integers(0, 2**16))
+def test_a_jazz_waltz_is_read_at_its_beat(tempo_bpm, seed):
+    t, v, p = _odd_meter_groove(tempo_bpm, "waltz", seed=seed)
+    assert estimate_pulse(t, velocities=v, drum_pitches=p).tempo_bpm == pytest.approx(tempo_bpm, rel=0.02)
+
+
+def test_the_meter_keeps_a_fast_3_4_groove_off_half_time():
+    from cadenza.improv.pulse import KIT_LEVEL_WEIGHTS
+
+    t, v, p = _odd_meter_groove(212.0, "3/4", seed=1)
+    without_meter = KIT_LEVEL_WEIGHTS[:-1] + (0.0,)
+    assert estimate_pulse(t, velocities=v, drum_pitches=p, level_weights=without_meter).tempo_bpm == \
+        pytest.approx(106.0, rel=0.02)
+    assert estimate_pulse(t, velocities=v, drum_pitches=p).tempo_bpm == pytest.approx(212.0, rel=0.02)

@@ -1,7 +1,7 @@
-"""What a drum kit's roles say about the beat: the backbeat and the foot's pulse.
+"""What a drum kit's roles say about the beat: the backbeat, the foot's pulse and the bar.
 
-A drummer's kit plays roles a velocity cannot show. Two of them mark the beat level in most styles,
-and both are read from General MIDI percussion note numbers (channel 10; the Roland TD-11 mapping of
+A drummer's kit plays roles a velocity cannot show. Three of them mark the beat level in most styles,
+and all are read from General MIDI percussion note numbers (channel 10; the Roland TD-11 mapping of
 the Groove MIDI files is the same for these voices):
 
 - **backbeat** (:func:`backbeat_alignment`): the snare's accents and the kick alternate on the beat,
@@ -14,11 +14,17 @@ the Groove MIDI files is the same for these voices):
   kept on every beat. The value is how well the pedal notes sit on the candidate's beat grid times
   the share of its beats that hold one: half time splits them between its beats and off-beats, double
   time leaves every other beat without one.
+- **meter** (:func:`meter_consistency`): the kick and snare's figure repeats every bar, and a beat
+  divides the bar: cos(2 pi bar / period) is 1 when the bar holds a whole number of the candidate's
+  beats and -1 when it holds a half (half time of a 3/4 bar: 1.5 beats). The bar is read from the
+  kick and snare's onset autocorrelation (:func:`cadenza.improv.pulse.estimate_bar_s`), so a level
+  that splits the bar is implausible. Only 3:2-related levels differ: the beat, half and double time
+  of a 4/4 bar all divide it.
 
-Neither is a tempo on its own: they are features of the metrical-level score of
+None is a tempo on its own: they are features of the metrical-level score of
 :func:`cadenza.improv.pulse.estimate_pulse`, which weighs them with the others (fitted on the
 development drum performances) when the notes are a drum kit's; without a kick and a snare, or without
-a pedal, the feature is 0 and has no say.
+a pedal, or without a bar, the feature is 0 and has no say.
 
 >>> beat_s = 0.5; t = np.arange(64) * beat_s  # kick on 1 and 3, snare on 2 and 4, at 120 BPM
 >>> pitches = np.where(np.arange(64) % 2 == 0, 36, 38)
@@ -32,6 +38,7 @@ import numpy as np
 
 KICK_PITCHES = (35, 36)
 SNARE_PITCHES = (37, 38, 40)  # head, cross-stick, rim
+BAR_PITCHES = KICK_PITCHES + SNARE_PITCHES  # the voices whose figure marks the bar
 FOOT_HAT_PITCHES = (44,)  # hi-hat pedal
 WINDOW_S = 8.0
 MIN_ROLE_NOTES = 4  # fewer kicks, snares or pedal notes say nothing
@@ -106,3 +113,17 @@ def foot_pulse(onset_times_s: np.ndarray, pitches: np.ndarray, period_s: np.ndar
         share = min(np.unique(beat[near]).size / (np.floor(span_s / period) + 1), 1.0)
         out[i] = resultant * share
     return np.clip(out, 0.0, 1.0)
+
+
+def meter_consistency(bar_s: float, period_s: np.ndarray | float) -> np.ndarray:
+    """Meter consistency (-1..1) of each candidate beat period with a bar of ``bar_s`` seconds:
+    cos(2 pi bar / period), 1 when the bar holds a whole number of beats, -1 when it holds a whole
+    number and a half; 0 for every candidate when there is no bar (NaN).
+
+    >>> meter_consistency(1.5, [0.5, 1.0, 0.25]).round(2).tolist()  # a 3/4 bar at 120 BPM: beat; half; double
+    [1.0, -1.0, 1.0]
+    """
+    periods = np.atleast_1d(np.asarray(period_s, dtype=float))
+    if not np.isfinite(bar_s):
+        return np.zeros(periods.size)
+    return np.cos(2 * np.pi * bar_s / periods)

@@ -16,9 +16,10 @@ half: ghost notes, unaccented hi-hats) fill its sixteenths. Played at half time,
 eighth-note playing fall on its sixteenths. The weights (:data:`LEVEL_WEIGHTS`) were fitted on the
 development drum performances (bench/improv.py). A take whose velocities mark no accents (one
 velocity throughout) is scored on the grid features alone (:data:`PLAIN_LEVEL_WEIGHTS`).
-A drum kit's take (``drum_pitches``: General MIDI percussion note numbers) adds two features of the
-kit's roles (:mod:`cadenza.improv.kit`): the snare's backbeat against the kick, and the hi-hat pedal
-on every beat, with their own weights (:data:`KIT_LEVEL_WEIGHTS`, fitted on the same files).
+A drum kit's take (``drum_pitches``: General MIDI percussion note numbers) adds three features of the
+kit's roles (:mod:`cadenza.improv.kit`): the snare's backbeat against the kick, the hi-hat pedal on
+every beat, and the meter (a beat divides the bar that the kick and snare's figure repeats, read by
+:func:`estimate_bar_s`), with their own weights (:data:`KIT_LEVEL_WEIGHTS`, fitted on the same files).
 ``level_confidence`` (0-1) is how clearly the score preferred the chosen level over the runner-up,
 ``alternative_tempo_bpm``; below :data:`AMBIGUOUS_LEVEL_CONFIDENCE` both are worth showing, as the
 music tracker does.
@@ -42,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cadenza.errors import ParameterError
-from cadenza.improv.kit import backbeat_alignment, foot_pulse
+from cadenza.improv.kit import BAR_PITCHES, backbeat_alignment, foot_pulse, meter_consistency
 
 FRAME_RATE_HZ = 200.0
 SMOOTHING_S = 0.012
@@ -64,11 +65,12 @@ N_LEVEL_CANDIDATES = 4
 LEVEL_FEATURES = ("log_salience", "log_prior", "sixteenths", "triplets", "loud_on_eighths", "soft_on_sixteenths",
                   "accented_beats")
 LEVEL_WEIGHTS = (1.11, 3.72, 1.6, 2.86, 2.91, 2.76, 0.73)
-#: A drum kit's take (``drum_pitches`` given, with accents): the seven and the kit's two roles
-#: (:func:`cadenza.improv.kit.backbeat_alignment`, :func:`cadenza.improv.kit.foot_pulse`), fitted together
-#: on the same files.
-KIT_LEVEL_FEATURES = LEVEL_FEATURES + ("backbeat", "foot_pulse")
-KIT_LEVEL_WEIGHTS = (1.02, 3.65, 1.57, 2.8, 2.46, 2.67, 0.79, 1.45, 1.55)
+#: A drum kit's take (``drum_pitches`` given, with accents): the seven and the kit's roles
+#: (:func:`cadenza.improv.kit.backbeat_alignment`, :func:`cadenza.improv.kit.foot_pulse`, fitted together
+#: on the same files; then :func:`cadenza.improv.kit.meter_consistency`, its weight fitted with the other
+#: nine held, so that it acts where the bar disagrees with a level and moves nothing else).
+KIT_LEVEL_FEATURES = LEVEL_FEATURES + ("backbeat", "foot_pulse", "meter")
+KIT_LEVEL_WEIGHTS = (1.02, 3.65, 1.57, 2.8, 2.46, 2.67, 0.79, 1.45, 1.55, 0.52)
 #: Without accents (:func:`has_accents`: one velocity, as from many keyboards and pads) the level is
 #: scored on the first four features alone, with the weights fitted on them alone (the same files).
 PLAIN_LEVEL_WEIGHTS = (2.76, 3.73, 3.52, 1.78)
@@ -78,6 +80,10 @@ SOFT_QUANTILE = 0.5
 #: accented_beat_share: a window's loud notes give no beat phase when their resultant is under this share
 PHASE_CANCELLED = 0.02
 ALIGNMENT_WINDOW_S = 8.0
+#: The bar (:func:`estimate_bar_s`): searched within this range of lags, by the mean autocorrelation
+#: at the lag and its multiples up to BAR_HARMONICS.
+BAR_RANGE_S = (0.75, 6.0)
+BAR_HARMONICS = (1, 2, 3, 4)
 AMBIGUOUS_LEVEL_CONFIDENCE = 0.65
 _GRID_BPM = np.exp(np.linspace(np.log(TEMPO_RANGE_BPM[0]), np.log(TEMPO_RANGE_BPM[1]), 1600))
 
@@ -214,6 +220,29 @@ def has_accents(weights: np.ndarray) -> bool:
     return bool(weights.size and np.mean(weights >= np.quantile(weights, LOUD_QUANTILE)) < 0.5)
 
 
+def estimate_bar_s(onset_times_s: np.ndarray, weights: np.ndarray) -> float:
+    """The bar period (s) of sorted onsets: the lag within :data:`BAR_RANGE_S` whose multiples
+    (:data:`BAR_HARMONICS`) hold the highest mean autocorrelation of the weighted onset envelope (a bar
+    repeats at its multiples; a 3+3+2 figure inside it does not). NaN with fewer than
+    :data:`MIN_ONSETS` onsets, or when the take does not hold the bar's multiples (a bar of a short
+    take is a guess: under 3 s, every bar is). Meant for the notes that mark the bar (a kit's kick and
+    snare): the whole kit's hi-hats repeat every beat.
+
+    >>> beat_s = 0.4; t = np.arange(36) * beat_s  # a 3/4 figure, loud on 1, soft on 2 and 3: 14 s
+    >>> round(estimate_bar_s(t, np.where(np.arange(36) % 3 == 0, 1.0, 0.3)) / beat_s, 2)
+    3.0
+    """
+    span_s = float(np.ptp(onset_times_s)) if onset_times_s.size else 0.0
+    if onset_times_s.size < MIN_ONSETS or span_s < max(BAR_HARMONICS) * BAR_RANGE_S[0]:
+        return float("nan")
+    acf = _autocorrelation(onset_envelope(onset_times_s, weights=weights))
+    lags = np.arange(int(BAR_RANGE_S[0] * FRAME_RATE_HZ), int(BAR_RANGE_S[1] * FRAME_RATE_HZ))
+    frames = np.arange(acf.size)
+    salience = np.mean([np.interp(h * lags, frames, acf, right=0.0) for h in BAR_HARMONICS], axis=0)
+    bar_s = float(lags[np.argmax(salience)]) / FRAME_RATE_HZ
+    return bar_s if max(BAR_HARMONICS) * bar_s <= span_s else float("nan")  # its multiples inside the take
+
+
 def _level_features(onsets: np.ndarray, weights: np.ndarray, bpm: np.ndarray, salience: np.ndarray,
                     prior_log: np.ndarray, drum_pitches: np.ndarray | None = None) -> np.ndarray:
     """(candidates, len(LEVEL_FEATURES)): see :data:`LEVEL_FEATURES`; the accent features are 0 (no
@@ -228,8 +257,10 @@ def _level_features(onsets: np.ndarray, weights: np.ndarray, bpm: np.ndarray, sa
     columns = [np.log(np.maximum(salience, 0.01)), prior_log, grid_alignment(onsets, weights, period_s / 4),
                grid_alignment(onsets, weights, period_s / 3), loud_eighths, soft_sixteenths, accented]
     if drum_pitches is not None:
+        bar = np.isin(drum_pitches, BAR_PITCHES)
         columns += [backbeat_alignment(onsets, weights, drum_pitches, period_s),
-                    foot_pulse(onsets, drum_pitches, period_s)]
+                    foot_pulse(onsets, drum_pitches, period_s),
+                    meter_consistency(estimate_bar_s(onsets[bar], weights[bar]), period_s)]
     return np.column_stack(columns)
 
 
