@@ -224,3 +224,36 @@ def test_the_kept_lists_equal_fresh_ones_after_every_kind_of_write_in_two_worker
             db.commit()
         assert all("B.1" in view for view in views())
         assert db_session.get(Client, moving.id) is not None
+
+
+def test_the_roster_version_moves_with_the_lists_it_keeps_and_not_with_session_records(make_therapist, db_session):
+    """A session, its measurements and a goal raise the caseload number only; a client edit, a booking and a
+    deleted session (its booking would list again) raise both."""
+    from cadenza.clinic import schedule
+
+    ann = make_therapist("ann")
+    client = service.create_client(db_session, actor=ann, code="A.1")
+    db_session.commit()
+
+    def versions() -> tuple[int, int]:
+        return _version(db_session, ann.id), _version(db_session, ann.id, "roster_version")
+
+    start = versions()
+    session = service.record_session(db_session, actor=ann, client_id=client.id, session_date=dt.date(2026, 11, 2),
+                                     minutes=30, intervention_code="receptive_listening",
+                                     measurements=[service.MeasurementInput("vas_anxiety", value=40)])
+    service.create_goal(db_session, actor=ann, client_id=client.id, instrument_code="vas_anxiety", baseline=60,
+                        target=20)
+    db_session.commit()
+    assert versions() == (start[0] + 1, start[1])
+
+    service.update_client(db_session, actor=ann, client_id=client.id, conditions=["pain"])
+    schedule.plan_session(db_session, actor=ann, client_id=client.id, planned_date=dt.datetime.now(dt.UTC).date(),
+                          minutes=30)
+    db_session.commit()
+    edited = versions()  # the client row and the booking are placed apart: each may raise the numbers once
+    assert edited[0] > start[0] + 1 and edited[1] > start[1]
+
+    service.delete_session(db_session, actor=ann, session_id=session.id, expected_version=session.version)
+    db_session.commit()
+    assert versions() == (edited[0] + 1, edited[1] + 1)
