@@ -17,11 +17,13 @@ the end of the commit: the part no other request can overlap), and the SQL state
 (a SQLAlchemy ``before_cursor_execute`` listener). On a machine shared with other jobs, CPU time is the
 steady figure; the wall time depends on the load average printed with it.
 
-The dashboard appears twice: "dashboard" is the view as a therapist sees it again (its lists kept from the
+The dashboard appears three times: "dashboard" is the view as a therapist sees it again (its lists kept from the
 previous view while the caseload has not changed: cadenza.web.dashboard_cache), "dashboard, computed" the
-view after a change (the kept lists dropped before each request). The pages are those bench/web_load.py
-requests (the client JSON, session list, measurements, client page, dashboard and a session write) and
-the client list and session page.
+view after a change (the kept lists dropped before each request), "dashboard after a session write" the
+view after an (untimed) session write through the API, the most common change under bench/web_load.py's
+mix (what is kept across it depends on the code: cadenza.clinic.caseload_version). The pages are those
+bench/web_load.py requests (the client JSON, session list, measurements, client page, dashboard and a
+session write) and the client list and session page.
 
 The peer is the same code before a change: run the script with ``PYTHONPATH`` at the older ``src``
 (bench/RESULTS.md, issue 23, has both).
@@ -62,7 +64,11 @@ def _copy_sqlite(url: str, scratch: Path) -> str:
     key = source.parent / KEY_FILE_NAME
     if key.exists():
         shutil.copy2(key, scratch / KEY_FILE_NAME)
-    return f"sqlite:///{target}"
+    from cadenza.clinic.db import migrate
+
+    copy = f"sqlite:///{target}"
+    migrate(copy)  # the copy gains the code's newer columns (a no-op when the clinic is current)
+    return copy
 
 
 def _subject(url: str) -> tuple[str, int, int]:
@@ -139,6 +145,7 @@ def pages(client_id: int, session_id: int) -> dict[str, str]:
     return {
         "dashboard": "/",
         COMPUTED: "/",
+        AFTER_WRITE: "/",
         "client list": "/clients",
         "client page": f"/clients/{client_id}",
         "session page": f"/clients/{client_id}/sessions/{session_id}",
@@ -151,6 +158,7 @@ def pages(client_id: int, session_id: int) -> dict[str, str]:
 
 
 COMPUTED = "dashboard, computed"  # its kept lists dropped before each request (the view after a change)
+AFTER_WRITE = "dashboard after a session write"  # an untimed session write through the API, then the view
 WRITE = "API session write"  # POSTed: a session with two measurements and its intervention, like web_load's writes
 
 
@@ -246,12 +254,22 @@ def measure(url: str, *, requests: int, profile: str | None = None, show_sql: bo
                 sent_so_far[0] += 1
                 return http.post(path, headers=headers, json=_session_body(sent_so_far[0]))
 
+            def before(name=name, client_id=client_id):
+                if name == AFTER_WRITE:
+                    sent_so_far[0] += 1
+                    answer = http.post(f"/api/v1/clients/{client_id}/sessions", headers=api,
+                                       json=_session_body(1000 + sent_so_far[0]))
+                    if answer.status_code != 201:
+                        raise SystemExit(f"web_cpu: the session write answered {answer.status_code}")
+
             for _ in range(warmup):
+                before()
                 request()
             cpu_ms, wall_ms, counts, render_ms, lock_ms = [], [], [], [], []
             profiler = _profile_worker_threads() if profile else None
             gc_clock.reset()
             for _ in range(requests):
+                before()
                 statements[0] = 0
                 template_s[0] = 0.0
                 lock_held_s.clear()

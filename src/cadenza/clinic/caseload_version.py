@@ -1,4 +1,5 @@
-"""A number per therapist that changes with every change to their clients' records (issue 23).
+"""A number per therapist that changes with every change to their clients' records, and a second one for
+the dashboard's client list, bookings and tools' alerts (issue 23).
 
 ``therapist.caseload_version`` is raised in the same transaction as the change, so a reader that sees the
 change also sees the new number, in any worker: a page may keep what it computed from a therapist's
@@ -18,6 +19,12 @@ What raises it, on every session of :func:`cadenza.clinic.db.make_session_factor
 except the rows that never show on a caseload page (:data:`IGNORED_TABLES`: the audit trail, logins,
 tokens, drafts, idempotency keys, devices). Each therapist's number is raised once per transaction.
 
+A second number, ``therapist.roster_version``, is raised with it (in the same statement) by every one of
+these changes that can move the dashboard's client list, its bookings or the tools' alerts: everything but
+the rows of :data:`ROSTER_FREE_TABLES` (a session written or changed, its interventions and measurements,
+goals), which none of those lists reads. The lists' rows are kept under it
+(:mod:`cadenza.web.dashboard_cache`), so a documented session leaves them in place.
+
 Writes that bypass the ORM session (a backup restore, a bulk load with Core on a bare connection) do not
 raise it: restart the app after them, as after any restore.
 """
@@ -27,7 +34,7 @@ from __future__ import annotations
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import event, inspect, or_, select, update
+from sqlalchemy import case, event, inspect, or_, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from cadenza.clinic.models import Client, SessionIntervention, Therapist, TherapySession
@@ -37,8 +44,13 @@ IGNORED_TABLES = frozenset({
     "audit_event", "audit_seal", "login_session", "login_attempt", "api_token", "mfa_challenge",
     "therapist_mfa", "idempotency_key", "form_draft", "person_device", "note_template",
 })
+# Rows none of the roster lists (the dashboard's client list, bookings and tools' alerts) reads: a session's
+# notes, interventions and measurements and the goals move the caseload number only. A deleted session does
+# move the roster (see _leaves_roster).
+ROSTER_FREE_TABLES = frozenset({"therapy_session", "session_intervention", "measurement", "goal"})
 _DONE_KEY = "cadenza_caseload_raised"  # session.info: what this transaction already raised
 _EVERYONE = "everyone"
+_ROSTER = "roster:"  # the prefix of the roster numbers' entries in _DONE_KEY
 
 
 def _table_name(obj: Any) -> str | None:
@@ -46,61 +58,115 @@ def _table_name(obj: Any) -> str | None:
     return getattr(table, "name", None)
 
 
-def _touched(session: Session) -> tuple[set[int], set[int], set[int], bool]:
-    """(therapist ids, client ids, therapy-session ids, everyone) whose caseload the pending flush changes."""
-    therapists: set[int] = set()
-    clients: set[int] = set()
-    sessions: set[int] = set()
-    everyone = False
+class _Touched:
+    """Whose numbers a flush raises: therapists, clients and therapy sessions (each placed through its client),
+    or everyone."""
+
+    __slots__ = ("therapists", "clients", "sessions", "everyone")
+
+    def __init__(self) -> None:
+        self.therapists: set[int] = set()
+        self.clients: set[int] = set()
+        self.sessions: set[int] = set()
+        self.everyone = False
+
+    def __bool__(self) -> bool:
+        return bool(self.therapists or self.clients or self.sessions or self.everyone)
+
+
+def _leaves_roster(obj: Any, table: str | None, *, deleted: bool) -> bool:
+    # A deleted session may give its booking back to the bookings list (planned_session.session_id is set to
+    # NULL by the database), so only a session written or changed leaves the roster alone.
+    return table in ROSTER_FREE_TABLES and not (deleted and table == "therapy_session")
+
+
+def _touched(session: Session) -> tuple[_Touched, _Touched]:
+    """(every change, the changes that can move the roster lists) of the pending flush."""
+    caseload, roster = _Touched(), _Touched()
     changed = [obj for obj in session.dirty if session.is_modified(obj, include_collections=False)]
-    for obj in chain(session.new, changed, session.deleted):
+    deleted = session.deleted
+    for obj in chain(session.new, changed, deleted):
         table = _table_name(obj)
         if table in IGNORED_TABLES:
             continue
+        found = (caseload,) if _leaves_roster(obj, table, deleted=obj in deleted) else (caseload, roster)
         if isinstance(obj, Client):
             history = inspect(obj).attrs.therapist_id.history
-            therapists.update(t for t in chain([obj.therapist_id], history.deleted or ()) if t is not None)
+            ids = [t for t in chain([obj.therapist_id], history.deleted or ()) if t is not None]
+            for touched in found:
+                touched.therapists.update(ids)
         elif isinstance(obj, SessionIntervention) and obj.session_id is not None:
-            sessions.add(obj.session_id)
+            for touched in found:
+                touched.sessions.add(obj.session_id)
         elif table is not None and "client_id" in type(obj).__table__.c and getattr(obj, "client_id", None) is not None:
-            clients.add(obj.client_id)
             history = inspect(obj).attrs.client_id.history  # a row moved to another client changes both
-            clients.update(c for c in history.deleted or () if c is not None)
+            ids = [obj.client_id, *(c for c in history.deleted or () if c is not None)]
+            for touched in found:
+                touched.clients.update(ids)
         else:
-            everyone = True
-    return therapists, clients, sessions, everyone
+            for touched in found:
+                touched.everyone = True
+    return caseload, roster
 
 
-def _raise(session: Session, connection: Any, *, therapists=(), clients=(), sessions=(), everyone=False) -> None:
-    done = session.info.setdefault(_DONE_KEY, set())
-    if _EVERYONE in done:
-        return
-    if everyone:
-        connection.execute(update(Therapist).values(caseload_version=Therapist.caseload_version + 1))
-        done.add(_EVERYONE)
-        return
-    therapists = {t for t in therapists if ("t", t) not in done}
-    clients = {c for c in clients if ("c", c) not in done}
-    sessions = {s for s in sessions if ("s", s) not in done}
-    if not (therapists or clients or sessions):
-        return
+def _which(touched: _Touched) -> list:
+    """The conditions on ``therapist`` that pick the therapists ``touched`` names."""
     which = []
-    if therapists:
-        which.append(Therapist.id.in_(sorted(therapists)))
-    if clients:
-        which.append(Therapist.id.in_(select(Client.therapist_id).where(Client.id.in_(sorted(clients)))))
-    if sessions:
+    if touched.therapists:
+        which.append(Therapist.id.in_(sorted(touched.therapists)))
+    if touched.clients:
+        which.append(Therapist.id.in_(select(Client.therapist_id).where(Client.id.in_(sorted(touched.clients)))))
+    if touched.sessions:
         which.append(Therapist.id.in_(select(Client.therapist_id).join(TherapySession, TherapySession.client_id == Client.id)
-                                      .where(TherapySession.id.in_(sorted(sessions)))))
-    connection.execute(update(Therapist).where(or_(*which)).values(caseload_version=Therapist.caseload_version + 1))
-    done.update({("t", t) for t in therapists} | {("c", c) for c in clients} | {("s", s) for s in sessions})
+                                      .where(TherapySession.id.in_(sorted(touched.sessions)))))
+    return which
+
+
+def _not_done(touched: _Touched, done: set, prefix: str) -> _Touched:
+    left = _Touched()
+    if prefix + _EVERYONE in done:
+        return left
+    left.therapists = {t for t in touched.therapists if (prefix + "t", t) not in done}
+    left.clients = {c for c in touched.clients if (prefix + "c", c) not in done}
+    left.sessions = {s for s in touched.sessions if (prefix + "s", s) not in done}
+    left.everyone = touched.everyone
+    return left
+
+
+def _mark_done(touched: _Touched, done: set, prefix: str) -> None:
+    done.update({(prefix + "t", t) for t in touched.therapists} | {(prefix + "c", c) for c in touched.clients}
+                | {(prefix + "s", s) for s in touched.sessions})
+    if touched.everyone:
+        done.add(prefix + _EVERYONE)
+
+
+def _raise(session: Session, connection: Any, caseload: _Touched, roster: _Touched) -> None:
+    """Raise the caseload numbers ``caseload`` names and both numbers of those ``roster`` names (a subset), in
+    one statement, each at most once per transaction."""
+    done = session.info.setdefault(_DONE_KEY, set())
+    caseload = _not_done(caseload, done, "")
+    roster = _not_done(roster, done, _ROSTER)
+    if not (caseload or roster):
+        return
+    values: dict[str, Any] = {"caseload_version": Therapist.caseload_version + 1}
+    roster_which = [] if roster.everyone else _which(roster)
+    if roster.everyone:
+        values["roster_version"] = Therapist.roster_version + 1
+        caseload.everyone = True
+    elif roster_which:
+        values["roster_version"] = Therapist.roster_version + case((or_(*roster_which), 1), else_=0)
+    statement = update(Therapist).values(**values)
+    if not caseload.everyone:
+        statement = statement.where(or_(*_which(caseload), *roster_which))
+    connection.execute(statement)
+    _mark_done(caseload, done, "")
+    _mark_done(roster, done, _ROSTER)
 
 
 def _after_flush(session: Session, _flush_context: Any) -> None:
-    therapists, clients, sessions, everyone = _touched(session)
-    if therapists or clients or sessions or everyone:
-        _raise(session, session.connection(), therapists=therapists, clients=clients, sessions=sessions,
-               everyone=everyone)
+    caseload, roster = _touched(session)
+    if caseload:
+        _raise(session, session.connection(), caseload, roster)
 
 
 def _bulk_statement(state: ORMExecuteState) -> None:
@@ -109,7 +175,9 @@ def _bulk_statement(state: ORMExecuteState) -> None:
     table = getattr(state.statement, "table", None)
     if getattr(table, "name", None) in IGNORED_TABLES:
         return
-    _raise(state.session, state.session.connection(), everyone=True)
+    everyone = _Touched()
+    everyone.everyone = True
+    _raise(state.session, state.session.connection(), everyone, everyone)
 
 
 def _forget(session: Session, transaction: Any) -> None:

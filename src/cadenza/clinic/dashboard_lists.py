@@ -162,6 +162,12 @@ def client_lines_page(db: Session, *, actor: Therapist, limit: int = dashboard.M
     return page
 
 
+def audit_client_lines_page(db: Session, *, actor: Therapist) -> None:
+    """The audit event of :func:`client_lines_page`, for a view shown from a kept copy of its page."""
+    _check_actor(actor)
+    service.audit(db, actor, "list", "client")
+
+
 def clients_of_lines(db: Session, lines: list[ClientLine]) -> list[Client]:
     """The ORM rows of the clients ``lines`` list (already authorised), in the same order: for a tool whose
     overview takes one :class:`~cadenza.clinic.models.Client` at a time."""

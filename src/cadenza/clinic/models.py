@@ -146,6 +146,10 @@ class Therapist(Base):
     # Raised in the same transaction as any change to the therapist's clients' records (clinic.caseload_version):
     # the dashboard's cached lists are kept under it, so every worker sees a change at once (issue 23).
     caseload_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Raised with the caseload version by the changes that can move the dashboard's client list, bookings or
+    # the tools' alerts (every change but a session's notes, interventions, measurements and goals): the kept
+    # rows of those lists follow it (clinic.caseload_version, issue 23).
+    roster_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     clients: Mapped[list[Client]] = relationship(back_populates="therapist")
 

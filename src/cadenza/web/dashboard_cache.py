@@ -11,6 +11,12 @@ worker raises the version, so no worker shows a list older than what the databas
 began; a version never seen is computed afresh. Kept in memory, least recently used first out, at most
 :data:`MAX_ENTRIES` pages per worker.
 
+Most changes to a caseload are documented sessions, which leave the client list, the bookings and the tools'
+alerts as they were; those three lists' rows (:class:`RosterLists`) are kept apart under
+``roster_version`` (:func:`roster_key`; raised only by the changes that can move them), so a body computed
+after a session write reads and audits the client list from its kept rows and computes the session lists,
+goals and safety flags only. Both kinds of entry share the one LRU.
+
 What is not kept: the emergency notices (a grant expires by the clock) and the page around the body (the
 CSRF token). Every view still writes the same audit events as the lists it shows
 (:func:`cadenza.clinic.dashboard.audit_dashboard_view`).
@@ -22,27 +28,31 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
 
 from markupsafe import Markup
 
 from cadenza.clinic.models import Therapist
+from cadenza.clinic.paging import Page
 
 MAX_ENTRIES = 256  # about 15 kB each: a few MB per worker at most
 
 
 class DashboardCache:
-    """A thread-safe LRU of rendered dashboard bodies (:class:`~markupsafe.Markup`) by :func:`dashboard_key`."""
+    """A thread-safe LRU of rendered dashboard bodies (:class:`~markupsafe.Markup`) by :func:`dashboard_key` and
+    of :class:`RosterLists` by :func:`roster_key`."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
             raise ValueError(f"max_entries must be a whole number >= 1, got {max_entries!r}")
         self.max_entries = max_entries
-        self._entries: OrderedDict[Hashable, Markup] = OrderedDict()
+        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: Hashable) -> Markup | None:
+    def get(self, key: Hashable) -> Any:
         with self._lock:
             body = self._entries.get(key)
             if body is None:
@@ -52,7 +62,7 @@ class DashboardCache:
             self.hits += 1
             return body
 
-    def put(self, key: Hashable, body: Markup) -> None:
+    def put(self, key: Hashable, body: Any) -> None:
         with self._lock:
             self._entries[key] = body
             self._entries.move_to_end(key)
@@ -71,3 +81,22 @@ def dashboard_key(user: Therapist, *, today: dt.date, limit: int, after: str | N
     """What the dashboard body depends on: the account (its row's identity and role), its caseload version,
     the day (UTC, and the server's local date, which some tools count days by) and the client-list page."""
     return (user.id, user.created_at, user.role, user.caseload_version, today, dt.date.today(), limit, after, before)
+
+
+@dataclass(frozen=True)
+class RosterLists:
+    """The dashboard lists a session write leaves alone, as computed: the client list's page
+    (:class:`~cadenza.clinic.dashboard_lists.ClientLine` items), the coming week's bookings
+    (:class:`~cadenza.clinic.dashboard_lists.PlannedRow`) and the tools' alerts for the clients listed (each
+    ``(client line, tool title, tool page, alert)``). Only immutable rows: one copy serves every thread."""
+
+    clients: Page
+    planned: tuple
+    home_alerts: tuple
+
+
+def roster_key(user: Therapist, *, today: dt.date, limit: int, after: str | None, before: str | None) -> tuple:
+    """What :class:`RosterLists` depend on: as :func:`dashboard_key`, with the roster version in place of the
+    caseload version."""
+    return ("roster", user.id, user.created_at, user.role, user.roster_version, today, dt.date.today(), limit, after,
+            before)

@@ -26,7 +26,7 @@ from cadenza.safety.flags import SafetyFlag
 from cadenza.web import forms
 from cadenza.web.deps import CsrfPageUser, Db, PageUser, SubmittedForm
 from cadenza.web.routes.drafts import restore_draft, saved
-from cadenza.web.dashboard_cache import dashboard_key
+from cadenza.web.dashboard_cache import RosterLists, dashboard_key, roster_key
 from cadenza.web.templating import render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -120,16 +120,35 @@ def _dashboard_body(request: Request, db: Session, user: Therapist, *, today: dt
     return Markup(templates.env.get_template("_dashboard_body.html").render(context))  # nosec B704
 
 
+def _roster_lists(request: Request, db: Session, user: Therapist, *, today: dt.date, limit: int,
+                  after: str | None, before: str | None) -> RosterLists:
+    """The client list, the coming week's bookings and the tools' alerts: kept per roster version (a session
+    write leaves them alone, :mod:`cadenza.clinic.caseload_version`); a kept copy's view audits the client list
+    as reading it does."""
+    cache = request.app.state.dashboard_cache
+    key = roster_key(user, today=today, limit=limit, after=after, before=before)
+    roster = cache.get(key)
+    if roster is not None:
+        dashboard_lists.audit_client_lines_page(db, actor=user)
+        return roster
+    clients = dashboard_lists.client_lines_page(db, actor=user, limit=limit, after=after, before=before)
+    roster = RosterLists(clients=clients,
+                         planned=tuple(dashboard_lists.upcoming_lines(db, actor=user, today=today, days=7)),
+                         home_alerts=tuple(_tool_alerts(request, db, clients.items)))
+    cache.put(key, roster)
+    return roster
+
+
 def _dashboard_lists(request: Request, db: Session, user: Therapist, *, today: dt.date, limit: int,
                      after: str | None, before: str | None) -> dict:
     # Plain rows from statements built once (clinic.dashboard_lists), the three session lists in one statement;
     # the audit events in the same order as ever: the client list, the goals, the sessions.
-    clients = dashboard_lists.client_lines_page(db, actor=user, limit=limit, after=after, before=before)
+    roster = _roster_lists(request, db, user, today=today, limit=limit, after=after, before=before)
     due = dashboard_lists.goals_due_lines(db, actor=user, today=today)
     sessions = dashboard_lists.session_lists(db, actor=user, day=today, recent_limit=10, unsigned_limit=20)
     return {
         "user": getattr(request.state, "user", None),
-        "clients": clients,
+        "clients": roster.clients,
         "recent": sessions.recent,
         "unsigned": sessions.unsigned,
         "due": due,
@@ -137,8 +156,8 @@ def _dashboard_lists(request: Request, db: Session, user: Therapist, *, today: d
         "flagged": dashboard_lists.flagged_items(db, actor=user, today=today),
         "today": today,
         "seen_today": sessions.on_day,
-        "planned": dashboard_lists.upcoming_lines(db, actor=user, today=today, days=7),
-        "home_alerts": _tool_alerts(request, db, clients.items),
+        "planned": list(roster.planned),
+        "home_alerts": list(roster.home_alerts),
         "interventions": {i.code: i for i in evidence.list_interventions()},
     }
 
