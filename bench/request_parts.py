@@ -1,6 +1,6 @@
 """The fixed parts of a request, each measured alone: a thread hand-off, a pool checkout (issue 23).
 
-    .venv/bin/python bench/request_parts.py [--postgres-url URL] [--repeat 3000] [--json]
+    .venv/bin/python bench/request_parts.py [--postgres-url URL] [--clinic-url URL] [--repeat 3000] [--json]
 
 - **Thread hand-off**: CPU of this process per ``anyio.to_thread.run_sync`` of a function that does nothing,
   on uvloop as ``cadenza serve`` runs it: one request at a time, and 25 at once (a worker under the closed
@@ -10,9 +10,14 @@
   connection (from ``/proc``, so the server must run on this machine), with ``pool_pre_ping`` (a round trip
   before the statement, the engine's setting before issue 23) and with ``make_engine``'s socket check.
 
+- **Per request** (``--clinic-url``, a clinic bench/clinic_data.py made, SQLite or PostgreSQL; used as it is):
+  the thread hand-offs, pool checkouts, pings and commits of each request bench/web_load.py sends (plus
+  ``/health``), counted in this process with the app behind Starlette's TestClient, the audit sealer stopped
+  so only the request's own work counts (the median of 20 requests each).
+
 CPU is ``time.process_time`` (this process) and the backend's user + system time; on a machine shared with
 other jobs the figures still rise with contention, so the script alternates the variants and prints the
-median of three rounds.
+median of three rounds. The counts are exact.
 """
 
 from __future__ import annotations
@@ -79,10 +84,84 @@ def checkout_us(url: str, repeat: int, *, pre_ping: bool) -> dict[str, float]:
         engine.dispose()
 
 
+def count_per_request(url: str, *, requests: int = 20) -> dict[str, dict[str, float]]:
+    """Per kind of request: median thread hand-offs, pool checkouts, pings and commits (see the module doc)."""
+    import re
+    import tempfile
+
+    import anyio.to_thread
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import web_cpu
+
+    from cadenza.clinic import audit_chain
+    from cadenza.settings import Settings
+    from cadenza.web.main import create_app
+
+    username, client_id, _ = web_cpu._subject(url)
+    counts = dict.fromkeys(("hand-offs", "checkouts", "pings", "commits"), 0)
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func, *args, **kwargs):
+        counts["hand-offs"] += 1
+        return await run_sync(func, *args, **kwargs)
+
+    anyio.to_thread.run_sync = counted
+    try:
+        app = create_app(Settings(database_url=url, data_dir=Path(tempfile.mkdtemp(prefix="cadenza-parts-"))))
+        engine = app.state.session_factory.kw["bind"]
+        sealer = audit_chain.background_sealer(engine)
+        if sealer is not None:
+            sealer.stop(final_seal=False)
+        event.listen(engine, "checkout", lambda *_: counts.__setitem__("checkouts", counts["checkouts"] + 1))
+        event.listen(engine, "commit", lambda *_: counts.__setitem__("commits", counts["commits"] + 1))
+        ping = engine.dialect.do_ping
+        engine.dialect.do_ping = lambda connection: counts.__setitem__("pings", counts["pings"] + 1) or ping(connection)
+        paths = {"health": "/health", "API client": f"/api/v1/clients/{client_id}",
+                 "API sessions": f"/api/v1/clients/{client_id}/sessions",
+                 "API measurements": f"/api/v1/clients/{client_id}/measurements",
+                 "client page": f"/clients/{client_id}", "dashboard": "/",
+                 "API session write": f"/api/v1/clients/{client_id}/sessions"}
+        found: dict[str, dict[str, float]] = {}
+        with TestClient(app, follow_redirects=False) as http:
+            login = http.get("/login")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
+            http.post("/login", data={"username": username, "password": web_cpu.PASSWORD, "csrf_token": csrf})
+            token = http.post("/api/v1/auth/token", json={"username": username, "password": web_cpu.PASSWORD})
+            bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            for name, path in paths.items():
+                headers = bearer if path.startswith("/api/") else None
+                seen: dict[str, list[int]] = {key: [] for key in counts}
+                for n in range(requests + 2):  # two to warm up
+                    for key in counts:
+                        counts[key] = 0
+                    if name == "API session write":
+                        answer = http.post(path, headers=headers, json=web_cpu._session_body(n))
+                    else:
+                        answer = http.get(path, headers=headers)
+                    if answer.status_code not in (200, 201):
+                        raise SystemExit(f"request_parts: {path} answered {answer.status_code}")
+                    if n >= 2:
+                        for key in counts:
+                            seen[key].append(counts[key])
+                found[name] = {key: statistics.median(values) for key, values in seen.items()}
+        if sealer is not None:
+            audit_chain.seal_pending(engine)
+        engine.dispose()
+    finally:
+        anyio.to_thread.run_sync = run_sync
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres-url", help="a PostgreSQL database on this machine (for the pool checkout)")
+    parser.add_argument("--clinic-url", help="a clinic bench/clinic_data.py made (SQLite or PostgreSQL) for the "
+                                             "per-request counts (a session is written to it per write request)")
     parser.add_argument("--repeat", type=int, default=3000)
+    parser.add_argument("--counts-only", action="store_true", help="only the per-request counts (--clinic-url)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.repeat < CONCURRENT:
@@ -91,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     import os
 
     rounds: dict[str, list] = {}
-    for _ in range(3):
+    for _ in range(0 if args.counts_only else 3):
         rounds.setdefault("hand-off, one at a time", []).append(hand_off_us(args.repeat, concurrent=1))
         rounds.setdefault(f"hand-off, {CONCURRENT} at once", []).append(
             hand_off_us(args.repeat, concurrent=CONCURRENT))
@@ -106,16 +185,24 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = {k: round(statistics.median(v[k] for v in values), 1) for k in values[0]}
         else:
             results[name] = {"app_cpu_us": round(statistics.median(values), 1)}
+    per_request = count_per_request(args.clinic_url) if args.clinic_url else {}
     load = round(os.getloadavg()[0], 2)
     if args.json:
-        print(json.dumps({"load_average_1min": load, "parts": results}))
+        print(json.dumps({"load_average_1min": load, "parts": results, "per_request": per_request}))
         return 0
     print(f"load average (1 min) at the end: {load}")
-    print("| part | app CPU µs | PostgreSQL backend CPU µs | wall µs |")
-    print("| --- | ---: | ---: | ---: |")
+    if results:
+        print("| part | app CPU µs | PostgreSQL backend CPU µs | wall µs |")
+        print("| --- | ---: | ---: | ---: |")
     for name, figures in results.items():
         print(f"| {name} | {figures['app_cpu_us']} | {figures.get('postgres_cpu_us', '')} | "
               f"{figures.get('wall_us', '')} |")
+    if per_request:
+        print("\n| request | thread hand-offs | pool checkouts | pings | commits |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for name, figures in per_request.items():
+            print(f"| {name} | {figures['hand-offs']:g} | {figures['checkouts']:g} | {figures['pings']:g} | "
+                  f"{figures['commits']:g} |")
     return 0
 
 
