@@ -5,6 +5,12 @@
 - **Thread hand-off**: CPU of this process per ``anyio.to_thread.run_sync`` of a function that does nothing,
   on uvloop as ``cadenza serve`` runs it: one request at a time, and 25 at once (a worker under the closed
   loop: the threads then wake each other and contend for the interpreter lock).
+- **A page's dependency chain**: CPU of this process per request of a stub page (no database) whose
+  dependencies have the shape of a page view's: the unit of work as a generator, the login, the two-factor
+  check, the temporary-password check and the route, all plain ``def`` (before issue 23: six hand-offs), or
+  as ``cadenza.web.deps`` has them now (a coroutine unit of work that commits on a thread, the login and the
+  route as ``def``, the checks as coroutines: three hand-offs); sent through httpx's ASGI transport on
+  uvloop, 25 at once.
 - **Pool checkout** (``--postgres-url``, a clinic's or any PostgreSQL database): per checkout of a pooled
   connection followed by one ``SELECT 1``, the CPU of this process and of the PostgreSQL backend serving the
   connection (from ``/proc``, so the server must run on this machine), with ``pool_pre_ping`` (a round trip
@@ -28,7 +34,13 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.responses import HTMLResponse
 
 CONCURRENT = 25  # closed-loop users per worker in bench/web_load.py's issue-23 run (50 users, 2 workers)
 
@@ -50,6 +62,108 @@ def hand_off_us(repeat: int, *, concurrent: int) -> float:
         started = time.process_time()
         await asyncio.gather(*(hand_offs(repeat // concurrent) for _ in range(concurrent)))
         return (time.process_time() - started) / (concurrent * (repeat // concurrent)) * 1e6
+
+    return uvloop.run(run())
+
+
+class _Unit:
+    """A stand-in for the request's database session: the stub page measures the dependencies alone."""
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@contextmanager
+def _unit_of_work() -> Iterator[_Unit]:
+    unit = _Unit()
+    try:
+        yield unit
+        unit.commit()
+    except BaseException:
+        unit.rollback()
+        raise
+    finally:
+        unit.close()
+
+
+def _plain_db() -> Iterator[_Unit]:
+    with _unit_of_work() as unit:
+        yield unit
+
+
+async def _coroutine_db() -> AsyncIterator[_Unit]:
+    import anyio
+    import anyio.to_thread
+
+    scope = _unit_of_work()
+    unit = scope.__enter__()
+    try:
+        yield unit
+    except BaseException as exc:
+        await anyio.to_thread.run_sync(scope.__exit__, type(exc), exc, exc.__traceback__,
+                                       limiter=anyio.CapacityLimiter(1))
+        raise
+    await anyio.to_thread.run_sync(scope.__exit__, None, None, None, limiter=anyio.CapacityLimiter(1))
+
+
+PlainDb = Annotated[_Unit, Depends(_plain_db, scope="function")]
+CoroutineDb = Annotated[_Unit, Depends(_coroutine_db, scope="function")]
+
+
+def _plain_login(db: PlainDb) -> int:
+    return 1
+
+
+def _plain_enrolled(db: PlainDb, user: Annotated[int, Depends(_plain_login)]) -> int:
+    return user
+
+
+def _plain_settled(user: Annotated[int, Depends(_plain_enrolled)]) -> int:
+    return user
+
+
+def _plain_page(db: PlainDb, user: Annotated[int, Depends(_plain_settled)]) -> HTMLResponse:
+    return HTMLResponse("page")
+
+
+def _login(db: CoroutineDb) -> int:
+    return 1
+
+
+async def _enrolled(db: CoroutineDb, user: Annotated[int, Depends(_login)]) -> int:
+    return user
+
+
+async def _settled(user: Annotated[int, Depends(_enrolled)]) -> int:
+    return user
+
+
+def _page(db: CoroutineDb, user: Annotated[int, Depends(_settled)]) -> HTMLResponse:
+    return HTMLResponse("page")
+
+
+def page_chain_us(repeat: int, *, coroutines: bool, concurrent: int = CONCURRENT) -> float:
+    """Microseconds of this process's CPU per request of the stub page (see the module doc)."""
+    import httpx
+    import uvloop
+    from fastapi import FastAPI
+
+    app = FastAPI()
+    app.add_api_route("/page", _page if coroutines else _plain_page, methods=["GET"])
+
+    async def run() -> float:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
+            async def views(count: int) -> None:
+                for _ in range(count):
+                    assert (await http.get("/page")).status_code == 200
+
+            await views(20)
+            started = time.process_time()
+            await asyncio.gather(*(views(repeat // concurrent) for _ in range(concurrent)))
+            return (time.process_time() - started) / (concurrent * (repeat // concurrent)) * 1e6
 
     return uvloop.run(run())
 
@@ -174,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
         rounds.setdefault("hand-off, one at a time", []).append(hand_off_us(args.repeat, concurrent=1))
         rounds.setdefault(f"hand-off, {CONCURRENT} at once", []).append(
             hand_off_us(args.repeat, concurrent=CONCURRENT))
+        rounds.setdefault("page dependency chain, all def (before)", []).append(
+            page_chain_us(args.repeat, coroutines=False))
+        rounds.setdefault("page dependency chain, as now", []).append(page_chain_us(args.repeat, coroutines=True))
         if args.postgres_url:
             rounds.setdefault("checkout with pool_pre_ping", []).append(
                 checkout_us(args.postgres_url, args.repeat, pre_ping=True))
