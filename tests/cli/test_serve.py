@@ -172,11 +172,14 @@ def test_served_workers_freeze_their_start_up_objects(monkeypatch):
 
     from cadenza.web import main
 
-    made, collected = [], []
-    monkeypatch.setattr(main, "create_app", lambda: made.append(object()) or "the app")
-    monkeypatch.setattr(main.gc, "collect", lambda *args: collected.append(args) or 0)  # ~1 s on the test heap
+    made, collected, steps = [], [], []
+    monkeypatch.setattr(main, "create_app", lambda: made.append(object()) or steps.append("app") or "the app")
+    monkeypatch.setattr(main, "compile_all_templates", lambda: steps.append("templates") or 79)
+    monkeypatch.setattr(main.gc, "collect",  # ~1 s on the test heap
+                        lambda *args: collected.append(args) or steps.append("freeze") or 0)
     try:
         assert main.create_served_app() == "the app" and len(made) == 1 and len(collected) == 1
+        assert steps == ["app", "templates", "freeze"]  # the compiled templates are frozen too
         frozen = gc.get_freeze_count()
         assert frozen > 10_000  # this test process's modules, at least
         assert len(gc.get_objects()) < frozen  # what a full collection still looks at

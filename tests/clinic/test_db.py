@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -146,3 +147,82 @@ def test_sessions_from_the_factory_carry_the_guards_and_a_bare_session_has_none(
     finally:
         outer.rollback()
         connection.close()
+
+
+def _terminate_backends(database_url: str, pids: list[int]) -> None:
+    """End these backends as a restart would: the server says goodbye and closes each socket."""
+    from sqlalchemy import text
+
+    killer = make_engine(database_url)
+    with killer.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM "
+                                      "pg_stat_activity WHERE pid = ANY(:pids)) AS ended"), {"pids": pids}) == len(pids)
+    killer.dispose()
+    deadline = time.monotonic() + 5
+    engine_gone = make_engine(database_url)
+    with engine_gone.connect() as connection:  # wait until the server has let them go
+        while connection.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"), {"pids": pids}):
+            connection.commit()  # the activity view is read once per transaction
+            assert time.monotonic() < deadline, "the terminated backends did not end"
+            time.sleep(0.02)
+    engine_gone.dispose()
+
+
+def _backend_pids(engine, count: int) -> list[int]:
+    """Check out ``count`` connections at once and give them back to the pool; their backends' ids."""
+    from sqlalchemy import text
+
+    held = [engine.connect() for _ in range(count)]
+    pids = [connection.scalar(text("SELECT pg_backend_pid()")) for connection in held]
+    for connection in held:
+        connection.commit()
+        connection.close()
+    return pids
+
+
+def _postgres_only(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL server's backends and sockets")
+
+
+def test_pooled_connections_the_server_ended_are_replaced_without_an_error(database_url):
+    _postgres_only(database_url)
+    from sqlalchemy import text
+
+    engine = make_engine(database_url, pool_size=3, max_overflow=0)
+    try:
+        ended = _backend_pids(engine, 3)
+        _terminate_backends(database_url, ended)
+        for _ in range(3):  # every pooled connection was ended; each checkout gets a live one
+            with engine.connect() as connection:
+                assert connection.scalar(text("SELECT pg_backend_pid()")) not in ended
+    finally:
+        engine.dispose()
+
+
+def test_a_healthy_pooled_connection_is_handed_out_without_a_round_trip(database_url, monkeypatch):
+    """The pool looks at the socket, not the server: the caller's statement is the first one sent (issue 23;
+    ``pool_pre_ping`` sent ``SELECT 1`` at every checkout). A connection the server ended is still replaced."""
+    _postgres_only(database_url)
+    import psycopg
+
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        (pid,) = _backend_pids(engine, 1)
+        sent: list[str] = []
+        execute = psycopg.Cursor.execute
+
+        def recorded(cursor, query, *args, **kwargs):
+            sent.append(str(query))
+            return execute(cursor, query, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Cursor, "execute", recorded)
+        for n in range(3):
+            with engine.connect() as connection:
+                assert connection.exec_driver_sql(f"SELECT pg_backend_pid() + {n}").scalar() == pid + n
+        assert sent == [f"SELECT pg_backend_pid() + {n}" for n in range(3)]
+        _terminate_backends(database_url, [pid])
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
+    finally:
+        engine.dispose()

@@ -83,3 +83,24 @@ def test_walkthrough_p7_field_attributes_are_not_escaped(make_therapist, login_a
     assert 'min="1900" max="2100"' in page
     assert 'required maxlength="64" autocomplete="off"' in page
     assert "&#34;" not in page
+
+
+def test_compiled_at_start_up_a_page_view_compiles_nothing(make_therapist, login_as, monkeypatch):
+    """`cadenza serve` compiles every template in each worker before its first request (issue 23), so no
+    view pays for compiling one."""
+    from cadenza.web.templating import compile_all_templates
+
+    templates.env.cache.clear()
+    names = {path.relative_to(root).as_posix() for root, path in TEMPLATES}
+    assert compile_all_templates() == len(names) and set(templates.env.list_templates()) == names
+    compiled: list[str] = []
+    compile_source = templates.env.compile
+    monkeypatch.setattr(templates.env, "compile", lambda source, name=None, *args, **kwargs:
+                        compiled.append(name) or compile_source(source, name, *args, **kwargs))
+    make_therapist("ann")
+    ann = login_as("ann")
+    for path in ("/", "/clients", "/clients/new", "/account/password"):
+        assert ann.get(path).status_code == 200, path
+    assert compiled == []
+    templates.env.cache.clear()  # nothing kept: the next view compiles again
+    assert ann.get("/clients").status_code == 200 and compiled

@@ -7,6 +7,7 @@ the services: foreign keys enforced, real transactions with savepoints, UTC time
 from __future__ import annotations
 
 import os
+import select
 import stat
 import weakref
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,12 +51,51 @@ def make_engine(url: str, *, request_timeouts: bool = False, **kwargs: Any) -> E
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         return _make_sqlite_engine(parsed, **kwargs)
-    kwargs.setdefault("pool_pre_ping", True)
+    # psycopg's pooled connections are checked by a look at their socket (drop_closed_connections); any other
+    # driver pings the server at each checkout.
+    watch_sockets = parsed.drivername == "postgresql+psycopg" and "pool_pre_ping" not in kwargs
+    kwargs.setdefault("pool_pre_ping", not watch_sockets)
     if request_timeouts and parsed.get_backend_name() == "postgresql":
         connect_args = dict(kwargs.pop("connect_args", {}))
         connect_args.setdefault("options", postgres_session_options())
         kwargs["connect_args"] = connect_args
-    return create_engine(parsed, **kwargs)
+    engine = create_engine(parsed, **kwargs)
+    if watch_sockets:
+        event.listen(engine, "checkout", drop_closed_connections)
+    return engine
+
+
+def drop_closed_connections(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Hand out a pooled PostgreSQL connection only if the server has not closed it, without a round trip.
+
+    An idle connection in the pool has read every answer to its last statement, so nothing should be waiting
+    on its socket. When PostgreSQL ends a backend (a restart, ``pg_terminate_backend``, a crash), the server
+    sends its last message and closes the socket, which then reads as ready. Only then is the server asked
+    (the ping that ``pool_pre_ping`` sends at every checkout, about one round trip per request; issue 23); if
+    it does not answer, the pool drops this connection and hands out a new one (each closed connection is
+    found the same way when its turn comes). A connection that breaks without a word (a network cut) fails
+    its request's first statement; SQLAlchemy then drops every pooled connection older than that, so the
+    next request connects afresh.
+    """
+    if dbapi_connection.closed or _readable(dbapi_connection.fileno()):
+        try:
+            alive = not dbapi_connection.closed and _ping(dbapi_connection)
+        except Exception:
+            alive = False
+        if not alive:
+            raise exc.DisconnectionError("the server closed this pooled connection")
+
+
+def _readable(fd: int) -> bool:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
+
+
+def _ping(dbapi_connection: Any) -> bool:
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return True
 
 
 def postgres_session_options() -> str:

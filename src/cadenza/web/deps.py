@@ -8,10 +8,11 @@ only the enrolment pages take :data:`EnrollingPageUser`, the bare login check.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -55,12 +56,30 @@ def person_cookie_name(request: Request) -> str:
     return SECURE_PERSON_COOKIE if request.url.scheme == "https" else PERSON_COOKIE
 
 
-def get_db(request: Request) -> Iterator[Session]:
+async def get_db(request: Request) -> AsyncIterator[Session]:
     """One unit of work per request: services flush, this commits once when the route returns
     (before the response is sent, so a failed commit is an error, never a silently lost write)
-    and rolls back if it raised (the route's exception is thrown in at the ``yield``)."""
-    with session_scope(request.app.state.session_factory) as session:
+    and rolls back if it raised (the route's exception is thrown in at the ``yield``).
+
+    Making the session touches no database (its connection is checked out at the first statement), so it
+    happens on the event loop; the commit or rollback and the close run on a worker thread, in one
+    hand-off (a plain ``def`` generator would cost two: one to enter, one to leave; issue 23).
+    """
+    unit = session_scope(request.app.state.session_factory)
+    session = unit.__enter__()
+    try:
         yield session
+    except BaseException as exc:
+        await _off_the_loop(unit.__exit__, type(exc), exc, exc.__traceback__)
+        raise
+    await _off_the_loop(unit.__exit__, None, None, None)
+
+
+async def _off_the_loop(work: Callable[..., object], *args: object) -> None:
+    """Run ``work(*args)`` on a worker thread outside the shared thread limit: the request still holds its
+    pooled connection, and a commit queued behind requests that wait for a connection would never come
+    (FastAPI ends its own ``def`` generator dependencies the same way)."""
+    await anyio.to_thread.run_sync(work, *args, limiter=anyio.CapacityLimiter(1))
 
 
 Db = Annotated[Session, Depends(get_db, scope="function")]
@@ -150,23 +169,28 @@ def _send_to(request: Request, path: str, message: str) -> HTTPException:
     return HTTPException(status_code=303, detail=message, headers={"Location": path})
 
 
-def current_enrolled_page(request: Request, db: Db,
-                          user: Annotated[Therapist, Depends(current_user_page)]) -> Therapist:
-    """The logged-in user, unless an administrator who has not enrolled in two-factor login yet."""
-    if auth.needs_mfa_enrolment(db, user):
+async def current_enrolled_page(request: Request, db: Db,
+                                user: Annotated[Therapist, Depends(current_user_page)]) -> Therapist:
+    """The logged-in user, unless an administrator who has not enrolled in two-factor login yet.
+
+    A coroutine: only an administrator's check reads the database, and that read runs on a worker thread;
+    everyone else passes without a thread hand-off (issue 23)."""
+    if user.is_admin and await anyio.to_thread.run_sync(auth.needs_mfa_enrolment, db, user):
         raise _send_to(request, MFA_ENROL_PATH, auth.MFA_ENROLMENT_REQUIRED_MESSAGE)
     return user
 
 
-def current_settled_page(request: Request, user: Annotated[Therapist, Depends(current_enrolled_page)]) -> Therapist:
+async def current_settled_page(request: Request,
+                               user: Annotated[Therapist, Depends(current_enrolled_page)]) -> Therapist:
     """:func:`current_enrolled_page`, unless the user must first replace a temporary password (an admin's
-    reset, or an initial password an admin chose): then only the password page opens."""
+    reset, or an initial password an admin chose): then only the password page opens. Reads only the
+    therapist row the login loaded."""
     if user.must_change_password:
         raise _send_to(request, PASSWORD_PATH, auth.PASSWORD_CHANGE_REQUIRED_MESSAGE)
     return user
 
 
-def current_admin_page(user: Annotated[Therapist, Depends(current_settled_page)]) -> Therapist:
+async def current_admin_page(user: Annotated[Therapist, Depends(current_settled_page)]) -> Therapist:
     if not user.is_admin:
         raise HTTPException(status_code=403, detail="Only administrators may do this.")
     return user
@@ -190,7 +214,7 @@ def current_user_api(request: Request, db: Db) -> Therapist:
     return therapist
 
 
-def current_admin_api(user: Annotated[Therapist, Depends(current_user_api)]) -> Therapist:
+async def current_admin_api(user: Annotated[Therapist, Depends(current_user_api)]) -> Therapist:
     if not user.is_admin:
         raise HTTPException(status_code=403, detail="Only administrators may do this.")
     return user
@@ -231,30 +255,31 @@ AdminPageUser = Annotated[Therapist, Depends(current_admin_page)]
 ApiUser = Annotated[Therapist, Depends(current_user_api)]
 AdminApiUser = Annotated[Therapist, Depends(current_admin_api)]
 # CsrfPageUser goes on every state-changing page route: it requires the login *and* the token.
+# These wrappers only pass on what their dependencies checked: coroutines, so they cost no thread hand-off.
 
 
-def _csrf_page_user(request: Request, user: PageUser, _: None = Depends(require_csrf)) -> Therapist:
+async def _csrf_page_user(request: Request, user: PageUser, _: None = Depends(require_csrf)) -> Therapist:
     return user
 
 
 CsrfPageUser = Annotated[Therapist, Depends(_csrf_page_user)]
 
 
-def _csrf_admin_user(request: Request, user: AdminPageUser, _: None = Depends(require_csrf)) -> Therapist:
+async def _csrf_admin_user(request: Request, user: AdminPageUser, _: None = Depends(require_csrf)) -> Therapist:
     return user
 
 
 CsrfAdminUser = Annotated[Therapist, Depends(_csrf_admin_user)]
 
 
-def _csrf_enrolling_user(request: Request, user: EnrollingPageUser, _: None = Depends(require_csrf)) -> Therapist:
+async def _csrf_enrolling_user(request: Request, user: EnrollingPageUser, _: None = Depends(require_csrf)) -> Therapist:
     return user
 
 
 CsrfEnrollingUser = Annotated[Therapist, Depends(_csrf_enrolling_user)]
 
 
-def _csrf_password_user(request: Request, user: PasswordPageUser, _: None = Depends(require_csrf)) -> Therapist:
+async def _csrf_password_user(request: Request, user: PasswordPageUser, _: None = Depends(require_csrf)) -> Therapist:
     return user
 
 
@@ -288,7 +313,7 @@ def current_person_page(request: Request, db: Db,
     return device
 
 
-def _csrf_person_page(device: Annotated[PersonDevice, Depends(current_person_page)],
+async def _csrf_person_page(device: Annotated[PersonDevice, Depends(current_person_page)],
                       _: None = Depends(require_csrf)) -> PersonDevice:
     return device
 

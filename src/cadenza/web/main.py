@@ -21,7 +21,7 @@ from cadenza.web.middleware import BodySizeLimitMiddleware, ConcurrencyLimitMidd
 from cadenza.web.observability import RequestObservingMiddleware
 from cadenza.web.route_index import install as install_route_index
 from cadenza.web.routes import CORE_ROUTER_MODULES, registered_client_tools
-from cadenza.web.templating import STATIC_DIR
+from cadenza.web.templating import STATIC_DIR, compile_all_templates
 
 API_PREFIX = "/api/v1"
 # Sync routes and dependencies run on AnyIO's worker threads (40 by default). A request holds its
@@ -109,8 +109,10 @@ def freeze_startup_objects() -> int:
 
 
 def create_served_app() -> FastAPI:
-    """The app as ``cadenza serve`` runs it in each worker: :func:`create_app`, then
-    :func:`freeze_startup_objects`."""
+    """The app as ``cadenza serve`` runs it in each worker: :func:`create_app`, every template compiled
+    (:func:`cadenza.web.templating.compile_all_templates`), then :func:`freeze_startup_objects`, which
+    freezes the compiled templates with the rest."""
     app = create_app()
+    compile_all_templates()
     freeze_startup_objects()
     return app

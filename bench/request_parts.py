@@ -1,0 +1,327 @@
+"""The fixed parts of a request, each measured alone: a thread hand-off, a pool checkout (issue 23).
+
+    .venv/bin/python bench/request_parts.py [--postgres-url URL] [--clinic-url URL] [--repeat 3000] [--json]
+
+- **Thread hand-off**: CPU of this process per ``anyio.to_thread.run_sync`` of a function that does nothing,
+  on uvloop as ``cadenza serve`` runs it: one request at a time, and 25 at once (a worker under the closed
+  loop: the threads then wake each other and contend for the interpreter lock).
+- **A page's dependency chain**: CPU of this process per request of a stub page (no database) whose
+  dependencies have the shape of a page view's: the unit of work as a generator, the login, the two-factor
+  check, the temporary-password check and the route, all plain ``def`` (before issue 23: six hand-offs), or
+  as ``cadenza.web.deps`` has them now (a coroutine unit of work that commits on a thread, the login and the
+  route as ``def``, the checks as coroutines: three hand-offs); sent through httpx's ASGI transport on
+  uvloop, 25 at once.
+- **Pool checkout** (``--postgres-url``, a clinic's or any PostgreSQL database): per checkout of a pooled
+  connection followed by one ``SELECT 1``, the CPU of this process and of the PostgreSQL backend serving the
+  connection (from ``/proc``, so the server must run on this machine), with ``pool_pre_ping`` (a round trip
+  before the statement, the engine's setting before issue 23) and with ``make_engine``'s socket check.
+
+- **Per request** (``--clinic-url``, a clinic bench/clinic_data.py made, SQLite or PostgreSQL; used as it is):
+  the thread hand-offs, pool checkouts, pings and commits of each request bench/web_load.py sends (plus
+  ``/health``), counted in this process with the app behind Starlette's TestClient, the audit sealer stopped
+  so only the request's own work counts (the median of 20 requests each).
+
+CPU is ``time.process_time`` (this process) and the backend's user + system time; on a machine shared with
+other jobs the figures still rise with contention, so the script alternates the variants and prints the
+median of three rounds. The counts are exact.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.responses import HTMLResponse
+
+CONCURRENT = 25  # closed-loop users per worker in bench/web_load.py's issue-23 run (50 users, 2 workers)
+
+
+def hand_off_us(repeat: int, *, concurrent: int) -> float:
+    """Microseconds of this process's CPU per thread hand-off."""
+    import anyio.to_thread
+    import uvloop
+
+    def nothing() -> None:
+        return None
+
+    async def hand_offs(count: int) -> None:
+        for _ in range(count):
+            await anyio.to_thread.run_sync(nothing)
+
+    async def run() -> float:
+        await hand_offs(concurrent)  # start the worker threads
+        started = time.process_time()
+        await asyncio.gather(*(hand_offs(repeat // concurrent) for _ in range(concurrent)))
+        return (time.process_time() - started) / (concurrent * (repeat // concurrent)) * 1e6
+
+    return uvloop.run(run())
+
+
+class _Unit:
+    """A stand-in for the request's database session: the stub page measures the dependencies alone."""
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@contextmanager
+def _unit_of_work() -> Iterator[_Unit]:
+    unit = _Unit()
+    try:
+        yield unit
+        unit.commit()
+    except BaseException:
+        unit.rollback()
+        raise
+    finally:
+        unit.close()
+
+
+def _plain_db() -> Iterator[_Unit]:
+    with _unit_of_work() as unit:
+        yield unit
+
+
+async def _coroutine_db() -> AsyncIterator[_Unit]:
+    import anyio
+    import anyio.to_thread
+
+    scope = _unit_of_work()
+    unit = scope.__enter__()
+    try:
+        yield unit
+    except BaseException as exc:
+        await anyio.to_thread.run_sync(scope.__exit__, type(exc), exc, exc.__traceback__,
+                                       limiter=anyio.CapacityLimiter(1))
+        raise
+    await anyio.to_thread.run_sync(scope.__exit__, None, None, None, limiter=anyio.CapacityLimiter(1))
+
+
+PlainDb = Annotated[_Unit, Depends(_plain_db, scope="function")]
+CoroutineDb = Annotated[_Unit, Depends(_coroutine_db, scope="function")]
+
+
+def _plain_login(db: PlainDb) -> int:
+    return 1
+
+
+def _plain_enrolled(db: PlainDb, user: Annotated[int, Depends(_plain_login)]) -> int:
+    return user
+
+
+def _plain_settled(user: Annotated[int, Depends(_plain_enrolled)]) -> int:
+    return user
+
+
+def _plain_page(db: PlainDb, user: Annotated[int, Depends(_plain_settled)]) -> HTMLResponse:
+    return HTMLResponse("page")
+
+
+def _login(db: CoroutineDb) -> int:
+    return 1
+
+
+async def _enrolled(db: CoroutineDb, user: Annotated[int, Depends(_login)]) -> int:
+    return user
+
+
+async def _settled(user: Annotated[int, Depends(_enrolled)]) -> int:
+    return user
+
+
+def _page(db: CoroutineDb, user: Annotated[int, Depends(_settled)]) -> HTMLResponse:
+    return HTMLResponse("page")
+
+
+def page_chain_us(repeat: int, *, coroutines: bool, concurrent: int = CONCURRENT) -> float:
+    """Microseconds of this process's CPU per request of the stub page (see the module doc)."""
+    import httpx
+    import uvloop
+    from fastapi import FastAPI
+
+    app = FastAPI()
+    app.add_api_route("/page", _page if coroutines else _plain_page, methods=["GET"])
+
+    async def run() -> float:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
+            async def views(count: int) -> None:
+                for _ in range(count):
+                    assert (await http.get("/page")).status_code == 200
+
+            await views(20)
+            started = time.process_time()
+            await asyncio.gather(*(views(repeat // concurrent) for _ in range(concurrent)))
+            return (time.process_time() - started) / (concurrent * (repeat // concurrent)) * 1e6
+
+    return uvloop.run(run())
+
+
+def _backend_cpu_s(pid: int) -> float:
+    import os
+
+    text = Path(f"/proc/{pid}/stat").read_text()
+    fields = text[text.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def checkout_us(url: str, repeat: int, *, pre_ping: bool) -> dict[str, float]:
+    """Per checkout + ``SELECT 1``: microseconds of this process's CPU, of the backend's, and of wall time."""
+    from cadenza.clinic.db import make_engine
+
+    options = {"pool_pre_ping": True} if pre_ping else {}
+    engine = make_engine(url, pool_size=1, max_overflow=0, **options)
+    try:
+        with engine.connect() as connection:
+            backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            connection.commit()
+        cpu, wall, server = time.process_time(), time.perf_counter(), _backend_cpu_s(backend)
+        for _ in range(repeat):
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1").scalar()
+                connection.commit()
+        return {"app_cpu_us": (time.process_time() - cpu) / repeat * 1e6,
+                "postgres_cpu_us": (_backend_cpu_s(backend) - server) / repeat * 1e6,
+                "wall_us": (time.perf_counter() - wall) / repeat * 1e6}
+    finally:
+        engine.dispose()
+
+
+def count_per_request(url: str, *, requests: int = 20) -> dict[str, dict[str, float]]:
+    """Per kind of request: median thread hand-offs, pool checkouts, pings and commits (see the module doc)."""
+    import re
+    import tempfile
+
+    import anyio.to_thread
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import web_cpu
+
+    from cadenza.clinic import audit_chain
+    from cadenza.settings import Settings
+    from cadenza.web.main import create_app
+
+    username, client_id, _ = web_cpu._subject(url)
+    counts = dict.fromkeys(("hand-offs", "checkouts", "pings", "commits"), 0)
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func, *args, **kwargs):
+        counts["hand-offs"] += 1
+        return await run_sync(func, *args, **kwargs)
+
+    anyio.to_thread.run_sync = counted
+    try:
+        app = create_app(Settings(database_url=url, data_dir=Path(tempfile.mkdtemp(prefix="cadenza-parts-"))))
+        engine = app.state.session_factory.kw["bind"]
+        sealer = audit_chain.background_sealer(engine)
+        if sealer is not None:
+            sealer.stop(final_seal=False)
+        event.listen(engine, "checkout", lambda *_: counts.__setitem__("checkouts", counts["checkouts"] + 1))
+        event.listen(engine, "commit", lambda *_: counts.__setitem__("commits", counts["commits"] + 1))
+        ping = engine.dialect.do_ping
+        engine.dialect.do_ping = lambda connection: counts.__setitem__("pings", counts["pings"] + 1) or ping(connection)
+        paths = {"health": "/health", "API client": f"/api/v1/clients/{client_id}",
+                 "API sessions": f"/api/v1/clients/{client_id}/sessions",
+                 "API measurements": f"/api/v1/clients/{client_id}/measurements",
+                 "client page": f"/clients/{client_id}", "dashboard": "/",
+                 "API session write": f"/api/v1/clients/{client_id}/sessions"}
+        found: dict[str, dict[str, float]] = {}
+        with TestClient(app, follow_redirects=False) as http:
+            login = http.get("/login")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
+            http.post("/login", data={"username": username, "password": web_cpu.PASSWORD, "csrf_token": csrf})
+            token = http.post("/api/v1/auth/token", json={"username": username, "password": web_cpu.PASSWORD})
+            bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            for name, path in paths.items():
+                headers = bearer if path.startswith("/api/") else None
+                seen: dict[str, list[int]] = {key: [] for key in counts}
+                for n in range(requests + 2):  # two to warm up
+                    for key in counts:
+                        counts[key] = 0
+                    if name == "API session write":
+                        answer = http.post(path, headers=headers, json=web_cpu._session_body(n))
+                    else:
+                        answer = http.get(path, headers=headers)
+                    if answer.status_code not in (200, 201):
+                        raise SystemExit(f"request_parts: {path} answered {answer.status_code}")
+                    if n >= 2:
+                        for key in counts:
+                            seen[key].append(counts[key])
+                found[name] = {key: statistics.median(values) for key, values in seen.items()}
+        if sealer is not None:
+            audit_chain.seal_pending(engine)
+        engine.dispose()
+    finally:
+        anyio.to_thread.run_sync = run_sync
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres-url", help="a PostgreSQL database on this machine (for the pool checkout)")
+    parser.add_argument("--clinic-url", help="a clinic bench/clinic_data.py made (SQLite or PostgreSQL) for the "
+                                             "per-request counts (a session is written to it per write request)")
+    parser.add_argument("--repeat", type=int, default=3000)
+    parser.add_argument("--counts-only", action="store_true", help="only the per-request counts (--clinic-url)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if args.repeat < CONCURRENT:
+        print(f"request_parts: --repeat must be >= {CONCURRENT}, got {args.repeat}", file=sys.stderr)
+        return 2
+    import os
+
+    rounds: dict[str, list] = {}
+    for _ in range(0 if args.counts_only else 3):
+        rounds.setdefault("hand-off, one at a time", []).append(hand_off_us(args.repeat, concurrent=1))
+        rounds.setdefault(f"hand-off, {CONCURRENT} at once", []).append(
+            hand_off_us(args.repeat, concurrent=CONCURRENT))
+        rounds.setdefault("page dependency chain, all def (before)", []).append(
+            page_chain_us(args.repeat, coroutines=False))
+        rounds.setdefault("page dependency chain, as now", []).append(page_chain_us(args.repeat, coroutines=True))
+        if args.postgres_url:
+            rounds.setdefault("checkout with pool_pre_ping", []).append(
+                checkout_us(args.postgres_url, args.repeat, pre_ping=True))
+            rounds.setdefault("checkout with the socket check", []).append(
+                checkout_us(args.postgres_url, args.repeat, pre_ping=False))
+    results: dict[str, dict[str, float]] = {}
+    for name, values in rounds.items():
+        if isinstance(values[0], dict):
+            results[name] = {k: round(statistics.median(v[k] for v in values), 1) for k in values[0]}
+        else:
+            results[name] = {"app_cpu_us": round(statistics.median(values), 1)}
+    per_request = count_per_request(args.clinic_url) if args.clinic_url else {}
+    load = round(os.getloadavg()[0], 2)
+    if args.json:
+        print(json.dumps({"load_average_1min": load, "parts": results, "per_request": per_request}))
+        return 0
+    print(f"load average (1 min) at the end: {load}")
+    if results:
+        print("| part | app CPU µs | PostgreSQL backend CPU µs | wall µs |")
+        print("| --- | ---: | ---: | ---: |")
+    for name, figures in results.items():
+        print(f"| {name} | {figures['app_cpu_us']} | {figures.get('postgres_cpu_us', '')} | "
+              f"{figures.get('wall_us', '')} |")
+    if per_request:
+        print("\n| request | thread hand-offs | pool checkouts | pings | commits |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for name, figures in per_request.items():
+            print(f"| {name} | {figures['hand-offs']:g} | {figures['checkouts']:g} | {figures['pings']:g} | "
+                  f"{figures['commits']:g} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
