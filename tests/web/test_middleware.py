@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from cadenza.web.middleware import BodySizeLimitMiddleware, ConcurrencyLimitMiddleware, SecurityHeadersMiddleware
+
+
+def run_on_own_loop(coroutine):
+    """``asyncio.run`` in a thread of its own: a session's Playwright (sync API) keeps a loop running on the main
+    thread once a browser test has run in this process."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 async def _ok(scope, receive, send):
@@ -34,7 +42,7 @@ def test_concurrency_limit_holds_and_everyone_is_served():
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
             return await asyncio.gather(*(client.get(f"/x{i}") for i in range(8)))
 
-    responses = asyncio.run(main())
+    responses = run_on_own_loop(main())
     assert [r.status_code for r in responses] == [200] * 8
     assert peak == 2
 
@@ -53,7 +61,7 @@ def test_body_limit_refuses_oversize_bodies_declared_or_streamed(declared):
             small = await client.post("/u", content=b"z" * 999)
             return small, await client.post("/u", content=content)
 
-    small, big = asyncio.run(main())
+    small, big = run_on_own_loop(main())
     assert small.status_code == 200
     assert big.status_code == 413 and "1000 bytes" in big.text
 
@@ -68,6 +76,6 @@ def test_security_headers_do_not_override_a_route_choice():
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             return await client.get("/")
 
-    response = asyncio.run(main())
+    response = run_on_own_loop(main())
     assert response.headers["cache-control"] == "max-age=60"
     assert response.headers["x-frame-options"] == "DENY" and "strict-transport-security" not in response.headers
