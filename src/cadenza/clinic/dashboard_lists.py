@@ -65,13 +65,9 @@ class SessionLine:
     source: str
     interventions: tuple[tuple[str, int], ...] = ()
 
-    @property
-    def is_signed(self) -> bool:
-        return self.signed_at is not None
-
-    @property
-    def is_client_recorded(self) -> bool:
-        return self.source == "client_recorded"
+    # The model's own definitions, so the lists read a row exactly as they read a TherapySession.
+    is_signed = TherapySession.is_signed
+    is_client_recorded = TherapySession.is_client_recorded
 
     @property
     def intervention_minutes(self) -> list[tuple[str, int]]:
