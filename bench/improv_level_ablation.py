@@ -29,12 +29,14 @@ notes near 2/3 of the beat less those near 1/3, :func:`_swing`),
 ``meter_kick_snare`` / ``meter_all_notes`` (meter consistency: cos(2 pi bar / period), the bar read as the
 first autocorrelation peak of the kick and snare's, or of every note's, onset envelope within 0.75-6 s
 holding 90 % of the range's highest peak, :func:`_bar_lag_s`: a level whose beat does not divide the bar,
-as half time in 3/4, scores -1), ``meter_bar_salience`` (the same with the kick and snare's bar read as the
-shipped :func:`cadenza.improv.pulse.estimate_bar_s` reads it: the lag whose 1-4 multiples hold the highest
-mean autocorrelation; :func:`cadenza.improv.kit.meter_consistency`, shipped since branch ``improv8`` with
-its weight fitted after the other nine, option ``last_after``). ``odd meters``: kit grooves in 3/4 and
-5/4 (:func:`_odd_meter_groove`, four patterns at 30 tempi from 60 to 240 BPM), scored with the variant's
-development weights. ``--margins`` prints each development file's score margin (right
+as half time in 3/4, scores -1), ``meter_bar_salience_improv8`` (the same with the kick and snare's bar read
+as the shipped :func:`cadenza.improv.pulse.estimate_bar_s` reads it: the lag whose 1-4 multiples hold the
+highest mean autocorrelation; as branch ``improv8`` shipped it, its weight fitted after the other nine,
+option ``last_after``), ``meter_bar_salience`` (:func:`cadenza.improv.kit.meter_consistency` as shipped now:
+the same, but a bar of two or more beats scores at least 0, so 5/8 and 7/8 counted in quarter notes are not
+held against the written beat). ``odd meters``: kit grooves in 3/4 and 5/4 (:func:`_odd_meter_groove`, four
+patterns at 30 tempi from 60 to 240 BPM); ``5/8 7/8``: grooves in 5/8 (3+2) and 7/8 (2+2+3) eighths, the
+beat a quarter note as the Groove files count it; both scored with the variant's development weights. ``--margins`` prints each development file's score margin (right
 candidate less the best wrong one) with the development and the fold's weights. ``lodo nll`` / ``pert. lodo nll``:
 the held-out drummer's mean negative log-likelihood of the right candidate (softmax of the scores over
 the candidates; files whose right level is not a candidate, or every candidate, left out): it moves
@@ -55,7 +57,7 @@ import improv as bench  # noqa: E402  (bench/improv.py: data, perturbations, mel
 
 EXTRA = ("occupancy", "beat_alignment", "log_notes_per_beat", "log_notes_per_beat_sq", "odd_bar",
          "voice_loud_on_eighths", "voice_soft_on_sixteenths", "backbeat", "swing", "foot_pulse", "meter_kick_snare",
-         "meter_all_notes", "meter_bar_salience")
+         "meter_all_notes", "meter_bar_salience_improv8", "meter_bar_salience")
 BASE = list(range(7))
 #: name -> (feature columns, options); columns index the 7 base features then EXTRA (7 + i)
 VARIANTS = {
@@ -77,9 +79,11 @@ VARIANTS = {
     "kit + meter (kick+snare bar)": (BASE + [14, 16, 17], {}),
     "kit + meter (all notes' bar)": (BASE + [14, 16, 18], {}),
     "kit + meter (bar salience), fitted together": (BASE + [14, 16, 19], {}),
-    "kit + meter (bar salience), fitted after (shipped)": (BASE + [14, 16, 19], {"last_after": True}),
+    "kit + meter (bar salience), fitted after (improv8)": (BASE + [14, 16, 19], {"last_after": True}),
+    "kit + meter, a bar of 2+ beats not held against a half beat, fitted after (shipped)": (
+        BASE + [14, 16, 20], {"last_after": True}),
 }
-SHIPPED = "kit + meter (bar salience), fitted after (shipped)"
+SHIPPED = "kit + meter, a bar of 2+ beats not held against a half beat, fitted after (shipped)"
 
 
 def _beat_occupancy(t: np.ndarray, period_s: np.ndarray) -> np.ndarray:
@@ -143,6 +147,13 @@ def _meter(t: np.ndarray, w: np.ndarray, period_s: np.ndarray, bar=_bar_lag_s) -
     return np.zeros(period_s.size) if not np.isfinite(bar_s) else np.cos(2 * np.pi * bar_s / period_s)
 
 
+def _meter_unclipped(bar_s: float, period_s: np.ndarray) -> np.ndarray:
+    """The meter term as branch improv8 shipped it: cos(2 pi bar / period) at every bar length, so 5/8 or 7/8
+    counted in quarter notes (2.5 or 3.5 beats a bar) scores -1 at the written beat; 0 without a bar.
+    :func:`cadenza.improv.kit.meter_consistency` now holds only a bar of less than two beats against a level."""
+    return np.zeros(period_s.size) if not np.isfinite(bar_s) else np.cos(2 * np.pi * bar_s / period_s)
+
+
 def candidate_features(t: np.ndarray, v: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(candidate BPM, (candidates, 7 + len(EXTRA)) features) of one take."""
     from cadenza.improv.kit import backbeat_alignment, foot_pulse, meter_consistency
@@ -159,11 +170,12 @@ def candidate_features(t: np.ndarray, v: np.ndarray, p: np.ndarray) -> tuple[np.
     per_beat = np.log2(t.size / (np.ptp(t) / period_s))
     ks = np.isin(p, KICK_SNARE)
     voice_loud, voice_soft = accent_alignment(t, relative, period_s)
+    bar_s = estimate_bar_s(t[ks], w[ks])
     return bpm, np.column_stack([base, _beat_occupancy(t, period_s), grid_alignment(t, w, period_s), per_beat,
                                  per_beat ** 2, _odd_bar(t, w, bpm), voice_loud, voice_soft,
                                  backbeat_alignment(t, v, p, period_s), _swing(t, v, period_s),
                                  foot_pulse(t, p, period_s), _meter(t[ks], w[ks], period_s), _meter(t, w, period_s),
-                                 meter_consistency(estimate_bar_s(t[ks], w[ks]), period_s)])
+                                 _meter_unclipped(bar_s, period_s), meter_consistency(bar_s, period_s)])
 
 
 def _columns(features: np.ndarray, cols: list) -> np.ndarray:
@@ -233,7 +245,8 @@ def _groove(tempo_bpm: float, eighths: bool, seed: int) -> tuple[np.ndarray, np.
 
 
 #: Kit grooves in odd meters (:func:`_odd_meter_groove`), each at ODD_METER_TEMPI tempi.
-ODD_METERS = ("rock 3/4", "jazz waltz", "rock 5/4 (3+2)", "rock 5/4 (pedal)")
+ODD_METERS = ("rock 3/4", "jazz waltz", "rock 5/4 (3+2)", "rock 5/4 (pedal)", "5/8 in quarters (3+2)",
+              "7/8 in quarters (2+2+3)")
 ODD_METER_TEMPI = np.exp(np.linspace(np.log(60.0), np.log(240.0), 30))
 
 
@@ -246,6 +259,22 @@ def _odd_meter_groove(tempo_bpm: float, meter: str, seed: int,
     on 2 and 4, eighth hats and the pedal on every beat."""
     rng = np.random.default_rng(seed)
     beat_s, rows = 60.0 / tempo_bpm, []
+    if "in quarters" in meter:  # eighths in groups (kick on each group's first, snare on the last group's),
+        groups = (3, 2) if meter.startswith("5/8") else (2, 2, 3)  # the beat a quarter: 2.5 or 3.5 a bar
+        per_bar_eighths = sum(groups)
+        starts = np.cumsum((0,) + groups[:-1])
+        for bar in range(n_bars):
+            for e in range(per_bar_eighths):
+                t0 = (bar * per_bar_eighths + e) * beat_s / 2
+                if e in starts[:-1]:
+                    rows.append((t0, 36, 110))
+                elif e == starts[-1]:
+                    rows.append((t0, 38, 100))
+                rows.append((t0, 42, 75 if e in starts else 55))
+        t = np.array([r[0] for r in rows]) + rng.normal(0.0, 0.005, len(rows))
+        order = np.argsort(t, kind="stable")
+        return (np.clip(t[order], 0.0, None), np.array([r[2] for r in rows], dtype=float)[order],
+                np.array([r[1] for r in rows])[order])
     per_bar = 3 if "3/4" in meter or meter == "jazz waltz" else 5
     for bar in range(n_bars):
         for beat in range(per_bar):
@@ -301,9 +330,12 @@ def collect(data_dir: Path) -> dict:
         grooves[eighths] = [(tempo, *candidate_features(*_groove(tempo, eighths, k)), True)
                             for k, tempo in enumerate(np.exp(np.linspace(np.log(50.0), np.log(240.0), 40)))]
     odd = [(tempo, *candidate_features(*_odd_meter_groove(tempo, meter, k)), True)
-           for meter in ODD_METERS for k, tempo in enumerate(ODD_METER_TEMPI)]
+           for meter in ODD_METERS if "in quarters" not in meter for k, tempo in enumerate(ODD_METER_TEMPI)]
+    eighths = [(tempo, *candidate_features(*_odd_meter_groove(tempo, meter, k)), True)
+               for meter in ODD_METERS if "in quarters" in meter for k, tempo in enumerate(ODD_METER_TEMPI)]
     return {"files": files, "names": [r["file"] for r in rows], "styles": styles, "perturbed": perturbed,
-            "augmented": augmented, "melodies": melodies, "grooves": grooves, "odd_meter_grooves": odd}
+            "augmented": augmented, "melodies": melodies, "grooves": grooves, "odd_meter_grooves": odd,
+            "eighths_meter_grooves": eighths}
 
 
 def evaluate(data: dict, cols: list, options: dict) -> dict:
@@ -340,6 +372,8 @@ def evaluate(data: dict, cols: list, options: dict) -> dict:
     for eighths, name in ((False, "grooves_16ths"), (True, "grooves_8ths")):
         out[name] = int(sum(_right(b, _columns(f, cols), w, t) for t, b, f, _ in data["grooves"][eighths]))
     out["odd_meter_grooves"] = int(sum(_right(b, _columns(f, cols), w, t) for t, b, f, _ in data["odd_meter_grooves"]))
+    out["eighths_meter_grooves"] = int(sum(_right(b, _columns(f, cols), w, t)
+                                           for t, b, f, _ in data["eighths_meter_grooves"]))
     out["weights"] = [round(float(x), 2) for x in w]
     return {k: (round(float(v), 3 if k.endswith("nll") else 1) if isinstance(v, float) else v) for k, v in out.items()}
 
@@ -390,13 +424,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(results if per_file is None else {"variants": results, "margins": per_file}, indent=2))
         return 0
     n_groove = len(data["grooves"][False])
-    print(f"{'variant':54s} {'dev':>6s} {'lodo':>6s} {'lostyle':>7s} {'pert.':>6s} {'pert.lodo':>9s} {'lodo nll':>8s} "
+    print(f"{'variant':82s} {'dev':>6s} {'lodo':>6s} {'lostyle':>7s} {'pert.':>6s} {'pert.lodo':>9s} {'lodo nll':>8s} "
           f"{'pert.lodo nll':>13s} {'melodies/' + str(len(data['melodies'])):>12s} {'16ths/' + str(n_groove):>8s} "
-          f"{'8ths/' + str(n_groove):>8s} {'odd meters/' + str(len(data['odd_meter_grooves'])):>14s}")
+          f"{'8ths/' + str(n_groove):>8s} {'odd meters/' + str(len(data['odd_meter_grooves'])):>14s} "
+          f"{'5/8 7/8/' + str(len(data['eighths_meter_grooves'])):>11s}")
     for name, r in results.items():
-        print(f"{name:54s} {r['dev']:5.1f}% {r['lodo']:5.1f}% {r['lostyle']:6.1f}% {r['perturbed']:5.1f}% {r['perturbed_lodo']:8.1f}% "
+        print(f"{name:82s} {r['dev']:5.1f}% {r['lodo']:5.1f}% {r['lostyle']:6.1f}% {r['perturbed']:5.1f}% {r['perturbed_lodo']:8.1f}% "
               f"{r['lodo_nll']:8.3f} {r['perturbed_lodo_nll']:13.3f} {r['melodies']:12d} {r['grooves_16ths']:8d} "
-              f"{r['grooves_8ths']:8d} {r['odd_meter_grooves']:14d}")
+              f"{r['grooves_8ths']:8d} {r['odd_meter_grooves']:14d} {r['eighths_meter_grooves']:11d}")
     if per_file is not None:
         print(f"\nmargins under {args.margins!r} (right candidate's score less the best wrong one's; "
               f"nan: the right level is not a candidate)")

@@ -133,6 +133,21 @@ def test_meter_consistency_is_one_where_the_beat_divides_the_bar_and_minus_one_a
     assert meter_consistency(float("nan"), [0.6, 1.2]).tolist() == [0.0, 0.0]  # no bar: no say
 
 
+@settings(max_examples=40, deadline=None)
+@given(bar_s=st.floats(0.75, 6.0), beats_per_bar=st.floats(0.5, 8.0))
+def test_only_a_bar_of_less_than_two_beats_is_held_against_a_level(bar_s, beats_per_bar):
+    """5/8 and 7/8 counted in quarter notes hold 2.5 and 3.5 written beats a bar: never scored below 0, while
+    half time of a 3/4 bar (1.5 beats) still scores -1."""
+    (value,) = meter_consistency(bar_s, bar_s / beats_per_bar)
+    assert -1.0 <= value <= 1.0
+    if beats_per_bar >= 2.0:
+        assert value >= 0.0
+    else:
+        assert value == pytest.approx(np.cos(2 * np.pi * beats_per_bar), abs=1e-9)
+    np.testing.assert_allclose(meter_consistency(1.25, [0.5, 0.25, 1.25 / 3.5, 1.25 / 1.5]), [0.0, 1.0, 0.0, -1.0],
+                               atol=1e-9)
+
+
 @settings(max_examples=25, deadline=None)
 @given(tempo_bpm=st.floats(60.0, 240.0), meter=st.sampled_from(["3/4", "5/4", "4/4"]),
        start_s=st.floats(0.0, 100.0), seed=st.integers(0, 2**16))

@@ -16,7 +16,9 @@ the Groove MIDI files is the same for these voices):
   time leaves every other beat without one.
 - **meter** (:func:`meter_consistency`): the kick and snare's figure repeats every bar, and a beat
   divides the bar: cos(2 pi bar / period) is 1 when the bar holds a whole number of the candidate's
-  beats and -1 when it holds a half (half time of a 3/4 bar: 1.5 beats). The bar is read from the
+  beats and -1 when it holds a half (half time of a 3/4 bar: 1.5 beats). A bar of two or more beats
+  and a half is not held against a level (at most 0): 5/8 and 7/8 counted in quarter notes hold 2.5
+  and 3.5 beats at the written beat. The bar is read from the
   kick and snare's onset autocorrelation (:func:`cadenza.improv.pulse.estimate_bar_s`), so a level
   that splits the bar is implausible. Only 3:2-related levels differ: the beat, half and double time
   of a 4/4 bar all divide it.
@@ -117,13 +119,19 @@ def foot_pulse(onset_times_s: np.ndarray, pitches: np.ndarray, period_s: np.ndar
 
 def meter_consistency(bar_s: float, period_s: np.ndarray | float) -> np.ndarray:
     """Meter consistency (-1..1) of each candidate beat period with a bar of ``bar_s`` seconds:
-    cos(2 pi bar / period), 1 when the bar holds a whole number of beats, -1 when it holds a whole
-    number and a half; 0 for every candidate when there is no bar (NaN).
+    cos(2 pi bar / period), 1 when the bar holds a whole number of beats, -1 when it holds one and a
+    half (half time of a 3/4 bar); a bar of two or more beats scores at least 0, so two and a half or
+    three and a half (5/8 or 7/8 counted in quarter notes) are not held against the written beat; 0 for
+    every candidate when there is no bar (NaN).
 
     >>> meter_consistency(1.5, [0.5, 1.0, 0.25]).round(2).tolist()  # a 3/4 bar at 120 BPM: beat; half; double
     [1.0, -1.0, 1.0]
+    >>> meter_consistency(1.25, [0.5, 0.25]).round(2).tolist()  # 5/8 at 120 quarters a minute: quarter; eighth
+    [0.0, 1.0]
     """
     periods = np.atleast_1d(np.asarray(period_s, dtype=float))
     if not np.isfinite(bar_s):
         return np.zeros(periods.size)
-    return np.cos(2 * np.pi * bar_s / periods)
+    beats_per_bar = bar_s / periods
+    consistency = np.cos(2 * np.pi * beats_per_bar)
+    return np.where(beats_per_bar >= 2.0, np.maximum(consistency, 0.0), consistency)

@@ -70,7 +70,7 @@ LEVEL_WEIGHTS = (1.11, 3.72, 1.6, 2.86, 2.91, 2.76, 0.73)
 #: on the same files; then :func:`cadenza.improv.kit.meter_consistency`, its weight fitted with the other
 #: nine held, so that it acts where the bar disagrees with a level and moves nothing else).
 KIT_LEVEL_FEATURES = LEVEL_FEATURES + ("backbeat", "foot_pulse", "meter")
-KIT_LEVEL_WEIGHTS = (1.02, 3.65, 1.57, 2.8, 2.46, 2.67, 0.79, 1.45, 1.55, 0.52)
+KIT_LEVEL_WEIGHTS = (1.02, 3.65, 1.57, 2.8, 2.46, 2.67, 0.79, 1.45, 1.55, 0.77)
 #: Without accents (:func:`has_accents`: one velocity, as from many keyboards and pads) the level is
 #: scored on the first four features alone, with the weights fitted on them alone (the same files).
 PLAIN_LEVEL_WEIGHTS = (2.76, 3.73, 3.52, 1.78)
