@@ -289,3 +289,43 @@ def test_the_competing_tempo_is_offered_and_taken_in_one_click(web_client, db_se
     stale = client.post(f"{path}/tracks/{unsure.id}/tempo", data={"how": "level", "bpm": f"{offer:.2f}",
                                                                    "csrf_token": token})
     assert stale.status_code == 422 and f"tempo_bpm {round(offer, 2)!r} is not the competing tempo" in stale.text
+
+
+def test_a_tempo_taken_from_a_built_playlist_returns_to_that_playlist(web_client, db_session, library):
+    """The "Use N BPM" button in a built playlist's table carries the playlist's fields; after the correction the
+    therapist lands on the same playlist, built again with the new tempo, not on the bare library page. The fields
+    come back through a plain GET (a build writes nothing); anything else carried with them is dropped, and a bad
+    field in such a link is named on the form."""
+    client, ann = web_client
+    person = library()
+    path = f"/clients/{person.id}/library"
+    unsure = sorted(lr.list_tracks(db_session, actor=ann, client_id=person.id), key=lambda t: t.tempo_bpm)[0]
+    offer = unsure.tempo_bpm * 2 / 3
+    unsure.tempo_alternative_bpm, unsure.tempo_level_confidence = offer, 0.2
+    db_session.commit()
+    token = client.csrf(path)
+    built = client.post(f"{path}/playlist", data={"goal": "relax", "minutes": "30", "arousal": "6",
+                                                  "csrf_token": token}).text
+    carried = re.findall(r'<input type="hidden" name="playlist" value="([^"]*)">', built)
+    assert carried == ["goal=relax&amp;minutes=30&amp;arousal=6"]  # the playlist's button only, not the library's
+    taken = client.post(f"{path}/tracks/{unsure.id}/tempo", data={
+        "how": "level", "bpm": f"{offer:.2f}", "csrf_token": token,
+        "playlist": "goal=relax&minutes=30&arousal=6&next=https://elsewhere.example"})
+    assert taken.status_code == 303
+    assert taken.headers["location"] == f"{path}?goal=relax&minutes=30&arousal=6#playlist"
+    def table(page):
+        return page[page.index('aria-label="Playlist"'):page.index("</table>")]
+
+    again = client.get(taken.headers["location"].split("#")[0])
+    assert again.status_code == 200 and 'aria-label="Playlist"' in again.text
+    fresh = client.post(f"{path}/playlist", data={"goal": "relax", "minutes": "30", "arousal": "6",
+                                                  "csrf_token": token}).text
+    # The same playlist, built with the tempo in use now (40 BPM: too slow for this plan, so it leaves it).
+    assert table(again.text) == table(fresh) != table(built)
+    assert f"<td>{unsure.title} · " in table(built) and f"<td>{unsure.title} · " not in table(fresh)
+    plain = client.get(path).text
+    assert 'aria-label="Playlist"' not in plain
+    bad = client.get(path, params={"goal": "relax", "minutes": "lots"})
+    assert bad.status_code == 422 and 'aria-label="Playlist"' not in bad.text and "minutes" in bad.text
+    library_only = client.post(f"{path}/tracks/{unsure.id}/tempo", data={"how": "restore", "csrf_token": token})
+    assert library_only.headers["location"] == f"{path}#track-{unsure.id}"

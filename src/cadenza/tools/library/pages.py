@@ -34,6 +34,7 @@ GOAL_CHOICES = [("relax", "Relax"), ("sleep", "Sleep"), ("pre_procedure", "Befor
 SHAPE_CHOICES = [("", "default for the goal"), ("U", "U: descend, hold, re-energise"), ("L", "L: descend and hold"),
                  ("J", "J: hold low, then rise"), ("iso", "straight iso line")]
 PLAYLIST_FIELDS = ("goal", "minutes", "arousal", "shape", "cadence_spm")
+PLAYLIST_FIELD_MAX_CHARS = 20  # each field of a playlist carried in a link (a goal name, a number)
 
 
 def _page(request: Request, db, client, *, state=None, playlist=None, dose=None, chart=None,
@@ -79,9 +80,25 @@ def _build(db, client, values: dict) -> tuple[forms.FormState, object | None]:
     return state, pl
 
 
+def _playlist_page(request: Request, db, client, values: dict) -> Response:
+    """The library page with the playlist ``values`` ask for built and shown (a build writes nothing)."""
+    state, pl = _build(db, client, values)
+    if pl is None:  # nothing was written: the page shows the form's errors
+        return _page(request, db, client, state=state, status_code=422)
+    dose = actions.client_playlist_dose(db, client=client, playlist=pl)
+    chart = base64.b64encode(figures.render_playlist_chart(pl, fmt="svg")).decode("ascii") if pl.entries else None
+    return _page(request, db, client, state=state, playlist=pl, dose=dose, chart=chart)
+
+
 @router.get("/clients/{client_id}/library")
 def library_page(request: Request, db: Db, user: PageUser, client_id: ClientId) -> Response:
-    return _page(request, db, service.get_client(db, actor=user, client_id=client_id))
+    """The library page; with a playlist's fields in the query (the page's own links back to a built
+    playlist, e.g. after a tempo taken from its table) that playlist is built again and shown."""
+    client = service.get_client(db, actor=user, client_id=client_id)
+    values = {k: request.query_params.get(k, "")[:PLAYLIST_FIELD_MAX_CHARS] for k in PLAYLIST_FIELDS}
+    if not values["goal"]:
+        return _page(request, db, client)
+    return _playlist_page(request, db, client, values)
 
 
 @router.post("/clients/{client_id}/library/upload")
@@ -115,12 +132,7 @@ def upload_music(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUs
 @router.post("/clients/{client_id}/library/playlist")
 def build_playlist(request: Request, form: SubmittedForm, db: Db, user: CsrfPageUser, client_id: ClientId) -> Response:
     client = service.get_client(db, actor=user, client_id=client_id)
-    state, pl = _build(db, client, forms.form_values(form))
-    if pl is None:  # nothing was written: the page shows the form's errors
-        return _page(request, db, client, state=state, status_code=422)
-    dose = actions.client_playlist_dose(db, client=client, playlist=pl)
-    chart = base64.b64encode(figures.render_playlist_chart(pl, fmt="svg")).decode("ascii") if pl.entries else None
-    return _page(request, db, client, state=state, playlist=pl, dose=dose, chart=chart)
+    return _playlist_page(request, db, client, forms.form_values(form))
 
 
 @router.get("/clients/{client_id}/library/playlist.{fmt}")
@@ -194,7 +206,18 @@ def correct_tempo(request: Request, form: SubmittedForm, db: Db, user: CsrfPageU
         db.rollback()
         client = service.get_client(db, actor=user, client_id=client_id)
         return _page(request, db, client, tempo_error=f"Tempo of track {track_id}: {exc}", status_code=422)
+    playlist = _query(_playlist_values(values.get("playlist", "")))
+    if playlist:  # taken from a built playlist's table: back to that playlist, built with the new tempo
+        return RedirectResponse(f"/clients/{client_id}/library?{playlist}#playlist", status_code=303)
     return RedirectResponse(f"/clients/{client_id}/library#track-{row.id}", status_code=303)
+
+
+def _playlist_values(query: str) -> dict:
+    """The playlist fields of a query string a tempo form carried back (anything else in it is dropped)."""
+    from urllib.parse import parse_qs
+
+    parsed = parse_qs(query[:PLAYLIST_FIELD_MAX_CHARS * 2 * len(PLAYLIST_FIELDS)])
+    return {k: parsed[k][0][:PLAYLIST_FIELD_MAX_CHARS] for k in PLAYLIST_FIELDS if parsed.get(k)}
 
 
 def _refuse_too_long(values: forms.FormValues) -> None:
