@@ -192,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
             r = calibrated[name]
             print(f"  {name:18s} ECE {r['ece']:.3f}  Brier {r['brier']:.3f}  " + "  ".join(
                 f"{b['bin']}: {b['n']} {b['mean_confidence']:.2f} {b['right_pct']:.0f}%" for b in r["bins"]))
-        print("  by length (right, mean level confidence, mean calibrated confidence, leave one drummer out): " + "; ".join(
+        print("  by length (right, mean level confidence, mean calibrated confidence, leave one drummer out): "
+              + "; ".join(
             f"{k} s {m['right_pct']:.1f}% {m['mean_level_confidence']:.2f} {m['mean_calibrated_lodo']:.2f}"
             for k, m in calibrated["by_length"].items()))
         f = calibrated["fitted_on_all"]
