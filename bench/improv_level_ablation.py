@@ -87,7 +87,7 @@ VARIANTS = {
     "kit + meter (all notes' bar)": (BASE + [14, 16, 18], {}),
     "kit + meter (bar salience), fitted together": (BASE + [14, 16, 19], {}),
     "kit + meter (bar salience), fitted after (improv8)": (BASE + [14, 16, 19], {"last_after": True}),
-    "kit + meter, a bar of 2+ beats not held against a half beat, fitted after (improv8, after)": (
+    "kit + meter, a bar of 2+ beats not held against a half beat, fitted after (before the odd division)": (
         BASE + [14, 16, 20], {"last_after": True}),
     "+ odd division (alignment at beat / 5 or / 7), fitted after": (BASE + [14, 16, 20, 21], {"n_after": 2}),
     "+ odd division excess, fitted after": (BASE + [14, 16, 20, 22], {"n_after": 2}),

@@ -91,8 +91,9 @@ BAR_HARMONICS = (1, 2, 3, 4)
 #: (a metrical hierarchy divides a beat in two or three at each level; Lerdahl & Jackendoff 1983, London
 #: 2004): a candidate whose beat the notes divide in 5 or 7 (:func:`odd_division`: 4/5 of a 5/4 tempo
 #: spans five of its sixteenths) has its level score lowered by ODD_DIVISION_PENALTY x that excess. The
-#: penalty is set, not fitted: large enough that a clear excess (0.1 or more) outweighs any margin the
-#: fitted score gives one candidate over another on the development files.
+#: penalty is set, not fitted (fitted, its weight stays near -0.7: the wrong candidates it concerns nearly
+#: all lose already); at 10 the excess of 4/5 of the development 5/4's tempo (0.29) costs 2.9, more than
+#: the fitted score's margin of all but five development files (bench/RESULTS.md, issue 19, improv9).
 METRICAL_DIVISIONS = (2, 3, 4, 6, 8)
 ODD_DIVISIONS = (5, 7)
 ODD_DIVISION_PENALTY = 10.0
