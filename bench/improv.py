@@ -18,7 +18,8 @@ both see only the note-on times and velocities.
 The development figure is on every "beat" file here (the pulse estimator's prior and its metrical-level
 weights were chosen on them). The cross-validation figure is leave-one-drummer-out: the level weights
 (:data:`cadenza.improv.pulse.LEVEL_WEIGHTS`, for takes with accents: every beat file here) are fitted again (pairwise logistic regression over each file's level candidates, as for the defaults)
-on the other drummers and scored on the drummer left out. "either level" counts a file right when the
+on the other drummers and scored on the drummer left out (the odd-division penalty,
+:data:`cadenza.improv.pulse.ODD_DIVISION_PENALTY`, is set, not fitted: every fold subtracts it alike). "either level" counts a file right when the
 tempo or, for a file flagged ambiguous (level confidence below the threshold), its alternative is. ``--holdout DIR`` (default:
 ``../shared/holdout/midi/groove/`` when present) scores a held-back folder with the same layout apart.
 

@@ -34,7 +34,13 @@ as the shipped :func:`cadenza.improv.pulse.estimate_bar_s` reads it: the lag who
 highest mean autocorrelation; as branch ``improv8`` shipped it, its weight fitted after the other nine,
 option ``last_after``), ``meter_bar_salience`` (:func:`cadenza.improv.kit.meter_consistency` as shipped now:
 the same, but a bar of two or more beats scores at least 0, so 5/8 and 7/8 counted in quarter notes are not
-held against the written beat). ``odd meters``: kit grooves in 3/4 and 5/4 (:func:`_odd_meter_groove`, four
+held against the written beat), ``odd_division`` (the notes' :func:`grid_alignment` at a fifth or a seventh of
+the candidate's beat, the larger), ``odd_division_excess`` (:func:`cadenza.improv.pulse.odd_division` as
+shipped: how far that exceeds the best alignment at a half, third, quarter, sixth or eighth of the beat, at
+least 0; the shipped score subtracts :data:`cadenza.improv.pulse.ODD_DIVISION_PENALTY` (10) times it, a set
+weight, option ``fixed_last``, the others fitted without it), ``odd_division_excess_deep`` (the same with
+tenths and fourteenths among the odd divisions and twelfths and sixteenths among the metrical ones: a beat of
+two halves of five tatums). ``odd meters``: kit grooves in 3/4 and 5/4 (:func:`_odd_meter_groove`, four
 patterns at 30 tempi from 60 to 240 BPM); ``5/8 7/8``: grooves in 5/8 (3+2) and 7/8 (2+2+3) eighths, the
 beat a quarter note as the Groove files count it; both scored with the variant's development weights. ``--margins`` prints each development file's score margin (right
 candidate less the best wrong one) with the development and the fold's weights. ``lodo nll`` / ``pert. lodo nll``:
@@ -57,7 +63,8 @@ import improv as bench  # noqa: E402  (bench/improv.py: data, perturbations, mel
 
 EXTRA = ("occupancy", "beat_alignment", "log_notes_per_beat", "log_notes_per_beat_sq", "odd_bar",
          "voice_loud_on_eighths", "voice_soft_on_sixteenths", "backbeat", "swing", "foot_pulse", "meter_kick_snare",
-         "meter_all_notes", "meter_bar_salience_improv8", "meter_bar_salience")
+         "meter_all_notes", "meter_bar_salience_improv8", "meter_bar_salience", "odd_division", "odd_division_excess",
+         "odd_division_excess_deep")
 BASE = list(range(7))
 #: name -> (feature columns, options); columns index the 7 base features then EXTRA (7 + i)
 VARIANTS = {
@@ -80,10 +87,19 @@ VARIANTS = {
     "kit + meter (all notes' bar)": (BASE + [14, 16, 18], {}),
     "kit + meter (bar salience), fitted together": (BASE + [14, 16, 19], {}),
     "kit + meter (bar salience), fitted after (improv8)": (BASE + [14, 16, 19], {"last_after": True}),
-    "kit + meter, a bar of 2+ beats not held against a half beat, fitted after (shipped)": (
+    "kit + meter, a bar of 2+ beats not held against a half beat, fitted after (before the odd division)": (
         BASE + [14, 16, 20], {"last_after": True}),
+    "+ odd division (alignment at beat / 5 or / 7), fitted after": (BASE + [14, 16, 20, 21], {"n_after": 2}),
+    "+ odd division excess, fitted after": (BASE + [14, 16, 20, 22], {"n_after": 2}),
+    "+ odd division excess, fitted with the nine": (BASE + [14, 16, 22, 20], {"last_after": True}),
+    "+ odd division excess, weight set at -3": (BASE + [14, 16, 20, 22], {"n_after": 1, "fixed_last": -3.0}),
+    "+ odd division excess (down to 10 and 14 too), weight set at -10": (
+        BASE + [14, 16, 20, 23], {"n_after": 1, "fixed_last": -10.0}),
+    "+ odd division excess, weight set at -30": (BASE + [14, 16, 20, 22], {"n_after": 1, "fixed_last": -30.0}),
+    "+ odd division excess, weight set at -10 (shipped)": (BASE + [14, 16, 20, 22],
+                                                           {"n_after": 1, "fixed_last": -10.0}),
 }
-SHIPPED = "kit + meter, a bar of 2+ beats not held against a half beat, fitted after (shipped)"
+SHIPPED = "+ odd division excess, weight set at -10 (shipped)"
 
 
 def _beat_occupancy(t: np.ndarray, period_s: np.ndarray) -> np.ndarray:
@@ -154,6 +170,27 @@ def _meter_unclipped(bar_s: float, period_s: np.ndarray) -> np.ndarray:
     return np.zeros(period_s.size) if not np.isfinite(bar_s) else np.cos(2 * np.pi * bar_s / period_s)
 
 
+ODD_DIVISIONS = (5, 7)
+METRICAL_DIVISIONS = (2, 3, 4, 6, 8)
+#: One level deeper: a beat of two halves of five or seven tatums each is no metrical beat either.
+DEEP_ODD_DIVISIONS = (5, 7, 10, 14)
+DEEP_METRICAL_DIVISIONS = (2, 3, 4, 6, 8, 12, 16)
+
+
+def _odd_division(t: np.ndarray, w: np.ndarray, period_s: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(the notes' alignment to a fifth or a seventh of the candidate's beat, max of the two; how far it
+    exceeds their best alignment to a metrical division of it, 2, 3, 4, 6 or 8, at least 0): in a metrical
+    hierarchy the beat is the tatum times 2, 3, 4, 6 or 8, never 5 or 7, so a candidate whose beat the
+    notes divide in 5 or 7 (4/5 of a 5/4 tempo: five sixteenths a beat) is implausible."""
+    from cadenza.improv.pulse import grid_alignment
+
+    odd = np.max([grid_alignment(t, w, period_s / m) for m in ODD_DIVISIONS], axis=0)
+    metrical = np.max([grid_alignment(t, w, period_s / m) for m in METRICAL_DIVISIONS], axis=0)
+    deep_odd = np.max([grid_alignment(t, w, period_s / m) for m in DEEP_ODD_DIVISIONS], axis=0)
+    deep_metrical = np.max([grid_alignment(t, w, period_s / m) for m in DEEP_METRICAL_DIVISIONS], axis=0)
+    return odd, np.maximum(odd - metrical, 0.0), np.maximum(deep_odd - deep_metrical, 0.0)
+
+
 def candidate_features(t: np.ndarray, v: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(candidate BPM, (candidates, 7 + len(EXTRA)) features) of one take."""
     from cadenza.improv.kit import backbeat_alignment, foot_pulse, meter_consistency
@@ -175,7 +212,8 @@ def candidate_features(t: np.ndarray, v: np.ndarray, p: np.ndarray) -> tuple[np.
                                  per_beat ** 2, _odd_bar(t, w, bpm), voice_loud, voice_soft,
                                  backbeat_alignment(t, v, p, period_s), _swing(t, v, period_s),
                                  foot_pulse(t, p, period_s), _meter(t[ks], w[ks], period_s), _meter(t, w, period_s),
-                                 _meter_unclipped(bar_s, period_s), meter_consistency(bar_s, period_s)])
+                                 _meter_unclipped(bar_s, period_s), meter_consistency(bar_s, period_s),
+                                 *_odd_division(t, w, period_s)])
 
 
 def _columns(features: np.ndarray, cols: list) -> np.ndarray:
@@ -191,12 +229,19 @@ def _columns(features: np.ndarray, cols: list) -> np.ndarray:
 
 
 def fit(items: list[tuple[np.ndarray, np.ndarray, float]], *, l2: float = bench.L2,
-        prior_weight: float | None = None, last_after: bool = False) -> np.ndarray:
+        prior_weight: float | None = None, last_after: bool = False, n_after: int = 0,
+        fixed_last: float | None = None) -> np.ndarray:
     """bench/improv.py's pairwise logistic regression; ``prior_weight`` holds the log-prior's weight;
     ``last_after`` fits the last feature's weight after the others, with them held (as bench/improv.py
-    fits the kit's meter)."""
-    if last_after:
-        first = fit([(b, f[:, :-1], t) for b, f, t in items], l2=l2, prior_weight=prior_weight)
+    fits the kit's meter); ``n_after`` does so for the last n features, one after the other;
+    ``fixed_last`` sets the last feature's weight to that value and fits the others without it (with
+    ``n_after`` applied to them)."""
+    n_after = max(n_after, int(last_after))
+    if fixed_last is not None:
+        first = fit([(b, f[:, :-1], t) for b, f, t in items], l2=l2, prior_weight=prior_weight, n_after=n_after)
+        return np.r_[first, fixed_last]
+    if n_after:
+        first = fit([(b, f[:, :-1], t) for b, f, t in items], l2=l2, prior_weight=prior_weight, n_after=n_after - 1)
         d = bench._pairwise_differences(items)
         return np.r_[first, bench._logistic_fit(d[:, -1:], offset=d[:, :-1] @ first)]
     diffs = []
@@ -343,7 +388,8 @@ def evaluate(data: dict, cols: list, options: dict) -> dict:
 
     sel = lambda items: [(b, _columns(f, cols), t) for _, b, f, t in items]  # noqa: E731
     train = sel(data["files"]) + (sel(data["augmented"]) if options.get("augment") else [])
-    opts = {k: v for k, v in options.items() if k in ("l2", "prior_weight", "last_after")}
+    opts = {k: v for k, v in options.items() if k in ("l2", "prior_weight", "last_after", "n_after",
+                                                               "fixed_last")}
     w = fit(train, **opts)
     out = {"dev": 100 * np.mean([_right(b, f, w, t) for b, f, t in sel(data["files"])]),
            "perturbed": 100 * np.mean([_right(b, f, w, t) for b, f, t in sel(data["perturbed"])])}
@@ -384,7 +430,8 @@ def margins(data: dict, cols: list, options: dict, names: list[str]) -> list[dic
     of the fold that left the file's drummer out (NaN: the right level is not a candidate; inf: every
     candidate is right). A negative margin is a miss; a small one, a file a new drummer may flip."""
     sel = lambda items: [(b, _columns(f, cols), t) for _, b, f, t in items]  # noqa: E731
-    opts = {k: v for k, v in options.items() if k in ("l2", "prior_weight", "last_after")}
+    opts = {k: v for k, v in options.items() if k in ("l2", "prior_weight", "last_after", "n_after",
+                                                               "fixed_last")}
     w = fit(sel(data["files"]), **opts)
     folds = {d: fit(sel([x for x in data["files"] if x[0] != d]), **opts) for d in {x[0] for x in data["files"]}}
 

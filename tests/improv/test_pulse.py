@@ -198,3 +198,81 @@ def test_one_velocity_throughout_is_scored_without_the_accent_features(velocity,
     assert pulse.tempo_bpm == pytest.approx(tempo_bpm, rel=0.02)
     absurd = estimate_pulse(onsets, velocities=velocities, level_weights=(0.0, 0.0, 0.0, 0.0, -50.0, 50.0, -50.0))
     assert absurd.tempo_bpm == pulse.tempo_bpm
+
+
+def _five_over_four(tempo_bpm: float, seed: int, n_bars: int = 12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(times s, velocities, General MIDI pitches) of a 5/4 bar of 20 sixteenths whose hi-hat pedal keeps
+    the beat (every 4 sixteenths) while the ride, kick and accented snare play a figure every 5 sixteenths
+    (ride on 0, 2 and 3 of each five, kick on 0 and 10, snare on 5 and 15: a 4/4 figure at 4/5 of the
+    tempo across the bar), soft ghost snares on about half of the other sixteenths; 5 ms of jitter."""
+    rng = np.random.default_rng(seed)
+    sixteenth_s, rows = 60.0 / tempo_bpm / 4, []
+    for bar in range(n_bars):
+        for k in range(20):
+            t0 = (bar * 20 + k) * sixteenth_s
+            if k % 5 in (0, 2, 3):
+                rows.append((t0, 51, 75 if k % 5 == 0 else 55))
+            if k % 4 == 0:
+                rows.append((t0, 44, 65))
+            if k in (0, 10):
+                rows.append((t0, 36, 90))
+            elif k in (5, 15):
+                rows.append((t0, 40, 115))
+            elif rng.random() < 0.5:
+                rows.append((t0, 38, 30))
+    t = np.array([r[0] for r in rows]) + rng.normal(0.0, 0.005, len(rows))
+    order = np.argsort(t, kind="stable")
+    return (np.clip(t[order], 0.0, None), np.array([r[2] for r in rows], dtype=float)[order],
+            np.array([r[1] for r in rows])[order])
+
+
+def test_a_beat_the_notes_divide_in_five_or_seven_is_an_odd_division():
+    from cadenza.improv.pulse import odd_division
+
+    sixteenths_s = np.arange(0, 24, 0.125)  # at 120 BPM
+    values = odd_division(sixteenths_s, np.ones(sixteenths_s.size), [0.5, 1.0, 0.25, 0.625, 0.875])
+    assert values[:3].tolist() == [0.0, 0.0, 0.0]  # the beat, half and double time divide in 4, 8 and 2
+    assert values[3] > 0.9 and values[4] > 0.9  # five and seven sixteenths a beat
+    triplets_s = np.arange(0, 24, 0.5 / 3)  # triplet eighths at 120 BPM: the beat divides in 3, half time in 6
+    assert odd_division(triplets_s, np.ones(triplets_s.size), [0.5, 1.0]).tolist() == [0.0, 0.0]
+    assert odd_division(np.empty(0), np.empty(0), [0.5]).tolist() == [0.0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(tatum_s=st.floats(0.06, 0.25), multiple=st.sampled_from([1, 2, 3, 4, 6, 8]), shift_s=st.floats(-100.0, 100.0),
+       seed=st.integers(0, 2**16))
+def test_no_metrical_multiple_of_the_notes_grid_is_an_odd_division(tatum_s, multiple, shift_s, seed):
+    """Notes on a jittered grid, a random ~70 % of its steps filled: a beat of 1, 2, 3, 4, 6 or 8 of its
+    steps is never penalised, wherever the take starts; one of 5 is."""
+    from cadenza.improv.pulse import odd_division
+
+    rng = np.random.default_rng(seed)
+    steps = np.flatnonzero(rng.random(int(30.0 / tatum_s)) < 0.7)
+    t = steps * tatum_s + rng.normal(0.0, 0.004, steps.size)
+    w = rng.uniform(0.3, 1.0, steps.size)
+    values = odd_division(t, w, [multiple * tatum_s, 5 * tatum_s])
+    assert values[0] == 0.0 and values[1] > 0.5
+    np.testing.assert_allclose(odd_division(t + shift_s, w, [multiple * tatum_s, 5 * tatum_s]), values, atol=1e-6)
+
+
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(tempo_bpm=st.floats(100.0, 170.0), seed=st.integers(0, 2**16))
+def test_a_5_4_groove_with_a_figure_every_five_sixteenths_is_read_at_its_beat(tempo_bpm, seed):
+    """Without the odd-division penalty every such groove is read at 4/5 of its tempo (five sixteenths a beat)."""
+    from cadenza.improv import pulse
+
+    t, v, p = _five_over_four(tempo_bpm, seed)
+    assert estimate_pulse(t, velocities=v, drum_pitches=p).tempo_bpm == pytest.approx(tempo_bpm, rel=0.02)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(pulse, "ODD_DIVISION_PENALTY", 0.0)
+        assert estimate_pulse(t, velocities=v, drum_pitches=p).tempo_bpm == pytest.approx(0.8 * tempo_bpm, rel=0.02)
+
+
+def test_the_real_5_4_groove_is_read_at_its_metronome(groove):
+    """Groove MIDI's 5/4 prog rock at 110: its ride and accented snare repeat every five sixteenths (a 4/4
+    figure at 88 across the bar) while the hi-hat pedal keeps the 110; read at 88 without the penalty."""
+    from cadenza.io import load_midi_take
+
+    notes = load_midi_take(groove / "drummer1/session2/111_rock-prog_110_beat_5-4.mid")[0].notes
+    pulse = estimate_pulse(notes.onset_times_s, velocities=notes.velocities, drum_pitches=notes.pitches)
+    assert pulse.tempo_bpm == pytest.approx(110.0, rel=0.02)

@@ -20,6 +20,9 @@ A drum kit's take (``drum_pitches``: General MIDI percussion note numbers) adds 
 kit's roles (:mod:`cadenza.improv.kit`): the snare's backbeat against the kick, the hi-hat pedal on
 every beat, and the meter (a beat divides the bar that the kick and snare's figure repeats, read by
 :func:`estimate_bar_s`), with their own weights (:data:`KIT_LEVEL_WEIGHTS`, fitted on the same files).
+Whatever the take, a candidate whose beat the notes divide in five or seven (:func:`odd_division`) has its
+score lowered by a set penalty (:data:`ODD_DIVISION_PENALTY`): in a metrical hierarchy the beat is the
+tatum times 2, 3, 4, 6 or 8, so 4/5 of a 5/4 tempo (five sixteenths a beat) is no beat.
 ``level_confidence`` (0-1) is how clearly the score preferred the chosen level over the runner-up,
 ``alternative_tempo_bpm``; below :data:`AMBIGUOUS_LEVEL_CONFIDENCE` both are worth showing, as the
 music tracker does.
@@ -84,6 +87,16 @@ ALIGNMENT_WINDOW_S = 8.0
 #: at the lag and its multiples up to BAR_HARMONICS.
 BAR_RANGE_S = (0.75, 6.0)
 BAR_HARMONICS = (1, 2, 3, 4)
+#: The beat is the tatum (the fastest regular grid the notes sit on) times 2, 3, 4, 6 or 8, never 5 or 7
+#: (a metrical hierarchy divides a beat in two or three at each level; Lerdahl & Jackendoff 1983, London
+#: 2004): a candidate whose beat the notes divide in 5 or 7 (:func:`odd_division`: 4/5 of a 5/4 tempo
+#: spans five of its sixteenths) has its level score lowered by ODD_DIVISION_PENALTY x that excess. The
+#: penalty is set, not fitted (fitted, its weight stays near -0.7: the wrong candidates it concerns nearly
+#: all lose already); at 10 the excess of 4/5 of the development 5/4's tempo (0.29) costs 2.9, more than
+#: the fitted score's margin of all but five development files (bench/RESULTS.md, issue 19, improv9).
+METRICAL_DIVISIONS = (2, 3, 4, 6, 8)
+ODD_DIVISIONS = (5, 7)
+ODD_DIVISION_PENALTY = 10.0
 AMBIGUOUS_LEVEL_CONFIDENCE = 0.65
 _GRID_BPM = np.exp(np.linspace(np.log(TEMPO_RANGE_BPM[0]), np.log(TEMPO_RANGE_BPM[1]), 1600))
 
@@ -208,6 +221,23 @@ def accented_beat_share(onset_times_s: np.ndarray, weights: np.ndarray, period_s
         near = np.abs(times_s - offset_s - beat * period) < period / 8
         out[k] = min(np.unique(beat[near]).size / n_beats[k], 1.0)
     return out
+
+
+def odd_division(onset_times_s: np.ndarray, weights: np.ndarray, period_s: np.ndarray | float) -> np.ndarray:
+    """How far (0-1) the notes' alignment to a fifth or a seventh of each beat period (:data:`ODD_DIVISIONS`)
+    exceeds their best alignment to a metrical division of it (:data:`METRICAL_DIVISIONS`: a half, third,
+    quarter, sixth or eighth), each by :func:`grid_alignment`; 0 where a metrical division fits as well.
+    A beat that the notes divide in five or seven spans five or seven of their tatum, which no metrical
+    level does.
+
+    >>> onsets_s = np.arange(0, 20, 0.125)  # sixteenths at 120 BPM
+    >>> odd_division(onsets_s, np.ones(160), [0.5, 0.625, 0.25]).round(2).tolist()  # beat; 5 sixteenths; double
+    [0.0, 0.98, 0.0]
+    """
+    periods = np.atleast_1d(np.asarray(period_s, dtype=float))
+    odd = np.max([grid_alignment(onset_times_s, weights, periods / m) for m in ODD_DIVISIONS], axis=0)
+    metrical = np.max([grid_alignment(onset_times_s, weights, periods / m) for m in METRICAL_DIVISIONS], axis=0)
+    return np.maximum(odd - metrical, 0.0)
 
 
 def has_accents(weights: np.ndarray) -> bool:
@@ -363,6 +393,7 @@ def estimate_pulse(onset_times_s: np.ndarray, *, velocities: np.ndarray | None =
         scores = features @ np.asarray(level_weights, dtype=float)
     else:
         scores = features[:, :len(PLAIN_LEVEL_WEIGHTS)] @ np.asarray(PLAIN_LEVEL_WEIGHTS, dtype=float)
+    scores = scores - ODD_DIVISION_PENALTY * odd_division(onsets, weights, 60.0 / grid[ranked])
     order = np.argsort(scores)[::-1]
     best = int(ranked[order[0]])
     period_s, phase_s = _refine_period_s(onsets, weights, 60.0 / float(grid[best]))
