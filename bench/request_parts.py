@@ -198,6 +198,42 @@ def checkout_us(url: str, repeat: int, *, pre_ping: bool) -> dict[str, float]:
         engine.dispose()
 
 
+def caseload_raise_us(url: str, repeat: int) -> dict[str, float]:
+    """Per caseload-version raise of a session write's shape (its client and its session; the raise a session
+    write's flush sends): microseconds of this process's CPU, statement and execution included, in one
+    transaction rolled back at the end (the clinic is left as it was)."""
+    from sqlalchemy import func, select
+
+    from cadenza.clinic import caseload_version
+    from cadenza.clinic.db import make_engine, make_session_factory
+    from cadenza.clinic.models import TherapySession
+
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as db:
+            client_id, session_id = db.execute(select(TherapySession.client_id, func.max(TherapySession.id))
+                                               .group_by(TherapySession.client_id).limit(1)).one()
+            connection = db.connection()
+
+            def raise_once() -> None:
+                db.info.pop(caseload_version._DONE_KEY, None)
+                caseload, roster = caseload_version._Touched(), caseload_version._Touched()
+                caseload.clients.add(client_id)
+                caseload.sessions.add(session_id)
+                caseload_version._raise(db, connection, caseload, roster)
+
+            for _ in range(20):
+                raise_once()
+            started = time.process_time()
+            for _ in range(repeat):
+                raise_once()
+            spent_us = (time.process_time() - started) / repeat * 1e6
+            db.rollback()
+        return {"app_cpu_us": spent_us}
+    finally:
+        engine.dispose()
+
+
 def count_per_request(url: str, *, requests: int = 20) -> dict[str, dict[str, float]]:
     """Per kind of request: median thread hand-offs, pool checkouts, pings and commits (see the module doc)."""
     import re
@@ -276,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
                                              "per-request counts (a session is written to it per write request)")
     parser.add_argument("--repeat", type=int, default=3000)
     parser.add_argument("--counts-only", action="store_true", help="only the per-request counts (--clinic-url)")
+    parser.add_argument("--only", choices=("caseload-raise",),
+                        help="only this part (with --clinic-url), three alternating rounds")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.repeat < CONCURRENT:
@@ -284,7 +322,11 @@ def main(argv: list[str] | None = None) -> int:
     import os
 
     rounds: dict[str, list] = {}
-    for _ in range(0 if args.counts_only else 3):
+    for _ in range(3 if args.only else 0):
+        if args.only == "caseload-raise":
+            rounds.setdefault("caseload-version raise of a session write", []).append(
+                caseload_raise_us(args.clinic_url, args.repeat))
+    for _ in range(0 if args.counts_only or args.only else 3):
         rounds.setdefault("hand-off, one at a time", []).append(hand_off_us(args.repeat, concurrent=1))
         rounds.setdefault(f"hand-off, {CONCURRENT} at once", []).append(
             hand_off_us(args.repeat, concurrent=CONCURRENT))
@@ -302,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = {k: round(statistics.median(v[k] for v in values), 1) for k in values[0]}
         else:
             results[name] = {"app_cpu_us": round(statistics.median(values), 1)}
-    per_request = count_per_request(args.clinic_url) if args.clinic_url else {}
+    per_request = count_per_request(args.clinic_url) if args.clinic_url and not args.only else {}
     load = round(os.getloadavg()[0], 2)
     if args.json:
         print(json.dumps({"load_average_1min": load, "parts": results, "per_request": per_request}))
