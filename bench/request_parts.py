@@ -21,6 +21,11 @@
   ``/health``), counted in this process with the app behind Starlette's TestClient, the audit sealer stopped
   so only the request's own work counts (the median of 20 requests each).
 
+- **One part alone** (``--only``, with ``--clinic-url``; three rounds): ``caseload-raise``, the caseload-version
+  ``UPDATE`` a session write's flush sends (its client and session; in a transaction rolled back at the end);
+  ``sealing-round`` (PostgreSQL), a background sealer's round that seals three pending audit events (each
+  round's events committed first, untimed; the events stay in the clinic, sealed).
+
 CPU is ``time.process_time`` (this process) and the backend's user + system time; on a machine shared with
 other jobs the figures still rise with contention, so the script alternates the variants and prints the
 median of three rounds. The counts are exact.
@@ -234,6 +239,49 @@ def caseload_raise_us(url: str, repeat: int) -> dict[str, float]:
         engine.dispose()
 
 
+class _QuietSealer:
+    """Stands in for a worker's background sealer: commits leave their events pending for the timed round."""
+
+    def nudge(self) -> None: ...
+
+
+def sealing_round_us(url: str, repeat: int, *, events: int = 3) -> dict[str, float]:
+    """Per sealing round of ``events`` pending audit events (PostgreSQL: the chain lock, the pending rows, the
+    head, the seals, the spent pending rows): microseconds of this process's CPU and of wall time. Each round's
+    events are committed first (untimed) with the background sealer held off; every event is sealed."""
+    from sqlalchemy import select
+
+    from cadenza.clinic import audit_chain
+    from cadenza.clinic.audit import audit
+    from cadenza.clinic.db import make_engine, make_session_factory
+    from cadenza.clinic.models import Therapist
+
+    engine = make_engine(url)
+    if engine.dialect.name != "postgresql":
+        raise SystemExit("request_parts: a sealing round is PostgreSQL's (SQLite seals at commit)")
+    audit_chain._SEALERS[engine] = _QuietSealer()
+    factory = make_session_factory(engine)
+    try:
+        cpu_s = wall_s = 0.0
+        for n in range(repeat + 20):  # 20 to warm up
+            with factory() as db:
+                actor = db.scalar(select(Therapist).order_by(Therapist.id).limit(1))
+                for _ in range(events):
+                    audit(db, actor, "list", "client")
+                db.commit()
+            cpu, wall = time.process_time(), time.perf_counter()
+            sealed = audit_chain.seal_pending(engine, wait=False)
+            if n >= 20:
+                cpu_s += time.process_time() - cpu
+                wall_s += time.perf_counter() - wall
+            if sealed != events:
+                raise SystemExit(f"request_parts: a sealing round sealed {sealed!r} of {events} events")
+        return {"app_cpu_us": cpu_s / repeat * 1e6, "wall_us": wall_s / repeat * 1e6}
+    finally:
+        audit_chain._SEALERS.pop(engine, None)
+        engine.dispose()
+
+
 def count_per_request(url: str, *, requests: int = 20) -> dict[str, dict[str, float]]:
     """Per kind of request: median thread hand-offs, pool checkouts, pings and commits (see the module doc)."""
     import re
@@ -312,10 +360,13 @@ def main(argv: list[str] | None = None) -> int:
                                              "per-request counts (a session is written to it per write request)")
     parser.add_argument("--repeat", type=int, default=3000)
     parser.add_argument("--counts-only", action="store_true", help="only the per-request counts (--clinic-url)")
-    parser.add_argument("--only", choices=("caseload-raise",),
+    parser.add_argument("--only", choices=("caseload-raise", "sealing-round"),
                         help="only this part (with --clinic-url), three alternating rounds")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.only and not args.clinic_url:
+        print("request_parts: --only needs --clinic-url", file=sys.stderr)
+        return 2
     if args.repeat < CONCURRENT:
         print(f"request_parts: --repeat must be >= {CONCURRENT}, got {args.repeat}", file=sys.stderr)
         return 2
@@ -326,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.only == "caseload-raise":
             rounds.setdefault("caseload-version raise of a session write", []).append(
                 caseload_raise_us(args.clinic_url, args.repeat))
+        elif args.only == "sealing-round":
+            rounds.setdefault("audit sealing round of 3 events", []).append(
+                sealing_round_us(args.clinic_url, args.repeat))
     for _ in range(0 if args.counts_only or args.only else 3):
         rounds.setdefault("hand-off, one at a time", []).append(hand_off_us(args.repeat, concurrent=1))
         rounds.setdefault(f"hand-off, {CONCURRENT} at once", []).append(
