@@ -24,7 +24,8 @@
 - **One part alone** (``--only``, with ``--clinic-url``; three rounds): ``caseload-raise``, the caseload-version
   ``UPDATE`` a session write's flush sends (its client and session; in a transaction rolled back at the end);
   ``sealing-round`` (PostgreSQL), a background sealer's round that seals three pending audit events (each
-  round's events committed first, untimed; the events stay in the clinic, sealed).
+  round's events committed first, untimed; the events stay in the clinic, sealed); ``tool-alerts``, each tool's
+  ``overview_many`` (the dashboard's alerts) for the 50 client rows of the busiest therapist's first page.
 
 CPU is ``time.process_time`` (this process) and the backend's user + system time; on a machine shared with
 other jobs the figures still rise with contention, so the script alternates the variants and prints the
@@ -239,6 +240,42 @@ def caseload_raise_us(url: str, repeat: int) -> dict[str, float]:
         engine.dispose()
 
 
+def tool_alerts_us(url: str, repeat: int) -> dict[str, dict[str, float]]:
+    """Per call of each tool's ``overview_many`` (the dashboard's alerts) for the first page of the busiest
+    therapist's client list (the dashboard's 50 rows): microseconds of this process's CPU, in one transaction
+    rolled back at the end."""
+    from sqlalchemy import func, select
+
+    from cadenza.clinic import dashboard_lists
+    from cadenza.clinic.db import make_engine, make_session_factory
+    from cadenza.clinic.models import Client, Therapist
+    from cadenza.plugins import load_target
+    from cadenza.web.routes import CLIENT_TOOLS
+
+    engine = make_engine(url)
+    found: dict[str, dict[str, float]] = {}
+    try:
+        with make_session_factory(engine)() as db:
+            therapist_id = db.execute(select(Client.therapist_id, func.count()).group_by(Client.therapist_id)
+                                      .order_by(func.count().desc(), Client.therapist_id).limit(1)).one()[0]
+            actor = db.get(Therapist, therapist_id)
+            lines = dashboard_lists.client_lines_page(db, actor=actor, limit=50).items
+            for tool in CLIENT_TOOLS:
+                if not tool.overview_many:
+                    continue
+                many = load_target(tool.overview_many)
+                for _ in range(20):
+                    many(db, lines)
+                started = time.process_time()
+                for _ in range(repeat):
+                    many(db, lines)
+                found[tool.title] = {"app_cpu_us": (time.process_time() - started) / repeat * 1e6}
+            db.rollback()
+        return found
+    finally:
+        engine.dispose()
+
+
 class _QuietSealer:
     """Stands in for a worker's background sealer: commits leave their events pending for the timed round."""
 
@@ -360,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
                                              "per-request counts (a session is written to it per write request)")
     parser.add_argument("--repeat", type=int, default=3000)
     parser.add_argument("--counts-only", action="store_true", help="only the per-request counts (--clinic-url)")
-    parser.add_argument("--only", choices=("caseload-raise", "sealing-round"),
+    parser.add_argument("--only", choices=("caseload-raise", "sealing-round", "tool-alerts"),
                         help="only this part (with --clinic-url), three alternating rounds")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -377,6 +414,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.only == "caseload-raise":
             rounds.setdefault("caseload-version raise of a session write", []).append(
                 caseload_raise_us(args.clinic_url, args.repeat))
+        elif args.only == "tool-alerts":
+            for title, figures in tool_alerts_us(args.clinic_url, args.repeat).items():
+                rounds.setdefault(f"alerts of 50 clients: {title}", []).append(figures)
         elif args.only == "sealing-round":
             rounds.setdefault("audit sealing round of 3 events", []).append(
                 sealing_round_us(args.clinic_url, args.repeat))
