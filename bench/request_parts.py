@@ -25,7 +25,9 @@
   ``UPDATE`` a session write's flush sends (its client and session; in a transaction rolled back at the end);
   ``sealing-round`` (PostgreSQL), a background sealer's round that seals three pending audit events (each
   round's events committed first, untimed; the events stay in the clinic, sealed); ``tool-alerts``, each tool's
-  ``overview_many`` (the dashboard's alerts) for the 50 client rows of the busiest therapist's first page.
+  ``overview_many`` (the dashboard's alerts) for the 50 client rows of the busiest therapist's first page;
+  ``begin`` (PostgreSQL), a transaction of one ``SELECT 1`` on a bare psycopg connection against the statement
+  in autocommit: what psycopg's ``BEGIN``, sent as a round trip of its own, costs at most.
 
 CPU is ``time.process_time`` (this process) and the backend's user + system time; on a machine shared with
 other jobs the figures still rise with contention, so the script alternates the variants and prints the
@@ -276,6 +278,32 @@ def tool_alerts_us(url: str, repeat: int) -> dict[str, dict[str, float]]:
         engine.dispose()
 
 
+def begin_round_trip_us(url: str, repeat: int) -> dict[str, dict[str, float]]:
+    """What psycopg's ``BEGIN`` costs: per transaction of one ``SELECT 1`` on a bare psycopg connection, as
+    SQLAlchemy's transactions run (``BEGIN`` sent on its own before the statement, then ``COMMIT``: three round
+    trips) and in autocommit (the statement alone, one round trip: the floor no transaction can reach); the
+    process's CPU, the backend's and wall time, microseconds."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    found: dict[str, dict[str, float]] = {}
+    for name, autocommit in (("transaction: BEGIN, SELECT 1, COMMIT", False), ("autocommit: SELECT 1", True)):
+        with psycopg.connect(dsn, autocommit=autocommit) as connection:
+            backend = connection.info.backend_pid
+            for _ in range(50):
+                connection.execute("SELECT 1").fetchone()
+                connection.commit()
+            cpu, wall, server = time.process_time(), time.perf_counter(), _backend_cpu_s(backend)
+            for _ in range(repeat):
+                connection.execute("SELECT 1").fetchone()
+                connection.commit()
+            found[name] = {"app_cpu_us": (time.process_time() - cpu) / repeat * 1e6,
+                           "postgres_cpu_us": (_backend_cpu_s(backend) - server) / repeat * 1e6,
+                           "wall_us": (time.perf_counter() - wall) / repeat * 1e6}
+    return found
+
+
 class _QuietSealer:
     """Stands in for a worker's background sealer: commits leave their events pending for the timed round."""
 
@@ -397,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
                                              "per-request counts (a session is written to it per write request)")
     parser.add_argument("--repeat", type=int, default=3000)
     parser.add_argument("--counts-only", action="store_true", help="only the per-request counts (--clinic-url)")
-    parser.add_argument("--only", choices=("caseload-raise", "sealing-round", "tool-alerts"),
+    parser.add_argument("--only", choices=("caseload-raise", "sealing-round", "tool-alerts", "begin"),
                         help="only this part (with --clinic-url), three alternating rounds")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -414,6 +442,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.only == "caseload-raise":
             rounds.setdefault("caseload-version raise of a session write", []).append(
                 caseload_raise_us(args.clinic_url, args.repeat))
+        elif args.only == "begin":
+            for title, figures in begin_round_trip_us(args.clinic_url, args.repeat).items():
+                rounds.setdefault(title, []).append(figures)
         elif args.only == "tool-alerts":
             for title, figures in tool_alerts_us(args.clinic_url, args.repeat).items():
                 rounds.setdefault(f"alerts of 50 clients: {title}", []).append(figures)
