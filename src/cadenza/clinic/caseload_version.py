@@ -143,7 +143,7 @@ def _parameters(touched: _Touched, prefix: str) -> dict[str, list[int]]:
     return {prefix + name: sorted(ids) for name, ids in lists if ids}
 
 
-@lru_cache(maxsize=None)  # at most 2 * 2**3 * 2**3 shapes
+@lru_cache(maxsize=None)  # at most 2 * 2**3 * (2**3 + 1) shapes
 def _raise_statement(everyone: bool, caseload_shape: tuple[bool, bool, bool],
                      roster_shape: tuple[bool, bool, bool] | None) -> Any:
     """The ``UPDATE therapist`` for one shape of raise, built once: ``everyone`` raises every caseload number,
