@@ -21,6 +21,14 @@
   ``/health``), counted in this process with the app behind Starlette's TestClient, the audit sealer stopped
   so only the request's own work counts (the median of 20 requests each).
 
+- **One part alone** (``--only``, with ``--clinic-url``; three rounds): ``caseload-raise``, the caseload-version
+  ``UPDATE`` a session write's flush sends (its client and session; in a transaction rolled back at the end);
+  ``sealing-round`` (PostgreSQL), a background sealer's round that seals three pending audit events (each
+  round's events committed first, untimed; the events stay in the clinic, sealed); ``tool-alerts``, each tool's
+  ``overview_many`` (the dashboard's alerts) for the 50 client rows of the busiest therapist's first page;
+  ``begin`` (PostgreSQL), a transaction of one ``SELECT 1`` on a bare psycopg connection against the statement
+  in autocommit: what psycopg's ``BEGIN``, sent as a round trip of its own, costs at most.
+
 CPU is ``time.process_time`` (this process) and the backend's user + system time; on a machine shared with
 other jobs the figures still rise with contention, so the script alternates the variants and prints the
 median of three rounds. The counts are exact.
@@ -198,6 +206,147 @@ def checkout_us(url: str, repeat: int, *, pre_ping: bool) -> dict[str, float]:
         engine.dispose()
 
 
+def caseload_raise_us(url: str, repeat: int) -> dict[str, float]:
+    """Per caseload-version raise of a session write's shape (its client and its session; the raise a session
+    write's flush sends): microseconds of this process's CPU, statement and execution included, in one
+    transaction rolled back at the end (the clinic is left as it was)."""
+    from sqlalchemy import func, select
+
+    from cadenza.clinic import caseload_version
+    from cadenza.clinic.db import make_engine, make_session_factory
+    from cadenza.clinic.models import TherapySession
+
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as db:
+            client_id, session_id = db.execute(select(TherapySession.client_id, func.max(TherapySession.id))
+                                               .group_by(TherapySession.client_id).limit(1)).one()
+            connection = db.connection()
+
+            def raise_once() -> None:
+                db.info.pop(caseload_version._DONE_KEY, None)
+                caseload, roster = caseload_version._Touched(), caseload_version._Touched()
+                caseload.clients.add(client_id)
+                caseload.sessions.add(session_id)
+                caseload_version._raise(db, connection, caseload, roster)
+
+            for _ in range(20):
+                raise_once()
+            started = time.process_time()
+            for _ in range(repeat):
+                raise_once()
+            spent_us = (time.process_time() - started) / repeat * 1e6
+            db.rollback()
+        return {"app_cpu_us": spent_us}
+    finally:
+        engine.dispose()
+
+
+def tool_alerts_us(url: str, repeat: int) -> dict[str, dict[str, float]]:
+    """Per call of each tool's ``overview_many`` (the dashboard's alerts) for the first page of the busiest
+    therapist's client list (the dashboard's 50 rows): microseconds of this process's CPU, in one transaction
+    rolled back at the end."""
+    from sqlalchemy import func, select
+
+    from cadenza.clinic import dashboard_lists
+    from cadenza.clinic.db import make_engine, make_session_factory
+    from cadenza.clinic.models import Client, Therapist
+    from cadenza.plugins import load_target
+    from cadenza.web.routes import CLIENT_TOOLS
+
+    engine = make_engine(url)
+    found: dict[str, dict[str, float]] = {}
+    try:
+        with make_session_factory(engine)() as db:
+            therapist_id = db.execute(select(Client.therapist_id, func.count()).group_by(Client.therapist_id)
+                                      .order_by(func.count().desc(), Client.therapist_id).limit(1)).one()[0]
+            actor = db.get(Therapist, therapist_id)
+            lines = dashboard_lists.client_lines_page(db, actor=actor, limit=50).items
+            for tool in CLIENT_TOOLS:
+                if not tool.overview_many:
+                    continue
+                many = load_target(tool.overview_many)
+                for _ in range(20):
+                    many(db, lines)
+                started = time.process_time()
+                for _ in range(repeat):
+                    many(db, lines)
+                found[tool.title] = {"app_cpu_us": (time.process_time() - started) / repeat * 1e6}
+            db.rollback()
+        return found
+    finally:
+        engine.dispose()
+
+
+def begin_round_trip_us(url: str, repeat: int) -> dict[str, dict[str, float]]:
+    """What psycopg's ``BEGIN`` costs: per transaction of one ``SELECT 1`` on a bare psycopg connection, as
+    SQLAlchemy's transactions run (``BEGIN`` sent on its own before the statement, then ``COMMIT``: three round
+    trips) and in autocommit (the statement alone, one round trip: the floor no transaction can reach); the
+    process's CPU, the backend's and wall time, microseconds."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    found: dict[str, dict[str, float]] = {}
+    for name, autocommit in (("transaction: BEGIN, SELECT 1, COMMIT", False), ("autocommit: SELECT 1", True)):
+        with psycopg.connect(dsn, autocommit=autocommit) as connection:
+            backend = connection.info.backend_pid
+            for _ in range(50):
+                connection.execute("SELECT 1").fetchone()
+                connection.commit()
+            cpu, wall, server = time.process_time(), time.perf_counter(), _backend_cpu_s(backend)
+            for _ in range(repeat):
+                connection.execute("SELECT 1").fetchone()
+                connection.commit()
+            found[name] = {"app_cpu_us": (time.process_time() - cpu) / repeat * 1e6,
+                           "postgres_cpu_us": (_backend_cpu_s(backend) - server) / repeat * 1e6,
+                           "wall_us": (time.perf_counter() - wall) / repeat * 1e6}
+    return found
+
+
+class _QuietSealer:
+    """Stands in for a worker's background sealer: commits leave their events pending for the timed round."""
+
+    def nudge(self) -> None: ...
+
+
+def sealing_round_us(url: str, repeat: int, *, events: int = 3) -> dict[str, float]:
+    """Per sealing round of ``events`` pending audit events (PostgreSQL: the chain lock, the pending rows, the
+    head, the seals, the spent pending rows): microseconds of this process's CPU and of wall time. Each round's
+    events are committed first (untimed) with the background sealer held off; every event is sealed."""
+    from sqlalchemy import select
+
+    from cadenza.clinic import audit_chain
+    from cadenza.clinic.audit import audit
+    from cadenza.clinic.db import make_engine, make_session_factory
+    from cadenza.clinic.models import Therapist
+
+    engine = make_engine(url)
+    if engine.dialect.name != "postgresql":
+        raise SystemExit("request_parts: a sealing round is PostgreSQL's (SQLite seals at commit)")
+    audit_chain._SEALERS[engine] = _QuietSealer()
+    factory = make_session_factory(engine)
+    try:
+        cpu_s = wall_s = 0.0
+        for n in range(repeat + 20):  # 20 to warm up
+            with factory() as db:
+                actor = db.scalar(select(Therapist).order_by(Therapist.id).limit(1))
+                for _ in range(events):
+                    audit(db, actor, "list", "client")
+                db.commit()
+            cpu, wall = time.process_time(), time.perf_counter()
+            sealed = audit_chain.seal_pending(engine, wait=False)
+            if n >= 20:
+                cpu_s += time.process_time() - cpu
+                wall_s += time.perf_counter() - wall
+            if sealed != events:
+                raise SystemExit(f"request_parts: a sealing round sealed {sealed!r} of {events} events")
+        return {"app_cpu_us": cpu_s / repeat * 1e6, "wall_us": wall_s / repeat * 1e6}
+    finally:
+        audit_chain._SEALERS.pop(engine, None)
+        engine.dispose()
+
+
 def count_per_request(url: str, *, requests: int = 20) -> dict[str, dict[str, float]]:
     """Per kind of request: median thread hand-offs, pool checkouts, pings and commits (see the module doc)."""
     import re
@@ -276,15 +425,33 @@ def main(argv: list[str] | None = None) -> int:
                                              "per-request counts (a session is written to it per write request)")
     parser.add_argument("--repeat", type=int, default=3000)
     parser.add_argument("--counts-only", action="store_true", help="only the per-request counts (--clinic-url)")
+    parser.add_argument("--only", choices=("caseload-raise", "sealing-round", "tool-alerts", "begin"),
+                        help="only this part (with --clinic-url), three alternating rounds")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.only and not args.clinic_url:
+        print("request_parts: --only needs --clinic-url", file=sys.stderr)
+        return 2
     if args.repeat < CONCURRENT:
         print(f"request_parts: --repeat must be >= {CONCURRENT}, got {args.repeat}", file=sys.stderr)
         return 2
     import os
 
     rounds: dict[str, list] = {}
-    for _ in range(0 if args.counts_only else 3):
+    for _ in range(3 if args.only else 0):
+        if args.only == "caseload-raise":
+            rounds.setdefault("caseload-version raise of a session write", []).append(
+                caseload_raise_us(args.clinic_url, args.repeat))
+        elif args.only == "begin":
+            for title, figures in begin_round_trip_us(args.clinic_url, args.repeat).items():
+                rounds.setdefault(title, []).append(figures)
+        elif args.only == "tool-alerts":
+            for title, figures in tool_alerts_us(args.clinic_url, args.repeat).items():
+                rounds.setdefault(f"alerts of 50 clients: {title}", []).append(figures)
+        elif args.only == "sealing-round":
+            rounds.setdefault("audit sealing round of 3 events", []).append(
+                sealing_round_us(args.clinic_url, args.repeat))
+    for _ in range(0 if args.counts_only or args.only else 3):
         rounds.setdefault("hand-off, one at a time", []).append(hand_off_us(args.repeat, concurrent=1))
         rounds.setdefault(f"hand-off, {CONCURRENT} at once", []).append(
             hand_off_us(args.repeat, concurrent=CONCURRENT))
@@ -302,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = {k: round(statistics.median(v[k] for v in values), 1) for k in values[0]}
         else:
             results[name] = {"app_cpu_us": round(statistics.median(values), 1)}
-    per_request = count_per_request(args.clinic_url) if args.clinic_url else {}
+    per_request = count_per_request(args.clinic_url) if args.clinic_url and not args.only else {}
     load = round(os.getloadavg()[0], 2)
     if args.json:
         print(json.dumps({"load_average_1min": load, "parts": results, "per_request": per_request}))

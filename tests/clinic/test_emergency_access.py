@@ -236,6 +236,26 @@ def test_notices_and_listing(db_session, world, clock):
     assert emergency.notices_for_client(db_session, client=world["a"])[0].active is False
 
 
+def test_notices_show_each_grant_as_the_administrators_see_it_and_leave_the_page_unflushed(db_session, world,
+                                                                                          clock):
+    revoked = emergency.grant_emergency_access(db_session, actor=world["root"], client_id=world["a"].id,
+                                               reason=REASON)
+    clock.advance(hours=1)
+    emergency.revoke_emergency_access(db_session, actor=world["sue"], grant_id=revoked.id)
+    clock.advance(hours=1)
+    active = emergency.grant_emergency_access(db_session, actor=world["sue"], client_id=world["a"].id,
+                                              reason=REASON + " Again.")
+    clock.advance(minutes=5)
+    now = emergency.utcnow()
+    expected = [emergency.get_grant(db_session, actor=world["root"], grant_id=g.id, now=now) for g in (active, revoked)]
+    assert [(v.admin_username, v.revoked_by_username, v.active) for v in expected] == [
+        ("sue", None, True), ("root", "sue", False)]
+    pending = service.audit(db_session, world["ann"], "list", "client")  # a page's audit row, not flushed yet
+    assert emergency.notices_for_therapist(db_session, therapist_id=world["ann"].id, now=now) == expected
+    assert emergency.notices_for_client(db_session, client=world["a"], now=now) == expected
+    assert pending in db_session.new  # the notices did not flush it: it goes with the page's commit
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(duration_h=st.floats(min_value=0.01, max_value=12), probe_h=st.floats(min_value=-1, max_value=13))
 def test_access_holds_exactly_inside_the_window(db_session, world, clock, duration_h, probe_h):

@@ -44,7 +44,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Integer, String, event, func, inspect, select, text
+from sqlalchemy import Connection, Engine, Integer, String, bindparam, event, func, inspect, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -295,10 +295,8 @@ def append_seals(connection: Any, event_ids: Iterable[int], *, key: bytes,
 def _lock_head(connection: Any) -> tuple[int, str]:
     """Take the chain lock (PostgreSQL; SQLite's write lock is already held) and read the head: (seq, seal)."""
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:lock_id)"), {"lock_id": PG_CHAIN_LOCK_ID})
-    seal_table = AuditSeal.__table__
-    head = connection.execute(select(seal_table.c.seq, seal_table.c.seal)
-                              .order_by(seal_table.c.seq.desc()).limit(1)).first()
+        connection.execute(_LOCK, _LOCK_ID)
+    head = connection.execute(_HEAD).first()
     return (head.seq, head.seal) if head is not None else (0, GENESIS_SEAL)
 
 
@@ -323,6 +321,26 @@ def _flushed_values(events: list[AuditEvent], fields: Sequence[str]) -> list[dic
 
 
 # --- batched sealing (PostgreSQL) ---------------------------------------------------------------------
+
+# The statements of a commit's seal and of a sealing round, built once (building and keying a statement cost
+# about as much as running a small one; issue 23).
+_SEAL_TABLE, _PENDING_TABLE, _EVENT_TABLE = AuditSeal.__table__, AuditPending.__table__, AuditEvent.__table__
+_LOCK_ID = {"lock_id": PG_CHAIN_LOCK_ID}
+_LOCK = text("SELECT pg_advisory_xact_lock(:lock_id)")
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:lock_id)")
+_HEAD = select(_SEAL_TABLE.c.seq, _SEAL_TABLE.c.seal).order_by(_SEAL_TABLE.c.seq.desc()).limit(1)
+_EVENT_FIELDS = sealed_fields(_EVENT_TABLE.c.keys())  # what a commit's new events are sealed over
+_INSERT_SEALS = _SEAL_TABLE.insert()
+_INSERT_PENDING = _PENDING_TABLE.insert()
+# The oldest pending events not sealed yet, each with its event's values (none when the event is gone).
+_PENDING_ROWS = (
+    select(_PENDING_TABLE.c.event_id, _PENDING_TABLE.c.tag, _PENDING_TABLE.c.fields, _EVENT_TABLE)
+    .outerjoin(_EVENT_TABLE, _EVENT_TABLE.c.id == _PENDING_TABLE.c.event_id)
+    .where(~select(_SEAL_TABLE.c.seq).where(_SEAL_TABLE.c.event_id == _PENDING_TABLE.c.event_id).exists())
+    .order_by(_PENDING_TABLE.c.event_id).limit(bindparam("limit", type_=Integer)))
+# Pending rows of the events read whose seal exists: spent.
+_DELETE_SPENT = _PENDING_TABLE.delete().where(_PENDING_TABLE.c.event_id.in_(
+    select(_SEAL_TABLE.c.event_id).where(_SEAL_TABLE.c.event_id.in_(bindparam("read", expanding=True)))))
 
 
 def seal_pending(bind: Engine | Connection, *, wait: bool = True, key: bytes | None = None,
@@ -354,9 +372,8 @@ def _seal_pending_batch(connection: Connection, *, wait: bool, key: bytes | None
     if connection.dialect.name != "postgresql":
         return _seal_pending_sqlite(connection, key=key, limit=limit)
     if wait:
-        connection.execute(text("SELECT pg_advisory_xact_lock(:lock_id)"), {"lock_id": PG_CHAIN_LOCK_ID})
-    elif not connection.execute(text("SELECT pg_try_advisory_xact_lock(:lock_id)"),
-                                {"lock_id": PG_CHAIN_LOCK_ID}).scalar():
+        connection.execute(_LOCK, _LOCK_ID)
+    elif not connection.execute(_TRY_LOCK, _LOCK_ID).scalar():
         return None
     return _seal_locked(connection, key=key, limit=limit)
 
@@ -368,17 +385,11 @@ def _seal_pending_sqlite(connection: Connection, *, key: bytes | None, limit: in
 
 
 def _seal_locked(connection: Connection, *, key: bytes | None, limit: int) -> int:
-    pending_table, event_table, seal_table = AuditPending.__table__, AuditEvent.__table__, AuditSeal.__table__
-    rows = connection.execute(
-        select(pending_table.c.event_id, pending_table.c.tag, pending_table.c.fields, event_table)
-        .outerjoin(event_table, event_table.c.id == pending_table.c.event_id)
-        .where(~select(seal_table.c.seq).where(seal_table.c.event_id == pending_table.c.event_id).exists())
-        .order_by(pending_table.c.event_id).limit(limit)).all()
+    rows = connection.execute(_PENDING_ROWS, {"limit": limit}).all()
     if not rows:
         return 0
     key = audit_key(connection.engine.url) if key is None else key
-    head = connection.execute(select(seal_table.c.seq, seal_table.c.seal)
-                              .order_by(seal_table.c.seq.desc()).limit(1)).first()
+    head = connection.execute(_HEAD).first()
     seq, prev = (head.seq, head.seal) if head is not None else (0, GENESIS_SEAL)
     seals: list[dict[str, Any]] = []
     for row in rows:
@@ -393,11 +404,10 @@ def _seal_locked(connection: Connection, *, key: bytes | None, limit: int) -> in
         seals.append({"seq": seq, "event_id": row.event_id, "prev_seal": prev, "seal": seal, "fields": row.fields})
         prev = seal
     if seals:
-        connection.execute(seal_table.insert(), seals)
-        connection.execute(pending_table.delete().where(pending_table.c.event_id.in_([r["event_id"] for r in seals])))
-    # Pending rows of events that were sealed some other way are spent.
-    connection.execute(pending_table.delete().where(pending_table.c.event_id.in_(
-        select(seal_table.c.event_id).where(seal_table.c.event_id.in_([r.event_id for r in rows])))))
+        connection.execute(_INSERT_SEALS, seals)
+    # The pending rows read whose event now has a seal (sealed here, or some other way) are spent; the others
+    # (event gone, tag not matching) stay.
+    connection.execute(_DELETE_SPENT, {"read": [r.event_id for r in rows]})
     return len(seals)
 
 
@@ -513,7 +523,7 @@ def _seal_pending(session: Session) -> None:
         return
     connection = session.connection()
     key = audit_key(connection.engine.url)
-    fields = sealed_fields(AuditEvent.__table__.c.keys())
+    fields = _EVENT_FIELDS
     values = _flushed_values(pending, fields)
     batched = _batched(session, connection)
     if values is None:
@@ -525,14 +535,14 @@ def _seal_pending(session: Session) -> None:
     if batched:
         # No lock here: one pending row per event, sealed after the commit (docs/clinic.md, "When sealing happens").
         joined = ",".join(fields)
-        connection.execute(AuditPending.__table__.insert(), [
+        connection.execute(_INSERT_PENDING, [
             {"event_id": v["id"], "tag": pending_tag(key, v["id"], fields, v), "fields": joined} for v in values])
         session.info[_SEAL_AFTER_COMMIT_KEY] = True
         return
     # The usual case: the events this transaction inserted are sealed from the values it wrote, without
     # reading them back while the chain lock is held (one statement fewer inside the lock).
     head_seq, head_seal = _lock_head(connection)
-    connection.execute(AuditSeal.__table__.insert(), seal_rows(key, head_seq, head_seal, values, fields))
+    connection.execute(_INSERT_SEALS, seal_rows(key, head_seq, head_seal, values, fields))
 
 
 def _read_events(connection: Connection, ids: Sequence[int]) -> list[Mapping[str, Any]]:

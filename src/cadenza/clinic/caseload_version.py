@@ -31,10 +31,11 @@ raise it: restart the app after them, as after any restore.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import case, event, inspect, or_, select, update
+from sqlalchemy import bindparam, case, event, inspect, or_, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from cadenza.clinic.models import Client, SessionIntervention, Therapist, TherapySession
@@ -109,17 +110,57 @@ def _touched(session: Session) -> tuple[_Touched, _Touched]:
     return caseload, roster
 
 
-def _which(touched: _Touched) -> list:
-    """The conditions on ``therapist`` that pick the therapists ``touched`` names."""
-    which = []
-    if touched.therapists:
-        which.append(Therapist.id.in_(sorted(touched.therapists)))
-    if touched.clients:
-        which.append(Therapist.id.in_(select(Client.therapist_id).where(Client.id.in_(sorted(touched.clients)))))
-    if touched.sessions:
-        which.append(Therapist.id.in_(select(Client.therapist_id).join(TherapySession, TherapySession.client_id == Client.id)
-                                      .where(TherapySession.id.in_(sorted(touched.sessions)))))
-    return which
+_THERAPIST = Therapist.__table__
+_CLIENT = Client.__table__
+_SESSION = TherapySession.__table__
+
+
+def _picks(prefix: str) -> tuple:
+    """The three conditions on ``therapist`` that pick therapists by id, by their clients' ids and by their
+    clients' sessions' ids, each list a bound parameter named after ``prefix``."""
+    return (
+        _THERAPIST.c.id.in_(bindparam(prefix + "therapists", expanding=True)),
+        _THERAPIST.c.id.in_(select(_CLIENT.c.therapist_id)
+                            .where(_CLIENT.c.id.in_(bindparam(prefix + "clients", expanding=True)))
+                            .scalar_subquery()),
+        _THERAPIST.c.id.in_(select(_CLIENT.c.therapist_id)
+                            .join(_SESSION, _SESSION.c.client_id == _CLIENT.c.id)
+                            .where(_SESSION.c.id.in_(bindparam(prefix + "sessions", expanding=True)))
+                            .scalar_subquery()),
+    )
+
+
+_CASELOAD_PICKS = _picks("caseload_")
+_ROSTER_PICKS = _picks("roster_")
+
+
+def _shape(touched: _Touched) -> tuple[bool, bool, bool]:
+    return bool(touched.therapists), bool(touched.clients), bool(touched.sessions)
+
+
+def _parameters(touched: _Touched, prefix: str) -> dict[str, list[int]]:
+    lists = (("therapists", touched.therapists), ("clients", touched.clients), ("sessions", touched.sessions))
+    return {prefix + name: sorted(ids) for name, ids in lists if ids}
+
+
+@lru_cache(maxsize=None)  # at most 2 * 2**3 * (2**3 + 1) shapes
+def _raise_statement(everyone: bool, caseload_shape: tuple[bool, bool, bool],
+                     roster_shape: tuple[bool, bool, bool] | None) -> Any:
+    """The ``UPDATE therapist`` for one shape of raise, built once: ``everyone`` raises every caseload number,
+    ``caseload_shape`` and ``roster_shape`` say which of the id lists (therapists, clients, sessions) are given
+    for each number; a ``roster_shape`` of ``None`` raises every roster number."""
+    values: dict[str, Any] = {"caseload_version": _THERAPIST.c.caseload_version + 1}
+    roster_which = [] if roster_shape is None else [
+        pick for pick, given in zip(_ROSTER_PICKS, roster_shape) if given]
+    if roster_shape is None:
+        values["roster_version"] = _THERAPIST.c.roster_version + 1
+    elif roster_which:
+        values["roster_version"] = _THERAPIST.c.roster_version + case((or_(*roster_which), 1), else_=0)
+    statement = update(_THERAPIST).values(**values)
+    if not everyone:
+        caseload_which = [pick for pick, given in zip(_CASELOAD_PICKS, caseload_shape) if given]
+        statement = statement.where(or_(*caseload_which, *roster_which))
+    return statement
 
 
 def _not_done(touched: _Touched, done: set, prefix: str) -> _Touched:
@@ -148,17 +189,13 @@ def _raise(session: Session, connection: Any, caseload: _Touched, roster: _Touch
     roster = _not_done(roster, done, _ROSTER)
     if not (caseload or roster):
         return
-    values: dict[str, Any] = {"caseload_version": Therapist.caseload_version + 1}
-    roster_which = [] if roster.everyone else _which(roster)
     if roster.everyone:
-        values["roster_version"] = Therapist.roster_version + 1
         caseload.everyone = True
-    elif roster_which:
-        values["roster_version"] = Therapist.roster_version + case((or_(*roster_which), 1), else_=0)
-    statement = update(Therapist).values(**values)
-    if not caseload.everyone:
-        statement = statement.where(or_(*_which(caseload), *roster_which))
-    connection.execute(statement)
+    statement = _raise_statement(caseload.everyone, _shape(caseload), None if roster.everyone else _shape(roster))
+    parameters = {} if caseload.everyone else _parameters(caseload, "caseload_")
+    if not roster.everyone:
+        parameters.update(_parameters(roster, "roster_"))
+    connection.execute(statement, parameters)
     _mark_done(caseload, done, "")
     _mark_done(roster, done, _ROSTER)
 

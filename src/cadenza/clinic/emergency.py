@@ -32,7 +32,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, event, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, bindparam, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from cadenza.clinic.audit import audit
@@ -295,26 +295,52 @@ def get_grant(db: Session, *, actor: Therapist, grant_id: int, now: dt.datetime 
     return _views(db, [grant], now or utcnow())[0]
 
 
+def _notices_statement(*where: Any) -> Any:
+    """The grants ``where`` picks as :class:`GrantView` columns (client code and names joined in), newest first,
+    at most :data:`MAX_LISTED`: one statement, built once per page that shows notices."""
+    grants, clients = EmergencyAccess.__table__, Client.__table__
+    admin, revoker = Therapist.__table__.alias("admin"), Therapist.__table__.alias("revoker")
+    return (select(grants.c.id, grants.c.client_id, clients.c.code, admin.c.username, grants.c.reason,
+                   grants.c.granted_at, grants.c.expires_at, grants.c.revoked_at, revoker.c.username)
+            .select_from(grants)
+            .outerjoin(clients, clients.c.id == grants.c.client_id)
+            .outerjoin(admin, admin.c.id == grants.c.admin_id)
+            .outerjoin(revoker, revoker.c.id == grants.c.revoked_by_id)
+            .where(*where)
+            .order_by(grants.c.granted_at.desc(), grants.c.id.desc())
+            .limit(MAX_LISTED))
+
+
+_GRANTS = EmergencyAccess.__table__
+_NOTICES_OF_CLIENT = _notices_statement(_GRANTS.c.client_id == bindparam("client_id"))
+_NOTICES_OF_THERAPIST = _notices_statement(
+    Client.__table__.c.therapist_id == bindparam("therapist_id"),
+    (_GRANTS.c.granted_at >= bindparam("since")) | (_GRANTS.c.expires_at > bindparam("now")))
+
+
+def _notice_views(db: Session, statement: Any, parameters: dict[str, Any], now: dt.datetime) -> list[GrantView]:
+    # Plain rows, the same views _views makes of the grant objects. Without flushing the session first: what a
+    # page has added by then (its audit rows) goes with its commit, and the grants' own changes are flushed by
+    # grant_emergency_access and revoke_emergency_access.
+    with db.no_autoflush:
+        rows = db.execute(statement, parameters).all()
+    return [GrantView(id=grant_id, client_id=client_id, client_code=code, admin_username=admin or "?",
+                      reason=reason, granted_at=granted_at, expires_at=expires_at, revoked_at=revoked_at,
+                      revoked_by_username=revoker, active=revoked_at is None and granted_at <= now < expires_at)
+            for grant_id, client_id, code, admin, reason, granted_at, expires_at, revoked_at, revoker in rows]
+
+
 def notices_for_client(db: Session, *, client: Client, now: dt.datetime | None = None) -> list[GrantView]:
     """Every grant on ``client`` (newest first, at most :data:`MAX_LISTED`), for its page's banner.
 
     The caller has already loaded ``client`` through the ownership check.
     """
     now = now or utcnow()
-    rows = list(db.scalars(select(EmergencyAccess).where(EmergencyAccess.client_id == client.id)
-                           .order_by(EmergencyAccess.granted_at.desc(), EmergencyAccess.id.desc())
-                           .limit(MAX_LISTED)))
-    return _views(db, rows, now)
+    return _notice_views(db, _NOTICES_OF_CLIENT, {"client_id": client.id}, now)
 
 
 def notices_for_therapist(db: Session, *, therapist_id: int, now: dt.datetime | None = None) -> list[GrantView]:
     """Grants made in the last :data:`NOTICE_WINDOW` (or still active) on the therapist's clients."""
     now = now or utcnow()
-    rows = list(db.scalars(
-        select(EmergencyAccess)
-        .join(Client, Client.id == EmergencyAccess.client_id)
-        .where(Client.therapist_id == therapist_id,
-               (EmergencyAccess.granted_at >= now - NOTICE_WINDOW) | (EmergencyAccess.expires_at > now))
-        .order_by(EmergencyAccess.granted_at.desc(), EmergencyAccess.id.desc())
-        .limit(MAX_LISTED)))
-    return _views(db, rows, now)
+    return _notice_views(db, _NOTICES_OF_THERAPIST,
+                         {"therapist_id": therapist_id, "since": now - NOTICE_WINDOW, "now": now}, now)

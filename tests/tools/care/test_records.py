@@ -216,3 +216,37 @@ def test_m11_a_group_session_writes_each_attending_clients_own_session(db_sessio
                                      members=[actions.MemberInput(client_record.id), actions.MemberInput(client_record.id)])
     with pytest.raises(NotFoundError):
         records.get_group(db_session, actor=other, group_id=group.id)
+
+
+def test_m11_the_lines_of_many_clients_are_each_clients_own(db_session, therapist):
+    """The dashboard's alerts (overview_lines_of_clients, one query for a page of clients) say for every client
+    what its care summary says: no documents in each status, signed documents with an addendum, a withdrawn
+    consent, a document changed behind the app's back."""
+    made = {code: service.create_client(db_session, actor=therapist, code=code)
+            for code in ("none", "held", "gone", "signed", "withdrawn", "broken")}
+    service.set_client_status(db_session, actor=therapist, client=made["held"], status="on_hold")
+    service.set_client_status(db_session, actor=therapist, client=made["gone"], status="discharged")
+    for code in ("signed", "withdrawn", "broken"):
+        client = made[code]
+        consent = actions.write_document(db_session, actor=therapist, client=client, kind="consent",
+                                         document_date=DAY, content=CONSENT)
+        actions.sign_document(db_session, actor=therapist, client=client, document_id=consent.id)
+        referral = actions.write_document(db_session, actor=therapist, client=client, kind="referral",
+                                          document_date=DAY, content=REFERRAL)
+        actions.sign_document(db_session, actor=therapist, client=client, document_id=referral.id)
+    actions.add_addendum(db_session, actor=therapist, client=made["signed"],
+                         document_id=records.latest(records.client_documents(db_session, made["signed"]), "referral").id,
+                         text="Also enjoys Vera Lynn.")
+    withdrawn = records.latest(records.client_documents(db_session, made["withdrawn"]), "consent")
+    actions.withdraw_consent(db_session, actor=therapist, client=made["withdrawn"], document_id=withdrawn.id,
+                             withdrawn_date=dt.date(2026, 11, 20), reason="moved away")
+    broken = records.latest(records.client_documents(db_session, made["broken"]), "referral")
+    db_session.execute(text("UPDATE care_document SET document_date = :d WHERE id = :id"),
+                       {"d": dt.date(2026, 1, 1), "id": broken.id})
+    db_session.expire_all()
+    clients = list(made.values())
+    expected = {client.id: actions._lines(actions.summary(db_session, client)) for client in clients}
+    db_session.expire_all()
+    assert actions.overview_lines_of_clients(db_session, clients) == expected
+    assert {client.id: actions.overview_lines(db_session, client) for client in clients} == expected
+    assert len({tuple(lines) for lines in expected.values()}) == len(clients)  # six different stories

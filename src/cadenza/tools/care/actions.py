@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
@@ -93,14 +94,21 @@ def _summary(client: Client, documents: list[CareDocument]) -> CareSummary:
 
 def overview_lines(db: Session, client: Client) -> list[str]:
     """The client page's and the progress report's lines about the course of care (manifest ``overview``)."""
-    return _lines(summary(db, client))
+    return overview_lines_of_clients(db, [client])[client.id]
 
 
 def overview_lines_of_clients(db: Session, clients: Sequence[Client | ClientLine]) -> dict[int, list[str]]:
     """:func:`overview_lines` of many clients (already authorised; their ids and statuses are read) in one
     query: the dashboard's alerts (manifest ``overview_many``)."""
     documents = records.documents_of_clients(db, [client.id for client in clients])
-    return {client.id: _lines(_summary(client, documents.get(client.id, []))) for client in clients}
+    return {client.id: _lines(_summary(client, documents[client.id])) if client.id in documents
+            else list(_lines_without_documents(client.status)) for client in clients}
+
+
+@lru_cache(maxsize=len(CLIENT_STATUSES))
+def _lines_without_documents(status: str) -> tuple[str, ...]:
+    # Most clients of a page have no care document yet: their lines depend on the status alone.
+    return tuple(_lines(CareSummary(status=status, documents=[], consent=None, intact={})))
 
 
 def _lines(found: CareSummary) -> list[str]:

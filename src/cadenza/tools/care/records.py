@@ -25,10 +25,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint, event, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, lazyload, mapped_column, relationship, selectinload
 
 from cadenza.clinic.access import child_of, get_client_for_actor
 from cadenza.clinic.audit import audit
+from cadenza.clinic.id_lists import in_ids
 from cadenza.clinic.models import Addendum, Base, Client, Goal, Therapist, utcnow
 from cadenza.clinic.people import check_text as people_check_text
 from cadenza.clinic.service import append_addendum, broken_addenda, content_sha256, iso_utc
@@ -442,15 +443,22 @@ def client_documents(db: Session, client: Client, *, kind: str | None = None) ->
     return list(db.scalars(query.order_by(CareDocument.document_date, CareDocument.id)))
 
 
+# The overview lines of a page of clients (the dashboard's alerts), built once: the documents alone (their signer,
+# which verify_document reads, in a second query only when a document is signed; their author is not read), the
+# ids one bound parameter (cadenza.clinic.id_lists).
+_DOCUMENTS_OF_CLIENTS = (select(CareDocument)
+                         .options(lazyload(CareDocument.author), selectinload(CareDocument.signed_by))
+                         .where(in_ids(CareDocument.client_id, "client_ids"))
+                         .order_by(CareDocument.client_id, CareDocument.document_date, CareDocument.id))
+
+
 def documents_of_clients(db: Session, client_ids: list[int]) -> dict[int, list[CareDocument]]:
     """Each listed client's documents, in :func:`client_documents` order, in one query (the caller authorised
     the clients); a client without documents is absent."""
     found: dict[int, list[CareDocument]] = {}
     if not client_ids:
         return found
-    query = (select(CareDocument).where(CareDocument.client_id.in_(sorted(set(client_ids))))
-             .order_by(CareDocument.client_id, CareDocument.document_date, CareDocument.id))
-    for document in db.scalars(query):
+    for document in db.scalars(_DOCUMENTS_OF_CLIENTS, {"client_ids": sorted(set(client_ids))}):
         found.setdefault(document.client_id, []).append(document)
     return found
 

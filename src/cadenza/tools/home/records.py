@@ -21,12 +21,13 @@ import math
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cadenza.clinic.access import child_of, get_client_for_actor
 from cadenza.clinic.audit import audit
+from cadenza.clinic.id_lists import in_ids
 from cadenza.clinic.models import Base, Client, Measurement, Therapist, TherapySession, utcnow
 # The person (invitations, devices, PIN and passkey) is an actor of the record core; re-exported here so the
 # tool's code and tests can keep saying records.PersonDevice.
@@ -186,28 +187,39 @@ def client_completions(db: Session, client_id: int, *, since: dt.datetime | None
     return list(db.scalars(query.order_by(TaskCompletion.completed_at, TaskCompletion.id)))
 
 
+# The dashboard's alerts ask these for a page of clients at every view that computes them: built once, the ids
+# one bound parameter (cadenza.clinic.id_lists).
+_TASKS_OF_CLIENTS = (select(HomeTask).where(in_ids(HomeTask.client_id, "client_ids"))
+                     .order_by(HomeTask.client_id, HomeTask.id))
+_COMPLETIONS_OF_CLIENTS = (select(TaskCompletion)
+                           .where(TaskCompletion.completed_at >= bindparam("since"),
+                                  in_ids(TaskCompletion.client_id, "client_ids"))
+                           .order_by(TaskCompletion.client_id, TaskCompletion.completed_at, TaskCompletion.id))
+_DEVICES_OF_CLIENTS = (select(PersonDevice).where(in_ids(PersonDevice.client_id, "client_ids"))
+                       .order_by(PersonDevice.client_id, PersonDevice.id))
+
+
 def tasks_of_clients(db: Session, client_ids: list[int]) -> dict[int, list[HomeTask]]:
     """Each listed client's tasks in :func:`client_tasks` order, in one query; a client without tasks is absent."""
-    return _by_client(db, select(HomeTask), HomeTask, client_ids, HomeTask.id)
+    return _by_client(db, _TASKS_OF_CLIENTS, client_ids)
 
 
 def completions_of_clients(db: Session, client_ids: list[int], *,
                            since: dt.datetime) -> dict[int, list[TaskCompletion]]:
     """Each listed client's completions since ``since`` in :func:`client_completions` order, in one query."""
-    return _by_client(db, select(TaskCompletion).where(TaskCompletion.completed_at >= since), TaskCompletion,
-                      client_ids, TaskCompletion.completed_at, TaskCompletion.id)
+    return _by_client(db, _COMPLETIONS_OF_CLIENTS, client_ids, since=since)
 
 
 def devices_of_clients(db: Session, client_ids: list[int]) -> dict[int, list[PersonDevice]]:
     """Each listed client's devices (revoked ones too) by id, in one query."""
-    return _by_client(db, select(PersonDevice), PersonDevice, client_ids, PersonDevice.id)
+    return _by_client(db, _DEVICES_OF_CLIENTS, client_ids)
 
 
-def _by_client(db: Session, query, table, client_ids: list[int], *order) -> dict[int, list]:
+def _by_client(db: Session, query, client_ids: list[int], **parameters: Any) -> dict[int, list]:
     found: dict[int, list] = {}
     if not client_ids:
         return found
-    for row in db.scalars(query.where(table.client_id.in_(sorted(set(client_ids)))).order_by(table.client_id, *order)):
+    for row in db.scalars(query, {"client_ids": sorted(set(client_ids)), **parameters}):
         found.setdefault(row.client_id, []).append(row)
     return found
 

@@ -12,7 +12,7 @@ import typing
 from typing import Annotated, Any, Literal
 
 import pydantic_core
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
 
@@ -21,9 +21,10 @@ from cadenza.clinic.instruments import list_instruments
 from cadenza.clinic.service import MeasurementInput
 from cadenza.errors import NotFoundError, ParameterError
 from cadenza.web.deps import AdminApiUser, ApiUser, Db
+from cadenza.web.json_routes import ThreadSerializedRouter
 from cadenza.web.validators import UtcConvertible, no_nul
 
-router = APIRouter(prefix="/api/v1")
+router = ThreadSerializedRouter(prefix="/api/v1")  # validated and written as JSON in the route's thread
 
 DbId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MAX_TEXT_CHARS = 20_000
