@@ -21,11 +21,11 @@ SHARED_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 # spread over every core), so the load of another worker never fails a time bound.
 TIMED_FILES = frozenset({
     "web/test_live_server.py", "web/test_workers.py", "web/test_upload_isolation.py", "io/test_isolated_decode.py",
-    "web/test_probe_inputs.py", "tools/mit/test_pages.py", "tools/home/test_mit_practice.py",
+    "tools/mit/test_pages.py", "tools/home/test_mit_practice.py",
     "web/test_bounded_waits.py",
 })
 # A single test elsewhere that bounds time or runs writer threads carries ``@pytest.mark.timed`` itself
-# (clinic/test_backup.py): the rest of its file runs in the parallel part.
+# (clinic/test_backup.py, web/test_probe_inputs.py): the rest of its file runs in the parallel part.
 _TESTS_DIR = Path(__file__).resolve().parent
 
 
