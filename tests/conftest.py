@@ -133,6 +133,29 @@ def _fixed_audit_key() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _typer_apps_converted_once() -> Iterator[None]:
+    """typer's ``CliRunner.invoke(app, ...)`` converts the Typer app into its click command on every call: for
+    ``cadenza`` (every group and tool command, their signatures read one by one) that is most of a short
+    command's cost. An app is complete once built (no test adds commands to one it has invoked), so each app's
+    command is made on its first invocation and kept for the session; the conversion is typer's own."""
+    import weakref
+
+    import typer.testing
+
+    convert = typer.testing._get_command
+    converted: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def get_command(app):
+        if app not in converted:
+            converted[app] = convert(app)
+        return converted[app]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(typer.testing, "_get_command", get_command)
+        yield
+
+
 def _postgres_base_url() -> str:
     url = os.environ.get(POSTGRES_URL_ENV)
     if not url:
@@ -352,13 +375,20 @@ def tapping_go(db_session, therapist, client_record):
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch):
+def cli(tmp_path, monkeypatch, migrated_sqlite):
     """``cli(*args, input=None, user=None)``: run ``cadenza`` as a user would, on a fresh SQLite record under
-    tmp_path, with a terminal wide enough that tables are not wrapped; ``user`` becomes CADENZA_USER."""
+    tmp_path, with a terminal wide enough that tables are not wrapped; ``user`` becomes CADENZA_USER.
+
+    The record starts as a copy of the session's migrated empty one (a fresh migration holds nothing but the
+    revisions, and costs seconds): the first command finds it up to date, as it would after ``cadenza migrate``.
+    The data directory is private (0700), as the command makes it."""
     from typer.testing import CliRunner
 
     from cadenza.cli.main import app
+    from cadenza.clinic.db import ensure_private_dir
 
+    ensure_private_dir(tmp_path / "data")
+    migrated_sqlite(tmp_path / "data" / "cadenza.sqlite3")
     monkeypatch.setenv("CADENZA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("CADENZA_DATABASE_URL", raising=False)
     monkeypatch.delenv("CADENZA_USER", raising=False)
