@@ -21,12 +21,29 @@ SHARED_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 # spread over every core), so the load of another worker never fails a time bound.
 TIMED_FILES = frozenset({
     "web/test_live_server.py", "web/test_workers.py", "web/test_upload_isolation.py", "io/test_isolated_decode.py",
-    "web/test_probe_inputs.py", "tools/mit/test_pages.py", "tools/home/test_mit_practice.py",
+    "tools/mit/test_pages.py", "tools/home/test_mit_practice.py",
     "web/test_bounded_waits.py",
 })
 # A single test elsewhere that bounds time or runs writer threads carries ``@pytest.mark.timed`` itself
-# (clinic/test_backup.py): the rest of its file runs in the parallel part.
+# (clinic/test_backup.py, web/test_probe_inputs.py): the rest of its file runs in the parallel part.
 _TESTS_DIR = Path(__file__).resolve().parent
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With ``-m timed`` (scripts/test's second part) a test file that cannot hold a timed test is not imported:
+    it is not in TIMED_FILES and its text marks nothing ``timed`` or ``browser`` (the two ways a test becomes
+    timed, below). Collecting every file only to deselect all but a few of them took ~24 s of that serial part."""
+    if config.getoption("markexpr", "") != "timed" or not collection_path.name.startswith("test_") \
+            or collection_path.suffix != ".py":
+        return None
+    try:
+        relative = collection_path.resolve().relative_to(_TESTS_DIR).as_posix()
+    except ValueError:
+        return None
+    if relative in TIMED_FILES:
+        return None
+    text = collection_path.read_text(errors="replace")
+    return None if ("mark.timed" in text or "mark.browser" in text) else True
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -130,6 +147,29 @@ def _fixed_audit_key() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CADENZA_AUDIT_KEY", "cadenza-test-run-audit-key-0123456789abcdef")
         patch.setenv("CADENZA_DATA_KEY", "0123456789abcdef" * 4)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _typer_apps_converted_once() -> Iterator[None]:
+    """typer's ``CliRunner.invoke(app, ...)`` converts the Typer app into its click command on every call: for
+    ``cadenza`` (every group and tool command, their signatures read one by one) that is most of a short
+    command's cost. An app is complete once built (no test adds commands to one it has invoked), so each app's
+    command is made on its first invocation and kept for the session; the conversion is typer's own."""
+    import weakref
+
+    import typer.testing
+
+    convert = typer.testing._get_command
+    converted: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def get_command(app):
+        if app not in converted:
+            converted[app] = convert(app)
+        return converted[app]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(typer.testing, "_get_command", get_command)
         yield
 
 
@@ -352,13 +392,20 @@ def tapping_go(db_session, therapist, client_record):
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch):
+def cli(tmp_path, monkeypatch, migrated_sqlite):
     """``cli(*args, input=None, user=None)``: run ``cadenza`` as a user would, on a fresh SQLite record under
-    tmp_path, with a terminal wide enough that tables are not wrapped; ``user`` becomes CADENZA_USER."""
+    tmp_path, with a terminal wide enough that tables are not wrapped; ``user`` becomes CADENZA_USER.
+
+    The record starts as a copy of the session's migrated empty one (a fresh migration holds nothing but the
+    revisions, and costs seconds): the first command finds it up to date, as it would after ``cadenza migrate``.
+    The data directory is private (0700), as the command makes it."""
     from typer.testing import CliRunner
 
     from cadenza.cli.main import app
+    from cadenza.clinic.db import ensure_private_dir
 
+    ensure_private_dir(tmp_path / "data")
+    migrated_sqlite(tmp_path / "data" / "cadenza.sqlite3")
     monkeypatch.setenv("CADENZA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("CADENZA_DATABASE_URL", raising=False)
     monkeypatch.delenv("CADENZA_USER", raising=False)

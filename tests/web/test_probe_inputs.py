@@ -69,6 +69,7 @@ def _message(response) -> str:
 # ---- H3: RAS synchronisation is bounded before anything is allocated -------------------------------
 
 
+@pytest.mark.timed  # a wall-clock bound: run alone (scripts/test's second part)
 @pytest.mark.parametrize("far_s", [1e5, 1e7, 1e12, 1e300])
 def test_far_step_time_is_refused_at_once(browser, web, record, far_s):
     client, _ = record
@@ -82,6 +83,7 @@ def test_far_step_time_is_refused_at_once(browser, web, record, far_s):
     assert 'id="e-steps_text"' in response.text and "14400" in response.text
 
 
+@pytest.mark.timed  # a wall-clock bound: run alone (scripts/test's second part)
 @pytest.mark.parametrize("cue_start", ["nan", "inf", "-inf", "1e308", "-1e308", "-1e15", "1e20", "-5"])
 def test_cue_start_out_of_range_is_refused(browser, web, record, cue_start):
     client, _ = record

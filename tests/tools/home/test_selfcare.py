@@ -32,8 +32,30 @@ def music_folder(tmp_path_factory, request):
     return folder
 
 
+@pytest.fixture(scope="module")
+def _each_excerpt_analysed_once():
+    """The excerpts are decoded and analysed on their first scan in this module, and that analysis (a frozen
+    ScannedTrack; the analysis is deterministic) is what later scans of the same file, with the same status,
+    get back. Every test still scans the folder into its own empty record; what self-care does with the
+    scanned library is what these tests are about (the analysis has its own tests in tests/music)."""
+    from cadenza.io import library_files
+
+    analyse = library_files.analyze_file
+    analysed: dict[tuple, object] = {}
+
+    def analyze_file(path, *, status="new", content_sha256=None):
+        key = (str(path), status, content_sha256)
+        if key not in analysed:
+            analysed[key] = analyse(path, status=status, content_sha256=content_sha256)
+        return analysed[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(library_files, "analyze_file", analyze_file)
+        yield
+
+
 @pytest.fixture
-def prepared(db_session, music_folder):
+def prepared(db_session, music_folder, _each_excerpt_analysed_once):
     ready = selfcare.prepare(db_session, [music_folder], processes=1)
     db_session.commit()
     return ready
