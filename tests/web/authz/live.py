@@ -27,24 +27,41 @@ def ended_walk(db, actor, client_id: int) -> dict:
     return _walk(db, actor, client_id, ended=True)
 
 
-def song_walk(db, actor, client_id: int) -> dict:
-    """An open walk cued with a short synthetic song of the client's library (stored beats at 100/min)."""
+_SONG_FOLDER: list = []  # the one temporary folder of this process's song, removed when the process ends
+
+
+def _song_wav(beats) -> str:
+    """A short synthetic song with clicks on ``beats`` (the same file for every sample of this process)."""
     import tempfile
     from pathlib import Path
 
     import numpy as np
     import soundfile
 
+    if not _SONG_FOLDER:
+        _SONG_FOLDER.append(tempfile.TemporaryDirectory(prefix="cadenza-authz-"))
+    path = Path(_SONG_FOLDER[0].name) / "song.wav"
+    if not path.exists():
+        rate = 16_000
+        song = 0.05 * np.sin(2 * np.pi * 220 * np.arange(6 * rate) / rate)
+        for b in beats:
+            song[int(b * rate):int(b * rate) + 200] += 0.5
+        soundfile.write(path, song.astype(np.float32), rate)
+    return str(path)
+
+
+def song_walk(db, actor, client_id: int) -> dict:
+    """An open walk cued with a short synthetic song of the client's library (stored beats at 100/min)."""
+    import os
+
+    import numpy as np
+
     from cadenza.tools.library.records import LibraryTrack
 
     service.update_client(db, actor=actor, client_id=client_id, safety_flags=[])
-    rate, beats = 16_000, np.arange(0.2, 5.8, 0.6)
-    song = 0.05 * np.sin(2 * np.pi * 220 * np.arange(6 * rate) / rate)
-    for b in beats:
-        song[int(b * rate):int(b * rate) + 200] += 0.5
-    path = Path(tempfile.mkdtemp(prefix="cadenza-authz-")) / "song.wav"
-    soundfile.write(path, song.astype(np.float32), rate)
-    track = LibraryTrack(client_id=client_id, path=str(path), size_bytes=path.stat().st_size, mtime_ns=0,
+    beats = np.arange(0.2, 5.8, 0.6)
+    path = _song_wav(beats)
+    track = LibraryTrack(client_id=client_id, path=path, size_bytes=os.path.getsize(path), mtime_ns=0,
                          content_sha256="0" * 64, duration_s=6.0, tempo_bpm=100.0, beat_times_s=beats.round(3).tolist())
     db.add(track)
     db.flush()
